@@ -1,0 +1,108 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { runCommand } from './commands/index.js';
+import { runContextFromEnv } from './config/run-context.js';
+import { secretsOfDatabaseUrl } from './config/secrets-of-url.js';
+import { COMMANDS, INPUT_NAMES, parseSettings, type InputName, type RawInputs } from './config/settings.js';
+import type { Logger } from './logger.js';
+import { scrubbingLogger } from './logger.js';
+import { renderText } from './report/text.js';
+import { SecretScrubber } from './secrets.js';
+
+const USAGE = `Usage: migration-guard <command> [--flag value ...]
+
+Commands: ${COMMANDS.join(', ')} (available now: apply, status, baseline)
+
+Flags (the same names as the action's inputs):
+  --database-url URL        required; or set DATABASE_URL
+  --migrations-dir DIR      default supabase/migrations
+  --environment NAME        label for reports (default "default")
+  --transaction-mode MODE   all (default) | per-file
+  --lock-timeout DURATION   default 2s
+  --lock-retries N          default 5
+  --statement-timeout DUR   default none
+  --run-lock-timeout DUR    how long to wait for another run's lock (default 2m)
+  --allow-out-of-order      run pending files older than the newest applied one
+  --target-version VERSION  baseline: mark files up to this version
+  --report-path FILE        write the JSON report here
+  --json                    print the JSON report instead of the text table
+
+Exit codes: 0 success or nothing to do, 1 the run failed, 2 bad usage.`;
+
+const BOOLEAN_FLAGS = new Set<InputName>(['allow-out-of-order']);
+
+export function parseArgs(argv: string[]): { raw: RawInputs; json: boolean; help: boolean } {
+  const raw: RawInputs = {};
+  let json = false;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') help = true;
+    else if (arg === '--json') json = true;
+    else if (arg.startsWith('--')) {
+      const [flag, inline] = arg.slice(2).split(/=(.*)/s, 2);
+      if (!(INPUT_NAMES as readonly string[]).includes(flag) || flag === 'command') {
+        throw new UsageError(`Unknown flag --${flag}`);
+      }
+      const name = flag as InputName;
+      if (inline !== undefined) raw[name] = inline;
+      else if (BOOLEAN_FLAGS.has(name) && (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))) raw[name] = 'true';
+      else if (argv[i + 1] === undefined) throw new UsageError(`--${flag} needs a value`);
+      else raw[name] = argv[++i];
+    } else if (raw.command === undefined) raw.command = arg;
+    else throw new UsageError(`Unexpected argument "${arg}"`);
+  }
+  return { raw, json, help };
+}
+
+class UsageError extends Error {}
+
+const stderrLogger: Logger = {
+  info: (m) => process.stderr.write(`${m}\n`),
+  warn: (m) => process.stderr.write(`warning: ${m}\n`),
+  error: (m) => process.stderr.write(`error: ${m}\n`),
+  debug: (m) => {
+    if (process.env.MIGRATION_GUARD_DEBUG) process.stderr.write(`debug: ${m}\n`);
+  },
+  group: async (title, fn) => {
+    process.stderr.write(`== ${title}\n`);
+    return fn();
+  },
+};
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const scrubber = new SecretScrubber();
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (parsed.help || !parsed.raw.command) {
+    process.stdout.write(`${USAGE}\n`);
+    return parsed.help ? 0 : 2;
+  }
+  if (parsed.raw.command === 'auto') {
+    process.stderr.write('The CLI needs an explicit command.\n');
+    return 2;
+  }
+  parsed.raw['database-url'] ??= env.DATABASE_URL;
+  for (const secret of secretsOfDatabaseUrl(parsed.raw['database-url'])) scrubber.add(secret);
+  let settings;
+  try {
+    settings = parseSettings(parsed.raw);
+  } catch (error) {
+    process.stderr.write(`${scrubber.scrub((error as Error).message)}\n`);
+    return 2;
+  }
+  const logger = scrubbingLogger(stderrLogger, scrubber.scrub);
+  const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContextFromEnv(env) }));
+  if (settings.reportPath) {
+    const path = resolve(settings.reportPath);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, `${JSON.stringify(result, null, 2)}\n`);
+  }
+  process.stdout.write(parsed.json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));
+  return result.status === 'failed' || result.status === 'rolled-back' ? 1 : 0;
+}

@@ -1,0 +1,34 @@
+import type { RunContext } from '../config/run-context.js';
+import type { Settings } from '../config/settings.js';
+import type { Logger } from '../logger.js';
+import type { RunResult } from '../engine/result.js';
+import { TOOL_VERSION } from '../version.js';
+
+export interface CommandContext {
+  settings: Settings;
+  logger: Logger;
+  run: RunContext;
+  cwd?: string;
+}
+
+export type CommandHandler = (ctx: CommandContext, result: RunResult) => Promise<RunResult>;
+
+/** A result with nothing decided yet; handlers fill it in. */
+export function newResult(ctx: CommandContext, startedAt = new Date()): RunResult {
+  return {
+    tool: { name: 'supabase-migration-guard', version: TOOL_VERSION },
+    command: ctx.settings.command,
+    environment: ctx.settings.environment,
+    status: 'failed',
+    startedAt: startedAt.toISOString(),
+    finishedAt: startedAt.toISOString(),
+    durationMs: 0,
+    database: { display: ctx.settings.database.display },
+    migrations: [],
+    applied: [],
+    pendingCount: 0,
+    findings: [],
+    skippedFiles: [],
+    message: '',
+  };
+}

@@ -1,0 +1,54 @@
+import type { CommandName } from '../config/settings.js';
+import { GuardError, errorMessage } from '../errors.js';
+import type { ErrorDetail, RunResult } from '../engine/result.js';
+import { applyCommand } from './apply.js';
+import { baselineCommand } from './baseline.js';
+import { newResult, type CommandContext, type CommandHandler } from './context.js';
+import { statusCommand } from './status.js';
+
+const HANDLERS: Partial<Record<CommandName, CommandHandler>> = {
+  apply: applyCommand,
+  status: statusCommand,
+  baseline: baselineCommand,
+};
+
+/**
+ * Runs one command and always returns a result: an error becomes a failed result carrying the
+ * message, location and hint, so every run can be reported the same way.
+ */
+export async function runCommand(ctx: CommandContext): Promise<RunResult> {
+  const started = new Date();
+  const result = newResult(ctx, started);
+  try {
+    const handler = HANDLERS[ctx.settings.command];
+    if (!handler) {
+      throw new GuardError('not-implemented', `The "${ctx.settings.command}" command is not available in this version`, {
+        hint: `Available commands: ${Object.keys(HANDLERS).join(', ')}.`,
+      });
+    }
+    await handler(ctx, result);
+  } catch (error) {
+    result.status = 'failed';
+    result.error = toErrorDetail(error);
+    result.message = errorMessage(error);
+  }
+  const finished = new Date();
+  result.finishedAt = finished.toISOString();
+  result.durationMs = finished.getTime() - started.getTime();
+  return result;
+}
+
+function toErrorDetail(error: unknown): ErrorDetail {
+  if (error instanceof GuardError) {
+    return {
+      message: error.message,
+      file: error.location?.file,
+      line: error.location?.line,
+      column: error.location?.column,
+      hint: error.hint,
+      sqlstate: error.options.sqlstate,
+    };
+  }
+  const err = error as { message?: string; code?: string };
+  return { message: err?.message ?? String(error), sqlstate: typeof err?.code === 'string' ? err.code : undefined };
+}

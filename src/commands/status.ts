@@ -1,0 +1,20 @@
+import type { RunResult } from '../engine/result.js';
+import type { CommandContext } from './context.js';
+import { withSession } from './session.js';
+
+/** status: every migration and its state. Read-only: takes no lock and creates nothing. */
+export async function statusCommand(ctx: CommandContext, result: RunResult): Promise<RunResult> {
+  return withSession(ctx, result, { lock: false }, async ({ plan }) => {
+    result.status_rows = plan.rows;
+    result.applied = [];
+    result.status = 'success';
+    const applied = plan.rows.filter((r) => r.state === 'applied').length;
+    const problems = plan.findings.filter((f) => f.severity === 'error').length;
+    result.message =
+      `${applied} applied, ${plan.pending.length} pending` +
+      (problems ? `, ${problems} problem(s) that would stop apply` : '') +
+      (plan.currentVersion ? `; current version ${plan.currentVersion}` : '; nothing applied yet');
+    ctx.logger.info(result.message);
+    return result;
+  });
+}

@@ -1,0 +1,16 @@
+/**
+ * The secret parts of a database URL as the user wrote it: the whole URL and its password, so they
+ * can be masked before anything (even a validation error) is printed. Works on malformed URLs too.
+ */
+export function secretsOfDatabaseUrl(raw: string | undefined): string[] {
+  if (!raw) return [];
+  const secrets = [raw, raw.trim()];
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^@/]*)@/i.exec(raw.trim());
+  if (userinfo) {
+    const colon = userinfo[1].indexOf(':');
+    if (colon >= 0) secrets.push(userinfo[1].slice(colon + 1));
+  }
+  const query = /[?&]password=([^&]*)/.exec(raw);
+  if (query) secrets.push(query[1]);
+  return secrets.filter((s) => s.length > 0);
+}

@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
+import { parseDuration } from './duration.js';
+
+export const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+export const TRANSACTION_MODES = ['all', 'per-file'] as const;
+export type TransactionMode = (typeof TRANSACTION_MODES)[number];
+
+/** The settings every command receives: validated, typed, with defaults applied. */
+export interface Settings {
+  command: CommandName;
+  database: DatabaseTarget;
+  databaseUrl: string;
+  migrationsDir: string;
+  environment: string;
+  transactionMode: TransactionMode;
+  lockTimeoutMs: number;
+  lockRetries: number;
+  statementTimeoutMs?: number;
+  runLockTimeoutMs: number;
+  allowOutOfOrder: boolean;
+  targetVersion?: string;
+  reportPath?: string;
+}
+
+/** Raw input values by their action.yml name; '' and undefined both mean "not given". */
+export type RawInputs = Partial<Record<InputName, string>>;
+export type InputName =
+  | 'command'
+  | 'database-url'
+  | 'migrations-dir'
+  | 'environment'
+  | 'transaction-mode'
+  | 'lock-timeout'
+  | 'lock-retries'
+  | 'statement-timeout'
+  | 'run-lock-timeout'
+  | 'allow-out-of-order'
+  | 'target-version'
+  | 'report-path';
+
+export const INPUT_NAMES: readonly InputName[] = [
+  'command',
+  'database-url',
+  'migrations-dir',
+  'environment',
+  'transaction-mode',
+  'lock-timeout',
+  'lock-retries',
+  'statement-timeout',
+  'run-lock-timeout',
+  'allow-out-of-order',
+  'target-version',
+  'report-path',
+];
+
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalText = z.preprocess(blankToUndefined, z.string().trim().optional());
+
+function duration(input: string, fallback: string | undefined, max = 24 * 3_600_000) {
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        const text = value ?? fallback;
+        if (text === undefined) return undefined;
+        const ms = parseDuration(text);
+        if (ms === undefined || ms > max) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`,
+          });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+  );
+}
+
+function boolean(fallback: boolean) {
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .enum(['true', 'false', 'True', 'False', 'TRUE', 'FALSE'], {
+        error: (issue) => `"${String(issue.input)}" is not a boolean: use true or false`,
+      })
+      .optional()
+      .transform((v) => (v === undefined ? fallback : v.toLowerCase() === 'true')),
+  );
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .enum(values, {
+        error: (issue) => `"${String(issue.input)}" is not accepted: use one of ${values.join(', ')}`,
+      })
+      .default(fallback as never),
+  );
+}
+
+const schema = z.object({
+  command: z.preprocess(
+    blankToUndefined,
+    z
+      .enum(['auto', ...COMMANDS], {
+        error: (issue) =>
+          `unknown command "${String(issue.input)}": use one of auto, ${COMMANDS.join(', ')}`,
+      })
+      .default('auto'),
+  ),
+  'database-url': z.preprocess(
+    blankToUndefined,
+    z.string({ error: 'is required: pass the database connection URL (postgres://…), from a secret' }),
+  ),
+  'migrations-dir': z.preprocess(blankToUndefined, z.string().default('supabase/migrations')),
+  environment: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .max(63, 'must be at most 63 characters')
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may hold letters, digits, ".", "_" and "-" only')
+      .default('default'),
+  ),
+  'transaction-mode': oneOf(TRANSACTION_MODES, 'all'),
+  'lock-timeout': duration('lock-timeout', '2s', 10 * 60_000),
+  'lock-retries': z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ error: 'must be a whole number from 0 to 50' })
+      .int('must be a whole number from 0 to 50')
+      .min(0, 'must be a whole number from 0 to 50')
+      .max(50, 'must be a whole number from 0 to 50')
+      .default(5),
+  ),
+  'statement-timeout': duration('statement-timeout', undefined),
+  'run-lock-timeout': duration('run-lock-timeout', '2m', 6 * 3_600_000),
+  'allow-out-of-order': boolean(false),
+  'target-version': z.preprocess(
+    blankToUndefined,
+    z.string().regex(/^\d+$/, 'must be a migration version: digits only, e.g. 20240101120000').optional(),
+  ),
+  'report-path': optionalText,
+});
+
+export interface SettingsContext {
+  /** GitHub's event name, used to resolve `command: auto` (plan on pull requests). */
+  eventName?: string;
+}
+
+/**
+ * Turns raw inputs into Settings, or throws one error listing every bad input with what is accepted.
+ * Nothing here touches the network or the database.
+ */
+export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Settings {
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`);
+    throw new SettingsError(`Invalid input:\n${lines.join('\n')}`);
+  }
+  const v = result.data;
+  const parsedUrl = parseDatabaseUrl(v['database-url']);
+  if (!parsedUrl.ok) throw new SettingsError(`Invalid input:\n  database-url: ${parsedUrl.reason}`);
+  const isPullRequest = context.eventName === 'pull_request' || context.eventName === 'pull_request_target';
+  return {
+    command: v.command === 'auto' ? (isPullRequest ? 'plan' : 'apply') : v.command,
+    database: parsedUrl.target,
+    databaseUrl: v['database-url'],
+    migrationsDir: v['migrations-dir'],
+    environment: v.environment,
+    transactionMode: v['transaction-mode'],
+    lockTimeoutMs: v['lock-timeout'] as number,
+    lockRetries: v['lock-retries'],
+    statementTimeoutMs: v['statement-timeout'],
+    runLockTimeoutMs: v['run-lock-timeout'] as number,
+    allowOutOfOrder: v['allow-out-of-order'],
+    targetVersion: v['target-version'],
+    reportPath: v['report-path'],
+  };
+}
+
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}

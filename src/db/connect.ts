@@ -1,0 +1,80 @@
+import pg from 'pg';
+import type { DatabaseTarget } from '../config/database-url.js';
+import { GuardError } from '../errors.js';
+
+export type Client = pg.Client;
+
+export interface ConnectOptions {
+  /** Shown in pg_stat_activity, so a blocked run can name the one holding the lock. */
+  applicationName: string;
+  connectTimeoutMs?: number;
+}
+
+/** PostgreSQL truncates application_name to NAMEDATALEN-1 bytes. */
+const MAX_APPLICATION_NAME = 63;
+
+export async function connect(target: DatabaseTarget, options: ConnectOptions): Promise<Client> {
+  const client = new pg.Client({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    ssl: target.ssl,
+    application_name: truncateUtf8(options.applicationName, MAX_APPLICATION_NAME),
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
+  });
+  // An idle client whose socket dies emits 'error'; without a listener Node would crash the process.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw describeConnectError(error, target);
+  }
+  return client;
+}
+
+/** Opens a client, runs `fn`, and always closes the client. */
+export async function withClient<T>(
+  target: DatabaseTarget,
+  options: ConnectOptions,
+  fn: (client: Client) => Promise<T>,
+): Promise<T> {
+  const client = await connect(target, options);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function describeConnectError(error: unknown, target: DatabaseTarget): GuardError {
+  const err = error as NodeJS.ErrnoException & { code?: string };
+  const where = target.display;
+  const cases: Record<string, [string, string]> = {
+    ECONNREFUSED: [`Nothing is listening at ${where}`, 'Check the host and port in database-url, and that the server is running.'],
+    ENOTFOUND: [`The host "${target.host}" cannot be resolved`, 'Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.'],
+    EAI_AGAIN: [`The host "${target.host}" cannot be resolved right now`, 'Check DNS and the host name in database-url.'],
+    ETIMEDOUT: [`Connecting to ${where} timed out`, 'Check that the host is reachable from this runner (firewall, IPv6-only hosts).'],
+    '28P01': [`Password authentication failed for user "${target.user}" at ${where}`, 'Check the password in the database-url secret.'],
+    '28000': [`The server at ${where} refused the connection for user "${target.user}"`, 'Check pg_hba.conf / network restrictions and the user name.'],
+    '3D000': [`Database "${target.database}" does not exist at ${where}`, 'Check the database name in database-url.'],
+  };
+  const known = err?.code ? cases[err.code] : undefined;
+  if (known) return new GuardError('connection-failed', known[0], { hint: known[1], cause: error, sqlstate: err.code });
+  const message = err?.message ?? String(error);
+  const tlsHint = /SSL|TLS|certificate|self.signed/i.test(message)
+    ? 'For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.'
+    : 'Check database-url and that the server is reachable.';
+  if (/timeout/i.test(message)) {
+    return new GuardError('connection-failed', `Connecting to ${where} timed out`, { hint: 'Check that the host is reachable from this runner.', cause: error });
+  }
+  return new GuardError('connection-failed', `Cannot connect to ${where}: ${message}`, { hint: tlsHint, cause: error });
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  let out = text;
+  while (Buffer.byteLength(out, 'utf8') > maxBytes) out = out.slice(0, -1);
+  return out;
+}

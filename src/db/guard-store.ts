@@ -1,0 +1,109 @@
+import type { Client } from './connect.js';
+
+/**
+ * Our own bookkeeping beside the Supabase history: a checksum per applied migration (the Supabase
+ * table has none) and one row per run. Created with IF NOT EXISTS so later versions can add
+ * columns the same way without a migration framework of their own.
+ */
+const CREATE_GUARD_SCHEMA = [
+  'CREATE SCHEMA IF NOT EXISTS migration_guard',
+  `CREATE TABLE IF NOT EXISTS migration_guard.runs (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     command text NOT NULL,
+     environment text NOT NULL,
+     status text NOT NULL DEFAULT 'running',
+     transaction_mode text,
+     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+     finished_at timestamptz,
+     actor text,
+     run_url text,
+     repository text,
+     ref text,
+     sha text,
+     applied text[] NOT NULL DEFAULT '{}',
+     error text
+   )`,
+  `CREATE TABLE IF NOT EXISTS migration_guard.migrations (
+     version text PRIMARY KEY,
+     name text NOT NULL,
+     checksum text NOT NULL,
+     applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+     applied_by text,
+     run_id bigint,
+     duration_ms integer,
+     method text NOT NULL DEFAULT 'applied' CHECK (method IN ('applied', 'baseline'))
+   )`,
+];
+
+export interface ChecksumRow {
+  version: string;
+  checksum: string;
+  appliedAt: Date;
+  appliedBy: string | null;
+  method: 'applied' | 'baseline';
+}
+
+export async function ensureGuardSchema(client: Client): Promise<void> {
+  for (const sql of CREATE_GUARD_SCHEMA) await client.query(sql);
+}
+
+export async function readChecksums(client: Client): Promise<Map<string, ChecksumRow>> {
+  const { rows } = await client.query<{ exists: boolean }>(
+    "SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists",
+  );
+  if (!rows[0].exists) return new Map();
+  const result = await client.query(
+    'SELECT version, checksum, applied_at, applied_by, method FROM migration_guard.migrations',
+  );
+  return new Map(
+    result.rows.map((r) => [
+      r.version,
+      { version: r.version, checksum: r.checksum, appliedAt: r.applied_at, appliedBy: r.applied_by, method: r.method },
+    ]),
+  );
+}
+
+export async function recordChecksum(
+  client: Client,
+  row: { version: string; name: string; checksum: string; appliedBy: string; runId?: number; durationMs?: number; method: 'applied' | 'baseline' },
+): Promise<void> {
+  await client.query(
+    `INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
+       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
+       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`,
+    [row.version, row.name, row.checksum, row.appliedBy, row.runId ?? null, row.durationMs ?? null, row.method],
+  );
+}
+
+export interface RunRecordStart {
+  command: string;
+  environment: string;
+  transactionMode?: string;
+  actor?: string;
+  runUrl?: string;
+  repository?: string;
+  ref?: string;
+  sha?: string;
+}
+
+export async function startRunRecord(client: Client, run: RunRecordStart): Promise<number> {
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    [run.command, run.environment, run.transactionMode ?? null, run.actor ?? null, run.runUrl ?? null, run.repository ?? null, run.ref ?? null, run.sha ?? null],
+  );
+  return Number(rows[0].id);
+}
+
+export async function finishRunRecord(
+  client: Client,
+  id: number,
+  outcome: { status: string; applied: string[]; error?: string },
+): Promise<void> {
+  await client.query(
+    'UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, finished_at = clock_timestamp() WHERE id = $1',
+    [id, outcome.status, outcome.applied, outcome.error ?? null],
+  );
+}

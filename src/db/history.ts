@@ -1,0 +1,45 @@
+import type { Client } from './connect.js';
+
+/**
+ * The Supabase CLI's migration history, created and written exactly as the CLI does so that
+ * `supabase migration list` / `db push` and this tool agree in both directions.
+ */
+const CREATE_HISTORY = [
+  'CREATE SCHEMA IF NOT EXISTS supabase_migrations',
+  'CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY)',
+  'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[]',
+  'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text',
+];
+
+export interface HistoryRow {
+  version: string;
+  name: string | null;
+}
+
+export async function ensureHistoryTable(client: Client): Promise<void> {
+  for (const sql of CREATE_HISTORY) await client.query(sql);
+}
+
+/** Applied versions; an empty list when the table does not exist yet (read-only callers never create it). */
+export async function readHistory(client: Client): Promise<HistoryRow[]> {
+  const { rows } = await client.query<{ exists: boolean }>(
+    "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS exists",
+  );
+  if (!rows[0].exists) return [];
+  const result = await client.query<HistoryRow>('SELECT version, name FROM supabase_migrations.schema_migrations');
+  return result.rows;
+}
+
+export async function insertHistoryRow(
+  client: Client,
+  row: { version: string; name: string; statements: string[] },
+): Promise<void> {
+  await client.query(
+    'INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, $3)',
+    [row.version, row.name, row.statements],
+  );
+}
+
+export async function deleteHistoryRow(client: Client, version: string): Promise<void> {
+  await client.query('DELETE FROM supabase_migrations.schema_migrations WHERE version = $1', [version]);
+}

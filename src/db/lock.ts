@@ -1,0 +1,104 @@
+import { GuardError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Client } from './connect.js';
+
+/**
+ * The advisory lock every run of this tool takes on the target database: the bytes of the ASCII
+ * string "mguard" read as one big-endian integer (0x6d6775617264), so it is recognisable in
+ * pg_locks (classid 0x6d67, objid 0x75617264) and unlikely to collide with an application's keys.
+ */
+export const MIGRATION_LOCK_ID = 120291118379620n;
+
+export interface LockHolder {
+  pid: number;
+  applicationName: string;
+  user: string | null;
+  clientAddress: string | null;
+  connectedSeconds: number | null;
+}
+
+export interface LockResult {
+  waitedMs: number;
+  /** The run we waited for, if any. */
+  waitedFor?: LockHolder;
+}
+
+/**
+ * Runs `fn` while holding the session-level migration lock. A second run waits up to `timeoutMs`
+ * (PostgreSQL's own lock_timeout bounds the wait, so waiters queue fairly) and then fails naming
+ * the session that holds it.
+ */
+export async function withAdvisoryLock<T>(
+  client: Client,
+  options: { timeoutMs: number; logger: Logger },
+  fn: (lock: LockResult) => Promise<T>,
+): Promise<T> {
+  const started = Date.now();
+  const lock: LockResult = { waitedMs: 0 };
+  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
+    MIGRATION_LOCK_ID.toString(),
+  ]);
+  if (!rows[0].ok) {
+    lock.waitedFor = await findLockHolder(client);
+    options.logger.info(
+      `Another migration run holds the lock on this database (${describeHolder(lock.waitedFor)}); ` +
+        `waiting up to ${Math.round(options.timeoutMs / 1000)} s`,
+    );
+    try {
+      await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`);
+      await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55P03') throw error;
+      const holder = (await findLockHolder(client)) ?? lock.waitedFor;
+      throw new GuardError(
+        'lock-timeout',
+        `Another migration run still holds the lock on this database after ${Math.round(options.timeoutMs / 1000)} s: ${describeHolder(holder)}`,
+        {
+          hint: 'Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.',
+          cause: error,
+        },
+      );
+    } finally {
+      await client.query('RESET lock_timeout').catch(() => {});
+    }
+    lock.waitedMs = Date.now() - started;
+  }
+  try {
+    return await fn(lock);
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()]).catch(() => {});
+  }
+}
+
+export async function findLockHolder(client: Client): Promise<LockHolder | undefined> {
+  const { rows } = await client.query(
+    `SELECT a.pid, a.application_name, a.usename, a.client_addr::text AS client_addr,
+            extract(epoch FROM now() - a.backend_start)::int AS connected_seconds
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1
+        AND l.pid <> pg_backend_pid()
+      LIMIT 1`,
+    [MIGRATION_LOCK_ID.toString()],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    pid: row.pid,
+    applicationName: row.application_name ?? '',
+    user: row.usename ?? null,
+    clientAddress: row.client_addr ?? null,
+    connectedSeconds: row.connected_seconds ?? null,
+  };
+}
+
+export function describeHolder(holder: LockHolder | undefined): string {
+  if (!holder) return 'the holder could not be read from pg_stat_activity';
+  const parts = [`pid ${holder.pid}`, holder.applicationName ? `"${holder.applicationName}"` : 'unnamed session'];
+  const extra = [
+    holder.user ? `user ${holder.user}` : undefined,
+    holder.clientAddress ? `from ${holder.clientAddress}` : undefined,
+    holder.connectedSeconds !== null ? `connected ${holder.connectedSeconds} s ago` : undefined,
+  ].filter(Boolean);
+  return `${parts.join(' ')}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+}

@@ -1,0 +1,97 @@
+import type { Migration, MigrationSet } from '../migrations/discover.js';
+import { compareVersions } from '../migrations/discover.js';
+import type { ChecksumRow } from '../db/guard-store.js';
+import type { HistoryRow } from '../db/history.js';
+import type { Finding, StatusRow } from './result.js';
+
+export interface Plan {
+  rows: StatusRow[];
+  pending: Migration[];
+  /** Errors stop `apply` before any change; warnings are reported only. */
+  findings: Finding[];
+  currentVersion?: string;
+}
+
+/**
+ * Compares the files on disk with the database's history. Pure: no I/O, so every rule is
+ * unit-testable and `status`, `plan` and `apply` share one answer.
+ */
+export function buildPlan(
+  set: MigrationSet,
+  history: HistoryRow[],
+  checksums: Map<string, ChecksumRow>,
+  options: { allowOutOfOrder: boolean },
+): Plan {
+  const applied = new Map(history.map((row) => [row.version, row]));
+  const onDisk = new Map(set.migrations.map((m) => [m.version, m]));
+  const findings: Finding[] = set.skipped.map((s) => ({
+    code: 'skipped-file',
+    severity: 'warning',
+    file: s.fileName,
+    message: `${s.fileName} skipped: ${s.reason}`,
+  }));
+  const rows: StatusRow[] = [];
+  const pending: Migration[] = [];
+
+  const appliedVersions = [...applied.keys()].sort(compareVersions);
+  const newestApplied = appliedVersions[appliedVersions.length - 1];
+
+  for (const migration of set.migrations) {
+    const row = applied.get(migration.version);
+    if (!row) {
+      pending.push(migration);
+      rows.push({ version: migration.version, name: migration.name, file: migration.path, state: 'pending' });
+      if (newestApplied !== undefined && compareVersions(migration.version, newestApplied) < 0) {
+        findings.push({
+          code: 'out-of-order',
+          severity: options.allowOutOfOrder ? 'warning' : 'error',
+          version: migration.version,
+          file: migration.path,
+          message:
+            `${migration.path} is pending but older than the newest applied version ${newestApplied}` +
+            (options.allowOutOfOrder
+              ? ' (allowed by allow-out-of-order)'
+              : ': give it a newer timestamp, or set allow-out-of-order: true if running it late is safe'),
+        });
+      }
+      continue;
+    }
+    const recorded = checksums.get(migration.version);
+    const checksum = !recorded ? 'unverified' : recorded.checksum === migration.checksum ? 'ok' : 'changed';
+    rows.push({
+      version: migration.version,
+      name: migration.name,
+      file: migration.path,
+      state: 'applied',
+      appliedAt: recorded?.appliedAt.toISOString(),
+      appliedBy: recorded ? (recorded.appliedBy ?? undefined) : 'another tool (no checksum recorded)',
+      checksum,
+    });
+    if (checksum === 'changed') {
+      findings.push({
+        code: 'drift',
+        severity: 'error',
+        version: migration.version,
+        file: migration.path,
+        message:
+          `${migration.path} was changed after it was applied (checksum differs). Applied migrations are ` +
+          'immutable: restore the file as it was and put the change in a new migration',
+      });
+    }
+  }
+  for (const version of appliedVersions) {
+    if (onDisk.has(version)) continue;
+    const row = applied.get(version)!;
+    rows.push({ version, name: row.name ?? '', state: 'missing-locally', checksum: undefined });
+    findings.push({
+      code: 'missing-locally',
+      severity: 'error',
+      version,
+      message:
+        `version ${version}${row.name ? ` (${row.name})` : ''} is applied on the database but has no file in ` +
+        `${set.dir}: restore the file, or, if it was squashed away, remove its history row deliberately`,
+    });
+  }
+  rows.sort((a, b) => compareVersions(a.version, b.version));
+  return { rows, pending, findings, currentVersion: newestApplied };
+}

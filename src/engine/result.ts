@@ -1,0 +1,90 @@
+import type { CommandName, TransactionMode } from '../config/settings.js';
+
+/**
+ * The full result of a run: what the JSON report holds and what every renderer reads.
+ * Plain data only (no class instances), so it serialises as is.
+ */
+export type RunStatus = 'success' | 'nothing-to-do' | 'failed' | 'rolled-back';
+
+export type MigrationStatus =
+  | 'applied' // committed by this run
+  | 'failed' // the statement that failed belongs to this file
+  | 'rolled-back' // ran in the failed transaction and was undone with it
+  | 'partially-applied' // part of it was committed before a later part failed (non-atomic file)
+  | 'not-run' // after the failure point
+  | 'pending' // would run (plan/status)
+  | 'baselined'; // marked applied without running
+
+export interface ErrorDetail {
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+  sqlstate?: string;
+  detail?: string;
+  hint?: string;
+  statement?: string;
+}
+
+export interface MigrationOutcome {
+  version: string;
+  name: string;
+  file: string;
+  status: MigrationStatus;
+  durationMs: number;
+  statements: number;
+  /** False when the file could not run in one transaction; `nonAtomicReasons` says why. */
+  atomic: boolean;
+  nonAtomicReasons: string[];
+  error?: ErrorDetail;
+}
+
+export interface Finding {
+  code: 'drift' | 'missing-locally' | 'out-of-order' | 'skipped-file';
+  severity: 'error' | 'warning';
+  version?: string;
+  file?: string;
+  message: string;
+}
+
+export interface StatusRow {
+  version: string;
+  name: string;
+  file?: string;
+  state: 'applied' | 'pending' | 'missing-locally';
+  appliedAt?: string;
+  appliedBy?: string;
+  checksum?: 'ok' | 'changed' | 'unverified';
+}
+
+export interface LockReport {
+  waitedMs: number;
+  waitedFor?: string;
+  retries: Array<{ attempt: number; delayMs: number; message: string; blocker?: string }>;
+}
+
+export interface RunResult {
+  tool: { name: 'supabase-migration-guard'; version: string };
+  command: CommandName;
+  environment: string;
+  status: RunStatus;
+  transactionMode?: TransactionMode;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  database?: { display: string; serverVersion?: string };
+  runId?: number;
+  migrations: MigrationOutcome[];
+  applied: string[];
+  pendingCount: number;
+  currentVersion?: string;
+  status_rows?: StatusRow[];
+  findings: Finding[];
+  skippedFiles: Array<{ fileName: string; reason: string }>;
+  lock?: LockReport;
+  schemaFingerprint?: { before?: string; after?: string };
+  /** Files committed by this run before it failed: they stay applied. */
+  committedBeforeFailure?: string[];
+  message: string;
+  error?: ErrorDetail;
+}

@@ -1,0 +1,88 @@
+import type { TransactionMode } from '../config/settings.js';
+import type { Migration } from '../migrations/discover.js';
+import type { Statement } from '../migrations/statements.js';
+
+/** A pending migration with its statements split and classified. */
+export interface PreparedMigration {
+  migration: Migration;
+  statements: Statement[];
+  wrapped: boolean;
+}
+
+export type Step =
+  | { kind: 'statement'; migration: PreparedMigration; statement: Statement }
+  /** Writes the history and checksum rows: always in the same transaction as the file's last statement. */
+  | { kind: 'record'; migration: PreparedMigration };
+
+/** One server round of work: a transaction, or one statement that cannot run inside one. */
+export type Unit =
+  | { kind: 'transaction'; steps: Step[] }
+  | { kind: 'autocommit'; step: Extract<Step, { kind: 'statement' }> };
+
+export interface ExecutionPlan {
+  units: Unit[];
+  /** Per version: why the file is not applied in one transaction (empty when it is atomic). */
+  nonAtomic: Map<string, string[]>;
+}
+
+/**
+ * Cuts the run into transactions. `all` keeps everything in one transaction except where
+ * PostgreSQL forbids it: a statement that cannot run in a transaction block runs on its own, and
+ * a file that adds an enum value is committed before a later file that uses the value. `per-file`
+ * gives each file its own transaction, with the same exceptions inside a file.
+ */
+export function buildExecutionPlan(prepared: PreparedMigration[], mode: TransactionMode): ExecutionPlan {
+  const units: Unit[] = [];
+  const nonAtomic = new Map<string, string[]>();
+  let open: Step[] = [];
+  const close = () => {
+    if (open.length > 0) units.push({ kind: 'transaction', steps: open });
+    open = [];
+  };
+  const note = (version: string, reason: string) => nonAtomic.set(version, [...(nonAtomic.get(version) ?? []), reason]);
+
+  prepared.forEach((item, index) => {
+    for (const statement of item.statements) {
+      if (statement.nonTransactional) {
+        close();
+        units.push({ kind: 'autocommit', step: { kind: 'statement', migration: item, statement } });
+        note(item.migration.version, `${statement.nonTransactional} (line ${statement.line}) runs outside a transaction`);
+      } else {
+        open.push({ kind: 'statement', migration: item, statement });
+      }
+    }
+    open.push({ kind: 'record', migration: item });
+    const laterUse = mode === 'all' ? enumValueUsedLater(item, prepared.slice(index + 1)) : undefined;
+    if (mode === 'per-file' || laterUse) close();
+    if (laterUse) {
+      note(
+        laterUse.version,
+        `commits separately: enum value '${laterUse.value}' added by ${item.migration.fileName} must be committed before this file can use it`,
+      );
+    }
+  });
+  close();
+  return { units, nonAtomic };
+}
+
+/**
+ * PostgreSQL refuses to use an enum value in the transaction that added it (SQLSTATE 55P04).
+ * A later file "uses" the value when its text mentions it as a quoted literal; a false positive
+ * costs only an extra commit.
+ */
+function enumValueUsedLater(
+  item: PreparedMigration,
+  later: PreparedMigration[],
+): { version: string; value: string } | undefined {
+  const values = item.statements.flatMap((s) => (s.addsEnumValue ? [s.addsEnumValue.value] : []));
+  if (values.length === 0) return undefined;
+  for (const next of later) {
+    for (const value of values) {
+      const literal = `'${value.replace(/'/g, "''")}'`;
+      if (next.statements.some((s) => s.sql.includes(literal))) {
+        return { version: next.migration.version, value };
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,88 @@
+import * as core from '@actions/core';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { runCommand } from './commands/index.js';
+import { readActionInputs } from './config/inputs.js';
+import { runContextFromEnv } from './config/run-context.js';
+import { secretsOfDatabaseUrl } from './config/secrets-of-url.js';
+import { parseSettings } from './config/settings.js';
+import type { RunResult } from './engine/result.js';
+import { scrubbingLogger, type Logger } from './logger.js';
+import { renderSummary } from './report/summary.js';
+import { SecretScrubber } from './secrets.js';
+
+const coreLogger: Logger = {
+  info: (m) => core.info(m),
+  warn: (m) => core.warning(m),
+  error: (m) => core.error(m),
+  debug: (m) => core.debug(m),
+  group: (title, fn) => core.group(title, fn),
+};
+
+/** The action: read inputs, run one command, publish outputs, report and summary. */
+export async function run(): Promise<void> {
+  const scrubber = new SecretScrubber();
+  const runContext = runContextFromEnv();
+  let settings;
+  try {
+    const raw = readActionInputs();
+    for (const secret of secretsOfDatabaseUrl(raw['database-url'])) {
+      core.setSecret(secret);
+      scrubber.add(secret);
+    }
+    settings = parseSettings(raw, { eventName: runContext.eventName });
+  } catch (error) {
+    core.setOutput('status', 'failed');
+    core.setFailed(scrubber.scrub((error as Error).message));
+    return;
+  }
+  const logger = scrubbingLogger(coreLogger, scrubber.scrub);
+  const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContext }));
+
+  const reportPath = resolve(
+    settings.reportPath ?? join(process.env.RUNNER_TEMP || tmpdir(), `migration-guard-${settings.environment}-${settings.command}.json`),
+  );
+  try {
+    await mkdir(dirname(reportPath), { recursive: true });
+    await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`);
+    core.setOutput('report-path', reportPath);
+  } catch (error) {
+    core.warning(`Could not write the JSON report to ${reportPath}: ${(error as Error).message}`);
+  }
+  publishOutputs(result);
+  await writeSummary(result);
+  annotate(result);
+  if (result.status === 'failed' || result.status === 'rolled-back') core.setFailed(result.message);
+}
+
+function publishOutputs(result: RunResult): void {
+  core.setOutput('status', result.status);
+  core.setOutput('applied-count', String(result.applied.length));
+  core.setOutput('pending-count', String(result.pendingCount));
+  core.setOutput('applied', JSON.stringify(result.applied));
+  core.setOutput('current-version', result.currentVersion ?? '');
+  core.setOutput('run-id', result.runId !== undefined ? String(result.runId) : '');
+}
+
+/** A summary that cannot be written is logged, never fails the migration. */
+async function writeSummary(result: RunResult): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  try {
+    await core.summary.addRaw(renderSummary(result)).write();
+  } catch (error) {
+    core.warning(`Could not write the job summary: ${(error as Error).message}`);
+  }
+}
+
+function annotate(result: RunResult): void {
+  const error = result.error;
+  if (error?.file) {
+    core.error(error.message, { title: 'Migration failed', file: error.file, startLine: error.line, startColumn: error.column });
+  }
+  for (const finding of result.findings.filter((f) => f.file && f.code !== 'skipped-file')) {
+    const annotation = { title: `Migration ${finding.code}`, file: finding.file };
+    if (finding.severity === 'error') core.error(finding.message, annotation);
+    else core.warning(finding.message, annotation);
+  }
+}

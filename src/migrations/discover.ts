@@ -1,0 +1,159 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { GuardError } from '../errors.js';
+import { checksumOf } from './checksum.js';
+import { findSections } from './sections.js';
+import { SourceText } from './source-text.js';
+
+/** A byte range of a file that holds SQL to run. */
+export interface SqlPart {
+  path: string;
+  source: SourceText;
+  start: number;
+  end: number;
+}
+
+export interface Migration {
+  version: string;
+  name: string;
+  fileName: string;
+  /** Path as shown to the user (relative to the working directory). */
+  path: string;
+  checksum: string;
+  up: SqlPart;
+  down?: SqlPart & { kind: 'file' | 'section' };
+  verify?: SqlPart;
+}
+
+export interface SkippedFile {
+  fileName: string;
+  reason: string;
+}
+
+export interface MigrationSet {
+  dir: string;
+  migrations: Migration[];
+  skipped: SkippedFile[];
+}
+
+/** Same pattern as the Supabase CLI: leading digits, underscore, name, `.sql`. */
+const MIGRATION_FILE = /^(\d+)_(.*)\.sql$/;
+const COMPANION = /^(\d+)_(.*)\.(down|verify)\.sql$/;
+
+/** Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped. */
+export async function discoverMigrations(dir: string, cwd = process.cwd()): Promise<MigrationSet> {
+  let entries;
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    throw new GuardError('migrations-dir', `Migrations directory "${dir}" does not exist or is not a directory`, {
+      hint: 'Set migrations-dir to the folder holding <version>_<name>.sql files (default supabase/migrations), relative to the repository root.',
+    });
+  }
+  const files = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+  const display = (name: string) => relative(cwd, join(dir, name)) || name;
+
+  const skipped: SkippedFile[] = [];
+  const companions = new Map<string, { down?: string; verify?: string }>();
+  const ups: Array<{ version: string; name: string; fileName: string }> = [];
+  for (const fileName of files) {
+    const companion = COMPANION.exec(fileName);
+    if (companion) {
+      const key = `${companion[1]}_${companion[2]}`;
+      const entry = companions.get(key) ?? {};
+      entry[companion[3] as 'down' | 'verify'] = fileName;
+      companions.set(key, entry);
+      continue;
+    }
+    const match = MIGRATION_FILE.exec(fileName);
+    if (match) ups.push({ version: match[1], name: match[2], fileName });
+    else skipped.push({ fileName, reason: 'name does not match <version>_<name>.sql' });
+  }
+
+  const byVersion = new Map<string, string[]>();
+  for (const up of ups) byVersion.set(up.version, [...(byVersion.get(up.version) ?? []), up.fileName]);
+  const duplicates = [...byVersion.entries()].filter(([, names]) => names.length > 1);
+  if (duplicates.length > 0) {
+    const list = duplicates.map(([v, names]) => `  version ${v}: ${names.map(display).join(', ')}`).join('\n');
+    throw new GuardError('duplicate-version', `Duplicate migration versions:\n${list}`, {
+      hint: 'Each version may appear in one file only: rename one of them with a new timestamp.',
+    });
+  }
+
+  const migrations = await Promise.all(
+    ups.map(async ({ version, name, fileName }) => {
+      const key = `${version}_${name}`;
+      const extra = companions.get(key);
+      companions.delete(key);
+      return loadMigration(dir, version, name, fileName, extra ?? {}, display);
+    }),
+  );
+  for (const [, orphan] of companions) {
+    for (const fileName of [orphan.down, orphan.verify].filter((f): f is string => !!f)) {
+      skipped.push({ fileName, reason: 'companion file without a matching <version>_<name>.sql' });
+    }
+  }
+  migrations.sort((a, b) => compareVersions(a.version, b.version));
+  return { dir, migrations, skipped };
+}
+
+async function loadMigration(
+  dir: string,
+  version: string,
+  name: string,
+  fileName: string,
+  extra: { down?: string; verify?: string },
+  display: (name: string) => string,
+): Promise<Migration> {
+  const path = display(fileName);
+  const text = await readSql(join(dir, fileName));
+  const source = new SourceText(text);
+  const sections = findSections(text);
+  if (sections && 'error' in sections) {
+    throw new GuardError('parse-error', sections.error, { location: { file: path, line: sections.line } });
+  }
+  const byteOf = (charOffset: number) => Buffer.byteLength(text.slice(0, charOffset), 'utf8');
+  const migration: Migration = {
+    version,
+    name,
+    fileName,
+    path,
+    checksum: checksumOf(text),
+    up: sections
+      ? { path, source, start: byteOf(sections.up.start), end: byteOf(sections.up.end) }
+      : { path, source, start: 0, end: source.bytes.length },
+  };
+  if (sections?.down) {
+    migration.down = { kind: 'section', path, source, start: byteOf(sections.down.start), end: byteOf(sections.down.end) };
+  }
+  if (extra.down) {
+    if (migration.down) {
+      throw new GuardError('parse-error', `${display(extra.down)} and a "-- migrate:down" section both define the down migration`, {
+        location: { file: path },
+        hint: 'Keep one of the two.',
+      });
+    }
+    migration.down = { kind: 'file', ...(await wholeFile(join(dir, extra.down), display(extra.down))) };
+  }
+  if (extra.verify) migration.verify = await wholeFile(join(dir, extra.verify), display(extra.verify));
+  return migration;
+}
+
+async function wholeFile(absolute: string, path: string): Promise<SqlPart> {
+  const source = new SourceText(await readSql(absolute));
+  return { path, source, start: 0, end: source.bytes.length };
+}
+
+/** The BOM is not SQL; dropping it keeps byte offsets aligned with what the parser sees. */
+async function readSql(path: string): Promise<string> {
+  return (await readFile(path, 'utf8')).replace(/^\uFEFF/, '');
+}
+
+/** Numeric order first (so 9_x precedes 10_x), then textual for equal numbers with different padding. */
+export function compareVersions(a: string, b: string): number {
+  const na = BigInt(a);
+  const nb = BigInt(b);
+  if (na !== nb) return na < nb ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

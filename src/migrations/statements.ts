@@ -1,0 +1,180 @@
+import { GuardError } from '../errors.js';
+import { loadParser, type PgParseError } from './parser.js';
+import type { SourceText } from './source-text.js';
+
+export type TransactionControl = 'begin' | 'commit' | 'rollback' | 'savepoint' | 'prepared';
+
+export interface Statement {
+  /** The statement as sent to the server: first token to last, without the `;`. */
+  sql: string;
+  /** As the Supabase CLI stores it in schema_migrations.statements: leading comments kept, trimmed. */
+  historyText: string;
+  /** Byte offset of `sql` in the file. */
+  startByte: number;
+  line: number;
+  column: number;
+  nodeType: string;
+  /** Why the statement cannot run inside a transaction block, when it cannot. */
+  nonTransactional?: string;
+  /** The value an `ALTER TYPE … ADD VALUE` adds: usable only once its transaction has committed. */
+  addsEnumValue?: { type: string; value: string };
+  transactionControl?: TransactionControl;
+}
+
+export interface SplitSql {
+  statements: Statement[];
+  /** The file wrapped itself in BEGIN … COMMIT; the wrapper statements are removed from `statements`. */
+  wrapped: boolean;
+}
+
+/**
+ * Splits part of a file (bytes start..end of `source`) into statements with the real PostgreSQL
+ * parser, and classifies each. Errors name file:line:column.
+ */
+export async function splitStatements(source: SourceText, start: number, end: number, file: string): Promise<SplitSql> {
+  const parser = await loadParser();
+  const sql = source.slice(start, end);
+  let parsed;
+  try {
+    parsed = parser.parseSync(sql);
+  } catch (error) {
+    const details = (error as PgParseError).sqlDetails;
+    const at = source.position(details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start);
+    throw new GuardError('parse-error', `SQL syntax error: ${(error as Error).message}`, {
+      location: { file, ...at },
+      hint: 'Fix the statement at this position; nothing has been run.',
+      cause: error,
+    });
+  }
+  const statements: Statement[] = [];
+  let previousEnd = start;
+  for (const raw of parsed.stmts ?? []) {
+    const location = start + (raw.stmt_location ?? 0);
+    const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
+    const [nodeType, node] = Object.entries(raw.stmt)[0] as [string, Record<string, unknown>];
+    const text = source.slice(location, stmtEnd).trim();
+    statements.push({
+      sql: text,
+      historyText: source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim(),
+      startByte: location,
+      ...source.position(location),
+      nodeType,
+      nonTransactional: nonTransactionalReason(nodeType, node),
+      addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
+      transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
+    });
+    previousEnd = stmtEnd;
+  }
+  return unwrapTransaction(statements, file);
+}
+
+/** A file that is exactly `BEGIN; …; COMMIT;` is one transaction; any other transaction control is refused. */
+function unwrapTransaction(statements: Statement[], file: string): SplitSql {
+  const first = statements[0];
+  const last = statements[statements.length - 1];
+  const wrapped =
+    statements.length >= 2 && first.transactionControl === 'begin' && last.transactionControl === 'commit';
+  const body = wrapped ? statements.slice(1, -1) : statements;
+  const stray = body.find((s) => s.transactionControl && s.transactionControl !== 'savepoint');
+  if (stray) {
+    throw new GuardError(
+      'transaction-control',
+      `${stray.sql.split(/\s/)[0].toUpperCase()} inside a migration: the runner owns the transaction, so a ` +
+        'COMMIT, ROLLBACK or BEGIN in the middle of a file would break the all-or-nothing guarantee',
+      {
+        location: { file, line: stray.line, column: stray.column },
+        hint: 'Remove it, or wrap the whole file in a single BEGIN; … COMMIT; (treated as one transaction). Nothing has been run.',
+      },
+    );
+  }
+  if (wrapped) {
+    const outside = body.find((s) => s.nonTransactional);
+    if (outside) {
+      throw new GuardError(
+        'transaction-control',
+        `${outside.nonTransactional} cannot run inside the BEGIN … COMMIT this file wraps itself in`,
+        {
+          location: { file, line: outside.line, column: outside.column },
+          hint: 'Move the statement to its own migration file without BEGIN/COMMIT. Nothing has been run.',
+        },
+      );
+    }
+  }
+  return { statements: body, wrapped };
+}
+
+function transactionKind(node: Record<string, unknown>): TransactionControl {
+  switch (node.kind) {
+    case 'TRANS_STMT_BEGIN':
+    case 'TRANS_STMT_START':
+      return 'begin';
+    case 'TRANS_STMT_COMMIT':
+      return 'commit';
+    case 'TRANS_STMT_SAVEPOINT':
+    case 'TRANS_STMT_RELEASE':
+    case 'TRANS_STMT_ROLLBACK_TO':
+      return 'savepoint';
+    case 'TRANS_STMT_ROLLBACK':
+      return 'rollback';
+    default:
+      return 'prepared';
+  }
+}
+
+function enumAddition(node: Record<string, unknown>): Statement['addsEnumValue'] {
+  if (typeof node.newVal !== 'string') return undefined; // RENAME VALUE is transaction-safe
+  const names = (node.typeName as Array<{ String?: { sval: string } }> | undefined) ?? [];
+  return { type: names.map((n) => n.String?.sval ?? '').join('.'), value: node.newVal };
+}
+
+function hasConcurrentlyOption(node: Record<string, unknown>): boolean {
+  const params = (node.params as Array<{ DefElem?: { defname?: string } }> | undefined) ?? [];
+  return params.some((p) => p.DefElem?.defname === 'concurrently');
+}
+
+/** PostgreSQL refuses these inside a transaction block (error 25001). */
+export function nonTransactionalReason(nodeType: string, node: Record<string, unknown>): string | undefined {
+  switch (nodeType) {
+    case 'IndexStmt':
+      return node.concurrent ? 'CREATE INDEX CONCURRENTLY' : undefined;
+    case 'DropStmt':
+      return node.concurrent ? 'DROP INDEX CONCURRENTLY' : undefined;
+    case 'ReindexStmt':
+      if (hasConcurrentlyOption(node)) return 'REINDEX CONCURRENTLY';
+      return node.kind === 'REINDEX_OBJECT_DATABASE' || node.kind === 'REINDEX_OBJECT_SYSTEM'
+        ? 'REINDEX DATABASE/SYSTEM'
+        : undefined;
+    case 'VacuumStmt':
+      return node.is_vacuumcmd ? 'VACUUM' : undefined;
+    case 'AlterSystemStmt':
+      return 'ALTER SYSTEM';
+    case 'CreatedbStmt':
+      return 'CREATE DATABASE';
+    case 'DropdbStmt':
+      return 'DROP DATABASE';
+    case 'CreateTableSpaceStmt':
+      return 'CREATE TABLESPACE';
+    case 'DropTableSpaceStmt':
+      return 'DROP TABLESPACE';
+    case 'ClusterStmt':
+      return node.relation ? undefined : 'CLUSTER (all tables)';
+    case 'CreateSubscriptionStmt':
+      return 'CREATE SUBSCRIPTION';
+    case 'DropSubscriptionStmt':
+      return 'DROP SUBSCRIPTION';
+    case 'AlterDatabaseStmt': {
+      const options = (node.options as Array<{ DefElem?: { defname?: string } }> | undefined) ?? [];
+      return options.some((o) => o.DefElem?.defname === 'tablespace') ? 'ALTER DATABASE … SET TABLESPACE' : undefined;
+    }
+    case 'AlterTableStmt': {
+      const cmds = (node.cmds as Array<{ AlterTableCmd?: { subtype?: string; def?: Record<string, unknown> } }>) ?? [];
+      const detach = cmds.some((c) => {
+        const partition = c.AlterTableCmd?.def?.PartitionCmd as { concurrent?: boolean } | undefined;
+        return c.AlterTableCmd?.subtype === 'AT_DetachPartition' && partition?.concurrent;
+      });
+      return detach ? 'ALTER TABLE … DETACH PARTITION CONCURRENTLY' : undefined;
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Collects secret strings (database URLs, passwords) and removes them from any text that leaves
+ * the process. Each secret is also registered in the forms it can appear in: URL-encoded and decoded.
+ */
+export class SecretScrubber {
+  private readonly secrets = new Set<string>();
+
+  add(secret: string | undefined): void {
+    if (!secret || secret.length < 3) return;
+    for (const form of variantsOf(secret)) this.secrets.add(form);
+  }
+
+  list(): string[] {
+    return [...this.secrets];
+  }
+
+  scrub = (text: string): string => {
+    let out = text;
+    // Longest first, so a URL is replaced whole before its password would be.
+    for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) {
+      if (out.includes(secret)) out = out.split(secret).join('***');
+    }
+    return out;
+  };
+
+  /** Deep-scrubs every string inside a JSON-compatible value. */
+  scrubValue<T>(value: T): T {
+    return JSON.parse(this.scrub(JSON.stringify(value))) as T;
+  }
+}
+
+function variantsOf(secret: string): string[] {
+  const forms = new Set([secret]);
+  try {
+    forms.add(decodeURIComponent(secret));
+  } catch {
+    // not URL-encoded: the raw form is enough
+  }
+  forms.add(encodeURIComponent(secret));
+  return [...forms].filter((f) => f.length >= 3);
+}
