@@ -28,6 +28,13 @@ export interface ExecutionOutcome {
 
 const LOCK_NOT_AVAILABLE = '55P03';
 
+interface StepFailure {
+  version: string;
+  error: ErrorDetail;
+  /** Index of the failing step within its unit. */
+  stepIndex: number;
+}
+
 /** Runs the units in order; stops at the first failure, whose transaction is rolled back. */
 export async function executeUnits(units: Unit[], options: ExecuteOptions): Promise<ExecutionOutcome> {
   const outcome: ExecutionOutcome = { committed: [], partiallyCommitted: [], durations: new Map(), retries: [] };
@@ -39,8 +46,12 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
         : await runAutocommit(unit.step, options, outcome);
     const versions = unit.kind === 'transaction' ? unit.steps.map((s) => s.migration.migration.version) : [unit.step.migration.migration.version];
     if (failure) {
-      const inUnit = [...new Set(versions)];
-      outcome.failure = { ...failure, rolledBack: inUnit.filter((v) => v !== failure.version) };
+      const ranBefore = versions.slice(0, failure.stepIndex);
+      outcome.failure = {
+        version: failure.version,
+        error: failure.error,
+        rolledBack: [...new Set(ranBefore)].filter((v) => v !== failure.version),
+      };
       break;
     }
     for (const v of versions) startedVersions.add(v);
@@ -56,7 +67,7 @@ async function runTransactionWithRetry(
   steps: Step[],
   options: ExecuteOptions,
   outcome: ExecutionOutcome,
-): Promise<{ version: string; error: ErrorDetail } | undefined> {
+): Promise<StepFailure | undefined> {
   for (let attempt = 0; ; attempt++) {
     const timings = new Map<string, number>();
     const failure = await runTransaction(steps, options, timings);
@@ -83,27 +94,27 @@ async function runTransaction(
   steps: Step[],
   options: ExecuteOptions,
   timings: Map<string, number>,
-): Promise<{ version: string; error: ErrorDetail } | undefined> {
+): Promise<StepFailure | undefined> {
   const { client } = options;
-  let current: Step | undefined;
+  let index = 0;
   try {
     await client.query('BEGIN');
     await client.query(sessionSettings(options, 'LOCAL'));
-    for (const step of steps) {
-      current = step;
+    for (; index < steps.length; index++) {
+      const step = steps[index];
       const version = step.migration.migration.version;
       const started = performance.now();
       if (step.kind === 'statement') await client.query(step.statement.sql);
       else await options.record(step.migration, Math.round(timings.get(version) ?? 0));
       timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
     }
-    current = undefined;
     await client.query('COMMIT');
     return undefined;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
-    const failed = current ?? steps[steps.length - 1];
-    return { version: failed.migration.migration.version, error: describeSqlError(error, failed) };
+    const stepIndex = Math.min(index, steps.length - 1);
+    const failed = steps[stepIndex];
+    return { version: failed.migration.migration.version, error: describeSqlError(error, failed), stepIndex };
   }
 }
 
@@ -111,7 +122,7 @@ async function runAutocommit(
   step: Extract<Step, { kind: 'statement' }>,
   options: ExecuteOptions,
   outcome: ExecutionOutcome,
-): Promise<{ version: string; error: ErrorDetail } | undefined> {
+): Promise<StepFailure | undefined> {
   const { client } = options;
   const version = step.migration.migration.version;
   const started = performance.now();
@@ -120,7 +131,7 @@ async function runAutocommit(
     await client.query(step.statement.sql);
     return undefined;
   } catch (error) {
-    return { version, error: describeSqlError(error, step) };
+    return { version, error: describeSqlError(error, step), stepIndex: 0 };
   } finally {
     outcome.durations.set(version, (outcome.durations.get(version) ?? 0) + performance.now() - started);
     await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => {});

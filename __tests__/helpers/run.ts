@@ -1,0 +1,28 @@
+import { runCommand } from '../../src/commands/index.js';
+import { parseSettings, type RawInputs } from '../../src/config/settings.js';
+import type { RunResult } from '../../src/engine/result.js';
+import type { Logger } from '../../src/logger.js';
+
+export interface CapturedRun {
+  result: RunResult;
+  logs: string[];
+}
+
+/** A logger that keeps every line, for assertions on what the user would read. */
+export function capturingLogger(lines: string[]): Logger {
+  return {
+    info: (m) => lines.push(`info: ${m}`),
+    warn: (m) => lines.push(`warn: ${m}`),
+    error: (m) => lines.push(`error: ${m}`),
+    debug: () => {},
+    group: (_t, fn) => fn(),
+  };
+}
+
+/** Runs one command in-process, exactly as the action and CLI do after reading their inputs. */
+export async function runGuard(command: string, databaseUrl: string, migrationsDir: string, extra: RawInputs = {}): Promise<CapturedRun> {
+  const logs: string[] = [];
+  const settings = parseSettings({ command, 'database-url': databaseUrl, 'migrations-dir': migrationsDir, ...extra });
+  const result = await runCommand({ settings, logger: capturingLogger(logs), run: { actor: 'jest@test' } });
+  return { result, logs };
+}
