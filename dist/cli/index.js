@@ -6855,8 +6855,12 @@ async function executeUnits(units, options) {
             : await runAutocommit(unit.step, options, outcome);
         const versions = unit.kind === 'transaction' ? unit.steps.map((s) => s.migration.migration.version) : [unit.step.migration.migration.version];
         if (failure) {
-            const inUnit = [...new Set(versions)];
-            outcome.failure = { ...failure, rolledBack: inUnit.filter((v) => v !== failure.version) };
+            const ranBefore = versions.slice(0, failure.stepIndex);
+            outcome.failure = {
+                version: failure.version,
+                error: failure.error,
+                rolledBack: [...new Set(ranBefore)].filter((v) => v !== failure.version),
+            };
             break;
         }
         for (const v of versions)
@@ -6894,12 +6898,12 @@ async function runTransactionWithRetry(steps, options, outcome) {
 }
 async function runTransaction(steps, options, timings) {
     const { client } = options;
-    let current;
+    let index = 0;
     try {
         await client.query('BEGIN');
         await client.query(sessionSettings(options, 'LOCAL'));
-        for (const step of steps) {
-            current = step;
+        for (; index < steps.length; index++) {
+            const step = steps[index];
             const version = step.migration.migration.version;
             const started = performance.now();
             if (step.kind === 'statement')
@@ -6908,14 +6912,14 @@ async function runTransaction(steps, options, timings) {
                 await options.record(step.migration, Math.round(timings.get(version) ?? 0));
             timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
         }
-        current = undefined;
         await client.query('COMMIT');
         return undefined;
     }
     catch (error) {
         await client.query('ROLLBACK').catch(() => { });
-        const failed = current ?? steps[steps.length - 1];
-        return { version: failed.migration.migration.version, error: describeSqlError(error, failed) };
+        const stepIndex = Math.min(index, steps.length - 1);
+        const failed = steps[stepIndex];
+        return { version: failed.migration.migration.version, error: describeSqlError(error, failed), stepIndex };
     }
 }
 async function runAutocommit(step, options, outcome) {
@@ -6928,7 +6932,7 @@ async function runAutocommit(step, options, outcome) {
         return undefined;
     }
     catch (error) {
-        return { version, error: describeSqlError(error, step) };
+        return { version, error: describeSqlError(error, step), stepIndex: 0 };
     }
     finally {
         outcome.durations.set(version, (outcome.durations.get(version) ?? 0) + performance.now() - started);
