@@ -10,6 +10,9 @@ export interface DatabaseTarget {
   database: string;
   /** `false` for a plain connection; otherwise Node TLS options. */
   ssl: false | ConnectionOptions;
+  /** The libpq sslmode in force (explicit or defaulted), for external tools such as pg_dump. */
+  sslmode: SslMode;
+  sslRootCert?: string;
   /** What the user would call this database in a message: host:port/database, never the password. */
   display: string;
 }
@@ -20,7 +23,7 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 /** Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; the session pooler on 5432. */
 const TRANSACTION_POOLER_PORT = 6543;
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
-type SslMode = (typeof SSL_MODES)[number];
+export type SslMode = (typeof SSL_MODES)[number];
 
 /**
  * Parses a database URL the way libpq documents it, but with a safe default: a host that is not
@@ -70,7 +73,17 @@ export function parseDatabaseUrl(raw: string): { ok: true; target: DatabaseTarge
 
   return {
     ok: true,
-    target: { host, port, user, password, database, ssl: ssl.value, display: `${host}:${port}/${database}` },
+    target: {
+      host,
+      port,
+      user,
+      password,
+      database,
+      ssl: ssl.value,
+      sslmode,
+      sslRootCert: params.get('sslrootcert') ?? undefined,
+      display: `${host}:${port}/${database}`,
+    },
   };
 }
 
