@@ -1,6 +1,7 @@
 /**
  * A migration file's text with the byte-offset bookkeeping the parser needs: libpg-query reports
- * UTF-8 byte offsets, users want 1-based line:column in characters.
+ * UTF-8 byte offsets, users want 1-based line:column in characters. "Character" means a Unicode
+ * code point, as PostgreSQL counts them in error positions (an emoji is one character, not two).
  */
 export class SourceText {
   readonly bytes: Buffer;
@@ -25,13 +26,24 @@ export class SourceText {
       if (this.lineStarts[mid] <= byteOffset) lo = mid;
       else hi = mid - 1;
     }
-    const column = this.bytes.subarray(this.lineStarts[lo], byteOffset).toString('utf8').length + 1;
+    const column = codePointLength(this.bytes.subarray(this.lineStarts[lo], byteOffset).toString('utf8')) + 1;
     return { line: lo + 1, column };
   }
 
-  /** Byte offset of a character offset inside the substring that starts at `startByte`. */
+  /** Byte offset of a code-point offset inside the substring that starts at `startByte`. */
   byteOffsetOfChar(startByte: number, charOffset: number, endByte = this.bytes.length): number {
-    const chunk = this.slice(startByte, endByte);
-    return startByte + Buffer.byteLength(chunk.slice(0, charOffset), 'utf8');
+    let bytes = 0;
+    let seen = 0;
+    for (const char of this.slice(startByte, endByte)) {
+      if (seen++ >= charOffset) break;
+      bytes += Buffer.byteLength(char, 'utf8');
+    }
+    return startByte + bytes;
   }
+}
+
+function codePointLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
 }

@@ -34,6 +34,8 @@ export interface SplitSql {
 export async function splitStatements(source: SourceText, start: number, end: number, file: string): Promise<SplitSql> {
   const parser = await loadParser();
   const sql = source.slice(start, end);
+  // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
+  if (sql.trim() === '') return { statements: [], wrapped: false };
   let parsed;
   try {
     parsed = parser.parseSync(sql);
