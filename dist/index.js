@@ -38322,6 +38322,9 @@ function loadParser() {
 async function splitStatements(source, start, end, file) {
     const parser = await loadParser();
     const sql = source.slice(start, end);
+    // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
+    if (sql.trim() === '')
+        return { statements: [], wrapped: false };
     let parsed;
     try {
         parsed = parser.parseSync(sql);
@@ -38793,7 +38796,8 @@ function findSections(text) {
 ;// CONCATENATED MODULE: ./src/migrations/source-text.ts
 /**
  * A migration file's text with the byte-offset bookkeeping the parser needs: libpg-query reports
- * UTF-8 byte offsets, users want 1-based line:column in characters.
+ * UTF-8 byte offsets, users want 1-based line:column in characters. "Character" means a Unicode
+ * code point, as PostgreSQL counts them in error positions (an emoji is one character, not two).
  */
 class SourceText {
     text;
@@ -38821,14 +38825,26 @@ class SourceText {
             else
                 hi = mid - 1;
         }
-        const column = this.bytes.subarray(this.lineStarts[lo], byteOffset).toString('utf8').length + 1;
+        const column = codePointLength(this.bytes.subarray(this.lineStarts[lo], byteOffset).toString('utf8')) + 1;
         return { line: lo + 1, column };
     }
-    /** Byte offset of a character offset inside the substring that starts at `startByte`. */
+    /** Byte offset of a code-point offset inside the substring that starts at `startByte`. */
     byteOffsetOfChar(startByte, charOffset, endByte = this.bytes.length) {
-        const chunk = this.slice(startByte, endByte);
-        return startByte + Buffer.byteLength(chunk.slice(0, charOffset), 'utf8');
+        let bytes = 0;
+        let seen = 0;
+        for (const char of this.slice(startByte, endByte)) {
+            if (seen++ >= charOffset)
+                break;
+            bytes += Buffer.byteLength(char, 'utf8');
+        }
+        return startByte + bytes;
     }
+}
+function codePointLength(text) {
+    let n = 0;
+    for (const _ of text)
+        n++;
+    return n;
 }
 
 ;// CONCATENATED MODULE: ./src/migrations/discover.ts
@@ -39999,7 +40015,7 @@ function getSizableOrigin(input) {
 }
 const highSurrogate = /[\uD800-\uDBFF]/;
 // Code points in `str`: a surrogate pair counts once, a lone surrogate as itself. Hand-rolled because the string iterator allocates and runs ~250x slower on this path; the regex probe exits ~50x quicker for a string with no astral characters.
-function codePointLength(str) {
+function util_codePointLength(str) {
     const units = str.length;
     if (!highSurrogate.test(str))
         return units;
@@ -41142,7 +41158,7 @@ const $ZodCheckMaxLength = /*@__PURE__*/ $constructor("$ZodCheckMaxLength", (ins
         const input = payload.value;
         const units = input.length;
         // Strings are measured in Unicode code points, not UTF-16 units. A code point is at most two units, so a string that already fits in units fits in code points; only an overflow has to be counted.
-        const length = typeof input === "string" && units > def.maximum ? codePointLength(input) : units;
+        const length = typeof input === "string" && units > def.maximum ? util_codePointLength(input) : units;
         if (length <= def.maximum)
             return;
         const origin = getLengthableOrigin(input);
@@ -41166,7 +41182,7 @@ const $ZodCheckMinLength = /*@__PURE__*/ $constructor("$ZodCheckMinLength", (ins
         const units = input.length;
         // A code point is one or two UTF-16 units, so fewer units than the floor can never reach it and twice the floor always clears it. Only in between is the exact count in doubt.
         const length = typeof input === "string" && units >= def.minimum && units < def.minimum * 2
-            ? codePointLength(input)
+            ? util_codePointLength(input)
             : units;
         if (length >= def.minimum)
             return;
@@ -41191,7 +41207,7 @@ const $ZodCheckLengthEquals = /*@__PURE__*/ $constructor("$ZodCheckLengthEquals"
         const units = input.length;
         // A code point is one or two UTF-16 units, so outside `[length, length * 2]` units the target is missed either way — and missed in the same direction in both measures.
         const length = typeof input === "string" && units >= def.length && units <= def.length * 2
-            ? codePointLength(input)
+            ? util_codePointLength(input)
             : units;
         if (length === def.length)
             return;
@@ -48989,7 +49005,17 @@ function parseDatabaseUrl(raw) {
         return { ok: false, reason: ssl.reason };
     return {
         ok: true,
-        target: { host, port, user, password, database, ssl: ssl.value, display: `${host}:${port}/${database}` },
+        target: {
+            host,
+            port,
+            user,
+            password,
+            database,
+            ssl: ssl.value,
+            sslmode,
+            sslRootCert: params.get('sslrootcert') ?? undefined,
+            display: `${host}:${port}/${database}`,
+        },
     };
 }
 function tlsOptions(mode, host, rootCertPath) {

@@ -1,0 +1,24 @@
+import { describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? listFiles(path) : [path];
+  });
+}
+
+describe('the committed dist/', () => {
+  it('is exactly what the build produces from the committed sources', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'mg-dist-')), 'dist');
+    execFileSync(process.execPath, ['scripts/build.mjs', out], { stdio: 'pipe' });
+    const built = listFiles(out).map((f) => relative(out, f)).sort();
+    const committed = listFiles('dist').map((f) => relative('dist', f)).sort();
+    expect(committed).toEqual(built);
+    const differing = built.filter((f) => !readFileSync(join(out, f)).equals(readFileSync(join('dist', f))));
+    expect(differing).toEqual([]); // run `npm run build` and commit dist/
+  });
+});

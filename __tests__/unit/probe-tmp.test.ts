@@ -1,0 +1,25 @@
+import { it } from '@jest/globals';
+import { parseDatabaseUrl } from '../../src/config/database-url.js';
+import { parseSettings } from '../../src/config/settings.js';
+import { secretsOfDatabaseUrl } from '../../src/config/secrets-of-url.js';
+import { SecretScrubber } from '../../src/secrets.js';
+import { parseArgs } from '../../src/cli.js';
+it('probe', () => {
+  const show = (f: () => unknown) => { try { console.log(JSON.stringify(f())); } catch (e) { console.log('THROW', String(e)); } };
+  show(() => parseDatabaseUrl('postgres://u:p%zzword@db.example.com/db'));
+  show(() => parseSettings({ 'database-url': 'postgres://u:p%zzword@db.example.com/db' }));
+  show(() => parseDatabaseUrl('postgres://u:pw@db.example.com/db?port=abc'));
+  show(() => parseDatabaseUrl('postgres://u:pw@[::1]/db'));
+  show(() => parseDatabaseUrl('postgres://u:pw@[::1]:5433/db'));
+  show(() => parseDatabaseUrl('postgres://u:p%40ss%2Fw@db.example.com/db'));
+  show(() => parseDatabaseUrl('postgres://u:p@ss@db.example.com/db'));
+  show(() => secretsOfDatabaseUrl('postgres://u:p@ss@db.example.com/db'));
+  show(() => secretsOfDatabaseUrl('postgres://u:pa ss@db.example.com:xx/db'));
+  const s = new SecretScrubber();
+  s.add('pa"ss\\word');
+  show(() => s.scrubValue({ m: 'x pa"ss\\word y' }));
+  show(() => s.scrub('x pa"ss\\word y'));
+  show(() => parseArgs(['--allow-out-of-order', 'apply']));
+  show(() => parseSettings({ 'database-url': 'postgres://u:pw@db.example.com/db', 'lock-timeout': '0' }).lockTimeoutMs);
+  show(() => parseSettings({ 'database-url': 'postgres://u:pw@db.example.com/db', 'lock-retries': '0x10' }).lockRetries);
+});
