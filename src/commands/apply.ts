@@ -1,7 +1,7 @@
 import { ensureGuardSchema, finishRunRecord, recordChecksum, startRunRecord } from '../db/guard-store.js';
 import { ensureHistoryTable, insertHistoryRow } from '../db/history.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
-import { GuardError } from '../errors.js';
+import { formatLocation, GuardError } from '../errors.js';
 import { executeUnits } from '../engine/execute.js';
 import { prepareMigrations } from '../engine/prepare.js';
 import type { MigrationOutcome, MigrationStatus, RunResult } from '../engine/result.js';
@@ -97,9 +97,10 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       const changed = outcome.committed.length > 0 || outcome.partiallyCommitted.length > 0;
       result.status = changed ? 'failed' : 'rolled-back';
       result.committedBeforeFailure = changed ? [...outcome.committed, ...outcome.partiallyCommitted] : undefined;
+      const where = formatLocation(failed.file ? { file: failed.file, line: failed.line, column: failed.column } : undefined);
       result.message = changed
-        ? `${failed.file}:${failed.line ?? ''}: ${failed.message}. ${describeCommitted(outcome.committed, outcome.partiallyCommitted)}`
-        : `${failed.file}:${failed.line ?? ''}: ${failed.message}. The run was rolled back: the database is as it was before (schema fingerprint ${fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED'}).`;
+        ? `${where}${failed.message}. ${describeCommitted(outcome.committed, outcome.partiallyCommitted)}`
+        : `${where}${failed.message}. The run was rolled back: the database is as it was before (schema fingerprint ${fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED'}).`;
     }
     await finishRunRecord(client, runId, { status: result.status, applied: result.applied, error: result.error?.message });
     if (result.status === 'success') logger.info(result.message);

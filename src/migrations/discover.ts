@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import { checksumOf } from './checksum.js';
 import { findSections } from './sections.js';
@@ -52,7 +52,11 @@ export async function discoverMigrations(dir: string, cwd = process.cwd()): Prom
     });
   }
   const files = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
-  const display = (name: string) => relative(cwd, join(dir, name)) || name;
+  const display = (name: string) => {
+    const absolute = resolve(cwd, dir, name);
+    const rel = relative(cwd, absolute);
+    return rel.startsWith('..') || isAbsolute(rel) ? absolute : rel;
+  };
 
   const skipped: SkippedFile[] = [];
   const companions = new Map<string, { down?: string; verify?: string }>();

@@ -1,0 +1,486 @@
+#!/usr/bin/env node
+/**
+ * Apply benchmark: our action (dist/index.js) against raw psql, dbmate and `supabase db push`.
+ *
+ *   npm run bench -- [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only a,b] [--timeout 900]
+ *
+ * Generates N deterministic Supabase-style migrations, starts one embedded PostgreSQL 17 server
+ * (default durability settings, 127.0.0.1 only), and for each round gives every contender, in a
+ * rotated order, a brand-new database (from a template holding the Supabase roles and auth.uid())
+ * on which it applies all N files, then runs again on the same database (the no-op run). Wall-clock
+ * time of the whole process is measured; every run is verified (objects, seed rows, history rows,
+ * action outputs) so a broken run cannot look fast. Prints a Markdown table and writes the raw
+ * results to bench/results/.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generateMigrations, verifySql, writeMigrationSets } from './lib/generate.mjs';
+import { prepareSupabaseTemplate, startServer } from './lib/server.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..');
+const BIN = join(ROOT, 'node_modules', '.bin');
+
+const { values: args } = parseArgs({
+  options: {
+    n: { type: 'string', default: '500' },
+    rounds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    seed: { type: 'string', default: '42' },
+    only: { type: 'string' },
+    timeout: { type: 'string', default: '900' },
+    pg: { type: 'string', default: '17' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (args.help) {
+  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17]');
+  process.exit(0);
+}
+const N = positiveInt(args.n, 'n', 1, 20_000);
+const ROUNDS = positiveInt(args.rounds, 'rounds', 1, 100);
+const WARMUP = positiveInt(args.warmup, 'warmup', 0, 10);
+const SEED = positiveInt(args.seed, 'seed', 0, 2 ** 31);
+const TIMEOUT_MS = positiveInt(args.timeout, 'timeout', 10, 24 * 3600) * 1000;
+const PG_MAJOR = positiveInt(args.pg, 'pg', 15, 17);
+
+function positiveInt(text, name, min, max) {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    console.error(`--${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+    process.exit(2);
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temp folders and cleanup (normal exit, error, Ctrl-C)
+// ---------------------------------------------------------------------------------------------
+const tempRoot = mkdtempSync(join(tmpdir(), 'mg-bench-'));
+// The server runs as the `postgres` OS user, which cannot enter tempRoot (mode 0700): own folder.
+const pgDataDir = mkdtempSync(join(tmpdir(), 'mg-bench-pgdata-'));
+let server;
+let currentChild;
+let interrupted = false;
+let cleanedUp = false;
+
+function removeTemp() {
+  for (const dir of [tempRoot, pgDataDir]) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+  }
+}
+async function cleanup() {
+  if (cleanedUp) return;
+  cleanedUp = true;
+  if (currentChild && currentChild.exitCode === null) currentChild.kill('SIGKILL');
+  try {
+    await server?.stop();
+  } catch (error) {
+    console.error(`could not stop PostgreSQL: ${error?.message ?? error}`);
+  }
+  removeTemp();
+}
+process.on('exit', removeTemp); // last resort, synchronous
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`\n${signal}: stopping`);
+    if (currentChild && currentChild.exitCode === null) currentChild.kill('SIGTERM');
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+/** Runs one process; resolves with its wall-clock time (spawn to exit, stdio closed). */
+function runProcess(cmd, argv, { env, cwd }) {
+  return new Promise((resolveRun, reject) => {
+    if (interrupted) return reject(new Error('interrupted'));
+    const out = [];
+    const err = [];
+    const keep = (list) => (chunk) => {
+      list.push(chunk);
+      if (list.length > 400) list.splice(0, list.length - 400);
+    };
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, argv, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    currentChild = child;
+    child.stdout.on('data', keep(out));
+    child.stderr.on('data', keep(err));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, TIMEOUT_MS);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      clearTimeout(timer);
+      currentChild = undefined;
+      resolveRun({
+        seconds,
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        timedOut: seconds * 1000 >= TIMEOUT_MS,
+      });
+    });
+  });
+}
+
+/** The child environment: ours, without inputs, GitHub or libpq settings leaking in from this shell. */
+function baseEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(INPUT_|GITHUB_|RUNNER_|PG|DATABASE_URL$|DBMATE_)/.test(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+/** GitHub's GITHUB_OUTPUT file format: name<<delimiter / value / delimiter. */
+function parseGithubOutput(path) {
+  const outputs = {};
+  if (!existsSync(path)) return outputs;
+  const lines = readFileSync(path, 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<=]+)<<(.+)$/.exec(lines[i]);
+    if (!m) continue;
+    const value = [];
+    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i]);
+    outputs[m[1]] = value.join('\n');
+  }
+  return outputs;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+const fmt = (x, d = 3) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(d));
+const sha256File = (p) => (existsSync(p) ? createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16) : 'missing');
+
+async function versionOf(cmd, argv) {
+  try {
+    const r = await runProcess(cmd, argv, { env: baseEnv(), cwd: tempRoot });
+    return (r.stdout || r.stderr).trim().split('\n')[0];
+  } catch {
+    return 'unknown';
+  }
+}
+
+function machineInfo() {
+  let cpuModel = 'unknown';
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    if (line) cpuModel = line.split(':').slice(1).join(':').trim();
+  } catch {
+    cpuModel = cpus()[0]?.model ?? 'unknown';
+  }
+  return { cpuModel, cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform} ${process.arch}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contenders
+// ---------------------------------------------------------------------------------------------
+function contenders(sets, psqlScript) {
+  const ours = (id, label, mode) => ({
+    id,
+    label,
+    history: 'supabase_migrations.schema_migrations',
+    noop: true,
+    command(dbName, runDir) {
+      const githubOutput = join(runDir, 'github-output');
+      const summary = join(runDir, 'step-summary.md');
+      writeFileSync(githubOutput, '');
+      writeFileSync(summary, '');
+      return {
+        cmd: process.execPath,
+        argv: [join(ROOT, 'dist', 'index.js')],
+        cwd: runDir,
+        env: baseEnv({
+          'INPUT_COMMAND': 'apply',
+          'INPUT_DATABASE-URL': server.url(dbName),
+          'INPUT_MIGRATIONS-DIR': sets.plain,
+          'INPUT_TRANSACTION-MODE': mode,
+          GITHUB_OUTPUT: githubOutput,
+          GITHUB_STEP_SUMMARY: summary,
+          RUNNER_TEMP: runDir,
+        }),
+        check(phase) {
+          const o = parseGithubOutput(githubOutput);
+          const want = phase === 'apply' ? { status: 'success', 'applied-count': String(N) } : { status: 'nothing-to-do', 'applied-count': '0' };
+          for (const [k, v] of Object.entries(want)) {
+            if (o[k] !== v) return `output ${k} is "${o[k]}", expected "${v}"`;
+          }
+          return undefined;
+        },
+      };
+    },
+  });
+  return [
+    ours('ours-all', 'ours (transaction-mode: all)', 'all'),
+    ours('ours-per-file', 'ours (transaction-mode: per-file)', 'per-file'),
+    {
+      id: 'psql',
+      label: 'raw psql (1 process, BEGIN/\\i/COMMIT per file)',
+      history: undefined,
+      noop: false,
+      command(dbName, runDir) {
+        return {
+          cmd: 'psql',
+          argv: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(server.port), '-U', server.user, '-d', dbName, '-f', psqlScript],
+          cwd: runDir,
+          env: baseEnv({ PGPASSWORD: server.password, PGSSLMODE: 'disable' }),
+        };
+      },
+    },
+    {
+      id: 'dbmate',
+      label: 'dbmate up',
+      history: 'public.schema_migrations',
+      noop: true,
+      command(dbName, runDir) {
+        return {
+          cmd: join(BIN, 'dbmate'),
+          argv: ['--url', `${server.url(dbName)}?sslmode=disable`, '--migrations-dir', sets.dbmate, '--no-dump-schema', 'up'],
+          cwd: runDir, // no .env there
+          env: baseEnv(),
+        };
+      },
+    },
+    {
+      id: 'supabase',
+      label: 'supabase db push',
+      history: 'supabase_migrations.schema_migrations',
+      noop: true,
+      command(dbName) {
+        return {
+          cmd: join(BIN, 'supabase'),
+          argv: ['db', 'push', '--db-url', `${server.url(dbName)}?sslmode=disable`, '--yes'],
+          cwd: sets.supabaseWork,
+          env: baseEnv(),
+        };
+      },
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+async function main() {
+  const started = new Date();
+  const machine = machineInfo();
+  console.error(`temp folder ${tempRoot}`);
+
+  // 1. Migrations
+  const generated = generateMigrations(N, SEED);
+  const sets = writeMigrationSets(tempRoot, generated);
+  const psqlScript = join(tempRoot, 'apply-all.psql');
+  writeFileSync(
+    psqlScript,
+    ['\\set ON_ERROR_STOP 1', ...generated.files.flatMap((f) => ['BEGIN;', `\\i '${join(sets.plain, f.fileName)}'`, 'COMMIT;']), ''].join('\n'),
+  );
+  const kinds = {};
+  for (const f of generated.files) kinds[f.kind] = (kinds[f.kind] ?? 0) + 1;
+  const bytes = generated.files.reduce((s, f) => s + Buffer.byteLength(f.sql), 0);
+  console.error(`generated ${N} migrations (${(bytes / 1024).toFixed(0)} KiB): ${Object.entries(kinds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.error(`expected: ${JSON.stringify(generated.expected)}`);
+
+  // 2. Server
+  const serverLogs = [];
+  server = await startServer({ major: PG_MAJOR, dataDir: pgDataDir, logs: serverLogs });
+  const template = await prepareSupabaseTemplate(server);
+  const serverInfo = await server.admin(async (c) => {
+    const v = (await c.query('select version() as v')).rows[0].v;
+    const settings = (await c.query("select name, setting from pg_settings where name in ('fsync','synchronous_commit','full_page_writes','wal_sync_method','shared_buffers','listen_addresses')")).rows;
+    return { version: v, settings: Object.fromEntries(settings.map((r) => [r.name, r.setting])) };
+  });
+  console.error(`server: ${serverInfo.version} on 127.0.0.1:${server.port} ${JSON.stringify(serverInfo.settings)}`);
+
+  const tools = {
+    psql: await versionOf('psql', ['--version']),
+    dbmate: await versionOf(join(BIN, 'dbmate'), ['--version']),
+    supabase: await versionOf(join(BIN, 'supabase'), ['--version']),
+    distIndexSha256: sha256File(join(ROOT, 'dist', 'index.js')),
+  };
+
+  const all = contenders(sets, psqlScript);
+  const only = args.only ? args.only.split(',').map((s) => s.trim()) : undefined;
+  if (only) {
+    const unknown = only.filter((id) => !all.some((c) => c.id === id));
+    if (unknown.length) throw new Error(`--only: unknown contender(s) ${unknown.join(', ')}; use ${all.map((c) => c.id).join(', ')}`);
+  }
+  const list = only ? all.filter((c) => only.includes(c.id)) : all;
+  const expectedJson = JSON.stringify(generated.expected);
+  const verifyQuery = verifySql(generated);
+
+  async function verify(contender, dbName, phase) {
+    return server.admin(async (c) => {
+      const got = (await c.query(verifyQuery)).rows[0];
+      const ordered = Object.fromEntries(Object.keys(generated.expected).map((k) => [k, got[k]]));
+      if (JSON.stringify(ordered) !== expectedJson) return `${phase}: objects ${JSON.stringify(ordered)}, expected ${expectedJson}`;
+      if (contender.history) {
+        const n = Number((await c.query(`select count(*) as n from ${contender.history}`)).rows[0].n);
+        if (n !== N) return `${phase}: ${n} history rows in ${contender.history}, expected ${N}`;
+      }
+      return undefined;
+    }, dbName);
+  }
+
+  async function timed(contender, dbName, runDir, phase) {
+    const spec = contender.command(dbName, runDir);
+    await server.admin((c) => c.query('checkpoint')); // start every run from the same WAL state
+    const r = await runProcess(spec.cmd, spec.argv, { env: spec.env, cwd: spec.cwd });
+    let problem;
+    if (r.timedOut) problem = `timed out after ${TIMEOUT_MS / 1000} s`;
+    else if (r.code !== 0) problem = `exit code ${r.code}${r.signal ? ` (${r.signal})` : ''}`;
+    problem ??= spec.check?.(phase);
+    problem ??= await verify(contender, dbName, phase);
+    if (problem) {
+      const tail = (s) => s.split('\n').slice(-25).join('\n');
+      throw new Error(`${contender.id} ${phase} on ${dbName} failed: ${problem}\n--- stdout ---\n${tail(r.stdout)}\n--- stderr ---\n${tail(r.stderr)}`);
+    }
+    return r.seconds;
+  }
+
+  // 3. Rounds
+  const runs = [];
+  let dbCounter = 0;
+  const totalRounds = WARMUP + ROUNDS;
+  for (let round = 0; round < totalRounds; round++) {
+    const warm = round < WARMUP;
+    const measured = round - WARMUP;
+    const shift = warm ? 0 : measured % list.length;
+    const order = [...list.slice(shift), ...list.slice(0, shift)];
+    console.error(`${warm ? `warm-up ${round + 1}/${WARMUP}` : `round ${measured + 1}/${ROUNDS}`}: ${order.map((c) => c.id).join(' → ')}`);
+    for (const contender of order) {
+      if (interrupted) throw new Error('interrupted');
+      const dbName = `bench_${++dbCounter}_${contender.id.replace(/-/g, '_')}`;
+      const runDir = join(tempRoot, 'runs', dbName);
+      mkdirSync(runDir, { recursive: true });
+      await server.admin((c) => c.query(`create database ${dbName} template ${template}`));
+      try {
+        const apply = await timed(contender, dbName, runDir, 'apply');
+        const noop = contender.noop ? await timed(contender, dbName, runDir, 'noop') : undefined;
+        console.error(`  ${contender.id.padEnd(14)} apply ${fmt(apply)} s${noop !== undefined ? `   no-op ${fmt(noop)} s` : ''}`);
+        if (!warm) {
+          runs.push({ round: measured + 1, position: order.indexOf(contender) + 1, contender: contender.id, phase: 'apply', seconds: apply });
+          if (noop !== undefined) runs.push({ round: measured + 1, position: order.indexOf(contender) + 1, contender: contender.id, phase: 'noop', seconds: noop });
+        }
+      } finally {
+        await server.admin((c) => c.query(`drop database if exists ${dbName} with (force)`));
+        rmSync(runDir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  // 4. Report
+  const secondsOf = (id, phase) => runs.filter((r) => r.contender === id && r.phase === phase).map((r) => r.seconds);
+  const med = (id, phase) => {
+    const xs = secondsOf(id, phase);
+    return xs.length ? median(xs) : undefined;
+  };
+  const psqlApply = med('psql', 'apply');
+  const dbmateNoop = med('dbmate', 'noop');
+  const summary = list.map((c) => {
+    const apply = secondsOf(c.id, 'apply');
+    const noop = secondsOf(c.id, 'noop');
+    return {
+      contender: c.id,
+      label: c.label,
+      applyMedian: med(c.id, 'apply'),
+      applyMin: Math.min(...apply),
+      applyMax: Math.max(...apply),
+      applyVsPsql: psqlApply ? med(c.id, 'apply') / psqlApply : undefined,
+      noopMedian: noop.length ? median(noop) : undefined,
+      noopVsDbmate: noop.length && dbmateNoop ? median(noop) / dbmateNoop : undefined,
+    };
+  });
+
+  const lines = [];
+  lines.push(`## Apply benchmark: ${N} migrations, ${ROUNDS} rounds (+${WARMUP} warm-up), PostgreSQL ${PG_MAJOR}`);
+  lines.push('');
+  lines.push(`- Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}`);
+  lines.push(`- Server: ${serverInfo.version.split(',')[0]} (embedded), fsync=${serverInfo.settings.fsync}, synchronous_commit=${serverInfo.settings.synchronous_commit}, full_page_writes=${serverInfo.settings.full_page_writes}, wal_sync_method=${serverInfo.settings.wal_sync_method}`);
+  lines.push(`- Tools: ${tools.psql}; dbmate ${tools.dbmate}; supabase ${tools.supabase}; dist/index.js sha256 ${tools.distIndexSha256}…`);
+  lines.push(`- Date: ${started.toISOString()}; seed ${SEED}; migrations: ${Object.entries(kinds).map(([k, v]) => `${k} ${v}`).join(', ')} (${(bytes / 1024).toFixed(0)} KiB)`);
+  lines.push('');
+  lines.push('| contender | apply median (s) | min–max (s) | apply ÷ raw psql | no-op median (s) | no-op ÷ dbmate no-op |');
+  lines.push('|---|---:|---:|---:|---:|---:|');
+  for (const s of summary) {
+    lines.push(
+      `| ${s.label} | ${fmt(s.applyMedian)} | ${fmt(s.applyMin)}–${fmt(s.applyMax)} | ${fmt(s.applyVsPsql, 2)} | ${s.noopMedian !== undefined ? fmt(s.noopMedian) : 'n/a'} | ${s.noopVsDbmate !== undefined ? fmt(s.noopVsDbmate, 2) : 'n/a'} |`,
+    );
+  }
+  const perRound = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const at = (id, phase) => runs.find((x) => x.round === r && x.contender === id && x.phase === phase)?.seconds;
+    const order = runs.filter((x) => x.round === r && x.phase === 'apply').sort((a, b) => a.position - b.position).map((x) => x.contender);
+    perRound.push({
+      round: r,
+      order,
+      allVsPsql: at('psql', 'apply') ? at('ours-all', 'apply') / at('psql', 'apply') : undefined,
+      perFileVsPsql: at('psql', 'apply') ? at('ours-per-file', 'apply') / at('psql', 'apply') : undefined,
+      noopVsDbmate: at('dbmate', 'noop') ? at('ours-all', 'noop') / at('dbmate', 'noop') : undefined,
+      perFileNoopVsDbmate: at('dbmate', 'noop') ? at('ours-per-file', 'noop') / at('dbmate', 'noop') : undefined,
+    });
+  }
+  lines.push('');
+  lines.push('| round | order | ours all ÷ psql | ours per-file ÷ psql | ours no-op (all) ÷ dbmate no-op | ours no-op (per-file) ÷ dbmate no-op |');
+  lines.push('|---:|---|---:|---:|---:|---:|');
+  for (const p of perRound) {
+    lines.push(`| ${p.round} | ${p.order.join(' → ')} | ${fmt(p.allVsPsql, 2)} | ${fmt(p.perFileVsPsql, 2)} | ${fmt(p.noopVsDbmate, 2)} | ${fmt(p.perFileNoopVsDbmate, 2)} |`);
+  }
+  const byId = Object.fromEntries(summary.map((s) => [s.contender, s]));
+  const targets = [];
+  const target = (name, value, limit) => {
+    if (value === undefined) return;
+    targets.push({ name, value, limit, met: value <= limit });
+  };
+  target('ours (all) apply ÷ raw psql ≤ 1.00', byId['ours-all']?.applyVsPsql, 1.0);
+  target('ours (per-file) apply ÷ raw psql ≤ 1.15', byId['ours-per-file']?.applyVsPsql, 1.15);
+  target('ours no-op ÷ dbmate no-op ≤ 1.00', byId['ours-all']?.noopVsDbmate, 1.0);
+  if (targets.length) {
+    lines.push('');
+    lines.push('Targets (medians):');
+    for (const t of targets) lines.push(`- ${t.met ? 'met' : 'MISSED'}: ${t.name}: ${fmt(t.value, 2)}`);
+  }
+  const table = lines.join('\n');
+  console.log(table);
+
+  const resultsDir = join(HERE, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `apply-${started.toISOString().replace(/[:.]/g, '-')}-n${N}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ params: { n: N, rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, targets, markdown: table }, null, 2)}\n`,
+  );
+  console.error(`\nraw results: ${file}`);
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (error) {
+  exitCode = 1;
+  console.error(`benchmark failed: ${error?.stack ?? error}`);
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);
