@@ -1,0 +1,226 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GuardError } from '../../src/errors.js';
+import { compareVersions, discoverMigrations, type SqlPart } from '../../src/migrations/discover.js';
+
+/** A fresh migrations folder inside a fresh working directory, so paths are shown as `migrations/<file>`. */
+function folder(files: Record<string, string | Buffer>): { cwd: string; dir: string } {
+  const cwd = mkdtempSync(join(tmpdir(), 'mg-discover-'));
+  const dir = join(cwd, 'migrations');
+  mkdirSync(dir);
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  return { cwd, dir };
+}
+
+async function discover(files: Record<string, string | Buffer>) {
+  const { cwd, dir } = folder(files);
+  return discoverMigrations(dir, cwd);
+}
+
+async function failure(files: Record<string, string | Buffer>): Promise<GuardError> {
+  try {
+    await discover(files);
+  } catch (error) {
+    expect(error).toBeInstanceOf(GuardError);
+    return error as GuardError;
+  }
+  throw new Error('discoverMigrations did not fail');
+}
+
+const textOf = (part: SqlPart) => part.source.slice(part.start, part.end);
+
+describe('discoverMigrations', () => {
+  it('orders versions numerically, so 9_a comes before 10_b', async () => {
+    const set = await discover({ '10_b.sql': 'select 10;', '9_a.sql': 'select 9;', '100_c.sql': 'select 100;' });
+    expect(set.migrations.map((m) => m.fileName)).toEqual(['9_a.sql', '10_b.sql', '100_c.sql']);
+    expect(set.migrations.map((m) => [m.version, m.name])).toEqual([
+      ['9', 'a'],
+      ['10', 'b'],
+      ['100', 'c'],
+    ]);
+  });
+
+  it('orders equal numbers with different padding textually', async () => {
+    const set = await discover({ '1_b.sql': 'select 1;', '01_a.sql': 'select 1;' });
+    expect(set.migrations.map((m) => m.version)).toEqual(['01', '1']);
+  });
+
+  it('shows paths relative to the working directory and reads the whole file as the up migration', async () => {
+    const set = await discover({ '20240101000000_create_users.sql': 'create table users (id int);\n' });
+    const [m] = set.migrations;
+    expect(m.path).toBe(join('migrations', '20240101000000_create_users.sql'));
+    expect(m.up.path).toBe(m.path);
+    expect(textOf(m.up)).toBe('create table users (id int);\n');
+    expect(m.up.start).toBe(0);
+    expect(m.up.end).toBe(Buffer.byteLength('create table users (id int);\n'));
+    expect(m.down).toBeUndefined();
+    expect(m.verify).toBeUndefined();
+  });
+
+  it('lists every file that does not match <version>_<name>.sql as skipped, with the reason', async () => {
+    const set = await discover({
+      '1_ok.sql': 'select 1;',
+      'README.md': '# notes',
+      'seed.sql': 'select 1;',
+      '2-dash.sql': 'select 1;',
+      '3_upper.SQL': 'select 1;',
+    });
+    expect(set.migrations.map((m) => m.fileName)).toEqual(['1_ok.sql']);
+    expect(set.skipped).toEqual(
+      ['2-dash.sql', '3_upper.SQL', 'README.md', 'seed.sql'].map((fileName) => ({
+        fileName,
+        reason: 'name does not match <version>_<name>.sql',
+      })),
+    );
+  });
+
+  it('ignores sub-directories', async () => {
+    const { cwd, dir } = folder({ '1_a.sql': 'select 1;' });
+    mkdirSync(join(dir, '2_not_a_file.sql'));
+    const set = await discoverMigrations(dir, cwd);
+    expect(set.migrations.map((m) => m.fileName)).toEqual(['1_a.sql']);
+    expect(set.skipped).toEqual([]);
+  });
+
+  it('attaches .down.sql and .verify.sql companions to their migration', async () => {
+    const set = await discover({
+      '1_users.sql': 'create table users (id int);',
+      '1_users.down.sql': 'drop table users;',
+      '1_users.verify.sql': 'select 1 from users limit 0;',
+      '2_posts.sql': 'create table posts (id int);',
+    });
+    const [users, posts] = set.migrations;
+    expect(users.down?.kind).toBe('file');
+    expect(users.down?.path).toBe(join('migrations', '1_users.down.sql'));
+    expect(textOf(users.down!)).toBe('drop table users;');
+    expect(users.verify?.path).toBe(join('migrations', '1_users.verify.sql'));
+    expect(textOf(users.verify!)).toBe('select 1 from users limit 0;');
+    expect(posts.down).toBeUndefined();
+    expect(set.skipped).toEqual([]);
+  });
+
+  it('lists companions without a matching migration as skipped', async () => {
+    const set = await discover({
+      '1_users.sql': 'select 1;',
+      '1_user.down.sql': 'select 1;',
+      '2_gone.verify.sql': 'select 1;',
+    });
+    expect(set.migrations[0].down).toBeUndefined();
+    expect(set.skipped).toEqual([
+      { fileName: '1_user.down.sql', reason: 'companion file without a matching <version>_<name>.sql' },
+      { fileName: '2_gone.verify.sql', reason: 'companion file without a matching <version>_<name>.sql' },
+    ]);
+  });
+
+  it('refuses duplicate versions, naming both files', async () => {
+    const error = await failure({ '5_a.sql': 'select 1;', '5_b.sql': 'select 2;', '6_c.sql': 'select 3;' });
+    expect(error.code).toBe('duplicate-version');
+    expect(error.message).toContain(`version 5: ${join('migrations', '5_a.sql')}, ${join('migrations', '5_b.sql')}`);
+    expect(error.message).not.toContain('6_c.sql');
+  });
+
+  it('refuses a directory that does not exist, naming it and the input to set', async () => {
+    const missing = join(tmpdir(), 'mg-discover-does-not-exist', 'migrations');
+    const error = await discoverMigrations(missing).catch((e: unknown) => e as GuardError);
+    expect(error).toBeInstanceOf(GuardError);
+    expect((error as GuardError).code).toBe('migrations-dir');
+    expect((error as GuardError).message).toContain(missing);
+    expect((error as GuardError).hint).toMatch(/migrations-dir/);
+  });
+
+  it('refuses a path that is a file, not a directory', async () => {
+    const { dir } = folder({ '1_a.sql': 'select 1;' });
+    const error = await discoverMigrations(join(dir, '1_a.sql')).catch((e: unknown) => e as GuardError);
+    expect((error as GuardError).code).toBe('migrations-dir');
+  });
+
+  it('reads dbmate -- migrate:up / -- migrate:down sections as the up and down byte ranges', async () => {
+    const text = "-- migrate:up\ncreate table t (v text default 'é');\n-- migrate:down\ndrop table t;\n";
+    const set = await discover({ '1_dbmate.sql': text });
+    const [m] = set.migrations;
+    expect(textOf(m.up)).toBe("\ncreate table t (v text default 'é');\n");
+    expect(m.down?.kind).toBe('section');
+    expect(m.down?.path).toBe(m.path);
+    expect(textOf(m.down!)).toBe('\ndrop table t;\n');
+    const upStart = Buffer.byteLength('-- migrate:up');
+    expect(m.up.start).toBe(upStart);
+    expect(m.up.end).toBe(Buffer.byteLength(text.slice(0, text.indexOf('-- migrate:down'))));
+    expect(m.down!.end).toBe(Buffer.byteLength(text));
+  });
+
+  it('reads a dbmate file with only an up section', async () => {
+    const set = await discover({ '1_up_only.sql': '-- migrate:up\nselect 1;\n' });
+    expect(textOf(set.migrations[0].up)).toBe('\nselect 1;\n');
+    expect(set.migrations[0].down).toBeUndefined();
+  });
+
+  it('refuses a file with both a down section and a .down.sql companion', async () => {
+    const error = await failure({
+      '1_both.sql': '-- migrate:up\nselect 1;\n-- migrate:down\nselect 2;\n',
+      '1_both.down.sql': 'select 3;',
+    });
+    expect(error.code).toBe('parse-error');
+    expect(error.message).toContain(join('migrations', '1_both.down.sql'));
+    expect(error.message).toContain('-- migrate:down');
+    expect(error.location?.file).toBe(join('migrations', '1_both.sql'));
+  });
+
+  it('refuses a down section that comes before the up section, with its line', async () => {
+    const error = await failure({ '1_x.sql': '-- migrate:down\nselect 2;\n-- migrate:up\nselect 1;\n' });
+    expect(error.code).toBe('parse-error');
+    expect(error.location).toEqual({ file: join('migrations', '1_x.sql'), line: 1 });
+  });
+
+  it('refuses SQL before the up marker, which would belong to neither direction', async () => {
+    const error = await failure({ '1_x.sql': 'select 0;\n-- migrate:up\nselect 1;\n' });
+    expect(error.code).toBe('parse-error');
+    expect(error.message).toMatch(/before "-- migrate:up"/);
+  });
+
+  it('refuses two up markers, pointing at the second', async () => {
+    const error = await failure({ '1_x.sql': '-- migrate:up\nselect 1;\n-- migrate:up\nselect 2;\n' });
+    expect(error.code).toBe('parse-error');
+    expect(error.location?.line).toBe(3);
+  });
+
+  it('gives the same checksum to CRLF and LF versions of a file, with or without a BOM', async () => {
+    const lf = 'create table t (id int);\ninsert into t values (1);\n';
+    const crlf = lf.replace(/\n/g, '\r\n');
+    const set = await discover({
+      '1_lf.sql': lf,
+      '2_crlf.sql': crlf,
+      '3_bom.sql': `\uFEFF${lf}`,
+      '4_bom_crlf.sql': `\uFEFF${crlf}`,
+    });
+    const sums = set.migrations.map((m) => m.checksum);
+    expect(sums[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(sums).size).toBe(1);
+  });
+
+  it('gives a different checksum to a real change', async () => {
+    const set = await discover({
+      '1_a.sql': 'create table t (id int);\n',
+      '2_b.sql': 'create table t (id bigint);\n',
+      '3_c.sql': 'create table t (id int); \n',
+    });
+    expect(new Set(set.migrations.map((m) => m.checksum)).size).toBe(3);
+  });
+
+  it('leaves the BOM out of the SQL the parser sees', async () => {
+    const set = await discover({ '1_bom.sql': '\uFEFFselect 1;' });
+    const { up } = set.migrations[0];
+    expect(textOf(up)).toBe('select 1;');
+    expect(up.end).toBe(Buffer.byteLength('select 1;'));
+  });
+});
+
+describe('compareVersions', () => {
+  it('compares numerically beyond the range of a double', () => {
+    expect(compareVersions('20240101000000000001', '20240101000000000002')).toBeLessThan(0);
+    expect(compareVersions('9', '10')).toBeLessThan(0);
+    expect(compareVersions('10', '9')).toBeGreaterThan(0);
+    expect(compareVersions('7', '7')).toBe(0);
+  });
+});
