@@ -46,7 +46,7 @@ export function parseArgs(argv: string[]): { raw: RawInputs; json: boolean; help
       }
       const name = flag as InputName;
       if (inline !== undefined) raw[name] = inline;
-      else if (BOOLEAN_FLAGS.has(name) && (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))) raw[name] = 'true';
+      else if (BOOLEAN_FLAGS.has(name) && !/^(true|false)$/i.test(argv[i + 1] ?? '')) raw[name] = 'true';
       else if (argv[i + 1] === undefined) throw new UsageError(`--${flag} needs a value`);
       else raw[name] = argv[++i];
     } else if (raw.command === undefined) raw.command = arg;

@@ -23,9 +23,14 @@ export class SecretScrubber {
     return out;
   };
 
-  /** Deep-scrubs every string inside a JSON-compatible value. */
+  /** Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON escapes). */
   scrubValue<T>(value: T): T {
-    return JSON.parse(this.scrub(JSON.stringify(value))) as T;
+    if (typeof value === 'string') return this.scrub(value) as T;
+    if (Array.isArray(value)) return value.map((v) => this.scrubValue(v)) as T;
+    if (value && typeof value === 'object' && !(value instanceof Date)) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubValue(v)])) as T;
+    }
+    return value;
   }
 }
 

@@ -1,5 +1,5 @@
 import { runCommand } from '../../src/commands/index.js';
-import { parseSettings, type RawInputs } from '../../src/config/settings.js';
+import { parseSettings, type RawInputs, type Settings } from '../../src/config/settings.js';
 import type { RunResult } from '../../src/engine/result.js';
 import type { Logger } from '../../src/logger.js';
 
@@ -19,10 +19,23 @@ export function capturingLogger(lines: string[]): Logger {
   };
 }
 
-/** Runs one command in-process, exactly as the action and CLI do after reading their inputs. */
-export async function runGuard(command: string, databaseUrl: string, migrationsDir: string, extra: RawInputs = {}): Promise<CapturedRun> {
+/**
+ * Runs one command in-process, exactly as the action and CLI do after reading their inputs.
+ * Backups are off unless a test asks for them (the backup tests do), so the other tests do not
+ * depend on which pg_dump this machine has.
+ */
+export async function runGuard(
+  command: string,
+  databaseUrl: string,
+  migrationsDir: string,
+  extra: RawInputs = {},
+  options: { overrides?: Partial<Settings>; signal?: AbortSignal } = {},
+): Promise<CapturedRun> {
   const logs: string[] = [];
-  const settings = parseSettings({ command, 'database-url': databaseUrl, 'migrations-dir': migrationsDir, ...extra });
-  const result = await runCommand({ settings, logger: capturingLogger(logs), run: { actor: 'jest@test' } });
+  const settings = {
+    ...parseSettings({ command, 'database-url': databaseUrl, 'migrations-dir': migrationsDir, backup: 'off', ...extra }),
+    ...options.overrides,
+  };
+  const result = await runCommand({ settings, logger: capturingLogger(logs), run: { actor: 'jest@test' }, signal: options.signal });
   return { result, logs };
 }

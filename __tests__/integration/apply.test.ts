@@ -88,7 +88,7 @@ describe.each(testServers())('apply on $name', (server) => {
     expect(runs).toEqual([{ status: 'rolled-back', error: expect.stringContaining('duplicate key') }]);
   });
 
-  it('in per-file mode earlier files stay applied and recorded and the failing file leaves nothing', async () => {
+  it('in per-file mode the rehearsal finds a broken file before anything commits', async () => {
     const db = await newDb();
     const dir = migrationsDir({
       '1_one.sql': 'create table one (id int);',
@@ -98,16 +98,39 @@ describe.each(testServers())('apply on $name', (server) => {
     });
     const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
     expect(result.status).toBe('failed');
+    expect(result.applied).toEqual([]);
+    expect(result.rehearsal?.ran).toBe(true);
+    expect(result.error).toMatchObject({ sqlstate: '22012', line: 2, column: 1, file: expect.stringContaining('3_three.sql') });
+    expect(result.message).toMatch(/rehearsal found this before anything was applied/);
+    expect(await query(db.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).toEqual([]);
+    expect(await query(db.url, 'SELECT version FROM supabase_migrations.schema_migrations')).toEqual([]);
+  });
+
+  it('in per-file mode a failure the rehearsal could not see leaves earlier files applied and recorded when they have no down migration', async () => {
+    const db = await newDb();
+    // A sequence advances even in a rolled-back transaction: the rehearsal sees 1, the real run 2.
+    const dir = migrationsDir({ '0_seq.sql': 'create sequence flaky;' });
+    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    addFiles(dir, {
+      '1_one.sql': 'create table one (id int);',
+      '2_two.sql': 'create table two (id int);',
+      '3_three.sql': 'create table three (id int);\nselect 1 / (nextval(\'flaky\') - 2);',
+      '4_four.sql': 'create table four (id int);',
+    });
+    const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
+    expect(result.status).toBe('failed');
     expect(result.applied).toEqual(['1', '2']);
     expect(result.committedBeforeFailure).toEqual(['1', '2']);
     expect(result.migrations.map((m) => m.status)).toEqual(['applied', 'applied', 'failed', 'not-run']);
-    expect(result.error).toMatchObject({ sqlstate: '22012', line: 2, column: 1 });
+    expect(result.rollback).toMatchObject({ kind: 'automatic', succeeded: false, stillApplied: ['1', '2'] });
+    expect(result.message).toMatch(/Still applied from this run: 1, 2\. Applied and NOT reverted: 1, 2\. Add the missing down migration/);
     const tables = await query(db.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
     expect(tables.map((t) => t.tablename)).toEqual(['one', 'two']);
     const history = await query(db.url, 'SELECT version FROM supabase_migrations.schema_migrations ORDER BY version');
-    expect(history.map((h) => h.version)).toEqual(['1', '2']);
+    expect(history.map((h) => h.version)).toEqual(['0', '1', '2']);
 
     const rerun = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
     expect(rerun.result.migrations.map((m) => m.version)).toEqual(['3', '4']);
+    expect(rerun.result.status).toBe('success');
   });
 });

@@ -19,7 +19,13 @@ function reason(url: string): string {
 describe('parseDatabaseUrl', () => {
   it('reads host, port, user, password and database from a postgres:// URL', () => {
     const t = target('postgres://app:pw@db.example.com:5433/appdb');
-    expect(t).toMatchObject({ host: 'db.example.com', port: 5433, user: 'app', password: 'pw', database: 'appdb' });
+    expect(t).toMatchObject({
+      host: 'db.example.com',
+      port: 5433,
+      user: 'app',
+      password: 'pw',
+      database: 'appdb',
+    });
     expect(t.display).toBe('db.example.com:5433/appdb');
   });
 
@@ -38,7 +44,9 @@ describe('parseDatabaseUrl', () => {
   });
 
   it('accepts the session pooler on port 5432', () => {
-    expect(target('postgres://postgres.abc:pw@aws-0-eu-central-1.pooler.supabase.com:5432/postgres').port).toBe(5432);
+    expect(
+      target('postgres://postgres.abc:pw@aws-0-eu-central-1.pooler.supabase.com:5432/postgres').port,
+    ).toBe(5432);
   });
 
   it('defaults a remote host to TLS verify-full: certificate checked against the host name', () => {
@@ -83,7 +91,9 @@ describe('parseDatabaseUrl', () => {
   });
 
   it('honours sslmode=require on localhost too', () => {
-    expect(target('postgres://app:pw@localhost/db?sslmode=require').ssl).toEqual({ rejectUnauthorized: false });
+    expect(target('postgres://app:pw@localhost/db?sslmode=require').ssl).toEqual({
+      rejectUnauthorized: false,
+    });
   });
 
   it('honours sslmode=verify-ca: the chain is checked, the host name is not', () => {
@@ -127,7 +137,10 @@ describe('parseDatabaseUrl', () => {
   });
 
   it('takes the user and password from query parameters when the URL has no user info', () => {
-    expect(target('postgres://db.example.com/db?user=bob&password=pw')).toMatchObject({ user: 'bob', password: 'pw' });
+    expect(target('postgres://db.example.com/db?user=bob&password=pw')).toMatchObject({
+      user: 'bob',
+      password: 'pw',
+    });
   });
 
   it('decodes a percent-encoded user, password and database name', () => {

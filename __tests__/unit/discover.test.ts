@@ -33,7 +33,11 @@ const textOf = (part: SqlPart) => part.source.slice(part.start, part.end);
 
 describe('discoverMigrations', () => {
   it('orders versions numerically, so 9_a comes before 10_b', async () => {
-    const set = await discover({ '10_b.sql': 'select 10;', '9_a.sql': 'select 9;', '100_c.sql': 'select 100;' });
+    const set = await discover({
+      '10_b.sql': 'select 10;',
+      '9_a.sql': 'select 9;',
+      '100_c.sql': 'select 100;',
+    });
     expect(set.migrations.map((m) => m.fileName)).toEqual(['9_a.sql', '10_b.sql', '100_c.sql']);
     expect(set.migrations.map((m) => [m.version, m.name])).toEqual([
       ['9', 'a'],
@@ -117,7 +121,9 @@ describe('discoverMigrations', () => {
   it('refuses duplicate versions, naming both files', async () => {
     const error = await failure({ '5_a.sql': 'select 1;', '5_b.sql': 'select 2;', '6_c.sql': 'select 3;' });
     expect(error.code).toBe('duplicate-version');
-    expect(error.message).toContain(`version 5: ${join('migrations', '5_a.sql')}, ${join('migrations', '5_b.sql')}`);
+    expect(error.message).toContain(
+      `version 5: ${join('migrations', '5_a.sql')}, ${join('migrations', '5_b.sql')}`,
+    );
     expect(error.message).not.toContain('6_c.sql');
   });
 

@@ -7,7 +7,9 @@ describe('SecretScrubber', () => {
   it('replaces a registered password everywhere in a text', () => {
     const scrubber = new SecretScrubber();
     scrubber.add('Hunter2-Secret');
-    expect(scrubber.scrub('password Hunter2-Secret and again Hunter2-Secret.')).toBe('password *** and again ***.');
+    expect(scrubber.scrub('password Hunter2-Secret and again Hunter2-Secret.')).toBe(
+      'password *** and again ***.',
+    );
   });
 
   it('replaces a whole URL at once, even when its password was registered first', () => {

@@ -60,23 +60,25 @@ describe('parseSettings defaults', () => {
 
   it('resolves command auto to plan on pull_request and pull_request_target events', () => {
     expect(parseSettings({ 'database-url': URL_OK }, { eventName: 'pull_request' }).command).toBe('plan');
-    expect(parseSettings({ 'database-url': URL_OK, command: 'auto' }, { eventName: 'pull_request' }).command).toBe(
+    expect(
+      parseSettings({ 'database-url': URL_OK, command: 'auto' }, { eventName: 'pull_request' }).command,
+    ).toBe('plan');
+    expect(parseSettings({ 'database-url': URL_OK }, { eventName: 'pull_request_target' }).command).toBe(
       'plan',
     );
-    expect(parseSettings({ 'database-url': URL_OK }, { eventName: 'pull_request_target' }).command).toBe('plan');
   });
 
   it('resolves command auto to apply on push and other events', () => {
     expect(parseSettings({ 'database-url': URL_OK }, { eventName: 'push' }).command).toBe('apply');
-    expect(parseSettings({ 'database-url': URL_OK, command: 'auto' }, { eventName: 'workflow_dispatch' }).command).toBe(
-      'apply',
-    );
+    expect(
+      parseSettings({ 'database-url': URL_OK, command: 'auto' }, { eventName: 'workflow_dispatch' }).command,
+    ).toBe('apply');
   });
 
   it('keeps an explicit command even on a pull request', () => {
-    expect(parseSettings({ 'database-url': URL_OK, command: 'status' }, { eventName: 'pull_request' }).command).toBe(
-      'status',
-    );
+    expect(
+      parseSettings({ 'database-url': URL_OK, command: 'status' }, { eventName: 'pull_request' }).command,
+    ).toBe('status');
   });
 
   it('parses explicit values of every input', () => {
@@ -108,12 +110,21 @@ describe('parseSettings defaults', () => {
       reportPath: 'out/report.json',
       databaseUrl: URL_OK,
     });
-    expect(settings.database).toMatchObject({ host: 'db.example.com', port: 5432, user: 'app', database: 'postgres' });
+    expect(settings.database).toMatchObject({
+      host: 'db.example.com',
+      port: 5432,
+      user: 'app',
+      database: 'postgres',
+    });
   });
 
   it('accepts false in any documented spelling for allow-out-of-order', () => {
-    expect(parseSettings({ 'database-url': URL_OK, 'allow-out-of-order': 'False' }).allowOutOfOrder).toBe(false);
-    expect(parseSettings({ 'database-url': URL_OK, 'allow-out-of-order': 'true' }).allowOutOfOrder).toBe(true);
+    expect(parseSettings({ 'database-url': URL_OK, 'allow-out-of-order': 'False' }).allowOutOfOrder).toBe(
+      false,
+    );
+    expect(parseSettings({ 'database-url': URL_OK, 'allow-out-of-order': 'true' }).allowOutOfOrder).toBe(
+      true,
+    );
   });
 });
 
@@ -144,26 +155,36 @@ describe('parseSettings errors', () => {
     expect(error.message).toContain('lock-timeout: "11m"');
   });
 
-  it.each([['-1'], ['2.5'], ['51'], ['many']])('refuses lock-retries %p, saying what is accepted', (value) => {
-    const error = errorOf({ 'database-url': URL_OK, 'lock-retries': value });
-    expect(error.message).toContain('lock-retries: must be a whole number from 0 to 50');
-  });
+  it.each([['-1'], ['2.5'], ['51'], ['many']])(
+    'refuses lock-retries %p, saying what is accepted',
+    (value) => {
+      const error = errorOf({ 'database-url': URL_OK, 'lock-retries': value });
+      expect(error.message).toContain('lock-retries: must be a whole number from 0 to 50');
+    },
+  );
 
   it('refuses a non-boolean allow-out-of-order, saying to use true or false', () => {
     const error = errorOf({ 'database-url': URL_OK, 'allow-out-of-order': 'yes' });
     expect(error.message).toContain('allow-out-of-order: "yes" is not a boolean: use true or false');
   });
 
-  it.each([['prod env'], ['-prod'], ['prod/eu'], ['x'.repeat(64)]])(
-    'refuses the environment label %p, saying which characters are allowed or how long it may be',
+  it.each([['prod env'], ['-prod'], ['prod/eu'], ['prod:1']])(
+    'refuses the environment label %p, saying which characters are allowed',
     (value) => {
       const error = errorOf({ 'database-url': URL_OK, environment: value });
-      expect(error.message).toMatch(/environment: (may hold letters, digits, "\.", "_" and "-" only|must be at most 63 characters)/);
+      expect(error.message).toContain('environment: may hold letters, digits, ".", "_" and "-" only');
     },
   );
 
+  it('refuses an environment label longer than 63 characters', () => {
+    const error = errorOf({ 'database-url': URL_OK, environment: 'e'.repeat(64) });
+    expect(error.message).toContain('environment: must be at most 63 characters');
+  });
+
   it('accepts a 63-character environment label', () => {
-    expect(parseSettings({ 'database-url': URL_OK, environment: 'e'.repeat(63) }).environment).toBe('e'.repeat(63));
+    expect(parseSettings({ 'database-url': URL_OK, environment: 'e'.repeat(63) }).environment).toBe(
+      'e'.repeat(63),
+    );
   });
 
   it.each([['v20240101'], ['2024-01-01'], ['12a']])('refuses the non-digit target-version %p', (value) => {
@@ -199,7 +220,10 @@ describe('parseSettings errors', () => {
     ['the transaction pooler port', 'postgres://app:Hunter2-Secret@db.example.com:6543/app'],
     ['a bad sslmode', 'postgres://app:Hunter2-Secret@db.example.com/app?sslmode=always'],
     ['no user', 'postgres://:Hunter2-Secret@db.example.com/app'],
-    ['an unreadable sslrootcert', 'postgres://app:Hunter2-Secret@db.example.com/app?sslrootcert=/nonexistent/ca.pem'],
+    [
+      'an unreadable sslrootcert',
+      'postgres://app:Hunter2-Secret@db.example.com/app?sslrootcert=/nonexistent/ca.pem',
+    ],
     ['a password in the query', 'postgres://db.example.com/app?password=Hunter2-Secret&sslmode=bogus'],
     ['garbage', 'postgres://app:Hunter2-Secret@'],
   ])('never puts the password in the error for a URL with %s', (_what, url) => {

@@ -45,7 +45,7 @@ export function parseDatabaseUrl(raw: string): { ok: true; target: DatabaseTarge
   if (!host) return { ok: false, reason: 'it names no host' };
   const port = url.port ? Number(url.port) : Number(params.get('port') ?? 5432);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    return { ok: false, reason: `the port "${url.port}" is not a valid TCP port` };
+    return { ok: false, reason: `the port "${url.port || params.get('port')}" is not a valid TCP port` };
   }
   if (port === TRANSACTION_POOLER_PORT) {
     return {
@@ -57,10 +57,22 @@ export function parseDatabaseUrl(raw: string): { ok: true; target: DatabaseTarge
         'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection',
     };
   }
-  const user = decodeURIComponent(url.username || params.get('user') || '');
-  if (!user) return { ok: false, reason: 'it names no user (postgres://USER:password@host/database)' };
-  const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || params.get('dbname') || user;
-  const password = url.password ? decodeURIComponent(url.password) : (params.get('password') ?? undefined);
+  const decoded = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return undefined;
+    }
+  };
+  const user = decoded(url.username) ?? '';
+  const password = url.password ? decoded(url.password) : (params.get('password') ?? undefined);
+  const database = decoded(url.pathname.replace(/^\//, ''));
+  if (user === undefined || (url.password && password === undefined) || database === undefined) {
+    return { ok: false, reason: 'it contains a "%" that is not a valid percent-escape: percent-encode special characters in the password (e.g. % as %25, @ as %40)' };
+  }
+  const userName = user || params.get('user') || '';
+  if (!userName) return { ok: false, reason: 'it names no user (postgres://USER:password@host/database)' };
+  const databaseName = database || params.get('dbname') || userName;
 
   const local = LOCAL_HOSTS.has(host) || host.startsWith('/');
   const requested = params.get('sslmode');
@@ -76,13 +88,13 @@ export function parseDatabaseUrl(raw: string): { ok: true; target: DatabaseTarge
     target: {
       host,
       port,
-      user,
+      user: userName,
       password,
-      database,
+      database: databaseName,
       ssl: ssl.value,
       sslmode,
       sslRootCert: params.get('sslrootcert') ?? undefined,
-      display: `${host}:${port}/${database}`,
+      display: `${host}:${port}/${databaseName}`,
     },
   };
 }

@@ -17,12 +17,24 @@ export interface Settings {
   transactionMode: TransactionMode;
   lockTimeoutMs: number;
   lockRetries: number;
+  /** First backoff step between lock-timeout retries (doubles each retry, with jitter); not an input. */
+  lockRetryBaseMs: number;
   statementTimeoutMs?: number;
   runLockTimeoutMs: number;
   allowOutOfOrder: boolean;
   targetVersion?: string;
+  count?: number;
+  strategy: 'down' | 'restore';
+  backup: BackupMode;
+  backupDir?: string;
+  pgDumpPath?: string;
+  backupPath?: string;
+  confirmRestore?: string;
   reportPath?: string;
 }
+
+export const BACKUP_MODES = ['required', 'optional', 'off'] as const;
+export type BackupMode = (typeof BACKUP_MODES)[number];
 
 /** Raw input values by their action.yml name; '' and undefined both mean "not given". */
 export type RawInputs = Partial<Record<InputName, string>>;
@@ -38,6 +50,13 @@ export type InputName =
   | 'run-lock-timeout'
   | 'allow-out-of-order'
   | 'target-version'
+  | 'count'
+  | 'strategy'
+  | 'backup'
+  | 'backup-dir'
+  | 'pg-dump-path'
+  | 'backup-path'
+  | 'confirm-restore'
   | 'report-path';
 
 export const INPUT_NAMES: readonly InputName[] = [
@@ -52,13 +71,21 @@ export const INPUT_NAMES: readonly InputName[] = [
   'run-lock-timeout',
   'allow-out-of-order',
   'target-version',
+  'count',
+  'strategy',
+  'backup',
+  'backup-dir',
+  'pg-dump-path',
+  'backup-path',
+  'confirm-restore',
   'report-path',
 ];
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalText = z.preprocess(blankToUndefined, z.string().trim().optional());
 
-function duration(input: string, fallback: string | undefined, max = 24 * 3_600_000) {
+function duration(fallback: string | undefined, limits: { min?: number; max?: number } = {}) {
+  const { min = 0, max = 24 * 3_600_000 } = limits;
   return z.preprocess(
     blankToUndefined,
     z
@@ -68,16 +95,33 @@ function duration(input: string, fallback: string | undefined, max = 24 * 3_600_
         const text = value ?? fallback;
         if (text === undefined) return undefined;
         const ms = parseDuration(text);
-        if (ms === undefined || ms > max) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`,
-          });
+        const problem =
+          ms === undefined
+            ? `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`
+            : ms > max
+              ? `"${text}" is longer than the limit of ${formatMs(max)}`
+              : ms < min
+                ? `"${text}" is too short: at least ${formatMs(min)} (0 would mean waiting forever)`
+                : undefined;
+        if (problem) {
+          ctx.addIssue({ code: 'custom', message: problem });
           return z.NEVER;
         }
         return ms;
       }),
   );
+}
+
+function formatMs(ms: number): string {
+  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000}m` : ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+function wholeNumber(message: string, min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\s*\d+\s*$/, message)
+    .transform(Number)
+    .pipe(z.number().int(message).min(min, message).max(max, message));
 }
 
 function boolean(fallback: boolean) {
@@ -127,23 +171,29 @@ const schema = z.object({
       .default('default'),
   ),
   'transaction-mode': oneOf(TRANSACTION_MODES, 'all'),
-  'lock-timeout': duration('lock-timeout', '2s', 10 * 60_000),
-  'lock-retries': z.preprocess(
-    blankToUndefined,
-    z.coerce
-      .number({ error: 'must be a whole number from 0 to 50' })
-      .int('must be a whole number from 0 to 50')
-      .min(0, 'must be a whole number from 0 to 50')
-      .max(50, 'must be a whole number from 0 to 50')
-      .default(5),
-  ),
-  'statement-timeout': duration('statement-timeout', undefined),
-  'run-lock-timeout': duration('run-lock-timeout', '2m', 6 * 3_600_000),
+  'lock-timeout': duration('2s', { min: 1, max: 10 * 60_000 }),
+  'lock-retries': z.preprocess(blankToUndefined, wholeNumber('must be a whole number from 0 to 50', 0, 50).default(5)),
+  'statement-timeout': duration(undefined),
+  'run-lock-timeout': duration('2m', { min: 1, max: 6 * 3_600_000 }),
   'allow-out-of-order': boolean(false),
   'target-version': z.preprocess(
     blankToUndefined,
     z.string().regex(/^\d+$/, 'must be a migration version: digits only, e.g. 20240101120000').optional(),
   ),
+  count: z.preprocess(blankToUndefined, wholeNumber('must be a whole number of migrations from 1 to 10000', 1, 10_000).optional()),
+  strategy: oneOf(['down', 'restore'] as const, 'down'),
+  backup: z.preprocess(
+    blankToUndefined,
+    z
+      .enum(BACKUP_MODES, {
+        error: (issue) => `"${String(issue.input)}" is not accepted: use one of ${BACKUP_MODES.join(', ')}`,
+      })
+      .optional(),
+  ),
+  'backup-dir': optionalText,
+  'pg-dump-path': optionalText,
+  'backup-path': optionalText,
+  'confirm-restore': optionalText,
   'report-path': optionalText,
 });
 
@@ -166,8 +216,15 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
   const parsedUrl = parseDatabaseUrl(v['database-url']);
   if (!parsedUrl.ok) throw new SettingsError(`Invalid input:\n  database-url: ${parsedUrl.reason}`);
   const isPullRequest = context.eventName === 'pull_request' || context.eventName === 'pull_request_target';
+  const command = v.command === 'auto' ? (isPullRequest ? 'plan' : 'apply') : v.command;
+  if (command === 'rollback' && v['target-version'] && v.count) {
+    throw new SettingsError('Invalid input:\n  count: give either count or target-version for a rollback, not both');
+  }
+  if (command === 'rollback' && v.strategy === 'restore' && !v['backup-path']) {
+    throw new SettingsError('Invalid input:\n  backup-path: strategy restore needs the path of the backup to restore');
+  }
   return {
-    command: v.command === 'auto' ? (isPullRequest ? 'plan' : 'apply') : v.command,
+    command,
     database: parsedUrl.target,
     databaseUrl: v['database-url'],
     migrationsDir: v['migrations-dir'],
@@ -175,10 +232,19 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
     transactionMode: v['transaction-mode'],
     lockTimeoutMs: v['lock-timeout'] as number,
     lockRetries: v['lock-retries'],
+    lockRetryBaseMs: 500,
     statementTimeoutMs: v['statement-timeout'],
     runLockTimeoutMs: v['run-lock-timeout'] as number,
     allowOutOfOrder: v['allow-out-of-order'],
     targetVersion: v['target-version'],
+    count: v.count,
+    strategy: v.strategy,
+    // Changing commands default to a verified backup first; the others never need one.
+    backup: v.backup ?? (command === 'apply' || command === 'rollback' ? 'required' : 'off'),
+    backupDir: v['backup-dir'],
+    pgDumpPath: v['pg-dump-path'],
+    backupPath: v['backup-path'],
+    confirmRestore: v['confirm-restore'],
     reportPath: v['report-path'],
   };
 }

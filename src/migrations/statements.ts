@@ -124,7 +124,8 @@ function transactionKind(node: Record<string, unknown>): TransactionControl {
 }
 
 function enumAddition(node: Record<string, unknown>): Statement['addsEnumValue'] {
-  if (typeof node.newVal !== 'string') return undefined; // RENAME VALUE is transaction-safe
+  // RENAME VALUE (oldVal set) is transaction-safe; only ADD VALUE creates an unusable-until-commit value.
+  if (typeof node.newVal !== 'string' || node.oldVal !== undefined) return undefined;
   const names = (node.typeName as Array<{ String?: { sval: string } }> | undefined) ?? [];
   return { type: names.map((n) => n.String?.sval ?? '').join('.'), value: node.newVal };
 }

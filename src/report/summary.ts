@@ -17,6 +17,9 @@ export function renderSummary(result: RunResult): string {
     ['Transaction mode', result.transactionMode],
     ['Applied', String(result.applied.length)],
     ['Pending', String(result.pendingCount)],
+    ['Failed', countOf(result, 'failed', 'partially-applied')],
+    ['Rolled back', countOf(result, 'rolled-back')],
+    ['Backup', result.backup ? `${result.backup.path} (${formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)` : undefined],
     ['Current version', result.currentVersion],
     ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
     ['Lock', result.lock ? describeLock(result) : undefined],
@@ -34,6 +37,27 @@ export function renderSummary(result: RunResult): string {
     lines.push('```', '');
   }
   if (result.migrations.length > 0) lines.push(...migrationTable(result.migrations), '');
+  if (result.committedBeforeFailure?.length) {
+    lines.push('### Left applied by the failed run', '', ...result.committedBeforeFailure.map((v) => `- ${v}`), '');
+  }
+  if (result.rollback) lines.push(...rollbackSection(result.rollback), '');
+  if (result.nonTransactional?.length) {
+    lines.push('### Ran outside a transaction (not undone by a rollback)', '');
+    for (const n of result.nonTransactional) {
+      lines.push(`- ${n.file}:${n.line}: \`${escapeCell(n.statement.split('\n')[0])}\`${n.down ? ` — down: ${n.down}` : ' — no down migration'}`);
+    }
+    lines.push('');
+  }
+  if (result.rehearsal?.notRehearsed.length) {
+    lines.push('### Not rehearsed', '', ...result.rehearsal.notRehearsed.map((n) => `- ${escapeMd(n)}`), '');
+  }
+  if (result.lock?.retries.length) {
+    lines.push('### Lock waits', '');
+    for (const r of result.lock.retries) {
+      lines.push(`- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(r.message)}${r.blocker ? ` — blocked by ${escapeMd(r.blocker)}` : ''}`);
+    }
+    lines.push('');
+  }
   if (result.status_rows) lines.push(...statusTable(result.status_rows), '');
   if (result.findings.length > 0) {
     lines.push('### Findings', '');
@@ -41,6 +65,34 @@ export function renderSummary(result: RunResult): string {
     lines.push('');
   }
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function errorPlace(error: { file?: string; line?: number }): string {
+  if (error.file) return `${error.file}${error.line ? `:${error.line}` : ''}: `;
+  return error.line ? `line ${error.line}: ` : '';
+}
+
+function countOf(result: RunResult, ...statuses: string[]): string | undefined {
+  if (result.migrations.length === 0) return undefined;
+  return String(result.migrations.filter((m) => statuses.includes(m.status)).length);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function rollbackSection(rollback: NonNullable<RunResult['rollback']>): string[] {
+  const title = rollback.kind === 'automatic' ? 'Automatic rollback' : rollback.kind === 'restore' ? 'Restore' : 'Rollback';
+  const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`, ''];
+  if (rollback.reverted.length) lines.push(`Reverted (newest first): ${rollback.reverted.join(', ')}`, '');
+  if (rollback.backupPath) lines.push(`Backup restored: ${rollback.backupPath}`, '');
+  if (rollback.error) lines.push(`Error: ${escapeMd(rollback.error.message)}`, '');
+  if (rollback.stillApplied?.length) lines.push(`Still applied: ${rollback.stillApplied.join(', ')}`, '');
+  if (rollback.nextStep) lines.push(`**Next step:** ${escapeMd(rollback.nextStep)}`);
+  return lines;
 }
 
 function describeLock(result: RunResult): string {
@@ -54,7 +106,7 @@ function migrationTable(migrations: MigrationOutcome[]): string[] {
   const rows = ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'];
   for (const m of migrations) {
     const notes = [
-      m.error ? `${m.error.line ? `line ${m.error.line}: ` : ''}${m.error.message}` : '',
+      m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
       m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
     ].filter(Boolean).join(' — ');
     rows.push(`| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(notes)} |`);

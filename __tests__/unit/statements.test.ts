@@ -1,0 +1,274 @@
+import { describe, expect, it } from '@jest/globals';
+import { GuardError } from '../../src/errors.js';
+import { SourceText } from '../../src/migrations/source-text.js';
+import { splitStatements } from '../../src/migrations/statements.js';
+
+const FILE = 'supabase/migrations/1_test.sql';
+
+function split(text: string) {
+  const source = new SourceText(text);
+  return splitStatements(source, 0, source.bytes.length, FILE);
+}
+
+async function failure(text: string): Promise<GuardError> {
+  try {
+    await split(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(GuardError);
+    return error as GuardError;
+  }
+  throw new Error('splitStatements accepted the SQL');
+}
+
+describe('splitStatements', () => {
+  it('splits plain statements and drops the semicolons', async () => {
+    const { statements, wrapped } = await split('create table a (id int);\ncreate table b (id int);\n');
+    expect(wrapped).toBe(false);
+    expect(statements.map((s) => s.sql)).toEqual(['create table a (id int)', 'create table b (id int)']);
+    expect(statements.map((s) => s.nodeType)).toEqual(['CreateStmt', 'CreateStmt']);
+  });
+
+  it('keeps a function body with a named dollar quote and inner semicolons in one statement', async () => {
+    const fn = [
+      'create function touch() returns trigger language plpgsql as $fn$',
+      'begin',
+      '  new.updated_at := now();',
+      "  raise notice 'done; really';",
+      '  return new;',
+      'end;',
+      '$fn$',
+    ].join('\n');
+    const { statements } = await split(`${fn};\nselect 1;`);
+    expect(statements).toHaveLength(2);
+    expect(statements[0].sql).toBe(fn);
+    expect(statements[0].nodeType).toBe('CreateFunctionStmt');
+    expect(statements[1].sql).toBe('select 1');
+  });
+
+  it('keeps a DO block in one statement', async () => {
+    const block = "do $$\nbegin\n  perform 1;\n  if true then raise notice 'x;y'; end if;\nend\n$$";
+    const { statements } = await split(`${block};\nselect 2;`);
+    expect(statements.map((s) => s.sql)).toEqual([block, 'select 2']);
+    expect(statements[0].nodeType).toBe('DoStmt');
+  });
+
+  it('does not split at semicolons inside strings, quoted identifiers or comments', async () => {
+    const text = [
+      "insert into t (v) values ('a;b', E'c\\';d');",
+      '-- a comment; with a semicolon',
+      'select "odd;name" from t /* block; comment */ where true;',
+    ].join('\n');
+    const { statements } = await split(text);
+    expect(statements.map((s) => s.sql)).toEqual([
+      "insert into t (v) values ('a;b', E'c\\';d')",
+      'select "odd;name" from t /* block; comment */ where true',
+    ]);
+  });
+
+  it('gives each statement its 1-based line and column', async () => {
+    const { statements } = await split('select 1;\n\n  select 2; select 3;\n');
+    expect(statements.map((s) => [s.line, s.column])).toEqual([
+      [1, 1],
+      [3, 3],
+      [3, 13],
+    ]);
+  });
+
+  it('counts columns in characters (code points) after a multi-byte string on the same line', async () => {
+    const { statements } = await split("select 'é'; select '😀'; select 3;");
+    expect(statements.map((s) => s.sql)).toEqual(["select 'é'", "select '😀'", 'select 3']);
+    // "select 'é'; " and "select '😀'; " are 12 characters each, though 13 and 15 bytes.
+    expect(statements.map((s) => [s.line, s.column])).toEqual([
+      [1, 1],
+      [1, 13],
+      [1, 25],
+    ]);
+    expect(statements[1].startByte).toBe(Buffer.byteLength("select 'é'; "));
+  });
+
+  it('keeps line numbers right after multi-byte text on earlier lines', async () => {
+    const { statements } = await split("-- café ☕\ncomment on table t is 'ünïcode';\n  select 1;");
+    expect(statements.map((s) => [s.line, s.column])).toEqual([
+      [2, 1],
+      [3, 3],
+    ]);
+  });
+
+  it('handles CRLF line endings: right lines and no carriage return in the SQL', async () => {
+    const { statements } = await split('select 1;\r\n\r\nselect 2;\r\n  select\r\n  3;\r\n');
+    expect(statements.map((s) => [s.line, s.column])).toEqual([
+      [1, 1],
+      [3, 1],
+      [4, 3],
+    ]);
+    expect(statements[1].sql).toBe('select 2');
+    expect(statements[2].sql).toBe('select\r\n  3');
+  });
+
+  it('keeps the comments before a statement in its history text, as the Supabase CLI does', async () => {
+    const { statements } = await split(
+      '-- Users\ncreate table users (id int);\n\n-- Keeps it honest.\n/* really */\nselect 1;\n',
+    );
+    expect(statements.map((s) => s.historyText)).toEqual([
+      '-- Users\ncreate table users (id int)',
+      '-- Keeps it honest.\n/* really */\nselect 1',
+    ]);
+    expect(statements.map((s) => s.sql)).toEqual(['create table users (id int)', 'select 1']);
+    expect(statements[0].line).toBe(2);
+    expect(statements[1].line).toBe(6);
+  });
+
+  it.each([
+    ['create index concurrently i on t (a)', 'CREATE INDEX CONCURRENTLY'],
+    ['create unique index concurrently if not exists i on t (a)', 'CREATE INDEX CONCURRENTLY'],
+    ['drop index concurrently i', 'DROP INDEX CONCURRENTLY'],
+    ['drop index concurrently if exists i', 'DROP INDEX CONCURRENTLY'],
+    ['reindex index concurrently i', 'REINDEX CONCURRENTLY'],
+    ['reindex (concurrently) table t', 'REINDEX CONCURRENTLY'],
+    ['reindex database postgres', 'REINDEX DATABASE/SYSTEM'],
+    ['vacuum t', 'VACUUM'],
+    ['vacuum (analyze) t', 'VACUUM'],
+    ["alter system set work_mem = '64MB'", 'ALTER SYSTEM'],
+    ['create database other', 'CREATE DATABASE'],
+    ['drop database other', 'DROP DATABASE'],
+    ['alter table p detach partition p1 concurrently', 'ALTER TABLE … DETACH PARTITION CONCURRENTLY'],
+  ])('marks "%s" as not runnable in a transaction (%s)', async (sql, reason) => {
+    const { statements } = await split(`${sql};`);
+    expect(statements).toHaveLength(1);
+    expect(statements[0].nonTransactional).toBe(reason);
+  });
+
+  it.each([
+    ['create index i on t (a)'],
+    ['drop index i'],
+    ['reindex index i'],
+    ['analyze t'],
+    ['alter table p detach partition p1'],
+    ['create table t (id int)'],
+    ["alter type mood add value 'happy'"],
+  ])('lets "%s" run inside the transaction', async (sql) => {
+    const { statements } = await split(`${sql};`);
+    expect(statements).toHaveLength(1);
+    expect(statements[0].nonTransactional).toBeUndefined();
+  });
+
+  it('detects a new enum value with its type, qualified or not', async () => {
+    const { statements } = await split(
+      "alter type mood add value 'happy';\nalter type public.mood add value if not exists 'sad' after 'happy';\nselect 1;",
+    );
+    expect(statements.map((s) => s.addsEnumValue)).toEqual([
+      { type: 'mood', value: 'happy' },
+      { type: 'public.mood', value: 'sad' },
+      undefined,
+    ]);
+  });
+
+  it('unwraps a file wrapped in its own BEGIN; … COMMIT;', async () => {
+    const { statements, wrapped } = await split(
+      'begin;\ncreate table a (id int);\ncreate table b (id int);\ncommit;\n',
+    );
+    expect(wrapped).toBe(true);
+    expect(statements.map((s) => s.sql)).toEqual(['create table a (id int)', 'create table b (id int)']);
+    expect(statements.some((s) => s.transactionControl)).toBe(false);
+  });
+
+  it('unwraps START TRANSACTION; … END; as well', async () => {
+    const { statements, wrapped } = await split('start transaction;\nselect 1;\nend;');
+    expect(wrapped).toBe(true);
+    expect(statements.map((s) => s.sql)).toEqual(['select 1']);
+  });
+
+  it('allows savepoints inside a file', async () => {
+    const { statements } = await split(
+      'savepoint a;\nselect 1;\nrollback to savepoint a;\nrelease savepoint a;',
+    );
+    expect(statements.map((s) => s.transactionControl)).toEqual([
+      'savepoint',
+      undefined,
+      'savepoint',
+      'savepoint',
+    ]);
+  });
+
+  it('refuses a COMMIT in the middle of a file, naming file, line and column', async () => {
+    const error = await failure('create table a (id int);\n  commit;\ncreate table b (id int);\n');
+    expect(error.code).toBe('transaction-control');
+    expect(error.location).toEqual({ file: FILE, line: 2, column: 3 });
+    expect(error.message).toMatch(/^COMMIT inside a migration/);
+    expect(error.describe()).toContain(`${FILE}:2:3: COMMIT inside a migration`);
+  });
+
+  it.each([
+    ['begin;\nselect 1;', 'BEGIN', 1],
+    ['select 1;\nrollback;', 'ROLLBACK', 2],
+    ['begin;\nselect 1;\ncommit;\nselect 2;', 'BEGIN', 1],
+    ["select 1;\nprepare transaction 'x';", 'PREPARE', 2],
+  ])('refuses the stray transaction control in %p', async (text, keyword, line) => {
+    const error = await failure(text);
+    expect(error.code).toBe('transaction-control');
+    expect(error.message.startsWith(`${keyword} inside a migration`)).toBe(true);
+    expect(error.location?.line).toBe(line);
+  });
+
+  it('refuses a statement that cannot run in a transaction inside a self-wrapped file', async () => {
+    const error = await failure(
+      'begin;\ncreate table t (a int);\ncreate index concurrently i on t (a);\ncommit;',
+    );
+    expect(error.code).toBe('transaction-control');
+    expect(error.message).toMatch(/^CREATE INDEX CONCURRENTLY cannot run inside the BEGIN … COMMIT/);
+    expect(error.location).toEqual({ file: FILE, line: 3, column: 1 });
+  });
+
+  it('reports a syntax error with file, line and column', async () => {
+    const error = await failure('select 1;\ncreate table t (id int);\n  selec 2;\n');
+    expect(error.code).toBe('parse-error');
+    expect(error.message).toContain('syntax error at or near "selec"');
+    expect(error.location).toEqual({ file: FILE, line: 3, column: 3 });
+  });
+
+  it('counts the column of a syntax error in characters after a multi-byte character on the same line', async () => {
+    const error = await failure("select 'é😀' from t where x = = 1;");
+    expect(error.code).toBe('parse-error');
+    expect(error.message).toContain('syntax error at or near "="');
+    // The second "=" is the 30th character: é and 😀 count as one each.
+    expect(error.location).toEqual({ file: FILE, line: 1, column: 30 });
+  });
+
+  it('reports the right line of a syntax error in a CRLF file', async () => {
+    const error = await failure('select 1;\r\nselect 2;\r\nselect from from;\r\n');
+    expect(error.location).toEqual({ file: FILE, line: 3, column: 13 });
+  });
+
+  it('locates errors inside a part of a file by their position in the whole file', async () => {
+    const text = "-- migrate:up\nselect 'ü';\n-- migrate:down\n  drop tabel t;\n";
+    const source = new SourceText(text);
+    const start = Buffer.byteLength(text.slice(0, text.indexOf('\n  drop')));
+    const error = await splitStatements(source, start, source.bytes.length, FILE).catch(
+      (e: unknown) => e as GuardError,
+    );
+    expect((error as GuardError).code).toBe('parse-error');
+    expect((error as GuardError).location).toEqual({ file: FILE, line: 4, column: 8 });
+  });
+
+  it('gives statements of a part of a file their position in the whole file', async () => {
+    const text = "-- migrate:up\nselect 'ü';\n-- migrate:down\n  drop table t;\n";
+    const source = new SourceText(text);
+    const start = Buffer.byteLength(text.slice(0, text.indexOf('\n  drop')));
+    const { statements } = await splitStatements(source, start, source.bytes.length, FILE);
+    expect(statements.map((s) => [s.sql, s.line, s.column])).toEqual([['drop table t', 4, 3]]);
+  });
+
+  it('counts the column of a syntax error in characters when multi-byte text precedes it on an earlier line', async () => {
+    const error = await failure("select '😀😀';\nselect 'é' fro t;");
+    expect(error.location).toEqual({ file: FILE, line: 2, column: 16 });
+  });
+
+  it('finds no statements in an empty file', async () => {
+    expect(await split('')).toEqual({ statements: [], wrapped: false });
+  });
+
+  it('finds no statements in a file of comments and blank lines only', async () => {
+    expect((await split('-- nothing yet\n\n/* later */\n')).statements).toEqual([]);
+    expect((await split('  \n\n')).statements).toEqual([]);
+  });
+});
