@@ -47,6 +47,13 @@ export type GuardErrorCode =
   | 'lock-timeout'
   | 'migration-failed'
   | 'not-implemented'
+  | 'rollback-impossible'
+  | 'rehearsal-failed'
+  | 'confirmation-required'
+  | 'pg-tools'
+  | 'backup-failed'
+  | 'backup-checksum'
+  | 'restore-failed'
   | 'cancelled';
 
 export function formatLocation(location: SourceLocation | undefined): string {

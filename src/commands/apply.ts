@@ -1,19 +1,29 @@
-import { ensureGuardSchema, finishRunRecord, recordChecksum, startRunRecord } from '../db/guard-store.js';
-import { ensureHistoryTable, insertHistoryRow } from '../db/history.js';
+import { applicationName } from '../config/run-context.js';
+import { connect, type Client } from '../db/connect.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
+import { ensureGuardSchema, finishRunRecord, recordChecksum } from '../db/guard-store.js';
+import { ensureHistoryTable, insertHistoryRow, readHistory } from '../db/history.js';
 import { formatLocation, GuardError } from '../errors.js';
-import { executeUnits } from '../engine/execute.js';
+import { executeUnits, type ExecutionOutcome } from '../engine/execute.js';
 import { prepareMigrations } from '../engine/prepare.js';
+import { rehearse } from '../engine/rehearse.js';
 import type { MigrationOutcome, MigrationStatus, RunResult } from '../engine/result.js';
 import { buildExecutionPlan, type PreparedMigration } from '../engine/units.js';
+import { runBackupStage } from './backup-stage.js';
 import type { CommandContext } from './context.js';
-import { withSession } from './session.js';
+import { revertAfterFailure } from './revert-after-failure.js';
+import { startRun } from './run-record.js';
+import { withSession, type Session } from './session.js';
 
-/** apply: every pending migration, under the lock, in the configured transaction mode. */
+/**
+ * apply: preflight → backup → rehearsal (per-file) → apply (+ verify) → record, under the lock.
+ * Every stage before "apply" leaves the database untouched when it fails.
+ */
 export async function applyCommand(ctx: CommandContext, result: RunResult): Promise<RunResult> {
   const { settings, logger } = ctx;
   result.transactionMode = settings.transactionMode;
-  return withSession(ctx, result, { lock: true }, async ({ client, plan }) => {
+  return withSession(ctx, result, { lock: true }, async (session) => {
+    const { client, plan, runner } = session;
     stopOnBlockingFindings(result);
     if (plan.pending.length === 0) {
       result.status = 'nothing-to-do';
@@ -24,104 +34,169 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     const prepared = await prepareMigrations(plan.pending);
     const execution = buildExecutionPlan(prepared, settings.transactionMode);
     result.migrations = prepared.map((p) => outcomeOf(p, 'not-run', execution.nonAtomic.get(p.migration.version)));
-    for (const m of result.migrations.filter((o) => !o.atomic)) {
-      logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
-    }
+    for (const m of result.migrations.filter((o) => !o.atomic)) logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
 
+    await runner.start();
+    await runBackupStage(ctx, result, session);
     await ensureHistoryTable(client);
     await ensureGuardSchema(client);
-    const runId = await startRunRecord(client, {
-      command: 'apply',
-      environment: settings.environment,
-      transactionMode: settings.transactionMode,
-      actor: ctx.run.actor,
-      runUrl: ctx.run.runUrl,
-      repository: ctx.run.repository,
-      ref: ctx.run.ref,
-      sha: ctx.run.sha,
-    });
+    const runId = await startRun(ctx, client, 'apply');
     result.runId = runId;
     const fingerprintBefore = await schemaFingerprint(client);
-    logger.info(`Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
 
+    if (settings.transactionMode === 'per-file') {
+      const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () =>
+        rehearse(execution.units, { runner, lockTimeoutMs: settings.lockTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs }),
+      );
+      result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+      for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
+      if (rehearsal.failure) {
+        const { error, version } = rehearsal.failure;
+        const failed = result.migrations.find((m) => m.version === version);
+        if (failed) failed.status = 'failed';
+        if (failed) failed.error = error;
+        result.error = error;
+        result.status = 'failed';
+        result.message = `${formatLocation(error.file ? { file: error.file, line: error.line, column: error.column } : undefined)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+        await finishRunRecord(client, runId, { status: 'failed', applied: [], error: result.message });
+        return result;
+      }
+    }
+
+    logger.info(`Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
     const outcome = await executeUnits(execution.units, {
-      client,
+      runner,
       logger,
       lockTimeoutMs: settings.lockTimeoutMs,
       statementTimeoutMs: settings.statementTimeoutMs,
       lockRetries: settings.lockRetries,
-      record: async (item, durationMs) => {
-        const { migration } = item;
-        await insertHistoryRow(client, {
-          version: migration.version,
-          name: migration.name,
-          statements: item.statements.map((s) => s.historyText),
-        });
-        await recordChecksum(client, {
-          version: migration.version,
-          name: migration.name,
-          checksum: migration.checksum,
-          appliedBy: ctx.run.actor,
-          runId,
-          durationMs,
-          method: 'applied',
-        });
-      },
+      retryBaseMs: settings.lockRetryBaseMs,
+      record: (item, durationMs) => recordApplied(client, ctx, item, durationMs, runId),
     });
     if (result.lock) result.lock.retries = outcome.retries;
-
-    const committed = new Set(outcome.committed);
-    const partial = new Set(outcome.partiallyCommitted);
-    const rolledBack = new Set(outcome.failure?.rolledBack ?? []);
-    for (const m of result.migrations) {
-      m.durationMs = Math.round(outcome.durations.get(m.version) ?? 0);
-      if (committed.has(m.version)) m.status = 'applied';
-      else if (outcome.failure?.version === m.version) {
-        m.status = partial.has(m.version) ? 'partially-applied' : 'failed';
-        m.error = outcome.failure.error;
-      } else if (partial.has(m.version)) m.status = 'partially-applied';
-      else if (rolledBack.has(m.version)) m.status = 'rolled-back';
-    }
-    result.applied = outcome.committed;
-    result.pendingCount = plan.pending.length - outcome.committed.length;
-    if (outcome.committed.length > 0) result.currentVersion = outcome.committed[outcome.committed.length - 1];
+    result.nonTransactional = outcome.nonTransactionalDone.map((n) => ({ ...n, down: plan.pending.find((m) => m.version === n.version)?.down?.path }));
 
     if (!outcome.failure) {
+      markOutcomes(result, outcome, new Set(outcome.committed));
+      result.applied = outcome.committed;
+      result.pendingCount = plan.pending.length - outcome.committed.length;
+      result.currentVersion = outcome.committed[outcome.committed.length - 1];
       result.status = 'success';
       result.message = `Applied ${outcome.committed.length} migration(s).`;
-    } else {
-      const failed = outcome.failure.error;
-      const fingerprintAfter = await schemaFingerprint(client);
-      result.schemaFingerprint = { before: fingerprintBefore, after: fingerprintAfter };
-      result.error = failed;
-      const changed = outcome.committed.length > 0 || outcome.partiallyCommitted.length > 0;
-      result.status = changed ? 'failed' : 'rolled-back';
-      result.committedBeforeFailure = changed ? [...outcome.committed, ...outcome.partiallyCommitted] : undefined;
-      const where = formatLocation(failed.file ? { file: failed.file, line: failed.line, column: failed.column } : undefined);
-      result.message = changed
-        ? `${where}${failed.message}. ${describeCommitted(outcome.committed, outcome.partiallyCommitted)}`
-        : `${where}${failed.message}. The run was rolled back: the database is as it was before (schema fingerprint ${fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED'}).`;
+      await finishRunRecord(client, runId, { status: 'success', applied: result.applied });
+      logger.info(result.message);
+      return result;
     }
-    await finishRunRecord(client, runId, { status: result.status, applied: result.applied, error: result.error?.message });
-    if (result.status === 'success') logger.info(result.message);
-    return result;
+    return finishFailedRun(ctx, result, session, outcome, { runId, fingerprintBefore });
   });
+}
+
+/** After a failure: find out what committed, undo this run's own files in per-file mode, report. */
+async function finishFailedRun(
+  ctx: CommandContext,
+  result: RunResult,
+  session: Session,
+  outcome: ExecutionOutcome,
+  run: { runId: number; fingerprintBefore: string },
+): Promise<RunResult> {
+  const { settings, logger } = ctx;
+  const failure = outcome.failure!;
+  let client: Client = session.client;
+  let reconnected: Client | undefined;
+  try {
+    if (failure.connectionLost) {
+      // The session is gone (and with it the lock). A COMMIT may or may not have landed: ask the
+      // database what it has, on a new connection, rather than trusting what we sent.
+      logger.warn('The database connection was lost during the run; reconnecting to check what was committed');
+      reconnected = await connect(settings.database, { applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery` });
+      client = reconnected;
+      const applied = new Set((await readHistory(client)).map((r) => r.version));
+      outcome.committed = session.plan.pending.map((m) => m.version).filter((v) => applied.has(v));
+    }
+    markOutcomes(result, outcome, new Set(outcome.committed));
+    result.error = failure.error;
+    result.cancelled = failure.cancelled || undefined;
+    let stillApplied = [...outcome.committed];
+    if (settings.transactionMode === 'per-file' && stillApplied.length > 0 && !failure.cancelled && !failure.connectionLost) {
+      const toRevert = session.plan.pending.filter((m) => stillApplied.includes(m.version));
+      const rollback = await revertAfterFailure(ctx, session, toRevert);
+      result.rollback = rollback;
+      if (rollback.succeeded) {
+        for (const m of result.migrations) if (rollback.reverted.includes(m.version)) m.status = 'rolled-back';
+        stillApplied = [];
+      }
+    }
+    const changed = stillApplied.length > 0 || outcome.partiallyCommitted.length > 0;
+    result.applied = stillApplied;
+    result.pendingCount = session.plan.pending.length - stillApplied.length;
+    result.currentVersion = stillApplied[stillApplied.length - 1] ?? session.plan.currentVersion;
+    result.committedBeforeFailure = changed ? [...stillApplied, ...outcome.partiallyCommitted] : undefined;
+    const fingerprintAfter = await schemaFingerprint(client);
+    result.schemaFingerprint = { before: run.fingerprintBefore, after: fingerprintAfter };
+    result.status = changed ? 'failed' : 'rolled-back';
+    const where = formatLocation(failure.error.file ? { file: failure.error.file, line: failure.error.line, column: failure.error.column } : undefined);
+    const what = failure.cancelled ? failure.error.message : `${where}${failure.error.message}`;
+    result.message = changed
+      ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
+      : `${what}. ${result.rollback?.succeeded ? `Reverted ${result.rollback.reverted.join(', ')} with their down migrations; ` : ''}The database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
+    await finishRunRecord(client, run.runId, {
+      status: failure.cancelled ? 'cancelled' : result.status,
+      applied: result.applied,
+      error: result.message,
+    });
+    logger.error(result.message);
+    return result;
+  } finally {
+    await reconnected?.end().catch(() => {});
+  }
+}
+
+async function recordApplied(client: Client, ctx: CommandContext, item: PreparedMigration, durationMs: number, runId: number): Promise<void> {
+  const { migration } = item;
+  await insertHistoryRow(client, { version: migration.version, name: migration.name, statements: item.statements.map((s) => s.historyText) });
+  await recordChecksum(client, {
+    version: migration.version,
+    name: migration.name,
+    checksum: migration.checksum,
+    appliedBy: ctx.run.actor,
+    runId,
+    durationMs,
+    method: 'applied',
+  });
+}
+
+function markOutcomes(result: RunResult, outcome: ExecutionOutcome, committed: Set<string>): void {
+  const partial = new Set(outcome.partiallyCommitted);
+  const rolledBack = new Set(outcome.failure?.rolledBack ?? []);
+  for (const m of result.migrations) {
+    m.durationMs = Math.round(outcome.durations.get(m.version) ?? 0);
+    if (committed.has(m.version)) m.status = 'applied';
+    else if (outcome.failure?.version === m.version) {
+      m.status = partial.has(m.version) ? 'partially-applied' : 'failed';
+      m.error = outcome.failure.error;
+    } else if (partial.has(m.version)) m.status = 'partially-applied';
+    else if (rolledBack.has(m.version)) m.status = 'rolled-back';
+  }
 }
 
 function stopOnBlockingFindings(result: RunResult): void {
   const blocking = result.findings.filter((f) => f.severity === 'error');
   if (blocking.length === 0) return;
-  const code = blocking.some((f) => f.code === 'out-of-order') && blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
+  const code = blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
   throw new GuardError(code, `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`, {
     hint: 'Fix the files listed above and run again.',
   });
 }
 
-function describeCommitted(committed: string[], partial: string[]): string {
+function describeStillApplied(applied: string[], partial: string[], result: RunResult): string {
   const parts = [];
-  if (committed.length) parts.push(`Committed before the failure and still applied: ${committed.join(', ')}.`);
-  if (partial.length) parts.push(`Partly applied (statements outside a transaction ran, no history row): ${partial.join(', ')}: check them by hand.`);
-  return parts.join(' ');
+  if (applied.length) {
+    parts.push(`Still applied from this run: ${applied.join(', ')}.`);
+    if (result.rollback && !result.rollback.succeeded) parts.push(result.rollback.nextStep ?? '');
+    else parts.push(`To undo them run rollback with count: ${applied.length}.`);
+  }
+  if (partial.length) parts.push(`Partly applied (statements outside a transaction ran, no history row): ${partial.join(', ')}: see the non-transactional statements in the report and undo them by hand.`);
+  return parts.filter(Boolean).join(' ');
 }
 
 function outcomeOf(item: PreparedMigration, status: MigrationStatus, nonAtomic: string[] | undefined): MigrationOutcome {
@@ -136,3 +211,4 @@ function outcomeOf(item: PreparedMigration, status: MigrationStatus, nonAtomic: 
     nonAtomicReasons: nonAtomic ?? [],
   };
 }
+

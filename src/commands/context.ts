@@ -9,6 +9,8 @@ export interface CommandContext {
   logger: Logger;
   run: RunContext;
   cwd?: string;
+  /** Aborted on SIGINT/SIGTERM: the running statement is cancelled and the run rolled back. */
+  signal?: AbortSignal;
 }
 
 export type CommandHandler = (ctx: CommandContext, result: RunResult) => Promise<RunResult>;

@@ -1,9 +1,10 @@
 import { applicationName } from '../config/run-context.js';
-import { withClient, type Client } from '../db/connect.js';
+import { connect, withClient, type Client } from '../db/connect.js';
 import { readChecksums } from '../db/guard-store.js';
 import { readHistory } from '../db/history.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
 import { buildPlan, type Plan } from '../engine/plan.js';
+import { StatementRunner } from '../engine/statement-runner.js';
 import type { RunResult } from '../engine/result.js';
 import { discoverMigrations, type MigrationSet } from '../migrations/discover.js';
 import type { CommandContext } from './context.js';
@@ -12,6 +13,9 @@ export interface Session {
   client: Client;
   set: MigrationSet;
   plan: Plan;
+  serverMajor: number;
+  /** Runs migration statements; cancellable and lock-aware when the session has a control connection. */
+  runner: StatementRunner;
 }
 
 /**
@@ -31,7 +35,10 @@ export async function withSession<T>(
 
   const appName = applicationName(settings.command, settings.environment, ctx.run);
   return withClient(settings.database, { applicationName: appName }, async (client) => {
-    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+    const { rows } = await client.query<{ server_version: string; server_version_num: string; pid: number }>(
+      "SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid",
+    );
+    const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
     result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
     logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
     const inner = async () => {
@@ -41,7 +48,18 @@ export async function withSession<T>(
       result.findings = plan.findings;
       result.currentVersion = plan.currentVersion;
       result.pendingCount = plan.pending.length;
-      return fn({ client, set, plan });
+      // The control connection only watches: it cancels on abort and reads lock blockers.
+      const runner = new StatementRunner(client, {
+        openControl: () => connect(settings.database, { applicationName: `${appName} control` }),
+        backendPid: rows[0].pid,
+        signal: ctx.signal,
+        lockTimeoutMs: settings.lockTimeoutMs,
+      });
+      try {
+        return await fn({ client, set, plan, serverMajor, runner });
+      } finally {
+        await runner.close();
+      }
     };
     if (!options.lock) return inner();
     return withAdvisoryLock(client, { timeoutMs: settings.runLockTimeoutMs, logger }, async (lock) => {

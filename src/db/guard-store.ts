@@ -77,6 +77,11 @@ export async function recordChecksum(
   );
 }
 
+export async function forgetChecksum(client: Client, version: string): Promise<void> {
+  const { rows } = await client.query<{ exists: boolean }>("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists");
+  if (rows[0].exists) await client.query('DELETE FROM migration_guard.migrations WHERE version = $1', [version]);
+}
+
 export interface RunRecordStart {
   command: string;
   environment: string;

@@ -1,19 +1,19 @@
-import type { Client } from '../db/connect.js';
 import { quoteLiteral } from '../db/ident.js';
 import type { Logger } from '../logger.js';
-import type { Statement } from '../migrations/statements.js';
 import type { ErrorDetail, LockReport } from './result.js';
-import type { PreparedMigration, Step, Unit } from './units.js';
+import { CancelledError, describeBlocker, type StatementRunner } from './statement-runner.js';
+import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
 
 export interface ExecuteOptions {
-  client: Client;
+  runner: StatementRunner;
   logger: Logger;
   lockTimeoutMs: number;
   statementTimeoutMs?: number;
   lockRetries: number;
   /** Writes the history rows of a migration whose statements have all run (inside the same transaction). */
   record: (migration: PreparedMigration, durationMs: number) => Promise<void>;
-  sleep?: (ms: number) => Promise<void>;
+  /** Backoff base; tests shorten it. */
+  retryBaseMs?: number;
 }
 
 export interface ExecutionOutcome {
@@ -21,9 +21,11 @@ export interface ExecutionOutcome {
   committed: string[];
   /** Versions with some statements committed but no history row (a failure hit a non-atomic file). */
   partiallyCommitted: string[];
+  /** Statements that ran outside a transaction and committed, for the report. */
+  nonTransactionalDone: Array<{ version: string; file: string; line: number; statement: string }>;
   durations: Map<string, number>;
   retries: LockReport['retries'];
-  failure?: { version: string; error: ErrorDetail; rolledBack: string[] };
+  failure?: { version: string; error: ErrorDetail; rolledBack: string[]; cancelled: boolean; connectionLost: boolean };
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -33,11 +35,13 @@ interface StepFailure {
   error: ErrorDetail;
   /** Index of the failing step within its unit. */
   stepIndex: number;
+  cancelled: boolean;
+  connectionLost: boolean;
 }
 
 /** Runs the units in order; stops at the first failure, whose transaction is rolled back. */
 export async function executeUnits(units: Unit[], options: ExecuteOptions): Promise<ExecutionOutcome> {
-  const outcome: ExecutionOutcome = { committed: [], partiallyCommitted: [], durations: new Map(), retries: [] };
+  const outcome: ExecutionOutcome = { committed: [], partiallyCommitted: [], nonTransactionalDone: [], durations: new Map(), retries: [] };
   const startedVersions = new Set<string>();
   for (const unit of units) {
     const failure =
@@ -51,91 +55,103 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
         version: failure.version,
         error: failure.error,
         rolledBack: [...new Set(ranBefore)].filter((v) => v !== failure.version),
+        cancelled: failure.cancelled,
+        connectionLost: failure.connectionLost,
       };
       break;
     }
     for (const v of versions) startedVersions.add(v);
     if (unit.kind === 'transaction') {
       for (const step of unit.steps) if (step.kind === 'record') outcome.committed.push(step.migration.migration.version);
+    } else {
+      const { migration, statement } = unit.step;
+      outcome.nonTransactionalDone.push({ version: migration.migration.version, file: migration.migration.path, line: statement.line, statement: statement.sql });
     }
   }
   outcome.partiallyCommitted = [...startedVersions].filter((v) => !outcome.committed.includes(v));
   return outcome;
 }
 
-async function runTransactionWithRetry(
-  steps: Step[],
-  options: ExecuteOptions,
-  outcome: ExecutionOutcome,
-): Promise<StepFailure | undefined> {
+async function runTransactionWithRetry(steps: Step[], options: ExecuteOptions, outcome: ExecutionOutcome): Promise<StepFailure | undefined> {
   for (let attempt = 0; ; attempt++) {
     const timings = new Map<string, number>();
     const failure = await runTransaction(steps, options, timings);
-    if (!failure) {
-      for (const [v, ms] of timings) outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
-      return undefined;
-    }
-    if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || attempt >= options.lockRetries) {
-      for (const [v, ms] of timings) outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
-      return failure;
-    }
+    for (const [v, ms] of timings) outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
+    if (!failure) return undefined;
+    if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries) return failure;
     // Exponential backoff with full jitter: waiters that retry in lockstep would collide again.
-    const delayMs = Math.round(Math.random() * Math.min(30_000, 500 * 2 ** attempt)) + 100;
-    outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message });
+    const base = options.retryBaseMs ?? 500;
+    const delayMs = Math.round(Math.random() * Math.min(30_000, base * 2 ** attempt)) + Math.min(100, base);
+    const blockers = options.runner.blockers();
+    const blocker = blockers.length > 0 ? blockers.map(describeBlocker).join('; ') : undefined;
+    outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message, blocker });
     options.logger.warn(
-      `${failure.error.file}:${failure.error.line}: could not get a lock within ${options.lockTimeoutMs} ms; ` +
-        `rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`,
+      `${failure.error.file}:${failure.error.line}: no lock within ${options.lockTimeoutMs} ms` +
+        `${blocker ? `, blocked by ${blocker}` : ''}; rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`,
     );
-    await (options.sleep ?? defaultSleep)(delayMs);
+    try {
+      await options.runner.sleep(delayMs);
+    } catch (error) {
+      return { ...failure, error: { message: (error as Error).message }, cancelled: true };
+    }
   }
 }
 
-async function runTransaction(
-  steps: Step[],
-  options: ExecuteOptions,
-  timings: Map<string, number>,
-): Promise<StepFailure | undefined> {
-  const { client } = options;
+async function runTransaction(steps: Step[], options: ExecuteOptions, timings: Map<string, number>): Promise<StepFailure | undefined> {
+  const { runner } = options;
   let index = 0;
   try {
-    await client.query('BEGIN');
-    await client.query(sessionSettings(options, 'LOCAL'));
+    await runner.query('BEGIN');
+    await runner.query(sessionSettings(options, 'LOCAL'));
     for (; index < steps.length; index++) {
       const step = steps[index];
       const version = step.migration.migration.version;
       const started = performance.now();
-      if (step.kind === 'statement') await client.query(step.statement.sql);
-      else await options.record(step.migration, Math.round(timings.get(version) ?? 0));
+      if (step.kind === 'statement') await runner.query(step.statement.sql);
+      else {
+        runner.throwIfCancelled();
+        await options.record(step.migration, Math.round(timings.get(version) ?? 0));
+      }
       timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
     }
-    await client.query('COMMIT');
+    runner.throwIfCancelled();
+    await runner.client.query('COMMIT');
     return undefined;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
+    await runner.client.query('ROLLBACK').catch(() => {});
     const stepIndex = Math.min(index, steps.length - 1);
-    const failed = steps[stepIndex];
-    return { version: failed.migration.migration.version, error: describeSqlError(error, failed), stepIndex };
+    return failureOf(error, steps[stepIndex], stepIndex);
   }
 }
 
-async function runAutocommit(
-  step: Extract<Step, { kind: 'statement' }>,
-  options: ExecuteOptions,
-  outcome: ExecutionOutcome,
-): Promise<StepFailure | undefined> {
-  const { client } = options;
+async function runAutocommit(step: StatementStep, options: ExecuteOptions, outcome: ExecutionOutcome): Promise<StepFailure | undefined> {
+  const { runner } = options;
   const version = step.migration.migration.version;
   const started = performance.now();
   try {
-    await client.query(sessionSettings(options, 'SESSION'));
-    await client.query(step.statement.sql);
+    await runner.query(sessionSettings(options, 'SESSION'));
+    await runner.query(step.statement.sql);
     return undefined;
   } catch (error) {
-    return { version, error: describeSqlError(error, step), stepIndex: 0 };
+    return failureOf(error, step, 0);
   } finally {
     outcome.durations.set(version, (outcome.durations.get(version) ?? 0) + performance.now() - started);
-    await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => {});
+    await runner.client.query('RESET lock_timeout; RESET statement_timeout').catch(() => {});
   }
+}
+
+function failureOf(error: unknown, step: Step, stepIndex: number): StepFailure {
+  const cancelled = error instanceof CancelledError;
+  const detail = describeSqlError(cancelled && (error as CancelledError).cause ? (error as CancelledError).cause : error, step);
+  if (cancelled) detail.message = (error as Error).message;
+  return { version: step.migration.migration.version, error: detail, stepIndex, cancelled, connectionLost: isConnectionLoss(error) };
+}
+
+/** Errors after which the session is gone: the server has rolled back whatever was open. */
+export function isConnectionLoss(error: unknown): boolean {
+  const err = error as { code?: string; message?: string };
+  if (err?.code && ['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(err.code)) return true;
+  return /Connection terminated|connection is closed|Client has encountered a connection error|not queryable/i.test(err?.message ?? '');
 }
 
 function sessionSettings(options: ExecuteOptions, scope: 'LOCAL' | 'SESSION'): string {
@@ -149,24 +165,21 @@ export function describeSqlError(error: unknown, step: Step): ErrorDetail {
   const err = error as { message?: string; code?: string; position?: string; detail?: string; hint?: string };
   const message = err?.message ?? String(error);
   if (step.kind === 'record') {
-    return { message: `recording ${step.migration.migration.fileName} in the history failed: ${message}`, file: step.migration.migration.path, sqlstate: err.code };
+    return { message: `recording ${step.migration.migration.fileName} in the history failed: ${message}`, file: step.migration.migration.path, sqlstate: err?.code };
   }
-  const statement: Statement = step.statement;
-  const source = step.migration.migration.up.source;
+  const { statement, part } = step;
   let at = { line: statement.line, column: statement.column };
   const position = err?.position ? Number(err.position) : NaN;
   if (Number.isInteger(position) && position > 0) {
-    at = source.position(source.byteOffsetOfChar(statement.startByte, position - 1));
+    at = part.source.position(part.source.byteOffsetOfChar(statement.startByte, position - 1));
   }
   return {
-    message,
-    file: step.migration.migration.path,
+    message: step.role === 'verify' ? `verify script failed: ${message}` : message,
+    file: part.path,
     ...at,
-    sqlstate: err.code,
-    detail: err.detail,
-    hint: err.hint,
+    sqlstate: err?.code,
+    detail: err?.detail,
+    hint: err?.hint,
     statement: statement.sql.length > 500 ? `${statement.sql.slice(0, 500)}…` : statement.sql,
   };
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

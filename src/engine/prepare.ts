@@ -1,3 +1,4 @@
+import { GuardError } from '../errors.js';
 import type { Migration } from '../migrations/discover.js';
 import { splitStatements } from '../migrations/statements.js';
 import type { PreparedMigration } from './units.js';
@@ -8,7 +9,19 @@ export async function prepareMigrations(pending: Migration[]): Promise<PreparedM
   for (const migration of pending) {
     const { up } = migration;
     const split = await splitStatements(up.source, up.start, up.end, migration.path);
-    prepared.push({ migration, statements: split.statements, wrapped: split.wrapped });
+    const item: PreparedMigration = { migration, statements: split.statements, wrapped: split.wrapped };
+    if (migration.verify) {
+      const { path, source, start, end } = migration.verify;
+      const verify = await splitStatements(source, start, end, path);
+      const outside = verify.statements.find((s) => s.nonTransactional);
+      if (outside) {
+        throw new GuardError('parse-error', `${outside.nonTransactional} cannot run in a verify script: verify runs inside the migration's transaction`, {
+          location: { file: path, line: outside.line, column: outside.column },
+        });
+      }
+      item.verify = verify.statements;
+    }
+    prepared.push(item);
   }
   return prepared;
 }

@@ -57,6 +57,27 @@ export interface StatusRow {
   checksum?: 'ok' | 'changed' | 'unverified';
 }
 
+export interface RollbackReport {
+  /** automatic: a failed per-file run undoing its own earlier files; command: the rollback command. */
+  kind: 'automatic' | 'command' | 'restore';
+  reverted: string[];
+  succeeded: boolean;
+  error?: ErrorDetail;
+  /** What is applied now, and what the user should do, when the rollback could not complete. */
+  stillApplied?: string[];
+  nextStep?: string;
+  backupPath?: string;
+}
+
+export interface BackupReport {
+  path: string;
+  sha256: string;
+  sizeBytes: number;
+  durationMs: number;
+  pgDumpVersion: string;
+  entries: number;
+}
+
 export interface LockReport {
   waitedMs: number;
   waitedFor?: string;
@@ -83,8 +104,14 @@ export interface RunResult {
   skippedFiles: Array<{ fileName: string; reason: string }>;
   lock?: LockReport;
   schemaFingerprint?: { before?: string; after?: string };
-  /** Files committed by this run before it failed: they stay applied. */
+  /** Files committed by this run before it failed (and not reverted). */
   committedBeforeFailure?: string[];
+  rehearsal?: { ran: boolean; notRehearsed: string[] };
+  /** Statements that ran outside a transaction and so could not be undone by a rollback. */
+  nonTransactional?: Array<{ version: string; file: string; line: number; statement: string; down?: string }>;
+  rollback?: RollbackReport;
+  backup?: BackupReport;
+  cancelled?: boolean;
   message: string;
   error?: ErrorDetail;
 }

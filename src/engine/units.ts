@@ -1,5 +1,5 @@
 import type { TransactionMode } from '../config/settings.js';
-import type { Migration } from '../migrations/discover.js';
+import type { Migration, SqlPart } from '../migrations/discover.js';
 import type { Statement } from '../migrations/statements.js';
 
 /** A pending migration with its statements split and classified. */
@@ -7,17 +7,28 @@ export interface PreparedMigration {
   migration: Migration;
   statements: Statement[];
   wrapped: boolean;
+  /** Statements of the `.verify.sql` companion: run after the migration, inside its transaction. */
+  verify?: Statement[];
 }
 
+export type StatementStep = {
+  kind: 'statement';
+  migration: PreparedMigration;
+  statement: Statement;
+  /** The file the statement comes from: the migration itself, or its verify script. */
+  part: SqlPart;
+  role: 'up' | 'verify' | 'down';
+};
+
 export type Step =
-  | { kind: 'statement'; migration: PreparedMigration; statement: Statement }
+  | StatementStep
   /** Writes the history and checksum rows: always in the same transaction as the file's last statement. */
   | { kind: 'record'; migration: PreparedMigration };
 
 /** One server round of work: a transaction, or one statement that cannot run inside one. */
 export type Unit =
   | { kind: 'transaction'; steps: Step[] }
-  | { kind: 'autocommit'; step: Extract<Step, { kind: 'statement' }> };
+  | { kind: 'autocommit'; step: StatementStep };
 
 export interface ExecutionPlan {
   units: Unit[];
@@ -43,12 +54,19 @@ export function buildExecutionPlan(prepared: PreparedMigration[], mode: Transact
 
   prepared.forEach((item, index) => {
     for (const statement of item.statements) {
+      const step: StatementStep = { kind: 'statement', migration: item, statement, part: item.migration.up, role: 'up' };
       if (statement.nonTransactional) {
         close();
-        units.push({ kind: 'autocommit', step: { kind: 'statement', migration: item, statement } });
+        units.push({ kind: 'autocommit', step });
         note(item.migration.version, `${statement.nonTransactional} (line ${statement.line}) runs outside a transaction`);
       } else {
-        open.push({ kind: 'statement', migration: item, statement });
+        open.push(step);
+      }
+    }
+    const verifyPart = item.migration.verify;
+    if (verifyPart) {
+      for (const statement of item.verify ?? []) {
+        open.push({ kind: 'statement', migration: item, statement, part: verifyPart, role: 'verify' });
       }
     }
     open.push({ kind: 'record', migration: item });

@@ -1,0 +1,120 @@
+import type { Client } from '../db/connect.js';
+
+/** What a lock wait was stuck behind, read from pg_stat_activity while the wait was still on. */
+export interface Blocker {
+  pid: number;
+  applicationName: string;
+  state: string | null;
+  ageSeconds: number | null;
+  query: string;
+}
+
+export class CancelledError extends Error {
+  constructor(readonly reason: string, options?: { cause?: unknown }) {
+    super(`Cancelled (${reason}): the running statement was cancelled and its transaction rolled back`, options);
+    this.name = 'CancelledError';
+  }
+}
+
+const BLOCKERS_SQL = `
+SELECT pid, application_name, state,
+       extract(epoch FROM now() - coalesce(xact_start, query_start))::int AS age_seconds,
+       left(query, 200) AS query
+  FROM pg_stat_activity WHERE pid = ANY (pg_blocking_pids($1))`;
+
+/**
+ * Runs statements on the migration connection while a second, idle "control" connection stands
+ * by: it cancels the running statement when the run is aborted (a cancelled GitHub job), and
+ * shortly before a lock wait would time out it reads who the statement is waiting for.
+ */
+export class StatementRunner {
+  private lastBlockers: Blocker[] = [];
+  private control?: Client;
+
+  constructor(
+    readonly client: Client,
+    private readonly options: {
+      /** Opens the control connection; called by `start()` only, so no-op runs never pay for it. */
+      openControl?: () => Promise<Client>;
+      backendPid?: number;
+      signal?: AbortSignal;
+      lockTimeoutMs: number;
+    },
+  ) {}
+
+  /** Opens the control connection before real work begins. */
+  async start(): Promise<void> {
+    if (!this.control && this.options.openControl) this.control = await this.options.openControl();
+  }
+
+  async close(): Promise<void> {
+    await this.control?.end().catch(() => {});
+    this.control = undefined;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
+
+  /** The blockers seen during the most recent statement, if it waited on a lock. */
+  blockers(): Blocker[] {
+    return this.lastBlockers;
+  }
+
+  throwIfCancelled(): void {
+    const { signal } = this.options;
+    if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'aborted'));
+  }
+
+  async query(sql: string): Promise<void> {
+    this.throwIfCancelled();
+    const { backendPid, signal, lockTimeoutMs } = this.options;
+    const control = this.control;
+    this.lastBlockers = [];
+    if (!control || backendPid === undefined) {
+      await this.client.query(sql);
+      return;
+    }
+    const cancel = () => {
+      control.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => {});
+    };
+    signal?.addEventListener('abort', cancel, { once: true });
+    const peek = setTimeout(() => {
+      control
+        .query<Blocker & { application_name: string; age_seconds: number | null }>(BLOCKERS_SQL, [backendPid])
+        .then(({ rows }) => {
+          this.lastBlockers = rows.map((r) => ({ pid: r.pid, applicationName: r.application_name, state: r.state, ageSeconds: r.age_seconds, query: r.query }));
+        })
+        .catch(() => {});
+    }, Math.max(20, lockTimeoutMs - 150));
+    try {
+      await this.client.query(sql);
+    } catch (error) {
+      if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'aborted'), { cause: error });
+      throw error;
+    } finally {
+      clearTimeout(peek);
+      signal?.removeEventListener('abort', cancel);
+    }
+  }
+
+  /** Waits, but wakes at once when the run is cancelled. */
+  async sleep(ms: number): Promise<void> {
+    const { signal } = this.options;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    });
+    this.throwIfCancelled();
+  }
+}
+
+export function describeBlocker(b: Blocker): string {
+  const who = b.applicationName ? `"${b.applicationName}"` : 'an unnamed session';
+  return `pid ${b.pid} ${who}${b.state ? ` (${b.state}` : ' ('}${b.ageSeconds !== null ? `, transaction open ${b.ageSeconds} s` : ''}): ${b.query.replace(/\s+/g, ' ').trim()}`;
+}
