@@ -11,6 +11,7 @@ import type { RunResult } from './engine/result.js';
 import { scrubbingLogger, type Logger } from './logger.js';
 import { renderSummary } from './report/summary.js';
 import { SecretScrubber } from './secrets.js';
+import { TOOL_VERSION } from './version.js';
 
 const coreLogger: Logger = {
   info: (m) => core.info(m),
@@ -27,14 +28,15 @@ export async function run(): Promise<void> {
   let settings;
   try {
     const raw = readActionInputs();
-    for (const secret of secretsOfDatabaseUrl(raw['database-url'])) {
-      core.setSecret(secret);
-      scrubber.add(secret);
-    }
+    for (const secret of secretsOfDatabaseUrl(raw['database-url'])) scrubber.add(secret);
+    // Every form the scrubber knows (decoded, encoded) is masked in the runner's log too.
+    for (const secret of scrubber.list()) core.setSecret(secret);
     settings = parseSettings(raw, { eventName: runContext.eventName });
   } catch (error) {
+    const message = scrubber.scrub((error as Error).message);
     core.setOutput('status', 'failed');
-    core.setFailed(scrubber.scrub((error as Error).message));
+    await writeSummary(invalidInputResult(message));
+    core.setFailed(message);
     return;
   }
   const logger = scrubbingLogger(coreLogger, scrubber.scrub);
@@ -54,6 +56,27 @@ export async function run(): Promise<void> {
   await writeSummary(result);
   annotate(result);
   if (result.status === 'failed' || result.status === 'rolled-back') core.setFailed(result.message);
+}
+
+/** Bad inputs still get a job summary: the run is reported even when it never started. */
+function invalidInputResult(message: string): RunResult {
+  const now = new Date().toISOString();
+  return {
+    tool: { name: 'supabase-migration-guard', version: TOOL_VERSION },
+    command: 'apply',
+    environment: 'unknown',
+    status: 'failed',
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+    migrations: [],
+    applied: [],
+    pendingCount: 0,
+    findings: [],
+    skippedFiles: [],
+    message: `${message}\nNothing was run: fix the inputs above.`,
+    error: { message },
+  };
 }
 
 function publishOutputs(result: RunResult): void {

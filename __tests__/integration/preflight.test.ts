@@ -152,3 +152,33 @@ describe.each(testServers())('one run at a time, on $name', (server) => {
     }
   });
 });
+
+describe.each(testServers())('plan on $name', (server) => {
+  it('rehearses pending migrations, reports what would fail, and changes nothing', async () => {
+    const db = await freshDatabase(server);
+    try {
+      const dir = migrationsDir({ '1_one.sql': 'create table one (id int primary key);' });
+      await runGuard('apply', db.url, dir);
+      addFiles(dir, {
+        '2_two.sql': 'create table two (id int references one (id));\ncreate index concurrently two_id on two (id);',
+        '3_three.sql': 'alter table one add column name text;',
+      });
+      const before = await databaseState(db.url);
+      const ok = await runGuard('plan', db.url, dir);
+      expect(ok.result.status).toBe('success');
+      expect(ok.result.migrations.map((m) => [m.version, m.status, m.atomic])).toEqual([
+        ['2', 'pending', false],
+        ['3', 'pending', true],
+      ]);
+      expect(ok.result.rehearsal?.notRehearsed).toEqual([expect.stringMatching(/2_two\.sql:2: CREATE INDEX CONCURRENTLY/)]);
+
+      addFiles(dir, { '4_four.sql': 'alter table one add column name text;' });
+      const bad = await runGuard('plan', db.url, dir);
+      expect(bad.result.status).toBe('failed');
+      expect(bad.result.error).toMatchObject({ sqlstate: '42701', file: expect.stringContaining('4_four.sql'), line: 1 });
+      expect(await databaseState(db.url)).toEqual(before);
+    } finally {
+      await db.drop();
+    }
+  });
+});

@@ -2,7 +2,7 @@ import { applicationName } from '../config/run-context.js';
 import { connect, type Client } from '../db/connect.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
 import { ensureGuardSchema, finishRunRecord, recordChecksum } from '../db/guard-store.js';
-import { ensureHistoryTable, insertHistoryRow, readHistory } from '../db/history.js';
+import { ensureHistoryTable, historyTableExists, insertHistoryRow, readHistory } from '../db/history.js';
 import { formatLocation, GuardError } from '../errors.js';
 import { executeUnits, type ExecutionOutcome } from '../engine/execute.js';
 import { prepareMigrations } from '../engine/prepare.js';
@@ -38,8 +38,10 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
 
     await runner.start();
     await runBackupStage(ctx, result, session);
-    await ensureHistoryTable(client);
+    // Our own schema (run records) commits now: a failed run must be on record. The Supabase
+    // history table, when missing, is created inside the first migration transaction instead.
     await ensureGuardSchema(client);
+    const historyExists = await historyTableExists(client);
     const runId = await startRun(ctx, client, 'apply');
     result.runId = runId;
     const fingerprintBefore = await schemaFingerprint(client);
@@ -72,6 +74,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       lockRetries: settings.lockRetries,
       retryBaseMs: settings.lockRetryBaseMs,
       record: (item, durationMs) => recordApplied(client, ctx, item, durationMs, runId),
+      prelude: historyExists ? undefined : () => ensureHistoryTable(client),
     });
     if (result.lock) result.lock.retries = outcome.retries;
     result.nonTransactional = outcome.nonTransactionalDone.map((n) => ({ ...n, down: plan.pending.find((m) => m.version === n.version)?.down?.path }));

@@ -4,9 +4,11 @@ import type { ErrorDetail, RunResult } from '../engine/result.js';
 import { applyCommand } from './apply.js';
 import { baselineCommand } from './baseline.js';
 import { newResult, type CommandContext, type CommandHandler } from './context.js';
+import { planCommand } from './plan.js';
 import { statusCommand } from './status.js';
 
 const HANDLERS: Partial<Record<CommandName, CommandHandler>> = {
+  plan: planCommand,
   apply: applyCommand,
   status: statusCommand,
   baseline: baselineCommand,

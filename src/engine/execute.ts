@@ -14,6 +14,11 @@ export interface ExecuteOptions {
   record: (migration: PreparedMigration, durationMs: number) => Promise<void>;
   /** Backoff base; tests shorten it. */
   retryBaseMs?: number;
+  /**
+   * Runs first in every transaction until one commits: lets bookkeeping DDL (creating the history
+   * table on a fresh database) share the fate of the first migration instead of outliving a failure.
+   */
+  prelude?: () => Promise<void>;
 }
 
 export interface ExecutionOutcome {
@@ -43,11 +48,13 @@ interface StepFailure {
 export async function executeUnits(units: Unit[], options: ExecuteOptions): Promise<ExecutionOutcome> {
   const outcome: ExecutionOutcome = { committed: [], partiallyCommitted: [], nonTransactionalDone: [], durations: new Map(), retries: [] };
   const startedVersions = new Set<string>();
+  let prelude = options.prelude;
   for (const unit of units) {
     const failure =
       unit.kind === 'transaction'
-        ? await runTransactionWithRetry(unit.steps, options, outcome)
+        ? await runTransactionWithRetry(unit.steps, { ...options, prelude }, outcome)
         : await runAutocommit(unit.step, options, outcome);
+    if (!failure && unit.kind === 'transaction') prelude = undefined;
     const versions = unit.kind === 'transaction' ? unit.steps.map((s) => s.migration.migration.version) : [unit.step.migration.migration.version];
     if (failure) {
       const ranBefore = versions.slice(0, failure.stepIndex);
@@ -103,6 +110,7 @@ async function runTransaction(steps: Step[], options: ExecuteOptions, timings: M
   try {
     await runner.query('BEGIN');
     await runner.query(sessionSettings(options, 'LOCAL'));
+    await options.prelude?.();
     for (; index < steps.length; index++) {
       const step = steps[index];
       const version = step.migration.migration.version;

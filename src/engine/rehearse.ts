@@ -14,14 +14,15 @@ const UNSAFE_NEW_ENUM_VALUE = '55P04';
 
 /**
  * Runs every pending statement in one transaction that is always rolled back, so a broken file
- * is found before anything commits. What cannot run in a transaction is skipped and listed; once
- * something was skipped, a later error may only be its consequence, so the rehearsal stops there
- * and lists the rest as not rehearsed instead of failing the run on a guess.
+ * is found before anything commits. What cannot run in a transaction is skipped and listed. A
+ * later error that may only be the consequence of a skip (it names an object a skipped statement
+ * touches, or uses an enum value added in this transaction) is not a failure: the rehearsal stops
+ * there and lists the rest as not rehearsed rather than failing the run on a guess.
  */
 export async function rehearse(units: Unit[], options: { runner: StatementRunner; lockTimeoutMs: number; statementTimeoutMs?: number }): Promise<RehearsalOutcome> {
   const { runner } = options;
   const notRehearsed: string[] = [];
-  let skippedSomething = false;
+  const skippedNames = new Set<string>();
   const steps = units.flatMap((u): Array<Step | Extract<Unit, { kind: 'autocommit' }>> => (u.kind === 'transaction' ? u.steps : [u]));
   try {
     await runner.query('BEGIN');
@@ -33,7 +34,7 @@ export async function rehearse(units: Unit[], options: { runner: StatementRunner
       if ('step' in item) {
         const { migration, statement } = item.step;
         notRehearsed.push(`${migration.migration.path}:${statement.line}: ${statement.nonTransactional}`);
-        skippedSomething = true;
+        for (const name of identifiersIn(statement.sql)) skippedNames.add(name);
         continue;
       }
       if (item.kind === 'record') continue;
@@ -43,7 +44,8 @@ export async function rehearse(units: Unit[], options: { runner: StatementRunner
         await runner.query('RELEASE SAVEPOINT rehearsal_step');
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (skippedSomething || code === UNSAFE_NEW_ENUM_VALUE) {
+        const dependsOnSkipped = identifiersIn(item.statement.sql).some((name) => skippedNames.has(name));
+        if (dependsOnSkipped || code === UNSAFE_NEW_ENUM_VALUE) {
           for (const rest of steps.slice(i)) {
             if ('step' in rest || rest.kind === 'record') continue;
             notRehearsed.push(`${rest.part.path}:${rest.statement.line}: depends on a statement that cannot be rehearsed`);
@@ -57,4 +59,13 @@ export async function rehearse(units: Unit[], options: { runner: StatementRunner
   } finally {
     await runner.client.query('ROLLBACK').catch(() => {});
   }
+}
+
+const KEYWORDS = new Set(
+  'create drop index concurrently if not exists on only using btree hash gist gin brin reindex table schema database system vacuum full freeze verbose analyze alter detach partition finalize cluster set tablespace subscription connection publication with without cascade restrict unique nulls distinct include where'.split(' '),
+);
+
+/** Lower-cased identifier-like words of a statement, SQL keywords removed. */
+function identifiersIn(sql: string): string[] {
+  return (sql.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? []).filter((word) => !KEYWORDS.has(word));
 }

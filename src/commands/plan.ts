@@ -1,0 +1,60 @@
+import { GuardError, formatLocation } from '../errors.js';
+import { prepareMigrations } from '../engine/prepare.js';
+import { rehearse } from '../engine/rehearse.js';
+import type { RunResult } from '../engine/result.js';
+import { buildExecutionPlan } from '../engine/units.js';
+import type { CommandContext } from './context.js';
+import { withSession } from './session.js';
+
+/**
+ * plan: what apply would do, proven by running it: drift and order checks, then every pending
+ * statement in a transaction that is always rolled back, under the lock timeout. Changes nothing
+ * (except sequences, which PostgreSQL never rolls back).
+ */
+export async function planCommand(ctx: CommandContext, result: RunResult): Promise<RunResult> {
+  const { settings, logger } = ctx;
+  result.transactionMode = settings.transactionMode;
+  return withSession(ctx, result, { lock: false }, async ({ plan, runner }) => {
+    result.status_rows = plan.rows;
+    const blocking = result.findings.filter((f) => f.severity === 'error');
+    if (blocking.length > 0) {
+      throw new GuardError('drift', `apply would refuse to run: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`);
+    }
+    if (plan.pending.length === 0) {
+      result.status = 'nothing-to-do';
+      result.message = 'Nothing to apply: every migration is already applied.';
+      return result;
+    }
+    const prepared = await prepareMigrations(plan.pending);
+    const execution = buildExecutionPlan(prepared, settings.transactionMode);
+    result.migrations = prepared.map((p) => {
+      const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
+      return {
+        version: p.migration.version,
+        name: p.migration.name,
+        file: p.migration.path,
+        status: 'pending',
+        durationMs: 0,
+        statements: p.statements.length,
+        atomic: reasons.length === 0,
+        nonAtomicReasons: reasons,
+      };
+    });
+    await runner.start();
+    const rehearsal = await rehearse(execution.units, { runner, lockTimeoutMs: settings.lockTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs });
+    result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+    if (rehearsal.failure) {
+      const { error, version } = rehearsal.failure;
+      const failed = result.migrations.find((m) => m.version === version);
+      if (failed) Object.assign(failed, { status: 'failed', error });
+      result.error = error;
+      result.status = 'failed';
+      result.message = `${formatLocation(error.file ? { file: error.file, line: error.line, column: error.column } : undefined)}${error.message}. apply would fail here; nothing was changed.`;
+      return result;
+    }
+    result.status = 'success';
+    result.message = `${plan.pending.length} pending migration(s) rehearsed and rolled back without error${rehearsal.notRehearsed.length ? ` (${rehearsal.notRehearsed.length} statement(s) could not be rehearsed)` : ''}; nothing was changed.`;
+    logger.info(result.message);
+    return result;
+  });
+}
