@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { runCommand } from './commands/index.js';
+import { cancelOnSignals } from './cancel.js';
 import { runContextFromEnv } from './config/run-context.js';
 import { secretsOfDatabaseUrl } from './config/secrets-of-url.js';
 import { COMMANDS, INPUT_NAMES, parseSettings, type InputName, type RawInputs } from './config/settings.js';
@@ -97,7 +98,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 2;
   }
   const logger = scrubbingLogger(stderrLogger, scrubber.scrub);
-  const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContextFromEnv(env) }));
+  const stop = cancelOnSignals(logger);
+  const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContextFromEnv(env), signal: stop.signal }));
+  stop.dispose();
   if (settings.reportPath) {
     const path = resolve(settings.reportPath);
     await mkdir(dirname(path), { recursive: true });

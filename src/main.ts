@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { cancelOnSignals } from './cancel.js';
 import { runCommand } from './commands/index.js';
 import { readActionInputs } from './config/inputs.js';
 import { runContextFromEnv } from './config/run-context.js';
@@ -40,7 +41,9 @@ export async function run(): Promise<void> {
     return;
   }
   const logger = scrubbingLogger(coreLogger, scrubber.scrub);
-  const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContext }));
+  const stop = cancelOnSignals(logger);
+  const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContext, signal: stop.signal }));
+  stop.dispose();
 
   const reportPath = resolve(
     settings.reportPath ?? join(process.env.RUNNER_TEMP || tmpdir(), `migration-guard-${settings.environment}-${settings.command}.json`),

@@ -113,6 +113,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     );
   }
   for (const k of plan.kept) logger.warn(`Restore leaves schema ${k.name} as it is now (${k.reason})`);
+  if (toc.entries.some((e) => /^(BLOB|LARGE OBJECT)/.test(e.desc))) {
+    logger.warn('Large objects are not part of any schema: the restore leaves them as they are now');
+  }
 
   const work = await mkdtemp(join(options.workDir ?? tmpdir(), 'mg-restore-'));
   try {

@@ -5,12 +5,14 @@ import { applyCommand } from './apply.js';
 import { baselineCommand } from './baseline.js';
 import { newResult, type CommandContext, type CommandHandler } from './context.js';
 import { planCommand } from './plan.js';
+import { rollbackCommand } from './rollback.js';
 import { statusCommand } from './status.js';
 
 const HANDLERS: Partial<Record<CommandName, CommandHandler>> = {
   plan: planCommand,
   apply: applyCommand,
   status: statusCommand,
+  rollback: rollbackCommand,
   baseline: baselineCommand,
 };
 

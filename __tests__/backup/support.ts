@@ -1,0 +1,119 @@
+import { describe } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDatabaseUrl, type DatabaseTarget } from '../../src/config/database-url.js';
+import type { Logger } from '../../src/logger.js';
+import { createProcessRunner, type ProcessRunner, type RunOptions } from '../../src/backup/process.js';
+import type { TestServer } from '../helpers/db.js';
+import { withPg } from '../helpers/db.js';
+
+/** The PostgreSQL client tools installed on this machine (Debian: /usr/lib/postgresql/<major>/bin). */
+export const REAL_BIN = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+export const REAL_MAJOR = Number(
+  /\(PostgreSQL\) (\d+)/.exec(
+    execFileSync(join(REAL_BIN, 'pg_dump'), ['--version'], { encoding: 'utf8' }),
+  )![1],
+);
+
+export function serverMajor(server: TestServer): number {
+  const out = execFileSync('psql', ['-XAtc', 'SHOW server_version_num', server.url], { encoding: 'utf8' });
+  return Math.floor(Number(out.trim()) / 10000);
+}
+
+/** describe.each that tolerates an empty table (a server set without that kind of server). */
+export function eachServer(servers: TestServer[]) {
+  return servers.length > 0 ? describe.each(servers) : describe.skip.each([{ name: 'none', url: '' }]);
+}
+
+export function targetOf(url: string): DatabaseTarget {
+  const parsed = parseDatabaseUrl(url);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.target;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `mg-${prefix}-`));
+}
+
+/** A stand-in for a client program of another version: prints what `--version` would. */
+export function fakeTool(dir: string, name: string, version: string): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/sh\necho "${name} (PostgreSQL) ${version}"\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** Links the real client programs into `dir`, the way /usr/lib/postgresql/<major>/bin holds them. */
+export function realToolsIn(dir: string, names = ['pg_dump', 'pg_restore', 'psql']): void {
+  mkdirSync(dir, { recursive: true });
+  for (const name of names) symlinkSync(join(REAL_BIN, name), join(dir, name));
+}
+
+export interface Call {
+  file: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The real runner, recording every call; `override` may answer a call instead of running it. */
+export function recordingRunner(
+  override?: (
+    call: Call,
+  ) => Promise<{ code: number; stdout: string; stderr: string } | undefined> | undefined,
+): ProcessRunner & { calls: Call[] } {
+  const real = createProcessRunner();
+  const calls: Call[] = [];
+  return {
+    calls,
+    async run(file: string, args: readonly string[], options: RunOptions = {}) {
+      const call = { file, args: [...args], env: options.env };
+      calls.push(call);
+      return (await override?.(call)) ?? real.run(file, args, options);
+    },
+  };
+}
+
+export function capture(lines: string[] = []): Logger & { lines: string[] } {
+  return {
+    lines,
+    info: (m) => lines.push(`info: ${m}`),
+    warn: (m) => lines.push(`warn: ${m}`),
+    error: (m) => lines.push(`error: ${m}`),
+    debug: () => {},
+    group: (_t, fn) => fn(),
+  };
+}
+
+/** `pg_dump --schema-only` without the \restrict lines, which carry a random key on every run. */
+export function schemaDump(url: string): string {
+  const out = execFileSync(join(REAL_BIN, 'pg_dump'), ['--schema-only', '--dbname', url], {
+    encoding: 'utf8',
+  });
+  return out
+    .split('\n')
+    .filter((l) => !/^\\(un)?restrict /.test(l))
+    .join('\n');
+}
+
+/** Every row of every user table (sorted), and every sequence's position. */
+export async function contents(url: string): Promise<Record<string, unknown>> {
+  return withPg(url, async (c) => {
+    const out: Record<string, unknown> = {};
+    const tables = await c.query<{ t: string }>(
+      `SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables
+        WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+    );
+    for (const { t } of tables.rows) {
+      const rows = await c.query<{ r: string }>(`SELECT row_to_json(x)::text AS r FROM ${t} x`);
+      out[t] = rows.rows.map((r) => r.r).sort();
+    }
+    const seqs = await c.query<{ s: string; v: string; called: boolean }>(
+      `SELECT format('%I.%I', schemaname, sequencename) AS s, last_value::text AS v FROM pg_sequences ORDER BY 1`,
+    );
+    for (const s of seqs.rows) out[`sequence ${s.s}`] = s.v;
+    return out;
+  });
+}
