@@ -34986,7 +34986,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2735);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2332);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2735:
+/***/ 2332:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37955,6 +37955,30 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/cancel.ts
+/**
+ * A cancelled GitHub job sends SIGINT, then SIGTERM, then kills the process: turn the first signal
+ * into an abort so the running statement is cancelled and the run rolls back and is recorded.
+ */
+function cancelOnSignals(logger) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (controller.signal.aborted)
+            return;
+        logger.warn(`Received ${name}: cancelling the running statement and rolling back`);
+        controller.abort(name);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return {
+        signal: controller.signal,
+        dispose: () => {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/errors.ts
 /**
  * An error the user can act on: `message` says what happened, `location` where, `hint` what to do.
@@ -37996,541 +38020,8 @@ function errorMessage(error) {
     return String(error);
 }
 
-;// CONCATENATED MODULE: ./src/db/guard-store.ts
-/**
- * Our own bookkeeping beside the Supabase history: a checksum per applied migration (the Supabase
- * table has none) and one row per run. Created with IF NOT EXISTS so later versions can add
- * columns the same way without a migration framework of their own.
- */
-const CREATE_GUARD_SCHEMA = [
-    'CREATE SCHEMA IF NOT EXISTS migration_guard',
-    `CREATE TABLE IF NOT EXISTS migration_guard.runs (
-     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-     command text NOT NULL,
-     environment text NOT NULL,
-     status text NOT NULL DEFAULT 'running',
-     transaction_mode text,
-     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-     finished_at timestamptz,
-     actor text,
-     run_url text,
-     repository text,
-     ref text,
-     sha text,
-     applied text[] NOT NULL DEFAULT '{}',
-     error text
-   )`,
-    `CREATE TABLE IF NOT EXISTS migration_guard.migrations (
-     version text PRIMARY KEY,
-     name text NOT NULL,
-     checksum text NOT NULL,
-     applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-     applied_by text,
-     run_id bigint,
-     duration_ms integer,
-     method text NOT NULL DEFAULT 'applied' CHECK (method IN ('applied', 'baseline'))
-   )`,
-];
-async function ensureGuardSchema(client) {
-    for (const sql of CREATE_GUARD_SCHEMA)
-        await client.query(sql);
-}
-async function readChecksums(client) {
-    const { rows } = await client.query("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists");
-    if (!rows[0].exists)
-        return new Map();
-    const result = await client.query('SELECT version, checksum, applied_at, applied_by, method FROM migration_guard.migrations');
-    return new Map(result.rows.map((r) => [
-        r.version,
-        { version: r.version, checksum: r.checksum, appliedAt: r.applied_at, appliedBy: r.applied_by, method: r.method },
-    ]));
-}
-async function recordChecksum(client, row) {
-    await client.query(`INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
-       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`, [row.version, row.name, row.checksum, row.appliedBy, row.runId ?? null, row.durationMs ?? null, row.method]);
-}
-async function startRunRecord(client, run) {
-    const { rows } = await client.query(`INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, [run.command, run.environment, run.transactionMode ?? null, run.actor ?? null, run.runUrl ?? null, run.repository ?? null, run.ref ?? null, run.sha ?? null]);
-    return Number(rows[0].id);
-}
-async function finishRunRecord(client, id, outcome) {
-    await client.query('UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, finished_at = clock_timestamp() WHERE id = $1', [id, outcome.status, outcome.applied, outcome.error ?? null]);
-}
-
-;// CONCATENATED MODULE: ./src/db/history.ts
-/**
- * The Supabase CLI's migration history, created and written exactly as the CLI does so that
- * `supabase migration list` / `db push` and this tool agree in both directions.
- */
-const CREATE_HISTORY = [
-    'CREATE SCHEMA IF NOT EXISTS supabase_migrations',
-    'CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY)',
-    'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[]',
-    'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text',
-];
-async function ensureHistoryTable(client) {
-    for (const sql of CREATE_HISTORY)
-        await client.query(sql);
-}
-/** Applied versions; an empty list when the table does not exist yet (read-only callers never create it). */
-async function readHistory(client) {
-    const { rows } = await client.query("SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS exists");
-    if (!rows[0].exists)
-        return [];
-    const result = await client.query('SELECT version, name FROM supabase_migrations.schema_migrations');
-    return result.rows;
-}
-async function insertHistoryRow(client, row) {
-    await client.query('INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, $3)', [row.version, row.name, row.statements]);
-}
-async function deleteHistoryRow(client, version) {
-    await client.query('DELETE FROM supabase_migrations.schema_migrations WHERE version = $1', [version]);
-}
-
-;// CONCATENATED MODULE: ./src/db/fingerprint.ts
-/**
- * A digest of the user-visible schema (our own bookkeeping schemas excluded), so a report can show
- * that a rolled-back run left the schema exactly as it found it.
- */
-const FINGERPRINT_SQL = `
-WITH user_ns AS (
-  SELECT oid, nspname FROM pg_namespace
-   WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'supabase_migrations', 'migration_guard')
-     AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'
-), parts AS (
-  SELECT 'n:' || nspname AS item FROM user_ns
-  UNION ALL
-  SELECT 'r:' || n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' || coalesce(c.relrowsecurity::text, '')
-    FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
-  UNION ALL
-  SELECT 'a:' || n.nspname || '.' || c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod)
-         || ':' || a.attnotnull || ':' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN user_ns n ON n.oid = c.relnamespace
-    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-   WHERE a.attnum > 0 AND NOT a.attisdropped
-  UNION ALL
-  SELECT 'c:' || n.nspname || '.' || con.conname || ':' || pg_get_constraintdef(con.oid)
-    FROM pg_constraint con JOIN user_ns n ON n.oid = con.connamespace
-  UNION ALL
-  SELECT 'i:' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN user_ns n ON n.oid = c.relnamespace
-  UNION ALL
-  SELECT 'f:' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || '):' || md5(coalesce(p.prosrc, ''))
-    FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
-  UNION ALL
-  SELECT 't:' || n.nspname || '.' || t.typname || ':' || t.typtype::text FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
-  UNION ALL
-  SELECT 'e:' || t.typname || ':' || e.enumlabel || ':' || e.enumsortorder
-    FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN user_ns n ON n.oid = t.typnamespace
-  UNION ALL
-  SELECT 'v:' || n.nspname || '.' || c.relname || ':' || pg_get_viewdef(c.oid)
-    FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm')
-  UNION ALL
-  SELECT 'p:' || pol.polname || ':' || pol.polrelid::regclass::text || ':' || coalesce(pg_get_expr(pol.polqual, pol.polrelid), '')
-    FROM pg_policy pol
-  UNION ALL
-  SELECT 'g:' || tg.tgname || ':' || pg_get_triggerdef(tg.oid) FROM pg_trigger tg WHERE NOT tg.tgisinternal
-  UNION ALL
-  SELECT 'x:' || extname || ':' || extversion FROM pg_extension
-)
-SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) AS fingerprint FROM parts`;
-async function schemaFingerprint(client) {
-    const { rows } = await client.query(FINGERPRINT_SQL);
-    return rows[0].fingerprint;
-}
-
-;// CONCATENATED MODULE: ./src/db/ident.ts
-/** Quotes an SQL identifier. The only place identifiers are turned into SQL text. */
-function quoteIdent(name) {
-    if (name.includes('\0'))
-        throw new Error('identifier contains a NUL byte');
-    return `"${name.replace(/"/g, '""')}"`;
-}
-/** Quotes a literal for the few places (SET LOCAL …) where PostgreSQL accepts no bind parameter. */
-function quoteLiteral(value) {
-    if (value.includes('\0'))
-        throw new Error('literal contains a NUL byte');
-    return `'${value.replace(/'/g, "''")}'`;
-}
-
-;// CONCATENATED MODULE: ./src/engine/execute.ts
-
-const LOCK_NOT_AVAILABLE = '55P03';
-/** Runs the units in order; stops at the first failure, whose transaction is rolled back. */
-async function executeUnits(units, options) {
-    const outcome = { committed: [], partiallyCommitted: [], durations: new Map(), retries: [] };
-    const startedVersions = new Set();
-    for (const unit of units) {
-        const failure = unit.kind === 'transaction'
-            ? await runTransactionWithRetry(unit.steps, options, outcome)
-            : await runAutocommit(unit.step, options, outcome);
-        const versions = unit.kind === 'transaction' ? unit.steps.map((s) => s.migration.migration.version) : [unit.step.migration.migration.version];
-        if (failure) {
-            const ranBefore = versions.slice(0, failure.stepIndex);
-            outcome.failure = {
-                version: failure.version,
-                error: failure.error,
-                rolledBack: [...new Set(ranBefore)].filter((v) => v !== failure.version),
-            };
-            break;
-        }
-        for (const v of versions)
-            startedVersions.add(v);
-        if (unit.kind === 'transaction') {
-            for (const step of unit.steps)
-                if (step.kind === 'record')
-                    outcome.committed.push(step.migration.migration.version);
-        }
-    }
-    outcome.partiallyCommitted = [...startedVersions].filter((v) => !outcome.committed.includes(v));
-    return outcome;
-}
-async function runTransactionWithRetry(steps, options, outcome) {
-    for (let attempt = 0;; attempt++) {
-        const timings = new Map();
-        const failure = await runTransaction(steps, options, timings);
-        if (!failure) {
-            for (const [v, ms] of timings)
-                outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
-            return undefined;
-        }
-        if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || attempt >= options.lockRetries) {
-            for (const [v, ms] of timings)
-                outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
-            return failure;
-        }
-        // Exponential backoff with full jitter: waiters that retry in lockstep would collide again.
-        const delayMs = Math.round(Math.random() * Math.min(30_000, 500 * 2 ** attempt)) + 100;
-        outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message });
-        options.logger.warn(`${failure.error.file}:${failure.error.line}: could not get a lock within ${options.lockTimeoutMs} ms; ` +
-            `rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`);
-        await (options.sleep ?? defaultSleep)(delayMs);
-    }
-}
-async function runTransaction(steps, options, timings) {
-    const { client } = options;
-    let index = 0;
-    try {
-        await client.query('BEGIN');
-        await client.query(sessionSettings(options, 'LOCAL'));
-        for (; index < steps.length; index++) {
-            const step = steps[index];
-            const version = step.migration.migration.version;
-            const started = performance.now();
-            if (step.kind === 'statement')
-                await client.query(step.statement.sql);
-            else
-                await options.record(step.migration, Math.round(timings.get(version) ?? 0));
-            timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
-        }
-        await client.query('COMMIT');
-        return undefined;
-    }
-    catch (error) {
-        await client.query('ROLLBACK').catch(() => { });
-        const stepIndex = Math.min(index, steps.length - 1);
-        const failed = steps[stepIndex];
-        return { version: failed.migration.migration.version, error: describeSqlError(error, failed), stepIndex };
-    }
-}
-async function runAutocommit(step, options, outcome) {
-    const { client } = options;
-    const version = step.migration.migration.version;
-    const started = performance.now();
-    try {
-        await client.query(sessionSettings(options, 'SESSION'));
-        await client.query(step.statement.sql);
-        return undefined;
-    }
-    catch (error) {
-        return { version, error: describeSqlError(error, step), stepIndex: 0 };
-    }
-    finally {
-        outcome.durations.set(version, (outcome.durations.get(version) ?? 0) + performance.now() - started);
-        await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => { });
-    }
-}
-function sessionSettings(options, scope) {
-    const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
-    const statementTimeout = options.statementTimeoutMs ?? 0;
-    return `${set} lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; ${set} statement_timeout = ${quoteLiteral(`${statementTimeout}ms`)}`;
-}
-/** Turns a server error into file:line:column, using PostgreSQL's error position inside the statement. */
-function describeSqlError(error, step) {
-    const err = error;
-    const message = err?.message ?? String(error);
-    if (step.kind === 'record') {
-        return { message: `recording ${step.migration.migration.fileName} in the history failed: ${message}`, file: step.migration.migration.path, sqlstate: err.code };
-    }
-    const statement = step.statement;
-    const source = step.migration.migration.up.source;
-    let at = { line: statement.line, column: statement.column };
-    const position = err?.position ? Number(err.position) : NaN;
-    if (Number.isInteger(position) && position > 0) {
-        at = source.position(source.byteOffsetOfChar(statement.startByte, position - 1));
-    }
-    return {
-        message,
-        file: step.migration.migration.path,
-        ...at,
-        sqlstate: err.code,
-        detail: err.detail,
-        hint: err.hint,
-        statement: statement.sql.length > 500 ? `${statement.sql.slice(0, 500)}…` : statement.sql,
-    };
-}
-const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/migrations/parser.ts
-
-
-
-let loading;
-/**
- * Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it.
- * Inside the ncc bundle the library looks for its .wasm beside `__dirname`, which ESM lacks,
- * so point it at the bundle's folder when the build copied the file there.
- */
-function loadParser() {
-    loading ??= (async () => {
-        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
-        // The CLI bundle sits in dist/cli/ and shares the action's copy in dist/.
-        const bundleDir = [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
-        if (bundleDir)
-            globalThis.__dirname = bundleDir;
-        const lib = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
-        await lib.loadModule();
-        return lib;
-    })();
-    return loading;
-}
-
-;// CONCATENATED MODULE: ./src/migrations/statements.ts
-
-
-/**
- * Splits part of a file (bytes start..end of `source`) into statements with the real PostgreSQL
- * parser, and classifies each. Errors name file:line:column.
- */
-async function splitStatements(source, start, end, file) {
-    const parser = await loadParser();
-    const sql = source.slice(start, end);
-    // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
-    if (sql.trim() === '')
-        return { statements: [], wrapped: false };
-    let parsed;
-    try {
-        parsed = parser.parseSync(sql);
-    }
-    catch (error) {
-        const details = error.sqlDetails;
-        const at = source.position(details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start);
-        throw new GuardError('parse-error', `SQL syntax error: ${error.message}`, {
-            location: { file, ...at },
-            hint: 'Fix the statement at this position; nothing has been run.',
-            cause: error,
-        });
-    }
-    const statements = [];
-    let previousEnd = start;
-    for (const raw of parsed.stmts ?? []) {
-        const location = start + (raw.stmt_location ?? 0);
-        const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
-        const [nodeType, node] = Object.entries(raw.stmt)[0];
-        const text = source.slice(location, stmtEnd).trim();
-        statements.push({
-            sql: text,
-            historyText: source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim(),
-            startByte: location,
-            ...source.position(location),
-            nodeType,
-            nonTransactional: nonTransactionalReason(nodeType, node),
-            addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
-            transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
-        });
-        previousEnd = stmtEnd;
-    }
-    return unwrapTransaction(statements, file);
-}
-/** A file that is exactly `BEGIN; …; COMMIT;` is one transaction; any other transaction control is refused. */
-function unwrapTransaction(statements, file) {
-    const first = statements[0];
-    const last = statements[statements.length - 1];
-    const wrapped = statements.length >= 2 && first.transactionControl === 'begin' && last.transactionControl === 'commit';
-    const body = wrapped ? statements.slice(1, -1) : statements;
-    const stray = body.find((s) => s.transactionControl && s.transactionControl !== 'savepoint');
-    if (stray) {
-        throw new GuardError('transaction-control', `${stray.sql.split(/\s/)[0].toUpperCase()} inside a migration: the runner owns the transaction, so a ` +
-            'COMMIT, ROLLBACK or BEGIN in the middle of a file would break the all-or-nothing guarantee', {
-            location: { file, line: stray.line, column: stray.column },
-            hint: 'Remove it, or wrap the whole file in a single BEGIN; … COMMIT; (treated as one transaction). Nothing has been run.',
-        });
-    }
-    if (wrapped) {
-        const outside = body.find((s) => s.nonTransactional);
-        if (outside) {
-            throw new GuardError('transaction-control', `${outside.nonTransactional} cannot run inside the BEGIN … COMMIT this file wraps itself in`, {
-                location: { file, line: outside.line, column: outside.column },
-                hint: 'Move the statement to its own migration file without BEGIN/COMMIT. Nothing has been run.',
-            });
-        }
-    }
-    return { statements: body, wrapped };
-}
-function transactionKind(node) {
-    switch (node.kind) {
-        case 'TRANS_STMT_BEGIN':
-        case 'TRANS_STMT_START':
-            return 'begin';
-        case 'TRANS_STMT_COMMIT':
-            return 'commit';
-        case 'TRANS_STMT_SAVEPOINT':
-        case 'TRANS_STMT_RELEASE':
-        case 'TRANS_STMT_ROLLBACK_TO':
-            return 'savepoint';
-        case 'TRANS_STMT_ROLLBACK':
-            return 'rollback';
-        default:
-            return 'prepared';
-    }
-}
-function enumAddition(node) {
-    if (typeof node.newVal !== 'string')
-        return undefined; // RENAME VALUE is transaction-safe
-    const names = node.typeName ?? [];
-    return { type: names.map((n) => n.String?.sval ?? '').join('.'), value: node.newVal };
-}
-function hasConcurrentlyOption(node) {
-    const params = node.params ?? [];
-    return params.some((p) => p.DefElem?.defname === 'concurrently');
-}
-/** PostgreSQL refuses these inside a transaction block (error 25001). */
-function nonTransactionalReason(nodeType, node) {
-    switch (nodeType) {
-        case 'IndexStmt':
-            return node.concurrent ? 'CREATE INDEX CONCURRENTLY' : undefined;
-        case 'DropStmt':
-            return node.concurrent ? 'DROP INDEX CONCURRENTLY' : undefined;
-        case 'ReindexStmt':
-            if (hasConcurrentlyOption(node))
-                return 'REINDEX CONCURRENTLY';
-            return node.kind === 'REINDEX_OBJECT_DATABASE' || node.kind === 'REINDEX_OBJECT_SYSTEM'
-                ? 'REINDEX DATABASE/SYSTEM'
-                : undefined;
-        case 'VacuumStmt':
-            return node.is_vacuumcmd ? 'VACUUM' : undefined;
-        case 'AlterSystemStmt':
-            return 'ALTER SYSTEM';
-        case 'CreatedbStmt':
-            return 'CREATE DATABASE';
-        case 'DropdbStmt':
-            return 'DROP DATABASE';
-        case 'CreateTableSpaceStmt':
-            return 'CREATE TABLESPACE';
-        case 'DropTableSpaceStmt':
-            return 'DROP TABLESPACE';
-        case 'ClusterStmt':
-            return node.relation ? undefined : 'CLUSTER (all tables)';
-        case 'CreateSubscriptionStmt':
-            return 'CREATE SUBSCRIPTION';
-        case 'DropSubscriptionStmt':
-            return 'DROP SUBSCRIPTION';
-        case 'AlterDatabaseStmt': {
-            const options = node.options ?? [];
-            return options.some((o) => o.DefElem?.defname === 'tablespace') ? 'ALTER DATABASE … SET TABLESPACE' : undefined;
-        }
-        case 'AlterTableStmt': {
-            const cmds = node.cmds ?? [];
-            const detach = cmds.some((c) => {
-                const partition = c.AlterTableCmd?.def?.PartitionCmd;
-                return c.AlterTableCmd?.subtype === 'AT_DetachPartition' && partition?.concurrent;
-            });
-            return detach ? 'ALTER TABLE … DETACH PARTITION CONCURRENTLY' : undefined;
-        }
-        default:
-            return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/prepare.ts
-
-/** Parses every pending file before anything runs, so a syntax error anywhere stops the run up front. */
-async function prepareMigrations(pending) {
-    const prepared = [];
-    for (const migration of pending) {
-        const { up } = migration;
-        const split = await splitStatements(up.source, up.start, up.end, migration.path);
-        prepared.push({ migration, statements: split.statements, wrapped: split.wrapped });
-    }
-    return prepared;
-}
-
-;// CONCATENATED MODULE: ./src/engine/units.ts
-/**
- * Cuts the run into transactions. `all` keeps everything in one transaction except where
- * PostgreSQL forbids it: a statement that cannot run in a transaction block runs on its own, and
- * a file that adds an enum value is committed before a later file that uses the value. `per-file`
- * gives each file its own transaction, with the same exceptions inside a file.
- */
-function buildExecutionPlan(prepared, mode) {
-    const units = [];
-    const nonAtomic = new Map();
-    let open = [];
-    const close = () => {
-        if (open.length > 0)
-            units.push({ kind: 'transaction', steps: open });
-        open = [];
-    };
-    const note = (version, reason) => nonAtomic.set(version, [...(nonAtomic.get(version) ?? []), reason]);
-    prepared.forEach((item, index) => {
-        for (const statement of item.statements) {
-            if (statement.nonTransactional) {
-                close();
-                units.push({ kind: 'autocommit', step: { kind: 'statement', migration: item, statement } });
-                note(item.migration.version, `${statement.nonTransactional} (line ${statement.line}) runs outside a transaction`);
-            }
-            else {
-                open.push({ kind: 'statement', migration: item, statement });
-            }
-        }
-        open.push({ kind: 'record', migration: item });
-        const laterUse = mode === 'all' ? enumValueUsedLater(item, prepared.slice(index + 1)) : undefined;
-        if (mode === 'per-file' || laterUse)
-            close();
-        if (laterUse) {
-            note(laterUse.version, `commits separately: enum value '${laterUse.value}' added by ${item.migration.fileName} must be committed before this file can use it`);
-        }
-    });
-    close();
-    return { units, nonAtomic };
-}
-/**
- * PostgreSQL refuses to use an enum value in the transaction that added it (SQLSTATE 55P04).
- * A later file "uses" the value when its text mentions it as a quoted literal; a false positive
- * costs only an extra commit.
- */
-function enumValueUsedLater(item, later) {
-    const values = item.statements.flatMap((s) => (s.addsEnumValue ? [s.addsEnumValue.value] : []));
-    if (values.length === 0)
-        return undefined;
-    for (const next of later) {
-        for (const value of values) {
-            const literal = `'${value.replace(/'/g, "''")}'`;
-            if (next.statements.some((s) => s.sql.includes(literal))) {
-                return { version: next.migration.version, value };
-            }
-        }
-    }
-    return undefined;
-}
-
 ;// CONCATENATED MODULE: ./src/config/run-context.ts
 
 
@@ -38669,6 +38160,883 @@ function truncateUtf8(text, maxBytes) {
     while (Buffer.byteLength(out, 'utf8') > maxBytes)
         out = out.slice(0, -1);
     return out;
+}
+
+;// CONCATENATED MODULE: ./src/db/fingerprint.ts
+/**
+ * A digest of the user-visible schema (our own bookkeeping schemas excluded), so a report can show
+ * that a rolled-back run left the schema exactly as it found it.
+ */
+const FINGERPRINT_SQL = `
+WITH user_ns AS (
+  SELECT oid, nspname FROM pg_namespace
+   WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'supabase_migrations', 'migration_guard')
+     AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'
+), parts AS (
+  SELECT 'n:' || nspname AS item FROM user_ns
+  UNION ALL
+  SELECT 'r:' || n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' || coalesce(c.relrowsecurity::text, '')
+    FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
+  UNION ALL
+  SELECT 'a:' || n.nspname || '.' || c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod)
+         || ':' || a.attnotnull || ':' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN user_ns n ON n.oid = c.relnamespace
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+   WHERE a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT 'c:' || n.nspname || '.' || con.conname || ':' || pg_get_constraintdef(con.oid)
+    FROM pg_constraint con JOIN user_ns n ON n.oid = con.connamespace
+  UNION ALL
+  SELECT 'i:' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN user_ns n ON n.oid = c.relnamespace
+  UNION ALL
+  SELECT 'f:' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || '):' || md5(coalesce(p.prosrc, ''))
+    FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
+  UNION ALL
+  SELECT 't:' || n.nspname || '.' || t.typname || ':' || t.typtype::text FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
+  UNION ALL
+  SELECT 'e:' || t.typname || ':' || e.enumlabel || ':' || e.enumsortorder
+    FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN user_ns n ON n.oid = t.typnamespace
+  UNION ALL
+  SELECT 'v:' || n.nspname || '.' || c.relname || ':' || pg_get_viewdef(c.oid)
+    FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm')
+  UNION ALL
+  SELECT 'p:' || pol.polname || ':' || pol.polrelid::regclass::text || ':' || coalesce(pg_get_expr(pol.polqual, pol.polrelid), '')
+    FROM pg_policy pol
+  UNION ALL
+  SELECT 'g:' || tg.tgname || ':' || pg_get_triggerdef(tg.oid) FROM pg_trigger tg WHERE NOT tg.tgisinternal
+  UNION ALL
+  SELECT 'x:' || extname || ':' || extversion FROM pg_extension
+)
+SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) AS fingerprint FROM parts`;
+async function schemaFingerprint(client) {
+    const { rows } = await client.query(FINGERPRINT_SQL);
+    return rows[0].fingerprint;
+}
+
+;// CONCATENATED MODULE: ./src/db/guard-store.ts
+/**
+ * Our own bookkeeping beside the Supabase history: a checksum per applied migration (the Supabase
+ * table has none) and one row per run. Created with IF NOT EXISTS so later versions can add
+ * columns the same way without a migration framework of their own.
+ */
+const CREATE_GUARD_SCHEMA = [
+    'CREATE SCHEMA IF NOT EXISTS migration_guard',
+    `CREATE TABLE IF NOT EXISTS migration_guard.runs (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     command text NOT NULL,
+     environment text NOT NULL,
+     status text NOT NULL DEFAULT 'running',
+     transaction_mode text,
+     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+     finished_at timestamptz,
+     actor text,
+     run_url text,
+     repository text,
+     ref text,
+     sha text,
+     applied text[] NOT NULL DEFAULT '{}',
+     error text
+   )`,
+    `CREATE TABLE IF NOT EXISTS migration_guard.migrations (
+     version text PRIMARY KEY,
+     name text NOT NULL,
+     checksum text NOT NULL,
+     applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+     applied_by text,
+     run_id bigint,
+     duration_ms integer,
+     method text NOT NULL DEFAULT 'applied' CHECK (method IN ('applied', 'baseline'))
+   )`,
+];
+async function ensureGuardSchema(client) {
+    for (const sql of CREATE_GUARD_SCHEMA)
+        await client.query(sql);
+}
+async function readChecksums(client) {
+    const { rows } = await client.query("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists");
+    if (!rows[0].exists)
+        return new Map();
+    const result = await client.query('SELECT version, checksum, applied_at, applied_by, method FROM migration_guard.migrations');
+    return new Map(result.rows.map((r) => [
+        r.version,
+        { version: r.version, checksum: r.checksum, appliedAt: r.applied_at, appliedBy: r.applied_by, method: r.method },
+    ]));
+}
+async function recordChecksum(client, row) {
+    await client.query(`INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
+       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
+       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`, [row.version, row.name, row.checksum, row.appliedBy, row.runId ?? null, row.durationMs ?? null, row.method]);
+}
+async function forgetChecksum(client, version) {
+    const { rows } = await client.query("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists");
+    if (rows[0].exists)
+        await client.query('DELETE FROM migration_guard.migrations WHERE version = $1', [version]);
+}
+async function startRunRecord(client, run) {
+    const { rows } = await client.query(`INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, [run.command, run.environment, run.transactionMode ?? null, run.actor ?? null, run.runUrl ?? null, run.repository ?? null, run.ref ?? null, run.sha ?? null]);
+    return Number(rows[0].id);
+}
+async function finishRunRecord(client, id, outcome) {
+    await client.query('UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, finished_at = clock_timestamp() WHERE id = $1', [id, outcome.status, outcome.applied, outcome.error ?? null]);
+}
+
+;// CONCATENATED MODULE: ./src/db/history.ts
+/**
+ * The Supabase CLI's migration history, created and written exactly as the CLI does so that
+ * `supabase migration list` / `db push` and this tool agree in both directions.
+ */
+const CREATE_HISTORY = [
+    'CREATE SCHEMA IF NOT EXISTS supabase_migrations',
+    'CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY)',
+    'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[]',
+    'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text',
+];
+async function ensureHistoryTable(client) {
+    for (const sql of CREATE_HISTORY)
+        await client.query(sql);
+}
+async function historyTableExists(client) {
+    const { rows } = await client.query("SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS exists");
+    return rows[0].exists;
+}
+/** Applied versions; an empty list when the table does not exist yet (read-only callers never create it). */
+async function readHistory(client) {
+    if (!(await historyTableExists(client)))
+        return [];
+    const result = await client.query('SELECT version, name FROM supabase_migrations.schema_migrations');
+    return result.rows;
+}
+async function insertHistoryRow(client, row) {
+    await client.query('INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, $3)', [row.version, row.name, row.statements]);
+}
+async function deleteHistoryRow(client, version) {
+    await client.query('DELETE FROM supabase_migrations.schema_migrations WHERE version = $1', [version]);
+}
+
+;// CONCATENATED MODULE: ./src/db/ident.ts
+/** Quotes an SQL identifier. The only place identifiers are turned into SQL text. */
+function quoteIdent(name) {
+    if (name.includes('\0'))
+        throw new Error('identifier contains a NUL byte');
+    return `"${name.replace(/"/g, '""')}"`;
+}
+/** Quotes a literal for the few places (SET LOCAL …) where PostgreSQL accepts no bind parameter. */
+function quoteLiteral(value) {
+    if (value.includes('\0'))
+        throw new Error('literal contains a NUL byte');
+    return `'${value.replace(/'/g, "''")}'`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/statement-runner.ts
+class CancelledError extends Error {
+    reason;
+    constructor(reason, options) {
+        super(`Cancelled (${reason}): the running statement was cancelled and its transaction rolled back`, options);
+        this.reason = reason;
+        this.name = 'CancelledError';
+    }
+}
+const BLOCKERS_SQL = `
+SELECT pid, application_name, state,
+       extract(epoch FROM now() - coalesce(xact_start, query_start))::int AS age_seconds,
+       left(query, 200) AS query
+  FROM pg_stat_activity WHERE pid = ANY (pg_blocking_pids($1))`;
+/**
+ * Runs statements on the migration connection while a second, idle "control" connection stands
+ * by: it cancels the running statement when the run is aborted (a cancelled GitHub job), and
+ * shortly before a lock wait would time out it reads who the statement is waiting for.
+ */
+class StatementRunner {
+    client;
+    options;
+    lastBlockers = [];
+    control;
+    constructor(client, options) {
+        this.client = client;
+        this.options = options;
+    }
+    /** Opens the control connection before real work begins. */
+    async start() {
+        if (!this.control && this.options.openControl)
+            this.control = await this.options.openControl();
+    }
+    async close() {
+        await this.control?.end().catch(() => { });
+        this.control = undefined;
+    }
+    get signal() {
+        return this.options.signal;
+    }
+    /** The blockers seen during the most recent statement, if it waited on a lock. */
+    blockers() {
+        return this.lastBlockers;
+    }
+    throwIfCancelled() {
+        const { signal } = this.options;
+        if (signal?.aborted)
+            throw new CancelledError(String(signal.reason ?? 'aborted'));
+    }
+    async query(sql) {
+        this.throwIfCancelled();
+        const { backendPid, signal, lockTimeoutMs } = this.options;
+        const control = this.control;
+        this.lastBlockers = [];
+        if (!control || backendPid === undefined) {
+            await this.client.query(sql);
+            return;
+        }
+        const cancel = () => {
+            control.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => { });
+        };
+        signal?.addEventListener('abort', cancel, { once: true });
+        const peek = setTimeout(() => {
+            control
+                .query(BLOCKERS_SQL, [backendPid])
+                .then(({ rows }) => {
+                this.lastBlockers = rows.map((r) => ({ pid: r.pid, applicationName: r.application_name, state: r.state, ageSeconds: r.age_seconds, query: r.query }));
+            })
+                .catch(() => { });
+        }, Math.max(20, lockTimeoutMs - 150));
+        try {
+            await this.client.query(sql);
+        }
+        catch (error) {
+            if (signal?.aborted)
+                throw new CancelledError(String(signal.reason ?? 'aborted'), { cause: error });
+            throw error;
+        }
+        finally {
+            clearTimeout(peek);
+            signal?.removeEventListener('abort', cancel);
+        }
+    }
+    /** Waits, but wakes at once when the run is cancelled. */
+    async sleep(ms) {
+        const { signal } = this.options;
+        await new Promise((resolve) => {
+            const timer = setTimeout(done, ms);
+            function done() {
+                clearTimeout(timer);
+                signal?.removeEventListener('abort', done);
+                resolve();
+            }
+            signal?.addEventListener('abort', done, { once: true });
+        });
+        this.throwIfCancelled();
+    }
+}
+function describeBlocker(b) {
+    const who = b.applicationName ? `"${b.applicationName}"` : 'an unnamed session';
+    return `pid ${b.pid} ${who}${b.state ? ` (${b.state}` : ' ('}${b.ageSeconds !== null ? `, transaction open ${b.ageSeconds} s` : ''}): ${b.query.replace(/\s+/g, ' ').trim()}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/execute.ts
+
+
+const LOCK_NOT_AVAILABLE = '55P03';
+/** Runs the units in order; stops at the first failure, whose transaction is rolled back. */
+async function executeUnits(units, options) {
+    const outcome = { committed: [], partiallyCommitted: [], nonTransactionalDone: [], durations: new Map(), retries: [] };
+    const startedVersions = new Set();
+    let prelude = options.prelude;
+    for (const unit of units) {
+        const failure = unit.kind === 'transaction'
+            ? await runTransactionWithRetry(unit.steps, { ...options, prelude }, outcome)
+            : await runAutocommit(unit.step, options, outcome);
+        if (!failure && unit.kind === 'transaction')
+            prelude = undefined;
+        const versions = unit.kind === 'transaction' ? unit.steps.map((s) => s.migration.migration.version) : [unit.step.migration.migration.version];
+        if (failure) {
+            const ranBefore = versions.slice(0, failure.stepIndex);
+            outcome.failure = {
+                version: failure.version,
+                error: failure.error,
+                rolledBack: [...new Set(ranBefore)].filter((v) => v !== failure.version),
+                cancelled: failure.cancelled,
+                connectionLost: failure.connectionLost,
+            };
+            break;
+        }
+        for (const v of versions)
+            startedVersions.add(v);
+        if (unit.kind === 'transaction') {
+            for (const step of unit.steps)
+                if (step.kind === 'record')
+                    outcome.committed.push(step.migration.migration.version);
+        }
+        else {
+            const { migration, statement } = unit.step;
+            outcome.nonTransactionalDone.push({ version: migration.migration.version, file: migration.migration.path, line: statement.line, statement: statement.sql });
+        }
+    }
+    outcome.partiallyCommitted = [...startedVersions].filter((v) => !outcome.committed.includes(v));
+    return outcome;
+}
+async function runTransactionWithRetry(steps, options, outcome) {
+    for (let attempt = 0;; attempt++) {
+        const timings = new Map();
+        const failure = await runTransaction(steps, options, timings);
+        for (const [v, ms] of timings)
+            outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
+        if (!failure)
+            return undefined;
+        if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries)
+            return failure;
+        // Exponential backoff with full jitter: waiters that retry in lockstep would collide again.
+        const base = options.retryBaseMs ?? 500;
+        const delayMs = Math.round(Math.random() * Math.min(30_000, base * 2 ** attempt)) + Math.min(100, base);
+        const blockers = options.runner.blockers();
+        const blocker = blockers.length > 0 ? blockers.map(describeBlocker).join('; ') : undefined;
+        outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message, blocker });
+        options.logger.warn(`${failure.error.file}:${failure.error.line}: no lock within ${options.lockTimeoutMs} ms` +
+            `${blocker ? `, blocked by ${blocker}` : ''}; rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`);
+        try {
+            await options.runner.sleep(delayMs);
+        }
+        catch (error) {
+            return { ...failure, error: { message: error.message }, cancelled: true };
+        }
+    }
+}
+async function runTransaction(steps, options, timings) {
+    const { runner } = options;
+    let index = 0;
+    try {
+        await runner.query('BEGIN');
+        await runner.query(sessionSettings(options, 'LOCAL'));
+        await options.prelude?.();
+        for (; index < steps.length; index++) {
+            const step = steps[index];
+            const version = step.migration.migration.version;
+            const started = performance.now();
+            if (step.kind === 'statement')
+                await runner.query(step.statement.sql);
+            else {
+                runner.throwIfCancelled();
+                await options.record(step.migration, Math.round(timings.get(version) ?? 0));
+            }
+            timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
+        }
+        runner.throwIfCancelled();
+        await runner.client.query('COMMIT');
+        return undefined;
+    }
+    catch (error) {
+        await runner.client.query('ROLLBACK').catch(() => { });
+        const stepIndex = Math.min(index, steps.length - 1);
+        return failureOf(error, steps[stepIndex], stepIndex);
+    }
+}
+async function runAutocommit(step, options, outcome) {
+    const { runner } = options;
+    const version = step.migration.migration.version;
+    const started = performance.now();
+    try {
+        await runner.query(sessionSettings(options, 'SESSION'));
+        await runner.query(step.statement.sql);
+        return undefined;
+    }
+    catch (error) {
+        return failureOf(error, step, 0);
+    }
+    finally {
+        outcome.durations.set(version, (outcome.durations.get(version) ?? 0) + performance.now() - started);
+        await runner.client.query('RESET lock_timeout; RESET statement_timeout').catch(() => { });
+    }
+}
+function failureOf(error, step, stepIndex) {
+    const cancelled = error instanceof CancelledError;
+    const detail = describeSqlError(cancelled && error.cause ? error.cause : error, step);
+    if (cancelled)
+        detail.message = error.message;
+    return { version: step.migration.migration.version, error: detail, stepIndex, cancelled, connectionLost: isConnectionLoss(error) };
+}
+/** Errors after which the session is gone: the server has rolled back whatever was open. */
+function isConnectionLoss(error) {
+    const err = error;
+    if (err?.code && ['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(err.code))
+        return true;
+    return /Connection terminated|connection is closed|Client has encountered a connection error|not queryable/i.test(err?.message ?? '');
+}
+function sessionSettings(options, scope) {
+    const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
+    const statementTimeout = options.statementTimeoutMs ?? 0;
+    return `${set} lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; ${set} statement_timeout = ${quoteLiteral(`${statementTimeout}ms`)}`;
+}
+/** Turns a server error into file:line:column, using PostgreSQL's error position inside the statement. */
+function describeSqlError(error, step) {
+    const err = error;
+    const message = err?.message ?? String(error);
+    if (step.kind === 'record') {
+        return { message: `recording ${step.migration.migration.fileName} in the history failed: ${message}`, file: step.migration.migration.path, sqlstate: err?.code };
+    }
+    const { statement, part } = step;
+    let at = { line: statement.line, column: statement.column };
+    const position = err?.position ? Number(err.position) : NaN;
+    if (Number.isInteger(position) && position > 0) {
+        at = part.source.position(part.source.byteOffsetOfChar(statement.startByte, position - 1));
+    }
+    return {
+        message: step.role === 'verify' ? `verify script failed: ${message}` : message,
+        file: part.path,
+        ...at,
+        sqlstate: err?.code,
+        detail: err?.detail,
+        hint: err?.hint,
+        statement: statement.sql.length > 500 ? `${statement.sql.slice(0, 500)}…` : statement.sql,
+    };
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/migrations/parser.ts
+
+
+
+let loading;
+/**
+ * Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it.
+ * Inside the ncc bundle the library looks for its .wasm beside `__dirname`, which ESM lacks,
+ * so point it at the bundle's folder when the build copied the file there.
+ */
+function loadParser() {
+    loading ??= (async () => {
+        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+        // The CLI bundle sits in dist/cli/ and shares the action's copy in dist/.
+        const bundleDir = [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
+        if (bundleDir)
+            globalThis.__dirname = bundleDir;
+        const lib = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
+        await lib.loadModule();
+        return lib;
+    })();
+    return loading;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/statements.ts
+
+
+/**
+ * Splits part of a file (bytes start..end of `source`) into statements with the real PostgreSQL
+ * parser, and classifies each. Errors name file:line:column.
+ */
+async function splitStatements(source, start, end, file) {
+    const parser = await loadParser();
+    const sql = source.slice(start, end);
+    // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
+    if (sql.trim() === '')
+        return { statements: [], wrapped: false };
+    let parsed;
+    try {
+        parsed = parser.parseSync(sql);
+    }
+    catch (error) {
+        const details = error.sqlDetails;
+        const at = source.position(details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start);
+        throw new GuardError('parse-error', `SQL syntax error: ${error.message}`, {
+            location: { file, ...at },
+            hint: 'Fix the statement at this position; nothing has been run.',
+            cause: error,
+        });
+    }
+    const statements = [];
+    let previousEnd = start;
+    for (const raw of parsed.stmts ?? []) {
+        const location = start + (raw.stmt_location ?? 0);
+        const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
+        const [nodeType, node] = Object.entries(raw.stmt)[0];
+        const text = source.slice(location, stmtEnd).trim();
+        statements.push({
+            sql: text,
+            historyText: source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim(),
+            startByte: location,
+            ...source.position(location),
+            nodeType,
+            nonTransactional: nonTransactionalReason(nodeType, node),
+            addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
+            transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
+        });
+        previousEnd = stmtEnd;
+    }
+    return unwrapTransaction(statements, file);
+}
+/** A file that is exactly `BEGIN; …; COMMIT;` is one transaction; any other transaction control is refused. */
+function unwrapTransaction(statements, file) {
+    const first = statements[0];
+    const last = statements[statements.length - 1];
+    const wrapped = statements.length >= 2 && first.transactionControl === 'begin' && last.transactionControl === 'commit';
+    const body = wrapped ? statements.slice(1, -1) : statements;
+    const stray = body.find((s) => s.transactionControl && s.transactionControl !== 'savepoint');
+    if (stray) {
+        throw new GuardError('transaction-control', `${stray.sql.split(/\s/)[0].toUpperCase()} inside a migration: the runner owns the transaction, so a ` +
+            'COMMIT, ROLLBACK or BEGIN in the middle of a file would break the all-or-nothing guarantee', {
+            location: { file, line: stray.line, column: stray.column },
+            hint: 'Remove it, or wrap the whole file in a single BEGIN; … COMMIT; (treated as one transaction). Nothing has been run.',
+        });
+    }
+    if (wrapped) {
+        const outside = body.find((s) => s.nonTransactional);
+        if (outside) {
+            throw new GuardError('transaction-control', `${outside.nonTransactional} cannot run inside the BEGIN … COMMIT this file wraps itself in`, {
+                location: { file, line: outside.line, column: outside.column },
+                hint: 'Move the statement to its own migration file without BEGIN/COMMIT. Nothing has been run.',
+            });
+        }
+    }
+    return { statements: body, wrapped };
+}
+function transactionKind(node) {
+    switch (node.kind) {
+        case 'TRANS_STMT_BEGIN':
+        case 'TRANS_STMT_START':
+            return 'begin';
+        case 'TRANS_STMT_COMMIT':
+            return 'commit';
+        case 'TRANS_STMT_SAVEPOINT':
+        case 'TRANS_STMT_RELEASE':
+        case 'TRANS_STMT_ROLLBACK_TO':
+            return 'savepoint';
+        case 'TRANS_STMT_ROLLBACK':
+            return 'rollback';
+        default:
+            return 'prepared';
+    }
+}
+function enumAddition(node) {
+    // RENAME VALUE (oldVal set) is transaction-safe; only ADD VALUE creates an unusable-until-commit value.
+    if (typeof node.newVal !== 'string' || node.oldVal !== undefined)
+        return undefined;
+    const names = node.typeName ?? [];
+    return { type: names.map((n) => n.String?.sval ?? '').join('.'), value: node.newVal };
+}
+function hasConcurrentlyOption(node) {
+    const params = node.params ?? [];
+    return params.some((p) => p.DefElem?.defname === 'concurrently');
+}
+/** PostgreSQL refuses these inside a transaction block (error 25001). */
+function nonTransactionalReason(nodeType, node) {
+    switch (nodeType) {
+        case 'IndexStmt':
+            return node.concurrent ? 'CREATE INDEX CONCURRENTLY' : undefined;
+        case 'DropStmt':
+            return node.concurrent ? 'DROP INDEX CONCURRENTLY' : undefined;
+        case 'ReindexStmt':
+            if (hasConcurrentlyOption(node))
+                return 'REINDEX CONCURRENTLY';
+            return node.kind === 'REINDEX_OBJECT_DATABASE' || node.kind === 'REINDEX_OBJECT_SYSTEM'
+                ? 'REINDEX DATABASE/SYSTEM'
+                : undefined;
+        case 'VacuumStmt':
+            return node.is_vacuumcmd ? 'VACUUM' : undefined;
+        case 'AlterSystemStmt':
+            return 'ALTER SYSTEM';
+        case 'CreatedbStmt':
+            return 'CREATE DATABASE';
+        case 'DropdbStmt':
+            return 'DROP DATABASE';
+        case 'CreateTableSpaceStmt':
+            return 'CREATE TABLESPACE';
+        case 'DropTableSpaceStmt':
+            return 'DROP TABLESPACE';
+        case 'ClusterStmt':
+            return node.relation ? undefined : 'CLUSTER (all tables)';
+        case 'CreateSubscriptionStmt':
+            return 'CREATE SUBSCRIPTION';
+        case 'DropSubscriptionStmt':
+            return 'DROP SUBSCRIPTION';
+        case 'AlterDatabaseStmt': {
+            const options = node.options ?? [];
+            return options.some((o) => o.DefElem?.defname === 'tablespace') ? 'ALTER DATABASE … SET TABLESPACE' : undefined;
+        }
+        case 'AlterTableStmt': {
+            const cmds = node.cmds ?? [];
+            const detach = cmds.some((c) => {
+                const partition = c.AlterTableCmd?.def?.PartitionCmd;
+                return c.AlterTableCmd?.subtype === 'AT_DetachPartition' && partition?.concurrent;
+            });
+            return detach ? 'ALTER TABLE … DETACH PARTITION CONCURRENTLY' : undefined;
+        }
+        default:
+            return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/prepare.ts
+
+
+/** Parses every pending file before anything runs, so a syntax error anywhere stops the run up front. */
+async function prepareMigrations(pending) {
+    const prepared = [];
+    for (const migration of pending) {
+        const { up } = migration;
+        const split = await splitStatements(up.source, up.start, up.end, migration.path);
+        const item = { migration, statements: split.statements, wrapped: split.wrapped };
+        if (migration.verify) {
+            const { path, source, start, end } = migration.verify;
+            const verify = await splitStatements(source, start, end, path);
+            const outside = verify.statements.find((s) => s.nonTransactional);
+            if (outside) {
+                throw new GuardError('parse-error', `${outside.nonTransactional} cannot run in a verify script: verify runs inside the migration's transaction`, {
+                    location: { file: path, line: outside.line, column: outside.column },
+                });
+            }
+            item.verify = verify.statements;
+        }
+        prepared.push(item);
+    }
+    return prepared;
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearse.ts
+
+
+const UNSAFE_NEW_ENUM_VALUE = '55P04';
+/**
+ * Runs every pending statement in one transaction that is always rolled back, so a broken file
+ * is found before anything commits. What cannot run in a transaction is skipped and listed. A
+ * later error that may only be the consequence of a skip (it names an object a skipped statement
+ * touches, or uses an enum value added in this transaction) is not a failure: the rehearsal stops
+ * there and lists the rest as not rehearsed rather than failing the run on a guess.
+ */
+async function rehearse(units, options) {
+    const { runner } = options;
+    const notRehearsed = [];
+    const skippedNames = new Set();
+    const steps = units.flatMap((u) => (u.kind === 'transaction' ? u.steps : [u]));
+    try {
+        await runner.query('BEGIN');
+        await runner.query(`SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; SET LOCAL statement_timeout = ${quoteLiteral(`${options.statementTimeoutMs ?? 0}ms`)}`);
+        for (let i = 0; i < steps.length; i++) {
+            const item = steps[i];
+            if ('step' in item) {
+                const { migration, statement } = item.step;
+                notRehearsed.push(`${migration.migration.path}:${statement.line}: ${statement.nonTransactional}`);
+                for (const name of identifiersIn(statement.sql))
+                    skippedNames.add(name);
+                continue;
+            }
+            if (item.kind === 'record')
+                continue;
+            await runner.query('SAVEPOINT rehearsal_step');
+            try {
+                await runner.query(item.statement.sql);
+                await runner.query('RELEASE SAVEPOINT rehearsal_step');
+            }
+            catch (error) {
+                const code = error.code;
+                const dependsOnSkipped = identifiersIn(item.statement.sql).some((name) => skippedNames.has(name));
+                if (dependsOnSkipped || code === UNSAFE_NEW_ENUM_VALUE) {
+                    for (const rest of steps.slice(i)) {
+                        if ('step' in rest || rest.kind === 'record')
+                            continue;
+                        notRehearsed.push(`${rest.part.path}:${rest.statement.line}: depends on a statement that cannot be rehearsed`);
+                    }
+                    return { notRehearsed };
+                }
+                return { failure: { version: item.migration.migration.version, error: describeSqlError(error, item) }, notRehearsed };
+            }
+        }
+        return { notRehearsed };
+    }
+    finally {
+        await runner.client.query('ROLLBACK').catch(() => { });
+    }
+}
+const KEYWORDS = new Set('create drop index concurrently if not exists on only using btree hash gist gin brin reindex table schema database system vacuum full freeze verbose analyze alter detach partition finalize cluster set tablespace subscription connection publication with without cascade restrict unique nulls distinct include where'.split(' '));
+/** Lower-cased identifier-like words of a statement, SQL keywords removed. */
+function identifiersIn(sql) {
+    return (sql.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? []).filter((word) => !KEYWORDS.has(word));
+}
+
+;// CONCATENATED MODULE: ./src/engine/units.ts
+/**
+ * Cuts the run into transactions. `all` keeps everything in one transaction except where
+ * PostgreSQL forbids it: a statement that cannot run in a transaction block runs on its own, and
+ * a file that adds an enum value is committed before a later file that uses the value. `per-file`
+ * gives each file its own transaction, with the same exceptions inside a file.
+ */
+function buildExecutionPlan(prepared, mode) {
+    const units = [];
+    const nonAtomic = new Map();
+    let open = [];
+    const close = () => {
+        if (open.length > 0)
+            units.push({ kind: 'transaction', steps: open });
+        open = [];
+    };
+    const note = (version, reason) => nonAtomic.set(version, [...(nonAtomic.get(version) ?? []), reason]);
+    prepared.forEach((item, index) => {
+        for (const statement of item.statements) {
+            const step = { kind: 'statement', migration: item, statement, part: item.migration.up, role: 'up' };
+            if (statement.nonTransactional) {
+                close();
+                units.push({ kind: 'autocommit', step });
+                note(item.migration.version, `${statement.nonTransactional} (line ${statement.line}) runs outside a transaction`);
+            }
+            else {
+                open.push(step);
+            }
+        }
+        const verifyPart = item.migration.verify;
+        if (verifyPart) {
+            for (const statement of item.verify ?? []) {
+                open.push({ kind: 'statement', migration: item, statement, part: verifyPart, role: 'verify' });
+            }
+        }
+        open.push({ kind: 'record', migration: item });
+        const laterUse = mode === 'all' ? enumValueUsedLater(item, prepared.slice(index + 1)) : undefined;
+        if (mode === 'per-file' || laterUse)
+            close();
+        if (laterUse) {
+            note(laterUse.version, `commits separately: enum value '${laterUse.value}' added by ${item.migration.fileName} must be committed before this file can use it`);
+        }
+    });
+    close();
+    return { units, nonAtomic };
+}
+/**
+ * PostgreSQL refuses to use an enum value in the transaction that added it (SQLSTATE 55P04).
+ * A later file "uses" the value when its text mentions it as a quoted literal; a false positive
+ * costs only an extra commit.
+ */
+function enumValueUsedLater(item, later) {
+    const values = item.statements.flatMap((s) => (s.addsEnumValue ? [s.addsEnumValue.value] : []));
+    if (values.length === 0)
+        return undefined;
+    for (const next of later) {
+        for (const value of values) {
+            const literal = `'${value.replace(/'/g, "''")}'`;
+            if (next.statements.some((s) => s.sql.includes(literal))) {
+                return { version: next.migration.version, value };
+            }
+        }
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup-stage.ts
+/**
+ * The backup stage of changing commands. Wired to pg_dump by the backup module; until then a
+ * run asking for `backup: required` is refused so that the guarantee is never silently skipped.
+ */
+async function runBackupStage(ctx, result, session) {
+    void result;
+    void session;
+    if (ctx.settings.backup === 'off')
+        return;
+    ctx.logger.warn('Backups are not available in this build yet; continuing without one');
+}
+
+;// CONCATENATED MODULE: ./src/engine/revert.ts
+
+
+
+
+/**
+ * Parses the down migrations of `migrations` (newest first) and builds the single transaction that
+ * reverts them and removes their history rows. Refuses, before anything runs, when a down
+ * migration is missing or cannot run inside a transaction.
+ */
+async function buildRevertUnit(migrations) {
+    const missing = migrations.filter((m) => !m.down);
+    if (missing.length > 0) {
+        throw new GuardError('rollback-impossible', `No down migration for ${missing.map((m) => `${m.version} (${m.path})`).join(', ')}`, {
+            hint: 'Add <version>_<name>.down.sql (or a "-- migrate:down" section) for each, or restore a backup (strategy: restore).',
+        });
+    }
+    const steps = [];
+    for (const migration of [...migrations].reverse()) {
+        const down = migration.down;
+        const split = await splitStatements(down.source, down.start, down.end, down.path);
+        const outside = split.statements.find((s) => s.nonTransactional);
+        if (outside) {
+            throw new GuardError('rollback-impossible', `${outside.nonTransactional} in a down migration cannot run inside the rollback transaction`, {
+                location: { file: down.path, line: outside.line, column: outside.column },
+                hint: 'Use the non-concurrent form in down migrations (e.g. DROP INDEX instead of DROP INDEX CONCURRENTLY).',
+            });
+        }
+        const item = { migration, statements: split.statements, wrapped: split.wrapped };
+        for (const statement of split.statements)
+            steps.push({ kind: 'statement', migration: item, statement, part: down, role: 'down' });
+        steps.push({ kind: 'record', migration: item });
+    }
+    return { kind: 'transaction', steps };
+}
+/** The "record" of a revert step: the migration is no longer applied. */
+async function forgetMigration(client, version) {
+    await deleteHistoryRow(client, version);
+    await forgetChecksum(client, version);
+}
+
+;// CONCATENATED MODULE: ./src/commands/revert-after-failure.ts
+
+
+
+/**
+ * A per-file run failed after committing some of its files: revert those with their down
+ * migrations, newest first, in one transaction. Where one has no down migration nothing is
+ * reverted, and the report says exactly what is applied and what to do.
+ */
+async function revertAfterFailure(ctx, session, committed) {
+    const versions = committed.map((m) => m.version);
+    const { settings, logger } = ctx;
+    let unit;
+    try {
+        unit = await buildRevertUnit(committed);
+    }
+    catch (error) {
+        const reason = errorMessage(error);
+        logger.error(`Automatic rollback not possible: ${reason}`);
+        return {
+            kind: 'automatic',
+            reverted: [],
+            succeeded: false,
+            error: { message: reason, ...(error instanceof GuardError ? error.location : {}) },
+            stillApplied: versions,
+            nextStep: `Applied and NOT reverted: ${versions.join(', ')}. Add the missing down migration(s) and run rollback with count: ${versions.length}, ` +
+                'or fix the failing migration and run apply again to finish the release.',
+        };
+    }
+    logger.info(`Reverting ${versions.join(', ')} with their down migrations (newest first, one transaction)`);
+    const outcome = await executeUnits([unit], {
+        runner: session.runner,
+        logger,
+        lockTimeoutMs: settings.lockTimeoutMs,
+        statementTimeoutMs: settings.statementTimeoutMs,
+        lockRetries: settings.lockRetries,
+        retryBaseMs: settings.lockRetryBaseMs,
+        record: (item) => forgetMigration(session.client, item.migration.version),
+    });
+    if (outcome.failure) {
+        return {
+            kind: 'automatic',
+            reverted: [],
+            succeeded: false,
+            error: outcome.failure.error,
+            stillApplied: versions,
+            nextStep: `The down migrations failed and were rolled back, so ${versions.join(', ')} are still applied. Fix the down migration named above, then run rollback with count: ${versions.length}.`,
+        };
+    }
+    return { kind: 'automatic', reverted: [...versions].reverse(), succeeded: true };
+}
+
+;// CONCATENATED MODULE: ./src/commands/run-record.ts
+
+/** Opens this run's row in migration_guard.runs (committed at once, so a failed run is on record too). */
+function startRun(ctx, client, command) {
+    return startRunRecord(client, {
+        command,
+        environment: ctx.settings.environment,
+        transactionMode: ctx.settings.transactionMode,
+        actor: ctx.run.actor,
+        runUrl: ctx.run.runUrl,
+        repository: ctx.run.repository,
+        ref: ctx.run.ref,
+        sha: ctx.run.sha,
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/db/lock.ts
@@ -38871,7 +39239,11 @@ async function discoverMigrations(dir, cwd = process.cwd()) {
         });
     }
     const files = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
-    const display = (name) => (0,external_node_path_namespaceObject.relative)(cwd, (0,external_node_path_namespaceObject.join)(dir, name)) || name;
+    const display = (name) => {
+        const absolute = (0,external_node_path_namespaceObject.resolve)(cwd, dir, name);
+        const rel = (0,external_node_path_namespaceObject.relative)(cwd, absolute);
+        return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? absolute : rel;
+    };
     const skipped = [];
     const companions = new Map();
     const ups = [];
@@ -39051,6 +39423,7 @@ function buildPlan(set, history, checksums, options) {
 
 
 
+
 /**
  * The common opening of every command: read the files, connect, (optionally) take the migration
  * lock, read the history and compare. Nothing here writes to the database.
@@ -39063,7 +39436,8 @@ async function withSession(ctx, result, options, fn) {
         logger.warn(`Skipped ${skipped.fileName}: ${skipped.reason}`);
     const appName = applicationName(settings.command, settings.environment, ctx.run);
     return withClient(settings.database, { applicationName: appName }, async (client) => {
-        const { rows } = await client.query('SHOW server_version');
+        const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid");
+        const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
         result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
         logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
         const inner = async () => {
@@ -39073,7 +39447,19 @@ async function withSession(ctx, result, options, fn) {
             result.findings = plan.findings;
             result.currentVersion = plan.currentVersion;
             result.pendingCount = plan.pending.length;
-            return fn({ client, set, plan });
+            // The control connection only watches: it cancels on abort and reads lock blockers.
+            const runner = new StatementRunner(client, {
+                openControl: () => connect(settings.database, { applicationName: `${appName} control` }),
+                backendPid: rows[0].pid,
+                signal: ctx.signal,
+                lockTimeoutMs: settings.lockTimeoutMs,
+            });
+            try {
+                return await fn({ client, set, plan, serverMajor, runner });
+            }
+            finally {
+                await runner.close();
+            }
         };
         if (!options.lock)
             return inner();
@@ -39097,11 +39483,21 @@ async function withSession(ctx, result, options, fn) {
 
 
 
-/** apply: every pending migration, under the lock, in the configured transaction mode. */
+
+
+
+
+
+
+/**
+ * apply: preflight → backup → rehearsal (per-file) → apply (+ verify) → record, under the lock.
+ * Every stage before "apply" leaves the database untouched when it fails.
+ */
 async function applyCommand(ctx, result) {
     const { settings, logger } = ctx;
     result.transactionMode = settings.transactionMode;
-    return withSession(ctx, result, { lock: true }, async ({ client, plan }) => {
+    return withSession(ctx, result, { lock: true }, async (session) => {
+        const { client, plan, runner } = session;
         stopOnBlockingFindings(result);
         if (plan.pending.length === 0) {
             result.status = 'nothing-to-do';
@@ -39112,108 +39508,171 @@ async function applyCommand(ctx, result) {
         const prepared = await prepareMigrations(plan.pending);
         const execution = buildExecutionPlan(prepared, settings.transactionMode);
         result.migrations = prepared.map((p) => outcomeOf(p, 'not-run', execution.nonAtomic.get(p.migration.version)));
-        for (const m of result.migrations.filter((o) => !o.atomic)) {
+        for (const m of result.migrations.filter((o) => !o.atomic))
             logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
-        }
-        await ensureHistoryTable(client);
+        await runner.start();
+        await runBackupStage(ctx, result, session);
+        // Our own schema (run records) commits now: a failed run must be on record. The Supabase
+        // history table, when missing, is created inside the first migration transaction instead.
         await ensureGuardSchema(client);
-        const runId = await startRunRecord(client, {
-            command: 'apply',
-            environment: settings.environment,
-            transactionMode: settings.transactionMode,
-            actor: ctx.run.actor,
-            runUrl: ctx.run.runUrl,
-            repository: ctx.run.repository,
-            ref: ctx.run.ref,
-            sha: ctx.run.sha,
-        });
+        const historyExists = await historyTableExists(client);
+        const runId = await startRun(ctx, client, 'apply');
         result.runId = runId;
         const fingerprintBefore = await schemaFingerprint(client);
+        if (settings.transactionMode === 'per-file') {
+            const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () => rehearse(execution.units, { runner, lockTimeoutMs: settings.lockTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs }));
+            result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+            for (const line of rehearsal.notRehearsed)
+                logger.warn(`Not rehearsed: ${line}`);
+            if (rehearsal.failure) {
+                const { error, version } = rehearsal.failure;
+                const failed = result.migrations.find((m) => m.version === version);
+                if (failed)
+                    failed.status = 'failed';
+                if (failed)
+                    failed.error = error;
+                result.error = error;
+                result.status = 'failed';
+                result.message = `${formatLocation(error.file ? { file: error.file, line: error.line, column: error.column } : undefined)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+                await finishRunRecord(client, runId, { status: 'failed', applied: [], error: result.message });
+                return result;
+            }
+        }
         logger.info(`Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
         const outcome = await executeUnits(execution.units, {
-            client,
+            runner,
             logger,
             lockTimeoutMs: settings.lockTimeoutMs,
             statementTimeoutMs: settings.statementTimeoutMs,
             lockRetries: settings.lockRetries,
-            record: async (item, durationMs) => {
-                const { migration } = item;
-                await insertHistoryRow(client, {
-                    version: migration.version,
-                    name: migration.name,
-                    statements: item.statements.map((s) => s.historyText),
-                });
-                await recordChecksum(client, {
-                    version: migration.version,
-                    name: migration.name,
-                    checksum: migration.checksum,
-                    appliedBy: ctx.run.actor,
-                    runId,
-                    durationMs,
-                    method: 'applied',
-                });
-            },
+            retryBaseMs: settings.lockRetryBaseMs,
+            record: (item, durationMs) => recordApplied(client, ctx, item, durationMs, runId),
+            prelude: historyExists ? undefined : () => ensureHistoryTable(client),
         });
         if (result.lock)
             result.lock.retries = outcome.retries;
-        const committed = new Set(outcome.committed);
-        const partial = new Set(outcome.partiallyCommitted);
-        const rolledBack = new Set(outcome.failure?.rolledBack ?? []);
-        for (const m of result.migrations) {
-            m.durationMs = Math.round(outcome.durations.get(m.version) ?? 0);
-            if (committed.has(m.version))
-                m.status = 'applied';
-            else if (outcome.failure?.version === m.version) {
-                m.status = partial.has(m.version) ? 'partially-applied' : 'failed';
-                m.error = outcome.failure.error;
-            }
-            else if (partial.has(m.version))
-                m.status = 'partially-applied';
-            else if (rolledBack.has(m.version))
-                m.status = 'rolled-back';
-        }
-        result.applied = outcome.committed;
-        result.pendingCount = plan.pending.length - outcome.committed.length;
-        if (outcome.committed.length > 0)
-            result.currentVersion = outcome.committed[outcome.committed.length - 1];
+        result.nonTransactional = outcome.nonTransactionalDone.map((n) => ({ ...n, down: plan.pending.find((m) => m.version === n.version)?.down?.path }));
         if (!outcome.failure) {
+            markOutcomes(result, outcome, new Set(outcome.committed));
+            result.applied = outcome.committed;
+            result.pendingCount = plan.pending.length - outcome.committed.length;
+            result.currentVersion = outcome.committed[outcome.committed.length - 1];
             result.status = 'success';
             result.message = `Applied ${outcome.committed.length} migration(s).`;
-        }
-        else {
-            const failed = outcome.failure.error;
-            const fingerprintAfter = await schemaFingerprint(client);
-            result.schemaFingerprint = { before: fingerprintBefore, after: fingerprintAfter };
-            result.error = failed;
-            const changed = outcome.committed.length > 0 || outcome.partiallyCommitted.length > 0;
-            result.status = changed ? 'failed' : 'rolled-back';
-            result.committedBeforeFailure = changed ? [...outcome.committed, ...outcome.partiallyCommitted] : undefined;
-            result.message = changed
-                ? `${failed.file}:${failed.line ?? ''}: ${failed.message}. ${describeCommitted(outcome.committed, outcome.partiallyCommitted)}`
-                : `${failed.file}:${failed.line ?? ''}: ${failed.message}. The run was rolled back: the database is as it was before (schema fingerprint ${fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED'}).`;
-        }
-        await finishRunRecord(client, runId, { status: result.status, applied: result.applied, error: result.error?.message });
-        if (result.status === 'success')
+            await finishRunRecord(client, runId, { status: 'success', applied: result.applied });
             logger.info(result.message);
-        return result;
+            return result;
+        }
+        return finishFailedRun(ctx, result, session, outcome, { runId, fingerprintBefore });
     });
+}
+/** After a failure: find out what committed, undo this run's own files in per-file mode, report. */
+async function finishFailedRun(ctx, result, session, outcome, run) {
+    const { settings, logger } = ctx;
+    const failure = outcome.failure;
+    let client = session.client;
+    let reconnected;
+    try {
+        if (failure.connectionLost) {
+            // The session is gone (and with it the lock). A COMMIT may or may not have landed: ask the
+            // database what it has, on a new connection, rather than trusting what we sent.
+            logger.warn('The database connection was lost during the run; reconnecting to check what was committed');
+            reconnected = await connect(settings.database, { applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery` });
+            client = reconnected;
+            const applied = new Set((await readHistory(client)).map((r) => r.version));
+            outcome.committed = session.plan.pending.map((m) => m.version).filter((v) => applied.has(v));
+        }
+        markOutcomes(result, outcome, new Set(outcome.committed));
+        result.error = failure.error;
+        result.cancelled = failure.cancelled || undefined;
+        let stillApplied = [...outcome.committed];
+        if (settings.transactionMode === 'per-file' && stillApplied.length > 0 && !failure.cancelled && !failure.connectionLost) {
+            const toRevert = session.plan.pending.filter((m) => stillApplied.includes(m.version));
+            const rollback = await revertAfterFailure(ctx, session, toRevert);
+            result.rollback = rollback;
+            if (rollback.succeeded) {
+                for (const m of result.migrations)
+                    if (rollback.reverted.includes(m.version))
+                        m.status = 'rolled-back';
+                stillApplied = [];
+            }
+        }
+        const changed = stillApplied.length > 0 || outcome.partiallyCommitted.length > 0;
+        result.applied = stillApplied;
+        result.pendingCount = session.plan.pending.length - stillApplied.length;
+        result.currentVersion = stillApplied[stillApplied.length - 1] ?? session.plan.currentVersion;
+        result.committedBeforeFailure = changed ? [...stillApplied, ...outcome.partiallyCommitted] : undefined;
+        const fingerprintAfter = await schemaFingerprint(client);
+        result.schemaFingerprint = { before: run.fingerprintBefore, after: fingerprintAfter };
+        result.status = changed ? 'failed' : 'rolled-back';
+        const where = formatLocation(failure.error.file ? { file: failure.error.file, line: failure.error.line, column: failure.error.column } : undefined);
+        const what = failure.cancelled ? failure.error.message : `${where}${failure.error.message}`;
+        result.message = changed
+            ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
+            : `${what}. The run was rolled back${result.rollback?.succeeded ? ` (files committed earlier in this run, ${result.rollback.reverted.join(', ')}, were reverted by their down migrations)` : ''}: the database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
+        await finishRunRecord(client, run.runId, {
+            status: failure.cancelled ? 'cancelled' : result.status,
+            applied: result.applied,
+            error: result.message,
+        });
+        logger.error(result.message);
+        return result;
+    }
+    finally {
+        await reconnected?.end().catch(() => { });
+    }
+}
+async function recordApplied(client, ctx, item, durationMs, runId) {
+    const { migration } = item;
+    await insertHistoryRow(client, { version: migration.version, name: migration.name, statements: item.statements.map((s) => s.historyText) });
+    await recordChecksum(client, {
+        version: migration.version,
+        name: migration.name,
+        checksum: migration.checksum,
+        appliedBy: ctx.run.actor,
+        runId,
+        durationMs,
+        method: 'applied',
+    });
+}
+function markOutcomes(result, outcome, committed) {
+    const partial = new Set(outcome.partiallyCommitted);
+    const rolledBack = new Set(outcome.failure?.rolledBack ?? []);
+    for (const m of result.migrations) {
+        m.durationMs = Math.round(outcome.durations.get(m.version) ?? 0);
+        if (committed.has(m.version))
+            m.status = 'applied';
+        else if (outcome.failure?.version === m.version) {
+            m.status = partial.has(m.version) ? 'partially-applied' : 'failed';
+            m.error = outcome.failure.error;
+        }
+        else if (partial.has(m.version))
+            m.status = 'partially-applied';
+        else if (rolledBack.has(m.version))
+            m.status = 'rolled-back';
+    }
 }
 function stopOnBlockingFindings(result) {
     const blocking = result.findings.filter((f) => f.severity === 'error');
     if (blocking.length === 0)
         return;
-    const code = blocking.some((f) => f.code === 'out-of-order') && blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
+    const code = blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
     throw new GuardError(code, `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`, {
         hint: 'Fix the files listed above and run again.',
     });
 }
-function describeCommitted(committed, partial) {
+function describeStillApplied(applied, partial, result) {
     const parts = [];
-    if (committed.length)
-        parts.push(`Committed before the failure and still applied: ${committed.join(', ')}.`);
+    if (applied.length) {
+        parts.push(`Still applied from this run: ${applied.join(', ')}.`);
+        if (result.rollback && !result.rollback.succeeded)
+            parts.push(result.rollback.nextStep ?? '');
+        else
+            parts.push(`To undo them run rollback with count: ${applied.length}.`);
+    }
     if (partial.length)
-        parts.push(`Partly applied (statements outside a transaction ran, no history row): ${partial.join(', ')}: check them by hand.`);
-    return parts.join(' ');
+        parts.push(`Partly applied (statements outside a transaction ran, no history row): ${partial.join(', ')}: see the non-transactional statements in the report and undo them by hand.`);
+    return parts.filter(Boolean).join(' ');
 }
 function outcomeOf(item, status, nonAtomic) {
     return {
@@ -39325,6 +39784,174 @@ function newResult(ctx, startedAt = new Date()) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/commands/plan.ts
+
+
+
+
+
+/**
+ * plan: what apply would do, proven by running it: drift and order checks, then every pending
+ * statement in a transaction that is always rolled back, under the lock timeout. Changes nothing
+ * (except sequences, which PostgreSQL never rolls back).
+ */
+async function planCommand(ctx, result) {
+    const { settings, logger } = ctx;
+    result.transactionMode = settings.transactionMode;
+    return withSession(ctx, result, { lock: false }, async ({ plan, runner }) => {
+        result.status_rows = plan.rows;
+        const blocking = result.findings.filter((f) => f.severity === 'error');
+        if (blocking.length > 0) {
+            throw new GuardError('drift', `apply would refuse to run: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`);
+        }
+        if (plan.pending.length === 0) {
+            result.status = 'nothing-to-do';
+            result.message = 'Nothing to apply: every migration is already applied.';
+            return result;
+        }
+        const prepared = await prepareMigrations(plan.pending);
+        const execution = buildExecutionPlan(prepared, settings.transactionMode);
+        result.migrations = prepared.map((p) => {
+            const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
+            return {
+                version: p.migration.version,
+                name: p.migration.name,
+                file: p.migration.path,
+                status: 'pending',
+                durationMs: 0,
+                statements: p.statements.length,
+                atomic: reasons.length === 0,
+                nonAtomicReasons: reasons,
+            };
+        });
+        await runner.start();
+        const rehearsal = await rehearse(execution.units, { runner, lockTimeoutMs: settings.lockTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs });
+        result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+        if (rehearsal.failure) {
+            const { error, version } = rehearsal.failure;
+            const failed = result.migrations.find((m) => m.version === version);
+            if (failed)
+                Object.assign(failed, { status: 'failed', error });
+            result.error = error;
+            result.status = 'failed';
+            result.message = `${formatLocation(error.file ? { file: error.file, line: error.line, column: error.column } : undefined)}${error.message}. apply would fail here; nothing was changed.`;
+            return result;
+        }
+        result.status = 'success';
+        result.message = `${plan.pending.length} pending migration(s) rehearsed and rolled back without error${rehearsal.notRehearsed.length ? ` (${rehearsal.notRehearsed.length} statement(s) could not be rehearsed)` : ''}; nothing was changed.`;
+        logger.info(result.message);
+        return result;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore.ts
+
+/** rollback with strategy restore: wired to pg_restore by the backup module. */
+async function restoreCommand(ctx, result) {
+    void result;
+    throw new GuardError('not-implemented', `strategy: restore is not available in this build (${ctx.settings.backupPath ?? 'no backup-path'})`);
+}
+
+;// CONCATENATED MODULE: ./src/commands/rollback.ts
+
+
+
+
+
+
+
+
+
+/**
+ * rollback: revert the newest `count` applied migrations (default 1), or every one newer than
+ * `target-version`, with their down migrations, newest first, in one transaction. With
+ * `strategy: restore` it restores a backup instead.
+ */
+async function rollbackCommand(ctx, result) {
+    if (ctx.settings.strategy === 'restore')
+        return restoreCommand(ctx, result);
+    const { settings, logger } = ctx;
+    return withSession(ctx, result, { lock: true }, async (session) => {
+        const { plan, set, client, runner } = session;
+        const applied = plan.rows.filter((r) => r.state !== 'pending').map((r) => r.version).sort(compareVersions);
+        let targets;
+        if (settings.targetVersion) {
+            if (!applied.includes(settings.targetVersion)) {
+                throw new GuardError('invalid-input', `target-version ${settings.targetVersion} is not an applied migration`, {
+                    hint: `Applied versions: ${applied.slice(-10).join(', ') || 'none'}. target-version is the newest migration to KEEP.`,
+                });
+            }
+            targets = applied.filter((v) => compareVersions(v, settings.targetVersion) > 0);
+        }
+        else {
+            const count = settings.count ?? 1;
+            if (count > applied.length) {
+                throw new GuardError('invalid-input', `count ${count} is more than the ${applied.length} applied migration(s)`);
+            }
+            targets = applied.slice(applied.length - count);
+        }
+        if (targets.length === 0) {
+            result.status = 'nothing-to-do';
+            result.message = `Nothing to roll back: ${settings.targetVersion} is already the newest applied version.`;
+            return result;
+        }
+        const onDisk = new Map(set.migrations.map((m) => [m.version, m]));
+        const missingFiles = targets.filter((v) => !onDisk.has(v));
+        if (missingFiles.length > 0) {
+            throw new GuardError('rollback-impossible', `No migration file (and so no down migration) for applied version(s) ${missingFiles.join(', ')}`, {
+                hint: 'Restore the files, or restore a backup with strategy: restore.',
+            });
+        }
+        const migrations = targets.map((v) => onDisk.get(v));
+        const unit = await buildRevertUnit(migrations); // refuses before any change when a down is missing
+        await runner.start();
+        await runBackupStage(ctx, result, session);
+        await ensureGuardSchema(client);
+        const runId = await startRun(ctx, client, 'rollback');
+        result.runId = runId;
+        logger.info(`Reverting ${[...targets].reverse().join(', ')} (newest first, one transaction)`);
+        const outcome = await executeUnits([unit], {
+            runner,
+            logger,
+            lockTimeoutMs: settings.lockTimeoutMs,
+            statementTimeoutMs: settings.statementTimeoutMs,
+            lockRetries: settings.lockRetries,
+            retryBaseMs: settings.lockRetryBaseMs,
+            record: (item) => forgetMigration(client, item.migration.version),
+        });
+        if (result.lock)
+            result.lock.retries = outcome.retries;
+        result.migrations = migrations.map((m) => ({
+            version: m.version,
+            name: m.name,
+            file: m.down.path,
+            status: outcome.failure ? (outcome.failure.version === m.version ? 'failed' : 'not-run') : 'rolled-back',
+            durationMs: Math.round(outcome.durations.get(m.version) ?? 0),
+            statements: 0,
+            atomic: true,
+            nonAtomicReasons: [],
+            error: outcome.failure?.version === m.version ? outcome.failure.error : undefined,
+        }));
+        if (outcome.failure) {
+            result.status = 'failed';
+            result.error = outcome.failure.error;
+            result.rollback = { kind: 'command', reverted: [], succeeded: false, error: outcome.failure.error, stillApplied: targets };
+            result.message = `${outcome.failure.error.file}:${outcome.failure.error.line ?? ''}: ${outcome.failure.error.message}. The rollback transaction was rolled back: ${targets.join(', ')} are still applied.`;
+        }
+        else {
+            const reverted = [...targets].reverse();
+            result.status = 'success';
+            result.rollback = { kind: 'command', reverted, succeeded: true };
+            result.currentVersion = applied.filter((v) => !targets.includes(v)).pop();
+            result.pendingCount = plan.pending.length + targets.length;
+            result.message = `Rolled back ${reverted.join(', ')}; current version ${result.currentVersion ?? 'none'}.`;
+        }
+        await finishRunRecord(client, runId, { status: result.status, applied: [], error: result.error?.message });
+        logger.info(result.message);
+        return result;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/commands/status.ts
 
 /** status: every migration and its state. Read-only: takes no lock and creates nothing. */
@@ -39350,9 +39977,13 @@ async function statusCommand(ctx, result) {
 
 
 
+
+
 const HANDLERS = {
+    plan: planCommand,
     apply: applyCommand,
     status: statusCommand,
+    rollback: rollbackCommand,
     baseline: baselineCommand,
 };
 /**
@@ -44466,11 +45097,11 @@ function _isoDuration(Class, params) {
 }
 // @__NO_SIDE_EFFECTS__
 function _number(Class, params) {
-    return new Class(snapshotChecks({ type: "number", checks: [], ...util.normalizeParams(params) }));
+    return new Class(snapshotChecks({ type: "number", checks: [], ...normalizeParams(params) }));
 }
 // @__NO_SIDE_EFFECTS__
 function _coercedNumber(Class, params) {
-    return new Class(snapshotChecks({ type: "number", coerce: true, checks: [], ...normalizeParams(params) }));
+    return new Class(snapshotChecks({ type: "number", coerce: true, checks: [], ...util.normalizeParams(params) }));
 }
 // @__NO_SIDE_EFFECTS__
 function _int(Class, params) {
@@ -48047,7 +48678,7 @@ const ZodNumber = /*@__PURE__*/ $constructor("ZodNumber", (inst, def) => {
     },
 }));
 function schemas_number(params) {
-    return core._number(ZodNumber, params);
+    return _number(ZodNumber, params);
 }
 const ZodNumberFormat = /*@__PURE__*/ $constructor("ZodNumberFormat", (inst, def) => {
     $ZodNumberFormat.init(inst, def);
@@ -48931,25 +49562,6 @@ function preprocess(fn, schema) {
     });
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/coerce.js
-
-
-function coerce_string(params) {
-    return core._coercedString(schemas.ZodString, params);
-}
-function coerce_number(params) {
-    return _coercedNumber(ZodNumber, params);
-}
-function coerce_boolean(params) {
-    return core._coercedBoolean(schemas.ZodBoolean, params);
-}
-function coerce_bigint(params) {
-    return core._coercedBigint(schemas.ZodBigInt, params);
-}
-function coerce_date(params) {
-    return core._coercedDate(schemas.ZodDate, params);
-}
-
 ;// CONCATENATED MODULE: ./src/config/database-url.ts
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
@@ -48978,7 +49590,7 @@ function parseDatabaseUrl(raw) {
         return { ok: false, reason: 'it names no host' };
     const port = url.port ? Number(url.port) : Number(params.get('port') ?? 5432);
     if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-        return { ok: false, reason: `the port "${url.port}" is not a valid TCP port` };
+        return { ok: false, reason: `the port "${url.port || params.get('port')}" is not a valid TCP port` };
     }
     if (port === TRANSACTION_POOLER_PORT) {
         return {
@@ -48989,11 +49601,24 @@ function parseDatabaseUrl(raw) {
                 'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection',
         };
     }
-    const user = decodeURIComponent(url.username || params.get('user') || '');
-    if (!user)
+    const decoded = (text) => {
+        try {
+            return decodeURIComponent(text);
+        }
+        catch {
+            return undefined;
+        }
+    };
+    const user = decoded(url.username) ?? '';
+    const password = url.password ? decoded(url.password) : (params.get('password') ?? undefined);
+    const database = decoded(url.pathname.replace(/^\//, ''));
+    if (user === undefined || (url.password && password === undefined) || database === undefined) {
+        return { ok: false, reason: 'it contains a "%" that is not a valid percent-escape: percent-encode special characters in the password (e.g. % as %25, @ as %40)' };
+    }
+    const userName = user || params.get('user') || '';
+    if (!userName)
         return { ok: false, reason: 'it names no user (postgres://USER:password@host/database)' };
-    const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || params.get('dbname') || user;
-    const password = url.password ? decodeURIComponent(url.password) : (params.get('password') ?? undefined);
+    const databaseName = database || params.get('dbname') || userName;
     const local = LOCAL_HOSTS.has(host) || host.startsWith('/');
     const requested = params.get('sslmode');
     if (requested !== null && !SSL_MODES.includes(requested)) {
@@ -49008,13 +49633,13 @@ function parseDatabaseUrl(raw) {
         target: {
             host,
             port,
-            user,
+            user: userName,
             password,
-            database,
+            database: databaseName,
             ssl: ssl.value,
             sslmode,
             sslRootCert: params.get('sslrootcert') ?? undefined,
-            display: `${host}:${port}/${database}`,
+            display: `${host}:${port}/${databaseName}`,
         },
     };
 }
@@ -49061,6 +49686,7 @@ function parseDuration(text) {
 
 const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'];
 const TRANSACTION_MODES = ['all', 'per-file'];
+const BACKUP_MODES = ['required', 'optional', 'off'];
 const INPUT_NAMES = [
     'command',
     'database-url',
@@ -49073,11 +49699,19 @@ const INPUT_NAMES = [
     'run-lock-timeout',
     'allow-out-of-order',
     'target-version',
+    'count',
+    'strategy',
+    'backup',
+    'backup-dir',
+    'pg-dump-path',
+    'backup-path',
+    'confirm-restore',
     'report-path',
 ];
 const blankToUndefined = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalText = preprocess(blankToUndefined, schemas_string().trim().optional());
-function settings_duration(input, fallback, max = 24 * 3_600_000) {
+function settings_duration(fallback, limits = {}) {
+    const { min = 0, max = 24 * 3_600_000 } = limits;
     return preprocess(blankToUndefined, schemas_string()
         .optional()
         .transform((value, ctx) => {
@@ -49085,15 +49719,28 @@ function settings_duration(input, fallback, max = 24 * 3_600_000) {
         if (text === undefined)
             return undefined;
         const ms = parseDuration(text);
-        if (ms === undefined || ms > max) {
-            ctx.addIssue({
-                code: 'custom',
-                message: `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`,
-            });
+        const problem = ms === undefined
+            ? `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`
+            : ms > max
+                ? `"${text}" is longer than the limit of ${formatMs(max)}`
+                : ms < min
+                    ? `"${text}" is too short: at least ${formatMs(min)} (0 would mean waiting forever)`
+                    : undefined;
+        if (problem) {
+            ctx.addIssue({ code: 'custom', message: problem });
             return NEVER;
         }
         return ms;
     }));
+}
+function formatMs(ms) {
+    return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000}m` : ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+function wholeNumber(message, min, max) {
+    return schemas_string()
+        .regex(/^\s*\d+\s*$/, message)
+        .transform(Number)
+        .pipe(schemas_number().int(message).min(min, message).max(max, message));
 }
 function settings_boolean(fallback) {
     return preprocess(blankToUndefined, schemas_enum(['true', 'false', 'True', 'False', 'TRUE', 'FALSE'], {
@@ -49120,16 +49767,22 @@ const schema = object({
         .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may hold letters, digits, ".", "_" and "-" only')
         .default('default')),
     'transaction-mode': oneOf(TRANSACTION_MODES, 'all'),
-    'lock-timeout': settings_duration('lock-timeout', '2s', 10 * 60_000),
-    'lock-retries': preprocess(blankToUndefined, coerce_number({ error: 'must be a whole number from 0 to 50' })
-        .int('must be a whole number from 0 to 50')
-        .min(0, 'must be a whole number from 0 to 50')
-        .max(50, 'must be a whole number from 0 to 50')
-        .default(5)),
-    'statement-timeout': settings_duration('statement-timeout', undefined),
-    'run-lock-timeout': settings_duration('run-lock-timeout', '2m', 6 * 3_600_000),
+    'lock-timeout': settings_duration('2s', { min: 1, max: 10 * 60_000 }),
+    'lock-retries': preprocess(blankToUndefined, wholeNumber('must be a whole number from 0 to 50', 0, 50).default(5)),
+    'statement-timeout': settings_duration(undefined),
+    'run-lock-timeout': settings_duration('2m', { min: 1, max: 6 * 3_600_000 }),
     'allow-out-of-order': settings_boolean(false),
     'target-version': preprocess(blankToUndefined, schemas_string().regex(/^\d+$/, 'must be a migration version: digits only, e.g. 20240101120000').optional()),
+    count: preprocess(blankToUndefined, wholeNumber('must be a whole number of migrations from 1 to 10000', 1, 10_000).optional()),
+    strategy: oneOf(['down', 'restore'], 'down'),
+    backup: preprocess(blankToUndefined, schemas_enum(BACKUP_MODES, {
+        error: (issue) => `"${String(issue.input)}" is not accepted: use one of ${BACKUP_MODES.join(', ')}`,
+    })
+        .optional()),
+    'backup-dir': optionalText,
+    'pg-dump-path': optionalText,
+    'backup-path': optionalText,
+    'confirm-restore': optionalText,
     'report-path': optionalText,
 });
 /**
@@ -49147,8 +49800,15 @@ function parseSettings(raw, context = {}) {
     if (!parsedUrl.ok)
         throw new SettingsError(`Invalid input:\n  database-url: ${parsedUrl.reason}`);
     const isPullRequest = context.eventName === 'pull_request' || context.eventName === 'pull_request_target';
+    const command = v.command === 'auto' ? (isPullRequest ? 'plan' : 'apply') : v.command;
+    if (command === 'rollback' && v['target-version'] && v.count) {
+        throw new SettingsError('Invalid input:\n  count: give either count or target-version for a rollback, not both');
+    }
+    if (command === 'rollback' && v.strategy === 'restore' && !v['backup-path']) {
+        throw new SettingsError('Invalid input:\n  backup-path: strategy restore needs the path of the backup to restore');
+    }
     return {
-        command: v.command === 'auto' ? (isPullRequest ? 'plan' : 'apply') : v.command,
+        command,
         database: parsedUrl.target,
         databaseUrl: v['database-url'],
         migrationsDir: v['migrations-dir'],
@@ -49156,10 +49816,19 @@ function parseSettings(raw, context = {}) {
         transactionMode: v['transaction-mode'],
         lockTimeoutMs: v['lock-timeout'],
         lockRetries: v['lock-retries'],
+        lockRetryBaseMs: 500,
         statementTimeoutMs: v['statement-timeout'],
         runLockTimeoutMs: v['run-lock-timeout'],
         allowOutOfOrder: v['allow-out-of-order'],
         targetVersion: v['target-version'],
+        count: v.count,
+        strategy: v.strategy,
+        // Changing commands default to a verified backup first; the others never need one.
+        backup: v.backup ?? (command === 'apply' || command === 'rollback' ? 'required' : 'off'),
+        backupDir: v['backup-dir'],
+        pgDumpPath: v['pg-dump-path'],
+        backupPath: v['backup-path'],
+        confirmRestore: v['confirm-restore'],
         reportPath: v['report-path'],
     };
 }
@@ -49190,16 +49859,26 @@ function secretsOfDatabaseUrl(raw) {
     if (!raw)
         return [];
     const secrets = [raw, raw.trim()];
-    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^@/]*)@/i.exec(raw.trim());
+    // A password may itself hold "@" (unencoded): everything up to the LAST "@" is user info.
+    // Both that reading and the URL parser's are registered, so either spelling is masked.
+    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/(.*)@[^@]*$/is.exec(raw.trim());
     if (userinfo) {
         const colon = userinfo[1].indexOf(':');
         if (colon >= 0)
             secrets.push(userinfo[1].slice(colon + 1));
     }
+    try {
+        const parsed = new URL(raw.trim());
+        if (parsed.password)
+            secrets.push(parsed.password);
+    }
+    catch {
+        // malformed: the pattern above is all we have
+    }
     const query = /[?&]password=([^&]*)/.exec(raw);
     if (query)
         secrets.push(query[1]);
-    return secrets.filter((s) => s.length > 0);
+    return [...new Set(secrets.filter((s) => s.length > 0))];
 }
 
 ;// CONCATENATED MODULE: ./src/logger.ts
@@ -49238,6 +49917,9 @@ function renderSummary(result) {
         ['Transaction mode', result.transactionMode],
         ['Applied', String(result.applied.length)],
         ['Pending', String(result.pendingCount)],
+        ['Failed', countOf(result, 'failed', 'partially-applied')],
+        ['Rolled back', countOf(result, 'rolled-back')],
+        ['Backup', result.backup ? `${result.backup.path} (${formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)` : undefined],
         ['Current version', result.currentVersion],
         ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
         ['Lock', result.lock ? describeLock(result) : undefined],
@@ -49260,6 +49942,28 @@ function renderSummary(result) {
     }
     if (result.migrations.length > 0)
         lines.push(...migrationTable(result.migrations), '');
+    if (result.committedBeforeFailure?.length) {
+        lines.push('### Left applied by the failed run', '', ...result.committedBeforeFailure.map((v) => `- ${v}`), '');
+    }
+    if (result.rollback)
+        lines.push(...rollbackSection(result.rollback), '');
+    if (result.nonTransactional?.length) {
+        lines.push('### Ran outside a transaction (not undone by a rollback)', '');
+        for (const n of result.nonTransactional) {
+            lines.push(`- ${n.file}:${n.line}: \`${escapeCell(n.statement.split('\n')[0])}\`${n.down ? ` — down: ${n.down}` : ' — no down migration'}`);
+        }
+        lines.push('');
+    }
+    if (result.rehearsal?.notRehearsed.length) {
+        lines.push('### Not rehearsed', '', ...result.rehearsal.notRehearsed.map((n) => `- ${escapeMd(n)}`), '');
+    }
+    if (result.lock?.retries.length) {
+        lines.push('### Lock waits', '');
+        for (const r of result.lock.retries) {
+            lines.push(`- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(r.message)}${r.blocker ? ` — blocked by ${escapeMd(r.blocker)}` : ''}`);
+        }
+        lines.push('');
+    }
     if (result.status_rows)
         lines.push(...statusTable(result.status_rows), '');
     if (result.findings.length > 0) {
@@ -49269,6 +49973,40 @@ function renderSummary(result) {
         lines.push('');
     }
     return `${lines.join('\n').trimEnd()}\n`;
+}
+function errorPlace(error) {
+    if (error.file)
+        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
+    return error.line ? `line ${error.line}: ` : '';
+}
+function countOf(result, ...statuses) {
+    if (result.migrations.length === 0)
+        return undefined;
+    return String(result.migrations.filter((m) => statuses.includes(m.status)).length);
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    if (bytes < 1024 ** 2)
+        return `${(bytes / 1024).toFixed(1)} KiB`;
+    if (bytes < 1024 ** 3)
+        return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+    return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+function rollbackSection(rollback) {
+    const title = rollback.kind === 'automatic' ? 'Automatic rollback' : rollback.kind === 'restore' ? 'Restore' : 'Rollback';
+    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`, ''];
+    if (rollback.reverted.length)
+        lines.push(`Reverted (newest first): ${rollback.reverted.join(', ')}`, '');
+    if (rollback.backupPath)
+        lines.push(`Backup restored: ${rollback.backupPath}`, '');
+    if (rollback.error)
+        lines.push(`Error: ${escapeMd(rollback.error.message)}`, '');
+    if (rollback.stillApplied?.length)
+        lines.push(`Still applied: ${rollback.stillApplied.join(', ')}`, '');
+    if (rollback.nextStep)
+        lines.push(`**Next step:** ${escapeMd(rollback.nextStep)}`);
+    return lines;
 }
 function describeLock(result) {
     const lock = result.lock;
@@ -49281,7 +50019,7 @@ function migrationTable(migrations) {
     const rows = ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'];
     for (const m of migrations) {
         const notes = [
-            m.error ? `${m.error.line ? `line ${m.error.line}: ` : ''}${m.error.message}` : '',
+            m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
             m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
         ].filter(Boolean).join(' — ');
         rows.push(`| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(notes)} |`);
@@ -49327,9 +50065,16 @@ class SecretScrubber {
         }
         return out;
     };
-    /** Deep-scrubs every string inside a JSON-compatible value. */
+    /** Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON escapes). */
     scrubValue(value) {
-        return JSON.parse(this.scrub(JSON.stringify(value)));
+        if (typeof value === 'string')
+            return this.scrub(value);
+        if (Array.isArray(value))
+            return value.map((v) => this.scrubValue(v));
+        if (value && typeof value === 'object' && !(value instanceof Date)) {
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubValue(v)]));
+        }
+        return value;
     }
 }
 function variantsOf(secret) {
@@ -49357,6 +50102,8 @@ function variantsOf(secret) {
 
 
 
+
+
 const coreLogger = {
     info: (m) => info(m),
     warn: (m) => warning(m),
@@ -49371,19 +50118,24 @@ async function run() {
     let settings;
     try {
         const raw = readActionInputs();
-        for (const secret of secretsOfDatabaseUrl(raw['database-url'])) {
-            core_setSecret(secret);
+        for (const secret of secretsOfDatabaseUrl(raw['database-url']))
             scrubber.add(secret);
-        }
+        // Every form the scrubber knows (decoded, encoded) is masked in the runner's log too.
+        for (const secret of scrubber.list())
+            core_setSecret(secret);
         settings = parseSettings(raw, { eventName: runContext.eventName });
     }
     catch (error) {
+        const message = scrubber.scrub(error.message);
         setOutput('status', 'failed');
-        setFailed(scrubber.scrub(error.message));
+        await writeSummary(invalidInputResult(message));
+        setFailed(message);
         return;
     }
     const logger = scrubbingLogger(coreLogger, scrubber.scrub);
-    const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContext }));
+    const stop = cancelOnSignals(logger);
+    const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContext, signal: stop.signal }));
+    stop.dispose();
     const reportPath = (0,external_node_path_namespaceObject.resolve)(settings.reportPath ?? (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `migration-guard-${settings.environment}-${settings.command}.json`));
     try {
         await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(reportPath), { recursive: true });
@@ -49398,6 +50150,26 @@ async function run() {
     annotate(result);
     if (result.status === 'failed' || result.status === 'rolled-back')
         setFailed(result.message);
+}
+/** Bad inputs still get a job summary: the run is reported even when it never started. */
+function invalidInputResult(message) {
+    const now = new Date().toISOString();
+    return {
+        tool: { name: 'supabase-migration-guard', version: TOOL_VERSION },
+        command: 'apply',
+        environment: 'unknown',
+        status: 'failed',
+        startedAt: now,
+        finishedAt: now,
+        durationMs: 0,
+        migrations: [],
+        applied: [],
+        pendingCount: 0,
+        findings: [],
+        skippedFiles: [],
+        message: `${message}\nNothing was run: fix the inputs above.`,
+        error: { message },
+    };
 }
 function publishOutputs(result) {
     setOutput('status', result.status);

@@ -14,7 +14,6 @@ import {
 import {
   capture,
   fakeTool,
-  REAL_BIN,
   REAL_MAJOR,
   realToolsIn,
   recordingRunner,

@@ -23,8 +23,8 @@ export function serverMajor(server: TestServer): number {
 }
 
 /** describe.each that tolerates an empty table (a server set without that kind of server). */
-export function eachServer(servers: TestServer[]) {
-  return servers.length > 0 ? describe.each(servers) : describe.skip.each([{ name: 'none', url: '' }]);
+export function eachServer<T extends TestServer>(servers: T[]) {
+  return servers.length > 0 ? describe.each(servers) : describe.skip.each([{ name: 'none', url: '' } as T]);
 }
 
 export function targetOf(url: string): DatabaseTarget {
@@ -107,7 +107,7 @@ export async function contents(url: string): Promise<Record<string, unknown>> {
         WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
     );
     for (const { t } of tables.rows) {
-      const rows = await c.query<{ r: string }>(`SELECT row_to_json(x)::text AS r FROM ${t} x`);
+      const rows = await c.query<{ r: string }>(`SELECT row_to_json(mg_row_)::text AS r FROM ${t} mg_row_`);
       out[t] = rows.rows.map((r) => r.r).sort();
     }
     const seqs = await c.query<{ s: string; v: string; called: boolean }>(

@@ -141,7 +141,7 @@ async function finishFailedRun(
     const what = failure.cancelled ? failure.error.message : `${where}${failure.error.message}`;
     result.message = changed
       ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
-      : `${what}. ${result.rollback?.succeeded ? `Reverted ${result.rollback.reverted.join(', ')} with their down migrations; ` : ''}The database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
+      : `${what}. The run was rolled back${result.rollback?.succeeded ? ` (files committed earlier in this run, ${result.rollback.reverted.join(', ')}, were reverted by their down migrations)` : ''}: the database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
     await finishRunRecord(client, run.runId, {
       status: failure.cancelled ? 'cancelled' : result.status,
       applied: result.applied,
