@@ -21,4 +21,3 @@ export function cancelOnSignals(logger: Logger): { signal: AbortSignal; dispose(
     },
   };
 }
-

@@ -99,7 +99,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const logger = scrubbingLogger(stderrLogger, scrubber.scrub);
   const stop = cancelOnSignals(logger);
-  const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContextFromEnv(env), signal: stop.signal }));
+  const result = scrubber.scrubValue(
+    await runCommand({ settings, logger, run: runContextFromEnv(env), signal: stop.signal }),
+  );
   stop.dispose();
   if (settings.reportPath) {
     const path = resolve(settings.reportPath);

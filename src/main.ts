@@ -42,11 +42,17 @@ export async function run(): Promise<void> {
   }
   const logger = scrubbingLogger(coreLogger, scrubber.scrub);
   const stop = cancelOnSignals(logger);
-  const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContext, signal: stop.signal }));
+  const result = scrubber.scrubValue(
+    await runCommand({ settings, logger, run: runContext, signal: stop.signal }),
+  );
   stop.dispose();
 
   const reportPath = resolve(
-    settings.reportPath ?? join(process.env.RUNNER_TEMP || tmpdir(), `migration-guard-${settings.environment}-${settings.command}.json`),
+    settings.reportPath ??
+      join(
+        process.env.RUNNER_TEMP || tmpdir(),
+        `migration-guard-${settings.environment}-${settings.command}.json`,
+      ),
   );
   try {
     await mkdir(dirname(reportPath), { recursive: true });
@@ -104,7 +110,12 @@ async function writeSummary(result: RunResult): Promise<void> {
 function annotate(result: RunResult): void {
   const error = result.error;
   if (error?.file) {
-    core.error(error.message, { title: 'Migration failed', file: error.file, startLine: error.line, startColumn: error.column });
+    core.error(error.message, {
+      title: 'Migration failed',
+      file: error.file,
+      startLine: error.line,
+      startColumn: error.column,
+    });
   }
   for (const finding of result.findings.filter((f) => f.file && f.code !== 'skipped-file')) {
     const annotation = { title: `Migration ${finding.code}`, file: finding.file };

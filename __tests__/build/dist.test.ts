@@ -15,8 +15,12 @@ describe('the committed dist/', () => {
   it('is exactly what the build produces from the committed sources', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'mg-dist-')), 'dist');
     execFileSync(process.execPath, ['scripts/build.mjs', out], { stdio: 'pipe' });
-    const built = listFiles(out).map((f) => relative(out, f)).sort();
-    const committed = listFiles('dist').map((f) => relative('dist', f)).sort();
+    const built = listFiles(out)
+      .map((f) => relative(out, f))
+      .sort();
+    const committed = listFiles('dist')
+      .map((f) => relative('dist', f))
+      .sort();
     expect(committed).toEqual(built);
     const differing = built.filter((f) => !readFileSync(join(out, f)).equals(readFileSync(join('dist', f))));
     expect(differing).toEqual([]); // run `npm run build` and commit dist/

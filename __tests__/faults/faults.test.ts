@@ -14,7 +14,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function lockIsFree(url: string): Promise<boolean> {
   return withPg(url, async (c) => {
-    const { rows } = await c.query('select pg_try_advisory_lock($1::bigint) as ok', [MIGRATION_LOCK_ID.toString()]);
+    const { rows } = await c.query('select pg_try_advisory_lock($1::bigint) as ok', [
+      MIGRATION_LOCK_ID.toString(),
+    ]);
     if (rows[0].ok) await c.query('select pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
     return rows[0].ok as boolean;
   });
@@ -23,7 +25,11 @@ async function lockIsFree(url: string): Promise<boolean> {
 /** Waits until a session of ours is running a statement that matches `pattern`; returns its pid. */
 async function waitForQuery(url: string, pattern: string): Promise<number> {
   for (let i = 0; i < 200; i++) {
-    const rows = await query(url, "select pid from pg_stat_activity where application_name like 'migration-guard%' and application_name not like '%control' and query like $1 and state = 'active' and pid <> pg_backend_pid()", [pattern]);
+    const rows = await query(
+      url,
+      "select pid from pg_stat_activity where application_name like 'migration-guard%' and application_name not like '%control' and query like $1 and state = 'active' and pid <> pg_backend_pid()",
+      [pattern],
+    );
     if (rows.length > 0) return rows[0].pid;
     await sleep(25);
   }
@@ -45,7 +51,8 @@ describe.each(testServers())('faults on $name', (server) => {
   async function baseline() {
     const db = await newDb();
     const dir = migrationsDir({
-      '1_base.sql': 'create table accounts (id int primary key, name text);\ninsert into accounts values (1, $$a$$), (2, $$b$$);\ncreate sequence flaky;',
+      '1_base.sql':
+        'create table accounts (id int primary key, name text);\ninsert into accounts values (1, $$a$$), (2, $$b$$);\ncreate sequence flaky;',
       '1_base.down.sql': 'drop table accounts;\ndrop sequence flaky;',
     });
     expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
@@ -53,7 +60,8 @@ describe.each(testServers())('faults on $name', (server) => {
   }
 
   const pendingWithDowns = {
-    '2_add_email.sql': 'alter table accounts add column email text;\nupdate accounts set email = name || $$@example.com$$;',
+    '2_add_email.sql':
+      'alter table accounts add column email text;\nupdate accounts set email = name || $$@example.com$$;',
     '2_add_email.down.sql': 'alter table accounts drop column email;',
     '3_audit.sql': 'create table audit (id serial primary key, at timestamptz default now());',
     '3_audit.down.sql': 'drop table audit;',
@@ -63,34 +71,57 @@ describe.each(testServers())('faults on $name', (server) => {
     '5_later.sql': 'create table later (id int);',
   };
 
-  it.each(['all', 'per-file'])('failing migration k of N with down files (%s mode): the database is as before', async (mode) => {
-    const { db, dir } = await baseline();
-    // per-file rehearses first (the sequence's first value); all mode runs the statement once.
-    const flaky = mode === 'all' ? 'select 1 / (nextval($$flaky$$) - 1);' : 'select 1 / (nextval($$flaky$$) - 2);';
-    addFiles(dir, { ...pendingWithDowns, '4_flaky.sql': `create table flaky_marker (id int);\n${flaky}` });
-    const before = await databaseState(db.url);
-    const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
-    expect(result.status).toBe('rolled-back');
-    expect(result.error).toMatchObject({ sqlstate: '22012', file: expect.stringContaining('4_flaky.sql'), line: 2 });
-    if (mode === 'per-file') {
-      expect(result.rollback).toMatchObject({ kind: 'automatic', succeeded: true, reverted: ['3', '2'] });
-      expect(result.message).toMatch(/The run was rolled back \(files committed earlier in this run, 3, 2, were reverted by their down migrations\)/);
-    }
-    expect(result.migrations.map((m) => m.status)).toEqual(['rolled-back', 'rolled-back', 'failed', 'not-run']);
-    expect(await databaseState(db.url)).toEqual(before);
-    expect(await lockIsFree(db.url)).toBe(true);
-  });
+  it.each(['all', 'per-file'])(
+    'failing migration k of N with down files (%s mode): the database is as before',
+    async (mode) => {
+      const { db, dir } = await baseline();
+      // per-file rehearses first (the sequence's first value); all mode runs the statement once.
+      const flaky =
+        mode === 'all' ? 'select 1 / (nextval($$flaky$$) - 1);' : 'select 1 / (nextval($$flaky$$) - 2);';
+      addFiles(dir, { ...pendingWithDowns, '4_flaky.sql': `create table flaky_marker (id int);\n${flaky}` });
+      const before = await databaseState(db.url);
+      const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+      expect(result.status).toBe('rolled-back');
+      expect(result.error).toMatchObject({
+        sqlstate: '22012',
+        file: expect.stringContaining('4_flaky.sql'),
+        line: 2,
+      });
+      if (mode === 'per-file') {
+        expect(result.rollback).toMatchObject({ kind: 'automatic', succeeded: true, reverted: ['3', '2'] });
+        expect(result.message).toMatch(
+          /The run was rolled back \(files committed earlier in this run, 3, 2, were reverted by their down migrations\)/,
+        );
+      }
+      expect(result.migrations.map((m) => m.status)).toEqual([
+        'rolled-back',
+        'rolled-back',
+        'failed',
+        'not-run',
+      ]);
+      expect(await databaseState(db.url)).toEqual(before);
+      expect(await lockIsFree(db.url)).toBe(true);
+    },
+  );
 
   it('failing migration k of N without down files in per-file mode: stops and says exactly what is applied', async () => {
     const { db, dir } = await baseline();
-    const files = Object.fromEntries(Object.entries(pendingWithDowns).filter(([name]) => name !== '3_audit.down.sql'));
+    const files = Object.fromEntries(
+      Object.entries(pendingWithDowns).filter(([name]) => name !== '3_audit.down.sql'),
+    );
     addFiles(dir, files);
     const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
     expect(result.status).toBe('failed');
     expect(result.rollback).toMatchObject({ succeeded: false, stillApplied: ['2', '3'] });
     expect(result.rollback?.error?.message).toMatch(/No down migration for 3/);
-    expect(result.message).toMatch(/Applied and NOT reverted: 2, 3\. Add the missing down migration\(s\) and run rollback with count: 2/);
-    expect((await query(db.url, 'select version from supabase_migrations.schema_migrations order by 1')).map((r) => r.version)).toEqual(['1', '2', '3']);
+    expect(result.message).toMatch(
+      /Applied and NOT reverted: 2, 3\. Add the missing down migration\(s\) and run rollback with count: 2/,
+    );
+    expect(
+      (await query(db.url, 'select version from supabase_migrations.schema_migrations order by 1')).map(
+        (r) => r.version,
+      ),
+    ).toEqual(['1', '2', '3']);
     expect(await lockIsFree(db.url)).toBe(true);
   });
 
@@ -98,7 +129,8 @@ describe.each(testServers())('faults on $name', (server) => {
     const { db, dir } = await baseline();
     addFiles(dir, {
       '2_add_email.sql': 'alter table accounts add column email text;',
-      '2_add_email.verify.sql': "do $$ begin\n  if exists (select 1 from accounts where email is null) then\n    raise exception 'accounts without email';\n  end if;\nend $$;",
+      '2_add_email.verify.sql':
+        "do $$ begin\n  if exists (select 1 from accounts where email is null) then\n    raise exception 'accounts without email';\n  end if;\nend $$;",
     });
     const before = await databaseState(db.url);
     const { result } = await runGuard('apply', db.url, dir);
@@ -120,7 +152,10 @@ describe.each(testServers())('faults on $name', (server) => {
 
   it('the server killing the connection mid-run (pg_terminate_backend) leaves nothing half done; the next run completes', async () => {
     const { db, dir } = await baseline();
-    addFiles(dir, { '2_slow.sql': 'create table slow (id int);\nselect pg_sleep(30);', '3_after.sql': 'create table after_slow (id int);' });
+    addFiles(dir, {
+      '2_slow.sql': 'create table slow (id int);\nselect pg_sleep(30);',
+      '3_after.sql': 'create table after_slow (id int);',
+    });
     const before = await databaseState(db.url);
     const run = runGuard('apply', db.url, dir);
     const pid = await waitForQuery(db.url, '%pg_sleep(30)%');
@@ -130,7 +165,7 @@ describe.each(testServers())('faults on $name', (server) => {
     expect(logs.join('\n')).toMatch(/connection was lost/);
     expect(await databaseState(db.url)).toEqual(before);
     expect(await lockIsFree(db.url)).toBe(true);
-    const runs = await query(db.url, "select status from migration_guard.runs order by id desc limit 1");
+    const runs = await query(db.url, 'select status from migration_guard.runs order by id desc limit 1');
     expect(runs).toEqual([{ status: 'rolled-back' }]);
 
     addFiles(dir, { '2_slow.sql': 'create table slow (id int);' });
@@ -180,16 +215,31 @@ describe.each(testServers())('faults on $name', (server) => {
     expect(result.message).toMatch(/^Cancelled \(SIGTERM\)/);
     expect(await databaseState(db.url)).toEqual(before);
     expect(await lockIsFree(db.url)).toBe(true);
-    expect(await query(db.url, 'select status from migration_guard.runs order by id desc limit 1')).toEqual([{ status: 'cancelled' }]);
+    expect(await query(db.url, 'select status from migration_guard.runs order by id desc limit 1')).toEqual([
+      { status: 'cancelled' },
+    ]);
   });
 
   it('five concurrent applies apply every migration exactly once', async () => {
     const { db, dir } = await baseline();
-    addFiles(dir, { '2_two.sql': 'create table two (id int);\nselect pg_sleep(0.3);', '3_three.sql': 'insert into accounts values (3, $$c$$);' });
+    addFiles(dir, {
+      '2_two.sql': 'create table two (id int);\nselect pg_sleep(0.3);',
+      '3_three.sql': 'insert into accounts values (3, $$c$$);',
+    });
     const runs = await Promise.all([1, 2, 3, 4, 5].map(() => runGuard('apply', db.url, dir)));
-    expect(runs.map((r) => r.result.status).sort()).toEqual(['nothing-to-do', 'nothing-to-do', 'nothing-to-do', 'nothing-to-do', 'success']);
+    expect(runs.map((r) => r.result.status).sort()).toEqual([
+      'nothing-to-do',
+      'nothing-to-do',
+      'nothing-to-do',
+      'nothing-to-do',
+      'success',
+    ]);
     expect(await query(db.url, 'select count(*)::int as n from accounts')).toEqual([{ n: 3 }]);
-    expect((await query(db.url, 'select version from supabase_migrations.schema_migrations order by 1')).map((r) => r.version)).toEqual(['1', '2', '3']);
+    expect(
+      (await query(db.url, 'select version from supabase_migrations.schema_migrations order by 1')).map(
+        (r) => r.version,
+      ),
+    ).toEqual(['1', '2', '3']);
     expect(await lockIsFree(db.url)).toBe(true);
   });
 
@@ -199,20 +249,34 @@ describe.each(testServers())('faults on $name', (server) => {
     await blocker.query('begin');
     await blocker.query('select count(*) from accounts');
     const pid = (await blocker.query('select pg_backend_pid() as pid')).rows[0].pid as number;
-    return { pid, release: async () => { await blocker.query('commit'); await blocker.end(); } };
+    return {
+      pid,
+      release: async () => {
+        await blocker.query('commit');
+        await blocker.end();
+      },
+    };
   }
 
   it('a long transaction holding a lock: retries with backoff, names the blocker, succeeds once it ends', async () => {
     const { db, dir } = await baseline();
     addFiles(dir, { '2_alter.sql': 'alter table accounts add column note text;' });
     const blocker = await holdTableLock(db.url);
-    const run = runGuard('apply', db.url, dir, { 'lock-timeout': '200ms', 'lock-retries': '8' }, { overrides: { lockRetryBaseMs: 100 } });
+    const run = runGuard(
+      'apply',
+      db.url,
+      dir,
+      { 'lock-timeout': '200ms', 'lock-retries': '8' },
+      { overrides: { lockRetryBaseMs: 100 } },
+    );
     await sleep(700);
     await blocker.release();
     const { result } = await run;
     expect(result.status).toBe('success');
     expect(result.lock?.retries.length).toBeGreaterThanOrEqual(1);
-    expect(result.lock?.retries[0].blocker).toMatch(new RegExp(`^pid ${blocker.pid} "long-report-query" \\(idle in transaction`));
+    expect(result.lock?.retries[0].blocker).toMatch(
+      new RegExp(`^pid ${blocker.pid} "long-report-query" \\(idle in transaction`),
+    );
   });
 
   it('a long transaction that never ends: fails cleanly after the retries, changes nothing, frees the lock', async () => {
@@ -221,7 +285,13 @@ describe.each(testServers())('faults on $name', (server) => {
     const blocker = await holdTableLock(db.url);
     try {
       const before = await databaseState(db.url);
-      const { result } = await runGuard('apply', db.url, dir, { 'lock-timeout': '100ms', 'lock-retries': '2' }, { overrides: { lockRetryBaseMs: 50 } });
+      const { result } = await runGuard(
+        'apply',
+        db.url,
+        dir,
+        { 'lock-timeout': '100ms', 'lock-retries': '2' },
+        { overrides: { lockRetryBaseMs: 50 } },
+      );
       expect(result.status).toBe('rolled-back');
       expect(result.lock?.retries).toHaveLength(2);
       expect(result.error).toMatchObject({ sqlstate: '55P03' });

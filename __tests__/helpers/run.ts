@@ -33,9 +33,20 @@ export async function runGuard(
 ): Promise<CapturedRun> {
   const logs: string[] = [];
   const settings = {
-    ...parseSettings({ command, 'database-url': databaseUrl, 'migrations-dir': migrationsDir, backup: 'off', ...extra }),
+    ...parseSettings({
+      command,
+      'database-url': databaseUrl,
+      'migrations-dir': migrationsDir,
+      backup: 'off',
+      ...extra,
+    }),
     ...options.overrides,
   };
-  const result = await runCommand({ settings, logger: capturingLogger(logs), run: { actor: 'jest@test' }, signal: options.signal });
+  const result = await runCommand({
+    settings,
+    logger: capturingLogger(logs),
+    run: { actor: 'jest@test' },
+    signal: options.signal,
+  });
   return { result, logs };
 }

@@ -18,7 +18,11 @@ describe.each(testServers())('checks before any change, on $name', (server) => {
     while (drops.length) await drops.pop()!();
   });
 
-  const base = () => migrationsDir({ '1_one.sql': 'create table one (id int);', '3_three.sql': 'create table three (id int);' });
+  const base = () =>
+    migrationsDir({
+      '1_one.sql': 'create table one (id int);',
+      '3_three.sql': 'create table three (id int);',
+    });
 
   it('refuses to apply when an applied file changed, naming the file, and changes nothing', async () => {
     const db = await newDb();
@@ -47,7 +51,10 @@ describe.each(testServers())('checks before any change, on $name', (server) => {
     const db = await newDb();
     const dir = base();
     await runGuard('apply', db.url, dir);
-    const other = migrationsDir({ '3_three.sql': 'create table three (id int);', '5_five.sql': 'create table five (id int);' });
+    const other = migrationsDir({
+      '3_three.sql': 'create table three (id int);',
+      '5_five.sql': 'create table five (id int);',
+    });
     const before = await databaseState(db.url);
     const { result } = await runGuard('apply', db.url, other);
     expect(result.status).toBe('failed');
@@ -63,7 +70,9 @@ describe.each(testServers())('checks before any change, on $name', (server) => {
     const before = await databaseState(db.url);
     const refused = await runGuard('apply', db.url, dir);
     expect(refused.result.status).toBe('failed');
-    expect(refused.result.message).toMatch(/2_two\.sql is pending but older than the newest applied version 3/);
+    expect(refused.result.message).toMatch(
+      /2_two\.sql is pending but older than the newest applied version 3/,
+    );
     expect(await databaseState(db.url)).toEqual(before);
 
     const allowed = await runGuard('apply', db.url, dir, { 'allow-out-of-order': 'true' });
@@ -80,7 +89,10 @@ describe.each(testServers())('checks before any change, on $name', (server) => {
 
   it('reports transaction control in the middle of a file before running anything', async () => {
     const db = await newDb();
-    const dir = migrationsDir({ '1_ok.sql': 'create table ok (id int);', '2_bad.sql': 'create table x (id int);\ncommit;\ncreate table y (id int);' });
+    const dir = migrationsDir({
+      '1_ok.sql': 'create table ok (id int);',
+      '2_bad.sql': 'create table x (id int);\ncommit;\ncreate table y (id int);',
+    });
     const { result } = await runGuard('apply', db.url, dir);
     expect(result.status).toBe('failed');
     expect(result.error).toMatchObject({ file: expect.stringContaining('2_bad.sql'), line: 2, column: 1 });
@@ -92,16 +104,24 @@ describe.each(testServers())('checks before any change, on $name', (server) => {
     const db = await newDb();
     const { result } = await runGuard('apply', db.url, '/nonexistent/supabase/migrations');
     expect(result.status).toBe('failed');
-    expect(result.message).toMatch(/Migrations directory "\/nonexistent\/supabase\/migrations" does not exist/);
+    expect(result.message).toMatch(
+      /Migrations directory "\/nonexistent\/supabase\/migrations" does not exist/,
+    );
   });
 
   it('baseline marks existing versions applied without running them, up to target-version', async () => {
     const db = await newDb();
-    const dir = migrationsDir({ '1_one.sql': 'select 1/0;', '2_two.sql': 'select 1/0;', '3_three.sql': 'create table three (id int);' });
+    const dir = migrationsDir({
+      '1_one.sql': 'select 1/0;',
+      '2_two.sql': 'select 1/0;',
+      '3_three.sql': 'create table three (id int);',
+    });
     const { result } = await runGuard('baseline', db.url, dir, { 'target-version': '2' });
     expect(result.status).toBe('success');
     expect(result.applied).toEqual(['1', '2']);
-    expect(await query(db.url, 'select version, name from supabase_migrations.schema_migrations order by version')).toEqual([
+    expect(
+      await query(db.url, 'select version, name from supabase_migrations.schema_migrations order by version'),
+    ).toEqual([
       { version: '1', name: 'one' },
       { version: '2', name: 'two' },
     ]);
@@ -125,9 +145,13 @@ describe.each(testServers())('one run at a time, on $name', (server) => {
       expect(statuses).toEqual(['nothing-to-do', 'success']);
       const waiter = a.result.status === 'nothing-to-do' ? a : b;
       expect(waiter.result.lock?.waitedMs).toBeGreaterThan(0);
-      expect(waiter.logs.join('\n')).toMatch(/Another migration run holds the lock on this database \(pid \d+ "migration-guard apply default jest@test"/);
+      expect(waiter.logs.join('\n')).toMatch(
+        /Another migration run holds the lock on this database \(pid \d+ "migration-guard apply default jest@test"/,
+      );
       expect(await query(db.url, 'select count(*)::int as n from counter')).toEqual([{ n: 1 }]);
-      expect(await query(db.url, 'select count(*)::int as n from supabase_migrations.schema_migrations')).toEqual([{ n: 2 }]);
+      expect(
+        await query(db.url, 'select count(*)::int as n from supabase_migrations.schema_migrations'),
+      ).toEqual([{ n: 2 }]);
     } finally {
       await db.drop();
     }
@@ -160,7 +184,8 @@ describe.each(testServers())('plan on $name', (server) => {
       const dir = migrationsDir({ '1_one.sql': 'create table one (id int primary key);' });
       await runGuard('apply', db.url, dir);
       addFiles(dir, {
-        '2_two.sql': 'create table two (id int references one (id));\ncreate index concurrently two_id on two (id);',
+        '2_two.sql':
+          'create table two (id int references one (id));\ncreate index concurrently two_id on two (id);',
         '3_three.sql': 'alter table one add column name text;',
       });
       const before = await databaseState(db.url);
@@ -170,12 +195,18 @@ describe.each(testServers())('plan on $name', (server) => {
         ['2', 'pending', false],
         ['3', 'pending', true],
       ]);
-      expect(ok.result.rehearsal?.notRehearsed).toEqual([expect.stringMatching(/2_two\.sql:2: CREATE INDEX CONCURRENTLY/)]);
+      expect(ok.result.rehearsal?.notRehearsed).toEqual([
+        expect.stringMatching(/2_two\.sql:2: CREATE INDEX CONCURRENTLY/),
+      ]);
 
       addFiles(dir, { '4_four.sql': 'alter table one add column name text;' });
       const bad = await runGuard('plan', db.url, dir);
       expect(bad.result.status).toBe('failed');
-      expect(bad.result.error).toMatchObject({ sqlstate: '42701', file: expect.stringContaining('4_four.sql'), line: 1 });
+      expect(bad.result.error).toMatchObject({
+        sqlstate: '42701',
+        file: expect.stringContaining('4_four.sql'),
+        line: 1,
+      });
       expect(await databaseState(db.url)).toEqual(before);
     } finally {
       await db.drop();

@@ -30,11 +30,13 @@ describe.each(testServers())('SQL that real projects write, on $name', (server) 
         "select add_note($tag$dollar 'quoted'; text$tag$);",
       ].join('\n'),
       '20240102000000_index.sql':
-        'create table events (id bigint, kind text);\ncreate index concurrently events_kind_idx on events (kind);\ninsert into events values (1, \'x\');\n',
-      '20240103000000_wrapped.sql': 'BEGIN;\ncreate table wrapped (id int);\ninsert into wrapped values (1);\nCOMMIT;\n',
+        "create table events (id bigint, kind text);\ncreate index concurrently events_kind_idx on events (kind);\ninsert into events values (1, 'x');\n",
+      '20240103000000_wrapped.sql':
+        'BEGIN;\ncreate table wrapped (id int);\ninsert into wrapped values (1);\nCOMMIT;\n',
       '20240104000000_empty.sql': '',
       '20240105000000_crlf.sql': 'create table crlf (id int);\r\ninsert into crlf values (1);\r\n',
-      '20240106000000_unicode.sql': "select 'héllo wörld 🎉; not a split';\ncreate table unicode_ok (name text default 'ünïcode');\n",
+      '20240106000000_unicode.sql':
+        "select 'héllo wörld 🎉; not a split';\ncreate table unicode_ok (name text default 'ünïcode');\n",
     });
     const { result } = await runGuard('apply', db.url, dir);
     expect(result.error).toBeUndefined();
@@ -43,21 +45,31 @@ describe.each(testServers())('SQL that real projects write, on $name', (server) 
 
     const notes = await query(db.url, 'select body from notes order by id');
     expect(notes.map((n) => n.body)).toEqual(['from a DO block; with semicolon;', "dollar 'quoted'; text;"]);
-    const index = await query(db.url, "select i.indisvalid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'events_kind_idx'");
+    const index = await query(
+      db.url,
+      "select i.indisvalid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'events_kind_idx'",
+    );
     expect(index).toEqual([{ indisvalid: true }]);
     expect(await query(db.url, 'select count(*)::int as n from wrapped')).toEqual([{ n: 1 }]);
     expect(await query(db.url, 'select count(*)::int as n from crlf')).toEqual([{ n: 1 }]);
 
     const byVersion = Object.fromEntries(result.migrations.map((m) => [m.version, m]));
     expect(byVersion['20240102000000'].atomic).toBe(false);
-    expect(byVersion['20240102000000'].nonAtomicReasons.join()).toMatch(/CREATE INDEX CONCURRENTLY \(line 2\)/);
+    expect(byVersion['20240102000000'].nonAtomicReasons.join()).toMatch(
+      /CREATE INDEX CONCURRENTLY \(line 2\)/,
+    );
     expect(byVersion['20240101000000'].atomic).toBe(true);
     expect(byVersion['20240103000000'].statements).toBe(2);
     expect(byVersion['20240104000000'].statements).toBe(0);
 
-    const history = await query(db.url, "select statements from supabase_migrations.schema_migrations where version = '20240101000000'");
+    const history = await query(
+      db.url,
+      "select statements from supabase_migrations.schema_migrations where version = '20240101000000'",
+    );
     expect(history[0].statements).toHaveLength(4);
-    expect(history[0].statements[0]).toMatch(/^-- a comment with a semicolon; and 'quotes'\n\/\* block comment; still a comment \*\/\ncreate table notes/);
+    expect(history[0].statements[0]).toMatch(
+      /^-- a comment with a semicolon; and 'quotes'\n\/\* block comment; still a comment \*\/\ncreate table notes/,
+    );
   });
 
   it('commits a new enum value before a later file of the same run uses it (SQLSTATE 55P04 otherwise)', async () => {
@@ -72,13 +84,17 @@ describe.each(testServers())('SQL that real projects write, on $name', (server) 
     const { result } = await runGuard('apply', db.url, dir);
     expect(result.error).toBeUndefined();
     expect(result.applied).toEqual(['2', '3', '4']);
-    expect(result.migrations.find((m) => m.version === '3')?.nonAtomicReasons.join()).toMatch(/enum value 'sad'/);
+    expect(result.migrations.find((m) => m.version === '3')?.nonAtomicReasons.join()).toMatch(
+      /enum value 'sad'/,
+    );
     expect(await query(db.url, 'select m::text from people')).toEqual([{ m: 'sad' }]);
   });
 
   it('points runtime and syntax errors at file:line:column in characters after multi-byte text', async () => {
     const db = await newDb();
-    const runtime = migrationsDir({ '1_runtime.sql': "select 1;\nselect 'é🎉', nosuchcolumn from pg_class;\n" });
+    const runtime = migrationsDir({
+      '1_runtime.sql': "select 1;\nselect 'é🎉', nosuchcolumn from pg_class;\n",
+    });
     const failed = await runGuard('apply', db.url, runtime);
     expect(failed.result.status).toBe('rolled-back');
     expect(failed.result.error).toMatchObject({ sqlstate: '42703', line: 2, column: 14 });
@@ -87,8 +103,17 @@ describe.each(testServers())('SQL that real projects write, on $name', (server) 
     const untouched = await newDb();
     const parse = await runGuard('apply', untouched.url, syntax);
     expect(parse.result.status).toBe('failed');
-    expect(parse.result.error).toMatchObject({ line: 2, column: 17, file: expect.stringContaining('1_syntax.sql') });
+    expect(parse.result.error).toMatchObject({
+      line: 2,
+      column: 17,
+      file: expect.stringContaining('1_syntax.sql'),
+    });
     expect(parse.result.message).toMatch(/1_syntax\.sql:2:17: SQL syntax error/);
-    expect(await query(untouched.url, "select nspname from pg_namespace where nspname in ('supabase_migrations', 'migration_guard')")).toEqual([]);
+    expect(
+      await query(
+        untouched.url,
+        "select nspname from pg_namespace where nspname in ('supabase_migrations', 'migration_guard')",
+      ),
+    ).toEqual([]);
   });
 });

@@ -22,12 +22,16 @@ describe.each(testServers())('rollback with down migrations on $name', (server) 
     '2_email.sql': 'alter table users add column email text;',
     '2_email.down.sql': 'alter table users drop column email;',
     // dbmate-style sections in one file
-    '3_posts.sql': '-- migrate:up\ncreate table posts (id int, user_id int references users (id));\n\n-- migrate:down\ndrop table posts;\n',
+    '3_posts.sql':
+      '-- migrate:up\ncreate table posts (id int, user_id int references users (id));\n\n-- migrate:down\ndrop table posts;\n',
   };
 
   it('reverts the newest migrations newest first, removes their history, and equals the state before they were applied', async () => {
     const db = await newDb();
-    const dir = migrationsDir({ '1_users.sql': files['1_users.sql'], '1_users.down.sql': files['1_users.down.sql'] });
+    const dir = migrationsDir({
+      '1_users.sql': files['1_users.sql'],
+      '1_users.down.sql': files['1_users.down.sql'],
+    });
     await runGuard('apply', db.url, dir);
     const afterFirst = await databaseState(db.url);
     addFiles(dir, files);
@@ -49,8 +53,14 @@ describe.each(testServers())('rollback with down migrations on $name', (server) 
     await runGuard('apply', db.url, dir);
     const { result } = await runGuard('rollback', db.url, dir, { 'target-version': '1' });
     expect(result.rollback?.reverted).toEqual(['3', '2']);
-    expect((await query(db.url, 'select version from supabase_migrations.schema_migrations')).map((r) => r.version)).toEqual(['1']);
-    expect(await query(db.url, "select column_name from information_schema.columns where table_name = 'users'")).toEqual([{ column_name: 'id' }]);
+    expect(
+      (await query(db.url, 'select version from supabase_migrations.schema_migrations')).map(
+        (r) => r.version,
+      ),
+    ).toEqual(['1']);
+    expect(
+      await query(db.url, "select column_name from information_schema.columns where table_name = 'users'"),
+    ).toEqual([{ column_name: 'id' }]);
   });
 
   it('refuses before any change when a needed down migration is missing, naming it', async () => {
@@ -67,12 +77,18 @@ describe.each(testServers())('rollback with down migrations on $name', (server) 
 
   it('a failing down migration rolls the whole rollback back', async () => {
     const db = await newDb();
-    const dir = migrationsDir({ ...files, '2_email.down.sql': 'alter table users drop column no_such_column;' });
+    const dir = migrationsDir({
+      ...files,
+      '2_email.down.sql': 'alter table users drop column no_such_column;',
+    });
     await runGuard('apply', db.url, dir);
     const before = await databaseState(db.url);
     const { result } = await runGuard('rollback', db.url, dir, { count: '2' });
     expect(result.status).toBe('failed');
-    expect(result.error).toMatchObject({ sqlstate: '42703', file: expect.stringContaining('2_email.down.sql') });
+    expect(result.error).toMatchObject({
+      sqlstate: '42703',
+      file: expect.stringContaining('2_email.down.sql'),
+    });
     expect(result.message).toMatch(/3, 2 are still applied|2, 3 are still applied/);
     expect(await databaseState(db.url)).toEqual(before);
   });
@@ -81,7 +97,9 @@ describe.each(testServers())('rollback with down migrations on $name', (server) 
     const db = await newDb();
     const dir = migrationsDir(files);
     await runGuard('apply', db.url, dir);
-    await expect(runGuard('rollback', db.url, dir, { count: '1', 'target-version': '1' })).rejects.toThrow(/either count or target-version/);
+    await expect(runGuard('rollback', db.url, dir, { count: '1', 'target-version': '1' })).rejects.toThrow(
+      /either count or target-version/,
+    );
     const { result } = await runGuard('rollback', db.url, dir, { count: '9' });
     expect(result.message).toMatch(/count 9 is more than the 3 applied/);
   });

@@ -24,7 +24,10 @@ describe('workflow files', () => {
   it('the check fails on a broken workflow (so a pass above means something)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mg-actionlint-'));
     const file = join(dir, 'broken.yml');
-    writeFileSync(file, 'on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nonexistent_context_key }}\n        uses: actions/checkout@v4\n');
+    writeFileSync(
+      file,
+      'on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nonexistent_context_key }}\n        uses: actions/checkout@v4\n',
+    );
     const run = actionlint([file]);
     expect(run.status).not.toBe(0);
   });

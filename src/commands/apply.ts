@@ -33,8 +33,11 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     }
     const prepared = await prepareMigrations(plan.pending);
     const execution = buildExecutionPlan(prepared, settings.transactionMode);
-    result.migrations = prepared.map((p) => outcomeOf(p, 'not-run', execution.nonAtomic.get(p.migration.version)));
-    for (const m of result.migrations.filter((o) => !o.atomic)) logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
+    result.migrations = prepared.map((p) =>
+      outcomeOf(p, 'not-run', execution.nonAtomic.get(p.migration.version)),
+    );
+    for (const m of result.migrations.filter((o) => !o.atomic))
+      logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
 
     await runner.start();
     await runBackupStage(ctx, result, session);
@@ -48,7 +51,11 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
 
     if (settings.transactionMode === 'per-file') {
       const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () =>
-        rehearse(execution.units, { runner, lockTimeoutMs: settings.lockTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs }),
+        rehearse(execution.units, {
+          runner,
+          lockTimeoutMs: settings.lockTimeoutMs,
+          statementTimeoutMs: settings.statementTimeoutMs,
+        }),
       );
       result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
       for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
@@ -65,7 +72,9 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       }
     }
 
-    logger.info(`Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
+    logger.info(
+      `Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`,
+    );
     const outcome = await executeUnits(execution.units, {
       runner,
       logger,
@@ -77,7 +86,10 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       prelude: historyExists ? undefined : () => ensureHistoryTable(client),
     });
     if (result.lock) result.lock.retries = outcome.retries;
-    result.nonTransactional = outcome.nonTransactionalDone.map((n) => ({ ...n, down: plan.pending.find((m) => m.version === n.version)?.down?.path }));
+    result.nonTransactional = outcome.nonTransactionalDone.map((n) => ({
+      ...n,
+      down: plan.pending.find((m) => m.version === n.version)?.down?.path,
+    }));
 
     if (!outcome.failure) {
       markOutcomes(result, outcome, new Set(outcome.committed));
@@ -110,8 +122,12 @@ async function finishFailedRun(
     if (failure.connectionLost) {
       // The session is gone (and with it the lock). A COMMIT may or may not have landed: ask the
       // database what it has, on a new connection, rather than trusting what we sent.
-      logger.warn('The database connection was lost during the run; reconnecting to check what was committed');
-      reconnected = await connect(settings.database, { applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery` });
+      logger.warn(
+        'The database connection was lost during the run; reconnecting to check what was committed',
+      );
+      reconnected = await connect(settings.database, {
+        applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery`,
+      });
       client = reconnected;
       const applied = new Set((await readHistory(client)).map((r) => r.version));
       outcome.committed = session.plan.pending.map((m) => m.version).filter((v) => applied.has(v));
@@ -120,12 +136,18 @@ async function finishFailedRun(
     result.error = failure.error;
     result.cancelled = failure.cancelled || undefined;
     let stillApplied = [...outcome.committed];
-    if (settings.transactionMode === 'per-file' && stillApplied.length > 0 && !failure.cancelled && !failure.connectionLost) {
+    if (
+      settings.transactionMode === 'per-file' &&
+      stillApplied.length > 0 &&
+      !failure.cancelled &&
+      !failure.connectionLost
+    ) {
       const toRevert = session.plan.pending.filter((m) => stillApplied.includes(m.version));
       const rollback = await revertAfterFailure(ctx, session, toRevert);
       result.rollback = rollback;
       if (rollback.succeeded) {
-        for (const m of result.migrations) if (rollback.reverted.includes(m.version)) m.status = 'rolled-back';
+        for (const m of result.migrations)
+          if (rollback.reverted.includes(m.version)) m.status = 'rolled-back';
         stillApplied = [];
       }
     }
@@ -137,7 +159,11 @@ async function finishFailedRun(
     const fingerprintAfter = await schemaFingerprint(client);
     result.schemaFingerprint = { before: run.fingerprintBefore, after: fingerprintAfter };
     result.status = changed ? 'failed' : 'rolled-back';
-    const where = formatLocation(failure.error.file ? { file: failure.error.file, line: failure.error.line, column: failure.error.column } : undefined);
+    const where = formatLocation(
+      failure.error.file
+        ? { file: failure.error.file, line: failure.error.line, column: failure.error.column }
+        : undefined,
+    );
     const what = failure.cancelled ? failure.error.message : `${where}${failure.error.message}`;
     result.message = changed
       ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
@@ -154,9 +180,19 @@ async function finishFailedRun(
   }
 }
 
-async function recordApplied(client: Client, ctx: CommandContext, item: PreparedMigration, durationMs: number, runId: number): Promise<void> {
+async function recordApplied(
+  client: Client,
+  ctx: CommandContext,
+  item: PreparedMigration,
+  durationMs: number,
+  runId: number,
+): Promise<void> {
   const { migration } = item;
-  await insertHistoryRow(client, { version: migration.version, name: migration.name, statements: item.statements.map((s) => s.historyText) });
+  await insertHistoryRow(client, {
+    version: migration.version,
+    name: migration.name,
+    statements: item.statements.map((s) => s.historyText),
+  });
   await recordChecksum(client, {
     version: migration.version,
     name: migration.name,
@@ -186,9 +222,13 @@ function stopOnBlockingFindings(result: RunResult): void {
   const blocking = result.findings.filter((f) => f.severity === 'error');
   if (blocking.length === 0) return;
   const code = blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
-  throw new GuardError(code, `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`, {
-    hint: 'Fix the files listed above and run again.',
-  });
+  throw new GuardError(
+    code,
+    `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`,
+    {
+      hint: 'Fix the files listed above and run again.',
+    },
+  );
 }
 
 function describeStillApplied(applied: string[], partial: string[], result: RunResult): string {
@@ -198,11 +238,18 @@ function describeStillApplied(applied: string[], partial: string[], result: RunR
     if (result.rollback && !result.rollback.succeeded) parts.push(result.rollback.nextStep ?? '');
     else parts.push(`To undo them run rollback with count: ${applied.length}.`);
   }
-  if (partial.length) parts.push(`Partly applied (statements outside a transaction ran, no history row): ${partial.join(', ')}: see the non-transactional statements in the report and undo them by hand.`);
+  if (partial.length)
+    parts.push(
+      `Partly applied (statements outside a transaction ran, no history row): ${partial.join(', ')}: see the non-transactional statements in the report and undo them by hand.`,
+    );
   return parts.filter(Boolean).join(' ');
 }
 
-function outcomeOf(item: PreparedMigration, status: MigrationStatus, nonAtomic: string[] | undefined): MigrationOutcome {
+function outcomeOf(
+  item: PreparedMigration,
+  status: MigrationStatus,
+  nonAtomic: string[] | undefined,
+): MigrationOutcome {
   return {
     version: item.migration.version,
     name: item.migration.name,
@@ -214,4 +261,3 @@ function outcomeOf(item: PreparedMigration, status: MigrationStatus, nonAtomic: 
     nonAtomicReasons: nonAtomic ?? [],
   };
 }
-

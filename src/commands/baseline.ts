@@ -16,13 +16,20 @@ export async function baselineCommand(ctx: CommandContext, result: RunResult): P
   return withSession(ctx, result, { lock: true }, async ({ client, plan, set }) => {
     const target = settings.targetVersion;
     if (target && !set.migrations.some((m) => m.version === target)) {
-      throw new GuardError('invalid-input', `target-version ${target} matches no migration file in ${settings.migrationsDir}`, {
-        hint: 'Pass the version (leading digits of the file name) of the newest migration the database already has.',
-      });
+      throw new GuardError(
+        'invalid-input',
+        `target-version ${target} matches no migration file in ${settings.migrationsDir}`,
+        {
+          hint: 'Pass the version (leading digits of the file name) of the newest migration the database already has.',
+        },
+      );
     }
     const drift = plan.findings.filter((f) => f.code === 'drift' || f.code === 'missing-locally');
     if (drift.length > 0) {
-      throw new GuardError('drift', `Nothing was baselined: the history and the files disagree:\n${drift.map((f) => `  - ${f.message}`).join('\n')}`);
+      throw new GuardError(
+        'drift',
+        `Nothing was baselined: the history and the files disagree:\n${drift.map((f) => `  - ${f.message}`).join('\n')}`,
+      );
     }
     const toMark = plan.pending.filter((m) => !target || compareVersions(m.version, target) <= 0);
     if (toMark.length === 0) {
@@ -33,20 +40,45 @@ export async function baselineCommand(ctx: CommandContext, result: RunResult): P
     }
     await ensureHistoryTable(client);
     await ensureGuardSchema(client);
-    const runId = await startRunRecord(client, { command: 'baseline', environment: settings.environment, actor: ctx.run.actor, runUrl: ctx.run.runUrl, repository: ctx.run.repository, ref: ctx.run.ref, sha: ctx.run.sha });
+    const runId = await startRunRecord(client, {
+      command: 'baseline',
+      environment: settings.environment,
+      actor: ctx.run.actor,
+      runUrl: ctx.run.runUrl,
+      repository: ctx.run.repository,
+      ref: ctx.run.ref,
+      sha: ctx.run.sha,
+    });
     result.runId = runId;
     await withTransaction(client, async () => {
       for (const m of toMark) {
         await insertHistoryRow(client, { version: m.version, name: m.name, statements: [] });
-        await recordChecksum(client, { version: m.version, name: m.name, checksum: m.checksum, appliedBy: ctx.run.actor, runId, method: 'baseline' });
+        await recordChecksum(client, {
+          version: m.version,
+          name: m.name,
+          checksum: m.checksum,
+          appliedBy: ctx.run.actor,
+          runId,
+          method: 'baseline',
+        });
       }
     });
     result.migrations = toMark.map((m) => ({
-      version: m.version, name: m.name, file: m.path, status: 'baselined', durationMs: 0, statements: 0, atomic: true, nonAtomicReasons: [],
+      version: m.version,
+      name: m.name,
+      file: m.path,
+      status: 'baselined',
+      durationMs: 0,
+      statements: 0,
+      atomic: true,
+      nonAtomicReasons: [],
     }));
     result.applied = toMark.map((m) => m.version);
     result.pendingCount = plan.pending.length - toMark.length;
-    result.currentVersion = [plan.currentVersion, ...result.applied].filter((v): v is string => !!v).sort(compareVersions).pop();
+    result.currentVersion = [plan.currentVersion, ...result.applied]
+      .filter((v): v is string => !!v)
+      .sort(compareVersions)
+      .pop();
     result.status = 'success';
     result.message = `Marked ${toMark.length} migration(s) as applied without running them (up to ${toMark[toMark.length - 1].version}).`;
     await finishRunRecord(client, runId, { status: 'success', applied: result.applied });

@@ -26,9 +26,13 @@ export async function runCommand(ctx: CommandContext): Promise<RunResult> {
   try {
     const handler = HANDLERS[ctx.settings.command];
     if (!handler) {
-      throw new GuardError('not-implemented', `The "${ctx.settings.command}" command is not available in this version`, {
-        hint: `Available commands: ${Object.keys(HANDLERS).join(', ')}.`,
-      });
+      throw new GuardError(
+        'not-implemented',
+        `The "${ctx.settings.command}" command is not available in this version`,
+        {
+          hint: `Available commands: ${Object.keys(HANDLERS).join(', ')}.`,
+        },
+      );
     }
     await handler(ctx, result);
   } catch (error) {
@@ -54,5 +58,8 @@ function toErrorDetail(error: unknown): ErrorDetail {
     };
   }
   const err = error as { message?: string; code?: string };
-  return { message: err?.message ?? String(error), sqlstate: typeof err?.code === 'string' ? err.code : undefined };
+  return {
+    message: err?.message ?? String(error),
+    sqlstate: typeof err?.code === 'string' ? err.code : undefined,
+  };
 }

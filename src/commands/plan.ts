@@ -18,7 +18,10 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
     result.status_rows = plan.rows;
     const blocking = result.findings.filter((f) => f.severity === 'error');
     if (blocking.length > 0) {
-      throw new GuardError('drift', `apply would refuse to run: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`);
+      throw new GuardError(
+        'drift',
+        `apply would refuse to run: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`,
+      );
     }
     if (plan.pending.length === 0) {
       result.status = 'nothing-to-do';
@@ -41,7 +44,11 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       };
     });
     await runner.start();
-    const rehearsal = await rehearse(execution.units, { runner, lockTimeoutMs: settings.lockTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs });
+    const rehearsal = await rehearse(execution.units, {
+      runner,
+      lockTimeoutMs: settings.lockTimeoutMs,
+      statementTimeoutMs: settings.statementTimeoutMs,
+    });
     result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
     if (rehearsal.failure) {
       const { error, version } = rehearsal.failure;

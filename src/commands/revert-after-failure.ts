@@ -11,7 +11,11 @@ import type { Session } from './session.js';
  * migrations, newest first, in one transaction. Where one has no down migration nothing is
  * reverted, and the report says exactly what is applied and what to do.
  */
-export async function revertAfterFailure(ctx: CommandContext, session: Session, committed: Migration[]): Promise<RollbackReport> {
+export async function revertAfterFailure(
+  ctx: CommandContext,
+  session: Session,
+  committed: Migration[],
+): Promise<RollbackReport> {
   const versions = committed.map((m) => m.version);
   const { settings, logger } = ctx;
   let unit;

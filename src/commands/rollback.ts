@@ -20,19 +20,29 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
   const { settings, logger } = ctx;
   return withSession(ctx, result, { lock: true }, async (session) => {
     const { plan, set, client, runner } = session;
-    const applied = plan.rows.filter((r) => r.state !== 'pending').map((r) => r.version).sort(compareVersions);
+    const applied = plan.rows
+      .filter((r) => r.state !== 'pending')
+      .map((r) => r.version)
+      .sort(compareVersions);
     let targets: string[];
     if (settings.targetVersion) {
       if (!applied.includes(settings.targetVersion)) {
-        throw new GuardError('invalid-input', `target-version ${settings.targetVersion} is not an applied migration`, {
-          hint: `Applied versions: ${applied.slice(-10).join(', ') || 'none'}. target-version is the newest migration to KEEP.`,
-        });
+        throw new GuardError(
+          'invalid-input',
+          `target-version ${settings.targetVersion} is not an applied migration`,
+          {
+            hint: `Applied versions: ${applied.slice(-10).join(', ') || 'none'}. target-version is the newest migration to KEEP.`,
+          },
+        );
       }
       targets = applied.filter((v) => compareVersions(v, settings.targetVersion!) > 0);
     } else {
       const count = settings.count ?? 1;
       if (count > applied.length) {
-        throw new GuardError('invalid-input', `count ${count} is more than the ${applied.length} applied migration(s)`);
+        throw new GuardError(
+          'invalid-input',
+          `count ${count} is more than the ${applied.length} applied migration(s)`,
+        );
       }
       targets = applied.slice(applied.length - count);
     }
@@ -44,9 +54,13 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
     const onDisk = new Map(set.migrations.map((m) => [m.version, m]));
     const missingFiles = targets.filter((v) => !onDisk.has(v));
     if (missingFiles.length > 0) {
-      throw new GuardError('rollback-impossible', `No migration file (and so no down migration) for applied version(s) ${missingFiles.join(', ')}`, {
-        hint: 'Restore the files, or restore a backup with strategy: restore.',
-      });
+      throw new GuardError(
+        'rollback-impossible',
+        `No migration file (and so no down migration) for applied version(s) ${missingFiles.join(', ')}`,
+        {
+          hint: 'Restore the files, or restore a backup with strategy: restore.',
+        },
+      );
     }
     const migrations = targets.map((v) => onDisk.get(v)!);
     const unit = await buildRevertUnit(migrations); // refuses before any change when a down is missing
@@ -70,7 +84,11 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
       version: m.version,
       name: m.name,
       file: m.down!.path,
-      status: outcome.failure ? (outcome.failure.version === m.version ? 'failed' : 'not-run') : 'rolled-back',
+      status: outcome.failure
+        ? outcome.failure.version === m.version
+          ? 'failed'
+          : 'not-run'
+        : 'rolled-back',
       durationMs: Math.round(outcome.durations.get(m.version) ?? 0),
       statements: 0,
       atomic: true,
@@ -80,7 +98,13 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
     if (outcome.failure) {
       result.status = 'failed';
       result.error = outcome.failure.error;
-      result.rollback = { kind: 'command', reverted: [], succeeded: false, error: outcome.failure.error, stillApplied: targets };
+      result.rollback = {
+        kind: 'command',
+        reverted: [],
+        succeeded: false,
+        error: outcome.failure.error,
+        stillApplied: targets,
+      };
       result.message = `${outcome.failure.error.file}:${outcome.failure.error.line ?? ''}: ${outcome.failure.error.message}. The rollback transaction was rolled back: ${targets.join(', ')} are still applied.`;
     } else {
       const reverted = [...targets].reverse();
@@ -90,7 +114,11 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
       result.pendingCount = plan.pending.length + targets.length;
       result.message = `Rolled back ${reverted.join(', ')}; current version ${result.currentVersion ?? 'none'}.`;
     }
-    await finishRunRecord(client, runId, { status: result.status, applied: [], error: result.error?.message });
+    await finishRunRecord(client, runId, {
+      status: result.status,
+      applied: [],
+      error: result.error?.message,
+    });
     logger.info(result.message);
     return result;
   });

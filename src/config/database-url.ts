@@ -34,7 +34,10 @@ export function parseDatabaseUrl(raw: string): { ok: true; target: DatabaseTarge
   try {
     url = new URL(raw);
   } catch {
-    return { ok: false, reason: 'it is not a valid URL (expected postgres://user:password@host:port/database)' };
+    return {
+      ok: false,
+      reason: 'it is not a valid URL (expected postgres://user:password@host:port/database)',
+    };
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     return { ok: false, reason: `the scheme is "${url.protocol}" but must be postgres:// or postgresql://` };
@@ -68,7 +71,11 @@ export function parseDatabaseUrl(raw: string): { ok: true; target: DatabaseTarge
   const password = url.password ? decoded(url.password) : (params.get('password') ?? undefined);
   const database = decoded(url.pathname.replace(/^\//, ''));
   if (user === undefined || (url.password && password === undefined) || database === undefined) {
-    return { ok: false, reason: 'it contains a "%" that is not a valid percent-escape: percent-encode special characters in the password (e.g. % as %25, @ as %40)' };
+    return {
+      ok: false,
+      reason:
+        'it contains a "%" that is not a valid percent-escape: percent-encode special characters in the password (e.g. % as %25, @ as %40)',
+    };
   }
   const userName = user || params.get('user') || '';
   if (!userName) return { ok: false, reason: 'it names no user (postgres://USER:password@host/database)' };

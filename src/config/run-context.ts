@@ -46,7 +46,10 @@ export function runContextFromEnv(env: NodeJS.ProcessEnv = process.env): RunCont
 function pullRequestNumber(eventPath: string | undefined): number | undefined {
   if (!eventPath) return undefined;
   try {
-    const event = JSON.parse(readFileSync(eventPath, 'utf8')) as { pull_request?: { number?: number }; number?: number };
+    const event = JSON.parse(readFileSync(eventPath, 'utf8')) as {
+      pull_request?: { number?: number };
+      number?: number;
+    };
     return event.pull_request?.number ?? undefined;
   } catch {
     return undefined;

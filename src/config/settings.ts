@@ -113,7 +113,11 @@ function duration(fallback: string | undefined, limits: { min?: number; max?: nu
 }
 
 function formatMs(ms: number): string {
-  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000}m` : ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+  return ms >= 60_000 && ms % 60_000 === 0
+    ? `${ms / 60_000}m`
+    : ms >= 1000 && ms % 1000 === 0
+      ? `${ms / 1000}s`
+      : `${ms}ms`;
 }
 
 function wholeNumber(message: string, min: number, max: number) {
@@ -152,8 +156,7 @@ const schema = z.object({
     blankToUndefined,
     z
       .enum(['auto', ...COMMANDS], {
-        error: (issue) =>
-          `unknown command "${String(issue.input)}": use one of auto, ${COMMANDS.join(', ')}`,
+        error: (issue) => `unknown command "${String(issue.input)}": use one of auto, ${COMMANDS.join(', ')}`,
       })
       .default('auto'),
   ),
@@ -172,7 +175,10 @@ const schema = z.object({
   ),
   'transaction-mode': oneOf(TRANSACTION_MODES, 'all'),
   'lock-timeout': duration('2s', { min: 1, max: 10 * 60_000 }),
-  'lock-retries': z.preprocess(blankToUndefined, wholeNumber('must be a whole number from 0 to 50', 0, 50).default(5)),
+  'lock-retries': z.preprocess(
+    blankToUndefined,
+    wholeNumber('must be a whole number from 0 to 50', 0, 50).default(5),
+  ),
   'statement-timeout': duration(undefined),
   'run-lock-timeout': duration('2m', { min: 1, max: 6 * 3_600_000 }),
   'allow-out-of-order': boolean(false),
@@ -180,7 +186,10 @@ const schema = z.object({
     blankToUndefined,
     z.string().regex(/^\d+$/, 'must be a migration version: digits only, e.g. 20240101120000').optional(),
   ),
-  count: z.preprocess(blankToUndefined, wholeNumber('must be a whole number of migrations from 1 to 10000', 1, 10_000).optional()),
+  count: z.preprocess(
+    blankToUndefined,
+    wholeNumber('must be a whole number of migrations from 1 to 10000', 1, 10_000).optional(),
+  ),
   strategy: oneOf(['down', 'restore'] as const, 'down'),
   backup: z.preprocess(
     blankToUndefined,
@@ -209,7 +218,9 @@ export interface SettingsContext {
 export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Settings {
   const result = schema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`);
+    const lines = result.error.issues.map(
+      (issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`,
+    );
     throw new SettingsError(`Invalid input:\n${lines.join('\n')}`);
   }
   const v = result.data;
@@ -218,10 +229,14 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
   const isPullRequest = context.eventName === 'pull_request' || context.eventName === 'pull_request_target';
   const command = v.command === 'auto' ? (isPullRequest ? 'plan' : 'apply') : v.command;
   if (command === 'rollback' && v['target-version'] && v.count) {
-    throw new SettingsError('Invalid input:\n  count: give either count or target-version for a rollback, not both');
+    throw new SettingsError(
+      'Invalid input:\n  count: give either count or target-version for a rollback, not both',
+    );
   }
   if (command === 'rollback' && v.strategy === 'restore' && !v['backup-path']) {
-    throw new SettingsError('Invalid input:\n  backup-path: strategy restore needs the path of the backup to restore');
+    throw new SettingsError(
+      'Invalid input:\n  backup-path: strategy restore needs the path of the backup to restore',
+    );
   }
   return {
     command,

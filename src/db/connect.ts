@@ -53,24 +53,56 @@ function describeConnectError(error: unknown, target: DatabaseTarget): GuardErro
   const err = error as NodeJS.ErrnoException & { code?: string };
   const where = target.display;
   const cases: Record<string, [string, string]> = {
-    ECONNREFUSED: [`Nothing is listening at ${where}`, 'Check the host and port in database-url, and that the server is running.'],
-    ENOTFOUND: [`The host "${target.host}" cannot be resolved`, 'Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.'],
-    EAI_AGAIN: [`The host "${target.host}" cannot be resolved right now`, 'Check DNS and the host name in database-url.'],
-    ETIMEDOUT: [`Connecting to ${where} timed out`, 'Check that the host is reachable from this runner (firewall, IPv6-only hosts).'],
-    '28P01': [`Password authentication failed for user "${target.user}" at ${where}`, 'Check the password in the database-url secret.'],
-    '28000': [`The server at ${where} refused the connection for user "${target.user}"`, 'Check pg_hba.conf / network restrictions and the user name.'],
-    '3D000': [`Database "${target.database}" does not exist at ${where}`, 'Check the database name in database-url.'],
+    ECONNREFUSED: [
+      `Nothing is listening at ${where}`,
+      'Check the host and port in database-url, and that the server is running.',
+    ],
+    ENOTFOUND: [
+      `The host "${target.host}" cannot be resolved`,
+      'Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.',
+    ],
+    EAI_AGAIN: [
+      `The host "${target.host}" cannot be resolved right now`,
+      'Check DNS and the host name in database-url.',
+    ],
+    ETIMEDOUT: [
+      `Connecting to ${where} timed out`,
+      'Check that the host is reachable from this runner (firewall, IPv6-only hosts).',
+    ],
+    '28P01': [
+      `Password authentication failed for user "${target.user}" at ${where}`,
+      'Check the password in the database-url secret.',
+    ],
+    '28000': [
+      `The server at ${where} refused the connection for user "${target.user}"`,
+      'Check pg_hba.conf / network restrictions and the user name.',
+    ],
+    '3D000': [
+      `Database "${target.database}" does not exist at ${where}`,
+      'Check the database name in database-url.',
+    ],
   };
   const known = err?.code ? cases[err.code] : undefined;
-  if (known) return new GuardError('connection-failed', known[0], { hint: known[1], cause: error, sqlstate: err.code });
+  if (known)
+    return new GuardError('connection-failed', known[0], {
+      hint: known[1],
+      cause: error,
+      sqlstate: err.code,
+    });
   const message = err?.message ?? String(error);
   const tlsHint = /SSL|TLS|certificate|self.signed/i.test(message)
     ? 'For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.'
     : 'Check database-url and that the server is reachable.';
   if (/timeout/i.test(message)) {
-    return new GuardError('connection-failed', `Connecting to ${where} timed out`, { hint: 'Check that the host is reachable from this runner.', cause: error });
+    return new GuardError('connection-failed', `Connecting to ${where} timed out`, {
+      hint: 'Check that the host is reachable from this runner.',
+      cause: error,
+    });
   }
-  return new GuardError('connection-failed', `Cannot connect to ${where}: ${message}`, { hint: tlsHint, cause: error });
+  return new GuardError('connection-failed', `Cannot connect to ${where}: ${message}`, {
+    hint: tlsHint,
+    cause: error,
+  });
 }
 
 function truncateUtf8(text: string, maxBytes: number): string {

@@ -58,14 +58,28 @@ export async function readChecksums(client: Client): Promise<Map<string, Checksu
   return new Map(
     result.rows.map((r) => [
       r.version,
-      { version: r.version, checksum: r.checksum, appliedAt: r.applied_at, appliedBy: r.applied_by, method: r.method },
+      {
+        version: r.version,
+        checksum: r.checksum,
+        appliedAt: r.applied_at,
+        appliedBy: r.applied_by,
+        method: r.method,
+      },
     ]),
   );
 }
 
 export async function recordChecksum(
   client: Client,
-  row: { version: string; name: string; checksum: string; appliedBy: string; runId?: number; durationMs?: number; method: 'applied' | 'baseline' },
+  row: {
+    version: string;
+    name: string;
+    checksum: string;
+    appliedBy: string;
+    runId?: number;
+    durationMs?: number;
+    method: 'applied' | 'baseline';
+  },
 ): Promise<void> {
   await client.query(
     `INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
@@ -73,13 +87,24 @@ export async function recordChecksum(
      ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
        applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
        duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`,
-    [row.version, row.name, row.checksum, row.appliedBy, row.runId ?? null, row.durationMs ?? null, row.method],
+    [
+      row.version,
+      row.name,
+      row.checksum,
+      row.appliedBy,
+      row.runId ?? null,
+      row.durationMs ?? null,
+      row.method,
+    ],
   );
 }
 
 export async function forgetChecksum(client: Client, version: string): Promise<void> {
-  const { rows } = await client.query<{ exists: boolean }>("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists");
-  if (rows[0].exists) await client.query('DELETE FROM migration_guard.migrations WHERE version = $1', [version]);
+  const { rows } = await client.query<{ exists: boolean }>(
+    "SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists",
+  );
+  if (rows[0].exists)
+    await client.query('DELETE FROM migration_guard.migrations WHERE version = $1', [version]);
 }
 
 export interface RunRecordStart {
@@ -97,7 +122,16 @@ export async function startRunRecord(client: Client, run: RunRecordStart): Promi
   const { rows } = await client.query<{ id: string }>(
     `INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-    [run.command, run.environment, run.transactionMode ?? null, run.actor ?? null, run.runUrl ?? null, run.repository ?? null, run.ref ?? null, run.sha ?? null],
+    [
+      run.command,
+      run.environment,
+      run.transactionMode ?? null,
+      run.actor ?? null,
+      run.runUrl ?? null,
+      run.repository ?? null,
+      run.ref ?? null,
+      run.sha ?? null,
+    ],
   );
   return Number(rows[0].id);
 }

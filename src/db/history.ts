@@ -30,7 +30,9 @@ export async function historyTableExists(client: Client): Promise<boolean> {
 /** Applied versions; an empty list when the table does not exist yet (read-only callers never create it). */
 export async function readHistory(client: Client): Promise<HistoryRow[]> {
   if (!(await historyTableExists(client))) return [];
-  const result = await client.query<HistoryRow>('SELECT version, name FROM supabase_migrations.schema_migrations');
+  const result = await client.query<HistoryRow>(
+    'SELECT version, name FROM supabase_migrations.schema_migrations',
+  );
   return result.rows;
 }
 

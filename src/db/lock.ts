@@ -66,7 +66,9 @@ export async function withAdvisoryLock<T>(
   try {
     return await fn(lock);
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()]).catch(() => {});
+    await client
+      .query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()])
+      .catch(() => {});
   }
 }
 
@@ -94,7 +96,10 @@ export async function findLockHolder(client: Client): Promise<LockHolder | undef
 
 export function describeHolder(holder: LockHolder | undefined): string {
   if (!holder) return 'the holder could not be read from pg_stat_activity';
-  const parts = [`pid ${holder.pid}`, holder.applicationName ? `"${holder.applicationName}"` : 'unnamed session'];
+  const parts = [
+    `pid ${holder.pid}`,
+    holder.applicationName ? `"${holder.applicationName}"` : 'unnamed session',
+  ];
   const extra = [
     holder.user ? `user ${holder.user}` : undefined,
     holder.clientAddress ? `from ${holder.clientAddress}` : undefined,

@@ -30,7 +30,13 @@ export interface ExecutionOutcome {
   nonTransactionalDone: Array<{ version: string; file: string; line: number; statement: string }>;
   durations: Map<string, number>;
   retries: LockReport['retries'];
-  failure?: { version: string; error: ErrorDetail; rolledBack: string[]; cancelled: boolean; connectionLost: boolean };
+  failure?: {
+    version: string;
+    error: ErrorDetail;
+    rolledBack: string[];
+    cancelled: boolean;
+    connectionLost: boolean;
+  };
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -46,7 +52,13 @@ interface StepFailure {
 
 /** Runs the units in order; stops at the first failure, whose transaction is rolled back. */
 export async function executeUnits(units: Unit[], options: ExecuteOptions): Promise<ExecutionOutcome> {
-  const outcome: ExecutionOutcome = { committed: [], partiallyCommitted: [], nonTransactionalDone: [], durations: new Map(), retries: [] };
+  const outcome: ExecutionOutcome = {
+    committed: [],
+    partiallyCommitted: [],
+    nonTransactionalDone: [],
+    durations: new Map(),
+    retries: [],
+  };
   const startedVersions = new Set<string>();
   let prelude = options.prelude;
   for (const unit of units) {
@@ -55,7 +67,10 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
         ? await runTransactionWithRetry(unit.steps, { ...options, prelude }, outcome)
         : await runAutocommit(unit.step, options, outcome);
     if (!failure && unit.kind === 'transaction') prelude = undefined;
-    const versions = unit.kind === 'transaction' ? unit.steps.map((s) => s.migration.migration.version) : [unit.step.migration.migration.version];
+    const versions =
+      unit.kind === 'transaction'
+        ? unit.steps.map((s) => s.migration.migration.version)
+        : [unit.step.migration.migration.version];
     if (failure) {
       const ranBefore = versions.slice(0, failure.stepIndex);
       outcome.failure = {
@@ -69,23 +84,34 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
     }
     for (const v of versions) startedVersions.add(v);
     if (unit.kind === 'transaction') {
-      for (const step of unit.steps) if (step.kind === 'record') outcome.committed.push(step.migration.migration.version);
+      for (const step of unit.steps)
+        if (step.kind === 'record') outcome.committed.push(step.migration.migration.version);
     } else {
       const { migration, statement } = unit.step;
-      outcome.nonTransactionalDone.push({ version: migration.migration.version, file: migration.migration.path, line: statement.line, statement: statement.sql });
+      outcome.nonTransactionalDone.push({
+        version: migration.migration.version,
+        file: migration.migration.path,
+        line: statement.line,
+        statement: statement.sql,
+      });
     }
   }
   outcome.partiallyCommitted = [...startedVersions].filter((v) => !outcome.committed.includes(v));
   return outcome;
 }
 
-async function runTransactionWithRetry(steps: Step[], options: ExecuteOptions, outcome: ExecutionOutcome): Promise<StepFailure | undefined> {
+async function runTransactionWithRetry(
+  steps: Step[],
+  options: ExecuteOptions,
+  outcome: ExecutionOutcome,
+): Promise<StepFailure | undefined> {
   for (let attempt = 0; ; attempt++) {
     const timings = new Map<string, number>();
     const failure = await runTransaction(steps, options, timings);
     for (const [v, ms] of timings) outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
     if (!failure) return undefined;
-    if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries) return failure;
+    if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries)
+      return failure;
     // Exponential backoff with full jitter: waiters that retry in lockstep would collide again.
     const base = options.retryBaseMs ?? 500;
     const delayMs = Math.round(Math.random() * Math.min(30_000, base * 2 ** attempt)) + Math.min(100, base);
@@ -104,7 +130,11 @@ async function runTransactionWithRetry(steps: Step[], options: ExecuteOptions, o
   }
 }
 
-async function runTransaction(steps: Step[], options: ExecuteOptions, timings: Map<string, number>): Promise<StepFailure | undefined> {
+async function runTransaction(
+  steps: Step[],
+  options: ExecuteOptions,
+  timings: Map<string, number>,
+): Promise<StepFailure | undefined> {
   const { runner } = options;
   let index = 0;
   try {
@@ -132,7 +162,11 @@ async function runTransaction(steps: Step[], options: ExecuteOptions, timings: M
   }
 }
 
-async function runAutocommit(step: StatementStep, options: ExecuteOptions, outcome: ExecutionOutcome): Promise<StepFailure | undefined> {
+async function runAutocommit(
+  step: StatementStep,
+  options: ExecuteOptions,
+  outcome: ExecutionOutcome,
+): Promise<StepFailure | undefined> {
   const { runner } = options;
   const version = step.migration.migration.version;
   const started = performance.now();
@@ -150,16 +184,28 @@ async function runAutocommit(step: StatementStep, options: ExecuteOptions, outco
 
 function failureOf(error: unknown, step: Step, stepIndex: number): StepFailure {
   const cancelled = error instanceof CancelledError;
-  const detail = describeSqlError(cancelled && (error as CancelledError).cause ? (error as CancelledError).cause : error, step);
+  const detail = describeSqlError(
+    cancelled && (error as CancelledError).cause ? (error as CancelledError).cause : error,
+    step,
+  );
   if (cancelled) detail.message = (error as Error).message;
-  return { version: step.migration.migration.version, error: detail, stepIndex, cancelled, connectionLost: isConnectionLoss(error) };
+  return {
+    version: step.migration.migration.version,
+    error: detail,
+    stepIndex,
+    cancelled,
+    connectionLost: isConnectionLoss(error),
+  };
 }
 
 /** Errors after which the session is gone: the server has rolled back whatever was open. */
 export function isConnectionLoss(error: unknown): boolean {
   const err = error as { code?: string; message?: string };
-  if (err?.code && ['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(err.code)) return true;
-  return /Connection terminated|connection is closed|Client has encountered a connection error|not queryable/i.test(err?.message ?? '');
+  if (err?.code && ['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(err.code))
+    return true;
+  return /Connection terminated|connection is closed|Client has encountered a connection error|not queryable/i.test(
+    err?.message ?? '',
+  );
 }
 
 function sessionSettings(options: ExecuteOptions, scope: 'LOCAL' | 'SESSION'): string {
@@ -173,7 +219,11 @@ export function describeSqlError(error: unknown, step: Step): ErrorDetail {
   const err = error as { message?: string; code?: string; position?: string; detail?: string; hint?: string };
   const message = err?.message ?? String(error);
   if (step.kind === 'record') {
-    return { message: `recording ${step.migration.migration.fileName} in the history failed: ${message}`, file: step.migration.migration.path, sqlstate: err?.code };
+    return {
+      message: `recording ${step.migration.migration.fileName} in the history failed: ${message}`,
+      file: step.migration.migration.path,
+      sqlstate: err?.code,
+    };
   }
   const { statement, part } = step;
   let at = { line: statement.line, column: statement.column };

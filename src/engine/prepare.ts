@@ -15,9 +15,13 @@ export async function prepareMigrations(pending: Migration[]): Promise<PreparedM
       const verify = await splitStatements(source, start, end, path);
       const outside = verify.statements.find((s) => s.nonTransactional);
       if (outside) {
-        throw new GuardError('parse-error', `${outside.nonTransactional} cannot run in a verify script: verify runs inside the migration's transaction`, {
-          location: { file: path, line: outside.line, column: outside.column },
-        });
+        throw new GuardError(
+          'parse-error',
+          `${outside.nonTransactional} cannot run in a verify script: verify runs inside the migration's transaction`,
+          {
+            location: { file: path, line: outside.line, column: outside.column },
+          },
+        );
       }
       item.verify = verify.statements;
     }

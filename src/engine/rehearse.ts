@@ -19,11 +19,16 @@ const UNSAFE_NEW_ENUM_VALUE = '55P04';
  * touches, or uses an enum value added in this transaction) is not a failure: the rehearsal stops
  * there and lists the rest as not rehearsed rather than failing the run on a guess.
  */
-export async function rehearse(units: Unit[], options: { runner: StatementRunner; lockTimeoutMs: number; statementTimeoutMs?: number }): Promise<RehearsalOutcome> {
+export async function rehearse(
+  units: Unit[],
+  options: { runner: StatementRunner; lockTimeoutMs: number; statementTimeoutMs?: number },
+): Promise<RehearsalOutcome> {
   const { runner } = options;
   const notRehearsed: string[] = [];
   const skippedNames = new Set<string>();
-  const steps = units.flatMap((u): Array<Step | Extract<Unit, { kind: 'autocommit' }>> => (u.kind === 'transaction' ? u.steps : [u]));
+  const steps = units.flatMap((u): Array<Step | Extract<Unit, { kind: 'autocommit' }>> =>
+    u.kind === 'transaction' ? u.steps : [u],
+  );
   try {
     await runner.query('BEGIN');
     await runner.query(
@@ -48,11 +53,16 @@ export async function rehearse(units: Unit[], options: { runner: StatementRunner
         if (dependsOnSkipped || code === UNSAFE_NEW_ENUM_VALUE) {
           for (const rest of steps.slice(i)) {
             if ('step' in rest || rest.kind === 'record') continue;
-            notRehearsed.push(`${rest.part.path}:${rest.statement.line}: depends on a statement that cannot be rehearsed`);
+            notRehearsed.push(
+              `${rest.part.path}:${rest.statement.line}: depends on a statement that cannot be rehearsed`,
+            );
           }
           return { notRehearsed };
         }
-        return { failure: { version: item.migration.migration.version, error: describeSqlError(error, item) }, notRehearsed };
+        return {
+          failure: { version: item.migration.migration.version, error: describeSqlError(error, item) },
+          notRehearsed,
+        };
       }
     }
     return { notRehearsed };
@@ -62,7 +72,9 @@ export async function rehearse(units: Unit[], options: { runner: StatementRunner
 }
 
 const KEYWORDS = new Set(
-  'create drop index concurrently if not exists on only using btree hash gist gin brin reindex table schema database system vacuum full freeze verbose analyze alter detach partition finalize cluster set tablespace subscription connection publication with without cascade restrict unique nulls distinct include where'.split(' '),
+  'create drop index concurrently if not exists on only using btree hash gist gin brin reindex table schema database system vacuum full freeze verbose analyze alter detach partition finalize cluster set tablespace subscription connection publication with without cascade restrict unique nulls distinct include where'.split(
+    ' ',
+  ),
 );
 
 /** Lower-cased identifier-like words of a statement, SQL keywords removed. */

@@ -10,8 +10,14 @@ export interface Blocker {
 }
 
 export class CancelledError extends Error {
-  constructor(readonly reason: string, options?: { cause?: unknown }) {
-    super(`Cancelled (${reason}): the running statement was cancelled and its transaction rolled back`, options);
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Cancelled (${reason}): the running statement was cancelled and its transaction rolled back`,
+      options,
+    );
     this.name = 'CancelledError';
   }
 }
@@ -79,14 +85,25 @@ export class StatementRunner {
       control.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => {});
     };
     signal?.addEventListener('abort', cancel, { once: true });
-    const peek = setTimeout(() => {
-      control
-        .query<Blocker & { application_name: string; age_seconds: number | null }>(BLOCKERS_SQL, [backendPid])
-        .then(({ rows }) => {
-          this.lastBlockers = rows.map((r) => ({ pid: r.pid, applicationName: r.application_name, state: r.state, ageSeconds: r.age_seconds, query: r.query }));
-        })
-        .catch(() => {});
-    }, Math.max(20, lockTimeoutMs - 150));
+    const peek = setTimeout(
+      () => {
+        control
+          .query<Blocker & { application_name: string; age_seconds: number | null }>(BLOCKERS_SQL, [
+            backendPid,
+          ])
+          .then(({ rows }) => {
+            this.lastBlockers = rows.map((r) => ({
+              pid: r.pid,
+              applicationName: r.application_name,
+              state: r.state,
+              ageSeconds: r.age_seconds,
+              query: r.query,
+            }));
+          })
+          .catch(() => {});
+      },
+      Math.max(20, lockTimeoutMs - 150),
+    );
     try {
       await this.client.query(sql);
     } catch (error) {

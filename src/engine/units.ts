@@ -26,9 +26,7 @@ export type Step =
   | { kind: 'record'; migration: PreparedMigration };
 
 /** One server round of work: a transaction, or one statement that cannot run inside one. */
-export type Unit =
-  | { kind: 'transaction'; steps: Step[] }
-  | { kind: 'autocommit'; step: StatementStep };
+export type Unit = { kind: 'transaction'; steps: Step[] } | { kind: 'autocommit'; step: StatementStep };
 
 export interface ExecutionPlan {
   units: Unit[];
@@ -50,15 +48,25 @@ export function buildExecutionPlan(prepared: PreparedMigration[], mode: Transact
     if (open.length > 0) units.push({ kind: 'transaction', steps: open });
     open = [];
   };
-  const note = (version: string, reason: string) => nonAtomic.set(version, [...(nonAtomic.get(version) ?? []), reason]);
+  const note = (version: string, reason: string) =>
+    nonAtomic.set(version, [...(nonAtomic.get(version) ?? []), reason]);
 
   prepared.forEach((item, index) => {
     for (const statement of item.statements) {
-      const step: StatementStep = { kind: 'statement', migration: item, statement, part: item.migration.up, role: 'up' };
+      const step: StatementStep = {
+        kind: 'statement',
+        migration: item,
+        statement,
+        part: item.migration.up,
+        role: 'up',
+      };
       if (statement.nonTransactional) {
         close();
         units.push({ kind: 'autocommit', step });
-        note(item.migration.version, `${statement.nonTransactional} (line ${statement.line}) runs outside a transaction`);
+        note(
+          item.migration.version,
+          `${statement.nonTransactional} (line ${statement.line}) runs outside a transaction`,
+        );
       } else {
         open.push(step);
       }

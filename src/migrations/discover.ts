@@ -47,11 +47,18 @@ export async function discoverMigrations(dir: string, cwd = process.cwd()): Prom
     if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
     entries = await readdir(dir, { withFileTypes: true });
   } catch {
-    throw new GuardError('migrations-dir', `Migrations directory "${dir}" does not exist or is not a directory`, {
-      hint: 'Set migrations-dir to the folder holding <version>_<name>.sql files (default supabase/migrations), relative to the repository root.',
-    });
+    throw new GuardError(
+      'migrations-dir',
+      `Migrations directory "${dir}" does not exist or is not a directory`,
+      {
+        hint: 'Set migrations-dir to the folder holding <version>_<name>.sql files (default supabase/migrations), relative to the repository root.',
+      },
+    );
   }
-  const files = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+  const files = entries
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
   const display = (name: string) => {
     const absolute = resolve(cwd, dir, name);
     const rel = relative(cwd, absolute);
@@ -79,7 +86,9 @@ export async function discoverMigrations(dir: string, cwd = process.cwd()): Prom
   for (const up of ups) byVersion.set(up.version, [...(byVersion.get(up.version) ?? []), up.fileName]);
   const duplicates = [...byVersion.entries()].filter(([, names]) => names.length > 1);
   if (duplicates.length > 0) {
-    const list = duplicates.map(([v, names]) => `  version ${v}: ${names.map(display).join(', ')}`).join('\n');
+    const list = duplicates
+      .map(([v, names]) => `  version ${v}: ${names.map(display).join(', ')}`)
+      .join('\n');
     throw new GuardError('duplicate-version', `Duplicate migration versions:\n${list}`, {
       hint: 'Each version may appear in one file only: rename one of them with a new timestamp.',
     });
@@ -129,14 +138,24 @@ async function loadMigration(
       : { path, source, start: 0, end: source.bytes.length },
   };
   if (sections?.down) {
-    migration.down = { kind: 'section', path, source, start: byteOf(sections.down.start), end: byteOf(sections.down.end) };
+    migration.down = {
+      kind: 'section',
+      path,
+      source,
+      start: byteOf(sections.down.start),
+      end: byteOf(sections.down.end),
+    };
   }
   if (extra.down) {
     if (migration.down) {
-      throw new GuardError('parse-error', `${display(extra.down)} and a "-- migrate:down" section both define the down migration`, {
-        location: { file: path },
-        hint: 'Keep one of the two.',
-      });
+      throw new GuardError(
+        'parse-error',
+        `${display(extra.down)} and a "-- migrate:down" section both define the down migration`,
+        {
+          location: { file: path },
+          hint: 'Keep one of the two.',
+        },
+      );
     }
     migration.down = { kind: 'file', ...(await wholeFile(join(dir, extra.down), display(extra.down))) };
   }

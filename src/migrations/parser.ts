@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 
 /** The subset of libpg-query we use. */
 export interface PgParser {
-  parseSync(sql: string): { stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> };
+  parseSync(sql: string): {
+    stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }>;
+  };
 }
 
 export interface PgParseError extends Error {

@@ -22,7 +22,10 @@ export function findSections(text: string): Sections | undefined | { error: stri
   const lineOf = (offset: number) => text.slice(0, offset).split('\n').length;
   if (ups.length !== 1 || downs.length > 1) {
     const extra = ups.length !== 1 ? (ups[1] ?? markers[0]) : downs[1];
-    return { error: 'expected exactly one "-- migrate:up" and at most one "-- migrate:down" marker', line: lineOf(extra.start) };
+    return {
+      error: 'expected exactly one "-- migrate:up" and at most one "-- migrate:down" marker',
+      line: lineOf(extra.start),
+    };
   }
   const up = ups[0];
   const down = downs[0];

@@ -43,7 +43,5 @@ export class SourceText {
 }
 
 function codePointLength(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
+  return Array.from(text).length;
 }

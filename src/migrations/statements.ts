@@ -31,7 +31,12 @@ export interface SplitSql {
  * Splits part of a file (bytes start..end of `source`) into statements with the real PostgreSQL
  * parser, and classifies each. Errors name file:line:column.
  */
-export async function splitStatements(source: SourceText, start: number, end: number, file: string): Promise<SplitSql> {
+export async function splitStatements(
+  source: SourceText,
+  start: number,
+  end: number,
+  file: string,
+): Promise<SplitSql> {
   const parser = await loadParser();
   const sql = source.slice(start, end);
   // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
@@ -167,10 +172,13 @@ export function nonTransactionalReason(nodeType: string, node: Record<string, un
       return 'DROP SUBSCRIPTION';
     case 'AlterDatabaseStmt': {
       const options = (node.options as Array<{ DefElem?: { defname?: string } }> | undefined) ?? [];
-      return options.some((o) => o.DefElem?.defname === 'tablespace') ? 'ALTER DATABASE … SET TABLESPACE' : undefined;
+      return options.some((o) => o.DefElem?.defname === 'tablespace')
+        ? 'ALTER DATABASE … SET TABLESPACE'
+        : undefined;
     }
     case 'AlterTableStmt': {
-      const cmds = (node.cmds as Array<{ AlterTableCmd?: { subtype?: string; def?: Record<string, unknown> } }>) ?? [];
+      const cmds =
+        (node.cmds as Array<{ AlterTableCmd?: { subtype?: string; def?: Record<string, unknown> } }>) ?? [];
       const detach = cmds.some((c) => {
         const partition = c.AlterTableCmd?.def?.PartitionCmd as { concurrent?: boolean } | undefined;
         return c.AlterTableCmd?.subtype === 'AT_DetachPartition' && partition?.concurrent;

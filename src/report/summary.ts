@@ -10,41 +10,73 @@ const STATUS_LABEL: Record<RunResult['status'], string> = {
 /** The job summary: pure Markdown from a run result (golden-tested). */
 export function renderSummary(result: RunResult): string {
   const lines: string[] = [];
-  lines.push(`## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`, '');
+  lines.push(
+    `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
+    '',
+  );
   lines.push(escapeMd(result.message), '');
   const facts: Array<[string, string | undefined]> = [
-    ['Database', result.database ? `${result.database.display}${result.database.serverVersion ? ` (PostgreSQL ${result.database.serverVersion})` : ''}` : undefined],
+    [
+      'Database',
+      result.database
+        ? `${result.database.display}${result.database.serverVersion ? ` (PostgreSQL ${result.database.serverVersion})` : ''}`
+        : undefined,
+    ],
     ['Transaction mode', result.transactionMode],
     ['Applied', String(result.applied.length)],
     ['Pending', String(result.pendingCount)],
     ['Failed', countOf(result, 'failed', 'partially-applied')],
     ['Rolled back', countOf(result, 'rolled-back')],
-    ['Backup', result.backup ? `${result.backup.path} (${formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)` : undefined],
+    [
+      'Backup',
+      result.backup
+        ? `${result.backup.path} (${formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)`
+        : undefined,
+    ],
     ['Current version', result.currentVersion],
     ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
     ['Lock', result.lock ? describeLock(result) : undefined],
-    ['Schema fingerprint', result.schemaFingerprint ? `before \`${result.schemaFingerprint.before}\`, after \`${result.schemaFingerprint.after}\`` : undefined],
+    [
+      'Schema fingerprint',
+      result.schemaFingerprint
+        ? `before \`${result.schemaFingerprint.before}\`, after \`${result.schemaFingerprint.after}\``
+        : undefined,
+    ],
     ['Run id', result.runId !== undefined ? String(result.runId) : undefined],
   ];
   lines.push('| | |', '|---|---|');
   for (const [k, v] of facts) if (v !== undefined) lines.push(`| ${k} | ${escapeCell(v)} |`);
   lines.push('');
   if (result.error) {
-    const where = result.error.file ? `${result.error.file}${result.error.line ? `:${result.error.line}` : ''}${result.error.column ? `:${result.error.column}` : ''}` : '';
-    lines.push('### Error', '', '```', `${where ? `${where}: ` : ''}${result.error.message}${result.error.sqlstate ? ` (SQLSTATE ${result.error.sqlstate})` : ''}`);
+    const where = result.error.file
+      ? `${result.error.file}${result.error.line ? `:${result.error.line}` : ''}${result.error.column ? `:${result.error.column}` : ''}`
+      : '';
+    lines.push(
+      '### Error',
+      '',
+      '```',
+      `${where ? `${where}: ` : ''}${result.error.message}${result.error.sqlstate ? ` (SQLSTATE ${result.error.sqlstate})` : ''}`,
+    );
     if (result.error.detail) lines.push(`DETAIL: ${result.error.detail}`);
     if (result.error.hint) lines.push(`HINT: ${result.error.hint}`);
     lines.push('```', '');
   }
   if (result.migrations.length > 0) lines.push(...migrationTable(result.migrations), '');
   if (result.committedBeforeFailure?.length) {
-    lines.push('### Left applied by the failed run', '', ...result.committedBeforeFailure.map((v) => `- ${v}`), '');
+    lines.push(
+      '### Left applied by the failed run',
+      '',
+      ...result.committedBeforeFailure.map((v) => `- ${v}`),
+      '',
+    );
   }
   if (result.rollback) lines.push(...rollbackSection(result.rollback), '');
   if (result.nonTransactional?.length) {
     lines.push('### Ran outside a transaction (not undone by a rollback)', '');
     for (const n of result.nonTransactional) {
-      lines.push(`- ${n.file}:${n.line}: \`${escapeCell(n.statement.split('\n')[0])}\`${n.down ? ` — down: ${n.down}` : ' — no down migration'}`);
+      lines.push(
+        `- ${n.file}:${n.line}: \`${escapeCell(n.statement.split('\n')[0])}\`${n.down ? ` — down: ${n.down}` : ' — no down migration'}`,
+      );
     }
     lines.push('');
   }
@@ -54,14 +86,17 @@ export function renderSummary(result: RunResult): string {
   if (result.lock?.retries.length) {
     lines.push('### Lock waits', '');
     for (const r of result.lock.retries) {
-      lines.push(`- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(r.message)}${r.blocker ? ` — blocked by ${escapeMd(r.blocker)}` : ''}`);
+      lines.push(
+        `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(r.message)}${r.blocker ? ` — blocked by ${escapeMd(r.blocker)}` : ''}`,
+      );
     }
     lines.push('');
   }
   if (result.status_rows) lines.push(...statusTable(result.status_rows), '');
   if (result.findings.length > 0) {
     lines.push('### Findings', '');
-    for (const f of result.findings) lines.push(`- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(f.message)}`);
+    for (const f of result.findings)
+      lines.push(`- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(f.message)}`);
     lines.push('');
   }
   return `${lines.join('\n').trimEnd()}\n`;
@@ -85,7 +120,12 @@ function formatBytes(bytes: number): string {
 }
 
 function rollbackSection(rollback: NonNullable<RunResult['rollback']>): string[] {
-  const title = rollback.kind === 'automatic' ? 'Automatic rollback' : rollback.kind === 'restore' ? 'Restore' : 'Rollback';
+  const title =
+    rollback.kind === 'automatic'
+      ? 'Automatic rollback'
+      : rollback.kind === 'restore'
+        ? 'Restore'
+        : 'Rollback';
   const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`, ''];
   if (rollback.reverted.length) lines.push(`Reverted (newest first): ${rollback.reverted.join(', ')}`, '');
   if (rollback.backupPath) lines.push(`Backup restored: ${rollback.backupPath}`, '');
@@ -97,8 +137,13 @@ function rollbackSection(rollback: NonNullable<RunResult['rollback']>): string[]
 
 function describeLock(result: RunResult): string {
   const lock = result.lock!;
-  const parts = [lock.waitedMs > 0 ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}` : 'acquired at once'];
-  if (lock.retries.length > 0) parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
+  const parts = [
+    lock.waitedMs > 0
+      ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}`
+      : 'acquired at once',
+  ];
+  if (lock.retries.length > 0)
+    parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
   return parts.join('; ');
 }
 
@@ -108,16 +153,25 @@ function migrationTable(migrations: MigrationOutcome[]): string[] {
     const notes = [
       m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
       m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
-    ].filter(Boolean).join(' — ');
-    rows.push(`| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(notes)} |`);
+    ]
+      .filter(Boolean)
+      .join(' — ');
+    rows.push(
+      `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(notes)} |`,
+    );
   }
   return rows;
 }
 
 function statusTable(statusRows: StatusRow[]): string[] {
-  const rows = ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'];
+  const rows = [
+    '| Version | Name | State | Applied at | Applied by | Checksum |',
+    '|---|---|---|---|---|---|',
+  ];
   for (const r of statusRows) {
-    rows.push(`| ${r.version} | ${escapeCell(r.name)} | ${r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`);
+    rows.push(
+      `| ${r.version} | ${escapeCell(r.name)} | ${r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`,
+    );
   }
   return rows;
 }

@@ -5,12 +5,17 @@ export function renderText(result: RunResult): string {
   const out: string[] = [];
   if (result.status_rows) {
     for (const r of result.status_rows) {
-      out.push(`${r.state.padEnd(16)} ${r.version.padEnd(16)} ${r.name}${r.checksum && r.checksum !== 'ok' ? `  [checksum ${r.checksum}]` : ''}`);
+      out.push(
+        `${r.state.padEnd(16)} ${r.version.padEnd(16)} ${r.name}${r.checksum && r.checksum !== 'ok' ? `  [checksum ${r.checksum}]` : ''}`,
+      );
     }
   }
   for (const m of result.migrations) {
-    out.push(`${m.status.padEnd(18)} ${m.version.padEnd(16)} ${m.name}  (${m.durationMs} ms, ${m.statements} statements${m.atomic ? '' : ', not atomic'})`);
-    if (m.error) out.push(`    ${m.error.file}:${m.error.line ?? ''}:${m.error.column ?? ''}: ${m.error.message}`);
+    out.push(
+      `${m.status.padEnd(18)} ${m.version.padEnd(16)} ${m.name}  (${m.durationMs} ms, ${m.statements} statements${m.atomic ? '' : ', not atomic'})`,
+    );
+    if (m.error)
+      out.push(`    ${m.error.file}:${m.error.line ?? ''}:${m.error.column ?? ''}: ${m.error.message}`);
   }
   for (const f of result.findings) out.push(`${f.severity}: ${f.message}`);
   out.push(`${result.status}: ${result.message}`);
