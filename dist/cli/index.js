@@ -6799,25 +6799,56 @@ function describeConnectError(error, target) {
     const err = error;
     const where = target.display;
     const cases = {
-        ECONNREFUSED: [`Nothing is listening at ${where}`, 'Check the host and port in database-url, and that the server is running.'],
-        ENOTFOUND: [`The host "${target.host}" cannot be resolved`, 'Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.'],
-        EAI_AGAIN: [`The host "${target.host}" cannot be resolved right now`, 'Check DNS and the host name in database-url.'],
-        ETIMEDOUT: [`Connecting to ${where} timed out`, 'Check that the host is reachable from this runner (firewall, IPv6-only hosts).'],
-        '28P01': [`Password authentication failed for user "${target.user}" at ${where}`, 'Check the password in the database-url secret.'],
-        '28000': [`The server at ${where} refused the connection for user "${target.user}"`, 'Check pg_hba.conf / network restrictions and the user name.'],
-        '3D000': [`Database "${target.database}" does not exist at ${where}`, 'Check the database name in database-url.'],
+        ECONNREFUSED: [
+            `Nothing is listening at ${where}`,
+            'Check the host and port in database-url, and that the server is running.',
+        ],
+        ENOTFOUND: [
+            `The host "${target.host}" cannot be resolved`,
+            'Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.',
+        ],
+        EAI_AGAIN: [
+            `The host "${target.host}" cannot be resolved right now`,
+            'Check DNS and the host name in database-url.',
+        ],
+        ETIMEDOUT: [
+            `Connecting to ${where} timed out`,
+            'Check that the host is reachable from this runner (firewall, IPv6-only hosts).',
+        ],
+        '28P01': [
+            `Password authentication failed for user "${target.user}" at ${where}`,
+            'Check the password in the database-url secret.',
+        ],
+        '28000': [
+            `The server at ${where} refused the connection for user "${target.user}"`,
+            'Check pg_hba.conf / network restrictions and the user name.',
+        ],
+        '3D000': [
+            `Database "${target.database}" does not exist at ${where}`,
+            'Check the database name in database-url.',
+        ],
     };
     const known = err?.code ? cases[err.code] : undefined;
     if (known)
-        return new GuardError('connection-failed', known[0], { hint: known[1], cause: error, sqlstate: err.code });
+        return new GuardError('connection-failed', known[0], {
+            hint: known[1],
+            cause: error,
+            sqlstate: err.code,
+        });
     const message = err?.message ?? String(error);
     const tlsHint = /SSL|TLS|certificate|self.signed/i.test(message)
         ? 'For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.'
         : 'Check database-url and that the server is reachable.';
     if (/timeout/i.test(message)) {
-        return new GuardError('connection-failed', `Connecting to ${where} timed out`, { hint: 'Check that the host is reachable from this runner.', cause: error });
+        return new GuardError('connection-failed', `Connecting to ${where} timed out`, {
+            hint: 'Check that the host is reachable from this runner.',
+            cause: error,
+        });
     }
-    return new GuardError('connection-failed', `Cannot connect to ${where}: ${message}`, { hint: tlsHint, cause: error });
+    return new GuardError('connection-failed', `Cannot connect to ${where}: ${message}`, {
+        hint: tlsHint,
+        cause: error,
+    });
 }
 function truncateUtf8(text, maxBytes) {
     let out = text;
@@ -6923,7 +6954,13 @@ async function readChecksums(client) {
     const result = await client.query('SELECT version, checksum, applied_at, applied_by, method FROM migration_guard.migrations');
     return new Map(result.rows.map((r) => [
         r.version,
-        { version: r.version, checksum: r.checksum, appliedAt: r.applied_at, appliedBy: r.applied_by, method: r.method },
+        {
+            version: r.version,
+            checksum: r.checksum,
+            appliedAt: r.applied_at,
+            appliedBy: r.applied_by,
+            method: r.method,
+        },
     ]));
 }
 async function recordChecksum(client, row) {
@@ -6931,7 +6968,15 @@ async function recordChecksum(client, row) {
      VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
        applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`, [row.version, row.name, row.checksum, row.appliedBy, row.runId ?? null, row.durationMs ?? null, row.method]);
+       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`, [
+        row.version,
+        row.name,
+        row.checksum,
+        row.appliedBy,
+        row.runId ?? null,
+        row.durationMs ?? null,
+        row.method,
+    ]);
 }
 async function forgetChecksum(client, version) {
     const { rows } = await client.query("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists");
@@ -6940,7 +6985,16 @@ async function forgetChecksum(client, version) {
 }
 async function startRunRecord(client, run) {
     const { rows } = await client.query(`INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, [run.command, run.environment, run.transactionMode ?? null, run.actor ?? null, run.runUrl ?? null, run.repository ?? null, run.ref ?? null, run.sha ?? null]);
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, [
+        run.command,
+        run.environment,
+        run.transactionMode ?? null,
+        run.actor ?? null,
+        run.runUrl ?? null,
+        run.repository ?? null,
+        run.ref ?? null,
+        run.sha ?? null,
+    ]);
     return Number(rows[0].id);
 }
 async function finishRunRecord(client, id, outcome) {
@@ -7058,9 +7112,17 @@ class StatementRunner {
         signal?.addEventListener('abort', cancel, { once: true });
         const peek = setTimeout(() => {
             control
-                .query(BLOCKERS_SQL, [backendPid])
+                .query(BLOCKERS_SQL, [
+                backendPid,
+            ])
                 .then(({ rows }) => {
-                this.lastBlockers = rows.map((r) => ({ pid: r.pid, applicationName: r.application_name, state: r.state, ageSeconds: r.age_seconds, query: r.query }));
+                this.lastBlockers = rows.map((r) => ({
+                    pid: r.pid,
+                    applicationName: r.application_name,
+                    state: r.state,
+                    ageSeconds: r.age_seconds,
+                    query: r.query,
+                }));
             })
                 .catch(() => { });
         }, Math.max(20, lockTimeoutMs - 150));
@@ -7103,7 +7165,13 @@ function describeBlocker(b) {
 const LOCK_NOT_AVAILABLE = '55P03';
 /** Runs the units in order; stops at the first failure, whose transaction is rolled back. */
 async function executeUnits(units, options) {
-    const outcome = { committed: [], partiallyCommitted: [], nonTransactionalDone: [], durations: new Map(), retries: [] };
+    const outcome = {
+        committed: [],
+        partiallyCommitted: [],
+        nonTransactionalDone: [],
+        durations: new Map(),
+        retries: [],
+    };
     const startedVersions = new Set();
     let prelude = options.prelude;
     for (const unit of units) {
@@ -7112,7 +7180,9 @@ async function executeUnits(units, options) {
             : await runAutocommit(unit.step, options, outcome);
         if (!failure && unit.kind === 'transaction')
             prelude = undefined;
-        const versions = unit.kind === 'transaction' ? unit.steps.map((s) => s.migration.migration.version) : [unit.step.migration.migration.version];
+        const versions = unit.kind === 'transaction'
+            ? unit.steps.map((s) => s.migration.migration.version)
+            : [unit.step.migration.migration.version];
         if (failure) {
             const ranBefore = versions.slice(0, failure.stepIndex);
             outcome.failure = {
@@ -7133,7 +7203,12 @@ async function executeUnits(units, options) {
         }
         else {
             const { migration, statement } = unit.step;
-            outcome.nonTransactionalDone.push({ version: migration.migration.version, file: migration.migration.path, line: statement.line, statement: statement.sql });
+            outcome.nonTransactionalDone.push({
+                version: migration.migration.version,
+                file: migration.migration.path,
+                line: statement.line,
+                statement: statement.sql,
+            });
         }
     }
     outcome.partiallyCommitted = [...startedVersions].filter((v) => !outcome.committed.includes(v));
@@ -7216,7 +7291,13 @@ function failureOf(error, step, stepIndex) {
     const detail = describeSqlError(cancelled && error.cause ? error.cause : error, step);
     if (cancelled)
         detail.message = error.message;
-    return { version: step.migration.migration.version, error: detail, stepIndex, cancelled, connectionLost: isConnectionLoss(error) };
+    return {
+        version: step.migration.migration.version,
+        error: detail,
+        stepIndex,
+        cancelled,
+        connectionLost: isConnectionLoss(error),
+    };
 }
 /** Errors after which the session is gone: the server has rolled back whatever was open. */
 function isConnectionLoss(error) {
@@ -7235,7 +7316,11 @@ function describeSqlError(error, step) {
     const err = error;
     const message = err?.message ?? String(error);
     if (step.kind === 'record') {
-        return { message: `recording ${step.migration.migration.fileName} in the history failed: ${message}`, file: step.migration.migration.path, sqlstate: err?.code };
+        return {
+            message: `recording ${step.migration.migration.fileName} in the history failed: ${message}`,
+            file: step.migration.migration.path,
+            sqlstate: err?.code,
+        };
     }
     const { statement, part } = step;
     let at = { line: statement.line, column: statement.column };
@@ -7413,7 +7498,9 @@ function nonTransactionalReason(nodeType, node) {
             return 'DROP SUBSCRIPTION';
         case 'AlterDatabaseStmt': {
             const options = node.options ?? [];
-            return options.some((o) => o.DefElem?.defname === 'tablespace') ? 'ALTER DATABASE … SET TABLESPACE' : undefined;
+            return options.some((o) => o.DefElem?.defname === 'tablespace')
+                ? 'ALTER DATABASE … SET TABLESPACE'
+                : undefined;
         }
         case 'AlterTableStmt': {
             const cmds = node.cmds ?? [];
@@ -7469,7 +7556,7 @@ async function rehearse(units, options) {
     const { runner } = options;
     const notRehearsed = [];
     const skippedNames = new Set();
-    const steps = units.flatMap((u) => (u.kind === 'transaction' ? u.steps : [u]));
+    const steps = units.flatMap((u) => u.kind === 'transaction' ? u.steps : [u]);
     try {
         await runner.query('BEGIN');
         await runner.query(`SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; SET LOCAL statement_timeout = ${quoteLiteral(`${options.statementTimeoutMs ?? 0}ms`)}`);
@@ -7500,7 +7587,10 @@ async function rehearse(units, options) {
                     }
                     return { notRehearsed };
                 }
-                return { failure: { version: item.migration.migration.version, error: describeSqlError(error, item) }, notRehearsed };
+                return {
+                    failure: { version: item.migration.migration.version, error: describeSqlError(error, item) },
+                    notRehearsed,
+                };
             }
         }
         return { notRehearsed };
@@ -7534,7 +7624,13 @@ function buildExecutionPlan(prepared, mode) {
     const note = (version, reason) => nonAtomic.set(version, [...(nonAtomic.get(version) ?? []), reason]);
     prepared.forEach((item, index) => {
         for (const statement of item.statements) {
-            const step = { kind: 'statement', migration: item, statement, part: item.migration.up, role: 'up' };
+            const step = {
+                kind: 'statement',
+                migration: item,
+                statement,
+                part: item.migration.up,
+                role: 'up',
+            };
             if (statement.nonTransactional) {
                 close();
                 units.push({ kind: 'autocommit', step });
@@ -7748,7 +7844,9 @@ async function withAdvisoryLock(client, options, fn) {
         return await fn(lock);
     }
     finally {
-        await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()]).catch(() => { });
+        await client
+            .query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()])
+            .catch(() => { });
     }
 }
 async function findLockHolder(client) {
@@ -7773,7 +7871,10 @@ async function findLockHolder(client) {
 function describeHolder(holder) {
     if (!holder)
         return 'the holder could not be read from pg_stat_activity';
-    const parts = [`pid ${holder.pid}`, holder.applicationName ? `"${holder.applicationName}"` : 'unnamed session'];
+    const parts = [
+        `pid ${holder.pid}`,
+        holder.applicationName ? `"${holder.applicationName}"` : 'unnamed session',
+    ];
     const extra = [
         holder.user ? `user ${holder.user}` : undefined,
         holder.clientAddress ? `from ${holder.clientAddress}` : undefined,
@@ -7809,7 +7910,10 @@ function findSections(text) {
     const lineOf = (offset) => text.slice(0, offset).split('\n').length;
     if (ups.length !== 1 || downs.length > 1) {
         const extra = ups.length !== 1 ? (ups[1] ?? markers[0]) : downs[1];
-        return { error: 'expected exactly one "-- migrate:up" and at most one "-- migrate:down" marker', line: lineOf(extra.start) };
+        return {
+            error: 'expected exactly one "-- migrate:up" and at most one "-- migrate:down" marker',
+            line: lineOf(extra.start),
+        };
     }
     const up = ups[0];
     const down = downs[0];
@@ -7873,10 +7977,7 @@ class SourceText {
     }
 }
 function codePointLength(text) {
-    let n = 0;
-    for (const _ of text)
-        n++;
-    return n;
+    return Array.from(text).length;
 }
 
 ;// CONCATENATED MODULE: ./src/migrations/discover.ts
@@ -7902,7 +8003,10 @@ async function discoverMigrations(dir, cwd = process.cwd()) {
             hint: 'Set migrations-dir to the folder holding <version>_<name>.sql files (default supabase/migrations), relative to the repository root.',
         });
     }
-    const files = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+    const files = entries
+        .filter((e) => e.isFile())
+        .map((e) => e.name)
+        .sort();
     const display = (name) => {
         const absolute = (0,external_node_path_namespaceObject.resolve)(cwd, dir, name);
         const rel = (0,external_node_path_namespaceObject.relative)(cwd, absolute);
@@ -7931,7 +8035,9 @@ async function discoverMigrations(dir, cwd = process.cwd()) {
         byVersion.set(up.version, [...(byVersion.get(up.version) ?? []), up.fileName]);
     const duplicates = [...byVersion.entries()].filter(([, names]) => names.length > 1);
     if (duplicates.length > 0) {
-        const list = duplicates.map(([v, names]) => `  version ${v}: ${names.map(display).join(', ')}`).join('\n');
+        const list = duplicates
+            .map(([v, names]) => `  version ${v}: ${names.map(display).join(', ')}`)
+            .join('\n');
         throw new GuardError('duplicate-version', `Duplicate migration versions:\n${list}`, {
             hint: 'Each version may appear in one file only: rename one of them with a new timestamp.',
         });
@@ -7970,7 +8076,13 @@ async function loadMigration(dir, version, name, fileName, extra, display) {
             : { path, source, start: 0, end: source.bytes.length },
     };
     if (sections?.down) {
-        migration.down = { kind: 'section', path, source, start: byteOf(sections.down.start), end: byteOf(sections.down.end) };
+        migration.down = {
+            kind: 'section',
+            path,
+            source,
+            start: byteOf(sections.down.start),
+            end: byteOf(sections.down.end),
+        };
     }
     if (extra.down) {
         if (migration.down) {
@@ -8184,7 +8296,11 @@ async function applyCommand(ctx, result) {
         result.runId = runId;
         const fingerprintBefore = await schemaFingerprint(client);
         if (settings.transactionMode === 'per-file') {
-            const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () => rehearse(execution.units, { runner, lockTimeoutMs: settings.lockTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs }));
+            const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () => rehearse(execution.units, {
+                runner,
+                lockTimeoutMs: settings.lockTimeoutMs,
+                statementTimeoutMs: settings.statementTimeoutMs,
+            }));
             result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
             for (const line of rehearsal.notRehearsed)
                 logger.warn(`Not rehearsed: ${line}`);
@@ -8215,7 +8331,10 @@ async function applyCommand(ctx, result) {
         });
         if (result.lock)
             result.lock.retries = outcome.retries;
-        result.nonTransactional = outcome.nonTransactionalDone.map((n) => ({ ...n, down: plan.pending.find((m) => m.version === n.version)?.down?.path }));
+        result.nonTransactional = outcome.nonTransactionalDone.map((n) => ({
+            ...n,
+            down: plan.pending.find((m) => m.version === n.version)?.down?.path,
+        }));
         if (!outcome.failure) {
             markOutcomes(result, outcome, new Set(outcome.committed));
             result.applied = outcome.committed;
@@ -8241,7 +8360,9 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
             // The session is gone (and with it the lock). A COMMIT may or may not have landed: ask the
             // database what it has, on a new connection, rather than trusting what we sent.
             logger.warn('The database connection was lost during the run; reconnecting to check what was committed');
-            reconnected = await connect(settings.database, { applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery` });
+            reconnected = await connect(settings.database, {
+                applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery`,
+            });
             client = reconnected;
             const applied = new Set((await readHistory(client)).map((r) => r.version));
             outcome.committed = session.plan.pending.map((m) => m.version).filter((v) => applied.has(v));
@@ -8250,7 +8371,10 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
         result.error = failure.error;
         result.cancelled = failure.cancelled || undefined;
         let stillApplied = [...outcome.committed];
-        if (settings.transactionMode === 'per-file' && stillApplied.length > 0 && !failure.cancelled && !failure.connectionLost) {
+        if (settings.transactionMode === 'per-file' &&
+            stillApplied.length > 0 &&
+            !failure.cancelled &&
+            !failure.connectionLost) {
             const toRevert = session.plan.pending.filter((m) => stillApplied.includes(m.version));
             const rollback = await revertAfterFailure(ctx, session, toRevert);
             result.rollback = rollback;
@@ -8269,7 +8393,9 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
         const fingerprintAfter = await schemaFingerprint(client);
         result.schemaFingerprint = { before: run.fingerprintBefore, after: fingerprintAfter };
         result.status = changed ? 'failed' : 'rolled-back';
-        const where = formatLocation(failure.error.file ? { file: failure.error.file, line: failure.error.line, column: failure.error.column } : undefined);
+        const where = formatLocation(failure.error.file
+            ? { file: failure.error.file, line: failure.error.line, column: failure.error.column }
+            : undefined);
         const what = failure.cancelled ? failure.error.message : `${where}${failure.error.message}`;
         result.message = changed
             ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
@@ -8288,7 +8414,11 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
 }
 async function recordApplied(client, ctx, item, durationMs, runId) {
     const { migration } = item;
-    await insertHistoryRow(client, { version: migration.version, name: migration.name, statements: item.statements.map((s) => s.historyText) });
+    await insertHistoryRow(client, {
+        version: migration.version,
+        name: migration.name,
+        statements: item.statements.map((s) => s.historyText),
+    });
     await recordChecksum(client, {
         version: migration.version,
         name: migration.name,
@@ -8400,20 +8530,45 @@ async function baselineCommand(ctx, result) {
         }
         await ensureHistoryTable(client);
         await ensureGuardSchema(client);
-        const runId = await startRunRecord(client, { command: 'baseline', environment: settings.environment, actor: ctx.run.actor, runUrl: ctx.run.runUrl, repository: ctx.run.repository, ref: ctx.run.ref, sha: ctx.run.sha });
+        const runId = await startRunRecord(client, {
+            command: 'baseline',
+            environment: settings.environment,
+            actor: ctx.run.actor,
+            runUrl: ctx.run.runUrl,
+            repository: ctx.run.repository,
+            ref: ctx.run.ref,
+            sha: ctx.run.sha,
+        });
         result.runId = runId;
         await withTransaction(client, async () => {
             for (const m of toMark) {
                 await insertHistoryRow(client, { version: m.version, name: m.name, statements: [] });
-                await recordChecksum(client, { version: m.version, name: m.name, checksum: m.checksum, appliedBy: ctx.run.actor, runId, method: 'baseline' });
+                await recordChecksum(client, {
+                    version: m.version,
+                    name: m.name,
+                    checksum: m.checksum,
+                    appliedBy: ctx.run.actor,
+                    runId,
+                    method: 'baseline',
+                });
             }
         });
         result.migrations = toMark.map((m) => ({
-            version: m.version, name: m.name, file: m.path, status: 'baselined', durationMs: 0, statements: 0, atomic: true, nonAtomicReasons: [],
+            version: m.version,
+            name: m.name,
+            file: m.path,
+            status: 'baselined',
+            durationMs: 0,
+            statements: 0,
+            atomic: true,
+            nonAtomicReasons: [],
         }));
         result.applied = toMark.map((m) => m.version);
         result.pendingCount = plan.pending.length - toMark.length;
-        result.currentVersion = [plan.currentVersion, ...result.applied].filter((v) => !!v).sort(compareVersions).pop();
+        result.currentVersion = [plan.currentVersion, ...result.applied]
+            .filter((v) => !!v)
+            .sort(compareVersions)
+            .pop();
         result.status = 'success';
         result.message = `Marked ${toMark.length} migration(s) as applied without running them (up to ${toMark[toMark.length - 1].version}).`;
         await finishRunRecord(client, runId, { status: 'success', applied: result.applied });
@@ -8489,7 +8644,11 @@ async function planCommand(ctx, result) {
             };
         });
         await runner.start();
-        const rehearsal = await rehearse(execution.units, { runner, lockTimeoutMs: settings.lockTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs });
+        const rehearsal = await rehearse(execution.units, {
+            runner,
+            lockTimeoutMs: settings.lockTimeoutMs,
+            statementTimeoutMs: settings.statementTimeoutMs,
+        });
         result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
         if (rehearsal.failure) {
             const { error, version } = rehearsal.failure;
@@ -8537,7 +8696,10 @@ async function rollbackCommand(ctx, result) {
     const { settings, logger } = ctx;
     return withSession(ctx, result, { lock: true }, async (session) => {
         const { plan, set, client, runner } = session;
-        const applied = plan.rows.filter((r) => r.state !== 'pending').map((r) => r.version).sort(compareVersions);
+        const applied = plan.rows
+            .filter((r) => r.state !== 'pending')
+            .map((r) => r.version)
+            .sort(compareVersions);
         let targets;
         if (settings.targetVersion) {
             if (!applied.includes(settings.targetVersion)) {
@@ -8589,7 +8751,11 @@ async function rollbackCommand(ctx, result) {
             version: m.version,
             name: m.name,
             file: m.down.path,
-            status: outcome.failure ? (outcome.failure.version === m.version ? 'failed' : 'not-run') : 'rolled-back',
+            status: outcome.failure
+                ? outcome.failure.version === m.version
+                    ? 'failed'
+                    : 'not-run'
+                : 'rolled-back',
             durationMs: Math.round(outcome.durations.get(m.version) ?? 0),
             statements: 0,
             atomic: true,
@@ -8599,7 +8765,13 @@ async function rollbackCommand(ctx, result) {
         if (outcome.failure) {
             result.status = 'failed';
             result.error = outcome.failure.error;
-            result.rollback = { kind: 'command', reverted: [], succeeded: false, error: outcome.failure.error, stillApplied: targets };
+            result.rollback = {
+                kind: 'command',
+                reverted: [],
+                succeeded: false,
+                error: outcome.failure.error,
+                stillApplied: targets,
+            };
             result.message = `${outcome.failure.error.file}:${outcome.failure.error.line ?? ''}: ${outcome.failure.error.message}. The rollback transaction was rolled back: ${targets.join(', ')} are still applied.`;
         }
         else {
@@ -8610,7 +8782,11 @@ async function rollbackCommand(ctx, result) {
             result.pendingCount = plan.pending.length + targets.length;
             result.message = `Rolled back ${reverted.join(', ')}; current version ${result.currentVersion ?? 'none'}.`;
         }
-        await finishRunRecord(client, runId, { status: result.status, applied: [], error: result.error?.message });
+        await finishRunRecord(client, runId, {
+            status: result.status,
+            applied: [],
+            error: result.error?.message,
+        });
         logger.info(result.message);
         return result;
     });
@@ -8688,7 +8864,10 @@ function toErrorDetail(error) {
         };
     }
     const err = error;
-    return { message: err?.message ?? String(error), sqlstate: typeof err?.code === 'string' ? err.code : undefined };
+    return {
+        message: err?.message ?? String(error),
+        sqlstate: typeof err?.code === 'string' ? err.code : undefined,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/cancel.ts
@@ -18297,7 +18476,10 @@ function parseDatabaseUrl(raw) {
         url = new URL(raw);
     }
     catch {
-        return { ok: false, reason: 'it is not a valid URL (expected postgres://user:password@host:port/database)' };
+        return {
+            ok: false,
+            reason: 'it is not a valid URL (expected postgres://user:password@host:port/database)',
+        };
     }
     if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
         return { ok: false, reason: `the scheme is "${url.protocol}" but must be postgres:// or postgresql://` };
@@ -18332,7 +18514,10 @@ function parseDatabaseUrl(raw) {
     const password = url.password ? decoded(url.password) : (params.get('password') ?? undefined);
     const database = decoded(url.pathname.replace(/^\//, ''));
     if (user === undefined || (url.password && password === undefined) || database === undefined) {
-        return { ok: false, reason: 'it contains a "%" that is not a valid percent-escape: percent-encode special characters in the password (e.g. % as %25, @ as %40)' };
+        return {
+            ok: false,
+            reason: 'it contains a "%" that is not a valid percent-escape: percent-encode special characters in the password (e.g. % as %25, @ as %40)',
+        };
     }
     const userName = user || params.get('user') || '';
     if (!userName)
@@ -18453,7 +18638,11 @@ function settings_duration(fallback, limits = {}) {
     }));
 }
 function formatMs(ms) {
-    return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000}m` : ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+    return ms >= 60_000 && ms % 60_000 === 0
+        ? `${ms / 60_000}m`
+        : ms >= 1000 && ms % 1000 === 0
+            ? `${ms / 1000}s`
+            : `${ms}ms`;
 }
 function wholeNumber(message, min, max) {
     return schemas_string()
