@@ -17,7 +17,10 @@ import {
   serverMajor,
   targetOf,
   tempDir,
+  removeTempDirs,
 } from './support.js';
+
+afterAll(removeTempDirs);
 
 const runner = createProcessRunner();
 const servers = testServers().map((s) => ({ ...s, major: serverMajor(s) }));

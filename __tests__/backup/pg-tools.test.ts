@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GuardError } from '../../src/errors.js';
@@ -19,7 +19,10 @@ import {
   recordingRunner,
   tempDir,
   type Call,
+  removeTempDirs,
 } from './support.js';
+
+afterAll(removeTempDirs);
 
 const runner = createProcessRunner();
 

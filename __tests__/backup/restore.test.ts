@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { createProcessRunner } from '../../src/backup/process.js';
 import { restoreBackup } from '../../src/backup/restore.js';
 import { GuardError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
-import { freshDatabase, query, testServers, urlForDatabase } from '../helpers/db.js';
+import { freshDatabase, query, testServers, urlForDatabase, withPg } from '../helpers/db.js';
 import {
   capture,
   contents,
@@ -18,7 +18,10 @@ import {
   serverMajor,
   targetOf,
   tempDir,
+  removeTempDirs,
 } from './support.js';
+
+afterAll(removeTempDirs);
 
 const runner = createProcessRunner();
 const servers = testServers().map((s) => ({ ...s, major: serverMajor(s) }));
@@ -97,7 +100,7 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('restore on $name', (se
   const backup = (url: string) =>
     takeBackup({
       target: targetOf(url),
-      dir: tempDir('restore'),
+      dir: tempDir('dumps'),
       environment: 'test',
       tools,
       runner,
@@ -137,6 +140,70 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('restore on $name', (se
     );
     expect(posts).toEqual([{ id: '1001', body: 'x' }]);
     expect(logger.lines.join('\n')).not.toContain('warn:');
+  });
+
+  it('round-trips many kinds of objects, global ones dropped since the backup included', async () => {
+    const db = await newDb(`
+      CREATE SCHEMA app;
+      CREATE DOMAIN app.posint AS int CHECK (VALUE > 0);
+      CREATE TYPE pair AS (a int, b text);
+      CREATE TABLE parent (id app.posint, region text) PARTITION BY LIST (region);
+      CREATE TABLE parent_eu PARTITION OF parent FOR VALUES IN ('eu');
+      CREATE TABLE parent_us PARTITION OF parent FOR VALUES IN ('us');
+      CREATE INDEX ON parent (id);
+      INSERT INTO parent VALUES (1, 'eu'), (2, 'us'), (3, 'eu');
+      CREATE TABLE base (id int);
+      CREATE TABLE child (extra text) INHERITS (base);
+      INSERT INTO child VALUES (1, 'x');
+      CREATE MATERIALIZED VIEW mv AS SELECT region, count(*) AS n FROM parent GROUP BY region;
+      CREATE SEQUENCE standalone START 42;
+      SELECT nextval('standalone');
+      CREATE FUNCTION add_pair(pair, pair) RETURNS pair LANGUAGE sql IMMUTABLE
+        AS 'SELECT ROW(($1).a + ($2).a, ($1).b || ($2).b)::pair';
+      CREATE AGGREGATE sum_pair(pair) (SFUNC = add_pair, STYPE = pair);
+      CREATE OPERATOR ### (LEFTARG = pair, RIGHTARG = pair, FUNCTION = add_pair);
+      CREATE TEXT SEARCH CONFIGURATION app.my_ts (COPY = english);
+      CREATE STATISTICS app.st ON id, region FROM parent_eu;
+      CREATE RULE log_child AS ON INSERT TO child DO ALSO NOTIFY child_inserted;
+      CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
+      CREATE EVENT TRIGGER mg_ddl ON ddl_command_end EXECUTE FUNCTION on_ddl();
+      CREATE PUBLICATION mg_pub FOR TABLE base;
+      GRANT SELECT ON base TO PUBLIC;
+      ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO PUBLIC;
+      CREATE SCHEMA "Weird Schema";
+      CREATE TABLE "Weird Schema"."Odd Table" ("a b" int, "c'd" text);
+      INSERT INTO "Weird Schema"."Odd Table" VALUES (1, 'it''s');
+      COMMENT ON SCHEMA "Weird Schema" IS 'spaces and quotes';`);
+    const info = await backup(db.url);
+    const before = await state(db.url);
+    await query(
+      db.url,
+      `DROP EVENT TRIGGER mg_ddl;
+       DROP PUBLICATION mg_pub;
+       DROP TABLE parent_us;
+       INSERT INTO parent VALUES (4, 'eu');
+       DROP STATISTICS app.st;
+       ALTER DOMAIN app.posint ADD CONSTRAINT small CHECK (VALUE < 1000);
+       REVOKE SELECT ON base FROM PUBLIC;
+       DROP SCHEMA "Weird Schema" CASCADE;
+       SELECT nextval('standalone');
+       REFRESH MATERIALIZED VIEW mv;`,
+    );
+    await restoreBackup({ target: targetOf(db.url), path: info.path, tools, runner, logger: silentLogger });
+    const after = await state(db.url);
+    expect(after.schema).toBe(before.schema);
+    expect(after.data).toEqual(before.data);
+
+    // Again, now that the event trigger exists and goes with the function it calls: it must come back.
+    const again = await restoreBackup({
+      target: targetOf(db.url),
+      path: info.path,
+      tools,
+      runner,
+      logger: silentLogger,
+    });
+    expect(again.recreated).toEqual(['event trigger mg_ddl']);
+    expect(await state(db.url)).toEqual(before);
   });
 
   it('changes nothing when the file does not match the recorded sha256 or is damaged', async () => {
@@ -191,6 +258,32 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('restore on $name', (se
     );
     expect(error.message).toContain(`role "${role}" does not exist`);
     expect(error.message).not.toContain(targetOf(db.url).password!);
+    expect(await state(db.url)).toEqual(changed);
+  });
+
+  it('gives up on a table another session holds when lockTimeoutMs is set, changing nothing', async () => {
+    const db = await newDb();
+    const info = await backup(db.url);
+    await query(db.url, CHANGES);
+    const changed = await state(db.url);
+    const error = await withPg(db.url, async (holder) => {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE app.settings IN ACCESS SHARE MODE');
+      const target = targetOf(db.url);
+      const pending = restoreBackup({
+        target,
+        path: info.path,
+        lockTimeoutMs: 300,
+        tools,
+        runner,
+        logger: silentLogger,
+      });
+      const result = await failure(pending);
+      await holder.query('ROLLBACK');
+      return result;
+    });
+    expect(error.message).toContain('canceling statement due to lock timeout');
+    expect(error.message).toContain('its transaction was rolled back');
     expect(await state(db.url)).toEqual(changed);
   });
 

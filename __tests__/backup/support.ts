@@ -1,6 +1,6 @@
 import { describe } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDatabaseUrl, type DatabaseTarget } from '../../src/config/database-url.js';
@@ -33,8 +33,17 @@ export function targetOf(url: string): DatabaseTarget {
   return parsed.target;
 }
 
+let scratch: string | undefined;
+
+/** A new directory under this test file's scratch root; `removeTempDirs` (in afterAll) deletes them all. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `mg-${prefix}-`));
+  scratch ??= mkdtempSync(join(tmpdir(), 'mg-backup-tests-'));
+  return mkdtempSync(join(scratch, `${prefix}-`));
+}
+
+export function removeTempDirs(): void {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  scratch = undefined;
 }
 
 /** A stand-in for a client program of another version: prints what `--version` would. */

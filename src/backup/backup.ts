@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { constants, createReadStream, existsSync } from 'node:fs';
 import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -269,7 +269,7 @@ export function lastLines(text: string, count = 15): string {
 async function prepareDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
-    await access(dir, 2 /* W_OK */);
+    await access(dir, constants.W_OK);
   } catch (error) {
     throw fsFailure(error, dir);
   }

@@ -72,7 +72,13 @@ interface Candidate {
  */
 export async function findPgTools(options: FindPgToolsOptions): Promise<PgTools> {
   const { serverMajor, runner, logger } = options;
-  if (options.explicitPath) return explicitTools(options.explicitPath, serverMajor, runner);
+  if (options.explicitPath) {
+    const tools = await explicitTools(options.explicitPath, serverMajor, runner);
+    logger.info(
+      `Using ${tools.pgDump.path} (${tools.pgDump.version}, from pg-dump-path) for PostgreSQL ${serverMajor}`,
+    );
+    return tools;
+  }
 
   let candidates = await discover(options);
   let chosen = pickNewest(candidates, serverMajor);
@@ -109,7 +115,7 @@ export async function findPgTools(options: FindPgToolsOptions): Promise<PgTools>
     pgRestore: chosen.pgRestore!,
     psql: await executable(join(chosen.dir, 'psql')),
   };
-  logger.info(`Using ${tools.pgDump.path} (${tools.pgDump.version}) for a PostgreSQL ${serverMajor} server`);
+  logger.info(`Using ${tools.pgDump.path} (${tools.pgDump.version}) for PostgreSQL ${serverMajor}`);
   return tools;
 }
 

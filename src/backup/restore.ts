@@ -32,8 +32,12 @@ export interface RestoreOptions {
    * is a Supabase one (it has a supabase_admin role).
    */
   keepSchemas?: string[];
+  /** Kept in addition to keepSchemas (or its default): e.g. the tool's own run records. */
+  alsoKeep?: string[];
   /** Bound for the whole restore (default 2 hours). */
   timeoutMs?: number;
+  /** How long dropping may wait for each table lock held by other sessions (default: no limit). */
+  lockTimeoutMs?: number;
   /** Where the SQL script pg_restore produces is written for the moment (default: the OS temp dir). */
   workDir?: string;
 }
@@ -102,7 +106,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   }
   const toc = await readToc(path, tools, runner, 'restore-failed');
   const plan = await withClient(target, { applicationName: 'supabase-migration-guard restore' }, (client) =>
-    planRestore(client, toc, options.keepSchemas),
+    planRestore(client, toc, options.keepSchemas, options.alsoKeep ?? []),
   );
   if (plan.refused.length > 0) {
     const kept = plan.kept.map((k) => k.name).join(', ') || 'none';
@@ -132,7 +136,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       const hint = 'The archive is damaged or incomplete: restore an intact copy or another backup.';
       throw untouched(`pg_restore cannot read ${path}: ${lastLines(rendered.stderr)}`, hint);
     }
-    await writeFile(preamble, preambleSql(plan));
+    await writeFile(preamble, preambleSql(plan, options.lockTimeoutMs ?? 0));
     logger.info(
       `Restoring ${path} into ${target.display}: ${plan.include.size}/${toc.entries.length} entries`,
     );
@@ -229,6 +233,7 @@ async function planRestore(
   client: Client,
   toc: Toc,
   keepSchemas: string[] | undefined,
+  alsoKeep: string[],
 ): Promise<RestorePlan> {
   const isSystem = (name: string) => /^pg_/.test(name) || name === 'information_schema';
   const schemas = (await client.query<SchemaRow>(SCHEMAS_SQL)).rows;
@@ -236,7 +241,7 @@ async function planRestore(
   const onSupabase = (
     await client.query(`SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'supabase_admin'`)
   ).rowCount;
-  const keep = new Set(keepSchemas ?? (onSupabase ? SUPABASE_KEEP_SCHEMAS : []));
+  const keep = new Set([...(keepSchemas ?? (onSupabase ? SUPABASE_KEEP_SCHEMAS : [])), ...alsoKeep]);
   const inDump = new Set(['public']);
   for (const e of toc.entries) {
     if (e.desc === 'SCHEMA') inDump.add(e.tag);
@@ -285,7 +290,10 @@ async function planRestore(
     } else if (GLOBALS_BY_NAME.has(e.desc) && !existingGlobals.has(`${e.desc}|${e.tag}`)) {
       include.add(e.id); // dropped since the backup: bring it back
     }
-    if (include.has(e.id) && e.namespace === '-') includedGlobals.add(`${e.desc} ${e.tag}`);
+    // COMMENT and ACL entries name their object the way pg_dump quotes it ("SCHEMA \"My App\"").
+    if (include.has(e.id) && e.namespace === '-') {
+      for (const name of [e.tag, quoteIdent(e.tag)]) includedGlobals.add(`${e.desc} ${name}`);
+    }
   }
   for (const e of toc.entries) {
     // COMMENT, ACL and SECURITY LABEL of schemas and of other objects outside schemas follow them.
@@ -343,12 +351,13 @@ function matchEntry(o: OutsideRow, byOid: Map<string, TocEntry>, byName: Map<str
   return key ? byName.get(key) : undefined;
 }
 
-function preambleSql(plan: RestorePlan): string {
+function preambleSql(plan: RestorePlan, lockTimeoutMs: number): string {
   const schemas = `ARRAY[${plan.drop.map(quoteLiteral).join(', ')}]::text[]`;
   const lines = [
     'SET standard_conforming_strings = on;',
     'SET client_min_messages = warning;',
     'SET statement_timeout = 0;',
+    `SET lock_timeout = ${Math.max(0, Math.round(lockTimeoutMs))};`,
     'SET idle_in_transaction_session_timeout = 0;',
     // The plan was made on another connection: if what the drop would take along has changed since,
     // stop before changing anything.
@@ -423,8 +432,10 @@ WITH RECURSIVE doomed(classid, objid, objsubid) AS (
 SELECT * FROM (
   SELECT x.classid::text || ':' || x.objid::text || ':' || x.objsubid::text AS k,
          x.classid::pg_catalog.regclass::text AS catalog, x.objsubid, i.type, i.identity, a.object_names AS names,
-         coalesce(i.schema, CASE WHEN i.type IN ('trigger', 'policy', 'rule', 'default value')
-                                 THEN a.object_names[1] END, '-') AS schema,
+         coalesce(CASE WHEN i.schema LIKE '"%' THEN replace(substr(i.schema, 2, length(i.schema) - 2), '""', '"')
+                       ELSE i.schema END,
+                  CASE WHEN i.type IN ('trigger', 'policy', 'rule', 'default value') THEN a.object_names[1] END,
+                  '-') AS schema,
          (SELECT c.relkind::text FROM pg_catalog.pg_class c
            WHERE c.oid = x.objid AND x.classid = 'pg_catalog.pg_class'::pg_catalog.regclass) AS relkind,
          (SELECT c.contype::text FROM pg_catalog.pg_constraint c
