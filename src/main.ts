@@ -95,6 +95,8 @@ function publishOutputs(result: RunResult): void {
   core.setOutput('applied', JSON.stringify(result.applied));
   core.setOutput('current-version', result.currentVersion ?? '');
   core.setOutput('run-id', result.runId !== undefined ? String(result.runId) : '');
+  core.setOutput('backup-path', result.backup?.path ?? '');
+  core.setOutput('backup-sha256', result.backup?.sha256 ?? '');
 }
 
 /** A summary that cannot be written is logged, never fails the migration. */

@@ -56,9 +56,7 @@ export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(
 }
 
 /** Everything a failed run must leave unchanged: schema digest, row counts, history and checksums (run records excluded: they record the failure on purpose). */
-export async function databaseState(
-  url: string,
-): Promise<{
+export async function databaseState(url: string): Promise<{
   fingerprint: string;
   rowCounts: Record<string, number>;
   history: string[];

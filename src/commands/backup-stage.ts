@@ -1,18 +1,96 @@
-import type { RunResult } from '../engine/result.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { takeBackup } from '../backup/backup.js';
+import { aptInstaller, findPgTools, type PgTools } from '../backup/pg-tools.js';
+import { createProcessRunner } from '../backup/process.js';
+import { errorMessage, GuardError } from '../errors.js';
+import type { BackupReport, RunResult } from '../engine/result.js';
 import type { CommandContext } from './context.js';
 import type { Session } from './session.js';
 
+/** Where backups go unless `backup-dir` says otherwise: the runner's temp folder, kept for the job. */
+export function defaultBackupDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.RUNNER_TEMP || tmpdir(), 'migration-guard-backups');
+}
+
 /**
- * The backup stage of changing commands. Wired to pg_dump by the backup module; until then a
- * run asking for `backup: required` is refused so that the guarantee is never silently skipped.
+ * Finds a pg_dump/pg_restore at least as new as the server. Installs the client with apt only on
+ * GitHub-hosted Linux runners (passwordless sudo, disposable machine); never on other machines.
+ */
+export async function resolvePgTools(ctx: CommandContext, serverMajor: number): Promise<PgTools> {
+  const runner = createProcessRunner();
+  const hosted = process.env.RUNNER_ENVIRONMENT === 'github-hosted';
+  return findPgTools({
+    explicitPath: ctx.settings.pgDumpPath,
+    serverMajor,
+    runner,
+    logger: ctx.logger,
+    installer: hosted ? aptInstaller(runner, ctx.logger) : undefined,
+  });
+}
+
+/** pg_dump custom format, read back by pg_restore --list, sha256 recorded: only then does it count. */
+export async function takeVerifiedBackup(ctx: CommandContext, serverMajor: number): Promise<BackupReport> {
+  const tools = await resolvePgTools(ctx, serverMajor);
+  const info = await ctx.logger.group('Backup', () =>
+    takeBackup({
+      target: ctx.settings.database,
+      dir: ctx.settings.backupDir ?? defaultBackupDir(),
+      environment: ctx.settings.environment,
+      sha: ctx.run.sha,
+      tools,
+      runner: createProcessRunner(),
+      logger: ctx.logger,
+    }),
+  );
+  ctx.logger.info(
+    `Backup ${info.path}: ${info.sizeBytes} bytes, ${info.entries} entries, sha256 ${info.sha256} (pg_dump ${info.pgDumpVersion})`,
+  );
+  return {
+    path: info.path,
+    sha256: info.sha256,
+    sizeBytes: info.sizeBytes,
+    durationMs: info.durationMs,
+    pgDumpVersion: info.pgDumpVersion,
+    entries: info.entries,
+  };
+}
+
+/**
+ * The backup stage of changing commands. `required`: no change happens without a verified backup.
+ * `optional`: a failed backup is a warning. `off`: skipped, and the report says so.
  */
 export async function runBackupStage(
   ctx: CommandContext,
   result: RunResult,
   session: Session,
 ): Promise<void> {
-  void result;
-  void session;
-  if (ctx.settings.backup === 'off') return;
-  ctx.logger.warn('Backups are not available in this build yet; continuing without one');
+  const mode = ctx.settings.backup;
+  if (mode === 'off') {
+    ctx.logger.info('Backup: off (backup input)');
+    return;
+  }
+  try {
+    result.backup = await takeVerifiedBackup(ctx, session.serverMajor);
+  } catch (error) {
+    if (mode === 'required') {
+      const hint = error instanceof GuardError ? error.hint : undefined;
+      throw new GuardError(
+        'backup-failed',
+        `No change was made: backup is required and it failed. ${errorMessage(error)}`,
+        {
+          hint:
+            hint ??
+            'Fix the backup (pg-dump-path, backup-dir), or set backup: optional or off to proceed without one.',
+          cause: error,
+        },
+      );
+    }
+    ctx.logger.warn(`Backup failed, continuing because backup is optional: ${errorMessage(error)}`);
+    result.findings.push({
+      code: 'backup-failed',
+      severity: 'warning',
+      message: `Backup failed (backup: optional): ${errorMessage(error)}`,
+    });
+  }
 }

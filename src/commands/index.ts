@@ -2,6 +2,7 @@ import type { CommandName } from '../config/settings.js';
 import { GuardError, errorMessage } from '../errors.js';
 import type { ErrorDetail, RunResult } from '../engine/result.js';
 import { applyCommand } from './apply.js';
+import { backupCommand } from './backup.js';
 import { baselineCommand } from './baseline.js';
 import { newResult, type CommandContext, type CommandHandler } from './context.js';
 import { planCommand } from './plan.js';
@@ -13,6 +14,7 @@ const HANDLERS: Partial<Record<CommandName, CommandHandler>> = {
   apply: applyCommand,
   status: statusCommand,
   rollback: rollbackCommand,
+  backup: backupCommand,
   baseline: baselineCommand,
 };
 

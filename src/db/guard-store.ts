@@ -107,6 +107,13 @@ export async function forgetChecksum(client: Client, version: string): Promise<v
     await client.query('DELETE FROM migration_guard.migrations WHERE version = $1', [version]);
 }
 
+/** After a restore: checksum rows whose version the (restored) history no longer has. */
+export async function forgetChecksumsNotIn(client: Client, versions: string[]): Promise<void> {
+  await client.query('DELETE FROM migration_guard.migrations WHERE NOT (version = ANY ($1::text[]))', [
+    versions,
+  ]);
+}
+
 export interface RunRecordStart {
   command: string;
   environment: string;

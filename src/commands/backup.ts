@@ -1,0 +1,14 @@
+import type { RunResult } from '../engine/result.js';
+import { takeVerifiedBackup } from './backup-stage.js';
+import type { CommandContext } from './context.js';
+import { withSession } from './session.js';
+
+/** backup: a verified pg_dump backup and nothing else. */
+export async function backupCommand(ctx: CommandContext, result: RunResult): Promise<RunResult> {
+  return withSession(ctx, result, { lock: false }, async ({ serverMajor }) => {
+    result.backup = await takeVerifiedBackup(ctx, serverMajor);
+    result.status = 'success';
+    result.message = `Backup written to ${result.backup.path} (sha256 ${result.backup.sha256}).`;
+    return result;
+  });
+}
