@@ -34986,7 +34986,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2332);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(314);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2332:
+/***/ 314:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38319,6 +38319,12 @@ async function forgetChecksum(client, version) {
     if (rows[0].exists)
         await client.query('DELETE FROM migration_guard.migrations WHERE version = $1', [version]);
 }
+/** After a restore: checksum rows whose version the (restored) history no longer has. */
+async function forgetChecksumsNotIn(client, versions) {
+    await client.query('DELETE FROM migration_guard.migrations WHERE NOT (version = ANY ($1::text[]))', [
+        versions,
+    ]);
+}
 async function startRunRecord(client, run) {
     const { rows } = await client.query(`INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, [
@@ -39013,17 +39019,745 @@ function enumValueUsedLater(item, later) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/commands/backup-stage.ts
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/secrets.ts
 /**
- * The backup stage of changing commands. Wired to pg_dump by the backup module; until then a
- * run asking for `backup: required` is refused so that the guarantee is never silently skipped.
+ * Collects secret strings (database URLs, passwords) and removes them from any text that leaves
+ * the process. Each secret is also registered in the forms it can appear in: URL-encoded and decoded.
+ */
+class SecretScrubber {
+    secrets = new Set();
+    add(secret) {
+        if (!secret || secret.length < 3)
+            return;
+        for (const form of variantsOf(secret))
+            this.secrets.add(form);
+    }
+    list() {
+        return [...this.secrets];
+    }
+    scrub = (text) => {
+        let out = text;
+        // Longest first, so a URL is replaced whole before its password would be.
+        for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) {
+            if (out.includes(secret))
+                out = out.split(secret).join('***');
+        }
+        return out;
+    };
+    /** Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON escapes). */
+    scrubValue(value) {
+        if (typeof value === 'string')
+            return this.scrub(value);
+        if (Array.isArray(value))
+            return value.map((v) => this.scrubValue(v));
+        if (value && typeof value === 'object' && !(value instanceof Date)) {
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubValue(v)]));
+        }
+        return value;
+    }
+}
+function variantsOf(secret) {
+    const forms = new Set([secret]);
+    try {
+        forms.add(decodeURIComponent(secret));
+    }
+    catch {
+        // not URL-encoded: the raw form is enough
+    }
+    forms.add(encodeURIComponent(secret));
+    return [...forms].filter((f) => f.length >= 3);
+}
+
+;// CONCATENATED MODULE: ./src/backup/pg-tools.ts
+
+
+
+
+
+/** Debian/Ubuntu (apt.postgresql.org and distribution packages), Homebrew, Postgres.app. */
+const DEFAULT_TOOL_DIRS = [
+    '/usr/lib/postgresql/*/bin',
+    '/opt/homebrew/opt/postgresql@*/bin',
+    '/usr/local/opt/postgresql@*/bin',
+    '/opt/homebrew/opt/libpq/bin',
+    '/usr/local/opt/libpq/bin',
+    '/Applications/Postgres.app/Contents/Versions/*/bin',
+];
+const VERSION_TIMEOUT_MS = 15_000;
+/**
+ * Finds pg_dump and pg_restore of at least the server's major version, the newest first. pg_dump
+ * refuses to dump a server newer than itself, so a mismatch must stop a run before anything changes.
+ */
+async function findPgTools(options) {
+    const { serverMajor, runner, logger } = options;
+    if (options.explicitPath) {
+        const tools = await explicitTools(options.explicitPath, serverMajor, runner);
+        logger.info(`Using ${tools.pgDump.path} (${tools.pgDump.version}, from pg-dump-path) for PostgreSQL ${serverMajor}`);
+        return tools;
+    }
+    let candidates = await discover(options);
+    let chosen = pickNewest(candidates, serverMajor);
+    let installNote = '';
+    if (!chosen && options.installer && (options.platform ?? process.platform) === 'linux') {
+        if (await options.installer.available()) {
+            logger.info(`No pg_dump ${serverMajor} or newer found (${describeFound(candidates)}); installing postgresql-client-${serverMajor}`);
+            try {
+                await options.installer.install(serverMajor);
+            }
+            catch (error) {
+                installNote = ` Installing postgresql-client-${serverMajor} failed: ${error.message}`;
+            }
+            candidates = await discover(options);
+            chosen = pickNewest(candidates, serverMajor);
+            if (!chosen && !installNote)
+                installNote = ` postgresql-client-${serverMajor} was installed, but no suitable pg_dump appeared.`;
+        }
+        else {
+            installNote =
+                ' It cannot be installed automatically here: that needs root or passwordless sudo with apt-get.';
+        }
+    }
+    if (!chosen) {
+        throw new GuardError('pg-tools', `No pg_dump of PostgreSQL ${serverMajor} or newer was found: the server runs PostgreSQL ${serverMajor} and ` +
+            `pg_dump refuses to dump a server newer than itself. Found: ${describeFound(candidates)}.${installNote}`, { hint: fixHint(serverMajor) });
+    }
+    const tools = {
+        pgDump: chosen.pgDump,
+        pgRestore: chosen.pgRestore,
+        psql: await executable((0,external_node_path_namespaceObject.join)(chosen.dir, 'psql')),
+    };
+    logger.info(`Using ${tools.pgDump.path} (${tools.pgDump.version}) for PostgreSQL ${serverMajor}`);
+    return tools;
+}
+function fixHint(major) {
+    return (`Set the pg-dump-path input to a pg_dump ${major} (or newer) binary, or install the client before this step: ` +
+        `on Ubuntu/Debian add the PostgreSQL apt repository (https://wiki.postgresql.org/wiki/Apt) and run ` +
+        `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".`);
+}
+/** Parses `pg_dump --version` output: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". */
+function parsePgVersion(output) {
+    const banner = output.trim().split('\n')[0]?.trim() ?? '';
+    const match = /\(PostgreSQL\)\s+(\d+(?:\.\d+)*)(\w*)/.exec(banner);
+    if (!match)
+        return undefined;
+    return { version: match[1] + match[2], major: Number(match[1].split('.')[0]), banner };
+}
+async function explicitTools(given, serverMajor, runner) {
+    let path = (0,external_node_path_namespaceObject.resolve)(given);
+    const info = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
+    if (!info)
+        throw new GuardError('pg-tools', `pg-dump-path "${given}" does not exist`, {
+            hint: fixHint(serverMajor),
+        });
+    if (info.isDirectory())
+        path = (0,external_node_path_namespaceObject.join)(path, 'pg_dump');
+    const pgDump = await probeTool(path, runner);
+    if ('problem' in pgDump) {
+        throw new GuardError('pg-tools', `pg-dump-path "${given}" cannot be used: ${pgDump.problem}`, {
+            hint: fixHint(serverMajor),
+        });
+    }
+    if (pgDump.major < serverMajor) {
+        throw new GuardError('pg-tools', `pg-dump-path "${given}" is pg_dump ${pgDump.version}, but the server runs PostgreSQL ${serverMajor}: ` +
+            `pg_dump must be version ${serverMajor} or newer`, { hint: fixHint(serverMajor) });
+    }
+    const restorePath = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), 'pg_restore');
+    const pgRestore = await probeTool(restorePath, runner);
+    if ('problem' in pgRestore || pgRestore.major < serverMajor) {
+        const why = 'problem' in pgRestore ? pgRestore.problem : `it is version ${pgRestore.version}`;
+        throw new GuardError('pg-tools', `pg-dump-path "${given}": pg_restore ${serverMajor}+ must sit beside it (${restorePath}), but ${why}`, {
+            hint: `Point pg-dump-path at the bin directory of a complete PostgreSQL ${serverMajor} client installation.`,
+        });
+    }
+    return { pgDump, pgRestore, psql: await executable((0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), 'psql')) };
+}
+async function probeTool(path, runner) {
+    if (!(await executable(path)))
+        return { problem: `${path} is missing or not executable` };
+    const result = await runner.run(path, ['--version'], { timeoutMs: VERSION_TIMEOUT_MS });
+    const parsed = result.code === 0 ? parsePgVersion(result.stdout) : undefined;
+    if (!parsed) {
+        const said = (result.stdout + result.stderr).trim().split('\n')[0] ?? '';
+        return {
+            problem: `"${(0,external_node_path_namespaceObject.basename)(path)} --version" did not report a PostgreSQL version (exit ${result.code}: ${said})`,
+        };
+    }
+    return { path, ...parsed };
+}
+async function discover(options) {
+    const pathDirs = (options.searchPath ?? process.env.PATH ?? '')
+        .split(external_node_path_namespaceObject.delimiter)
+        .filter((d) => d && (0,external_node_path_namespaceObject.isAbsolute)(d));
+    const extra = await expandPatterns(options.extraDirs ?? DEFAULT_TOOL_DIRS);
+    const seen = new Set();
+    const dirs = [];
+    for (const dir of [...pathDirs, ...extra]) {
+        const real = await (0,promises_namespaceObject.realpath)((0,external_node_path_namespaceObject.join)(dir, 'pg_dump')).catch(() => undefined);
+        if (!real || seen.has(real) || !(await executable((0,external_node_path_namespaceObject.join)(dir, 'pg_dump'))))
+            continue;
+        seen.add(real);
+        dirs.push({ dir, real });
+    }
+    return Promise.all(dirs.map(async ({ dir, real }, order) => {
+        const direct = (0,external_node_path_namespaceObject.basename)(real) === 'pg_dump';
+        const [pgDump, pgRestore] = await Promise.all([
+            probeTool((0,external_node_path_namespaceObject.join)(dir, 'pg_dump'), options.runner),
+            probeTool((0,external_node_path_namespaceObject.join)(dir, 'pg_restore'), options.runner),
+        ]);
+        if ('problem' in pgDump)
+            return { dir, direct, order, problem: pgDump.problem };
+        if ('problem' in pgRestore)
+            return { dir, direct, order, pgDump, problem: `no usable pg_restore beside it` };
+        return { dir, direct, order, pgDump, pgRestore };
+    }));
+}
+function pickNewest(candidates, serverMajor) {
+    return candidates
+        .filter((c) => c.pgDump && c.pgRestore && c.pgDump.major >= serverMajor && c.pgRestore.major >= serverMajor)
+        .sort((a, b) => compareVersions(b.pgDump.version, a.pgDump.version) ||
+        Number(b.direct) - Number(a.direct) ||
+        a.order - b.order)[0];
+}
+function compareVersions(a, b) {
+    const pa = a.split(/[^\d]+/).map(Number);
+    const pb = b.split(/[^\d]+/).map(Number);
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+        const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
+        if (diff)
+            return diff;
+    }
+    return 0;
+}
+function describeFound(candidates) {
+    if (candidates.length === 0)
+        return 'no pg_dump at all (searched PATH and the usual install directories)';
+    return candidates
+        .map((c) => {
+        const where = (0,external_node_path_namespaceObject.join)(c.dir, 'pg_dump');
+        if (!c.pgDump)
+            return `${where} (${c.problem})`;
+        return `${where} (${c.pgDump.version}${c.problem ? `; ${c.problem}` : ''})`;
+    })
+        .join(', ');
+}
+/** Expands `*` (at most one per path segment), e.g. /usr/lib/postgresql/*\/bin. */
+async function expandPatterns(patterns) {
+    return (await Promise.all(patterns.map(expandPattern))).flat();
+}
+async function expandPattern(pattern) {
+    const star = pattern.indexOf('*');
+    if (star < 0)
+        return [pattern];
+    const cut = pattern.lastIndexOf('/', star);
+    const parent = pattern.slice(0, cut) || '/';
+    const rest = pattern.slice(cut + 1);
+    const slash = rest.indexOf('/');
+    const segment = slash < 0 ? rest : rest.slice(0, slash);
+    const after = slash < 0 ? '' : rest.slice(slash);
+    const [prefix, suffix] = [segment.slice(0, segment.indexOf('*')), segment.slice(segment.indexOf('*') + 1)];
+    const names = await (0,promises_namespaceObject.readdir)(parent).catch(() => []);
+    const matches = names
+        .filter((n) => n.length >= prefix.length + suffix.length && n.startsWith(prefix) && n.endsWith(suffix))
+        .sort();
+    return (await Promise.all(matches.map((n) => expandPattern((0,external_node_path_namespaceObject.join)(parent, n) + after)))).flat();
+}
+async function executable(path) {
+    try {
+        await (0,promises_namespaceObject.access)(path, external_node_fs_.constants.X_OK);
+        return (await (0,promises_namespaceObject.stat)(path)).isFile() ? path : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const PGDG_KEY_URL = 'https://www.postgresql.org/media/keys/ACCC4CF8.asc';
+const PGDG_KEY_DIR = '/usr/share/postgresql-common/pgdg';
+const PGDG_KEY = `${PGDG_KEY_DIR}/apt.postgresql.org.asc`;
+const PGDG_LIST = '/etc/apt/sources.list.d/pgdg.list';
+const APT_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Installs postgresql-client-<major> with apt-get (root, or passwordless sudo as on GitHub's runners),
+ * first adding the PostgreSQL apt repository the way https://wiki.postgresql.org/wiki/Apt documents
+ * when the distribution has no such package.
+ */
+function aptInstaller(runner, logger, options = {}) {
+    const root = options.isRoot ?? process.getuid?.() === 0;
+    const privileged = (args) => root
+        ? runner.run(args[0], args.slice(1), { timeoutMs: APT_TIMEOUT_MS })
+        : runner.run('sudo', ['-n', ...args], { timeoutMs: APT_TIMEOUT_MS });
+    const step = async (what, args) => {
+        logger.info(`${root ? '' : 'sudo '}${args.join(' ')}`);
+        const result = await privileged(args);
+        if (result.code !== 0)
+            throw new Error(`${what} failed (exit ${result.code}): ${tail(result.stderr || result.stdout)}`);
+    };
+    const aptGet = (...args) => ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-q', ...args];
+    const hasCandidate = async (pkg) => {
+        const policy = await runner.run('apt-cache', ['policy', pkg], { timeoutMs: APT_TIMEOUT_MS });
+        const candidate = /Candidate:\s*(\S+)/.exec(policy.stdout)?.[1];
+        return policy.code === 0 && candidate !== undefined && candidate !== '(none)';
+    };
+    return {
+        async available() {
+            if ((await runner.run('apt-get', ['--version'], { timeoutMs: VERSION_TIMEOUT_MS })).code !== 0)
+                return false;
+            return root || (await runner.run('sudo', ['-n', 'true'], { timeoutMs: VERSION_TIMEOUT_MS })).code === 0;
+        },
+        async install(major) {
+            const pkg = `postgresql-client-${major}`;
+            if (!(await hasCandidate(pkg))) {
+                const codename = await releaseCodename(options.osReleasePath ?? '/etc/os-release');
+                logger.info(`${pkg} is not in the configured apt sources; adding the PostgreSQL apt repository (${codename}-pgdg)`);
+                if ((await runner.run('curl', ['--version'], { timeoutMs: VERSION_TIMEOUT_MS })).code !== 0) {
+                    await step('apt-get update', aptGet('update'));
+                    await step('installing curl', aptGet('install', '-y', '--no-install-recommends', 'curl', 'ca-certificates'));
+                }
+                await step('creating the key directory', ['install', '-d', PGDG_KEY_DIR]);
+                await step('downloading the repository signing key', ['curl', '-fsSL', '-o', PGDG_KEY, PGDG_KEY_URL]);
+                const tmp = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'mg-pgdg-'));
+                try {
+                    const list = (0,external_node_path_namespaceObject.join)(tmp, 'pgdg.list');
+                    await (0,promises_namespaceObject.writeFile)(list, `deb [signed-by=${PGDG_KEY}] https://apt.postgresql.org/pub/repos/apt ${codename}-pgdg main\n`);
+                    await step('adding the repository', ['install', '-m', '0644', list, PGDG_LIST]);
+                }
+                finally {
+                    await (0,promises_namespaceObject.rm)(tmp, { recursive: true, force: true });
+                }
+                await step('apt-get update', aptGet('update'));
+                if (!(await hasCandidate(pkg)))
+                    throw new Error(`the PostgreSQL apt repository offers no ${pkg} for ${codename}`);
+            }
+            await step(`installing ${pkg}`, aptGet('install', '-y', '--no-install-recommends', pkg));
+        },
+    };
+}
+async function releaseCodename(osReleasePath) {
+    const text = await (0,promises_namespaceObject.readFile)(osReleasePath, 'utf8').catch(() => '');
+    const value = (key) => new RegExp(`^${key}=["']?([a-z]+)["']?$`, 'm').exec(text)?.[1];
+    const codename = value('VERSION_CODENAME') ?? value('UBUNTU_CODENAME');
+    if (!codename)
+        throw new Error(`cannot tell the distribution release from ${osReleasePath}`);
+    return codename;
+}
+function tail(text) {
+    return text.trim().split('\n').slice(-5).join(' | ');
+}
+
+;// CONCATENATED MODULE: ./src/backup/backup.ts
+
+
+
+
+
+
+
+
+
+const DEFAULT_TIMEOUT_MS = 2 * 60 * 60_000;
+const DEFAULT_LOCK_WAIT_MS = 60_000;
+const LIST_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Takes a custom-format backup that counts only once it has been read back: pg_dump writes a hidden
+ * temporary file, `pg_restore --list` must read its table of contents, its sha256 is computed, and
+ * only then is it renamed to its final name. Any failure removes the partial file.
+ */
+async function takeBackup(options) {
+    const { target, tools, runner, logger } = options;
+    const started = Date.now();
+    const scrub = passwordScrubber(target);
+    const dir = (0,external_node_path_namespaceObject.resolve)(options.dir);
+    await prepareDir(dir);
+    const fileName = await freeName(dir, backupFileName(options.environment, options.now ?? new Date(), options.sha));
+    const path = (0,external_node_path_namespaceObject.join)(dir, fileName);
+    const partial = (0,external_node_path_namespaceObject.join)(dir, `.${fileName}.partial`);
+    try {
+        const lockWait = options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+        logger.info(`Backing up ${target.display} with pg_dump ${tools.pgDump.version} to ${path}`);
+        const dump = await runner.run(tools.pgDump.path, ['--format=custom', `--file=${partial}`, '--no-password', `--lock-wait-timeout=${lockWait}`], { env: pgEnv(target, tools.pgDump.major), timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+        if (dump.code !== 0)
+            throw dumpFailure(dump.stderr, dump.timedOut, options, dir, scrub);
+        const sizeBytes = (await (0,promises_namespaceObject.stat)(partial)).size;
+        if (sizeBytes === 0)
+            throw new GuardError('backup-failed', 'pg_dump exited successfully but wrote an empty file');
+        const toc = await readToc(partial, tools, runner, 'backup-failed');
+        await syncFile(partial);
+        const sha256 = await sha256File(partial);
+        await (0,promises_namespaceObject.rename)(partial, path);
+        const info = {
+            path,
+            fileName,
+            sha256,
+            sizeBytes,
+            durationMs: Date.now() - started,
+            pgDumpVersion: tools.pgDump.version,
+            entries: toc.entries.length,
+            serverVersion: toc.serverVersion,
+        };
+        logger.info(`Backup ${fileName}: ${formatBytes(sizeBytes)}, ${info.entries} entries, sha256 ${sha256}`);
+        return info;
+    }
+    catch (error) {
+        await (0,promises_namespaceObject.rm)(partial, { force: true }).catch(() => { });
+        if (error instanceof GuardError)
+            throw error;
+        throw fsFailure(error, dir);
+    }
+}
+/** `production-20261124T210102Z-abc1234.dump` */
+function backupFileName(environment, now, sha) {
+    const label = environment.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'default';
+    const stamp = now
+        .toISOString()
+        .replace(/\.\d+Z$/, 'Z')
+        .replace(/[-:]/g, '');
+    const short = sha
+        ?.toLowerCase()
+        .replace(/[^0-9a-f]/g, '')
+        .slice(0, 7);
+    return `${label}-${stamp}${short ? `-${short}` : ''}.dump`;
+}
+/**
+ * The environment for a libpq program: the connection travels in PG* variables (never on the
+ * command line, where `ps` would show it); inherited PG* variables that could redirect it are dropped.
+ */
+function pgEnv(target, toolMajor, base = process.env) {
+    const env = {};
+    for (const [key, value] of Object.entries(base))
+        if (!CONNECTION_VARIABLES.has(key))
+            env[key] = value;
+    env.PGHOST = target.host;
+    env.PGPORT = String(target.port);
+    env.PGUSER = target.user;
+    env.PGDATABASE = target.database;
+    env.PGSSLMODE = target.sslmode;
+    env.PGAPPNAME = 'supabase-migration-guard';
+    env.PGCONNECT_TIMEOUT = '15';
+    if (target.password !== undefined)
+        env.PGPASSWORD = target.password;
+    if (target.sslRootCert)
+        env.PGSSLROOTCERT = target.sslRootCert;
+    // Node checks certificates against its CA bundle; libpq only against ~/.postgresql/root.crt unless
+    // told to use the system store (libpq 16+), so do that when the user gave no CA of their own.
+    else if (target.sslmode === 'verify-full' &&
+        toolMajor >= 16 &&
+        !(0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.postgresql', 'root.crt'))) {
+        env.PGSSLROOTCERT = 'system';
+    }
+    return env;
+}
+const CONNECTION_VARIABLES = new Set([
+    'PGHOST',
+    'PGHOSTADDR',
+    'PGPORT',
+    'PGDATABASE',
+    'PGUSER',
+    'PGPASSWORD',
+    'PGPASSFILE',
+    'PGSERVICE',
+    'PGSERVICEFILE',
+    'PGSSLMODE',
+    'PGSSLROOTCERT',
+    'PGREQUIRESSL',
+    'PGTARGETSESSIONATTRS',
+    'PGCLUSTER',
+    'PGOPTIONS',
+]);
+/** Reads an archive's table of contents; a file it cannot read is not a backup. */
+async function readToc(path, tools, runner, code) {
+    const result = await runner.run(tools.pgRestore.path, ['--list', path], { timeoutMs: LIST_TIMEOUT_MS });
+    if (result.code !== 0 || !/^;\s+Format: CUSTOM/m.test(result.stdout)) {
+        throw new GuardError(code, `${path} cannot be read back as a pg_dump custom-format archive: ${lastLines(result.stderr) || `pg_restore --list exited with ${result.code}`}`, {
+            hint: 'The file is damaged or incomplete (disk full, interrupted copy). Take a new backup, or restore a copy whose sha256 matches the recorded one.',
+        });
+    }
+    return parseToc(result.stdout);
+}
+function parseToc(listing) {
+    const header = (name) => new RegExp(`^;\\s+${name}:\\s*(\\S+)`, 'm').exec(listing)?.[1];
+    const raw = [];
+    for (const line of listing.split('\n')) {
+        const match = /^(\d+); (\d+) (\d+) (.*)$/.exec(line);
+        if (!match)
+            continue;
+        const rest = match[4];
+        const desc = KNOWN_DESCS.find((d) => rest.startsWith(`${d} `)) ?? rest.split(' ')[0];
+        const afterDesc = rest.slice(desc.length + 1);
+        const cut = afterDesc.lastIndexOf(' ');
+        raw.push({
+            line,
+            id: Number(match[1]),
+            tableoid: Number(match[2]),
+            oid: Number(match[3]),
+            desc,
+            owner: cut < 0 ? '' : afterDesc.slice(cut + 1),
+            body: cut < 0 ? afterDesc : afterDesc.slice(0, cut),
+        });
+    }
+    // Names are printed unquoted, so a schema name with spaces is recognised by the SCHEMA entries.
+    const schemas = raw
+        .filter((e) => e.desc === 'SCHEMA' && e.body.startsWith('- '))
+        .map((e) => e.body.slice(2))
+        .concat('public')
+        .sort((a, b) => b.length - a.length);
+    const entries = raw.map(({ body, ...entry }) => {
+        const namespace = body.startsWith('- ')
+            ? '-'
+            : (schemas.find((s) => body.startsWith(`${s} `)) ?? body.split(' ')[0]);
+        return { ...entry, namespace, tag: body.slice(namespace.length + 1) };
+    });
+    return {
+        entries,
+        serverVersion: header('Dumped from database version'),
+        pgDumpVersion: header('Dumped by pg_dump version'),
+    };
+}
+/** pg_dump's object descriptions (pg_backup_archiver/pg_dump.c), longest first so prefixes do not win. */
+const KNOWN_DESCS = 'ACCESS METHOD,ACL,AGGREGATE,BLOB,BLOB METADATA,BLOBS,CAST,CHECK CONSTRAINT,COLLATION,COMMENT,CONSTRAINT,CONVERSION,DATABASE,DATABASE PROPERTIES,DEFAULT,DEFAULT ACL,DOMAIN,ENCODING,EVENT TRIGGER,EXTENSION,FK CONSTRAINT,FOREIGN DATA WRAPPER,FOREIGN TABLE,FUNCTION,INDEX,INDEX ATTACH,LARGE OBJECT,LARGE OBJECTS,MATERIALIZED VIEW,MATERIALIZED VIEW DATA,OPERATOR,OPERATOR CLASS,OPERATOR FAMILY,POLICY,PROCEDURAL LANGUAGE,PROCEDURE,PUBLICATION,PUBLICATION TABLE,PUBLICATION TABLES IN SCHEMA,ROW SECURITY,RULE,SCHEMA,SEARCHPATH,SECURITY LABEL,SEQUENCE,SEQUENCE OWNED BY,SEQUENCE SET,SERVER,SHELL TYPE,STATISTICS,STATISTICS DATA,STDSTRINGS,SUBSCRIPTION,SUBSCRIPTION TABLE,TABLE,TABLE ATTACH,TABLE DATA,TEXT SEARCH CONFIGURATION,TEXT SEARCH DICTIONARY,TEXT SEARCH PARSER,TEXT SEARCH TEMPLATE,TRANSFORM,TRIGGER,TYPE,USER MAPPING,VIEW'
+    .split(',')
+    .sort((a, b) => b.length - a.length);
+async function sha256File(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(path), hash);
+    return hash.digest('hex');
+}
+function passwordScrubber(target) {
+    const scrubber = new SecretScrubber();
+    scrubber.add(target.password);
+    return scrubber.scrub;
+}
+function lastLines(text, count = 15) {
+    return text.trim().split('\n').slice(-count).join('\n');
+}
+async function prepareDir(dir) {
+    try {
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+        await (0,promises_namespaceObject.access)(dir, external_node_fs_.constants.W_OK);
+    }
+    catch (error) {
+        throw fsFailure(error, dir);
+    }
+}
+async function freeName(dir, name) {
+    for (let n = 1;; n++) {
+        const candidate = n === 1 ? name : name.replace(/\.dump$/, `-${n}.dump`);
+        if (!(0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, candidate)))
+            return candidate;
+    }
+}
+async function syncFile(path) {
+    const handle = await (0,promises_namespaceObject.open)(path, 'r');
+    try {
+        await handle.sync();
+    }
+    finally {
+        await handle.close();
+    }
+}
+function dumpFailure(stderr, timedOut, options, dir, scrub) {
+    const said = scrub(lastLines(stderr));
+    const tool = `pg_dump ${options.tools.pgDump.version}`;
+    const fail = (message, hint) => new GuardError('backup-failed', `${message}. Nothing was changed.${said ? `\npg_dump said:\n${said}` : ''}`, { hint });
+    if (timedOut) {
+        return fail(`${tool} did not finish within ${Math.round((options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s`, 'Check the database size and network speed, or run the backup separately.');
+    }
+    if (/server version mismatch/i.test(stderr)) {
+        const server = /server version:\s*(\d+)/i.exec(stderr)?.[1];
+        return fail(`${tool} cannot back up this server: it aborted because of a server version mismatch${server ? ` (server version ${server})` : ''}`, fixHint(server ? Number(server) : options.tools.pgDump.major + 1));
+    }
+    if (/No space left on device|could not write|could not close/i.test(stderr)) {
+        return fail(`The backup could not be written to ${dir}: the disk is full or failing`, 'Free disk space or point backup-dir at a larger volume.');
+    }
+    if (/could not open output file/i.test(stderr)) {
+        return fail(`pg_dump cannot create its file in ${dir}`, 'Point backup-dir at a writable directory.');
+    }
+    if (/lock timeout|could not obtain lock/i.test(stderr)) {
+        return fail(`pg_dump waited too long for a table lock that another session holds`, 'Retry when the long-running transaction or DDL on the database has finished.');
+    }
+    if (/permission denied/i.test(stderr)) {
+        return fail(`The database user "${options.target.user}" cannot read everything pg_dump must back up`, 'Use a role that can read every schema (on Supabase the postgres user), or grant it SELECT on the objects named above.');
+    }
+    if (/connection to server|could not connect|password authentication failed|could not translate host/i.test(stderr)) {
+        return fail(`pg_dump cannot connect to ${options.target.display}`, 'Check database-url (host, port, password, sslmode) and that this runner can reach the server.');
+    }
+    return fail(`${tool} failed`, "Read pg_dump's message above; the run stopped before any change.");
+}
+function fsFailure(error, dir) {
+    const err = error;
+    const reasons = {
+        ENOTDIR: 'a part of that path is a file, not a directory',
+        EEXIST: 'a file of that name is in the way',
+        EACCES: 'permission denied',
+        EPERM: 'permission denied',
+        EROFS: 'the file system is read-only',
+        ENOSPC: 'the disk is full',
+        EDQUOT: 'the disk quota is exhausted',
+    };
+    const reason = (err?.code && reasons[err.code]) || err?.message || String(error);
+    return new GuardError('backup-failed', `Cannot write the backup to ${dir}: ${reason}. Nothing was changed.`, {
+        hint: "Set backup-dir to a writable directory with enough free space (the runner's temp directory works: ${{ runner.temp }}/backups).",
+        cause: error,
+    });
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    if (bytes < 1024 * 1024)
+        return `${(bytes / 1024).toFixed(1)} KiB`;
+    return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/backup/process.ts
+
+
+/** Output beyond this is dropped (stdout: the end, stderr: the beginning, which matters least). */
+const MAX_STDOUT = 64 * 1024 * 1024;
+const MAX_STDERR = 1024 * 1024;
+const KILL_GRACE_MS = 5_000;
+function createProcessRunner() {
+    return { run: runProcess };
+}
+function runProcess(file, args, options = {}) {
+    return new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(file, [...args], {
+            env: options.env ?? process.env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            shell: false,
+            windowsHide: true,
+        });
+        const stdout = [];
+        let stdoutBytes = 0;
+        let stderr = '';
+        let timedOut = false;
+        let settled = false;
+        let killTimer;
+        child.stdout.on('data', (chunk) => {
+            if (stdoutBytes >= MAX_STDOUT)
+                return;
+            stdout.push(chunk);
+            stdoutBytes += chunk.length;
+        });
+        child.stderr.on('data', (chunk) => {
+            stderr += chunk.toString('utf8');
+            if (stderr.length > MAX_STDERR)
+                stderr = stderr.slice(-MAX_STDERR);
+        });
+        const timer = options.timeoutMs && options.timeoutMs > 0
+            ? setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+            }, options.timeoutMs)
+            : undefined;
+        const finish = (code, extraStderr = '') => {
+            if (settled)
+                return;
+            settled = true;
+            if (timer)
+                clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            resolve({
+                code,
+                stdout: Buffer.concat(stdout).toString('utf8'),
+                stderr: stderr + extraStderr,
+                ...(timedOut ? { timedOut } : {}),
+            });
+        };
+        child.on('error', (error) => {
+            // ENOENT / EACCES: the program could not be started at all.
+            finish(127, `${stderr ? '\n' : ''}cannot run ${file}: ${error.message}`);
+        });
+        child.on('close', (code, signal) => {
+            if (code !== null)
+                return finish(code);
+            const number = signal ? external_node_os_namespaceObject.constants.signals[signal] : undefined;
+            finish(128 + (number ?? 0), timedOut ? `\n${file} was stopped after ${options.timeoutMs} ms` : '');
+        });
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup-stage.ts
+
+
+
+
+
+
+/** Where backups go unless `backup-dir` says otherwise: the runner's temp folder, kept for the job. */
+function defaultBackupDir(env = process.env) {
+    return (0,external_node_path_namespaceObject.join)(env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'migration-guard-backups');
+}
+/**
+ * Finds a pg_dump/pg_restore at least as new as the server. Installs the client with apt only on
+ * GitHub-hosted Linux runners (passwordless sudo, disposable machine); never on other machines.
+ */
+async function resolvePgTools(ctx, serverMajor) {
+    const runner = createProcessRunner();
+    const hosted = process.env.RUNNER_ENVIRONMENT === 'github-hosted';
+    return findPgTools({
+        explicitPath: ctx.settings.pgDumpPath,
+        serverMajor,
+        runner,
+        logger: ctx.logger,
+        installer: hosted ? aptInstaller(runner, ctx.logger) : undefined,
+    });
+}
+/** pg_dump custom format, read back by pg_restore --list, sha256 recorded: only then does it count. */
+async function takeVerifiedBackup(ctx, serverMajor) {
+    const tools = await resolvePgTools(ctx, serverMajor);
+    const info = await ctx.logger.group('Backup', () => takeBackup({
+        target: ctx.settings.database,
+        dir: ctx.settings.backupDir ?? defaultBackupDir(),
+        environment: ctx.settings.environment,
+        sha: ctx.run.sha,
+        tools,
+        runner: createProcessRunner(),
+        logger: ctx.logger,
+    }));
+    return {
+        path: info.path,
+        sha256: info.sha256,
+        sizeBytes: info.sizeBytes,
+        durationMs: info.durationMs,
+        pgDumpVersion: info.pgDumpVersion,
+        entries: info.entries,
+    };
+}
+/**
+ * The backup stage of changing commands. `required`: no change happens without a verified backup.
+ * `optional`: a failed backup is a warning. `off`: skipped, and the report says so.
  */
 async function runBackupStage(ctx, result, session) {
-    void result;
-    void session;
-    if (ctx.settings.backup === 'off')
+    const mode = ctx.settings.backup;
+    if (mode === 'off') {
+        ctx.logger.info('Backup: off (backup input)');
         return;
-    ctx.logger.warn('Backups are not available in this build yet; continuing without one');
+    }
+    try {
+        result.backup = await takeVerifiedBackup(ctx, session.serverMajor);
+    }
+    catch (error) {
+        if (mode === 'required') {
+            const hint = error instanceof GuardError ? error.hint : undefined;
+            throw new GuardError('backup-failed', `No change was made: backup is required and it failed. ${error instanceof Error ? error.message : String(error)}`, {
+                hint: hint ??
+                    'Fix the backup (pg-dump-path, backup-dir), or set backup: optional or off to proceed without one.',
+                cause: error,
+            });
+        }
+        ctx.logger.warn(`Backup failed, continuing because backup is optional: ${errorMessage(error)}`);
+        result.findings.push({
+            code: 'backup-failed',
+            severity: 'warning',
+            message: `Backup failed (backup: optional): ${errorMessage(error)}`,
+        });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/revert.ts
@@ -39219,8 +39953,6 @@ function describeHolder(holder) {
     return `${parts.join(' ')}${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/migrations/checksum.ts
 
 /** Line endings and a byte-order mark are editor accidents, not changes: normalise them away. */
@@ -39389,7 +40121,7 @@ async function discoverMigrations(dir, cwd = process.cwd()) {
             skipped.push({ fileName, reason: 'companion file without a matching <version>_<name>.sql' });
         }
     }
-    migrations.sort((a, b) => compareVersions(a.version, b.version));
+    migrations.sort((a, b) => discover_compareVersions(a.version, b.version));
     return { dir, migrations, skipped };
 }
 async function loadMigration(dir, version, name, fileName, extra, display) {
@@ -39442,7 +40174,7 @@ async function readSql(path) {
     return (await (0,promises_namespaceObject.readFile)(path, 'utf8')).replace(/^\uFEFF/, '');
 }
 /** Numeric order first (so 9_x precedes 10_x), then textual for equal numbers with different padding. */
-function compareVersions(a, b) {
+function discover_compareVersions(a, b) {
     const na = BigInt(a);
     const nb = BigInt(b);
     if (na !== nb)
@@ -39467,14 +40199,14 @@ function buildPlan(set, history, checksums, options) {
     }));
     const rows = [];
     const pending = [];
-    const appliedVersions = [...applied.keys()].sort(compareVersions);
+    const appliedVersions = [...applied.keys()].sort(discover_compareVersions);
     const newestApplied = appliedVersions[appliedVersions.length - 1];
     for (const migration of set.migrations) {
         const row = applied.get(migration.version);
         if (!row) {
             pending.push(migration);
             rows.push({ version: migration.version, name: migration.name, file: migration.path, state: 'pending' });
-            if (newestApplied !== undefined && compareVersions(migration.version, newestApplied) < 0) {
+            if (newestApplied !== undefined && discover_compareVersions(migration.version, newestApplied) < 0) {
                 findings.push({
                     code: 'out-of-order',
                     severity: options.allowOutOfOrder ? 'warning' : 'error',
@@ -39523,7 +40255,7 @@ function buildPlan(set, history, checksums, options) {
                 `${set.dir}: restore the file, or, if it was squashed away, remove its history row deliberately`,
         });
     }
-    rows.sort((a, b) => compareVersions(a.version, b.version));
+    rows.sort((a, b) => discover_compareVersions(a.version, b.version));
     return { rows, pending, findings, currentVersion: newestApplied };
 }
 
@@ -39817,6 +40549,19 @@ function outcomeOf(item, status, nonAtomic) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/commands/backup.ts
+
+
+/** backup: a verified pg_dump backup and nothing else. */
+async function backupCommand(ctx, result) {
+    return withSession(ctx, result, { lock: false }, async ({ serverMajor }) => {
+        result.backup = await takeVerifiedBackup(ctx, serverMajor);
+        result.status = 'success';
+        result.message = `Backup written to ${result.backup.path} (sha256 ${result.backup.sha256}).`;
+        return result;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/db/transaction.ts
 /** Runs `fn` inside BEGIN … COMMIT; any error rolls back and is rethrown. */
 async function withTransaction(client, fn) {
@@ -39857,7 +40602,7 @@ async function baselineCommand(ctx, result) {
         if (drift.length > 0) {
             throw new GuardError('drift', `Nothing was baselined: the history and the files disagree:\n${drift.map((f) => `  - ${f.message}`).join('\n')}`);
         }
-        const toMark = plan.pending.filter((m) => !target || compareVersions(m.version, target) <= 0);
+        const toMark = plan.pending.filter((m) => !target || discover_compareVersions(m.version, target) <= 0);
         if (toMark.length === 0) {
             result.status = 'nothing-to-do';
             result.message = 'Nothing to baseline: those migrations are already recorded as applied.';
@@ -39903,7 +40648,7 @@ async function baselineCommand(ctx, result) {
         result.pendingCount = plan.pending.length - toMark.length;
         result.currentVersion = [plan.currentVersion, ...result.applied]
             .filter((v) => !!v)
-            .sort(compareVersions)
+            .sort(discover_compareVersions)
             .pop();
         result.status = 'success';
         result.message = `Marked ${toMark.length} migration(s) as applied without running them (up to ${toMark[toMark.length - 1].version}).`;
@@ -40003,12 +40748,375 @@ async function planCommand(ctx, result) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/backup/restore.ts
+
+
+
+
+
+
+
+/** Platform schemas of a Supabase project: owned by Supabase's roles or full of its extensions. */
+const SUPABASE_KEEP_SCHEMAS = 'auth,storage,realtime,_realtime,extensions,graphql,graphql_public,vault,pgsodium,pgsodium_masks,net,supabase_functions,_analytics,pgbouncer,cron,pgtle,pgmq,topology'.split(',');
+const restore_DEFAULT_TIMEOUT_MS = 2 * 60 * 60_000;
+/** Objects PostgreSQL can drop and recreate without losing data; everything else outside the scope stops the restore. */
+const ATTACHMENTS = new Set('pg_trigger,pg_policy,pg_rewrite,pg_event_trigger,pg_publication_rel,pg_default_acl'.split(','));
+const GLOBALS_BY_NAME = new Set(['EXTENSION', 'EVENT TRIGGER', 'PUBLICATION']);
+/**
+ * Makes the database equal to the backup for everything the backup covers, in one transaction:
+ * a psql session with --single-transaction first drops every schema in scope (those in the backup
+ * and those created since), then runs pg_restore's script. A failure anywhere rolls all of it back.
+ */
+async function restoreBackup(options) {
+    const { target, tools, runner, logger } = options;
+    const started = Date.now();
+    const path = (0,external_node_path_namespaceObject.resolve)(options.path);
+    const untouched = (message, hint, code = 'restore-failed') => new GuardError(code, `${message}. Nothing was changed.`, { hint });
+    if (!(await (0,promises_namespaceObject.stat)(path).catch(() => undefined))?.isFile()) {
+        throw untouched(`The backup ${path} does not exist`, 'Set backup-path to a file the backup command wrote.');
+    }
+    const sha256 = await sha256File(path);
+    const expected = options.expectedSha256?.toLowerCase();
+    if (expected && expected !== sha256) {
+        const hint = 'The file was damaged or replaced since it was recorded: restore an intact copy.';
+        throw untouched(`The backup ${path} has sha256 ${sha256}, not the expected ${expected}`, hint, 'backup-checksum');
+    }
+    const psql = tools.psql;
+    if (!psql) {
+        const hint = 'Install the whole PostgreSQL client package: it ships pg_dump, pg_restore and psql together.';
+        throw untouched(`psql was not found beside ${tools.pgRestore.path}`, hint);
+    }
+    const toc = await readToc(path, tools, runner, 'restore-failed');
+    const plan = await withClient(target, { applicationName: 'supabase-migration-guard restore' }, (client) => planRestore(client, toc, options.keepSchemas, options.alsoKeep ?? []));
+    if (plan.refused.length > 0) {
+        const kept = plan.kept.map((k) => k.name).join(', ') || 'none';
+        throw untouched(`Restoring would drop objects in schemas this restore leaves alone (${kept}) that the backup cannot ` +
+            `recreate: ${plan.refused.join('; ')}`, 'They depend on objects in the restored schemas: drop or move them first, or restore as their owner.');
+    }
+    for (const k of plan.kept)
+        logger.warn(`Restore leaves schema ${k.name} as it is now (${k.reason})`);
+    if (toc.entries.some((e) => /^(BLOB|LARGE OBJECT)/.test(e.desc))) {
+        logger.warn('Large objects are not part of any schema: the restore leaves them as they are now');
+    }
+    const work = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'mg-restore-'));
+    try {
+        const [list, script, preamble] = ['entries.list', 'restore.sql', 'preamble.sql'].map((f) => (0,external_node_path_namespaceObject.join)(work, f));
+        await (0,promises_namespaceObject.writeFile)(list, toc.entries.map((e) => (plan.include.has(e.id) ? e.line : `;${e.line}`)).join('\n'));
+        const timeoutMs = options.timeoutMs ?? restore_DEFAULT_TIMEOUT_MS;
+        const rendered = await runner.run(tools.pgRestore.path, ['-L', list, '-f', script, path], { timeoutMs });
+        if (rendered.code !== 0) {
+            const hint = 'The archive is damaged or incomplete: restore an intact copy or another backup.';
+            throw untouched(`pg_restore cannot read ${path}: ${lastLines(rendered.stderr)}`, hint);
+        }
+        await (0,promises_namespaceObject.writeFile)(preamble, preambleSql(plan, options.lockTimeoutMs ?? 0));
+        logger.info(`Restoring ${path} into ${target.display}: ${plan.include.size}/${toc.entries.length} entries`);
+        const args = [
+            '--no-psqlrc',
+            '--quiet',
+            '--set=ON_ERROR_STOP=1',
+            '--single-transaction',
+            `--output=${external_node_os_namespaceObject.devNull}`,
+        ];
+        const env = pgEnv(target, tools.pgRestore.major);
+        const run = await runner.run(psql, [...args, '-f', preamble, '-f', script], { env, timeoutMs });
+        if (run.code !== 0)
+            throw psqlFailure(run, target, passwordScrubber(target));
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
+    }
+    const result = {
+        sha256,
+        entries: plan.include.size,
+        totalEntries: toc.entries.length,
+        restoredSchemas: plan.restored,
+        droppedSchemas: plan.dropped,
+        keptSchemas: plan.kept,
+        recreated: plan.recreated,
+        durationMs: Date.now() - started,
+    };
+    logger.info(`Restored ${target.display} from ${path}` +
+        (result.droppedSchemas.length
+            ? `; dropped schemas created since the backup: ${result.droppedSchemas.join(', ')}`
+            : ''));
+    return result;
+}
+function psqlFailure(run, target, scrub) {
+    const said = scrub(lastLines(run.stderr));
+    const what = run.timedOut
+        ? 'The restore took too long and was stopped'
+        : /changed while the restore was being prepared/.test(run.stderr)
+            ? 'The database changed while the restore was being prepared'
+            : 'The restore failed';
+    return new GuardError('restore-failed', `${what}; its transaction was rolled back, so ${target.display} is as it was before.` +
+        (said ? `\npsql said:\n${said}` : ''), {
+        hint: run.code === 2
+            ? 'psql lost the connection: if that happened during COMMIT, check the database before retrying.'
+            : 'Fix the cause named above (a missing role or privilege, for example) and run the restore again.',
+    });
+}
+async function planRestore(client, toc, keepSchemas, alsoKeep) {
+    const isSystem = (name) => /^pg_/.test(name) || name === 'information_schema';
+    const schemas = (await client.query(SCHEMAS_SQL)).rows;
+    const now = new Map(schemas.map((s) => [s.name, s]));
+    const onSupabase = (await client.query(`SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'supabase_admin'`)).rowCount;
+    const keep = new Set([...(keepSchemas ?? (onSupabase ? SUPABASE_KEEP_SCHEMAS : [])), ...alsoKeep]);
+    const inDump = new Set(['public']);
+    for (const e of toc.entries) {
+        if (e.desc === 'SCHEMA')
+            inDump.add(e.tag);
+        else if (e.namespace !== '-')
+            inDump.add(e.namespace);
+    }
+    const kept = [];
+    const managed = new Set();
+    for (const name of [...new Set([...inDump, ...now.keys()])].sort()) {
+        const current = now.get(name);
+        if (isSystem(name) || current?.extension_member)
+            continue;
+        if (keep.has(name))
+            kept.push({ name, reason: 'kept on request' });
+        else if (current && !current.droppable) {
+            kept.push({ name, reason: `owned by ${current.owner}, a role the restoring user is not a member of` });
+        }
+        else
+            managed.add(name);
+    }
+    const drop = [...managed].filter((s) => now.has(s));
+    const outside = (await client.query(outsideSql('$1::text[]'), [drop])).rows;
+    const include = new Set();
+    const byOid = new Map(toc.entries.filter((e) => e.oid > 0).map((e) => [`${e.tableoid}:${e.oid}`, e]));
+    const byName = new Map(toc.entries.map((e) => [`${e.desc}|${e.namespace}|${e.tag}`, e]));
+    const recreated = [];
+    const refused = [];
+    for (const o of outside) {
+        // Tables, views, sequences and columns hold data or shape it: never drop them outside the scope.
+        const relation = o.catalog === 'pg_class' && (o.objsubid > 0 || !['i', 'I'].includes(o.relkind ?? ''));
+        const entry = relation ? undefined : matchEntry(o, byOid, byName);
+        if (entry) {
+            include.add(entry.id);
+            recreated.push(`${o.type} ${o.identity}`);
+        }
+        else if (relation || (o.schema !== '-' && !isAttachment(o))) {
+            // Not in the backup as an entry of its own (a CHECK constraint or column default inside its table's
+            // definition), so dropping it could not be undone.
+            refused.push(`${o.type} ${o.identity}`);
+        }
+    }
+    const existingGlobals = new Set((await client.query(GLOBALS_SQL)).rows.map((r) => r.k));
+    const includedGlobals = new Set();
+    for (const e of toc.entries) {
+        if (e.namespace !== '-') {
+            if (managed.has(e.namespace))
+                include.add(e.id);
+        }
+        else if (e.desc === 'SCHEMA') {
+            if (managed.has(e.tag))
+                include.add(e.id);
+        }
+        else if (GLOBALS_BY_NAME.has(e.desc) && !existingGlobals.has(`${e.desc}|${e.tag}`)) {
+            include.add(e.id); // dropped since the backup: bring it back
+        }
+        // COMMENT and ACL entries name their object the way pg_dump quotes it ("SCHEMA \"My App\"").
+        if (include.has(e.id) && e.namespace === '-') {
+            for (const name of [e.tag, quoteIdent(e.tag)])
+                includedGlobals.add(`${e.desc} ${name}`);
+        }
+    }
+    for (const e of toc.entries) {
+        // COMMENT, ACL and SECURITY LABEL of schemas and of other objects outside schemas follow them.
+        if (e.namespace === '-' &&
+            ['COMMENT', 'ACL', 'SECURITY LABEL'].includes(e.desc) &&
+            includedGlobals.has(e.tag))
+            include.add(e.id);
+    }
+    const restored = [...managed].filter((s) => inDump.has(s));
+    return {
+        drop,
+        restored,
+        dropped: drop.filter((s) => !inDump.has(s)),
+        kept,
+        include,
+        recreated,
+        refused,
+        outsideKeys: outside
+            .map((o) => o.k)
+            .sort()
+            .join(','),
+        recreatePublic: managed.has('public'),
+    };
+}
+/** Objects that pg_dump always writes as entries of their own, so one missing from the backup was created since. */
+function isAttachment(o) {
+    if (o.catalog === 'pg_constraint')
+        return ['f', 'p', 'u', 'x'].includes(o.contype ?? '');
+    if (o.catalog === 'pg_class')
+        return o.relkind === 'i' || o.relkind === 'I';
+    return ATTACHMENTS.has(o.catalog);
+}
+function matchEntry(o, byOid, byName) {
+    const [classid, objid] = o.k.split(':');
+    const candidate = o.objsubid === 0 ? byOid.get(`${classid}:${objid}`) : undefined;
+    // The oid is only trusted when the entry describes an object in the same place.
+    if (candidate && candidate.namespace === o.schema)
+        return candidate;
+    const [first, second, third] = o.names;
+    const onTable = (desc) => `${desc}|${first}|${second} ${third}`;
+    const keys = {
+        pg_trigger: onTable('TRIGGER'),
+        pg_policy: onTable('POLICY'),
+        pg_rewrite: onTable('RULE'),
+        pg_attrdef: onTable('DEFAULT'),
+        pg_constraint: o.type === 'table constraint' ? onTable(o.contype === 'f' ? 'FK CONSTRAINT' : 'CONSTRAINT') : undefined,
+        pg_class: o.relkind === 'i' || o.relkind === 'I' ? `INDEX|${first}|${second}` : undefined,
+        pg_extension: `EXTENSION|-|${first}`,
+        pg_event_trigger: `EVENT TRIGGER|-|${first}`,
+    };
+    const key = keys[o.catalog];
+    return key ? byName.get(key) : undefined;
+}
+function preambleSql(plan, lockTimeoutMs) {
+    const schemas = `ARRAY[${plan.drop.map(quoteLiteral).join(', ')}]::text[]`;
+    const lines = [
+        'SET standard_conforming_strings = on;',
+        'SET client_min_messages = warning;',
+        'SET statement_timeout = 0;',
+        `SET lock_timeout = ${Math.max(0, Math.round(lockTimeoutMs))};`,
+        'SET idle_in_transaction_session_timeout = 0;',
+        // The plan was made on another connection: if what the drop would take along has changed since,
+        // stop before changing anything.
+        'DO $mg_check$',
+        'DECLARE found text;',
+        'BEGIN',
+        `  SELECT string_agg(q.k, ',' ORDER BY q.k COLLATE "C") INTO found FROM (${outsideSql(schemas)}) q;`,
+        `  IF coalesce(found, '') <> ${quoteLiteral(plan.outsideKeys)} THEN`,
+        `    RAISE EXCEPTION 'the database changed while the restore was being prepared: objects outside the restored schemas now depend on them (%)', coalesce(found, '');`,
+        '  END IF;',
+        'END',
+        '$mg_check$;',
+    ];
+    if (plan.drop.length > 0)
+        lines.push(`DROP SCHEMA IF EXISTS ${plan.drop.map(quoteIdent).join(', ')} CASCADE;`);
+    // pg_dump never creates "public" (every new database has it), so recreate it as initdb does;
+    // the archive's COMMENT, ACL and owner entries for it then apply on top.
+    if (plan.recreatePublic) {
+        lines.push('DO $mg_public$', 'BEGIN', "  IF pg_catalog.current_setting('server_version_num')::int >= 150000 THEN", "    EXECUTE 'CREATE SCHEMA public AUTHORIZATION pg_database_owner';", "    EXECUTE 'GRANT USAGE ON SCHEMA public TO PUBLIC';", '  ELSE', "    EXECUTE pg_catalog.format('CREATE SCHEMA public AUTHORIZATION %I', (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = 10));", "    EXECUTE 'GRANT ALL ON SCHEMA public TO PUBLIC';", '  END IF;', "  EXECUTE 'COMMENT ON SCHEMA public IS ''standard public schema''';", 'END', '$mg_public$;');
+    }
+    return lines.join('\n') + '\n';
+}
+const SCHEMAS_SQL = `
+SELECT n.nspname AS name,
+       pg_catalog.pg_has_role(n.nspowner, 'USAGE') AS droppable,
+       pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objid = n.oid AND d.deptype = 'e') AS extension_member
+  FROM pg_catalog.pg_namespace n
+ WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'`;
+const GLOBALS_SQL = `
+SELECT 'EXTENSION|' || extname AS k FROM pg_catalog.pg_extension
+UNION ALL SELECT 'EVENT TRIGGER|' || evtname FROM pg_catalog.pg_event_trigger
+UNION ALL SELECT 'PUBLICATION|' || pubname FROM pg_catalog.pg_publication`;
+/**
+ * Every object outside `schemas` that DROP SCHEMA … CASCADE would take along: walk pg_depend down
+ * from the schemas (and up from an object to its owner for internal dependencies, as a view's rule
+ * takes the view), then keep what lives elsewhere. Internal parts, extension members and TOAST
+ * go with their owner and are not listed.
+ */
+function outsideSql(schemas) {
+    return `
+WITH RECURSIVE doomed(classid, objid, objsubid) AS (
+  SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid, n.oid, 0
+    FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY(${schemas})
+  UNION
+  SELECT CASE WHEN down THEN d.classid ELSE d.refclassid END,
+         CASE WHEN down THEN d.objid ELSE d.refobjid END,
+         CASE WHEN down THEN d.objsubid ELSE d.refobjsubid END
+    FROM doomed x
+    JOIN pg_catalog.pg_depend d
+      ON (d.refclassid = x.classid AND d.refobjid = x.objid AND (x.objsubid = 0 OR d.refobjsubid = x.objsubid))
+      OR (d.classid = x.classid AND d.objid = x.objid AND (x.objsubid = 0 OR d.objsubid = x.objsubid) AND d.deptype = 'i')
+    CROSS JOIN LATERAL (SELECT d.refclassid = x.classid AND d.refobjid = x.objid AS down) dir
+)
+SELECT * FROM (
+  SELECT x.classid::text || ':' || x.objid::text || ':' || x.objsubid::text AS k,
+         x.classid::pg_catalog.regclass::text AS catalog, x.objsubid, i.type, i.identity, a.object_names AS names,
+         coalesce(CASE WHEN i.schema LIKE '"%' THEN replace(substr(i.schema, 2, length(i.schema) - 2), '""', '"')
+                       ELSE i.schema END,
+                  CASE WHEN i.type IN ('trigger', 'policy', 'rule', 'default value') THEN a.object_names[1] END,
+                  '-') AS schema,
+         (SELECT c.relkind::text FROM pg_catalog.pg_class c
+           WHERE c.oid = x.objid AND x.classid = 'pg_catalog.pg_class'::pg_catalog.regclass) AS relkind,
+         (SELECT c.contype::text FROM pg_catalog.pg_constraint c
+           WHERE c.oid = x.objid AND x.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass) AS contype
+    FROM doomed x
+   CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) i
+   CROSS JOIN LATERAL pg_catalog.pg_identify_object_as_address(x.classid, x.objid, x.objsubid) a
+   WHERE x.classid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend p
+                      WHERE p.classid = x.classid AND p.objid = x.objid AND p.deptype IN ('i', 'e', 'P', 'S'))
+) o WHERE o.schema <> ALL(${schemas}) AND o.schema !~ '^pg_toast'`;
+}
+
 ;// CONCATENATED MODULE: ./src/commands/restore.ts
 
-/** rollback with strategy restore: wired to pg_restore by the backup module. */
+
+
+
+
+
+
+
+/** The tool's own run records survive a restore: they are the record of the restore itself. */
+const OWN_SCHEMA = 'migration_guard';
+/**
+ * rollback with strategy restore: replaces the database's contents with a backup, in one
+ * transaction. Every write made since the backup is discarded, so the caller must name the
+ * database in confirm-restore.
+ */
 async function restoreCommand(ctx, result) {
-    void result;
-    throw new GuardError('not-implemented', `strategy: restore is not available in this build (${ctx.settings.backupPath ?? 'no backup-path'})`);
+    const { settings, logger } = ctx;
+    const path = settings.backupPath;
+    if (settings.confirmRestore !== settings.database.database) {
+        throw new GuardError('confirmation-required', `Restoring ${path} discards every write made to "${settings.database.database}" since that backup was taken, so it needs confirm-restore: ${settings.database.database}` +
+            (settings.confirmRestore ? ` (got "${settings.confirmRestore}")` : ''), { hint: 'Set confirm-restore to the database name to proceed. Nothing was changed.' });
+    }
+    return withSession(ctx, result, { lock: true }, async (session) => {
+        const { client, serverMajor } = session;
+        const tools = await resolvePgTools(ctx, serverMajor);
+        await runBackupStage(ctx, result, session); // a safety copy of what the restore will discard
+        await ensureGuardSchema(client);
+        const runId = await startRun(ctx, client, 'rollback');
+        result.runId = runId;
+        logger.warn(`Restoring ${path}: every write made since that backup is discarded`);
+        const restored = await logger.group('Restore', () => restoreBackup({
+            target: settings.database,
+            path,
+            tools,
+            runner: createProcessRunner(),
+            logger,
+            alsoKeep: [OWN_SCHEMA],
+            lockTimeoutMs: settings.lockTimeoutMs * Math.max(1, settings.lockRetries),
+        }));
+        // Checksums are ours (kept); the history came back from the backup: drop checksums it no longer has.
+        const history = await readHistory(client);
+        await forgetChecksumsNotIn(client, history.map((h) => h.version));
+        result.rollback = {
+            kind: 'restore',
+            reverted: [],
+            succeeded: true,
+            backupPath: path,
+            nextStep: `Restored ${restored.entries} entries (sha256 ${restored.sha256}); kept as they were: ${restored.keptSchemas.map((k) => k.name).join(', ') || 'none'}.`,
+        };
+        result.currentVersion = history
+            .map((h) => h.version)
+            .sort()
+            .pop();
+        result.status = 'success';
+        result.message = `Restored ${path}: the database now equals that backup. Writes made after the backup were discarded (confirmed by confirm-restore).`;
+        await finishRunRecord(client, runId, { status: 'success', applied: [], error: undefined });
+        logger.info(result.message);
+        return result;
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/commands/rollback.ts
@@ -40035,7 +41143,7 @@ async function rollbackCommand(ctx, result) {
         const applied = plan.rows
             .filter((r) => r.state !== 'pending')
             .map((r) => r.version)
-            .sort(compareVersions);
+            .sort(discover_compareVersions);
         let targets;
         if (settings.targetVersion) {
             if (!applied.includes(settings.targetVersion)) {
@@ -40043,7 +41151,7 @@ async function rollbackCommand(ctx, result) {
                     hint: `Applied versions: ${applied.slice(-10).join(', ') || 'none'}. target-version is the newest migration to KEEP.`,
                 });
             }
-            targets = applied.filter((v) => compareVersions(v, settings.targetVersion) > 0);
+            targets = applied.filter((v) => discover_compareVersions(v, settings.targetVersion) > 0);
         }
         else {
             const count = settings.count ?? 1;
@@ -40155,11 +41263,13 @@ async function statusCommand(ctx, result) {
 
 
 
+
 const HANDLERS = {
     plan: planCommand,
     apply: applyCommand,
     status: statusCommand,
     rollback: rollbackCommand,
+    backup: backupCommand,
     baseline: baselineCommand,
 };
 /**
@@ -50116,7 +51226,7 @@ function renderSummary(result) {
         [
             'Backup',
             result.backup
-                ? `${result.backup.path} (${formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)`
+                ? `${result.backup.path} (${summary_formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)`
                 : undefined,
         ],
         ['Current version', result.currentVersion],
@@ -50190,7 +51300,7 @@ function countOf(result, ...statuses) {
         return undefined;
     return String(result.migrations.filter((m) => statuses.includes(m.status)).length);
 }
-function formatBytes(bytes) {
+function summary_formatBytes(bytes) {
     if (bytes < 1024)
         return `${bytes} B`;
     if (bytes < 1024 ** 2)
@@ -50257,55 +51367,6 @@ function escapeCell(text) {
 }
 function escapeMd(text) {
     return text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-;// CONCATENATED MODULE: ./src/secrets.ts
-/**
- * Collects secret strings (database URLs, passwords) and removes them from any text that leaves
- * the process. Each secret is also registered in the forms it can appear in: URL-encoded and decoded.
- */
-class SecretScrubber {
-    secrets = new Set();
-    add(secret) {
-        if (!secret || secret.length < 3)
-            return;
-        for (const form of variantsOf(secret))
-            this.secrets.add(form);
-    }
-    list() {
-        return [...this.secrets];
-    }
-    scrub = (text) => {
-        let out = text;
-        // Longest first, so a URL is replaced whole before its password would be.
-        for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) {
-            if (out.includes(secret))
-                out = out.split(secret).join('***');
-        }
-        return out;
-    };
-    /** Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON escapes). */
-    scrubValue(value) {
-        if (typeof value === 'string')
-            return this.scrub(value);
-        if (Array.isArray(value))
-            return value.map((v) => this.scrubValue(v));
-        if (value && typeof value === 'object' && !(value instanceof Date)) {
-            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubValue(v)]));
-        }
-        return value;
-    }
-}
-function variantsOf(secret) {
-    const forms = new Set([secret]);
-    try {
-        forms.add(decodeURIComponent(secret));
-    }
-    catch {
-        // not URL-encoded: the raw form is enough
-    }
-    forms.add(encodeURIComponent(secret));
-    return [...forms].filter((f) => f.length >= 3);
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -50398,6 +51459,8 @@ function publishOutputs(result) {
     setOutput('applied', JSON.stringify(result.applied));
     setOutput('current-version', result.currentVersion ?? '');
     setOutput('run-id', result.runId !== undefined ? String(result.runId) : '');
+    setOutput('backup-path', result.backup?.path ?? '');
+    setOutput('backup-sha256', result.backup?.sha256 ?? '');
 }
 /** A summary that cannot be written is logged, never fails the migration. */
 async function writeSummary(result) {

@@ -17,10 +17,15 @@ const bundles = [
   ['src/cli-entry.ts', join(outDir, 'cli')],
 ];
 for (const [entry, out] of bundles) {
-  execFileSync(ncc, ['build', entry, '-o', out, '--license', 'licenses.txt', '--quiet'], { stdio: 'inherit' });
+  execFileSync(ncc, ['build', entry, '-o', out, '--license', 'licenses.txt', '--quiet'], {
+    stdio: 'inherit',
+  });
 }
 // One copy serves both bundles: the parser loader also looks one folder up.
 copyFileSync(wasm, join(outDir, 'libpg-query.wasm'));
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'cli.js'), "#!/usr/bin/env node\n// The CLI bundle lives in dist/cli/; this file keeps `node dist/cli.js` short.\nimport './cli/index.js';\n");
+writeFileSync(
+  join(outDir, 'cli.js'),
+  "#!/usr/bin/env node\n// The CLI bundle lives in dist/cli/; this file keeps `node dist/cli.js` short.\nimport './cli/index.js';\n",
+);
 writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');

@@ -12,7 +12,7 @@ import { SecretScrubber } from './secrets.js';
 
 const USAGE = `Usage: migration-guard <command> [--flag value ...]
 
-Commands: ${COMMANDS.join(', ')} (available now: apply, status, baseline)
+Commands: ${COMMANDS.join(', ')} (audit arrives in a later release)
 
 Flags (the same names as the action's inputs):
   --database-url URL        required; or set DATABASE_URL
@@ -25,6 +25,13 @@ Flags (the same names as the action's inputs):
   --run-lock-timeout DUR    how long to wait for another run's lock (default 2m)
   --allow-out-of-order      run pending files older than the newest applied one
   --target-version VERSION  baseline: mark files up to this version
+  --count N                 rollback: revert the newest N migrations (default 1)
+  --strategy down|restore   rollback: down migrations (default) or restore --backup-path
+  --backup MODE             required (default for apply/rollback) | optional | off
+  --backup-dir DIR          where backups go
+  --pg-dump-path PATH       pg_dump to use (pg_restore and psql beside it)
+  --backup-path FILE        rollback --strategy restore: the backup to restore
+  --confirm-restore DB      rollback --strategy restore: the database name, confirming the restore
   --report-path FILE        write the JSON report here
   --json                    print the JSON report instead of the text table
 

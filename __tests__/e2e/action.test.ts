@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 /**
  * End-to-end tests of the bundled action (`dist/index.js`) and CLI (`dist/cli.js`): each test
  * starts them as child processes, the way the GitHub runner does (inputs as `INPUT_<NAME>`
@@ -168,7 +170,8 @@ async function runAction(
     GITHUB_WORKSPACE: cwd,
     RUNNER_TEMP: runnerTemp,
   };
-  for (const [name, value] of Object.entries(inputs)) {
+  // Backups are their own test below; elsewhere they would tie results to this machine's pg_dump.
+  for (const [name, value] of Object.entries({ backup: 'off', ...inputs })) {
     if (value !== undefined) env[`INPUT_${name.toUpperCase()}`] = value;
   }
   const result = await runNode([ACTION], { cwd, env });
@@ -279,6 +282,40 @@ describe.each(testServers())('the bundled action on $name', (server) => {
   };
   afterEach(async () => {
     while (drops.length) await drops.pop()!();
+  });
+
+  it('takes a verified backup before applying (backup-path, backup-sha256), or stops before any change when pg_dump is too old for the server', async () => {
+    const db = await newDb();
+    const major = Number(
+      (await query(db.url, "select current_setting('server_version_num')::int / 10000 as m"))[0].m,
+    );
+    const localMajor = Number(
+      /(\d+)\.\d+/.exec(spawnSync('pg_dump', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 0,
+    );
+    const run = await runAction({
+      command: 'apply',
+      'database-url': db.url,
+      'migrations-dir': EXAMPLE,
+      backup: 'required',
+    });
+    expectNoSecrets(run, [db.url, passwordOf(db.url)]);
+    if (localMajor >= major) {
+      expect(run.code).toBe(0);
+      expect(run.outputs['backup-path']).toMatch(
+        /migration-guard-backups\/default-\d{8}T\d{6}Z-a1b2c3d\.dump$/,
+      );
+      expect(run.outputs['backup-sha256']).toBe(
+        createHash('sha256').update(readFileSync(run.outputs['backup-path'])).digest('hex'),
+      );
+      expect(run.summary).toContain(run.outputs['backup-sha256']);
+    } else {
+      expect(run.code).toBe(1);
+      expect(run.outputs.status).toBe('failed');
+      expect(run.errors.map((e) => e.message).join('\n')).toMatch(
+        new RegExp(`No change was made: backup is required[\\s\\S]*${major}`),
+      );
+      await expectUntouched(db.url);
+    }
   });
 
   it('applies the example migrations, publishes every output, the JSON report and the summary, then does nothing the second time', async () => {
@@ -681,7 +718,15 @@ describe.each(testServers())('the bundled CLI on $name', (server) => {
     expect(pending.stdout).toMatch(/^success: 0 applied, 3 pending/m);
     await expectUntouched(db.url);
 
-    const applied = await cli(['apply', '--database-url', db.url, '--migrations-dir', EXAMPLE]);
+    const applied = await cli([
+      'apply',
+      '--database-url',
+      db.url,
+      '--migrations-dir',
+      EXAMPLE,
+      '--backup',
+      'off',
+    ]);
     expect(applied.code).toBe(0);
     expect(applied.stdout).toMatch(/^success: Applied 3 migration\(s\)\./m);
 
@@ -718,7 +763,7 @@ describe.each(testServers())('the bundled CLI on $name', (server) => {
     const db = await freshDatabase(server);
     drops.push(db.drop);
     const { cwd } = workspaceWithExample({ '20240104000000_broken.sql': BROKEN });
-    const out = await runNode([CLI, 'apply', '--database-url', db.url], {
+    const out = await runNode([CLI, 'apply', '--database-url', db.url, '--backup', 'off'], {
       cwd,
       env: baseEnv(tempDir('mg-e2e-home-')),
     });

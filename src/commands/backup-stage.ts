@@ -43,9 +43,6 @@ export async function takeVerifiedBackup(ctx: CommandContext, serverMajor: numbe
       logger: ctx.logger,
     }),
   );
-  ctx.logger.info(
-    `Backup ${info.path}: ${info.sizeBytes} bytes, ${info.entries} entries, sha256 ${info.sha256} (pg_dump ${info.pgDumpVersion})`,
-  );
   return {
     path: info.path,
     sha256: info.sha256,
@@ -77,7 +74,7 @@ export async function runBackupStage(
       const hint = error instanceof GuardError ? error.hint : undefined;
       throw new GuardError(
         'backup-failed',
-        `No change was made: backup is required and it failed. ${errorMessage(error)}`,
+        `No change was made: backup is required and it failed. ${error instanceof Error ? error.message : String(error)}`,
         {
           hint:
             hint ??
