@@ -1,8 +1,8 @@
 import { applicationName } from '../config/run-context.js';
 import { connect, type Client } from '../db/connect.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
-import { ensureGuardSchema, finishRunRecord, recordChecksum } from '../db/guard-store.js';
-import { ensureHistoryTable, historyTableExists, insertHistoryRow, readHistory } from '../db/history.js';
+import { ensureGuardSchema, finishRunRecord, recordAppliedMigration } from '../db/guard-store.js';
+import { ensureHistoryTable, historyTableExists, readHistory } from '../db/history.js';
 import { formatLocation, GuardError } from '../errors.js';
 import { executeUnits, type ExecutionOutcome } from '../engine/execute.js';
 import { prepareMigrations } from '../engine/prepare.js';
@@ -13,7 +13,7 @@ import { runBackupStage } from './backup-stage.js';
 import type { CommandContext } from './context.js';
 import { revertAfterFailure } from './revert-after-failure.js';
 import { startRun } from './run-record.js';
-import { withSession, type Session } from './session.js';
+import { executionOptions, withSession, type Session } from './session.js';
 
 /**
  * apply: preflight → backup → rehearsal (per-file) → apply (+ verify) → record, under the lock.
@@ -76,13 +76,9 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       `Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`,
     );
     const outcome = await executeUnits(execution.units, {
-      runner,
-      logger,
-      lockTimeoutMs: settings.lockTimeoutMs,
-      statementTimeoutMs: settings.statementTimeoutMs,
-      lockRetries: settings.lockRetries,
-      retryBaseMs: settings.lockRetryBaseMs,
-      record: (item, durationMs) => recordApplied(client, ctx, item, durationMs, runId),
+      ...executionOptions(ctx, session, (item, durationMs) =>
+        recordApplied(client, ctx, item, durationMs, runId),
+      ),
       prelude: historyExists ? undefined : () => ensureHistoryTable(client),
     });
     if (result.lock) result.lock.retries = outcome.retries;
@@ -180,7 +176,7 @@ async function finishFailedRun(
   }
 }
 
-async function recordApplied(
+function recordApplied(
   client: Client,
   ctx: CommandContext,
   item: PreparedMigration,
@@ -188,19 +184,14 @@ async function recordApplied(
   runId: number,
 ): Promise<void> {
   const { migration } = item;
-  await insertHistoryRow(client, {
+  return recordAppliedMigration(client, {
     version: migration.version,
     name: migration.name,
     statements: item.statements.map((s) => s.historyText),
-  });
-  await recordChecksum(client, {
-    version: migration.version,
-    name: migration.name,
     checksum: migration.checksum,
     appliedBy: ctx.run.actor,
     runId,
     durationMs,
-    method: 'applied',
   });
 }
 

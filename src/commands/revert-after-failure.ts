@@ -4,7 +4,7 @@ import type { RollbackReport } from '../engine/result.js';
 import { buildRevertUnit, forgetMigration } from '../engine/revert.js';
 import type { Migration } from '../migrations/discover.js';
 import type { CommandContext } from './context.js';
-import type { Session } from './session.js';
+import { executionOptions, type Session } from './session.js';
 
 /**
  * A per-file run failed after committing some of its files: revert those with their down
@@ -17,7 +17,7 @@ export async function revertAfterFailure(
   committed: Migration[],
 ): Promise<RollbackReport> {
   const versions = committed.map((m) => m.version);
-  const { settings, logger } = ctx;
+  const { logger } = ctx;
   let unit;
   try {
     unit = await buildRevertUnit(committed);
@@ -36,15 +36,10 @@ export async function revertAfterFailure(
     };
   }
   logger.info(`Reverting ${versions.join(', ')} with their down migrations (newest first, one transaction)`);
-  const outcome = await executeUnits([unit], {
-    runner: session.runner,
-    logger,
-    lockTimeoutMs: settings.lockTimeoutMs,
-    statementTimeoutMs: settings.statementTimeoutMs,
-    lockRetries: settings.lockRetries,
-    retryBaseMs: settings.lockRetryBaseMs,
-    record: (item) => forgetMigration(session.client, item.migration.version),
-  });
+  const outcome = await executeUnits(
+    [unit],
+    executionOptions(ctx, session, (item) => forgetMigration(session.client, item.migration.version)),
+  );
   if (outcome.failure) {
     return {
       kind: 'automatic',

@@ -8,7 +8,7 @@ import { runBackupStage } from './backup-stage.js';
 import type { CommandContext } from './context.js';
 import { restoreCommand } from './restore.js';
 import { startRun } from './run-record.js';
-import { withSession } from './session.js';
+import { executionOptions, withSession } from './session.js';
 
 /**
  * rollback: revert the newest `count` applied migrations (default 1), or every one newer than
@@ -70,15 +70,10 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
     const runId = await startRun(ctx, client, 'rollback');
     result.runId = runId;
     logger.info(`Reverting ${[...targets].reverse().join(', ')} (newest first, one transaction)`);
-    const outcome = await executeUnits([unit], {
-      runner,
-      logger,
-      lockTimeoutMs: settings.lockTimeoutMs,
-      statementTimeoutMs: settings.statementTimeoutMs,
-      lockRetries: settings.lockRetries,
-      retryBaseMs: settings.lockRetryBaseMs,
-      record: (item) => forgetMigration(client, item.migration.version),
-    });
+    const outcome = await executeUnits(
+      [unit],
+      executionOptions(ctx, session, (item) => forgetMigration(client, item.migration.version)),
+    );
     if (result.lock) result.lock.retries = outcome.retries;
     result.migrations = migrations.map((m) => ({
       version: m.version,

@@ -4,6 +4,7 @@ import { readChecksums } from '../db/guard-store.js';
 import { readHistory } from '../db/history.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
 import { buildPlan, type Plan } from '../engine/plan.js';
+import type { ExecuteOptions } from '../engine/execute.js';
 import { StatementRunner } from '../engine/statement-runner.js';
 import type { RunResult } from '../engine/result.js';
 import { discoverMigrations, type MigrationSet } from '../migrations/discover.js';
@@ -71,4 +72,22 @@ export async function withSession<T>(
       return inner();
     });
   });
+}
+
+/** The execution settings every command shares: the session's runner and the lock/timeout inputs. */
+export function executionOptions(
+  ctx: CommandContext,
+  session: Session,
+  record: ExecuteOptions['record'],
+): ExecuteOptions {
+  const { settings, logger } = ctx;
+  return {
+    runner: session.runner,
+    logger,
+    lockTimeoutMs: settings.lockTimeoutMs,
+    statementTimeoutMs: settings.statementTimeoutMs,
+    lockRetries: settings.lockRetries,
+    retryBaseMs: settings.lockRetryBaseMs,
+    record,
+  };
 }

@@ -44,6 +44,11 @@ export interface ChecksumRow {
 }
 
 export async function ensureGuardSchema(client: Client): Promise<void> {
+  // Checked first: on an adopted database the DDL (and its catalogue locks) is skipped entirely.
+  const { rows } = await client.query<{ ready: boolean }>(
+    "SELECT to_regclass('migration_guard.runs') IS NOT NULL AND to_regclass('migration_guard.migrations') IS NOT NULL AS ready",
+  );
+  if (rows[0].ready) return;
   for (const sql of CREATE_GUARD_SCHEMA) await client.query(sql);
 }
 
@@ -112,6 +117,35 @@ export async function forgetChecksumsNotIn(client: Client, versions: string[]): 
   await client.query('DELETE FROM migration_guard.migrations WHERE NOT (version = ANY ($1::text[]))', [
     versions,
   ]);
+}
+
+/**
+ * Records an applied migration in both histories (Supabase's and our checksum table) in one round
+ * trip, inside the migration's own transaction.
+ */
+export async function recordAppliedMigration(
+  client: Client,
+  row: {
+    version: string;
+    name: string;
+    statements: string[];
+    checksum: string;
+    appliedBy: string;
+    runId: number;
+    durationMs: number;
+  },
+): Promise<void> {
+  await client.query(
+    `WITH history AS (
+       INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, $3)
+     )
+     INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
+     VALUES ($1, $2, $4, $5, $6, $7, 'applied')
+     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
+       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
+       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`,
+    [row.version, row.name, row.statements, row.checksum, row.appliedBy, row.runId, row.durationMs],
+  );
 }
 
 export interface RunRecordStart {

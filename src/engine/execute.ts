@@ -2,6 +2,7 @@ import { quoteLiteral } from '../db/ident.js';
 import type { Logger } from '../logger.js';
 import type { ErrorDetail, LockReport } from './result.js';
 import { CancelledError, describeBlocker, type StatementRunner } from './statement-runner.js';
+import { batchesOf, locateFailure, type Batch } from './batches.js';
 import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
 
 export interface ExecuteOptions {
@@ -136,28 +137,33 @@ async function runTransaction(
   timings: Map<string, number>,
 ): Promise<StepFailure | undefined> {
   const { runner } = options;
-  let index = 0;
+  let current: Batch | undefined;
   try {
-    await runner.query('BEGIN');
-    await runner.query(sessionSettings(options, 'LOCAL'));
+    await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
     await options.prelude?.();
-    for (; index < steps.length; index++) {
-      const step = steps[index];
-      const version = step.migration.migration.version;
+    for (const batch of batchesOf(steps)) {
+      current = batch;
+      const migration = batch.kind === 'record' ? batch.step.migration : batch.steps[0].migration;
+      const version = migration.migration.version;
       const started = performance.now();
-      if (step.kind === 'statement') await runner.query(step.statement.sql);
+      if (batch.kind === 'statements') await runner.query(batch.sql);
       else {
         runner.throwIfCancelled();
-        await options.record(step.migration, Math.round(timings.get(version) ?? 0));
+        await options.record(migration, Math.round(timings.get(version) ?? 0));
       }
       timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
     }
+    current = undefined;
     runner.throwIfCancelled();
     await runner.client.query('COMMIT');
     return undefined;
   } catch (error) {
     await runner.client.query('ROLLBACK').catch(() => {});
-    const stepIndex = Math.min(index, steps.length - 1);
+    if (current?.kind === 'statements') {
+      const located = locateFailure(current, error);
+      return failureOf(error, located.step, located.index, located.positionInStatement);
+    }
+    const stepIndex = current ? current.first : steps.length - 1;
     return failureOf(error, steps[stepIndex], stepIndex);
   }
 }
@@ -182,11 +188,12 @@ async function runAutocommit(
   }
 }
 
-function failureOf(error: unknown, step: Step, stepIndex: number): StepFailure {
+function failureOf(error: unknown, step: Step, stepIndex: number, positionInStatement?: number): StepFailure {
   const cancelled = error instanceof CancelledError;
   const detail = describeSqlError(
     cancelled && (error as CancelledError).cause ? (error as CancelledError).cause : error,
     step,
+    positionInStatement,
   );
   if (cancelled) detail.message = (error as Error).message;
   return {
@@ -215,7 +222,7 @@ function sessionSettings(options: ExecuteOptions, scope: 'LOCAL' | 'SESSION'): s
 }
 
 /** Turns a server error into file:line:column, using PostgreSQL's error position inside the statement. */
-export function describeSqlError(error: unknown, step: Step): ErrorDetail {
+export function describeSqlError(error: unknown, step: Step, positionInStatement?: number): ErrorDetail {
   const err = error as { message?: string; code?: string; position?: string; detail?: string; hint?: string };
   const message = err?.message ?? String(error);
   if (step.kind === 'record') {
@@ -227,7 +234,7 @@ export function describeSqlError(error: unknown, step: Step): ErrorDetail {
   }
   const { statement, part } = step;
   let at = { line: statement.line, column: statement.column };
-  const position = err?.position ? Number(err.position) : NaN;
+  const position = positionInStatement ?? (err?.position ? Number(err.position) : NaN);
   if (Number.isInteger(position) && position > 0) {
     at = part.source.position(part.source.byteOffsetOfChar(statement.startByte, position - 1));
   }

@@ -2,7 +2,8 @@ import { quoteLiteral } from '../db/ident.js';
 import { describeSqlError } from './execute.js';
 import type { ErrorDetail } from './result.js';
 import type { StatementRunner } from './statement-runner.js';
-import type { Step, Unit } from './units.js';
+import { batchesOf, locateFailure } from './batches.js';
+import type { Step, StatementStep, Unit } from './units.js';
 
 export interface RehearsalOutcome {
   failure?: { version: string; error: ErrorDetail };
@@ -26,49 +27,76 @@ export async function rehearse(
   const { runner } = options;
   const notRehearsed: string[] = [];
   const skippedNames = new Set<string>();
-  const steps = units.flatMap((u): Array<Step | Extract<Unit, { kind: 'autocommit' }>> =>
-    u.kind === 'transaction' ? u.steps : [u],
+  // The transactional statements in run order, cut where a non-transactional one was skipped.
+  const segments: Array<{ skipped: StatementStep } | { steps: Step[] }> = units.map((u) =>
+    u.kind === 'transaction' ? { steps: u.steps } : { skipped: u.step },
   );
   try {
-    await runner.query('BEGIN');
     await runner.query(
-      `SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; SET LOCAL statement_timeout = ${quoteLiteral(`${options.statementTimeoutMs ?? 0}ms`)}`,
+      `BEGIN; SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; SET LOCAL statement_timeout = ${quoteLiteral(`${options.statementTimeoutMs ?? 0}ms`)}`,
     );
-    for (let i = 0; i < steps.length; i++) {
-      const item = steps[i];
-      if ('step' in item) {
-        const { migration, statement } = item.step;
+    for (let s = 0; s < segments.length; s++) {
+      const segment = segments[s];
+      if ('skipped' in segment) {
+        const { migration, statement } = segment.skipped;
         notRehearsed.push(`${migration.migration.path}:${statement.line}: ${statement.nonTransactional}`);
         for (const name of identifiersIn(statement.sql)) skippedNames.add(name);
         continue;
       }
-      if (item.kind === 'record') continue;
-      await runner.query('SAVEPOINT rehearsal_step');
-      try {
-        await runner.query(item.statement.sql);
-        await runner.query('RELEASE SAVEPOINT rehearsal_step');
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        const dependsOnSkipped = identifiersIn(item.statement.sql).some((name) => skippedNames.has(name));
-        if (dependsOnSkipped || code === UNSAFE_NEW_ENUM_VALUE) {
-          for (const rest of steps.slice(i)) {
-            if ('step' in rest || rest.kind === 'record') continue;
-            notRehearsed.push(
-              `${rest.part.path}:${rest.statement.line}: depends on a statement that cannot be rehearsed`,
-            );
+      for (const batch of batchesOf(segment.steps)) {
+        if (batch.kind === 'record') continue;
+        try {
+          await runner.query(batch.sql);
+        } catch (error) {
+          const located = locateFailure(batch, error);
+          const code = (error as { code?: string }).code;
+          const dependsOnSkipped = identifiersIn(located.step.statement.sql).some((name) =>
+            skippedNames.has(name),
+          );
+          if (dependsOnSkipped || code === UNSAFE_NEW_ENUM_VALUE) {
+            const rest = [
+              ...batch.steps.slice(located.index - batch.first),
+              ...laterStatements(segments, s, batch),
+            ];
+            for (const step of rest)
+              notRehearsed.push(
+                `${step.part.path}:${step.statement.line}: depends on a statement that cannot be rehearsed`,
+              );
+            return { notRehearsed };
           }
-          return { notRehearsed };
+          return {
+            failure: {
+              version: located.step.migration.migration.version,
+              error: describeSqlError(error, located.step, located.positionInStatement),
+            },
+            notRehearsed,
+          };
         }
-        return {
-          failure: { version: item.migration.migration.version, error: describeSqlError(error, item) },
-          notRehearsed,
-        };
       }
     }
     return { notRehearsed };
   } finally {
     await runner.client.query('ROLLBACK').catch(() => {});
   }
+}
+
+/** Every statement after `batch` (within its segment and in later segments). */
+function laterStatements(
+  segments: Array<{ skipped: StatementStep } | { steps: Step[] }>,
+  index: number,
+  batch: { first: number; steps: StatementStep[] },
+): StatementStep[] {
+  const out: StatementStep[] = [];
+  const current = segments[index];
+  if ('steps' in current) {
+    for (const step of current.steps.slice(batch.first + batch.steps.length))
+      if (step.kind === 'statement') out.push(step);
+  }
+  for (const segment of segments.slice(index + 1)) {
+    if ('skipped' in segment) out.push(segment.skipped);
+    else for (const step of segment.steps) if (step.kind === 'statement') out.push(step);
+  }
+  return out;
 }
 
 const KEYWORDS = new Set(

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { Client } from '../db/connect.js';
 
 /** What a lock wait was stuck behind, read from pg_stat_activity while the wait was still on. */
@@ -78,7 +79,7 @@ export class StatementRunner {
     const control = this.control;
     this.lastBlockers = [];
     if (!control || backendPid === undefined) {
-      await this.client.query(sql);
+      await sendCounted(this.client, sql);
       return;
     }
     const cancel = () => {
@@ -105,7 +106,7 @@ export class StatementRunner {
       Math.max(20, lockTimeoutMs - 150),
     );
     try {
-      await this.client.query(sql);
+      await sendCounted(this.client, sql);
     } catch (error) {
       if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'aborted'), { cause: error });
       throw error;
@@ -129,6 +130,45 @@ export class StatementRunner {
     });
     this.throwIfCancelled();
   }
+}
+
+/**
+ * pg's Query, counting the statements of a multi-statement message that completed: when the
+ * message fails, that count is the index of the failing statement (PostgreSQL stops at the first
+ * error and reports no index of its own).
+ */
+/** The parts of pg's (untyped) Query internals this relies on. */
+interface PgQueryInternals {
+  handleCommandComplete(message: unknown, connection: unknown): void;
+  callback?: (error: Error | null) => void;
+}
+const PgQuery = pg.Query as unknown as new (text: string) => PgQueryInternals;
+
+class CountingQuery extends PgQuery {
+  completed = 0;
+
+  handleCommandComplete(message: unknown, connection: unknown): void {
+    this.completed++;
+    super.handleCommandComplete(message, connection);
+  }
+}
+
+/** An error from a multi-statement message, with how many of its statements had completed. */
+export interface BatchError extends Error {
+  completedStatements?: number;
+}
+
+/** Sends `sql` (one or more statements) as one simple-protocol message. */
+function sendCounted(client: Client, sql: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const query = new CountingQuery(sql);
+    query.callback = (error: Error | null) => {
+      if (!error) return resolve();
+      (error as BatchError).completedStatements = query.completed;
+      reject(error);
+    };
+    client.query(query as unknown as pg.Submittable);
+  });
 }
 
 export function describeBlocker(b: Blocker): string {
