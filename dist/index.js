@@ -34986,7 +34986,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(314);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7337);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34995,7 +34995,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 314:
+/***/ 7337:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38280,6 +38280,10 @@ const CREATE_GUARD_SCHEMA = [
    )`,
 ];
 async function ensureGuardSchema(client) {
+    // Checked first: on an adopted database the DDL (and its catalogue locks) is skipped entirely.
+    const { rows } = await client.query("SELECT to_regclass('migration_guard.runs') IS NOT NULL AND to_regclass('migration_guard.migrations') IS NOT NULL AS ready");
+    if (rows[0].ready)
+        return;
     for (const sql of CREATE_GUARD_SCHEMA)
         await client.query(sql);
 }
@@ -38324,6 +38328,20 @@ async function forgetChecksumsNotIn(client, versions) {
     await client.query('DELETE FROM migration_guard.migrations WHERE NOT (version = ANY ($1::text[]))', [
         versions,
     ]);
+}
+/**
+ * Records an applied migration in both histories (Supabase's and our checksum table) in one round
+ * trip, inside the migration's own transaction.
+ */
+async function recordAppliedMigration(client, row) {
+    await client.query(`WITH history AS (
+       INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, $3)
+     )
+     INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
+     VALUES ($1, $2, $4, $5, $6, $7, 'applied')
+     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
+       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
+       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`, [row.version, row.name, row.statements, row.checksum, row.appliedBy, row.runId, row.durationMs]);
 }
 async function startRunRecord(client, run) {
     const { rows } = await client.query(`INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
@@ -38391,6 +38409,7 @@ function quoteLiteral(value) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/statement-runner.ts
+
 class CancelledError extends Error {
     reason;
     constructor(reason, options) {
@@ -38445,7 +38464,7 @@ class StatementRunner {
         const control = this.control;
         this.lastBlockers = [];
         if (!control || backendPid === undefined) {
-            await this.client.query(sql);
+            await sendCounted(this.client, sql);
             return;
         }
         const cancel = () => {
@@ -38469,7 +38488,7 @@ class StatementRunner {
                 .catch(() => { });
         }, Math.max(20, lockTimeoutMs - 150));
         try {
-            await this.client.query(sql);
+            await sendCounted(this.client, sql);
         }
         catch (error) {
             if (signal?.aborted)
@@ -38496,12 +38515,98 @@ class StatementRunner {
         this.throwIfCancelled();
     }
 }
+const PgQuery = esm.Query;
+class CountingQuery extends PgQuery {
+    completed = 0;
+    handleCommandComplete(message, connection) {
+        this.completed++;
+        super.handleCommandComplete(message, connection);
+    }
+}
+/** Sends `sql` (one or more statements) as one simple-protocol message. */
+function sendCounted(client, sql) {
+    return new Promise((resolve, reject) => {
+        const query = new CountingQuery(sql);
+        query.callback = (error) => {
+            if (!error)
+                return resolve();
+            error.completedStatements = query.completed;
+            reject(error);
+        };
+        client.query(query);
+    });
+}
 function describeBlocker(b) {
     const who = b.applicationName ? `"${b.applicationName}"` : 'an unnamed session';
     return `pid ${b.pid} ${who}${b.state ? ` (${b.state}` : ' ('}${b.ageSeconds !== null ? `, transaction open ${b.ageSeconds} s` : ''}): ${b.query.replace(/\s+/g, ' ').trim()}`;
 }
 
+;// CONCATENATED MODULE: ./src/engine/batches.ts
+/**
+ * Consecutive statements of one file go to the server as one multi-statement message: one round
+ * trip per file instead of one per statement, which is what makes a remote database (5–50 ms away)
+ * fast. The separator starts on a new line so a trailing `-- comment` cannot swallow it.
+ */
+const SEPARATOR = '\n;\n';
+function batchesOf(steps) {
+    const batches = [];
+    let current = [];
+    let first = 0;
+    const flush = () => {
+        if (current.length === 0)
+            return;
+        batches.push({
+            kind: 'statements',
+            first,
+            steps: current,
+            sql: current.map((s) => s.statement.sql).join(SEPARATOR),
+        });
+        current = [];
+    };
+    steps.forEach((step, index) => {
+        if (step.kind === 'record') {
+            flush();
+            batches.push({ kind: 'record', first: index, step });
+            return;
+        }
+        const previous = current[current.length - 1];
+        if (previous && (previous.part !== step.part || previous.migration !== step.migration))
+            flush();
+        if (current.length === 0)
+            first = index;
+        current.push(step);
+    });
+    flush();
+    return batches;
+}
+/**
+ * Which statement of a failed batch failed (PostgreSQL stops at the first error; the runner counts
+ * the statements that completed) and where inside it: the server's position counts code points
+ * from the start of the whole message.
+ */
+function locateFailure(batch, error) {
+    const err = error;
+    const position = err.position ? Number(err.position) : NaN;
+    if (Number.isInteger(position) && position > 0) {
+        let start = 0;
+        for (let i = 0; i < batch.steps.length; i++) {
+            const length = Array.from(batch.steps[i].statement.sql).length;
+            if (position - 1 < start + length + Array.from(SEPARATOR).length || i === batch.steps.length - 1) {
+                return {
+                    index: batch.first + i,
+                    step: batch.steps[i],
+                    positionInStatement: Math.max(1, position - start),
+                };
+            }
+            start += length + SEPARATOR.length;
+        }
+    }
+    const i = Math.min(err.completedStatements ?? 0, batch.steps.length - 1);
+    return { index: batch.first + i, step: batch.steps[i] };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/execute.ts
+
 
 
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -38584,30 +38689,35 @@ async function runTransactionWithRetry(steps, options, outcome) {
 }
 async function runTransaction(steps, options, timings) {
     const { runner } = options;
-    let index = 0;
+    let current;
     try {
-        await runner.query('BEGIN');
-        await runner.query(sessionSettings(options, 'LOCAL'));
+        await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
         await options.prelude?.();
-        for (; index < steps.length; index++) {
-            const step = steps[index];
-            const version = step.migration.migration.version;
+        for (const batch of batchesOf(steps)) {
+            current = batch;
+            const migration = batch.kind === 'record' ? batch.step.migration : batch.steps[0].migration;
+            const version = migration.migration.version;
             const started = performance.now();
-            if (step.kind === 'statement')
-                await runner.query(step.statement.sql);
+            if (batch.kind === 'statements')
+                await runner.query(batch.sql);
             else {
                 runner.throwIfCancelled();
-                await options.record(step.migration, Math.round(timings.get(version) ?? 0));
+                await options.record(migration, Math.round(timings.get(version) ?? 0));
             }
             timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
         }
+        current = undefined;
         runner.throwIfCancelled();
         await runner.client.query('COMMIT');
         return undefined;
     }
     catch (error) {
         await runner.client.query('ROLLBACK').catch(() => { });
-        const stepIndex = Math.min(index, steps.length - 1);
+        if (current?.kind === 'statements') {
+            const located = locateFailure(current, error);
+            return failureOf(error, located.step, located.index, located.positionInStatement);
+        }
+        const stepIndex = current ? current.first : steps.length - 1;
         return failureOf(error, steps[stepIndex], stepIndex);
     }
 }
@@ -38628,9 +38738,9 @@ async function runAutocommit(step, options, outcome) {
         await runner.client.query('RESET lock_timeout; RESET statement_timeout').catch(() => { });
     }
 }
-function failureOf(error, step, stepIndex) {
+function failureOf(error, step, stepIndex, positionInStatement) {
     const cancelled = error instanceof CancelledError;
-    const detail = describeSqlError(cancelled && error.cause ? error.cause : error, step);
+    const detail = describeSqlError(cancelled && error.cause ? error.cause : error, step, positionInStatement);
     if (cancelled)
         detail.message = error.message;
     return {
@@ -38654,7 +38764,7 @@ function sessionSettings(options, scope) {
     return `${set} lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; ${set} statement_timeout = ${quoteLiteral(`${statementTimeout}ms`)}`;
 }
 /** Turns a server error into file:line:column, using PostgreSQL's error position inside the statement. */
-function describeSqlError(error, step) {
+function describeSqlError(error, step, positionInStatement) {
     const err = error;
     const message = err?.message ?? String(error);
     if (step.kind === 'record') {
@@ -38666,7 +38776,7 @@ function describeSqlError(error, step) {
     }
     const { statement, part } = step;
     let at = { line: statement.line, column: statement.column };
-    const position = err?.position ? Number(err.position) : NaN;
+    const position = positionInStatement ?? (err?.position ? Number(err.position) : NaN);
     if (Number.isInteger(position) && position > 0) {
         at = part.source.position(part.source.byteOffsetOfChar(statement.startByte, position - 1));
     }
@@ -38886,6 +38996,7 @@ async function prepareMigrations(pending) {
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
 
 
+
 const UNSAFE_NEW_ENUM_VALUE = '55P04';
 /**
  * Runs every pending statement in one transaction that is always rolled back, so a broken file
@@ -38898,41 +39009,46 @@ async function rehearse(units, options) {
     const { runner } = options;
     const notRehearsed = [];
     const skippedNames = new Set();
-    const steps = units.flatMap((u) => u.kind === 'transaction' ? u.steps : [u]);
+    // The transactional statements in run order, cut where a non-transactional one was skipped.
+    const segments = units.map((u) => u.kind === 'transaction' ? { steps: u.steps } : { skipped: u.step });
     try {
-        await runner.query('BEGIN');
-        await runner.query(`SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; SET LOCAL statement_timeout = ${quoteLiteral(`${options.statementTimeoutMs ?? 0}ms`)}`);
-        for (let i = 0; i < steps.length; i++) {
-            const item = steps[i];
-            if ('step' in item) {
-                const { migration, statement } = item.step;
+        await runner.query(`BEGIN; SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; SET LOCAL statement_timeout = ${quoteLiteral(`${options.statementTimeoutMs ?? 0}ms`)}`);
+        for (let s = 0; s < segments.length; s++) {
+            const segment = segments[s];
+            if ('skipped' in segment) {
+                const { migration, statement } = segment.skipped;
                 notRehearsed.push(`${migration.migration.path}:${statement.line}: ${statement.nonTransactional}`);
                 for (const name of identifiersIn(statement.sql))
                     skippedNames.add(name);
                 continue;
             }
-            if (item.kind === 'record')
-                continue;
-            await runner.query('SAVEPOINT rehearsal_step');
-            try {
-                await runner.query(item.statement.sql);
-                await runner.query('RELEASE SAVEPOINT rehearsal_step');
-            }
-            catch (error) {
-                const code = error.code;
-                const dependsOnSkipped = identifiersIn(item.statement.sql).some((name) => skippedNames.has(name));
-                if (dependsOnSkipped || code === UNSAFE_NEW_ENUM_VALUE) {
-                    for (const rest of steps.slice(i)) {
-                        if ('step' in rest || rest.kind === 'record')
-                            continue;
-                        notRehearsed.push(`${rest.part.path}:${rest.statement.line}: depends on a statement that cannot be rehearsed`);
-                    }
-                    return { notRehearsed };
+            for (const batch of batchesOf(segment.steps)) {
+                if (batch.kind === 'record')
+                    continue;
+                try {
+                    await runner.query(batch.sql);
                 }
-                return {
-                    failure: { version: item.migration.migration.version, error: describeSqlError(error, item) },
-                    notRehearsed,
-                };
+                catch (error) {
+                    const located = locateFailure(batch, error);
+                    const code = error.code;
+                    const dependsOnSkipped = identifiersIn(located.step.statement.sql).some((name) => skippedNames.has(name));
+                    if (dependsOnSkipped || code === UNSAFE_NEW_ENUM_VALUE) {
+                        const rest = [
+                            ...batch.steps.slice(located.index - batch.first),
+                            ...laterStatements(segments, s, batch),
+                        ];
+                        for (const step of rest)
+                            notRehearsed.push(`${step.part.path}:${step.statement.line}: depends on a statement that cannot be rehearsed`);
+                        return { notRehearsed };
+                    }
+                    return {
+                        failure: {
+                            version: located.step.migration.migration.version,
+                            error: describeSqlError(error, located.step, located.positionInStatement),
+                        },
+                        notRehearsed,
+                    };
+                }
             }
         }
         return { notRehearsed };
@@ -38940,6 +39056,25 @@ async function rehearse(units, options) {
     finally {
         await runner.client.query('ROLLBACK').catch(() => { });
     }
+}
+/** Every statement after `batch` (within its segment and in later segments). */
+function laterStatements(segments, index, batch) {
+    const out = [];
+    const current = segments[index];
+    if ('steps' in current) {
+        for (const step of current.steps.slice(batch.first + batch.steps.length))
+            if (step.kind === 'statement')
+                out.push(step);
+    }
+    for (const segment of segments.slice(index + 1)) {
+        if ('skipped' in segment)
+            out.push(segment.skipped);
+        else
+            for (const step of segment.steps)
+                if (step.kind === 'statement')
+                    out.push(step);
+    }
+    return out;
 }
 const KEYWORDS = new Set('create drop index concurrently if not exists on only using btree hash gist gin brin reindex table schema database system vacuum full freeze verbose analyze alter detach partition finalize cluster set tablespace subscription connection publication with without cascade restrict unique nulls distinct include where'.split(' '));
 /** Lower-cased identifier-like words of a statement, SQL keywords removed. */
@@ -39801,74 +39936,6 @@ async function forgetMigration(client, version) {
     await forgetChecksum(client, version);
 }
 
-;// CONCATENATED MODULE: ./src/commands/revert-after-failure.ts
-
-
-
-/**
- * A per-file run failed after committing some of its files: revert those with their down
- * migrations, newest first, in one transaction. Where one has no down migration nothing is
- * reverted, and the report says exactly what is applied and what to do.
- */
-async function revertAfterFailure(ctx, session, committed) {
-    const versions = committed.map((m) => m.version);
-    const { settings, logger } = ctx;
-    let unit;
-    try {
-        unit = await buildRevertUnit(committed);
-    }
-    catch (error) {
-        const reason = errorMessage(error);
-        logger.error(`Automatic rollback not possible: ${reason}`);
-        return {
-            kind: 'automatic',
-            reverted: [],
-            succeeded: false,
-            error: { message: reason, ...(error instanceof GuardError ? error.location : {}) },
-            stillApplied: versions,
-            nextStep: `Applied and NOT reverted: ${versions.join(', ')}. Add the missing down migration(s) and run rollback with count: ${versions.length}, ` +
-                'or fix the failing migration and run apply again to finish the release.',
-        };
-    }
-    logger.info(`Reverting ${versions.join(', ')} with their down migrations (newest first, one transaction)`);
-    const outcome = await executeUnits([unit], {
-        runner: session.runner,
-        logger,
-        lockTimeoutMs: settings.lockTimeoutMs,
-        statementTimeoutMs: settings.statementTimeoutMs,
-        lockRetries: settings.lockRetries,
-        retryBaseMs: settings.lockRetryBaseMs,
-        record: (item) => forgetMigration(session.client, item.migration.version),
-    });
-    if (outcome.failure) {
-        return {
-            kind: 'automatic',
-            reverted: [],
-            succeeded: false,
-            error: outcome.failure.error,
-            stillApplied: versions,
-            nextStep: `The down migrations failed and were rolled back, so ${versions.join(', ')} are still applied. Fix the down migration named above, then run rollback with count: ${versions.length}.`,
-        };
-    }
-    return { kind: 'automatic', reverted: [...versions].reverse(), succeeded: true };
-}
-
-;// CONCATENATED MODULE: ./src/commands/run-record.ts
-
-/** Opens this run's row in migration_guard.runs (committed at once, so a failed run is on record too). */
-function startRun(ctx, client, command) {
-    return startRunRecord(client, {
-        command,
-        environment: ctx.settings.environment,
-        transactionMode: ctx.settings.transactionMode,
-        actor: ctx.run.actor,
-        runUrl: ctx.run.runUrl,
-        repository: ctx.run.repository,
-        ref: ctx.run.ref,
-        sha: ctx.run.sha,
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/db/lock.ts
 
 /**
@@ -40005,15 +40072,29 @@ function findSections(text) {
  */
 class SourceText {
     text;
-    bytes;
-    lineStarts;
+    encoded;
+    lines;
+    /** Nothing is computed up front: a run with nothing pending reads files only to checksum them. */
     constructor(text) {
         this.text = text;
-        this.bytes = Buffer.from(text, 'utf8');
-        this.lineStarts = [0];
-        for (let i = 0; i < this.bytes.length; i++)
-            if (this.bytes[i] === 0x0a)
-                this.lineStarts.push(i + 1);
+    }
+    get bytes() {
+        this.encoded ??= Buffer.from(this.text, 'utf8');
+        return this.encoded;
+    }
+    /** Length in UTF-8 bytes, without encoding the text. */
+    get byteLength() {
+        return this.encoded ? this.encoded.length : Buffer.byteLength(this.text, 'utf8');
+    }
+    get lineStarts() {
+        if (!this.lines) {
+            const bytes = this.bytes;
+            const starts = [0];
+            for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1))
+                starts.push(i + 1);
+            this.lines = starts;
+        }
+        return this.lines;
     }
     slice(startByte, endByte) {
         return this.bytes.subarray(startByte, endByte).toString('utf8');
@@ -40141,7 +40222,7 @@ async function loadMigration(dir, version, name, fileName, extra, display) {
         checksum: checksumOf(text),
         up: sections
             ? { path, source, start: byteOf(sections.up.start), end: byteOf(sections.up.end) }
-            : { path, source, start: 0, end: source.bytes.length },
+            : { path, source, start: 0, end: source.byteLength },
     };
     if (sections?.down) {
         migration.down = {
@@ -40167,7 +40248,7 @@ async function loadMigration(dir, version, name, fileName, extra, display) {
 }
 async function wholeFile(absolute, path) {
     const source = new SourceText(await readSql(absolute));
-    return { path, source, start: 0, end: source.bytes.length };
+    return { path, source, start: 0, end: source.byteLength };
 }
 /** The BOM is not SQL; dropping it keeps byte offsets aligned with what the parser sees. */
 async function readSql(path) {
@@ -40317,6 +40398,80 @@ async function withSession(ctx, result, options, fn) {
         });
     });
 }
+/** The execution settings every command shares: the session's runner and the lock/timeout inputs. */
+function executionOptions(ctx, session, record) {
+    const { settings, logger } = ctx;
+    return {
+        runner: session.runner,
+        logger,
+        lockTimeoutMs: settings.lockTimeoutMs,
+        statementTimeoutMs: settings.statementTimeoutMs,
+        lockRetries: settings.lockRetries,
+        retryBaseMs: settings.lockRetryBaseMs,
+        record,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/revert-after-failure.ts
+
+
+
+
+/**
+ * A per-file run failed after committing some of its files: revert those with their down
+ * migrations, newest first, in one transaction. Where one has no down migration nothing is
+ * reverted, and the report says exactly what is applied and what to do.
+ */
+async function revertAfterFailure(ctx, session, committed) {
+    const versions = committed.map((m) => m.version);
+    const { logger } = ctx;
+    let unit;
+    try {
+        unit = await buildRevertUnit(committed);
+    }
+    catch (error) {
+        const reason = errorMessage(error);
+        logger.error(`Automatic rollback not possible: ${reason}`);
+        return {
+            kind: 'automatic',
+            reverted: [],
+            succeeded: false,
+            error: { message: reason, ...(error instanceof GuardError ? error.location : {}) },
+            stillApplied: versions,
+            nextStep: `Applied and NOT reverted: ${versions.join(', ')}. Add the missing down migration(s) and run rollback with count: ${versions.length}, ` +
+                'or fix the failing migration and run apply again to finish the release.',
+        };
+    }
+    logger.info(`Reverting ${versions.join(', ')} with their down migrations (newest first, one transaction)`);
+    const outcome = await executeUnits([unit], executionOptions(ctx, session, (item) => forgetMigration(session.client, item.migration.version)));
+    if (outcome.failure) {
+        return {
+            kind: 'automatic',
+            reverted: [],
+            succeeded: false,
+            error: outcome.failure.error,
+            stillApplied: versions,
+            nextStep: `The down migrations failed and were rolled back, so ${versions.join(', ')} are still applied. Fix the down migration named above, then run rollback with count: ${versions.length}.`,
+        };
+    }
+    return { kind: 'automatic', reverted: [...versions].reverse(), succeeded: true };
+}
+
+;// CONCATENATED MODULE: ./src/commands/run-record.ts
+
+/** Opens this run's row in migration_guard.runs (committed at once, so a failed run is on record too). */
+function startRun(ctx, client, command) {
+    return startRunRecord(client, {
+        command,
+        environment: ctx.settings.environment,
+        transactionMode: ctx.settings.transactionMode,
+        actor: ctx.run.actor,
+        runUrl: ctx.run.runUrl,
+        repository: ctx.run.repository,
+        ref: ctx.run.ref,
+        sha: ctx.run.sha,
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/commands/apply.ts
 
@@ -40388,13 +40543,7 @@ async function applyCommand(ctx, result) {
         }
         logger.info(`Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
         const outcome = await executeUnits(execution.units, {
-            runner,
-            logger,
-            lockTimeoutMs: settings.lockTimeoutMs,
-            statementTimeoutMs: settings.statementTimeoutMs,
-            lockRetries: settings.lockRetries,
-            retryBaseMs: settings.lockRetryBaseMs,
-            record: (item, durationMs) => recordApplied(client, ctx, item, durationMs, runId),
+            ...executionOptions(ctx, session, (item, durationMs) => recordApplied(client, ctx, item, durationMs, runId)),
             prelude: historyExists ? undefined : () => ensureHistoryTable(client),
         });
         if (result.lock)
@@ -40480,21 +40629,16 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
         await reconnected?.end().catch(() => { });
     }
 }
-async function recordApplied(client, ctx, item, durationMs, runId) {
+function recordApplied(client, ctx, item, durationMs, runId) {
     const { migration } = item;
-    await insertHistoryRow(client, {
+    return recordAppliedMigration(client, {
         version: migration.version,
         name: migration.name,
         statements: item.statements.map((s) => s.historyText),
-    });
-    await recordChecksum(client, {
-        version: migration.version,
-        name: migration.name,
         checksum: migration.checksum,
         appliedBy: ctx.run.actor,
         runId,
         durationMs,
-        method: 'applied',
     });
 }
 function markOutcomes(result, outcome, committed) {
@@ -41180,15 +41324,7 @@ async function rollbackCommand(ctx, result) {
         const runId = await startRun(ctx, client, 'rollback');
         result.runId = runId;
         logger.info(`Reverting ${[...targets].reverse().join(', ')} (newest first, one transaction)`);
-        const outcome = await executeUnits([unit], {
-            runner,
-            logger,
-            lockTimeoutMs: settings.lockTimeoutMs,
-            statementTimeoutMs: settings.statementTimeoutMs,
-            lockRetries: settings.lockRetries,
-            retryBaseMs: settings.lockRetryBaseMs,
-            record: (item) => forgetMigration(client, item.migration.version),
-        });
+        const outcome = await executeUnits([unit], executionOptions(ctx, session, (item) => forgetMigration(client, item.migration.version)));
         if (result.lock)
             result.lock.retries = outcome.retries;
         result.migrations = migrations.map((m) => ({

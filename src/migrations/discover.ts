@@ -135,7 +135,7 @@ async function loadMigration(
     checksum: checksumOf(text),
     up: sections
       ? { path, source, start: byteOf(sections.up.start), end: byteOf(sections.up.end) }
-      : { path, source, start: 0, end: source.bytes.length },
+      : { path, source, start: 0, end: source.byteLength },
   };
   if (sections?.down) {
     migration.down = {
@@ -165,7 +165,7 @@ async function loadMigration(
 
 async function wholeFile(absolute: string, path: string): Promise<SqlPart> {
   const source = new SourceText(await readSql(absolute));
-  return { path, source, start: 0, end: source.bytes.length };
+  return { path, source, start: 0, end: source.byteLength };
 }
 
 /** The BOM is not SQL; dropping it keeps byte offsets aligned with what the parser sees. */

@@ -4,13 +4,30 @@
  * code point, as PostgreSQL counts them in error positions (an emoji is one character, not two).
  */
 export class SourceText {
-  readonly bytes: Buffer;
-  private readonly lineStarts: number[];
+  private encoded?: Buffer;
+  private lines?: number[];
 
-  constructor(readonly text: string) {
-    this.bytes = Buffer.from(text, 'utf8');
-    this.lineStarts = [0];
-    for (let i = 0; i < this.bytes.length; i++) if (this.bytes[i] === 0x0a) this.lineStarts.push(i + 1);
+  /** Nothing is computed up front: a run with nothing pending reads files only to checksum them. */
+  constructor(readonly text: string) {}
+
+  get bytes(): Buffer {
+    this.encoded ??= Buffer.from(this.text, 'utf8');
+    return this.encoded;
+  }
+
+  /** Length in UTF-8 bytes, without encoding the text. */
+  get byteLength(): number {
+    return this.encoded ? this.encoded.length : Buffer.byteLength(this.text, 'utf8');
+  }
+
+  private get lineStarts(): number[] {
+    if (!this.lines) {
+      const bytes = this.bytes;
+      const starts = [0];
+      for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) starts.push(i + 1);
+      this.lines = starts;
+    }
+    return this.lines;
   }
 
   slice(startByte: number, endByte: number): string {
