@@ -3,6 +3,9 @@
  * Apply benchmark: our action (dist/index.js) against raw psql, dbmate and `supabase db push`.
  *
  *   npm run bench -- [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only a,b] [--timeout 900]
+ *                    [--pg 17] [--dist dist] [--input NAME=VALUE …]
+ *
+ * Our runs get `backup: off` unless --input says otherwise (no other contender takes a backup).
  *
  * Generates N deterministic Supabase-style migrations, starts one embedded PostgreSQL 17 server
  * (default durability settings, 127.0.0.1 only), and for each round gives every contender, in a
@@ -13,13 +16,13 @@
  * results to bench/results/.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateMigrations, verifySql, writeMigrationSets } from './lib/generate.mjs';
+import { distHash, snapshotDist } from './lib/dist.mjs';
 import { prepareSupabaseTemplate, startServer } from './lib/server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -35,11 +38,13 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     timeout: { type: 'string', default: '900' },
     pg: { type: 'string', default: '17' },
+    dist: { type: 'string', default: join(ROOT, 'dist') },
+    input: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17]');
+  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17] [--dist dist] [--input NAME=VALUE ...]\n  --input passes an extra action input to our runs; backup=off unless given (e.g. --input backup=required --pg 15)');
   process.exit(0);
 }
 const N = positiveInt(args.n, 'n', 1, 20_000);
@@ -48,6 +53,21 @@ const WARMUP = positiveInt(args.warmup, 'warmup', 0, 10);
 const SEED = positiveInt(args.seed, 'seed', 0, 2 ** 31);
 const TIMEOUT_MS = positiveInt(args.timeout, 'timeout', 10, 24 * 3600) * 1000;
 const PG_MAJOR = positiveInt(args.pg, 'pg', 15, 17);
+/**
+ * Inputs added to our runs. `backup` defaults to off: the other contenders take no backup, and the
+ * embedded server is PostgreSQL 17 while the pg_dump on this machine may be older (the action then
+ * refuses to run, as it should). `--input backup=required --pg 15` measures the backup stage too.
+ */
+const EXTRA_INPUTS = Object.fromEntries(
+  ['backup=off', ...args.input].map((pair) => {
+    const m = /^([A-Za-z][A-Za-z0-9_-]*)=(.*)$/s.exec(pair);
+    if (!m) {
+      console.error(`--input must be NAME=VALUE, got "${pair}"`);
+      process.exit(2);
+    }
+    return [`INPUT_${m[1].toUpperCase()}`, m[2]];
+  }),
+);
 
 function positiveInt(text, name, min, max) {
   const v = Number(text);
@@ -172,7 +192,6 @@ const median = (xs) => {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 const fmt = (x, d = 3) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(d));
-const sha256File = (p) => (existsSync(p) ? createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16) : 'missing');
 
 async function versionOf(cmd, argv) {
   try {
@@ -197,7 +216,7 @@ function machineInfo() {
 // ---------------------------------------------------------------------------------------------
 // Contenders
 // ---------------------------------------------------------------------------------------------
-function contenders(sets, psqlScript) {
+function contenders(sets, psqlScript, distDir) {
   const ours = (id, label, mode) => ({
     id,
     label,
@@ -210,7 +229,7 @@ function contenders(sets, psqlScript) {
       writeFileSync(summary, '');
       return {
         cmd: process.execPath,
-        argv: [join(ROOT, 'dist', 'index.js')],
+        argv: [join(distDir, 'index.js')],
         cwd: runDir,
         env: baseEnv({
           'INPUT_COMMAND': 'apply',
@@ -220,6 +239,7 @@ function contenders(sets, psqlScript) {
           GITHUB_OUTPUT: githubOutput,
           GITHUB_STEP_SUMMARY: summary,
           RUNNER_TEMP: runDir,
+          ...EXTRA_INPUTS,
         }),
         check(phase) {
           const o = parseGithubOutput(githubOutput);
@@ -288,6 +308,10 @@ async function main() {
   const machine = machineInfo();
   console.error(`temp folder ${tempRoot}`);
 
+  // 0. The build under test, copied so that a rebuild during the run cannot interfere.
+  const dist = await snapshotDist(resolve(args.dist), join(tempRoot, 'dist'));
+  console.error(`testing ${resolve(args.dist)} (files sha256 ${dist.hash}), copied to ${dist.dir}`);
+
   // 1. Migrations
   const generated = generateMigrations(N, SEED);
   const sets = writeMigrationSets(tempRoot, generated);
@@ -317,10 +341,11 @@ async function main() {
     psql: await versionOf('psql', ['--version']),
     dbmate: await versionOf(join(BIN, 'dbmate'), ['--version']),
     supabase: await versionOf(join(BIN, 'supabase'), ['--version']),
-    distIndexSha256: sha256File(join(ROOT, 'dist', 'index.js')),
+    dist: resolve(args.dist),
+    distSha256: dist.hash,
   };
 
-  const all = contenders(sets, psqlScript);
+  const all = contenders(sets, psqlScript, dist.dir);
   const only = args.only ? args.only.split(',').map((s) => s.trim()) : undefined;
   if (only) {
     const unknown = only.filter((id) => !all.some((c) => c.id === id));
@@ -346,6 +371,7 @@ async function main() {
   async function timed(contender, dbName, runDir, phase) {
     const spec = contender.command(dbName, runDir);
     await server.admin((c) => c.query('checkpoint')); // start every run from the same WAL state
+    const load = loadavg()[0];
     const r = await runProcess(spec.cmd, spec.argv, { env: spec.env, cwd: spec.cwd });
     let problem;
     if (r.timedOut) problem = `timed out after ${TIMEOUT_MS / 1000} s`;
@@ -356,7 +382,7 @@ async function main() {
       const tail = (s) => s.split('\n').slice(-25).join('\n');
       throw new Error(`${contender.id} ${phase} on ${dbName} failed: ${problem}\n--- stdout ---\n${tail(r.stdout)}\n--- stderr ---\n${tail(r.stderr)}`);
     }
-    return r.seconds;
+    return { seconds: r.seconds, load };
   }
 
   // 3. Rounds
@@ -378,10 +404,13 @@ async function main() {
       try {
         const apply = await timed(contender, dbName, runDir, 'apply');
         const noop = contender.noop ? await timed(contender, dbName, runDir, 'noop') : undefined;
-        console.error(`  ${contender.id.padEnd(14)} apply ${fmt(apply)} s${noop !== undefined ? `   no-op ${fmt(noop)} s` : ''}`);
+        console.error(
+          `  ${contender.id.padEnd(14)} apply ${fmt(apply.seconds)} s${noop ? `   no-op ${fmt(noop.seconds)} s` : ''}   (load average ${apply.load.toFixed(2)})`,
+        );
         if (!warm) {
-          runs.push({ round: measured + 1, position: order.indexOf(contender) + 1, contender: contender.id, phase: 'apply', seconds: apply });
-          if (noop !== undefined) runs.push({ round: measured + 1, position: order.indexOf(contender) + 1, contender: contender.id, phase: 'noop', seconds: noop });
+          const position = order.indexOf(contender) + 1;
+          runs.push({ round: measured + 1, position, contender: contender.id, phase: 'apply', seconds: apply.seconds, loadAverage1m: apply.load });
+          if (noop) runs.push({ round: measured + 1, position, contender: contender.id, phase: 'noop', seconds: noop.seconds, loadAverage1m: noop.load });
         }
       } finally {
         await server.admin((c) => c.query(`drop database if exists ${dbName} with (force)`));
@@ -418,7 +447,11 @@ async function main() {
   lines.push('');
   lines.push(`- Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}`);
   lines.push(`- Server: ${serverInfo.version.split(',')[0]} (embedded), fsync=${serverInfo.settings.fsync}, synchronous_commit=${serverInfo.settings.synchronous_commit}, full_page_writes=${serverInfo.settings.full_page_writes}, wal_sync_method=${serverInfo.settings.wal_sync_method}`);
-  lines.push(`- Tools: ${tools.psql}; dbmate ${tools.dbmate}; supabase ${tools.supabase}; dist/index.js sha256 ${tools.distIndexSha256}…`);
+  lines.push(`- Tools: ${tools.psql}; dbmate ${tools.dbmate}; supabase ${tools.supabase}; dist files sha256 ${tools.distSha256}…`);
+  lines.push(
+    `- Inputs for ours besides command, database-url, migrations-dir, transaction-mode: ${Object.entries(EXTRA_INPUTS).map(([k, v]) => `${k}=${v}`).join(', ')}` +
+      (EXTRA_INPUTS.INPUT_BACKUP === 'off' ? ' (no contender takes a backup; --input backup=required includes the backup stage)' : ''),
+  );
   lines.push(`- Date: ${started.toISOString()}; seed ${SEED}; migrations: ${Object.entries(kinds).map(([k, v]) => `${k} ${v}`).join(', ')} (${(bytes / 1024).toFixed(0)} KiB)`);
   lines.push('');
   lines.push('| contender | apply median (s) | min–max (s) | apply ÷ raw psql | no-op median (s) | no-op ÷ dbmate no-op |');
@@ -461,6 +494,19 @@ async function main() {
     lines.push('Targets (medians):');
     for (const t of targets) lines.push(`- ${t.met ? 'met' : 'MISSED'}: ${t.name}: ${fmt(t.value, 2)}`);
   }
+  const loads = runs.map((r) => r.loadAverage1m);
+  lines.push('');
+  lines.push(
+    `Machine load (1-minute load average when each timed run started): median ${fmt(median(loads), 2)}, max ${fmt(Math.max(...loads), 2)} on ${machine.cores} cores` +
+      (Math.max(...loads) > machine.cores * 0.75 ? ' (other processes were competing for the CPU: expect noise)' : ''),
+  );
+  let distNow = 'missing';
+  try {
+    distNow = distHash(resolve(args.dist));
+  } catch {
+    /* being rebuilt */
+  }
+  if (distNow !== tools.distSha256) lines.push(`Note: ${tools.dist} changed while the benchmark ran (${tools.distSha256} → ${distNow}); every run used the snapshot taken at the start (${tools.distSha256}).`);
   const table = lines.join('\n');
   console.log(table);
 
@@ -469,7 +515,7 @@ async function main() {
   const file = join(resultsDir, `apply-${started.toISOString().replace(/[:.]/g, '-')}-n${N}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ params: { n: N, rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, targets, markdown: table }, null, 2)}\n`,
+    `${JSON.stringify({ params: { n: N, rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, targets, markdown: table }, null, 2)}\n`,
   );
   console.error(`\nraw results: ${file}`);
 }

