@@ -40588,10 +40588,10 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
         result.error = failure.error;
         result.cancelled = failure.cancelled || undefined;
         let stillApplied = [...outcome.committed];
-        if (settings.transactionMode === 'per-file' &&
-            stillApplied.length > 0 &&
-            !failure.cancelled &&
-            !failure.connectionLost) {
+        // Files this run committed (per-file mode, or all mode cut by an enum value) are undone by their
+        // down migrations. Not after a cancellation (the job is being stopped: finish fast and report)
+        // nor a lost connection (the session, and with it the lock, is gone).
+        if (stillApplied.length > 0 && !failure.cancelled && !failure.connectionLost) {
             const toRevert = session.plan.pending.filter((m) => stillApplied.includes(m.version));
             const rollback = await revertAfterFailure(ctx, session, toRevert);
             result.rollback = rollback;

@@ -21,7 +21,14 @@ import {
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
-import { databaseState, freshDatabase, query, testServers, urlForDatabase } from '../helpers/db.js';
+import {
+  databaseState,
+  freshDatabase,
+  query,
+  testServers,
+  urlForDatabase,
+  databasesFor,
+} from '../helpers/db.js';
 
 const ROOT = process.cwd();
 const ACTION = join(ROOT, 'dist', 'index.js');
@@ -274,15 +281,7 @@ const BROKEN = [
 ].join('\n');
 
 describe.each(testServers())('the bundled action on $name', (server) => {
-  const drops: Array<() => Promise<void>> = [];
-  const newDb = async () => {
-    const db = await freshDatabase(server);
-    drops.push(db.drop);
-    return db;
-  };
-  afterEach(async () => {
-    while (drops.length) await drops.pop()!();
-  });
+  const newDb = databasesFor(server);
 
   it('takes a verified backup before applying (backup-path, backup-sha256), or stops before any change when pg_dump is too old for the server', async () => {
     const db = await newDb();

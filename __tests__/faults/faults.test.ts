@@ -2,10 +2,10 @@
  * Fault injection: after every fault the database is either exactly as before the run or exactly
  * fully applied, the migration lock is free, and the message says what happened.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
-import { databaseState, freshDatabase, query, testServers, withPg } from '../helpers/db.js';
+import { databaseState, query, testServers, withPg, databasesFor } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { startProxy } from '../helpers/proxy.js';
 import { runGuard } from '../helpers/run.js';
@@ -37,15 +37,7 @@ async function waitForQuery(url: string, pattern: string): Promise<number> {
 }
 
 describe.each(testServers())('faults on $name', (server) => {
-  const drops: Array<() => Promise<void>> = [];
-  const newDb = async () => {
-    const db = await freshDatabase(server);
-    drops.push(db.drop);
-    return db;
-  };
-  afterEach(async () => {
-    while (drops.length) await drops.pop()!();
-  });
+  const newDb = databasesFor(server);
 
   /** A database with one applied migration and some data, and a folder to add files to. */
   async function baseline() {

@@ -1,3 +1,4 @@
+import { afterEach } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
@@ -34,6 +35,21 @@ export async function freshDatabase(
       withPg(server.url, async (c) => {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       }),
+  };
+}
+
+/** For a describe block: `newDb()` gives a fresh database, dropped after each test. */
+export function databasesFor(
+  server: TestServer,
+): () => Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const drops: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    while (drops.length) await drops.pop()!();
+  });
+  return async () => {
+    const db = await freshDatabase(server);
+    drops.push(db.drop);
+    return db;
   };
 }
 

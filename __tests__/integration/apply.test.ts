@@ -1,23 +1,15 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { databaseState, freshDatabase, query, testServers } from '../helpers/db.js';
+import { databaseState, query, testServers, databasesFor } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 
 const EXAMPLE = join(process.cwd(), 'migrations');
 
 describe.each(testServers())('apply on $name', (server) => {
-  const drops: Array<() => Promise<void>> = [];
-  const newDb = async () => {
-    const db = await freshDatabase(server);
-    drops.push(db.drop);
-    return db;
-  };
-  afterEach(async () => {
-    while (drops.length) await drops.pop()!();
-  });
+  const newDb = databasesFor(server);
 
   it('applies the example schema, records Supabase history and checksums, and does nothing the second time', async () => {
     const db = await newDb();

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { databaseState, freshDatabase, query, testServers } from '../helpers/db.js';
+import { databaseState, query, testServers, databasesFor } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 import { spawnSync } from 'node:child_process';
@@ -14,15 +14,7 @@ const localPgDumpMajor = Number(
 );
 
 describe.each(testServers())('backup stage on $name', (server) => {
-  const drops: Array<() => Promise<void>> = [];
-  const newDb = async () => {
-    const db = await freshDatabase(server);
-    drops.push(db.drop);
-    return db;
-  };
-  afterEach(async () => {
-    while (drops.length) await drops.pop()!();
-  });
+  const newDb = databasesFor(server);
   const serverMajor = async (url: string) =>
     Number((await query(url, "select current_setting('server_version_num')::int / 10000 as m"))[0].m);
 

@@ -1,22 +1,14 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
-import { databaseState, freshDatabase, query, testServers } from '../helpers/db.js';
+import { databaseState, freshDatabase, query, testServers, databasesFor } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 
 describe.each(testServers())('checks before any change, on $name', (server) => {
-  const drops: Array<() => Promise<void>> = [];
-  const newDb = async () => {
-    const db = await freshDatabase(server);
-    drops.push(db.drop);
-    return db;
-  };
-  afterEach(async () => {
-    while (drops.length) await drops.pop()!();
-  });
+  const newDb = databasesFor(server);
 
   const base = () =>
     migrationsDir({

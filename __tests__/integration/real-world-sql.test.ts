@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { freshDatabase, query, testServers } from '../helpers/db.js';
+import { describe, expect, it } from '@jest/globals';
+import { databaseState, databasesFor, query, testServers } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 
 describe.each(testServers())('SQL that real projects write, on $name', (server) => {
-  const drops: Array<() => Promise<void>> = [];
-  const newDb = async () => {
-    const db = await freshDatabase(server);
-    drops.push(db.drop);
-    return db;
-  };
-  afterEach(async () => {
-    while (drops.length) await drops.pop()!();
-  });
+  const newDb = databasesFor(server);
 
   it('applies dollar quotes, DO blocks, CONCURRENTLY, a wrapped file, an empty file, CRLF and non-ASCII text in one run', async () => {
     const db = await newDb();
@@ -88,6 +80,27 @@ describe.each(testServers())('SQL that real projects write, on $name', (server) 
       /enum value 'sad'/,
     );
     expect(await query(db.url, 'select m::text from people')).toEqual([{ m: 'sad' }]);
+  });
+
+  it('in all mode, a failure after an enum value forced an early commit reverts the committed files with their down migrations', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_type.sql': "create type mood as enum ('happy');",
+      '1_type.down.sql': 'drop type mood;',
+    });
+    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    const before = await databaseState(db.url);
+    addFiles(dir, {
+      '2_table.sql': 'create table people (id int);',
+      '2_table.down.sql': 'drop table people;',
+      '3_add_value.sql': "alter type mood add value 'sad';",
+      '3_add_value.down.sql': "delete from pg_enum where enumlabel = 'sad' and enumtypid = 'mood'::regtype;",
+      '4_use_value.sql': "alter table people add column m mood default 'sad';\nselect 1/0;",
+    });
+    const { result } = await runGuard('apply', db.url, dir);
+    expect(result.status).toBe('rolled-back');
+    expect(result.rollback).toMatchObject({ kind: 'automatic', succeeded: true, reverted: ['3', '2'] });
+    expect(await databaseState(db.url)).toEqual(before);
   });
 
   it('points runtime and syntax errors at file:line:column in characters after multi-byte text', async () => {

@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { databaseState, freshDatabase, query, testServers } from '../helpers/db.js';
+import { databaseState, query, testServers, databasesFor } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 
 describe.each(testServers())('rollback with down migrations on $name', (server) => {
-  const drops: Array<() => Promise<void>> = [];
-  const newDb = async () => {
-    const db = await freshDatabase(server);
-    drops.push(db.drop);
-    return db;
-  };
-  afterEach(async () => {
-    while (drops.length) await drops.pop()!();
-  });
+  const newDb = databasesFor(server);
 
   const files = {
     '1_users.sql': 'create table users (id int primary key);\ninsert into users values (1);',

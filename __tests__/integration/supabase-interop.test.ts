@@ -14,7 +14,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunResult } from '../../src/engine/result.js';
-import { databaseState, freshDatabase, query, testServers } from '../helpers/db.js';
+import { databaseState, query, testServers, databasesFor } from '../helpers/db.js';
 
 const ROOT = process.cwd();
 const SUPABASE = join(ROOT, 'node_modules', '.bin', 'supabase');
@@ -148,15 +148,7 @@ beforeAll(async () => {
 }, TIMEOUT);
 
 describe.each(testServers())('Supabase CLI interop on $name', (server) => {
-  const drops: Array<() => Promise<void>> = [];
-  const newDb = async () => {
-    const db = await freshDatabase(server);
-    drops.push(db.drop);
-    return db;
-  };
-  afterEach(async () => {
-    while (drops.length) await drops.pop()!();
-  });
+  const newDb = databasesFor(server);
 
   it(
     'after our apply, `supabase migration list` shows every version applied and `supabase db push` has nothing to push',

@@ -23,7 +23,10 @@ describe('workflow files', () => {
 
   it('the check fails on a broken workflow (so a pass above means something)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mg-actionlint-'));
-    writeFileSync(join(dir, 'good.yml'), 'on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ok\n');
+    writeFileSync(
+      join(dir, 'good.yml'),
+      'on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ok\n',
+    );
     writeFileSync(
       join(dir, 'broken.yml'),
       'on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nonexistent_context_key }}\n        uses: actions/checkout@v4\n',
