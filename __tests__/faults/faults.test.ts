@@ -212,6 +212,42 @@ describe.each(testServers())('faults on $name', (server) => {
     ]);
   });
 
+  it("an abort while waiting for another run's lock stops the wait and changes nothing", async () => {
+    const { db, dir } = await baseline();
+    addFiles(dir, { '2_two.sql': 'create table two (id int);' });
+    const holder = new pg.Client({ connectionString: db.url, application_name: 'other-run' });
+    await holder.connect();
+    try {
+      await holder.query('select pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
+      const before = await databaseState(db.url);
+      const controller = new AbortController();
+      const run = runGuard(
+        'apply',
+        db.url,
+        dir,
+        { 'run-lock-timeout': '10m' },
+        { signal: controller.signal },
+      );
+      for (let i = 0; i < 200; i++) {
+        const waiting = await query(
+          db.url,
+          "select 1 from pg_stat_activity where query like '%pg_advisory_lock(%' and wait_event_type = 'Lock' and pid <> pg_backend_pid()",
+        );
+        if (waiting.length) break;
+        await sleep(25);
+      }
+      controller.abort('SIGTERM');
+      const { result } = await run;
+      expect(result.status).toBe('failed');
+      expect(result.message).toMatch(
+        /^Cancelled \(SIGTERM\) while waiting for the migration lock; nothing was changed/,
+      );
+      expect(await databaseState(db.url)).toEqual(before);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('five concurrent applies apply every migration exactly once', async () => {
     const { db, dir } = await baseline();
     addFiles(dir, {

@@ -8623,11 +8623,20 @@ async function withAdvisoryLock(client, options, fn) {
         lock.waitedFor = await findLockHolder(client);
         options.logger.info(`Another migration run holds the lock on this database (${describeHolder(lock.waitedFor)}); ` +
             `waiting up to ${Math.round(options.timeoutMs / 1000)} s`);
+        const stopWaiting = () => void options.cancelWait?.().catch(() => { });
+        options.signal?.addEventListener('abort', stopWaiting, { once: true });
         try {
+            if (options.signal?.aborted)
+                throw new Error('aborted');
             await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`);
             await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
         }
         catch (error) {
+            if (options.signal?.aborted) {
+                throw new GuardError('cancelled', `Cancelled (${String(options.signal.reason)}) while waiting for the migration lock; nothing was changed`, {
+                    cause: error,
+                });
+            }
             if (error.code !== '55P03')
                 throw error;
             const holder = (await findLockHolder(client)) ?? lock.waitedFor;
@@ -8637,6 +8646,7 @@ async function withAdvisoryLock(client, options, fn) {
             });
         }
         finally {
+            options.signal?.removeEventListener('abort', stopWaiting);
             await client.query('RESET lock_timeout').catch(() => { });
         }
         lock.waitedMs = Date.now() - started;
@@ -9052,7 +9062,11 @@ async function withSession(ctx, result, options, fn) {
         };
         if (!options.lock)
             return inner();
-        return withAdvisoryLock(client, { timeoutMs: settings.runLockTimeoutMs, logger }, async (lock) => {
+        const cancelWait = () => withClient(settings.database, { applicationName: `${appName} control` }, async (control) => {
+            await control.query('SELECT pg_cancel_backend($1)', [rows[0].pid]);
+        });
+        const lockOptions = { timeoutMs: settings.runLockTimeoutMs, logger, signal: ctx.signal, cancelWait };
+        return withAdvisoryLock(client, lockOptions, async (lock) => {
             result.lock = {
                 waitedMs: lock.waitedMs,
                 waitedFor: lock.waitedFor ? describeHolder(lock.waitedFor) : undefined,

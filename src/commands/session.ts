@@ -63,7 +63,12 @@ export async function withSession<T>(
       }
     };
     if (!options.lock) return inner();
-    return withAdvisoryLock(client, { timeoutMs: settings.runLockTimeoutMs, logger }, async (lock) => {
+    const cancelWait = () =>
+      withClient(settings.database, { applicationName: `${appName} control` }, async (control) => {
+        await control.query('SELECT pg_cancel_backend($1)', [rows[0].pid]);
+      });
+    const lockOptions = { timeoutMs: settings.runLockTimeoutMs, logger, signal: ctx.signal, cancelWait };
+    return withAdvisoryLock(client, lockOptions, async (lock) => {
       result.lock = {
         waitedMs: lock.waitedMs,
         waitedFor: lock.waitedFor ? describeHolder(lock.waitedFor) : undefined,

@@ -30,7 +30,14 @@ export interface LockResult {
  */
 export async function withAdvisoryLock<T>(
   client: Client,
-  options: { timeoutMs: number; logger: Logger },
+  options: {
+    timeoutMs: number;
+    logger: Logger;
+    /** Aborting stops the wait (a cancelled job should not sit in the queue). */
+    signal?: AbortSignal;
+    /** Cancels this session's running query from another connection (pg_cancel_backend). */
+    cancelWait?: () => Promise<void>;
+  },
   fn: (lock: LockResult) => Promise<T>,
 ): Promise<T> {
   const started = Date.now();
@@ -44,10 +51,22 @@ export async function withAdvisoryLock<T>(
       `Another migration run holds the lock on this database (${describeHolder(lock.waitedFor)}); ` +
         `waiting up to ${Math.round(options.timeoutMs / 1000)} s`,
     );
+    const stopWaiting = () => void options.cancelWait?.().catch(() => {});
+    options.signal?.addEventListener('abort', stopWaiting, { once: true });
     try {
+      if (options.signal?.aborted) throw new Error('aborted');
       await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`);
       await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
     } catch (error) {
+      if (options.signal?.aborted) {
+        throw new GuardError(
+          'cancelled',
+          `Cancelled (${String(options.signal.reason)}) while waiting for the migration lock; nothing was changed`,
+          {
+            cause: error,
+          },
+        );
+      }
       if ((error as { code?: string }).code !== '55P03') throw error;
       const holder = (await findLockHolder(client)) ?? lock.waitedFor;
       throw new GuardError(
@@ -59,6 +78,7 @@ export async function withAdvisoryLock<T>(
         },
       );
     } finally {
+      options.signal?.removeEventListener('abort', stopWaiting);
       await client.query('RESET lock_timeout').catch(() => {});
     }
     lock.waitedMs = Date.now() - started;
