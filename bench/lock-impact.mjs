@@ -40,6 +40,7 @@ import {
   BIN,
   ROOT,
   fmt,
+  gitHead,
   intOption,
   libpqEnv,
   cleanEnv,
@@ -432,7 +433,8 @@ async function runContender(id, round, { server, files, dist, work, template }) 
 runMain(async () => {
   const machine = machineInfo();
   const work = makeTempDir('mg-lock-');
-  const dist = (await snapshotDist(resolve(args.dist), join(work, 'dist'))).dir;
+  const { dir: dist, hash: distSha } = await snapshotDist(resolve(args.dist), join(work, 'dist'));
+  const build = `${resolve(args.dist)} (files sha256 ${distSha}, git ${gitHead()})`;
   const files = writeFiles(work);
 
   const server = await startServer({ major: PG_MAJOR, dataDir: makeTempDir('mg-lock-pgdata-') });
@@ -500,6 +502,7 @@ runMain(async () => {
     `## Lock impact: app latency while a migration waits for a lock (${ROUNDS} round${ROUNDS > 1 ? 's, medians' : ''})`,
     '',
     machineMarkdown(machine, `${serverVersion}`),
+    `- Build under test: ${build}`,
     `- Workload: pgbench ${versions.pgbench.replace(/^pgbench \(PostgreSQL\) /, '')} -R ${RATE} -c ${CLIENTS} -j ${THREADS} -T ${DURATION}; 3/4 point SELECT, 1/4 point UPDATE on t (${ROWS} rows). ` +
       'Latency = per-transaction log field "time", measured from the SCHEDULED start (includes schedule_lag).',
     `- Blocker: BEGIN; SELECT … FROM t WHERE id = 1; idle in transaction (ACCESS SHARE on t) from t=${BLOCKER_AT} s for ${HOLD} s. Migration \`${MIGRATION_SQL}\` started at t=${MIGRATE_AT} s.`,
@@ -513,6 +516,7 @@ runMain(async () => {
   ].join('\n');
   console.log(output);
   const path = writeResults('lock-impact', {
+    build,
     machine,
     serverVersion,
     versions,

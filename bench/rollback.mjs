@@ -32,6 +32,7 @@ import {
   ROOT,
   cleanEnv,
   fmt,
+  gitHead,
   intOption,
   libpqEnv,
   machineInfo,
@@ -161,7 +162,8 @@ function failureTimeMs(logs, fromIndex) {
 runMain(async () => {
   const machine = machineInfo();
   const work = makeTempDir('mg-rollback-');
-  const dist = (await snapshotDist(resolve(args.dist), join(work, 'dist'))).dir;
+  const { dir: dist, hash: distSha } = await snapshotDist(resolve(args.dist), join(work, 'dist'));
+  const build = `${resolve(args.dist)} (files sha256 ${distSha}, git ${gitHead()})`;
   const dirs = writeSets(work);
   const logs = [];
   const server = await startServer({ major: PG_MAJOR, dataDir: makeTempDir('mg-rollback-pgdata-'), logs, maxLogChunks: Infinity });
@@ -178,6 +180,18 @@ runMain(async () => {
   // The base state: our bookkeeping + the baseline migration (the sequence), applied by our tool.
   const base = await runProcess(process.execPath, cli('rb_base', dirs.baseline, []), { env: cleanEnv(), cwd: work, timeoutMs: TIMEOUT_MS });
   if (base.code !== 0) throw new Error(`baseline apply failed: ${base.stderr.slice(-2000)}`);
+
+  // Negative control: the state comparison must notice a change (else "restored" proves nothing).
+  await server.admin((c) => c.query('CREATE DATABASE rb_selfcheck TEMPLATE rb_base'));
+  const cleanState = await snapshot(server, 'rb_selfcheck', work);
+  await server.admin(async (c) => {
+    await c.query('CREATE INDEX ix_selfcheck ON migration_guard.migrations (version)');
+    await c.query('DROP INDEX migration_guard.ix_selfcheck');
+    await c.query('CREATE TABLE public.selfcheck (id int)');
+  }, 'rb_selfcheck');
+  const changed = compareSnapshots(cleanState, await snapshot(server, 'rb_selfcheck', work));
+  if (changed.length === 0) throw new Error('self-check: the state comparison did not notice a new table');
+  await server.admin((c) => c.query('DROP DATABASE rb_selfcheck WITH (FORCE)'));
 
   const files = generateReversibleMigrations(N, { lastFile: lastFile(1) });
   const kinds = {};
@@ -271,6 +285,7 @@ runMain(async () => {
     `## Rollback: failure → restored pre-run state, N=${N} pending migrations (${ROUNDS} rounds, medians)`,
     '',
     machineMarkdown(machine, serverVersion),
+    `- Build under test: ${build}`,
     `- Migrations: ${N} small files with .down.sql (${Object.entries(kinds).map(([k, v]) => `${k} ${v}`).join(', ')}); \`cli.js apply --backup off --transaction-mode MODE\`.`,
     '- "after failure": server log timestamp of the failing statement\'s ERROR → process exit (per-file: failure → "Reverting…" log line / that line → exit).',
     '  "executing migrations": sum of the JSON report\'s per-migration durations. "restored": pg_dump --schema-only, history and checksum rows equal to the pre-run state.',
@@ -281,6 +296,6 @@ runMain(async () => {
     ),
   ].join('\n');
   console.log(output);
-  const path = writeResults('rollback', { machine, serverVersion, settings: { N, ROUNDS, WARMUP, PG_MAJOR }, runs, markdown: output });
+  const path = writeResults('rollback', { build, machine, serverVersion, settings: { N, ROUNDS, WARMUP, PG_MAJOR }, runs, markdown: output });
   console.error(`raw results: ${path}`);
 });

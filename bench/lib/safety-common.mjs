@@ -293,3 +293,14 @@ export function intOption(text, name, min, max) {
   }
   return v;
 }
+
+/** The commit the working tree is at (plus "+changes" when it differs), for the results. */
+export function gitHead() {
+  try {
+    const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+    const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'dist'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+    return head ? `${head}${dirty ? '+changes in src/dist' : ''}` : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
