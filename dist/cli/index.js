@@ -7083,10 +7083,14 @@ class CancelledError extends Error {
     }
 }
 const BLOCKERS_SQL = `
-SELECT pid, application_name, state,
+SELECT pid, application_name, state, xact_start::text AS xact_start,
        extract(epoch FROM now() - coalesce(xact_start, query_start))::int AS age_seconds,
        left(query, 200) AS query
   FROM pg_stat_activity WHERE pid = ANY (pg_blocking_pids($1))`;
+/** How many of the given transactions (pid + start time) are still open. */
+const STILL_OPEN_SQL = `
+SELECT count(*)::int AS open FROM pg_stat_activity
+ WHERE pid = ANY ($1::int[]) AND xact_start::text = ANY ($2::text[])`;
 /**
  * Runs statements on the migration connection while a second, idle "control" connection stands
  * by: it cancels the running statement when the run is aborted (a cancelled GitHub job), and
@@ -7137,9 +7141,7 @@ class StatementRunner {
         signal?.addEventListener('abort', cancel, { once: true });
         const peek = setTimeout(() => {
             control
-                .query(BLOCKERS_SQL, [
-                backendPid,
-            ])
+                .query(BLOCKERS_SQL, [backendPid])
                 .then(({ rows }) => {
                 this.lastBlockers = rows.map((r) => ({
                     pid: r.pid,
@@ -7147,6 +7149,7 @@ class StatementRunner {
                     state: r.state,
                     ageSeconds: r.age_seconds,
                     query: r.query,
+                    xactStart: r.xact_start,
                 }));
             })
                 .catch(() => { });
@@ -7177,6 +7180,28 @@ class StatementRunner {
             signal?.addEventListener('abort', done, { once: true });
         });
         this.throwIfCancelled();
+    }
+    /**
+     * Waits up to `ms` for the transactions that blocked the last statement to end, without taking
+     * any lock: queueing again while they are open would stall application queries behind us for
+     * another lock timeout. Returns early (after a little jitter) once they are gone.
+     */
+    async waitForBlockers(ms) {
+        const control = this.control;
+        const blockers = this.lastBlockers.filter((b) => b.xactStart);
+        if (!control || blockers.length === 0)
+            return this.sleep(ms);
+        const deadline = Date.now() + ms;
+        const pids = blockers.map((b) => b.pid);
+        const starts = blockers.map((b) => b.xactStart);
+        while (Date.now() < deadline) {
+            const { rows } = await control
+                .query(STILL_OPEN_SQL, [pids, starts])
+                .catch(() => ({ rows: [{ open: 1 }] }));
+            if (rows[0].open === 0)
+                return this.sleep(Math.round(Math.random() * 100));
+            await this.sleep(Math.min(200, Math.max(0, deadline - Date.now())));
+        }
     }
 }
 const PgQuery = esm.Query;
@@ -7335,16 +7360,19 @@ async function runTransactionWithRetry(steps, options, outcome) {
             return undefined;
         if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries)
             return failure;
-        // Exponential backoff with full jitter: waiters that retry in lockstep would collide again.
-        const base = options.retryBaseMs ?? 500;
-        const delayMs = Math.round(Math.random() * Math.min(30_000, base * 2 ** attempt)) + Math.min(100, base);
+        // Exponential backoff scaled to the lock timeout, with jitter (runs retrying in lockstep would
+        // collide again). The wait ends early once the blocking transactions are gone, so a long
+        // blocker costs the application one lock timeout of queueing, not one per retry.
+        const base = Math.max(options.retryBaseMs ?? 500, options.lockTimeoutMs);
+        const ceiling = Math.min(60_000, base * 2 ** attempt);
+        const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
         const blockers = options.runner.blockers();
         const blocker = blockers.length > 0 ? blockers.map(describeBlocker).join('; ') : undefined;
         outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message, blocker });
         options.logger.warn(`${failure.error.file}:${failure.error.line}: no lock within ${options.lockTimeoutMs} ms` +
             `${blocker ? `, blocked by ${blocker}` : ''}; rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`);
         try {
-            await options.runner.sleep(delayMs);
+            await options.runner.waitForBlockers(delayMs);
         }
         catch (error) {
             return { ...failure, error: { message: error.message }, cancelled: true };
@@ -8182,9 +8210,12 @@ async function takeBackup(options) {
         const sizeBytes = (await (0,promises_namespaceObject.stat)(partial)).size;
         if (sizeBytes === 0)
             throw new GuardError('backup-failed', 'pg_dump exited successfully but wrote an empty file');
-        const toc = await readToc(partial, tools, runner, 'backup-failed');
-        await syncFile(partial);
-        const sha256 = await sha256File(partial);
+        // pg_restore reads the archive while we hash and sync it: three passes over the file at once.
+        const [toc, sha256] = await Promise.all([
+            readToc(partial, tools, runner, 'backup-failed'),
+            sha256File(partial),
+            syncFile(partial),
+        ]);
         await (0,promises_namespaceObject.rename)(partial, path);
         const info = {
             path,
@@ -8320,7 +8351,8 @@ const KNOWN_DESCS = 'ACCESS METHOD,ACL,AGGREGATE,BLOB,BLOB METADATA,BLOBS,CAST,C
     .sort((a, b) => b.length - a.length);
 async function sha256File(path) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(path), hash);
+    // 1 MiB reads: hashing a large dump with the default 64 KiB chunks costs twice as long.
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(path, { highWaterMark: 1024 * 1024 }), hash);
     return hash.digest('hex');
 }
 function passwordScrubber(target) {
@@ -9029,7 +9061,10 @@ function buildPlan(set, history, checksums, options) {
  */
 async function withSession(ctx, result, options, fn) {
     const { settings, logger } = ctx;
-    const set = await discoverMigrations(settings.migrationsDir, ctx.cwd);
+    // Commands that never look at files (backup, restore) work without a migrations folder.
+    const set = options.files === false
+        ? { dir: settings.migrationsDir, migrations: [], skipped: [] }
+        : await discoverMigrations(settings.migrationsDir, ctx.cwd);
     result.skippedFiles = set.skipped;
     for (const skipped of set.skipped)
         logger.warn(`Skipped ${skipped.fileName}: ${skipped.reason}`);
@@ -9043,7 +9078,8 @@ async function withSession(ctx, result, options, fn) {
             const plan = buildPlan(set, await readHistory(client), await readChecksums(client), {
                 allowOutOfOrder: settings.allowOutOfOrder,
             });
-            result.findings = plan.findings;
+            if (options.files !== false)
+                result.findings = plan.findings;
             result.currentVersion = plan.currentVersion;
             result.pendingCount = plan.pending.length;
             // The control connection only watches: it cancels on abort and reads lock blockers.
@@ -9376,7 +9412,7 @@ function outcomeOf(item, status, nonAtomic) {
 
 /** backup: a verified pg_dump backup and nothing else. */
 async function backupCommand(ctx, result) {
-    return withSession(ctx, result, { lock: false }, async ({ serverMajor }) => {
+    return withSession(ctx, result, { lock: false, files: false }, async ({ serverMajor }) => {
         result.backup = await takeVerifiedBackup(ctx, serverMajor);
         result.status = 'success';
         result.message = `Backup written to ${result.backup.path} (sha256 ${result.backup.sha256}).`;
@@ -9902,7 +9938,7 @@ async function restoreCommand(ctx, result) {
         throw new GuardError('confirmation-required', `Restoring ${path} discards every write made to "${settings.database.database}" since that backup was taken, so it needs confirm-restore: ${settings.database.database}` +
             (settings.confirmRestore ? ` (got "${settings.confirmRestore}")` : ''), { hint: 'Set confirm-restore to the database name to proceed. Nothing was changed.' });
     }
-    return withSession(ctx, result, { lock: true }, async (session) => {
+    return withSession(ctx, result, { lock: true, files: false }, async (session) => {
         const { client, serverMajor } = session;
         const tools = await resolvePgTools(ctx, serverMajor);
         await runBackupStage(ctx, result, session); // a safety copy of what the restore will discard

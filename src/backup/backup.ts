@@ -97,9 +97,12 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupInfo
     const sizeBytes = (await stat(partial)).size;
     if (sizeBytes === 0)
       throw new GuardError('backup-failed', 'pg_dump exited successfully but wrote an empty file');
-    const toc = await readToc(partial, tools, runner, 'backup-failed');
-    await syncFile(partial);
-    const sha256 = await sha256File(partial);
+    // pg_restore reads the archive while we hash and sync it: three passes over the file at once.
+    const [toc, sha256] = await Promise.all([
+      readToc(partial, tools, runner, 'backup-failed'),
+      sha256File(partial),
+      syncFile(partial),
+    ]);
     await rename(partial, path);
 
     const info: BackupInfo = {
@@ -252,7 +255,8 @@ const KNOWN_DESCS =
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
+  // 1 MiB reads: hashing a large dump with the default 64 KiB chunks costs twice as long.
+  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest('hex');
 }
 

@@ -5,7 +5,7 @@ import { withSession } from './session.js';
 
 /** backup: a verified pg_dump backup and nothing else. */
 export async function backupCommand(ctx: CommandContext, result: RunResult): Promise<RunResult> {
-  return withSession(ctx, result, { lock: false }, async ({ serverMajor }) => {
+  return withSession(ctx, result, { lock: false, files: false }, async ({ serverMajor }) => {
     result.backup = await takeVerifiedBackup(ctx, serverMajor);
     result.status = 'success';
     result.message = `Backup written to ${result.backup.path} (sha256 ${result.backup.sha256}).`;

@@ -28,7 +28,7 @@ export async function restoreCommand(ctx: CommandContext, result: RunResult): Pr
       { hint: 'Set confirm-restore to the database name to proceed. Nothing was changed.' },
     );
   }
-  return withSession(ctx, result, { lock: true }, async (session) => {
+  return withSession(ctx, result, { lock: true, files: false }, async (session) => {
     const { client, serverMajor } = session;
     const tools = await resolvePgTools(ctx, serverMajor);
     await runBackupStage(ctx, result, session); // a safety copy of what the restore will discard

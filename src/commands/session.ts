@@ -26,11 +26,15 @@ export interface Session {
 export async function withSession<T>(
   ctx: CommandContext,
   result: RunResult,
-  options: { lock: boolean },
+  options: { lock: boolean; files?: boolean },
   fn: (session: Session) => Promise<T>,
 ): Promise<T> {
   const { settings, logger } = ctx;
-  const set = await discoverMigrations(settings.migrationsDir, ctx.cwd);
+  // Commands that never look at files (backup, restore) work without a migrations folder.
+  const set: MigrationSet =
+    options.files === false
+      ? { dir: settings.migrationsDir, migrations: [], skipped: [] }
+      : await discoverMigrations(settings.migrationsDir, ctx.cwd);
   result.skippedFiles = set.skipped;
   for (const skipped of set.skipped) logger.warn(`Skipped ${skipped.fileName}: ${skipped.reason}`);
 
@@ -46,7 +50,7 @@ export async function withSession<T>(
       const plan = buildPlan(set, await readHistory(client), await readChecksums(client), {
         allowOutOfOrder: settings.allowOutOfOrder,
       });
-      result.findings = plan.findings;
+      if (options.files !== false) result.findings = plan.findings;
       result.currentVersion = plan.currentVersion;
       result.pendingCount = plan.pending.length;
       // The control connection only watches: it cancels on abort and reads lock blockers.

@@ -113,9 +113,12 @@ async function runTransactionWithRetry(
     if (!failure) return undefined;
     if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries)
       return failure;
-    // Exponential backoff with full jitter: waiters that retry in lockstep would collide again.
-    const base = options.retryBaseMs ?? 500;
-    const delayMs = Math.round(Math.random() * Math.min(30_000, base * 2 ** attempt)) + Math.min(100, base);
+    // Exponential backoff scaled to the lock timeout, with jitter (runs retrying in lockstep would
+    // collide again). The wait ends early once the blocking transactions are gone, so a long
+    // blocker costs the application one lock timeout of queueing, not one per retry.
+    const base = Math.max(options.retryBaseMs ?? 500, options.lockTimeoutMs);
+    const ceiling = Math.min(60_000, base * 2 ** attempt);
+    const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
     const blockers = options.runner.blockers();
     const blocker = blockers.length > 0 ? blockers.map(describeBlocker).join('; ') : undefined;
     outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message, blocker });
@@ -124,7 +127,7 @@ async function runTransactionWithRetry(
         `${blocker ? `, blocked by ${blocker}` : ''}; rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`,
     );
     try {
-      await options.runner.sleep(delayMs);
+      await options.runner.waitForBlockers(delayMs);
     } catch (error) {
       return { ...failure, error: { message: (error as Error).message }, cancelled: true };
     }

@@ -8,6 +8,8 @@ export interface Blocker {
   state: string | null;
   ageSeconds: number | null;
   query: string;
+  /** Identifies the blocking transaction (not just the session) so its end can be seen. */
+  xactStart?: string | null;
 }
 
 export class CancelledError extends Error {
@@ -24,10 +26,15 @@ export class CancelledError extends Error {
 }
 
 const BLOCKERS_SQL = `
-SELECT pid, application_name, state,
+SELECT pid, application_name, state, xact_start::text AS xact_start,
        extract(epoch FROM now() - coalesce(xact_start, query_start))::int AS age_seconds,
        left(query, 200) AS query
   FROM pg_stat_activity WHERE pid = ANY (pg_blocking_pids($1))`;
+
+/** How many of the given transactions (pid + start time) are still open. */
+const STILL_OPEN_SQL = `
+SELECT count(*)::int AS open FROM pg_stat_activity
+ WHERE pid = ANY ($1::int[]) AND xact_start::text = ANY ($2::text[])`;
 
 /**
  * Runs statements on the migration connection while a second, idle "control" connection stands
@@ -89,9 +96,9 @@ export class StatementRunner {
     const peek = setTimeout(
       () => {
         control
-          .query<Blocker & { application_name: string; age_seconds: number | null }>(BLOCKERS_SQL, [
-            backendPid,
-          ])
+          .query<
+            Blocker & { application_name: string; age_seconds: number | null; xact_start: string | null }
+          >(BLOCKERS_SQL, [backendPid])
           .then(({ rows }) => {
             this.lastBlockers = rows.map((r) => ({
               pid: r.pid,
@@ -99,6 +106,7 @@ export class StatementRunner {
               state: r.state,
               ageSeconds: r.age_seconds,
               query: r.query,
+              xactStart: r.xact_start,
             }));
           })
           .catch(() => {});
@@ -129,6 +137,27 @@ export class StatementRunner {
       signal?.addEventListener('abort', done, { once: true });
     });
     this.throwIfCancelled();
+  }
+
+  /**
+   * Waits up to `ms` for the transactions that blocked the last statement to end, without taking
+   * any lock: queueing again while they are open would stall application queries behind us for
+   * another lock timeout. Returns early (after a little jitter) once they are gone.
+   */
+  async waitForBlockers(ms: number): Promise<void> {
+    const control = this.control;
+    const blockers = this.lastBlockers.filter((b) => b.xactStart);
+    if (!control || blockers.length === 0) return this.sleep(ms);
+    const deadline = Date.now() + ms;
+    const pids = blockers.map((b) => b.pid);
+    const starts = blockers.map((b) => b.xactStart as string);
+    while (Date.now() < deadline) {
+      const { rows } = await control
+        .query<{ open: number }>(STILL_OPEN_SQL, [pids, starts])
+        .catch(() => ({ rows: [{ open: 1 }] }));
+      if (rows[0].open === 0) return this.sleep(Math.round(Math.random() * 100));
+      await this.sleep(Math.min(200, Math.max(0, deadline - Date.now())));
+    }
   }
 }
 
