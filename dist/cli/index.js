@@ -7361,8 +7361,8 @@ async function runTransactionWithRetry(steps, options, outcome) {
         if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries)
             return failure;
         // Exponential backoff scaled to the lock timeout, with jitter (runs retrying in lockstep would
-        // collide again). The wait ends early once the blocking transactions are gone, so a long
-        // blocker costs the application one lock timeout of queueing, not one per retry.
+        // collide again). The wait ends early once the blocking transactions are gone; while they are
+        // open we do not queue, so application queries only wait behind us during the retries.
         const base = Math.max(options.retryBaseMs ?? 500, options.lockTimeoutMs);
         const ceiling = Math.min(60_000, base * 2 ** attempt);
         const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
