@@ -25,6 +25,13 @@ import { generateMigrations, verifySql, writeMigrationSets } from './lib/generat
 import { distHash, snapshotDist } from './lib/dist.mjs';
 import { prepareSupabaseTemplate, startServer } from './lib/server.mjs';
 
+// dbmate is not a dev dependency (the npm registry mirror lacks its non-Linux packages, which
+// breaks `npm ci`): install it for the benchmarks only.
+if (!(await import('node:fs')).existsSync(new URL('../node_modules/.bin/dbmate', import.meta.url))) {
+  console.error('dbmate is missing: run `npm i --no-save dbmate@2.36.0` first');
+  process.exit(1);
+}
+
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
