@@ -1,16 +1,37 @@
 import { describe } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseDatabaseUrl, type DatabaseTarget } from '../../src/config/database-url.js';
 import type { Logger } from '../../src/logger.js';
 import { createProcessRunner, type ProcessRunner, type RunOptions } from '../../src/backup/process.js';
 import type { TestServer } from '../helpers/db.js';
 import { withPg } from '../helpers/db.js';
 
-/** The PostgreSQL client tools installed on this machine (Debian: /usr/lib/postgresql/<major>/bin). */
-export const REAL_BIN = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+/**
+ * The PostgreSQL client tools installed on this machine (Debian: /usr/lib/postgresql/<major>/bin).
+ * Found from pg_dump, not pg_config: the postgresql-client package alone does not ship pg_config.
+ */
+export const REAL_BIN = findClientBin();
+
+function findClientBin(): string {
+  const version = execFileSync('pg_dump', ['--version'], { encoding: 'utf8' });
+  const major = /\(PostgreSQL\) (\d+)/.exec(version)?.[1];
+  const debian = `/usr/lib/postgresql/${major}/bin`;
+  if (existsSync(join(debian, 'pg_dump'))) return debian;
+  const onPath = execFileSync('sh', ['-c', 'command -v pg_dump'], { encoding: 'utf8' }).trim();
+  return dirname(realpathSync(onPath));
+}
 export const REAL_MAJOR = Number(
   /\(PostgreSQL\) (\d+)/.exec(
     execFileSync(join(REAL_BIN, 'pg_dump'), ['--version'], { encoding: 'utf8' }),
