@@ -38278,10 +38278,17 @@ const CREATE_GUARD_SCHEMA = [
      duration_ms integer,
      method text NOT NULL DEFAULT 'applied' CHECK (method IN ('applied', 'baseline'))
    )`,
+    // Added after the first release: each later column gets its own ADD COLUMN IF NOT EXISTS, and
+    // NEWEST_COLUMN below names the last one so existing databases are upgraded once.
+    'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS details jsonb',
 ];
+/** The most recently added column: when it exists, the schema is current and no DDL runs. */
+const NEWEST_COLUMN = { table: 'migration_guard.runs', column: 'details' };
 async function ensureGuardSchema(client) {
     // Checked first: on an adopted database the DDL (and its catalogue locks) is skipped entirely.
-    const { rows } = await client.query("SELECT to_regclass('migration_guard.runs') IS NOT NULL AND to_regclass('migration_guard.migrations') IS NOT NULL AS ready");
+    const { rows } = await client.query(`SELECT to_regclass('migration_guard.migrations') IS NOT NULL
+        AND EXISTS (SELECT 1 FROM pg_attribute
+                     WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped) AS ready`, [NEWEST_COLUMN.table, NEWEST_COLUMN.column]);
     if (rows[0].ready)
         return;
     for (const sql of CREATE_GUARD_SCHEMA)
@@ -38358,7 +38365,14 @@ async function startRunRecord(client, run) {
     return Number(rows[0].id);
 }
 async function finishRunRecord(client, id, outcome) {
-    await client.query('UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, finished_at = clock_timestamp() WHERE id = $1', [id, outcome.status, outcome.applied, outcome.error ?? null]);
+    await client.query(`UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, details = $5,
+            finished_at = clock_timestamp() WHERE id = $1`, [
+        id,
+        outcome.status,
+        outcome.applied,
+        outcome.error ?? null,
+        outcome.details ? JSON.stringify(outcome.details) : null,
+    ]);
 }
 
 ;// CONCATENATED MODULE: ./src/db/history.ts
@@ -40609,7 +40623,11 @@ async function applyCommand(ctx, result) {
             result.currentVersion = outcome.committed[outcome.committed.length - 1];
             result.status = 'success';
             result.message = `Applied ${outcome.committed.length} migration(s).`;
-            await finishRunRecord(client, runId, { status: 'success', applied: result.applied });
+            await finishRunRecord(client, runId, {
+                status: 'success',
+                applied: result.applied,
+                details: runDetails(result),
+            });
             logger.info(result.message);
             return result;
         }
@@ -40671,6 +40689,7 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
             status: failure.cancelled ? 'cancelled' : result.status,
             applied: result.applied,
             error: result.message,
+            details: runDetails(result),
         });
         logger.error(result.message);
         return result;
@@ -40690,6 +40709,15 @@ function recordApplied(client, ctx, item, durationMs, runId) {
         runId,
         durationMs,
     });
+}
+/** What the run record keeps beyond status and versions: backup, rollback and fingerprints. */
+function runDetails(result) {
+    return {
+        backup: result.backup ? { path: result.backup.path, sha256: result.backup.sha256 } : null,
+        rollback: result.rollback ?? null,
+        schemaFingerprint: result.schemaFingerprint ?? null,
+        nonTransactional: result.nonTransactional?.length ? result.nonTransactional : undefined,
+    };
 }
 function markOutcomes(result, outcome, committed) {
     const partial = new Set(outcome.partiallyCommitted);
@@ -41307,7 +41335,20 @@ async function restoreCommand(ctx, result) {
             .pop();
         result.status = 'success';
         result.message = `Restored ${path}: the database now equals that backup. Writes made after the backup were discarded (confirmed by confirm-restore).`;
-        await finishRunRecord(client, runId, { status: 'success', applied: [], error: undefined });
+        await finishRunRecord(client, runId, {
+            status: 'success',
+            applied: [],
+            // The restore discarded writes: record what was restored, on whose confirmation, and the
+            // safety backup of the state it replaced.
+            details: {
+                strategy: 'restore',
+                restoredBackup: path,
+                restoredSha256: restored.sha256,
+                confirmedDatabase: settings.confirmRestore,
+                safetyBackup: result.backup?.path ?? null,
+                keptSchemas: restored.keptSchemas.map((k) => k.name),
+            },
+        });
         logger.info(result.message);
         return result;
     });
@@ -41416,6 +41457,11 @@ async function rollbackCommand(ctx, result) {
             status: result.status,
             applied: [],
             error: result.error?.message,
+            details: {
+                strategy: 'down',
+                reverted: result.rollback?.reverted ?? [],
+                backup: result.backup?.path ?? null,
+            },
         });
         logger.info(result.message);
         return result;

@@ -71,6 +71,19 @@ describe.each(testServers())('apply on $name', (server) => {
     ]);
   });
 
+  it('upgrades the bookkeeping schema of a database set up by an earlier release (runs without details)', async () => {
+    const db = await newDb();
+    await query(db.url, 'create schema migration_guard');
+    await query(
+      db.url,
+      "create table migration_guard.runs (id bigint generated always as identity primary key, command text not null, environment text not null, status text not null default 'running', transaction_mode text, started_at timestamptz not null default clock_timestamp(), finished_at timestamptz, actor text, run_url text, repository text, ref text, sha text, applied text[] not null default '{}', error text)",
+    );
+    const { result } = await runGuard('apply', db.url, EXAMPLE);
+    expect(result.status).toBe('success');
+    const runs = await query(db.url, 'select status, details from migration_guard.runs');
+    expect(runs).toEqual([{ status: 'success', details: expect.objectContaining({ backup: null }) }]);
+  });
+
   it('status on an empty database lists everything as pending and creates nothing', async () => {
     const db = await newDb();
     const { result } = await runGuard('status', db.url, EXAMPLE);

@@ -125,9 +125,22 @@ describe.each(testServers())('backup stage on $name', (server) => {
     });
     expect(result.backup?.path).toBeDefined(); // a safety copy of what the restore discarded
     expect(await databaseState(db.url)).toEqual(atBackup);
-    expect(
-      (await query(db.url, 'select command, status from migration_guard.runs order by id desc limit 1'))[0],
-    ).toEqual({ command: 'rollback', status: 'success' });
+    const restoreRun = (
+      await query(
+        db.url,
+        'select command, status, details from migration_guard.runs order by id desc limit 1',
+      )
+    )[0];
+    expect(restoreRun).toMatchObject({
+      command: 'rollback',
+      status: 'success',
+      details: {
+        strategy: 'restore',
+        restoredBackup: backup.result.backup!.path,
+        confirmedDatabase: db.name,
+        safetyBackup: result.backup!.path,
+      },
+    });
     // the restored history and our checksums agree: version 2 is pending again
     const status = await runGuard('status', db.url, dir);
     expect(status.result.status_rows?.map((r) => [r.version, r.state, r.checksum])).toEqual([

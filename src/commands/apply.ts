@@ -94,7 +94,11 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       result.currentVersion = outcome.committed[outcome.committed.length - 1];
       result.status = 'success';
       result.message = `Applied ${outcome.committed.length} migration(s).`;
-      await finishRunRecord(client, runId, { status: 'success', applied: result.applied });
+      await finishRunRecord(client, runId, {
+        status: 'success',
+        applied: result.applied,
+        details: runDetails(result),
+      });
       logger.info(result.message);
       return result;
     }
@@ -166,6 +170,7 @@ async function finishFailedRun(
       status: failure.cancelled ? 'cancelled' : result.status,
       applied: result.applied,
       error: result.message,
+      details: runDetails(result),
     });
     logger.error(result.message);
     return result;
@@ -191,6 +196,16 @@ function recordApplied(
     runId,
     durationMs,
   });
+}
+
+/** What the run record keeps beyond status and versions: backup, rollback and fingerprints. */
+function runDetails(result: RunResult): Record<string, unknown> {
+  return {
+    backup: result.backup ? { path: result.backup.path, sha256: result.backup.sha256 } : null,
+    rollback: result.rollback ?? null,
+    schemaFingerprint: result.schemaFingerprint ?? null,
+    nonTransactional: result.nonTransactional?.length ? result.nonTransactional : undefined,
+  };
 }
 
 function markOutcomes(result: RunResult, outcome: ExecutionOutcome, committed: Set<string>): void {

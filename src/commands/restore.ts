@@ -66,7 +66,20 @@ export async function restoreCommand(ctx: CommandContext, result: RunResult): Pr
       .pop();
     result.status = 'success';
     result.message = `Restored ${path}: the database now equals that backup. Writes made after the backup were discarded (confirmed by confirm-restore).`;
-    await finishRunRecord(client, runId, { status: 'success', applied: [], error: undefined });
+    await finishRunRecord(client, runId, {
+      status: 'success',
+      applied: [],
+      // The restore discarded writes: record what was restored, on whose confirmation, and the
+      // safety backup of the state it replaced.
+      details: {
+        strategy: 'restore',
+        restoredBackup: path,
+        restoredSha256: restored.sha256,
+        confirmedDatabase: settings.confirmRestore,
+        safetyBackup: result.backup?.path ?? null,
+        keptSchemas: restored.keptSchemas.map((k) => k.name),
+      },
+    });
     logger.info(result.message);
     return result;
   });

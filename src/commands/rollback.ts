@@ -113,6 +113,11 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
       status: result.status,
       applied: [],
       error: result.error?.message,
+      details: {
+        strategy: 'down',
+        reverted: result.rollback?.reverted ?? [],
+        backup: result.backup?.path ?? null,
+      },
     });
     logger.info(result.message);
     return result;

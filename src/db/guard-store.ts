@@ -33,7 +33,13 @@ const CREATE_GUARD_SCHEMA = [
      duration_ms integer,
      method text NOT NULL DEFAULT 'applied' CHECK (method IN ('applied', 'baseline'))
    )`,
+  // Added after the first release: each later column gets its own ADD COLUMN IF NOT EXISTS, and
+  // NEWEST_COLUMN below names the last one so existing databases are upgraded once.
+  'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS details jsonb',
 ];
+
+/** The most recently added column: when it exists, the schema is current and no DDL runs. */
+const NEWEST_COLUMN = { table: 'migration_guard.runs', column: 'details' };
 
 export interface ChecksumRow {
   version: string;
@@ -46,7 +52,10 @@ export interface ChecksumRow {
 export async function ensureGuardSchema(client: Client): Promise<void> {
   // Checked first: on an adopted database the DDL (and its catalogue locks) is skipped entirely.
   const { rows } = await client.query<{ ready: boolean }>(
-    "SELECT to_regclass('migration_guard.runs') IS NOT NULL AND to_regclass('migration_guard.migrations') IS NOT NULL AS ready",
+    `SELECT to_regclass('migration_guard.migrations') IS NOT NULL
+        AND EXISTS (SELECT 1 FROM pg_attribute
+                     WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped) AS ready`,
+    [NEWEST_COLUMN.table, NEWEST_COLUMN.column],
   );
   if (rows[0].ready) return;
   for (const sql of CREATE_GUARD_SCHEMA) await client.query(sql);
@@ -180,10 +189,17 @@ export async function startRunRecord(client: Client, run: RunRecordStart): Promi
 export async function finishRunRecord(
   client: Client,
   id: number,
-  outcome: { status: string; applied: string[]; error?: string },
+  outcome: { status: string; applied: string[]; error?: string; details?: Record<string, unknown> },
 ): Promise<void> {
   await client.query(
-    'UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, finished_at = clock_timestamp() WHERE id = $1',
-    [id, outcome.status, outcome.applied, outcome.error ?? null],
+    `UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, details = $5,
+            finished_at = clock_timestamp() WHERE id = $1`,
+    [
+      id,
+      outcome.status,
+      outcome.applied,
+      outcome.error ?? null,
+      outcome.details ? JSON.stringify(outcome.details) : null,
+    ],
   );
 }
