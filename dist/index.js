@@ -38325,11 +38325,6 @@ async function recordChecksum(client, row) {
         row.method,
     ]);
 }
-async function forgetChecksum(client, version) {
-    const { rows } = await client.query("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists");
-    if (rows[0].exists)
-        await client.query('DELETE FROM migration_guard.migrations WHERE version = $1', [version]);
-}
 /** After a restore: checksum rows whose version the (restored) history no longer has. */
 async function forgetChecksumsNotIn(client, versions) {
     await client.query('DELETE FROM migration_guard.migrations WHERE NOT (version = ANY ($1::text[]))', [
@@ -38337,18 +38332,31 @@ async function forgetChecksumsNotIn(client, versions) {
     ]);
 }
 /**
- * Records an applied migration in both histories (Supabase's and our checksum table) in one round
- * trip, inside the migration's own transaction.
+ * Records applied migrations in both histories (Supabase's and our checksum table) in one round
+ * trip, inside the migrations' own transaction. Each file's statements travel as a JSON array
+ * because PostgreSQL arrays cannot be ragged.
  */
-async function recordAppliedMigration(client, row) {
-    await client.query(`WITH history AS (
-       INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, $3)
+async function recordAppliedMigrations(client, rows, run) {
+    await client.query(`WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::int[])
+                AS t(version, name, statements, checksum, duration_ms)
+     ), history AS (
+       INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
+       SELECT version, name, ARRAY(SELECT jsonb_array_elements_text(statements)) FROM input
      )
      INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
-     VALUES ($1, $2, $4, $5, $6, $7, 'applied')
+     SELECT version, name, checksum, $6, $7, duration_ms, 'applied' FROM input
      ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
        applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`, [row.version, row.name, row.statements, row.checksum, row.appliedBy, row.runId, row.durationMs]);
+       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`, [
+        rows.map((r) => r.version),
+        rows.map((r) => r.name),
+        rows.map((r) => JSON.stringify(r.statements)),
+        rows.map((r) => r.checksum),
+        rows.map((r) => r.durationMs),
+        run.appliedBy,
+        run.runId,
+    ]);
 }
 async function startRunRecord(client, run) {
     const { rows } = await client.query(`INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
@@ -38403,9 +38411,6 @@ async function readHistory(client) {
 }
 async function insertHistoryRow(client, row) {
     await client.query('INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, $3)', [row.version, row.name, row.statements]);
-}
-async function deleteHistoryRow(client, version) {
-    await client.query('DELETE FROM supabase_migrations.schema_migrations WHERE version = $1', [version]);
 }
 
 ;// CONCATENATED MODULE: ./src/db/ident.ts
@@ -38735,18 +38740,25 @@ async function runTransaction(steps, options, timings) {
     try {
         await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
         await options.prelude?.();
+        const records = [];
         for (const batch of batchesOf(steps)) {
-            current = batch;
-            const migration = batch.kind === 'record' ? batch.step.migration : batch.steps[0].migration;
-            const version = migration.migration.version;
-            const started = performance.now();
-            if (batch.kind === 'statements')
-                await runner.query(batch.sql);
-            else {
-                runner.throwIfCancelled();
-                await options.record(migration, Math.round(timings.get(version) ?? 0));
+            if (batch.kind === 'record') {
+                records.push(batch);
+                continue;
             }
+            current = batch;
+            const version = batch.steps[0].migration.migration.version;
+            const started = performance.now();
+            await runner.query(batch.sql);
             timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
+        }
+        if (records.length > 0) {
+            current = records[0];
+            runner.throwIfCancelled();
+            await options.record(records.map(({ step }) => ({
+                migration: step.migration,
+                durationMs: Math.round(timings.get(step.migration.migration.version) ?? 0),
+            })));
         }
         current = undefined;
         runner.throwIfCancelled();
@@ -39944,8 +39956,6 @@ async function runBackupStage(ctx, result, session) {
 ;// CONCATENATED MODULE: ./src/engine/revert.ts
 
 
-
-
 /**
  * Parses the down migrations of `migrations` (newest first) and builds the single transaction that
  * reverts them and removes their history rows. Refuses, before anything runs, when a down
@@ -39976,10 +39986,10 @@ async function buildRevertUnit(migrations) {
     }
     return { kind: 'transaction', steps };
 }
-/** The "record" of a revert step: the migration is no longer applied. */
-async function forgetMigration(client, version) {
-    await deleteHistoryRow(client, version);
-    await forgetChecksum(client, version);
+/** The "record" of a revert: the migrations are no longer applied (both histories, one round trip). */
+async function forgetMigrations(client, versions) {
+    await client.query(`WITH history AS (DELETE FROM supabase_migrations.schema_migrations WHERE version = ANY ($1::text[]))
+     DELETE FROM migration_guard.migrations WHERE version = ANY ($1::text[])`, [versions]);
 }
 
 ;// CONCATENATED MODULE: ./src/db/lock.ts
@@ -40507,7 +40517,7 @@ async function revertAfterFailure(ctx, session, committed) {
         };
     }
     logger.info(`Reverting ${versions.join(', ')} with their down migrations (newest first, one transaction)`);
-    const outcome = await executeUnits([unit], executionOptions(ctx, session, (item) => forgetMigration(session.client, item.migration.version)));
+    const outcome = await executeUnits([unit], executionOptions(ctx, session, (items) => forgetMigrations(session.client, items.map((i) => i.migration.migration.version))));
     if (outcome.failure) {
         return {
             kind: 'automatic',
@@ -40607,7 +40617,13 @@ async function applyCommand(ctx, result) {
         }
         logger.info(`Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
         const outcome = await executeUnits(execution.units, {
-            ...executionOptions(ctx, session, (item, durationMs) => recordApplied(client, ctx, item, durationMs, runId)),
+            ...executionOptions(ctx, session, (items) => recordAppliedMigrations(client, items.map(({ migration: item, durationMs }) => ({
+                version: item.migration.version,
+                name: item.migration.name,
+                statements: item.statements.map((s) => s.historyText),
+                checksum: item.migration.checksum,
+                durationMs,
+            })), { appliedBy: ctx.run.actor, runId })),
             prelude: historyExists ? undefined : () => ensureHistoryTable(client),
         });
         if (result.lock)
@@ -40697,18 +40713,6 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
     finally {
         await reconnected?.end().catch(() => { });
     }
-}
-function recordApplied(client, ctx, item, durationMs, runId) {
-    const { migration } = item;
-    return recordAppliedMigration(client, {
-        version: migration.version,
-        name: migration.name,
-        statements: item.statements.map((s) => s.historyText),
-        checksum: migration.checksum,
-        appliedBy: ctx.run.actor,
-        runId,
-        durationMs,
-    });
 }
 /** What the run record keeps beyond status and versions: backup, rollback and fingerprints. */
 function runDetails(result) {
@@ -41415,7 +41419,7 @@ async function rollbackCommand(ctx, result) {
         const runId = await startRun(ctx, client, 'rollback');
         result.runId = runId;
         logger.info(`Reverting ${[...targets].reverse().join(', ')} (newest first, one transaction)`);
-        const outcome = await executeUnits([unit], executionOptions(ctx, session, (item) => forgetMigration(client, item.migration.version)));
+        const outcome = await executeUnits([unit], executionOptions(ctx, session, (items) => forgetMigrations(client, items.map((i) => i.migration.migration.version))));
         if (result.lock)
             result.lock.retries = outcome.retries;
         result.migrations = migrations.map((m) => ({

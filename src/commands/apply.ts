@@ -1,7 +1,7 @@
 import { applicationName } from '../config/run-context.js';
 import { connect, type Client } from '../db/connect.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
-import { ensureGuardSchema, finishRunRecord, recordAppliedMigration } from '../db/guard-store.js';
+import { ensureGuardSchema, finishRunRecord, recordAppliedMigrations } from '../db/guard-store.js';
 import { ensureHistoryTable, historyTableExists, readHistory } from '../db/history.js';
 import { formatLocation, GuardError } from '../errors.js';
 import { executeUnits, type ExecutionOutcome } from '../engine/execute.js';
@@ -76,8 +76,18 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       `Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`,
     );
     const outcome = await executeUnits(execution.units, {
-      ...executionOptions(ctx, session, (item, durationMs) =>
-        recordApplied(client, ctx, item, durationMs, runId),
+      ...executionOptions(ctx, session, (items) =>
+        recordAppliedMigrations(
+          client,
+          items.map(({ migration: item, durationMs }) => ({
+            version: item.migration.version,
+            name: item.migration.name,
+            statements: item.statements.map((s) => s.historyText),
+            checksum: item.migration.checksum,
+            durationMs,
+          })),
+          { appliedBy: ctx.run.actor, runId },
+        ),
       ),
       prelude: historyExists ? undefined : () => ensureHistoryTable(client),
     });
@@ -177,25 +187,6 @@ async function finishFailedRun(
   } finally {
     await reconnected?.end().catch(() => {});
   }
-}
-
-function recordApplied(
-  client: Client,
-  ctx: CommandContext,
-  item: PreparedMigration,
-  durationMs: number,
-  runId: number,
-): Promise<void> {
-  const { migration } = item;
-  return recordAppliedMigration(client, {
-    version: migration.version,
-    name: migration.name,
-    statements: item.statements.map((s) => s.historyText),
-    checksum: migration.checksum,
-    appliedBy: ctx.run.actor,
-    runId,
-    durationMs,
-  });
 }
 
 /** What the run record keeps beyond status and versions: backup, rollback and fingerprints. */

@@ -1,7 +1,7 @@
 import { errorMessage, GuardError } from '../errors.js';
 import { executeUnits } from '../engine/execute.js';
 import type { RollbackReport } from '../engine/result.js';
-import { buildRevertUnit, forgetMigration } from '../engine/revert.js';
+import { buildRevertUnit, forgetMigrations } from '../engine/revert.js';
 import type { Migration } from '../migrations/discover.js';
 import type { CommandContext } from './context.js';
 import { executionOptions, type Session } from './session.js';
@@ -38,7 +38,12 @@ export async function revertAfterFailure(
   logger.info(`Reverting ${versions.join(', ')} with their down migrations (newest first, one transaction)`);
   const outcome = await executeUnits(
     [unit],
-    executionOptions(ctx, session, (item) => forgetMigration(session.client, item.migration.version)),
+    executionOptions(ctx, session, (items) =>
+      forgetMigrations(
+        session.client,
+        items.map((i) => i.migration.migration.version),
+      ),
+    ),
   );
   if (outcome.failure) {
     return {

@@ -2,7 +2,7 @@ import { ensureGuardSchema, finishRunRecord } from '../db/guard-store.js';
 import { GuardError } from '../errors.js';
 import { executeUnits } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
-import { buildRevertUnit, forgetMigration } from '../engine/revert.js';
+import { buildRevertUnit, forgetMigrations } from '../engine/revert.js';
 import { compareVersions } from '../migrations/discover.js';
 import { runBackupStage } from './backup-stage.js';
 import type { CommandContext } from './context.js';
@@ -72,7 +72,12 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
     logger.info(`Reverting ${[...targets].reverse().join(', ')} (newest first, one transaction)`);
     const outcome = await executeUnits(
       [unit],
-      executionOptions(ctx, session, (item) => forgetMigration(client, item.migration.version)),
+      executionOptions(ctx, session, (items) =>
+        forgetMigrations(
+          client,
+          items.map((i) => i.migration.migration.version),
+        ),
+      ),
     );
     if (result.lock) result.lock.retries = outcome.retries;
     result.migrations = migrations.map((m) => ({

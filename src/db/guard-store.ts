@@ -113,14 +113,6 @@ export async function recordChecksum(
   );
 }
 
-export async function forgetChecksum(client: Client, version: string): Promise<void> {
-  const { rows } = await client.query<{ exists: boolean }>(
-    "SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists",
-  );
-  if (rows[0].exists)
-    await client.query('DELETE FROM migration_guard.migrations WHERE version = $1', [version]);
-}
-
 /** After a restore: checksum rows whose version the (restored) history no longer has. */
 export async function forgetChecksumsNotIn(client: Client, versions: string[]): Promise<void> {
   await client.query('DELETE FROM migration_guard.migrations WHERE NOT (version = ANY ($1::text[]))', [
@@ -129,31 +121,37 @@ export async function forgetChecksumsNotIn(client: Client, versions: string[]): 
 }
 
 /**
- * Records an applied migration in both histories (Supabase's and our checksum table) in one round
- * trip, inside the migration's own transaction.
+ * Records applied migrations in both histories (Supabase's and our checksum table) in one round
+ * trip, inside the migrations' own transaction. Each file's statements travel as a JSON array
+ * because PostgreSQL arrays cannot be ragged.
  */
-export async function recordAppliedMigration(
+export async function recordAppliedMigrations(
   client: Client,
-  row: {
-    version: string;
-    name: string;
-    statements: string[];
-    checksum: string;
-    appliedBy: string;
-    runId: number;
-    durationMs: number;
-  },
+  rows: Array<{ version: string; name: string; statements: string[]; checksum: string; durationMs: number }>,
+  run: { appliedBy: string; runId: number },
 ): Promise<void> {
   await client.query(
-    `WITH history AS (
-       INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, $3)
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::int[])
+                AS t(version, name, statements, checksum, duration_ms)
+     ), history AS (
+       INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
+       SELECT version, name, ARRAY(SELECT jsonb_array_elements_text(statements)) FROM input
      )
      INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
-     VALUES ($1, $2, $4, $5, $6, $7, 'applied')
+     SELECT version, name, checksum, $6, $7, duration_ms, 'applied' FROM input
      ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
        applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
        duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`,
-    [row.version, row.name, row.statements, row.checksum, row.appliedBy, row.runId, row.durationMs],
+    [
+      rows.map((r) => r.version),
+      rows.map((r) => r.name),
+      rows.map((r) => JSON.stringify(r.statements)),
+      rows.map((r) => r.checksum),
+      rows.map((r) => r.durationMs),
+      run.appliedBy,
+      run.runId,
+    ],
   );
 }
 

@@ -45,7 +45,3 @@ export async function insertHistoryRow(
     [row.version, row.name, row.statements],
   );
 }
-
-export async function deleteHistoryRow(client: Client, version: string): Promise<void> {
-  await client.query('DELETE FROM supabase_migrations.schema_migrations WHERE version = $1', [version]);
-}

@@ -12,7 +12,11 @@ export interface ExecuteOptions {
   statementTimeoutMs?: number;
   lockRetries: number;
   /** Writes the history rows of a migration whose statements have all run (inside the same transaction). */
-  record: (migration: PreparedMigration, durationMs: number) => Promise<void>;
+  /**
+   * Writes the history rows of the migrations whose statements a transaction ran, inside that
+   * transaction just before COMMIT: one call (one round trip) per transaction, not per file.
+   */
+  record: (items: Array<{ migration: PreparedMigration; durationMs: number }>) => Promise<void>;
   /** Backoff base; tests shorten it. */
   retryBaseMs?: number;
   /**
@@ -144,17 +148,27 @@ async function runTransaction(
   try {
     await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
     await options.prelude?.();
+    const records: Array<Extract<Batch, { kind: 'record' }>> = [];
     for (const batch of batchesOf(steps)) {
-      current = batch;
-      const migration = batch.kind === 'record' ? batch.step.migration : batch.steps[0].migration;
-      const version = migration.migration.version;
-      const started = performance.now();
-      if (batch.kind === 'statements') await runner.query(batch.sql);
-      else {
-        runner.throwIfCancelled();
-        await options.record(migration, Math.round(timings.get(version) ?? 0));
+      if (batch.kind === 'record') {
+        records.push(batch);
+        continue;
       }
+      current = batch;
+      const version = batch.steps[0].migration.migration.version;
+      const started = performance.now();
+      await runner.query(batch.sql);
       timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
+    }
+    if (records.length > 0) {
+      current = records[0];
+      runner.throwIfCancelled();
+      await options.record(
+        records.map(({ step }) => ({
+          migration: step.migration,
+          durationMs: Math.round(timings.get(step.migration.migration.version) ?? 0),
+        })),
+      );
     }
     current = undefined;
     runner.throwIfCancelled();

@@ -1,6 +1,4 @@
 import type { Client } from '../db/connect.js';
-import { deleteHistoryRow } from '../db/history.js';
-import { forgetChecksum } from '../db/guard-store.js';
 import { GuardError } from '../errors.js';
 import type { Migration } from '../migrations/discover.js';
 import { splitStatements } from '../migrations/statements.js';
@@ -45,8 +43,11 @@ export async function buildRevertUnit(migrations: Migration[]): Promise<Unit> {
   return { kind: 'transaction', steps };
 }
 
-/** The "record" of a revert step: the migration is no longer applied. */
-export async function forgetMigration(client: Client, version: string): Promise<void> {
-  await deleteHistoryRow(client, version);
-  await forgetChecksum(client, version);
+/** The "record" of a revert: the migrations are no longer applied (both histories, one round trip). */
+export async function forgetMigrations(client: Client, versions: string[]): Promise<void> {
+  await client.query(
+    `WITH history AS (DELETE FROM supabase_migrations.schema_migrations WHERE version = ANY ($1::text[]))
+     DELETE FROM migration_guard.migrations WHERE version = ANY ($1::text[])`,
+    [versions],
+  );
 }
