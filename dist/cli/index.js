@@ -7001,7 +7001,10 @@ async function forgetChecksumsNotIn(client, versions) {
  * because PostgreSQL arrays cannot be ragged.
  */
 async function recordAppliedMigrations(client, rows, run) {
-    await client.query(`WITH input AS (
+    // A named statement: parsed and planned once per connection, not once per file in per-file mode.
+    await client.query({
+        name: 'migration-guard-record-applied',
+        text: `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::int[])
                 AS t(version, name, statements, checksum, duration_ms)
      ), history AS (
@@ -7012,15 +7015,17 @@ async function recordAppliedMigrations(client, rows, run) {
      SELECT version, name, checksum, $6, $7, duration_ms, 'applied' FROM input
      ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
        applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`, [
-        rows.map((r) => r.version),
-        rows.map((r) => r.name),
-        rows.map((r) => JSON.stringify(r.statements)),
-        rows.map((r) => r.checksum),
-        rows.map((r) => r.durationMs),
-        run.appliedBy,
-        run.runId,
-    ]);
+       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`,
+        values: [
+            rows.map((r) => r.version),
+            rows.map((r) => r.name),
+            rows.map((r) => JSON.stringify(r.statements)),
+            rows.map((r) => r.checksum),
+            rows.map((r) => r.durationMs),
+            run.appliedBy,
+            run.runId,
+        ],
+    });
 }
 async function startRunRecord(client, run) {
     const { rows } = await client.query(`INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)

@@ -130,8 +130,10 @@ export async function recordAppliedMigrations(
   rows: Array<{ version: string; name: string; statements: string[]; checksum: string; durationMs: number }>,
   run: { appliedBy: string; runId: number },
 ): Promise<void> {
-  await client.query(
-    `WITH input AS (
+  // A named statement: parsed and planned once per connection, not once per file in per-file mode.
+  await client.query({
+    name: 'migration-guard-record-applied',
+    text: `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::int[])
                 AS t(version, name, statements, checksum, duration_ms)
      ), history AS (
@@ -143,7 +145,7 @@ export async function recordAppliedMigrations(
      ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
        applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
        duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`,
-    [
+    values: [
       rows.map((r) => r.version),
       rows.map((r) => r.name),
       rows.map((r) => JSON.stringify(r.statements)),
@@ -152,7 +154,7 @@ export async function recordAppliedMigrations(
       run.appliedBy,
       run.runId,
     ],
-  );
+  });
 }
 
 export interface RunRecordStart {
