@@ -7027,6 +7027,11 @@ async function recordAppliedMigrations(client, rows, run) {
         ],
     });
 }
+/** A revert's bookkeeping: the migrations are no longer applied (both histories, one round trip). */
+async function forgetMigrations(client, versions) {
+    await client.query(`WITH history AS (DELETE FROM supabase_migrations.schema_migrations WHERE version = ANY ($1::text[]))
+     DELETE FROM migration_guard.migrations WHERE version = ANY ($1::text[])`, [versions]);
+}
 async function startRunRecord(client, run) {
     const { rows } = await client.query(`INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, [
@@ -8655,11 +8660,6 @@ async function buildRevertUnit(migrations) {
     }
     return { kind: 'transaction', steps };
 }
-/** The "record" of a revert: the migrations are no longer applied (both histories, one round trip). */
-async function forgetMigrations(client, versions) {
-    await client.query(`WITH history AS (DELETE FROM supabase_migrations.schema_migrations WHERE version = ANY ($1::text[]))
-     DELETE FROM migration_guard.migrations WHERE version = ANY ($1::text[])`, [versions]);
-}
 
 ;// CONCATENATED MODULE: ./src/db/lock.ts
 
@@ -9156,6 +9156,7 @@ function executionOptions(ctx, session, record) {
 }
 
 ;// CONCATENATED MODULE: ./src/commands/revert-after-failure.ts
+
 
 
 

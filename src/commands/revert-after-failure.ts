@@ -1,7 +1,8 @@
 import { errorMessage, GuardError } from '../errors.js';
 import { executeUnits } from '../engine/execute.js';
 import type { RollbackReport } from '../engine/result.js';
-import { buildRevertUnit, forgetMigrations } from '../engine/revert.js';
+import { forgetMigrations } from '../db/guard-store.js';
+import { buildRevertUnit } from '../engine/revert.js';
 import type { Migration } from '../migrations/discover.js';
 import type { CommandContext } from './context.js';
 import { executionOptions, type Session } from './session.js';

@@ -1,8 +1,8 @@
-import { ensureGuardSchema, finishRunRecord } from '../db/guard-store.js';
+import { ensureGuardSchema, finishRunRecord, forgetMigrations } from '../db/guard-store.js';
 import { GuardError } from '../errors.js';
 import { executeUnits } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
-import { buildRevertUnit, forgetMigrations } from '../engine/revert.js';
+import { buildRevertUnit } from '../engine/revert.js';
 import { compareVersions } from '../migrations/discover.js';
 import { runBackupStage } from './backup-stage.js';
 import type { CommandContext } from './context.js';

@@ -157,6 +157,15 @@ export async function recordAppliedMigrations(
   });
 }
 
+/** A revert's bookkeeping: the migrations are no longer applied (both histories, one round trip). */
+export async function forgetMigrations(client: Client, versions: string[]): Promise<void> {
+  await client.query(
+    `WITH history AS (DELETE FROM supabase_migrations.schema_migrations WHERE version = ANY ($1::text[]))
+     DELETE FROM migration_guard.migrations WHERE version = ANY ($1::text[])`,
+    [versions],
+  );
+}
+
 export interface RunRecordStart {
   command: string;
   environment: string;

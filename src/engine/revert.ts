@@ -1,4 +1,3 @@
-import type { Client } from '../db/connect.js';
 import { GuardError } from '../errors.js';
 import type { Migration } from '../migrations/discover.js';
 import { splitStatements } from '../migrations/statements.js';
@@ -41,13 +40,4 @@ export async function buildRevertUnit(migrations: Migration[]): Promise<Unit> {
     steps.push({ kind: 'record', migration: item });
   }
   return { kind: 'transaction', steps };
-}
-
-/** The "record" of a revert: the migrations are no longer applied (both histories, one round trip). */
-export async function forgetMigrations(client: Client, versions: string[]): Promise<void> {
-  await client.query(
-    `WITH history AS (DELETE FROM supabase_migrations.schema_migrations WHERE version = ANY ($1::text[]))
-     DELETE FROM migration_guard.migrations WHERE version = ANY ($1::text[])`,
-    [versions],
-  );
 }
