@@ -56,8 +56,9 @@ export type GuardErrorCode =
   | 'restore-failed'
   | 'cancelled';
 
-export function formatLocation(location: SourceLocation | undefined): string {
-  if (!location) return '';
+/** "file:line:column: " (or "" without a file); takes a SourceLocation or an error detail. */
+export function formatLocation(location: Partial<SourceLocation> | undefined): string {
+  if (!location?.file) return '';
   const parts = [location.file, location.line, location.column].filter((p) => p !== undefined);
   return `${parts.join(':')}: `;
 }

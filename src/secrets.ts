@@ -3,21 +3,22 @@
  * the process. Each secret is also registered in the forms it can appear in: URL-encoded and decoded.
  */
 export class SecretScrubber {
-  private readonly secrets = new Set<string>();
+  /** Longest first, so a URL is replaced whole before its password would be; kept sorted on add. */
+  private longestFirst: string[] = [];
 
   add(secret: string | undefined): void {
     if (!secret || secret.length < 3) return;
-    for (const form of variantsOf(secret)) this.secrets.add(form);
+    const forms = new Set([...this.longestFirst, ...variantsOf(secret)]);
+    this.longestFirst = [...forms].sort((a, b) => b.length - a.length);
   }
 
   list(): string[] {
-    return [...this.secrets];
+    return [...this.longestFirst];
   }
 
   scrub = (text: string): string => {
     let out = text;
-    // Longest first, so a URL is replaced whole before its password would be.
-    for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) {
+    for (const secret of this.longestFirst) {
       if (out.includes(secret)) out = out.split(secret).join('***');
     }
     return out;

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { backupFileName, parseToc, pgEnv, takeBackup } from '../../src/backup/backup.js';
 import { findPgTools, type PgTools } from '../../src/backup/pg-tools.js';
 import { createProcessRunner } from '../../src/backup/process.js';
-import { GuardError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { freshDatabase, query, testServers } from '../helpers/db.js';
 import {
@@ -18,6 +17,7 @@ import {
   targetOf,
   tempDir,
   removeTempDirs,
+  failure,
 } from './support.js';
 
 afterAll(removeTempDirs);
@@ -25,15 +25,6 @@ afterAll(removeTempDirs);
 const runner = createProcessRunner();
 const servers = testServers().map((s) => ({ ...s, major: serverMajor(s) }));
 const NOW = new Date('2026-11-24T21:01:02.345Z');
-
-async function failure(promise: Promise<unknown>): Promise<GuardError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(GuardError);
-  return error as GuardError;
-}
 
 describe('backup file names and connection environment', () => {
   it('names the file by environment, UTC time and short commit', () => {

@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GuardError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { createProcessRunner } from '../../src/backup/process.js';
 import {
@@ -20,6 +19,7 @@ import {
   tempDir,
   type Call,
   removeTempDirs,
+  failure,
 } from './support.js';
 
 afterAll(removeTempDirs);
@@ -42,15 +42,6 @@ function toolRoot(): string {
 
 async function find(options: Partial<FindPgToolsOptions> & { serverMajor: number }) {
   return findPgTools({ searchPath: '', extraDirs: [], runner, logger: silentLogger, ...options });
-}
-
-async function failure(promise: Promise<unknown>): Promise<GuardError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(GuardError);
-  return error as GuardError;
 }
 
 describe('parsePgVersion', () => {

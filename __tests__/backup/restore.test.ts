@@ -6,7 +6,6 @@ import { takeBackup } from '../../src/backup/backup.js';
 import { findPgTools, type PgTools } from '../../src/backup/pg-tools.js';
 import { createProcessRunner } from '../../src/backup/process.js';
 import { restoreBackup } from '../../src/backup/restore.js';
-import { GuardError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { freshDatabase, query, testServers, urlForDatabase, withPg } from '../helpers/db.js';
 import {
@@ -19,6 +18,7 @@ import {
   targetOf,
   tempDir,
   removeTempDirs,
+  failure,
 } from './support.js';
 
 afterAll(removeTempDirs);
@@ -28,15 +28,6 @@ const servers = testServers().map((s) => ({ ...s, major: serverMajor(s) }));
 
 async function state(url: string) {
   return { schema: schemaDump(url), data: await contents(url) };
-}
-
-async function failure(promise: Promise<unknown>): Promise<GuardError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(GuardError);
-  return error as GuardError;
 }
 
 const SCHEMA = `

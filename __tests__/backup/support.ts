@@ -1,4 +1,5 @@
-import { describe } from '@jest/globals';
+import { describe, expect } from '@jest/globals';
+import { GuardError } from '../../src/errors.js';
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
@@ -146,4 +147,14 @@ export async function contents(url: string): Promise<Record<string, unknown>> {
     for (const s of seqs.rows) out[`sequence ${s.s}`] = s.v;
     return out;
   });
+}
+
+/** The GuardError a promise rejects with (the test fails if it resolves or rejects otherwise). */
+export async function failure(promise: Promise<unknown>): Promise<GuardError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GuardError);
+  return error as GuardError;
 }

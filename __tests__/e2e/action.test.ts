@@ -8,18 +8,8 @@ import { spawnSync } from 'node:child_process';
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import {
   databaseState,
@@ -29,6 +19,7 @@ import {
   urlForDatabase,
   databasesFor,
 } from '../helpers/db.js';
+import { freePort, tempDirsFor } from '../helpers/temp.js';
 
 const ROOT = process.cwd();
 const ACTION = join(ROOT, 'dist', 'index.js');
@@ -57,16 +48,7 @@ interface ActionRun extends ProcessResult {
   masks: string[];
 }
 
-const temps: string[] = [];
-afterEach(() => {
-  while (temps.length) rmSync(temps.pop()!, { recursive: true, force: true });
-});
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
-}
+const tempDir = tempDirsFor();
 
 /** Runs `node <args>` and always resolves, with the exit code (null when killed). */
 function runNode(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<ProcessResult> {
@@ -231,18 +213,6 @@ function expectNoSecrets(run: ActionRun, secrets: string[]): void {
 
 function passwordOf(url: string): string {
   return decodeURIComponent(new URL(url).password);
-}
-
-/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Neither our schemas nor any table exist: the run changed nothing. */
@@ -508,8 +478,13 @@ describe.each(testServers())('the bundled action on $name', (server) => {
       { 'database-url': db.url, 'migrations-dir': EXAMPLE },
       { eventName: 'pull_request', event: { pull_request: { number: 7 }, number: 7 } },
     );
-    expect(run.code).not.toBeNull();
-    expect(run.outputs['applied-count'] ?? '0').toBe('0');
+    // auto resolves to plan on pull requests: the pending files are rehearsed and rolled back.
+    expect(run.code).toBe(0);
+    expect(JSON.parse(readFileSync(run.outputs['report-path'], 'utf8'))).toMatchObject({
+      command: 'plan',
+      status: 'success',
+    });
+    expect(run.outputs['applied-count']).toBe('0');
     const tables = await query(db.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
     expect(tables).toEqual([]);
     expect((await databaseState(db.url)).history).toEqual([]);
@@ -570,7 +545,7 @@ describe.each(testServers())('the bundled action on $name', (server) => {
 
     it('unreachable host (nothing listens on the port)', async () => {
       const db = await newDb();
-      const port = await closedPort();
+      const port = await freePort();
       const url = `postgres://postgres:${encodeURIComponent(passwordOf(db.url))}@127.0.0.1:${port}/${db.name}`;
       const run = await runAction({ command: 'apply', 'database-url': url, 'migrations-dir': EXAMPLE });
       await expectRefused(

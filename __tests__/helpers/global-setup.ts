@@ -16,6 +16,7 @@ declare global {
   var __MG_SERVERS__: Started[] | undefined;
 }
 
+// Its own copy of helpers/temp.ts's freePort: jest loads global setup without the .js module mapping.
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -8,12 +8,12 @@
  * are left out: the Supabase CLI takes every `<digits>_<name>.sql` file for a migration, `.down.sql`
  * included (a known limitation, documented by the last test below).
  */
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../../src/engine/result.js';
+import { tempDirsFor } from '../helpers/temp.js';
 import { databaseState, query, testServers, databasesFor } from '../helpers/db.js';
 
 const ROOT = process.cwd();
@@ -35,16 +35,7 @@ interface ProcessResult {
   stderr: string;
 }
 
-const temps: string[] = [];
-afterEach(() => {
-  while (temps.length) rmSync(temps.pop()!, { recursive: true, force: true });
-});
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
-}
+const tempDir = tempDirsFor();
 
 /**
  * Runs the Supabase CLI in `cwd` with a private HOME (it writes ~/.supabase) and telemetry off.

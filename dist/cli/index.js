@@ -6668,8 +6668,9 @@ class GuardError extends Error {
             .join('');
     }
 }
+/** "file:line:column: " (or "" without a file); takes a SourceLocation or an error detail. */
 function formatLocation(location) {
-    if (!location)
+    if (!location?.file)
         return '';
     const parts = [location.file, location.line, location.column].filter((p) => p !== undefined);
     return `${parts.join(':')}: `;
@@ -7076,10 +7077,10 @@ async function historyTableExists(client) {
     const { rows } = await client.query("SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS exists");
     return rows[0].exists;
 }
-/** Applied versions; an empty list when the table does not exist yet (read-only callers never create it). */
+/** Applied versions; undefined when the table does not exist yet (read-only callers never create it). */
 async function readHistory(client) {
     if (!(await historyTableExists(client)))
-        return [];
+        return undefined;
     const result = await client.query('SELECT version, name FROM supabase_migrations.schema_migrations');
     return result.rows;
 }
@@ -7486,6 +7487,7 @@ function isConnectionLoss(error) {
         return true;
     return /Connection terminated|connection is closed|Client has encountered a connection error|not queryable/i.test(err?.message ?? '');
 }
+/** The lock and statement timeouts every migration statement runs under (also used by the rehearsal). */
 function sessionSettings(options, scope) {
     const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
     const statementTimeout = options.statementTimeoutMs ?? 0;
@@ -7724,7 +7726,6 @@ async function prepareMigrations(pending) {
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
 
 
-
 const UNSAFE_NEW_ENUM_VALUE = '55P04';
 /**
  * Runs every pending statement in one transaction that is always rolled back, so a broken file
@@ -7740,7 +7741,7 @@ async function rehearse(units, options) {
     // The transactional statements in run order, cut where a non-transactional one was skipped.
     const segments = units.map((u) => u.kind === 'transaction' ? { steps: u.steps } : { skipped: u.step });
     try {
-        await runner.query(`BEGIN; SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; SET LOCAL statement_timeout = ${quoteLiteral(`${options.statementTimeoutMs ?? 0}ms`)}`);
+        await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
         for (let s = 0; s < segments.length; s++) {
             const segment = segments[s];
             if ('skipped' in segment) {
@@ -7892,20 +7893,20 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
  * the process. Each secret is also registered in the forms it can appear in: URL-encoded and decoded.
  */
 class SecretScrubber {
-    secrets = new Set();
+    /** Longest first, so a URL is replaced whole before its password would be; kept sorted on add. */
+    longestFirst = [];
     add(secret) {
         if (!secret || secret.length < 3)
             return;
-        for (const form of variantsOf(secret))
-            this.secrets.add(form);
+        const forms = new Set([...this.longestFirst, ...variantsOf(secret)]);
+        this.longestFirst = [...forms].sort((a, b) => b.length - a.length);
     }
     list() {
-        return [...this.secrets];
+        return [...this.longestFirst];
     }
     scrub = (text) => {
         let out = text;
-        // Longest first, so a URL is replaced whole before its password would be.
-        for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) {
+        for (const secret of this.longestFirst) {
             if (out.includes(secret))
                 out = out.split(secret).join('***');
         }
@@ -8576,8 +8577,8 @@ async function resolvePgTools(ctx, serverMajor) {
     });
 }
 /** pg_dump custom format, read back by pg_restore --list, sha256 recorded: only then does it count. */
-async function takeVerifiedBackup(ctx, serverMajor) {
-    const tools = await resolvePgTools(ctx, serverMajor);
+async function takeVerifiedBackup(ctx, serverMajor, found) {
+    const tools = found ?? (await resolvePgTools(ctx, serverMajor));
     const info = await ctx.logger.group('Backup', () => takeBackup({
         target: ctx.settings.database,
         dir: ctx.settings.backupDir ?? defaultBackupDir(),
@@ -8600,14 +8601,16 @@ async function takeVerifiedBackup(ctx, serverMajor) {
  * The backup stage of changing commands. `required`: no change happens without a verified backup.
  * `optional`: a failed backup is a warning. `off`: skipped, and the report says so.
  */
-async function runBackupStage(ctx, result, session) {
+async function runBackupStage(ctx, result, session, 
+/** Already found by the caller (restore needs them too): not looked up twice. */
+tools) {
     const mode = ctx.settings.backup;
     if (mode === 'off') {
         ctx.logger.info('Backup: off (backup input)');
         return;
     }
     try {
-        result.backup = await takeVerifiedBackup(ctx, session.serverMajor);
+        result.backup = await takeVerifiedBackup(ctx, session.serverMajor, tools);
     }
     catch (error) {
         if (mode === 'required') {
@@ -9104,7 +9107,8 @@ async function withSession(ctx, result, options, fn) {
         result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
         logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
         const inner = async () => {
-            const plan = buildPlan(set, await readHistory(client), await readChecksums(client), {
+            const history = await readHistory(client);
+            const plan = buildPlan(set, history ?? [], await readChecksums(client), {
                 allowOutOfOrder: settings.allowOutOfOrder,
             });
             if (options.files !== false)
@@ -9119,7 +9123,7 @@ async function withSession(ctx, result, options, fn) {
                 lockTimeoutMs: settings.lockTimeoutMs,
             });
             try {
-                return await fn({ client, set, plan, serverMajor, runner });
+                return await fn({ client, set, plan, serverMajor, runner, historyExists: history !== undefined });
             }
             finally {
                 await runner.close();
@@ -9258,7 +9262,6 @@ async function applyCommand(ctx, result) {
         // Our own schema (run records) commits now: a failed run must be on record. The Supabase
         // history table, when missing, is created inside the first migration transaction instead.
         await ensureGuardSchema(client);
-        const historyExists = await historyTableExists(client);
         const runId = await startRun(ctx, client, 'apply');
         result.runId = runId;
         const fingerprintBefore = await schemaFingerprint(client);
@@ -9280,7 +9283,7 @@ async function applyCommand(ctx, result) {
                     failed.error = error;
                 result.error = error;
                 result.status = 'failed';
-                result.message = `${formatLocation(error.file ? { file: error.file, line: error.line, column: error.column } : undefined)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+                result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
                 await finishRunRecord(client, runId, { status: 'failed', applied: [], error: result.message });
                 return result;
             }
@@ -9294,7 +9297,7 @@ async function applyCommand(ctx, result) {
                 checksum: item.migration.checksum,
                 durationMs,
             })), { appliedBy: ctx.run.actor, runId })),
-            prelude: historyExists ? undefined : () => ensureHistoryTable(client),
+            prelude: session.historyExists ? undefined : () => ensureHistoryTable(client),
         });
         if (result.lock)
             result.lock.retries = outcome.retries;
@@ -9335,7 +9338,7 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
                 applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery`,
             });
             client = reconnected;
-            const applied = new Set((await readHistory(client)).map((r) => r.version));
+            const applied = new Set(((await readHistory(client)) ?? []).map((r) => r.version));
             outcome.committed = session.plan.pending.map((m) => m.version).filter((v) => applied.has(v));
         }
         markOutcomes(result, outcome, new Set(outcome.committed));
@@ -9364,9 +9367,7 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
         const fingerprintAfter = await schemaFingerprint(client);
         result.schemaFingerprint = { before: run.fingerprintBefore, after: fingerprintAfter };
         result.status = changed ? 'failed' : 'rolled-back';
-        const where = formatLocation(failure.error.file
-            ? { file: failure.error.file, line: failure.error.line, column: failure.error.column }
-            : undefined);
+        const where = formatLocation(failure.error);
         const what = failure.cancelled ? failure.error.message : `${where}${failure.error.message}`;
         result.message = changed
             ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
@@ -9634,7 +9635,7 @@ async function planCommand(ctx, result) {
                 Object.assign(failed, { status: 'failed', error });
             result.error = error;
             result.status = 'failed';
-            result.message = `${formatLocation(error.file ? { file: error.file, line: error.line, column: error.column } : undefined)}${error.message}. apply would fail here; nothing was changed.`;
+            result.message = `${formatLocation(error)}${error.message}. apply would fail here; nothing was changed.`;
             return result;
         }
         result.status = 'success';
@@ -9979,7 +9980,7 @@ async function restoreCommand(ctx, result) {
     return withSession(ctx, result, { lock: true, files: false }, async (session) => {
         const { client, serverMajor } = session;
         const tools = await resolvePgTools(ctx, serverMajor);
-        await runBackupStage(ctx, result, session); // a safety copy of what the restore will discard
+        await runBackupStage(ctx, result, session, tools); // a safety copy of what the restore will discard
         await ensureGuardSchema(client);
         const runId = await startRun(ctx, client, 'rollback');
         result.runId = runId;
@@ -9994,7 +9995,7 @@ async function restoreCommand(ctx, result) {
             lockTimeoutMs: settings.lockTimeoutMs * Math.max(1, settings.lockRetries),
         }));
         // Checksums are ours (kept); the history came back from the backup: drop checksums it no longer has.
-        const history = await readHistory(client);
+        const history = (await readHistory(client)) ?? [];
         await forgetChecksumsNotIn(client, history.map((h) => h.version));
         result.rollback = {
             kind: 'restore',
@@ -19943,6 +19944,7 @@ function parseDuration(text) {
 const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'];
 const TRANSACTION_MODES = ['all', 'per-file'];
 const BACKUP_MODES = ['required', 'optional', 'off'];
+/** Every input by its action.yml name: the one list the CLI flags and the action reader share. */
 const INPUT_NAMES = [
     'command',
     'database-url',

@@ -2,7 +2,7 @@ import { applicationName } from '../config/run-context.js';
 import { connect, type Client } from '../db/connect.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
 import { ensureGuardSchema, finishRunRecord, recordAppliedMigrations } from '../db/guard-store.js';
-import { ensureHistoryTable, historyTableExists, readHistory } from '../db/history.js';
+import { ensureHistoryTable, readHistory } from '../db/history.js';
 import { formatLocation, GuardError } from '../errors.js';
 import { executeUnits, type ExecutionOutcome } from '../engine/execute.js';
 import { prepareMigrations } from '../engine/prepare.js';
@@ -44,7 +44,6 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     // Our own schema (run records) commits now: a failed run must be on record. The Supabase
     // history table, when missing, is created inside the first migration transaction instead.
     await ensureGuardSchema(client);
-    const historyExists = await historyTableExists(client);
     const runId = await startRun(ctx, client, 'apply');
     result.runId = runId;
     const fingerprintBefore = await schemaFingerprint(client);
@@ -66,7 +65,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
         if (failed) failed.error = error;
         result.error = error;
         result.status = 'failed';
-        result.message = `${formatLocation(error.file ? { file: error.file, line: error.line, column: error.column } : undefined)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+        result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
         await finishRunRecord(client, runId, { status: 'failed', applied: [], error: result.message });
         return result;
       }
@@ -89,7 +88,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
           { appliedBy: ctx.run.actor, runId },
         ),
       ),
-      prelude: historyExists ? undefined : () => ensureHistoryTable(client),
+      prelude: session.historyExists ? undefined : () => ensureHistoryTable(client),
     });
     if (result.lock) result.lock.retries = outcome.retries;
     result.nonTransactional = outcome.nonTransactionalDone.map((n) => ({
@@ -139,7 +138,7 @@ async function finishFailedRun(
         applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery`,
       });
       client = reconnected;
-      const applied = new Set((await readHistory(client)).map((r) => r.version));
+      const applied = new Set(((await readHistory(client)) ?? []).map((r) => r.version));
       outcome.committed = session.plan.pending.map((m) => m.version).filter((v) => applied.has(v));
     }
     markOutcomes(result, outcome, new Set(outcome.committed));
@@ -167,11 +166,7 @@ async function finishFailedRun(
     const fingerprintAfter = await schemaFingerprint(client);
     result.schemaFingerprint = { before: run.fingerprintBefore, after: fingerprintAfter };
     result.status = changed ? 'failed' : 'rolled-back';
-    const where = formatLocation(
-      failure.error.file
-        ? { file: failure.error.file, line: failure.error.line, column: failure.error.column }
-        : undefined,
-    );
+    const where = formatLocation(failure.error);
     const what = failure.cancelled ? failure.error.message : `${where}${failure.error.message}`;
     result.message = changed
       ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`

@@ -30,8 +30,12 @@ export async function resolvePgTools(ctx: CommandContext, serverMajor: number): 
 }
 
 /** pg_dump custom format, read back by pg_restore --list, sha256 recorded: only then does it count. */
-export async function takeVerifiedBackup(ctx: CommandContext, serverMajor: number): Promise<BackupReport> {
-  const tools = await resolvePgTools(ctx, serverMajor);
+export async function takeVerifiedBackup(
+  ctx: CommandContext,
+  serverMajor: number,
+  found?: PgTools,
+): Promise<BackupReport> {
+  const tools = found ?? (await resolvePgTools(ctx, serverMajor));
   const info = await ctx.logger.group('Backup', () =>
     takeBackup({
       target: ctx.settings.database,
@@ -61,6 +65,8 @@ export async function runBackupStage(
   ctx: CommandContext,
   result: RunResult,
   session: Session,
+  /** Already found by the caller (restore needs them too): not looked up twice. */
+  tools?: PgTools,
 ): Promise<void> {
   const mode = ctx.settings.backup;
   if (mode === 'off') {
@@ -68,7 +74,7 @@ export async function runBackupStage(
     return;
   }
   try {
-    result.backup = await takeVerifiedBackup(ctx, session.serverMajor);
+    result.backup = await takeVerifiedBackup(ctx, session.serverMajor, tools);
   } catch (error) {
     if (mode === 'required') {
       const hint = error instanceof GuardError ? error.hint : undefined;

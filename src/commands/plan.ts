@@ -56,7 +56,7 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       if (failed) Object.assign(failed, { status: 'failed', error });
       result.error = error;
       result.status = 'failed';
-      result.message = `${formatLocation(error.file ? { file: error.file, line: error.line, column: error.column } : undefined)}${error.message}. apply would fail here; nothing was changed.`;
+      result.message = `${formatLocation(error)}${error.message}. apply would fail here; nothing was changed.`;
       return result;
     }
     result.status = 'success';

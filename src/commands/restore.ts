@@ -31,7 +31,7 @@ export async function restoreCommand(ctx: CommandContext, result: RunResult): Pr
   return withSession(ctx, result, { lock: true, files: false }, async (session) => {
     const { client, serverMajor } = session;
     const tools = await resolvePgTools(ctx, serverMajor);
-    await runBackupStage(ctx, result, session); // a safety copy of what the restore will discard
+    await runBackupStage(ctx, result, session, tools); // a safety copy of what the restore will discard
     await ensureGuardSchema(client);
     const runId = await startRun(ctx, client, 'rollback');
     result.runId = runId;
@@ -48,7 +48,7 @@ export async function restoreCommand(ctx: CommandContext, result: RunResult): Pr
       }),
     );
     // Checksums are ours (kept); the history came back from the backup: drop checksums it no longer has.
-    const history = await readHistory(client);
+    const history = (await readHistory(client)) ?? [];
     await forgetChecksumsNotIn(
       client,
       history.map((h) => h.version),

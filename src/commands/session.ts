@@ -15,6 +15,8 @@ export interface Session {
   set: MigrationSet;
   plan: Plan;
   serverMajor: number;
+  /** Whether supabase_migrations.schema_migrations existed when the session read it. */
+  historyExists: boolean;
   /** Runs migration statements; cancellable and lock-aware when the session has a control connection. */
   runner: StatementRunner;
 }
@@ -47,7 +49,8 @@ export async function withSession<T>(
     result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
     logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
     const inner = async () => {
-      const plan = buildPlan(set, await readHistory(client), await readChecksums(client), {
+      const history = await readHistory(client);
+      const plan = buildPlan(set, history ?? [], await readChecksums(client), {
         allowOutOfOrder: settings.allowOutOfOrder,
       });
       if (options.files !== false) result.findings = plan.findings;
@@ -61,7 +64,7 @@ export async function withSession<T>(
         lockTimeoutMs: settings.lockTimeoutMs,
       });
       try {
-        return await fn({ client, set, plan, serverMajor, runner });
+        return await fn({ client, set, plan, serverMajor, runner, historyExists: history !== undefined });
       } finally {
         await runner.close();
       }

@@ -38,28 +38,9 @@ export type BackupMode = (typeof BACKUP_MODES)[number];
 
 /** Raw input values by their action.yml name; '' and undefined both mean "not given". */
 export type RawInputs = Partial<Record<InputName, string>>;
-export type InputName =
-  | 'command'
-  | 'database-url'
-  | 'migrations-dir'
-  | 'environment'
-  | 'transaction-mode'
-  | 'lock-timeout'
-  | 'lock-retries'
-  | 'statement-timeout'
-  | 'run-lock-timeout'
-  | 'allow-out-of-order'
-  | 'target-version'
-  | 'count'
-  | 'strategy'
-  | 'backup'
-  | 'backup-dir'
-  | 'pg-dump-path'
-  | 'backup-path'
-  | 'confirm-restore'
-  | 'report-path';
 
-export const INPUT_NAMES: readonly InputName[] = [
+/** Every input by its action.yml name: the one list the CLI flags and the action reader share. */
+export const INPUT_NAMES = [
   'command',
   'database-url',
   'migrations-dir',
@@ -79,7 +60,8 @@ export const INPUT_NAMES: readonly InputName[] = [
   'backup-path',
   'confirm-restore',
   'report-path',
-];
+] as const;
+export type InputName = (typeof INPUT_NAMES)[number];
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalText = z.preprocess(blankToUndefined, z.string().trim().optional());

@@ -20,16 +20,16 @@ export async function ensureHistoryTable(client: Client): Promise<void> {
   for (const sql of CREATE_HISTORY) await client.query(sql);
 }
 
-export async function historyTableExists(client: Client): Promise<boolean> {
+async function historyTableExists(client: Client): Promise<boolean> {
   const { rows } = await client.query<{ exists: boolean }>(
     "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS exists",
   );
   return rows[0].exists;
 }
 
-/** Applied versions; an empty list when the table does not exist yet (read-only callers never create it). */
-export async function readHistory(client: Client): Promise<HistoryRow[]> {
-  if (!(await historyTableExists(client))) return [];
+/** Applied versions; undefined when the table does not exist yet (read-only callers never create it). */
+export async function readHistory(client: Client): Promise<HistoryRow[] | undefined> {
+  if (!(await historyTableExists(client))) return undefined;
   const result = await client.query<HistoryRow>(
     'SELECT version, name FROM supabase_migrations.schema_migrations',
   );

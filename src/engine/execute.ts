@@ -232,7 +232,11 @@ export function isConnectionLoss(error: unknown): boolean {
   );
 }
 
-function sessionSettings(options: ExecuteOptions, scope: 'LOCAL' | 'SESSION'): string {
+/** The lock and statement timeouts every migration statement runs under (also used by the rehearsal). */
+export function sessionSettings(
+  options: Pick<ExecuteOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
+  scope: 'LOCAL' | 'SESSION',
+): string {
   const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
   const statementTimeout = options.statementTimeoutMs ?? 0;
   return `${set} lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; ${set} statement_timeout = ${quoteLiteral(`${statementTimeout}ms`)}`;

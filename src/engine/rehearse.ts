@@ -1,5 +1,4 @@
-import { quoteLiteral } from '../db/ident.js';
-import { describeSqlError } from './execute.js';
+import { describeSqlError, sessionSettings } from './execute.js';
 import type { ErrorDetail } from './result.js';
 import type { StatementRunner } from './statement-runner.js';
 import { batchesOf, locateFailure } from './batches.js';
@@ -32,9 +31,7 @@ export async function rehearse(
     u.kind === 'transaction' ? { steps: u.steps } : { skipped: u.step },
   );
   try {
-    await runner.query(
-      `BEGIN; SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; SET LOCAL statement_timeout = ${quoteLiteral(`${options.statementTimeoutMs ?? 0}ms`)}`,
-    );
+    await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
     for (let s = 0; s < segments.length; s++) {
       const segment = segments[s];
       if ('skipped' in segment) {
