@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { generateMigrations, verifySql, writeMigrationSets } from './lib/generate.mjs';
 import { distHash, snapshotDist } from './lib/dist.mjs';
 import { prepareSupabaseTemplate, startServer } from './lib/server.mjs';
+import { actionNode } from './lib/action-node.mjs';
 
 // dbmate is not a dev dependency (the npm registry mirror lacks its non-Linux packages, which
 // breaks `npm ci`): install it for the benchmarks only.
@@ -47,14 +48,16 @@ const { values: args } = parseArgs({
     pg: { type: 'string', default: '17' },
     dist: { type: 'string', default: join(ROOT, 'dist') },
     input: { type: 'string', multiple: true, default: [] },
+    node: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17] [--dist dist] [--input NAME=VALUE ...]\n  --input passes an extra action input to our runs; backup=off unless given (e.g. --input backup=required --pg 15)');
+  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17] [--dist dist] [--input NAME=VALUE ...] [--node PATH]\n  --input passes an extra action input to our runs; backup=off unless given (e.g. --input backup=required --pg 15)');
   process.exit(0);
 }
 const N = positiveInt(args.n, 'n', 1, 20_000);
+const ACTION_NODE = actionNode(args.node);
 const ROUNDS = positiveInt(args.rounds, 'rounds', 1, 100);
 const WARMUP = positiveInt(args.warmup, 'warmup', 0, 10);
 const SEED = positiveInt(args.seed, 'seed', 0, 2 ** 31);
@@ -217,7 +220,7 @@ function machineInfo() {
   } catch {
     cpuModel = cpus()[0]?.model ?? 'unknown';
   }
-  return { cpuModel, cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform} ${process.arch}` };
+  return { cpuModel, cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, actionNode: ACTION_NODE.version, platform: `${process.platform} ${process.arch}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,7 +238,7 @@ function contenders(sets, psqlScript, distDir) {
       writeFileSync(githubOutput, '');
       writeFileSync(summary, '');
       return {
-        cmd: process.execPath,
+        cmd: ACTION_NODE.path,
         argv: [join(distDir, 'index.js')],
         cwd: runDir,
         env: baseEnv({
@@ -452,7 +455,7 @@ async function main() {
   const lines = [];
   lines.push(`## Apply benchmark: ${N} migrations, ${ROUNDS} rounds (+${WARMUP} warm-up), PostgreSQL ${PG_MAJOR}`);
   lines.push('');
-  lines.push(`- Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}`);
+  lines.push(`- Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node} (our action ran on Node ${machine.actionNode})`);
   lines.push(`- Server: ${serverInfo.version.split(',')[0]} (embedded), fsync=${serverInfo.settings.fsync}, synchronous_commit=${serverInfo.settings.synchronous_commit}, full_page_writes=${serverInfo.settings.full_page_writes}, wal_sync_method=${serverInfo.settings.wal_sync_method}`);
   lines.push(`- Tools: ${tools.psql}; dbmate ${tools.dbmate}; supabase ${tools.supabase}; dist files sha256 ${tools.distSha256}…`);
   lines.push(

@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { generateMigrations, writeMigrationSets } from './lib/generate.mjs';
 import { snapshotDist } from './lib/dist.mjs';
 import { prepareSupabaseTemplate, startServer } from './lib/server.mjs';
+import { actionNode } from './lib/action-node.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     top: { type: 'string', default: '25' },
     tool: { type: 'string', default: 'ours' },
     input: { type: 'string', multiple: true, default: [] },
+    node: { type: 'string' },
   },
 });
 /** Extra inputs for our runs; backup=off unless given, as in apply-bench.mjs. */
@@ -54,6 +56,7 @@ const EXTRA_INPUTS = Object.fromEntries(
   }),
 );
 const N = Number(args.n);
+const NODE = actionNode(args.node).path;
 const TOP = Number(args.top);
 if (!Number.isInteger(N) || N < 1 || N > 20_000) throw new Error('--n must be 1..20000');
 if (!['all', 'per-file'].includes(args.mode)) throw new Error('--mode must be all or per-file');
@@ -236,12 +239,12 @@ async function main() {
     let r =
       PSQL
         ? await run('psql', [...(args.tool === 'psql-single' ? ['-1'] : []), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(server.port), '-U', server.user, '-d', db, '-f', psqlScript], { ...process.env, PGPASSWORD: server.password }, dir)
-        : await run(process.execPath, [DIST], oursEnv(db, dir, args.mode), dir);
+        : await run(NODE, [DIST], oursEnv(db, dir, args.mode), dir);
     if (r.code !== 0) throw new Error(`plain run failed:\n${r.output}`);
     if (args.phase === 'noop') {
       await new Promise((res) => setTimeout(res, 300));
       collect();
-      r = await run(process.execPath, [DIST], oursEnv(db, dir, args.mode), dir);
+      r = await run(NODE, [DIST], oursEnv(db, dir, args.mode), dir);
       if (r.code !== 0) throw new Error(`plain no-op run failed:\n${r.output}`);
     }
     await new Promise((res) => setTimeout(res, 300)); // let the server flush its log
@@ -302,11 +305,11 @@ async function main() {
     const profDir = join(tempRoot, 'prof');
     mkdirSync(profDir, { recursive: true });
     if (args.phase === 'noop') {
-      const r0 = await run(process.execPath, [DIST], oursEnv(db, dir, args.mode), dir);
+      const r0 = await run(NODE, [DIST], oursEnv(db, dir, args.mode), dir);
       if (r0.code !== 0) throw new Error(`apply before the profiled no-op failed:\n${r0.output}`);
     }
     await server.admin((c) => c.query('checkpoint'));
-    const r = await run(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=200', DIST], oursEnv(db, dir, args.mode), dir);
+    const r = await run(NODE, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=200', DIST], oursEnv(db, dir, args.mode), dir);
     if (r.code !== 0) throw new Error(`profiled run failed:\n${r.output}`);
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     const analysis = analyseProfile(join(profDir, file));

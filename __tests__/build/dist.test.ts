@@ -25,4 +25,10 @@ describe('the committed dist/', () => {
     const differing = built.filter((f) => !readFileSync(join(out, f)).equals(readFileSync(join('dist', f))));
     expect(differing).toEqual([]); // run `npm run build` and commit dist/
   });
+
+  it('leaves the HTTP client out of the bundles (its undici costs start-up time on every run)', () => {
+    // tsconfig.json maps @actions/http-client to src/bundle-shims/ (which the tree shaking then drops).
+    for (const bundle of ['dist/index.js', 'dist/cli/index.js'])
+      expect(readFileSync(bundle, 'utf8')).not.toMatch(/undici/i);
+  });
 });

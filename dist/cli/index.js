@@ -8874,6 +8874,7 @@ function codePointLength(text) {
 
 
 
+
 /** Same pattern as the Supabase CLI: leading digits, underscore, name, `.sql`. */
 const MIGRATION_FILE = /^(\d+)_(.*)\.sql$/;
 const COMPANION = /^(\d+)_(.*)\.(down|verify)\.sql$/;
@@ -8988,9 +8989,13 @@ async function wholeFile(absolute, path) {
     const source = new SourceText(await readSql(absolute));
     return { path, source, start: 0, end: source.byteLength };
 }
-/** The BOM is not SQL; dropping it keeps byte offsets aligned with what the parser sees. */
+/**
+ * The BOM is not SQL; dropping it keeps byte offsets aligned with what the parser sees. Read
+ * synchronously: hundreds of small files through the thread pool (open, fstat, read, close, each a
+ * callback) cost ~60 ms of a no-op run, against ~10 ms in one go.
+ */
 async function readSql(path) {
-    return (await (0,promises_namespaceObject.readFile)(path, 'utf8')).replace(/^\uFEFF/, '');
+    return (0,external_node_fs_.readFileSync)(path, 'utf8').replace(/^\uFEFF/, '');
 }
 /** Numeric order first (so 9_x precedes 10_x), then textual for equal numbers with different padding. */
 function discover_compareVersions(a, b) {

@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import { checksumOf } from './checksum.js';
@@ -168,9 +169,13 @@ async function wholeFile(absolute: string, path: string): Promise<SqlPart> {
   return { path, source, start: 0, end: source.byteLength };
 }
 
-/** The BOM is not SQL; dropping it keeps byte offsets aligned with what the parser sees. */
+/**
+ * The BOM is not SQL; dropping it keeps byte offsets aligned with what the parser sees. Read
+ * synchronously: hundreds of small files through the thread pool (open, fstat, read, close, each a
+ * callback) cost ~60 ms of a no-op run, against ~10 ms in one go.
+ */
 async function readSql(path: string): Promise<string> {
-  return (await readFile(path, 'utf8')).replace(/^\uFEFF/, '');
+  return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
 }
 
 /** Numeric order first (so 9_x precedes 10_x), then textual for equal numbers with different padding. */
