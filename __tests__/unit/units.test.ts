@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { buildExecutionPlan, type PreparedMigration, type Unit } from '../../src/engine/units.js';
+import {
+  buildExecutionPlan,
+  mayNeedOwnTransaction,
+  type PreparedMigration,
+  type Unit,
+} from '../../src/engine/units.js';
 import type { Migration } from '../../src/migrations/discover.js';
 import { SourceText } from '../../src/migrations/source-text.js';
 import { splitStatements } from '../../src/migrations/statements.js';
@@ -225,5 +230,50 @@ describe('buildExecutionPlan', () => {
       { kind: 'transaction', steps: ["1:alter type mood add value 'it''s fine'", '1:record'] },
       { kind: 'transaction', steps: ["2:select 'it''s fine'::mood", '2:record'] },
     ]);
+  });
+});
+
+describe('mayNeedOwnTransaction (the check that lets a run start before it is fully planned)', () => {
+  // Every statement the planner takes out of the transaction, in the spellings PostgreSQL accepts.
+  const leaving = [
+    'create index concurrently i on t (a)',
+    'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)',
+    'drop index concurrently i',
+    'reindex table concurrently t',
+    'REINDEX DATABASE postgres',
+    'reindex system postgres',
+    'vacuum',
+    'VACUUM (ANALYZE) t',
+    "alter system set work_mem = '4MB'",
+    'create database d',
+    'drop database d',
+    "create tablespace ts location '/tmp/x'",
+    'drop tablespace ts',
+    'cluster',
+    "create subscription s connection 'host=x' publication p",
+    'drop subscription s',
+    'alter database d set tablespace ts',
+    'alter table t detach partition p concurrently',
+    "alter type mood add value 'sad'",
+    "ALTER TYPE mood ADD /* a comment */ VALUE IF NOT EXISTS 'sad' BEFORE 'ok'",
+  ];
+
+  it.each(leaving)('flags %s, which the parser also marks', async (sql) => {
+    const item = await prepare('1', 'x', sql);
+    const statement = item.statements[0];
+    expect(Boolean(statement.nonTransactional || statement.addsEnumValue)).toBe(true);
+    expect(mayNeedOwnTransaction(sql)).toBe(true);
+  });
+
+  it('lets ordinary Supabase-style DDL through', () => {
+    const sql = [
+      'create table public.profiles (id uuid primary key references auth.users, name text);',
+      'alter table public.profiles enable row level security;',
+      'create policy p on public.profiles for select using (auth.uid() = id);',
+      'create index profiles_name_idx on public.profiles (name);',
+      'create function public.touch() returns trigger language plpgsql as $$ begin new.name := trim(new.name); return new; end $$;',
+      "insert into public.profiles (id, name) values ('00000000-0000-0000-0000-000000000000', 'a');",
+    ].join('\n');
+    expect(mayNeedOwnTransaction(sql)).toBe(false);
   });
 });

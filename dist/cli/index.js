@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(596);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7663);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 596:
+/***/ 7663:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -7144,6 +7144,12 @@ class StatementRunner {
         await this.control?.end().catch(() => { });
         this.control = undefined;
     }
+    /** Runs `fn` on the control connection (opened by `start()`), beside the migration connection. */
+    async withControl(fn) {
+        if (!this.control)
+            throw new Error('the control connection is not open');
+        return fn(this.control);
+    }
     get signal() {
         return this.options.signal;
     }
@@ -7268,35 +7274,44 @@ function describeBlocker(b) {
  */
 const SEPARATOR = '\n;\n';
 function batchesOf(steps) {
-    const batches = [];
+    return [...batchesFrom(steps)];
+}
+/**
+ * Lazily, for steps produced while the transaction runs: a batch is yielded as soon as the step
+ * after it is seen, and a file's statements are followed by its own record step, so yielding them
+ * never needs the next file.
+ */
+function* batchesFrom(steps) {
     let current = [];
     let first = 0;
-    const flush = () => {
-        if (current.length === 0)
-            return;
-        batches.push({
+    let index = 0;
+    const take = () => {
+        const batch = {
             kind: 'statements',
             first,
             steps: current,
             sql: current.map((s) => s.statement.sql).join(SEPARATOR),
-        });
+        };
         current = [];
+        return batch;
     };
-    steps.forEach((step, index) => {
+    for (const step of steps) {
         if (step.kind === 'record') {
-            flush();
-            batches.push({ kind: 'record', first: index, step });
-            return;
+            if (current.length > 0)
+                yield take();
+            yield { kind: 'record', first: index++, step };
+            continue;
         }
         const previous = current[current.length - 1];
         if (previous && (previous.part !== step.part || previous.migration !== step.migration))
-            flush();
+            yield take();
         if (current.length === 0)
             first = index;
         current.push(step);
-    });
-    flush();
-    return batches;
+        index++;
+    }
+    if (current.length > 0)
+        yield take();
 }
 /**
  * Which statement of a failed batch failed (PostgreSQL stops at the first error; the runner counts
@@ -7328,46 +7343,26 @@ function locateFailure(batch, error) {
 
 
 
+
 const LOCK_NOT_AVAILABLE = '55P03';
 /** Runs the units in order; stops at the first failure, whose transaction is rolled back. */
 async function executeUnits(units, options) {
-    const outcome = {
-        committed: [],
-        partiallyCommitted: [],
-        nonTransactionalDone: [],
-        durations: new Map(),
-        retries: [],
-    };
+    const outcome = emptyOutcome();
     const startedVersions = new Set();
     let prelude = options.prelude;
-    for (const unit of units) {
+    for (const [index, unit] of units.entries()) {
+        const unitOptions = { ...options, prelude, asynchronousCommit: index < units.length - 1 };
         const failure = unit.kind === 'transaction'
-            ? await runTransactionWithRetry(unit.steps, { ...options, prelude }, outcome)
+            ? await runTransactionWithRetry((timings) => runTransaction(unit.steps, unitOptions, timings), options, outcome)
             : await runAutocommit(unit.step, options, outcome);
         if (!failure && unit.kind === 'transaction')
             prelude = undefined;
-        const versions = unit.kind === 'transaction'
-            ? unit.steps.map((s) => s.migration.migration.version)
-            : [unit.step.migration.migration.version];
-        if (failure) {
-            const ranBefore = versions.slice(0, failure.stepIndex);
-            outcome.failure = {
-                version: failure.version,
-                error: failure.error,
-                rolledBack: [...new Set(ranBefore)].filter((v) => v !== failure.version),
-                cancelled: failure.cancelled,
-                connectionLost: failure.connectionLost,
-            };
+        const steps = unit.kind === 'transaction' ? unit.steps : [unit.step];
+        if (!settleUnit(outcome, steps, failure))
             break;
-        }
-        for (const v of versions)
-            startedVersions.add(v);
-        if (unit.kind === 'transaction') {
-            for (const step of unit.steps)
-                if (step.kind === 'record')
-                    outcome.committed.push(step.migration.migration.version);
-        }
-        else {
+        for (const step of steps)
+            startedVersions.add(step.migration.migration.version);
+        if (unit.kind === 'autocommit') {
             const { migration, statement } = unit.step;
             outcome.nonTransactionalDone.push({
                 version: migration.migration.version,
@@ -7380,10 +7375,51 @@ async function executeUnits(units, options) {
     outcome.partiallyCommitted = [...startedVersions].filter((v) => !outcome.committed.includes(v));
     return outcome;
 }
-async function runTransactionWithRetry(steps, options, outcome) {
+/**
+ * The whole run as one transaction whose steps are produced while it runs (stream.ts): the same
+ * outcome as `executeUnits` with a single transaction unit.
+ */
+async function executeStreamedTransaction(source, options) {
+    const outcome = emptyOutcome();
+    const failure = await runTransactionWithRetry((timings) => runTransaction(source.steps(), options, timings, source.whileWaiting), options, outcome);
+    settleUnit(outcome, source.produced(), failure);
+    return outcome;
+}
+function emptyOutcome() {
+    return {
+        committed: [],
+        partiallyCommitted: [],
+        nonTransactionalDone: [],
+        durations: new Map(),
+        retries: [],
+    };
+}
+/** Books a finished unit into the outcome; false when it failed (and the run stops). */
+function settleUnit(outcome, steps, failure) {
+    if (failure) {
+        const ranBefore = steps.slice(0, failure.stepIndex).map((s) => s.migration.migration.version);
+        outcome.failure = {
+            version: failure.version,
+            error: failure.error,
+            rolledBack: [...new Set(ranBefore)].filter((v) => v !== failure.version),
+            cancelled: failure.cancelled,
+            connectionLost: failure.connectionLost,
+        };
+        return false;
+    }
+    for (const step of steps)
+        if (step.kind === 'record')
+            outcome.committed.push(step.migration.migration.version);
+    return true;
+}
+/**
+ * Runs one transaction (`attempt` begins, runs and commits or rolls back) and repeats it after a
+ * lock timeout, with backoff, up to `lockRetries` times.
+ */
+async function runTransactionWithRetry(attemptTransaction, options, outcome) {
     for (let attempt = 0;; attempt++) {
         const timings = new Map();
-        const failure = await runTransaction(steps, options, timings);
+        const failure = await attemptTransaction(timings);
         for (const [v, ms] of timings)
             outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
         if (!failure)
@@ -7409,22 +7445,33 @@ async function runTransactionWithRetry(steps, options, outcome) {
         }
     }
 }
-async function runTransaction(steps, options, timings) {
+/**
+ * One attempt at a transaction. `steps` may be produced while it runs (see stream.ts): then
+ * `whileWaiting` is called after each batch is sent and before its result is awaited, so the
+ * client prepares the next file while the server runs this one. An error from producing the steps
+ * (a GuardError, or PlanNeededError) rolls back and propagates as is.
+ */
+async function runTransaction(steps, options, timings, whileWaiting) {
     const { runner } = options;
+    const seen = [];
     let current;
     try {
         await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
         await options.prelude?.();
         const records = [];
-        for (const batch of batchesOf(steps)) {
+        for (const batch of batchesFrom(steps)) {
             if (batch.kind === 'record') {
+                seen.push(batch.step);
                 records.push(batch);
                 continue;
             }
+            seen.push(...batch.steps);
             current = batch;
             const version = batch.steps[0].migration.migration.version;
             const started = performance.now();
-            await runner.query(batch.sql);
+            const done = runner.query(batch.sql);
+            whileWaiting?.();
+            await done;
             timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
         }
         if (records.length > 0) {
@@ -7437,19 +7484,40 @@ async function runTransaction(steps, options, timings) {
         }
         current = undefined;
         runner.throwIfCancelled();
-        await runner.client.query('COMMIT');
+        await runner.client.query(options.asynchronousCommit ? ASYNCHRONOUS_COMMIT : 'COMMIT');
         return undefined;
     }
     catch (error) {
         await runner.client.query('ROLLBACK').catch(() => { });
+        if (error instanceof GuardError || error instanceof PlanNeededError)
+            throw error;
         if (current?.kind === 'statements') {
             const located = locateFailure(current, error);
             return failureOf(error, located.step, located.index, located.positionInStatement);
         }
-        const stepIndex = current ? current.first : steps.length - 1;
-        return failureOf(error, steps[stepIndex], stepIndex);
+        const stepIndex = current ? current.first : seen.length - 1;
+        return failureOf(error, seen[stepIndex], stepIndex);
     }
 }
+/**
+ * Thrown by a step source when a file turns out to need the full plan (a statement that must run
+ * outside the transaction): the attempt is rolled back and the caller plans the run properly.
+ */
+class PlanNeededError extends Error {
+    version;
+    constructor(version) {
+        super(`migration ${version} needs a transaction of its own`);
+        this.version = version;
+        this.name = 'PlanNeededError';
+    }
+}
+/**
+ * A commit that does not wait for its WAL flush. Used for every transaction of a run except the
+ * last: the last one's (synchronous) commit flushes the WAL up to itself, and with it every earlier
+ * commit, before the run reports success. A server crash mid-run can lose the most recent of these
+ * commits, each a whole file with its history row, never part of one.
+ */
+const ASYNCHRONOUS_COMMIT = 'SET LOCAL synchronous_commit = off; COMMIT';
 async function runAutocommit(step, options, outcome) {
     const { runner } = options;
     const version = step.migration.migration.version;
@@ -7555,7 +7623,10 @@ function loadParser() {
  * parser, and classifies each. Errors name file:line:column.
  */
 async function splitStatements(source, start, end, file) {
-    const parser = await loadParser();
+    return splitStatementsWith(await loadParser(), source, start, end, file);
+}
+/** `splitStatements` with the parser already loaded: synchronous, so parsing can be interleaved with server work. */
+function splitStatementsWith(parser, source, start, end, file) {
     const sql = source.slice(start, end);
     // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
     if (sql.trim() === '')
@@ -7700,27 +7771,29 @@ function nonTransactionalReason(nodeType, node) {
 ;// CONCATENATED MODULE: ./src/engine/prepare.ts
 
 
+
 /** Parses every pending file before anything runs, so a syntax error anywhere stops the run up front. */
 async function prepareMigrations(pending) {
-    const prepared = [];
-    for (const migration of pending) {
-        const { up } = migration;
-        const split = await splitStatements(up.source, up.start, up.end, migration.path);
-        const item = { migration, statements: split.statements, wrapped: split.wrapped };
-        if (migration.verify) {
-            const { path, source, start, end } = migration.verify;
-            const verify = await splitStatements(source, start, end, path);
-            const outside = verify.statements.find((s) => s.nonTransactional);
-            if (outside) {
-                throw new GuardError('parse-error', `${outside.nonTransactional} cannot run in a verify script: verify runs inside the migration's transaction`, {
-                    location: { file: path, line: outside.line, column: outside.column },
-                });
-            }
-            item.verify = verify.statements;
+    const parser = await loadParser();
+    return pending.map((migration) => prepareMigration(parser, migration));
+}
+/** Splits and classifies one migration and its verify script; throws a GuardError naming file:line:column. */
+function prepareMigration(parser, migration) {
+    const { up } = migration;
+    const split = splitStatementsWith(parser, up.source, up.start, up.end, migration.path);
+    const item = { migration, statements: split.statements, wrapped: split.wrapped };
+    if (migration.verify) {
+        const { path, source, start, end } = migration.verify;
+        const verify = splitStatementsWith(parser, source, start, end, path);
+        const outside = verify.statements.find((s) => s.nonTransactional);
+        if (outside) {
+            throw new GuardError('parse-error', `${outside.nonTransactional} cannot run in a verify script: verify runs inside the migration's transaction`, {
+                location: { file: path, line: outside.line, column: outside.column },
+            });
         }
-        prepared.push(item);
+        item.verify = verify.statements;
     }
-    return prepared;
+    return item;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
@@ -7810,6 +7883,40 @@ const KEYWORDS = new Set('create drop index concurrently if not exists on only u
 function identifiersIn(sql) {
     return (sql.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? []).filter((word) => !KEYWORDS.has(word));
 }
+/**
+ * The rehearsal of a run that fits in one transaction (stream.ts), parsing file k+1 while the
+ * server runs file k. Nothing is skipped, so nothing is listed as not rehearsed. A parse error
+ * propagates (after the rollback) as the GuardError it is.
+ */
+async function rehearseStreamed(run, options) {
+    const { runner } = options;
+    try {
+        await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
+        for (const batch of batchesFrom(run.steps())) {
+            if (batch.kind === 'record')
+                continue;
+            const done = runner.query(batch.sql);
+            run.whileWaiting();
+            try {
+                await done;
+            }
+            catch (error) {
+                const located = locateFailure(batch, error);
+                return {
+                    failure: {
+                        version: located.step.migration.migration.version,
+                        error: describeSqlError(error, located.step, located.positionInStatement),
+                    },
+                    notRehearsed: [],
+                };
+            }
+        }
+        return { notRehearsed: [] };
+    }
+    finally {
+        await runner.client.query('ROLLBACK').catch(() => { });
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/engine/units.ts
 /**
@@ -7830,13 +7937,7 @@ function buildExecutionPlan(prepared, mode) {
     const note = (version, reason) => nonAtomic.set(version, [...(nonAtomic.get(version) ?? []), reason]);
     prepared.forEach((item, index) => {
         for (const statement of item.statements) {
-            const step = {
-                kind: 'statement',
-                migration: item,
-                statement,
-                part: item.migration.up,
-                role: 'up',
-            };
+            const step = upStep(item, statement);
             if (statement.nonTransactional) {
                 close();
                 units.push({ kind: 'autocommit', step });
@@ -7846,13 +7947,7 @@ function buildExecutionPlan(prepared, mode) {
                 open.push(step);
             }
         }
-        const verifyPart = item.migration.verify;
-        if (verifyPart) {
-            for (const statement of item.verify ?? []) {
-                open.push({ kind: 'statement', migration: item, statement, part: verifyPart, role: 'verify' });
-            }
-        }
-        open.push({ kind: 'record', migration: item });
+        open.push(...verifyAndRecordSteps(item));
         const laterUse = mode === 'all' ? enumValueUsedLater(item, prepared.slice(index + 1)) : undefined;
         if (mode === 'per-file' || laterUse)
             close();
@@ -7862,6 +7957,39 @@ function buildExecutionPlan(prepared, mode) {
     });
     close();
     return { units, nonAtomic };
+}
+/**
+ * The steps of a file that runs wholly inside the open transaction, exactly as
+ * `buildExecutionPlan` lays them out: statements, verify script, history row.
+ */
+function stepsOfAtomicFile(item) {
+    return [...item.statements.map((statement) => upStep(item, statement)), ...verifyAndRecordSteps(item)];
+}
+function upStep(item, statement) {
+    return { kind: 'statement', migration: item, statement, part: item.migration.up, role: 'up' };
+}
+function verifyAndRecordSteps(item) {
+    const part = item.migration.verify;
+    const verify = part
+        ? (item.verify ?? []).map((statement) => ({
+            kind: 'statement',
+            migration: item,
+            statement,
+            part,
+            role: 'verify',
+        }))
+        : [];
+    return [...verify, { kind: 'record', migration: item }];
+}
+/**
+ * Words without which no statement can need a transaction of its own: every statement that
+ * `nonTransactionalReason` names, and `ALTER TYPE … ADD VALUE`, contains one of them as a keyword.
+ * A file whose text has none (comments and strings included, so this errs towards "maybe") can be
+ * run before it is parsed-and-planned with the rest: the run fits in one transaction.
+ */
+const MAY_LEAVE_TRANSACTION = /\b(concurrently|vacuum|reindex|cluster|system|database|tablespace|subscription|value)\b/i;
+function mayNeedOwnTransaction(sqlText) {
+    return MAY_LEAVE_TRANSACTION.test(sqlText);
 }
 /**
  * PostgreSQL refuses to use an enum value in the transaction that added it (SQLSTATE 55P04).
@@ -7881,6 +8009,94 @@ function enumValueUsedLater(item, later) {
         }
     }
     return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/engine/stream.ts
+
+
+
+/**
+ * Parsing the pending files costs about as much client time as the server spends running a
+ * quarter of them. When the whole run fits in one transaction, it need not come first: the server
+ * runs file k while the client parses file k+1, and the commit waits until every file has parsed
+ * (a syntax error anywhere still leaves the database untouched: the transaction rolls back).
+ *
+ * `streamable` says whether the run can start before it is planned: only when no pending file
+ * could hold a statement needing a transaction of its own (see `mayNeedOwnTransaction`).
+ */
+function streamable(pending) {
+    return pending.every((m) => !mayNeedOwnTransaction(m.up.source.slice(m.up.start, m.up.end)));
+}
+/**
+ * The steps of the run, produced file by file and parsed at most once. `steps()` starts over
+ * (a lock-timeout retry re-runs the transaction); `whileWaiting()` parses the next unparsed file.
+ * A parse error is raised when its file's turn comes, so the earlier files' work is rolled back
+ * with it. A file that turns out to need its own transaction raises PlanNeededError.
+ */
+class StreamedRun {
+    pending;
+    parser;
+    onAllParsed;
+    prepared = [];
+    producedSteps = [];
+    failedToParse = false;
+    constructor(pending, parser, 
+    /** Called once, as soon as every file has parsed without error. */
+    onAllParsed) {
+        this.pending = pending;
+        this.parser = parser;
+        this.onAllParsed = onAllParsed;
+        this.whileWaiting = this.whileWaiting.bind(this);
+    }
+    *steps() {
+        this.producedSteps = [];
+        for (let index = 0; index < this.pending.length; index++) {
+            const item = this.item(index);
+            if (item.statements.some((s) => s.nonTransactional || s.addsEnumValue)) {
+                throw new PlanNeededError(item.migration.version);
+            }
+            for (const step of stepsOfAtomicFile(item)) {
+                this.producedSteps.push(step);
+                yield step;
+            }
+        }
+    }
+    /** The steps produced by the latest `steps()` pass. */
+    produced() {
+        return this.producedSteps;
+    }
+    whileWaiting() {
+        const next = this.prepared.length;
+        if (next < this.pending.length)
+            this.parse(next);
+    }
+    /** The files parsed so far (without errors), in order. */
+    parsed() {
+        return this.prepared.filter((entry) => !('error' in entry));
+    }
+    /** Every pending file, parsed (throws the first parse error): for reports and for planning. */
+    all() {
+        return this.pending.map((_, index) => this.item(index));
+    }
+    item(index) {
+        while (this.prepared.length <= index)
+            this.parse(this.prepared.length);
+        const entry = this.prepared[index];
+        if ('error' in entry)
+            throw entry.error;
+        return entry;
+    }
+    parse(index) {
+        try {
+            this.prepared[index] = prepareMigration(this.parser, this.pending[index]);
+        }
+        catch (error) {
+            this.prepared[index] = { error };
+            this.failedToParse = true;
+        }
+        if (index === this.pending.length - 1 && !this.failedToParse)
+            this.onAllParsed?.();
+    }
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -9225,8 +9441,41 @@ function startRun(ctx, client, command) {
         sha: ctx.run.sha,
     });
 }
+/**
+ * This run's row, opened once: before anything runs, or (when the run streams, see
+ * engine/stream.ts) from the control connection as soon as every file has parsed, so a file that
+ * does not parse leaves no trace, not even our own schema. Either way the row is committed before
+ * the migrations' history rows, which name it.
+ */
+class RunRecord {
+    ctx;
+    client;
+    opening;
+    constructor(ctx, client) {
+        this.ctx = ctx;
+        this.client = client;
+    }
+    /** Whether the row is open or being opened. */
+    get started() {
+        return this.opening !== undefined;
+    }
+    /** Opens the row on `on` (default: the session's connection) unless it is open or opening. */
+    open(on = this.client) {
+        this.opening ??= (async () => {
+            await ensureGuardSchema(on);
+            return startRun(this.ctx, on, 'apply');
+        })();
+        // A failed attempt (say, on the control connection) may be retried on the session's connection.
+        this.opening.catch(() => {
+            this.opening = undefined;
+        });
+        return this.opening;
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/commands/apply.ts
+
+
 
 
 
@@ -9257,53 +9506,133 @@ async function applyCommand(ctx, result) {
             logger.info(result.message);
             return result;
         }
-        const prepared = await prepareMigrations(plan.pending);
-        const execution = buildExecutionPlan(prepared, settings.transactionMode);
-        result.migrations = prepared.map((p) => outcomeOf(p, 'not-run', execution.nonAtomic.get(p.migration.version)));
-        for (const m of result.migrations.filter((o) => !o.atomic))
-            logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
+        // A run that fits in one transaction starts before every file is parsed (engine/stream.ts);
+        // otherwise all files are parsed and planned first. The parser loads while the backup and the
+        // bookkeeping run.
+        const parserLoading = loadParser();
+        parserLoading.catch(() => { }); // awaited below; a failure to load is reported there
+        let execution;
+        if (!streamable(plan.pending))
+            execution = planRun(ctx, result, await prepareMigrations(plan.pending));
+        else
+            result.migrations = plan.pending.map((m) => outcomeOf(m, 0, undefined));
         await runner.start();
         await runBackupStage(ctx, result, session);
-        // Our own schema (run records) commits now: a failed run must be on record. The Supabase
-        // history table, when missing, is created inside the first migration transaction instead.
-        await ensureGuardSchema(client);
-        const runId = await startRun(ctx, client, 'apply');
-        result.runId = runId;
+        // Our own schema and the run's row commit before any migration does: a failed run must be on
+        // record. The Supabase history table, when missing, is created inside the first migration
+        // transaction instead.
+        const runRecord = new RunRecord(ctx, client);
+        if (execution)
+            result.runId = await runRecord.open();
         const fingerprintBefore = await schemaFingerprint(client);
-        if (settings.transactionMode === 'per-file') {
-            const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () => rehearse(execution.units, {
-                runner,
-                lockTimeoutMs: settings.lockTimeoutMs,
-                statementTimeoutMs: settings.statementTimeoutMs,
-            }));
-            result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
-            for (const line of rehearsal.notRehearsed)
-                logger.warn(`Not rehearsed: ${line}`);
-            if (rehearsal.failure) {
-                const { error, version } = rehearsal.failure;
-                const failed = result.migrations.find((m) => m.version === version);
-                if (failed)
-                    failed.status = 'failed';
-                if (failed)
-                    failed.error = error;
-                result.error = error;
-                result.status = 'failed';
-                result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
-                await finishRunRecord(client, runId, { status: 'failed', applied: [], error: result.message });
-                return result;
+        const lockTimeout = sessionSettings(settings, 'SESSION');
+        const stream = execution
+            ? undefined
+            : new StreamedRun(plan.pending, await parserLoading, () => {
+                runner
+                    .withControl(async (control) => {
+                    await control.query(lockTimeout);
+                    return runRecord.open(control);
+                })
+                    .catch(() => { }); // opened again on the session's connection when needed
+            });
+        const runIdNow = async () => (result.runId = await runRecord.open());
+        const timeouts = {
+            runner,
+            lockTimeoutMs: settings.lockTimeoutMs,
+            statementTimeoutMs: settings.statementTimeoutMs,
+        };
+        try {
+            if (settings.transactionMode === 'per-file') {
+                const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', async () => {
+                    if (stream) {
+                        try {
+                            return await rehearseStreamed(stream, timeouts);
+                        }
+                        catch (error) {
+                            if (!(error instanceof PlanNeededError))
+                                throw error;
+                        }
+                    }
+                    execution ??= planRun(ctx, result, stream.all());
+                    return rehearse(execution.units, timeouts);
+                });
+                result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+                for (const line of rehearsal.notRehearsed)
+                    logger.warn(`Not rehearsed: ${line}`);
+                if (rehearsal.failure) {
+                    const { error, version } = rehearsal.failure;
+                    const failed = result.migrations.find((m) => m.version === version);
+                    if (failed)
+                        failed.status = 'failed';
+                    if (failed)
+                        failed.error = error;
+                    result.error = error;
+                    result.status = 'failed';
+                    result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+                    await finishRunRecord(client, await runIdNow(), {
+                        status: 'failed',
+                        applied: [],
+                        error: result.message,
+                    });
+                    return result;
+                }
+                execution ??= planRun(ctx, result, stream.all());
             }
         }
-        logger.info(`Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
-        const outcome = await executeUnits(execution.units, {
-            ...executionOptions(ctx, session, (items) => recordAppliedMigrations(client, items.map(({ migration: item, durationMs }) => ({
+        catch (error) {
+            // A file that does not parse (found while the run streamed): nothing was run or recorded.
+            if (error instanceof GuardError && !runRecord.started)
+                throw error;
+            await finishRunRecord(client, await runIdNow(), {
+                status: 'failed',
+                applied: [],
+                error: errorMessage(error),
+            });
+            throw error;
+        }
+        logger.info(`Applying ${plan.pending.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
+        const options = {
+            ...executionOptions(ctx, session, async (items) => recordAppliedMigrations(client, items.map(({ migration: item, durationMs }) => ({
                 version: item.migration.version,
                 name: item.migration.name,
                 statements: item.statements.map((s) => s.historyText),
                 checksum: item.migration.checksum,
                 durationMs,
-            })), { appliedBy: ctx.run.actor, runId })),
+            })), { appliedBy: ctx.run.actor, runId: await runIdNow() })),
             prelude: session.historyExists ? undefined : () => ensureHistoryTable(client),
-        });
+        };
+        let outcome;
+        try {
+            if (!execution && stream) {
+                try {
+                    outcome = await executeStreamedTransaction(stream, options);
+                    // After a failure the files past it may never have been parsed: report what is known.
+                    if (outcome.failure)
+                        countStatements(result, stream.parsed());
+                    else
+                        planRun(ctx, result, stream.all());
+                }
+                catch (error) {
+                    if (!(error instanceof PlanNeededError))
+                        throw error;
+                }
+            }
+            if (!outcome) {
+                execution ??= planRun(ctx, result, stream.all());
+                outcome = await executeUnits(execution.units, options);
+            }
+        }
+        catch (error) {
+            if (error instanceof GuardError && !runRecord.started)
+                throw error;
+            await finishRunRecord(client, await runIdNow(), {
+                status: 'failed',
+                applied: [],
+                error: errorMessage(error),
+            });
+            throw error;
+        }
         if (result.lock)
             result.lock.retries = outcome.retries;
         result.nonTransactional = outcome.nonTransactionalDone.map((n) => ({
@@ -9317,7 +9646,7 @@ async function applyCommand(ctx, result) {
             result.currentVersion = outcome.committed[outcome.committed.length - 1];
             result.status = 'success';
             result.message = `Applied ${outcome.committed.length} migration(s).`;
-            await finishRunRecord(client, runId, {
+            await finishRunRecord(client, await runIdNow(), {
                 status: 'success',
                 applied: result.applied,
                 details: runDetails(result),
@@ -9325,7 +9654,7 @@ async function applyCommand(ctx, result) {
             logger.info(result.message);
             return result;
         }
-        return finishFailedRun(ctx, result, session, outcome, { runId, fingerprintBefore });
+        return finishFailedRun(ctx, result, session, outcome, { runRecord, fingerprintBefore });
     });
 }
 /** After a failure: find out what committed, undo this run's own files in per-file mode, report. */
@@ -9377,7 +9706,10 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
         result.message = changed
             ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
             : `${what}. The run was rolled back${result.rollback?.succeeded ? ` (files committed earlier in this run, ${result.rollback.reverted.join(', ')}, were reverted by their down migrations)` : ''}: the database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
-        await finishRunRecord(client, run.runId, {
+        // A streamed run that failed early may not have opened its row yet: open it now (on the
+        // reconnected client after a lost connection).
+        result.runId = await run.runRecord.open(client);
+        await finishRunRecord(client, result.runId, {
             status: failure.cancelled ? 'cancelled' : result.status,
             applied: result.applied,
             error: result.message,
@@ -9438,14 +9770,39 @@ function describeStillApplied(applied, partial, result) {
         parts.push(`Partly applied (statements outside a transaction ran, no history row): ${partial.join(', ')}: see the non-transactional statements in the report and undo them by hand.`);
     return parts.filter(Boolean).join(' ');
 }
-function outcomeOf(item, status, nonAtomic) {
+function countStatements(result, parsed) {
+    const counts = new Map(parsed.map((p) => [p.migration.version, p.statements.length]));
+    for (const m of result.migrations)
+        m.statements = counts.get(m.version) ?? m.statements;
+}
+/** Plans the run from the parsed files and fills the per-file part of the report. */
+function planRun(ctx, result, prepared) {
+    const execution = buildExecutionPlan(prepared, ctx.settings.transactionMode);
+    const previous = new Map(result.migrations.map((m) => [m.version, m]));
+    result.migrations = prepared.map((p) => {
+        const fresh = outcomeOf(p.migration, p.statements.length, execution.nonAtomic.get(p.migration.version));
+        const known = previous.get(p.migration.version);
+        return known
+            ? {
+                ...known,
+                statements: fresh.statements,
+                atomic: fresh.atomic,
+                nonAtomicReasons: fresh.nonAtomicReasons,
+            }
+            : fresh;
+    });
+    for (const m of result.migrations.filter((o) => !o.atomic))
+        ctx.logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
+    return execution;
+}
+function outcomeOf(migration, statements, nonAtomic) {
     return {
-        version: item.migration.version,
-        name: item.migration.name,
-        file: item.migration.path,
-        status,
+        version: migration.version,
+        name: migration.name,
+        file: migration.path,
+        status: 'not-run',
         durationMs: 0,
-        statements: item.statements.length,
+        statements,
         atomic: !nonAtomic || nonAtomic.length === 0,
         nonAtomicReasons: nonAtomic ?? [],
     };

@@ -1,18 +1,27 @@
 import { applicationName } from '../config/run-context.js';
 import { connect, type Client } from '../db/connect.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
-import { ensureGuardSchema, finishRunRecord, recordAppliedMigrations } from '../db/guard-store.js';
+import { finishRunRecord, recordAppliedMigrations } from '../db/guard-store.js';
 import { ensureHistoryTable, readHistory } from '../db/history.js';
-import { formatLocation, GuardError } from '../errors.js';
-import { executeUnits, type ExecutionOutcome } from '../engine/execute.js';
+import { errorMessage, formatLocation, GuardError } from '../errors.js';
+import {
+  executeStreamedTransaction,
+  executeUnits,
+  PlanNeededError,
+  sessionSettings,
+  type ExecutionOutcome,
+} from '../engine/execute.js';
 import { prepareMigrations } from '../engine/prepare.js';
-import { rehearse } from '../engine/rehearse.js';
-import type { MigrationOutcome, MigrationStatus, RunResult } from '../engine/result.js';
-import { buildExecutionPlan, type PreparedMigration } from '../engine/units.js';
+import { rehearse, rehearseStreamed } from '../engine/rehearse.js';
+import { StreamedRun, streamable } from '../engine/stream.js';
+import type { MigrationOutcome, RunResult } from '../engine/result.js';
+import { buildExecutionPlan, type ExecutionPlan, type PreparedMigration } from '../engine/units.js';
+import type { Migration } from '../migrations/discover.js';
+import { loadParser } from '../migrations/parser.js';
 import { runBackupStage } from './backup-stage.js';
 import type { CommandContext } from './context.js';
 import { revertAfterFailure } from './revert-after-failure.js';
-import { startRun } from './run-record.js';
+import { RunRecord } from './run-record.js';
 import { executionOptions, withSession, type Session } from './session.js';
 
 /**
@@ -31,65 +40,131 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       logger.info(result.message);
       return result;
     }
-    const prepared = await prepareMigrations(plan.pending);
-    const execution = buildExecutionPlan(prepared, settings.transactionMode);
-    result.migrations = prepared.map((p) =>
-      outcomeOf(p, 'not-run', execution.nonAtomic.get(p.migration.version)),
-    );
-    for (const m of result.migrations.filter((o) => !o.atomic))
-      logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
+    // A run that fits in one transaction starts before every file is parsed (engine/stream.ts);
+    // otherwise all files are parsed and planned first. The parser loads while the backup and the
+    // bookkeeping run.
+    const parserLoading = loadParser();
+    parserLoading.catch(() => {}); // awaited below; a failure to load is reported there
+    let execution: ExecutionPlan | undefined;
+    if (!streamable(plan.pending)) execution = planRun(ctx, result, await prepareMigrations(plan.pending));
+    else result.migrations = plan.pending.map((m) => outcomeOf(m, 0, undefined));
 
     await runner.start();
     await runBackupStage(ctx, result, session);
-    // Our own schema (run records) commits now: a failed run must be on record. The Supabase
-    // history table, when missing, is created inside the first migration transaction instead.
-    await ensureGuardSchema(client);
-    const runId = await startRun(ctx, client, 'apply');
-    result.runId = runId;
+    // Our own schema and the run's row commit before any migration does: a failed run must be on
+    // record. The Supabase history table, when missing, is created inside the first migration
+    // transaction instead.
+    const runRecord = new RunRecord(ctx, client);
+    if (execution) result.runId = await runRecord.open();
     const fingerprintBefore = await schemaFingerprint(client);
+    const lockTimeout = sessionSettings(settings, 'SESSION');
+    const stream = execution
+      ? undefined
+      : new StreamedRun(plan.pending, await parserLoading, () => {
+          runner
+            .withControl(async (control) => {
+              await control.query(lockTimeout);
+              return runRecord.open(control);
+            })
+            .catch(() => {}); // opened again on the session's connection when needed
+        });
+    const runIdNow = async () => (result.runId = await runRecord.open());
+    const timeouts = {
+      runner,
+      lockTimeoutMs: settings.lockTimeoutMs,
+      statementTimeoutMs: settings.statementTimeoutMs,
+    };
 
-    if (settings.transactionMode === 'per-file') {
-      const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () =>
-        rehearse(execution.units, {
-          runner,
-          lockTimeoutMs: settings.lockTimeoutMs,
-          statementTimeoutMs: settings.statementTimeoutMs,
-        }),
-      );
-      result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
-      for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
-      if (rehearsal.failure) {
-        const { error, version } = rehearsal.failure;
-        const failed = result.migrations.find((m) => m.version === version);
-        if (failed) failed.status = 'failed';
-        if (failed) failed.error = error;
-        result.error = error;
-        result.status = 'failed';
-        result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
-        await finishRunRecord(client, runId, { status: 'failed', applied: [], error: result.message });
-        return result;
+    try {
+      if (settings.transactionMode === 'per-file') {
+        const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', async () => {
+          if (stream) {
+            try {
+              return await rehearseStreamed(stream, timeouts);
+            } catch (error) {
+              if (!(error instanceof PlanNeededError)) throw error;
+            }
+          }
+          execution ??= planRun(ctx, result, stream!.all());
+          return rehearse(execution.units, timeouts);
+        });
+        result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+        for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
+        if (rehearsal.failure) {
+          const { error, version } = rehearsal.failure;
+          const failed = result.migrations.find((m) => m.version === version);
+          if (failed) failed.status = 'failed';
+          if (failed) failed.error = error;
+          result.error = error;
+          result.status = 'failed';
+          result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+          await finishRunRecord(client, await runIdNow(), {
+            status: 'failed',
+            applied: [],
+            error: result.message,
+          });
+          return result;
+        }
+        execution ??= planRun(ctx, result, stream!.all());
       }
+    } catch (error) {
+      // A file that does not parse (found while the run streamed): nothing was run or recorded.
+      if (error instanceof GuardError && !runRecord.started) throw error;
+      await finishRunRecord(client, await runIdNow(), {
+        status: 'failed',
+        applied: [],
+        error: errorMessage(error),
+      });
+      throw error;
     }
 
     logger.info(
-      `Applying ${prepared.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`,
+      `Applying ${plan.pending.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`,
     );
-    const outcome = await executeUnits(execution.units, {
-      ...executionOptions(ctx, session, (items) =>
-        recordAppliedMigrations(
-          client,
-          items.map(({ migration: item, durationMs }) => ({
-            version: item.migration.version,
-            name: item.migration.name,
-            statements: item.statements.map((s) => s.historyText),
-            checksum: item.migration.checksum,
-            durationMs,
-          })),
-          { appliedBy: ctx.run.actor, runId },
-        ),
+    const options = {
+      ...executionOptions(
+        ctx,
+        session,
+        async (items: Array<{ migration: PreparedMigration; durationMs: number }>) =>
+          recordAppliedMigrations(
+            client,
+            items.map(({ migration: item, durationMs }) => ({
+              version: item.migration.version,
+              name: item.migration.name,
+              statements: item.statements.map((s) => s.historyText),
+              checksum: item.migration.checksum,
+              durationMs,
+            })),
+            { appliedBy: ctx.run.actor, runId: await runIdNow() },
+          ),
       ),
       prelude: session.historyExists ? undefined : () => ensureHistoryTable(client),
-    });
+    };
+    let outcome: ExecutionOutcome | undefined;
+    try {
+      if (!execution && stream) {
+        try {
+          outcome = await executeStreamedTransaction(stream, options);
+          // After a failure the files past it may never have been parsed: report what is known.
+          if (outcome.failure) countStatements(result, stream.parsed());
+          else planRun(ctx, result, stream.all());
+        } catch (error) {
+          if (!(error instanceof PlanNeededError)) throw error;
+        }
+      }
+      if (!outcome) {
+        execution ??= planRun(ctx, result, stream!.all());
+        outcome = await executeUnits(execution.units, options);
+      }
+    } catch (error) {
+      if (error instanceof GuardError && !runRecord.started) throw error;
+      await finishRunRecord(client, await runIdNow(), {
+        status: 'failed',
+        applied: [],
+        error: errorMessage(error),
+      });
+      throw error;
+    }
     if (result.lock) result.lock.retries = outcome.retries;
     result.nonTransactional = outcome.nonTransactionalDone.map((n) => ({
       ...n,
@@ -103,7 +178,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       result.currentVersion = outcome.committed[outcome.committed.length - 1];
       result.status = 'success';
       result.message = `Applied ${outcome.committed.length} migration(s).`;
-      await finishRunRecord(client, runId, {
+      await finishRunRecord(client, await runIdNow(), {
         status: 'success',
         applied: result.applied,
         details: runDetails(result),
@@ -111,7 +186,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       logger.info(result.message);
       return result;
     }
-    return finishFailedRun(ctx, result, session, outcome, { runId, fingerprintBefore });
+    return finishFailedRun(ctx, result, session, outcome, { runRecord, fingerprintBefore });
   });
 }
 
@@ -121,7 +196,7 @@ async function finishFailedRun(
   result: RunResult,
   session: Session,
   outcome: ExecutionOutcome,
-  run: { runId: number; fingerprintBefore: string },
+  run: { runRecord: RunRecord; fingerprintBefore: string },
 ): Promise<RunResult> {
   const { settings, logger } = ctx;
   const failure = outcome.failure!;
@@ -171,7 +246,10 @@ async function finishFailedRun(
     result.message = changed
       ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
       : `${what}. The run was rolled back${result.rollback?.succeeded ? ` (files committed earlier in this run, ${result.rollback.reverted.join(', ')}, were reverted by their down migrations)` : ''}: the database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
-    await finishRunRecord(client, run.runId, {
+    // A streamed run that failed early may not have opened its row yet: open it now (on the
+    // reconnected client after a lost connection).
+    result.runId = await run.runRecord.open(client);
+    await finishRunRecord(client, result.runId, {
       status: failure.cancelled ? 'cancelled' : result.status,
       applied: result.applied,
       error: result.message,
@@ -235,18 +313,44 @@ function describeStillApplied(applied: string[], partial: string[], result: RunR
   return parts.filter(Boolean).join(' ');
 }
 
+function countStatements(result: RunResult, parsed: PreparedMigration[]): void {
+  const counts = new Map(parsed.map((p) => [p.migration.version, p.statements.length]));
+  for (const m of result.migrations) m.statements = counts.get(m.version) ?? m.statements;
+}
+
+/** Plans the run from the parsed files and fills the per-file part of the report. */
+function planRun(ctx: CommandContext, result: RunResult, prepared: PreparedMigration[]): ExecutionPlan {
+  const execution = buildExecutionPlan(prepared, ctx.settings.transactionMode);
+  const previous = new Map(result.migrations.map((m) => [m.version, m]));
+  result.migrations = prepared.map((p) => {
+    const fresh = outcomeOf(p.migration, p.statements.length, execution.nonAtomic.get(p.migration.version));
+    const known = previous.get(p.migration.version);
+    return known
+      ? {
+          ...known,
+          statements: fresh.statements,
+          atomic: fresh.atomic,
+          nonAtomicReasons: fresh.nonAtomicReasons,
+        }
+      : fresh;
+  });
+  for (const m of result.migrations.filter((o) => !o.atomic))
+    ctx.logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
+  return execution;
+}
+
 function outcomeOf(
-  item: PreparedMigration,
-  status: MigrationStatus,
+  migration: Migration,
+  statements: number,
   nonAtomic: string[] | undefined,
 ): MigrationOutcome {
   return {
-    version: item.migration.version,
-    name: item.migration.name,
-    file: item.migration.path,
-    status,
+    version: migration.version,
+    name: migration.name,
+    file: migration.path,
+    status: 'not-run',
     durationMs: 0,
-    statements: item.statements.length,
+    statements,
     atomic: !nonAtomic || nonAtomic.length === 0,
     nonAtomicReasons: nonAtomic ?? [],
   };

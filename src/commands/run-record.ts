@@ -1,5 +1,5 @@
 import type { Client } from '../db/connect.js';
-import { startRunRecord } from '../db/guard-store.js';
+import { ensureGuardSchema, startRunRecord } from '../db/guard-store.js';
 import type { CommandContext } from './context.js';
 
 /** Opens this run's row in migration_guard.runs (committed at once, so a failed run is on record too). */
@@ -14,4 +14,37 @@ export function startRun(ctx: CommandContext, client: Client, command: string): 
     ref: ctx.run.ref,
     sha: ctx.run.sha,
   });
+}
+
+/**
+ * This run's row, opened once: before anything runs, or (when the run streams, see
+ * engine/stream.ts) from the control connection as soon as every file has parsed, so a file that
+ * does not parse leaves no trace, not even our own schema. Either way the row is committed before
+ * the migrations' history rows, which name it.
+ */
+export class RunRecord {
+  private opening?: Promise<number>;
+
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly client: Client,
+  ) {}
+
+  /** Whether the row is open or being opened. */
+  get started(): boolean {
+    return this.opening !== undefined;
+  }
+
+  /** Opens the row on `on` (default: the session's connection) unless it is open or opening. */
+  open(on: Client = this.client): Promise<number> {
+    this.opening ??= (async () => {
+      await ensureGuardSchema(on);
+      return startRun(this.ctx, on, 'apply');
+    })();
+    // A failed attempt (say, on the control connection) may be retried on the session's connection.
+    this.opening.catch(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
 }

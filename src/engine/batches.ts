@@ -13,32 +13,41 @@ export type Batch =
   | { kind: 'record'; first: number; step: Extract<Step, { kind: 'record' }> };
 
 export function batchesOf(steps: Step[]): Batch[] {
-  const batches: Batch[] = [];
+  return [...batchesFrom(steps)];
+}
+
+/**
+ * Lazily, for steps produced while the transaction runs: a batch is yielded as soon as the step
+ * after it is seen, and a file's statements are followed by its own record step, so yielding them
+ * never needs the next file.
+ */
+export function* batchesFrom(steps: Iterable<Step>): Generator<Batch> {
   let current: StatementStep[] = [];
   let first = 0;
-  const flush = () => {
-    if (current.length === 0) return;
-    batches.push({
+  let index = 0;
+  const take = (): Batch => {
+    const batch: Batch = {
       kind: 'statements',
       first,
       steps: current,
       sql: current.map((s) => s.statement.sql).join(SEPARATOR),
-    });
+    };
     current = [];
+    return batch;
   };
-  steps.forEach((step, index) => {
+  for (const step of steps) {
     if (step.kind === 'record') {
-      flush();
-      batches.push({ kind: 'record', first: index, step });
-      return;
+      if (current.length > 0) yield take();
+      yield { kind: 'record', first: index++, step };
+      continue;
     }
     const previous = current[current.length - 1];
-    if (previous && (previous.part !== step.part || previous.migration !== step.migration)) flush();
+    if (previous && (previous.part !== step.part || previous.migration !== step.migration)) yield take();
     if (current.length === 0) first = index;
     current.push(step);
-  });
-  flush();
-  return batches;
+    index++;
+  }
+  if (current.length > 0) yield take();
 }
 
 /**

@@ -2,7 +2,8 @@ import { quoteLiteral } from '../db/ident.js';
 import type { Logger } from '../logger.js';
 import type { ErrorDetail, LockReport } from './result.js';
 import { CancelledError, describeBlocker, type StatementRunner } from './statement-runner.js';
-import { batchesOf, locateFailure, type Batch } from './batches.js';
+import { GuardError } from '../errors.js';
+import { batchesFrom, locateFailure, type Batch } from './batches.js';
 import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
 
 export interface ExecuteOptions {
@@ -24,6 +25,8 @@ export interface ExecuteOptions {
    * table on a fresh database) share the fate of the first migration instead of outliving a failure.
    */
   prelude?: () => Promise<void>;
+  /** Commit without waiting for the WAL flush (set per unit by executeUnits: all but the last). */
+  asynchronousCommit?: boolean;
 }
 
 export interface ExecutionOutcome {
@@ -46,7 +49,7 @@ export interface ExecutionOutcome {
 
 const LOCK_NOT_AVAILABLE = '55P03';
 
-interface StepFailure {
+export interface StepFailure {
   version: string;
   error: ErrorDetail;
   /** Index of the failing step within its unit. */
@@ -57,41 +60,24 @@ interface StepFailure {
 
 /** Runs the units in order; stops at the first failure, whose transaction is rolled back. */
 export async function executeUnits(units: Unit[], options: ExecuteOptions): Promise<ExecutionOutcome> {
-  const outcome: ExecutionOutcome = {
-    committed: [],
-    partiallyCommitted: [],
-    nonTransactionalDone: [],
-    durations: new Map(),
-    retries: [],
-  };
+  const outcome = emptyOutcome();
   const startedVersions = new Set<string>();
   let prelude = options.prelude;
-  for (const unit of units) {
+  for (const [index, unit] of units.entries()) {
+    const unitOptions = { ...options, prelude, asynchronousCommit: index < units.length - 1 };
     const failure =
       unit.kind === 'transaction'
-        ? await runTransactionWithRetry(unit.steps, { ...options, prelude }, outcome)
+        ? await runTransactionWithRetry(
+            (timings) => runTransaction(unit.steps, unitOptions, timings),
+            options,
+            outcome,
+          )
         : await runAutocommit(unit.step, options, outcome);
     if (!failure && unit.kind === 'transaction') prelude = undefined;
-    const versions =
-      unit.kind === 'transaction'
-        ? unit.steps.map((s) => s.migration.migration.version)
-        : [unit.step.migration.migration.version];
-    if (failure) {
-      const ranBefore = versions.slice(0, failure.stepIndex);
-      outcome.failure = {
-        version: failure.version,
-        error: failure.error,
-        rolledBack: [...new Set(ranBefore)].filter((v) => v !== failure.version),
-        cancelled: failure.cancelled,
-        connectionLost: failure.connectionLost,
-      };
-      break;
-    }
-    for (const v of versions) startedVersions.add(v);
-    if (unit.kind === 'transaction') {
-      for (const step of unit.steps)
-        if (step.kind === 'record') outcome.committed.push(step.migration.migration.version);
-    } else {
+    const steps = unit.kind === 'transaction' ? unit.steps : [unit.step];
+    if (!settleUnit(outcome, steps, failure)) break;
+    for (const step of steps) startedVersions.add(step.migration.migration.version);
+    if (unit.kind === 'autocommit') {
       const { migration, statement } = unit.step;
       outcome.nonTransactionalDone.push({
         version: migration.migration.version,
@@ -105,14 +91,64 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
   return outcome;
 }
 
-async function runTransactionWithRetry(
-  steps: Step[],
+/**
+ * The whole run as one transaction whose steps are produced while it runs (stream.ts): the same
+ * outcome as `executeUnits` with a single transaction unit.
+ */
+export async function executeStreamedTransaction(
+  source: { steps(): Iterable<Step>; produced(): Step[]; whileWaiting(): void },
+  options: ExecuteOptions,
+): Promise<ExecutionOutcome> {
+  const outcome = emptyOutcome();
+  const failure = await runTransactionWithRetry(
+    (timings) => runTransaction(source.steps(), options, timings, source.whileWaiting),
+    options,
+    outcome,
+  );
+  settleUnit(outcome, source.produced(), failure);
+  return outcome;
+}
+
+function emptyOutcome(): ExecutionOutcome {
+  return {
+    committed: [],
+    partiallyCommitted: [],
+    nonTransactionalDone: [],
+    durations: new Map(),
+    retries: [],
+  };
+}
+
+/** Books a finished unit into the outcome; false when it failed (and the run stops). */
+function settleUnit(outcome: ExecutionOutcome, steps: Step[], failure: StepFailure | undefined): boolean {
+  if (failure) {
+    const ranBefore = steps.slice(0, failure.stepIndex).map((s) => s.migration.migration.version);
+    outcome.failure = {
+      version: failure.version,
+      error: failure.error,
+      rolledBack: [...new Set(ranBefore)].filter((v) => v !== failure.version),
+      cancelled: failure.cancelled,
+      connectionLost: failure.connectionLost,
+    };
+    return false;
+  }
+  for (const step of steps)
+    if (step.kind === 'record') outcome.committed.push(step.migration.migration.version);
+  return true;
+}
+
+/**
+ * Runs one transaction (`attempt` begins, runs and commits or rolls back) and repeats it after a
+ * lock timeout, with backoff, up to `lockRetries` times.
+ */
+export async function runTransactionWithRetry(
+  attemptTransaction: (timings: Map<string, number>) => Promise<StepFailure | undefined>,
   options: ExecuteOptions,
   outcome: ExecutionOutcome,
 ): Promise<StepFailure | undefined> {
   for (let attempt = 0; ; attempt++) {
     const timings = new Map<string, number>();
-    const failure = await runTransaction(steps, options, timings);
+    const failure = await attemptTransaction(timings);
     for (const [v, ms] of timings) outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
     if (!failure) return undefined;
     if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries)
@@ -138,26 +174,38 @@ async function runTransactionWithRetry(
   }
 }
 
+/**
+ * One attempt at a transaction. `steps` may be produced while it runs (see stream.ts): then
+ * `whileWaiting` is called after each batch is sent and before its result is awaited, so the
+ * client prepares the next file while the server runs this one. An error from producing the steps
+ * (a GuardError, or PlanNeededError) rolls back and propagates as is.
+ */
 async function runTransaction(
-  steps: Step[],
+  steps: Iterable<Step>,
   options: ExecuteOptions,
   timings: Map<string, number>,
+  whileWaiting?: () => void,
 ): Promise<StepFailure | undefined> {
   const { runner } = options;
+  const seen: Step[] = [];
   let current: Batch | undefined;
   try {
     await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
     await options.prelude?.();
     const records: Array<Extract<Batch, { kind: 'record' }>> = [];
-    for (const batch of batchesOf(steps)) {
+    for (const batch of batchesFrom(steps)) {
       if (batch.kind === 'record') {
+        seen.push(batch.step);
         records.push(batch);
         continue;
       }
+      seen.push(...batch.steps);
       current = batch;
       const version = batch.steps[0].migration.migration.version;
       const started = performance.now();
-      await runner.query(batch.sql);
+      const done = runner.query(batch.sql);
+      whileWaiting?.();
+      await done;
       timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
     }
     if (records.length > 0) {
@@ -172,18 +220,38 @@ async function runTransaction(
     }
     current = undefined;
     runner.throwIfCancelled();
-    await runner.client.query('COMMIT');
+    await runner.client.query(options.asynchronousCommit ? ASYNCHRONOUS_COMMIT : 'COMMIT');
     return undefined;
   } catch (error) {
     await runner.client.query('ROLLBACK').catch(() => {});
+    if (error instanceof GuardError || error instanceof PlanNeededError) throw error;
     if (current?.kind === 'statements') {
       const located = locateFailure(current, error);
       return failureOf(error, located.step, located.index, located.positionInStatement);
     }
-    const stepIndex = current ? current.first : steps.length - 1;
-    return failureOf(error, steps[stepIndex], stepIndex);
+    const stepIndex = current ? current.first : seen.length - 1;
+    return failureOf(error, seen[stepIndex], stepIndex);
   }
 }
+
+/**
+ * Thrown by a step source when a file turns out to need the full plan (a statement that must run
+ * outside the transaction): the attempt is rolled back and the caller plans the run properly.
+ */
+export class PlanNeededError extends Error {
+  constructor(readonly version: string) {
+    super(`migration ${version} needs a transaction of its own`);
+    this.name = 'PlanNeededError';
+  }
+}
+
+/**
+ * A commit that does not wait for its WAL flush. Used for every transaction of a run except the
+ * last: the last one's (synchronous) commit flushes the WAL up to itself, and with it every earlier
+ * commit, before the run reports success. A server crash mid-run can lose the most recent of these
+ * commits, each a whole file with its history row, never part of one.
+ */
+const ASYNCHRONOUS_COMMIT = 'SET LOCAL synchronous_commit = off; COMMIT';
 
 async function runAutocommit(
   step: StatementStep,
@@ -205,7 +273,12 @@ async function runAutocommit(
   }
 }
 
-function failureOf(error: unknown, step: Step, stepIndex: number, positionInStatement?: number): StepFailure {
+export function failureOf(
+  error: unknown,
+  step: Step,
+  stepIndex: number,
+  positionInStatement?: number,
+): StepFailure {
   const cancelled = error instanceof CancelledError;
   const detail = describeSqlError(
     cancelled && (error as CancelledError).cause ? (error as CancelledError).cause : error,

@@ -1,8 +1,9 @@
 import { describeSqlError, sessionSettings } from './execute.js';
 import type { ErrorDetail } from './result.js';
 import type { StatementRunner } from './statement-runner.js';
-import { batchesOf, locateFailure } from './batches.js';
+import { batchesFrom, batchesOf, locateFailure } from './batches.js';
 import type { Step, StatementStep, Unit } from './units.js';
+import type { StreamedRun } from './stream.js';
 
 export interface RehearsalOutcome {
   failure?: { version: string; error: ErrorDetail };
@@ -105,4 +106,39 @@ const KEYWORDS = new Set(
 /** Lower-cased identifier-like words of a statement, SQL keywords removed. */
 function identifiersIn(sql: string): string[] {
   return (sql.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? []).filter((word) => !KEYWORDS.has(word));
+}
+
+/**
+ * The rehearsal of a run that fits in one transaction (stream.ts), parsing file k+1 while the
+ * server runs file k. Nothing is skipped, so nothing is listed as not rehearsed. A parse error
+ * propagates (after the rollback) as the GuardError it is.
+ */
+export async function rehearseStreamed(
+  run: StreamedRun,
+  options: { runner: StatementRunner; lockTimeoutMs: number; statementTimeoutMs?: number },
+): Promise<RehearsalOutcome> {
+  const { runner } = options;
+  try {
+    await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
+    for (const batch of batchesFrom(run.steps())) {
+      if (batch.kind === 'record') continue;
+      const done = runner.query(batch.sql);
+      run.whileWaiting();
+      try {
+        await done;
+      } catch (error) {
+        const located = locateFailure(batch, error);
+        return {
+          failure: {
+            version: located.step.migration.migration.version,
+            error: describeSqlError(error, located.step, located.positionInStatement),
+          },
+          notRehearsed: [],
+        };
+      }
+    }
+    return { notRehearsed: [] };
+  } finally {
+    await runner.client.query('ROLLBACK').catch(() => {});
+  }
 }

@@ -66,6 +66,12 @@ export class StatementRunner {
     this.control = undefined;
   }
 
+  /** Runs `fn` on the control connection (opened by `start()`), beside the migration connection. */
+  async withControl<T>(fn: (control: Client) => Promise<T>): Promise<T> {
+    if (!this.control) throw new Error('the control connection is not open');
+    return fn(this.control);
+  }
+
   get signal(): AbortSignal | undefined {
     return this.options.signal;
   }

@@ -53,13 +53,7 @@ export function buildExecutionPlan(prepared: PreparedMigration[], mode: Transact
 
   prepared.forEach((item, index) => {
     for (const statement of item.statements) {
-      const step: StatementStep = {
-        kind: 'statement',
-        migration: item,
-        statement,
-        part: item.migration.up,
-        role: 'up',
-      };
+      const step = upStep(item, statement);
       if (statement.nonTransactional) {
         close();
         units.push({ kind: 'autocommit', step });
@@ -71,13 +65,7 @@ export function buildExecutionPlan(prepared: PreparedMigration[], mode: Transact
         open.push(step);
       }
     }
-    const verifyPart = item.migration.verify;
-    if (verifyPart) {
-      for (const statement of item.verify ?? []) {
-        open.push({ kind: 'statement', migration: item, statement, part: verifyPart, role: 'verify' });
-      }
-    }
-    open.push({ kind: 'record', migration: item });
+    open.push(...verifyAndRecordSteps(item));
     const laterUse = mode === 'all' ? enumValueUsedLater(item, prepared.slice(index + 1)) : undefined;
     if (mode === 'per-file' || laterUse) close();
     if (laterUse) {
@@ -89,6 +77,45 @@ export function buildExecutionPlan(prepared: PreparedMigration[], mode: Transact
   });
   close();
   return { units, nonAtomic };
+}
+
+/**
+ * The steps of a file that runs wholly inside the open transaction, exactly as
+ * `buildExecutionPlan` lays them out: statements, verify script, history row.
+ */
+export function stepsOfAtomicFile(item: PreparedMigration): Step[] {
+  return [...item.statements.map((statement) => upStep(item, statement)), ...verifyAndRecordSteps(item)];
+}
+
+function upStep(item: PreparedMigration, statement: Statement): StatementStep {
+  return { kind: 'statement', migration: item, statement, part: item.migration.up, role: 'up' };
+}
+
+function verifyAndRecordSteps(item: PreparedMigration): Step[] {
+  const part = item.migration.verify;
+  const verify: Step[] = part
+    ? (item.verify ?? []).map((statement) => ({
+        kind: 'statement',
+        migration: item,
+        statement,
+        part,
+        role: 'verify',
+      }))
+    : [];
+  return [...verify, { kind: 'record', migration: item }];
+}
+
+/**
+ * Words without which no statement can need a transaction of its own: every statement that
+ * `nonTransactionalReason` names, and `ALTER TYPE … ADD VALUE`, contains one of them as a keyword.
+ * A file whose text has none (comments and strings included, so this errs towards "maybe") can be
+ * run before it is parsed-and-planned with the rest: the run fits in one transaction.
+ */
+const MAY_LEAVE_TRANSACTION =
+  /\b(concurrently|vacuum|reindex|cluster|system|database|tablespace|subscription|value)\b/i;
+
+export function mayNeedOwnTransaction(sqlText: string): boolean {
+  return MAY_LEAVE_TRANSACTION.test(sqlText);
 }
 
 /**

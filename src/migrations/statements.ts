@@ -1,5 +1,5 @@
 import { GuardError } from '../errors.js';
-import { loadParser, type PgParseError } from './parser.js';
+import { loadParser, type PgParseError, type PgParser } from './parser.js';
 import type { SourceText } from './source-text.js';
 
 export type TransactionControl = 'begin' | 'commit' | 'rollback' | 'savepoint' | 'prepared';
@@ -37,7 +37,17 @@ export async function splitStatements(
   end: number,
   file: string,
 ): Promise<SplitSql> {
-  const parser = await loadParser();
+  return splitStatementsWith(await loadParser(), source, start, end, file);
+}
+
+/** `splitStatements` with the parser already loaded: synchronous, so parsing can be interleaved with server work. */
+export function splitStatementsWith(
+  parser: PgParser,
+  source: SourceText,
+  start: number,
+  end: number,
+  file: string,
+): SplitSql {
   const sql = source.slice(start, end);
   // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
   if (sql.trim() === '') return { statements: [], wrapped: false };
