@@ -9333,15 +9333,14 @@ class StatementRunner {
         if (signal?.aborted)
             throw new CancelledError(String(signal.reason ?? 'aborted'));
     }
+    /** Sends `sql` as one message; resolves with the time each of its statements completed. */
     async query(sql) {
         this.throwIfCancelled();
         const { backendPid, signal, lockTimeoutMs } = this.options;
         const control = this.control;
         this.lastBlockers = [];
-        if (!control || backendPid === undefined) {
-            await sendCounted(this.client, sql);
-            return;
-        }
+        if (!control || backendPid === undefined)
+            return sendCounted(this.client, sql);
         const cancel = () => {
             control.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => { });
         };
@@ -9362,7 +9361,7 @@ class StatementRunner {
                 .catch(() => { });
         }, Math.max(20, lockTimeoutMs - 150));
         try {
-            await sendCounted(this.client, sql);
+            return await sendCounted(this.client, sql);
         }
         catch (error) {
             if (signal?.aborted)
@@ -9413,9 +9412,9 @@ class StatementRunner {
 }
 const PgQuery = esm.Query;
 class CountingQuery extends PgQuery {
-    completed = 0;
+    completedAt = [];
     handleCommandComplete(message, connection) {
-        this.completed++;
+        this.completedAt.push(performance.now());
         super.handleCommandComplete(message, connection);
     }
 }
@@ -9425,8 +9424,8 @@ function sendCounted(client, sql) {
         const query = new CountingQuery(sql);
         query.callback = (error) => {
             if (!error)
-                return resolve();
-            error.completedStatements = query.completed;
+                return resolve(query.completedAt);
+            error.completedStatements = query.completedAt.length;
             reject(error);
         };
         client.query(query);
@@ -9439,47 +9438,50 @@ function describeBlocker(b) {
 
 ;// CONCATENATED MODULE: ./src/engine/batches.ts
 /**
- * Consecutive statements of one file go to the server as one multi-statement message: one round
- * trip per file instead of one per statement, which is what makes a remote database (5–50 ms away)
- * fast. The separator starts on a new line so a trailing `-- comment` cannot swallow it.
+ * Statements go to the server as multi-statement messages: a few round trips for the whole run
+ * instead of one per statement (or per file), which is what makes a remote database (5-50 ms
+ * away) fast and spares the server a wake-up per file. A message spans files (the records of the
+ * files it covers are written separately, before COMMIT) up to a size that keeps the client's
+ * parsing ahead of the server in a streamed run. The separator starts on a new line so a trailing
+ * `-- comment` cannot swallow it.
  */
 const SEPARATOR = '\n;\n';
+const MESSAGE_BYTES = 32 * 1024;
 function batchesOf(steps) {
     return [...batchesFrom(steps)];
 }
 /**
- * Lazily, for steps produced while the transaction runs: a batch is yielded as soon as the step
- * after it is seen, and a file's statements are followed by its own record step, so yielding them
- * never needs the next file.
+ * Lazily, for steps produced while the transaction runs: record steps are passed on at once, and
+ * a message is sent when it is full or the steps end.
  */
 function* batchesFrom(steps) {
     let current = [];
-    let first = 0;
+    let indices = [];
+    let length = 0;
     let index = 0;
     const take = () => {
         const batch = {
             kind: 'statements',
-            first,
+            first: indices[0],
             steps: current,
+            indices,
             sql: current.map((s) => s.statement.sql).join(SEPARATOR),
         };
         current = [];
+        indices = [];
+        length = 0;
         return batch;
     };
     for (const step of steps) {
         if (step.kind === 'record') {
-            if (current.length > 0)
-                yield take();
             yield { kind: 'record', first: index++, step };
+            if (length >= MESSAGE_BYTES)
+                yield take();
             continue;
         }
-        const previous = current[current.length - 1];
-        if (previous && (previous.part !== step.part || previous.migration !== step.migration))
-            yield take();
-        if (current.length === 0)
-            first = index;
         current.push(step);
-        index++;
+        indices.push(index++);
+        length += step.statement.sql.length + SEPARATOR.length;
     }
     if (current.length > 0)
         yield take();
@@ -9498,7 +9500,7 @@ function locateFailure(batch, error) {
             const length = Array.from(batch.steps[i].statement.sql).length;
             if (position - 1 < start + length + Array.from(SEPARATOR).length || i === batch.steps.length - 1) {
                 return {
-                    index: batch.first + i,
+                    index: batch.indices[i],
                     step: batch.steps[i],
                     positionInStatement: Math.max(1, position - start),
                 };
@@ -9507,7 +9509,7 @@ function locateFailure(batch, error) {
         }
     }
     const i = Math.min(err.completedStatements ?? 0, batch.steps.length - 1);
-    return { index: batch.first + i, step: batch.steps[i] };
+    return { index: batch.indices[i], step: batch.steps[i] };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/execute.ts
@@ -9632,18 +9634,22 @@ async function runTransaction(steps, options, timings, whileWaiting) {
         const records = [];
         for (const batch of batchesFrom(steps)) {
             if (batch.kind === 'record') {
-                seen.push(batch.step);
+                seen[batch.first] = batch.step;
                 records.push(batch);
                 continue;
             }
-            seen.push(...batch.steps);
+            batch.indices.forEach((at, i) => (seen[at] = batch.steps[i]));
             current = batch;
-            const version = batch.steps[0].migration.migration.version;
             const started = performance.now();
             const done = runner.query(batch.sql);
             whileWaiting?.();
-            await done;
-            timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
+            const completedAt = await done;
+            // Each statement's share of the message: from the previous statement's completion to its own.
+            batch.steps.forEach((step, i) => {
+                const version = step.migration.migration.version;
+                const ms = (completedAt[i] ?? performance.now()) - (i > 0 ? (completedAt[i - 1] ?? started) : started);
+                timings.set(version, (timings.get(version) ?? 0) + ms);
+            });
         }
         if (records.length > 0) {
             current = records[0];
@@ -10007,7 +10013,7 @@ async function rehearse(units, options) {
                     const dependsOnSkipped = identifiersIn(located.step.statement.sql).some((name) => skippedNames.has(name));
                     if (dependsOnSkipped || code === UNSAFE_NEW_ENUM_VALUE) {
                         const rest = [
-                            ...batch.steps.slice(located.index - batch.first),
+                            ...batch.steps.slice(batch.indices.indexOf(located.index)),
                             ...laterStatements(segments, s, batch),
                         ];
                         for (const step of rest)
@@ -10035,7 +10041,7 @@ function laterStatements(segments, index, batch) {
     const out = [];
     const current = segments[index];
     if ('steps' in current) {
-        for (const step of current.steps.slice(batch.first + batch.steps.length))
+        for (const step of current.steps.slice(batch.indices[batch.indices.length - 1] + 1))
             if (step.kind === 'statement')
                 out.push(step);
     }
@@ -10198,6 +10204,7 @@ function enumValueUsedLater(item, later) {
 function streamable(pending) {
     return pending.every((m) => !mayNeedOwnTransaction(m.up.source.slice(m.up.start, m.up.end)));
 }
+const PARSE_AHEAD = 64;
 /**
  * The steps of the run, produced file by file and parsed at most once. `steps()` starts over
  * (a lock-timeout retry re-runs the transaction); `whileWaiting()` parses the next unparsed file.
@@ -10211,6 +10218,7 @@ class StreamedRun {
     prepared = [];
     producedSteps = [];
     failedToParse = false;
+    handedOut = 0;
     constructor(pending, parser, 
     /** Called once, as soon as every file has parsed without error. */
     onAllParsed) {
@@ -10222,6 +10230,7 @@ class StreamedRun {
     *steps() {
         this.producedSteps = [];
         for (let index = 0; index < this.pending.length; index++) {
+            this.handedOut = index + 1;
             const item = this.item(index);
             if (item.statements.some((s) => s.nonTransactional || s.addsEnumValue)) {
                 throw new PlanNeededError(item.migration.version);
@@ -10236,10 +10245,11 @@ class StreamedRun {
     produced() {
         return this.producedSteps;
     }
+    /** Parses ahead of the files handed out so far, by about one message's worth (batches.ts). */
     whileWaiting() {
-        const next = this.prepared.length;
-        if (next < this.pending.length)
-            this.parse(next);
+        const target = Math.min(this.pending.length, this.handedOut + PARSE_AHEAD);
+        while (this.prepared.length < target)
+            this.parse(this.prepared.length);
     }
     /** The files parsed so far (without errors), in order. */
     parsed() {

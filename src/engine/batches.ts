@@ -2,14 +2,25 @@ import type { BatchError } from './statement-runner.js';
 import type { Step, StatementStep } from './units.js';
 
 /**
- * Consecutive statements of one file go to the server as one multi-statement message: one round
- * trip per file instead of one per statement, which is what makes a remote database (5–50 ms away)
- * fast. The separator starts on a new line so a trailing `-- comment` cannot swallow it.
+ * Statements go to the server as multi-statement messages: a few round trips for the whole run
+ * instead of one per statement (or per file), which is what makes a remote database (5-50 ms
+ * away) fast and spares the server a wake-up per file. A message spans files (the records of the
+ * files it covers are written separately, before COMMIT) up to a size that keeps the client's
+ * parsing ahead of the server in a streamed run. The separator starts on a new line so a trailing
+ * `-- comment` cannot swallow it.
  */
 const SEPARATOR = '\n;\n';
+const MESSAGE_BYTES = 32 * 1024;
 
 export type Batch =
-  | { kind: 'statements'; first: number; steps: StatementStep[]; sql: string }
+  | {
+      kind: 'statements';
+      first: number;
+      steps: StatementStep[];
+      /** Each statement's index among the transaction's steps (records interleave). */
+      indices: number[];
+      sql: string;
+    }
   | { kind: 'record'; first: number; step: Extract<Step, { kind: 'record' }> };
 
 export function batchesOf(steps: Step[]): Batch[] {
@@ -17,35 +28,36 @@ export function batchesOf(steps: Step[]): Batch[] {
 }
 
 /**
- * Lazily, for steps produced while the transaction runs: a batch is yielded as soon as the step
- * after it is seen, and a file's statements are followed by its own record step, so yielding them
- * never needs the next file.
+ * Lazily, for steps produced while the transaction runs: record steps are passed on at once, and
+ * a message is sent when it is full or the steps end.
  */
 export function* batchesFrom(steps: Iterable<Step>): Generator<Batch> {
   let current: StatementStep[] = [];
-  let first = 0;
+  let indices: number[] = [];
+  let length = 0;
   let index = 0;
   const take = (): Batch => {
     const batch: Batch = {
       kind: 'statements',
-      first,
+      first: indices[0],
       steps: current,
+      indices,
       sql: current.map((s) => s.statement.sql).join(SEPARATOR),
     };
     current = [];
+    indices = [];
+    length = 0;
     return batch;
   };
   for (const step of steps) {
     if (step.kind === 'record') {
-      if (current.length > 0) yield take();
       yield { kind: 'record', first: index++, step };
+      if (length >= MESSAGE_BYTES) yield take();
       continue;
     }
-    const previous = current[current.length - 1];
-    if (previous && (previous.part !== step.part || previous.migration !== step.migration)) yield take();
-    if (current.length === 0) first = index;
     current.push(step);
-    index++;
+    indices.push(index++);
+    length += step.statement.sql.length + SEPARATOR.length;
   }
   if (current.length > 0) yield take();
 }
@@ -67,7 +79,7 @@ export function locateFailure(
       const length = Array.from(batch.steps[i].statement.sql).length;
       if (position - 1 < start + length + Array.from(SEPARATOR).length || i === batch.steps.length - 1) {
         return {
-          index: batch.first + i,
+          index: batch.indices[i],
           step: batch.steps[i],
           positionInStatement: Math.max(1, position - start),
         };
@@ -76,5 +88,5 @@ export function locateFailure(
     }
   }
   const i = Math.min(err.completedStatements ?? 0, batch.steps.length - 1);
-  return { index: batch.first + i, step: batch.steps[i] };
+  return { index: batch.indices[i], step: batch.steps[i] };
 }

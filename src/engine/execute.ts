@@ -195,18 +195,23 @@ async function runTransaction(
     const records: Array<Extract<Batch, { kind: 'record' }>> = [];
     for (const batch of batchesFrom(steps)) {
       if (batch.kind === 'record') {
-        seen.push(batch.step);
+        seen[batch.first] = batch.step;
         records.push(batch);
         continue;
       }
-      seen.push(...batch.steps);
+      batch.indices.forEach((at, i) => (seen[at] = batch.steps[i]));
       current = batch;
-      const version = batch.steps[0].migration.migration.version;
       const started = performance.now();
       const done = runner.query(batch.sql);
       whileWaiting?.();
-      await done;
-      timings.set(version, (timings.get(version) ?? 0) + performance.now() - started);
+      const completedAt = await done;
+      // Each statement's share of the message: from the previous statement's completion to its own.
+      batch.steps.forEach((step, i) => {
+        const version = step.migration.migration.version;
+        const ms =
+          (completedAt[i] ?? performance.now()) - (i > 0 ? (completedAt[i - 1] ?? started) : started);
+        timings.set(version, (timings.get(version) ?? 0) + ms);
+      });
     }
     if (records.length > 0) {
       current = records[0];

@@ -53,7 +53,7 @@ export async function rehearse(
           );
           if (dependsOnSkipped || code === UNSAFE_NEW_ENUM_VALUE) {
             const rest = [
-              ...batch.steps.slice(located.index - batch.first),
+              ...batch.steps.slice(batch.indices.indexOf(located.index)),
               ...laterStatements(segments, s, batch),
             ];
             for (const step of rest)
@@ -82,12 +82,12 @@ export async function rehearse(
 function laterStatements(
   segments: Array<{ skipped: StatementStep } | { steps: Step[] }>,
   index: number,
-  batch: { first: number; steps: StatementStep[] },
+  batch: { indices: number[] },
 ): StatementStep[] {
   const out: StatementStep[] = [];
   const current = segments[index];
   if ('steps' in current) {
-    for (const step of current.steps.slice(batch.first + batch.steps.length))
+    for (const step of current.steps.slice(batch.indices[batch.indices.length - 1] + 1))
       if (step.kind === 'statement') out.push(step);
   }
   for (const segment of segments.slice(index + 1)) {

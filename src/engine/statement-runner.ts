@@ -86,15 +86,13 @@ export class StatementRunner {
     if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'aborted'));
   }
 
-  async query(sql: string): Promise<void> {
+  /** Sends `sql` as one message; resolves with the time each of its statements completed. */
+  async query(sql: string): Promise<number[]> {
     this.throwIfCancelled();
     const { backendPid, signal, lockTimeoutMs } = this.options;
     const control = this.control;
     this.lastBlockers = [];
-    if (!control || backendPid === undefined) {
-      await sendCounted(this.client, sql);
-      return;
-    }
+    if (!control || backendPid === undefined) return sendCounted(this.client, sql);
     const cancel = () => {
       control.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => {});
     };
@@ -120,7 +118,7 @@ export class StatementRunner {
       Math.max(20, lockTimeoutMs - 150),
     );
     try {
-      await sendCounted(this.client, sql);
+      return await sendCounted(this.client, sql);
     } catch (error) {
       if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'aborted'), { cause: error });
       throw error;
@@ -180,10 +178,10 @@ interface PgQueryInternals {
 const PgQuery = pg.Query as unknown as new (text: string) => PgQueryInternals;
 
 class CountingQuery extends PgQuery {
-  completed = 0;
+  readonly completedAt: number[] = [];
 
   handleCommandComplete(message: unknown, connection: unknown): void {
-    this.completed++;
+    this.completedAt.push(performance.now());
     super.handleCommandComplete(message, connection);
   }
 }
@@ -194,12 +192,12 @@ export interface BatchError extends Error {
 }
 
 /** Sends `sql` (one or more statements) as one simple-protocol message. */
-function sendCounted(client: Client, sql: string): Promise<void> {
+function sendCounted(client: Client, sql: string): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const query = new CountingQuery(sql);
     query.callback = (error: Error | null) => {
-      if (!error) return resolve();
-      (error as BatchError).completedStatements = query.completed;
+      if (!error) return resolve(query.completedAt);
+      (error as BatchError).completedStatements = query.completedAt.length;
       reject(error);
     };
     client.query(query as unknown as pg.Submittable);

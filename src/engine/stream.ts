@@ -17,6 +17,8 @@ export function streamable(pending: Migration[]): boolean {
   return pending.every((m) => !mayNeedOwnTransaction(m.up.source.slice(m.up.start, m.up.end)));
 }
 
+const PARSE_AHEAD = 64;
+
 /**
  * The steps of the run, produced file by file and parsed at most once. `steps()` starts over
  * (a lock-timeout retry re-runs the transaction); `whileWaiting()` parses the next unparsed file.
@@ -28,6 +30,7 @@ export class StreamedRun {
   private producedSteps: Step[] = [];
 
   private failedToParse = false;
+  private handedOut = 0;
 
   constructor(
     private readonly pending: Migration[],
@@ -41,6 +44,7 @@ export class StreamedRun {
   *steps(): Generator<Step> {
     this.producedSteps = [];
     for (let index = 0; index < this.pending.length; index++) {
+      this.handedOut = index + 1;
       const item = this.item(index);
       if (item.statements.some((s) => s.nonTransactional || s.addsEnumValue)) {
         throw new PlanNeededError(item.migration.version);
@@ -57,9 +61,10 @@ export class StreamedRun {
     return this.producedSteps;
   }
 
+  /** Parses ahead of the files handed out so far, by about one message's worth (batches.ts). */
   whileWaiting(): void {
-    const next = this.prepared.length;
-    if (next < this.pending.length) this.parse(next);
+    const target = Math.min(this.pending.length, this.handedOut + PARSE_AHEAD);
+    while (this.prepared.length < target) this.parse(this.prepared.length);
   }
 
   /** The files parsed so far (without errors), in order. */

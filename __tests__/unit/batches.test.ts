@@ -1,0 +1,66 @@
+import { describe, expect, it } from '@jest/globals';
+import { batchesOf, locateFailure, type Batch } from '../../src/engine/batches.js';
+import { prepareMigrations } from '../../src/engine/prepare.js';
+import { stepsOfAtomicFile, type Step } from '../../src/engine/units.js';
+import type { Migration } from '../../src/migrations/discover.js';
+import { SourceText } from '../../src/migrations/source-text.js';
+
+function migration(version: string, sql: string): Migration {
+  const path = `supabase/migrations/${version}_m.sql`;
+  const source = new SourceText(sql);
+  return {
+    version,
+    name: 'm',
+    fileName: `${version}_m.sql`,
+    path,
+    checksum: 'x'.repeat(64),
+    up: { path, source, start: 0, end: source.bytes.length },
+  };
+}
+
+async function stepsOf(files: string[]): Promise<Step[]> {
+  const prepared = await prepareMigrations(files.map((sql, i) => migration(String(i + 1), sql)));
+  return prepared.flatMap(stepsOfAtomicFile);
+}
+
+const statementBatches = (batches: Batch[]) =>
+  batches.filter((b): b is Extract<Batch, { kind: 'statements' }> => b.kind === 'statements');
+
+describe('batchesOf', () => {
+  it('sends the statements of several files in one message and passes their records on separately', async () => {
+    const steps = await stepsOf(['select 1; select 2;', 'select 3;\nselect 4;', 'select 5;']);
+    const batches = batchesOf(steps);
+    const [message] = statementBatches(batches);
+    expect(statementBatches(batches)).toHaveLength(1);
+    expect(message.sql).toBe('select 1\n;\nselect 2\n;\nselect 3\n;\nselect 4\n;\nselect 5');
+    // Statement steps keep their place among the transaction's steps (records sit between files).
+    expect(message.indices).toEqual([0, 1, 3, 4, 6]);
+    expect(batches.filter((b) => b.kind === 'record').map((b) => b.first)).toEqual([2, 5, 7]);
+  });
+
+  it('starts a new message after the file that fills one, never inside a file', async () => {
+    const big = `select '${'x'.repeat(10_000)}';`;
+    const steps = await stepsOf([big, `${big} ${big}`, big, 'select 1;', big]);
+    const messages = statementBatches(batchesOf(steps));
+    expect(messages.length).toBeGreaterThan(1);
+    const filesOf = (b: (typeof messages)[number]) => [
+      ...new Set(b.steps.map((s) => s.migration.migration.version)),
+    ];
+    const files = messages.map(filesOf);
+    expect(files.flat()).toEqual(['1', '2', '3', '4', '5']); // each file in exactly one message, in order
+    for (const b of messages) expect(b.sql.length).toBeLessThan(64 * 1024);
+  });
+
+  it('locates a failure in a message spanning files by statements completed and by position', async () => {
+    const steps = await stepsOf(['select 1;', 'select 2;\nselect nosuch;', 'select 4;']);
+    const [message] = statementBatches(batchesOf(steps));
+    const byCount = locateFailure(message, Object.assign(new Error('x'), { completedStatements: 2 }));
+    expect(byCount.step.statement.sql).toBe('select nosuch');
+    expect(byCount.step.migration.migration.version).toBe('2');
+    expect(byCount.index).toBe(3); // steps: 1:select 1, 1:record, 2:select 2, 2:select nosuch, …
+    const offset = message.sql.indexOf('nosuch') + 1; // PostgreSQL positions count from 1
+    const byPosition = locateFailure(message, Object.assign(new Error('x'), { position: String(offset) }));
+    expect(byPosition.step.statement.sql).toBe('select nosuch');
+    expect(byPosition.positionInStatement).toBe('select '.length + 1);
+  });
+});
