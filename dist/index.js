@@ -11742,6 +11742,8 @@ async function applyCommand(ctx, result) {
                 for (const line of rehearsal.notRehearsed)
                     logger.warn(`Not rehearsed: ${line}`);
                 if (rehearsal.failure) {
+                    if (stream && !execution)
+                        countStatements(result, stream.parsed());
                     const { error, version } = rehearsal.failure;
                     const failed = result.migrations.find((m) => m.version === version);
                     if (failed)

@@ -54,6 +54,21 @@ describe.each(testServers())('a run streamed while it parses, on $name', (server
     expect(runs).toEqual([{ id: String(result.runId), status: 'rolled-back', command: 'apply' }]);
   });
 
+  it('stops a per-file run at its rehearsal, with the files it parsed counted in the report', async () => {
+    const db = await newDb();
+    const before = await databaseState(db.url);
+    const dir = migrationsDir({ ...plainFiles(2), '3_fails.sql': 'select 1;\nselect 1/0;' });
+    const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
+    expect(result.status).toBe('failed');
+    expect(result.message).toMatch(/3_fails\.sql:2:\d+: division by zero.*rehearsal/);
+    expect(result.migrations.map((m) => [m.version, m.statements, m.status])).toEqual([
+      ['1', 2, 'not-run'],
+      ['2', 2, 'not-run'],
+      ['3', 2, 'failed'],
+    ]);
+    expect(await databaseState(db.url)).toEqual(before);
+  });
+
   it('records the run and every file when it succeeds, with per-file statement counts in the report', async () => {
     const db = await newDb();
     const dir = migrationsDir(plainFiles(4));

@@ -91,6 +91,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
         result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
         for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
         if (rehearsal.failure) {
+          if (stream && !execution) countStatements(result, stream.parsed());
           const { error, version } = rehearsal.failure;
           const failed = result.migrations.find((m) => m.version === version);
           if (failed) failed.status = 'failed';
