@@ -7162,14 +7162,21 @@ class StatementRunner {
         if (signal?.aborted)
             throw new CancelledError(String(signal.reason ?? 'aborted'));
     }
-    /** Sends `sql` as one message; resolves with the time each of its statements completed. */
-    async query(sql) {
+    /**
+     * Sends `sql` as one message; resolves with the time each of its statements completed.
+     * `meanwhile` runs once the message is on its way, before the reply is awaited: client work that
+     * overlaps the server's.
+     */
+    async query(sql, meanwhile) {
         this.throwIfCancelled();
         const { backendPid, signal, lockTimeoutMs } = this.options;
         const control = this.control;
         this.lastBlockers = [];
-        if (!control || backendPid === undefined)
-            return sendCounted(this.client, sql);
+        if (!control || backendPid === undefined) {
+            const reply = sendCounted(this.client, sql);
+            meanwhile?.();
+            return reply;
+        }
         const cancel = () => {
             control.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => { });
         };
@@ -7190,7 +7197,9 @@ class StatementRunner {
                 .catch(() => { });
         }, Math.max(20, lockTimeoutMs - 150));
         try {
-            return await sendCounted(this.client, sql);
+            const reply = sendCounted(this.client, sql);
+            meanwhile?.();
+            return await reply;
         }
         catch (error) {
             if (signal?.aborted)
@@ -7470,9 +7479,7 @@ async function runTransaction(steps, options, timings, whileWaiting) {
             batch.indices.forEach((at, i) => (seen[at] = batch.steps[i]));
             current = batch;
             const started = performance.now();
-            const done = runner.query(batch.sql);
-            whileWaiting?.();
-            const completedAt = await done;
+            const completedAt = await runner.query(batch.sql, whileWaiting);
             // Each statement's share of the message: from the previous statement's completion to its own.
             batch.steps.forEach((step, i) => {
                 const version = step.migration.migration.version;
@@ -7849,13 +7856,7 @@ async function rehearse(units, options) {
                             notRehearsed.push(`${step.part.path}:${step.statement.line}: depends on a statement that cannot be rehearsed`);
                         return { notRehearsed };
                     }
-                    return {
-                        failure: {
-                            version: located.step.migration.migration.version,
-                            error: describeSqlError(error, located.step, located.positionInStatement),
-                        },
-                        notRehearsed,
-                    };
+                    return { failure: rehearse_failureOf(located, error), notRehearsed };
                 }
             }
         }
@@ -7864,6 +7865,12 @@ async function rehearse(units, options) {
     finally {
         await runner.client.query('ROLLBACK').catch(() => { });
     }
+}
+function rehearse_failureOf(located, error) {
+    return {
+        version: located.step.migration.migration.version,
+        error: describeSqlError(error, located.step, located.positionInStatement),
+    };
 }
 /** Every statement after `batch` (within its segment and in later segments). */
 function laterStatements(segments, index, batch) {
@@ -7901,20 +7908,11 @@ async function rehearseStreamed(run, options) {
         for (const batch of batchesFrom(run.steps())) {
             if (batch.kind === 'record')
                 continue;
-            const done = runner.query(batch.sql);
-            run.whileWaiting();
             try {
-                await done;
+                await runner.query(batch.sql, run.whileWaiting);
             }
             catch (error) {
-                const located = locateFailure(batch, error);
-                return {
-                    failure: {
-                        version: located.step.migration.migration.version,
-                        error: describeSqlError(error, located.step, located.positionInStatement),
-                    },
-                    notRehearsed: [],
-                };
+                return { failure: rehearse_failureOf(locateFailure(batch, error), error), notRehearsed: [] };
             }
         }
         return { notRehearsed: [] };
@@ -8031,7 +8029,8 @@ function enumValueUsedLater(item, later) {
  * could hold a statement needing a transaction of its own (see `mayNeedOwnTransaction`).
  */
 function streamable(pending) {
-    return pending.every((m) => !mayNeedOwnTransaction(m.up.source.slice(m.up.start, m.up.end)));
+    // The whole file (a dbmate down section included): erring towards "maybe" only costs speed.
+    return pending.every((m) => !mayNeedOwnTransaction(m.up.source.text));
 }
 const PARSE_AHEAD = 64;
 /**
@@ -9471,14 +9470,18 @@ class RunRecord {
     }
     /** Opens the row on `on` (default: the session's connection) unless it is open or opening. */
     open(on = this.client) {
-        this.opening ??= (async () => {
-            await ensureGuardSchema(on);
-            return startRun(this.ctx, on, 'apply');
-        })();
-        // A failed attempt (say, on the control connection) may be retried on the session's connection.
-        this.opening.catch(() => {
-            this.opening = undefined;
-        });
+        if (!this.opening) {
+            const opening = (async () => {
+                await ensureGuardSchema(on);
+                return startRun(this.ctx, on, 'apply');
+            })();
+            // A failed attempt (say, on the control connection) may be retried on the session's connection.
+            opening.catch(() => {
+                if (this.opening === opening)
+                    this.opening = undefined;
+            });
+            this.opening = opening;
+        }
         return this.opening;
     }
 }
@@ -9535,13 +9538,14 @@ async function applyCommand(ctx, result) {
         if (execution)
             result.runId = await runRecord.open();
         const fingerprintBefore = await schemaFingerprint(client);
-        const lockTimeout = sessionSettings(settings, 'SESSION');
+        // The control connection opens the record under the run's lock and statement timeouts.
+        const controlTimeouts = sessionSettings(settings, 'SESSION');
         const stream = execution
             ? undefined
             : new StreamedRun(plan.pending, await parserLoading, () => {
                 runner
                     .withControl(async (control) => {
-                    await control.query(lockTimeout);
+                    await control.query(controlTimeouts);
                     return runRecord.open(control);
                 })
                     .catch(() => { }); // opened again on the session's connection when needed
@@ -9552,21 +9556,35 @@ async function applyCommand(ctx, result) {
             lockTimeoutMs: settings.lockTimeoutMs,
             statementTimeoutMs: settings.statementTimeoutMs,
         };
+        const planNow = () => (execution ??= planRun(ctx, result, stream.all()));
+        // The streamed form of a stage while the run may stream; the planned form otherwise, or once a
+        // file turns out to need a transaction of its own after all.
+        const streamedOrPlanned = async (streamed, planned) => {
+            if (stream && !execution) {
+                try {
+                    return await streamed(stream);
+                }
+                catch (error) {
+                    if (!(error instanceof PlanNeededError))
+                        throw error;
+                }
+            }
+            return planned(planNow());
+        };
+        const options = {
+            ...executionOptions(ctx, session, async (items) => recordAppliedMigrations(client, items.map(({ migration: item, durationMs }) => ({
+                version: item.migration.version,
+                name: item.migration.name,
+                statements: item.statements.map((s) => s.historyText),
+                checksum: item.migration.checksum,
+                durationMs,
+            })), { appliedBy: ctx.run.actor, runId: await runIdNow() })),
+            prelude: session.historyExists ? undefined : () => ensureHistoryTable(client),
+        };
+        let outcome;
         try {
             if (settings.transactionMode === 'per-file') {
-                const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', async () => {
-                    if (stream) {
-                        try {
-                            return await rehearseStreamed(stream, timeouts);
-                        }
-                        catch (error) {
-                            if (!(error instanceof PlanNeededError))
-                                throw error;
-                        }
-                    }
-                    execution ??= planRun(ctx, result, stream.all());
-                    return rehearse(execution.units, timeouts);
-                });
+                const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () => streamedOrPlanned((run) => rehearseStreamed(run, timeouts), (plan) => rehearse(plan.units, timeouts)));
                 result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
                 for (const line of rehearsal.notRehearsed)
                     logger.warn(`Not rehearsed: ${line}`);
@@ -9589,53 +9607,21 @@ async function applyCommand(ctx, result) {
                     });
                     return result;
                 }
-                execution ??= planRun(ctx, result, stream.all());
+                planNow(); // per-file transactions are planned, not streamed
             }
+            logger.info(`Applying ${plan.pending.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
+            outcome = await streamedOrPlanned(async (run) => {
+                const streamed = await executeStreamedTransaction(run, options);
+                // After a failure the files past it may never have been parsed: report what is known.
+                if (streamed.failure)
+                    countStatements(result, run.parsed());
+                else
+                    planNow();
+                return streamed;
+            }, (plan) => executeUnits(plan.units, options));
         }
         catch (error) {
             // A file that does not parse (found while the run streamed): nothing was run or recorded.
-            if (error instanceof GuardError && !runRecord.started)
-                throw error;
-            await finishRunRecord(client, await runIdNow(), {
-                status: 'failed',
-                applied: [],
-                error: errorMessage(error),
-            });
-            throw error;
-        }
-        logger.info(`Applying ${plan.pending.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
-        const options = {
-            ...executionOptions(ctx, session, async (items) => recordAppliedMigrations(client, items.map(({ migration: item, durationMs }) => ({
-                version: item.migration.version,
-                name: item.migration.name,
-                statements: item.statements.map((s) => s.historyText),
-                checksum: item.migration.checksum,
-                durationMs,
-            })), { appliedBy: ctx.run.actor, runId: await runIdNow() })),
-            prelude: session.historyExists ? undefined : () => ensureHistoryTable(client),
-        };
-        let outcome;
-        try {
-            if (!execution && stream) {
-                try {
-                    outcome = await executeStreamedTransaction(stream, options);
-                    // After a failure the files past it may never have been parsed: report what is known.
-                    if (outcome.failure)
-                        countStatements(result, stream.parsed());
-                    else
-                        planRun(ctx, result, stream.all());
-                }
-                catch (error) {
-                    if (!(error instanceof PlanNeededError))
-                        throw error;
-                }
-            }
-            if (!outcome) {
-                execution ??= planRun(ctx, result, stream.all());
-                outcome = await executeUnits(execution.units, options);
-            }
-        }
-        catch (error) {
             if (error instanceof GuardError && !runRecord.started)
                 throw error;
             await finishRunRecord(client, await runIdNow(), {

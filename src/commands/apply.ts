@@ -57,13 +57,14 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     const runRecord = new RunRecord(ctx, client);
     if (execution) result.runId = await runRecord.open();
     const fingerprintBefore = await schemaFingerprint(client);
-    const lockTimeout = sessionSettings(settings, 'SESSION');
+    // The control connection opens the record under the run's lock and statement timeouts.
+    const controlTimeouts = sessionSettings(settings, 'SESSION');
     const stream = execution
       ? undefined
       : new StreamedRun(plan.pending, await parserLoading, () => {
           runner
             .withControl(async (control) => {
-              await control.query(lockTimeout);
+              await control.query(controlTimeouts);
               return runRecord.open(control);
             })
             .catch(() => {}); // opened again on the session's connection when needed
@@ -74,54 +75,22 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       lockTimeoutMs: settings.lockTimeoutMs,
       statementTimeoutMs: settings.statementTimeoutMs,
     };
-
-    try {
-      if (settings.transactionMode === 'per-file') {
-        const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', async () => {
-          if (stream) {
-            try {
-              return await rehearseStreamed(stream, timeouts);
-            } catch (error) {
-              if (!(error instanceof PlanNeededError)) throw error;
-            }
-          }
-          execution ??= planRun(ctx, result, stream!.all());
-          return rehearse(execution.units, timeouts);
-        });
-        result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
-        for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
-        if (rehearsal.failure) {
-          if (stream && !execution) countStatements(result, stream.parsed());
-          const { error, version } = rehearsal.failure;
-          const failed = result.migrations.find((m) => m.version === version);
-          if (failed) failed.status = 'failed';
-          if (failed) failed.error = error;
-          result.error = error;
-          result.status = 'failed';
-          result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
-          await finishRunRecord(client, await runIdNow(), {
-            status: 'failed',
-            applied: [],
-            error: result.message,
-          });
-          return result;
+    const planNow = () => (execution ??= planRun(ctx, result, stream!.all()));
+    // The streamed form of a stage while the run may stream; the planned form otherwise, or once a
+    // file turns out to need a transaction of its own after all.
+    const streamedOrPlanned = async <T>(
+      streamed: (run: StreamedRun) => Promise<T>,
+      planned: (plan: ExecutionPlan) => Promise<T>,
+    ): Promise<T> => {
+      if (stream && !execution) {
+        try {
+          return await streamed(stream);
+        } catch (error) {
+          if (!(error instanceof PlanNeededError)) throw error;
         }
-        execution ??= planRun(ctx, result, stream!.all());
       }
-    } catch (error) {
-      // A file that does not parse (found while the run streamed): nothing was run or recorded.
-      if (error instanceof GuardError && !runRecord.started) throw error;
-      await finishRunRecord(client, await runIdNow(), {
-        status: 'failed',
-        applied: [],
-        error: errorMessage(error),
-      });
-      throw error;
-    }
-
-    logger.info(
-      `Applying ${plan.pending.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`,
-    );
+      return planned(planNow());
+    };
     const options = {
       ...executionOptions(
         ctx,
@@ -141,23 +110,51 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       ),
       prelude: session.historyExists ? undefined : () => ensureHistoryTable(client),
     };
-    let outcome: ExecutionOutcome | undefined;
+
+    let outcome: ExecutionOutcome;
     try {
-      if (!execution && stream) {
-        try {
-          outcome = await executeStreamedTransaction(stream, options);
-          // After a failure the files past it may never have been parsed: report what is known.
-          if (outcome.failure) countStatements(result, stream.parsed());
-          else planRun(ctx, result, stream.all());
-        } catch (error) {
-          if (!(error instanceof PlanNeededError)) throw error;
+      if (settings.transactionMode === 'per-file') {
+        const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () =>
+          streamedOrPlanned(
+            (run) => rehearseStreamed(run, timeouts),
+            (plan) => rehearse(plan.units, timeouts),
+          ),
+        );
+        result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+        for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
+        if (rehearsal.failure) {
+          if (stream && !execution) countStatements(result, stream.parsed());
+          const { error, version } = rehearsal.failure;
+          const failed = result.migrations.find((m) => m.version === version);
+          if (failed) failed.status = 'failed';
+          if (failed) failed.error = error;
+          result.error = error;
+          result.status = 'failed';
+          result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+          await finishRunRecord(client, await runIdNow(), {
+            status: 'failed',
+            applied: [],
+            error: result.message,
+          });
+          return result;
         }
+        planNow(); // per-file transactions are planned, not streamed
       }
-      if (!outcome) {
-        execution ??= planRun(ctx, result, stream!.all());
-        outcome = await executeUnits(execution.units, options);
-      }
+      logger.info(
+        `Applying ${plan.pending.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`,
+      );
+      outcome = await streamedOrPlanned(
+        async (run) => {
+          const streamed = await executeStreamedTransaction(run, options);
+          // After a failure the files past it may never have been parsed: report what is known.
+          if (streamed.failure) countStatements(result, run.parsed());
+          else planNow();
+          return streamed;
+        },
+        (plan) => executeUnits(plan.units, options),
+      );
     } catch (error) {
+      // A file that does not parse (found while the run streamed): nothing was run or recorded.
       if (error instanceof GuardError && !runRecord.started) throw error;
       await finishRunRecord(client, await runIdNow(), {
         status: 'failed',

@@ -37,14 +37,17 @@ export class RunRecord {
 
   /** Opens the row on `on` (default: the session's connection) unless it is open or opening. */
   open(on: Client = this.client): Promise<number> {
-    this.opening ??= (async () => {
-      await ensureGuardSchema(on);
-      return startRun(this.ctx, on, 'apply');
-    })();
-    // A failed attempt (say, on the control connection) may be retried on the session's connection.
-    this.opening.catch(() => {
-      this.opening = undefined;
-    });
+    if (!this.opening) {
+      const opening = (async () => {
+        await ensureGuardSchema(on);
+        return startRun(this.ctx, on, 'apply');
+      })();
+      // A failed attempt (say, on the control connection) may be retried on the session's connection.
+      opening.catch(() => {
+        if (this.opening === opening) this.opening = undefined;
+      });
+      this.opening = opening;
+    }
     return this.opening;
   }
 }

@@ -49,7 +49,7 @@ export interface ExecutionOutcome {
 
 const LOCK_NOT_AVAILABLE = '55P03';
 
-export interface StepFailure {
+interface StepFailure {
   version: string;
   error: ErrorDetail;
   /** Index of the failing step within its unit. */
@@ -141,7 +141,7 @@ function settleUnit(outcome: ExecutionOutcome, steps: Step[], failure: StepFailu
  * Runs one transaction (`attempt` begins, runs and commits or rolls back) and repeats it after a
  * lock timeout, with backoff, up to `lockRetries` times.
  */
-export async function runTransactionWithRetry(
+async function runTransactionWithRetry(
   attemptTransaction: (timings: Map<string, number>) => Promise<StepFailure | undefined>,
   options: ExecuteOptions,
   outcome: ExecutionOutcome,
@@ -202,9 +202,7 @@ async function runTransaction(
       batch.indices.forEach((at, i) => (seen[at] = batch.steps[i]));
       current = batch;
       const started = performance.now();
-      const done = runner.query(batch.sql);
-      whileWaiting?.();
-      const completedAt = await done;
+      const completedAt = await runner.query(batch.sql, whileWaiting);
       // Each statement's share of the message: from the previous statement's completion to its own.
       batch.steps.forEach((step, i) => {
         const version = step.migration.migration.version;
@@ -278,12 +276,7 @@ async function runAutocommit(
   }
 }
 
-export function failureOf(
-  error: unknown,
-  step: Step,
-  stepIndex: number,
-  positionInStatement?: number,
-): StepFailure {
+function failureOf(error: unknown, step: Step, stepIndex: number, positionInStatement?: number): StepFailure {
   const cancelled = error instanceof CancelledError;
   const detail = describeSqlError(
     cancelled && (error as CancelledError).cause ? (error as CancelledError).cause : error,

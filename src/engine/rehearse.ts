@@ -62,13 +62,7 @@ export async function rehearse(
               );
             return { notRehearsed };
           }
-          return {
-            failure: {
-              version: located.step.migration.migration.version,
-              error: describeSqlError(error, located.step, located.positionInStatement),
-            },
-            notRehearsed,
-          };
+          return { failure: failureOf(located, error), notRehearsed };
         }
       }
     }
@@ -76,6 +70,16 @@ export async function rehearse(
   } finally {
     await runner.client.query('ROLLBACK').catch(() => {});
   }
+}
+
+function failureOf(
+  located: ReturnType<typeof locateFailure>,
+  error: unknown,
+): NonNullable<RehearsalOutcome['failure']> {
+  return {
+    version: located.step.migration.migration.version,
+    error: describeSqlError(error, located.step, located.positionInStatement),
+  };
 }
 
 /** Every statement after `batch` (within its segment and in later segments). */
@@ -122,19 +126,10 @@ export async function rehearseStreamed(
     await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
     for (const batch of batchesFrom(run.steps())) {
       if (batch.kind === 'record') continue;
-      const done = runner.query(batch.sql);
-      run.whileWaiting();
       try {
-        await done;
+        await runner.query(batch.sql, run.whileWaiting);
       } catch (error) {
-        const located = locateFailure(batch, error);
-        return {
-          failure: {
-            version: located.step.migration.migration.version,
-            error: describeSqlError(error, located.step, located.positionInStatement),
-          },
-          notRehearsed: [],
-        };
+        return { failure: failureOf(locateFailure(batch, error), error), notRehearsed: [] };
       }
     }
     return { notRehearsed: [] };

@@ -86,13 +86,21 @@ export class StatementRunner {
     if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'aborted'));
   }
 
-  /** Sends `sql` as one message; resolves with the time each of its statements completed. */
-  async query(sql: string): Promise<number[]> {
+  /**
+   * Sends `sql` as one message; resolves with the time each of its statements completed.
+   * `meanwhile` runs once the message is on its way, before the reply is awaited: client work that
+   * overlaps the server's.
+   */
+  async query(sql: string, meanwhile?: () => void): Promise<number[]> {
     this.throwIfCancelled();
     const { backendPid, signal, lockTimeoutMs } = this.options;
     const control = this.control;
     this.lastBlockers = [];
-    if (!control || backendPid === undefined) return sendCounted(this.client, sql);
+    if (!control || backendPid === undefined) {
+      const reply = sendCounted(this.client, sql);
+      meanwhile?.();
+      return reply;
+    }
     const cancel = () => {
       control.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => {});
     };
@@ -118,7 +126,9 @@ export class StatementRunner {
       Math.max(20, lockTimeoutMs - 150),
     );
     try {
-      return await sendCounted(this.client, sql);
+      const reply = sendCounted(this.client, sql);
+      meanwhile?.();
+      return await reply;
     } catch (error) {
       if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'aborted'), { cause: error });
       throw error;

@@ -14,7 +14,8 @@ import { mayNeedOwnTransaction, stepsOfAtomicFile, type PreparedMigration, type 
  * could hold a statement needing a transaction of its own (see `mayNeedOwnTransaction`).
  */
 export function streamable(pending: Migration[]): boolean {
-  return pending.every((m) => !mayNeedOwnTransaction(m.up.source.slice(m.up.start, m.up.end)));
+  // The whole file (a dbmate down section included): erring towards "maybe" only costs speed.
+  return pending.every((m) => !mayNeedOwnTransaction(m.up.source.text));
 }
 
 const PARSE_AHEAD = 64;
