@@ -1,6 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Migration } from '../../src/migrations/discover.js';
+import { SourceText } from '../../src/migrations/source-text.js';
 
 /** Writes files into a new temporary migrations folder and returns its path. */
 export function migrationsDir(files: Record<string, string | Buffer>): string {
@@ -11,4 +13,19 @@ export function migrationsDir(files: Record<string, string | Buffer>): string {
 
 export function addFiles(dir: string, files: Record<string, string | Buffer>): void {
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+}
+
+/** A migration as discovery would return it, without a file on disk (up part only). */
+export function migrationOf(version: string, sql: string, name = 'm'): Migration {
+  const fileName = `${version}_${name}.sql`;
+  const path = `supabase/migrations/${fileName}`;
+  const source = new SourceText(sql);
+  return {
+    version,
+    name,
+    fileName,
+    path,
+    checksum: 'x'.repeat(64),
+    up: { path, source, start: 0, end: source.bytes.length },
+  };
 }

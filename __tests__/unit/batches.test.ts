@@ -2,24 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 import { batchesOf, locateFailure, type Batch } from '../../src/engine/batches.js';
 import { prepareMigrations } from '../../src/engine/prepare.js';
 import { stepsOfAtomicFile, type Step } from '../../src/engine/units.js';
-import type { Migration } from '../../src/migrations/discover.js';
-import { SourceText } from '../../src/migrations/source-text.js';
-
-function migration(version: string, sql: string): Migration {
-  const path = `supabase/migrations/${version}_m.sql`;
-  const source = new SourceText(sql);
-  return {
-    version,
-    name: 'm',
-    fileName: `${version}_m.sql`,
-    path,
-    checksum: 'x'.repeat(64),
-    up: { path, source, start: 0, end: source.bytes.length },
-  };
-}
+import { migrationOf } from '../helpers/migrations.js';
 
 async function stepsOf(files: string[]): Promise<Step[]> {
-  const prepared = await prepareMigrations(files.map((sql, i) => migration(String(i + 1), sql)));
+  const prepared = await prepareMigrations(files.map((sql, i) => migrationOf(String(i + 1), sql)));
   return prepared.flatMap(stepsOfAtomicFile);
 }
 

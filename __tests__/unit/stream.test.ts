@@ -2,25 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { PlanNeededError } from '../../src/engine/execute.js';
 import { StreamedRun, streamable } from '../../src/engine/stream.js';
 import { GuardError } from '../../src/errors.js';
-import type { Migration } from '../../src/migrations/discover.js';
 import { loadParser } from '../../src/migrations/parser.js';
-import { SourceText } from '../../src/migrations/source-text.js';
-
-function migration(version: string, sql: string): Migration {
-  const path = `supabase/migrations/${version}_m.sql`;
-  const source = new SourceText(sql);
-  return {
-    version,
-    name: 'm',
-    fileName: `${version}_m.sql`,
-    path,
-    checksum: 'x'.repeat(64),
-    up: { path, source, start: 0, end: source.bytes.length },
-  };
-}
+import { migrationOf } from '../helpers/migrations.js';
 
 const plain = (count: number) =>
-  Array.from({ length: count }, (_, i) => migration(String(i + 1), `create table t${i + 1} (id int);`));
+  Array.from({ length: count }, (_, i) => migrationOf(String(i + 1), `create table t${i + 1} (id int);`));
 
 describe('StreamedRun', () => {
   it('parses a file when its turn comes, and a message ahead while the server works', async () => {
@@ -37,7 +23,7 @@ describe('StreamedRun', () => {
 
   it('raises a parse error when its file comes up, after the earlier files, and never reports all parsed', async () => {
     let allParsed = 0;
-    const pending = [...plain(2), migration('3', 'create tabel oops (id int);')];
+    const pending = [...plain(2), migrationOf('3', 'create tabel oops (id int);')];
     const run = new StreamedRun(pending, await loadParser(), () => allParsed++);
     const versions: string[] = [];
     const produce = () => {
@@ -61,7 +47,7 @@ describe('StreamedRun', () => {
   });
 
   it('stops with PlanNeededError at a file that needs a transaction of its own', async () => {
-    const pending = [...plain(1), migration('2', 'create index concurrently i on t1 (id);')];
+    const pending = [...plain(1), migrationOf('2', 'create index concurrently i on t1 (id);')];
     expect(streamable(pending)).toBe(false);
     const run = new StreamedRun(pending, await loadParser());
     expect(() => [...run.steps()]).toThrow(PlanNeededError);

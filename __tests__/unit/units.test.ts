@@ -5,22 +5,13 @@ import {
   type PreparedMigration,
   type Unit,
 } from '../../src/engine/units.js';
-import type { Migration } from '../../src/migrations/discover.js';
 import { SourceText } from '../../src/migrations/source-text.js';
 import { splitStatements } from '../../src/migrations/statements.js';
+import { migrationOf } from '../helpers/migrations.js';
 
 async function prepare(version: string, name: string, sql: string): Promise<PreparedMigration> {
-  const fileName = `${version}_${name}.sql`;
-  const path = `supabase/migrations/${fileName}`;
-  const source = new SourceText(sql);
-  const migration: Migration = {
-    version,
-    name,
-    fileName,
-    path,
-    checksum: 'x'.repeat(64),
-    up: { path, source, start: 0, end: source.bytes.length },
-  };
+  const migration = migrationOf(version, sql, name);
+  const { source, path } = migration.up;
   const split = await splitStatements(source, 0, source.bytes.length, path);
   return { migration, statements: split.statements, wrapped: split.wrapped };
 }
