@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/mini';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
 import { parseDuration } from './duration.js';
 
@@ -64,33 +64,37 @@ export const INPUT_NAMES = [
 export type InputName = (typeof INPUT_NAMES)[number];
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const optionalText = z.preprocess(blankToUndefined, z.string().trim().optional());
+/** An input left blank counts as not given (GitHub passes every declared input, empty when unset). */
+const input = <T extends z.core.$ZodType<unknown, unknown>>(schema: T) =>
+  z.pipe(z.transform(blankToUndefined), schema);
+const optionalText = input(z.optional(z.string().check(z.trim())));
 
 function duration(fallback: string | undefined, limits: { min?: number; max?: number } = {}) {
   const { min = 0, max = 24 * 3_600_000 } = limits;
-  return z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((value, ctx) => {
+  const problemWith = (text: string): string | undefined => {
+    const ms = parseDuration(text);
+    return ms === undefined
+      ? `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`
+      : ms > max
+        ? `"${text}" is longer than the limit of ${formatMs(max)}`
+        : ms < min
+          ? `"${text}" is too short: at least ${formatMs(min)} (0 would mean waiting forever)`
+          : undefined;
+  };
+  return input(
+    z.pipe(
+      z.optional(z.string()).check(
+        z.superRefine((value, ctx) => {
+          const text = value ?? fallback;
+          const problem = text === undefined ? undefined : problemWith(text);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+        }),
+      ),
+      z.transform((value: string | undefined) => {
         const text = value ?? fallback;
-        if (text === undefined) return undefined;
-        const ms = parseDuration(text);
-        const problem =
-          ms === undefined
-            ? `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`
-            : ms > max
-              ? `"${text}" is longer than the limit of ${formatMs(max)}`
-              : ms < min
-                ? `"${text}" is too short: at least ${formatMs(min)} (0 would mean waiting forever)`
-                : undefined;
-        if (problem) {
-          ctx.addIssue({ code: 'custom', message: problem });
-          return z.NEVER;
-        }
-        return ms;
+        return text === undefined ? undefined : parseDuration(text);
       }),
+    ),
   );
 }
 
@@ -103,83 +107,84 @@ function formatMs(ms: number): string {
 }
 
 function wholeNumber(message: string, min: number, max: number) {
-  return z
-    .string()
-    .regex(/^\s*\d+\s*$/, message)
-    .transform(Number)
-    .pipe(z.number().int(message).min(min, message).max(max, message));
+  return z.pipe(
+    z.pipe(z.string().check(z.regex(/^\s*\d+\s*$/, message)), z.transform(Number)),
+    z.number().check(z.int({ error: message }), z.minimum(min, message), z.maximum(max, message)),
+  );
 }
 
+const BOOLEAN_WORDS = ['true', 'false', 'True', 'False', 'TRUE', 'FALSE'] as const;
+
 function boolean(fallback: boolean) {
-  return z.preprocess(
-    blankToUndefined,
-    z
-      .enum(['true', 'false', 'True', 'False', 'TRUE', 'FALSE'], {
-        error: (issue) => `"${String(issue.input)}" is not a boolean: use true or false`,
-      })
-      .optional()
-      .transform((v) => (v === undefined ? fallback : v.toLowerCase() === 'true')),
+  return input(
+    z.pipe(
+      z.optional(
+        z.enum(BOOLEAN_WORDS, {
+          error: (issue) => `"${String(issue.input)}" is not a boolean: use true or false`,
+        }),
+      ),
+      z.transform((v: (typeof BOOLEAN_WORDS)[number] | undefined) =>
+        v === undefined ? fallback : v.toLowerCase() === 'true',
+      ),
+    ),
   );
 }
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
-  return z.preprocess(
-    blankToUndefined,
-    z
-      .enum(values, {
+  return input(
+    z._default(
+      z.enum(values, {
         error: (issue) => `"${String(issue.input)}" is not accepted: use one of ${values.join(', ')}`,
-      })
-      .default(fallback as never),
+      }),
+      fallback as never,
+    ),
   );
 }
 
+// zod/mini: the same validation as zod's classic API, a third of the bundle's evaluation time.
 const schema = z.object({
-  command: z.preprocess(
-    blankToUndefined,
-    z
-      .enum(['auto', ...COMMANDS], {
+  command: input(
+    z._default(
+      z.enum(['auto', ...COMMANDS], {
         error: (issue) => `unknown command "${String(issue.input)}": use one of auto, ${COMMANDS.join(', ')}`,
-      })
-      .default('auto'),
+      }),
+      'auto',
+    ),
   ),
-  'database-url': z.preprocess(
-    blankToUndefined,
+  'database-url': input(
     z.string({ error: 'is required: pass the database connection URL (postgres://…), from a secret' }),
   ),
-  'migrations-dir': z.preprocess(blankToUndefined, z.string().default('supabase/migrations')),
-  environment: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .max(63, 'must be at most 63 characters')
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may hold letters, digits, ".", "_" and "-" only')
-      .default('default'),
+  'migrations-dir': input(z._default(z.string(), 'supabase/migrations')),
+  environment: input(
+    z._default(
+      z
+        .string()
+        .check(
+          z.maxLength(63, 'must be at most 63 characters'),
+          z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may hold letters, digits, ".", "_" and "-" only'),
+        ),
+      'default',
+    ),
   ),
   'transaction-mode': oneOf(TRANSACTION_MODES, 'all'),
   'lock-timeout': duration('2s', { min: 1, max: 10 * 60_000 }),
-  'lock-retries': z.preprocess(
-    blankToUndefined,
-    wholeNumber('must be a whole number from 0 to 50', 0, 50).default(5),
-  ),
+  'lock-retries': input(z._default(wholeNumber('must be a whole number from 0 to 50', 0, 50), 5)),
   'statement-timeout': duration(undefined),
   'run-lock-timeout': duration('2m', { min: 1, max: 6 * 3_600_000 }),
   'allow-out-of-order': boolean(false),
-  'target-version': z.preprocess(
-    blankToUndefined,
-    z.string().regex(/^\d+$/, 'must be a migration version: digits only, e.g. 20240101120000').optional(),
+  'target-version': input(
+    z.optional(
+      z.string().check(z.regex(/^\d+$/, 'must be a migration version: digits only, e.g. 20240101120000')),
+    ),
   ),
-  count: z.preprocess(
-    blankToUndefined,
-    wholeNumber('must be a whole number of migrations from 1 to 10000', 1, 10_000).optional(),
-  ),
+  count: input(z.optional(wholeNumber('must be a whole number of migrations from 1 to 10000', 1, 10_000))),
   strategy: oneOf(['down', 'restore'] as const, 'down'),
-  backup: z.preprocess(
-    blankToUndefined,
-    z
-      .enum(BACKUP_MODES, {
+  backup: input(
+    z.optional(
+      z.enum(BACKUP_MODES, {
         error: (issue) => `"${String(issue.input)}" is not accepted: use one of ${BACKUP_MODES.join(', ')}`,
-      })
-      .optional(),
+      }),
+    ),
   ),
   'backup-dir': optionalText,
   'pg-dump-path': optionalText,
