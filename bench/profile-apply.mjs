@@ -122,13 +122,21 @@ function oursEnv(dbName, runDir, mode) {
 function parseServerLog(text, app) {
   const entries = [];
   let connectedAt;
+  let last;
   for (const line of text.split('\n')) {
+    // A multi-line statement continues on lines without the log prefix.
+    if (last && !/^\d+\.\d+\|/.test(line)) {
+      last.text += `\n${line}`;
+      continue;
+    }
+    last = undefined;
     const conn = /^(\d+\.\d+)\|[^|]*\|\d+\|LOG:\s+connection authorized: .*application_name=(.*)$/.exec(line);
     if (conn && conn[2].startsWith(app) && connectedAt === undefined) connectedAt = Number(conn[1]) * 1000;
     const m = /^(\d+\.\d+)\|([^|]*)\|(\d+)\|LOG:\s+duration: ([\d.]+) ms\s+(statement|parse|bind|execute)([^:]*):\s?(.*)$/.exec(line);
     if (!m || !m[2].startsWith(app)) continue;
     // The log time is when the statement finished; its start is that minus its duration.
-    entries.push({ at: Number(m[1]) * 1000, ms: Number(m[4]), kind: m[5], text: m[7] });
+    last = { at: Number(m[1]) * 1000, ms: Number(m[4]), kind: m[5], text: m[7] };
+    entries.push(last);
   }
   return { entries, connectedAt };
 }
@@ -252,7 +260,8 @@ async function main() {
     const first = entries[0]?.at;
     const last = entries[entries.length - 1]?.at;
     const firstBegin = entries.find((e) => e.kind === 'statement' && /^begin\b/i.test(e.text.trim()));
-    const commits = entries.filter((e) => e.kind === 'statement' && /^commit\b/i.test(e.text.trim()));
+    // A COMMIT on its own, or ending a message of several transactions (per-file runs send them together).
+    const commits = entries.filter((e) => e.kind === 'statement' && /(^|;\s*)commit\s*;?$/i.test(e.text.trim()));
     const lastCommit = commits[commits.length - 1];
     // per-file mode rehearses first: one transaction, always rolled back, before the first COMMIT.
     const rehearsalEnd = entries.find((e) => e.kind === 'statement' && /^rollback\s*;?$/i.test(e.text.trim()) && firstBegin && e.at > firstBegin.at && (!commits[0] || e.at < commits[0].at));
@@ -354,6 +363,7 @@ async function main() {
 
 function classify(text) {
   const t = text.trim().toLowerCase();
+  if (/^begin\b/.test(t) && /;\s*commit\s*;?$/.test(t)) return 'transactions sent together (BEGIN … COMMIT; BEGIN … COMMIT)';
   if (/^(begin|commit|rollback)\b/.test(t)) return t.split(/\s/)[0];
   if (t.startsWith('set local') || t.startsWith('set ')) return 'set';
   if (t.startsWith('insert into supabase_migrations') || t.startsWith('insert into migration_guard')) return 'history insert';

@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1125);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7770);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1125:
+/***/ 7770:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -7028,6 +7028,50 @@ async function recordAppliedMigrations(client, rows, run) {
         ],
     });
 }
+/**
+ * Per-file runs send many transactions in one simple-protocol message (engine/chain.ts), where
+ * bind parameters cannot go. Their history rows are staged first, with parameters, as session
+ * settings named by ordinal; each transaction's record command copies its own row. Settings
+ * rather than a temporary table: no catalogue writes, no TEMP privilege, gone with the session.
+ */
+async function stageAppliedMigrations(client, rows, run) {
+    if (rows.length === 0)
+        return;
+    await client.query(`SELECT count(set_config('migration_guard.record_' || ordinal, row, false))
+       FROM unnest($1::int[], $2::text[]) AS t(ordinal, row)`, [
+        rows.map((r) => r.ordinal),
+        rows.map((r) => JSON.stringify({
+            version: r.version,
+            name: r.name,
+            statements: r.statements,
+            checksum: r.checksum,
+            applied_by: run.appliedBy,
+            run_id: run.runId,
+        })),
+    ]);
+}
+/**
+ * The command that writes staged row `ordinal` to both histories, inside the migration's own
+ * transaction. Its duration is the transaction's, as the server measured it. The ordinal is a
+ * number the executor hands out; it is checked here because it becomes part of the SQL text.
+ */
+function recordStagedMigrationSql(ordinal) {
+    if (!Number.isSafeInteger(ordinal) || ordinal < 0)
+        throw new Error(`invalid record ordinal ${ordinal}`);
+    return `WITH input AS (
+  SELECT * FROM jsonb_to_record(current_setting('migration_guard.record_${ordinal}')::jsonb)
+    AS r(version text, name text, statements text[], checksum text, applied_by text, run_id bigint)
+), history AS (
+  INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
+  SELECT version, name, statements FROM input
+)
+INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
+SELECT version, name, checksum, applied_by, run_id,
+       round(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000), 'applied' FROM input
+ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
+  applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
+  duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`;
+}
 /** A revert's bookkeeping: the migrations are no longer applied (both histories, one round trip). */
 async function forgetMigrations(client, versions) {
     await client.query(`WITH history AS (DELETE FROM supabase_migrations.schema_migrations WHERE version = ANY ($1::text[]))
@@ -7181,10 +7225,15 @@ class StatementRunner {
             control.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => { });
         };
         signal?.addEventListener('abort', cancel, { once: true });
-        const peek = setTimeout(() => {
+        // Any lock wait that times out lasts lock_timeout, so a peek at this period lands inside it
+        // wherever in a long message it happens. An empty answer (no wait at that moment) keeps what
+        // an earlier peek found.
+        const peek = setInterval(() => {
             control
                 .query(BLOCKERS_SQL, [backendPid])
                 .then(({ rows }) => {
+                if (rows.length === 0)
+                    return;
                 this.lastBlockers = rows.map((r) => ({
                     pid: r.pid,
                     applicationName: r.application_name,
@@ -7207,7 +7256,7 @@ class StatementRunner {
             throw error;
         }
         finally {
-            clearTimeout(peek);
+            clearInterval(peek);
             signal?.removeEventListener('abort', cancel);
         }
     }
@@ -7264,6 +7313,7 @@ function sendCounted(client, sql) {
             if (!error)
                 return resolve(query.completedAt);
             error.completedStatements = query.completedAt.length;
+            error.completedAt = query.completedAt;
             reject(error);
         };
         client.query(query);
@@ -7350,38 +7400,122 @@ function locateFailure(batch, error) {
     return { index: batch.indices[i], step: batch.steps[i] };
 }
 
+;// CONCATENATED MODULE: ./src/engine/chain.ts
+
+/**
+ * The chain of transaction units starting at `start`: as many consecutive ones as fit in a
+ * message (at least one, however large), cut only between transactions.
+ */
+function chainFrom(units, start, text) {
+    const commands = [];
+    const records = [];
+    let ordinal = text.firstOrdinal;
+    let length = 0;
+    let end = start;
+    for (; end < units.length && (end === start || length < MESSAGE_BYTES); end++) {
+        const unit = units[end];
+        if (unit.kind !== 'transaction')
+            break;
+        const at = end;
+        const control = (sql) => commands.push({ sql, unit: at });
+        control('BEGIN');
+        text.settings.forEach(control);
+        if (at === start)
+            text.prelude?.forEach(control);
+        unit.steps.forEach((step, stepIndex) => {
+            if (step.kind === 'record') {
+                records.push({ ordinal, step });
+                commands.push({ sql: text.record(ordinal++), unit: at, step, stepIndex });
+            }
+            else {
+                commands.push({ sql: step.statement.sql, unit: at, step, stepIndex });
+                length += step.statement.sql.length;
+            }
+        });
+        if (text.asynchronousCommit(at))
+            control('SET LOCAL synchronous_commit = off');
+        commands.push({ sql: 'COMMIT', unit: at, commit: true });
+    }
+    return { first: start, end, commands, records, sql: commands.map((c) => c.sql).join(SEPARATOR) };
+}
+/**
+ * Where a chain stopped: how many of its transactions committed, and which command failed (with
+ * the error's position inside that command's text when the server gave one). `completed` is the
+ * number of commands that completed before the failure.
+ */
+function locateChainFailure(chain, completed, position) {
+    const index = Math.min(Math.max(0, completed), chain.commands.length - 1);
+    const committed = chain.commands.slice(0, index).filter((c) => c.commit).length;
+    const command = chain.commands[index];
+    if (position === undefined || !Number.isInteger(position) || position <= 0)
+        return { committed, command };
+    // The server counts characters (code points) from the start of the whole message, from 1.
+    let start = 0;
+    for (let i = 0; i < index; i++)
+        start += Array.from(chain.commands[i].sql).length + Array.from(SEPARATOR).length;
+    const inCommand = position - start;
+    const fits = inCommand >= 1 && inCommand <= Array.from(command.sql).length + 1;
+    return { committed, command, positionInCommand: fits ? inCommand : undefined };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/execute.ts
 
 
 
 
+
 const LOCK_NOT_AVAILABLE = '55P03';
-/** Runs the units in order; stops at the first failure, whose transaction is rolled back. */
+/**
+ * Runs the units in order; stops at the first failure, whose transaction is rolled back. A
+ * transaction that times out waiting for a lock is retried (with backoff) from where it stopped.
+ */
 async function executeUnits(units, options) {
     const outcome = emptyOutcome();
     const startedVersions = new Set();
     let prelude = options.prelude;
-    for (const [index, unit] of units.entries()) {
-        const unitOptions = { ...options, prelude, asynchronousCommit: index < units.length - 1 };
-        const failure = unit.kind === 'transaction'
-            ? await runTransactionWithRetry((timings) => runTransaction(unit.steps, unitOptions, timings), options, outcome)
-            : await runAutocommit(unit.step, options, outcome);
-        if (!failure && unit.kind === 'transaction')
-            prelude = undefined;
-        const steps = unit.kind === 'transaction' ? unit.steps : [unit.step];
-        if (!settleUnit(outcome, steps, failure))
-            break;
-        for (const step of steps)
-            startedVersions.add(step.migration.migration.version);
+    let attempt = 0;
+    const ordinals = { next: 1 };
+    for (let index = 0; index < units.length;) {
+        const unit = units[index];
         if (unit.kind === 'autocommit') {
+            const failure = await runAutocommit(unit.step, options, outcome);
+            if (!settleUnit(outcome, [unit.step], failure))
+                break;
             const { migration, statement } = unit.step;
+            startedVersions.add(migration.migration.version);
             outcome.nonTransactionalDone.push({
                 version: migration.migration.version,
                 file: migration.migration.path,
                 line: statement.line,
                 statement: statement.sql,
             });
+            index++;
+            continue;
         }
+        const timings = new Map();
+        const tried = options.chain
+            ? await runChain(units, index, { ...options, prelude }, options.chain, ordinals, timings)
+            : await runTransaction(unit.steps, { ...options, prelude, asynchronousCommit: index < units.length - 1 }, timings).then((failure) => ({ committed: failure ? 0 : 1, failure }));
+        addTimings(outcome, timings);
+        for (const done of units.slice(index, index + tried.committed)) {
+            const steps = done.kind === 'transaction' ? done.steps : [done.step];
+            settleUnit(outcome, steps, undefined);
+            for (const step of steps)
+                startedVersions.add(step.migration.migration.version);
+        }
+        if (tried.committed > 0)
+            [attempt, prelude] = [0, undefined];
+        index += tried.committed;
+        if (!tried.failure)
+            continue;
+        const finalFailure = await waitToRetry(tried.failure, attempt, options, outcome);
+        if (!finalFailure) {
+            attempt++;
+            continue;
+        }
+        const failed = units[index];
+        settleUnit(outcome, failed.kind === 'transaction' ? failed.steps : [failed.step], finalFailure);
+        break;
     }
     outcome.partiallyCommitted = [...startedVersions].filter((v) => !outcome.committed.includes(v));
     return outcome;
@@ -7392,7 +7526,17 @@ async function executeUnits(units, options) {
  */
 async function executeStreamedTransaction(source, options) {
     const outcome = emptyOutcome();
-    const failure = await runTransactionWithRetry((timings) => runTransaction(source.steps(), options, timings, source.whileWaiting), options, outcome);
+    let failure;
+    for (let attempt = 0;; attempt++) {
+        const timings = new Map();
+        failure = await runTransaction(source.steps(), options, timings, source.whileWaiting);
+        addTimings(outcome, timings);
+        if (!failure)
+            break;
+        failure = await waitToRetry(failure, attempt, options, outcome);
+        if (failure)
+            break;
+    }
     settleUnit(outcome, source.produced(), failure);
     return outcome;
 }
@@ -7404,6 +7548,10 @@ function emptyOutcome() {
         durations: new Map(),
         retries: [],
     };
+}
+function addTimings(outcome, timings) {
+    for (const [v, ms] of timings)
+        outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
 }
 /** Books a finished unit into the outcome; false when it failed (and the run stops). */
 function settleUnit(outcome, steps, failure) {
@@ -7424,37 +7572,41 @@ function settleUnit(outcome, steps, failure) {
     return true;
 }
 /**
- * Runs one transaction (`attempt` begins, runs and commits or rolls back) and repeats it after a
- * lock timeout, with backoff, up to `lockRetries` times.
+ * After a failed attempt: when it was a lock timeout and retries remain, waits (exponential
+ * backoff scaled to the lock timeout, with jitter so runs retrying in lockstep do not collide
+ * again) and returns undefined, meaning "try again". Otherwise returns the failure to report.
+ * The wait ends early once the blocking transactions are gone; while they are open we do not
+ * queue, so application queries only wait behind us during the retries.
  */
-async function runTransactionWithRetry(attemptTransaction, options, outcome) {
-    for (let attempt = 0;; attempt++) {
-        const timings = new Map();
-        const failure = await attemptTransaction(timings);
-        for (const [v, ms] of timings)
-            outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
-        if (!failure)
-            return undefined;
-        if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries)
-            return failure;
-        // Exponential backoff scaled to the lock timeout, with jitter (runs retrying in lockstep would
-        // collide again). The wait ends early once the blocking transactions are gone; while they are
-        // open we do not queue, so application queries only wait behind us during the retries.
-        const base = Math.max(options.retryBaseMs ?? 500, options.lockTimeoutMs);
-        const ceiling = Math.min(60_000, base * 2 ** attempt);
-        const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-        const blockers = options.runner.blockers();
-        const blocker = blockers.length > 0 ? blockers.map(describeBlocker).join('; ') : undefined;
-        outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message, blocker });
-        options.logger.warn(`${failure.error.file}:${failure.error.line}: no lock within ${options.lockTimeoutMs} ms` +
-            `${blocker ? `, blocked by ${blocker}` : ''}; rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`);
-        try {
-            await options.runner.waitForBlockers(delayMs);
-        }
-        catch (error) {
-            return { ...failure, error: { message: error.message }, cancelled: true };
-        }
+async function waitToRetry(failure, attempt, options, outcome) {
+    if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries)
+        return failure;
+    const base = Math.max(options.retryBaseMs ?? 500, options.lockTimeoutMs);
+    const ceiling = Math.min(60_000, base * 2 ** attempt);
+    const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    const blockers = options.runner.blockers();
+    const blocker = blockers.length > 0 ? blockers.map(describeBlocker).join('; ') : undefined;
+    outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message, blocker });
+    options.logger.warn(`${failure.error.file}:${failure.error.line}: no lock within ${options.lockTimeoutMs} ms` +
+        `${blocker ? `, blocked by ${blocker}` : ''}; rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`);
+    try {
+        await options.runner.waitForBlockers(delayMs);
+        return undefined;
     }
+    catch (error) {
+        return { ...failure, error: { message: error.message }, cancelled: true };
+    }
+}
+/** The first statement a failed attempt can be blamed on when it failed before running any. */
+function startFailure(error, steps) {
+    if (error instanceof GuardError || error instanceof PlanNeededError)
+        throw error;
+    if (steps.length > 0)
+        return failureOf(error, steps[0], 0);
+    throw new GuardError('migration-failed', `Could not start the migration transaction: ${errorMessage(error)}`, {
+        hint: 'Nothing was applied. Check that the database role may create the supabase_migrations schema and its table.',
+        cause: error,
+    });
 }
 /**
  * One attempt at a transaction. `steps` may be produced while it runs (see stream.ts): then
@@ -7467,8 +7619,7 @@ async function runTransaction(steps, options, timings, whileWaiting) {
     const seen = [];
     let current;
     try {
-        await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
-        await options.prelude?.();
+        await runner.query(['BEGIN', ...settingStatements(options, 'LOCAL'), ...(options.prelude ?? [])].join('; '));
         const records = [];
         for (const batch of batchesFrom(steps)) {
             if (batch.kind === 'record') {
@@ -7508,8 +7659,58 @@ async function runTransaction(steps, options, timings, whileWaiting) {
             const located = locateFailure(current, error);
             return failureOf(error, located.step, located.index, located.positionInStatement);
         }
+        if (seen.length === 0)
+            return startFailure(error, Array.isArray(steps) ? steps : []);
         const stepIndex = current ? current.first : seen.length - 1;
         return failureOf(error, seen[stepIndex], stepIndex);
+    }
+}
+/**
+ * One attempt at the chain of transactions starting at unit `start` (see chain.ts): stages their
+ * history rows, sends them as one message, and reports how many committed before any failure.
+ */
+async function runChain(units, start, options, chainOptions, ordinals, timings) {
+    const { runner } = options;
+    const chain = chainFrom(units, start, {
+        settings: settingStatements(options, 'LOCAL'),
+        prelude: options.prelude,
+        record: chainOptions.recordSql,
+        asynchronousCommit: (index) => index < units.length - 1,
+        firstOrdinal: ordinals.next,
+    });
+    ordinals.next += chain.records.length;
+    const firstSteps = units[start].steps;
+    const started = performance.now();
+    let completedAt = [];
+    try {
+        runner.throwIfCancelled();
+        await chainOptions.stage(chain.records.map(({ ordinal, step }) => ({ ordinal, migration: step.migration })));
+        completedAt = await runner.query(chain.sql);
+        return { committed: chain.end - chain.first };
+    }
+    catch (error) {
+        await runner.client.query('ROLLBACK').catch(() => { });
+        const cause = error instanceof CancelledError && error.cause ? error.cause : error;
+        const batchError = cause;
+        completedAt = batchError.completedAt ?? [];
+        if (!batchError.completedAt)
+            return { committed: 0, failure: startFailure(error, firstSteps) };
+        const located = locateChainFailure(chain, completedAt.length, Number(batchError.position ?? NaN));
+        const steps = units[located.command.unit].steps;
+        // BEGIN, SET and bookkeeping DDL are blamed on the file's first step, COMMIT on its history row.
+        const stepIndex = located.command.stepIndex ?? (located.command.commit ? steps.length - 1 : 0);
+        const failure = failureOf(error, steps[stepIndex], stepIndex, located.command.step ? located.positionInCommand : undefined);
+        return { committed: located.committed, failure };
+    }
+    finally {
+        // Each statement's share of the message: from the previous command's completion to its own.
+        chain.commands.slice(0, completedAt.length).forEach((command, i) => {
+            if (command.step?.kind !== 'statement')
+                return;
+            const version = command.step.migration.migration.version;
+            const ms = completedAt[i] - (i > 0 ? completedAt[i - 1] : started);
+            timings.set(version, (timings.get(version) ?? 0) + ms);
+        });
     }
 }
 /**
@@ -7570,9 +7771,16 @@ function isConnectionLoss(error) {
 }
 /** The lock and statement timeouts every migration statement runs under (also used by the rehearsal). */
 function sessionSettings(options, scope) {
+    return settingStatements(options, scope).join('; ');
+}
+/** The same settings as separate commands (a chain counts its commands). */
+function settingStatements(options, scope) {
     const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
     const statementTimeout = options.statementTimeoutMs ?? 0;
-    return `${set} lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; ${set} statement_timeout = ${quoteLiteral(`${statementTimeout}ms`)}`;
+    return [
+        `${set} lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}`,
+        `${set} statement_timeout = ${quoteLiteral(`${statementTimeout}ms`)}`,
+    ];
 }
 /** Turns a server error into file:line:column, using PostgreSQL's error position inside the statement. */
 function describeSqlError(error, step, positionInStatement) {
@@ -9590,15 +9798,23 @@ async function applyCommand(ctx, result) {
             }
             return planned(planNow());
         };
+        const toRow = (item) => ({
+            version: item.migration.version,
+            name: item.migration.name,
+            statements: item.statements.map((s) => s.historyText),
+            checksum: item.migration.checksum,
+        });
+        const runIdentity = async () => ({ appliedBy: ctx.run.actor, runId: await runIdNow() });
         const options = {
-            ...executionOptions(ctx, session, async (items) => recordAppliedMigrations(client, items.map(({ migration: item, durationMs }) => ({
-                version: item.migration.version,
-                name: item.migration.name,
-                statements: item.statements.map((s) => s.historyText),
-                checksum: item.migration.checksum,
-                durationMs,
-            })), { appliedBy: ctx.run.actor, runId: await runIdNow() })),
-            prelude: session.historyExists ? undefined : () => ensureHistoryTable(client),
+            ...executionOptions(ctx, session, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await runIdentity())),
+            prelude: session.historyExists ? undefined : CREATE_HISTORY,
+            // One transaction per file: consecutive ones travel together (engine/chain.ts).
+            chain: settings.transactionMode === 'per-file'
+                ? {
+                    stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await runIdentity()),
+                    recordSql: recordStagedMigrationSql,
+                }
+                : undefined,
         };
         let outcome;
         try {

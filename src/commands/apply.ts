@@ -1,14 +1,20 @@
 import { applicationName } from '../config/run-context.js';
 import { connect, type Client } from '../db/connect.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
-import { finishRunRecord, recordAppliedMigrations } from '../db/guard-store.js';
-import { ensureHistoryTable, readHistory } from '../db/history.js';
+import {
+  finishRunRecord,
+  recordAppliedMigrations,
+  recordStagedMigrationSql,
+  stageAppliedMigrations,
+} from '../db/guard-store.js';
+import { CREATE_HISTORY, readHistory } from '../db/history.js';
 import { errorMessage, formatLocation, GuardError } from '../errors.js';
 import {
   executeStreamedTransaction,
   executeUnits,
   PlanNeededError,
   sessionSettings,
+  type ExecuteOptions,
   type ExecutionOutcome,
 } from '../engine/execute.js';
 import { prepareMigrations } from '../engine/prepare.js';
@@ -91,24 +97,35 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       }
       return planned(planNow());
     };
-    const options = {
-      ...executionOptions(
-        ctx,
-        session,
-        async (items: Array<{ migration: PreparedMigration; durationMs: number }>) =>
-          recordAppliedMigrations(
-            client,
-            items.map(({ migration: item, durationMs }) => ({
-              version: item.migration.version,
-              name: item.migration.name,
-              statements: item.statements.map((s) => s.historyText),
-              checksum: item.migration.checksum,
-              durationMs,
-            })),
-            { appliedBy: ctx.run.actor, runId: await runIdNow() },
-          ),
+    const toRow = (item: PreparedMigration) => ({
+      version: item.migration.version,
+      name: item.migration.name,
+      statements: item.statements.map((s) => s.historyText),
+      checksum: item.migration.checksum,
+    });
+    const runIdentity = async () => ({ appliedBy: ctx.run.actor, runId: await runIdNow() });
+    const options: ExecuteOptions = {
+      ...executionOptions(ctx, session, async (items) =>
+        recordAppliedMigrations(
+          client,
+          items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })),
+          await runIdentity(),
+        ),
       ),
-      prelude: session.historyExists ? undefined : () => ensureHistoryTable(client),
+      prelude: session.historyExists ? undefined : CREATE_HISTORY,
+      // One transaction per file: consecutive ones travel together (engine/chain.ts).
+      chain:
+        settings.transactionMode === 'per-file'
+          ? {
+              stage: async (records) =>
+                stageAppliedMigrations(
+                  client,
+                  records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })),
+                  await runIdentity(),
+                ),
+              recordSql: recordStagedMigrationSql,
+            }
+          : undefined,
     };
 
     let outcome: ExecutionOutcome;

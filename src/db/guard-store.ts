@@ -157,6 +157,59 @@ export async function recordAppliedMigrations(
   });
 }
 
+/**
+ * Per-file runs send many transactions in one simple-protocol message (engine/chain.ts), where
+ * bind parameters cannot go. Their history rows are staged first, with parameters, as session
+ * settings named by ordinal; each transaction's record command copies its own row. Settings
+ * rather than a temporary table: no catalogue writes, no TEMP privilege, gone with the session.
+ */
+export async function stageAppliedMigrations(
+  client: Client,
+  rows: Array<{ ordinal: number; version: string; name: string; statements: string[]; checksum: string }>,
+  run: { appliedBy: string; runId: number },
+): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `SELECT count(set_config('migration_guard.record_' || ordinal, row, false))
+       FROM unnest($1::int[], $2::text[]) AS t(ordinal, row)`,
+    [
+      rows.map((r) => r.ordinal),
+      rows.map((r) =>
+        JSON.stringify({
+          version: r.version,
+          name: r.name,
+          statements: r.statements,
+          checksum: r.checksum,
+          applied_by: run.appliedBy,
+          run_id: run.runId,
+        }),
+      ),
+    ],
+  );
+}
+
+/**
+ * The command that writes staged row `ordinal` to both histories, inside the migration's own
+ * transaction. Its duration is the transaction's, as the server measured it. The ordinal is a
+ * number the executor hands out; it is checked here because it becomes part of the SQL text.
+ */
+export function recordStagedMigrationSql(ordinal: number): string {
+  if (!Number.isSafeInteger(ordinal) || ordinal < 0) throw new Error(`invalid record ordinal ${ordinal}`);
+  return `WITH input AS (
+  SELECT * FROM jsonb_to_record(current_setting('migration_guard.record_${ordinal}')::jsonb)
+    AS r(version text, name text, statements text[], checksum text, applied_by text, run_id bigint)
+), history AS (
+  INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
+  SELECT version, name, statements FROM input
+)
+INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
+SELECT version, name, checksum, applied_by, run_id,
+       round(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000), 'applied' FROM input
+ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
+  applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
+  duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`;
+}
+
 /** A revert's bookkeeping: the migrations are no longer applied (both histories, one round trip). */
 export async function forgetMigrations(client: Client, versions: string[]): Promise<void> {
   await client.query(

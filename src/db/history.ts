@@ -4,7 +4,7 @@ import type { Client } from './connect.js';
  * The Supabase CLI's migration history, created and written exactly as the CLI does so that
  * `supabase migration list` / `db push` and this tool agree in both directions.
  */
-const CREATE_HISTORY = [
+export const CREATE_HISTORY: readonly string[] = [
   'CREATE SCHEMA IF NOT EXISTS supabase_migrations',
   'CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY)',
   'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[]',

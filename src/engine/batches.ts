@@ -9,8 +9,8 @@ import type { Step, StatementStep } from './units.js';
  * parsing ahead of the server in a streamed run. The separator starts on a new line so a trailing
  * `-- comment` cannot swallow it.
  */
-const SEPARATOR = '\n;\n';
-const MESSAGE_BYTES = 32 * 1024;
+export const SEPARATOR = '\n;\n';
+export const MESSAGE_BYTES = 32 * 1024;
 
 export type Batch =
   | {

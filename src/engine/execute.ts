@@ -1,8 +1,14 @@
 import { quoteLiteral } from '../db/ident.js';
 import type { Logger } from '../logger.js';
 import type { ErrorDetail, LockReport } from './result.js';
-import { CancelledError, describeBlocker, type StatementRunner } from './statement-runner.js';
-import { GuardError } from '../errors.js';
+import {
+  CancelledError,
+  describeBlocker,
+  type BatchError,
+  type StatementRunner,
+} from './statement-runner.js';
+import { chainFrom, locateChainFailure } from './chain.js';
+import { errorMessage, GuardError } from '../errors.js';
 import { batchesFrom, locateFailure, type Batch } from './batches.js';
 import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
 
@@ -12,19 +18,27 @@ export interface ExecuteOptions {
   lockTimeoutMs: number;
   statementTimeoutMs?: number;
   lockRetries: number;
-  /** Writes the history rows of a migration whose statements have all run (inside the same transaction). */
   /**
    * Writes the history rows of the migrations whose statements a transaction ran, inside that
    * transaction just before COMMIT: one call (one round trip) per transaction, not per file.
    */
   record: (items: Array<{ migration: PreparedMigration; durationMs: number }>) => Promise<void>;
+  /**
+   * When given, consecutive transactions travel together as one message (chain.ts) and their
+   * history rows are staged beforehand: for per-file runs, one round trip per 32 KB of SQL instead
+   * of four per file.
+   */
+  chain?: {
+    stage: (records: Array<{ ordinal: number; migration: PreparedMigration }>) => Promise<void>;
+    recordSql: (ordinal: number) => string;
+  };
   /** Backoff base; tests shorten it. */
   retryBaseMs?: number;
   /**
-   * Runs first in every transaction until one commits: lets bookkeeping DDL (creating the history
-   * table on a fresh database) share the fate of the first migration instead of outliving a failure.
+   * Bookkeeping DDL run first in every transaction until one commits: creating the history table
+   * on a fresh database then shares the fate of the first migration instead of outliving a failure.
    */
-  prelude?: () => Promise<void>;
+  prelude?: readonly string[];
   /** Commit without waiting for the WAL flush (set per unit by executeUnits: all but the last). */
   asynchronousCommit?: boolean;
 }
@@ -58,34 +72,65 @@ interface StepFailure {
   connectionLost: boolean;
 }
 
-/** Runs the units in order; stops at the first failure, whose transaction is rolled back. */
+/** What one attempt at the transactions from a given unit on achieved. */
+interface Attempt {
+  /** How many of the units, from the first one tried, committed. */
+  committed: number;
+  /** Why the next one did not. */
+  failure?: StepFailure;
+}
+
+/**
+ * Runs the units in order; stops at the first failure, whose transaction is rolled back. A
+ * transaction that times out waiting for a lock is retried (with backoff) from where it stopped.
+ */
 export async function executeUnits(units: Unit[], options: ExecuteOptions): Promise<ExecutionOutcome> {
   const outcome = emptyOutcome();
   const startedVersions = new Set<string>();
   let prelude = options.prelude;
-  for (const [index, unit] of units.entries()) {
-    const unitOptions = { ...options, prelude, asynchronousCommit: index < units.length - 1 };
-    const failure =
-      unit.kind === 'transaction'
-        ? await runTransactionWithRetry(
-            (timings) => runTransaction(unit.steps, unitOptions, timings),
-            options,
-            outcome,
-          )
-        : await runAutocommit(unit.step, options, outcome);
-    if (!failure && unit.kind === 'transaction') prelude = undefined;
-    const steps = unit.kind === 'transaction' ? unit.steps : [unit.step];
-    if (!settleUnit(outcome, steps, failure)) break;
-    for (const step of steps) startedVersions.add(step.migration.migration.version);
+  let attempt = 0;
+  const ordinals = { next: 1 };
+  for (let index = 0; index < units.length;) {
+    const unit = units[index];
     if (unit.kind === 'autocommit') {
+      const failure = await runAutocommit(unit.step, options, outcome);
+      if (!settleUnit(outcome, [unit.step], failure)) break;
       const { migration, statement } = unit.step;
+      startedVersions.add(migration.migration.version);
       outcome.nonTransactionalDone.push({
         version: migration.migration.version,
         file: migration.migration.path,
         line: statement.line,
         statement: statement.sql,
       });
+      index++;
+      continue;
     }
+    const timings = new Map<string, number>();
+    const tried = options.chain
+      ? await runChain(units, index, { ...options, prelude }, options.chain, ordinals, timings)
+      : await runTransaction(
+          unit.steps,
+          { ...options, prelude, asynchronousCommit: index < units.length - 1 },
+          timings,
+        ).then((failure): Attempt => ({ committed: failure ? 0 : 1, failure }));
+    addTimings(outcome, timings);
+    for (const done of units.slice(index, index + tried.committed)) {
+      const steps = done.kind === 'transaction' ? done.steps : [done.step];
+      settleUnit(outcome, steps, undefined);
+      for (const step of steps) startedVersions.add(step.migration.migration.version);
+    }
+    if (tried.committed > 0) [attempt, prelude] = [0, undefined];
+    index += tried.committed;
+    if (!tried.failure) continue;
+    const finalFailure = await waitToRetry(tried.failure, attempt, options, outcome);
+    if (!finalFailure) {
+      attempt++;
+      continue;
+    }
+    const failed = units[index];
+    settleUnit(outcome, failed.kind === 'transaction' ? failed.steps : [failed.step], finalFailure);
+    break;
   }
   outcome.partiallyCommitted = [...startedVersions].filter((v) => !outcome.committed.includes(v));
   return outcome;
@@ -100,11 +145,15 @@ export async function executeStreamedTransaction(
   options: ExecuteOptions,
 ): Promise<ExecutionOutcome> {
   const outcome = emptyOutcome();
-  const failure = await runTransactionWithRetry(
-    (timings) => runTransaction(source.steps(), options, timings, source.whileWaiting),
-    options,
-    outcome,
-  );
+  let failure: StepFailure | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const timings = new Map<string, number>();
+    failure = await runTransaction(source.steps(), options, timings, source.whileWaiting);
+    addTimings(outcome, timings);
+    if (!failure) break;
+    failure = await waitToRetry(failure, attempt, options, outcome);
+    if (failure) break;
+  }
   settleUnit(outcome, source.produced(), failure);
   return outcome;
 }
@@ -117,6 +166,10 @@ function emptyOutcome(): ExecutionOutcome {
     durations: new Map(),
     retries: [],
   };
+}
+
+function addTimings(outcome: ExecutionOutcome, timings: Map<string, number>): void {
+  for (const [v, ms] of timings) outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
 }
 
 /** Books a finished unit into the outcome; false when it failed (and the run stops). */
@@ -138,40 +191,50 @@ function settleUnit(outcome: ExecutionOutcome, steps: Step[], failure: StepFailu
 }
 
 /**
- * Runs one transaction (`attempt` begins, runs and commits or rolls back) and repeats it after a
- * lock timeout, with backoff, up to `lockRetries` times.
+ * After a failed attempt: when it was a lock timeout and retries remain, waits (exponential
+ * backoff scaled to the lock timeout, with jitter so runs retrying in lockstep do not collide
+ * again) and returns undefined, meaning "try again". Otherwise returns the failure to report.
+ * The wait ends early once the blocking transactions are gone; while they are open we do not
+ * queue, so application queries only wait behind us during the retries.
  */
-async function runTransactionWithRetry(
-  attemptTransaction: (timings: Map<string, number>) => Promise<StepFailure | undefined>,
+async function waitToRetry(
+  failure: StepFailure,
+  attempt: number,
   options: ExecuteOptions,
   outcome: ExecutionOutcome,
 ): Promise<StepFailure | undefined> {
-  for (let attempt = 0; ; attempt++) {
-    const timings = new Map<string, number>();
-    const failure = await attemptTransaction(timings);
-    for (const [v, ms] of timings) outcome.durations.set(v, (outcome.durations.get(v) ?? 0) + ms);
-    if (!failure) return undefined;
-    if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries)
-      return failure;
-    // Exponential backoff scaled to the lock timeout, with jitter (runs retrying in lockstep would
-    // collide again). The wait ends early once the blocking transactions are gone; while they are
-    // open we do not queue, so application queries only wait behind us during the retries.
-    const base = Math.max(options.retryBaseMs ?? 500, options.lockTimeoutMs);
-    const ceiling = Math.min(60_000, base * 2 ** attempt);
-    const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-    const blockers = options.runner.blockers();
-    const blocker = blockers.length > 0 ? blockers.map(describeBlocker).join('; ') : undefined;
-    outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message, blocker });
-    options.logger.warn(
-      `${failure.error.file}:${failure.error.line}: no lock within ${options.lockTimeoutMs} ms` +
-        `${blocker ? `, blocked by ${blocker}` : ''}; rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`,
-    );
-    try {
-      await options.runner.waitForBlockers(delayMs);
-    } catch (error) {
-      return { ...failure, error: { message: (error as Error).message }, cancelled: true };
-    }
+  if (failure.error.sqlstate !== LOCK_NOT_AVAILABLE || failure.cancelled || attempt >= options.lockRetries)
+    return failure;
+  const base = Math.max(options.retryBaseMs ?? 500, options.lockTimeoutMs);
+  const ceiling = Math.min(60_000, base * 2 ** attempt);
+  const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  const blockers = options.runner.blockers();
+  const blocker = blockers.length > 0 ? blockers.map(describeBlocker).join('; ') : undefined;
+  outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message, blocker });
+  options.logger.warn(
+    `${failure.error.file}:${failure.error.line}: no lock within ${options.lockTimeoutMs} ms` +
+      `${blocker ? `, blocked by ${blocker}` : ''}; rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`,
+  );
+  try {
+    await options.runner.waitForBlockers(delayMs);
+    return undefined;
+  } catch (error) {
+    return { ...failure, error: { message: (error as Error).message }, cancelled: true };
   }
+}
+
+/** The first statement a failed attempt can be blamed on when it failed before running any. */
+function startFailure(error: unknown, steps: Step[]): StepFailure {
+  if (error instanceof GuardError || error instanceof PlanNeededError) throw error;
+  if (steps.length > 0) return failureOf(error, steps[0], 0);
+  throw new GuardError(
+    'migration-failed',
+    `Could not start the migration transaction: ${errorMessage(error)}`,
+    {
+      hint: 'Nothing was applied. Check that the database role may create the supabase_migrations schema and its table.',
+      cause: error,
+    },
+  );
 }
 
 /**
@@ -190,8 +253,9 @@ async function runTransaction(
   const seen: Step[] = [];
   let current: Batch | undefined;
   try {
-    await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
-    await options.prelude?.();
+    await runner.query(
+      ['BEGIN', ...settingStatements(options, 'LOCAL'), ...(options.prelude ?? [])].join('; '),
+    );
     const records: Array<Extract<Batch, { kind: 'record' }>> = [];
     for (const batch of batchesFrom(steps)) {
       if (batch.kind === 'record') {
@@ -232,8 +296,68 @@ async function runTransaction(
       const located = locateFailure(current, error);
       return failureOf(error, located.step, located.index, located.positionInStatement);
     }
+    if (seen.length === 0) return startFailure(error, Array.isArray(steps) ? steps : []);
     const stepIndex = current ? current.first : seen.length - 1;
     return failureOf(error, seen[stepIndex], stepIndex);
+  }
+}
+
+/**
+ * One attempt at the chain of transactions starting at unit `start` (see chain.ts): stages their
+ * history rows, sends them as one message, and reports how many committed before any failure.
+ */
+async function runChain(
+  units: Unit[],
+  start: number,
+  options: ExecuteOptions,
+  chainOptions: NonNullable<ExecuteOptions['chain']>,
+  ordinals: { next: number },
+  timings: Map<string, number>,
+): Promise<Attempt> {
+  const { runner } = options;
+  const chain = chainFrom(units, start, {
+    settings: settingStatements(options, 'LOCAL'),
+    prelude: options.prelude,
+    record: chainOptions.recordSql,
+    asynchronousCommit: (index) => index < units.length - 1,
+    firstOrdinal: ordinals.next,
+  });
+  ordinals.next += chain.records.length;
+  const firstSteps = (units[start] as Extract<Unit, { kind: 'transaction' }>).steps;
+  const started = performance.now();
+  let completedAt: number[] = [];
+  try {
+    runner.throwIfCancelled();
+    await chainOptions.stage(
+      chain.records.map(({ ordinal, step }) => ({ ordinal, migration: step.migration })),
+    );
+    completedAt = await runner.query(chain.sql);
+    return { committed: chain.end - chain.first };
+  } catch (error) {
+    await runner.client.query('ROLLBACK').catch(() => {});
+    const cause = error instanceof CancelledError && error.cause ? error.cause : error;
+    const batchError = cause as BatchError & { position?: string };
+    completedAt = batchError.completedAt ?? [];
+    if (!batchError.completedAt) return { committed: 0, failure: startFailure(error, firstSteps) };
+    const located = locateChainFailure(chain, completedAt.length, Number(batchError.position ?? NaN));
+    const steps = (units[located.command.unit] as Extract<Unit, { kind: 'transaction' }>).steps;
+    // BEGIN, SET and bookkeeping DDL are blamed on the file's first step, COMMIT on its history row.
+    const stepIndex = located.command.stepIndex ?? (located.command.commit ? steps.length - 1 : 0);
+    const failure = failureOf(
+      error,
+      steps[stepIndex],
+      stepIndex,
+      located.command.step ? located.positionInCommand : undefined,
+    );
+    return { committed: located.committed, failure };
+  } finally {
+    // Each statement's share of the message: from the previous command's completion to its own.
+    chain.commands.slice(0, completedAt.length).forEach((command, i) => {
+      if (command.step?.kind !== 'statement') return;
+      const version = command.step.migration.migration.version;
+      const ms = completedAt[i] - (i > 0 ? completedAt[i - 1] : started);
+      timings.set(version, (timings.get(version) ?? 0) + ms);
+    });
   }
 }
 
@@ -308,9 +432,20 @@ export function sessionSettings(
   options: Pick<ExecuteOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
   scope: 'LOCAL' | 'SESSION',
 ): string {
+  return settingStatements(options, scope).join('; ');
+}
+
+/** The same settings as separate commands (a chain counts its commands). */
+function settingStatements(
+  options: Pick<ExecuteOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
+  scope: 'LOCAL' | 'SESSION',
+): string[] {
   const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
   const statementTimeout = options.statementTimeoutMs ?? 0;
-  return `${set} lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}; ${set} statement_timeout = ${quoteLiteral(`${statementTimeout}ms`)}`;
+  return [
+    `${set} lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}`,
+    `${set} statement_timeout = ${quoteLiteral(`${statementTimeout}ms`)}`,
+  ];
 }
 
 /** Turns a server error into file:line:column, using PostgreSQL's error position inside the statement. */

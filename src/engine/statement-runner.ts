@@ -105,13 +105,17 @@ export class StatementRunner {
       control.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => {});
     };
     signal?.addEventListener('abort', cancel, { once: true });
-    const peek = setTimeout(
+    // Any lock wait that times out lasts lock_timeout, so a peek at this period lands inside it
+    // wherever in a long message it happens. An empty answer (no wait at that moment) keeps what
+    // an earlier peek found.
+    const peek = setInterval(
       () => {
         control
           .query<
             Blocker & { application_name: string; age_seconds: number | null; xact_start: string | null }
           >(BLOCKERS_SQL, [backendPid])
           .then(({ rows }) => {
+            if (rows.length === 0) return;
             this.lastBlockers = rows.map((r) => ({
               pid: r.pid,
               applicationName: r.application_name,
@@ -133,7 +137,7 @@ export class StatementRunner {
       if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'aborted'), { cause: error });
       throw error;
     } finally {
-      clearTimeout(peek);
+      clearInterval(peek);
       signal?.removeEventListener('abort', cancel);
     }
   }
@@ -199,6 +203,8 @@ class CountingQuery extends PgQuery {
 /** An error from a multi-statement message, with how many of its statements had completed. */
 export interface BatchError extends Error {
   completedStatements?: number;
+  /** When each of those statements completed. */
+  completedAt?: number[];
 }
 
 /** Sends `sql` (one or more statements) as one simple-protocol message. */
@@ -208,6 +214,7 @@ function sendCounted(client: Client, sql: string): Promise<number[]> {
     query.callback = (error: Error | null) => {
       if (!error) return resolve(query.completedAt);
       (error as BatchError).completedStatements = query.completedAt.length;
+      (error as BatchError).completedAt = query.completedAt;
       reject(error);
     };
     client.query(query as unknown as pg.Submittable);

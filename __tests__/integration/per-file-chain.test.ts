@@ -1,0 +1,192 @@
+import { describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { databaseState, databasesFor, query, testServers } from '../helpers/db.js';
+import { migrationsDir } from '../helpers/migrations.js';
+import { startProxy } from '../helpers/proxy.js';
+import { runGuard } from '../helpers/run.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A per-file run sends consecutive transactions as one message (src/engine/chain.ts). These pin
+ * down that it still commits, records, fails and retries file by file.
+ */
+describe.each(testServers())('per-file transactions sent together, on $name', (server) => {
+  const newDb = databasesFor(server);
+
+  const tableFiles = (count: number) =>
+    Object.fromEntries(
+      Array.from({ length: count }, (_, i) => [
+        `${i + 1}_table_${i + 1}.sql`,
+        `create table t${i + 1} (id int primary key);\ninsert into t${i + 1} values (${i + 1});\n`,
+      ]),
+    );
+
+  it('needs far fewer messages than files: transactions are not sent one round trip at a time', async () => {
+    const db = await newDb();
+    const counts = new Map<string, number>();
+    const proxy = await startProxy(Number(new URL(db.url).port), {
+      onClientMessage: (type) => counts.set(type, (counts.get(type) ?? 0) + 1),
+    });
+    try {
+      const viaProxy = new URL(db.url);
+      viaProxy.port = String(proxy.port);
+      const files = 40;
+      const { result } = await runGuard('apply', viaProxy.toString(), migrationsDir(tableFiles(files)), {
+        'transaction-mode': 'per-file',
+      });
+      expect(result.status).toBe('success');
+      expect(result.applied).toHaveLength(files);
+      // Everything the run sent: preflight, bookkeeping, rehearsal and the real pass. One
+      // transaction per round trip would be at least 4 per file (BEGIN, statements, row, COMMIT).
+      const sent = (counts.get('Q') ?? 0) + (counts.get('E') ?? 0);
+      expect(sent).toBeGreaterThan(0);
+      expect(sent).toBeLessThan(files);
+    } finally {
+      await proxy.close();
+    }
+    expect(
+      await query(db.url, 'select count(*)::int as n from pg_tables where tablename ~ $1', ['^t\\d+$']),
+    ).toEqual([{ n: 40 }]);
+  });
+
+  it('writes exactly the history rows a single-transaction run writes, and its own rows per file', async () => {
+    const files = {
+      '20240101000000_first.sql':
+        "create table docs (id int, body text);\ninsert into docs values (1, 'ünïcödé 🎉; not a split');\n",
+      '20240102000000_second_one.sql':
+        'create function f() returns int language plpgsql as $body$\nbegin\n  return 1; -- ; inside\nend\n$body$;\n',
+      '20240103000000_third.sql': '-- only a comment and a statement\nalter table docs add column n int;\n',
+    };
+    const history =
+      'select version, name, statements from supabase_migrations.schema_migrations order by version';
+    const inOne = await newDb();
+    const perFile = await newDb();
+    expect((await runGuard('apply', inOne.url, migrationsDir(files))).result.status).toBe('success');
+    const { result } = await runGuard('apply', perFile.url, migrationsDir(files), {
+      'transaction-mode': 'per-file',
+    });
+    expect(result.status).toBe('success');
+    const rows = await query(perFile.url, history);
+    expect(rows).toEqual(await query(inOne.url, history));
+    expect(rows.map((r) => r.name)).toEqual(['first', 'second_one', 'third']);
+    expect(rows[1].statements).toHaveLength(1);
+    const own = await query(
+      perFile.url,
+      'select version, checksum, applied_by, run_id::text, duration_ms, method from migration_guard.migrations order by version',
+    );
+    const expectedChecksums = await query(
+      inOne.url,
+      'select checksum from migration_guard.migrations order by version',
+    );
+    expect(own.map((r) => r.checksum)).toEqual(expectedChecksums.map((r) => r.checksum));
+    for (const row of own) {
+      expect(row).toMatchObject({ applied_by: 'jest@test', run_id: String(result.runId), method: 'applied' });
+      expect(row.duration_ms).toEqual(expect.any(Number));
+      expect(row.duration_ms).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('a file that fails at its COMMIT, after earlier files of the same message committed: those stay, recorded, and the report says so', async () => {
+    // A deferred foreign key is checked at COMMIT, which the rehearsal (always rolled back) never
+    // reaches: only the real pass fails, in the middle of a message.
+    const db = await newDb();
+    const dir = migrationsDir({
+      ...tableFiles(2),
+      '3_deferred.sql':
+        'create table parent (id int primary key);\ncreate table child (parent_id int references parent deferrable initially deferred);\ninsert into child values (42);\n',
+      '4_after.sql': 'create table after_failure (id int);\n',
+    });
+    const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatchObject({
+      sqlstate: '23503',
+      file: expect.stringContaining('3_deferred.sql'),
+    });
+    expect(result.migrations.map((m) => [m.version, m.status])).toEqual([
+      ['1', 'applied'],
+      ['2', 'applied'],
+      ['3', 'failed'],
+      ['4', 'not-run'],
+    ]);
+    expect(result.message).toMatch(/Applied and NOT reverted: 1, 2\./);
+    const applied = await query(
+      db.url,
+      'select version from supabase_migrations.schema_migrations order by 1',
+    );
+    expect(applied.map((r) => r.version)).toEqual(['1', '2']);
+    expect(
+      await query(
+        db.url,
+        "select to_regclass('child') is null as gone, to_regclass('after_failure') is null as never",
+      ),
+    ).toEqual([{ gone: true, never: true }]);
+  });
+
+  it('a lock wait in the middle of a message: retries from the blocked file, the files before it committed once', async () => {
+    const db = await newDb();
+    await query(db.url, 'create table busy (id int)');
+    // File 1 commits a marker; the blocker, waiting for it, locks `busy` while file 2 sleeps, so
+    // file 2's ALTER times out waiting. Re-running file 1 would fail ("already exists").
+    const dir = migrationsDir({
+      '1_marker.sql': 'create table marker (id int);\n',
+      '2_alter_busy.sql': 'select pg_sleep(1);\nalter table busy add column note text;\n',
+      '3_after.sql': 'create table after_busy (id int);\n',
+    });
+    const blocker = new pg.Client({ connectionString: db.url, application_name: 'nightly-report' });
+    await blocker.connect();
+    const holdLock = (async () => {
+      for (let i = 0; i < 1000; i++) {
+        const { rows } = await blocker.query("select to_regclass('marker') is not null as committed");
+        if (rows[0].committed) break;
+        await sleep(10);
+      }
+      await blocker.query('begin');
+      await blocker.query('lock table busy in access share mode');
+      await sleep(2000);
+      await blocker.query('commit');
+    })();
+    try {
+      const { result } = await runGuard(
+        'apply',
+        db.url,
+        dir,
+        { 'transaction-mode': 'per-file', 'lock-timeout': '300ms', 'lock-retries': '10' },
+        { overrides: { lockRetryBaseMs: 100 } },
+      );
+      expect(result.status).toBe('success');
+      expect(result.applied).toEqual(['1', '2', '3']);
+      expect(result.lock?.retries.length).toBeGreaterThanOrEqual(1);
+      expect(result.lock?.retries[0].blocker).toMatch(/"nightly-report"/);
+      expect(
+        await query(
+          db.url,
+          "select count(*)::int as n from information_schema.columns where table_name = 'busy' and column_name = 'note'",
+        ),
+      ).toEqual([{ n: 1 }]);
+    } finally {
+      await holdLock.catch(() => {});
+      await blocker.end();
+    }
+  });
+
+  it('on a fresh database, creates the history table with the first file: a failure there leaves nothing', async () => {
+    const db = await newDb();
+    const before = await databaseState(db.url);
+    const dir = migrationsDir({
+      '1_deferred.sql':
+        'create table parent (id int primary key);\ncreate table child (parent_id int references parent deferrable initially deferred);\ninsert into child values (1);\n',
+      '2_after.sql': 'create table after_failure (id int);\n',
+    });
+    const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
+    expect(result.status).toBe('rolled-back');
+    expect(result.error).toMatchObject({
+      sqlstate: '23503',
+      file: expect.stringContaining('1_deferred.sql'),
+    });
+    expect(await databaseState(db.url)).toEqual(before);
+    expect(
+      await query(db.url, "select to_regclass('supabase_migrations.schema_migrations') is null as none"),
+    ).toEqual([{ none: true }]);
+  });
+});
