@@ -25,6 +25,7 @@ import { generateMigrations, verifySql, writeMigrationSets } from './lib/generat
 import { distHash, snapshotDist } from './lib/dist.mjs';
 import { prepareSupabaseTemplate, startServer } from './lib/server.mjs';
 import { actionNode } from './lib/action-node.mjs';
+import { startLatencyProxy } from './lib/latency-proxy.mjs';
 
 // dbmate is not a dev dependency (the npm registry mirror lacks its non-Linux packages, which
 // breaks `npm ci`): install it for the benchmarks only.
@@ -49,11 +50,12 @@ const { values: args } = parseArgs({
     dist: { type: 'string', default: join(ROOT, 'dist') },
     input: { type: 'string', multiple: true, default: [] },
     node: { type: 'string' },
+    rtt: { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17] [--dist dist] [--input NAME=VALUE ...] [--node PATH]\n  --input passes an extra action input to our runs; backup=off unless given (e.g. --input backup=required --pg 15)');
+  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17] [--dist dist] [--input NAME=VALUE ...] [--node PATH] [--rtt MS]\n  --rtt puts every contender behind a loopback proxy adding MS of round-trip latency (a remote database)\n  --input passes an extra action input to our runs; backup=off unless given (e.g. --input backup=required --pg 15)');
   process.exit(0);
 }
 const N = positiveInt(args.n, 'n', 1, 20_000);
@@ -63,6 +65,11 @@ const WARMUP = positiveInt(args.warmup, 'warmup', 0, 10);
 const SEED = positiveInt(args.seed, 'seed', 0, 2 ** 31);
 const TIMEOUT_MS = positiveInt(args.timeout, 'timeout', 10, 24 * 3600) * 1000;
 const PG_MAJOR = positiveInt(args.pg, 'pg', 15, 17);
+/** Round-trip latency between the contenders and the server (0: direct; see lib/latency-proxy.mjs). */
+const RTT_MS = positiveInt(args.rtt, 'rtt', 0, 1000);
+/** Where contenders connect: the server itself, or the latency proxy in front of it. */
+let contenderPort;
+const contenderUrl = (db) => server.url(db).replace(`:${server.port}/`, `:${contenderPort}/`);
 /**
  * Inputs added to our runs. `backup` defaults to off: the other contenders take no backup, and the
  * embedded server is PostgreSQL 17 while the pg_dump on this machine may be older (the action then
@@ -95,6 +102,7 @@ const tempRoot = mkdtempSync(join(tmpdir(), 'mg-bench-'));
 // The server runs as the `postgres` OS user, which cannot enter tempRoot (mode 0700): own folder.
 const pgDataDir = mkdtempSync(join(tmpdir(), 'mg-bench-pgdata-'));
 let server;
+let latencyProxy;
 let currentChild;
 let interrupted = false;
 let cleanedUp = false;
@@ -112,6 +120,7 @@ async function cleanup() {
   if (cleanedUp) return;
   cleanedUp = true;
   if (currentChild && currentChild.exitCode === null) currentChild.kill('SIGKILL');
+  await latencyProxy?.close();
   try {
     await server?.stop();
   } catch (error) {
@@ -243,7 +252,7 @@ function contenders(sets, psqlScript, distDir) {
         cwd: runDir,
         env: baseEnv({
           'INPUT_COMMAND': 'apply',
-          'INPUT_DATABASE-URL': server.url(dbName),
+          'INPUT_DATABASE-URL': contenderUrl(dbName),
           'INPUT_MIGRATIONS-DIR': sets.plain,
           'INPUT_TRANSACTION-MODE': mode,
           GITHUB_OUTPUT: githubOutput,
@@ -273,7 +282,7 @@ function contenders(sets, psqlScript, distDir) {
       command(dbName, runDir) {
         return {
           cmd: 'psql',
-          argv: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(server.port), '-U', server.user, '-d', dbName, '-f', psqlScript],
+          argv: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(contenderPort), '-U', server.user, '-d', dbName, '-f', psqlScript],
           cwd: runDir,
           env: baseEnv({ PGPASSWORD: server.password, PGSSLMODE: 'disable' }),
         };
@@ -287,7 +296,7 @@ function contenders(sets, psqlScript, distDir) {
       command(dbName, runDir) {
         return {
           cmd: join(BIN, 'dbmate'),
-          argv: ['--url', `${server.url(dbName)}?sslmode=disable`, '--migrations-dir', sets.dbmate, '--no-dump-schema', 'up'],
+          argv: ['--url', `${contenderUrl(dbName)}?sslmode=disable`, '--migrations-dir', sets.dbmate, '--no-dump-schema', 'up'],
           cwd: runDir, // no .env there
           env: baseEnv(),
         };
@@ -301,7 +310,7 @@ function contenders(sets, psqlScript, distDir) {
       command(dbName) {
         return {
           cmd: join(BIN, 'supabase'),
-          argv: ['db', 'push', '--db-url', `${server.url(dbName)}?sslmode=disable`, '--yes'],
+          argv: ['db', 'push', '--db-url', `${contenderUrl(dbName)}?sslmode=disable`, '--yes'],
           cwd: sets.supabaseWork,
           env: baseEnv(),
         };
@@ -346,6 +355,11 @@ async function main() {
     return { version: v, settings: Object.fromEntries(settings.map((r) => [r.name, r.setting])) };
   });
   console.error(`server: ${serverInfo.version} on 127.0.0.1:${server.port} ${JSON.stringify(serverInfo.settings)}`);
+  if (RTT_MS > 0) {
+    latencyProxy = await startLatencyProxy(server.port, RTT_MS);
+    contenderPort = latencyProxy.port;
+    console.error(`contenders connect through a proxy adding ${RTT_MS} ms of round-trip latency (port ${contenderPort})`);
+  } else contenderPort = server.port;
 
   const tools = {
     psql: await versionOf('psql', ['--version']),
@@ -457,6 +471,7 @@ async function main() {
   lines.push('');
   lines.push(`- Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node} (our action ran on Node ${machine.actionNode})`);
   lines.push(`- Server: ${serverInfo.version.split(',')[0]} (embedded), fsync=${serverInfo.settings.fsync}, synchronous_commit=${serverInfo.settings.synchronous_commit}, full_page_writes=${serverInfo.settings.full_page_writes}, wal_sync_method=${serverInfo.settings.wal_sync_method}`);
+  if (RTT_MS > 0) lines.push(`- Network: every contender reaches the server through a loopback proxy adding ${RTT_MS} ms per round trip (a remote database); verification connects directly`);
   lines.push(`- Tools: ${tools.psql}; dbmate ${tools.dbmate}; supabase ${tools.supabase}; dist files sha256 ${tools.distSha256}…`);
   lines.push(
     `- Inputs for ours besides command, database-url, migrations-dir, transaction-mode: ${Object.entries(EXTRA_INPUTS).map(([k, v]) => `${k}=${v}`).join(', ')}` +
@@ -525,7 +540,7 @@ async function main() {
   const file = join(resultsDir, `apply-${started.toISOString().replace(/[:.]/g, '-')}-n${N}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ params: { n: N, rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, targets, markdown: table }, null, 2)}\n`,
+    `${JSON.stringify({ params: { n: N, rttMs: RTT_MS, rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, targets, markdown: table }, null, 2)}\n`,
   );
   console.error(`\nraw results: ${file}`);
 }
