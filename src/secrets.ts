@@ -24,12 +24,24 @@ export class SecretScrubber {
     return out;
   };
 
-  /** Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON escapes). */
+  /**
+   * Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON
+   * escapes), returning a scrubbed copy, or the value itself when it holds no secret. A run's
+   * result holds thousands of strings and usually no secret: one search of its JSON text (for each
+   * secret as it would appear there, escaped) settles that.
+   */
   scrubValue<T>(value: T): T {
+    const json = JSON.stringify(value);
+    const mayHold = (secret: string) => json.includes(JSON.stringify(secret).slice(1, -1));
+    if (json !== undefined && !this.longestFirst.some(mayHold)) return value;
+    return this.scrubDeep(value);
+  }
+
+  private scrubDeep<T>(value: T): T {
     if (typeof value === 'string') return this.scrub(value) as T;
-    if (Array.isArray(value)) return value.map((v) => this.scrubValue(v)) as T;
+    if (Array.isArray(value)) return value.map((v) => this.scrubDeep(v)) as T;
     if (value && typeof value === 'object' && !(value instanceof Date)) {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubValue(v)])) as T;
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubDeep(v)])) as T;
     }
     return value;
   }

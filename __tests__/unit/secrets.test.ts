@@ -92,4 +92,16 @@ describe('SecretScrubber', () => {
     });
     expect(value.message).toContain(URL);
   });
+
+  it('scrubs a secret that needs escaping in JSON (quote, backslash, newline) deep inside a value', () => {
+    const scrubber = new SecretScrubber();
+    const secret = 'pa"ss\\wo\nrd';
+    scrubber.add(secret);
+    const value = { migrations: [{ name: 'a' }, { error: { message: `auth failed for ${secret}!` } }] };
+    expect(scrubber.scrubValue(value)).toEqual({
+      migrations: [{ name: 'a' }, { error: { message: 'auth failed for ***!' } }],
+    });
+    const clean = { migrations: [{ name: 'a' }], count: 1 };
+    expect(scrubber.scrubValue(clean)).toEqual(clean);
+  });
 });

@@ -8364,14 +8364,26 @@ class SecretScrubber {
         }
         return out;
     };
-    /** Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON escapes). */
+    /**
+     * Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON
+     * escapes), returning a scrubbed copy, or the value itself when it holds no secret. A run's
+     * result holds thousands of strings and usually no secret: one search of its JSON text (for each
+     * secret as it would appear there, escaped) settles that.
+     */
     scrubValue(value) {
+        const json = JSON.stringify(value);
+        const mayHold = (secret) => json.includes(JSON.stringify(secret).slice(1, -1));
+        if (json !== undefined && !this.longestFirst.some(mayHold))
+            return value;
+        return this.scrubDeep(value);
+    }
+    scrubDeep(value) {
         if (typeof value === 'string')
             return this.scrub(value);
         if (Array.isArray(value))
-            return value.map((v) => this.scrubValue(v));
+            return value.map((v) => this.scrubDeep(v));
         if (value && typeof value === 'object' && !(value instanceof Date)) {
-            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubValue(v)]));
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubDeep(v)]));
         }
         return value;
     }
