@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { createServer, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -6,6 +7,34 @@ import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
 import { databaseState, freshDatabase, query, testServers, databasesFor } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
+
+describe('files are read while the connection opens', () => {
+  it('reports a problem with the files first and drops a connection that never answered', async () => {
+    // A server that accepts TCP connections and never says a word: a blackholed database.
+    const sockets: Socket[] = [];
+    const closed: Socket[] = [];
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('close', () => closed.push(socket));
+      socket.resume(); // read (and ignore) what arrives, so the end of the stream is seen
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      const dir = migrationsDir({ '1_a.sql': 'select 1;', '1_b.sql': 'select 2;' });
+      const { result } = await runGuard('apply', `postgres://u:p@127.0.0.1:${port}/none`, dir);
+      expect(result.status).toBe('failed');
+      expect(result.message).toMatch(/Duplicate migration versions/);
+      // The attempt was under way and is given up now, not when the 15 s connect timeout fires.
+      for (let i = 0; i < 100 && closed.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(sockets).toHaveLength(1);
+      expect(closed).toHaveLength(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
 
 describe.each(testServers())('checks before any change, on $name', (server) => {
   const newDb = databasesFor(server);

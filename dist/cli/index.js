@@ -6765,6 +6765,10 @@ const defaults = lib.defaults
 /** PostgreSQL truncates application_name to NAMEDATALEN-1 bytes. */
 const MAX_APPLICATION_NAME = 63;
 async function connect(target, options) {
+    return startConnecting(target, options).ready;
+}
+/** A client on its way: `ready` settles when it is connected (or could not be). */
+function startConnecting(target, options) {
     const client = new esm.Client({
         host: target.host,
         port: target.port,
@@ -6777,20 +6781,54 @@ async function connect(target, options) {
     });
     // An idle client whose socket dies emits 'error'; without a listener Node would crash the process.
     client.on('error', () => { });
-    try {
-        await client.connect();
-    }
-    catch (error) {
+    let connected = false;
+    const ready = client.connect().then(() => {
+        connected = true;
+        return client;
+    }, async (error) => {
         await client.end().catch(() => { });
         throw describeConnectError(error, target);
-    }
-    return client;
+    });
+    return {
+        ready,
+        abandon: () => {
+            if (connected) {
+                client.end().catch(() => { });
+                return;
+            }
+            // Still connecting: do what pg itself does when its connect timeout fires, so a host that
+            // never answers cannot keep the process alive (`end()` would wait for the connection).
+            const connection = client.connection;
+            if (connection)
+                connection._ending = true;
+            connection?.stream?.destroy();
+        },
+    };
 }
 /** Opens a client, runs `fn`, and always closes the client. */
 async function withClient(target, options, fn) {
-    const client = await connect(target, options);
+    return withClientAfter(target, options, async () => undefined, fn);
+}
+/**
+ * Like `withClient`, with `meanwhile` (local work such as reading the migration files) running
+ * while the connection opens: connecting costs several round trips, more over TLS to a remote
+ * host. Errors come in the same order as if the two ran one after the other: when `meanwhile`
+ * fails, the connection is dropped unfinished and only that error is reported.
+ */
+async function withClientAfter(target, options, meanwhile, fn) {
+    const connecting = startConnecting(target, options);
+    connecting.ready.catch(() => { }); // reported below, once `meanwhile` has succeeded
+    let value;
     try {
-        return await fn(client);
+        value = await meanwhile();
+    }
+    catch (error) {
+        connecting.abandon();
+        throw error;
+    }
+    const client = await connecting.ready;
+    try {
+        return await fn(client, value);
     }
     finally {
         await client.end().catch(() => { });
@@ -9342,6 +9380,7 @@ function codePointLength(text) {
 /** Same pattern as the Supabase CLI: leading digits, underscore, name, `.sql`. */
 const MIGRATION_FILE = /^(\d+)_(.*)\.sql$/;
 const COMPANION = /^(\d+)_(.*)\.(down|verify)\.sql$/;
+const YIELD_EVERY_FILES = 25;
 /** Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped. */
 async function discoverMigrations(dir, cwd = process.cwd()) {
     let entries;
@@ -9394,12 +9433,17 @@ async function discoverMigrations(dir, cwd = process.cwd()) {
             hint: 'Each version may appear in one file only: rename one of them with a new timestamp.',
         });
     }
-    const migrations = await Promise.all(ups.map(async ({ version, name, fileName }) => {
+    const migrations = [];
+    for (const [index, { version, name, fileName }] of ups.entries()) {
+        // Reading is synchronous (faster than one promise per file); pausing now and then lets a
+        // connection that opens meanwhile (session.ts) take its next step.
+        if (index > 0 && index % YIELD_EVERY_FILES === 0)
+            await new Promise((r) => setImmediate(r));
         const key = `${version}_${name}`;
         const extra = companions.get(key);
         companions.delete(key);
-        return loadMigration(dir, version, name, fileName, extra ?? {}, display);
-    }));
+        migrations.push(loadMigration(dir, version, name, fileName, extra ?? {}, display));
+    }
     for (const [, orphan] of companions) {
         for (const fileName of [orphan.down, orphan.verify].filter((f) => !!f)) {
             skipped.push({ fileName, reason: 'companion file without a matching <version>_<name>.sql' });
@@ -9408,9 +9452,9 @@ async function discoverMigrations(dir, cwd = process.cwd()) {
     migrations.sort((a, b) => discover_compareVersions(a.version, b.version));
     return { dir, migrations, skipped };
 }
-async function loadMigration(dir, version, name, fileName, extra, display) {
+function loadMigration(dir, version, name, fileName, extra, display) {
     const path = display(fileName);
-    const text = await readSql((0,external_node_path_namespaceObject.join)(dir, fileName));
+    const text = readSql((0,external_node_path_namespaceObject.join)(dir, fileName));
     const source = new SourceText(text);
     const sections = findSections(text);
     if (sections && 'error' in sections) {
@@ -9443,14 +9487,14 @@ async function loadMigration(dir, version, name, fileName, extra, display) {
                 hint: 'Keep one of the two.',
             });
         }
-        migration.down = { kind: 'file', ...(await wholeFile((0,external_node_path_namespaceObject.join)(dir, extra.down), display(extra.down))) };
+        migration.down = { kind: 'file', ...wholeFile((0,external_node_path_namespaceObject.join)(dir, extra.down), display(extra.down)) };
     }
     if (extra.verify)
-        migration.verify = await wholeFile((0,external_node_path_namespaceObject.join)(dir, extra.verify), display(extra.verify));
+        migration.verify = wholeFile((0,external_node_path_namespaceObject.join)(dir, extra.verify), display(extra.verify));
     return migration;
 }
-async function wholeFile(absolute, path) {
-    const source = new SourceText(await readSql(absolute));
+function wholeFile(absolute, path) {
+    const source = new SourceText(readSql(absolute));
     return { path, source, start: 0, end: source.byteLength };
 }
 /**
@@ -9458,7 +9502,7 @@ async function wholeFile(absolute, path) {
  * synchronously: hundreds of small files through the thread pool (open, fstat, read, close, each a
  * callback) cost ~60 ms of a no-op run, against ~10 ms in one go.
  */
-async function readSql(path) {
+function readSql(path) {
     return (0,external_node_fs_.readFileSync)(path, 'utf8').replace(/^\uFEFF/, '');
 }
 /** Numeric order first (so 9_x precedes 10_x), then textual for equal numbers with different padding. */
@@ -9563,14 +9607,18 @@ function buildPlan(set, history, checksums, options) {
 async function withSession(ctx, result, options, fn) {
     const { settings, logger } = ctx;
     // Commands that never look at files (backup, restore) work without a migrations folder.
-    const set = options.files === false
-        ? { dir: settings.migrationsDir, migrations: [], skipped: [] }
-        : await discoverMigrations(settings.migrationsDir, ctx.cwd);
-    result.skippedFiles = set.skipped;
-    for (const skipped of set.skipped)
-        logger.warn(`Skipped ${skipped.fileName}: ${skipped.reason}`);
+    const readFiles = async () => {
+        const set = options.files === false
+            ? { dir: settings.migrationsDir, migrations: [], skipped: [] }
+            : await discoverMigrations(settings.migrationsDir, ctx.cwd);
+        result.skippedFiles = set.skipped;
+        for (const skipped of set.skipped)
+            logger.warn(`Skipped ${skipped.fileName}: ${skipped.reason}`);
+        return set;
+    };
     const appName = applicationName(settings.command, settings.environment, ctx.run);
-    return withClient(settings.database, { applicationName: appName }, async (client) => {
+    // The files are read while the connection opens; a problem with them is still reported first.
+    return withClientAfter(settings.database, { applicationName: appName }, readFiles, async (client, set) => {
         const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid");
         const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
         result.database = { display: settings.database.display, serverVersion: rows[0].server_version };

@@ -1,5 +1,5 @@
 import { applicationName } from '../config/run-context.js';
-import { connect, withClient, type Client } from '../db/connect.js';
+import { connect, withClient, withClientAfter, type Client } from '../db/connect.js';
 import { readChecksums } from '../db/guard-store.js';
 import { readHistory } from '../db/history.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
@@ -33,15 +33,19 @@ export async function withSession<T>(
 ): Promise<T> {
   const { settings, logger } = ctx;
   // Commands that never look at files (backup, restore) work without a migrations folder.
-  const set: MigrationSet =
-    options.files === false
-      ? { dir: settings.migrationsDir, migrations: [], skipped: [] }
-      : await discoverMigrations(settings.migrationsDir, ctx.cwd);
-  result.skippedFiles = set.skipped;
-  for (const skipped of set.skipped) logger.warn(`Skipped ${skipped.fileName}: ${skipped.reason}`);
+  const readFiles = async (): Promise<MigrationSet> => {
+    const set: MigrationSet =
+      options.files === false
+        ? { dir: settings.migrationsDir, migrations: [], skipped: [] }
+        : await discoverMigrations(settings.migrationsDir, ctx.cwd);
+    result.skippedFiles = set.skipped;
+    for (const skipped of set.skipped) logger.warn(`Skipped ${skipped.fileName}: ${skipped.reason}`);
+    return set;
+  };
 
   const appName = applicationName(settings.command, settings.environment, ctx.run);
-  return withClient(settings.database, { applicationName: appName }, async (client) => {
+  // The files are read while the connection opens; a problem with them is still reported first.
+  return withClientAfter(settings.database, { applicationName: appName }, readFiles, async (client, set) => {
     const { rows } = await client.query<{ server_version: string; server_version_num: string; pid: number }>(
       "SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid",
     );

@@ -14,6 +14,14 @@ export interface ConnectOptions {
 const MAX_APPLICATION_NAME = 63;
 
 export async function connect(target: DatabaseTarget, options: ConnectOptions): Promise<Client> {
+  return startConnecting(target, options).ready;
+}
+
+/** A client on its way: `ready` settles when it is connected (or could not be). */
+function startConnecting(
+  target: DatabaseTarget,
+  options: ConnectOptions,
+): { ready: Promise<Client>; abandon(): void } {
   const client = new pg.Client({
     host: target.host,
     port: target.port,
@@ -26,13 +34,37 @@ export async function connect(target: DatabaseTarget, options: ConnectOptions): 
   });
   // An idle client whose socket dies emits 'error'; without a listener Node would crash the process.
   client.on('error', () => {});
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => {});
-    throw describeConnectError(error, target);
-  }
-  return client;
+  let connected = false;
+  const ready = client.connect().then(
+    () => {
+      connected = true;
+      return client;
+    },
+    async (error: unknown) => {
+      await client.end().catch(() => {});
+      throw describeConnectError(error, target);
+    },
+  );
+  return {
+    ready,
+    abandon: () => {
+      if (connected) {
+        client.end().catch(() => {});
+        return;
+      }
+      // Still connecting: do what pg itself does when its connect timeout fires, so a host that
+      // never answers cannot keep the process alive (`end()` would wait for the connection).
+      const connection = (client as unknown as { connection?: PgConnectionInternals }).connection;
+      if (connection) connection._ending = true;
+      connection?.stream?.destroy();
+    },
+  };
+}
+
+/** The parts of pg's (untyped) Connection that abandoning a connection attempt relies on. */
+interface PgConnectionInternals {
+  _ending?: boolean;
+  stream?: { destroy(): void };
 }
 
 /** Opens a client, runs `fn`, and always closes the client. */
@@ -41,9 +73,33 @@ export async function withClient<T>(
   options: ConnectOptions,
   fn: (client: Client) => Promise<T>,
 ): Promise<T> {
-  const client = await connect(target, options);
+  return withClientAfter(target, options, async () => undefined, fn);
+}
+
+/**
+ * Like `withClient`, with `meanwhile` (local work such as reading the migration files) running
+ * while the connection opens: connecting costs several round trips, more over TLS to a remote
+ * host. Errors come in the same order as if the two ran one after the other: when `meanwhile`
+ * fails, the connection is dropped unfinished and only that error is reported.
+ */
+export async function withClientAfter<W, T>(
+  target: DatabaseTarget,
+  options: ConnectOptions,
+  meanwhile: () => Promise<W>,
+  fn: (client: Client, value: W) => Promise<T>,
+): Promise<T> {
+  const connecting = startConnecting(target, options);
+  connecting.ready.catch(() => {}); // reported below, once `meanwhile` has succeeded
+  let value: W;
   try {
-    return await fn(client);
+    value = await meanwhile();
+  } catch (error) {
+    connecting.abandon();
+    throw error;
+  }
+  const client = await connecting.ready;
+  try {
+    return await fn(client, value);
   } finally {
     await client.end().catch(() => {});
   }
