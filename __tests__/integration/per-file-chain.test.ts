@@ -87,6 +87,31 @@ describe.each(testServers())('per-file transactions sent together, on $name', (s
     }
   });
 
+  it.each(['all', 'per-file'])(
+    'reports each file with its own duration, by the server clock, though files share messages (%s)',
+    async (mode) => {
+      const db = await newDb();
+      const dir = migrationsDir({
+        '1_first.sql': 'create table first_one (id int);\n',
+        '2_slow.sql': 'select pg_sleep(0.3);\n',
+        '3_third.sql': 'create table third_one (id int);\n',
+      });
+      const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+      expect(result.status).toBe('success');
+      const [first, slow, third] = result.migrations.map((m) => m.durationMs);
+      expect(slow).toBeGreaterThanOrEqual(300);
+      // Replies arrive together at the end of a message: timing them would give the whole
+      // message to the first file and nothing to the others.
+      expect(first).toBeLessThan(300);
+      expect(third).toBeLessThan(300);
+      const recorded = await query(
+        db.url,
+        'select version, duration_ms from migration_guard.migrations order by version',
+      );
+      expect(recorded.map((r) => r.duration_ms >= 300)).toEqual([false, true, false]);
+    },
+  );
+
   it('a file that fails at its COMMIT, after earlier files of the same message committed: those stay, recorded, and the report says so', async () => {
     // A deferred foreign key is checked at COMMIT, which the rehearsal (always rolled back) never
     // reaches: only the real pass fails, in the middle of a message.

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { batchesOf, locateFailure, type Batch } from '../../src/engine/batches.js';
+import {
+  batchesOf,
+  CLOCK,
+  CLOCK_SQL,
+  durationsOf,
+  locateFailure,
+  type Batch,
+} from '../../src/engine/batches.js';
 import { prepareMigrations } from '../../src/engine/prepare.js';
 import { stepsOfAtomicFile, type Step } from '../../src/engine/units.js';
 import { migrationOf } from '../helpers/migrations.js';
@@ -13,15 +20,30 @@ const statementBatches = (batches: Batch[]) =>
   batches.filter((b): b is Extract<Batch, { kind: 'statements' }> => b.kind === 'statements');
 
 describe('batchesOf', () => {
-  it('sends the statements of several files in one message and passes their records on separately', async () => {
+  it('sends the statements of several files in one message, reading the clock between files, and passes their records on separately', async () => {
     const steps = await stepsOf(['select 1; select 2;', 'select 3;\nselect 4;', 'select 5;']);
     const batches = batchesOf(steps);
     const [message] = statementBatches(batches);
     expect(statementBatches(batches)).toHaveLength(1);
-    expect(message.sql).toBe('select 1\n;\nselect 2\n;\nselect 3\n;\nselect 4\n;\nselect 5');
+    const C = CLOCK_SQL;
+    expect(message.sql).toBe(
+      [C, 'select 1', 'select 2', C, 'select 3', 'select 4', C, 'select 5', C].join('\n;\n'),
+    );
+    expect(message.commands).toEqual([CLOCK, 0, 1, CLOCK, 2, 3, CLOCK, 4, CLOCK]);
     // Statement steps keep their place among the transaction's steps (records sit between files).
     expect(message.indices).toEqual([0, 1, 3, 4, 6]);
     expect(batches.filter((b) => b.kind === 'record').map((b) => b.first)).toEqual([2, 5, 7]);
+  });
+
+  it('gives each file the time between the clock readings around its statements, as far as the message got', async () => {
+    const steps = await stepsOf(['select 1; select 2;', '', 'select 3;', 'select 4;']);
+    const [message] = statementBatches(batchesOf(steps));
+    expect(message.commands).toEqual([CLOCK, 0, 1, CLOCK, 2, CLOCK, 3, CLOCK]); // the empty file adds no reading
+    const rows = message.commands.map((c, i) => (c === CLOCK ? { clock_ms: 1000 + i * 10 } : undefined));
+    const all = durationsOf(message, { completed: message.commands.length, rows });
+    expect(Object.fromEntries(all)).toEqual({ '1': 30, '3': 20, '4': 20 });
+    // Failed at 'select 4' (command 6): the readings up to then still count.
+    expect(Object.fromEntries(durationsOf(message, { completed: 6, rows }))).toEqual({ '1': 30, '3': 20 });
   });
 
   it('starts a new message after the file that fills one, never inside a file', async () => {
@@ -37,16 +59,21 @@ describe('batchesOf', () => {
     for (const b of messages) expect(b.sql.length).toBeLessThan(64 * 1024);
   });
 
-  it('locates a failure in a message spanning files by statements completed and by position', async () => {
+  it('locates a failure in a message spanning files by commands completed and by position', async () => {
     const steps = await stepsOf(['select 1;', 'select 2;\nselect nosuch;', 'select 4;']);
     const [message] = statementBatches(batchesOf(steps));
-    const byCount = locateFailure(message, Object.assign(new Error('x'), { completedStatements: 2 }));
+    // Commands: clock, select 1, clock, select 2, select nosuch, …: four completed before the error.
+    const failed = (extra: object) => Object.assign(new Error('x'), { completedStatements: 4 }, extra);
+    const byCount = locateFailure(message, failed({}));
     expect(byCount.step.statement.sql).toBe('select nosuch');
     expect(byCount.step.migration.migration.version).toBe('2');
     expect(byCount.index).toBe(3); // steps: 1:select 1, 1:record, 2:select 2, 2:select nosuch, …
     const offset = message.sql.indexOf('nosuch') + 1; // PostgreSQL positions count from 1
-    const byPosition = locateFailure(message, Object.assign(new Error('x'), { position: String(offset) }));
+    const byPosition = locateFailure(message, failed({ position: String(offset) }));
     expect(byPosition.step.statement.sql).toBe('select nosuch');
     expect(byPosition.positionInStatement).toBe('select '.length + 1);
+    // A failure while the clock was read (a cancellation) is put on the statement before it.
+    const atClock = locateFailure(message, Object.assign(new Error('x'), { completedStatements: 2 }));
+    expect(atClock.step.statement.sql).toBe('select 1');
   });
 });

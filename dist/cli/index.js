@@ -7089,8 +7089,14 @@ async function stageAppliedMigrations(client, rows, run) {
     ]);
 }
 /**
+ * Notes when a file's transaction started its work. Not transaction_timestamp(): in a message
+ * holding several transactions that is when the message arrived, for all of them.
+ */
+const MARK_FILE_START_SQL = "SELECT set_config('migration_guard.file_started', extract(epoch FROM clock_timestamp())::text, true)";
+/**
  * The command that writes staged row `ordinal` to both histories, inside the migration's own
- * transaction. Its duration is the transaction's, as the server measured it. The ordinal is a
+ * transaction, with its duration since MARK_FILE_START_SQL by the server's clock, which it also
+ * returns (the report shows it). The ordinal is a
  * number the executor hands out; it is checked here because it becomes part of the SQL text.
  */
 function recordStagedMigrationSql(ordinal) {
@@ -7105,10 +7111,12 @@ function recordStagedMigrationSql(ordinal) {
 )
 INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
 SELECT version, name, checksum, applied_by, run_id,
-       round(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000), 'applied' FROM input
+       round((extract(epoch FROM clock_timestamp())
+              - current_setting('migration_guard.file_started')::float8) * 1000), 'applied' FROM input
 ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
   applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-  duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`;
+  duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method
+RETURNING duration_ms`;
 }
 /** A revert's bookkeeping: the migrations are no longer applied (both histories, one round trip). */
 async function forgetMigrations(client, versions) {
@@ -7245,7 +7253,7 @@ class StatementRunner {
             throw new CancelledError(String(signal.reason ?? 'aborted'));
     }
     /**
-     * Sends `sql` as one message; resolves with the time each of its statements completed.
+     * Sends `sql` as one message; resolves with what its commands returned.
      * `meanwhile` runs once the message is on its way, before the reply is awaited: client work that
      * overlaps the server's.
      */
@@ -7336,10 +7344,23 @@ class StatementRunner {
     }
 }
 const PgQuery = esm.Query;
+/**
+ * pg's Query, counting the commands of a multi-statement message that completed: when the message
+ * fails, that count is the index of the failing command (PostgreSQL stops at the first error and
+ * reports no index of its own). The server sends its replies when the whole message is done, so
+ * their arrival says nothing about how long each command took; commands that read the clock
+ * return that instead, and their rows are kept.
+ */
 class CountingQuery extends PgQuery {
-    completedAt = [];
+    reply = { completed: 0, rows: [] };
+    constructor(text) {
+        super(text);
+        this.on('row', (row) => {
+            this.reply.rows[this.reply.completed] ??= row;
+        });
+    }
     handleCommandComplete(message, connection) {
-        this.completedAt.push(performance.now());
+        this.reply.completed++;
         super.handleCommandComplete(message, connection);
     }
 }
@@ -7349,9 +7370,9 @@ function sendCounted(client, sql) {
         const query = new CountingQuery(sql);
         query.callback = (error) => {
             if (!error)
-                return resolve(query.completedAt);
-            error.completedStatements = query.completedAt.length;
-            error.completedAt = query.completedAt;
+                return resolve(query.reply);
+            error.completedStatements = query.reply.completed;
+            error.reply = query.reply;
             reject(error);
         };
         client.query(query);
@@ -7363,6 +7384,7 @@ function describeBlocker(b) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/batches.ts
+
 /**
  * Statements go to the server as multi-statement messages: a few round trips for the whole run
  * instead of one per statement (or per file), which is what makes a remote database (5-50 ms
@@ -7373,6 +7395,14 @@ function describeBlocker(b) {
  */
 const SEPARATOR = '\n;\n';
 const MESSAGE_BYTES = 32 * 1024;
+/**
+ * The server's replies to a message all arrive when it is done, so a file's duration is read from
+ * the server's clock instead: a reading opens every message and follows each file's (or each
+ * part's) last statement in it. Between two readings run the statements of one file.
+ */
+const CLOCK_SQL = 'SELECT extract(epoch FROM clock_timestamp()) * 1000 AS clock_ms';
+/** In `Batch.commands`: a clock reading rather than a statement. */
+const CLOCK = -1;
 function batchesOf(steps) {
     return [...batchesFrom(steps)];
 }
@@ -7383,28 +7413,39 @@ function batchesOf(steps) {
 function* batchesFrom(steps) {
     let current = [];
     let indices = [];
+    let commands = [CLOCK];
     let length = 0;
     let index = 0;
+    const readClock = () => {
+        if (commands[commands.length - 1] !== CLOCK)
+            commands.push(CLOCK);
+    };
     const take = () => {
+        readClock();
         const batch = {
             kind: 'statements',
             first: indices[0],
             steps: current,
             indices,
-            sql: current.map((s) => s.statement.sql).join(SEPARATOR),
+            commands,
+            sql: commands.map((c) => (c === CLOCK ? CLOCK_SQL : current[c].statement.sql)).join(SEPARATOR),
         };
         current = [];
         indices = [];
+        commands = [CLOCK];
         length = 0;
         return batch;
     };
     for (const step of steps) {
         if (step.kind === 'record') {
+            if (current.length > 0)
+                readClock();
             yield { kind: 'record', first: index++, step };
             if (length >= MESSAGE_BYTES)
                 yield take();
             continue;
         }
+        commands.push(current.length);
         current.push(step);
         indices.push(index++);
         length += step.statement.sql.length + SEPARATOR.length;
@@ -7413,29 +7454,52 @@ function* batchesFrom(steps) {
         yield take();
 }
 /**
+ * How long each file's statements in a message ran, in ms, by version: from the clock readings
+ * that completed (a failed message has readings up to the failure only).
+ */
+function durationsOf(batch, reply) {
+    const durations = new Map();
+    let since;
+    let version;
+    batch.commands.slice(0, reply.completed).forEach((command, i) => {
+        if (command !== CLOCK) {
+            version = batch.steps[command].migration.migration.version;
+            return;
+        }
+        const now = Number(reply.rows[i]?.clock_ms);
+        if (!Number.isFinite(now))
+            return;
+        if (since !== undefined && version !== undefined)
+            durations.set(version, (durations.get(version) ?? 0) + now - since);
+        since = now;
+        version = undefined;
+    });
+    return durations;
+}
+/**
  * Which statement of a failed batch failed (PostgreSQL stops at the first error; the runner counts
- * the statements that completed) and where inside it: the server's position counts code points
- * from the start of the whole message.
+ * the commands that completed) and where inside it: the server's position counts code points
+ * from the start of the whole message. A failure during a clock reading (a cancellation, say) is
+ * put on the statement just before it.
  */
 function locateFailure(batch, error) {
-    const err = error;
+    const raw = error instanceof CancelledError && error.cause ? error.cause : error;
+    const err = raw;
+    const at = Math.min(Math.max(0, err.completedStatements ?? 0), batch.commands.length - 1);
+    const before = batch.commands.slice(0, at + 1).filter((c) => c !== CLOCK);
+    const statementAt = before.length > 0 ? before[before.length - 1] : 0;
+    const located = { index: batch.indices[statementAt], step: batch.steps[statementAt] };
     const position = err.position ? Number(err.position) : NaN;
-    if (Number.isInteger(position) && position > 0) {
-        let start = 0;
-        for (let i = 0; i < batch.steps.length; i++) {
-            const length = Array.from(batch.steps[i].statement.sql).length;
-            if (position - 1 < start + length + Array.from(SEPARATOR).length || i === batch.steps.length - 1) {
-                return {
-                    index: batch.indices[i],
-                    step: batch.steps[i],
-                    positionInStatement: Math.max(1, position - start),
-                };
-            }
-            start += length + SEPARATOR.length;
-        }
+    if (!Number.isInteger(position) || position <= 0 || batch.commands[at] === CLOCK)
+        return located;
+    let start = 0;
+    for (let i = 0; i < at; i++) {
+        const text = batch.commands[i] === CLOCK ? CLOCK_SQL : batch.steps[batch.commands[i]].statement.sql;
+        start += Array.from(text).length + Array.from(SEPARATOR).length;
     }
-    const i = Math.min(err.completedStatements ?? 0, batch.steps.length - 1);
-    return { index: batch.indices[i], step: batch.steps[i] };
+    const inStatement = position - start;
+    const fits = inStatement >= 1 && inStatement <= Array.from(located.step.statement.sql).length + 1;
+    return fits ? { ...located, positionInStatement: inStatement } : located;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/chain.ts
@@ -7667,14 +7731,17 @@ async function runTransaction(steps, options, timings, whileWaiting) {
             }
             batch.indices.forEach((at, i) => (seen[at] = batch.steps[i]));
             current = batch;
-            const started = performance.now();
-            const completedAt = await runner.query(batch.sql, whileWaiting);
-            // Each statement's share of the message: from the previous statement's completion to its own.
-            batch.steps.forEach((step, i) => {
-                const version = step.migration.migration.version;
-                const ms = (completedAt[i] ?? performance.now()) - (i > 0 ? (completedAt[i - 1] ?? started) : started);
-                timings.set(version, (timings.get(version) ?? 0) + ms);
-            });
+            let reply;
+            try {
+                reply = await runner.query(batch.sql, whileWaiting);
+            }
+            catch (error) {
+                const partial = (error instanceof CancelledError ? error.cause : error);
+                if (partial?.reply)
+                    addDurations(timings, durationsOf(batch, partial.reply));
+                throw error;
+            }
+            addDurations(timings, durationsOf(batch, reply));
         }
         if (records.length > 0) {
             current = records[0];
@@ -7710,7 +7777,7 @@ async function runTransaction(steps, options, timings, whileWaiting) {
 async function runChain(units, start, options, chainOptions, ordinals, timings) {
     const { runner } = options;
     const chain = chainFrom(units, start, {
-        settings: settingStatements(options, 'LOCAL'),
+        settings: [...settingStatements(options, 'LOCAL'), chainOptions.startSql],
         prelude: options.prelude,
         record: chainOptions.recordSql,
         asynchronousCommit: (index) => index < units.length - 1,
@@ -7718,22 +7785,21 @@ async function runChain(units, start, options, chainOptions, ordinals, timings) 
     });
     ordinals.next += chain.records.length;
     const firstSteps = units[start].steps;
-    const started = performance.now();
-    let completedAt = [];
+    let reply;
     try {
         runner.throwIfCancelled();
         await chainOptions.stage(chain.records.map(({ ordinal, step }) => ({ ordinal, migration: step.migration })));
-        completedAt = await runner.query(chain.sql);
+        reply = await runner.query(chain.sql);
         return { committed: chain.end - chain.first };
     }
     catch (error) {
         await runner.client.query('ROLLBACK').catch(() => { });
         const cause = error instanceof CancelledError && error.cause ? error.cause : error;
         const batchError = cause;
-        completedAt = batchError.completedAt ?? [];
-        if (!batchError.completedAt)
+        reply = batchError.reply;
+        if (!reply)
             return { committed: 0, failure: startFailure(error, firstSteps) };
-        const located = locateChainFailure(chain, completedAt.length, Number(batchError.position ?? NaN));
+        const located = locateChainFailure(chain, reply.completed, Number(batchError.position ?? NaN));
         const steps = units[located.command.unit].steps;
         // BEGIN, SET and bookkeeping DDL are blamed on the file's first step, COMMIT on its history row.
         const stepIndex = located.command.stepIndex ?? (located.command.commit ? steps.length - 1 : 0);
@@ -7741,15 +7807,17 @@ async function runChain(units, start, options, chainOptions, ordinals, timings) 
         return { committed: located.committed, failure };
     }
     finally {
-        // Each statement's share of the message: from the previous command's completion to its own.
-        chain.commands.slice(0, completedAt.length).forEach((command, i) => {
-            if (command.step?.kind !== 'statement')
-                return;
-            const version = command.step.migration.migration.version;
-            const ms = completedAt[i] - (i > 0 ? completedAt[i - 1] : started);
-            timings.set(version, (timings.get(version) ?? 0) + ms);
+        // Each history row returns its file's duration, by the server's clock.
+        chain.commands.slice(0, reply?.completed ?? 0).forEach((command, i) => {
+            const ms = Number(reply?.rows[i]?.duration_ms);
+            if (command.step?.kind === 'record' && Number.isFinite(ms))
+                addDurations(timings, new Map([[command.step.migration.migration.version, ms]]));
         });
     }
+}
+function addDurations(timings, more) {
+    for (const [version, ms] of more)
+        timings.set(version, (timings.get(version) ?? 0) + ms);
 }
 /**
  * Thrown by a step source when a file turns out to need the full plan (a statement that must run
@@ -9873,6 +9941,7 @@ async function applyCommand(ctx, result) {
                 ? {
                     stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await runIdentity()),
                     recordSql: recordStagedMigrationSql,
+                    startSql: MARK_FILE_START_SQL,
                 }
                 : undefined,
         };

@@ -189,8 +189,16 @@ export async function stageAppliedMigrations(
 }
 
 /**
+ * Notes when a file's transaction started its work. Not transaction_timestamp(): in a message
+ * holding several transactions that is when the message arrived, for all of them.
+ */
+export const MARK_FILE_START_SQL =
+  "SELECT set_config('migration_guard.file_started', extract(epoch FROM clock_timestamp())::text, true)";
+
+/**
  * The command that writes staged row `ordinal` to both histories, inside the migration's own
- * transaction. Its duration is the transaction's, as the server measured it. The ordinal is a
+ * transaction, with its duration since MARK_FILE_START_SQL by the server's clock, which it also
+ * returns (the report shows it). The ordinal is a
  * number the executor hands out; it is checked here because it becomes part of the SQL text.
  */
 export function recordStagedMigrationSql(ordinal: number): string {
@@ -204,10 +212,12 @@ export function recordStagedMigrationSql(ordinal: number): string {
 )
 INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
 SELECT version, name, checksum, applied_by, run_id,
-       round(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000), 'applied' FROM input
+       round((extract(epoch FROM clock_timestamp())
+              - current_setting('migration_guard.file_started')::float8) * 1000), 'applied' FROM input
 ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
   applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-  duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`;
+  duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method
+RETURNING duration_ms`;
 }
 
 /** A revert's bookkeeping: the migrations are no longer applied (both histories, one round trip). */

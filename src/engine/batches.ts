@@ -1,4 +1,4 @@
-import type { BatchError } from './statement-runner.js';
+import { CancelledError, type BatchError, type Reply } from './statement-runner.js';
 import type { Step, StatementStep } from './units.js';
 
 /**
@@ -12,6 +12,15 @@ import type { Step, StatementStep } from './units.js';
 export const SEPARATOR = '\n;\n';
 export const MESSAGE_BYTES = 32 * 1024;
 
+/**
+ * The server's replies to a message all arrive when it is done, so a file's duration is read from
+ * the server's clock instead: a reading opens every message and follows each file's (or each
+ * part's) last statement in it. Between two readings run the statements of one file.
+ */
+export const CLOCK_SQL = 'SELECT extract(epoch FROM clock_timestamp()) * 1000 AS clock_ms';
+/** In `Batch.commands`: a clock reading rather than a statement. */
+export const CLOCK = -1;
+
 export type Batch =
   | {
       kind: 'statements';
@@ -19,9 +28,13 @@ export type Batch =
       steps: StatementStep[];
       /** Each statement's index among the transaction's steps (records interleave). */
       indices: number[];
+      /** The message's commands in order: a statement's index in `steps`, or CLOCK. */
+      commands: number[];
       sql: string;
     }
   | { kind: 'record'; first: number; step: Extract<Step, { kind: 'record' }> };
+
+type StatementBatch = Extract<Batch, { kind: 'statements' }>;
 
 export function batchesOf(steps: Step[]): Batch[] {
   return [...batchesFrom(steps)];
@@ -34,27 +47,36 @@ export function batchesOf(steps: Step[]): Batch[] {
 export function* batchesFrom(steps: Iterable<Step>): Generator<Batch> {
   let current: StatementStep[] = [];
   let indices: number[] = [];
+  let commands: number[] = [CLOCK];
   let length = 0;
   let index = 0;
+  const readClock = () => {
+    if (commands[commands.length - 1] !== CLOCK) commands.push(CLOCK);
+  };
   const take = (): Batch => {
+    readClock();
     const batch: Batch = {
       kind: 'statements',
       first: indices[0],
       steps: current,
       indices,
-      sql: current.map((s) => s.statement.sql).join(SEPARATOR),
+      commands,
+      sql: commands.map((c) => (c === CLOCK ? CLOCK_SQL : current[c].statement.sql)).join(SEPARATOR),
     };
     current = [];
     indices = [];
+    commands = [CLOCK];
     length = 0;
     return batch;
   };
   for (const step of steps) {
     if (step.kind === 'record') {
+      if (current.length > 0) readClock();
       yield { kind: 'record', first: index++, step };
       if (length >= MESSAGE_BYTES) yield take();
       continue;
     }
+    commands.push(current.length);
     current.push(step);
     indices.push(index++);
     length += step.statement.sql.length + SEPARATOR.length;
@@ -63,30 +85,52 @@ export function* batchesFrom(steps: Iterable<Step>): Generator<Batch> {
 }
 
 /**
+ * How long each file's statements in a message ran, in ms, by version: from the clock readings
+ * that completed (a failed message has readings up to the failure only).
+ */
+export function durationsOf(batch: StatementBatch, reply: Reply): Map<string, number> {
+  const durations = new Map<string, number>();
+  let since: number | undefined;
+  let version: string | undefined;
+  batch.commands.slice(0, reply.completed).forEach((command, i) => {
+    if (command !== CLOCK) {
+      version = batch.steps[command].migration.migration.version;
+      return;
+    }
+    const now = Number(reply.rows[i]?.clock_ms);
+    if (!Number.isFinite(now)) return;
+    if (since !== undefined && version !== undefined)
+      durations.set(version, (durations.get(version) ?? 0) + now - since);
+    since = now;
+    version = undefined;
+  });
+  return durations;
+}
+
+/**
  * Which statement of a failed batch failed (PostgreSQL stops at the first error; the runner counts
- * the statements that completed) and where inside it: the server's position counts code points
- * from the start of the whole message.
+ * the commands that completed) and where inside it: the server's position counts code points
+ * from the start of the whole message. A failure during a clock reading (a cancellation, say) is
+ * put on the statement just before it.
  */
 export function locateFailure(
-  batch: Extract<Batch, { kind: 'statements' }>,
+  batch: StatementBatch,
   error: unknown,
 ): { index: number; step: StatementStep; positionInStatement?: number } {
-  const err = error as BatchError & { position?: string };
+  const raw = error instanceof CancelledError && error.cause ? error.cause : error;
+  const err = raw as BatchError & { position?: string };
+  const at = Math.min(Math.max(0, err.completedStatements ?? 0), batch.commands.length - 1);
+  const before = batch.commands.slice(0, at + 1).filter((c) => c !== CLOCK);
+  const statementAt = before.length > 0 ? before[before.length - 1] : 0;
+  const located = { index: batch.indices[statementAt], step: batch.steps[statementAt] };
   const position = err.position ? Number(err.position) : NaN;
-  if (Number.isInteger(position) && position > 0) {
-    let start = 0;
-    for (let i = 0; i < batch.steps.length; i++) {
-      const length = Array.from(batch.steps[i].statement.sql).length;
-      if (position - 1 < start + length + Array.from(SEPARATOR).length || i === batch.steps.length - 1) {
-        return {
-          index: batch.indices[i],
-          step: batch.steps[i],
-          positionInStatement: Math.max(1, position - start),
-        };
-      }
-      start += length + SEPARATOR.length;
-    }
+  if (!Number.isInteger(position) || position <= 0 || batch.commands[at] === CLOCK) return located;
+  let start = 0;
+  for (let i = 0; i < at; i++) {
+    const text = batch.commands[i] === CLOCK ? CLOCK_SQL : batch.steps[batch.commands[i]].statement.sql;
+    start += Array.from(text).length + Array.from(SEPARATOR).length;
   }
-  const i = Math.min(err.completedStatements ?? 0, batch.steps.length - 1);
-  return { index: batch.indices[i], step: batch.steps[i] };
+  const inStatement = position - start;
+  const fits = inStatement >= 1 && inStatement <= Array.from(located.step.statement.sql).length + 1;
+  return fits ? { ...located, positionInStatement: inStatement } : located;
 }

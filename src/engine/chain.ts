@@ -41,7 +41,7 @@ export interface Chain {
 }
 
 export interface ChainText {
-  /** The SET LOCAL commands that open every transaction. */
+  /** The commands that open every transaction: SET LOCAL timeouts, noting the start time. */
   settings: readonly string[];
   /** Bookkeeping DDL run first in the chain's first transaction (the history table, on a fresh database). */
   prelude?: readonly string[];

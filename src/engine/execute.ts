@@ -5,11 +5,12 @@ import {
   CancelledError,
   describeBlocker,
   type BatchError,
+  type Reply,
   type StatementRunner,
 } from './statement-runner.js';
 import { chainFrom, locateChainFailure } from './chain.js';
 import { errorMessage, GuardError } from '../errors.js';
-import { batchesFrom, locateFailure, type Batch } from './batches.js';
+import { batchesFrom, durationsOf, locateFailure, type Batch } from './batches.js';
 import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
 
 export interface ExecuteOptions {
@@ -31,6 +32,8 @@ export interface ExecuteOptions {
   chain?: {
     stage: (records: Array<{ ordinal: number; migration: PreparedMigration }>) => Promise<void>;
     recordSql: (ordinal: number) => string;
+    /** Run after the timeouts are set in every transaction: notes the start its record measures from. */
+    startSql: string;
   };
   /** Backoff base; tests shorten it. */
   retryBaseMs?: number;
@@ -265,15 +268,15 @@ async function runTransaction(
       }
       batch.indices.forEach((at, i) => (seen[at] = batch.steps[i]));
       current = batch;
-      const started = performance.now();
-      const completedAt = await runner.query(batch.sql, whileWaiting);
-      // Each statement's share of the message: from the previous statement's completion to its own.
-      batch.steps.forEach((step, i) => {
-        const version = step.migration.migration.version;
-        const ms =
-          (completedAt[i] ?? performance.now()) - (i > 0 ? (completedAt[i - 1] ?? started) : started);
-        timings.set(version, (timings.get(version) ?? 0) + ms);
-      });
+      let reply: Reply;
+      try {
+        reply = await runner.query(batch.sql, whileWaiting);
+      } catch (error) {
+        const partial = (error instanceof CancelledError ? error.cause : error) as BatchError | undefined;
+        if (partial?.reply) addDurations(timings, durationsOf(batch, partial.reply));
+        throw error;
+      }
+      addDurations(timings, durationsOf(batch, reply));
     }
     if (records.length > 0) {
       current = records[0];
@@ -316,7 +319,7 @@ async function runChain(
 ): Promise<Attempt> {
   const { runner } = options;
   const chain = chainFrom(units, start, {
-    settings: settingStatements(options, 'LOCAL'),
+    settings: [...settingStatements(options, 'LOCAL'), chainOptions.startSql],
     prelude: options.prelude,
     record: chainOptions.recordSql,
     asynchronousCommit: (index) => index < units.length - 1,
@@ -324,22 +327,21 @@ async function runChain(
   });
   ordinals.next += chain.records.length;
   const firstSteps = (units[start] as Extract<Unit, { kind: 'transaction' }>).steps;
-  const started = performance.now();
-  let completedAt: number[] = [];
+  let reply: Reply | undefined;
   try {
     runner.throwIfCancelled();
     await chainOptions.stage(
       chain.records.map(({ ordinal, step }) => ({ ordinal, migration: step.migration })),
     );
-    completedAt = await runner.query(chain.sql);
+    reply = await runner.query(chain.sql);
     return { committed: chain.end - chain.first };
   } catch (error) {
     await runner.client.query('ROLLBACK').catch(() => {});
     const cause = error instanceof CancelledError && error.cause ? error.cause : error;
     const batchError = cause as BatchError & { position?: string };
-    completedAt = batchError.completedAt ?? [];
-    if (!batchError.completedAt) return { committed: 0, failure: startFailure(error, firstSteps) };
-    const located = locateChainFailure(chain, completedAt.length, Number(batchError.position ?? NaN));
+    reply = batchError.reply;
+    if (!reply) return { committed: 0, failure: startFailure(error, firstSteps) };
+    const located = locateChainFailure(chain, reply.completed, Number(batchError.position ?? NaN));
     const steps = (units[located.command.unit] as Extract<Unit, { kind: 'transaction' }>).steps;
     // BEGIN, SET and bookkeeping DDL are blamed on the file's first step, COMMIT on its history row.
     const stepIndex = located.command.stepIndex ?? (located.command.commit ? steps.length - 1 : 0);
@@ -351,14 +353,17 @@ async function runChain(
     );
     return { committed: located.committed, failure };
   } finally {
-    // Each statement's share of the message: from the previous command's completion to its own.
-    chain.commands.slice(0, completedAt.length).forEach((command, i) => {
-      if (command.step?.kind !== 'statement') return;
-      const version = command.step.migration.migration.version;
-      const ms = completedAt[i] - (i > 0 ? completedAt[i - 1] : started);
-      timings.set(version, (timings.get(version) ?? 0) + ms);
+    // Each history row returns its file's duration, by the server's clock.
+    chain.commands.slice(0, reply?.completed ?? 0).forEach((command, i) => {
+      const ms = Number(reply?.rows[i]?.duration_ms);
+      if (command.step?.kind === 'record' && Number.isFinite(ms))
+        addDurations(timings, new Map([[command.step.migration.migration.version, ms]]));
     });
   }
+}
+
+function addDurations(timings: Map<string, number>, more: Map<string, number>): void {
+  for (const [version, ms] of more) timings.set(version, (timings.get(version) ?? 0) + ms);
 }
 
 /**

@@ -87,11 +87,11 @@ export class StatementRunner {
   }
 
   /**
-   * Sends `sql` as one message; resolves with the time each of its statements completed.
+   * Sends `sql` as one message; resolves with what its commands returned.
    * `meanwhile` runs once the message is on its way, before the reply is awaited: client work that
    * overlaps the server's.
    */
-  async query(sql: string, meanwhile?: () => void): Promise<number[]> {
+  async query(sql: string, meanwhile?: () => void): Promise<Reply> {
     this.throwIfCancelled();
     const { backendPid, signal, lockTimeoutMs } = this.options;
     const control = this.control;
@@ -179,42 +179,59 @@ export class StatementRunner {
   }
 }
 
-/**
- * pg's Query, counting the statements of a multi-statement message that completed: when the
- * message fails, that count is the index of the failing statement (PostgreSQL stops at the first
- * error and reports no index of its own).
- */
+/** What a multi-statement message returned. */
+export interface Reply {
+  /** How many of its commands completed. */
+  completed: number;
+  /** The first row each command returned, by command index (clock readings, history rows). */
+  rows: Array<Record<string, unknown> | undefined>;
+}
+
 /** The parts of pg's (untyped) Query internals this relies on. */
 interface PgQueryInternals {
   handleCommandComplete(message: unknown, connection: unknown): void;
+  on(event: 'row', listener: (row: Record<string, unknown>) => void): void;
   callback?: (error: Error | null) => void;
 }
 const PgQuery = pg.Query as unknown as new (text: string) => PgQueryInternals;
 
+/**
+ * pg's Query, counting the commands of a multi-statement message that completed: when the message
+ * fails, that count is the index of the failing command (PostgreSQL stops at the first error and
+ * reports no index of its own). The server sends its replies when the whole message is done, so
+ * their arrival says nothing about how long each command took; commands that read the clock
+ * return that instead, and their rows are kept.
+ */
 class CountingQuery extends PgQuery {
-  readonly completedAt: number[] = [];
+  readonly reply: Reply = { completed: 0, rows: [] };
+
+  constructor(text: string) {
+    super(text);
+    this.on('row', (row) => {
+      this.reply.rows[this.reply.completed] ??= row;
+    });
+  }
 
   handleCommandComplete(message: unknown, connection: unknown): void {
-    this.completedAt.push(performance.now());
+    this.reply.completed++;
     super.handleCommandComplete(message, connection);
   }
 }
 
-/** An error from a multi-statement message, with how many of its statements had completed. */
+/** An error from a multi-statement message, with what its completed commands returned. */
 export interface BatchError extends Error {
   completedStatements?: number;
-  /** When each of those statements completed. */
-  completedAt?: number[];
+  reply?: Reply;
 }
 
 /** Sends `sql` (one or more statements) as one simple-protocol message. */
-function sendCounted(client: Client, sql: string): Promise<number[]> {
+function sendCounted(client: Client, sql: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const query = new CountingQuery(sql);
     query.callback = (error: Error | null) => {
-      if (!error) return resolve(query.completedAt);
-      (error as BatchError).completedStatements = query.completedAt.length;
-      (error as BatchError).completedAt = query.completedAt;
+      if (!error) return resolve(query.reply);
+      (error as BatchError).completedStatements = query.reply.completed;
+      (error as BatchError).reply = query.reply;
       reject(error);
     };
     client.query(query as unknown as pg.Submittable);
