@@ -10,9 +10,8 @@ async function perFileUnits(files: string[]): Promise<Unit[]> {
 }
 
 const text = (overrides: Partial<ChainText> = {}): ChainText => ({
-  settings: ["SET LOCAL lock_timeout = '1ms'"],
+  open: (index) => [`OPEN ${index}`],
   record: (ordinal) => `RECORD ${ordinal}`,
-  asynchronousCommit: () => true,
   firstOrdinal: 7,
   ...overrides,
 });
@@ -20,32 +19,26 @@ const text = (overrides: Partial<ChainText> = {}): ChainText => ({
 describe('chainFrom', () => {
   it('sends consecutive per-file transactions as one message, each with its settings, history row and commit', async () => {
     const units = await perFileUnits(['select 1; select 2;', 'select 3;', 'select 4;']);
-    const chain = chainFrom(
-      units,
-      0,
-      text({ prelude: ['CREATE PRELUDE'], asynchronousCommit: (i) => i < 2 }),
-    );
+    const chain = chainFrom(units, 0, text({ prelude: ['CREATE PRELUDE'] }));
     expect([chain.first, chain.end]).toEqual([0, 3]);
     expect(chain.commands.map((c) => c.sql)).toEqual([
       'BEGIN',
-      "SET LOCAL lock_timeout = '1ms'",
+      'OPEN 0',
       'CREATE PRELUDE', // only in the first transaction
       'select 1',
       'select 2',
       'RECORD 7',
-      'SET LOCAL synchronous_commit = off',
       'COMMIT',
       'BEGIN',
-      "SET LOCAL lock_timeout = '1ms'",
+      'OPEN 1',
       'select 3',
       'RECORD 8',
-      'SET LOCAL synchronous_commit = off',
       'COMMIT',
       'BEGIN',
-      "SET LOCAL lock_timeout = '1ms'",
+      'OPEN 2',
       'select 4',
       'RECORD 9',
-      'COMMIT', // the run's last transaction waits for its WAL flush
+      'COMMIT',
     ]);
     expect(chain.sql).toBe(chain.commands.map((c) => c.sql).join('\n;\n'));
     expect(chain.records.map((r) => [r.ordinal, r.step.migration.migration.version])).toEqual([

@@ -7089,13 +7089,13 @@ async function stageAppliedMigrations(client, rows, run) {
     ]);
 }
 /**
- * Notes when a file's transaction started its work. Not transaction_timestamp(): in a message
+ * An expression that notes when a file's transaction started its work. Not transaction_timestamp(): in a message
  * holding several transactions that is when the message arrived, for all of them.
  */
-const MARK_FILE_START_SQL = "SELECT set_config('migration_guard.file_started', extract(epoch FROM clock_timestamp())::text, true)";
+const MARK_FILE_START = "set_config('migration_guard.file_started', extract(epoch FROM clock_timestamp())::text, true)";
 /**
  * The command that writes staged row `ordinal` to both histories, inside the migration's own
- * transaction, with its duration since MARK_FILE_START_SQL by the server's clock, which it also
+ * transaction, with its duration since MARK_FILE_START by the server's clock, which it also
  * returns (the report shows it). The ordinal is a
  * number the executor hands out; it is checked here because it becomes part of the SQL text.
  */
@@ -7521,7 +7521,7 @@ function chainFrom(units, start, text) {
         const at = end;
         const control = (sql) => commands.push({ sql, unit: at });
         control('BEGIN');
-        text.settings.forEach(control);
+        text.open(at).forEach(control);
         if (at === start)
             text.prelude?.forEach(control);
         unit.steps.forEach((step, stepIndex) => {
@@ -7534,8 +7534,6 @@ function chainFrom(units, start, text) {
                 length += step.statement.sql.length;
             }
         });
-        if (text.asynchronousCommit(at))
-            control('SET LOCAL synchronous_commit = off');
         commands.push({ sql: 'COMMIT', unit: at, commit: true });
     }
     return { first: start, end, commands, records, sql: commands.map((c) => c.sql).join(SEPARATOR) };
@@ -7777,10 +7775,9 @@ async function runTransaction(steps, options, timings, whileWaiting) {
 async function runChain(units, start, options, chainOptions, ordinals, timings) {
     const { runner } = options;
     const chain = chainFrom(units, start, {
-        settings: [...settingStatements(options, 'LOCAL'), chainOptions.startSql],
+        open: (index) => [chainOpening(options, index < units.length - 1, chainOptions.markStart)],
         prelude: options.prelude,
         record: chainOptions.recordSql,
-        asynchronousCommit: (index) => index < units.length - 1,
         firstOrdinal: ordinals.next,
     });
     ordinals.next += chain.records.length;
@@ -7879,7 +7876,22 @@ function isConnectionLoss(error) {
 function sessionSettings(options, scope) {
     return settingStatements(options, scope).join('; ');
 }
-/** The same settings as separate commands (a chain counts its commands). */
+/**
+ * The one command opening each transaction of a chain: what `SET LOCAL` would set, as
+ * `set_config(…, true)` calls in a single SELECT (a chain of 500 files runs it 500 times), and the
+ * start mark. Setting synchronous_commit here rather than just before COMMIT is the same: it is
+ * read at COMMIT.
+ */
+function chainOpening(options, asynchronousCommit, markStart) {
+    const local = (name, value) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`;
+    return `SELECT ${[
+        local('lock_timeout', `${options.lockTimeoutMs}ms`),
+        local('statement_timeout', `${options.statementTimeoutMs ?? 0}ms`),
+        ...(asynchronousCommit ? [local('synchronous_commit', 'off')] : []),
+        markStart,
+    ].join(', ')}`;
+}
+/** The settings as separate commands. */
 function settingStatements(options, scope) {
     const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
     const statementTimeout = options.statementTimeoutMs ?? 0;
@@ -9941,7 +9953,7 @@ async function applyCommand(ctx, result) {
                 ? {
                     stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await runIdentity()),
                     recordSql: recordStagedMigrationSql,
-                    startSql: MARK_FILE_START_SQL,
+                    markStart: MARK_FILE_START,
                 }
                 : undefined,
         };

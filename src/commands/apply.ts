@@ -3,7 +3,7 @@ import { connect, type Client } from '../db/connect.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
 import {
   finishRunRecord,
-  MARK_FILE_START_SQL,
+  MARK_FILE_START,
   recordAppliedMigrations,
   recordStagedMigrationSql,
   stageAppliedMigrations,
@@ -125,7 +125,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
                   await runIdentity(),
                 ),
               recordSql: recordStagedMigrationSql,
-              startSql: MARK_FILE_START_SQL,
+              markStart: MARK_FILE_START,
             }
           : undefined,
     };

@@ -189,15 +189,15 @@ export async function stageAppliedMigrations(
 }
 
 /**
- * Notes when a file's transaction started its work. Not transaction_timestamp(): in a message
+ * An expression that notes when a file's transaction started its work. Not transaction_timestamp(): in a message
  * holding several transactions that is when the message arrived, for all of them.
  */
-export const MARK_FILE_START_SQL =
-  "SELECT set_config('migration_guard.file_started', extract(epoch FROM clock_timestamp())::text, true)";
+export const MARK_FILE_START =
+  "set_config('migration_guard.file_started', extract(epoch FROM clock_timestamp())::text, true)";
 
 /**
  * The command that writes staged row `ordinal` to both histories, inside the migration's own
- * transaction, with its duration since MARK_FILE_START_SQL by the server's clock, which it also
+ * transaction, with its duration since MARK_FILE_START by the server's clock, which it also
  * returns (the report shows it). The ordinal is a
  * number the executor hands out; it is checked here because it becomes part of the SQL text.
  */

@@ -5,7 +5,7 @@ import type { Step, Unit } from './units.js';
  * A per-file run commits once per file. Sent one transaction at a time that is four round trips
  * per file (BEGIN, statements, history row, COMMIT): 2,000 for 500 files, most of the real pass
  * on a local server and minutes against a remote one. A chain sends consecutive transactions as
- * one message instead: `BEGIN; SET LOCAL …; <file>; <history row>; COMMIT; BEGIN; …`. PostgreSQL
+ * one message instead: `BEGIN; <settings>; <file>; <history row>; COMMIT; BEGIN; …`. PostgreSQL
  * runs such a message transaction by transaction; at the first error it aborts the open
  * transaction and skips the rest, so the files before it stay committed, exactly as if they had
  * been sent one by one, and counting the commands that completed says which ones those are.
@@ -41,14 +41,12 @@ export interface Chain {
 }
 
 export interface ChainText {
-  /** The commands that open every transaction: SET LOCAL timeouts, noting the start time. */
-  settings: readonly string[];
+  /** The commands that open unit `index`'s transaction (its timeouts and commit mode, its start time). */
+  open: (index: number) => readonly string[];
   /** Bookkeeping DDL run first in the chain's first transaction (the history table, on a fresh database). */
   prelude?: readonly string[];
   /** The command that writes staged history row `ordinal`. */
   record: (ordinal: number) => string;
-  /** Whether unit `index` may commit without waiting for its WAL flush (all but the run's last). */
-  asynchronousCommit: (index: number) => boolean;
   /** The first ordinal to hand out; the caller keeps them unique within the session. */
   firstOrdinal: number;
 }
@@ -69,7 +67,7 @@ export function chainFrom(units: Unit[], start: number, text: ChainText): Chain 
     const at = end;
     const control = (sql: string) => commands.push({ sql, unit: at });
     control('BEGIN');
-    text.settings.forEach(control);
+    text.open(at).forEach(control);
     if (at === start) text.prelude?.forEach(control);
     (unit as TransactionUnit).steps.forEach((step, stepIndex) => {
       if (step.kind === 'record') {
@@ -80,7 +78,6 @@ export function chainFrom(units: Unit[], start: number, text: ChainText): Chain 
         length += step.statement.sql.length;
       }
     });
-    if (text.asynchronousCommit(at)) control('SET LOCAL synchronous_commit = off');
     commands.push({ sql: 'COMMIT', unit: at, commit: true });
   }
   return { first: start, end, commands, records, sql: commands.map((c) => c.sql).join(SEPARATOR) };

@@ -32,8 +32,8 @@ export interface ExecuteOptions {
   chain?: {
     stage: (records: Array<{ ordinal: number; migration: PreparedMigration }>) => Promise<void>;
     recordSql: (ordinal: number) => string;
-    /** Run after the timeouts are set in every transaction: notes the start its record measures from. */
-    startSql: string;
+    /** An SQL expression, evaluated as each transaction opens, noting the start its record measures from. */
+    markStart: string;
   };
   /** Backoff base; tests shorten it. */
   retryBaseMs?: number;
@@ -319,10 +319,9 @@ async function runChain(
 ): Promise<Attempt> {
   const { runner } = options;
   const chain = chainFrom(units, start, {
-    settings: [...settingStatements(options, 'LOCAL'), chainOptions.startSql],
+    open: (index) => [chainOpening(options, index < units.length - 1, chainOptions.markStart)],
     prelude: options.prelude,
     record: chainOptions.recordSql,
-    asynchronousCommit: (index) => index < units.length - 1,
     firstOrdinal: ordinals.next,
   });
   ordinals.next += chain.records.length;
@@ -440,7 +439,24 @@ export function sessionSettings(
   return settingStatements(options, scope).join('; ');
 }
 
-/** The same settings as separate commands (a chain counts its commands). */
+/**
+ * The one command opening each transaction of a chain: what `SET LOCAL` would set, as
+ * `set_config(…, true)` calls in a single SELECT (a chain of 500 files runs it 500 times), and the
+ * start mark. Setting synchronous_commit here rather than just before COMMIT is the same: it is
+ * read at COMMIT.
+ */
+function chainOpening(options: ExecuteOptions, asynchronousCommit: boolean, markStart: string): string {
+  const local = (name: string, value: string) =>
+    `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`;
+  return `SELECT ${[
+    local('lock_timeout', `${options.lockTimeoutMs}ms`),
+    local('statement_timeout', `${options.statementTimeoutMs ?? 0}ms`),
+    ...(asynchronousCommit ? [local('synchronous_commit', 'off')] : []),
+    markStart,
+  ].join(', ')}`;
+}
+
+/** The settings as separate commands. */
 function settingStatements(
   options: Pick<ExecuteOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
   scope: 'LOCAL' | 'SESSION',
