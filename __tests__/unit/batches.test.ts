@@ -46,6 +46,15 @@ describe('batchesOf', () => {
     expect(Object.fromEntries(durationsOf(message, { completed: 6, rows }))).toEqual({ '1': 30, '3': 20 });
   });
 
+  it('leaves the clock out when asked (the rehearsal measures nothing), and still locates failures', async () => {
+    const steps = await stepsOf(['select 1; select 2;', 'select nosuch;']);
+    const [message] = statementBatches(batchesOf(steps, { clock: false }));
+    expect(message.sql).toBe('select 1\n;\nselect 2\n;\nselect nosuch');
+    expect(message.commands).toEqual([0, 1, 2]);
+    const located = locateFailure(message, Object.assign(new Error('x'), { completedStatements: 2 }));
+    expect(located.step.statement.sql).toBe('select nosuch');
+  });
+
   it('starts a new message after the file that fills one, never inside a file', async () => {
     const big = `select '${'x'.repeat(10_000)}';`;
     const steps = await stepsOf([big, `${big} ${big}`, big, 'select 1;', big]);

@@ -7403,21 +7403,24 @@ const MESSAGE_BYTES = 32 * 1024;
 const CLOCK_SQL = 'SELECT extract(epoch FROM clock_timestamp()) * 1000 AS clock_ms';
 /** In `Batch.commands`: a clock reading rather than a statement. */
 const CLOCK = -1;
-function batchesOf(steps) {
-    return [...batchesFrom(steps)];
+function batchesOf(steps, options = {}) {
+    return [...batchesFrom(steps, options)];
 }
 /**
  * Lazily, for steps produced while the transaction runs: record steps are passed on at once, and
- * a message is sent when it is full or the steps end.
+ * a message is sent when it is full or the steps end. `clock: false` leaves out the clock
+ * readings (the rehearsal measures nothing).
  */
-function* batchesFrom(steps) {
+function* batchesFrom(steps, options = {}) {
+    const clock = options.clock ?? true;
+    const opening = () => (clock ? [CLOCK] : []);
     let current = [];
     let indices = [];
-    let commands = [CLOCK];
+    let commands = opening();
     let length = 0;
     let index = 0;
     const readClock = () => {
-        if (commands[commands.length - 1] !== CLOCK)
+        if (clock && commands[commands.length - 1] !== CLOCK)
             commands.push(CLOCK);
     };
     const take = () => {
@@ -7432,7 +7435,7 @@ function* batchesFrom(steps) {
         };
         current = [];
         indices = [];
-        commands = [CLOCK];
+        commands = opening();
         length = 0;
         return batch;
     };
@@ -8182,7 +8185,7 @@ async function rehearse(units, options) {
                     skippedNames.add(name);
                 continue;
             }
-            for (const batch of batchesOf(segment.steps)) {
+            for (const batch of batchesOf(segment.steps, { clock: false })) {
                 if (batch.kind === 'record')
                     continue;
                 try {
@@ -8250,7 +8253,7 @@ async function rehearseStreamed(run, options) {
     const { runner } = options;
     try {
         await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
-        for (const batch of batchesFrom(run.steps())) {
+        for (const batch of batchesFrom(run.steps(), { clock: false })) {
             if (batch.kind === 'record')
                 continue;
             try {

@@ -36,22 +36,25 @@ export type Batch =
 
 type StatementBatch = Extract<Batch, { kind: 'statements' }>;
 
-export function batchesOf(steps: Step[]): Batch[] {
-  return [...batchesFrom(steps)];
+export function batchesOf(steps: Step[], options: { clock?: boolean } = {}): Batch[] {
+  return [...batchesFrom(steps, options)];
 }
 
 /**
  * Lazily, for steps produced while the transaction runs: record steps are passed on at once, and
- * a message is sent when it is full or the steps end.
+ * a message is sent when it is full or the steps end. `clock: false` leaves out the clock
+ * readings (the rehearsal measures nothing).
  */
-export function* batchesFrom(steps: Iterable<Step>): Generator<Batch> {
+export function* batchesFrom(steps: Iterable<Step>, options: { clock?: boolean } = {}): Generator<Batch> {
+  const clock = options.clock ?? true;
+  const opening = () => (clock ? [CLOCK] : []);
   let current: StatementStep[] = [];
   let indices: number[] = [];
-  let commands: number[] = [CLOCK];
+  let commands: number[] = opening();
   let length = 0;
   let index = 0;
   const readClock = () => {
-    if (commands[commands.length - 1] !== CLOCK) commands.push(CLOCK);
+    if (clock && commands[commands.length - 1] !== CLOCK) commands.push(CLOCK);
   };
   const take = (): Batch => {
     readClock();
@@ -65,7 +68,7 @@ export function* batchesFrom(steps: Iterable<Step>): Generator<Batch> {
     };
     current = [];
     indices = [];
-    commands = [CLOCK];
+    commands = opening();
     length = 0;
     return batch;
   };

@@ -41,7 +41,7 @@ export async function rehearse(
         for (const name of identifiersIn(statement.sql)) skippedNames.add(name);
         continue;
       }
-      for (const batch of batchesOf(segment.steps)) {
+      for (const batch of batchesOf(segment.steps, { clock: false })) {
         if (batch.kind === 'record') continue;
         try {
           await runner.query(batch.sql);
@@ -124,7 +124,7 @@ export async function rehearseStreamed(
   const { runner } = options;
   try {
     await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
-    for (const batch of batchesFrom(run.steps())) {
+    for (const batch of batchesFrom(run.steps(), { clock: false })) {
       if (batch.kind === 'record') continue;
       try {
         await runner.query(batch.sql, run.whileWaiting);
