@@ -37,13 +37,6 @@ import { parseArgs } from 'node:util';
 import { snapshotDist } from './lib/dist.mjs';
 import { startServer } from './lib/server.mjs';
 import {
-
-// dbmate is not a dev dependency (the npm registry mirror lacks its non-Linux packages, which
-// breaks `npm ci`): install it for the benchmarks only.
-if (!(await import('node:fs')).existsSync(new URL('../node_modules/.bin/dbmate', import.meta.url))) {
-  console.error('dbmate is missing: run `npm i --no-save dbmate@2.36.0` first');
-  process.exit(1);
-}
   BIN,
   ROOT,
   fmt,
@@ -64,6 +57,13 @@ if (!(await import('node:fs')).existsSync(new URL('../node_modules/.bin/dbmate',
   toolVersion,
   writeResults,
 } from './lib/safety-common.mjs';
+
+// dbmate is not a dev dependency (the npm registry mirror lacks its non-Linux packages, which
+// breaks `npm ci`): install it for the benchmarks only.
+if (!(await import('node:fs')).existsSync(new URL('../node_modules/.bin/dbmate', import.meta.url))) {
+  console.error('dbmate is missing: run `npm i --no-save dbmate@2.36.0` first');
+  process.exit(1);
+}
 
 const CONTENDERS = ['ours', 'psql', 'psql-retry', 'dbmate', 'supabase'];
 
