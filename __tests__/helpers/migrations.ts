@@ -15,6 +15,16 @@ export function addFiles(dir: string, files: Record<string, string | Buffer>): v
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
 }
 
+/** `count` files that each create and fill one table: t1, t2, … */
+export function tableMigrations(count: number): Record<string, string> {
+  return Object.fromEntries(
+    Array.from({ length: count }, (_, i) => [
+      `${i + 1}_t${i + 1}.sql`,
+      `create table t${i + 1} (id int primary key);\ninsert into t${i + 1} values (${i + 1});\n`,
+    ]),
+  );
+}
+
 /** A migration as discovery would return it, without a file on disk (up part only). */
 export function migrationOf(version: string, sql: string, name = 'm'): Migration {
   const fileName = `${version}_${name}.sql`;

@@ -1,11 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { databaseState, databasesFor, query, testServers } from '../helpers/db.js';
-import { migrationsDir } from '../helpers/migrations.js';
+import { migrationsDir, tableMigrations } from '../helpers/migrations.js';
 import { startProxy } from '../helpers/proxy.js';
 import { runGuard } from '../helpers/run.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A deferred foreign key is checked at COMMIT, which the rehearsal (always rolled back) never
+ * reaches: a file that only the real pass sees fail.
+ */
+const FAILS_AT_COMMIT =
+  'create table parent (id int primary key);\ncreate table child (parent_id int references parent deferrable initially deferred);\ninsert into child values (42);\n';
 
 /**
  * A per-file run sends consecutive transactions as one message (src/engine/chain.ts). These pin
@@ -13,14 +20,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 describe.each(testServers())('per-file transactions sent together, on $name', (server) => {
   const newDb = databasesFor(server);
-
-  const tableFiles = (count: number) =>
-    Object.fromEntries(
-      Array.from({ length: count }, (_, i) => [
-        `${i + 1}_table_${i + 1}.sql`,
-        `create table t${i + 1} (id int primary key);\ninsert into t${i + 1} values (${i + 1});\n`,
-      ]),
-    );
 
   it('needs far fewer messages than files: transactions are not sent one round trip at a time', async () => {
     const db = await newDb();
@@ -32,7 +31,7 @@ describe.each(testServers())('per-file transactions sent together, on $name', (s
       const viaProxy = new URL(db.url);
       viaProxy.port = String(proxy.port);
       const files = 40;
-      const { result } = await runGuard('apply', viaProxy.toString(), migrationsDir(tableFiles(files)), {
+      const { result } = await runGuard('apply', viaProxy.toString(), migrationsDir(tableMigrations(files)), {
         'transaction-mode': 'per-file',
       });
       expect(result.status).toBe('success');
@@ -113,13 +112,11 @@ describe.each(testServers())('per-file transactions sent together, on $name', (s
   );
 
   it('a file that fails at its COMMIT, after earlier files of the same message committed: those stay, recorded, and the report says so', async () => {
-    // A deferred foreign key is checked at COMMIT, which the rehearsal (always rolled back) never
-    // reaches: only the real pass fails, in the middle of a message.
+    // Only the real pass fails, in the middle of a message.
     const db = await newDb();
     const dir = migrationsDir({
-      ...tableFiles(2),
-      '3_deferred.sql':
-        'create table parent (id int primary key);\ncreate table child (parent_id int references parent deferrable initially deferred);\ninsert into child values (42);\n',
+      ...tableMigrations(2),
+      '3_deferred.sql': FAILS_AT_COMMIT,
       '4_after.sql': 'create table after_failure (id int);\n',
     });
     const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
@@ -199,8 +196,7 @@ describe.each(testServers())('per-file transactions sent together, on $name', (s
     const db = await newDb();
     const before = await databaseState(db.url);
     const dir = migrationsDir({
-      '1_deferred.sql':
-        'create table parent (id int primary key);\ncreate table child (parent_id int references parent deferrable initially deferred);\ninsert into child values (1);\n',
+      '1_deferred.sql': FAILS_AT_COMMIT,
       '2_after.sql': 'create table after_failure (id int);\n',
     });
     const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { databaseState, databasesFor, query, testServers } from '../helpers/db.js';
-import { migrationsDir } from '../helpers/migrations.js';
+import { migrationsDir, tableMigrations } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 
 /**
@@ -10,19 +10,11 @@ import { runGuard } from '../helpers/run.js';
 describe.each(testServers())('a run streamed while it parses, on $name', (server) => {
   const newDb = databasesFor(server);
 
-  const plainFiles = (count: number) =>
-    Object.fromEntries(
-      Array.from({ length: count }, (_, i) => [
-        `${i + 1}_t${i + 1}.sql`,
-        `create table t${i + 1} (id int primary key);\ninsert into t${i + 1} values (${i + 1});\n`,
-      ]),
-    );
-
   it('leaves no trace, not even its own bookkeeping schema, when a later file does not parse', async () => {
     const db = await newDb();
     const before = await databaseState(db.url);
     const dir = migrationsDir({
-      ...plainFiles(3),
+      ...tableMigrations(3),
       '4_broken.sql': 'select 1;\n\ncreate tabel oops (id int);\n',
     });
     const { result } = await runGuard('apply', db.url, dir);
@@ -42,7 +34,7 @@ describe.each(testServers())('a run streamed while it parses, on $name', (server
     const db = await newDb();
     const before = await databaseState(db.url);
     const dir = migrationsDir({
-      ...plainFiles(2),
+      ...tableMigrations(2),
       '3_fails.sql': 'select 1/0;',
       ...{ '4_after.sql': 'select 1;' },
     });
@@ -57,7 +49,7 @@ describe.each(testServers())('a run streamed while it parses, on $name', (server
   it('stops a per-file run at its rehearsal, with the files it parsed counted in the report', async () => {
     const db = await newDb();
     const before = await databaseState(db.url);
-    const dir = migrationsDir({ ...plainFiles(2), '3_fails.sql': 'select 1;\nselect 1/0;' });
+    const dir = migrationsDir({ ...tableMigrations(2), '3_fails.sql': 'select 1;\nselect 1/0;' });
     const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
     expect(result.status).toBe('failed');
     expect(result.message).toMatch(/3_fails\.sql:2:\d+: division by zero.*rehearsal/);
@@ -71,7 +63,7 @@ describe.each(testServers())('a run streamed while it parses, on $name', (server
 
   it('records the run and every file when it succeeds, with per-file statement counts in the report', async () => {
     const db = await newDb();
-    const dir = migrationsDir(plainFiles(4));
+    const dir = migrationsDir(tableMigrations(4));
     const { result } = await runGuard('apply', db.url, dir);
     expect(result.status).toBe('success');
     expect(result.migrations.map((m) => [m.version, m.statements, m.status])).toEqual([

@@ -7492,17 +7492,25 @@ function locateFailure(batch, error) {
     const before = batch.commands.slice(0, at + 1).filter((c) => c !== CLOCK);
     const statementAt = before.length > 0 ? before[before.length - 1] : 0;
     const located = { index: batch.indices[statementAt], step: batch.steps[statementAt] };
-    const position = err.position ? Number(err.position) : NaN;
-    if (!Number.isInteger(position) || position <= 0 || batch.commands[at] === CLOCK)
+    if (batch.commands[at] === CLOCK)
         return located;
+    const texts = batch.commands.map((c) => (c === CLOCK ? CLOCK_SQL : batch.steps[c].statement.sql));
+    const positionInStatement = positionInCommand(texts, at, Number(err.position ?? NaN));
+    return positionInStatement === undefined ? located : { ...located, positionInStatement };
+}
+/**
+ * Turns the server's error position in a message of `commands` joined by SEPARATOR (code points
+ * from the start of the message, from 1) into a position in command `index`; undefined when there
+ * is none or it falls outside that command.
+ */
+function positionInCommand(commands, index, position) {
+    if (!Number.isInteger(position) || position <= 0)
+        return undefined;
     let start = 0;
-    for (let i = 0; i < at; i++) {
-        const text = batch.commands[i] === CLOCK ? CLOCK_SQL : batch.steps[batch.commands[i]].statement.sql;
-        start += Array.from(text).length + Array.from(SEPARATOR).length;
-    }
-    const inStatement = position - start;
-    const fits = inStatement >= 1 && inStatement <= Array.from(located.step.statement.sql).length + 1;
-    return fits ? { ...located, positionInStatement: inStatement } : located;
+    for (let i = 0; i < index; i++)
+        start += Array.from(commands[i]).length + Array.from(SEPARATOR).length;
+    const inCommand = position - start;
+    return inCommand >= 1 && inCommand <= Array.from(commands[index]).length + 1 ? inCommand : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/chain.ts
@@ -7550,15 +7558,8 @@ function locateChainFailure(chain, completed, position) {
     const index = Math.min(Math.max(0, completed), chain.commands.length - 1);
     const committed = chain.commands.slice(0, index).filter((c) => c.commit).length;
     const command = chain.commands[index];
-    if (position === undefined || !Number.isInteger(position) || position <= 0)
-        return { committed, command };
-    // The server counts characters (code points) from the start of the whole message, from 1.
-    let start = 0;
-    for (let i = 0; i < index; i++)
-        start += Array.from(chain.commands[i].sql).length + Array.from(SEPARATOR).length;
-    const inCommand = position - start;
-    const fits = inCommand >= 1 && inCommand <= Array.from(command.sql).length + 1;
-    return { committed, command, positionInCommand: fits ? inCommand : undefined };
+    const texts = chain.commands.map((c) => c.sql);
+    return { committed, command, positionInCommand: positionInCommand(texts, index, position ?? NaN) };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/execute.ts

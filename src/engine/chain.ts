@@ -1,4 +1,4 @@
-import { MESSAGE_BYTES, SEPARATOR } from './batches.js';
+import { MESSAGE_BYTES, positionInCommand, SEPARATOR } from './batches.js';
 import type { Step, Unit } from './units.js';
 
 /**
@@ -96,12 +96,6 @@ export function locateChainFailure(
   const index = Math.min(Math.max(0, completed), chain.commands.length - 1);
   const committed = chain.commands.slice(0, index).filter((c) => c.commit).length;
   const command = chain.commands[index];
-  if (position === undefined || !Number.isInteger(position) || position <= 0) return { committed, command };
-  // The server counts characters (code points) from the start of the whole message, from 1.
-  let start = 0;
-  for (let i = 0; i < index; i++)
-    start += Array.from(chain.commands[i].sql).length + Array.from(SEPARATOR).length;
-  const inCommand = position - start;
-  const fits = inCommand >= 1 && inCommand <= Array.from(command.sql).length + 1;
-  return { committed, command, positionInCommand: fits ? inCommand : undefined };
+  const texts = chain.commands.map((c) => c.sql);
+  return { committed, command, positionInCommand: positionInCommand(texts, index, position ?? NaN) };
 }
