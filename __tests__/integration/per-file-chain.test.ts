@@ -210,4 +210,109 @@ describe.each(testServers())('per-file transactions sent together, on $name', (s
       await query(db.url, "select to_regclass('supabase_migrations.schema_migrations') is null as none"),
     ).toEqual([{ none: true }]);
   });
+
+  /**
+   * Waits until `table` is committed (by the real pass: the rehearsal commits nothing) and our
+   * session is still busy with the same message. (pg_stat_activity shows only the start of a long
+   * message, so its text cannot say which statement runs.)
+   */
+  async function waitForRealPassAfter(url: string, table: string): Promise<void> {
+    for (let i = 0; i < 400; i++) {
+      const rows = await query(
+        url,
+        `select 1 from pg_stat_activity where application_name like 'migration-guard%'
+            and application_name not like '%control' and state = 'active'
+            and query like '%migration_guard.file_started%' and to_regclass($1) is not null`,
+        [table],
+      );
+      if (rows.length > 0) return;
+      await sleep(25);
+    }
+    throw new Error(`the real pass never committed ${table}`);
+  }
+
+  // Statements that only the real pass finds slow or failing: the rehearsal sees the sequence's
+  // first value, the real pass its second.
+  const slowForReal = (seconds: number) =>
+    `select pg_sleep(case when nextval('s') > 1 then ${seconds} else 0 end);\n`;
+
+  it("runs verify scripts inside each file's transaction: one failing for real fails its file and the earlier files are reverted", async () => {
+    const db = await newDb();
+    await query(db.url, 'create sequence s');
+    const dir = migrationsDir({
+      '1_first.sql': 'create table first_one (id int);\n',
+      '1_first.down.sql': 'drop table first_one;\n',
+      '2_second.sql': 'create table second_one (id int);\n',
+      '2_second.verify.sql': "select 1 / (nextval('s') - 2);\n",
+      '3_third.sql': 'create table third_one (id int);\n',
+    });
+    const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
+    expect(result.status).toBe('rolled-back');
+    expect(result.error).toMatchObject({
+      sqlstate: '22012',
+      file: expect.stringMatching(/2_second\.verify\.sql$/),
+    });
+    expect(result.error?.message).toMatch(/^verify script failed: division by zero/);
+    expect(result.rollback).toMatchObject({ succeeded: true, reverted: ['1'] });
+    expect(
+      await query(
+        db.url,
+        "select to_regclass('first_one') is null as a, to_regclass('second_one') is null as b",
+      ),
+    ).toEqual([{ a: true, b: true }]);
+    expect(await query(db.url, 'select version from supabase_migrations.schema_migrations')).toEqual([]);
+  });
+
+  it('applies statement-timeout to each statement of a message, not to the message', async () => {
+    const db = await newDb();
+    await query(db.url, 'create sequence s');
+    const dir = migrationsDir({
+      // 0.4 s in all, each statement well under the timeout: must pass.
+      '1_first.sql': 'select pg_sleep(0.2);\nselect pg_sleep(0.2);\ncreate table first_one (id int);\n',
+      '2_slow.sql': slowForReal(2),
+      '3_third.sql': 'create table third_one (id int);\n',
+    });
+    const { result } = await runGuard('apply', db.url, dir, {
+      'transaction-mode': 'per-file',
+      'statement-timeout': '300ms',
+    });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatchObject({ sqlstate: '57014', file: expect.stringContaining('2_slow.sql') });
+    expect(result.migrations.map((m) => m.status)).toEqual(['applied', 'failed', 'not-run']);
+    const applied = await query(db.url, 'select version from supabase_migrations.schema_migrations');
+    expect(applied).toEqual([{ version: '1' }]);
+  });
+
+  it('a cancellation in the middle of a message: the files before it stay committed and recorded, the run is recorded as cancelled', async () => {
+    const db = await newDb();
+    await query(db.url, 'create sequence s');
+    const dir = migrationsDir({
+      '1_first.sql': 'create table first_one (id int);\n',
+      '2_slow.sql': slowForReal(30),
+      '3_third.sql': 'create table third_one (id int);\n',
+    });
+    const controller = new AbortController();
+    const run = runGuard(
+      'apply',
+      db.url,
+      dir,
+      { 'transaction-mode': 'per-file' },
+      { signal: controller.signal },
+    );
+    await waitForRealPassAfter(db.url, 'first_one');
+    controller.abort('SIGTERM');
+    const { result } = await run;
+    expect(result.cancelled).toBe(true);
+    expect(result.message).toMatch(/^Cancelled \(SIGTERM\).*Still applied from this run: 1\./);
+    expect(result.migrations.map((m) => m.status)).toEqual(['applied', 'failed', 'not-run']);
+    expect(await query(db.url, 'select version from supabase_migrations.schema_migrations')).toEqual([
+      { version: '1' },
+    ]);
+    expect(await query(db.url, 'select status from migration_guard.runs order by id desc limit 1')).toEqual([
+      { status: 'cancelled' },
+    ]);
+    const advisoryLocksHere =
+      "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())";
+    expect(await query(db.url, advisoryLocksHere)).toEqual([{ n: 0 }]);
+  });
 });
