@@ -1,9 +1,21 @@
 import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { databaseState, databasesFor, query, testServers } from '../helpers/db.js';
-import { migrationsDir, tableMigrations } from '../helpers/migrations.js';
+import {
+  ensureGuardSchema,
+  MARK_FILE_START,
+  recordStagedMigrationSql,
+  stageAppliedMigrations,
+  unstageAppliedMigrations,
+} from '../../src/db/guard-store.js';
+import { ensureHistoryTable } from '../../src/db/history.js';
+import { executeUnits } from '../../src/engine/execute.js';
+import { prepareMigrations } from '../../src/engine/prepare.js';
+import { StatementRunner } from '../../src/engine/statement-runner.js';
+import { buildExecutionPlan } from '../../src/engine/units.js';
+import { migrationOf, migrationsDir, tableMigrations } from '../helpers/migrations.js';
 import { startProxy } from '../helpers/proxy.js';
-import { runGuard } from '../helpers/run.js';
+import { capturingLogger, runGuard } from '../helpers/run.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -314,5 +326,54 @@ describe.each(testServers())('per-file transactions sent together, on $name', (s
     const advisoryLocksHere =
       "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())";
     expect(await query(db.url, advisoryLocksHere)).toEqual([{ n: 0 }]);
+  });
+
+  it('clears the history rows it staged on the session once the run is done with them', async () => {
+    const db = await newDb();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await ensureGuardSchema(client);
+      await ensureHistoryTable(client);
+      const prepared = await prepareMigrations([
+        migrationOf('1', 'create table one (id int);'),
+        migrationOf('2', 'create table two (id int);'),
+      ]);
+      const staged: string[] = [];
+      const outcome = await executeUnits(buildExecutionPlan(prepared, 'per-file').units, {
+        runner: new StatementRunner(client, { lockTimeoutMs: 2000 }),
+        logger: capturingLogger([]),
+        lockTimeoutMs: 2000,
+        lockRetries: 0,
+        record: () => Promise.reject(new Error('transactions sent together stage their rows instead')),
+        chain: {
+          stage: async (records) => {
+            staged.push(...records.map((r) => r.migration.migration.version));
+            const rows = records.map(({ ordinal, migration }) => ({
+              ordinal,
+              version: migration.migration.version,
+              name: migration.migration.name,
+              statements: migration.statements.map((st) => st.historyText),
+              checksum: migration.migration.checksum,
+            }));
+            await stageAppliedMigrations(client, rows, { appliedBy: 'jest', runId: 1 });
+          },
+          unstage: (count) => unstageAppliedMigrations(client, count),
+          recordSql: recordStagedMigrationSql,
+          markStart: MARK_FILE_START,
+        },
+      });
+      expect(outcome.committed).toEqual(['1', '2']);
+      expect(staged).toEqual(['1', '2']);
+      const { rows } = await client.query(
+        "select current_setting('migration_guard.record_1', true) as one, current_setting('migration_guard.record_2', true) as two",
+      );
+      expect(rows).toEqual([{ one: '', two: '' }]);
+      expect(
+        (await client.query('select version from supabase_migrations.schema_migrations order by 1')).rows,
+      ).toEqual([{ version: '1' }, { version: '2' }]);
+    } finally {
+      await client.end();
+    }
   });
 });

@@ -7089,6 +7089,15 @@ async function stageAppliedMigrations(client, rows, run) {
     ]);
 }
 /**
+ * Clears staged rows 1..`count` once the run is done with them: the session may go back to a
+ * pooler and on to another client, which should not find our migrations' text in its settings.
+ */
+async function unstageAppliedMigrations(client, count) {
+    if (count <= 0)
+        return;
+    await client.query(`SELECT count(set_config('migration_guard.record_' || n, '', false)) FROM generate_series(1, $1::int) AS n`, [count]);
+}
+/**
  * An expression that notes when a file's transaction started its work. Not transaction_timestamp(): in a message
  * holding several transactions that is when the message arrived, for all of them.
  */
@@ -7622,6 +7631,8 @@ async function executeUnits(units, options) {
         break;
     }
     outcome.partiallyCommitted = [...startedVersions].filter((v) => !outcome.committed.includes(v));
+    // Best effort: after a lost connection there is nothing left to clear.
+    await options.chain?.unstage(ordinals.next - 1).catch(() => { });
     return outcome;
 }
 /**
@@ -9956,6 +9967,7 @@ async function applyCommand(ctx, result) {
             chain: settings.transactionMode === 'per-file'
                 ? {
                     stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await runIdentity()),
+                    unstage: (count) => unstageAppliedMigrations(client, count),
                     recordSql: recordStagedMigrationSql,
                     markStart: MARK_FILE_START,
                 }

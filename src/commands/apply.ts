@@ -7,6 +7,7 @@ import {
   recordAppliedMigrations,
   recordStagedMigrationSql,
   stageAppliedMigrations,
+  unstageAppliedMigrations,
 } from '../db/guard-store.js';
 import { CREATE_HISTORY, readHistory } from '../db/history.js';
 import { errorMessage, formatLocation, GuardError } from '../errors.js';
@@ -124,6 +125,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
                   records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })),
                   await runIdentity(),
                 ),
+              unstage: (count) => unstageAppliedMigrations(client, count),
               recordSql: recordStagedMigrationSql,
               markStart: MARK_FILE_START,
             }

@@ -189,6 +189,18 @@ export async function stageAppliedMigrations(
 }
 
 /**
+ * Clears staged rows 1..`count` once the run is done with them: the session may go back to a
+ * pooler and on to another client, which should not find our migrations' text in its settings.
+ */
+export async function unstageAppliedMigrations(client: Client, count: number): Promise<void> {
+  if (count <= 0) return;
+  await client.query(
+    `SELECT count(set_config('migration_guard.record_' || n, '', false)) FROM generate_series(1, $1::int) AS n`,
+    [count],
+  );
+}
+
+/**
  * An expression that notes when a file's transaction started its work. Not transaction_timestamp(): in a message
  * holding several transactions that is when the message arrived, for all of them.
  */

@@ -31,6 +31,8 @@ export interface ExecuteOptions {
    */
   chain?: {
     stage: (records: Array<{ ordinal: number; migration: PreparedMigration }>) => Promise<void>;
+    /** Clears the rows staged under ordinals 1..count, once the run is done with them. */
+    unstage: (count: number) => Promise<void>;
     recordSql: (ordinal: number) => string;
     /** An SQL expression, evaluated as each transaction opens, noting the start its record measures from. */
     markStart: string;
@@ -136,6 +138,8 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
     break;
   }
   outcome.partiallyCommitted = [...startedVersions].filter((v) => !outcome.committed.includes(v));
+  // Best effort: after a lost connection there is nothing left to clear.
+  await options.chain?.unstage(ordinals.next - 1).catch(() => {});
   return outcome;
 }
 
