@@ -9883,12 +9883,17 @@ async function waitToRetry(failure, attempt, options, outcome) {
         return { ...failure, error: { message: error.message }, cancelled: true };
     }
 }
-/** The first statement a failed attempt can be blamed on when it failed before running any. */
+/**
+ * A failure before any statement ran (opening the transaction, staging history rows): blamed on
+ * the first statement when there is one to blame it on.
+ */
 function startFailure(error, steps) {
     if (error instanceof GuardError || error instanceof PlanNeededError)
         throw error;
     if (steps.length > 0)
         return failureOf(error, steps[0], 0);
+    if (error instanceof CancelledError)
+        throw new GuardError('cancelled', `${error.message}; nothing was applied`, { cause: error });
     throw new GuardError('migration-failed', `Could not start the migration transaction: ${errorMessage(error)}`, {
         hint: 'Nothing was applied. Check that the database role may create the supabase_migrations schema and its table.',
         cause: error,

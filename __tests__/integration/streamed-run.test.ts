@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { executeStreamedTransaction } from '../../src/engine/execute.js';
+import { StatementRunner } from '../../src/engine/statement-runner.js';
+import { StreamedRun } from '../../src/engine/stream.js';
+import { GuardError } from '../../src/errors.js';
+import { loadParser } from '../../src/migrations/parser.js';
 import { databaseState, databasesFor, query, testServers } from '../helpers/db.js';
-import { migrationsDir, tableMigrations } from '../helpers/migrations.js';
-import { runGuard } from '../helpers/run.js';
+import { migrationOf, migrationsDir, tableMigrations } from '../helpers/migrations.js';
+import { capturingLogger, runGuard } from '../helpers/run.js';
 
 /**
  * A run that fits in one transaction starts before every file is parsed (src/engine/stream.ts):
@@ -105,5 +111,32 @@ describe.each(testServers())('a run streamed while it parses, on $name', (server
       { version: 2, sync: 'off' },
       { version: 3, sync: 'on' },
     ]);
+  });
+
+  it('a cancellation before the transaction opened says so and that nothing was applied', async () => {
+    const db = await newDb();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const run = new StreamedRun([migrationOf('1', 'create table one (id int);')], await loadParser());
+      const signal = AbortSignal.abort('SIGTERM');
+      const outcome = executeStreamedTransaction(run, {
+        runner: new StatementRunner(client, { lockTimeoutMs: 2000, signal }),
+        logger: capturingLogger([]),
+        lockTimeoutMs: 2000,
+        lockRetries: 0,
+        record: () => Promise.resolve(),
+      });
+      await expect(outcome).rejects.toThrow(GuardError);
+      await expect(outcome).rejects.toMatchObject({
+        code: 'cancelled',
+        message: expect.stringMatching(/^Cancelled \(SIGTERM\).*; nothing was applied$/),
+      });
+      expect((await client.query("select to_regclass('one') is null as none")).rows).toEqual([
+        { none: true },
+      ]);
+    } finally {
+      await client.end();
+    }
   });
 });

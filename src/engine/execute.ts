@@ -230,10 +230,15 @@ async function waitToRetry(
   }
 }
 
-/** The first statement a failed attempt can be blamed on when it failed before running any. */
+/**
+ * A failure before any statement ran (opening the transaction, staging history rows): blamed on
+ * the first statement when there is one to blame it on.
+ */
 function startFailure(error: unknown, steps: Step[]): StepFailure {
   if (error instanceof GuardError || error instanceof PlanNeededError) throw error;
   if (steps.length > 0) return failureOf(error, steps[0], 0);
+  if (error instanceof CancelledError)
+    throw new GuardError('cancelled', `${error.message}; nothing was applied`, { cause: error });
   throw new GuardError(
     'migration-failed',
     `Could not start the migration transaction: ${errorMessage(error)}`,
