@@ -9317,8 +9317,9 @@ async function startRunRecord(client, run) {
     ]);
     return Number(rows[0].id);
 }
+/** Closes a run's row; false when there is no such row (it was rolled back with a failed transaction). */
 async function finishRunRecord(client, id, outcome) {
-    await client.query(`UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, details = $5,
+    const { rowCount } = await client.query(`UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, details = $5,
             finished_at = clock_timestamp() WHERE id = $1`, [
         id,
         outcome.status,
@@ -9326,6 +9327,7 @@ async function finishRunRecord(client, id, outcome) {
         outcome.error ?? null,
         outcome.details ? JSON.stringify(outcome.details) : null,
     ]);
+    return (rowCount ?? 0) > 0;
 }
 
 ;// CONCATENATED MODULE: ./src/db/history.ts
@@ -12008,6 +12010,7 @@ function startRun(ctx, client, command) {
         sha: ctx.run.sha,
     });
 }
+const UNDEFINED_TABLE = '42P01';
 /**
  * This run's row, opened once: before anything runs, or (when the run streams, see
  * engine/stream.ts) from the control connection as soon as every file has parsed, so a file that
@@ -12041,6 +12044,26 @@ class RunRecord {
             this.opening = opening;
         }
         return this.opening;
+    }
+    /**
+     * Closes the row with the run's outcome, on `on`, and returns its id. When the control
+     * connection could not open it, the row was opened inside the migration transaction; if that
+     * transaction failed, the row went with it, and a new one is opened so the failure is on record.
+     */
+    async finish(outcome, on = this.client) {
+        const id = await this.open(on);
+        // On a fresh database our schema itself may have gone with that transaction.
+        const closed = await finishRunRecord(on, id, outcome).catch((error) => {
+            if (error?.code === UNDEFINED_TABLE)
+                return false;
+            throw error;
+        });
+        if (closed)
+            return id;
+        this.opening = undefined;
+        const reopened = await this.open(on);
+        await finishRunRecord(on, reopened, outcome);
+        return reopened;
     }
 }
 
@@ -12168,11 +12191,7 @@ async function applyCommand(ctx, result) {
                     result.error = error;
                     result.status = 'failed';
                     result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
-                    await finishRunRecord(client, await runIdNow(), {
-                        status: 'failed',
-                        applied: [],
-                        error: result.message,
-                    });
+                    result.runId = await runRecord.finish({ status: 'failed', applied: [], error: result.message });
                     return result;
                 }
                 planNow(); // per-file transactions are planned, not streamed
@@ -12192,11 +12211,7 @@ async function applyCommand(ctx, result) {
             // A file that does not parse (found while the run streamed): nothing was run or recorded.
             if (error instanceof GuardError && !runRecord.started)
                 throw error;
-            await finishRunRecord(client, await runIdNow(), {
-                status: 'failed',
-                applied: [],
-                error: errorMessage(error),
-            });
+            result.runId = await runRecord.finish({ status: 'failed', applied: [], error: errorMessage(error) });
             throw error;
         }
         if (result.lock)
@@ -12212,7 +12227,7 @@ async function applyCommand(ctx, result) {
             result.currentVersion = outcome.committed[outcome.committed.length - 1];
             result.status = 'success';
             result.message = `Applied ${outcome.committed.length} migration(s).`;
-            await finishRunRecord(client, await runIdNow(), {
+            result.runId = await runRecord.finish({
                 status: 'success',
                 applied: result.applied,
                 details: runDetails(result),
@@ -12272,15 +12287,14 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
         result.message = changed
             ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
             : `${what}. The run was rolled back${result.rollback?.succeeded ? ` (files committed earlier in this run, ${result.rollback.reverted.join(', ')}, were reverted by their down migrations)` : ''}: the database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
-        // A streamed run that failed early may not have opened its row yet: open it now (on the
+        // A streamed run that failed early may not have opened its row yet: it is opened now (on the
         // reconnected client after a lost connection).
-        result.runId = await run.runRecord.open(client);
-        await finishRunRecord(client, result.runId, {
+        result.runId = await run.runRecord.finish({
             status: failure.cancelled ? 'cancelled' : result.status,
             applied: result.applied,
             error: result.message,
             details: runDetails(result),
-        });
+        }, client);
         logger.error(result.message);
         return result;
     }

@@ -2,7 +2,6 @@ import { applicationName } from '../config/run-context.js';
 import { connect, type Client } from '../db/connect.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
 import {
-  finishRunRecord,
   MARK_FILE_START,
   recordAppliedMigrations,
   recordStagedMigrationSql,
@@ -152,11 +151,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
           result.error = error;
           result.status = 'failed';
           result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
-          await finishRunRecord(client, await runIdNow(), {
-            status: 'failed',
-            applied: [],
-            error: result.message,
-          });
+          result.runId = await runRecord.finish({ status: 'failed', applied: [], error: result.message });
           return result;
         }
         planNow(); // per-file transactions are planned, not streamed
@@ -177,11 +172,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     } catch (error) {
       // A file that does not parse (found while the run streamed): nothing was run or recorded.
       if (error instanceof GuardError && !runRecord.started) throw error;
-      await finishRunRecord(client, await runIdNow(), {
-        status: 'failed',
-        applied: [],
-        error: errorMessage(error),
-      });
+      result.runId = await runRecord.finish({ status: 'failed', applied: [], error: errorMessage(error) });
       throw error;
     }
     if (result.lock) result.lock.retries = outcome.retries;
@@ -197,7 +188,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       result.currentVersion = outcome.committed[outcome.committed.length - 1];
       result.status = 'success';
       result.message = `Applied ${outcome.committed.length} migration(s).`;
-      await finishRunRecord(client, await runIdNow(), {
+      result.runId = await runRecord.finish({
         status: 'success',
         applied: result.applied,
         details: runDetails(result),
@@ -265,15 +256,17 @@ async function finishFailedRun(
     result.message = changed
       ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
       : `${what}. The run was rolled back${result.rollback?.succeeded ? ` (files committed earlier in this run, ${result.rollback.reverted.join(', ')}, were reverted by their down migrations)` : ''}: the database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
-    // A streamed run that failed early may not have opened its row yet: open it now (on the
+    // A streamed run that failed early may not have opened its row yet: it is opened now (on the
     // reconnected client after a lost connection).
-    result.runId = await run.runRecord.open(client);
-    await finishRunRecord(client, result.runId, {
-      status: failure.cancelled ? 'cancelled' : result.status,
-      applied: result.applied,
-      error: result.message,
-      details: runDetails(result),
-    });
+    result.runId = await run.runRecord.finish(
+      {
+        status: failure.cancelled ? 'cancelled' : result.status,
+        applied: result.applied,
+        error: result.message,
+        details: runDetails(result),
+      },
+      client,
+    );
     logger.error(result.message);
     return result;
   } finally {

@@ -1,5 +1,5 @@
 import type { Client } from '../db/connect.js';
-import { ensureGuardSchema, startRunRecord } from '../db/guard-store.js';
+import { ensureGuardSchema, finishRunRecord, startRunRecord, type RunOutcome } from '../db/guard-store.js';
 import type { CommandContext } from './context.js';
 
 /** Opens this run's row in migration_guard.runs (committed at once, so a failed run is on record too). */
@@ -15,6 +15,8 @@ export function startRun(ctx: CommandContext, client: Client, command: string): 
     sha: ctx.run.sha,
   });
 }
+
+const UNDEFINED_TABLE = '42P01';
 
 /**
  * This run's row, opened once: before anything runs, or (when the run streams, see
@@ -49,5 +51,24 @@ export class RunRecord {
       this.opening = opening;
     }
     return this.opening;
+  }
+
+  /**
+   * Closes the row with the run's outcome, on `on`, and returns its id. When the control
+   * connection could not open it, the row was opened inside the migration transaction; if that
+   * transaction failed, the row went with it, and a new one is opened so the failure is on record.
+   */
+  async finish(outcome: RunOutcome, on: Client = this.client): Promise<number> {
+    const id = await this.open(on);
+    // On a fresh database our schema itself may have gone with that transaction.
+    const closed = await finishRunRecord(on, id, outcome).catch((error: { code?: string }) => {
+      if (error?.code === UNDEFINED_TABLE) return false;
+      throw error;
+    });
+    if (closed) return id;
+    this.opening = undefined;
+    const reopened = await this.open(on);
+    await finishRunRecord(on, reopened, outcome);
+    return reopened;
   }
 }

@@ -270,12 +270,9 @@ export async function startRunRecord(client: Client, run: RunRecordStart): Promi
   return Number(rows[0].id);
 }
 
-export async function finishRunRecord(
-  client: Client,
-  id: number,
-  outcome: { status: string; applied: string[]; error?: string; details?: Record<string, unknown> },
-): Promise<void> {
-  await client.query(
+/** Closes a run's row; false when there is no such row (it was rolled back with a failed transaction). */
+export async function finishRunRecord(client: Client, id: number, outcome: RunOutcome): Promise<boolean> {
+  const { rowCount } = await client.query(
     `UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, details = $5,
             finished_at = clock_timestamp() WHERE id = $1`,
     [
@@ -286,4 +283,12 @@ export async function finishRunRecord(
       outcome.details ? JSON.stringify(outcome.details) : null,
     ],
   );
+  return (rowCount ?? 0) > 0;
+}
+
+export interface RunOutcome {
+  status: string;
+  applied: string[];
+  error?: string;
+  details?: Record<string, unknown>;
 }
