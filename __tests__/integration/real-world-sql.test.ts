@@ -6,63 +6,72 @@ import { runGuard } from '../helpers/run.js';
 describe.each(testServers())('SQL that real projects write, on $name', (server) => {
   const newDb = databasesFor(server);
 
-  it('applies dollar quotes, DO blocks, CONCURRENTLY, a wrapped file, an empty file, CRLF and non-ASCII text in one run', async () => {
-    const db = await newDb();
-    const dir = migrationsDir({
-      '20240101000000_functions.sql': [
-        "-- a comment with a semicolon; and 'quotes'",
-        '/* block comment; still a comment */',
-        "create table notes (id int primary key, body text default 'a;b');",
-        'create function add_note(p text) returns void language plpgsql as $body$',
-        'begin',
-        "  insert into notes values ((select coalesce(max(id), 0) + 1 from notes), p || ';');",
-        'end;',
-        '$body$;',
-        "do $$ begin perform add_note('from a DO block; with semicolon'); end $$;",
-        "select add_note($tag$dollar 'quoted'; text$tag$);",
-      ].join('\n'),
-      '20240102000000_index.sql':
-        "create table events (id bigint, kind text);\ncreate index concurrently events_kind_idx on events (kind);\ninsert into events values (1, 'x');\n",
-      '20240103000000_wrapped.sql':
-        'BEGIN;\ncreate table wrapped (id int);\ninsert into wrapped values (1);\nCOMMIT;\n',
-      '20240104000000_empty.sql': '',
-      '20240105000000_crlf.sql': 'create table crlf (id int);\r\ninsert into crlf values (1);\r\n',
-      '20240106000000_unicode.sql':
-        "select 'héllo wörld 🎉; not a split';\ncreate table unicode_ok (name text default 'ünïcode');\n",
-    });
-    const { result } = await runGuard('apply', db.url, dir);
-    expect(result.error).toBeUndefined();
-    expect(result.status).toBe('success');
-    expect(result.applied).toHaveLength(6);
+  it.each(['all', 'per-file'])(
+    'applies dollar quotes, DO blocks, CONCURRENTLY, a wrapped file, an empty file, CRLF and non-ASCII text in one run (%s)',
+    async (mode) => {
+      const db = await newDb();
+      const dir = migrationsDir({
+        '20240101000000_functions.sql': [
+          "-- a comment with a semicolon; and 'quotes'",
+          '/* block comment; still a comment */',
+          "create table notes (id int primary key, body text default 'a;b');",
+          'create function add_note(p text) returns void language plpgsql as $body$',
+          'begin',
+          "  insert into notes values ((select coalesce(max(id), 0) + 1 from notes), p || ';');",
+          'end;',
+          '$body$;',
+          "do $$ begin perform add_note('from a DO block; with semicolon'); end $$;",
+          "select add_note($tag$dollar 'quoted'; text$tag$);",
+        ].join('\n'),
+        '20240102000000_index.sql':
+          "create table events (id bigint, kind text);\ncreate index concurrently events_kind_idx on events (kind);\ninsert into events values (1, 'x');\n",
+        '20240103000000_wrapped.sql':
+          'BEGIN;\ncreate table wrapped (id int);\ninsert into wrapped values (1);\nCOMMIT;\n',
+        '20240104000000_empty.sql': '',
+        '20240105000000_crlf.sql': 'create table crlf (id int);\r\ninsert into crlf values (1);\r\n',
+        '20240106000000_unicode.sql':
+          "select 'héllo wörld 🎉; not a split';\ncreate table unicode_ok (name text default 'ünïcode');\n",
+      });
+      const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+      expect(result.error).toBeUndefined();
+      expect(result.status).toBe('success');
+      expect(result.applied).toHaveLength(6);
 
-    const notes = await query(db.url, 'select body from notes order by id');
-    expect(notes.map((n) => n.body)).toEqual(['from a DO block; with semicolon;', "dollar 'quoted'; text;"]);
-    const index = await query(
-      db.url,
-      "select i.indisvalid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'events_kind_idx'",
-    );
-    expect(index).toEqual([{ indisvalid: true }]);
-    expect(await query(db.url, 'select count(*)::int as n from wrapped')).toEqual([{ n: 1 }]);
-    expect(await query(db.url, 'select count(*)::int as n from crlf')).toEqual([{ n: 1 }]);
+      const notes = await query(db.url, 'select body from notes order by id');
+      expect(notes.map((n) => n.body)).toEqual([
+        'from a DO block; with semicolon;',
+        "dollar 'quoted'; text;",
+      ]);
+      const index = await query(
+        db.url,
+        "select i.indisvalid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'events_kind_idx'",
+      );
+      expect(index).toEqual([{ indisvalid: true }]);
+      expect(await query(db.url, 'select count(*)::int as n from wrapped')).toEqual([{ n: 1 }]);
+      expect(await query(db.url, 'select count(*)::int as n from crlf')).toEqual([{ n: 1 }]);
 
-    const byVersion = Object.fromEntries(result.migrations.map((m) => [m.version, m]));
-    expect(byVersion['20240102000000'].atomic).toBe(false);
-    expect(byVersion['20240102000000'].nonAtomicReasons.join()).toMatch(
-      /CREATE INDEX CONCURRENTLY \(line 2\)/,
-    );
-    expect(byVersion['20240101000000'].atomic).toBe(true);
-    expect(byVersion['20240103000000'].statements).toBe(2);
-    expect(byVersion['20240104000000'].statements).toBe(0);
+      const byVersion = Object.fromEntries(result.migrations.map((m) => [m.version, m]));
+      expect(byVersion['20240102000000'].atomic).toBe(false);
+      expect(byVersion['20240102000000'].nonAtomicReasons.join()).toMatch(
+        /CREATE INDEX CONCURRENTLY \(line 2\)/,
+      );
+      expect(byVersion['20240101000000'].atomic).toBe(true);
+      expect(byVersion['20240103000000'].statements).toBe(2);
+      expect(byVersion['20240104000000'].statements).toBe(0);
 
-    const history = await query(
-      db.url,
-      "select statements from supabase_migrations.schema_migrations where version = '20240101000000'",
-    );
-    expect(history[0].statements).toHaveLength(4);
-    expect(history[0].statements[0]).toMatch(
-      /^-- a comment with a semicolon; and 'quotes'\n\/\* block comment; still a comment \*\/\ncreate table notes/,
-    );
-  });
+      const history = await query(
+        db.url,
+        "select statements from supabase_migrations.schema_migrations where version = '20240101000000'",
+      );
+      expect(history[0].statements).toHaveLength(4);
+      expect(history[0].statements[0]).toMatch(
+        /^-- a comment with a semicolon; and 'quotes'\n\/\* block comment; still a comment \*\/\ncreate table notes/,
+      );
+      expect(
+        await query(db.url, 'select count(*)::int as n from supabase_migrations.schema_migrations'),
+      ).toEqual([{ n: 6 }]);
+    },
+  );
 
   it('commits a new enum value before a later file of the same run uses it (SQLSTATE 55P04 otherwise)', async () => {
     const db = await newDb();
