@@ -20,11 +20,13 @@ import { capturingLogger, runGuard } from '../helpers/run.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * A deferred foreign key is checked at COMMIT, which the rehearsal (always rolled back) never
- * reaches: a file that only the real pass sees fail.
+ * A deferred foreign key is checked at COMMIT. This file leaves it violated and a later file
+ * (REPAIRS_IT) repairs it: the rehearsal (one transaction, deferred constraints checked at its end)
+ * passes, and only the real pass, committing file by file, fails, at this file's COMMIT.
  */
 const FAILS_AT_COMMIT =
   'create table parent (id int primary key);\ncreate table child (parent_id int references parent deferrable initially deferred);\ninsert into child values (42);\n';
+const REPAIRS_IT = 'insert into parent values (42);\n';
 
 /**
  * A per-file run sends consecutive transactions as one message (src/engine/chain.ts). These pin
@@ -129,7 +131,7 @@ describe.each(testServers())('per-file transactions sent together, on $name', (s
     const dir = migrationsDir({
       ...tableMigrations(2),
       '3_deferred.sql': FAILS_AT_COMMIT,
-      '4_after.sql': 'create table after_failure (id int);\n',
+      '4_after.sql': `create table after_failure (id int);\n${REPAIRS_IT}`,
     });
     const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
     expect(result.status).toBe('failed');
@@ -156,6 +158,32 @@ describe.each(testServers())('per-file transactions sent together, on $name', (s
       ),
     ).toEqual([{ gone: true, never: true }]);
   });
+
+  it.each([
+    ['apply', 'per-file'],
+    ['plan', 'all'],
+  ])(
+    '%s (%s) finds a deferred constraint left violated before anything commits: the rehearsal checks them at its end',
+    async (command, mode) => {
+      const db = await newDb();
+      const before = await databaseState(db.url);
+      const dir = migrationsDir({
+        ...tableMigrations(1),
+        '2_deferred.sql': FAILS_AT_COMMIT,
+        '3_after.sql': 'create table after_failure (id int);\n',
+      });
+      const { result } = await runGuard(command, db.url, dir, { 'transaction-mode': mode });
+      expect(result.status).toBe('failed');
+      expect(result.error).toMatchObject({
+        sqlstate: '23503',
+        message: expect.stringMatching(
+          /^a deferred constraint is violated once every pending file has run \(checked at the end of the rehearsal\): insert or update on table "child" violates foreign key constraint/,
+        ),
+      });
+      expect(result.message).toMatch(/before anything was applied|nothing was changed/);
+      expect(await databaseState(db.url)).toEqual(before);
+    },
+  );
 
   it('a lock wait in the middle of a message: retries from the blocked file, the files before it committed once', async () => {
     const db = await newDb();
@@ -209,7 +237,7 @@ describe.each(testServers())('per-file transactions sent together, on $name', (s
     const before = await databaseState(db.url);
     const dir = migrationsDir({
       '1_deferred.sql': FAILS_AT_COMMIT,
-      '2_after.sql': 'create table after_failure (id int);\n',
+      '2_after.sql': `create table after_failure (id int);\n${REPAIRS_IT}`,
     });
     const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
     expect(result.status).toBe('rolled-back');

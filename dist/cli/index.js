@@ -8179,6 +8179,7 @@ function prepareMigration(parser, migration) {
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
 
 
+
 const UNSAFE_NEW_ENUM_VALUE = '55P04';
 /**
  * Runs every pending statement in one transaction that is always rolled back, so a broken file
@@ -8227,10 +8228,36 @@ async function rehearse(units, options) {
                 }
             }
         }
-        return { notRehearsed };
+        const deferred = await deferredConstraintFailure(runner);
+        return deferred ? { failure: deferred, notRehearsed } : { notRehearsed };
     }
     finally {
         await runner.client.query('ROLLBACK').catch(() => { });
+    }
+}
+/**
+ * Deferred constraints are checked at COMMIT, which a rehearsal never reaches: they are checked
+ * here instead, in the state all pending files leave behind. A violation there means some file's
+ * COMMIT would fail for real. (One that a later file repairs is not seen: in per-file mode that
+ * file's COMMIT still fails, and the run is reverted.) No single file can be named.
+ */
+async function deferredConstraintFailure(runner) {
+    try {
+        await runner.query('SET CONSTRAINTS ALL IMMEDIATE');
+        return undefined;
+    }
+    catch (error) {
+        if (error instanceof CancelledError)
+            return { error: { message: error.message } };
+        const err = error;
+        return {
+            error: {
+                message: `a deferred constraint is violated once every pending file has run (checked at the end of the rehearsal): ${err.message}`,
+                sqlstate: err.code,
+                detail: err.detail,
+                hint: 'A constraint declared DEFERRABLE INITIALLY DEFERRED is checked at COMMIT, so applying would fail there. Fix the file that leaves the data violating it.',
+            },
+        };
     }
 }
 function rehearse_failureOf(located, error) {
@@ -8282,7 +8309,8 @@ async function rehearseStreamed(run, options) {
                 return { failure: rehearse_failureOf(locateFailure(batch, error), error), notRehearsed: [] };
             }
         }
-        return { notRehearsed: [] };
+        const deferred = await deferredConstraintFailure(runner);
+        return deferred ? { failure: deferred, notRehearsed: [] } : { notRehearsed: [] };
     }
     finally {
         await runner.client.query('ROLLBACK').catch(() => { });

@@ -1,12 +1,13 @@
 import { describeSqlError, sessionSettings } from './execute.js';
 import type { ErrorDetail } from './result.js';
-import type { StatementRunner } from './statement-runner.js';
+import { CancelledError, type StatementRunner } from './statement-runner.js';
 import { batchesFrom, batchesOf, locateFailure } from './batches.js';
 import type { Step, StatementStep, Unit } from './units.js';
 import type { StreamedRun } from './stream.js';
 
 export interface RehearsalOutcome {
-  failure?: { version: string; error: ErrorDetail };
+  /** What failed; `version` is missing when no single file can be named (a deferred constraint). */
+  failure?: { version?: string; error: ErrorDetail };
   /** Statements that were not tried (they cannot run in a transaction, or depend on one that could not). */
   notRehearsed: string[];
 }
@@ -66,9 +67,36 @@ export async function rehearse(
         }
       }
     }
-    return { notRehearsed };
+    const deferred = await deferredConstraintFailure(runner);
+    return deferred ? { failure: deferred, notRehearsed } : { notRehearsed };
   } finally {
     await runner.client.query('ROLLBACK').catch(() => {});
+  }
+}
+
+/**
+ * Deferred constraints are checked at COMMIT, which a rehearsal never reaches: they are checked
+ * here instead, in the state all pending files leave behind. A violation there means some file's
+ * COMMIT would fail for real. (One that a later file repairs is not seen: in per-file mode that
+ * file's COMMIT still fails, and the run is reverted.) No single file can be named.
+ */
+async function deferredConstraintFailure(
+  runner: StatementRunner,
+): Promise<RehearsalOutcome['failure'] | undefined> {
+  try {
+    await runner.query('SET CONSTRAINTS ALL IMMEDIATE');
+    return undefined;
+  } catch (error) {
+    if (error instanceof CancelledError) return { error: { message: error.message } };
+    const err = error as { message?: string; code?: string; detail?: string };
+    return {
+      error: {
+        message: `a deferred constraint is violated once every pending file has run (checked at the end of the rehearsal): ${err.message}`,
+        sqlstate: err.code,
+        detail: err.detail,
+        hint: 'A constraint declared DEFERRABLE INITIALLY DEFERRED is checked at COMMIT, so applying would fail there. Fix the file that leaves the data violating it.',
+      },
+    };
   }
 }
 
@@ -132,7 +160,8 @@ export async function rehearseStreamed(
         return { failure: failureOf(locateFailure(batch, error), error), notRehearsed: [] };
       }
     }
-    return { notRehearsed: [] };
+    const deferred = await deferredConstraintFailure(runner);
+    return deferred ? { failure: deferred, notRehearsed: [] } : { notRehearsed: [] };
   } finally {
     await runner.client.query('ROLLBACK').catch(() => {});
   }
