@@ -51,7 +51,10 @@ describe('batchesOf', () => {
     const [message] = statementBatches(batchesOf(steps, { clock: false }));
     expect(message.sql).toBe('select 1\n;\nselect 2\n;\nselect nosuch');
     expect(message.commands).toEqual([0, 1, 2]);
-    const located = locateFailure(message, Object.assign(new Error('x'), { completedStatements: 2 }));
+    const located = locateFailure(
+      message,
+      Object.assign(new Error('x'), { reply: { completed: 2, rows: [] } }),
+    );
     expect(located.step.statement.sql).toBe('select nosuch');
   });
 
@@ -72,7 +75,8 @@ describe('batchesOf', () => {
     const steps = await stepsOf(['select 1;', 'select 2;\nselect nosuch;', 'select 4;']);
     const [message] = statementBatches(batchesOf(steps));
     // Commands: clock, select 1, clock, select 2, select nosuch, …: four completed before the error.
-    const failed = (extra: object) => Object.assign(new Error('x'), { completedStatements: 4 }, extra);
+    const failed = (extra: object) =>
+      Object.assign(new Error('x'), { reply: { completed: 4, rows: [] } }, extra);
     const byCount = locateFailure(message, failed({}));
     expect(byCount.step.statement.sql).toBe('select nosuch');
     expect(byCount.step.migration.migration.version).toBe('2');
@@ -82,7 +86,10 @@ describe('batchesOf', () => {
     expect(byPosition.step.statement.sql).toBe('select nosuch');
     expect(byPosition.positionInStatement).toBe('select '.length + 1);
     // A failure while the clock was read (a cancellation) is put on the statement before it.
-    const atClock = locateFailure(message, Object.assign(new Error('x'), { completedStatements: 2 }));
+    const atClock = locateFailure(
+      message,
+      Object.assign(new Error('x'), { reply: { completed: 2, rows: [] } }),
+    );
     expect(atClock.step.statement.sql).toBe('select 1');
   });
 });

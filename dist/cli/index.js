@@ -7013,12 +7013,14 @@ async function readChecksums(client) {
         },
     ]));
 }
+/** A version applied again (after a rollback, say) replaces its old checksum row. */
+const REPLACE_CHECKSUM_ROW = `ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
+       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
+       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`;
 async function recordChecksum(client, row) {
     await client.query(`INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
      VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
-       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`, [
+     ${REPLACE_CHECKSUM_ROW}`, [
         row.version,
         row.name,
         row.checksum,
@@ -7052,9 +7054,7 @@ async function recordAppliedMigrations(client, rows, run) {
      )
      INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
      SELECT version, name, checksum, $6, $7, duration_ms, 'applied' FROM input
-     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
-       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`,
+     ${REPLACE_CHECKSUM_ROW}`,
         values: [
             rows.map((r) => r.version),
             rows.map((r) => r.name),
@@ -7122,9 +7122,7 @@ INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run
 SELECT version, name, checksum, applied_by, run_id,
        round((extract(epoch FROM clock_timestamp())
               - current_setting('migration_guard.file_started')::float8) * 1000), 'applied' FROM input
-ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
-  applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-  duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method
+${REPLACE_CHECKSUM_ROW}
 RETURNING duration_ms`;
 }
 /** A revert's bookkeeping: the migrations are no longer applied (both histories, one round trip). */
@@ -7375,6 +7373,10 @@ class CountingQuery extends PgQuery {
         super.handleCommandComplete(message, connection);
     }
 }
+/** The server's error behind `error` (a cancellation wraps it), with the message's partial reply. */
+function batchErrorOf(error) {
+    return (error instanceof CancelledError && error.cause ? error.cause : error);
+}
 /** Sends `sql` (one or more statements) as one simple-protocol message. */
 function sendCounted(client, sql) {
     return new Promise((resolve, reject) => {
@@ -7382,7 +7384,6 @@ function sendCounted(client, sql) {
         query.callback = (error) => {
             if (!error)
                 return resolve(query.reply);
-            error.completedStatements = query.reply.completed;
             error.reply = query.reply;
             reject(error);
         };
@@ -7497,16 +7498,15 @@ function durationsOf(batch, reply) {
  * put on the statement just before it.
  */
 function locateFailure(batch, error) {
-    const raw = error instanceof CancelledError && error.cause ? error.cause : error;
-    const err = raw;
-    const at = Math.min(Math.max(0, err.completedStatements ?? 0), batch.commands.length - 1);
+    const err = batchErrorOf(error);
+    const at = Math.min(Math.max(0, err?.reply?.completed ?? 0), batch.commands.length - 1);
     const before = batch.commands.slice(0, at + 1).filter((c) => c !== CLOCK);
     const statementAt = before.length > 0 ? before[before.length - 1] : 0;
     const located = { index: batch.indices[statementAt], step: batch.steps[statementAt] };
     if (batch.commands[at] === CLOCK)
         return located;
     const texts = batch.commands.map((c) => (c === CLOCK ? CLOCK_SQL : batch.steps[c].statement.sql));
-    const positionInStatement = positionInCommand(texts, at, Number(err.position ?? NaN));
+    const positionInStatement = positionInCommand(texts, at, Number(err?.position ?? NaN));
     return positionInStatement === undefined ? located : { ...located, positionInStatement };
 }
 /**
@@ -7756,9 +7756,9 @@ async function runTransaction(steps, options, timings, whileWaiting) {
                 reply = await runner.query(batch.sql, whileWaiting);
             }
             catch (error) {
-                const partial = (error instanceof CancelledError ? error.cause : error);
-                if (partial?.reply)
-                    addDurations(timings, durationsOf(batch, partial.reply));
+                const partial = batchErrorOf(error)?.reply;
+                if (partial)
+                    addDurations(timings, durationsOf(batch, partial));
                 throw error;
             }
             addDurations(timings, durationsOf(batch, reply));
@@ -7813,9 +7813,8 @@ async function runChain(units, start, options, chainOptions, ordinals, timings) 
     }
     catch (error) {
         await runner.client.query('ROLLBACK').catch(() => { });
-        const cause = error instanceof CancelledError && error.cause ? error.cause : error;
-        const batchError = cause;
-        reply = batchError.reply;
+        const batchError = batchErrorOf(error);
+        reply = batchError?.reply;
         if (!reply)
             return { committed: 0, failure: startFailure(error, firstSteps) };
         const located = locateChainFailure(chain, reply.completed, Number(batchError.position ?? NaN));
@@ -7829,8 +7828,10 @@ async function runChain(units, start, options, chainOptions, ordinals, timings) 
         // Each history row returns its file's duration, by the server's clock.
         chain.commands.slice(0, reply?.completed ?? 0).forEach((command, i) => {
             const ms = Number(reply?.rows[i]?.duration_ms);
-            if (command.step?.kind === 'record' && Number.isFinite(ms))
-                addDurations(timings, new Map([[command.step.migration.migration.version, ms]]));
+            if (command.step?.kind !== 'record' || !Number.isFinite(ms))
+                return;
+            const version = command.step.migration.migration.version;
+            timings.set(version, (timings.get(version) ?? 0) + ms);
         });
     }
 }
@@ -7905,22 +7906,24 @@ function sessionSettings(options, scope) {
  * read at COMMIT.
  */
 function chainOpening(options, asynchronousCommit, markStart) {
-    const local = (name, value) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`;
-    return `SELECT ${[
-        local('lock_timeout', `${options.lockTimeoutMs}ms`),
-        local('statement_timeout', `${options.statementTimeoutMs ?? 0}ms`),
-        ...(asynchronousCommit ? [local('synchronous_commit', 'off')] : []),
-        markStart,
-    ].join(', ')}`;
+    const settings = [
+        ...timeouts(options),
+        ...(asynchronousCommit ? [['synchronous_commit', 'off']] : []),
+    ];
+    const local = settings.map(([name, value]) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`);
+    return `SELECT ${[...local, markStart].join(', ')}`;
 }
-/** The settings as separate commands. */
+/** The lock and statement timeouts every migration statement runs under, as setting and value. */
+function timeouts(options) {
+    return [
+        ['lock_timeout', `${options.lockTimeoutMs}ms`],
+        ['statement_timeout', `${options.statementTimeoutMs ?? 0}ms`],
+    ];
+}
+/** The timeouts as separate SET commands. */
 function settingStatements(options, scope) {
     const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
-    const statementTimeout = options.statementTimeoutMs ?? 0;
-    return [
-        `${set} lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}`,
-        `${set} statement_timeout = ${quoteLiteral(`${statementTimeout}ms`)}`,
-    ];
+    return timeouts(options).map(([name, value]) => `${set} ${name} = ${quoteLiteral(value)}`);
 }
 /** Turns a server error into file:line:column, using PostgreSQL's error position inside the statement. */
 function describeSqlError(error, step, positionInStatement) {

@@ -83,6 +83,11 @@ export async function readChecksums(client: Client): Promise<Map<string, Checksu
   );
 }
 
+/** A version applied again (after a rollback, say) replaces its old checksum row. */
+const REPLACE_CHECKSUM_ROW = `ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
+       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
+       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`;
+
 export async function recordChecksum(
   client: Client,
   row: {
@@ -98,9 +103,7 @@ export async function recordChecksum(
   await client.query(
     `INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
      VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
-       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`,
+     ${REPLACE_CHECKSUM_ROW}`,
     [
       row.version,
       row.name,
@@ -142,9 +145,7 @@ export async function recordAppliedMigrations(
      )
      INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
      SELECT version, name, checksum, $6, $7, duration_ms, 'applied' FROM input
-     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
-       applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-       duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method`,
+     ${REPLACE_CHECKSUM_ROW}`,
     values: [
       rows.map((r) => r.version),
       rows.map((r) => r.name),
@@ -226,9 +227,7 @@ INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run
 SELECT version, name, checksum, applied_by, run_id,
        round((extract(epoch FROM clock_timestamp())
               - current_setting('migration_guard.file_started')::float8) * 1000), 'applied' FROM input
-ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
-  applied_at = clock_timestamp(), applied_by = EXCLUDED.applied_by, run_id = EXCLUDED.run_id,
-  duration_ms = EXCLUDED.duration_ms, method = EXCLUDED.method
+${REPLACE_CHECKSUM_ROW}
 RETURNING duration_ms`;
 }
 

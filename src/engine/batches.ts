@@ -1,4 +1,4 @@
-import { CancelledError, type BatchError, type Reply } from './statement-runner.js';
+import { batchErrorOf, type Reply } from './statement-runner.js';
 import type { Step, StatementStep } from './units.js';
 
 /**
@@ -120,15 +120,14 @@ export function locateFailure(
   batch: StatementBatch,
   error: unknown,
 ): { index: number; step: StatementStep; positionInStatement?: number } {
-  const raw = error instanceof CancelledError && error.cause ? error.cause : error;
-  const err = raw as BatchError & { position?: string };
-  const at = Math.min(Math.max(0, err.completedStatements ?? 0), batch.commands.length - 1);
+  const err = batchErrorOf(error);
+  const at = Math.min(Math.max(0, err?.reply?.completed ?? 0), batch.commands.length - 1);
   const before = batch.commands.slice(0, at + 1).filter((c) => c !== CLOCK);
   const statementAt = before.length > 0 ? before[before.length - 1] : 0;
   const located = { index: batch.indices[statementAt], step: batch.steps[statementAt] };
   if (batch.commands[at] === CLOCK) return located;
   const texts = batch.commands.map((c) => (c === CLOCK ? CLOCK_SQL : batch.steps[c].statement.sql));
-  const positionInStatement = positionInCommand(texts, at, Number(err.position ?? NaN));
+  const positionInStatement = positionInCommand(texts, at, Number(err?.position ?? NaN));
   return positionInStatement === undefined ? located : { ...located, positionInStatement };
 }
 

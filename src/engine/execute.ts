@@ -4,7 +4,7 @@ import type { ErrorDetail, LockReport } from './result.js';
 import {
   CancelledError,
   describeBlocker,
-  type BatchError,
+  batchErrorOf,
   type Reply,
   type StatementRunner,
 } from './statement-runner.js';
@@ -281,8 +281,8 @@ async function runTransaction(
       try {
         reply = await runner.query(batch.sql, whileWaiting);
       } catch (error) {
-        const partial = (error instanceof CancelledError ? error.cause : error) as BatchError | undefined;
-        if (partial?.reply) addDurations(timings, durationsOf(batch, partial.reply));
+        const partial = batchErrorOf(error)?.reply;
+        if (partial) addDurations(timings, durationsOf(batch, partial));
         throw error;
       }
       addDurations(timings, durationsOf(batch, reply));
@@ -345,9 +345,8 @@ async function runChain(
     return { committed: chain.end - chain.first };
   } catch (error) {
     await runner.client.query('ROLLBACK').catch(() => {});
-    const cause = error instanceof CancelledError && error.cause ? error.cause : error;
-    const batchError = cause as BatchError & { position?: string };
-    reply = batchError.reply;
+    const batchError = batchErrorOf(error);
+    reply = batchError?.reply;
     if (!reply) return { committed: 0, failure: startFailure(error, firstSteps) };
     const located = locateChainFailure(chain, reply.completed, Number(batchError.position ?? NaN));
     const steps = (units[located.command.unit] as Extract<Unit, { kind: 'transaction' }>).steps;
@@ -364,8 +363,9 @@ async function runChain(
     // Each history row returns its file's duration, by the server's clock.
     chain.commands.slice(0, reply?.completed ?? 0).forEach((command, i) => {
       const ms = Number(reply?.rows[i]?.duration_ms);
-      if (command.step?.kind === 'record' && Number.isFinite(ms))
-        addDurations(timings, new Map([[command.step.migration.migration.version, ms]]));
+      if (command.step?.kind !== 'record' || !Number.isFinite(ms)) return;
+      const version = command.step.migration.migration.version;
+      timings.set(version, (timings.get(version) ?? 0) + ms);
     });
   }
 }
@@ -455,27 +455,33 @@ export function sessionSettings(
  * read at COMMIT.
  */
 function chainOpening(options: ExecuteOptions, asynchronousCommit: boolean, markStart: string): string {
-  const local = (name: string, value: string) =>
-    `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`;
-  return `SELECT ${[
-    local('lock_timeout', `${options.lockTimeoutMs}ms`),
-    local('statement_timeout', `${options.statementTimeoutMs ?? 0}ms`),
-    ...(asynchronousCommit ? [local('synchronous_commit', 'off')] : []),
-    markStart,
-  ].join(', ')}`;
+  const settings: Array<[string, string]> = [
+    ...timeouts(options),
+    ...(asynchronousCommit ? [['synchronous_commit', 'off'] as [string, string]] : []),
+  ];
+  const local = settings.map(
+    ([name, value]) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`,
+  );
+  return `SELECT ${[...local, markStart].join(', ')}`;
 }
 
-/** The settings as separate commands. */
+/** The lock and statement timeouts every migration statement runs under, as setting and value. */
+function timeouts(
+  options: Pick<ExecuteOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
+): Array<[string, string]> {
+  return [
+    ['lock_timeout', `${options.lockTimeoutMs}ms`],
+    ['statement_timeout', `${options.statementTimeoutMs ?? 0}ms`],
+  ];
+}
+
+/** The timeouts as separate SET commands. */
 function settingStatements(
   options: Pick<ExecuteOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
   scope: 'LOCAL' | 'SESSION',
 ): string[] {
   const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
-  const statementTimeout = options.statementTimeoutMs ?? 0;
-  return [
-    `${set} lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs}ms`)}`,
-    `${set} statement_timeout = ${quoteLiteral(`${statementTimeout}ms`)}`,
-  ];
+  return timeouts(options).map(([name, value]) => `${set} ${name} = ${quoteLiteral(value)}`);
 }
 
 /** Turns a server error into file:line:column, using PostgreSQL's error position inside the statement. */

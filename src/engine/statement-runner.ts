@@ -220,8 +220,14 @@ class CountingQuery extends PgQuery {
 
 /** An error from a multi-statement message, with what its completed commands returned. */
 export interface BatchError extends Error {
-  completedStatements?: number;
   reply?: Reply;
+  /** Where in the message the server located the error (code points from 1), when it did. */
+  position?: string;
+}
+
+/** The server's error behind `error` (a cancellation wraps it), with the message's partial reply. */
+export function batchErrorOf(error: unknown): BatchError {
+  return (error instanceof CancelledError && error.cause ? error.cause : error) as BatchError;
 }
 
 /** Sends `sql` (one or more statements) as one simple-protocol message. */
@@ -230,7 +236,6 @@ function sendCounted(client: Client, sql: string): Promise<Reply> {
     const query = new CountingQuery(sql);
     query.callback = (error: Error | null) => {
       if (!error) return resolve(query.reply);
-      (error as BatchError).completedStatements = query.reply.completed;
       (error as BatchError).reply = query.reply;
       reject(error);
     };
