@@ -3,12 +3,11 @@ import { dirname, resolve } from 'node:path';
 import { runCommand } from './commands/index.js';
 import { cancelOnSignals } from './cancel.js';
 import { runContextFromEnv } from './config/run-context.js';
-import { secretsOfDatabaseUrl } from './config/secrets-of-url.js';
+import { scrubberForInputs } from './config/run-scrubber.js';
 import { COMMANDS, INPUT_NAMES, parseSettings, type InputName, type RawInputs } from './config/settings.js';
 import type { Logger } from './logger.js';
 import { scrubbingLogger } from './logger.js';
 import { renderText } from './report/text.js';
-import { SecretScrubber } from './secrets.js';
 
 const USAGE = `Usage: migration-guard <command> [--flag value ...]
 
@@ -79,7 +78,6 @@ const stderrLogger: Logger = {
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const scrubber = new SecretScrubber();
   let parsed;
   try {
     parsed = parseArgs(argv);
@@ -96,7 +94,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 2;
   }
   parsed.raw['database-url'] ??= env.DATABASE_URL;
-  for (const secret of secretsOfDatabaseUrl(parsed.raw['database-url'])) scrubber.add(secret);
+  const scrubber = scrubberForInputs(parsed.raw);
   let settings;
   try {
     settings = parseSettings(parsed.raw);
@@ -106,9 +104,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const logger = scrubbingLogger(stderrLogger, scrubber.scrub);
   const stop = cancelOnSignals(logger);
-  const result = scrubber.scrubValue(
-    await runCommand({ settings, logger, run: runContextFromEnv(env), signal: stop.signal }),
-  );
+  // Scrubbed (then its statements cut) by runCommand: the report and stdout are written from it as it is.
+  const result = await runCommand({
+    settings,
+    logger,
+    run: runContextFromEnv(env),
+    signal: stop.signal,
+    scrubber,
+  });
   stop.dispose();
   if (settings.reportPath) {
     const path = resolve(settings.reportPath);

@@ -6,7 +6,7 @@ import { cancelOnSignals } from './cancel.js';
 import { runCommand } from './commands/index.js';
 import { readActionInputs } from './config/inputs.js';
 import { runContextFromEnv } from './config/run-context.js';
-import { secretsOfDatabaseUrl } from './config/secrets-of-url.js';
+import { scrubberForInputs } from './config/run-scrubber.js';
 import { parseSettings } from './config/settings.js';
 import type { RunResult } from './engine/result.js';
 import { scrubbingLogger, type Logger } from './logger.js';
@@ -24,12 +24,12 @@ const coreLogger: Logger = {
 
 /** The action: read inputs, run one command, publish outputs, report and summary. */
 export async function run(): Promise<void> {
-  const scrubber = new SecretScrubber();
+  let scrubber = new SecretScrubber();
   const runContext = runContextFromEnv();
   let settings;
   try {
     const raw = readActionInputs();
-    for (const secret of secretsOfDatabaseUrl(raw['database-url'])) scrubber.add(secret);
+    scrubber = scrubberForInputs(raw);
     // Every form the scrubber knows (decoded, encoded) is masked in the runner's log too.
     for (const secret of scrubber.list()) core.setSecret(secret);
     settings = parseSettings(raw, { eventName: runContext.eventName });
@@ -42,9 +42,8 @@ export async function run(): Promise<void> {
   }
   const logger = scrubbingLogger(coreLogger, scrubber.scrub);
   const stop = cancelOnSignals(logger);
-  const result = scrubber.scrubValue(
-    await runCommand({ settings, logger, run: runContext, signal: stop.signal }),
-  );
+  // Scrubbed (then its statements cut) by runCommand: every sink below writes from it as it is.
+  const result = await runCommand({ settings, logger, run: runContext, signal: stop.signal, scrubber });
   stop.dispose();
 
   const reportPath = resolve(

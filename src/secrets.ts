@@ -25,6 +25,15 @@ export class SecretScrubber {
   };
 
   /**
+   * The text scrubbed, then cut to at most `max` characters (and "…"). In that order: a cut through
+   * a secret would leave a fragment no scrubber can recognise, while a secret replaced first is
+   * gone whole wherever the cut falls. Every sink that shortens text goes through here.
+   */
+  excerpt(text: string, max: number): string {
+    return cut(this.scrub(text), max);
+  }
+
+  /**
    * Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON
    * escapes), returning a scrubbed copy, or the value itself when it holds no secret. A run's
    * result holds thousands of strings and usually no secret: one search of its JSON text (for each
@@ -56,4 +65,14 @@ function variantsOf(secret: string): string[] {
   }
   forms.add(encodeURIComponent(secret));
   return [...forms].filter((f) => f.length >= 3);
+}
+
+/**
+ * `text` cut to `max` characters plus "…", never between the halves of a surrogate pair.
+ * Cutting an excerpt again leaves it as it is (its first `max` characters are the same).
+ */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
 }

@@ -1,4 +1,5 @@
 import { runCommand } from '../../src/commands/index.js';
+import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { parseSettings, type RawInputs, type Settings } from '../../src/config/settings.js';
 import type { RunResult } from '../../src/engine/result.js';
 import type { Logger } from '../../src/logger.js';
@@ -32,21 +33,20 @@ export async function runGuard(
   options: { overrides?: Partial<Settings>; signal?: AbortSignal } = {},
 ): Promise<CapturedRun> {
   const logs: string[] = [];
-  const settings = {
-    ...parseSettings({
-      command,
-      'database-url': databaseUrl,
-      'migrations-dir': migrationsDir,
-      backup: 'off',
-      ...extra,
-    }),
-    ...options.overrides,
+  const raw: RawInputs = {
+    command,
+    'database-url': databaseUrl,
+    'migrations-dir': migrationsDir,
+    backup: 'off',
+    ...extra,
   };
+  const settings = { ...parseSettings(raw), ...options.overrides };
   const result = await runCommand({
     settings,
     logger: capturingLogger(logs),
     run: { actor: 'jest@test' },
     signal: options.signal,
+    scrubber: scrubberForInputs(raw),
   });
   return { result, logs };
 }

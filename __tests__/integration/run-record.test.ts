@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { RunRecord } from '../../src/commands/run-record.js';
 import { parseSettings } from '../../src/config/settings.js';
+import { SecretScrubber } from '../../src/secrets.js';
 import { databasesFor, query, testServers } from '../helpers/db.js';
 import { capturingLogger } from '../helpers/run.js';
 
@@ -14,7 +15,10 @@ describe.each(testServers())('the run record, on $name', (server) => {
     await client.connect();
     try {
       const settings = parseSettings({ command: 'apply', 'database-url': db.url, environment: 'staging' });
-      const record = new RunRecord({ settings, logger: capturingLogger([]), run: { actor: 'jest' } }, client);
+      const record = new RunRecord(
+        { settings, logger: capturingLogger([]), run: { actor: 'jest' }, scrubber: new SecretScrubber() },
+        client,
+      );
       // What happens when the control connection could not open the row: the session opens it
       // (and, on a fresh database, our schema) inside the migration transaction, which then fails.
       await client.query('BEGIN');

@@ -40,7 +40,7 @@ export async function baselineCommand(ctx: CommandContext, result: RunResult): P
     }
     await ensureHistoryTable(client);
     await ensureGuardSchema(client);
-    const runId = await startRunRecord(client, {
+    const runId = await startRunRecord(client, ctx.scrubber, {
       command: 'baseline',
       environment: settings.environment,
       actor: ctx.run.actor,
@@ -81,7 +81,7 @@ export async function baselineCommand(ctx: CommandContext, result: RunResult): P
       .pop();
     result.status = 'success';
     result.message = `Marked ${toMark.length} migration(s) as applied without running them (up to ${toMark[toMark.length - 1].version}).`;
-    await finishRunRecord(client, runId, { status: 'success', applied: result.applied });
+    await finishRunRecord(client, ctx.scrubber, runId, { status: 'success', applied: result.applied });
     logger.info(result.message);
     return result;
   });

@@ -2,6 +2,7 @@ import type { RunContext } from '../config/run-context.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import type { RunResult } from '../engine/result.js';
+import type { SecretScrubber } from '../secrets.js';
 import { TOOL_VERSION } from '../version.js';
 
 export interface CommandContext {
@@ -11,6 +12,12 @@ export interface CommandContext {
   cwd?: string;
   /** Aborted on SIGINT/SIGTERM: the running statement is cancelled and the run rolled back. */
   signal?: AbortSignal;
+  /**
+   * The run's one scrubber (config/run-scrubber.ts). Every sink goes through it before writing:
+   * runCommand hands commands a scrubbing logger and returns a scrubbed result; run records are
+   * scrubbed as they are written (db/guard-store.ts).
+   */
+  scrubber: SecretScrubber;
 }
 
 export type CommandHandler = (ctx: CommandContext, result: RunResult) => Promise<RunResult>;

@@ -1,6 +1,8 @@
 import type { CommandName } from '../config/settings.js';
 import { GuardError, errorMessage } from '../errors.js';
 import type { ErrorDetail, RunResult } from '../engine/result.js';
+import { scrubbingLogger } from '../logger.js';
+import { outbound } from '../outbound.js';
 import { applyCommand } from './apply.js';
 import { backupCommand } from './backup.js';
 import { baselineCommand } from './baseline.js';
@@ -20,9 +22,18 @@ const HANDLERS: Partial<Record<CommandName, CommandHandler>> = {
 
 /**
  * Runs one command and always returns a result: an error becomes a failed result carrying the
- * message, location and hint, so every run can be reported the same way.
+ * message, location and hint, so every run can be reported the same way. The command logs through
+ * the scrubber, and the result it returns is scrubbed (then its statements cut): whatever the
+ * caller writes from it (report, summary, outputs, stdout) holds no secret.
  */
-export async function runCommand(ctx: CommandContext): Promise<RunResult> {
+export async function runCommand(command: CommandContext): Promise<RunResult> {
+  const { scrubber } = command;
+  // Who started the run ends up in run records, history rows and application_name: scrubbed once here.
+  const ctx = {
+    ...command,
+    logger: scrubbingLogger(command.logger, scrubber.scrub),
+    run: scrubber.scrubValue(command.run),
+  };
   const started = new Date();
   const result = newResult(ctx, started);
   try {
@@ -45,7 +56,7 @@ export async function runCommand(ctx: CommandContext): Promise<RunResult> {
   const finished = new Date();
   result.finishedAt = finished.toISOString();
   result.durationMs = finished.getTime() - started.getTime();
-  return result;
+  return outbound(result, scrubber);
 }
 
 function toErrorDetail(error: unknown): ErrorDetail {

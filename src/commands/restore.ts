@@ -66,7 +66,7 @@ export async function restoreCommand(ctx: CommandContext, result: RunResult): Pr
       .pop();
     result.status = 'success';
     result.message = `Restored ${path}: the database now equals that backup. Writes made after the backup were discarded (confirmed by confirm-restore).`;
-    await finishRunRecord(client, runId, {
+    await finishRunRecord(client, ctx.scrubber, runId, {
       status: 'success',
       applied: [],
       // The restore discarded writes: record what was restored, on whose confirmation, and the

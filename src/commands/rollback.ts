@@ -114,7 +114,7 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
       result.pendingCount = plan.pending.length + targets.length;
       result.message = `Rolled back ${reverted.join(', ')}; current version ${result.currentVersion ?? 'none'}.`;
     }
-    await finishRunRecord(client, runId, {
+    await finishRunRecord(client, ctx.scrubber, runId, {
       status: result.status,
       applied: [],
       error: result.error?.message,

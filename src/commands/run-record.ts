@@ -4,7 +4,7 @@ import type { CommandContext } from './context.js';
 
 /** Opens this run's row in migration_guard.runs (committed at once, so a failed run is on record too). */
 export function startRun(ctx: CommandContext, client: Client, command: string): Promise<number> {
-  return startRunRecord(client, {
+  return startRunRecord(client, ctx.scrubber, {
     command,
     environment: ctx.settings.environment,
     transactionMode: ctx.settings.transactionMode,
@@ -61,14 +61,15 @@ export class RunRecord {
   async finish(outcome: RunOutcome, on: Client = this.client): Promise<number> {
     const id = await this.open(on);
     // On a fresh database our schema itself may have gone with that transaction.
-    const closed = await finishRunRecord(on, id, outcome).catch((error: { code?: string }) => {
+    const { scrubber } = this.ctx;
+    const closed = await finishRunRecord(on, scrubber, id, outcome).catch((error: { code?: string }) => {
       if (error?.code === UNDEFINED_TABLE) return false;
       throw error;
     });
     if (closed) return id;
     this.opening = undefined;
     const reopened = await this.open(on);
-    await finishRunRecord(on, reopened, outcome);
+    await finishRunRecord(on, scrubber, reopened, outcome);
     return reopened;
   }
 }

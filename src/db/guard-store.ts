@@ -1,3 +1,5 @@
+import { outbound } from '../outbound.js';
+import type { SecretScrubber } from '../secrets.js';
 import type { Client } from './connect.js';
 
 /**
@@ -251,7 +253,13 @@ export interface RunRecordStart {
   sha?: string;
 }
 
-export async function startRunRecord(client: Client, run: RunRecordStart): Promise<number> {
+/** Opens a run's row; every text is scrubbed as it is written (a row outlives the job's log masking). */
+export async function startRunRecord(
+  client: Client,
+  scrubber: SecretScrubber,
+  start: RunRecordStart,
+): Promise<number> {
+  const run = scrubber.scrubValue(start);
   const { rows } = await client.query<{ id: string }>(
     `INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
@@ -269,8 +277,18 @@ export async function startRunRecord(client: Client, run: RunRecordStart): Promi
   return Number(rows[0].id);
 }
 
-/** Closes a run's row; false when there is no such row (it was rolled back with a failed transaction). */
-export async function finishRunRecord(client: Client, id: number, outcome: RunOutcome): Promise<boolean> {
+/**
+ * Closes a run's row; false when there is no such row (it was rolled back with a failed
+ * transaction). The error and details are scrubbed, then cut, as they are written: a server error
+ * can quote the password (say, a migration casting a string that holds it).
+ */
+export async function finishRunRecord(
+  client: Client,
+  scrubber: SecretScrubber,
+  id: number,
+  closing: RunOutcome,
+): Promise<boolean> {
+  const outcome = outbound(closing, scrubber);
   const { rowCount } = await client.query(
     `UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, details = $5,
             finished_at = clock_timestamp() WHERE id = $1`,

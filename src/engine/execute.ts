@@ -508,6 +508,8 @@ export function describeSqlError(error: unknown, step: Step, positionInStatement
     sqlstate: err?.code,
     detail: err?.detail,
     hint: err?.hint,
-    statement: statement.sql.length > 500 ? `${statement.sql.slice(0, 500)}…` : statement.sql,
+    // Whole: the sinks scrub it, then cut it to an excerpt (src/outbound.ts). Cut here, a secret
+    // straddling the cut would leave a fragment no scrubber could recognise.
+    statement: statement.sql,
   };
 }

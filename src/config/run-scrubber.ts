@@ -1,0 +1,14 @@
+import { SecretScrubber } from '../secrets.js';
+import { secretsOfDatabaseUrl } from './secrets-of-url.js';
+import type { RawInputs } from './settings.js';
+
+/**
+ * The run's one scrubber, built from the raw inputs before they are validated (so even an error
+ * about them is scrubbed). The entry points mask the same forms in the runner's log and hand it to
+ * every command on its context; a new secret input (a token, a webhook URL) is registered here.
+ */
+export function scrubberForInputs(raw: RawInputs): SecretScrubber {
+  const scrubber = new SecretScrubber();
+  for (const secret of secretsOfDatabaseUrl(raw['database-url'])) scrubber.add(secret);
+  return scrubber;
+}
