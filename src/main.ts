@@ -11,7 +11,6 @@ import { parseSettings } from './config/settings.js';
 import type { RunResult } from './engine/result.js';
 import { scrubbingLogger, type Logger } from './logger.js';
 import { renderSummary } from './report/summary.js';
-import { SecretScrubber } from './secrets.js';
 import { TOOL_VERSION } from './version.js';
 
 const coreLogger: Logger = {
@@ -24,14 +23,14 @@ const coreLogger: Logger = {
 
 /** The action: read inputs, run one command, publish outputs, report and summary. */
 export async function run(): Promise<void> {
-  let scrubber = new SecretScrubber();
   const runContext = runContextFromEnv();
+  // Reading never fails (validation does, below): the scrubber exists before any message does.
+  const raw = readActionInputs();
+  const scrubber = scrubberForInputs(raw);
+  // Every form the scrubber knows (decoded, encoded) is masked in the runner's log too.
+  for (const secret of scrubber.list()) core.setSecret(secret);
   let settings;
   try {
-    const raw = readActionInputs();
-    scrubber = scrubberForInputs(raw);
-    // Every form the scrubber knows (decoded, encoded) is masked in the runner's log too.
-    for (const secret of scrubber.list()) core.setSecret(secret);
     settings = parseSettings(raw, { eventName: runContext.eventName });
   } catch (error) {
     const message = scrubber.scrub((error as Error).message);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SecretScrubber } from '../../src/secrets.js';
+import { cut, SecretScrubber } from '../../src/secrets.js';
 
 const URL = 'postgres://app:Hunter2-Secret@db.example.com:5432/postgres';
 
@@ -103,5 +103,43 @@ describe('SecretScrubber', () => {
     });
     const clean = { migrations: [{ name: 'a' }], count: 1 };
     expect(scrubber.scrubValue(clean)).toEqual(clean);
+  });
+
+  it('excerpts by scrubbing first: a secret straddling the cut is replaced whole, no fragment left', () => {
+    const scrubber = new SecretScrubber();
+    scrubber.add('Hunter2-Secret');
+    const text = `${'x'.repeat(10)}Hunter2-Secret${'y'.repeat(20)}`;
+    expect(scrubber.excerpt(text, 15)).toBe(`${'x'.repeat(10)}***yy…`);
+    expect(scrubber.excerpt(text, 15)).not.toContain('Hunt');
+    // Cutting first would have left "Hunte", which no scrub recognises.
+    expect(scrubber.scrub(cut(text, 15))).toContain('Hunte');
+  });
+
+  it('leaves a scrubbed text that fits as it is', () => {
+    const scrubber = new SecretScrubber();
+    scrubber.add('Hunter2-Secret');
+    expect(scrubber.excerpt('a Hunter2-Secret b', 100)).toBe('a *** b');
+  });
+});
+
+describe('cut', () => {
+  it('keeps a text of at most max characters as it is', () => {
+    expect(cut('abc', 3)).toBe('abc');
+    expect(cut('', 0)).toBe('');
+  });
+
+  it('cuts to max characters and marks the cut', () => {
+    expect(cut('abcdef', 4)).toBe('abcd…');
+  });
+
+  it('leaves an excerpt as it is when cut again', () => {
+    const once = cut('x'.repeat(600), 500);
+    expect(cut(once, 500)).toBe(once);
+  });
+
+  it('never splits a surrogate pair', () => {
+    const text = `${'a'.repeat(4)}😀tail`; // the emoji is two UTF-16 units, at indices 4 and 5
+    expect(cut(text, 5)).toBe('aaaa…');
+    expect(cut(text, 6)).toBe('aaaa😀…');
   });
 });

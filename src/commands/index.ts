@@ -28,7 +28,7 @@ const HANDLERS: Partial<Record<CommandName, CommandHandler>> = {
  */
 export async function runCommand(command: CommandContext): Promise<RunResult> {
   const { scrubber } = command;
-  // Who started the run ends up in run records, history rows and application_name: scrubbed once here.
+  // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
   const ctx = {
     ...command,
     logger: scrubbingLogger(command.logger, scrubber.scrub),
