@@ -1,7 +1,11 @@
 import type { CommandName } from '../config/settings.js';
 import { GuardError, errorMessage } from '../errors.js';
 import type { ErrorDetail, RunResult } from '../engine/result.js';
+import { AuditRecorder } from '../audit/recorder.js';
+import { secretsOfDatabaseUrl } from '../config/secrets-of-url.js';
+import { SecretScrubber } from '../secrets.js';
 import { applyCommand } from './apply.js';
+import { auditCommand } from './audit.js';
 import { backupCommand } from './backup.js';
 import { baselineCommand } from './baseline.js';
 import { newResult, type CommandContext, type CommandHandler } from './context.js';
@@ -16,7 +20,11 @@ const HANDLERS: Partial<Record<CommandName, CommandHandler>> = {
   rollback: rollbackCommand,
   backup: backupCommand,
   baseline: baselineCommand,
+  audit: auditCommand,
 };
+
+/** Commands whose runs are written to the audit log: the ones that can change the database. */
+const AUDITED: ReadonlySet<CommandName> = new Set(['apply', 'rollback', 'baseline', 'backup']);
 
 /**
  * Runs one command and always returns a result: an error becomes a failed result carrying the
@@ -25,6 +33,10 @@ const HANDLERS: Partial<Record<CommandName, CommandHandler>> = {
 export async function runCommand(ctx: CommandContext): Promise<RunResult> {
   const started = new Date();
   const result = newResult(ctx, started);
+  const audit = AUDITED.has(ctx.settings.command)
+    ? new AuditRecorder(ctx, { scrubValue: auditScrubber(ctx) }, started)
+    : undefined;
+  audit?.start();
   try {
     const handler = HANDLERS[ctx.settings.command];
     if (!handler) {
@@ -45,7 +57,14 @@ export async function runCommand(ctx: CommandContext): Promise<RunResult> {
   const finished = new Date();
   result.finishedAt = finished.toISOString();
   result.durationMs = finished.getTime() - started.getTime();
+  await audit?.finish(result);
   return result;
+}
+
+function auditScrubber(ctx: CommandContext): <T>(value: T) => T {
+  const scrubber = new SecretScrubber();
+  for (const secret of secretsOfDatabaseUrl(ctx.settings.databaseUrl)) scrubber.add(secret);
+  return (value) => scrubber.scrubValue(value);
 }
 
 function toErrorDetail(error: unknown): ErrorDetail {
