@@ -11,7 +11,7 @@ import { renderText } from './report/text.js';
 
 const USAGE = `Usage: migration-guard <command> [--flag value ...]
 
-Commands: ${COMMANDS.join(', ')} (audit arrives in a later release)
+Commands: ${COMMANDS.join(', ')}
 
 Flags (the same names as the action's inputs):
   --database-url URL        required; or set DATABASE_URL
@@ -31,7 +31,10 @@ Flags (the same names as the action's inputs):
   --pg-dump-path PATH       pg_dump to use (pg_restore and psql beside it)
   --backup-path FILE        rollback --strategy restore: the backup to restore
   --confirm-restore DB      rollback --strategy restore: the database name, confirming the restore
-  --report-path FILE        write the JSON report here
+  --report-path FILE        write the JSON report here (audit: its exports go beside it)
+  --reason TEXT             why this run was started (recorded in the audit log)
+  --since WHEN, --until WHEN
+                            audit: the exported range (2026-01-31, 2026-01-31T12:00Z, 7d, 12h)
   --json                    print the JSON report instead of the text table
 
 Exit codes: 0 success or nothing to do, 1 the run failed, 2 bad usage.`;

@@ -1,9 +1,11 @@
 import type { CommandName } from '../config/settings.js';
 import { GuardError, errorMessage } from '../errors.js';
 import type { ErrorDetail, RunResult } from '../engine/result.js';
+import { AuditRecorder } from '../audit/recorder.js';
 import { scrubbingLogger } from '../logger.js';
 import { outbound } from '../outbound.js';
 import { applyCommand } from './apply.js';
+import { auditCommand } from './audit.js';
 import { backupCommand } from './backup.js';
 import { baselineCommand } from './baseline.js';
 import { newResult, type CommandContext, type CommandHandler } from './context.js';
@@ -18,7 +20,11 @@ const HANDLERS: Partial<Record<CommandName, CommandHandler>> = {
   rollback: rollbackCommand,
   backup: backupCommand,
   baseline: baselineCommand,
+  audit: auditCommand,
 };
+
+/** Commands whose runs are written to the audit log: the ones that can change the database. */
+const AUDITED: ReadonlySet<CommandName> = new Set(['apply', 'rollback', 'baseline', 'backup']);
 
 /**
  * Runs one command and always returns a result: an error becomes a failed result carrying the
@@ -36,6 +42,10 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
   };
   const started = new Date();
   const result = newResult(ctx, started);
+  const audit = AUDITED.has(ctx.settings.command)
+    ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
+    : undefined;
+  audit?.start();
   try {
     const handler = HANDLERS[ctx.settings.command];
     if (!handler) {
@@ -56,7 +66,9 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
   const finished = new Date();
   result.finishedAt = finished.toISOString();
   result.durationMs = finished.getTime() - started.getTime();
-  return outbound(result, scrubber);
+  const scrubbed = outbound(result, scrubber);
+  await audit?.finish(scrubbed);
+  return scrubbed;
 }
 
 function toErrorDetail(error: unknown): ErrorDetail {

@@ -31,6 +31,11 @@ export interface Settings {
   backupPath?: string;
   confirmRestore?: string;
   reportPath?: string;
+  /** Why this run was started: recorded in the audit log. */
+  reason?: string;
+  /** `audit`: the time range exported. */
+  since?: Date;
+  until?: Date;
 }
 
 export const BACKUP_MODES = ['required', 'optional', 'off'] as const;
@@ -60,6 +65,9 @@ export const INPUT_NAMES = [
   'backup-path',
   'confirm-restore',
   'report-path',
+  'reason',
+  'since',
+  'until',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -141,6 +149,22 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T, fallba
   );
 }
 
+const TIMESTAMP_HELP =
+  'must be a date or time in ISO 8601 (2026-01-31, 2026-01-31T12:00:00Z) or a span back from now (7d, 12h, 30m)';
+
+/** An ISO 8601 date/time, or a span back from now ("7d", "12h", "30m"). */
+function timestamp(text: string | undefined, now = Date.now()): Date | undefined {
+  if (text === undefined) return undefined;
+  const span = /^\s*(\d+)\s*(d|h|m)\s*$/.exec(text);
+  if (span) {
+    const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[span[2] as 'd' | 'h' | 'm'];
+    return new Date(now - Number(span[1]) * unit);
+  }
+  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) return undefined;
+  const parsed = new Date(text.trim());
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+}
+
 // zod/mini: the same validation as zod's classic API, a third of the bundle's evaluation time.
 const schema = z.object({
   command: input(
@@ -191,6 +215,9 @@ const schema = z.object({
   'backup-path': optionalText,
   'confirm-restore': optionalText,
   'report-path': optionalText,
+  reason: optionalText,
+  since: input(z.optional(z.string().check(z.refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
+  until: input(z.optional(z.string().check(z.refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
 });
 
 export interface SettingsContext {
@@ -248,6 +275,9 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
     backupPath: v['backup-path'],
     confirmRestore: v['confirm-restore'],
     reportPath: v['report-path'],
+    reason: v.reason,
+    since: timestamp(v.since),
+    until: timestamp(v.until),
   };
 }
 

@@ -51,6 +51,12 @@ export interface ChecksumRow {
   method: 'applied' | 'baseline';
 }
 
+/**
+ * Taken (transaction-level) by everything that creates our schema's objects: two connections
+ * running CREATE … IF NOT EXISTS at once can both decide to create and one then fails.
+ */
+export const GUARD_DDL_LOCK = 0x6d6764646c;
+
 export async function ensureGuardSchema(client: Client): Promise<void> {
   // Checked first: on an adopted database the DDL (and its catalogue locks) is skipped entirely.
   const { rows } = await client.query<{ ready: boolean }>(
@@ -60,7 +66,8 @@ export async function ensureGuardSchema(client: Client): Promise<void> {
     [NEWEST_COLUMN.table, NEWEST_COLUMN.column],
   );
   if (rows[0].ready) return;
-  for (const sql of CREATE_GUARD_SCHEMA) await client.query(sql);
+  // One message: one implicit transaction (or part of the caller's) holding the DDL lock.
+  await client.query([`SELECT pg_advisory_xact_lock(${GUARD_DDL_LOCK})`, ...CREATE_GUARD_SCHEMA].join(';\n'));
 }
 
 export async function readChecksums(client: Client): Promise<Map<string, ChecksumRow>> {

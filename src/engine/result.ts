@@ -112,6 +112,19 @@ export interface RunResult {
   rollback?: RollbackReport;
   backup?: BackupReport;
   cancelled?: boolean;
+  /** The `audit` command: chain verification and the exported compliance report. */
+  audit?: {
+    rows: number;
+    valid: boolean;
+    head?: string;
+    firstBroken?: { id: number; at: string; event: string; problem: string };
+    runs: number;
+    events: number;
+    range: { since?: string; until?: string };
+    files: { markdown: string; csv: string; json: string };
+    /** The Markdown export, shown in the job summary. */
+    markdown: string;
+  };
   message: string;
   error?: ErrorDetail;
 }

@@ -93,6 +93,7 @@ export function renderSummary(result: RunResult): string {
     lines.push('');
   }
   if (result.status_rows) lines.push(...statusTable(result.status_rows), '');
+  if (result.audit) lines.push(result.audit.markdown, '');
   if (result.findings.length > 0) {
     lines.push('### Findings', '');
     for (const f of result.findings)

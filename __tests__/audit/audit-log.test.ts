@@ -1,0 +1,299 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyChain, type AuditEvent } from '../../src/audit/chain.js';
+import { ensureAuditLog } from '../../src/audit/schema.js';
+import { appendAuditEvents, readAuditLog } from '../../src/audit/store.js';
+import { databasesFor, query, testServers, withPg } from '../helpers/db.js';
+import { addFiles, migrationsDir } from '../helpers/migrations.js';
+import { runGuard } from '../helpers/run.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function auditRows(
+  url: string,
+): Promise<
+  Array<{ id: string; event: string; outcome: string | null; version: string | null; error: string | null }>
+> {
+  return query(url, 'select id, event, outcome, version, error from migration_guard.audit_log order by id');
+}
+
+async function waitForQuery(url: string, pattern: string): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const rows = await query(
+      url,
+      "select pid from pg_stat_activity where application_name like 'migration-guard%' and application_name not like '%control' and application_name not like '%audit' and query like $1 and state = 'active'",
+      [pattern],
+    );
+    if (rows.length > 0) return rows[0].pid;
+    await sleep(25);
+  }
+  throw new Error(`no session ran ${pattern}`);
+}
+
+function event(
+  at: string,
+  runKey: string,
+  name: AuditEvent['event'],
+  extra: Partial<AuditEvent> = {},
+): AuditEvent {
+  return {
+    at,
+    runKey,
+    runId: null,
+    event: name,
+    environment: 'production',
+    command: 'apply',
+    outcome: null,
+    version: null,
+    durationMs: null,
+    actor: 'octocat',
+    triggeringActor: 'octocat',
+    eventName: 'push',
+    repository: 'acme/app',
+    ref: 'refs/heads/main',
+    sha: 'abc123',
+    prNumber: null,
+    runUrl: null,
+    osUser: null,
+    host: null,
+    reason: null,
+    error: null,
+    details: null,
+    ...extra,
+  };
+}
+
+describe.each(testServers())('audit log on $name', (server) => {
+  const newDb = databasesFor(server);
+  const tempDir = tempDirsFor();
+
+  it('records a successful apply as run started, one row per applied file and run ended, in one valid chain', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_a.sql': 'create table a (id int);',
+      '2_b.sql': 'create table b (id int);',
+    });
+    const { result } = await runGuard('apply', db.url, dir, { reason: 'release 42' });
+    expect(result.status).toBe('success');
+    const rows = await auditRows(db.url);
+    expect(rows.map((r) => [r.event, r.version, r.outcome])).toEqual([
+      ['run-started', null, null],
+      ['migration-applied', '1', null],
+      ['migration-applied', '2', null],
+      ['run-ended', null, 'success'],
+    ]);
+    const stored = await query(
+      db.url,
+      'select reason, run_id, os_user, host, environment, command from migration_guard.audit_log',
+    );
+    expect(new Set(stored.map((r) => r.reason))).toEqual(new Set(['release 42']));
+    // A local run names the OS user and host.
+    expect(stored.every((r) => r.os_user && r.host)).toBe(true);
+    expect(Number(stored[stored.length - 1].run_id)).toBe(result.runId);
+    expect(verifyChain(await withPg(db.url, (c) => readAuditLog(c as never)))).toBeUndefined();
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE, also for the table owner who is not a superuser', async () => {
+    const db = await newDb();
+    const role = `mg_owner_${Math.random().toString(36).slice(2, 8)}`;
+    await query(db.url, `create role ${role} login password 'owner-pass'`);
+    await query(db.url, `grant create on database ${db.name} to ${role}`);
+    try {
+      const url = new URL(db.url);
+      url.username = role;
+      url.password = 'owner-pass';
+      const dir = migrationsDir({ '1_a.sql': 'create schema app;\ncreate table app.a (id int);' });
+      const applied = await runGuard('apply', url.toString(), dir);
+      expect(applied.result.message).toMatch(/^Applied 1/);
+      const owner = await query(
+        db.url,
+        "select tableowner from pg_tables where schemaname = 'migration_guard' and tablename = 'audit_log'",
+      );
+      expect(owner).toEqual([{ tableowner: role }]);
+      for (const sql of [
+        "update migration_guard.audit_log set error = 'x'",
+        'delete from migration_guard.audit_log',
+        'truncate migration_guard.audit_log',
+      ]) {
+        await expect(query(url.toString(), sql)).rejects.toThrow(/append-only|permission denied/);
+      }
+      // Even a superuser meets the trigger (ENABLE ALWAYS: session_replication_role does not silence it).
+      await expect(
+        withPg(db.url, async (c) => {
+          await c.query('set session_replication_role = replica');
+          await c.query("update migration_guard.audit_log set error = 'x'");
+        }),
+      ).rejects.toThrow(/append-only/);
+      await expect(query(db.url, 'truncate migration_guard.audit_log')).rejects.toThrow(/append-only/);
+      expect((await auditRows(db.url)).length).toBe(3);
+    } finally {
+      await query(db.url, `drop owned by ${role} cascade`).catch(() => {});
+      await withPg(server.url, (c) => c.query(`drop database if exists ${db.name} with (force)`));
+      await query(server.url, `drop role if exists ${role}`);
+    }
+  });
+
+  it('keeps the rows of a failed and rolled-back run, with the error', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({ '1_a.sql': 'create table a (id int);' });
+    await runGuard('apply', db.url, dir);
+    addFiles(dir, { '2_b.sql': 'create table b (id int);', '3_bad.sql': 'select 1/0;' });
+    const { result } = await runGuard('apply', db.url, dir);
+    expect(result.status).toBe('rolled-back');
+    const rows = (await auditRows(db.url)).slice(3);
+    expect(rows.map((r) => [r.event, r.version, r.outcome])).toEqual([
+      ['run-started', null, null],
+      ['migration-rolled-back', '2', 'undone with the failed transaction'],
+      ['migration-failed', '3', 'failed'],
+      ['run-ended', null, 'rolled-back'],
+    ]);
+    expect(rows[2].error).toMatch(/3_bad\.sql:1: division by zero/);
+    expect(rows[3].error).toMatch(/division by zero/);
+  });
+
+  it('keeps the rows of a cancelled run and of a run whose connection was killed', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({ '1_slow.sql': 'create table s (id int);\nselect pg_sleep(30);' });
+    const controller = new AbortController();
+    const cancelled = runGuard('apply', db.url, dir, {}, { signal: controller.signal });
+    // The run record and audit log need our schema first: the first run creates it.
+    await waitForQuery(db.url, '%pg_sleep(30)%');
+    controller.abort('SIGTERM');
+    expect((await cancelled).result.cancelled).toBe(true);
+
+    const killed = runGuard('apply', db.url, dir);
+    const pid = await waitForQuery(db.url, '%pg_sleep(30)%');
+    await query(db.url, 'select pg_terminate_backend($1)', [pid]);
+    expect((await killed).result.status).toBe('rolled-back');
+
+    const ends = (await auditRows(db.url)).filter((r) => r.event === 'run-ended');
+    expect(ends.map((r) => r.outcome)).toEqual(['cancelled', 'rolled-back']);
+    const all = await auditRows(db.url);
+    expect(all.filter((r) => r.event === 'run-started')).toHaveLength(2);
+  });
+
+  it('ten writers at once keep one valid chain', async () => {
+    const db = await newDb();
+    await withPg(db.url, (c) => ensureAuditLog(c as never));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, w) =>
+        withPg(db.url, async (c) => {
+          for (let batch = 0; batch < 3; batch++) {
+            const at = new Date().toISOString();
+            await appendAuditEvents(c as never, [
+              event(at, `writer-${w}`, 'run-started'),
+              event(at, `writer-${w}`, 'run-ended', {
+                outcome: 'success',
+                details: { batch, w, nested: { b: 1, a: [2, 'x'] } },
+              }),
+            ]);
+          }
+        }),
+      ),
+    );
+    const rows = await withPg(db.url, (c) => readAuditLog(c as never));
+    expect(rows).toHaveLength(60);
+    expect(verifyChain(rows)).toBeUndefined();
+  });
+
+  it('audit fails and names the row a superuser edited with the trigger disabled', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_a.sql': 'create table a (id int);',
+      '2_b.sql': 'create table b (id int);',
+    });
+    await runGuard('apply', db.url, dir);
+    const good = await runGuard('audit', db.url, dir, {
+      'report-path': join(tempDir('mg-audit-'), 'r.json'),
+    });
+    expect(good.result.status).toBe('success');
+    expect(good.result.audit?.valid).toBe(true);
+    const target = (await auditRows(db.url)).find((r) => r.version === '2')!;
+    await withPg(db.url, async (c) => {
+      await c.query('alter table migration_guard.audit_log disable trigger all');
+      await c.query("update migration_guard.audit_log set actor = 'someone-else' where id = $1", [target.id]);
+      await c.query('alter table migration_guard.audit_log enable always trigger audit_log_no_change');
+    });
+    const bad = await runGuard('audit', db.url, dir, { 'report-path': join(tempDir('mg-audit-'), 'r.json') });
+    expect(bad.result.status).toBe('failed');
+    expect(bad.result.audit?.firstBroken?.id).toBe(Number(target.id));
+    expect(bad.result.message).toMatch(new RegExp(`broken at row ${target.id} \\(migration-applied`));
+    expect(bad.result.message).toMatch(/changed after it was written/);
+  });
+
+  it('exports exactly the runs of a time range as Markdown, CSV and JSON', async () => {
+    const db = await newDb();
+    await withPg(db.url, async (c) => {
+      await ensureAuditLog(c as never);
+      for (const [day, key] of [
+        ['2026-01-01', 'run-jan-01'],
+        ['2026-01-15', 'run-jan-15'],
+        ['2026-02-01', 'run-feb-01'],
+      ]) {
+        await appendAuditEvents(c as never, [
+          event(`${day}T10:00:00.000Z`, key, 'run-started', {
+            eventName: 'workflow_dispatch',
+            reason: `reason ${key}`,
+          }),
+          event(`${day}T10:00:01.000Z`, key, 'migration-rolled-back', {
+            version: '7',
+            outcome: 'rollback command',
+          }),
+          event(`${day}T10:00:02.000Z`, key, 'run-ended', { outcome: 'failed', error: `boom ${key}` }),
+        ]);
+      }
+    });
+    const dir = tempDir('mg-audit-');
+    const { result } = await runGuard('audit', db.url, dir, {
+      since: '2026-01-10',
+      until: '2026-01-20T00:00:00Z',
+      'report-path': join(dir, 'report.json'),
+    });
+    expect(result.status).toBe('success');
+    expect(result.audit).toMatchObject({ rows: 9, valid: true, runs: 1, events: 3 });
+    const files = result.audit!.files;
+    const markdown = readFileSync(files.markdown, 'utf8');
+    const csv = readFileSync(files.csv, 'utf8');
+    const json = JSON.parse(readFileSync(files.json, 'utf8'));
+    for (const text of [markdown, csv, JSON.stringify(json)]) {
+      expect(text).toContain('boom run-jan-15');
+      expect(text).not.toContain('run-jan-01');
+      expect(text).not.toContain('run-feb-01');
+    }
+    expect(json.runs.map((r: { runKey: string }) => r.runKey)).toEqual(['run-jan-15']);
+    expect(csv.trim().split('\r\n')).toHaveLength(4);
+    expect(markdown).toMatch(/### Rollbacks\n\n- 2026-01-15T10:00:00.000Z production: 7/);
+    expect(markdown).toMatch(/### Manual operations\n\n- .* by octocat: failed; reason: reason run-jan-15/);
+    expect(markdown).toMatch(/### Failed runs\n\n- .*: failed: boom run-jan-15/);
+  });
+
+  it('a run that touched nothing on a fresh database leaves no audit log; a failure quoting the password is scrubbed', async () => {
+    const db = await newDb();
+    const unparsable = migrationsDir({ '1_bad.sql': 'create tabel x (id int);' });
+    expect((await runGuard('apply', db.url, unparsable)).result.status).toBe('failed');
+    expect(await query(db.url, "select to_regclass('migration_guard.audit_log') as t")).toEqual([
+      { t: null },
+    ]);
+
+    const password = new URL(db.url).password;
+    const dir = migrationsDir({ '1_leak.sql': `select '${password}'::int;` });
+    const { result } = await runGuard('apply', db.url, dir);
+    expect(result.status).toBe('rolled-back');
+    const text = JSON.stringify(await query(db.url, 'select * from migration_guard.audit_log'));
+    expect(text).toContain('invalid input syntax');
+    expect(text).not.toContain(password);
+  });
+
+  it('status and plan write nothing to the audit log', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({ '1_a.sql': 'create table a (id int);' });
+    await runGuard('apply', db.url, dir);
+    const before = (await auditRows(db.url)).length;
+    addFiles(dir, { '2_b.sql': 'create table b (id int);' });
+    await runGuard('status', db.url, dir);
+    await runGuard('plan', db.url, dir);
+    expect((await auditRows(db.url)).length).toBe(before);
+  });
+});

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import type { CommandContext } from '../commands/context.js';
+import { applicationName } from '../config/run-context.js';
+import { connect, type Client } from '../db/connect.js';
+import { errorMessage } from '../errors.js';
+import type { RunResult } from '../engine/result.js';
+import type { AuditEvent } from './chain.js';
+import { eventsOfResult, runIdentity, startedEvent, type RunIdentity } from './events.js';
+import { auditLogExists, ensureAuditLog } from './schema.js';
+import { appendAuditEvents } from './store.js';
+
+export interface AuditRecorderOptions {
+  /** Applied to every event before it is hashed and written. */
+  scrubValue: <T>(value: T) => T;
+}
+
+/**
+ * Writes one run's audit rows on a connection of its own, so they commit whatever happens to
+ * the migration transaction. "Run started" goes out as soon as that connection is up, beside the
+ * run (it never waits for it); everything else is one batch when the run is over.
+ *
+ * The log is created only by a run that itself left a trace (a run record, a backup, applied
+ * versions): a run refused before it touched anything on a fresh database leaves nothing, as
+ * before. Writing the audit log never fails a run: a problem is a warning.
+ */
+export class AuditRecorder {
+  private readonly identity: RunIdentity;
+  private readonly startedAt: string;
+  private client?: Promise<Client>;
+  private started?: Promise<boolean>;
+
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly options: AuditRecorderOptions,
+    startedAt = new Date(),
+  ) {
+    this.startedAt = startedAt.toISOString();
+    const local = ctx.run.runUrl ? undefined : localIdentity();
+    this.identity = runIdentity(ctx, randomUUID(), local);
+  }
+
+  /** Connects and writes "run started" when the log exists; returns at once. */
+  start(): void {
+    const { settings, run } = this.ctx;
+    this.client = connect(settings.database, {
+      applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
+    });
+    this.started = this.client.then(async (client) => {
+      if (!(await auditLogExists(client))) return false;
+      await this.append(client, [startedEvent(this.identity, this.startedAt)]);
+      return true;
+    });
+    this.started.catch(() => {}); // reported by finish()
+  }
+
+  /** Writes the rest of the run's rows and closes the connection. Never throws. */
+  async finish(result: RunResult): Promise<void> {
+    const { logger } = this.ctx;
+    let client: Client | undefined;
+    try {
+      if (!this.client) this.start();
+      client = await this.client!;
+      const startedWritten = await this.started!.catch(() => false);
+      const leftATrace =
+        result.runId !== undefined || result.backup !== undefined || result.applied.length > 0;
+      if (!startedWritten && !leftATrace && !(await auditLogExists(client))) return;
+      await ensureAuditLog(client);
+      const events = eventsOfResult(this.identity, result);
+      await this.append(
+        client,
+        startedWritten ? events : [startedEvent(this.identity, this.startedAt), ...events],
+      );
+    } catch (error) {
+      logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);
+    } finally {
+      await client?.end().catch(() => {});
+    }
+  }
+
+  private async append(client: Client, events: AuditEvent[]): Promise<void> {
+    await appendAuditEvents(
+      client,
+      events.map((e) => this.options.scrubValue(e)),
+    );
+  }
+}
+
+function localIdentity(): { osUser: string; host: string } {
+  let osUser = 'unknown';
+  try {
+    osUser = userInfo().username;
+  } catch {
+    // no passwd entry (some containers)
+  }
+  return { osUser, host: hostname() };
+}
