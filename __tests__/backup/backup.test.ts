@@ -309,6 +309,23 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('backup on $name', (ser
     expect(readFileSync(join(parent, 'file'), 'utf8')).toBe('not a directory');
   });
 
+  it('refuses a backup-dir that is a file, leaving the file as it was', async () => {
+    const file = join(tempDir('is-file'), 'backups');
+    writeFileSync(file, 'not a folder');
+    const error = await failure(
+      takeBackup({
+        target: targetOf(db.url),
+        dir: file,
+        environment: 'prod',
+        tools,
+        runner,
+        logger: silentLogger,
+      }),
+    );
+    expect(error.message).toBe(`Backup folder ${file} is a file, not a folder. Nothing was changed.`);
+    expect(readFileSync(file, 'utf8')).toBe('not a folder');
+  });
+
   it('removes the partial file and explains a full disk, with the password scrubbed from pg_dump output', async () => {
     const target = targetOf(db.url);
     const dir = tempDir('full');

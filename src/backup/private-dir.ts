@@ -19,7 +19,15 @@ export async function preparePrivateDir(dir: string, logger: Logger): Promise<st
   await createMissing(dir);
   const real = await realpath(dir);
   const info = await stat(real);
-  if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  if (!info.isDirectory()) {
+    throw new GuardError(
+      'backup-failed',
+      `Backup folder ${dir} is a file, not a folder. Nothing was changed.`,
+      {
+        hint: 'Point backup-dir at a folder (it is created when missing).',
+      },
+    );
+  }
   const uid = process.getuid?.();
   if (uid === undefined) return real;
   if (info.uid !== uid) {
