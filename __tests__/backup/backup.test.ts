@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { backupFileName, parseToc, pgEnv, takeBackup } from '../../src/backup/backup.js';
 import { findPgTools, type PgTools } from '../../src/backup/pg-tools.js';
@@ -9,6 +19,7 @@ import { createProcessRunner } from '../../src/backup/process.js';
 import { silentLogger } from '../../src/logger.js';
 import { freshDatabase, query, testServers } from '../helpers/db.js';
 import {
+  capture,
   eachServer,
   REAL_BIN,
   REAL_MAJOR,
@@ -163,6 +174,119 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('backup on $name', (ser
     ]);
   });
 
+  it('keeps the backup private under any umask: folder levels created 0700, the file 0600 before pg_dump opens it', async () => {
+    const rec = recordingRunner(async (call) => {
+      if (call.file !== tools.pgDump.path) return undefined;
+      const file = call.args.find((a) => a.startsWith('--file='))!.slice('--file='.length);
+      modesBeforeDump.push(statSync(file).mode & 0o777, statSync(file).size);
+      return undefined;
+    });
+    const modesBeforeDump: number[] = [];
+    const root = tempDir('private');
+    const previous = process.umask(0o000);
+    try {
+      const info = await takeBackup({
+        target: targetOf(db.url),
+        dir: join(root, 'a', 'b'),
+        environment: 'prod',
+        tools,
+        runner: rec,
+        logger: silentLogger,
+      });
+      expect(modesBeforeDump).toEqual([0o600, 0]);
+      expect(statSync(info.path).mode & 0o777).toBe(0o600);
+      expect(statSync(join(root, 'a')).mode & 0o777).toBe(0o700);
+      expect(statSync(join(root, 'a', 'b')).mode & 0o777).toBe(0o700);
+      expect(readFileSync(info.path).subarray(0, 5).toString()).toBe('PGDMP');
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('refuses a backup folder owned by another user, before pg_dump runs, leaving it as it was', async () => {
+    const dir = join(tempDir('foreign'), 'backups');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    chownSync(dir, 65534, 65534);
+    const rec = recordingRunner();
+    const error = await failure(
+      takeBackup({
+        target: targetOf(db.url),
+        dir,
+        environment: 'prod',
+        tools,
+        runner: rec,
+        logger: silentLogger,
+      }),
+    );
+    expect(error.code).toBe('backup-failed');
+    expect(error.message).toBe(
+      `Backup folder ${dir} belongs to another user (uid 65534; this run is uid ${process.getuid!()}), who could read or replace a backup written there. Nothing was changed.`,
+    );
+    expect(error.hint).toContain('backup-dir');
+    expect(rec.calls).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(statSync(dir).mode & 0o777).toBe(0o755);
+    expect(statSync(dir).uid).toBe(65534);
+  });
+
+  it('refuses a link to a folder owned by another user, judging the folder it points to', async () => {
+    const root = tempDir('foreign-link');
+    mkdirSync(join(root, 'theirs'));
+    chownSync(join(root, 'theirs'), 65534, 65534);
+    symlinkSync(join(root, 'theirs'), join(root, 'backups'));
+    const error = await failure(
+      takeBackup({
+        target: targetOf(db.url),
+        dir: join(root, 'backups'),
+        environment: 'prod',
+        tools,
+        runner,
+        logger: silentLogger,
+      }),
+    );
+    expect(error.message).toContain('belongs to another user (uid 65534');
+    expect(readdirSync(join(root, 'theirs'))).toEqual([]);
+  });
+
+  it('makes its own folder that others could enter private (0700), saying so, and writes the backup there', async () => {
+    const dir = join(tempDir('open'), 'backups');
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const logger = capture();
+    const info = await takeBackup({
+      target: targetOf(db.url),
+      dir,
+      environment: 'prod',
+      tools,
+      runner,
+      logger,
+    });
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(info.path).mode & 0o777).toBe(0o600);
+    expect(logger.lines).toContain(
+      `warn: Backup folder ${dir} was open to other users (mode 0777): made it private (0700), since a backup holds every row of the database.`,
+    );
+  });
+
+  it('replaces a link planted at the partial file name instead of writing through it', async () => {
+    const dir = tempDir('planted');
+    const elsewhere = join(tempDir('elsewhere'), 'stolen.dump');
+    symlinkSync(elsewhere, join(dir, `.${backupFileName('prod', NOW)}.partial`));
+    const info = await takeBackup({
+      target: targetOf(db.url),
+      dir,
+      environment: 'prod',
+      now: NOW,
+      tools,
+      runner,
+      logger: silentLogger,
+    });
+    expect(readdirSync(dir)).toEqual([info.fileName]);
+    expect(statSync(info.path).mode & 0o777).toBe(0o600);
+    expect(() => statSync(elsewhere)).toThrow(/ENOENT/);
+  });
+
   it('refuses a backup directory whose parent is a file, writing nothing', async () => {
     const parent = tempDir('blocked');
     writeFileSync(join(parent, 'file'), 'not a directory');
@@ -183,6 +307,23 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('backup on $name', (ser
     expect(error.hint).toContain('backup-dir');
     expect(readdirSync(parent)).toEqual(['file']);
     expect(readFileSync(join(parent, 'file'), 'utf8')).toBe('not a directory');
+  });
+
+  it('refuses a backup-dir that is a file, leaving the file as it was', async () => {
+    const file = join(tempDir('is-file'), 'backups');
+    writeFileSync(file, 'not a folder');
+    const error = await failure(
+      takeBackup({
+        target: targetOf(db.url),
+        dir: file,
+        environment: 'prod',
+        tools,
+        runner,
+        logger: silentLogger,
+      }),
+    );
+    expect(error.message).toBe(`Backup folder ${file} is a file, not a folder. Nothing was changed.`);
+    expect(readFileSync(file, 'utf8')).toBe('not a folder');
   });
 
   it('removes the partial file and explains a full disk, with the password scrubbed from pg_dump output', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GuardError } from '../../src/errors.js';
@@ -80,12 +81,77 @@ describe('discoverMigrations', () => {
     );
   });
 
-  it('ignores sub-directories', async () => {
+  it('lists sub-directories and links to them as skipped, saying what they are', async () => {
     const { cwd, dir } = folder({ '1_a.sql': 'select 1;' });
-    mkdirSync(join(dir, '2_not_a_file.sql'));
+    mkdirSync(join(dir, 'archive'));
+    symlinkSync('archive', join(dir, 'old'));
+    symlinkSync('missing.txt', join(dir, 'notes.txt'));
     const set = await discoverMigrations(dir, cwd);
     expect(set.migrations.map((m) => m.fileName)).toEqual(['1_a.sql']);
-    expect(set.skipped).toEqual([]);
+    expect(set.skipped).toEqual([
+      { fileName: 'archive', reason: 'a directory (sub-folders are not read)' },
+      { fileName: 'notes.txt', reason: 'a symbolic link to missing.txt, which does not exist' },
+      { fileName: 'old', reason: 'a symbolic link to a directory (archive); sub-folders are not read' },
+    ]);
+  });
+
+  it('follows a symbolic link to a migration file, and its checksum is that of the target', async () => {
+    const { cwd, dir } = folder({ '1_a.sql': 'select 1;' });
+    const shared = mkdtempSync(join(tmpdir(), 'mg-shared-'));
+    writeFileSync(join(shared, 'two.sql'), 'create table two (id int);\n');
+    symlinkSync(join(shared, 'two.sql'), join(dir, '2_two.sql'));
+    const set = await discoverMigrations(dir, cwd);
+    const two = set.migrations.find((m) => m.version === '2')!;
+    expect(textOf(two.up)).toBe('create table two (id int);\n');
+    expect(two.checksum).toBe(createHash('sha256').update('create table two (id int);\n').digest('hex'));
+  });
+
+  it.each([
+    [
+      'a directory',
+      '2_b.sql',
+      (dir: string) => mkdirSync(join(dir, '2_b.sql')),
+      'a directory (sub-folders are not read)',
+    ],
+    [
+      'a dangling link',
+      '2_b.sql',
+      (dir: string) => symlinkSync('gone.sql', join(dir, '2_b.sql')),
+      'a symbolic link to gone.sql, which does not exist',
+    ],
+    [
+      'a link to a directory',
+      '2_b.sql',
+      (dir: string) => {
+        mkdirSync(join(dir, 'sub'));
+        symlinkSync('sub', join(dir, '2_b.sql'));
+      },
+      'a symbolic link to a directory (sub); sub-folders are not read',
+    ],
+    [
+      'a looping link',
+      '2_b.sql',
+      (dir: string) => symlinkSync('2_b.sql', join(dir, '2_b.sql')),
+      'a symbolic link that loops (2_b.sql)',
+    ],
+    [
+      'a down file that is a directory',
+      '1_a.down.sql',
+      (dir: string) => mkdirSync(join(dir, '1_a.down.sql')),
+      'a directory (sub-folders are not read)',
+    ],
+  ])('refuses %s named like a migration, naming it and what it is', async (_kind, name, make, reason) => {
+    const { cwd, dir } = folder({ '1_a.sql': 'select 1;', '3_c.sql': 'select 3;' });
+    make(dir);
+    const error = await discoverMigrations(dir, cwd).then(
+      () => undefined,
+      (e: unknown) => e as GuardError,
+    );
+    expect(error).toBeInstanceOf(GuardError);
+    expect(error!.code).toBe('migrations-dir');
+    expect(error!.message).toContain(`  ${join('migrations', name)}: ${reason}\n`);
+    expect(error!.message).toContain('Nothing was run');
+    expect(error!.hint).toContain('rename it');
   });
 
   it('attaches .down.sql and .verify.sql companions to their migration', async () => {
@@ -212,6 +278,101 @@ describe('discoverMigrations', () => {
       '3_c.sql': 'create table t (id int); \n',
     });
     expect(new Set(set.migrations.map((m) => m.checksum)).size).toBe(3);
+  });
+
+  it('keeps the checksums earlier versions computed on decoded text (LF, CRLF, BOM, non-ASCII, dbmate, stray CR)', async () => {
+    // Computed by the text-based checksum of main before it hashed bytes (commit fb5a906): a file
+    // applied then must not look changed now.
+    const lfSum = 'b649b7df2368761a70b4b00395e2e5dff8a3eb0b40bbf26fcf73e054560c4edb';
+    const set = await discover({
+      '1_lf.sql': 'create table t (id int);\ninsert into t values (1);\n',
+      '2_crlf.sql': 'create table t (id int);\r\ninsert into t values (1);\r\n',
+      '3_bom.sql': '\uFEFFcreate table t (id int);\ninsert into t values (1);\n',
+      '4_bomcrlf.sql': '\uFEFFcreate table t (id int);\r\ninsert into t values (1);\r\n',
+      '5_nonascii.sql': "insert into t values ('café – 日本 😀');\r\n",
+      '6_dbmate.sql': '\uFEFF-- migrate:up\r\nselect 1;\r\n-- migrate:down\r\nselect 2;\r\n',
+      '7_cr.sql': 'select 1;\r\r\nselect 2;\rselect 3;\n',
+      '8_midbom.sql': 'select 1;\uFEFF\n',
+      '9_empty.sql': '',
+      '10_doublebom.sql': '\uFEFF\uFEFFselect 1;\r\n',
+    });
+    expect(Object.fromEntries(set.migrations.map((m) => [m.fileName, m.checksum]))).toEqual({
+      '1_lf.sql': lfSum,
+      '2_crlf.sql': lfSum,
+      '3_bom.sql': lfSum,
+      '4_bomcrlf.sql': lfSum,
+      '5_nonascii.sql': '34a7c38cc908471e0773a13ad7a4b5c14e31ef7cffb6c2949663b15c74d4bd35',
+      '6_dbmate.sql': 'd4263107d8e34c0517ba14d7b7bee6d8e6e4f373da519e42c8485c8a7a3d764a',
+      '7_cr.sql': '15d2ea04ee6d3beb9cf552c4f59c1a7cda7ffb7c4eaac59f44155e174252b20d',
+      '8_midbom.sql': '143f182df3e44dc4424ec85c2d3019affe1348560c2025394df01dc1f04d35d7',
+      '9_empty.sql': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      '10_doublebom.sql': '4a45092ccf992ea92250053a80b931b787924ba61648f420555511b84f10ab6c',
+    });
+  });
+
+  it.each([
+    [
+      'a Latin-1 byte',
+      Buffer.from("select 1;\nselect 'caf\xe9';\n", 'latin1'),
+      2,
+      12,
+      21,
+      '0xE9 0x27 0x3B 0x0A',
+    ],
+    [
+      'a truncated sequence at the end',
+      Buffer.concat([Buffer.from('select 1;\n'), Buffer.from([0xe2, 0x82])]),
+      2,
+      1,
+      10,
+      '0xE2 0x82',
+    ],
+    [
+      'an overlong encoding',
+      Buffer.concat([Buffer.from('-- é\nselect '), Buffer.from([0xc0, 0xaf])]),
+      2,
+      8,
+      13,
+      '0xC0 0xAF',
+    ],
+    [
+      'an encoded surrogate',
+      Buffer.concat([Buffer.from('select '), Buffer.from([0xed, 0xa0, 0x80])]),
+      1,
+      8,
+      7,
+      '0xED 0xA0 0x80',
+    ],
+    [
+      'a byte after a BOM',
+      Buffer.concat([Buffer.from('\uFEFFselect 1;\n'), Buffer.from([0xff])]),
+      2,
+      1,
+      13,
+      '0xFF',
+    ],
+  ])(
+    'refuses %s, naming the file, line, column and byte',
+    async (_kind, bytes, line, column, offset, shown) => {
+      const error = await failure({ '1_ok.sql': 'select 1;', '2_bad.sql': bytes });
+      expect(error.code).toBe('parse-error');
+      expect(error.location).toEqual({ file: join('migrations', '2_bad.sql'), line, column });
+      expect(error.message).toBe(
+        `Not valid UTF-8 at line ${line}, column ${column} (byte offset ${offset} in the file: ${shown}). PostgreSQL and psql refuse such a file; running it with the byte replaced would change the SQL, so nothing was run.`,
+      );
+      expect(error.hint).toContain('iconv -f WINDOWS-1252 -t UTF-8');
+    },
+  );
+
+  it('refuses a NUL byte, at which the statement would silently end', async () => {
+    const error = await failure({ '1_nul.sql': Buffer.from('select 1;\nselect 2;\0 drop table t;\n') });
+    expect(error.location).toEqual({ file: join('migrations', '1_nul.sql'), line: 2, column: 10 });
+    expect(error.message).toContain('A NUL byte at line 2, column 10 (byte offset 19 in the file: 0x00');
+  });
+
+  it('refuses invalid UTF-8 in a down or verify file too', async () => {
+    const error = await failure({ '1_a.sql': 'select 1;', '1_a.down.sql': Buffer.from([0x73, 0xff]) });
+    expect(error.location).toEqual({ file: join('migrations', '1_a.down.sql'), line: 1, column: 2 });
   });
 
   it('leaves the BOM out of the SQL the parser sees', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, existsSync } from 'node:fs';
-import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { access, open, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -9,11 +9,12 @@ import { GuardError, type GuardErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { SecretScrubber } from '../secrets.js';
 import { fixHint, type PgTools } from './pg-tools.js';
+import { createPrivateFile, preparePrivateDir } from './private-dir.js';
 import type { ProcessRunner } from './process.js';
 
 export interface TakeBackupOptions {
   target: DatabaseTarget;
-  /** Created when missing. */
+  /** Created when missing; must belong to this user, and is made private (0700). */
   dir: string;
   /** The environment label; it starts the file name. */
   environment: string;
@@ -69,14 +70,14 @@ const LIST_TIMEOUT_MS = 10 * 60_000;
 /**
  * Takes a custom-format backup that counts only once it has been read back: pg_dump writes a hidden
  * temporary file, `pg_restore --list` must read its table of contents, its sha256 is computed, and
- * only then is it renamed to its final name. Any failure removes the partial file.
+ * only then is it renamed to its final name. Any failure removes the partial file. The folder is
+ * private (0700) and the file is created 0600 before pg_dump opens it.
  */
 export async function takeBackup(options: TakeBackupOptions): Promise<BackupInfo> {
   const { target, tools, runner, logger } = options;
   const started = Date.now();
   const scrub = passwordScrubber(target);
-  const dir = resolve(options.dir);
-  await prepareDir(dir);
+  const dir = await prepareDir(resolve(options.dir), logger);
   const fileName = await freeName(
     dir,
     backupFileName(options.environment, options.now ?? new Date(), options.sha),
@@ -85,6 +86,9 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupInfo
   const partial = join(dir, `.${fileName}.partial`);
 
   try {
+    // A partial file left by a run that died is ours (the folder is private): replace it.
+    await rm(partial, { force: true });
+    await createPrivateFile(partial);
     const lockWait = options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
     logger.info(`Backing up ${target.display} with pg_dump ${tools.pgDump.version} to ${path}`);
     const dump = await runner.run(
@@ -270,11 +274,13 @@ export function lastLines(text: string, count = 15): string {
   return text.trim().split('\n').slice(-count).join('\n');
 }
 
-async function prepareDir(dir: string): Promise<void> {
+async function prepareDir(dir: string, logger: Logger): Promise<string> {
   try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
+    const real = await preparePrivateDir(dir, logger);
+    await access(real, constants.W_OK);
+    return real;
   } catch (error) {
+    if (error instanceof GuardError) throw error;
     throw fsFailure(error, dir);
   }
 }

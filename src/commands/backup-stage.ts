@@ -1,5 +1,5 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { takeBackup } from '../backup/backup.js';
 import { aptInstaller, findPgTools, type PgTools } from '../backup/pg-tools.js';
 import { createProcessRunner } from '../backup/process.js';
@@ -8,9 +8,24 @@ import type { BackupReport, RunResult } from '../engine/result.js';
 import type { CommandContext } from './context.js';
 import type { Session } from './session.js';
 
-/** Where backups go unless `backup-dir` says otherwise: the runner's temp folder, kept for the job. */
-export function defaultBackupDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.RUNNER_TEMP || tmpdir(), 'migration-guard-backups');
+/**
+ * Where backups go unless `backup-dir` says otherwise: on a runner, its temp folder (the job's own,
+ * kept for the job); elsewhere (the CLI), a folder of the user's own, never a shared, guessable
+ * one in /tmp that another user could create first. Backups are kept there until removed.
+ */
+export function defaultBackupDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  if (env.RUNNER_TEMP) return join(env.RUNNER_TEMP, 'migration-guard-backups');
+  if (platform === 'win32' && env.LOCALAPPDATA)
+    return join(env.LOCALAPPDATA, 'supabase-migration-guard', 'backups');
+  // XDG Base Directory: state that outlives a reboot, per user; a relative value is to be ignored.
+  const state =
+    env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME)
+      ? env.XDG_STATE_HOME
+      : join(env.HOME || homedir(), '.local', 'state');
+  return join(state, 'supabase-migration-guard', 'backups');
 }
 
 /**

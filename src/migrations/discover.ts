@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
-import { checksumOf } from './checksum.js';
+import { checksumOfBytes } from './checksum.js';
+import { sortEntries } from './folder-entries.js';
+import { readSqlFile } from './read-sql.js';
 import { findSections } from './sections.js';
 import { SourceText } from './source-text.js';
 
@@ -57,17 +58,25 @@ export async function discoverMigrations(dir: string, cwd = process.cwd()): Prom
       },
     );
   }
-  const files = entries
-    .filter((e) => e.isFile())
-    .map((e) => e.name)
-    .sort();
   const display = (name: string) => {
     const absolute = resolve(cwd, dir, name);
     const rel = relative(cwd, absolute);
     return rel.startsWith('..') || isAbsolute(rel) ? absolute : rel;
   };
+  const sorted = await sortEntries(dir, entries, (name) => MIGRATION_FILE.test(name) || COMPANION.test(name));
+  if (sorted.broken.length > 0) {
+    const list = sorted.broken.map((b) => `  ${display(b.fileName)}: ${b.reason}`).join('\n');
+    throw new GuardError(
+      'migrations-dir',
+      `Entries named like migrations are not files that can be read:\n${list}\nNothing was run: skipping them would apply the migrations around them as if they did not exist.`,
+      {
+        hint: 'Replace each with the SQL file it should be (a symbolic link must point to an existing file), or rename it so it no longer looks like <version>_<name>.sql.',
+      },
+    );
+  }
+  const files = sorted.files;
 
-  const skipped: SkippedFile[] = [];
+  const skipped: SkippedFile[] = [...sorted.skipped];
   const companions = new Map<string, { down?: string; verify?: string }>();
   const ups: Array<{ version: string; name: string; fileName: string }> = [];
   for (const fileName of files) {
@@ -124,7 +133,7 @@ function loadMigration(
   display: (name: string) => string,
 ): Migration {
   const path = display(fileName);
-  const text = readSql(join(dir, fileName));
+  const { bytes, text } = readSqlFile(join(dir, fileName), path);
   const source = new SourceText(text);
   const sections = findSections(text);
   if (sections && 'error' in sections) {
@@ -136,7 +145,7 @@ function loadMigration(
     name,
     fileName,
     path,
-    checksum: checksumOf(text),
+    checksum: checksumOfBytes(bytes),
     up: sections
       ? { path, source, start: byteOf(sections.up.start), end: byteOf(sections.up.end) }
       : { path, source, start: 0, end: source.byteLength },
@@ -168,17 +177,8 @@ function loadMigration(
 }
 
 function wholeFile(absolute: string, path: string): SqlPart {
-  const source = new SourceText(readSql(absolute));
+  const source = new SourceText(readSqlFile(absolute, path).text);
   return { path, source, start: 0, end: source.byteLength };
-}
-
-/**
- * The BOM is not SQL; dropping it keeps byte offsets aligned with what the parser sees. Read
- * synchronously: hundreds of small files through the thread pool (open, fstat, read, close, each a
- * callback) cost ~60 ms of a no-op run, against ~10 ms in one go.
- */
-function readSql(path: string): string {
-  return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
 }
 
 /** Numeric order first (so 9_x precedes 10_x), then textual for equal numbers with different padding. */
