@@ -27,7 +27,8 @@ Flags (the same names as the action's inputs):
   --count N                 rollback: revert the newest N migrations (default 1)
   --strategy down|restore   rollback: down migrations (default) or restore --backup-path
   --backup MODE             required (default for apply/rollback) | optional | off
-  --backup-dir DIR          where backups go
+  --backup-dir DIR          where backups go (default ~/.local/state/supabase-migration-guard/backups;
+                            created 0700, dumps 0600)
   --pg-dump-path PATH       pg_dump to use (pg_restore and psql beside it)
   --backup-path FILE        rollback --strategy restore: the backup to restore
   --confirm-restore DB      rollback --strategy restore: the database name, confirming the restore
