@@ -293,6 +293,41 @@ describe.each(testServers())('history tables of older Supabase CLIs, on $name', 
     expect(await query(db.url, "SELECT to_regclass('public.t2') AS t")).toEqual([{ t: null }]);
   });
 
+  it('a table of that name without a version column (not the CLI’s) stops every command with a clear message', async () => {
+    const db = await newDb();
+    await query(
+      db.url,
+      'CREATE SCHEMA supabase_migrations; CREATE TABLE supabase_migrations.schema_migrations (id int)',
+    );
+    const dir = migrationsDir(FILES);
+    // (databaseState reads the version column: compare the catalogue directly.)
+    const state = () =>
+      query(
+        db.url,
+        `SELECT n.nspname, c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1, 2, 3`,
+      );
+    const before = await state();
+    for (const [command, extra] of [
+      ['status', {}],
+      ['plan', {}],
+      ['apply', {}],
+      ['baseline', { 'target-version': 'all' }],
+      ['rollback', {}],
+    ] as const) {
+      const { result } = await runGuard(command, db.url, dir, extra);
+      expect({ command, status: result.status }).toEqual({ command, status: 'failed' });
+      expect(result.message).toBe(
+        'supabase_migrations.schema_migrations has no "version" column: it was not created by the Supabase CLI, so its history cannot be read\n' +
+          '  Rename or drop that table (it holds no history this tool or the Supabase CLI can read), then run baseline to record what the database already has.',
+      );
+    }
+    expect(await state()).toEqual(before);
+    expect(before).toEqual([{ nspname: 'supabase_migrations', relname: 'schema_migrations', attname: 'id' }]);
+    expect(await advisoryLocks(db.url)).toBe(0);
+  });
+
   it(
     'our upgrade equals the Supabase CLI’s own, and `supabase migration list` / `db push` agree with us afterwards',
     async () => {
