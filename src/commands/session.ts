@@ -1,4 +1,5 @@
 import { applicationName } from '../config/run-context.js';
+import { errorMessage } from '../errors.js';
 import { connect, withClient, withClientAfter, type Client } from '../db/connect.js';
 import { readChecksums } from '../db/guard-store.js';
 import { readHistoryTable } from '../db/history.js';
@@ -56,7 +57,12 @@ export async function withSession<T>(
     result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
     logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
     const inner = async () => {
-      const history = await readHistoryTable(client);
+      const history = await readHistoryTable(client).catch((error: unknown) => {
+        // backup and restore never compare files with the history: one they cannot read is no reason to stop.
+        if (options.files !== false) throw error;
+        logger.warn(errorMessage(error));
+        return undefined;
+      });
       const plan = buildPlan(set, history?.rows ?? [], await readChecksums(client), {
         allowOutOfOrder: settings.allowOutOfOrder,
       });
