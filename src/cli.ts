@@ -23,7 +23,8 @@ Flags (the same names as the action's inputs):
   --statement-timeout DUR   default none
   --run-lock-timeout DUR    how long to wait for another run's lock (default 2m)
   --allow-out-of-order      run pending files older than the newest applied one
-  --target-version VERSION  baseline: mark files up to this version
+  --target-version VERSION  baseline (required): mark files up to this version, or all;
+                            rollback: revert every migration newer than this version
   --count N                 rollback: revert the newest N migrations (default 1)
   --strategy down|restore   rollback: down migrations (default) or restore --backup-path
   --backup MODE             required (default for apply/rollback) | optional | off
@@ -60,6 +61,12 @@ export function parseArgs(argv: string[]): { raw: RawInputs; json: boolean; help
       else if (BOOLEAN_FLAGS.has(name) && !/^(true|false)$/i.test(argv[i + 1] ?? '')) raw[name] = 'true';
       else if (argv[i + 1] === undefined) throw new UsageError(`--${flag} needs a value`);
       else raw[name] = argv[++i];
+      // Settings read a blank value as "not given" (as the action must: GitHub passes unset inputs
+      // blank). Typed on a command line it is usually an unset variable (`--target-version "$V"`):
+      // refuse it rather than fall back to a default the caller did not choose.
+      if (raw[name]!.trim() === '') {
+        throw new UsageError(`--${flag} was given an empty value: give a value, or leave the flag out`);
+      }
     } else if (raw.command === undefined) raw.command = arg;
     else throw new UsageError(`Unexpected argument "${arg}"`);
   }

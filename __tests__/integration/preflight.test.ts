@@ -148,7 +148,7 @@ describe.each(testServers())('checks before any change, on $name', (server) => {
     ]);
     const applied = await runGuard('apply', db.url, dir);
     expect(applied.result.applied).toEqual(['3']);
-    const again = await runGuard('baseline', db.url, dir);
+    const again = await runGuard('baseline', db.url, dir, { 'target-version': 'all' });
     expect(again.result.status).toBe('nothing-to-do');
   });
 });

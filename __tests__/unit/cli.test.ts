@@ -28,13 +28,29 @@ describe('parseArgs', () => {
     const { raw } = parseArgs([
       'apply',
       '--database-url=postgres://app:p=w@localhost/db?sslmode=disable',
-      '--environment=',
+      '--environment=a=b',
     ]);
     expect(raw).toEqual({
       command: 'apply',
       'database-url': 'postgres://app:p=w@localhost/db?sslmode=disable',
-      environment: '',
+      environment: 'a=b',
     });
+  });
+
+  // Settings read a blank value as "not given"; on a command line it is an unset variable, and
+  // `baseline --target-version ""` once marked every file applied.
+  it.each([
+    [['baseline', '--target-version', '']],
+    [['baseline', '--target-version=']],
+    [['rollback', '--target-version', '  ']],
+    [['rollback', '--count', '']],
+    [['apply', '--environment=']],
+    [['apply', '--allow-out-of-order=']],
+  ])('refuses an explicitly empty flag value, naming the flag: %p', (argv) => {
+    const flag = argv[1].replace(/=.*$/, '');
+    expect(() => parseArgs(argv)).toThrow(
+      `${flag} was given an empty value: give a value, or leave the flag out`,
+    );
   });
 
   it('accepts flags before the command', () => {

@@ -161,6 +161,46 @@ describe('buildPlan', () => {
     expect(plan.findings[0].message).toMatch(/^version 7 is applied/);
   });
 
+  // A row written by hand or by another tool: it once crashed every command (BigInt conversion).
+  it.each([[''], ['abc'], ['2024-01-01'], [' 3']])(
+    'reports the history version %p as invalid, orders it after the numeric ones and never counts it as current',
+    (bad) => {
+      const plan = buildPlan(
+        set([migration('1', 'a'), migration('2', 'b')]),
+        history([bad, 'hand made'], ['1', 'a']),
+        checksums({ version: '1' }),
+        STRICT,
+      );
+      expect(plan.rows.map((r) => [r.version, r.state])).toEqual([
+        ['1', 'applied'],
+        ['2', 'pending'],
+        [bad, 'missing-locally'],
+      ]);
+      expect(plan.pending.map((m) => m.version)).toEqual(['2']);
+      expect(plan.currentVersion).toBe('1');
+      // Not older than an invalid version: no out-of-order finding for file 2.
+      expect(plan.findings).toEqual([
+        {
+          code: 'invalid-version',
+          severity: 'error',
+          version: bad,
+          message:
+            `supabase_migrations.schema_migrations has a row with ${bad === '' ? 'an empty version' : `version ${JSON.stringify(bad)}`} (name "hand made"), ` +
+            'which is not a migration version (digits only, the start of a file name): no file can match it, ' +
+            'it was written by hand or by another tool. Check what it records, then delete it deliberately ' +
+            `(DELETE FROM supabase_migrations.schema_migrations WHERE version = '${bad}')`,
+        },
+      ]);
+    },
+  );
+
+  it('quotes an invalid version holding a quote in the DELETE it suggests', () => {
+    const plan = buildPlan(set([]), history(["it's", null]), new Map(), STRICT);
+    expect(plan.findings[0].message).toContain(`version "it's", which`);
+    expect(plan.findings[0].message).toContain(`WHERE version = 'it''s')`);
+    expect(plan.currentVersion).toBeUndefined();
+  });
+
   it('refuses a pending file older than the newest applied version, naming the file', () => {
     const plan = buildPlan(
       set([migration('1', 'a'), migration('2', 'late'), migration('3', 'c')]),

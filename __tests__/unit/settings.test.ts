@@ -187,9 +187,91 @@ describe('parseSettings errors', () => {
     );
   });
 
-  it.each([['v20240101'], ['2024-01-01'], ['12a']])('refuses the non-digit target-version %p', (value) => {
-    const error = errorOf({ 'database-url': URL_OK, 'target-version': value });
-    expect(error.message).toContain('target-version: must be a migration version: digits only');
+  it.each([['v20240101'], ['2024-01-01'], ['12a'], ['-1'], ['ALL'], ['1 2']])(
+    'refuses the non-digit target-version %p, naming the input and the value',
+    (value) => {
+      for (const command of ['baseline', 'rollback', 'apply']) {
+        const error = errorOf({ 'database-url': URL_OK, command, 'target-version': value });
+        expect(error.message).toContain(
+          `target-version: "${value}" is not a migration version: digits only (the start of a file name), e.g. 20240101120000; baseline also takes all`,
+        );
+      }
+    },
+  );
+
+  it('reads target-version with surrounding blanks as the version', () => {
+    const settings = parseSettings({ 'database-url': URL_OK, command: 'rollback', 'target-version': ' 42 ' });
+    expect(settings.targetVersion).toBe('42');
+  });
+
+  // Marking files applied without running them is only undone by hand: an empty or missing
+  // target-version (an unset variable, or a blank action input) must never mean "every file".
+  it.each([[undefined], [''], ['   ']])(
+    'refuses baseline with target-version %p, saying to give a version or all',
+    (value) => {
+      const error = errorOf({ 'database-url': URL_OK, command: 'baseline', 'target-version': value });
+      expect(error).toBeInstanceOf(SettingsError);
+      expect(error.message).toBe(
+        'Invalid input:\n  target-version: baseline needs it: the newest migration version the database already has ' +
+          '(files up to it are marked applied without running them), or all to mark every file in migrations-dir',
+      );
+    },
+  );
+
+  it('accepts baseline with target-version all or a version', () => {
+    expect(
+      parseSettings({ 'database-url': URL_OK, command: 'baseline', 'target-version': 'all' }).targetVersion,
+    ).toBe('all');
+    expect(
+      parseSettings({ 'database-url': URL_OK, command: 'baseline', 'target-version': '007' }).targetVersion,
+    ).toBe('007');
+  });
+
+  it('refuses target-version all for rollback', () => {
+    const error = errorOf({ 'database-url': URL_OK, command: 'rollback', 'target-version': 'all' });
+    expect(error.message).toContain('target-version: all is for baseline only');
+  });
+
+  it.each([['0.4ms'], ['0.5'], ['0.0001s'], ['0.000001m']])(
+    'refuses the sub-millisecond statement-timeout %p (it would round to 0, no timeout at all)',
+    (value) => {
+      const error = errorOf({ 'database-url': URL_OK, 'statement-timeout': value });
+      expect(error.message).toContain(
+        `statement-timeout: "${value}" is shorter than 1ms: PostgreSQL counts whole milliseconds, so it would become 0, which means no timeout at all (write 0 to mean that)`,
+      );
+    },
+  );
+
+  it.each([['lock-timeout'], ['run-lock-timeout']] as const)(
+    'refuses a sub-millisecond %s as well',
+    (input) => {
+      const error = errorOf({ 'database-url': URL_OK, [input]: '0.6ms' });
+      expect(error.message).toContain(`${input}: "0.6ms" is shorter than 1ms`);
+    },
+  );
+
+  it.each([['0'], ['0ms'], ['0s']])(
+    'reads statement-timeout %p as no statement timeout, as PostgreSQL does',
+    (value) => {
+      expect(
+        parseSettings({ 'database-url': URL_OK, 'statement-timeout': value }).statementTimeoutMs,
+      ).toBeUndefined();
+    },
+  );
+
+  it.each([
+    ['1ms', 1],
+    ['1.4ms', 1],
+    ['0.5s', 500],
+  ])('accepts statement-timeout %p as %p ms', (value, ms) => {
+    expect(parseSettings({ 'database-url': URL_OK, 'statement-timeout': value }).statementTimeoutMs).toBe(ms);
+  });
+
+  it('still refuses a lock-timeout of 0 (waiting forever)', () => {
+    const error = errorOf({ 'database-url': URL_OK, 'lock-timeout': '0' });
+    expect(error.message).toContain(
+      'lock-timeout: "0" is too short: at least 1ms (0 would mean waiting forever)',
+    );
   });
 
   it('refuses a missing database-url, saying it is required', () => {

@@ -59,8 +59,8 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     await runner.start();
     await runBackupStage(ctx, result, session);
     // Our own schema and the run's row commit before any migration does: a failed run must be on
-    // record. The Supabase history table, when missing, is created inside the first migration
-    // transaction instead.
+    // record. The Supabase history table, when missing (or an older CLI's, without every column),
+    // is created (upgraded) inside the first migration transaction instead.
     const runRecord = new RunRecord(ctx, client);
     if (execution) result.runId = await runRecord.open();
     const fingerprintBefore = await schemaFingerprint(client);
@@ -113,7 +113,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
           await runIdentity(),
         ),
       ),
-      prelude: session.historyExists ? undefined : CREATE_HISTORY,
+      prelude: session.historyReady ? undefined : CREATE_HISTORY,
       // One transaction per file: consecutive ones travel together (engine/chain.ts).
       chain:
         settings.transactionMode === 'per-file'

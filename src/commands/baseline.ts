@@ -1,5 +1,6 @@
 import { withTransaction } from '../db/transaction.js';
 import { ensureGuardSchema, finishRunRecord, recordChecksum, startRunRecord } from '../db/guard-store.js';
+import { sessionSettings } from '../engine/execute.js';
 import { ensureHistoryTable, insertHistoryRow } from '../db/history.js';
 import { GuardError } from '../errors.js';
 import { compareVersions } from '../migrations/discover.js';
@@ -8,13 +9,14 @@ import type { CommandContext } from './context.js';
 import { withSession } from './session.js';
 
 /**
- * baseline: records pending migrations up to `target-version` (default: all on disk) as applied
- * without running them, for adopting a database whose schema already matches the files.
+ * baseline: records pending migrations up to `target-version` (`all`: every file on disk; there
+ * is no default, see settings.ts) as applied without running them, for adopting a database whose
+ * schema already matches the files.
  */
 export async function baselineCommand(ctx: CommandContext, result: RunResult): Promise<RunResult> {
   const { settings, logger } = ctx;
-  return withSession(ctx, result, { lock: true }, async ({ client, plan, set }) => {
-    const target = settings.targetVersion;
+  return withSession(ctx, result, { lock: true }, async ({ client, plan, set, historyReady }) => {
+    const target = settings.targetVersion === 'all' ? undefined : settings.targetVersion;
     if (target && !set.migrations.some((m) => m.version === target)) {
       throw new GuardError(
         'invalid-input',
@@ -24,7 +26,9 @@ export async function baselineCommand(ctx: CommandContext, result: RunResult): P
         },
       );
     }
-    const drift = plan.findings.filter((f) => f.code === 'drift' || f.code === 'missing-locally');
+    const drift = plan.findings.filter(
+      (f) => f.code === 'drift' || f.code === 'missing-locally' || f.code === 'invalid-version',
+    );
     if (drift.length > 0) {
       throw new GuardError(
         'drift',
@@ -38,7 +42,6 @@ export async function baselineCommand(ctx: CommandContext, result: RunResult): P
       logger.info(result.message);
       return result;
     }
-    await ensureHistoryTable(client);
     await ensureGuardSchema(client);
     const runId = await startRunRecord(client, ctx.scrubber, {
       command: 'baseline',
@@ -51,6 +54,9 @@ export async function baselineCommand(ctx: CommandContext, result: RunResult): P
     });
     result.runId = runId;
     await withTransaction(client, async () => {
+      // The history table is created, or an older CLI's upgraded, as the CLI does it, with the rows.
+      await client.query(sessionSettings(settings, 'LOCAL'));
+      if (!historyReady) await ensureHistoryTable(client);
       for (const m of toMark) {
         await insertHistoryRow(client, { version: m.version, name: m.name, statements: [] });
         await recordChecksum(client, {

@@ -3,6 +3,7 @@ import { createProcessRunner } from '../backup/process.js';
 import { ensureGuardSchema, finishRunRecord, forgetChecksumsNotIn } from '../db/guard-store.js';
 import { readHistory } from '../db/history.js';
 import { GuardError } from '../errors.js';
+import { compareVersions, isNumericVersion } from '../migrations/discover.js';
 import type { RunResult } from '../engine/result.js';
 import { resolvePgTools, runBackupStage } from './backup-stage.js';
 import type { CommandContext } from './context.js';
@@ -62,7 +63,8 @@ export async function restoreCommand(ctx: CommandContext, result: RunResult): Pr
     };
     result.currentVersion = history
       .map((h) => h.version)
-      .sort()
+      .filter(isNumericVersion)
+      .sort(compareVersions)
       .pop();
     result.status = 'success';
     result.message = `Restored ${path}: the database now equals that backup. Writes made after the backup were discarded (confirmed by confirm-restore).`;

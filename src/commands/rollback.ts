@@ -3,7 +3,7 @@ import { GuardError } from '../errors.js';
 import { executeUnits } from '../engine/execute.js';
 import type { RunResult } from '../engine/result.js';
 import { buildRevertUnit } from '../engine/revert.js';
-import { compareVersions } from '../migrations/discover.js';
+import { compareVersions, isNumericVersion } from '../migrations/discover.js';
 import { runBackupStage } from './backup-stage.js';
 import type { CommandContext } from './context.js';
 import { restoreCommand } from './restore.js';
@@ -20,10 +20,16 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
   const { settings, logger } = ctx;
   return withSession(ctx, result, { lock: true }, async (session) => {
     const { plan, set, client, runner } = session;
-    const applied = plan.rows
-      .filter((r) => r.state !== 'pending')
-      .map((r) => r.version)
-      .sort(compareVersions);
+    const recorded = plan.rows.filter((r) => r.state !== 'pending').map((r) => r.version);
+    // A history row whose version is not all digits has no place in the order and no file: it is
+    // never a rollback target, and rollback (an emergency tool) is not blocked by it either.
+    const unordered = recorded.filter((v) => !isNumericVersion(v));
+    if (unordered.length > 0) {
+      logger.warn(
+        `Ignored ${unordered.length} history row(s) whose version is not a migration version (${unordered.map((v) => JSON.stringify(v)).join(', ')}): rollback neither counts nor removes them`,
+      );
+    }
+    const applied = recorded.filter(isNumericVersion).sort(compareVersions);
     let targets: string[];
     if (settings.targetVersion) {
       if (!applied.includes(settings.targetVersion)) {

@@ -1,7 +1,8 @@
 import { applicationName } from '../config/run-context.js';
+import { errorMessage } from '../errors.js';
 import { connect, withClient, withClientAfter, type Client } from '../db/connect.js';
 import { readChecksums } from '../db/guard-store.js';
-import { readHistory } from '../db/history.js';
+import { readHistoryTable } from '../db/history.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
 import { buildPlan, type Plan } from '../engine/plan.js';
 import type { ExecuteOptions } from '../engine/execute.js';
@@ -15,8 +16,11 @@ export interface Session {
   set: MigrationSet;
   plan: Plan;
   serverMajor: number;
-  /** Whether supabase_migrations.schema_migrations existed when the session read it. */
-  historyExists: boolean;
+  /**
+   * Whether supabase_migrations.schema_migrations existed, with every column the current Supabase
+   * CLI gives it, when the session read it. When false, writers create or upgrade it (CREATE_HISTORY).
+   */
+  historyReady: boolean;
   /** Runs migration statements; cancellable and lock-aware when the session has a control connection. */
   runner: StatementRunner;
 }
@@ -53,8 +57,13 @@ export async function withSession<T>(
     result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
     logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
     const inner = async () => {
-      const history = await readHistory(client);
-      const plan = buildPlan(set, history ?? [], await readChecksums(client), {
+      const history = await readHistoryTable(client).catch((error: unknown) => {
+        // backup and restore never compare files with the history: one they cannot read is no reason to stop.
+        if (options.files !== false) throw error;
+        logger.warn(errorMessage(error));
+        return undefined;
+      });
+      const plan = buildPlan(set, history?.rows ?? [], await readChecksums(client), {
         allowOutOfOrder: settings.allowOutOfOrder,
       });
       if (options.files !== false) result.findings = plan.findings;
@@ -68,7 +77,8 @@ export async function withSession<T>(
         lockTimeoutMs: settings.lockTimeoutMs,
       });
       try {
-        return await fn({ client, set, plan, serverMajor, runner, historyExists: history !== undefined });
+        const historyReady = history !== undefined && history.missingColumns.length === 0;
+        return await fn({ client, set, plan, serverMajor, runner, historyReady });
       } finally {
         await runner.close();
       }

@@ -1,6 +1,6 @@
 import { z } from 'zod/mini';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
-import { parseDuration } from './duration.js';
+import { exactDurationMs, parseDuration } from './duration.js';
 
 export const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -77,14 +77,26 @@ const input = <T extends z.core.$ZodType<unknown, unknown>>(schema: T) =>
   z.pipe(z.transform(blankToUndefined), schema);
 const optionalText = input(z.optional(z.string().check(z.trim())));
 
-function duration(fallback: string | undefined, limits: { min?: number; max?: number } = {}) {
-  const { min = 0, max = 24 * 3_600_000 } = limits;
+/**
+ * A duration input. PostgreSQL counts its timeouts in whole milliseconds and reads 0 as "no
+ * timeout", so a value under 1ms (other than 0 itself) is refused: it would round to 0 and switch
+ * the protection off. `zeroMeansNone` (statement-timeout): an explicit 0 is accepted and means no
+ * timeout, as in PostgreSQL, the same as leaving the input out.
+ */
+function duration(
+  fallback: string | undefined,
+  limits: { min?: number; max?: number; zeroMeansNone?: boolean } = {},
+) {
+  const { min = 0, max = 24 * 3_600_000, zeroMeansNone = false } = limits;
   const problemWith = (text: string): string | undefined => {
-    const ms = parseDuration(text);
-    return ms === undefined
-      ? `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`
-      : ms > max
-        ? `"${text}" is longer than the limit of ${formatMs(max)}`
+    const exact = exactDurationMs(text);
+    if (exact === undefined)
+      return `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`;
+    const ms = Math.round(exact);
+    return ms > max
+      ? `"${text}" is longer than the limit of ${formatMs(max)}`
+      : exact > 0 && exact < 1
+        ? `"${text}" is shorter than 1ms: PostgreSQL counts whole milliseconds, so it would become 0, which means no timeout at all${zeroMeansNone ? ' (write 0 to mean that)' : ''}`
         : ms < min
           ? `"${text}" is too short: at least ${formatMs(min)} (0 would mean waiting forever)`
           : undefined;
@@ -100,7 +112,8 @@ function duration(fallback: string | undefined, limits: { min?: number; max?: nu
       ),
       z.transform((value: string | undefined) => {
         const text = value ?? fallback;
-        return text === undefined ? undefined : parseDuration(text);
+        const ms = text === undefined ? undefined : parseDuration(text);
+        return zeroMeansNone && ms === 0 ? undefined : ms;
       }),
     ),
   );
@@ -193,12 +206,18 @@ const schema = z.object({
   'transaction-mode': oneOf(TRANSACTION_MODES, 'all'),
   'lock-timeout': duration('2s', { min: 1, max: 10 * 60_000 }),
   'lock-retries': input(z._default(wholeNumber('must be a whole number from 0 to 50', 0, 50), 5)),
-  'statement-timeout': duration(undefined),
+  'statement-timeout': duration(undefined, { zeroMeansNone: true }),
   'run-lock-timeout': duration('2m', { min: 1, max: 6 * 3_600_000 }),
   'allow-out-of-order': boolean(false),
   'target-version': input(
     z.optional(
-      z.string().check(z.regex(/^\d+$/, 'must be a migration version: digits only, e.g. 20240101120000')),
+      z.string().check(
+        z.trim(),
+        z.regex(/^(\d+|all)$/, {
+          error: (issue) =>
+            `"${String(issue.input)}" is not a migration version: digits only (the start of a file name), e.g. 20240101120000; baseline also takes all`,
+        }),
+      ),
     ),
   ),
   count: input(z.optional(wholeNumber('must be a whole number of migrations from 1 to 10000', 1, 10_000))),
@@ -245,6 +264,19 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
   if (command === 'rollback' && v['target-version'] && v.count) {
     throw new SettingsError(
       'Invalid input:\n  count: give either count or target-version for a rollback, not both',
+    );
+  }
+  if (command === 'baseline' && !v['target-version']) {
+    // Marking files applied without running them is only undone by hand: never by default, nor
+    // from an empty value (an unset variable, or an input GitHub passes blank when it is not given).
+    throw new SettingsError(
+      'Invalid input:\n  target-version: baseline needs it: the newest migration version the database already has ' +
+        '(files up to it are marked applied without running them), or all to mark every file in migrations-dir',
+    );
+  }
+  if (command === 'rollback' && v['target-version'] === 'all') {
+    throw new SettingsError(
+      'Invalid input:\n  target-version: all is for baseline only; for rollback give the newest version to keep, or count',
     );
   }
   if (command === 'rollback' && v.strategy === 'restore' && !v['backup-path']) {

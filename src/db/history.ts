@@ -1,8 +1,11 @@
+import { GuardError } from '../errors.js';
 import type { Client } from './connect.js';
 
 /**
  * The Supabase CLI's migration history, created and written exactly as the CLI does so that
- * `supabase migration list` / `db push` and this tool agree in both directions.
+ * `supabase migration list` / `db push` and this tool agree in both directions. These are also
+ * the CLI's upgrade path: a table an older CLI made (only `version`, or `version` + `statements`)
+ * gets the missing columns from the same statements, in the same order.
  */
 export const CREATE_HISTORY: readonly string[] = [
   'CREATE SCHEMA IF NOT EXISTS supabase_migrations',
@@ -11,29 +14,56 @@ export const CREATE_HISTORY: readonly string[] = [
   'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text',
 ];
 
+/** The columns the current CLI's table has, beyond `version`, which every CLI version created. */
+const CLI_COLUMNS = ['statements', 'name'] as const;
+
 export interface HistoryRow {
   version: string;
   name: string | null;
+}
+
+export interface HistoryTable {
+  rows: HistoryRow[];
+  /** Columns the current Supabase CLI adds that this table lacks (an older CLI created it). */
+  missingColumns: string[];
 }
 
 export async function ensureHistoryTable(client: Client): Promise<void> {
   for (const sql of CREATE_HISTORY) await client.query(sql);
 }
 
-async function historyTableExists(client: Client): Promise<boolean> {
-  const { rows } = await client.query<{ exists: boolean }>(
-    "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS exists",
+/**
+ * The history table as it is, without changing it: read-only commands (status, plan) must not
+ * upgrade an older CLI's table, so only the columns that exist are read. Undefined when the
+ * table does not exist yet.
+ */
+export async function readHistoryTable(client: Client): Promise<HistoryTable | undefined> {
+  const { rows: columns } = await client.query<{ name: string }>(
+    `SELECT attname AS name FROM pg_attribute
+      WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0 AND NOT attisdropped`,
   );
-  return rows[0].exists;
+  if (columns.length === 0) return undefined;
+  const present = new Set(columns.map((c) => c.name));
+  if (!present.has('version')) {
+    throw new GuardError(
+      'drift',
+      'supabase_migrations.schema_migrations has no "version" column: it was not created by the Supabase CLI, so its history cannot be read',
+      {
+        hint: 'Rename or drop that table (it holds no history this tool or the Supabase CLI can read), then run baseline to record what the database already has.',
+      },
+    );
+  }
+  // version::text: every CLI made it text; the cast keeps a hand-made table from changing types.
+  const { rows } = await client.query<HistoryRow>(
+    `SELECT version::text AS version, ${present.has('name') ? 'name' : 'NULL::text AS name'}
+       FROM supabase_migrations.schema_migrations`,
+  );
+  return { rows, missingColumns: CLI_COLUMNS.filter((c) => !present.has(c)) };
 }
 
 /** Applied versions; undefined when the table does not exist yet (read-only callers never create it). */
 export async function readHistory(client: Client): Promise<HistoryRow[] | undefined> {
-  if (!(await historyTableExists(client))) return undefined;
-  const result = await client.query<HistoryRow>(
-    'SELECT version, name FROM supabase_migrations.schema_migrations',
-  );
-  return result.rows;
+  return (await readHistoryTable(client))?.rows;
 }
 
 export async function insertHistoryRow(

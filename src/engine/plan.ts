@@ -1,5 +1,6 @@
 import type { Migration, MigrationSet } from '../migrations/discover.js';
-import { compareVersions } from '../migrations/discover.js';
+import { compareVersions, isNumericVersion } from '../migrations/discover.js';
+import { quoteLiteral } from '../db/ident.js';
 import type { ChecksumRow } from '../db/guard-store.js';
 import type { HistoryRow } from '../db/history.js';
 import type { Finding, StatusRow } from './result.js';
@@ -34,7 +35,8 @@ export function buildPlan(
   const pending: Migration[] = [];
 
   const appliedVersions = [...applied.keys()].sort(compareVersions);
-  const newestApplied = appliedVersions[appliedVersions.length - 1];
+  // A version that is not all digits has no place in the order: it never counts as the newest.
+  const newestApplied = appliedVersions.filter(isNumericVersion).pop();
 
   for (const migration of set.migrations) {
     const row = applied.get(migration.version);
@@ -83,6 +85,10 @@ export function buildPlan(
     if (onDisk.has(version)) continue;
     const row = applied.get(version)!;
     rows.push({ version, name: row.name ?? '', state: 'missing-locally', checksum: undefined });
+    if (!isNumericVersion(version)) {
+      findings.push(invalidVersionFinding(version, row.name));
+      continue;
+    }
     findings.push({
       code: 'missing-locally',
       severity: 'error',
@@ -94,4 +100,24 @@ export function buildPlan(
   }
   rows.sort((a, b) => compareVersions(a.version, b.version));
   return { rows, pending, findings, currentVersion: newestApplied };
+}
+
+/**
+ * A history row whose version is not all digits (empty, say) was written by hand or by another
+ * tool: no file can ever match it, so it is reported as its own problem rather than as a file
+ * to restore. An error, like any applied version without a file: apply and baseline refuse.
+ */
+function invalidVersionFinding(version: string, name: string | null): Finding {
+  const shown = version === '' ? 'an empty version' : `version ${JSON.stringify(version)}`;
+  // PostgreSQL text holds no NUL byte, so the literal can always be written.
+  const deletion = `DELETE FROM supabase_migrations.schema_migrations WHERE version = ${quoteLiteral(version)}`;
+  return {
+    code: 'invalid-version',
+    severity: 'error',
+    version,
+    message:
+      `supabase_migrations.schema_migrations has a row with ${shown}${name ? ` (name ${JSON.stringify(name)})` : ''}, ` +
+      'which is not a migration version (digits only, the start of a file name): no file can match it, ' +
+      `it was written by hand or by another tool. Check what it records, then delete it deliberately (${deletion})`,
+  };
 }

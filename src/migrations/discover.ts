@@ -181,10 +181,25 @@ function wholeFile(absolute: string, path: string): SqlPart {
   return { path, source, start: 0, end: source.byteLength };
 }
 
-/** Numeric order first (so 9_x precedes 10_x), then textual for equal numbers with different padding. */
+/**
+ * A total order on versions that never throws: numeric order first (so 9_x precedes 10_x), then
+ * textual for equal numbers with different padding. A version that is not all digits (a history
+ * row written by hand or by another tool; file versions always are) sorts after every numeric one,
+ * in text order, the empty version first among them.
+ */
 export function compareVersions(a: string, b: string): number {
-  const na = BigInt(a);
-  const nb = BigInt(b);
-  if (na !== nb) return na < nb ? -1 : 1;
+  const aNumeric = isNumericVersion(a);
+  const bNumeric = isNumericVersion(b);
+  if (aNumeric !== bNumeric) return aNumeric ? -1 : 1;
+  if (aNumeric) {
+    const na = BigInt(a);
+    const nb = BigInt(b);
+    if (na !== nb) return na < nb ? -1 : 1;
+  }
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Whether a version is one a migration file can have: digits only, at least one. */
+export function isNumericVersion(version: string): boolean {
+  return /^\d+$/.test(version);
 }
