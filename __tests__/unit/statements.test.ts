@@ -190,24 +190,127 @@ describe('splitStatements', () => {
     ]);
   });
 
-  it('refuses a COMMIT in the middle of a file, naming file, line and column', async () => {
+  it('refuses a COMMIT without a BEGIN before it, naming file, line and column', async () => {
     const error = await failure('create table a (id int);\n  commit;\ncreate table b (id int);\n');
     expect(error.code).toBe('transaction-control');
     expect(error.location).toEqual({ file: FILE, line: 2, column: 3 });
-    expect(error.message).toMatch(/^COMMIT inside a migration/);
-    expect(error.describe()).toContain(`${FILE}:2:3: COMMIT inside a migration`);
+    expect(error.message).toMatch(/^COMMIT without a BEGIN before it/);
+    expect(error.describe()).toContain(`${FILE}:2:3: COMMIT without a BEGIN`);
+  });
+
+  it('absorbs a BEGIN … COMMIT block in the middle of a file and says where it was', async () => {
+    const result = await split(
+      'create table a (id int);\nbegin;\nupdate a set id = 1;\ncommit;\ncreate table b (id int);\n',
+    );
+    expect(result.wrapped).toBe(false);
+    expect(result.statements.map((s) => s.sql)).toEqual([
+      'create table a (id int)',
+      'update a set id = 1',
+      'create table b (id int)',
+    ]);
+    expect(result.absorbed).toEqual([{ beginLine: 2, endLine: 4, keywords: 'BEGIN … COMMIT' }]);
+  });
+
+  it('absorbs START TRANSACTION … END, several blocks, COMMIT AND CHAIN, and notes options it cannot honour', async () => {
+    const result = await split(
+      [
+        'select 1;',
+        'start transaction isolation level serializable;',
+        'select 2;',
+        'end;',
+        'begin work;',
+        'select 3;',
+        'commit and chain;',
+        'select 4;',
+        'commit work;',
+        'select 5;',
+      ].join('\n'),
+    );
+    expect(result.statements.map((s) => s.sql)).toEqual([
+      'select 1',
+      'select 2',
+      'select 3',
+      'select 4',
+      'select 5',
+    ]);
+    expect(result.absorbed).toEqual([
+      {
+        beginLine: 2,
+        endLine: 4,
+        keywords: 'START TRANSACTION … END',
+        ignoredOptions: 'isolation level serializable',
+      },
+      { beginLine: 5, endLine: 9, keywords: 'BEGIN … COMMIT' },
+    ]);
+  });
+
+  it('keeps savepoints inside an absorbed block', async () => {
+    const result = await split(
+      'select 1;\nbegin;\nsavepoint s;\nselect 2;\nrollback to savepoint s;\ncommit;',
+    );
+    expect(result.statements.map((s) => s.transactionControl)).toEqual([
+      undefined,
+      'savepoint',
+      undefined,
+      'savepoint',
+    ]);
+    expect(result.absorbed).toHaveLength(1);
   });
 
   it.each([
-    ['begin;\nselect 1;', 'BEGIN', 1],
-    ['select 1;\nrollback;', 'ROLLBACK', 2],
-    ['begin;\nselect 1;\ncommit;\nselect 2;', 'BEGIN', 1],
-    ["select 1;\nprepare transaction 'x';", 'PREPARE', 2],
-  ])('refuses the stray transaction control in %p', async (text, keyword, line) => {
+    ['ROLLBACK', 'select 1;\nrollback;', /^ROLLBACK inside a migration/, 2],
+    ['ABORT in a block', 'select 1;\nbegin;\nselect 2;\nabort;\nselect 3;', /^ABORT inside a migration/, 4],
+    ['a BEGIN never closed', 'select 1;\nbegin;\nselect 2;', /^BEGIN without a matching COMMIT/, 2],
+    ['a whole-file BEGIN never closed', 'begin;\nselect 1;', /^BEGIN without a matching COMMIT/, 1],
+    [
+      'a COMMIT before any BEGIN',
+      'select 1;\ncommit;\nbegin;\nselect 2;\ncommit;',
+      /^COMMIT without a BEGIN/,
+      2,
+    ],
+    ['END without BEGIN', 'select 1;\nend;', /^END without a BEGIN/, 2],
+    [
+      'COMMIT AND CHAIN without BEGIN',
+      'select 1;\ncommit and chain;',
+      /^COMMIT AND CHAIN without a BEGIN/,
+      2,
+    ],
+    [
+      'begin;\nselect 1;\nbegin;\nselect 2;\ncommit;\ncommit;',
+      /^BEGIN inside the transaction block opened at line 1/,
+      3,
+    ],
+    ['a nested BEGIN', "select 1;\nprepare transaction 'x';", /^PREPARE TRANSACTION inside a migration/, 2],
+    [
+      'PREPARE TRANSACTION',
+      "begin;\nselect 1;\nprepare transaction 'x';",
+      /^PREPARE TRANSACTION inside a migration/,
+      3,
+    ],
+    [
+      'PREPARE TRANSACTION in a block',
+      "select 1;\ncommit prepared 'x';",
+      /^COMMIT PREPARED inside a migration/,
+      2,
+    ],
+    ['COMMIT PREPARED', "select 1;\nrollback prepared 'x';", /^ROLLBACK PREPARED inside a migration/, 2],
+  ])('refuses %s, naming its line', async (_label, text, message, line) => {
     const error = await failure(text);
     expect(error.code).toBe('transaction-control');
-    expect(error.message.startsWith(`${keyword} inside a migration`)).toBe(true);
+    expect(error.message).toMatch(message);
     expect(error.location?.line).toBe(line);
+    expect(error.hint).toMatch(/Nothing has been run\.$/);
+  });
+
+  it('refuses a statement that cannot run in a transaction inside an absorbed block', async () => {
+    const error = await failure(
+      'create table t (a int);\nbegin;\ncreate index concurrently i on t (a);\ncommit;\nselect 1;',
+    );
+    expect(error.code).toBe('transaction-control');
+    expect(error.message).toBe(
+      'CREATE INDEX CONCURRENTLY cannot run inside the BEGIN … COMMIT block of lines 2–4',
+    );
+    expect(error.location).toEqual({ file: FILE, line: 3, column: 1 });
   });
 
   it('refuses a statement that cannot run in a transaction inside a self-wrapped file', async () => {
