@@ -276,24 +276,25 @@ describe('splitStatements', () => {
       2,
     ],
     [
+      'a nested BEGIN',
       'begin;\nselect 1;\nbegin;\nselect 2;\ncommit;\ncommit;',
       /^BEGIN inside the transaction block opened at line 1/,
       3,
     ],
-    ['a nested BEGIN', "select 1;\nprepare transaction 'x';", /^PREPARE TRANSACTION inside a migration/, 2],
     [
       'PREPARE TRANSACTION',
+      "select 1;\nprepare transaction 'x';",
+      /^PREPARE TRANSACTION inside a migration/,
+      2,
+    ],
+    [
+      'PREPARE TRANSACTION in a block',
       "begin;\nselect 1;\nprepare transaction 'x';",
       /^PREPARE TRANSACTION inside a migration/,
       3,
     ],
-    [
-      'PREPARE TRANSACTION in a block',
-      "select 1;\ncommit prepared 'x';",
-      /^COMMIT PREPARED inside a migration/,
-      2,
-    ],
-    ['COMMIT PREPARED', "select 1;\nrollback prepared 'x';", /^ROLLBACK PREPARED inside a migration/, 2],
+    ['COMMIT PREPARED', "select 1;\ncommit prepared 'x';", /^COMMIT PREPARED inside a migration/, 2],
+    ['ROLLBACK PREPARED', "select 1;\nrollback prepared 'x';", /^ROLLBACK PREPARED inside a migration/, 2],
   ])('refuses %s, naming its line', async (_label, text, message, line) => {
     const error = await failure(text);
     expect(error.code).toBe('transaction-control');
@@ -364,6 +365,93 @@ describe('splitStatements', () => {
   it('counts the column of a syntax error in characters when multi-byte text precedes it on an earlier line', async () => {
     const error = await failure("select '😀😀';\nselect 'é' fro t;");
     expect(error.location).toEqual({ file: FILE, line: 2, column: 16 });
+  });
+
+  it.each([
+    [
+      '\\i',
+      'select 1;\n\\i other.sql\nselect 2;',
+      /^\\i includes another file in psql; this tool runs SQL statements only/,
+      2,
+      1,
+    ],
+    ['\\ir', 'select 1;\n  \\ir ../x.sql\n', /^\\ir includes another file in psql/, 2, 3],
+    ['\\set', '\\set owner admin\ncreate table t (id int);', /^\\set sets a psql variable/, 1, 1],
+    [
+      '\\connect',
+      'select 1;\n\\connect other_db\nselect 2;',
+      /^\\connect connects psql to another database/,
+      2,
+      1,
+    ],
+    ['\\c', 'select 1;\n\n\\c other_db\n', /^\\c connects psql to another database/, 3, 1],
+    ['\\copy', "\\copy t from 'x.csv' csv\n", /^\\copy copies data through psql/, 1, 1],
+    [
+      '\\gexec after an unterminated statement',
+      "select 'select 1'\n\\gexec\n",
+      /^\\gexec is a psql meta-command/,
+      2,
+      1,
+    ],
+  ])('names the psql meta-command %s at its line', async (_label, text, message, line, column) => {
+    const error = await failure(text);
+    expect(error.code).toBe('parse-error');
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toMatch(/syntax error/);
+    expect(error.location).toEqual({ file: FILE, line, column });
+    expect(error.hint).toMatch(/Nothing has been run\.$/);
+  });
+
+  it('does not mistake a backslash inside a string or a dollar-quoted body for a meta-command', async () => {
+    const { statements } = await split(
+      "select E'\\\\i x', '\\set';\ndo $$ begin raise notice '\\connect db'; end $$;\n",
+    );
+    expect(statements).toHaveLength(2);
+    const error = await failure("do $$ begin raise notice '\\i x'; end $$;\nselect from from;");
+    expect(error.message).toMatch(/^SQL syntax error/);
+    expect(error.location?.line).toBe(2);
+  });
+
+  it.each([
+    [
+      'rows',
+      'create table t (a int, b text);\nCOPY t (a, b) FROM stdin;\n1\tone\n2\ttwo\n\\.\nselect 1;\n',
+      2,
+    ],
+    [
+      'rows starting with a NULL',
+      'select 1;\n\ncopy public.t from stdin with (format text);\n\\N\tone\n\\.\n',
+      3,
+    ],
+    ['rows that read as SQL for a line', 'COPY t FROM STDIN;\nselect\t1\n2\t3\n\\.\n', 1],
+    ['no rows at the end of the file', 'select 1;\ncopy t from stdin;\n', 2],
+    ['only the end marker', 'select 1;\ncopy t from stdin;\n\\.\n', 2],
+  ])(
+    'names COPY … FROM stdin followed by %s as a psql feature at the line of the COPY',
+    async (_label, text, line) => {
+      const error = await failure(text);
+      expect(error.code).toBe('parse-error');
+      expect(error.message).toMatch(/^COPY … FROM stdin reads its rows from psql/);
+      expect(error.location).toEqual({ file: FILE, line, column: 1 });
+    },
+  );
+
+  it('runs COPY from a server file or to stdout, and reports an ordinary syntax error after a comment that mentions COPY FROM stdin', async () => {
+    const { statements } = await split("copy t from '/tmp/t.csv';\ncopy t to stdout;\n");
+    expect(statements.map((s) => s.nodeType)).toEqual(['CopyStmt', 'CopyStmt']);
+    const error = await failure('-- copy t from stdin is what we used to do\nselect 1;\nselec 2;\n');
+    expect(error.message).toMatch(/^SQL syntax error: syntax error at or near "selec"/);
+    expect(error.location).toEqual({ file: FILE, line: 3, column: 1 });
+  });
+
+  it('names a COPY … FROM stdin inside a part of a file at its line in the whole file', async () => {
+    const text = '-- migrate:up\nselect 1;\ncopy t from stdin;\n1\n\\.\n-- migrate:down\nselect 2;\n';
+    const source = new SourceText(text);
+    const start = Buffer.byteLength('-- migrate:up\n');
+    const end = Buffer.byteLength(text.slice(0, text.indexOf('-- migrate:down')));
+    const error = await splitStatements(source, start, end, FILE).catch((e: unknown) => e as GuardError);
+    expect((error as GuardError).message).toMatch(/^COPY … FROM stdin/);
+    expect((error as GuardError).location).toEqual({ file: FILE, line: 3, column: 1 });
   });
 
   it('finds no statements in an empty file', async () => {
