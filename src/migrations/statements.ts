@@ -85,7 +85,7 @@ export function splitStatementsWith(
     const [nodeType, node] = Object.entries(raw.stmt)[0] as [string, Record<string, unknown>];
     if (isCopyFromStdin(nodeType, node)) throw copyFromStdinError(file, source.position(location));
     const text = source.slice(location, stmtEnd).trim();
-    const statement: Statement = {
+    statements.push({
       sql: text,
       historyText: source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim(),
       startByte: location,
@@ -94,10 +94,9 @@ export function splitStatementsWith(
       nonTransactional: nonTransactionalReason(nodeType, node),
       addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
       transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
-    };
-    statements.push(statement);
-    const options = statement.transactionControl === 'begin' ? beginOptionsOf(node, text) : undefined;
-    if (options) beginOptions.set(statement, options);
+    });
+    const options = nodeType === 'TransactionStmt' ? beginOptionsOf(node, text) : undefined;
+    if (options) beginOptions.set(statements[statements.length - 1], options);
     previousEnd = stmtEnd;
   }
   const { absorbed, ...split } = absorbTransactionBlocks(statements, file, beginOptions);

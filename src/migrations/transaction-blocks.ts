@@ -136,9 +136,10 @@ export function transactionKind(node: Record<string, unknown>): TransactionContr
   }
 }
 
-/** The BEGIN's options as written (`isolation level serializable`), when it has any. */
+/** A BEGIN's options as written (`isolation level serializable`), when it has any. */
 export function beginOptionsOf(node: Record<string, unknown>, sql: string): string | undefined {
-  if (!Array.isArray(node.options) || node.options.length === 0) return undefined;
+  if (transactionKind(node) !== 'begin' || !Array.isArray(node.options) || node.options.length === 0)
+    return undefined;
   return sql.replace(/^(begin|start\s+transaction)(\s+(work|transaction)\b)?\s*/i, '') || undefined;
 }
 
