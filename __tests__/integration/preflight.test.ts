@@ -117,7 +117,7 @@ describe.each(testServers())('checks before any change, on $name', (server) => {
     const { result } = await runGuard('apply', db.url, dir);
     expect(result.status).toBe('failed');
     expect(result.error).toMatchObject({ file: expect.stringContaining('2_bad.sql'), line: 2, column: 1 });
-    expect(result.message).toMatch(/COMMIT inside a migration/);
+    expect(result.message).toMatch(/2_bad\.sql:2:1: COMMIT without a BEGIN before it/);
     expect(await query(db.url, "select tablename from pg_tables where schemaname = 'public'")).toEqual([]);
   });
 

@@ -190,24 +190,128 @@ describe('splitStatements', () => {
     ]);
   });
 
-  it('refuses a COMMIT in the middle of a file, naming file, line and column', async () => {
+  it('refuses a COMMIT without a BEGIN before it, naming file, line and column', async () => {
     const error = await failure('create table a (id int);\n  commit;\ncreate table b (id int);\n');
     expect(error.code).toBe('transaction-control');
     expect(error.location).toEqual({ file: FILE, line: 2, column: 3 });
-    expect(error.message).toMatch(/^COMMIT inside a migration/);
-    expect(error.describe()).toContain(`${FILE}:2:3: COMMIT inside a migration`);
+    expect(error.message).toMatch(/^COMMIT without a BEGIN before it/);
+    expect(error.describe()).toContain(`${FILE}:2:3: COMMIT without a BEGIN`);
+  });
+
+  it('absorbs a BEGIN … COMMIT block in the middle of a file and says where it was', async () => {
+    const result = await split(
+      'create table a (id int);\nbegin;\nupdate a set id = 1;\ncommit;\ncreate table b (id int);\n',
+    );
+    expect(result.wrapped).toBe(false);
+    expect(result.statements.map((s) => s.sql)).toEqual([
+      'create table a (id int)',
+      'update a set id = 1',
+      'create table b (id int)',
+    ]);
+    expect(result.absorbed).toEqual([{ beginLine: 2, endLine: 4, keywords: 'BEGIN … COMMIT' }]);
+  });
+
+  it('absorbs START TRANSACTION … END, several blocks, COMMIT AND CHAIN, and notes options it cannot honour', async () => {
+    const result = await split(
+      [
+        'select 1;',
+        'start transaction isolation level serializable;',
+        'select 2;',
+        'end;',
+        'begin work;',
+        'select 3;',
+        'commit and chain;',
+        'select 4;',
+        'commit work;',
+        'select 5;',
+      ].join('\n'),
+    );
+    expect(result.statements.map((s) => s.sql)).toEqual([
+      'select 1',
+      'select 2',
+      'select 3',
+      'select 4',
+      'select 5',
+    ]);
+    expect(result.absorbed).toEqual([
+      {
+        beginLine: 2,
+        endLine: 4,
+        keywords: 'START TRANSACTION … END',
+        ignoredOptions: 'isolation level serializable',
+      },
+      { beginLine: 5, endLine: 9, keywords: 'BEGIN … COMMIT' },
+    ]);
+  });
+
+  it('keeps savepoints inside an absorbed block', async () => {
+    const result = await split(
+      'select 1;\nbegin;\nsavepoint s;\nselect 2;\nrollback to savepoint s;\ncommit;',
+    );
+    expect(result.statements.map((s) => s.transactionControl)).toEqual([
+      undefined,
+      'savepoint',
+      undefined,
+      'savepoint',
+    ]);
+    expect(result.absorbed).toHaveLength(1);
   });
 
   it.each([
-    ['begin;\nselect 1;', 'BEGIN', 1],
-    ['select 1;\nrollback;', 'ROLLBACK', 2],
-    ['begin;\nselect 1;\ncommit;\nselect 2;', 'BEGIN', 1],
-    ["select 1;\nprepare transaction 'x';", 'PREPARE', 2],
-  ])('refuses the stray transaction control in %p', async (text, keyword, line) => {
+    ['ROLLBACK', 'select 1;\nrollback;', /^ROLLBACK inside a migration/, 2],
+    ['ABORT in a block', 'select 1;\nbegin;\nselect 2;\nabort;\nselect 3;', /^ABORT inside a migration/, 4],
+    ['a BEGIN never closed', 'select 1;\nbegin;\nselect 2;', /^BEGIN without a matching COMMIT/, 2],
+    ['a whole-file BEGIN never closed', 'begin;\nselect 1;', /^BEGIN without a matching COMMIT/, 1],
+    [
+      'a COMMIT before any BEGIN',
+      'select 1;\ncommit;\nbegin;\nselect 2;\ncommit;',
+      /^COMMIT without a BEGIN/,
+      2,
+    ],
+    ['END without BEGIN', 'select 1;\nend;', /^END without a BEGIN/, 2],
+    [
+      'COMMIT AND CHAIN without BEGIN',
+      'select 1;\ncommit and chain;',
+      /^COMMIT AND CHAIN without a BEGIN/,
+      2,
+    ],
+    [
+      'a nested BEGIN',
+      'begin;\nselect 1;\nbegin;\nselect 2;\ncommit;\ncommit;',
+      /^BEGIN inside the transaction block opened at line 1/,
+      3,
+    ],
+    [
+      'PREPARE TRANSACTION',
+      "select 1;\nprepare transaction 'x';",
+      /^PREPARE TRANSACTION inside a migration/,
+      2,
+    ],
+    [
+      'PREPARE TRANSACTION in a block',
+      "begin;\nselect 1;\nprepare transaction 'x';",
+      /^PREPARE TRANSACTION inside a migration/,
+      3,
+    ],
+    ['COMMIT PREPARED', "select 1;\ncommit prepared 'x';", /^COMMIT PREPARED inside a migration/, 2],
+    ['ROLLBACK PREPARED', "select 1;\nrollback prepared 'x';", /^ROLLBACK PREPARED inside a migration/, 2],
+  ])('refuses %s, naming its line', async (_label, text, message, line) => {
     const error = await failure(text);
     expect(error.code).toBe('transaction-control');
-    expect(error.message.startsWith(`${keyword} inside a migration`)).toBe(true);
+    expect(error.message).toMatch(message);
     expect(error.location?.line).toBe(line);
+    expect(error.hint).toMatch(/Nothing has been run\.$/);
+  });
+
+  it('refuses a statement that cannot run in a transaction inside an absorbed block', async () => {
+    const error = await failure(
+      'create table t (a int);\nbegin;\ncreate index concurrently i on t (a);\ncommit;\nselect 1;',
+    );
+    expect(error.code).toBe('transaction-control');
+    expect(error.message).toBe(
+      'CREATE INDEX CONCURRENTLY cannot run inside the BEGIN … COMMIT block of lines 2–4',
+    );
+    expect(error.location).toEqual({ file: FILE, line: 3, column: 1 });
   });
 
   it('refuses a statement that cannot run in a transaction inside a self-wrapped file', async () => {
@@ -261,6 +365,93 @@ describe('splitStatements', () => {
   it('counts the column of a syntax error in characters when multi-byte text precedes it on an earlier line', async () => {
     const error = await failure("select '😀😀';\nselect 'é' fro t;");
     expect(error.location).toEqual({ file: FILE, line: 2, column: 16 });
+  });
+
+  it.each([
+    [
+      '\\i',
+      'select 1;\n\\i other.sql\nselect 2;',
+      /^\\i includes another file in psql; this tool runs SQL statements only/,
+      2,
+      1,
+    ],
+    ['\\ir', 'select 1;\n  \\ir ../x.sql\n', /^\\ir includes another file in psql/, 2, 3],
+    ['\\set', '\\set owner admin\ncreate table t (id int);', /^\\set sets a psql variable/, 1, 1],
+    [
+      '\\connect',
+      'select 1;\n\\connect other_db\nselect 2;',
+      /^\\connect connects psql to another database/,
+      2,
+      1,
+    ],
+    ['\\c', 'select 1;\n\n\\c other_db\n', /^\\c connects psql to another database/, 3, 1],
+    ['\\copy', "\\copy t from 'x.csv' csv\n", /^\\copy copies data through psql/, 1, 1],
+    [
+      '\\gexec after an unterminated statement',
+      "select 'select 1'\n\\gexec\n",
+      /^\\gexec is a psql meta-command/,
+      2,
+      1,
+    ],
+  ])('names the psql meta-command %s at its line', async (_label, text, message, line, column) => {
+    const error = await failure(text);
+    expect(error.code).toBe('parse-error');
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toMatch(/syntax error/);
+    expect(error.location).toEqual({ file: FILE, line, column });
+    expect(error.hint).toMatch(/Nothing has been run\.$/);
+  });
+
+  it('does not mistake a backslash inside a string or a dollar-quoted body for a meta-command', async () => {
+    const { statements } = await split(
+      "select E'\\\\i x', '\\set';\ndo $$ begin raise notice '\\connect db'; end $$;\n",
+    );
+    expect(statements).toHaveLength(2);
+    const error = await failure("do $$ begin raise notice '\\i x'; end $$;\nselect from from;");
+    expect(error.message).toMatch(/^SQL syntax error/);
+    expect(error.location?.line).toBe(2);
+  });
+
+  it.each([
+    [
+      'rows',
+      'create table t (a int, b text);\nCOPY t (a, b) FROM stdin;\n1\tone\n2\ttwo\n\\.\nselect 1;\n',
+      2,
+    ],
+    [
+      'rows starting with a NULL',
+      'select 1;\n\ncopy public.t from stdin with (format text);\n\\N\tone\n\\.\n',
+      3,
+    ],
+    ['rows that read as SQL for a line', 'COPY t FROM STDIN;\nselect\t1\n2\t3\n\\.\n', 1],
+    ['no rows at the end of the file', 'select 1;\ncopy t from stdin;\n', 2],
+    ['only the end marker', 'select 1;\ncopy t from stdin;\n\\.\n', 2],
+  ])(
+    'names COPY … FROM stdin followed by %s as a psql feature at the line of the COPY',
+    async (_label, text, line) => {
+      const error = await failure(text);
+      expect(error.code).toBe('parse-error');
+      expect(error.message).toMatch(/^COPY … FROM stdin reads its rows from psql/);
+      expect(error.location).toEqual({ file: FILE, line, column: 1 });
+    },
+  );
+
+  it('runs COPY from a server file or to stdout, and reports an ordinary syntax error after a comment that mentions COPY FROM stdin', async () => {
+    const { statements } = await split("copy t from '/tmp/t.csv';\ncopy t to stdout;\n");
+    expect(statements.map((s) => s.nodeType)).toEqual(['CopyStmt', 'CopyStmt']);
+    const error = await failure('-- copy t from stdin is what we used to do\nselect 1;\nselec 2;\n');
+    expect(error.message).toMatch(/^SQL syntax error: syntax error at or near "selec"/);
+    expect(error.location).toEqual({ file: FILE, line: 3, column: 1 });
+  });
+
+  it('names a COPY … FROM stdin inside a part of a file at its line in the whole file', async () => {
+    const text = '-- migrate:up\nselect 1;\ncopy t from stdin;\n1\n\\.\n-- migrate:down\nselect 2;\n';
+    const source = new SourceText(text);
+    const start = Buffer.byteLength('-- migrate:up\n');
+    const end = Buffer.byteLength(text.slice(0, text.indexOf('-- migrate:down')));
+    const error = await splitStatements(source, start, end, FILE).catch((e: unknown) => e as GuardError);
+    expect((error as GuardError).message).toMatch(/^COPY … FROM stdin/);
+    expect((error as GuardError).location).toEqual({ file: FILE, line: 3, column: 1 });
   });
 
   it('finds no statements in an empty file', async () => {

@@ -18,7 +18,7 @@ import {
   type ExecuteOptions,
   type ExecutionOutcome,
 } from '../engine/execute.js';
-import { prepareMigrations } from '../engine/prepare.js';
+import { notesOf, prepareMigrations } from '../engine/prepare.js';
 import { rehearse, rehearseStreamed } from '../engine/rehearse.js';
 import { StreamedRun, streamable } from '../engine/stream.js';
 import type { MigrationOutcome, RunResult } from '../engine/result.js';
@@ -326,8 +326,14 @@ function describeStillApplied(applied: string[], partial: string[], result: RunR
 }
 
 function countStatements(result: RunResult, parsed: PreparedMigration[]): void {
-  const counts = new Map(parsed.map((p) => [p.migration.version, p.statements.length]));
-  for (const m of result.migrations) m.statements = counts.get(m.version) ?? m.statements;
+  const byVersion = new Map(parsed.map((p) => [p.migration.version, p]));
+  for (const m of result.migrations) {
+    const item = byVersion.get(m.version);
+    if (!item) continue;
+    m.statements = item.statements.length;
+    const notes = notesOf(item);
+    if (notes) m.notes = notes;
+  }
 }
 
 /** Plans the run from the parsed files and fills the per-file part of the report. */
@@ -336,6 +342,8 @@ function planRun(ctx: CommandContext, result: RunResult, prepared: PreparedMigra
   const previous = new Map(result.migrations.map((m) => [m.version, m]));
   result.migrations = prepared.map((p) => {
     const fresh = outcomeOf(p.migration, p.statements.length, execution.nonAtomic.get(p.migration.version));
+    const notes = notesOf(p);
+    if (notes) fresh.notes = notes;
     const known = previous.get(p.migration.version);
     return known
       ? {
@@ -343,11 +351,13 @@ function planRun(ctx: CommandContext, result: RunResult, prepared: PreparedMigra
           statements: fresh.statements,
           atomic: fresh.atomic,
           nonAtomicReasons: fresh.nonAtomicReasons,
+          ...(notes && { notes }),
         }
       : fresh;
   });
   for (const m of result.migrations.filter((o) => !o.atomic))
     ctx.logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
+  for (const m of result.migrations) for (const note of m.notes ?? []) ctx.logger.info(`${m.file}: ${note}`);
   return execution;
 }
 

@@ -1,5 +1,5 @@
 import { GuardError, formatLocation } from '../errors.js';
-import { prepareMigrations } from '../engine/prepare.js';
+import { notesOf, prepareMigrations } from '../engine/prepare.js';
 import { rehearse } from '../engine/rehearse.js';
 import type { RunResult } from '../engine/result.js';
 import { buildExecutionPlan } from '../engine/units.js';
@@ -32,6 +32,7 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
     const execution = buildExecutionPlan(prepared, settings.transactionMode);
     result.migrations = prepared.map((p) => {
       const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
+      const notes = notesOf(p);
       return {
         version: p.migration.version,
         name: p.migration.name,
@@ -41,6 +42,7 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
         statements: p.statements.length,
         atomic: reasons.length === 0,
         nonAtomicReasons: reasons,
+        ...(notes && { notes }),
       };
     });
     await runner.start();

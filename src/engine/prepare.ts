@@ -2,6 +2,8 @@ import { GuardError } from '../errors.js';
 import type { Migration } from '../migrations/discover.js';
 import { loadParser, type PgParser } from '../migrations/parser.js';
 import { splitStatementsWith } from '../migrations/statements.js';
+import { describeAbsorbedBlock } from '../migrations/transaction-blocks.js';
+import { refuseEnumUseInSameTransaction } from './enum-use.js';
 import type { PreparedMigration } from './units.js';
 
 /** Parses every pending file before anything runs, so a syntax error anywhere stops the run up front. */
@@ -10,11 +12,16 @@ export async function prepareMigrations(pending: Migration[]): Promise<PreparedM
   return pending.map((migration) => prepareMigration(parser, migration));
 }
 
-/** Splits and classifies one migration and its verify script; throws a GuardError naming file:line:column. */
+/**
+ * Splits and classifies one migration and its verify script; throws a GuardError naming
+ * file:line:column, also for a failure the file is certain to meet (a new enum value used in
+ * the transaction that adds it).
+ */
 export function prepareMigration(parser: PgParser, migration: Migration): PreparedMigration {
   const { up } = migration;
   const split = splitStatementsWith(parser, up.source, up.start, up.end, migration.path);
   const item: PreparedMigration = { migration, statements: split.statements, wrapped: split.wrapped };
+  if (split.absorbed) item.absorbed = split.absorbed;
   if (migration.verify) {
     const { path, source, start, end } = migration.verify;
     const verify = splitStatementsWith(parser, source, start, end, path);
@@ -30,5 +37,11 @@ export function prepareMigration(parser: PgParser, migration: Migration): Prepar
     }
     item.verify = verify.statements;
   }
+  refuseEnumUseInSameTransaction(parser, item);
   return item;
+}
+
+/** The report's notes on a prepared file (MigrationOutcome.notes), when there is anything to say. */
+export function notesOf(item: PreparedMigration): string[] | undefined {
+  return item.absorbed?.map(describeAbsorbedBlock);
 }

@@ -36,6 +36,8 @@ export interface MigrationOutcome {
   /** False when the file could not run in one transaction; `nonAtomicReasons` says why. */
   atomic: boolean;
   nonAtomicReasons: string[];
+  /** What the run did with the file that the user should know (e.g. a BEGIN … COMMIT block absorbed). */
+  notes?: string[];
   error?: ErrorDetail;
 }
 

@@ -1,12 +1,16 @@
 import type { TransactionMode } from '../config/settings.js';
 import type { Migration, SqlPart } from '../migrations/discover.js';
 import type { Statement } from '../migrations/statements.js';
+import type { TransactionBlock } from '../migrations/transaction-blocks.js';
+import { mentionsEnumValue } from './enum-use.js';
 
 /** A pending migration with its statements split and classified. */
 export interface PreparedMigration {
   migration: Migration;
   statements: Statement[];
   wrapped: boolean;
+  /** BEGIN … COMMIT blocks inside the file, run inside its transaction (reported). */
+  absorbed?: TransactionBlock[];
   /** Statements of the `.verify.sql` companion: run after the migration, inside its transaction. */
   verify?: Statement[];
 }
@@ -131,8 +135,7 @@ function enumValueUsedLater(
   if (values.length === 0) return undefined;
   for (const next of later) {
     for (const value of values) {
-      const literal = `'${value.replace(/'/g, "''")}'`;
-      if (next.statements.some((s) => s.sql.includes(literal))) {
+      if (next.statements.some((s) => mentionsEnumValue(s.sql, value))) {
         return { version: next.migration.version, value };
       }
     }

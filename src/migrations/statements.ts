@@ -1,8 +1,16 @@
 import { GuardError } from '../errors.js';
 import { loadParser, type PgParseError, type PgParser } from './parser.js';
+import { copyFromStdinError, isCopyFromStdin, psqlFeatureError } from './psql-features.js';
 import type { SourceText } from './source-text.js';
+import {
+  absorbTransactionBlocks,
+  beginOptionsOf,
+  transactionKind,
+  type TransactionBlock,
+} from './transaction-blocks.js';
 
-export type TransactionControl = 'begin' | 'commit' | 'rollback' | 'savepoint' | 'prepared';
+/** `chain` is COMMIT AND CHAIN; `prepared` is two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED). */
+export type TransactionControl = 'begin' | 'commit' | 'chain' | 'rollback' | 'savepoint' | 'prepared';
 
 export interface Statement {
   /** The statement as sent to the server: first token to last, without the `;`. */
@@ -25,6 +33,8 @@ export interface SplitSql {
   statements: Statement[];
   /** The file wrapped itself in BEGIN … COMMIT; the wrapper statements are removed from `statements`. */
   wrapped: boolean;
+  /** BEGIN … COMMIT blocks inside the file (present when there are any), removed from `statements` likewise. */
+  absorbed?: TransactionBlock[];
 }
 
 /**
@@ -56,7 +66,10 @@ export function splitStatementsWith(
     parsed = parser.parseSync(sql);
   } catch (error) {
     const details = (error as PgParseError).sqlDetails;
-    const at = source.position(details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start);
+    const errorByte = details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start;
+    const psqlFeature = details && psqlFeatureError(parser, source, start, errorByte, file);
+    if (psqlFeature) throw psqlFeature;
+    const at = source.position(errorByte);
     throw new GuardError('parse-error', `SQL syntax error: ${(error as Error).message}`, {
       location: { file, ...at },
       hint: 'Fix the statement at this position; nothing has been run.',
@@ -64,11 +77,13 @@ export function splitStatementsWith(
     });
   }
   const statements: Statement[] = [];
+  const beginOptions = new Map<Statement, string>();
   let previousEnd = start;
   for (const raw of parsed.stmts ?? []) {
     const location = start + (raw.stmt_location ?? 0);
     const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
     const [nodeType, node] = Object.entries(raw.stmt)[0] as [string, Record<string, unknown>];
+    if (isCopyFromStdin(nodeType, node)) throw copyFromStdinError(file, source.position(location));
     const text = source.slice(location, stmtEnd).trim();
     statements.push({
       sql: text,
@@ -80,62 +95,12 @@ export function splitStatementsWith(
       addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
       transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
     });
+    const options = nodeType === 'TransactionStmt' ? beginOptionsOf(node, text) : undefined;
+    if (options) beginOptions.set(statements[statements.length - 1], options);
     previousEnd = stmtEnd;
   }
-  return unwrapTransaction(statements, file);
-}
-
-/** A file that is exactly `BEGIN; …; COMMIT;` is one transaction; any other transaction control is refused. */
-function unwrapTransaction(statements: Statement[], file: string): SplitSql {
-  const first = statements[0];
-  const last = statements[statements.length - 1];
-  const wrapped =
-    statements.length >= 2 && first.transactionControl === 'begin' && last.transactionControl === 'commit';
-  const body = wrapped ? statements.slice(1, -1) : statements;
-  const stray = body.find((s) => s.transactionControl && s.transactionControl !== 'savepoint');
-  if (stray) {
-    throw new GuardError(
-      'transaction-control',
-      `${stray.sql.split(/\s/)[0].toUpperCase()} inside a migration: the runner owns the transaction, so a ` +
-        'COMMIT, ROLLBACK or BEGIN in the middle of a file would break the all-or-nothing guarantee',
-      {
-        location: { file, line: stray.line, column: stray.column },
-        hint: 'Remove it, or wrap the whole file in a single BEGIN; … COMMIT; (treated as one transaction). Nothing has been run.',
-      },
-    );
-  }
-  if (wrapped) {
-    const outside = body.find((s) => s.nonTransactional);
-    if (outside) {
-      throw new GuardError(
-        'transaction-control',
-        `${outside.nonTransactional} cannot run inside the BEGIN … COMMIT this file wraps itself in`,
-        {
-          location: { file, line: outside.line, column: outside.column },
-          hint: 'Move the statement to its own migration file without BEGIN/COMMIT. Nothing has been run.',
-        },
-      );
-    }
-  }
-  return { statements: body, wrapped };
-}
-
-function transactionKind(node: Record<string, unknown>): TransactionControl {
-  switch (node.kind) {
-    case 'TRANS_STMT_BEGIN':
-    case 'TRANS_STMT_START':
-      return 'begin';
-    case 'TRANS_STMT_COMMIT':
-      return 'commit';
-    case 'TRANS_STMT_SAVEPOINT':
-    case 'TRANS_STMT_RELEASE':
-    case 'TRANS_STMT_ROLLBACK_TO':
-      return 'savepoint';
-    case 'TRANS_STMT_ROLLBACK':
-      return 'rollback';
-    default:
-      return 'prepared';
-  }
+  const { absorbed, ...split } = absorbTransactionBlocks(statements, file, beginOptions);
+  return absorbed.length > 0 ? { ...split, absorbed } : split;
 }
 
 function enumAddition(node: Record<string, unknown>): Statement['addsEnumValue'] {

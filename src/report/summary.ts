@@ -154,6 +154,7 @@ function migrationTable(migrations: MigrationOutcome[]): string[] {
     const notes = [
       m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
       m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
+      ...(m.notes ?? []),
     ]
       .filter(Boolean)
       .join(' — ');

@@ -14,6 +14,7 @@ export function renderText(result: RunResult): string {
     out.push(
       `${m.status.padEnd(18)} ${m.version.padEnd(16)} ${m.name}  (${m.durationMs} ms, ${m.statements} statements${m.atomic ? '' : ', not atomic'})`,
     );
+    for (const note of m.notes ?? []) out.push(`    note: ${note}`);
     if (m.error)
       out.push(`    ${m.error.file}:${m.error.line ?? ''}:${m.error.column ?? ''}: ${m.error.message}`);
   }
