@@ -88,7 +88,14 @@ async function runs(url: string) {
 }
 
 async function advisoryLocks(url: string): Promise<number> {
-  return Number((await query(url, "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory'"))[0].n);
+  return Number(
+    (
+      await query(
+        url,
+        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+      )
+    )[0].n,
+  );
 }
 
 function supabase(

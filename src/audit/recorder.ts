@@ -40,8 +40,9 @@ export class AuditRecorder {
     this.identity = runIdentity(ctx, randomUUID(), local);
   }
 
-  /** Connects and writes "run started" when the log exists; returns at once. */
+  /** Connects and writes "run started" when the log exists; returns at once. Once per run. */
   start(): void {
+    if (this.client) return;
     const { settings, run } = this.ctx;
     this.client = connect(settings.database, {
       applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
@@ -59,8 +60,9 @@ export class AuditRecorder {
     const { logger } = this.ctx;
     let client: Client | undefined;
     try {
-      if (!this.client) this.start();
-      client = await this.client!;
+      // A run that never reached the database changed nothing there, and has nowhere to write.
+      if (!this.client) return;
+      client = await this.client;
       const startedWritten = await this.started!.catch(() => false);
       const leftATrace =
         result.runId !== undefined || result.backup !== undefined || result.applied.length > 0;

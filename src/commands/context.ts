@@ -13,6 +13,11 @@ export interface CommandContext {
   /** Aborted on SIGINT/SIGTERM: the running statement is cancelled and the run rolled back. */
   signal?: AbortSignal;
   /**
+   * Called once the command has reached the database (runCommand starts the audit log's own
+   * connection then: never for a run stopped by its files, never twice at a host that is down).
+   */
+  onConnected?: () => void;
+  /**
    * The run's one scrubber (config/run-scrubber.ts). Every sink goes through it before writing:
    * runCommand hands commands a scrubbing logger and returns a scrubbed result; run records are
    * scrubbed as they are written (db/guard-store.ts).

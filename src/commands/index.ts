@@ -45,7 +45,7 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
   const audit = AUDITED.has(ctx.settings.command)
     ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
     : undefined;
-  audit?.start();
+  ctx.onConnected = () => audit?.start();
   try {
     const handler = HANDLERS[ctx.settings.command];
     if (!handler) {

@@ -56,6 +56,7 @@ export async function withSession<T>(
     const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
     result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
     logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
+    ctx.onConnected?.();
     const inner = async () => {
       const history = await readHistoryTable(client).catch((error: unknown) => {
         // backup and restore never compare files with the history: one they cannot read is no reason to stop.

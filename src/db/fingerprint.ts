@@ -38,9 +38,11 @@ WITH user_ns AS (
     FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm')
   UNION ALL
   SELECT 'p:' || pol.polname || ':' || pol.polrelid::regclass::text || ':' || coalesce(pg_get_expr(pol.polqual, pol.polrelid), '')
-    FROM pg_policy pol
+    FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN user_ns n ON n.oid = c.relnamespace
   UNION ALL
-  SELECT 'g:' || tg.tgname || ':' || pg_get_triggerdef(tg.oid) FROM pg_trigger tg WHERE NOT tg.tgisinternal
+  SELECT 'g:' || tg.tgname || ':' || pg_get_triggerdef(tg.oid)
+    FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN user_ns n ON n.oid = c.relnamespace
+   WHERE NOT tg.tgisinternal
   UNION ALL
   SELECT 'x:' || extname || ':' || extversion FROM pg_extension
 )
