@@ -9,6 +9,7 @@ import {
   unstageAppliedMigrations,
 } from '../db/guard-store.js';
 import { CREATE_HISTORY, readHistory } from '../db/history.js';
+import { forgetPartialMigrations } from '../db/partial-store.js';
 import { errorMessage, formatLocation, GuardError } from '../errors.js';
 import {
   executeStreamedTransaction,
@@ -26,6 +27,7 @@ import { buildExecutionPlan, type ExecutionPlan, type PreparedMigration } from '
 import type { Migration } from '../migrations/discover.js';
 import { loadParser } from '../migrations/parser.js';
 import { runBackupStage } from './backup-stage.js';
+import { bookPartialFiles, rehearsalReason, resumePartialFiles } from './partial-run.js';
 import type { CommandContext } from './context.js';
 import { revertAfterFailure } from './revert-after-failure.js';
 import { RunRecord } from './run-record.js';
@@ -53,7 +55,13 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     const parserLoading = loadParser();
     parserLoading.catch(() => {}); // awaited below; a failure to load is reported there
     let execution: ExecutionPlan | undefined;
-    if (!streamable(plan.pending)) execution = planRun(ctx, result, await prepareMigrations(plan.pending));
+    // A file an earlier run left partly applied resumes after its committed statements: planned.
+    if (!streamable(plan.pending) || plan.partial.size > 0)
+      execution = planRun(
+        ctx,
+        result,
+        resumePartialFiles(await prepareMigrations(plan.pending), plan.partial),
+      );
     else result.migrations = plan.pending.map((m) => outcomeOf(m, 0, undefined));
 
     await runner.start();
@@ -133,14 +141,25 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
 
     let outcome: ExecutionOutcome;
     try {
-      if (settings.transactionMode === 'per-file') {
+      // Per-file runs, and `all` runs cut by a statement that must commit on its own, are tried
+      // first in a transaction that is rolled back: a failure anywhere is found before anything
+      // commits. A run that is one transaction needs no rehearsal: its failure rolls it all back.
+      const rehearseBecause = rehearsalReason(settings.transactionMode, execution);
+      if (!rehearseBecause.rehearse)
+        result.rehearsal = { ran: false, reason: rehearseBecause.reason, notRehearsed: [] };
+      else {
+        logger.info(`Rehearsing first: ${rehearseBecause.reason}`);
         const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () =>
           streamedOrPlanned(
             (run) => rehearseStreamed(run, timeouts),
             (plan) => rehearse(plan.units, timeouts),
           ),
         );
-        result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+        result.rehearsal = {
+          ran: true,
+          reason: rehearseBecause.reason,
+          notRehearsed: rehearsal.notRehearsed,
+        };
         for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
         if (rehearsal.failure) {
           if (stream && !execution) countStatements(result, stream.parsed());
@@ -182,6 +201,11 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     }));
 
     if (!outcome.failure) {
+      // Files an earlier run left partly applied are now whole: their partial record goes.
+      await forgetPartialMigrations(
+        client,
+        outcome.committed.filter((v) => plan.partial.has(v)),
+      );
       markOutcomes(result, outcome, new Set(outcome.committed));
       result.applied = outcome.committed;
       result.pendingCount = plan.pending.length - outcome.committed.length;
@@ -196,7 +220,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       logger.info(result.message);
       return result;
     }
-    return finishFailedRun(ctx, result, session, outcome, { runRecord, fingerprintBefore });
+    return finishFailedRun(ctx, result, session, outcome, { runRecord, fingerprintBefore, execution });
   });
 }
 
@@ -206,7 +230,7 @@ async function finishFailedRun(
   result: RunResult,
   session: Session,
   outcome: ExecutionOutcome,
-  run: { runRecord: RunRecord; fingerprintBefore: string },
+  run: { runRecord: RunRecord; fingerprintBefore: string; execution?: ExecutionPlan },
 ): Promise<RunResult> {
   const { settings, logger } = ctx;
   const failure = outcome.failure!;
@@ -243,6 +267,14 @@ async function finishFailedRun(
         stillApplied = [];
       }
     }
+    // Files left partly applied are booked in migration_guard.partial_migrations (status shows
+    // them, the next apply resumes them); files that are now whole, or were reverted whole, lose theirs.
+    result.partiallyApplied = await bookPartialFiles(ctx, client, {
+      outcome,
+      execution: run.execution,
+      known: session.plan.partial,
+      runId: await run.runRecord.open(client).catch(() => undefined),
+    });
     const changed = stillApplied.length > 0 || outcome.partiallyCommitted.length > 0;
     result.applied = stillApplied;
     result.pendingCount = session.plan.pending.length - stillApplied.length;
@@ -256,6 +288,14 @@ async function finishFailedRun(
     result.message = changed
       ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
       : `${what}. The run was rolled back${result.rollback?.succeeded ? ` (files committed earlier in this run, ${result.rollback.reverted.join(', ')}, were reverted by their down migrations)` : ''}: the database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
+    for (const n of outcome.nonTransactionalDone)
+      if (n.leftBehind)
+        result.message += ` ${n.file}:${n.line} failed outside a transaction: ${n.leftBehind}.`;
+    const earlier = (result.partiallyApplied ?? []).filter(
+      (p) => !outcome.partiallyCommitted.includes(p.version),
+    );
+    if (earlier.length)
+      result.message += ` Still partly applied from an earlier run: ${earlier.map((p) => `${p.file}: ${p.nextStep}.`).join(' ')}`;
     // A streamed run that failed early may not have opened its row yet: it is opened now (on the
     // reconnected client after a lost connection).
     result.runId = await run.runRecord.finish(
@@ -281,6 +321,8 @@ function runDetails(result: RunResult): Record<string, unknown> {
     rollback: result.rollback ?? null,
     schemaFingerprint: result.schemaFingerprint ?? null,
     nonTransactional: result.nonTransactional?.length ? result.nonTransactional : undefined,
+    partiallyApplied: result.partiallyApplied,
+    rehearsal: result.rehearsal ? { ran: result.rehearsal.ran, reason: result.rehearsal.reason } : undefined,
   };
 }
 
@@ -318,10 +360,13 @@ function describeStillApplied(applied: string[], partial: string[], result: RunR
     if (result.rollback && !result.rollback.succeeded) parts.push(result.rollback.nextStep ?? '');
     else parts.push(`To undo them run rollback with count: ${applied.length}.`);
   }
-  if (partial.length)
+  if (partial.length) {
+    const booked = (result.partiallyApplied ?? []).filter((p) => partial.includes(p.version));
     parts.push(
-      `Partly applied (statements outside a transaction ran, no history row): ${partial.join(', ')}: see the non-transactional statements in the report and undo them by hand.`,
+      `Partly applied (statements that ran outside a transaction, and those before them, committed; no history row): ${partial.join(', ')}.`,
+      ...booked.map((p) => `${p.file}: ${p.nextStep}.`),
     );
+  }
   return parts.filter(Boolean).join(' ');
 }
 

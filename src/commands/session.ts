@@ -2,6 +2,7 @@ import { applicationName } from '../config/run-context.js';
 import { connect, withClient, withClientAfter, type Client } from '../db/connect.js';
 import { readChecksums } from '../db/guard-store.js';
 import { readHistory } from '../db/history.js';
+import { readPartialMigrations } from '../db/partial-store.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
 import { buildPlan, type Plan } from '../engine/plan.js';
 import type { ExecuteOptions } from '../engine/execute.js';
@@ -54,9 +55,13 @@ export async function withSession<T>(
     logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
     const inner = async () => {
       const history = await readHistory(client);
-      const plan = buildPlan(set, history ?? [], await readChecksums(client), {
-        allowOutOfOrder: settings.allowOutOfOrder,
-      });
+      const plan = buildPlan(
+        set,
+        history ?? [],
+        await readChecksums(client),
+        { allowOutOfOrder: settings.allowOutOfOrder },
+        await readPartialMigrations(client),
+      );
       if (options.files !== false) result.findings = plan.findings;
       result.currentVersion = plan.currentVersion;
       result.pendingCount = plan.pending.length;

@@ -12,6 +12,7 @@ import { chainFrom, locateChainFailure } from './chain.js';
 import { errorMessage, GuardError } from '../errors.js';
 import { batchesFrom, durationsOf, locateFailure, type Batch } from './batches.js';
 import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
+import { watchInvalidIndexes } from './invalid-index.js';
 
 export interface ExecuteOptions {
   runner: StatementRunner;
@@ -53,8 +54,21 @@ export interface ExecutionOutcome {
   committed: string[];
   /** Versions with some statements committed but no history row (a failure hit a non-atomic file). */
   partiallyCommitted: string[];
-  /** Statements that ran outside a transaction and committed, for the report. */
-  nonTransactionalDone: Array<{ version: string; file: string; line: number; statement: string }>;
+  /**
+   * Statements that ran outside a transaction, for the report: those that committed, and the one
+   * that failed (`failed`), which may still have left something behind (an INVALID index).
+   */
+  nonTransactionalDone: Array<{
+    version: string;
+    file: string;
+    line: number;
+    statement: string;
+    failed?: boolean;
+    /** What a failed one left behind (an INVALID index) and what became of it. */
+    leftBehind?: string;
+  }>;
+  /** Per version, how many of its (up) statements committed in this run: a partly applied file resumes after them. */
+  statementsCommitted: Map<string, number>;
   durations: Map<string, number>;
   retries: LockReport['retries'];
   failure?: {
@@ -98,16 +112,27 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
   for (let index = 0; index < units.length;) {
     const unit = units[index];
     if (unit.kind === 'autocommit') {
-      const failure = await runAutocommit(unit.step, options, outcome);
-      if (!settleUnit(outcome, [unit.step], failure)) break;
       const { migration, statement } = unit.step;
-      startedVersions.add(migration.migration.version);
+      const watch = await watchInvalidIndexes(options.runner.client, statement.nonTransactional).catch(
+        () => undefined,
+      );
+      const failure = await runAutocommit(unit.step, options, outcome);
+      const leftBehind =
+        failure && watch
+          ? failure.cancelled || failure.connectionLost
+            ? 'it may have left an INVALID index behind: check pg_index for indisvalid = false'
+            : await watch.cleanUp(options.lockTimeoutMs)
+          : undefined;
       outcome.nonTransactionalDone.push({
         version: migration.migration.version,
         file: migration.migration.path,
         line: statement.line,
         statement: statement.sql,
+        failed: failure ? true : undefined,
+        leftBehind,
       });
+      if (!settleUnit(outcome, [unit.step], failure)) break;
+      startedVersions.add(migration.migration.version);
       index++;
       continue;
     }
@@ -170,6 +195,7 @@ function emptyOutcome(): ExecutionOutcome {
     committed: [],
     partiallyCommitted: [],
     nonTransactionalDone: [],
+    statementsCommitted: new Map(),
     durations: new Map(),
     retries: [],
   };
@@ -192,8 +218,12 @@ function settleUnit(outcome: ExecutionOutcome, steps: Step[], failure: StepFailu
     };
     return false;
   }
-  for (const step of steps)
-    if (step.kind === 'record') outcome.committed.push(step.migration.migration.version);
+  for (const step of steps) {
+    const version = step.migration.migration.version;
+    if (step.kind === 'record') outcome.committed.push(version);
+    else if (step.role === 'up')
+      outcome.statementsCommitted.set(version, (outcome.statementsCommitted.get(version) ?? 0) + 1);
+  }
   return true;
 }
 
