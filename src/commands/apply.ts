@@ -139,6 +139,30 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
           : undefined,
     };
 
+    /** The rehearsal; throws RehearsalStop (after booking the failure) when it finds one. */
+    const rehearseFirst = async (reason: string): Promise<void> => {
+      logger.info(`Rehearsing first: ${reason}`);
+      const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () =>
+        streamedOrPlanned(
+          (run) => rehearseStreamed(run, timeouts),
+          (plan) => rehearse(plan.units, timeouts),
+        ),
+      );
+      result.rehearsal = { ran: true, reason, notRehearsed: rehearsal.notRehearsed };
+      for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
+      if (!rehearsal.failure) return;
+      if (stream && !execution) countStatements(result, stream.parsed());
+      const { error, version } = rehearsal.failure;
+      const failed = result.migrations.find((m) => m.version === version);
+      if (failed) failed.status = 'failed';
+      if (failed) failed.error = error;
+      result.error = error;
+      result.status = 'failed';
+      result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+      result.runId = await runRecord.finish({ status: 'failed', applied: [], error: result.message });
+      throw new RehearsalStop();
+    };
+
     let outcome: ExecutionOutcome;
     try {
       // Per-file runs, and `all` runs cut by a statement that must commit on its own, are tried
@@ -148,35 +172,11 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       if (!rehearseBecause.rehearse)
         result.rehearsal = { ran: false, reason: rehearseBecause.reason, notRehearsed: [] };
       else {
-        logger.info(`Rehearsing first: ${rehearseBecause.reason}`);
-        const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () =>
-          streamedOrPlanned(
-            (run) => rehearseStreamed(run, timeouts),
-            (plan) => rehearse(plan.units, timeouts),
-          ),
-        );
-        result.rehearsal = {
-          ran: true,
-          reason: rehearseBecause.reason,
-          notRehearsed: rehearsal.notRehearsed,
-        };
-        for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
-        if (rehearsal.failure) {
-          if (stream && !execution) countStatements(result, stream.parsed());
-          const { error, version } = rehearsal.failure;
-          const failed = result.migrations.find((m) => m.version === version);
-          if (failed) failed.status = 'failed';
-          if (failed) failed.error = error;
-          result.error = error;
-          result.status = 'failed';
-          result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
-          result.runId = await runRecord.finish({ status: 'failed', applied: [], error: result.message });
-          return result;
-        }
+        await rehearseFirst(rehearseBecause.reason);
         planNow(); // per-file transactions are planned, not streamed
       }
       logger.info(
-        `Applying ${plan.pending.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`,
+        `Applying ${plan.pending.length} migration(s) in ${describeUnits(settings.transactionMode, execution)}`,
       );
       outcome = await streamedOrPlanned(
         async (run) => {
@@ -186,9 +186,15 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
           else planNow();
           return streamed;
         },
-        (plan) => executeUnits(plan.units, options),
+        async (plan) => {
+          // A streamed `all` run that turned out to need cutting is rehearsed before it commits.
+          const late = rehearsalReason(settings.transactionMode, plan);
+          if (!result.rehearsal?.ran && late.rehearse) await rehearseFirst(late.reason);
+          return executeUnits(plan.units, options);
+        },
       );
     } catch (error) {
+      if (error instanceof RehearsalStop) return result;
       // A file that does not parse (found while the run streamed): nothing was run or recorded.
       if (error instanceof GuardError && !runRecord.started) throw error;
       result.runId = await runRecord.finish({ status: 'failed', applied: [], error: errorMessage(error) });
@@ -412,3 +418,14 @@ function outcomeOf(
     nonAtomicReasons: nonAtomic ?? [],
   };
 }
+
+function describeUnits(mode: string, execution: ExecutionPlan | undefined): string {
+  if (mode === 'per-file') return 'one transaction per file';
+  const units = execution?.units ?? [];
+  if (units.length <= 1) return 'one transaction';
+  const outside = units.filter((u) => u.kind === 'autocommit').length;
+  return `${units.length - outside} transaction(s) and ${outside} statement(s) outside a transaction`;
+}
+
+/** Thrown when the rehearsal found a failure: the run is already booked and reported. */
+class RehearsalStop extends Error {}
