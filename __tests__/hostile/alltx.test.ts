@@ -286,6 +286,14 @@ describe.each(testServers())('all mode with non-transactional statements on $nam
       },
     });
 
+    // plan rehearses from where apply would resume, and changes nothing.
+    const planned = await runGuard('plan', db.url, dir);
+    expect(planned.result.status).toBe('success');
+    expect(planned.result.migrations.find((m) => m.version === '2')?.nonAtomicReasons).toContain(
+      'resumes at statement 3 (line 3): statements 1-2 were committed by an earlier run',
+    );
+    expect(await partialRows(db.url)).toHaveLength(1);
+
     // The next run (the sequence now passes both times) resumes file 2 at statement 3.
     const again = await runGuard('apply', db.url, dir);
     expect(again.result.status).toBe('success');
@@ -380,5 +388,41 @@ describe.each(testServers())('all mode with non-transactional statements on $nam
     const again = await runGuard('apply', db.url, dir);
     expect(again.result.status).toBe('success');
     expect(await query(db.url, 'select count(*)::int as n from users')).toEqual([{ n: 0 }]);
+  });
+
+  it('per-file mode: a file cut by CONCURRENTLY that fails for real after it is booked as partly applied and resumed', async () => {
+    const db = await newDb();
+    await query(db.url, 'create sequence s');
+    const dir = migrationsDir({
+      '1_p1.sql': 'create table p1 (id int);\n',
+      '2_p2.sql': `create table p2 (id int);\ncreate index concurrently p2_id on p2 (id);\n${FAILS_ONLY_FOR_REAL}`,
+    });
+    const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
+    expect(result.status).toBe('failed');
+    expect(result.nonTransactional).toEqual([
+      expect.objectContaining({
+        version: '2',
+        line: 2,
+        statement: 'create index concurrently p2_id on p2 (id)',
+      }),
+    ]);
+    // File 1 has no down migration: it stays applied and recorded.
+    expect(result.applied).toEqual(['1']);
+    expect(result.partiallyApplied).toEqual([
+      expect.objectContaining({ version: '2', statementsDone: 2, statementsTotal: 3 }),
+    ]);
+    expect(await query(db.url, 'select version from supabase_migrations.schema_migrations')).toEqual([
+      { version: '1' },
+    ]);
+    expect(await partialRows(db.url)).toEqual([
+      expect.objectContaining({ version: '2', statements_done: 2, statements_total: 3 }),
+    ]);
+    const again = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' });
+    expect(again.result.status).toBe('success');
+    expect(again.result.applied).toEqual(['2']);
+    expect(
+      await query(db.url, 'select version from supabase_migrations.schema_migrations order by 1'),
+    ).toEqual([{ version: '1' }, { version: '2' }]);
+    expect(await partialRows(db.url)).toEqual([]);
   });
 });
