@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import pg from 'pg';
 import { databasesFor, databaseState, query, testServers } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
@@ -424,5 +425,147 @@ describe.each(testServers())('all mode with non-transactional statements on $nam
       await query(db.url, 'select version from supabase_migrations.schema_migrations order by 1'),
     ).toEqual([{ version: '1' }, { version: '2' }]);
     expect(await partialRows(db.url)).toEqual([]);
+  });
+
+  describe('a lock that only the real pass meets (another session holds it on the table CONCURRENTLY indexes)', () => {
+    const LOCKED_RELEASE = {
+      '1_notes.sql': 'create table notes (id int);\n',
+      '2_index.sql':
+        'create table order_notes (id int);\ncreate index concurrently orders_account on orders (account);\ncreate table order_lines (id int);\n',
+    };
+
+    async function holdLock(url: string): Promise<pg.Client> {
+      const holder = new pg.Client({ connectionString: url });
+      await holder.connect();
+      await holder.query('begin; lock table orders in share update exclusive mode');
+      return holder;
+    }
+
+    it('is waited out: the CONCURRENTLY is retried with backoff like a transaction, and the run succeeds', async () => {
+      const db = await newDb();
+      await query(db.url, 'create table orders (id int, account int)');
+      const dir = migrationsDir(LOCKED_RELEASE);
+      const holder = await holdLock(db.url);
+      const release = setTimeout(() => void holder.query('commit').then(() => holder.end()), 1200);
+      try {
+        const { result } = await runGuard(
+          'apply',
+          db.url,
+          dir,
+          { 'lock-timeout': '200ms', 'lock-retries': '8' },
+          { overrides: { lockRetryBaseMs: 100 } },
+        );
+        expect(result.status).toBe('success');
+        expect(result.lock?.retries.length).toBeGreaterThanOrEqual(1);
+        expect(result.lock?.retries[0].message).toMatch(/lock timeout/);
+        expect(result.nonTransactional).toEqual([
+          expect.objectContaining({ version: '2', line: 2, failed: undefined }),
+        ]);
+        expect(
+          await query(
+            db.url,
+            "select indisvalid from pg_index where indexrelid = 'orders_account'::regclass",
+          ),
+        ).toEqual([{ indisvalid: true }]);
+      } finally {
+        clearTimeout(release);
+        await holder.end().catch(() => {});
+      }
+    });
+
+    it('with retries exhausted: the report, status and records say what committed, and the next run resumes at the CONCURRENTLY', async () => {
+      const db = await newDb();
+      await query(db.url, 'create table orders (id int, account int)');
+      const dir = migrationsDir(LOCKED_RELEASE);
+      const holder = await holdLock(db.url);
+      let result;
+      try {
+        ({ result } = await runGuard(
+          'apply',
+          db.url,
+          dir,
+          { 'lock-timeout': '200ms', 'lock-retries': '1' },
+          { overrides: { lockRetryBaseMs: 100 } },
+        ));
+      } finally {
+        await holder.query('commit');
+        await holder.end();
+      }
+      expect(result.status).toBe('failed');
+      expect(result.rehearsal?.ran).toBe(true);
+      expect(result.error).toMatchObject({
+        sqlstate: '55P03',
+        file: expect.stringContaining('2_index.sql'),
+        line: 2,
+      });
+      expect(result.lock?.retries).toHaveLength(1);
+      // The statement that ran outside the transaction, and failed there leaving nothing behind.
+      expect(result.nonTransactional).toEqual([
+        {
+          version: '2',
+          file: expect.stringContaining('2_index.sql'),
+          line: 2,
+          statement: 'create index concurrently orders_account on orders (account)',
+          failed: true,
+          leftBehind: undefined,
+          down: undefined,
+        },
+      ]);
+      // File 1 (no down migration) stays applied; file 2's first statement committed with it.
+      expect(result.applied).toEqual(['1']);
+      expect(result.migrations.map((m) => [m.version, m.status])).toEqual([
+        ['1', 'applied'],
+        ['2', 'partially-applied'],
+      ]);
+      expect(result.partiallyApplied).toEqual([
+        expect.objectContaining({
+          version: '2',
+          statementsDone: 1,
+          statementsTotal: 3,
+          nextStep: expect.stringMatching(
+            /The next apply resumes it at statement 2 \(line 2\) if the file is unchanged/,
+          ),
+        }),
+      ]);
+      expect(result.message).toMatch(/Still applied from this run: 1\..*Partly applied .*: 2\./);
+      expect(
+        await query(
+          db.url,
+          "select to_regclass('notes') as n, to_regclass('order_notes') as o, to_regclass('orders_account') as i, to_regclass('order_lines') as l",
+        ),
+      ).toEqual([{ n: 'notes', o: 'order_notes', i: null, l: null }]);
+      expect(await query(db.url, 'select version from supabase_migrations.schema_migrations')).toEqual([
+        { version: '1' },
+      ]);
+      expect(await partialRows(db.url)).toEqual([
+        {
+          version: '2',
+          statements_done: 1,
+          statements_total: 3,
+          statements: ['create table order_notes (id int)'],
+          outside_transaction: [
+            {
+              line: 2,
+              statement: 'create index concurrently orders_account on orders (account)',
+              failed: true,
+            },
+          ],
+        },
+      ]);
+      expect(await lastRun(db.url)).toMatchObject({ status: 'failed', applied: ['1'] });
+      expect(await lockIsFree(db.url)).toBe(true);
+      const status = await runGuard('status', db.url, dir);
+      expect(status.result.message).toBe(
+        '1 applied, 1 pending (1 of them partially applied by a failed run: 2); current version 1',
+      );
+
+      const again = await runGuard('apply', db.url, dir);
+      expect(again.result.status).toBe('success');
+      expect(again.result.applied).toEqual(['2']);
+      expect(
+        await query(db.url, "select to_regclass('orders_account') as i, to_regclass('order_lines') as l"),
+      ).toEqual([{ i: 'orders_account', l: 'order_lines' }]);
+      expect(await partialRows(db.url)).toEqual([]);
+    });
   });
 });

@@ -12,7 +12,7 @@ import { chainFrom, locateChainFailure } from './chain.js';
 import { errorMessage, GuardError } from '../errors.js';
 import { batchesFrom, durationsOf, locateFailure, type Batch } from './batches.js';
 import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
-import { watchInvalidIndexes } from './invalid-index.js';
+import { MAY_HAVE_LEFT_INVALID_INDEX, watchInvalidIndexes } from './invalid-index.js';
 
 export interface ExecuteOptions {
   runner: StatementRunner;
@@ -116,13 +116,23 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
       const watch = await watchInvalidIndexes(options.runner.client, statement.nonTransactional).catch(
         () => undefined,
       );
-      const failure = await runAutocommit(unit.step, options, outcome);
-      const leftBehind =
+      let failure = await runAutocommit(unit.step, options, outcome);
+      const left =
         failure && watch
           ? failure.cancelled || failure.connectionLost
-            ? 'it may have left an INVALID index behind: check pg_index for indisvalid = false'
+            ? { note: MAY_HAVE_LEFT_INVALID_INDEX, clean: false }
             : await watch.cleanUp(options.lockTimeoutMs)
           : undefined;
+      // A lock timeout that left nothing behind is retried with backoff, like a transaction's.
+      if (failure && (!left || left.clean)) {
+        const final = await waitToRetry(failure, attempt, options, outcome);
+        if (!final) {
+          attempt++;
+          continue;
+        }
+        failure = final;
+      }
+      const leftBehind = left?.note;
       outcome.nonTransactionalDone.push({
         version: migration.migration.version,
         file: migration.migration.path,
@@ -133,6 +143,7 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
       });
       if (!settleUnit(outcome, [unit.step], failure)) break;
       startedVersions.add(migration.migration.version);
+      attempt = 0;
       index++;
       continue;
     }

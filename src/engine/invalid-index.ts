@@ -12,9 +12,15 @@ const LEAVES_INVALID_INDEX = new Set(['CREATE INDEX CONCURRENTLY', 'REINDEX CONC
 
 const INVALID_INDEXES = 'SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid';
 
+export const MAY_HAVE_LEFT_INVALID_INDEX =
+  'it may have left an INVALID index behind: check pg_index for indisvalid = false';
+
 export interface InvalidIndexWatch {
-  /** After the statement failed: what it left behind and what became of it, for the report. */
-  cleanUp(lockTimeoutMs: number): Promise<string | undefined>;
+  /**
+   * After the statement failed: what it left behind and what became of it, for the report
+   * (`note`), and whether nothing of it remains (`clean`), so it can be tried again.
+   */
+  cleanUp(lockTimeoutMs: number): Promise<{ note?: string; clean: boolean }>;
 }
 
 export async function watchInvalidIndexes(
@@ -31,9 +37,9 @@ export async function watchInvalidIndexes(
           .map((r) => r.name)
           .filter((name) => !before.has(name));
       } catch {
-        return 'it may have left an INVALID index behind: check pg_index for indisvalid = false';
+        return { note: MAY_HAVE_LEFT_INVALID_INDEX, clean: false };
       }
-      if (left.length === 0) return undefined;
+      if (left.length === 0) return { clean: true };
       const notes: string[] = [];
       for (const name of left) {
         // regclass text is already quoted and schema-qualified where needed.
@@ -50,7 +56,7 @@ export async function watchInvalidIndexes(
           await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => {});
         }
       }
-      return notes.join('; ');
+      return { note: notes.join('; '), clean: notes.every((n) => n.endsWith('was dropped')) };
     },
   };
 }
