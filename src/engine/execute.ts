@@ -112,37 +112,13 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
   for (let index = 0; index < units.length;) {
     const unit = units[index];
     if (unit.kind === 'autocommit') {
-      const { migration, statement } = unit.step;
-      const watch = await watchInvalidIndexes(options.runner.client, statement.nonTransactional).catch(
-        () => undefined,
-      );
-      let failure = await runAutocommit(unit.step, options, outcome);
-      const left =
-        failure && watch
-          ? failure.cancelled || failure.connectionLost
-            ? { note: MAY_HAVE_LEFT_INVALID_INDEX, clean: false }
-            : await watch.cleanUp(options.lockTimeoutMs)
-          : undefined;
-      // A lock timeout that left nothing behind is retried with backoff, like a transaction's.
-      if (failure && (!left || left.clean)) {
-        const final = await waitToRetry(failure, attempt, options, outcome);
-        if (!final) {
-          attempt++;
-          continue;
-        }
-        failure = final;
+      const tried = await runOutsideTransaction(unit.step, attempt, options, outcome);
+      if (tried === 'retry') {
+        attempt++;
+        continue;
       }
-      const leftBehind = left?.note;
-      outcome.nonTransactionalDone.push({
-        version: migration.migration.version,
-        file: migration.migration.path,
-        line: statement.line,
-        statement: statement.sql,
-        failed: failure ? true : undefined,
-        leftBehind,
-      });
-      if (!settleUnit(outcome, [unit.step], failure)) break;
-      startedVersions.add(migration.migration.version);
+      if (!settleUnit(outcome, [unit.step], tried.failure)) break;
+      startedVersions.add(unit.step.migration.migration.version);
       attempt = 0;
       index++;
       continue;
@@ -433,6 +409,44 @@ export class PlanNeededError extends Error {
  * commits, each a whole file with its history row, never part of one.
  */
 const ASYNCHRONOUS_COMMIT = 'SET LOCAL synchronous_commit = off; COMMIT';
+
+/**
+ * One statement that cannot run in a transaction. A failed CONCURRENTLY's INVALID index is dropped
+ * (invalid-index.ts); a lock timeout that left nothing behind is retried with backoff, like a
+ * transaction's. The attempt that stands (committed, or failed for good) is booked for the report.
+ */
+async function runOutsideTransaction(
+  step: StatementStep,
+  attempt: number,
+  options: ExecuteOptions,
+  outcome: ExecutionOutcome,
+): Promise<'retry' | { failure?: StepFailure }> {
+  const { migration, statement } = step;
+  const watch = await watchInvalidIndexes(options.runner.client, statement.nonTransactional).catch(
+    () => undefined,
+  );
+  let failure = await runAutocommit(step, options, outcome);
+  const left =
+    failure && watch
+      ? failure.cancelled || failure.connectionLost
+        ? { note: MAY_HAVE_LEFT_INVALID_INDEX, clean: false }
+        : await watch.cleanUp(options.lockTimeoutMs)
+      : undefined;
+  if (failure && (!left || left.clean)) {
+    const final = await waitToRetry(failure, attempt, options, outcome);
+    if (!final) return 'retry';
+    failure = final;
+  }
+  outcome.nonTransactionalDone.push({
+    version: migration.migration.version,
+    file: migration.migration.path,
+    line: statement.line,
+    statement: statement.sql,
+    failed: failure ? true : undefined,
+    leftBehind: left?.note,
+  });
+  return { failure };
+}
 
 async function runAutocommit(
   step: StatementStep,
