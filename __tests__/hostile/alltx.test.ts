@@ -35,7 +35,10 @@ function schemaDump(url: string): string {
 }
 
 async function lockIsFree(url: string): Promise<boolean> {
-  const rows = await query(url, "select count(*)::int as n from pg_locks where locktype = 'advisory'");
+  const rows = await query(
+    url,
+    "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())",
+  );
   return rows[0].n === 0;
 }
 
@@ -567,5 +570,52 @@ describe.each(testServers())('all mode with non-transactional statements on $nam
       ).toEqual([{ i: 'orders_account', l: 'order_lines' }]);
       expect(await partialRows(db.url)).toEqual([]);
     });
+  });
+
+  it('a cancellation during the real pass, after CONCURRENTLY committed: the partly applied file is booked and the run recorded as cancelled', async () => {
+    const db = await newDb();
+    await query(db.url, 'create sequence s');
+    const dir = migrationsDir({
+      ...RELEASE,
+      // Sleeps only in the first real pass (the rehearsal draws the first value; later runs draw 3 and 4).
+      '3_totals.sql':
+        "create table totals (n int);\nselect pg_sleep(case when nextval('s') = 2 then 30 else 0 end);\n",
+    });
+    const controller = new AbortController();
+    const run = runGuard('apply', db.url, dir, {}, { signal: controller.signal });
+    for (let i = 0; ; i++) {
+      if (i > 400) throw new Error('the real pass never reached 3_totals.sql');
+      const rows = await query(
+        db.url,
+        `select 1 from pg_stat_activity where datname = current_database() and state = 'active'
+            and query like '%pg_sleep%' and application_name like 'migration-guard%'
+            and to_regclass('orders_account') is not null`,
+      );
+      if (rows.length > 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    controller.abort('SIGTERM');
+    const { result } = await run;
+    expect(result.cancelled).toBe(true);
+    expect(result.nonTransactional).toEqual([
+      expect.objectContaining({
+        version: '2',
+        line: 2,
+        statement: 'create index concurrently orders_account on orders (account)',
+      }),
+    ]);
+    expect(result.partiallyApplied).toEqual([expect.objectContaining({ version: '2', statementsDone: 2 })]);
+    expect(await partialRows(db.url)).toEqual([
+      expect.objectContaining({ version: '2', statements_done: 2 }),
+    ]);
+    expect(await query(db.url, 'select version from supabase_migrations.schema_migrations')).toEqual([
+      { version: '1' },
+    ]);
+    expect(await lastRun(db.url)).toMatchObject({ status: 'cancelled', applied: ['1'] });
+    expect(await lockIsFree(db.url)).toBe(true);
+    // The next run resumes file 2 at its third statement and applies file 3.
+    const again = await runGuard('apply', db.url, dir);
+    expect(again.result.status).toBe('success');
+    expect(again.result.applied).toEqual(['2', '3']);
   });
 });
