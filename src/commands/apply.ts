@@ -207,11 +207,13 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     }));
 
     if (!outcome.failure) {
-      // Files an earlier run left partly applied are now whole: their partial record goes.
-      await forgetPartialMigrations(
-        client,
-        outcome.committed.filter((v) => plan.partial.has(v)),
-      );
+      // Files an earlier run left partly applied are now whole: their partial record goes. (No
+      // round trip when there were none.)
+      if (plan.partial.size > 0)
+        await forgetPartialMigrations(
+          client,
+          outcome.committed.filter((v) => plan.partial.has(v)),
+        );
       markOutcomes(result, outcome, new Set(outcome.committed));
       result.applied = outcome.committed;
       result.pendingCount = plan.pending.length - outcome.committed.length;

@@ -97,10 +97,11 @@ export async function bookPartialFiles(
   }
   try {
     await recordPartialMigrations(client, rows);
-    await forgetPartialMigrations(
-      client,
-      outcome.committed.filter((v) => known.has(v)),
-    );
+    if (known.size > 0)
+      await forgetPartialMigrations(
+        client,
+        outcome.committed.filter((v) => known.has(v)),
+      );
   } catch (error) {
     ctx.logger.warn(
       `Could not record the partly applied file(s) ${rows.map((r) => r.version).join(', ')} in migration_guard.partial_migrations: ${errorMessage(error)}`,

@@ -95,17 +95,21 @@ export async function recordPartialMigrations(client: Client, rows: PartialMigra
 }
 
 /**
- * Forgets the rows of files that now have a history row (their rest was applied). Run after the
- * files' transactions committed: a row left behind by a crash in between is ignored by the plan
- * (the file is applied) and removed by the next run.
+ * Forgets the rows of `versions` (applied whole, or reverted whole by their down migration) and of
+ * any file that has a history row by now. Run after the files' transactions committed: a row left
+ * behind by a crash in between is ignored by the plan (the file is applied) and removed here by
+ * the next run that gets this far.
  */
 export async function forgetPartialMigrations(client: Client, versions: string[]): Promise<void> {
-  if (versions.length === 0) return;
-  const { rows } = await client.query<{ exists: boolean }>(
-    "SELECT to_regclass('migration_guard.partial_migrations') IS NOT NULL AS exists",
+  const { rows } = await client.query<{ partial: boolean; history: boolean }>(
+    `SELECT to_regclass('migration_guard.partial_migrations') IS NOT NULL AS partial,
+            to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS history`,
   );
-  if (!rows[0].exists) return;
-  await client.query('DELETE FROM migration_guard.partial_migrations WHERE version = ANY ($1::text[])', [
-    versions,
-  ]);
+  if (!rows[0].partial) return;
+  await client.query(
+    `DELETE FROM migration_guard.partial_migrations WHERE version = ANY ($1::text[])${
+      rows[0].history ? ' OR version IN (SELECT version FROM supabase_migrations.schema_migrations)' : ''
+    }`,
+    [versions],
+  );
 }
