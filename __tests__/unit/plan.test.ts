@@ -311,7 +311,9 @@ describe('buildPlan: files an earlier run left partly applied', () => {
   it('flags a partly applied version with no file, and ignores the row of one applied since', () => {
     const gone = buildPlan(set([]), [], new Map(), STRICT, partial('2', 'sum-2'));
     expect(gone.findings).toEqual([expect.objectContaining({ code: 'missing-locally', version: '2' })]);
-    expect(gone.rows).toEqual([expect.objectContaining({ version: '2', state: 'missing-locally' })]);
+    // Pending, not missing-locally: rollback counts missing-locally rows as applied.
+    expect(gone.rows).toEqual([expect.objectContaining({ version: '2', state: 'pending' })]);
+    expect(gone.pending).toEqual([]);
     const done = buildPlan(
       set([migration('2', 'b')]),
       history(['2', 'b']),

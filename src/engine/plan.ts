@@ -108,15 +108,11 @@ export function buildPlan(
         `${set.dir}: restore the file, or, if it was squashed away, remove its history row deliberately`,
     });
   }
-  // A partly applied file with no file on disk any more: what committed stays, nothing can resume it.
+  // A partly applied file with no file on disk any more: what committed stays, nothing can resume
+  // it. Its row is not 'missing-locally', which would count it as applied (rollback reads that).
   for (const part of partialRows.values()) {
     if (onDisk.has(part.version) || applied.has(part.version)) continue;
-    rows.push({
-      version: part.version,
-      name: part.name,
-      state: 'missing-locally',
-      partial: partialNote(part),
-    });
+    rows.push({ version: part.version, name: part.name, state: 'pending', partial: partialNote(part) });
     findings.push({
       code: 'missing-locally',
       severity: 'error',
