@@ -42,6 +42,7 @@ export type GuardErrorCode =
   | 'duplicate-version'
   | 'parse-error'
   | 'transaction-control'
+  | 'refused-statement'
   | 'drift'
   | 'out-of-order'
   | 'lock-timeout'

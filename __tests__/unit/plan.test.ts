@@ -291,3 +291,79 @@ describe('buildPlan', () => {
     expect(plan.rows.map((r) => r.checksum)).toEqual(['ok', 'ok', 'ok']);
   });
 });
+
+describe('buildPlan: files an earlier run left partly applied', () => {
+  const partial = (version: string, checksum: string) =>
+    new Map([
+      [
+        version,
+        {
+          version,
+          name: 'b',
+          checksum,
+          statementsTotal: 3,
+          statementsDone: 2,
+          statements: ['create table b (id int)', 'create index concurrently b_id on b (id)'],
+          outsideTransaction: [{ line: 2, statement: 'create index concurrently b_id on b (id)' }],
+          runId: 7,
+        },
+      ],
+    ]);
+
+  it('keeps the file pending and shows what committed', () => {
+    const plan = buildPlan(
+      set([migration('1', 'a'), migration('2', 'b')]),
+      [],
+      new Map(),
+      STRICT,
+      partial('2', 'sum-2'),
+    );
+    expect(plan.pending.map((m) => m.version)).toEqual(['1', '2']);
+    expect(plan.partial.get('2')?.statementsDone).toBe(2);
+    expect(plan.findings).toEqual([]);
+    expect(plan.rows[1]).toMatchObject({
+      state: 'pending',
+      partial: {
+        statementsDone: 2,
+        statementsTotal: 3,
+        runId: 7,
+        outsideTransaction: [2],
+        description:
+          'partially applied: statements 1-2 of 3 committed, 1 of them outside a transaction (line 2) by run 7, no history row; the next apply resumes at statement 3 if the file is unchanged',
+      },
+    });
+  });
+
+  it('refuses a partly applied file that changed since, with the way out', () => {
+    const plan = buildPlan(set([migration('2', 'b')]), [], new Map(), STRICT, partial('2', 'other'));
+    expect(plan.findings).toEqual([
+      expect.objectContaining({
+        code: 'drift',
+        severity: 'error',
+        version: '2',
+        message: expect.stringMatching(
+          /was partly applied by run 7 .* has changed since .* or undo those statements by hand and then run: DELETE FROM migration_guard\.partial_migrations WHERE version = '2'$/,
+        ),
+      }),
+    ]);
+  });
+
+  it('flags a partly applied version with no file, and ignores the row of one applied since', () => {
+    const gone = buildPlan(set([]), [], new Map(), STRICT, partial('2', 'sum-2'));
+    expect(gone.findings).toEqual([expect.objectContaining({ code: 'missing-locally', version: '2' })]);
+    // Pending, not missing-locally: rollback counts missing-locally rows as applied.
+    expect(gone.rows).toEqual([expect.objectContaining({ version: '2', state: 'pending' })]);
+    expect(gone.pending).toEqual([]);
+    const done = buildPlan(
+      set([migration('2', 'b')]),
+      history(['2', 'b']),
+      checksums({ version: '2' }),
+      STRICT,
+      partial('2', 'sum-2'),
+    );
+    expect(done.findings).toEqual([]);
+    expect(done.partial.size).toBe(0);
+    expect(done.rows).toEqual([expect.objectContaining({ state: 'applied' })]);
+    expect(done.rows[0].partial).toBeUndefined();
+  });
+});

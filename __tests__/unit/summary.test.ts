@@ -157,4 +157,61 @@ describe('renderSummary', () => {
     const markdown = renderSummary(result({ lock: { waitedMs: 2500, retries: [] } }));
     expect(markdown).toContain('| Lock | waited 2.5 s for another run |');
   });
+
+  it('shows why the run was rehearsed, what stays partly applied, and a non-transactional statement that failed', () => {
+    const md = renderSummary(
+      result({
+        rehearsal: {
+          ran: true,
+          reason:
+            'the run cannot be one transaction (2_b.sql: CREATE INDEX CONCURRENTLY (line 2) runs outside a transaction)',
+          notRehearsed: [],
+        },
+        nonTransactional: [
+          {
+            version: '2',
+            file: 'm/2_b.sql',
+            line: 2,
+            statement: 'create unique index concurrently u on t (x)',
+            failed: true,
+            leftBehind: 'the INVALID index u it left behind was dropped',
+          },
+        ],
+        partiallyApplied: [
+          {
+            version: '2',
+            file: 'm/2_b.sql',
+            statementsDone: 1,
+            statementsTotal: 3,
+            nextStep: 'statements 1-1 of 3 are committed',
+          },
+        ],
+        status_rows: [
+          {
+            version: '2',
+            name: 'b',
+            state: 'pending',
+            partial: {
+              statementsDone: 1,
+              statementsTotal: 3,
+              outsideTransaction: [],
+              description: 'partially applied: statements 1-1 of 3 committed by run 4',
+            },
+          },
+        ],
+      }),
+    );
+    expect(md).toContain(
+      'Rehearsal: yes: the run cannot be one transaction (2_b.sql: CREATE INDEX CONCURRENTLY (line 2) runs outside a transaction)',
+    );
+    expect(md).toContain(
+      '- m/2_b.sql:2: `create unique index concurrently u on t (x)` — FAILED: the INVALID index u it left behind was dropped — no down migration',
+    );
+    expect(md).toContain(
+      '### Partly applied (no history row)\n\n- m/2_b.sql: statements 1-1 of 3 are committed',
+    );
+    expect(cells(table(md, '| Version | Name | State')[2])[2]).toBe(
+      'pending: partially applied: statements 1-1 of 3 committed by run 4',
+    );
+  });
 });

@@ -268,3 +268,69 @@ describe('mayNeedOwnTransaction (the check that lets a run start before it is fu
     expect(mayNeedOwnTransaction(sql)).toBe(false);
   });
 });
+
+describe('buildExecutionPlan: statements with no place in a migration run', () => {
+  it.each([
+    ['create database other', 'CREATE DATABASE'],
+    ['drop database if exists other', 'DROP DATABASE'],
+    ["create tablespace t location '/tmp'", 'CREATE TABLESPACE'],
+    ['drop tablespace t', 'DROP TABLESPACE'],
+    ["alter system set work_mem = '8MB'", 'ALTER SYSTEM'],
+  ])('refuses %s naming file:line and the fix', async (sql, reason) => {
+    const files = [
+      await prepare('1', 'a', 'create table a (id int);'),
+      await prepare('2', 'b', `create table b (id int);\n${sql};`),
+    ];
+    for (const mode of ['all', 'per-file'] as const) {
+      expect(() => buildExecutionPlan(files, mode)).toThrow(
+        expect.objectContaining({
+          code: 'refused-statement',
+          message: expect.stringMatching(new RegExp(`^${reason} has no place in a migration run`)),
+          options: expect.objectContaining({
+            location: { file: 'supabase/migrations/2_b.sql', line: 2, column: 1 },
+            hint: expect.stringMatching(/^Remove the statement from 2_b\.sql: /),
+          }),
+        }),
+      );
+    }
+  });
+
+  it('still runs the other non-transactional statements on their own', async () => {
+    const files = [await prepare('1', 'a', 'create table a (id int);\nvacuum a;')];
+    expect(outline(buildExecutionPlan(files, 'all').units)).toEqual([
+      { kind: 'transaction', steps: ['1:create table a (id int)'] },
+      { kind: 'autocommit', steps: ['1:vacuum a'] },
+      { kind: 'transaction', steps: ['1:record'] },
+    ]);
+  });
+});
+
+describe('buildExecutionPlan: resuming a partly applied file', () => {
+  it('skips the statements an earlier run committed and says so; the record step stays', async () => {
+    const b = await prepare(
+      '2',
+      'b',
+      'create table b (id int);\ncreate index concurrently b_id on b (id);\ncreate table b2 (id int);',
+    );
+    const files = [await prepare('1', 'a', 'create table a (id int);'), { ...b, resumeAfter: 2 }];
+    const plan = buildExecutionPlan(files, 'all');
+    expect(outline(plan.units)).toEqual([
+      {
+        kind: 'transaction',
+        steps: ['1:create table a (id int)', '1:record', '2:create table b2 (id int)', '2:record'],
+      },
+    ]);
+    expect(plan.nonAtomic.get('2')).toEqual([
+      'resumes at statement 3 (line 3): statements 1-2 were committed by an earlier run',
+    ]);
+  });
+
+  it('a file whose statements all committed is only recorded', async () => {
+    const b = await prepare('2', 'b', 'create table b (id int);\ncreate index concurrently b_id on b (id);');
+    const plan = buildExecutionPlan([{ ...b, resumeAfter: 2 }], 'per-file');
+    expect(outline(plan.units)).toEqual([{ kind: 'transaction', steps: ['2:record'] }]);
+    expect(plan.nonAtomic.get('2')).toEqual([
+      'resumes at its history row: statements 1-2 were committed by an earlier run',
+    ]);
+  });
+});

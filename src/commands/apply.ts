@@ -9,6 +9,7 @@ import {
   unstageAppliedMigrations,
 } from '../db/guard-store.js';
 import { CREATE_HISTORY, readHistory } from '../db/history.js';
+import { forgetPartialMigrations } from '../db/partial-store.js';
 import { errorMessage, formatLocation, GuardError } from '../errors.js';
 import {
   executeStreamedTransaction,
@@ -26,6 +27,7 @@ import { buildExecutionPlan, type ExecutionPlan, type PreparedMigration } from '
 import type { Migration } from '../migrations/discover.js';
 import { loadParser } from '../migrations/parser.js';
 import { runBackupStage } from './backup-stage.js';
+import { bookPartialFiles, rehearsalReason, resumePartialFiles } from './partial-run.js';
 import type { CommandContext } from './context.js';
 import { revertAfterFailure } from './revert-after-failure.js';
 import { RunRecord } from './run-record.js';
@@ -53,7 +55,13 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     const parserLoading = loadParser();
     parserLoading.catch(() => {}); // awaited below; a failure to load is reported there
     let execution: ExecutionPlan | undefined;
-    if (!streamable(plan.pending)) execution = planRun(ctx, result, await prepareMigrations(plan.pending));
+    // A file an earlier run left partly applied resumes after its committed statements: planned.
+    if (!streamable(plan.pending) || plan.partial.size > 0)
+      execution = planRun(
+        ctx,
+        result,
+        resumePartialFiles(await prepareMigrations(plan.pending), plan.partial),
+      );
     else result.migrations = plan.pending.map((m) => outcomeOf(m, 0, undefined));
 
     await runner.start();
@@ -131,33 +139,44 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
           : undefined,
     };
 
+    /** The rehearsal; throws RehearsalStop (after booking the failure) when it finds one. */
+    const rehearseFirst = async (reason: string): Promise<void> => {
+      logger.info(`Rehearsing first: ${reason}`);
+      const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () =>
+        streamedOrPlanned(
+          (run) => rehearseStreamed(run, timeouts),
+          (plan) => rehearse(plan.units, timeouts),
+        ),
+      );
+      result.rehearsal = { ran: true, reason, notRehearsed: rehearsal.notRehearsed };
+      for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
+      if (!rehearsal.failure) return;
+      if (stream && !execution) countStatements(result, stream.parsed());
+      const { error, version } = rehearsal.failure;
+      const failed = result.migrations.find((m) => m.version === version);
+      if (failed) failed.status = 'failed';
+      if (failed) failed.error = error;
+      result.error = error;
+      result.status = 'failed';
+      result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+      result.runId = await runRecord.finish({ status: 'failed', applied: [], error: result.message });
+      throw new RehearsalStop();
+    };
+
     let outcome: ExecutionOutcome;
     try {
-      if (settings.transactionMode === 'per-file') {
-        const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () =>
-          streamedOrPlanned(
-            (run) => rehearseStreamed(run, timeouts),
-            (plan) => rehearse(plan.units, timeouts),
-          ),
-        );
-        result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
-        for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
-        if (rehearsal.failure) {
-          if (stream && !execution) countStatements(result, stream.parsed());
-          const { error, version } = rehearsal.failure;
-          const failed = result.migrations.find((m) => m.version === version);
-          if (failed) failed.status = 'failed';
-          if (failed) failed.error = error;
-          result.error = error;
-          result.status = 'failed';
-          result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
-          result.runId = await runRecord.finish({ status: 'failed', applied: [], error: result.message });
-          return result;
-        }
+      // Per-file runs, and `all` runs cut by a statement that must commit on its own, are tried
+      // first in a transaction that is rolled back: a failure anywhere is found before anything
+      // commits. A run that is one transaction needs no rehearsal: its failure rolls it all back.
+      const rehearseBecause = rehearsalReason(settings.transactionMode, execution);
+      if (!rehearseBecause.rehearse)
+        result.rehearsal = { ran: false, reason: rehearseBecause.reason, notRehearsed: [] };
+      else {
+        await rehearseFirst(rehearseBecause.reason);
         planNow(); // per-file transactions are planned, not streamed
       }
       logger.info(
-        `Applying ${plan.pending.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`,
+        `Applying ${plan.pending.length} migration(s) in ${describeUnits(settings.transactionMode, execution)}`,
       );
       outcome = await streamedOrPlanned(
         async (run) => {
@@ -167,9 +186,15 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
           else planNow();
           return streamed;
         },
-        (plan) => executeUnits(plan.units, options),
+        async (plan) => {
+          // A streamed `all` run that turned out to need cutting is rehearsed before it commits.
+          const late = rehearsalReason(settings.transactionMode, plan);
+          if (!result.rehearsal?.ran && late.rehearse) await rehearseFirst(late.reason);
+          return executeUnits(plan.units, options);
+        },
       );
     } catch (error) {
+      if (error instanceof RehearsalStop) return result;
       // A file that does not parse (found while the run streamed): nothing was run or recorded.
       if (error instanceof GuardError && !runRecord.started) throw error;
       result.runId = await runRecord.finish({ status: 'failed', applied: [], error: errorMessage(error) });
@@ -182,6 +207,13 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     }));
 
     if (!outcome.failure) {
+      // Files an earlier run left partly applied are now whole: their partial record goes. (No
+      // round trip when there were none.)
+      if (plan.partial.size > 0)
+        await forgetPartialMigrations(
+          client,
+          outcome.committed.filter((v) => plan.partial.has(v)),
+        );
       markOutcomes(result, outcome, new Set(outcome.committed));
       result.applied = outcome.committed;
       result.pendingCount = plan.pending.length - outcome.committed.length;
@@ -196,7 +228,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       logger.info(result.message);
       return result;
     }
-    return finishFailedRun(ctx, result, session, outcome, { runRecord, fingerprintBefore });
+    return finishFailedRun(ctx, result, session, outcome, { runRecord, fingerprintBefore, execution });
   });
 }
 
@@ -206,7 +238,7 @@ async function finishFailedRun(
   result: RunResult,
   session: Session,
   outcome: ExecutionOutcome,
-  run: { runRecord: RunRecord; fingerprintBefore: string },
+  run: { runRecord: RunRecord; fingerprintBefore: string; execution?: ExecutionPlan },
 ): Promise<RunResult> {
   const { settings, logger } = ctx;
   const failure = outcome.failure!;
@@ -243,6 +275,14 @@ async function finishFailedRun(
         stillApplied = [];
       }
     }
+    // Files left partly applied are booked in migration_guard.partial_migrations (status shows
+    // them, the next apply resumes them); files that are now whole, or were reverted whole, lose theirs.
+    result.partiallyApplied = await bookPartialFiles(ctx, client, {
+      outcome,
+      execution: run.execution,
+      known: session.plan.partial,
+      runId: await run.runRecord.open(client).catch(() => undefined),
+    });
     const changed = stillApplied.length > 0 || outcome.partiallyCommitted.length > 0;
     result.applied = stillApplied;
     result.pendingCount = session.plan.pending.length - stillApplied.length;
@@ -256,6 +296,14 @@ async function finishFailedRun(
     result.message = changed
       ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
       : `${what}. The run was rolled back${result.rollback?.succeeded ? ` (files committed earlier in this run, ${result.rollback.reverted.join(', ')}, were reverted by their down migrations)` : ''}: the database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
+    for (const n of outcome.nonTransactionalDone)
+      if (n.leftBehind)
+        result.message += ` ${n.file}:${n.line} failed outside a transaction: ${n.leftBehind}.`;
+    const earlier = (result.partiallyApplied ?? []).filter(
+      (p) => !outcome.partiallyCommitted.includes(p.version),
+    );
+    if (earlier.length)
+      result.message += ` Still partly applied from an earlier run: ${earlier.map((p) => `${p.file}: ${p.nextStep}.`).join(' ')}`;
     // A streamed run that failed early may not have opened its row yet: it is opened now (on the
     // reconnected client after a lost connection).
     result.runId = await run.runRecord.finish(
@@ -281,6 +329,8 @@ function runDetails(result: RunResult): Record<string, unknown> {
     rollback: result.rollback ?? null,
     schemaFingerprint: result.schemaFingerprint ?? null,
     nonTransactional: result.nonTransactional?.length ? result.nonTransactional : undefined,
+    partiallyApplied: result.partiallyApplied,
+    rehearsal: result.rehearsal ? { ran: result.rehearsal.ran, reason: result.rehearsal.reason } : undefined,
   };
 }
 
@@ -318,10 +368,13 @@ function describeStillApplied(applied: string[], partial: string[], result: RunR
     if (result.rollback && !result.rollback.succeeded) parts.push(result.rollback.nextStep ?? '');
     else parts.push(`To undo them run rollback with count: ${applied.length}.`);
   }
-  if (partial.length)
+  if (partial.length) {
+    const booked = (result.partiallyApplied ?? []).filter((p) => partial.includes(p.version));
     parts.push(
-      `Partly applied (statements outside a transaction ran, no history row): ${partial.join(', ')}: see the non-transactional statements in the report and undo them by hand.`,
+      `Partly applied (statements that ran outside a transaction, and those before them, committed; no history row): ${partial.join(', ')}.`,
+      ...booked.map((p) => `${p.file}: ${p.nextStep}.`),
     );
+  }
   return parts.filter(Boolean).join(' ');
 }
 
@@ -377,3 +430,14 @@ function outcomeOf(
     nonAtomicReasons: nonAtomic ?? [],
   };
 }
+
+function describeUnits(mode: string, execution: ExecutionPlan | undefined): string {
+  if (mode === 'per-file') return 'one transaction per file';
+  const units = execution?.units ?? [];
+  if (units.length <= 1) return 'one transaction';
+  const outside = units.filter((u) => u.kind === 'autocommit').length;
+  return `${units.length - outside} transaction(s) and ${outside} statement(s) outside a transaction`;
+}
+
+/** Thrown when the rehearsal found a failure: the run is already booked and reported. */
+class RehearsalStop extends Error {}

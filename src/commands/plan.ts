@@ -4,6 +4,7 @@ import { rehearse } from '../engine/rehearse.js';
 import type { RunResult } from '../engine/result.js';
 import { buildExecutionPlan } from '../engine/units.js';
 import type { CommandContext } from './context.js';
+import { resumePartialFiles } from './partial-run.js';
 import { withSession } from './session.js';
 
 /**
@@ -29,7 +30,11 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       return result;
     }
     const prepared = await prepareMigrations(plan.pending);
-    const execution = buildExecutionPlan(prepared, settings.transactionMode);
+    // A file an earlier run left partly applied is rehearsed from where apply would resume it.
+    const execution = buildExecutionPlan(
+      resumePartialFiles(prepared, plan.partial),
+      settings.transactionMode,
+    );
     result.migrations = prepared.map((p) => {
       const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
       const notes = notesOf(p);

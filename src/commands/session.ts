@@ -3,6 +3,7 @@ import { errorMessage } from '../errors.js';
 import { connect, withClient, withClientAfter, type Client } from '../db/connect.js';
 import { readChecksums } from '../db/guard-store.js';
 import { readHistoryTable } from '../db/history.js';
+import { readPartialMigrations } from '../db/partial-store.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
 import { buildPlan, type Plan } from '../engine/plan.js';
 import type { ExecuteOptions } from '../engine/execute.js';
@@ -64,9 +65,13 @@ export async function withSession<T>(
         logger.warn(errorMessage(error));
         return undefined;
       });
-      const plan = buildPlan(set, history?.rows ?? [], await readChecksums(client), {
-        allowOutOfOrder: settings.allowOutOfOrder,
-      });
+      const plan = buildPlan(
+        set,
+        history?.rows ?? [],
+        await readChecksums(client),
+        { allowOutOfOrder: settings.allowOutOfOrder },
+        await readPartialMigrations(client),
+      );
       if (options.files !== false) result.findings = plan.findings;
       result.currentVersion = plan.currentVersion;
       result.pendingCount = plan.pending.length;

@@ -12,9 +12,14 @@ export async function statusCommand(ctx: CommandContext, result: RunResult): Pro
     const problems = plan.findings.filter((f) => f.severity === 'error').length;
     result.message =
       `${applied} applied, ${plan.pending.length} pending` +
+      (plan.partial.size
+        ? ` (${plan.partial.size} of them partially applied by a failed run: ${[...plan.partial.keys()].join(', ')})`
+        : '') +
       (problems ? `, ${problems} problem(s) that would stop apply` : '') +
       (plan.currentVersion ? `; current version ${plan.currentVersion}` : '; nothing applied yet');
     ctx.logger.info(result.message);
+    for (const row of plan.rows)
+      if (row.partial) ctx.logger.warn(`${row.file ?? row.version}: ${row.partial.description}`);
     return result;
   });
 }

@@ -12,6 +12,7 @@ import { chainFrom, locateChainFailure } from './chain.js';
 import { errorMessage, GuardError } from '../errors.js';
 import { batchesFrom, durationsOf, locateFailure, type Batch } from './batches.js';
 import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
+import { MAY_HAVE_LEFT_INVALID_INDEX, watchInvalidIndexes } from './invalid-index.js';
 
 export interface ExecuteOptions {
   runner: StatementRunner;
@@ -53,8 +54,21 @@ export interface ExecutionOutcome {
   committed: string[];
   /** Versions with some statements committed but no history row (a failure hit a non-atomic file). */
   partiallyCommitted: string[];
-  /** Statements that ran outside a transaction and committed, for the report. */
-  nonTransactionalDone: Array<{ version: string; file: string; line: number; statement: string }>;
+  /**
+   * Statements that ran outside a transaction, for the report: those that committed, and the one
+   * that failed (`failed`), which may still have left something behind (an INVALID index).
+   */
+  nonTransactionalDone: Array<{
+    version: string;
+    file: string;
+    line: number;
+    statement: string;
+    failed?: boolean;
+    /** What a failed one left behind (an INVALID index) and what became of it. */
+    leftBehind?: string;
+  }>;
+  /** Per version, how many of its (up) statements committed in this run: a partly applied file resumes after them. */
+  statementsCommitted: Map<string, number>;
   durations: Map<string, number>;
   retries: LockReport['retries'];
   failure?: {
@@ -98,16 +112,14 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
   for (let index = 0; index < units.length;) {
     const unit = units[index];
     if (unit.kind === 'autocommit') {
-      const failure = await runAutocommit(unit.step, options, outcome);
-      if (!settleUnit(outcome, [unit.step], failure)) break;
-      const { migration, statement } = unit.step;
-      startedVersions.add(migration.migration.version);
-      outcome.nonTransactionalDone.push({
-        version: migration.migration.version,
-        file: migration.migration.path,
-        line: statement.line,
-        statement: statement.sql,
-      });
+      const tried = await runOutsideTransaction(unit.step, attempt, options, outcome);
+      if (tried === 'retry') {
+        attempt++;
+        continue;
+      }
+      if (!settleUnit(outcome, [unit.step], tried.failure)) break;
+      startedVersions.add(unit.step.migration.migration.version);
+      attempt = 0;
       index++;
       continue;
     }
@@ -170,6 +182,7 @@ function emptyOutcome(): ExecutionOutcome {
     committed: [],
     partiallyCommitted: [],
     nonTransactionalDone: [],
+    statementsCommitted: new Map(),
     durations: new Map(),
     retries: [],
   };
@@ -192,8 +205,12 @@ function settleUnit(outcome: ExecutionOutcome, steps: Step[], failure: StepFailu
     };
     return false;
   }
-  for (const step of steps)
-    if (step.kind === 'record') outcome.committed.push(step.migration.migration.version);
+  for (const step of steps) {
+    const version = step.migration.migration.version;
+    if (step.kind === 'record') outcome.committed.push(version);
+    else if (step.role === 'up')
+      outcome.statementsCommitted.set(version, (outcome.statementsCommitted.get(version) ?? 0) + 1);
+  }
   return true;
 }
 
@@ -392,6 +409,44 @@ export class PlanNeededError extends Error {
  * commits, each a whole file with its history row, never part of one.
  */
 const ASYNCHRONOUS_COMMIT = 'SET LOCAL synchronous_commit = off; COMMIT';
+
+/**
+ * One statement that cannot run in a transaction. A failed CONCURRENTLY's INVALID index is dropped
+ * (invalid-index.ts); a lock timeout that left nothing behind is retried with backoff, like a
+ * transaction's. The attempt that stands (committed, or failed for good) is booked for the report.
+ */
+async function runOutsideTransaction(
+  step: StatementStep,
+  attempt: number,
+  options: ExecuteOptions,
+  outcome: ExecutionOutcome,
+): Promise<'retry' | { failure?: StepFailure }> {
+  const { migration, statement } = step;
+  const watch = await watchInvalidIndexes(options.runner.client, statement.nonTransactional).catch(
+    () => undefined,
+  );
+  let failure = await runAutocommit(step, options, outcome);
+  const left =
+    failure && watch
+      ? failure.cancelled || failure.connectionLost
+        ? { note: MAY_HAVE_LEFT_INVALID_INDEX, clean: false }
+        : await watch.cleanUp(options.lockTimeoutMs)
+      : undefined;
+  if (failure && (!left || left.clean)) {
+    const final = await waitToRetry(failure, attempt, options, outcome);
+    if (!final) return 'retry';
+    failure = final;
+  }
+  outcome.nonTransactionalDone.push({
+    version: migration.migration.version,
+    file: migration.migration.path,
+    line: statement.line,
+    statement: statement.sql,
+    failed: failure ? true : undefined,
+    leftBehind: left?.note,
+  });
+  return { failure };
+}
 
 async function runAutocommit(
   step: StatementStep,

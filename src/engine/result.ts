@@ -57,6 +57,16 @@ export interface StatusRow {
   appliedAt?: string;
   appliedBy?: string;
   checksum?: 'ok' | 'changed' | 'unverified';
+  /** A pending file an earlier failed run left partly applied (some statements committed, no history row). */
+  partial?: {
+    statementsDone: number;
+    statementsTotal: number;
+    runId?: number;
+    recordedAt?: string;
+    /** Lines of the committed statements that ran outside a transaction. */
+    outsideTransaction: number[];
+    description: string;
+  };
 }
 
 export interface RollbackReport {
@@ -108,9 +118,33 @@ export interface RunResult {
   schemaFingerprint?: { before?: string; after?: string };
   /** Files committed by this run before it failed (and not reverted). */
   committedBeforeFailure?: string[];
-  rehearsal?: { ran: boolean; notRehearsed: string[] };
-  /** Statements that ran outside a transaction and so could not be undone by a rollback. */
-  nonTransactional?: Array<{ version: string; file: string; line: number; statement: string; down?: string }>;
+  /** Whether the run was rehearsed (in a transaction always rolled back) before anything committed, and why (not). */
+  rehearsal?: { ran: boolean; reason?: string; notRehearsed: string[] };
+  /**
+   * Statements that ran outside a transaction and so could not be undone by a rollback; `failed`
+   * for the one that failed (it may still have left something behind, such as an INVALID index).
+   */
+  nonTransactional?: Array<{
+    version: string;
+    file: string;
+    line: number;
+    statement: string;
+    down?: string;
+    failed?: boolean;
+    /** What a failed one left behind (an INVALID index) and what became of it. */
+    leftBehind?: string;
+  }>;
+  /**
+   * Files left partly applied (some statements committed, no history row), as recorded in
+   * migration_guard.partial_migrations, and what the next run does with them.
+   */
+  partiallyApplied?: Array<{
+    version: string;
+    file: string;
+    statementsDone: number;
+    statementsTotal: number;
+    nextStep: string;
+  }>;
   rollback?: RollbackReport;
   backup?: BackupReport;
   cancelled?: boolean;

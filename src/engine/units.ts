@@ -3,6 +3,7 @@ import type { Migration, SqlPart } from '../migrations/discover.js';
 import type { Statement } from '../migrations/statements.js';
 import type { TransactionBlock } from '../migrations/transaction-blocks.js';
 import { mentionsEnumValue } from './enum-use.js';
+import { refuseOutOfPlaceStatements } from './refuse.js';
 
 /** A pending migration with its statements split and classified. */
 export interface PreparedMigration {
@@ -13,6 +14,11 @@ export interface PreparedMigration {
   absorbed?: TransactionBlock[];
   /** Statements of the `.verify.sql` companion: run after the migration, inside its transaction. */
   verify?: Statement[];
+  /**
+   * How many leading statements an earlier, failed run already committed (a partly applied file,
+   * db/partial-store.ts): the run resumes after them. The history row still lists every statement.
+   */
+  resumeAfter?: number;
 }
 
 export type StatementStep = {
@@ -45,6 +51,7 @@ export interface ExecutionPlan {
  * gives each file its own transaction, with the same exceptions inside a file.
  */
 export function buildExecutionPlan(prepared: PreparedMigration[], mode: TransactionMode): ExecutionPlan {
+  refuseOutOfPlaceStatements(prepared);
   const units: Unit[] = [];
   const nonAtomic = new Map<string, string[]>();
   let open: Step[] = [];
@@ -56,7 +63,15 @@ export function buildExecutionPlan(prepared: PreparedMigration[], mode: Transact
     nonAtomic.set(version, [...(nonAtomic.get(version) ?? []), reason]);
 
   prepared.forEach((item, index) => {
-    for (const statement of item.statements) {
+    const resumeAfter = item.resumeAfter ?? 0;
+    if (resumeAfter > 0) {
+      const next = item.statements[resumeAfter];
+      note(
+        item.migration.version,
+        `resumes ${next ? `at statement ${resumeAfter + 1} (line ${next.line})` : 'at its history row'}: statements 1-${resumeAfter} were committed by an earlier run`,
+      );
+    }
+    for (const statement of item.statements.slice(resumeAfter)) {
       const step = upStep(item, statement);
       if (statement.nonTransactional) {
         close();

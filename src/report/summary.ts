@@ -75,11 +75,18 @@ export function renderSummary(result: RunResult): string {
     lines.push('### Ran outside a transaction (not undone by a rollback)', '');
     for (const n of result.nonTransactional) {
       lines.push(
-        `- ${n.file}:${n.line}: \`${escapeCell(n.statement.split('\n')[0])}\`${n.down ? ` — down: ${n.down}` : ' — no down migration'}`,
+        `- ${n.file}:${n.line}: \`${escapeCell(n.statement.split('\n')[0])}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${n.down}` : ' — no down migration'}`,
       );
     }
     lines.push('');
   }
+  if (result.partiallyApplied?.length) {
+    lines.push('### Partly applied (no history row)', '');
+    for (const p of result.partiallyApplied) lines.push(`- ${escapeMd(p.file)}: ${escapeMd(p.nextStep)}`);
+    lines.push('');
+  }
+  if (result.rehearsal?.reason && result.command === 'apply')
+    lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`, '');
   if (result.rehearsal?.notRehearsed.length) {
     lines.push('### Not rehearsed', '', ...result.rehearsal.notRehearsed.map((n) => `- ${escapeMd(n)}`), '');
   }
@@ -172,7 +179,7 @@ function statusTable(statusRows: StatusRow[]): string[] {
   ];
   for (const r of statusRows) {
     rows.push(
-      `| ${r.version} | ${escapeCell(r.name)} | ${r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`,
+      `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(`${r.state}: ${r.partial.description}`) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`,
     );
   }
   return rows;

@@ -6,7 +6,7 @@ export function renderText(result: RunResult): string {
   if (result.status_rows) {
     for (const r of result.status_rows) {
       out.push(
-        `${r.state.padEnd(16)} ${r.version.padEnd(16)} ${r.name}${r.checksum && r.checksum !== 'ok' ? `  [checksum ${r.checksum}]` : ''}`,
+        `${r.state.padEnd(16)} ${r.version.padEnd(16)} ${r.name}${r.checksum && r.checksum !== 'ok' ? `  [checksum ${r.checksum}]` : ''}${r.partial ? `  [${r.partial.description}]` : ''}`,
       );
     }
   }
