@@ -20,9 +20,9 @@ export interface AuditRecorderOptions {
  * the migration transaction. "Run started" goes out as soon as that connection is up, beside the
  * run (it never waits for it); everything else is one batch when the run is over.
  *
- * The log is created only by a run that itself left a trace (a run record, a backup, applied
- * versions): a run refused before it touched anything on a fresh database leaves nothing, as
- * before. Writing the audit log never fails a run: a problem is a warning.
+ * The log is created only by a run that itself left a trace in the database (a run record,
+ * applied versions): a run refused before it touched anything on a fresh database, or a backup
+ * (which writes nothing there), leaves nothing, as before; once the log exists, they are recorded. Writing the audit log never fails a run: a problem is a warning.
  */
 export class AuditRecorder {
   private readonly identity: RunIdentity;
@@ -64,8 +64,7 @@ export class AuditRecorder {
       if (!this.client) return;
       client = await this.client;
       const startedWritten = await this.started!.catch(() => false);
-      const leftATrace =
-        result.runId !== undefined || result.backup !== undefined || result.applied.length > 0;
+      const leftATrace = result.runId !== undefined || result.applied.length > 0;
       if (!startedWritten && !leftATrace && !(await auditLogExists(client))) return;
       await ensureAuditLog(client);
       const events = eventsOfResult(this.identity, result);
