@@ -21,6 +21,7 @@ import {
 import { prepareMigrations } from '../engine/prepare.js';
 import { rehearse, rehearseStreamed } from '../engine/rehearse.js';
 import { StreamedRun, streamable } from '../engine/stream.js';
+import { reportTimeoutChanges } from '../engine/timeouts.js';
 import type { MigrationOutcome, RunResult } from '../engine/result.js';
 import { buildExecutionPlan, type ExecutionPlan, type PreparedMigration } from '../engine/units.js';
 import type { Migration } from '../migrations/discover.js';
@@ -143,7 +144,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
         result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
         for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
         if (rehearsal.failure) {
-          if (stream && !execution) countStatements(result, stream.parsed());
+          if (stream && !execution) countStatements(ctx, result, stream.parsed());
           const { error, version } = rehearsal.failure;
           const failed = result.migrations.find((m) => m.version === version);
           if (failed) failed.status = 'failed';
@@ -163,7 +164,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
         async (run) => {
           const streamed = await executeStreamedTransaction(run, options);
           // After a failure the files past it may never have been parsed: report what is known.
-          if (streamed.failure) countStatements(result, run.parsed());
+          if (streamed.failure) countStatements(ctx, result, run.parsed());
           else planNow();
           return streamed;
         },
@@ -325,9 +326,11 @@ function describeStillApplied(applied: string[], partial: string[], result: RunR
   return parts.filter(Boolean).join(' ');
 }
 
-function countStatements(result: RunResult, parsed: PreparedMigration[]): void {
+/** After a streamed run failed: what the files parsed so far tell the report. */
+function countStatements(ctx: CommandContext, result: RunResult, parsed: PreparedMigration[]): void {
   const counts = new Map(parsed.map((p) => [p.migration.version, p.statements.length]));
   for (const m of result.migrations) m.statements = counts.get(m.version) ?? m.statements;
+  reportTimeoutChanges(result, ctx.logger, parsed, ctx.settings);
 }
 
 /** Plans the run from the parsed files and fills the per-file part of the report. */
@@ -348,6 +351,7 @@ function planRun(ctx: CommandContext, result: RunResult, prepared: PreparedMigra
   });
   for (const m of result.migrations.filter((o) => !o.atomic))
     ctx.logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
+  reportTimeoutChanges(result, ctx.logger, prepared, ctx.settings);
   return execution;
 }
 

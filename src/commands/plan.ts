@@ -1,6 +1,7 @@
 import { GuardError, formatLocation } from '../errors.js';
 import { prepareMigrations } from '../engine/prepare.js';
 import { rehearse } from '../engine/rehearse.js';
+import { reportTimeoutChanges } from '../engine/timeouts.js';
 import type { RunResult } from '../engine/result.js';
 import { buildExecutionPlan } from '../engine/units.js';
 import type { CommandContext } from './context.js';
@@ -30,6 +31,7 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
     }
     const prepared = await prepareMigrations(plan.pending);
     const execution = buildExecutionPlan(prepared, settings.transactionMode);
+    reportTimeoutChanges(result, logger, prepared, settings);
     result.migrations = prepared.map((p) => {
       const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
       return {

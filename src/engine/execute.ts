@@ -11,6 +11,7 @@ import {
 import { chainFrom, locateChainFailure } from './chain.js';
 import { errorMessage, GuardError } from '../errors.js';
 import { batchesFrom, durationsOf, locateFailure, type Batch } from './batches.js';
+import { reassertCommands, timeouts } from './timeouts.js';
 import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
 
 export interface ExecuteOptions {
@@ -269,7 +270,7 @@ async function runTransaction(
       ['BEGIN', ...settingStatements(options, 'LOCAL'), ...(options.prelude ?? [])].join('; '),
     );
     const records: Array<Extract<Batch, { kind: 'record' }>> = [];
-    for (const batch of batchesFrom(steps)) {
+    for (const batch of batchesFrom(steps, { timeouts: options })) {
       if (batch.kind === 'record') {
         seen[batch.first] = batch.step;
         records.push(batch);
@@ -332,6 +333,7 @@ async function runChain(
     prelude: options.prelude,
     record: chainOptions.recordSql,
     firstOrdinal: ordinals.next,
+    reassert: reassertCommands(options),
   });
   ordinals.next += chain.records.length;
   const firstSteps = (units[start] as Extract<Unit, { kind: 'transaction' }>).steps;
@@ -463,16 +465,6 @@ function chainOpening(options: ExecuteOptions, asynchronousCommit: boolean, mark
     ([name, value]) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`,
   );
   return `SELECT ${[...local, markStart].join(', ')}`;
-}
-
-/** The lock and statement timeouts every migration statement runs under, as setting and value. */
-function timeouts(
-  options: Pick<ExecuteOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
-): Array<[string, string]> {
-  return [
-    ['lock_timeout', `${options.lockTimeoutMs}ms`],
-    ['statement_timeout', `${options.statementTimeoutMs ?? 0}ms`],
-  ];
 }
 
 /** The timeouts as separate SET commands. */

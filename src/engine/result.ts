@@ -40,7 +40,7 @@ export interface MigrationOutcome {
 }
 
 export interface Finding {
-  code: 'drift' | 'missing-locally' | 'out-of-order' | 'skipped-file' | 'backup-failed';
+  code: 'drift' | 'missing-locally' | 'out-of-order' | 'skipped-file' | 'backup-failed' | 'timeout-setting';
   severity: 'error' | 'warning';
   version?: string;
   file?: string;

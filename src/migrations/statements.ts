@@ -1,6 +1,7 @@
 import { GuardError } from '../errors.js';
 import { loadParser, type PgParseError, type PgParser } from './parser.js';
 import type { SourceText } from './source-text.js';
+import { timeoutChange } from './timeout-settings.js';
 
 export type TransactionControl = 'begin' | 'commit' | 'rollback' | 'savepoint' | 'prepared';
 
@@ -19,6 +20,8 @@ export interface Statement {
   /** The value an `ALTER TYPE … ADD VALUE` adds: usable only once its transaction has committed. */
   addsEnumValue?: { type: string; value: string };
   transactionControl?: TransactionControl;
+  /** What the statement does to the lock or statement timeout, when it can change them (timeout-settings.ts). */
+  touchesTimeouts?: string;
 }
 
 export interface SplitSql {
@@ -79,6 +82,7 @@ export function splitStatementsWith(
       nonTransactional: nonTransactionalReason(nodeType, node),
       addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
       transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
+      touchesTimeouts: timeoutChange(nodeType, node, text),
     });
     previousEnd = stmtEnd;
   }
