@@ -54,6 +54,8 @@ export interface ChainText {
   firstOrdinal: number;
   /** The commands that follow a statement that can change the timeouts (engine/timeouts.ts). */
   reassert?: readonly string[];
+  /** Transactions that must be sent on their own: a chain ends before one (unless it starts there). */
+  alone?: (unit: Unit) => boolean;
 }
 
 /**
@@ -68,7 +70,7 @@ export function chainFrom(units: Unit[], start: number, text: ChainText): Chain 
   let end = start;
   for (; end < units.length && (end === start || length < MESSAGE_BYTES); end++) {
     const unit = units[end];
-    if (unit.kind !== 'transaction') break;
+    if (unit.kind !== 'transaction' || (end > start && text.alone?.(unit))) break;
     const at = end;
     const control = (sql: string) => commands.push({ sql, unit: at });
     control('BEGIN');

@@ -11,7 +11,7 @@ import {
 import { chainFrom, locateChainFailure } from './chain.js';
 import { errorMessage, GuardError } from '../errors.js';
 import { batchesFrom, durationsOf, locateFailure, type Batch } from './batches.js';
-import { reassertCommands, timeouts } from './timeouts.js';
+import { reassertCommands, resetsEverySetting, timeouts } from './timeouts.js';
 import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
 
 export interface ExecuteOptions {
@@ -113,13 +113,14 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
       continue;
     }
     const timings = new Map<string, number>();
-    const tried = options.chain
-      ? await runChain(units, index, { ...options, prelude }, options.chain, ordinals, timings)
-      : await runTransaction(
-          unit.steps,
-          { ...options, prelude, asynchronousCommit: index < units.length - 1 },
-          timings,
-        ).then((failure): Attempt => ({ committed: failure ? 0 : 1, failure }));
+    const tried =
+      options.chain && !resetsEverySetting(unit)
+        ? await runChain(units, index, { ...options, prelude }, options.chain, ordinals, timings)
+        : await runTransaction(
+            unit.steps,
+            { ...options, prelude, asynchronousCommit: index < units.length - 1 },
+            timings,
+          ).then((failure): Attempt => ({ committed: failure ? 0 : 1, failure }));
     addTimings(outcome, timings);
     for (const done of units.slice(index, index + tried.committed)) {
       const steps = done.kind === 'transaction' ? done.steps : [done.step];
@@ -334,6 +335,7 @@ async function runChain(
     record: chainOptions.recordSql,
     firstOrdinal: ordinals.next,
     reassert: reassertCommands(options),
+    alone: resetsEverySetting,
   });
   ordinals.next += chain.records.length;
   const firstSteps = (units[start] as Extract<Unit, { kind: 'transaction' }>).steps;

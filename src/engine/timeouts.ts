@@ -1,8 +1,8 @@
 import { quoteLiteral } from '../db/ident.js';
 import type { Logger } from '../logger.js';
-import { GUARDED_SETTINGS } from '../migrations/timeout-settings.js';
+import { GUARDED_SETTINGS, RESET_ALL } from '../migrations/timeout-settings.js';
 import type { Finding, RunResult } from './result.js';
-import type { PreparedMigration } from './units.js';
+import type { PreparedMigration, Unit } from './units.js';
 
 /**
  * The engine's lock and statement timeouts stay in force whatever a file does. Three places keep
@@ -43,6 +43,24 @@ export function reassertCommands(options: EngineTimeouts): string[] {
   return [...GUARDED_SETTINGS.map((name) => `RESET ${name}`), `SELECT ${localTimeoutCalls(options)}`];
 }
 
+/**
+ * Whether a transaction holds a statement that may reset every setting (RESET ALL). That also
+ * wipes what a per-file chain stages in session settings (its history rows, the file's start
+ * time), so such a transaction is not chained: it is sent on its own, its history row written
+ * with bind parameters.
+ */
+export function resetsEverySetting(unit: Unit): boolean {
+  return (
+    unit.kind === 'transaction' &&
+    unit.steps.some(
+      (s) =>
+        s.kind === 'statement' &&
+        s.statement.touchesTimeouts !== undefined &&
+        RESET_ALL.test(s.statement.sql),
+    )
+  );
+}
+
 /** A duration as the inputs take it ("2s", "250ms"); 0 is "off". */
 function describeMs(ms: number | undefined): string {
   if (!ms) return 'off';
@@ -72,7 +90,9 @@ export function timeoutFindings(prepared: PreparedMigration[], options: EngineTi
         if (!s.touchesTimeouts) continue;
         const text = s.sql.replace(/\s+/g, ' ');
         const snippet = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-        const within = INSIDE_ITSELF[s.nodeType] ? ` (${INSIDE_ITSELF[s.nodeType]} its own value applies)` : '';
+        const within = INSIDE_ITSELF[s.nodeType]
+          ? ` (${INSIDE_ITSELF[s.nodeType]} its own value applies)`
+          : '';
         findings.push({
           code: 'timeout-setting',
           severity: 'warning',
