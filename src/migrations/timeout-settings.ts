@@ -21,8 +21,8 @@ const SET_CONFIG = /\bset_config\s*\(\s*(?:'([^']*)'\s*,)?/gi;
  * What a statement does to the lock or statement timeout of the session running it, or undefined
  * when it cannot change them. SET/RESET are read from the parser's AST; anything else (a DO block,
  * `SELECT set_config(…)`, a function body, dynamic SQL) from its text: mentioning either setting,
- * RESET ALL, or calling set_config with a name that is not a literal, is enough. This errs towards flagging:
- * the cost of a false positive is one extra command and a warning.
+ * RESET ALL, or calling set_config with a name that is not a literal, is enough. This errs towards
+ * flagging: a false positive costs three short commands and a warning.
  */
 export function timeoutChange(
   nodeType: string,
