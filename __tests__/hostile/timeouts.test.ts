@@ -3,10 +3,12 @@ import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
 import { executeUnits, type ExecuteOptions } from '../../src/engine/execute.js';
+import type { RunResult } from '../../src/engine/result.js';
 import { prepareMigrations } from '../../src/engine/prepare.js';
 import { StatementRunner } from '../../src/engine/statement-runner.js';
 import { buildExecutionPlan } from '../../src/engine/units.js';
 import { silentLogger } from '../../src/logger.js';
+import { renderSummary } from '../../src/report/summary.js';
 import { databaseState, databasesFor, query, testServers, withPg } from '../helpers/db.js';
 import { migrationOf, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
@@ -136,12 +138,7 @@ describe.each(testServers())('a file cannot switch off the timeouts, on $name', 
     return db;
   }
 
-  function expectWarnings(
-    result: { findings: Array<{ code: string; message: string }> },
-    logs: string[],
-    file: string,
-    form: (typeof FORMS)[number],
-  ) {
+  function expectWarnings(result: RunResult, logs: string[], file: string, form: (typeof FORMS)[number]) {
     const warnings = result.findings.filter((f) => f.code === 'timeout-setting');
     expect(warnings.map((f) => f.message.split(': ')[0])).toEqual(
       form.lines.map((line) => `${file}:${line}`),
@@ -151,6 +148,8 @@ describe.each(testServers())('a file cannot switch off the timeouts, on $name', 
     );
     if (form.lines.length === 1) expect(warnings[0].message).toMatch(form.says);
     for (const w of warnings) expect(logs).toContain(`warn: ${w.message}`);
+    const summary = renderSummary(result);
+    for (const w of warnings) expect(summary).toContain(`- ⚠️ ${w.message}`);
   }
 
   describe.each(FORMS)('$form', (form) => {
