@@ -4,6 +4,7 @@ import {
   CLOCK,
   CLOCK_SQL,
   durationsOf,
+  GUARD,
   locateFailure,
   type Batch,
 } from '../../src/engine/batches.js';
@@ -91,5 +92,40 @@ describe('batchesOf', () => {
       Object.assign(new Error('x'), { reply: { completed: 2, rows: [] } }),
     );
     expect(atClock.step.statement.sql).toBe('select 1');
+  });
+
+  it('with the engine timeouts: sets them again at each clock reading and right after a statement that can change them', async () => {
+    const steps = await stepsOf(['select 1;\nSET lock_timeout = 0;\nselect 2;', 'select 3;']);
+    const [message] = statementBatches(batchesOf(steps, { timeouts: { lockTimeoutMs: 1500 } }));
+    const local = "set_config('lock_timeout', '1500ms', true), set_config('statement_timeout', '0ms', true)";
+    const C = `SELECT ${local}, extract(epoch FROM clock_timestamp()) * 1000 AS clock_ms`;
+    const G = ['RESET lock_timeout', 'RESET statement_timeout', `SELECT ${local}`];
+    expect(message.texts).toEqual([
+      C,
+      'select 1',
+      'SET lock_timeout = 0',
+      ...G,
+      'select 2',
+      C,
+      'select 3',
+      C,
+    ]);
+    expect(message.commands).toEqual([CLOCK, 0, 1, GUARD, GUARD, GUARD, 2, CLOCK, 3, CLOCK]);
+    expect(message.sql).toBe(message.texts.join('\n;\n'));
+    // The extra commands change neither the durations nor where a failure is put.
+    const rows = message.commands.map((c, i) => (c === CLOCK ? { clock_ms: 1000 + i * 10 } : undefined));
+    const all = durationsOf(message, { completed: message.commands.length, rows });
+    expect(Object.fromEntries(all)).toEqual({ '1': 70, '2': 20 });
+    const failedAt = (completed: number, extra: object = {}) =>
+      locateFailure(message, Object.assign(new Error('x'), { reply: { completed, rows: [] } }, extra));
+    expect(failedAt(4).step.statement.sql).toBe('SET lock_timeout = 0'); // during RESET statement_timeout
+    expect(failedAt(6).step.statement.sql).toBe('select 2');
+    const offset = message.sql.indexOf('select 2') + 'select '.length + 1;
+    expect(failedAt(6, { position: String(offset) }).positionInStatement).toBe('select '.length + 1);
+    // Without a statement that can change them, no command is added: only the readings differ.
+    const [plain] = statementBatches(
+      batchesOf(await stepsOf(['select 1;', 'select 2;']), { timeouts: { lockTimeoutMs: 1500 } }),
+    );
+    expect(plain.commands).toEqual([CLOCK, 0, CLOCK, 1, CLOCK]);
   });
 });

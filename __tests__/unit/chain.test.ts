@@ -127,4 +127,35 @@ describe('locateChainFailure', () => {
     // A count past the end (the connection dropped after the last reply) is clamped to the last command.
     expect(locateChainFailure(chain, chain.commands.length).committed).toBe(1);
   });
+
+  it('sets the timeouts again right after a statement that can change them, blaming a failure there on that statement', async () => {
+    const units = await perFileUnits(['SET lock_timeout = 0;\nselect 1;', 'select 2;']);
+    const chain = chainFrom(units, 0, text({ reassert: ['RESET A', 'SET B'] }));
+    expect(chain.commands.map((c) => c.sql)).toEqual([
+      'BEGIN',
+      'OPEN 0',
+      'SET lock_timeout = 0',
+      'RESET A',
+      'SET B',
+      'select 1',
+      'RECORD 7',
+      'COMMIT',
+      'BEGIN',
+      'OPEN 1',
+      'select 2',
+      'RECORD 8',
+      'COMMIT',
+    ]);
+    const failed = locateChainFailure(chain, 4);
+    expect(failed.command).toMatchObject({ sql: 'SET B', stepIndex: 0 });
+    expect(failed.command.step).toBeUndefined(); // no position inside it is reported
+    expect(failed.committed).toBe(0);
+  });
+
+  it('ends before a transaction that must be sent on its own', async () => {
+    const units = await perFileUnits(['select 1;', 'RESET ALL;', 'select 3;']);
+    const alone = (unit: Unit) => unit === units[1];
+    expect([chainFrom(units, 0, text({ alone })).end]).toEqual([1]);
+    expect([chainFrom(units, 1, text({ alone })).end]).toEqual([3]); // unless it starts there
+  });
 });

@@ -22,6 +22,7 @@ import {
 import { notesOf, prepareMigrations } from '../engine/prepare.js';
 import { rehearse, rehearseStreamed } from '../engine/rehearse.js';
 import { StreamedRun, streamable } from '../engine/stream.js';
+import { reportTimeoutChanges } from '../engine/timeouts.js';
 import type { MigrationOutcome, RunResult } from '../engine/result.js';
 import { buildExecutionPlan, type ExecutionPlan, type PreparedMigration } from '../engine/units.js';
 import type { Migration } from '../migrations/discover.js';
@@ -151,7 +152,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       result.rehearsal = { ran: true, reason, notRehearsed: rehearsal.notRehearsed };
       for (const line of rehearsal.notRehearsed) logger.warn(`Not rehearsed: ${line}`);
       if (!rehearsal.failure) return;
-      if (stream && !execution) countStatements(result, stream.parsed());
+      if (stream && !execution) countStatements(ctx, result, stream.parsed());
       const { error, version } = rehearsal.failure;
       const failed = result.migrations.find((m) => m.version === version);
       if (failed) failed.status = 'failed';
@@ -182,7 +183,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
         async (run) => {
           const streamed = await executeStreamedTransaction(run, options);
           // After a failure the files past it may never have been parsed: report what is known.
-          if (streamed.failure) countStatements(result, run.parsed());
+          if (streamed.failure) countStatements(ctx, result, run.parsed());
           else planNow();
           return streamed;
         },
@@ -378,7 +379,8 @@ function describeStillApplied(applied: string[], partial: string[], result: RunR
   return parts.filter(Boolean).join(' ');
 }
 
-function countStatements(result: RunResult, parsed: PreparedMigration[]): void {
+/** After a streamed run failed: what the files parsed so far tell the report. */
+function countStatements(ctx: CommandContext, result: RunResult, parsed: PreparedMigration[]): void {
   const byVersion = new Map(parsed.map((p) => [p.migration.version, p]));
   for (const m of result.migrations) {
     const item = byVersion.get(m.version);
@@ -387,6 +389,7 @@ function countStatements(result: RunResult, parsed: PreparedMigration[]): void {
     const notes = notesOf(item);
     if (notes) m.notes = notes;
   }
+  reportTimeoutChanges(result, ctx.logger, parsed, ctx.settings);
 }
 
 /** Plans the run from the parsed files and fills the per-file part of the report. */
@@ -411,6 +414,7 @@ function planRun(ctx: CommandContext, result: RunResult, prepared: PreparedMigra
   for (const m of result.migrations.filter((o) => !o.atomic))
     ctx.logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
   for (const m of result.migrations) for (const note of m.notes ?? []) ctx.logger.info(`${m.file}: ${note}`);
+  reportTimeoutChanges(result, ctx.logger, prepared, ctx.settings);
   return execution;
 }
 

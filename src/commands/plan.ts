@@ -1,6 +1,7 @@
 import { GuardError, formatLocation } from '../errors.js';
 import { notesOf, prepareMigrations } from '../engine/prepare.js';
 import { rehearse } from '../engine/rehearse.js';
+import { reportTimeoutChanges } from '../engine/timeouts.js';
 import type { RunResult } from '../engine/result.js';
 import { buildExecutionPlan } from '../engine/units.js';
 import type { CommandContext } from './context.js';
@@ -35,6 +36,7 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       resumePartialFiles(prepared, plan.partial),
       settings.transactionMode,
     );
+    reportTimeoutChanges(result, logger, prepared, settings);
     result.migrations = prepared.map((p) => {
       const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
       const notes = notesOf(p);

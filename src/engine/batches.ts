@@ -1,4 +1,5 @@
 import { batchErrorOf, type Reply } from './statement-runner.js';
+import { localTimeoutCalls, reassertCommands, type EngineTimeouts } from './timeouts.js';
 import type { Step, StatementStep } from './units.js';
 
 /**
@@ -17,9 +18,22 @@ export const MESSAGE_BYTES = 32 * 1024;
  * the server's clock instead: a reading opens every message and follows each file's (or each
  * part's) last statement in it. Between two readings run the statements of one file.
  */
-export const CLOCK_SQL = 'SELECT extract(epoch FROM clock_timestamp()) * 1000 AS clock_ms';
+const CLOCK_READING = 'extract(epoch FROM clock_timestamp()) * 1000 AS clock_ms';
+export const CLOCK_SQL = `SELECT ${CLOCK_READING}`;
 /** In `Batch.commands`: a clock reading rather than a statement. */
 export const CLOCK = -1;
+/** In `Batch.commands`: one of the commands that set the engine's timeouts again (timeouts.ts). */
+export const GUARD = -2;
+
+export interface BatchOptions {
+  /** false leaves out the clock readings (default true). */
+  clock?: boolean;
+  /**
+   * The engine's timeouts: when given, each clock reading sets them again, and the commands of
+   * `reassertCommands` follow every statement that can change them.
+   */
+  timeouts?: EngineTimeouts;
+}
 
 export type Batch =
   | {
@@ -28,33 +42,46 @@ export type Batch =
       steps: StatementStep[];
       /** Each statement's index among the transaction's steps (records interleave). */
       indices: number[];
-      /** The message's commands in order: a statement's index in `steps`, or CLOCK. */
+      /** The message's commands in order: a statement's index in `steps`, CLOCK or GUARD. */
       commands: number[];
+      /** The text of each command. */
+      texts: string[];
       sql: string;
     }
   | { kind: 'record'; first: number; step: Extract<Step, { kind: 'record' }> };
 
 type StatementBatch = Extract<Batch, { kind: 'statements' }>;
 
-export function batchesOf(steps: Step[], options: { clock?: boolean } = {}): Batch[] {
+export function batchesOf(steps: Step[], options: BatchOptions = {}): Batch[] {
   return [...batchesFrom(steps, options)];
 }
 
 /**
  * Lazily, for steps produced while the transaction runs: record steps are passed on at once, and
- * a message is sent when it is full or the steps end. `clock: false` leaves out the clock
- * readings (the rehearsal measures nothing).
+ * a message is sent when it is full or the steps end.
  */
-export function* batchesFrom(steps: Iterable<Step>, options: { clock?: boolean } = {}): Generator<Batch> {
+export function* batchesFrom(steps: Iterable<Step>, options: BatchOptions = {}): Generator<Batch> {
   const clock = options.clock ?? true;
-  const opening = () => (clock ? [CLOCK] : []);
+  const clockSql = options.timeouts
+    ? `SELECT ${localTimeoutCalls(options.timeouts)}, ${CLOCK_READING}`
+    : CLOCK_SQL;
+  const guard = options.timeouts ? reassertCommands(options.timeouts) : [];
   let current: StatementStep[] = [];
   let indices: number[] = [];
-  let commands: number[] = opening();
+  let commands: number[] = [];
+  let texts: string[] = [];
+  const add = (command: number, text: string) => {
+    commands.push(command);
+    texts.push(text);
+  };
+  const opening = () => {
+    if (clock) add(CLOCK, clockSql);
+  };
+  opening();
   let length = 0;
   let index = 0;
   const readClock = () => {
-    if (clock && commands[commands.length - 1] !== CLOCK) commands.push(CLOCK);
+    if (clock && commands[commands.length - 1] !== CLOCK) add(CLOCK, clockSql);
   };
   const take = (): Batch => {
     readClock();
@@ -64,11 +91,14 @@ export function* batchesFrom(steps: Iterable<Step>, options: { clock?: boolean }
       steps: current,
       indices,
       commands,
-      sql: commands.map((c) => (c === CLOCK ? CLOCK_SQL : current[c].statement.sql)).join(SEPARATOR),
+      texts,
+      sql: texts.join(SEPARATOR),
     };
     current = [];
     indices = [];
-    commands = opening();
+    commands = [];
+    texts = [];
+    opening();
     length = 0;
     return batch;
   };
@@ -79,10 +109,11 @@ export function* batchesFrom(steps: Iterable<Step>, options: { clock?: boolean }
       if (length >= MESSAGE_BYTES) yield take();
       continue;
     }
-    commands.push(current.length);
+    add(current.length, step.statement.sql);
     current.push(step);
     indices.push(index++);
     length += step.statement.sql.length + SEPARATOR.length;
+    if (step.statement.touchesTimeouts) for (const sql of guard) add(GUARD, sql);
   }
   if (current.length > 0) yield take();
 }
@@ -96,6 +127,7 @@ export function durationsOf(batch: StatementBatch, reply: Reply): Map<string, nu
   let since: number | undefined;
   let version: string | undefined;
   batch.commands.slice(0, reply.completed).forEach((command, i) => {
+    if (command === GUARD) return;
     if (command !== CLOCK) {
       version = batch.steps[command].migration.migration.version;
       return;
@@ -113,8 +145,8 @@ export function durationsOf(batch: StatementBatch, reply: Reply): Map<string, nu
 /**
  * Which statement of a failed batch failed (PostgreSQL stops at the first error; the runner counts
  * the commands that completed) and where inside it: the server's position counts code points
- * from the start of the whole message. A failure during a clock reading (a cancellation, say) is
- * put on the statement just before it.
+ * from the start of the whole message. A failure during a clock reading or a GUARD command (a
+ * cancellation, say) is put on the statement just before it.
  */
 export function locateFailure(
   batch: StatementBatch,
@@ -122,12 +154,11 @@ export function locateFailure(
 ): { index: number; step: StatementStep; positionInStatement?: number } {
   const err = batchErrorOf(error);
   const at = Math.min(Math.max(0, err?.reply?.completed ?? 0), batch.commands.length - 1);
-  const before = batch.commands.slice(0, at + 1).filter((c) => c !== CLOCK);
+  const before = batch.commands.slice(0, at + 1).filter((c) => c >= 0);
   const statementAt = before.length > 0 ? before[before.length - 1] : 0;
   const located = { index: batch.indices[statementAt], step: batch.steps[statementAt] };
-  if (batch.commands[at] === CLOCK) return located;
-  const texts = batch.commands.map((c) => (c === CLOCK ? CLOCK_SQL : batch.steps[c].statement.sql));
-  const positionInStatement = positionInCommand(texts, at, Number(err?.position ?? NaN));
+  if (batch.commands[at] < 0) return located;
+  const positionInStatement = positionInCommand(batch.texts, at, Number(err?.position ?? NaN));
   return positionInStatement === undefined ? located : { ...located, positionInStatement };
 }
 

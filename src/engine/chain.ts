@@ -23,7 +23,10 @@ export interface ChainCommand {
   sql: string;
   /** Index, among the run's units, of the transaction this command belongs to. */
   unit: number;
-  /** The step this command runs and its index in the unit; BEGIN, SET and COMMIT have none. */
+  /**
+   * The step this command runs and its index in the unit; BEGIN, SET and COMMIT have none. The
+   * commands setting the timeouts again after a statement have its index but no step.
+   */
   step?: Step;
   stepIndex?: number;
   /** The unit's COMMIT: once it has completed, the unit is committed. */
@@ -49,6 +52,10 @@ export interface ChainText {
   record: (ordinal: number) => string;
   /** The first ordinal to hand out; the caller keeps them unique within the session. */
   firstOrdinal: number;
+  /** The commands that follow a statement that can change the timeouts (engine/timeouts.ts). */
+  reassert?: readonly string[];
+  /** Transactions that must be sent on their own: a chain ends before one (unless it starts there). */
+  alone?: (unit: Unit) => boolean;
 }
 
 /**
@@ -63,7 +70,7 @@ export function chainFrom(units: Unit[], start: number, text: ChainText): Chain 
   let end = start;
   for (; end < units.length && (end === start || length < MESSAGE_BYTES); end++) {
     const unit = units[end];
-    if (unit.kind !== 'transaction') break;
+    if (unit.kind !== 'transaction' || (end > start && text.alone?.(unit))) break;
     const at = end;
     const control = (sql: string) => commands.push({ sql, unit: at });
     control('BEGIN');
@@ -76,6 +83,8 @@ export function chainFrom(units: Unit[], start: number, text: ChainText): Chain 
       } else {
         commands.push({ sql: step.statement.sql, unit: at, step, stepIndex });
         length += step.statement.sql.length;
+        if (step.statement.touchesTimeouts)
+          for (const sql of text.reassert ?? []) commands.push({ sql, unit: at, stepIndex });
       }
     });
     commands.push({ sql: 'COMMIT', unit: at, commit: true });

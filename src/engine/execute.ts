@@ -11,6 +11,7 @@ import {
 import { chainFrom, locateChainFailure } from './chain.js';
 import { errorMessage, GuardError } from '../errors.js';
 import { batchesFrom, durationsOf, locateFailure, type Batch } from './batches.js';
+import { reassertCommands, resetsEverySetting, timeouts } from './timeouts.js';
 import type { PreparedMigration, Step, StatementStep, Unit } from './units.js';
 import { MAY_HAVE_LEFT_INVALID_INDEX, watchInvalidIndexes } from './invalid-index.js';
 
@@ -124,13 +125,14 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
       continue;
     }
     const timings = new Map<string, number>();
-    const tried = options.chain
-      ? await runChain(units, index, { ...options, prelude }, options.chain, ordinals, timings)
-      : await runTransaction(
-          unit.steps,
-          { ...options, prelude, asynchronousCommit: index < units.length - 1 },
-          timings,
-        ).then((failure): Attempt => ({ committed: failure ? 0 : 1, failure }));
+    const tried =
+      options.chain && !resetsEverySetting(unit)
+        ? await runChain(units, index, { ...options, prelude }, options.chain, ordinals, timings)
+        : await runTransaction(
+            unit.steps,
+            { ...options, prelude, asynchronousCommit: index < units.length - 1 },
+            timings,
+          ).then((failure): Attempt => ({ committed: failure ? 0 : 1, failure }));
     addTimings(outcome, timings);
     for (const done of units.slice(index, index + tried.committed)) {
       const steps = done.kind === 'transaction' ? done.steps : [done.step];
@@ -286,7 +288,7 @@ async function runTransaction(
       ['BEGIN', ...settingStatements(options, 'LOCAL'), ...(options.prelude ?? [])].join('; '),
     );
     const records: Array<Extract<Batch, { kind: 'record' }>> = [];
-    for (const batch of batchesFrom(steps)) {
+    for (const batch of batchesFrom(steps, { timeouts: options })) {
       if (batch.kind === 'record') {
         seen[batch.first] = batch.step;
         records.push(batch);
@@ -349,6 +351,8 @@ async function runChain(
     prelude: options.prelude,
     record: chainOptions.recordSql,
     firstOrdinal: ordinals.next,
+    reassert: reassertCommands(options),
+    alone: resetsEverySetting,
   });
   ordinals.next += chain.records.length;
   const firstSteps = (units[start] as Extract<Unit, { kind: 'transaction' }>).steps;
@@ -518,16 +522,6 @@ function chainOpening(options: ExecuteOptions, asynchronousCommit: boolean, mark
     ([name, value]) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`,
   );
   return `SELECT ${[...local, markStart].join(', ')}`;
-}
-
-/** The lock and statement timeouts every migration statement runs under, as setting and value. */
-function timeouts(
-  options: Pick<ExecuteOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
-): Array<[string, string]> {
-  return [
-    ['lock_timeout', `${options.lockTimeoutMs}ms`],
-    ['statement_timeout', `${options.statementTimeoutMs ?? 0}ms`],
-  ];
 }
 
 /** The timeouts as separate SET commands. */

@@ -42,7 +42,8 @@ export async function rehearse(
         for (const name of identifiersIn(statement.sql)) skippedNames.add(name);
         continue;
       }
-      for (const batch of batchesOf(segment.steps, { clock: false })) {
+      // The clock readings go unused; they set the timeouts again between files (timeouts.ts).
+      for (const batch of batchesOf(segment.steps, { timeouts: options })) {
         if (batch.kind === 'record') continue;
         try {
           await runner.query(batch.sql);
@@ -152,7 +153,7 @@ export async function rehearseStreamed(
   const { runner } = options;
   try {
     await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
-    for (const batch of batchesFrom(run.steps(), { clock: false })) {
+    for (const batch of batchesFrom(run.steps(), { timeouts: options })) {
       if (batch.kind === 'record') continue;
       try {
         await runner.query(batch.sql, run.whileWaiting);

@@ -42,7 +42,14 @@ export interface MigrationOutcome {
 }
 
 export interface Finding {
-  code: 'drift' | 'missing-locally' | 'invalid-version' | 'out-of-order' | 'skipped-file' | 'backup-failed';
+  code:
+    | 'drift'
+    | 'missing-locally'
+    | 'invalid-version'
+    | 'out-of-order'
+    | 'skipped-file'
+    | 'backup-failed'
+    | 'timeout-setting';
   severity: 'error' | 'warning';
   version?: string;
   file?: string;

@@ -2,6 +2,7 @@ import { GuardError } from '../errors.js';
 import { loadParser, type PgParseError, type PgParser } from './parser.js';
 import { copyFromStdinError, isCopyFromStdin, psqlFeatureError } from './psql-features.js';
 import type { SourceText } from './source-text.js';
+import { timeoutChange } from './timeout-settings.js';
 import {
   absorbTransactionBlocks,
   beginOptionsOf,
@@ -27,6 +28,8 @@ export interface Statement {
   /** The value an `ALTER TYPE … ADD VALUE` adds: usable only once its transaction has committed. */
   addsEnumValue?: { type: string; value: string };
   transactionControl?: TransactionControl;
+  /** What the statement does to the lock or statement timeout, when it can change them (timeout-settings.ts). */
+  touchesTimeouts?: string;
 }
 
 export interface SplitSql {
@@ -94,6 +97,7 @@ export function splitStatementsWith(
       nonTransactional: nonTransactionalReason(nodeType, node),
       addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
       transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
+      touchesTimeouts: timeoutChange(nodeType, node, text),
     });
     const options = nodeType === 'TransactionStmt' ? beginOptionsOf(node, text) : undefined;
     if (options) beginOptions.set(statements[statements.length - 1], options);
