@@ -10,6 +10,7 @@ import { scrubberForInputs } from './config/run-scrubber.js';
 import { parseSettings } from './config/settings.js';
 import type { RunResult } from './engine/result.js';
 import { scrubbingLogger, type Logger } from './logger.js';
+import { renderAnnotations } from './report/annotations.js';
 import { renderSummary } from './report/summary.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -35,6 +36,7 @@ export async function run(): Promise<void> {
   } catch (error) {
     const message = scrubber.scrub((error as Error).message);
     core.setOutput('status', 'failed');
+    core.setOutput('changed', 'false');
     await writeSummary(invalidInputResult(message));
     core.setFailed(message);
     return;
@@ -73,6 +75,7 @@ function invalidInputResult(message: string): RunResult {
     command: 'apply',
     environment: 'unknown',
     status: 'failed',
+    changed: false,
     startedAt: now,
     finishedAt: now,
     durationMs: 0,
@@ -88,6 +91,7 @@ function invalidInputResult(message: string): RunResult {
 
 function publishOutputs(result: RunResult): void {
   core.setOutput('status', result.status);
+  core.setOutput('changed', String(result.changed));
   core.setOutput('applied-count', String(result.applied.length));
   core.setOutput('pending-count', String(result.pendingCount));
   core.setOutput('applied', JSON.stringify(result.applied));
@@ -107,19 +111,15 @@ async function writeSummary(result: RunResult): Promise<void> {
   }
 }
 
+/** Annotations at file, line and column; like the summary, a failure to render never fails the run. */
 function annotate(result: RunResult): void {
-  const error = result.error;
-  if (error?.file) {
-    core.error(error.message, {
-      title: 'Migration failed',
-      file: error.file,
-      startLine: error.line,
-      startColumn: error.column,
-    });
-  }
-  for (const finding of result.findings.filter((f) => f.file && f.code !== 'skipped-file')) {
-    const annotation = { title: `Migration ${finding.code}`, file: finding.file };
-    if (finding.severity === 'error') core.error(finding.message, annotation);
-    else core.warning(finding.message, annotation);
+  try {
+    for (const a of renderAnnotations(result)) {
+      const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column };
+      if (a.level === 'error') core.error(a.message, properties);
+      else core.warning(a.message, properties);
+    }
+  } catch (error) {
+    core.warning(`Could not write the annotations: ${(error as Error).message}`);
   }
 }

@@ -8,6 +8,7 @@ import { applyCommand } from './apply.js';
 import { auditCommand } from './audit.js';
 import { backupCommand } from './backup.js';
 import { baselineCommand } from './baseline.js';
+import { databaseChanged } from './changed.js';
 import { newResult, type CommandContext, type CommandHandler } from './context.js';
 import { planCommand } from './plan.js';
 import { rollbackCommand } from './rollback.js';
@@ -63,6 +64,8 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
     result.error = toErrorDetail(error);
     result.message = errorMessage(error);
   }
+  // Decided once, from the result as it ends: what stayed committed, whatever path the run took.
+  result.changed = databaseChanged(result);
   const finished = new Date();
   result.finishedAt = finished.toISOString();
   result.durationMs = finished.getTime() - started.getTime();

@@ -53,6 +53,9 @@ export interface Finding {
   severity: 'error' | 'warning';
   version?: string;
   file?: string;
+  /** Where in `file`, when the finding is about one statement (annotations point there). */
+  line?: number;
+  column?: number;
   message: string;
 }
 
@@ -108,12 +111,20 @@ export interface RunResult {
   command: CommandName;
   environment: string;
   status: RunStatus;
+  /**
+   * Whether the run left the database different from before it (commands/changed.ts): migrations
+   * committed and not undone, statements outside a transaction that nothing undid, history rows
+   * written, a rollback or restore that went through. The tool's own records do not count.
+   */
+  changed: boolean;
   transactionMode?: TransactionMode;
   startedAt: string;
   finishedAt: string;
   durationMs: number;
   database?: { display: string; serverVersion?: string };
   runId?: number;
+  /** The GitHub Actions run that ran this command (absent for a local CLI run). */
+  runUrl?: string;
   migrations: MigrationOutcome[];
   applied: string[];
   pendingCount: number;
