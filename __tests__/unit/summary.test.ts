@@ -1,14 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { RunResult } from '../../src/engine/result.js';
-import { renderSummary } from '../../src/report/summary.js';
-
-const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'summary');
-
-const data = (n: number): RunResult =>
-  JSON.parse(readFileSync(join(FIXTURES, `data-${n}.json`), 'utf8')) as RunResult;
-const golden = (n: number): string => readFileSync(join(FIXTURES, `golden-${n}.md`), 'utf8');
+import type { MigrationOutcome, RunResult } from '../../src/engine/result.js';
+import { renderSummary, SUMMARY_BUDGET_BYTES, SUMMARY_LIMIT_BYTES } from '../../src/report/summary.js';
+import { CASES, golden, recorded } from '../helpers/report-cases.js';
 
 /** Splits a Markdown table row into cells the way GitHub does: at every `|` not escaped by a backslash. */
 function cells(row: string): string[] {
@@ -52,28 +45,10 @@ function result(overrides: Partial<RunResult> = {}): RunResult {
   };
 }
 
-/**
- * The recorded results (data-5 to data-10 come from real runs against PostgreSQL 15, with paths,
- * hosts and times replaced by stable ones; data-8's status is the `cancelled` the run reports).
- */
-export const CASES: Array<[number, string]> = [
-  [1, 'a successful apply with a non-atomic file'],
-  [2, 'a rolled-back apply with file, line, column, SQLSTATE, detail and hint'],
-  [3, 'a status run with status rows'],
-  [4, 'a failed per-file apply whose error holds a pipe, a newline and angle brackets'],
-  [5, 'a successful per-file apply with a backup, a rehearsal and a statement outside a transaction'],
-  [6, 'nothing to do'],
-  [7, 'a per-file failure whose earlier files were reverted by their down migrations'],
-  [8, 'a cancelled per-file run that leaves its first file applied'],
-  [9, 'drift: a changed applied file and a version missing locally'],
-  [10, 'lock-timeout retries naming the blocking session'],
-  [11, 'a 1,000-migration run that folds and cuts its table'],
-];
-
 describe('renderSummary golden files', () => {
   it.each(CASES)('renders data-%i.json (%s) exactly as golden-%i.md', (n) => {
-    if (process.env.MG_UPDATE_GOLDEN) writeFileSync(join(FIXTURES, `golden-${n}.md`), renderSummary(data(n)));
-    expect(renderSummary(data(n))).toBe(golden(n));
+    const markdown = renderSummary(recorded(n));
+    expect(markdown).toBe(golden(`golden-${n}.md`, markdown));
   });
 });
 
@@ -230,3 +205,158 @@ describe('renderSummary', () => {
     );
   });
 });
+
+/** `count` migrations as a run reports them; `i` of each is its 1-based position. */
+function migrations(
+  count: number,
+  make: (i: number) => Partial<MigrationOutcome> = () => ({}),
+): MigrationOutcome[] {
+  return Array.from({ length: count }, (_, k) => {
+    const i = k + 1;
+    const version = `20240601${String(i).padStart(6, '0')}`;
+    return {
+      version,
+      name: `step_${i}`,
+      file: `supabase/migrations/${version}_step_${i}.sql`,
+      status: 'applied',
+      durationMs: 1,
+      statements: 1,
+      atomic: true,
+      nonAtomicReasons: [],
+      ...make(i),
+    };
+  });
+}
+
+/** Whether every `<details>` is closed and every code fence ends. */
+function balanced(markdown: string): boolean {
+  const opened = (markdown.match(/<details>/g) ?? []).length;
+  const closed = (markdown.match(/<\/details>/g) ?? []).length;
+  return opened === closed && (markdown.match(/^```/gm) ?? []).length % 2 === 0;
+}
+
+describe('renderSummary on long runs', () => {
+  it('keeps up to 30 migration rows open and folds 31 into <details> without leaving any out', () => {
+    const open = renderSummary(result({ migrations: migrations(30) }));
+    expect(open).not.toContain('<details>');
+    expect(table(open, '| Version | Name | Status |')).toHaveLength(32);
+
+    const folded = renderSummary(result({ migrations: migrations(31) }));
+    expect(folded).toContain('<details><summary>31 migrations: 31 applied</summary>\n\n| Version |');
+    expect(table(folded, '| Version | Name | Status |')).toHaveLength(33);
+    expect(folded).not.toContain('Showing');
+    expect(balanced(folded)).toBe(true);
+  });
+
+  it('cuts a 1,000-migration table to 250 rows around the failure, says what was left out and where it is', () => {
+    const markdown = renderSummary(recorded(11));
+    const rows = table(markdown, '| Version | Name | Status |').slice(2);
+    const listed = rows.filter((r) => !r.startsWith('| … |'));
+    expect(listed).toHaveLength(250);
+    // The failed file and the three files on each side of it are listed; the gaps say what they hold.
+    expect(listed.map((r) => cells(r)[0])).toEqual(
+      expect.arrayContaining(['20240601000697', '20240601000700', '20240601000703']),
+    );
+    expect(rows.filter((r) => r.startsWith('| … |')).map((r) => cells(r)[1])).toEqual([
+      '453 rolled-back',
+      '297 not-run',
+    ]);
+    expect(markdown).toContain(
+      'Showing 250 of 1000 migrations: the JSON report of the run (the `report-path` output) holds every one.',
+    );
+    expect(Buffer.byteLength(markdown)).toBeLessThan(64 * 1024);
+    expect(balanced(markdown)).toBe(true);
+  });
+
+  it('stays under the budget, closed and readable, whatever the run holds', () => {
+    // Every long part at once, each made of characters that grow when escaped.
+    const long = '<|>'.repeat(2000);
+    const markdown = renderSummary(
+      result({
+        message: long,
+        migrations: migrations(1000, (i) => ({
+          name: `${'<'.repeat(200)}${i}`,
+          status: 'failed',
+          error: { message: long, file: 'x.sql', line: i },
+          notes: [long],
+        })),
+        status_rows: Array.from({ length: 1000 }, (_, i) => ({
+          version: String(i),
+          name: '<'.repeat(250),
+          state: 'pending' as const,
+          partial: { statementsDone: 1, statementsTotal: 2, outsideTransaction: [], description: long },
+        })),
+        findings: Array.from({ length: 1000 }, () => ({
+          code: 'drift' as const,
+          severity: 'error' as const,
+          message: long,
+        })),
+        lock: {
+          waitedMs: 0,
+          retries: Array.from({ length: 500 }, (_, i) => ({
+            attempt: i,
+            delayMs: 1,
+            message: long,
+            blocker: long,
+          })),
+        },
+        audit: auditOf(`# Compliance report\n\n${'| <a> | b |\n'.repeat(300_000)}`),
+      }),
+    );
+    expect(Buffer.byteLength(markdown)).toBeLessThanOrEqual(SUMMARY_BUDGET_BYTES);
+    expect(SUMMARY_BUDGET_BYTES).toBeLessThan(SUMMARY_LIMIT_BYTES);
+    expect(markdown).toMatch(
+      /\n_The summary is cut here \(\d+ bytes kept\) to stay under GitHub's 1 MiB limit: the JSON report of the run \(the `report-path` output\) holds the whole run\._\n$/,
+    );
+    expect(balanced(markdown)).toBe(true);
+    expect(markdown).not.toMatch(/<(?!\/?details>|\/?summary>)/);
+  });
+
+  it('shows the audit command’s compliance report, cut with a note naming the whole file when it is too long', () => {
+    const short = renderSummary(
+      result({ command: 'audit', audit: auditOf('# Compliance report\n\nAll good.\n') }),
+    );
+    expect(short).toContain('\n\n# Compliance report\n\nAll good.\n');
+    expect(short).not.toContain('| Pending |');
+
+    const long = renderSummary(
+      result({
+        command: 'audit',
+        audit: auditOf(`# Compliance report\n\n${'| run | ok |\n'.repeat(100_000)}`),
+      }),
+    );
+    expect(long).toContain(
+      '_The compliance report is cut here to fit the job summary: the whole report is in /tmp/audit/compliance.md._',
+    );
+    expect(Buffer.byteLength(long)).toBeLessThan(520 * 1024);
+  });
+
+  it('says whether the database changed, and links the workflow run only when its address is http(s)', () => {
+    const changed = renderSummary(
+      result({ changed: true, runUrl: 'https://github.com/acme/shop/actions/runs/1' }),
+    );
+    expect(changed).toContain('| Database changed | yes |');
+    expect(changed).toContain(
+      '| Workflow run | [https://github.com/acme/shop/actions/runs/1](https://github.com/acme/shop/actions/runs/1) |',
+    );
+    const unchanged = renderSummary(result({ changed: false, runUrl: 'javascript:alert(1)' }));
+    expect(unchanged).toContain('| Database changed | no |');
+    expect(unchanged).not.toContain('Workflow run');
+  });
+});
+
+function auditOf(markdown: string): NonNullable<RunResult['audit']> {
+  return {
+    rows: 1,
+    valid: true,
+    runs: 1,
+    events: 1,
+    range: {},
+    files: {
+      markdown: '/tmp/audit/compliance.md',
+      csv: '/tmp/audit/compliance.csv',
+      json: '/tmp/audit/compliance.json',
+    },
+    markdown,
+  };
+}

@@ -44,7 +44,10 @@ export function renderAnnotations(result: RunResult): Annotation[] {
     if (error?.file) add(errors, { level: 'error', title, ...placeOf(error), message: describe(error) });
   };
 
-  const failedTitle = FAILED_TITLE[result.command] ?? 'Migration failed';
+  // A stopped job is not the file's fault: the statement it stopped is named, as cancelled.
+  const failedTitle = result.cancelled
+    ? 'Migration cancelled'
+    : (FAILED_TITLE[result.command] ?? 'Migration failed');
   sqlError(failedTitle, result.error);
   for (const m of result.migrations) sqlError(failedTitle, m.error);
   sqlError('Rollback failed', result.rollback?.error);

@@ -36,7 +36,12 @@ const STATUS_LABEL: Record<RunResult['status'] | 'cancelled', string> = {
 const DRIFT_CODES: ReadonlySet<Finding['code']> = new Set(['drift', 'missing-locally', 'out-of-order']);
 
 /** Commands whose runs have pending, applied, failed and rolled-back migrations to count. */
-const COUNTED_COMMANDS: ReadonlySet<RunResult['command']> = new Set(['plan', 'apply', 'rollback', 'baseline']);
+const COUNTED_COMMANDS: ReadonlySet<RunResult['command']> = new Set([
+  'plan',
+  'apply',
+  'rollback',
+  'baseline',
+]);
 
 /**
  * The job summary, a status board of the run: outcome, counts, facts (backup, lock, run link),
