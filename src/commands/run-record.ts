@@ -3,8 +3,14 @@ import { ensureGuardSchema, finishRunRecord, startRunRecord, type RunOutcome } f
 import type { CommandContext } from './context.js';
 
 /** Opens this run's row in migration_guard.runs (committed at once, so a failed run is on record too). */
-export function startRun(ctx: CommandContext, client: Client, command: string): Promise<number> {
+export function startRun(
+  ctx: CommandContext,
+  client: Client,
+  command: string,
+  sessionPid?: number,
+): Promise<number> {
   return startRunRecord(client, {
+    sessionPid,
     command,
     environment: ctx.settings.environment,
     transactionMode: ctx.settings.transactionMode,
@@ -14,6 +20,12 @@ export function startRun(ctx: CommandContext, client: Client, command: string): 
     ref: ctx.run.ref,
     sha: ctx.run.sha,
   });
+}
+
+/** The backend pid pg received at connect time (BackendKeyData; pg uses it to cancel queries). */
+function backendPidOf(client: Client): number | undefined {
+  const pid = (client as unknown as { processID?: unknown }).processID;
+  return typeof pid === 'number' ? pid : undefined;
 }
 
 const UNDEFINED_TABLE = '42P01';
@@ -42,7 +54,8 @@ export class RunRecord {
     if (!this.opening) {
       const opening = (async () => {
         await ensureGuardSchema(on);
-        return startRun(this.ctx, on, 'apply');
+        // The row names the session that runs the migrations, whichever connection writes it.
+        return startRun(this.ctx, on, 'apply', backendPidOf(this.client));
       })();
       // A failed attempt (say, on the control connection) may be retried on the session's connection.
       opening.catch(() => {

@@ -3,6 +3,7 @@ import { connect, withClient, withClientAfter, type Client } from '../db/connect
 import { readChecksums } from '../db/guard-store.js';
 import { readHistory } from '../db/history.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
+import { reconcileAbandonedRuns } from './abandoned.js';
 import { buildPlan, type Plan } from '../engine/plan.js';
 import type { ExecuteOptions } from '../engine/execute.js';
 import { StatementRunner } from '../engine/statement-runner.js';
@@ -23,7 +24,8 @@ export interface Session {
 
 /**
  * The common opening of every command: read the files, connect, (optionally) take the migration
- * lock, read the history and compare. Nothing here writes to the database.
+ * lock, read the history and compare. Nothing here writes to the database, except that a command
+ * holding the lock closes the rows of runs that died without a word (commands/abandoned.ts).
  */
 export async function withSession<T>(
   ctx: CommandContext,
@@ -53,6 +55,7 @@ export async function withSession<T>(
     result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
     logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
     const inner = async () => {
+      await reconcileAbandonedRuns(ctx, result, client, { close: options.lock });
       const history = await readHistory(client);
       const plan = buildPlan(set, history ?? [], await readChecksums(client), {
         allowOutOfOrder: settings.allowOutOfOrder,

@@ -13,7 +13,10 @@ export async function statusCommand(ctx: CommandContext, result: RunResult): Pro
     result.message =
       `${applied} applied, ${plan.pending.length} pending` +
       (problems ? `, ${problems} problem(s) that would stop apply` : '') +
-      (plan.currentVersion ? `; current version ${plan.currentVersion}` : '; nothing applied yet');
+      (plan.currentVersion ? `; current version ${plan.currentVersion}` : '; nothing applied yet') +
+      (result.abandonedRuns?.length
+        ? `; ${result.abandonedRuns.length} run(s) ended without finishing and are still recorded as running: ${result.abandonedRuns.map((r) => `#${r.id}${r.applied.length ? ` (applied ${r.applied.join(', ')})` : ' (applied nothing)'}`).join(', ')}`
+        : '');
     ctx.logger.info(result.message);
     return result;
   });

@@ -36,10 +36,14 @@ const CREATE_GUARD_SCHEMA = [
   // Added after the first release: each later column gets its own ADD COLUMN IF NOT EXISTS, and
   // NEWEST_COLUMN below names the last one so existing databases are upgraded once.
   'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS details jsonb',
+  // The session that runs the migrations (and holds the lock): a run whose session is gone died
+  // without a word (db/abandoned-runs.ts). The start time tells a reused pid from the original.
+  'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS session_pid integer',
+  'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS session_started timestamptz',
 ];
 
 /** The most recently added column: when it exists, the schema is current and no DDL runs. */
-const NEWEST_COLUMN = { table: 'migration_guard.runs', column: 'details' };
+const NEWEST_COLUMN = { table: 'migration_guard.runs', column: 'session_started' };
 
 export interface ChecksumRow {
   version: string;
@@ -249,12 +253,21 @@ export interface RunRecordStart {
   repository?: string;
   ref?: string;
   sha?: string;
+  /**
+   * The backend pid of the session that runs the migrations and holds the lock, when the row is
+   * written on another connection (the control connection); default: the writing session.
+   */
+  sessionPid?: number;
 }
 
 export async function startRunRecord(client: Client, run: RunRecordStart): Promise<number> {
   const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    `WITH session AS (SELECT coalesce($9::int, pg_backend_pid()) AS pid)
+     INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha,
+                                       session_pid, session_started)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, session.pid,
+            (SELECT backend_start FROM pg_stat_activity WHERE pid = session.pid)
+       FROM session RETURNING id`,
     [
       run.command,
       run.environment,
@@ -264,6 +277,7 @@ export async function startRunRecord(client: Client, run: RunRecordStart): Promi
       run.repository ?? null,
       run.ref ?? null,
       run.sha ?? null,
+      run.sessionPid ?? null,
     ],
   );
   return Number(rows[0].id);

@@ -1,4 +1,5 @@
 import type { CommandName, TransactionMode } from '../config/settings.js';
+import type { AbandonedRun } from '../db/abandoned-runs.js';
 
 /**
  * The full result of a run: what the JSON report holds and what every renderer reads.
@@ -112,6 +113,8 @@ export interface RunResult {
   rollback?: RollbackReport;
   backup?: BackupReport;
   cancelled?: boolean;
+  /** Earlier runs that died without a word, found by this one (closed as `abandoned` under the lock). */
+  abandonedRuns?: AbandonedRun[];
   message: string;
   error?: ErrorDetail;
 }

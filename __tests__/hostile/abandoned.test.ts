@@ -1,0 +1,240 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
+import { databaseState, databasesFor, query, testServers, withPg } from '../helpers/db.js';
+import { migrationsDir } from '../helpers/migrations.js';
+import { runGuard } from '../helpers/run.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A SIGKILL cannot be sent to an in-process run: the CLI runs as a child process, from a private
+ * bundle of the current sources (dist/ is rebuilt only at release time).
+ */
+let bundle: string;
+beforeAll(() => {
+  bundle = mkdtempSync(join(tmpdir(), 'mg-abandoned-cli-'));
+  execFileSync(
+    join('node_modules', '.bin', 'ncc'),
+    ['build', 'src/cli-entry.ts', '-o', join(bundle, 'cli'), '--quiet'],
+    {
+      stdio: 'pipe',
+    },
+  );
+  const wasm = join(dirname(createRequire(import.meta.url).resolve('libpg-query')), 'libpg-query.wasm');
+  copyFileSync(wasm, join(bundle, 'libpg-query.wasm'));
+  writeFileSync(join(bundle, 'package.json'), '{ "type": "module" }\n');
+}, 120_000);
+afterAll(() => rmSync(bundle, { recursive: true, force: true }));
+
+async function waitFor(
+  what: string | (() => string),
+  condition: () => Promise<boolean>,
+  tries = 800,
+): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await condition()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+}
+
+/** Whether the migration lock is free, asked from a session that stays open while it checks. */
+async function lockIsFree(url: string): Promise<boolean> {
+  return withPg(url, async (c) => {
+    const { rows } = await c.query('select pg_try_advisory_lock($1::bigint) as ok', [
+      MIGRATION_LOCK_ID.toString(),
+    ]);
+    if (rows[0].ok) await c.query('select pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
+    return rows[0].ok;
+  });
+}
+
+/** Starts `apply` in a child process and kills it with SIGKILL once `ready` holds. */
+async function applyThenKill(
+  url: string,
+  dir: string,
+  mode: 'all' | 'per-file',
+  ready: () => Promise<boolean>,
+): Promise<{ signal: NodeJS.Signals | null; output: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(bundle, 'cli', 'index.js'),
+      'apply',
+      '--migrations-dir',
+      dir,
+      '--transaction-mode',
+      mode,
+      '--backup',
+      'off',
+    ],
+    { env: { PATH: process.env.PATH, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, s) => resolve(s)));
+  try {
+    await waitFor(() => `the run to reach its kill point (output so far: ${output})`, ready);
+  } finally {
+    child.kill('SIGKILL');
+  }
+  return { signal: await exited, output };
+}
+
+const SLEEPING_MIGRATION = `select pid from pg_stat_activity
+  where query like '%pg_sleep%' and state = 'active' and application_name like 'migration-guard%' and pid <> pg_backend_pid()`;
+
+const REAL_PASS_AT_WORK = `select pid from pg_stat_activity
+  where query like '%migration_guard.file_started%' and state = 'active' and application_name like 'migration-guard%'
+    and application_name not like '%control' and pid <> pg_backend_pid()`;
+
+async function runsOf(url: string) {
+  return query(
+    url,
+    'select id::int, status, applied, session_pid, finished_at is not null as finished, error from migration_guard.runs order by id',
+  );
+}
+
+describe.each(testServers())('runs that die without a word, on $name', (server) => {
+  const newDb = databasesFor(server);
+
+  it('kill -9 in per-file mode: the server commits what it was sent; status reports the dead run, the next apply closes it as abandoned with what the history shows', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_a.sql': 'create table a (id int);\n',
+      // Sleeps in the real pass only (the rehearsal draws 1 from the sequence, which no rollback undoes).
+      '2_slow.sql':
+        "create table b (id int);\nselect pg_sleep(case when nextval('s') > 1 then 4 else 0 end);\n",
+      '3_c.sql': 'create table c (id int);\n',
+    });
+    await query(db.url, 'create sequence s');
+    let sessionPid = 0;
+    // The real pass: file 1 is committed and the message carrying files 2 and 3 is at work (its
+    // text is too long for pg_stat_activity to show the pg_sleep; it names file_started).
+    const killed = await applyThenKill(db.url, dir, 'per-file', async () => {
+      const rows = await query(
+        db.url,
+        `select to_regclass('public.a') is not null as a, (${REAL_PASS_AT_WORK} limit 1) as pid`,
+      );
+      sessionPid = rows[0].pid;
+      return rows[0].a && rows[0].pid !== null;
+    });
+    expect(killed.signal).toBe('SIGKILL');
+
+    // The killed client's backend is still at work: the run is not abandoned yet.
+    const [open] = await runsOf(db.url);
+    expect(open).toMatchObject({ status: 'running', session_pid: sessionPid, finished: false });
+    expect(
+      await query(db.url, 'select count(*)::int as n from pg_stat_activity where pid = $1', [sessionPid]),
+    ).toEqual([{ n: 1 }]);
+    const early = await runGuard('status', db.url, dir);
+    expect(early.result.abandonedRuns).toBeUndefined();
+
+    await waitFor(
+      'the dead client’s backend to end',
+      async () =>
+        (
+          await query(db.url, 'select count(*)::int as n from pg_stat_activity where pid = $1', [sessionPid])
+        )[0].n === 0,
+    );
+    expect(await lockIsFree(db.url)).toBe(true);
+    // What was sent in one message went on committing after the client died.
+    const history = (
+      await query(db.url, 'select version from supabase_migrations.schema_migrations order by version')
+    ).map((r) => r.version);
+    expect(history).toEqual(['1', '2', '3']);
+
+    // status reports it and writes nothing.
+    const status = await runGuard('status', db.url, dir);
+    expect(status.result.status).toBe('success');
+    expect(status.result.abandonedRuns).toEqual([
+      expect.objectContaining({ id: open.id, sessionPid, applied: ['1', '2', '3'], closed: false }),
+    ]);
+    expect(status.result.message).toMatch(
+      new RegExp(`1 run\\(s\\) ended without finishing .*#${open.id} \\(applied 1, 2, 3\\)`),
+    );
+    expect(status.logs.join('\n')).toMatch(
+      new RegExp(
+        `warn: Run #${open.id} \\(apply on default, per-file mode.*its session \\(pid ${sessionPid}\\) is gone; the history shows it applied 1, 2, 3\\. It is still recorded as running`,
+      ),
+    );
+    expect(await runsOf(db.url)).toEqual([open]);
+
+    // The next apply closes it, and says so.
+    const next = await runGuard('apply', db.url, dir);
+    expect(next.result.status).toBe('nothing-to-do');
+    expect(next.result.abandonedRuns).toEqual([
+      expect.objectContaining({ id: open.id, applied: ['1', '2', '3'], closed: true }),
+    ]);
+    expect(next.logs.join('\n')).toMatch(
+      new RegExp(`warn: Run #${open.id} .*Its record is now closed as abandoned`),
+    );
+    expect(await runsOf(db.url)).toEqual([
+      expect.objectContaining({
+        id: open.id,
+        status: 'abandoned',
+        applied: ['1', '2', '3'],
+        finished: true,
+        error: expect.stringMatching(/ended without finishing/),
+      }),
+    ]);
+    expect((await runGuard('status', db.url, dir)).result.abandonedRuns).toBeUndefined();
+    expect(await lockIsFree(db.url)).toBe(true);
+  }, 60_000);
+
+  it('kill -9 in all mode: nothing stays applied; the next apply closes the dead run with nothing applied, then applies', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_a.sql': 'create table a (id int);\n',
+      '2_slow.sql': 'create table b (id int);\nselect pg_sleep(2);\n',
+    });
+    const before = await databaseState(db.url);
+    let sessionPid = 0;
+    const killed = await applyThenKill(db.url, dir, 'all', async () => {
+      const rows = await query(
+        db.url,
+        `select (${SLEEPING_MIGRATION} limit 1) as pid, to_regclass('migration_guard.runs') is not null as recorded`,
+      );
+      sessionPid = rows[0].pid;
+      // The row is opened on the control connection while the migrations run: wait for it.
+      return (
+        rows[0].pid !== null &&
+        rows[0].recorded &&
+        (await query(db.url, 'select 1 from migration_guard.runs')).length === 1
+      );
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const [open] = await runsOf(db.url);
+    // The row names the session that ran the migrations, not the connection that wrote it.
+    expect(open).toMatchObject({ status: 'running', session_pid: sessionPid });
+    await waitFor(
+      'the dead client’s backend to end',
+      async () =>
+        (
+          await query(db.url, 'select count(*)::int as n from pg_stat_activity where pid = $1', [sessionPid])
+        )[0].n === 0,
+    );
+    expect(await databaseState(db.url)).toEqual(before);
+    expect(await lockIsFree(db.url)).toBe(true);
+
+    const next = await runGuard('apply', db.url, dir);
+    expect(next.result.status).toBe('success');
+    expect(next.result.applied).toEqual(['1', '2']);
+    expect(next.result.abandonedRuns).toEqual([
+      expect.objectContaining({ id: open.id, applied: [], closed: true }),
+    ]);
+    expect(next.logs.join('\n')).toMatch(
+      /the history shows it applied nothing\. Its record is now closed as abandoned/,
+    );
+    expect(await runsOf(db.url)).toEqual([
+      expect.objectContaining({ id: open.id, status: 'abandoned', applied: [], finished: true }),
+      expect.objectContaining({ id: next.result.runId, status: 'success', applied: ['1', '2'] }),
+    ]);
+  }, 60_000);
+});
