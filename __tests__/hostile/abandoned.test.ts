@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,21 +15,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * A SIGKILL cannot be sent to an in-process run: the CLI runs as a child process, from a private
  * bundle of the current sources (dist/ is rebuilt only at release time).
  */
-let bundle: string;
-beforeAll(() => {
-  bundle = mkdtempSync(join(tmpdir(), 'mg-abandoned-cli-'));
+let bundle: string | undefined;
+/** Built once, by the first test that needs it (~10 s). */
+function cliBundle(): string {
+  if (bundle) return bundle;
+  const out = mkdtempSync(join(tmpdir(), 'mg-abandoned-cli-'));
   execFileSync(
     join('node_modules', '.bin', 'ncc'),
-    ['build', 'src/cli-entry.ts', '-o', join(bundle, 'cli'), '--quiet'],
+    ['build', 'src/cli-entry.ts', '-o', join(out, 'cli'), '--quiet'],
     {
       stdio: 'pipe',
     },
   );
   const wasm = join(dirname(createRequire(import.meta.url).resolve('libpg-query')), 'libpg-query.wasm');
-  copyFileSync(wasm, join(bundle, 'libpg-query.wasm'));
-  writeFileSync(join(bundle, 'package.json'), '{ "type": "module" }\n');
-}, 120_000);
-afterAll(() => rmSync(bundle, { recursive: true, force: true }));
+  copyFileSync(wasm, join(out, 'libpg-query.wasm'));
+  writeFileSync(join(out, 'package.json'), '{ "type": "module" }\n');
+  return (bundle = out);
+}
+afterAll(() => {
+  if (bundle) rmSync(bundle, { recursive: true, force: true });
+});
 
 async function waitFor(
   what: string | (() => string),
@@ -64,7 +69,7 @@ async function applyThenKill(
   const child = spawn(
     process.execPath,
     [
-      join(bundle, 'cli', 'index.js'),
+      join(cliBundle(), 'cli', 'index.js'),
       'apply',
       '--migrations-dir',
       dir,
@@ -237,4 +242,135 @@ describe.each(testServers())('runs that die without a word, on $name', (server) 
       expect.objectContaining({ id: next.result.runId, status: 'success', applied: ['1', '2'] }),
     ]);
   }, 60_000);
+});
+
+/** The database's advisory locks held by anyone (ours has no other user here). */
+const ADVISORY_LOCKS =
+  "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())";
+
+describe.each(testServers())('migrations that reach outside their transaction, on $name', (server) => {
+  const newDb = databasesFor(server);
+  const files = (middle: string) =>
+    migrationsDir({
+      '1_a.sql': 'create table a (id int);\n',
+      '2_x.sql': `create table b (id int);\n${middle}`,
+      '3_c.sql': 'create table c (id int);\n',
+    });
+  const detailsOf = async (url: string) =>
+    (await query(url, 'select status, details from migration_guard.runs order by id desc limit 1'))[0];
+
+  it.each(['all', 'per-file'])(
+    'pg_advisory_unlock_all() in %s mode: the lock really is free while the run goes on, and the run says which file released it',
+    async (mode) => {
+      const db = await newDb();
+      await query(db.url, 'create sequence s');
+      // The sleep (real pass only) leaves time to look at the lock while the migration session is open.
+      const dir = files(
+        "select pg_advisory_unlock_all();\nselect pg_sleep(case when nextval('s') > 1 then 3 else 0 end);\n",
+      );
+      const run = runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+      await waitFor('the real pass to sleep after the unlock', async () => {
+        const rows = await query(db.url, `select nextval('s') > 0 and currval('s') > 2 as real`).catch(
+          () => [],
+        );
+        return rows[0]?.real === true;
+      });
+      const migrating = await query(
+        db.url,
+        "select count(*)::int as n from pg_stat_activity where application_name like 'migration-guard%' and application_name not like '%control' and state = 'active'",
+      );
+      expect(migrating).toEqual([{ n: 1 }]);
+      expect(await lockIsFree(db.url)).toBe(true);
+      const { result, logs } = await run;
+      expect(result.status).toBe('success');
+      expect(result.applied).toEqual(['1', '2', '3']);
+      const blamed = {
+        effect: 'lock-released',
+        file: expect.stringMatching(/2_x\.sql$/),
+        line: 2,
+        call: 'pg_advisory_unlock_all',
+      };
+      expect(result.sessionEffects).toEqual([expect.objectContaining(blamed)]);
+      expect(result.message).toMatch(
+        /^Applied 3 migration\(s\)\. Warning: \S*2_x\.sql:2 released the migration lock \(pg_advisory_unlock_all\(\)\) during the run.*The lock was not held when the run ended\.$/,
+      );
+      // Said before the run, and after it.
+      expect(logs).toContainEqual(
+        expect.stringMatching(/^warn: \S*2_x\.sql:2: calls pg_advisory_unlock_all\(\)/),
+      );
+      expect(logs).toContainEqual(expect.stringMatching(/^warn: \S*2_x\.sql:2 released the migration lock/));
+      expect(await detailsOf(db.url)).toMatchObject({
+        status: 'success',
+        details: { sessionEffects: [expect.objectContaining(blamed)] },
+      });
+      expect(
+        (await query(db.url, 'select version from supabase_migrations.schema_migrations order by 1')).map(
+          (r) => r.version,
+        ),
+      ).toEqual(['1', '2', '3']);
+      expect(await query(db.url, ADVISORY_LOCKS)).toEqual([{ n: 0 }]);
+    },
+    30_000,
+  );
+
+  it.each(['all', 'per-file'])(
+    "pg_terminate_backend() of the other migration-guard sessions in %s mode ends this run's control connection: the run finishes and says which file did it",
+    async (mode) => {
+      const db = await newDb();
+      const dir = files(
+        'select count(pg_terminate_backend(pid)) from pg_stat_activity\n  where datname = current_database() and pid <> pg_backend_pid() and application_name like 'migration-guard%';\n',
+      );
+      const { result, logs } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+      expect(result.status).toBe('success');
+      const blamed = {
+        effect: 'control-connection-terminated',
+        file: expect.stringMatching(/2_x\.sql$/),
+        line: 2,
+        call: 'pg_terminate_backend',
+      };
+      expect(result.sessionEffects).toEqual([expect.objectContaining(blamed)]);
+      expect(logs).toContainEqual(
+        expect.stringMatching(/^warn: \S*2_x\.sql:2 terminated this run's control connection/),
+      );
+      expect(await detailsOf(db.url)).toMatchObject({
+        status: 'success',
+        details: { sessionEffects: [expect.objectContaining(blamed)] },
+      });
+      expect(await query(db.url, ADVISORY_LOCKS)).toEqual([{ n: 0 }]);
+    },
+  );
+
+  it.each([
+    ['all', 'rolled-back', /The run was rolled back/],
+    ['per-file', 'failed', /The rehearsal found this before anything was applied/],
+  ] as const)(
+    "pg_terminate_backend(pg_backend_pid()) in %s mode ends the run's own session: %s, the file blamed, the record closed, the lock free",
+    async (mode, status, outcome) => {
+      const db = await newDb();
+      const dir = files('select pg_terminate_backend(pg_backend_pid());\n');
+      const before = await databaseState(db.url);
+      const { result, logs } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+      expect(result.status).toBe(status);
+      expect(result.message).toMatch(
+        /^\S*2_x\.sql:2:1: terminating connection due to administrator command\./,
+      );
+      expect(result.message).toMatch(outcome);
+      expect(result.sessionEffects).toEqual([
+        expect.objectContaining({
+          effect: 'session-terminated',
+          file: expect.stringMatching(/2_x\.sql$/),
+          line: 2,
+        }),
+      ]);
+      expect(logs).toContainEqual(
+        expect.stringMatching(/^warn: \S*2_x\.sql:2 terminated this run's own session/),
+      );
+      expect(await databaseState(db.url)).toEqual(before);
+      // Recorded on a new connection, not left `running` for the next run to find.
+      expect(await query(db.url, 'select status, error from migration_guard.runs')).toEqual([
+        { status, error: result.message.replace(/ Warning: .*$/, '') },
+      ]);
+      expect(await query(db.url, ADVISORY_LOCKS)).toEqual([{ n: 0 }]);
+    },
+  );
 });

@@ -1,4 +1,5 @@
-import type { Client } from '../db/connect.js';
+import { applicationName } from '../config/run-context.js';
+import { connect, type Client } from '../db/connect.js';
 import { ensureGuardSchema, finishRunRecord, startRunRecord, type RunOutcome } from '../db/guard-store.js';
 import type { CommandContext } from './context.js';
 
@@ -29,6 +30,13 @@ function backendPidOf(client: Client): number | undefined {
 }
 
 const UNDEFINED_TABLE = '42P01';
+
+/** A lost connection (no SQLSTATE from a live server, or the server ending the session). */
+function isConnectionLoss(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return code.startsWith('08') || code.startsWith('57P');
+}
 
 /**
  * This run's row, opened once: before anything runs, or (when the run streams, see
@@ -72,6 +80,25 @@ export class RunRecord {
    * transaction failed, the row went with it, and a new one is opened so the failure is on record.
    */
   async finish(outcome: RunOutcome, on: Client = this.client): Promise<number> {
+    try {
+      return await this.finishOn(on, outcome);
+    } catch (error) {
+      if (!isConnectionLoss(error)) throw error;
+    }
+    // The connection is gone (a migration may have terminated its own session): the outcome is
+    // recorded on a new one rather than left `running`.
+    const settings = this.ctx.settings;
+    const fresh = await connect(settings.database, {
+      applicationName: `${applicationName(settings.command, settings.environment, this.ctx.run)} recovery`,
+    });
+    try {
+      return await this.finishOn(fresh, outcome);
+    } finally {
+      await fresh.end().catch(() => {});
+    }
+  }
+
+  private async finishOn(on: Client, outcome: RunOutcome): Promise<number> {
     const id = await this.open(on);
     // On a fresh database our schema itself may have gone with that transaction.
     const closed = await finishRunRecord(on, id, outcome).catch((error: { code?: string }) => {

@@ -4,6 +4,12 @@ import { readChecksums } from '../db/guard-store.js';
 import { readHistory } from '../db/history.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
 import { reconcileAbandonedRuns } from './abandoned.js';
+import {
+  findSessionHazards,
+  holdsMigrationLock,
+  reportSessionEffects,
+  warnSessionHazards,
+} from './session-effects.js';
 import { buildPlan, type Plan } from '../engine/plan.js';
 import type { ExecuteOptions } from '../engine/execute.js';
 import { StatementRunner } from '../engine/statement-runner.js';
@@ -63,9 +69,18 @@ export async function withSession<T>(
       if (options.files !== false) result.findings = plan.findings;
       result.currentVersion = plan.currentVersion;
       result.pendingCount = plan.pending.length;
-      // The control connection only watches: it cancels on abort and reads lock blockers.
+      const hazards = findSessionHazards(plan.pending);
+      if (settings.command === 'plan' || settings.command === 'apply') warnSessionHazards(ctx, hazards);
+      // The control connection only watches: it cancels on abort and reads lock blockers. Its end
+      // before the run closes it means someone (a migration, say) terminated it.
+      let controlLost = false;
+      let closing = false;
       const runner = new StatementRunner(client, {
-        openControl: () => connect(settings.database, { applicationName: `${appName} control` }),
+        openControl: async () => {
+          const control = await connect(settings.database, { applicationName: `${appName} control` });
+          control.on('end', () => (controlLost ||= !closing));
+          return control;
+        },
         backendPid: rows[0].pid,
         signal: ctx.signal,
         lockTimeoutMs: settings.lockTimeoutMs,
@@ -73,6 +88,16 @@ export async function withSession<T>(
       try {
         return await fn({ client, set, plan, serverMajor, runner, historyExists: history !== undefined });
       } finally {
+        // Still on this session: whether it kept the lock it took, and whether it is still there.
+        let sessionLost = false;
+        const lockHeld = await holdsMigrationLock(client).catch(() => void (sessionLost = true));
+        await reportSessionEffects(ctx, result, client, {
+          lockHeld: options.lock ? lockHeld : undefined,
+          sessionLost,
+          controlLost,
+          hazards,
+        });
+        closing = true;
         await runner.close();
       }
     };

@@ -299,6 +299,18 @@ export async function finishRunRecord(client: Client, id: number, outcome: RunOu
   return (rowCount ?? 0) > 0;
 }
 
+/** Adds keys to a run's details after it closed (what was found out once its result was built). */
+export async function noteOnRunRecord(
+  client: Client,
+  id: number,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await client.query(
+    `UPDATE migration_guard.runs SET details = coalesce(details, '{}'::jsonb) || $2::jsonb WHERE id = $1`,
+    [id, JSON.stringify(details)],
+  );
+}
+
 export interface RunOutcome {
   status: string;
   applied: string[];

@@ -85,6 +85,16 @@ export interface LockReport {
   retries: Array<{ attempt: number; delayMs: number; message: string; blocker?: string }>;
 }
 
+/** What a migration did outside its transaction to the run's own lock or connections. */
+export interface SessionEffect {
+  effect: 'lock-released' | 'session-terminated' | 'control-connection-terminated';
+  /** The file (and line) whose statement calls the function that did it, when one does. */
+  file?: string;
+  line?: number;
+  call?: string;
+  message: string;
+}
+
 export interface RunResult {
   tool: { name: 'supabase-migration-guard'; version: string };
   command: CommandName;
@@ -115,6 +125,8 @@ export interface RunResult {
   cancelled?: boolean;
   /** Earlier runs that died without a word, found by this one (closed as `abandoned` under the lock). */
   abandonedRuns?: AbandonedRun[];
+  /** The migration lock released, or the control connection terminated, by a migration. */
+  sessionEffects?: SessionEffect[];
   message: string;
   error?: ErrorDetail;
 }
