@@ -318,7 +318,7 @@ describe.each(testServers())('migrations that reach outside their transaction, o
     async (mode) => {
       const db = await newDb();
       const dir = files(
-        'select count(pg_terminate_backend(pid)) from pg_stat_activity\n  where datname = current_database() and pid <> pg_backend_pid() and application_name like 'migration-guard%';\n',
+        "select count(pg_terminate_backend(pid)) from pg_stat_activity\n  where datname = current_database() and pid <> pg_backend_pid() and application_name like 'migration-guard%';\n",
       );
       const { result, logs } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
       expect(result.status).toBe('success');
