@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -59,6 +59,36 @@ async function lockIsFree(url: string): Promise<boolean> {
   });
 }
 
+/** Runs the CLI in a child process and sends it `signal` once `ready` holds. */
+async function runThenSignal(
+  args: string[],
+  url: string,
+  signal: NodeJS.Signals,
+  ready: () => Promise<boolean>,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; output: string }> {
+  const child = spawn(process.execPath, [join(cliBundle(), 'cli', 'index.js'), ...args], {
+    env: { PATH: process.env.PATH, DATABASE_URL: url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let output = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    output += d;
+  });
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, s) => resolve({ code, signal: s })),
+  );
+  try {
+    await waitFor(() => `the run to reach its ${signal} point (output so far: ${output})`, ready);
+  } finally {
+    child.kill(signal);
+  }
+  const end = await exited;
+  return { ...end, stdout, output };
+}
+
 /** Starts `apply` in a child process and kills it with SIGKILL once `ready` holds. */
 async function applyThenKill(
   url: string,
@@ -66,30 +96,8 @@ async function applyThenKill(
   mode: 'all' | 'per-file',
   ready: () => Promise<boolean>,
 ): Promise<{ signal: NodeJS.Signals | null; output: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(cliBundle(), 'cli', 'index.js'),
-      'apply',
-      '--migrations-dir',
-      dir,
-      '--transaction-mode',
-      mode,
-      '--backup',
-      'off',
-    ],
-    { env: { PATH: process.env.PATH, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, s) => resolve(s)));
-  try {
-    await waitFor(() => `the run to reach its kill point (output so far: ${output})`, ready);
-  } finally {
-    child.kill('SIGKILL');
-  }
-  return { signal: await exited, output };
+  const args = ['apply', '--migrations-dir', dir, '--transaction-mode', mode, '--backup', 'off'];
+  return runThenSignal(args, url, 'SIGKILL', ready);
 }
 
 const SLEEPING_MIGRATION = `select pid from pg_stat_activity
@@ -372,5 +380,84 @@ describe.each(testServers())('migrations that reach outside their transaction, o
       ]);
       expect(await query(db.url, ADVISORY_LOCKS)).toEqual([{ n: 0 }]);
     },
+  );
+});
+
+describe.each(testServers())('a cancelled job (SIGTERM to the CLI), on $name', (server) => {
+  const newDb = databasesFor(server);
+
+  it.each([
+    ['apply', 'all', 'the real pass'],
+    ['apply', 'per-file', 'the real pass'],
+    ['apply', 'per-file', 'the rehearsal'],
+    ['plan', 'all', 'the rehearsal'],
+  ])(
+    '%s in %s mode, stopped during %s: the CLI, the JSON report and the run record all say cancelled',
+    async (command, mode, stage) => {
+      const db = await newDb();
+      await query(db.url, 'create sequence s');
+      // The sleep happens in the stage under test only: the rehearsal draws 1 from the sequence.
+      const sleepIn =
+        stage === 'the rehearsal'
+          ? "nextval('s') = 1"
+          : command === 'apply' && mode === 'per-file'
+            ? "nextval('s') > 1"
+            : 'true';
+      const dir = migrationsDir({
+        '1_a.sql': 'create table a (id int);\n',
+        '2_slow.sql': `create table b (id int);\nselect pg_sleep(case when ${sleepIn} then 30 else 0 end);\n`,
+      });
+      const before = await databaseState(db.url);
+      const report = join(mkdtempSync(join(tmpdir(), 'mg-cancel-report-')), 'report.json');
+      const args = [
+        command,
+        '--migrations-dir',
+        dir,
+        '--transaction-mode',
+        mode,
+        '--backup',
+        'off',
+        '--report-path',
+        report,
+      ];
+      const sleeping =
+        stage === 'the real pass' && mode === 'per-file' ? REAL_PASS_AT_WORK : SLEEPING_MIGRATION;
+      const stopped = await runThenSignal(args, db.url, 'SIGTERM', async () => {
+        const rows = await query(
+          db.url,
+          `${sleeping} and (select count(*) from pg_stat_activity where query like '%pg_sleep%' or query like '%file_started%') > 0`,
+        );
+        // per-file real pass: file 1 committed first.
+        if (stage === 'the real pass' && mode === 'per-file')
+          return (
+            rows.length > 0 && (await query(db.url, "select to_regclass('public.a') is not null as a"))[0].a
+          );
+        return rows.length > 0;
+      });
+      expect(stopped.code).toBe(1);
+      const lastLine = stopped.stdout.trim().split('\n').pop();
+      expect(lastLine).toMatch(/^cancelled: Cancelled \(SIGTERM\)/);
+      const json = JSON.parse(readFileSync(report, 'utf8'));
+      expect(json).toMatchObject({ status: 'cancelled', cancelled: true });
+      expect(lastLine).toBe(`cancelled: ${json.message}`);
+      const perFileCommitted = stage === 'the real pass' && mode === 'per-file';
+      if (command === 'apply') {
+        expect(await query(db.url, 'select status, applied, error from migration_guard.runs')).toEqual([
+          { status: 'cancelled', applied: perFileCommitted ? ['1'] : [], error: json.message },
+        ]);
+      } else {
+        expect(await query(db.url, "select to_regclass('migration_guard.runs') as runs")).toEqual([
+          { runs: null },
+        ]);
+      }
+      if (perFileCommitted) {
+        expect(json.message).toMatch(/Still applied from this run: 1\./);
+        expect((await databaseState(db.url)).history).toEqual(['1']);
+      } else {
+        expect(await databaseState(db.url)).toEqual(before);
+      }
+      expect(await query(db.url, ADVISORY_LOCKS)).toEqual([{ n: 0 }]);
+    },
+    60_000,
   );
 });

@@ -5,7 +5,11 @@ import type { AbandonedRun } from '../db/abandoned-runs.js';
  * The full result of a run: what the JSON report holds and what every renderer reads.
  * Plain data only (no class instances), so it serialises as is.
  */
-export type RunStatus = 'success' | 'nothing-to-do' | 'failed' | 'rolled-back';
+/**
+ * `cancelled`: the job was stopped (SIGINT/SIGTERM); whatever the run had committed is in `applied`
+ * (per-file mode), and the same word is in the run record and the CLI's closing line.
+ */
+export type RunStatus = 'success' | 'nothing-to-do' | 'failed' | 'rolled-back' | 'cancelled';
 
 export type MigrationStatus =
   | 'applied' // committed by this run

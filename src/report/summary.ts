@@ -5,6 +5,7 @@ const STATUS_LABEL: Record<RunResult['status'], string> = {
   'nothing-to-do': '✅ nothing to do',
   failed: '❌ failed',
   'rolled-back': '↩️ failed and rolled back',
+  cancelled: '⏹️ cancelled',
 };
 
 /** The job summary: pure Markdown from a run result (golden-tested). */
