@@ -238,7 +238,7 @@ describe.each(testServers())('faults on $name', (server) => {
       }
       controller.abort('SIGTERM');
       const { result } = await run;
-      expect(result.status).toBe('failed');
+      expect(result.status).toBe('cancelled');
       expect(result.message).toMatch(
         /^Cancelled \(SIGTERM\) while waiting for the migration lock; nothing was changed/,
       );

@@ -23,9 +23,19 @@ export function startRun(
   });
 }
 
-/** The backend pid pg received at connect time (BackendKeyData; pg uses it to cancel queries). */
+/** Each session's backend pid as the server reported it (pg_backend_pid()), noted by withSession. */
+const sessionPids = new WeakMap<Client, number>();
+
+export function noteSessionPid(client: Client, pid: number): void {
+  sessionPids.set(client, pid);
+}
+
+/**
+ * The pid of the session that runs the migrations: as the server reported it, else the one pg
+ * received at connect time (BackendKeyData; behind a pooler that may not be the server's).
+ */
 function backendPidOf(client: Client): number | undefined {
-  const pid = (client as unknown as { processID?: unknown }).processID;
+  const pid = sessionPids.get(client) ?? (client as unknown as { processID?: unknown }).processID;
   return typeof pid === 'number' ? pid : undefined;
 }
 

@@ -4,6 +4,7 @@ import { readChecksums } from '../db/guard-store.js';
 import { readHistory } from '../db/history.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
 import { reconcileAbandonedRuns } from './abandoned.js';
+import { noteSessionPid } from './run-record.js';
 import {
   findSessionHazards,
   holdsMigrationLock,
@@ -58,6 +59,7 @@ export async function withSession<T>(
       "SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid",
     );
     const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
+    noteSessionPid(client, rows[0].pid);
     result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
     logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
     const inner = async () => {
