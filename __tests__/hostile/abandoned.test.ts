@@ -4,10 +4,13 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import pg from 'pg';
+import { RunRecord } from '../../src/commands/run-record.js';
+import { parseSettings } from '../../src/config/settings.js';
 import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
 import { databaseState, databasesFor, query, testServers, withPg } from '../helpers/db.js';
 import { migrationsDir } from '../helpers/migrations.js';
-import { runGuard } from '../helpers/run.js';
+import { capturingLogger, runGuard } from '../helpers/run.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -322,11 +325,11 @@ describe.each(testServers())('migrations that reach outside their transaction, o
   );
 
   it.each(['all', 'per-file'])(
-    "pg_terminate_backend() of the other migration-guard sessions in %s mode ends this run's control connection: the run finishes and says which file did it",
+    "pg_terminate_backend() of every other session in %s mode ends this run's control connection: the run finishes and says which file did it",
     async (mode) => {
       const db = await newDb();
       const dir = files(
-        "select count(pg_terminate_backend(pid)) from pg_stat_activity\n  where datname = current_database() and pid <> pg_backend_pid() and application_name like 'migration-guard%';\n",
+        'select count(pg_terminate_backend(pid)) from pg_stat_activity\n  where datname = current_database() and pid <> pg_backend_pid();\n',
       );
       const { result, logs } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
       expect(result.status).toBe('success');
@@ -347,6 +350,48 @@ describe.each(testServers())('migrations that reach outside their transaction, o
       expect(await query(db.url, ADVISORY_LOCKS)).toEqual([{ n: 0 }]);
     },
   );
+
+  it("the run's row, being opened on a control connection that a migration terminates, is opened on the session instead", async () => {
+    const db = await newDb();
+    const session = new pg.Client({ connectionString: db.url });
+    const control = new pg.Client({ connectionString: db.url });
+    control.on('error', () => {});
+    await session.connect();
+    await control.connect();
+    try {
+      const settings = parseSettings({ command: 'apply', 'database-url': db.url });
+      const record = new RunRecord(
+        { settings, logger: capturingLogger([]), run: { actor: 'jest' } },
+        session,
+      );
+      const [{ pid: controlPid }] = await query(
+        db.url,
+        'select pg_terminate_backend(pid), pid from pg_stat_activity where pid = $1',
+        [(control as unknown as { processID: number }).processID],
+      );
+      await waitFor(
+        'the control connection to end',
+        async () =>
+          (
+            await query(db.url, 'select count(*)::int as n from pg_stat_activity where pid = $1', [
+              controlPid,
+            ])
+          )[0].n === 0,
+      );
+      // The streamed run starts opening the row on the control connection; the migrations'
+      // history rows then need its id on the session.
+      const onControl = record.open(control);
+      const id = await record.open(session);
+      await expect(onControl).rejects.toThrow();
+      const [{ pid: sessionPid }] = (await session.query('select pg_backend_pid() as pid')).rows;
+      expect(await query(db.url, 'select id::int, status, session_pid from migration_guard.runs')).toEqual([
+        { id, status: 'running', session_pid: sessionPid },
+      ]);
+    } finally {
+      await session.end();
+      await control.end().catch(() => {});
+    }
+  });
 
   it.each([
     ['all', 'rolled-back', /The run was rolled back/],

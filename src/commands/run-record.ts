@@ -56,6 +56,7 @@ function isConnectionLoss(error: unknown): boolean {
  */
 export class RunRecord {
   private opening?: Promise<number>;
+  private openingOn?: Client;
 
   constructor(
     private readonly ctx: CommandContext,
@@ -67,8 +68,12 @@ export class RunRecord {
     return this.opening !== undefined;
   }
 
-  /** Opens the row on `on` (default: the session's connection) unless it is open or opening. */
-  open(on: Client = this.client): Promise<number> {
+  /**
+   * Opens the row on `on` (default: the session's connection) unless it is open or opening. When
+   * an opening under way on another connection fails (the control connection, terminated by a
+   * migration, say), the row is opened on `on` instead of failing the caller with that error.
+   */
+  async open(on: Client = this.client): Promise<number> {
     if (!this.opening) {
       const opening = (async () => {
         await ensureGuardSchema(on);
@@ -80,8 +85,17 @@ export class RunRecord {
         if (this.opening === opening) this.opening = undefined;
       });
       this.opening = opening;
+      this.openingOn = on;
     }
-    return this.opening;
+    const opening = this.opening;
+    const openingOn = this.openingOn;
+    try {
+      return await opening;
+    } catch (error) {
+      if (openingOn === on) throw error;
+      if (this.opening === opening) this.opening = undefined;
+      return this.open(on);
+    }
   }
 
   /**
