@@ -205,6 +205,41 @@ describe.each(testServers())('runs that die without a word, on $name', (server) 
     expect(await lockIsFree(db.url)).toBe(true);
   }, 60_000);
 
+  it('a run left running by an older version (no session recorded) is judged by the lock: reported while no session holds it, closed by the next apply', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({ '1_a.sql': 'create table a (id int);\n' });
+    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    // The table as the previous release left it, with a run that never finished and applied 1.
+    await query(
+      db.url,
+      `alter table migration_guard.runs drop column session_pid, drop column session_started;
+       insert into migration_guard.runs (command, environment, transaction_mode) values ('apply', 'default', 'per-file');
+       update migration_guard.migrations set run_id = (select max(id) from migration_guard.runs);`,
+    );
+    const [{ id }] = await query(
+      db.url,
+      "select max(id)::int as id from migration_guard.runs where status = 'running'",
+    );
+    // While some session holds the migration lock, the row may belong to a live run.
+    await withPg(db.url, async (holder) => {
+      await holder.query('select pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
+      expect((await runGuard('status', db.url, dir)).result.abandonedRuns).toBeUndefined();
+    });
+    const status = await runGuard('status', db.url, dir);
+    expect(status.result.abandonedRuns).toEqual([
+      expect.objectContaining({ id, sessionPid: null, applied: ['1'], closed: false }),
+    ]);
+    expect(status.logs.join('\n')).toMatch(
+      new RegExp(`Run #${id} .*no session holds the lock; the history shows it applied 1`),
+    );
+    const next = await runGuard('apply', db.url, dir);
+    expect(next.result.status).toBe('nothing-to-do');
+    expect(next.result.abandonedRuns).toEqual([expect.objectContaining({ id, closed: true })]);
+    expect(
+      await query(db.url, 'select status, applied from migration_guard.runs where id = $1', [id]),
+    ).toEqual([{ status: 'abandoned', applied: ['1'] }]);
+  });
+
   it('kill -9 in all mode: nothing stays applied; the next apply closes the dead run with nothing applied, then applies', async () => {
     const db = await newDb();
     const dir = migrationsDir({

@@ -1,5 +1,6 @@
 import type { Client } from '../db/connect.js';
 import { closeAbandonedRuns, describeAbandonedRun, findAbandonedRuns } from '../db/abandoned-runs.js';
+import { ensureGuardSchema } from '../db/guard-store.js';
 import type { RunResult } from '../engine/result.js';
 import type { CommandContext } from './context.js';
 
@@ -17,6 +18,8 @@ export async function reconcileAbandonedRuns(
   try {
     const found = await findAbandonedRuns(client);
     if (found.length === 0) return;
+    // Rows of an older version's table: brought up to date first (additive columns only).
+    if (options.close) await ensureGuardSchema(client);
     const runs = options.close ? await closeAbandonedRuns(client, found) : found;
     result.abandonedRuns = runs;
     for (const run of runs) {
