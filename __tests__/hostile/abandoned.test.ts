@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { RunRecord } from '../../src/commands/run-record.js';
+import { ensureGuardSchema, startRunRecord } from '../../src/db/guard-store.js';
 import { parseSettings } from '../../src/config/settings.js';
 import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
 import { databaseState, databasesFor, query, testServers, withPg } from '../helpers/db.js';
@@ -238,6 +239,37 @@ describe.each(testServers())('runs that die without a word, on $name', (server) 
     expect(
       await query(db.url, 'select status, applied from migration_guard.runs where id = $1', [id]),
     ).toEqual([{ status: 'abandoned', applied: ['1'] }]);
+  });
+
+  it('a session a connection pooler kept after the client died (idle, without the lock) does not keep its run alive', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({ '1_a.sql': 'create table a (id int);\n' });
+    const pooled = new pg.Client({ connectionString: db.url });
+    await pooled.connect();
+    try {
+      await ensureGuardSchema(pooled);
+      const id = await startRunRecord(pooled, { command: 'apply', environment: 'default' });
+      const [{ pid }] = (await pooled.query('select pg_backend_pid() as pid')).rows;
+      // While the session holds the lock, it is the run's.
+      await pooled.query('select pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
+      expect((await runGuard('status', db.url, dir)).result.abandonedRuns).toBeUndefined();
+      // What a pooler's reset (DISCARD ALL) leaves: the same session, idle, without the lock.
+      await pooled.query('DISCARD ALL');
+      const status = await runGuard('status', db.url, dir);
+      expect(status.result.abandonedRuns).toEqual([
+        expect.objectContaining({ id, sessionPid: pid, sessionLingers: true, applied: [], closed: false }),
+      ]);
+      expect(status.logs.join('\n')).toMatch(
+        new RegExp(`Run #${id} .*its session \\(pid ${pid}\\) is idle without the migration lock`),
+      );
+      const next = await runGuard('apply', db.url, dir);
+      expect(next.result.status).toBe('success');
+      expect(await query(db.url, 'select status from migration_guard.runs where id = $1', [id])).toEqual([
+        { status: 'abandoned' },
+      ]);
+    } finally {
+      await pooled.end();
+    }
   });
 
   it('kill -9 in all mode: nothing stays applied; the next apply closes the dead run with nothing applied, then applies', async () => {

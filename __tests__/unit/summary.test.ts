@@ -145,6 +145,7 @@ describe('renderSummary', () => {
             actor: 'octocat',
             runUrl: null,
             applied: ['1', '2'],
+            sessionLingers: false,
             closed: true,
           },
         ],

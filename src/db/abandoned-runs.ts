@@ -4,8 +4,9 @@ import { MIGRATION_LOCK_ID } from './lock.js';
 /**
  * Runs that died without a word (SIGKILL, a lost runner): their row in migration_guard.runs still
  * says `running` but the session that ran them is gone. A run is alive while its session (pid and
- * start time, recorded when the row opened) still exists: a killed client's backend may go on
- * running, and in per-file mode committing, what it was sent, and it still holds the lock meanwhile.
+ * start time, recorded when the row opened) still exists and is the run's (holds the lock or is at
+ * work): a killed client's backend may go on running, and in per-file mode committing, what it was
+ * sent, holding the lock meanwhile; a session pooler may keep the session, idle, after the client died.
  */
 export interface AbandonedRun {
   id: number;
@@ -18,23 +19,33 @@ export interface AbandonedRun {
   runUrl: string | null;
   /** Versions the history shows this run applied (its history rows name it). */
   applied: string[];
+  /** Its session still exists, idle and without the lock (a session pooler kept it). */
+  sessionLingers: boolean;
   /** Whether this run closed the row as `abandoned` (false: only reported, e.g. by status). */
   closed: boolean;
 }
 
-/** Some session (not this one) holds the migration lock. $2 is the lock id. */
-const LOCK_HELD = `EXISTS (
+/** The migration lock is held by a session matching `who` (an SQL condition on l.pid). $2 is the lock id. */
+const lockHeldBy = (who: string) => `EXISTS (
   SELECT 1 FROM pg_locks l
-   WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+   WHERE l.locktype = 'advisory' AND l.granted AND ${who}
      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
      AND l.classid = ($2::bigint >> 32)::oid AND l.objid = ($2::bigint & 4294967295)::oid AND l.objsubid = 1)`;
 
-/** The run's own session still exists (a pid reused by a later session does not count). */
+/** Some session other than this one holds the migration lock. */
+const LOCK_HELD = lockHeldBy('l.pid <> pg_backend_pid()');
+
+/**
+ * The run's own session still exists (a pid reused by a later session does not count) and is
+ * still the run's: it holds the lock or is at work. An idle session without the lock is one a
+ * session pooler kept after the client died. A session of another role may hide its start time
+ * and state: then the pid alone keeps the run alive.
+ */
 const SESSION_ALIVE = `EXISTS (
   SELECT 1 FROM pg_stat_activity a
    WHERE a.pid = r.session_pid
-     -- Another role's session may hide its start time: then the pid alone keeps the run alive.
-     AND (a.backend_start IS NULL OR r.session_started IS NULL OR a.backend_start = r.session_started))`;
+     AND (a.backend_start IS NULL OR r.session_started IS NULL OR a.backend_start = r.session_started)
+     AND (a.state IS DISTINCT FROM 'idle' OR ${lockHeldBy('l.pid = a.pid')}))`;
 
 /**
  * The query for the database's shape: rows written before the session columns existed (or by a
@@ -52,7 +63,8 @@ function findSql(shape: { sessions: boolean; history: boolean }): string {
     ? `CASE WHEN r.session_pid IS NULL THEN ${LOCK_HELD} ELSE ${SESSION_ALIVE} END`
     : LOCK_HELD;
   return `SELECT r.id, r.command, r.environment, r.transaction_mode, r.started_at,
-       ${shape.sessions ? 'r.session_pid' : 'NULL::int AS session_pid'}, r.actor, r.run_url, ${applied} AS applied
+       ${shape.sessions ? 'r.session_pid' : 'NULL::int AS session_pid'}, r.actor, r.run_url, ${applied} AS applied,
+       ${shape.sessions ? 'EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.session_pid AND a.backend_start = r.session_started)' : 'false'} AS session_lingers
   FROM migration_guard.runs r
  WHERE r.status = 'running' AND r.id <> ALL ($1::bigint[]) AND NOT (${alive})
  ORDER BY r.id`;
@@ -82,6 +94,7 @@ function toAbandonedRun(r: Record<string, unknown>): AbandonedRun {
     actor: (r.actor as string | null) ?? null,
     runUrl: (r.run_url as string | null) ?? null,
     applied: (r.applied as string[]) ?? [],
+    sessionLingers: r.session_lingers === true,
     closed: false,
   };
 }
@@ -113,7 +126,9 @@ export function describeAbandonedRun(run: AbandonedRun): string {
     .join(' ');
   const mode = run.transactionMode ? `, ${run.transactionMode} mode` : '';
   const session =
-    run.sessionPid !== null ? `its session (pid ${run.sessionPid}) is gone` : 'no session holds the lock';
+    run.sessionPid === null
+      ? 'no session holds the lock'
+      : `its session (pid ${run.sessionPid}) ${run.sessionLingers ? 'is idle without the migration lock (a connection pooler kept it)' : 'is gone'}`;
   const applied = run.applied.length
     ? `the history shows it applied ${run.applied.join(', ')}`
     : 'the history shows it applied nothing';
