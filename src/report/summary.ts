@@ -5,6 +5,7 @@ const STATUS_LABEL: Record<RunResult['status'], string> = {
   'nothing-to-do': '✅ nothing to do',
   failed: '❌ failed',
   'rolled-back': '↩️ failed and rolled back',
+  cancelled: '⏹️ cancelled',
 };
 
 /** The job summary: pure Markdown from a run result (golden-tested). */
@@ -97,6 +98,19 @@ export function renderSummary(result: RunResult): string {
         `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(r.message)}${r.blocker ? ` — blocked by ${escapeMd(r.blocker)}` : ''}`,
       );
     }
+    lines.push('');
+  }
+  if (result.sessionEffects?.length) {
+    lines.push('### What the migrations did to this run', '');
+    for (const e of result.sessionEffects) lines.push(`- ⚠️ ${escapeMd(e.message)}`);
+    lines.push('');
+  }
+  if (result.abandonedRuns?.length) {
+    lines.push('### Runs that ended without finishing', '');
+    for (const r of result.abandonedRuns)
+      lines.push(
+        `- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${r.applied.join(', ')}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`,
+      );
     lines.push('');
   }
   if (result.status_rows) lines.push(...statusTable(result.status_rows), '');

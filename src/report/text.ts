@@ -19,6 +19,10 @@ export function renderText(result: RunResult): string {
       out.push(`    ${m.error.file}:${m.error.line ?? ''}:${m.error.column ?? ''}: ${m.error.message}`);
   }
   for (const f of result.findings) out.push(`${f.severity}: ${f.message}`);
+  for (const r of result.abandonedRuns ?? [])
+    out.push(
+      `abandoned run #${r.id}: applied ${r.applied.length ? r.applied.join(', ') : 'nothing'}${r.closed ? ' (closed as abandoned now)' : ' (still recorded as running)'}`,
+    );
   out.push(`${result.status}: ${result.message}`);
   return `${out.join('\n')}\n`;
 }
