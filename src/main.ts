@@ -64,7 +64,7 @@ export async function run(): Promise<void> {
   publishOutputs(result);
   await writeSummary(result);
   annotate(result);
-  if (result.status === 'failed' || result.status === 'rolled-back') core.setFailed(result.message);
+  if (result.status !== 'success' && result.status !== 'nothing-to-do') core.setFailed(result.message);
 }
 
 /** Bad inputs still get a job summary: the run is reported even when it never started. */

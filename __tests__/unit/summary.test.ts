@@ -117,6 +117,45 @@ describe('renderSummary', () => {
     expect(renderSummary(result({ status: 'nothing-to-do' }))).toMatch(/— ✅ nothing to do\n/);
     expect(renderSummary(result({ status: 'failed' }))).toMatch(/— ❌ failed\n/);
     expect(renderSummary(result({ status: 'rolled-back' }))).toMatch(/— ↩️ failed and rolled back\n/);
+    expect(renderSummary(result({ status: 'cancelled' }))).toMatch(/— ⏹️ cancelled\n/);
+  });
+
+  it('lists runs that ended without finishing and what the migrations did to this run', () => {
+    const markdown = renderSummary(
+      result({
+        status: 'success',
+        abandonedRuns: [
+          {
+            id: 7,
+            command: 'apply',
+            environment: 'default',
+            transactionMode: 'per-file',
+            startedAt: '2024-05-01T09:00:00.000Z',
+            sessionPid: 4242,
+            actor: 'octocat',
+            runUrl: null,
+            applied: ['1', '2'],
+            sessionLingers: false,
+            closed: true,
+          },
+        ],
+        sessionEffects: [
+          {
+            effect: 'lock-released',
+            file: 'm/2_x.sql',
+            line: 2,
+            call: 'pg_advisory_unlock_all',
+            message: 'm/2_x.sql:2 released the migration lock',
+          },
+        ],
+      }),
+    );
+    expect(markdown).toContain(
+      '### Runs that ended without finishing\n\n- run #7 (apply, started 2024-05-01T09:00:00.000Z by octocat): the history shows it applied 1, 2; closed as abandoned by this run\n',
+    );
+    expect(markdown).toContain(
+      '### What the migrations did to this run\n\n- ⚠️ m/2_x.sql:2 released the migration lock\n',
+    );
   });
 
   it('leaves out the error, migration, status and findings sections when there is nothing to show', () => {

@@ -60,7 +60,10 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
     }
     await handler(ctx, result);
   } catch (error) {
-    result.status = 'failed';
+    // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
+    const cancelled = (error instanceof GuardError && error.code === 'cancelled') || ctx.signal?.aborted;
+    result.status = cancelled ? 'cancelled' : 'failed';
+    result.cancelled = cancelled || undefined;
     result.error = toErrorDetail(error);
     result.message = errorMessage(error);
   }

@@ -64,6 +64,12 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       const failed = result.migrations.find((m) => m.version === version);
       if (failed) Object.assign(failed, { status: 'failed', error });
       result.error = error;
+      if (ctx.signal?.aborted) {
+        result.status = 'cancelled';
+        result.cancelled = true;
+        result.message = `${error.message}. The rehearsal was rolled back; nothing was changed.`;
+        return result;
+      }
       result.status = 'failed';
       result.message = `${formatLocation(error)}${error.message}. apply would fail here; nothing was changed.`;
       return result;

@@ -38,10 +38,14 @@ const CREATE_GUARD_SCHEMA = [
   // Added after the first release: each later column gets its own ADD COLUMN IF NOT EXISTS, and
   // NEWEST_COLUMN below names the last one so existing databases are upgraded once.
   'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS details jsonb',
+  // The session that runs the migrations (and holds the lock): a run whose session is gone died
+  // without a word (db/abandoned-runs.ts). The start time tells a reused pid from the original.
+  'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS session_pid integer',
+  'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS session_started timestamptz',
 ];
 
 /** The most recently added column: when it exists, the schema is current and no DDL runs. */
-const NEWEST_COLUMN = { table: 'migration_guard.runs', column: 'details' };
+const NEWEST_COLUMN = { table: 'migration_guard.runs', column: 'session_started' };
 
 export interface ChecksumRow {
   version: string;
@@ -258,6 +262,11 @@ export interface RunRecordStart {
   repository?: string;
   ref?: string;
   sha?: string;
+  /**
+   * The backend pid of the session that runs the migrations and holds the lock, when the row is
+   * written on another connection (the control connection); default: the writing session.
+   */
+  sessionPid?: number;
 }
 
 /** Opens a run's row; every text is scrubbed as it is written (a row outlives the job's log masking). */
@@ -268,8 +277,12 @@ export async function startRunRecord(
 ): Promise<number> {
   const run = scrubber.scrubValue(start);
   const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    `WITH session AS (SELECT coalesce($9::int, pg_backend_pid()) AS pid)
+     INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha,
+                                       session_pid, session_started)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, session.pid,
+            (SELECT backend_start FROM pg_stat_activity WHERE pid = session.pid)
+       FROM session RETURNING id`,
     [
       run.command,
       run.environment,
@@ -279,6 +292,7 @@ export async function startRunRecord(
       run.repository ?? null,
       run.ref ?? null,
       run.sha ?? null,
+      run.sessionPid ?? null,
     ],
   );
   return Number(rows[0].id);
@@ -308,6 +322,18 @@ export async function finishRunRecord(
     ],
   );
   return (rowCount ?? 0) > 0;
+}
+
+/** Adds keys to a run's details after it closed (what was found out once its result was built). */
+export async function noteOnRunRecord(
+  client: Client,
+  id: number,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await client.query(
+    `UPDATE migration_guard.runs SET details = coalesce(details, '{}'::jsonb) || $2::jsonb WHERE id = $1`,
+    [id, JSON.stringify(details)],
+  );
 }
 
 export interface RunOutcome {

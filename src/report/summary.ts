@@ -24,7 +24,7 @@ const MAX_MESSAGE = 3000;
 /** Where the whole data is when the summary leaves some out. */
 const FULL_DATA = 'the JSON report of the run (the `report-path` output) holds every one';
 
-const STATUS_LABEL: Record<RunResult['status'] | 'cancelled', string> = {
+const STATUS_LABEL: Record<RunResult['status'], string> = {
   success: '✅ success',
   'nothing-to-do': '✅ nothing to do',
   failed: '❌ failed',
@@ -52,7 +52,7 @@ const COUNTED_COMMANDS: ReadonlySet<RunResult['command']> = new Set([
 export function renderSummary(result: RunResult): string {
   const sections: string[][] = [
     [
-      `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status] ?? result.status}`,
+      `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
     ],
     [escapeMd(clip(result.message, MAX_MESSAGE))],
     countsTable(result),
@@ -65,6 +65,8 @@ export function renderSummary(result: RunResult): string {
     partialSection(result.partiallyApplied),
     rehearsalSection(result),
     lockSection(result.lock),
+    sessionEffectsSection(result.sessionEffects),
+    abandonedSection(result.abandonedRuns),
     result.status_rows ? statusSection(result.status_rows) : [],
     findingsSection(
       '### Drift: the history and the files disagree',
@@ -278,6 +280,35 @@ function lockSection(lock: RunResult['lock']): string[] {
         `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(clip(r.message, MAX_CELL))}${r.blocker ? ` — blocked by ${escapeMd(clip(r.blocker, MAX_CELL))}` : ''}`,
       [],
       listOptions(lock.retries.length, 'retries'),
+    ),
+  ];
+}
+
+function sessionEffectsSection(effects: RunResult['sessionEffects']): string[] {
+  if (!effects?.length) return [];
+  return [
+    '### What the migrations did to this run',
+    '',
+    ...foldList(
+      effects,
+      (e) => `- ⚠️ ${escapeMd(clip(e.message, MAX_CELL))}`,
+      [],
+      listOptions(effects.length, 'effects'),
+    ),
+  ];
+}
+
+function abandonedSection(runs: RunResult['abandonedRuns']): string[] {
+  if (!runs?.length) return [];
+  return [
+    '### Runs that ended without finishing',
+    '',
+    ...foldList(
+      runs,
+      (r) =>
+        `- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${versionList(r.applied)}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`,
+      [],
+      listOptions(runs.length, 'runs'),
     ),
   ];
 }
