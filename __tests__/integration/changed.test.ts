@@ -173,6 +173,22 @@ describe.each(testServers())('changed on $name', (server) => {
     expect(result.rollback).toMatchObject({ kind: 'automatic', succeeded: true, reverted: ['2', '1'] });
   });
 
+  it('is true after a revert whose down migration did not undo all of its file (the schema differs)', async () => {
+    const { url, dir } = await withSequence();
+    addFiles(dir, {
+      '1_one.sql': 'create table one (id int);\ncreate table one_log (id int);\n',
+      '1_one.down.sql': 'drop table one;\n',
+      '3_three.sql': FAILS_FOR_REAL,
+    });
+    const { result } = await expectChanged(
+      url,
+      async () => (await runGuard('apply', url, dir, { 'transaction-mode': 'per-file' })).result,
+      { status: 'rolled-back', changed: true },
+    );
+    expect(result.rollback).toMatchObject({ succeeded: true, reverted: ['1'] });
+    expect(result.message).toMatch(/schema fingerprint CHANGED/);
+  });
+
   it('is false after a failed unique index built outside a transaction whose INVALID index was dropped', async () => {
     const { url, dir } = await withSequence();
     await query(url, 'create table t (x int); insert into t values (1), (1)');

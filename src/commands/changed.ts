@@ -6,8 +6,9 @@ import type { RunResult } from '../engine/result.js';
  *
  * - apply: a migration this run committed and did not revert (per-file mode, or an `all` run cut
  *   by a statement that commits on its own), a file partly committed (statements outside a
- *   transaction, no history row), or a failed statement outside a transaction that left something
- *   behind it could not clean up (an INVALID index).
+ *   transaction, no history row), a failed statement outside a transaction that left something
+ *   behind it could not clean up (an INVALID index), or a schema that differs from before the run
+ *   after a failure (a down migration that did not undo all of its file).
  * - rollback: the down migrations' transaction committed, or a restore went through.
  * - baseline: history rows were written.
  * - every other command (plan, status, backup, audit) never changes it.
@@ -22,7 +23,8 @@ export function databaseChanged(result: RunResult): boolean {
         result.applied.length > 0 ||
         (result.committedBeforeFailure?.length ?? 0) > 0 ||
         result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
-        (result.nonTransactional ?? []).some((n) => n.failed && leftSomethingBehind(n.leftBehind))
+        (result.nonTransactional ?? []).some((n) => n.failed && leftSomethingBehind(n.leftBehind)) ||
+        schemaDiffers(result.schemaFingerprint)
       );
     case 'rollback':
       return (
@@ -34,6 +36,11 @@ export function databaseChanged(result: RunResult): boolean {
     default:
       return false;
   }
+}
+
+/** A failed run compares the schema before and after it; the files' own word does not settle it. */
+function schemaDiffers(fingerprint: RunResult['schemaFingerprint']): boolean {
+  return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
 }
 
 /**
