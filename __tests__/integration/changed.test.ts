@@ -8,6 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunResult } from '../../src/engine/result.js';
+import { parse } from 'yaml';
+import { main as cliMain } from '../../src/cli.js';
 import { run as actionRun } from '../../src/main.js';
 import { databasesFor, databaseState, query, testServers } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
@@ -256,6 +258,9 @@ describe.each(testServers())('changed on $name', (server) => {
       });
       expect(run.exitCode).toBe(1);
       expect(run.outputs).toMatchObject({ status: 'failed', changed: 'false', 'applied-count': '0' });
+      // Every output action.yml declares is published, and nothing else.
+      const declared = parse(readFileSync('action.yml', 'utf8')) as { outputs: Record<string, unknown> };
+      expect(Object.keys(run.outputs).sort()).toEqual(Object.keys(declared.outputs).sort());
       expect(run.summary).toContain('| Database changed | no |');
       expect(run.stdout).toContain(
         `::error title=Migration failed,file=${join(dir, '2_two.sql')},line=2,col=1::division by zero (SQLSTATE 22012)`,
@@ -302,5 +307,29 @@ describe.each(testServers())('changed on $name', (server) => {
       });
       expect(run.outputs).toMatchObject({ status: 'failed', changed: 'false' });
     });
+  });
+  it('the CLI ends its report with whether the database changed', async () => {
+    const { url, dir } = await withSequence();
+    addFiles(dir, { '1_one.sql': 'create table one (id int);\n', '3_three.sql': FAILS_FOR_REAL });
+    const out: string[] = [];
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    let code: number;
+    try {
+      code = await cliMain(
+        ['apply', '--migrations-dir', dir, '--transaction-mode', 'per-file', '--backup', 'off'],
+        {
+          DATABASE_URL: url,
+        },
+      );
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    expect(code).toBe(1);
+    expect(out.join('')).toMatch(/\ndatabase changed: yes\nfailed: .*Still applied from this run: 1\./);
   });
 });
