@@ -307,6 +307,27 @@ describe('renderSummary on long runs', () => {
     expect(balanced(markdown)).toBe(true);
   });
 
+  it('cuts a 1,000-row status table but keeps every row that is not applied with a good checksum', () => {
+    const markdown = renderSummary(
+      result({
+        command: 'status',
+        status: 'success',
+        status_rows: Array.from({ length: 1000 }, (_, i) => ({
+          version: String(i + 1),
+          name: `m${i + 1}`,
+          state: i === 599 ? ('pending' as const) : ('applied' as const),
+          checksum: i === 899 ? ('changed' as const) : ('ok' as const),
+        })),
+      }),
+    );
+    const rows = table(markdown, '| Version | Name | State |').slice(2);
+    const listed = rows.filter((r) => !r.startsWith('| … |')).map((r) => cells(r)[0]);
+    expect(listed).toHaveLength(250);
+    expect(listed).toEqual(expect.arrayContaining(['600', '900']));
+    expect(markdown).toContain('<details><summary>1000 migrations: 999 applied, 1 pending</summary>');
+    expect(markdown).toContain('Showing 250 of 1000 migrations');
+  });
+
   it('stays under the budget, closed and readable, whatever the run holds', () => {
     // Every long part at once, each made of characters that grow when escaped.
     const long = '<|>'.repeat(2000);

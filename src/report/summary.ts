@@ -315,20 +315,24 @@ function abandonedSection(runs: RunResult['abandonedRuns']): string[] {
 
 function statusSection(statusRows: StatusRow[]): string[] {
   if (statusRows.length === 0) return [];
-  return foldList(
-    statusRows,
-    (r) =>
-      `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(clip(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`,
-    ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'],
-    {
-      foldAbove: FOLD_ROWS_ABOVE,
-      maxItems: MAX_ROWS,
-      keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
-      summary: `${statusRows.length} migrations: ${countsBy(statusRows, (r) => r.state)}`,
-      gap: (_n, left) => `| … | ${countsBy(left, (r) => r.state)} |  |  |  |  |`,
-      cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
-    },
-  );
+  return [
+    '### Migrations',
+    '',
+    ...foldList(
+      statusRows,
+      (r) =>
+        `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(clip(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`,
+      ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'],
+      {
+        foldAbove: FOLD_ROWS_ABOVE,
+        maxItems: MAX_ROWS,
+        keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
+        summary: `${statusRows.length} migrations: ${countsBy(statusRows, (r) => r.state)}`,
+        gap: (_n, left) => `| … | ${countsBy(left, (r) => r.state)} |  |  |  |  |`,
+        cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+      },
+    ),
+  ];
 }
 
 function findingsSection(title: string, findings: Finding[]): string[] {
