@@ -22,7 +22,8 @@ const MAX_CELL = 600;
 const MAX_MESSAGE = 3000;
 
 /** Where the whole data is when the summary leaves some out. */
-const FULL_DATA = 'the JSON report of the run (the `report-path` output) holds every one';
+const JSON_REPORT = 'the JSON report of the run (the `report-path` output)';
+const FULL_DATA = `${JSON_REPORT} holds every one`;
 
 const STATUS_LABEL: Record<RunResult['status'], string> = {
   success: '✅ success',
@@ -95,7 +96,7 @@ export function renderSummary(result: RunResult): string {
     markdown,
     SUMMARY_BUDGET_BYTES,
     (kept) =>
-      `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${FULL_DATA.replace('every one', 'the whole run')}._`,
+      `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`,
   );
 }
 
