@@ -218,6 +218,83 @@ describe.each(testServers())('changed on $name', (server) => {
     expect(result.migrations.map((m) => m.status)).toEqual(['partially-applied']);
   });
 
+  describe('after a cancellation', () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    /** Sleeps 30 s on the real pass only (the rehearsal takes the first value of the sequence). */
+    const SLOW_FOR_REAL = "select pg_sleep(case when nextval('s') > 1 then 30 else 0 end);\n";
+
+    /** Waits until the run's real pass is at work (`table` committed), past its rehearsal. */
+    async function waitForRealPassAfter(url: string, table: string): Promise<void> {
+      for (let i = 0; i < 400; i++) {
+        const rows = await query(
+          url,
+          `select 1 from pg_stat_activity where application_name like 'migration-guard%'
+              and application_name not like '%control' and state = 'active'
+              and query like '%migration_guard.file_started%' and to_regclass($1) is not null`,
+          [table],
+        );
+        if (rows.length > 0) return;
+        await sleep(25);
+      }
+      throw new Error(`the real pass never committed ${table}`);
+    }
+
+    it('is true when per-file files committed before the stop stay applied', async () => {
+      const db = await newDb();
+      await query(db.url, 'create sequence s');
+      const dir = migrationsDir({
+        '1_first.sql': 'create table first_one (id int);\n',
+        '2_slow.sql': SLOW_FOR_REAL,
+      });
+      const controller = new AbortController();
+      const { result } = await expectChanged(
+        db.url,
+        async () => {
+          const run = runGuard(
+            'apply',
+            db.url,
+            dir,
+            { 'transaction-mode': 'per-file' },
+            { signal: controller.signal },
+          );
+          await waitForRealPassAfter(db.url, 'first_one');
+          controller.abort('SIGTERM');
+          return (await run).result;
+        },
+        { status: 'cancelled', changed: true },
+      );
+      expect(result.applied).toEqual(['1']);
+    });
+
+    it('is false when the stopped run was one transaction', async () => {
+      const db = await newDb();
+      await query(db.url, 'create sequence s');
+      await query(db.url, "select nextval('s')"); // no rehearsal in this mode: sleep on the first pass
+      const dir = migrationsDir({
+        '1_first.sql': 'create table first_one (id int);\n',
+        '2_slow.sql': SLOW_FOR_REAL,
+      });
+      const controller = new AbortController();
+      await expectChanged(
+        db.url,
+        async () => {
+          const run = runGuard('apply', db.url, dir, {}, { signal: controller.signal });
+          for (let i = 0; i < 400; i++) {
+            const rows = await query(
+              db.url,
+              "select 1 from pg_stat_activity where application_name like 'migration-guard%' and state = 'active' and query like '%pg_sleep%'",
+            );
+            if (rows.length > 0) break;
+            await sleep(25);
+          }
+          controller.abort('SIGTERM');
+          return (await run).result;
+        },
+        { status: 'cancelled', changed: false },
+      );
+    });
+  });
+
   it('follows what stayed: true for an apply, a baseline and a rollback that went through; false for plan, status, nothing to do and a failed rollback', async () => {
     const db = await newDb();
     const dir = migrationsDir({
