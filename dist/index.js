@@ -103,7 +103,7 @@ function parse(str, options = {}) {
   }
 
   // Only try to load fs if we expect to read from the disk
-  const fs = config.sslcert || config.sslkey || config.sslrootcert ? __nccwpck_require__(7515) : null
+  const fs = config.sslcert || config.sslkey || config.sslrootcert ? __nccwpck_require__(9896) : null
 
   if (config.sslcert) {
     config.ssl.cert = fs.readFileSync(config.sslcert).toString()
@@ -6018,7 +6018,7 @@ var isValidEntry = module.exports.isValidEntry = function(entry){
 
 
 var path = __nccwpck_require__(6928)
-  , fs = __nccwpck_require__(7515)
+  , fs = __nccwpck_require__(9896)
   , helper = __nccwpck_require__(8702)
 ;
 
@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9896);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9013);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9896:
+/***/ 9013:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -6768,7 +6768,7 @@ function escapeProperty(s) {
 // EXTERNAL MODULE: external "crypto"
 var external_crypto_ = __nccwpck_require__(6982);
 // EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(7515);
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -8650,7 +8650,7 @@ function setCommandEcho(enabled) {
  */
 function setFailed(message) {
     process.exitCode = ExitCode.Failure;
-    core_error(message);
+    error(message);
 }
 //-----------------------------------------------------------------------
 // Logging Commands
@@ -8673,7 +8673,7 @@ function core_debug(message) {
  * @param message error issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function core_error(message, properties = {}) {
+function error(message, properties = {}) {
     command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
@@ -10465,6 +10465,8 @@ function timeoutFindings(prepared, options) {
                     severity: 'warning',
                     version: item.migration.version,
                     file: path,
+                    line: s.line,
+                    column: s.column,
                     message: `${path}:${s.line}: \`${snippet}\` ${s.touchesTimeouts}; ignored: the run's ${kept} are set ` +
                         `again right after it and between files${within}. To change them, use the lock-timeout and statement-timeout inputs`,
                 });
@@ -14953,6 +14955,54 @@ async function baselineCommand(ctx, result) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/commands/changed.ts
+/**
+ * Whether the run left the database different from before it, read from the final result (the
+ * one place that knows what stayed): the `changed` output, the JSON report and every renderer.
+ *
+ * - apply: a migration this run committed and did not revert (per-file mode, or an `all` run cut
+ *   by a statement that commits on its own), a file partly committed (statements outside a
+ *   transaction, no history row), a failed statement outside a transaction that left something
+ *   behind it could not clean up (an INVALID index), or a schema that differs from before the run
+ *   after a failure (a down migration that did not undo all of its file).
+ * - rollback: the down migrations' transaction committed, or a restore went through.
+ * - baseline: history rows were written.
+ * - every other command (plan, status, backup, audit) never changes it.
+ *
+ * A rehearsal, a rolled-back transaction, a refusal before the run and the tool's own records
+ * (run records, checksums, the audit log) are not changes.
+ */
+function databaseChanged(result) {
+    switch (result.command) {
+        case 'apply':
+            return (result.applied.length > 0 ||
+                (result.committedBeforeFailure?.length ?? 0) > 0 ||
+                result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
+                (result.nonTransactional ?? []).some((n) => n.failed && leftSomethingBehind(n.leftBehind)) ||
+                schemaDiffers(result.schemaFingerprint));
+        case 'rollback':
+            return (result.rollback?.succeeded === true &&
+                (result.rollback.kind === 'restore' || result.rollback.reverted.length > 0));
+        case 'baseline':
+            return result.applied.length > 0;
+        default:
+            return false;
+    }
+}
+/** A failed run compares the schema before and after it; the files' own word does not settle it. */
+function schemaDiffers(fingerprint) {
+    return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
+}
+/**
+ * A failed statement outside a transaction reports what it left behind as notes
+ * (engine/invalid-index.ts): each remnant is either "… was dropped" or still there (or may be).
+ */
+function leftSomethingBehind(leftBehind) {
+    if (!leftBehind)
+        return false;
+    return !leftBehind.split('; ').every((note) => note.endsWith(' was dropped'));
+}
+
 ;// CONCATENATED MODULE: ./src/version.ts
 /** Reported in every run result; keep in step with package.json. */
 const TOOL_VERSION = '0.1.0';
@@ -14966,10 +15016,12 @@ function newResult(ctx, startedAt = new Date()) {
         command: ctx.settings.command,
         environment: ctx.settings.environment,
         status: 'failed',
+        changed: false,
         startedAt: startedAt.toISOString(),
         finishedAt: startedAt.toISOString(),
         durationMs: 0,
         database: { display: ctx.settings.database.display },
+        runUrl: ctx.run.runUrl,
         migrations: [],
         applied: [],
         pendingCount: 0,
@@ -15601,6 +15653,7 @@ async function statusCommand(ctx, result) {
 
 
 
+
 const HANDLERS = {
     plan: planCommand,
     apply: applyCommand,
@@ -15649,6 +15702,8 @@ async function runCommand(command) {
         result.error = toErrorDetail(error);
         result.message = errorMessage(error);
     }
+    // Decided once, from the result as it ends: what stayed committed, whatever path the run took.
+    result.changed = databaseChanged(result);
     const finished = new Date();
     result.finishedAt = finished.toISOString();
     result.durationMs = finished.getTime() - started.getTime();
@@ -23012,7 +23067,220 @@ function scrubberForInputs(raw) {
     return scrubber;
 }
 
+;// CONCATENATED MODULE: ./src/report/annotations.ts
+/**
+ * GitHub shows at most 10 error and 10 warning annotations per step. One error is left for the
+ * step's own failure message (the entry point's setFailed); past the limit, the last annotation
+ * says how many more there are and where to read them.
+ */
+const MAX_ERROR_ANNOTATIONS = 9;
+const MAX_WARNING_ANNOTATIONS = 10;
+const FAILED_TITLE = {
+    plan: 'Migration would fail',
+    rollback: 'Rollback failed',
+    baseline: 'Baseline failed',
+};
+/**
+ * The annotations of a run, pure from its result (golden-tested): SQL errors at file, line and
+ * column (the run's, each migration's, the rollback's), what a failed statement outside a
+ * transaction left behind, and findings about a file. Errors come first, the run's own error first
+ * of all; an error repeated in several places of the result is annotated once.
+ */
+function renderAnnotations(result) {
+    const errors = [];
+    const warnings = [];
+    const seen = new Set();
+    const add = (list, annotation) => {
+        const key = JSON.stringify([annotation.file, annotation.line, annotation.column, annotation.message]);
+        if (seen.has(key))
+            return;
+        seen.add(key);
+        list.push(annotation);
+    };
+    const sqlError = (title, error) => {
+        if (error?.file)
+            add(errors, { level: 'error', title, ...placeOf(error), message: annotations_describe(error) });
+    };
+    // A stopped job is not the file's fault: the statement it stopped is named, as cancelled.
+    const failedTitle = result.cancelled
+        ? 'Migration cancelled'
+        : (FAILED_TITLE[result.command] ?? 'Migration failed');
+    sqlError(failedTitle, result.error);
+    for (const m of result.migrations)
+        sqlError(failedTitle, m.error);
+    sqlError('Rollback failed', result.rollback?.error);
+    for (const n of result.nonTransactional ?? [])
+        if (n.failed && n.leftBehind)
+            add(warnings, {
+                level: 'warning',
+                title: 'Left behind outside a transaction',
+                file: n.file,
+                line: n.line,
+                message: n.leftBehind,
+            });
+    // A skipped file is not a migration (a README beside them): it is listed in the summary only.
+    for (const f of result.findings) {
+        if (!f.file || f.code === 'skipped-file')
+            continue;
+        add(f.severity === 'error' ? errors : warnings, {
+            level: f.severity,
+            title: `Migration ${f.code}`,
+            file: f.file,
+            line: f.line,
+            column: f.column,
+            message: f.message,
+        });
+    }
+    return [...capped(errors, MAX_ERROR_ANNOTATIONS), ...capped(warnings, MAX_WARNING_ANNOTATIONS)];
+}
+function placeOf(error) {
+    return { file: error.file, line: error.line, column: error.column };
+}
+/** The error as psql would show it: message (SQLSTATE), then DETAIL and HINT lines. */
+function annotations_describe(error) {
+    const lines = [`${error.message}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`];
+    if (error.detail)
+        lines.push(`DETAIL: ${error.detail}`);
+    if (error.hint)
+        lines.push(`HINT: ${error.hint}`);
+    return lines.join('\n');
+}
+/** At most `max` annotations; the last one kept also says how many more the job summary lists. */
+function capped(list, max) {
+    if (list.length <= max)
+        return list;
+    const kept = list.slice(0, max);
+    const more = list.length - max;
+    const last = kept[max - 1];
+    kept[max - 1] = {
+        ...last,
+        message: `${last.message}\n(${more} more ${last.level === 'error' ? 'errors' : 'warnings'} not annotated: GitHub shows 10 per step; see the job summary and the JSON report)`,
+    };
+    return kept;
+}
+
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/**
+ * Markdown building blocks shared by the renderers: escaping, clipping, folding long lists into
+ * `<details>`, and keeping a document under a size limit. Pure functions over strings.
+ */
+/** Escapes the characters that would let report text inject HTML into GitHub's Markdown. */
+function escapeMd(text) {
+    return text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/** One table cell: escaped, its pipes escaped and its line breaks kept as <br>, so a row keeps its cells. */
+function escapeCell(text) {
+    return escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/** `text` cut to `max` characters with an ellipsis (before escaping, so no entity is cut in two). */
+function clip(text, max) {
+    return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+function bytes(text) {
+    return Buffer.byteLength(text, 'utf8');
+}
+/**
+ * Lines for a long list (table rows after `header`, or list lines): open when short, folded into
+ * `<details>` when long, and cut to `maxItems` (in their order, the kept ones first in priority,
+ * a gap line where items were left out) with a note saying what is missing and where it is.
+ */
+function foldList(items, render, header, options) {
+    const chosen = chooseItems(items, options.maxItems, options.keep);
+    const body = [];
+    let previous = -1;
+    for (const index of chosen) {
+        if (index > previous + 1)
+            body.push(options.gap(index - previous - 1, items.slice(previous + 1, index)));
+        body.push(render(items[index]));
+        previous = index;
+    }
+    if (previous < items.length - 1)
+        body.push(options.gap(items.length - previous - 1, items.slice(previous + 1)));
+    const lines = [...header, ...body];
+    if (chosen.length < items.length)
+        lines.push('', options.cutNote(chosen.length, items.length));
+    if (items.length <= options.foldAbove)
+        return lines;
+    // A blank line after <summary> and before </details>: GitHub renders the Markdown inside then.
+    return [`<details><summary>${options.summary}</summary>`, '', ...lines, '', '</details>'];
+}
+/**
+ * The indexes of the items to list, in order: every kept one (up to `max`), then their neighbours
+ * (what ran just before a failure), then the first others.
+ */
+function chooseItems(items, max, keep) {
+    if (items.length <= max)
+        return items.map((_, i) => i);
+    const kept = keep ? items.flatMap((item, i) => (keep(item) ? [i] : [])) : [];
+    const chosen = new Set();
+    const add = (i) => {
+        if (i >= 0 && i < items.length && chosen.size < max)
+            chosen.add(i);
+    };
+    for (const i of kept)
+        add(i);
+    for (let d = 1; d <= CONTEXT; d++)
+        for (const i of kept)
+            [i - d, i + d].forEach(add);
+    for (let i = 0; i < items.length; i++)
+        add(i);
+    return [...chosen].sort((a, b) => a - b);
+}
+/** Items listed on each side of a kept one when a list is cut. */
+const CONTEXT = 3;
+/** "3 applied, 1 failed": how many items fall in each group, in the order groups first appear. */
+function countsBy(items, group) {
+    const counts = new Map();
+    for (const item of items)
+        counts.set(group(item), (counts.get(group(item)) ?? 0) + 1);
+    return [...counts].map(([name, n]) => `${n} ${name}`).join(', ');
+}
+/**
+ * `markdown` cut at a line boundary so that it and `note` fit in `limit` bytes, with any open code
+ * fence and `<details>` closed, so what is left still renders. Unchanged when it fits.
+ */
+function fitToSize(markdown, limit, note) {
+    if (bytes(markdown) <= limit)
+        return markdown;
+    // Room for the note and the closing tags; the note itself is short.
+    const room = limit - bytes(note(limit)) - 64;
+    let cut = Buffer.from(markdown, 'utf8').subarray(0, Math.max(0, room)).toString('utf8');
+    if (cut.endsWith('\uFFFD'))
+        cut = cut.slice(0, -1); // a character split by the byte cut
+    const lastLine = cut.lastIndexOf('\n');
+    cut = lastLine >= 0 ? cut.slice(0, lastLine + 1) : '';
+    const closing = [];
+    if ((cut.match(/^```/gm) ?? []).length % 2 === 1)
+        closing.push('```');
+    const open = (cut.match(/<details>/g) ?? []).length - (cut.match(/<\/details>/g) ?? []).length;
+    for (let i = 0; i < open; i++)
+        closing.push('', '</details>');
+    return `${cut}${closing.length ? `${closing.join('\n')}\n` : ''}\n${note(bytes(cut))}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/report/summary.ts
+
+/** GitHub refuses a step summary larger than this. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * What the summary allows itself: a tenth of the limit stays free, so a byte count that differs
+ * from GitHub's (line endings, a wrapper it adds) never tips a run's summary over.
+ */
+const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 100 * 1024;
+/** The audit command's compliance report may take at most this much of the budget. */
+const AUDIT_BUDGET_BYTES = 512 * 1024;
+/** Tables longer than this fold into `<details>`; longer than the maximum, they are cut. */
+const FOLD_ROWS_ABOVE = 30;
+const MAX_ROWS = 250;
+/** Lists (findings, lock waits, statements outside a transaction) fold and cut sooner. */
+const FOLD_ITEMS_ABOVE = 10;
+const MAX_ITEMS = 100;
+/** Longest text of one cell or list line: a huge error message cannot crowd out the rest. */
+const MAX_CELL = 600;
+const MAX_MESSAGE = 3000;
+/** Where the whole data is when the summary leaves some out. */
+const JSON_REPORT = 'the JSON report of the run (the `report-path` output)';
+const FULL_DATA = `${JSON_REPORT} holds every one`;
 const STATUS_LABEL = {
     success: '✅ success',
     'nothing-to-do': '✅ nothing to do',
@@ -23020,12 +23288,67 @@ const STATUS_LABEL = {
     'rolled-back': '↩️ failed and rolled back',
     cancelled: '⏹️ cancelled',
 };
-/** The job summary: pure Markdown from a run result (golden-tested). */
+/** Findings that mean the history and the files disagree: shown as their own section. */
+const DRIFT_CODES = new Set(['drift', 'missing-locally', 'out-of-order']);
+/** Commands whose runs have pending, applied, failed and rolled-back migrations to count. */
+const COUNTED_COMMANDS = new Set([
+    'plan',
+    'apply',
+    'rollback',
+    'baseline',
+]);
+/**
+ * The job summary, a status board of the run: outcome, counts, facts (backup, lock, run link),
+ * error, one row per migration, what stayed applied, rollback, drift and findings. Pure Markdown
+ * from a run result (golden-tested); long lists fold into `<details>` and are cut with a note, and
+ * the whole stays under GitHub's size limit.
+ */
 function renderSummary(result) {
-    const lines = [];
-    lines.push(`## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`, '');
-    lines.push(escapeMd(result.message), '');
+    const sections = [
+        [
+            `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
+        ],
+        [escapeMd(clip(result.message, MAX_MESSAGE))],
+        countsTable(result),
+        factsTable(result),
+        errorSection(result),
+        migrationSection(result.migrations),
+        committedSection(result.committedBeforeFailure),
+        result.rollback ? rollbackSection(result.rollback) : [],
+        nonTransactionalSection(result.nonTransactional),
+        partialSection(result.partiallyApplied),
+        rehearsalSection(result),
+        lockSection(result.lock),
+        sessionEffectsSection(result.sessionEffects),
+        abandonedSection(result.abandonedRuns),
+        result.status_rows ? statusSection(result.status_rows) : [],
+        findingsSection('### Drift: the history and the files disagree', result.findings.filter((f) => DRIFT_CODES.has(f.code))),
+        findingsSection('### Findings', result.findings.filter((f) => !DRIFT_CODES.has(f.code))),
+        result.audit
+            ? [
+                fitToSize(result.audit.markdown.trimEnd(), AUDIT_BUDGET_BYTES, () => `_The compliance report is cut here to fit the job summary: the whole report is in ${escapeMd(result.audit.files.markdown)}._`).trimEnd(),
+            ]
+            : [],
+    ];
+    const markdown = `${sections
+        .filter((s) => s.length > 0)
+        .map((s) => s.join('\n'))
+        .join('\n\n')}\n`;
+    return fitToSize(markdown, SUMMARY_BUDGET_BYTES, (kept) => `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`);
+}
+function countsTable(result) {
+    if (!COUNTED_COMMANDS.has(result.command))
+        return [];
+    const count = (...statuses) => result.migrations.filter((m) => statuses.includes(m.status)).length;
+    return [
+        '| Pending | Applied | Failed | Rolled back |',
+        '|---|---|---|---|',
+        `| ${result.pendingCount} | ${result.applied.length} | ${count('failed', 'partially-applied')} | ${count('rolled-back')} |`,
+    ];
+}
+function factsTable(result) {
     const facts = [
+        ['Database changed', result.changed ? 'yes' : 'no'],
         [
             'Database',
             result.database
@@ -23033,10 +23356,6 @@ function renderSummary(result) {
                 : undefined,
         ],
         ['Transaction mode', result.transactionMode],
-        ['Applied', String(result.applied.length)],
-        ['Pending', String(result.pendingCount)],
-        ['Failed', countOf(result, 'failed', 'partially-applied')],
-        ['Rolled back', countOf(result, 'rolled-back')],
         [
             'Backup',
             result.backup
@@ -23045,7 +23364,7 @@ function renderSummary(result) {
         ],
         ['Current version', result.currentVersion],
         ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
-        ['Lock', result.lock ? describeLock(result) : undefined],
+        ['Lock', result.lock ? describeLock(result.lock) : undefined],
         [
             'Schema fingerprint',
             result.schemaFingerprint
@@ -23054,96 +23373,63 @@ function renderSummary(result) {
         ],
         ['Run id', result.runId !== undefined ? String(result.runId) : undefined],
     ];
-    lines.push('| | |', '|---|---|');
-    for (const [k, v] of facts)
-        if (v !== undefined)
-            lines.push(`| ${k} | ${escapeCell(v)} |`);
-    lines.push('');
-    if (result.error) {
-        const where = result.error.file
-            ? `${result.error.file}${result.error.line ? `:${result.error.line}` : ''}${result.error.column ? `:${result.error.column}` : ''}`
-            : '';
-        lines.push('### Error', '', '```', `${where ? `${where}: ` : ''}${result.error.message}${result.error.sqlstate ? ` (SQLSTATE ${result.error.sqlstate})` : ''}`);
-        if (result.error.detail)
-            lines.push(`DETAIL: ${result.error.detail}`);
-        if (result.error.hint)
-            lines.push(`HINT: ${result.error.hint}`);
-        lines.push('```', '');
-    }
-    if (result.migrations.length > 0)
-        lines.push(...migrationTable(result.migrations), '');
-    if (result.committedBeforeFailure?.length) {
-        lines.push('### Left applied by the failed run', '', ...result.committedBeforeFailure.map((v) => `- ${v}`), '');
-    }
-    if (result.rollback)
-        lines.push(...rollbackSection(result.rollback), '');
-    if (result.nonTransactional?.length) {
-        lines.push('### Ran outside a transaction (not undone by a rollback)', '');
-        for (const n of result.nonTransactional) {
-            lines.push(`- ${n.file}:${n.line}: \`${escapeCell(n.statement.split('\n')[0])}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${n.down}` : ' — no down migration'}`);
-        }
-        lines.push('');
-    }
-    if (result.partiallyApplied?.length) {
-        lines.push('### Partly applied (no history row)', '');
-        for (const p of result.partiallyApplied)
-            lines.push(`- ${escapeMd(p.file)}: ${escapeMd(p.nextStep)}`);
-        lines.push('');
-    }
-    if (result.rehearsal?.reason && result.command === 'apply')
-        lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`, '');
-    if (result.rehearsal?.notRehearsed.length) {
-        lines.push('### Not rehearsed', '', ...result.rehearsal.notRehearsed.map((n) => `- ${escapeMd(n)}`), '');
-    }
-    if (result.lock?.retries.length) {
-        lines.push('### Lock waits', '');
-        for (const r of result.lock.retries) {
-            lines.push(`- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(r.message)}${r.blocker ? ` — blocked by ${escapeMd(r.blocker)}` : ''}`);
-        }
-        lines.push('');
-    }
-    if (result.sessionEffects?.length) {
-        lines.push('### What the migrations did to this run', '');
-        for (const e of result.sessionEffects)
-            lines.push(`- ⚠️ ${escapeMd(e.message)}`);
-        lines.push('');
-    }
-    if (result.abandonedRuns?.length) {
-        lines.push('### Runs that ended without finishing', '');
-        for (const r of result.abandonedRuns)
-            lines.push(`- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${r.applied.join(', ')}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`);
-        lines.push('');
-    }
-    if (result.status_rows)
-        lines.push(...statusTable(result.status_rows), '');
-    if (result.audit)
-        lines.push(result.audit.markdown, '');
-    if (result.findings.length > 0) {
-        lines.push('### Findings', '');
-        for (const f of result.findings)
-            lines.push(`- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(f.message)}`);
-        lines.push('');
-    }
-    return `${lines.join('\n').trimEnd()}\n`;
+    const rows = facts.flatMap(([k, v]) => (v === undefined ? [] : [`| ${k} | ${escapeCell(v)} |`]));
+    // A link, not text: built from GitHub's own variables, and only an http(s) address is linked.
+    if (result.runUrl && /^https?:\/\/[^\s()<>]+$/.test(result.runUrl))
+        rows.push(`| Workflow run | [${escapeCell(result.runUrl)}](${result.runUrl}) |`);
+    return ['| | |', '|---|---|', ...rows];
 }
-function errorPlace(error) {
-    if (error.file)
-        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
-    return error.line ? `line ${error.line}: ` : '';
+function errorSection(result) {
+    const error = result.error;
+    if (!error)
+        return [];
+    const where = error.file
+        ? `${error.file}${error.line ? `:${error.line}` : ''}${error.column ? `:${error.column}` : ''}`
+        : '';
+    const text = [
+        `${where ? `${where}: ` : ''}${clip(error.message, MAX_MESSAGE)}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`,
+    ];
+    if (error.detail)
+        text.push(`DETAIL: ${clip(error.detail, MAX_MESSAGE)}`);
+    if (error.hint)
+        text.push(`HINT: ${clip(error.hint, MAX_MESSAGE)}`);
+    // A line of the error that starts a fence would close the block early and let the rest render.
+    return ['### Error', '', '```', ...text.map((l) => l.replace(/^```/gm, '` ``')), '```'];
 }
-function countOf(result, ...statuses) {
-    if (result.migrations.length === 0)
-        return undefined;
-    return String(result.migrations.filter((m) => statuses.includes(m.status)).length);
+function migrationSection(migrations) {
+    if (migrations.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...foldList(migrations, migrationRow, ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (m) => m.error !== undefined || m.status === 'failed' || m.status === 'partially-applied',
+            summary: `${migrations.length} migrations: ${countsBy(migrations, (m) => m.status)}`,
+            gap: (_n, left) => `| … | ${countsBy(left, (m) => m.status)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
 }
-function summary_formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    if (bytes < 1024 ** 2)
-        return `${(bytes / 1024).toFixed(1)} KiB`;
-    if (bytes < 1024 ** 3)
-        return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-    return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+function migrationRow(m) {
+    const notes = [
+        m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
+        m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
+        ...(m.notes ?? []),
+    ]
+        .filter(Boolean)
+        .join(' — ');
+    return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(clip(notes, MAX_CELL))} |`;
+}
+function committedSection(versions) {
+    if (!versions?.length)
+        return [];
+    return [
+        '### Left applied by this run (not undone)',
+        '',
+        ...foldList(versions, (v) => `- ${v}`, [], listOptions(versions.length, 'versions')),
+    ];
 }
 function rollbackSection(rollback) {
     const title = rollback.kind === 'automatic'
@@ -23151,21 +23437,139 @@ function rollbackSection(rollback) {
         : rollback.kind === 'restore'
             ? 'Restore'
             : 'Rollback';
-    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`, ''];
+    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`];
     if (rollback.reverted.length)
-        lines.push(`Reverted (newest first): ${rollback.reverted.join(', ')}`, '');
+        lines.push('', `Reverted (newest first): ${versionList(rollback.reverted)}`);
     if (rollback.backupPath)
-        lines.push(`Backup restored: ${rollback.backupPath}`, '');
-    if (rollback.error)
-        lines.push(`Error: ${escapeMd(rollback.error.message)}`, '');
+        lines.push('', `Backup restored: ${escapeMd(rollback.backupPath)}`);
+    if (rollback.error) {
+        const where = errorPlace(rollback.error);
+        lines.push('', `Error: ${escapeMd(`${where}${clip(rollback.error.message, MAX_MESSAGE)}`)}`);
+    }
     if (rollback.stillApplied?.length)
-        lines.push(`Still applied: ${rollback.stillApplied.join(', ')}`, '');
+        lines.push('', `Still applied: ${versionList(rollback.stillApplied)}`);
     if (rollback.nextStep)
-        lines.push(`**Next step:** ${escapeMd(rollback.nextStep)}`);
+        lines.push('', `**Next step:** ${escapeMd(clip(rollback.nextStep, MAX_MESSAGE))}`);
     return lines;
 }
-function describeLock(result) {
-    const lock = result.lock;
+function nonTransactionalSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Ran outside a transaction (not undone by a rollback)',
+        '',
+        ...foldList(items, (n) => `- ${escapeMd(n.file)}:${n.line}: \`${escapeCell(clip(n.statement.split('\n')[0], 200))}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${escapeMd(n.down)}` : ' — no down migration'}`, [], { ...listOptions(items.length, 'statements'), keep: (n) => n.failed === true }),
+    ];
+}
+function partialSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Partly applied (no history row)',
+        '',
+        ...foldList(items, (p) => `- ${escapeMd(p.file)}: ${escapeMd(clip(p.nextStep, MAX_CELL))}`, [], listOptions(items.length, 'files')),
+    ];
+}
+function rehearsalSection(result) {
+    const lines = [];
+    if (result.rehearsal?.reason && result.command === 'apply')
+        lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`);
+    const notRehearsed = result.rehearsal?.notRehearsed ?? [];
+    if (notRehearsed.length) {
+        if (lines.length)
+            lines.push('');
+        lines.push('### Not rehearsed', '', ...foldList(notRehearsed, (n) => `- ${escapeMd(clip(n, MAX_CELL))}`, [], listOptions(notRehearsed.length, 'statements')));
+    }
+    return lines;
+}
+function lockSection(lock) {
+    if (!lock?.retries.length)
+        return [];
+    return [
+        '### Lock waits',
+        '',
+        ...foldList(lock.retries, (r) => `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(clip(r.message, MAX_CELL))}${r.blocker ? ` — blocked by ${escapeMd(clip(r.blocker, MAX_CELL))}` : ''}`, [], listOptions(lock.retries.length, 'retries')),
+    ];
+}
+function sessionEffectsSection(effects) {
+    if (!effects?.length)
+        return [];
+    return [
+        '### What the migrations did to this run',
+        '',
+        ...foldList(effects, (e) => `- ⚠️ ${escapeMd(clip(e.message, MAX_CELL))}`, [], listOptions(effects.length, 'effects')),
+    ];
+}
+function abandonedSection(runs) {
+    if (!runs?.length)
+        return [];
+    return [
+        '### Runs that ended without finishing',
+        '',
+        ...foldList(runs, (r) => `- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${versionList(r.applied)}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`, [], listOptions(runs.length, 'runs')),
+    ];
+}
+function statusSection(statusRows) {
+    if (statusRows.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...foldList(statusRows, (r) => `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(clip(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`, ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
+            summary: `${statusRows.length} migrations: ${countsBy(statusRows, (r) => r.state)}`,
+            gap: (_n, left) => `| … | ${countsBy(left, (r) => r.state)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
+}
+function findingsSection(title, findings) {
+    if (findings.length === 0)
+        return [];
+    return [
+        title,
+        '',
+        ...foldList(findings, (f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(clip(f.message, MAX_CELL))}`, [], {
+            ...listOptions(findings.length, 'findings'),
+            summary: `${findings.length} findings: ${countsBy(findings, (f) => (f.severity === 'error' ? 'errors' : 'warnings'))}`,
+            keep: (f) => f.severity === 'error',
+        }),
+    ];
+}
+/** Fold and cut options for a plain list of `total` things called `what`. */
+function listOptions(total, what) {
+    return {
+        foldAbove: FOLD_ITEMS_ABOVE,
+        maxItems: MAX_ITEMS,
+        summary: `${total} ${what}`,
+        gap: (n) => `- … ${n} more`,
+        cutNote: (shown, all) => `Showing ${shown} of ${all} ${what}: ${FULL_DATA}.`,
+    };
+}
+/** A list of versions on one line, cut after the first 50 with how many more there are. */
+function versionList(versions) {
+    const max = 50;
+    return versions.length <= max
+        ? versions.join(', ')
+        : `${versions.slice(0, max).join(', ')} and ${versions.length - max} more`;
+}
+function errorPlace(error) {
+    if (error.file)
+        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
+    return error.line ? `line ${error.line}: ` : '';
+}
+function summary_formatBytes(size) {
+    if (size < 1024)
+        return `${size} B`;
+    if (size < 1024 ** 2)
+        return `${(size / 1024).toFixed(1)} KiB`;
+    if (size < 1024 ** 3)
+        return `${(size / 1024 ** 2).toFixed(1)} MiB`;
+    return `${(size / 1024 ** 3).toFixed(2)} GiB`;
+}
+function describeLock(lock) {
     const parts = [
         lock.waitedMs > 0
             ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}`
@@ -23174,36 +23578,6 @@ function describeLock(result) {
     if (lock.retries.length > 0)
         parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
     return parts.join('; ');
-}
-function migrationTable(migrations) {
-    const rows = ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'];
-    for (const m of migrations) {
-        const notes = [
-            m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
-            m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
-            ...(m.notes ?? []),
-        ]
-            .filter(Boolean)
-            .join(' — ');
-        rows.push(`| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(notes)} |`);
-    }
-    return rows;
-}
-function statusTable(statusRows) {
-    const rows = [
-        '| Version | Name | State | Applied at | Applied by | Checksum |',
-        '|---|---|---|---|---|---|',
-    ];
-    for (const r of statusRows) {
-        rows.push(`| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(`${r.state}: ${r.partial.description}`) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`);
-    }
-    return rows;
-}
-function escapeCell(text) {
-    return escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function escapeMd(text) {
-    return text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -23220,10 +23594,11 @@ function escapeMd(text) {
 
 
 
+
 const coreLogger = {
     info: (m) => info(m),
     warn: (m) => warning(m),
-    error: (m) => core_error(m),
+    error: (m) => error(m),
     debug: (m) => core_debug(m),
     group: (title, fn) => group(title, fn),
 };
@@ -23243,6 +23618,7 @@ async function run() {
     catch (error) {
         const message = scrubber.scrub(error.message);
         setOutput('status', 'failed');
+        setOutput('changed', 'false');
         await writeSummary(invalidInputResult(message));
         setFailed(message);
         return;
@@ -23276,6 +23652,7 @@ function invalidInputResult(message) {
         command: 'apply',
         environment: 'unknown',
         status: 'failed',
+        changed: false,
         startedAt: now,
         finishedAt: now,
         durationMs: 0,
@@ -23290,6 +23667,7 @@ function invalidInputResult(message) {
 }
 function publishOutputs(result) {
     setOutput('status', result.status);
+    setOutput('changed', String(result.changed));
     setOutput('applied-count', String(result.applied.length));
     setOutput('pending-count', String(result.pendingCount));
     setOutput('applied', JSON.stringify(result.applied));
@@ -23309,22 +23687,19 @@ async function writeSummary(result) {
         warning(`Could not write the job summary: ${error.message}`);
     }
 }
+/** Annotations at file, line and column; like the summary, a failure to render never fails the run. */
 function annotate(result) {
-    const error = result.error;
-    if (error?.file) {
-        core_error(error.message, {
-            title: 'Migration failed',
-            file: error.file,
-            startLine: error.line,
-            startColumn: error.column,
-        });
+    try {
+        for (const a of renderAnnotations(result)) {
+            const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column };
+            if (a.level === 'error')
+                error(a.message, properties);
+            else
+                warning(a.message, properties);
+        }
     }
-    for (const finding of result.findings.filter((f) => f.file && f.code !== 'skipped-file')) {
-        const annotation = { title: `Migration ${finding.code}`, file: finding.file };
-        if (finding.severity === 'error')
-            core_error(finding.message, annotation);
-        else
-            warning(finding.message, annotation);
+    catch (error) {
+        warning(`Could not write the annotations: ${error.message}`);
     }
 }
 
@@ -23360,7 +23735,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
 
 /***/ }),
 
-/***/ 7515:
+/***/ 9896:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");

@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6577);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4116);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6577:
+/***/ 4116:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -8294,6 +8294,8 @@ function timeoutFindings(prepared, options) {
                     severity: 'warning',
                     version: item.migration.version,
                     file: path,
+                    line: s.line,
+                    column: s.column,
                     message: `${path}:${s.line}: \`${snippet}\` ${s.touchesTimeouts}; ignored: the run's ${kept} are set ` +
                         `again right after it and between files${within}. To change them, use the lock-timeout and statement-timeout inputs`,
                 });
@@ -12782,6 +12784,54 @@ async function baselineCommand(ctx, result) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/commands/changed.ts
+/**
+ * Whether the run left the database different from before it, read from the final result (the
+ * one place that knows what stayed): the `changed` output, the JSON report and every renderer.
+ *
+ * - apply: a migration this run committed and did not revert (per-file mode, or an `all` run cut
+ *   by a statement that commits on its own), a file partly committed (statements outside a
+ *   transaction, no history row), a failed statement outside a transaction that left something
+ *   behind it could not clean up (an INVALID index), or a schema that differs from before the run
+ *   after a failure (a down migration that did not undo all of its file).
+ * - rollback: the down migrations' transaction committed, or a restore went through.
+ * - baseline: history rows were written.
+ * - every other command (plan, status, backup, audit) never changes it.
+ *
+ * A rehearsal, a rolled-back transaction, a refusal before the run and the tool's own records
+ * (run records, checksums, the audit log) are not changes.
+ */
+function databaseChanged(result) {
+    switch (result.command) {
+        case 'apply':
+            return (result.applied.length > 0 ||
+                (result.committedBeforeFailure?.length ?? 0) > 0 ||
+                result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
+                (result.nonTransactional ?? []).some((n) => n.failed && leftSomethingBehind(n.leftBehind)) ||
+                schemaDiffers(result.schemaFingerprint));
+        case 'rollback':
+            return (result.rollback?.succeeded === true &&
+                (result.rollback.kind === 'restore' || result.rollback.reverted.length > 0));
+        case 'baseline':
+            return result.applied.length > 0;
+        default:
+            return false;
+    }
+}
+/** A failed run compares the schema before and after it; the files' own word does not settle it. */
+function schemaDiffers(fingerprint) {
+    return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
+}
+/**
+ * A failed statement outside a transaction reports what it left behind as notes
+ * (engine/invalid-index.ts): each remnant is either "… was dropped" or still there (or may be).
+ */
+function leftSomethingBehind(leftBehind) {
+    if (!leftBehind)
+        return false;
+    return !leftBehind.split('; ').every((note) => note.endsWith(' was dropped'));
+}
+
 ;// CONCATENATED MODULE: ./src/version.ts
 /** Reported in every run result; keep in step with package.json. */
 const TOOL_VERSION = '0.1.0';
@@ -12795,10 +12845,12 @@ function newResult(ctx, startedAt = new Date()) {
         command: ctx.settings.command,
         environment: ctx.settings.environment,
         status: 'failed',
+        changed: false,
         startedAt: startedAt.toISOString(),
         finishedAt: startedAt.toISOString(),
         durationMs: 0,
         database: { display: ctx.settings.database.display },
+        runUrl: ctx.run.runUrl,
         migrations: [],
         applied: [],
         pendingCount: 0,
@@ -13430,6 +13482,7 @@ async function statusCommand(ctx, result) {
 
 
 
+
 const HANDLERS = {
     plan: planCommand,
     apply: applyCommand,
@@ -13478,6 +13531,8 @@ async function runCommand(command) {
         result.error = toErrorDetail(error);
         result.message = errorMessage(error);
     }
+    // Decided once, from the result as it ends: what stayed committed, whatever path the run took.
+    result.changed = databaseChanged(result);
     const finished = new Date();
     result.finishedAt = finished.toISOString();
     result.durationMs = finished.getTime() - started.getTime();
@@ -20855,6 +20910,7 @@ class SettingsError extends Error {
 }
 
 ;// CONCATENATED MODULE: ./src/report/text.ts
+const CAN_CHANGE = new Set(['apply', 'rollback', 'baseline']);
 /** The CLI's closing report: a compact plain-text table. */
 function renderText(result) {
     const out = [];
@@ -20874,6 +20930,9 @@ function renderText(result) {
         out.push(`${f.severity}: ${f.message}`);
     for (const r of result.abandonedRuns ?? [])
         out.push(`abandoned run #${r.id}: applied ${r.applied.length ? r.applied.join(', ') : 'nothing'}${r.closed ? ' (closed as abandoned now)' : ' (still recorded as running)'}`);
+    // Only where the command can change the database: elsewhere "no" is true by design and says nothing.
+    if (CAN_CHANGE.has(result.command))
+        out.push(`database changed: ${result.changed ? 'yes' : 'no (as it was before the run)'}`);
     out.push(`${result.status}: ${result.message}`);
     return `${out.join('\n')}\n`;
 }
