@@ -1,4 +1,5 @@
 import { GuardError } from '../errors.js';
+import { parseInPieces } from './parse-pieces.js';
 import { loadParser, type PgParseError, type PgParser } from './parser.js';
 import type { SourceText } from './source-text.js';
 
@@ -48,13 +49,13 @@ export function splitStatementsWith(
   end: number,
   file: string,
 ): SplitSql {
-  const sql = source.slice(start, end);
-  // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
-  if (sql.trim() === '') return { statements: [], wrapped: false };
   let parsed;
   try {
-    parsed = parser.parseSync(sql);
+    // Piece by piece, so a large file never reaches the parser whole (parse-pieces.ts); a file
+    // with nothing in it is simply a no-op migration.
+    parsed = parseInPieces(parser, source, start, end, file);
   } catch (error) {
+    if (error instanceof GuardError) throw error;
     const details = (error as PgParseError).sqlDetails;
     const at = source.position(details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start);
     throw new GuardError('parse-error', `SQL syntax error: ${(error as Error).message}`, {
