@@ -1,3 +1,4 @@
+import { binaryTextArray } from './binary-array.js';
 import type { Client } from './connect.js';
 
 /**
@@ -125,8 +126,9 @@ export async function forgetChecksumsNotIn(client: Client, versions: string[]): 
 
 /**
  * Records applied migrations in both histories (Supabase's and our checksum table) in one round
- * trip, inside the migrations' own transaction. Each file's statements travel as a JSON array
- * because PostgreSQL arrays cannot be ragged.
+ * trip, inside the migrations' own transaction. PostgreSQL arrays cannot be ragged, so every
+ * file's statements travel in one flat text[] (binary: see binary-array.ts) beside the index of
+ * the file each belongs to, and are gathered back per file on the server.
  */
 export async function recordAppliedMigrations(
   client: Client,
@@ -137,23 +139,28 @@ export async function recordAppliedMigrations(
   await client.query({
     name: 'migration-guard-record-applied',
     text: `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::int[])
-                AS t(version, name, statements, checksum, duration_ms)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) WITH ORDINALITY
+                AS t(version, name, checksum, duration_ms, file)
+     ), statements AS (
+       SELECT file, array_agg(statement ORDER BY position) AS statements
+         FROM unnest($7::text[], $8::int[]) WITH ORDINALITY AS s(statement, file, position)
+        GROUP BY file
      ), history AS (
        INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
-       SELECT version, name, ARRAY(SELECT jsonb_array_elements_text(statements)) FROM input
+       SELECT version, name, coalesce(statements.statements, '{}') FROM input LEFT JOIN statements USING (file)
      )
      INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
-     SELECT version, name, checksum, $6, $7, duration_ms, 'applied' FROM input
+     SELECT version, name, checksum, $5, $6, duration_ms, 'applied' FROM input
      ${REPLACE_CHECKSUM_ROW}`,
     values: [
       rows.map((r) => r.version),
       rows.map((r) => r.name),
-      rows.map((r) => JSON.stringify(r.statements)),
       rows.map((r) => r.checksum),
       rows.map((r) => r.durationMs),
       run.appliedBy,
       run.runId,
+      binaryTextArray(rows.flatMap((r) => r.statements)),
+      rows.flatMap((r, index) => r.statements.map(() => index + 1)),
     ],
   });
 }

@@ -1,7 +1,7 @@
 import { GuardError } from '../errors.js';
 import type { PgParseError, PgParser } from './parser.js';
 import type { SourceText } from './source-text.js';
-import { MAX_STATEMENT_BYTES, sqlPieces, type Piece } from './sql-pieces.js';
+import { MAX_STATEMENT_BYTES, PIECE_BYTES, sqlPieces, type Piece } from './sql-pieces.js';
 
 /** One statement as libpg-query reports it, with offsets from the start of the parsed range. */
 export interface RawStatement {
@@ -27,12 +27,14 @@ export function parseInPieces(
   start: number,
   end: number,
   file: string,
+  /** Piece size (tests use tiny pieces to cut at every boundary). */
+  pieceBytes = PIECE_BYTES,
 ): { stmts: Iterable<RawStatement> } {
   return { stmts: statements() };
 
   function* statements(): Generator<RawStatement> {
-    for (const piece of sqlPieces(source.bytes, start, end)) {
-      if (piece.firstToken < 0) continue; // whitespace and comments only
+    for (const piece of sqlPieces(source.bytes, start, end, pieceBytes)) {
+      if (piece.firstToken < 0 && !piece.unclosed) continue; // whitespace and (closed) comments only
       yield* parsePiece(piece);
     }
   }

@@ -71,9 +71,11 @@ export function splitStatementsWith(
     const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
     const [nodeType, node] = Object.entries(raw.stmt)[0] as [string, Record<string, unknown>];
     const text = source.slice(location, stmtEnd).trim();
+    const history = source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim();
     statements.push({
       sql: text,
-      historyText: source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim(),
+      // One string when both are the same (no comment before the statement): a data file holds many.
+      historyText: history === text ? text : history,
       startByte: location,
       ...source.position(location),
       nodeType,
