@@ -3,6 +3,7 @@ import { prepareMigrations } from '../engine/prepare.js';
 import { rehearse } from '../engine/rehearse.js';
 import type { RunResult } from '../engine/result.js';
 import { buildExecutionPlan } from '../engine/units.js';
+import { refuseOversizedFiles } from '../migrations/limits.js';
 import type { CommandContext } from './context.js';
 import { withSession } from './session.js';
 
@@ -28,6 +29,7 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       result.message = 'Nothing to apply: every migration is already applied.';
       return result;
     }
+    refuseOversizedFiles(plan.pending);
     const prepared = await prepareMigrations(plan.pending);
     const execution = buildExecutionPlan(prepared, settings.transactionMode);
     result.migrations = prepared.map((p) => {
