@@ -80,46 +80,49 @@ describe('a large data file, split', () => {
 describe.each(testServers())('large files on $name', (server) => {
   const newDb = databasesFor(server);
 
-  it('applies a ~10 MB file of ~55,000 INSERTs in one run, with its whole history row', async () => {
-    const db = await newDb();
-    const dir = migrationsDir({ [LARGE_FILE]: LARGE.text });
-    try {
-      const { result } = await runGuard('apply', db.url, dir);
-      expect(result.message).toBe('Applied 1 migration(s).');
-      expect(result.status).toBe('success');
-      expect(result.migrations.map((m) => [m.version, m.status, m.statements])).toEqual([
-        ['20240101000000', 'applied', LARGE.rows + 1],
-      ]);
-      const [table] = await query(
-        db.url,
-        "select count(*)::int as rows, sum(id)::text as ids, (select note || '|' || tags || '|' || payload from big_data where id = 21) as sample from big_data",
-      );
-      expect(table).toEqual({
-        rows: LARGE.rows,
-        ids: String((LARGE.rows * (LARGE.rows + 1)) / 2),
-        sample: `café ☕ n°21; it's fine|tab\t; 'q' 21| {"id": 21; "x": "$ not a tag"} `,
-      });
-      const [history] = await query(
-        db.url,
-        'select version, name, cardinality(statements) as n, statements[1] as first, statements[1001] as batch, statements[cardinality(statements)] as last from supabase_migrations.schema_migrations',
-      );
-      expect(history).toEqual({
-        version: '20240101000000',
-        name: 'large_data',
-        n: LARGE.rows + 1,
-        first: 'create table big_data (id bigint primary key, note text, tags text, payload text)',
-        // The Supabase CLI keeps a statement's leading comments in the history: so do we.
-        batch: row(1000).replace(/;\n$/, ''),
-        last: row(LARGE.rows).replace(/;\n$/, ''),
-      });
-      expect(await query(db.url, 'select status, applied from migration_guard.runs')).toEqual([
-        { status: 'success', applied: ['20240101000000'] },
-      ]);
-      expect(await query(db.url, ADVISORY_LOCKS)).toEqual([{ n: 0 }]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.each(['all', 'per-file'])(
+    'applies a ~10 MB file of ~55,000 INSERTs (transaction-mode %s), with its whole history row',
+    async (mode) => {
+      const db = await newDb();
+      const dir = migrationsDir({ [LARGE_FILE]: LARGE.text });
+      try {
+        const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+        expect(result.message).toBe('Applied 1 migration(s).');
+        expect(result.status).toBe('success');
+        expect(result.migrations.map((m) => [m.version, m.status, m.statements])).toEqual([
+          ['20240101000000', 'applied', LARGE.rows + 1],
+        ]);
+        const [table] = await query(
+          db.url,
+          "select count(*)::int as rows, sum(id)::text as ids, (select note || '|' || tags || '|' || payload from big_data where id = 21) as sample from big_data",
+        );
+        expect(table).toEqual({
+          rows: LARGE.rows,
+          ids: String((LARGE.rows * (LARGE.rows + 1)) / 2),
+          sample: `café ☕ n°21; it's fine|tab\t; 'q' 21| {"id": 21; "x": "$ not a tag"} `,
+        });
+        const [history] = await query(
+          db.url,
+          'select version, name, cardinality(statements) as n, statements[1] as first, statements[1001] as batch, statements[cardinality(statements)] as last from supabase_migrations.schema_migrations',
+        );
+        expect(history).toEqual({
+          version: '20240101000000',
+          name: 'large_data',
+          n: LARGE.rows + 1,
+          first: 'create table big_data (id bigint primary key, note text, tags text, payload text)',
+          // The Supabase CLI keeps a statement's leading comments in the history: so do we.
+          batch: row(1000).replace(/;\n$/, ''),
+          last: row(LARGE.rows).replace(/;\n$/, ''),
+        });
+        expect(await query(db.url, 'select status, applied from migration_guard.runs')).toEqual([
+          { status: 'success', applied: ['20240101000000'] },
+        ]);
+        expect(await query(db.url, ADVISORY_LOCKS)).toEqual([{ n: 0 }]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses a file above the size limit before anything runs, with the limit and the reason', async () => {
     const db = await newDb();

@@ -177,21 +177,27 @@ export async function stageAppliedMigrations(
   run: { appliedBy: string; runId: number },
 ): Promise<void> {
   if (rows.length === 0) return;
+  // The row is built as JSON on the server: statements travel as in recordAppliedMigrations.
   await client.query(
-    `SELECT count(set_config('migration_guard.record_' || ordinal, row, false))
-       FROM unnest($1::int[], $2::text[]) AS t(ordinal, row)`,
+    `WITH statements AS (
+       SELECT file, array_agg(statement ORDER BY position) AS statements
+         FROM unnest($5::text[], $6::int[]) WITH ORDINALITY AS s(statement, file, position)
+        GROUP BY file
+     )
+     SELECT count(set_config('migration_guard.record_' || ordinal, jsonb_build_object(
+              'version', version, 'name', name, 'statements', coalesce(statements.statements, '{}'),
+              'checksum', checksum, 'applied_by', $7::text, 'run_id', $8::bigint)::text, false))
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(ordinal, version, name, checksum, file)
+       LEFT JOIN statements USING (file)`,
     [
       rows.map((r) => r.ordinal),
-      rows.map((r) =>
-        JSON.stringify({
-          version: r.version,
-          name: r.name,
-          statements: r.statements,
-          checksum: r.checksum,
-          applied_by: run.appliedBy,
-          run_id: run.runId,
-        }),
-      ),
+      rows.map((r) => r.version),
+      rows.map((r) => r.name),
+      rows.map((r) => r.checksum),
+      binaryTextArray(rows.flatMap((r) => r.statements)),
+      rows.flatMap((r, index) => r.statements.map(() => index + 1)),
+      run.appliedBy,
+      run.runId,
     ],
   );
 }
