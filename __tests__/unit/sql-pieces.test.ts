@@ -149,6 +149,25 @@ describe('sqlPieces and parseInPieces', () => {
     },
   );
 
+  it('parses the rest whole when a piece fails, and then hands out each statement once', () => {
+    // Stands in for a wrong cut: the parser refuses the second piece it is handed, the first time.
+    const text = 'select 1; select 2; select 3; select 4;';
+    let calls = 0;
+    const inputs: string[] = [];
+    const flaky: PgParser = {
+      parseSync: (sql) => {
+        inputs.push(sql);
+        if (++calls === 2)
+          throw Object.assign(new Error('syntax error at end of input'), {
+            sqlDetails: { cursorPosition: 9, message: '' },
+          });
+        return parser.parseSync(sql);
+      },
+    };
+    expect(pieced(text, 1, flaky)).toEqual(whole(text));
+    expect(inputs).toEqual(['select 1;', ' select 2;', ' select 2; select 3; select 4;']);
+  });
+
   it('matches the whole parse on random mixes of the corpus', () => {
     let seed = 7;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

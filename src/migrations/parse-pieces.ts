@@ -13,7 +13,7 @@ export interface RawStatement {
 
 /**
  * Parses bytes start..end of `source` as `parser.parseSync` would parse them whole, but piece by
- * piece (sql-pieces.ts): the parser is handed at most ~1 MB at a time (or one statement, up to
+ * piece (sql-pieces.ts): the parser is handed one piece at a time (~16 KB, or one statement up to
  * MAX_STATEMENT_BYTES), and each piece's syntax tree is dropped once its statements are consumed,
  * so memory stays bounded whatever the file's size. Offsets are shifted to be relative to `start`,
  * exactly as a whole parse gives them.
@@ -30,10 +30,13 @@ export function parseInPieces(
   /** Piece size (tests use tiny pieces to cut at every boundary). */
   pieceBytes = PIECE_BYTES,
 ): { stmts: Iterable<RawStatement> } {
+  // Where the statements handed out so far end (a fallback parses the rest of the range at once).
+  let parsedTo = start;
   return { stmts: statements() };
 
   function* statements(): Generator<RawStatement> {
     for (const piece of sqlPieces(source.bytes, start, end, pieceBytes)) {
+      if (piece.start < parsedTo) continue;
       if (piece.firstToken < 0 && !piece.unclosed) continue; // whitespace and (closed) comments only
       yield* parsePiece(piece);
     }
@@ -57,6 +60,7 @@ export function parseInPieces(
       }
       piece = { ...piece, end };
     }
+    parsedTo = piece.end;
     const shift = piece.start - start;
     return (parsed.stmts ?? []).map((raw) => {
       const location = raw.stmt_location ?? 0;
