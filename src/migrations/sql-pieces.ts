@@ -37,7 +37,7 @@ export interface Piece {
   end: number;
   /** Byte offset of the first token (after whitespace and comments); -1 when there is none. */
   firstToken: number;
-  /** Number of top-level `;` in the piece: a piece larger than PIECE_BYTES holds one statement. */
+  /** Number of top-level `;` in the piece (plus a last statement without one). */
   statements: number;
   /** Set on the last piece when the lexer met a construct that the text never closes. */
   unclosed?: Unclosed;
@@ -76,8 +76,8 @@ interface StatementState {
 const freshState = (): StatementState => ({ parens: 0, begins: 0, words: [], wordCount: 0 });
 
 /**
- * The pieces of bytes start..end, in order, each at most about `target` bytes unless it is a
- * single statement (or the unsure rest). Lazily: memory stays bounded whatever the text's size.
+ * The pieces of bytes start..end, in order: each under 2 × `target` bytes, unless it is a single
+ * statement (or the unsure rest). Lazily: memory stays bounded whatever the text's size.
  */
 export function* sqlPieces(
   bytes: Uint8Array,
@@ -100,8 +100,8 @@ export function* sqlPieces(
   };
   /**
    * The statement ending at `at` was counted. When the piece is full, it is handed out; when that
-   * statement alone made it much larger, the statements before it go first, so that a piece
-   * larger than `target` always holds a single statement.
+   * statement alone is `target` or larger, the statements before it go first, so that a piece of
+   * 2 × `target` or more always holds a single statement.
    */
   function* cutAt(at: number, final: boolean): Generator<Piece> {
     if (!final && at - pieceStart < target) {
