@@ -5,8 +5,9 @@ import type { Migration } from './discover.js';
  * The largest migration file apply and plan accept. The parser works on bounded pieces
  * (sql-pieces.ts), but the rest grows with the file: its statements are kept for the run, and the
  * history row stores every statement's text (schema_migrations.statements, as the Supabase CLI
- * does), sent in one value. Measured: ~11 times the file in peak memory (100 MB: ~1.1 GB in
- * transaction-mode all). Per-file mode stages that row as jsonb, which PostgreSQL caps at 256 MB.
+ * does), sent in one value. Measured: 8 to 13 times the file in peak memory (100 MB: 0.75-1.0 GiB
+ * in transaction-mode all, up to 1.2 GiB in per-file, bench/large-files.mjs). Per-file mode stages
+ * that row as jsonb, which PostgreSQL caps at 256 MB.
  */
 export const MAX_FILE_BYTES = 128 * 1024 * 1024;
 
