@@ -26,6 +26,7 @@ import { reportTimeoutChanges } from '../engine/timeouts.js';
 import type { MigrationOutcome, RunResult } from '../engine/result.js';
 import { buildExecutionPlan, type ExecutionPlan, type PreparedMigration } from '../engine/units.js';
 import type { Migration } from '../migrations/discover.js';
+import { refuseOversizedFiles } from '../migrations/limits.js';
 import { loadParser } from '../migrations/parser.js';
 import { runBackupStage } from './backup-stage.js';
 import { bookPartialFiles, rehearsalReason, resumePartialFiles } from './partial-run.js';
@@ -50,6 +51,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       logger.info(result.message);
       return result;
     }
+    refuseOversizedFiles(plan.pending);
     // A run that fits in one transaction starts before every file is parsed (engine/stream.ts);
     // otherwise all files are parsed and planned first. The parser loads while the backup and the
     // bookkeeping run.

@@ -4,6 +4,7 @@ import { rehearse } from '../engine/rehearse.js';
 import { reportTimeoutChanges } from '../engine/timeouts.js';
 import type { RunResult } from '../engine/result.js';
 import { buildExecutionPlan } from '../engine/units.js';
+import { refuseOversizedFiles } from '../migrations/limits.js';
 import type { CommandContext } from './context.js';
 import { resumePartialFiles } from './partial-run.js';
 import { withSession } from './session.js';
@@ -30,6 +31,7 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       result.message = 'Nothing to apply: every migration is already applied.';
       return result;
     }
+    refuseOversizedFiles(plan.pending);
     const prepared = await prepareMigrations(plan.pending);
     // A file an earlier run left partly applied is rehearsed from where apply would resume it.
     const execution = buildExecutionPlan(
