@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4116);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5025);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4116:
+/***/ 5025:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -7116,7 +7116,38 @@ function excerptStatements(value) {
     return (changed ? record : value);
 }
 
+;// CONCATENATED MODULE: ./src/db/binary-array.ts
+const TEXT_OID = 25;
+/**
+ * A text[] parameter in PostgreSQL's binary format (what array_recv reads), as a Buffer, which
+ * node-postgres sends as is. Migration statements go to the history this way: a text parameter
+ * would be escaped into a second, larger string first (and JSON a third), which for a 100 MB data
+ * migration cost over a gigabyte of client memory. Here the statements are written once, as UTF-8.
+ */
+function binaryTextArray(values) {
+    const header = values.length === 0 ? 12 : 20;
+    let size = header;
+    for (const value of values)
+        size += 4 + Buffer.byteLength(value, 'utf8');
+    const buffer = Buffer.allocUnsafe(size);
+    buffer.writeInt32BE(values.length === 0 ? 0 : 1, 0); // dimensions
+    buffer.writeInt32BE(0, 4); // no NULL elements
+    buffer.writeUInt32BE(TEXT_OID, 8);
+    if (values.length > 0) {
+        buffer.writeInt32BE(values.length, 12);
+        buffer.writeInt32BE(1, 16); // lower bound
+    }
+    let offset = header;
+    for (const value of values) {
+        const length = buffer.write(value, offset + 4, 'utf8');
+        buffer.writeInt32BE(length, offset);
+        offset += 4 + length;
+    }
+    return buffer;
+}
+
 ;// CONCATENATED MODULE: ./src/db/guard-store.ts
+
 
 /**
  * Our own bookkeeping beside the Supabase history: a checksum per applied migration (the Supabase
@@ -7217,31 +7248,37 @@ async function forgetChecksumsNotIn(client, versions) {
 }
 /**
  * Records applied migrations in both histories (Supabase's and our checksum table) in one round
- * trip, inside the migrations' own transaction. Each file's statements travel as a JSON array
- * because PostgreSQL arrays cannot be ragged.
+ * trip, inside the migrations' own transaction. PostgreSQL arrays cannot be ragged, so every
+ * file's statements travel in one flat text[] (binary: see binary-array.ts) beside the index of
+ * the file each belongs to, and are gathered back per file on the server.
  */
 async function recordAppliedMigrations(client, rows, run) {
     // A named statement: parsed and planned once per connection, not once per file in per-file mode.
     await client.query({
         name: 'migration-guard-record-applied',
         text: `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::int[])
-                AS t(version, name, statements, checksum, duration_ms)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) WITH ORDINALITY
+                AS t(version, name, checksum, duration_ms, file)
+     ), statements AS (
+       SELECT file, array_agg(statement ORDER BY position) AS statements
+         FROM unnest($7::text[], $8::int[]) WITH ORDINALITY AS s(statement, file, position)
+        GROUP BY file
      ), history AS (
        INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
-       SELECT version, name, ARRAY(SELECT jsonb_array_elements_text(statements)) FROM input
+       SELECT version, name, coalesce(statements.statements, '{}') FROM input LEFT JOIN statements USING (file)
      )
      INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
-     SELECT version, name, checksum, $6, $7, duration_ms, 'applied' FROM input
+     SELECT version, name, checksum, $5, $6, duration_ms, 'applied' FROM input
      ${REPLACE_CHECKSUM_ROW}`,
         values: [
             rows.map((r) => r.version),
             rows.map((r) => r.name),
-            rows.map((r) => JSON.stringify(r.statements)),
             rows.map((r) => r.checksum),
             rows.map((r) => r.durationMs),
             run.appliedBy,
             run.runId,
+            binaryTextArray(rows.flatMap((r) => r.statements)),
+            rows.flatMap((r, index) => r.statements.map(() => index + 1)),
         ],
     });
 }
@@ -7254,17 +7291,25 @@ async function recordAppliedMigrations(client, rows, run) {
 async function stageAppliedMigrations(client, rows, run) {
     if (rows.length === 0)
         return;
-    await client.query(`SELECT count(set_config('migration_guard.record_' || ordinal, row, false))
-       FROM unnest($1::int[], $2::text[]) AS t(ordinal, row)`, [
+    // The row is built as JSON on the server: statements travel as in recordAppliedMigrations.
+    await client.query(`WITH statements AS (
+       SELECT file, array_agg(statement ORDER BY position) AS statements
+         FROM unnest($5::text[], $6::int[]) WITH ORDINALITY AS s(statement, file, position)
+        GROUP BY file
+     )
+     SELECT count(set_config('migration_guard.record_' || ordinal, jsonb_build_object(
+              'version', version, 'name', name, 'statements', coalesce(statements.statements, '{}'),
+              'checksum', checksum, 'applied_by', $7::text, 'run_id', $8::bigint)::text, false))
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(ordinal, version, name, checksum, file)
+       LEFT JOIN statements USING (file)`, [
         rows.map((r) => r.ordinal),
-        rows.map((r) => JSON.stringify({
-            version: r.version,
-            name: r.name,
-            statements: r.statements,
-            checksum: r.checksum,
-            applied_by: run.appliedBy,
-            run_id: run.runId,
-        })),
+        rows.map((r) => r.version),
+        rows.map((r) => r.name),
+        rows.map((r) => r.checksum),
+        binaryTextArray(rows.flatMap((r) => r.statements)),
+        rows.flatMap((r, index) => r.statements.map(() => index + 1)),
+        run.appliedBy,
+        run.runId,
     ]);
 }
 /**
@@ -8330,6 +8375,8 @@ function reportTimeoutChanges(result, logger, prepared, options) {
  */
 const SEPARATOR = '\n;\n';
 const MESSAGE_BYTES = 32 * 1024;
+/** Where a message is cut inside a file rather than at its end. */
+const FILE_MESSAGE_BYTES = 1024 * 1024;
 /**
  * The server's replies to a message all arrive when it is done, so a file's duration is read from
  * the server's clock instead: a reading opens every message and follows each file's (or each
@@ -8408,6 +8455,10 @@ function* batchesFrom(steps, options = {}) {
         if (step.statement.touchesTimeouts)
             for (const sql of guard)
                 add(GUARD, sql);
+        // A file larger than a message (a data migration) goes in several: one message holding a
+        // 100 MB file cost ~400 MB of client memory.
+        if (length >= FILE_MESSAGE_BYTES)
+            yield take();
     }
     if (current.length > 0)
         yield take();
@@ -9028,6 +9079,397 @@ function keepWasmOnBaselineTier() {
         (0,external_node_v8_namespaceObject.setFlagsFromString)(flag);
 }
 
+;// CONCATENATED MODULE: ./src/migrations/sql-pieces.ts
+/**
+ * Cuts SQL into pieces at statement boundaries *before* it is parsed, so that the parser (WASM,
+ * whose memory grows to ~65 times its input and never shrinks) is never handed a whole large file:
+ * a 50 MB data file made it run out of memory. The boundaries are found by a small lexer that
+ * knows every construct of PostgreSQL's scanner (scan.l) that can hide a `;`:
+ * - '…' strings ('' escapes; backslashes are plain characters, as with
+ *   standard_conforming_strings = on, the only setting the parser knows), B'…', X'…', N'…', U&'…';
+ * - E'…' strings (backslash escapes, also in a '…' that continues them after a newline);
+ * - "…" identifiers ("" escapes) and U&"…";
+ * - $tag$…$tag$ dollar quotes (a `$` inside a word, `a$b$`, belongs to the word; `$1` is a parameter);
+ * - -- comments and nested /* … *\/ comments;
+ * - parentheses (CREATE RULE … DO (a; b)) and the BEGIN ATOMIC … END body of a SQL-standard
+ *   function or procedure, tracked as psql tracks it (psqlscan.l).
+ *
+ * It cuts only where it is sure: after a `;` outside all of those. Where it is not (a quote that
+ * never closes, an unbalanced parenthesis), it makes no further cut, and the rest of the text is
+ * one piece, parsed whole as before, so that the parser reports the error.
+ */
+/**
+ * Pieces are about this size. Smaller pieces leave less garbage behind each parse (V8 lets it
+ * pile up until a full collection: 256 KB pieces peaked ~25 MB higher on a 100 MB file) and
+ * parse no slower; a file under this size is one piece, as before.
+ */
+const PIECE_BYTES = 16 * 1024;
+/**
+ * The largest statement the parser is handed. One statement cannot be cut, and parsing it takes
+ * ~65 times its size in memory (a 10 MB INSERT: ~750 MB), so a larger one is refused before
+ * anything runs rather than crash the parser.
+ */
+const MAX_STATEMENT_BYTES = 8 * 1024 * 1024;
+// Byte classes.
+const isSpace = (b) => b === 0x20 || (b >= 0x09 && b <= 0x0d);
+const isIdentStart = (b) => (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b === 0x5f || b >= 0x80;
+const isDigit = (b) => b >= 0x30 && b <= 0x39;
+const isIdentCont = (b) => isIdentStart(b) || isDigit(b) || b === 0x24;
+const isNewline = (b) => b === 0x0a || b === 0x0d;
+const QUOTE = 0x27; // '
+const DQUOTE = 0x22; // "
+const DOLLAR = 0x24;
+const SEMI = 0x3b;
+const BACKSLASH = 0x5c;
+const freshState = () => ({ parens: 0, begins: 0, words: [], wordCount: 0 });
+/**
+ * The pieces of bytes start..end, in order: each under 2 × `target` bytes, unless it is a single
+ * statement (or the unsure rest). Lazily: memory stays bounded whatever the text's size.
+ */
+function* sqlPieces(bytes, start, end, target = PIECE_BYTES) {
+    let pieceStart = start;
+    let pieceFirstToken = -1;
+    let pieceStatements = 0;
+    // The last top-level `;` of the current piece (just after it), and the first token after it.
+    let lastCut = -1;
+    let tokenAfterCut = -1;
+    let state = freshState();
+    let i = start;
+    const token = (at) => {
+        if (pieceFirstToken < 0)
+            pieceFirstToken = at;
+        if (lastCut >= 0 && tokenAfterCut < 0)
+            tokenAfterCut = at;
+    };
+    /**
+     * The statement ending at `at` was counted. When the piece is full, it is handed out; when that
+     * statement alone is `target` or larger, the statements before it go first, so that a piece of
+     * 2 × `target` or more always holds a single statement.
+     */
+    function* cutAt(at, final) {
+        if (!final && at - pieceStart < target) {
+            lastCut = at;
+            tokenAfterCut = -1;
+            return;
+        }
+        if (lastCut > pieceStart && at - lastCut >= target) {
+            yield piece(pieceStart, lastCut, pieceFirstToken, pieceStatements - 1);
+            pieceStart = lastCut;
+            pieceFirstToken = tokenAfterCut;
+            pieceStatements = 1;
+        }
+        if (at > pieceStart)
+            yield piece(pieceStart, at, pieceFirstToken, pieceStatements);
+        pieceStart = at;
+        pieceFirstToken = -1;
+        pieceStatements = 0;
+        lastCut = -1;
+        tokenAfterCut = -1;
+    }
+    function* rest(unclosed) {
+        yield { ...piece(pieceStart, end, pieceFirstToken, pieceStatements + 1), unclosed };
+    }
+    while (i < end) {
+        const b = bytes[i];
+        if (isSpace(b)) {
+            i++;
+            continue;
+        }
+        // Comments (scan.l starts one at `--` or `/*` even inside an operator).
+        if (b === 0x2d && bytes[i + 1] === 0x2d && i + 1 < end) {
+            i = lineEnd(bytes, i, end);
+            continue;
+        }
+        if (b === 0x2f && bytes[i + 1] === 0x2a && i + 1 < end) {
+            const close = blockCommentEnd(bytes, i, end);
+            if (close < 0)
+                return yield* rest({ what: 'a /* comment', at: i });
+            i = close;
+            continue;
+        }
+        token(i);
+        if (b === SEMI) {
+            i++;
+            if (state.parens > 0 || state.begins > 0)
+                continue;
+            pieceStatements++;
+            state = freshState();
+            yield* cutAt(i, false);
+            continue;
+        }
+        if (b === QUOTE) {
+            const close = quotedEnd(bytes, i, end, QUOTE, false);
+            if (close < 0)
+                return yield* rest({ what: 'a quoted string', at: i });
+            i = close;
+            continue;
+        }
+        if (b === DQUOTE) {
+            const close = quotedEnd(bytes, i, end, DQUOTE, false);
+            if (close < 0)
+                return yield* rest({ what: 'a quoted identifier', at: i });
+            i = close;
+            continue;
+        }
+        if (b === DOLLAR) {
+            const tagEnd = dollarTagEnd(bytes, i, end);
+            if (tagEnd < 0) {
+                i++;
+                while (i < end && isDigit(bytes[i]))
+                    i++; // a parameter ($1) or a lone `$`
+                continue;
+            }
+            const close = indexOfBytes(bytes, bytes.subarray(i, tagEnd), tagEnd, end);
+            if (close < 0)
+                return yield* rest({ what: 'a dollar-quoted string', at: i });
+            i = close + (tagEnd - i);
+            continue;
+        }
+        if (isIdentStart(b)) {
+            const wordStart = i;
+            while (i < end && isIdentCont(bytes[i]))
+                i++;
+            // E'…' (a token of its own, not the end of a longer word): backslashes escape.
+            if (i - wordStart === 1 && (b === 0x45 || b === 0x65) && bytes[i] === QUOTE && i < end) {
+                const close = extendedStringEnd(bytes, i, end);
+                if (close < 0)
+                    return yield* rest({ what: "an E'…' string", at: wordStart });
+                i = close;
+                continue;
+            }
+            noteWord(state, bytes, wordStart, i);
+            continue;
+        }
+        if (isDigit(b)) {
+            // A number (with any trailing junk the parser will refuse): never absorbs a `$`.
+            i++;
+            while (i < end && (isIdentStart(bytes[i]) || isDigit(bytes[i]) || bytes[i] === 0x2e))
+                i++;
+            continue;
+        }
+        if (b === 0x28)
+            state.parens++;
+        else if (b === 0x29 && state.parens > 0)
+            state.parens--;
+        i++;
+    }
+    // The text after the last `;` (a last statement without one, or only comments).
+    if (pieceFirstToken >= 0 && (lastCut < 0 || tokenAfterCut >= 0))
+        pieceStatements++;
+    yield* cutAt(end, true);
+}
+function piece(start, end, firstToken, statements) {
+    return { start, end, firstToken, statements };
+}
+/** psqlscan.l's heuristic for `;` inside BEGIN ATOMIC … END (CASE … END nests inside it). */
+function noteWord(state, bytes, start, end) {
+    const word = end - start <= 9 ? asciiLower(bytes, start, end) : '';
+    if (state.wordCount < 4 && ['create', 'or', 'replace', 'function', 'procedure'].includes(word)) {
+        state.words[state.wordCount] = word[0];
+    }
+    state.wordCount++;
+    const [w0, w1, w2, w3] = state.words;
+    const routine = w0 === 'c' && (w1 === 'f' || w1 === 'p' || (w1 === 'o' && w2 === 'r' && (w3 === 'f' || w3 === 'p')));
+    if (!routine || state.parens > 0)
+        return;
+    if (word === 'begin')
+        state.begins++;
+    else if (word === 'case' && state.begins > 0)
+        state.begins++;
+    else if (word === 'end' && state.begins > 0)
+        state.begins--;
+}
+function asciiLower(bytes, start, end) {
+    let s = '';
+    for (let i = start; i < end; i++)
+        s += String.fromCharCode(bytes[i] | 0x20);
+    return s;
+}
+function lineEnd(bytes, i, end) {
+    while (i < end && !isNewline(bytes[i]))
+        i++;
+    return i;
+}
+/** Just past the `*\/` closing the (nested) comment that opens at i; -1 when it never closes. */
+function blockCommentEnd(bytes, i, end) {
+    let depth = 0;
+    while (i < end) {
+        if (bytes[i] === 0x2f && bytes[i + 1] === 0x2a && i + 1 < end) {
+            depth++;
+            i += 2;
+        }
+        else if (bytes[i] === 0x2a && bytes[i + 1] === 0x2f && i + 1 < end) {
+            depth--;
+            i += 2;
+            if (depth === 0)
+                return i;
+        }
+        else
+            i++;
+    }
+    return -1;
+}
+/** Just past the quote closing the one at i (doubled quotes are escapes); -1 when none. */
+function quotedEnd(bytes, i, end, quote, backslashes) {
+    i++;
+    while (i < end) {
+        const b = bytes[i];
+        if (backslashes && b === BACKSLASH)
+            i += 2;
+        else if (b === quote) {
+            if (bytes[i + 1] === quote && i + 1 < end)
+                i += 2;
+            else
+                return i + 1;
+        }
+        else
+            i++;
+    }
+    return -1;
+}
+/**
+ * An E'…' string from its quote at i, with its continuations: scan.l keeps lexing in the same
+ * mode when the string is followed by whitespace holding a newline (and -- comments) and a quote.
+ */
+function extendedStringEnd(bytes, i, end) {
+    for (;;) {
+        const close = quotedEnd(bytes, i, end, QUOTE, true);
+        if (close < 0 || close > end)
+            return -1;
+        const next = continuedQuote(bytes, close, end);
+        if (next < 0)
+            return close;
+        i = next;
+    }
+}
+/**
+ * The position of a quote continuing the string that ended at i, or -1 (scan.l: quotecontinue):
+ * spaces, a newline, any whitespace, then a quote. A comment in between ends the string (as
+ * libpg-query's scanner does).
+ */
+function continuedQuote(bytes, i, end) {
+    while (i < end && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0c))
+        i++;
+    if (i >= end || !isNewline(bytes[i]))
+        return -1;
+    while (i < end && isSpace(bytes[i]))
+        i++;
+    return i < end && bytes[i] === QUOTE ? i : -1;
+}
+/** Just past the `$tag$` delimiter opening at i, or -1 when the `$` opens none. */
+function dollarTagEnd(bytes, i, end) {
+    let j = i + 1;
+    if (j < end && bytes[j] !== DOLLAR) {
+        if (!isIdentStart(bytes[j]))
+            return -1;
+        while (j < end && (isIdentStart(bytes[j]) || isDigit(bytes[j])))
+            j++;
+    }
+    return j < end && bytes[j] === DOLLAR ? j + 1 : -1;
+}
+function indexOfBytes(bytes, needle, from, end) {
+    const found = Buffer.from(bytes.buffer, bytes.byteOffset, end).indexOf(needle, from);
+    return found;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/parse-pieces.ts
+
+
+/**
+ * Parses bytes start..end of `source` as `parser.parseSync` would parse them whole, but piece by
+ * piece (sql-pieces.ts): the parser is handed one piece at a time (~16 KB, or one statement up to
+ * MAX_STATEMENT_BYTES), and each piece's syntax tree is dropped once its statements are consumed,
+ * so memory stays bounded whatever the file's size. Offsets are shifted to be relative to `start`,
+ * exactly as a whole parse gives them.
+ *
+ * Errors are GuardErrors naming file:line:column: a syntax error as the whole parse reports it,
+ * a statement too large to parse, or (above that size) a quote or comment that never closes.
+ */
+function parseInPieces(parser, source, start, end, file, 
+/** Piece size (tests use tiny pieces to cut at every boundary). */
+pieceBytes = PIECE_BYTES) {
+    // Where the statements handed out so far end (a fallback parses the rest of the range at once).
+    let parsedTo = start;
+    return { stmts: statements() };
+    function* statements() {
+        for (const piece of sqlPieces(source.bytes, start, end, pieceBytes)) {
+            if (piece.start < parsedTo)
+                continue;
+            if (piece.firstToken < 0 && !piece.unclosed)
+                continue; // whitespace and (closed) comments only
+            yield* parsePiece(piece);
+        }
+    }
+    function parsePiece(piece) {
+        refuseOversized(piece);
+        let parsed;
+        try {
+            parsed = parser.parseSync(source.slice(piece.start, piece.end));
+        }
+        catch (error) {
+            // The lexer cut where it was sure; should it have been wrong, the rest of the file parsed
+            // whole (as before pieces existed) is the reference, when it is small enough to parse.
+            if (piece.end === end || end - piece.start > MAX_STATEMENT_BYTES) {
+                throw syntaxError(error, piece.start, piece.end);
+            }
+            try {
+                parsed = parser.parseSync(source.slice(piece.start, end));
+            }
+            catch (wholeError) {
+                throw syntaxError(wholeError, piece.start, end);
+            }
+            piece = { ...piece, end };
+        }
+        parsedTo = piece.end;
+        const shift = piece.start - start;
+        return (parsed.stmts ?? []).map((raw) => {
+            const location = raw.stmt_location ?? 0;
+            // Only the range's very last statement may run to its end without a length.
+            const length = raw.stmt_len || (piece.end === end ? undefined : piece.end - piece.start - location);
+            return { stmt: raw.stmt, stmt_location: shift + location, stmt_len: length };
+        });
+    }
+    function refuseOversized(piece) {
+        const size = piece.end - piece.start;
+        if (size <= MAX_STATEMENT_BYTES)
+            return;
+        if (piece.unclosed) {
+            // What the parser would report, found without handing it the rest of the file.
+            throw new GuardError('parse-error', `SQL syntax error: ${piece.unclosed.what} opened here is never closed: the rest of the file (${megabytes(end - piece.unclosed.at)}) would be part of it`, {
+                location: { file, ...source.position(piece.unclosed.at) },
+                hint: 'Close it; nothing has been run.',
+            });
+        }
+        throw new GuardError('too-large', `Statement of ${megabytes(size)} is larger than the ${megabytes(MAX_STATEMENT_BYTES)} a single statement may have: the SQL parser needs about 65 times a statement's size in memory to split and classify it`, {
+            location: { file, ...source.position(piece.firstToken < 0 ? piece.start : piece.firstToken) },
+            hint: 'Split it into smaller statements (for example INSERTs of fewer rows each; a file may hold any number of them), ' +
+                'or load the data outside the migration (COPY, psql). Nothing has been run.',
+        });
+    }
+    function syntaxError(error, from, to) {
+        const details = error.sqlDetails;
+        if (!details) {
+            // Not a syntax error (the parser itself failed): say so rather than blame the SQL.
+            return new GuardError('parse-error', `The SQL parser failed on the ${megabytes(to - from)} of SQL starting here: ${error.message}`, {
+                location: { file, ...source.position(from) },
+                hint: 'This is not known to be an error in the file: split the file and report the problem. Nothing has been run.',
+                cause: error,
+            });
+        }
+        // cursorPosition counts characters (code points) from the start of the text parsed.
+        const at = source.byteOffsetOfChar(from, details.cursorPosition, to);
+        return new GuardError('parse-error', `SQL syntax error: ${error.message}`, {
+            location: { file, ...source.position(at) },
+            hint: 'Fix the statement at this position; nothing has been run.',
+            cause: error,
+        });
+    }
+}
+function megabytes(bytes) {
+    const mb = bytes / (1024 * 1024);
+    return `${mb >= 10 ? Math.round(mb) : Math.round(mb * 10) / 10} MB`;
+}
+
 ;// CONCATENATED MODULE: ./src/migrations/psql-features.ts
 
 /**
@@ -9279,6 +9721,7 @@ function keywordOf(statement) {
 
 
 
+
 /**
  * Splits part of a file (bytes start..end of `source`) into statements with the real PostgreSQL
  * parser, and classifies each. Errors name file:line:column.
@@ -9288,15 +9731,15 @@ async function splitStatements(source, start, end, file) {
 }
 /** `splitStatements` with the parser already loaded: synchronous, so parsing can be interleaved with server work. */
 function splitStatementsWith(parser, source, start, end, file) {
-    const sql = source.slice(start, end);
-    // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
-    if (sql.trim() === '')
-        return { statements: [], wrapped: false };
     let parsed;
     try {
-        parsed = parser.parseSync(sql);
+        // Piece by piece, so a large file never reaches the parser whole (parse-pieces.ts); a file
+        // with nothing in it is simply a no-op migration.
+        parsed = parseInPieces(parser, source, start, end, file);
     }
     catch (error) {
+        if (error instanceof GuardError)
+            throw error;
         const details = error.sqlDetails;
         const errorByte = details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start;
         const psqlFeature = details && psqlFeatureError(parser, source, start, errorByte, file);
@@ -9319,9 +9762,11 @@ function splitStatementsWith(parser, source, start, end, file) {
         if (isCopyFromStdin(nodeType, node))
             throw copyFromStdinError(file, source.position(location));
         const text = source.slice(location, stmtEnd).trim();
+        const history = source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim();
         statements.push({
             sql: text,
-            historyText: source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim(),
+            // One string when both are the same (no comment before the statement): a data file holds many.
+            historyText: history === text ? text : history,
             startByte: location,
             ...source.position(location),
             nodeType,
@@ -9927,6 +10372,37 @@ class StreamedRun {
         }
         if (index === this.pending.length - 1 && !this.failedToParse)
             this.onAllParsed?.();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/migrations/limits.ts
+
+/**
+ * The largest migration file apply and plan accept. The parser works on bounded pieces
+ * (sql-pieces.ts), but the rest grows with the file: its statements are kept for the run, and the
+ * history row stores every statement's text (schema_migrations.statements, as the Supabase CLI
+ * does), sent in one value. Measured: 8 to 13 times the file in peak memory (100 MB: 0.75-1.0 GiB
+ * in transaction-mode all, up to 1.2 GiB in per-file, bench/large-files.mjs). Per-file mode stages
+ * that row as jsonb, which PostgreSQL caps at 256 MB.
+ */
+const MAX_FILE_BYTES = 128 * 1024 * 1024;
+/** Refuses, before anything runs, a pending file (or its verify script) above MAX_FILE_BYTES. */
+function refuseOversizedFiles(pending) {
+    for (const migration of pending) {
+        for (const part of [migration.up, migration.verify]) {
+            if (!part)
+                continue;
+            const size = part.source.byteLength;
+            if (size <= MAX_FILE_BYTES)
+                continue;
+            throw new GuardError('too-large', `The file is ${size} bytes, larger than the ${MAX_FILE_BYTES} bytes (${MAX_FILE_BYTES / 2 ** 20} MB) a migration file may have: ` +
+                'applying it takes about 11 times its size in memory (its statements, and the history row that keeps ' +
+                "every statement's text as the Supabase CLI does), and per-file mode stages that row in a value PostgreSQL caps at 256 MB", {
+                location: { file: part.path },
+                hint: `Split it into several migration files of at most ${MAX_FILE_BYTES / 2 ** 20} MB (each is applied and recorded on its own), ` +
+                    'or load bulk data outside the migrations (COPY, psql \\copy, pg_restore). Nothing has been run.',
+            });
+        }
     }
 }
 
@@ -10952,15 +11428,25 @@ function findSections(text) {
  * code point, as PostgreSQL counts them in error positions (an emoji is one character, not two).
  */
 class SourceText {
-    text;
     encoded;
+    decoded;
     lines;
     /** Nothing is computed up front: a run with nothing pending reads files only to checksum them. */
     constructor(text) {
-        this.text = text;
+        this.decoded = text;
+    }
+    /**
+     * Once the bytes exist (the parser works on them), the string is let go and decoded again only
+     * if asked for: a 100 MB data file with one non-ASCII character is a 200 MB string in V8.
+     */
+    get text() {
+        return this.decoded ?? this.bytes.toString('utf8');
     }
     get bytes() {
-        this.encoded ??= Buffer.from(this.text, 'utf8');
+        if (!this.encoded) {
+            this.encoded = Buffer.from(this.text, 'utf8');
+            this.decoded = undefined;
+        }
         return this.encoded;
     }
     /** Length in UTF-8 bytes, without encoding the text. */
@@ -12116,6 +12602,7 @@ async function revertAfterFailure(ctx, session, committed) {
 
 
 
+
 /**
  * apply: preflight → backup → rehearsal (per-file) → apply (+ verify) → record, under the lock.
  * Every stage before "apply" leaves the database untouched when it fails.
@@ -12132,6 +12619,7 @@ async function applyCommand(ctx, result) {
             logger.info(result.message);
             return result;
         }
+        refuseOversizedFiles(plan.pending);
         // A run that fits in one transaction starts before every file is parsed (engine/stream.ts);
         // otherwise all files are parsed and planned first. The parser loads while the backup and the
         // bookkeeping run.
@@ -12868,6 +13356,7 @@ function newResult(ctx, startedAt = new Date()) {
 
 
 
+
 /**
  * plan: what apply would do, proven by running it: drift and order checks, then every pending
  * statement in a transaction that is always rolled back, under the lock timeout. Changes nothing
@@ -12887,6 +13376,7 @@ async function planCommand(ctx, result) {
             result.message = 'Nothing to apply: every migration is already applied.';
             return result;
         }
+        refuseOversizedFiles(plan.pending);
         const prepared = await prepareMigrations(plan.pending);
         // A file an earlier run left partly applied is rehearsed from where apply would resume it.
         const execution = buildExecutionPlan(resumePartialFiles(prepared, plan.partial), settings.transactionMode);
