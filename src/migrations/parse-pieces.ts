@@ -1,4 +1,5 @@
 import { GuardError } from '../errors.js';
+import { psqlFeatureError } from './psql-features.js';
 import type { PgParseError, PgParser } from './parser.js';
 import type { SourceText } from './source-text.js';
 import { MAX_STATEMENT_BYTES, PIECE_BYTES, sqlPieces, type Piece } from './sql-pieces.js';
@@ -112,6 +113,9 @@ export function parseInPieces(
     }
     // cursorPosition counts characters (code points) from the start of the text parsed.
     const at = source.byteOffsetOfChar(from, details.cursorPosition, to);
+    // Where the parser stopped at a psql meta-command (or the data of a COPY … FROM stdin), say so.
+    const psqlFeature = psqlFeatureError(parser, source, start, at, file);
+    if (psqlFeature) return psqlFeature;
     return new GuardError('parse-error', `SQL syntax error: ${(error as Error).message}`, {
       location: { file, ...source.position(at) },
       hint: 'Fix the statement at this position; nothing has been run.',
