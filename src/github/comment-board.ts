@@ -1,0 +1,66 @@
+import type { StageEvent } from '../engine/events.js';
+import { foldEvent, startBoard, type BoardStart, type BoardState } from '../report/board-state.js';
+import { historyOf, renderComment } from '../report/comment.js';
+import type { SecretScrubber } from '../secrets.js';
+import { GitHubApi } from './api.js';
+import { StickyComment, type CommentTarget, type StickyLog } from './sticky-comment.js';
+
+export interface CommentBoardOptions {
+  token: string;
+  apiUrl: string;
+  target: CommentTarget;
+  start: BoardStart;
+  scrubber: SecretScrubber;
+  log: StickyLog;
+  /** Aborts every call in flight (the entry point gives up waiting). */
+  signal: AbortSignal;
+  timeoutMs?: number;
+  attempts?: number;
+  baseDelayMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * The live status board on the pull request: each stage event is folded into the board's state
+ * and the comment is re-rendered from it (coalesced by StickyComment). Scrubbed at the sink: the
+ * state before it is rendered (and cut), the body again before it is sent.
+ */
+export class CommentBoard {
+  private state: BoardState;
+  private readonly sticky: StickyComment;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: CommentBoardOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.state = startBoard(options.start);
+    const api = new GitHubApi({
+      token: options.token,
+      baseUrl: options.apiUrl,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      attempts: options.attempts ?? 4,
+      baseDelayMs: options.baseDelayMs ?? 1_000,
+      signal: options.signal,
+    });
+    this.sticky = new StickyComment(api, options.target, options.log);
+    options.signal.addEventListener('abort', () => this.sticky.stop(), { once: true });
+  }
+
+  /** Posts the board as it is (the "in progress" state, before any event). */
+  show(): Promise<void> {
+    const { scrubber } = this.options;
+    const state = scrubber.scrubValue(this.state);
+    return this.sticky.publish((previous) =>
+      scrubber.scrub(renderComment(state, historyOf(previous ?? ''))),
+    );
+  }
+
+  /** Resolves once the newest state has been sent (or given up on). */
+  idle(): Promise<void> {
+    return this.sticky.idle();
+  }
+
+  handle(event: StageEvent): Promise<void> {
+    this.state = foldEvent(this.state, event, this.now());
+    return this.show();
+  }
+}
