@@ -99,14 +99,17 @@ function describe(error: unknown): Failure {
     const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
     return {
       status: 0,
-      message: timedOut ? 'GitHub did not answer in time' : `could not reach GitHub: ${e.message ?? String(error)}`,
+      message: timedOut
+        ? 'GitHub did not answer in time'
+        : `could not reach GitHub: ${e.message ?? String(error)}`,
       transient: true,
     };
   }
   const status = e.status ?? 0;
   const message = `HTTP ${status}: ${(e.message ?? '').split(' - ')[0]}`;
   const retryAfter = Number(headers['retry-after']);
-  const retryAfterMs = Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter * 1000, MAX_DELAY_MS) : undefined;
+  const retryAfterMs =
+    Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter * 1000, MAX_DELAY_MS) : undefined;
   const rateLimited =
     status === 429 ||
     (status === 403 &&
@@ -115,12 +118,14 @@ function describe(error: unknown): Failure {
         /rate limit/i.test(e.message ?? '')));
   if (rateLimited) {
     const reset = Number(headers['x-ratelimit-reset']);
-    const untilReset = Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : undefined;
+    const untilReset =
+      Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : undefined;
     return {
       status,
       message,
       transient: true,
-      retryAfterMs: retryAfterMs ?? (untilReset !== undefined ? Math.min(untilReset, MAX_DELAY_MS) : undefined),
+      retryAfterMs:
+        retryAfterMs ?? (untilReset !== undefined ? Math.min(untilReset, MAX_DELAY_MS) : undefined),
     };
   }
   return { status, message, transient: status >= 500, retryAfterMs };
@@ -153,8 +158,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  */
 async function proxyFetch(baseUrl: string): Promise<typeof fetch | undefined> {
   const env = process.env;
-  const proxy =
-    baseUrl.startsWith('https:') ? (env.https_proxy ?? env.HTTPS_PROXY) : (env.http_proxy ?? env.HTTP_PROXY);
+  const proxy = baseUrl.startsWith('https:')
+    ? (env.https_proxy ?? env.HTTPS_PROXY)
+    : (env.http_proxy ?? env.HTTP_PROXY);
   if (!proxy) return undefined;
   const undici = await import('undici');
   const dispatcher = new undici.EnvHttpProxyAgent();

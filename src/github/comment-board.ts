@@ -49,9 +49,7 @@ export class CommentBoard {
   show(): Promise<void> {
     const { scrubber } = this.options;
     const state = scrubber.scrubValue(this.state);
-    return this.sticky.publish((previous) =>
-      scrubber.scrub(renderComment(state, historyOf(previous ?? ''))),
-    );
+    return this.sticky.publish((previous) => scrubber.scrub(renderComment(state, historyOf(previous ?? ''))));
   }
 
   /** Resolves once the newest state has been sent (or given up on). */

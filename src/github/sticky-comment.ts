@@ -99,12 +99,15 @@ export class StickyComment {
         return;
       }
       try {
-        const created = await this.api.call<{ id: number }>('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-          owner: this.target.owner,
-          repo: this.target.repo,
-          issue_number: found.number,
-          body,
-        });
+        const created = await this.api.call<{ id: number }>(
+          'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
+          {
+            owner: this.target.owner,
+            repo: this.target.repo,
+            issue_number: found.number,
+            body,
+          },
+        );
         found.commentId = created.data.id;
         this.log.info(`Posted the migration status comment on pull request #${found.number}`);
       } catch (error) {
@@ -131,7 +134,9 @@ export class StickyComment {
       const pull = pulls.data.find((p) => p.merged_at) ?? pulls.data[0];
       number = pull?.number;
       if (number === undefined) {
-        this.log.info(`No pull request contains commit ${this.target.sha.slice(0, 7)}: no status comment is posted`);
+        this.log.info(
+          `No pull request contains commit ${this.target.sha.slice(0, 7)}: no status comment is posted`,
+        );
         return undefined;
       }
     }

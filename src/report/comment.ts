@@ -120,7 +120,8 @@ function headline(state: BoardState): string {
   }
   if (result.cancelled) return '🛑 cancelled';
   if (result.command === 'plan') {
-    if (result.status === 'success') return `📋 planned: ${plural(result.migrations.length, 'pending migration')}`;
+    if (result.status === 'success')
+      return `📋 planned: ${plural(result.migrations.length, 'pending migration')}`;
     if (result.status === 'nothing-to-do') return '✅ planned: nothing to apply';
     return '❌ plan failed: apply would not go through';
   }
@@ -136,8 +137,15 @@ function stageLine(state: BoardState): string {
   const result = state.result;
   if (state.command === 'plan') {
     if (!result) return '⏳ planning';
-    const rehearsal = result.rehearsal?.ran ? (result.status === 'failed' ? '❌ rehearsal' : '✅ rehearsed') : undefined;
-    return [`✅ planned${result.migrations.length ? ` (${result.migrations.length} pending)` : ''}`, rehearsal]
+    const rehearsal = result.rehearsal?.ran
+      ? result.status === 'failed'
+        ? '❌ rehearsal'
+        : '✅ rehearsed'
+      : undefined;
+    return [
+      `✅ planned${result.migrations.length ? ` (${result.migrations.length} pending)` : ''}`,
+      rehearsal,
+    ]
       .filter(Boolean)
       .join(' → ');
   }
@@ -147,7 +155,9 @@ function stageLine(state: BoardState): string {
   const backup = state.backup ?? result?.backup;
   const steps: string[] = [];
   steps.push(
-    total === undefined && !result ? '⏳ planning' : `✅ planned${total !== undefined ? ` (${total} pending)` : ''}`,
+    total === undefined && !result
+      ? '⏳ planning'
+      : `✅ planned${total !== undefined ? ` (${total} pending)` : ''}`,
   );
   if (result?.status === 'nothing-to-do') return [...steps, '✅ nothing to do'].join(' → ');
   if (state.backupExpected || backup) {
@@ -195,7 +205,10 @@ function outcomeStep(state: BoardState): string {
   return `❌ failed${why}`;
 }
 
-function failedWhere(version: string | undefined, error: { file?: string; line?: number; message: string }): string {
+function failedWhere(
+  version: string | undefined,
+  error: { file?: string; line?: number; message: string },
+): string {
   const place = error.file ? `${error.file}${error.line ? `:${error.line}` : ''}` : version;
   return escapeMd(cut(`${place ? `${place}: ` : ''}${error.message.split('\n')[0]}`, 200));
 }
@@ -278,7 +291,8 @@ function facts(state: BoardState): string[] {
   }
   if (result?.transactionMode) lines.push(`Transaction mode: \`${result.transactionMode}\``);
   const lock = result?.lock;
-  if (lock?.waitedMs) lines.push(`Waited ${formatSeconds(lock.waitedMs)} for ${escapeMd(lock.waitedFor ?? 'another run')}`);
+  if (lock?.waitedMs)
+    lines.push(`Waited ${formatSeconds(lock.waitedMs)} for ${escapeMd(lock.waitedFor ?? 'another run')}`);
   if (result?.currentVersion) lines.push(`Current version: \`${result.currentVersion}\``);
   return lines.length ? [...lines.map((l) => `${l}  `), ''] : [];
 }
@@ -335,7 +349,10 @@ function findingList(state: BoardState): List | undefined {
   return {
     title: `Findings (${findings.length})`,
     header: [],
-    rows: findings.map((f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(cut(f.message, 500)).replace(/\r?\n/g, ' ')}`),
+    rows: findings.map(
+      (f) =>
+        `- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(cut(f.message, 500)).replace(/\r?\n/g, ' ')}`,
+    ),
     noun: 'findings',
   };
 }
