@@ -1,0 +1,209 @@
+/**
+ * The sticky pull request comment from the bundle itself: `node dist/index.js` as the runner
+ * starts it, with GITHUB_API_URL pointing at a loopback server that answers like GitHub's REST
+ * API and records every request, against a real fresh database.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { databasesFor, query, testServers } from '../helpers/db.js';
+import { FakeGitHub } from '../helpers/github-api.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const ROOT = process.cwd();
+const ACTION = join(ROOT, 'dist', 'index.js');
+const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+const TOKEN = 'ghs_e2eToken0123456789abcdef';
+const MARKER = '<!-- supabase-migration-guard:production -->';
+
+const tempDir = tempDirsFor();
+let github: FakeGitHub;
+
+beforeEach(async () => {
+  github = await new FakeGitHub().start();
+});
+afterEach(async () => {
+  await github.stop();
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  outputs: string;
+  summary: string;
+}
+
+/** A workspace holding the example migrations as supabase/migrations. */
+function workspace(): string {
+  const cwd = tempDir('mg-e2e-comment-ws-');
+  const dir = join(cwd, 'supabase', 'migrations');
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(ROOT, 'migrations'), dir, { recursive: true });
+  return cwd;
+}
+
+function runAction(
+  cwd: string,
+  databaseUrl: string,
+  event: { name: 'pull_request' | 'push'; payload: unknown },
+  inputs: Record<string, string> = {},
+): Promise<Run> {
+  const dir = tempDir('mg-e2e-comment-run-');
+  const files = {
+    output: join(dir, 'github_output'),
+    summary: join(dir, 'step_summary'),
+    event: join(dir, 'event.json'),
+  };
+  writeFileSync(files.output, '');
+  writeFileSync(files.summary, '');
+  writeFileSync(files.event, JSON.stringify(event.payload));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_EVENT_NAME: event.name,
+    GITHUB_EVENT_PATH: files.event,
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_REPOSITORY: 'acme/app',
+    GITHUB_RUN_ID: '4242',
+    GITHUB_SHA: SHA,
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_ACTOR: 'octocat',
+    GITHUB_WORKSPACE: cwd,
+    GITHUB_API_URL: github.url,
+    RUNNER_TEMP: dir,
+  };
+  const all = {
+    'database-url': databaseUrl,
+    environment: 'production',
+    backup: 'off',
+    'github-token': TOKEN,
+    ...inputs,
+  };
+  for (const [name, value] of Object.entries(all)) env[`INPUT_${name.toUpperCase()}`] = value;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [ACTION], { cwd, env, timeout: 90_000 }, (error, stdout, stderr) => {
+      resolve({
+        code: error ? ((error as { code?: number }).code ?? null) : 0,
+        stdout: String(stdout),
+        stderr: String(stderr),
+        outputs: readFileSync(files.output, 'utf8'),
+        summary: readFileSync(files.summary, 'utf8'),
+      });
+    });
+  });
+}
+
+const PULL_REQUEST = { name: 'pull_request' as const, payload: { number: 7, pull_request: { number: 7 } } };
+const PUSH = { name: 'push' as const, payload: { after: SHA } };
+const warnings = (run: Run) => run.stdout.split('\n').filter((l) => l.startsWith('::warning'));
+const headline = (body: string) => body.split('\n')[1];
+
+/** No form of the database password, URL or token in any comment body sent. */
+function expectNoSecretSent(databaseUrl: string): void {
+  const password = decodeURIComponent(new URL(databaseUrl).password);
+  const sent = github.requests.map((r) => JSON.stringify(r.body ?? {}) + (r.body?.body ?? '')).join('\n');
+  for (const secret of [password, encodeURIComponent(password), databaseUrl, TOKEN]) {
+    expect(sent).not.toContain(secret);
+  }
+}
+
+describe.each(testServers())('the bundled action and the pull request comment on $name', (server) => {
+  const newDb = databasesFor(server);
+
+  it('plan on a pull request creates one comment; a second plan updates it; the push that applies finds the merged pull request and updates the same comment', async () => {
+    const db = await newDb();
+    const cwd = workspace();
+    const first = await runAction(cwd, db.url, PULL_REQUEST);
+    expect(first.code).toBe(0);
+    expect(first.outputs).toContain('status<<');
+    expect(github.comments).toHaveLength(1);
+    const comment = github.comments[0];
+    expect(comment.issue).toBe(7);
+    const firstBodies = github.bodiesSent();
+    // The board is up as soon as the run starts, then shows the plan's outcome.
+    expect(firstBodies.map(headline)).toEqual([
+      '### 🛡️ Migration guard · `production` · ⏳ `plan` in progress',
+      '### 🛡️ Migration guard · `production` · 📋 planned: 3 pending migrations',
+    ]);
+    expect(firstBodies.at(-1)).toContain('✅ planned (3 pending) → ✅ rehearsed');
+
+    github.requests.length = 0;
+    const second = await runAction(cwd, db.url, PULL_REQUEST);
+    expect(second.code).toBe(0);
+    expect(github.comments).toHaveLength(1);
+    expect(github.requests.filter((r) => r.method === 'POST')).toEqual([]);
+    expect(github.requests.filter((r) => r.method === 'PATCH').map((r) => r.path)).toEqual([
+      `/repos/acme/app/issues/comments/${comment.id}`,
+      `/repos/acme/app/issues/comments/${comment.id}`,
+    ]);
+
+    github.requests.length = 0;
+    github.pullsOfCommit.set(SHA, [{ number: 7, merged_at: '2026-05-01T09:00:00Z', state: 'closed' }]);
+    const apply = await runAction(cwd, db.url, PUSH);
+    expect(apply.code).toBe(0);
+    expect(github.requests[0]).toMatchObject({ method: 'GET', path: `/repos/acme/app/commits/${SHA}/pulls` });
+    expect(github.comments).toHaveLength(1);
+    expect(github.bodiesSent().map(headline)).toEqual([
+      '### 🛡️ Migration guard · `production` · ⏳ `apply` in progress',
+      '### 🛡️ Migration guard · `production` · ✅ applied 3 migrations',
+    ]);
+    expect(comment.body).toContain('✅ planned (3 pending) → ✅ applied 3/3 → ✅ applied');
+    expect(comment.body.startsWith(MARKER)).toBe(true);
+    // The same comment tells the story: two plans on the pull request, then the apply.
+    const history = comment.body.split('\n').filter((l) => /^- \d{4}-/.test(l));
+    expect(history.map((l) => /`(plan|apply)`/.exec(l)?.[1])).toEqual(['plan', 'plan', 'apply']);
+    expect(
+      await query(db.url, 'select count(*)::int as n from supabase_migrations.schema_migrations'),
+    ).toEqual([{ n: 3 }]);
+    expectNoSecretSent(db.url);
+  });
+
+  it('a token without permission gives one warning and a green run', async () => {
+    const db = await newDb();
+    github.faults.push({ status: 403, message: 'Resource not accessible by integration', times: 100 });
+    const run = await runAction(workspace(), db.url, PULL_REQUEST);
+    expect(run.code).toBe(0);
+    expect(run.outputs).toMatch(/status<<(.+)\nsuccess\n/);
+    expect(warnings(run)).toEqual([
+      expect.stringContaining('HTTP 403: Resource not accessible by integration'),
+    ]);
+    expect(github.requests).toHaveLength(1);
+  });
+
+  it('a 502 is retried and the comment still arrives', async () => {
+    const db = await newDb();
+    github.faults.push({ method: 'POST', status: 502, message: 'Bad Gateway', times: 1 });
+    const run = await runAction(workspace(), db.url, PULL_REQUEST);
+    expect(run.code).toBe(0);
+    expect(github.requests.filter((r) => r.method === 'POST').map((r) => r.status)).toEqual([502, 201]);
+    expect(github.comments).toHaveLength(1);
+    expect(headline(github.comments[0].body)).toContain('📋 planned: 3 pending migrations');
+    expect(warnings(run)).toEqual([]);
+  });
+
+  it('an API that never answers does not hold the migration: it is applied, the outputs are set, the run ends with a warning', async () => {
+    const db = await newDb();
+    github.faults.push({ hang: true, times: 1000 });
+    github.pullsOfCommit.set(SHA, [{ number: 7, merged_at: '2026-05-01T09:00:00Z', state: 'closed' }]);
+    const run = await runAction(workspace(), db.url, PUSH);
+    expect(run.code).toBe(0);
+    expect(run.outputs).toMatch(/status<<(.+)\nsuccess\n/);
+    expect(
+      await query(db.url, 'select count(*)::int as n from supabase_migrations.schema_migrations'),
+    ).toEqual([{ n: 3 }]);
+    expect(warnings(run)).toEqual([
+      expect.stringContaining('GitHub did not take the last pull request comment update'),
+    ]);
+  });
+
+  it('comment: false calls no API at all', async () => {
+    const db = await newDb();
+    const run = await runAction(workspace(), db.url, PULL_REQUEST, { comment: 'false' });
+    expect(run.code).toBe(0);
+    expect(github.requests).toEqual([]);
+  });
+});
