@@ -181,7 +181,7 @@ describe('the sticky pull request comment', () => {
       '⏳ rolling back (supabase/migrations/2_m2.sql:4: connection to *** refused; password ***)',
     );
     expect(stages.at(-1)).toBe(
-      '✅ planned (3 pending) → ❌ applying 0/3 → ↩️ rolled back (supabase/migrations/2_m2.sql:4: relation "x" does not exist)',
+      '✅ planned (3 pending) → ❌ applying 1/3 → ↩️ rolled back (supabase/migrations/2_m2.sql:4: relation "x" does not exist)',
     );
     const all = github.requests.map((r) => JSON.stringify(r.body ?? '')).join('\n');
     for (const secret of [PASSWORD, encodeURIComponent(PASSWORD), DATABASE_URL, TOKEN]) {

@@ -18,6 +18,8 @@ export interface BoardState {
   pending?: Array<{ version: string; name: string; file: string }>;
   /** Versions whose statements ran, in the order they ran. */
   applied: string[];
+  /** Of those, the ones already committed (per-file); in `all` mode they commit with the run. */
+  committed: string[];
   total?: number;
   backup?: BackupReport;
   rehearsal?: { ran: boolean; reason?: string; failed: boolean; notRehearsed: string[] };
@@ -48,6 +50,7 @@ export function startBoard(start: BoardStart): BoardState {
     startedAt: at,
     updatedAt: at,
     applied: [],
+    committed: [],
     lockRetries: [],
   };
 }
@@ -74,6 +77,8 @@ export function foldEvent(state: BoardState, event: StageEvent, at: Date): Board
     case 'file-applied':
       // Counted by version: the event's index says nothing about whether it counts from 0 or 1.
       if (!next.applied.includes(event.version)) next.applied = [...next.applied, event.version];
+      if (event.committed && !next.committed.includes(event.version))
+        next.committed = [...next.committed, event.version];
       next.total = event.total;
       break;
     case 'lock-retry':

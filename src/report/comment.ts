@@ -52,7 +52,10 @@ export function renderComment(state: BoardState, history: string[] = [], limit =
     '',
     metaLine(state),
     '',
-    ...(result?.message ? [escapeMd(cut(result.message, TEXT_MAX)), ''] : []),
+    // The message, unless it only repeats the error shown below it.
+    ...(result?.message && result.message !== result.error?.message
+      ? [escapeMd(cut(result.message, TEXT_MAX)), '']
+      : []),
     ...errorBlock(state),
     ...rollbackBlock(state),
     ...facts(state),
@@ -77,7 +80,23 @@ export function renderComment(state: BoardState, history: string[] = [], limit =
     body.push(...renderList(list, rows));
   }
   body.push(...tail);
-  return `${body.join('\n').trimEnd()}\n`;
+  return fit(`${body.join('\n').trimEnd()}\n`, limit);
+}
+
+/**
+ * The last guard: a body still over the limit (the lists' budget is an estimate) is cut, with a
+ * note. Only pathological inputs reach it; a cut may break the Markdown after it, never the limit.
+ */
+function fit(body: string, limit: number): string {
+  if (bytes(body) <= limit) return body;
+  const note =
+    '\n\n_… cut: GitHub limits a comment to 65,536 characters. The job summary has the whole report._\n';
+  let end = limit - bytes(note);
+  // Bytes to characters: step back until the prefix fits (a multi-byte character may straddle the end).
+  let text = Buffer.from(body, 'utf8').subarray(0, end).toString('utf8');
+  while (bytes(text) > end) text = text.slice(0, -1);
+  end = text.length;
+  return `${cut(text, end)}${note}`;
 }
 
 interface List {
@@ -127,7 +146,7 @@ function headline(state: BoardState): string {
   }
   if (result.command === 'apply') {
     if (result.status === 'success') return `✅ applied ${plural(result.applied.length, 'migration')}`;
-    if (result.status === 'nothing-to-do') return '✅ nothing to do';
+    return STATUS_WORDS[result.status];
   }
   return `\`${result.command}\` ${STATUS_WORDS[result.status]}`;
 }
@@ -137,20 +156,22 @@ function stageLine(state: BoardState): string {
   const result = state.result;
   if (state.command === 'plan') {
     if (!result) return '⏳ planning';
-    const rehearsal = result.rehearsal?.ran
-      ? result.status === 'failed'
-        ? '❌ rehearsal'
-        : '✅ rehearsed'
-      : undefined;
-    return [
-      `✅ planned${result.migrations.length ? ` (${result.migrations.length} pending)` : ''}`,
-      rehearsal,
-    ]
-      .filter(Boolean)
-      .join(' → ');
+    if (!result.rehearsal?.ran) {
+      if (result.status === 'failed') return '❌ plan refused';
+      return result.migrations.length
+        ? `✅ planned (${result.migrations.length} pending)`
+        : '✅ planned: nothing pending';
+    }
+    return `✅ planned (${result.migrations.length} pending) → ${result.status === 'failed' ? '❌ rehearsal failed' : '✅ rehearsed'}`;
   }
   const total = state.total ?? state.pending?.length ?? result?.migrations.length;
-  const applied = result ? result.applied.length : state.applied.length;
+  // What ran before the end: the live count when the board saw it, else what the result says
+  // ran (a failed run's applied list is empty: its files were rolled back).
+  const applied =
+    state.applied.length > 0 || !result
+      ? state.applied.length
+      : result.applied.length ||
+        result.migrations.filter((m) => m.status === 'applied' || m.status === 'rolled-back').length;
   const failed = result ? result.status === 'failed' || result.status === 'rolled-back' : !!state.failed;
   const backup = state.backup ?? result?.backup;
   const steps: string[] = [];
@@ -159,7 +180,7 @@ function stageLine(state: BoardState): string {
       ? '⏳ planning'
       : `✅ planned${total !== undefined ? ` (${total} pending)` : ''}`,
   );
-  if (result?.status === 'nothing-to-do') return [...steps, '✅ nothing to do'].join(' → ');
+  if (result?.status === 'nothing-to-do') return '✅ planned: nothing pending → ✅ nothing to do';
   if (state.backupExpected || backup) {
     steps.push(
       backup
@@ -298,14 +319,17 @@ function facts(state: BoardState): string[] {
 }
 
 function migrationList(state: BoardState): List | undefined {
-  const migrations: Array<Pick<MigrationOutcome, 'version' | 'name' | 'status'> & Partial<MigrationOutcome>> =
+  type Row = Omit<Partial<MigrationOutcome>, 'status'> & { version: string; name: string; status: string };
+  const migrations: Row[] =
     state.result?.migrations ??
     (state.pending ?? []).map((p) => ({
       version: p.version,
       name: p.name,
       file: p.file,
       status: state.applied.includes(p.version)
-        ? 'applied'
+        ? state.committed.includes(p.version)
+          ? 'applied'
+          : 'ran'
         : state.failed?.version === p.version
           ? 'failed'
           : 'pending',
