@@ -43,7 +43,9 @@ export async function run(): Promise<void> {
   }
   const logger = scrubbingLogger(coreLogger, scrubber.scrub);
   const stop = cancelOnSignals(logger);
-  const events = new StageEvents((error) => logger.warn(`A run listener failed: ${(error as Error).message}`));
+  const events = new StageEvents((error) =>
+    logger.warn(`A run listener failed: ${(error as Error).message}`),
+  );
   const board = commentBoardFor(settings, runContext, process.env, scrubber, logger);
   if (board) events.on(board.listener);
   // Scrubbed (then its statements cut) by runCommand: every sink below writes from it as it is.
