@@ -102,6 +102,20 @@ const PUSH = { name: 'push' as const, payload: { after: SHA } };
 const warnings = (run: Run) => run.stdout.split('\n').filter((l) => l.startsWith('::warning'));
 const headline = (body: string) => body.split('\n')[1];
 
+/**
+ * The bodies a run sent: the board first shows the run under way, then (as many stage updates as
+ * the API kept up with) never goes back a stage, and ends on the outcome.
+ */
+function expectStagesInOrder(bodies: string[], outcome: string): void {
+  const headlines = bodies.map(headline);
+  expect(headlines.length).toBeGreaterThanOrEqual(2);
+  expect(headlines[0]).toMatch(/ · ⏳ `(plan|apply)` in progress$/);
+  expect(headlines.at(-1)).toBe(`### 🛡️ Migration guard · \`production\` · ${outcome}`);
+  for (const middle of headlines.slice(1, -1)) expect(middle).toContain('⏳');
+  const applied = bodies.map((b) => Number(/applying (\d+)\//.exec(b)?.[1] ?? 0));
+  expect([...applied].sort((a, b) => a - b)).toEqual(applied);
+}
+
 /** No form of the database password, URL or token in any comment body sent. */
 function expectNoSecretSent(databaseUrl: string): void {
   const password = decodeURIComponent(new URL(databaseUrl).password);
@@ -125,10 +139,7 @@ describe.each(testServers())('the bundled action and the pull request comment on
     expect(comment.issue).toBe(7);
     const firstBodies = github.bodiesSent();
     // The board is up as soon as the run starts, then shows the plan's outcome.
-    expect(firstBodies.map(headline)).toEqual([
-      '### 🛡️ Migration guard · `production` · ⏳ `plan` in progress',
-      '### 🛡️ Migration guard · `production` · 📋 planned: 3 pending migrations',
-    ]);
+    expectStagesInOrder(firstBodies, '📋 planned: 3 pending migrations');
     expect(firstBodies.at(-1)).toContain('✅ planned (3 pending) → ✅ rehearsed');
 
     github.requests.length = 0;
@@ -147,10 +158,7 @@ describe.each(testServers())('the bundled action and the pull request comment on
     expect(apply.code).toBe(0);
     expect(github.requests[0]).toMatchObject({ method: 'GET', path: `/repos/acme/app/commits/${SHA}/pulls` });
     expect(github.comments).toHaveLength(1);
-    expect(github.bodiesSent().map(headline)).toEqual([
-      '### 🛡️ Migration guard · `production` · ⏳ `apply` in progress',
-      '### 🛡️ Migration guard · `production` · ✅ applied 3 migrations',
-    ]);
+    expectStagesInOrder(github.bodiesSent(), '✅ applied 3 migrations');
     expect(comment.body).toContain('✅ planned (3 pending) → ✅ applied 3/3 → ✅ applied');
     expect(comment.body.startsWith(MARKER)).toBe(true);
     // The same comment tells the story: two plans on the pull request, then the apply.
@@ -160,6 +168,30 @@ describe.each(testServers())('the bundled action and the pull request comment on
       await query(db.url, 'select count(*)::int as n from supabase_migrations.schema_migrations'),
     ).toEqual([{ n: 3 }]);
     expectNoSecretSent(db.url);
+  });
+
+  it('sends no secret in any comment body: a failing plan whose error quotes the password, raw and URL-encoded', async () => {
+    const db = await newDb();
+    const password = 'p@ss w/rd:%25x!';
+    const role = `mg_${db.name.slice(3)}`;
+    await query(db.url, `CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    await query(db.url, `ALTER DATABASE ${db.name} OWNER TO ${role}`);
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = encodeURIComponent(password);
+    const cwd = workspace();
+    writeFileSync(
+      join(cwd, 'supabase', 'migrations', '20240104000000_leak.sql'),
+      `do $$ begin raise exception '%', 'cannot log in with ${password} (${encodeURIComponent(password)})'; end $$;\n`,
+    );
+    const run = await runAction(cwd, url.toString(), PULL_REQUEST);
+    expect(run.code).toBe(1);
+    const last = github.bodiesSent().at(-1)!;
+    expect(headline(last)).toContain('❌ plan failed');
+    expect(last).toContain('cannot log in with *** (***)');
+    expectNoSecretSent(url.toString());
+    const masks = run.stdout.split('\n').filter((l) => l.startsWith('::add-mask::'));
+    expect(masks).toContain(`::add-mask::${TOKEN}`);
   });
 
   it('a token without permission gives one warning and a green run', async () => {
