@@ -139,18 +139,23 @@ describe.each(testServers())('the bundled action and the pull request comment on
     expect(comment.issue).toBe(7);
     const firstBodies = github.bodiesSent();
     // The board is up as soon as the run starts, then shows the plan's outcome.
-    expectStagesInOrder(firstBodies, '📋 planned: 3 pending migrations');
+    // No comment yet: none is started before the run says what it will do, so the last body is the plan's.
+    expect(headline(firstBodies.at(-1)!)).toBe(
+      '### 🛡️ Migration guard · `production` · 📋 planned: 3 pending migrations',
+    );
+    for (const body of firstBodies.slice(0, -1)) expect(headline(body)).toContain('⏳');
     expect(firstBodies.at(-1)).toContain('✅ planned (3 pending) → ✅ rehearsed');
 
     github.requests.length = 0;
     const second = await runAction(cwd, db.url, PULL_REQUEST);
     expect(second.code).toBe(0);
+    // The comment exists now: the board is on it from the start of the run.
+    expectStagesInOrder(github.bodiesSent(), '📋 planned: 3 pending migrations');
     expect(github.comments).toHaveLength(1);
     expect(github.requests.filter((r) => r.method === 'POST')).toEqual([]);
-    expect(github.requests.filter((r) => r.method === 'PATCH').map((r) => r.path)).toEqual([
-      `/repos/acme/app/issues/comments/${comment.id}`,
-      `/repos/acme/app/issues/comments/${comment.id}`,
-    ]);
+    expect(new Set(github.requests.filter((r) => r.method === 'PATCH').map((r) => r.path))).toEqual(
+      new Set([`/repos/acme/app/issues/comments/${comment.id}`]),
+    );
 
     github.requests.length = 0;
     github.pullsOfCommit.set(SHA, [{ number: 7, merged_at: '2026-05-01T09:00:00Z', state: 'closed' }]);

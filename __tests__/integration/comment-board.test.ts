@@ -131,20 +131,11 @@ describe('the sticky pull request comment', () => {
       { type: 'run-finished', result: result({ backup }) },
     ]);
     const writes = github.requests.filter((r) => r.method === 'POST' || r.method === 'PATCH');
-    expect(writes.map((r) => r.method)).toEqual([
-      'POST',
-      'PATCH',
-      'PATCH',
-      'PATCH',
-      'PATCH',
-      'PATCH',
-      'PATCH',
-    ]);
+    expect(writes.map((r) => r.method)).toEqual(['POST', 'PATCH', 'PATCH', 'PATCH', 'PATCH', 'PATCH']);
     expect(new Set(writes.slice(1).map((r) => r.path)).size).toBe(1);
     expect(github.comments).toHaveLength(1);
     expect(github.requests.every((r) => r.authorization === `token ${TOKEN}`)).toBe(true);
     expect(github.bodiesSent().map(stagesOf)).toEqual([
-      '⏳ planning → ⬜ back up → ⬜ applying 0/? → ⬜ applied',
       '✅ planned (3 pending) → ⏳ backing up → ⬜ applying 0/3 → ⬜ applied',
       '✅ planned (3 pending) → ✅ backed up (4.0 KiB) → ⏳ applying 0/3 → ⬜ applied',
       '✅ planned (3 pending) → ✅ backed up (4.0 KiB) → ⏳ applying 1/3 → ⬜ applied',
@@ -292,6 +283,28 @@ describe('the sticky pull request comment', () => {
     // One comment tells the story: the plan's line, then the apply's.
     const history = planComment.body.split('\n').filter((l) => /^- \d{4}-/.test(l));
     expect(history.map((l) => /`(plan|apply)`/.exec(l)?.[1])).toEqual(['plan', 'apply']);
+  });
+
+  it('starts no comment for a run with nothing to do, nor before a run says what it will do; an existing comment is still updated', async () => {
+    const nothing = result({
+      status: 'nothing-to-do',
+      migrations: [],
+      applied: [],
+      message: 'Nothing to apply.',
+    });
+    const first = board();
+    await feed(first, [{ type: 'run-finished', result: nothing }]);
+    expect(github.requests.map((r) => r.method)).toEqual(['GET']);
+    expect(github.comments).toEqual([]);
+
+    const existing = github.addComment(7, `${commentMarker('production')}\nan earlier plan`);
+    const second = board();
+    await feed(second, [{ type: 'run-finished', result: nothing }]);
+    expect(github.requests.filter((r) => r.method === 'PATCH').map((r) => r.path)).toEqual([
+      `/repos/acme/app/issues/comments/${existing.id}`,
+      `/repos/acme/app/issues/comments/${existing.id}`,
+    ]);
+    expect(existing.body).toContain('✅ nothing to do');
   });
 
   it('posts nothing on a push whose commit belongs to no pull request', async () => {

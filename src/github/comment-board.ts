@@ -5,6 +5,17 @@ import type { SecretScrubber } from '../secrets.js';
 import { GitHubApi } from './api.js';
 import { StickyComment, type CommentTarget, type StickyLog } from './sticky-comment.js';
 
+/**
+ * Whether this state may start a comment on a pull request that has none: not a run with nothing
+ * pending and nothing to report (every pull request of the repository would get one), nor one
+ * that has not said yet what it will do. An existing comment is always updated.
+ */
+export function worthStarting(state: BoardState): boolean {
+  const result = state.result;
+  if (!result) return (state.pending?.length ?? 0) > 0 || !!state.failed;
+  return result.status !== 'nothing-to-do' || result.findings.length > 0;
+}
+
 export interface CommentBoardOptions {
   token: string;
   apiUrl: string;
@@ -49,7 +60,10 @@ export class CommentBoard {
   show(): Promise<void> {
     const { scrubber } = this.options;
     const state = scrubber.scrubValue(this.state);
-    return this.sticky.publish((previous) => scrubber.scrub(renderComment(state, historyOf(previous ?? ''))));
+    return this.sticky.publish({
+      render: (previous) => scrubber.scrub(renderComment(state, historyOf(previous ?? ''))),
+      create: worthStarting(state),
+    });
   }
 
   /** Resolves once the newest state has been sent (or given up on). */

@@ -18,8 +18,14 @@ export interface StickyLog {
   debug(message: string): void;
 }
 
-/** Renders the body, given the comment as it was before this run touched it (undefined: none yet). */
-export type BodyRenderer = (previousBody: string | undefined) => string;
+/**
+ * Renders the body, given the comment as it was before this run touched it (undefined: none yet).
+ * `create: false` only updates a comment that exists: a run with nothing to say starts none.
+ */
+export interface Update {
+  render: (previousBody: string | undefined) => string;
+  create: boolean;
+}
 
 interface Found {
   number: number;
@@ -35,7 +41,7 @@ interface Found {
  * other failure is a warning and the next update tries again.
  */
 export class StickyComment {
-  private latest?: BodyRenderer;
+  private latest?: Update;
   private inFlight?: Promise<void>;
   private found?: Promise<Found | undefined>;
   private stopped = false;
@@ -48,9 +54,9 @@ export class StickyComment {
   ) {}
 
   /** Sends `render`'s body once the calls before it are done (or drops it for a newer one). */
-  publish(render: BodyRenderer): Promise<void> {
+  publish(update: Update): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.latest = render;
+    this.latest = update;
     this.inFlight ??= this.drain();
     return this.inFlight;
   }
@@ -68,17 +74,17 @@ export class StickyComment {
 
   private async drain(): Promise<void> {
     for (;;) {
-      const render = this.latest;
-      if (render === undefined || this.stopped) {
+      const update = this.latest;
+      if (update === undefined || this.stopped) {
         this.inFlight = undefined;
         return;
       }
       this.latest = undefined;
-      await this.send(render);
+      await this.send(update);
     }
   }
 
-  private async send(render: BodyRenderer): Promise<void> {
+  private async send({ render, create }: Update): Promise<void> {
     try {
       let found;
       try {
@@ -88,6 +94,7 @@ export class StickyComment {
         throw error;
       }
       if (!found) return this.stop();
+      if (found.commentId === undefined && !create) return;
       const body = render(found.previousBody);
       if (found.commentId !== undefined) {
         await this.api.call('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
