@@ -9,6 +9,8 @@ export interface RecordedRequest {
   body?: { body?: string };
   /** What the fake answered (0: it never answered). */
   status: number;
+  /** When it arrived (performance.now()): for the order and spacing of retries. */
+  at: number;
 }
 
 export interface FakeComment {
@@ -79,11 +81,13 @@ export class FakeGitHub {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const record: RecordedRequest = {
+      at: arrived,
       method: req.method ?? 'GET',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),

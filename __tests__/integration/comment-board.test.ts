@@ -3,6 +3,9 @@
  * loopback server that answers like GitHub's REST API: stage events in, comment bodies out.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { createServer, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { proxyFor } from '../../src/github/api.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { parseSettings, type RawInputs } from '../../src/config/settings.js';
 import type { StageEvent } from '../../src/engine/events.js';
@@ -30,7 +33,15 @@ afterEach(async () => {
 });
 
 function board(
-  options: { command?: string; event?: 'pull_request' | 'push'; extra?: RawInputs; timeoutMs?: number } = {},
+  options: {
+    command?: string;
+    event?: 'pull_request' | 'push';
+    extra?: RawInputs;
+    timeoutMs?: number;
+    attempts?: number;
+    baseDelayMs?: number;
+    apiUrl?: string;
+  } = {},
 ): BoardHandle {
   const raw: RawInputs = {
     command: options.command ?? 'apply',
@@ -52,14 +63,18 @@ function board(
       runUrl: 'https://github.com/acme/app/actions/runs/4242',
       pullRequest: event === 'pull_request' ? 7 : undefined,
     },
-    { GITHUB_API_URL: github.url },
+    { GITHUB_API_URL: options.apiUrl ?? github.url },
     scrubberForInputs(raw),
     {
       info: (m) => logs.push(`info: ${m}`),
       warn: (m) => logs.push(`warn: ${m}`),
       debug: () => {},
     },
-    { timeoutMs: options.timeoutMs ?? 5_000, attempts: 3, baseDelayMs: 20 },
+    {
+      timeoutMs: options.timeoutMs ?? 5_000,
+      attempts: options.attempts ?? 3,
+      baseDelayMs: options.baseDelayMs ?? 20,
+    },
   );
   expect(handle).toBeDefined();
   boards.push(handle!);
@@ -217,6 +232,83 @@ describe('the sticky pull request comment', () => {
     expect(github.requests.filter((r) => r.method === 'POST').map((r) => r.status)).toEqual([502, 403, 201]);
     expect(github.comments).toHaveLength(1);
     expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+  });
+
+  it('backs off between retries: each wait longer than the one before', async () => {
+    github.faults.push({ method: 'POST', status: 502, times: 3 });
+    const handle = board({ attempts: 4, baseDelayMs: 300 });
+    await feed(handle, [{ type: 'run-finished', result: result() }]);
+    const posts = github.requests.filter((r) => r.method === 'POST');
+    expect(posts.map((r) => r.status)).toEqual([502, 502, 502, 201]);
+    const gaps = posts.slice(1).map((r, i) => r.at - posts[i].at);
+    // 300 ms doubling, each within ±25 %: every wait is longer than the one before it.
+    expect(gaps[0]).toBeGreaterThanOrEqual(220);
+    expect(gaps[1]).toBeGreaterThan(gaps[0]);
+    expect(gaps[2]).toBeGreaterThan(gaps[1]);
+  });
+
+  it('waits as long as retry-after says on a 429', async () => {
+    github.faults.push({ method: 'POST', status: 429, headers: { 'retry-after': '1' }, times: 1 });
+    const handle = board({ baseDelayMs: 1 });
+    await feed(handle, [{ type: 'run-finished', result: result() }]);
+    const posts = github.requests.filter((r) => r.method === 'POST');
+    expect(posts.map((r) => r.status)).toEqual([429, 201]);
+    expect(posts[1].at - posts[0].at).toBeGreaterThanOrEqual(990);
+  });
+
+  it('goes through the HTTP proxy named by HTTPS_PROXY / HTTP_PROXY (self-hosted runners)', async () => {
+    // The API's host name does not resolve here: only the proxy knows where it is.
+    const tunnels: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      tunnels.push(req.url!);
+      const upstream = connect(Number(new URL(github.url).port), '127.0.0.1', () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    process.env.HTTP_PROXY = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    delete process.env.NO_PROXY;
+    const apiUrl = `http://api.github.invalid:${new URL(github.url).port}`;
+    try {
+      const handle = board({ apiUrl });
+      await feed(handle, [{ type: 'run-finished', result: result() }]);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+    expect(github.comments).toHaveLength(1);
+    expect(new Set(tunnels)).toEqual(new Set([`api.github.invalid:${new URL(github.url).port}`]));
+  });
+
+  it('picks the proxy as @actions/http-client does: by scheme, never for loopback, not for hosts in NO_PROXY', () => {
+    const api = new URL('https://ghe.example.com/api/v3');
+    expect(proxyFor(api, {})).toBeUndefined();
+    expect(proxyFor(api, { HTTPS_PROXY: 'proxy:3128' })).toBe('http://proxy:3128');
+    expect(proxyFor(api, { HTTP_PROXY: 'http://proxy:3128' })).toBeUndefined();
+    expect(proxyFor(new URL('http://127.0.0.1:8080'), { HTTP_PROXY: 'http://proxy:3128' })).toBeUndefined();
+    for (const noProxy of [
+      'example.com',
+      '.example.com',
+      'ghe.example.com:443',
+      '*',
+      'other.org, ghe.example.com',
+    ])
+      expect([noProxy, proxyFor(api, { HTTPS_PROXY: 'http://p:1', NO_PROXY: noProxy })]).toEqual([
+        noProxy,
+        undefined,
+      ]);
+    expect(proxyFor(api, { HTTPS_PROXY: 'http://p:1', NO_PROXY: 'ghe.example.com:8443,example.org' })).toBe(
+      'http://p:1',
+    );
   });
 
   it('warns once on a 403 (a fork pull request with a read-only token) and stops calling the API', async () => {

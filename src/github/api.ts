@@ -153,17 +153,35 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Behind an HTTP(S) proxy (self-hosted runners), calls go through it as @actions/http-client
- * would send them: undici's EnvHttpProxyAgent reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY. Loaded
- * only then: it costs tens of milliseconds to evaluate.
+ * sends them: the proxy from https_proxy / HTTPS_PROXY (http_proxy / HTTP_PROXY for an http API),
+ * unless NO_PROXY names the host; loopback hosts never use one. undici is loaded only then: it
+ * costs tens of milliseconds to evaluate.
  */
 async function proxyFetch(baseUrl: string): Promise<typeof fetch | undefined> {
-  const env = process.env;
-  const proxy = baseUrl.startsWith('https:')
-    ? (env.https_proxy ?? env.HTTPS_PROXY)
-    : (env.http_proxy ?? env.HTTP_PROXY);
+  const proxy = proxyFor(new URL(baseUrl));
   if (!proxy) return undefined;
   const undici = await import('undici');
-  const dispatcher = new undici.EnvHttpProxyAgent();
+  const dispatcher = new undici.ProxyAgent(proxy);
   return ((url: string, init?: RequestInit) =>
     undici.fetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+}
+
+/** The proxy URL for `target` under the runner's proxy variables, or undefined to go direct. */
+export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const https = target.protocol === 'https:';
+  const proxy = https ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy || env.HTTP_PROXY;
+  if (!proxy) return undefined;
+  const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.startsWith('127.') || host === '::1') return undefined;
+  const port = target.port || (https ? '443' : '80');
+  const noProxy = (env.no_proxy || env.NO_PROXY || '').split(',').map((e) => e.trim().toLowerCase());
+  const bypassed = noProxy.filter(Boolean).some((entry) => {
+    if (entry === '*') return true;
+    const [name, entryPort] = entry.split(':');
+    if (entryPort && entryPort !== port) return false;
+    const bare = name.replace(/^\*?\./, '');
+    return host === bare || host.endsWith(`.${bare}`);
+  });
+  if (bypassed) return undefined;
+  return /^https?:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
 }
