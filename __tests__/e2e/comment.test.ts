@@ -6,6 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { databasesFor, query, testServers } from '../helpers/db.js';
 import { FakeGitHub } from '../helpers/github-api.js';
@@ -49,6 +51,7 @@ function runAction(
   databaseUrl: string,
   event: { name: 'pull_request' | 'push'; payload: unknown },
   inputs: Record<string, string> = {},
+  extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<Run> {
   const dir = tempDir('mg-e2e-comment-run-');
   const files = {
@@ -75,6 +78,7 @@ function runAction(
     GITHUB_WORKSPACE: cwd,
     GITHUB_API_URL: github.url,
     RUNNER_TEMP: dir,
+    ...extraEnv,
   };
   const all = {
     'database-url': databaseUrl,
@@ -235,6 +239,43 @@ describe.each(testServers())('the bundled action and the pull request comment on
     expect(warnings(run)).toEqual([
       expect.stringContaining('GitHub did not take the last pull request comment update'),
     ]);
+  });
+
+  it('reaches the API through the proxy in HTTP_PROXY (the bundle loads the proxy client lazily)', async () => {
+    const db = await newDb();
+    const port = Number(new URL(github.url).port);
+    const tunnels: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      tunnels.push(req.url!);
+      const upstream = connect(port, '127.0.0.1', () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await runAction(
+        workspace(),
+        db.url,
+        PULL_REQUEST,
+        {},
+        {
+          // Only the proxy knows this host.
+          GITHUB_API_URL: `http://api.github.invalid:${port}`,
+          HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`,
+        },
+      );
+      expect(run.code).toBe(0);
+      expect(warnings(run)).toEqual([]);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+    expect(github.comments).toHaveLength(1);
+    expect(new Set(tunnels)).toEqual(new Set([`api.github.invalid:${port}`]));
   });
 
   it('comment: false calls no API at all', async () => {
