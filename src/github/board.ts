@@ -1,7 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import type { RunContext } from '../config/run-context.js';
 import type { StageListener } from '../engine/events.js';
-import { commentMarker } from '../report/comment.js';
 import type { SecretScrubber } from '../secrets.js';
 import type { CommentBoard } from './comment-board.js';
 import type { StickyLog } from './sticky-comment.js';
@@ -52,7 +51,7 @@ export function commentBoardFor(
         new CommentBoard({
           token: settings.githubToken!,
           apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-          target: { owner, repo, pullRequest, sha, marker: commentMarker(settings.environment) },
+          target: { owner, repo, pullRequest, sha },
           start: {
             environment: settings.environment,
             command: settings.command,

@@ -1,6 +1,6 @@
 import type { StageEvent } from '../engine/events.js';
 import { foldEvent, startBoard, type BoardStart, type BoardState } from '../report/board-state.js';
-import { historyOf, renderComment } from '../report/comment.js';
+import { commentMarker, historyOf, renderComment } from '../report/comment.js';
 import type { SecretScrubber } from '../secrets.js';
 import { GitHubApi } from './api.js';
 import { StickyComment, type CommentTarget, type StickyLog } from './sticky-comment.js';
@@ -19,7 +19,8 @@ export function worthStarting(state: BoardState): boolean {
 export interface CommentBoardOptions {
   token: string;
   apiUrl: string;
-  target: CommentTarget;
+  /** Where the comment goes (its marker comes from the environment). */
+  target: Omit<CommentTarget, 'marker'>;
   start: BoardStart;
   scrubber: SecretScrubber;
   log: StickyLog;
@@ -52,7 +53,11 @@ export class CommentBoard {
       baseDelayMs: options.baseDelayMs ?? 1_000,
       signal: options.signal,
     });
-    this.sticky = new StickyComment(api, options.target, options.log);
+    this.sticky = new StickyComment(
+      api,
+      { ...options.target, marker: commentMarker(options.start.environment) },
+      options.log,
+    );
     options.signal.addEventListener('abort', () => this.sticky.stop(), { once: true });
   }
 
