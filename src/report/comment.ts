@@ -297,15 +297,7 @@ function facts(state: BoardState): string[] {
   }
   const rehearsal = result?.rehearsal ?? state.rehearsal;
   if (rehearsal) {
-    const outcome = !rehearsal.ran
-      ? 'not run'
-      : result
-        ? result.command === 'plan' && result.status === 'failed'
-          ? 'failed'
-          : 'passed'
-        : 'failed' in rehearsal && rehearsal.failed
-          ? 'failed'
-          : 'passed';
+    const outcome = rehearsalOutcome(rehearsal.ran, state.rehearsal?.failed, result);
     lines.push(
       `Rehearsal: ${outcome}${rehearsal.reason ? ` (${escapeMd(cut(rehearsal.reason, 500))})` : ''}${rehearsal.notRehearsed.length ? `; ${plural(rehearsal.notRehearsed.length, 'statement')} could not be rehearsed` : ''}`,
     );
@@ -316,6 +308,15 @@ function facts(state: BoardState): string[] {
     lines.push(`Waited ${formatSeconds(lock.waitedMs)} for ${escapeMd(lock.waitedFor ?? 'another run')}`);
   if (result?.currentVersion) lines.push(`Current version: \`${result.currentVersion}\``);
   return lines.length ? [...lines.map((l) => `${l}  `), ''] : [];
+}
+
+/** What the rehearsal came to: from its event when the board saw one, else from how the run ended. */
+function rehearsalOutcome(ran: boolean, failed: boolean | undefined, result: RunResult | undefined): string {
+  if (!ran) return 'not run';
+  if (failed !== undefined) return failed ? 'failed' : 'passed';
+  if (!result || result.status === 'success' || result.status === 'nothing-to-do') return 'passed';
+  // A failed plan failed in its rehearsal; a failed apply may have failed before or after it.
+  return result.command === 'plan' ? 'failed' : 'ran';
 }
 
 function migrationList(state: BoardState): List | undefined {
