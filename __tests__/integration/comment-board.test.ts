@@ -415,7 +415,7 @@ describe('when the comment is due', () => {
   const log = { info: () => {}, warn: () => {}, debug: () => {} };
   const run = { actor: 'a', repository: 'acme/app', sha: SHA };
 
-  it('is off with comment: false, without a token, outside a pull request or push, and for a pull request event without a number', () => {
+  it('is off with comment: false, without a token, outside a pull request or push, for a pull request event without a number, and for commands other than plan and apply', () => {
     const scrubber = scrubberForInputs({});
     expect(
       commentBoardFor(settings({ comment: 'false' }), { ...run, eventName: 'push' }, {}, scrubber, log),
@@ -430,5 +430,18 @@ describe('when the comment is due', () => {
       commentBoardFor(settings(), { ...run, eventName: 'pull_request' }, {}, scrubber, log),
     ).toBeUndefined();
     expect(commentBoardFor(settings(), { actor: 'me@host' }, {}, scrubber, log)).toBeUndefined();
+    expect(
+      commentBoardFor(settings({ command: 'status' }), { ...run, eventName: 'push' }, {}, scrubber, log),
+    ).toBeUndefined();
+    // Due: its calls go to the fake API (GITHUB_API_URL), and it is finished with the others.
+    const due = commentBoardFor(
+      settings({ command: 'plan' }),
+      { ...run, eventName: 'push' },
+      { GITHUB_API_URL: github.url },
+      scrubber,
+      log,
+    );
+    expect(due).toBeDefined();
+    boards.push(due!);
   });
 });

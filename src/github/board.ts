@@ -13,6 +13,8 @@ export interface BoardHandle {
 }
 
 const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
+/** The commands that tell a pull request's story: what would be applied, then what was. */
+const COMMENTED = new Set(['plan', 'apply']);
 
 /**
  * The sticky pull request comment for this run, when one is due: `comment` on, a token, a
@@ -33,13 +35,15 @@ export function commentBoardFor(
   const event = run.eventName ?? '';
   const pullRequest = PULL_REQUEST_EVENTS.has(event) ? run.pullRequest : undefined;
   const sha = event === 'push' ? run.sha : undefined;
-  const why = !settings.githubToken
-    ? 'no github-token'
-    : !owner || !repo
-      ? 'GITHUB_REPOSITORY is not set'
-      : pullRequest === undefined && sha === undefined
-        ? `a ${event || 'local'} run has no pull request`
-        : undefined;
+  const why = !COMMENTED.has(settings.command)
+    ? `the ${settings.command} command does not report on pull requests`
+    : !settings.githubToken
+      ? 'no github-token'
+      : !owner || !repo
+        ? 'GITHUB_REPOSITORY is not set'
+        : pullRequest === undefined && sha === undefined
+          ? `a ${event || 'local'} run has no pull request`
+          : undefined;
   if (why) {
     log.debug(`No pull request comment: ${why}`);
     return undefined;
