@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6014);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5238);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6014:
+/***/ 5238:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -8650,7 +8650,7 @@ function setCommandEcho(enabled) {
  */
 function setFailed(message) {
     process.exitCode = ExitCode.Failure;
-    core_error(message);
+    error(message);
 }
 //-----------------------------------------------------------------------
 // Logging Commands
@@ -8673,7 +8673,7 @@ function core_debug(message) {
  * @param message error issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function core_error(message, properties = {}) {
+function error(message, properties = {}) {
     command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
@@ -8856,6 +8856,8 @@ function errorMessage(error) {
     return String(error);
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/config/run-context.ts
@@ -9067,58 +9069,257 @@ function truncateUtf8(text, maxBytes) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/db/fingerprint.ts
+;// CONCATENATED MODULE: ./src/audit/events.ts
+function runIdentity(ctx, runKey, local) {
+    const { settings, run } = ctx;
+    return {
+        runKey,
+        environment: settings.environment,
+        command: settings.command,
+        actor: run.actor ?? null,
+        triggeringActor: run.triggeringActor ?? null,
+        eventName: run.eventName ?? null,
+        repository: run.repository ?? null,
+        ref: run.ref ?? null,
+        sha: run.sha ?? null,
+        prNumber: run.pullRequest ?? null,
+        runUrl: run.runUrl ?? null,
+        osUser: local?.osUser ?? null,
+        host: local?.host ?? null,
+        reason: settings.reason ?? null,
+    };
+}
+function startedEvent(identity, at) {
+    return events_event(identity, 'run-started', at, null, {});
+}
 /**
- * A digest of the user-visible schema (our own bookkeeping schemas excluded), so a report can show
- * that a rolled-back run left the schema exactly as it found it.
+ * The events of a finished run, read from its result: backup, lock retries, each migration's
+ * fate, rollbacks, and the run's end. Written together, in one batch, when the run is over.
  */
-const FINGERPRINT_SQL = `
-WITH user_ns AS (
-  SELECT oid, nspname FROM pg_namespace
-   WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'supabase_migrations', 'migration_guard')
-     AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'
-), parts AS (
-  SELECT 'n:' || nspname AS item FROM user_ns
-  UNION ALL
-  SELECT 'r:' || n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' || coalesce(c.relrowsecurity::text, '')
-    FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
-  UNION ALL
-  SELECT 'a:' || n.nspname || '.' || c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod)
-         || ':' || a.attnotnull || ':' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN user_ns n ON n.oid = c.relnamespace
-    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-   WHERE a.attnum > 0 AND NOT a.attisdropped
-  UNION ALL
-  SELECT 'c:' || n.nspname || '.' || con.conname || ':' || pg_get_constraintdef(con.oid)
-    FROM pg_constraint con JOIN user_ns n ON n.oid = con.connamespace
-  UNION ALL
-  SELECT 'i:' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN user_ns n ON n.oid = c.relnamespace
-  UNION ALL
-  SELECT 'f:' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || '):' || md5(coalesce(p.prosrc, ''))
-    FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
-  UNION ALL
-  SELECT 't:' || n.nspname || '.' || t.typname || ':' || t.typtype::text FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
-  UNION ALL
-  SELECT 'e:' || t.typname || ':' || e.enumlabel || ':' || e.enumsortorder
-    FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN user_ns n ON n.oid = t.typnamespace
-  UNION ALL
-  SELECT 'v:' || n.nspname || '.' || c.relname || ':' || pg_get_viewdef(c.oid)
-    FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm')
-  UNION ALL
-  SELECT 'p:' || pol.polname || ':' || pol.polrelid::regclass::text || ':' || coalesce(pg_get_expr(pol.polqual, pol.polrelid), '')
-    FROM pg_policy pol
-  UNION ALL
-  SELECT 'g:' || tg.tgname || ':' || pg_get_triggerdef(tg.oid) FROM pg_trigger tg WHERE NOT tg.tgisinternal
-  UNION ALL
-  SELECT 'x:' || extname || ':' || extversion FROM pg_extension
-)
-SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) AS fingerprint FROM parts`;
-async function schemaFingerprint(client) {
-    const { rows } = await client.query(FINGERPRINT_SQL);
-    return rows[0].fingerprint;
+function eventsOfResult(identity, result) {
+    const at = result.finishedAt;
+    const runId = result.runId ?? null;
+    const make = (name, fields) => events_event(identity, name, at, runId, fields);
+    const events = [];
+    if (result.backup) {
+        const { path, sha256, sizeBytes, pgDumpVersion } = result.backup;
+        events.push(make('backup-taken', {
+            durationMs: result.backup.durationMs,
+            details: { path, sha256, sizeBytes, pgDumpVersion },
+        }));
+    }
+    // The blocker's query text is left out: it may hold application data.
+    for (const retry of result.lock?.retries ?? [])
+        events.push(make('lock-retry', { details: { attempt: retry.attempt, delayMs: retry.delayMs } }));
+    const reverted = new Set(result.rollback?.kind === 'automatic' ? result.rollback.reverted : []);
+    for (const m of result.migrations) {
+        const base = { version: m.version, durationMs: m.durationMs, details: { file: m.file, name: m.name } };
+        const error = m.error ? formatError(m.error) : null;
+        if (m.status === 'applied')
+            events.push(make('migration-applied', base));
+        else if (m.status === 'baselined')
+            events.push(make('migration-baselined', base));
+        else if (m.status === 'failed' || m.status === 'partially-applied')
+            events.push(make(m.error?.message.startsWith('verify script failed') ? 'verify-failed' : 'migration-failed', {
+                ...base,
+                outcome: m.status,
+                error,
+            }));
+        else if (m.status === 'rolled-back')
+            events.push(make(reverted.has(m.version) ? 'migration-reverted' : 'migration-rolled-back', {
+                ...base,
+                outcome: reverted.has(m.version)
+                    ? 'reverted by its down migration'
+                    : 'undone with the failed transaction',
+            }));
+    }
+    if (result.rollback?.kind === 'command') {
+        for (const version of result.rollback.reverted)
+            events.push(make('migration-rolled-back', { version, outcome: 'rollback command' }));
+    }
+    if (result.rollback?.kind === 'restore' && result.rollback.succeeded)
+        events.push(make('backup-restored', { details: { backupPath: result.rollback.backupPath ?? null } }));
+    events.push(make('run-ended', {
+        outcome: result.cancelled ? 'cancelled' : result.status,
+        durationMs: result.durationMs,
+        error: result.status === 'success' || result.status === 'nothing-to-do' ? null : result.message || null,
+        details: {
+            applied: result.applied,
+            pendingCount: result.pendingCount,
+            currentVersion: result.currentVersion ?? null,
+            rollback: result.rollback ?? null,
+        },
+    }));
+    return events;
+}
+function formatError(error) {
+    const where = error.file ? `${error.file}${error.line ? `:${error.line}` : ''}: ` : '';
+    return `${where}${error.message}`;
+}
+function events_event(identity, name, at, runId, fields) {
+    return {
+        ...identity,
+        at,
+        runId,
+        event: name,
+        outcome: null,
+        version: null,
+        durationMs: null,
+        error: null,
+        details: null,
+        ...fields,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/secrets.ts
+/**
+ * Collects secret strings (database URLs, passwords) and removes them from any text that leaves
+ * the process. Each secret is also registered in the forms it can appear in: URL-encoded and decoded.
+ */
+class SecretScrubber {
+    /** Longest first, so a URL is replaced whole before its password would be; kept sorted on add. */
+    longestFirst = [];
+    add(secret) {
+        if (!secret || secret.length < 3)
+            return;
+        const forms = new Set([...this.longestFirst, ...variantsOf(secret)]);
+        this.longestFirst = [...forms].sort((a, b) => b.length - a.length);
+    }
+    list() {
+        return [...this.longestFirst];
+    }
+    scrub = (text) => {
+        let out = text;
+        for (const secret of this.longestFirst) {
+            if (out.includes(secret))
+                out = out.split(secret).join('***');
+        }
+        return out;
+    };
+    /**
+     * The text scrubbed, then cut to at most `max` characters (and "…"). In that order: a cut through
+     * a secret would leave a fragment no scrubber can recognise, while a secret replaced first is
+     * gone whole wherever the cut falls. Every sink that shortens text goes through here.
+     */
+    excerpt(text, max) {
+        return cut(this.scrub(text), max);
+    }
+    /**
+     * Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON
+     * escapes), returning a scrubbed copy, or the value itself when it holds no secret. A run's
+     * result holds thousands of strings and usually no secret: one search of its JSON text (for each
+     * secret as it would appear there, escaped) settles that.
+     */
+    scrubValue(value) {
+        const json = JSON.stringify(value);
+        const mayHold = (secret) => json.includes(JSON.stringify(secret).slice(1, -1));
+        if (json !== undefined && !this.longestFirst.some(mayHold))
+            return value;
+        return this.scrubDeep(value);
+    }
+    scrubDeep(value) {
+        if (typeof value === 'string')
+            return this.scrub(value);
+        if (Array.isArray(value))
+            return value.map((v) => this.scrubDeep(v));
+        if (value && typeof value === 'object' && !(value instanceof Date)) {
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubDeep(v)]));
+        }
+        return value;
+    }
+}
+function variantsOf(secret) {
+    const forms = new Set([secret]);
+    try {
+        forms.add(decodeURIComponent(secret));
+    }
+    catch {
+        // not URL-encoded: the raw form is enough
+    }
+    forms.add(encodeURIComponent(secret));
+    return [...forms].filter((f) => f.length >= 3);
+}
+/**
+ * `text` cut to `max` characters plus "…", never between the halves of a surrogate pair.
+ * Cutting an excerpt again leaves it as it is (its first `max` characters are the same).
+ */
+function cut(text, max) {
+    if (text.length <= max)
+        return text;
+    const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+    return `${text.slice(0, end)}…`;
+}
+
+;// CONCATENATED MODULE: ./src/outbound.ts
+
+/** How much of the failed statement an error quotes in the report and the run record. */
+const STATEMENT_EXCERPT_CHARS = 500;
+/**
+ * A value as it may leave the process (a run's result, a run record's details): every string
+ * scrubbed, then the `statement` each error quotes (any object with a `message` and a `statement`)
+ * cut to an excerpt. The engine keeps whole statements so that the cut happens here, after
+ * scrubbing: cut first, a secret straddling the cut would leave a fragment no scrubber recognises.
+ */
+function outbound(value, scrubber) {
+    return excerptStatements(scrubber.scrubValue(value));
+}
+/** Returns `value` itself when no statement needed cutting (the common case), a copy otherwise. */
+function excerptStatements(value) {
+    if (Array.isArray(value)) {
+        const items = value.map(excerptStatements);
+        return (items.some((item, i) => item !== value[i]) ? items : value);
+    }
+    if (!value || typeof value !== 'object' || value instanceof Date)
+        return value;
+    let changed = false;
+    const entries = Object.entries(value).map(([key, v]) => {
+        const next = excerptStatements(v);
+        changed ||= next !== v;
+        return [key, next];
+    });
+    const record = Object.fromEntries(entries);
+    if (typeof record.message === 'string' &&
+        typeof record.statement === 'string' &&
+        record.statement.length > STATEMENT_EXCERPT_CHARS) {
+        record.statement = cut(record.statement, STATEMENT_EXCERPT_CHARS);
+        changed = true;
+    }
+    return (changed ? record : value);
+}
+
+;// CONCATENATED MODULE: ./src/db/binary-array.ts
+const TEXT_OID = 25;
+/**
+ * A text[] parameter in PostgreSQL's binary format (what array_recv reads), as a Buffer, which
+ * node-postgres sends as is. Migration statements go to the history this way: a text parameter
+ * would be escaped into a second, larger string first (and JSON a third), which for a 100 MB data
+ * migration cost over a gigabyte of client memory. Here the statements are written once, as UTF-8.
+ */
+function binaryTextArray(values) {
+    const header = values.length === 0 ? 12 : 20;
+    let size = header;
+    for (const value of values)
+        size += 4 + Buffer.byteLength(value, 'utf8');
+    const buffer = Buffer.allocUnsafe(size);
+    buffer.writeInt32BE(values.length === 0 ? 0 : 1, 0); // dimensions
+    buffer.writeInt32BE(0, 4); // no NULL elements
+    buffer.writeUInt32BE(TEXT_OID, 8);
+    if (values.length > 0) {
+        buffer.writeInt32BE(values.length, 12);
+        buffer.writeInt32BE(1, 16); // lower bound
+    }
+    let offset = header;
+    for (const value of values) {
+        const length = buffer.write(value, offset + 4, 'utf8');
+        buffer.writeInt32BE(length, offset);
+        offset += 4 + length;
+    }
+    return buffer;
 }
 
 ;// CONCATENATED MODULE: ./src/db/guard-store.ts
+
+
 /**
  * Our own bookkeeping beside the Supabase history: a checksum per applied migration (the Supabase
  * table has none) and one row per run. Created with IF NOT EXISTS so later versions can add
@@ -9155,9 +9356,18 @@ const CREATE_GUARD_SCHEMA = [
     // Added after the first release: each later column gets its own ADD COLUMN IF NOT EXISTS, and
     // NEWEST_COLUMN below names the last one so existing databases are upgraded once.
     'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS details jsonb',
+    // The session that runs the migrations (and holds the lock): a run whose session is gone died
+    // without a word (db/abandoned-runs.ts). The start time tells a reused pid from the original.
+    'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS session_pid integer',
+    'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS session_started timestamptz',
 ];
 /** The most recently added column: when it exists, the schema is current and no DDL runs. */
-const NEWEST_COLUMN = { table: 'migration_guard.runs', column: 'details' };
+const NEWEST_COLUMN = { table: 'migration_guard.runs', column: 'session_started' };
+/**
+ * Taken (transaction-level) by everything that creates our schema's objects: two connections
+ * running CREATE … IF NOT EXISTS at once can both decide to create and one then fails.
+ */
+const GUARD_DDL_LOCK = 0x6d6764646c;
 async function ensureGuardSchema(client) {
     // Checked first: on an adopted database the DDL (and its catalogue locks) is skipped entirely.
     const { rows } = await client.query(`SELECT to_regclass('migration_guard.migrations') IS NOT NULL
@@ -9165,8 +9375,8 @@ async function ensureGuardSchema(client) {
                      WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped) AS ready`, [NEWEST_COLUMN.table, NEWEST_COLUMN.column]);
     if (rows[0].ready)
         return;
-    for (const sql of CREATE_GUARD_SCHEMA)
-        await client.query(sql);
+    // One message: one implicit transaction (or part of the caller's) holding the DDL lock.
+    await client.query([`SELECT pg_advisory_xact_lock(${GUARD_DDL_LOCK})`, ...CREATE_GUARD_SCHEMA].join(';\n'));
 }
 async function readChecksums(client) {
     const { rows } = await client.query("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists");
@@ -9209,31 +9419,37 @@ async function forgetChecksumsNotIn(client, versions) {
 }
 /**
  * Records applied migrations in both histories (Supabase's and our checksum table) in one round
- * trip, inside the migrations' own transaction. Each file's statements travel as a JSON array
- * because PostgreSQL arrays cannot be ragged.
+ * trip, inside the migrations' own transaction. PostgreSQL arrays cannot be ragged, so every
+ * file's statements travel in one flat text[] (binary: see binary-array.ts) beside the index of
+ * the file each belongs to, and are gathered back per file on the server.
  */
 async function recordAppliedMigrations(client, rows, run) {
     // A named statement: parsed and planned once per connection, not once per file in per-file mode.
     await client.query({
         name: 'migration-guard-record-applied',
         text: `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::int[])
-                AS t(version, name, statements, checksum, duration_ms)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) WITH ORDINALITY
+                AS t(version, name, checksum, duration_ms, file)
+     ), statements AS (
+       SELECT file, array_agg(statement ORDER BY position) AS statements
+         FROM unnest($7::text[], $8::int[]) WITH ORDINALITY AS s(statement, file, position)
+        GROUP BY file
      ), history AS (
        INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
-       SELECT version, name, ARRAY(SELECT jsonb_array_elements_text(statements)) FROM input
+       SELECT version, name, coalesce(statements.statements, '{}') FROM input LEFT JOIN statements USING (file)
      )
      INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
-     SELECT version, name, checksum, $6, $7, duration_ms, 'applied' FROM input
+     SELECT version, name, checksum, $5, $6, duration_ms, 'applied' FROM input
      ${REPLACE_CHECKSUM_ROW}`,
         values: [
             rows.map((r) => r.version),
             rows.map((r) => r.name),
-            rows.map((r) => JSON.stringify(r.statements)),
             rows.map((r) => r.checksum),
             rows.map((r) => r.durationMs),
             run.appliedBy,
             run.runId,
+            binaryTextArray(rows.flatMap((r) => r.statements)),
+            rows.flatMap((r, index) => r.statements.map(() => index + 1)),
         ],
     });
 }
@@ -9246,17 +9462,25 @@ async function recordAppliedMigrations(client, rows, run) {
 async function stageAppliedMigrations(client, rows, run) {
     if (rows.length === 0)
         return;
-    await client.query(`SELECT count(set_config('migration_guard.record_' || ordinal, row, false))
-       FROM unnest($1::int[], $2::text[]) AS t(ordinal, row)`, [
+    // The row is built as JSON on the server: statements travel as in recordAppliedMigrations.
+    await client.query(`WITH statements AS (
+       SELECT file, array_agg(statement ORDER BY position) AS statements
+         FROM unnest($5::text[], $6::int[]) WITH ORDINALITY AS s(statement, file, position)
+        GROUP BY file
+     )
+     SELECT count(set_config('migration_guard.record_' || ordinal, jsonb_build_object(
+              'version', version, 'name', name, 'statements', coalesce(statements.statements, '{}'),
+              'checksum', checksum, 'applied_by', $7::text, 'run_id', $8::bigint)::text, false))
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(ordinal, version, name, checksum, file)
+       LEFT JOIN statements USING (file)`, [
         rows.map((r) => r.ordinal),
-        rows.map((r) => JSON.stringify({
-            version: r.version,
-            name: r.name,
-            statements: r.statements,
-            checksum: r.checksum,
-            applied_by: run.appliedBy,
-            run_id: run.runId,
-        })),
+        rows.map((r) => r.version),
+        rows.map((r) => r.name),
+        rows.map((r) => r.checksum),
+        binaryTextArray(rows.flatMap((r) => r.statements)),
+        rows.flatMap((r, index) => r.statements.map(() => index + 1)),
+        run.appliedBy,
+        run.runId,
     ]);
 }
 /**
@@ -9301,9 +9525,15 @@ async function forgetMigrations(client, versions) {
     await client.query(`WITH history AS (DELETE FROM supabase_migrations.schema_migrations WHERE version = ANY ($1::text[]))
      DELETE FROM migration_guard.migrations WHERE version = ANY ($1::text[])`, [versions]);
 }
-async function startRunRecord(client, run) {
-    const { rows } = await client.query(`INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, [
+/** Opens a run's row; every text is scrubbed as it is written (a row outlives the job's log masking). */
+async function startRunRecord(client, scrubber, start) {
+    const run = scrubber.scrubValue(start);
+    const { rows } = await client.query(`WITH session AS (SELECT coalesce($9::int, pg_backend_pid()) AS pid)
+     INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha,
+                                       session_pid, session_started)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, session.pid,
+            (SELECT backend_start FROM pg_stat_activity WHERE pid = session.pid)
+       FROM session RETURNING id`, [
         run.command,
         run.environment,
         run.transactionMode ?? null,
@@ -9312,11 +9542,17 @@ async function startRunRecord(client, run) {
         run.repository ?? null,
         run.ref ?? null,
         run.sha ?? null,
+        run.sessionPid ?? null,
     ]);
     return Number(rows[0].id);
 }
-/** Closes a run's row; false when there is no such row (it was rolled back with a failed transaction). */
-async function finishRunRecord(client, id, outcome) {
+/**
+ * Closes a run's row; false when there is no such row (it was rolled back with a failed
+ * transaction). The error and details are scrubbed, then cut, as they are written: a server error
+ * can quote the password (say, a migration casting a string that holds it).
+ */
+async function finishRunRecord(client, scrubber, id, closing) {
+    const outcome = outbound(closing, scrubber);
     const { rowCount } = await client.query(`UPDATE migration_guard.runs SET status = $2, applied = $3, error = $4, details = $5,
             finished_at = clock_timestamp() WHERE id = $1`, [
         id,
@@ -9327,11 +9563,480 @@ async function finishRunRecord(client, id, outcome) {
     ]);
     return (rowCount ?? 0) > 0;
 }
+/** Adds keys to a run's details after it closed (what was found out once its result was built). */
+async function noteOnRunRecord(client, id, details) {
+    await client.query(`UPDATE migration_guard.runs SET details = coalesce(details, '{}'::jsonb) || $2::jsonb WHERE id = $1`, [id, JSON.stringify(details)]);
+}
+
+;// CONCATENATED MODULE: ./src/audit/schema.ts
+
+/**
+ * `migration_guard.audit_log`: append-only in the database itself. Triggers refuse UPDATE,
+ * DELETE and TRUNCATE for everyone, the owner included, and are enabled ALWAYS so that
+ * `session_replication_role = replica` does not silence them; the owner also gives up its own
+ * UPDATE, DELETE and TRUNCATE privileges. What remains possible (a superuser disabling the
+ * trigger) is what the hash chain is for: `audit` finds the first row that no longer matches.
+ */
+const CREATE_AUDIT_LOG = [
+    'CREATE SCHEMA IF NOT EXISTS migration_guard',
+    `CREATE TABLE IF NOT EXISTS migration_guard.audit_log (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     at timestamptz NOT NULL,
+     run_key text NOT NULL,
+     run_id bigint,
+     event text NOT NULL,
+     environment text NOT NULL,
+     command text NOT NULL,
+     outcome text,
+     version text,
+     duration_ms bigint,
+     actor text,
+     triggering_actor text,
+     event_name text,
+     repository text,
+     ref text,
+     sha text,
+     pr_number integer,
+     run_url text,
+     os_user text,
+     host text,
+     reason text,
+     error text,
+     details jsonb,
+     prev_hash text NOT NULL,
+     hash text NOT NULL UNIQUE
+   )`,
+    'CREATE INDEX IF NOT EXISTS audit_log_at ON migration_guard.audit_log (at)',
+    `CREATE OR REPLACE FUNCTION migration_guard.audit_log_append_only() RETURNS trigger
+     LANGUAGE plpgsql AS $$
+   BEGIN
+     RAISE EXCEPTION 'migration_guard.audit_log is append-only: % refused', TG_OP
+       USING ERRCODE = 'insufficient_privilege',
+             HINT = 'Audit rows are never changed or removed; add a new row instead.';
+   END $$`,
+    `DO $$ BEGIN
+     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'migration_guard.audit_log'::regclass
+                                          AND tgname = 'audit_log_no_change') THEN
+       CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON migration_guard.audit_log
+         FOR EACH ROW EXECUTE FUNCTION migration_guard.audit_log_append_only();
+       CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON migration_guard.audit_log
+         FOR EACH STATEMENT EXECUTE FUNCTION migration_guard.audit_log_append_only();
+     END IF;
+   END $$`,
+    'ALTER TABLE migration_guard.audit_log ENABLE ALWAYS TRIGGER audit_log_no_change',
+    'ALTER TABLE migration_guard.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate',
+    'REVOKE ALL ON migration_guard.audit_log FROM PUBLIC',
+    'REVOKE UPDATE, DELETE, TRUNCATE ON migration_guard.audit_log FROM CURRENT_USER',
+];
+/** Whether the audit log exists (read-only callers never create it). */
+async function auditLogExists(client) {
+    const { rows } = await client.query("SELECT to_regclass('migration_guard.audit_log') IS NOT NULL AS exists");
+    return rows[0].exists;
+}
+/**
+ * Creates the audit log when it is missing. One message, so the DDL is one implicit transaction
+ * holding the lock that every writer of our schema takes: two runs creating it at once (or this
+ * and the run record) would otherwise collide in the catalogue.
+ */
+async function ensureAuditLog(client) {
+    if (await auditLogExists(client))
+        return;
+    await client.query([`SELECT pg_advisory_xact_lock(${GUARD_DDL_LOCK})`, ...CREATE_AUDIT_LOG].join(';\n'));
+}
+
+;// CONCATENATED MODULE: ./src/db/transaction.ts
+/** Runs `fn` inside BEGIN … COMMIT; any error rolls back and is rethrown. */
+async function withTransaction(client, fn) {
+    await client.query('BEGIN');
+    try {
+        const result = await fn();
+        await client.query('COMMIT');
+        return result;
+    }
+    catch (error) {
+        // The connection may be gone; the server then rolls back by itself.
+        await client.query('ROLLBACK').catch(() => { });
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/audit/chain.ts
+
+/** The previous hash of the first row. */
+const GENESIS_HASH = '0'.repeat(64);
+/** The fields in the order the hash covers them: changing this list breaks every existing chain. */
+const HASHED_FIELDS = [
+    'at',
+    'runKey',
+    'runId',
+    'event',
+    'environment',
+    'command',
+    'outcome',
+    'version',
+    'durationMs',
+    'actor',
+    'triggeringActor',
+    'eventName',
+    'repository',
+    'ref',
+    'sha',
+    'prNumber',
+    'runUrl',
+    'osUser',
+    'host',
+    'reason',
+    'error',
+    'details',
+];
+/**
+ * The canonical text of an event: a JSON array of its fields in fixed order, objects with sorted
+ * keys (jsonb does not keep key order), absent values as null. The same event read back from the
+ * database gives the same text.
+ */
+function canonicalEvent(event) {
+    return JSON.stringify(HASHED_FIELDS.map((field) => sortKeys(event[field] ?? null)));
+}
+function sortKeys(value) {
+    if (Array.isArray(value))
+        return value.map(sortKeys);
+    if (value && typeof value === 'object') {
+        return Object.fromEntries(Object.keys(value)
+            .sort()
+            .filter((key) => value[key] !== undefined)
+            .map((key) => [key, sortKeys(value[key])]));
+    }
+    return value;
+}
+/** sha256 over the previous row's hash and this row's canonical text. */
+function chainHash(prevHash, event) {
+    return (0,external_node_crypto_.createHash)('sha256')
+        .update(`${prevHash}\n${canonicalEvent(event)}`)
+        .digest('hex');
+}
+/** Links `events`, in order, after the row whose hash is `prevHash`. */
+function chainEvents(prevHash, events) {
+    const chained = [];
+    let previous = prevHash;
+    for (const event of events) {
+        const hash = chainHash(previous, event);
+        chained.push({ ...event, prevHash: previous, hash });
+        previous = hash;
+    }
+    return chained;
+}
+/**
+ * Checks rows in id order: each must name the previous row's hash and carry the hash of its own
+ * content. Returns the first row that does not, with what no longer matches.
+ */
+function verifyChain(rows) {
+    let previous = GENESIS_HASH;
+    let previousId;
+    for (const row of rows) {
+        const at = { id: row.id, at: row.at, event: row.event };
+        if (row.prevHash !== previous) {
+            return {
+                ...at,
+                problem: previousId === undefined
+                    ? 'the first row does not start the chain: rows before it were removed'
+                    : `it does not follow row ${previousId}: rows between them were removed, or row ${previousId} was changed and its hash recomputed`,
+            };
+        }
+        const expected = chainHash(previous, row);
+        if (row.hash !== expected) {
+            return {
+                ...at,
+                problem: 'its content no longer matches its hash: the row was changed after it was written',
+            };
+        }
+        previous = row.hash;
+        previousId = row.id;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/audit/store.ts
+
+
+/**
+ * Serialises writers of the chain (a different number from the migration lock, "mgaudt"): each
+ * batch reads the newest hash and appends after it while holding this transaction-level lock, so
+ * two runs writing at once still make one chain.
+ */
+const AUDIT_CHAIN_LOCK = 0x6d6761756474;
+const COLUMNS = [
+    'at',
+    'run_key',
+    'run_id',
+    'event',
+    'environment',
+    'command',
+    'outcome',
+    'version',
+    'duration_ms',
+    'actor',
+    'triggering_actor',
+    'event_name',
+    'repository',
+    'ref',
+    'sha',
+    'pr_number',
+    'run_url',
+    'os_user',
+    'host',
+    'reason',
+    'error',
+    'details',
+    'prev_hash',
+    'hash',
+];
+/** Appends events, in order, to the chain: one transaction, three round trips, whatever their number. */
+async function appendAuditEvents(client, events) {
+    if (events.length === 0)
+        return [];
+    return withTransaction(client, async () => {
+        // Two statements in one message: the read must take its snapshot after the lock is granted,
+        // or it could miss the row the previous holder just committed.
+        const replies = (await client.query(`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK});
+       SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1`));
+        const chained = chainEvents(replies[1].rows[0]?.hash ?? GENESIS_HASH, events);
+        const values = chained.map(toColumns);
+        const params = values.flat();
+        const tuples = values.map((row, r) => `(${row.map((_, c) => `$${r * COLUMNS.length + c + 1}`).join(', ')})`);
+        await client.query(`INSERT INTO migration_guard.audit_log (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, params);
+        return chained;
+    });
+}
+function toColumns(e) {
+    return [
+        e.at,
+        e.runKey,
+        e.runId,
+        e.event,
+        e.environment,
+        e.command,
+        e.outcome,
+        e.version,
+        e.durationMs,
+        e.actor,
+        e.triggeringActor,
+        e.eventName,
+        e.repository,
+        e.ref,
+        e.sha,
+        e.prNumber,
+        e.runUrl,
+        e.osUser,
+        e.host,
+        e.reason,
+        e.error,
+        e.details === null ? null : JSON.stringify(e.details),
+        e.prevHash,
+        e.hash,
+    ];
+}
+/** Every row in chain order (verification needs them all; exports filter by time afterwards). */
+async function readAuditLog(client) {
+    const { rows } = await client.query(`SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at_text, run_key, run_id,
+            event, environment, command, outcome, version, duration_ms, actor, triggering_actor,
+            event_name, repository, ref, sha, pr_number, run_url, os_user, host, reason, error,
+            details, prev_hash, hash
+       FROM migration_guard.audit_log ORDER BY id`);
+    return rows.map((r) => ({
+        id: Number(r.id),
+        at: r.at_text,
+        runKey: r.run_key,
+        runId: r.run_id === null ? null : Number(r.run_id),
+        event: r.event,
+        environment: r.environment,
+        command: r.command,
+        outcome: r.outcome,
+        version: r.version,
+        durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+        actor: r.actor,
+        triggeringActor: r.triggering_actor,
+        eventName: r.event_name,
+        repository: r.repository,
+        ref: r.ref,
+        sha: r.sha,
+        prNumber: r.pr_number,
+        runUrl: r.run_url,
+        osUser: r.os_user,
+        host: r.host,
+        reason: r.reason,
+        error: r.error,
+        details: r.details,
+        prevHash: r.prev_hash,
+        hash: r.hash,
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/audit/recorder.ts
+
+
+
+
+
+
+
+
+/**
+ * Writes one run's audit rows on a connection of its own, so they commit whatever happens to
+ * the migration transaction. "Run started" goes out as soon as that connection is up, beside the
+ * run (it never waits for it); everything else is one batch when the run is over.
+ *
+ * The log is created only by a run that itself left a trace in the database (a run record,
+ * applied versions): a run refused before it touched anything on a fresh database, or a backup
+ * (which writes nothing there), leaves nothing, as before; once the log exists, they are recorded. Writing the audit log never fails a run: a problem is a warning.
+ */
+class AuditRecorder {
+    ctx;
+    options;
+    identity;
+    startedAt;
+    client;
+    started;
+    constructor(ctx, options, startedAt = new Date()) {
+        this.ctx = ctx;
+        this.options = options;
+        this.startedAt = startedAt.toISOString();
+        const local = ctx.run.runUrl ? undefined : localIdentity();
+        this.identity = runIdentity(ctx, (0,external_node_crypto_.randomUUID)(), local);
+    }
+    /** Connects and writes "run started" when the log exists; returns at once. Once per run. */
+    start() {
+        if (this.client)
+            return;
+        const { settings, run } = this.ctx;
+        this.client = connect(settings.database, {
+            applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
+        });
+        this.started = this.client.then(async (client) => {
+            if (!(await auditLogExists(client)))
+                return false;
+            await this.append(client, [startedEvent(this.identity, this.startedAt)]);
+            return true;
+        });
+        this.started.catch(() => { }); // reported by finish()
+    }
+    /** Writes the rest of the run's rows and closes the connection. Never throws. */
+    async finish(result) {
+        const { logger } = this.ctx;
+        let client;
+        try {
+            // A run that never reached the database changed nothing there, and has nowhere to write.
+            if (!this.client)
+                return;
+            client = await this.client;
+            const startedWritten = await this.started.catch(() => false);
+            const leftATrace = result.runId !== undefined || result.applied.length > 0;
+            if (!startedWritten && !leftATrace && !(await auditLogExists(client)))
+                return;
+            await ensureAuditLog(client);
+            const events = eventsOfResult(this.identity, result);
+            await this.append(client, startedWritten ? events : [startedEvent(this.identity, this.startedAt), ...events]);
+        }
+        catch (error) {
+            logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);
+        }
+        finally {
+            await client?.end().catch(() => { });
+        }
+    }
+    async append(client, events) {
+        await appendAuditEvents(client, events.map((e) => this.options.scrubValue(e)));
+    }
+}
+function localIdentity() {
+    let osUser = 'unknown';
+    try {
+        osUser = (0,external_node_os_namespaceObject.userInfo)().username;
+    }
+    catch {
+        // no passwd entry (some containers)
+    }
+    return { osUser, host: (0,external_node_os_namespaceObject.hostname)() };
+}
+
+;// CONCATENATED MODULE: ./src/logger.ts
+const silentLogger = {
+    info: () => { },
+    warn: () => { },
+    error: () => { },
+    debug: () => { },
+    group: (_title, fn) => fn(),
+};
+/** Wraps a logger so every message passes through `scrub` first. */
+function scrubbingLogger(inner, scrub) {
+    return {
+        info: (m) => inner.info(scrub(m)),
+        warn: (m) => inner.warn(scrub(m)),
+        error: (m) => inner.error(scrub(m)),
+        debug: (m) => inner.debug(scrub(m)),
+        group: (title, fn) => inner.group(scrub(title), fn),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/db/fingerprint.ts
+/**
+ * A digest of the user-visible schema (our own bookkeeping schemas excluded), so a report can show
+ * that a rolled-back run left the schema exactly as it found it.
+ */
+const FINGERPRINT_SQL = `
+WITH user_ns AS (
+  SELECT oid, nspname FROM pg_namespace
+   WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'supabase_migrations', 'migration_guard')
+     AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'
+), parts AS (
+  SELECT 'n:' || nspname AS item FROM user_ns
+  UNION ALL
+  SELECT 'r:' || n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' || coalesce(c.relrowsecurity::text, '')
+    FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
+  UNION ALL
+  SELECT 'a:' || n.nspname || '.' || c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod)
+         || ':' || a.attnotnull || ':' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN user_ns n ON n.oid = c.relnamespace
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+   WHERE a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT 'c:' || n.nspname || '.' || con.conname || ':' || pg_get_constraintdef(con.oid)
+    FROM pg_constraint con JOIN user_ns n ON n.oid = con.connamespace
+  UNION ALL
+  SELECT 'i:' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN user_ns n ON n.oid = c.relnamespace
+  UNION ALL
+  SELECT 'f:' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || '):' || md5(coalesce(p.prosrc, ''))
+    FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
+  UNION ALL
+  SELECT 't:' || n.nspname || '.' || t.typname || ':' || t.typtype::text FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
+  UNION ALL
+  SELECT 'e:' || t.typname || ':' || e.enumlabel || ':' || e.enumsortorder
+    FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN user_ns n ON n.oid = t.typnamespace
+  UNION ALL
+  SELECT 'v:' || n.nspname || '.' || c.relname || ':' || pg_get_viewdef(c.oid)
+    FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm')
+  UNION ALL
+  SELECT 'p:' || pol.polname || ':' || pol.polrelid::regclass::text || ':' || coalesce(pg_get_expr(pol.polqual, pol.polrelid), '')
+    FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN user_ns n ON n.oid = c.relnamespace
+  UNION ALL
+  SELECT 'g:' || tg.tgname || ':' || pg_get_triggerdef(tg.oid)
+    FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN user_ns n ON n.oid = c.relnamespace
+   WHERE NOT tg.tgisinternal
+  UNION ALL
+  SELECT 'x:' || extname || ':' || extversion FROM pg_extension
+)
+SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) AS fingerprint FROM parts`;
+async function schemaFingerprint(client) {
+    const { rows } = await client.query(FINGERPRINT_SQL);
+    return rows[0].fingerprint;
+}
 
 ;// CONCATENATED MODULE: ./src/db/history.ts
+
 /**
  * The Supabase CLI's migration history, created and written exactly as the CLI does so that
- * `supabase migration list` / `db push` and this tool agree in both directions.
+ * `supabase migration list` / `db push` and this tool agree in both directions. These are also
+ * the CLI's upgrade path: a table an older CLI made (only `version`, or `version` + `statements`)
+ * gets the missing columns from the same statements, in the same order.
  */
 const CREATE_HISTORY = [
     'CREATE SCHEMA IF NOT EXISTS supabase_migrations',
@@ -9339,23 +10044,123 @@ const CREATE_HISTORY = [
     'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[]',
     'ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text',
 ];
+/** The columns the current CLI's table has, beyond `version`, which every CLI version created. */
+const CLI_COLUMNS = ['statements', 'name'];
 async function ensureHistoryTable(client) {
     for (const sql of CREATE_HISTORY)
         await client.query(sql);
 }
-async function historyTableExists(client) {
-    const { rows } = await client.query("SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS exists");
-    return rows[0].exists;
+/**
+ * The history table as it is, without changing it: read-only commands (status, plan) must not
+ * upgrade an older CLI's table, so only the columns that exist are read. Undefined when the
+ * table does not exist yet.
+ */
+async function readHistoryTable(client) {
+    const { rows: columns } = await client.query(`SELECT attname AS name FROM pg_attribute
+      WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0 AND NOT attisdropped`);
+    if (columns.length === 0)
+        return undefined;
+    const present = new Set(columns.map((c) => c.name));
+    if (!present.has('version')) {
+        throw new GuardError('drift', 'supabase_migrations.schema_migrations has no "version" column: it was not created by the Supabase CLI, so its history cannot be read', {
+            hint: 'Rename or drop that table (it holds no history this tool or the Supabase CLI can read), then run baseline to record what the database already has.',
+        });
+    }
+    // version::text: every CLI made it text; the cast keeps a hand-made table from changing types.
+    const { rows } = await client.query(`SELECT version::text AS version, ${present.has('name') ? 'name' : 'NULL::text AS name'}
+       FROM supabase_migrations.schema_migrations`);
+    return { rows, missingColumns: CLI_COLUMNS.filter((c) => !present.has(c)) };
 }
 /** Applied versions; undefined when the table does not exist yet (read-only callers never create it). */
 async function readHistory(client) {
-    if (!(await historyTableExists(client)))
-        return undefined;
-    const result = await client.query('SELECT version, name FROM supabase_migrations.schema_migrations');
-    return result.rows;
+    return (await readHistoryTable(client))?.rows;
 }
 async function insertHistoryRow(client, row) {
     await client.query('INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, $3)', [row.version, row.name, row.statements]);
+}
+
+;// CONCATENATED MODULE: ./src/db/partial-store.ts
+/**
+ * Files that a failed run left partly applied: some of their statements committed (a statement
+ * that cannot run in a transaction, and what came before it) but the file has no history row.
+ * The Supabase history keeps the CLI's exact shape, so this lives in our own schema: one row per
+ * such file, naming the statements that committed, so `status` can show it and the next `apply`
+ * can resume the file after them (when the file is unchanged) instead of failing on "already
+ * exists". The row goes once the file is applied. Created on first use, beside the run records.
+ */
+const CREATE_PARTIAL_TABLE = [
+    'CREATE SCHEMA IF NOT EXISTS migration_guard',
+    `CREATE TABLE IF NOT EXISTS migration_guard.partial_migrations (
+     version text PRIMARY KEY,
+     name text NOT NULL,
+     checksum text NOT NULL,
+     statements_total integer NOT NULL,
+     statements_done integer NOT NULL,
+     statements text[] NOT NULL,
+     outside_transaction jsonb NOT NULL DEFAULT '[]',
+     run_id bigint,
+     recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()
+   )`,
+];
+async function readPartialMigrations(client) {
+    const { rows } = await client.query("SELECT to_regclass('migration_guard.partial_migrations') IS NOT NULL AS exists");
+    if (!rows[0].exists)
+        return new Map();
+    const result = await client.query(`SELECT version, name, checksum, statements_total, statements_done, statements, outside_transaction,
+            run_id, recorded_at FROM migration_guard.partial_migrations ORDER BY version`);
+    return new Map(result.rows.map((r) => [
+        r.version,
+        {
+            version: r.version,
+            name: r.name,
+            checksum: r.checksum,
+            statementsTotal: r.statements_total,
+            statementsDone: r.statements_done,
+            statements: r.statements,
+            outsideTransaction: r.outside_transaction,
+            runId: r.run_id === null ? undefined : Number(r.run_id),
+            recordedAt: r.recorded_at instanceof Date ? r.recorded_at.toISOString() : undefined,
+        },
+    ]));
+}
+/** Records (or updates, after a resumed file failed again) the partly applied files of a run. */
+async function recordPartialMigrations(client, rows) {
+    if (rows.length === 0)
+        return;
+    for (const sql of CREATE_PARTIAL_TABLE)
+        await client.query(sql);
+    await client.query(`INSERT INTO migration_guard.partial_migrations
+       (version, name, checksum, statements_total, statements_done, statements, outside_transaction, run_id)
+     SELECT version, name, checksum, total, done, ARRAY(SELECT jsonb_array_elements_text(statements)), outside, run_id
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::jsonb[], $7::jsonb[], $8::bigint[])
+         AS t(version, name, checksum, total, done, statements, outside, run_id)
+     ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
+       statements_total = EXCLUDED.statements_total, statements_done = EXCLUDED.statements_done,
+       statements = EXCLUDED.statements,
+       outside_transaction = migration_guard.partial_migrations.outside_transaction || EXCLUDED.outside_transaction,
+       run_id = EXCLUDED.run_id, recorded_at = clock_timestamp()`, [
+        rows.map((r) => r.version),
+        rows.map((r) => r.name),
+        rows.map((r) => r.checksum),
+        rows.map((r) => r.statementsTotal),
+        rows.map((r) => r.statementsDone),
+        rows.map((r) => JSON.stringify(r.statements)),
+        rows.map((r) => JSON.stringify(r.outsideTransaction)),
+        rows.map((r) => r.runId ?? null),
+    ]);
+}
+/**
+ * Forgets the rows of `versions` (applied whole, or reverted whole by their down migration) and of
+ * any file that has a history row by now. Run after the files' transactions committed: a row left
+ * behind by a crash in between is ignored by the plan (the file is applied) and removed here by
+ * the next run that gets this far.
+ */
+async function forgetPartialMigrations(client, versions) {
+    const { rows } = await client.query(`SELECT to_regclass('migration_guard.partial_migrations') IS NOT NULL AS partial,
+            to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS history`);
+    if (!rows[0].partial)
+        return;
+    await client.query(`DELETE FROM migration_guard.partial_migrations WHERE version = ANY ($1::text[])${rows[0].history ? ' OR version IN (SELECT version FROM supabase_migrations.schema_migrations)' : ''}`, [versions]);
 }
 
 ;// CONCATENATED MODULE: ./src/db/ident.ts
@@ -9566,7 +10371,170 @@ function describeBlocker(b) {
     return `pid ${b.pid} ${who}${b.state ? ` (${b.state}` : ' ('}${b.ageSeconds !== null ? `, transaction open ${b.ageSeconds} s` : ''}): ${b.query.replace(/\s+/g, ' ').trim()}`;
 }
 
+;// CONCATENATED MODULE: ./src/migrations/timeout-settings.ts
+/**
+ * The settings the engine runs every migration statement under (its lock-safety promise). A file
+ * must not change them for the statements after it: `supabase db pull` and `pg_dump` headers
+ * start with `SET statement_timeout = 0; SET lock_timeout = 0;`.
+ */
+const GUARDED_SETTINGS = ['lock_timeout', 'statement_timeout'];
+/**
+ * These change the defaults of sessions opened later (a role's, a database's, the server's), not
+ * the running session: the engine sets its values explicitly, so they cannot loosen them.
+ */
+const DEFAULTS_FOR_NEW_SESSIONS = new Set(['AlterRoleSetStmt', 'AlterDatabaseSetStmt', 'AlterSystemStmt']);
+const MENTIONS = GUARDED_SETTINGS.map((name) => ({ name, pattern: new RegExp(`\\b${name}\\b`, 'i') }));
+/** RESET ALL resets the timeouts too (and every other setting). */
+const RESET_ALL = /\breset\s+all\b/i;
+/** A set_config call, with its first argument when that is a plain literal followed by a comma. */
+const SET_CONFIG = /\bset_config\s*\(\s*(?:'([^']*)'\s*,)?/gi;
+/**
+ * What a statement does to the lock or statement timeout of the session running it, or undefined
+ * when it cannot change them. SET/RESET are read from the parser's AST; anything else (a DO block,
+ * `SELECT set_config(…)`, a function body, dynamic SQL) from its text: mentioning either setting,
+ * RESET ALL, or calling set_config with a name that is not a literal, is enough. This errs towards
+ * flagging: a false positive costs three short commands and a warning.
+ */
+function timeoutChange(nodeType, node, sql) {
+    if (nodeType === 'VariableSetStmt')
+        return fromSetStatement(node);
+    if (DEFAULTS_FOR_NEW_SESSIONS.has(nodeType))
+        return undefined;
+    const mentioned = MENTIONS.filter((m) => m.pattern.test(sql)).map((m) => m.name);
+    const calls = [...sql.matchAll(SET_CONFIG)].map((m) => m[1]?.toLowerCase());
+    const computed = calls.some((name) => name === undefined);
+    const resetsAll = RESET_ALL.test(sql);
+    if (mentioned.length === 0 && !computed && !resetsAll)
+        return undefined;
+    const what = mentioned.length > 0 ? mentioned.join(' and ') : resetsAll ? 'every setting (RESET ALL)' : 'any setting';
+    if (nodeType === 'CreateFunctionStmt')
+        return `defines a function that can change ${what}: each call may change it`;
+    if (nodeType === 'DoStmt')
+        return `runs a DO block that can change ${what}`;
+    const viaSetConfig = calls.filter((name) => mentioned.includes(name ?? ''));
+    if (viaSetConfig.length > 0)
+        return `sets ${[...new Set(viaSetConfig)].join(' and ')} with set_config`;
+    if (computed)
+        return 'calls set_config with a setting name computed at run time';
+    return `mentions ${what}, which it may change`;
+}
+function fromSetStatement(node) {
+    if (node.kind === 'VAR_RESET_ALL')
+        return `resets every setting, ${GUARDED_SETTINGS.join(' and ')} included`;
+    const name = typeof node.name === 'string' ? node.name.toLowerCase() : '';
+    if (!GUARDED_SETTINGS.includes(name))
+        return undefined;
+    switch (node.kind) {
+        case 'VAR_SET_VALUE':
+            return node.is_local ? `sets ${name} for the rest of the transaction` : `sets ${name} for the session`;
+        case 'VAR_SET_CURRENT':
+            return `sets ${name} from its current value`;
+        default:
+            return `resets ${name} to the server's default`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/timeouts.ts
+
+
+/** The lock and statement timeouts every migration statement runs under, as setting and value. */
+function timeouts(options) {
+    return [
+        ['lock_timeout', `${options.lockTimeoutMs}ms`],
+        ['statement_timeout', `${options.statementTimeoutMs ?? 0}ms`],
+    ];
+}
+/** `set_config(…, true)` calls (SET LOCAL) setting both timeouts, for a SELECT list. */
+function localTimeoutCalls(options) {
+    return timeouts(options)
+        .map(([name, value]) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`)
+        .join(', ');
+}
+/**
+ * The commands that follow a statement that can change the timeouts. A session-level SET inside
+ * the transaction would outlive its COMMIT and apply to whatever runs next on the connection
+ * outside a migration transaction (the run record, the schema fingerprint): RESET puts the
+ * session back to the value it had before the run (the engine never sets session-level values
+ * there), and set_config(…, true) restores the engine's values for the rest of the transaction.
+ * Each element is one command (the executor counts completed commands).
+ */
+function reassertCommands(options) {
+    return [...GUARDED_SETTINGS.map((name) => `RESET ${name}`), `SELECT ${localTimeoutCalls(options)}`];
+}
+/**
+ * Whether a transaction holds a statement that may reset every setting (RESET ALL). That also
+ * wipes what a per-file chain stages in session settings (its history rows, the file's start
+ * time), so such a transaction is not chained: it is sent on its own, its history row written
+ * with bind parameters.
+ */
+function resetsEverySetting(unit) {
+    return (unit.kind === 'transaction' &&
+        unit.steps.some((s) => s.kind === 'statement' &&
+            s.statement.touchesTimeouts !== undefined &&
+            RESET_ALL.test(s.statement.sql)));
+}
+/** A duration as the inputs take it ("2s", "250ms"); 0 is "off". */
+function describeMs(ms) {
+    if (!ms)
+        return 'off';
+    return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+/** Statements whose own body runs under a value it sets, before the engine can set its own again. */
+const INSIDE_ITSELF = {
+    DoStmt: 'inside the DO block',
+    CreateFunctionStmt: 'inside the function, when called,',
+};
+/**
+ * One warning per statement of `prepared` (verify scripts included) that can change the timeouts:
+ * where it is, what it tried, and that the engine's values applied anyway.
+ */
+function timeoutFindings(prepared, options) {
+    const kept = `lock_timeout (${describeMs(options.lockTimeoutMs)}) and statement_timeout (${describeMs(options.statementTimeoutMs)})`;
+    const findings = [];
+    for (const item of prepared) {
+        const parts = [
+            { path: item.migration.up.path, statements: item.statements },
+            { path: item.migration.verify?.path ?? '', statements: item.verify ?? [] },
+        ];
+        for (const { path, statements } of parts) {
+            for (const s of statements) {
+                if (!s.touchesTimeouts)
+                    continue;
+                const text = s.sql.replace(/\s+/g, ' ');
+                const snippet = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+                const within = INSIDE_ITSELF[s.nodeType]
+                    ? ` (${INSIDE_ITSELF[s.nodeType]} its own value applies)`
+                    : '';
+                findings.push({
+                    code: 'timeout-setting',
+                    severity: 'warning',
+                    version: item.migration.version,
+                    file: path,
+                    line: s.line,
+                    column: s.column,
+                    message: `${path}:${s.line}: \`${snippet}\` ${s.touchesTimeouts}; ignored: the run's ${kept} are set ` +
+                        `again right after it and between files${within}. To change them, use the lock-timeout and statement-timeout inputs`,
+                });
+            }
+        }
+    }
+    return findings;
+}
+/**
+ * Puts the timeout findings of `prepared` into the report, replacing earlier ones (the files are
+ * known better now), and logs those not logged before.
+ */
+function reportTimeoutChanges(result, logger, prepared, options) {
+    const before = new Set(result.findings.filter((f) => f.code === 'timeout-setting').map((f) => f.message));
+    const found = timeoutFindings(prepared, options);
+    result.findings = [...result.findings.filter((f) => f.code !== 'timeout-setting'), ...found];
+    for (const f of found)
+        if (!before.has(f.message))
+            logger.warn(f.message);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/batches.ts
+
 
 /**
  * Statements go to the server as multi-statement messages: a few round trips for the whole run
@@ -9578,33 +10546,50 @@ function describeBlocker(b) {
  */
 const SEPARATOR = '\n;\n';
 const MESSAGE_BYTES = 32 * 1024;
+/** Where a message is cut inside a file rather than at its end. */
+const FILE_MESSAGE_BYTES = 1024 * 1024;
 /**
  * The server's replies to a message all arrive when it is done, so a file's duration is read from
  * the server's clock instead: a reading opens every message and follows each file's (or each
  * part's) last statement in it. Between two readings run the statements of one file.
  */
-const CLOCK_SQL = 'SELECT extract(epoch FROM clock_timestamp()) * 1000 AS clock_ms';
+const CLOCK_READING = 'extract(epoch FROM clock_timestamp()) * 1000 AS clock_ms';
+const CLOCK_SQL = `SELECT ${CLOCK_READING}`;
 /** In `Batch.commands`: a clock reading rather than a statement. */
 const CLOCK = -1;
+/** In `Batch.commands`: one of the commands that set the engine's timeouts again (timeouts.ts). */
+const GUARD = -2;
 function batchesOf(steps, options = {}) {
     return [...batchesFrom(steps, options)];
 }
 /**
  * Lazily, for steps produced while the transaction runs: record steps are passed on at once, and
- * a message is sent when it is full or the steps end. `clock: false` leaves out the clock
- * readings (the rehearsal measures nothing).
+ * a message is sent when it is full or the steps end.
  */
 function* batchesFrom(steps, options = {}) {
     const clock = options.clock ?? true;
-    const opening = () => (clock ? [CLOCK] : []);
+    const clockSql = options.timeouts
+        ? `SELECT ${localTimeoutCalls(options.timeouts)}, ${CLOCK_READING}`
+        : CLOCK_SQL;
+    const guard = options.timeouts ? reassertCommands(options.timeouts) : [];
     let current = [];
     let indices = [];
-    let commands = opening();
+    let commands = [];
+    let texts = [];
+    const add = (command, text) => {
+        commands.push(command);
+        texts.push(text);
+    };
+    const opening = () => {
+        if (clock)
+            add(CLOCK, clockSql);
+    };
+    opening();
     let length = 0;
     let index = 0;
     const readClock = () => {
         if (clock && commands[commands.length - 1] !== CLOCK)
-            commands.push(CLOCK);
+            add(CLOCK, clockSql);
     };
     const take = () => {
         readClock();
@@ -9614,11 +10599,14 @@ function* batchesFrom(steps, options = {}) {
             steps: current,
             indices,
             commands,
-            sql: commands.map((c) => (c === CLOCK ? CLOCK_SQL : current[c].statement.sql)).join(SEPARATOR),
+            texts,
+            sql: texts.join(SEPARATOR),
         };
         current = [];
         indices = [];
-        commands = opening();
+        commands = [];
+        texts = [];
+        opening();
         length = 0;
         return batch;
     };
@@ -9631,10 +10619,17 @@ function* batchesFrom(steps, options = {}) {
                 yield take();
             continue;
         }
-        commands.push(current.length);
+        add(current.length, step.statement.sql);
         current.push(step);
         indices.push(index++);
         length += step.statement.sql.length + SEPARATOR.length;
+        if (step.statement.touchesTimeouts)
+            for (const sql of guard)
+                add(GUARD, sql);
+        // A file larger than a message (a data migration) goes in several: one message holding a
+        // 100 MB file cost ~400 MB of client memory.
+        if (length >= FILE_MESSAGE_BYTES)
+            yield take();
     }
     if (current.length > 0)
         yield take();
@@ -9648,6 +10643,8 @@ function durationsOf(batch, reply) {
     let since;
     let version;
     batch.commands.slice(0, reply.completed).forEach((command, i) => {
+        if (command === GUARD)
+            return;
         if (command !== CLOCK) {
             version = batch.steps[command].migration.migration.version;
             return;
@@ -9665,19 +10662,18 @@ function durationsOf(batch, reply) {
 /**
  * Which statement of a failed batch failed (PostgreSQL stops at the first error; the runner counts
  * the commands that completed) and where inside it: the server's position counts code points
- * from the start of the whole message. A failure during a clock reading (a cancellation, say) is
- * put on the statement just before it.
+ * from the start of the whole message. A failure during a clock reading or a GUARD command (a
+ * cancellation, say) is put on the statement just before it.
  */
 function locateFailure(batch, error) {
     const err = batchErrorOf(error);
     const at = Math.min(Math.max(0, err?.reply?.completed ?? 0), batch.commands.length - 1);
-    const before = batch.commands.slice(0, at + 1).filter((c) => c !== CLOCK);
+    const before = batch.commands.slice(0, at + 1).filter((c) => c >= 0);
     const statementAt = before.length > 0 ? before[before.length - 1] : 0;
     const located = { index: batch.indices[statementAt], step: batch.steps[statementAt] };
-    if (batch.commands[at] === CLOCK)
+    if (batch.commands[at] < 0)
         return located;
-    const texts = batch.commands.map((c) => (c === CLOCK ? CLOCK_SQL : batch.steps[c].statement.sql));
-    const positionInStatement = positionInCommand(texts, at, Number(err?.position ?? NaN));
+    const positionInStatement = positionInCommand(batch.texts, at, Number(err?.position ?? NaN));
     return positionInStatement === undefined ? located : { ...located, positionInStatement };
 }
 /**
@@ -9709,7 +10705,7 @@ function chainFrom(units, start, text) {
     let end = start;
     for (; end < units.length && (end === start || length < MESSAGE_BYTES); end++) {
         const unit = units[end];
-        if (unit.kind !== 'transaction')
+        if (unit.kind !== 'transaction' || (end > start && text.alone?.(unit)))
             break;
         const at = end;
         const control = (sql) => commands.push({ sql, unit: at });
@@ -9725,6 +10721,9 @@ function chainFrom(units, start, text) {
             else {
                 commands.push({ sql: step.statement.sql, unit: at, step, stepIndex });
                 length += step.statement.sql.length;
+                if (step.statement.touchesTimeouts)
+                    for (const sql of text.reassert ?? [])
+                        commands.push({ sql, unit: at, stepIndex });
             }
         });
         commands.push({ sql: 'COMMIT', unit: at, commit: true });
@@ -9744,7 +10743,59 @@ function locateChainFailure(chain, completed, position) {
     return { committed, command, positionInCommand: positionInCommand(texts, index, position ?? NaN) };
 }
 
+;// CONCATENATED MODULE: ./src/engine/invalid-index.ts
+
+/**
+ * A failed `CREATE INDEX CONCURRENTLY` (a duplicate key, a timeout, a cancellation) or
+ * `REINDEX … CONCURRENTLY` leaves an INVALID index behind: never used by queries, still updated
+ * on every write, and in the way of the statement's next attempt ("already exists"). The indexes
+ * that were invalid before the statement are noted; after a failure, the new ones are dropped
+ * (concurrently, under the lock timeout), or named with the statement that drops them.
+ */
+const LEAVES_INVALID_INDEX = new Set(['CREATE INDEX CONCURRENTLY', 'REINDEX CONCURRENTLY']);
+const INVALID_INDEXES = 'SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid';
+const MAY_HAVE_LEFT_INVALID_INDEX = 'it may have left an INVALID index behind: check pg_index for indisvalid = false';
+async function watchInvalidIndexes(client, reason) {
+    if (!reason || !LEAVES_INVALID_INDEX.has(reason))
+        return undefined;
+    const before = new Set((await client.query(INVALID_INDEXES)).rows.map((r) => r.name));
+    return {
+        async cleanUp(lockTimeoutMs) {
+            let left;
+            try {
+                left = (await client.query(INVALID_INDEXES)).rows
+                    .map((r) => r.name)
+                    .filter((name) => !before.has(name));
+            }
+            catch {
+                return { note: MAY_HAVE_LEFT_INVALID_INDEX, clean: false };
+            }
+            if (left.length === 0)
+                return { clean: true };
+            const notes = [];
+            for (const name of left) {
+                // regclass text is already quoted and schema-qualified where needed.
+                const drop = `DROP INDEX CONCURRENTLY IF EXISTS ${name}`;
+                try {
+                    await client.query(`SET lock_timeout = ${quoteLiteral(`${lockTimeoutMs}ms`)}; SET statement_timeout = ${quoteLiteral(`${Math.max(5000, lockTimeoutMs * 2)}ms`)}`);
+                    await client.query(drop);
+                    notes.push(`the INVALID index ${name} it left behind was dropped`);
+                }
+                catch {
+                    notes.push(`it left the INVALID index ${name} behind: drop it with ${drop}`);
+                }
+                finally {
+                    await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => { });
+                }
+            }
+            return { note: notes.join('; '), clean: notes.every((n) => n.endsWith('was dropped')) };
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/execute.ts
+
+
 
 
 
@@ -9764,22 +10815,20 @@ async function executeUnits(units, options) {
     for (let index = 0; index < units.length;) {
         const unit = units[index];
         if (unit.kind === 'autocommit') {
-            const failure = await runAutocommit(unit.step, options, outcome);
-            if (!settleUnit(outcome, [unit.step], failure))
+            const tried = await runOutsideTransaction(unit.step, attempt, options, outcome);
+            if (tried === 'retry') {
+                attempt++;
+                continue;
+            }
+            if (!settleUnit(outcome, [unit.step], tried.failure))
                 break;
-            const { migration, statement } = unit.step;
-            startedVersions.add(migration.migration.version);
-            outcome.nonTransactionalDone.push({
-                version: migration.migration.version,
-                file: migration.migration.path,
-                line: statement.line,
-                statement: statement.sql,
-            });
+            startedVersions.add(unit.step.migration.migration.version);
+            attempt = 0;
             index++;
             continue;
         }
         const timings = new Map();
-        const tried = options.chain
+        const tried = options.chain && !resetsEverySetting(unit)
             ? await runChain(units, index, { ...options, prelude }, options.chain, ordinals, timings)
             : await runTransaction(unit.steps, { ...options, prelude, asynchronousCommit: index < units.length - 1 }, timings).then((failure) => ({ committed: failure ? 0 : 1, failure }));
         addTimings(outcome, timings);
@@ -9833,6 +10882,7 @@ function emptyOutcome() {
         committed: [],
         partiallyCommitted: [],
         nonTransactionalDone: [],
+        statementsCommitted: new Map(),
         durations: new Map(),
         retries: [],
     };
@@ -9854,9 +10904,13 @@ function settleUnit(outcome, steps, failure) {
         };
         return false;
     }
-    for (const step of steps)
+    for (const step of steps) {
+        const version = step.migration.migration.version;
         if (step.kind === 'record')
-            outcome.committed.push(step.migration.migration.version);
+            outcome.committed.push(version);
+        else if (step.role === 'up')
+            outcome.statementsCommitted.set(version, (outcome.statementsCommitted.get(version) ?? 0) + 1);
+    }
     return true;
 }
 /**
@@ -9914,7 +10968,7 @@ async function runTransaction(steps, options, timings, whileWaiting) {
     try {
         await runner.query(['BEGIN', ...settingStatements(options, 'LOCAL'), ...(options.prelude ?? [])].join('; '));
         const records = [];
-        for (const batch of batchesFrom(steps)) {
+        for (const batch of batchesFrom(steps, { timeouts: options })) {
             if (batch.kind === 'record') {
                 seen[batch.first] = batch.step;
                 records.push(batch);
@@ -9972,6 +11026,8 @@ async function runChain(units, start, options, chainOptions, ordinals, timings) 
         prelude: options.prelude,
         record: chainOptions.recordSql,
         firstOrdinal: ordinals.next,
+        reassert: reassertCommands(options),
+        alone: resetsEverySetting,
     });
     ordinals.next += chain.records.length;
     const firstSteps = units[start].steps;
@@ -10029,6 +11085,36 @@ class PlanNeededError extends Error {
  * commits, each a whole file with its history row, never part of one.
  */
 const ASYNCHRONOUS_COMMIT = 'SET LOCAL synchronous_commit = off; COMMIT';
+/**
+ * One statement that cannot run in a transaction. A failed CONCURRENTLY's INVALID index is dropped
+ * (invalid-index.ts); a lock timeout that left nothing behind is retried with backoff, like a
+ * transaction's. The attempt that stands (committed, or failed for good) is booked for the report.
+ */
+async function runOutsideTransaction(step, attempt, options, outcome) {
+    const { migration, statement } = step;
+    const watch = await watchInvalidIndexes(options.runner.client, statement.nonTransactional).catch(() => undefined);
+    let failure = await runAutocommit(step, options, outcome);
+    const left = failure && watch
+        ? failure.cancelled || failure.connectionLost
+            ? { note: MAY_HAVE_LEFT_INVALID_INDEX, clean: false }
+            : await watch.cleanUp(options.lockTimeoutMs)
+        : undefined;
+    if (failure && (!left || left.clean)) {
+        const final = await waitToRetry(failure, attempt, options, outcome);
+        if (!final)
+            return 'retry';
+        failure = final;
+    }
+    outcome.nonTransactionalDone.push({
+        version: migration.migration.version,
+        file: migration.migration.path,
+        line: statement.line,
+        statement: statement.sql,
+        failed: failure ? true : undefined,
+        leftBehind: left?.note,
+    });
+    return { failure };
+}
 async function runAutocommit(step, options, outcome) {
     const { runner } = options;
     const version = step.migration.migration.version;
@@ -10084,13 +11170,6 @@ function chainOpening(options, asynchronousCommit, markStart) {
     const local = settings.map(([name, value]) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`);
     return `SELECT ${[...local, markStart].join(', ')}`;
 }
-/** The lock and statement timeouts every migration statement runs under, as setting and value. */
-function timeouts(options) {
-    return [
-        ['lock_timeout', `${options.lockTimeoutMs}ms`],
-        ['statement_timeout', `${options.statementTimeoutMs ?? 0}ms`],
-    ];
-}
 /** The timeouts as separate SET commands. */
 function settingStatements(options, scope) {
     const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
@@ -10120,7 +11199,9 @@ function describeSqlError(error, step, positionInStatement) {
         sqlstate: err?.code,
         detail: err?.detail,
         hint: err?.hint,
-        statement: statement.sql.length > 500 ? `${statement.sql.slice(0, 500)}…` : statement.sql,
+        // Whole: the sinks scrub it, then cut it to an excerpt (src/outbound.ts). Cut here, a secret
+        // straddling the cut would leave a fragment no scrubber could recognise.
+        statement: statement.sql,
     };
 }
 
@@ -10169,7 +11250,647 @@ function keepWasmOnBaselineTier() {
         (0,external_node_v8_namespaceObject.setFlagsFromString)(flag);
 }
 
+;// CONCATENATED MODULE: ./src/migrations/sql-pieces.ts
+/**
+ * Cuts SQL into pieces at statement boundaries *before* it is parsed, so that the parser (WASM,
+ * whose memory grows to ~65 times its input and never shrinks) is never handed a whole large file:
+ * a 50 MB data file made it run out of memory. The boundaries are found by a small lexer that
+ * knows every construct of PostgreSQL's scanner (scan.l) that can hide a `;`:
+ * - '…' strings ('' escapes; backslashes are plain characters, as with
+ *   standard_conforming_strings = on, the only setting the parser knows), B'…', X'…', N'…', U&'…';
+ * - E'…' strings (backslash escapes, also in a '…' that continues them after a newline);
+ * - "…" identifiers ("" escapes) and U&"…";
+ * - $tag$…$tag$ dollar quotes (a `$` inside a word, `a$b$`, belongs to the word; `$1` is a parameter);
+ * - -- comments and nested /* … *\/ comments;
+ * - parentheses (CREATE RULE … DO (a; b)) and the BEGIN ATOMIC … END body of a SQL-standard
+ *   function or procedure, tracked as psql tracks it (psqlscan.l).
+ *
+ * It cuts only where it is sure: after a `;` outside all of those. Where it is not (a quote that
+ * never closes, an unbalanced parenthesis), it makes no further cut, and the rest of the text is
+ * one piece, parsed whole as before, so that the parser reports the error.
+ */
+/**
+ * Pieces are about this size. Smaller pieces leave less garbage behind each parse (V8 lets it
+ * pile up until a full collection: 256 KB pieces peaked ~25 MB higher on a 100 MB file) and
+ * parse no slower; a file under this size is one piece, as before.
+ */
+const PIECE_BYTES = 16 * 1024;
+/**
+ * The largest statement the parser is handed. One statement cannot be cut, and parsing it takes
+ * ~65 times its size in memory (a 10 MB INSERT: ~750 MB), so a larger one is refused before
+ * anything runs rather than crash the parser.
+ */
+const MAX_STATEMENT_BYTES = 8 * 1024 * 1024;
+// Byte classes.
+const isSpace = (b) => b === 0x20 || (b >= 0x09 && b <= 0x0d);
+const isIdentStart = (b) => (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b === 0x5f || b >= 0x80;
+const isDigit = (b) => b >= 0x30 && b <= 0x39;
+const isIdentCont = (b) => isIdentStart(b) || isDigit(b) || b === 0x24;
+const isNewline = (b) => b === 0x0a || b === 0x0d;
+const QUOTE = 0x27; // '
+const DQUOTE = 0x22; // "
+const DOLLAR = 0x24;
+const SEMI = 0x3b;
+const BACKSLASH = 0x5c;
+const freshState = () => ({ parens: 0, begins: 0, words: [], wordCount: 0 });
+/**
+ * The pieces of bytes start..end, in order: each under 2 × `target` bytes, unless it is a single
+ * statement (or the unsure rest). Lazily: memory stays bounded whatever the text's size.
+ */
+function* sqlPieces(bytes, start, end, target = PIECE_BYTES) {
+    let pieceStart = start;
+    let pieceFirstToken = -1;
+    let pieceStatements = 0;
+    // The last top-level `;` of the current piece (just after it), and the first token after it.
+    let lastCut = -1;
+    let tokenAfterCut = -1;
+    let state = freshState();
+    let i = start;
+    const token = (at) => {
+        if (pieceFirstToken < 0)
+            pieceFirstToken = at;
+        if (lastCut >= 0 && tokenAfterCut < 0)
+            tokenAfterCut = at;
+    };
+    /**
+     * The statement ending at `at` was counted. When the piece is full, it is handed out; when that
+     * statement alone is `target` or larger, the statements before it go first, so that a piece of
+     * 2 × `target` or more always holds a single statement.
+     */
+    function* cutAt(at, final) {
+        if (!final && at - pieceStart < target) {
+            lastCut = at;
+            tokenAfterCut = -1;
+            return;
+        }
+        if (lastCut > pieceStart && at - lastCut >= target) {
+            yield piece(pieceStart, lastCut, pieceFirstToken, pieceStatements - 1);
+            pieceStart = lastCut;
+            pieceFirstToken = tokenAfterCut;
+            pieceStatements = 1;
+        }
+        if (at > pieceStart)
+            yield piece(pieceStart, at, pieceFirstToken, pieceStatements);
+        pieceStart = at;
+        pieceFirstToken = -1;
+        pieceStatements = 0;
+        lastCut = -1;
+        tokenAfterCut = -1;
+    }
+    function* rest(unclosed) {
+        yield { ...piece(pieceStart, end, pieceFirstToken, pieceStatements + 1), unclosed };
+    }
+    while (i < end) {
+        const b = bytes[i];
+        if (isSpace(b)) {
+            i++;
+            continue;
+        }
+        // Comments (scan.l starts one at `--` or `/*` even inside an operator).
+        if (b === 0x2d && bytes[i + 1] === 0x2d && i + 1 < end) {
+            i = lineEnd(bytes, i, end);
+            continue;
+        }
+        if (b === 0x2f && bytes[i + 1] === 0x2a && i + 1 < end) {
+            const close = blockCommentEnd(bytes, i, end);
+            if (close < 0)
+                return yield* rest({ what: 'a /* comment', at: i });
+            i = close;
+            continue;
+        }
+        token(i);
+        if (b === SEMI) {
+            i++;
+            if (state.parens > 0 || state.begins > 0)
+                continue;
+            pieceStatements++;
+            state = freshState();
+            yield* cutAt(i, false);
+            continue;
+        }
+        if (b === QUOTE) {
+            const close = quotedEnd(bytes, i, end, QUOTE, false);
+            if (close < 0)
+                return yield* rest({ what: 'a quoted string', at: i });
+            i = close;
+            continue;
+        }
+        if (b === DQUOTE) {
+            const close = quotedEnd(bytes, i, end, DQUOTE, false);
+            if (close < 0)
+                return yield* rest({ what: 'a quoted identifier', at: i });
+            i = close;
+            continue;
+        }
+        if (b === DOLLAR) {
+            const tagEnd = dollarTagEnd(bytes, i, end);
+            if (tagEnd < 0) {
+                i++;
+                while (i < end && isDigit(bytes[i]))
+                    i++; // a parameter ($1) or a lone `$`
+                continue;
+            }
+            const close = indexOfBytes(bytes, bytes.subarray(i, tagEnd), tagEnd, end);
+            if (close < 0)
+                return yield* rest({ what: 'a dollar-quoted string', at: i });
+            i = close + (tagEnd - i);
+            continue;
+        }
+        if (isIdentStart(b)) {
+            const wordStart = i;
+            while (i < end && isIdentCont(bytes[i]))
+                i++;
+            // E'…' (a token of its own, not the end of a longer word): backslashes escape.
+            if (i - wordStart === 1 && (b === 0x45 || b === 0x65) && bytes[i] === QUOTE && i < end) {
+                const close = extendedStringEnd(bytes, i, end);
+                if (close < 0)
+                    return yield* rest({ what: "an E'…' string", at: wordStart });
+                i = close;
+                continue;
+            }
+            noteWord(state, bytes, wordStart, i);
+            continue;
+        }
+        if (isDigit(b)) {
+            // A number (with any trailing junk the parser will refuse): never absorbs a `$`.
+            i++;
+            while (i < end && (isIdentStart(bytes[i]) || isDigit(bytes[i]) || bytes[i] === 0x2e))
+                i++;
+            continue;
+        }
+        if (b === 0x28)
+            state.parens++;
+        else if (b === 0x29 && state.parens > 0)
+            state.parens--;
+        i++;
+    }
+    // The text after the last `;` (a last statement without one, or only comments).
+    if (pieceFirstToken >= 0 && (lastCut < 0 || tokenAfterCut >= 0))
+        pieceStatements++;
+    yield* cutAt(end, true);
+}
+function piece(start, end, firstToken, statements) {
+    return { start, end, firstToken, statements };
+}
+/** psqlscan.l's heuristic for `;` inside BEGIN ATOMIC … END (CASE … END nests inside it). */
+function noteWord(state, bytes, start, end) {
+    const word = end - start <= 9 ? asciiLower(bytes, start, end) : '';
+    if (state.wordCount < 4 && ['create', 'or', 'replace', 'function', 'procedure'].includes(word)) {
+        state.words[state.wordCount] = word[0];
+    }
+    state.wordCount++;
+    const [w0, w1, w2, w3] = state.words;
+    const routine = w0 === 'c' && (w1 === 'f' || w1 === 'p' || (w1 === 'o' && w2 === 'r' && (w3 === 'f' || w3 === 'p')));
+    if (!routine || state.parens > 0)
+        return;
+    if (word === 'begin')
+        state.begins++;
+    else if (word === 'case' && state.begins > 0)
+        state.begins++;
+    else if (word === 'end' && state.begins > 0)
+        state.begins--;
+}
+function asciiLower(bytes, start, end) {
+    let s = '';
+    for (let i = start; i < end; i++)
+        s += String.fromCharCode(bytes[i] | 0x20);
+    return s;
+}
+function lineEnd(bytes, i, end) {
+    while (i < end && !isNewline(bytes[i]))
+        i++;
+    return i;
+}
+/** Just past the `*\/` closing the (nested) comment that opens at i; -1 when it never closes. */
+function blockCommentEnd(bytes, i, end) {
+    let depth = 0;
+    while (i < end) {
+        if (bytes[i] === 0x2f && bytes[i + 1] === 0x2a && i + 1 < end) {
+            depth++;
+            i += 2;
+        }
+        else if (bytes[i] === 0x2a && bytes[i + 1] === 0x2f && i + 1 < end) {
+            depth--;
+            i += 2;
+            if (depth === 0)
+                return i;
+        }
+        else
+            i++;
+    }
+    return -1;
+}
+/** Just past the quote closing the one at i (doubled quotes are escapes); -1 when none. */
+function quotedEnd(bytes, i, end, quote, backslashes) {
+    i++;
+    while (i < end) {
+        const b = bytes[i];
+        if (backslashes && b === BACKSLASH)
+            i += 2;
+        else if (b === quote) {
+            if (bytes[i + 1] === quote && i + 1 < end)
+                i += 2;
+            else
+                return i + 1;
+        }
+        else
+            i++;
+    }
+    return -1;
+}
+/**
+ * An E'…' string from its quote at i, with its continuations: scan.l keeps lexing in the same
+ * mode when the string is followed by whitespace holding a newline (and -- comments) and a quote.
+ */
+function extendedStringEnd(bytes, i, end) {
+    for (;;) {
+        const close = quotedEnd(bytes, i, end, QUOTE, true);
+        if (close < 0 || close > end)
+            return -1;
+        const next = continuedQuote(bytes, close, end);
+        if (next < 0)
+            return close;
+        i = next;
+    }
+}
+/**
+ * The position of a quote continuing the string that ended at i, or -1 (scan.l: quotecontinue):
+ * spaces, a newline, any whitespace, then a quote. A comment in between ends the string (as
+ * libpg-query's scanner does).
+ */
+function continuedQuote(bytes, i, end) {
+    while (i < end && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0c))
+        i++;
+    if (i >= end || !isNewline(bytes[i]))
+        return -1;
+    while (i < end && isSpace(bytes[i]))
+        i++;
+    return i < end && bytes[i] === QUOTE ? i : -1;
+}
+/** Just past the `$tag$` delimiter opening at i, or -1 when the `$` opens none. */
+function dollarTagEnd(bytes, i, end) {
+    let j = i + 1;
+    if (j < end && bytes[j] !== DOLLAR) {
+        if (!isIdentStart(bytes[j]))
+            return -1;
+        while (j < end && (isIdentStart(bytes[j]) || isDigit(bytes[j])))
+            j++;
+    }
+    return j < end && bytes[j] === DOLLAR ? j + 1 : -1;
+}
+function indexOfBytes(bytes, needle, from, end) {
+    const found = Buffer.from(bytes.buffer, bytes.byteOffset, end).indexOf(needle, from);
+    return found;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/parse-pieces.ts
+
+
+/**
+ * Parses bytes start..end of `source` as `parser.parseSync` would parse them whole, but piece by
+ * piece (sql-pieces.ts): the parser is handed one piece at a time (~16 KB, or one statement up to
+ * MAX_STATEMENT_BYTES), and each piece's syntax tree is dropped once its statements are consumed,
+ * so memory stays bounded whatever the file's size. Offsets are shifted to be relative to `start`,
+ * exactly as a whole parse gives them.
+ *
+ * Errors are GuardErrors naming file:line:column: a syntax error as the whole parse reports it,
+ * a statement too large to parse, or (above that size) a quote or comment that never closes.
+ */
+function parseInPieces(parser, source, start, end, file, 
+/** Piece size (tests use tiny pieces to cut at every boundary). */
+pieceBytes = PIECE_BYTES) {
+    // Where the statements handed out so far end (a fallback parses the rest of the range at once).
+    let parsedTo = start;
+    return { stmts: statements() };
+    function* statements() {
+        for (const piece of sqlPieces(source.bytes, start, end, pieceBytes)) {
+            if (piece.start < parsedTo)
+                continue;
+            if (piece.firstToken < 0 && !piece.unclosed)
+                continue; // whitespace and (closed) comments only
+            yield* parsePiece(piece);
+        }
+    }
+    function parsePiece(piece) {
+        refuseOversized(piece);
+        let parsed;
+        try {
+            parsed = parser.parseSync(source.slice(piece.start, piece.end));
+        }
+        catch (error) {
+            // The lexer cut where it was sure; should it have been wrong, the rest of the file parsed
+            // whole (as before pieces existed) is the reference, when it is small enough to parse.
+            if (piece.end === end || end - piece.start > MAX_STATEMENT_BYTES) {
+                throw syntaxError(error, piece.start, piece.end);
+            }
+            try {
+                parsed = parser.parseSync(source.slice(piece.start, end));
+            }
+            catch (wholeError) {
+                throw syntaxError(wholeError, piece.start, end);
+            }
+            piece = { ...piece, end };
+        }
+        parsedTo = piece.end;
+        const shift = piece.start - start;
+        return (parsed.stmts ?? []).map((raw) => {
+            const location = raw.stmt_location ?? 0;
+            // Only the range's very last statement may run to its end without a length.
+            const length = raw.stmt_len || (piece.end === end ? undefined : piece.end - piece.start - location);
+            return { stmt: raw.stmt, stmt_location: shift + location, stmt_len: length };
+        });
+    }
+    function refuseOversized(piece) {
+        const size = piece.end - piece.start;
+        if (size <= MAX_STATEMENT_BYTES)
+            return;
+        if (piece.unclosed) {
+            // What the parser would report, found without handing it the rest of the file.
+            throw new GuardError('parse-error', `SQL syntax error: ${piece.unclosed.what} opened here is never closed: the rest of the file (${megabytes(end - piece.unclosed.at)}) would be part of it`, {
+                location: { file, ...source.position(piece.unclosed.at) },
+                hint: 'Close it; nothing has been run.',
+            });
+        }
+        throw new GuardError('too-large', `Statement of ${megabytes(size)} is larger than the ${megabytes(MAX_STATEMENT_BYTES)} a single statement may have: the SQL parser needs about 65 times a statement's size in memory to split and classify it`, {
+            location: { file, ...source.position(piece.firstToken < 0 ? piece.start : piece.firstToken) },
+            hint: 'Split it into smaller statements (for example INSERTs of fewer rows each; a file may hold any number of them), ' +
+                'or load the data outside the migration (COPY, psql). Nothing has been run.',
+        });
+    }
+    function syntaxError(error, from, to) {
+        const details = error.sqlDetails;
+        if (!details) {
+            // Not a syntax error (the parser itself failed): say so rather than blame the SQL.
+            return new GuardError('parse-error', `The SQL parser failed on the ${megabytes(to - from)} of SQL starting here: ${error.message}`, {
+                location: { file, ...source.position(from) },
+                hint: 'This is not known to be an error in the file: split the file and report the problem. Nothing has been run.',
+                cause: error,
+            });
+        }
+        // cursorPosition counts characters (code points) from the start of the text parsed.
+        const at = source.byteOffsetOfChar(from, details.cursorPosition, to);
+        return new GuardError('parse-error', `SQL syntax error: ${error.message}`, {
+            location: { file, ...source.position(at) },
+            hint: 'Fix the statement at this position; nothing has been run.',
+            cause: error,
+        });
+    }
+}
+function megabytes(bytes) {
+    const mb = bytes / (1024 * 1024);
+    return `${mb >= 10 ? Math.round(mb) : Math.round(mb * 10) / 10} MB`;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/psql-features.ts
+
+/**
+ * Scripts written for psql may use what only psql understands: meta-commands (`\i`, `\set`,
+ * `\connect`, …) and the data lines of `COPY … FROM stdin`. The server never sees those, and
+ * neither does this tool, which sends SQL statements only: say so at their line instead of
+ * reporting a syntax error (or, for a COPY, hanging on input that never comes).
+ */
+const NOTHING_RUN = 'Nothing has been run.';
+/** `COPY … FROM stdin` (or `pstdin`): the server would wait for rows that only psql can send. */
+function isCopyFromStdin(nodeType, node) {
+    return nodeType === 'CopyStmt' && node.is_from === true && node.filename === undefined && !node.is_program;
+}
+function copyFromStdinError(file, at) {
+    return new GuardError('parse-error', 'COPY … FROM stdin reads its rows from psql (the data lines after the statement); this tool runs SQL statements only and has no such input', {
+        location: { file, ...at },
+        hint: `Write the rows as INSERT statements (pg_dump --inserts produces them), or load the data in a step of its own outside the migration. ${NOTHING_RUN}`,
+    });
+}
+/**
+ * After the parser stopped at `errorByte`: the psql feature that made it stop, as an error
+ * naming its line, or undefined for an ordinary syntax error. The parser's position is where the
+ * text stopped being SQL, so nothing inside a string or a dollar-quoted body is ever mistaken for
+ * a meta-command.
+ */
+function psqlFeatureError(parser, source, start, errorByte, file) {
+    // Rows after a COPY … FROM stdin can look like anything, a `\N` (NULL) or the closing `\.`
+    // included: the COPY comes first.
+    const copy = copyFromStdinBefore(parser, source, start, errorByte);
+    if (copy !== undefined)
+        return copyFromStdinError(file, source.position(copy));
+    if (source.bytes[errorByte] !== 0x5c)
+        return undefined;
+    const command = /^\\([A-Za-z_]+|\S)?/.exec(source.slice(errorByte, errorByte + 64))?.[1] ?? '';
+    const { message, hint } = describeMetaCommand(command);
+    return new GuardError('parse-error', message, {
+        location: { file, ...source.position(errorByte) },
+        hint: `${hint} ${NOTHING_RUN}`,
+    });
+}
+function describeMetaCommand(command) {
+    const name = `\\${command}`;
+    const only = 'this tool runs SQL statements only, not psql meta-commands';
+    switch (command) {
+        case 'i':
+        case 'ir':
+        case 'include':
+        case 'include_relative':
+            return {
+                message: `${name} includes another file in psql; ${only}`,
+                hint: "Inline the included file's statements here, or make that file a migration of its own.",
+            };
+        case 'set':
+        case 'unset':
+            return {
+                message: `${name} sets a psql variable; ${only}, and :variables are never substituted`,
+                hint: `Write the value into the SQL where the variable is used, and remove the ${name} line.`,
+            };
+        case 'c':
+        case 'connect':
+            return {
+                message: `${name} connects psql to another database; ${only}, and a migration runs on the one database the run targets`,
+                hint: 'Remove it; migrate another database with a run of its own (its own database-url).',
+            };
+        case 'copy':
+            return {
+                message: `${name} copies data through psql; ${only}`,
+                hint: 'Write the rows as INSERT statements.',
+            };
+        case '.':
+            return {
+                message: `\\. ends the data of a COPY … FROM stdin in psql; ${only}`,
+                hint: 'Write the rows as INSERT statements instead of COPY data.',
+            };
+        default:
+            return {
+                message: `${name} is a psql meta-command; ${only}`,
+                hint: `Remove it, or do in SQL what ${name} does.`,
+            };
+    }
+}
+/** Lines to step back from the error while looking for the statement the COPY data follows. */
+const COPY_SEARCH_LINES = 8;
+/**
+ * The byte offset of a `COPY … FROM stdin` whose data lines the parser stopped in, if any. Every
+ * statement before the data parses, so the text up to the line where parsing failed (or a line
+ * or so before it, when the data happened to continue a statement) parses and ends with it.
+ */
+function copyFromStdinBefore(parser, source, start, errorByte) {
+    const before = source.slice(start, errorByte);
+    // Most syntax errors have no COPY before them: they cost no second parse.
+    if (!/\bcopy\b/i.test(before) || !/\bp?stdin\b/i.test(before))
+        return undefined;
+    let cut = lineStart(source, errorByte);
+    for (let tries = 0; tries < COPY_SEARCH_LINES && cut > start; tries++) {
+        const text = source.slice(start, cut);
+        if (text.trim() === '')
+            return undefined;
+        let stmts;
+        try {
+            stmts = parser.parseSync(text).stmts ?? [];
+        }
+        catch {
+            cut = lineStart(source, cut - 1);
+            continue;
+        }
+        for (const raw of stmts) {
+            const [nodeType, node] = Object.entries(raw.stmt)[0];
+            if (isCopyFromStdin(nodeType, node))
+                return start + (raw.stmt_location ?? 0);
+        }
+        return undefined;
+    }
+    return undefined;
+}
+function lineStart(source, byteOffset) {
+    return byteOffset <= 0 ? 0 : source.bytes.lastIndexOf(0x0a, byteOffset - 1) + 1;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/transaction-blocks.ts
+
+/**
+ * Every statement of a file already runs inside the runner's transaction, so a balanced
+ * `BEGIN … COMMIT` (or `START TRANSACTION … END`) block asks for nothing more: its statements
+ * run where they stand and commit with the file. What the runner cannot honour is refused before
+ * anything runs, naming the line: ROLLBACK (it would discard the run's work, not the block's),
+ * a COMMIT without BEGIN, a BEGIN without COMMIT or inside another block, two-phase commit, and a
+ * statement inside a block that cannot run in a transaction at all. Savepoints pass unchanged.
+ */
+function absorbTransactionBlocks(statements, file, beginOptions = new Map()) {
+    const blocks = [];
+    let open;
+    for (const statement of statements) {
+        switch (statement.transactionControl) {
+            case 'begin':
+                if (open)
+                    throw nestedBegin(statement, open, file);
+                open = statement;
+                break;
+            case 'commit':
+                if (!open)
+                    throw commitWithoutBegin(statement, file);
+                blocks.push({ begin: open, end: statement });
+                open = undefined;
+                break;
+            case 'chain':
+                // COMMIT AND CHAIN ends one block and opens the next at once: inside our transaction, both
+                // are the same transaction, so the block simply goes on.
+                if (!open)
+                    throw commitWithoutBegin(statement, file);
+                break;
+            case 'rollback':
+                throw refused(statement, file, `${keywordOf(statement)} inside a migration: the runner owns the transaction, so a ROLLBACK here would discard the work of the whole run (or of a block it cannot undo on its own), not just the statements before it`, 'Remove it; to undo part of a file conditionally, use SAVEPOINT … ROLLBACK TO SAVEPOINT.');
+            case 'prepared':
+                throw refused(statement, file, `${keywordOf(statement)} inside a migration: two-phase commit hands a transaction over to a later COMMIT PREPARED, while the runner owns the migration's transaction and commits it itself`, 'Remove it.');
+            default:
+                break;
+        }
+    }
+    if (open) {
+        throw refused(open, file, `${keywordOf(open)} without a matching COMMIT: the transaction block it opens is never closed`, `Add COMMIT; where the block ends, or remove the ${keywordOf(open)}.`);
+    }
+    const wrapped = blocks.length === 1 &&
+        blocks[0].begin === statements[0] &&
+        blocks[0].end === statements[statements.length - 1];
+    for (const { begin, end } of blocks) {
+        const inside = statements.slice(statements.indexOf(begin) + 1, statements.indexOf(end));
+        const outside = inside.find((s) => s.nonTransactional);
+        if (!outside)
+            continue;
+        const where = wrapped
+            ? 'the BEGIN … COMMIT this file wraps itself in'
+            : `the BEGIN … COMMIT block of lines ${begin.line}–${end.line}`;
+        throw new GuardError('transaction-control', `${outside.nonTransactional} cannot run inside ${where}`, {
+            location: { file, line: outside.line, column: outside.column },
+            hint: wrapped
+                ? 'Move the statement to its own migration file without BEGIN/COMMIT. Nothing has been run.'
+                : 'Move the statement out of the block (or to its own migration file). Nothing has been run.',
+        });
+    }
+    const control = new Set(['begin', 'commit', 'chain']);
+    return {
+        statements: statements.filter((s) => !control.has(s.transactionControl)),
+        wrapped,
+        absorbed: wrapped
+            ? []
+            : blocks.map(({ begin, end }) => ({
+                beginLine: begin.line,
+                endLine: end.line,
+                keywords: `${keywordOf(begin)} … ${keywordOf(end)}`,
+                ignoredOptions: beginOptions.get(begin),
+            })),
+    };
+}
+/** The report's note on a block that was absorbed. */
+function describeAbsorbedBlock(block) {
+    const options = block.ignoredOptions ? ` (its options "${block.ignoredOptions}" do not apply)` : '';
+    return `${block.keywords} block at lines ${block.beginLine}–${block.endLine} absorbed: it runs inside the migration's transaction and commits with it, not on its own${options}`;
+}
+/** How the file's PostgreSQL parse tree names a transaction statement, for `Statement.transactionControl`. */
+function transactionKind(node) {
+    switch (node.kind) {
+        case 'TRANS_STMT_BEGIN':
+        case 'TRANS_STMT_START':
+            return 'begin';
+        case 'TRANS_STMT_COMMIT':
+            return node.chain ? 'chain' : 'commit';
+        case 'TRANS_STMT_SAVEPOINT':
+        case 'TRANS_STMT_RELEASE':
+        case 'TRANS_STMT_ROLLBACK_TO':
+            return 'savepoint';
+        case 'TRANS_STMT_ROLLBACK':
+            return 'rollback';
+        default:
+            return 'prepared';
+    }
+}
+/** A BEGIN's options as written (`isolation level serializable`), when it has any. */
+function beginOptionsOf(node, sql) {
+    if (transactionKind(node) !== 'begin' || !Array.isArray(node.options) || node.options.length === 0)
+        return undefined;
+    return sql.replace(/^(begin|start\s+transaction)(\s+(work|transaction)\b)?\s*/i, '') || undefined;
+}
+function nestedBegin(statement, open, file) {
+    return refused(statement, file, `${keywordOf(statement)} inside the transaction block opened at line ${open.line}: PostgreSQL does not nest transactions (it ignores this ${keywordOf(statement)}, and the first COMMIT ends both)`, `Remove this ${keywordOf(statement)}, or close the block of line ${open.line} with COMMIT first.`);
+}
+function commitWithoutBegin(statement, file) {
+    return refused(statement, file, `${keywordOf(statement)} without a BEGIN before it: the runner owns the transaction, so a COMMIT here would commit the first part of the file on its own and break the all-or-nothing guarantee`, 'Remove it, or open the block it closes with BEGIN.');
+}
+function refused(statement, file, message, hint) {
+    return new GuardError('transaction-control', message, {
+        location: { file, line: statement.line, column: statement.column },
+        hint: `${hint} Nothing has been run.`,
+    });
+}
+/** `BEGIN`, `START TRANSACTION`, `END`, `ABORT`, `PREPARE TRANSACTION`, `COMMIT PREPARED`, … as written. */
+function keywordOf(statement) {
+    const [first = '', second = '', third = ''] = (statement.sql.match(/[a-z]+/gi) ?? []).map((w) => w.toUpperCase());
+    if (first === 'START' || first === 'PREPARE' || second === 'PREPARED')
+        return `${first} ${second}`;
+    if (second === 'AND')
+        return `${first} AND ${third === 'NO' ? 'NO ' : ''}CHAIN`;
+    return first;
+}
+
 ;// CONCATENATED MODULE: ./src/migrations/statements.ts
+
+
+
+
 
 
 /**
@@ -10181,17 +11902,21 @@ async function splitStatements(source, start, end, file) {
 }
 /** `splitStatements` with the parser already loaded: synchronous, so parsing can be interleaved with server work. */
 function splitStatementsWith(parser, source, start, end, file) {
-    const sql = source.slice(start, end);
-    // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
-    if (sql.trim() === '')
-        return { statements: [], wrapped: false };
     let parsed;
     try {
-        parsed = parser.parseSync(sql);
+        // Piece by piece, so a large file never reaches the parser whole (parse-pieces.ts); a file
+        // with nothing in it is simply a no-op migration.
+        parsed = parseInPieces(parser, source, start, end, file);
     }
     catch (error) {
+        if (error instanceof GuardError)
+            throw error;
         const details = error.sqlDetails;
-        const at = source.position(details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start);
+        const errorByte = details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start;
+        const psqlFeature = details && psqlFeatureError(parser, source, start, errorByte, file);
+        if (psqlFeature)
+            throw psqlFeature;
+        const at = source.position(errorByte);
         throw new GuardError('parse-error', `SQL syntax error: ${error.message}`, {
             location: { file, ...at },
             hint: 'Fix the statement at this position; nothing has been run.',
@@ -10199,67 +11924,35 @@ function splitStatementsWith(parser, source, start, end, file) {
         });
     }
     const statements = [];
+    const beginOptions = new Map();
     let previousEnd = start;
     for (const raw of parsed.stmts ?? []) {
         const location = start + (raw.stmt_location ?? 0);
         const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
         const [nodeType, node] = Object.entries(raw.stmt)[0];
+        if (isCopyFromStdin(nodeType, node))
+            throw copyFromStdinError(file, source.position(location));
         const text = source.slice(location, stmtEnd).trim();
+        const history = source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim();
         statements.push({
             sql: text,
-            historyText: source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim(),
+            // One string when both are the same (no comment before the statement): a data file holds many.
+            historyText: history === text ? text : history,
             startByte: location,
             ...source.position(location),
             nodeType,
             nonTransactional: nonTransactionalReason(nodeType, node),
             addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
             transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
+            touchesTimeouts: timeoutChange(nodeType, node, text),
         });
+        const options = nodeType === 'TransactionStmt' ? beginOptionsOf(node, text) : undefined;
+        if (options)
+            beginOptions.set(statements[statements.length - 1], options);
         previousEnd = stmtEnd;
     }
-    return unwrapTransaction(statements, file);
-}
-/** A file that is exactly `BEGIN; …; COMMIT;` is one transaction; any other transaction control is refused. */
-function unwrapTransaction(statements, file) {
-    const first = statements[0];
-    const last = statements[statements.length - 1];
-    const wrapped = statements.length >= 2 && first.transactionControl === 'begin' && last.transactionControl === 'commit';
-    const body = wrapped ? statements.slice(1, -1) : statements;
-    const stray = body.find((s) => s.transactionControl && s.transactionControl !== 'savepoint');
-    if (stray) {
-        throw new GuardError('transaction-control', `${stray.sql.split(/\s/)[0].toUpperCase()} inside a migration: the runner owns the transaction, so a ` +
-            'COMMIT, ROLLBACK or BEGIN in the middle of a file would break the all-or-nothing guarantee', {
-            location: { file, line: stray.line, column: stray.column },
-            hint: 'Remove it, or wrap the whole file in a single BEGIN; … COMMIT; (treated as one transaction). Nothing has been run.',
-        });
-    }
-    if (wrapped) {
-        const outside = body.find((s) => s.nonTransactional);
-        if (outside) {
-            throw new GuardError('transaction-control', `${outside.nonTransactional} cannot run inside the BEGIN … COMMIT this file wraps itself in`, {
-                location: { file, line: outside.line, column: outside.column },
-                hint: 'Move the statement to its own migration file without BEGIN/COMMIT. Nothing has been run.',
-            });
-        }
-    }
-    return { statements: body, wrapped };
-}
-function transactionKind(node) {
-    switch (node.kind) {
-        case 'TRANS_STMT_BEGIN':
-        case 'TRANS_STMT_START':
-            return 'begin';
-        case 'TRANS_STMT_COMMIT':
-            return 'commit';
-        case 'TRANS_STMT_SAVEPOINT':
-        case 'TRANS_STMT_RELEASE':
-        case 'TRANS_STMT_ROLLBACK_TO':
-            return 'savepoint';
-        case 'TRANS_STMT_ROLLBACK':
-            return 'rollback';
-        default:
-            return 'prepared';
-    }
+    const { absorbed, ...split } = absorbTransactionBlocks(statements, file, beginOptions);
+    return absorbed.length > 0 ? { ...split, absorbed } : split;
 }
 function enumAddition(node) {
     // RENAME VALUE (oldVal set) is transaction-safe; only ADD VALUE creates an unusable-until-commit value.
@@ -10322,7 +12015,134 @@ function nonTransactionalReason(nodeType, node) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/enum-use.ts
+
+/**
+ * Whether SQL text mentions an enum value as a quoted literal ('it''s' for it's). Cheap and
+ * generous: it also matches text in comments, strings and function bodies. Deciding when to
+ * commit a file early (units.ts), a false match costs only an extra commit.
+ */
+function mentionsEnumValue(sql, value) {
+    return sql.includes(literalOf(value));
+}
+function literalOf(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+/**
+ * PostgreSQL refuses to use an enum value in the transaction that added it (SQLSTATE 55P04),
+ * unless the type itself was created in that transaction. A file that adds a value and then uses
+ * it (or whose verify script does) therefore fails in any transaction mode, and in per-file mode
+ * only after the files before it have committed; the per-file rehearsal cannot tell (every added
+ * value is unusable there). It is refused here, before anything runs, naming both lines.
+ *
+ * Refusing a valid file would block a release with no way around it, so a mention counts as a use
+ * only where PostgreSQL reads the value as a constant when the statement runs: a string constant
+ * of the statement itself, the body of a DO block, or a LANGUAGE sql function body (analysed when
+ * created). A PL/pgSQL body or a comment only mentions it.
+ */
+function refuseEnumUseInSameTransaction(parser, item) {
+    if (!item.statements.some((s) => s.addsEnumValue))
+        return;
+    const { up, verify } = item.migration;
+    const sequence = [
+        ...item.statements.map((statement) => ({ statement, path: up.path })),
+        ...(verify ? (item.verify ?? []).map((statement) => ({ statement, path: verify.path })) : []),
+    ];
+    const createdTypes = new Set();
+    const added = new Map();
+    for (const { statement, path } of sequence) {
+        if (statement.nonTransactional) {
+            // It runs on its own, so everything before it has committed.
+            createdTypes.clear();
+            added.clear();
+        }
+        else if (statement.nodeType === 'CreateEnumStmt') {
+            createdTypes.add(createdEnumType(parser, statement.sql));
+        }
+        else if (statement.addsEnumValue) {
+            const { type, value } = statement.addsEnumValue;
+            if (!createdTypes.has(unqualified(type)))
+                added.set(value, statement);
+        }
+        else {
+            for (const [value, addition] of added) {
+                if (!mentionsEnumValue(statement.sql, value) || !usesValue(parser, statement.sql, value))
+                    continue;
+                throw usedTooEarly(item, { statement, path }, addition, value);
+            }
+        }
+    }
+}
+function usedTooEarly(item, use, addition, value) {
+    const { up } = item.migration;
+    const literal = literalOf(value);
+    const addedAt = use.path === up.path ? `line ${addition.line}` : `${up.path}:${addition.line}`;
+    const block = item.absorbed?.find((b) => b.beginLine <= addition.line && addition.line <= b.endLine);
+    const blockNote = block
+        ? ` (the ${block.keywords} block of lines ${block.beginLine}–${block.endLine} does not commit on its own: it runs inside the file's transaction)`
+        : '';
+    return new GuardError('transaction-control', `enum value ${literal} is used here in the same transaction that adds it (ALTER TYPE … ADD VALUE at ${addedAt})${blockNote}: PostgreSQL refuses that (SQLSTATE 55P04, unsafe use of new enum value), so this migration would fail in either transaction mode`, {
+        location: { file: use.path, line: use.statement.line, column: use.statement.column },
+        sqlstate: '55P04',
+        hint: `Split the migration after line ${addition.line} of ${up.path}: keep the ADD VALUE there and move the statements that use ${literal}` +
+            `${use.path === up.path ? ` (from line ${use.statement.line} on)` : ' and this verify script'} into a new migration file with a later version. ` +
+            'Each file then commits before the next one uses its values. Nothing has been run.',
+    });
+}
+/** Whether PostgreSQL reads `value` as a constant when `sql` runs (see refuseEnumUseInSameTransaction). */
+function usesValue(parser, sql, value) {
+    const literal = literalOf(value);
+    const visit = (node) => {
+        if (Array.isArray(node))
+            return node.some(visit);
+        if (node === null || typeof node !== 'object')
+            return false;
+        const fields = node;
+        const constant = fields.A_Const;
+        if (constant?.sval?.sval === value)
+            return true;
+        const routine = (fields.DoStmt ?? fields.CreateFunctionStmt);
+        if (routine && runsOrAnalysesBody(fields) && bodyText(routine).includes(literal))
+            return true;
+        return Object.values(fields).some(visit);
+    };
+    return visit(parser.parseSync(sql).stmts ?? []);
+}
+/** A DO block runs its body now; a function's body is analysed at creation only in LANGUAGE sql. */
+function runsOrAnalysesBody(fields) {
+    if (fields.DoStmt)
+        return true;
+    const options = fields.CreateFunctionStmt.options ?? [];
+    return options.some((o) => {
+        const def = o.DefElem;
+        return def?.defname === 'language' && def.arg?.String?.sval?.toLowerCase() === 'sql';
+    });
+}
+function bodyText(routine) {
+    const options = (routine.args ?? routine.options) ?? [];
+    const body = options
+        .map((o) => o.DefElem)
+        .find((def) => def?.defname === 'as')?.arg;
+    // DO has one string; CREATE FUNCTION a list (a C function's is file and symbol).
+    return body?.String?.sval ?? (body?.List?.items ?? []).map((item) => item.String?.sval ?? '').join('\n');
+}
+function createdEnumType(parser, sql) {
+    const stmt = parser.parseSync(sql).stmts?.[0]?.stmt.CreateEnumStmt;
+    const names = stmt?.typeName ?? [];
+    return unqualified(names.map((n) => n.String?.sval ?? '').join('.'));
+}
+/**
+ * Types are matched by their name without schema: `public.mood` created and `mood` extended in
+ * the same file is taken as the same type, so such a file is never refused wrongly (the cost:
+ * a same-named type in another schema is not checked).
+ */
+function unqualified(type) {
+    return type.slice(type.lastIndexOf('.') + 1);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/prepare.ts
+
+
 
 
 
@@ -10331,11 +12151,17 @@ async function prepareMigrations(pending) {
     const parser = await loadParser();
     return pending.map((migration) => prepareMigration(parser, migration));
 }
-/** Splits and classifies one migration and its verify script; throws a GuardError naming file:line:column. */
+/**
+ * Splits and classifies one migration and its verify script; throws a GuardError naming
+ * file:line:column, also for a failure the file is certain to meet (a new enum value used in
+ * the transaction that adds it).
+ */
 function prepareMigration(parser, migration) {
     const { up } = migration;
     const split = splitStatementsWith(parser, up.source, up.start, up.end, migration.path);
     const item = { migration, statements: split.statements, wrapped: split.wrapped };
+    if (split.absorbed)
+        item.absorbed = split.absorbed;
     if (migration.verify) {
         const { path, source, start, end } = migration.verify;
         const verify = splitStatementsWith(parser, source, start, end, path);
@@ -10347,7 +12173,12 @@ function prepareMigration(parser, migration) {
         }
         item.verify = verify.statements;
     }
+    refuseEnumUseInSameTransaction(parser, item);
     return item;
+}
+/** The report's notes on a prepared file (MigrationOutcome.notes), when there is anything to say. */
+function notesOf(item) {
+    return item.absorbed?.map(describeAbsorbedBlock);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
@@ -10379,7 +12210,8 @@ async function rehearse(units, options) {
                     skippedNames.add(name);
                 continue;
             }
-            for (const batch of batchesOf(segment.steps, { clock: false })) {
+            // The clock readings go unused; they set the timeouts again between files (timeouts.ts).
+            for (const batch of batchesOf(segment.steps, { timeouts: options })) {
                 if (batch.kind === 'record')
                     continue;
                 try {
@@ -10473,7 +12305,7 @@ async function rehearseStreamed(run, options) {
     const { runner } = options;
     try {
         await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
-        for (const batch of batchesFrom(run.steps(), { clock: false })) {
+        for (const batch of batchesFrom(run.steps(), { timeouts: options })) {
             if (batch.kind === 'record')
                 continue;
             try {
@@ -10491,7 +12323,39 @@ async function rehearseStreamed(run, options) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/refuse.ts
+
+/**
+ * Statements that act on the whole server rather than on this database: they cannot run in a
+ * transaction, no rollback or down migration of ours undoes them, and a backup of this database
+ * (pg_dump) does not hold them. They have no business in a migration run, so a run that holds one
+ * is refused before the backup and before anything runs. Keyed by the reason statements.ts gives.
+ */
+const OUT_OF_PLACE = {
+    'CREATE DATABASE': 'create the database outside the migrations (for example with the platform, or psql), then point a run at it',
+    'DROP DATABASE': 'drop the database outside the migrations, deliberately and by hand',
+    'CREATE TABLESPACE': 'tablespaces belong to the server: create it outside the migrations',
+    'DROP TABLESPACE': 'tablespaces belong to the server: drop it outside the migrations',
+    'ALTER SYSTEM': 'server settings are not part of this database (pg_dump does not keep them): set them outside the migrations',
+};
+/** Throws a GuardError naming file:line of the first refused statement of the run. */
+function refuseOutOfPlaceStatements(prepared) {
+    for (const item of prepared) {
+        for (const statement of item.statements) {
+            const fix = statement.nonTransactional ? OUT_OF_PLACE[statement.nonTransactional] : undefined;
+            if (!fix)
+                continue;
+            throw new GuardError('refused-statement', `${statement.nonTransactional} has no place in a migration run: it acts on the whole server, runs outside any transaction and cannot be rolled back; nothing was run`, {
+                location: { file: item.migration.path, line: statement.line, column: statement.column },
+                hint: `Remove the statement from ${item.migration.fileName}: ${fix}.`,
+            });
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/units.ts
+
+
 /**
  * Cuts the run into transactions. `all` keeps everything in one transaction except where
  * PostgreSQL forbids it: a statement that cannot run in a transaction block runs on its own, and
@@ -10499,6 +12363,7 @@ async function rehearseStreamed(run, options) {
  * gives each file its own transaction, with the same exceptions inside a file.
  */
 function buildExecutionPlan(prepared, mode) {
+    refuseOutOfPlaceStatements(prepared);
     const units = [];
     const nonAtomic = new Map();
     let open = [];
@@ -10509,7 +12374,12 @@ function buildExecutionPlan(prepared, mode) {
     };
     const note = (version, reason) => nonAtomic.set(version, [...(nonAtomic.get(version) ?? []), reason]);
     prepared.forEach((item, index) => {
-        for (const statement of item.statements) {
+        const resumeAfter = item.resumeAfter ?? 0;
+        if (resumeAfter > 0) {
+            const next = item.statements[resumeAfter];
+            note(item.migration.version, `resumes ${next ? `at statement ${resumeAfter + 1} (line ${next.line})` : 'at its history row'}: statements 1-${resumeAfter} were committed by an earlier run`);
+        }
+        for (const statement of item.statements.slice(resumeAfter)) {
             const step = upStep(item, statement);
             if (statement.nonTransactional) {
                 close();
@@ -10575,8 +12445,7 @@ function enumValueUsedLater(item, later) {
         return undefined;
     for (const next of later) {
         for (const value of values) {
-            const literal = `'${value.replace(/'/g, "''")}'`;
-            if (next.statements.some((s) => s.sql.includes(literal))) {
+            if (next.statements.some((s) => mentionsEnumValue(s.sql, value))) {
                 return { version: next.migration.version, value };
             }
         }
@@ -10677,71 +12546,39 @@ class StreamedRun {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/secrets.ts
+;// CONCATENATED MODULE: ./src/migrations/limits.ts
+
 /**
- * Collects secret strings (database URLs, passwords) and removes them from any text that leaves
- * the process. Each secret is also registered in the forms it can appear in: URL-encoded and decoded.
+ * The largest migration file apply and plan accept. The parser works on bounded pieces
+ * (sql-pieces.ts), but the rest grows with the file: its statements are kept for the run, and the
+ * history row stores every statement's text (schema_migrations.statements, as the Supabase CLI
+ * does), sent in one value. Measured: 8 to 13 times the file in peak memory (100 MB: 0.75-1.0 GiB
+ * in transaction-mode all, up to 1.2 GiB in per-file, bench/large-files.mjs). Per-file mode stages
+ * that row as jsonb, which PostgreSQL caps at 256 MB.
  */
-class SecretScrubber {
-    /** Longest first, so a URL is replaced whole before its password would be; kept sorted on add. */
-    longestFirst = [];
-    add(secret) {
-        if (!secret || secret.length < 3)
-            return;
-        const forms = new Set([...this.longestFirst, ...variantsOf(secret)]);
-        this.longestFirst = [...forms].sort((a, b) => b.length - a.length);
-    }
-    list() {
-        return [...this.longestFirst];
-    }
-    scrub = (text) => {
-        let out = text;
-        for (const secret of this.longestFirst) {
-            if (out.includes(secret))
-                out = out.split(secret).join('***');
+const MAX_FILE_BYTES = 128 * 1024 * 1024;
+/** Refuses, before anything runs, a pending file (or its verify script) above MAX_FILE_BYTES. */
+function refuseOversizedFiles(pending) {
+    for (const migration of pending) {
+        for (const part of [migration.up, migration.verify]) {
+            if (!part)
+                continue;
+            const size = part.source.byteLength;
+            if (size <= MAX_FILE_BYTES)
+                continue;
+            throw new GuardError('too-large', `The file is ${size} bytes, larger than the ${MAX_FILE_BYTES} bytes (${MAX_FILE_BYTES / 2 ** 20} MB) a migration file may have: ` +
+                'applying it takes about 11 times its size in memory (its statements, and the history row that keeps ' +
+                "every statement's text as the Supabase CLI does), and per-file mode stages that row in a value PostgreSQL caps at 256 MB", {
+                location: { file: part.path },
+                hint: `Split it into several migration files of at most ${MAX_FILE_BYTES / 2 ** 20} MB (each is applied and recorded on its own), ` +
+                    'or load bulk data outside the migrations (COPY, psql \\copy, pg_restore). Nothing has been run.',
+            });
         }
-        return out;
-    };
-    /**
-     * Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON
-     * escapes), returning a scrubbed copy, or the value itself when it holds no secret. A run's
-     * result holds thousands of strings and usually no secret: one search of its JSON text (for each
-     * secret as it would appear there, escaped) settles that.
-     */
-    scrubValue(value) {
-        const json = JSON.stringify(value);
-        const mayHold = (secret) => json.includes(JSON.stringify(secret).slice(1, -1));
-        if (json !== undefined && !this.longestFirst.some(mayHold))
-            return value;
-        return this.scrubDeep(value);
     }
-    scrubDeep(value) {
-        if (typeof value === 'string')
-            return this.scrub(value);
-        if (Array.isArray(value))
-            return value.map((v) => this.scrubDeep(v));
-        if (value && typeof value === 'object' && !(value instanceof Date)) {
-            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubDeep(v)]));
-        }
-        return value;
-    }
-}
-function variantsOf(secret) {
-    const forms = new Set([secret]);
-    try {
-        forms.add(decodeURIComponent(secret));
-    }
-    catch {
-        // not URL-encoded: the raw form is enough
-    }
-    forms.add(encodeURIComponent(secret));
-    return [...forms].filter((f) => f.length >= 3);
 }
 
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/backup/pg-tools.ts
 
 
@@ -11017,7 +12854,101 @@ function tail(text) {
     return text.trim().split('\n').slice(-5).join(' | ');
 }
 
+;// CONCATENATED MODULE: ./src/backup/private-dir.ts
+
+
+
+/** Owner only: a backup holds every row of the database. */
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+/**
+ * Makes `dir` a folder only this user can enter, and returns its real path (symbolic links
+ * resolved once, so the folder checked is the folder written to). Missing levels are created 0700
+ * whatever the umask. An existing folder must belong to this user: one created by someone else is
+ * refused, since its owner could read or replace what is written there. One of ours that others
+ * can enter is made 0700, with a warning. Windows has no POSIX owners or modes: nothing is checked
+ * there.
+ */
+async function preparePrivateDir(dir, logger) {
+    await createMissing(dir);
+    const real = await (0,promises_namespaceObject.realpath)(dir);
+    const info = await (0,promises_namespaceObject.stat)(real);
+    if (!info.isDirectory()) {
+        throw new GuardError('backup-failed', `Backup folder ${dir} is a file, not a folder. Nothing was changed.`, {
+            hint: 'Point backup-dir at a folder (it is created when missing).',
+        });
+    }
+    const uid = process.getuid?.();
+    if (uid === undefined)
+        return real;
+    if (info.uid !== uid) {
+        throw new GuardError('backup-failed', `Backup folder ${dir} belongs to another user (uid ${info.uid}; this run is uid ${uid}), who could read or replace a backup written there. Nothing was changed.`, {
+            hint: `Point backup-dir at a folder this user owns, or remove ${dir} so that it is created again, private to this user.`,
+        });
+    }
+    if ((info.mode & 0o077) !== 0) {
+        await (0,promises_namespaceObject.chmod)(real, PRIVATE_DIR);
+        const after = (await (0,promises_namespaceObject.stat)(real)).mode & 0o777;
+        if ((after & 0o077) !== 0) {
+            throw new GuardError('backup-failed', `Backup folder ${dir} cannot be made private: it stays ${octal(after)} after chmod 0700 (a file system without Unix permissions?). Nothing was changed.`, { hint: 'Point backup-dir at a folder on a local Unix file system.' });
+        }
+        logger.warn(`Backup folder ${dir} was open to other users (mode ${octal(info.mode & 0o777)}): made it private (0700), since a backup holds every row of the database.`);
+    }
+    return real;
+}
+/**
+ * Creates an empty file readable by this user only, before any program writes to it: the data
+ * never exists with a looser mode, even for an instant. `wx` refuses an existing name (a planted
+ * symbolic link included); the explicit chmod makes the mode exact under any umask.
+ */
+async function createPrivateFile(path) {
+    const handle = await (0,promises_namespaceObject.open)(path, 'wx', PRIVATE_FILE);
+    try {
+        await handle.chmod(PRIVATE_FILE);
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** mkdir -p, each created level 0700 regardless of the umask (which could leave one unusable). */
+async function createMissing(dir) {
+    const missing = [];
+    for (let level = dir;; level = (0,external_node_path_namespaceObject.dirname)(level)) {
+        if (await private_dir_exists(level))
+            break;
+        missing.unshift(level);
+        if ((0,external_node_path_namespaceObject.dirname)(level) === level)
+            break;
+    }
+    for (const level of missing) {
+        try {
+            await (0,promises_namespaceObject.mkdir)(level, { mode: PRIVATE_DIR });
+        }
+        catch (error) {
+            if (error.code !== 'EEXIST')
+                throw error;
+            continue; // created meanwhile by someone else: the owner check decides
+        }
+        await (0,promises_namespaceObject.chmod)(level, PRIVATE_DIR);
+    }
+}
+async function private_dir_exists(path) {
+    try {
+        await (0,promises_namespaceObject.stat)(path);
+        return true;
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return false;
+        throw error;
+    }
+}
+function octal(mode) {
+    return `0${mode.toString(8).padStart(3, '0')}`;
+}
+
 ;// CONCATENATED MODULE: ./src/backup/backup.ts
+
 
 
 
@@ -11033,18 +12964,21 @@ const LIST_TIMEOUT_MS = 10 * 60_000;
 /**
  * Takes a custom-format backup that counts only once it has been read back: pg_dump writes a hidden
  * temporary file, `pg_restore --list` must read its table of contents, its sha256 is computed, and
- * only then is it renamed to its final name. Any failure removes the partial file.
+ * only then is it renamed to its final name. Any failure removes the partial file. The folder is
+ * private (0700) and the file is created 0600 before pg_dump opens it.
  */
 async function takeBackup(options) {
     const { target, tools, runner, logger } = options;
     const started = Date.now();
     const scrub = passwordScrubber(target);
-    const dir = (0,external_node_path_namespaceObject.resolve)(options.dir);
-    await prepareDir(dir);
+    const dir = await prepareDir((0,external_node_path_namespaceObject.resolve)(options.dir), logger);
     const fileName = await freeName(dir, backupFileName(options.environment, options.now ?? new Date(), options.sha));
     const path = (0,external_node_path_namespaceObject.join)(dir, fileName);
     const partial = (0,external_node_path_namespaceObject.join)(dir, `.${fileName}.partial`);
     try {
+        // A partial file left by a run that died is ours (the folder is private): replace it.
+        await (0,promises_namespaceObject.rm)(partial, { force: true });
+        await createPrivateFile(partial);
         const lockWait = options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
         logger.info(`Backing up ${target.display} with pg_dump ${tools.pgDump.version} to ${path}`);
         const dump = await runner.run(tools.pgDump.path, ['--format=custom', `--file=${partial}`, '--no-password', `--lock-wait-timeout=${lockWait}`], { env: pgEnv(target, tools.pgDump.major), timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
@@ -11206,12 +13140,15 @@ function passwordScrubber(target) {
 function lastLines(text, count = 15) {
     return text.trim().split('\n').slice(-count).join('\n');
 }
-async function prepareDir(dir) {
+async function prepareDir(dir, logger) {
     try {
-        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
-        await (0,promises_namespaceObject.access)(dir, external_node_fs_.constants.W_OK);
+        const real = await preparePrivateDir(dir, logger);
+        await (0,promises_namespaceObject.access)(real, external_node_fs_.constants.W_OK);
+        return real;
     }
     catch (error) {
+        if (error instanceof GuardError)
+            throw error;
         throw fsFailure(error, dir);
     }
 }
@@ -11363,9 +13300,21 @@ function runProcess(file, args, options = {}) {
 
 
 
-/** Where backups go unless `backup-dir` says otherwise: the runner's temp folder, kept for the job. */
-function defaultBackupDir(env = process.env) {
-    return (0,external_node_path_namespaceObject.join)(env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'migration-guard-backups');
+/**
+ * Where backups go unless `backup-dir` says otherwise: on a runner, its temp folder (the job's own,
+ * kept for the job); elsewhere (the CLI), a folder of the user's own, never a shared, guessable
+ * one in /tmp that another user could create first. Backups are kept there until removed.
+ */
+function defaultBackupDir(env = process.env, platform = process.platform) {
+    if (env.RUNNER_TEMP)
+        return (0,external_node_path_namespaceObject.join)(env.RUNNER_TEMP, 'migration-guard-backups');
+    if (platform === 'win32' && env.LOCALAPPDATA)
+        return (0,external_node_path_namespaceObject.join)(env.LOCALAPPDATA, 'supabase-migration-guard', 'backups');
+    // XDG Base Directory: state that outlives a reboot, per user; a relative value is to be ignored.
+    const state = env.XDG_STATE_HOME && (0,external_node_path_namespaceObject.isAbsolute)(env.XDG_STATE_HOME)
+        ? env.XDG_STATE_HOME
+        : (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
+    return (0,external_node_path_namespaceObject.join)(state, 'supabase-migration-guard', 'backups');
 }
 /**
  * Finds a pg_dump/pg_restore at least as new as the server. Installs the client with apt only on
@@ -11434,6 +13383,719 @@ tools) {
             message: `Backup failed (backup: optional): ${errorMessage(error)}`,
         });
     }
+}
+
+;// CONCATENATED MODULE: ./src/migrations/checksum.ts
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const CRLF = Buffer.from('\r\n');
+/**
+ * The checksum of a file's bytes, not of its decoded text: decoding hides byte changes (two
+ * different invalid bytes both decode to U+FFFD). Line endings and a byte-order mark are editor
+ * accidents, not changes: a leading BOM is dropped and CRLF counts as LF, the rules the checksum
+ * always had on text, so a valid UTF-8 file keeps its checksum. The pieces between CRLFs are
+ * hashed in place: no copy of a large file is made.
+ */
+function checksumOfBytes(bytes) {
+    const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let from = data.subarray(0, 3).equals(BOM) ? 3 : 0;
+    for (let cr = data.indexOf(CRLF, from); cr !== -1; cr = data.indexOf(CRLF, from)) {
+        hash.update(data.subarray(from, cr));
+        from = cr + 1; // keep the LF
+    }
+    hash.update(data.subarray(from));
+    return hash.digest('hex');
+}
+/** The same checksum for text already in memory (its UTF-8 bytes). */
+function checksumOf(text) {
+    return checksumOfBytes(Buffer.from(text, 'utf8'));
+}
+
+;// CONCATENATED MODULE: ./src/migrations/folder-entries.ts
+
+
+/**
+ * Sorts a folder's entries into what can be read and what cannot, following symbolic links (a
+ * linked migration is a migration). An entry that is not a file is reported with what it is.
+ */
+async function sortEntries(dir, entries, looksLikeMigration) {
+    const sorted = { files: [], skipped: [], broken: [] };
+    for (const entry of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const reason = entry.isFile() ? undefined : await notAFile(dir, entry);
+        if (reason === undefined)
+            sorted.files.push(entry.name);
+        else
+            (looksLikeMigration(entry.name) ? sorted.broken : sorted.skipped).push({
+                fileName: entry.name,
+                reason,
+            });
+    }
+    return sorted;
+}
+/** What an entry is when it is not a regular file (undefined for a link to one). */
+async function notAFile(dir, entry) {
+    if (entry.isDirectory())
+        return 'a directory (sub-folders are not read)';
+    if (!entry.isSymbolicLink())
+        return `not a regular file (${kindOf(entry)})`;
+    const path = (0,external_node_path_namespaceObject.join)(dir, entry.name);
+    const target = await (0,promises_namespaceObject.readlink)(path).catch(() => '?');
+    try {
+        const info = await (0,promises_namespaceObject.stat)(path);
+        if (info.isFile())
+            return undefined;
+        if (info.isDirectory())
+            return `a symbolic link to a directory (${target}); sub-folders are not read`;
+        return `a symbolic link to something that is not a regular file (${target})`;
+    }
+    catch (error) {
+        const code = error.code;
+        if (code === 'ENOENT')
+            return `a symbolic link to ${target}, which does not exist`;
+        if (code === 'ELOOP')
+            return `a symbolic link that loops (${target})`;
+        return `a symbolic link to ${target}, which cannot be read (${code ?? String(error)})`;
+    }
+}
+function kindOf(entry) {
+    if (entry.isFIFO())
+        return 'a named pipe';
+    if (entry.isSocket())
+        return 'a socket';
+    if (entry.isCharacterDevice() || entry.isBlockDevice())
+        return 'a device';
+    return 'unknown type';
+}
+
+;// CONCATENATED MODULE: external "node:buffer"
+const external_node_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+;// CONCATENATED MODULE: ./src/migrations/read-sql.ts
+
+
+
+const read_sql_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/**
+ * Reads a SQL file exactly: the BOM is not SQL (dropping it keeps byte offsets aligned with what the
+ * parser sees); bytes that are not UTF-8, which decoding would silently turn into U+FFFD, and NUL
+ * bytes, at which the parser and the wire protocol would silently stop reading, are refused with
+ * their line. Read synchronously: hundreds of small files through the thread pool (open, fstat,
+ * read, close, each a callback) cost ~60 ms of a no-op run, against ~10 ms in one go.
+ */
+function readSqlFile(absolute, path) {
+    let raw;
+    try {
+        raw = (0,external_node_fs_.readFileSync)(absolute);
+    }
+    catch (error) {
+        const reason = error.code ?? String(error);
+        throw new GuardError('migrations-dir', `Cannot read ${path}: ${READ_FAILURES[reason] ?? reason}`, {
+            location: { file: path },
+            hint: 'Make the file readable by this user (or remove it), then run again. Nothing was run.',
+            cause: error,
+        });
+    }
+    const bytes = raw.subarray(0, 3).equals(read_sql_BOM) ? raw.subarray(3) : raw;
+    const bad = (0,external_node_buffer_namespaceObject.isUtf8)(bytes) ? bytes.indexOf(0) : firstInvalidUtf8(bytes);
+    if (bad !== -1)
+        throw notText(bytes, bad, raw.length - bytes.length, path);
+    return { bytes, text: bytes.toString('utf8') };
+}
+const READ_FAILURES = {
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EISDIR: 'it is a directory, not a file',
+    ENOENT: 'it disappeared while the folder was being read',
+    ELOOP: 'its symbolic links form a loop',
+};
+/**
+ * Offset of the first byte that does not start a valid UTF-8 sequence (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or of the first NUL byte; -1 when there is none.
+ */
+function firstInvalidUtf8(bytes) {
+    for (let i = 0; i < bytes.length;) {
+        const b = bytes[i];
+        if (b === 0)
+            return i;
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        const length = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+        if (length === 0 || i + length > bytes.length)
+            return i;
+        // The second byte's range is narrower after E0, ED, F0 and F4 (overlongs, surrogates, > U+10FFFF).
+        const low = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+        const high = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+        if (bytes[i + 1] < low || bytes[i + 1] > high)
+            return i;
+        for (let k = 2; k < length; k++)
+            if ((bytes[i + k] & 0xc0) !== 0x80)
+                return i;
+        i += length;
+    }
+    return -1;
+}
+function notText(bytes, offset, bomLength, path) {
+    const lineStart = bytes.lastIndexOf(0x0a, offset - 1) + 1;
+    let line = 1;
+    for (let i = bytes.indexOf(0x0a); i !== -1 && i < offset; i = bytes.indexOf(0x0a, i + 1))
+        line++;
+    const column = Array.from(bytes.subarray(lineStart, offset).toString('utf8')).length + 1;
+    const shown = [...bytes.subarray(offset, offset + 4)]
+        .map((b) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`)
+        .join(' ');
+    const where = `line ${line}, column ${column} (byte offset ${offset + bomLength} in the file: ${shown})`;
+    if (bytes[offset] === 0) {
+        return new GuardError('parse-error', `A NUL byte at ${where}: it is not a SQL text file, and PostgreSQL would stop reading the statement there. Nothing was run.`, {
+            location: { file: path, line, column },
+            hint: 'Remove the NUL byte (a file saved as UTF-16 is full of them: save it as UTF-8).',
+        });
+    }
+    return new GuardError('parse-error', `Not valid UTF-8 at ${where}. PostgreSQL and psql refuse such a file; running it with the byte replaced would change the SQL, so nothing was run.`, {
+        location: { file: path, line, column },
+        hint: `Save the file as UTF-8. A byte such as 0xE9 usually means Latin-1 or Windows-1252: iconv -f WINDOWS-1252 -t UTF-8 ${path} converts it.`,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/migrations/sections.ts
+const MARKER = /^--\s*migrate:(up|down)\b[^\n]*$/gm;
+function findSections(text) {
+    const markers = [...text.matchAll(MARKER)].map((m) => ({
+        kind: m[1],
+        start: m.index,
+        end: m.index + m[0].length,
+    }));
+    if (markers.length === 0)
+        return undefined;
+    const ups = markers.filter((m) => m.kind === 'up');
+    const downs = markers.filter((m) => m.kind === 'down');
+    const lineOf = (offset) => text.slice(0, offset).split('\n').length;
+    if (ups.length !== 1 || downs.length > 1) {
+        const extra = ups.length !== 1 ? (ups[1] ?? markers[0]) : downs[1];
+        return {
+            error: 'expected exactly one "-- migrate:up" and at most one "-- migrate:down" marker',
+            line: lineOf(extra.start),
+        };
+    }
+    const up = ups[0];
+    const down = downs[0];
+    if (down && down.start < up.start) {
+        return { error: '"-- migrate:down" must come after "-- migrate:up"', line: lineOf(down.start) };
+    }
+    if (text.slice(0, up.start).trim() !== '') {
+        return { error: 'SQL before "-- migrate:up" would belong to neither direction', line: 1 };
+    }
+    return {
+        up: { start: up.end, end: down ? down.start : text.length },
+        down: down ? { start: down.end, end: text.length } : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/migrations/source-text.ts
+/**
+ * A migration file's text with the byte-offset bookkeeping the parser needs: libpg-query reports
+ * UTF-8 byte offsets, users want 1-based line:column in characters. "Character" means a Unicode
+ * code point, as PostgreSQL counts them in error positions (an emoji is one character, not two).
+ */
+class SourceText {
+    encoded;
+    decoded;
+    lines;
+    /** Nothing is computed up front: a run with nothing pending reads files only to checksum them. */
+    constructor(text) {
+        this.decoded = text;
+    }
+    /**
+     * Once the bytes exist (the parser works on them), the string is let go and decoded again only
+     * if asked for: a 100 MB data file with one non-ASCII character is a 200 MB string in V8.
+     */
+    get text() {
+        return this.decoded ?? this.bytes.toString('utf8');
+    }
+    get bytes() {
+        if (!this.encoded) {
+            this.encoded = Buffer.from(this.text, 'utf8');
+            this.decoded = undefined;
+        }
+        return this.encoded;
+    }
+    /** Length in UTF-8 bytes, without encoding the text. */
+    get byteLength() {
+        return this.encoded ? this.encoded.length : Buffer.byteLength(this.text, 'utf8');
+    }
+    get lineStarts() {
+        if (!this.lines) {
+            const bytes = this.bytes;
+            const starts = [0];
+            for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1))
+                starts.push(i + 1);
+            this.lines = starts;
+        }
+        return this.lines;
+    }
+    slice(startByte, endByte) {
+        return this.bytes.subarray(startByte, endByte).toString('utf8');
+    }
+    /** 1-based line and column (in characters) of a byte offset. */
+    position(byteOffset) {
+        let lo = 0;
+        let hi = this.lineStarts.length - 1;
+        while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if (this.lineStarts[mid] <= byteOffset)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        const column = codePointLength(this.bytes.subarray(this.lineStarts[lo], byteOffset).toString('utf8')) + 1;
+        return { line: lo + 1, column };
+    }
+    /** Byte offset of a code-point offset inside the substring that starts at `startByte`. */
+    byteOffsetOfChar(startByte, charOffset, endByte = this.bytes.length) {
+        let bytes = 0;
+        let seen = 0;
+        for (const char of this.slice(startByte, endByte)) {
+            if (seen++ >= charOffset)
+                break;
+            bytes += Buffer.byteLength(char, 'utf8');
+        }
+        return startByte + bytes;
+    }
+}
+function codePointLength(text) {
+    return Array.from(text).length;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/discover.ts
+
+
+
+
+
+
+
+
+/** Same pattern as the Supabase CLI: leading digits, underscore, name, `.sql`. */
+const MIGRATION_FILE = /^(\d+)_(.*)\.sql$/;
+const COMPANION = /^(\d+)_(.*)\.(down|verify)\.sql$/;
+const YIELD_EVERY_FILES = 25;
+/** Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped. */
+async function discoverMigrations(dir, cwd = process.cwd()) {
+    let entries;
+    try {
+        if (!(await (0,promises_namespaceObject.stat)(dir)).isDirectory())
+            throw new Error('not a directory');
+        entries = await (0,promises_namespaceObject.readdir)(dir, { withFileTypes: true });
+    }
+    catch {
+        throw new GuardError('migrations-dir', `Migrations directory "${dir}" does not exist or is not a directory`, {
+            hint: 'Set migrations-dir to the folder holding <version>_<name>.sql files (default supabase/migrations), relative to the repository root.',
+        });
+    }
+    const display = (name) => {
+        const absolute = (0,external_node_path_namespaceObject.resolve)(cwd, dir, name);
+        const rel = (0,external_node_path_namespaceObject.relative)(cwd, absolute);
+        return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? absolute : rel;
+    };
+    const sorted = await sortEntries(dir, entries, (name) => MIGRATION_FILE.test(name) || COMPANION.test(name));
+    if (sorted.broken.length > 0) {
+        const list = sorted.broken.map((b) => `  ${display(b.fileName)}: ${b.reason}`).join('\n');
+        throw new GuardError('migrations-dir', `Entries named like migrations are not files that can be read:\n${list}\nNothing was run: skipping them would apply the migrations around them as if they did not exist.`, {
+            hint: 'Replace each with the SQL file it should be (a symbolic link must point to an existing file), or rename it so it no longer looks like <version>_<name>.sql.',
+        });
+    }
+    const files = sorted.files;
+    const skipped = [...sorted.skipped];
+    const companions = new Map();
+    const ups = [];
+    for (const fileName of files) {
+        const companion = COMPANION.exec(fileName);
+        if (companion) {
+            const key = `${companion[1]}_${companion[2]}`;
+            const entry = companions.get(key) ?? {};
+            entry[companion[3]] = fileName;
+            companions.set(key, entry);
+            continue;
+        }
+        const match = MIGRATION_FILE.exec(fileName);
+        if (match)
+            ups.push({ version: match[1], name: match[2], fileName });
+        else
+            skipped.push({ fileName, reason: 'name does not match <version>_<name>.sql' });
+    }
+    const byVersion = new Map();
+    for (const up of ups)
+        byVersion.set(up.version, [...(byVersion.get(up.version) ?? []), up.fileName]);
+    const duplicates = [...byVersion.entries()].filter(([, names]) => names.length > 1);
+    if (duplicates.length > 0) {
+        const list = duplicates
+            .map(([v, names]) => `  version ${v}: ${names.map(display).join(', ')}`)
+            .join('\n');
+        throw new GuardError('duplicate-version', `Duplicate migration versions:\n${list}`, {
+            hint: 'Each version may appear in one file only: rename one of them with a new timestamp.',
+        });
+    }
+    const migrations = [];
+    for (const [index, { version, name, fileName }] of ups.entries()) {
+        // Reading is synchronous (faster than one promise per file); pausing now and then lets a
+        // connection that opens meanwhile (session.ts) take its next step.
+        if (index > 0 && index % YIELD_EVERY_FILES === 0)
+            await new Promise((r) => setImmediate(r));
+        const key = `${version}_${name}`;
+        const extra = companions.get(key);
+        companions.delete(key);
+        migrations.push(loadMigration(dir, version, name, fileName, extra ?? {}, display));
+    }
+    for (const [, orphan] of companions) {
+        for (const fileName of [orphan.down, orphan.verify].filter((f) => !!f)) {
+            skipped.push({ fileName, reason: 'companion file without a matching <version>_<name>.sql' });
+        }
+    }
+    migrations.sort((a, b) => discover_compareVersions(a.version, b.version));
+    return { dir, migrations, skipped };
+}
+function loadMigration(dir, version, name, fileName, extra, display) {
+    const path = display(fileName);
+    const { bytes, text } = readSqlFile((0,external_node_path_namespaceObject.join)(dir, fileName), path);
+    const source = new SourceText(text);
+    const sections = findSections(text);
+    if (sections && 'error' in sections) {
+        throw new GuardError('parse-error', sections.error, { location: { file: path, line: sections.line } });
+    }
+    const byteOf = (charOffset) => Buffer.byteLength(text.slice(0, charOffset), 'utf8');
+    const migration = {
+        version,
+        name,
+        fileName,
+        path,
+        checksum: checksumOfBytes(bytes),
+        up: sections
+            ? { path, source, start: byteOf(sections.up.start), end: byteOf(sections.up.end) }
+            : { path, source, start: 0, end: source.byteLength },
+    };
+    if (sections?.down) {
+        migration.down = {
+            kind: 'section',
+            path,
+            source,
+            start: byteOf(sections.down.start),
+            end: byteOf(sections.down.end),
+        };
+    }
+    if (extra.down) {
+        if (migration.down) {
+            throw new GuardError('parse-error', `${display(extra.down)} and a "-- migrate:down" section both define the down migration`, {
+                location: { file: path },
+                hint: 'Keep one of the two.',
+            });
+        }
+        migration.down = { kind: 'file', ...wholeFile((0,external_node_path_namespaceObject.join)(dir, extra.down), display(extra.down)) };
+    }
+    if (extra.verify)
+        migration.verify = wholeFile((0,external_node_path_namespaceObject.join)(dir, extra.verify), display(extra.verify));
+    return migration;
+}
+function wholeFile(absolute, path) {
+    const source = new SourceText(readSqlFile(absolute, path).text);
+    return { path, source, start: 0, end: source.byteLength };
+}
+/**
+ * A total order on versions that never throws: numeric order first (so 9_x precedes 10_x), then
+ * textual for equal numbers with different padding. A version that is not all digits (a history
+ * row written by hand or by another tool; file versions always are) sorts after every numeric one,
+ * in text order, the empty version first among them.
+ */
+function discover_compareVersions(a, b) {
+    const aNumeric = isNumericVersion(a);
+    const bNumeric = isNumericVersion(b);
+    if (aNumeric !== bNumeric)
+        return aNumeric ? -1 : 1;
+    if (aNumeric) {
+        const na = BigInt(a);
+        const nb = BigInt(b);
+        if (na !== nb)
+            return na < nb ? -1 : 1;
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+/** Whether a version is one a migration file can have: digits only, at least one. */
+function isNumericVersion(version) {
+    return /^\d+$/.test(version);
+}
+
+;// CONCATENATED MODULE: ./src/engine/plan.ts
+
+
+/**
+ * Compares the files on disk with the database's history. Pure: no I/O, so every rule is
+ * unit-testable and `status`, `plan` and `apply` share one answer.
+ */
+function buildPlan(set, history, checksums, options, partialRows = new Map()) {
+    const applied = new Map(history.map((row) => [row.version, row]));
+    const onDisk = new Map(set.migrations.map((m) => [m.version, m]));
+    const findings = set.skipped.map((s) => ({
+        code: 'skipped-file',
+        severity: 'warning',
+        file: s.fileName,
+        message: `${s.fileName} skipped: ${s.reason}`,
+    }));
+    const rows = [];
+    const pending = [];
+    const partial = new Map();
+    const appliedVersions = [...applied.keys()].sort(discover_compareVersions);
+    // A version that is not all digits has no place in the order: it never counts as the newest.
+    const newestApplied = appliedVersions.filter(isNumericVersion).pop();
+    for (const migration of set.migrations) {
+        const row = applied.get(migration.version);
+        if (!row) {
+            pending.push(migration);
+            const part = partialRows.get(migration.version);
+            rows.push({
+                version: migration.version,
+                name: migration.name,
+                file: migration.path,
+                state: 'pending',
+                partial: part ? partialNote(part) : undefined,
+            });
+            if (part) {
+                partial.set(migration.version, part);
+                if (part.checksum !== migration.checksum)
+                    findings.push(changedPartialFinding(migration, part));
+            }
+            if (newestApplied !== undefined && discover_compareVersions(migration.version, newestApplied) < 0) {
+                findings.push({
+                    code: 'out-of-order',
+                    severity: options.allowOutOfOrder ? 'warning' : 'error',
+                    version: migration.version,
+                    file: migration.path,
+                    message: `${migration.path} is pending but older than the newest applied version ${newestApplied}` +
+                        (options.allowOutOfOrder
+                            ? ' (allowed by allow-out-of-order)'
+                            : ': give it a newer timestamp, or set allow-out-of-order: true if running it late is safe'),
+                });
+            }
+            continue;
+        }
+        const recorded = checksums.get(migration.version);
+        const checksum = !recorded ? 'unverified' : recorded.checksum === migration.checksum ? 'ok' : 'changed';
+        rows.push({
+            version: migration.version,
+            name: migration.name,
+            file: migration.path,
+            state: 'applied',
+            appliedAt: recorded?.appliedAt.toISOString(),
+            appliedBy: recorded ? (recorded.appliedBy ?? undefined) : 'another tool (no checksum recorded)',
+            checksum,
+        });
+        if (checksum === 'changed') {
+            findings.push({
+                code: 'drift',
+                severity: 'error',
+                version: migration.version,
+                file: migration.path,
+                message: `${migration.path} was changed after it was applied (checksum differs). Applied migrations are ` +
+                    'immutable: restore the file as it was and put the change in a new migration',
+            });
+        }
+    }
+    for (const version of appliedVersions) {
+        if (onDisk.has(version))
+            continue;
+        const row = applied.get(version);
+        rows.push({ version, name: row.name ?? '', state: 'missing-locally', checksum: undefined });
+        if (!isNumericVersion(version)) {
+            findings.push(invalidVersionFinding(version, row.name));
+            continue;
+        }
+        findings.push({
+            code: 'missing-locally',
+            severity: 'error',
+            version,
+            message: `version ${version}${row.name ? ` (${row.name})` : ''} is applied on the database but has no file in ` +
+                `${set.dir}: restore the file, or, if it was squashed away, remove its history row deliberately`,
+        });
+    }
+    // A partly applied file with no file on disk any more: what committed stays, nothing can resume
+    // it. Its row is not 'missing-locally', which would count it as applied (rollback reads that).
+    for (const part of partialRows.values()) {
+        if (onDisk.has(part.version) || applied.has(part.version))
+            continue;
+        rows.push({ version: part.version, name: part.name, state: 'pending', partial: partialNote(part) });
+        findings.push({
+            code: 'missing-locally',
+            severity: 'error',
+            version: part.version,
+            message: `version ${part.version} (${part.name}) was partly applied by run ${part.runId ?? '?'} ` +
+                `(${describePartial(part)}) and has no file in ${set.dir}: restore the file so the next apply resumes it, or ` +
+                `undo those statements by hand and then ${forgetPartialSql(part.version)}`,
+        });
+    }
+    rows.sort((a, b) => discover_compareVersions(a.version, b.version));
+    return { rows, pending, findings, currentVersion: newestApplied, partial };
+}
+/** "statements 1-3 of 5 committed, 1 of them outside a transaction (line 2)". */
+function describePartial(part) {
+    const outside = part.outsideTransaction.filter((o) => !o.failed);
+    const failed = part.outsideTransaction.filter((o) => o.failed);
+    return (`statements 1-${part.statementsDone} of ${part.statementsTotal} committed` +
+        (outside.length
+            ? `, ${outside.length} of them outside a transaction (line ${outside.map((o) => o.line).join(', ')})`
+            : '') +
+        (failed.length ? `; failed outside a transaction at line ${failed.map((o) => o.line).join(', ')}` : ''));
+}
+/** The statement that tells the guard a partly applied file was dealt with by hand. */
+function forgetPartialSql(version) {
+    return `run: DELETE FROM migration_guard.partial_migrations WHERE version = '${version.replace(/'/g, "''")}'`;
+}
+function partialNote(part) {
+    return {
+        statementsDone: part.statementsDone,
+        statementsTotal: part.statementsTotal,
+        runId: part.runId,
+        recordedAt: part.recordedAt,
+        outsideTransaction: part.outsideTransaction.map((o) => o.line),
+        description: `partially applied: ${describePartial(part)} by run ${part.runId ?? '?'}, no history row; the next apply resumes at statement ${part.statementsDone + 1} if the file is unchanged`,
+    };
+}
+function changedPartialFinding(migration, part) {
+    return {
+        code: 'drift',
+        severity: 'error',
+        version: migration.version,
+        file: migration.path,
+        message: `${migration.path} was partly applied by run ${part.runId ?? '?'} (${describePartial(part)}) and has changed ` +
+            'since (checksum differs), so it cannot be resumed: restore the file as it was (the next apply then resumes it ' +
+            `after the committed statements), or undo those statements by hand and then ${forgetPartialSql(migration.version)}`,
+    };
+}
+/**
+ * A history row whose version is not all digits (empty, say) was written by hand or by another
+ * tool: no file can ever match it, so it is reported as its own problem rather than as a file
+ * to restore. An error, like any applied version without a file: apply and baseline refuse.
+ */
+function invalidVersionFinding(version, name) {
+    const shown = version === '' ? 'an empty version' : `version ${JSON.stringify(version)}`;
+    // PostgreSQL text holds no NUL byte, so the literal can always be written.
+    const deletion = `DELETE FROM supabase_migrations.schema_migrations WHERE version = ${quoteLiteral(version)}`;
+    return {
+        code: 'invalid-version',
+        severity: 'error',
+        version,
+        message: `supabase_migrations.schema_migrations has a row with ${shown}${name ? ` (name ${JSON.stringify(name)})` : ''}, ` +
+            'which is not a migration version (digits only, the start of a file name): no file can match it, ' +
+            `it was written by hand or by another tool. Check what it records, then delete it deliberately (${deletion})`,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/partial-run.ts
+
+
+
+/**
+ * Whether apply rehearses the run before anything commits, and why (the report says it). Only a
+ * run that commits in more than one piece needs it: per-file runs, and `all` runs cut by a
+ * statement that cannot run in a transaction or an enum value that must commit before its use.
+ * A run that is one transaction keeps its speed: a failure there rolls all of it back anyway.
+ */
+function rehearsalReason(mode, execution) {
+    if (mode === 'per-file')
+        return {
+            rehearse: true,
+            reason: 'per-file mode commits file by file, so the run is first tried in a transaction that is rolled back',
+        };
+    if (!execution || execution.units.length <= 1)
+        return {
+            rehearse: false,
+            reason: 'the run is one transaction: a failure anywhere rolls all of it back, so no rehearsal is needed',
+        };
+    const why = [...execution.nonAtomic].flatMap(([version, reasons]) => {
+        const file = fileOf(execution, version);
+        return reasons.map((r) => `${file}: ${r}`);
+    });
+    return {
+        rehearse: true,
+        reason: `the run cannot be one transaction (${why.join('; ')}), so it is first tried in a transaction that is ` +
+            'rolled back: a failure anywhere is found before anything commits',
+    };
+}
+/** Marks the files an earlier run left partly applied so the plan resumes each after its committed statements. */
+function resumePartialFiles(prepared, partial) {
+    return prepared.map((item) => {
+        const part = partial.get(item.migration.version);
+        // The plan refuses a partly applied file whose checksum changed; same file, same statements.
+        if (!part || part.checksum !== item.migration.checksum)
+            return item;
+        return { ...item, resumeAfter: Math.min(part.statementsDone, item.statements.length) };
+    });
+}
+/**
+ * After a failed run: books the files it left partly applied in migration_guard.partial_migrations
+ * and forgets the rows of files that are now whole (or were reverted whole). Returns, for the
+ * report, every file that remains partly applied (this run's and earlier runs') and what the next
+ * run does with it.
+ */
+async function bookPartialFiles(ctx, client, run) {
+    const { outcome, execution, known } = run;
+    const items = execution ? preparedByVersion(execution) : new Map();
+    const rows = [];
+    for (const version of outcome.partiallyCommitted) {
+        const item = items.get(version);
+        if (!item)
+            continue;
+        const done = (item.resumeAfter ?? 0) + (outcome.statementsCommitted.get(version) ?? 0);
+        rows.push({
+            version,
+            name: item.migration.name,
+            checksum: item.migration.checksum,
+            statementsTotal: item.statements.length,
+            statementsDone: done,
+            statements: item.statements.slice(0, done).map((s) => s.historyText),
+            outsideTransaction: outcome.nonTransactionalDone
+                .filter((n) => n.version === version)
+                .map((n) => ({ line: n.line, statement: n.statement, failed: n.failed })),
+            runId: run.runId,
+        });
+    }
+    try {
+        await recordPartialMigrations(client, rows);
+        if (known.size > 0)
+            await forgetPartialMigrations(client, outcome.committed.filter((v) => known.has(v)));
+    }
+    catch (error) {
+        ctx.logger.warn(`Could not record the partly applied file(s) ${rows.map((r) => r.version).join(', ')} in migration_guard.partial_migrations: ${errorMessage(error)}`);
+    }
+    const booked = new Set(rows.map((r) => r.version));
+    const earlier = [...known.values()].filter((p) => !booked.has(p.version) && !outcome.committed.includes(p.version));
+    const outstanding = [...rows, ...earlier].map((part) => {
+        const item = items.get(part.version);
+        const next = item?.statements[part.statementsDone];
+        const resumeAt = next
+            ? `resumes it at statement ${part.statementsDone + 1} (line ${next.line})`
+            : 'records it as applied (all its statements committed) together with the files after it';
+        return {
+            version: part.version,
+            file: item?.migration.path ?? part.name,
+            statementsDone: part.statementsDone,
+            statementsTotal: part.statementsTotal,
+            nextStep: `statements 1-${part.statementsDone} of ${part.statementsTotal} are committed (no history row; recorded in ` +
+                `migration_guard.partial_migrations). The next apply ${resumeAt} if the file is unchanged; to start it ` +
+                `over instead, undo those statements by hand and ${forgetPartialSql(part.version)}`,
+        };
+    });
+    return outstanding.length > 0 ? outstanding : undefined;
+}
+function preparedByVersion(execution) {
+    const items = new Map();
+    for (const unit of execution.units) {
+        const steps = unit.kind === 'transaction' ? unit.steps : [unit.step];
+        for (const step of steps)
+            items.set(step.migration.migration.version, step.migration);
+    }
+    return items;
+}
+function fileOf(execution, version) {
+    return preparedByVersion(execution).get(version)?.migration.fileName ?? version;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/revert.ts
@@ -11564,335 +14226,366 @@ function describeHolder(holder) {
     return `${parts.join(' ')}${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 
-;// CONCATENATED MODULE: ./src/migrations/checksum.ts
+;// CONCATENATED MODULE: ./src/db/abandoned-runs.ts
 
-/** Line endings and a byte-order mark are editor accidents, not changes: normalise them away. */
-function normaliseForChecksum(text) {
-    return text.replace(/^\uFEFF/, '').replace(/\r\n/g, '\n');
+/** The migration lock is held by a session matching `who` (an SQL condition on l.pid). $2 is the lock id. */
+const lockHeldBy = (who) => `EXISTS (
+  SELECT 1 FROM pg_locks l
+   WHERE l.locktype = 'advisory' AND l.granted AND ${who}
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND l.classid = ($2::bigint >> 32)::oid AND l.objid = ($2::bigint & 4294967295)::oid AND l.objsubid = 1)`;
+/** Some session other than this one holds the migration lock. */
+const LOCK_HELD = lockHeldBy('l.pid <> pg_backend_pid()');
+/**
+ * The run's own session still exists (a pid reused by a later session does not count) and is
+ * still the run's: it holds the lock or is at work. An idle session without the lock is one a
+ * session pooler kept after the client died. A session of another role may hide its start time
+ * and state: then the pid alone keeps the run alive.
+ */
+const SESSION_ALIVE = `EXISTS (
+  SELECT 1 FROM pg_stat_activity a
+   WHERE a.pid = r.session_pid
+     AND (a.backend_start IS NULL OR r.session_started IS NULL OR a.backend_start = r.session_started)
+     AND (a.state IS DISTINCT FROM 'idle' OR ${lockHeldBy('l.pid = a.pid')}))`;
+/**
+ * The query for the database's shape: rows written before the session columns existed (or by a
+ * version that did not fill them) are judged by the lock instead, since every run that writes a
+ * row holds it: alive while some session holds it.
+ */
+function findSql(shape) {
+    const applied = shape.history
+        ? `ARRAY(SELECT m.version FROM migration_guard.migrations m
+              WHERE m.run_id = r.id AND m.method = 'applied'
+                AND m.version IN (SELECT version FROM supabase_migrations.schema_migrations)
+              ORDER BY m.applied_at, m.version)`
+        : `'{}'::text[]`;
+    const alive = shape.sessions
+        ? `CASE WHEN r.session_pid IS NULL THEN ${LOCK_HELD} ELSE ${SESSION_ALIVE} END`
+        : LOCK_HELD;
+    return `SELECT r.id, r.command, r.environment, r.transaction_mode, r.started_at,
+       ${shape.sessions ? 'r.session_pid' : 'NULL::int AS session_pid'}, r.actor, r.run_url, ${applied} AS applied,
+       ${shape.sessions ? 'EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.session_pid AND a.backend_start = r.session_started)' : 'false'} AS session_lingers
+  FROM migration_guard.runs r
+ WHERE r.status = 'running' AND r.id <> ALL ($1::bigint[]) AND NOT (${alive})
+ ORDER BY r.id`;
 }
-function checksumOf(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(normaliseForChecksum(text), 'utf8').digest('hex');
+/** Running rows whose session is gone; `except` are this run's own rows. Read-only. */
+async function findAbandonedRuns(client, except = []) {
+    const { rows } = await client.query(`SELECT to_regclass('migration_guard.runs') IS NOT NULL AS runs,
+            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('migration_guard.runs')
+                      AND attname = 'session_pid' AND NOT attisdropped) AS sessions,
+            to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS history`);
+    if (!rows[0].runs)
+        return [];
+    const found = await client.query(findSql(rows[0]), [except, MIGRATION_LOCK_ID.toString()]);
+    return found.rows.map(toAbandonedRun);
 }
-
-;// CONCATENATED MODULE: ./src/migrations/sections.ts
-const MARKER = /^--\s*migrate:(up|down)\b[^\n]*$/gm;
-function findSections(text) {
-    const markers = [...text.matchAll(MARKER)].map((m) => ({
-        kind: m[1],
-        start: m.index,
-        end: m.index + m[0].length,
-    }));
-    if (markers.length === 0)
-        return undefined;
-    const ups = markers.filter((m) => m.kind === 'up');
-    const downs = markers.filter((m) => m.kind === 'down');
-    const lineOf = (offset) => text.slice(0, offset).split('\n').length;
-    if (ups.length !== 1 || downs.length > 1) {
-        const extra = ups.length !== 1 ? (ups[1] ?? markers[0]) : downs[1];
-        return {
-            error: 'expected exactly one "-- migrate:up" and at most one "-- migrate:down" marker',
-            line: lineOf(extra.start),
-        };
-    }
-    const up = ups[0];
-    const down = downs[0];
-    if (down && down.start < up.start) {
-        return { error: '"-- migrate:down" must come after "-- migrate:up"', line: lineOf(down.start) };
-    }
-    if (text.slice(0, up.start).trim() !== '') {
-        return { error: 'SQL before "-- migrate:up" would belong to neither direction', line: 1 };
-    }
+function toAbandonedRun(r) {
     return {
-        up: { start: up.end, end: down ? down.start : text.length },
-        down: down ? { start: down.end, end: text.length } : undefined,
+        id: Number(r.id),
+        command: String(r.command),
+        environment: String(r.environment),
+        transactionMode: r.transaction_mode ?? null,
+        startedAt: r.started_at.toISOString(),
+        sessionPid: r.session_pid ?? null,
+        actor: r.actor ?? null,
+        runUrl: r.run_url ?? null,
+        applied: r.applied ?? [],
+        sessionLingers: r.session_lingers === true,
+        closed: false,
     };
 }
-
-;// CONCATENATED MODULE: ./src/migrations/source-text.ts
 /**
- * A migration file's text with the byte-offset bookkeeping the parser needs: libpg-query reports
- * UTF-8 byte offsets, users want 1-based line:column in characters. "Character" means a Unicode
- * code point, as PostgreSQL counts them in error positions (an emoji is one character, not two).
+ * Closes abandoned rows as `abandoned` with what the history shows they applied. Only under the
+ * migration lock (no live run can then be among them) and only rows still `running`.
  */
-class SourceText {
-    text;
-    encoded;
-    lines;
-    /** Nothing is computed up front: a run with nothing pending reads files only to checksum them. */
-    constructor(text) {
-        this.text = text;
+async function closeAbandonedRuns(client, runs) {
+    const closed = [];
+    for (const run of runs) {
+        const { rowCount } = await client.query(`UPDATE migration_guard.runs
+          SET status = 'abandoned', applied = $2::text[], finished_at = clock_timestamp(), error = $3,
+              details = coalesce(details, '{}'::jsonb) || jsonb_build_object('abandoned',
+                jsonb_build_object('detectedAt', clock_timestamp(), 'detectedBySession', pg_backend_pid()))
+        WHERE id = $1 AND status = 'running'`, [run.id, run.applied, describeAbandonedRun(run)]);
+        if (rowCount)
+            closed.push({ ...run, closed: true });
     }
-    get bytes() {
-        this.encoded ??= Buffer.from(this.text, 'utf8');
-        return this.encoded;
-    }
-    /** Length in UTF-8 bytes, without encoding the text. */
-    get byteLength() {
-        return this.encoded ? this.encoded.length : Buffer.byteLength(this.text, 'utf8');
-    }
-    get lineStarts() {
-        if (!this.lines) {
-            const bytes = this.bytes;
-            const starts = [0];
-            for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1))
-                starts.push(i + 1);
-            this.lines = starts;
-        }
-        return this.lines;
-    }
-    slice(startByte, endByte) {
-        return this.bytes.subarray(startByte, endByte).toString('utf8');
-    }
-    /** 1-based line and column (in characters) of a byte offset. */
-    position(byteOffset) {
-        let lo = 0;
-        let hi = this.lineStarts.length - 1;
-        while (lo < hi) {
-            const mid = (lo + hi + 1) >> 1;
-            if (this.lineStarts[mid] <= byteOffset)
-                lo = mid;
-            else
-                hi = mid - 1;
-        }
-        const column = codePointLength(this.bytes.subarray(this.lineStarts[lo], byteOffset).toString('utf8')) + 1;
-        return { line: lo + 1, column };
-    }
-    /** Byte offset of a code-point offset inside the substring that starts at `startByte`. */
-    byteOffsetOfChar(startByte, charOffset, endByte = this.bytes.length) {
-        let bytes = 0;
-        let seen = 0;
-        for (const char of this.slice(startByte, endByte)) {
-            if (seen++ >= charOffset)
-                break;
-            bytes += Buffer.byteLength(char, 'utf8');
-        }
-        return startByte + bytes;
-    }
+    return closed;
 }
-function codePointLength(text) {
-    return Array.from(text).length;
+/** One line a person can act on: which run, when, and what it left applied. */
+function describeAbandonedRun(run) {
+    const who = [run.actor ? `by ${run.actor}` : undefined, run.runUrl ? `(${run.runUrl})` : undefined]
+        .filter(Boolean)
+        .join(' ');
+    const mode = run.transactionMode ? `, ${run.transactionMode} mode` : '';
+    const session = run.sessionPid === null
+        ? 'no session holds the lock'
+        : `its session (pid ${run.sessionPid}) ${run.sessionLingers ? 'is idle without the migration lock (a connection pooler kept it)' : 'is gone'}`;
+    const applied = run.applied.length
+        ? `the history shows it applied ${run.applied.join(', ')}`
+        : 'the history shows it applied nothing';
+    return `Run #${run.id} (${run.command} on ${run.environment}${mode}, started ${run.startedAt}${who ? ` ${who}` : ''}) ended without finishing: ${session}; ${applied}`;
 }
 
-;// CONCATENATED MODULE: ./src/migrations/discover.ts
+;// CONCATENATED MODULE: ./src/commands/abandoned.ts
 
 
-
-
-
-
-
-/** Same pattern as the Supabase CLI: leading digits, underscore, name, `.sql`. */
-const MIGRATION_FILE = /^(\d+)_(.*)\.sql$/;
-const COMPANION = /^(\d+)_(.*)\.(down|verify)\.sql$/;
-const YIELD_EVERY_FILES = 25;
-/** Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped. */
-async function discoverMigrations(dir, cwd = process.cwd()) {
-    let entries;
+/**
+ * Finds runs that died without a word and says so. Under the migration lock (`close`) no other
+ * live run can be among them, so their rows are closed as `abandoned`; without it (status, plan)
+ * they are only reported. A failure here is a warning: it must not stop the command itself.
+ */
+async function reconcileAbandonedRuns(ctx, result, client, options) {
     try {
-        if (!(await (0,promises_namespaceObject.stat)(dir)).isDirectory())
-            throw new Error('not a directory');
-        entries = await (0,promises_namespaceObject.readdir)(dir, { withFileTypes: true });
-    }
-    catch {
-        throw new GuardError('migrations-dir', `Migrations directory "${dir}" does not exist or is not a directory`, {
-            hint: 'Set migrations-dir to the folder holding <version>_<name>.sql files (default supabase/migrations), relative to the repository root.',
-        });
-    }
-    const files = entries
-        .filter((e) => e.isFile())
-        .map((e) => e.name)
-        .sort();
-    const display = (name) => {
-        const absolute = (0,external_node_path_namespaceObject.resolve)(cwd, dir, name);
-        const rel = (0,external_node_path_namespaceObject.relative)(cwd, absolute);
-        return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? absolute : rel;
-    };
-    const skipped = [];
-    const companions = new Map();
-    const ups = [];
-    for (const fileName of files) {
-        const companion = COMPANION.exec(fileName);
-        if (companion) {
-            const key = `${companion[1]}_${companion[2]}`;
-            const entry = companions.get(key) ?? {};
-            entry[companion[3]] = fileName;
-            companions.set(key, entry);
-            continue;
-        }
-        const match = MIGRATION_FILE.exec(fileName);
-        if (match)
-            ups.push({ version: match[1], name: match[2], fileName });
-        else
-            skipped.push({ fileName, reason: 'name does not match <version>_<name>.sql' });
-    }
-    const byVersion = new Map();
-    for (const up of ups)
-        byVersion.set(up.version, [...(byVersion.get(up.version) ?? []), up.fileName]);
-    const duplicates = [...byVersion.entries()].filter(([, names]) => names.length > 1);
-    if (duplicates.length > 0) {
-        const list = duplicates
-            .map(([v, names]) => `  version ${v}: ${names.map(display).join(', ')}`)
-            .join('\n');
-        throw new GuardError('duplicate-version', `Duplicate migration versions:\n${list}`, {
-            hint: 'Each version may appear in one file only: rename one of them with a new timestamp.',
-        });
-    }
-    const migrations = [];
-    for (const [index, { version, name, fileName }] of ups.entries()) {
-        // Reading is synchronous (faster than one promise per file); pausing now and then lets a
-        // connection that opens meanwhile (session.ts) take its next step.
-        if (index > 0 && index % YIELD_EVERY_FILES === 0)
-            await new Promise((r) => setImmediate(r));
-        const key = `${version}_${name}`;
-        const extra = companions.get(key);
-        companions.delete(key);
-        migrations.push(loadMigration(dir, version, name, fileName, extra ?? {}, display));
-    }
-    for (const [, orphan] of companions) {
-        for (const fileName of [orphan.down, orphan.verify].filter((f) => !!f)) {
-            skipped.push({ fileName, reason: 'companion file without a matching <version>_<name>.sql' });
+        const found = await findAbandonedRuns(client);
+        if (found.length === 0)
+            return;
+        // Rows of an older version's table: brought up to date first (additive columns only).
+        if (options.close)
+            await ensureGuardSchema(client);
+        const runs = options.close ? await closeAbandonedRuns(client, found) : found;
+        result.abandonedRuns = runs;
+        for (const run of runs) {
+            ctx.logger.warn(`${describeAbandonedRun(run)}. ${run.closed
+                ? 'Its record is now closed as abandoned.'
+                : 'It is still recorded as running; the next apply (or rollback) closes it as abandoned.'}${run.applied.length ? ' Check that what it applied is what you expect (status lists it).' : ''}`);
         }
     }
-    migrations.sort((a, b) => discover_compareVersions(a.version, b.version));
-    return { dir, migrations, skipped };
+    catch (error) {
+        ctx.logger.warn(`Could not check for runs that ended without finishing: ${error.message}`);
+    }
 }
-function loadMigration(dir, version, name, fileName, extra, display) {
-    const path = display(fileName);
-    const text = readSql((0,external_node_path_namespaceObject.join)(dir, fileName));
-    const source = new SourceText(text);
-    const sections = findSections(text);
-    if (sections && 'error' in sections) {
-        throw new GuardError('parse-error', sections.error, { location: { file: path, line: sections.line } });
+
+;// CONCATENATED MODULE: ./src/commands/run-record.ts
+
+
+
+/** Opens this run's row in migration_guard.runs (committed at once, so a failed run is on record too). */
+function startRun(ctx, client, command, sessionPid) {
+    return startRunRecord(client, ctx.scrubber, {
+        sessionPid,
+        command,
+        environment: ctx.settings.environment,
+        transactionMode: ctx.settings.transactionMode,
+        actor: ctx.run.actor,
+        runUrl: ctx.run.runUrl,
+        repository: ctx.run.repository,
+        ref: ctx.run.ref,
+        sha: ctx.run.sha,
+    });
+}
+/** Each session's backend pid as the server reported it (pg_backend_pid()), noted by withSession. */
+const sessionPids = new WeakMap();
+function noteSessionPid(client, pid) {
+    sessionPids.set(client, pid);
+}
+/**
+ * The pid of the session that runs the migrations: as the server reported it, else the one pg
+ * received at connect time (BackendKeyData; behind a pooler that may not be the server's).
+ */
+function backendPidOf(client) {
+    const pid = sessionPids.get(client) ?? client.processID;
+    return typeof pid === 'number' ? pid : undefined;
+}
+const UNDEFINED_TABLE = '42P01';
+/** A lost connection (no SQLSTATE from a live server, or the server ending the session). */
+function run_record_isConnectionLoss(error) {
+    const code = error?.code;
+    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code))
+        return true;
+    return code.startsWith('08') || code.startsWith('57P');
+}
+/**
+ * This run's row, opened once: before anything runs, or (when the run streams, see
+ * engine/stream.ts) from the control connection as soon as every file has parsed, so a file that
+ * does not parse leaves no trace, not even our own schema. Either way the row is committed before
+ * the migrations' history rows, which name it.
+ */
+class RunRecord {
+    ctx;
+    client;
+    opening;
+    openingOn;
+    constructor(ctx, client) {
+        this.ctx = ctx;
+        this.client = client;
     }
-    const byteOf = (charOffset) => Buffer.byteLength(text.slice(0, charOffset), 'utf8');
-    const migration = {
-        version,
-        name,
-        fileName,
-        path,
-        checksum: checksumOf(text),
-        up: sections
-            ? { path, source, start: byteOf(sections.up.start), end: byteOf(sections.up.end) }
-            : { path, source, start: 0, end: source.byteLength },
-    };
-    if (sections?.down) {
-        migration.down = {
-            kind: 'section',
-            path,
-            source,
-            start: byteOf(sections.down.start),
-            end: byteOf(sections.down.end),
-        };
+    /** Whether the row is open or being opened. */
+    get started() {
+        return this.opening !== undefined;
     }
-    if (extra.down) {
-        if (migration.down) {
-            throw new GuardError('parse-error', `${display(extra.down)} and a "-- migrate:down" section both define the down migration`, {
-                location: { file: path },
-                hint: 'Keep one of the two.',
+    /**
+     * Opens the row on `on` (default: the session's connection) unless it is open or opening. When
+     * an opening under way on another connection fails (the control connection, terminated by a
+     * migration, say), the row is opened on `on` instead of failing the caller with that error.
+     */
+    async open(on = this.client) {
+        if (!this.opening) {
+            const opening = (async () => {
+                await ensureGuardSchema(on);
+                // The row names the session that runs the migrations, whichever connection writes it.
+                return startRun(this.ctx, on, 'apply', backendPidOf(this.client));
+            })();
+            // A failed attempt (say, on the control connection) may be retried on the session's connection.
+            opening.catch(() => {
+                if (this.opening === opening)
+                    this.opening = undefined;
             });
+            this.opening = opening;
+            this.openingOn = on;
         }
-        migration.down = { kind: 'file', ...wholeFile((0,external_node_path_namespaceObject.join)(dir, extra.down), display(extra.down)) };
+        const opening = this.opening;
+        const openingOn = this.openingOn;
+        try {
+            return await opening;
+        }
+        catch (error) {
+            if (openingOn === on)
+                throw error;
+            if (this.opening === opening)
+                this.opening = undefined;
+            return this.open(on);
+        }
     }
-    if (extra.verify)
-        migration.verify = wholeFile((0,external_node_path_namespaceObject.join)(dir, extra.verify), display(extra.verify));
-    return migration;
-}
-function wholeFile(absolute, path) {
-    const source = new SourceText(readSql(absolute));
-    return { path, source, start: 0, end: source.byteLength };
-}
-/**
- * The BOM is not SQL; dropping it keeps byte offsets aligned with what the parser sees. Read
- * synchronously: hundreds of small files through the thread pool (open, fstat, read, close, each a
- * callback) cost ~60 ms of a no-op run, against ~10 ms in one go.
- */
-function readSql(path) {
-    return (0,external_node_fs_.readFileSync)(path, 'utf8').replace(/^\uFEFF/, '');
-}
-/** Numeric order first (so 9_x precedes 10_x), then textual for equal numbers with different padding. */
-function discover_compareVersions(a, b) {
-    const na = BigInt(a);
-    const nb = BigInt(b);
-    if (na !== nb)
-        return na < nb ? -1 : 1;
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-
-;// CONCATENATED MODULE: ./src/engine/plan.ts
-
-/**
- * Compares the files on disk with the database's history. Pure: no I/O, so every rule is
- * unit-testable and `status`, `plan` and `apply` share one answer.
- */
-function buildPlan(set, history, checksums, options) {
-    const applied = new Map(history.map((row) => [row.version, row]));
-    const onDisk = new Map(set.migrations.map((m) => [m.version, m]));
-    const findings = set.skipped.map((s) => ({
-        code: 'skipped-file',
-        severity: 'warning',
-        file: s.fileName,
-        message: `${s.fileName} skipped: ${s.reason}`,
-    }));
-    const rows = [];
-    const pending = [];
-    const appliedVersions = [...applied.keys()].sort(discover_compareVersions);
-    const newestApplied = appliedVersions[appliedVersions.length - 1];
-    for (const migration of set.migrations) {
-        const row = applied.get(migration.version);
-        if (!row) {
-            pending.push(migration);
-            rows.push({ version: migration.version, name: migration.name, file: migration.path, state: 'pending' });
-            if (newestApplied !== undefined && discover_compareVersions(migration.version, newestApplied) < 0) {
-                findings.push({
-                    code: 'out-of-order',
-                    severity: options.allowOutOfOrder ? 'warning' : 'error',
-                    version: migration.version,
-                    file: migration.path,
-                    message: `${migration.path} is pending but older than the newest applied version ${newestApplied}` +
-                        (options.allowOutOfOrder
-                            ? ' (allowed by allow-out-of-order)'
-                            : ': give it a newer timestamp, or set allow-out-of-order: true if running it late is safe'),
-                });
-            }
-            continue;
+    /**
+     * Closes the row with the run's outcome, on `on`, and returns its id. When the control
+     * connection could not open it, the row was opened inside the migration transaction; if that
+     * transaction failed, the row went with it, and a new one is opened so the failure is on record.
+     */
+    async finish(outcome, on = this.client) {
+        try {
+            return await this.finishOn(on, outcome);
         }
-        const recorded = checksums.get(migration.version);
-        const checksum = !recorded ? 'unverified' : recorded.checksum === migration.checksum ? 'ok' : 'changed';
-        rows.push({
-            version: migration.version,
-            name: migration.name,
-            file: migration.path,
-            state: 'applied',
-            appliedAt: recorded?.appliedAt.toISOString(),
-            appliedBy: recorded ? (recorded.appliedBy ?? undefined) : 'another tool (no checksum recorded)',
-            checksum,
+        catch (error) {
+            if (!run_record_isConnectionLoss(error))
+                throw error;
+        }
+        // The connection is gone (a migration may have terminated its own session): the outcome is
+        // recorded on a new one rather than left `running`.
+        const settings = this.ctx.settings;
+        const fresh = await connect(settings.database, {
+            applicationName: `${applicationName(settings.command, settings.environment, this.ctx.run)} recovery`,
         });
-        if (checksum === 'changed') {
-            findings.push({
-                code: 'drift',
-                severity: 'error',
-                version: migration.version,
-                file: migration.path,
-                message: `${migration.path} was changed after it was applied (checksum differs). Applied migrations are ` +
-                    'immutable: restore the file as it was and put the change in a new migration',
+        try {
+            return await this.finishOn(fresh, outcome);
+        }
+        finally {
+            await fresh.end().catch(() => { });
+        }
+    }
+    async finishOn(on, outcome) {
+        const id = await this.open(on);
+        // On a fresh database our schema itself may have gone with that transaction.
+        const { scrubber } = this.ctx;
+        const closed = await finishRunRecord(on, scrubber, id, outcome).catch((error) => {
+            if (error?.code === UNDEFINED_TABLE)
+                return false;
+            throw error;
+        });
+        if (closed)
+            return id;
+        this.opening = undefined;
+        const reopened = await this.open(on);
+        await finishRunRecord(on, scrubber, reopened, outcome);
+        return reopened;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/session-effects.ts
+
+
+const HAZARDOUS_CALL = /\b(pg_advisory_unlock_all|pg_advisory_unlock|pg_terminate_backend|pg_cancel_backend)\s*\(/gi;
+/** Calls to those functions in the up part of each file, by file:line (line comments skipped). */
+function findSessionHazards(migrations) {
+    const found = [];
+    for (const m of migrations) {
+        const { source, start, end } = m.up;
+        const text = source.slice(start, end);
+        const firstLine = source.slice(0, start).split('\n').length;
+        for (const match of text.matchAll(HAZARDOUS_CALL)) {
+            const before = text.slice(0, match.index);
+            const lineStart = before.lastIndexOf('\n') + 1;
+            if (before.slice(lineStart).includes('--'))
+                continue;
+            found.push({
+                version: m.version,
+                file: m.up.path,
+                line: firstLine + before.split('\n').length - 1,
+                call: match[1].toLowerCase(),
             });
         }
     }
-    for (const version of appliedVersions) {
-        if (onDisk.has(version))
-            continue;
-        const row = applied.get(version);
-        rows.push({ version, name: row.name ?? '', state: 'missing-locally', checksum: undefined });
-        findings.push({
-            code: 'missing-locally',
-            severity: 'error',
-            version,
-            message: `version ${version}${row.name ? ` (${row.name})` : ''} is applied on the database but has no file in ` +
-                `${set.dir}: restore the file, or, if it was squashed away, remove its history row deliberately`,
+    return found;
+}
+const WHAT_IT_DOES = {
+    pg_advisory_unlock_all: 'releases every advisory lock of the session, the migration lock included: another run could start while this one goes on',
+    pg_advisory_unlock: 'may release the migration lock if it names its key',
+    pg_terminate_backend: "may end other sessions, this run's own connections included",
+    pg_cancel_backend: "may cancel other sessions' queries, this run's own included",
+};
+/** Before anything runs (plan, apply): what the pending files will do to sessions and locks. */
+function warnSessionHazards(ctx, hazards) {
+    for (const h of hazards)
+        ctx.logger.warn(`${h.file}:${h.line}: calls ${h.call}(), which ${WHAT_IT_DOES[h.call]}`);
+}
+/** Whether this session still holds the migration lock (false once released, whoever did it). */
+async function holdsMigrationLock(client) {
+    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM pg_locks
+                     WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
+                       AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid
+                       AND objsubid = 1) AS held`, [MIGRATION_LOCK_ID.toString()]);
+    return rows[0].held;
+}
+/**
+ * After a run that held the lock: says what the migrations did to it and to the run's control
+ * connection, blaming the file that called the function, and notes it on the run's record.
+ */
+async function reportSessionEffects(ctx, result, client, observed) {
+    const effects = [];
+    const blame = (calls) => observed.hazards.find((h) => calls.includes(h.call));
+    if (observed.lockHeld === false) {
+        const culprit = blame(['pg_advisory_unlock_all', 'pg_advisory_unlock']);
+        effects.push({
+            effect: 'lock-released',
+            file: culprit?.file,
+            line: culprit?.line,
+            call: culprit?.call,
+            message: culprit
+                ? `${culprit.file}:${culprit.line} released the migration lock (${culprit.call}()) during the run: from then on another run could start beside this one. The lock was not held when the run ended`
+                : 'The migration lock was released during the run (no migration file calls an advisory unlock function: another session ended it): from then on another run could start beside this one',
         });
     }
-    rows.sort((a, b) => discover_compareVersions(a.version, b.version));
-    return { rows, pending, findings, currentVersion: newestApplied };
+    const terminator = blame(['pg_terminate_backend']);
+    // A session lost for another reason (the network) is reported by the command itself.
+    if (observed.sessionLost && terminator) {
+        effects.push({
+            effect: 'session-terminated',
+            file: terminator.file,
+            line: terminator.line,
+            call: terminator.call,
+            message: `${terminator.file}:${terminator.line} terminated this run's own session (${terminator.call}()): its open transaction was rolled back and the migration lock went with the session`,
+        });
+    }
+    if (observed.controlLost) {
+        const culprit = blame(['pg_terminate_backend']);
+        effects.push({
+            effect: 'control-connection-terminated',
+            file: culprit?.file,
+            line: culprit?.line,
+            call: culprit?.call,
+            message: `${culprit ? `${culprit.file}:${culprit.line} terminated` : 'Another session terminated'} this run's control connection (${culprit ? `${culprit.call}()` : 'pg_terminate_backend'}): from then on the run could not be cancelled cleanly nor name what blocked it`,
+        });
+    }
+    if (effects.length === 0)
+        return;
+    result.sessionEffects = effects;
+    for (const e of effects)
+        ctx.logger.warn(e.message);
+    result.message = `${result.message} Warning: ${effects.map((e) => e.message).join('. ')}.`;
+    // On a lost session the command has recorded the failure on a new connection already.
+    if (result.runId !== undefined && !observed.sessionLost) {
+        await noteOnRunRecord(client, result.runId, { sessionEffects: effects }).catch((error) => ctx.logger.warn(`Could not note this on the run's record: ${error.message}`));
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/commands/session.ts
@@ -11904,9 +14597,15 @@ function buildPlan(set, history, checksums, options) {
 
 
 
+
+
+
+
+
 /**
  * The common opening of every command: read the files, connect, (optionally) take the migration
- * lock, read the history and compare. Nothing here writes to the database.
+ * lock, read the history and compare. Nothing here writes to the database, except that a command
+ * holding the lock closes the rows of runs that died without a word (commands/abandoned.ts).
  */
 async function withSession(ctx, result, options, fn) {
     const { settings, logger } = ctx;
@@ -11925,28 +14624,56 @@ async function withSession(ctx, result, options, fn) {
     return withClientAfter(settings.database, { applicationName: appName }, readFiles, async (client, set) => {
         const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid");
         const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
+        noteSessionPid(client, rows[0].pid);
         result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
         logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
+        ctx.onConnected?.();
         const inner = async () => {
-            const history = await readHistory(client);
-            const plan = buildPlan(set, history ?? [], await readChecksums(client), {
-                allowOutOfOrder: settings.allowOutOfOrder,
+            await reconcileAbandonedRuns(ctx, result, client, { close: options.lock });
+            const history = await readHistoryTable(client).catch((error) => {
+                // backup and restore never compare files with the history: one they cannot read is no reason to stop.
+                if (options.files !== false)
+                    throw error;
+                logger.warn(errorMessage(error));
+                return undefined;
             });
+            const plan = buildPlan(set, history?.rows ?? [], await readChecksums(client), { allowOutOfOrder: settings.allowOutOfOrder }, await readPartialMigrations(client));
             if (options.files !== false)
                 result.findings = plan.findings;
             result.currentVersion = plan.currentVersion;
             result.pendingCount = plan.pending.length;
-            // The control connection only watches: it cancels on abort and reads lock blockers.
+            const hazards = findSessionHazards(plan.pending);
+            if (settings.command === 'plan' || settings.command === 'apply')
+                warnSessionHazards(ctx, hazards);
+            // The control connection only watches: it cancels on abort and reads lock blockers. Its end
+            // before the run closes it means someone (a migration, say) terminated it.
+            let controlLost = false;
+            let closing = false;
             const runner = new StatementRunner(client, {
-                openControl: () => connect(settings.database, { applicationName: `${appName} control` }),
+                openControl: async () => {
+                    const control = await connect(settings.database, { applicationName: `${appName} control` });
+                    control.on('end', () => (controlLost ||= !closing));
+                    return control;
+                },
                 backendPid: rows[0].pid,
                 signal: ctx.signal,
                 lockTimeoutMs: settings.lockTimeoutMs,
             });
             try {
-                return await fn({ client, set, plan, serverMajor, runner, historyExists: history !== undefined });
+                const historyReady = history !== undefined && history.missingColumns.length === 0;
+                return await fn({ client, set, plan, serverMajor, runner, historyReady });
             }
             finally {
+                // Still on this session: whether it kept the lock it took, and whether it is still there.
+                let sessionLost = false;
+                const lockHeld = await holdsMigrationLock(client).catch(() => void (sessionLost = true));
+                await reportSessionEffects(ctx, result, client, {
+                    lockHeld: options.lock ? lockHeld : undefined,
+                    sessionLost,
+                    controlLost,
+                    hazards,
+                });
+                closing = true;
                 await runner.close();
             }
         };
@@ -12026,79 +14753,11 @@ async function revertAfterFailure(ctx, session, committed) {
     return { kind: 'automatic', reverted: [...versions].reverse(), succeeded: true };
 }
 
-;// CONCATENATED MODULE: ./src/commands/run-record.ts
-
-/** Opens this run's row in migration_guard.runs (committed at once, so a failed run is on record too). */
-function startRun(ctx, client, command) {
-    return startRunRecord(client, {
-        command,
-        environment: ctx.settings.environment,
-        transactionMode: ctx.settings.transactionMode,
-        actor: ctx.run.actor,
-        runUrl: ctx.run.runUrl,
-        repository: ctx.run.repository,
-        ref: ctx.run.ref,
-        sha: ctx.run.sha,
-    });
-}
-const UNDEFINED_TABLE = '42P01';
-/**
- * This run's row, opened once: before anything runs, or (when the run streams, see
- * engine/stream.ts) from the control connection as soon as every file has parsed, so a file that
- * does not parse leaves no trace, not even our own schema. Either way the row is committed before
- * the migrations' history rows, which name it.
- */
-class RunRecord {
-    ctx;
-    client;
-    opening;
-    constructor(ctx, client) {
-        this.ctx = ctx;
-        this.client = client;
-    }
-    /** Whether the row is open or being opened. */
-    get started() {
-        return this.opening !== undefined;
-    }
-    /** Opens the row on `on` (default: the session's connection) unless it is open or opening. */
-    open(on = this.client) {
-        if (!this.opening) {
-            const opening = (async () => {
-                await ensureGuardSchema(on);
-                return startRun(this.ctx, on, 'apply');
-            })();
-            // A failed attempt (say, on the control connection) may be retried on the session's connection.
-            opening.catch(() => {
-                if (this.opening === opening)
-                    this.opening = undefined;
-            });
-            this.opening = opening;
-        }
-        return this.opening;
-    }
-    /**
-     * Closes the row with the run's outcome, on `on`, and returns its id. When the control
-     * connection could not open it, the row was opened inside the migration transaction; if that
-     * transaction failed, the row went with it, and a new one is opened so the failure is on record.
-     */
-    async finish(outcome, on = this.client) {
-        const id = await this.open(on);
-        // On a fresh database our schema itself may have gone with that transaction.
-        const closed = await finishRunRecord(on, id, outcome).catch((error) => {
-            if (error?.code === UNDEFINED_TABLE)
-                return false;
-            throw error;
-        });
-        if (closed)
-            return id;
-        this.opening = undefined;
-        const reopened = await this.open(on);
-        await finishRunRecord(on, reopened, outcome);
-        return reopened;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/commands/apply.ts
+
+
+
+
 
 
 
@@ -12131,21 +14790,23 @@ async function applyCommand(ctx, result) {
             logger.info(result.message);
             return result;
         }
+        refuseOversizedFiles(plan.pending);
         // A run that fits in one transaction starts before every file is parsed (engine/stream.ts);
         // otherwise all files are parsed and planned first. The parser loads while the backup and the
         // bookkeeping run.
         const parserLoading = loadParser();
         parserLoading.catch(() => { }); // awaited below; a failure to load is reported there
         let execution;
-        if (!streamable(plan.pending))
-            execution = planRun(ctx, result, await prepareMigrations(plan.pending));
+        // A file an earlier run left partly applied resumes after its committed statements: planned.
+        if (!streamable(plan.pending) || plan.partial.size > 0)
+            execution = planRun(ctx, result, resumePartialFiles(await prepareMigrations(plan.pending), plan.partial));
         else
             result.migrations = plan.pending.map((m) => outcomeOf(m, 0, undefined));
         await runner.start();
         await runBackupStage(ctx, result, session);
         // Our own schema and the run's row commit before any migration does: a failed run must be on
-        // record. The Supabase history table, when missing, is created inside the first migration
-        // transaction instead.
+        // record. The Supabase history table, when missing (or an older CLI's, without every column),
+        // is created (upgraded) inside the first migration transaction instead.
         const runRecord = new RunRecord(ctx, client);
         if (execution)
             result.runId = await runRecord.open();
@@ -12192,7 +14853,7 @@ async function applyCommand(ctx, result) {
         const runIdentity = async () => ({ appliedBy: ctx.run.actor, runId: await runIdNow() });
         const options = {
             ...executionOptions(ctx, session, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await runIdentity())),
-            prelude: session.historyExists ? undefined : CREATE_HISTORY,
+            prelude: session.historyReady ? undefined : CREATE_HISTORY,
             // One transaction per file: consecutive ones travel together (engine/chain.ts).
             chain: settings.transactionMode === 'per-file'
                 ? {
@@ -12203,46 +14864,69 @@ async function applyCommand(ctx, result) {
                 }
                 : undefined,
         };
+        /** The rehearsal; throws RehearsalStop (after booking the failure) when it finds one. */
+        const rehearseFirst = async (reason) => {
+            logger.info(`Rehearsing first: ${reason}`);
+            const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () => streamedOrPlanned((run) => rehearseStreamed(run, timeouts), (plan) => rehearse(plan.units, timeouts)));
+            result.rehearsal = { ran: true, reason, notRehearsed: rehearsal.notRehearsed };
+            for (const line of rehearsal.notRehearsed)
+                logger.warn(`Not rehearsed: ${line}`);
+            if (!rehearsal.failure)
+                return;
+            if (stream && !execution)
+                countStatements(ctx, result, stream.parsed());
+            const { error, version } = rehearsal.failure;
+            const failed = result.migrations.find((m) => m.version === version);
+            if (failed)
+                failed.status = 'failed';
+            if (failed)
+                failed.error = error;
+            result.error = error;
+            result.status = ctx.signal?.aborted ? 'cancelled' : 'failed';
+            result.cancelled = ctx.signal?.aborted || undefined;
+            result.message = result.cancelled
+                ? `${error.message}. The rehearsal was stopped before anything was applied: the database is unchanged.`
+                : `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+            result.runId = await runRecord.finish({ status: result.status, applied: [], error: result.message });
+            throw new RehearsalStop();
+        };
         let outcome;
         try {
-            if (settings.transactionMode === 'per-file') {
-                const rehearsal = await ctx.logger.group('Rehearsal (always rolled back)', () => streamedOrPlanned((run) => rehearseStreamed(run, timeouts), (plan) => rehearse(plan.units, timeouts)));
-                result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
-                for (const line of rehearsal.notRehearsed)
-                    logger.warn(`Not rehearsed: ${line}`);
-                if (rehearsal.failure) {
-                    if (stream && !execution)
-                        countStatements(result, stream.parsed());
-                    const { error, version } = rehearsal.failure;
-                    const failed = result.migrations.find((m) => m.version === version);
-                    if (failed)
-                        failed.status = 'failed';
-                    if (failed)
-                        failed.error = error;
-                    result.error = error;
-                    result.status = 'failed';
-                    result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
-                    result.runId = await runRecord.finish({ status: 'failed', applied: [], error: result.message });
-                    return result;
-                }
+            // Per-file runs, and `all` runs cut by a statement that must commit on its own, are tried
+            // first in a transaction that is rolled back: a failure anywhere is found before anything
+            // commits. A run that is one transaction needs no rehearsal: its failure rolls it all back.
+            const rehearseBecause = rehearsalReason(settings.transactionMode, execution);
+            if (!rehearseBecause.rehearse)
+                result.rehearsal = { ran: false, reason: rehearseBecause.reason, notRehearsed: [] };
+            else {
+                await rehearseFirst(rehearseBecause.reason);
                 planNow(); // per-file transactions are planned, not streamed
             }
-            logger.info(`Applying ${plan.pending.length} migration(s) in ${settings.transactionMode === 'all' ? 'one transaction' : 'one transaction per file'}`);
+            logger.info(`Applying ${plan.pending.length} migration(s) in ${describeUnits(settings.transactionMode, execution)}`);
             outcome = await streamedOrPlanned(async (run) => {
                 const streamed = await executeStreamedTransaction(run, options);
                 // After a failure the files past it may never have been parsed: report what is known.
                 if (streamed.failure)
-                    countStatements(result, run.parsed());
+                    countStatements(ctx, result, run.parsed());
                 else
                     planNow();
                 return streamed;
-            }, (plan) => executeUnits(plan.units, options));
+            }, async (plan) => {
+                // A streamed `all` run that turned out to need cutting is rehearsed before it commits.
+                const late = rehearsalReason(settings.transactionMode, plan);
+                if (!result.rehearsal?.ran && late.rehearse)
+                    await rehearseFirst(late.reason);
+                return executeUnits(plan.units, options);
+            });
         }
         catch (error) {
+            if (error instanceof RehearsalStop)
+                return result;
             // A file that does not parse (found while the run streamed): nothing was run or recorded.
             if (error instanceof GuardError && !runRecord.started)
                 throw error;
-            result.runId = await runRecord.finish({ status: 'failed', applied: [], error: errorMessage(error) });
+            const status = ctx.signal?.aborted ? 'cancelled' : 'failed';
+            result.runId = await runRecord.finish({ status, applied: [], error: errorMessage(error) });
             throw error;
         }
         if (result.lock)
@@ -12252,6 +14936,10 @@ async function applyCommand(ctx, result) {
             down: plan.pending.find((m) => m.version === n.version)?.down?.path,
         }));
         if (!outcome.failure) {
+            // Files an earlier run left partly applied are now whole: their partial record goes. (No
+            // round trip when there were none.)
+            if (plan.partial.size > 0)
+                await forgetPartialMigrations(client, outcome.committed.filter((v) => plan.partial.has(v)));
             markOutcomes(result, outcome, new Set(outcome.committed));
             result.applied = outcome.committed;
             result.pendingCount = plan.pending.length - outcome.committed.length;
@@ -12266,7 +14954,7 @@ async function applyCommand(ctx, result) {
             logger.info(result.message);
             return result;
         }
-        return finishFailedRun(ctx, result, session, outcome, { runRecord, fingerprintBefore });
+        return finishFailedRun(ctx, result, session, outcome, { runRecord, fingerprintBefore, execution });
     });
 }
 /** After a failure: find out what committed, undo this run's own files in per-file mode, report. */
@@ -12305,6 +14993,14 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
                 stillApplied = [];
             }
         }
+        // Files left partly applied are booked in migration_guard.partial_migrations (status shows
+        // them, the next apply resumes them); files that are now whole, or were reverted whole, lose theirs.
+        result.partiallyApplied = await bookPartialFiles(ctx, client, {
+            outcome,
+            execution: run.execution,
+            known: session.plan.partial,
+            runId: await run.runRecord.open(client).catch(() => undefined),
+        });
         const changed = stillApplied.length > 0 || outcome.partiallyCommitted.length > 0;
         result.applied = stillApplied;
         result.pendingCount = session.plan.pending.length - stillApplied.length;
@@ -12312,16 +15008,22 @@ async function finishFailedRun(ctx, result, session, outcome, run) {
         result.committedBeforeFailure = changed ? [...stillApplied, ...outcome.partiallyCommitted] : undefined;
         const fingerprintAfter = await schemaFingerprint(client);
         result.schemaFingerprint = { before: run.fingerprintBefore, after: fingerprintAfter };
-        result.status = changed ? 'failed' : 'rolled-back';
+        result.status = failure.cancelled ? 'cancelled' : changed ? 'failed' : 'rolled-back';
         const where = formatLocation(failure.error);
         const what = failure.cancelled ? failure.error.message : `${where}${failure.error.message}`;
         result.message = changed
             ? `${what}. ${describeStillApplied(stillApplied, outcome.partiallyCommitted, result)}`
             : `${what}. The run was rolled back${result.rollback?.succeeded ? ` (files committed earlier in this run, ${result.rollback.reverted.join(', ')}, were reverted by their down migrations)` : ''}: the database is as it was before the run (schema fingerprint ${run.fingerprintBefore === fingerprintAfter ? 'unchanged' : 'CHANGED: inspect it'}).`;
+        for (const n of outcome.nonTransactionalDone)
+            if (n.leftBehind)
+                result.message += ` ${n.file}:${n.line} failed outside a transaction: ${n.leftBehind}.`;
+        const earlier = (result.partiallyApplied ?? []).filter((p) => !outcome.partiallyCommitted.includes(p.version));
+        if (earlier.length)
+            result.message += ` Still partly applied from an earlier run: ${earlier.map((p) => `${p.file}: ${p.nextStep}.`).join(' ')}`;
         // A streamed run that failed early may not have opened its row yet: it is opened now (on the
         // reconnected client after a lost connection).
         result.runId = await run.runRecord.finish({
-            status: failure.cancelled ? 'cancelled' : result.status,
+            status: result.status,
             applied: result.applied,
             error: result.message,
             details: runDetails(result),
@@ -12340,6 +15042,8 @@ function runDetails(result) {
         rollback: result.rollback ?? null,
         schemaFingerprint: result.schemaFingerprint ?? null,
         nonTransactional: result.nonTransactional?.length ? result.nonTransactional : undefined,
+        partiallyApplied: result.partiallyApplied,
+        rehearsal: result.rehearsal ? { ran: result.rehearsal.ran, reason: result.rehearsal.reason } : undefined,
     };
 }
 function markOutcomes(result, outcome, committed) {
@@ -12377,14 +15081,25 @@ function describeStillApplied(applied, partial, result) {
         else
             parts.push(`To undo them run rollback with count: ${applied.length}.`);
     }
-    if (partial.length)
-        parts.push(`Partly applied (statements outside a transaction ran, no history row): ${partial.join(', ')}: see the non-transactional statements in the report and undo them by hand.`);
+    if (partial.length) {
+        const booked = (result.partiallyApplied ?? []).filter((p) => partial.includes(p.version));
+        parts.push(`Partly applied (statements that ran outside a transaction, and those before them, committed; no history row): ${partial.join(', ')}.`, ...booked.map((p) => `${p.file}: ${p.nextStep}.`));
+    }
     return parts.filter(Boolean).join(' ');
 }
-function countStatements(result, parsed) {
-    const counts = new Map(parsed.map((p) => [p.migration.version, p.statements.length]));
-    for (const m of result.migrations)
-        m.statements = counts.get(m.version) ?? m.statements;
+/** After a streamed run failed: what the files parsed so far tell the report. */
+function countStatements(ctx, result, parsed) {
+    const byVersion = new Map(parsed.map((p) => [p.migration.version, p]));
+    for (const m of result.migrations) {
+        const item = byVersion.get(m.version);
+        if (!item)
+            continue;
+        m.statements = item.statements.length;
+        const notes = notesOf(item);
+        if (notes)
+            m.notes = notes;
+    }
+    reportTimeoutChanges(result, ctx.logger, parsed, ctx.settings);
 }
 /** Plans the run from the parsed files and fills the per-file part of the report. */
 function planRun(ctx, result, prepared) {
@@ -12392,6 +15107,9 @@ function planRun(ctx, result, prepared) {
     const previous = new Map(result.migrations.map((m) => [m.version, m]));
     result.migrations = prepared.map((p) => {
         const fresh = outcomeOf(p.migration, p.statements.length, execution.nonAtomic.get(p.migration.version));
+        const notes = notesOf(p);
+        if (notes)
+            fresh.notes = notes;
         const known = previous.get(p.migration.version);
         return known
             ? {
@@ -12399,11 +15117,16 @@ function planRun(ctx, result, prepared) {
                 statements: fresh.statements,
                 atomic: fresh.atomic,
                 nonAtomicReasons: fresh.nonAtomicReasons,
+                ...(notes && { notes }),
             }
             : fresh;
     });
     for (const m of result.migrations.filter((o) => !o.atomic))
         ctx.logger.warn(`${m.file} is not atomic: ${m.nonAtomicReasons.join('; ')}`);
+    for (const m of result.migrations)
+        for (const note of m.notes ?? [])
+            ctx.logger.info(`${m.file}: ${note}`);
+    reportTimeoutChanges(result, ctx.logger, prepared, ctx.settings);
     return execution;
 }
 function outcomeOf(migration, statements, nonAtomic) {
@@ -12417,6 +15140,209 @@ function outcomeOf(migration, statements, nonAtomic) {
         atomic: !nonAtomic || nonAtomic.length === 0,
         nonAtomicReasons: nonAtomic ?? [],
     };
+}
+function describeUnits(mode, execution) {
+    if (mode === 'per-file')
+        return 'one transaction per file';
+    const units = execution?.units ?? [];
+    if (units.length <= 1)
+        return 'one transaction';
+    const outside = units.filter((u) => u.kind === 'autocommit').length;
+    return `${units.length - outside} transaction(s) and ${outside} statement(s) outside a transaction`;
+}
+/** Thrown when the rehearsal found a failure: the run is already booked and reported. */
+class RehearsalStop extends Error {
+}
+
+;// CONCATENATED MODULE: ./src/audit/export.ts
+const MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
+function buildAuditReport(all, range, chain) {
+    const inRange = all.filter((row) => {
+        const at = Date.parse(row.at);
+        return (!range.since || at >= range.since.getTime()) && (!range.until || at < range.until.getTime());
+    });
+    const byRun = new Map();
+    for (const row of inRange)
+        byRun.set(row.runKey, [...(byRun.get(row.runKey) ?? []), row]);
+    const runs = [...byRun.values()].map(summariseRun);
+    return {
+        range: { since: range.since?.toISOString(), until: range.until?.toISOString() },
+        chain,
+        runs,
+        events: inRange,
+    };
+}
+function summariseRun(rows) {
+    const first = rows[0];
+    const ended = rows.find((r) => r.event === 'run-ended' || r.event === 'manual-run-refused');
+    return {
+        runKey: first.runKey,
+        runId: rows.find((r) => r.runId !== null)?.runId ?? null,
+        startedAt: first.at,
+        endedAt: ended?.at,
+        environment: first.environment,
+        command: first.command,
+        actor: first.actor,
+        triggeringActor: first.triggeringActor,
+        eventName: first.eventName,
+        outcome: ended
+            ? ended.event === 'manual-run-refused'
+                ? 'refused'
+                : (ended.outcome ?? 'unknown')
+            : 'no end recorded',
+        applied: rows.filter((r) => r.event === 'migration-applied').map((r) => r.version ?? ''),
+        rolledBack: rows
+            .filter((r) => r.event === 'migration-rolled-back' || r.event === 'migration-reverted')
+            .map((r) => r.version ?? ''),
+        reason: first.reason,
+        error: ended?.error ?? rows.find((r) => r.error)?.error ?? null,
+        runUrl: first.runUrl,
+        manual: MANUAL_EVENTS.has(first.eventName ?? ''),
+    };
+}
+function auditJson(report) {
+    return `${JSON.stringify(report, null, 2)}\n`;
+}
+const CSV_COLUMNS = [
+    'id',
+    'at',
+    'runKey',
+    'runId',
+    'event',
+    'environment',
+    'command',
+    'outcome',
+    'version',
+    'durationMs',
+    'actor',
+    'triggeringActor',
+    'eventName',
+    'repository',
+    'ref',
+    'sha',
+    'prNumber',
+    'runUrl',
+    'osUser',
+    'host',
+    'reason',
+    'error',
+    'details',
+    'prevHash',
+    'hash',
+];
+/** One line per audit row (RFC 4180 quoting); a leading =, +, - or @ is defused for spreadsheets. */
+function auditCsv(report) {
+    const cell = (value) => {
+        if (value === null || value === undefined)
+            return '';
+        let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+        if (/^[=+\-@]/.test(text))
+            text = `'${text}`;
+        return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+    };
+    const lines = [
+        CSV_COLUMNS.join(','),
+        ...report.events.map((row) => CSV_COLUMNS.map((c) => cell(row[c])).join(',')),
+    ];
+    return `${lines.join('\r\n')}\r\n`;
+}
+function auditMarkdown(report) {
+    const { chain, range, runs } = report;
+    const md = (text) => (text ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    const lines = [
+        '## Migration audit report',
+        '',
+        `Range: ${range.since ?? 'the beginning'} to ${range.until ?? 'now'} · ${runs.length} run(s), ${report.events.length} event(s)`,
+        '',
+        chain.valid
+            ? `Hash chain: **verified**, ${chain.rows} row(s)${chain.head ? `, head \`${chain.head}\`` : ''}.`
+            : `Hash chain: **BROKEN** at row ${chain.firstBroken?.id} (${chain.firstBroken?.event}, ${chain.firstBroken?.at}): ${chain.firstBroken?.problem}.`,
+        '',
+    ];
+    if (runs.length > 0) {
+        lines.push('| started (UTC) | environment | command | by | trigger | result | applied | reason |', '|---|---|---|---|---|---|---|---|', ...runs.map((r) => `| ${r.runUrl ? `[${r.startedAt}](${r.runUrl})` : r.startedAt} | ${md(r.environment)} | ${md(r.command)} | ${md(r.triggeringActor ?? r.actor)} | ${md(r.eventName ?? 'local')} | ${md(r.outcome)} | ${r.applied.length ? md(r.applied.join(', ')) : '—'} | ${md(r.reason) || '—'} |`), '');
+    }
+    const section = (title, items) => {
+        if (items.length > 0)
+            lines.push(`### ${title}`, '', ...items, '');
+    };
+    section('Rollbacks', runs
+        .filter((r) => r.rolledBack.length > 0)
+        .map((r) => `- ${r.startedAt} ${md(r.environment)}: ${md(r.rolledBack.join(', '))} (${md(r.command)}, ${md(r.outcome)})`));
+    section('Manual operations', runs
+        .filter((r) => r.manual)
+        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}; reason: ${md(r.reason) || 'none given'}`));
+    section('Failed runs', runs
+        .filter((r) => ['failed', 'rolled-back', 'cancelled', 'abandoned', 'refused'].includes(r.outcome))
+        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)}: ${md(r.outcome)}: ${md(r.error) || 'no error recorded'}`));
+    return `${lines.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/audit.ts
+
+
+
+
+
+
+
+
+/**
+ * audit: verifies the whole hash chain of migration_guard.audit_log and exports the rows of
+ * `since`/`until` as Markdown, CSV and JSON. Read-only. A broken chain fails the command, naming
+ * the first row that no longer matches.
+ */
+async function auditCommand(ctx, result) {
+    const { settings, logger } = ctx;
+    const appName = applicationName('audit', settings.environment, ctx.run);
+    const rows = await withClient(settings.database, { applicationName: appName }, async (client) => (await auditLogExists(client)) ? readAuditLog(client) : []);
+    const broken = verifyChain(rows);
+    const report = buildAuditReport(rows, { since: settings.since, until: settings.until }, { rows: rows.length, valid: !broken, head: rows[rows.length - 1]?.hash, firstBroken: broken });
+    const dir = exportDir(ctx);
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    const stem = (0,external_node_path_namespaceObject.join)(dir, `migration-guard-audit-${settings.environment}`);
+    const files = { markdown: `${stem}.md`, csv: `${stem}.csv`, json: `${stem}.json` };
+    const markdown = auditMarkdown(report);
+    await write(files.markdown, markdown);
+    await write(files.csv, auditCsv(report));
+    await write(files.json, auditJson(report));
+    result.audit = {
+        rows: rows.length,
+        valid: !broken,
+        head: report.chain.head,
+        firstBroken: broken,
+        runs: report.runs.length,
+        events: report.events.length,
+        range: report.range,
+        files,
+        markdown,
+    };
+    if (broken) {
+        result.status = 'failed';
+        result.message = `The audit log's hash chain is broken at row ${broken.id} (${broken.event}, ${broken.at}): ${broken.problem}. The exports were written for inspection.`;
+        result.error = {
+            message: result.message,
+            hint: 'Someone changed the audit log outside this tool (the trigger that refuses changes was disabled or bypassed). Compare with an earlier export.',
+        };
+        logger.error(result.message);
+        return result;
+    }
+    result.status = 'success';
+    result.message =
+        rows.length === 0
+            ? 'The audit log is empty (no run has written to it yet).'
+            : `Audit log verified: ${rows.length} row(s), hash chain intact. ${report.runs.length} run(s) in the range; exports in ${dir}.`;
+    logger.info(result.message);
+    return result;
+}
+function exportDir(ctx) {
+    if (ctx.settings.reportPath)
+        return (0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.resolve)(ctx.cwd ?? '.', ctx.settings.reportPath));
+    return process.env.RUNNER_TEMP || (0,external_node_path_namespaceObject.resolve)(ctx.cwd ?? '.');
+}
+async function write(path, text) {
+    await (0,promises_namespaceObject.writeFile)(path, text, { mode: 0o600 });
+    await (0,promises_namespaceObject.chmod)(path, 0o600);
 }
 
 ;// CONCATENATED MODULE: ./src/commands/backup.ts
@@ -12432,22 +15358,6 @@ async function backupCommand(ctx, result) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/db/transaction.ts
-/** Runs `fn` inside BEGIN … COMMIT; any error rolls back and is rethrown. */
-async function withTransaction(client, fn) {
-    await client.query('BEGIN');
-    try {
-        const result = await fn();
-        await client.query('COMMIT');
-        return result;
-    }
-    catch (error) {
-        // The connection may be gone; the server then rolls back by itself.
-        await client.query('ROLLBACK').catch(() => { });
-        throw error;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/commands/baseline.ts
 
 
@@ -12455,20 +15365,22 @@ async function withTransaction(client, fn) {
 
 
 
+
 /**
- * baseline: records pending migrations up to `target-version` (default: all on disk) as applied
- * without running them, for adopting a database whose schema already matches the files.
+ * baseline: records pending migrations up to `target-version` (`all`: every file on disk; there
+ * is no default, see settings.ts) as applied without running them, for adopting a database whose
+ * schema already matches the files.
  */
 async function baselineCommand(ctx, result) {
     const { settings, logger } = ctx;
-    return withSession(ctx, result, { lock: true }, async ({ client, plan, set }) => {
-        const target = settings.targetVersion;
+    return withSession(ctx, result, { lock: true }, async ({ client, plan, set, historyReady }) => {
+        const target = settings.targetVersion === 'all' ? undefined : settings.targetVersion;
         if (target && !set.migrations.some((m) => m.version === target)) {
             throw new GuardError('invalid-input', `target-version ${target} matches no migration file in ${settings.migrationsDir}`, {
                 hint: 'Pass the version (leading digits of the file name) of the newest migration the database already has.',
             });
         }
-        const drift = plan.findings.filter((f) => f.code === 'drift' || f.code === 'missing-locally');
+        const drift = plan.findings.filter((f) => f.code === 'drift' || f.code === 'missing-locally' || f.code === 'invalid-version');
         if (drift.length > 0) {
             throw new GuardError('drift', `Nothing was baselined: the history and the files disagree:\n${drift.map((f) => `  - ${f.message}`).join('\n')}`);
         }
@@ -12479,9 +15391,8 @@ async function baselineCommand(ctx, result) {
             logger.info(result.message);
             return result;
         }
-        await ensureHistoryTable(client);
         await ensureGuardSchema(client);
-        const runId = await startRunRecord(client, {
+        const runId = await startRunRecord(client, ctx.scrubber, {
             command: 'baseline',
             environment: settings.environment,
             actor: ctx.run.actor,
@@ -12492,6 +15403,10 @@ async function baselineCommand(ctx, result) {
         });
         result.runId = runId;
         await withTransaction(client, async () => {
+            // The history table is created, or an older CLI's upgraded, as the CLI does it, with the rows.
+            await client.query(sessionSettings(settings, 'LOCAL'));
+            if (!historyReady)
+                await ensureHistoryTable(client);
             for (const m of toMark) {
                 await insertHistoryRow(client, { version: m.version, name: m.name, statements: [] });
                 await recordChecksum(client, {
@@ -12522,10 +15437,58 @@ async function baselineCommand(ctx, result) {
             .pop();
         result.status = 'success';
         result.message = `Marked ${toMark.length} migration(s) as applied without running them (up to ${toMark[toMark.length - 1].version}).`;
-        await finishRunRecord(client, runId, { status: 'success', applied: result.applied });
+        await finishRunRecord(client, ctx.scrubber, runId, { status: 'success', applied: result.applied });
         logger.info(result.message);
         return result;
     });
+}
+
+;// CONCATENATED MODULE: ./src/commands/changed.ts
+/**
+ * Whether the run left the database different from before it, read from the final result (the
+ * one place that knows what stayed): the `changed` output, the JSON report and every renderer.
+ *
+ * - apply: a migration this run committed and did not revert (per-file mode, or an `all` run cut
+ *   by a statement that commits on its own), a file partly committed (statements outside a
+ *   transaction, no history row), a failed statement outside a transaction that left something
+ *   behind it could not clean up (an INVALID index), or a schema that differs from before the run
+ *   after a failure (a down migration that did not undo all of its file).
+ * - rollback: the down migrations' transaction committed, or a restore went through.
+ * - baseline: history rows were written.
+ * - every other command (plan, status, backup, audit) never changes it.
+ *
+ * A rehearsal, a rolled-back transaction, a refusal before the run and the tool's own records
+ * (run records, checksums, the audit log) are not changes.
+ */
+function databaseChanged(result) {
+    switch (result.command) {
+        case 'apply':
+            return (result.applied.length > 0 ||
+                (result.committedBeforeFailure?.length ?? 0) > 0 ||
+                result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
+                (result.nonTransactional ?? []).some((n) => n.failed && leftSomethingBehind(n.leftBehind)) ||
+                schemaDiffers(result.schemaFingerprint));
+        case 'rollback':
+            return (result.rollback?.succeeded === true &&
+                (result.rollback.kind === 'restore' || result.rollback.reverted.length > 0));
+        case 'baseline':
+            return result.applied.length > 0;
+        default:
+            return false;
+    }
+}
+/** A failed run compares the schema before and after it; the files' own word does not settle it. */
+function schemaDiffers(fingerprint) {
+    return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
+}
+/**
+ * A failed statement outside a transaction reports what it left behind as notes
+ * (engine/invalid-index.ts): each remnant is either "… was dropped" or still there (or may be).
+ */
+function leftSomethingBehind(leftBehind) {
+    if (!leftBehind)
+        return false;
+    return !leftBehind.split('; ').every((note) => note.endsWith(' was dropped'));
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -12541,10 +15504,12 @@ function newResult(ctx, startedAt = new Date()) {
         command: ctx.settings.command,
         environment: ctx.settings.environment,
         status: 'failed',
+        changed: false,
         startedAt: startedAt.toISOString(),
         finishedAt: startedAt.toISOString(),
         durationMs: 0,
         database: { display: ctx.settings.database.display },
+        runUrl: ctx.run.runUrl,
         migrations: [],
         applied: [],
         pendingCount: 0,
@@ -12555,6 +15520,9 @@ function newResult(ctx, startedAt = new Date()) {
 }
 
 ;// CONCATENATED MODULE: ./src/commands/plan.ts
+
+
+
 
 
 
@@ -12579,10 +15547,14 @@ async function planCommand(ctx, result) {
             result.message = 'Nothing to apply: every migration is already applied.';
             return result;
         }
+        refuseOversizedFiles(plan.pending);
         const prepared = await prepareMigrations(plan.pending);
-        const execution = buildExecutionPlan(prepared, settings.transactionMode);
+        // A file an earlier run left partly applied is rehearsed from where apply would resume it.
+        const execution = buildExecutionPlan(resumePartialFiles(prepared, plan.partial), settings.transactionMode);
+        reportTimeoutChanges(result, logger, prepared, settings);
         result.migrations = prepared.map((p) => {
             const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
+            const notes = notesOf(p);
             return {
                 version: p.migration.version,
                 name: p.migration.name,
@@ -12592,6 +15564,7 @@ async function planCommand(ctx, result) {
                 statements: p.statements.length,
                 atomic: reasons.length === 0,
                 nonAtomicReasons: reasons,
+                ...(notes && { notes }),
             };
         });
         await runner.start();
@@ -12607,6 +15580,12 @@ async function planCommand(ctx, result) {
             if (failed)
                 Object.assign(failed, { status: 'failed', error });
             result.error = error;
+            if (ctx.signal?.aborted) {
+                result.status = 'cancelled';
+                result.cancelled = true;
+                result.message = `${error.message}. The rehearsal was rolled back; nothing was changed.`;
+                return result;
+            }
             result.status = 'failed';
             result.message = `${formatLocation(error)}${error.message}. apply would fail here; nothing was changed.`;
             return result;
@@ -12936,6 +15915,7 @@ SELECT * FROM (
 
 
 
+
 /** The tool's own run records survive a restore: they are the record of the restore itself. */
 const OWN_SCHEMA = 'migration_guard';
 /**
@@ -12979,11 +15959,12 @@ async function restoreCommand(ctx, result) {
         };
         result.currentVersion = history
             .map((h) => h.version)
-            .sort()
+            .filter(isNumericVersion)
+            .sort(discover_compareVersions)
             .pop();
         result.status = 'success';
         result.message = `Restored ${path}: the database now equals that backup. Writes made after the backup were discarded (confirmed by confirm-restore).`;
-        await finishRunRecord(client, runId, {
+        await finishRunRecord(client, ctx.scrubber, runId, {
             status: 'success',
             applied: [],
             // The restore discarded writes: record what was restored, on whose confirmation, and the
@@ -13023,10 +16004,14 @@ async function rollbackCommand(ctx, result) {
     const { settings, logger } = ctx;
     return withSession(ctx, result, { lock: true }, async (session) => {
         const { plan, set, client, runner } = session;
-        const applied = plan.rows
-            .filter((r) => r.state !== 'pending')
-            .map((r) => r.version)
-            .sort(discover_compareVersions);
+        const recorded = plan.rows.filter((r) => r.state !== 'pending').map((r) => r.version);
+        // A history row whose version is not all digits has no place in the order and no file: it is
+        // never a rollback target, and rollback (an emergency tool) is not blocked by it either.
+        const unordered = recorded.filter((v) => !isNumericVersion(v));
+        if (unordered.length > 0) {
+            logger.warn(`Ignored ${unordered.length} history row(s) whose version is not a migration version (${unordered.map((v) => JSON.stringify(v)).join(', ')}): rollback neither counts nor removes them`);
+        }
+        const applied = recorded.filter(isNumericVersion).sort(discover_compareVersions);
         let targets;
         if (settings.targetVersion) {
             if (!applied.includes(settings.targetVersion)) {
@@ -13082,7 +16067,8 @@ async function rollbackCommand(ctx, result) {
             error: outcome.failure?.version === m.version ? outcome.failure.error : undefined,
         }));
         if (outcome.failure) {
-            result.status = 'failed';
+            result.status = outcome.failure.cancelled ? 'cancelled' : 'failed';
+            result.cancelled = outcome.failure.cancelled || undefined;
             result.error = outcome.failure.error;
             result.rollback = {
                 kind: 'command',
@@ -13101,7 +16087,7 @@ async function rollbackCommand(ctx, result) {
             result.pendingCount = plan.pending.length + targets.length;
             result.message = `Rolled back ${reverted.join(', ')}; current version ${result.currentVersion ?? 'none'}.`;
         }
-        await finishRunRecord(client, runId, {
+        await finishRunRecord(client, ctx.scrubber, runId, {
             status: result.status,
             applied: [],
             error: result.error?.message,
@@ -13128,14 +16114,28 @@ async function statusCommand(ctx, result) {
         const problems = plan.findings.filter((f) => f.severity === 'error').length;
         result.message =
             `${applied} applied, ${plan.pending.length} pending` +
+                (plan.partial.size
+                    ? ` (${plan.partial.size} of them partially applied by a failed run: ${[...plan.partial.keys()].join(', ')})`
+                    : '') +
                 (problems ? `, ${problems} problem(s) that would stop apply` : '') +
-                (plan.currentVersion ? `; current version ${plan.currentVersion}` : '; nothing applied yet');
+                (plan.currentVersion ? `; current version ${plan.currentVersion}` : '; nothing applied yet') +
+                (result.abandonedRuns?.length
+                    ? `; ${result.abandonedRuns.length} run(s) ended without finishing and are still recorded as running: ${result.abandonedRuns.map((r) => `#${r.id}${r.applied.length ? ` (applied ${r.applied.join(', ')})` : ' (applied nothing)'}`).join(', ')}`
+                    : '');
         ctx.logger.info(result.message);
+        for (const row of plan.rows)
+            if (row.partial)
+                ctx.logger.warn(`${row.file ?? row.version}: ${row.partial.description}`);
         return result;
     });
 }
 
 ;// CONCATENATED MODULE: ./src/commands/index.ts
+
+
+
+
+
 
 
 
@@ -13151,14 +16151,30 @@ const HANDLERS = {
     rollback: rollbackCommand,
     backup: backupCommand,
     baseline: baselineCommand,
+    audit: auditCommand,
 };
+/** Commands whose runs are written to the audit log: the ones that can change the database. */
+const AUDITED = new Set(['apply', 'rollback', 'baseline', 'backup']);
 /**
  * Runs one command and always returns a result: an error becomes a failed result carrying the
- * message, location and hint, so every run can be reported the same way.
+ * message, location and hint, so every run can be reported the same way. The command logs through
+ * the scrubber, and the result it returns is scrubbed (then its statements cut): whatever the
+ * caller writes from it (report, summary, outputs, stdout) holds no secret.
  */
-async function runCommand(ctx) {
+async function runCommand(command) {
+    const { scrubber } = command;
+    // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
+    const ctx = {
+        ...command,
+        logger: scrubbingLogger(command.logger, scrubber.scrub),
+        run: scrubber.scrubValue(command.run),
+    };
     const started = new Date();
     const result = newResult(ctx, started);
+    const audit = AUDITED.has(ctx.settings.command)
+        ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
+        : undefined;
+    ctx.onConnected = () => audit?.start();
     try {
         const handler = HANDLERS[ctx.settings.command];
         if (!handler) {
@@ -13169,14 +16185,21 @@ async function runCommand(ctx) {
         await handler(ctx, result);
     }
     catch (error) {
-        result.status = 'failed';
+        // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
+        const cancelled = (error instanceof GuardError && error.code === 'cancelled') || ctx.signal?.aborted;
+        result.status = cancelled ? 'cancelled' : 'failed';
+        result.cancelled = cancelled || undefined;
         result.error = toErrorDetail(error);
         result.message = errorMessage(error);
     }
+    // Decided once, from the result as it ends: what stayed committed, whatever path the run took.
+    result.changed = databaseChanged(result);
     const finished = new Date();
     result.finishedAt = finished.toISOString();
     result.durationMs = finished.getTime() - started.getTime();
-    return result;
+    const scrubbed = outbound(result, scrubber);
+    await audit?.finish(scrubbed);
+    return scrubbed;
 }
 function toErrorDetail(error) {
     if (error instanceof GuardError) {
@@ -17503,8 +20526,8 @@ const $ZodLazy = /*@__PURE__*/ (/* unused pure expression or super */ null && (c
         return inner._zod.run(payload, ctx);
     };
 })));
-const $ZodCustom = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodCustom", (inst, def) => {
-    checks.$ZodCheck.init(inst, def);
+const $ZodCustom = /*@__PURE__*/ $constructor("$ZodCustom", (inst, def) => {
+    $ZodCheck.init(inst, def);
     $ZodType.init(inst, def);
     inst._zod.parse = (payload, _) => {
         return payload;
@@ -17518,7 +20541,7 @@ const $ZodCustom = /*@__PURE__*/ (/* unused pure expression or super */ null && 
         handleRefineResult(r, payload, input, inst);
         return;
     };
-})));
+});
 function handleRefineResult(result, payload, input, inst) {
     if (!result) {
         const _iss = {
@@ -17531,7 +20554,7 @@ function handleRefineResult(result, payload, input, inst) {
         };
         if (inst._zod.def.params)
             _iss.params = inst._zod.def.params;
-        payload.issues.push(util.issue(_iss));
+        payload.issues.push(util_issue(_iss));
     }
 }
 
@@ -18558,7 +21581,7 @@ function _refine(Class, fn, _params) {
         type: "custom",
         check: "custom",
         fn: fn,
-        ...util.normalizeParams(_params),
+        ...normalizeParams(_params),
     });
     return schema;
 }
@@ -18780,7 +21803,7 @@ function flattenError(error, mapper = (issue) => issue.message) {
     }
     return { formErrors, fieldErrors };
 }
-function formatError(error, mapper = (issue) => issue.message) {
+function errors_formatError(error, mapper = (issue) => issue.message) {
     const fieldErrors = { _errors: [] };
     const processError = (error, path = []) => {
         for (const issue of error.issues) {
@@ -20061,10 +23084,10 @@ function promise(innerType) {
         innerType: innerType,
     });
 }
-const ZodMiniCustom = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodMiniCustom", (inst, def) => {
-    core.$ZodCustom.init(inst, def);
+const ZodMiniCustom = /*@__PURE__*/ $constructor("ZodMiniCustom", (inst, def) => {
+    $ZodCustom.init(inst, def);
     ZodMiniType.init(inst, def);
-})));
+});
 // custom checks
 // @__NO_SIDE_EFFECTS__
 function check(fn, params) {
@@ -20083,7 +23106,7 @@ function custom(fn, _params) {
 // refine
 // @__NO_SIDE_EFFECTS__
 function refine(fn, _params = {}) {
-    return core._refine(ZodMiniCustom, fn, _params);
+    return _refine(ZodMiniCustom, fn, _params);
 }
 // superRefine
 // @__NO_SIDE_EFFECTS__
@@ -20259,12 +23282,20 @@ function stripBrackets(hostname) {
 
 ;// CONCATENATED MODULE: ./src/config/duration.ts
 const UNITS = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
-/** Parses "500ms", "2s", "5m", "1h" or a bare number of milliseconds; undefined when malformed. */
-function parseDuration(text) {
+/**
+ * Reads "500ms", "2s", "5m", "1h" or a bare number of milliseconds, unrounded ("0.4ms" is 0.4);
+ * undefined when malformed. Validation needs the exact value: a sub-millisecond duration rounds to 0.
+ */
+function exactDurationMs(text) {
     const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/.exec(text);
     if (!match)
         return undefined;
-    return Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms']);
+    return Number(match[1]) * UNITS[match[2] ?? 'ms'];
+}
+/** Parses a duration into whole milliseconds (PostgreSQL's unit for its timeouts); undefined when malformed. */
+function parseDuration(text) {
+    const exact = exactDurationMs(text);
+    return exact === undefined ? undefined : Math.round(exact);
 }
 
 ;// CONCATENATED MODULE: ./src/config/settings.ts
@@ -20295,19 +23326,31 @@ const INPUT_NAMES = [
     'backup-path',
     'confirm-restore',
     'report-path',
+    'reason',
+    'since',
+    'until',
 ];
 const blankToUndefined = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 /** An input left blank counts as not given (GitHub passes every declared input, empty when unset). */
 const input = (schema) => pipe(transform(blankToUndefined), schema);
 const optionalText = input(optional(schemas_string().check(_trim())));
+/**
+ * A duration input. PostgreSQL counts its timeouts in whole milliseconds and reads 0 as "no
+ * timeout", so a value under 1ms (other than 0 itself) is refused: it would round to 0 and switch
+ * the protection off. `zeroMeansNone` (statement-timeout): an explicit 0 is accepted and means no
+ * timeout, as in PostgreSQL, the same as leaving the input out.
+ */
 function settings_duration(fallback, limits = {}) {
-    const { min = 0, max = 24 * 3_600_000 } = limits;
+    const { min = 0, max = 24 * 3_600_000, zeroMeansNone = false } = limits;
     const problemWith = (text) => {
-        const ms = parseDuration(text);
-        return ms === undefined
-            ? `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`
-            : ms > max
-                ? `"${text}" is longer than the limit of ${formatMs(max)}`
+        const exact = exactDurationMs(text);
+        if (exact === undefined)
+            return `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`;
+        const ms = Math.round(exact);
+        return ms > max
+            ? `"${text}" is longer than the limit of ${formatMs(max)}`
+            : exact > 0 && exact < 1
+                ? `"${text}" is shorter than 1ms: PostgreSQL counts whole milliseconds, so it would become 0, which means no timeout at all${zeroMeansNone ? ' (write 0 to mean that)' : ''}`
                 : ms < min
                     ? `"${text}" is too short: at least ${formatMs(min)} (0 would mean waiting forever)`
                     : undefined;
@@ -20319,7 +23362,8 @@ function settings_duration(fallback, limits = {}) {
             ctx.addIssue({ code: 'custom', message: problem, input: value });
     })), transform((value) => {
         const text = value ?? fallback;
-        return text === undefined ? undefined : parseDuration(text);
+        const ms = text === undefined ? undefined : parseDuration(text);
+        return zeroMeansNone && ms === 0 ? undefined : ms;
     })));
 }
 function formatMs(ms) {
@@ -20343,6 +23387,21 @@ function oneOf(values, fallback) {
         error: (issue) => `"${String(issue.input)}" is not accepted: use one of ${values.join(', ')}`,
     }), fallback));
 }
+const TIMESTAMP_HELP = 'must be a date or time in ISO 8601 (2026-01-31, 2026-01-31T12:00:00Z) or a span back from now (7d, 12h, 30m)';
+/** An ISO 8601 date/time, or a span back from now ("7d", "12h", "30m"). */
+function timestamp(text, now = Date.now()) {
+    if (text === undefined)
+        return undefined;
+    const span = /^\s*(\d+)\s*(d|h|m)\s*$/.exec(text);
+    if (span) {
+        const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[span[2]];
+        return new Date(now - Number(span[1]) * unit);
+    }
+    if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim()))
+        return undefined;
+    const parsed = new Date(text.trim());
+    return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+}
 // zod/mini: the same validation as zod's classic API, a third of the bundle's evaluation time.
 const schema = object({
     command: input(schemas_default(schemas_enum(['auto', ...COMMANDS], {
@@ -20355,10 +23414,12 @@ const schema = object({
     'transaction-mode': oneOf(TRANSACTION_MODES, 'all'),
     'lock-timeout': settings_duration('2s', { min: 1, max: 10 * 60_000 }),
     'lock-retries': input(schemas_default(wholeNumber('must be a whole number from 0 to 50', 0, 50), 5)),
-    'statement-timeout': settings_duration(undefined),
+    'statement-timeout': settings_duration(undefined, { zeroMeansNone: true }),
     'run-lock-timeout': settings_duration('2m', { min: 1, max: 6 * 3_600_000 }),
     'allow-out-of-order': settings_boolean(false),
-    'target-version': input(optional(schemas_string().check(_regex(/^\d+$/, 'must be a migration version: digits only, e.g. 20240101120000')))),
+    'target-version': input(optional(schemas_string().check(_trim(), _regex(/^(\d+|all)$/, {
+        error: (issue) => `"${String(issue.input)}" is not a migration version: digits only (the start of a file name), e.g. 20240101120000; baseline also takes all`,
+    })))),
     count: input(optional(wholeNumber('must be a whole number of migrations from 1 to 10000', 1, 10_000))),
     strategy: oneOf(['down', 'restore'], 'down'),
     backup: input(optional(schemas_enum(BACKUP_MODES, {
@@ -20369,6 +23430,9 @@ const schema = object({
     'backup-path': optionalText,
     'confirm-restore': optionalText,
     'report-path': optionalText,
+    reason: optionalText,
+    since: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
+    until: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
 });
 /**
  * Turns raw inputs into Settings, or throws one error listing every bad input with what is accepted.
@@ -20388,6 +23452,15 @@ function parseSettings(raw, context = {}) {
     const command = v.command === 'auto' ? (isPullRequest ? 'plan' : 'apply') : v.command;
     if (command === 'rollback' && v['target-version'] && v.count) {
         throw new SettingsError('Invalid input:\n  count: give either count or target-version for a rollback, not both');
+    }
+    if (command === 'baseline' && !v['target-version']) {
+        // Marking files applied without running them is only undone by hand: never by default, nor
+        // from an empty value (an unset variable, or an input GitHub passes blank when it is not given).
+        throw new SettingsError('Invalid input:\n  target-version: baseline needs it: the newest migration version the database already has ' +
+            '(files up to it are marked applied without running them), or all to mark every file in migrations-dir');
+    }
+    if (command === 'rollback' && v['target-version'] === 'all') {
+        throw new SettingsError('Invalid input:\n  target-version: all is for baseline only; for rollback give the newest version to keep, or count');
     }
     if (command === 'rollback' && v.strategy === 'restore' && !v['backup-path']) {
         throw new SettingsError('Invalid input:\n  backup-path: strategy restore needs the path of the backup to restore');
@@ -20415,6 +23488,9 @@ function parseSettings(raw, context = {}) {
         backupPath: v['backup-path'],
         confirmRestore: v['confirm-restore'],
         reportPath: v['report-path'],
+        reason: v.reason,
+        since: timestamp(v.since),
+        until: timestamp(v.until),
     };
 }
 class SettingsError extends Error {
@@ -20466,38 +23542,303 @@ function secretsOfDatabaseUrl(raw) {
     return [...new Set(secrets.filter((s) => s.length > 0))];
 }
 
-;// CONCATENATED MODULE: ./src/logger.ts
-const silentLogger = {
-    info: () => { },
-    warn: () => { },
-    error: () => { },
-    debug: () => { },
-    group: (_title, fn) => fn(),
+;// CONCATENATED MODULE: ./src/config/run-scrubber.ts
+
+
+/**
+ * The run's one scrubber, built from the raw inputs before they are validated (so even an error
+ * about them is scrubbed). The entry points mask the same forms in the runner's log and hand it to
+ * every command on its context; a new secret input (a token, a webhook URL) is registered here.
+ */
+function scrubberForInputs(raw) {
+    const scrubber = new SecretScrubber();
+    for (const secret of secretsOfDatabaseUrl(raw['database-url']))
+        scrubber.add(secret);
+    return scrubber;
+}
+
+;// CONCATENATED MODULE: ./src/report/annotations.ts
+/**
+ * GitHub shows at most 10 error and 10 warning annotations per step. One error is left for the
+ * step's own failure message (the entry point's setFailed); past the limit, the last annotation
+ * says how many more there are and where to read them.
+ */
+const MAX_ERROR_ANNOTATIONS = 9;
+const MAX_WARNING_ANNOTATIONS = 10;
+const FAILED_TITLE = {
+    plan: 'Migration would fail',
+    rollback: 'Rollback failed',
+    baseline: 'Baseline failed',
 };
-/** Wraps a logger so every message passes through `scrub` first. */
-function scrubbingLogger(inner, scrub) {
-    return {
-        info: (m) => inner.info(scrub(m)),
-        warn: (m) => inner.warn(scrub(m)),
-        error: (m) => inner.error(scrub(m)),
-        debug: (m) => inner.debug(scrub(m)),
-        group: (title, fn) => inner.group(scrub(title), fn),
+/**
+ * The annotations of a run, pure from its result (golden-tested): SQL errors at file, line and
+ * column (the run's, each migration's, the rollback's), what a failed statement outside a
+ * transaction left behind, and findings about a file. Errors come first, the run's own error first
+ * of all; an error repeated in several places of the result is annotated once.
+ */
+function renderAnnotations(result) {
+    const errors = [];
+    const warnings = [];
+    const seen = new Set();
+    const add = (list, annotation) => {
+        const key = JSON.stringify([annotation.file, annotation.line, annotation.column, annotation.message]);
+        if (seen.has(key))
+            return;
+        seen.add(key);
+        list.push(annotation);
     };
+    const sqlError = (title, error) => {
+        if (error?.file)
+            add(errors, { level: 'error', title, ...placeOf(error), message: annotations_describe(error) });
+    };
+    // A stopped job is not the file's fault: the statement it stopped is named, as cancelled.
+    const failedTitle = result.cancelled
+        ? 'Migration cancelled'
+        : (FAILED_TITLE[result.command] ?? 'Migration failed');
+    sqlError(failedTitle, result.error);
+    for (const m of result.migrations)
+        sqlError(failedTitle, m.error);
+    sqlError('Rollback failed', result.rollback?.error);
+    for (const n of result.nonTransactional ?? [])
+        if (n.failed && n.leftBehind)
+            add(warnings, {
+                level: 'warning',
+                title: 'Left behind outside a transaction',
+                file: n.file,
+                line: n.line,
+                message: n.leftBehind,
+            });
+    // A skipped file is not a migration (a README beside them): it is listed in the summary only.
+    for (const f of result.findings) {
+        if (!f.file || f.code === 'skipped-file')
+            continue;
+        add(f.severity === 'error' ? errors : warnings, {
+            level: f.severity,
+            title: `Migration ${f.code}`,
+            file: f.file,
+            line: f.line,
+            column: f.column,
+            message: f.message,
+        });
+    }
+    return [...capped(errors, MAX_ERROR_ANNOTATIONS), ...capped(warnings, MAX_WARNING_ANNOTATIONS)];
+}
+function placeOf(error) {
+    return { file: error.file, line: error.line, column: error.column };
+}
+/** The error as psql would show it: message (SQLSTATE), then DETAIL and HINT lines. */
+function annotations_describe(error) {
+    const lines = [`${error.message}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`];
+    if (error.detail)
+        lines.push(`DETAIL: ${error.detail}`);
+    if (error.hint)
+        lines.push(`HINT: ${error.hint}`);
+    return lines.join('\n');
+}
+/** At most `max` annotations; the last one kept also says how many more the job summary lists. */
+function capped(list, max) {
+    if (list.length <= max)
+        return list;
+    const kept = list.slice(0, max);
+    const more = list.length - max;
+    const last = kept[max - 1];
+    kept[max - 1] = {
+        ...last,
+        message: `${last.message}\n(${more} more ${last.level === 'error' ? 'errors' : 'warnings'} not annotated: GitHub shows 10 per step; see the job summary and the JSON report)`,
+    };
+    return kept;
+}
+
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/**
+ * Markdown building blocks shared by the renderers: escaping, clipping, folding long lists into
+ * `<details>`, and keeping a document under a size limit. Pure functions over strings.
+ */
+/** Escapes the characters that would let report text inject HTML into GitHub's Markdown. */
+function escapeMd(text) {
+    return text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/** One table cell: escaped, its pipes escaped and its line breaks kept as <br>, so a row keeps its cells. */
+function escapeCell(text) {
+    return escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/** `text` cut to `max` characters with an ellipsis (before escaping, so no entity is cut in two). */
+function clip(text, max) {
+    return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+function bytes(text) {
+    return Buffer.byteLength(text, 'utf8');
+}
+/**
+ * Lines for a long list (table rows after `header`, or list lines): open when short, folded into
+ * `<details>` when long, and cut to `maxItems` (in their order, the kept ones first in priority,
+ * a gap line where items were left out) with a note saying what is missing and where it is.
+ */
+function foldList(items, render, header, options) {
+    const chosen = chooseItems(items, options.maxItems, options.keep);
+    const body = [];
+    let previous = -1;
+    for (const index of chosen) {
+        if (index > previous + 1)
+            body.push(options.gap(index - previous - 1, items.slice(previous + 1, index)));
+        body.push(render(items[index]));
+        previous = index;
+    }
+    if (previous < items.length - 1)
+        body.push(options.gap(items.length - previous - 1, items.slice(previous + 1)));
+    const lines = [...header, ...body];
+    if (chosen.length < items.length)
+        lines.push('', options.cutNote(chosen.length, items.length));
+    if (items.length <= options.foldAbove)
+        return lines;
+    // A blank line after <summary> and before </details>: GitHub renders the Markdown inside then.
+    return [`<details><summary>${options.summary}</summary>`, '', ...lines, '', '</details>'];
+}
+/**
+ * The indexes of the items to list, in order: every kept one (up to `max`), then their neighbours
+ * (what ran just before a failure), then the first others.
+ */
+function chooseItems(items, max, keep) {
+    if (items.length <= max)
+        return items.map((_, i) => i);
+    const kept = keep ? items.flatMap((item, i) => (keep(item) ? [i] : [])) : [];
+    const chosen = new Set();
+    const add = (i) => {
+        if (i >= 0 && i < items.length && chosen.size < max)
+            chosen.add(i);
+    };
+    for (const i of kept)
+        add(i);
+    for (let d = 1; d <= CONTEXT; d++)
+        for (const i of kept)
+            [i - d, i + d].forEach(add);
+    for (let i = 0; i < items.length; i++)
+        add(i);
+    return [...chosen].sort((a, b) => a - b);
+}
+/** Items listed on each side of a kept one when a list is cut. */
+const CONTEXT = 3;
+/** "3 applied, 1 failed": how many items fall in each group, in the order groups first appear. */
+function countsBy(items, group) {
+    const counts = new Map();
+    for (const item of items)
+        counts.set(group(item), (counts.get(group(item)) ?? 0) + 1);
+    return [...counts].map(([name, n]) => `${n} ${name}`).join(', ');
+}
+/**
+ * `markdown` cut at a line boundary so that it and `note` fit in `limit` bytes, with any open code
+ * fence and `<details>` closed, so what is left still renders. Unchanged when it fits.
+ */
+function fitToSize(markdown, limit, note) {
+    if (bytes(markdown) <= limit)
+        return markdown;
+    // Room for the note and the closing tags; the note itself is short.
+    const room = limit - bytes(note(limit)) - 64;
+    let cut = Buffer.from(markdown, 'utf8').subarray(0, Math.max(0, room)).toString('utf8');
+    if (cut.endsWith('\uFFFD'))
+        cut = cut.slice(0, -1); // a character split by the byte cut
+    const lastLine = cut.lastIndexOf('\n');
+    cut = lastLine >= 0 ? cut.slice(0, lastLine + 1) : '';
+    const closing = [];
+    if ((cut.match(/^```/gm) ?? []).length % 2 === 1)
+        closing.push('```');
+    const open = (cut.match(/<details>/g) ?? []).length - (cut.match(/<\/details>/g) ?? []).length;
+    for (let i = 0; i < open; i++)
+        closing.push('', '</details>');
+    return `${cut}${closing.length ? `${closing.join('\n')}\n` : ''}\n${note(bytes(cut))}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
+
+/** GitHub refuses a step summary larger than this. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * What the summary allows itself: a tenth of the limit stays free, so a byte count that differs
+ * from GitHub's (line endings, a wrapper it adds) never tips a run's summary over.
+ */
+const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 100 * 1024;
+/** The audit command's compliance report may take at most this much of the budget. */
+const AUDIT_BUDGET_BYTES = 512 * 1024;
+/** Tables longer than this fold into `<details>`; longer than the maximum, they are cut. */
+const FOLD_ROWS_ABOVE = 30;
+const MAX_ROWS = 250;
+/** Lists (findings, lock waits, statements outside a transaction) fold and cut sooner. */
+const FOLD_ITEMS_ABOVE = 10;
+const MAX_ITEMS = 100;
+/** Longest text of one cell or list line: a huge error message cannot crowd out the rest. */
+const MAX_CELL = 600;
+const MAX_MESSAGE = 3000;
+/** Where the whole data is when the summary leaves some out. */
+const JSON_REPORT = 'the JSON report of the run (the `report-path` output)';
+const FULL_DATA = `${JSON_REPORT} holds every one`;
 const STATUS_LABEL = {
     success: '✅ success',
     'nothing-to-do': '✅ nothing to do',
     failed: '❌ failed',
     'rolled-back': '↩️ failed and rolled back',
+    cancelled: '⏹️ cancelled',
 };
-/** The job summary: pure Markdown from a run result (golden-tested). */
+/** Findings that mean the history and the files disagree: shown as their own section. */
+const DRIFT_CODES = new Set(['drift', 'missing-locally', 'out-of-order']);
+/** Commands whose runs have pending, applied, failed and rolled-back migrations to count. */
+const COUNTED_COMMANDS = new Set([
+    'plan',
+    'apply',
+    'rollback',
+    'baseline',
+]);
+/**
+ * The job summary, a status board of the run: outcome, counts, facts (backup, lock, run link),
+ * error, one row per migration, what stayed applied, rollback, drift and findings. Pure Markdown
+ * from a run result (golden-tested); long lists fold into `<details>` and are cut with a note, and
+ * the whole stays under GitHub's size limit.
+ */
 function renderSummary(result) {
-    const lines = [];
-    lines.push(`## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`, '');
-    lines.push(escapeMd(result.message), '');
+    const sections = [
+        [
+            `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
+        ],
+        [escapeMd(clip(result.message, MAX_MESSAGE))],
+        countsTable(result),
+        factsTable(result),
+        errorSection(result),
+        migrationSection(result.migrations),
+        committedSection(result.committedBeforeFailure),
+        result.rollback ? rollbackSection(result.rollback) : [],
+        nonTransactionalSection(result.nonTransactional),
+        partialSection(result.partiallyApplied),
+        rehearsalSection(result),
+        lockSection(result.lock),
+        sessionEffectsSection(result.sessionEffects),
+        abandonedSection(result.abandonedRuns),
+        result.status_rows ? statusSection(result.status_rows) : [],
+        findingsSection('### Drift: the history and the files disagree', result.findings.filter((f) => DRIFT_CODES.has(f.code))),
+        findingsSection('### Findings', result.findings.filter((f) => !DRIFT_CODES.has(f.code))),
+        result.audit
+            ? [
+                fitToSize(result.audit.markdown.trimEnd(), AUDIT_BUDGET_BYTES, () => `_The compliance report is cut here to fit the job summary: the whole report is in ${escapeMd(result.audit.files.markdown)}._`).trimEnd(),
+            ]
+            : [],
+    ];
+    const markdown = `${sections
+        .filter((s) => s.length > 0)
+        .map((s) => s.join('\n'))
+        .join('\n\n')}\n`;
+    return fitToSize(markdown, SUMMARY_BUDGET_BYTES, (kept) => `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`);
+}
+function countsTable(result) {
+    if (!COUNTED_COMMANDS.has(result.command))
+        return [];
+    const count = (...statuses) => result.migrations.filter((m) => statuses.includes(m.status)).length;
+    return [
+        '| Pending | Applied | Failed | Rolled back |',
+        '|---|---|---|---|',
+        `| ${result.pendingCount} | ${result.applied.length} | ${count('failed', 'partially-applied')} | ${count('rolled-back')} |`,
+    ];
+}
+function factsTable(result) {
     const facts = [
+        ['Database changed', result.changed ? 'yes' : 'no'],
         [
             'Database',
             result.database
@@ -20505,10 +23846,6 @@ function renderSummary(result) {
                 : undefined,
         ],
         ['Transaction mode', result.transactionMode],
-        ['Applied', String(result.applied.length)],
-        ['Pending', String(result.pendingCount)],
-        ['Failed', countOf(result, 'failed', 'partially-applied')],
-        ['Rolled back', countOf(result, 'rolled-back')],
         [
             'Backup',
             result.backup
@@ -20517,7 +23854,7 @@ function renderSummary(result) {
         ],
         ['Current version', result.currentVersion],
         ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
-        ['Lock', result.lock ? describeLock(result) : undefined],
+        ['Lock', result.lock ? describeLock(result.lock) : undefined],
         [
             'Schema fingerprint',
             result.schemaFingerprint
@@ -20526,74 +23863,63 @@ function renderSummary(result) {
         ],
         ['Run id', result.runId !== undefined ? String(result.runId) : undefined],
     ];
-    lines.push('| | |', '|---|---|');
-    for (const [k, v] of facts)
-        if (v !== undefined)
-            lines.push(`| ${k} | ${escapeCell(v)} |`);
-    lines.push('');
-    if (result.error) {
-        const where = result.error.file
-            ? `${result.error.file}${result.error.line ? `:${result.error.line}` : ''}${result.error.column ? `:${result.error.column}` : ''}`
-            : '';
-        lines.push('### Error', '', '```', `${where ? `${where}: ` : ''}${result.error.message}${result.error.sqlstate ? ` (SQLSTATE ${result.error.sqlstate})` : ''}`);
-        if (result.error.detail)
-            lines.push(`DETAIL: ${result.error.detail}`);
-        if (result.error.hint)
-            lines.push(`HINT: ${result.error.hint}`);
-        lines.push('```', '');
-    }
-    if (result.migrations.length > 0)
-        lines.push(...migrationTable(result.migrations), '');
-    if (result.committedBeforeFailure?.length) {
-        lines.push('### Left applied by the failed run', '', ...result.committedBeforeFailure.map((v) => `- ${v}`), '');
-    }
-    if (result.rollback)
-        lines.push(...rollbackSection(result.rollback), '');
-    if (result.nonTransactional?.length) {
-        lines.push('### Ran outside a transaction (not undone by a rollback)', '');
-        for (const n of result.nonTransactional) {
-            lines.push(`- ${n.file}:${n.line}: \`${escapeCell(n.statement.split('\n')[0])}\`${n.down ? ` — down: ${n.down}` : ' — no down migration'}`);
-        }
-        lines.push('');
-    }
-    if (result.rehearsal?.notRehearsed.length) {
-        lines.push('### Not rehearsed', '', ...result.rehearsal.notRehearsed.map((n) => `- ${escapeMd(n)}`), '');
-    }
-    if (result.lock?.retries.length) {
-        lines.push('### Lock waits', '');
-        for (const r of result.lock.retries) {
-            lines.push(`- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(r.message)}${r.blocker ? ` — blocked by ${escapeMd(r.blocker)}` : ''}`);
-        }
-        lines.push('');
-    }
-    if (result.status_rows)
-        lines.push(...statusTable(result.status_rows), '');
-    if (result.findings.length > 0) {
-        lines.push('### Findings', '');
-        for (const f of result.findings)
-            lines.push(`- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(f.message)}`);
-        lines.push('');
-    }
-    return `${lines.join('\n').trimEnd()}\n`;
+    const rows = facts.flatMap(([k, v]) => (v === undefined ? [] : [`| ${k} | ${escapeCell(v)} |`]));
+    // A link, not text: built from GitHub's own variables, and only an http(s) address is linked.
+    if (result.runUrl && /^https?:\/\/[^\s()<>]+$/.test(result.runUrl))
+        rows.push(`| Workflow run | [${escapeCell(result.runUrl)}](${result.runUrl}) |`);
+    return ['| | |', '|---|---|', ...rows];
 }
-function errorPlace(error) {
-    if (error.file)
-        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
-    return error.line ? `line ${error.line}: ` : '';
+function errorSection(result) {
+    const error = result.error;
+    if (!error)
+        return [];
+    const where = error.file
+        ? `${error.file}${error.line ? `:${error.line}` : ''}${error.column ? `:${error.column}` : ''}`
+        : '';
+    const text = [
+        `${where ? `${where}: ` : ''}${clip(error.message, MAX_MESSAGE)}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`,
+    ];
+    if (error.detail)
+        text.push(`DETAIL: ${clip(error.detail, MAX_MESSAGE)}`);
+    if (error.hint)
+        text.push(`HINT: ${clip(error.hint, MAX_MESSAGE)}`);
+    // A line of the error that starts a fence would close the block early and let the rest render.
+    return ['### Error', '', '```', ...text.map((l) => l.replace(/^```/gm, '` ``')), '```'];
 }
-function countOf(result, ...statuses) {
-    if (result.migrations.length === 0)
-        return undefined;
-    return String(result.migrations.filter((m) => statuses.includes(m.status)).length);
+function migrationSection(migrations) {
+    if (migrations.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...foldList(migrations, migrationRow, ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (m) => m.error !== undefined || m.status === 'failed' || m.status === 'partially-applied',
+            summary: `${migrations.length} migrations: ${countsBy(migrations, (m) => m.status)}`,
+            gap: (_n, left) => `| … | ${countsBy(left, (m) => m.status)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
 }
-function summary_formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    if (bytes < 1024 ** 2)
-        return `${(bytes / 1024).toFixed(1)} KiB`;
-    if (bytes < 1024 ** 3)
-        return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-    return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+function migrationRow(m) {
+    const notes = [
+        m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
+        m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
+        ...(m.notes ?? []),
+    ]
+        .filter(Boolean)
+        .join(' — ');
+    return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(clip(notes, MAX_CELL))} |`;
+}
+function committedSection(versions) {
+    if (!versions?.length)
+        return [];
+    return [
+        '### Left applied by this run (not undone)',
+        '',
+        ...foldList(versions, (v) => `- ${v}`, [], listOptions(versions.length, 'versions')),
+    ];
 }
 function rollbackSection(rollback) {
     const title = rollback.kind === 'automatic'
@@ -20601,21 +23927,139 @@ function rollbackSection(rollback) {
         : rollback.kind === 'restore'
             ? 'Restore'
             : 'Rollback';
-    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`, ''];
+    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`];
     if (rollback.reverted.length)
-        lines.push(`Reverted (newest first): ${rollback.reverted.join(', ')}`, '');
+        lines.push('', `Reverted (newest first): ${versionList(rollback.reverted)}`);
     if (rollback.backupPath)
-        lines.push(`Backup restored: ${rollback.backupPath}`, '');
-    if (rollback.error)
-        lines.push(`Error: ${escapeMd(rollback.error.message)}`, '');
+        lines.push('', `Backup restored: ${escapeMd(rollback.backupPath)}`);
+    if (rollback.error) {
+        const where = errorPlace(rollback.error);
+        lines.push('', `Error: ${escapeMd(`${where}${clip(rollback.error.message, MAX_MESSAGE)}`)}`);
+    }
     if (rollback.stillApplied?.length)
-        lines.push(`Still applied: ${rollback.stillApplied.join(', ')}`, '');
+        lines.push('', `Still applied: ${versionList(rollback.stillApplied)}`);
     if (rollback.nextStep)
-        lines.push(`**Next step:** ${escapeMd(rollback.nextStep)}`);
+        lines.push('', `**Next step:** ${escapeMd(clip(rollback.nextStep, MAX_MESSAGE))}`);
     return lines;
 }
-function describeLock(result) {
-    const lock = result.lock;
+function nonTransactionalSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Ran outside a transaction (not undone by a rollback)',
+        '',
+        ...foldList(items, (n) => `- ${escapeMd(n.file)}:${n.line}: \`${escapeCell(clip(n.statement.split('\n')[0], 200))}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${escapeMd(n.down)}` : ' — no down migration'}`, [], { ...listOptions(items.length, 'statements'), keep: (n) => n.failed === true }),
+    ];
+}
+function partialSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Partly applied (no history row)',
+        '',
+        ...foldList(items, (p) => `- ${escapeMd(p.file)}: ${escapeMd(clip(p.nextStep, MAX_CELL))}`, [], listOptions(items.length, 'files')),
+    ];
+}
+function rehearsalSection(result) {
+    const lines = [];
+    if (result.rehearsal?.reason && result.command === 'apply')
+        lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`);
+    const notRehearsed = result.rehearsal?.notRehearsed ?? [];
+    if (notRehearsed.length) {
+        if (lines.length)
+            lines.push('');
+        lines.push('### Not rehearsed', '', ...foldList(notRehearsed, (n) => `- ${escapeMd(clip(n, MAX_CELL))}`, [], listOptions(notRehearsed.length, 'statements')));
+    }
+    return lines;
+}
+function lockSection(lock) {
+    if (!lock?.retries.length)
+        return [];
+    return [
+        '### Lock waits',
+        '',
+        ...foldList(lock.retries, (r) => `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(clip(r.message, MAX_CELL))}${r.blocker ? ` — blocked by ${escapeMd(clip(r.blocker, MAX_CELL))}` : ''}`, [], listOptions(lock.retries.length, 'retries')),
+    ];
+}
+function sessionEffectsSection(effects) {
+    if (!effects?.length)
+        return [];
+    return [
+        '### What the migrations did to this run',
+        '',
+        ...foldList(effects, (e) => `- ⚠️ ${escapeMd(clip(e.message, MAX_CELL))}`, [], listOptions(effects.length, 'effects')),
+    ];
+}
+function abandonedSection(runs) {
+    if (!runs?.length)
+        return [];
+    return [
+        '### Runs that ended without finishing',
+        '',
+        ...foldList(runs, (r) => `- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${versionList(r.applied)}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`, [], listOptions(runs.length, 'runs')),
+    ];
+}
+function statusSection(statusRows) {
+    if (statusRows.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...foldList(statusRows, (r) => `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(clip(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`, ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
+            summary: `${statusRows.length} migrations: ${countsBy(statusRows, (r) => r.state)}`,
+            gap: (_n, left) => `| … | ${countsBy(left, (r) => r.state)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
+}
+function findingsSection(title, findings) {
+    if (findings.length === 0)
+        return [];
+    return [
+        title,
+        '',
+        ...foldList(findings, (f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(clip(f.message, MAX_CELL))}`, [], {
+            ...listOptions(findings.length, 'findings'),
+            summary: `${findings.length} findings: ${countsBy(findings, (f) => (f.severity === 'error' ? 'errors' : 'warnings'))}`,
+            keep: (f) => f.severity === 'error',
+        }),
+    ];
+}
+/** Fold and cut options for a plain list of `total` things called `what`. */
+function listOptions(total, what) {
+    return {
+        foldAbove: FOLD_ITEMS_ABOVE,
+        maxItems: MAX_ITEMS,
+        summary: `${total} ${what}`,
+        gap: (n) => `- … ${n} more`,
+        cutNote: (shown, all) => `Showing ${shown} of ${all} ${what}: ${FULL_DATA}.`,
+    };
+}
+/** A list of versions on one line, cut after the first 50 with how many more there are. */
+function versionList(versions) {
+    const max = 50;
+    return versions.length <= max
+        ? versions.join(', ')
+        : `${versions.slice(0, max).join(', ')} and ${versions.length - max} more`;
+}
+function errorPlace(error) {
+    if (error.file)
+        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
+    return error.line ? `line ${error.line}: ` : '';
+}
+function summary_formatBytes(size) {
+    if (size < 1024)
+        return `${size} B`;
+    if (size < 1024 ** 2)
+        return `${(size / 1024).toFixed(1)} KiB`;
+    if (size < 1024 ** 3)
+        return `${(size / 1024 ** 2).toFixed(1)} MiB`;
+    return `${(size / 1024 ** 3).toFixed(2)} GiB`;
+}
+function describeLock(lock) {
     const parts = [
         lock.waitedMs > 0
             ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}`
@@ -20624,35 +24068,6 @@ function describeLock(result) {
     if (lock.retries.length > 0)
         parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
     return parts.join('; ');
-}
-function migrationTable(migrations) {
-    const rows = ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'];
-    for (const m of migrations) {
-        const notes = [
-            m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
-            m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
-        ]
-            .filter(Boolean)
-            .join(' — ');
-        rows.push(`| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(notes)} |`);
-    }
-    return rows;
-}
-function statusTable(statusRows) {
-    const rows = [
-        '| Version | Name | State | Applied at | Applied by | Checksum |',
-        '|---|---|---|---|---|---|',
-    ];
-    for (const r of statusRows) {
-        rows.push(`| ${r.version} | ${escapeCell(r.name)} | ${r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`);
-    }
-    return rows;
-}
-function escapeCell(text) {
-    return escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-function escapeMd(text) {
-    return text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -20673,34 +24088,35 @@ function escapeMd(text) {
 const coreLogger = {
     info: (m) => info(m),
     warn: (m) => warning(m),
-    error: (m) => core_error(m),
+    error: (m) => error(m),
     debug: (m) => core_debug(m),
     group: (title, fn) => group(title, fn),
 };
 /** The action: read inputs, run one command, publish outputs, report and summary. */
 async function run() {
-    const scrubber = new SecretScrubber();
     const runContext = runContextFromEnv();
+    // Reading never fails (validation does, below): the scrubber exists before any message does.
+    const raw = readActionInputs();
+    const scrubber = scrubberForInputs(raw);
+    // Every form the scrubber knows (decoded, encoded) is masked in the runner's log too.
+    for (const secret of scrubber.list())
+        core_setSecret(secret);
     let settings;
     try {
-        const raw = readActionInputs();
-        for (const secret of secretsOfDatabaseUrl(raw['database-url']))
-            scrubber.add(secret);
-        // Every form the scrubber knows (decoded, encoded) is masked in the runner's log too.
-        for (const secret of scrubber.list())
-            core_setSecret(secret);
         settings = parseSettings(raw, { eventName: runContext.eventName });
     }
     catch (error) {
         const message = scrubber.scrub(error.message);
         setOutput('status', 'failed');
+        setOutput('changed', 'false');
         await writeSummary(invalidInputResult(message));
         setFailed(message);
         return;
     }
     const logger = scrubbingLogger(coreLogger, scrubber.scrub);
     const stop = cancelOnSignals(logger);
-    const result = scrubber.scrubValue(await runCommand({ settings, logger, run: runContext, signal: stop.signal }));
+    // Scrubbed (then its statements cut) by runCommand: every sink below writes from it as it is.
+    const result = await runCommand({ settings, logger, run: runContext, signal: stop.signal, scrubber });
     stop.dispose();
     const reportPath = (0,external_node_path_namespaceObject.resolve)(settings.reportPath ??
         (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `migration-guard-${settings.environment}-${settings.command}.json`));
@@ -20715,7 +24131,7 @@ async function run() {
     publishOutputs(result);
     await writeSummary(result);
     annotate(result);
-    if (result.status === 'failed' || result.status === 'rolled-back')
+    if (result.status !== 'success' && result.status !== 'nothing-to-do')
         setFailed(result.message);
 }
 /** Bad inputs still get a job summary: the run is reported even when it never started. */
@@ -20726,6 +24142,7 @@ function invalidInputResult(message) {
         command: 'apply',
         environment: 'unknown',
         status: 'failed',
+        changed: false,
         startedAt: now,
         finishedAt: now,
         durationMs: 0,
@@ -20740,6 +24157,7 @@ function invalidInputResult(message) {
 }
 function publishOutputs(result) {
     setOutput('status', result.status);
+    setOutput('changed', String(result.changed));
     setOutput('applied-count', String(result.applied.length));
     setOutput('pending-count', String(result.pendingCount));
     setOutput('applied', JSON.stringify(result.applied));
@@ -20759,22 +24177,19 @@ async function writeSummary(result) {
         warning(`Could not write the job summary: ${error.message}`);
     }
 }
+/** Annotations at file, line and column; like the summary, a failure to render never fails the run. */
 function annotate(result) {
-    const error = result.error;
-    if (error?.file) {
-        core_error(error.message, {
-            title: 'Migration failed',
-            file: error.file,
-            startLine: error.line,
-            startColumn: error.column,
-        });
+    try {
+        for (const a of renderAnnotations(result)) {
+            const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column };
+            if (a.level === 'error')
+                error(a.message, properties);
+            else
+                warning(a.message, properties);
+        }
     }
-    for (const finding of result.findings.filter((f) => f.file && f.code !== 'skipped-file')) {
-        const annotation = { title: `Migration ${finding.code}`, file: finding.file };
-        if (finding.severity === 'error')
-            core_error(finding.message, annotation);
-        else
-            warning(finding.message, annotation);
+    catch (error) {
+        warning(`Could not write the annotations: ${error.message}`);
     }
 }
 

@@ -39,7 +39,7 @@ Flags (the same names as the action's inputs):
                             audit: the exported range (2026-01-31, 2026-01-31T12:00Z, 7d, 12h)
   --json                    print the JSON report instead of the text table
 
-Exit codes: 0 success or nothing to do, 1 the run failed, 2 bad usage.`;
+Exit codes: 0 success or nothing to do, 1 the run failed or was cancelled, 2 bad usage.`;
 
 const BOOLEAN_FLAGS = new Set<InputName>(['allow-out-of-order']);
 const ACTION_ONLY = new Set(['command', 'comment', 'github-token']);
@@ -132,5 +132,5 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     await writeFile(path, `${JSON.stringify(result, null, 2)}\n`);
   }
   process.stdout.write(parsed.json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));
-  return result.status === 'failed' || result.status === 'rolled-back' ? 1 : 0;
+  return result.status === 'success' || result.status === 'nothing-to-do' ? 0 : 1;
 }

@@ -55,7 +55,8 @@ export type GuardErrorCode =
   | 'backup-failed'
   | 'backup-checksum'
   | 'restore-failed'
-  | 'cancelled';
+  | 'cancelled'
+  | 'too-large';
 
 /** "file:line:column: " (or "" without a file); takes a SourceLocation or an error detail. */
 export function formatLocation(location: Partial<SourceLocation> | undefined): string {

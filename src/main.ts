@@ -12,6 +12,7 @@ import { StageEvents } from './engine/events.js';
 import type { RunResult } from './engine/result.js';
 import { commentBoardFor } from './github/board.js';
 import { scrubbingLogger, type Logger } from './logger.js';
+import { renderAnnotations } from './report/annotations.js';
 import { renderSummary } from './report/summary.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -37,6 +38,7 @@ export async function run(): Promise<void> {
   } catch (error) {
     const message = scrubber.scrub((error as Error).message);
     core.setOutput('status', 'failed');
+    core.setOutput('changed', 'false');
     await writeSummary(invalidInputResult(message));
     core.setFailed(message);
     return;
@@ -78,7 +80,7 @@ export async function run(): Promise<void> {
   annotate(result);
   // Last, and bounded: a GitHub API that never answers cannot hold the job.
   await board?.finish(COMMENT_WAIT_MS);
-  if (result.status === 'failed' || result.status === 'rolled-back') core.setFailed(result.message);
+  if (result.status !== 'success' && result.status !== 'nothing-to-do') core.setFailed(result.message);
 }
 
 /** How long the run waits, at its end, for the pull request comment's last update. */
@@ -92,6 +94,7 @@ function invalidInputResult(message: string): RunResult {
     command: 'apply',
     environment: 'unknown',
     status: 'failed',
+    changed: false,
     startedAt: now,
     finishedAt: now,
     durationMs: 0,
@@ -107,6 +110,7 @@ function invalidInputResult(message: string): RunResult {
 
 function publishOutputs(result: RunResult): void {
   core.setOutput('status', result.status);
+  core.setOutput('changed', String(result.changed));
   core.setOutput('applied-count', String(result.applied.length));
   core.setOutput('pending-count', String(result.pendingCount));
   core.setOutput('applied', JSON.stringify(result.applied));
@@ -126,19 +130,15 @@ async function writeSummary(result: RunResult): Promise<void> {
   }
 }
 
+/** Annotations at file, line and column; like the summary, a failure to render never fails the run. */
 function annotate(result: RunResult): void {
-  const error = result.error;
-  if (error?.file) {
-    core.error(error.message, {
-      title: 'Migration failed',
-      file: error.file,
-      startLine: error.line,
-      startColumn: error.column,
-    });
-  }
-  for (const finding of result.findings.filter((f) => f.file && f.code !== 'skipped-file')) {
-    const annotation = { title: `Migration ${finding.code}`, file: finding.file };
-    if (finding.severity === 'error') core.error(finding.message, annotation);
-    else core.warning(finding.message, annotation);
+  try {
+    for (const a of renderAnnotations(result)) {
+      const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column };
+      if (a.level === 'error') core.error(a.message, properties);
+      else core.warning(a.message, properties);
+    }
+  } catch (error) {
+    core.warning(`Could not write the annotations: ${(error as Error).message}`);
   }
 }

@@ -300,11 +300,17 @@ describe.each(testServers())('the bundled action on $name', (server) => {
 
     const { outputs } = first;
     expect(outputs.status).toBe('success');
+    expect(outputs.changed).toBe('true');
     expect(outputs['applied-count']).toBe('3');
     expect(JSON.parse(outputs.applied)).toEqual(VERSIONS);
     expect(outputs['current-version']).toBe('20240103000000');
     expect(outputs['pending-count']).toBe('0');
     expect(outputs['run-id']).toMatch(/^\d+$/);
+    // The status board says the database changed and links the workflow run.
+    expect(first.summary).toContain('| Database changed | yes |');
+    expect(first.summary).toContain(
+      '| Workflow run | [https://github.com/acme/app/actions/runs/4242](https://github.com/acme/app/actions/runs/4242) |',
+    );
 
     // report-path: an absolute path under RUNNER_TEMP to a JSON report that says the same thing.
     const reportPath = outputs['report-path'];
@@ -374,6 +380,7 @@ describe.each(testServers())('the bundled action on $name', (server) => {
     expect(second.errors).toEqual([]);
     expect(second.outputs).toMatchObject({
       status: 'nothing-to-do',
+      changed: 'false',
       'applied-count': '0',
       applied: '[]',
       'pending-count': '0',
@@ -393,6 +400,7 @@ describe.each(testServers())('the bundled action on $name', (server) => {
     expect(run.code).toBe(1);
     expect(run.outputs).toMatchObject({
       status: 'rolled-back',
+      changed: 'false',
       'applied-count': '0',
       applied: '[]',
       'pending-count': '4',

@@ -87,6 +87,7 @@ function result(overrides: Partial<RunResult> = {}): RunResult {
     command: 'apply',
     environment: 'production',
     status: 'success',
+    changed: true,
     startedAt: '2026-05-01T10:00:00.000Z',
     finishedAt: '2026-05-01T10:00:03.000Z',
     durationMs: 3000,

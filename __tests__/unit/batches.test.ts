@@ -5,6 +5,7 @@ import {
   CLOCK_SQL,
   durationsOf,
   GUARD,
+  FILE_MESSAGE_BYTES,
   locateFailure,
   type Batch,
 } from '../../src/engine/batches.js';
@@ -34,6 +35,28 @@ describe('batchesOf', () => {
     // Statement steps keep their place among the transaction's steps (records sit between files).
     expect(message.indices).toEqual([0, 1, 3, 4, 6]);
     expect(batches.filter((b) => b.kind === 'record').map((b) => b.first)).toEqual([2, 5, 7]);
+  });
+
+  it('cuts a file larger than a message into several (bounded memory for data files), each file timed across them', async () => {
+    const row = `insert into t values ('${'x'.repeat(1000)}')`;
+    const big = `${row};\n`.repeat(Math.ceil((2.5 * FILE_MESSAGE_BYTES) / (row.length + 2)));
+    const steps = await stepsOf(['select 1;', big, 'select 2;']);
+    const messages = statementBatches(batchesOf(steps));
+    // 1 MB, 1 MB, the last 0.5 MB (cut at the file's end, as any message over 32 KB), then 'select 2'.
+    expect(messages.length).toBe(4);
+    for (const m of messages) expect(m.sql.length).toBeLessThan(FILE_MESSAGE_BYTES + 2 * row.length);
+    // Every statement is sent once, in order.
+    const sent = messages.flatMap((m) =>
+      m.commands.filter((c) => c !== CLOCK).map((c) => m.steps[c].statement.sql),
+    );
+    expect(sent).toEqual(steps.flatMap((s) => (s.kind === 'statement' ? [s.statement.sql] : [])));
+    const durations = new Map<string, number>();
+    for (const m of messages) {
+      const rows = m.commands.map((c, i) => (c === CLOCK ? { clock_ms: 1000 + i } : undefined));
+      for (const [v, ms] of durationsOf(m, { completed: m.commands.length, rows }))
+        durations.set(v, (durations.get(v) ?? 0) + ms);
+    }
+    expect([...durations.keys()].sort()).toEqual(['1', '2', '3']);
   });
 
   it('gives each file the time between the clock readings around its statements, as far as the message got', async () => {

@@ -1,14 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { RunResult } from '../../src/engine/result.js';
-import { renderSummary } from '../../src/report/summary.js';
-
-const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'summary');
-
-const data = (n: number): RunResult =>
-  JSON.parse(readFileSync(join(FIXTURES, `data-${n}.json`), 'utf8')) as RunResult;
-const golden = (n: number): string => readFileSync(join(FIXTURES, `golden-${n}.md`), 'utf8');
+import type { MigrationOutcome, RunResult } from '../../src/engine/result.js';
+import { renderSummary, SUMMARY_BUDGET_BYTES, SUMMARY_LIMIT_BYTES } from '../../src/report/summary.js';
+import { CASES, golden, recorded } from '../helpers/report-cases.js';
 
 /** Splits a Markdown table row into cells the way GitHub does: at every `|` not escaped by a backslash. */
 function cells(row: string): string[] {
@@ -38,6 +31,7 @@ function result(overrides: Partial<RunResult> = {}): RunResult {
     command: 'apply',
     environment: 'default',
     status: 'failed',
+    changed: false,
     startedAt: '2024-05-01T10:00:00.000Z',
     finishedAt: '2024-05-01T10:00:01.000Z',
     durationMs: 1000,
@@ -52,13 +46,9 @@ function result(overrides: Partial<RunResult> = {}): RunResult {
 }
 
 describe('renderSummary golden files', () => {
-  it.each([
-    [1, 'a successful apply with a non-atomic file'],
-    [2, 'a rolled-back apply with file, line, column, SQLSTATE, detail and hint'],
-    [3, 'a status run with status rows'],
-    [4, 'a failed per-file apply whose error holds a pipe, a newline and angle brackets'],
-  ])('renders data-%i.json (%s) exactly as golden-%i.md', (n) => {
-    expect(renderSummary(data(n))).toBe(golden(n));
+  it.each(CASES)('renders data-%i.json (%s) exactly as golden-%i.md', (n) => {
+    const markdown = renderSummary(recorded(n));
+    expect(markdown).toBe(golden(`golden-${n}.md`, markdown));
   });
 });
 
@@ -127,6 +117,45 @@ describe('renderSummary', () => {
     expect(renderSummary(result({ status: 'nothing-to-do' }))).toMatch(/— ✅ nothing to do\n/);
     expect(renderSummary(result({ status: 'failed' }))).toMatch(/— ❌ failed\n/);
     expect(renderSummary(result({ status: 'rolled-back' }))).toMatch(/— ↩️ failed and rolled back\n/);
+    expect(renderSummary(result({ status: 'cancelled' }))).toMatch(/— ⏹️ cancelled\n/);
+  });
+
+  it('lists runs that ended without finishing and what the migrations did to this run', () => {
+    const markdown = renderSummary(
+      result({
+        status: 'success',
+        abandonedRuns: [
+          {
+            id: 7,
+            command: 'apply',
+            environment: 'default',
+            transactionMode: 'per-file',
+            startedAt: '2024-05-01T09:00:00.000Z',
+            sessionPid: 4242,
+            actor: 'octocat',
+            runUrl: null,
+            applied: ['1', '2'],
+            sessionLingers: false,
+            closed: true,
+          },
+        ],
+        sessionEffects: [
+          {
+            effect: 'lock-released',
+            file: 'm/2_x.sql',
+            line: 2,
+            call: 'pg_advisory_unlock_all',
+            message: 'm/2_x.sql:2 released the migration lock',
+          },
+        ],
+      }),
+    );
+    expect(markdown).toContain(
+      '### Runs that ended without finishing\n\n- run #7 (apply, started 2024-05-01T09:00:00.000Z by octocat): the history shows it applied 1, 2; closed as abandoned by this run\n',
+    );
+    expect(markdown).toContain(
+      '### What the migrations did to this run\n\n- ⚠️ m/2_x.sql:2 released the migration lock\n',
+    );
   });
 
   it('leaves out the error, migration, status and findings sections when there is nothing to show', () => {
@@ -215,3 +244,179 @@ describe('renderSummary', () => {
     );
   });
 });
+
+/** `count` migrations as a run reports them; `i` of each is its 1-based position. */
+function migrations(
+  count: number,
+  make: (i: number) => Partial<MigrationOutcome> = () => ({}),
+): MigrationOutcome[] {
+  return Array.from({ length: count }, (_, k) => {
+    const i = k + 1;
+    const version = `20240601${String(i).padStart(6, '0')}`;
+    return {
+      version,
+      name: `step_${i}`,
+      file: `supabase/migrations/${version}_step_${i}.sql`,
+      status: 'applied',
+      durationMs: 1,
+      statements: 1,
+      atomic: true,
+      nonAtomicReasons: [],
+      ...make(i),
+    };
+  });
+}
+
+/** Whether every `<details>` is closed and every code fence ends. */
+function balanced(markdown: string): boolean {
+  const opened = (markdown.match(/<details>/g) ?? []).length;
+  const closed = (markdown.match(/<\/details>/g) ?? []).length;
+  return opened === closed && (markdown.match(/^```/gm) ?? []).length % 2 === 0;
+}
+
+describe('renderSummary on long runs', () => {
+  it('keeps up to 30 migration rows open and folds 31 into <details> without leaving any out', () => {
+    const open = renderSummary(result({ migrations: migrations(30) }));
+    expect(open).not.toContain('<details>');
+    expect(table(open, '| Version | Name | Status |')).toHaveLength(32);
+
+    const folded = renderSummary(result({ migrations: migrations(31) }));
+    expect(folded).toContain('<details><summary>31 migrations: 31 applied</summary>\n\n| Version |');
+    expect(table(folded, '| Version | Name | Status |')).toHaveLength(33);
+    expect(folded).not.toContain('Showing');
+    expect(balanced(folded)).toBe(true);
+  });
+
+  it('cuts a 1,000-migration table to 250 rows around the failure, says what was left out and where it is', () => {
+    const markdown = renderSummary(recorded(11));
+    const rows = table(markdown, '| Version | Name | Status |').slice(2);
+    const listed = rows.filter((r) => !r.startsWith('| … |'));
+    expect(listed).toHaveLength(250);
+    // The failed file and the three files on each side of it are listed; the gaps say what they hold.
+    expect(listed.map((r) => cells(r)[0])).toEqual(
+      expect.arrayContaining(['20240601000697', '20240601000700', '20240601000703']),
+    );
+    expect(rows.filter((r) => r.startsWith('| … |')).map((r) => cells(r)[1])).toEqual([
+      '453 rolled-back',
+      '297 not-run',
+    ]);
+    expect(markdown).toContain(
+      'Showing 250 of 1000 migrations: the JSON report of the run (the `report-path` output) holds every one.',
+    );
+    expect(Buffer.byteLength(markdown)).toBeLessThan(64 * 1024);
+    expect(balanced(markdown)).toBe(true);
+  });
+
+  it('cuts a 1,000-row status table but keeps every row that is not applied with a good checksum', () => {
+    const markdown = renderSummary(
+      result({
+        command: 'status',
+        status: 'success',
+        status_rows: Array.from({ length: 1000 }, (_, i) => ({
+          version: String(i + 1),
+          name: `m${i + 1}`,
+          state: i === 599 ? ('pending' as const) : ('applied' as const),
+          checksum: i === 899 ? ('changed' as const) : ('ok' as const),
+        })),
+      }),
+    );
+    const rows = table(markdown, '| Version | Name | State |').slice(2);
+    const listed = rows.filter((r) => !r.startsWith('| … |')).map((r) => cells(r)[0]);
+    expect(listed).toHaveLength(250);
+    expect(listed).toEqual(expect.arrayContaining(['600', '900']));
+    expect(markdown).toContain('<details><summary>1000 migrations: 999 applied, 1 pending</summary>');
+    expect(markdown).toContain('Showing 250 of 1000 migrations');
+  });
+
+  it('stays under the budget, closed and readable, whatever the run holds', () => {
+    // Every long part at once, each made of characters that grow when escaped.
+    const long = '<|>'.repeat(2000);
+    const markdown = renderSummary(
+      result({
+        message: long,
+        migrations: migrations(1000, (i) => ({
+          name: `${'<'.repeat(200)}${i}`,
+          status: 'failed',
+          error: { message: long, file: 'x.sql', line: i },
+          notes: [long],
+        })),
+        status_rows: Array.from({ length: 1000 }, (_, i) => ({
+          version: String(i),
+          name: '<'.repeat(250),
+          state: 'pending' as const,
+          partial: { statementsDone: 1, statementsTotal: 2, outsideTransaction: [], description: long },
+        })),
+        findings: Array.from({ length: 1000 }, () => ({
+          code: 'drift' as const,
+          severity: 'error' as const,
+          message: long,
+        })),
+        lock: {
+          waitedMs: 0,
+          retries: Array.from({ length: 500 }, (_, i) => ({
+            attempt: i,
+            delayMs: 1,
+            message: long,
+            blocker: long,
+          })),
+        },
+        audit: auditOf(`# Compliance report\n\n${'| <a> | b |\n'.repeat(300_000)}`),
+      }),
+    );
+    expect(Buffer.byteLength(markdown)).toBeLessThanOrEqual(SUMMARY_BUDGET_BYTES);
+    expect(SUMMARY_BUDGET_BYTES).toBeLessThan(SUMMARY_LIMIT_BYTES);
+    expect(markdown).toMatch(
+      /\n_The summary is cut here \(\d+ bytes kept\) to stay under GitHub's 1 MiB limit: the JSON report of the run \(the `report-path` output\) holds the whole run\._\n$/,
+    );
+    expect(balanced(markdown)).toBe(true);
+    expect(markdown).not.toMatch(/<(?!\/?details>|\/?summary>)/);
+  });
+
+  it('shows the audit command’s compliance report, cut with a note naming the whole file when it is too long', () => {
+    const short = renderSummary(
+      result({ command: 'audit', audit: auditOf('# Compliance report\n\nAll good.\n') }),
+    );
+    expect(short).toContain('\n\n# Compliance report\n\nAll good.\n');
+    expect(short).not.toContain('| Pending |');
+
+    const long = renderSummary(
+      result({
+        command: 'audit',
+        audit: auditOf(`# Compliance report\n\n${'| run | ok |\n'.repeat(100_000)}`),
+      }),
+    );
+    expect(long).toContain(
+      '_The compliance report is cut here to fit the job summary: the whole report is in /tmp/audit/compliance.md._',
+    );
+    expect(Buffer.byteLength(long)).toBeLessThan(520 * 1024);
+  });
+
+  it('says whether the database changed, and links the workflow run only when its address is http(s)', () => {
+    const changed = renderSummary(
+      result({ changed: true, runUrl: 'https://github.com/acme/shop/actions/runs/1' }),
+    );
+    expect(changed).toContain('| Database changed | yes |');
+    expect(changed).toContain(
+      '| Workflow run | [https://github.com/acme/shop/actions/runs/1](https://github.com/acme/shop/actions/runs/1) |',
+    );
+    const unchanged = renderSummary(result({ changed: false, runUrl: 'javascript:alert(1)' }));
+    expect(unchanged).toContain('| Database changed | no |');
+    expect(unchanged).not.toContain('Workflow run');
+  });
+});
+
+function auditOf(markdown: string): NonNullable<RunResult['audit']> {
+  return {
+    rows: 1,
+    valid: true,
+    runs: 1,
+    events: 1,
+    range: {},
+    files: {
+      markdown: '/tmp/audit/compliance.md',
+      csv: '/tmp/audit/compliance.csv',
+      json: '/tmp/audit/compliance.json',
+    },
+    markdown,
+  };
+}

@@ -26,6 +26,7 @@ import { reportTimeoutChanges } from '../engine/timeouts.js';
 import type { MigrationOutcome, RunResult } from '../engine/result.js';
 import { buildExecutionPlan, type ExecutionPlan, type PreparedMigration } from '../engine/units.js';
 import type { Migration } from '../migrations/discover.js';
+import { refuseOversizedFiles } from '../migrations/limits.js';
 import { loadParser } from '../migrations/parser.js';
 import { runBackupStage } from './backup-stage.js';
 import { bookPartialFiles, rehearsalReason, resumePartialFiles } from './partial-run.js';
@@ -50,6 +51,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       logger.info(result.message);
       return result;
     }
+    refuseOversizedFiles(plan.pending);
     // A run that fits in one transaction starts before every file is parsed (engine/stream.ts);
     // otherwise all files are parsed and planned first. The parser loads while the backup and the
     // bookkeeping run.
@@ -158,9 +160,12 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       if (failed) failed.status = 'failed';
       if (failed) failed.error = error;
       result.error = error;
-      result.status = 'failed';
-      result.message = `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
-      result.runId = await runRecord.finish({ status: 'failed', applied: [], error: result.message });
+      result.status = ctx.signal?.aborted ? 'cancelled' : 'failed';
+      result.cancelled = ctx.signal?.aborted || undefined;
+      result.message = result.cancelled
+        ? `${error.message}. The rehearsal was stopped before anything was applied: the database is unchanged.`
+        : `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`;
+      result.runId = await runRecord.finish({ status: result.status, applied: [], error: result.message });
       throw new RehearsalStop();
     };
 
@@ -198,7 +203,8 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
       if (error instanceof RehearsalStop) return result;
       // A file that does not parse (found while the run streamed): nothing was run or recorded.
       if (error instanceof GuardError && !runRecord.started) throw error;
-      result.runId = await runRecord.finish({ status: 'failed', applied: [], error: errorMessage(error) });
+      const status = ctx.signal?.aborted ? 'cancelled' : 'failed';
+      result.runId = await runRecord.finish({ status, applied: [], error: errorMessage(error) });
       throw error;
     }
     if (result.lock) result.lock.retries = outcome.retries;
@@ -291,7 +297,7 @@ async function finishFailedRun(
     result.committedBeforeFailure = changed ? [...stillApplied, ...outcome.partiallyCommitted] : undefined;
     const fingerprintAfter = await schemaFingerprint(client);
     result.schemaFingerprint = { before: run.fingerprintBefore, after: fingerprintAfter };
-    result.status = changed ? 'failed' : 'rolled-back';
+    result.status = failure.cancelled ? 'cancelled' : changed ? 'failed' : 'rolled-back';
     const where = formatLocation(failure.error);
     const what = failure.cancelled ? failure.error.message : `${where}${failure.error.message}`;
     result.message = changed
@@ -309,7 +315,7 @@ async function finishFailedRun(
     // reconnected client after a lost connection).
     result.runId = await run.runRecord.finish(
       {
-        status: failure.cancelled ? 'cancelled' : result.status,
+        status: result.status,
         applied: result.applied,
         error: result.message,
         details: runDetails(result),

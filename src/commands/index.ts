@@ -8,6 +8,7 @@ import { applyCommand } from './apply.js';
 import { auditCommand } from './audit.js';
 import { backupCommand } from './backup.js';
 import { baselineCommand } from './baseline.js';
+import { databaseChanged } from './changed.js';
 import { newResult, type CommandContext, type CommandHandler } from './context.js';
 import { planCommand } from './plan.js';
 import { rollbackCommand } from './rollback.js';
@@ -59,10 +60,15 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
     }
     await handler(ctx, result);
   } catch (error) {
-    result.status = 'failed';
+    // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
+    const cancelled = (error instanceof GuardError && error.code === 'cancelled') || ctx.signal?.aborted;
+    result.status = cancelled ? 'cancelled' : 'failed';
+    result.cancelled = cancelled || undefined;
     result.error = toErrorDetail(error);
     result.message = errorMessage(error);
   }
+  // Decided once, from the result as it ends: what stayed committed, whatever path the run took.
+  result.changed = databaseChanged(result);
   const finished = new Date();
   result.finishedAt = finished.toISOString();
   result.durationMs = finished.getTime() - started.getTime();

@@ -4,6 +4,7 @@ import { rehearse } from '../engine/rehearse.js';
 import { reportTimeoutChanges } from '../engine/timeouts.js';
 import type { RunResult } from '../engine/result.js';
 import { buildExecutionPlan } from '../engine/units.js';
+import { refuseOversizedFiles } from '../migrations/limits.js';
 import type { CommandContext } from './context.js';
 import { resumePartialFiles } from './partial-run.js';
 import { withSession } from './session.js';
@@ -30,6 +31,7 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       result.message = 'Nothing to apply: every migration is already applied.';
       return result;
     }
+    refuseOversizedFiles(plan.pending);
     const prepared = await prepareMigrations(plan.pending);
     // A file an earlier run left partly applied is rehearsed from where apply would resume it.
     const execution = buildExecutionPlan(
@@ -64,6 +66,12 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       const failed = result.migrations.find((m) => m.version === version);
       if (failed) Object.assign(failed, { status: 'failed', error });
       result.error = error;
+      if (ctx.signal?.aborted) {
+        result.status = 'cancelled';
+        result.cancelled = true;
+        result.message = `${error.message}. The rehearsal was rolled back; nothing was changed.`;
+        return result;
+      }
       result.status = 'failed';
       result.message = `${formatLocation(error)}${error.message}. apply would fail here; nothing was changed.`;
       return result;

@@ -102,7 +102,8 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
       error: outcome.failure?.version === m.version ? outcome.failure.error : undefined,
     }));
     if (outcome.failure) {
-      result.status = 'failed';
+      result.status = outcome.failure.cancelled ? 'cancelled' : 'failed';
+      result.cancelled = outcome.failure.cancelled || undefined;
       result.error = outcome.failure.error;
       result.rollback = {
         kind: 'command',

@@ -5,6 +5,14 @@ import { readChecksums } from '../db/guard-store.js';
 import { readHistoryTable } from '../db/history.js';
 import { readPartialMigrations } from '../db/partial-store.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
+import { reconcileAbandonedRuns } from './abandoned.js';
+import { noteSessionPid } from './run-record.js';
+import {
+  findSessionHazards,
+  holdsMigrationLock,
+  reportSessionEffects,
+  warnSessionHazards,
+} from './session-effects.js';
 import { buildPlan, type Plan } from '../engine/plan.js';
 import type { ExecuteOptions } from '../engine/execute.js';
 import { StatementRunner } from '../engine/statement-runner.js';
@@ -28,7 +36,8 @@ export interface Session {
 
 /**
  * The common opening of every command: read the files, connect, (optionally) take the migration
- * lock, read the history and compare. Nothing here writes to the database.
+ * lock, read the history and compare. Nothing here writes to the database, except that a command
+ * holding the lock closes the rows of runs that died without a word (commands/abandoned.ts).
  */
 export async function withSession<T>(
   ctx: CommandContext,
@@ -55,10 +64,12 @@ export async function withSession<T>(
       "SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid",
     );
     const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
+    noteSessionPid(client, rows[0].pid);
     result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
     logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
     ctx.onConnected?.();
     const inner = async () => {
+      await reconcileAbandonedRuns(ctx, result, client, { close: options.lock });
       const history = await readHistoryTable(client).catch((error: unknown) => {
         // backup and restore never compare files with the history: one they cannot read is no reason to stop.
         if (options.files !== false) throw error;
@@ -75,9 +86,18 @@ export async function withSession<T>(
       if (options.files !== false) result.findings = plan.findings;
       result.currentVersion = plan.currentVersion;
       result.pendingCount = plan.pending.length;
-      // The control connection only watches: it cancels on abort and reads lock blockers.
+      const hazards = findSessionHazards(plan.pending);
+      if (settings.command === 'plan' || settings.command === 'apply') warnSessionHazards(ctx, hazards);
+      // The control connection only watches: it cancels on abort and reads lock blockers. Its end
+      // before the run closes it means someone (a migration, say) terminated it.
+      let controlLost = false;
+      let closing = false;
       const runner = new StatementRunner(client, {
-        openControl: () => connect(settings.database, { applicationName: `${appName} control` }),
+        openControl: async () => {
+          const control = await connect(settings.database, { applicationName: `${appName} control` });
+          control.on('end', () => (controlLost ||= !closing));
+          return control;
+        },
         backendPid: rows[0].pid,
         signal: ctx.signal,
         lockTimeoutMs: settings.lockTimeoutMs,
@@ -86,6 +106,16 @@ export async function withSession<T>(
         const historyReady = history !== undefined && history.missingColumns.length === 0;
         return await fn({ client, set, plan, serverMajor, runner, historyReady });
       } finally {
+        // Still on this session: whether it kept the lock it took, and whether it is still there.
+        let sessionLost = false;
+        const lockHeld = await holdsMigrationLock(client).catch(() => void (sessionLost = true));
+        await reportSessionEffects(ctx, result, client, {
+          lockHeld: options.lock ? lockHeld : undefined,
+          sessionLost,
+          controlLost,
+          hazards,
+        });
+        closing = true;
         await runner.close();
       }
     };

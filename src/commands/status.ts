@@ -16,7 +16,10 @@ export async function statusCommand(ctx: CommandContext, result: RunResult): Pro
         ? ` (${plan.partial.size} of them partially applied by a failed run: ${[...plan.partial.keys()].join(', ')})`
         : '') +
       (problems ? `, ${problems} problem(s) that would stop apply` : '') +
-      (plan.currentVersion ? `; current version ${plan.currentVersion}` : '; nothing applied yet');
+      (plan.currentVersion ? `; current version ${plan.currentVersion}` : '; nothing applied yet') +
+      (result.abandonedRuns?.length
+        ? `; ${result.abandonedRuns.length} run(s) ended without finishing and are still recorded as running: ${result.abandonedRuns.map((r) => `#${r.id}${r.applied.length ? ` (applied ${r.applied.join(', ')})` : ' (applied nothing)'}`).join(', ')}`
+        : '');
     ctx.logger.info(result.message);
     for (const row of plan.rows)
       if (row.partial) ctx.logger.warn(`${row.file ?? row.version}: ${row.partial.description}`);

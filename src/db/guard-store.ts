@@ -1,5 +1,6 @@
 import { outbound } from '../outbound.js';
 import type { SecretScrubber } from '../secrets.js';
+import { binaryTextArray } from './binary-array.js';
 import type { Client } from './connect.js';
 
 /**
@@ -38,10 +39,14 @@ const CREATE_GUARD_SCHEMA = [
   // Added after the first release: each later column gets its own ADD COLUMN IF NOT EXISTS, and
   // NEWEST_COLUMN below names the last one so existing databases are upgraded once.
   'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS details jsonb',
+  // The session that runs the migrations (and holds the lock): a run whose session is gone died
+  // without a word (db/abandoned-runs.ts). The start time tells a reused pid from the original.
+  'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS session_pid integer',
+  'ALTER TABLE migration_guard.runs ADD COLUMN IF NOT EXISTS session_started timestamptz',
 ];
 
 /** The most recently added column: when it exists, the schema is current and no DDL runs. */
-const NEWEST_COLUMN = { table: 'migration_guard.runs', column: 'details' };
+const NEWEST_COLUMN = { table: 'migration_guard.runs', column: 'session_started' };
 
 export interface ChecksumRow {
   version: string;
@@ -134,8 +139,9 @@ export async function forgetChecksumsNotIn(client: Client, versions: string[]): 
 
 /**
  * Records applied migrations in both histories (Supabase's and our checksum table) in one round
- * trip, inside the migrations' own transaction. Each file's statements travel as a JSON array
- * because PostgreSQL arrays cannot be ragged.
+ * trip, inside the migrations' own transaction. PostgreSQL arrays cannot be ragged, so every
+ * file's statements travel in one flat text[] (binary: see binary-array.ts) beside the index of
+ * the file each belongs to, and are gathered back per file on the server.
  */
 export async function recordAppliedMigrations(
   client: Client,
@@ -146,23 +152,28 @@ export async function recordAppliedMigrations(
   await client.query({
     name: 'migration-guard-record-applied',
     text: `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::int[])
-                AS t(version, name, statements, checksum, duration_ms)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) WITH ORDINALITY
+                AS t(version, name, checksum, duration_ms, file)
+     ), statements AS (
+       SELECT file, array_agg(statement ORDER BY position) AS statements
+         FROM unnest($7::text[], $8::int[]) WITH ORDINALITY AS s(statement, file, position)
+        GROUP BY file
      ), history AS (
        INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
-       SELECT version, name, ARRAY(SELECT jsonb_array_elements_text(statements)) FROM input
+       SELECT version, name, coalesce(statements.statements, '{}') FROM input LEFT JOIN statements USING (file)
      )
      INSERT INTO migration_guard.migrations (version, name, checksum, applied_by, run_id, duration_ms, method)
-     SELECT version, name, checksum, $6, $7, duration_ms, 'applied' FROM input
+     SELECT version, name, checksum, $5, $6, duration_ms, 'applied' FROM input
      ${REPLACE_CHECKSUM_ROW}`,
     values: [
       rows.map((r) => r.version),
       rows.map((r) => r.name),
-      rows.map((r) => JSON.stringify(r.statements)),
       rows.map((r) => r.checksum),
       rows.map((r) => r.durationMs),
       run.appliedBy,
       run.runId,
+      binaryTextArray(rows.flatMap((r) => r.statements)),
+      rows.flatMap((r, index) => r.statements.map(() => index + 1)),
     ],
   });
 }
@@ -179,21 +190,27 @@ export async function stageAppliedMigrations(
   run: { appliedBy: string; runId: number },
 ): Promise<void> {
   if (rows.length === 0) return;
+  // The row is built as JSON on the server: statements travel as in recordAppliedMigrations.
   await client.query(
-    `SELECT count(set_config('migration_guard.record_' || ordinal, row, false))
-       FROM unnest($1::int[], $2::text[]) AS t(ordinal, row)`,
+    `WITH statements AS (
+       SELECT file, array_agg(statement ORDER BY position) AS statements
+         FROM unnest($5::text[], $6::int[]) WITH ORDINALITY AS s(statement, file, position)
+        GROUP BY file
+     )
+     SELECT count(set_config('migration_guard.record_' || ordinal, jsonb_build_object(
+              'version', version, 'name', name, 'statements', coalesce(statements.statements, '{}'),
+              'checksum', checksum, 'applied_by', $7::text, 'run_id', $8::bigint)::text, false))
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(ordinal, version, name, checksum, file)
+       LEFT JOIN statements USING (file)`,
     [
       rows.map((r) => r.ordinal),
-      rows.map((r) =>
-        JSON.stringify({
-          version: r.version,
-          name: r.name,
-          statements: r.statements,
-          checksum: r.checksum,
-          applied_by: run.appliedBy,
-          run_id: run.runId,
-        }),
-      ),
+      rows.map((r) => r.version),
+      rows.map((r) => r.name),
+      rows.map((r) => r.checksum),
+      binaryTextArray(rows.flatMap((r) => r.statements)),
+      rows.flatMap((r, index) => r.statements.map(() => index + 1)),
+      run.appliedBy,
+      run.runId,
     ],
   );
 }
@@ -258,6 +275,11 @@ export interface RunRecordStart {
   repository?: string;
   ref?: string;
   sha?: string;
+  /**
+   * The backend pid of the session that runs the migrations and holds the lock, when the row is
+   * written on another connection (the control connection); default: the writing session.
+   */
+  sessionPid?: number;
 }
 
 /** Opens a run's row; every text is scrubbed as it is written (a row outlives the job's log masking). */
@@ -268,8 +290,12 @@ export async function startRunRecord(
 ): Promise<number> {
   const run = scrubber.scrubValue(start);
   const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    `WITH session AS (SELECT coalesce($9::int, pg_backend_pid()) AS pid)
+     INSERT INTO migration_guard.runs (command, environment, transaction_mode, actor, run_url, repository, ref, sha,
+                                       session_pid, session_started)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, session.pid,
+            (SELECT backend_start FROM pg_stat_activity WHERE pid = session.pid)
+       FROM session RETURNING id`,
     [
       run.command,
       run.environment,
@@ -279,6 +305,7 @@ export async function startRunRecord(
       run.repository ?? null,
       run.ref ?? null,
       run.sha ?? null,
+      run.sessionPid ?? null,
     ],
   );
   return Number(rows[0].id);
@@ -308,6 +335,18 @@ export async function finishRunRecord(
     ],
   );
   return (rowCount ?? 0) > 0;
+}
+
+/** Adds keys to a run's details after it closed (what was found out once its result was built). */
+export async function noteOnRunRecord(
+  client: Client,
+  id: number,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await client.query(
+    `UPDATE migration_guard.runs SET details = coalesce(details, '{}'::jsonb) || $2::jsonb WHERE id = $1`,
+    [id, JSON.stringify(details)],
+  );
 }
 
 export interface RunOutcome {

@@ -12,6 +12,8 @@ import type { Step, StatementStep } from './units.js';
  */
 export const SEPARATOR = '\n;\n';
 export const MESSAGE_BYTES = 32 * 1024;
+/** Where a message is cut inside a file rather than at its end. */
+export const FILE_MESSAGE_BYTES = 1024 * 1024;
 
 /**
  * The server's replies to a message all arrive when it is done, so a file's duration is read from
@@ -114,6 +116,9 @@ export function* batchesFrom(steps: Iterable<Step>, options: BatchOptions = {}):
     indices.push(index++);
     length += step.statement.sql.length + SEPARATOR.length;
     if (step.statement.touchesTimeouts) for (const sql of guard) add(GUARD, sql);
+    // A file larger than a message (a data migration) goes in several: one message holding a
+    // 100 MB file cost ~400 MB of client memory.
+    if (length >= FILE_MESSAGE_BYTES) yield take();
   }
   if (current.length > 0) yield take();
 }

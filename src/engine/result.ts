@@ -1,10 +1,15 @@
 import type { CommandName, TransactionMode } from '../config/settings.js';
+import type { AbandonedRun } from '../db/abandoned-runs.js';
 
 /**
  * The full result of a run: what the JSON report holds and what every renderer reads.
  * Plain data only (no class instances), so it serialises as is.
  */
-export type RunStatus = 'success' | 'nothing-to-do' | 'failed' | 'rolled-back';
+/**
+ * `cancelled`: the job was stopped (SIGINT/SIGTERM); whatever the run had committed is in `applied`
+ * (per-file mode), and the same word is in the run record and the CLI's closing line.
+ */
+export type RunStatus = 'success' | 'nothing-to-do' | 'failed' | 'rolled-back' | 'cancelled';
 
 export type MigrationStatus =
   | 'applied' // committed by this run
@@ -53,6 +58,9 @@ export interface Finding {
   severity: 'error' | 'warning';
   version?: string;
   file?: string;
+  /** Where in `file`, when the finding is about one statement (annotations point there). */
+  line?: number;
+  column?: number;
   message: string;
 }
 
@@ -103,17 +111,35 @@ export interface LockReport {
   retries: Array<{ attempt: number; delayMs: number; message: string; blocker?: string }>;
 }
 
+/** What a migration did outside its transaction to the run's own lock or connections. */
+export interface SessionEffect {
+  effect: 'lock-released' | 'session-terminated' | 'control-connection-terminated';
+  /** The file (and line) whose statement calls the function that did it, when one does. */
+  file?: string;
+  line?: number;
+  call?: string;
+  message: string;
+}
+
 export interface RunResult {
   tool: { name: 'supabase-migration-guard'; version: string };
   command: CommandName;
   environment: string;
   status: RunStatus;
+  /**
+   * Whether the run left the database different from before it (commands/changed.ts): migrations
+   * committed and not undone, statements outside a transaction that nothing undid, history rows
+   * written, a rollback or restore that went through. The tool's own records do not count.
+   */
+  changed: boolean;
   transactionMode?: TransactionMode;
   startedAt: string;
   finishedAt: string;
   durationMs: number;
   database?: { display: string; serverVersion?: string };
   runId?: number;
+  /** The GitHub Actions run that ran this command (absent for a local CLI run). */
+  runUrl?: string;
   migrations: MigrationOutcome[];
   applied: string[];
   pendingCount: number;
@@ -168,6 +194,10 @@ export interface RunResult {
     /** The Markdown export, shown in the job summary. */
     markdown: string;
   };
+  /** Earlier runs that died without a word, found by this one (closed as `abandoned` under the lock). */
+  abandonedRuns?: AbandonedRun[];
+  /** The migration lock released, or the control connection terminated, by a migration. */
+  sessionEffects?: SessionEffect[];
   message: string;
   error?: ErrorDetail;
 }

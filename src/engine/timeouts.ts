@@ -98,6 +98,8 @@ export function timeoutFindings(prepared: PreparedMigration[], options: EngineTi
           severity: 'warning',
           version: item.migration.version,
           file: path,
+          line: s.line,
+          column: s.column,
           message:
             `${path}:${s.line}: \`${snippet}\` ${s.touchesTimeouts}; ignored: the run's ${kept} are set ` +
             `again right after it and between files${within}. To change them, use the lock-timeout and statement-timeout inputs`,

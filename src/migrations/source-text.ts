@@ -5,13 +5,27 @@
  */
 export class SourceText {
   private encoded?: Buffer;
+  private decoded?: string;
   private lines?: number[];
 
   /** Nothing is computed up front: a run with nothing pending reads files only to checksum them. */
-  constructor(readonly text: string) {}
+  constructor(text: string) {
+    this.decoded = text;
+  }
+
+  /**
+   * Once the bytes exist (the parser works on them), the string is let go and decoded again only
+   * if asked for: a 100 MB data file with one non-ASCII character is a 200 MB string in V8.
+   */
+  get text(): string {
+    return this.decoded ?? this.bytes.toString('utf8');
+  }
 
   get bytes(): Buffer {
-    this.encoded ??= Buffer.from(this.text, 'utf8');
+    if (!this.encoded) {
+      this.encoded = Buffer.from(this.text, 'utf8');
+      this.decoded = undefined;
+    }
     return this.encoded;
   }
 

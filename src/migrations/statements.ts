@@ -1,4 +1,5 @@
 import { GuardError } from '../errors.js';
+import { parseInPieces } from './parse-pieces.js';
 import { loadParser, type PgParseError, type PgParser } from './parser.js';
 import { copyFromStdinError, isCopyFromStdin, psqlFeatureError } from './psql-features.js';
 import type { SourceText } from './source-text.js';
@@ -61,13 +62,13 @@ export function splitStatementsWith(
   end: number,
   file: string,
 ): SplitSql {
-  const sql = source.slice(start, end);
-  // The parser rejects an empty string; a file with nothing in it is simply a no-op migration.
-  if (sql.trim() === '') return { statements: [], wrapped: false };
   let parsed;
   try {
-    parsed = parser.parseSync(sql);
+    // Piece by piece, so a large file never reaches the parser whole (parse-pieces.ts); a file
+    // with nothing in it is simply a no-op migration.
+    parsed = parseInPieces(parser, source, start, end, file);
   } catch (error) {
+    if (error instanceof GuardError) throw error;
     const details = (error as PgParseError).sqlDetails;
     const errorByte = details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start;
     const psqlFeature = details && psqlFeatureError(parser, source, start, errorByte, file);
@@ -88,9 +89,11 @@ export function splitStatementsWith(
     const [nodeType, node] = Object.entries(raw.stmt)[0] as [string, Record<string, unknown>];
     if (isCopyFromStdin(nodeType, node)) throw copyFromStdinError(file, source.position(location));
     const text = source.slice(location, stmtEnd).trim();
+    const history = source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim();
     statements.push({
       sql: text,
-      historyText: source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim(),
+      // One string when both are the same (no comment before the statement): a data file holds many.
+      historyText: history === text ? text : history,
       startByte: location,
       ...source.position(location),
       nodeType,

@@ -1,7 +1,15 @@
 import { cut } from '../secrets.js';
 import type { MigrationOutcome, RunResult } from '../engine/result.js';
 import type { BoardState } from './board-state.js';
-import { errorPlace, escapeCell, escapeFenced, escapeMd, formatBytes, formatSeconds } from './markdown.js';
+import {
+  bytes,
+  errorPlace,
+  escapeCell,
+  escapeFenced,
+  escapeMd,
+  formatBytes,
+  formatSeconds,
+} from './markdown.js';
 
 /**
  * GitHub refuses a comment body over 65,536 characters. The body is kept under that many UTF-8
@@ -128,6 +136,7 @@ const STATUS_WORDS: Record<RunResult['status'], string> = {
   'nothing-to-do': '✅ nothing to do',
   failed: '❌ failed',
   'rolled-back': '↩️ failed and rolled back',
+  cancelled: '🛑 cancelled',
 };
 
 function headline(state: BoardState): string {
@@ -137,7 +146,7 @@ function headline(state: BoardState): string {
     if (state.failed) return '⏳ failed, rolling back…';
     return `⏳ \`${state.command}\` in progress`;
   }
-  if (result.cancelled) return '🛑 cancelled';
+  if (result.cancelled || result.status === 'cancelled') return '🛑 cancelled';
   if (result.command === 'plan') {
     if (result.status === 'success')
       return `📋 planned: ${plural(result.migrations.length, 'pending migration')}`;
@@ -172,7 +181,7 @@ function stageLine(state: BoardState): string {
       ? state.applied.length
       : result.applied.length ||
         result.migrations.filter((m) => m.status === 'applied' || m.status === 'rolled-back').length;
-  const failed = result ? result.status === 'failed' || result.status === 'rolled-back' : !!state.failed;
+  const failed = result ? result.status !== 'success' && result.status !== 'nothing-to-do' : !!state.failed;
   const backup = state.backup ?? result?.backup;
   const steps: string[] = [];
   steps.push(
@@ -219,7 +228,10 @@ function outcomeStep(state: BoardState): string {
     if (state.failed) return `⏳ rolling back${reason}`;
     return '⬜ applied';
   }
-  if (result.cancelled) return '🛑 cancelled, rolled back';
+  if (result.cancelled || result.status === 'cancelled')
+    return result.changed
+      ? '🛑 cancelled: the files committed before it stay applied'
+      : '🛑 cancelled, rolled back';
   if (result.status === 'success') return '✅ applied';
   const why = result.error ? ` (${failedWhere(undefined, result.error)})` : reason;
   if (result.status === 'rolled-back') return `↩️ rolled back${why}`;
@@ -410,8 +422,4 @@ function formatTime(iso: string): string {
 
 function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-function bytes(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
 }

@@ -1,21 +1,119 @@
-import type { MigrationOutcome, RunResult, StatusRow } from '../engine/result.js';
+import type { Finding, MigrationOutcome, RunResult, StatusRow } from '../engine/result.js';
+import { clip, countsBy, escapeCell, escapeMd, fitToSize, foldList, type FoldOptions } from './markdown.js';
+
+/** GitHub refuses a step summary larger than this. */
+export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * What the summary allows itself: a tenth of the limit stays free, so a byte count that differs
+ * from GitHub's (line endings, a wrapper it adds) never tips a run's summary over.
+ */
+export const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 100 * 1024;
+/** The audit command's compliance report may take at most this much of the budget. */
+const AUDIT_BUDGET_BYTES = 512 * 1024;
+
+/** Tables longer than this fold into `<details>`; longer than the maximum, they are cut. */
+const FOLD_ROWS_ABOVE = 30;
+const MAX_ROWS = 250;
+/** Lists (findings, lock waits, statements outside a transaction) fold and cut sooner. */
+const FOLD_ITEMS_ABOVE = 10;
+const MAX_ITEMS = 100;
+/** Longest text of one cell or list line: a huge error message cannot crowd out the rest. */
+const MAX_CELL = 600;
+const MAX_MESSAGE = 3000;
+
+/** Where the whole data is when the summary leaves some out. */
+const JSON_REPORT = 'the JSON report of the run (the `report-path` output)';
+const FULL_DATA = `${JSON_REPORT} holds every one`;
 
 const STATUS_LABEL: Record<RunResult['status'], string> = {
   success: '✅ success',
   'nothing-to-do': '✅ nothing to do',
   failed: '❌ failed',
   'rolled-back': '↩️ failed and rolled back',
+  cancelled: '⏹️ cancelled',
 };
 
-/** The job summary: pure Markdown from a run result (golden-tested). */
+/** Findings that mean the history and the files disagree: shown as their own section. */
+const DRIFT_CODES: ReadonlySet<Finding['code']> = new Set(['drift', 'missing-locally', 'out-of-order']);
+
+/** Commands whose runs have pending, applied, failed and rolled-back migrations to count. */
+const COUNTED_COMMANDS: ReadonlySet<RunResult['command']> = new Set([
+  'plan',
+  'apply',
+  'rollback',
+  'baseline',
+]);
+
+/**
+ * The job summary, a status board of the run: outcome, counts, facts (backup, lock, run link),
+ * error, one row per migration, what stayed applied, rollback, drift and findings. Pure Markdown
+ * from a run result (golden-tested); long lists fold into `<details>` and are cut with a note, and
+ * the whole stays under GitHub's size limit.
+ */
 export function renderSummary(result: RunResult): string {
-  const lines: string[] = [];
-  lines.push(
-    `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
-    '',
+  const sections: string[][] = [
+    [
+      `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
+    ],
+    [escapeMd(clip(result.message, MAX_MESSAGE))],
+    countsTable(result),
+    factsTable(result),
+    errorSection(result),
+    migrationSection(result.migrations),
+    committedSection(result.committedBeforeFailure),
+    result.rollback ? rollbackSection(result.rollback) : [],
+    nonTransactionalSection(result.nonTransactional),
+    partialSection(result.partiallyApplied),
+    rehearsalSection(result),
+    lockSection(result.lock),
+    sessionEffectsSection(result.sessionEffects),
+    abandonedSection(result.abandonedRuns),
+    result.status_rows ? statusSection(result.status_rows) : [],
+    findingsSection(
+      '### Drift: the history and the files disagree',
+      result.findings.filter((f) => DRIFT_CODES.has(f.code)),
+    ),
+    findingsSection(
+      '### Findings',
+      result.findings.filter((f) => !DRIFT_CODES.has(f.code)),
+    ),
+    result.audit
+      ? [
+          fitToSize(
+            result.audit.markdown.trimEnd(),
+            AUDIT_BUDGET_BYTES,
+            () =>
+              `_The compliance report is cut here to fit the job summary: the whole report is in ${escapeMd(result.audit!.files.markdown)}._`,
+          ).trimEnd(),
+        ]
+      : [],
+  ];
+  const markdown = `${sections
+    .filter((s) => s.length > 0)
+    .map((s) => s.join('\n'))
+    .join('\n\n')}\n`;
+  return fitToSize(
+    markdown,
+    SUMMARY_BUDGET_BYTES,
+    (kept) =>
+      `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`,
   );
-  lines.push(escapeMd(result.message), '');
+}
+
+function countsTable(result: RunResult): string[] {
+  if (!COUNTED_COMMANDS.has(result.command)) return [];
+  const count = (...statuses: MigrationOutcome['status'][]) =>
+    result.migrations.filter((m) => statuses.includes(m.status)).length;
+  return [
+    '| Pending | Applied | Failed | Rolled back |',
+    '|---|---|---|---|',
+    `| ${result.pendingCount} | ${result.applied.length} | ${count('failed', 'partially-applied')} | ${count('rolled-back')} |`,
+  ];
+}
+
+function factsTable(result: RunResult): string[] {
   const facts: Array<[string, string | undefined]> = [
+    ['Database changed', result.changed ? 'yes' : 'no'],
     [
       'Database',
       result.database
@@ -23,10 +121,6 @@ export function renderSummary(result: RunResult): string {
         : undefined,
     ],
     ['Transaction mode', result.transactionMode],
-    ['Applied', String(result.applied.length)],
-    ['Pending', String(result.pendingCount)],
-    ['Failed', countOf(result, 'failed', 'partially-applied')],
-    ['Rolled back', countOf(result, 'rolled-back')],
     [
       'Backup',
       result.backup
@@ -35,7 +129,7 @@ export function renderSummary(result: RunResult): string {
     ],
     ['Current version', result.currentVersion],
     ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
-    ['Lock', result.lock ? describeLock(result) : undefined],
+    ['Lock', result.lock ? describeLock(result.lock) : undefined],
     [
       'Schema fingerprint',
       result.schemaFingerprint
@@ -44,87 +138,67 @@ export function renderSummary(result: RunResult): string {
     ],
     ['Run id', result.runId !== undefined ? String(result.runId) : undefined],
   ];
-  lines.push('| | |', '|---|---|');
-  for (const [k, v] of facts) if (v !== undefined) lines.push(`| ${k} | ${escapeCell(v)} |`);
-  lines.push('');
-  if (result.error) {
-    const where = result.error.file
-      ? `${result.error.file}${result.error.line ? `:${result.error.line}` : ''}${result.error.column ? `:${result.error.column}` : ''}`
-      : '';
-    lines.push(
-      '### Error',
-      '',
-      '```',
-      `${where ? `${where}: ` : ''}${result.error.message}${result.error.sqlstate ? ` (SQLSTATE ${result.error.sqlstate})` : ''}`,
-    );
-    if (result.error.detail) lines.push(`DETAIL: ${result.error.detail}`);
-    if (result.error.hint) lines.push(`HINT: ${result.error.hint}`);
-    lines.push('```', '');
-  }
-  if (result.migrations.length > 0) lines.push(...migrationTable(result.migrations), '');
-  if (result.committedBeforeFailure?.length) {
-    lines.push(
-      '### Left applied by the failed run',
-      '',
-      ...result.committedBeforeFailure.map((v) => `- ${v}`),
-      '',
-    );
-  }
-  if (result.rollback) lines.push(...rollbackSection(result.rollback), '');
-  if (result.nonTransactional?.length) {
-    lines.push('### Ran outside a transaction (not undone by a rollback)', '');
-    for (const n of result.nonTransactional) {
-      lines.push(
-        `- ${n.file}:${n.line}: \`${escapeCell(n.statement.split('\n')[0])}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${n.down}` : ' — no down migration'}`,
-      );
-    }
-    lines.push('');
-  }
-  if (result.partiallyApplied?.length) {
-    lines.push('### Partly applied (no history row)', '');
-    for (const p of result.partiallyApplied) lines.push(`- ${escapeMd(p.file)}: ${escapeMd(p.nextStep)}`);
-    lines.push('');
-  }
-  if (result.rehearsal?.reason && result.command === 'apply')
-    lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`, '');
-  if (result.rehearsal?.notRehearsed.length) {
-    lines.push('### Not rehearsed', '', ...result.rehearsal.notRehearsed.map((n) => `- ${escapeMd(n)}`), '');
-  }
-  if (result.lock?.retries.length) {
-    lines.push('### Lock waits', '');
-    for (const r of result.lock.retries) {
-      lines.push(
-        `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(r.message)}${r.blocker ? ` — blocked by ${escapeMd(r.blocker)}` : ''}`,
-      );
-    }
-    lines.push('');
-  }
-  if (result.status_rows) lines.push(...statusTable(result.status_rows), '');
-  if (result.audit) lines.push(result.audit.markdown, '');
-  if (result.findings.length > 0) {
-    lines.push('### Findings', '');
-    for (const f of result.findings)
-      lines.push(`- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(f.message)}`);
-    lines.push('');
-  }
-  return `${lines.join('\n').trimEnd()}\n`;
+  const rows = facts.flatMap(([k, v]) => (v === undefined ? [] : [`| ${k} | ${escapeCell(v)} |`]));
+  // A link, not text: built from GitHub's own variables, and only an http(s) address is linked.
+  if (result.runUrl && /^https?:\/\/[^\s()<>]+$/.test(result.runUrl))
+    rows.push(`| Workflow run | [${escapeCell(result.runUrl)}](${result.runUrl}) |`);
+  return ['| | |', '|---|---|', ...rows];
 }
 
-function errorPlace(error: { file?: string; line?: number }): string {
-  if (error.file) return `${error.file}${error.line ? `:${error.line}` : ''}: `;
-  return error.line ? `line ${error.line}: ` : '';
+function errorSection(result: RunResult): string[] {
+  const error = result.error;
+  if (!error) return [];
+  const where = error.file
+    ? `${error.file}${error.line ? `:${error.line}` : ''}${error.column ? `:${error.column}` : ''}`
+    : '';
+  const text = [
+    `${where ? `${where}: ` : ''}${clip(error.message, MAX_MESSAGE)}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`,
+  ];
+  if (error.detail) text.push(`DETAIL: ${clip(error.detail, MAX_MESSAGE)}`);
+  if (error.hint) text.push(`HINT: ${clip(error.hint, MAX_MESSAGE)}`);
+  // A line of the error that starts a fence would close the block early and let the rest render.
+  return ['### Error', '', '```', ...text.map((l) => l.replace(/^```/gm, '` ``')), '```'];
 }
 
-function countOf(result: RunResult, ...statuses: string[]): string | undefined {
-  if (result.migrations.length === 0) return undefined;
-  return String(result.migrations.filter((m) => statuses.includes(m.status)).length);
+function migrationSection(migrations: MigrationOutcome[]): string[] {
+  if (migrations.length === 0) return [];
+  return [
+    '### Migrations',
+    '',
+    ...foldList(
+      migrations,
+      migrationRow,
+      ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'],
+      {
+        foldAbove: FOLD_ROWS_ABOVE,
+        maxItems: MAX_ROWS,
+        keep: (m) => m.error !== undefined || m.status === 'failed' || m.status === 'partially-applied',
+        summary: `${migrations.length} migrations: ${countsBy(migrations, (m) => m.status)}`,
+        gap: (_n, left) => `| … | ${countsBy(left, (m) => m.status)} |  |  |  |  |`,
+        cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+      },
+    ),
+  ];
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+function migrationRow(m: MigrationOutcome): string {
+  const notes = [
+    m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
+    m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
+    ...(m.notes ?? []),
+  ]
+    .filter(Boolean)
+    .join(' — ');
+  return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(clip(notes, MAX_CELL))} |`;
+}
+
+function committedSection(versions: string[] | undefined): string[] {
+  if (!versions?.length) return [];
+  return [
+    '### Left applied by this run (not undone)',
+    '',
+    ...foldList(versions, (v) => `- ${v}`, [], listOptions(versions.length, 'versions')),
+  ];
 }
 
 function rollbackSection(rollback: NonNullable<RunResult['rollback']>): string[] {
@@ -134,17 +208,184 @@ function rollbackSection(rollback: NonNullable<RunResult['rollback']>): string[]
       : rollback.kind === 'restore'
         ? 'Restore'
         : 'Rollback';
-  const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`, ''];
-  if (rollback.reverted.length) lines.push(`Reverted (newest first): ${rollback.reverted.join(', ')}`, '');
-  if (rollback.backupPath) lines.push(`Backup restored: ${rollback.backupPath}`, '');
-  if (rollback.error) lines.push(`Error: ${escapeMd(rollback.error.message)}`, '');
-  if (rollback.stillApplied?.length) lines.push(`Still applied: ${rollback.stillApplied.join(', ')}`, '');
-  if (rollback.nextStep) lines.push(`**Next step:** ${escapeMd(rollback.nextStep)}`);
+  const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`];
+  if (rollback.reverted.length) lines.push('', `Reverted (newest first): ${versionList(rollback.reverted)}`);
+  if (rollback.backupPath) lines.push('', `Backup restored: ${escapeMd(rollback.backupPath)}`);
+  if (rollback.error) {
+    const where = errorPlace(rollback.error);
+    lines.push('', `Error: ${escapeMd(`${where}${clip(rollback.error.message, MAX_MESSAGE)}`)}`);
+  }
+  if (rollback.stillApplied?.length) lines.push('', `Still applied: ${versionList(rollback.stillApplied)}`);
+  if (rollback.nextStep) lines.push('', `**Next step:** ${escapeMd(clip(rollback.nextStep, MAX_MESSAGE))}`);
   return lines;
 }
 
-function describeLock(result: RunResult): string {
-  const lock = result.lock!;
+function nonTransactionalSection(items: RunResult['nonTransactional']): string[] {
+  if (!items?.length) return [];
+  return [
+    '### Ran outside a transaction (not undone by a rollback)',
+    '',
+    ...foldList(
+      items,
+      (n) =>
+        `- ${escapeMd(n.file)}:${n.line}: \`${escapeCell(clip(n.statement.split('\n')[0], 200))}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${escapeMd(n.down)}` : ' — no down migration'}`,
+      [],
+      { ...listOptions(items.length, 'statements'), keep: (n) => n.failed === true },
+    ),
+  ];
+}
+
+function partialSection(items: RunResult['partiallyApplied']): string[] {
+  if (!items?.length) return [];
+  return [
+    '### Partly applied (no history row)',
+    '',
+    ...foldList(
+      items,
+      (p) => `- ${escapeMd(p.file)}: ${escapeMd(clip(p.nextStep, MAX_CELL))}`,
+      [],
+      listOptions(items.length, 'files'),
+    ),
+  ];
+}
+
+function rehearsalSection(result: RunResult): string[] {
+  const lines: string[] = [];
+  if (result.rehearsal?.reason && result.command === 'apply')
+    lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`);
+  const notRehearsed = result.rehearsal?.notRehearsed ?? [];
+  if (notRehearsed.length) {
+    if (lines.length) lines.push('');
+    lines.push(
+      '### Not rehearsed',
+      '',
+      ...foldList(
+        notRehearsed,
+        (n) => `- ${escapeMd(clip(n, MAX_CELL))}`,
+        [],
+        listOptions(notRehearsed.length, 'statements'),
+      ),
+    );
+  }
+  return lines;
+}
+
+function lockSection(lock: RunResult['lock']): string[] {
+  if (!lock?.retries.length) return [];
+  return [
+    '### Lock waits',
+    '',
+    ...foldList(
+      lock.retries,
+      (r) =>
+        `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(clip(r.message, MAX_CELL))}${r.blocker ? ` — blocked by ${escapeMd(clip(r.blocker, MAX_CELL))}` : ''}`,
+      [],
+      listOptions(lock.retries.length, 'retries'),
+    ),
+  ];
+}
+
+function sessionEffectsSection(effects: RunResult['sessionEffects']): string[] {
+  if (!effects?.length) return [];
+  return [
+    '### What the migrations did to this run',
+    '',
+    ...foldList(
+      effects,
+      (e) => `- ⚠️ ${escapeMd(clip(e.message, MAX_CELL))}`,
+      [],
+      listOptions(effects.length, 'effects'),
+    ),
+  ];
+}
+
+function abandonedSection(runs: RunResult['abandonedRuns']): string[] {
+  if (!runs?.length) return [];
+  return [
+    '### Runs that ended without finishing',
+    '',
+    ...foldList(
+      runs,
+      (r) =>
+        `- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${versionList(r.applied)}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`,
+      [],
+      listOptions(runs.length, 'runs'),
+    ),
+  ];
+}
+
+function statusSection(statusRows: StatusRow[]): string[] {
+  if (statusRows.length === 0) return [];
+  return [
+    '### Migrations',
+    '',
+    ...foldList(
+      statusRows,
+      (r) =>
+        `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(clip(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`,
+      ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'],
+      {
+        foldAbove: FOLD_ROWS_ABOVE,
+        maxItems: MAX_ROWS,
+        keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
+        summary: `${statusRows.length} migrations: ${countsBy(statusRows, (r) => r.state)}`,
+        gap: (_n, left) => `| … | ${countsBy(left, (r) => r.state)} |  |  |  |  |`,
+        cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+      },
+    ),
+  ];
+}
+
+function findingsSection(title: string, findings: Finding[]): string[] {
+  if (findings.length === 0) return [];
+  return [
+    title,
+    '',
+    ...foldList(
+      findings,
+      (f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(clip(f.message, MAX_CELL))}`,
+      [],
+      {
+        ...listOptions(findings.length, 'findings'),
+        summary: `${findings.length} findings: ${countsBy(findings, (f) => (f.severity === 'error' ? 'errors' : 'warnings'))}`,
+        keep: (f) => f.severity === 'error',
+      },
+    ),
+  ];
+}
+
+/** Fold and cut options for a plain list of `total` things called `what`. */
+function listOptions<T>(total: number, what: string): FoldOptions<T> {
+  return {
+    foldAbove: FOLD_ITEMS_ABOVE,
+    maxItems: MAX_ITEMS,
+    summary: `${total} ${what}`,
+    gap: (n) => `- … ${n} more`,
+    cutNote: (shown, all) => `Showing ${shown} of ${all} ${what}: ${FULL_DATA}.`,
+  };
+}
+
+/** A list of versions on one line, cut after the first 50 with how many more there are. */
+function versionList(versions: string[]): string {
+  const max = 50;
+  return versions.length <= max
+    ? versions.join(', ')
+    : `${versions.slice(0, max).join(', ')} and ${versions.length - max} more`;
+}
+
+function errorPlace(error: { file?: string; line?: number }): string {
+  if (error.file) return `${error.file}${error.line ? `:${error.line}` : ''}: `;
+  return error.line ? `line ${error.line}: ` : '';
+}
+
+function formatBytes(size: number): string {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 ** 2) return `${(size / 1024).toFixed(1)} KiB`;
+  if (size < 1024 ** 3) return `${(size / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(size / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function describeLock(lock: NonNullable<RunResult['lock']>): string {
   const parts = [
     lock.waitedMs > 0
       ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}`
@@ -153,42 +394,4 @@ function describeLock(result: RunResult): string {
   if (lock.retries.length > 0)
     parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
   return parts.join('; ');
-}
-
-function migrationTable(migrations: MigrationOutcome[]): string[] {
-  const rows = ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'];
-  for (const m of migrations) {
-    const notes = [
-      m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
-      m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
-      ...(m.notes ?? []),
-    ]
-      .filter(Boolean)
-      .join(' — ');
-    rows.push(
-      `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(notes)} |`,
-    );
-  }
-  return rows;
-}
-
-function statusTable(statusRows: StatusRow[]): string[] {
-  const rows = [
-    '| Version | Name | State | Applied at | Applied by | Checksum |',
-    '|---|---|---|---|---|---|',
-  ];
-  for (const r of statusRows) {
-    rows.push(
-      `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(`${r.state}: ${r.partial.description}`) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`,
-    );
-  }
-  return rows;
-}
-
-function escapeCell(text: string): string {
-  return escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-
-function escapeMd(text: string): string {
-  return text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -1,5 +1,7 @@
 import type { RunResult } from '../engine/result.js';
 
+const CAN_CHANGE: ReadonlySet<RunResult['command']> = new Set(['apply', 'rollback', 'baseline']);
+
 /** The CLI's closing report: a compact plain-text table. */
 export function renderText(result: RunResult): string {
   const out: string[] = [];
@@ -19,6 +21,13 @@ export function renderText(result: RunResult): string {
       out.push(`    ${m.error.file}:${m.error.line ?? ''}:${m.error.column ?? ''}: ${m.error.message}`);
   }
   for (const f of result.findings) out.push(`${f.severity}: ${f.message}`);
+  for (const r of result.abandonedRuns ?? [])
+    out.push(
+      `abandoned run #${r.id}: applied ${r.applied.length ? r.applied.join(', ') : 'nothing'}${r.closed ? ' (closed as abandoned now)' : ' (still recorded as running)'}`,
+    );
+  // Only where the command can change the database: elsewhere "no" is true by design and says nothing.
+  if (CAN_CHANGE.has(result.command))
+    out.push(`database changed: ${result.changed ? 'yes' : 'no (as it was before the run)'}`);
   out.push(`${result.status}: ${result.message}`);
   return `${out.join('\n')}\n`;
 }

@@ -1,0 +1,39 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResult } from '../../src/engine/result.js';
+
+/** The recorded results the renderers are golden-tested over (`__tests__/fixtures/summary/data-N.json`). */
+export const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'summary');
+
+/**
+ * data-5 to data-10 come from real runs against PostgreSQL 15, with paths, hosts and times replaced
+ * by stable ones (data-8's status is the `cancelled` a stopped run reports); data-11 is a
+ * 1,000-migration `all` run whose 700th file fails.
+ */
+export const CASES: Array<[number, string]> = [
+  [1, 'a successful apply with a non-atomic file'],
+  [2, 'a rolled-back apply with file, line, column, SQLSTATE, detail and hint'],
+  [3, 'a status run with status rows'],
+  [4, 'a failed per-file apply whose error holds a pipe, a newline and angle brackets'],
+  [5, 'a successful per-file apply with a backup, a rehearsal and a statement outside a transaction'],
+  [6, 'nothing to do'],
+  [7, 'a per-file failure whose earlier files were reverted by their down migrations'],
+  [8, 'a cancelled per-file run that leaves its first file applied'],
+  [9, 'drift: a changed applied file and a version missing locally'],
+  [10, 'lock-timeout retries naming the blocking session'],
+  [11, 'a 1,000-migration run that folds and cuts its table'],
+];
+
+export function recorded(n: number): RunResult {
+  return JSON.parse(readFileSync(join(FIXTURES, `data-${n}.json`), 'utf8')) as RunResult;
+}
+
+/**
+ * The golden file `name`; with MG_UPDATE_GOLDEN=1 it is first rewritten from `actual` (review the
+ * diff before committing it).
+ */
+export function golden(name: string, actual: string): string {
+  const path = join(FIXTURES, name);
+  if (process.env.MG_UPDATE_GOLDEN) writeFileSync(path, actual);
+  return readFileSync(path, 'utf8');
+}
