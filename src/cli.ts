@@ -42,6 +42,7 @@ Flags (the same names as the action's inputs):
 Exit codes: 0 success or nothing to do, 1 the run failed or was cancelled, 2 bad usage.`;
 
 const BOOLEAN_FLAGS = new Set<InputName>(['allow-out-of-order']);
+const ACTION_ONLY = new Set(['command', 'comment', 'github-token']);
 
 export function parseArgs(argv: string[]): { raw: RawInputs; json: boolean; help: boolean } {
   const raw: RawInputs = {};
@@ -53,7 +54,8 @@ export function parseArgs(argv: string[]): { raw: RawInputs; json: boolean; help
     else if (arg === '--json') json = true;
     else if (arg.startsWith('--')) {
       const [flag, inline] = arg.slice(2).split(/=(.*)/s, 2);
-      if (!(INPUT_NAMES as readonly string[]).includes(flag) || flag === 'command') {
+      // The pull request comment is the action's: the CLI has no pull request to post on.
+      if (!(INPUT_NAMES as readonly string[]).includes(flag) || ACTION_ONLY.has(flag)) {
         throw new UsageError(`Unknown flag --${flag}`);
       }
       const name = flag as InputName;

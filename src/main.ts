@@ -8,7 +8,9 @@ import { readActionInputs } from './config/inputs.js';
 import { runContextFromEnv } from './config/run-context.js';
 import { scrubberForInputs } from './config/run-scrubber.js';
 import { parseSettings } from './config/settings.js';
+import { StageEvents } from './engine/events.js';
 import type { RunResult } from './engine/result.js';
+import { commentBoardFor } from './github/board.js';
 import { scrubbingLogger, type Logger } from './logger.js';
 import { renderAnnotations } from './report/annotations.js';
 import { renderSummary } from './report/summary.js';
@@ -43,8 +45,20 @@ export async function run(): Promise<void> {
   }
   const logger = scrubbingLogger(coreLogger, scrubber.scrub);
   const stop = cancelOnSignals(logger);
+  const events = new StageEvents((error) =>
+    logger.warn(`A run listener failed: ${(error as Error).message}`),
+  );
+  const board = commentBoardFor(settings, runContext, process.env, scrubber, logger);
+  if (board) events.on(board.listener);
   // Scrubbed (then its statements cut) by runCommand: every sink below writes from it as it is.
-  const result = await runCommand({ settings, logger, run: runContext, signal: stop.signal, scrubber });
+  const result = await runCommand({
+    settings,
+    logger,
+    run: runContext,
+    signal: stop.signal,
+    scrubber,
+    events,
+  });
   stop.dispose();
 
   const reportPath = resolve(
@@ -64,8 +78,13 @@ export async function run(): Promise<void> {
   publishOutputs(result);
   await writeSummary(result);
   annotate(result);
+  // Last, and bounded: a GitHub API that never answers cannot hold the job.
+  await board?.finish(COMMENT_WAIT_MS);
   if (result.status !== 'success' && result.status !== 'nothing-to-do') core.setFailed(result.message);
 }
+
+/** How long the run waits, at its end, for the pull request comment's last update. */
+const COMMENT_WAIT_MS = 10_000;
 
 /** Bad inputs still get a job summary: the run is reported even when it never started. */
 function invalidInputResult(message: string): RunResult {

@@ -96,4 +96,9 @@ describe('parseArgs', () => {
   it('refuses a second positional argument', () => {
     expect(() => parseArgs(['apply', 'status'])).toThrow('Unexpected argument "status"');
   });
+
+  it('refuses the action-only inputs: the CLI posts no pull request comment', () => {
+    expect(() => parseArgs(['apply', '--comment', 'true'])).toThrow('Unknown flag --comment');
+    expect(() => parseArgs(['apply', '--github-token=ghs_x'])).toThrow('Unknown flag --github-token');
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseSettings, SettingsError, type RawInputs } from '../../src/config/settings.js';
+import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 
 const URL_OK = 'postgres://app:s3cret-pw@db.example.com:5432/postgres';
 
@@ -313,5 +314,25 @@ describe('parseSettings errors', () => {
     expect(error.message).toMatch(/database-url: /);
     expect(error.message).not.toContain('Hunter2-Secret');
     expect(error.message).not.toContain('Hunter2');
+  });
+});
+
+describe('the pull request comment inputs', () => {
+  it('comment defaults to true, takes true or false, and refuses anything else naming the input', () => {
+    expect(parseSettings({ 'database-url': URL_OK }).comment).toBe(true);
+    expect(parseSettings({ 'database-url': URL_OK, comment: '' }).comment).toBe(true);
+    expect(parseSettings({ 'database-url': URL_OK, comment: 'false' }).comment).toBe(false);
+    expect(errorOf({ 'database-url': URL_OK, comment: 'maybe' }).message).toContain(
+      'comment: "maybe" is not a boolean: use true or false',
+    );
+  });
+
+  it('reads github-token (blank: none) and registers it with the run scrubber', () => {
+    expect(parseSettings({ 'database-url': URL_OK }).githubToken).toBeUndefined();
+    expect(parseSettings({ 'database-url': URL_OK, 'github-token': ' ghs_abc123 ' }).githubToken).toBe(
+      'ghs_abc123',
+    );
+    const scrubber = scrubberForInputs({ 'database-url': URL_OK, 'github-token': 'ghs_abc123' });
+    expect(scrubber.scrub('token ghs_abc123 and s3cret-pw')).toBe('token *** and ***');
   });
 });

@@ -2,6 +2,7 @@ import type { RunContext } from '../config/run-context.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import type { RunResult } from '../engine/result.js';
+import type { StageEvents } from '../engine/events.js';
 import type { SecretScrubber } from '../secrets.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -23,6 +24,11 @@ export interface CommandContext {
    * scrubbed as they are written (db/guard-store.ts).
    */
   scrubber: SecretScrubber;
+  /**
+   * The run's stage events (engine/events.ts): the entry point subscribes its listeners (the pull
+   * request comment) and runCommand ends every run with `run-finished` and the final result.
+   */
+  events?: StageEvents;
 }
 
 export type CommandHandler = (ctx: CommandContext, result: RunResult) => Promise<RunResult>;

@@ -74,6 +74,7 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
   result.durationMs = finished.getTime() - started.getTime();
   const scrubbed = outbound(result, scrubber);
   await audit?.finish(scrubbed);
+  command.events?.emit({ type: 'run-finished', result: scrubbed });
   return scrubbed;
 }
 

@@ -10,5 +10,6 @@ import type { RawInputs } from './settings.js';
 export function scrubberForInputs(raw: RawInputs): SecretScrubber {
   const scrubber = new SecretScrubber();
   for (const secret of secretsOfDatabaseUrl(raw['database-url'])) scrubber.add(secret);
+  scrubber.add(raw['github-token']?.trim());
   return scrubber;
 }

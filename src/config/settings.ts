@@ -36,6 +36,10 @@ export interface Settings {
   /** `audit`: the time range exported. */
   since?: Date;
   until?: Date;
+  /** Post and update the sticky pull request comment (action only). */
+  comment: boolean;
+  /** The token for that comment; a secret (registered with the run's scrubber). */
+  githubToken?: string;
 }
 
 export const BACKUP_MODES = ['required', 'optional', 'off'] as const;
@@ -68,6 +72,8 @@ export const INPUT_NAMES = [
   'reason',
   'since',
   'until',
+  'comment',
+  'github-token',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -237,6 +243,8 @@ const schema = z.object({
   reason: optionalText,
   since: input(z.optional(z.string().check(z.refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
   until: input(z.optional(z.string().check(z.refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
+  comment: boolean(true),
+  'github-token': input(z.optional(z.string().check(z.trim()))),
 });
 
 export interface SettingsContext {
@@ -310,6 +318,8 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
     reason: v.reason,
     since: timestamp(v.since),
     until: timestamp(v.until),
+    comment: v.comment,
+    githubToken: v['github-token'],
   };
 }
 

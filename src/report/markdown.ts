@@ -110,3 +110,25 @@ export function fitToSize(markdown: string, limit: number, note: (keptBytes: num
   for (let i = 0; i < open; i++) closing.push('', '</details>');
   return `${cut}${closing.length ? `${closing.join('\n')}\n` : ''}\n${note(bytes(cut))}\n`;
 }
+
+/** Text inside a fenced code block: a run of backticks could close the fence early. */
+export function escapeFenced(text: string): string {
+  return text.replace(/```/g, '`\u200b``');
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** `file:line:column: ` (as much of it as is known), or '' when the error has no place. */
+export function errorPlace(error: { file?: string; line?: number; column?: number }): string {
+  if (!error.file) return error.line ? `line ${error.line}: ` : '';
+  return `${error.file}${error.line ? `:${error.line}` : ''}${error.line && error.column ? `:${error.column}` : ''}: `;
+}

@@ -1,0 +1,187 @@
+import { request } from '@octokit/request';
+import { TOOL_VERSION } from '../version.js';
+
+/**
+ * GitHub's REST API as the sticky comment uses it: @octokit/request (GitHub's own client, on
+ * Node's fetch) with a per-call timeout, and retries with backoff for the answers that mean
+ * "later" (5xx, 429, secondary rate limits). Loaded only when a comment is due (see board.ts):
+ * runs that post nothing never evaluate it.
+ */
+export interface ApiOptions {
+  token: string;
+  /** GITHUB_API_URL (GitHub Enterprise Server has its own). */
+  baseUrl: string;
+  /** One call may take this long before it is abandoned (and retried). */
+  timeoutMs: number;
+  /** Attempts per call, the first included. */
+  attempts: number;
+  /** First backoff step; doubles each retry (with jitter) unless the API says how long to wait. */
+  baseDelayMs: number;
+  /** Aborts every call in flight and every wait between retries. */
+  signal: AbortSignal;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  data: T;
+  headers: Record<string, string | undefined>;
+}
+
+/** The API answered, and the answer will not change by asking again (401, 403, 404, 422, …). */
+export class ApiRefusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiRefusal';
+  }
+}
+
+/** Longest wait a `retry-after` or rate-limit reset may impose on one retry. */
+const MAX_DELAY_MS = 60_000;
+
+export class GitHubApi {
+  private fetchImpl?: Promise<typeof fetch | undefined>;
+
+  constructor(private readonly options: ApiOptions) {}
+
+  /** One REST call (`GET /repos/{owner}/{repo}/…`), retried while GitHub answers "later". */
+  async call<T>(route: string, params: Record<string, unknown> = {}): Promise<ApiResponse<T>> {
+    const { attempts, signal } = this.options;
+    const fetchImpl = await (this.fetchImpl ??= proxyFetch(this.options.baseUrl));
+    for (let attempt = 1; ; attempt++) {
+      signal.throwIfAborted();
+      try {
+        const response = await request(route, {
+          ...params,
+          baseUrl: this.options.baseUrl,
+          headers: {
+            authorization: `token ${this.options.token}`,
+            'user-agent': `supabase-migration-guard/${TOOL_VERSION}`,
+            'x-github-api-version': '2022-11-28',
+          },
+          request: {
+            signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]),
+            ...(fetchImpl && { fetch: fetchImpl }),
+          },
+        });
+        return response as unknown as ApiResponse<T>;
+      } catch (error) {
+        signal.throwIfAborted();
+        const failure = describe(error);
+        if (!failure.transient) throw new ApiRefusal(failure.status, failure.message);
+        if (attempt >= attempts) throw new Error(`${failure.message} (gave up after ${attempts} attempts)`);
+        await sleep(failure.retryAfterMs ?? backoff(this.options.baseDelayMs, attempt), signal);
+      }
+    }
+  }
+}
+
+interface Failure {
+  status: number;
+  message: string;
+  transient: boolean;
+  retryAfterMs?: number;
+}
+
+/** What an error from @octokit/request means for a retry (its errors carry status and headers). */
+function describe(error: unknown): Failure {
+  const e = error as {
+    status?: number;
+    message?: string;
+    name?: string;
+    response?: { headers?: Record<string, string | undefined> };
+  };
+  const headers = e.response?.headers ?? {};
+  // A timeout or a dropped connection: @octokit/request reports them as status 500 without a response.
+  if (!e.response) {
+    const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+    return {
+      status: 0,
+      message: timedOut
+        ? 'GitHub did not answer in time'
+        : `could not reach GitHub: ${e.message ?? String(error)}`,
+      transient: true,
+    };
+  }
+  const status = e.status ?? 0;
+  const message = `HTTP ${status}: ${(e.message ?? '').split(' - ')[0]}`;
+  const retryAfter = Number(headers['retry-after']);
+  const retryAfterMs =
+    Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter * 1000, MAX_DELAY_MS) : undefined;
+  const rateLimited =
+    status === 429 ||
+    (status === 403 &&
+      (headers['retry-after'] !== undefined ||
+        headers['x-ratelimit-remaining'] === '0' ||
+        /rate limit/i.test(e.message ?? '')));
+  if (rateLimited) {
+    const reset = Number(headers['x-ratelimit-reset']);
+    const untilReset =
+      Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : undefined;
+    return {
+      status,
+      message,
+      transient: true,
+      retryAfterMs:
+        retryAfterMs ?? (untilReset !== undefined ? Math.min(untilReset, MAX_DELAY_MS) : undefined),
+    };
+  }
+  return { status, message, transient: status >= 500, retryAfterMs };
+}
+
+function backoff(baseMs: number, attempt: number): number {
+  const step = baseMs * 2 ** (attempt - 1);
+  return Math.round(step * (0.75 + Math.random() * 0.5));
+}
+
+/** Waits `ms`, or less when `signal` aborts; never keeps the process alive by itself. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      if (signal.aborted) reject(signal.reason);
+      else resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Behind an HTTP(S) proxy (self-hosted runners), calls go through it as @actions/http-client
+ * sends them: the proxy from https_proxy / HTTPS_PROXY (http_proxy / HTTP_PROXY for an http API),
+ * unless NO_PROXY names the host; loopback hosts never use one. undici is loaded only then: it
+ * costs tens of milliseconds to evaluate.
+ */
+async function proxyFetch(baseUrl: string): Promise<typeof fetch | undefined> {
+  const proxy = proxyFor(new URL(baseUrl));
+  if (!proxy) return undefined;
+  const undici = await import('undici');
+  const dispatcher = new undici.ProxyAgent(proxy);
+  return ((url: string, init?: RequestInit) =>
+    undici.fetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+}
+
+/** The proxy URL for `target` under the runner's proxy variables, or undefined to go direct. */
+export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const https = target.protocol === 'https:';
+  const proxy = https ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy || env.HTTP_PROXY;
+  if (!proxy) return undefined;
+  const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.startsWith('127.') || host === '::1') return undefined;
+  const port = target.port || (https ? '443' : '80');
+  const noProxy = (env.no_proxy || env.NO_PROXY || '').split(',').map((e) => e.trim().toLowerCase());
+  const bypassed = noProxy.filter(Boolean).some((entry) => {
+    if (entry === '*') return true;
+    const [name, entryPort] = entry.split(':');
+    if (entryPort && entryPort !== port) return false;
+    const bare = name.replace(/^\*?\./, '');
+    return host === bare || host.endsWith(`.${bare}`);
+  });
+  if (bypassed) return undefined;
+  return /^https?:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
+}

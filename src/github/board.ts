@@ -1,0 +1,99 @@
+import type { Settings } from '../config/settings.js';
+import type { RunContext } from '../config/run-context.js';
+import type { StageListener } from '../engine/events.js';
+import type { SecretScrubber } from '../secrets.js';
+import type { CommentBoard } from './comment-board.js';
+import type { StickyLog } from './sticky-comment.js';
+
+/** What the entry point holds: the listener to subscribe, and how to wait (bounded) for the last update. */
+export interface BoardHandle {
+  listener: StageListener;
+  /** Waits up to `waitMs` for the comment's last update, then gives up on it with a warning. */
+  finish(waitMs: number): Promise<void>;
+}
+
+const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
+/** The commands that tell a pull request's story: what would be applied, then what was. */
+const COMMENTED = new Set(['plan', 'apply']);
+
+/**
+ * The sticky pull request comment for this run, when one is due: `comment` on, a token, a
+ * repository, and a pull request (the event's own, or on a push the one the commit came from).
+ * The GitHub client is imported only then, in the background: the run does not wait for it, and
+ * runs that post nothing (the CLI, manual runs, `comment: false`) never load it.
+ */
+export function commentBoardFor(
+  settings: Settings,
+  run: RunContext,
+  env: NodeJS.ProcessEnv,
+  scrubber: SecretScrubber,
+  log: StickyLog,
+  options: { timeoutMs?: number; attempts?: number; baseDelayMs?: number } = {},
+): BoardHandle | undefined {
+  if (!settings.comment) return undefined;
+  const [owner, repo] = (run.repository ?? '').split('/');
+  const event = run.eventName ?? '';
+  const pullRequest = PULL_REQUEST_EVENTS.has(event) ? run.pullRequest : undefined;
+  const sha = event === 'push' ? run.sha : undefined;
+  const why = !COMMENTED.has(settings.command)
+    ? `the ${settings.command} command does not report on pull requests`
+    : !settings.githubToken
+      ? 'no github-token'
+      : !owner || !repo
+        ? 'GITHUB_REPOSITORY is not set'
+        : pullRequest === undefined && sha === undefined
+          ? `a ${event || 'local'} run has no pull request`
+          : undefined;
+  if (why) {
+    log.debug(`No pull request comment: ${why}`);
+    return undefined;
+  }
+  const abort = new AbortController();
+  const loaded: Promise<CommentBoard | undefined> = import('./comment-board.js')
+    .then(
+      ({ CommentBoard }) =>
+        new CommentBoard({
+          token: settings.githubToken!,
+          apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+          target: { owner, repo, pullRequest, sha },
+          start: {
+            environment: settings.environment,
+            command: settings.command,
+            runUrl: run.runUrl,
+            sha: run.sha,
+            backupExpected: settings.command === 'apply' && settings.backup !== 'off',
+            at: new Date(),
+          },
+          scrubber,
+          log,
+          signal: abort.signal,
+          ...options,
+        }),
+    )
+    .catch((error: unknown) => {
+      log.warn(`The pull request comment is off for this run: ${(error as Error).message}`);
+      return undefined;
+    });
+  // The board shows the run as under way before its first event.
+  void loaded.then((board) => board?.show());
+  return {
+    listener: (event) => loaded.then((board) => board?.handle(event)),
+    async finish(waitMs) {
+      // Registered after every event's handler: by then the last update has been handed over.
+      const idle = loaded.then((board) => board?.idle());
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = await Promise.race([
+        idle.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), waitMs))),
+      ]);
+      clearTimeout(timer);
+      if (gaveUp) {
+        log.warn(
+          `GitHub did not take the last pull request comment update within ${Math.round(waitMs / 1000)} s: ` +
+            'the comment may not show the final state. The migration itself is not affected.',
+        );
+      }
+      abort.abort();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import type { StageEvent } from '../engine/events.js';
+import { foldEvent, startBoard, type BoardStart, type BoardState } from '../report/board-state.js';
+import { commentMarker, historyOf, renderComment } from '../report/comment.js';
+import type { SecretScrubber } from '../secrets.js';
+import { GitHubApi } from './api.js';
+import { StickyComment, type CommentTarget, type StickyLog } from './sticky-comment.js';
+
+/**
+ * Whether this state may start a comment on a pull request that has none: not a run with nothing
+ * pending and nothing to report (every pull request of the repository would get one), nor one
+ * that has not said yet what it will do. An existing comment is always updated.
+ */
+export function worthStarting(state: BoardState): boolean {
+  const result = state.result;
+  if (!result) return (state.pending?.length ?? 0) > 0 || !!state.failed;
+  return result.status !== 'nothing-to-do' || result.findings.length > 0;
+}
+
+export interface CommentBoardOptions {
+  token: string;
+  apiUrl: string;
+  /** Where the comment goes (its marker comes from the environment). */
+  target: Omit<CommentTarget, 'marker'>;
+  start: BoardStart;
+  scrubber: SecretScrubber;
+  log: StickyLog;
+  /** Aborts every call in flight (the entry point gives up waiting). */
+  signal: AbortSignal;
+  timeoutMs?: number;
+  attempts?: number;
+  baseDelayMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * The live status board on the pull request: each stage event is folded into the board's state
+ * and the comment is re-rendered from it (coalesced by StickyComment). Scrubbed at the sink: the
+ * state before it is rendered (and cut), the body again before it is sent.
+ */
+export class CommentBoard {
+  private state: BoardState;
+  private readonly sticky: StickyComment;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: CommentBoardOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.state = startBoard(options.start);
+    const api = new GitHubApi({
+      token: options.token,
+      baseUrl: options.apiUrl,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      attempts: options.attempts ?? 4,
+      baseDelayMs: options.baseDelayMs ?? 1_000,
+      signal: options.signal,
+    });
+    this.sticky = new StickyComment(
+      api,
+      { ...options.target, marker: commentMarker(options.start.environment) },
+      options.log,
+    );
+    options.signal.addEventListener('abort', () => this.sticky.stop(), { once: true });
+  }
+
+  /** Posts the board as it is (the "in progress" state, before any event). */
+  show(): Promise<void> {
+    const { scrubber } = this.options;
+    const state = scrubber.scrubValue(this.state);
+    return this.sticky.publish({
+      render: (previous) => scrubber.scrub(renderComment(state, historyOf(previous ?? ''))),
+      create: worthStarting(state),
+    });
+  }
+
+  /** Resolves once the newest state has been sent (or given up on). */
+  idle(): Promise<void> {
+    return this.sticky.idle();
+  }
+
+  handle(event: StageEvent): Promise<void> {
+    this.state = foldEvent(this.state, event, this.now());
+    return this.show();
+  }
+}

@@ -1,0 +1,173 @@
+import { ApiRefusal, type GitHubApi } from './api.js';
+
+/** Where the comment goes: the repository, and how to find its pull request. */
+export interface CommentTarget {
+  owner: string;
+  repo: string;
+  /** From the pull_request event itself. */
+  pullRequest?: number;
+  /** On a push: the commit whose (merged) pull request gets the comment. */
+  sha?: string;
+  /** The hidden line that starts this environment's comment. */
+  marker: string;
+}
+
+export interface StickyLog {
+  info(message: string): void;
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+/**
+ * Renders the body, given the comment as it was before this run touched it (undefined: none yet).
+ * `create: false` only updates a comment that exists: a run with nothing to say starts none.
+ */
+export interface Update {
+  render: (previousBody: string | undefined) => string;
+  create: boolean;
+}
+
+interface Found {
+  number: number;
+  commentId?: number;
+  previousBody?: string;
+}
+
+/**
+ * One comment per environment, found by its marker and edited in place. Updates are coalesced: while
+ * one call is out, newer bodies replace each other and only the newest is sent when it returns, so
+ * a slow API never builds a queue. Nothing here throws: a refusal (no permission, a fork's
+ * read-only token, no such pull request) is one warning and ends the comment for this run; any
+ * other failure is a warning and the next update tries again.
+ */
+export class StickyComment {
+  private latest?: Update;
+  private inFlight?: Promise<void>;
+  private found?: Promise<Found | undefined>;
+  private stopped = false;
+  private lastWarning?: string;
+
+  constructor(
+    private readonly api: GitHubApi,
+    private readonly target: CommentTarget,
+    private readonly log: StickyLog,
+  ) {}
+
+  /** Sends `render`'s body once the calls before it are done (or drops it for a newer one). */
+  publish(update: Update): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.latest = update;
+    this.inFlight ??= this.drain();
+    return this.inFlight;
+  }
+
+  /** Resolves once nothing is waiting to be sent. */
+  idle(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
+  }
+
+  /** No more calls: whatever is waiting is dropped. */
+  stop(): void {
+    this.stopped = true;
+    this.latest = undefined;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const update = this.latest;
+      if (update === undefined || this.stopped) {
+        this.inFlight = undefined;
+        return;
+      }
+      this.latest = undefined;
+      await this.send(update);
+    }
+  }
+
+  private async send({ render, create }: Update): Promise<void> {
+    try {
+      let found;
+      try {
+        found = await (this.found ??= this.find());
+      } catch (error) {
+        this.found = undefined;
+        throw error;
+      }
+      if (!found) return this.stop();
+      if (found.commentId === undefined && !create) return;
+      const body = render(found.previousBody);
+      if (found.commentId !== undefined) {
+        await this.api.call('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+          owner: this.target.owner,
+          repo: this.target.repo,
+          comment_id: found.commentId,
+          body,
+        });
+        return;
+      }
+      try {
+        const created = await this.api.call<{ id: number }>(
+          'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
+          {
+            owner: this.target.owner,
+            repo: this.target.repo,
+            issue_number: found.number,
+            body,
+          },
+        );
+        found.commentId = created.data.id;
+        this.log.info(`Posted the migration status comment on pull request #${found.number}`);
+      } catch (error) {
+        // The comment may exist after all (created, then the answer was lost): look again next time
+        // rather than risk a second one.
+        if (!(error instanceof ApiRefusal)) this.found = undefined;
+        throw error;
+      }
+    } catch (error) {
+      if (!this.stopped) this.warn(error);
+    }
+  }
+
+  /** The pull request, and this environment's comment on it when there is one. */
+  private async find(): Promise<Found | undefined> {
+    const { owner, repo } = this.target;
+    let number = this.target.pullRequest;
+    if (number === undefined && this.target.sha) {
+      const pulls = await this.api.call<Array<{ number: number; merged_at?: string | null; state?: string }>>(
+        'GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls',
+        { owner, repo, commit_sha: this.target.sha },
+      );
+      // The merged pull request first: a commit can also sit on open ones (stacked branches).
+      const pull = pulls.data.find((p) => p.merged_at) ?? pulls.data[0];
+      number = pull?.number;
+      if (number === undefined) {
+        this.log.info(
+          `No pull request contains commit ${this.target.sha.slice(0, 7)}: no status comment is posted`,
+        );
+        return undefined;
+      }
+    }
+    if (number === undefined) return undefined;
+    for (let page = 1; ; page++) {
+      const comments = await this.api.call<Array<{ id: number; body?: string }>>(
+        'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
+        { owner, repo, issue_number: number, per_page: 100, page },
+      );
+      const mine = comments.data.find((c) => (c.body ?? '').trimStart().startsWith(this.target.marker));
+      if (mine) return { number, commentId: mine.id, previousBody: mine.body };
+      if (!/rel="next"/.test(comments.headers.link ?? '')) return { number };
+    }
+  }
+
+  private warn(error: unknown): void {
+    const refused = error instanceof ApiRefusal;
+    const message = refused
+      ? `Could not update the pull request comment (${error.message}). The token needs "pull-requests: write" ` +
+        '(a pull request from a fork only gets a read-only token); the migration itself is not affected, ' +
+        'and this run posts no more comment updates.'
+      : `Could not update the pull request comment: ${(error as Error).message}. The migration itself is not affected.`;
+    if (refused) this.stop();
+    if (message !== this.lastWarning) this.log.warn(message);
+    this.lastWarning = message;
+  }
+}
