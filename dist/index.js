@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5238);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(448);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5238:
+/***/ 448:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -9171,85 +9171,8 @@ function events_event(identity, name, at, runId, fields) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/secrets.ts
-/**
- * Collects secret strings (database URLs, passwords) and removes them from any text that leaves
- * the process. Each secret is also registered in the forms it can appear in: URL-encoded and decoded.
- */
-class SecretScrubber {
-    /** Longest first, so a URL is replaced whole before its password would be; kept sorted on add. */
-    longestFirst = [];
-    add(secret) {
-        if (!secret || secret.length < 3)
-            return;
-        const forms = new Set([...this.longestFirst, ...variantsOf(secret)]);
-        this.longestFirst = [...forms].sort((a, b) => b.length - a.length);
-    }
-    list() {
-        return [...this.longestFirst];
-    }
-    scrub = (text) => {
-        let out = text;
-        for (const secret of this.longestFirst) {
-            if (out.includes(secret))
-                out = out.split(secret).join('***');
-        }
-        return out;
-    };
-    /**
-     * The text scrubbed, then cut to at most `max` characters (and "…"). In that order: a cut through
-     * a secret would leave a fragment no scrubber can recognise, while a secret replaced first is
-     * gone whole wherever the cut falls. Every sink that shortens text goes through here.
-     */
-    excerpt(text, max) {
-        return cut(this.scrub(text), max);
-    }
-    /**
-     * Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON
-     * escapes), returning a scrubbed copy, or the value itself when it holds no secret. A run's
-     * result holds thousands of strings and usually no secret: one search of its JSON text (for each
-     * secret as it would appear there, escaped) settles that.
-     */
-    scrubValue(value) {
-        const json = JSON.stringify(value);
-        const mayHold = (secret) => json.includes(JSON.stringify(secret).slice(1, -1));
-        if (json !== undefined && !this.longestFirst.some(mayHold))
-            return value;
-        return this.scrubDeep(value);
-    }
-    scrubDeep(value) {
-        if (typeof value === 'string')
-            return this.scrub(value);
-        if (Array.isArray(value))
-            return value.map((v) => this.scrubDeep(v));
-        if (value && typeof value === 'object' && !(value instanceof Date)) {
-            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubDeep(v)]));
-        }
-        return value;
-    }
-}
-function variantsOf(secret) {
-    const forms = new Set([secret]);
-    try {
-        forms.add(decodeURIComponent(secret));
-    }
-    catch {
-        // not URL-encoded: the raw form is enough
-    }
-    forms.add(encodeURIComponent(secret));
-    return [...forms].filter((f) => f.length >= 3);
-}
-/**
- * `text` cut to `max` characters plus "…", never between the halves of a surrogate pair.
- * Cutting an excerpt again leaves it as it is (its first `max` characters are the same).
- */
-function cut(text, max) {
-    if (text.length <= max)
-        return text;
-    const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
-    return `${text.slice(0, end)}…`;
-}
-
+// EXTERNAL MODULE: ./src/secrets.ts
+var secrets = __nccwpck_require__(7194);
 ;// CONCATENATED MODULE: ./src/outbound.ts
 
 /** How much of the failed statement an error quotes in the report and the run record. */
@@ -9281,7 +9204,7 @@ function excerptStatements(value) {
     if (typeof record.message === 'string' &&
         typeof record.statement === 'string' &&
         record.statement.length > STATEMENT_EXCERPT_CHARS) {
-        record.statement = cut(record.statement, STATEMENT_EXCERPT_CHARS);
+        record.statement = (0,secrets/* cut */.J)(record.statement, STATEMENT_EXCERPT_CHARS);
         changed = true;
     }
     return (changed ? record : value);
@@ -11207,8 +11130,8 @@ function describeSqlError(error, step, positionInStatement) {
 
 ;// CONCATENATED MODULE: external "node:v8"
 const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
-;// CONCATENATED MODULE: external "node:url"
-const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/migrations/parser.ts
 
 
@@ -11222,7 +11145,7 @@ let loading;
  */
 function loadParser() {
     loading ??= (async () => {
-        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url));
+        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
         // The CLI bundle sits in dist/cli/ and shares the action's copy in dist/.
         const bundleDir = [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
         if (bundleDir)
@@ -11248,6 +11171,125 @@ const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
 function keepWasmOnBaselineTier() {
     for (const flag of BASELINE_WASM_FLAGS)
         (0,external_node_v8_namespaceObject.setFlagsFromString)(flag);
+}
+
+;// CONCATENATED MODULE: ./src/migrations/psql-features.ts
+
+/**
+ * Scripts written for psql may use what only psql understands: meta-commands (`\i`, `\set`,
+ * `\connect`, …) and the data lines of `COPY … FROM stdin`. The server never sees those, and
+ * neither does this tool, which sends SQL statements only: say so at their line instead of
+ * reporting a syntax error (or, for a COPY, hanging on input that never comes).
+ */
+const NOTHING_RUN = 'Nothing has been run.';
+/** `COPY … FROM stdin` (or `pstdin`): the server would wait for rows that only psql can send. */
+function isCopyFromStdin(nodeType, node) {
+    return nodeType === 'CopyStmt' && node.is_from === true && node.filename === undefined && !node.is_program;
+}
+function copyFromStdinError(file, at) {
+    return new GuardError('parse-error', 'COPY … FROM stdin reads its rows from psql (the data lines after the statement); this tool runs SQL statements only and has no such input', {
+        location: { file, ...at },
+        hint: `Write the rows as INSERT statements (pg_dump --inserts produces them), or load the data in a step of its own outside the migration. ${NOTHING_RUN}`,
+    });
+}
+/**
+ * After the parser stopped at `errorByte`: the psql feature that made it stop, as an error
+ * naming its line, or undefined for an ordinary syntax error. The parser's position is where the
+ * text stopped being SQL, so nothing inside a string or a dollar-quoted body is ever mistaken for
+ * a meta-command.
+ */
+function psqlFeatureError(parser, source, start, errorByte, file) {
+    // Rows after a COPY … FROM stdin can look like anything, a `\N` (NULL) or the closing `\.`
+    // included: the COPY comes first.
+    const copy = copyFromStdinBefore(parser, source, start, errorByte);
+    if (copy !== undefined)
+        return copyFromStdinError(file, source.position(copy));
+    if (source.bytes[errorByte] !== 0x5c)
+        return undefined;
+    const command = /^\\([A-Za-z_]+|\S)?/.exec(source.slice(errorByte, errorByte + 64))?.[1] ?? '';
+    const { message, hint } = describeMetaCommand(command);
+    return new GuardError('parse-error', message, {
+        location: { file, ...source.position(errorByte) },
+        hint: `${hint} ${NOTHING_RUN}`,
+    });
+}
+function describeMetaCommand(command) {
+    const name = `\\${command}`;
+    const only = 'this tool runs SQL statements only, not psql meta-commands';
+    switch (command) {
+        case 'i':
+        case 'ir':
+        case 'include':
+        case 'include_relative':
+            return {
+                message: `${name} includes another file in psql; ${only}`,
+                hint: "Inline the included file's statements here, or make that file a migration of its own.",
+            };
+        case 'set':
+        case 'unset':
+            return {
+                message: `${name} sets a psql variable; ${only}, and :variables are never substituted`,
+                hint: `Write the value into the SQL where the variable is used, and remove the ${name} line.`,
+            };
+        case 'c':
+        case 'connect':
+            return {
+                message: `${name} connects psql to another database; ${only}, and a migration runs on the one database the run targets`,
+                hint: 'Remove it; migrate another database with a run of its own (its own database-url).',
+            };
+        case 'copy':
+            return {
+                message: `${name} copies data through psql; ${only}`,
+                hint: 'Write the rows as INSERT statements.',
+            };
+        case '.':
+            return {
+                message: `\\. ends the data of a COPY … FROM stdin in psql; ${only}`,
+                hint: 'Write the rows as INSERT statements instead of COPY data.',
+            };
+        default:
+            return {
+                message: `${name} is a psql meta-command; ${only}`,
+                hint: `Remove it, or do in SQL what ${name} does.`,
+            };
+    }
+}
+/** Lines to step back from the error while looking for the statement the COPY data follows. */
+const COPY_SEARCH_LINES = 8;
+/**
+ * The byte offset of a `COPY … FROM stdin` whose data lines the parser stopped in, if any. Every
+ * statement before the data parses, so the text up to the line where parsing failed (or a line
+ * or so before it, when the data happened to continue a statement) parses and ends with it.
+ */
+function copyFromStdinBefore(parser, source, start, errorByte) {
+    const before = source.slice(start, errorByte);
+    // Most syntax errors have no COPY before them: they cost no second parse.
+    if (!/\bcopy\b/i.test(before) || !/\bp?stdin\b/i.test(before))
+        return undefined;
+    let cut = lineStart(source, errorByte);
+    for (let tries = 0; tries < COPY_SEARCH_LINES && cut > start; tries++) {
+        const text = source.slice(start, cut);
+        if (text.trim() === '')
+            return undefined;
+        let stmts;
+        try {
+            stmts = parser.parseSync(text).stmts ?? [];
+        }
+        catch {
+            cut = lineStart(source, cut - 1);
+            continue;
+        }
+        for (const raw of stmts) {
+            const [nodeType, node] = Object.entries(raw.stmt)[0];
+            if (isCopyFromStdin(nodeType, node))
+                return start + (raw.stmt_location ?? 0);
+        }
+        return undefined;
+    }
+    return undefined;
+}
+function lineStart(source, byteOffset) {
+    return byteOffset <= 0 ? 0 : source.bytes.lastIndexOf(0x0a, byteOffset - 1) + 1;
 }
 
 ;// CONCATENATED MODULE: ./src/migrations/sql-pieces.ts
@@ -11546,6 +11588,7 @@ function indexOfBytes(bytes, needle, from, end) {
 ;// CONCATENATED MODULE: ./src/migrations/parse-pieces.ts
 
 
+
 /**
  * Parses bytes start..end of `source` as `parser.parseSync` would parse them whole, but piece by
  * piece (sql-pieces.ts): the parser is handed one piece at a time (~16 KB, or one statement up to
@@ -11629,6 +11672,10 @@ pieceBytes = PIECE_BYTES) {
         }
         // cursorPosition counts characters (code points) from the start of the text parsed.
         const at = source.byteOffsetOfChar(from, details.cursorPosition, to);
+        // Where the parser stopped at a psql meta-command (or the data of a COPY … FROM stdin), say so.
+        const psqlFeature = psqlFeatureError(parser, source, start, at, file);
+        if (psqlFeature)
+            return psqlFeature;
         return new GuardError('parse-error', `SQL syntax error: ${error.message}`, {
             location: { file, ...source.position(at) },
             hint: 'Fix the statement at this position; nothing has been run.',
@@ -11639,125 +11686,6 @@ pieceBytes = PIECE_BYTES) {
 function megabytes(bytes) {
     const mb = bytes / (1024 * 1024);
     return `${mb >= 10 ? Math.round(mb) : Math.round(mb * 10) / 10} MB`;
-}
-
-;// CONCATENATED MODULE: ./src/migrations/psql-features.ts
-
-/**
- * Scripts written for psql may use what only psql understands: meta-commands (`\i`, `\set`,
- * `\connect`, …) and the data lines of `COPY … FROM stdin`. The server never sees those, and
- * neither does this tool, which sends SQL statements only: say so at their line instead of
- * reporting a syntax error (or, for a COPY, hanging on input that never comes).
- */
-const NOTHING_RUN = 'Nothing has been run.';
-/** `COPY … FROM stdin` (or `pstdin`): the server would wait for rows that only psql can send. */
-function isCopyFromStdin(nodeType, node) {
-    return nodeType === 'CopyStmt' && node.is_from === true && node.filename === undefined && !node.is_program;
-}
-function copyFromStdinError(file, at) {
-    return new GuardError('parse-error', 'COPY … FROM stdin reads its rows from psql (the data lines after the statement); this tool runs SQL statements only and has no such input', {
-        location: { file, ...at },
-        hint: `Write the rows as INSERT statements (pg_dump --inserts produces them), or load the data in a step of its own outside the migration. ${NOTHING_RUN}`,
-    });
-}
-/**
- * After the parser stopped at `errorByte`: the psql feature that made it stop, as an error
- * naming its line, or undefined for an ordinary syntax error. The parser's position is where the
- * text stopped being SQL, so nothing inside a string or a dollar-quoted body is ever mistaken for
- * a meta-command.
- */
-function psqlFeatureError(parser, source, start, errorByte, file) {
-    // Rows after a COPY … FROM stdin can look like anything, a `\N` (NULL) or the closing `\.`
-    // included: the COPY comes first.
-    const copy = copyFromStdinBefore(parser, source, start, errorByte);
-    if (copy !== undefined)
-        return copyFromStdinError(file, source.position(copy));
-    if (source.bytes[errorByte] !== 0x5c)
-        return undefined;
-    const command = /^\\([A-Za-z_]+|\S)?/.exec(source.slice(errorByte, errorByte + 64))?.[1] ?? '';
-    const { message, hint } = describeMetaCommand(command);
-    return new GuardError('parse-error', message, {
-        location: { file, ...source.position(errorByte) },
-        hint: `${hint} ${NOTHING_RUN}`,
-    });
-}
-function describeMetaCommand(command) {
-    const name = `\\${command}`;
-    const only = 'this tool runs SQL statements only, not psql meta-commands';
-    switch (command) {
-        case 'i':
-        case 'ir':
-        case 'include':
-        case 'include_relative':
-            return {
-                message: `${name} includes another file in psql; ${only}`,
-                hint: "Inline the included file's statements here, or make that file a migration of its own.",
-            };
-        case 'set':
-        case 'unset':
-            return {
-                message: `${name} sets a psql variable; ${only}, and :variables are never substituted`,
-                hint: `Write the value into the SQL where the variable is used, and remove the ${name} line.`,
-            };
-        case 'c':
-        case 'connect':
-            return {
-                message: `${name} connects psql to another database; ${only}, and a migration runs on the one database the run targets`,
-                hint: 'Remove it; migrate another database with a run of its own (its own database-url).',
-            };
-        case 'copy':
-            return {
-                message: `${name} copies data through psql; ${only}`,
-                hint: 'Write the rows as INSERT statements.',
-            };
-        case '.':
-            return {
-                message: `\\. ends the data of a COPY … FROM stdin in psql; ${only}`,
-                hint: 'Write the rows as INSERT statements instead of COPY data.',
-            };
-        default:
-            return {
-                message: `${name} is a psql meta-command; ${only}`,
-                hint: `Remove it, or do in SQL what ${name} does.`,
-            };
-    }
-}
-/** Lines to step back from the error while looking for the statement the COPY data follows. */
-const COPY_SEARCH_LINES = 8;
-/**
- * The byte offset of a `COPY … FROM stdin` whose data lines the parser stopped in, if any. Every
- * statement before the data parses, so the text up to the line where parsing failed (or a line
- * or so before it, when the data happened to continue a statement) parses and ends with it.
- */
-function copyFromStdinBefore(parser, source, start, errorByte) {
-    const before = source.slice(start, errorByte);
-    // Most syntax errors have no COPY before them: they cost no second parse.
-    if (!/\bcopy\b/i.test(before) || !/\bp?stdin\b/i.test(before))
-        return undefined;
-    let cut = lineStart(source, errorByte);
-    for (let tries = 0; tries < COPY_SEARCH_LINES && cut > start; tries++) {
-        const text = source.slice(start, cut);
-        if (text.trim() === '')
-            return undefined;
-        let stmts;
-        try {
-            stmts = parser.parseSync(text).stmts ?? [];
-        }
-        catch {
-            cut = lineStart(source, cut - 1);
-            continue;
-        }
-        for (const raw of stmts) {
-            const [nodeType, node] = Object.entries(raw.stmt)[0];
-            if (isCopyFromStdin(nodeType, node))
-                return start + (raw.stmt_location ?? 0);
-        }
-        return undefined;
-    }
-    return undefined;
-}
-function lineStart(source, byteOffset) {
-    return byteOffset <= 0 ? 0 : source.bytes.lastIndexOf(0x0a, byteOffset - 1) + 1;
 }
 
 ;// CONCATENATED MODULE: ./src/migrations/transaction-blocks.ts
@@ -13133,7 +13061,7 @@ async function sha256File(path) {
     return hash.digest('hex');
 }
 function passwordScrubber(target) {
-    const scrubber = new SecretScrubber();
+    const scrubber = new secrets/* SecretScrubber */.d();
     scrubber.add(target.password);
     return scrubber.scrub;
 }
@@ -13468,8 +13396,8 @@ function kindOf(entry) {
     return 'unknown type';
 }
 
-;// CONCATENATED MODULE: external "node:buffer"
-const external_node_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+// EXTERNAL MODULE: external "node:buffer"
+var external_node_buffer_ = __nccwpck_require__(4573);
 ;// CONCATENATED MODULE: ./src/migrations/read-sql.ts
 
 
@@ -13496,7 +13424,7 @@ function readSqlFile(absolute, path) {
         });
     }
     const bytes = raw.subarray(0, 3).equals(read_sql_BOM) ? raw.subarray(3) : raw;
-    const bad = (0,external_node_buffer_namespaceObject.isUtf8)(bytes) ? bytes.indexOf(0) : firstInvalidUtf8(bytes);
+    const bad = (0,external_node_buffer_.isUtf8)(bytes) ? bytes.indexOf(0) : firstInvalidUtf8(bytes);
     if (bad !== -1)
         throw notText(bytes, bad, raw.length - bytes.length, path);
     return { bytes, text: bytes.toString('utf8') };
@@ -15491,16 +15419,14 @@ function leftSomethingBehind(leftBehind) {
     return !leftBehind.split('; ').every((note) => note.endsWith(' was dropped'));
 }
 
-;// CONCATENATED MODULE: ./src/version.ts
-/** Reported in every run result; keep in step with package.json. */
-const TOOL_VERSION = '0.1.0';
-
+// EXTERNAL MODULE: ./src/version.ts
+var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/commands/context.ts
 
 /** A result with nothing decided yet; handlers fill it in. */
 function newResult(ctx, startedAt = new Date()) {
     return {
-        tool: { name: 'supabase-migration-guard', version: TOOL_VERSION },
+        tool: { name: 'supabase-migration-guard', version: version/* TOOL_VERSION */.w },
         command: ctx.settings.command,
         environment: ctx.settings.environment,
         status: 'failed',
@@ -16199,6 +16125,7 @@ async function runCommand(command) {
     result.durationMs = finished.getTime() - started.getTime();
     const scrubbed = outbound(result, scrubber);
     await audit?.finish(scrubbed);
+    command.events?.emit({ type: 'run-finished', result: scrubbed });
     return scrubbed;
 }
 function toErrorDetail(error) {
@@ -17914,7 +17841,7 @@ const sha512_base64 = /*@__PURE__*/ (/* unused pure expression or super */ null 
 const sha512_base64url = /*@__PURE__*/ (/* unused pure expression or super */ null && (fixedBase64url(86)));
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/versions.js
-const version = {
+const versions_version = {
     major: 4,
     minor: 6,
     patch: 7,
@@ -17933,7 +17860,7 @@ const $ZodType = /*@__PURE__*/ $constructor("$ZodType", (inst, def) => {
     inst ?? (inst = {});
     inst._zod.def = def; // set _def property
     inst._zod.bag = inst._zod.bag || {}; // initialize _bag object
-    inst._zod.version = version;
+    inst._zod.version = versions_version;
     const defChecks = inst._zod.def.checks;
     // if inst is itself a checks.$ZodCheck, run it as a check
     const checks = inst._zod.traits.has("$ZodCheck")
@@ -23329,6 +23256,8 @@ const INPUT_NAMES = [
     'reason',
     'since',
     'until',
+    'comment',
+    'github-token',
 ];
 const blankToUndefined = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 /** An input left blank counts as not given (GitHub passes every declared input, empty when unset). */
@@ -23433,6 +23362,8 @@ const schema = object({
     reason: optionalText,
     since: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
     until: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
+    comment: settings_boolean(true),
+    'github-token': input(optional(schemas_string().check(_trim()))),
 });
 /**
  * Turns raw inputs into Settings, or throws one error listing every bad input with what is accepted.
@@ -23491,6 +23422,8 @@ function parseSettings(raw, context = {}) {
         reason: v.reason,
         since: timestamp(v.since),
         until: timestamp(v.until),
+        comment: v.comment,
+        githubToken: v['github-token'],
     };
 }
 class SettingsError extends Error {
@@ -23551,10 +23484,128 @@ function secretsOfDatabaseUrl(raw) {
  * every command on its context; a new secret input (a token, a webhook URL) is registered here.
  */
 function scrubberForInputs(raw) {
-    const scrubber = new SecretScrubber();
+    const scrubber = new secrets/* SecretScrubber */.d();
     for (const secret of secretsOfDatabaseUrl(raw['database-url']))
         scrubber.add(secret);
+    scrubber.add(raw['github-token']?.trim());
     return scrubber;
+}
+
+;// CONCATENATED MODULE: ./src/engine/events.ts
+/**
+ * Hands each event to every listener. A listener never delays or fails the run: it is called
+ * without being awaited, and what it throws or rejects with is logged once by `onListenerError`.
+ * `settled()` waits for the listeners' pending work (for the entry point, before it exits).
+ */
+class StageEvents {
+    onListenerError;
+    listeners = [];
+    pending = new Set();
+    constructor(onListenerError = () => { }) {
+        this.onListenerError = onListenerError;
+    }
+    on(listener) {
+        this.listeners.push(listener);
+        return this;
+    }
+    emit(event) {
+        for (const listener of this.listeners) {
+            let outcome;
+            try {
+                outcome = listener(event);
+            }
+            catch (error) {
+                this.onListenerError(error);
+                continue;
+            }
+            if (outcome instanceof Promise) {
+                const tracked = outcome
+                    .catch(this.onListenerError)
+                    .finally(() => this.pending.delete(tracked));
+                this.pending.add(tracked);
+            }
+        }
+    }
+    /** Resolves when every listener's work started so far has finished (never rejects). */
+    async settled() {
+        while (this.pending.size > 0)
+            await Promise.allSettled([...this.pending]);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/github/board.ts
+const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
+/** The commands that tell a pull request's story: what would be applied, then what was. */
+const COMMENTED = new Set(['plan', 'apply']);
+/**
+ * The sticky pull request comment for this run, when one is due: `comment` on, a token, a
+ * repository, and a pull request (the event's own, or on a push the one the commit came from).
+ * The GitHub client is imported only then, in the background: the run does not wait for it, and
+ * runs that post nothing (the CLI, manual runs, `comment: false`) never load it.
+ */
+function commentBoardFor(settings, run, env, scrubber, log, options = {}) {
+    if (!settings.comment)
+        return undefined;
+    const [owner, repo] = (run.repository ?? '').split('/');
+    const event = run.eventName ?? '';
+    const pullRequest = PULL_REQUEST_EVENTS.has(event) ? run.pullRequest : undefined;
+    const sha = event === 'push' ? run.sha : undefined;
+    const why = !COMMENTED.has(settings.command)
+        ? `the ${settings.command} command does not report on pull requests`
+        : !settings.githubToken
+            ? 'no github-token'
+            : !owner || !repo
+                ? 'GITHUB_REPOSITORY is not set'
+                : pullRequest === undefined && sha === undefined
+                    ? `a ${event || 'local'} run has no pull request`
+                    : undefined;
+    if (why) {
+        log.debug(`No pull request comment: ${why}`);
+        return undefined;
+    }
+    const abort = new AbortController();
+    const loaded = Promise.all(/* import() */[__nccwpck_require__.e(359), __nccwpck_require__.e(676)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2676))
+        .then(({ CommentBoard }) => new CommentBoard({
+        token: settings.githubToken,
+        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+        target: { owner, repo, pullRequest, sha },
+        start: {
+            environment: settings.environment,
+            command: settings.command,
+            runUrl: run.runUrl,
+            sha: run.sha,
+            backupExpected: settings.command === 'apply' && settings.backup !== 'off',
+            at: new Date(),
+        },
+        scrubber,
+        log,
+        signal: abort.signal,
+        ...options,
+    }))
+        .catch((error) => {
+        log.warn(`The pull request comment is off for this run: ${error.message}`);
+        return undefined;
+    });
+    // The board shows the run as under way before its first event.
+    void loaded.then((board) => board?.show());
+    return {
+        listener: (event) => loaded.then((board) => board?.handle(event)),
+        async finish(waitMs) {
+            // Registered after every event's handler: by then the last update has been handed over.
+            const idle = loaded.then((board) => board?.idle());
+            let timer;
+            const gaveUp = await Promise.race([
+                idle.then(() => false),
+                new Promise((resolve) => (timer = setTimeout(() => resolve(true), waitMs))),
+            ]);
+            clearTimeout(timer);
+            if (gaveUp) {
+                log.warn(`GitHub did not take the last pull request comment update within ${Math.round(waitMs / 1000)} s: ` +
+                    'the comment may not show the final state. The migration itself is not affected.');
+            }
+            abort.abort();
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/report/annotations.ts
@@ -23649,7 +23700,489 @@ function capped(list, max) {
     return kept;
 }
 
-;// CONCATENATED MODULE: ./src/report/markdown.ts
+// EXTERNAL MODULE: ./src/report/markdown.ts
+var report_markdown = __nccwpck_require__(4285);
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+/** GitHub refuses a step summary larger than this. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * What the summary allows itself: a tenth of the limit stays free, so a byte count that differs
+ * from GitHub's (line endings, a wrapper it adds) never tips a run's summary over.
+ */
+const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 100 * 1024;
+/** The audit command's compliance report may take at most this much of the budget. */
+const AUDIT_BUDGET_BYTES = 512 * 1024;
+/** Tables longer than this fold into `<details>`; longer than the maximum, they are cut. */
+const FOLD_ROWS_ABOVE = 30;
+const MAX_ROWS = 250;
+/** Lists (findings, lock waits, statements outside a transaction) fold and cut sooner. */
+const FOLD_ITEMS_ABOVE = 10;
+const MAX_ITEMS = 100;
+/** Longest text of one cell or list line: a huge error message cannot crowd out the rest. */
+const MAX_CELL = 600;
+const MAX_MESSAGE = 3000;
+/** Where the whole data is when the summary leaves some out. */
+const JSON_REPORT = 'the JSON report of the run (the `report-path` output)';
+const FULL_DATA = `${JSON_REPORT} holds every one`;
+const STATUS_LABEL = {
+    success: '✅ success',
+    'nothing-to-do': '✅ nothing to do',
+    failed: '❌ failed',
+    'rolled-back': '↩️ failed and rolled back',
+    cancelled: '⏹️ cancelled',
+};
+/** Findings that mean the history and the files disagree: shown as their own section. */
+const DRIFT_CODES = new Set(['drift', 'missing-locally', 'out-of-order']);
+/** Commands whose runs have pending, applied, failed and rolled-back migrations to count. */
+const COUNTED_COMMANDS = new Set([
+    'plan',
+    'apply',
+    'rollback',
+    'baseline',
+]);
+/**
+ * The job summary, a status board of the run: outcome, counts, facts (backup, lock, run link),
+ * error, one row per migration, what stayed applied, rollback, drift and findings. Pure Markdown
+ * from a run result (golden-tested); long lists fold into `<details>` and are cut with a note, and
+ * the whole stays under GitHub's size limit.
+ */
+function renderSummary(result) {
+    const sections = [
+        [
+            `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
+        ],
+        [(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(result.message, MAX_MESSAGE))],
+        countsTable(result),
+        factsTable(result),
+        errorSection(result),
+        migrationSection(result.migrations),
+        committedSection(result.committedBeforeFailure),
+        result.rollback ? rollbackSection(result.rollback) : [],
+        nonTransactionalSection(result.nonTransactional),
+        partialSection(result.partiallyApplied),
+        rehearsalSection(result),
+        lockSection(result.lock),
+        sessionEffectsSection(result.sessionEffects),
+        abandonedSection(result.abandonedRuns),
+        result.status_rows ? statusSection(result.status_rows) : [],
+        findingsSection('### Drift: the history and the files disagree', result.findings.filter((f) => DRIFT_CODES.has(f.code))),
+        findingsSection('### Findings', result.findings.filter((f) => !DRIFT_CODES.has(f.code))),
+        result.audit
+            ? [
+                (0,report_markdown/* fitToSize */.u4)(result.audit.markdown.trimEnd(), AUDIT_BUDGET_BYTES, () => `_The compliance report is cut here to fit the job summary: the whole report is in ${(0,report_markdown/* escapeMd */.Xk)(result.audit.files.markdown)}._`).trimEnd(),
+            ]
+            : [],
+    ];
+    const markdown = `${sections
+        .filter((s) => s.length > 0)
+        .map((s) => s.join('\n'))
+        .join('\n\n')}\n`;
+    return (0,report_markdown/* fitToSize */.u4)(markdown, SUMMARY_BUDGET_BYTES, (kept) => `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`);
+}
+function countsTable(result) {
+    if (!COUNTED_COMMANDS.has(result.command))
+        return [];
+    const count = (...statuses) => result.migrations.filter((m) => statuses.includes(m.status)).length;
+    return [
+        '| Pending | Applied | Failed | Rolled back |',
+        '|---|---|---|---|',
+        `| ${result.pendingCount} | ${result.applied.length} | ${count('failed', 'partially-applied')} | ${count('rolled-back')} |`,
+    ];
+}
+function factsTable(result) {
+    const facts = [
+        ['Database changed', result.changed ? 'yes' : 'no'],
+        [
+            'Database',
+            result.database
+                ? `${result.database.display}${result.database.serverVersion ? ` (PostgreSQL ${result.database.serverVersion})` : ''}`
+                : undefined,
+        ],
+        ['Transaction mode', result.transactionMode],
+        [
+            'Backup',
+            result.backup
+                ? `${result.backup.path} (${summary_formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)`
+                : undefined,
+        ],
+        ['Current version', result.currentVersion],
+        ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
+        ['Lock', result.lock ? describeLock(result.lock) : undefined],
+        [
+            'Schema fingerprint',
+            result.schemaFingerprint
+                ? `before \`${result.schemaFingerprint.before}\`, after \`${result.schemaFingerprint.after}\``
+                : undefined,
+        ],
+        ['Run id', result.runId !== undefined ? String(result.runId) : undefined],
+    ];
+    const rows = facts.flatMap(([k, v]) => (v === undefined ? [] : [`| ${k} | ${(0,report_markdown/* escapeCell */.kq)(v)} |`]));
+    // A link, not text: built from GitHub's own variables, and only an http(s) address is linked.
+    if (result.runUrl && /^https?:\/\/[^\s()<>]+$/.test(result.runUrl))
+        rows.push(`| Workflow run | [${(0,report_markdown/* escapeCell */.kq)(result.runUrl)}](${result.runUrl}) |`);
+    return ['| | |', '|---|---|', ...rows];
+}
+function errorSection(result) {
+    const error = result.error;
+    if (!error)
+        return [];
+    const where = error.file
+        ? `${error.file}${error.line ? `:${error.line}` : ''}${error.column ? `:${error.column}` : ''}`
+        : '';
+    const text = [
+        `${where ? `${where}: ` : ''}${(0,report_markdown/* clip */.$Q)(error.message, MAX_MESSAGE)}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`,
+    ];
+    if (error.detail)
+        text.push(`DETAIL: ${(0,report_markdown/* clip */.$Q)(error.detail, MAX_MESSAGE)}`);
+    if (error.hint)
+        text.push(`HINT: ${(0,report_markdown/* clip */.$Q)(error.hint, MAX_MESSAGE)}`);
+    // A line of the error that starts a fence would close the block early and let the rest render.
+    return ['### Error', '', '```', ...text.map((l) => l.replace(/^```/gm, '` ``')), '```'];
+}
+function migrationSection(migrations) {
+    if (migrations.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...(0,report_markdown/* foldList */.WB)(migrations, migrationRow, ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (m) => m.error !== undefined || m.status === 'failed' || m.status === 'partially-applied',
+            summary: `${migrations.length} migrations: ${(0,report_markdown/* countsBy */.Mj)(migrations, (m) => m.status)}`,
+            gap: (_n, left) => `| … | ${(0,report_markdown/* countsBy */.Mj)(left, (m) => m.status)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
+}
+function migrationRow(m) {
+    const notes = [
+        m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
+        m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
+        ...(m.notes ?? []),
+    ]
+        .filter(Boolean)
+        .join(' — ');
+    return `| ${m.version} | ${(0,report_markdown/* escapeCell */.kq)(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${(0,report_markdown/* escapeCell */.kq)((0,report_markdown/* clip */.$Q)(notes, MAX_CELL))} |`;
+}
+function committedSection(versions) {
+    if (!versions?.length)
+        return [];
+    return [
+        '### Left applied by this run (not undone)',
+        '',
+        ...(0,report_markdown/* foldList */.WB)(versions, (v) => `- ${v}`, [], listOptions(versions.length, 'versions')),
+    ];
+}
+function rollbackSection(rollback) {
+    const title = rollback.kind === 'automatic'
+        ? 'Automatic rollback'
+        : rollback.kind === 'restore'
+            ? 'Restore'
+            : 'Rollback';
+    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`];
+    if (rollback.reverted.length)
+        lines.push('', `Reverted (newest first): ${versionList(rollback.reverted)}`);
+    if (rollback.backupPath)
+        lines.push('', `Backup restored: ${(0,report_markdown/* escapeMd */.Xk)(rollback.backupPath)}`);
+    if (rollback.error) {
+        const where = errorPlace(rollback.error);
+        lines.push('', `Error: ${(0,report_markdown/* escapeMd */.Xk)(`${where}${(0,report_markdown/* clip */.$Q)(rollback.error.message, MAX_MESSAGE)}`)}`);
+    }
+    if (rollback.stillApplied?.length)
+        lines.push('', `Still applied: ${versionList(rollback.stillApplied)}`);
+    if (rollback.nextStep)
+        lines.push('', `**Next step:** ${(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(rollback.nextStep, MAX_MESSAGE))}`);
+    return lines;
+}
+function nonTransactionalSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Ran outside a transaction (not undone by a rollback)',
+        '',
+        ...(0,report_markdown/* foldList */.WB)(items, (n) => `- ${(0,report_markdown/* escapeMd */.Xk)(n.file)}:${n.line}: \`${(0,report_markdown/* escapeCell */.kq)((0,report_markdown/* clip */.$Q)(n.statement.split('\n')[0], 200))}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${(0,report_markdown/* escapeCell */.kq)(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${(0,report_markdown/* escapeMd */.Xk)(n.down)}` : ' — no down migration'}`, [], { ...listOptions(items.length, 'statements'), keep: (n) => n.failed === true }),
+    ];
+}
+function partialSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Partly applied (no history row)',
+        '',
+        ...(0,report_markdown/* foldList */.WB)(items, (p) => `- ${(0,report_markdown/* escapeMd */.Xk)(p.file)}: ${(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(p.nextStep, MAX_CELL))}`, [], listOptions(items.length, 'files')),
+    ];
+}
+function rehearsalSection(result) {
+    const lines = [];
+    if (result.rehearsal?.reason && result.command === 'apply')
+        lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${(0,report_markdown/* escapeMd */.Xk)(result.rehearsal.reason)}`);
+    const notRehearsed = result.rehearsal?.notRehearsed ?? [];
+    if (notRehearsed.length) {
+        if (lines.length)
+            lines.push('');
+        lines.push('### Not rehearsed', '', ...(0,report_markdown/* foldList */.WB)(notRehearsed, (n) => `- ${(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(n, MAX_CELL))}`, [], listOptions(notRehearsed.length, 'statements')));
+    }
+    return lines;
+}
+function lockSection(lock) {
+    if (!lock?.retries.length)
+        return [];
+    return [
+        '### Lock waits',
+        '',
+        ...(0,report_markdown/* foldList */.WB)(lock.retries, (r) => `- retry ${r.attempt} after ${r.delayMs} ms: ${(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(r.message, MAX_CELL))}${r.blocker ? ` — blocked by ${(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(r.blocker, MAX_CELL))}` : ''}`, [], listOptions(lock.retries.length, 'retries')),
+    ];
+}
+function sessionEffectsSection(effects) {
+    if (!effects?.length)
+        return [];
+    return [
+        '### What the migrations did to this run',
+        '',
+        ...(0,report_markdown/* foldList */.WB)(effects, (e) => `- ⚠️ ${(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(e.message, MAX_CELL))}`, [], listOptions(effects.length, 'effects')),
+    ];
+}
+function abandonedSection(runs) {
+    if (!runs?.length)
+        return [];
+    return [
+        '### Runs that ended without finishing',
+        '',
+        ...(0,report_markdown/* foldList */.WB)(runs, (r) => `- run #${r.id} (${(0,report_markdown/* escapeMd */.Xk)(r.command)}, started ${r.startedAt}${r.actor ? ` by ${(0,report_markdown/* escapeMd */.Xk)(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${versionList(r.applied)}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`, [], listOptions(runs.length, 'runs')),
+    ];
+}
+function statusSection(statusRows) {
+    if (statusRows.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...(0,report_markdown/* foldList */.WB)(statusRows, (r) => `| ${r.version} | ${(0,report_markdown/* escapeCell */.kq)(r.name)} | ${r.partial ? (0,report_markdown/* escapeCell */.kq)((0,report_markdown/* clip */.$Q)(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${(0,report_markdown/* escapeCell */.kq)(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`, ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
+            summary: `${statusRows.length} migrations: ${(0,report_markdown/* countsBy */.Mj)(statusRows, (r) => r.state)}`,
+            gap: (_n, left) => `| … | ${(0,report_markdown/* countsBy */.Mj)(left, (r) => r.state)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
+}
+function findingsSection(title, findings) {
+    if (findings.length === 0)
+        return [];
+    return [
+        title,
+        '',
+        ...(0,report_markdown/* foldList */.WB)(findings, (f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(f.message, MAX_CELL))}`, [], {
+            ...listOptions(findings.length, 'findings'),
+            summary: `${findings.length} findings: ${(0,report_markdown/* countsBy */.Mj)(findings, (f) => (f.severity === 'error' ? 'errors' : 'warnings'))}`,
+            keep: (f) => f.severity === 'error',
+        }),
+    ];
+}
+/** Fold and cut options for a plain list of `total` things called `what`. */
+function listOptions(total, what) {
+    return {
+        foldAbove: FOLD_ITEMS_ABOVE,
+        maxItems: MAX_ITEMS,
+        summary: `${total} ${what}`,
+        gap: (n) => `- … ${n} more`,
+        cutNote: (shown, all) => `Showing ${shown} of ${all} ${what}: ${FULL_DATA}.`,
+    };
+}
+/** A list of versions on one line, cut after the first 50 with how many more there are. */
+function versionList(versions) {
+    const max = 50;
+    return versions.length <= max
+        ? versions.join(', ')
+        : `${versions.slice(0, max).join(', ')} and ${versions.length - max} more`;
+}
+function errorPlace(error) {
+    if (error.file)
+        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
+    return error.line ? `line ${error.line}: ` : '';
+}
+function summary_formatBytes(size) {
+    if (size < 1024)
+        return `${size} B`;
+    if (size < 1024 ** 2)
+        return `${(size / 1024).toFixed(1)} KiB`;
+    if (size < 1024 ** 3)
+        return `${(size / 1024 ** 2).toFixed(1)} MiB`;
+    return `${(size / 1024 ** 3).toFixed(2)} GiB`;
+}
+function describeLock(lock) {
+    const parts = [
+        lock.waitedMs > 0
+            ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}`
+            : 'acquired at once',
+    ];
+    if (lock.retries.length > 0)
+        parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
+    return parts.join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const coreLogger = {
+    info: (m) => info(m),
+    warn: (m) => warning(m),
+    error: (m) => error(m),
+    debug: (m) => core_debug(m),
+    group: (title, fn) => group(title, fn),
+};
+/** The action: read inputs, run one command, publish outputs, report and summary. */
+async function run() {
+    const runContext = runContextFromEnv();
+    // Reading never fails (validation does, below): the scrubber exists before any message does.
+    const raw = readActionInputs();
+    const scrubber = scrubberForInputs(raw);
+    // Every form the scrubber knows (decoded, encoded) is masked in the runner's log too.
+    for (const secret of scrubber.list())
+        core_setSecret(secret);
+    let settings;
+    try {
+        settings = parseSettings(raw, { eventName: runContext.eventName });
+    }
+    catch (error) {
+        const message = scrubber.scrub(error.message);
+        setOutput('status', 'failed');
+        setOutput('changed', 'false');
+        await writeSummary(invalidInputResult(message));
+        setFailed(message);
+        return;
+    }
+    const logger = scrubbingLogger(coreLogger, scrubber.scrub);
+    const stop = cancelOnSignals(logger);
+    const events = new StageEvents((error) => logger.warn(`A run listener failed: ${error.message}`));
+    const board = commentBoardFor(settings, runContext, process.env, scrubber, logger);
+    if (board)
+        events.on(board.listener);
+    // Scrubbed (then its statements cut) by runCommand: every sink below writes from it as it is.
+    const result = await runCommand({
+        settings,
+        logger,
+        run: runContext,
+        signal: stop.signal,
+        scrubber,
+        events,
+    });
+    stop.dispose();
+    const reportPath = (0,external_node_path_namespaceObject.resolve)(settings.reportPath ??
+        (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `migration-guard-${settings.environment}-${settings.command}.json`));
+    try {
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(reportPath), { recursive: true });
+        await (0,promises_namespaceObject.writeFile)(reportPath, `${JSON.stringify(result, null, 2)}\n`);
+        setOutput('report-path', reportPath);
+    }
+    catch (error) {
+        warning(`Could not write the JSON report to ${reportPath}: ${error.message}`);
+    }
+    publishOutputs(result);
+    await writeSummary(result);
+    annotate(result);
+    // Last, and bounded: a GitHub API that never answers cannot hold the job.
+    await board?.finish(COMMENT_WAIT_MS);
+    if (result.status !== 'success' && result.status !== 'nothing-to-do')
+        setFailed(result.message);
+}
+/** How long the run waits, at its end, for the pull request comment's last update. */
+const COMMENT_WAIT_MS = 10_000;
+/** Bad inputs still get a job summary: the run is reported even when it never started. */
+function invalidInputResult(message) {
+    const now = new Date().toISOString();
+    return {
+        tool: { name: 'supabase-migration-guard', version: version/* TOOL_VERSION */.w },
+        command: 'apply',
+        environment: 'unknown',
+        status: 'failed',
+        changed: false,
+        startedAt: now,
+        finishedAt: now,
+        durationMs: 0,
+        migrations: [],
+        applied: [],
+        pendingCount: 0,
+        findings: [],
+        skippedFiles: [],
+        message: `${message}\nNothing was run: fix the inputs above.`,
+        error: { message },
+    };
+}
+function publishOutputs(result) {
+    setOutput('status', result.status);
+    setOutput('changed', String(result.changed));
+    setOutput('applied-count', String(result.applied.length));
+    setOutput('pending-count', String(result.pendingCount));
+    setOutput('applied', JSON.stringify(result.applied));
+    setOutput('current-version', result.currentVersion ?? '');
+    setOutput('run-id', result.runId !== undefined ? String(result.runId) : '');
+    setOutput('backup-path', result.backup?.path ?? '');
+    setOutput('backup-sha256', result.backup?.sha256 ?? '');
+}
+/** A summary that cannot be written is logged, never fails the migration. */
+async function writeSummary(result) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    try {
+        await summary.addRaw(renderSummary(result)).write();
+    }
+    catch (error) {
+        warning(`Could not write the job summary: ${error.message}`);
+    }
+}
+/** Annotations at file, line and column; like the summary, a failure to render never fails the run. */
+function annotate(result) {
+    try {
+        for (const a of renderAnnotations(result)) {
+            const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column };
+            if (a.level === 'error')
+                error(a.message, properties);
+            else
+                warning(a.message, properties);
+        }
+    }
+    catch (error) {
+        warning(`Could not write the annotations: ${error.message}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 4285:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $Q: () => (/* binding */ clip),
+/* harmony export */   JW: () => (/* binding */ escapeFenced),
+/* harmony export */   Mj: () => (/* binding */ countsBy),
+/* harmony export */   WB: () => (/* binding */ foldList),
+/* harmony export */   Xk: () => (/* binding */ escapeMd),
+/* harmony export */   Xo: () => (/* binding */ formatSeconds),
+/* harmony export */   eI: () => (/* binding */ errorPlace),
+/* harmony export */   ee: () => (/* binding */ bytes),
+/* harmony export */   kq: () => (/* binding */ escapeCell),
+/* harmony export */   u4: () => (/* binding */ fitToSize),
+/* harmony export */   z3: () => (/* binding */ formatBytes)
+/* harmony export */ });
 /**
  * Markdown building blocks shared by the renderers: escaping, clipping, folding long lists into
  * `<details>`, and keeping a document under a size limit. Pure functions over strings.
@@ -23747,451 +24280,128 @@ function fitToSize(markdown, limit, note) {
         closing.push('', '</details>');
     return `${cut}${closing.length ? `${closing.join('\n')}\n` : ''}\n${note(bytes(cut))}\n`;
 }
-
-;// CONCATENATED MODULE: ./src/report/summary.ts
-
-/** GitHub refuses a step summary larger than this. */
-const SUMMARY_LIMIT_BYTES = 1024 * 1024;
-/**
- * What the summary allows itself: a tenth of the limit stays free, so a byte count that differs
- * from GitHub's (line endings, a wrapper it adds) never tips a run's summary over.
- */
-const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 100 * 1024;
-/** The audit command's compliance report may take at most this much of the budget. */
-const AUDIT_BUDGET_BYTES = 512 * 1024;
-/** Tables longer than this fold into `<details>`; longer than the maximum, they are cut. */
-const FOLD_ROWS_ABOVE = 30;
-const MAX_ROWS = 250;
-/** Lists (findings, lock waits, statements outside a transaction) fold and cut sooner. */
-const FOLD_ITEMS_ABOVE = 10;
-const MAX_ITEMS = 100;
-/** Longest text of one cell or list line: a huge error message cannot crowd out the rest. */
-const MAX_CELL = 600;
-const MAX_MESSAGE = 3000;
-/** Where the whole data is when the summary leaves some out. */
-const JSON_REPORT = 'the JSON report of the run (the `report-path` output)';
-const FULL_DATA = `${JSON_REPORT} holds every one`;
-const STATUS_LABEL = {
-    success: '✅ success',
-    'nothing-to-do': '✅ nothing to do',
-    failed: '❌ failed',
-    'rolled-back': '↩️ failed and rolled back',
-    cancelled: '⏹️ cancelled',
-};
-/** Findings that mean the history and the files disagree: shown as their own section. */
-const DRIFT_CODES = new Set(['drift', 'missing-locally', 'out-of-order']);
-/** Commands whose runs have pending, applied, failed and rolled-back migrations to count. */
-const COUNTED_COMMANDS = new Set([
-    'plan',
-    'apply',
-    'rollback',
-    'baseline',
-]);
-/**
- * The job summary, a status board of the run: outcome, counts, facts (backup, lock, run link),
- * error, one row per migration, what stayed applied, rollback, drift and findings. Pure Markdown
- * from a run result (golden-tested); long lists fold into `<details>` and are cut with a note, and
- * the whole stays under GitHub's size limit.
- */
-function renderSummary(result) {
-    const sections = [
-        [
-            `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
-        ],
-        [escapeMd(clip(result.message, MAX_MESSAGE))],
-        countsTable(result),
-        factsTable(result),
-        errorSection(result),
-        migrationSection(result.migrations),
-        committedSection(result.committedBeforeFailure),
-        result.rollback ? rollbackSection(result.rollback) : [],
-        nonTransactionalSection(result.nonTransactional),
-        partialSection(result.partiallyApplied),
-        rehearsalSection(result),
-        lockSection(result.lock),
-        sessionEffectsSection(result.sessionEffects),
-        abandonedSection(result.abandonedRuns),
-        result.status_rows ? statusSection(result.status_rows) : [],
-        findingsSection('### Drift: the history and the files disagree', result.findings.filter((f) => DRIFT_CODES.has(f.code))),
-        findingsSection('### Findings', result.findings.filter((f) => !DRIFT_CODES.has(f.code))),
-        result.audit
-            ? [
-                fitToSize(result.audit.markdown.trimEnd(), AUDIT_BUDGET_BYTES, () => `_The compliance report is cut here to fit the job summary: the whole report is in ${escapeMd(result.audit.files.markdown)}._`).trimEnd(),
-            ]
-            : [],
-    ];
-    const markdown = `${sections
-        .filter((s) => s.length > 0)
-        .map((s) => s.join('\n'))
-        .join('\n\n')}\n`;
-    return fitToSize(markdown, SUMMARY_BUDGET_BYTES, (kept) => `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`);
+/** Text inside a fenced code block: a run of backticks could close the fence early. */
+function escapeFenced(text) {
+    return text.replace(/```/g, '`\u200b``');
 }
-function countsTable(result) {
-    if (!COUNTED_COMMANDS.has(result.command))
-        return [];
-    const count = (...statuses) => result.migrations.filter((m) => statuses.includes(m.status)).length;
-    return [
-        '| Pending | Applied | Failed | Rolled back |',
-        '|---|---|---|---|',
-        `| ${result.pendingCount} | ${result.applied.length} | ${count('failed', 'partially-applied')} | ${count('rolled-back')} |`,
-    ];
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    if (bytes < 1024 ** 2)
+        return `${(bytes / 1024).toFixed(1)} KiB`;
+    if (bytes < 1024 ** 3)
+        return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+    return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
-function factsTable(result) {
-    const facts = [
-        ['Database changed', result.changed ? 'yes' : 'no'],
-        [
-            'Database',
-            result.database
-                ? `${result.database.display}${result.database.serverVersion ? ` (PostgreSQL ${result.database.serverVersion})` : ''}`
-                : undefined,
-        ],
-        ['Transaction mode', result.transactionMode],
-        [
-            'Backup',
-            result.backup
-                ? `${result.backup.path} (${summary_formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)`
-                : undefined,
-        ],
-        ['Current version', result.currentVersion],
-        ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
-        ['Lock', result.lock ? describeLock(result.lock) : undefined],
-        [
-            'Schema fingerprint',
-            result.schemaFingerprint
-                ? `before \`${result.schemaFingerprint.before}\`, after \`${result.schemaFingerprint.after}\``
-                : undefined,
-        ],
-        ['Run id', result.runId !== undefined ? String(result.runId) : undefined],
-    ];
-    const rows = facts.flatMap(([k, v]) => (v === undefined ? [] : [`| ${k} | ${escapeCell(v)} |`]));
-    // A link, not text: built from GitHub's own variables, and only an http(s) address is linked.
-    if (result.runUrl && /^https?:\/\/[^\s()<>]+$/.test(result.runUrl))
-        rows.push(`| Workflow run | [${escapeCell(result.runUrl)}](${result.runUrl}) |`);
-    return ['| | |', '|---|---|', ...rows];
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(2)} s`;
 }
-function errorSection(result) {
-    const error = result.error;
-    if (!error)
-        return [];
-    const where = error.file
-        ? `${error.file}${error.line ? `:${error.line}` : ''}${error.column ? `:${error.column}` : ''}`
-        : '';
-    const text = [
-        `${where ? `${where}: ` : ''}${clip(error.message, MAX_MESSAGE)}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`,
-    ];
-    if (error.detail)
-        text.push(`DETAIL: ${clip(error.detail, MAX_MESSAGE)}`);
-    if (error.hint)
-        text.push(`HINT: ${clip(error.hint, MAX_MESSAGE)}`);
-    // A line of the error that starts a fence would close the block early and let the rest render.
-    return ['### Error', '', '```', ...text.map((l) => l.replace(/^```/gm, '` ``')), '```'];
-}
-function migrationSection(migrations) {
-    if (migrations.length === 0)
-        return [];
-    return [
-        '### Migrations',
-        '',
-        ...foldList(migrations, migrationRow, ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'], {
-            foldAbove: FOLD_ROWS_ABOVE,
-            maxItems: MAX_ROWS,
-            keep: (m) => m.error !== undefined || m.status === 'failed' || m.status === 'partially-applied',
-            summary: `${migrations.length} migrations: ${countsBy(migrations, (m) => m.status)}`,
-            gap: (_n, left) => `| … | ${countsBy(left, (m) => m.status)} |  |  |  |  |`,
-            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
-        }),
-    ];
-}
-function migrationRow(m) {
-    const notes = [
-        m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
-        m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
-        ...(m.notes ?? []),
-    ]
-        .filter(Boolean)
-        .join(' — ');
-    return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(clip(notes, MAX_CELL))} |`;
-}
-function committedSection(versions) {
-    if (!versions?.length)
-        return [];
-    return [
-        '### Left applied by this run (not undone)',
-        '',
-        ...foldList(versions, (v) => `- ${v}`, [], listOptions(versions.length, 'versions')),
-    ];
-}
-function rollbackSection(rollback) {
-    const title = rollback.kind === 'automatic'
-        ? 'Automatic rollback'
-        : rollback.kind === 'restore'
-            ? 'Restore'
-            : 'Rollback';
-    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`];
-    if (rollback.reverted.length)
-        lines.push('', `Reverted (newest first): ${versionList(rollback.reverted)}`);
-    if (rollback.backupPath)
-        lines.push('', `Backup restored: ${escapeMd(rollback.backupPath)}`);
-    if (rollback.error) {
-        const where = errorPlace(rollback.error);
-        lines.push('', `Error: ${escapeMd(`${where}${clip(rollback.error.message, MAX_MESSAGE)}`)}`);
-    }
-    if (rollback.stillApplied?.length)
-        lines.push('', `Still applied: ${versionList(rollback.stillApplied)}`);
-    if (rollback.nextStep)
-        lines.push('', `**Next step:** ${escapeMd(clip(rollback.nextStep, MAX_MESSAGE))}`);
-    return lines;
-}
-function nonTransactionalSection(items) {
-    if (!items?.length)
-        return [];
-    return [
-        '### Ran outside a transaction (not undone by a rollback)',
-        '',
-        ...foldList(items, (n) => `- ${escapeMd(n.file)}:${n.line}: \`${escapeCell(clip(n.statement.split('\n')[0], 200))}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${escapeMd(n.down)}` : ' — no down migration'}`, [], { ...listOptions(items.length, 'statements'), keep: (n) => n.failed === true }),
-    ];
-}
-function partialSection(items) {
-    if (!items?.length)
-        return [];
-    return [
-        '### Partly applied (no history row)',
-        '',
-        ...foldList(items, (p) => `- ${escapeMd(p.file)}: ${escapeMd(clip(p.nextStep, MAX_CELL))}`, [], listOptions(items.length, 'files')),
-    ];
-}
-function rehearsalSection(result) {
-    const lines = [];
-    if (result.rehearsal?.reason && result.command === 'apply')
-        lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`);
-    const notRehearsed = result.rehearsal?.notRehearsed ?? [];
-    if (notRehearsed.length) {
-        if (lines.length)
-            lines.push('');
-        lines.push('### Not rehearsed', '', ...foldList(notRehearsed, (n) => `- ${escapeMd(clip(n, MAX_CELL))}`, [], listOptions(notRehearsed.length, 'statements')));
-    }
-    return lines;
-}
-function lockSection(lock) {
-    if (!lock?.retries.length)
-        return [];
-    return [
-        '### Lock waits',
-        '',
-        ...foldList(lock.retries, (r) => `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(clip(r.message, MAX_CELL))}${r.blocker ? ` — blocked by ${escapeMd(clip(r.blocker, MAX_CELL))}` : ''}`, [], listOptions(lock.retries.length, 'retries')),
-    ];
-}
-function sessionEffectsSection(effects) {
-    if (!effects?.length)
-        return [];
-    return [
-        '### What the migrations did to this run',
-        '',
-        ...foldList(effects, (e) => `- ⚠️ ${escapeMd(clip(e.message, MAX_CELL))}`, [], listOptions(effects.length, 'effects')),
-    ];
-}
-function abandonedSection(runs) {
-    if (!runs?.length)
-        return [];
-    return [
-        '### Runs that ended without finishing',
-        '',
-        ...foldList(runs, (r) => `- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${versionList(r.applied)}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`, [], listOptions(runs.length, 'runs')),
-    ];
-}
-function statusSection(statusRows) {
-    if (statusRows.length === 0)
-        return [];
-    return [
-        '### Migrations',
-        '',
-        ...foldList(statusRows, (r) => `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(clip(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`, ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'], {
-            foldAbove: FOLD_ROWS_ABOVE,
-            maxItems: MAX_ROWS,
-            keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
-            summary: `${statusRows.length} migrations: ${countsBy(statusRows, (r) => r.state)}`,
-            gap: (_n, left) => `| … | ${countsBy(left, (r) => r.state)} |  |  |  |  |`,
-            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
-        }),
-    ];
-}
-function findingsSection(title, findings) {
-    if (findings.length === 0)
-        return [];
-    return [
-        title,
-        '',
-        ...foldList(findings, (f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(clip(f.message, MAX_CELL))}`, [], {
-            ...listOptions(findings.length, 'findings'),
-            summary: `${findings.length} findings: ${countsBy(findings, (f) => (f.severity === 'error' ? 'errors' : 'warnings'))}`,
-            keep: (f) => f.severity === 'error',
-        }),
-    ];
-}
-/** Fold and cut options for a plain list of `total` things called `what`. */
-function listOptions(total, what) {
-    return {
-        foldAbove: FOLD_ITEMS_ABOVE,
-        maxItems: MAX_ITEMS,
-        summary: `${total} ${what}`,
-        gap: (n) => `- … ${n} more`,
-        cutNote: (shown, all) => `Showing ${shown} of ${all} ${what}: ${FULL_DATA}.`,
-    };
-}
-/** A list of versions on one line, cut after the first 50 with how many more there are. */
-function versionList(versions) {
-    const max = 50;
-    return versions.length <= max
-        ? versions.join(', ')
-        : `${versions.slice(0, max).join(', ')} and ${versions.length - max} more`;
-}
+/** `file:line:column: ` (as much of it as is known), or '' when the error has no place. */
 function errorPlace(error) {
-    if (error.file)
-        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
-    return error.line ? `line ${error.line}: ` : '';
-}
-function summary_formatBytes(size) {
-    if (size < 1024)
-        return `${size} B`;
-    if (size < 1024 ** 2)
-        return `${(size / 1024).toFixed(1)} KiB`;
-    if (size < 1024 ** 3)
-        return `${(size / 1024 ** 2).toFixed(1)} MiB`;
-    return `${(size / 1024 ** 3).toFixed(2)} GiB`;
-}
-function describeLock(lock) {
-    const parts = [
-        lock.waitedMs > 0
-            ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}`
-            : 'acquired at once',
-    ];
-    if (lock.retries.length > 0)
-        parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
-    return parts.join('; ');
+    if (!error.file)
+        return error.line ? `line ${error.line}: ` : '';
+    return `${error.file}${error.line ? `:${error.line}` : ''}${error.line && error.column ? `:${error.column}` : ''}: `;
 }
 
-;// CONCATENATED MODULE: ./src/main.ts
 
+/***/ }),
 
+/***/ 7194:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-
-
-
-
-
-
-
-
-
-
-const coreLogger = {
-    info: (m) => info(m),
-    warn: (m) => warning(m),
-    error: (m) => error(m),
-    debug: (m) => core_debug(m),
-    group: (title, fn) => group(title, fn),
-};
-/** The action: read inputs, run one command, publish outputs, report and summary. */
-async function run() {
-    const runContext = runContextFromEnv();
-    // Reading never fails (validation does, below): the scrubber exists before any message does.
-    const raw = readActionInputs();
-    const scrubber = scrubberForInputs(raw);
-    // Every form the scrubber knows (decoded, encoded) is masked in the runner's log too.
-    for (const secret of scrubber.list())
-        core_setSecret(secret);
-    let settings;
-    try {
-        settings = parseSettings(raw, { eventName: runContext.eventName });
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   J: () => (/* binding */ cut),
+/* harmony export */   d: () => (/* binding */ SecretScrubber)
+/* harmony export */ });
+/**
+ * Collects secret strings (database URLs, passwords) and removes them from any text that leaves
+ * the process. Each secret is also registered in the forms it can appear in: URL-encoded and decoded.
+ */
+class SecretScrubber {
+    /** Longest first, so a URL is replaced whole before its password would be; kept sorted on add. */
+    longestFirst = [];
+    add(secret) {
+        if (!secret || secret.length < 3)
+            return;
+        const forms = new Set([...this.longestFirst, ...variantsOf(secret)]);
+        this.longestFirst = [...forms].sort((a, b) => b.length - a.length);
     }
-    catch (error) {
-        const message = scrubber.scrub(error.message);
-        setOutput('status', 'failed');
-        setOutput('changed', 'false');
-        await writeSummary(invalidInputResult(message));
-        setFailed(message);
-        return;
+    list() {
+        return [...this.longestFirst];
     }
-    const logger = scrubbingLogger(coreLogger, scrubber.scrub);
-    const stop = cancelOnSignals(logger);
-    // Scrubbed (then its statements cut) by runCommand: every sink below writes from it as it is.
-    const result = await runCommand({ settings, logger, run: runContext, signal: stop.signal, scrubber });
-    stop.dispose();
-    const reportPath = (0,external_node_path_namespaceObject.resolve)(settings.reportPath ??
-        (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `migration-guard-${settings.environment}-${settings.command}.json`));
-    try {
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(reportPath), { recursive: true });
-        await (0,promises_namespaceObject.writeFile)(reportPath, `${JSON.stringify(result, null, 2)}\n`);
-        setOutput('report-path', reportPath);
-    }
-    catch (error) {
-        warning(`Could not write the JSON report to ${reportPath}: ${error.message}`);
-    }
-    publishOutputs(result);
-    await writeSummary(result);
-    annotate(result);
-    if (result.status !== 'success' && result.status !== 'nothing-to-do')
-        setFailed(result.message);
-}
-/** Bad inputs still get a job summary: the run is reported even when it never started. */
-function invalidInputResult(message) {
-    const now = new Date().toISOString();
-    return {
-        tool: { name: 'supabase-migration-guard', version: TOOL_VERSION },
-        command: 'apply',
-        environment: 'unknown',
-        status: 'failed',
-        changed: false,
-        startedAt: now,
-        finishedAt: now,
-        durationMs: 0,
-        migrations: [],
-        applied: [],
-        pendingCount: 0,
-        findings: [],
-        skippedFiles: [],
-        message: `${message}\nNothing was run: fix the inputs above.`,
-        error: { message },
-    };
-}
-function publishOutputs(result) {
-    setOutput('status', result.status);
-    setOutput('changed', String(result.changed));
-    setOutput('applied-count', String(result.applied.length));
-    setOutput('pending-count', String(result.pendingCount));
-    setOutput('applied', JSON.stringify(result.applied));
-    setOutput('current-version', result.currentVersion ?? '');
-    setOutput('run-id', result.runId !== undefined ? String(result.runId) : '');
-    setOutput('backup-path', result.backup?.path ?? '');
-    setOutput('backup-sha256', result.backup?.sha256 ?? '');
-}
-/** A summary that cannot be written is logged, never fails the migration. */
-async function writeSummary(result) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    try {
-        await summary.addRaw(renderSummary(result)).write();
-    }
-    catch (error) {
-        warning(`Could not write the job summary: ${error.message}`);
-    }
-}
-/** Annotations at file, line and column; like the summary, a failure to render never fails the run. */
-function annotate(result) {
-    try {
-        for (const a of renderAnnotations(result)) {
-            const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column };
-            if (a.level === 'error')
-                error(a.message, properties);
-            else
-                warning(a.message, properties);
+    scrub = (text) => {
+        let out = text;
+        for (const secret of this.longestFirst) {
+            if (out.includes(secret))
+                out = out.split(secret).join('***');
         }
+        return out;
+    };
+    /**
+     * The text scrubbed, then cut to at most `max` characters (and "…"). In that order: a cut through
+     * a secret would leave a fragment no scrubber can recognise, while a secret replaced first is
+     * gone whole wherever the cut falls. Every sink that shortens text goes through here.
+     */
+    excerpt(text, max) {
+        return cut(this.scrub(text), max);
     }
-    catch (error) {
-        warning(`Could not write the annotations: ${error.message}`);
+    /**
+     * Deep-scrubs every string inside a JSON-compatible value (strings themselves, not their JSON
+     * escapes), returning a scrubbed copy, or the value itself when it holds no secret. A run's
+     * result holds thousands of strings and usually no secret: one search of its JSON text (for each
+     * secret as it would appear there, escaped) settles that.
+     */
+    scrubValue(value) {
+        const json = JSON.stringify(value);
+        const mayHold = (secret) => json.includes(JSON.stringify(secret).slice(1, -1));
+        if (json !== undefined && !this.longestFirst.some(mayHold))
+            return value;
+        return this.scrubDeep(value);
+    }
+    scrubDeep(value) {
+        if (typeof value === 'string')
+            return this.scrub(value);
+        if (Array.isArray(value))
+            return value.map((v) => this.scrubDeep(v));
+        if (value && typeof value === 'object' && !(value instanceof Date)) {
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.scrubDeep(v)]));
+        }
+        return value;
     }
 }
+function variantsOf(secret) {
+    const forms = new Set([secret]);
+    try {
+        forms.add(decodeURIComponent(secret));
+    }
+    catch {
+        // not URL-encoded: the raw form is enough
+    }
+    forms.add(encodeURIComponent(secret));
+    return [...forms].filter((f) => f.length >= 3);
+}
+/**
+ * `text` cut to `max` characters plus "…", never between the halves of a surrogate pair.
+ * Cutting an excerpt again leaves it as it is (its first `max` characters are the same).
+ */
+function cut(text, max) {
+    if (text.length <= max)
+        return text;
+    const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+    return `${text.slice(0, end)}…`;
+}
+
+
+/***/ }),
+
+/***/ 311:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   w: () => (/* binding */ TOOL_VERSION)
+/* harmony export */ });
+/** Reported in every run result; keep in step with package.json. */
+const TOOL_VERSION = '0.1.0';
 
 
 /***/ }),
@@ -24239,6 +24449,34 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
 /***/ 7598:
 /***/ ((module) => {
 
@@ -24246,10 +24484,115 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto"
 
 /***/ }),
 
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
 /***/ 3024:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 

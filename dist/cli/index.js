@@ -9079,6 +9079,125 @@ function keepWasmOnBaselineTier() {
         (0,external_node_v8_namespaceObject.setFlagsFromString)(flag);
 }
 
+;// CONCATENATED MODULE: ./src/migrations/psql-features.ts
+
+/**
+ * Scripts written for psql may use what only psql understands: meta-commands (`\i`, `\set`,
+ * `\connect`, …) and the data lines of `COPY … FROM stdin`. The server never sees those, and
+ * neither does this tool, which sends SQL statements only: say so at their line instead of
+ * reporting a syntax error (or, for a COPY, hanging on input that never comes).
+ */
+const NOTHING_RUN = 'Nothing has been run.';
+/** `COPY … FROM stdin` (or `pstdin`): the server would wait for rows that only psql can send. */
+function isCopyFromStdin(nodeType, node) {
+    return nodeType === 'CopyStmt' && node.is_from === true && node.filename === undefined && !node.is_program;
+}
+function copyFromStdinError(file, at) {
+    return new GuardError('parse-error', 'COPY … FROM stdin reads its rows from psql (the data lines after the statement); this tool runs SQL statements only and has no such input', {
+        location: { file, ...at },
+        hint: `Write the rows as INSERT statements (pg_dump --inserts produces them), or load the data in a step of its own outside the migration. ${NOTHING_RUN}`,
+    });
+}
+/**
+ * After the parser stopped at `errorByte`: the psql feature that made it stop, as an error
+ * naming its line, or undefined for an ordinary syntax error. The parser's position is where the
+ * text stopped being SQL, so nothing inside a string or a dollar-quoted body is ever mistaken for
+ * a meta-command.
+ */
+function psqlFeatureError(parser, source, start, errorByte, file) {
+    // Rows after a COPY … FROM stdin can look like anything, a `\N` (NULL) or the closing `\.`
+    // included: the COPY comes first.
+    const copy = copyFromStdinBefore(parser, source, start, errorByte);
+    if (copy !== undefined)
+        return copyFromStdinError(file, source.position(copy));
+    if (source.bytes[errorByte] !== 0x5c)
+        return undefined;
+    const command = /^\\([A-Za-z_]+|\S)?/.exec(source.slice(errorByte, errorByte + 64))?.[1] ?? '';
+    const { message, hint } = describeMetaCommand(command);
+    return new GuardError('parse-error', message, {
+        location: { file, ...source.position(errorByte) },
+        hint: `${hint} ${NOTHING_RUN}`,
+    });
+}
+function describeMetaCommand(command) {
+    const name = `\\${command}`;
+    const only = 'this tool runs SQL statements only, not psql meta-commands';
+    switch (command) {
+        case 'i':
+        case 'ir':
+        case 'include':
+        case 'include_relative':
+            return {
+                message: `${name} includes another file in psql; ${only}`,
+                hint: "Inline the included file's statements here, or make that file a migration of its own.",
+            };
+        case 'set':
+        case 'unset':
+            return {
+                message: `${name} sets a psql variable; ${only}, and :variables are never substituted`,
+                hint: `Write the value into the SQL where the variable is used, and remove the ${name} line.`,
+            };
+        case 'c':
+        case 'connect':
+            return {
+                message: `${name} connects psql to another database; ${only}, and a migration runs on the one database the run targets`,
+                hint: 'Remove it; migrate another database with a run of its own (its own database-url).',
+            };
+        case 'copy':
+            return {
+                message: `${name} copies data through psql; ${only}`,
+                hint: 'Write the rows as INSERT statements.',
+            };
+        case '.':
+            return {
+                message: `\\. ends the data of a COPY … FROM stdin in psql; ${only}`,
+                hint: 'Write the rows as INSERT statements instead of COPY data.',
+            };
+        default:
+            return {
+                message: `${name} is a psql meta-command; ${only}`,
+                hint: `Remove it, or do in SQL what ${name} does.`,
+            };
+    }
+}
+/** Lines to step back from the error while looking for the statement the COPY data follows. */
+const COPY_SEARCH_LINES = 8;
+/**
+ * The byte offset of a `COPY … FROM stdin` whose data lines the parser stopped in, if any. Every
+ * statement before the data parses, so the text up to the line where parsing failed (or a line
+ * or so before it, when the data happened to continue a statement) parses and ends with it.
+ */
+function copyFromStdinBefore(parser, source, start, errorByte) {
+    const before = source.slice(start, errorByte);
+    // Most syntax errors have no COPY before them: they cost no second parse.
+    if (!/\bcopy\b/i.test(before) || !/\bp?stdin\b/i.test(before))
+        return undefined;
+    let cut = lineStart(source, errorByte);
+    for (let tries = 0; tries < COPY_SEARCH_LINES && cut > start; tries++) {
+        const text = source.slice(start, cut);
+        if (text.trim() === '')
+            return undefined;
+        let stmts;
+        try {
+            stmts = parser.parseSync(text).stmts ?? [];
+        }
+        catch {
+            cut = lineStart(source, cut - 1);
+            continue;
+        }
+        for (const raw of stmts) {
+            const [nodeType, node] = Object.entries(raw.stmt)[0];
+            if (isCopyFromStdin(nodeType, node))
+                return start + (raw.stmt_location ?? 0);
+        }
+        return undefined;
+    }
+    return undefined;
+}
+function lineStart(source, byteOffset) {
+    return byteOffset <= 0 ? 0 : source.bytes.lastIndexOf(0x0a, byteOffset - 1) + 1;
+}
+
 ;// CONCATENATED MODULE: ./src/migrations/sql-pieces.ts
 /**
  * Cuts SQL into pieces at statement boundaries *before* it is parsed, so that the parser (WASM,
@@ -9375,6 +9494,7 @@ function indexOfBytes(bytes, needle, from, end) {
 ;// CONCATENATED MODULE: ./src/migrations/parse-pieces.ts
 
 
+
 /**
  * Parses bytes start..end of `source` as `parser.parseSync` would parse them whole, but piece by
  * piece (sql-pieces.ts): the parser is handed one piece at a time (~16 KB, or one statement up to
@@ -9458,6 +9578,10 @@ pieceBytes = PIECE_BYTES) {
         }
         // cursorPosition counts characters (code points) from the start of the text parsed.
         const at = source.byteOffsetOfChar(from, details.cursorPosition, to);
+        // Where the parser stopped at a psql meta-command (or the data of a COPY … FROM stdin), say so.
+        const psqlFeature = psqlFeatureError(parser, source, start, at, file);
+        if (psqlFeature)
+            return psqlFeature;
         return new GuardError('parse-error', `SQL syntax error: ${error.message}`, {
             location: { file, ...source.position(at) },
             hint: 'Fix the statement at this position; nothing has been run.',
@@ -9468,125 +9592,6 @@ pieceBytes = PIECE_BYTES) {
 function megabytes(bytes) {
     const mb = bytes / (1024 * 1024);
     return `${mb >= 10 ? Math.round(mb) : Math.round(mb * 10) / 10} MB`;
-}
-
-;// CONCATENATED MODULE: ./src/migrations/psql-features.ts
-
-/**
- * Scripts written for psql may use what only psql understands: meta-commands (`\i`, `\set`,
- * `\connect`, …) and the data lines of `COPY … FROM stdin`. The server never sees those, and
- * neither does this tool, which sends SQL statements only: say so at their line instead of
- * reporting a syntax error (or, for a COPY, hanging on input that never comes).
- */
-const NOTHING_RUN = 'Nothing has been run.';
-/** `COPY … FROM stdin` (or `pstdin`): the server would wait for rows that only psql can send. */
-function isCopyFromStdin(nodeType, node) {
-    return nodeType === 'CopyStmt' && node.is_from === true && node.filename === undefined && !node.is_program;
-}
-function copyFromStdinError(file, at) {
-    return new GuardError('parse-error', 'COPY … FROM stdin reads its rows from psql (the data lines after the statement); this tool runs SQL statements only and has no such input', {
-        location: { file, ...at },
-        hint: `Write the rows as INSERT statements (pg_dump --inserts produces them), or load the data in a step of its own outside the migration. ${NOTHING_RUN}`,
-    });
-}
-/**
- * After the parser stopped at `errorByte`: the psql feature that made it stop, as an error
- * naming its line, or undefined for an ordinary syntax error. The parser's position is where the
- * text stopped being SQL, so nothing inside a string or a dollar-quoted body is ever mistaken for
- * a meta-command.
- */
-function psqlFeatureError(parser, source, start, errorByte, file) {
-    // Rows after a COPY … FROM stdin can look like anything, a `\N` (NULL) or the closing `\.`
-    // included: the COPY comes first.
-    const copy = copyFromStdinBefore(parser, source, start, errorByte);
-    if (copy !== undefined)
-        return copyFromStdinError(file, source.position(copy));
-    if (source.bytes[errorByte] !== 0x5c)
-        return undefined;
-    const command = /^\\([A-Za-z_]+|\S)?/.exec(source.slice(errorByte, errorByte + 64))?.[1] ?? '';
-    const { message, hint } = describeMetaCommand(command);
-    return new GuardError('parse-error', message, {
-        location: { file, ...source.position(errorByte) },
-        hint: `${hint} ${NOTHING_RUN}`,
-    });
-}
-function describeMetaCommand(command) {
-    const name = `\\${command}`;
-    const only = 'this tool runs SQL statements only, not psql meta-commands';
-    switch (command) {
-        case 'i':
-        case 'ir':
-        case 'include':
-        case 'include_relative':
-            return {
-                message: `${name} includes another file in psql; ${only}`,
-                hint: "Inline the included file's statements here, or make that file a migration of its own.",
-            };
-        case 'set':
-        case 'unset':
-            return {
-                message: `${name} sets a psql variable; ${only}, and :variables are never substituted`,
-                hint: `Write the value into the SQL where the variable is used, and remove the ${name} line.`,
-            };
-        case 'c':
-        case 'connect':
-            return {
-                message: `${name} connects psql to another database; ${only}, and a migration runs on the one database the run targets`,
-                hint: 'Remove it; migrate another database with a run of its own (its own database-url).',
-            };
-        case 'copy':
-            return {
-                message: `${name} copies data through psql; ${only}`,
-                hint: 'Write the rows as INSERT statements.',
-            };
-        case '.':
-            return {
-                message: `\\. ends the data of a COPY … FROM stdin in psql; ${only}`,
-                hint: 'Write the rows as INSERT statements instead of COPY data.',
-            };
-        default:
-            return {
-                message: `${name} is a psql meta-command; ${only}`,
-                hint: `Remove it, or do in SQL what ${name} does.`,
-            };
-    }
-}
-/** Lines to step back from the error while looking for the statement the COPY data follows. */
-const COPY_SEARCH_LINES = 8;
-/**
- * The byte offset of a `COPY … FROM stdin` whose data lines the parser stopped in, if any. Every
- * statement before the data parses, so the text up to the line where parsing failed (or a line
- * or so before it, when the data happened to continue a statement) parses and ends with it.
- */
-function copyFromStdinBefore(parser, source, start, errorByte) {
-    const before = source.slice(start, errorByte);
-    // Most syntax errors have no COPY before them: they cost no second parse.
-    if (!/\bcopy\b/i.test(before) || !/\bp?stdin\b/i.test(before))
-        return undefined;
-    let cut = lineStart(source, errorByte);
-    for (let tries = 0; tries < COPY_SEARCH_LINES && cut > start; tries++) {
-        const text = source.slice(start, cut);
-        if (text.trim() === '')
-            return undefined;
-        let stmts;
-        try {
-            stmts = parser.parseSync(text).stmts ?? [];
-        }
-        catch {
-            cut = lineStart(source, cut - 1);
-            continue;
-        }
-        for (const raw of stmts) {
-            const [nodeType, node] = Object.entries(raw.stmt)[0];
-            if (isCopyFromStdin(nodeType, node))
-                return start + (raw.stmt_location ?? 0);
-        }
-        return undefined;
-    }
-    return undefined;
-}
-function lineStart(source, byteOffset) {
-    return byteOffset <= 0 ? 0 : source.bytes.lastIndexOf(0x0a, byteOffset - 1) + 1;
 }
 
 ;// CONCATENATED MODULE: ./src/migrations/transaction-blocks.ts
@@ -14028,6 +14033,7 @@ async function runCommand(command) {
     result.durationMs = finished.getTime() - started.getTime();
     const scrubbed = outbound(result, scrubber);
     await audit?.finish(scrubbed);
+    command.events?.emit({ type: 'run-finished', result: scrubbed });
     return scrubbed;
 }
 function toErrorDetail(error) {
@@ -14115,6 +14121,7 @@ function scrubberForInputs(raw) {
     const scrubber = new SecretScrubber();
     for (const secret of secretsOfDatabaseUrl(raw['database-url']))
         scrubber.add(secret);
+    scrubber.add(raw['github-token']?.trim());
     return scrubber;
 }
 
@@ -21228,6 +21235,8 @@ const INPUT_NAMES = [
     'reason',
     'since',
     'until',
+    'comment',
+    'github-token',
 ];
 const blankToUndefined = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 /** An input left blank counts as not given (GitHub passes every declared input, empty when unset). */
@@ -21332,6 +21341,8 @@ const schema = object({
     reason: optionalText,
     since: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
     until: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
+    comment: settings_boolean(true),
+    'github-token': input(optional(schemas_string().check(_trim()))),
 });
 /**
  * Turns raw inputs into Settings, or throws one error listing every bad input with what is accepted.
@@ -21390,6 +21401,8 @@ function parseSettings(raw, context = {}) {
         reason: v.reason,
         since: timestamp(v.since),
         until: timestamp(v.until),
+        comment: v.comment,
+        githubToken: v['github-token'],
     };
 }
 class SettingsError extends Error {
@@ -21469,6 +21482,7 @@ Flags (the same names as the action's inputs):
 
 Exit codes: 0 success or nothing to do, 1 the run failed or was cancelled, 2 bad usage.`;
 const BOOLEAN_FLAGS = new Set(['allow-out-of-order']);
+const ACTION_ONLY = new Set(['command', 'comment', 'github-token']);
 function parseArgs(argv) {
     const raw = {};
     let json = false;
@@ -21481,7 +21495,8 @@ function parseArgs(argv) {
             json = true;
         else if (arg.startsWith('--')) {
             const [flag, inline] = arg.slice(2).split(/=(.*)/s, 2);
-            if (!INPUT_NAMES.includes(flag) || flag === 'command') {
+            // The pull request comment is the action's: the CLI has no pull request to post on.
+            if (!INPUT_NAMES.includes(flag) || ACTION_ONLY.has(flag)) {
                 throw new UsageError(`Unknown flag --${flag}`);
             }
             const name = flag;
