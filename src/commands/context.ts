@@ -1,6 +1,7 @@
 import type { RunContext } from '../config/run-context.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
+import type { StageEvents } from '../engine/events.js';
 import type { RunResult } from '../engine/result.js';
 import type { SecretScrubber } from '../secrets.js';
 import { TOOL_VERSION } from '../version.js';
@@ -23,6 +24,8 @@ export interface CommandContext {
    * scrubbed as they are written (db/guard-store.ts).
    */
   scrubber: SecretScrubber;
+  /** Stage events of the run (engine/events.ts): the console, summary, PR comment and audit log listen. */
+  events?: StageEvents;
 }
 
 export type CommandHandler = (ctx: CommandContext, result: RunResult) => Promise<RunResult>;

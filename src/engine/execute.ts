@@ -63,11 +63,14 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
             timings,
           ).then((failure): Attempt => ({ committed: failure ? 0 : 1, failure }));
     addDurations(outcome.durations, timings);
+    const committedSteps: Step[] = [];
     for (const done of units.slice(index, index + tried.committed)) {
       const steps = done.kind === 'transaction' ? done.steps : [done.step];
       settleUnit(outcome, steps, undefined);
       for (const step of steps) startedVersions.add(step.migration.migration.version);
+      committedSteps.push(...steps);
     }
+    announceCommitted(options, outcome, committedSteps);
     if (tried.committed > 0) [attempt, prelude] = [0, undefined];
     index += tried.committed;
     if (!tried.failure) continue;
@@ -105,5 +108,18 @@ export async function executeStreamedTransaction(
     if (failure) break;
   }
   settleUnit(outcome, source.produced(), failure);
+  if (!failure) announceCommitted(options, outcome, source.produced());
   return outcome;
+}
+
+/** Tells `onCommitted` which files the steps just committed (those whose history row was among them). */
+function announceCommitted(options: ExecuteOptions, outcome: ExecutionOutcome, steps: Step[]): void {
+  if (!options.onCommitted) return;
+  const files = steps
+    .filter((step) => step.kind === 'record')
+    .map((step) => {
+      const version = step.migration.migration.version;
+      return { version, durationMs: Math.round(outcome.durations.get(version) ?? 0) };
+    });
+  if (files.length > 0) options.onCommitted(files);
 }

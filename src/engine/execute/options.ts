@@ -33,6 +33,13 @@ export interface ExecuteOptions {
    * on a fresh database then shares the fate of the first migration instead of outliving a failure.
    */
   prelude?: readonly string[];
+  /**
+   * Told, right after each commit, which files' history rows it committed (in order) and how long
+   * each took: the staged apply turns this into `file-applied` events.
+   */
+  onCommitted?: (files: Array<{ version: string; durationMs: number }>) => void;
+  /** Told before each wait for a lock-timeout retry: the staged apply turns this into `lock-retry` events. */
+  onRetry?: (retry: { version: string; attempt: number; delayMs: number; blocker?: string }) => void;
   /** Commit without waiting for the WAL flush (set per unit by executeUnits: all but the last). */
   asynchronousCommit?: boolean;
 }

@@ -38,6 +38,7 @@ export async function waitToRetry(
   const blockers = options.runner.blockers();
   const blocker = blockers.length > 0 ? blockers.map(describeBlocker).join('; ') : undefined;
   outcome.retries.push({ attempt: attempt + 1, delayMs, message: failure.error.message, blocker });
+  options.onRetry?.({ version: failure.version, attempt: attempt + 1, delayMs, blocker });
   options.logger.warn(
     `${failure.error.file}:${failure.error.line}: no lock within ${options.lockTimeoutMs} ms` +
       `${blocker ? `, blocked by ${blocker}` : ''}; rolled back, retrying in ${delayMs} ms (retry ${attempt + 1} of ${options.lockRetries})`,
