@@ -1,9 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { StageEvents, type StageEvent } from '../../src/engine/events.js';
 import { databasesFor, query, testServers } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
+
+/** The major version of the pg_dump on PATH (what this machine's backups can reach). */
+const localPgDumpMajor = Number(
+  /(\d+)\.\d+/.exec(spawnSync('pg_dump', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 0,
+);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -28,6 +37,8 @@ function recorder(): { events: StageEvents; seen: StageEvent[]; summary(): unkno
           return { type: e.type, status: e.result.status };
         case 'cancelled':
           return { type: e.type };
+        case 'backup-taken':
+          return { type: e.type, sha256: e.backup.sha256.length };
         default:
           return e;
       }
@@ -74,6 +85,35 @@ describe.each(testServers())('stage events on $name', (server) => {
     ]);
   });
 
+  it('a backup: taken before the rehearsal, with its report (when this pg_dump can reach the server)', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({ '1_one.sql': 'create table one (id int);' });
+    const major = Number(
+      (await query(db.url, "select current_setting('server_version_num')::int / 10000 as m"))[0].m,
+    );
+    const { events, seen, summary } = recorder();
+    const { result } = await runGuard(
+      'apply',
+      db.url,
+      dir,
+      { backup: 'optional', 'backup-dir': mkdtempSync(join(tmpdir(), 'mg-backups-')) },
+      { events },
+    );
+    expect(result.status).toBe('success');
+    const backup = localPgDumpMajor >= major ? [{ type: 'backup-taken', sha256: 64 }] : [];
+    expect(summary()).toEqual([
+      { type: 'run-started', pending: ['1'], mode: 'all' },
+      ...backup,
+      { type: 'rehearsal-done', ran: false, failed: false },
+      { type: 'file-applied', version: '1', index: 1, total: 1, committed: true },
+      { type: 'run-finished', status: 'success' },
+    ]);
+    if (localPgDumpMajor >= major)
+      expect(seen.find((e) => e.type === 'backup-taken')).toMatchObject({
+        backup: { path: result.backup!.path },
+      });
+  });
+
   it('nothing to do: started with no pending file, finished', async () => {
     const db = await newDb();
     const dir = migrationsDir({ '1_one.sql': 'create table one (id int);' });
@@ -105,6 +145,23 @@ describe.each(testServers())('stage events on $name', (server) => {
     expect(seen.find((e) => e.type === 'file-failed')).toMatchObject({
       error: { message: 'division by zero' },
     });
+  });
+
+  it('a rehearsal failure: found before anything committed, no file applied, nothing rolled back', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_one.sql': 'create table one (id int);',
+      '2_two.sql': 'create table two (id int);\nselect 1/0;',
+    });
+    const { events, summary } = recorder();
+    const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': 'per-file' }, { events });
+    expect(result.status).toBe('failed');
+    expect(summary()).toEqual([
+      { type: 'run-started', pending: ['1', '2'], mode: 'per-file' },
+      { type: 'rehearsal-done', ran: true, failed: true },
+      { type: 'file-failed', version: '2', line: 2 },
+      { type: 'run-finished', status: 'failed' },
+    ]);
   });
 
   it('a per-file failure the rehearsal could not see: the files before it are reverted by their down migrations', async () => {
