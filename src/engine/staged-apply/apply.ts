@@ -1,13 +1,4 @@
-import type { Client } from '../../db/connect.js';
 import { schemaFingerprint } from '../../db/fingerprint.js';
-import {
-  MARK_FILE_START,
-  recordAppliedMigrations,
-  recordStagedMigrationSql,
-  stageAppliedMigrations,
-  unstageAppliedMigrations,
-} from '../../db/guard-store.js';
-import { CREATE_HISTORY, readHistory } from '../../db/history.js';
 import { forgetPartialMigrations } from '../../db/partial-store.js';
 import { errorMessage, GuardError } from '../../errors.js';
 import { loadParser } from '../../migrations/parser.js';
@@ -24,11 +15,14 @@ import { prepareMigrations } from '../prepare.js';
 import { rehearse, rehearseStreamed } from '../rehearse.js';
 import type { Finding } from '../result.js';
 import { StreamedRun, streamable } from '../stream.js';
-import type { ExecutionPlan, PreparedMigration } from '../units.js';
+import type { ExecutionPlan } from '../units.js';
 import type { StagedApplyDeps } from './deps.js';
 import { FileReports } from './files.js';
 import type { StagedApplyOutcome } from './outcome.js';
-import { bookPartialFiles, rehearsalReason, resumePartialFiles } from './partial-files.js';
+import { rehearsalReason, resumePartialFiles } from './partial-files.js';
+import { settleFailure } from './after-failure.js';
+import { applyExecuteOptions } from './execute-options.js';
+import { refuseOnBlockingFindings } from './preflight.js';
 import { runDetailsOf, verdictOf } from './result.js';
 
 /**
@@ -261,63 +255,15 @@ class StagedApply {
     throw new RehearsalStop({ ...outcome, runId });
   }
 
-  /** How the apply stage runs the units: history rows, per-file chaining, and what it tells the listeners. */
+  /** How the apply stage runs the units, and what it tells the listeners. */
   private executeOptions(): ExecuteOptions {
-    const { settings, logger, session, actor } = this.deps;
-    const { client, plan } = session;
-    const toRow = (item: PreparedMigration) => ({
-      version: item.migration.version,
-      name: item.migration.name,
-      statements: item.statements.map((s) => s.historyText),
-      checksum: item.migration.checksum,
+    return applyExecuteOptions(this.deps, {
+      emit: (event) => this.emit(event),
+      runIdentity: async () => ({
+        appliedBy: this.deps.actor,
+        runId: (this.runId = await this.deps.runRecord.open()),
+      }),
     });
-    const runIdentity = async () => ({
-      appliedBy: actor,
-      runId: (this.runId = await this.deps.runRecord.open()),
-    });
-    const position = new Map(plan.pending.map((m, index) => [m.version, index + 1]));
-    return {
-      runner: session.runner,
-      logger,
-      lockTimeoutMs: settings.lockTimeoutMs,
-      statementTimeoutMs: settings.statementTimeoutMs,
-      lockRetries: settings.lockRetries,
-      retryBaseMs: settings.lockRetryBaseMs,
-      record: async (items) =>
-        recordAppliedMigrations(
-          client,
-          items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })),
-          await runIdentity(),
-        ),
-      prelude: session.historyReady ? undefined : CREATE_HISTORY,
-      // One transaction per file: consecutive ones travel together (engine/chain.ts).
-      chain:
-        settings.transactionMode === 'per-file'
-          ? {
-              stage: async (records) =>
-                stageAppliedMigrations(
-                  client,
-                  records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })),
-                  await runIdentity(),
-                ),
-              unstage: (count) => unstageAppliedMigrations(client, count),
-              recordSql: recordStagedMigrationSql,
-              markStart: MARK_FILE_START,
-            }
-          : undefined,
-      onCommitted: (files) => {
-        for (const { version, durationMs } of files)
-          this.emit({
-            type: 'file-applied',
-            version,
-            durationMs,
-            index: position.get(version) ?? 0,
-            total: plan.pending.length,
-            committed: true,
-          });
-      },
-      onRetry: (retry) => this.emit({ type: 'lock-retry', ...retry }),
-    };
   }
 
   private async succeeded(execution: ExecutionOutcome): Promise<StagedApplyOutcome> {
@@ -338,62 +284,22 @@ class StagedApply {
     return { ...outcome, runId };
   }
 
-  /** After a failure: find out what committed, undo this run's own files, book partly applied ones, record. */
-  private async afterFailure(ran: ExecutionOutcome): Promise<StagedApplyOutcome> {
-    const { logger, session, runRecord } = this.deps;
-    const { plan } = session;
-    const failure = ran.failure!;
-    let client: Client = session.client;
-    let reconnected: Client | undefined;
-    try {
-      let execution = ran;
-      if (failure.connectionLost) {
-        // The session is gone (and with it the lock). A COMMIT may or may not have landed: ask the
-        // database what it has, on a new connection, rather than trusting what we sent.
-        logger.warn(
-          'The database connection was lost during the run; reconnecting to check what was committed',
-        );
-        reconnected = await this.deps.reconnect();
-        client = reconnected;
-        const applied = new Set(((await readHistory(client)) ?? []).map((r) => r.version));
-        execution = { ...ran, committed: plan.pending.map((m) => m.version).filter((v) => applied.has(v)) };
-      }
-      this.announceFailure(execution);
-      // Files this run committed (per-file mode, or all mode cut by an enum value) are undone by their
-      // down migrations. Not after a cancellation (the job is being stopped: finish fast and report)
-      // nor a lost connection (the session, and with it the lock, is gone).
-      let rollback: StagedApplyOutcome['rollback'];
-      if (execution.committed.length > 0 && !failure.cancelled && !failure.connectionLost) {
-        const toRevert = plan.pending.filter((m) => execution.committed.includes(m.version));
-        rollback = await this.deps.revert(toRevert);
-        this.emit({
-          type: 'rolled-back',
-          versions: rollback.succeeded ? rollback.reverted : toRevert.map((m) => m.version),
-          how: 'down-migrations',
-          succeeded: rollback.succeeded,
-        });
-      }
-      if (failure.cancelled) this.emit({ type: 'cancelled', reason: failure.error.message });
-      // Files left partly applied are booked in migration_guard.partial_migrations (status shows
-      // them, the next apply resumes them); files that are now whole, or were reverted whole, lose theirs.
-      const partiallyApplied = await bookPartialFiles(logger, client, {
-        outcome: execution,
-        execution: this.execution,
-        known: plan.partial,
-        runId: await runRecord.open(client).catch(() => undefined),
-      });
+  /** After a failure: what committed, undone, partly applied (after-failure.ts); then the record. */
+  private afterFailure(ran: ExecutionOutcome): Promise<StagedApplyOutcome> {
+    const run = { plan: this.execution, emit: (event: StageEvent) => this.emit(event) };
+    return settleFailure(this.deps, ran, run, async (found, client) => {
       const outcome = this.outcome({
         stage: 'apply-failed',
-        execution,
-        rollback,
-        partiallyApplied,
-        fingerprint: { before: this.fingerprintBefore, after: await schemaFingerprint(client) },
-        cancelled: failure.cancelled,
+        execution: found.execution,
+        rollback: found.rollback,
+        partiallyApplied: found.partiallyApplied,
+        fingerprint: { before: this.fingerprintBefore, after: found.fingerprintAfter },
+        cancelled: ran.failure!.cancelled,
       });
       const verdict = verdictOf(outcome);
       // A streamed run that failed early may not have opened its row yet: it is opened now (on the
       // reconnected client after a lost connection).
-      const runId = await runRecord.finish(
+      const runId = await this.deps.runRecord.finish(
         {
           status: verdict.status,
           applied: verdict.applied,
@@ -403,39 +309,8 @@ class StagedApply {
         client,
       );
       return { ...outcome, runId };
-    } finally {
-      await reconnected?.end().catch(() => {});
-    }
+    });
   }
-
-  /** The failed file, and what its transaction took with it. */
-  private announceFailure(execution: ExecutionOutcome): void {
-    const failure = execution.failure!;
-    if (!failure.cancelled)
-      this.emit({ type: 'file-failed', version: failure.version, error: failure.error });
-    // A statement that failed outside a transaction had nothing to roll back with it.
-    const outside = execution.nonTransactionalDone.some((n) => n.failed && n.version === failure.version);
-    if (!outside)
-      this.emit({
-        type: 'rolled-back',
-        versions: [...failure.rolledBack, failure.version],
-        how: 'transaction',
-        succeeded: true,
-      });
-  }
-}
-
-function refuseOnBlockingFindings(findings: Finding[]): void {
-  const blocking = findings.filter((f) => f.severity === 'error');
-  if (blocking.length === 0) return;
-  const code = blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
-  throw new GuardError(
-    code,
-    `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`,
-    {
-      hint: 'Fix the files listed above and run again.',
-    },
-  );
 }
 
 function describeUnits(mode: string, execution: ExecutionPlan | undefined): string {
