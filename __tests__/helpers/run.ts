@@ -1,6 +1,7 @@
 import { runCommand } from '../../src/commands/index.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { parseSettings, type RawInputs, type Settings } from '../../src/config/settings.js';
+import type { StageEvents } from '../../src/engine/events.js';
 import type { RunResult } from '../../src/engine/result.js';
 import type { Logger } from '../../src/logger.js';
 
@@ -30,7 +31,7 @@ export async function runGuard(
   databaseUrl: string,
   migrationsDir: string,
   extra: RawInputs = {},
-  options: { overrides?: Partial<Settings>; signal?: AbortSignal } = {},
+  options: { overrides?: Partial<Settings>; signal?: AbortSignal; events?: StageEvents } = {},
 ): Promise<CapturedRun> {
   const logs: string[] = [];
   const raw: RawInputs = {
@@ -46,6 +47,7 @@ export async function runGuard(
     logger: capturingLogger(logs),
     run: { actor: 'jest@test' },
     signal: options.signal,
+    events: options.events,
     scrubber: scrubberForInputs(raw),
   });
   return { result, logs };

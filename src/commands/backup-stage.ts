@@ -4,7 +4,7 @@ import { takeBackup } from '../backup/backup.js';
 import { aptInstaller, findPgTools, type PgTools } from '../backup/pg-tools.js';
 import { createProcessRunner } from '../backup/process.js';
 import { errorMessage, GuardError } from '../errors.js';
-import type { BackupReport, RunResult } from '../engine/result.js';
+import type { BackupReport, Finding, RunResult } from '../engine/result.js';
 import type { CommandContext } from './context.js';
 import type { Session } from './session.js';
 
@@ -83,13 +83,24 @@ export async function runBackupStage(
   /** Already found by the caller (restore needs them too): not looked up twice. */
   tools?: PgTools,
 ): Promise<void> {
+  const { report, finding } = await backupStage(ctx, session.serverMajor, tools);
+  if (report) result.backup = report;
+  if (finding) result.findings.push(finding);
+}
+
+/** The backup stage as values: the backup taken, or the warning an optional one that failed leaves. */
+export async function backupStage(
+  ctx: CommandContext,
+  serverMajor: number,
+  tools?: PgTools,
+): Promise<{ report?: BackupReport; finding?: Finding }> {
   const mode = ctx.settings.backup;
   if (mode === 'off') {
     ctx.logger.info('Backup: off (backup input)');
-    return;
+    return {};
   }
   try {
-    result.backup = await takeVerifiedBackup(ctx, session.serverMajor, tools);
+    return { report: await takeVerifiedBackup(ctx, serverMajor, tools) };
   } catch (error) {
     if (mode === 'required') {
       const hint = error instanceof GuardError ? error.hint : undefined;
@@ -105,10 +116,12 @@ export async function runBackupStage(
       );
     }
     ctx.logger.warn(`Backup failed, continuing because backup is optional: ${errorMessage(error)}`);
-    result.findings.push({
-      code: 'backup-failed',
-      severity: 'warning',
-      message: `Backup failed (backup: optional): ${errorMessage(error)}`,
-    });
+    return {
+      finding: {
+        code: 'backup-failed',
+        severity: 'warning',
+        message: `Backup failed (backup: optional): ${errorMessage(error)}`,
+      },
+    };
   }
 }

@@ -1,8 +1,8 @@
 import type { RunContext } from '../config/run-context.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
-import type { RunResult } from '../engine/result.js';
 import type { StageEvents } from '../engine/events.js';
+import type { RunResult } from '../engine/result.js';
 import type { SecretScrubber } from '../secrets.js';
 import { TOOL_VERSION } from '../version.js';
 

@@ -73,8 +73,9 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
   result.finishedAt = finished.toISOString();
   result.durationMs = finished.getTime() - started.getTime();
   const scrubbed = outbound(result, scrubber);
+  // The last stage event carries the final, scrubbed result (the engine emits the others).
+  ctx.events?.emit({ type: 'run-finished', result: scrubbed });
   await audit?.finish(scrubbed);
-  command.events?.emit({ type: 'run-finished', result: scrubbed });
   return scrubbed;
 }
 

@@ -121,6 +121,14 @@ export async function rollbackCommand(ctx: CommandContext, result: RunResult): P
       result.pendingCount = plan.pending.length + targets.length;
       result.message = `Rolled back ${reverted.join(', ')}; current version ${result.currentVersion ?? 'none'}.`;
     }
+    ctx.events?.emit({
+      type: 'rolled-back',
+      versions: result.rollback?.succeeded ? result.rollback.reverted : targets,
+      how: 'down-migrations',
+      succeeded: result.rollback?.succeeded ?? false,
+    });
+    if (outcome.failure?.cancelled)
+      ctx.events?.emit({ type: 'cancelled', reason: outcome.failure.error.message });
     await finishRunRecord(client, ctx.scrubber, runId, {
       status: result.status,
       applied: [],
