@@ -332,6 +332,8 @@ function runDetails(result: RunResult): Record<string, unknown> {
     nonTransactional: result.nonTransactional?.length ? result.nonTransactional : undefined,
     partiallyApplied: result.partiallyApplied,
     rehearsal: result.rehearsal ? { ran: result.rehearsal.ran, reason: result.rehearsal.reason } : undefined,
+    // Blockers with their queries normalised (engine/query-text.ts), never the raw text.
+    lockRetries: result.lock?.retries.length ? result.lock.retries : undefined,
   };
 }
 
