@@ -1,5 +1,5 @@
 import type { Client } from '../db/connect.js';
-import { withTransaction } from '../db/transaction.js';
+import { CREATE_AUDIT_LOG_SQL } from './schema.js';
 import { chainEvents, GENESIS_HASH, type AuditEvent, type ChainedEvent } from './chain.js';
 
 /**
@@ -37,12 +37,11 @@ const COLUMNS = [
 ] as const;
 
 /**
- * The rows go in as one jsonb parameter (an array, in chain order), not as a VALUES list of
- * 24 parameters per row: the server parses a short statement instead of one with thousands of
- * placeholders (for a 500-file run, ~27 ms of parsing on the run's critical path), and no run is
- * too long for the protocol's 65,535-parameter limit. Each element becomes a row of the table's
- * own type, so every value is converted exactly as an INSERT would convert it; ORDINALITY keeps
- * the chain order, which the ids (and so the verification) follow.
+ * Rows go in as one jsonb array (in chain order), not as a VALUES list of 24 parameters a row: the
+ * server parses a short statement instead of one with thousands of placeholders (~27 ms for a
+ * 500-file run), and no run is too long for the protocol's 65,535-parameter limit. Each element
+ * becomes a row of the table's own type, so every value is converted exactly as an INSERT would
+ * convert it; ORDINALITY keeps the chain order, which the ids (and so the verification) follow.
  */
 const INSERT_ROWS = `INSERT INTO migration_guard.audit_log (${COLUMNS.join(', ')})
   SELECT ${COLUMNS.map((c) => `r.${c}`).join(', ')}
@@ -50,20 +49,40 @@ const INSERT_ROWS = `INSERT INTO migration_guard.audit_log (${COLUMNS.join(', ')
          jsonb_populate_record(NULL::migration_guard.audit_log, e.row) AS r
    ORDER BY e.n`;
 
-/** Appends events, in order, to the chain: one transaction, three round trips, whatever their number. */
-export async function appendAuditEvents(client: Client, events: AuditEvent[]): Promise<ChainedEvent[]> {
+/**
+ * Appends events, in order, to the chain, in one transaction of three round trips whatever their
+ * number (a run waits for this when it ends: every round trip counts on a busy runner):
+ * BEGIN with the chain lock and the newest hash; the rows; COMMIT.
+ * With `create`, the first message also creates the log (IF NOT EXISTS), so a first run pays no
+ * separate transaction for it.
+ */
+export async function appendAuditEvents(
+  client: Client,
+  events: AuditEvent[],
+  options: { create?: boolean } = {},
+): Promise<ChainedEvent[]> {
   if (events.length === 0) return [];
-  return withTransaction(client, async () => {
-    // Two statements in one message: the read must take its snapshot after the lock is granted,
-    // or it could miss the row the previous holder just committed.
+  try {
+    // The read must take its snapshot after the lock is granted (a later statement of the same
+    // message does), or it could miss the row the previous holder just committed.
     const replies = (await client.query(
-      `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK});
-       SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1`,
+      [
+        'BEGIN',
+        ...(options.create ? [CREATE_AUDIT_LOG_SQL] : []),
+        `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`,
+        'SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1',
+      ].join(';\n'),
     )) as unknown as Array<{ rows: Array<{ hash: string }> }>;
-    const chained = chainEvents(replies[1].rows[0]?.hash ?? GENESIS_HASH, events.map(wellFormed));
+    const newest = replies[replies.length - 1].rows[0]?.hash;
+    const chained = chainEvents(newest ?? GENESIS_HASH, events.map(wellFormed));
     await client.query(INSERT_ROWS, [JSON.stringify(chained.map(toRow))]);
+    await client.query('COMMIT');
     return chained;
-  });
+  } catch (error) {
+    // The connection may be gone; the server then rolls back by itself.
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
 }
 
 /**
