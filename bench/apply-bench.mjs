@@ -26,17 +26,20 @@ import { distHash, snapshotDist } from './lib/dist.mjs';
 import { prepareSupabaseTemplate, startServer } from './lib/server.mjs';
 import { actionNode } from './lib/action-node.mjs';
 import { startLatencyProxy } from './lib/latency-proxy.mjs';
-
-// dbmate is not a dev dependency (the npm registry mirror lacks its non-Linux packages, which
-// breaks `npm ci`): install it for the benchmarks only.
-if (!(await import('node:fs')).existsSync(new URL('../node_modules/.bin/dbmate', import.meta.url))) {
-  console.error('dbmate is missing: run `npm i --no-save dbmate@2.36.0` first');
-  process.exit(1);
-}
+import { githubPushEnv, startGithubApi } from './lib/github-api.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
+
+// dbmate is not a dev dependency (the npm registry mirror lacks its non-Linux packages, which
+// breaks `npm ci`): install it for the benchmarks only, in node_modules or beside Node 24 in
+// bench/.tools (`npm i --prefix bench/.tools dbmate@2.36.0`, which leaves node_modules alone).
+const DBMATE = [join(BIN, 'dbmate'), join(HERE, '.tools', 'node_modules', '.bin', 'dbmate')].find((p) => existsSync(p));
+if (!DBMATE) {
+  console.error('dbmate is missing: run `npm i --no-save dbmate@2.36.0` (or `npm i --prefix bench/.tools dbmate@2.36.0`) first');
+  process.exit(1);
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -55,7 +58,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17] [--dist dist] [--input NAME=VALUE ...] [--node PATH] [--rtt MS]\n  --rtt puts every contender behind a loopback proxy adding MS of round-trip latency (a remote database)\n  --input passes an extra action input to our runs; backup=off unless given (e.g. --input backup=required --pg 15)');
+  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-all-quiet,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17] [--dist dist] [--input NAME=VALUE ...] [--node PATH] [--rtt MS]\n  --rtt puts every contender behind a loopback proxy adding MS of round-trip latency (a remote database)\n  --input passes an extra action input to our runs; backup=off unless given (e.g. --input backup=required --pg 15)');
   process.exit(0);
 }
 const N = positiveInt(args.n, 'n', 1, 20_000);
@@ -103,6 +106,8 @@ const tempRoot = mkdtempSync(join(tmpdir(), 'mg-bench-'));
 const pgDataDir = mkdtempSync(join(tmpdir(), 'mg-bench-pgdata-'));
 let server;
 let latencyProxy;
+/** The loopback GitHub API our runs talk to (the sticky PR comment), as a push to main would. */
+let githubApi;
 let currentChild;
 let interrupted = false;
 let cleanedUp = false;
@@ -121,6 +126,7 @@ async function cleanup() {
   cleanedUp = true;
   if (currentChild && currentChild.exitCode === null) currentChild.kill('SIGKILL');
   await latencyProxy?.close();
+  await githubApi?.close();
   try {
     await server?.stop();
   } catch (error) {
@@ -236,9 +242,16 @@ function machineInfo() {
 // Contenders
 // ---------------------------------------------------------------------------------------------
 function contenders(sets, psqlScript, distDir) {
-  const ours = (id, label, mode) => ({
+  /**
+   * Our runs see the environment of a push to main with a loopback GitHub API (bench/lib/github-api.mjs),
+   * so the PR comment, when the build has one, is updated as in a real job. `quiet` is the same run
+   * with the audit log (a hidden benchmarking switch, src/commands/index.ts) and the comment off:
+   * the audit-overhead baseline.
+   */
+  const ours = (id, label, mode, quiet = false) => ({
     id,
     label,
+    audit: !quiet,
     history: 'supabase_migrations.schema_migrations',
     noop: true,
     command(dbName, runDir) {
@@ -258,7 +271,9 @@ function contenders(sets, psqlScript, distDir) {
           GITHUB_OUTPUT: githubOutput,
           GITHUB_STEP_SUMMARY: summary,
           RUNNER_TEMP: runDir,
+          ...githubPushEnv(githubApi.url, runDir),
           ...EXTRA_INPUTS,
+          ...(quiet ? { MIGRATION_GUARD_BENCHMARK_AUDIT_OFF: '1', INPUT_COMMENT: 'false' } : {}),
         }),
         check(phase) {
           const o = parseGithubOutput(githubOutput);
@@ -273,6 +288,7 @@ function contenders(sets, psqlScript, distDir) {
   });
   return [
     ours('ours-all', 'ours (transaction-mode: all)', 'all'),
+    ours('ours-all-quiet', 'ours (transaction-mode: all), audit log and PR comment off', 'all', true),
     ours('ours-per-file', 'ours (transaction-mode: per-file)', 'per-file'),
     {
       id: 'psql',
@@ -295,7 +311,7 @@ function contenders(sets, psqlScript, distDir) {
       noop: true,
       command(dbName, runDir) {
         return {
-          cmd: join(BIN, 'dbmate'),
+          cmd: DBMATE,
           argv: ['--url', `${contenderUrl(dbName)}?sslmode=disable`, '--migrations-dir', sets.dbmate, '--no-dump-schema', 'up'],
           cwd: runDir, // no .env there
           env: baseEnv(),
@@ -360,10 +376,11 @@ async function main() {
     contenderPort = latencyProxy.port;
     console.error(`contenders connect through a proxy adding ${RTT_MS} ms of round-trip latency (port ${contenderPort})`);
   } else contenderPort = server.port;
+  githubApi = await startGithubApi();
 
   const tools = {
     psql: await versionOf('psql', ['--version']),
-    dbmate: await versionOf(join(BIN, 'dbmate'), ['--version']),
+    dbmate: await versionOf(DBMATE, ['--version']),
     supabase: await versionOf(join(BIN, 'supabase'), ['--version']),
     dist: resolve(args.dist),
     distSha256: dist.hash,
@@ -388,6 +405,13 @@ async function main() {
         const n = Number((await c.query(`select count(*) as n from ${contender.history}`)).rows[0].n);
         if (n !== N) return `${phase}: ${n} history rows in ${contender.history}, expected ${N}`;
       }
+      if (contender.audit !== undefined) {
+        // On: run started + one row per file + run ended (then two more for the no-op run). Off: no log at all.
+        const exists = (await c.query("select to_regclass('migration_guard.audit_log') is not null as e")).rows[0].e;
+        const rows = exists ? Number((await c.query('select count(*) as n from migration_guard.audit_log')).rows[0].n) : -1;
+        const want = contender.audit ? N + (phase === 'apply' ? 2 : 4) : -1;
+        if (rows !== want) return `${phase}: audit log ${rows < 0 ? 'missing' : `holds ${rows} rows`}, expected ${want < 0 ? 'none' : `${want} rows`}`;
+      }
       return undefined;
     }, dbName);
   }
@@ -406,7 +430,9 @@ async function main() {
       const tail = (s) => s.split('\n').slice(-25).join('\n');
       throw new Error(`${contender.id} ${phase} on ${dbName} failed: ${problem}\n--- stdout ---\n${tail(r.stdout)}\n--- stderr ---\n${tail(r.stderr)}`);
     }
-    return { seconds: r.seconds, load };
+    // What the run waited for the audit log (its own debug line; the action prints ::debug:: lines).
+    const audit = /::debug::Audit log: (\d+) rows written in (\d+) ms/.exec(r.stdout);
+    return { seconds: r.seconds, load, auditMs: audit ? Number(audit[2]) : undefined };
   }
 
   // 3. Rounds
@@ -433,7 +459,7 @@ async function main() {
         );
         if (!warm) {
           const position = order.indexOf(contender) + 1;
-          runs.push({ round: measured + 1, position, contender: contender.id, phase: 'apply', seconds: apply.seconds, loadAverage1m: apply.load });
+          runs.push({ round: measured + 1, position, contender: contender.id, phase: 'apply', seconds: apply.seconds, loadAverage1m: apply.load, auditMs: apply.auditMs });
           if (noop) runs.push({ round: measured + 1, position, contender: contender.id, phase: 'noop', seconds: noop.seconds, loadAverage1m: noop.load });
         }
       } finally {
@@ -506,6 +532,30 @@ async function main() {
     lines.push(`| ${p.round} | ${p.order.join(' → ')} | ${fmt(p.allVsPsql, 2)} | ${fmt(p.perFileVsPsql, 2)} | ${fmt(p.noopVsDbmate, 2)} | ${fmt(p.perFileNoopVsDbmate, 2)} |`);
   }
   const byId = Object.fromEntries(summary.map((s) => [s.contender, s]));
+  // The audit log's (and the PR comment's) cost: the same build, the same apply, with them on and off.
+  const auditRatios = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const at = (id) => runs.find((x) => x.round === r && x.contender === id && x.phase === 'apply')?.seconds;
+    if (at('ours-all') && at('ours-all-quiet')) auditRatios.push(at('ours-all') / at('ours-all-quiet'));
+  }
+  const auditOverhead = byId['ours-all'] && byId['ours-all-quiet'] ? byId['ours-all'].applyMedian / byId['ours-all-quiet'].applyMedian : undefined;
+  const apiCalls = githubApi.requests.length;
+  // Less sensitive to a busy machine than the on/off difference: the time each run spent writing
+  // its audit rows after its work was done (measured by the action), against that run's duration.
+  const auditShares = runs.filter((x) => x.contender === 'ours-all' && x.phase === 'apply' && x.auditMs !== undefined).map((x) => x.auditMs / (x.seconds * 1000));
+  const auditMsAll = runs.filter((x) => x.contender === 'ours-all' && x.phase === 'apply' && x.auditMs !== undefined).map((x) => x.auditMs);
+  if (auditOverhead !== undefined) {
+    lines.push('');
+    lines.push(
+      `Audit log + PR comment overhead (ours all, on ÷ off): ${fmt(auditOverhead, 3)} (ratio of medians); per round ${auditRatios.map((x) => fmt(x, 3)).join(', ')}. ` +
+        `The loopback GitHub API received ${apiCalls} request(s) in all${apiCalls === 0 ? ' (this build makes no comment updates: the figure is the audit log alone)' : ''}.`,
+    );
+    if (auditShares.length)
+      lines.push(
+        `Audit rows written after the run (what a run waits for; measured by the action): median ${fmt(median(auditMsAll), 0)} ms (${auditMsAll.join(', ')} ms), ` +
+          `${fmt(100 * median(auditShares), 1)} % of the run's wall clock (median of per-run shares).`,
+      );
+  }
   const targets = [];
   const target = (name, value, limit) => {
     if (value === undefined) return;
@@ -514,6 +564,7 @@ async function main() {
   target('ours (all) apply ÷ raw psql ≤ 1.00', byId['ours-all']?.applyVsPsql, 1.0);
   target('ours (per-file) apply ÷ raw psql ≤ 1.15', byId['ours-per-file']?.applyVsPsql, 1.15);
   target('ours no-op ÷ dbmate no-op ≤ 1.00', byId['ours-all']?.noopVsDbmate, 1.0);
+  target('audit log + comment on ÷ off (ours all, apply) ≤ 1.03', auditOverhead, 1.03);
   if (targets.length) {
     lines.push('');
     lines.push('Targets (medians):');
@@ -540,7 +591,7 @@ async function main() {
   const file = join(resultsDir, `apply-${started.toISOString().replace(/[:.]/g, '-')}-n${N}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ params: { n: N, rttMs: RTT_MS, rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, targets, markdown: table }, null, 2)}\n`,
+    `${JSON.stringify({ params: { n: N, rttMs: RTT_MS, rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, auditOverhead: { ratioOfMedians: auditOverhead, perRound: auditRatios, auditMs: auditMsAll, auditShares, githubApiRequests: githubApi.requests }, targets, markdown: table }, null, 2)}\n`,
   );
   console.error(`\nraw results: ${file}`);
 }

@@ -198,6 +198,33 @@ describe.each(testServers())('audit log on $name', (server) => {
     expect(verifyChain(rows)).toBeUndefined();
   });
 
+  it('stores a large batch exactly as it hashed it: nulls, numbers, nested details, non-ASCII, a cut emoji', async () => {
+    const db = await newDb();
+    await withPg(db.url, (c) => ensureAuditLog(c as never));
+    const at = new Date().toISOString();
+    const events = Array.from({ length: 3000 }, (_, i) =>
+      event(at, 'big-run', 'migration-applied', {
+        version: String(i),
+        durationMs: i * 7,
+        prNumber: i % 2 ? 42 : null,
+        error: i === 7 ? `failed near "😀`.slice(0, -1) : null, // a lone high surrogate
+        details:
+          i % 3 ? { file: `${i}_straße_日本.sql`, list: [1, null, 'x'], deep: { z: 1, a: true } } : null,
+      }),
+    );
+    await withPg(db.url, (c) => appendAuditEvents(c as never, events));
+    const rows = await withPg(db.url, (c) => readAuditLog(c as never));
+    expect(rows).toHaveLength(3000);
+    expect(rows.map((r) => r.version)).toEqual(events.map((e) => e.version));
+    expect(rows[7].error).toBe('failed near "\uFFFD');
+    expect(rows[1].details).toEqual({
+      file: '1_straße_日本.sql',
+      list: [1, null, 'x'],
+      deep: { z: 1, a: true },
+    });
+    expect(verifyChain(rows)).toBeUndefined();
+  });
+
   it('audit fails and names the row a superuser edited with the trigger disabled', async () => {
     const db = await newDb();
     const dir = migrationsDir({

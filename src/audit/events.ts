@@ -55,9 +55,13 @@ export function eventsOfResult(identity: RunIdentity, result: RunResult): AuditE
       }),
     );
   }
-  // The blocker's query text is left out: it may hold application data.
+  // The blocker is described with its query normalised (engine/query-text.ts): no literal values.
   for (const retry of result.lock?.retries ?? [])
-    events.push(make('lock-retry', { details: { attempt: retry.attempt, delayMs: retry.delayMs } }));
+    events.push(
+      make('lock-retry', {
+        details: { attempt: retry.attempt, delayMs: retry.delayMs, blocker: retry.blocker ?? null },
+      }),
+    );
   const reverted = new Set(result.rollback?.kind === 'automatic' ? result.rollback.reverted : []);
   for (const m of result.migrations) {
     const base = { version: m.version, durationMs: m.durationMs, details: { file: m.file, name: m.name } };

@@ -75,5 +75,14 @@ export async function auditLogExists(client: Client): Promise<boolean> {
  */
 export async function ensureAuditLog(client: Client): Promise<void> {
   if (await auditLogExists(client)) return;
-  await client.query([`SELECT pg_advisory_xact_lock(${GUARD_DDL_LOCK})`, ...CREATE_AUDIT_LOG].join(';\n'));
+  await client.query(CREATE_AUDIT_LOG_SQL);
 }
+
+/**
+ * The creation as SQL text, under the schema's DDL lock: the statements are IF NOT EXISTS, so it
+ * may also run inside a writer's transaction that found the log missing (store.ts).
+ */
+export const CREATE_AUDIT_LOG_SQL = [
+  `SELECT pg_advisory_xact_lock(${GUARD_DDL_LOCK})`,
+  ...CREATE_AUDIT_LOG,
+].join(';\n');

@@ -28,6 +28,12 @@ const HANDLERS: Partial<Record<CommandName, CommandHandler>> = {
 const AUDITED: ReadonlySet<CommandName> = new Set(['apply', 'rollback', 'baseline', 'backup']);
 
 /**
+ * A benchmarking aid, not an input: bench/apply-bench.mjs sets it to measure what the audit log
+ * costs a run (the same build with and without it). A run that honours it says so in its log.
+ */
+export const AUDIT_OFF_FOR_BENCHMARK = 'MIGRATION_GUARD_BENCHMARK_AUDIT_OFF';
+
+/**
  * Runs one command and always returns a result: an error becomes a failed result carrying the
  * message, location and hint, so every run can be reported the same way. The command logs through
  * the scrubber, and the result it returns is scrubbed (then its statements cut): whatever the
@@ -43,9 +49,13 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
   };
   const started = new Date();
   const result = newResult(ctx, started);
-  const audit = AUDITED.has(ctx.settings.command)
-    ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
-    : undefined;
+  const auditOff = AUDITED.has(ctx.settings.command) && process.env[AUDIT_OFF_FOR_BENCHMARK] === '1';
+  if (auditOff)
+    ctx.logger.warn(`The audit log is off for this run: ${AUDIT_OFF_FOR_BENCHMARK}=1 (a benchmarking aid)`);
+  const audit =
+    AUDITED.has(ctx.settings.command) && !auditOff
+      ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
+      : undefined;
   ctx.onConnected = () => audit?.start();
   try {
     const handler = HANDLERS[ctx.settings.command];

@@ -1,12 +1,16 @@
 import pg from 'pg';
 import type { Client } from '../db/connect.js';
+import { normaliseQueryText } from './query-text.js';
 
 /** What a lock wait was stuck behind, read from pg_stat_activity while the wait was still on. */
 export interface Blocker {
   pid: number;
   applicationName: string;
+  /** The role it runs as. */
+  user: string | null;
   state: string | null;
   ageSeconds: number | null;
+  /** Its query normalised (no literal values, see query-text.ts): never the raw text. */
   query: string;
   /** Identifies the blocking transaction (not just the session) so its end can be seen. */
   xactStart?: string | null;
@@ -25,10 +29,17 @@ export class CancelledError extends Error {
   }
 }
 
+/**
+ * How much of a blocker's query is read for normalising: more than a report shows, so the parser
+ * sees whole statements more often (pg_stat_activity holds at most track_activity_query_size,
+ * 1 KB by default), and bounded, so a server configured to keep megabytes costs nothing.
+ */
+const BLOCKER_QUERY_READ = 4096;
+
 const BLOCKERS_SQL = `
-SELECT pid, application_name, state, xact_start::text AS xact_start,
+SELECT pid, application_name, usename, state, xact_start::text AS xact_start,
        extract(epoch FROM now() - coalesce(xact_start, query_start))::int AS age_seconds,
-       left(query, 200) AS query
+       left(query, ${BLOCKER_QUERY_READ}) AS query
   FROM pg_stat_activity WHERE pid = ANY (pg_blocking_pids($1))`;
 
 /** How many of the given transactions (pid + start time) are still open. */
@@ -107,23 +118,17 @@ export class StatementRunner {
     signal?.addEventListener('abort', cancel, { once: true });
     // Any lock wait that times out lasts lock_timeout, so a peek at this period lands inside it
     // wherever in a long message it happens. An empty answer (no wait at that moment) keeps what
-    // an earlier peek found.
+    // an earlier peek found. The last peek is awaited (briefly) before returning, so the blockers
+    // it found (normalising takes a moment) are there for whoever asks about this statement.
+    let peeking: Promise<void> = Promise.resolve();
     const peek = setInterval(
       () => {
-        control
-          .query<
-            Blocker & { application_name: string; age_seconds: number | null; xact_start: string | null }
-          >(BLOCKERS_SQL, [backendPid])
-          .then(({ rows }) => {
+        peeking = control
+          .query<BlockerRow>(BLOCKERS_SQL, [backendPid])
+          .then(async ({ rows }) => {
             if (rows.length === 0) return;
-            this.lastBlockers = rows.map((r) => ({
-              pid: r.pid,
-              applicationName: r.application_name,
-              state: r.state,
-              ageSeconds: r.age_seconds,
-              query: r.query,
-              xactStart: r.xact_start,
-            }));
+            // Normalised as soon as it is read: the raw text is never kept, so nothing can report it.
+            this.lastBlockers = await Promise.all(rows.map(blockerOf));
           })
           .catch(() => {});
       },
@@ -139,6 +144,7 @@ export class StatementRunner {
     } finally {
       clearInterval(peek);
       signal?.removeEventListener('abort', cancel);
+      await settledWithin(peeking, PEEK_SETTLE_MS);
     }
   }
 
@@ -177,6 +183,19 @@ export class StatementRunner {
       await this.sleep(Math.min(200, Math.max(0, deadline - Date.now())));
     }
   }
+}
+
+/** The longest a finished statement waits for a peek still under way (a stalled control connection). */
+const PEEK_SETTLE_MS = 1000;
+
+function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** What a multi-statement message returned. */
@@ -243,7 +262,35 @@ function sendCounted(client: Client, sql: string): Promise<Reply> {
   });
 }
 
+interface BlockerRow {
+  pid: number;
+  application_name: string | null;
+  usename: string | null;
+  state: string | null;
+  xact_start: string | null;
+  age_seconds: number | null;
+  query: string | null;
+}
+
+async function blockerOf(r: BlockerRow): Promise<Blocker> {
+  return {
+    pid: r.pid,
+    applicationName: r.application_name ?? '',
+    user: r.usename,
+    state: r.state,
+    ageSeconds: r.age_seconds,
+    query: await normaliseQueryText(r.query ?? ''),
+    xactStart: r.xact_start,
+  };
+}
+
+/** `pid 4242 "billing-api" (idle in transaction, user app, transaction open 12 s): SELECT … = $1` */
 export function describeBlocker(b: Blocker): string {
   const who = b.applicationName ? `"${b.applicationName}"` : 'an unnamed session';
-  return `pid ${b.pid} ${who}${b.state ? ` (${b.state}` : ' ('}${b.ageSeconds !== null ? `, transaction open ${b.ageSeconds} s` : ''}): ${b.query.replace(/\s+/g, ' ').trim()}`;
+  const about = [
+    b.state ?? undefined,
+    b.user ? `user ${b.user}` : undefined,
+    b.ageSeconds !== null ? `transaction open ${b.ageSeconds} s` : undefined,
+  ].filter(Boolean);
+  return `pid ${b.pid} ${who}${about.length ? ` (${about.join(', ')})` : ''}: ${b.query || '(no query text)'}`;
 }

@@ -154,6 +154,8 @@ export function runDetailsOf(outcome: StagedApplyOutcome): Record<string, unknow
     rehearsal: outcome.rehearsal
       ? { ran: outcome.rehearsal.ran, reason: outcome.rehearsal.reason }
       : undefined,
+    // Blockers with their queries normalised (engine/query-text.ts), never the raw text.
+    lockRetries: outcome.execution?.retries.length ? outcome.execution.retries : undefined,
   };
 }
 
