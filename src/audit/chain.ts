@@ -51,7 +51,7 @@ export interface ChainedEvent extends AuditEvent {
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** The fields in the order the hash covers them: changing this list breaks every existing chain. */
-const HASHED_FIELDS: ReadonlyArray<keyof AuditEvent> = [
+export const HASHED_FIELDS: ReadonlyArray<keyof AuditEvent> = [
   'at',
   'runKey',
   'runId',

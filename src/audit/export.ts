@@ -1,4 +1,4 @@
-import type { ChainBreak } from './chain.js';
+import { HASHED_FIELDS, type ChainBreak } from './chain.js';
 import type { StoredAuditRow } from './store.js';
 
 /** The compliance report: pure renderers over the rows of a time range. */
@@ -83,33 +83,8 @@ export function auditJson(report: AuditReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-const CSV_COLUMNS: ReadonlyArray<keyof StoredAuditRow> = [
-  'id',
-  'at',
-  'runKey',
-  'runId',
-  'event',
-  'environment',
-  'command',
-  'outcome',
-  'version',
-  'durationMs',
-  'actor',
-  'triggeringActor',
-  'eventName',
-  'repository',
-  'ref',
-  'sha',
-  'prNumber',
-  'runUrl',
-  'osUser',
-  'host',
-  'reason',
-  'error',
-  'details',
-  'prevHash',
-  'hash',
-];
+/** Every stored column: the id, the hashed fields in their order, then the two hashes. */
+const CSV_COLUMNS: ReadonlyArray<keyof StoredAuditRow> = ['id', ...HASHED_FIELDS, 'prevHash', 'hash'];
 
 /** One line per audit row (RFC 4180 quoting); a leading =, +, - or @ is defused for spreadsheets. */
 export function auditCsv(report: AuditReport): string {

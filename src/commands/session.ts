@@ -15,6 +15,7 @@ import {
 } from './session-effects.js';
 import { buildPlan, type Plan } from '../engine/plan.js';
 import type { ExecuteOptions } from '../engine/execute.js';
+import { baseExecuteOptions } from '../engine/execute/options.js';
 import { StatementRunner } from '../engine/statement-runner.js';
 import type { RunResult } from '../engine/result.js';
 import { discoverMigrations, type MigrationSet } from '../migrations/discover.js';
@@ -142,14 +143,5 @@ export function executionOptions(
   session: Session,
   record: ExecuteOptions['record'],
 ): ExecuteOptions {
-  const { settings, logger } = ctx;
-  return {
-    runner: session.runner,
-    logger,
-    lockTimeoutMs: settings.lockTimeoutMs,
-    statementTimeoutMs: settings.statementTimeoutMs,
-    lockRetries: settings.lockRetries,
-    retryBaseMs: settings.lockRetryBaseMs,
-    record,
-  };
+  return baseExecuteOptions(ctx.settings, ctx.logger, session.runner, record);
 }

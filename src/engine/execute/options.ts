@@ -1,3 +1,4 @@
+import type { Settings } from '../../config/settings.js';
 import type { Logger } from '../../logger.js';
 import type { StatementRunner } from '../statement-runner.js';
 import type { PreparedMigration } from '../units.js';
@@ -42,4 +43,22 @@ export interface ExecuteOptions {
   onRetry?: (retry: { version: string; attempt: number; delayMs: number; blocker?: string }) => void;
   /** Commit without waiting for the WAL flush (set per unit by executeUnits: all but the last). */
   asynchronousCommit?: boolean;
+}
+
+/** What every command's execution shares: the runner, the logger and the lock/timeout inputs. */
+export function baseExecuteOptions(
+  settings: Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'lockRetries' | 'lockRetryBaseMs'>,
+  logger: Logger,
+  runner: StatementRunner,
+  record: ExecuteOptions['record'],
+): ExecuteOptions {
+  return {
+    runner,
+    logger,
+    lockTimeoutMs: settings.lockTimeoutMs,
+    statementTimeoutMs: settings.statementTimeoutMs,
+    lockRetries: settings.lockRetries,
+    retryBaseMs: settings.lockRetryBaseMs,
+    record,
+  };
 }

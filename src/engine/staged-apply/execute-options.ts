@@ -8,6 +8,7 @@ import {
 import { CREATE_HISTORY } from '../../db/history.js';
 import type { StageEvent } from '../events.js';
 import type { ExecuteOptions } from '../execute.js';
+import { baseExecuteOptions } from '../execute/options.js';
 import type { PreparedMigration } from '../units.js';
 import type { StagedApplyDeps } from './deps.js';
 
@@ -32,18 +33,13 @@ export function applyExecuteOptions(
   });
   const position = new Map(plan.pending.map((m, index) => [m.version, index + 1]));
   return {
-    runner: session.runner,
-    logger,
-    lockTimeoutMs: settings.lockTimeoutMs,
-    statementTimeoutMs: settings.statementTimeoutMs,
-    lockRetries: settings.lockRetries,
-    retryBaseMs: settings.lockRetryBaseMs,
-    record: async (items) =>
+    ...baseExecuteOptions(settings, logger, session.runner, async (items) =>
       recordAppliedMigrations(
         client,
         items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })),
         await run.runIdentity(),
       ),
+    ),
     prelude: session.historyReady ? undefined : CREATE_HISTORY,
     // One transaction per file: consecutive ones travel together (engine/chain.ts).
     chain:
