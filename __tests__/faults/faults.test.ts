@@ -5,22 +5,14 @@
 import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
-import { databaseState, query, testServers, withPg, databasesFor } from '../helpers/db.js';
+import { databaseState, query, testServers, databasesFor, migrationLockIsFree } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { startProxy } from '../helpers/proxy.js';
 import { runGuard } from '../helpers/run.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function lockIsFree(url: string): Promise<boolean> {
-  return withPg(url, async (c) => {
-    const { rows } = await c.query('select pg_try_advisory_lock($1::bigint) as ok', [
-      MIGRATION_LOCK_ID.toString(),
-    ]);
-    if (rows[0].ok) await c.query('select pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
-    return rows[0].ok as boolean;
-  });
-}
+const lockIsFree = migrationLockIsFree;
 
 /** Waits until a session of ours is running a statement that matches `pattern`; returns its pid. */
 async function waitForQuery(url: string, pattern: string): Promise<number> {

@@ -104,3 +104,17 @@ export async function databaseState(url: string): Promise<{
     return { fingerprint, rowCounts, history, checksums };
   });
 }
+
+/**
+ * Whether another session could take the migration lock now: asked from a session of its own, so
+ * a run that still holds it (even one whose client is gone) is seen.
+ */
+export async function migrationLockIsFree(url: string): Promise<boolean> {
+  const { MIGRATION_LOCK_ID } = await import('../../src/db/lock.js');
+  return withPg(url, async (c) => {
+    const id = MIGRATION_LOCK_ID.toString();
+    const { rows } = await c.query('select pg_try_advisory_lock($1::bigint) as ok', [id]);
+    if (rows[0].ok) await c.query('select pg_advisory_unlock($1::bigint)', [id]);
+    return rows[0].ok as boolean;
+  });
+}

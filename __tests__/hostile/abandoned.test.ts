@@ -10,7 +10,14 @@ import { ensureGuardSchema, startRunRecord } from '../../src/db/guard-store.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { parseSettings } from '../../src/config/settings.js';
 import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
-import { databaseState, databasesFor, query, testServers, withPg } from '../helpers/db.js';
+import {
+  databaseState,
+  databasesFor,
+  query,
+  testServers,
+  withPg,
+  migrationLockIsFree,
+} from '../helpers/db.js';
 import { migrationsDir } from '../helpers/migrations.js';
 import { capturingLogger, runGuard } from '../helpers/run.js';
 
@@ -54,15 +61,7 @@ async function waitFor(
 }
 
 /** Whether the migration lock is free, asked from a session that stays open while it checks. */
-async function lockIsFree(url: string): Promise<boolean> {
-  return withPg(url, async (c) => {
-    const { rows } = await c.query('select pg_try_advisory_lock($1::bigint) as ok', [
-      MIGRATION_LOCK_ID.toString(),
-    ]);
-    if (rows[0].ok) await c.query('select pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
-    return rows[0].ok;
-  });
-}
+const lockIsFree = migrationLockIsFree;
 
 /** Runs the CLI in a child process and sends it `signal` once `ready` holds. */
 async function runThenSignal(

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
 import { executeUnits, type ExecuteOptions } from '../../src/engine/execute.js';
 import type { RunResult } from '../../src/engine/result.js';
 import { prepareMigrations } from '../../src/engine/prepare.js';
@@ -9,7 +8,14 @@ import { StatementRunner } from '../../src/engine/statement-runner.js';
 import { buildExecutionPlan } from '../../src/engine/units.js';
 import { silentLogger } from '../../src/logger.js';
 import { renderSummary } from '../../src/report/summary.js';
-import { databaseState, databasesFor, query, testServers, withPg } from '../helpers/db.js';
+import {
+  databaseState,
+  databasesFor,
+  query,
+  testServers,
+  withPg,
+  migrationLockIsFree,
+} from '../helpers/db.js';
 import { migrationOf, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 
@@ -46,14 +52,7 @@ const APP_WAIT_BOUND_MS = LOCK_TIMEOUT_MS + 500;
 const FAST = { 'lock-timeout': '1s', 'lock-retries': '3' };
 const FAST_RETRIES = { overrides: { lockRetryBaseMs: 100 } };
 
-async function lockIsFree(url: string): Promise<boolean> {
-  return withPg(url, async (c) => {
-    const id = MIGRATION_LOCK_ID.toString();
-    const { rows } = await c.query('select pg_try_advisory_lock($1::bigint) as ok', [id]);
-    if (rows[0].ok) await c.query('select pg_advisory_unlock($1::bigint)', [id]);
-    return rows[0].ok as boolean;
-  });
-}
+const lockIsFree = migrationLockIsFree;
 
 /** A report query holding its transaction open on `t` (an ACCESS SHARE lock), until released. */
 async function longReader(url: string, waitFor?: string) {
