@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(340);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1368);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 340:
+/***/ 1368:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -13710,7 +13710,22 @@ function announceFailure(execution, emit) {
         });
 }
 
+;// CONCATENATED MODULE: ./src/engine/execute/options.ts
+/** What every command's execution shares: the runner, the logger and the lock/timeout inputs. */
+function baseExecuteOptions(settings, logger, runner, record) {
+    return {
+        runner,
+        logger,
+        lockTimeoutMs: settings.lockTimeoutMs,
+        statementTimeoutMs: settings.statementTimeoutMs,
+        lockRetries: settings.lockRetries,
+        retryBaseMs: settings.lockRetryBaseMs,
+        record,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/staged-apply/execute-options.ts
+
 
 
 /**
@@ -13728,13 +13743,7 @@ function applyExecuteOptions(deps, run) {
     });
     const position = new Map(plan.pending.map((m, index) => [m.version, index + 1]));
     return {
-        runner: session.runner,
-        logger,
-        lockTimeoutMs: settings.lockTimeoutMs,
-        statementTimeoutMs: settings.statementTimeoutMs,
-        lockRetries: settings.lockRetries,
-        retryBaseMs: settings.lockRetryBaseMs,
-        record: async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await run.runIdentity()),
+        ...baseExecuteOptions(settings, logger, session.runner, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await run.runIdentity())),
         prelude: session.historyReady ? undefined : CREATE_HISTORY,
         // One transaction per file: consecutive ones travel together (engine/chain.ts).
         chain: settings.transactionMode === 'per-file'
@@ -15572,6 +15581,7 @@ async function reportSessionEffects(ctx, result, client, observed) {
 
 
 
+
 /**
  * The common opening of every command: read the files, connect, (optionally) take the migration
  * lock, read the history and compare. Nothing here writes to the database, except that a command
@@ -15665,16 +15675,7 @@ async function withSession(ctx, result, options, fn) {
 }
 /** The execution settings every command shares: the session's runner and the lock/timeout inputs. */
 function executionOptions(ctx, session, record) {
-    const { settings, logger } = ctx;
-    return {
-        runner: session.runner,
-        logger,
-        lockTimeoutMs: settings.lockTimeoutMs,
-        statementTimeoutMs: settings.statementTimeoutMs,
-        lockRetries: settings.lockRetries,
-        retryBaseMs: settings.lockRetryBaseMs,
-        record,
-    };
+    return baseExecuteOptions(ctx.settings, ctx.logger, session.runner, record);
 }
 
 ;// CONCATENATED MODULE: ./src/commands/revert-after-failure.ts
@@ -15767,6 +15768,7 @@ async function applyCommand(ctx, result) {
 }
 
 ;// CONCATENATED MODULE: ./src/audit/export.ts
+
 const MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
 function buildAuditReport(all, range, chain) {
     const inRange = all.filter((row) => {
@@ -15815,33 +15817,8 @@ function summariseRun(rows) {
 function auditJson(report) {
     return `${JSON.stringify(report, null, 2)}\n`;
 }
-const CSV_COLUMNS = [
-    'id',
-    'at',
-    'runKey',
-    'runId',
-    'event',
-    'environment',
-    'command',
-    'outcome',
-    'version',
-    'durationMs',
-    'actor',
-    'triggeringActor',
-    'eventName',
-    'repository',
-    'ref',
-    'sha',
-    'prNumber',
-    'runUrl',
-    'osUser',
-    'host',
-    'reason',
-    'error',
-    'details',
-    'prevHash',
-    'hash',
-];
+/** Every stored column: the id, the hashed fields in their order, then the two hashes. */
+const CSV_COLUMNS = ['id', ...HASHED_FIELDS, 'prevHash', 'hash'];
 /** One line per audit row (RFC 4180 quoting); a leading =, +, - or @ is defused for spreadsheets. */
 function auditCsv(report) {
     const cell = (value) => {
