@@ -311,6 +311,17 @@ describe.each(testServers())('audit log on $name', (server) => {
     const text = JSON.stringify(await query(db.url, 'select * from migration_guard.audit_log'));
     expect(text).toContain('invalid input syntax');
     expect(text).not.toContain(password);
+
+    // The compliance exports hold the failed run's error, scrubbed too.
+    const exportDir = tempDir('mg-audit-');
+    const audit = await runGuard('audit', db.url, dir, { 'report-path': join(exportDir, 'r.json') });
+    expect(audit.result.status).toBe('success');
+    for (const file of Object.values(audit.result.audit!.files)) {
+      const exported = readFileSync(file, 'utf8');
+      expect(exported).toMatch(/invalid input syntax/);
+      expect(exported).not.toContain(password);
+      expect(exported).not.toContain(encodeURIComponent(password));
+    }
   });
 
   it('status and plan write nothing to the audit log', async () => {

@@ -159,3 +159,17 @@ describe('locateChainFailure', () => {
     expect([chainFrom(units, 1, text({ alone })).end]).toEqual([3]); // unless it starts there
   });
 });
+
+describe('travelsAlone', () => {
+  it('sends a transaction larger than a message, or one with RESET ALL, on its own; others chain', async () => {
+    const { travelsAlone } = await import('../../src/engine/execute/run-chain.js');
+    const { FILE_MESSAGE_BYTES } = await import('../../src/engine/batches.js');
+    const row = `insert into t values ('${'x'.repeat(1000)}');\n`;
+    const big = row.repeat(Math.ceil((2 * FILE_MESSAGE_BYTES) / row.length));
+    const units = await perFileUnits(['select 1;', big, 'reset all;', row.repeat(10)]);
+    expect(units.map(travelsAlone)).toEqual([false, true, true, false]);
+    // The chain starting before the large file stops in front of it.
+    const chain = chainFrom(units, 0, text({ alone: travelsAlone }));
+    expect([chain.first, chain.end]).toEqual([0, 1]);
+  });
+});

@@ -1,4 +1,3 @@
-import { resetsEverySetting } from './timeouts.js';
 import type { Step, Unit } from './units.js';
 import type { ExecuteOptions } from './execute/options.js';
 import { runOutsideTransaction } from './execute/outside-transaction.js';
@@ -11,7 +10,7 @@ import {
   type StepFailure,
 } from './execute/outcome.js';
 import { waitToRetry } from './execute/retry.js';
-import { runChain } from './execute/run-chain.js';
+import { runChain, travelsAlone } from './execute/run-chain.js';
 import { runTransaction } from './execute/transaction.js';
 
 /*
@@ -55,7 +54,7 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
     }
     const timings = new Map<string, number>();
     const tried =
-      options.chain && !resetsEverySetting(unit)
+      options.chain && !travelsAlone(unit)
         ? await runChain(units, index, { ...options, prelude }, options.chain, ordinals, timings)
         : await runTransaction(
             unit.steps,

@@ -1,3 +1,4 @@
+import { FILE_MESSAGE_BYTES } from '../batches.js';
 import { chainFrom, locateChainFailure } from '../chain.js';
 import { batchErrorOf, type Reply } from '../statement-runner.js';
 import { reassertCommands, resetsEverySetting } from '../timeouts.js';
@@ -27,7 +28,7 @@ export async function runChain(
     record: chainOptions.recordSql,
     firstOrdinal: ordinals.next,
     reassert: reassertCommands(options),
-    alone: resetsEverySetting,
+    alone: travelsAlone,
   });
   ordinals.next += chain.records.length;
   const firstSteps = (units[start] as Extract<Unit, { kind: 'transaction' }>).steps;
@@ -64,4 +65,23 @@ export async function runChain(
       timings.set(version, (timings.get(version) ?? 0) + ms);
     });
   }
+}
+
+/**
+ * A transaction that is not chained with its neighbours but sent on its own (its history row
+ * written with bind parameters): one holding RESET ALL (it would wipe what the chain stages in
+ * session settings), and one larger than a message, which then goes in several messages of about
+ * FILE_MESSAGE_BYTES instead of one message holding the whole file (a 100 MB data file as one
+ * message cost ~400 MB of client memory).
+ */
+export function travelsAlone(unit: Unit): boolean {
+  if (unit.kind !== 'transaction') return false;
+  if (resetsEverySetting(unit)) return true;
+  let bytes = 0;
+  for (const step of unit.steps) {
+    if (step.kind !== 'statement') continue;
+    bytes += step.statement.sql.length;
+    if (bytes > FILE_MESSAGE_BYTES) return true;
+  }
+  return false;
 }
