@@ -10175,168 +10175,6 @@ function quoteLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
 }
 
-;// CONCATENATED MODULE: ./src/migrations/timeout-settings.ts
-/**
- * The settings the engine runs every migration statement under (its lock-safety promise). A file
- * must not change them for the statements after it: `supabase db pull` and `pg_dump` headers
- * start with `SET statement_timeout = 0; SET lock_timeout = 0;`.
- */
-const GUARDED_SETTINGS = ['lock_timeout', 'statement_timeout'];
-/**
- * These change the defaults of sessions opened later (a role's, a database's, the server's), not
- * the running session: the engine sets its values explicitly, so they cannot loosen them.
- */
-const DEFAULTS_FOR_NEW_SESSIONS = new Set(['AlterRoleSetStmt', 'AlterDatabaseSetStmt', 'AlterSystemStmt']);
-const MENTIONS = GUARDED_SETTINGS.map((name) => ({ name, pattern: new RegExp(`\\b${name}\\b`, 'i') }));
-/** RESET ALL resets the timeouts too (and every other setting). */
-const RESET_ALL = /\breset\s+all\b/i;
-/** A set_config call, with its first argument when that is a plain literal followed by a comma. */
-const SET_CONFIG = /\bset_config\s*\(\s*(?:'([^']*)'\s*,)?/gi;
-/**
- * What a statement does to the lock or statement timeout of the session running it, or undefined
- * when it cannot change them. SET/RESET are read from the parser's AST; anything else (a DO block,
- * `SELECT set_config(…)`, a function body, dynamic SQL) from its text: mentioning either setting,
- * RESET ALL, or calling set_config with a name that is not a literal, is enough. This errs towards
- * flagging: a false positive costs three short commands and a warning.
- */
-function timeoutChange(nodeType, node, sql) {
-    if (nodeType === 'VariableSetStmt')
-        return fromSetStatement(node);
-    if (DEFAULTS_FOR_NEW_SESSIONS.has(nodeType))
-        return undefined;
-    const mentioned = MENTIONS.filter((m) => m.pattern.test(sql)).map((m) => m.name);
-    const calls = [...sql.matchAll(SET_CONFIG)].map((m) => m[1]?.toLowerCase());
-    const computed = calls.some((name) => name === undefined);
-    const resetsAll = RESET_ALL.test(sql);
-    if (mentioned.length === 0 && !computed && !resetsAll)
-        return undefined;
-    const what = mentioned.length > 0 ? mentioned.join(' and ') : resetsAll ? 'every setting (RESET ALL)' : 'any setting';
-    if (nodeType === 'CreateFunctionStmt')
-        return `defines a function that can change ${what}: each call may change it`;
-    if (nodeType === 'DoStmt')
-        return `runs a DO block that can change ${what}`;
-    const viaSetConfig = calls.filter((name) => mentioned.includes(name ?? ''));
-    if (viaSetConfig.length > 0)
-        return `sets ${[...new Set(viaSetConfig)].join(' and ')} with set_config`;
-    if (computed)
-        return 'calls set_config with a setting name computed at run time';
-    return `mentions ${what}, which it may change`;
-}
-function fromSetStatement(node) {
-    if (node.kind === 'VAR_RESET_ALL')
-        return `resets every setting, ${GUARDED_SETTINGS.join(' and ')} included`;
-    const name = typeof node.name === 'string' ? node.name.toLowerCase() : '';
-    if (!GUARDED_SETTINGS.includes(name))
-        return undefined;
-    switch (node.kind) {
-        case 'VAR_SET_VALUE':
-            return node.is_local ? `sets ${name} for the rest of the transaction` : `sets ${name} for the session`;
-        case 'VAR_SET_CURRENT':
-            return `sets ${name} from its current value`;
-        default:
-            return `resets ${name} to the server's default`;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/timeouts.ts
-
-
-/** The lock and statement timeouts every migration statement runs under, as setting and value. */
-function timeouts(options) {
-    return [
-        ['lock_timeout', `${options.lockTimeoutMs}ms`],
-        ['statement_timeout', `${options.statementTimeoutMs ?? 0}ms`],
-    ];
-}
-/** `set_config(…, true)` calls (SET LOCAL) setting both timeouts, for a SELECT list. */
-function localTimeoutCalls(options) {
-    return timeouts(options)
-        .map(([name, value]) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`)
-        .join(', ');
-}
-/**
- * The commands that follow a statement that can change the timeouts. A session-level SET inside
- * the transaction would outlive its COMMIT and apply to whatever runs next on the connection
- * outside a migration transaction (the run record, the schema fingerprint): RESET puts the
- * session back to the value it had before the run (the engine never sets session-level values
- * there), and set_config(…, true) restores the engine's values for the rest of the transaction.
- * Each element is one command (the executor counts completed commands).
- */
-function reassertCommands(options) {
-    return [...GUARDED_SETTINGS.map((name) => `RESET ${name}`), `SELECT ${localTimeoutCalls(options)}`];
-}
-/**
- * Whether a transaction holds a statement that may reset every setting (RESET ALL). That also
- * wipes what a per-file chain stages in session settings (its history rows, the file's start
- * time), so such a transaction is not chained: it is sent on its own, its history row written
- * with bind parameters.
- */
-function resetsEverySetting(unit) {
-    return (unit.kind === 'transaction' &&
-        unit.steps.some((s) => s.kind === 'statement' &&
-            s.statement.touchesTimeouts !== undefined &&
-            RESET_ALL.test(s.statement.sql)));
-}
-/** A duration as the inputs take it ("2s", "250ms"); 0 is "off". */
-function describeMs(ms) {
-    if (!ms)
-        return 'off';
-    return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-/** Statements whose own body runs under a value it sets, before the engine can set its own again. */
-const INSIDE_ITSELF = {
-    DoStmt: 'inside the DO block',
-    CreateFunctionStmt: 'inside the function, when called,',
-};
-/**
- * One warning per statement of `prepared` (verify scripts included) that can change the timeouts:
- * where it is, what it tried, and that the engine's values applied anyway.
- */
-function timeoutFindings(prepared, options) {
-    const kept = `lock_timeout (${describeMs(options.lockTimeoutMs)}) and statement_timeout (${describeMs(options.statementTimeoutMs)})`;
-    const findings = [];
-    for (const item of prepared) {
-        const parts = [
-            { path: item.migration.up.path, statements: item.statements },
-            { path: item.migration.verify?.path ?? '', statements: item.verify ?? [] },
-        ];
-        for (const { path, statements } of parts) {
-            for (const s of statements) {
-                if (!s.touchesTimeouts)
-                    continue;
-                const text = s.sql.replace(/\s+/g, ' ');
-                const snippet = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-                const within = INSIDE_ITSELF[s.nodeType]
-                    ? ` (${INSIDE_ITSELF[s.nodeType]} its own value applies)`
-                    : '';
-                findings.push({
-                    code: 'timeout-setting',
-                    severity: 'warning',
-                    version: item.migration.version,
-                    file: path,
-                    line: s.line,
-                    column: s.column,
-                    message: `${path}:${s.line}: \`${snippet}\` ${s.touchesTimeouts}; ignored: the run's ${kept} are set ` +
-                        `again right after it and between files${within}. To change them, use the lock-timeout and statement-timeout inputs`,
-                });
-            }
-        }
-    }
-    return findings;
-}
-/**
- * Puts the timeout findings of `prepared` into the report, replacing earlier ones (the files are
- * known better now), and logs those not logged before.
- */
-function reportTimeoutChanges(result, logger, prepared, options) {
-    const before = new Set(result.findings.filter((f) => f.code === 'timeout-setting').map((f) => f.message));
-    const found = timeoutFindings(prepared, options);
-    result.findings = [...result.findings.filter((f) => f.code !== 'timeout-setting'), ...found];
-    for (const f of found)
-        if (!before.has(f.message))
-            logger.warn(f.message);
-}
-
 ;// CONCATENATED MODULE: ./src/engine/invalid-index.ts
 
 /**
@@ -10838,6 +10676,168 @@ async function waitToRetry(failure, attempt, options, outcome) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/migrations/timeout-settings.ts
+/**
+ * The settings the engine runs every migration statement under (its lock-safety promise). A file
+ * must not change them for the statements after it: `supabase db pull` and `pg_dump` headers
+ * start with `SET statement_timeout = 0; SET lock_timeout = 0;`.
+ */
+const GUARDED_SETTINGS = ['lock_timeout', 'statement_timeout'];
+/**
+ * These change the defaults of sessions opened later (a role's, a database's, the server's), not
+ * the running session: the engine sets its values explicitly, so they cannot loosen them.
+ */
+const DEFAULTS_FOR_NEW_SESSIONS = new Set(['AlterRoleSetStmt', 'AlterDatabaseSetStmt', 'AlterSystemStmt']);
+const MENTIONS = GUARDED_SETTINGS.map((name) => ({ name, pattern: new RegExp(`\\b${name}\\b`, 'i') }));
+/** RESET ALL resets the timeouts too (and every other setting). */
+const RESET_ALL = /\breset\s+all\b/i;
+/** A set_config call, with its first argument when that is a plain literal followed by a comma. */
+const SET_CONFIG = /\bset_config\s*\(\s*(?:'([^']*)'\s*,)?/gi;
+/**
+ * What a statement does to the lock or statement timeout of the session running it, or undefined
+ * when it cannot change them. SET/RESET are read from the parser's AST; anything else (a DO block,
+ * `SELECT set_config(…)`, a function body, dynamic SQL) from its text: mentioning either setting,
+ * RESET ALL, or calling set_config with a name that is not a literal, is enough. This errs towards
+ * flagging: a false positive costs three short commands and a warning.
+ */
+function timeoutChange(nodeType, node, sql) {
+    if (nodeType === 'VariableSetStmt')
+        return fromSetStatement(node);
+    if (DEFAULTS_FOR_NEW_SESSIONS.has(nodeType))
+        return undefined;
+    const mentioned = MENTIONS.filter((m) => m.pattern.test(sql)).map((m) => m.name);
+    const calls = [...sql.matchAll(SET_CONFIG)].map((m) => m[1]?.toLowerCase());
+    const computed = calls.some((name) => name === undefined);
+    const resetsAll = RESET_ALL.test(sql);
+    if (mentioned.length === 0 && !computed && !resetsAll)
+        return undefined;
+    const what = mentioned.length > 0 ? mentioned.join(' and ') : resetsAll ? 'every setting (RESET ALL)' : 'any setting';
+    if (nodeType === 'CreateFunctionStmt')
+        return `defines a function that can change ${what}: each call may change it`;
+    if (nodeType === 'DoStmt')
+        return `runs a DO block that can change ${what}`;
+    const viaSetConfig = calls.filter((name) => mentioned.includes(name ?? ''));
+    if (viaSetConfig.length > 0)
+        return `sets ${[...new Set(viaSetConfig)].join(' and ')} with set_config`;
+    if (computed)
+        return 'calls set_config with a setting name computed at run time';
+    return `mentions ${what}, which it may change`;
+}
+function fromSetStatement(node) {
+    if (node.kind === 'VAR_RESET_ALL')
+        return `resets every setting, ${GUARDED_SETTINGS.join(' and ')} included`;
+    const name = typeof node.name === 'string' ? node.name.toLowerCase() : '';
+    if (!GUARDED_SETTINGS.includes(name))
+        return undefined;
+    switch (node.kind) {
+        case 'VAR_SET_VALUE':
+            return node.is_local ? `sets ${name} for the rest of the transaction` : `sets ${name} for the session`;
+        case 'VAR_SET_CURRENT':
+            return `sets ${name} from its current value`;
+        default:
+            return `resets ${name} to the server's default`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/timeouts.ts
+
+
+/** The lock and statement timeouts every migration statement runs under, as setting and value. */
+function timeouts(options) {
+    return [
+        ['lock_timeout', `${options.lockTimeoutMs}ms`],
+        ['statement_timeout', `${options.statementTimeoutMs ?? 0}ms`],
+    ];
+}
+/** `set_config(…, true)` calls (SET LOCAL) setting both timeouts, for a SELECT list. */
+function localTimeoutCalls(options) {
+    return timeouts(options)
+        .map(([name, value]) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`)
+        .join(', ');
+}
+/**
+ * The commands that follow a statement that can change the timeouts. A session-level SET inside
+ * the transaction would outlive its COMMIT and apply to whatever runs next on the connection
+ * outside a migration transaction (the run record, the schema fingerprint): RESET puts the
+ * session back to the value it had before the run (the engine never sets session-level values
+ * there), and set_config(…, true) restores the engine's values for the rest of the transaction.
+ * Each element is one command (the executor counts completed commands).
+ */
+function reassertCommands(options) {
+    return [...GUARDED_SETTINGS.map((name) => `RESET ${name}`), `SELECT ${localTimeoutCalls(options)}`];
+}
+/**
+ * Whether a transaction holds a statement that may reset every setting (RESET ALL). That also
+ * wipes what a per-file chain stages in session settings (its history rows, the file's start
+ * time), so such a transaction is not chained: it is sent on its own, its history row written
+ * with bind parameters.
+ */
+function resetsEverySetting(unit) {
+    return (unit.kind === 'transaction' &&
+        unit.steps.some((s) => s.kind === 'statement' &&
+            s.statement.touchesTimeouts !== undefined &&
+            RESET_ALL.test(s.statement.sql)));
+}
+/** A duration as the inputs take it ("2s", "250ms"); 0 is "off". */
+function describeMs(ms) {
+    if (!ms)
+        return 'off';
+    return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+/** Statements whose own body runs under a value it sets, before the engine can set its own again. */
+const INSIDE_ITSELF = {
+    DoStmt: 'inside the DO block',
+    CreateFunctionStmt: 'inside the function, when called,',
+};
+/**
+ * One warning per statement of `prepared` (verify scripts included) that can change the timeouts:
+ * where it is, what it tried, and that the engine's values applied anyway.
+ */
+function timeoutFindings(prepared, options) {
+    const kept = `lock_timeout (${describeMs(options.lockTimeoutMs)}) and statement_timeout (${describeMs(options.statementTimeoutMs)})`;
+    const findings = [];
+    for (const item of prepared) {
+        const parts = [
+            { path: item.migration.up.path, statements: item.statements },
+            { path: item.migration.verify?.path ?? '', statements: item.verify ?? [] },
+        ];
+        for (const { path, statements } of parts) {
+            for (const s of statements) {
+                if (!s.touchesTimeouts)
+                    continue;
+                const text = s.sql.replace(/\s+/g, ' ');
+                const snippet = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+                const within = INSIDE_ITSELF[s.nodeType]
+                    ? ` (${INSIDE_ITSELF[s.nodeType]} its own value applies)`
+                    : '';
+                findings.push({
+                    code: 'timeout-setting',
+                    severity: 'warning',
+                    version: item.migration.version,
+                    file: path,
+                    line: s.line,
+                    column: s.column,
+                    message: `${path}:${s.line}: \`${snippet}\` ${s.touchesTimeouts}; ignored: the run's ${kept} are set ` +
+                        `again right after it and between files${within}. To change them, use the lock-timeout and statement-timeout inputs`,
+                });
+            }
+        }
+    }
+    return findings;
+}
+/**
+ * Puts the timeout findings of `prepared` into the report, replacing earlier ones (the files are
+ * known better now), and logs those not logged before.
+ */
+function reportTimeoutChanges(result, logger, prepared, options) {
+    const before = new Set(result.findings.filter((f) => f.code === 'timeout-setting').map((f) => f.message));
+    const found = timeoutFindings(prepared, options);
+    result.findings = [...result.findings.filter((f) => f.code !== 'timeout-setting'), ...found];
+    for (const f of found)
+        if (!before.has(f.message))
+            logger.warn(f.message);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/execute/settings-sql.ts
 
 
@@ -11336,6 +11336,7 @@ function startFailure(error, steps) {
 
 
 
+
 /**
  * One attempt at the chain of transactions starting at unit `start` (see chain.ts): stages their
  * history rows, sends them as one message, and reports how many committed before any failure.
@@ -11348,7 +11349,7 @@ async function runChain(units, start, options, chainOptions, ordinals, timings) 
         record: chainOptions.recordSql,
         firstOrdinal: ordinals.next,
         reassert: reassertCommands(options),
-        alone: resetsEverySetting,
+        alone: travelsAlone,
     });
     ordinals.next += chain.records.length;
     const firstSteps = units[start].steps;
@@ -11383,9 +11384,30 @@ async function runChain(units, start, options, chainOptions, ordinals, timings) 
         });
     }
 }
+/**
+ * A transaction that is not chained with its neighbours but sent on its own (its history row
+ * written with bind parameters): one holding RESET ALL (it would wipe what the chain stages in
+ * session settings), and one larger than a message, which then goes in several messages of about
+ * FILE_MESSAGE_BYTES instead of one message holding the whole file (a 100 MB data file as one
+ * message cost ~400 MB of client memory).
+ */
+function travelsAlone(unit) {
+    if (unit.kind !== 'transaction')
+        return false;
+    if (resetsEverySetting(unit))
+        return true;
+    let bytes = 0;
+    for (const step of unit.steps) {
+        if (step.kind !== 'statement')
+            continue;
+        bytes += step.statement.sql.length;
+        if (bytes > FILE_MESSAGE_BYTES)
+            return true;
+    }
+    return false;
+}
 
 ;// CONCATENATED MODULE: ./src/engine/execute.ts
-
 
 
 
@@ -11421,7 +11443,7 @@ async function executeUnits(units, options) {
             continue;
         }
         const timings = new Map();
-        const tried = options.chain && !resetsEverySetting(unit)
+        const tried = options.chain && !travelsAlone(unit)
             ? await runChain(units, index, { ...options, prelude }, options.chain, ordinals, timings)
             : await runTransaction(unit.steps, { ...options, prelude, asynchronousCommit: index < units.length - 1 }, timings).then((failure) => ({ committed: failure ? 0 : 1, failure }));
         addDurations(outcome.durations, timings);
