@@ -11447,15 +11447,19 @@ async function executeUnits(units, options) {
             ? await runChain(units, index, { ...options, prelude }, options.chain, ordinals, timings)
             : await runTransaction(unit.steps, { ...options, prelude, asynchronousCommit: index < units.length - 1 }, timings).then((failure) => ({ committed: failure ? 0 : 1, failure }));
         addDurations(outcome.durations, timings);
-        const committedSteps = [];
+        // The history rows that committed (not every step: spreading a data file's hundreds of
+        // thousands of statements into one call would overflow the stack).
+        const committedRecords = [];
         for (const done of units.slice(index, index + tried.committed)) {
             const steps = done.kind === 'transaction' ? done.steps : [done.step];
             settleUnit(outcome, steps, undefined);
-            for (const step of steps)
+            for (const step of steps) {
                 startedVersions.add(step.migration.migration.version);
-            committedSteps.push(...steps);
+                if (step.kind === 'record')
+                    committedRecords.push(step);
+            }
         }
-        announceCommitted(options, outcome, committedSteps);
+        announceCommitted(options, outcome, committedRecords);
         if (tried.committed > 0)
             [attempt, prelude] = [0, undefined];
         index += tried.committed;

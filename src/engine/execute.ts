@@ -62,14 +62,18 @@ export async function executeUnits(units: Unit[], options: ExecuteOptions): Prom
             timings,
           ).then((failure): Attempt => ({ committed: failure ? 0 : 1, failure }));
     addDurations(outcome.durations, timings);
-    const committedSteps: Step[] = [];
+    // The history rows that committed (not every step: spreading a data file's hundreds of
+    // thousands of statements into one call would overflow the stack).
+    const committedRecords: Step[] = [];
     for (const done of units.slice(index, index + tried.committed)) {
       const steps = done.kind === 'transaction' ? done.steps : [done.step];
       settleUnit(outcome, steps, undefined);
-      for (const step of steps) startedVersions.add(step.migration.migration.version);
-      committedSteps.push(...steps);
+      for (const step of steps) {
+        startedVersions.add(step.migration.migration.version);
+        if (step.kind === 'record') committedRecords.push(step);
+      }
     }
-    announceCommitted(options, outcome, committedSteps);
+    announceCommitted(options, outcome, committedRecords);
     if (tried.committed > 0) [attempt, prelude] = [0, undefined];
     index += tried.committed;
     if (!tried.failure) continue;
