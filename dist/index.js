@@ -12481,7 +12481,7 @@ async function rehearse(units, options) {
                 continue;
             }
             // The clock readings go unused; they set the timeouts again between files (timeouts.ts).
-            for (const batch of batchesOf(segment.steps, { timeouts: options })) {
+            for (const batch of batchesFrom(segment.steps, { timeouts: options })) {
                 if (batch.kind === 'record')
                     continue;
                 try {

@@ -1,7 +1,7 @@
 import { describeSqlError, sessionSettings } from './execute.js';
 import type { ErrorDetail } from './result.js';
 import { CancelledError, type StatementRunner } from './statement-runner.js';
-import { batchesFrom, batchesOf, locateFailure } from './batches.js';
+import { batchesFrom, locateFailure } from './batches.js';
 import type { Step, StatementStep, Unit } from './units.js';
 import type { StreamedRun } from './stream.js';
 
@@ -43,7 +43,7 @@ export async function rehearse(
         continue;
       }
       // The clock readings go unused; they set the timeouts again between files (timeouts.ts).
-      for (const batch of batchesOf(segment.steps, { timeouts: options })) {
+      for (const batch of batchesFrom(segment.steps, { timeouts: options })) {
         if (batch.kind === 'record') continue;
         try {
           await runner.query(batch.sql);
