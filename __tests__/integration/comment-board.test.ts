@@ -378,7 +378,7 @@ describe('the sticky pull request comment', () => {
     expect(history.map((l) => /`(plan|apply)`/.exec(l)?.[1])).toEqual(['plan', 'apply']);
   });
 
-  it('starts no comment for a run with nothing to do, nor before a run says what it will do; an existing comment is still updated', async () => {
+  it('makes no API call at all for a run with nothing to do (most pushes), and leaves an existing comment as it was', async () => {
     const nothing = result({
       status: 'nothing-to-do',
       migrations: [],
@@ -386,18 +386,25 @@ describe('the sticky pull request comment', () => {
       message: 'Nothing to apply.',
     });
     const first = board();
-    await feed(first, [{ type: 'run-finished', result: nothing }]);
-    expect(github.requests.map((r) => r.method)).toEqual(['GET']);
+    await feed(first, [
+      { type: 'run-started', command: 'apply', environment: 'production', pending: [] },
+      { type: 'run-finished', result: nothing },
+    ]);
+    expect(github.requests).toEqual([]);
     expect(github.comments).toEqual([]);
 
     const existing = github.addComment(7, `${commentMarker('production')}\nan earlier plan`);
     const second = board();
     await feed(second, [{ type: 'run-finished', result: nothing }]);
-    expect(github.requests.filter((r) => r.method === 'PATCH').map((r) => r.path)).toEqual([
+    expect(github.requests).toEqual([]);
+    expect(existing.body).toContain('an earlier plan');
+
+    // The same board reports as soon as the run has something to say: a failure before it started.
+    const third = board();
+    await feed(third, [{ type: 'run-finished', result: result({ status: 'failed', message: 'drift' }) }]);
+    expect(github.requests.filter((r) => r.method === 'PATCH').map((r) => r.path)).toContain(
       `/repos/acme/app/issues/comments/${existing.id}`,
-      `/repos/acme/app/issues/comments/${existing.id}`,
-    ]);
-    expect(existing.body).toContain('✅ nothing to do');
+    );
   });
 
   it('posts nothing on a push whose commit belongs to no pull request', async () => {

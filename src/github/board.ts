@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import type { RunContext } from '../config/run-context.js';
-import type { StageListener } from '../engine/events.js';
+import type { StageEvent, StageListener } from '../engine/events.js';
 import type { SecretScrubber } from '../secrets.js';
 import type { CommentBoard } from './comment-board.js';
 import type { StickyLog } from './sticky-comment.js';
@@ -49,36 +49,57 @@ export function commentBoardFor(
     return undefined;
   }
   const abort = new AbortController();
-  const loaded: Promise<CommentBoard | undefined> = import('./comment-board.js')
-    .then(
-      ({ CommentBoard }) =>
-        new CommentBoard({
-          token: settings.githubToken!,
-          apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-          target: { owner, repo, pullRequest, sha },
-          start: {
-            environment: settings.environment,
-            command: settings.command,
-            runUrl: run.runUrl,
-            sha: run.sha,
-            backupExpected: settings.command === 'apply' && settings.backup !== 'off',
-            at: new Date(),
-          },
-          scrubber,
-          log,
-          signal: abort.signal,
-          ...options,
-        }),
-    )
-    .catch((error: unknown) => {
-      log.warn(`The pull request comment is off for this run: ${(error as Error).message}`);
-      return undefined;
-    });
-  // The board shows the run as under way before its first event.
-  void loaded.then((board) => board?.show());
+  // The client is loaded (and the pull request looked up) only once the run turns out to have
+  // something to report: a run with nothing to do (most pushes to the main branch) makes no API
+  // call and evaluates no client at all. Events that come before are handed over in order.
+  let loaded: Promise<CommentBoard | undefined> | undefined;
+  const load = (): Promise<CommentBoard | undefined> => {
+    if (loaded) return loaded;
+    loaded = import('./comment-board.js')
+      .then(
+        ({ CommentBoard }) =>
+          new CommentBoard({
+            token: settings.githubToken!,
+            apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+            target: { owner, repo, pullRequest, sha },
+            start: {
+              environment: settings.environment,
+              command: settings.command,
+              runUrl: run.runUrl,
+              sha: run.sha,
+              backupExpected: settings.command === 'apply' && settings.backup !== 'off',
+              at: new Date(),
+            },
+            scrubber,
+            log,
+            signal: abort.signal,
+            ...options,
+          }),
+      )
+      .catch((error: unknown) => {
+        log.warn(`The pull request comment is off for this run: ${(error as Error).message}`);
+        return undefined;
+      });
+    // The board shows the run as under way before its first event.
+    void loaded.then((board) => board?.show());
+    return loaded;
+  };
+  const held: StageEvent[] = [];
   return {
-    listener: (event) => loaded.then((board) => board?.handle(event)),
+    listener: (event) => {
+      if (!loaded && nothingToReport(event)) {
+        held.push(event);
+        return;
+      }
+      const board = load();
+      const events = [...held.splice(0), event];
+      // Folded in order, synchronously; the updates they trigger coalesce.
+      return board.then(async (b) => {
+        await Promise.all(events.map((e) => b?.handle(e)));
+      });
+    },
     async finish(waitMs) {
+      if (!loaded) return; // nothing was worth reporting: no call was made
       // Registered after every event's handler: by then the last update has been handed over.
       const idle = loaded.then((board) => board?.idle());
       let timer: NodeJS.Timeout | undefined;
@@ -96,4 +117,12 @@ export function commentBoardFor(
       abort.abort();
     },
   };
+}
+
+/** An event that, alone, gives a comment nothing to say: a run that starts with nothing pending, or ends with nothing to do. */
+function nothingToReport(event: StageEvent): boolean {
+  return (
+    (event.type === 'run-started' && event.pending.length === 0) ||
+    (event.type === 'run-finished' && event.result.status === 'nothing-to-do')
+  );
 }
