@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1368);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3469);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1368:
+/***/ 3469:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -12162,7 +12162,6 @@ function keywordOf(statement) {
 
 
 
-
 /**
  * Splits part of a file (bytes start..end of `source`) into statements with the real PostgreSQL
  * parser, and classifies each. Errors name file:line:column.
@@ -12172,27 +12171,10 @@ async function splitStatements(source, start, end, file) {
 }
 /** `splitStatements` with the parser already loaded: synchronous, so parsing can be interleaved with server work. */
 function splitStatementsWith(parser, source, start, end, file) {
-    let parsed;
-    try {
-        // Piece by piece, so a large file never reaches the parser whole (parse-pieces.ts); a file
-        // with nothing in it is simply a no-op migration.
-        parsed = parseInPieces(parser, source, start, end, file);
-    }
-    catch (error) {
-        if (error instanceof GuardError)
-            throw error;
-        const details = error.sqlDetails;
-        const errorByte = details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start;
-        const psqlFeature = details && psqlFeatureError(parser, source, start, errorByte, file);
-        if (psqlFeature)
-            throw psqlFeature;
-        const at = source.position(errorByte);
-        throw new GuardError('parse-error', `SQL syntax error: ${error.message}`, {
-            location: { file, ...at },
-            hint: 'Fix the statement at this position; nothing has been run.',
-            cause: error,
-        });
-    }
+    // Piece by piece, so a large file never reaches the parser whole; the pieces are parsed as the
+    // loop below takes them, and their errors (syntax, psql features, size) are GuardErrors naming
+    // file:line:column (parse-pieces.ts). A file with nothing in it is a no-op migration.
+    const parsed = parseInPieces(parser, source, start, end, file);
     const statements = [];
     const beginOptions = new Map();
     let previousEnd = start;
@@ -16147,10 +16129,6 @@ function newResult(ctx, startedAt = new Date()) {
         message: '',
     };
 }
-
-;// CONCATENATED MODULE: ./src/commands/partial-run.ts
-// The partly-applied-file rules live with the staged apply (engine/staged-apply/partial-files.ts).
-
 
 ;// CONCATENATED MODULE: ./src/commands/plan.ts
 

@@ -4,12 +4,10 @@ import { join } from 'node:path';
 import { verifyChain, type AuditEvent } from '../../src/audit/chain.js';
 import { ensureAuditLog } from '../../src/audit/schema.js';
 import { appendAuditEvents, readAuditLog } from '../../src/audit/store.js';
-import { databasesFor, query, testServers, withPg } from '../helpers/db.js';
+import { databasesFor, query, testServers, withPg, waitForMigrationQuery } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 import { tempDirsFor } from '../helpers/temp.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function auditRows(
   url: string,
@@ -19,18 +17,7 @@ async function auditRows(
   return query(url, 'select id, event, outcome, version, error from migration_guard.audit_log order by id');
 }
 
-async function waitForQuery(url: string, pattern: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const rows = await query(
-      url,
-      "select pid from pg_stat_activity where application_name like 'migration-guard%' and application_name not like '%control' and application_name not like '%audit' and query like $1 and state = 'active'",
-      [pattern],
-    );
-    if (rows.length > 0) return rows[0].pid;
-    await sleep(25);
-  }
-  throw new Error(`no session ran ${pattern}`);
-}
+const waitForQuery = waitForMigrationQuery;
 
 function event(
   at: string,

@@ -5,7 +5,14 @@
 import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
-import { databaseState, query, testServers, databasesFor, migrationLockIsFree } from '../helpers/db.js';
+import {
+  databaseState,
+  query,
+  testServers,
+  databasesFor,
+  migrationLockIsFree,
+  waitForMigrationQuery,
+} from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { startProxy } from '../helpers/proxy.js';
 import { runGuard } from '../helpers/run.js';
@@ -15,18 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lockIsFree = migrationLockIsFree;
 
 /** Waits until a session of ours is running a statement that matches `pattern`; returns its pid. */
-async function waitForQuery(url: string, pattern: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const rows = await query(
-      url,
-      "select pid from pg_stat_activity where application_name like 'migration-guard%' and application_name not like '%control' and query like $1 and state = 'active' and pid <> pg_backend_pid()",
-      [pattern],
-    );
-    if (rows.length > 0) return rows[0].pid;
-    await sleep(25);
-  }
-  throw new Error(`no session ran ${pattern}`);
-}
+const waitForQuery = waitForMigrationQuery;
 
 describe.each(testServers())('faults on $name', (server) => {
   const newDb = databasesFor(server);

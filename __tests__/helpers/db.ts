@@ -118,3 +118,24 @@ export async function migrationLockIsFree(url: string): Promise<boolean> {
     return rows[0].ok as boolean;
   });
 }
+
+/**
+ * Waits until a migration session of ours (not its control or audit connection) runs a statement
+ * matching `pattern` (SQL LIKE); returns its pid.
+ */
+export async function waitForMigrationQuery(url: string, pattern: string): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const rows = await query(
+      url,
+      "select pid from pg_stat_activity where application_name like 'migration-guard%' and application_name not like '%control' and application_name not like '%audit' and query like $1 and state = 'active' and pid <> pg_backend_pid()",
+      [pattern],
+    );
+    if (rows.length > 0) return rows[0].pid;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no session ran ${pattern}`);
+}
+
+/** How many advisory locks are held in the current database (pg_locks is cluster-wide), as `[{ n }]`. */
+export const ADVISORY_LOCKS =
+  "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())";

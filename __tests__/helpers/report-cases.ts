@@ -37,3 +37,24 @@ export function golden(name: string, actual: string): string {
   if (process.env.MG_UPDATE_GOLDEN) writeFileSync(path, actual);
   return readFileSync(path, 'utf8');
 }
+
+/** A failed apply with nothing in it, and `overrides`: the base of the renderers' unit tests. */
+export function runResultWith(overrides: Partial<RunResult> = {}): RunResult {
+  return {
+    tool: { name: 'supabase-migration-guard', version: '0.1.0' },
+    command: 'apply',
+    environment: 'default',
+    status: 'failed',
+    changed: false,
+    startedAt: '2024-05-01T10:00:00.000Z',
+    finishedAt: '2024-05-01T10:00:01.000Z',
+    durationMs: 1000,
+    migrations: [],
+    applied: [],
+    pendingCount: 0,
+    findings: [],
+    skippedFiles: [],
+    message: 'done',
+    ...overrides,
+  };
+}

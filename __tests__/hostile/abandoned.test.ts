@@ -17,6 +17,7 @@ import {
   testServers,
   withPg,
   migrationLockIsFree,
+  ADVISORY_LOCKS,
 } from '../helpers/db.js';
 import { migrationsDir } from '../helpers/migrations.js';
 import { capturingLogger, runGuard } from '../helpers/run.js';
@@ -327,8 +328,6 @@ describe.each(testServers())('runs that die without a word, on $name', (server) 
 });
 
 /** The database's advisory locks held by anyone (ours has no other user here). */
-const ADVISORY_LOCKS =
-  "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())";
 
 describe.each(testServers())('migrations that reach outside their transaction, on $name', (server) => {
   const newDb = databasesFor(server);

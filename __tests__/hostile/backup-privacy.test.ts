@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { databaseState, databasesFor, query, testServers } from '../helpers/db.js';
+import { databaseState, databasesFor, query, testServers, ADVISORY_LOCKS } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 
@@ -12,8 +12,6 @@ import { runGuard } from '../helpers/run.js';
 const localPgDumpMajor = Number(
   /(\d+)\.\d+/.exec(spawnSync('pg_dump', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 0,
 );
-const ADVISORY_LOCKS =
-  "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())";
 const NOBODY = 65534;
 const mode = (path: string) => statSync(path).mode & 0o777;
 const tables = (url: string) =>

@@ -3,14 +3,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { databaseState, databasesFor, query, testServers } from '../helpers/db.js';
+import { databaseState, databasesFor, query, testServers, ADVISORY_LOCKS } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 
 /** Item 6 of issue 12: files are never silently skipped or altered. */
 
-const ADVISORY_LOCKS =
-  "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())";
 const tables = (url: string) =>
   query(url, "select tablename from pg_tables where schemaname = 'public' order by 1").then((rows) =>
     rows.map((r) => r.tablename),

@@ -5,7 +5,7 @@ import { MAX_FILE_BYTES } from '../../src/migrations/limits.js';
 import { SourceText } from '../../src/migrations/source-text.js';
 import { MAX_STATEMENT_BYTES, PIECE_BYTES } from '../../src/migrations/sql-pieces.js';
 import { splitStatementsWith } from '../../src/migrations/statements.js';
-import { databaseState, databasesFor, query, testServers } from '../helpers/db.js';
+import { databaseState, databasesFor, query, testServers, ADVISORY_LOCKS } from '../helpers/db.js';
 import { migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 
@@ -38,8 +38,6 @@ function largeFile(): { text: string; rows: number } {
 
 const LARGE = largeFile();
 /** Advisory locks held in the test's database (other test files run beside this one). */
-const ADVISORY_LOCKS =
-  "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())";
 const LARGE_FILE = '20240101000000_large_data.sql';
 
 /** A parser that remembers the largest text it was handed, and how many times it was called. */

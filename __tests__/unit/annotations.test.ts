@@ -1,31 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Finding, RunResult } from '../../src/engine/result.js';
+import type { Finding } from '../../src/engine/result.js';
 import {
   MAX_ERROR_ANNOTATIONS,
   MAX_WARNING_ANNOTATIONS,
   renderAnnotations,
 } from '../../src/report/annotations.js';
-import { CASES, golden, recorded } from '../helpers/report-cases.js';
+import { CASES, golden, recorded, runResultWith } from '../helpers/report-cases.js';
 
-function result(overrides: Partial<RunResult> = {}): RunResult {
-  return {
-    tool: { name: 'supabase-migration-guard', version: '0.1.0' },
-    command: 'apply',
-    environment: 'default',
-    status: 'failed',
-    changed: false,
-    startedAt: '2024-05-01T10:00:00.000Z',
-    finishedAt: '2024-05-01T10:00:01.000Z',
-    durationMs: 1000,
-    migrations: [],
-    applied: [],
-    pendingCount: 0,
-    findings: [],
-    skippedFiles: [],
-    message: 'done',
-    ...overrides,
-  };
-}
+const result = runResultWith;
 
 describe('renderAnnotations golden files', () => {
   it.each(CASES)('renders data-%i.json (%s) exactly as annotations-%i.json', (n) => {

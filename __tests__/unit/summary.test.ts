@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { MigrationOutcome, RunResult } from '../../src/engine/result.js';
 import { renderSummary, SUMMARY_BUDGET_BYTES, SUMMARY_LIMIT_BYTES } from '../../src/report/summary.js';
-import { CASES, golden, recorded } from '../helpers/report-cases.js';
+import { CASES, golden, recorded, runResultWith } from '../helpers/report-cases.js';
 
 /** Splits a Markdown table row into cells the way GitHub does: at every `|` not escaped by a backslash. */
 function cells(row: string): string[] {
@@ -25,25 +25,7 @@ function table(markdown: string, header: string): string[] {
   return rows;
 }
 
-function result(overrides: Partial<RunResult> = {}): RunResult {
-  return {
-    tool: { name: 'supabase-migration-guard', version: '0.1.0' },
-    command: 'apply',
-    environment: 'default',
-    status: 'failed',
-    changed: false,
-    startedAt: '2024-05-01T10:00:00.000Z',
-    finishedAt: '2024-05-01T10:00:01.000Z',
-    durationMs: 1000,
-    migrations: [],
-    applied: [],
-    pendingCount: 0,
-    findings: [],
-    skippedFiles: [],
-    message: 'done',
-    ...overrides,
-  };
-}
+const result = runResultWith;
 
 describe('renderSummary golden files', () => {
   it.each(CASES)('renders data-%i.json (%s) exactly as golden-%i.md', (n) => {

@@ -6,7 +6,7 @@ import type { RunResult } from '../engine/result.js';
 import { buildExecutionPlan } from '../engine/units.js';
 import { refuseOversizedFiles } from '../migrations/limits.js';
 import type { CommandContext } from './context.js';
-import { resumePartialFiles } from './partial-run.js';
+import { resumePartialFiles } from '../engine/staged-apply/partial-files.js';
 import { withSession } from './session.js';
 
 /**

@@ -1,7 +1,6 @@
-import { GuardError } from '../errors.js';
 import { parseInPieces } from './parse-pieces.js';
-import { loadParser, type PgParseError, type PgParser } from './parser.js';
-import { copyFromStdinError, isCopyFromStdin, psqlFeatureError } from './psql-features.js';
+import { loadParser, type PgParser } from './parser.js';
+import { copyFromStdinError, isCopyFromStdin } from './psql-features.js';
 import type { SourceText } from './source-text.js';
 import { timeoutChange } from './timeout-settings.js';
 import {
@@ -62,24 +61,10 @@ export function splitStatementsWith(
   end: number,
   file: string,
 ): SplitSql {
-  let parsed;
-  try {
-    // Piece by piece, so a large file never reaches the parser whole (parse-pieces.ts); a file
-    // with nothing in it is simply a no-op migration.
-    parsed = parseInPieces(parser, source, start, end, file);
-  } catch (error) {
-    if (error instanceof GuardError) throw error;
-    const details = (error as PgParseError).sqlDetails;
-    const errorByte = details ? source.byteOffsetOfChar(start, details.cursorPosition, end) : start;
-    const psqlFeature = details && psqlFeatureError(parser, source, start, errorByte, file);
-    if (psqlFeature) throw psqlFeature;
-    const at = source.position(errorByte);
-    throw new GuardError('parse-error', `SQL syntax error: ${(error as Error).message}`, {
-      location: { file, ...at },
-      hint: 'Fix the statement at this position; nothing has been run.',
-      cause: error,
-    });
-  }
+  // Piece by piece, so a large file never reaches the parser whole; the pieces are parsed as the
+  // loop below takes them, and their errors (syntax, psql features, size) are GuardErrors naming
+  // file:line:column (parse-pieces.ts). A file with nothing in it is a no-op migration.
+  const parsed = parseInPieces(parser, source, start, end, file);
   const statements: Statement[] = [];
   const beginOptions = new Map<Statement, string>();
   let previousEnd = start;
