@@ -32,6 +32,7 @@ export function applyExecuteOptions(
     checksum: item.migration.checksum,
   });
   const position = new Map(plan.pending.map((m, index) => [m.version, index + 1]));
+  const fileOf = new Map(plan.pending.map((m) => [m.version, m.path]));
   return {
     ...baseExecuteOptions(settings, logger, session.runner, async (items) =>
       recordAppliedMigrations(
@@ -61,6 +62,7 @@ export function applyExecuteOptions(
         run.emit({
           type: 'file-applied',
           version,
+          file: fileOf.get(version),
           durationMs,
           index: position.get(version) ?? 0,
           total: plan.pending.length,
