@@ -60,6 +60,7 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
     AUDITED.has(ctx.settings.command) && !auditOff
       ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
       : undefined;
+  if (audit) ctx.events.on(audit.listener);
   ctx.onConnected = () => audit?.start();
   try {
     const handler = HANDLERS[ctx.settings.command];

@@ -19,8 +19,11 @@ export type StageEvent =
   | {
       type: 'file-applied';
       version: string;
-      /** The migration file as reports show it. */
+      /** The migration file as reports show it, and its name. */
       file?: string;
+      name?: string;
+      /** The run record the file's history row names (migration_guard.runs). */
+      runId?: number;
       durationMs: number;
       index: number;
       total: number;
