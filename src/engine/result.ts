@@ -166,6 +166,8 @@ export interface RunResult {
     failed?: boolean;
     /** What a failed one left behind (an INVALID index) and what became of it. */
     leftBehind?: string;
+    /** Whether nothing of what it left behind remains (the INVALID index was dropped). */
+    cleanedUp?: boolean;
   }>;
   /**
    * Files left partly applied (some statements committed, no history row), as recorded in
