@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3469);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8741);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3469:
+/***/ 8741:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -9092,33 +9092,59 @@ function runIdentity(ctx, runKey, local) {
 function startedEvent(identity, at) {
     return events_event(identity, 'run-started', at, null, {});
 }
+/** The row of a verified backup. */
+function backupEvent(identity, at, runId, backup) {
+    const { path, sha256, sizeBytes, pgDumpVersion } = backup;
+    return events_event(identity, 'backup-taken', at, runId, {
+        durationMs: backup.durationMs,
+        details: { path, sha256, sizeBytes, pgDumpVersion },
+    });
+}
+/** The row of one lock-timeout retry; the blocker's query is normalised (engine/query-text.ts). */
+function lockRetryEvent(identity, at, runId, retry) {
+    return events_event(identity, 'lock-retry', at, runId, {
+        version: retry.version ?? null,
+        details: { attempt: retry.attempt, delayMs: retry.delayMs, blocker: retry.blocker ?? null },
+    });
+}
+/** The row of a migration whose statements and history row committed. */
+function appliedEvent(identity, at, runId, m) {
+    return events_event(identity, 'migration-applied', at, runId, {
+        version: m.version,
+        durationMs: m.durationMs,
+        details: { file: m.file ?? null, name: m.name ?? null },
+    });
+}
+/**
+ * What makes two rows "the same fact": a row written live, as its stage event came, is not
+ * written again from the result at the end (recorder.ts).
+ */
+function factKey(e) {
+    const details = (e.details ?? {});
+    if (e.event === 'lock-retry')
+        return `lock-retry:${String(details.attempt)}:${String(details.delayMs)}`;
+    return `${e.event}:${e.version ?? ''}`;
+}
 /**
  * The events of a finished run, read from its result: backup, lock retries, each migration's
- * fate, rollbacks, and the run's end. Written together, in one batch, when the run is over.
+ * fate, rollbacks, and the run's end. What was already written as it happened is left out by
+ * the recorder (`factKey`).
  */
 function eventsOfResult(identity, result) {
     const at = result.finishedAt;
     const runId = result.runId ?? null;
     const make = (name, fields) => events_event(identity, name, at, runId, fields);
     const events = [];
-    if (result.backup) {
-        const { path, sha256, sizeBytes, pgDumpVersion } = result.backup;
-        events.push(make('backup-taken', {
-            durationMs: result.backup.durationMs,
-            details: { path, sha256, sizeBytes, pgDumpVersion },
-        }));
-    }
-    // The blocker is described with its query normalised (engine/query-text.ts): no literal values.
+    if (result.backup)
+        events.push(backupEvent(identity, at, runId, result.backup));
     for (const retry of result.lock?.retries ?? [])
-        events.push(make('lock-retry', {
-            details: { attempt: retry.attempt, delayMs: retry.delayMs, blocker: retry.blocker ?? null },
-        }));
+        events.push(lockRetryEvent(identity, at, runId, retry));
     const reverted = new Set(result.rollback?.kind === 'automatic' ? result.rollback.reverted : []);
     for (const m of result.migrations) {
         const base = { version: m.version, durationMs: m.durationMs, details: { file: m.file, name: m.name } };
         const error = m.error ? formatError(m.error) : null;
         if (m.status === 'applied')
-            events.push(make('migration-applied', base));
+            events.push(appliedEvent(identity, at, runId, m));
         else if (m.status === 'baselined')
             events.push(make('migration-baselined', base));
         else if (m.status === 'failed' || m.status === 'partially-applied')
@@ -9841,12 +9867,16 @@ async function readAuditLog(client) {
 
 /**
  * Writes one run's audit rows on a connection of its own, so they commit whatever happens to
- * the migration transaction. "Run started" goes out as soon as that connection is up, beside the
- * run (it never waits for it); everything else is one batch when the run is over.
+ * the migration transaction. It listens to the run's stage events: "run started" goes out as soon
+ * as that connection is up, and each committed file, backup and lock retry is written as its
+ * event comes (in batches: one write in flight at a time, the rows that come meanwhile go in the
+ * next), beside the run, never waiting for it. When the run is over, the rest (failures,
+ * rollbacks, the run's end) is one batch from the result, leaving out what was already written.
  *
  * The log is created only by a run that itself left a trace in the database (a run record,
  * applied versions): a run refused before it touched anything on a fresh database, or a backup
- * (which writes nothing there), leaves nothing, as before; once the log exists, they are recorded. Writing the audit log never fails a run: a problem is a warning.
+ * (which writes nothing there), leaves nothing, as before; once the log exists, they are
+ * recorded. Writing the audit log never fails a run: a problem is a warning.
  */
 class AuditRecorder {
     ctx;
@@ -9854,8 +9884,20 @@ class AuditRecorder {
     identity;
     startedAt;
     client;
-    /** Whether the log existed when the run connected, and "run started" is written. */
-    started;
+    /** Settles once the connection is up and "run started" was written if the log existed. */
+    opened;
+    /** Whether the log is known to exist (it did when the run connected, or this run created it). */
+    logExists = false;
+    /** Whether "run started" is in the log; if not, it goes first in the next write. */
+    startWritten = false;
+    /** Rows from stage events not written yet, and the facts already written (events.ts `factKey`). */
+    queued = [];
+    written = new Set();
+    /** The live write in flight; once one fails, the rest waits for the end of the run. */
+    writing;
+    live = true;
+    /** A file committed: the run has left a trace, and the log may be created for it. */
+    traced = false;
     constructor(ctx, options, startedAt = new Date()) {
         this.ctx = ctx;
         this.options = options;
@@ -9871,13 +9913,73 @@ class AuditRecorder {
         this.client = connect(settings.database, {
             applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
         });
-        this.started = this.client.then(async (client) => {
-            if (!(await auditLogExists(client)))
-                return { existed: false, written: false };
-            const written = await this.append(client, [startedEvent(this.identity, this.startedAt)]).then(() => true, () => false);
-            return { existed: true, written };
+        // Never rejects: a connection that failed is reported by finish(), a check that failed
+        // means "create it if need be" (IF NOT EXISTS) with the first rows.
+        this.opened = this.client.then(async (client) => {
+            this.logExists = await auditLogExists(client).catch(() => false);
+            if (this.logExists)
+                await this.write(client, []).catch(() => { }); // else with the next rows
+        }, () => { });
+    }
+    /** The stage events the log records as they happen (the rest comes from the result). */
+    listener = (event) => {
+        const at = new Date().toISOString();
+        if (event.type === 'backup-taken')
+            this.queued.push(backupEvent(this.identity, at, null, event.backup));
+        else if (event.type === 'lock-retry')
+            this.queued.push(lockRetryEvent(this.identity, at, null, event));
+        else if (event.type === 'file-applied' && event.committed) {
+            this.traced = true;
+            this.queued.push(appliedEvent(this.identity, at, event.runId ?? null, event));
+        }
+        else
+            return;
+        // Rows before the first commit wait for it (or the end): a run refused later leaves no log.
+        if (this.traced && this.live)
+            this.writing ??= this.writeLive();
+    };
+    /** Writes what is queued, batch after batch, until the queue is empty or a write fails. */
+    async writeLive() {
+        try {
+            const client = await this.client;
+            await this.opened;
+            while (client && this.live && this.queued.length > 0) {
+                const batch = this.queued.splice(0);
+                await this.write(client, batch).catch(() => {
+                    this.live = false; // the end of the run tries again, with the rest
+                    this.queued.unshift(...batch);
+                });
+            }
+        }
+        catch {
+            // no connection: finish() says so
+        }
+        finally {
+            this.writing = undefined;
+        }
+    }
+    /**
+     * Appends `events` (after "run started" when that is not in yet), creating the log in the same
+     * transaction when it did not exist; should that fail (it appeared meanwhile, owned by another
+     * role), the log is checked for first, as elsewhere. Scrubbed as one value: one search of its
+     * JSON text settles that it holds no secret.
+     */
+    async write(client, events) {
+        const all = this.startWritten ? events : [startedEvent(this.identity, this.startedAt), ...events];
+        if (all.length === 0)
+            return 0;
+        const rows = this.options.scrubValue(all);
+        await appendAuditEvents(client, rows, { create: !this.logExists }).catch(async (error) => {
+            if (this.logExists)
+                throw error;
+            await ensureAuditLog(client);
+            await appendAuditEvents(client, rows);
         });
-        this.started.catch(() => { }); // reported by finish()
+        this.logExists = true;
+        this.startWritten = true;
+        for (const row of events)
+            this.written.add(factKey(row));
+        return rows.length;
     }
     /** Writes the rest of the run's rows and closes the connection. Never throws. */
     async finish(result) {
@@ -9889,23 +9991,21 @@ class AuditRecorder {
             if (!this.client)
                 return;
             client = await this.client;
-            const started = await this.started.catch(() => ({ existed: false, written: false }));
+            await this.opened;
+            await this.writing;
             const leftATrace = result.runId !== undefined || result.applied.length > 0;
-            if (!started.existed && !leftATrace && !(await auditLogExists(client)))
+            if (!this.logExists && !leftATrace && !(await auditLogExists(client)))
                 return;
-            // This is the part of the audit log a run waits for: three round trips (store.ts). A log
-            // missing when the run connected is created in the same transaction; should that fail (it
-            // appeared meanwhile, owned by another role), the log is checked for first, as elsewhere.
-            const events = eventsOfResult(this.identity, result);
-            // Scrubbed as one value: one search of its JSON text settles that it holds no secret.
-            const rows = this.options.scrubValue(started.written ? events : [startedEvent(this.identity, this.startedAt), ...events]);
-            await appendAuditEvents(client, rows, { create: !started.existed }).catch(async (error) => {
-                if (started.existed)
-                    throw error;
-                await ensureAuditLog(client);
-                await appendAuditEvents(client, rows);
-            });
-            logger.debug(`Audit log: ${rows.length} rows written in ${Date.now() - began} ms after the run`);
+            // This is the part of the audit log a run waits for: three round trips (store.ts). What
+            // the result says, less what was written as it happened; rows a failed live write left
+            // queued go first (they happened first).
+            const rest = [
+                ...this.queued.splice(0),
+                ...eventsOfResult(this.identity, result).filter((e) => !this.written.has(factKey(e))),
+            ];
+            const count = await this.write(client, rest);
+            logger.debug(`Audit log: ${count} rows written in ${Date.now() - began} ms after the run ` +
+                `(${this.written.size - rest.length} while it ran)`);
         }
         catch (error) {
             logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);
@@ -9913,9 +10013,6 @@ class AuditRecorder {
         finally {
             await client?.end().catch(() => { });
         }
-    }
-    async append(client, events) {
-        await appendAuditEvents(client, events.map((e) => this.options.scrubValue(e)));
     }
 }
 function localIdentity() {
@@ -9927,6 +10024,64 @@ function localIdentity() {
         // no passwd entry (some containers)
     }
     return { osUser, host: (0,external_node_os_namespaceObject.hostname)() };
+}
+
+;// CONCATENATED MODULE: ./src/engine/events.ts
+/**
+ * Hands each event to every listener. A listener never delays or fails the run: it is called
+ * without being awaited, and what it throws or rejects with is logged once by `onListenerError`.
+ * `settled()` waits for the listeners' pending work (for the entry point, before it exits).
+ */
+class StageEvents {
+    onListenerError;
+    prepare;
+    listeners = [];
+    pending = new Set();
+    /**
+     * `prepare` turns each event into what listeners see, once for all of them (runCommand scrubs
+     * it there, so no listener can forget to).
+     */
+    constructor(onListenerError = () => { }, prepare = (event) => event) {
+        this.onListenerError = onListenerError;
+        this.prepare = prepare;
+    }
+    on(listener) {
+        this.listeners.push(listener);
+        return this;
+    }
+    emit(raw) {
+        if (this.listeners.length === 0)
+            return;
+        let event;
+        try {
+            event = this.prepare(raw);
+        }
+        catch (error) {
+            this.onListenerError(error);
+            return;
+        }
+        for (const listener of this.listeners) {
+            let outcome;
+            try {
+                outcome = listener(event);
+            }
+            catch (error) {
+                this.onListenerError(error);
+                continue;
+            }
+            if (outcome instanceof Promise) {
+                const tracked = outcome
+                    .catch(this.onListenerError)
+                    .finally(() => this.pending.delete(tracked));
+                this.pending.add(tracked);
+            }
+        }
+    }
+    /** Resolves when every listener's work started so far has finished (never rejects). */
+    async settled() {
+        while (this.pending.size > 0)
+            await Promise.allSettled([...this.pending]);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/logger.ts
@@ -9945,6 +10100,62 @@ function scrubbingLogger(inner, scrub) {
         error: (m) => inner.error(scrub(m)),
         debug: (m) => inner.debug(scrub(m)),
         group: (title, fn) => inner.group(scrub(title), fn),
+    };
+}
+
+// EXTERNAL MODULE: ./src/report/markdown.ts
+var report_markdown = __nccwpck_require__(4285);
+;// CONCATENATED MODULE: ./src/report/console-log.ts
+
+/**
+ * The console log's view of a stage event (pure): the progress lines a run prints as it goes, the
+ * same in the action's log, the CLI's stderr and the demo. Plain lines, never warnings or errors:
+ * in the action those become annotations, and annotations have their own renderer
+ * (annotations.ts). What the engine already says where it happens (connecting, the backup being
+ * taken, each lock retry with its blocker) is not repeated; the run's last word is the command's
+ * own message.
+ */
+function consoleLines(event) {
+    switch (event.type) {
+        case 'backup-taken':
+            return [`Backup ready: ${event.backup.path} (${(0,report_markdown/* formatBytes */.z3)(event.backup.sizeBytes)})`];
+        case 'rehearsal-done':
+            if (!event.ran)
+                return [];
+            return [event.failed ? 'Rehearsal failed: nothing was applied' : 'Rehearsal passed (rolled back)'];
+        case 'file-applied':
+            return [
+                `Applied ${event.index}/${event.total}: ${event.file ?? event.version} (${event.durationMs} ms)`,
+            ];
+        case 'file-failed': {
+            const { file, line, message } = event.error;
+            const where = file ? `${file}${line ? `:${line}` : ''}` : event.version;
+            return [`Failed: ${where}: ${firstLine(message)}`];
+        }
+        case 'rolled-back': {
+            if (event.versions.length === 0)
+                return [];
+            const how = event.how === 'transaction' ? 'with the failed transaction' : 'by their down migrations';
+            const what = event.succeeded ? 'Rolled back' : 'Could not roll back';
+            return [`${what} ${how}: ${event.versions.join(', ')}`];
+        }
+        case 'cancelled':
+            return [`Cancelled: ${firstLine(event.reason)}`];
+        // The engine says these in its own words (how many, in which units; each retry's blocker).
+        case 'run-started':
+        case 'lock-retry':
+        case 'run-finished':
+            return [];
+    }
+}
+function firstLine(text) {
+    return text.split('\n', 1)[0];
+}
+/** The console log as a listener of the run's events. */
+function consoleLogListener(logger) {
+    return (event) => {
+        for (const line of consoleLines(event))
+            logger.info(line);
     };
 }
 
@@ -10953,6 +11164,7 @@ async function runOutsideTransaction(step, attempt, options, outcome) {
         statement: statement.sql,
         failed: failure ? true : undefined,
         leftBehind: left?.note,
+        cleanedUp: left?.note ? left.clean : undefined,
     });
     return { failure };
 }
@@ -13750,13 +13962,21 @@ function applyExecuteOptions(deps, run) {
         checksum: item.migration.checksum,
     });
     const position = new Map(plan.pending.map((m, index) => [m.version, index + 1]));
+    const pendingBy = new Map(plan.pending.map((m) => [m.version, m]));
+    // Known once the first history row is written, which is before anything commits.
+    let runId;
+    const runIdentity = async () => {
+        const identity = await run.runIdentity();
+        runId = identity.runId;
+        return identity;
+    };
     return {
-        ...baseExecuteOptions(settings, logger, session.runner, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await run.runIdentity())),
+        ...baseExecuteOptions(settings, logger, session.runner, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await runIdentity())),
         prelude: session.historyReady ? undefined : CREATE_HISTORY,
         // One transaction per file: consecutive ones travel together (engine/chain.ts).
         chain: settings.transactionMode === 'per-file'
             ? {
-                stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await run.runIdentity()),
+                stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await runIdentity()),
                 unstage: (count) => unstageAppliedMigrations(client, count),
                 recordSql: recordStagedMigrationSql,
                 markStart: MARK_FILE_START,
@@ -13767,6 +13987,9 @@ function applyExecuteOptions(deps, run) {
                 run.emit({
                     type: 'file-applied',
                     version,
+                    file: pendingBy.get(version)?.path,
+                    name: pendingBy.get(version)?.name,
+                    runId,
                     durationMs,
                     index: position.get(version) ?? 0,
                     total: plan.pending.length,
@@ -16079,7 +16302,7 @@ function databaseChanged(result) {
             return (result.applied.length > 0 ||
                 (result.committedBeforeFailure?.length ?? 0) > 0 ||
                 result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
-                (result.nonTransactional ?? []).some((n) => n.failed && leftSomethingBehind(n.leftBehind)) ||
+                (result.nonTransactional ?? []).some((n) => n.failed && n.leftBehind && !n.cleanedUp) ||
                 schemaDiffers(result.schemaFingerprint));
         case 'rollback':
             return (result.rollback?.succeeded === true &&
@@ -16093,15 +16316,6 @@ function databaseChanged(result) {
 /** A failed run compares the schema before and after it; the files' own word does not settle it. */
 function schemaDiffers(fingerprint) {
     return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
-}
-/**
- * A failed statement outside a transaction reports what it left behind as notes
- * (engine/invalid-index.ts): each remnant is either "… was dropped" or still there (or may be).
- */
-function leftSomethingBehind(leftBehind) {
-    if (!leftBehind)
-        return false;
-    return !leftBehind.split('; ').every((note) => note.endsWith(' was dropped'));
 }
 
 // EXTERNAL MODULE: ./src/version.ts
@@ -16763,6 +16977,8 @@ async function statusCommand(ctx, result) {
 
 
 
+
+
 const HANDLERS = {
     plan: planCommand,
     apply: applyCommand,
@@ -16787,11 +17003,13 @@ const AUDIT_OFF_FOR_BENCHMARK = 'MIGRATION_GUARD_BENCHMARK_AUDIT_OFF';
  */
 async function runCommand(command) {
     const { scrubber } = command;
+    const logger = scrubbingLogger(command.logger, scrubber.scrub);
     // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
     const ctx = {
         ...command,
-        logger: scrubbingLogger(command.logger, scrubber.scrub),
+        logger,
         run: scrubber.scrubValue(command.run),
+        events: runEvents(command, logger),
     };
     const started = new Date();
     const result = newResult(ctx, started);
@@ -16801,6 +17019,8 @@ async function runCommand(command) {
     const audit = AUDITED.has(ctx.settings.command) && !auditOff
         ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
         : undefined;
+    if (audit)
+        ctx.events.on(audit.listener);
     ctx.onConnected = () => audit?.start();
     try {
         const handler = HANDLERS[ctx.settings.command];
@@ -16826,9 +17046,25 @@ async function runCommand(command) {
     result.durationMs = finished.getTime() - started.getTime();
     const scrubbed = outbound(result, scrubber);
     // The last stage event carries the final, scrubbed result (the engine emits the others).
-    ctx.events?.emit({ type: 'run-finished', result: scrubbed });
+    ctx.events.emit({ type: 'run-finished', result: scrubbed });
     await audit?.finish(scrubbed);
     return scrubbed;
+}
+/**
+ * The run's stage events as every listener gets them: scrubbed once (an error message can quote
+ * a connection string), shown in the console log, then handed to the entry point's listeners
+ * (the pull request comment) in the same order.
+ */
+function runEvents(command, logger) {
+    const { scrubber } = command;
+    const events = new StageEvents((error) => logger.warn(`A run listener failed: ${errorMessage(error)}`), 
+    // run-finished carries the result, scrubbed already (and cut): not searched twice.
+    (event) => (event.type === 'run-finished' ? event : scrubber.scrubValue(event)));
+    events.on(consoleLogListener(logger));
+    const outer = command.events;
+    if (outer)
+        events.on((event) => outer.emit(event));
+    return events;
 }
 function toErrorDetail(error) {
     if (error instanceof GuardError) {
@@ -24193,48 +24429,6 @@ function scrubberForInputs(raw) {
     return scrubber;
 }
 
-;// CONCATENATED MODULE: ./src/engine/events.ts
-/**
- * Hands each event to every listener. A listener never delays or fails the run: it is called
- * without being awaited, and what it throws or rejects with is logged once by `onListenerError`.
- * `settled()` waits for the listeners' pending work (for the entry point, before it exits).
- */
-class StageEvents {
-    onListenerError;
-    listeners = [];
-    pending = new Set();
-    constructor(onListenerError = () => { }) {
-        this.onListenerError = onListenerError;
-    }
-    on(listener) {
-        this.listeners.push(listener);
-        return this;
-    }
-    emit(event) {
-        for (const listener of this.listeners) {
-            let outcome;
-            try {
-                outcome = listener(event);
-            }
-            catch (error) {
-                this.onListenerError(error);
-                continue;
-            }
-            if (outcome instanceof Promise) {
-                const tracked = outcome
-                    .catch(this.onListenerError)
-                    .finally(() => this.pending.delete(tracked));
-                this.pending.add(tracked);
-            }
-        }
-    }
-    /** Resolves when every listener's work started so far has finished (never rejects). */
-    async settled() {
-        while (this.pending.size > 0)
-            await Promise.allSettled([...this.pending]);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/github/board.ts
 const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
 /** The commands that tell a pull request's story: what would be applied, then what was. */
@@ -24430,8 +24624,6 @@ function capped(list, max) {
     return kept;
 }
 
-// EXTERNAL MODULE: ./src/report/markdown.ts
-var report_markdown = __nccwpck_require__(4285);
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 
 /** GitHub refuses a step summary larger than this. */
@@ -24815,11 +25007,14 @@ async function run() {
         events,
     });
     stop.dispose();
-    const reportPath = (0,external_node_path_namespaceObject.resolve)(settings.reportPath ??
-        (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `migration-guard-${settings.environment}-${settings.command}.json`));
+    let reportPath = settings.reportPath ?? '';
     try {
+        // Outside a runner (no RUNNER_TEMP) the default goes to a private folder of its own, not to a
+        // name any local user could have put a symlink at in the shared temp folder.
+        const folder = process.env.RUNNER_TEMP || (await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'migration-guard-')));
+        reportPath = (0,external_node_path_namespaceObject.resolve)(settings.reportPath ?? (0,external_node_path_namespaceObject.join)(folder, `migration-guard-${settings.environment}-${settings.command}.json`));
         await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(reportPath), { recursive: true });
-        await (0,promises_namespaceObject.writeFile)(reportPath, `${JSON.stringify(result, null, 2)}\n`);
+        await (0,promises_namespaceObject.writeFile)(reportPath, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
         setOutput('report-path', reportPath);
     }
     catch (error) {

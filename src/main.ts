@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { cancelOnSignals } from './cancel.js';
@@ -61,16 +61,16 @@ export async function run(): Promise<void> {
   });
   stop.dispose();
 
-  const reportPath = resolve(
-    settings.reportPath ??
-      join(
-        process.env.RUNNER_TEMP || tmpdir(),
-        `migration-guard-${settings.environment}-${settings.command}.json`,
-      ),
-  );
+  let reportPath = settings.reportPath ?? '';
   try {
+    // Outside a runner (no RUNNER_TEMP) the default goes to a private folder of its own, not to a
+    // name any local user could have put a symlink at in the shared temp folder.
+    const folder = process.env.RUNNER_TEMP || (await mkdtemp(join(tmpdir(), 'migration-guard-')));
+    reportPath = resolve(
+      settings.reportPath ?? join(folder, `migration-guard-${settings.environment}-${settings.command}.json`),
+    );
     await mkdir(dirname(reportPath), { recursive: true });
-    await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`);
+    await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
     core.setOutput('report-path', reportPath);
   } catch (error) {
     core.warning(`Could not write the JSON report to ${reportPath}: ${(error as Error).message}`);

@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3412);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7208);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3412:
+/***/ 7208:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -6921,33 +6921,59 @@ function runIdentity(ctx, runKey, local) {
 function startedEvent(identity, at) {
     return events_event(identity, 'run-started', at, null, {});
 }
+/** The row of a verified backup. */
+function backupEvent(identity, at, runId, backup) {
+    const { path, sha256, sizeBytes, pgDumpVersion } = backup;
+    return events_event(identity, 'backup-taken', at, runId, {
+        durationMs: backup.durationMs,
+        details: { path, sha256, sizeBytes, pgDumpVersion },
+    });
+}
+/** The row of one lock-timeout retry; the blocker's query is normalised (engine/query-text.ts). */
+function lockRetryEvent(identity, at, runId, retry) {
+    return events_event(identity, 'lock-retry', at, runId, {
+        version: retry.version ?? null,
+        details: { attempt: retry.attempt, delayMs: retry.delayMs, blocker: retry.blocker ?? null },
+    });
+}
+/** The row of a migration whose statements and history row committed. */
+function appliedEvent(identity, at, runId, m) {
+    return events_event(identity, 'migration-applied', at, runId, {
+        version: m.version,
+        durationMs: m.durationMs,
+        details: { file: m.file ?? null, name: m.name ?? null },
+    });
+}
+/**
+ * What makes two rows "the same fact": a row written live, as its stage event came, is not
+ * written again from the result at the end (recorder.ts).
+ */
+function factKey(e) {
+    const details = (e.details ?? {});
+    if (e.event === 'lock-retry')
+        return `lock-retry:${String(details.attempt)}:${String(details.delayMs)}`;
+    return `${e.event}:${e.version ?? ''}`;
+}
 /**
  * The events of a finished run, read from its result: backup, lock retries, each migration's
- * fate, rollbacks, and the run's end. Written together, in one batch, when the run is over.
+ * fate, rollbacks, and the run's end. What was already written as it happened is left out by
+ * the recorder (`factKey`).
  */
 function eventsOfResult(identity, result) {
     const at = result.finishedAt;
     const runId = result.runId ?? null;
     const make = (name, fields) => events_event(identity, name, at, runId, fields);
     const events = [];
-    if (result.backup) {
-        const { path, sha256, sizeBytes, pgDumpVersion } = result.backup;
-        events.push(make('backup-taken', {
-            durationMs: result.backup.durationMs,
-            details: { path, sha256, sizeBytes, pgDumpVersion },
-        }));
-    }
-    // The blocker is described with its query normalised (engine/query-text.ts): no literal values.
+    if (result.backup)
+        events.push(backupEvent(identity, at, runId, result.backup));
     for (const retry of result.lock?.retries ?? [])
-        events.push(make('lock-retry', {
-            details: { attempt: retry.attempt, delayMs: retry.delayMs, blocker: retry.blocker ?? null },
-        }));
+        events.push(lockRetryEvent(identity, at, runId, retry));
     const reverted = new Set(result.rollback?.kind === 'automatic' ? result.rollback.reverted : []);
     for (const m of result.migrations) {
         const base = { version: m.version, durationMs: m.durationMs, details: { file: m.file, name: m.name } };
         const error = m.error ? formatError(m.error) : null;
         if (m.status === 'applied')
-            events.push(make('migration-applied', base));
+            events.push(appliedEvent(identity, at, runId, m));
         else if (m.status === 'baselined')
             events.push(make('migration-baselined', base));
         else if (m.status === 'failed' || m.status === 'partially-applied')
@@ -7747,12 +7773,16 @@ async function readAuditLog(client) {
 
 /**
  * Writes one run's audit rows on a connection of its own, so they commit whatever happens to
- * the migration transaction. "Run started" goes out as soon as that connection is up, beside the
- * run (it never waits for it); everything else is one batch when the run is over.
+ * the migration transaction. It listens to the run's stage events: "run started" goes out as soon
+ * as that connection is up, and each committed file, backup and lock retry is written as its
+ * event comes (in batches: one write in flight at a time, the rows that come meanwhile go in the
+ * next), beside the run, never waiting for it. When the run is over, the rest (failures,
+ * rollbacks, the run's end) is one batch from the result, leaving out what was already written.
  *
  * The log is created only by a run that itself left a trace in the database (a run record,
  * applied versions): a run refused before it touched anything on a fresh database, or a backup
- * (which writes nothing there), leaves nothing, as before; once the log exists, they are recorded. Writing the audit log never fails a run: a problem is a warning.
+ * (which writes nothing there), leaves nothing, as before; once the log exists, they are
+ * recorded. Writing the audit log never fails a run: a problem is a warning.
  */
 class AuditRecorder {
     ctx;
@@ -7760,8 +7790,20 @@ class AuditRecorder {
     identity;
     startedAt;
     client;
-    /** Whether the log existed when the run connected, and "run started" is written. */
-    started;
+    /** Settles once the connection is up and "run started" was written if the log existed. */
+    opened;
+    /** Whether the log is known to exist (it did when the run connected, or this run created it). */
+    logExists = false;
+    /** Whether "run started" is in the log; if not, it goes first in the next write. */
+    startWritten = false;
+    /** Rows from stage events not written yet, and the facts already written (events.ts `factKey`). */
+    queued = [];
+    written = new Set();
+    /** The live write in flight; once one fails, the rest waits for the end of the run. */
+    writing;
+    live = true;
+    /** A file committed: the run has left a trace, and the log may be created for it. */
+    traced = false;
     constructor(ctx, options, startedAt = new Date()) {
         this.ctx = ctx;
         this.options = options;
@@ -7777,13 +7819,73 @@ class AuditRecorder {
         this.client = connect(settings.database, {
             applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
         });
-        this.started = this.client.then(async (client) => {
-            if (!(await auditLogExists(client)))
-                return { existed: false, written: false };
-            const written = await this.append(client, [startedEvent(this.identity, this.startedAt)]).then(() => true, () => false);
-            return { existed: true, written };
+        // Never rejects: a connection that failed is reported by finish(), a check that failed
+        // means "create it if need be" (IF NOT EXISTS) with the first rows.
+        this.opened = this.client.then(async (client) => {
+            this.logExists = await auditLogExists(client).catch(() => false);
+            if (this.logExists)
+                await this.write(client, []).catch(() => { }); // else with the next rows
+        }, () => { });
+    }
+    /** The stage events the log records as they happen (the rest comes from the result). */
+    listener = (event) => {
+        const at = new Date().toISOString();
+        if (event.type === 'backup-taken')
+            this.queued.push(backupEvent(this.identity, at, null, event.backup));
+        else if (event.type === 'lock-retry')
+            this.queued.push(lockRetryEvent(this.identity, at, null, event));
+        else if (event.type === 'file-applied' && event.committed) {
+            this.traced = true;
+            this.queued.push(appliedEvent(this.identity, at, event.runId ?? null, event));
+        }
+        else
+            return;
+        // Rows before the first commit wait for it (or the end): a run refused later leaves no log.
+        if (this.traced && this.live)
+            this.writing ??= this.writeLive();
+    };
+    /** Writes what is queued, batch after batch, until the queue is empty or a write fails. */
+    async writeLive() {
+        try {
+            const client = await this.client;
+            await this.opened;
+            while (client && this.live && this.queued.length > 0) {
+                const batch = this.queued.splice(0);
+                await this.write(client, batch).catch(() => {
+                    this.live = false; // the end of the run tries again, with the rest
+                    this.queued.unshift(...batch);
+                });
+            }
+        }
+        catch {
+            // no connection: finish() says so
+        }
+        finally {
+            this.writing = undefined;
+        }
+    }
+    /**
+     * Appends `events` (after "run started" when that is not in yet), creating the log in the same
+     * transaction when it did not exist; should that fail (it appeared meanwhile, owned by another
+     * role), the log is checked for first, as elsewhere. Scrubbed as one value: one search of its
+     * JSON text settles that it holds no secret.
+     */
+    async write(client, events) {
+        const all = this.startWritten ? events : [startedEvent(this.identity, this.startedAt), ...events];
+        if (all.length === 0)
+            return 0;
+        const rows = this.options.scrubValue(all);
+        await appendAuditEvents(client, rows, { create: !this.logExists }).catch(async (error) => {
+            if (this.logExists)
+                throw error;
+            await ensureAuditLog(client);
+            await appendAuditEvents(client, rows);
         });
-        this.started.catch(() => { }); // reported by finish()
+        this.logExists = true;
+        this.startWritten = true;
+        for (const row of events)
+            this.written.add(factKey(row));
+        return rows.length;
     }
     /** Writes the rest of the run's rows and closes the connection. Never throws. */
     async finish(result) {
@@ -7795,23 +7897,21 @@ class AuditRecorder {
             if (!this.client)
                 return;
             client = await this.client;
-            const started = await this.started.catch(() => ({ existed: false, written: false }));
+            await this.opened;
+            await this.writing;
             const leftATrace = result.runId !== undefined || result.applied.length > 0;
-            if (!started.existed && !leftATrace && !(await auditLogExists(client)))
+            if (!this.logExists && !leftATrace && !(await auditLogExists(client)))
                 return;
-            // This is the part of the audit log a run waits for: three round trips (store.ts). A log
-            // missing when the run connected is created in the same transaction; should that fail (it
-            // appeared meanwhile, owned by another role), the log is checked for first, as elsewhere.
-            const events = eventsOfResult(this.identity, result);
-            // Scrubbed as one value: one search of its JSON text settles that it holds no secret.
-            const rows = this.options.scrubValue(started.written ? events : [startedEvent(this.identity, this.startedAt), ...events]);
-            await appendAuditEvents(client, rows, { create: !started.existed }).catch(async (error) => {
-                if (started.existed)
-                    throw error;
-                await ensureAuditLog(client);
-                await appendAuditEvents(client, rows);
-            });
-            logger.debug(`Audit log: ${rows.length} rows written in ${Date.now() - began} ms after the run`);
+            // This is the part of the audit log a run waits for: three round trips (store.ts). What
+            // the result says, less what was written as it happened; rows a failed live write left
+            // queued go first (they happened first).
+            const rest = [
+                ...this.queued.splice(0),
+                ...eventsOfResult(this.identity, result).filter((e) => !this.written.has(factKey(e))),
+            ];
+            const count = await this.write(client, rest);
+            logger.debug(`Audit log: ${count} rows written in ${Date.now() - began} ms after the run ` +
+                `(${this.written.size - rest.length} while it ran)`);
         }
         catch (error) {
             logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);
@@ -7819,9 +7919,6 @@ class AuditRecorder {
         finally {
             await client?.end().catch(() => { });
         }
-    }
-    async append(client, events) {
-        await appendAuditEvents(client, events.map((e) => this.options.scrubValue(e)));
     }
 }
 function localIdentity() {
@@ -7833,6 +7930,64 @@ function localIdentity() {
         // no passwd entry (some containers)
     }
     return { osUser, host: (0,external_node_os_namespaceObject.hostname)() };
+}
+
+;// CONCATENATED MODULE: ./src/engine/events.ts
+/**
+ * Hands each event to every listener. A listener never delays or fails the run: it is called
+ * without being awaited, and what it throws or rejects with is logged once by `onListenerError`.
+ * `settled()` waits for the listeners' pending work (for the entry point, before it exits).
+ */
+class StageEvents {
+    onListenerError;
+    prepare;
+    listeners = [];
+    pending = new Set();
+    /**
+     * `prepare` turns each event into what listeners see, once for all of them (runCommand scrubs
+     * it there, so no listener can forget to).
+     */
+    constructor(onListenerError = () => { }, prepare = (event) => event) {
+        this.onListenerError = onListenerError;
+        this.prepare = prepare;
+    }
+    on(listener) {
+        this.listeners.push(listener);
+        return this;
+    }
+    emit(raw) {
+        if (this.listeners.length === 0)
+            return;
+        let event;
+        try {
+            event = this.prepare(raw);
+        }
+        catch (error) {
+            this.onListenerError(error);
+            return;
+        }
+        for (const listener of this.listeners) {
+            let outcome;
+            try {
+                outcome = listener(event);
+            }
+            catch (error) {
+                this.onListenerError(error);
+                continue;
+            }
+            if (outcome instanceof Promise) {
+                const tracked = outcome
+                    .catch(this.onListenerError)
+                    .finally(() => this.pending.delete(tracked));
+                this.pending.add(tracked);
+            }
+        }
+    }
+    /** Resolves when every listener's work started so far has finished (never rejects). */
+    async settled() {
+        while (this.pending.size > 0)
+            await Promise.allSettled([...this.pending]);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/logger.ts
@@ -7851,6 +8006,181 @@ function scrubbingLogger(inner, scrub) {
         error: (m) => inner.error(scrub(m)),
         debug: (m) => inner.debug(scrub(m)),
         group: (title, fn) => inner.group(scrub(title), fn),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/**
+ * Markdown building blocks shared by the renderers: escaping, clipping, folding long lists into
+ * `<details>`, and keeping a document under a size limit. Pure functions over strings.
+ */
+/** Escapes the characters that would let report text inject HTML into GitHub's Markdown. */
+function escapeMd(text) {
+    return text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/** One table cell: escaped, its pipes escaped and its line breaks kept as <br>, so a row keeps its cells. */
+function escapeCell(text) {
+    return escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/** `text` cut to `max` characters with an ellipsis (before escaping, so no entity is cut in two). */
+function clip(text, max) {
+    return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+function bytes(text) {
+    return Buffer.byteLength(text, 'utf8');
+}
+/**
+ * Lines for a long list (table rows after `header`, or list lines): open when short, folded into
+ * `<details>` when long, and cut to `maxItems` (in their order, the kept ones first in priority,
+ * a gap line where items were left out) with a note saying what is missing and where it is.
+ */
+function foldList(items, render, header, options) {
+    const chosen = chooseItems(items, options.maxItems, options.keep);
+    const body = [];
+    let previous = -1;
+    for (const index of chosen) {
+        if (index > previous + 1)
+            body.push(options.gap(index - previous - 1, items.slice(previous + 1, index)));
+        body.push(render(items[index]));
+        previous = index;
+    }
+    if (previous < items.length - 1)
+        body.push(options.gap(items.length - previous - 1, items.slice(previous + 1)));
+    const lines = [...header, ...body];
+    if (chosen.length < items.length)
+        lines.push('', options.cutNote(chosen.length, items.length));
+    if (items.length <= options.foldAbove)
+        return lines;
+    // A blank line after <summary> and before </details>: GitHub renders the Markdown inside then.
+    return [`<details><summary>${options.summary}</summary>`, '', ...lines, '', '</details>'];
+}
+/**
+ * The indexes of the items to list, in order: every kept one (up to `max`), then their neighbours
+ * (what ran just before a failure), then the first others.
+ */
+function chooseItems(items, max, keep) {
+    if (items.length <= max)
+        return items.map((_, i) => i);
+    const kept = keep ? items.flatMap((item, i) => (keep(item) ? [i] : [])) : [];
+    const chosen = new Set();
+    const add = (i) => {
+        if (i >= 0 && i < items.length && chosen.size < max)
+            chosen.add(i);
+    };
+    for (const i of kept)
+        add(i);
+    for (let d = 1; d <= CONTEXT; d++)
+        for (const i of kept)
+            [i - d, i + d].forEach(add);
+    for (let i = 0; i < items.length; i++)
+        add(i);
+    return [...chosen].sort((a, b) => a - b);
+}
+/** Items listed on each side of a kept one when a list is cut. */
+const CONTEXT = 3;
+/** "3 applied, 1 failed": how many items fall in each group, in the order groups first appear. */
+function countsBy(items, group) {
+    const counts = new Map();
+    for (const item of items)
+        counts.set(group(item), (counts.get(group(item)) ?? 0) + 1);
+    return [...counts].map(([name, n]) => `${n} ${name}`).join(', ');
+}
+/**
+ * `markdown` cut at a line boundary so that it and `note` fit in `limit` bytes, with any open code
+ * fence and `<details>` closed, so what is left still renders. Unchanged when it fits.
+ */
+function fitToSize(markdown, limit, note) {
+    if (bytes(markdown) <= limit)
+        return markdown;
+    // Room for the note and the closing tags; the note itself is short.
+    const room = limit - bytes(note(limit)) - 64;
+    let cut = Buffer.from(markdown, 'utf8').subarray(0, Math.max(0, room)).toString('utf8');
+    if (cut.endsWith('\uFFFD'))
+        cut = cut.slice(0, -1); // a character split by the byte cut
+    const lastLine = cut.lastIndexOf('\n');
+    cut = lastLine >= 0 ? cut.slice(0, lastLine + 1) : '';
+    const closing = [];
+    if ((cut.match(/^```/gm) ?? []).length % 2 === 1)
+        closing.push('```');
+    const open = (cut.match(/<details>/g) ?? []).length - (cut.match(/<\/details>/g) ?? []).length;
+    for (let i = 0; i < open; i++)
+        closing.push('', '</details>');
+    return `${cut}${closing.length ? `${closing.join('\n')}\n` : ''}\n${note(bytes(cut))}\n`;
+}
+/** Text inside a fenced code block: a run of backticks could close the fence early. */
+function escapeFenced(text) {
+    return text.replace(/```/g, '`\u200b``');
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    if (bytes < 1024 ** 2)
+        return `${(bytes / 1024).toFixed(1)} KiB`;
+    if (bytes < 1024 ** 3)
+        return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+    return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(2)} s`;
+}
+/** `file:line:column: ` (as much of it as is known), or '' when the error has no place. */
+function errorPlace(error) {
+    if (!error.file)
+        return error.line ? `line ${error.line}: ` : '';
+    return `${error.file}${error.line ? `:${error.line}` : ''}${error.line && error.column ? `:${error.column}` : ''}: `;
+}
+
+;// CONCATENATED MODULE: ./src/report/console-log.ts
+
+/**
+ * The console log's view of a stage event (pure): the progress lines a run prints as it goes, the
+ * same in the action's log, the CLI's stderr and the demo. Plain lines, never warnings or errors:
+ * in the action those become annotations, and annotations have their own renderer
+ * (annotations.ts). What the engine already says where it happens (connecting, the backup being
+ * taken, each lock retry with its blocker) is not repeated; the run's last word is the command's
+ * own message.
+ */
+function consoleLines(event) {
+    switch (event.type) {
+        case 'backup-taken':
+            return [`Backup ready: ${event.backup.path} (${formatBytes(event.backup.sizeBytes)})`];
+        case 'rehearsal-done':
+            if (!event.ran)
+                return [];
+            return [event.failed ? 'Rehearsal failed: nothing was applied' : 'Rehearsal passed (rolled back)'];
+        case 'file-applied':
+            return [
+                `Applied ${event.index}/${event.total}: ${event.file ?? event.version} (${event.durationMs} ms)`,
+            ];
+        case 'file-failed': {
+            const { file, line, message } = event.error;
+            const where = file ? `${file}${line ? `:${line}` : ''}` : event.version;
+            return [`Failed: ${where}: ${firstLine(message)}`];
+        }
+        case 'rolled-back': {
+            if (event.versions.length === 0)
+                return [];
+            const how = event.how === 'transaction' ? 'with the failed transaction' : 'by their down migrations';
+            const what = event.succeeded ? 'Rolled back' : 'Could not roll back';
+            return [`${what} ${how}: ${event.versions.join(', ')}`];
+        }
+        case 'cancelled':
+            return [`Cancelled: ${firstLine(event.reason)}`];
+        // The engine says these in its own words (how many, in which units; each retry's blocker).
+        case 'run-started':
+        case 'lock-retry':
+        case 'run-finished':
+            return [];
+    }
+}
+function firstLine(text) {
+    return text.split('\n', 1)[0];
+}
+/** The console log as a listener of the run's events. */
+function consoleLogListener(logger) {
+    return (event) => {
+        for (const line of consoleLines(event))
+            logger.info(line);
     };
 }
 
@@ -8859,6 +9189,7 @@ async function runOutsideTransaction(step, attempt, options, outcome) {
         statement: statement.sql,
         failed: failure ? true : undefined,
         leftBehind: left?.note,
+        cleanedUp: left?.note ? left.clean : undefined,
     });
     return { failure };
 }
@@ -11656,13 +11987,21 @@ function applyExecuteOptions(deps, run) {
         checksum: item.migration.checksum,
     });
     const position = new Map(plan.pending.map((m, index) => [m.version, index + 1]));
+    const pendingBy = new Map(plan.pending.map((m) => [m.version, m]));
+    // Known once the first history row is written, which is before anything commits.
+    let runId;
+    const runIdentity = async () => {
+        const identity = await run.runIdentity();
+        runId = identity.runId;
+        return identity;
+    };
     return {
-        ...baseExecuteOptions(settings, logger, session.runner, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await run.runIdentity())),
+        ...baseExecuteOptions(settings, logger, session.runner, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await runIdentity())),
         prelude: session.historyReady ? undefined : CREATE_HISTORY,
         // One transaction per file: consecutive ones travel together (engine/chain.ts).
         chain: settings.transactionMode === 'per-file'
             ? {
-                stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await run.runIdentity()),
+                stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await runIdentity()),
                 unstage: (count) => unstageAppliedMigrations(client, count),
                 recordSql: recordStagedMigrationSql,
                 markStart: MARK_FILE_START,
@@ -11673,6 +12012,9 @@ function applyExecuteOptions(deps, run) {
                 run.emit({
                     type: 'file-applied',
                     version,
+                    file: pendingBy.get(version)?.path,
+                    name: pendingBy.get(version)?.name,
+                    runId,
                     durationMs,
                     index: position.get(version) ?? 0,
                     total: plan.pending.length,
@@ -12600,7 +12942,7 @@ async function takeBackup(options) {
             entries: toc.entries.length,
             serverVersion: toc.serverVersion,
         };
-        logger.info(`Backup ${fileName}: ${formatBytes(sizeBytes)}, ${info.entries} entries, sha256 ${sha256}`);
+        logger.info(`Backup ${fileName}: ${backup_formatBytes(sizeBytes)}, ${info.entries} entries, sha256 ${sha256}`);
         return info;
     }
     catch (error) {
@@ -12809,7 +13151,7 @@ function fsFailure(error, dir) {
         cause: error,
     });
 }
-function formatBytes(bytes) {
+function backup_formatBytes(bytes) {
     if (bytes < 1024)
         return `${bytes} B`;
     if (bytes < 1024 * 1024)
@@ -13985,7 +14327,7 @@ function databaseChanged(result) {
             return (result.applied.length > 0 ||
                 (result.committedBeforeFailure?.length ?? 0) > 0 ||
                 result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
-                (result.nonTransactional ?? []).some((n) => n.failed && leftSomethingBehind(n.leftBehind)) ||
+                (result.nonTransactional ?? []).some((n) => n.failed && n.leftBehind && !n.cleanedUp) ||
                 schemaDiffers(result.schemaFingerprint));
         case 'rollback':
             return (result.rollback?.succeeded === true &&
@@ -13999,15 +14341,6 @@ function databaseChanged(result) {
 /** A failed run compares the schema before and after it; the files' own word does not settle it. */
 function schemaDiffers(fingerprint) {
     return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
-}
-/**
- * A failed statement outside a transaction reports what it left behind as notes
- * (engine/invalid-index.ts): each remnant is either "… was dropped" or still there (or may be).
- */
-function leftSomethingBehind(leftBehind) {
-    if (!leftBehind)
-        return false;
-    return !leftBehind.split('; ').every((note) => note.endsWith(' was dropped'));
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -14671,6 +15004,8 @@ async function statusCommand(ctx, result) {
 
 
 
+
+
 const HANDLERS = {
     plan: planCommand,
     apply: applyCommand,
@@ -14695,11 +15030,13 @@ const AUDIT_OFF_FOR_BENCHMARK = 'MIGRATION_GUARD_BENCHMARK_AUDIT_OFF';
  */
 async function runCommand(command) {
     const { scrubber } = command;
+    const logger = scrubbingLogger(command.logger, scrubber.scrub);
     // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
     const ctx = {
         ...command,
-        logger: scrubbingLogger(command.logger, scrubber.scrub),
+        logger,
         run: scrubber.scrubValue(command.run),
+        events: runEvents(command, logger),
     };
     const started = new Date();
     const result = newResult(ctx, started);
@@ -14709,6 +15046,8 @@ async function runCommand(command) {
     const audit = AUDITED.has(ctx.settings.command) && !auditOff
         ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
         : undefined;
+    if (audit)
+        ctx.events.on(audit.listener);
     ctx.onConnected = () => audit?.start();
     try {
         const handler = HANDLERS[ctx.settings.command];
@@ -14734,9 +15073,25 @@ async function runCommand(command) {
     result.durationMs = finished.getTime() - started.getTime();
     const scrubbed = outbound(result, scrubber);
     // The last stage event carries the final, scrubbed result (the engine emits the others).
-    ctx.events?.emit({ type: 'run-finished', result: scrubbed });
+    ctx.events.emit({ type: 'run-finished', result: scrubbed });
     await audit?.finish(scrubbed);
     return scrubbed;
+}
+/**
+ * The run's stage events as every listener gets them: scrubbed once (an error message can quote
+ * a connection string), shown in the console log, then handed to the entry point's listeners
+ * (the pull request comment) in the same order.
+ */
+function runEvents(command, logger) {
+    const { scrubber } = command;
+    const events = new StageEvents((error) => logger.warn(`A run listener failed: ${errorMessage(error)}`), 
+    // run-finished carries the result, scrubbed already (and cut): not searched twice.
+    (event) => (event.type === 'run-finished' ? event : scrubber.scrubValue(event)));
+    events.on(consoleLogListener(logger));
+    const outer = command.events;
+    if (outer)
+        events.on((event) => outer.emit(event));
+    return events;
 }
 function toErrorDetail(error) {
     if (error instanceof GuardError) {
