@@ -2,6 +2,7 @@ import type { CommandName } from '../config/settings.js';
 import { GuardError, errorMessage } from '../errors.js';
 import type { ErrorDetail, RunResult } from '../engine/result.js';
 import { AuditRecorder } from '../audit/recorder.js';
+import { guardManualRun } from '../guard/manual-run.js';
 import { scrubbingLogger } from '../logger.js';
 import { outbound } from '../outbound.js';
 import { applyCommand } from './apply.js';
@@ -68,7 +69,14 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
         },
       );
     }
-    await handler(ctx, result);
+    // Before any migration work: a refused manual run writes its refusal to the audit log, nothing else.
+    const refusal = ctx.permissions ? await guardManualRun(ctx, ctx.permissions) : undefined;
+    if (refusal) {
+      result.status = 'failed';
+      result.refusal = refusal;
+      result.message = refusal.message;
+      result.error = { message: refusal.message, hint: refusal.hint };
+    } else await handler(ctx, result);
   } catch (error) {
     // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
     const cancelled = (error instanceof GuardError && error.code === 'cancelled') || ctx.signal?.aborted;
