@@ -30,6 +30,7 @@ export function parseRateLimit(
   if (count > 1000) return { ok: false, problem: `"${text}": at most 1000 runs per window (${FORMAT_HELP})` };
   if (windowMs === 0)
     return { ok: false, problem: `"${text}": the window must be longer than 0 (${FORMAT_HELP})` };
-  if (windowMs > MAX_WINDOW_MS) return { ok: false, problem: `"${text}": the window may be at most 30d` };
+  if (windowMs > MAX_WINDOW_MS)
+    return { ok: false, problem: `"${text}": the window may be at most 30d (${FORMAT_HELP})` };
   return { ok: true, limit: { count, windowMs, text: `${count}/${match[2]}${match[3]}` } };
 }
