@@ -53,6 +53,7 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
     const left = options.timeoutMs - (Date.now() - started);
     if (attempt >= 2 || !retryable || left <= options.retryDelayMs)
       throw new WebhookError(attempt >= 2 ? `${problem}, again on the retry` : problem);
-    await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs).unref());
+    // Not unref'd: the run is awaiting it, and an unref'd timer alone would let the process exit.
+    await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
   }
 }
