@@ -1,3 +1,5 @@
+import { proxyFor } from '../proxy.js';
+
 /**
  * POSTs one JSON body to a chat webhook with Node's fetch: one deadline for the whole exchange
  * (so a webhook that never answers holds the run no longer than that), and one retry when the
@@ -27,11 +29,12 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const started = Date.now();
   const text = JSON.stringify(body);
+  const send = await fetchFor(url);
   for (let attempt = 1; ; attempt++) {
     let problem: string;
     let retryable: boolean;
     try {
-      const response = await fetch(url, {
+      const response = await send(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8' },
         body: text,
@@ -56,4 +59,17 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
     // Not unref'd: the run is awaiting it, and an unref'd timer alone would let the process exit.
     await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
   }
+}
+
+/**
+ * Node's fetch, or behind the runner's HTTP(S) proxy (self-hosted runners) undici's through it, as
+ * our GitHub client does; undici is loaded only then.
+ */
+async function fetchFor(url: string): Promise<typeof fetch> {
+  const proxy = proxyFor(new URL(url));
+  if (!proxy) return fetch;
+  const undici = await import('undici');
+  const dispatcher = new undici.ProxyAgent(proxy);
+  return ((target: string, init?: RequestInit) =>
+    undici.fetch(target, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }
