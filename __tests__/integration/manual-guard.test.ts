@@ -252,6 +252,46 @@ describe.each(testServers())('manual-run guard on $name', (server) => {
     ]);
   });
 
+  it('counts two manual applies dispatched at the same moment one after the other: one runs, the other is refused', async () => {
+    const db = await newDb();
+    // The log exists (a first, non-manual run), as on any database the guard has seen before.
+    await manualRun('apply', db.url, migrationsDir({}), 'alice', {}, 'push');
+    const dir = migrationsDir(FILES);
+    const runs = await Promise.all([
+      manualRun('apply', db.url, dir, 'alice', { reason: 'one' }),
+      manualRun('apply', db.url, dir, 'maya', { reason: 'two' }),
+    ]);
+    const refused = runs.filter((r) => r.result.refusal);
+    expect(refused.map((r) => r.result.refusal?.rule)).toEqual(['rate-limit']);
+    expect(runs.filter((r) => r.result.status === 'success')).toHaveLength(1);
+    const rows = await auditRows(db.url);
+    expect(rows.filter((r) => r.event === 'manual-run-refused')).toHaveLength(1);
+    // The run that passed has exactly one "run started" row (the guard's), and its end.
+    const manual = rows.filter(
+      (r) => r.event_name === 'workflow_dispatch' && r.event !== 'manual-run-refused',
+    );
+    expect(manual.map((r) => r.event)).toEqual([
+      'run-started',
+      'migration-applied',
+      'migration-applied',
+      'run-ended',
+    ]);
+  });
+
+  it('records the start and the end of a manual run that fails before it reaches the database', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_a.sql': 'create table a (id int);',
+      '1_b.sql': 'create table b (id int);',
+    });
+    const { result } = await manualRun('apply', db.url, dir, 'alice', { reason: 'dup' });
+    expect(result.status).toBe('failed');
+    expect((await auditRows(db.url)).map((r) => [r.event, r.outcome, r.reason])).toEqual([
+      ['run-started', null, 'dup'],
+      ['run-ended', 'failed', 'dup'],
+    ]);
+  });
+
   it('never calls the permission endpoint for a non-manual event', async () => {
     const db = await newDb();
     for (const event of ['push', 'pull_request', 'schedule', 'workflow_call']) {

@@ -30,6 +30,8 @@ export class AuditRecorder {
   private client?: Promise<Client>;
   /** Whether the log existed when the run connected, and "run started" is written. */
   private started?: Promise<{ existed: boolean; written: boolean }>;
+  /** "Run started" was written before the run began, by the manual-run guard (markStarted). */
+  private startWritten = false;
 
   constructor(
     private readonly ctx: CommandContext,
@@ -49,6 +51,7 @@ export class AuditRecorder {
       applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
     });
     this.started = this.client.then(async (client) => {
+      if (this.startWritten) return { existed: true, written: true };
       if (!(await auditLogExists(client))) return { existed: false, written: false };
       const written = await this.append(client, [startedEvent(this.identity, this.startedAt)]).then(
         () => true,
@@ -65,7 +68,9 @@ export class AuditRecorder {
     let client: Client | undefined;
     const began = Date.now();
     try {
-      // A run that never reached the database changed nothing there, and has nowhere to write.
+      // A run that never reached the database changed nothing there, and has nowhere to write;
+      // unless its start is on record already (a manual run): then its end is written too.
+      if (!this.client && this.startWritten) this.start();
       if (!this.client) return;
       client = await this.client;
       const started = await this.started!.catch(() => ({ existed: false, written: false }));
@@ -90,6 +95,19 @@ export class AuditRecorder {
     } finally {
       await client?.end().catch(() => {});
     }
+  }
+
+  /**
+   * This run's "run started" row, scrubbed, for the manual-run guard: it writes it itself, in the
+   * transaction that checks the rate limit (guard/manual-run.ts), then calls markStarted().
+   */
+  startedRow(): AuditEvent {
+    return this.options.scrubValue(startedEvent(this.identity, this.startedAt));
+  }
+
+  /** "Run started" is on record: it is not written again, and the run's end is written in any case. */
+  markStarted(): void {
+    this.startWritten = true;
   }
 
   private async append(client: Client, events: AuditEvent[]): Promise<void> {

@@ -70,7 +70,8 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
       );
     }
     // Before any migration work: a refused manual run writes its refusal to the audit log, nothing else.
-    const refusal = ctx.permissions ? await guardManualRun(ctx, ctx.permissions) : undefined;
+    // A manual run that passes has its "run started" row written by the guard, with the rate-limit check.
+    const refusal = ctx.permissions ? await guardManualRun(ctx, ctx.permissions, audit) : undefined;
     if (refusal) {
       result.status = 'failed';
       result.refusal = refusal;
