@@ -114,7 +114,7 @@ function refusalSection(refusal: NonNullable<RunResult['refusal']>): string[] {
       'Audit log',
       refusal.recorded
         ? 'refusal recorded'
-        : 'the refusal could NOT be recorded (the database could not be reached): it stands all the same',
+        : 'the refusal could NOT be recorded (the warning in the log says why): it stands all the same',
     ],
   ];
   return [
