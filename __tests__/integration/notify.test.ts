@@ -6,9 +6,12 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { main, parseArgs } from '../../src/cli.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { parseSettings } from '../../src/config/settings.js';
 import { notifyRun } from '../../src/notify/index.js';
+import { databasesFor, testServers } from '../helpers/db.js';
+import { migrationsDir } from '../helpers/migrations.js';
 import { capturingLogger } from '../helpers/run.js';
 import { runResultWith } from '../helpers/report-cases.js';
 import { FakeWebhook } from '../helpers/webhook.js';
@@ -136,5 +139,45 @@ describe('notifyRun', () => {
     }
     expect(webhook.received).toHaveLength(1);
     expect(tunnels).toEqual([`hooks.webhook.invalid:${port}`]);
+  });
+});
+
+describe.each(testServers())('the CLI on $name', (server) => {
+  const newDb = databasesFor(server);
+
+  it("sends the alert of a rolled-back run too; the guard's inputs are the action's only", async () => {
+    const db = await newDb();
+    const dir = migrationsDir({ '1_a.sql': 'create table a (id int);', '2_b.sql': 'select 1/0;' });
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write; // the text report
+    const stderr = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await main(
+        [
+          'apply',
+          '--database-url',
+          db.url,
+          '--migrations-dir',
+          dir,
+          '--backup',
+          'off',
+          '--notify-webhook-url',
+          webhook.url(),
+        ],
+        {},
+      );
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = stderr;
+    }
+    expect(code).toBe(1);
+    expect(webhook.received).toHaveLength(1);
+    expect((webhook.received[0].body as { text: string }).text).toContain(
+      '↩️ apply failed and was rolled back',
+    );
+    expect(() => parseArgs(['apply', '--allowed-roles', 'admin'])).toThrow('Unknown flag --allowed-roles');
+    expect(() => parseArgs(['apply', '--rate-limit', '0'])).toThrow('Unknown flag --rate-limit');
   });
 });
