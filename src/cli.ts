@@ -7,6 +7,7 @@ import { scrubberForInputs } from './config/run-scrubber.js';
 import { COMMANDS, INPUT_NAMES, parseSettings, type InputName, type RawInputs } from './config/settings.js';
 import type { Logger } from './logger.js';
 import { scrubbingLogger } from './logger.js';
+import { notifyRun } from './notify/index.js';
 import { renderText } from './report/text.js';
 
 const USAGE = `Usage: migration-guard <command> [--flag value ...]
@@ -35,6 +36,9 @@ Flags (the same names as the action's inputs):
   --confirm-restore DB      rollback --strategy restore: the database name, confirming the restore
   --report-path FILE        write the JSON report here (audit: its exports go beside it)
   --reason TEXT             why this run was started (recorded in the audit log)
+  --notify-webhook-url URL  send one message per run to this Slack/Teams incoming webhook
+  --notify-on OUTCOMES      which outcomes send one (default failed,rolled-back; also success,
+                            refused, cancelled, nothing-to-do)
   --since WHEN, --until WHEN
                             audit: the exported range (2026-01-31, 2026-01-31T12:00Z, 7d, 12h)
   --json                    print the JSON report instead of the text table
@@ -42,7 +46,8 @@ Flags (the same names as the action's inputs):
 Exit codes: 0 success or nothing to do, 1 the run failed or was cancelled, 2 bad usage.`;
 
 const BOOLEAN_FLAGS = new Set<InputName>(['allow-out-of-order']);
-const ACTION_ONLY = new Set(['command', 'comment', 'github-token']);
+// The manual-run guard is the action's: it reads the repository role of whoever started a workflow.
+const ACTION_ONLY = new Set(['command', 'comment', 'github-token', 'allowed-roles', 'rate-limit']);
 
 export function parseArgs(argv: string[]): { raw: RawInputs; json: boolean; help: boolean } {
   const raw: RawInputs = {};
@@ -117,15 +122,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const logger = scrubbingLogger(stderrLogger, scrubber.scrub);
   const stop = cancelOnSignals(logger);
+  const run = runContextFromEnv(env);
   // Scrubbed (then its statements cut) by runCommand: the report and stdout are written from it as it is.
-  const result = await runCommand({
-    settings,
-    logger,
-    run: runContextFromEnv(env),
-    signal: stop.signal,
-    scrubber,
-  });
+  const result = await runCommand({ settings, logger, run, signal: stop.signal, scrubber });
   stop.dispose();
+  await notifyRun(
+    settings,
+    result,
+    {
+      actor: run.triggeringActor || run.actor,
+      eventName: run.eventName,
+      repository: run.repository,
+      reason: settings.reason,
+    },
+    logger,
+    scrubber,
+  );
   if (settings.reportPath) {
     const path = resolve(settings.reportPath);
     await mkdir(dirname(path), { recursive: true });

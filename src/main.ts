@@ -11,7 +11,9 @@ import { parseSettings } from './config/settings.js';
 import { StageEvents } from './engine/events.js';
 import type { RunResult } from './engine/result.js';
 import { commentBoardFor } from './github/board.js';
+import { permissionReaderFor } from './github/permission.js';
 import { scrubbingLogger, type Logger } from './logger.js';
+import { notifyRun } from './notify/index.js';
 import { renderAnnotations } from './report/annotations.js';
 import { renderSummary } from './report/summary.js';
 import { TOOL_VERSION } from './version.js';
@@ -58,6 +60,8 @@ export async function run(): Promise<void> {
     signal: stop.signal,
     scrubber,
     events,
+    // The manual-run guard: GitHub is asked only for workflow_dispatch and repository_dispatch runs.
+    permissions: permissionReaderFor(settings.githubToken, runContext, process.env, stop.signal),
   });
   stop.dispose();
 
@@ -78,8 +82,22 @@ export async function run(): Promise<void> {
   publishOutputs(result);
   await writeSummary(result);
   annotate(result);
-  // Last, and bounded: a GitHub API that never answers cannot hold the job.
-  await board?.finish(COMMENT_WAIT_MS);
+  // Last, and bounded (side by side): a GitHub API or a webhook that never answers cannot hold the job.
+  await Promise.all([
+    board?.finish(COMMENT_WAIT_MS),
+    notifyRun(
+      settings,
+      result,
+      {
+        actor: runContext.triggeringActor || runContext.actor,
+        eventName: runContext.eventName,
+        repository: runContext.repository,
+        reason: settings.reason,
+      },
+      logger,
+      scrubber,
+    ),
+  ]);
   if (result.status !== 'success' && result.status !== 'nothing-to-do') core.setFailed(result.message);
 }
 

@@ -87,6 +87,32 @@ export function factKey(e: AuditEvent): string {
   return `${e.event}:${e.version ?? ''}`;
 }
 
+/** A manual run refused by the guard (guard/manual-run.ts): the only row such a run writes. */
+export function refusedEvent(
+  identity: RunIdentity,
+  at: string,
+  refusal: {
+    rule: string;
+    role?: string;
+    allowedRoles: string[];
+    rateLimit?: string;
+    nextAllowedAt?: string;
+    message: string;
+  },
+): AuditEvent {
+  return event(identity, 'manual-run-refused', at, null, {
+    outcome: 'refused',
+    error: refusal.message,
+    details: {
+      rule: refusal.rule,
+      role: refusal.role ?? null,
+      allowedRoles: refusal.allowedRoles,
+      rateLimit: refusal.rateLimit ?? null,
+      nextAllowedAt: refusal.nextAllowedAt ?? null,
+    },
+  });
+}
+
 /**
  * The events of a finished run, read from its result: backup, lock retries, each migration's
  * fate, rollbacks, and the run's end. What was already written as it happened is left out by

@@ -138,13 +138,29 @@ export class AuditRecorder {
     return rows.length;
   }
 
+  /**
+   * This run's "run started" row, scrubbed, for the manual-run guard: it writes it itself, in the
+   * transaction that checks the rate limit (guard/manual-run.ts), then calls markStarted().
+   */
+  startedRow(): AuditEvent {
+    return this.options.scrubValue(startedEvent(this.identity, this.startedAt));
+  }
+
+  /** "Run started" is on record (so the log exists): not written again; the run's end is written in any case. */
+  markStarted(): void {
+    this.startWritten = true;
+    this.logExists = true;
+  }
+
   /** Writes the rest of the run's rows and closes the connection. Never throws. */
   async finish(result: RunResult): Promise<void> {
     const { logger } = this.ctx;
     let client: Client | undefined;
     const began = Date.now();
     try {
-      // A run that never reached the database changed nothing there, and has nowhere to write.
+      // A run that never reached the database changed nothing there, and has nowhere to write;
+      // unless its start is on record already (a manual run): then its end is written too.
+      if (!this.client && this.startWritten) this.start();
       if (!this.client) return;
       client = await this.client;
       await this.opened;

@@ -5,6 +5,7 @@ import { AuditRecorder } from '../audit/recorder.js';
 import { StageEvents } from '../engine/events.js';
 import { scrubbingLogger, type Logger } from '../logger.js';
 import { consoleLogListener } from '../report/console-log.js';
+import { guardManualRun } from '../guard/manual-run.js';
 import { outbound } from '../outbound.js';
 import { applyCommand } from './apply.js';
 import { auditCommand } from './audit.js';
@@ -73,7 +74,15 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
         },
       );
     }
-    await handler(ctx, result);
+    // Before any migration work: a refused manual run writes its refusal to the audit log, nothing else.
+    // A manual run that passes has its "run started" row written by the guard, with the rate-limit check.
+    const refusal = ctx.permissions ? await guardManualRun(ctx, ctx.permissions, audit) : undefined;
+    if (refusal) {
+      result.status = 'failed';
+      result.refusal = refusal;
+      result.message = refusal.message;
+      result.error = { message: refusal.message, hint: refusal.hint };
+    } else await handler(ctx, result);
   } catch (error) {
     // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
     const cancelled = (error instanceof GuardError && error.code === 'cancelled') || ctx.signal?.aborted;
