@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7208);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1731);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7208:
+/***/ 1731:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -6953,6 +6953,20 @@ function factKey(e) {
     if (e.event === 'lock-retry')
         return `lock-retry:${String(details.attempt)}:${String(details.delayMs)}`;
     return `${e.event}:${e.version ?? ''}`;
+}
+/** A manual run refused by the guard (guard/manual-run.ts): the only row such a run writes. */
+function refusedEvent(identity, at, refusal) {
+    return events_event(identity, 'manual-run-refused', at, null, {
+        outcome: 'refused',
+        error: refusal.message,
+        details: {
+            rule: refusal.rule,
+            role: refusal.role ?? null,
+            allowedRoles: refusal.allowedRoles,
+            rateLimit: refusal.rateLimit ?? null,
+            nextAllowedAt: refusal.nextAllowedAt ?? null,
+        },
+    });
 }
 /**
  * The events of a finished run, read from its result: backup, lock retries, each migration's
@@ -7661,6 +7675,15 @@ const INSERT_ROWS = `INSERT INTO migration_guard.audit_log (${COLUMNS.join(', ')
 async function appendAuditEvents(client, events, options = {}) {
     if (events.length === 0)
         return [];
+    return appendDecidedEvents(client, async () => events, options);
+}
+/**
+ * Like appendAuditEvents, with the events decided by `decide` while the chain lock is held: a
+ * check of the log and the row that records its result commit together, so two writers cannot
+ * both pass a check the first one's row would have failed (the manual-run rate limit, where two
+ * runs dispatched at once must not both pass). `decide` may read the log; none to write: nothing is.
+ */
+async function appendDecidedEvents(client, decide, options = {}) {
     try {
         // The read must take its snapshot after the lock is granted (a later statement of the same
         // message does), or it could miss the row the previous holder just committed.
@@ -7671,6 +7694,11 @@ async function appendAuditEvents(client, events, options = {}) {
             'SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1',
         ].join(';\n')));
         const newest = replies[replies.length - 1].rows[0]?.hash;
+        const events = await decide(client);
+        if (events.length === 0) {
+            await client.query('ROLLBACK');
+            return [];
+        }
         const chained = chainEvents(newest ?? GENESIS_HASH, events.map(wellFormed));
         await client.query(INSERT_ROWS, [JSON.stringify(chained.map(toRow))]);
         await client.query('COMMIT');
@@ -7887,13 +7915,28 @@ class AuditRecorder {
             this.written.add(factKey(row));
         return rows.length;
     }
+    /**
+     * This run's "run started" row, scrubbed, for the manual-run guard: it writes it itself, in the
+     * transaction that checks the rate limit (guard/manual-run.ts), then calls markStarted().
+     */
+    startedRow() {
+        return this.options.scrubValue(startedEvent(this.identity, this.startedAt));
+    }
+    /** "Run started" is on record (so the log exists): not written again; the run's end is written in any case. */
+    markStarted() {
+        this.startWritten = true;
+        this.logExists = true;
+    }
     /** Writes the rest of the run's rows and closes the connection. Never throws. */
     async finish(result) {
         const { logger } = this.ctx;
         let client;
         const began = Date.now();
         try {
-            // A run that never reached the database changed nothing there, and has nowhere to write.
+            // A run that never reached the database changed nothing there, and has nowhere to write;
+            // unless its start is on record already (a manual run): then its end is written too.
+            if (!this.client && this.startWritten)
+                this.start();
             if (!this.client)
                 return;
             client = await this.client;
@@ -8184,6 +8227,203 @@ function consoleLogListener(logger) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/audit/manual-runs.ts
+
+/**
+ * The start times of this environment's recent manual runs of `commands`, newest first, at most
+ * `limit`: what the rate limit counts. Read from the audit log's "run started" rows, so the count
+ * holds across runners, re-runs and workflows; a database without a log has none.
+ */
+async function recentManualRuns(client, query) {
+    if (!(await auditLogExists(client)))
+        return [];
+    const { rows } = await client.query(`SELECT at FROM migration_guard.audit_log
+      WHERE event = 'run-started' AND environment = $1 AND command = ANY($2::text[])
+        AND event_name = ANY($3::text[]) AND at > $4
+      ORDER BY at DESC LIMIT $5`, [query.environment, query.commands, query.events, query.since, query.limit]);
+    return rows.map((r) => new Date(r.at));
+}
+
+;// CONCATENATED MODULE: ./src/guard/policy.ts
+/** The events a person starts by hand: the runs the guard checks. */
+const MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
+/** Commands that need a `reason` on a manual run (rollback covers `strategy: restore`). */
+const REASON_REQUIRED = new Set(['apply', 'rollback']);
+/** Commands counted by, and held to, the rate limit. */
+const RATE_LIMITED = new Set(['apply', 'rollback']);
+/** The role compared with `allowed-roles`: the role name when GitHub gives one, else the permission. */
+function effectiveRole(permission) {
+    return (permission.roleName || permission.permission || 'none').toLowerCase();
+}
+/**
+ * When the next run is allowed, or undefined when one is allowed now. `recent` are the start
+ * times of the manual runs inside the window, newest first: with `count` of them, the run must
+ * wait until the count-th newest leaves the window.
+ */
+function nextAllowedAt(recent, limit, now) {
+    if (recent.length < limit.count)
+        return undefined;
+    const leaving = recent[limit.count - 1];
+    const at = new Date(leaving.getTime() + limit.windowMs);
+    return at > now ? at : undefined;
+}
+/** The message and hint of a refusal: who, which role they have, which are allowed, or when to retry. */
+function describeRefusal(f) {
+    const who = `${f.actor} (${f.event})`;
+    const allowed = f.allowedRoles.join(', ');
+    switch (f.rule) {
+        case 'role':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: ${who} has the repository role "${f.role}"; allowed-roles is ${allowed}.`,
+                hint: `Ask someone with one of the roles ${allowed} to start the run, or change allowed-roles in the workflow. Nothing was run.`,
+            };
+        case 'permission-unknown':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: the repository permission of ${who} could not be read from GitHub (${f.problem}). Manual runs are refused when it cannot be checked.`,
+                hint: `Make sure github-token is set (the default \${{ github.token }} can read it) and GitHub's API is reachable, then start the run again. Nothing was run.`,
+            };
+        case 'reason':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: ${who} gave no reason; a manual ${f.command} needs one (it is recorded in the audit log).`,
+                hint: 'Start the run again with the reason input filled in (e.g. "hotfix for incident 123"). Nothing was run.',
+            };
+        case 'rate-limit':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: rate-limit ${f.rateLimit} reached (${f.recentRuns} manual apply/rollback run(s) of ${f.environment} in the window). The next one is allowed from ${f.nextAllowedAt}.`,
+                hint: `Wait until ${f.nextAllowedAt} and start the run again, or change rate-limit in the workflow. Nothing was run.`,
+            };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/guard/manual-run.ts
+
+
+
+
+
+
+
+
+
+
+/** How long recording a refusal may wait for the database: the refusal itself never waits on it. */
+const RECORD_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * The manual-run guard, before any migration work: for a workflow_dispatch or repository_dispatch
+ * run, the person who triggered it must hold one of `allowed-roles` (read from GitHub; an answer
+ * that cannot be had refuses), give a `reason` for an apply or rollback, and stay within
+ * `rate-limit` (counted from the audit log). Returns the refusal, already recorded in the audit
+ * log where the database allowed it, or undefined when the run may go on. Other events return at
+ * once, without a call to GitHub.
+ *
+ * The rate limit is checked, and the outcome written, in one transaction under the audit chain's
+ * lock: a refusal, or (given `start`) the run's own "run started" row. Two runs dispatched at the
+ * same moment are so counted one after the other, and the second is refused.
+ */
+async function guardManualRun(ctx, readPermission, start) {
+    const { settings, run, logger } = ctx;
+    const event = run.eventName ?? '';
+    if (!MANUAL_EVENTS.has(event))
+        return undefined;
+    // A re-run is triggered by whoever re-ran it: that is the person whose role counts.
+    const actor = run.triggeringActor || run.actor;
+    const facts = (rule, more = {}) => ({
+        rule,
+        actor,
+        event,
+        allowedRoles: settings.allowedRoles,
+        reason: settings.reason,
+        ...more,
+    });
+    let role;
+    try {
+        role = effectiveRole(await readPermission(actor));
+    }
+    catch (error) {
+        return recordRefusal(ctx, describe(ctx, facts('permission-unknown', { problem: errorMessage(error) })));
+    }
+    if (!settings.allowedRoles.includes(role))
+        return recordRefusal(ctx, describe(ctx, facts('role', { role })));
+    if (REASON_REQUIRED.has(settings.command) && !settings.reason)
+        return recordRefusal(ctx, describe(ctx, facts('reason', { role })));
+    const limit = settings.rateLimit;
+    if (limit && RATE_LIMITED.has(settings.command)) {
+        // A database that cannot be read (or written) here fails the run as any run fails on it:
+        // nothing is run.
+        const refusal = await withClient(settings.database, { applicationName: appName(ctx) }, async (client) => {
+            let refused;
+            const written = await appendDecidedEvents(client, async (locked) => {
+                const now = new Date();
+                const recent = await recentManualRuns(locked, {
+                    environment: settings.environment,
+                    commands: [...RATE_LIMITED],
+                    events: [...MANUAL_EVENTS],
+                    since: new Date(now.getTime() - limit.windowMs),
+                    limit: limit.count,
+                });
+                const next = nextAllowedAt(recent, limit, now);
+                if (!next)
+                    return start ? [start.startedRow()] : [];
+                refused = describe(ctx, facts('rate-limit', {
+                    role,
+                    rateLimit: limit.text,
+                    nextAllowedAt: next.toISOString(),
+                    recentRuns: recent.length,
+                }));
+                return [refusalRow(ctx, refused)];
+            }, { create: !(await auditLogExists(client)) });
+            if (refused)
+                refused.recorded = written.length > 0;
+            else if (written.length > 0)
+                start?.markStarted();
+            return refused;
+        });
+        if (refusal)
+            return refusal;
+    }
+    logger.info(`Manual ${settings.command} by ${actor} (role ${role}, ${event}) allowed${settings.reason ? `; reason: ${settings.reason}` : ''}`);
+    return undefined;
+}
+/** The refusal with its message and hint; not recorded yet. */
+function describe(ctx, facts) {
+    const { message, hint } = describeRefusal({
+        ...facts,
+        command: ctx.settings.command,
+        environment: ctx.settings.environment,
+    });
+    // `problem` (what GitHub answered) is in the message; the refusal keeps only its own fields.
+    const own = { ...facts };
+    delete own.problem;
+    return { ...own, message, hint, recorded: false };
+}
+/** The refusal's audit row, scrubbed: the run's identity (actor, event, reason), the rule and the role. */
+function refusalRow(ctx, refusal) {
+    return outbound(refusedEvent(runIdentity(ctx, (0,external_node_crypto_.randomUUID)(), undefined), new Date().toISOString(), refusal), ctx.scrubber);
+}
+/**
+ * Writes the refusal to the audit log on a connection of its own (its only write: the log is
+ * created if it is missing, so a refusal on a fresh database is kept too) and returns it. A
+ * database that cannot be reached does not lift the refusal: it is reported with a warning that
+ * it could not be recorded.
+ */
+async function recordRefusal(ctx, refusal) {
+    const { settings, logger } = ctx;
+    const row = refusalRow(ctx, refusal);
+    try {
+        await withClient(settings.database, { applicationName: appName(ctx), connectTimeoutMs: RECORD_CONNECT_TIMEOUT_MS }, async (client) => {
+            await appendAuditEvents(client, [row], { create: !(await auditLogExists(client)) });
+        });
+        refusal.recorded = true;
+    }
+    catch (error) {
+        logger.warn(`The refusal could not be recorded in the audit log (migration_guard.audit_log): ${errorMessage(error)}. It stands all the same: nothing was run.`);
+    }
+    return refusal;
+}
+function appName(ctx) {
+    return `${applicationName(ctx.settings.command, ctx.settings.environment, ctx.run)} guard`;
+}
+
 ;// CONCATENATED MODULE: ./src/db/fingerprint.ts
 /**
  * A digest of the user-visible schema (our own bookkeeping schemas excluded), so a report can show
@@ -8354,8 +8594,8 @@ function refuseOversizedFiles(pending) {
 
 ;// CONCATENATED MODULE: external "node:v8"
 const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
-;// CONCATENATED MODULE: external "node:url"
-const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/migrations/parser.ts
 
 
@@ -8369,7 +8609,7 @@ let loading;
  */
 function loadParser() {
     loading ??= (async () => {
-        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url));
+        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
         // The CLI bundle sits in dist/cli/ and shares the action's copy in dist/.
         const bundleDir = [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
         if (bundleDir)
@@ -11202,8 +11442,8 @@ function kindOf(entry) {
     return 'unknown type';
 }
 
-;// CONCATENATED MODULE: external "node:buffer"
-const external_node_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+// EXTERNAL MODULE: external "node:buffer"
+var external_node_buffer_ = __nccwpck_require__(4573);
 ;// CONCATENATED MODULE: ./src/migrations/read-sql.ts
 
 
@@ -11230,7 +11470,7 @@ function readSqlFile(absolute, path) {
         });
     }
     const bytes = raw.subarray(0, 3).equals(read_sql_BOM) ? raw.subarray(3) : raw;
-    const bad = (0,external_node_buffer_namespaceObject.isUtf8)(bytes) ? bytes.indexOf(0) : firstInvalidUtf8(bytes);
+    const bad = (0,external_node_buffer_.isUtf8)(bytes) ? bytes.indexOf(0) : firstInvalidUtf8(bytes);
     if (bad !== -1)
         throw notText(bytes, bad, raw.length - bytes.length, path);
     return { bytes, text: bytes.toString('utf8') };
@@ -14025,7 +14265,7 @@ async function applyCommand(ctx, result) {
 
 ;// CONCATENATED MODULE: ./src/audit/export.ts
 
-const MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
+const export_MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
 function buildAuditReport(all, range, chain) {
     const inRange = all.filter((row) => {
         const at = Date.parse(row.at);
@@ -14067,7 +14307,16 @@ function summariseRun(rows) {
         reason: first.reason,
         error: ended?.error ?? rows.find((r) => r.error)?.error ?? null,
         runUrl: first.runUrl,
-        manual: MANUAL_EVENTS.has(first.eventName ?? ''),
+        manual: export_MANUAL_EVENTS.has(first.eventName ?? ''),
+        ...(ended?.event === 'manual-run-refused' && { refusal: refusalOf(ended) }),
+    };
+}
+function refusalOf(row) {
+    const d = row.details ?? {};
+    return {
+        rule: typeof d.rule === 'string' ? d.rule : 'unknown',
+        role: typeof d.role === 'string' ? d.role : null,
+        allowedRoles: Array.isArray(d.allowedRoles) ? d.allowedRoles.map(String) : [],
     };
 }
 function auditJson(report) {
@@ -14116,7 +14365,7 @@ function auditMarkdown(report) {
         .map((r) => `- ${r.startedAt} ${md(r.environment)}: ${md(r.rolledBack.join(', '))} (${md(r.command)}, ${md(r.outcome)})`));
     section('Manual operations', runs
         .filter((r) => r.manual)
-        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}; reason: ${md(r.reason) || 'none given'}`));
+        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}${r.refusal ? ` (${md(r.refusal.rule)}; role ${md(r.refusal.role ?? 'unknown')}, allowed ${md(r.refusal.allowedRoles.join(', '))})` : ''}; reason: ${md(r.reason) || 'none given'}`));
     section('Failed runs', runs
         .filter((r) => ['failed', 'rolled-back', 'cancelled', 'abandoned', 'refused'].includes(r.outcome))
         .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)}: ${md(r.outcome)}: ${md(r.error) || 'no error recorded'}`));
@@ -15006,6 +15255,7 @@ async function statusCommand(ctx, result) {
 
 
 
+
 const HANDLERS = {
     plan: planCommand,
     apply: applyCommand,
@@ -15056,7 +15306,17 @@ async function runCommand(command) {
                 hint: `Available commands: ${Object.keys(HANDLERS).join(', ')}.`,
             });
         }
-        await handler(ctx, result);
+        // Before any migration work: a refused manual run writes its refusal to the audit log, nothing else.
+        // A manual run that passes has its "run started" row written by the guard, with the rate-limit check.
+        const refusal = ctx.permissions ? await guardManualRun(ctx, ctx.permissions, audit) : undefined;
+        if (refusal) {
+            result.status = 'failed';
+            result.refusal = refusal;
+            result.message = refusal.message;
+            result.error = { message: refusal.message, hint: refusal.hint };
+        }
+        else
+            await handler(ctx, result);
     }
     catch (error) {
         // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
@@ -15179,6 +15439,8 @@ function scrubberForInputs(raw) {
     for (const secret of secretsOfDatabaseUrl(raw['database-url']))
         scrubber.add(secret);
     scrubber.add(raw['github-token']?.trim());
+    // The whole webhook URL is the credential (Slack's and Teams' carry their token in the path).
+    scrubber.add(raw['notify-webhook-url']?.trim());
     return scrubber;
 }
 
@@ -20582,7 +20844,7 @@ function _check(fn, params) {
     return ch;
 }
 // @__NO_SIDE_EFFECTS__
-function describe(description) {
+function api_describe(description) {
     const ch = new $ZodCheck({ check: "describe" });
     ch._zod.onattach = [
         (inst) => {
@@ -22077,7 +22339,7 @@ function superRefine(fn, params) {
     return _superRefine(fn, params);
 }
 // Re-export describe and meta from core
-const schemas_describe = describe;
+const schemas_describe = api_describe;
 const schemas_meta = meta;
 // instanceof
 class schemas_Class {
@@ -22261,12 +22523,51 @@ function parseDuration(text) {
     return exact === undefined ? undefined : Math.round(exact);
 }
 
+;// CONCATENATED MODULE: ./src/config/rate-limit.ts
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** A window longer than this is a typo more often than a policy, and the audit query scans it. */
+const MAX_WINDOW_MS = 30 * 86_400_000;
+const FORMAT_HELP = 'use COUNT/WINDOW, a whole number of runs per window in s, m, h or d (e.g. 1/10m, 3/1h, 10/1d), or 0 for no limit';
+/**
+ * Reads `rate-limit`: "1/10m" (one run per ten minutes), "3/1h", or "0" (off). A bare duration
+ * ("10m") reads as one run per that window, the common case written short.
+ */
+function parseRateLimit(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (trimmed === '0' || trimmed === 'off')
+        return { ok: true, limit: undefined };
+    const match = /^(?:(\d+)\s*\/\s*)?(\d+)\s*(s|m|h|d)$/.exec(trimmed);
+    if (!match)
+        return { ok: false, problem: `"${text}" is not a rate limit: ${FORMAT_HELP}` };
+    const count = match[1] === undefined ? 1 : Number(match[1]);
+    const windowMs = Number(match[2]) * UNIT_MS[match[3]];
+    if (count === 0)
+        return { ok: true, limit: undefined };
+    if (count > 1000)
+        return { ok: false, problem: `"${text}": at most 1000 runs per window (${FORMAT_HELP})` };
+    if (windowMs === 0)
+        return { ok: false, problem: `"${text}": the window must be longer than 0 (${FORMAT_HELP})` };
+    if (windowMs > MAX_WINDOW_MS)
+        return { ok: false, problem: `"${text}": the window may be at most 30d (${FORMAT_HELP})` };
+    return { ok: true, limit: { count, windowMs, text: `${count}/${match[2]}${match[3]}` } };
+}
+
 ;// CONCATENATED MODULE: ./src/config/settings.ts
+
 
 
 
 const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'];
 const TRANSACTION_MODES = ['all', 'per-file'];
+/** The outcomes an alert can be sent for: a run's status, or `refused` for a refused manual run. */
+const NOTIFY_OUTCOMES = [
+    'failed',
+    'rolled-back',
+    'success',
+    'refused',
+    'cancelled',
+    'nothing-to-do',
+];
 const BACKUP_MODES = ['required', 'optional', 'off'];
 /** Every input by its action.yml name: the one list the CLI flags and the action reader share. */
 const INPUT_NAMES = [
@@ -22294,6 +22595,10 @@ const INPUT_NAMES = [
     'until',
     'comment',
     'github-token',
+    'allowed-roles',
+    'rate-limit',
+    'notify-webhook-url',
+    'notify-on',
 ];
 const blankToUndefined = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 /** An input left blank counts as not given (GitHub passes every declared input, empty when unset). */
@@ -22400,7 +22705,35 @@ const schema = object({
     until: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
     comment: settings_boolean(true),
     'github-token': input(optional(schemas_string().check(_trim()))),
+    'allowed-roles': input(schemas_default(schemas_string()
+        .check(refine((v) => commaList(v).length > 0 && commaList(v).every((r) => /^[a-z0-9][a-z0-9 _-]*$/.test(r)), 'must be a comma-separated list of repository roles, e.g. admin,maintain (role names as GitHub gives them: admin, maintain, write, triage, read, or a custom role)')), 'admin,maintain')),
+    'rate-limit': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
+        const parsed = parseRateLimit(value);
+        if (!parsed.ok)
+            ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
+    })), '1/10m')),
+    'notify-webhook-url': input(optional(schemas_string().check(_trim(), 
+    // The URL itself is a secret: the message never quotes it.
+    refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), {
+        error: 'is not an http(s) URL: give the incoming webhook URL of your Slack or Teams channel, from a secret',
+    })))),
+    'notify-on': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
+        const unknown = commaList(value).filter((v) => !NOTIFY_OUTCOMES.includes(v));
+        if (unknown.length > 0 || commaList(value).length === 0)
+            ctx.addIssue({
+                code: 'custom',
+                message: `${unknown.length ? `"${unknown.join(', ')}" is not accepted` : 'is empty'}: use a comma-separated list of ${NOTIFY_OUTCOMES.join(', ')}`,
+                input: value,
+            });
+    })), 'failed,rolled-back')),
 });
+/** "admin, Maintain" → ["admin", "maintain"]: role names and outcomes compare in lower case. */
+function commaList(text) {
+    return text
+        .split(',')
+        .map((item) => item.trim().toLowerCase())
+        .filter(Boolean);
+}
 /**
  * Turns raw inputs into Settings, or throws one error listing every bad input with what is accepted.
  * Nothing here touches the network or the database.
@@ -22460,12 +22793,270 @@ function parseSettings(raw, context = {}) {
         until: timestamp(v.until),
         comment: v.comment,
         githubToken: v['github-token'],
+        allowedRoles: commaList(v['allowed-roles']),
+        rateLimit: parseRateLimit(v['rate-limit']).limit,
+        notifyWebhookUrl: v['notify-webhook-url'],
+        notifyOn: commaList(v['notify-on']),
     };
 }
 class SettingsError extends Error {
     constructor(message) {
         super(message);
         this.name = 'SettingsError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/alert.ts
+
+/** Longest error quoted: a chat message is a pointer to the run, not the report. */
+const MAX_ERROR = 600;
+/** Versions listed before "and N more". */
+const MAX_VERSIONS = 20;
+/** The outcome an alert is about: a refused manual run is `refused`, otherwise the run's status. */
+function alertOutcome(result) {
+    return result.refusal ? 'refused' : result.status;
+}
+const HEADLINE = {
+    success: (r) => `✅ ${r.command} succeeded${r.applied.length ? `: ${plural(r.applied.length, 'migration')} applied` : ''}`,
+    'nothing-to-do': (r) => `💤 ${r.command}: nothing to do`,
+    failed: (r) => `❌ ${r.command} failed`,
+    'rolled-back': (r) => r.command === 'rollback'
+        ? `↩️ rollback: ${r.rollback?.reverted.length ?? 0} reverted`
+        : `↩️ ${r.command} failed and was rolled back`,
+    cancelled: (r) => `⏹️ ${r.command} cancelled`,
+    refused: (r) => `⛔ manual ${r.command} refused`,
+};
+/** What the message says, whatever its format. */
+function alertMessage(result, context) {
+    const outcome = alertOutcome(result);
+    const facts = [];
+    const add = (name, value) => {
+        if (value)
+            facts.push({ name, value });
+    };
+    add('Environment', result.environment);
+    add('Outcome', outcome);
+    add('Repository', context.repository);
+    add('Actor', context.actor && `${context.actor}${context.eventName ? ` (${context.eventName})` : ''}`);
+    add('Reason', context.reason);
+    if (result.refusal) {
+        const r = result.refusal;
+        add('Role', r.role ?? 'unknown');
+        add('Allowed roles', r.allowedRoles.join(', '));
+        add('Next allowed run', r.nextAllowedAt);
+    }
+    add('Failing file', failingFile(result));
+    if (outcome !== 'success' && outcome !== 'nothing-to-do')
+        add('Error', result.error && cut(oneLine(result.error.message), MAX_ERROR));
+    if (!result.refusal)
+        add('Applied', versions(result.applied));
+    const reverted = result.rollback?.reverted ?? [];
+    if (reverted.length)
+        add('Rolled back', versions(reverted));
+    else if (outcome === 'rolled-back')
+        add('Rolled back', versions(result.migrations.filter((m) => m.status === 'rolled-back').map((m) => m.version)));
+    if (result.rollback?.nextStep)
+        add('Next step', cut(oneLine(result.rollback.nextStep), MAX_ERROR));
+    return {
+        outcome,
+        title: `Migration guard · ${result.environment} · ${HEADLINE[outcome](result)}`,
+        facts,
+        runUrl: result.runUrl,
+    };
+}
+/** The webhook body for `format`. */
+function renderAlert(result, context, format) {
+    const message = alertMessage(result, context);
+    return format === 'teams' ? teamsCard(message) : slackText(message);
+}
+function slackText(m) {
+    const lines = [`*${slack(m.title)}*`, ...m.facts.map((f) => `*${f.name}:* ${slack(f.value)}`)];
+    if (m.runUrl)
+        lines.push(`<${slack(m.runUrl)}|View the run>`);
+    return { text: lines.join('\n') };
+}
+/** Slack's mrkdwn control characters, escaped as Slack documents (only these three). */
+function slack(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function teamsCard(m) {
+    const bad = m.outcome !== 'success' && m.outcome !== 'nothing-to-do';
+    return {
+        type: 'message',
+        attachments: [
+            {
+                contentType: 'application/vnd.microsoft.card.adaptive',
+                contentUrl: null,
+                content: {
+                    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+                    type: 'AdaptiveCard',
+                    version: '1.4',
+                    body: [
+                        {
+                            type: 'TextBlock',
+                            text: m.title,
+                            weight: 'Bolder',
+                            size: 'Medium',
+                            wrap: true,
+                            ...(bad && { color: 'Attention' }),
+                        },
+                        { type: 'FactSet', facts: m.facts.map((f) => ({ title: f.name, value: f.value })) },
+                    ],
+                    ...(m.runUrl && { actions: [{ type: 'Action.OpenUrl', title: 'View the run', url: m.runUrl }] }),
+                },
+            },
+        ],
+    };
+}
+function failingFile(result) {
+    const error = result.error;
+    const failed = result.migrations.find((m) => m.status === 'failed' || m.status === 'partially-applied');
+    const file = error?.file ?? failed?.error?.file ?? failed?.file;
+    if (!file)
+        return undefined;
+    const line = error?.file ? error.line : failed?.error?.line;
+    return line ? `${file}:${line}` : file;
+}
+function versions(list) {
+    if (list.length === 0)
+        return 'none';
+    const shown = list.slice(0, MAX_VERSIONS).join(', ');
+    return list.length > MAX_VERSIONS ? `${shown} and ${list.length - MAX_VERSIONS} more` : shown;
+}
+function oneLine(text) {
+    return text.replace(/\s*\r?\n\s*/g, ' ').trim();
+}
+function plural(n, word) {
+    return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+;// CONCATENATED MODULE: ./src/proxy.ts
+/**
+ * The HTTP(S) proxy of self-hosted runners, read as @actions/http-client reads it: shared by our
+ * GitHub client (github/api.ts) and the alert sender (notify/webhook.ts).
+ */
+/** The proxy URL for `target` under the runner's proxy variables, or undefined to go direct. */
+function proxyFor(target, env = process.env) {
+    const https = target.protocol === 'https:';
+    const proxy = https ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy || env.HTTP_PROXY;
+    if (!proxy)
+        return undefined;
+    const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+    if (host === 'localhost' || host.startsWith('127.') || host === '::1')
+        return undefined;
+    const port = target.port || (https ? '443' : '80');
+    const noProxy = (env.no_proxy || env.NO_PROXY || '').split(',').map((e) => e.trim().toLowerCase());
+    const bypassed = noProxy.filter(Boolean).some((entry) => {
+        if (entry === '*')
+            return true;
+        const [name, entryPort] = entry.split(':');
+        if (entryPort && entryPort !== port)
+            return false;
+        const bare = name.replace(/^\*?\./, '');
+        return host === bare || host.endsWith(`.${bare}`);
+    });
+    if (bypassed)
+        return undefined;
+    return /^https?:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
+}
+
+;// CONCATENATED MODULE: ./src/notify/webhook.ts
+
+class WebhookError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'WebhookError';
+    }
+}
+async function postJson(url, body, options) {
+    const deadline = AbortSignal.timeout(options.timeoutMs);
+    const started = Date.now();
+    const text = JSON.stringify(body);
+    const send = await fetchFor(url);
+    for (let attempt = 1;; attempt++) {
+        let problem;
+        let retryable;
+        try {
+            const response = await send(url, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json; charset=utf-8' },
+                body: text,
+                signal: deadline,
+                redirect: 'error',
+            });
+            // Read (and so release) the body; Slack explains a refusal in it ("invalid_payload").
+            const answer = (await response.text().catch(() => '')).trim().slice(0, 200);
+            if (response.ok)
+                return { status: response.status, attempts: attempt };
+            problem = `the webhook answered HTTP ${response.status}${answer ? ` (${answer.replace(/\s+/g, ' ')})` : ''}`;
+            retryable = response.status >= 500;
+        }
+        catch (error) {
+            if (deadline.aborted)
+                throw new WebhookError(`the webhook did not answer within ${Math.round(options.timeoutMs / 1000)} s`);
+            const cause = error.cause;
+            problem = `the webhook could not be reached (${cause?.code ?? cause?.message ?? error.message})`;
+            retryable = true;
+        }
+        const left = options.timeoutMs - (Date.now() - started);
+        if (attempt >= 2 || !retryable || left <= options.retryDelayMs)
+            throw new WebhookError(attempt >= 2 ? `${problem}, again on the retry` : problem);
+        // Not unref'd: the run is awaiting it, and an unref'd timer alone would let the process exit.
+        await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
+    }
+}
+/**
+ * Node's fetch, or behind the runner's HTTP(S) proxy (self-hosted runners) undici's through it, as
+ * our GitHub client does; undici is loaded only then.
+ */
+async function fetchFor(url) {
+    const proxy = proxyFor(new URL(url));
+    if (!proxy)
+        return fetch;
+    const undici = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
+    const dispatcher = new undici.ProxyAgent(proxy);
+    return ((target, init) => undici.fetch(target, { ...init, dispatcher }));
+}
+
+;// CONCATENATED MODULE: ./src/notify/index.ts
+
+
+
+/** How long a run may spend on its alert, retry included. */
+const ALERT_TIMEOUT_MS = 10_000;
+const RETRY_DELAY_MS = 1_000;
+/**
+ * Teams' webhooks: Workflows (Power Automate: *.logic.azure.com, *.powerplatform.com) take only
+ * Adaptive Cards; legacy connectors (*.webhook.office.com) take them too. Every other host gets
+ * Slack's `{"text": …}`, which Slack-compatible webhooks share.
+ */
+function alertFormatFor(webhookUrl) {
+    const host = new URL(webhookUrl).hostname.toLowerCase();
+    const teams = ['.webhook.office.com', '.logic.azure.com', '.powerplatform.com', '.powerautomate.com'];
+    return teams.some((suffix) => host.endsWith(suffix)) ? 'teams' : 'slack';
+}
+/**
+ * Sends the run's alert when `notify-webhook-url` is set and the outcome is in `notify-on`. Never
+ * throws and never changes the outcome: a webhook that fails or does not answer in time is a
+ * warning. The payload is scrubbed here, at the sink, and nothing logged names the URL.
+ */
+async function notifyRun(settings, result, context, logger, scrubber) {
+    const url = settings.notifyWebhookUrl;
+    if (!url)
+        return;
+    const outcome = alertOutcome(result);
+    if (!settings.notifyOn.includes(outcome)) {
+        logger.debug(`No alert: ${outcome} is not in notify-on (${settings.notifyOn.join(', ')})`);
+        return;
+    }
+    try {
+        const format = alertFormatFor(url);
+        const payload = scrubber.scrubValue(renderAlert(result, context, format));
+        const sent = await postJson(url, payload, { timeoutMs: ALERT_TIMEOUT_MS, retryDelayMs: RETRY_DELAY_MS });
+        logger.info(`Alert sent (${outcome}, ${format === 'teams' ? 'Teams Adaptive Card' : 'Slack-style text'}${sent.attempts > 1 ? ', on the retry' : ''})`);
+    }
+    catch (error) {
+        logger.warn(`The alert (${outcome}) could not be sent to notify-webhook-url: ${scrubber.scrub(errorMessage(error))}. The migration's outcome is not affected.`);
     }
 }
 
@@ -22507,6 +23098,7 @@ function renderText(result) {
 
 
 
+
 const USAGE = `Usage: migration-guard <command> [--flag value ...]
 
 Commands: ${COMMANDS.join(', ')}
@@ -22533,13 +23125,17 @@ Flags (the same names as the action's inputs):
   --confirm-restore DB      rollback --strategy restore: the database name, confirming the restore
   --report-path FILE        write the JSON report here (audit: its exports go beside it)
   --reason TEXT             why this run was started (recorded in the audit log)
+  --notify-webhook-url URL  send one message per run to this Slack/Teams incoming webhook
+  --notify-on OUTCOMES      which outcomes send one (default failed,rolled-back; also success,
+                            refused, cancelled, nothing-to-do)
   --since WHEN, --until WHEN
                             audit: the exported range (2026-01-31, 2026-01-31T12:00Z, 7d, 12h)
   --json                    print the JSON report instead of the text table
 
 Exit codes: 0 success or nothing to do, 1 the run failed or was cancelled, 2 bad usage.`;
 const BOOLEAN_FLAGS = new Set(['allow-out-of-order']);
-const ACTION_ONLY = new Set(['command', 'comment', 'github-token']);
+// The manual-run guard is the action's: it reads the repository role of whoever started a workflow.
+const ACTION_ONLY = new Set(['command', 'comment', 'github-token', 'allowed-roles', 'rate-limit']);
 function parseArgs(argv) {
     const raw = {};
     let json = false;
@@ -22623,15 +23219,16 @@ async function main(argv, env = process.env) {
     }
     const logger = scrubbingLogger(stderrLogger, scrubber.scrub);
     const stop = cancelOnSignals(logger);
+    const run = runContextFromEnv(env);
     // Scrubbed (then its statements cut) by runCommand: the report and stdout are written from it as it is.
-    const result = await runCommand({
-        settings,
-        logger,
-        run: runContextFromEnv(env),
-        signal: stop.signal,
-        scrubber,
-    });
+    const result = await runCommand({ settings, logger, run, signal: stop.signal, scrubber });
     stop.dispose();
+    await notifyRun(settings, result, {
+        actor: run.triggeringActor || run.actor,
+        eventName: run.eventName,
+        repository: run.repository,
+        reason: settings.reason,
+    }, logger, scrubber);
     if (settings.reportPath) {
         const path = (0,external_node_path_namespaceObject.resolve)(settings.reportPath);
         await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true });
@@ -22687,6 +23284,34 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
 /***/ 7598:
 /***/ ((module) => {
 
@@ -22694,10 +23319,115 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto"
 
 /***/ }),
 
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
 /***/ 3024:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
