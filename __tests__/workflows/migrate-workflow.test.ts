@@ -293,3 +293,114 @@ describe('fan-out over targets', () => {
     expect(code).toBe(1);
   });
 });
+
+describe('example callers in docs/examples', () => {
+  interface Caller {
+    on: Record<string, { inputs?: Record<string, { options?: string[] }> } | null>;
+    jobs: Record<
+      string,
+      {
+        uses?: string;
+        with?: Record<string, unknown>;
+        secrets?: Record<string, unknown> | 'inherit';
+        permissions?: Record<string, string>;
+      }
+    >;
+  }
+  const read = (name: string) =>
+    parse(readFileSync(join('docs', 'examples', name), 'utf8'), { strict: true, uniqueKeys: true }) as Caller;
+  const EXAMPLES = [
+    'plan-on-pull-request.yml',
+    'staging-then-production.yml',
+    'tenant-fan-out.yml',
+    'admin-console.yml',
+  ];
+  const callOf = (caller: Caller) => Object.values(caller.jobs).find((j) => j.uses?.includes('migrate.yml'))!;
+  const LEVEL: Record<string, number> = { none: 0, read: 1, write: 2 };
+
+  it.each(EXAMPLES)(
+    '%s calls migrate.yml with its inputs and secrets, granting what its jobs ask for',
+    (name) => {
+      const call = callOf(read(name));
+      expect(call.uses).toBe(
+        'supabase-migration-guard/supabase-migration-guard/.github/workflows/migrate.yml@v1',
+      );
+      for (const input of Object.keys(call.with ?? {}))
+        expect([input, input in workflow.on.workflow_call.inputs]).toEqual([input, true]);
+      if (call.secrets !== 'inherit')
+        for (const secret of Object.keys(call.secrets ?? {}))
+          expect([secret, secret in workflow.on.workflow_call.secrets]).toEqual([secret, true]);
+      // GitHub refuses to start a called workflow whose jobs ask for more than the caller grants.
+      for (const [id, job] of Object.entries(jobs))
+        for (const [scope, level] of Object.entries(job.permissions ?? {}))
+          expect([id, scope, LEVEL[call.permissions?.[scope] ?? 'none'] >= LEVEL[level]]).toEqual([
+            id,
+            scope,
+            true,
+          ]);
+    },
+  );
+
+  /** The called workflow's jobs that run for the caller's event and its `with:` evaluated. */
+  function calledJobs(name: string, event: string, extra: Contexts = {}): string[] {
+    const call = callOf(read(name));
+    const c = contexts(event, {}, extra);
+    const given = Object.fromEntries(Object.entries(call.with ?? {}).map(([k, v]) => [k, interpolate(v, c)]));
+    return jobsThatRun(event, inputs(given));
+  }
+
+  it('staging-then-production: staging from the staging branch, production from main, a plan on pull requests', () => {
+    const on = (ref: string) => ({ github: { event_name: 'push', ref_name: ref } });
+    expect(calledJobs('staging-then-production.yml', 'push', on('staging'))).toEqual(['staging']);
+    expect(calledJobs('staging-then-production.yml', 'push', on('main'))).toEqual(['production']);
+    expect(
+      calledJobs('staging-then-production.yml', 'pull_request', {
+        github: { event_name: 'pull_request', ref_name: '7/merge' },
+      }),
+    ).toEqual(['plan']);
+  });
+
+  it('admin-console: every command on the chosen environment only, with the reason and rollback bounds passed on', () => {
+    const caller = read('admin-console.yml');
+    const choices = caller.on.workflow_dispatch!.inputs!;
+    expect(choices.command.options).toEqual(['status', 'apply', 'rollback', 'backup', 'audit']);
+    expect(choices.environment.options).toEqual(['staging', 'production']);
+    for (const command of choices.command.options!)
+      for (const environment of choices.environment.options!) {
+        const run = calledJobs('admin-console.yml', 'workflow_dispatch', {
+          inputs: { command, environment, reason: 'why', count: '1', 'target-version': '' },
+        });
+        expect([command, environment, run]).toEqual([command, environment, [environment]]);
+      }
+    const call = callOf(caller);
+    const c = contexts(
+      'workflow_dispatch',
+      {},
+      {
+        inputs: {
+          command: 'rollback',
+          environment: 'production',
+          reason: 'bad deploy',
+          count: '2',
+          'target-version': '',
+        },
+      },
+    );
+    expect(interpolate(call.with!.command, c)).toBe('rollback');
+    expect(interpolate(call.with!.count, c)).toBe('2');
+    expect(interpolate(call.with!.reason, c)).toBe('bad deploy');
+    const toVersion = { ...c, inputs: { ...(c.inputs as object), 'target-version': '20240101000000' } };
+    expect(interpolate(call.with!['target-version'], toVersion)).toBe('20240101000000');
+    expect(interpolate(call.with!.count, toVersion)).toBe('');
+  });
+
+  it('tenant-fan-out: the targets list goes to the fan-out with the caller’s secrets', () => {
+    const call = callOf(read('tenant-fan-out.yml'));
+    expect(call.secrets).toBe('inherit');
+    const list = '[{"name":"acme","secret":"ACME_DATABASE_URL"}]';
+    expect(calledJobs('tenant-fan-out.yml', 'push', { needs: { targets: { outputs: { list } } } })).toEqual([
+      'target',
+      'status-board',
+    ]);
+  });
+});
