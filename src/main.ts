@@ -37,9 +37,13 @@ export async function run(): Promise<void> {
     settings = parseSettings(raw, { eventName: runContext.eventName });
   } catch (error) {
     const message = scrubber.scrub((error as Error).message);
+    const result = invalidInputResult(message);
     core.setOutput('status', 'failed');
     core.setOutput('changed', 'false');
-    await writeSummary(invalidInputResult(message));
+    // A report even so: a fan-out's status board shows this target's error, not "no report".
+    const requested = raw['report-path']?.trim();
+    await writeReport(result, requested || defaultReportPath('unknown', 'invalid-inputs'));
+    await writeSummary(result);
     core.setFailed(message);
     return;
   }
@@ -61,13 +65,22 @@ export async function run(): Promise<void> {
   });
   stop.dispose();
 
-  const reportPath = resolve(
-    settings.reportPath ??
-      join(
-        process.env.RUNNER_TEMP || tmpdir(),
-        `migration-guard-${settings.environment}-${settings.command}.json`,
-      ),
-  );
+  await writeReport(result, settings.reportPath ?? defaultReportPath(settings.environment, settings.command));
+  publishOutputs(result);
+  await writeSummary(result);
+  annotate(result);
+  // Last, and bounded: a GitHub API that never answers cannot hold the job.
+  await board?.finish(COMMENT_WAIT_MS);
+  if (result.status !== 'success' && result.status !== 'nothing-to-do') core.setFailed(result.message);
+}
+
+function defaultReportPath(environment: string, command: string): string {
+  return join(process.env.RUNNER_TEMP || tmpdir(), `migration-guard-${environment}-${command}.json`);
+}
+
+/** The JSON report (the run's result, already scrubbed) and the `report-path` output. */
+async function writeReport(result: RunResult, path: string): Promise<void> {
+  const reportPath = resolve(path);
   try {
     await mkdir(dirname(reportPath), { recursive: true });
     await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`);
@@ -75,12 +88,6 @@ export async function run(): Promise<void> {
   } catch (error) {
     core.warning(`Could not write the JSON report to ${reportPath}: ${(error as Error).message}`);
   }
-  publishOutputs(result);
-  await writeSummary(result);
-  annotate(result);
-  // Last, and bounded: a GitHub API that never answers cannot hold the job.
-  await board?.finish(COMMENT_WAIT_MS);
-  if (result.status !== 'success' && result.status !== 'nothing-to-do') core.setFailed(result.message);
 }
 
 /** How long the run waits, at its end, for the pull request comment's last update. */

@@ -6,141 +6,44 @@
  * bash with the step's `env:`; `if:` and `continue-on-error` decide as on GitHub. The service
  * database of the job is replaced by a fresh database on the test server.
  *
- * Needs a dist/ built from the sources (`npm run build`): it runs the bundle, as the job does.
+ * The runner is emulated by helpers/local-runner.ts. Needs a dist/ built from the sources (`npm run
+ * build`): it runs the bundle, as the job does.
  */
 import { describe, expect, it } from '@jest/globals';
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { databasesFor, query, testServers } from '../helpers/db.js';
-import { condition, interpolate, type Contexts, type Value } from '../helpers/expressions.js';
-import { parseOutputs } from '../helpers/github-output.js';
+import { runJobLocally, type Job, type StepRecord } from '../helpers/local-runner.js';
 import { tempDirsFor } from '../helpers/temp.js';
 
 const ROOT = process.cwd();
 const ACTION = join(ROOT, 'dist', 'index.js');
 
-interface Step {
-  id?: string;
-  name?: string;
-  if?: string;
-  uses?: string;
-  run?: string;
-  with?: Record<string, unknown>;
-  env?: Record<string, unknown>;
-  'continue-on-error'?: boolean;
-}
-interface Job {
-  env?: Record<string, string>;
-  steps: Step[];
-}
-
 const ci = parse(readFileSync('.github/workflows/ci.yml', 'utf8')) as { jobs: Record<string, Job> };
-const action = parse(readFileSync('action.yml', 'utf8')) as {
-  inputs: Record<string, { default?: string }>;
-};
 const tempDir = tempDirsFor();
 
-function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      { cwd: ROOT, env, timeout: 90_000, maxBuffer: 32 << 20 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, out: `${stdout}${stderr}` });
-      },
-    );
-  });
-}
-
-interface StepRecord {
-  label: string;
-  outcome: 'success' | 'failure' | 'skipped';
-  out: string;
-}
-
-/** Runs the job's steps as the runner would; returns what each step did. */
-async function runJob(job: Job, jobEnv: Record<string, string>): Promise<StepRecord[]> {
+/** The job in this checkout (the workspace), `uses: ./` being this build's dist/. */
+async function runJob(job: Job, env: Record<string, string>): Promise<StepRecord[]> {
   const temp = tempDir('mg-ci-e2e-');
-  const runnerTemp = join(temp, 'runner-temp');
-  mkdirSync(runnerTemp);
-  const eventPath = join(temp, 'event.json');
-  writeFileSync(eventPath, JSON.stringify({ ref: 'refs/heads/main' }));
-  const github = {
-    event_name: 'push',
-    repository: 'acme/app',
-    run_id: '4242',
-    sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
-    token: 'ghs_not_used_with_comment_false',
+  const run = await runJobLocally(job, {
     workspace: ROOT,
-  };
-  const runnerEnv = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: temp,
-    CI: 'true',
-    GITHUB_ACTIONS: 'true',
-    GITHUB_EVENT_NAME: github.event_name,
-    GITHUB_EVENT_PATH: eventPath,
-    GITHUB_REPOSITORY: github.repository,
-    GITHUB_RUN_ID: github.run_id,
-    GITHUB_SHA: github.sha,
-    GITHUB_REF: 'refs/heads/main',
-    GITHUB_ACTOR: 'octocat',
-    GITHUB_WORKSPACE: ROOT,
-    RUNNER_TEMP: runnerTemp,
-    ...jobEnv,
-  };
-  const steps: Record<string, Value> = {};
-  const records: StepRecord[] = [];
-  let status: 'success' | 'failure' = 'success';
-  for (const [index, step] of job.steps.entries()) {
-    const label = step.id ?? step.name ?? step.uses ?? `step ${index}`;
-    const ctx: Contexts = { github, env: jobEnv, runner: { temp: runnerTemp, os: 'Linux' }, steps };
-    if (!condition(step.if, ctx, { status })) {
-      records.push({ label, outcome: 'skipped', out: '' });
-      if (step.id) steps[step.id] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
-      continue;
-    }
-    let result: { code: number; out: string };
-    let outputs: Record<string, string> = {};
-    if (step.uses?.startsWith('actions/checkout@')) {
-      result = { code: 0, out: 'the repository is the working directory' };
-    } else if (step.uses === './') {
-      const env: NodeJS.ProcessEnv = { ...runnerEnv };
-      const given = step.with ?? {};
-      for (const name of Object.keys(given))
-        if (!(name in action.inputs)) throw new Error(`${label}: "${name}" is not an input of action.yml`);
-      for (const [name, spec] of Object.entries(action.inputs)) {
-        const value = name in given ? given[name] : (spec.default ?? '');
-        env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(interpolate(value, ctx) ?? '');
-      }
-      const outputFile = join(temp, `output-${index}`);
-      writeFileSync(outputFile, '');
-      env.GITHUB_OUTPUT = outputFile;
-      env.GITHUB_STEP_SUMMARY = join(temp, `summary-${index}`);
-      result = await run(process.execPath, [ACTION], env);
-      outputs = parseOutputs(readFileSync(outputFile, 'utf8'));
-    } else if (step.run !== undefined) {
-      const env: NodeJS.ProcessEnv = { ...runnerEnv };
-      for (const [name, value] of Object.entries(step.env ?? {}))
-        env[name] = String(interpolate(value, ctx) ?? '');
-      const script = join(temp, `step-${index}.sh`);
-      writeFileSync(script, step.run);
-      // The runner's default shell on Linux.
-      result = await run('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], env);
-    } else {
-      throw new Error(`${label}: a step this test does not know how to run (${step.uses})`);
-    }
-    const outcome = result.code === 0 ? 'success' : 'failure';
-    const conclusion = outcome === 'failure' && step['continue-on-error'] ? 'success' : outcome;
-    if (conclusion === 'failure') status = 'failure';
-    if (step.id) steps[step.id] = { outputs, outcome, conclusion };
-    records.push({ label, outcome, out: result.out });
-  }
-  return records;
+    temp,
+    artifacts: join(temp, 'artifacts'),
+    contexts: {
+      github: {
+        event_name: 'push',
+        repository: 'acme/app',
+        run_id: '4242',
+        token: 'ghs_unused',
+        workspace: ROOT,
+      },
+    },
+    env,
+    actions: { './': ROOT },
+  });
+  return run.records;
 }
 
 function localPgDumpMajor(): number {
