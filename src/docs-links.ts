@@ -14,6 +14,7 @@ export const TROUBLESHOOTING_TOPICS = [
   'pg_dump-is-older-than-the-server',
   'another-run-holds-the-lock',
   'history-and-files-disagree',
+  'a-fan-out-target-shows-no-report',
 ] as const;
 export type TroubleshootingTopic = (typeof TROUBLESHOOTING_TOPICS)[number];
 

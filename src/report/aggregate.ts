@@ -3,6 +3,7 @@
  * JSON report (the action's `report-path`), failures first. Pure: reports in, Markdown out; the
  * command (commands/aggregate.ts) reads the files and writes the job summary.
  */
+import { seeTroubleshooting } from '../docs-links.js';
 import type { RunResult, RunStatus } from '../engine/result.js';
 import { clip, countsBy, escapeCell, fitToSize, foldList, formatBytes, formatSeconds } from './markdown.js';
 import { SUMMARY_BUDGET_BYTES } from './summary.js';
@@ -82,7 +83,7 @@ export function boardRows(targets: AggregateTarget[] | undefined, reports: Targe
             target: target.name,
             environment: target.environment,
             state: 'missing',
-            note: 'The job wrote no report: open the workflow run to see where it stopped.',
+            note: `The job wrote no report: open the workflow run to see where it stopped.${seeTroubleshooting('a-fan-out-target-shows-no-report')}`,
           },
     );
   }
