@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { runCommand } from './commands/index.js';
+import { aggregateMain } from './commands/aggregate.js';
 import { cancelOnSignals } from './cancel.js';
 import { runContextFromEnv } from './config/run-context.js';
 import { scrubberForInputs } from './config/run-scrubber.js';
@@ -13,6 +14,8 @@ import { renderText } from './report/text.js';
 const USAGE = `Usage: migration-guard <command> [--flag value ...]
 
 Commands: ${COMMANDS.join(', ')}
+          aggregate: one status board from many targets' JSON reports; needs no database
+          (migration-guard aggregate --help)
 
 Flags (the same names as the action's inputs):
   --database-url URL        required; or set DATABASE_URL
@@ -96,6 +99,8 @@ const stderrLogger: Logger = {
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // Reads report files only: none of the database flags, settings or scrubbing of a run apply.
+  if (argv[0] === 'aggregate') return aggregateMain(argv.slice(1), env);
   let parsed;
   try {
     parsed = parseArgs(argv);

@@ -39,9 +39,13 @@ export async function run(): Promise<void> {
     settings = parseSettings(raw, { eventName: runContext.eventName });
   } catch (error) {
     const message = scrubber.scrub((error as Error).message);
+    const result = invalidInputResult(message);
     core.setOutput('status', 'failed');
     core.setOutput('changed', 'false');
-    await writeSummary(invalidInputResult(message));
+    // A report even so: a fan-out's status board shows this target's error, not "no report".
+    const requested = raw['report-path']?.trim();
+    await writeReport(result, requested || (await defaultReportPath('unknown', 'invalid-inputs')));
+    await writeSummary(result);
     core.setFailed(message);
     return;
   }
@@ -65,20 +69,10 @@ export async function run(): Promise<void> {
   });
   stop.dispose();
 
-  let reportPath = settings.reportPath ?? '';
-  try {
-    // Outside a runner (no RUNNER_TEMP) the default goes to a private folder of its own, not to a
-    // name any local user could have put a symlink at in the shared temp folder.
-    const folder = process.env.RUNNER_TEMP || (await mkdtemp(join(tmpdir(), 'migration-guard-')));
-    reportPath = resolve(
-      settings.reportPath ?? join(folder, `migration-guard-${settings.environment}-${settings.command}.json`),
-    );
-    await mkdir(dirname(reportPath), { recursive: true });
-    await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
-    core.setOutput('report-path', reportPath);
-  } catch (error) {
-    core.warning(`Could not write the JSON report to ${reportPath}: ${(error as Error).message}`);
-  }
+  await writeReport(
+    result,
+    settings.reportPath ?? (await defaultReportPath(settings.environment, settings.command)),
+  );
   publishOutputs(result);
   await writeSummary(result);
   annotate(result);
@@ -99,6 +93,29 @@ export async function run(): Promise<void> {
     ),
   ]);
   if (result.status !== 'success' && result.status !== 'nothing-to-do') core.setFailed(result.message);
+}
+
+/**
+ * Under RUNNER_TEMP on a runner. Outside one, a private folder of its own (mkdtemp, 0700), not a
+ * name in the shared temp folder that any local user could have put a symlink at.
+ */
+async function defaultReportPath(environment: string, command: string): Promise<string> {
+  const name = `migration-guard-${environment}-${command}.json`;
+  if (process.env.RUNNER_TEMP) return join(process.env.RUNNER_TEMP, name);
+  // A temp folder that cannot be written: the working directory (the write reports its own failure).
+  return join(await mkdtemp(join(tmpdir(), 'migration-guard-')).catch(() => process.cwd()), name);
+}
+
+/** The JSON report (the run's result, already scrubbed) and the `report-path` output. */
+async function writeReport(result: RunResult, path: string): Promise<void> {
+  const reportPath = resolve(path);
+  try {
+    await mkdir(dirname(reportPath), { recursive: true });
+    await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
+    core.setOutput('report-path', reportPath);
+  } catch (error) {
+    core.warning(`Could not write the JSON report to ${reportPath}: ${(error as Error).message}`);
+  }
 }
 
 /** How long the run waits, at its end, for the pull request comment's last update. */

@@ -21,6 +21,7 @@ import {
   databasesFor,
 } from '../helpers/db.js';
 import { freePort, tempDirsFor } from '../helpers/temp.js';
+import { parseOutputs } from '../helpers/github-output.js';
 
 const ROOT = process.cwd();
 const ACTION = join(ROOT, 'dist', 'index.js');
@@ -74,32 +75,6 @@ function runNode(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv 
 /** Only what a developer's shell must give node: nothing else leaks into the child. */
 function baseEnv(home: string): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home };
-}
-
-/** GITHUB_OUTPUT as @actions/core writes it: `name<<DELIMITER`, value lines, `DELIMITER`. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  let i = 0;
-  while (i < lines.length) {
-    const line = lines[i++];
-    if (line === '') continue;
-    const heredoc = /^([^<=]+)<<(.+)$/.exec(line);
-    if (heredoc) {
-      const [, name, delimiter] = heredoc;
-      const value: string[] = [];
-      while (i < lines.length && lines[i] !== delimiter) value.push(lines[i++]);
-      if (i >= lines.length)
-        throw new Error(`GITHUB_OUTPUT: value of "${name}" is not terminated by ${delimiter}`);
-      i++;
-      outputs[name] = value.join('\n');
-      continue;
-    }
-    const simple = /^([^=]+)=(.*)$/.exec(line);
-    if (!simple) throw new Error(`GITHUB_OUTPUT: unexpected line ${JSON.stringify(line)}`);
-    outputs[simple[1]] = simple[2];
-  }
-  return outputs;
 }
 
 const unescapeData = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
