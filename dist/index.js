@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1142);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1611);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1142:
+/***/ 1611:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -8932,7 +8932,30 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: ./src/docs-links.ts
+/**
+ * Where an error's "what to do next" sends the user for more: the README's troubleshooting
+ * entries. One place for the address, so a hint never points at a heading that does not exist
+ * (__tests__/workflows/readme-tables.test.ts checks every topic against the README's headings).
+ */
+const README_URL = 'https://github.com/supabase-migration-guard/supabase-migration-guard/blob/v1/README.md';
+const TROUBLESHOOTING_TOPICS = (/* unused pure expression or super */ null && ([
+    'cannot-reach-the-database',
+    'password-authentication-failed',
+    'tls-certificate-errors',
+    'transaction-pooler-port-6543-refused',
+    'pg_dump-is-older-than-the-server',
+    'another-run-holds-the-lock',
+    'history-and-files-disagree',
+    'a-fan-out-target-shows-no-report',
+]));
+/** " More: <README>#topic" — appended to a hint. */
+function seeTroubleshooting(topic) {
+    return ` More: ${README_URL}#${topic}`;
+}
+
 ;// CONCATENATED MODULE: ./src/db/connect.ts
+
 
 
 /** PostgreSQL truncates application_name to NAMEDATALEN-1 bytes. */
@@ -9013,11 +9036,11 @@ function describeConnectError(error, target) {
     const cases = {
         ECONNREFUSED: [
             `Nothing is listening at ${where}`,
-            'Check the host and port in database-url, and that the server is running.',
+            `Check the host and port in database-url, and that the server is running.${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         ENOTFOUND: [
             `The host "${target.host}" cannot be resolved`,
-            'Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.',
+            `Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         EAI_AGAIN: [
             `The host "${target.host}" cannot be resolved right now`,
@@ -9025,11 +9048,20 @@ function describeConnectError(error, target) {
         ],
         ETIMEDOUT: [
             `Connecting to ${where} timed out`,
-            'Check that the host is reachable from this runner (firewall, IPv6-only hosts).',
+            `Check that the host is reachable from this runner (firewall, IPv6-only hosts).${seeTroubleshooting('cannot-reach-the-database')}`,
+        ],
+        // An IPv6 address (Supabase's direct host) from a runner without IPv6, as GitHub's runners are.
+        ENETUNREACH: [
+            `This runner has no network route to ${where}`,
+            `GitHub-hosted runners have no IPv6 and Supabase's direct database host is IPv6-only: use the session pooler (port 5432).${seeTroubleshooting('cannot-reach-the-database')}`,
+        ],
+        EHOSTUNREACH: [
+            `The host of ${where} is unreachable from this runner`,
+            `Check the host in database-url and the network between this runner and the server (IPv6-only hosts, firewalls).${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         '28P01': [
             `Password authentication failed for user "${target.user}" at ${where}`,
-            'Check the password in the database-url secret.',
+            `Check the password in the database-url secret.${seeTroubleshooting('password-authentication-failed')}`,
         ],
         '28000': [
             `The server at ${where} refused the connection for user "${target.user}"`,
@@ -9049,11 +9081,11 @@ function describeConnectError(error, target) {
         });
     const message = err?.message ?? String(error);
     const tlsHint = /SSL|TLS|certificate|self.signed/i.test(message)
-        ? 'For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.'
-        : 'Check database-url and that the server is reachable.';
+        ? `For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.${seeTroubleshooting('tls-certificate-errors')}`
+        : `Check database-url and that the server is reachable.${seeTroubleshooting('cannot-reach-the-database')}`;
     if (/timeout/i.test(message)) {
         return new GuardError('connection-failed', `Connecting to ${where} timed out`, {
-            hint: 'Check that the host is reachable from this runner.',
+            hint: `Check that the host is reachable from this runner.${seeTroubleshooting('cannot-reach-the-database')}`,
             cause: error,
         });
     }
@@ -14242,6 +14274,7 @@ function applyExecuteOptions(deps, run) {
 
 ;// CONCATENATED MODULE: ./src/engine/staged-apply/preflight.ts
 
+
 /** The preflight: nothing runs while the history and the files disagree (drift, out-of-order files). */
 function refuseOnBlockingFindings(findings) {
     const blocking = findings.filter((f) => f.severity === 'error');
@@ -14249,7 +14282,7 @@ function refuseOnBlockingFindings(findings) {
         return;
     const code = blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
     throw new GuardError(code, `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`, {
-        hint: 'Fix the files listed above and run again.',
+        hint: `Fix the files listed above and run again.${seeTroubleshooting('history-and-files-disagree')}`,
     });
 }
 
@@ -14738,6 +14771,7 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 
 
 
+
 /** Debian/Ubuntu (apt.postgresql.org and distribution packages), Homebrew, Postgres.app. */
 const DEFAULT_TOOL_DIRS = [
     '/usr/lib/postgresql/*/bin',
@@ -14796,7 +14830,8 @@ async function findPgTools(options) {
 function fixHint(major) {
     return (`Set the pg-dump-path input to a pg_dump ${major} (or newer) binary, or install the client before this step: ` +
         `on Ubuntu/Debian add the PostgreSQL apt repository (https://wiki.postgresql.org/wiki/Apt) and run ` +
-        `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".`);
+        `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".` +
+        seeTroubleshooting('pg_dump-is-older-than-the-server'));
 }
 /** Parses `pg_dump --version` output: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". */
 function parsePgVersion(output) {
@@ -15584,6 +15619,7 @@ async function buildRevertUnit(migrations) {
 
 ;// CONCATENATED MODULE: ./src/db/lock.ts
 
+
 /**
  * The advisory lock every run of this tool takes on the target database: the bytes of the ASCII
  * string "mguard" read as one big-endian integer (0x6d6775617264), so it is recognisable in
@@ -15623,7 +15659,7 @@ async function withAdvisoryLock(client, options, fn) {
                 throw error;
             const holder = (await findLockHolder(client)) ?? lock.waitedFor;
             throw new GuardError('lock-timeout', `Another migration run still holds the lock on this database after ${Math.round(options.timeoutMs / 1000)} s: ${describeHolder(holder)}`, {
-                hint: 'Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.',
+                hint: `Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.${seeTroubleshooting('another-run-holds-the-lock')}`,
                 cause: error,
             });
         }
@@ -24293,6 +24329,7 @@ function _function(params) {
 
 ;// CONCATENATED MODULE: ./src/config/database-url.ts
 
+
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 /** Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; the session pooler on 5432. */
 const TRANSACTION_POOLER_PORT = 6543;
@@ -24330,7 +24367,8 @@ function parseDatabaseUrl(raw) {
             reason: `port ${TRANSACTION_POOLER_PORT} is Supabase's transaction-mode pooler, which hands each transaction ` +
                 'to a different server connection: the advisory lock that keeps runs apart and the session settings ' +
                 '(lock_timeout, statement_timeout) would not hold. Use the session pooler instead: the same pooler ' +
-                'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection',
+                'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection.' +
+                seeTroubleshooting('transaction-pooler-port-6543-refused'),
         };
     }
     const decoded = (text) => {
@@ -25614,9 +25652,13 @@ async function run() {
     }
     catch (error) {
         const message = scrubber.scrub(error.message);
+        const result = invalidInputResult(message);
         setOutput('status', 'failed');
         setOutput('changed', 'false');
-        await writeSummary(invalidInputResult(message));
+        // A report even so: a fan-out's status board shows this target's error, not "no report".
+        const requested = raw['report-path']?.trim();
+        await writeReport(result, requested || (await defaultReportPath('unknown', 'invalid-inputs')));
+        await writeSummary(result);
         setFailed(message);
         return;
     }
@@ -25638,19 +25680,7 @@ async function run() {
         permissions: permissionReaderFor(settings.githubToken, runContext, process.env, stop.signal),
     });
     stop.dispose();
-    let reportPath = settings.reportPath ?? '';
-    try {
-        // Outside a runner (no RUNNER_TEMP) the default goes to a private folder of its own, not to a
-        // name any local user could have put a symlink at in the shared temp folder.
-        const folder = process.env.RUNNER_TEMP || (await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'migration-guard-')));
-        reportPath = (0,external_node_path_namespaceObject.resolve)(settings.reportPath ?? (0,external_node_path_namespaceObject.join)(folder, `migration-guard-${settings.environment}-${settings.command}.json`));
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(reportPath), { recursive: true });
-        await (0,promises_namespaceObject.writeFile)(reportPath, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
-        setOutput('report-path', reportPath);
-    }
-    catch (error) {
-        warning(`Could not write the JSON report to ${reportPath}: ${error.message}`);
-    }
+    await writeReport(result, settings.reportPath ?? (await defaultReportPath(settings.environment, settings.command)));
     publishOutputs(result);
     await writeSummary(result);
     annotate(result);
@@ -25666,6 +25696,29 @@ async function run() {
     ]);
     if (result.status !== 'success' && result.status !== 'nothing-to-do')
         setFailed(result.message);
+}
+/**
+ * Under RUNNER_TEMP on a runner. Outside one, a private folder of its own (mkdtemp, 0700), not a
+ * name in the shared temp folder that any local user could have put a symlink at.
+ */
+async function defaultReportPath(environment, command) {
+    const name = `migration-guard-${environment}-${command}.json`;
+    if (process.env.RUNNER_TEMP)
+        return (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP, name);
+    // A temp folder that cannot be written: the working directory (the write reports its own failure).
+    return (0,external_node_path_namespaceObject.join)(await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'migration-guard-')).catch(() => process.cwd()), name);
+}
+/** The JSON report (the run's result, already scrubbed) and the `report-path` output. */
+async function writeReport(result, path) {
+    const reportPath = (0,external_node_path_namespaceObject.resolve)(path);
+    try {
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(reportPath), { recursive: true });
+        await (0,promises_namespaceObject.writeFile)(reportPath, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
+        setOutput('report-path', reportPath);
+    }
+    catch (error) {
+        warning(`Could not write the JSON report to ${reportPath}: ${error.message}`);
+    }
 }
 /** How long the run waits, at its end, for the pull request comment's last update. */
 const COMMENT_WAIT_MS = 10_000;

@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1731);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1786);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1731:
+/***/ 1786:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -6761,7 +6761,30 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: ./src/docs-links.ts
+/**
+ * Where an error's "what to do next" sends the user for more: the README's troubleshooting
+ * entries. One place for the address, so a hint never points at a heading that does not exist
+ * (__tests__/workflows/readme-tables.test.ts checks every topic against the README's headings).
+ */
+const README_URL = 'https://github.com/supabase-migration-guard/supabase-migration-guard/blob/v1/README.md';
+const TROUBLESHOOTING_TOPICS = (/* unused pure expression or super */ null && ([
+    'cannot-reach-the-database',
+    'password-authentication-failed',
+    'tls-certificate-errors',
+    'transaction-pooler-port-6543-refused',
+    'pg_dump-is-older-than-the-server',
+    'another-run-holds-the-lock',
+    'history-and-files-disagree',
+    'a-fan-out-target-shows-no-report',
+]));
+/** " More: <README>#topic" — appended to a hint. */
+function seeTroubleshooting(topic) {
+    return ` More: ${README_URL}#${topic}`;
+}
+
 ;// CONCATENATED MODULE: ./src/db/connect.ts
+
 
 
 /** PostgreSQL truncates application_name to NAMEDATALEN-1 bytes. */
@@ -6842,11 +6865,11 @@ function describeConnectError(error, target) {
     const cases = {
         ECONNREFUSED: [
             `Nothing is listening at ${where}`,
-            'Check the host and port in database-url, and that the server is running.',
+            `Check the host and port in database-url, and that the server is running.${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         ENOTFOUND: [
             `The host "${target.host}" cannot be resolved`,
-            'Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.',
+            `Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         EAI_AGAIN: [
             `The host "${target.host}" cannot be resolved right now`,
@@ -6854,11 +6877,20 @@ function describeConnectError(error, target) {
         ],
         ETIMEDOUT: [
             `Connecting to ${where} timed out`,
-            'Check that the host is reachable from this runner (firewall, IPv6-only hosts).',
+            `Check that the host is reachable from this runner (firewall, IPv6-only hosts).${seeTroubleshooting('cannot-reach-the-database')}`,
+        ],
+        // An IPv6 address (Supabase's direct host) from a runner without IPv6, as GitHub's runners are.
+        ENETUNREACH: [
+            `This runner has no network route to ${where}`,
+            `GitHub-hosted runners have no IPv6 and Supabase's direct database host is IPv6-only: use the session pooler (port 5432).${seeTroubleshooting('cannot-reach-the-database')}`,
+        ],
+        EHOSTUNREACH: [
+            `The host of ${where} is unreachable from this runner`,
+            `Check the host in database-url and the network between this runner and the server (IPv6-only hosts, firewalls).${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         '28P01': [
             `Password authentication failed for user "${target.user}" at ${where}`,
-            'Check the password in the database-url secret.',
+            `Check the password in the database-url secret.${seeTroubleshooting('password-authentication-failed')}`,
         ],
         '28000': [
             `The server at ${where} refused the connection for user "${target.user}"`,
@@ -6878,11 +6910,11 @@ function describeConnectError(error, target) {
         });
     const message = err?.message ?? String(error);
     const tlsHint = /SSL|TLS|certificate|self.signed/i.test(message)
-        ? 'For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.'
-        : 'Check database-url and that the server is reachable.';
+        ? `For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.${seeTroubleshooting('tls-certificate-errors')}`
+        : `Check database-url and that the server is reachable.${seeTroubleshooting('cannot-reach-the-database')}`;
     if (/timeout/i.test(message)) {
         return new GuardError('connection-failed', `Connecting to ${where} timed out`, {
-            hint: 'Check that the host is reachable from this runner.',
+            hint: `Check that the host is reachable from this runner.${seeTroubleshooting('cannot-reach-the-database')}`,
             cause: error,
         });
     }
@@ -8058,15 +8090,15 @@ function scrubbingLogger(inner, scrub) {
  * `<details>`, and keeping a document under a size limit. Pure functions over strings.
  */
 /** Escapes the characters that would let report text inject HTML into GitHub's Markdown. */
-function escapeMd(text) {
+function markdown_escapeMd(text) {
     return text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 /** One table cell: escaped, its pipes escaped and its line breaks kept as <br>, so a row keeps its cells. */
-function escapeCell(text) {
-    return escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+function markdown_escapeCell(text) {
+    return markdown_escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
 }
 /** `text` cut to `max` characters with an ellipsis (before escaping, so no entity is cut in two). */
-function clip(text, max) {
+function markdown_clip(text, max) {
     return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 function bytes(text) {
@@ -8077,7 +8109,7 @@ function bytes(text) {
  * `<details>` when long, and cut to `maxItems` (in their order, the kept ones first in priority,
  * a gap line where items were left out) with a note saying what is missing and where it is.
  */
-function foldList(items, render, header, options) {
+function markdown_foldList(items, render, header, options) {
     const chosen = chooseItems(items, options.maxItems, options.keep);
     const body = [];
     let previous = -1;
@@ -8122,7 +8154,7 @@ function chooseItems(items, max, keep) {
 /** Items listed on each side of a kept one when a list is cut. */
 const CONTEXT = 3;
 /** "3 applied, 1 failed": how many items fall in each group, in the order groups first appear. */
-function countsBy(items, group) {
+function markdown_countsBy(items, group) {
     const counts = new Map();
     for (const item of items)
         counts.set(group(item), (counts.get(group(item)) ?? 0) + 1);
@@ -8132,7 +8164,7 @@ function countsBy(items, group) {
  * `markdown` cut at a line boundary so that it and `note` fit in `limit` bytes, with any open code
  * fence and `<details>` closed, so what is left still renders. Unchanged when it fits.
  */
-function fitToSize(markdown, limit, note) {
+function markdown_fitToSize(markdown, limit, note) {
     if (bytes(markdown) <= limit)
         return markdown;
     // Room for the note and the closing tags; the note itself is short.
@@ -12267,6 +12299,7 @@ function applyExecuteOptions(deps, run) {
 
 ;// CONCATENATED MODULE: ./src/engine/staged-apply/preflight.ts
 
+
 /** The preflight: nothing runs while the history and the files disagree (drift, out-of-order files). */
 function refuseOnBlockingFindings(findings) {
     const blocking = findings.filter((f) => f.severity === 'error');
@@ -12274,7 +12307,7 @@ function refuseOnBlockingFindings(findings) {
         return;
     const code = blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
     throw new GuardError(code, `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`, {
-        hint: 'Fix the files listed above and run again.',
+        hint: `Fix the files listed above and run again.${seeTroubleshooting('history-and-files-disagree')}`,
     });
 }
 
@@ -12763,6 +12796,7 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 
 
 
+
 /** Debian/Ubuntu (apt.postgresql.org and distribution packages), Homebrew, Postgres.app. */
 const DEFAULT_TOOL_DIRS = [
     '/usr/lib/postgresql/*/bin',
@@ -12821,7 +12855,8 @@ async function findPgTools(options) {
 function fixHint(major) {
     return (`Set the pg-dump-path input to a pg_dump ${major} (or newer) binary, or install the client before this step: ` +
         `on Ubuntu/Debian add the PostgreSQL apt repository (https://wiki.postgresql.org/wiki/Apt) and run ` +
-        `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".`);
+        `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".` +
+        seeTroubleshooting('pg_dump-is-older-than-the-server'));
 }
 /** Parses `pg_dump --version` output: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". */
 function parsePgVersion(output) {
@@ -13609,6 +13644,7 @@ async function buildRevertUnit(migrations) {
 
 ;// CONCATENATED MODULE: ./src/db/lock.ts
 
+
 /**
  * The advisory lock every run of this tool takes on the target database: the bytes of the ASCII
  * string "mguard" read as one big-endian integer (0x6d6775617264), so it is recognisable in
@@ -13648,7 +13684,7 @@ async function withAdvisoryLock(client, options, fn) {
                 throw error;
             const holder = (await findLockHolder(client)) ?? lock.waitedFor;
             throw new GuardError('lock-timeout', `Another migration run still holds the lock on this database after ${Math.round(options.timeoutMs / 1000)} s: ${describeHolder(holder)}`, {
-                hint: 'Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.',
+                hint: `Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.${seeTroubleshooting('another-run-holds-the-lock')}`,
                 cause: error,
             });
         }
@@ -15369,6 +15405,658 @@ function toErrorDetail(error) {
         message: err?.message ?? String(error),
         sqlstate: typeof err?.code === 'string' ? err.code : undefined,
     };
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+/** GitHub refuses a step summary larger than this. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * What the summary allows itself: a tenth of the limit stays free, so a byte count that differs
+ * from GitHub's (line endings, a wrapper it adds) never tips a run's summary over.
+ */
+const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 100 * 1024;
+/** The audit command's compliance report may take at most this much of the budget. */
+const AUDIT_BUDGET_BYTES = (/* unused pure expression or super */ null && (512 * 1024));
+/** Tables longer than this fold into `<details>`; longer than the maximum, they are cut. */
+const FOLD_ROWS_ABOVE = 30;
+const MAX_ROWS = 250;
+/** Lists (findings, lock waits, statements outside a transaction) fold and cut sooner. */
+const FOLD_ITEMS_ABOVE = 10;
+const MAX_ITEMS = 100;
+/** Longest text of one cell or list line: a huge error message cannot crowd out the rest. */
+const MAX_CELL = 600;
+const MAX_MESSAGE = 3000;
+/** Where the whole data is when the summary leaves some out. */
+const JSON_REPORT = 'the JSON report of the run (the `report-path` output)';
+const FULL_DATA = (/* unused pure expression or super */ null && (`${JSON_REPORT} holds every one`));
+const STATUS_LABEL = {
+    success: '✅ success',
+    'nothing-to-do': '✅ nothing to do',
+    failed: '❌ failed',
+    'rolled-back': '↩️ failed and rolled back',
+    cancelled: '⏹️ cancelled',
+};
+/** Findings that mean the history and the files disagree: shown as their own section. */
+const DRIFT_CODES = new Set(['drift', 'missing-locally', 'out-of-order']);
+/** Commands whose runs have pending, applied, failed and rolled-back migrations to count. */
+const COUNTED_COMMANDS = new Set([
+    'plan',
+    'apply',
+    'rollback',
+    'baseline',
+]);
+/**
+ * The job summary, a status board of the run: outcome, counts, facts (backup, lock, run link),
+ * error, one row per migration, what stayed applied, rollback, drift and findings. Pure Markdown
+ * from a run result (golden-tested); long lists fold into `<details>` and are cut with a note, and
+ * the whole stays under GitHub's size limit.
+ */
+function renderSummary(result) {
+    const sections = [
+        [
+            `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
+        ],
+        [escapeMd(clip(result.message, MAX_MESSAGE))],
+        result.refusal ? refusalSection(result.refusal) : [],
+        countsTable(result),
+        factsTable(result),
+        errorSection(result),
+        migrationSection(result.migrations),
+        committedSection(result.committedBeforeFailure),
+        result.rollback ? rollbackSection(result.rollback) : [],
+        nonTransactionalSection(result.nonTransactional),
+        partialSection(result.partiallyApplied),
+        rehearsalSection(result),
+        lockSection(result.lock),
+        sessionEffectsSection(result.sessionEffects),
+        abandonedSection(result.abandonedRuns),
+        result.status_rows ? statusSection(result.status_rows) : [],
+        findingsSection('### Drift: the history and the files disagree', result.findings.filter((f) => DRIFT_CODES.has(f.code))),
+        findingsSection('### Findings', result.findings.filter((f) => !DRIFT_CODES.has(f.code))),
+        result.audit
+            ? [
+                fitToSize(result.audit.markdown.trimEnd(), AUDIT_BUDGET_BYTES, () => `_The compliance report is cut here to fit the job summary: the whole report is in ${escapeMd(result.audit.files.markdown)}._`).trimEnd(),
+            ]
+            : [],
+    ];
+    const markdown = `${sections
+        .filter((s) => s.length > 0)
+        .map((s) => s.join('\n'))
+        .join('\n\n')}\n`;
+    return fitToSize(markdown, SUMMARY_BUDGET_BYTES, (kept) => `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`);
+}
+/** A refused manual run: who, the role they have, the roles allowed, or when the next run is allowed. */
+function refusalSection(refusal) {
+    const rows = [
+        ['Who', `${refusal.actor} (${refusal.event})`],
+        ['Their role', refusal.role ?? 'could not be read'],
+        ['Allowed roles', refusal.allowedRoles.join(', ')],
+        ['Reason given', refusal.reason ?? 'none'],
+        ['Rate limit', refusal.rateLimit],
+        ['Next run allowed from', refusal.nextAllowedAt],
+        [
+            'Audit log',
+            refusal.recorded
+                ? 'refusal recorded'
+                : 'the refusal could NOT be recorded (the warning in the log says why): it stands all the same',
+        ],
+    ];
+    return [
+        '### ⛔ Manual run refused: nothing was run',
+        '',
+        '| | |',
+        '|---|---|',
+        ...rows
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `| ${k} | ${escapeCell(clip(v, MAX_CELL))} |`),
+    ];
+}
+function countsTable(result) {
+    if (!COUNTED_COMMANDS.has(result.command))
+        return [];
+    const count = (...statuses) => result.migrations.filter((m) => statuses.includes(m.status)).length;
+    return [
+        '| Pending | Applied | Failed | Rolled back |',
+        '|---|---|---|---|',
+        `| ${result.pendingCount} | ${result.applied.length} | ${count('failed', 'partially-applied')} | ${count('rolled-back')} |`,
+    ];
+}
+function factsTable(result) {
+    const facts = [
+        ['Database changed', result.changed ? 'yes' : 'no'],
+        [
+            'Database',
+            result.database
+                ? `${result.database.display}${result.database.serverVersion ? ` (PostgreSQL ${result.database.serverVersion})` : ''}`
+                : undefined,
+        ],
+        ['Transaction mode', result.transactionMode],
+        [
+            'Backup',
+            result.backup
+                ? `${result.backup.path} (${summary_formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)`
+                : undefined,
+        ],
+        ['Current version', result.currentVersion],
+        ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
+        ['Lock', result.lock ? describeLock(result.lock) : undefined],
+        [
+            'Schema fingerprint',
+            result.schemaFingerprint
+                ? `before \`${result.schemaFingerprint.before}\`, after \`${result.schemaFingerprint.after}\``
+                : undefined,
+        ],
+        ['Run id', result.runId !== undefined ? String(result.runId) : undefined],
+    ];
+    const rows = facts.flatMap(([k, v]) => (v === undefined ? [] : [`| ${k} | ${escapeCell(v)} |`]));
+    // A link, not text: built from GitHub's own variables, and only an http(s) address is linked.
+    if (result.runUrl && /^https?:\/\/[^\s()<>]+$/.test(result.runUrl))
+        rows.push(`| Workflow run | [${escapeCell(result.runUrl)}](${result.runUrl}) |`);
+    return ['| | |', '|---|---|', ...rows];
+}
+function errorSection(result) {
+    const error = result.error;
+    if (!error)
+        return [];
+    const where = error.file
+        ? `${error.file}${error.line ? `:${error.line}` : ''}${error.column ? `:${error.column}` : ''}`
+        : '';
+    const text = [
+        `${where ? `${where}: ` : ''}${clip(error.message, MAX_MESSAGE)}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`,
+    ];
+    if (error.detail)
+        text.push(`DETAIL: ${clip(error.detail, MAX_MESSAGE)}`);
+    if (error.hint)
+        text.push(`HINT: ${clip(error.hint, MAX_MESSAGE)}`);
+    // A line of the error that starts a fence would close the block early and let the rest render.
+    return ['### Error', '', '```', ...text.map((l) => l.replace(/^```/gm, '` ``')), '```'];
+}
+function migrationSection(migrations) {
+    if (migrations.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...foldList(migrations, migrationRow, ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (m) => m.error !== undefined || m.status === 'failed' || m.status === 'partially-applied',
+            summary: `${migrations.length} migrations: ${countsBy(migrations, (m) => m.status)}`,
+            gap: (_n, left) => `| … | ${countsBy(left, (m) => m.status)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
+}
+function migrationRow(m) {
+    const notes = [
+        m.error ? `${summary_errorPlace(m.error)}${m.error.message}` : '',
+        m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
+        ...(m.notes ?? []),
+    ]
+        .filter(Boolean)
+        .join(' — ');
+    return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(clip(notes, MAX_CELL))} |`;
+}
+function committedSection(versions) {
+    if (!versions?.length)
+        return [];
+    return [
+        '### Left applied by this run (not undone)',
+        '',
+        ...foldList(versions, (v) => `- ${v}`, [], listOptions(versions.length, 'versions')),
+    ];
+}
+function rollbackSection(rollback) {
+    const title = rollback.kind === 'automatic'
+        ? 'Automatic rollback'
+        : rollback.kind === 'restore'
+            ? 'Restore'
+            : 'Rollback';
+    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`];
+    if (rollback.reverted.length)
+        lines.push('', `Reverted (newest first): ${versionList(rollback.reverted)}`);
+    if (rollback.backupPath)
+        lines.push('', `Backup restored: ${escapeMd(rollback.backupPath)}`);
+    if (rollback.error) {
+        const where = summary_errorPlace(rollback.error);
+        lines.push('', `Error: ${escapeMd(`${where}${clip(rollback.error.message, MAX_MESSAGE)}`)}`);
+    }
+    if (rollback.stillApplied?.length)
+        lines.push('', `Still applied: ${versionList(rollback.stillApplied)}`);
+    if (rollback.nextStep)
+        lines.push('', `**Next step:** ${escapeMd(clip(rollback.nextStep, MAX_MESSAGE))}`);
+    return lines;
+}
+function nonTransactionalSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Ran outside a transaction (not undone by a rollback)',
+        '',
+        ...foldList(items, (n) => `- ${escapeMd(n.file)}:${n.line}: \`${escapeCell(clip(n.statement.split('\n')[0], 200))}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${escapeMd(n.down)}` : ' — no down migration'}`, [], { ...listOptions(items.length, 'statements'), keep: (n) => n.failed === true }),
+    ];
+}
+function partialSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Partly applied (no history row)',
+        '',
+        ...foldList(items, (p) => `- ${escapeMd(p.file)}: ${escapeMd(clip(p.nextStep, MAX_CELL))}`, [], listOptions(items.length, 'files')),
+    ];
+}
+function rehearsalSection(result) {
+    const lines = [];
+    if (result.rehearsal?.reason && result.command === 'apply')
+        lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`);
+    const notRehearsed = result.rehearsal?.notRehearsed ?? [];
+    if (notRehearsed.length) {
+        if (lines.length)
+            lines.push('');
+        lines.push('### Not rehearsed', '', ...foldList(notRehearsed, (n) => `- ${escapeMd(clip(n, MAX_CELL))}`, [], listOptions(notRehearsed.length, 'statements')));
+    }
+    return lines;
+}
+function lockSection(lock) {
+    if (!lock?.retries.length)
+        return [];
+    return [
+        '### Lock waits',
+        '',
+        ...foldList(lock.retries, (r) => `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(clip(r.message, MAX_CELL))}${r.blocker ? ` — blocked by ${escapeMd(clip(r.blocker, MAX_CELL))}` : ''}`, [], listOptions(lock.retries.length, 'retries')),
+    ];
+}
+function sessionEffectsSection(effects) {
+    if (!effects?.length)
+        return [];
+    return [
+        '### What the migrations did to this run',
+        '',
+        ...foldList(effects, (e) => `- ⚠️ ${escapeMd(clip(e.message, MAX_CELL))}`, [], listOptions(effects.length, 'effects')),
+    ];
+}
+function abandonedSection(runs) {
+    if (!runs?.length)
+        return [];
+    return [
+        '### Runs that ended without finishing',
+        '',
+        ...foldList(runs, (r) => `- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${versionList(r.applied)}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`, [], listOptions(runs.length, 'runs')),
+    ];
+}
+function statusSection(statusRows) {
+    if (statusRows.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...foldList(statusRows, (r) => `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(clip(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`, ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
+            summary: `${statusRows.length} migrations: ${countsBy(statusRows, (r) => r.state)}`,
+            gap: (_n, left) => `| … | ${countsBy(left, (r) => r.state)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
+}
+function findingsSection(title, findings) {
+    if (findings.length === 0)
+        return [];
+    return [
+        title,
+        '',
+        ...foldList(findings, (f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(clip(f.message, MAX_CELL))}`, [], {
+            ...listOptions(findings.length, 'findings'),
+            summary: `${findings.length} findings: ${countsBy(findings, (f) => (f.severity === 'error' ? 'errors' : 'warnings'))}`,
+            keep: (f) => f.severity === 'error',
+        }),
+    ];
+}
+/** Fold and cut options for a plain list of `total` things called `what`. */
+function listOptions(total, what) {
+    return {
+        foldAbove: FOLD_ITEMS_ABOVE,
+        maxItems: MAX_ITEMS,
+        summary: `${total} ${what}`,
+        gap: (n) => `- … ${n} more`,
+        cutNote: (shown, all) => `Showing ${shown} of ${all} ${what}: ${FULL_DATA}.`,
+    };
+}
+/** A list of versions on one line, cut after the first 50 with how many more there are. */
+function versionList(versions) {
+    const max = 50;
+    return versions.length <= max
+        ? versions.join(', ')
+        : `${versions.slice(0, max).join(', ')} and ${versions.length - max} more`;
+}
+function summary_errorPlace(error) {
+    if (error.file)
+        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
+    return error.line ? `line ${error.line}: ` : '';
+}
+function summary_formatBytes(size) {
+    if (size < 1024)
+        return `${size} B`;
+    if (size < 1024 ** 2)
+        return `${(size / 1024).toFixed(1)} KiB`;
+    if (size < 1024 ** 3)
+        return `${(size / 1024 ** 2).toFixed(1)} MiB`;
+    return `${(size / 1024 ** 3).toFixed(2)} GiB`;
+}
+function describeLock(lock) {
+    const parts = [
+        lock.waitedMs > 0
+            ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}`
+            : 'acquired at once',
+    ];
+    if (lock.retries.length > 0)
+        parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
+    return parts.join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/report/aggregate.ts
+/**
+ * The status board of a fan-out over many databases: one row per target, built from each target's
+ * JSON report (the action's `report-path`), failures first. Pure: reports in, Markdown out; the
+ * command (commands/aggregate.ts) reads the files and writes the job summary.
+ */
+
+
+
+/** States the run is fine with; every other state fails the aggregation job. */
+const GOOD = new Set(['success', 'nothing-to-do']);
+const STATE_LABEL = {
+    failed: '❌ failed',
+    'rolled-back': '↩️ rolled back',
+    cancelled: '⏹️ cancelled',
+    missing: '💀 no report (job died or never ran)',
+    unreadable: '⚠️ unreadable report',
+    success: '✅ success',
+    'nothing-to-do': '✅ nothing to do',
+};
+/** Failures first, then the rest, in this order; within a state, the target list's order. */
+const STATE_ORDER = Object.keys(STATE_LABEL);
+/** The board stays one open table up to this many rows; beyond, the good rows fold. */
+const aggregate_FOLD_ROWS_ABOVE = 30;
+/** Rows listed per table at most (the JSON reports, uploaded as artifacts, hold every one). */
+const aggregate_MAX_ROWS = 1000;
+/** A failure message in a cell: enough to tell what went wrong, never a wall of text. */
+const MAX_NOTE = 300;
+/**
+ * The board's rows: one per target of the list (a target without a report is `missing`), plus one
+ * per report of a target not in the list; failures first.
+ */
+function boardRows(targets, reports) {
+    const byTarget = new Map();
+    for (const report of reports)
+        if (!byTarget.has(report.target))
+            byTarget.set(report.target, report);
+    const rows = [];
+    const listed = new Set();
+    for (const target of targets ?? []) {
+        listed.add(target.name);
+        const report = byTarget.get(target.name);
+        rows.push(report
+            ? rowFor(report, target.environment)
+            : {
+                target: target.name,
+                environment: target.environment,
+                state: 'missing',
+                note: `The job wrote no report: open the workflow run to see where it stopped.${seeTroubleshooting('a-fan-out-target-shows-no-report')}`,
+            });
+    }
+    for (const report of byTarget.values()) {
+        if (listed.has(report.target))
+            continue;
+        rows.push({ ...rowFor(report, undefined), unexpected: targets !== undefined });
+    }
+    const rank = (row) => STATE_ORDER.indexOf(row.state);
+    // Array.prototype.sort is stable: the list's order holds within a state.
+    return rows.sort((a, b) => rank(a) - rank(b));
+}
+function rowFor(report, environment) {
+    const { result } = report;
+    if (!result)
+        return { target: report.target, environment, state: 'unreadable', note: report.problem };
+    return {
+        target: report.target,
+        environment: environment ?? result.environment,
+        state: result.status,
+        applied: result.applied.length,
+        pending: result.pendingCount,
+        currentVersion: result.currentVersion,
+        durationMs: result.durationMs,
+        backup: result.backup ? { sizeBytes: result.backup.sizeBytes, sha256: result.backup.sha256 } : undefined,
+        link: result.runUrl,
+        note: GOOD.has(result.status) ? undefined : result.message,
+    };
+}
+/** Whether every target ended well (the aggregation job's exit status follows this). */
+function boardSucceeded(rows) {
+    return rows.length > 0 && rows.every((row) => GOOD.has(row.state) && !row.unexpected);
+}
+const HEADER = [
+    '| target | environment | status | applied | pending | current version | duration | backup | job | note |',
+    '|---|---|---|---:|---:|---|---:|---|---|---|',
+];
+/**
+ * The status board in Markdown: a headline with the counts, then the rows, failures first. Up to
+ * 30 rows it is one table; beyond, the failures stay open and the good rows fold into
+ * `<details>`. Each table is cut at 1,000 rows with a note, and the whole stays under GitHub's
+ * job summary limit.
+ */
+function renderBoard(rows, options = {}) {
+    const bad = rows.filter((row) => !GOOD.has(row.state) || row.unexpected);
+    const good = rows.filter((row) => GOOD.has(row.state) && !row.unexpected);
+    const outcome = rows.length === 0
+        ? '⚠️ no targets and no reports'
+        : bad.length === 0
+            ? `✅ all ${rows.length} targets succeeded`
+            : `❌ ${bad.length} of ${rows.length} targets need attention`;
+    const render = (row) => renderRow(row, options);
+    const lines = [
+        `## Migration guard: ${rows.length} targets — ${outcome}`,
+        '',
+        rows.length ? `${markdown_countsBy(rows, (row) => STATE_LABEL[row.state].replace(/^\S+ /, ''))}.` : '',
+        '',
+    ];
+    if (rows.length <= aggregate_FOLD_ROWS_ABOVE) {
+        lines.push(...HEADER, ...rows.map(render));
+    }
+    else {
+        if (bad.length)
+            lines.push('### Needs attention', '', ...table(bad, render, `${bad.length} targets`, true));
+        if (good.length) {
+            if (bad.length)
+                lines.push('', '### Succeeded', '');
+            lines.push(...table(good, render, `${good.length} targets succeeded`, false));
+        }
+    }
+    if (rows.some((row) => row.unexpected))
+        lines.push('', 'Rows marked *not in the target list* come from a report no listed target claims.');
+    const markdown = `${lines.join('\n')}\n`;
+    return markdown_fitToSize(markdown, SUMMARY_BUDGET_BYTES, () => '> The board was cut to fit GitHub’s job summary limit; every target’s JSON report is in the run’s artifacts.');
+}
+function table(rows, render, title, open) {
+    return markdown_foldList(rows, render, HEADER, {
+        // The failures are what the reader came for: never folded away.
+        foldAbove: open ? Number.POSITIVE_INFINITY : 0,
+        maxItems: aggregate_MAX_ROWS,
+        summary: title,
+        gap: (count, left) => `| … ${count} more (${markdown_countsBy(left, (row) => row.state)}) | | | | | | | | | |`,
+        cutNote: (shown, total) => `${shown} of ${total} rows shown; every target’s JSON report is in the run’s artifacts.`,
+    });
+}
+function renderRow(row, options) {
+    const dash = '—';
+    const link = row.link ?? options.runUrl;
+    const safeLink = link && /^https?:\/\/[^\s()<>]+$/.test(link) ? `[run](${link})` : dash;
+    const note = [row.unexpected ? '*not in the target list*' : '', row.note ? markdown_clip(row.note, MAX_NOTE) : '']
+        .filter(Boolean)
+        .join(' ');
+    const cells = [
+        `\`${markdown_escapeCell(row.target.replace(/`/g, "'"))}\``,
+        row.environment ?? dash,
+        STATE_LABEL[row.state],
+        row.applied ?? dash,
+        row.pending ?? dash,
+        row.currentVersion ?? dash,
+        row.durationMs === undefined ? dash : formatSeconds(row.durationMs),
+        row.backup ? `${formatBytes(row.backup.sizeBytes)} · \`${row.backup.sha256.slice(0, 12)}\`` : dash,
+        safeLink,
+        note || dash,
+    ];
+    return `| ${cells.map((cell, i) => (i === 0 || i === 7 || i === 8 ? String(cell) : markdown_escapeCell(String(cell)))).join(' | ')} |`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/aggregate.ts
+/**
+ * `migration-guard aggregate`: the last job of a fan-out over many databases. Reads every target's
+ * JSON report, writes one status board to the job summary (and stdout) and exits 1 when a target
+ * failed or left no report. Needs no database.
+ */
+
+
+
+
+const AGGREGATE_USAGE = `Usage: migration-guard aggregate [--targets JSON] [--summary-path FILE] [--json] REPORT|DIR ...
+
+Reads the JSON reports of a fan-out (one per target, named <target>.json; a folder stands for the
+.json files in it) and writes one status board: a row per target, failures first.
+
+  --targets JSON        the fan-out's target list ([{"name": "eu", "environment": "prod-eu",
+                        "secret": "EU_DATABASE_URL"}, ...]); a listed target without a report is
+                        shown as a job that died. Without it, one row per report.
+  --summary-path FILE   append the board here (default: $GITHUB_STEP_SUMMARY when set)
+  --json                print the rows as JSON instead of the Markdown board
+
+Exit codes: 0 every target succeeded, 1 a target failed or has no report, 2 bad usage.`;
+/** Target names become artifact names, concurrency groups and file names: keep them plain. */
+const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+class AggregateUsageError extends Error {
+}
+function parseAggregateArgs(argv, env) {
+    const args = { json: false, paths: [], summaryPath: env.GITHUB_STEP_SUMMARY || undefined };
+    for (let i = 0; i < argv.length; i++) {
+        const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+        const value = () => {
+            const v = inline ?? argv[++i];
+            if (v === undefined || v.trim() === '')
+                throw new AggregateUsageError(`${flag} needs a value`);
+            return v;
+        };
+        if (flag === '--targets')
+            args.targets = parseTargets(value());
+        else if (flag === '--summary-path')
+            args.summaryPath = value();
+        else if (flag === '--json')
+            args.json = true;
+        else if (flag.startsWith('--'))
+            throw new AggregateUsageError(`Unknown flag ${flag}`);
+        else
+            args.paths.push(argv[i]);
+    }
+    if (args.paths.length === 0 && !args.targets)
+        throw new AggregateUsageError('Give the report files (or their folder), or --targets, or both');
+    return args;
+}
+/** The target list, as the reusable workflow's `targets` input holds it. */
+function parseTargets(json) {
+    let value;
+    try {
+        value = JSON.parse(json);
+    }
+    catch (error) {
+        throw new AggregateUsageError(`--targets is not valid JSON: ${error.message}`);
+    }
+    if (!Array.isArray(value))
+        throw new AggregateUsageError('--targets must be a JSON array of targets');
+    const seen = new Set();
+    return value.map((item, i) => {
+        const where = `--targets[${i}]`;
+        if (typeof item !== 'object' || item === null || Array.isArray(item))
+            throw new AggregateUsageError(`${where} must be an object with a "name"`);
+        const { name, environment, secret } = item;
+        if (typeof name !== 'string' || !TARGET_NAME.test(name))
+            throw new AggregateUsageError(`${where}.name must be 1–63 letters, digits, ".", "_" or "-" (it names artifacts and files); got ${JSON.stringify(name)}`);
+        if (seen.has(name))
+            throw new AggregateUsageError(`${where}.name "${name}" is listed twice`);
+        seen.add(name);
+        for (const [key, v] of Object.entries({ environment, secret }))
+            if (v !== undefined && typeof v !== 'string')
+                throw new AggregateUsageError(`${where}.${key} must be a string`);
+        return { name, environment: environment, secret: secret };
+    });
+}
+/** The report files: each path as given, a folder as the `.json` files in it (sorted). */
+async function reportFiles(paths) {
+    const files = [];
+    for (const path of paths) {
+        const info = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
+        if (info?.isDirectory()) {
+            const names = (await (0,promises_namespaceObject.readdir)(path)).filter((n) => n.endsWith('.json')).sort();
+            files.push(...names.map((n) => (0,external_node_path_namespaceObject.join)(path, n)));
+        }
+        else
+            files.push(path);
+    }
+    return files;
+}
+async function readReport(file) {
+    const target = (0,external_node_path_namespaceObject.basename)(file).replace(/\.json$/, '');
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        return {
+            file,
+            target,
+            problem: `Could not read ${file}: ${error.code ?? error}`,
+        };
+    }
+    try {
+        const result = JSON.parse(text);
+        if (result?.tool?.name !== 'supabase-migration-guard' || typeof result.status !== 'string')
+            return { file, target, problem: `${file} is not a supabase-migration-guard report` };
+        return { file, target, result };
+    }
+    catch (error) {
+        return { file, target, problem: `${file} is not valid JSON: ${error.message}` };
+    }
+}
+/** Runs the command; returns the exit code. */
+async function aggregateMain(argv, env = process.env) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+        process.stdout.write(`${AGGREGATE_USAGE}\n`);
+        return 0;
+    }
+    let args;
+    try {
+        args = parseAggregateArgs(argv, env);
+    }
+    catch (error) {
+        if (!(error instanceof AggregateUsageError))
+            throw error;
+        process.stderr.write(`${error.message}\n\n${AGGREGATE_USAGE}\n`);
+        return 2;
+    }
+    const reports = await Promise.all((await reportFiles(args.paths)).map(readReport));
+    const rows = boardRows(args.targets, reports);
+    const board = renderBoard(rows, { runUrl: runContextFromEnv(env).runUrl });
+    if (args.summaryPath) {
+        try {
+            await (0,promises_namespaceObject.appendFile)(args.summaryPath, board);
+        }
+        catch (error) {
+            // The board is on stdout too: a summary that cannot be written must not hide the outcome.
+            process.stderr.write(`warning: could not write the job summary: ${error.message}\n`);
+        }
+    }
+    process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : board);
+    return boardSucceeded(rows) ? 0 : 1;
 }
 
 ;// CONCATENATED MODULE: ./src/cancel.ts
@@ -22393,6 +23081,7 @@ function _function(params) {
 
 ;// CONCATENATED MODULE: ./src/config/database-url.ts
 
+
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 /** Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; the session pooler on 5432. */
 const TRANSACTION_POOLER_PORT = 6543;
@@ -22430,7 +23119,8 @@ function parseDatabaseUrl(raw) {
             reason: `port ${TRANSACTION_POOLER_PORT} is Supabase's transaction-mode pooler, which hands each transaction ` +
                 'to a different server connection: the advisory lock that keeps runs apart and the session settings ' +
                 '(lock_timeout, statement_timeout) would not hold. Use the session pooler instead: the same pooler ' +
-                'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection',
+                'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection.' +
+                seeTroubleshooting('transaction-pooler-port-6543-refused'),
         };
     }
     const decoded = (text) => {
@@ -23099,9 +23789,12 @@ function renderText(result) {
 
 
 
+
 const USAGE = `Usage: migration-guard <command> [--flag value ...]
 
 Commands: ${COMMANDS.join(', ')}
+          aggregate: one status board from many targets' JSON reports; needs no database
+          (migration-guard aggregate --help)
 
 Flags (the same names as the action's inputs):
   --database-url URL        required; or set DATABASE_URL
@@ -23191,6 +23884,9 @@ const stderrLogger = {
     },
 };
 async function main(argv, env = process.env) {
+    // Reads report files only: none of the database flags, settings or scrubbing of a run apply.
+    if (argv[0] === 'aggregate')
+        return aggregateMain(argv.slice(1), env);
     let parsed;
     try {
         parsed = parseArgs(argv);
