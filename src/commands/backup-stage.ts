@@ -60,8 +60,14 @@ export async function takeVerifiedBackup(
       tools,
       runner: createProcessRunner(),
       logger: ctx.logger,
+      encryptTo: ctx.settings.backupEncryptionKey,
     }),
   );
+  if (!info.encrypted && ctx.run.publicRepository) {
+    ctx.logger.warn(
+      `The backup ${info.fileName} is not encrypted and this repository is public: anyone who can read the repository can download it if it is uploaded as an artifact. Set backup-encryption-key to an age public key.`,
+    );
+  }
   return {
     path: info.path,
     sha256: info.sha256,
@@ -69,6 +75,7 @@ export async function takeVerifiedBackup(
     durationMs: info.durationMs,
     pgDumpVersion: info.pgDumpVersion,
     entries: info.entries,
+    ...(info.encrypted ? { encrypted: info.encrypted } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { identitiesIn } from '../backup/age-keys.js';
 import { SecretScrubber } from '../secrets.js';
 import { secretsOfDatabaseUrl } from './secrets-of-url.js';
 import type { RawInputs } from './settings.js';
@@ -11,5 +12,9 @@ export function scrubberForInputs(raw: RawInputs): SecretScrubber {
   const scrubber = new SecretScrubber();
   for (const secret of secretsOfDatabaseUrl(raw['database-url'])) scrubber.add(secret);
   scrubber.add(raw['github-token']?.trim());
+  // The restore identity, whole and line by line; and one pasted into the public-key input by mistake.
+  scrubber.add(raw['backup-decryption-key']?.trim());
+  for (const identity of identitiesIn(raw['backup-decryption-key'])) scrubber.add(identity);
+  for (const identity of identitiesIn(raw['backup-encryption-key'])) scrubber.add(identity);
   return scrubber;
 }

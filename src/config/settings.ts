@@ -1,4 +1,5 @@
 import { z } from 'zod/mini';
+import { parseIdentities, parseRecipients } from '../backup/age-keys.js';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
 import { exactDurationMs, parseDuration } from './duration.js';
 
@@ -40,6 +41,10 @@ export interface Settings {
   comment: boolean;
   /** The token for that comment; a secret (registered with the run's scrubber). */
   githubToken?: string;
+  /** age recipients (age1…): backups are encrypted to them as they are written. */
+  backupEncryptionKey?: string[];
+  /** age identities for restoring an encrypted backup; a secret (registered with the run's scrubber). */
+  backupDecryptionKey?: string[];
 }
 
 export const BACKUP_MODES = ['required', 'optional', 'off'] as const;
@@ -74,6 +79,8 @@ export const INPUT_NAMES = [
   'until',
   'comment',
   'github-token',
+  'backup-encryption-key',
+  'backup-decryption-key',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -245,7 +252,31 @@ const schema = z.object({
   until: input(z.optional(z.string().check(z.refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
   comment: boolean(true),
   'github-token': input(z.optional(z.string().check(z.trim()))),
+  'backup-encryption-key': ageKeys(parseRecipients),
+  'backup-decryption-key': ageKeys(parseIdentities),
 });
+
+/** An age key input: checked for shape here (the age library decodes it when it is used). */
+function ageKeys(parse: (text: string) => { ok: true } | { ok: false; reason: string }) {
+  return input(
+    z.optional(
+      z.string().check(
+        z.superRefine((value, ctx) => {
+          const parsed = parse(value);
+          // `input` is left out: an issue carrying the value could print a private key.
+          if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+        }),
+      ),
+    ),
+  );
+}
+
+function keyList(value: string | undefined, parse: typeof parseRecipients | typeof parseIdentities) {
+  if (value === undefined) return undefined;
+  const parsed = parse(value);
+  if (!parsed.ok) return undefined;
+  return 'recipients' in parsed ? parsed.recipients : parsed.identities;
+}
 
 export interface SettingsContext {
   /** GitHub's event name, used to resolve `command: auto` (plan on pull requests). */
@@ -320,6 +351,8 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
     until: timestamp(v.until),
     comment: v.comment,
     githubToken: v['github-token'],
+    backupEncryptionKey: keyList(v['backup-encryption-key'], parseRecipients),
+    backupDecryptionKey: keyList(v['backup-decryption-key'], parseIdentities),
   };
 }
 

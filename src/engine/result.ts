@@ -103,6 +103,8 @@ export interface BackupReport {
   durationMs: number;
   pgDumpVersion: string;
   entries: number;
+  /** An age-encrypted backup: `sha256`/`sizeBytes` are the encrypted file's; these describe the archive inside. */
+  encrypted?: { recipients: number; clearSha256: string; clearSizeBytes: number };
 }
 
 export interface LockReport {

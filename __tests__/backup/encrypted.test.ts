@@ -1,0 +1,436 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as age from 'age-encryption';
+import { takeBackup } from '../../src/backup/backup.js';
+import { parseIdentities, parseRecipients } from '../../src/backup/age-keys.js';
+import { findPgTools, type PgTools } from '../../src/backup/pg-tools.js';
+import { createProcessRunner } from '../../src/backup/process.js';
+import { restoreBackup } from '../../src/backup/restore.js';
+import { scrubberForInputs } from '../../src/config/run-scrubber.js';
+import { parseSettings } from '../../src/config/settings.js';
+import { silentLogger } from '../../src/logger.js';
+import { freshDatabase, query, testServers } from '../helpers/db.js';
+import { migrationsDir } from '../helpers/migrations.js';
+import { runGuard } from '../helpers/run.js';
+import {
+  capture,
+  contents,
+  eachServer,
+  failure,
+  REAL_BIN,
+  REAL_MAJOR,
+  removeTempDirs,
+  schemaDump,
+  serverMajor,
+  targetOf,
+  tempDir,
+} from './support.js';
+
+afterAll(removeTempDirs);
+
+const runner = createProcessRunner();
+const servers = testServers().map((s) => ({ ...s, major: serverMajor(s) }));
+const NOW = new Date('2026-11-24T21:01:02.345Z');
+
+async function keyPair() {
+  const identity = await age.generateIdentity();
+  return { identity, recipient: await age.identityToRecipient(identity) };
+}
+
+async function decrypt(path: string, identity: string): Promise<Buffer> {
+  const d = new age.Decrypter();
+  d.addIdentity(identity);
+  return Buffer.from(await d.decrypt(new Uint8Array(readFileSync(path))));
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+async function state(url: string) {
+  return { schema: schemaDump(url), data: await contents(url) };
+}
+
+const SCHEMA = `
+  CREATE TYPE mood AS ENUM ('happy', 'sad');
+  CREATE TABLE users (id serial PRIMARY KEY, email text UNIQUE NOT NULL, mood mood, bio text);
+  CREATE TABLE posts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                      user_id int REFERENCES users (id) ON DELETE CASCADE, body text);
+  CREATE INDEX posts_user ON posts (user_id);
+  CREATE VIEW user_posts AS SELECT u.email, count(p.id) AS n FROM users u LEFT JOIN posts p ON p.user_id = u.id GROUP BY u.email;
+  CREATE SCHEMA app;
+  CREATE TABLE app.settings (key text PRIMARY KEY, value jsonb);
+  INSERT INTO users (email, mood, bio) SELECT 'user' || g || '@example.com', 'happy', md5(g::text) FROM generate_series(1, 3000) g;
+  INSERT INTO posts (user_id, body) SELECT (g % 3000) + 1, repeat(md5(g::text), 8) FROM generate_series(1, 20000) g;
+  INSERT INTO app.settings VALUES ('theme', '{"dark": true}');`;
+
+const CHANGES = `
+  INSERT INTO users (email) VALUES ('new@example.com');
+  DELETE FROM posts WHERE id <= 100;
+  UPDATE users SET email = 'changed@example.com', mood = 'sad' WHERE id = 2;
+  ALTER TABLE users ADD COLUMN age int;
+  CREATE TABLE brand_new (x int);
+  DROP VIEW user_posts;
+  CREATE SCHEMA later;
+  UPDATE app.settings SET value = '{}';`;
+
+describe('age key inputs', () => {
+  it('accepts one or several age public keys and refuses anything else with the reason', async () => {
+    const a = (await keyPair()).recipient;
+    const b = (await keyPair()).recipient;
+    expect(parseRecipients(a)).toEqual({ ok: true, recipients: [a] });
+    expect(parseRecipients(` ${a}, ${b}\n`)).toEqual({ ok: true, recipients: [a, b] });
+    const wrong = parseRecipients('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI');
+    expect(wrong).toMatchObject({ ok: false });
+    expect(!wrong.ok && wrong.reason).toMatch(/key 1 of 2 .* is not an age public key/);
+  });
+
+  it('names a private key given as the public key without repeating it, and the run scrubs it', async () => {
+    const { identity, recipient } = await keyPair();
+    const raw = { 'database-url': 'postgres://u:p@localhost/db', 'backup-encryption-key': identity };
+    const error = (() => {
+      try {
+        parseSettings(raw);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message).toMatch(/backup-encryption-key: the value is an age identity .*the private key/);
+    expect(error?.message).not.toContain(identity);
+    expect(error?.message).not.toContain(identity.slice(16, 40));
+    expect(scrubberForInputs(raw).scrub(`x ${identity} y`)).toBe('x *** y');
+    // A public key where the identity belongs is refused the other way round.
+    expect(() =>
+      parseSettings({ 'database-url': 'postgres://u:p@localhost/db', 'backup-decryption-key': recipient }),
+    ).toThrow(/backup-decryption-key: the value is an age public key/);
+    expect(() =>
+      parseSettings({
+        'database-url': 'postgres://u:p@localhost/db',
+        'backup-encryption-key': 'age1notbech32!',
+      }),
+    ).toThrow(/backup-encryption-key: the value \(14 characters, starting "age1"\) is not an age public key/);
+  });
+
+  it('reads the identity from a whole age-keygen key file, comments skipped', async () => {
+    const { identity, recipient } = await keyPair();
+    const file = `# created: 2026-11-24T21:01:02Z\n# public key: ${recipient}\n${identity}\n`;
+    expect(parseIdentities(file)).toEqual({ ok: true, identities: [identity] });
+    const settings = parseSettings({
+      'database-url': 'postgres://u:p@localhost/db',
+      'backup-decryption-key': file,
+      'backup-encryption-key': recipient,
+    });
+    expect(settings.backupDecryptionKey).toEqual([identity]);
+    expect(settings.backupEncryptionKey).toEqual([recipient]);
+    expect(scrubberForInputs({ 'backup-decryption-key': file }).scrub(`key=${identity}`)).toBe('key=***');
+  });
+});
+
+eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('encrypted backup on $name', (server) => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let tools: PgTools;
+  let keys: { identity: string; recipient: string };
+  beforeAll(async () => {
+    db = await freshDatabase(server);
+    await query(db.url, SCHEMA);
+    tools = await findPgTools({ serverMajor: server.major, runner, logger: silentLogger });
+    keys = await keyPair();
+  });
+  afterAll(async () => db?.drop());
+
+  it('writes only an age file that pg_restore cannot read, whose content is the verified dump', async () => {
+    const dir = tempDir('enc');
+    const logs = capture();
+    const info = await takeBackup({
+      target: targetOf(db.url),
+      dir,
+      environment: 'production',
+      sha: 'abc1234ffff',
+      now: NOW,
+      tools,
+      runner,
+      logger: logs,
+      encryptTo: [keys.recipient],
+    });
+    expect(info.fileName).toBe('production-20261124T210102Z-abc1234.dump.age');
+    expect(readdirSync(dir)).toEqual([info.fileName]);
+    expect(statSync(info.path).mode & 0o777).toBe(0o600);
+    const stored = readFileSync(info.path);
+    expect(stored.subarray(0, 22).toString()).toBe('age-encryption.org/v1\n');
+    expect(info.sha256).toBe(sha256(stored));
+    expect(info.sizeBytes).toBe(stored.length);
+    // Not a dump to anyone without the identity.
+    const list = spawnSync(join(REAL_BIN, 'pg_restore'), ['--list', info.path], { encoding: 'utf8' });
+    expect(list.status).not.toBe(0);
+    expect(list.stderr).toMatch(/input file does not appear to be a valid archive/);
+    // With it: exactly the archive the report describes.
+    const clear = await decrypt(info.path, keys.identity);
+    expect(clear.subarray(0, 5).toString()).toBe('PGDMP');
+    expect(info.encrypted).toEqual({
+      recipients: 1,
+      clearSha256: sha256(clear),
+      clearSizeBytes: clear.length,
+    });
+    const clearPath = join(tempDir('clear'), 'x.dump');
+    writeFileSync(clearPath, clear);
+    const listing = execFileSync(join(REAL_BIN, 'pg_restore'), ['--list', clearPath], { encoding: 'utf8' });
+    expect(info.entries).toBe(listing.split('\n').filter((l) => /^\d+;/.test(l)).length);
+    expect(listing).toMatch(/TABLE DATA public posts/);
+    expect(info.serverVersion).toMatch(new RegExp(`^${server.major}\\.`));
+    expect(logs.lines.join('\n')).toContain(`sha256 ${info.sha256} (age-encrypted; the archive inside`);
+  });
+
+  it('encrypts to several recipients: each identity opens the file', async () => {
+    const other = await keyPair();
+    const info = await takeBackup({
+      target: targetOf(db.url),
+      dir: tempDir('enc'),
+      environment: 'p',
+      tools,
+      runner,
+      logger: silentLogger,
+      encryptTo: [keys.recipient, other.recipient],
+    });
+    expect(info.encrypted?.recipients).toBe(2);
+    expect(sha256(await decrypt(info.path, keys.identity))).toBe(info.encrypted?.clearSha256);
+    expect(sha256(await decrypt(info.path, other.identity))).toBe(info.encrypted?.clearSha256);
+  });
+  it('never lets a clear-text dump into the backup folder, not even for an instant', async () => {
+    const dir = tempDir('watched');
+    const seen = new Set<string>();
+    const clearHeads: string[] = [];
+    const watcher = watch(dir, (_event, name) => {
+      if (name) seen.add(name.toString());
+    });
+    // Besides the names, sample what every file in the folder starts with while the backup runs.
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const name of readdirSync(dir)) {
+          seen.add(name);
+          try {
+            const head = readFileSync(join(dir, name)).subarray(0, 5).toString('latin1');
+            if (head === 'PGDMP') clearHeads.push(name);
+          } catch {
+            // renamed or removed between the listing and the read
+          }
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    try {
+      const info = await takeBackup({
+        target: targetOf(db.url),
+        dir,
+        environment: 'production',
+        now: NOW,
+        tools,
+        runner,
+        logger: silentLogger,
+        encryptTo: [keys.recipient],
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      expect([...seen].sort()).toEqual([`.${info.fileName}.partial`, info.fileName]);
+      expect(clearHeads).toEqual([]);
+      expect(info.sizeBytes).toBeGreaterThan(500_000); // large enough to take many reads of the folder
+    } finally {
+      sampling = false;
+      await sampler;
+      watcher.close();
+    }
+  });
+
+  it('removes the partial file when pg_dump fails, and never prints the password', async () => {
+    const dir = tempDir('enc-fail');
+    const target = { ...targetOf(db.url), password: 'wrong-password-123' };
+    const error = await failure(
+      takeBackup({
+        target,
+        dir,
+        environment: 'p',
+        tools,
+        runner,
+        logger: silentLogger,
+        encryptTo: [keys.recipient],
+      }),
+    );
+    expect(error.code).toBe('backup-failed');
+    expect(error.message).toContain(`pg_dump cannot connect to ${target.display}`);
+    expect(error.message).not.toContain('wrong-password-123');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('restores with the identity; a wrong identity or an altered file fails before any change', async () => {
+    const restored = await freshDatabase(server);
+    try {
+      await query(restored.url, SCHEMA);
+      const info = await takeBackup({
+        target: targetOf(restored.url),
+        dir: tempDir('enc'),
+        environment: 'p',
+        tools,
+        runner,
+        logger: silentLogger,
+        encryptTo: [keys.recipient],
+      });
+      const atBackup = await state(restored.url);
+      await query(restored.url, CHANGES);
+      const changed = await state(restored.url);
+      expect(changed).not.toEqual(atBackup);
+      const restore = (path: string, identities?: string[], workDir?: string) =>
+        restoreBackup({
+          target: targetOf(restored.url),
+          path,
+          tools,
+          runner,
+          logger: silentLogger,
+          identities,
+          workDir,
+        });
+
+      const stranger = await keyPair();
+      const wrong = await failure(restore(info.path, [stranger.identity]));
+      expect(wrong.code).toBe('restore-failed');
+      expect(wrong.message).toContain(`${info.path} was not encrypted to backup-decryption-key`);
+      expect(wrong.message).toContain('Nothing was changed');
+      expect(await state(restored.url)).toEqual(changed);
+
+      const missing = await failure(restore(info.path));
+      expect(missing.message).toContain(`The backup ${info.path} is age-encrypted`);
+      expect(missing.hint).toContain('backup-decryption-key');
+
+      // One byte changed in the last chunk: every chunk is authenticated, so the whole file is refused.
+      const altered = join(tempDir('altered'), 'altered.dump.age');
+      const bytes = readFileSync(info.path);
+      bytes[bytes.length - 20] ^= 1;
+      writeFileSync(altered, bytes);
+      const damaged = await failure(restore(altered, [keys.identity]));
+      expect(damaged.message).toMatch(/cannot be decrypted: .*the file is damaged, truncated or was altered/);
+      expect(await state(restored.url)).toEqual(changed);
+
+      // The right identity: the database equals the backup, and no SQL script was written on the way.
+      const workDir = tempDir('work');
+      const written = new Set<string>();
+      const watcher = watch(workDir, { recursive: true }, (_e, name) => name && written.add(name.toString()));
+      try {
+        const result = await restore(info.path, [keys.identity], workDir);
+        expect(result.sha256).toBe(info.sha256);
+      } finally {
+        watcher.close();
+      }
+      expect(await state(restored.url)).toEqual(atBackup);
+      const files = [...written].map((n) => n.split('/').pop());
+      expect(files).toContain('entries.list');
+      expect(files).not.toContain('restore.sql');
+    } finally {
+      await restored.drop();
+    }
+  });
+
+  it('apply with backup-encryption-key, then rollback with strategy restore and backup-decryption-key: the identity is in no log, report or row', async () => {
+    const target = await freshDatabase(server);
+    try {
+      const dir = migrationsDir({
+        '1_accounts.sql':
+          "create table accounts (id int primary key, name text);\ninsert into accounts values (1, 'a');",
+      });
+      const backupDir = tempDir('run');
+      const keyFile = `# created: 2026-11-24T21:01:02Z\n# public key: ${keys.recipient}\n${keys.identity}\n`;
+      expect((await runGuard('apply', target.url, dir)).result.status).toBe('success');
+      const taken = await runGuard('backup', target.url, dir, {
+        'backup-dir': backupDir,
+        'backup-encryption-key': keys.recipient,
+      });
+      expect(taken.result.status).toBe('success');
+      expect(taken.result.backup).toMatchObject({
+        path: expect.stringMatching(/\.dump\.age$/),
+        encrypted: { recipients: 1 },
+      });
+      const atBackup = await state(target.url);
+      await query(target.url, "insert into accounts values (2, 'b'); create table extra (i int);");
+      const changed = await state(target.url);
+
+      const stranger = await keyPair();
+      const refused = await runGuard('rollback', target.url, dir, {
+        strategy: 'restore',
+        'backup-path': taken.result.backup!.path,
+        'confirm-restore': target.name,
+        'backup-dir': backupDir,
+        'backup-decryption-key': stranger.identity,
+      });
+      expect(refused.result.status).toBe('failed');
+      expect(refused.result.message).toContain('was not encrypted to backup-decryption-key');
+      // Refused before the lock, the safety backup and the run record: not one row written.
+      expect(await state(target.url)).toEqual(changed);
+      expect(readdirSync(backupDir)).toEqual([taken.result.backup!.path.split('/').pop()]);
+
+      const run = await runGuard('rollback', target.url, dir, {
+        strategy: 'restore',
+        'backup-path': taken.result.backup!.path,
+        'confirm-restore': target.name,
+        'backup-dir': backupDir,
+        backup: 'required',
+        'backup-encryption-key': keys.recipient,
+        'backup-decryption-key': keyFile,
+      });
+      expect(run.result.error).toBeUndefined();
+      expect(run.result.status).toBe('success');
+      expect(run.result.backup?.path).toMatch(/\.dump\.age$/); // the safety copy is encrypted too
+      const after = await state(target.url);
+      // The run records (migration_guard) are kept across a restore: compare everything else.
+      const withoutGuard = (s: typeof after) => ({
+        schema: s.schema,
+        data: Object.fromEntries(Object.entries(s.data).filter(([k]) => !k.includes('migration_guard'))),
+      });
+      expect(withoutGuard(after)).toEqual(withoutGuard(atBackup));
+      const rows = await query(target.url, 'select row_to_json(r)::text as j from migration_guard.runs r');
+      const everything = [
+        JSON.stringify(run.result),
+        JSON.stringify(refused.result),
+        ...run.logs,
+        ...refused.logs,
+        ...rows.map((r) => r.j),
+      ].join('\n');
+      expect(everything).not.toContain(keys.identity);
+      expect(everything).not.toContain(stranger.identity);
+      expect(everything).not.toContain(keys.identity.slice(20, 50));
+    } finally {
+      await target.drop();
+    }
+  });
+});
+
+eachServer(servers.filter((s) => s.major > REAL_MAJOR))(
+  'encrypted backup on $name (newer than the local pg_dump)',
+  (server) => {
+    it('stops on the server version mismatch when pg_dump is forced, leaving no file', async () => {
+      const db = await freshDatabase(server);
+      try {
+        const tools = await findPgTools({
+          serverMajor: REAL_MAJOR,
+          explicitPath: join(REAL_BIN, 'pg_dump'),
+          runner,
+          logger: silentLogger,
+        });
+        const dir = tempDir('mismatch');
+        const error = await failure(
+          takeBackup({
+            target: targetOf(db.url),
+            dir,
+            environment: 'prod',
+            tools,
+            runner,
+            logger: silentLogger,
+            encryptTo: [(await keyPair()).recipient],
+          }),
+        );
+        expect(error.code).toBe('backup-failed');
+        expect(error.message).toContain('aborted because of a server version mismatch');
+        expect(readdirSync(dir)).toEqual([]);
+      } finally {
+        await db.drop();
+      }
+    });
+  },
+);

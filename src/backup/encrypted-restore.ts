@@ -1,0 +1,92 @@
+import { createReadStream } from 'node:fs';
+import { GuardError, type GuardErrorCode } from '../errors.js';
+import { decryptionFailure, decryptWith, isAgeFile } from './age-crypto.js';
+import { webStream } from './encrypted-dump.js';
+import { startProcess, writeChunk, type ProcessResult } from './process.js';
+
+export interface StreamedRestore {
+  /** Set when the file failed to decrypt part-way: psql was stopped, its transaction rolled back. */
+  decryption?: GuardError;
+  /** pg_restore turning the decrypted archive into SQL. */
+  render: ProcessResult;
+  /** psql running that SQL; `stopped` when it was stopped because something before it failed. */
+  apply: ProcessResult & { stopped: boolean };
+}
+
+/**
+ * Restores an age-encrypted archive with nothing decrypted on disk: the file is decrypted in
+ * memory into pg_restore's standard input, whose SQL goes straight into psql's (run as one
+ * transaction after `preamble`). psql only sees the end of its input, and so commits, once the
+ * whole file has decrypted and authenticated and pg_restore has exited cleanly; any failure
+ * before that stops psql, and PostgreSQL rolls its open transaction back.
+ */
+export async function streamEncryptedRestore(options: {
+  path: string;
+  identities: string[];
+  pgRestore: string;
+  /** pg_restore's list file (-L): the entries to restore. */
+  list: string;
+  psql: string;
+  /** psql's options; `-f preamble -f -` are added. */
+  psqlArgs: string[];
+  preamble: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  code: GuardErrorCode;
+}): Promise<StreamedRestore> {
+  const what = { path: options.path, code: options.code };
+  // The header is opened before any program starts: a wrong identity changes nothing.
+  const clear = await decryptWith(
+    options.identities,
+    webStream(createReadStream(options.path, { highWaterMark: 1024 * 1024 })),
+    what,
+  );
+  const apply = startProcess(options.psql, [...options.psqlArgs, '-f', options.preamble, '-f', '-'], {
+    env: options.env,
+    timeoutMs: options.timeoutMs,
+    stdin: true,
+  });
+  const render = startProcess(options.pgRestore, ['-L', options.list, '-f', '-'], {
+    timeoutMs: options.timeoutMs,
+    stdin: true,
+    stdout: 'stream',
+  });
+  render.stdout!.pipe(apply.stdin!, { end: false });
+
+  let decryption: GuardError | undefined;
+  try {
+    for await (const chunk of clear) await writeChunk(render.stdin!, chunk);
+  } catch (error) {
+    decryption = decryptionFailure(error, what);
+    render.stop();
+  }
+  render.stdin!.end();
+  const rendered = await render.done;
+  // Exited already (an SQL error, a lost connection): its own result explains the failure.
+  const early = await Promise.race([apply.done, Promise.resolve(undefined)]);
+  const ok = !decryption && rendered.code === 0;
+  if (ok) apply.stdin!.end();
+  else if (!early) apply.stop();
+  const applied = await apply.done;
+  return { decryption, render: rendered, apply: { ...applied, stopped: !ok && !early } };
+}
+
+/**
+ * Opens the header of an encrypted backup and stops: whether `identities` can decrypt it, known
+ * before a restore takes its lock, its safety backup or writes its run record. A file that is not
+ * age-encrypted (or missing) passes: the restore itself reports on it.
+ */
+export async function assertDecryptable(
+  path: string,
+  identities: string[] | undefined,
+  code: GuardErrorCode,
+): Promise<void> {
+  if (!(await isAgeFile(path).catch(() => false))) return;
+  if (!identities?.length) {
+    throw new GuardError(code, `The backup ${path} is age-encrypted. Nothing was changed.`, {
+      hint: 'Set backup-decryption-key to the age identity (AGE-SECRET-KEY-1…) matching the backup-encryption-key it was taken with, from a secret.',
+    });
+  }
+  const clear = await decryptWith(identities, webStream(createReadStream(path)), { path, code });
+  await clear.cancel();
+}
