@@ -14,7 +14,13 @@ import { parseSettings } from '../../src/config/settings.js';
 import { silentLogger } from '../../src/logger.js';
 import { freshDatabase, query, testServers } from '../helpers/db.js';
 import { migrationsDir } from '../helpers/migrations.js';
-import { runGuard } from '../helpers/run.js';
+import { capturingLogger, runGuard } from '../helpers/run.js';
+import { runResultWith } from '../helpers/report-cases.js';
+import { runCommand } from '../../src/commands/index.js';
+import { runContextFromEnv } from '../../src/config/run-context.js';
+import { renderSummary } from '../../src/report/summary.js';
+import { renderComment } from '../../src/report/comment.js';
+import { startBoard } from '../../src/report/board-state.js';
 import {
   capture,
   contents,
@@ -328,6 +334,32 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('encrypted backup on $n
     }
   });
 
+  it('warns when a backup from a public repository is written unencrypted, and not when it is encrypted', async () => {
+    const dir = migrationsDir({});
+    const run = async (extra: Record<string, string>) => {
+      const raw = {
+        command: 'backup',
+        'database-url': db.url,
+        'migrations-dir': dir,
+        'backup-dir': tempDir('pub'),
+        ...extra,
+      };
+      const logs: string[] = [];
+      const result = await runCommand({
+        settings: parseSettings(raw),
+        logger: capturingLogger(logs),
+        run: { actor: 'jest@test', publicRepository: true },
+        scrubber: scrubberForInputs(raw),
+      });
+      expect(result.status).toBe('success');
+      return logs.filter((l) => l.startsWith('warn:')).join('\n');
+    };
+    expect(await run({})).toMatch(
+      /is not encrypted and this repository is public: .*Set backup-encryption-key/,
+    );
+    expect(await run({ 'backup-encryption-key': keys.recipient })).toBe('');
+  });
+
   it('apply with backup-encryption-key, then rollback with strategy restore and backup-decryption-key: the identity is in no log, report or row', async () => {
     const target = await freshDatabase(server);
     try {
@@ -398,6 +430,47 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('encrypted backup on $n
     } finally {
       await target.drop();
     }
+  });
+});
+
+describe('reports and run context', () => {
+  const backup = {
+    path: '/b/p.dump.age',
+    sha256: 'a'.repeat(64),
+    sizeBytes: 2048,
+    durationMs: 1500,
+    pgDumpVersion: '15.18',
+    entries: 9,
+    encrypted: { recipients: 1, clearSha256: 'c'.repeat(64), clearSizeBytes: 1024 },
+  };
+
+  it('the job summary gives both hashes and the comment says the backup is encrypted', () => {
+    const summary = renderSummary(runResultWith({ backup }));
+    expect(summary).toContain(
+      `/b/p.dump.age (2.0 KiB, sha256 \`${'a'.repeat(64)}\`, 15.18, 1.50 s); age-encrypted, the archive inside: 1.0 KiB, sha256 \`${'c'.repeat(64)}\``,
+    );
+    const plain = renderSummary(runResultWith({ backup: { ...backup, encrypted: undefined } }));
+    expect(plain).not.toContain('age-encrypted');
+    const state = {
+      ...startBoard({ environment: 'production', command: 'apply', backupExpected: true, at: NOW }),
+      result: runResultWith({ backup }),
+    };
+    expect(renderComment(state)).toContain(`Backup (age-encrypted): 2.0 KiB, sha256 \`${'a'.repeat(64)}\``);
+  });
+
+  it('reads whether the repository is public from the event payload, and only an explicit false counts', () => {
+    const dir = tempDir('event');
+    const event = (payload: unknown) => {
+      const path = join(dir, `${Math.random()}.json`);
+      writeFileSync(path, JSON.stringify(payload));
+      return runContextFromEnv({ GITHUB_ACTIONS: 'true', GITHUB_EVENT_PATH: path }).publicRepository;
+    };
+    expect(event({ repository: { private: false } })).toBe(true);
+    expect(event({ repository: { private: true } })).toBeUndefined();
+    expect(event({ repository: {} })).toBeUndefined();
+    expect(
+      runContextFromEnv({ GITHUB_ACTIONS: 'true', GITHUB_EVENT_PATH: join(dir, 'missing') }).publicRepository,
+    ).toBeUndefined();
   });
 });
 
