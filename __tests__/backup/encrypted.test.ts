@@ -12,7 +12,7 @@ import { restoreBackup } from '../../src/backup/restore.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { parseSettings } from '../../src/config/settings.js';
 import { silentLogger } from '../../src/logger.js';
-import { freshDatabase, query, testServers } from '../helpers/db.js';
+import { databasesFor, databaseState, freshDatabase, query, testServers } from '../helpers/db.js';
 import { migrationsDir } from '../helpers/migrations.js';
 import { capturingLogger, runGuard } from '../helpers/run.js';
 import { runResultWith } from '../helpers/report-cases.js';
@@ -430,6 +430,52 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('encrypted backup on $n
     } finally {
       await target.drop();
     }
+  });
+});
+
+describe.each(servers)('restoring an encrypted backup with the wrong identity on $name', (server) => {
+  const newDb = databasesFor(server);
+
+  it('is refused before the lock, the safety backup or any row: the database is unchanged', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_t.sql': 'create table t (id int primary key);\ninsert into t values (1);',
+    });
+    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    const before = await databaseState(db.url);
+    const runsBefore = await query(db.url, 'select count(*)::int as n from migration_guard.runs');
+    // Any age file will do: the header decides, before a byte of the archive is read.
+    const owner = await keyPair();
+    const e = new age.Encrypter();
+    e.addRecipient(owner.recipient);
+    const path = join(tempDir('wrong'), 'p.dump.age');
+    writeFileSync(path, await e.encrypt('PGDMP not really'));
+    const backupDir = tempDir('safety');
+    const stranger = await keyPair();
+    const { result, logs } = await runGuard('rollback', db.url, dir, {
+      strategy: 'restore',
+      'backup-path': path,
+      'confirm-restore': db.name,
+      backup: 'required',
+      'backup-dir': backupDir,
+      'backup-decryption-key': stranger.identity,
+    });
+    expect(result.status).toBe('failed');
+    expect(result.message).toContain(`${path} was not encrypted to backup-decryption-key`);
+    expect(await databaseState(db.url)).toEqual(before);
+    expect(await query(db.url, 'select count(*)::int as n from migration_guard.runs')).toEqual(runsBefore);
+    expect(readdirSync(backupDir)).toEqual([]);
+    expect([JSON.stringify(result), ...logs].join('\n')).not.toContain(stranger.identity);
+
+    const none = await runGuard('rollback', db.url, dir, {
+      strategy: 'restore',
+      'backup-path': path,
+      'confirm-restore': db.name,
+      'backup-dir': backupDir,
+    });
+    expect(none.result.status).toBe('failed');
+    expect(none.result.message).toContain(`The backup ${path} is age-encrypted`);
+    expect(await databaseState(db.url)).toEqual(before);
   });
 });
 
