@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as age from 'age-encryption';
 import { takeBackup } from '../../src/backup/backup.js';
@@ -116,6 +116,28 @@ describe('age key inputs', () => {
         'backup-encryption-key': 'age1notbech32!',
       }),
     ).toThrow(/backup-encryption-key: the value \(14 characters, starting "age1"\) is not an age public key/);
+  });
+
+  it('a key of the right shape that the age library refuses (bad checksum) stops the backup before any folder is made', async () => {
+    const { recipient } = await keyPair();
+    const last = recipient.at(-1) === 'q' ? 'p' : 'q';
+    const corrupted = recipient.slice(0, -1) + last;
+    expect(parseRecipients(corrupted)).toMatchObject({ ok: true });
+    const dir = join(tempDir('bad-key'), 'never');
+    const error = await failure(
+      takeBackup({
+        target: targetOf('postgres://u:p@127.0.0.1:1/db'),
+        dir,
+        environment: 'p',
+        tools: {} as PgTools,
+        runner,
+        logger: silentLogger,
+        encryptTo: [corrupted],
+      }),
+    );
+    expect(error.code).toBe('invalid-input');
+    expect(error.message).toMatch(/backup-encryption-key: key 1 \(age1.{6}…\) is not a valid age public key/);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('reads the identity from a whole age-keygen key file, comments skipped', async () => {

@@ -41,21 +41,7 @@ export async function encryptTo(
   recipients: string[],
   input: ReadableStream<Uint8Array>,
 ): Promise<EncryptedStream> {
-  const age = await loadAge();
-  const encrypter = new age.Encrypter();
-  for (const [index, recipient] of recipients.entries()) {
-    try {
-      encrypter.addRecipient(recipient);
-    } catch (error) {
-      throw new GuardError(
-        'invalid-input',
-        `backup-encryption-key: key ${index + 1} (${recipient.slice(0, 10)}…) is not a valid age public key: ${(error as Error).message}. Nothing was changed.`,
-        {
-          hint: 'Copy the "Public key: age1…" line that age-keygen printed (or run "age-keygen -y key.txt").',
-        },
-      );
-    }
-  }
+  const encrypter = await encrypterFor(recipients);
   let fileKey: Uint8Array | undefined;
   // Adds no stanza to the header: it only keeps the file key for the read-back below.
   encrypter.addRecipient({
@@ -77,10 +63,15 @@ export async function encryptTo(
 
 /** Checks each recipient with the library before any work starts, so a bad key fails first. */
 export async function checkRecipients(recipients: string[]): Promise<void> {
+  await encrypterFor(recipients);
+}
+
+async function encrypterFor(recipients: string[]): Promise<InstanceType<AgeLibrary['Encrypter']>> {
   const age = await loadAge();
+  const encrypter = new age.Encrypter();
   for (const [index, recipient] of recipients.entries()) {
     try {
-      new age.Encrypter().addRecipient(recipient);
+      encrypter.addRecipient(recipient);
     } catch (error) {
       throw new GuardError(
         'invalid-input',
@@ -91,6 +82,7 @@ export async function checkRecipients(recipients: string[]): Promise<void> {
       );
     }
   }
+  return encrypter;
 }
 
 /**
