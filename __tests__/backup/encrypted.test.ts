@@ -356,6 +356,43 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('encrypted backup on $n
     }
   });
 
+  it('commits only on the COMMIT sent last: a psql whose input ends early (as if this process died) changes nothing', async () => {
+    const restored = await freshDatabase(server);
+    try {
+      await query(restored.url, SCHEMA);
+      const info = await takeBackup({
+        target: targetOf(restored.url),
+        dir: tempDir('enc'),
+        environment: 'p',
+        tools,
+        runner,
+        logger: silentLogger,
+        encryptTo: [keys.recipient],
+      });
+      await query(restored.url, CHANGES);
+      const changed = await state(restored.url);
+      // psql behind a pipe that lets only the first 4 KiB of the SQL through, then ends: what psql
+      // sees when the process feeding it dies. The preamble (BEGIN, DROP SCHEMA …) runs in full.
+      const bin = tempDir('bin');
+      const psql = join(bin, 'psql');
+      writeFileSync(psql, `#!/bin/sh\nhead -c 4096 | "${join(REAL_BIN, 'psql')}" "$@"\n`, { mode: 0o755 });
+      const error = await failure(
+        restoreBackup({
+          target: targetOf(restored.url),
+          path: info.path,
+          tools: { ...tools, psql },
+          runner,
+          logger: silentLogger,
+          identities: [keys.identity],
+        }),
+      );
+      expect(error.message).toMatch(/before the restore was committed, so its transaction was rolled back/);
+      expect(await state(restored.url)).toEqual(changed);
+    } finally {
+      await restored.drop();
+    }
+  });
+
   it('warns when a backup from a public repository is written unencrypted, and not when it is encrypted', async () => {
     const dir = migrationsDir({});
     const run = async (extra: Record<string, string>) => {

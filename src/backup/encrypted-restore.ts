@@ -9,16 +9,21 @@ export interface StreamedRestore {
   decryption?: GuardError;
   /** pg_restore turning the decrypted archive into SQL. */
   render: ProcessResult;
-  /** psql running that SQL; `stopped` when it was stopped because something before it failed. */
-  apply: ProcessResult & { stopped: boolean };
+  /**
+   * psql running that SQL; `stopped` when it was stopped because something before it failed;
+   * `committed` only when it reported the COMMIT sent last as done.
+   */
+  apply: ProcessResult & { stopped: boolean; committed: boolean };
 }
 
 /**
  * Restores an age-encrypted archive with nothing decrypted on disk: the file is decrypted in
- * memory into pg_restore's standard input, whose SQL goes straight into psql's (run as one
- * transaction after `preamble`). psql only sees the end of its input, and so commits, once the
- * whole file has decrypted and authenticated and pg_restore has exited cleanly; any failure
- * before that stops psql, and PostgreSQL rolls its open transaction back.
+ * memory into pg_restore's standard input, whose SQL goes straight into psql's. The transaction is
+ * ours, not psql's --single-transaction (which commits at the end of its input, however that end
+ * came): `preamble` begins it, and COMMIT is written to psql only once the whole file has
+ * decrypted and authenticated and pg_restore has exited cleanly. Any failure before that stops
+ * psql; and should this process die mid-way, psql reads the end of its input with the transaction
+ * still open, and PostgreSQL rolls it back when psql disconnects.
  */
 export async function streamEncryptedRestore(options: {
   path: string;
@@ -27,8 +32,9 @@ export async function streamEncryptedRestore(options: {
   /** pg_restore's list file (-L): the entries to restore. */
   list: string;
   psql: string;
-  /** psql's options; `-f preamble -f -` are added. */
+  /** psql's options (no --single-transaction); `-f preamble -f -` are added. */
   psqlArgs: string[];
+  /** Must start the transaction (BEGIN). */
   preamble: string;
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
@@ -52,24 +58,36 @@ export async function streamEncryptedRestore(options: {
     stdout: 'stream',
   });
   render.stdout!.pipe(apply.stdin!, { end: false });
+  // psql gone early (an SQL error, a lost connection): pg_restore could only block on a full pipe.
+  void apply.done.then(() => render.stop());
 
   let decryption: GuardError | undefined;
   try {
-    for await (const chunk of clear) await writeChunk(render.stdin!, chunk);
+    for await (const chunk of clear) {
+      if (render.stdin!.destroyed) break;
+      await writeChunk(render.stdin!, chunk);
+    }
   } catch (error) {
     decryption = decryptionFailure(error, what);
     render.stop();
   }
   render.stdin!.end();
   const rendered = await render.done;
-  // Exited already (an SQL error, a lost connection): its own result explains the failure.
+  // Exited already: its own result explains the failure.
   const early = await Promise.race([apply.done, Promise.resolve(undefined)]);
-  const ok = !decryption && rendered.code === 0;
-  if (ok) apply.stdin!.end();
+  const ok = !decryption && rendered.code === 0 && !early;
+  if (ok) apply.stdin!.end(`\nCOMMIT;\n\\echo ${COMMITTED}\n`);
   else if (!early) apply.stop();
   const applied = await apply.done;
-  return { decryption, render: rendered, apply: { ...applied, stopped: !ok && !early } };
+  return {
+    decryption,
+    render: rendered,
+    apply: { ...applied, stopped: !ok && !early, committed: applied.stdout.includes(COMMITTED) },
+  };
 }
+
+/** psql prints this after our COMMIT succeeded: without it, nothing was committed. */
+const COMMITTED = 'mg-restore-committed';
 
 /**
  * Opens the header of an encrypted backup and stops: whether `identities` can decrypt it, known

@@ -159,14 +159,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
         `pg_restore cannot read ${path}: ${lastLines(stderr)}`,
         'The archive is damaged or incomplete: restore an intact copy or another backup.',
       );
-    await writeFile(preamble, preambleSql(plan, options.lockTimeoutMs ?? 0));
-    const args = [
-      '--no-psqlrc',
-      '--quiet',
-      '--set=ON_ERROR_STOP=1',
-      '--single-transaction',
-      `--output=${devNull}`,
-    ];
+    const preambleText = preambleSql(plan, options.lockTimeoutMs ?? 0);
+    // Streamed: the transaction is begun here and committed by a COMMIT sent last (see encrypted-restore.ts).
+    await writeFile(preamble, encrypted ? `BEGIN;\n${preambleText}` : preambleText);
+    const args = ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--output=${devNull}`];
     const env = pgEnv(target, tools.pgRestore.major);
     const entries = `${plan.include.size}/${toc.entries.length} entries`;
     if (encrypted) {
@@ -188,13 +184,23 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       if (streamed.decryption) throw streamed.decryption;
       if (streamed.apply.stopped) throw damaged(streamed.render.stderr);
       if (streamed.apply.code !== 0) throw psqlFailure(streamed.apply, target, passwordScrubber(target));
+      if (!streamed.apply.committed) {
+        throw new GuardError(
+          'restore-failed',
+          `psql reached the end of its input before the restore was committed, so its transaction was rolled back: ${target.display} is as it was before.`,
+          { hint: 'Run the restore again; if it repeats, check what stops psql early (its output above).' },
+        );
+      }
     } else {
       const rendered = await runner.run(tools.pgRestore.path, ['-L', list, '-f', script, path], {
         timeoutMs,
       });
       if (rendered.code !== 0) throw damaged(rendered.stderr);
       logger.info(`Restoring ${path} into ${target.display}: ${entries}`);
-      const run = await runner.run(psql, [...args, '-f', preamble, '-f', script], { env, timeoutMs });
+      const run = await runner.run(psql, [...args, '--single-transaction', '-f', preamble, '-f', script], {
+        env,
+        timeoutMs,
+      });
       if (run.code !== 0) throw psqlFailure(run, target, passwordScrubber(target));
     }
   } finally {
