@@ -209,8 +209,12 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('encrypted backup on $n
     expect(logs.lines.join('\n')).toContain(`sha256 ${info.sha256} (age-encrypted; the archive inside`);
   });
 
-  it('encrypts to several recipients: each identity opens the file', async () => {
-    const other = await keyPair();
+  it('encrypts to several recipients (a post-quantum hybrid one too): each identity opens the file', async () => {
+    const hybrid = await age.generateHybridIdentity();
+    const other = { identity: hybrid, recipient: await age.identityToRecipient(hybrid) };
+    expect(other.recipient).toMatch(/^age1pq1/);
+    expect(parseRecipients(`${keys.recipient},${other.recipient}`)).toMatchObject({ ok: true });
+    expect(parseIdentities(other.identity)).toMatchObject({ ok: true });
     const info = await takeBackup({
       target: targetOf(db.url),
       dir: tempDir('enc'),

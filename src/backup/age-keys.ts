@@ -6,7 +6,8 @@
 
 /** bech32's data characters (BIP 173): no 1, b, i, o. */
 const BECH32 = '[02-9ac-hj-np-z]';
-const RECIPIENT = new RegExp(`^age1${BECH32}{20,}$`);
+/** X25519 (age1…), and the library's post-quantum hybrid and tag recipients (age1pq1…, age1tag1…, age1tagpq1…). */
+const RECIPIENT = new RegExp(`^age1(?:pq1|tag1|tagpq1)?${BECH32}{20,}$`);
 const IDENTITY = new RegExp(`^AGE-SECRET-KEY-(PQ-)?1${BECH32.toUpperCase()}{20,}$`);
 const IDENTITY_ANYWHERE = /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]+/g;
 
