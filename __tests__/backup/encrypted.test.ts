@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync, watch, writeFileSync }
 import { join } from 'node:path';
 import * as age from 'age-encryption';
 import { takeBackup } from '../../src/backup/backup.js';
+import { assertDecryptable } from '../../src/backup/encrypted-restore.js';
 import { parseIdentities, parseRecipients } from '../../src/backup/age-keys.js';
 import { findPgTools, type PgTools } from '../../src/backup/pg-tools.js';
 import { createProcessRunner } from '../../src/backup/process.js';
@@ -138,6 +139,22 @@ describe('age key inputs', () => {
     expect(error.code).toBe('invalid-input');
     expect(error.message).toMatch(/backup-encryption-key: key 1 \(age1.{6}…\) is not a valid age public key/);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('an identity the library refuses (bad checksum) is named without being repeated', async () => {
+    const { identity, recipient } = await keyPair();
+    const corrupted = identity.slice(0, -1) + (identity.at(-1) === 'Q' ? 'P' : 'Q');
+    expect(parseIdentities(corrupted)).toMatchObject({ ok: true });
+    const e = new age.Encrypter();
+    e.addRecipient(recipient);
+    const path = join(tempDir('bad-identity'), 'p.dump.age');
+    writeFileSync(path, await e.encrypt('x'));
+    const error = await failure(assertDecryptable(path, [corrupted], 'restore-failed'));
+    expect(error.message).toBe('backup-decryption-key is not a valid age identity. Nothing was changed.');
+    // A plain file needs no identity: the restore itself reports on it.
+    const plain = join(tempDir('plain'), 'p.dump');
+    writeFileSync(plain, 'PGDMP');
+    await expect(assertDecryptable(plain, undefined, 'restore-failed')).resolves.toBeUndefined();
   });
 
   it('reads the identity from a whole age-keygen key file, comments skipped', async () => {
