@@ -432,12 +432,20 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('encrypted backup on $n
         scrubber: scrubberForInputs(raw),
       });
       expect(result.status).toBe('success');
-      return logs.filter((l) => l.startsWith('warn:')).join('\n');
+      return { warnings: logs.filter((l) => l.startsWith('warn:')).join('\n'), result };
     };
-    expect(await run({})).toMatch(
+    const plain = await run({});
+    expect(plain.warnings).toMatch(
       /is not encrypted and this repository is public: .*Set backup-encryption-key/,
     );
-    expect(await run({ 'backup-encryption-key': keys.recipient })).toBe('');
+    // Listed in the report too, so the job summary and the comment show it.
+    expect(plain.result.findings).toEqual([
+      expect.objectContaining({ code: 'backup-unencrypted', severity: 'warning' }),
+    ]);
+    expect(renderSummary(plain.result)).toMatch(/is not encrypted and this repository is public/);
+    const encrypted = await run({ 'backup-encryption-key': keys.recipient });
+    expect(encrypted.warnings).toBe('');
+    expect(encrypted.result.findings).toEqual([]);
   });
 
   it('apply with backup-encryption-key, then rollback with strategy restore and backup-decryption-key: the identity is in no log, report or row', async () => {

@@ -54,6 +54,7 @@ export interface Finding {
     | 'out-of-order'
     | 'skipped-file'
     | 'backup-failed'
+    | 'backup-unencrypted'
     | 'timeout-setting';
   severity: 'error' | 'warning';
   version?: string;
