@@ -38,6 +38,11 @@ Flags (the same names as the action's inputs):
   --backup-path FILE        rollback --strategy restore: the backup to restore
   --confirm-restore DB      rollback --strategy restore: the database name, confirming the restore
   --report-path FILE        write the JSON report here (audit: its exports go beside it)
+  --backup-encryption-key AGE1KEY
+                            encrypt backups to this age public key (writes ….dump.age)
+  --backup-decryption-key KEY
+                            restore an encrypted backup: the age identity; better given as
+                            BACKUP_DECRYPTION_KEY in the environment (a flag shows in ps)
   --reason TEXT             why this run was started (recorded in the audit log)
   --notify-webhook-url URL  send one message per run to this Slack/Teams incoming webhook
   --notify-on OUTCOMES      which outcomes send one (default failed,rolled-back; also success,
@@ -117,6 +122,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 2;
   }
   parsed.raw['database-url'] ??= env.DATABASE_URL;
+  parsed.raw['backup-decryption-key'] ??= env.BACKUP_DECRYPTION_KEY;
   const scrubber = scrubberForInputs(parsed.raw);
   let settings;
   try {

@@ -8,9 +8,11 @@ import type { DatabaseTarget } from '../config/database-url.js';
 import { GuardError, type GuardErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { SecretScrubber } from '../secrets.js';
+import { checkRecipients } from './age-crypto.js';
+import { readBackEncrypted, writeEncryptedDump } from './encrypted-dump.js';
 import { fixHint, type PgTools } from './pg-tools.js';
 import { createPrivateFile, preparePrivateDir } from './private-dir.js';
-import type { ProcessRunner } from './process.js';
+import type { ProcessResult, ProcessRunner } from './process.js';
 
 export interface TakeBackupOptions {
   target: DatabaseTarget;
@@ -28,6 +30,11 @@ export interface TakeBackupOptions {
   timeoutMs?: number;
   /** How long pg_dump waits for a table lock before failing instead of queueing (default 60 s). */
   lockWaitTimeoutMs?: number;
+  /**
+   * age recipients (age1… public keys): when given, the archive is encrypted to them as pg_dump
+   * writes it and only the age file (…dump.age) is stored.
+   */
+  encryptTo?: string[];
 }
 
 export interface BackupInfo {
@@ -42,6 +49,13 @@ export interface BackupInfo {
   entries: number;
   /** The server version recorded in the archive, e.g. "15.18". */
   serverVersion?: string;
+  /** Set when the file is age-encrypted: `sha256` and `sizeBytes` are then the encrypted file's. */
+  encrypted?: {
+    recipients: number;
+    /** sha256 and size of the archive inside (what pg_dump produced, read back decrypted). */
+    clearSha256: string;
+    clearSizeBytes: number;
+  };
 }
 
 /** One line of `pg_restore --list`: "218; 1259 16424 TABLE public a postgres". */
@@ -65,7 +79,7 @@ export interface Toc {
 
 const DEFAULT_TIMEOUT_MS = 2 * 60 * 60_000;
 const DEFAULT_LOCK_WAIT_MS = 60_000;
-const LIST_TIMEOUT_MS = 10 * 60_000;
+export const LIST_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * Takes a custom-format backup that counts only once it has been read back: pg_dump writes a hidden
@@ -77,10 +91,13 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupInfo
   const { target, tools, runner, logger } = options;
   const started = Date.now();
   const scrub = passwordScrubber(target);
+  const recipients = options.encryptTo?.length ? options.encryptTo : undefined;
+  // A key the library refuses stops the run before any folder or file is made.
+  if (recipients) await checkRecipients(recipients);
   const dir = await prepareDir(resolve(options.dir), logger);
   const fileName = await freeName(
     dir,
-    backupFileName(options.environment, options.now ?? new Date(), options.sha),
+    backupFileName(options.environment, options.now ?? new Date(), options.sha) + (recipients ? '.age' : ''),
   );
   const path = join(dir, fileName);
   const partial = join(dir, `.${fileName}.partial`);
@@ -90,12 +107,19 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupInfo
     await rm(partial, { force: true });
     await createPrivateFile(partial);
     const lockWait = options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+    const dumpArgs = ['--format=custom', '--no-password', `--lock-wait-timeout=${lockWait}`];
+    const env = pgEnv(target, tools.pgDump.major);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (recipients) {
+      logger.info(
+        `Backing up ${target.display} with pg_dump ${tools.pgDump.version}, encrypted with age to ${recipients.length} recipient${recipients.length > 1 ? 's' : ''}, to ${path}`,
+      );
+      const info = await encryptedBackup(partial, recipients, dumpArgs, env, timeoutMs, options, dir, scrub);
+      await rename(partial, path);
+      return finish({ ...info, path, fileName, durationMs: Date.now() - started }, logger);
+    }
     logger.info(`Backing up ${target.display} with pg_dump ${tools.pgDump.version} to ${path}`);
-    const dump = await runner.run(
-      tools.pgDump.path,
-      ['--format=custom', `--file=${partial}`, '--no-password', `--lock-wait-timeout=${lockWait}`],
-      { env: pgEnv(target, tools.pgDump.major), timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS },
-    );
+    const dump = await runner.run(tools.pgDump.path, [...dumpArgs, `--file=${partial}`], { env, timeoutMs });
     if (dump.code !== 0) throw dumpFailure(dump.stderr, dump.timedOut, options, dir, scrub);
 
     const sizeBytes = (await stat(partial)).size;
@@ -109,22 +133,99 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupInfo
     ]);
     await rename(partial, path);
 
-    const info: BackupInfo = {
-      path,
-      fileName,
-      sha256,
-      sizeBytes,
-      durationMs: Date.now() - started,
-      pgDumpVersion: tools.pgDump.version,
-      entries: toc.entries.length,
-      serverVersion: toc.serverVersion,
-    };
-    logger.info(`Backup ${fileName}: ${formatBytes(sizeBytes)}, ${info.entries} entries, sha256 ${sha256}`);
-    return info;
+    return finish(
+      {
+        path,
+        fileName,
+        sha256,
+        sizeBytes,
+        durationMs: Date.now() - started,
+        pgDumpVersion: tools.pgDump.version,
+        entries: toc.entries.length,
+        serverVersion: toc.serverVersion,
+      },
+      logger,
+    );
   } catch (error) {
     await rm(partial, { force: true }).catch(() => {});
     if (error instanceof GuardError) throw error;
     throw fsFailure(error, dir);
+  }
+}
+
+function finish(info: BackupInfo, logger: Logger): BackupInfo {
+  const clear = info.encrypted
+    ? ` (age-encrypted; the archive inside: ${formatBytes(info.encrypted.clearSizeBytes)}, sha256 ${info.encrypted.clearSha256})`
+    : '';
+  logger.info(
+    `Backup ${info.fileName}: ${formatBytes(info.sizeBytes)}, ${info.entries} entries, sha256 ${info.sha256}${clear}`,
+  );
+  return info;
+}
+
+/**
+ * The encrypted variant of the write and the read-back: pg_dump streams into the age encrypter and
+ * only ciphertext reaches `partial`; then the file is read back from disk, decrypted in memory and
+ * must give the very bytes pg_dump produced (same sha256), which `pg_restore --list` must read.
+ */
+async function encryptedBackup(
+  partial: string,
+  recipients: string[],
+  dumpArgs: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  options: TakeBackupOptions,
+  dir: string,
+  scrub: (text: string) => string,
+): Promise<Omit<BackupInfo, 'path' | 'fileName' | 'durationMs'>> {
+  const { tools } = options;
+  const written = await writeEncryptedDump({
+    pgDump: tools.pgDump.path,
+    args: dumpArgs,
+    env,
+    timeoutMs,
+    recipients,
+    path: partial,
+  });
+  try {
+    const { dump } = written;
+    if (dump.code !== 0) throw dumpFailure(dump.stderr, dump.timedOut, options, dir, scrub);
+    if (written.clearBytes === 0)
+      throw new GuardError('backup-failed', 'pg_dump exited successfully but wrote nothing');
+    const [back] = await Promise.all([
+      readBackEncrypted({
+        path: partial,
+        identities: [written.readBack],
+        pgRestore: tools.pgRestore.path,
+        timeoutMs: LIST_TIMEOUT_MS,
+        code: 'backup-failed',
+      }),
+      syncFile(partial),
+    ]);
+    if (back.clearSha256 !== written.clearSha256 || back.clearBytes !== written.clearBytes) {
+      throw new GuardError(
+        'backup-failed',
+        `The encrypted backup read back from disk does not decrypt to what pg_dump wrote (sha256 ${back.clearSha256}, ${back.clearBytes} bytes; expected ${written.clearSha256}, ${written.clearBytes} bytes)`,
+        {
+          hint: 'The disk or file system corrupted the file: take the backup again, on another volume if it repeats.',
+        },
+      );
+    }
+    const toc = tocOf(back.listing, `${partial} (decrypted)`, 'backup-failed');
+    return {
+      sha256: back.sha256,
+      sizeBytes: (await stat(partial)).size,
+      pgDumpVersion: tools.pgDump.version,
+      entries: toc.entries.length,
+      serverVersion: toc.serverVersion,
+      encrypted: {
+        recipients: recipients.length,
+        clearSha256: back.clearSha256,
+        clearSizeBytes: back.clearBytes,
+      },
+    };
+  } finally {
+    written.forget();
   }
 }
 
@@ -200,6 +301,11 @@ export async function readToc(
   code: GuardErrorCode,
 ): Promise<Toc> {
   const result = await runner.run(tools.pgRestore.path, ['--list', path], { timeoutMs: LIST_TIMEOUT_MS });
+  return tocOf(result, path, code);
+}
+
+/** The table of contents `pg_restore --list` printed, or the error for an archive it could not read. */
+export function tocOf(result: ProcessResult, path: string, code: GuardErrorCode): Toc {
   if (result.code !== 0 || !/^;\s+Format: CUSTOM/m.test(result.stdout)) {
     throw new GuardError(
       code,
@@ -287,7 +393,7 @@ async function prepareDir(dir: string, logger: Logger): Promise<string> {
 
 async function freeName(dir: string, name: string): Promise<string> {
   for (let n = 1; ; n++) {
-    const candidate = n === 1 ? name : name.replace(/\.dump$/, `-${n}.dump`);
+    const candidate = n === 1 ? name : name.replace(/\.dump(\.age)?$/, `-${n}.dump$1`);
     if (!existsSync(join(dir, candidate))) return candidate;
   }
 }

@@ -8,13 +8,18 @@ import { GuardError, type GuardErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
   lastLines,
+  LIST_TIMEOUT_MS,
   passwordScrubber,
   pgEnv,
   readToc,
   sha256File,
+  tocOf,
   type Toc,
   type TocEntry,
 } from './backup.js';
+import { isAgeFile } from './age-crypto.js';
+import { readBackEncrypted } from './encrypted-dump.js';
+import { streamEncryptedRestore } from './encrypted-restore.js';
 import type { PgTools } from './pg-tools.js';
 import type { ProcessResult, ProcessRunner } from './process.js';
 
@@ -40,6 +45,11 @@ export interface RestoreOptions {
   lockTimeoutMs?: number;
   /** Where the SQL script pg_restore produces is written for the moment (default: the OS temp dir). */
   workDir?: string;
+  /**
+   * age identities (AGE-SECRET-KEY-1…) for an encrypted backup: it is then decrypted in memory,
+   * never to disk, and the SQL goes from pg_restore to psql through a pipe, not a script file.
+   */
+  identities?: string[];
 }
 
 export interface RestoreResult {
@@ -104,7 +114,20 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       'Install the whole PostgreSQL client package: it ships pg_dump, pg_restore and psql together.';
     throw untouched(`psql was not found beside ${tools.pgRestore.path}`, hint);
   }
-  const toc = await readToc(path, tools, runner, 'restore-failed');
+  const encrypted = await isAgeFile(path);
+  const identities = options.identities?.length ? options.identities : undefined;
+  if (encrypted && !identities) {
+    throw untouched(
+      `The backup ${path} is age-encrypted`,
+      'Set backup-decryption-key to the age identity (AGE-SECRET-KEY-1…) matching the backup-encryption-key it was taken with, from a secret.',
+    );
+  }
+  if (!encrypted && identities) logger.warn(`${path} is not encrypted: backup-decryption-key is not needed`);
+  // Encrypted: the whole file is decrypted (every chunk authenticated) to read its table of contents,
+  // so a wrong key or a damaged file stops here, before the database is even read.
+  const toc = encrypted
+    ? await encryptedToc(path, identities!, tools)
+    : await readToc(path, tools, runner, 'restore-failed');
   const plan = await withClient(target, { applicationName: 'supabase-migration-guard restore' }, (client) =>
     planRestore(client, toc, options.keepSchemas, options.alsoKeep ?? []),
   );
@@ -131,25 +154,55 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       toc.entries.map((e) => (plan.include.has(e.id) ? e.line : `;${e.line}`)).join('\n'),
     );
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const rendered = await runner.run(tools.pgRestore.path, ['-L', list, '-f', script, path], { timeoutMs });
-    if (rendered.code !== 0) {
-      const hint = 'The archive is damaged or incomplete: restore an intact copy or another backup.';
-      throw untouched(`pg_restore cannot read ${path}: ${lastLines(rendered.stderr)}`, hint);
-    }
-    await writeFile(preamble, preambleSql(plan, options.lockTimeoutMs ?? 0));
-    logger.info(
-      `Restoring ${path} into ${target.display}: ${plan.include.size}/${toc.entries.length} entries`,
-    );
-    const args = [
-      '--no-psqlrc',
-      '--quiet',
-      '--set=ON_ERROR_STOP=1',
-      '--single-transaction',
-      `--output=${devNull}`,
-    ];
+    const damaged = (stderr: string) =>
+      untouched(
+        `pg_restore cannot read ${path}: ${lastLines(stderr)}`,
+        'The archive is damaged or incomplete: restore an intact copy or another backup.',
+      );
+    const preambleText = preambleSql(plan, options.lockTimeoutMs ?? 0);
+    // Streamed: the transaction is begun here and committed by a COMMIT sent last (see encrypted-restore.ts).
+    await writeFile(preamble, encrypted ? `BEGIN;\n${preambleText}` : preambleText);
+    const args = ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--output=${devNull}`];
     const env = pgEnv(target, tools.pgRestore.major);
-    const run = await runner.run(psql, [...args, '-f', preamble, '-f', script], { env, timeoutMs });
-    if (run.code !== 0) throw psqlFailure(run, target, passwordScrubber(target));
+    const entries = `${plan.include.size}/${toc.entries.length} entries`;
+    if (encrypted) {
+      logger.info(
+        `Restoring ${path} (age-encrypted, decrypted in memory) into ${target.display}: ${entries}`,
+      );
+      const streamed = await streamEncryptedRestore({
+        path,
+        identities: identities!,
+        pgRestore: tools.pgRestore.path,
+        list,
+        psql,
+        psqlArgs: args,
+        preamble,
+        env,
+        timeoutMs,
+        code: 'restore-failed',
+      });
+      if (streamed.decryption) throw streamed.decryption;
+      if (streamed.apply.stopped) throw damaged(streamed.render.stderr);
+      if (streamed.apply.code !== 0) throw psqlFailure(streamed.apply, target, passwordScrubber(target));
+      if (!streamed.apply.committed) {
+        throw new GuardError(
+          'restore-failed',
+          `psql reached the end of its input before the restore was committed, so its transaction was rolled back: ${target.display} is as it was before.`,
+          { hint: 'Run the restore again; if it repeats, check what stops psql early (its output above).' },
+        );
+      }
+    } else {
+      const rendered = await runner.run(tools.pgRestore.path, ['-L', list, '-f', script, path], {
+        timeoutMs,
+      });
+      if (rendered.code !== 0) throw damaged(rendered.stderr);
+      logger.info(`Restoring ${path} into ${target.display}: ${entries}`);
+      const run = await runner.run(psql, [...args, '--single-transaction', '-f', preamble, '-f', script], {
+        env,
+        timeoutMs,
+      });
+      if (run.code !== 0) throw psqlFailure(run, target, passwordScrubber(target));
+    }
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -170,6 +223,17 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
         : ''),
   );
   return result;
+}
+
+async function encryptedToc(path: string, identities: string[], tools: PgTools): Promise<Toc> {
+  const back = await readBackEncrypted({
+    path,
+    identities,
+    pgRestore: tools.pgRestore.path,
+    timeoutMs: LIST_TIMEOUT_MS,
+    code: 'restore-failed',
+  });
+  return tocOf(back.listing, `${path} (decrypted)`, 'restore-failed');
 }
 
 function psqlFailure(

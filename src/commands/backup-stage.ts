@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { takeBackup } from '../backup/backup.js';
 import { aptInstaller, findPgTools, type PgTools } from '../backup/pg-tools.js';
 import { createProcessRunner } from '../backup/process.js';
@@ -60,6 +60,7 @@ export async function takeVerifiedBackup(
       tools,
       runner: createProcessRunner(),
       logger: ctx.logger,
+      encryptTo: ctx.settings.backupEncryptionKey,
     }),
   );
   return {
@@ -69,7 +70,19 @@ export async function takeVerifiedBackup(
     durationMs: info.durationMs,
     pgDumpVersion: info.pgDumpVersion,
     entries: info.entries,
+    ...(info.encrypted ? { encrypted: info.encrypted } : {}),
   };
+}
+
+/**
+ * A backup written unencrypted while the event says the repository is public: an artifact of it
+ * could be downloaded by anyone who can read the repository. Warned in the log, listed in the report.
+ */
+export function unencryptedBackupFinding(ctx: CommandContext, report: BackupReport): Finding | undefined {
+  if (report.encrypted || !ctx.run.publicRepository) return undefined;
+  const message = `The backup ${basename(report.path)} is not encrypted and this repository is public: anyone who can read the repository can download it if it is uploaded as an artifact. Set backup-encryption-key to an age public key.`;
+  ctx.logger.warn(message);
+  return { code: 'backup-unencrypted', severity: 'warning', message };
 }
 
 /**
@@ -100,7 +113,8 @@ export async function backupStage(
     return {};
   }
   try {
-    return { report: await takeVerifiedBackup(ctx, serverMajor, tools) };
+    const report = await takeVerifiedBackup(ctx, serverMajor, tools);
+    return { report, finding: unencryptedBackupFinding(ctx, report) };
   } catch (error) {
     if (mode === 'required') {
       const hint = error instanceof GuardError ? error.hint : undefined;

@@ -1,3 +1,4 @@
+import { assertDecryptable } from '../backup/encrypted-restore.js';
 import { restoreBackup } from '../backup/restore.js';
 import { createProcessRunner } from '../backup/process.js';
 import { ensureGuardSchema, finishRunRecord, forgetChecksumsNotIn } from '../db/guard-store.js';
@@ -29,6 +30,8 @@ export async function restoreCommand(ctx: CommandContext, result: RunResult): Pr
       { hint: 'Set confirm-restore to the database name to proceed. Nothing was changed.' },
     );
   }
+  // A wrong or missing identity is known before the lock, the safety backup or any row is written.
+  await assertDecryptable(path, settings.backupDecryptionKey, 'restore-failed');
   return withSession(ctx, result, { lock: true, files: false }, async (session) => {
     const { client, serverMajor } = session;
     const tools = await resolvePgTools(ctx, serverMajor);
@@ -45,6 +48,7 @@ export async function restoreCommand(ctx: CommandContext, result: RunResult): Pr
         runner: createProcessRunner(),
         logger,
         alsoKeep: [OWN_SCHEMA],
+        identities: settings.backupDecryptionKey,
         lockTimeoutMs: settings.lockTimeoutMs * Math.max(1, settings.lockRetries),
       }),
     );

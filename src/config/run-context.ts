@@ -12,6 +12,8 @@ export interface RunContext {
   runUrl?: string;
   runId?: string;
   pullRequest?: number;
+  /** The event payload says the repository is public (`repository.private` is false). */
+  publicRepository?: boolean;
 }
 
 /** Reads GitHub's documented environment variables; outside Actions, names the local user. */
@@ -40,7 +42,19 @@ export function runContextFromEnv(env: NodeJS.ProcessEnv = process.env): RunCont
     runUrl,
     runId: env.GITHUB_RUN_ID,
     pullRequest: pullRequestNumber(env.GITHUB_EVENT_PATH),
+    ...(repositoryIsPublic(env.GITHUB_EVENT_PATH) ? { publicRepository: true } : {}),
   };
+}
+
+/** Only an explicit `"private": false` counts: an unreadable or partial payload says nothing. */
+function repositoryIsPublic(eventPath: string | undefined): boolean {
+  if (!eventPath) return false;
+  try {
+    const event = JSON.parse(readFileSync(eventPath, 'utf8')) as { repository?: { private?: unknown } };
+    return event.repository?.private === false;
+  } catch {
+    return false;
+  }
 }
 
 function pullRequestNumber(eventPath: string | undefined): number | undefined {

@@ -1,3 +1,4 @@
+import { identitiesIn } from '../backup/age-keys.js';
 import { SecretScrubber } from '../secrets.js';
 import { secretsOfDatabaseUrl } from './secrets-of-url.js';
 import type { RawInputs } from './settings.js';
@@ -13,5 +14,9 @@ export function scrubberForInputs(raw: RawInputs): SecretScrubber {
   scrubber.add(raw['github-token']?.trim());
   // The whole webhook URL is the credential (Slack's and Teams' carry their token in the path).
   scrubber.add(raw['notify-webhook-url']?.trim());
+  // The restore identity, whole and line by line; and one pasted into the public-key input by mistake.
+  scrubber.add(raw['backup-decryption-key']?.trim());
+  for (const identity of identitiesIn(raw['backup-decryption-key'])) scrubber.add(identity);
+  for (const identity of identitiesIn(raw['backup-encryption-key'])) scrubber.add(identity);
   return scrubber;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod/mini';
+import { parseIdentities, parseRecipients } from '../backup/age-keys.js';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
 import { exactDurationMs, parseDuration } from './duration.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
@@ -49,6 +50,10 @@ export interface Settings {
   notifyWebhookUrl?: string;
   /** The outcomes that send an alert. */
   notifyOn: NotifyOutcome[];
+  /** age recipients (age1…): backups are encrypted to them as they are written. */
+  backupEncryptionKey?: string[];
+  /** age identities for restoring an encrypted backup; a secret (registered with the run's scrubber). */
+  backupDecryptionKey?: string[];
 }
 
 /** The outcomes an alert can be sent for: a run's status, or `refused` for a refused manual run. */
@@ -98,6 +103,8 @@ export const INPUT_NAMES = [
   'rate-limit',
   'notify-webhook-url',
   'notify-on',
+  'backup-encryption-key',
+  'backup-decryption-key',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -321,6 +328,8 @@ const schema = z.object({
       'failed,rolled-back',
     ),
   ),
+  'backup-encryption-key': ageKeys(parseRecipients),
+  'backup-decryption-key': ageKeys(parseIdentities),
 });
 
 /** "admin, Maintain" → ["admin", "maintain"]: role names and outcomes compare in lower case. */
@@ -329,6 +338,28 @@ function commaList(text: string): string[] {
     .split(',')
     .map((item) => item.trim().toLowerCase())
     .filter(Boolean);
+}
+
+/** An age key input: checked for shape here (the age library decodes it when it is used). */
+function ageKeys(parse: (text: string) => { ok: true } | { ok: false; reason: string }) {
+  return input(
+    z.optional(
+      z.string().check(
+        z.superRefine((value, ctx) => {
+          const parsed = parse(value);
+          // `input` is left out: an issue carrying the value could print a private key.
+          if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+        }),
+      ),
+    ),
+  );
+}
+
+function keyList(value: string | undefined, parse: typeof parseRecipients | typeof parseIdentities) {
+  if (value === undefined) return undefined;
+  const parsed = parse(value);
+  if (!parsed.ok) return undefined;
+  return 'recipients' in parsed ? parsed.recipients : parsed.identities;
 }
 
 export interface SettingsContext {
@@ -408,6 +439,8 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
     rateLimit: (parseRateLimit(v['rate-limit']) as { ok: true; limit?: RateLimit }).limit,
     notifyWebhookUrl: v['notify-webhook-url'],
     notifyOn: commaList(v['notify-on']) as NotifyOutcome[],
+    backupEncryptionKey: keyList(v['backup-encryption-key'], parseRecipients),
+    backupDecryptionKey: keyList(v['backup-decryption-key'], parseIdentities),
   };
 }
 

@@ -55,6 +55,7 @@ export interface Finding {
     | 'out-of-order'
     | 'skipped-file'
     | 'backup-failed'
+    | 'backup-unencrypted'
     | 'timeout-setting';
   severity: 'error' | 'warning';
   version?: string;
@@ -104,6 +105,8 @@ export interface BackupReport {
   durationMs: number;
   pgDumpVersion: string;
   entries: number;
+  /** An age-encrypted backup: `sha256`/`sizeBytes` are the encrypted file's; these describe the archive inside. */
+  encrypted?: { recipients: number; clearSha256: string; clearSizeBytes: number };
 }
 
 export interface LockReport {

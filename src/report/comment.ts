@@ -304,7 +304,7 @@ function facts(state: BoardState): string[] {
   const backup = result?.backup ?? state.backup;
   if (backup) {
     lines.push(
-      `Backup: ${formatBytes(backup.sizeBytes)}, sha256 \`${backup.sha256}\`, ${escapeMd(backup.pgDumpVersion)}`,
+      `Backup${backup.encrypted ? ' (age-encrypted)' : ''}: ${formatBytes(backup.sizeBytes)}, sha256 \`${backup.sha256}\`, ${escapeMd(backup.pgDumpVersion)}`,
     );
   }
   const rehearsal = result?.rehearsal ?? state.rehearsal;

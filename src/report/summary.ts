@@ -152,7 +152,10 @@ function factsTable(result: RunResult): string[] {
     [
       'Backup',
       result.backup
-        ? `${result.backup.path} (${formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)`
+        ? `${result.backup.path} (${formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)` +
+          (result.backup.encrypted
+            ? `; age-encrypted, the archive inside: ${formatBytes(result.backup.encrypted.clearSizeBytes)}, sha256 \`${result.backup.encrypted.clearSha256}\``
+            : '')
         : undefined,
     ],
     ['Current version', result.currentVersion],
