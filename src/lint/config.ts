@@ -78,11 +78,15 @@ export async function parseLintConfig(
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = issue.path.map(String).join('.') || '(top level)';
+    const what =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : issue.message;
     const hint =
       issue.code === 'unrecognized_keys'
         ? 'The file accepts two keys: rules (rule id: error | warning | info | off) and exposed-schemas (a list).'
         : 'See docs/lint/README.md for the format.';
-    throw configError(path, `${key}: ${issue.message}`, hint);
+    throw configError(path, `${key}: ${what}`, hint);
   }
   const rules = result.data.rules ?? {};
   const unknown = Object.keys(rules).filter((id) => !knownRules.includes(id));

@@ -5,6 +5,7 @@ import {
   list,
   location,
   names,
+  sqlTypeName,
   typeInfo,
   wrapped,
   type Node,
@@ -216,11 +217,11 @@ export const columnTypeRewrite: LintRule = {
       const from = ctx.columnType(table, String(cmd.name));
       const verdict = typeChangeRewrites(from, to, column.raw_default !== undefined);
       if (verdict === 'no') continue;
-      const what = `ALTER COLUMN ${String(cmd.name)} TYPE ${to.text} on ${qualified(table)}`;
+      const what = `ALTER COLUMN ${String(cmd.name)} TYPE ${sqlTypeName(to.text)} on ${qualified(table)}`;
       hits.push({
         message:
           verdict === 'yes'
-            ? `${what}${from ? ` (from ${from})` : ''} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: add a new column, backfill it in batches and switch over`
+            ? `${what}${from ? ` (from ${sqlTypeName(from)})` : ''} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: add a new column, backfill it in batches and switch over`
             : `${what} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock unless ${verdict}: check the current type, or add a new column, backfill it and switch over`,
         location: location(column),
         table,
