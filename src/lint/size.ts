@@ -33,6 +33,11 @@ function formatBytes(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  const shown = unit === 0 ? String(value) : value >= 10 ? String(Math.round(value)) : value.toFixed(1).replace(/\.0$/, '');
+  const shown =
+    unit === 0
+      ? String(value)
+      : value >= 10
+        ? String(Math.round(value))
+        : value.toFixed(1).replace(/\.0$/, '');
   return `${shown} ${units[unit]}`;
 }

@@ -81,7 +81,7 @@ export const charType = typeRule(
 export const varcharLength = typeRule(
   'varchar-length',
   'info',
-  'varchar(n): the limit costs a migration to change; text with a CHECK is as fast and easier to change',
+  'varchar(n) is no faster than text; a CHECK on char_length is as fast and easier to change',
   (type) =>
     type.name === 'varchar' && type.mods.length > 0
       ? `varchar(${type.mods[0]}) is no faster than text, and lowering the limit later rewrites the table: use text, with a CHECK (char_length(…) <= ${type.mods[0]}) if the limit matters`
