@@ -33,6 +33,17 @@ describe('ignore comments', () => {
     ]);
   });
 
+  it('inside a statement, an ignore applies to that statement', async () => {
+    const report = await lintSql([
+      'create table n (\n  -- migration-guard:ignore varchar-length codes of the legacy system are 10 characters\n  code varchar(10),\n  other varchar(5)\n);\ncreate table m (a varchar(3));',
+    ]);
+    expect(brief(report)).toEqual([
+      '1_m.sql:3:8 info varchar-length ignored(codes of the legacy system are 10 characters)',
+      '1_m.sql:4:9 info varchar-length ignored(codes of the legacy system are 10 characters)',
+      '1_m.sql:6:19 info varchar-length',
+    ]);
+  });
+
   it('the file-level form silences the rule in the whole file, not in other files', async () => {
     const report = await lintSql([
       'create index a on t (x);\n-- migration-guard:ignore-file index-without-concurrently tables are tiny lookup tables\ncreate index b on u (y);',

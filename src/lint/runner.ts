@@ -84,7 +84,8 @@ export async function lintMigrations(
     const version = migration.version;
     ctx.startFile(file);
     const ignores = findIgnores(source, start, end);
-    const starts: number[] = [];
+    // Where each statement starts and ends, for ignore comments to find theirs.
+    const spans: Array<[number, number]> = [];
     const add = (
       rule: LintRule,
       hits: RuleHits,
@@ -129,7 +130,7 @@ export async function lintMigrations(
             ? { line: statement.line, column: statement.column }
             : source.position(nodeBase + location),
       };
-      starts.push(statement.startByte);
+      spans.push([statement.startByte, statement.startByte + Buffer.byteLength(statement.sql, 'utf8')]);
       for (const rule of rules) {
         if (rule.check) add(rule, rule.check(stmt, ctx), (h) => stmt.at(h.location), statement.startByte);
       }
@@ -139,8 +140,13 @@ export async function lintMigrations(
     if (ignores.length > 0) {
       ignoresByFile.set(file, {
         file,
-        // A `next` ignore applies to the first statement that starts after it.
-        ignores: ignores.map((ignore) => ({ ...ignore, target: starts.find((s) => s > ignore.byte) })),
+        // A `next` ignore applies to the statement it sits in (a comment between a table's
+        // columns), else to the first statement that starts after it.
+        ignores: ignores.map((ignore) => ({
+          ...ignore,
+          target: (spans.find(([from, to]) => from <= ignore.byte && ignore.byte < to) ??
+            spans.find(([from]) => from > ignore.byte))?.[0],
+        })),
       });
     }
   }
