@@ -75,6 +75,23 @@ export async function lintMigrations(
     exposedSchemas: options.exposedSchemas ?? config.exposedSchemas,
     newTableScope: options.newTableScope,
   });
+  // Rules by the node types they look at: most statements of a long history (INSERTs) meet few rules.
+  const forAll = rules.filter((r) => r.check && !r.nodeTypes);
+  const byType = new Map<string, LintRule[]>();
+  for (const rule of rules.filter((r) => r.check && r.nodeTypes)) {
+    for (const type of rule.nodeTypes!) byType.set(type, [...(byType.get(type) ?? []), rule]);
+  }
+  const rulesFor = new Map<string, LintRule[]>();
+  const checking = (nodeType: string): LintRule[] => {
+    let list = rulesFor.get(nodeType);
+    if (!list) {
+      const typed = new Set(byType.get(nodeType) ?? []);
+      // Registry order, whatever the grouping.
+      list = rules.filter((r) => typed.has(r) || forAll.includes(r));
+      rulesFor.set(nodeType, list);
+    }
+    return list;
+  };
   const pending: Pending[] = [];
   const ignoresByFile = new Map<string, FileIgnores>();
 
@@ -124,6 +141,7 @@ export async function lintMigrations(
         nodeType,
         node,
         statement,
+        index: spans.length,
         inTransactionBlock: inBlock,
         at: (location) =>
           location === undefined || location < 0
@@ -131,8 +149,8 @@ export async function lintMigrations(
             : source.position(nodeBase + location),
       };
       spans.push([statement.startByte, statement.startByte + Buffer.byteLength(statement.sql, 'utf8')]);
-      for (const rule of rules) {
-        if (rule.check) add(rule, rule.check(stmt, ctx), (h) => stmt.at(h.location), statement.startByte);
+      for (const rule of checking(nodeType)) {
+        add(rule, rule.check!(stmt, ctx), (h) => stmt.at(h.location), statement.startByte);
       }
       track(stmt, ctx);
       if (statement.transactionControl === 'begin') inBlock = true;

@@ -46,6 +46,7 @@ function typeRule(
     family: 'types',
     defaultSeverity,
     summary,
+    nodeTypes: ['CreateStmt', 'AlterTableStmt'],
     check(stmt) {
       const hits: RuleHit[] = [];
       for (const { column, where } of declaredColumns(stmt)) {
@@ -102,6 +103,7 @@ export const intPrimaryKey: LintRule = {
   family: 'types',
   defaultSeverity: 'warning',
   summary: 'integer / serial primary keys run out at 2.1 billion: use bigint (identity) or uuid',
+  nodeTypes: ['CreateStmt', 'AlterTableStmt'],
   check(stmt, ctx: LintContext) {
     const hits: RuleHit[] = [];
     const { node } = stmt;
