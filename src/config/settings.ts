@@ -3,8 +3,18 @@ import { parseIdentities, parseRecipients } from '../backup/age-keys.js';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
 import { exactDurationMs, parseDuration } from './duration.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
+import type { LintFailLevel } from '../lint/types.js';
 
-export const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'] as const;
+export const COMMANDS = [
+  'plan',
+  'apply',
+  'rollback',
+  'status',
+  'backup',
+  'audit',
+  'baseline',
+  'lint',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 export const TRANSACTION_MODES = ['all', 'per-file'] as const;
 export type TransactionMode = (typeof TRANSACTION_MODES)[number];
@@ -54,6 +64,10 @@ export interface Settings {
   backupEncryptionKey?: string[];
   /** age identities for restoring an encrypted backup; a secret (registered with the run's scrubber). */
   backupDecryptionKey?: string[];
+  /** Findings at or above this level fail `plan` and `lint`; `off` skips the linter. */
+  lint: LintFailLevel;
+  /** The linter's config file (default .migration-guard.yml, optional); set when given explicitly. */
+  lintConfig?: string;
 }
 
 /** The outcomes an alert can be sent for: a run's status, or `refused` for a refused manual run. */
@@ -105,6 +119,8 @@ export const INPUT_NAMES = [
   'notify-on',
   'backup-encryption-key',
   'backup-decryption-key',
+  'lint',
+  'lint-config',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -214,6 +230,8 @@ function timestamp(text: string | undefined, now = Date.now()): Date | undefined
   const parsed = new Date(text.trim());
   return Number.isNaN(parsed.getTime()) ? undefined : parsed;
 }
+
+export const LINT_LEVELS = ['error', 'warning', 'off'] as const;
 
 // zod/mini: the same validation as zod's classic API, a third of the bundle's evaluation time.
 const schema = z.object({
@@ -330,6 +348,8 @@ const schema = z.object({
   ),
   'backup-encryption-key': ageKeys(parseRecipients),
   'backup-decryption-key': ageKeys(parseIdentities),
+  lint: oneOf(LINT_LEVELS, 'error'),
+  'lint-config': optionalText,
 });
 
 /** "admin, Maintain" → ["admin", "maintain"]: role names and outcomes compare in lower case. */
@@ -441,6 +461,35 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
     notifyOn: commaList(v['notify-on']) as NotifyOutcome[],
     backupEncryptionKey: keyList(v['backup-encryption-key'], parseRecipients),
     backupDecryptionKey: keyList(v['backup-decryption-key'], parseIdentities),
+    lint: v.lint,
+    lintConfig: v['lint-config'],
+  };
+}
+
+/** What the `lint` command reads: it needs no database, so database-url is neither required nor read. */
+export interface LintSettings {
+  migrationsDir: string;
+  environment: string;
+  lint: LintFailLevel;
+  lintConfig?: string;
+  reportPath?: string;
+}
+
+export function parseLintSettings(raw: RawInputs): LintSettings {
+  const result = z.omit(schema, { 'database-url': true }).safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`,
+    );
+    throw new SettingsError(`Invalid input:\n${lines.join('\n')}`);
+  }
+  const v = result.data;
+  return {
+    migrationsDir: v['migrations-dir'],
+    environment: v.environment,
+    lint: v.lint,
+    lintConfig: v['lint-config'],
+    reportPath: v['report-path'],
   };
 }
 
