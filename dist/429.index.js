@@ -134,7 +134,7 @@ async function proxyFetch(baseUrl) {
     const proxy = (0,_proxy_js__WEBPACK_IMPORTED_MODULE_2__/* .proxyFor */ .i)(new URL(baseUrl));
     if (!proxy)
         return undefined;
-    const undici = await __webpack_require__.e(/* import() */ 752).then(__webpack_require__.t.bind(__webpack_require__, 6752, 19));
+    const undici = await __webpack_require__.e(/* import() */ 752).then(__webpack_require__.t.bind(__webpack_require__, 4371, 19));
     const dispatcher = new undici.ProxyAgent(proxy);
     return ((url, init) => undici.fetch(url, { ...init, dispatcher }));
 }
@@ -503,7 +503,7 @@ function facts(state) {
     const lines = [];
     const backup = result?.backup ?? state.backup;
     if (backup) {
-        lines.push(`Backup: ${(0,markdown/* formatBytes */.z3)(backup.sizeBytes)}, sha256 \`${backup.sha256}\`, ${(0,markdown/* escapeMd */.Xk)(backup.pgDumpVersion)}`);
+        lines.push(`Backup${backup.encrypted ? ' (age-encrypted)' : ''}: ${(0,markdown/* formatBytes */.z3)(backup.sizeBytes)}, sha256 \`${backup.sha256}\`, ${(0,markdown/* escapeMd */.Xk)(backup.pgDumpVersion)}`);
     }
     const rehearsal = result?.rehearsal ?? state.rehearsal;
     if (rehearsal) {

@@ -134,7 +134,7 @@ async function proxyFetch(baseUrl) {
     const proxy = (0,_proxy_js__WEBPACK_IMPORTED_MODULE_2__/* .proxyFor */ .i)(new URL(baseUrl));
     if (!proxy)
         return undefined;
-    const undici = await __webpack_require__.e(/* import() */ 752).then(__webpack_require__.t.bind(__webpack_require__, 6752, 19));
+    const undici = await __webpack_require__.e(/* import() */ 752).then(__webpack_require__.t.bind(__webpack_require__, 4371, 19));
     const dispatcher = new undici.ProxyAgent(proxy);
     return ((url, init) => undici.fetch(url, { ...init, dispatcher }));
 }

@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1786);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9738);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1786:
+/***/ 9738:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -6718,7 +6718,20 @@ function runContextFromEnv(env = process.env) {
         runUrl,
         runId: env.GITHUB_RUN_ID,
         pullRequest: pullRequestNumber(env.GITHUB_EVENT_PATH),
+        ...(repositoryIsPublic(env.GITHUB_EVENT_PATH) ? { publicRepository: true } : {}),
     };
+}
+/** Only an explicit `"private": false` counts: an unreadable or partial payload says nothing. */
+function repositoryIsPublic(eventPath) {
+    if (!eventPath)
+        return false;
+    try {
+        const event = JSON.parse((0,external_node_fs_.readFileSync)(eventPath, 'utf8'));
+        return event.repository?.private === false;
+    }
+    catch {
+        return false;
+    }
 }
 function pullRequestNumber(eventPath) {
     if (!eventPath)
@@ -10491,7 +10504,7 @@ pieceBytes = PIECE_BYTES) {
             const location = raw.stmt_location ?? 0;
             // Only the range's very last statement may run to its end without a length.
             const length = raw.stmt_len || (piece.end === end ? undefined : piece.end - piece.start - location);
-            return { stmt: raw.stmt, stmt_location: shift + location, stmt_len: length };
+            return { stmt: raw.stmt, stmt_location: shift + location, stmt_len: length, nodeBase: piece.start };
         });
     }
     function refuseOversized(piece) {
@@ -10680,22 +10693,38 @@ async function splitStatements(source, start, end, file) {
 }
 /** `splitStatements` with the parser already loaded: synchronous, so parsing can be interleaved with server work. */
 function splitStatementsWith(parser, source, start, end, file) {
+    const statements = [];
+    const beginOptions = new Map();
+    for (const { statement, nodeType, node } of classifiedStatements(parser, source, start, end, file)) {
+        if (isCopyFromStdin(nodeType, node))
+            throw copyFromStdinError(file, { line: statement.line, column: statement.column });
+        statements.push(statement);
+        const options = nodeType === 'TransactionStmt' ? beginOptionsOf(node, statement.sql) : undefined;
+        if (options)
+            beginOptions.set(statement, options);
+    }
+    const { absorbed, ...split } = absorbTransactionBlocks(statements, file, beginOptions);
+    return absorbed.length > 0 ? { ...split, absorbed } : split;
+}
+/**
+ * The statements of bytes start..end of `source`, classified, one at a time and with their parse
+ * node, as the parser reaches them: nothing is refused here (no COPY check, no transaction-block
+ * check), so the linter can report what `splitStatementsWith` would refuse. Errors of the parse
+ * itself (syntax, psql meta-commands, size) are GuardErrors naming file:line:column.
+ */
+function* classifiedStatements(parser, source, start, end, file) {
     // Piece by piece, so a large file never reaches the parser whole; the pieces are parsed as the
     // loop below takes them, and their errors (syntax, psql features, size) are GuardErrors naming
     // file:line:column (parse-pieces.ts). A file with nothing in it is a no-op migration.
     const parsed = parseInPieces(parser, source, start, end, file);
-    const statements = [];
-    const beginOptions = new Map();
     let previousEnd = start;
     for (const raw of parsed.stmts ?? []) {
         const location = start + (raw.stmt_location ?? 0);
         const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
         const [nodeType, node] = Object.entries(raw.stmt)[0];
-        if (isCopyFromStdin(nodeType, node))
-            throw copyFromStdinError(file, source.position(location));
         const text = source.slice(location, stmtEnd).trim();
         const history = source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim();
-        statements.push({
+        const statement = {
             sql: text,
             // One string when both are the same (no comment before the statement): a data file holds many.
             historyText: history === text ? text : history,
@@ -10706,14 +10735,10 @@ function splitStatementsWith(parser, source, start, end, file) {
             addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
             transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
             touchesTimeouts: timeoutChange(nodeType, node, text),
-        });
-        const options = nodeType === 'TransactionStmt' ? beginOptionsOf(node, text) : undefined;
-        if (options)
-            beginOptions.set(statements[statements.length - 1], options);
+        };
+        yield { statement, nodeType, node, nodeBase: raw.nodeBase ?? start };
         previousEnd = stmtEnd;
     }
-    const { absorbed, ...split } = absorbTransactionBlocks(statements, file, beginOptions);
-    return absorbed.length > 0 ? { ...split, absorbed } : split;
 }
 function enumAddition(node) {
     // RENAME VALUE (oldVal set) is transaction-safe; only ADD VALUE creates an unusable-until-commit value.
@@ -12790,6 +12815,307 @@ function describeUnits(mode, execution) {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/backup/age-crypto.ts
+
+
+let library;
+const loadAge = () => (library ??= __nccwpck_require__.e(/* import() */ 909).then(__nccwpck_require__.bind(__nccwpck_require__, 1909)));
+/** Every age file starts with this line (age-encryption.org/v1 specification). */
+const AGE_MAGIC = 'age-encryption.org/v1\n';
+async function isAgeFile(path) {
+    const handle = await (0,promises_namespaceObject.open)(path, 'r');
+    try {
+        const head = Buffer.alloc(AGE_MAGIC.length);
+        const { bytesRead } = await handle.read(head, 0, head.length, 0);
+        return head.subarray(0, bytesRead).toString('latin1') === AGE_MAGIC;
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Encrypts `input` to every recipient (age1… public keys). A recipient the library refuses is an input error. */
+async function encryptTo(recipients, input) {
+    const encrypter = await encrypterFor(recipients);
+    let fileKey;
+    // Adds no stanza to the header: it only keeps the file key for the read-back below.
+    encrypter.addRecipient({
+        wrapFileKey: (key) => {
+            fileKey = Uint8Array.from(key);
+            return [];
+        },
+    });
+    const output = await encrypter.encrypt(input);
+    return {
+        output,
+        readBack: { unwrapFileKey: () => (fileKey ? Uint8Array.from(fileKey) : null) },
+        forget: () => {
+            fileKey?.fill(0);
+            fileKey = undefined;
+        },
+    };
+}
+/** Checks each recipient with the library before any work starts, so a bad key fails first. */
+async function checkRecipients(recipients) {
+    await encrypterFor(recipients);
+}
+async function encrypterFor(recipients) {
+    const age = await loadAge();
+    const encrypter = new age.Encrypter();
+    for (const [index, recipient] of recipients.entries()) {
+        try {
+            encrypter.addRecipient(recipient);
+        }
+        catch (error) {
+            throw new GuardError('invalid-input', `backup-encryption-key: key ${index + 1} (${recipient.slice(0, 10)}…) is not a valid age public key: ${error.message}. Nothing was changed.`, {
+                hint: 'Copy the "Public key: age1…" line that age-keygen printed (or run "age-keygen -y key.txt").',
+            });
+        }
+    }
+    return encrypter;
+}
+/**
+ * Decrypts an age stream. Resolves once the header has been opened (a wrong identity fails here,
+ * before any byte of the payload is read); the payload's chunks are each authenticated as they
+ * pass, and a truncated or altered file errors the stream.
+ */
+async function decryptWith(identities, input, what) {
+    const age = await loadAge();
+    const decrypter = new age.Decrypter();
+    try {
+        for (const identity of identities)
+            decrypter.addIdentity(identity);
+    }
+    catch {
+        throw new GuardError(what.code, 'backup-decryption-key is not a valid age identity. Nothing was changed.', {
+            hint: 'Store the AGE-SECRET-KEY-1… line that age-keygen wrote (or the whole key file) in the secret.',
+        });
+    }
+    try {
+        return await decrypter.decrypt(input);
+    }
+    catch (error) {
+        throw decryptionFailure(error, what);
+    }
+}
+/** A failure while reading the payload: altered, truncated or not written by age. */
+function decryptionFailure(error, what) {
+    const said = error?.message ?? String(error);
+    if (/no identity matched/i.test(said)) {
+        return new GuardError(what.code, `${what.path} was not encrypted to backup-decryption-key: none of its identities opens the file. Nothing was changed.`, {
+            hint: 'Use the identity whose public key (age-keygen -y) was the backup-encryption-key when this backup was taken.',
+            cause: error,
+        });
+    }
+    return new GuardError(what.code, `${what.path} cannot be decrypted: ${said} (the file is damaged, truncated or was altered). Nothing was changed.`, {
+        hint: 'Restore an intact copy: its sha256 must match the one recorded when it was taken.',
+        cause: error,
+    });
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/backup/process.ts
+
+
+/** Output beyond this is dropped (stdout: the end, stderr: the beginning, which matters least). */
+const MAX_STDOUT = 64 * 1024 * 1024;
+const MAX_STDERR = 1024 * 1024;
+const KILL_GRACE_MS = 5_000;
+function createProcessRunner() {
+    return { run: runProcess };
+}
+function runProcess(file, args, options = {}) {
+    return startProcess(file, args, options).done;
+}
+function startProcess(file, args, options = {}) {
+    const streamOut = options.stdout === 'stream';
+    const child = (0,external_node_child_process_namespaceObject.spawn)(file, [...args], {
+        env: options.env ?? process.env,
+        stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        shell: false,
+        windowsHide: true,
+    });
+    // A program that exits without reading all its input (pg_restore --list stops after the table of
+    // contents) makes writes fail with EPIPE: its exit code says whether that mattered.
+    child.stdin?.on('error', () => { });
+    const stdout = [];
+    let stdoutBytes = 0;
+    let stderr = '';
+    let timedOut = false;
+    let killTimer;
+    const stop = () => {
+        if (child.exitCode !== null || child.signalCode !== null)
+            return;
+        child.kill('SIGTERM');
+        killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    if (!streamOut) {
+        child.stdout.on('data', (chunk) => {
+            if (stdoutBytes >= MAX_STDOUT)
+                return;
+            stdout.push(chunk);
+            stdoutBytes += chunk.length;
+        });
+    }
+    child.stderr.on('data', (chunk) => {
+        stderr += chunk.toString('utf8');
+        if (stderr.length > MAX_STDERR)
+            stderr = stderr.slice(-MAX_STDERR);
+    });
+    const done = new Promise((resolve) => {
+        let settled = false;
+        const timer = options.timeoutMs && options.timeoutMs > 0
+            ? setTimeout(() => {
+                timedOut = true;
+                stop();
+            }, options.timeoutMs)
+            : undefined;
+        const finish = (code, extraStderr = '') => {
+            if (settled)
+                return;
+            settled = true;
+            if (timer)
+                clearTimeout(timer);
+            if (killTimer)
+                clearTimeout(killTimer);
+            resolve({
+                code,
+                stdout: Buffer.concat(stdout).toString('utf8'),
+                stderr: stderr + extraStderr,
+                ...(timedOut ? { timedOut } : {}),
+            });
+        };
+        child.on('error', (error) => {
+            // ENOENT / EACCES: the program could not be started at all.
+            finish(127, `${stderr ? '\n' : ''}cannot run ${file}: ${error.message}`);
+        });
+        child.on('close', (code, signal) => {
+            if (code !== null)
+                return finish(code);
+            const number = signal ? external_node_os_namespaceObject.constants.signals[signal] : undefined;
+            finish(128 + (number ?? 0), timedOut ? `\n${file} was stopped after ${options.timeoutMs} ms` : '');
+        });
+    });
+    return { stdin: child.stdin, stdout: streamOut ? child.stdout : null, done, stop };
+}
+/**
+ * Writes one chunk to a program's input, waiting while its pipe is full. A program that has closed
+ * its input (exited, or stopped reading) takes nothing more: the chunk is dropped, and its exit
+ * code tells whether that was an error.
+ */
+async function writeChunk(input, chunk) {
+    if (input.destroyed || input.writableEnded)
+        return;
+    if (input.write(chunk))
+        return;
+    await new Promise((resolve) => {
+        const done = () => {
+            input.off('drain', done);
+            input.off('close', done);
+            input.off('error', done);
+            resolve();
+        };
+        input.on('drain', done);
+        input.on('close', done);
+        input.on('error', done);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/backup/encrypted-dump.ts
+
+
+
+
+
+
+
+/**
+ * pg_dump writes the archive to its standard output; it is hashed and encrypted in memory as it
+ * passes and only the age file reaches `path` (an existing, private file). The archive never
+ * exists on disk in clear, not even in part.
+ */
+async function writeEncryptedDump(options) {
+    const dump = startProcess(options.pgDump, options.args, {
+        env: options.env,
+        timeoutMs: options.timeoutMs,
+        stdout: 'stream',
+    });
+    const clear = counting((0,external_node_crypto_.createHash)('sha256'));
+    let encrypted;
+    try {
+        encrypted = await encryptTo(options.recipients, webStream(dump.stdout).pipeThrough(clear.transform));
+        const file = await (0,promises_namespaceObject.open)(options.path, 'r+');
+        // The write stream owns the handle from here and closes it, also on error.
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.fromWeb(encrypted.output), file.createWriteStream());
+    }
+    catch (error) {
+        encrypted?.forget();
+        dump.stop();
+        await dump.done;
+        throw error;
+    }
+    return {
+        dump: await dump.done,
+        clearSha256: clear.hash.digest('hex'),
+        clearBytes: clear.bytes(),
+        readBack: encrypted.readBack,
+        forget: encrypted.forget,
+    };
+}
+/**
+ * Reads an age file back from disk: hashes it as stored, decrypts it (every chunk authenticated,
+ * truncation detected) and hands the clear archive to `pg_restore --list` on its standard input,
+ * hashing it too. Nothing decrypted is written anywhere.
+ */
+async function readBackEncrypted(options) {
+    const stored = counting((0,external_node_crypto_.createHash)('sha256'));
+    const file = webStream((0,external_node_fs_.createReadStream)(options.path, { highWaterMark: 1024 * 1024 }));
+    const clearStream = await decryptWith(options.identities, file.pipeThrough(stored.transform), {
+        path: options.path,
+        code: options.code,
+    });
+    const list = startProcess(options.pgRestore, ['--list'], { stdin: true, timeoutMs: options.timeoutMs });
+    const clear = (0,external_node_crypto_.createHash)('sha256');
+    let clearBytes = 0;
+    try {
+        for await (const chunk of clearStream) {
+            clear.update(chunk);
+            clearBytes += chunk.length;
+            await writeChunk(list.stdin, chunk);
+        }
+    }
+    catch (error) {
+        list.stop();
+        await list.done;
+        throw decryptionFailure(error, { path: options.path, code: options.code });
+    }
+    list.stdin.end();
+    return {
+        sha256: stored.hash.digest('hex'),
+        clearSha256: clear.digest('hex'),
+        clearBytes,
+        listing: await list.done,
+    };
+}
+/** A Node stream as a web stream of bytes (what the age library reads and writes). */
+function webStream(stream) {
+    return external_node_stream_.Readable.toWeb(stream);
+}
+/** A pass-through that hashes and counts what flows through it. */
+function counting(hash) {
+    let bytes = 0;
+    const transform = new TransformStream({
+        transform(chunk, controller) {
+            hash.update(chunk);
+            bytes += chunk.length;
+            controller.enqueue(chunk);
+        },
+    });
+    return { transform, hash, bytes: () => bytes };
+}
+
 ;// CONCATENATED MODULE: ./src/backup/pg-tools.ts
 
 
@@ -13171,6 +13497,8 @@ function octal(mode) {
 
 
 
+
+
 const DEFAULT_TIMEOUT_MS = 2 * 60 * 60_000;
 const DEFAULT_LOCK_WAIT_MS = 60_000;
 const LIST_TIMEOUT_MS = 10 * 60_000;
@@ -13184,8 +13512,12 @@ async function takeBackup(options) {
     const { target, tools, runner, logger } = options;
     const started = Date.now();
     const scrub = passwordScrubber(target);
+    const recipients = options.encryptTo?.length ? options.encryptTo : undefined;
+    // A key the library refuses stops the run before any folder or file is made.
+    if (recipients)
+        await checkRecipients(recipients);
     const dir = await prepareDir((0,external_node_path_namespaceObject.resolve)(options.dir), logger);
-    const fileName = await freeName(dir, backupFileName(options.environment, options.now ?? new Date(), options.sha));
+    const fileName = await freeName(dir, backupFileName(options.environment, options.now ?? new Date(), options.sha) + (recipients ? '.age' : ''));
     const path = (0,external_node_path_namespaceObject.join)(dir, fileName);
     const partial = (0,external_node_path_namespaceObject.join)(dir, `.${fileName}.partial`);
     try {
@@ -13193,8 +13525,17 @@ async function takeBackup(options) {
         await (0,promises_namespaceObject.rm)(partial, { force: true });
         await createPrivateFile(partial);
         const lockWait = options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+        const dumpArgs = ['--format=custom', '--no-password', `--lock-wait-timeout=${lockWait}`];
+        const env = pgEnv(target, tools.pgDump.major);
+        const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        if (recipients) {
+            logger.info(`Backing up ${target.display} with pg_dump ${tools.pgDump.version}, encrypted with age to ${recipients.length} recipient${recipients.length > 1 ? 's' : ''}, to ${path}`);
+            const info = await encryptedBackup(partial, recipients, dumpArgs, env, timeoutMs, options, dir, scrub);
+            await (0,promises_namespaceObject.rename)(partial, path);
+            return finish({ ...info, path, fileName, durationMs: Date.now() - started }, logger);
+        }
         logger.info(`Backing up ${target.display} with pg_dump ${tools.pgDump.version} to ${path}`);
-        const dump = await runner.run(tools.pgDump.path, ['--format=custom', `--file=${partial}`, '--no-password', `--lock-wait-timeout=${lockWait}`], { env: pgEnv(target, tools.pgDump.major), timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+        const dump = await runner.run(tools.pgDump.path, [...dumpArgs, `--file=${partial}`], { env, timeoutMs });
         if (dump.code !== 0)
             throw dumpFailure(dump.stderr, dump.timedOut, options, dir, scrub);
         const sizeBytes = (await (0,promises_namespaceObject.stat)(partial)).size;
@@ -13207,7 +13548,7 @@ async function takeBackup(options) {
             syncFile(partial),
         ]);
         await (0,promises_namespaceObject.rename)(partial, path);
-        const info = {
+        return finish({
             path,
             fileName,
             sha256,
@@ -13216,15 +13557,74 @@ async function takeBackup(options) {
             pgDumpVersion: tools.pgDump.version,
             entries: toc.entries.length,
             serverVersion: toc.serverVersion,
-        };
-        logger.info(`Backup ${fileName}: ${backup_formatBytes(sizeBytes)}, ${info.entries} entries, sha256 ${sha256}`);
-        return info;
+        }, logger);
     }
     catch (error) {
         await (0,promises_namespaceObject.rm)(partial, { force: true }).catch(() => { });
         if (error instanceof GuardError)
             throw error;
         throw fsFailure(error, dir);
+    }
+}
+function finish(info, logger) {
+    const clear = info.encrypted
+        ? ` (age-encrypted; the archive inside: ${backup_formatBytes(info.encrypted.clearSizeBytes)}, sha256 ${info.encrypted.clearSha256})`
+        : '';
+    logger.info(`Backup ${info.fileName}: ${backup_formatBytes(info.sizeBytes)}, ${info.entries} entries, sha256 ${info.sha256}${clear}`);
+    return info;
+}
+/**
+ * The encrypted variant of the write and the read-back: pg_dump streams into the age encrypter and
+ * only ciphertext reaches `partial`; then the file is read back from disk, decrypted in memory and
+ * must give the very bytes pg_dump produced (same sha256), which `pg_restore --list` must read.
+ */
+async function encryptedBackup(partial, recipients, dumpArgs, env, timeoutMs, options, dir, scrub) {
+    const { tools } = options;
+    const written = await writeEncryptedDump({
+        pgDump: tools.pgDump.path,
+        args: dumpArgs,
+        env,
+        timeoutMs,
+        recipients,
+        path: partial,
+    });
+    try {
+        const { dump } = written;
+        if (dump.code !== 0)
+            throw dumpFailure(dump.stderr, dump.timedOut, options, dir, scrub);
+        if (written.clearBytes === 0)
+            throw new GuardError('backup-failed', 'pg_dump exited successfully but wrote nothing');
+        const [back] = await Promise.all([
+            readBackEncrypted({
+                path: partial,
+                identities: [written.readBack],
+                pgRestore: tools.pgRestore.path,
+                timeoutMs: LIST_TIMEOUT_MS,
+                code: 'backup-failed',
+            }),
+            syncFile(partial),
+        ]);
+        if (back.clearSha256 !== written.clearSha256 || back.clearBytes !== written.clearBytes) {
+            throw new GuardError('backup-failed', `The encrypted backup read back from disk does not decrypt to what pg_dump wrote (sha256 ${back.clearSha256}, ${back.clearBytes} bytes; expected ${written.clearSha256}, ${written.clearBytes} bytes)`, {
+                hint: 'The disk or file system corrupted the file: take the backup again, on another volume if it repeats.',
+            });
+        }
+        const toc = tocOf(back.listing, `${partial} (decrypted)`, 'backup-failed');
+        return {
+            sha256: back.sha256,
+            sizeBytes: (await (0,promises_namespaceObject.stat)(partial)).size,
+            pgDumpVersion: tools.pgDump.version,
+            entries: toc.entries.length,
+            serverVersion: toc.serverVersion,
+            encrypted: {
+                recipients: recipients.length,
+                clearSha256: back.clearSha256,
+                clearSizeBytes: back.clearBytes,
+            },
+        };
+    }
+    finally {
+        written.forget();
     }
 }
 /** `production-20261124T210102Z-abc1234.dump` */
@@ -13289,6 +13689,10 @@ const CONNECTION_VARIABLES = new Set([
 /** Reads an archive's table of contents; a file it cannot read is not a backup. */
 async function readToc(path, tools, runner, code) {
     const result = await runner.run(tools.pgRestore.path, ['--list', path], { timeoutMs: LIST_TIMEOUT_MS });
+    return tocOf(result, path, code);
+}
+/** The table of contents `pg_restore --list` printed, or the error for an archive it could not read. */
+function tocOf(result, path, code) {
     if (result.code !== 0 || !/^;\s+Format: CUSTOM/m.test(result.stdout)) {
         throw new GuardError(code, `${path} cannot be read back as a pg_dump custom-format archive: ${lastLines(result.stderr) || `pg_restore --list exited with ${result.code}`}`, {
             hint: 'The file is damaged or incomplete (disk full, interrupted copy). Take a new backup, or restore a copy whose sha256 matches the recorded one.',
@@ -13367,7 +13771,7 @@ async function prepareDir(dir, logger) {
 }
 async function freeName(dir, name) {
     for (let n = 1;; n++) {
-        const candidate = n === 1 ? name : name.replace(/\.dump$/, `-${n}.dump`);
+        const candidate = n === 1 ? name : name.replace(/\.dump(\.age)?$/, `-${n}.dump$1`);
         if (!(0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, candidate)))
             return candidate;
     }
@@ -13434,78 +13838,6 @@ function backup_formatBytes(bytes) {
     return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/backup/process.ts
-
-
-/** Output beyond this is dropped (stdout: the end, stderr: the beginning, which matters least). */
-const MAX_STDOUT = 64 * 1024 * 1024;
-const MAX_STDERR = 1024 * 1024;
-const KILL_GRACE_MS = 5_000;
-function createProcessRunner() {
-    return { run: runProcess };
-}
-function runProcess(file, args, options = {}) {
-    return new Promise((resolve) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(file, [...args], {
-            env: options.env ?? process.env,
-            stdio: ['ignore', 'pipe', 'pipe'],
-            shell: false,
-            windowsHide: true,
-        });
-        const stdout = [];
-        let stdoutBytes = 0;
-        let stderr = '';
-        let timedOut = false;
-        let settled = false;
-        let killTimer;
-        child.stdout.on('data', (chunk) => {
-            if (stdoutBytes >= MAX_STDOUT)
-                return;
-            stdout.push(chunk);
-            stdoutBytes += chunk.length;
-        });
-        child.stderr.on('data', (chunk) => {
-            stderr += chunk.toString('utf8');
-            if (stderr.length > MAX_STDERR)
-                stderr = stderr.slice(-MAX_STDERR);
-        });
-        const timer = options.timeoutMs && options.timeoutMs > 0
-            ? setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-            }, options.timeoutMs)
-            : undefined;
-        const finish = (code, extraStderr = '') => {
-            if (settled)
-                return;
-            settled = true;
-            if (timer)
-                clearTimeout(timer);
-            if (killTimer)
-                clearTimeout(killTimer);
-            resolve({
-                code,
-                stdout: Buffer.concat(stdout).toString('utf8'),
-                stderr: stderr + extraStderr,
-                ...(timedOut ? { timedOut } : {}),
-            });
-        };
-        child.on('error', (error) => {
-            // ENOENT / EACCES: the program could not be started at all.
-            finish(127, `${stderr ? '\n' : ''}cannot run ${file}: ${error.message}`);
-        });
-        child.on('close', (code, signal) => {
-            if (code !== null)
-                return finish(code);
-            const number = signal ? external_node_os_namespaceObject.constants.signals[signal] : undefined;
-            finish(128 + (number ?? 0), timedOut ? `\n${file} was stopped after ${options.timeoutMs} ms` : '');
-        });
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/commands/backup-stage.ts
 
 
@@ -13555,6 +13887,7 @@ async function takeVerifiedBackup(ctx, serverMajor, found) {
         tools,
         runner: createProcessRunner(),
         logger: ctx.logger,
+        encryptTo: ctx.settings.backupEncryptionKey,
     }));
     return {
         path: info.path,
@@ -13563,7 +13896,19 @@ async function takeVerifiedBackup(ctx, serverMajor, found) {
         durationMs: info.durationMs,
         pgDumpVersion: info.pgDumpVersion,
         entries: info.entries,
+        ...(info.encrypted ? { encrypted: info.encrypted } : {}),
     };
+}
+/**
+ * A backup written unencrypted while the event says the repository is public: an artifact of it
+ * could be downloaded by anyone who can read the repository. Warned in the log, listed in the report.
+ */
+function unencryptedBackupFinding(ctx, report) {
+    if (report.encrypted || !ctx.run.publicRepository)
+        return undefined;
+    const message = `The backup ${(0,external_node_path_namespaceObject.basename)(report.path)} is not encrypted and this repository is public: anyone who can read the repository can download it if it is uploaded as an artifact. Set backup-encryption-key to an age public key.`;
+    ctx.logger.warn(message);
+    return { code: 'backup-unencrypted', severity: 'warning', message };
 }
 /**
  * The backup stage of changing commands. `required`: no change happens without a verified backup.
@@ -13586,7 +13931,8 @@ async function backupStage(ctx, serverMajor, tools) {
         return {};
     }
     try {
-        return { report: await takeVerifiedBackup(ctx, serverMajor, tools) };
+        const report = await takeVerifiedBackup(ctx, serverMajor, tools);
+        return { report, finding: unencryptedBackupFinding(ctx, report) };
     }
     catch (error) {
         if (mode === 'required') {
@@ -14482,6 +14828,9 @@ async function write(path, text) {
 async function backupCommand(ctx, result) {
     return withSession(ctx, result, { lock: false, files: false }, async ({ serverMajor }) => {
         result.backup = await takeVerifiedBackup(ctx, serverMajor);
+        const unencrypted = unencryptedBackupFinding(ctx, result.backup);
+        if (unencrypted)
+            result.findings.push(unencrypted);
         result.status = 'success';
         result.message = `Backup written to ${result.backup.path} (sha256 ${result.backup.sha256}).`;
         return result;
@@ -14734,7 +15083,89 @@ async function planCommand(ctx, result) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/backup/encrypted-restore.ts
+
+
+
+
+
+/**
+ * Restores an age-encrypted archive with nothing decrypted on disk: the file is decrypted in
+ * memory into pg_restore's standard input, whose SQL goes straight into psql's. The transaction is
+ * ours, not psql's --single-transaction (which commits at the end of its input, however that end
+ * came): `preamble` begins it, and COMMIT is written to psql only once the whole file has
+ * decrypted and authenticated and pg_restore has exited cleanly. Any failure before that stops
+ * psql; and should this process die mid-way, psql reads the end of its input with the transaction
+ * still open, and PostgreSQL rolls it back when psql disconnects.
+ */
+async function streamEncryptedRestore(options) {
+    const what = { path: options.path, code: options.code };
+    // The header is opened before any program starts: a wrong identity changes nothing.
+    const clear = await decryptWith(options.identities, webStream((0,external_node_fs_.createReadStream)(options.path, { highWaterMark: 1024 * 1024 })), what);
+    const apply = startProcess(options.psql, [...options.psqlArgs, '-f', options.preamble, '-f', '-'], {
+        env: options.env,
+        timeoutMs: options.timeoutMs,
+        stdin: true,
+    });
+    const render = startProcess(options.pgRestore, ['-L', options.list, '-f', '-'], {
+        timeoutMs: options.timeoutMs,
+        stdin: true,
+        stdout: 'stream',
+    });
+    render.stdout.pipe(apply.stdin, { end: false });
+    // psql gone early (an SQL error, a lost connection): pg_restore could only block on a full pipe.
+    void apply.done.then(() => render.stop());
+    let decryption;
+    try {
+        for await (const chunk of clear) {
+            if (render.stdin.destroyed)
+                break;
+            await writeChunk(render.stdin, chunk);
+        }
+    }
+    catch (error) {
+        decryption = decryptionFailure(error, what);
+        render.stop();
+    }
+    render.stdin.end();
+    const rendered = await render.done;
+    // Exited already: its own result explains the failure.
+    const early = await Promise.race([apply.done, Promise.resolve(undefined)]);
+    const ok = !decryption && rendered.code === 0 && !early;
+    if (ok)
+        apply.stdin.end(`\nCOMMIT;\n\\echo ${COMMITTED}\n`);
+    else if (!early)
+        apply.stop();
+    const applied = await apply.done;
+    return {
+        decryption,
+        render: rendered,
+        apply: { ...applied, stopped: !ok && !early, committed: applied.stdout.includes(COMMITTED) },
+    };
+}
+/** psql prints this after our COMMIT succeeded: without it, nothing was committed. */
+const COMMITTED = 'mg-restore-committed';
+/**
+ * Opens the header of an encrypted backup and stops: whether `identities` can decrypt it, known
+ * before a restore takes its lock, its safety backup or writes its run record. A file that is not
+ * age-encrypted (or missing) passes: the restore itself reports on it.
+ */
+async function assertDecryptable(path, identities, code) {
+    if (!(await isAgeFile(path).catch(() => false)))
+        return;
+    if (!identities?.length) {
+        throw new GuardError(code, `The backup ${path} is age-encrypted. Nothing was changed.`, {
+            hint: 'Set backup-decryption-key to the age identity (AGE-SECRET-KEY-1…) matching the backup-encryption-key it was taken with, from a secret.',
+        });
+    }
+    const clear = await decryptWith(identities, webStream((0,external_node_fs_.createReadStream)(path)), { path, code });
+    await clear.cancel();
+}
+
 ;// CONCATENATED MODULE: ./src/backup/restore.ts
+
+
+
 
 
 
@@ -14772,7 +15203,18 @@ async function restoreBackup(options) {
         const hint = 'Install the whole PostgreSQL client package: it ships pg_dump, pg_restore and psql together.';
         throw untouched(`psql was not found beside ${tools.pgRestore.path}`, hint);
     }
-    const toc = await readToc(path, tools, runner, 'restore-failed');
+    const encrypted = await isAgeFile(path);
+    const identities = options.identities?.length ? options.identities : undefined;
+    if (encrypted && !identities) {
+        throw untouched(`The backup ${path} is age-encrypted`, 'Set backup-decryption-key to the age identity (AGE-SECRET-KEY-1…) matching the backup-encryption-key it was taken with, from a secret.');
+    }
+    if (!encrypted && identities)
+        logger.warn(`${path} is not encrypted: backup-decryption-key is not needed`);
+    // Encrypted: the whole file is decrypted (every chunk authenticated) to read its table of contents,
+    // so a wrong key or a damaged file stops here, before the database is even read.
+    const toc = encrypted
+        ? await encryptedToc(path, identities, tools)
+        : await readToc(path, tools, runner, 'restore-failed');
     const plan = await withClient(target, { applicationName: 'supabase-migration-guard restore' }, (client) => planRestore(client, toc, options.keepSchemas, options.alsoKeep ?? []));
     if (plan.refused.length > 0) {
         const kept = plan.kept.map((k) => k.name).join(', ') || 'none';
@@ -14789,24 +15231,51 @@ async function restoreBackup(options) {
         const [list, script, preamble] = ['entries.list', 'restore.sql', 'preamble.sql'].map((f) => (0,external_node_path_namespaceObject.join)(work, f));
         await (0,promises_namespaceObject.writeFile)(list, toc.entries.map((e) => (plan.include.has(e.id) ? e.line : `;${e.line}`)).join('\n'));
         const timeoutMs = options.timeoutMs ?? restore_DEFAULT_TIMEOUT_MS;
-        const rendered = await runner.run(tools.pgRestore.path, ['-L', list, '-f', script, path], { timeoutMs });
-        if (rendered.code !== 0) {
-            const hint = 'The archive is damaged or incomplete: restore an intact copy or another backup.';
-            throw untouched(`pg_restore cannot read ${path}: ${lastLines(rendered.stderr)}`, hint);
-        }
-        await (0,promises_namespaceObject.writeFile)(preamble, preambleSql(plan, options.lockTimeoutMs ?? 0));
-        logger.info(`Restoring ${path} into ${target.display}: ${plan.include.size}/${toc.entries.length} entries`);
-        const args = [
-            '--no-psqlrc',
-            '--quiet',
-            '--set=ON_ERROR_STOP=1',
-            '--single-transaction',
-            `--output=${external_node_os_namespaceObject.devNull}`,
-        ];
+        const damaged = (stderr) => untouched(`pg_restore cannot read ${path}: ${lastLines(stderr)}`, 'The archive is damaged or incomplete: restore an intact copy or another backup.');
+        const preambleText = preambleSql(plan, options.lockTimeoutMs ?? 0);
+        // Streamed: the transaction is begun here and committed by a COMMIT sent last (see encrypted-restore.ts).
+        await (0,promises_namespaceObject.writeFile)(preamble, encrypted ? `BEGIN;\n${preambleText}` : preambleText);
+        const args = ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--output=${external_node_os_namespaceObject.devNull}`];
         const env = pgEnv(target, tools.pgRestore.major);
-        const run = await runner.run(psql, [...args, '-f', preamble, '-f', script], { env, timeoutMs });
-        if (run.code !== 0)
-            throw psqlFailure(run, target, passwordScrubber(target));
+        const entries = `${plan.include.size}/${toc.entries.length} entries`;
+        if (encrypted) {
+            logger.info(`Restoring ${path} (age-encrypted, decrypted in memory) into ${target.display}: ${entries}`);
+            const streamed = await streamEncryptedRestore({
+                path,
+                identities: identities,
+                pgRestore: tools.pgRestore.path,
+                list,
+                psql,
+                psqlArgs: args,
+                preamble,
+                env,
+                timeoutMs,
+                code: 'restore-failed',
+            });
+            if (streamed.decryption)
+                throw streamed.decryption;
+            if (streamed.apply.stopped)
+                throw damaged(streamed.render.stderr);
+            if (streamed.apply.code !== 0)
+                throw psqlFailure(streamed.apply, target, passwordScrubber(target));
+            if (!streamed.apply.committed) {
+                throw new GuardError('restore-failed', `psql reached the end of its input before the restore was committed, so its transaction was rolled back: ${target.display} is as it was before.`, { hint: 'Run the restore again; if it repeats, check what stops psql early (its output above).' });
+            }
+        }
+        else {
+            const rendered = await runner.run(tools.pgRestore.path, ['-L', list, '-f', script, path], {
+                timeoutMs,
+            });
+            if (rendered.code !== 0)
+                throw damaged(rendered.stderr);
+            logger.info(`Restoring ${path} into ${target.display}: ${entries}`);
+            const run = await runner.run(psql, [...args, '--single-transaction', '-f', preamble, '-f', script], {
+                env,
+                timeoutMs,
+            });
+            if (run.code !== 0)
+                throw psqlFailure(run, target, passwordScrubber(target));
+        }
     }
     finally {
         await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
@@ -14826,6 +15295,16 @@ async function restoreBackup(options) {
             ? `; dropped schemas created since the backup: ${result.droppedSchemas.join(', ')}`
             : ''));
     return result;
+}
+async function encryptedToc(path, identities, tools) {
+    const back = await readBackEncrypted({
+        path,
+        identities,
+        pgRestore: tools.pgRestore.path,
+        timeoutMs: LIST_TIMEOUT_MS,
+        code: 'restore-failed',
+    });
+    return tocOf(back.listing, `${path} (decrypted)`, 'restore-failed');
 }
 function psqlFailure(run, target, scrub) {
     const said = scrub(lastLines(run.stderr));
@@ -15053,6 +15532,7 @@ SELECT * FROM (
 
 
 
+
 /** The tool's own run records survive a restore: they are the record of the restore itself. */
 const OWN_SCHEMA = 'migration_guard';
 /**
@@ -15067,6 +15547,8 @@ async function restoreCommand(ctx, result) {
         throw new GuardError('confirmation-required', `Restoring ${path} discards every write made to "${settings.database.database}" since that backup was taken, so it needs confirm-restore: ${settings.database.database}` +
             (settings.confirmRestore ? ` (got "${settings.confirmRestore}")` : ''), { hint: 'Set confirm-restore to the database name to proceed. Nothing was changed.' });
     }
+    // A wrong or missing identity is known before the lock, the safety backup or any row is written.
+    await assertDecryptable(path, settings.backupDecryptionKey, 'restore-failed');
     return withSession(ctx, result, { lock: true, files: false }, async (session) => {
         const { client, serverMajor } = session;
         const tools = await resolvePgTools(ctx, serverMajor);
@@ -15082,6 +15564,7 @@ async function restoreCommand(ctx, result) {
             runner: createProcessRunner(),
             logger,
             alsoKeep: [OWN_SCHEMA],
+            identities: settings.backupDecryptionKey,
             lockTimeoutMs: settings.lockTimeoutMs * Math.max(1, settings.lockRetries),
         }));
         // Checksums are ours (kept); the history came back from the backup: drop checksums it no longer has.
@@ -15535,7 +16018,10 @@ function factsTable(result) {
         [
             'Backup',
             result.backup
-                ? `${result.backup.path} (${summary_formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)`
+                ? `${result.backup.path} (${summary_formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)` +
+                    (result.backup.encrypted
+                        ? `; age-encrypted, the archive inside: ${summary_formatBytes(result.backup.encrypted.clearSizeBytes)}, sha256 \`${result.backup.encrypted.clearSha256}\``
+                        : '')
                 : undefined,
         ],
         ['Current version', result.currentVersion],
@@ -16083,6 +16569,83 @@ function cancelOnSignals(logger) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/backup/age-keys.ts
+/**
+ * The shape of age keys as users paste them: checked here without loading the age library (the
+ * settings are parsed on every run, encryption is used by few). The library itself decodes them
+ * when a backup is encrypted or decrypted (age-crypto.ts), before pg_dump or the database is touched.
+ */
+/** bech32's data characters (BIP 173): no 1, b, i, o. */
+const BECH32 = '[02-9ac-hj-np-z]';
+/** X25519 (age1…), and the library's post-quantum hybrid and tag recipients (age1pq1…, age1tag1…, age1tagpq1…). */
+const RECIPIENT = new RegExp(`^age1(?:pq1|tag1|tagpq1)?${BECH32}{20,}$`);
+const IDENTITY = new RegExp(`^AGE-SECRET-KEY-(PQ-)?1${BECH32.toUpperCase()}{20,}$`);
+const IDENTITY_ANYWHERE = /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]+/g;
+/**
+ * `backup-encryption-key`: one or more age recipients (`age1…`), separated by commas, spaces or
+ * new lines. Returns the recipients, or the reason the value is refused (never echoing a value that
+ * looks like a private key).
+ */
+function parseRecipients(text) {
+    const items = text
+        .split(/[\s,]+/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+    if (items.length === 0)
+        return { ok: false, reason: 'is empty: give an age public key (age1…)' };
+    for (const [index, item] of items.entries()) {
+        const which = items.length > 1 ? `key ${index + 1} of ${items.length}` : 'the value';
+        if (/^AGE-SECRET-KEY-/i.test(item)) {
+            return {
+                ok: false,
+                reason: `${which} is an age identity (AGE-SECRET-KEY-…), the private key: give its public key (age1…, printed by "age-keygen -y"), and treat that identity as exposed`,
+            };
+        }
+        if (!RECIPIENT.test(item)) {
+            return {
+                ok: false,
+                reason: `${which} (${preview(item)}) is not an age public key: it must look like age1 followed by lower-case letters and digits (as "age-keygen" prints on its "Public key:" line)`,
+            };
+        }
+    }
+    return { ok: true, recipients: [...new Set(items)] };
+}
+/**
+ * `backup-decryption-key`: age identities, one per line, as `age-keygen` writes its key file
+ * (comment lines starting with # are skipped, so the whole file can be stored as the secret).
+ */
+function parseIdentities(text) {
+    const lines = text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'));
+    const identities = lines.flatMap((l) => l.split(/\s+/));
+    if (identities.length === 0) {
+        return {
+            ok: false,
+            reason: 'holds no age identity: give the AGE-SECRET-KEY-1… line that age-keygen wrote',
+        };
+    }
+    for (const [index, identity] of identities.entries()) {
+        if (IDENTITY.test(identity))
+            continue;
+        const which = identities.length > 1 ? `line ${index + 1}` : 'the value';
+        const why = identity.startsWith('age1')
+            ? 'is an age public key (age1…): restoring needs the matching identity (AGE-SECRET-KEY-1…)'
+            : 'is not an age identity: it must be the AGE-SECRET-KEY-1… line age-keygen wrote, upper case';
+        return { ok: false, reason: `${which} ${why}` };
+    }
+    return { ok: true, identities };
+}
+/** Every identity-looking token in a text, for the scrubber: even one pasted into the wrong input. */
+function identitiesIn(text) {
+    return text ? [...text.matchAll(IDENTITY_ANYWHERE)].map((m) => m[0]) : [];
+}
+/** Enough to recognise a mistaken value, never enough to reveal one pasted into the wrong input. */
+function preview(value) {
+    return `${value.length} characters, starting "${value.slice(0, 4)}"`;
+}
+
 ;// CONCATENATED MODULE: ./src/config/secrets-of-url.ts
 /**
  * The secret parts of a database URL as the user wrote it: the whole URL and its password, so they
@@ -16117,6 +16680,7 @@ function secretsOfDatabaseUrl(raw) {
 ;// CONCATENATED MODULE: ./src/config/run-scrubber.ts
 
 
+
 /**
  * The run's one scrubber, built from the raw inputs before they are validated (so even an error
  * about them is scrubbed). The entry points mask the same forms in the runner's log and hand it to
@@ -16129,6 +16693,12 @@ function scrubberForInputs(raw) {
     scrubber.add(raw['github-token']?.trim());
     // The whole webhook URL is the credential (Slack's and Teams' carry their token in the path).
     scrubber.add(raw['notify-webhook-url']?.trim());
+    // The restore identity, whole and line by line; and one pasted into the public-key input by mistake.
+    scrubber.add(raw['backup-decryption-key']?.trim());
+    for (const identity of identitiesIn(raw['backup-decryption-key']))
+        scrubber.add(identity);
+    for (const identity of identitiesIn(raw['backup-encryption-key']))
+        scrubber.add(identity);
     return scrubber;
 }
 
@@ -17438,7 +18008,7 @@ const $ZodCheckMaxLength = /*@__PURE__*/ $constructor("$ZodCheckMaxLength", (ins
         });
     };
 });
-const $ZodCheckMinLength = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodCheckMinLength", (inst, def) => {
+const $ZodCheckMinLength = /*@__PURE__*/ $constructor("$ZodCheckMinLength", (inst, def) => {
     var _a;
     $ZodCheck.init(inst, def);
     (_a = inst._zod.def).when ?? (_a.when = _whenHasLength);
@@ -17447,11 +18017,11 @@ const $ZodCheckMinLength = /*@__PURE__*/ (/* unused pure expression or super */ 
         const units = input.length;
         // A code point is one or two UTF-16 units, so fewer units than the floor can never reach it and twice the floor always clears it. Only in between is the exact count in doubt.
         const length = typeof input === "string" && units >= def.minimum && units < def.minimum * 2
-            ? util.codePointLength(input)
+            ? util_codePointLength(input)
             : units;
         if (length >= def.minimum)
             return;
-        const origin = util.getLengthableOrigin(input);
+        const origin = getLengthableOrigin(input);
         payload.issues.push({
             origin,
             code: "too_small",
@@ -17462,7 +18032,7 @@ const $ZodCheckMinLength = /*@__PURE__*/ (/* unused pure expression or super */ 
             continue: !def.abort,
         });
     };
-})));
+});
 const $ZodCheckLengthEquals = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodCheckLengthEquals", (inst, def) => {
     var _a;
     $ZodCheck.init(inst, def);
@@ -18601,7 +19171,7 @@ const $ZodUnknown = /*@__PURE__*/ (/* unused pure expression or super */ null &&
     $ZodType.init(inst, def);
     inst._zod.parse = (payload) => payload;
 })));
-const $ZodNever = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodNever", (inst, def) => {
+const $ZodNever = /*@__PURE__*/ $constructor("$ZodNever", (inst, def) => {
     $ZodType.init(inst, def);
     inst._zod.parse = (payload, _ctx) => {
         payload.issues.push({
@@ -18612,7 +19182,7 @@ const $ZodNever = /*@__PURE__*/ (/* unused pure expression or super */ null && (
         });
         return payload;
     };
-})));
+});
 const $ZodVoid = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodVoid", (inst, def) => {
     $ZodType.init(inst, def);
     inst._zod.parse = (payload, _ctx) => {
@@ -18654,7 +19224,7 @@ const $ZodDate = /*@__PURE__*/ (/* unused pure expression or super */ null && (c
 })));
 // an oversized container fails its leading size checks before any element is parsed
 function capSize(inst, size) {
-    const caps = util.sizeCaps(inst._zod.def.checks);
+    const caps = sizeCaps(inst._zod.def.checks);
     if (!caps.length)
         return;
     const cap = Math.min(...caps.map((c) => c[0]));
@@ -18662,13 +19232,13 @@ function capSize(inst, size) {
     inst._zod.parse = (payload, ctx) => {
         const n = size(payload.value);
         if (n > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
-            for (const [max, ch] of util.sizeCaps(inst._zod.def.checks)) {
+            for (const [max, ch] of sizeCaps(inst._zod.def.checks)) {
                 if (n > max && ch._zod.def.when(payload)) {
                     const start = payload.issues.length;
                     ch._zod.check(payload);
                     // the value is still the raw input, so no later check may read it
                     payload.issues[start].continue = false;
-                    util.attachSchema(payload.issues, start, inst);
+                    attachSchema(payload.issues, start, inst);
                     return payload;
                 }
             }
@@ -18681,13 +19251,13 @@ const mapSize = (input) => (input instanceof Map ? input.size : -1);
 const setSize = (input) => (input instanceof Set ? input.size : -1);
 function handleArrayResult(result, final, index) {
     if (result.issues.length) {
-        final.issues.push(...util.prefixIssues(index, result.issues));
+        final.issues.push(...prefixIssues(index, result.issues));
     }
     final.value[index] = result.value;
 }
-const $ZodArray = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodArray", (inst, def) => {
+const $ZodArray = /*@__PURE__*/ $constructor("$ZodArray", (inst, def) => {
     $ZodType.init(inst, def);
-    const memo = core.globalConfig.memoizer;
+    const memo = core_globalConfig.memoizer;
     memo?.attach(inst);
     inst._zod.parse = (payload, ctx) => {
         const input = payload.value;
@@ -18715,7 +19285,7 @@ const $ZodArray = /*@__PURE__*/ (/* unused pure expression or super */ null && (
             else {
                 handleArrayResult(result, payload, i);
                 // the element's payload is authoritative here, since handleArrayResult forwards every issue; an object's is not, because it drops a failed absent optional
-                if (abortEarly && result.issues.length !== 0 && util.aborted(result))
+                if (abortEarly && result.issues.length !== 0 && aborted(result))
                     break;
             }
         }
@@ -18725,7 +19295,7 @@ const $ZodArray = /*@__PURE__*/ (/* unused pure expression or super */ null && (
         return payload; //handleArrayResultsAsync(parseResults, final);
     };
     capSize(inst, arraySize);
-})));
+});
 function handlePropertyResult(result, final, key, input, optin, optout) {
     const isPresent = key in input;
     const isOptionalOut = optout === "optional";
@@ -19552,13 +20122,13 @@ function handleTupleResults(itemResults, final, items, input, optoutStart) {
     }
     return final;
 }
-const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodRecord", (inst, def) => {
+const $ZodRecord = /*@__PURE__*/ $constructor("$ZodRecord", (inst, def) => {
     $ZodType.init(inst, def);
-    const memo = core.globalConfig.memoizer;
+    const memo = core_globalConfig.memoizer;
     memo?.attach(inst);
     inst._zod.parse = (payload, ctx) => {
         const input = payload.value;
-        if (!util.isPlainObject(input)) {
+        if (!isPlainObject(input)) {
             payload.issues.push({
                 expected: "record",
                 code: "invalid_type",
@@ -19587,7 +20157,7 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
                         payload.issues.push({
                             code: "invalid_key",
                             origin: "record",
-                            issues: keyResult.issues.map((iss) => util.finalizeIssue(iss, ctx, core.config())),
+                            issues: keyResult.issues.map((iss) => finalizeIssue(iss, ctx, config())),
                             input: key,
                             path: [key],
                             inst,
@@ -19601,14 +20171,14 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
                     if (result instanceof Promise) {
                         proms.push(result.then((result) => {
                             if (result.issues.length) {
-                                payload.issues.push(...util.prefixIssues(key, result.issues));
+                                payload.issues.push(...prefixIssues(key, result.issues));
                             }
                             payload.value[outKey] = result.value;
                         }));
                     }
                     else {
                         if (result.issues.length) {
-                            payload.issues.push(...util.prefixIssues(key, result.issues));
+                            payload.issues.push(...prefixIssues(key, result.issues));
                         }
                         payload.value[outKey] = result.value;
                     }
@@ -19654,7 +20224,7 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
                     throw new Error("Async schemas not supported in object keys currently");
                 }
                 // Numeric string fallback: if key is a numeric string and failed, retry with Number(key). This handles z.number(), z.literal([1, 2, 3]), and unions containing numeric literals
-                const checkNumericKey = typeof key === "string" && regexes.number.test(key) && keyResult.issues.length;
+                const checkNumericKey = typeof key === "string" && number.test(key) && keyResult.issues.length;
                 if (checkNumericKey) {
                     const retryResult = def.keyType._zod.run({ value: Number(key), issues: [] }, ctx);
                     if (retryResult instanceof Promise) {
@@ -19678,7 +20248,7 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
                         payload.issues.push({
                             code: "invalid_key",
                             origin: "record",
-                            issues: keyResult.issues.map((iss) => util.finalizeIssue(iss, ctx, core.config())),
+                            issues: keyResult.issues.map((iss) => finalizeIssue(iss, ctx, config())),
                             input: key,
                             path: [key],
                             inst,
@@ -19694,14 +20264,14 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
                 if (result instanceof Promise) {
                     proms.push(result.then((result) => {
                         if (result.issues.length) {
-                            payload.issues.push(...util.prefixIssues(key, result.issues));
+                            payload.issues.push(...prefixIssues(key, result.issues));
                         }
                         payload.value[outKey] = result.value;
                     }));
                 }
                 else {
                     if (result.issues.length) {
-                        payload.issues.push(...util.prefixIssues(key, result.issues));
+                        payload.issues.push(...prefixIssues(key, result.issues));
                     }
                     payload.value[outKey] = result.value;
                 }
@@ -19721,7 +20291,7 @@ const $ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && 
         }
         return payload;
     };
-})));
+});
 const $ZodMap = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodMap", (inst, def) => {
     $ZodType.init(inst, def);
     const memo = core.globalConfig.memoizer;
@@ -20992,7 +21562,7 @@ function _unknown(Class) {
 function _never(Class, params) {
     return new Class({
         type: "never",
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 // @__NO_SIDE_EFFECTS__
@@ -21124,9 +21694,9 @@ function _maxLength(maximum, params) {
 }
 // @__NO_SIDE_EFFECTS__
 function _minLength(minimum, params) {
-    return new checks.$ZodCheckMinLength({
+    return new $ZodCheckMinLength({
         check: "min_length",
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
         minimum,
     });
 }
@@ -22477,13 +23047,13 @@ const ZodMiniUnknown = /*@__PURE__*/ (/* unused pure expression or super */ null
 function unknown() {
     return core._unknown(ZodMiniUnknown);
 }
-const ZodMiniNever = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodMiniNever", (inst, def) => {
-    core.$ZodNever.init(inst, def);
+const ZodMiniNever = /*@__PURE__*/ $constructor("ZodMiniNever", (inst, def) => {
+    $ZodNever.init(inst, def);
     ZodMiniType.init(inst, def);
-})));
+});
 // @__NO_SIDE_EFFECTS__
 function never(params) {
-    return core._never(ZodMiniNever, params);
+    return _never(ZodMiniNever, params);
 }
 const ZodMiniVoid = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodMiniVoid", (inst, def) => {
     core.$ZodVoid.init(inst, def);
@@ -22502,16 +23072,16 @@ const ZodMiniDate = /*@__PURE__*/ (/* unused pure expression or super */ null &&
 function schemas_date(params) {
     return core._date(ZodMiniDate, params);
 }
-const ZodMiniArray = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodMiniArray", (inst, def) => {
-    core.$ZodArray.init(inst, def);
+const ZodMiniArray = /*@__PURE__*/ $constructor("ZodMiniArray", (inst, def) => {
+    $ZodArray.init(inst, def);
     ZodMiniType.init(inst, def);
-})));
+});
 // @__NO_SIDE_EFFECTS__
 function array(element, params) {
     return new ZodMiniArray({
         type: "array",
         element: element,
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 // .keyof
@@ -22541,7 +23111,7 @@ function strictObject(shape, params) {
         type: "object",
         shape,
         catchall: never(),
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 // looseObject
@@ -22577,7 +23147,7 @@ function schemas_pick(schema, mask) {
 // .omit
 // @__NO_SIDE_EFFECTS__
 function schemas_omit(schema, mask) {
-    return util.omit(schema, mask);
+    return omit(schema, mask);
 }
 // @__NO_SIDE_EFFECTS__
 function schemas_partial(schema, mask) {
@@ -22673,10 +23243,10 @@ function tuple(items, _paramsOrRest, _params) {
         ...util.normalizeParams(params),
     });
 }
-const ZodMiniRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodMiniRecord", (inst, def) => {
-    core.$ZodRecord.init(inst, def);
+const ZodMiniRecord = /*@__PURE__*/ $constructor("ZodMiniRecord", (inst, def) => {
+    $ZodRecord.init(inst, def);
     ZodMiniType.init(inst, def);
-})));
+});
 // @__NO_SIDE_EFFECTS__
 function record(keyType, valueType, params) {
     // v3-compat: z.record(valueType, params?) — defaults keyType to z.string()
@@ -22685,14 +23255,14 @@ function record(keyType, valueType, params) {
             type: "record",
             keyType: schemas_string(),
             valueType: keyType,
-            ...util.normalizeParams(valueType),
+            ...normalizeParams(valueType),
         });
     }
     return new ZodMiniRecord({
         type: "record",
         keyType,
         valueType: valueType,
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 // @__NO_SIDE_EFFECTS__
@@ -23247,7 +23817,17 @@ function parseRateLimit(text) {
 
 
 
-const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'];
+
+const COMMANDS = [
+    'plan',
+    'apply',
+    'rollback',
+    'status',
+    'backup',
+    'audit',
+    'baseline',
+    'lint',
+];
 const TRANSACTION_MODES = ['all', 'per-file'];
 /** The outcomes an alert can be sent for: a run's status, or `refused` for a refused manual run. */
 const NOTIFY_OUTCOMES = [
@@ -23289,6 +23869,10 @@ const INPUT_NAMES = [
     'rate-limit',
     'notify-webhook-url',
     'notify-on',
+    'backup-encryption-key',
+    'backup-decryption-key',
+    'lint',
+    'lint-config',
 ];
 const blankToUndefined = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 /** An input left blank counts as not given (GitHub passes every declared input, empty when unset). */
@@ -23362,6 +23946,7 @@ function timestamp(text, now = Date.now()) {
     const parsed = new Date(text.trim());
     return Number.isNaN(parsed.getTime()) ? undefined : parsed;
 }
+const LINT_LEVELS = ['error', 'warning', 'off'];
 // zod/mini: the same validation as zod's classic API, a third of the bundle's evaluation time.
 const schema = object({
     command: input(schemas_default(schemas_enum(['auto', ...COMMANDS], {
@@ -23416,6 +24001,10 @@ const schema = object({
                 input: value,
             });
     })), 'failed,rolled-back')),
+    'backup-encryption-key': ageKeys(parseRecipients),
+    'backup-decryption-key': ageKeys(parseIdentities),
+    lint: oneOf(LINT_LEVELS, 'error'),
+    'lint-config': optionalText,
 });
 /** "admin, Maintain" → ["admin", "maintain"]: role names and outcomes compare in lower case. */
 function commaList(text) {
@@ -23423,6 +24012,23 @@ function commaList(text) {
         .split(',')
         .map((item) => item.trim().toLowerCase())
         .filter(Boolean);
+}
+/** An age key input: checked for shape here (the age library decodes it when it is used). */
+function ageKeys(parse) {
+    return input(optional(schemas_string().check(superRefine((value, ctx) => {
+        const parsed = parse(value);
+        // `input` is left out: an issue carrying the value could print a private key.
+        if (!parsed.ok)
+            ctx.addIssue({ code: 'custom', message: parsed.reason });
+    }))));
+}
+function keyList(value, parse) {
+    if (value === undefined)
+        return undefined;
+    const parsed = parse(value);
+    if (!parsed.ok)
+        return undefined;
+    return 'recipients' in parsed ? parsed.recipients : parsed.identities;
 }
 /**
  * Turns raw inputs into Settings, or throws one error listing every bad input with what is accepted.
@@ -23487,6 +24093,25 @@ function parseSettings(raw, context = {}) {
         rateLimit: parseRateLimit(v['rate-limit']).limit,
         notifyWebhookUrl: v['notify-webhook-url'],
         notifyOn: commaList(v['notify-on']),
+        backupEncryptionKey: keyList(v['backup-encryption-key'], parseRecipients),
+        backupDecryptionKey: keyList(v['backup-decryption-key'], parseIdentities),
+        lint: v.lint,
+        lintConfig: v['lint-config'],
+    };
+}
+function parseLintSettings(raw) {
+    const result = schemas_omit(schema, { 'database-url': true }).safeParse(raw);
+    if (!result.success) {
+        const lines = result.error.issues.map((issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`);
+        throw new SettingsError(`Invalid input:\n${lines.join('\n')}`);
+    }
+    const v = result.data;
+    return {
+        migrationsDir: v['migrations-dir'],
+        environment: v.environment,
+        lint: v.lint,
+        lintConfig: v['lint-config'],
+        reportPath: v['report-path'],
     };
 }
 class SettingsError extends Error {
@@ -23778,7 +24403,1972 @@ function renderText(result) {
     return `${out.join('\n')}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/lint/ast.ts
+/** Small readers of libpg-query's parse tree, shared by the rules. */
+/** `{ String: { sval } }` lists (qualified names) as plain strings. */
+function names(list) {
+    return (list ?? []).map((n) => n.String?.sval ?? '');
+}
+/** The one key of a wrapped node (`{ Constraint: {...} }` → ['Constraint', {...}]). */
+function unwrap(node) {
+    if (!node || typeof node !== 'object')
+        return undefined;
+    const entry = Object.entries(node)[0];
+    return entry ? [entry[0], entry[1]] : undefined;
+}
+function wrapped(node, type) {
+    const u = unwrap(node);
+    return u && u[0] === type ? u[1] : undefined;
+}
+function list(value) {
+    return Array.isArray(value) ? value : [];
+}
+function typeInfo(typeName) {
+    const t = typeName;
+    if (!t?.names)
+        return undefined;
+    const parts = names(t.names);
+    const name = (parts[0] === 'pg_catalog' ? parts.slice(1) : parts).join('.').toLowerCase();
+    const mods = list(t.typmods).map((m) => {
+        const c = wrapped(m, 'A_Const');
+        return c?.ival ? (c.ival.ival ?? 0) : NaN;
+    });
+    const array = list(t.arrayBounds).length > 0;
+    const text = `${name}${mods.length ? `(${mods.join(',')})` : ''}${array ? '[]' : ''}`;
+    return { name, mods, array, text };
+}
+/** Lower-case function name without schema (`pg_catalog.now` → `now`). */
+function funcName(call) {
+    const parts = names(call.funcname);
+    return (parts[parts.length - 1] ?? '').toLowerCase();
+}
+/** Every FuncCall node under `node` (depth first). */
+function funcCalls(node, out = []) {
+    if (Array.isArray(node)) {
+        for (const item of node)
+            funcCalls(item, out);
+    }
+    else if (node && typeof node === 'object') {
+        for (const [key, value] of Object.entries(node)) {
+            if (key === 'FuncCall')
+                out.push(value);
+            funcCalls(value, out);
+        }
+    }
+    return out;
+}
+/** Constraints of a column definition or a table's element list. */
+function constraintsOf(defs) {
+    return list(defs)
+        .map((c) => wrapped(c, 'Constraint'))
+        .filter((c) => !!c);
+}
+function ast_location(node) {
+    const l = node?.location;
+    return typeof l === 'number' && l >= 0 ? l : undefined;
+}
+const SQL_NAMES = {
+    int2: 'smallint',
+    int4: 'integer',
+    int8: 'bigint',
+    float4: 'real',
+    float8: 'double precision',
+    bool: 'boolean',
+    bpchar: 'char',
+};
+/** A type as users write it (`bigint`, not the catalog's `int8`), for messages. */
+function sqlTypeName(text) {
+    const m = /^([^([]+)(.*)$/.exec(text);
+    return m ? `${SQL_NAMES[m[1]] ?? m[1]}${m[2]}` : text;
+}
+
+;// CONCATENATED MODULE: ./src/lint/context.ts
+/** `public` when the statement names no schema: the default search_path migrations run with. */
+function tableOf(rangeVar) {
+    const r = rangeVar;
+    if (!r?.relname)
+        return undefined;
+    return { schema: r.schemaname ?? 'public', table: r.relname };
+}
+function tableKey(ref) {
+    return `${ref.schema}.${ref.table}`;
+}
+/**
+ * What the release has done so far, as the statements are read in order: the tables it creates
+ * (new tables: no lock is worth avoiding on them), the columns whose types it knows, and a store
+ * for rules that need state across statements (validated CHECKs, RLS, …).
+ */
+class LintContext {
+    exposedSchemas;
+    newTables = new Set();
+    newIndexes = new Map();
+    columnTypes = new Map();
+    store = new Map();
+    /** `file`: a table is new only in the file that creates it (the `lint` command: no history to tell what is pending). */
+    newTableScope;
+    currentFile = '';
+    createdIn = new Map();
+    constructor(options) {
+        this.exposedSchemas = options.exposedSchemas;
+        this.newTableScope = options.newTableScope ?? 'release';
+    }
+    startFile(file) {
+        this.currentFile = file;
+    }
+    get file() {
+        return this.currentFile;
+    }
+    isNewTable(ref) {
+        const key = tableKey(ref);
+        if (!this.newTables.has(key))
+            return false;
+        return this.newTableScope === 'release' || this.createdIn.get(key) === this.currentFile;
+    }
+    markNewTable(ref) {
+        const key = tableKey(ref);
+        this.newTables.add(key);
+        this.createdIn.set(key, this.currentFile);
+    }
+    forgetTable(ref) {
+        this.newTables.delete(tableKey(ref));
+    }
+    markNewIndex(schema, name, table) {
+        this.newIndexes.set(`${schema}.${name}`, table);
+    }
+    /** The table of an index created earlier in the linted files, if any. */
+    tableOfIndex(schema, name) {
+        return this.newIndexes.get(`${schema}.${name}`);
+    }
+    setColumnType(ref, column, type) {
+        this.columnTypes.set(`${tableKey(ref)}.${column}`, type);
+    }
+    /** The column's type as an earlier statement of the linted files declared it (`varchar(20)`, `text`, …). */
+    columnType(ref, column) {
+        return this.columnTypes.get(`${tableKey(ref)}.${column}`);
+    }
+    /** Per-run state of one rule (created on first use). */
+    state(key, init) {
+        if (!this.store.has(key))
+            this.store.set(key, init());
+        return this.store.get(key);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/destructive.ts
+
+
+/**
+ * Destructive changes: they lose data or break the clients still running against the old schema
+ * (apply refuses this family unless allowed or ignored with a reason). A hit naming a table new in
+ * the release is dropped by the runner: nothing outside the release can depend on it yet.
+ */
+function qualified(ref) {
+    return `${ref.schema}.${ref.table}`;
+}
+function droppedObjects(node) {
+    return list(node.objects).map((o) => {
+        const items = wrapped(o, 'List')?.items;
+        if (items)
+            return names(items);
+        const fn = wrapped(o, 'ObjectWithArgs');
+        if (fn)
+            return names(fn.objname);
+        const single = wrapped(o, 'String');
+        return single?.sval ? [single.sval] : [];
+    });
+}
+function refOf(parts) {
+    return { schema: parts.length > 1 ? parts[parts.length - 2] : 'public', table: parts[parts.length - 1] };
+}
+const cascade = (node) => node.behavior === 'DROP_CASCADE' ? ' CASCADE also drops everything that depends on it;' : '';
+const dropTable = {
+    id: 'drop-table',
+    family: 'destructive',
+    defaultSeverity: 'error',
+    summary: 'DROP TABLE loses its data and breaks every client that still reads it',
+    nodeTypes: ['DropStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'DropStmt' || stmt.node.removeType !== 'OBJECT_TABLE')
+            return;
+        return droppedObjects(stmt.node).map((parts) => {
+            const table = refOf(parts);
+            return {
+                message: `DROP TABLE ${qualified(table)} deletes its data and breaks clients still using it;${cascade(stmt.node)} stop using it in a release first, back it up, and drop it in a later one`,
+                table,
+            };
+        });
+    },
+};
+const dropColumn = {
+    id: 'drop-column',
+    family: 'destructive',
+    defaultSeverity: 'error',
+    summary: 'DROP COLUMN loses its data and breaks clients that select or write it',
+    nodeTypes: ['AlterTableStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'AlterTableStmt')
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        return list(stmt.node.cmds)
+            .map((c) => wrapped(c, 'AlterTableCmd'))
+            .filter((c) => c?.subtype === 'AT_DropColumn')
+            .map((cmd) => ({
+            message: `DROP COLUMN ${String(cmd.name)} from ${qualified(table)} deletes its data and breaks clients that still select or write it;${cascade(cmd)} deploy code that no longer uses it first, then drop it in a later release`,
+            table,
+        }));
+    },
+};
+const dropSchema = {
+    id: 'drop-schema',
+    family: 'destructive',
+    defaultSeverity: 'error',
+    summary: 'DROP SCHEMA removes everything in it (with CASCADE) or fails',
+    nodeTypes: ['DropStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'DropStmt' || stmt.node.removeType !== 'OBJECT_SCHEMA')
+            return;
+        return droppedObjects(stmt.node).map((parts) => ({
+            message: `DROP SCHEMA ${parts.join('.')} removes the schema${stmt.node.behavior === 'DROP_CASCADE' ? ' and, with CASCADE, every table, view and function in it with their data' : ''}: move or back up what it holds and drop it in a release of its own`,
+        }));
+    },
+};
+const dropDatabase = {
+    id: 'drop-database',
+    family: 'destructive',
+    defaultSeverity: 'error',
+    summary: 'DROP DATABASE inside a migration',
+    nodeTypes: ['DropdbStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'DropdbStmt')
+            return;
+        return {
+            message: `DROP DATABASE ${String(stmt.node.dbname)} deletes a whole database (and cannot run inside the migration's transaction): do it by hand, never from a migration`,
+        };
+    },
+};
+const dropFunction = {
+    id: 'drop-function',
+    family: 'destructive',
+    defaultSeverity: 'warning',
+    summary: 'DROP FUNCTION breaks the triggers, policies, views and RPC clients that call it',
+    nodeTypes: ['DropStmt'],
+    check(stmt) {
+        const kinds = {
+            OBJECT_FUNCTION: 'FUNCTION',
+            OBJECT_PROCEDURE: 'PROCEDURE',
+            OBJECT_ROUTINE: 'ROUTINE',
+        };
+        const kind = kinds[String(stmt.node.removeType)];
+        if (stmt.nodeType !== 'DropStmt' || !kind)
+            return;
+        return droppedObjects(stmt.node).map((parts) => ({
+            message: `DROP ${kind} ${parts.join('.')} breaks whatever still calls it (triggers, policies, views, other functions, RPC clients);${cascade(stmt.node)} remove its callers first, or replace it with CREATE OR REPLACE`,
+        }));
+    },
+};
+const truncate = {
+    id: 'truncate',
+    family: 'destructive',
+    defaultSeverity: 'warning',
+    summary: 'TRUNCATE deletes every row (CASCADE: of every referencing table too)',
+    nodeTypes: ['TruncateStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'TruncateStmt')
+            return;
+        const isCascade = stmt.node.behavior === 'DROP_CASCADE';
+        const hits = [];
+        for (const r of list(stmt.node.relations)) {
+            const rangeVar = wrapped(r, 'RangeVar');
+            const table = tableOf(rangeVar);
+            if (!table)
+                continue;
+            hits.push({
+                message: isCascade
+                    ? `TRUNCATE ${qualified(table)} CASCADE deletes every row of it and of every table with a foreign key to it, however far the chain goes: name the tables to empty and leave CASCADE out`
+                    : `TRUNCATE ${qualified(table)} deletes every row under an ACCESS EXCLUSIVE lock: make sure the data is meant to go (back it up), or DELETE only the rows you mean`,
+                location: ast_location(rangeVar),
+                table,
+                severity: isCascade ? 'error' : undefined,
+            });
+        }
+        return hits;
+    },
+};
+const deleteWithoutWhere = {
+    id: 'delete-without-where',
+    family: 'destructive',
+    defaultSeverity: 'error',
+    summary: 'DELETE without WHERE deletes every row',
+    nodeTypes: ['DeleteStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'DeleteStmt' || stmt.node.whereClause)
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        return {
+            message: `DELETE FROM ${qualified(table)} without WHERE deletes every row: add the WHERE clause you mean (WHERE true, with an ignore comment, if every row really must go)`,
+            location: ast_location(stmt.node.relation),
+            table,
+        };
+    },
+};
+const updateWithoutWhere = {
+    id: 'update-without-where',
+    family: 'destructive',
+    defaultSeverity: 'warning',
+    summary: 'UPDATE without WHERE overwrites every row (and locks them all)',
+    nodeTypes: ['UpdateStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'UpdateStmt' || stmt.node.whereClause)
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        return {
+            message: `UPDATE ${qualified(table)} without WHERE overwrites every row and holds a lock on each until the release commits: add the WHERE clause you mean, and backfill large tables in batches`,
+            location: ast_location(stmt.node.relation),
+            table,
+        };
+    },
+};
+const renameTable = {
+    id: 'rename-table',
+    family: 'destructive',
+    defaultSeverity: 'warning',
+    summary: 'Renaming a table breaks every client that uses the old name',
+    nodeTypes: ['RenameStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'RenameStmt' || stmt.node.renameType !== 'OBJECT_TABLE')
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        return {
+            message: `Renaming ${qualified(table)} to ${String(stmt.node.newname)} breaks every client still using the old name the moment it commits: add the new name first (a view, or a copy kept in sync), move clients over, then drop the old one`,
+            location: ast_location(stmt.node.relation),
+            table,
+        };
+    },
+};
+const renameColumn = {
+    id: 'rename-column',
+    family: 'destructive',
+    defaultSeverity: 'warning',
+    summary: 'Renaming a column breaks every client that uses the old name',
+    nodeTypes: ['RenameStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'RenameStmt' || stmt.node.renameType !== 'OBJECT_COLUMN')
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        return {
+            message: `Renaming column ${qualified(table)}.${String(stmt.node.subname)} to ${String(stmt.node.newname)} breaks every client still using the old name: add the new column, write both, move readers over, then drop the old one`,
+            location: ast_location(stmt.node.relation),
+            table,
+        };
+    },
+};
+const dropNotNull = {
+    id: 'drop-not-null',
+    family: 'destructive',
+    defaultSeverity: 'warning',
+    summary: 'DROP NOT NULL lets NULLs in where clients (and generated types) assume there are none',
+    nodeTypes: ['AlterTableStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'AlterTableStmt')
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        return list(stmt.node.cmds)
+            .map((c) => wrapped(c, 'AlterTableCmd'))
+            .filter((c) => c?.subtype === 'AT_DropNotNull')
+            .map((cmd) => ({
+            message: `DROP NOT NULL on ${qualified(table)}.${String(cmd.name)} lets NULLs in where clients and generated types assume none: update every reader to handle NULL before this runs`,
+            table,
+        }));
+    },
+};
+const DESTRUCTIVE_RULES = [
+    dropTable,
+    dropColumn,
+    dropSchema,
+    dropDatabase,
+    dropFunction,
+    truncate,
+    deleteWithoutWhere,
+    updateWithoutWhere,
+    renameTable,
+    renameColumn,
+    dropNotNull,
+];
+
+;// CONCATENATED MODULE: ./src/lint/type-change.ts
+/**
+ * Whether `ALTER COLUMN … TYPE` rewrites the table: `no`, `yes`, or, when the current type is not
+ * known (declared outside the linted files), the condition under which it would not ("the column
+ * is varchar(n) or text now"). PostgreSQL skips the rewrite when the old type is binary-coercible
+ * to the new one and the new type modifier accepts every old value.
+ */
+function typeChangeRewrites(from, to, using) {
+    if (using)
+        return 'yes';
+    if (from !== undefined)
+        return safeChange(type_change_parse(from), to) ? 'no' : 'yes';
+    if (to.array)
+        return 'yes';
+    switch (to.name) {
+        case 'text':
+            return 'the column is varchar or text now';
+        case 'varchar':
+            return to.mods.length === 0
+                ? 'the column is varchar or text now'
+                : `the column is varchar(n) with n ≤ ${to.mods[0]} now`;
+        case 'numeric':
+            return to.mods.length === 0
+                ? 'the column is numeric now'
+                : `the column is numeric with the same scale and a precision ≤ ${to.mods[0]} now`;
+        case 'varbit':
+            return 'the column is a shorter varbit now';
+        case 'timestamptz':
+            return 'the column is timestamp now and the session TimeZone is UTC';
+        case 'inet':
+            return 'the column is cidr now';
+        default:
+            return 'yes';
+    }
+}
+function type_change_parse(text) {
+    const m = /^([^([]+)(?:\(([^)]*)\))?(\[\])?$/.exec(text);
+    const mods = m?.[2] ? m[2].split(',').map(Number) : [];
+    return { name: m?.[1] ?? text, mods, array: !!m?.[3], text };
+}
+function safeChange(from, to) {
+    if (from.array !== to.array)
+        return false;
+    if (from.name === to.name) {
+        if (to.mods.length === 0)
+            return ['varchar', 'numeric', 'varbit'].includes(to.name) || from.mods.length === 0;
+        if (from.mods.length === 0)
+            return false;
+        if (to.name === 'numeric')
+            return to.mods[0] >= from.mods[0] && (to.mods[1] ?? 0) === (from.mods[1] ?? 0);
+        if (to.name === 'varchar' || to.name === 'varbit')
+            return to.mods[0] >= from.mods[0];
+        return to.mods.join(',') === from.mods.join(',');
+    }
+    if (from.name === 'varchar' && to.name === 'text')
+        return true;
+    if (from.name === 'text' && to.name === 'varchar')
+        return to.mods.length === 0;
+    if (from.name === 'cidr' && to.name === 'inet')
+        return true;
+    return false;
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/locks.ts
+
+
+
+/**
+ * Locks and rewrites: statements that hold a lock blocking reads or writes for as long as they scan
+ * or rewrite the table. Each hit names the table, so the runner drops it when the table is new in
+ * the release and, with live sizes, grades it by the table's size.
+ */
+function alterCommands(node) {
+    return list(node.cmds)
+        .map((c) => wrapped(c, 'AlterTableCmd'))
+        .filter((c) => !!c)
+        .map((cmd) => ({ cmd, def: cmd.def }));
+}
+function locks_qualified(ref) {
+    return `${ref.schema}.${ref.table}`;
+}
+const indexWithoutConcurrently = {
+    id: 'index-without-concurrently',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'CREATE INDEX without CONCURRENTLY blocks writes to an existing table for the whole build',
+    nodeTypes: ['IndexStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'IndexStmt' || stmt.node.concurrent)
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        return {
+            message: `CREATE ${stmt.node.unique ? 'UNIQUE ' : ''}INDEX on ${locks_qualified(table)} without CONCURRENTLY blocks writes to the table while the index builds: use CREATE INDEX CONCURRENTLY (in a file of its own, outside a transaction block)`,
+            location: ast_location(stmt.node.relation),
+            table,
+        };
+    },
+};
+const dropIndexWithoutConcurrently = {
+    id: 'drop-index-without-concurrently',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'DROP INDEX without CONCURRENTLY locks the table against reads and writes',
+    nodeTypes: ['DropStmt'],
+    check(stmt, ctx) {
+        const { node } = stmt;
+        if (stmt.nodeType !== 'DropStmt' || node.removeType !== 'OBJECT_INDEX' || node.concurrent)
+            return;
+        return list(node.objects).map((object) => {
+            const parts = names(wrapped(object, 'List')?.items);
+            const schema = parts.length > 1 ? parts[0] : 'public';
+            // Known only for an index created earlier in the linted files: then it is sized (or silent when new).
+            const table = ctx.tableOfIndex(schema, parts[parts.length - 1]);
+            return {
+                message: `DROP INDEX ${parts.join('.')} without CONCURRENTLY locks its table against reads and writes until the drop completes: use DROP INDEX CONCURRENTLY (outside a transaction block)`,
+                table,
+            };
+        });
+    },
+};
+const constraintWithoutNotValid = {
+    id: 'constraint-without-not-valid',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'ADD FOREIGN KEY or CHECK (on a table or a domain) without NOT VALID scans the table under a lock',
+    nodeTypes: ['AlterTableStmt', 'AlterDomainStmt'],
+    check(stmt) {
+        if (stmt.nodeType === 'AlterDomainStmt')
+            return domainConstraint(stmt.node);
+        if (stmt.nodeType !== 'AlterTableStmt')
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        const hits = [];
+        for (const { cmd, def } of alterCommands(stmt.node)) {
+            const column = cmd.subtype === 'AT_AddColumn' ? wrapped(def, 'ColumnDef') : undefined;
+            const reference = constraintsOf(column?.constraints).find((k) => k.contype === 'CONSTR_FOREIGN');
+            if (column && reference) {
+                const target = tableOf(reference.pktable);
+                hits.push({
+                    message: `ADD COLUMN ${String(column.colname)} … REFERENCES ${target ? locks_qualified(target) : ''} adds a validated foreign key at once, locking writes to ${locks_qualified(table)}${target ? ` and ${locks_qualified(target)}` : ''}: add the column, then ADD FOREIGN KEY … NOT VALID and VALIDATE CONSTRAINT in a later statement`,
+                    location: ast_location(reference),
+                    table,
+                });
+            }
+            if (cmd.subtype !== 'AT_AddConstraint')
+                continue;
+            const constraint = wrapped(def, 'Constraint');
+            if (!constraint || constraint.skip_validation)
+                continue;
+            if (constraint.contype === 'CONSTR_FOREIGN') {
+                const target = tableOf(constraint.pktable);
+                hits.push({
+                    message: `ADD FOREIGN KEY on ${locks_qualified(table)} without NOT VALID checks every row while holding locks that block writes to ${locks_qualified(table)}${target ? ` and ${locks_qualified(target)}` : ''}: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
+                    location: ast_location(constraint),
+                    table,
+                });
+            }
+            else if (constraint.contype === 'CONSTR_CHECK') {
+                hits.push({
+                    message: `ADD CHECK on ${locks_qualified(table)} without NOT VALID scans every row under an ACCESS EXCLUSIVE lock: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
+                    location: ast_location(constraint),
+                    table,
+                });
+            }
+        }
+        return hits;
+    },
+};
+/** ALTER DOMAIN … ADD CONSTRAINT checks every column of the domain's type, in every table. */
+function domainConstraint(node) {
+    const constraint = wrapped(node.def, 'Constraint');
+    if (node.subtype !== 'C' || !constraint || constraint.skip_validation)
+        return undefined;
+    const domain = names(node.typeName).join('.');
+    return {
+        message: constraint.contype === 'CONSTR_CHECK'
+            ? `ALTER DOMAIN ${domain} ADD CHECK without NOT VALID checks every column of this type in every table, under locks: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement`
+            : `ALTER DOMAIN ${domain} ADD NOT NULL checks every column of this type in every table, under locks, and has no NOT VALID form: add CHECK (value IS NOT NULL) NOT VALID instead, then VALIDATE CONSTRAINT`,
+        location: ast_location(constraint),
+    };
+}
+/** The column a `CHECK (column IS NOT NULL)` is about, if that is all it says. */
+function notNullColumn(constraint) {
+    const test = wrapped(constraint.raw_expr, 'NullTest');
+    if (!test || test.nulltesttype !== 'IS_NOT_NULL')
+        return undefined;
+    const fields = names(wrapped(test.arg, 'ColumnRef')?.fields);
+    return fields.length === 1 ? fields[0] : undefined;
+}
+const setNotNullWithoutCheck = {
+    id: 'set-not-null-without-check',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'SET NOT NULL scans the table under an ACCESS EXCLUSIVE lock unless a validated CHECK proves it',
+    nodeTypes: ['AlterTableStmt'],
+    check(stmt, ctx) {
+        if (stmt.nodeType !== 'AlterTableStmt')
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        const checks = ctx.state('set-not-null-without-check', () => ({
+            unvalidated: new Map(),
+            validated: new Set(),
+        }));
+        const hits = [];
+        for (const { cmd, def } of alterCommands(stmt.node)) {
+            const constraint = wrapped(def, 'Constraint');
+            if (cmd.subtype === 'AT_AddConstraint' && constraint?.contype === 'CONSTR_CHECK') {
+                const column = notNullColumn(constraint);
+                if (!column)
+                    continue;
+                const key = `${tableKey(table)}.${column}`;
+                if (!constraint.skip_validation)
+                    checks.validated.add(key);
+                else if (typeof constraint.conname === 'string') {
+                    const set = checks.unvalidated.get(key) ?? new Set();
+                    set.add(constraint.conname);
+                    checks.unvalidated.set(key, set);
+                }
+            }
+            else if (cmd.subtype === 'AT_ValidateConstraint') {
+                for (const [key, set] of checks.unvalidated) {
+                    if (key.startsWith(`${tableKey(table)}.`) && set.has(String(cmd.name)))
+                        checks.validated.add(key);
+                }
+            }
+            else if (cmd.subtype === 'AT_SetNotNull') {
+                const key = `${tableKey(table)}.${String(cmd.name)}`;
+                if (checks.validated.has(key))
+                    continue;
+                hits.push({
+                    message: `SET NOT NULL on ${locks_qualified(table)}.${String(cmd.name)} scans every row under an ACCESS EXCLUSIVE lock: first ADD CONSTRAINT … CHECK (${String(cmd.name)} IS NOT NULL) NOT VALID and VALIDATE CONSTRAINT it, then SET NOT NULL skips the scan (PostgreSQL 12+)`,
+                    table,
+                });
+            }
+        }
+        return hits;
+    },
+};
+const uniqueWithoutIndex = {
+    id: 'unique-without-index',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'ADD UNIQUE / PRIMARY KEY builds its index under a lock: build it CONCURRENTLY and add USING INDEX',
+    nodeTypes: ['AlterTableStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'AlterTableStmt')
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        const hits = [];
+        for (const { cmd, def } of alterCommands(stmt.node)) {
+            const constraints = cmd.subtype === 'AT_AddConstraint'
+                ? [wrapped(def, 'Constraint')].filter((c) => !!c)
+                : cmd.subtype === 'AT_AddColumn'
+                    ? constraintsOf(wrapped(def, 'ColumnDef')?.constraints)
+                    : [];
+            for (const constraint of constraints) {
+                if (constraint.contype !== 'CONSTR_UNIQUE' && constraint.contype !== 'CONSTR_PRIMARY')
+                    continue;
+                if (constraint.indexname)
+                    continue;
+                const kind = constraint.contype === 'CONSTR_UNIQUE' ? 'UNIQUE' : 'PRIMARY KEY';
+                hits.push({
+                    message: `ADD ${kind} on ${locks_qualified(table)} builds its index while blocking reads and writes: CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … ${kind} USING INDEX`,
+                    location: ast_location(constraint),
+                    table,
+                });
+            }
+        }
+        return hits;
+    },
+};
+const columnTypeRewrite = {
+    id: 'column-type-rewrite',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'ALTER COLUMN … TYPE that rewrites the table and its indexes under an ACCESS EXCLUSIVE lock',
+    nodeTypes: ['AlterTableStmt'],
+    check(stmt, ctx) {
+        if (stmt.nodeType !== 'AlterTableStmt')
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        const hits = [];
+        for (const { cmd, def } of alterCommands(stmt.node)) {
+            if (cmd.subtype !== 'AT_AlterColumnType')
+                continue;
+            const column = wrapped(def, 'ColumnDef');
+            const to = typeInfo(column?.typeName);
+            if (!column || !to)
+                continue;
+            const from = ctx.columnType(table, String(cmd.name));
+            const verdict = typeChangeRewrites(from, to, column.raw_default !== undefined);
+            if (verdict === 'no')
+                continue;
+            const what = `ALTER COLUMN ${String(cmd.name)} TYPE ${sqlTypeName(to.text)} on ${locks_qualified(table)}`;
+            hits.push({
+                message: verdict === 'yes'
+                    ? `${what}${from ? ` (from ${sqlTypeName(from)})` : ''} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: add a new column, backfill it in batches and switch over`
+                    : `${what} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock unless ${verdict}: check the current type, or add a new column, backfill it and switch over`,
+                location: ast_location(column),
+                table,
+            });
+        }
+        return hits;
+    },
+};
+/** Functions PostgreSQL marks volatile that migrations use as defaults (a default from any of them fills every row). */
+const VOLATILE = new Set([
+    'random',
+    'gen_random_uuid',
+    'uuidv4',
+    'uuidv7',
+    'uuid_generate_v1',
+    'uuid_generate_v1mc',
+    'uuid_generate_v4',
+    'clock_timestamp',
+    'timeofday',
+    'nextval',
+    'txid_current',
+    'gen_random_bytes',
+    'random_normal',
+]);
+const SERIAL = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2']);
+const volatileDefault = {
+    id: 'volatile-default',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), serial) rewrites the table',
+    nodeTypes: ['AlterTableStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'AlterTableStmt')
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        const hits = [];
+        for (const { cmd, def } of alterCommands(stmt.node)) {
+            const column = cmd.subtype === 'AT_AddColumn' ? wrapped(def, 'ColumnDef') : undefined;
+            if (!column)
+                continue;
+            const name = String(column.colname);
+            const type = typeInfo(column.typeName);
+            const found = rewritingDefault(column, type?.name);
+            if (!found)
+                continue;
+            hits.push({
+                message: `ADD COLUMN ${name} on ${locks_qualified(table)} with ${found.why} rewrites the whole table under an ACCESS EXCLUSIVE lock${found.unsure ? ')' : ''} (a constant or stable default such as now() does not, since PostgreSQL 11): add the column without it, set the default afterwards and backfill existing rows in batches`,
+                location: ast_location(column),
+                table,
+                severity: found.unsure ? 'info' : undefined,
+            });
+        }
+        return hits;
+    },
+};
+/** Built-ins a default commonly calls that are stable or immutable: no rewrite (PostgreSQL 11+). */
+const NOT_VOLATILE = new Set([
+    'now',
+    'statement_timestamp',
+    'transaction_timestamp',
+    'current_setting',
+    'lower',
+    'upper',
+    'jsonb_build_object',
+    'json_build_object',
+    'jsonb_build_array',
+    'json_build_array',
+    'array_fill',
+    'make_interval',
+    'to_jsonb',
+    'to_json',
+    'timezone',
+    'date_trunc',
+    'concat',
+    'length',
+    'md5',
+    'uid',
+]);
+function rewritingDefault(column, typeName) {
+    if (typeName && SERIAL.has(typeName))
+        return { why: `type ${typeName} (a nextval() default)` };
+    for (const constraint of constraintsOf(column.constraints)) {
+        if (constraint.contype === 'CONSTR_IDENTITY')
+            return { why: 'GENERATED … AS IDENTITY (a value per row)' };
+        if (constraint.contype === 'CONSTR_GENERATED')
+            return { why: 'a stored generated expression' };
+        if (constraint.contype !== 'CONSTR_DEFAULT')
+            continue;
+        const calls = funcCalls(constraint.raw_expr);
+        const volatile = calls.find((call) => VOLATILE.has(funcName(call)));
+        if (volatile)
+            return { why: `the volatile default ${funcName(volatile)}()` };
+        const unknown = calls.find((call) => !NOT_VOLATILE.has(funcName(call)));
+        if (unknown) {
+            return {
+                why: `the default ${names(unknown.funcname).join('.')}(), whose volatility is not known here (if it is volatile, it`,
+                unsure: true,
+            };
+        }
+    }
+    return undefined;
+}
+const vacuumFull = {
+    id: 'vacuum-full',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock',
+    nodeTypes: ['VacuumStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'VacuumStmt' || !stmt.node.is_vacuumcmd)
+            return;
+        const full = list(stmt.node.options).some((o) => {
+            const option = wrapped(o, 'DefElem');
+            return option?.defname === 'full' && !isFalse(option.arg);
+        });
+        if (!full)
+            return;
+        const relations = list(stmt.node.rels).map((r) => tableOf(wrapped(r, 'VacuumRelation')?.relation));
+        const message = (what) => `VACUUM FULL ${what} rewrites it under an ACCESS EXCLUSIVE lock (no reads, no writes) and needs room for a full copy: use plain VACUUM, or pg_repack / pg_squeeze to reclaim space online`;
+        if (relations.length === 0)
+            return { message: message('of the whole database') };
+        return relations.map((table) => ({ message: message(table ? locks_qualified(table) : 'of the table'), table }));
+    },
+};
+function isFalse(arg) {
+    const c = wrapped(arg, 'A_Const');
+    const s = wrapped(arg, 'String');
+    return ((c?.boolval !== undefined && !c.boolval.boolval) ||
+        (c?.ival !== undefined && !c.ival.ival) ||
+        /^(false|off|no)$/i.test(s?.sval ?? ''));
+}
+const cluster = {
+    id: 'cluster',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock',
+    nodeTypes: ['ClusterStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'ClusterStmt')
+            return;
+        const table = tableOf(stmt.node.relation);
+        return {
+            message: `CLUSTER ${table ? locks_qualified(table) : '(every clustered table)'} rewrites it in index order under an ACCESS EXCLUSIVE lock (no reads, no writes): run it in a maintenance window outside migrations, or use pg_repack`,
+            location: ast_location(stmt.node.relation),
+            table,
+        };
+    },
+};
+const reindexWithoutConcurrently = {
+    id: 'reindex-without-concurrently',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'REINDEX without CONCURRENTLY blocks writes to the table while it rebuilds',
+    nodeTypes: ['ReindexStmt'],
+    check(stmt) {
+        const { node } = stmt;
+        const concurrent = list(node.params).some((p) => wrapped(p, 'DefElem')?.defname === 'concurrently');
+        if (concurrent)
+            return;
+        const what = {
+            REINDEX_OBJECT_TABLE: 'TABLE',
+            REINDEX_OBJECT_INDEX: 'INDEX',
+            REINDEX_OBJECT_SCHEMA: 'SCHEMA',
+            REINDEX_OBJECT_DATABASE: 'DATABASE',
+            REINDEX_OBJECT_SYSTEM: 'SYSTEM',
+        };
+        const table = node.kind === 'REINDEX_OBJECT_TABLE' ? tableOf(node.relation) : undefined;
+        const target = tableOf(node.relation);
+        return {
+            message: `REINDEX ${what[String(node.kind)] ?? ''} ${target ? locks_qualified(target) : String(node.name ?? '')} without CONCURRENTLY blocks writes to each table (and reads that use the index) while it rebuilds: use REINDEX … CONCURRENTLY (outside a transaction block)`,
+            location: ast_location(node.relation),
+            table,
+        };
+    },
+};
+const refreshWithoutConcurrently = {
+    id: 'refresh-matview-without-concurrently',
+    family: 'locks',
+    defaultSeverity: 'warning',
+    summary: 'REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view',
+    nodeTypes: ['RefreshMatViewStmt'],
+    check(stmt) {
+        if (stmt.nodeType !== 'RefreshMatViewStmt' || stmt.node.concurrent || stmt.node.skipData)
+            return;
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        return {
+            message: `REFRESH MATERIALIZED VIEW ${locks_qualified(table)} without CONCURRENTLY blocks every read of the view until it finishes: use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)`,
+            location: ast_location(stmt.node.relation),
+            table,
+        };
+    },
+};
+const LOCK_RULES = [
+    indexWithoutConcurrently,
+    dropIndexWithoutConcurrently,
+    constraintWithoutNotValid,
+    setNotNullWithoutCheck,
+    uniqueWithoutIndex,
+    columnTypeRewrite,
+    volatileDefault,
+    vacuumFull,
+    cluster,
+    reindexWithoutConcurrently,
+    refreshWithoutConcurrently,
+];
+
+;// CONCATENATED MODULE: ./src/lint/rules/robustness.ts
+
+
+/** Reported by the runner where the parser stops at a psql meta-command or COPY … FROM stdin data. */
+const psqlMetaCommand = {
+    id: 'psql-meta-command',
+    family: 'robustness',
+    defaultSeverity: 'error',
+    summary: 'psql meta-commands (\\i, \\set, \\connect) and COPY … FROM stdin only work in psql',
+};
+/** Reported by the runner where the parser stops at a syntax error: the rest of the file is not linted. */
+const syntaxError = {
+    id: 'syntax-error',
+    family: 'robustness',
+    defaultSeverity: 'error',
+    summary: 'The file does not parse: nothing after the error is linted',
+};
+/** Reported by the `lint` command when the folder cannot be read as migrations (marker sections, duplicate versions). */
+const invalidMigrationFile = {
+    id: 'invalid-migration-file',
+    family: 'robustness',
+    defaultSeverity: 'error',
+    summary: 'The folder cannot be read as migrations (misplaced markers, duplicate versions)',
+};
+const ignoreWithoutReason = {
+    id: 'ignore-without-reason',
+    family: 'robustness',
+    defaultSeverity: 'warning',
+    summary: 'An ignore comment without a reason silences nothing',
+};
+const unusedIgnore = {
+    id: 'unused-ignore',
+    family: 'robustness',
+    defaultSeverity: 'warning',
+    summary: 'An ignore comment that silences no finding',
+};
+/** Per-file bookkeeping of a rule that looks at statement order. */
+function fileState(ctx, key, stmt) {
+    const state = ctx.state(key, () => ({}));
+    if (state.current?.file !== stmt.file)
+        state.current = { file: stmt.file };
+    return state.current;
+}
+const transactionControl = {
+    id: 'transaction-control',
+    family: 'robustness',
+    defaultSeverity: 'warning',
+    summary: 'BEGIN / COMMIT / ROLLBACK inside a migration file: the runner owns the transaction',
+    nodeTypes: ['TransactionStmt'],
+    check(stmt, ctx) {
+        const state = fileState(ctx, 'transaction-control', stmt);
+        const first = stmt.index === 0;
+        const kind = stmt.statement.transactionControl;
+        if (!kind || kind === 'savepoint')
+            return;
+        const word = stmt.statement.sql.split(/\s+/)[0].toUpperCase();
+        switch (kind) {
+            case 'begin': {
+                const nested = state.open;
+                state.open = { line: stmt.statement.line };
+                if (nested) {
+                    return {
+                        message: `${word} inside the block opened at line ${nested.line}: PostgreSQL does not nest transactions and the runner refuses this file; close the first block or remove this ${word}`,
+                        severity: 'error',
+                    };
+                }
+                return first
+                    ? {
+                        message: `${word} wraps the file in a transaction block: the runner already runs each file in its own transaction and absorbs this block, so it can go`,
+                        severity: 'info',
+                    }
+                    : {
+                        message: `${word} opens a block inside the file: the runner absorbs it into the migration's transaction, so it does not commit on its own as written; remove BEGIN/COMMIT or split the file`,
+                    };
+            }
+            case 'commit':
+            case 'chain':
+                if (state.open) {
+                    if (kind === 'commit')
+                        state.open = undefined;
+                    return;
+                }
+                return {
+                    message: `${word} without a BEGIN before it would commit part of the file on its own: the runner refuses it; remove it`,
+                    severity: 'error',
+                };
+            case 'rollback':
+                return {
+                    message: `${word} inside a migration would discard the run's work, not just this file's: the runner refuses it; use SAVEPOINT … ROLLBACK TO SAVEPOINT to undo part of a file`,
+                    severity: 'error',
+                };
+            default:
+                return {
+                    message: `${word}: two-phase commit inside a migration is refused by the runner, which commits the transaction itself; remove it`,
+                    severity: 'error',
+                };
+        }
+    },
+    endFile(file, ctx) {
+        const state = ctx.state('transaction-control', () => ({})).current;
+        if (state?.file !== file.file || !state.open)
+            return;
+        return {
+            message: `BEGIN at line ${state.open.line} is never closed with COMMIT: the runner refuses the file; add COMMIT where the block ends, or remove the BEGIN`,
+            line: state.open.line,
+            column: 1,
+            severity: 'error',
+        };
+    },
+};
+/** `ADD COLUMN … NOT NULL` without a default fails as soon as the table has a row. */
+const notNullColumnWithoutDefault = {
+    id: 'not-null-column-without-default',
+    family: 'robustness',
+    defaultSeverity: 'warning',
+    summary: 'ADD COLUMN … NOT NULL without a DEFAULT fails on a table that has rows',
+    nodeTypes: ['AlterTableStmt'],
+    check(stmt) {
+        const table = tableOf(stmt.node.relation);
+        if (!table)
+            return;
+        const hits = [];
+        for (const c of list(stmt.node.cmds)) {
+            const cmd = wrapped(c, 'AlterTableCmd');
+            const column = cmd?.subtype === 'AT_AddColumn' ? wrapped(cmd.def, 'ColumnDef') : undefined;
+            if (!column)
+                continue;
+            const kinds = constraintsOf(column.constraints).map((k) => k.contype);
+            const filled = ['CONSTR_DEFAULT', 'CONSTR_IDENTITY', 'CONSTR_GENERATED'].some((k) => kinds.includes(k));
+            const serial = /^(small|big)?serial[248]?$/.test(typeInfo(column.typeName)?.name ?? '');
+            if (!kinds.includes('CONSTR_NOTNULL') || filled || serial)
+                continue;
+            hits.push({
+                message: `ADD COLUMN ${String(column.colname)} … NOT NULL on ${table.schema}.${table.table} without a DEFAULT fails as soon as the table has a row: give it a constant default, or add it nullable, backfill, then SET NOT NULL (after a validated CHECK)`,
+                location: ast_location(column),
+                table,
+            });
+        }
+        return hits;
+    },
+};
+const concurrentlyInTransaction = {
+    id: 'concurrently-in-transaction',
+    family: 'robustness',
+    defaultSeverity: 'error',
+    summary: 'CONCURRENTLY (or another statement PostgreSQL refuses in a transaction) inside BEGIN … COMMIT',
+    check(stmt) {
+        const reason = stmt.statement.nonTransactional;
+        if (!reason || !stmt.inTransactionBlock)
+            return;
+        return {
+            message: `${reason} cannot run inside a transaction block, and this one sits inside the file's BEGIN … COMMIT: move it to a file of its own without BEGIN/COMMIT`,
+        };
+    },
+};
+const SESSION_SETTINGS = new Set(['lock_timeout', 'statement_timeout', 'search_path']);
+const sessionSetting = {
+    id: 'session-setting',
+    family: 'robustness',
+    defaultSeverity: 'warning',
+    summary: 'SET lock_timeout / statement_timeout / search_path for the session (dump headers)',
+    nodeTypes: ['VariableSetStmt', 'SelectStmt'],
+    check(stmt) {
+        const hits = [];
+        const { node } = stmt;
+        if (stmt.nodeType === 'VariableSetStmt') {
+            const name = typeof node.name === 'string' ? node.name.toLowerCase() : '';
+            if (node.kind === 'VAR_RESET_ALL' || (SESSION_SETTINGS.has(name) && !node.is_local)) {
+                hits.push({
+                    message: settingMessage(node.kind === 'VAR_RESET_ALL' ? 'every setting (RESET ALL)' : name, 'SET'),
+                });
+            }
+            else if (node.is_local && name !== 'search_path' && SESSION_SETTINGS.has(name)) {
+                hits.push({
+                    message: `SET LOCAL ${name} ${stmt.statement.touchesTimeouts ?? 'changes a timeout'}: this runner sets its own again right after it, so it has no effect here: remove it (change the timeouts with the lock-timeout and statement-timeout inputs)`,
+                });
+            }
+            return hits;
+        }
+        if (stmt.nodeType !== 'SelectStmt')
+            return;
+        for (const call of funcCalls(node.targetList)) {
+            if (funcName(call) !== 'set_config')
+                continue;
+            const args = list(call.args);
+            const name = wrapped(args[0], 'A_Const')?.sval?.sval;
+            const local = wrapped(args[2], 'A_Const')?.boolval
+                ?.boolval;
+            if (name && SESSION_SETTINGS.has(name.toLowerCase()) && !local) {
+                hits.push({
+                    message: settingMessage(name.toLowerCase(), 'set_config'),
+                    location: call.location,
+                });
+            }
+        }
+        return hits;
+    },
+};
+function settingMessage(name, how) {
+    if (name === 'search_path') {
+        return `${how} search_path for the session changes how every later statement resolves names, in this file and the files after it (a pg_dump header): remove it and schema-qualify names, or use SET LOCAL`;
+    }
+    // What the statement does is described by timeout-settings.ts, as the engine's own finding says it.
+    return `${how} ${name} for the session (a pg_dump / db pull header): this runner sets its lock_timeout and statement_timeout again right after it, so here it only misleads, but under psql or supabase db push the rest of the file runs without them: remove it (change the timeouts with the lock-timeout and statement-timeout inputs)`;
+}
+const migrateMarkerMisplaced = {
+    id: 'migrate-marker-misplaced',
+    family: 'robustness',
+    defaultSeverity: 'error',
+    summary: 'A -- migrate:up/down marker not at the start of a line: dbmate does not see it',
+    checkFile(file) {
+        const text = file.source.text;
+        if (!text.includes('migrate:'))
+            return;
+        const hits = [];
+        for (const m of text.matchAll(/--[ \t]*migrate:(up|down)\b/g)) {
+            const lineStart = text.lastIndexOf('\n', m.index - 1) + 1;
+            if (m.index === lineStart)
+                continue;
+            const before = text.slice(lineStart, m.index);
+            const position = file.source.position(Buffer.byteLength(text.slice(0, m.index), 'utf8'));
+            hits.push({
+                ...position,
+                message: /^[ \t]*$/.test(before)
+                    ? `Indented "-- migrate:${m[1]}": dbmate only sees markers at the start of a line, so ${m[1] === 'down' ? 'the down section runs as part of the up migration' : 'this marker is ignored'}: remove the indentation`
+                    : `"-- migrate:${m[1]}" after other text on its line: dbmate only sees markers at the start of a line, so ${m[1] === 'down' ? 'the down section runs as part of the up migration' : 'this marker is ignored'}: put it on a line of its own`,
+            });
+        }
+        return hits;
+    },
+};
+const PARSE_RULES = { psql: psqlMetaCommand, syntax: syntaxError };
+const IGNORE_WITHOUT_REASON = ignoreWithoutReason;
+const UNUSED_IGNORE = unusedIgnore;
+const ROBUSTNESS_RULES = [
+    transactionControl,
+    concurrentlyInTransaction,
+    notNullColumnWithoutDefault,
+    sessionSetting,
+    migrateMarkerMisplaced,
+    psqlMetaCommand,
+    syntaxError,
+    invalidMigrationFile,
+    ignoreWithoutReason,
+    unusedIgnore,
+];
+
+;// CONCATENATED MODULE: ./src/lint/rules/types.ts
+
+
+/** Columns a statement declares or retypes: CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE. */
+function declaredColumns(stmt) {
+    const { node } = stmt;
+    if (stmt.nodeType === 'CreateStmt') {
+        const table = tableOf(node.relation);
+        return list(node.tableElts)
+            .map((e) => wrapped(e, 'ColumnDef'))
+            .filter((c) => !!c)
+            .map((column) => ({ column, where: `${table?.schema}.${table?.table}.${String(column.colname)}` }));
+    }
+    if (stmt.nodeType !== 'AlterTableStmt')
+        return [];
+    const table = tableOf(node.relation);
+    const sites = [];
+    for (const c of list(node.cmds)) {
+        const cmd = wrapped(c, 'AlterTableCmd');
+        const column = wrapped(cmd?.def, 'ColumnDef');
+        if (!cmd || !column)
+            continue;
+        if (cmd.subtype !== 'AT_AddColumn' && cmd.subtype !== 'AT_AlterColumnType')
+            continue;
+        const name = cmd.subtype === 'AT_AddColumn' ? column.colname : cmd.name;
+        sites.push({ column, where: `${table?.schema}.${table?.table}.${String(name)}` });
+    }
+    return sites;
+}
+function typeRule(id, defaultSeverity, summary, matches) {
+    return {
+        id,
+        family: 'types',
+        defaultSeverity,
+        summary,
+        nodeTypes: ['CreateStmt', 'AlterTableStmt'],
+        check(stmt) {
+            const hits = [];
+            for (const { column, where } of declaredColumns(stmt)) {
+                const type = typeInfo(column.typeName);
+                const message = type && matches(type);
+                if (message)
+                    hits.push({ message: `${where}: ${message}`, location: ast_location(column.typeName) });
+            }
+            return hits;
+        },
+    };
+}
+const timestampWithoutTimeZone = typeRule('timestamp-without-time-zone', 'warning', 'timestamp without time zone stores wall-clock times with no zone: use timestamptz', (type) => type.name === 'timestamp'
+    ? 'timestamp without time zone stores a wall-clock time with no zone, read differently by every client: use timestamptz'
+    : undefined);
+const charType = typeRule('char-type', 'warning', 'char(n) pads values with spaces and is never faster: use text (with a CHECK on length if needed)', (type) => type.name === 'bpchar'
+    ? `${type.mods.length ? `char(${type.mods[0]})` : 'char'} pads values with spaces (which comparisons then ignore) and is no faster than text: use text, with a CHECK on length if one matters`
+    : undefined);
+const varcharLength = typeRule('varchar-length', 'info', 'varchar(n) is no faster than text; a CHECK on char_length is as fast and easier to change', (type) => type.name === 'varchar' && type.mods.length > 0
+    ? `varchar(${type.mods[0]}) is no faster than text, and lowering the limit later rewrites the table: use text, with a CHECK (char_length(…) <= ${type.mods[0]}) if the limit matters`
+    : undefined);
+const SMALL_KEYS = {
+    int4: 'integer',
+    int2: 'smallint',
+    serial: 'serial',
+    serial4: 'serial',
+    smallserial: 'smallserial',
+    serial2: 'smallserial',
+};
+const intPrimaryKey = {
+    id: 'int-primary-key',
+    family: 'types',
+    defaultSeverity: 'warning',
+    summary: 'integer / serial primary keys run out at 2.1 billion: use bigint (identity) or uuid',
+    nodeTypes: ['CreateStmt', 'AlterTableStmt'],
+    check(stmt, ctx) {
+        const hits = [];
+        const { node } = stmt;
+        const report = (column, typeName, at, where) => hits.push({
+            message: `${where}.${column} is a ${SMALL_KEYS[typeName]} primary key: it runs out at ${typeName.endsWith('2') || typeName === 'smallserial' ? '32,767' : '2,147,483,647'} rows and widening it later rewrites the table and every referencing key: use bigint generated always as identity (or uuid)`,
+            location: at,
+        });
+        const tableConstraints = (elements) => constraintsOf(elements).filter((c) => c.contype === 'CONSTR_PRIMARY');
+        if (stmt.nodeType === 'CreateStmt') {
+            const table = tableOf(node.relation);
+            const where = `${table?.schema}.${table?.table}`;
+            const columns = new Map();
+            for (const column of list(node.tableElts).map((e) => wrapped(e, 'ColumnDef'))) {
+                if (!column)
+                    continue;
+                columns.set(String(column.colname), column);
+                const type = typeInfo(column.typeName);
+                const inline = constraintsOf(column.constraints).some((c) => c.contype === 'CONSTR_PRIMARY');
+                if (inline && type && SMALL_KEYS[type.name] && !type.array) {
+                    report(String(column.colname), type.name, ast_location(column.typeName), where);
+                }
+            }
+            for (const pk of tableConstraints(node.tableElts)) {
+                const keys = names(pk.keys);
+                // A single-column key only: in a composite key each part's range matters less.
+                if (keys.length !== 1)
+                    continue;
+                const column = columns.get(keys[0]);
+                const type = column && typeInfo(column.typeName);
+                if (type && SMALL_KEYS[type.name] && !type.array)
+                    report(keys[0], type.name, ast_location(column.typeName), where);
+            }
+            return hits;
+        }
+        if (stmt.nodeType === 'AlterTableStmt') {
+            const table = tableOf(node.relation);
+            if (!table)
+                return;
+            for (const c of list(node.cmds)) {
+                const cmd = wrapped(c, 'AlterTableCmd');
+                if (cmd?.subtype !== 'AT_AddConstraint')
+                    continue;
+                const pk = wrapped(cmd.def, 'Constraint');
+                const keys = names(pk?.keys);
+                if (pk?.contype !== 'CONSTR_PRIMARY' || keys.length !== 1)
+                    continue;
+                const known = ctx.columnType(table, keys[0]);
+                const name = known?.replace(/\(.*$/, '');
+                if (name && SMALL_KEYS[name])
+                    report(keys[0], name, ast_location(pk), `${table.schema}.${table.table}`);
+            }
+            return hits;
+        }
+        return;
+    },
+};
+const TYPE_RULES = [timestampWithoutTimeZone, charType, varcharLength, intPrimaryKey];
+
+;// CONCATENATED MODULE: ./src/lint/rules/index.ts
+
+
+
+
+/**
+ * Every rule, in the order findings at one position are listed. A rule family adds its module's
+ * list here (security: `...SECURITY_RULES` from ./security.js).
+ */
+const RULES = [...LOCK_RULES, ...DESTRUCTIVE_RULES, ...ROBUSTNESS_RULES, ...TYPE_RULES];
+const RULE_IDS = RULES.map((r) => r.id);
+
+;// CONCATENATED MODULE: ./src/lint/config.ts
+
+
+
+
+
+const DEFAULT_CONFIG_FILE = '.migration-guard.yml';
+const DEFAULT_EXPOSED_SCHEMAS = ['public'];
+function defaultLintConfig() {
+    return { rules: {}, exposedSchemas: [...DEFAULT_EXPOSED_SCHEMAS] };
+}
+const LEVELS = ['error', 'warning', 'info', 'off'];
+const config_schema = strictObject({
+    rules: optional(record(schemas_string(), schemas_enum(LEVELS, {
+        error: (issue) => `"${String(issue.input)}" is not a severity: use one of ${LEVELS.join(', ')}`,
+    }))),
+    'exposed-schemas': optional(array(schemas_string().check(_minLength(1, 'a schema name cannot be empty')), {
+        error: 'must be a list of schema names, e.g. [public, api]',
+    })),
+});
+/**
+ * The config a run uses: the file named by the `lint-config` input (which must exist), else
+ * `.migration-guard.yml` in `cwd` when there is one, else the defaults. For `plan` and `lint` alike.
+ */
+function lintConfigFor(settings, cwd = process.cwd()) {
+    const path = (0,external_node_path_namespaceObject.resolve)(cwd, settings.lintConfig ?? DEFAULT_CONFIG_FILE);
+    return loadLintConfig(path, { explicit: settings.lintConfig !== undefined, knownRules: RULE_IDS });
+}
+/**
+ * Reads and validates the config file. A missing file is the default config unless the path was
+ * given explicitly (then it is an error: the caller asked for that file). Rule ids are checked
+ * against `knownRules`, so a typo does not silently leave a rule on.
+ */
+async function loadLintConfig(path, options) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch (error) {
+        if (error.code === 'ENOENT' && !options.explicit)
+            return defaultLintConfig();
+        throw configError(path, `cannot be read: ${error.message}`, 'Check the path given as lint-config.');
+    }
+    return parseLintConfig(text, path, options.knownRules);
+}
+/** Validates the config file's text; `path` names the file in errors. */
+async function parseLintConfig(text, path, knownRules) {
+    // Loaded only when a config file exists (most runs have none).
+    const { parse } = await __nccwpck_require__.e(/* import() */ 815).then(__nccwpck_require__.t.bind(__nccwpck_require__, 8815, 19));
+    let data;
+    try {
+        data = parse(text);
+    }
+    catch (error) {
+        throw configError(path, `is not valid YAML: ${error.message}`, 'Fix the YAML syntax.');
+    }
+    if (data === null || data === undefined)
+        return defaultLintConfig();
+    const result = config_schema.safeParse(data);
+    if (!result.success) {
+        const issue = result.error.issues[0];
+        const key = issue.path.map(String).join('.') || '(top level)';
+        const what = issue.code === 'unrecognized_keys'
+            ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+            : issue.message;
+        const hint = issue.code === 'unrecognized_keys'
+            ? 'The file accepts two keys: rules (rule id: error | warning | info | off) and exposed-schemas (a list).'
+            : 'See docs/lint/README.md for the format.';
+        throw configError(path, `${key}: ${what}`, hint);
+    }
+    const rules = result.data.rules ?? {};
+    const unknown = Object.keys(rules).filter((id) => !knownRules.includes(id));
+    if (unknown.length > 0) {
+        throw configError(path, `rules.${unknown[0]}: no rule has this id`, `Use one of the ids listed in docs/lint/ (e.g. ${knownRules.slice(0, 3).join(', ')}).`);
+    }
+    return { rules, exposedSchemas: result.data['exposed-schemas'] ?? [...DEFAULT_EXPOSED_SCHEMAS] };
+}
+function configError(path, what, hint) {
+    return new GuardError('invalid-input', `Lint config ${path}: ${what}`, { location: { file: path }, hint });
+}
+
+;// CONCATENATED MODULE: ./src/lint/format.ts
+/** `file:line:column severity rule message`, the form editors and problem matchers read. */
+function findingLine(f) {
+    const where = f.file ? `${f.file}:${f.line ?? 1}:${f.column ?? 1}` : '(release)';
+    const ignored = f.ignored ? ` [ignored: ${f.ignored.reason}]` : '';
+    return `${where} ${f.severity} ${f.rule} ${f.message}${ignored}`;
+}
+/** Whether findings not ignored reach the fail level. */
+function reachesFailLevel(report, level) {
+    if (level === 'off')
+        return false;
+    return report.counts.error > 0 || (level === 'warning' && report.counts.warning > 0);
+}
+/** "2 errors, 1 warning, 0 info (1 ignored)". */
+function countsLine(report) {
+    const { error, warning, info } = report.counts;
+    const ignored = report.findings.filter((f) => f.ignored).length;
+    const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    return `${plural(error, 'error')}, ${plural(warning, 'warning')}, ${info} info${ignored ? ` (${ignored} ignored)` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/lint/ignore.ts
+/**
+ * Ignore comments. `-- migration-guard:ignore <rule-id> <reason>` silences that rule on the next
+ * statement; `-- migration-guard:ignore-file <rule-id> <reason>` on the whole file. The reason is
+ * required (it is what the report shows instead of the finding); an ignore that silences nothing
+ * is reported, so stale ignores do not pile up.
+ */
+const IGNORE = /--[ \t]*migration-guard:(ignore-file|ignore)\b[ \t]*([^\s]*)[ \t]*([^\n]*)/g;
+/** Every ignore comment in bytes start..end of the file (comments only: no statement holds `--migration-guard:` otherwise). */
+function findIgnores(source, start, end) {
+    const text = source.slice(start, end);
+    if (!text.includes('migration-guard:'))
+        return [];
+    const found = [];
+    for (const m of text.matchAll(IGNORE)) {
+        const byte = start + Buffer.byteLength(text.slice(0, m.index), 'utf8');
+        found.push({
+            rule: m[2],
+            reason: m[3].trim(),
+            scope: m[1] === 'ignore-file' ? 'file' : 'next',
+            ...source.position(byte),
+            byte,
+            used: false,
+        });
+    }
+    return found;
+}
+
+;// CONCATENATED MODULE: ./src/lint/runner-parse.ts
+
+
+/**
+ * The up migration's statements, with their nodes. Where the parser stops, the problem is handed
+ * to `onProblem` (with the splitter's own message and position) instead of thrown. After a psql
+ * meta-command (a line of its own) or the data lines of a `COPY … FROM stdin` (up to `\.`), the
+ * rest of the file is still linted; after a syntax error nothing more can be trusted, so linting
+ * the file stops there.
+ */
+function* parsedStatementsOf(parser, migration, onProblem) {
+    const { source, start, end } = migration.up;
+    const file = migration.path;
+    let from = start;
+    let to = end;
+    // Once the text before a parse problem has been linted: where to go on, or stop (syntax error).
+    let after;
+    while (from < end) {
+        try {
+            for (const parsed of classifiedStatements(parser, source, from, to, file)) {
+                yield parsed;
+                from = parsed.statement.startByte + Buffer.byteLength(parsed.statement.sql, 'utf8');
+            }
+            if (after === undefined || after === 'stop')
+                return;
+            [from, to, after] = [after, end, undefined];
+        }
+        catch (error) {
+            if (!(error instanceof GuardError) || error.location?.line === undefined)
+                throw error;
+            // The text before a problem is linted on its own; if it does not parse either (the problem
+            // sits inside a statement), its statements are given up rather than reported twice.
+            if (after !== undefined) {
+                if (after === 'stop')
+                    return;
+                [from, to, after] = [after, end, undefined];
+                continue;
+            }
+            const { line, column = 1 } = error.location;
+            const at = byteOf(source, line, column);
+            const psql = psqlFeature(source, error, at, to);
+            onProblem({ kind: psql ? 'psql' : 'syntax', message: runner_parse_oneLine(error), line, column });
+            // The statements of the piece the problem sat in never reached the rules: lint the text up to it.
+            to = psql ? runner_parse_lineStart(source, at) : lastSemicolon(source, from, at);
+            after = psql ? psql.resume : 'stop';
+            if (to <= from) {
+                if (after === 'stop')
+                    return;
+                [from, to, after] = [after, end, undefined];
+            }
+        }
+    }
+}
+/** Just after the last `;` before `at` (a guess at where the broken statement starts), or `from`. */
+function lastSemicolon(source, from, at) {
+    const semicolon = source.bytes.lastIndexOf(0x3b, at - 1);
+    return semicolon < from ? from : semicolon + 1;
+}
+/** The splitter's message with its hint, on one line. */
+function runner_parse_oneLine(error) {
+    const hint = error.hint?.replace(/\s*Nothing has been run\.\s*$/, '');
+    return `${error.message}${hint ? `: ${hint}` : ''}`.replace(/\s*\n\s*/g, ' ');
+}
+/** Where linting can go on after a psql feature at `at`, or undefined when it is not one. */
+function psqlFeature(source, error, at, end) {
+    if (source.bytes[at] === 0x5c)
+        return { resume: nextLine(source, at, end) };
+    if (!/COPY … FROM stdin/.test(error.message))
+        return undefined;
+    // The data runs to a line holding only `\.`; without one, the rest of the file is data.
+    const text = source.slice(at, end);
+    const terminator = /^\\\.[ \t]*\r?$/m.exec(text);
+    if (!terminator)
+        return { resume: end };
+    return { resume: nextLine(source, at + Buffer.byteLength(text.slice(0, terminator.index), 'utf8'), end) };
+}
+function runner_parse_lineStart(source, byte) {
+    return byte <= 0 ? 0 : source.bytes.lastIndexOf(0x0a, byte - 1) + 1;
+}
+function nextLine(source, byte, end) {
+    const newline = source.bytes.indexOf(0x0a, byte);
+    return newline === -1 || newline >= end ? end : newline + 1;
+}
+/** Byte offset of a 1-based line and (code point) column. */
+function byteOf(source, line, column) {
+    let offset = 0;
+    for (let l = 1; l < line; l++) {
+        const newline = source.bytes.indexOf(0x0a, offset);
+        if (newline === -1)
+            break;
+        offset = newline + 1;
+    }
+    return source.byteOffsetOfChar(offset, column - 1);
+}
+
+;// CONCATENATED MODULE: ./src/lint/size.ts
+/** Below both: a lock is over before anyone notices. */
+const SMALL = { rows: 10_000, bytes: 10 * 1024 * 1024 };
+/** Either one: minutes of blocked writes (or reads) are likely. */
+const LARGE = { rows: 1_000_000, bytes: 1024 * 1024 * 1024 };
+/**
+ * A lock or rewrite's severity from the table's size. `rows` is the planner's estimate
+ * (pg_class.reltuples), -1 when the table was never analysed (PostgreSQL 14+): then the size on
+ * disk alone decides.
+ */
+function sizedSeverity(stats) {
+    const rows = stats.rows >= 0 ? stats.rows : undefined;
+    if ((rows ?? 0) >= LARGE.rows || stats.bytes >= LARGE.bytes)
+        return 'error';
+    if ((rows ?? 0) < SMALL.rows && stats.bytes < SMALL.bytes)
+        return 'info';
+    return 'warning';
+}
+/** "~5,000,000 rows, 1.2 GB", or "16 kB, row count unknown: never analysed". */
+function estimate(stats) {
+    const size = size_formatBytes(stats.bytes);
+    if (stats.rows < 0)
+        return `${size}, row count unknown: never analysed`;
+    return `~${Math.round(stats.rows).toLocaleString('en-US')} rows, ${size}`;
+}
+function size_formatBytes(bytes) {
+    const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    const shown = unit === 0
+        ? String(value)
+        : value >= 10
+            ? String(Math.round(value))
+            : value.toFixed(1).replace(/\.0$/, '');
+    return `${shown} ${units[unit]}`;
+}
+
+;// CONCATENATED MODULE: ./src/lint/track.ts
+
+
+/**
+ * Records what a statement does to the release's picture of the schema, after the rules have seen
+ * it: tables it creates are new from the next statement on, column types it declares are known
+ * (to judge a later type change), indexes it creates on new tables may be dropped freely.
+ */
+function track(stmt, ctx) {
+    const { node } = stmt;
+    switch (stmt.nodeType) {
+        case 'CreateStmt': {
+            const ref = tableOf(node.relation);
+            if (!ref)
+                return;
+            ctx.markNewTable(ref);
+            for (const element of list(node.tableElts)) {
+                const column = wrapped(element, 'ColumnDef');
+                const type = column && typeInfo(column.typeName);
+                if (column && type)
+                    ctx.setColumnType(ref, String(column.colname), type.text);
+            }
+            return;
+        }
+        case 'CreateTableAsStmt': {
+            const into = node.into;
+            const ref = tableOf(into?.rel);
+            if (ref)
+                ctx.markNewTable(ref);
+            return;
+        }
+        case 'IndexStmt': {
+            const ref = tableOf(node.relation);
+            if (ref && ctx.isNewTable(ref) && typeof node.idxname === 'string') {
+                ctx.markNewIndex(ref.schema, node.idxname, ref);
+            }
+            return;
+        }
+        case 'AlterTableStmt': {
+            const ref = tableOf(node.relation);
+            if (!ref)
+                return;
+            for (const cmd of list(node.cmds)) {
+                const c = wrapped(cmd, 'AlterTableCmd');
+                if (!c)
+                    continue;
+                const column = wrapped(c.def, 'ColumnDef');
+                const type = column && typeInfo(column.typeName);
+                if (c.subtype === 'AT_AddColumn' && column && type)
+                    ctx.setColumnType(ref, String(column.colname), type.text);
+                if (c.subtype === 'AT_AlterColumnType' && type)
+                    ctx.setColumnType(ref, String(c.name), type.text);
+            }
+            return;
+        }
+        case 'RenameStmt': {
+            // A renamed table is no longer known under its old name; under its new name it is as new as it was.
+            if (node.renameType !== 'OBJECT_TABLE')
+                return;
+            const ref = tableOf(node.relation);
+            if (!ref || typeof node.newname !== 'string')
+                return;
+            const wasNew = ctx.isNewTable(ref);
+            ctx.forgetTable(ref);
+            if (wasNew)
+                ctx.markNewTable({ schema: ref.schema, table: node.newname });
+            return;
+        }
+        case 'DropStmt': {
+            if (node.removeType !== 'OBJECT_TABLE')
+                return;
+            for (const object of list(node.objects)) {
+                const parts = names(wrapped(object, 'List')?.items);
+                const table = parts[parts.length - 1];
+                if (table)
+                    ctx.forgetTable({ schema: parts.length > 1 ? parts[0] : 'public', table });
+            }
+            return;
+        }
+        default:
+            return;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/runner.ts
+
+
+
+
+
+
+
+
+
+/**
+ * Lints migrations in order, statement by statement, each file parsed once and its statements
+ * dropped as soon as their rules have run. Never throws for what a file contains: a file the
+ * splitter refuses (syntax error, psql meta-command) gives a finding at its line.
+ */
+async function lintMigrations(migrations, options = {}) {
+    const parser = await loadParser();
+    const config = options.config ?? defaultLintConfig();
+    const rules = (options.rules ?? RULES).filter((r) => config.rules[r.id] !== 'off');
+    const ctx = new LintContext({
+        exposedSchemas: options.exposedSchemas ?? config.exposedSchemas,
+        newTableScope: options.newTableScope,
+    });
+    // Rules by the node types they look at: most statements of a long history (INSERTs) meet few rules.
+    const forAll = rules.filter((r) => r.check && !r.nodeTypes);
+    const byType = new Map();
+    for (const rule of rules.filter((r) => r.check && r.nodeTypes)) {
+        for (const type of rule.nodeTypes)
+            byType.set(type, [...(byType.get(type) ?? []), rule]);
+    }
+    const rulesFor = new Map();
+    const checking = (nodeType) => {
+        let list = rulesFor.get(nodeType);
+        if (!list) {
+            const typed = new Set(byType.get(nodeType) ?? []);
+            // Registry order, whatever the grouping.
+            list = rules.filter((r) => typed.has(r) || forAll.includes(r));
+            rulesFor.set(nodeType, list);
+        }
+        return list;
+    };
+    const pending = [];
+    const ignoresByFile = new Map();
+    for (const migration of migrations) {
+        const { source, start, end } = migration.up;
+        const file = migration.path;
+        const version = migration.version;
+        ctx.startFile(file);
+        const ignores = findIgnores(source, start, end);
+        // Where each statement starts and ends, for ignore comments to find theirs.
+        const spans = [];
+        const add = (rule, hits, at, statementStart) => {
+            for (const hit of asList(hits)) {
+                if (hit.table && ctx.isNewTable(hit.table))
+                    continue;
+                const position = hit.line !== undefined ? { line: hit.line, column: hit.column ?? 1 } : at(hit);
+                pending.push({ rule, hit, file, version, ...position, statementStart });
+            }
+        };
+        for (const rule of rules) {
+            if (rule.checkFile)
+                add(rule, rule.checkFile({ file, version, source, start, end }, ctx), () => source.position(start));
+        }
+        let inBlock = false;
+        const onProblem = (problem) => {
+            const rule = PARSE_RULES[problem.kind];
+            if (config.rules[rule.id] === 'off')
+                return;
+            pending.push({
+                rule,
+                hit: { message: problem.message },
+                file,
+                version,
+                line: problem.line,
+                column: problem.column,
+            });
+        };
+        for (const parsed of parsedStatementsOf(parser, migration, onProblem)) {
+            const { statement, nodeType, node, nodeBase } = parsed;
+            if (statement.transactionControl === 'commit')
+                inBlock = false;
+            const stmt = {
+                file,
+                version,
+                nodeType,
+                node,
+                statement,
+                index: spans.length,
+                inTransactionBlock: inBlock,
+                at: (location) => location === undefined || location < 0
+                    ? { line: statement.line, column: statement.column }
+                    : source.position(nodeBase + location),
+            };
+            spans.push([statement.startByte, statement.startByte + Buffer.byteLength(statement.sql, 'utf8')]);
+            for (const rule of checking(nodeType)) {
+                add(rule, rule.check(stmt, ctx), (h) => stmt.at(h.location), statement.startByte);
+            }
+            track(stmt, ctx);
+            if (statement.transactionControl === 'begin')
+                inBlock = true;
+        }
+        for (const rule of rules) {
+            if (rule.endFile)
+                add(rule, rule.endFile({ file, version, source, start, end }, ctx), () => source.position(start));
+        }
+        if (ignores.length > 0) {
+            ignoresByFile.set(file, {
+                file,
+                // A `next` ignore applies to the statement it sits in (a comment between a table's
+                // columns), else to the first statement that starts after it.
+                ignores: ignores.map((ignore) => ({
+                    ...ignore,
+                    target: (spans.find(([from, to]) => from <= ignore.byte && ignore.byte < to) ??
+                        spans.find(([from]) => from > ignore.byte))?.[0],
+                })),
+            });
+        }
+    }
+    for (const rule of rules) {
+        for (const hit of rule.finish?.(ctx) ?? []) {
+            const release = hit;
+            pending.push({
+                rule,
+                hit,
+                file: release.file,
+                version: release.version,
+                line: hit.line,
+                column: hit.column,
+                statementStart: release.statementStart,
+            });
+        }
+    }
+    const stats = options.tableStats ?? (await loadStats(pending, options.loadTableStats));
+    const entries = dedupe(pending.map((p) => ({ pending: p, finding: toFinding(p, config, stats) })));
+    const unusedIgnores = applyIgnores(entries, ignoresByFile, config, rules);
+    const order = new Map(migrations.map((m, i) => [m.path, i]));
+    const rank = (f) => (f.file === undefined ? migrations.length : (order.get(f.file) ?? 0));
+    // File by file in release order, then by position; rules in registry order at one position (stable sort).
+    const findings = entries
+        .map((e) => e.finding)
+        .sort((a, b) => rank(a) - rank(b) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    const counts = { error: 0, warning: 0, info: 0 };
+    for (const f of findings)
+        if (!f.ignored)
+            counts[f.severity]++;
+    return { findings, unusedIgnores, context: stats ? 'live' : 'static', counts };
+}
+async function loadStats(pending, load) {
+    if (!load)
+        return undefined;
+    const tables = new Map();
+    for (const p of pending)
+        if (p.hit.table && p.rule.family === 'locks')
+            tables.set(tableKey(p.hit.table), p.hit.table);
+    return load([...tables.values()]);
+}
+function toFinding(p, config, stats) {
+    const override = config.rules[p.rule.id];
+    // Sizes grade locks and rewrites only (data lost from a small table is lost all the same), and
+    // not a hit that sets its own severity (an unsure one says info whatever the size).
+    const size = p.rule.family === 'locks' && p.hit.table && p.hit.severity === undefined
+        ? stats?.(p.hit.table.schema, p.hit.table.table)
+        : undefined;
+    const severity = override && override !== 'off'
+        ? override
+        : size
+            ? sizedSeverity(size)
+            : (p.hit.severity ?? p.rule.defaultSeverity);
+    return {
+        rule: p.rule.id,
+        family: p.rule.family,
+        severity,
+        message: size ? `${p.hit.message} (${estimate(size)})` : p.hit.message,
+        file: p.file,
+        version: p.version,
+        line: p.line,
+        column: p.column,
+        source: 'static',
+    };
+}
+/**
+ * Marks findings silenced by an ignore comment (a reason is required: an ignore without one
+ * silences nothing and is a finding itself), then reports ignores that silenced nothing.
+ */
+function applyIgnores(entries, byFile, config, rules) {
+    const unused = [];
+    const extra = [];
+    const known = new Set([...RULES.map((r) => r.id), ...rules.map((r) => r.id)]);
+    for (const { pending, finding } of entries) {
+        if (!pending)
+            continue;
+        const entry = finding.file ? byFile.get(finding.file) : undefined;
+        if (!entry)
+            continue;
+        const start = pending.statementStart;
+        const ignore = entry.ignores.find((ig) => ig.rule === finding.rule &&
+            ig.reason !== '' &&
+            (ig.scope === 'file' || (start !== undefined && ig.target === start)));
+        if (!ignore)
+            continue;
+        ignore.used = true;
+        finding.ignored = { reason: ignore.reason, line: ignore.line };
+    }
+    for (const { file, ignores } of byFile.values()) {
+        for (const ig of ignores) {
+            if (ig.reason === '') {
+                extra.push(ruleFinding(IGNORE_WITHOUT_REASON, config, file, ig, `Ignore of ${ig.rule || '(no rule id)'} gives no reason, so it silences nothing: write -- migration-guard:ignore${ig.scope === 'file' ? '-file' : ''} ${ig.rule || '<rule-id>'} <why this is safe>`));
+                continue;
+            }
+            // A rule turned off in the config reports nothing for its ignores to silence: not stale.
+            if (ig.used || config.rules[ig.rule] === 'off')
+                continue;
+            unused.push({ file, line: ig.line, rule: ig.rule });
+            const why = known.has(ig.rule)
+                ? `no ${ig.rule} finding ${ig.scope === 'file' ? 'in this file' : 'on the next statement'}`
+                : `no rule has the id "${ig.rule}"`;
+            extra.push(ruleFinding(UNUSED_IGNORE, config, file, ig, `Ignore comment silences nothing (${why}): remove it`));
+        }
+    }
+    for (const finding of extra)
+        if (finding.severity)
+            entries.push({ pending: undefined, finding });
+    return unused;
+}
+function ruleFinding(rule, config, file, at, message) {
+    const override = config.rules[rule.id];
+    return {
+        rule: rule.id,
+        family: rule.family,
+        // Turned off: filtered out by the caller (no severity).
+        severity: (override === 'off' ? undefined : (override ?? rule.defaultSeverity)),
+        message,
+        file,
+        line: at.line,
+        column: at.column,
+        source: 'static',
+    };
+}
+/** The same rule at the same place once (a COPY both parsed and refused, say). */
+function dedupe(entries) {
+    const seen = new Set();
+    return entries.filter(({ finding: f }) => {
+        const key = `${f.rule}\u0000${f.file}\u0000${f.line}\u0000${f.column}\u0000${f.message}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function asList(hits) {
+    return hits === undefined ? [] : Array.isArray(hits) ? hits : [hits];
+}
+
+;// CONCATENATED MODULE: ./src/commands/lint.ts
+
+
+
+
+
+
+/**
+ * The `lint` command: every migration in the folder, no database, static severities. A table
+ * counts as new only in the file that creates it (the folder holds applied files too, so the
+ * release cannot be told apart). Throws a GuardError for what is bad usage (no folder, a config
+ * file that is invalid); what the files contain is always a finding.
+ */
+async function lintCommand(settings, cwd = process.cwd()) {
+    const config = await lintConfigFor(settings, cwd);
+    let set;
+    try {
+        set = await discoverMigrations(settings.migrationsDir, cwd);
+    }
+    catch (error) {
+        // The folder exists but its files cannot be read as migrations: a finding, like what they contain.
+        if (!(error instanceof GuardError) || error.code === 'migrations-dir')
+            throw error;
+        const report = folderFinding(error, config.rules[invalidMigrationFile.id]);
+        return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: 0 };
+    }
+    const report = await lintMigrations(set.migrations, { config, newTableScope: 'file' });
+    return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: set.migrations.length };
+}
+function folderFinding(error, override) {
+    const severity = override === undefined || override === 'off' ? 'error' : override;
+    const finding = {
+        rule: invalidMigrationFile.id,
+        family: invalidMigrationFile.family,
+        severity,
+        message: `${error.message}${error.hint ? `: ${error.hint}` : ''}`.replace(/\s*\n\s*/g, ' '),
+        file: error.location?.file,
+        line: error.location?.file ? (error.location.line ?? 1) : undefined,
+        column: error.location?.file ? (error.location.column ?? 1) : undefined,
+        source: 'static',
+    };
+    const counts = { error: 0, warning: 0, info: 0 };
+    counts[severity]++;
+    return { findings: [finding], unusedIgnores: [], context: 'static', counts };
+}
+function isUsageError(error) {
+    return error instanceof GuardError && (error.code === 'invalid-input' || error.code === 'migrations-dir');
+}
+
 ;// CONCATENATED MODULE: ./src/cli.ts
+
+
+
+
 
 
 
@@ -23797,7 +26387,7 @@ Commands: ${COMMANDS.join(', ')}
           (migration-guard aggregate --help)
 
 Flags (the same names as the action's inputs):
-  --database-url URL        required; or set DATABASE_URL
+  --database-url URL        required (except for lint); or set DATABASE_URL
   --migrations-dir DIR      default supabase/migrations
   --environment NAME        label for reports (default "default")
   --transaction-mode MODE   all (default) | per-file
@@ -23817,13 +26407,22 @@ Flags (the same names as the action's inputs):
   --backup-path FILE        rollback --strategy restore: the backup to restore
   --confirm-restore DB      rollback --strategy restore: the database name, confirming the restore
   --report-path FILE        write the JSON report here (audit: its exports go beside it)
+  --backup-encryption-key AGE1KEY
+                            encrypt backups to this age public key (writes ….dump.age)
+  --backup-decryption-key KEY
+                            restore an encrypted backup: the age identity; better given as
+                            BACKUP_DECRYPTION_KEY in the environment (a flag shows in ps)
   --reason TEXT             why this run was started (recorded in the audit log)
   --notify-webhook-url URL  send one message per run to this Slack/Teams incoming webhook
   --notify-on OUTCOMES      which outcomes send one (default failed,rolled-back; also success,
                             refused, cancelled, nothing-to-do)
   --since WHEN, --until WHEN
                             audit: the exported range (2026-01-31, 2026-01-31T12:00Z, 7d, 12h)
-  --json                    print the JSON report instead of the text table
+  --lint LEVEL              error (default) | warning | off: findings at this level fail plan and lint
+  --lint-config FILE        the linter's config (default .migration-guard.yml, if present)
+  --json                    print the JSON report instead of the text table (lint: instead of the lines)
+
+lint prints one line per finding (file:line:column severity rule message) and needs no database.
 
 Exit codes: 0 success or nothing to do, 1 the run failed or was cancelled, 2 bad usage.`;
 const BOOLEAN_FLAGS = new Set(['allow-out-of-order']);
@@ -23903,7 +26502,10 @@ async function main(argv, env = process.env) {
         process.stderr.write('The CLI needs an explicit command.\n');
         return 2;
     }
+    if (parsed.raw.command === 'lint')
+        return lintMain(parsed.raw, parsed.json);
     parsed.raw['database-url'] ??= env.DATABASE_URL;
+    parsed.raw['backup-decryption-key'] ??= env.BACKUP_DECRYPTION_KEY;
     const scrubber = scrubberForInputs(parsed.raw);
     let settings;
     try {
@@ -23933,6 +26535,43 @@ async function main(argv, env = process.env) {
     process.stdout.write(parsed.json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));
     return result.status === 'success' || result.status === 'nothing-to-do' ? 0 : 1;
 }
+/** `lint`: no database, no run record; the findings on stdout (lines, or the JSON report with --json). */
+async function lintMain(raw, json) {
+    let settings;
+    try {
+        settings = parseLintSettings(raw);
+    }
+    catch (error) {
+        process.stderr.write(`${error.message}\n`);
+        return 2;
+    }
+    if (settings.lint === 'off') {
+        process.stderr.write('lint: off (the lint input is off): nothing was linted\n');
+        return 0;
+    }
+    let outcome;
+    try {
+        outcome = await lintCommand(settings);
+    }
+    catch (error) {
+        const message = error instanceof GuardError ? error.describe() : error.message;
+        process.stderr.write(`${message}\n`);
+        return isUsageError(error) ? 2 : 1;
+    }
+    const { report } = outcome;
+    if (settings.reportPath) {
+        const path = (0,external_node_path_namespaceObject.resolve)(settings.reportPath);
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true });
+        await (0,promises_namespaceObject.writeFile)(path, `${JSON.stringify(report, null, 2)}\n`);
+    }
+    if (json)
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else
+        for (const finding of report.findings)
+            process.stdout.write(`${findingLine(finding)}\n`);
+    process.stderr.write(`lint: ${countsLine(report)} in ${outcome.files} file${outcome.files === 1 ? '' : 's'} (fail level ${settings.lint})\n`);
+    return outcome.exitCode;
+}
 
 
 /***/ }),
@@ -23942,6 +26581,13 @@ async function main(argv, env = process.env) {
 
 module.exports = eval("require")("pg-native");
 
+
+/***/ }),
+
+/***/ 181:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 
 /***/ }),
 
@@ -24131,6 +26777,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
+/***/ 932:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
 
 /***/ }),
 
