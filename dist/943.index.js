@@ -9,9 +9,9 @@ export const modules = {
 /* harmony export */   GitHubApi: () => (/* binding */ GitHubApi),
 /* harmony export */   n: () => (/* binding */ ApiRefusal)
 /* harmony export */ });
-/* harmony import */ var _octokit_request__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7359);
-/* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8903);
-/* harmony import */ var _version_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(311);
+/* harmony import */ var _octokit_request__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7359);
+/* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(8903);
+/* harmony import */ var _version_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(311);
 
 
 
@@ -37,16 +37,16 @@ class GitHubApi {
     /** One REST call (`GET /repos/{owner}/{repo}/…`), retried while GitHub answers "later". */
     async call(route, params = {}) {
         const { attempts, signal } = this.options;
-        const fetchImpl = await (this.fetchImpl ??= proxyFetch(this.options.baseUrl));
+        const fetchImpl = await (this.fetchImpl ??= (0,_proxy_js__WEBPACK_IMPORTED_MODULE_0__/* .proxyFetch */ .Z)(this.options.baseUrl));
         for (let attempt = 1;; attempt++) {
             signal.throwIfAborted();
             try {
-                const response = await (0,_octokit_request__WEBPACK_IMPORTED_MODULE_0__/* .request */ .E)(route, {
+                const response = await (0,_octokit_request__WEBPACK_IMPORTED_MODULE_1__/* .request */ .E)(route, {
                     ...params,
                     baseUrl: this.options.baseUrl,
                     headers: {
                         authorization: `token ${this.options.token}`,
-                        'user-agent': `supabase-migration-guard/${_version_js__WEBPACK_IMPORTED_MODULE_1__/* .TOOL_VERSION */ .w}`,
+                        'user-agent': `supabase-migration-guard/${_version_js__WEBPACK_IMPORTED_MODULE_2__/* .TOOL_VERSION */ .w}`,
                         'x-github-api-version': '2022-11-28',
                     },
                     request: {
@@ -123,20 +123,6 @@ function sleep(ms, signal) {
         timer.unref();
         signal.addEventListener('abort', done, { once: true });
     });
-}
-/**
- * Behind an HTTP(S) proxy (self-hosted runners), calls go through it as @actions/http-client
- * sends them: the proxy from https_proxy / HTTPS_PROXY (http_proxy / HTTP_PROXY for an http API),
- * unless NO_PROXY names the host; loopback hosts never use one. undici is loaded only then: it
- * costs tens of milliseconds to evaluate.
- */
-async function proxyFetch(baseUrl) {
-    const proxy = (0,_proxy_js__WEBPACK_IMPORTED_MODULE_2__/* .proxyFor */ .i)(new URL(baseUrl));
-    if (!proxy)
-        return undefined;
-    const undici = await __webpack_require__.e(/* import() */ 752).then(__webpack_require__.t.bind(__webpack_require__, 4371, 19));
-    const dispatcher = new undici.ProxyAgent(proxy);
-    return ((url, init) => undici.fetch(url, { ...init, dispatcher }));
 }
 
 

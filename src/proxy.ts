@@ -3,6 +3,20 @@
  * GitHub client (github/api.ts) and the alert sender (notify/webhook.ts).
  */
 
+/**
+ * The fetch to reach `url`: undefined (Node's own) unless a proxy applies; then fetch through it,
+ * from the HTTP library Node's fetch is built on, loaded (a separate chunk, tens of milliseconds
+ * to evaluate) only in that case.
+ */
+export async function proxyFetch(url: string): Promise<typeof fetch | undefined> {
+  const proxy = proxyFor(new URL(url));
+  if (!proxy) return undefined;
+  const http = await import('undici');
+  const dispatcher = new http.ProxyAgent(proxy);
+  return ((target: string, init?: RequestInit) =>
+    http.fetch(target, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+}
+
 /** The proxy URL for `target` under the runner's proxy variables, or undefined to go direct. */
 export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const https = target.protocol === 'https:';

@@ -24250,6 +24250,19 @@ function plural(n, word) {
  * The HTTP(S) proxy of self-hosted runners, read as @actions/http-client reads it: shared by our
  * GitHub client (github/api.ts) and the alert sender (notify/webhook.ts).
  */
+/**
+ * The fetch to reach `url`: undefined (Node's own) unless a proxy applies; then fetch through it,
+ * from the HTTP library Node's fetch is built on, loaded (a separate chunk, tens of milliseconds
+ * to evaluate) only in that case.
+ */
+async function proxyFetch(url) {
+    const proxy = proxyFor(new URL(url));
+    if (!proxy)
+        return undefined;
+    const http = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
+    const dispatcher = new http.ProxyAgent(proxy);
+    return ((target, init) => http.fetch(target, { ...init, dispatcher }));
+}
 /** The proxy URL for `target` under the runner's proxy variables, or undefined to go direct. */
 function proxyFor(target, env = process.env) {
     const https = target.protocol === 'https:';
@@ -24287,7 +24300,7 @@ async function postJson(url, body, options) {
     const deadline = AbortSignal.timeout(options.timeoutMs);
     const started = Date.now();
     const text = JSON.stringify(body);
-    const send = await fetchFor(url);
+    const send = (await proxyFetch(url)) ?? fetch;
     for (let attempt = 1;; attempt++) {
         let problem;
         let retryable;
@@ -24319,18 +24332,6 @@ async function postJson(url, body, options) {
         // Not unref'd: the run is awaiting it, and an unref'd timer alone would let the process exit.
         await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
     }
-}
-/**
- * Node's fetch, or behind the runner's HTTP(S) proxy (self-hosted runners) undici's through it, as
- * our GitHub client does; undici is loaded only then.
- */
-async function fetchFor(url) {
-    const proxy = proxyFor(new URL(url));
-    if (!proxy)
-        return fetch;
-    const undici = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
-    const dispatcher = new undici.ProxyAgent(proxy);
-    return ((target, init) => undici.fetch(target, { ...init, dispatcher }));
 }
 
 ;// CONCATENATED MODULE: ./src/notify/index.ts

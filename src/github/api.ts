@@ -1,5 +1,5 @@
 import { request } from '@octokit/request';
-import { proxyFor } from '../proxy.js';
+import { proxyFetch, proxyFor } from '../proxy.js';
 import { TOOL_VERSION } from '../version.js';
 
 // Where the tests (and older callers) import it from; it lives in src/proxy.ts, shared with the alert sender.
@@ -153,19 +153,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     timer.unref();
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-/**
- * Behind an HTTP(S) proxy (self-hosted runners), calls go through it as @actions/http-client
- * sends them: the proxy from https_proxy / HTTPS_PROXY (http_proxy / HTTP_PROXY for an http API),
- * unless NO_PROXY names the host; loopback hosts never use one. undici is loaded only then: it
- * costs tens of milliseconds to evaluate.
- */
-async function proxyFetch(baseUrl: string): Promise<typeof fetch | undefined> {
-  const proxy = proxyFor(new URL(baseUrl));
-  if (!proxy) return undefined;
-  const undici = await import('undici');
-  const dispatcher = new undici.ProxyAgent(proxy);
-  return ((url: string, init?: RequestInit) =>
-    undici.fetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }

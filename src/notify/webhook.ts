@@ -1,4 +1,4 @@
-import { proxyFor } from '../proxy.js';
+import { proxyFetch } from '../proxy.js';
 
 /**
  * POSTs one JSON body to a chat webhook with Node's fetch: one deadline for the whole exchange
@@ -29,7 +29,7 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const started = Date.now();
   const text = JSON.stringify(body);
-  const send = await fetchFor(url);
+  const send = (await proxyFetch(url)) ?? fetch;
   for (let attempt = 1; ; attempt++) {
     let problem: string;
     let retryable: boolean;
@@ -59,17 +59,4 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
     // Not unref'd: the run is awaiting it, and an unref'd timer alone would let the process exit.
     await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
   }
-}
-
-/**
- * Node's fetch, or behind the runner's HTTP(S) proxy (self-hosted runners) undici's through it, as
- * our GitHub client does; undici is loaded only then.
- */
-async function fetchFor(url: string): Promise<typeof fetch> {
-  const proxy = proxyFor(new URL(url));
-  if (!proxy) return fetch;
-  const undici = await import('undici');
-  const dispatcher = new undici.ProxyAgent(proxy);
-  return ((target: string, init?: RequestInit) =>
-    undici.fetch(target, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }
