@@ -8,6 +8,8 @@ import { refuseOversizedFiles } from '../migrations/limits.js';
 import type { CommandContext } from './context.js';
 import { resumePartialFiles } from '../engine/staged-apply/partial-files.js';
 import { withSession } from './session.js';
+import { catalogCheck } from '../lint/catalog-check.js';
+import { withCatalogFindings } from '../lint/catalog.js';
 
 /**
  * plan: what apply would do, proven by running it: drift and order checks, then every pending
@@ -55,12 +57,17 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       };
     });
     await runner.start();
+    const catalog = catalogCheck();
     const rehearsal = await rehearse(execution.units, {
       runner,
       lockTimeoutMs: settings.lockTimeoutMs,
       statementTimeoutMs: settings.statementTimeoutMs,
+      hooks: catalog.hooks,
     });
     result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+    const catalogFindings = catalog.findings();
+    if (catalogFindings) result.lint = withCatalogFindings(result.lint, catalogFindings);
+    if (catalog.problem()) logger.warn(catalog.problem()!);
     if (rehearsal.failure) {
       const { error, version } = rehearsal.failure;
       const failed = result.migrations.find((m) => m.version === version);

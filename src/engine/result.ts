@@ -1,5 +1,6 @@
 import type { CommandName, TransactionMode } from '../config/settings.js';
 import type { AbandonedRun } from '../db/abandoned-runs.js';
+import type { LintReport } from '../lint/types.js';
 
 /**
  * The full result of a run: what the JSON report holds and what every renderer reads.
@@ -198,6 +199,8 @@ export interface RunResult {
   abandonedRuns?: AbandonedRun[];
   /** The migration lock released, or the control connection terminated, by a migration. */
   sessionEffects?: SessionEffect[];
+  /** The linter's findings (static rules, and in `plan` the catalog checks of the rehearsed schema). */
+  lint?: LintReport;
   message: string;
   error?: ErrorDetail;
 }

@@ -1,0 +1,227 @@
+/**
+ * Catalog security checks of the rehearsed schema (issue 9, item 3): `plan` snapshots the catalog
+ * inside its always-rolled-back rehearsal, before the first pending file and after the last, and
+ * reports only the hazards the release introduces: also those made by dynamic SQL that no static
+ * rule can read. The target is left exactly as it was.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { catalogCheck } from '../../src/lint/catalog-check.js';
+import { securitySnapshot, newSecurityFindings, withCatalogFindings } from '../../src/lint/catalog.js';
+import type { LintFinding } from '../../src/lint/types.js';
+import { databaseState, databasesFor, query, testServers, withPg } from '../helpers/db.js';
+import { addFiles, migrationsDir } from '../helpers/migrations.js';
+import { runGuard } from '../helpers/run.js';
+
+/**
+ * What Supabase gives every project and a plain PostgreSQL lacks: the API roles (cluster-wide, so
+ * created once and shared by parallel tests), the `auth` schema with `users` and `auth.uid()`, and
+ * default privileges that grant the API roles everything created in `public`.
+ */
+const SUPABASE_LIKE = `
+DO $$ BEGIN CREATE ROLE anon NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+DO $$ BEGIN CREATE ROLE authenticated NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+CREATE SCHEMA auth;
+CREATE TABLE auth.users (id uuid PRIMARY KEY, email text);
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE
+  AS $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated;
+`;
+
+/** Already in the database before the release: hazards the release did not introduce. */
+const LEGACY = `
+CREATE TABLE legacy (id int PRIMARY KEY);
+CREATE FUNCTION legacy_definer() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';
+CREATE VIEW legacy_view AS SELECT id FROM legacy;
+INSERT INTO legacy VALUES (1), (2);
+`;
+
+const RELEASE = {
+  // Dynamic SQL: no static rule sees a table here.
+  '20240201000000_dynamic.sql': [
+    'do $$',
+    'begin',
+    "  execute format('create table public.%I (id int primary key, body text)', 'dyn' || '_notes');",
+    'end $$;',
+    // Touching a legacy table does not make its old hazard new.
+    'alter table legacy add column note text;',
+  ].join('\n'),
+  '20240202000000_safe_and_not.sql': [
+    'create table safe (id int primary key, owner uuid);',
+    'alter table safe enable row level security;',
+    'create policy safe_owner on safe for select using ((select auth.uid()) = owner);',
+    "create function f_fixed() returns int language sql security definer set search_path = '' as 'select 1';",
+    "create function f_invoker() returns int language sql as 'select 1';",
+    "create function f_mutable(n int) returns int language sql security definer as 'select n';",
+    'create view v_invoker with (security_invoker = true) as select id from safe;',
+    'create view v_definer as select id from safe;',
+    'create view user_emails with (security_invoker = on) as select email from auth.users;',
+    'grant select on auth.users to anon;',
+  ].join('\n'),
+};
+
+/** The security-relevant catalog (RLS flags, privileges, policies, functions, views): works on any server. */
+async function securityState(url: string): Promise<unknown> {
+  return query(
+    url,
+    `SELECT c.relname, c.relkind, c.relrowsecurity, c.relacl::text, c.reloptions::text,
+            (SELECT array_agg(polname ORDER BY polname) FROM pg_policy WHERE polrelid = c.oid) AS policies
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname IN ('public', 'auth')
+     UNION ALL
+     SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', 'f', p.prosecdef,
+            p.proacl::text, p.proconfig::text, NULL
+       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname IN ('public', 'auth')
+      ORDER BY 1, 2`,
+  );
+}
+
+/** `pg_dump --schema-only` (the machine's pg_dump is 15: it refuses a 17 server). */
+function schemaDump(url: string): string {
+  return execFileSync('pg_dump', ['--schema-only', '--exclude-schema=migration_guard', url], {
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((l) => !l.startsWith('--') && !/^\\(un)?restrict /.test(l))
+    .join('\n');
+}
+
+const summary = (f: LintFinding) => `${f.source} ${f.severity} ${f.rule}: ${f.message}`;
+
+describe.each(testServers())('catalog security checks of the rehearsed schema on $name', (server) => {
+  const newDb = databasesFor(server);
+  const canDump = server.name === 'pg15';
+
+  it('plan reports what the release introduces (a table made by EXECUTE in a DO block, a definer function with a mutable search_path, a definer view, auth.users granted to anon), nothing that was there before, and leaves the target unchanged', async () => {
+    const db = await newDb();
+    await query(db.url, SUPABASE_LIKE);
+    await query(db.url, LEGACY);
+    const dir = migrationsDir({ '20240101000000_start.sql': 'create table start (id int);\n' });
+    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    addFiles(dir, RELEASE);
+
+    const before = await databaseState(db.url);
+    const securityBefore = await securityState(db.url);
+    const dumpBefore = canDump ? schemaDump(db.url) : '';
+
+    const { result } = await runGuard('plan', db.url, dir);
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe('success');
+
+    const catalog = (result.lint?.findings ?? []).filter((f) => f.source === 'catalog');
+    expect(catalog.map(summary)).toEqual([
+      'catalog error auth-users-exposed: the schema this release leaves behind has anon SELECT granted on auth.users: user e-mails and metadata reach the API roles. Revoke it; expose a table of your own instead',
+      'catalog error auth-users-exposed: the schema this release leaves behind has view public.user_emails in an exposed schema reading auth.users: user e-mails and metadata reach the API roles. Move it to a private schema or select from a table of your own',
+      'catalog error rls-disabled-in-exposed-schema: the schema this release leaves behind has table public.dyn_notes in an exposed schema without row-level security: the API roles can read and write every row. Add ALTER TABLE public.dyn_notes ENABLE ROW LEVEL SECURITY and policies',
+      "catalog warning security-definer-search-path: the schema this release leaves behind has SECURITY DEFINER function public.f_mutable(n integer) without a fixed search_path: a caller's objects can shadow the ones it means. Add SET search_path = '' (and qualify names) to the function",
+      "catalog error view-without-security-invoker: the schema this release leaves behind has view public.v_definer in an exposed schema that runs with its owner's rights, bypassing row-level security. Create it WITH (security_invoker = true) (PostgreSQL 15+)",
+    ]);
+    expect(catalog.every((f) => f.file === undefined && f.family === 'security')).toBe(true);
+    // Counted with the rest of the report.
+    expect(result.lint!.counts.error).toBeGreaterThanOrEqual(4);
+
+    // The target is as it was: schema, data, history, RLS flags, privileges, policies.
+    expect(await databaseState(db.url)).toEqual(before);
+    expect(await securityState(db.url)).toEqual(securityBefore);
+    if (canDump) expect(schemaDump(db.url)).toBe(dumpBefore);
+    expect(await query(db.url, "select to_regclass('public.dyn_notes') as t")).toEqual([{ t: null }]);
+  });
+
+  it('reports nothing for a release that only adds safe objects, and nothing when the rehearsal fails (no finished release to look at)', async () => {
+    const db = await newDb();
+    await query(db.url, SUPABASE_LIKE);
+    await query(db.url, LEGACY);
+    const dir = migrationsDir({
+      '1_safe.sql':
+        "create table safe (id int);\nalter table safe enable row level security;\ncreate function g() returns int language sql security definer set search_path = pg_catalog as 'select 1';\n",
+    });
+    const safe = await runGuard('plan', db.url, dir);
+    expect(safe.result.status).toBe('success');
+    expect((safe.result.lint?.findings ?? []).filter((f) => f.source === 'catalog')).toEqual([]);
+
+    addFiles(dir, { '2_broken.sql': 'create table open_table (id int);\nselect 1 / 0;\n' });
+    const broken = await runGuard('plan', db.url, dir);
+    expect(broken.result.status).toBe('failed');
+    expect((broken.result.lint?.findings ?? []).filter((f) => f.source === 'catalog')).toEqual([]);
+  });
+
+  it('on a plain PostgreSQL (no API roles in the database, no auth schema) a snapshot still works, and exposedSchemas chooses the schemas', async () => {
+    const db = await newDb();
+    await withPg(db.url, async (client) => {
+      await client.query('BEGIN');
+      const before = await securitySnapshot(client, ['api']);
+      await client.query(
+        'CREATE SCHEMA api; CREATE TABLE api.items (id int); CREATE TABLE public.other (id int)',
+      );
+      const after = await securitySnapshot(client, ['api']);
+      await client.query('ROLLBACK');
+      expect(
+        newSecurityFindings(before, after).map((f) => `${f.rule} ${/table (\S+)/.exec(f.message)![1]}`),
+      ).toEqual(['rls-disabled-in-exposed-schema api.items']);
+    });
+  });
+
+  it('a snapshot that fails is skipped under its savepoint: the rehearsal transaction goes on and the problem is said', async () => {
+    const db = await newDb();
+    await withPg(db.url, async (client) => {
+      const check = catalogCheck({ exposedSchemas: ['public'] });
+      await client.query('BEGIN');
+      await check.hooks.afterBegin!(client);
+      await client.query('CREATE TABLE t (id int)');
+      // A client whose snapshot query fails (as one the role may not run would).
+      const failing = {
+        query: (sql: string, params?: unknown[]) =>
+          client.query(sql.startsWith('\nSELECT') ? `${sql} ORDER BY no_such_column` : sql, params),
+      };
+      await check.hooks.beforeRollback!(failing as never);
+      // The transaction is still usable: the failed query was undone to the savepoint.
+      expect((await client.query('select count(*)::int as n from t')).rows).toEqual([{ n: 0 }]);
+      await client.query('ROLLBACK');
+      expect(check.findings()).toBeUndefined();
+      expect(check.problem()).toMatch(/could not read the catalog: .*no_such_column/);
+    });
+  });
+});
+
+describe('withCatalogFindings', () => {
+  const staticFinding: LintFinding = {
+    rule: 'rls-disabled-in-exposed-schema',
+    family: 'security',
+    severity: 'error',
+    message:
+      'table notes is created in exposed schema public without ALTER TABLE … ENABLE ROW LEVEL SECURITY',
+    file: 'supabase/migrations/1_a.sql',
+    line: 1,
+    column: 1,
+    source: 'static',
+  };
+  const catalogFinding = (table: string): LintFinding => ({
+    rule: 'rls-disabled-in-exposed-schema',
+    family: 'security',
+    severity: 'error',
+    message: `the schema this release leaves behind has table ${table} in an exposed schema without row-level security`,
+    source: 'catalog',
+  });
+
+  it('drops a catalog finding a static finding of the same rule already made for the same object, and counts the rest', () => {
+    const report = withCatalogFindings(
+      {
+        findings: [staticFinding],
+        unusedIgnores: [],
+        context: 'live',
+        counts: { error: 1, warning: 0, info: 0 },
+      },
+      [catalogFinding('public.notes'), catalogFinding('public.dyn')],
+    );
+    expect(report.findings.map((f) => `${f.source} ${/table (\S+)/.exec(f.message)![1]}`)).toEqual([
+      'static notes',
+      'catalog public.dyn',
+    ]);
+    expect(report.counts).toEqual({ error: 2, warning: 0, info: 0 });
+  });
+
+  it('creates a report when the run had none', () => {
+    expect(withCatalogFindings(undefined, [catalogFinding('public.dyn')]).counts.error).toBe(1);
+  });
+});

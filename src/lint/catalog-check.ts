@@ -1,0 +1,65 @@
+import { errorMessage } from '../errors.js';
+import type { RehearsalHooks } from '../engine/rehearse.js';
+import {
+  newSecurityFindings,
+  securitySnapshot,
+  type CatalogClient,
+  type CatalogRule,
+  type CatalogSnapshot,
+} from './catalog.js';
+import type { LintFinding, LintSeverity } from './types.js';
+
+export interface CatalogCheck {
+  /** For `rehearse`: snapshots the catalog before the first pending file and after the last. */
+  hooks: RehearsalHooks;
+  /**
+   * What the release introduced, once both snapshots were taken; undefined when the rehearsal
+   * stopped before its end (the catalog then shows no finished release) or a snapshot failed.
+   */
+  findings(): LintFinding[] | undefined;
+  /** Why the check could not run, when a snapshot query failed (the rehearsal itself went on). */
+  problem(): string | undefined;
+}
+
+/**
+ * The catalog security checks of one rehearsal. Each snapshot runs under a savepoint, so a query
+ * that fails (a catalog the role may not read, say) neither aborts the rehearsal's transaction nor
+ * fails `plan`: the check is skipped and `problem()` says why.
+ */
+export function catalogCheck(
+  options: {
+    exposedSchemas?: string[];
+    severityOf?: (rule: CatalogRule) => LintSeverity | undefined;
+  } = {},
+): CatalogCheck {
+  let before: CatalogSnapshot | undefined;
+  let after: CatalogSnapshot | undefined;
+  let failure: string | undefined;
+
+  const take = async (client: CatalogClient): Promise<CatalogSnapshot | undefined> => {
+    if (failure) return undefined;
+    await client.query('SAVEPOINT migration_guard_catalog');
+    try {
+      const snapshot = await securitySnapshot(client, options.exposedSchemas);
+      await client.query('RELEASE SAVEPOINT migration_guard_catalog');
+      return snapshot;
+    } catch (error) {
+      failure = `the catalog security checks could not read the catalog: ${errorMessage(error)}`;
+      await client.query('ROLLBACK TO SAVEPOINT migration_guard_catalog');
+      return undefined;
+    }
+  };
+
+  return {
+    hooks: {
+      afterBegin: async (client) => {
+        before = await take(client);
+      },
+      beforeRollback: async (client) => {
+        if (before) after = await take(client);
+      },
+    },
+    findings: () => (before && after ? newSecurityFindings(before, after, options.severityOf) : undefined),
+    problem: () => failure,
+  };
+}
