@@ -7,11 +7,18 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { catalogCheck } from '../../src/lint/catalog-check.js';
-import { securitySnapshot, newSecurityFindings, withCatalogFindings } from '../../src/lint/catalog.js';
+import {
+  catalogSeverity,
+  newSecurityFindings,
+  securitySnapshot,
+  withCatalogFindings,
+  type CatalogFinding,
+} from '../../src/lint/catalog.js';
 import type { LintFinding } from '../../src/lint/types.js';
 import { databaseState, databasesFor, query, testServers, withPg } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
+import { lintSql } from '../helpers/lint.js';
 
 /**
  * What Supabase gives every project and a plain PostgreSQL lacks: the API roles (cluster-wide, so
@@ -109,16 +116,31 @@ describe.each(testServers())('catalog security checks of the rehearsed schema on
     expect(result.error).toBeUndefined();
     expect(result.status).toBe('success');
 
-    const catalog = (result.lint?.findings ?? []).filter((f) => f.source === 'catalog');
-    expect(catalog.map(summary)).toEqual([
-      'catalog error auth-users-exposed: the schema this release leaves behind has anon SELECT granted on auth.users: user e-mails and metadata reach the API roles. Revoke it; expose a table of your own instead',
-      'catalog error auth-users-exposed: the schema this release leaves behind has view public.user_emails in an exposed schema reading auth.users: user e-mails and metadata reach the API roles. Move it to a private schema or select from a table of your own',
-      'catalog error rls-disabled-in-exposed-schema: the schema this release leaves behind has table public.dyn_notes in an exposed schema without row-level security: the API roles can read and write every row. Add ALTER TABLE public.dyn_notes ENABLE ROW LEVEL SECURITY and policies',
-      "catalog warning security-definer-search-path: the schema this release leaves behind has SECURITY DEFINER function public.f_mutable(n integer) without a fixed search_path: a caller's objects can shadow the ones it means. Add SET search_path = '' (and qualify names) to the function",
-      "catalog error view-without-security-invoker: the schema this release leaves behind has view public.v_definer in an exposed schema that runs with its owner's rights, bypassing row-level security. Create it WITH (security_invoker = true) (PostgreSQL 15+)",
+    // Only the catalog can see the table made by dynamic SQL; the rest a static rule may report
+    // first (plan then keeps one finding per object): either way each hazard is reported once.
+    const findings = result.lint?.findings ?? [];
+    const about = (rule: string, object: string) =>
+      findings.filter(
+        (f) => f.rule === rule && new RegExp(`\\b${object.replace('.', '\\.')}\\b`).test(f.message),
+      );
+    expect(about('rls-disabled-in-exposed-schema', 'public.dyn_notes').map((f) => f.source)).toEqual([
+      'catalog',
     ]);
-    expect(catalog.every((f) => f.file === undefined && f.family === 'security')).toBe(true);
-    // Counted with the rest of the report.
+    expect(about('security-definer-search-path', 'public.f_mutable')).toHaveLength(1);
+    expect(about('view-without-security-invoker', 'public.v_definer')).toHaveLength(1);
+    expect(about('auth-users-exposed', 'public.user_emails')).toHaveLength(1);
+    expect(about('auth-users-exposed', 'auth.users').filter((f) => /anon/.test(f.message))).toHaveLength(1);
+    // Nothing about what was there before the release, nor about the safe objects.
+    for (const name of [
+      'legacy',
+      'legacy_definer',
+      'legacy_view',
+      'safe',
+      'f_fixed',
+      'f_invoker',
+      'v_invoker',
+    ])
+      expect(findings.filter((f) => f.message.includes(`public.${name} `))).toEqual([]);
     expect(result.lint!.counts.error).toBeGreaterThanOrEqual(4);
 
     // The target is as it was: schema, data, history, RLS flags, privileges, policies.
@@ -126,6 +148,39 @@ describe.each(testServers())('catalog security checks of the rehearsed schema on
     expect(await securityState(db.url)).toEqual(securityBefore);
     if (canDump) expect(schemaDump(db.url)).toBe(dumpBefore);
     expect(await query(db.url, "select to_regclass('public.dyn_notes') as t")).toEqual([{ t: null }]);
+  });
+
+  it('the catalog diff of the same release, snapshot by snapshot: exactly the new hazards, with their messages', async () => {
+    const db = await newDb();
+    await query(db.url, SUPABASE_LIKE);
+    await query(db.url, LEGACY);
+    await withPg(db.url, async (client) => {
+      await client.query('BEGIN');
+      const before = await securitySnapshot(client);
+      for (const sql of Object.values(RELEASE)) await client.query(sql);
+      const after = await securitySnapshot(client);
+      await client.query('ROLLBACK');
+      expect(
+        newSecurityFindings(before, after).map(({ finding, object }) => `${object} ${summary(finding)}`),
+      ).toEqual([
+        'auth.users catalog error auth-users-exposed: the schema this release leaves behind has anon SELECT granted on auth.users: user e-mails and metadata reach the API roles. Revoke it; expose a table of your own instead',
+        'public.user_emails catalog error auth-users-exposed: the schema this release leaves behind has view public.user_emails in an exposed schema reading auth.users: user e-mails and metadata reach the API roles. Move it to a private schema or select from a table of your own',
+        'public.dyn_notes catalog error rls-disabled-in-exposed-schema: the schema this release leaves behind has table public.dyn_notes in an exposed schema without row-level security: the API roles can read and write every row. Add ALTER TABLE public.dyn_notes ENABLE ROW LEVEL SECURITY and policies',
+        "public.f_mutable catalog warning security-definer-search-path: the schema this release leaves behind has SECURITY DEFINER function public.f_mutable(n integer) without a fixed search_path: a caller's objects can shadow the ones it means. Add SET search_path = '' (and qualify names) to the function",
+        "public.v_definer catalog error view-without-security-invoker: the schema this release leaves behind has view public.v_definer in an exposed schema that runs with its owner's rights, bypassing row-level security. Create it WITH (security_invoker = true) (PostgreSQL 15+)",
+      ]);
+      // The user's severities apply; a rule turned off is dropped.
+      const configured = newSecurityFindings(
+        before,
+        after,
+        catalogSeverity({ 'auth-users-exposed': 'off', 'security-definer-search-path': 'error' }),
+      );
+      expect(configured.map(({ finding }) => `${finding.severity} ${finding.rule}`)).toEqual([
+        'error rls-disabled-in-exposed-schema',
+        'error security-definer-search-path',
+        'error view-without-security-invoker',
+      ]);
+    });
   });
 
   it('reports nothing for a release that only adds safe objects, and nothing when the rehearsal fails (no finished release to look at)', async () => {
@@ -157,7 +212,7 @@ describe.each(testServers())('catalog security checks of the rehearsed schema on
       const after = await securitySnapshot(client, ['api']);
       await client.query('ROLLBACK');
       expect(
-        newSecurityFindings(before, after).map((f) => `${f.rule} ${/table (\S+)/.exec(f.message)![1]}`),
+        newSecurityFindings(before, after).map(({ finding, object }) => `${finding.rule} ${object}`),
       ).toEqual(['rls-disabled-in-exposed-schema api.items']);
     });
   });
@@ -185,43 +240,51 @@ describe.each(testServers())('catalog security checks of the rehearsed schema on
 });
 
 describe('withCatalogFindings', () => {
-  const staticFinding: LintFinding = {
-    rule: 'rls-disabled-in-exposed-schema',
-    family: 'security',
-    severity: 'error',
-    message:
-      'table notes is created in exposed schema public without ALTER TABLE … ENABLE ROW LEVEL SECURITY',
-    file: 'supabase/migrations/1_a.sql',
-    line: 1,
-    column: 1,
-    source: 'static',
-  };
-  const catalogFinding = (table: string): LintFinding => ({
-    rule: 'rls-disabled-in-exposed-schema',
-    family: 'security',
-    severity: 'error',
-    message: `the schema this release leaves behind has table ${table} in an exposed schema without row-level security`,
-    source: 'catalog',
+  const catalogFinding = (rule: string, object: string): CatalogFinding => ({
+    finding: {
+      rule,
+      family: 'security',
+      severity: 'error',
+      message: `catalog says ${object}`,
+      source: 'catalog',
+    },
+    object,
   });
 
-  it('drops a catalog finding a static finding of the same rule already made for the same object, and counts the rest', () => {
-    const report = withCatalogFindings(
-      {
-        findings: [staticFinding],
-        unusedIgnores: [],
-        context: 'live',
-        counts: { error: 1, warning: 0, info: 0 },
-      },
-      [catalogFinding('public.notes'), catalogFinding('public.dyn')],
-    );
-    expect(report.findings.map((f) => `${f.source} ${/table (\S+)/.exec(f.message)![1]}`)).toEqual([
-      'static notes',
-      'catalog public.dyn',
+  it('keeps one finding per object: a catalog finding the static rules already made (ignored or not) is dropped, the rest are added and counted', async () => {
+    const report = await lintSql([
+      'create table notes (id int);\n' +
+        '-- migration-guard:ignore view-without-security-invoker a report for the service role only\n' +
+        'create view public.report as select 1 as one;\n' +
+        'create function f() returns int language sql security definer as $$ select 1 $$;\n',
     ]);
-    expect(report.counts).toEqual({ error: 2, warning: 0, info: 0 });
+    expect(report.counts).toEqual({ error: 1, warning: 1, info: 0 });
+    const merged = withCatalogFindings(report, [
+      catalogFinding('rls-disabled-in-exposed-schema', 'public.notes'),
+      catalogFinding('view-without-security-invoker', 'public.report'),
+      catalogFinding('security-definer-search-path', 'public.f'),
+      catalogFinding('rls-disabled-in-exposed-schema', 'public.dyn'),
+      catalogFinding('security-definer-search-path', 'public.g'),
+    ]);
+    expect(merged.findings.map((f) => `${f.source} ${f.rule}${f.ignored ? ' (ignored)' : ''}`)).toEqual([
+      'static rls-disabled-in-exposed-schema',
+      'static view-without-security-invoker (ignored)',
+      'static security-definer-search-path',
+      'catalog rls-disabled-in-exposed-schema',
+      'catalog security-definer-search-path',
+    ]);
+    expect(merged.findings.slice(3).map((f) => f.message)).toEqual([
+      'catalog says public.dyn',
+      'catalog says public.g',
+    ]);
+    expect(merged.counts).toEqual({ error: 3, warning: 1, info: 0 });
+    // The report it was given is not changed.
+    expect(report.findings).toHaveLength(3);
   });
 
   it('creates a report when the run had none', () => {
-    expect(withCatalogFindings(undefined, [catalogFinding('public.dyn')]).counts.error).toBe(1);
+    expect(
+      withCatalogFindings(undefined, [catalogFinding('auth-users-exposed', 'auth.users')]).counts.error,
+    ).toBe(1);
   });
 });

@@ -4,10 +4,11 @@ import {
   newSecurityFindings,
   securitySnapshot,
   type CatalogClient,
+  type CatalogFinding,
   type CatalogRule,
   type CatalogSnapshot,
 } from './catalog.js';
-import type { LintFinding, LintSeverity } from './types.js';
+import type { LintSeverity } from './types.js';
 
 export interface CatalogCheck {
   /** For `rehearse`: snapshots the catalog before the first pending file and after the last. */
@@ -16,7 +17,7 @@ export interface CatalogCheck {
    * What the release introduced, once both snapshots were taken; undefined when the rehearsal
    * stopped before its end (the catalog then shows no finished release) or a snapshot failed.
    */
-  findings(): LintFinding[] | undefined;
+  findings(): CatalogFinding[] | undefined;
   /** Why the check could not run, when a snapshot query failed (the rehearsal itself went on). */
   problem(): string | undefined;
 }

@@ -121,6 +121,13 @@ export async function securitySnapshot(
   return snapshot;
 }
 
+/** A catalog finding with the object it is about (for telling it apart from static findings). */
+export interface CatalogFinding {
+  finding: LintFinding;
+  /** Qualified name without arguments (`public.notes`, `public.f`, `auth.users`). */
+  object: string;
+}
+
 /**
  * The hazards in `after` that `before` did not have, as findings (source `catalog`, no file: the
  * catalog cannot say which file made them), in a stable order. `severityOf` applies the user's
@@ -130,8 +137,8 @@ export function newSecurityFindings(
   before: CatalogSnapshot,
   after: CatalogSnapshot,
   severityOf: (rule: CatalogRule) => LintSeverity | undefined = (rule) => CATALOG_SEVERITY[rule],
-): LintFinding[] {
-  const findings: LintFinding[] = [];
+): CatalogFinding[] {
+  const findings: CatalogFinding[] = [];
   const added = [...after.entries()]
     .filter(([key]) => !before.has(key))
     .map(([, hazard]) => hazard)
@@ -143,14 +150,27 @@ export function newSecurityFindings(
     const severity = severityOf(hazard.rule);
     if (!severity) continue;
     findings.push({
-      rule: hazard.rule,
-      family: 'security',
-      severity,
-      message: messageOf(hazard),
-      source: 'catalog',
+      finding: {
+        rule: hazard.rule,
+        family: 'security',
+        severity,
+        message: messageOf(hazard),
+        source: 'catalog',
+      },
+      object: hazard.object.replace(/\(.*$/, ''),
     });
   }
   return findings;
+}
+
+/** Severities as the user's config sets them (`off` drops the rule), else the defaults. */
+export function catalogSeverity(
+  rules: Record<string, LintSeverity | 'off'> = {},
+): (rule: CatalogRule) => LintSeverity | undefined {
+  return (rule) => {
+    const override = rules[rule];
+    return override === 'off' ? undefined : (override ?? CATALOG_SEVERITY[rule]);
+  };
 }
 
 const SEEN = 'the schema this release leaves behind has';
@@ -176,27 +196,19 @@ function messageOf(hazard: CatalogHazard): string {
  * a static finding of the same rule already reported for the same object (ignored ones included:
  * an ignore comment on the statement covers what the catalog sees of it too).
  */
-export function withCatalogFindings(report: LintReport | undefined, findings: LintFinding[]): LintReport {
+export function withCatalogFindings(report: LintReport | undefined, findings: CatalogFinding[]): LintReport {
   const out: LintReport = report
     ? { ...report, findings: [...report.findings], counts: { ...report.counts } }
     : { findings: [], unusedIgnores: [], context: 'live', counts: { error: 0, warning: 0, info: 0 } };
-  for (const finding of findings) {
-    const object = objectIn(finding.message);
+  for (const { finding, object } of findings) {
     const known = out.findings.some(
-      (f) => f.source === 'static' && f.rule === finding.rule && object && mentions(f.message, object),
+      (f) => f.source === 'static' && f.rule === finding.rule && mentions(f.message, object),
     );
     if (known) continue;
     out.findings.push(finding);
     out.counts[finding.severity] += 1;
   }
   return out;
-}
-
-/** The object a catalog message names (the word after table/function/view, or auth.users). */
-function objectIn(message: string): string | undefined {
-  const match = /(?:table|function|view) (\S+)/.exec(message);
-  if (match) return match[1].replace(/\(.*$/, '');
-  return message.includes('auth.users') ? 'auth.users' : undefined;
 }
 
 /** Whether a static message names `object` (qualified, or unqualified in the `public` schema). */
