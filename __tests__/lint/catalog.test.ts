@@ -18,7 +18,8 @@ import type { LintFinding } from '../../src/lint/types.js';
 import { databaseState, databasesFor, query, testServers, withPg } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
-import { lintSql } from '../helpers/lint.js';
+import { brief, lintSql } from '../helpers/lint.js';
+import { liveTableSecurity } from '../../src/lint/live-security.js';
 
 /**
  * What Supabase gives every project and a plain PostgreSQL lacks: the API roles (cluster-wide, so
@@ -215,6 +216,30 @@ describe.each(testServers())('catalog security checks of the rehearsed schema on
         newSecurityFindings(before, after).map(({ finding, object }) => `${finding.rule} ${object}`),
       ).toEqual(['rls-disabled-in-exposed-schema api.items']);
     });
+  });
+
+  it('liveTableSecurity gives the security rules the live RLS state: a grant on a live table without RLS is reported, on one with RLS not; RLS enabled on a live table without policies is reported', async () => {
+    const db = await newDb();
+    await query(
+      db.url,
+      'create table open_t (id int); create table closed_t (id int); alter table closed_t enable row level security; create policy p on closed_t using (true); create table bare (id int)',
+    );
+    const lookup = await withPg(db.url, (client) => liveTableSecurity(client));
+    expect([lookup('public', 'open_t'), lookup('public', 'closed_t'), lookup('public', 'nope')]).toEqual([
+      { rowSecurity: false, policies: 0 },
+      { rowSecurity: true, policies: 1 },
+      undefined,
+    ]);
+    const report = await lintSql(
+      [
+        'grant select on open_t to anon;\ngrant select on closed_t to anon;\nalter table bare enable row level security;\nalter table closed_t enable row level security;',
+      ],
+      { tableSecurity: lookup },
+    );
+    expect(brief(report)).toEqual([
+      '1_m.sql:1:17 error grant-to-api-role-without-rls',
+      '1_m.sql:3:1 info rls-enabled-no-policy',
+    ]);
   });
 
   it('a snapshot that fails is skipped under its savepoint: the rehearsal transaction goes on and the problem is said', async () => {
