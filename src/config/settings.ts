@@ -1,8 +1,18 @@
 import { z } from 'zod/mini';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
 import { exactDurationMs, parseDuration } from './duration.js';
+import type { LintFailLevel } from '../lint/types.js';
 
-export const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'] as const;
+export const COMMANDS = [
+  'plan',
+  'apply',
+  'rollback',
+  'status',
+  'backup',
+  'audit',
+  'baseline',
+  'lint',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 export const TRANSACTION_MODES = ['all', 'per-file'] as const;
 export type TransactionMode = (typeof TRANSACTION_MODES)[number];
@@ -40,6 +50,10 @@ export interface Settings {
   comment: boolean;
   /** The token for that comment; a secret (registered with the run's scrubber). */
   githubToken?: string;
+  /** Findings at or above this level fail `plan` and `lint`; `off` skips the linter. */
+  lint: LintFailLevel;
+  /** The linter's config file (default .migration-guard.yml, optional); set when given explicitly. */
+  lintConfig?: string;
 }
 
 export const BACKUP_MODES = ['required', 'optional', 'off'] as const;
@@ -74,6 +88,8 @@ export const INPUT_NAMES = [
   'until',
   'comment',
   'github-token',
+  'lint',
+  'lint-config',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -184,6 +200,8 @@ function timestamp(text: string | undefined, now = Date.now()): Date | undefined
   return Number.isNaN(parsed.getTime()) ? undefined : parsed;
 }
 
+export const LINT_LEVELS = ['error', 'warning', 'off'] as const;
+
 // zod/mini: the same validation as zod's classic API, a third of the bundle's evaluation time.
 const schema = z.object({
   command: input(
@@ -245,6 +263,8 @@ const schema = z.object({
   until: input(z.optional(z.string().check(z.refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
   comment: boolean(true),
   'github-token': input(z.optional(z.string().check(z.trim()))),
+  lint: oneOf(LINT_LEVELS, 'error'),
+  'lint-config': optionalText,
 });
 
 export interface SettingsContext {
@@ -320,6 +340,33 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
     until: timestamp(v.until),
     comment: v.comment,
     githubToken: v['github-token'],
+    lint: v.lint,
+    lintConfig: v['lint-config'],
+  };
+}
+
+/** What the `lint` command reads: it needs no database, so database-url is neither required nor read. */
+export interface LintSettings {
+  migrationsDir: string;
+  lint: LintFailLevel;
+  lintConfig?: string;
+  reportPath?: string;
+}
+
+export function parseLintSettings(raw: RawInputs): LintSettings {
+  const result = z.omit(schema, { 'database-url': true }).safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`,
+    );
+    throw new SettingsError(`Invalid input:\n${lines.join('\n')}`);
+  }
+  const v = result.data;
+  return {
+    migrationsDir: v['migrations-dir'],
+    lint: v.lint,
+    lintConfig: v['lint-config'],
+    reportPath: v['report-path'],
   };
 }
 

@@ -17,6 +17,14 @@ export const syntaxError: LintRule = {
   summary: 'The file does not parse: nothing after the error is linted',
 };
 
+/** Reported by the `lint` command when the folder cannot be read as migrations (marker sections, duplicate versions). */
+export const invalidMigrationFile: LintRule = {
+  id: 'invalid-migration-file',
+  family: 'robustness',
+  defaultSeverity: 'error',
+  summary: 'The folder cannot be read as migrations (misplaced markers, duplicate versions)',
+};
+
 export const ignoreWithoutReason: LintRule = {
   id: 'ignore-without-reason',
   family: 'robustness',
@@ -196,6 +204,7 @@ export const ROBUSTNESS_RULES: LintRule[] = [
   migrateMarkerMisplaced,
   psqlMetaCommand,
   syntaxError,
+  invalidMigrationFile,
   ignoreWithoutReason,
   unusedIgnore,
 ];
