@@ -11,12 +11,13 @@
  *   node bench/lint-bench.mjs --rounds 3 --only large
  *   node bench/lint-bench.mjs --dist /path/to/dist --node /path/to/node24
  *
- * squawk (`squawk-cli`, a native binary) is installed on demand into bench/.tools
+ * squawk (`squawk-cli`; its native binary is run directly, not the Node wrapper in .bin) is installed
+ * on demand into bench/.tools
  * (`npm i --prefix bench/.tools squawk-cli@2.66.0`), beside the Node 24 the other benches use.
  * Raw results go to bench/results/lint-<date>.json (gitignored).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,11 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
 const TOOLS = join(HERE, '.tools');
 const SQUAWK_VERSION = '2.66.0';
-const SQUAWK = join(TOOLS, 'node_modules', '.bin', 'squawk');
+const SQUAWK_WRAPPER = join(TOOLS, 'node_modules', '.bin', 'squawk');
+/** The native binary itself: `.bin/squawk` is a Node script that starts it (and Node) first. */
+const SQUAWK_NATIVE = join(TOOLS, 'node_modules', '@squawk-cli', `${process.platform}-${process.arch}`, 'bin', 'squawk');
+/** GNU time, for each run's CPU time (user + system): steadier than wall time on a busy machine. */
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 const { values: args } = parseArgs({
   options: {
@@ -75,30 +80,36 @@ for (const signal of ['SIGINT', 'SIGTERM'])
     process.exit(130);
   });
 
+let SQUAWK;
 function ensureSquawk() {
-  if (!existsSync(SQUAWK)) {
+  if (!existsSync(SQUAWK_WRAPPER)) {
     console.error(`installing squawk-cli@${SQUAWK_VERSION} into bench/.tools …`);
     execFileSync('npm', ['i', '--prefix', TOOLS, '--no-audit', '--no-fund', `squawk-cli@${SQUAWK_VERSION}`], {
       stdio: 'inherit',
     });
   }
+  SQUAWK = existsSync(SQUAWK_NATIVE) ? SQUAWK_NATIVE : SQUAWK_WRAPPER;
   return execFileSync(SQUAWK, ['--version'], { encoding: 'utf8' }).trim();
 }
 
-/** Runs a process to its end; resolves with wall time (ms), exit code and stdout. */
+/** Runs a process to its end; resolves with wall and CPU time (ms), exit code and stdout. */
 function timed(file, argv, options = {}) {
+  const cpuFile = join(tempRoot, 'cpu.txt');
+  const [command, args] = GNU_TIME ? [GNU_TIME, ['-f', '%U %S', '-o', cpuFile, file, ...argv]] : [file, argv];
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
     const chunks = [];
     const errors = [];
-    child = spawn(file, argv, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (c) => chunks.push(c));
     child.stderr.on('data', (c) => errors.push(c));
     child.on('error', reject);
     child.on('close', (code) => {
       child = undefined;
+      const cpu = GNU_TIME ? readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number) : [];
       resolvePromise({
         ms: Number(process.hrtime.bigint() - started) / 1e6,
+        cpuMs: cpu.length === 2 ? (cpu[0] + cpu[1]) * 1000 : undefined,
         code,
         stdout: Buffer.concat(chunks).toString('utf8'),
         stderr: Buffer.concat(errors).toString('utf8'),
@@ -170,6 +181,7 @@ async function main() {
       `${history.name}: ${shape.files} files, ${shape.lines} lines, ${shape.statements} statements, ${(shape.bytes / 1e6).toFixed(1)} MB`,
     );
     const runs = Object.fromEntries(names.map((n) => [n, []]));
+    const cpu = Object.fromEntries(names.map((n) => [n, []]));
     const found = {};
     for (let round = 0; round < WARMUP + ROUNDS; round++) {
       const order = names.map((_, i) => names[(i + round) % names.length]);
@@ -178,20 +190,23 @@ async function main() {
         const counts = tools[name].count(out);
         found[name] ??= counts;
         if (total(found[name]) !== total(counts)) throw new Error(`${name} found a different number of things in round ${round}`);
-        if (round >= WARMUP) runs[name].push(out.ms);
+        if (round >= WARMUP) {
+          runs[name].push(out.ms);
+          if (out.cpuMs !== undefined) cpu[name].push(out.cpuMs);
+        }
       }
     }
-    results.push({ history: history.name, shape, runs, found, load: loadavg()[0] });
+    results.push({ history: history.name, shape, runs, cpu, found, load: loadavg()[0] });
   }
 
   const lines = [
-    `| history | files | lines | statements | ours (median, min–max) | squawk (median, min–max) | ours ÷ squawk | findings: ours | findings: squawk |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| history | files | lines | statements | ours: wall (median, min–max) | squawk: wall (median, min–max) | ours ÷ squawk (wall) | ours ÷ squawk (CPU) | findings: ours | findings: squawk |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const range = (xs) => `${ms(median(xs))} (${ms(Math.min(...xs))}–${ms(Math.max(...xs))})`;
   for (const r of results) {
     lines.push(
-      `| ${r.history} | ${r.shape.files} | ${r.shape.lines} | ${r.shape.statements} | ${range(r.runs.ours)} | ${range(r.runs.squawk)} | ${(median(r.runs.ours) / median(r.runs.squawk)).toFixed(2)} | ${total(r.found.ours)} | ${total(r.found.squawk)} |`,
+      `| ${r.history} | ${r.shape.files} | ${r.shape.lines} | ${r.shape.statements} | ${range(r.runs.ours)} | ${range(r.runs.squawk)} | ${(median(r.runs.ours) / median(r.runs.squawk)).toFixed(2)} | ${cpuRatio(r)} | ${total(r.found.ours)} | ${total(r.found.squawk)} |`,
     );
   }
   console.log(lines.join('\n'));
@@ -213,6 +228,13 @@ async function main() {
     `${JSON.stringify({ node: NODE.version, dist: hash, squawk: squawkVersion, rounds: ROUNDS, warmup: WARMUP, results }, null, 2)}\n`,
   );
   console.error(`raw results: ${file}`);
+}
+
+/** Medians of CPU time (user + system), e.g. `1.27 (2.41 s / 1.90 s)`. */
+function cpuRatio(r) {
+  if (r.cpu.ours.length === 0 || r.cpu.squawk.length === 0) return 'n/a';
+  const [o, s] = [median(r.cpu.ours), median(r.cpu.squawk)];
+  return `${(o / s).toFixed(2)} (${ms(o)} / ${ms(s)})`;
 }
 
 function ms(x) {
