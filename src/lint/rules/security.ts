@@ -1,4 +1,4 @@
-import { list, location, names, unwrap, wrapped, type Node } from '../ast.js';
+import { list, location, names, wrapped, type Node } from '../ast.js';
 import { tableKey, tableOf, type LintRule, type ReleaseHit, type RuleHit } from '../context.js';
 import { isExposed, observe, placeOf, securityState, type Place } from '../security-state.js';
 
@@ -201,8 +201,9 @@ export const authFunctionUnwrappedInPolicy: LintRule = {
 
 /**
  * Collects auth.<fn>() calls that are not the whole work of a scalar sub-select without FROM.
- * `wrapped` is true inside the target list of such a select; a select that reads a table (or a
- * sub-query of it) starts over: there the call would run for every row it reads.
+ * `isWrapped` is true inside the target list of such a select; a select that reads a table (or a
+ * sub-query of it) starts over: there the call would run for every row it reads. (Plain loops
+ * over keys: this walks every policy's expression trees, so it allocates nothing per node.)
  */
 function unwrappedAuthCalls(node: unknown, isWrapped: boolean, out: Node[]): void {
   if (Array.isArray(node)) {
@@ -210,20 +211,23 @@ function unwrappedAuthCalls(node: unknown, isWrapped: boolean, out: Node[]): voi
     return;
   }
   if (!node || typeof node !== 'object') return;
-  const entry = unwrap(node);
-  if (entry && entry[0] === 'SelectStmt') {
-    const select = entry[1];
-    const noFrom = list(select.fromClause).length === 0;
-    for (const [key, value] of Object.entries(select))
-      unwrappedAuthCalls(value, key === 'targetList' ? noFrom : false, out);
-    return;
+  for (const key in node as Node) {
+    const value = (node as Node)[key];
+    if (key === 'SelectStmt') {
+      const select = value as Node;
+      const noFrom = list(select.fromClause).length === 0;
+      for (const part in select)
+        unwrappedAuthCalls(select[part], part === 'targetList' ? noFrom : false, out);
+      continue;
+    }
+    if (key === 'FuncCall' && !isWrapped && isAuthCall(value as Node)) out.push(value as Node);
+    unwrappedAuthCalls(value, isWrapped, out);
   }
-  if (entry && entry[0] === 'FuncCall') {
-    const parts = names(entry[1].funcname);
-    if (!isWrapped && parts.length === 2 && parts[0] === 'auth' && AUTH_FUNCTIONS.has(parts[1]))
-      out.push(entry[1]);
-  }
-  for (const value of Object.values(node as Node)) unwrappedAuthCalls(value, isWrapped, out);
+}
+
+function isAuthCall(call: Node): boolean {
+  const parts = names(call.funcname);
+  return parts.length === 2 && parts[0] === 'auth' && AUTH_FUNCTIONS.has(parts[1]);
 }
 
 export const authUsersExposed: LintRule = {
@@ -272,9 +276,9 @@ function authUsersIn(node: unknown): Node | undefined {
     return undefined;
   }
   if (!node || typeof node !== 'object') return undefined;
-  const range = wrapped(node, 'RangeVar');
-  if (range && range.schemaname === 'auth' && range.relname === 'users') return range;
-  for (const value of Object.values(node as Node)) {
+  for (const key in node as Node) {
+    const value = (node as Node)[key] as Node;
+    if (key === 'RangeVar' && value.schemaname === 'auth' && value.relname === 'users') return value;
     const found = authUsersIn(value);
     if (found) return found;
   }
