@@ -1,10 +1,8 @@
-import { resolve } from 'node:path';
 import type { LintSettings } from '../config/settings.js';
 import { GuardError } from '../errors.js';
-import { DEFAULT_CONFIG_FILE, loadLintConfig } from '../lint/config.js';
+import { lintConfigFor } from '../lint/config.js';
 import { reachesFailLevel } from '../lint/format.js';
 import { lintMigrations } from '../lint/runner.js';
-import { RULE_IDS } from '../lint/rules/index.js';
 import { invalidMigrationFile } from '../lint/rules/robustness.js';
 import type { LintFinding, LintReport, LintSeverity } from '../lint/types.js';
 import { discoverMigrations } from '../migrations/discover.js';
@@ -23,11 +21,7 @@ export interface LintOutcome {
  * file that is invalid); what the files contain is always a finding.
  */
 export async function lintCommand(settings: LintSettings, cwd = process.cwd()): Promise<LintOutcome> {
-  const configPath = resolve(cwd, settings.lintConfig ?? DEFAULT_CONFIG_FILE);
-  const config = await loadLintConfig(configPath, {
-    explicit: settings.lintConfig !== undefined,
-    knownRules: RULE_IDS,
-  });
+  const config = await lintConfigFor(settings, cwd);
   let set;
   try {
     set = await discoverMigrations(settings.migrationsDir, cwd);
