@@ -81,6 +81,23 @@ export function factsOf(state: SecurityState, ref: TableRef): TableFacts {
   return facts;
 }
 
+/**
+ * The statements `observe` reads. Every security rule declares these (and its own), so each of
+ * them sees the release's state whichever of the others are on, and INSERTs meet none of them.
+ */
+export const OBSERVED_NODE_TYPES = [
+  'CreateStmt',
+  'CreateTableAsStmt',
+  'AlterTableStmt',
+  'CreatePolicyStmt',
+  'CreateFunctionStmt',
+  'AlterFunctionStmt',
+  'ViewStmt',
+  'RenameStmt',
+  'AlterObjectSchemaStmt',
+  'DropStmt',
+] as const;
+
 /** Reads one statement into the state (once, however many security rules are on). */
 export function observe(stmt: LintStatement, ctx: LintContext): SecurityState {
   const state = securityState(ctx);

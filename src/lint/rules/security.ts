@@ -1,6 +1,13 @@
 import { list, location, names, wrapped, type Node } from '../ast.js';
 import { tableKey, tableOf, type LintRule, type ReleaseHit, type RuleHit } from '../context.js';
-import { isExposed, observe, placeOf, securityState, type Place } from '../security-state.js';
+import {
+  OBSERVED_NODE_TYPES,
+  isExposed,
+  observe,
+  placeOf,
+  securityState,
+  type Place,
+} from '../security-state.js';
 
 /**
  * Supabase security: what exposes data through Supabase's API (tables without row-level
@@ -29,6 +36,7 @@ export const rlsDisabledInExposedSchema: LintRule = {
   family: 'security',
   defaultSeverity: 'error',
   summary: 'A table created in an exposed schema without ENABLE ROW LEVEL SECURITY anywhere in the release',
+  nodeTypes: OBSERVED_NODE_TYPES,
   check(stmt, ctx) {
     observe(stmt, ctx);
   },
@@ -53,6 +61,7 @@ export const rlsEnabledNoPolicy: LintRule = {
   family: 'security',
   defaultSeverity: 'info',
   summary: 'Row-level security enabled on a table that has no policy: every API call sees no rows',
+  nodeTypes: OBSERVED_NODE_TYPES,
   check(stmt, ctx) {
     observe(stmt, ctx);
   },
@@ -80,6 +89,7 @@ export const securityDefinerSearchPath: LintRule = {
   family: 'security',
   defaultSeverity: 'warning',
   summary: 'A SECURITY DEFINER function without SET search_path: callers can shadow the objects it uses',
+  nodeTypes: OBSERVED_NODE_TYPES,
   check(stmt, ctx) {
     observe(stmt, ctx);
   },
@@ -99,6 +109,7 @@ export const viewWithoutSecurityInvoker: LintRule = {
   defaultSeverity: 'error',
   summary:
     'A view in an exposed schema without security_invoker reads with its owner’s rights, bypassing RLS',
+  nodeTypes: OBSERVED_NODE_TYPES,
   check(stmt, ctx) {
     observe(stmt, ctx);
   },
@@ -124,6 +135,7 @@ export const grantToApiRoleWithoutRls: LintRule = {
   family: 'security',
   defaultSeverity: 'error',
   summary: 'GRANT to anon/authenticated on a table whose row-level security is off',
+  nodeTypes: [...OBSERVED_NODE_TYPES, ...['GrantStmt']],
   check(stmt, ctx) {
     const state = observe(stmt, ctx);
     const { node } = stmt;
@@ -180,6 +192,7 @@ export const authFunctionUnwrappedInPolicy: LintRule = {
   family: 'security',
   defaultSeverity: 'warning',
   summary: 'A policy calls auth.uid()/auth.jwt()/auth.role() per row instead of once as (select auth.uid())',
+  nodeTypes: [...OBSERVED_NODE_TYPES, ...['AlterPolicyStmt']],
   check(stmt, ctx) {
     observe(stmt, ctx);
     if (stmt.nodeType !== 'CreatePolicyStmt' && stmt.nodeType !== 'AlterPolicyStmt') return;
@@ -235,6 +248,7 @@ export const authUsersExposed: LintRule = {
   family: 'security',
   defaultSeverity: 'error',
   summary: 'A view in an exposed schema reading auth.users, or a grant on auth.users to the API roles',
+  nodeTypes: [...OBSERVED_NODE_TYPES, ...['GrantStmt']],
   check(stmt, ctx) {
     observe(stmt, ctx);
     const { node } = stmt;
