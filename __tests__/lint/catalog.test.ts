@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { catalogCheck } from '../../src/lint/catalog-check.js';
 import {
   catalogSeverity,
@@ -149,6 +150,26 @@ describe.each(testServers())('catalog security checks of the rehearsed schema on
     expect(await securityState(db.url)).toEqual(securityBefore);
     if (canDump) expect(schemaDump(db.url)).toBe(dumpBefore);
     expect(await query(db.url, "select to_regclass('public.dyn_notes') as t")).toEqual([{ t: null }]);
+  });
+
+  it('follows the lint config (exposed schemas, severities), and is off with lint: off', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_dynamic.sql':
+        "create schema api;\ndo $$ begin execute 'create table api.items (id int)'; execute 'create table public.notes (id int)'; end $$;\n",
+      'lint.yml': 'exposed-schemas: [api]\nrules:\n  rls-disabled-in-exposed-schema: warning\n',
+    });
+    const { result } = await runGuard('plan', db.url, dir, { 'lint-config': join(dir, 'lint.yml') });
+    expect(result.status).toBe('success');
+    expect(
+      (result.lint?.findings ?? [])
+        .filter((f) => f.source === 'catalog')
+        .map((f) => `${f.severity} ${f.message}`),
+    ).toEqual([expect.stringMatching(/^warning .*table api\.items /)]);
+
+    const off = await runGuard('plan', db.url, dir, { lint: 'off' });
+    expect(off.result.status).toBe('success');
+    expect((off.result.lint?.findings ?? []).filter((f) => f.source === 'catalog')).toEqual([]);
   });
 
   it('the catalog diff of the same release, snapshot by snapshot: exactly the new hazards, with their messages', async () => {
