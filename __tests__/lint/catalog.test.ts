@@ -263,6 +263,23 @@ describe.each(testServers())('catalog security checks of the rehearsed schema on
     ]);
   });
 
+  it('outside a transaction (a shadow database) the hooks take their snapshots without a savepoint', async () => {
+    const db = await newDb();
+    await withPg(db.url, async (client) => {
+      const check = catalogCheck();
+      await check.hooks.afterBegin!(client);
+      await client.query('CREATE TABLE "MixedCase" (id int)');
+      await check.hooks.beforeRollback!(client);
+      expect(check.problem()).toBeUndefined();
+      expect(check.findings()!.map(({ object }) => object)).toEqual(['public."MixedCase"']);
+      // A static finding names it as parsed (no quotes): one finding per object all the same.
+      const report = await lintSql(['create table "MixedCase" (id int);']);
+      expect(withCatalogFindings(report, check.findings()!).findings.map((f) => f.source)).toEqual([
+        'static',
+      ]);
+    });
+  });
+
   it('a snapshot that fails is skipped under its savepoint: the rehearsal transaction goes on and the problem is said', async () => {
     const db = await newDb();
     await withPg(db.url, async (client) => {

@@ -10,6 +10,9 @@ import {
 } from './catalog.js';
 import type { LintSeverity } from './types.js';
 
+/** SQLSTATE 25P01: SAVEPOINT outside a transaction block. */
+const NO_TRANSACTION = '25P01';
+
 export interface CatalogCheck {
   /** For `rehearse`: snapshots the catalog before the first pending file and after the last. */
   hooks: RehearsalHooks;
@@ -23,9 +26,10 @@ export interface CatalogCheck {
 }
 
 /**
- * The catalog security checks of one rehearsal. Each snapshot runs under a savepoint, so a query
- * that fails (a catalog the role may not read, say) neither aborts the rehearsal's transaction nor
- * fails `plan`: the check is skipped and `problem()` says why.
+ * The catalog security checks of one rehearsal (or of a shadow database: call the hooks with its
+ * connection before the first file and after the last). Inside a transaction each snapshot runs
+ * under a savepoint, so a query that fails (a catalog the role may not read, say) neither aborts
+ * the rehearsal's transaction nor fails `plan`: the check is skipped and `problem()` says why.
  */
 export function catalogCheck(
   options: {
@@ -39,14 +43,22 @@ export function catalogCheck(
 
   const take = async (client: CatalogClient): Promise<CatalogSnapshot | undefined> => {
     if (failure) return undefined;
-    await client.query('SAVEPOINT migration_guard_catalog');
+    // Inside a transaction (the rehearsal) under a savepoint; outside one (a shadow database
+    // between files) a failed query aborts nothing, so none is needed.
+    const guarded = await client.query('SAVEPOINT migration_guard_catalog').then(
+      () => true,
+      (error: { code?: string }) => {
+        if (error.code === NO_TRANSACTION) return false;
+        throw error;
+      },
+    );
     try {
       const snapshot = await securitySnapshot(client, options.exposedSchemas);
-      await client.query('RELEASE SAVEPOINT migration_guard_catalog');
+      if (guarded) await client.query('RELEASE SAVEPOINT migration_guard_catalog');
       return snapshot;
     } catch (error) {
       failure = `the catalog security checks could not read the catalog: ${errorMessage(error)}`;
-      await client.query('ROLLBACK TO SAVEPOINT migration_guard_catalog');
+      if (guarded) await client.query('ROLLBACK TO SAVEPOINT migration_guard_catalog');
       return undefined;
     }
   };

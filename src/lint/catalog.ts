@@ -212,7 +212,9 @@ export function withCatalogFindings(report: LintReport | undefined, findings: Ca
 }
 
 /** Whether a static message names `object` (qualified, or unqualified in the `public` schema). */
-function mentions(message: string, object: string): boolean {
+function mentions(message: string, quoted: string): boolean {
+  // The catalog quotes names as format('%I') does ("MyTable"); the rules write them as parsed.
+  const object = quoted.replace(/"/g, '');
   const words = new Set(message.split(/[\s,:;()]+/));
   if (words.has(object)) return true;
   return object.startsWith('public.') && words.has(object.slice('public.'.length));
