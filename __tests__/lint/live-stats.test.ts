@@ -29,6 +29,7 @@ describe.each(testServers())('lint with live table sizes on $name', (server) => 
     const report = await withPg(db.url, async (client) => {
       const load = liveStatsLoader(client);
       return lintSql(files, {
+        exposedSchemas: [], // table fresh's missing RLS (a security rule) is not what this is about
         loadTableStats: (tables) => {
           asked.push(tables.map((t) => `${t.schema}.${t.table}`));
           return load(tables);
