@@ -1,6 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { databaseState, databasesFor, query, testServers } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
+import {
+  ENUM_REVERT_REST,
+  ENUM_REVERT_TYPE,
+  ENUM_TYPE,
+  ENUM_USE,
+  MULTIBYTE_RUNTIME,
+  MULTIBYTE_SYNTAX,
+  REAL_WORLD_RELEASE,
+} from '../helpers/real-world-sql.js';
 import { runGuard } from '../helpers/run.js';
 
 describe.each(testServers())('SQL that real projects write, on $name', (server) => {
@@ -10,28 +19,7 @@ describe.each(testServers())('SQL that real projects write, on $name', (server) 
     'applies dollar quotes, DO blocks, CONCURRENTLY, a wrapped file, an empty file, CRLF and non-ASCII text in one run (%s)',
     async (mode) => {
       const db = await newDb();
-      const dir = migrationsDir({
-        '20240101000000_functions.sql': [
-          "-- a comment with a semicolon; and 'quotes'",
-          '/* block comment; still a comment */',
-          "create table notes (id int primary key, body text default 'a;b');",
-          'create function add_note(p text) returns void language plpgsql as $body$',
-          'begin',
-          "  insert into notes values ((select coalesce(max(id), 0) + 1 from notes), p || ';');",
-          'end;',
-          '$body$;',
-          "do $$ begin perform add_note('from a DO block; with semicolon'); end $$;",
-          "select add_note($tag$dollar 'quoted'; text$tag$);",
-        ].join('\n'),
-        '20240102000000_index.sql':
-          "create table events (id bigint, kind text);\ncreate index concurrently events_kind_idx on events (kind);\ninsert into events values (1, 'x');\n",
-        '20240103000000_wrapped.sql':
-          'BEGIN;\ncreate table wrapped (id int);\ninsert into wrapped values (1);\nCOMMIT;\n',
-        '20240104000000_empty.sql': '',
-        '20240105000000_crlf.sql': 'create table crlf (id int);\r\ninsert into crlf values (1);\r\n',
-        '20240106000000_unicode.sql':
-          "select 'héllo wörld 🎉; not a split';\ncreate table unicode_ok (name text default 'ünïcode');\n",
-      });
+      const dir = migrationsDir(REAL_WORLD_RELEASE);
       const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
       expect(result.error).toBeUndefined();
       expect(result.status).toBe('success');
@@ -75,13 +63,9 @@ describe.each(testServers())('SQL that real projects write, on $name', (server) 
 
   it('commits a new enum value before a later file of the same run uses it (SQLSTATE 55P04 otherwise)', async () => {
     const db = await newDb();
-    const dir = migrationsDir({ '1_type.sql': "create type mood as enum ('happy');" });
+    const dir = migrationsDir(ENUM_TYPE);
     expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
-    addFiles(dir, {
-      '2_add_value.sql': "alter type mood add value 'sad';",
-      '3_use_value.sql': "create table people (m mood default 'sad');\ninsert into people values ('sad');",
-      '4_more.sql': 'create table after_enum (id int);',
-    });
+    addFiles(dir, ENUM_USE);
     const { result } = await runGuard('apply', db.url, dir);
     expect(result.error).toBeUndefined();
     expect(result.applied).toEqual(['2', '3', '4']);
@@ -93,19 +77,10 @@ describe.each(testServers())('SQL that real projects write, on $name', (server) 
 
   it('in all mode, a failure after an enum value forced an early commit reverts the committed files with their down migrations', async () => {
     const db = await newDb();
-    const dir = migrationsDir({
-      '1_type.sql': "create type mood as enum ('happy');",
-      '1_type.down.sql': 'drop type mood;',
-    });
+    const dir = migrationsDir(ENUM_REVERT_TYPE);
     expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
     const before = await databaseState(db.url);
-    addFiles(dir, {
-      '2_table.sql': 'create table people (id int);',
-      '2_table.down.sql': 'drop table people;',
-      '3_add_value.sql': "alter type mood add value 'sad';",
-      '3_add_value.down.sql': "delete from pg_enum where enumlabel = 'sad' and enumtypid = 'mood'::regtype;",
-      '4_use_value.sql': "alter table people add column m mood default 'sad';\nselect 1/0;",
-    });
+    addFiles(dir, ENUM_REVERT_REST);
     const { result } = await runGuard('apply', db.url, dir);
     expect(result.status).toBe('rolled-back');
     expect(result.rollback).toMatchObject({ kind: 'automatic', succeeded: true, reverted: ['3', '2'] });
@@ -114,14 +89,12 @@ describe.each(testServers())('SQL that real projects write, on $name', (server) 
 
   it('points runtime and syntax errors at file:line:column in characters after multi-byte text', async () => {
     const db = await newDb();
-    const runtime = migrationsDir({
-      '1_runtime.sql': "select 1;\nselect 'é🎉', nosuchcolumn from pg_class;\n",
-    });
+    const runtime = migrationsDir(MULTIBYTE_RUNTIME);
     const failed = await runGuard('apply', db.url, runtime);
     expect(failed.result.status).toBe('rolled-back');
     expect(failed.result.error).toMatchObject({ sqlstate: '42703', line: 2, column: 14 });
 
-    const syntax = migrationsDir({ '1_syntax.sql': "select 1;\nselect 'é🎉' frm pg_class oops;\n" });
+    const syntax = migrationsDir(MULTIBYTE_SYNTAX);
     const untouched = await newDb();
     const parse = await runGuard('apply', untouched.url, syntax);
     expect(parse.result.status).toBe('failed');

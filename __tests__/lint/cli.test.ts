@@ -44,8 +44,16 @@ describe('the lint command (CLI)', () => {
     const dir = migrationsDir({
       '1_a.sql': 'create table t (id bigint primary key, name varchar(20));',
       '2_b.sql': 'create index i on t (name);',
+      // No exposed schema: table t's missing RLS (a security rule, an error) is not what this is about.
+      'lint.yml': 'exposed-schemas: []\n',
     });
-    const { code, stdout, stderr } = await cli(['lint', '--migrations-dir', dir]);
+    const { code, stdout, stderr } = await cli([
+      'lint',
+      '--migrations-dir',
+      dir,
+      '--lint-config',
+      join(dir, 'lint.yml'),
+    ]);
     // Outside the working directory, discovery shows absolute paths.
     const file = (name: string) => join(dir, name);
     expect(stdout.split('\n').filter(Boolean)).toEqual([

@@ -8,6 +8,9 @@ import { refuseOversizedFiles } from '../migrations/limits.js';
 import type { CommandContext } from './context.js';
 import { resumePartialFiles } from '../engine/staged-apply/partial-files.js';
 import { withSession } from './session.js';
+import { catalogCheck } from '../lint/catalog-check.js';
+import { catalogSeverity, withCatalogFindings } from '../lint/catalog.js';
+import { lintConfigFor } from '../lint/config.js';
 
 /**
  * plan: what apply would do, proven by running it: drift and order checks, then every pending
@@ -55,12 +58,22 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       };
     });
     await runner.start();
+    // The catalog security checks follow the lint config (exposed schemas, severities); off with lint.
+    const lintConfig = settings.lint === 'off' ? undefined : await lintConfigFor(settings, ctx.cwd);
+    const catalog = catalogCheck({
+      exposedSchemas: lintConfig?.exposedSchemas,
+      severityOf: catalogSeverity(lintConfig?.rules),
+    });
     const rehearsal = await rehearse(execution.units, {
       runner,
       lockTimeoutMs: settings.lockTimeoutMs,
       statementTimeoutMs: settings.statementTimeoutMs,
+      hooks: lintConfig && catalog.hooks,
     });
     result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+    const catalogFindings = catalog.findings();
+    if (catalogFindings) result.lint = withCatalogFindings(result.lint, catalogFindings);
+    if (catalog.problem()) logger.warn(catalog.problem()!);
     if (rehearsal.failure) {
       const { error, version } = rehearsal.failure;
       const failed = result.migrations.find((m) => m.version === version);

@@ -4,6 +4,16 @@ import { CancelledError, type StatementRunner } from './statement-runner.js';
 import { batchesFrom, locateFailure } from './batches.js';
 import type { Step, StatementStep, Unit } from './units.js';
 import type { StreamedRun } from './stream.js';
+import type { Client } from '../db/connect.js';
+
+/**
+ * Looks at the database inside the rehearsal's transaction (plan's catalog security checks):
+ * before the first pending statement, and once every one has run without error, before the rollback.
+ */
+export interface RehearsalHooks {
+  afterBegin?(client: Client): Promise<void>;
+  beforeRollback?(client: Client): Promise<void>;
+}
 
 export interface RehearsalOutcome {
   /** What failed; `version` is missing when no single file can be named (a deferred constraint). */
@@ -23,7 +33,12 @@ const UNSAFE_NEW_ENUM_VALUE = '55P04';
  */
 export async function rehearse(
   units: Unit[],
-  options: { runner: StatementRunner; lockTimeoutMs: number; statementTimeoutMs?: number },
+  options: {
+    runner: StatementRunner;
+    lockTimeoutMs: number;
+    statementTimeoutMs?: number;
+    hooks?: RehearsalHooks;
+  },
 ): Promise<RehearsalOutcome> {
   const { runner } = options;
   const notRehearsed: string[] = [];
@@ -34,6 +49,7 @@ export async function rehearse(
   );
   try {
     await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
+    await options.hooks?.afterBegin?.(runner.client);
     for (let s = 0; s < segments.length; s++) {
       const segment = segments[s];
       if ('skipped' in segment) {
@@ -69,7 +85,9 @@ export async function rehearse(
       }
     }
     const deferred = await deferredConstraintFailure(runner);
-    return deferred ? { failure: deferred, notRehearsed } : { notRehearsed };
+    if (deferred) return { failure: deferred, notRehearsed };
+    await options.hooks?.beforeRollback?.(runner.client);
+    return { notRehearsed };
   } finally {
     await runner.client.query('ROLLBACK').catch(() => {});
   }

@@ -1,5 +1,6 @@
 import type { CommandName, TransactionMode } from '../config/settings.js';
 import type { AbandonedRun } from '../db/abandoned-runs.js';
+import type { LintReport } from '../lint/types.js';
 import type { ManualRunRefusal } from '../guard/policy.js';
 
 /**
@@ -204,6 +205,8 @@ export interface RunResult {
   abandonedRuns?: AbandonedRun[];
   /** The migration lock released, or the control connection terminated, by a migration. */
   sessionEffects?: SessionEffect[];
+  /** The linter's findings (static rules, and in `plan` the catalog checks of the rehearsed schema). */
+  lint?: LintReport;
   /** A manual run refused by the guard (role, reason, rate limit): nothing was run. */
   refusal?: ManualRunRefusal;
   message: string;

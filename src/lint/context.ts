@@ -52,6 +52,12 @@ export interface ReleaseHit extends RuleHit {
   statementStart?: number;
 }
 
+/** A live table's row-level security (plan): whether RLS is on, and how many policies it has. */
+export interface TableSecurity {
+  rowSecurity: boolean;
+  policies: number;
+}
+
 export interface TableRef {
   schema: string;
   table: string;
@@ -114,10 +120,17 @@ export class LintContext {
   readonly newTableScope: 'release' | 'file';
   private currentFile = '';
   private readonly createdIn = new Map<string, string>();
+  /** RLS of live tables (plan); undefined without a database, or for a table the database lacks. */
+  readonly tableSecurity: (schema: string, table: string) => TableSecurity | undefined;
 
-  constructor(options: { exposedSchemas: string[]; newTableScope?: 'release' | 'file' }) {
+  constructor(options: {
+    exposedSchemas: string[];
+    newTableScope?: 'release' | 'file';
+    tableSecurity?: (schema: string, table: string) => TableSecurity | undefined;
+  }) {
     this.exposedSchemas = options.exposedSchemas;
     this.newTableScope = options.newTableScope ?? 'release';
+    this.tableSecurity = options.tableSecurity ?? (() => undefined);
   }
 
   startFile(file: string): void {

@@ -21,8 +21,12 @@ export type {
   ReleaseHit,
   TableRef,
   TableStats,
+  TableSecurity,
 } from './context.js';
 export { tableOf, tableKey } from './context.js';
 export { liveTableStats, liveStatsLoader } from './live-stats.js';
+export { liveTableSecurity } from './live-security.js';
+export { catalogCheck, type CatalogCheck } from './catalog-check.js';
+export { catalogSeverity, withCatalogFindings, securitySnapshot, newSecurityFindings } from './catalog.js';
 export { RULES, RULE_IDS } from './rules/index.js';
 export type { LintFinding, LintReport, LintSeverity, LintFailLevel, RuleFamily } from './types.js';

@@ -10,6 +10,7 @@ import {
   type RuleHit,
   type RuleHits,
   type TableRef,
+  type TableSecurity,
   type TableStats,
 } from './context.js';
 import { findIgnores, type IgnoreComment } from './ignore.js';
@@ -38,6 +39,8 @@ export interface LintOptions {
    * files included, so it cannot tell which tables already exist).
    */
   newTableScope?: 'release' | 'file';
+  /** Live tables' row-level security (plan: liveTableSecurity in live-security.ts), for the security rules. */
+  tableSecurity?: (schema: string, table: string) => TableSecurity | undefined;
   /** The rules to run (default: all registered ones); for tests of one rule. */
   rules?: LintRule[];
 }
@@ -74,6 +77,7 @@ export async function lintMigrations(
   const ctx = new LintContext({
     exposedSchemas: options.exposedSchemas ?? config.exposedSchemas,
     newTableScope: options.newTableScope,
+    tableSecurity: options.tableSecurity,
   });
   // Rules by the node types they look at: most statements of a long history (INSERTs) meet few rules.
   const forAll = rules.filter((r) => r.check && !r.nodeTypes);
