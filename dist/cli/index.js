@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9738);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3858);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9738:
+/***/ 3858:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -10987,6 +10987,7 @@ async function rehearse(units, options) {
     const segments = units.map((u) => u.kind === 'transaction' ? { steps: u.steps } : { skipped: u.step });
     try {
         await runner.query(`BEGIN; ${sessionSettings(options, 'LOCAL')}`);
+        await options.hooks?.afterBegin?.(runner.client);
         for (let s = 0; s < segments.length; s++) {
             const segment = segments[s];
             if ('skipped' in segment) {
@@ -11021,7 +11022,10 @@ async function rehearse(units, options) {
             }
         }
         const deferred = await deferredConstraintFailure(runner);
-        return deferred ? { failure: deferred, notRehearsed } : { notRehearsed };
+        if (deferred)
+            return { failure: deferred, notRehearsed };
+        await options.hooks?.beforeRollback?.(runner.client);
+        return { notRehearsed };
     }
     finally {
         await runner.client.query('ROLLBACK').catch(() => { });
@@ -15005,1701 +15009,217 @@ function newResult(ctx, startedAt = new Date()) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/commands/plan.ts
-
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/lint/catalog.ts
 /**
- * plan: what apply would do, proven by running it: drift and order checks, then every pending
- * statement in a transaction that is always rolled back, under the lock timeout. Changes nothing
- * (except sequences, which PostgreSQL never rolls back).
+ * Default severities of the catalog's rules (the static rules of the same ids use the same ones).
+ * Row-level security and exposed user data are errors; a mutable search_path is a warning.
  */
-async function planCommand(ctx, result) {
-    const { settings, logger } = ctx;
-    result.transactionMode = settings.transactionMode;
-    return withSession(ctx, result, { lock: false }, async ({ plan, runner }) => {
-        result.status_rows = plan.rows;
-        const blocking = result.findings.filter((f) => f.severity === 'error');
-        if (blocking.length > 0) {
-            throw new GuardError('drift', `apply would refuse to run: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`);
-        }
-        if (plan.pending.length === 0) {
-            result.status = 'nothing-to-do';
-            result.message = 'Nothing to apply: every migration is already applied.';
-            return result;
-        }
-        refuseOversizedFiles(plan.pending);
-        const prepared = await prepareMigrations(plan.pending);
-        // A file an earlier run left partly applied is rehearsed from where apply would resume it.
-        const execution = buildExecutionPlan(resumePartialFiles(prepared, plan.partial), settings.transactionMode);
-        reportTimeoutChanges(result, logger, prepared, settings);
-        result.migrations = prepared.map((p) => {
-            const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
-            const notes = notesOf(p);
-            return {
-                version: p.migration.version,
-                name: p.migration.name,
-                file: p.migration.path,
-                status: 'pending',
-                durationMs: 0,
-                statements: p.statements.length,
-                atomic: reasons.length === 0,
-                nonAtomicReasons: reasons,
-                ...(notes && { notes }),
-            };
-        });
-        await runner.start();
-        const rehearsal = await rehearse(execution.units, {
-            runner,
-            lockTimeoutMs: settings.lockTimeoutMs,
-            statementTimeoutMs: settings.statementTimeoutMs,
-        });
-        result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
-        if (rehearsal.failure) {
-            const { error, version } = rehearsal.failure;
-            const failed = result.migrations.find((m) => m.version === version);
-            if (failed)
-                Object.assign(failed, { status: 'failed', error });
-            result.error = error;
-            if (ctx.signal?.aborted) {
-                result.status = 'cancelled';
-                result.cancelled = true;
-                result.message = `${error.message}. The rehearsal was rolled back; nothing was changed.`;
-                return result;
-            }
-            result.status = 'failed';
-            result.message = `${formatLocation(error)}${error.message}. apply would fail here; nothing was changed.`;
-            return result;
-        }
-        result.status = 'success';
-        result.message = `${plan.pending.length} pending migration(s) rehearsed and rolled back without error${rehearsal.notRehearsed.length ? ` (${rehearsal.notRehearsed.length} statement(s) could not be rehearsed)` : ''}; nothing was changed.`;
-        logger.info(result.message);
-        return result;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/backup/encrypted-restore.ts
-
-
-
-
-
+const CATALOG_SEVERITY = {
+    'rls-disabled-in-exposed-schema': 'error',
+    'security-definer-search-path': 'warning',
+    'view-without-security-invoker': 'error',
+    'auth-users-exposed': 'error',
+};
+/** Objects that belong to an extension are the extension's business, not the release's. */
+const NOT_EXTENSION_MEMBER = (classid, objid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${classid}'::regclass AND e.objid = ${objid} AND e.deptype = 'e')`;
 /**
- * Restores an age-encrypted archive with nothing decrypted on disk: the file is decrypted in
- * memory into pg_restore's standard input, whose SQL goes straight into psql's. The transaction is
- * ours, not psql's --single-transaction (which commits at the end of its input, however that end
- * came): `preamble` begins it, and COMMIT is written to psql only once the whole file has
- * decrypted and authenticated and pg_restore has exited cleanly. Any failure before that stops
- * psql; and should this process die mid-way, psql reads the end of its input with the transaction
- * still open, and PostgreSQL rolls it back when psql disconnects.
+ * Whether the API roles can read relation `oid`: true when they can, and also when neither role
+ * exists (plain PostgreSQL, where "exposed schema" is all we know).
  */
-async function streamEncryptedRestore(options) {
-    const what = { path: options.path, code: options.code };
-    // The header is opened before any program starts: a wrong identity changes nothing.
-    const clear = await decryptWith(options.identities, webStream((0,external_node_fs_.createReadStream)(options.path, { highWaterMark: 1024 * 1024 })), what);
-    const apply = startProcess(options.psql, [...options.psqlArgs, '-f', options.preamble, '-f', '-'], {
-        env: options.env,
-        timeoutMs: options.timeoutMs,
-        stdin: true,
-    });
-    const render = startProcess(options.pgRestore, ['-L', options.list, '-f', '-'], {
-        timeoutMs: options.timeoutMs,
-        stdin: true,
-        stdout: 'stream',
-    });
-    render.stdout.pipe(apply.stdin, { end: false });
-    // psql gone early (an SQL error, a lost connection): pg_restore could only block on a full pipe.
-    void apply.done.then(() => render.stop());
-    let decryption;
-    try {
-        for await (const chunk of clear) {
-            if (render.stdin.destroyed)
-                break;
-            await writeChunk(render.stdin, chunk);
-        }
-    }
-    catch (error) {
-        decryption = decryptionFailure(error, what);
-        render.stop();
-    }
-    render.stdin.end();
-    const rendered = await render.done;
-    // Exited already: its own result explains the failure.
-    const early = await Promise.race([apply.done, Promise.resolve(undefined)]);
-    const ok = !decryption && rendered.code === 0 && !early;
-    if (ok)
-        apply.stdin.end(`\nCOMMIT;\n\\echo ${COMMITTED}\n`);
-    else if (!early)
-        apply.stop();
-    const applied = await apply.done;
-    return {
-        decryption,
-        render: rendered,
-        apply: { ...applied, stopped: !ok && !early, committed: applied.stdout.includes(COMMITTED) },
-    };
-}
-/** psql prints this after our COMMIT succeeded: without it, nothing was committed. */
-const COMMITTED = 'mg-restore-committed';
+const READABLE_BY_API_ROLES = (oid) => `(
+  NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname IN ('anon', 'authenticated'))
+  OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname IN ('anon', 'authenticated')
+             AND pg_catalog.has_table_privilege(r.oid, ${oid}, 'SELECT')))`;
+/** A boolean reloption's true spellings, as PostgreSQL's parse_bool accepts them. */
+const INVOKER_ON = `'^security_invoker=(t|tr|tru|true|y|ye|yes|on|1)$'`;
 /**
- * Opens the header of an encrypted backup and stops: whether `identities` can decrypt it, known
- * before a restore takes its lock, its safety backup or writes its run record. A file that is not
- * age-encrypted (or missing) passes: the restore itself reports on it.
+ * One round trip; $1 is the exposed schemas. Every branch reads only the catalog and works on a
+ * plain PostgreSQL without Supabase's roles or `auth` schema.
  */
-async function assertDecryptable(path, identities, code) {
-    if (!(await isAgeFile(path).catch(() => false)))
-        return;
-    if (!identities?.length) {
-        throw new GuardError(code, `The backup ${path} is age-encrypted. Nothing was changed.`, {
-            hint: 'Set backup-decryption-key to the age identity (AGE-SECRET-KEY-1…) matching the backup-encryption-key it was taken with, from a secret.',
-        });
+const SNAPSHOT_SQL = `
+SELECT 'rls-disabled-in-exposed-schema' AS rule, c.oid::text AS key,
+       format('%I.%I', n.nspname, c.relname) AS object, NULL AS detail
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND NOT c.relrowsecurity AND n.nspname = ANY ($1::text[])
+   AND ${NOT_EXTENSION_MEMBER('pg_catalog.pg_class', 'c.oid')}
+UNION ALL
+SELECT 'security-definer-search-path', p.oid::text,
+       format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)), NULL
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+ WHERE p.prosecdef AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+   AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) AS cfg WHERE cfg LIKE 'search\\_path=%')
+   AND ${NOT_EXTENSION_MEMBER('pg_catalog.pg_proc', 'p.oid')}
+UNION ALL
+SELECT 'view-without-security-invoker', c.oid::text, format('%I.%I', n.nspname, c.relname), NULL
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'v' AND n.nspname = ANY ($1::text[])
+   AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(c.reloptions, '{}')) AS o WHERE lower(o) ~ ${INVOKER_ON})
+   AND ${READABLE_BY_API_ROLES('c.oid')}
+   AND ${NOT_EXTENSION_MEMBER('pg_catalog.pg_class', 'c.oid')}
+UNION ALL
+SELECT DISTINCT 'auth-users-exposed', 'view:' || c.oid::text, format('%I.%I', n.nspname, c.relname), 'view'
+  FROM pg_catalog.pg_depend d
+  JOIN pg_catalog.pg_rewrite w ON w.oid = d.objid
+  JOIN pg_catalog.pg_class c ON c.oid = w.ev_class
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+   AND d.refobjid = to_regclass('auth.users') AND c.oid <> d.refobjid
+   AND c.relkind IN ('v', 'm') AND n.nspname = ANY ($1::text[])
+   AND ${READABLE_BY_API_ROLES('c.oid')}
+UNION ALL
+SELECT 'auth-users-exposed', 'grant:' || coalesce(r.rolname, 'PUBLIC') || ':' || a.privilege_type || coalesce(':' || g.attname, ''),
+       'auth.users', coalesce(r.rolname, 'PUBLIC') || ' ' || a.privilege_type || coalesce(' (' || g.attname || ')', '')
+  FROM (SELECT NULL::name AS attname, c.relacl AS acl FROM pg_catalog.pg_class c WHERE c.oid = to_regclass('auth.users')
+        UNION ALL
+        SELECT t.attname, t.attacl FROM pg_catalog.pg_attribute t
+         WHERE t.attrelid = to_regclass('auth.users') AND t.attacl IS NOT NULL AND NOT t.attisdropped) AS g,
+       LATERAL aclexplode(g.acl) AS a
+  LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+ WHERE a.grantee = 0 OR r.rolname IN ('anon', 'authenticated')`;
+/** The security hazards in the catalog now. `exposedSchemas` defaults to `public` (Supabase's API schema). */
+async function securitySnapshot(client, exposedSchemas = ['public']) {
+    const { rows } = await client.query(SNAPSHOT_SQL, [
+        exposedSchemas,
+    ]);
+    const snapshot = new Map();
+    for (const row of rows) {
+        const hazard = { rule: row.rule, key: row.key, object: row.object };
+        if (row.detail)
+            hazard.detail = row.detail;
+        snapshot.set(`${row.rule}:${row.key}`, hazard);
     }
-    const clear = await decryptWith(identities, webStream((0,external_node_fs_.createReadStream)(path)), { path, code });
-    await clear.cancel();
+    return snapshot;
 }
-
-;// CONCATENATED MODULE: ./src/backup/restore.ts
-
-
-
-
-
-
-
-
-
-
-/** Platform schemas of a Supabase project: owned by Supabase's roles or full of its extensions. */
-const SUPABASE_KEEP_SCHEMAS = 'auth,storage,realtime,_realtime,extensions,graphql,graphql_public,vault,pgsodium,pgsodium_masks,net,supabase_functions,_analytics,pgbouncer,cron,pgtle,pgmq,topology'.split(',');
-const restore_DEFAULT_TIMEOUT_MS = 2 * 60 * 60_000;
-/** Objects PostgreSQL can drop and recreate without losing data; everything else outside the scope stops the restore. */
-const ATTACHMENTS = new Set('pg_trigger,pg_policy,pg_rewrite,pg_event_trigger,pg_publication_rel,pg_default_acl'.split(','));
-const GLOBALS_BY_NAME = new Set(['EXTENSION', 'EVENT TRIGGER', 'PUBLICATION']);
 /**
- * Makes the database equal to the backup for everything the backup covers, in one transaction:
- * a psql session with --single-transaction first drops every schema in scope (those in the backup
- * and those created since), then runs pg_restore's script. A failure anywhere rolls all of it back.
+ * The hazards in `after` that `before` did not have, as findings (source `catalog`, no file: the
+ * catalog cannot say which file made them), in a stable order. `severityOf` applies the user's
+ * configured severities; a rule set to `off` there returns undefined and is dropped.
  */
-async function restoreBackup(options) {
-    const { target, tools, runner, logger } = options;
-    const started = Date.now();
-    const path = (0,external_node_path_namespaceObject.resolve)(options.path);
-    const untouched = (message, hint, code = 'restore-failed') => new GuardError(code, `${message}. Nothing was changed.`, { hint });
-    if (!(await (0,promises_namespaceObject.stat)(path).catch(() => undefined))?.isFile()) {
-        throw untouched(`The backup ${path} does not exist`, 'Set backup-path to a file the backup command wrote.');
-    }
-    const sha256 = await sha256File(path);
-    const expected = options.expectedSha256?.toLowerCase();
-    if (expected && expected !== sha256) {
-        const hint = 'The file was damaged or replaced since it was recorded: restore an intact copy.';
-        throw untouched(`The backup ${path} has sha256 ${sha256}, not the expected ${expected}`, hint, 'backup-checksum');
-    }
-    const psql = tools.psql;
-    if (!psql) {
-        const hint = 'Install the whole PostgreSQL client package: it ships pg_dump, pg_restore and psql together.';
-        throw untouched(`psql was not found beside ${tools.pgRestore.path}`, hint);
-    }
-    const encrypted = await isAgeFile(path);
-    const identities = options.identities?.length ? options.identities : undefined;
-    if (encrypted && !identities) {
-        throw untouched(`The backup ${path} is age-encrypted`, 'Set backup-decryption-key to the age identity (AGE-SECRET-KEY-1…) matching the backup-encryption-key it was taken with, from a secret.');
-    }
-    if (!encrypted && identities)
-        logger.warn(`${path} is not encrypted: backup-decryption-key is not needed`);
-    // Encrypted: the whole file is decrypted (every chunk authenticated) to read its table of contents,
-    // so a wrong key or a damaged file stops here, before the database is even read.
-    const toc = encrypted
-        ? await encryptedToc(path, identities, tools)
-        : await readToc(path, tools, runner, 'restore-failed');
-    const plan = await withClient(target, { applicationName: 'supabase-migration-guard restore' }, (client) => planRestore(client, toc, options.keepSchemas, options.alsoKeep ?? []));
-    if (plan.refused.length > 0) {
-        const kept = plan.kept.map((k) => k.name).join(', ') || 'none';
-        throw untouched(`Restoring would drop objects in schemas this restore leaves alone (${kept}) that the backup cannot ` +
-            `recreate: ${plan.refused.join('; ')}`, 'They depend on objects in the restored schemas: drop or move them first, or restore as their owner.');
-    }
-    for (const k of plan.kept)
-        logger.warn(`Restore leaves schema ${k.name} as it is now (${k.reason})`);
-    if (toc.entries.some((e) => /^(BLOB|LARGE OBJECT)/.test(e.desc))) {
-        logger.warn('Large objects are not part of any schema: the restore leaves them as they are now');
-    }
-    const work = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'mg-restore-'));
-    try {
-        const [list, script, preamble] = ['entries.list', 'restore.sql', 'preamble.sql'].map((f) => (0,external_node_path_namespaceObject.join)(work, f));
-        await (0,promises_namespaceObject.writeFile)(list, toc.entries.map((e) => (plan.include.has(e.id) ? e.line : `;${e.line}`)).join('\n'));
-        const timeoutMs = options.timeoutMs ?? restore_DEFAULT_TIMEOUT_MS;
-        const damaged = (stderr) => untouched(`pg_restore cannot read ${path}: ${lastLines(stderr)}`, 'The archive is damaged or incomplete: restore an intact copy or another backup.');
-        const preambleText = preambleSql(plan, options.lockTimeoutMs ?? 0);
-        // Streamed: the transaction is begun here and committed by a COMMIT sent last (see encrypted-restore.ts).
-        await (0,promises_namespaceObject.writeFile)(preamble, encrypted ? `BEGIN;\n${preambleText}` : preambleText);
-        const args = ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--output=${external_node_os_namespaceObject.devNull}`];
-        const env = pgEnv(target, tools.pgRestore.major);
-        const entries = `${plan.include.size}/${toc.entries.length} entries`;
-        if (encrypted) {
-            logger.info(`Restoring ${path} (age-encrypted, decrypted in memory) into ${target.display}: ${entries}`);
-            const streamed = await streamEncryptedRestore({
-                path,
-                identities: identities,
-                pgRestore: tools.pgRestore.path,
-                list,
-                psql,
-                psqlArgs: args,
-                preamble,
-                env,
-                timeoutMs,
-                code: 'restore-failed',
-            });
-            if (streamed.decryption)
-                throw streamed.decryption;
-            if (streamed.apply.stopped)
-                throw damaged(streamed.render.stderr);
-            if (streamed.apply.code !== 0)
-                throw psqlFailure(streamed.apply, target, passwordScrubber(target));
-            if (!streamed.apply.committed) {
-                throw new GuardError('restore-failed', `psql reached the end of its input before the restore was committed, so its transaction was rolled back: ${target.display} is as it was before.`, { hint: 'Run the restore again; if it repeats, check what stops psql early (its output above).' });
-            }
-        }
-        else {
-            const rendered = await runner.run(tools.pgRestore.path, ['-L', list, '-f', script, path], {
-                timeoutMs,
-            });
-            if (rendered.code !== 0)
-                throw damaged(rendered.stderr);
-            logger.info(`Restoring ${path} into ${target.display}: ${entries}`);
-            const run = await runner.run(psql, [...args, '--single-transaction', '-f', preamble, '-f', script], {
-                env,
-                timeoutMs,
-            });
-            if (run.code !== 0)
-                throw psqlFailure(run, target, passwordScrubber(target));
-        }
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
-    }
-    const result = {
-        sha256,
-        entries: plan.include.size,
-        totalEntries: toc.entries.length,
-        restoredSchemas: plan.restored,
-        droppedSchemas: plan.dropped,
-        keptSchemas: plan.kept,
-        recreated: plan.recreated,
-        durationMs: Date.now() - started,
-    };
-    logger.info(`Restored ${target.display} from ${path}` +
-        (result.droppedSchemas.length
-            ? `; dropped schemas created since the backup: ${result.droppedSchemas.join(', ')}`
-            : ''));
-    return result;
-}
-async function encryptedToc(path, identities, tools) {
-    const back = await readBackEncrypted({
-        path,
-        identities,
-        pgRestore: tools.pgRestore.path,
-        timeoutMs: LIST_TIMEOUT_MS,
-        code: 'restore-failed',
-    });
-    return tocOf(back.listing, `${path} (decrypted)`, 'restore-failed');
-}
-function psqlFailure(run, target, scrub) {
-    const said = scrub(lastLines(run.stderr));
-    const what = run.timedOut
-        ? 'The restore took too long and was stopped'
-        : /changed while the restore was being prepared/.test(run.stderr)
-            ? 'The database changed while the restore was being prepared'
-            : 'The restore failed';
-    return new GuardError('restore-failed', `${what}; its transaction was rolled back, so ${target.display} is as it was before.` +
-        (said ? `\npsql said:\n${said}` : ''), {
-        hint: run.code === 2
-            ? 'psql lost the connection: if that happened during COMMIT, check the database before retrying.'
-            : 'Fix the cause named above (a missing role or privilege, for example) and run the restore again.',
-    });
-}
-async function planRestore(client, toc, keepSchemas, alsoKeep) {
-    const isSystem = (name) => /^pg_/.test(name) || name === 'information_schema';
-    const schemas = (await client.query(SCHEMAS_SQL)).rows;
-    const now = new Map(schemas.map((s) => [s.name, s]));
-    const onSupabase = (await client.query(`SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'supabase_admin'`)).rowCount;
-    const keep = new Set([...(keepSchemas ?? (onSupabase ? SUPABASE_KEEP_SCHEMAS : [])), ...alsoKeep]);
-    const inDump = new Set(['public']);
-    for (const e of toc.entries) {
-        if (e.desc === 'SCHEMA')
-            inDump.add(e.tag);
-        else if (e.namespace !== '-')
-            inDump.add(e.namespace);
-    }
-    const kept = [];
-    const managed = new Set();
-    for (const name of [...new Set([...inDump, ...now.keys()])].sort()) {
-        const current = now.get(name);
-        if (isSystem(name) || current?.extension_member)
+function newSecurityFindings(before, after, severityOf = (rule) => CATALOG_SEVERITY[rule]) {
+    const findings = [];
+    const added = [...after.entries()]
+        .filter(([key]) => !before.has(key))
+        .map(([, hazard]) => hazard)
+        .sort((a, b) => a.rule.localeCompare(b.rule) || a.object.localeCompare(b.object) || a.key.localeCompare(b.key));
+    for (const hazard of added) {
+        const severity = severityOf(hazard.rule);
+        if (!severity)
             continue;
-        if (keep.has(name))
-            kept.push({ name, reason: 'kept on request' });
-        else if (current && !current.droppable) {
-            kept.push({ name, reason: `owned by ${current.owner}, a role the restoring user is not a member of` });
-        }
-        else
-            managed.add(name);
-    }
-    const drop = [...managed].filter((s) => now.has(s));
-    const outside = (await client.query(outsideSql('$1::text[]'), [drop])).rows;
-    const include = new Set();
-    const byOid = new Map(toc.entries.filter((e) => e.oid > 0).map((e) => [`${e.tableoid}:${e.oid}`, e]));
-    const byName = new Map(toc.entries.map((e) => [`${e.desc}|${e.namespace}|${e.tag}`, e]));
-    const recreated = [];
-    const refused = [];
-    for (const o of outside) {
-        // Tables, views, sequences and columns hold data or shape it: never drop them outside the scope.
-        const relation = o.catalog === 'pg_class' && (o.objsubid > 0 || !['i', 'I'].includes(o.relkind ?? ''));
-        const entry = relation ? undefined : matchEntry(o, byOid, byName);
-        if (entry) {
-            include.add(entry.id);
-            recreated.push(`${o.type} ${o.identity}`);
-        }
-        else if (relation || (o.schema !== '-' && !isAttachment(o))) {
-            // Not in the backup as an entry of its own (a CHECK constraint or column default inside its table's
-            // definition), so dropping it could not be undone.
-            refused.push(`${o.type} ${o.identity}`);
-        }
-    }
-    const existingGlobals = new Set((await client.query(GLOBALS_SQL)).rows.map((r) => r.k));
-    const includedGlobals = new Set();
-    for (const e of toc.entries) {
-        if (e.namespace !== '-') {
-            if (managed.has(e.namespace))
-                include.add(e.id);
-        }
-        else if (e.desc === 'SCHEMA') {
-            if (managed.has(e.tag))
-                include.add(e.id);
-        }
-        else if (GLOBALS_BY_NAME.has(e.desc) && !existingGlobals.has(`${e.desc}|${e.tag}`)) {
-            include.add(e.id); // dropped since the backup: bring it back
-        }
-        // COMMENT and ACL entries name their object the way pg_dump quotes it ("SCHEMA \"My App\"").
-        if (include.has(e.id) && e.namespace === '-') {
-            for (const name of [e.tag, quoteIdent(e.tag)])
-                includedGlobals.add(`${e.desc} ${name}`);
-        }
-    }
-    for (const e of toc.entries) {
-        // COMMENT, ACL and SECURITY LABEL of schemas and of other objects outside schemas follow them.
-        if (e.namespace === '-' &&
-            ['COMMENT', 'ACL', 'SECURITY LABEL'].includes(e.desc) &&
-            includedGlobals.has(e.tag))
-            include.add(e.id);
-    }
-    const restored = [...managed].filter((s) => inDump.has(s));
-    return {
-        drop,
-        restored,
-        dropped: drop.filter((s) => !inDump.has(s)),
-        kept,
-        include,
-        recreated,
-        refused,
-        outsideKeys: outside
-            .map((o) => o.k)
-            .sort()
-            .join(','),
-        recreatePublic: managed.has('public'),
-    };
-}
-/** Objects that pg_dump always writes as entries of their own, so one missing from the backup was created since. */
-function isAttachment(o) {
-    if (o.catalog === 'pg_constraint')
-        return ['f', 'p', 'u', 'x'].includes(o.contype ?? '');
-    if (o.catalog === 'pg_class')
-        return o.relkind === 'i' || o.relkind === 'I';
-    return ATTACHMENTS.has(o.catalog);
-}
-function matchEntry(o, byOid, byName) {
-    const [classid, objid] = o.k.split(':');
-    const candidate = o.objsubid === 0 ? byOid.get(`${classid}:${objid}`) : undefined;
-    // The oid is only trusted when the entry describes an object in the same place.
-    if (candidate && candidate.namespace === o.schema)
-        return candidate;
-    const [first, second, third] = o.names;
-    const onTable = (desc) => `${desc}|${first}|${second} ${third}`;
-    const keys = {
-        pg_trigger: onTable('TRIGGER'),
-        pg_policy: onTable('POLICY'),
-        pg_rewrite: onTable('RULE'),
-        pg_attrdef: onTable('DEFAULT'),
-        pg_constraint: o.type === 'table constraint' ? onTable(o.contype === 'f' ? 'FK CONSTRAINT' : 'CONSTRAINT') : undefined,
-        pg_class: o.relkind === 'i' || o.relkind === 'I' ? `INDEX|${first}|${second}` : undefined,
-        pg_extension: `EXTENSION|-|${first}`,
-        pg_event_trigger: `EVENT TRIGGER|-|${first}`,
-    };
-    const key = keys[o.catalog];
-    return key ? byName.get(key) : undefined;
-}
-function preambleSql(plan, lockTimeoutMs) {
-    const schemas = `ARRAY[${plan.drop.map(quoteLiteral).join(', ')}]::text[]`;
-    const lines = [
-        'SET standard_conforming_strings = on;',
-        'SET client_min_messages = warning;',
-        'SET statement_timeout = 0;',
-        `SET lock_timeout = ${Math.max(0, Math.round(lockTimeoutMs))};`,
-        'SET idle_in_transaction_session_timeout = 0;',
-        // The plan was made on another connection: if what the drop would take along has changed since,
-        // stop before changing anything.
-        'DO $mg_check$',
-        'DECLARE found text;',
-        'BEGIN',
-        `  SELECT string_agg(q.k, ',' ORDER BY q.k COLLATE "C") INTO found FROM (${outsideSql(schemas)}) q;`,
-        `  IF coalesce(found, '') <> ${quoteLiteral(plan.outsideKeys)} THEN`,
-        `    RAISE EXCEPTION 'the database changed while the restore was being prepared: objects outside the restored schemas now depend on them (%)', coalesce(found, '');`,
-        '  END IF;',
-        'END',
-        '$mg_check$;',
-    ];
-    if (plan.drop.length > 0)
-        lines.push(`DROP SCHEMA IF EXISTS ${plan.drop.map(quoteIdent).join(', ')} CASCADE;`);
-    // pg_dump never creates "public" (every new database has it), so recreate it as initdb does;
-    // the archive's COMMENT, ACL and owner entries for it then apply on top.
-    if (plan.recreatePublic) {
-        lines.push('DO $mg_public$', 'BEGIN', "  IF pg_catalog.current_setting('server_version_num')::int >= 150000 THEN", "    EXECUTE 'CREATE SCHEMA public AUTHORIZATION pg_database_owner';", "    EXECUTE 'GRANT USAGE ON SCHEMA public TO PUBLIC';", '  ELSE', "    EXECUTE pg_catalog.format('CREATE SCHEMA public AUTHORIZATION %I', (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = 10));", "    EXECUTE 'GRANT ALL ON SCHEMA public TO PUBLIC';", '  END IF;', "  EXECUTE 'COMMENT ON SCHEMA public IS ''standard public schema''';", 'END', '$mg_public$;');
-    }
-    return lines.join('\n') + '\n';
-}
-const SCHEMAS_SQL = `
-SELECT n.nspname AS name,
-       pg_catalog.pg_has_role(n.nspowner, 'USAGE') AS droppable,
-       pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objid = n.oid AND d.deptype = 'e') AS extension_member
-  FROM pg_catalog.pg_namespace n
- WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'`;
-const GLOBALS_SQL = `
-SELECT 'EXTENSION|' || extname AS k FROM pg_catalog.pg_extension
-UNION ALL SELECT 'EVENT TRIGGER|' || evtname FROM pg_catalog.pg_event_trigger
-UNION ALL SELECT 'PUBLICATION|' || pubname FROM pg_catalog.pg_publication`;
-/**
- * Every object outside `schemas` that DROP SCHEMA … CASCADE would take along: walk pg_depend down
- * from the schemas (and up from an object to its owner for internal dependencies, as a view's rule
- * takes the view), then keep what lives elsewhere. Internal parts, extension members and TOAST
- * go with their owner and are not listed.
- */
-function outsideSql(schemas) {
-    return `
-WITH RECURSIVE doomed(classid, objid, objsubid) AS (
-  SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid, n.oid, 0
-    FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY(${schemas})
-  UNION
-  SELECT CASE WHEN down THEN d.classid ELSE d.refclassid END,
-         CASE WHEN down THEN d.objid ELSE d.refobjid END,
-         CASE WHEN down THEN d.objsubid ELSE d.refobjsubid END
-    FROM doomed x
-    JOIN pg_catalog.pg_depend d
-      ON (d.refclassid = x.classid AND d.refobjid = x.objid AND (x.objsubid = 0 OR d.refobjsubid = x.objsubid))
-      OR (d.classid = x.classid AND d.objid = x.objid AND (x.objsubid = 0 OR d.objsubid = x.objsubid) AND d.deptype = 'i')
-    CROSS JOIN LATERAL (SELECT d.refclassid = x.classid AND d.refobjid = x.objid AS down) dir
-)
-SELECT * FROM (
-  SELECT x.classid::text || ':' || x.objid::text || ':' || x.objsubid::text AS k,
-         x.classid::pg_catalog.regclass::text AS catalog, x.objsubid, i.type, i.identity, a.object_names AS names,
-         coalesce(CASE WHEN i.schema LIKE '"%' THEN replace(substr(i.schema, 2, length(i.schema) - 2), '""', '"')
-                       ELSE i.schema END,
-                  CASE WHEN i.type IN ('trigger', 'policy', 'rule', 'default value') THEN a.object_names[1] END,
-                  '-') AS schema,
-         (SELECT c.relkind::text FROM pg_catalog.pg_class c
-           WHERE c.oid = x.objid AND x.classid = 'pg_catalog.pg_class'::pg_catalog.regclass) AS relkind,
-         (SELECT c.contype::text FROM pg_catalog.pg_constraint c
-           WHERE c.oid = x.objid AND x.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass) AS contype
-    FROM doomed x
-   CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) i
-   CROSS JOIN LATERAL pg_catalog.pg_identify_object_as_address(x.classid, x.objid, x.objsubid) a
-   WHERE x.classid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass
-     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend p
-                      WHERE p.classid = x.classid AND p.objid = x.objid AND p.deptype IN ('i', 'e', 'P', 'S'))
-) o WHERE o.schema <> ALL(${schemas}) AND o.schema !~ '^pg_toast'`;
-}
-
-;// CONCATENATED MODULE: ./src/commands/restore.ts
-
-
-
-
-
-
-
-
-
-
-/** The tool's own run records survive a restore: they are the record of the restore itself. */
-const OWN_SCHEMA = 'migration_guard';
-/**
- * rollback with strategy restore: replaces the database's contents with a backup, in one
- * transaction. Every write made since the backup is discarded, so the caller must name the
- * database in confirm-restore.
- */
-async function restoreCommand(ctx, result) {
-    const { settings, logger } = ctx;
-    const path = settings.backupPath;
-    if (settings.confirmRestore !== settings.database.database) {
-        throw new GuardError('confirmation-required', `Restoring ${path} discards every write made to "${settings.database.database}" since that backup was taken, so it needs confirm-restore: ${settings.database.database}` +
-            (settings.confirmRestore ? ` (got "${settings.confirmRestore}")` : ''), { hint: 'Set confirm-restore to the database name to proceed. Nothing was changed.' });
-    }
-    // A wrong or missing identity is known before the lock, the safety backup or any row is written.
-    await assertDecryptable(path, settings.backupDecryptionKey, 'restore-failed');
-    return withSession(ctx, result, { lock: true, files: false }, async (session) => {
-        const { client, serverMajor } = session;
-        const tools = await resolvePgTools(ctx, serverMajor);
-        await runBackupStage(ctx, result, session, tools); // a safety copy of what the restore will discard
-        await ensureGuardSchema(client);
-        const runId = await startRun(ctx, client, 'rollback');
-        result.runId = runId;
-        logger.warn(`Restoring ${path}: every write made since that backup is discarded`);
-        const restored = await logger.group('Restore', () => restoreBackup({
-            target: settings.database,
-            path,
-            tools,
-            runner: createProcessRunner(),
-            logger,
-            alsoKeep: [OWN_SCHEMA],
-            identities: settings.backupDecryptionKey,
-            lockTimeoutMs: settings.lockTimeoutMs * Math.max(1, settings.lockRetries),
-        }));
-        // Checksums are ours (kept); the history came back from the backup: drop checksums it no longer has.
-        const history = (await readHistory(client)) ?? [];
-        await forgetChecksumsNotIn(client, history.map((h) => h.version));
-        result.rollback = {
-            kind: 'restore',
-            reverted: [],
-            succeeded: true,
-            backupPath: path,
-            nextStep: `Restored ${restored.entries} entries (sha256 ${restored.sha256}); kept as they were: ${restored.keptSchemas.map((k) => k.name).join(', ') || 'none'}.`,
-        };
-        result.currentVersion = history
-            .map((h) => h.version)
-            .filter(isNumericVersion)
-            .sort(compareVersions)
-            .pop();
-        result.status = 'success';
-        result.message = `Restored ${path}: the database now equals that backup. Writes made after the backup were discarded (confirmed by confirm-restore).`;
-        await finishRunRecord(client, ctx.scrubber, runId, {
-            status: 'success',
-            applied: [],
-            // The restore discarded writes: record what was restored, on whose confirmation, and the
-            // safety backup of the state it replaced.
-            details: {
-                strategy: 'restore',
-                restoredBackup: path,
-                restoredSha256: restored.sha256,
-                confirmedDatabase: settings.confirmRestore,
-                safetyBackup: result.backup?.path ?? null,
-                keptSchemas: restored.keptSchemas.map((k) => k.name),
+        findings.push({
+            finding: {
+                rule: hazard.rule,
+                family: 'security',
+                severity,
+                message: messageOf(hazard),
+                source: 'catalog',
             },
+            object: hazard.object.replace(/\(.*$/, ''),
         });
-        logger.info(result.message);
-        return result;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/commands/rollback.ts
-
-
-
-
-
-
-
-
-
-/**
- * rollback: revert the newest `count` applied migrations (default 1), or every one newer than
- * `target-version`, with their down migrations, newest first, in one transaction. With
- * `strategy: restore` it restores a backup instead.
- */
-async function rollbackCommand(ctx, result) {
-    if (ctx.settings.strategy === 'restore')
-        return restoreCommand(ctx, result);
-    const { settings, logger } = ctx;
-    return withSession(ctx, result, { lock: true }, async (session) => {
-        const { plan, set, client, runner } = session;
-        const recorded = plan.rows.filter((r) => r.state !== 'pending').map((r) => r.version);
-        // A history row whose version is not all digits has no place in the order and no file: it is
-        // never a rollback target, and rollback (an emergency tool) is not blocked by it either.
-        const unordered = recorded.filter((v) => !isNumericVersion(v));
-        if (unordered.length > 0) {
-            logger.warn(`Ignored ${unordered.length} history row(s) whose version is not a migration version (${unordered.map((v) => JSON.stringify(v)).join(', ')}): rollback neither counts nor removes them`);
-        }
-        const applied = recorded.filter(isNumericVersion).sort(compareVersions);
-        let targets;
-        if (settings.targetVersion) {
-            if (!applied.includes(settings.targetVersion)) {
-                throw new GuardError('invalid-input', `target-version ${settings.targetVersion} is not an applied migration`, {
-                    hint: `Applied versions: ${applied.slice(-10).join(', ') || 'none'}. target-version is the newest migration to KEEP.`,
-                });
-            }
-            targets = applied.filter((v) => compareVersions(v, settings.targetVersion) > 0);
-        }
-        else {
-            const count = settings.count ?? 1;
-            if (count > applied.length) {
-                throw new GuardError('invalid-input', `count ${count} is more than the ${applied.length} applied migration(s)`);
-            }
-            targets = applied.slice(applied.length - count);
-        }
-        if (targets.length === 0) {
-            result.status = 'nothing-to-do';
-            result.message = `Nothing to roll back: ${settings.targetVersion} is already the newest applied version.`;
-            return result;
-        }
-        const onDisk = new Map(set.migrations.map((m) => [m.version, m]));
-        const missingFiles = targets.filter((v) => !onDisk.has(v));
-        if (missingFiles.length > 0) {
-            throw new GuardError('rollback-impossible', `No migration file (and so no down migration) for applied version(s) ${missingFiles.join(', ')}`, {
-                hint: 'Restore the files, or restore a backup with strategy: restore.',
-            });
-        }
-        const migrations = targets.map((v) => onDisk.get(v));
-        const unit = await buildRevertUnit(migrations); // refuses before any change when a down is missing
-        await runner.start();
-        await runBackupStage(ctx, result, session);
-        await ensureGuardSchema(client);
-        const runId = await startRun(ctx, client, 'rollback');
-        result.runId = runId;
-        logger.info(`Reverting ${[...targets].reverse().join(', ')} (newest first, one transaction)`);
-        const outcome = await executeUnits([unit], executionOptions(ctx, session, (items) => forgetMigrations(client, items.map((i) => i.migration.migration.version))));
-        if (result.lock)
-            result.lock.retries = outcome.retries;
-        result.migrations = migrations.map((m) => ({
-            version: m.version,
-            name: m.name,
-            file: m.down.path,
-            status: outcome.failure
-                ? outcome.failure.version === m.version
-                    ? 'failed'
-                    : 'not-run'
-                : 'rolled-back',
-            durationMs: Math.round(outcome.durations.get(m.version) ?? 0),
-            statements: 0,
-            atomic: true,
-            nonAtomicReasons: [],
-            error: outcome.failure?.version === m.version ? outcome.failure.error : undefined,
-        }));
-        if (outcome.failure) {
-            result.status = outcome.failure.cancelled ? 'cancelled' : 'failed';
-            result.cancelled = outcome.failure.cancelled || undefined;
-            result.error = outcome.failure.error;
-            result.rollback = {
-                kind: 'command',
-                reverted: [],
-                succeeded: false,
-                error: outcome.failure.error,
-                stillApplied: targets,
-            };
-            result.message = `${outcome.failure.error.file}:${outcome.failure.error.line ?? ''}: ${outcome.failure.error.message}. The rollback transaction was rolled back: ${targets.join(', ')} are still applied.`;
-        }
-        else {
-            const reverted = [...targets].reverse();
-            result.status = 'success';
-            result.rollback = { kind: 'command', reverted, succeeded: true };
-            result.currentVersion = applied.filter((v) => !targets.includes(v)).pop();
-            result.pendingCount = plan.pending.length + targets.length;
-            result.message = `Rolled back ${reverted.join(', ')}; current version ${result.currentVersion ?? 'none'}.`;
-        }
-        ctx.events?.emit({
-            type: 'rolled-back',
-            versions: result.rollback?.succeeded ? result.rollback.reverted : targets,
-            how: 'down-migrations',
-            succeeded: result.rollback?.succeeded ?? false,
-        });
-        if (outcome.failure?.cancelled)
-            ctx.events?.emit({ type: 'cancelled', reason: outcome.failure.error.message });
-        await finishRunRecord(client, ctx.scrubber, runId, {
-            status: result.status,
-            applied: [],
-            error: result.error?.message,
-            details: {
-                strategy: 'down',
-                reverted: result.rollback?.reverted ?? [],
-                backup: result.backup?.path ?? null,
-            },
-        });
-        logger.info(result.message);
-        return result;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/commands/status.ts
-
-/** status: every migration and its state. Read-only: takes no lock and creates nothing. */
-async function statusCommand(ctx, result) {
-    return withSession(ctx, result, { lock: false }, async ({ plan }) => {
-        result.status_rows = plan.rows;
-        result.applied = [];
-        result.status = 'success';
-        const applied = plan.rows.filter((r) => r.state === 'applied').length;
-        const problems = plan.findings.filter((f) => f.severity === 'error').length;
-        result.message =
-            `${applied} applied, ${plan.pending.length} pending` +
-                (plan.partial.size
-                    ? ` (${plan.partial.size} of them partially applied by a failed run: ${[...plan.partial.keys()].join(', ')})`
-                    : '') +
-                (problems ? `, ${problems} problem(s) that would stop apply` : '') +
-                (plan.currentVersion ? `; current version ${plan.currentVersion}` : '; nothing applied yet') +
-                (result.abandonedRuns?.length
-                    ? `; ${result.abandonedRuns.length} run(s) ended without finishing and are still recorded as running: ${result.abandonedRuns.map((r) => `#${r.id}${r.applied.length ? ` (applied ${r.applied.join(', ')})` : ' (applied nothing)'}`).join(', ')}`
-                    : '');
-        ctx.logger.info(result.message);
-        for (const row of plan.rows)
-            if (row.partial)
-                ctx.logger.warn(`${row.file ?? row.version}: ${row.partial.description}`);
-        return result;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/commands/index.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-const HANDLERS = {
-    plan: planCommand,
-    apply: applyCommand,
-    status: statusCommand,
-    rollback: rollbackCommand,
-    backup: backupCommand,
-    baseline: baselineCommand,
-    audit: auditCommand,
-};
-/** Commands whose runs are written to the audit log: the ones that can change the database. */
-const AUDITED = new Set(['apply', 'rollback', 'baseline', 'backup']);
-/**
- * A benchmarking aid, not an input: bench/apply-bench.mjs sets it to measure what the audit log
- * costs a run (the same build with and without it). A run that honours it says so in its log.
- */
-const AUDIT_OFF_FOR_BENCHMARK = 'MIGRATION_GUARD_BENCHMARK_AUDIT_OFF';
-/**
- * Runs one command and always returns a result: an error becomes a failed result carrying the
- * message, location and hint, so every run can be reported the same way. The command logs through
- * the scrubber, and the result it returns is scrubbed (then its statements cut): whatever the
- * caller writes from it (report, summary, outputs, stdout) holds no secret.
- */
-async function runCommand(command) {
-    const { scrubber } = command;
-    const logger = scrubbingLogger(command.logger, scrubber.scrub);
-    // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
-    const ctx = {
-        ...command,
-        logger,
-        run: scrubber.scrubValue(command.run),
-        events: runEvents(command, logger),
-    };
-    const started = new Date();
-    const result = newResult(ctx, started);
-    const auditOff = AUDITED.has(ctx.settings.command) && process.env[AUDIT_OFF_FOR_BENCHMARK] === '1';
-    if (auditOff)
-        ctx.logger.warn(`The audit log is off for this run: ${AUDIT_OFF_FOR_BENCHMARK}=1 (a benchmarking aid)`);
-    const audit = AUDITED.has(ctx.settings.command) && !auditOff
-        ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
-        : undefined;
-    if (audit)
-        ctx.events.on(audit.listener);
-    ctx.onConnected = () => audit?.start();
-    try {
-        const handler = HANDLERS[ctx.settings.command];
-        if (!handler) {
-            throw new GuardError('not-implemented', `The "${ctx.settings.command}" command is not available in this version`, {
-                hint: `Available commands: ${Object.keys(HANDLERS).join(', ')}.`,
-            });
-        }
-        // Before any migration work: a refused manual run writes its refusal to the audit log, nothing else.
-        // A manual run that passes has its "run started" row written by the guard, with the rate-limit check.
-        const refusal = ctx.permissions ? await guardManualRun(ctx, ctx.permissions, audit) : undefined;
-        if (refusal) {
-            result.status = 'failed';
-            result.refusal = refusal;
-            result.message = refusal.message;
-            result.error = { message: refusal.message, hint: refusal.hint };
-        }
-        else
-            await handler(ctx, result);
     }
-    catch (error) {
-        // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
-        const cancelled = (error instanceof GuardError && error.code === 'cancelled') || ctx.signal?.aborted;
-        result.status = cancelled ? 'cancelled' : 'failed';
-        result.cancelled = cancelled || undefined;
-        result.error = toErrorDetail(error);
-        result.message = errorMessage(error);
-    }
-    // Decided once, from the result as it ends: what stayed committed, whatever path the run took.
-    result.changed = databaseChanged(result);
-    const finished = new Date();
-    result.finishedAt = finished.toISOString();
-    result.durationMs = finished.getTime() - started.getTime();
-    const scrubbed = outbound(result, scrubber);
-    // The last stage event carries the final, scrubbed result (the engine emits the others).
-    ctx.events.emit({ type: 'run-finished', result: scrubbed });
-    await audit?.finish(scrubbed);
-    return scrubbed;
+    return findings;
 }
-/**
- * The run's stage events as every listener gets them: scrubbed once (an error message can quote
- * a connection string), shown in the console log, then handed to the entry point's listeners
- * (the pull request comment) in the same order.
- */
-function runEvents(command, logger) {
-    const { scrubber } = command;
-    const events = new StageEvents((error) => logger.warn(`A run listener failed: ${errorMessage(error)}`), 
-    // run-finished carries the result, scrubbed already (and cut): not searched twice.
-    (event) => (event.type === 'run-finished' ? event : scrubber.scrubValue(event)));
-    events.on(consoleLogListener(logger));
-    const outer = command.events;
-    if (outer)
-        events.on((event) => outer.emit(event));
-    return events;
-}
-function toErrorDetail(error) {
-    if (error instanceof GuardError) {
-        return {
-            message: error.message,
-            file: error.location?.file,
-            line: error.location?.line,
-            column: error.location?.column,
-            hint: error.hint,
-            sqlstate: error.options.sqlstate,
-        };
-    }
-    const err = error;
-    return {
-        message: err?.message ?? String(error),
-        sqlstate: typeof err?.code === 'string' ? err.code : undefined,
+/** Severities as the user's config sets them (`off` drops the rule), else the defaults. */
+function catalogSeverity(rules = {}) {
+    return (rule) => {
+        const override = rules[rule];
+        return override === 'off' ? undefined : (override ?? CATALOG_SEVERITY[rule]);
     };
 }
-
-;// CONCATENATED MODULE: ./src/report/summary.ts
-
-/** GitHub refuses a step summary larger than this. */
-const SUMMARY_LIMIT_BYTES = 1024 * 1024;
-/**
- * What the summary allows itself: a tenth of the limit stays free, so a byte count that differs
- * from GitHub's (line endings, a wrapper it adds) never tips a run's summary over.
- */
-const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 100 * 1024;
-/** The audit command's compliance report may take at most this much of the budget. */
-const AUDIT_BUDGET_BYTES = (/* unused pure expression or super */ null && (512 * 1024));
-/** Tables longer than this fold into `<details>`; longer than the maximum, they are cut. */
-const FOLD_ROWS_ABOVE = 30;
-const MAX_ROWS = 250;
-/** Lists (findings, lock waits, statements outside a transaction) fold and cut sooner. */
-const FOLD_ITEMS_ABOVE = 10;
-const MAX_ITEMS = 100;
-/** Longest text of one cell or list line: a huge error message cannot crowd out the rest. */
-const MAX_CELL = 600;
-const MAX_MESSAGE = 3000;
-/** Where the whole data is when the summary leaves some out. */
-const JSON_REPORT = 'the JSON report of the run (the `report-path` output)';
-const FULL_DATA = (/* unused pure expression or super */ null && (`${JSON_REPORT} holds every one`));
-const STATUS_LABEL = {
-    success: '✅ success',
-    'nothing-to-do': '✅ nothing to do',
-    failed: '❌ failed',
-    'rolled-back': '↩️ failed and rolled back',
-    cancelled: '⏹️ cancelled',
-};
-/** Findings that mean the history and the files disagree: shown as their own section. */
-const DRIFT_CODES = new Set(['drift', 'missing-locally', 'out-of-order']);
-/** Commands whose runs have pending, applied, failed and rolled-back migrations to count. */
-const COUNTED_COMMANDS = new Set([
-    'plan',
-    'apply',
-    'rollback',
-    'baseline',
-]);
-/**
- * The job summary, a status board of the run: outcome, counts, facts (backup, lock, run link),
- * error, one row per migration, what stayed applied, rollback, drift and findings. Pure Markdown
- * from a run result (golden-tested); long lists fold into `<details>` and are cut with a note, and
- * the whole stays under GitHub's size limit.
- */
-function renderSummary(result) {
-    const sections = [
-        [
-            `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
-        ],
-        [escapeMd(clip(result.message, MAX_MESSAGE))],
-        result.refusal ? refusalSection(result.refusal) : [],
-        countsTable(result),
-        factsTable(result),
-        errorSection(result),
-        migrationSection(result.migrations),
-        committedSection(result.committedBeforeFailure),
-        result.rollback ? rollbackSection(result.rollback) : [],
-        nonTransactionalSection(result.nonTransactional),
-        partialSection(result.partiallyApplied),
-        rehearsalSection(result),
-        lockSection(result.lock),
-        sessionEffectsSection(result.sessionEffects),
-        abandonedSection(result.abandonedRuns),
-        result.status_rows ? statusSection(result.status_rows) : [],
-        findingsSection('### Drift: the history and the files disagree', result.findings.filter((f) => DRIFT_CODES.has(f.code))),
-        findingsSection('### Findings', result.findings.filter((f) => !DRIFT_CODES.has(f.code))),
-        result.audit
-            ? [
-                fitToSize(result.audit.markdown.trimEnd(), AUDIT_BUDGET_BYTES, () => `_The compliance report is cut here to fit the job summary: the whole report is in ${escapeMd(result.audit.files.markdown)}._`).trimEnd(),
-            ]
-            : [],
-    ];
-    const markdown = `${sections
-        .filter((s) => s.length > 0)
-        .map((s) => s.join('\n'))
-        .join('\n\n')}\n`;
-    return fitToSize(markdown, SUMMARY_BUDGET_BYTES, (kept) => `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`);
-}
-/** A refused manual run: who, the role they have, the roles allowed, or when the next run is allowed. */
-function refusalSection(refusal) {
-    const rows = [
-        ['Who', `${refusal.actor} (${refusal.event})`],
-        ['Their role', refusal.role ?? 'could not be read'],
-        ['Allowed roles', refusal.allowedRoles.join(', ')],
-        ['Reason given', refusal.reason ?? 'none'],
-        ['Rate limit', refusal.rateLimit],
-        ['Next run allowed from', refusal.nextAllowedAt],
-        [
-            'Audit log',
-            refusal.recorded
-                ? 'refusal recorded'
-                : 'the refusal could NOT be recorded (the warning in the log says why): it stands all the same',
-        ],
-    ];
-    return [
-        '### ⛔ Manual run refused: nothing was run',
-        '',
-        '| | |',
-        '|---|---|',
-        ...rows
-            .filter(([, v]) => v !== undefined)
-            .map(([k, v]) => `| ${k} | ${escapeCell(clip(v, MAX_CELL))} |`),
-    ];
-}
-function countsTable(result) {
-    if (!COUNTED_COMMANDS.has(result.command))
-        return [];
-    const count = (...statuses) => result.migrations.filter((m) => statuses.includes(m.status)).length;
-    return [
-        '| Pending | Applied | Failed | Rolled back |',
-        '|---|---|---|---|',
-        `| ${result.pendingCount} | ${result.applied.length} | ${count('failed', 'partially-applied')} | ${count('rolled-back')} |`,
-    ];
-}
-function factsTable(result) {
-    const facts = [
-        ['Database changed', result.changed ? 'yes' : 'no'],
-        [
-            'Database',
-            result.database
-                ? `${result.database.display}${result.database.serverVersion ? ` (PostgreSQL ${result.database.serverVersion})` : ''}`
-                : undefined,
-        ],
-        ['Transaction mode', result.transactionMode],
-        [
-            'Backup',
-            result.backup
-                ? `${result.backup.path} (${summary_formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)` +
-                    (result.backup.encrypted
-                        ? `; age-encrypted, the archive inside: ${summary_formatBytes(result.backup.encrypted.clearSizeBytes)}, sha256 \`${result.backup.encrypted.clearSha256}\``
-                        : '')
-                : undefined,
-        ],
-        ['Current version', result.currentVersion],
-        ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
-        ['Lock', result.lock ? describeLock(result.lock) : undefined],
-        [
-            'Schema fingerprint',
-            result.schemaFingerprint
-                ? `before \`${result.schemaFingerprint.before}\`, after \`${result.schemaFingerprint.after}\``
-                : undefined,
-        ],
-        ['Run id', result.runId !== undefined ? String(result.runId) : undefined],
-    ];
-    const rows = facts.flatMap(([k, v]) => (v === undefined ? [] : [`| ${k} | ${escapeCell(v)} |`]));
-    // A link, not text: built from GitHub's own variables, and only an http(s) address is linked.
-    if (result.runUrl && /^https?:\/\/[^\s()<>]+$/.test(result.runUrl))
-        rows.push(`| Workflow run | [${escapeCell(result.runUrl)}](${result.runUrl}) |`);
-    return ['| | |', '|---|---|', ...rows];
-}
-function errorSection(result) {
-    const error = result.error;
-    if (!error)
-        return [];
-    const where = error.file
-        ? `${error.file}${error.line ? `:${error.line}` : ''}${error.column ? `:${error.column}` : ''}`
-        : '';
-    const text = [
-        `${where ? `${where}: ` : ''}${clip(error.message, MAX_MESSAGE)}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`,
-    ];
-    if (error.detail)
-        text.push(`DETAIL: ${clip(error.detail, MAX_MESSAGE)}`);
-    if (error.hint)
-        text.push(`HINT: ${clip(error.hint, MAX_MESSAGE)}`);
-    // A line of the error that starts a fence would close the block early and let the rest render.
-    return ['### Error', '', '```', ...text.map((l) => l.replace(/^```/gm, '` ``')), '```'];
-}
-function migrationSection(migrations) {
-    if (migrations.length === 0)
-        return [];
-    return [
-        '### Migrations',
-        '',
-        ...foldList(migrations, migrationRow, ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'], {
-            foldAbove: FOLD_ROWS_ABOVE,
-            maxItems: MAX_ROWS,
-            keep: (m) => m.error !== undefined || m.status === 'failed' || m.status === 'partially-applied',
-            summary: `${migrations.length} migrations: ${countsBy(migrations, (m) => m.status)}`,
-            gap: (_n, left) => `| … | ${countsBy(left, (m) => m.status)} |  |  |  |  |`,
-            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
-        }),
-    ];
-}
-function migrationRow(m) {
-    const notes = [
-        m.error ? `${summary_errorPlace(m.error)}${m.error.message}` : '',
-        m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
-        ...(m.notes ?? []),
-    ]
-        .filter(Boolean)
-        .join(' — ');
-    return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(clip(notes, MAX_CELL))} |`;
-}
-function committedSection(versions) {
-    if (!versions?.length)
-        return [];
-    return [
-        '### Left applied by this run (not undone)',
-        '',
-        ...foldList(versions, (v) => `- ${v}`, [], listOptions(versions.length, 'versions')),
-    ];
-}
-function rollbackSection(rollback) {
-    const title = rollback.kind === 'automatic'
-        ? 'Automatic rollback'
-        : rollback.kind === 'restore'
-            ? 'Restore'
-            : 'Rollback';
-    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`];
-    if (rollback.reverted.length)
-        lines.push('', `Reverted (newest first): ${versionList(rollback.reverted)}`);
-    if (rollback.backupPath)
-        lines.push('', `Backup restored: ${escapeMd(rollback.backupPath)}`);
-    if (rollback.error) {
-        const where = summary_errorPlace(rollback.error);
-        lines.push('', `Error: ${escapeMd(`${where}${clip(rollback.error.message, MAX_MESSAGE)}`)}`);
+const SEEN = 'the schema this release leaves behind has';
+function messageOf(hazard) {
+    const { object } = hazard;
+    switch (hazard.rule) {
+        case 'rls-disabled-in-exposed-schema':
+            return `${SEEN} table ${object} in an exposed schema without row-level security: the API roles can read and write every row. Add ALTER TABLE ${object} ENABLE ROW LEVEL SECURITY and policies`;
+        case 'security-definer-search-path':
+            return `${SEEN} SECURITY DEFINER function ${object} without a fixed search_path: a caller's objects can shadow the ones it means. Add SET search_path = '' (and qualify names) to the function`;
+        case 'view-without-security-invoker':
+            return `${SEEN} view ${object} in an exposed schema that runs with its owner's rights, bypassing row-level security. Create it WITH (security_invoker = true) (PostgreSQL 15+)`;
+        case 'auth-users-exposed':
+            return hazard.detail === 'view'
+                ? `${SEEN} view ${object} in an exposed schema reading auth.users: user e-mails and metadata reach the API roles. Move it to a private schema or select from a table of your own`
+                : `${SEEN} ${hazard.detail} granted on auth.users: user e-mails and metadata reach the API roles. Revoke it; expose a table of your own instead`;
     }
-    if (rollback.stillApplied?.length)
-        lines.push('', `Still applied: ${versionList(rollback.stillApplied)}`);
-    if (rollback.nextStep)
-        lines.push('', `**Next step:** ${escapeMd(clip(rollback.nextStep, MAX_MESSAGE))}`);
-    return lines;
 }
-function nonTransactionalSection(items) {
-    if (!items?.length)
-        return [];
-    return [
-        '### Ran outside a transaction (not undone by a rollback)',
-        '',
-        ...foldList(items, (n) => `- ${escapeMd(n.file)}:${n.line}: \`${escapeCell(clip(n.statement.split('\n')[0], 200))}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${escapeMd(n.down)}` : ' — no down migration'}`, [], { ...listOptions(items.length, 'statements'), keep: (n) => n.failed === true }),
-    ];
-}
-function partialSection(items) {
-    if (!items?.length)
-        return [];
-    return [
-        '### Partly applied (no history row)',
-        '',
-        ...foldList(items, (p) => `- ${escapeMd(p.file)}: ${escapeMd(clip(p.nextStep, MAX_CELL))}`, [], listOptions(items.length, 'files')),
-    ];
-}
-function rehearsalSection(result) {
-    const lines = [];
-    if (result.rehearsal?.reason && result.command === 'apply')
-        lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`);
-    const notRehearsed = result.rehearsal?.notRehearsed ?? [];
-    if (notRehearsed.length) {
-        if (lines.length)
-            lines.push('');
-        lines.push('### Not rehearsed', '', ...foldList(notRehearsed, (n) => `- ${escapeMd(clip(n, MAX_CELL))}`, [], listOptions(notRehearsed.length, 'statements')));
-    }
-    return lines;
-}
-function lockSection(lock) {
-    if (!lock?.retries.length)
-        return [];
-    return [
-        '### Lock waits',
-        '',
-        ...foldList(lock.retries, (r) => `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(clip(r.message, MAX_CELL))}${r.blocker ? ` — blocked by ${escapeMd(clip(r.blocker, MAX_CELL))}` : ''}`, [], listOptions(lock.retries.length, 'retries')),
-    ];
-}
-function sessionEffectsSection(effects) {
-    if (!effects?.length)
-        return [];
-    return [
-        '### What the migrations did to this run',
-        '',
-        ...foldList(effects, (e) => `- ⚠️ ${escapeMd(clip(e.message, MAX_CELL))}`, [], listOptions(effects.length, 'effects')),
-    ];
-}
-function abandonedSection(runs) {
-    if (!runs?.length)
-        return [];
-    return [
-        '### Runs that ended without finishing',
-        '',
-        ...foldList(runs, (r) => `- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${versionList(r.applied)}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`, [], listOptions(runs.length, 'runs')),
-    ];
-}
-function statusSection(statusRows) {
-    if (statusRows.length === 0)
-        return [];
-    return [
-        '### Migrations',
-        '',
-        ...foldList(statusRows, (r) => `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(clip(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`, ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'], {
-            foldAbove: FOLD_ROWS_ABOVE,
-            maxItems: MAX_ROWS,
-            keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
-            summary: `${statusRows.length} migrations: ${countsBy(statusRows, (r) => r.state)}`,
-            gap: (_n, left) => `| … | ${countsBy(left, (r) => r.state)} |  |  |  |  |`,
-            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
-        }),
-    ];
-}
-function findingsSection(title, findings) {
-    if (findings.length === 0)
-        return [];
-    return [
-        title,
-        '',
-        ...foldList(findings, (f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(clip(f.message, MAX_CELL))}`, [], {
-            ...listOptions(findings.length, 'findings'),
-            summary: `${findings.length} findings: ${countsBy(findings, (f) => (f.severity === 'error' ? 'errors' : 'warnings'))}`,
-            keep: (f) => f.severity === 'error',
-        }),
-    ];
-}
-/** Fold and cut options for a plain list of `total` things called `what`. */
-function listOptions(total, what) {
-    return {
-        foldAbove: FOLD_ITEMS_ABOVE,
-        maxItems: MAX_ITEMS,
-        summary: `${total} ${what}`,
-        gap: (n) => `- … ${n} more`,
-        cutNote: (shown, all) => `Showing ${shown} of ${all} ${what}: ${FULL_DATA}.`,
-    };
-}
-/** A list of versions on one line, cut after the first 50 with how many more there are. */
-function versionList(versions) {
-    const max = 50;
-    return versions.length <= max
-        ? versions.join(', ')
-        : `${versions.slice(0, max).join(', ')} and ${versions.length - max} more`;
-}
-function summary_errorPlace(error) {
-    if (error.file)
-        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
-    return error.line ? `line ${error.line}: ` : '';
-}
-function summary_formatBytes(size) {
-    if (size < 1024)
-        return `${size} B`;
-    if (size < 1024 ** 2)
-        return `${(size / 1024).toFixed(1)} KiB`;
-    if (size < 1024 ** 3)
-        return `${(size / 1024 ** 2).toFixed(1)} MiB`;
-    return `${(size / 1024 ** 3).toFixed(2)} GiB`;
-}
-function describeLock(lock) {
-    const parts = [
-        lock.waitedMs > 0
-            ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}`
-            : 'acquired at once',
-    ];
-    if (lock.retries.length > 0)
-        parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
-    return parts.join('; ');
-}
-
-;// CONCATENATED MODULE: ./src/report/aggregate.ts
 /**
- * The status board of a fan-out over many databases: one row per target, built from each target's
- * JSON report (the action's `report-path`), failures first. Pure: reports in, Markdown out; the
- * command (commands/aggregate.ts) reads the files and writes the job summary.
+ * Adds catalog findings to a lint report (creating one when the run has none), skipping each that
+ * a static finding of the same rule already reported for the same object (ignored ones included:
+ * an ignore comment on the statement covers what the catalog sees of it too).
  */
-
-
-
-/** States the run is fine with; every other state fails the aggregation job. */
-const GOOD = new Set(['success', 'nothing-to-do']);
-const STATE_LABEL = {
-    failed: '❌ failed',
-    'rolled-back': '↩️ rolled back',
-    cancelled: '⏹️ cancelled',
-    missing: '💀 no report (job died or never ran)',
-    unreadable: '⚠️ unreadable report',
-    success: '✅ success',
-    'nothing-to-do': '✅ nothing to do',
-};
-/** Failures first, then the rest, in this order; within a state, the target list's order. */
-const STATE_ORDER = Object.keys(STATE_LABEL);
-/** The board stays one open table up to this many rows; beyond, the good rows fold. */
-const aggregate_FOLD_ROWS_ABOVE = 30;
-/** Rows listed per table at most (the JSON reports, uploaded as artifacts, hold every one). */
-const aggregate_MAX_ROWS = 1000;
-/** A failure message in a cell: enough to tell what went wrong, never a wall of text. */
-const MAX_NOTE = 300;
-/**
- * The board's rows: one per target of the list (a target without a report is `missing`), plus one
- * per report of a target not in the list; failures first.
- */
-function boardRows(targets, reports) {
-    const byTarget = new Map();
-    for (const report of reports)
-        if (!byTarget.has(report.target))
-            byTarget.set(report.target, report);
-    const rows = [];
-    const listed = new Set();
-    for (const target of targets ?? []) {
-        listed.add(target.name);
-        const report = byTarget.get(target.name);
-        rows.push(report
-            ? rowFor(report, target.environment)
-            : {
-                target: target.name,
-                environment: target.environment,
-                state: 'missing',
-                note: `The job wrote no report: open the workflow run to see where it stopped.${seeTroubleshooting('a-fan-out-target-shows-no-report')}`,
-            });
-    }
-    for (const report of byTarget.values()) {
-        if (listed.has(report.target))
+function withCatalogFindings(report, findings) {
+    const out = report
+        ? { ...report, findings: [...report.findings], counts: { ...report.counts } }
+        : { findings: [], unusedIgnores: [], context: 'live', counts: { error: 0, warning: 0, info: 0 } };
+    for (const { finding, object } of findings) {
+        const known = out.findings.some((f) => f.source === 'static' && f.rule === finding.rule && mentions(f.message, object));
+        if (known)
             continue;
-        rows.push({ ...rowFor(report, undefined), unexpected: targets !== undefined });
+        out.findings.push(finding);
+        out.counts[finding.severity] += 1;
     }
-    const rank = (row) => STATE_ORDER.indexOf(row.state);
-    // Array.prototype.sort is stable: the list's order holds within a state.
-    return rows.sort((a, b) => rank(a) - rank(b));
+    return out;
 }
-function rowFor(report, environment) {
-    const { result } = report;
-    if (!result)
-        return { target: report.target, environment, state: 'unreadable', note: report.problem };
-    return {
-        target: report.target,
-        environment: environment ?? result.environment,
-        state: result.status,
-        applied: result.applied.length,
-        pending: result.pendingCount,
-        currentVersion: result.currentVersion,
-        durationMs: result.durationMs,
-        backup: result.backup ? { sizeBytes: result.backup.sizeBytes, sha256: result.backup.sha256 } : undefined,
-        link: result.runUrl,
-        note: GOOD.has(result.status) ? undefined : result.message,
-    };
+/** Whether a static message names `object` (qualified, or unqualified in the `public` schema). */
+function mentions(message, quoted) {
+    // The catalog quotes names as format('%I') does ("MyTable"); the rules write them as parsed.
+    const object = quoted.replace(/"/g, '');
+    const words = new Set(message.split(/[\s,:;()]+/));
+    if (words.has(object))
+        return true;
+    return object.startsWith('public.') && words.has(object.slice('public.'.length));
 }
-/** Whether every target ended well (the aggregation job's exit status follows this). */
-function boardSucceeded(rows) {
-    return rows.length > 0 && rows.every((row) => GOOD.has(row.state) && !row.unexpected);
-}
-const HEADER = [
-    '| target | environment | status | applied | pending | current version | duration | backup | job | note |',
-    '|---|---|---|---:|---:|---|---:|---|---|---|',
-];
+
+;// CONCATENATED MODULE: ./src/lint/catalog-check.ts
+
+
+/** SQLSTATE 25P01: SAVEPOINT outside a transaction block. */
+const NO_TRANSACTION = '25P01';
 /**
- * The status board in Markdown: a headline with the counts, then the rows, failures first. Up to
- * 30 rows it is one table; beyond, the failures stay open and the good rows fold into
- * `<details>`. Each table is cut at 1,000 rows with a note, and the whole stays under GitHub's
- * job summary limit.
+ * The catalog security checks of one rehearsal (or of a shadow database: call the hooks with its
+ * connection before the first file and after the last). Inside a transaction each snapshot runs
+ * under a savepoint, so a query that fails (a catalog the role may not read, say) neither aborts
+ * the rehearsal's transaction nor fails `plan`: the check is skipped and `problem()` says why.
  */
-function renderBoard(rows, options = {}) {
-    const bad = rows.filter((row) => !GOOD.has(row.state) || row.unexpected);
-    const good = rows.filter((row) => GOOD.has(row.state) && !row.unexpected);
-    const outcome = rows.length === 0
-        ? '⚠️ no targets and no reports'
-        : bad.length === 0
-            ? `✅ all ${rows.length} targets succeeded`
-            : `❌ ${bad.length} of ${rows.length} targets need attention`;
-    const render = (row) => renderRow(row, options);
-    const lines = [
-        `## Migration guard: ${rows.length} targets — ${outcome}`,
-        '',
-        rows.length ? `${markdown_countsBy(rows, (row) => STATE_LABEL[row.state].replace(/^\S+ /, ''))}.` : '',
-        '',
-    ];
-    if (rows.length <= aggregate_FOLD_ROWS_ABOVE) {
-        lines.push(...HEADER, ...rows.map(render));
-    }
-    else {
-        if (bad.length)
-            lines.push('### Needs attention', '', ...table(bad, render, `${bad.length} targets`, true));
-        if (good.length) {
-            if (bad.length)
-                lines.push('', '### Succeeded', '');
-            lines.push(...table(good, render, `${good.length} targets succeeded`, false));
-        }
-    }
-    if (rows.some((row) => row.unexpected))
-        lines.push('', 'Rows marked *not in the target list* come from a report no listed target claims.');
-    const markdown = `${lines.join('\n')}\n`;
-    return markdown_fitToSize(markdown, SUMMARY_BUDGET_BYTES, () => '> The board was cut to fit GitHub’s job summary limit; every target’s JSON report is in the run’s artifacts.');
-}
-function table(rows, render, title, open) {
-    return markdown_foldList(rows, render, HEADER, {
-        // The failures are what the reader came for: never folded away.
-        foldAbove: open ? Number.POSITIVE_INFINITY : 0,
-        maxItems: aggregate_MAX_ROWS,
-        summary: title,
-        gap: (count, left) => `| … ${count} more (${markdown_countsBy(left, (row) => row.state)}) | | | | | | | | | |`,
-        cutNote: (shown, total) => `${shown} of ${total} rows shown; every target’s JSON report is in the run’s artifacts.`,
-    });
-}
-function renderRow(row, options) {
-    const dash = '—';
-    const link = row.link ?? options.runUrl;
-    const safeLink = link && /^https?:\/\/[^\s()<>]+$/.test(link) ? `[run](${link})` : dash;
-    const note = [row.unexpected ? '*not in the target list*' : '', row.note ? markdown_clip(row.note, MAX_NOTE) : '']
-        .filter(Boolean)
-        .join(' ');
-    const cells = [
-        `\`${markdown_escapeCell(row.target.replace(/`/g, "'"))}\``,
-        row.environment ?? dash,
-        STATE_LABEL[row.state],
-        row.applied ?? dash,
-        row.pending ?? dash,
-        row.currentVersion ?? dash,
-        row.durationMs === undefined ? dash : formatSeconds(row.durationMs),
-        row.backup ? `${formatBytes(row.backup.sizeBytes)} · \`${row.backup.sha256.slice(0, 12)}\`` : dash,
-        safeLink,
-        note || dash,
-    ];
-    return `| ${cells.map((cell, i) => (i === 0 || i === 7 || i === 8 ? String(cell) : markdown_escapeCell(String(cell)))).join(' | ')} |`;
-}
-
-;// CONCATENATED MODULE: ./src/commands/aggregate.ts
-/**
- * `migration-guard aggregate`: the last job of a fan-out over many databases. Reads every target's
- * JSON report, writes one status board to the job summary (and stdout) and exits 1 when a target
- * failed or left no report. Needs no database.
- */
-
-
-
-
-const AGGREGATE_USAGE = `Usage: migration-guard aggregate [--targets JSON] [--summary-path FILE] [--json] REPORT|DIR ...
-
-Reads the JSON reports of a fan-out (one per target, named <target>.json; a folder stands for the
-.json files in it) and writes one status board: a row per target, failures first.
-
-  --targets JSON        the fan-out's target list ([{"name": "eu", "environment": "prod-eu",
-                        "secret": "EU_DATABASE_URL"}, ...]); a listed target without a report is
-                        shown as a job that died. Without it, one row per report.
-  --summary-path FILE   append the board here (default: $GITHUB_STEP_SUMMARY when set)
-  --json                print the rows as JSON instead of the Markdown board
-
-Exit codes: 0 every target succeeded, 1 a target failed or has no report, 2 bad usage.`;
-/** Target names become artifact names, concurrency groups and file names: keep them plain. */
-const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-class AggregateUsageError extends Error {
-}
-function parseAggregateArgs(argv, env) {
-    const args = { json: false, paths: [], summaryPath: env.GITHUB_STEP_SUMMARY || undefined };
-    for (let i = 0; i < argv.length; i++) {
-        const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-        const value = () => {
-            const v = inline ?? argv[++i];
-            if (v === undefined || v.trim() === '')
-                throw new AggregateUsageError(`${flag} needs a value`);
-            return v;
-        };
-        if (flag === '--targets')
-            args.targets = parseTargets(value());
-        else if (flag === '--summary-path')
-            args.summaryPath = value();
-        else if (flag === '--json')
-            args.json = true;
-        else if (flag.startsWith('--'))
-            throw new AggregateUsageError(`Unknown flag ${flag}`);
-        else
-            args.paths.push(argv[i]);
-    }
-    if (args.paths.length === 0 && !args.targets)
-        throw new AggregateUsageError('Give the report files (or their folder), or --targets, or both');
-    return args;
-}
-/** The target list, as the reusable workflow's `targets` input holds it. */
-function parseTargets(json) {
-    let value;
-    try {
-        value = JSON.parse(json);
-    }
-    catch (error) {
-        throw new AggregateUsageError(`--targets is not valid JSON: ${error.message}`);
-    }
-    if (!Array.isArray(value))
-        throw new AggregateUsageError('--targets must be a JSON array of targets');
-    const seen = new Set();
-    return value.map((item, i) => {
-        const where = `--targets[${i}]`;
-        if (typeof item !== 'object' || item === null || Array.isArray(item))
-            throw new AggregateUsageError(`${where} must be an object with a "name"`);
-        const { name, environment, secret } = item;
-        if (typeof name !== 'string' || !TARGET_NAME.test(name))
-            throw new AggregateUsageError(`${where}.name must be 1–63 letters, digits, ".", "_" or "-" (it names artifacts and files); got ${JSON.stringify(name)}`);
-        if (seen.has(name))
-            throw new AggregateUsageError(`${where}.name "${name}" is listed twice`);
-        seen.add(name);
-        for (const [key, v] of Object.entries({ environment, secret }))
-            if (v !== undefined && typeof v !== 'string')
-                throw new AggregateUsageError(`${where}.${key} must be a string`);
-        return { name, environment: environment, secret: secret };
-    });
-}
-/** The report files: each path as given, a folder as the `.json` files in it (sorted). */
-async function reportFiles(paths) {
-    const files = [];
-    for (const path of paths) {
-        const info = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
-        if (info?.isDirectory()) {
-            const names = (await (0,promises_namespaceObject.readdir)(path)).filter((n) => n.endsWith('.json')).sort();
-            files.push(...names.map((n) => (0,external_node_path_namespaceObject.join)(path, n)));
-        }
-        else
-            files.push(path);
-    }
-    return files;
-}
-async function readReport(file) {
-    const target = (0,external_node_path_namespaceObject.basename)(file).replace(/\.json$/, '');
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
-    }
-    catch (error) {
-        return {
-            file,
-            target,
-            problem: `Could not read ${file}: ${error.code ?? error}`,
-        };
-    }
-    try {
-        const result = JSON.parse(text);
-        if (result?.tool?.name !== 'supabase-migration-guard' || typeof result.status !== 'string')
-            return { file, target, problem: `${file} is not a supabase-migration-guard report` };
-        return { file, target, result };
-    }
-    catch (error) {
-        return { file, target, problem: `${file} is not valid JSON: ${error.message}` };
-    }
-}
-/** Runs the command; returns the exit code. */
-async function aggregateMain(argv, env = process.env) {
-    if (argv.includes('--help') || argv.includes('-h')) {
-        process.stdout.write(`${AGGREGATE_USAGE}\n`);
-        return 0;
-    }
-    let args;
-    try {
-        args = parseAggregateArgs(argv, env);
-    }
-    catch (error) {
-        if (!(error instanceof AggregateUsageError))
+function catalogCheck(options = {}) {
+    let before;
+    let after;
+    let failure;
+    const take = async (client) => {
+        if (failure)
+            return undefined;
+        // Inside a transaction (the rehearsal) under a savepoint; outside one (a shadow database
+        // between files) a failed query aborts nothing, so none is needed.
+        const guarded = await client.query('SAVEPOINT migration_guard_catalog').then(() => true, (error) => {
+            if (error.code === NO_TRANSACTION)
+                return false;
             throw error;
-        process.stderr.write(`${error.message}\n\n${AGGREGATE_USAGE}\n`);
-        return 2;
-    }
-    const reports = await Promise.all((await reportFiles(args.paths)).map(readReport));
-    const rows = boardRows(args.targets, reports);
-    const board = renderBoard(rows, { runUrl: runContextFromEnv(env).runUrl });
-    if (args.summaryPath) {
+        });
         try {
-            await (0,promises_namespaceObject.appendFile)(args.summaryPath, board);
+            const snapshot = await securitySnapshot(client, options.exposedSchemas);
+            if (guarded)
+                await client.query('RELEASE SAVEPOINT migration_guard_catalog');
+            return snapshot;
         }
         catch (error) {
-            // The board is on stdout too: a summary that cannot be written must not hide the outcome.
-            process.stderr.write(`warning: could not write the job summary: ${error.message}\n`);
+            failure = `the catalog security checks could not read the catalog: ${errorMessage(error)}`;
+            if (guarded)
+                await client.query('ROLLBACK TO SAVEPOINT migration_guard_catalog');
+            return undefined;
         }
-    }
-    process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : board);
-    return boardSucceeded(rows) ? 0 : 1;
-}
-
-;// CONCATENATED MODULE: ./src/cancel.ts
-/**
- * A cancelled GitHub job sends SIGINT, then SIGTERM, then kills the process: turn the first signal
- * into an abort so the running statement is cancelled and the run rolls back and is recorded.
- */
-function cancelOnSignals(logger) {
-    const controller = new AbortController();
-    const onSignal = (name) => {
-        if (controller.signal.aborted)
-            return;
-        logger.warn(`Received ${name}: cancelling the running statement and rolling back`);
-        controller.abort(name);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     return {
-        signal: controller.signal,
-        dispose: () => {
-            process.off('SIGINT', onSignal);
-            process.off('SIGTERM', onSignal);
+        hooks: {
+            afterBegin: async (client) => {
+                before = await take(client);
+            },
+            beforeRollback: async (client) => {
+                if (before)
+                    after = await take(client);
+            },
         },
+        findings: () => (before && after ? newSecurityFindings(before, after, options.severityOf) : undefined),
+        problem: () => failure,
     };
-}
-
-;// CONCATENATED MODULE: ./src/backup/age-keys.ts
-/**
- * The shape of age keys as users paste them: checked here without loading the age library (the
- * settings are parsed on every run, encryption is used by few). The library itself decodes them
- * when a backup is encrypted or decrypted (age-crypto.ts), before pg_dump or the database is touched.
- */
-/** bech32's data characters (BIP 173): no 1, b, i, o. */
-const BECH32 = '[02-9ac-hj-np-z]';
-/** X25519 (age1…), and the library's post-quantum hybrid and tag recipients (age1pq1…, age1tag1…, age1tagpq1…). */
-const RECIPIENT = new RegExp(`^age1(?:pq1|tag1|tagpq1)?${BECH32}{20,}$`);
-const IDENTITY = new RegExp(`^AGE-SECRET-KEY-(PQ-)?1${BECH32.toUpperCase()}{20,}$`);
-const IDENTITY_ANYWHERE = /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]+/g;
-/**
- * `backup-encryption-key`: one or more age recipients (`age1…`), separated by commas, spaces or
- * new lines. Returns the recipients, or the reason the value is refused (never echoing a value that
- * looks like a private key).
- */
-function parseRecipients(text) {
-    const items = text
-        .split(/[\s,]+/)
-        .map((s) => s.trim())
-        .filter(Boolean);
-    if (items.length === 0)
-        return { ok: false, reason: 'is empty: give an age public key (age1…)' };
-    for (const [index, item] of items.entries()) {
-        const which = items.length > 1 ? `key ${index + 1} of ${items.length}` : 'the value';
-        if (/^AGE-SECRET-KEY-/i.test(item)) {
-            return {
-                ok: false,
-                reason: `${which} is an age identity (AGE-SECRET-KEY-…), the private key: give its public key (age1…, printed by "age-keygen -y"), and treat that identity as exposed`,
-            };
-        }
-        if (!RECIPIENT.test(item)) {
-            return {
-                ok: false,
-                reason: `${which} (${preview(item)}) is not an age public key: it must look like age1 followed by lower-case letters and digits (as "age-keygen" prints on its "Public key:" line)`,
-            };
-        }
-    }
-    return { ok: true, recipients: [...new Set(items)] };
-}
-/**
- * `backup-decryption-key`: age identities, one per line, as `age-keygen` writes its key file
- * (comment lines starting with # are skipped, so the whole file can be stored as the secret).
- */
-function parseIdentities(text) {
-    const lines = text
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l && !l.startsWith('#'));
-    const identities = lines.flatMap((l) => l.split(/\s+/));
-    if (identities.length === 0) {
-        return {
-            ok: false,
-            reason: 'holds no age identity: give the AGE-SECRET-KEY-1… line that age-keygen wrote',
-        };
-    }
-    for (const [index, identity] of identities.entries()) {
-        if (IDENTITY.test(identity))
-            continue;
-        const which = identities.length > 1 ? `line ${index + 1}` : 'the value';
-        const why = identity.startsWith('age1')
-            ? 'is an age public key (age1…): restoring needs the matching identity (AGE-SECRET-KEY-1…)'
-            : 'is not an age identity: it must be the AGE-SECRET-KEY-1… line age-keygen wrote, upper case';
-        return { ok: false, reason: `${which} ${why}` };
-    }
-    return { ok: true, identities };
-}
-/** Every identity-looking token in a text, for the scrubber: even one pasted into the wrong input. */
-function identitiesIn(text) {
-    return text ? [...text.matchAll(IDENTITY_ANYWHERE)].map((m) => m[0]) : [];
-}
-/** Enough to recognise a mistaken value, never enough to reveal one pasted into the wrong input. */
-function preview(value) {
-    return `${value.length} characters, starting "${value.slice(0, 4)}"`;
-}
-
-;// CONCATENATED MODULE: ./src/config/secrets-of-url.ts
-/**
- * The secret parts of a database URL as the user wrote it: the whole URL and its password, so they
- * can be masked before anything (even a validation error) is printed. Works on malformed URLs too.
- */
-function secretsOfDatabaseUrl(raw) {
-    if (!raw)
-        return [];
-    const secrets = [raw, raw.trim()];
-    // A password may itself hold "@" (unencoded): everything up to the LAST "@" is user info.
-    // Both that reading and the URL parser's are registered, so either spelling is masked.
-    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/(.*)@[^@]*$/is.exec(raw.trim());
-    if (userinfo) {
-        const colon = userinfo[1].indexOf(':');
-        if (colon >= 0)
-            secrets.push(userinfo[1].slice(colon + 1));
-    }
-    try {
-        const parsed = new URL(raw.trim());
-        if (parsed.password)
-            secrets.push(parsed.password);
-    }
-    catch {
-        // malformed: the pattern above is all we have
-    }
-    const query = /[?&]password=([^&]*)/.exec(raw);
-    if (query)
-        secrets.push(query[1]);
-    return [...new Set(secrets.filter((s) => s.length > 0))];
-}
-
-;// CONCATENATED MODULE: ./src/config/run-scrubber.ts
-
-
-
-/**
- * The run's one scrubber, built from the raw inputs before they are validated (so even an error
- * about them is scrubbed). The entry points mask the same forms in the runner's log and hand it to
- * every command on its context; a new secret input (a token, a webhook URL) is registered here.
- */
-function scrubberForInputs(raw) {
-    const scrubber = new SecretScrubber();
-    for (const secret of secretsOfDatabaseUrl(raw['database-url']))
-        scrubber.add(secret);
-    scrubber.add(raw['github-token']?.trim());
-    // The whole webhook URL is the credential (Slack's and Teams' carry their token in the path).
-    scrubber.add(raw['notify-webhook-url']?.trim());
-    // The restore identity, whole and line by line; and one pasted into the public-key input by mistake.
-    scrubber.add(raw['backup-decryption-key']?.trim());
-    for (const identity of identitiesIn(raw['backup-decryption-key']))
-        scrubber.add(identity);
-    for (const identity of identitiesIn(raw['backup-encryption-key']))
-        scrubber.add(identity);
-    return scrubber;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
@@ -23649,761 +22169,6 @@ function _function(params) {
 }
 
 
-;// CONCATENATED MODULE: ./src/config/database-url.ts
-
-
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
-/** Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; the session pooler on 5432. */
-const TRANSACTION_POOLER_PORT = 6543;
-const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-/**
- * Parses a database URL the way libpq documents it, but with a safe default: a host that is not
- * on this machine gets `verify-full` TLS unless the URL asks for something else.
- */
-function parseDatabaseUrl(raw) {
-    let url;
-    try {
-        url = new URL(raw);
-    }
-    catch {
-        return {
-            ok: false,
-            reason: 'it is not a valid URL (expected postgres://user:password@host:port/database)',
-        };
-    }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-        return { ok: false, reason: `the scheme is "${url.protocol}" but must be postgres:// or postgresql://` };
-    }
-    const params = url.searchParams;
-    const socketDir = params.get('host') ?? undefined;
-    const host = socketDir ?? stripBrackets(url.hostname);
-    if (!host)
-        return { ok: false, reason: 'it names no host' };
-    const port = url.port ? Number(url.port) : Number(params.get('port') ?? 5432);
-    if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-        return { ok: false, reason: `the port "${url.port || params.get('port')}" is not a valid TCP port` };
-    }
-    if (port === TRANSACTION_POOLER_PORT) {
-        return {
-            ok: false,
-            reason: `port ${TRANSACTION_POOLER_PORT} is Supabase's transaction-mode pooler, which hands each transaction ` +
-                'to a different server connection: the advisory lock that keeps runs apart and the session settings ' +
-                '(lock_timeout, statement_timeout) would not hold. Use the session pooler instead: the same pooler ' +
-                'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection.' +
-                seeTroubleshooting('transaction-pooler-port-6543-refused'),
-        };
-    }
-    const decoded = (text) => {
-        try {
-            return decodeURIComponent(text);
-        }
-        catch {
-            return undefined;
-        }
-    };
-    const user = decoded(url.username) ?? '';
-    const password = url.password ? decoded(url.password) : (params.get('password') ?? undefined);
-    const database = decoded(url.pathname.replace(/^\//, ''));
-    if (user === undefined || (url.password && password === undefined) || database === undefined) {
-        return {
-            ok: false,
-            reason: 'it contains a "%" that is not a valid percent-escape: percent-encode special characters in the password (e.g. % as %25, @ as %40)',
-        };
-    }
-    const userName = user || params.get('user') || '';
-    if (!userName)
-        return { ok: false, reason: 'it names no user (postgres://USER:password@host/database)' };
-    const databaseName = database || params.get('dbname') || userName;
-    const local = LOCAL_HOSTS.has(host) || host.startsWith('/');
-    const requested = params.get('sslmode');
-    if (requested !== null && !SSL_MODES.includes(requested)) {
-        return { ok: false, reason: `sslmode "${requested}" is not one of ${SSL_MODES.join(', ')}` };
-    }
-    const sslmode = requested ?? (local ? 'disable' : 'verify-full');
-    const ssl = tlsOptions(sslmode, host, params.get('sslrootcert'));
-    if ('reason' in ssl)
-        return { ok: false, reason: ssl.reason };
-    return {
-        ok: true,
-        target: {
-            host,
-            port,
-            user: userName,
-            password,
-            database: databaseName,
-            ssl: ssl.value,
-            sslmode,
-            sslRootCert: params.get('sslrootcert') ?? undefined,
-            display: `${host}:${port}/${databaseName}`,
-        },
-    };
-}
-function tlsOptions(mode, host, rootCertPath) {
-    if (mode === 'disable' || mode === 'allow')
-        return { value: false };
-    let ca;
-    if (rootCertPath) {
-        try {
-            ca = (0,external_node_fs_.readFileSync)(rootCertPath, 'utf8');
-        }
-        catch {
-            return { reason: `sslrootcert "${rootCertPath}" cannot be read` };
-        }
-    }
-    // libpq's `prefer` and `require` encrypt without checking the certificate; keep that meaning
-    // because users copy these URLs from libpq tools, but only when they ask for it explicitly.
-    if (mode === 'prefer' || mode === 'require')
-        return { value: { rejectUnauthorized: false } };
-    const options = { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
-    if (mode === 'verify-ca')
-        options.checkServerIdentity = () => undefined;
-    else
-        options.servername = host;
-    return { value: options };
-}
-function stripBrackets(hostname) {
-    return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-}
-
-;// CONCATENATED MODULE: ./src/config/duration.ts
-const UNITS = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
-/**
- * Reads "500ms", "2s", "5m", "1h" or a bare number of milliseconds, unrounded ("0.4ms" is 0.4);
- * undefined when malformed. Validation needs the exact value: a sub-millisecond duration rounds to 0.
- */
-function exactDurationMs(text) {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/.exec(text);
-    if (!match)
-        return undefined;
-    return Number(match[1]) * UNITS[match[2] ?? 'ms'];
-}
-/** Parses a duration into whole milliseconds (PostgreSQL's unit for its timeouts); undefined when malformed. */
-function parseDuration(text) {
-    const exact = exactDurationMs(text);
-    return exact === undefined ? undefined : Math.round(exact);
-}
-
-;// CONCATENATED MODULE: ./src/config/rate-limit.ts
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** A window longer than this is a typo more often than a policy, and the audit query scans it. */
-const MAX_WINDOW_MS = 30 * 86_400_000;
-const FORMAT_HELP = 'use COUNT/WINDOW, a whole number of runs per window in s, m, h or d (e.g. 1/10m, 3/1h, 10/1d), or 0 for no limit';
-/**
- * Reads `rate-limit`: "1/10m" (one run per ten minutes), "3/1h", or "0" (off). A bare duration
- * ("10m") reads as one run per that window, the common case written short.
- */
-function parseRateLimit(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (trimmed === '0' || trimmed === 'off')
-        return { ok: true, limit: undefined };
-    const match = /^(?:(\d+)\s*\/\s*)?(\d+)\s*(s|m|h|d)$/.exec(trimmed);
-    if (!match)
-        return { ok: false, problem: `"${text}" is not a rate limit: ${FORMAT_HELP}` };
-    const count = match[1] === undefined ? 1 : Number(match[1]);
-    const windowMs = Number(match[2]) * UNIT_MS[match[3]];
-    if (count === 0)
-        return { ok: true, limit: undefined };
-    if (count > 1000)
-        return { ok: false, problem: `"${text}": at most 1000 runs per window (${FORMAT_HELP})` };
-    if (windowMs === 0)
-        return { ok: false, problem: `"${text}": the window must be longer than 0 (${FORMAT_HELP})` };
-    if (windowMs > MAX_WINDOW_MS)
-        return { ok: false, problem: `"${text}": the window may be at most 30d (${FORMAT_HELP})` };
-    return { ok: true, limit: { count, windowMs, text: `${count}/${match[2]}${match[3]}` } };
-}
-
-;// CONCATENATED MODULE: ./src/config/settings.ts
-
-
-
-
-
-const COMMANDS = [
-    'plan',
-    'apply',
-    'rollback',
-    'status',
-    'backup',
-    'audit',
-    'baseline',
-    'lint',
-];
-const TRANSACTION_MODES = ['all', 'per-file'];
-/** The outcomes an alert can be sent for: a run's status, or `refused` for a refused manual run. */
-const NOTIFY_OUTCOMES = [
-    'failed',
-    'rolled-back',
-    'success',
-    'refused',
-    'cancelled',
-    'nothing-to-do',
-];
-const BACKUP_MODES = ['required', 'optional', 'off'];
-/** Every input by its action.yml name: the one list the CLI flags and the action reader share. */
-const INPUT_NAMES = [
-    'command',
-    'database-url',
-    'migrations-dir',
-    'environment',
-    'transaction-mode',
-    'lock-timeout',
-    'lock-retries',
-    'statement-timeout',
-    'run-lock-timeout',
-    'allow-out-of-order',
-    'target-version',
-    'count',
-    'strategy',
-    'backup',
-    'backup-dir',
-    'pg-dump-path',
-    'backup-path',
-    'confirm-restore',
-    'report-path',
-    'reason',
-    'since',
-    'until',
-    'comment',
-    'github-token',
-    'allowed-roles',
-    'rate-limit',
-    'notify-webhook-url',
-    'notify-on',
-    'backup-encryption-key',
-    'backup-decryption-key',
-    'lint',
-    'lint-config',
-];
-const blankToUndefined = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-/** An input left blank counts as not given (GitHub passes every declared input, empty when unset). */
-const input = (schema) => pipe(transform(blankToUndefined), schema);
-const optionalText = input(optional(schemas_string().check(_trim())));
-/**
- * A duration input. PostgreSQL counts its timeouts in whole milliseconds and reads 0 as "no
- * timeout", so a value under 1ms (other than 0 itself) is refused: it would round to 0 and switch
- * the protection off. `zeroMeansNone` (statement-timeout): an explicit 0 is accepted and means no
- * timeout, as in PostgreSQL, the same as leaving the input out.
- */
-function settings_duration(fallback, limits = {}) {
-    const { min = 0, max = 24 * 3_600_000, zeroMeansNone = false } = limits;
-    const problemWith = (text) => {
-        const exact = exactDurationMs(text);
-        if (exact === undefined)
-            return `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`;
-        const ms = Math.round(exact);
-        return ms > max
-            ? `"${text}" is longer than the limit of ${formatMs(max)}`
-            : exact > 0 && exact < 1
-                ? `"${text}" is shorter than 1ms: PostgreSQL counts whole milliseconds, so it would become 0, which means no timeout at all${zeroMeansNone ? ' (write 0 to mean that)' : ''}`
-                : ms < min
-                    ? `"${text}" is too short: at least ${formatMs(min)} (0 would mean waiting forever)`
-                    : undefined;
-    };
-    return input(pipe(optional(schemas_string()).check(superRefine((value, ctx) => {
-        const text = value ?? fallback;
-        const problem = text === undefined ? undefined : problemWith(text);
-        if (problem)
-            ctx.addIssue({ code: 'custom', message: problem, input: value });
-    })), transform((value) => {
-        const text = value ?? fallback;
-        const ms = text === undefined ? undefined : parseDuration(text);
-        return zeroMeansNone && ms === 0 ? undefined : ms;
-    })));
-}
-function formatMs(ms) {
-    return ms >= 60_000 && ms % 60_000 === 0
-        ? `${ms / 60_000}m`
-        : ms >= 1000 && ms % 1000 === 0
-            ? `${ms / 1000}s`
-            : `${ms}ms`;
-}
-function wholeNumber(message, min, max) {
-    return pipe(pipe(schemas_string().check(_regex(/^\s*\d+\s*$/, message)), transform(Number)), schemas_number().check(schemas_int({ error: message }), _gte(min, message), _lte(max, message)));
-}
-const BOOLEAN_WORDS = ['true', 'false', 'True', 'False', 'TRUE', 'FALSE'];
-function settings_boolean(fallback) {
-    return input(pipe(optional(schemas_enum(BOOLEAN_WORDS, {
-        error: (issue) => `"${String(issue.input)}" is not a boolean: use true or false`,
-    })), transform((v) => v === undefined ? fallback : v.toLowerCase() === 'true')));
-}
-function oneOf(values, fallback) {
-    return input(schemas_default(schemas_enum(values, {
-        error: (issue) => `"${String(issue.input)}" is not accepted: use one of ${values.join(', ')}`,
-    }), fallback));
-}
-const TIMESTAMP_HELP = 'must be a date or time in ISO 8601 (2026-01-31, 2026-01-31T12:00:00Z) or a span back from now (7d, 12h, 30m)';
-/** An ISO 8601 date/time, or a span back from now ("7d", "12h", "30m"). */
-function timestamp(text, now = Date.now()) {
-    if (text === undefined)
-        return undefined;
-    const span = /^\s*(\d+)\s*(d|h|m)\s*$/.exec(text);
-    if (span) {
-        const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[span[2]];
-        return new Date(now - Number(span[1]) * unit);
-    }
-    if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim()))
-        return undefined;
-    const parsed = new Date(text.trim());
-    return Number.isNaN(parsed.getTime()) ? undefined : parsed;
-}
-const LINT_LEVELS = ['error', 'warning', 'off'];
-// zod/mini: the same validation as zod's classic API, a third of the bundle's evaluation time.
-const schema = object({
-    command: input(schemas_default(schemas_enum(['auto', ...COMMANDS], {
-        error: (issue) => `unknown command "${String(issue.input)}": use one of auto, ${COMMANDS.join(', ')}`,
-    }), 'auto')),
-    'database-url': input(schemas_string({ error: 'is required: pass the database connection URL (postgres://…), from a secret' })),
-    'migrations-dir': input(schemas_default(schemas_string(), 'supabase/migrations')),
-    environment: input(schemas_default(schemas_string()
-        .check(_maxLength(63, 'must be at most 63 characters'), _regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may hold letters, digits, ".", "_" and "-" only')), 'default')),
-    'transaction-mode': oneOf(TRANSACTION_MODES, 'all'),
-    'lock-timeout': settings_duration('2s', { min: 1, max: 10 * 60_000 }),
-    'lock-retries': input(schemas_default(wholeNumber('must be a whole number from 0 to 50', 0, 50), 5)),
-    'statement-timeout': settings_duration(undefined, { zeroMeansNone: true }),
-    'run-lock-timeout': settings_duration('2m', { min: 1, max: 6 * 3_600_000 }),
-    'allow-out-of-order': settings_boolean(false),
-    'target-version': input(optional(schemas_string().check(_trim(), _regex(/^(\d+|all)$/, {
-        error: (issue) => `"${String(issue.input)}" is not a migration version: digits only (the start of a file name), e.g. 20240101120000; baseline also takes all`,
-    })))),
-    count: input(optional(wholeNumber('must be a whole number of migrations from 1 to 10000', 1, 10_000))),
-    strategy: oneOf(['down', 'restore'], 'down'),
-    backup: input(optional(schemas_enum(BACKUP_MODES, {
-        error: (issue) => `"${String(issue.input)}" is not accepted: use one of ${BACKUP_MODES.join(', ')}`,
-    }))),
-    'backup-dir': optionalText,
-    'pg-dump-path': optionalText,
-    'backup-path': optionalText,
-    'confirm-restore': optionalText,
-    'report-path': optionalText,
-    reason: optionalText,
-    since: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
-    until: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
-    comment: settings_boolean(true),
-    'github-token': input(optional(schemas_string().check(_trim()))),
-    'allowed-roles': input(schemas_default(schemas_string()
-        .check(refine((v) => commaList(v).length > 0 && commaList(v).every((r) => /^[a-z0-9][a-z0-9 _-]*$/.test(r)), 'must be a comma-separated list of repository roles, e.g. admin,maintain (role names as GitHub gives them: admin, maintain, write, triage, read, or a custom role)')), 'admin,maintain')),
-    'rate-limit': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
-        const parsed = parseRateLimit(value);
-        if (!parsed.ok)
-            ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
-    })), '1/10m')),
-    'notify-webhook-url': input(optional(schemas_string().check(_trim(), 
-    // The URL itself is a secret: the message never quotes it.
-    refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), {
-        error: 'is not an http(s) URL: give the incoming webhook URL of your Slack or Teams channel, from a secret',
-    })))),
-    'notify-on': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
-        const unknown = commaList(value).filter((v) => !NOTIFY_OUTCOMES.includes(v));
-        if (unknown.length > 0 || commaList(value).length === 0)
-            ctx.addIssue({
-                code: 'custom',
-                message: `${unknown.length ? `"${unknown.join(', ')}" is not accepted` : 'is empty'}: use a comma-separated list of ${NOTIFY_OUTCOMES.join(', ')}`,
-                input: value,
-            });
-    })), 'failed,rolled-back')),
-    'backup-encryption-key': ageKeys(parseRecipients),
-    'backup-decryption-key': ageKeys(parseIdentities),
-    lint: oneOf(LINT_LEVELS, 'error'),
-    'lint-config': optionalText,
-});
-/** "admin, Maintain" → ["admin", "maintain"]: role names and outcomes compare in lower case. */
-function commaList(text) {
-    return text
-        .split(',')
-        .map((item) => item.trim().toLowerCase())
-        .filter(Boolean);
-}
-/** An age key input: checked for shape here (the age library decodes it when it is used). */
-function ageKeys(parse) {
-    return input(optional(schemas_string().check(superRefine((value, ctx) => {
-        const parsed = parse(value);
-        // `input` is left out: an issue carrying the value could print a private key.
-        if (!parsed.ok)
-            ctx.addIssue({ code: 'custom', message: parsed.reason });
-    }))));
-}
-function keyList(value, parse) {
-    if (value === undefined)
-        return undefined;
-    const parsed = parse(value);
-    if (!parsed.ok)
-        return undefined;
-    return 'recipients' in parsed ? parsed.recipients : parsed.identities;
-}
-/**
- * Turns raw inputs into Settings, or throws one error listing every bad input with what is accepted.
- * Nothing here touches the network or the database.
- */
-function parseSettings(raw, context = {}) {
-    const result = schema.safeParse(raw);
-    if (!result.success) {
-        const lines = result.error.issues.map((issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`);
-        throw new SettingsError(`Invalid input:\n${lines.join('\n')}`);
-    }
-    const v = result.data;
-    const parsedUrl = parseDatabaseUrl(v['database-url']);
-    if (!parsedUrl.ok)
-        throw new SettingsError(`Invalid input:\n  database-url: ${parsedUrl.reason}`);
-    const isPullRequest = context.eventName === 'pull_request' || context.eventName === 'pull_request_target';
-    const command = v.command === 'auto' ? (isPullRequest ? 'plan' : 'apply') : v.command;
-    if (command === 'rollback' && v['target-version'] && v.count) {
-        throw new SettingsError('Invalid input:\n  count: give either count or target-version for a rollback, not both');
-    }
-    if (command === 'baseline' && !v['target-version']) {
-        // Marking files applied without running them is only undone by hand: never by default, nor
-        // from an empty value (an unset variable, or an input GitHub passes blank when it is not given).
-        throw new SettingsError('Invalid input:\n  target-version: baseline needs it: the newest migration version the database already has ' +
-            '(files up to it are marked applied without running them), or all to mark every file in migrations-dir');
-    }
-    if (command === 'rollback' && v['target-version'] === 'all') {
-        throw new SettingsError('Invalid input:\n  target-version: all is for baseline only; for rollback give the newest version to keep, or count');
-    }
-    if (command === 'rollback' && v.strategy === 'restore' && !v['backup-path']) {
-        throw new SettingsError('Invalid input:\n  backup-path: strategy restore needs the path of the backup to restore');
-    }
-    return {
-        command,
-        database: parsedUrl.target,
-        databaseUrl: v['database-url'],
-        migrationsDir: v['migrations-dir'],
-        environment: v.environment,
-        transactionMode: v['transaction-mode'],
-        lockTimeoutMs: v['lock-timeout'],
-        lockRetries: v['lock-retries'],
-        lockRetryBaseMs: 500,
-        statementTimeoutMs: v['statement-timeout'],
-        runLockTimeoutMs: v['run-lock-timeout'],
-        allowOutOfOrder: v['allow-out-of-order'],
-        targetVersion: v['target-version'],
-        count: v.count,
-        strategy: v.strategy,
-        // Changing commands default to a verified backup first; the others never need one.
-        backup: v.backup ?? (command === 'apply' || command === 'rollback' ? 'required' : 'off'),
-        backupDir: v['backup-dir'],
-        pgDumpPath: v['pg-dump-path'],
-        backupPath: v['backup-path'],
-        confirmRestore: v['confirm-restore'],
-        reportPath: v['report-path'],
-        reason: v.reason,
-        since: timestamp(v.since),
-        until: timestamp(v.until),
-        comment: v.comment,
-        githubToken: v['github-token'],
-        allowedRoles: commaList(v['allowed-roles']),
-        rateLimit: parseRateLimit(v['rate-limit']).limit,
-        notifyWebhookUrl: v['notify-webhook-url'],
-        notifyOn: commaList(v['notify-on']),
-        backupEncryptionKey: keyList(v['backup-encryption-key'], parseRecipients),
-        backupDecryptionKey: keyList(v['backup-decryption-key'], parseIdentities),
-        lint: v.lint,
-        lintConfig: v['lint-config'],
-    };
-}
-function parseLintSettings(raw) {
-    const result = schemas_omit(schema, { 'database-url': true }).safeParse(raw);
-    if (!result.success) {
-        const lines = result.error.issues.map((issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`);
-        throw new SettingsError(`Invalid input:\n${lines.join('\n')}`);
-    }
-    const v = result.data;
-    return {
-        migrationsDir: v['migrations-dir'],
-        environment: v.environment,
-        lint: v.lint,
-        lintConfig: v['lint-config'],
-        reportPath: v['report-path'],
-    };
-}
-class SettingsError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'SettingsError';
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/alert.ts
-
-/** Longest error quoted: a chat message is a pointer to the run, not the report. */
-const MAX_ERROR = 600;
-/** Versions listed before "and N more". */
-const MAX_VERSIONS = 20;
-/** The outcome an alert is about: a refused manual run is `refused`, otherwise the run's status. */
-function alertOutcome(result) {
-    return result.refusal ? 'refused' : result.status;
-}
-const HEADLINE = {
-    success: (r) => `✅ ${r.command} succeeded${r.applied.length ? `: ${plural(r.applied.length, 'migration')} applied` : ''}`,
-    'nothing-to-do': (r) => `💤 ${r.command}: nothing to do`,
-    failed: (r) => `❌ ${r.command} failed`,
-    'rolled-back': (r) => r.command === 'rollback'
-        ? `↩️ rollback: ${r.rollback?.reverted.length ?? 0} reverted`
-        : `↩️ ${r.command} failed and was rolled back`,
-    cancelled: (r) => `⏹️ ${r.command} cancelled`,
-    refused: (r) => `⛔ manual ${r.command} refused`,
-};
-/** What the message says, whatever its format. */
-function alertMessage(result, context) {
-    const outcome = alertOutcome(result);
-    const facts = [];
-    const add = (name, value) => {
-        if (value)
-            facts.push({ name, value });
-    };
-    add('Environment', result.environment);
-    add('Outcome', outcome);
-    add('Repository', context.repository);
-    add('Actor', context.actor && `${context.actor}${context.eventName ? ` (${context.eventName})` : ''}`);
-    add('Reason', context.reason);
-    if (result.refusal) {
-        const r = result.refusal;
-        add('Role', r.role ?? 'unknown');
-        add('Allowed roles', r.allowedRoles.join(', '));
-        add('Next allowed run', r.nextAllowedAt);
-    }
-    add('Failing file', failingFile(result));
-    if (outcome !== 'success' && outcome !== 'nothing-to-do')
-        add('Error', result.error && cut(oneLine(result.error.message), MAX_ERROR));
-    if (!result.refusal)
-        add('Applied', versions(result.applied));
-    const reverted = result.rollback?.reverted ?? [];
-    if (reverted.length)
-        add('Rolled back', versions(reverted));
-    else if (outcome === 'rolled-back')
-        add('Rolled back', versions(result.migrations.filter((m) => m.status === 'rolled-back').map((m) => m.version)));
-    if (result.rollback?.nextStep)
-        add('Next step', cut(oneLine(result.rollback.nextStep), MAX_ERROR));
-    return {
-        outcome,
-        title: `Migration guard · ${result.environment} · ${HEADLINE[outcome](result)}`,
-        facts,
-        runUrl: result.runUrl,
-    };
-}
-/** The webhook body for `format`. */
-function renderAlert(result, context, format) {
-    const message = alertMessage(result, context);
-    return format === 'teams' ? teamsCard(message) : slackText(message);
-}
-function slackText(m) {
-    const lines = [`*${slack(m.title)}*`, ...m.facts.map((f) => `*${f.name}:* ${slack(f.value)}`)];
-    if (m.runUrl)
-        lines.push(`<${slack(m.runUrl)}|View the run>`);
-    return { text: lines.join('\n') };
-}
-/** Slack's mrkdwn control characters, escaped as Slack documents (only these three). */
-function slack(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-function teamsCard(m) {
-    const bad = m.outcome !== 'success' && m.outcome !== 'nothing-to-do';
-    return {
-        type: 'message',
-        attachments: [
-            {
-                contentType: 'application/vnd.microsoft.card.adaptive',
-                contentUrl: null,
-                content: {
-                    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-                    type: 'AdaptiveCard',
-                    version: '1.4',
-                    body: [
-                        {
-                            type: 'TextBlock',
-                            text: m.title,
-                            weight: 'Bolder',
-                            size: 'Medium',
-                            wrap: true,
-                            ...(bad && { color: 'Attention' }),
-                        },
-                        { type: 'FactSet', facts: m.facts.map((f) => ({ title: f.name, value: f.value })) },
-                    ],
-                    ...(m.runUrl && { actions: [{ type: 'Action.OpenUrl', title: 'View the run', url: m.runUrl }] }),
-                },
-            },
-        ],
-    };
-}
-function failingFile(result) {
-    const error = result.error;
-    const failed = result.migrations.find((m) => m.status === 'failed' || m.status === 'partially-applied');
-    const file = error?.file ?? failed?.error?.file ?? failed?.file;
-    if (!file)
-        return undefined;
-    const line = error?.file ? error.line : failed?.error?.line;
-    return line ? `${file}:${line}` : file;
-}
-function versions(list) {
-    if (list.length === 0)
-        return 'none';
-    const shown = list.slice(0, MAX_VERSIONS).join(', ');
-    return list.length > MAX_VERSIONS ? `${shown} and ${list.length - MAX_VERSIONS} more` : shown;
-}
-function oneLine(text) {
-    return text.replace(/\s*\r?\n\s*/g, ' ').trim();
-}
-function plural(n, word) {
-    return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-;// CONCATENATED MODULE: ./src/proxy.ts
-/**
- * The HTTP(S) proxy of self-hosted runners, read as @actions/http-client reads it: shared by our
- * GitHub client (github/api.ts) and the alert sender (notify/webhook.ts).
- */
-/**
- * The fetch to reach `url`: undefined (Node's own) unless a proxy applies; then fetch through it,
- * from the HTTP library Node's fetch is built on, loaded (a separate chunk, tens of milliseconds
- * to evaluate) only in that case.
- */
-async function proxyFetch(url) {
-    const proxy = proxyFor(new URL(url));
-    if (!proxy)
-        return undefined;
-    const http = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
-    const dispatcher = new http.ProxyAgent(proxy);
-    return ((target, init) => http.fetch(target, { ...init, dispatcher }));
-}
-/** The proxy URL for `target` under the runner's proxy variables, or undefined to go direct. */
-function proxyFor(target, env = process.env) {
-    const https = target.protocol === 'https:';
-    const proxy = https ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy || env.HTTP_PROXY;
-    if (!proxy)
-        return undefined;
-    const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-    if (host === 'localhost' || host.startsWith('127.') || host === '::1')
-        return undefined;
-    const port = target.port || (https ? '443' : '80');
-    const noProxy = (env.no_proxy || env.NO_PROXY || '').split(',').map((e) => e.trim().toLowerCase());
-    const bypassed = noProxy.filter(Boolean).some((entry) => {
-        if (entry === '*')
-            return true;
-        const [name, entryPort] = entry.split(':');
-        if (entryPort && entryPort !== port)
-            return false;
-        const bare = name.replace(/^\*?\./, '');
-        return host === bare || host.endsWith(`.${bare}`);
-    });
-    if (bypassed)
-        return undefined;
-    return /^https?:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
-}
-
-;// CONCATENATED MODULE: ./src/notify/webhook.ts
-
-class WebhookError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'WebhookError';
-    }
-}
-async function postJson(url, body, options) {
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const started = Date.now();
-    const text = JSON.stringify(body);
-    const send = (await proxyFetch(url)) ?? fetch;
-    for (let attempt = 1;; attempt++) {
-        let problem;
-        let retryable;
-        try {
-            const response = await send(url, {
-                method: 'POST',
-                headers: { 'content-type': 'application/json; charset=utf-8' },
-                body: text,
-                signal: deadline,
-                redirect: 'error',
-            });
-            // Read (and so release) the body; Slack explains a refusal in it ("invalid_payload").
-            const answer = (await response.text().catch(() => '')).trim().slice(0, 200);
-            if (response.ok)
-                return { status: response.status, attempts: attempt };
-            problem = `the webhook answered HTTP ${response.status}${answer ? ` (${answer.replace(/\s+/g, ' ')})` : ''}`;
-            retryable = response.status >= 500;
-        }
-        catch (error) {
-            if (deadline.aborted)
-                throw new WebhookError(`the webhook did not answer within ${Math.round(options.timeoutMs / 1000)} s`);
-            const cause = error.cause;
-            problem = `the webhook could not be reached (${cause?.code ?? cause?.message ?? error.message})`;
-            retryable = true;
-        }
-        const left = options.timeoutMs - (Date.now() - started);
-        if (attempt >= 2 || !retryable || left <= options.retryDelayMs)
-            throw new WebhookError(attempt >= 2 ? `${problem}, again on the retry` : problem);
-        // Not unref'd: the run is awaiting it, and an unref'd timer alone would let the process exit.
-        await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/notify/index.ts
-
-
-
-/** How long a run may spend on its alert, retry included. */
-const ALERT_TIMEOUT_MS = 10_000;
-const RETRY_DELAY_MS = 1_000;
-/**
- * Teams' webhooks: Workflows (Power Automate: *.logic.azure.com, *.powerplatform.com) take only
- * Adaptive Cards; legacy connectors (*.webhook.office.com) take them too. Every other host gets
- * Slack's `{"text": …}`, which Slack-compatible webhooks share.
- */
-function alertFormatFor(webhookUrl) {
-    const host = new URL(webhookUrl).hostname.toLowerCase();
-    const teams = ['.webhook.office.com', '.logic.azure.com', '.powerplatform.com', '.powerautomate.com'];
-    return teams.some((suffix) => host.endsWith(suffix)) ? 'teams' : 'slack';
-}
-/**
- * Sends the run's alert when `notify-webhook-url` is set and the outcome is in `notify-on`. Never
- * throws and never changes the outcome: a webhook that fails or does not answer in time is a
- * warning. The payload is scrubbed here, at the sink, and nothing logged names the URL.
- */
-async function notifyRun(settings, result, context, logger, scrubber) {
-    const url = settings.notifyWebhookUrl;
-    if (!url)
-        return;
-    const outcome = alertOutcome(result);
-    if (!settings.notifyOn.includes(outcome)) {
-        logger.debug(`No alert: ${outcome} is not in notify-on (${settings.notifyOn.join(', ')})`);
-        return;
-    }
-    try {
-        const format = alertFormatFor(url);
-        const payload = scrubber.scrubValue(renderAlert(result, context, format));
-        const sent = await postJson(url, payload, { timeoutMs: ALERT_TIMEOUT_MS, retryDelayMs: RETRY_DELAY_MS });
-        logger.info(`Alert sent (${outcome}, ${format === 'teams' ? 'Teams Adaptive Card' : 'Slack-style text'}${sent.attempts > 1 ? ', on the retry' : ''})`);
-    }
-    catch (error) {
-        logger.warn(`The alert (${outcome}) could not be sent to notify-webhook-url: ${scrubber.scrub(errorMessage(error))}. The migration's outcome is not affected.`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/text.ts
-const CAN_CHANGE = new Set(['apply', 'rollback', 'baseline']);
-/** The CLI's closing report: a compact plain-text table. */
-function renderText(result) {
-    const out = [];
-    if (result.status_rows) {
-        for (const r of result.status_rows) {
-            out.push(`${r.state.padEnd(16)} ${r.version.padEnd(16)} ${r.name}${r.checksum && r.checksum !== 'ok' ? `  [checksum ${r.checksum}]` : ''}${r.partial ? `  [${r.partial.description}]` : ''}`);
-        }
-    }
-    for (const m of result.migrations) {
-        out.push(`${m.status.padEnd(18)} ${m.version.padEnd(16)} ${m.name}  (${m.durationMs} ms, ${m.statements} statements${m.atomic ? '' : ', not atomic'})`);
-        for (const note of m.notes ?? [])
-            out.push(`    note: ${note}`);
-        if (m.error)
-            out.push(`    ${m.error.file}:${m.error.line ?? ''}:${m.error.column ?? ''}: ${m.error.message}`);
-    }
-    for (const f of result.findings)
-        out.push(`${f.severity}: ${f.message}`);
-    for (const r of result.abandonedRuns ?? [])
-        out.push(`abandoned run #${r.id}: applied ${r.applied.length ? r.applied.join(', ') : 'nothing'}${r.closed ? ' (closed as abandoned now)' : ' (still recorded as running)'}`);
-    // Only where the command can change the database: elsewhere "no" is true by design and says nothing.
-    if (CAN_CHANGE.has(result.command))
-        out.push(`database changed: ${result.changed ? 'yes' : 'no (as it was before the run)'}`);
-    out.push(`${result.status}: ${result.message}`);
-    return `${out.join('\n')}\n`;
-}
-
 ;// CONCATENATED MODULE: ./src/lint/ast.ts
 /** Small readers of libpg-query's parse tree, shared by the rules. */
 /** `{ String: { sval } }` lists (qualified names) as plain strings. */
@@ -24509,9 +22274,12 @@ class LintContext {
     newTableScope;
     currentFile = '';
     createdIn = new Map();
+    /** RLS of live tables (plan); undefined without a database, or for a table the database lacks. */
+    tableSecurity;
     constructor(options) {
         this.exposedSchemas = options.exposedSchemas;
         this.newTableScope = options.newTableScope ?? 'release';
+        this.tableSecurity = options.tableSecurity ?? (() => undefined);
     }
     startFile(file) {
         this.currentFile = file;
@@ -25572,6 +23340,533 @@ const ROBUSTNESS_RULES = [
     unusedIgnore,
 ];
 
+;// CONCATENATED MODULE: ./src/lint/security-state.ts
+
+
+function securityState(ctx) {
+    return ctx.state('security', () => ({
+        tables: new Map(),
+        definers: new Map(),
+        views: new Map(),
+        seq: 0,
+    }));
+}
+function placeOf(stmt, seq, at) {
+    const { line, column } = stmt.at(at);
+    return {
+        file: stmt.file,
+        version: stmt.version,
+        line,
+        column,
+        statementStart: stmt.statement.startByte,
+        seq,
+    };
+}
+function isExposed(ctx, ref) {
+    return ctx.exposedSchemas.includes(ref.schema);
+}
+function factsOf(state, ref) {
+    const key = tableKey(ref);
+    let facts = state.tables.get(key);
+    if (!facts) {
+        facts = { ref, rls: false, enabled: [], policies: 0 };
+        state.tables.set(key, facts);
+    }
+    return facts;
+}
+/**
+ * The statements `observe` reads. Every security rule declares these (and its own), so each of
+ * them sees the release's state whichever of the others are on, and INSERTs meet none of them.
+ */
+const OBSERVED_NODE_TYPES = [
+    'CreateStmt',
+    'CreateTableAsStmt',
+    'AlterTableStmt',
+    'CreatePolicyStmt',
+    'CreateFunctionStmt',
+    'AlterFunctionStmt',
+    'ViewStmt',
+    'RenameStmt',
+    'AlterObjectSchemaStmt',
+    'DropStmt',
+];
+/** Reads one statement into the state (once, however many security rules are on). */
+function observe(stmt, ctx) {
+    const state = securityState(ctx);
+    if (state.last === stmt)
+        return state;
+    state.last = stmt;
+    const seq = ++state.seq;
+    const { node } = stmt;
+    switch (stmt.nodeType) {
+        case 'CreateStmt':
+            created(state, node.relation, stmt, seq);
+            break;
+        case 'CreateTableAsStmt':
+            if (node.objtype === 'OBJECT_TABLE')
+                created(state, node.into?.rel, stmt, seq);
+            break;
+        case 'AlterTableStmt':
+            alterTable(state, stmt, seq);
+            break;
+        case 'CreatePolicyStmt': {
+            const ref = tableOf(node.table);
+            if (ref)
+                factsOf(state, ref).policies += 1;
+            break;
+        }
+        case 'CreateFunctionStmt': {
+            const name = functionName(node.funcname);
+            const options = list(node.options)
+                .map((o) => wrapped(o, 'DefElem'))
+                .filter((o) => !!o);
+            if (isDefiner(options) && !setsSearchPath(options))
+                state.definers.set(name, { key: name, name, place: placeOf(stmt, seq) });
+            else
+                state.definers.delete(name);
+            break;
+        }
+        case 'AlterFunctionStmt': {
+            const name = functionName(node.func?.objname);
+            const actions = list(node.actions)
+                .map((o) => wrapped(o, 'DefElem'))
+                .filter((o) => !!o);
+            if (setsSearchPath(actions) || definerFlag(actions) === false)
+                state.definers.delete(name);
+            else if (definerFlag(actions) === true && !state.definers.has(name))
+                state.definers.set(name, { key: name, name, place: placeOf(stmt, seq) });
+            break;
+        }
+        case 'ViewStmt': {
+            const ref = tableOf(node.view);
+            const persistence = node.view?.relpersistence;
+            if (!ref || persistence === 't' || !isExposed(ctx, ref))
+                break;
+            const key = tableKey(ref);
+            if (invokerIn(list(node.options)))
+                state.views.delete(key);
+            else
+                state.views.set(key, { key, name: key, place: placeOf(stmt, seq, ast_location(node.view)) });
+            break;
+        }
+        case 'RenameStmt':
+            if (node.renameType === 'OBJECT_TABLE' && typeof node.newname === 'string')
+                move(state, tableOf(node.relation), (ref) => ({ schema: ref.schema, table: String(node.newname) }));
+            break;
+        case 'AlterObjectSchemaStmt':
+            if (node.objectType === 'OBJECT_TABLE' && typeof node.newschema === 'string')
+                move(state, tableOf(node.relation), (ref) => ({ schema: String(node.newschema), table: ref.table }));
+            break;
+        case 'DropStmt':
+            drop(state, node);
+            break;
+        default:
+            break;
+    }
+    return state;
+}
+function created(state, relation, stmt, seq) {
+    const ref = tableOf(relation);
+    const persistence = relation?.relpersistence;
+    if (!ref || persistence === 't')
+        return;
+    // A table created anew (after a drop, say) starts without RLS or policies.
+    state.tables.set(tableKey(ref), {
+        ref,
+        created: placeOf(stmt, seq, ast_location(relation)),
+        rls: false,
+        enabled: [],
+        policies: 0,
+    });
+}
+function alterTable(state, stmt, seq) {
+    const { node } = stmt;
+    const ref = tableOf(node.relation);
+    if (!ref)
+        return;
+    for (const cmd of list(node.cmds)) {
+        const c = wrapped(cmd, 'AlterTableCmd');
+        if (!c)
+            continue;
+        if (node.objtype === 'OBJECT_VIEW' || state.views.has(tableKey(ref))) {
+            if (c.subtype === 'AT_SetRelOptions' && invokerIn(list(wrapped(c.def, 'List')?.items)))
+                state.views.delete(tableKey(ref));
+            continue;
+        }
+        if (c.subtype === 'AT_EnableRowSecurity') {
+            const facts = factsOf(state, ref);
+            facts.rls = true;
+            facts.enabled.push(placeOf(stmt, seq));
+        }
+        else if (c.subtype === 'AT_DisableRowSecurity') {
+            factsOf(state, ref).rls = false;
+        }
+    }
+}
+function move(state, from, to) {
+    if (!from)
+        return;
+    const facts = state.tables.get(tableKey(from));
+    if (!facts)
+        return;
+    state.tables.delete(tableKey(from));
+    facts.ref = to(from);
+    state.tables.set(tableKey(facts.ref), facts);
+}
+function drop(state, node) {
+    for (const object of list(node.objects)) {
+        const parts = names(wrapped(object, 'List')?.items);
+        if (node.removeType === 'OBJECT_TABLE') {
+            const table = parts[parts.length - 1];
+            if (table)
+                state.tables.delete(`${parts.length > 1 ? parts[0] : 'public'}.${table}`);
+        }
+        else if (node.removeType === 'OBJECT_VIEW') {
+            const view = parts[parts.length - 1];
+            if (view)
+                state.views.delete(`${parts.length > 1 ? parts[0] : 'public'}.${view}`);
+        }
+        else if (node.removeType === 'OBJECT_POLICY' && parts.length >= 2) {
+            // [schema.]table.policy
+            const table = parts[parts.length - 2];
+            const facts = state.tables.get(`${parts.length > 2 ? parts[0] : 'public'}.${table}`);
+            if (facts && facts.policies > 0)
+                facts.policies -= 1;
+        }
+        else if (node.removeType === 'OBJECT_FUNCTION' || node.removeType === 'OBJECT_PROCEDURE') {
+            const func = wrapped(object, 'ObjectWithArgs');
+            if (func)
+                state.definers.delete(functionName(func.objname));
+        }
+    }
+}
+/** `schema.name` of a function (public when unqualified). */
+function functionName(nameList) {
+    const parts = names(nameList);
+    return parts.length > 1 ? `${parts[0]}.${parts[parts.length - 1]}` : `public.${parts[0] ?? ''}`;
+}
+function isDefiner(options) {
+    return definerFlag(options) === true;
+}
+/** `SECURITY DEFINER` → true, `SECURITY INVOKER` → false, absent → undefined. */
+function definerFlag(options) {
+    const security = options.find((o) => o.defname === 'security');
+    if (!security)
+        return undefined;
+    return wrapped(security.arg, 'Boolean')?.boolval === true;
+}
+/** `SET search_path …` (a value or FROM CURRENT): the function's path no longer follows the caller's. */
+function setsSearchPath(options) {
+    return options.some((o) => {
+        if (o.defname !== 'set')
+            return false;
+        const set = wrapped(o.arg, 'VariableSetStmt');
+        return set?.name === 'search_path' && (set.kind === 'VAR_SET_VALUE' || set.kind === 'VAR_SET_CURRENT');
+    });
+}
+/** Whether `security_invoker` is set true among reloptions (a bare option means true). */
+function invokerIn(options) {
+    return options.some((o) => {
+        const def = wrapped(o, 'DefElem');
+        if (!def || String(def.defname).toLowerCase() !== 'security_invoker')
+            return false;
+        if (def.arg === undefined)
+            return true;
+        const s = wrapped(def.arg, 'String')?.sval;
+        if (s !== undefined)
+            return /^(t|tr|tru|true|y|ye|yes|on|1)$/i.test(s);
+        const i = wrapped(def.arg, 'Integer')?.ival;
+        if (wrapped(def.arg, 'Integer'))
+            return i === 1;
+        return wrapped(def.arg, 'Boolean')?.boolval === true;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/security.ts
+
+
+
+/**
+ * Supabase security: what exposes data through Supabase's API (tables without row-level
+ * security, definer views, auth.users) or lets a caller run code with the owner's rights (definer
+ * functions with a mutable search_path), and policies that re-evaluate auth.uid() on every row.
+ * "Exposed" means a schema the API serves (`exposedSchemas`, default `public`). Release-level
+ * findings (RLS never enabled, a view never made security_invoker) are made in `finish`, so a
+ * later statement of the release that fixes the object counts. docs/lint/<id>.md for each.
+ */
+const API_ROLES = new Set(['anon', 'authenticated']);
+function releaseHit(place, message) {
+    return {
+        message,
+        file: place.file,
+        version: place.version,
+        line: place.line,
+        column: place.column,
+        statementStart: place.statementStart,
+    };
+}
+const rlsDisabledInExposedSchema = {
+    id: 'rls-disabled-in-exposed-schema',
+    family: 'security',
+    defaultSeverity: 'error',
+    summary: 'A table created in an exposed schema without ENABLE ROW LEVEL SECURITY anywhere in the release',
+    nodeTypes: OBSERVED_NODE_TYPES,
+    check(stmt, ctx) {
+        observe(stmt, ctx);
+    },
+    finish(ctx) {
+        const hits = [];
+        for (const facts of securityState(ctx).tables.values()) {
+            if (!facts.created || facts.rls || !isExposed(ctx, facts.ref))
+                continue;
+            const name = tableKey(facts.ref);
+            hits.push(releaseHit(facts.created, `Table ${name} is created in exposed schema ${facts.ref.schema} and the release never enables row-level security on it: the API's anon and authenticated roles can read and change every row. Add ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY and the policies its callers need`));
+        }
+        return hits;
+    },
+};
+const rlsEnabledNoPolicy = {
+    id: 'rls-enabled-no-policy',
+    family: 'security',
+    defaultSeverity: 'info',
+    summary: 'Row-level security enabled on a table that has no policy: every API call sees no rows',
+    nodeTypes: OBSERVED_NODE_TYPES,
+    check(stmt, ctx) {
+        observe(stmt, ctx);
+    },
+    finish(ctx) {
+        const hits = [];
+        for (const facts of securityState(ctx).tables.values()) {
+            if (!facts.rls || facts.policies > 0 || facts.enabled.length === 0)
+                continue;
+            // A table the release did not create may have policies from earlier migrations: only a
+            // live database can say it has none.
+            if (!facts.created && ctx.tableSecurity(facts.ref.schema, facts.ref.table)?.policies !== 0)
+                continue;
+            const name = tableKey(facts.ref);
+            hits.push(releaseHit(facts.enabled[facts.enabled.length - 1], `Row-level security is enabled on ${name} but no policy is created for it: the API's roles see no rows and cannot write any. Create the policies in this release (or ignore this finding with the reason, if only the service role uses the table)`));
+        }
+        return hits;
+    },
+};
+const securityDefinerSearchPath = {
+    id: 'security-definer-search-path',
+    family: 'security',
+    defaultSeverity: 'warning',
+    summary: 'A SECURITY DEFINER function without SET search_path: callers can shadow the objects it uses',
+    nodeTypes: OBSERVED_NODE_TYPES,
+    check(stmt, ctx) {
+        observe(stmt, ctx);
+    },
+    finish(ctx) {
+        return [...securityState(ctx).definers.values()].map((f) => releaseHit(f.place, `SECURITY DEFINER function ${f.name} has no fixed search_path: it runs with its owner's rights but resolves names through the caller's search_path, so a caller's object can stand in for the one it means. Add SET search_path = '' (and schema-qualify the names in its body)`));
+    },
+};
+const viewWithoutSecurityInvoker = {
+    id: 'view-without-security-invoker',
+    family: 'security',
+    defaultSeverity: 'error',
+    summary: 'A view in an exposed schema without security_invoker reads with its owner’s rights, bypassing RLS',
+    nodeTypes: OBSERVED_NODE_TYPES,
+    check(stmt, ctx) {
+        observe(stmt, ctx);
+    },
+    finish(ctx) {
+        return [...securityState(ctx).views.values()].map((v) => releaseHit(v.place, `View ${v.name} in an exposed schema runs with its owner's rights, so the row-level security of the tables it reads does not apply to the API's callers: create it WITH (security_invoker = true) (PostgreSQL 15+), or keep it out of exposed schemas`));
+    },
+};
+const grantToApiRoleWithoutRls = {
+    id: 'grant-to-api-role-without-rls',
+    family: 'security',
+    defaultSeverity: 'error',
+    summary: 'GRANT to anon/authenticated on a table whose row-level security is off',
+    nodeTypes: [...OBSERVED_NODE_TYPES, ...['GrantStmt']],
+    check(stmt, ctx) {
+        const state = observe(stmt, ctx);
+        const { node } = stmt;
+        if (stmt.nodeType !== 'GrantStmt' || !node.is_grant || node.targtype !== 'ACL_TARGET_OBJECT')
+            return;
+        if (node.objtype !== 'OBJECT_TABLE')
+            return;
+        const roles = apiGrantees(node.grantees);
+        if (roles.length === 0)
+            return;
+        const grants = ctx.state('security-grants', () => []);
+        for (const object of list(node.objects)) {
+            const ref = tableOf(wrapped(object, 'RangeVar'));
+            if (!ref || (ref.schema === 'auth' && ref.table === 'users'))
+                continue;
+            const key = tableKey(ref);
+            if (state.views.has(key))
+                continue;
+            const facts = state.tables.get(key);
+            if (facts?.rls)
+                continue;
+            // Created in an exposed schema without RLS: rls-disabled-in-exposed-schema reports the table itself.
+            if (facts?.created && isExposed(ctx, ref))
+                continue;
+            // Not created by the release: only the live table can say whether RLS is off.
+            if (!facts?.created && ctx.tableSecurity(ref.schema, ref.table)?.rowSecurity !== false)
+                continue;
+            grants.push({
+                key,
+                place: placeOf(stmt, state.seq, ast_location(wrapped(object, 'RangeVar'))),
+                hit: {
+                    message: `GRANT to ${roles.join(', ')} on ${key}, whose row-level security is off: the grant hands them every row. Enable row-level security on ${key} (with policies) before granting`,
+                },
+            });
+        }
+    },
+    finish(ctx) {
+        const state = securityState(ctx);
+        return ctx
+            .state('security-grants', () => [])
+            .flatMap((g) => {
+            const facts = state.tables.get(g.key);
+            const enabledLaterInFile = facts?.enabled.some((e) => e.file === g.place.file && e.seq > g.place.seq);
+            return enabledLaterInFile ? [] : [releaseHit(g.place, g.hit.message)];
+        });
+    },
+};
+/** The API roles among a GRANT's grantees (PUBLIC includes them). */
+function apiGrantees(grantees) {
+    return list(grantees).flatMap((g) => {
+        const role = wrapped(g, 'RoleSpec');
+        if (role?.roletype === 'ROLESPEC_PUBLIC')
+            return ['PUBLIC'];
+        return role?.rolename && API_ROLES.has(role.rolename) ? [role.rolename] : [];
+    });
+}
+const AUTH_FUNCTIONS = new Set(['uid', 'jwt', 'role', 'email']);
+const authFunctionUnwrappedInPolicy = {
+    id: 'auth-function-unwrapped-in-policy',
+    family: 'security',
+    defaultSeverity: 'warning',
+    summary: 'A policy calls auth.uid()/auth.jwt()/auth.role() per row instead of once as (select auth.uid())',
+    nodeTypes: [...OBSERVED_NODE_TYPES, ...['AlterPolicyStmt']],
+    check(stmt, ctx) {
+        observe(stmt, ctx);
+        if (stmt.nodeType !== 'CreatePolicyStmt' && stmt.nodeType !== 'AlterPolicyStmt')
+            return;
+        // Walking the expression trees is the costly part: most policies never name the auth schema.
+        if (!/auth/i.test(stmt.statement.sql))
+            return;
+        const calls = [];
+        unwrappedAuthCalls(stmt.node.qual, false, calls);
+        unwrappedAuthCalls(stmt.node.with_check, false, calls);
+        if (calls.length === 0)
+            return;
+        const first = calls.sort((a, b) => (ast_location(a) ?? 0) - (ast_location(b) ?? 0))[0];
+        const fn = names(first.funcname).join('.');
+        const table = tableOf(stmt.node.table);
+        return {
+            message: `Policy ${String(stmt.node.policy_name)}${table ? ` on ${tableKey(table)}` : ''} calls ${fn}() directly, so it is evaluated again for every row: write (select ${fn}()) so PostgreSQL computes it once per statement`,
+            location: ast_location(first),
+        };
+    },
+};
+/**
+ * Collects auth.<fn>() calls that are not the whole work of a scalar sub-select without FROM.
+ * `isWrapped` is true inside the target list of such a select; a select that reads a table (or a
+ * sub-query of it) starts over: there the call would run for every row it reads. (Plain loops
+ * over keys: this walks every policy's expression trees, so it allocates nothing per node.)
+ */
+function unwrappedAuthCalls(node, isWrapped, out) {
+    if (Array.isArray(node)) {
+        for (const item of node)
+            unwrappedAuthCalls(item, isWrapped, out);
+        return;
+    }
+    if (!node || typeof node !== 'object')
+        return;
+    for (const key in node) {
+        const value = node[key];
+        if (key === 'SelectStmt') {
+            const select = value;
+            const noFrom = list(select.fromClause).length === 0;
+            for (const part in select)
+                unwrappedAuthCalls(select[part], part === 'targetList' ? noFrom : false, out);
+            continue;
+        }
+        if (key === 'FuncCall' && !isWrapped && isAuthCall(value))
+            out.push(value);
+        unwrappedAuthCalls(value, isWrapped, out);
+    }
+}
+function isAuthCall(call) {
+    const parts = names(call.funcname);
+    return parts.length === 2 && parts[0] === 'auth' && AUTH_FUNCTIONS.has(parts[1]);
+}
+const authUsersExposed = {
+    id: 'auth-users-exposed',
+    family: 'security',
+    defaultSeverity: 'error',
+    summary: 'A view in an exposed schema reading auth.users, or a grant on auth.users to the API roles',
+    nodeTypes: [...OBSERVED_NODE_TYPES, ...['GrantStmt']],
+    check(stmt, ctx) {
+        observe(stmt, ctx);
+        const { node } = stmt;
+        if (stmt.nodeType === 'ViewStmt' ||
+            (stmt.nodeType === 'CreateTableAsStmt' && node.objtype === 'OBJECT_MATVIEW')) {
+            const ref = tableOf(stmt.nodeType === 'ViewStmt' ? node.view : node.into?.rel);
+            if (!ref || !isExposed(ctx, ref) || !/users/i.test(stmt.statement.sql))
+                return;
+            const read = authUsersIn(node.query);
+            if (!read)
+                return;
+            return {
+                message: `${stmt.nodeType === 'ViewStmt' ? 'View' : 'Materialized view'} ${tableKey(ref)} in an exposed schema reads auth.users: every user's e-mail and metadata reach the API's roles. Keep it out of exposed schemas, or read a profiles table of your own`,
+                location: ast_location(read),
+            };
+        }
+        if (stmt.nodeType === 'GrantStmt' && node.is_grant && node.objtype === 'OBJECT_TABLE') {
+            const roles = apiGrantees(node.grantees);
+            if (roles.length === 0)
+                return;
+            const users = list(node.objects)
+                .map((o) => wrapped(o, 'RangeVar'))
+                .find((r) => r?.schemaname === 'auth' && r.relname === 'users');
+            if (!users)
+                return;
+            return {
+                message: `GRANT on auth.users to ${roles.join(', ')}: every user's e-mail and metadata reach the API's roles. Revoke it and expose a profiles table of your own instead`,
+                location: ast_location(users),
+            };
+        }
+    },
+};
+/** The first RangeVar reading auth.users in a query, if any. */
+function authUsersIn(node) {
+    if (Array.isArray(node)) {
+        for (const item of node) {
+            const found = authUsersIn(item);
+            if (found)
+                return found;
+        }
+        return undefined;
+    }
+    if (!node || typeof node !== 'object')
+        return undefined;
+    for (const key in node) {
+        const value = node[key];
+        if (key === 'RangeVar' && value.schemaname === 'auth' && value.relname === 'users')
+            return value;
+        const found = authUsersIn(value);
+        if (found)
+            return found;
+    }
+    return undefined;
+}
+const SECURITY_RULES = [
+    rlsDisabledInExposedSchema,
+    rlsEnabledNoPolicy,
+    grantToApiRoleWithoutRls,
+    securityDefinerSearchPath,
+    viewWithoutSecurityInvoker,
+    authUsersExposed,
+    authFunctionUnwrappedInPolicy,
+];
+
 ;// CONCATENATED MODULE: ./src/lint/rules/types.ts
 
 
@@ -25706,11 +24001,18 @@ const TYPE_RULES = [timestampWithoutTimeZone, charType, varcharLength, intPrimar
 
 
 
+
 /**
  * Every rule, in the order findings at one position are listed. A rule family adds its module's
- * list here (security: `...SECURITY_RULES` from ./security.js).
+ * list here.
  */
-const RULES = [...LOCK_RULES, ...DESTRUCTIVE_RULES, ...ROBUSTNESS_RULES, ...TYPE_RULES];
+const RULES = [
+    ...LOCK_RULES,
+    ...DESTRUCTIVE_RULES,
+    ...ROBUSTNESS_RULES,
+    ...TYPE_RULES,
+    ...SECURITY_RULES,
+];
 const RULE_IDS = RULES.map((r) => r.id);
 
 ;// CONCATENATED MODULE: ./src/lint/config.ts
@@ -25725,7 +24027,7 @@ function defaultLintConfig() {
     return { rules: {}, exposedSchemas: [...DEFAULT_EXPOSED_SCHEMAS] };
 }
 const LEVELS = ['error', 'warning', 'info', 'off'];
-const config_schema = strictObject({
+const schema = strictObject({
     rules: optional(record(schemas_string(), schemas_enum(LEVELS, {
         error: (issue) => `"${String(issue.input)}" is not a severity: use one of ${LEVELS.join(', ')}`,
     }))),
@@ -25771,7 +24073,7 @@ async function parseLintConfig(text, path, knownRules) {
     }
     if (data === null || data === undefined)
         return defaultLintConfig();
-    const result = config_schema.safeParse(data);
+    const result = schema.safeParse(data);
     if (!result.success) {
         const issue = result.error.issues[0];
         const key = issue.path.map(String).join('.') || '(top level)';
@@ -25792,6 +24094,2473 @@ async function parseLintConfig(text, path, knownRules) {
 }
 function configError(path, what, hint) {
     return new GuardError('invalid-input', `Lint config ${path}: ${what}`, { location: { file: path }, hint });
+}
+
+;// CONCATENATED MODULE: ./src/commands/plan.ts
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * plan: what apply would do, proven by running it: drift and order checks, then every pending
+ * statement in a transaction that is always rolled back, under the lock timeout. Changes nothing
+ * (except sequences, which PostgreSQL never rolls back).
+ */
+async function planCommand(ctx, result) {
+    const { settings, logger } = ctx;
+    result.transactionMode = settings.transactionMode;
+    return withSession(ctx, result, { lock: false }, async ({ plan, runner }) => {
+        result.status_rows = plan.rows;
+        const blocking = result.findings.filter((f) => f.severity === 'error');
+        if (blocking.length > 0) {
+            throw new GuardError('drift', `apply would refuse to run: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`);
+        }
+        if (plan.pending.length === 0) {
+            result.status = 'nothing-to-do';
+            result.message = 'Nothing to apply: every migration is already applied.';
+            return result;
+        }
+        refuseOversizedFiles(plan.pending);
+        const prepared = await prepareMigrations(plan.pending);
+        // A file an earlier run left partly applied is rehearsed from where apply would resume it.
+        const execution = buildExecutionPlan(resumePartialFiles(prepared, plan.partial), settings.transactionMode);
+        reportTimeoutChanges(result, logger, prepared, settings);
+        result.migrations = prepared.map((p) => {
+            const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
+            const notes = notesOf(p);
+            return {
+                version: p.migration.version,
+                name: p.migration.name,
+                file: p.migration.path,
+                status: 'pending',
+                durationMs: 0,
+                statements: p.statements.length,
+                atomic: reasons.length === 0,
+                nonAtomicReasons: reasons,
+                ...(notes && { notes }),
+            };
+        });
+        await runner.start();
+        // The catalog security checks follow the lint config (exposed schemas, severities); off with lint.
+        const lintConfig = settings.lint === 'off' ? undefined : await lintConfigFor(settings, ctx.cwd);
+        const catalog = catalogCheck({
+            exposedSchemas: lintConfig?.exposedSchemas,
+            severityOf: catalogSeverity(lintConfig?.rules),
+        });
+        const rehearsal = await rehearse(execution.units, {
+            runner,
+            lockTimeoutMs: settings.lockTimeoutMs,
+            statementTimeoutMs: settings.statementTimeoutMs,
+            hooks: lintConfig && catalog.hooks,
+        });
+        result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+        const catalogFindings = catalog.findings();
+        if (catalogFindings)
+            result.lint = withCatalogFindings(result.lint, catalogFindings);
+        if (catalog.problem())
+            logger.warn(catalog.problem());
+        if (rehearsal.failure) {
+            const { error, version } = rehearsal.failure;
+            const failed = result.migrations.find((m) => m.version === version);
+            if (failed)
+                Object.assign(failed, { status: 'failed', error });
+            result.error = error;
+            if (ctx.signal?.aborted) {
+                result.status = 'cancelled';
+                result.cancelled = true;
+                result.message = `${error.message}. The rehearsal was rolled back; nothing was changed.`;
+                return result;
+            }
+            result.status = 'failed';
+            result.message = `${formatLocation(error)}${error.message}. apply would fail here; nothing was changed.`;
+            return result;
+        }
+        result.status = 'success';
+        result.message = `${plan.pending.length} pending migration(s) rehearsed and rolled back without error${rehearsal.notRehearsed.length ? ` (${rehearsal.notRehearsed.length} statement(s) could not be rehearsed)` : ''}; nothing was changed.`;
+        logger.info(result.message);
+        return result;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/backup/encrypted-restore.ts
+
+
+
+
+
+/**
+ * Restores an age-encrypted archive with nothing decrypted on disk: the file is decrypted in
+ * memory into pg_restore's standard input, whose SQL goes straight into psql's. The transaction is
+ * ours, not psql's --single-transaction (which commits at the end of its input, however that end
+ * came): `preamble` begins it, and COMMIT is written to psql only once the whole file has
+ * decrypted and authenticated and pg_restore has exited cleanly. Any failure before that stops
+ * psql; and should this process die mid-way, psql reads the end of its input with the transaction
+ * still open, and PostgreSQL rolls it back when psql disconnects.
+ */
+async function streamEncryptedRestore(options) {
+    const what = { path: options.path, code: options.code };
+    // The header is opened before any program starts: a wrong identity changes nothing.
+    const clear = await decryptWith(options.identities, webStream((0,external_node_fs_.createReadStream)(options.path, { highWaterMark: 1024 * 1024 })), what);
+    const apply = startProcess(options.psql, [...options.psqlArgs, '-f', options.preamble, '-f', '-'], {
+        env: options.env,
+        timeoutMs: options.timeoutMs,
+        stdin: true,
+    });
+    const render = startProcess(options.pgRestore, ['-L', options.list, '-f', '-'], {
+        timeoutMs: options.timeoutMs,
+        stdin: true,
+        stdout: 'stream',
+    });
+    render.stdout.pipe(apply.stdin, { end: false });
+    // psql gone early (an SQL error, a lost connection): pg_restore could only block on a full pipe.
+    void apply.done.then(() => render.stop());
+    let decryption;
+    try {
+        for await (const chunk of clear) {
+            if (render.stdin.destroyed)
+                break;
+            await writeChunk(render.stdin, chunk);
+        }
+    }
+    catch (error) {
+        decryption = decryptionFailure(error, what);
+        render.stop();
+    }
+    render.stdin.end();
+    const rendered = await render.done;
+    // Exited already: its own result explains the failure.
+    const early = await Promise.race([apply.done, Promise.resolve(undefined)]);
+    const ok = !decryption && rendered.code === 0 && !early;
+    if (ok)
+        apply.stdin.end(`\nCOMMIT;\n\\echo ${COMMITTED}\n`);
+    else if (!early)
+        apply.stop();
+    const applied = await apply.done;
+    return {
+        decryption,
+        render: rendered,
+        apply: { ...applied, stopped: !ok && !early, committed: applied.stdout.includes(COMMITTED) },
+    };
+}
+/** psql prints this after our COMMIT succeeded: without it, nothing was committed. */
+const COMMITTED = 'mg-restore-committed';
+/**
+ * Opens the header of an encrypted backup and stops: whether `identities` can decrypt it, known
+ * before a restore takes its lock, its safety backup or writes its run record. A file that is not
+ * age-encrypted (or missing) passes: the restore itself reports on it.
+ */
+async function assertDecryptable(path, identities, code) {
+    if (!(await isAgeFile(path).catch(() => false)))
+        return;
+    if (!identities?.length) {
+        throw new GuardError(code, `The backup ${path} is age-encrypted. Nothing was changed.`, {
+            hint: 'Set backup-decryption-key to the age identity (AGE-SECRET-KEY-1…) matching the backup-encryption-key it was taken with, from a secret.',
+        });
+    }
+    const clear = await decryptWith(identities, webStream((0,external_node_fs_.createReadStream)(path)), { path, code });
+    await clear.cancel();
+}
+
+;// CONCATENATED MODULE: ./src/backup/restore.ts
+
+
+
+
+
+
+
+
+
+
+/** Platform schemas of a Supabase project: owned by Supabase's roles or full of its extensions. */
+const SUPABASE_KEEP_SCHEMAS = 'auth,storage,realtime,_realtime,extensions,graphql,graphql_public,vault,pgsodium,pgsodium_masks,net,supabase_functions,_analytics,pgbouncer,cron,pgtle,pgmq,topology'.split(',');
+const restore_DEFAULT_TIMEOUT_MS = 2 * 60 * 60_000;
+/** Objects PostgreSQL can drop and recreate without losing data; everything else outside the scope stops the restore. */
+const ATTACHMENTS = new Set('pg_trigger,pg_policy,pg_rewrite,pg_event_trigger,pg_publication_rel,pg_default_acl'.split(','));
+const GLOBALS_BY_NAME = new Set(['EXTENSION', 'EVENT TRIGGER', 'PUBLICATION']);
+/**
+ * Makes the database equal to the backup for everything the backup covers, in one transaction:
+ * a psql session with --single-transaction first drops every schema in scope (those in the backup
+ * and those created since), then runs pg_restore's script. A failure anywhere rolls all of it back.
+ */
+async function restoreBackup(options) {
+    const { target, tools, runner, logger } = options;
+    const started = Date.now();
+    const path = (0,external_node_path_namespaceObject.resolve)(options.path);
+    const untouched = (message, hint, code = 'restore-failed') => new GuardError(code, `${message}. Nothing was changed.`, { hint });
+    if (!(await (0,promises_namespaceObject.stat)(path).catch(() => undefined))?.isFile()) {
+        throw untouched(`The backup ${path} does not exist`, 'Set backup-path to a file the backup command wrote.');
+    }
+    const sha256 = await sha256File(path);
+    const expected = options.expectedSha256?.toLowerCase();
+    if (expected && expected !== sha256) {
+        const hint = 'The file was damaged or replaced since it was recorded: restore an intact copy.';
+        throw untouched(`The backup ${path} has sha256 ${sha256}, not the expected ${expected}`, hint, 'backup-checksum');
+    }
+    const psql = tools.psql;
+    if (!psql) {
+        const hint = 'Install the whole PostgreSQL client package: it ships pg_dump, pg_restore and psql together.';
+        throw untouched(`psql was not found beside ${tools.pgRestore.path}`, hint);
+    }
+    const encrypted = await isAgeFile(path);
+    const identities = options.identities?.length ? options.identities : undefined;
+    if (encrypted && !identities) {
+        throw untouched(`The backup ${path} is age-encrypted`, 'Set backup-decryption-key to the age identity (AGE-SECRET-KEY-1…) matching the backup-encryption-key it was taken with, from a secret.');
+    }
+    if (!encrypted && identities)
+        logger.warn(`${path} is not encrypted: backup-decryption-key is not needed`);
+    // Encrypted: the whole file is decrypted (every chunk authenticated) to read its table of contents,
+    // so a wrong key or a damaged file stops here, before the database is even read.
+    const toc = encrypted
+        ? await encryptedToc(path, identities, tools)
+        : await readToc(path, tools, runner, 'restore-failed');
+    const plan = await withClient(target, { applicationName: 'supabase-migration-guard restore' }, (client) => planRestore(client, toc, options.keepSchemas, options.alsoKeep ?? []));
+    if (plan.refused.length > 0) {
+        const kept = plan.kept.map((k) => k.name).join(', ') || 'none';
+        throw untouched(`Restoring would drop objects in schemas this restore leaves alone (${kept}) that the backup cannot ` +
+            `recreate: ${plan.refused.join('; ')}`, 'They depend on objects in the restored schemas: drop or move them first, or restore as their owner.');
+    }
+    for (const k of plan.kept)
+        logger.warn(`Restore leaves schema ${k.name} as it is now (${k.reason})`);
+    if (toc.entries.some((e) => /^(BLOB|LARGE OBJECT)/.test(e.desc))) {
+        logger.warn('Large objects are not part of any schema: the restore leaves them as they are now');
+    }
+    const work = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'mg-restore-'));
+    try {
+        const [list, script, preamble] = ['entries.list', 'restore.sql', 'preamble.sql'].map((f) => (0,external_node_path_namespaceObject.join)(work, f));
+        await (0,promises_namespaceObject.writeFile)(list, toc.entries.map((e) => (plan.include.has(e.id) ? e.line : `;${e.line}`)).join('\n'));
+        const timeoutMs = options.timeoutMs ?? restore_DEFAULT_TIMEOUT_MS;
+        const damaged = (stderr) => untouched(`pg_restore cannot read ${path}: ${lastLines(stderr)}`, 'The archive is damaged or incomplete: restore an intact copy or another backup.');
+        const preambleText = preambleSql(plan, options.lockTimeoutMs ?? 0);
+        // Streamed: the transaction is begun here and committed by a COMMIT sent last (see encrypted-restore.ts).
+        await (0,promises_namespaceObject.writeFile)(preamble, encrypted ? `BEGIN;\n${preambleText}` : preambleText);
+        const args = ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--output=${external_node_os_namespaceObject.devNull}`];
+        const env = pgEnv(target, tools.pgRestore.major);
+        const entries = `${plan.include.size}/${toc.entries.length} entries`;
+        if (encrypted) {
+            logger.info(`Restoring ${path} (age-encrypted, decrypted in memory) into ${target.display}: ${entries}`);
+            const streamed = await streamEncryptedRestore({
+                path,
+                identities: identities,
+                pgRestore: tools.pgRestore.path,
+                list,
+                psql,
+                psqlArgs: args,
+                preamble,
+                env,
+                timeoutMs,
+                code: 'restore-failed',
+            });
+            if (streamed.decryption)
+                throw streamed.decryption;
+            if (streamed.apply.stopped)
+                throw damaged(streamed.render.stderr);
+            if (streamed.apply.code !== 0)
+                throw psqlFailure(streamed.apply, target, passwordScrubber(target));
+            if (!streamed.apply.committed) {
+                throw new GuardError('restore-failed', `psql reached the end of its input before the restore was committed, so its transaction was rolled back: ${target.display} is as it was before.`, { hint: 'Run the restore again; if it repeats, check what stops psql early (its output above).' });
+            }
+        }
+        else {
+            const rendered = await runner.run(tools.pgRestore.path, ['-L', list, '-f', script, path], {
+                timeoutMs,
+            });
+            if (rendered.code !== 0)
+                throw damaged(rendered.stderr);
+            logger.info(`Restoring ${path} into ${target.display}: ${entries}`);
+            const run = await runner.run(psql, [...args, '--single-transaction', '-f', preamble, '-f', script], {
+                env,
+                timeoutMs,
+            });
+            if (run.code !== 0)
+                throw psqlFailure(run, target, passwordScrubber(target));
+        }
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
+    }
+    const result = {
+        sha256,
+        entries: plan.include.size,
+        totalEntries: toc.entries.length,
+        restoredSchemas: plan.restored,
+        droppedSchemas: plan.dropped,
+        keptSchemas: plan.kept,
+        recreated: plan.recreated,
+        durationMs: Date.now() - started,
+    };
+    logger.info(`Restored ${target.display} from ${path}` +
+        (result.droppedSchemas.length
+            ? `; dropped schemas created since the backup: ${result.droppedSchemas.join(', ')}`
+            : ''));
+    return result;
+}
+async function encryptedToc(path, identities, tools) {
+    const back = await readBackEncrypted({
+        path,
+        identities,
+        pgRestore: tools.pgRestore.path,
+        timeoutMs: LIST_TIMEOUT_MS,
+        code: 'restore-failed',
+    });
+    return tocOf(back.listing, `${path} (decrypted)`, 'restore-failed');
+}
+function psqlFailure(run, target, scrub) {
+    const said = scrub(lastLines(run.stderr));
+    const what = run.timedOut
+        ? 'The restore took too long and was stopped'
+        : /changed while the restore was being prepared/.test(run.stderr)
+            ? 'The database changed while the restore was being prepared'
+            : 'The restore failed';
+    return new GuardError('restore-failed', `${what}; its transaction was rolled back, so ${target.display} is as it was before.` +
+        (said ? `\npsql said:\n${said}` : ''), {
+        hint: run.code === 2
+            ? 'psql lost the connection: if that happened during COMMIT, check the database before retrying.'
+            : 'Fix the cause named above (a missing role or privilege, for example) and run the restore again.',
+    });
+}
+async function planRestore(client, toc, keepSchemas, alsoKeep) {
+    const isSystem = (name) => /^pg_/.test(name) || name === 'information_schema';
+    const schemas = (await client.query(SCHEMAS_SQL)).rows;
+    const now = new Map(schemas.map((s) => [s.name, s]));
+    const onSupabase = (await client.query(`SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'supabase_admin'`)).rowCount;
+    const keep = new Set([...(keepSchemas ?? (onSupabase ? SUPABASE_KEEP_SCHEMAS : [])), ...alsoKeep]);
+    const inDump = new Set(['public']);
+    for (const e of toc.entries) {
+        if (e.desc === 'SCHEMA')
+            inDump.add(e.tag);
+        else if (e.namespace !== '-')
+            inDump.add(e.namespace);
+    }
+    const kept = [];
+    const managed = new Set();
+    for (const name of [...new Set([...inDump, ...now.keys()])].sort()) {
+        const current = now.get(name);
+        if (isSystem(name) || current?.extension_member)
+            continue;
+        if (keep.has(name))
+            kept.push({ name, reason: 'kept on request' });
+        else if (current && !current.droppable) {
+            kept.push({ name, reason: `owned by ${current.owner}, a role the restoring user is not a member of` });
+        }
+        else
+            managed.add(name);
+    }
+    const drop = [...managed].filter((s) => now.has(s));
+    const outside = (await client.query(outsideSql('$1::text[]'), [drop])).rows;
+    const include = new Set();
+    const byOid = new Map(toc.entries.filter((e) => e.oid > 0).map((e) => [`${e.tableoid}:${e.oid}`, e]));
+    const byName = new Map(toc.entries.map((e) => [`${e.desc}|${e.namespace}|${e.tag}`, e]));
+    const recreated = [];
+    const refused = [];
+    for (const o of outside) {
+        // Tables, views, sequences and columns hold data or shape it: never drop them outside the scope.
+        const relation = o.catalog === 'pg_class' && (o.objsubid > 0 || !['i', 'I'].includes(o.relkind ?? ''));
+        const entry = relation ? undefined : matchEntry(o, byOid, byName);
+        if (entry) {
+            include.add(entry.id);
+            recreated.push(`${o.type} ${o.identity}`);
+        }
+        else if (relation || (o.schema !== '-' && !isAttachment(o))) {
+            // Not in the backup as an entry of its own (a CHECK constraint or column default inside its table's
+            // definition), so dropping it could not be undone.
+            refused.push(`${o.type} ${o.identity}`);
+        }
+    }
+    const existingGlobals = new Set((await client.query(GLOBALS_SQL)).rows.map((r) => r.k));
+    const includedGlobals = new Set();
+    for (const e of toc.entries) {
+        if (e.namespace !== '-') {
+            if (managed.has(e.namespace))
+                include.add(e.id);
+        }
+        else if (e.desc === 'SCHEMA') {
+            if (managed.has(e.tag))
+                include.add(e.id);
+        }
+        else if (GLOBALS_BY_NAME.has(e.desc) && !existingGlobals.has(`${e.desc}|${e.tag}`)) {
+            include.add(e.id); // dropped since the backup: bring it back
+        }
+        // COMMENT and ACL entries name their object the way pg_dump quotes it ("SCHEMA \"My App\"").
+        if (include.has(e.id) && e.namespace === '-') {
+            for (const name of [e.tag, quoteIdent(e.tag)])
+                includedGlobals.add(`${e.desc} ${name}`);
+        }
+    }
+    for (const e of toc.entries) {
+        // COMMENT, ACL and SECURITY LABEL of schemas and of other objects outside schemas follow them.
+        if (e.namespace === '-' &&
+            ['COMMENT', 'ACL', 'SECURITY LABEL'].includes(e.desc) &&
+            includedGlobals.has(e.tag))
+            include.add(e.id);
+    }
+    const restored = [...managed].filter((s) => inDump.has(s));
+    return {
+        drop,
+        restored,
+        dropped: drop.filter((s) => !inDump.has(s)),
+        kept,
+        include,
+        recreated,
+        refused,
+        outsideKeys: outside
+            .map((o) => o.k)
+            .sort()
+            .join(','),
+        recreatePublic: managed.has('public'),
+    };
+}
+/** Objects that pg_dump always writes as entries of their own, so one missing from the backup was created since. */
+function isAttachment(o) {
+    if (o.catalog === 'pg_constraint')
+        return ['f', 'p', 'u', 'x'].includes(o.contype ?? '');
+    if (o.catalog === 'pg_class')
+        return o.relkind === 'i' || o.relkind === 'I';
+    return ATTACHMENTS.has(o.catalog);
+}
+function matchEntry(o, byOid, byName) {
+    const [classid, objid] = o.k.split(':');
+    const candidate = o.objsubid === 0 ? byOid.get(`${classid}:${objid}`) : undefined;
+    // The oid is only trusted when the entry describes an object in the same place.
+    if (candidate && candidate.namespace === o.schema)
+        return candidate;
+    const [first, second, third] = o.names;
+    const onTable = (desc) => `${desc}|${first}|${second} ${third}`;
+    const keys = {
+        pg_trigger: onTable('TRIGGER'),
+        pg_policy: onTable('POLICY'),
+        pg_rewrite: onTable('RULE'),
+        pg_attrdef: onTable('DEFAULT'),
+        pg_constraint: o.type === 'table constraint' ? onTable(o.contype === 'f' ? 'FK CONSTRAINT' : 'CONSTRAINT') : undefined,
+        pg_class: o.relkind === 'i' || o.relkind === 'I' ? `INDEX|${first}|${second}` : undefined,
+        pg_extension: `EXTENSION|-|${first}`,
+        pg_event_trigger: `EVENT TRIGGER|-|${first}`,
+    };
+    const key = keys[o.catalog];
+    return key ? byName.get(key) : undefined;
+}
+function preambleSql(plan, lockTimeoutMs) {
+    const schemas = `ARRAY[${plan.drop.map(quoteLiteral).join(', ')}]::text[]`;
+    const lines = [
+        'SET standard_conforming_strings = on;',
+        'SET client_min_messages = warning;',
+        'SET statement_timeout = 0;',
+        `SET lock_timeout = ${Math.max(0, Math.round(lockTimeoutMs))};`,
+        'SET idle_in_transaction_session_timeout = 0;',
+        // The plan was made on another connection: if what the drop would take along has changed since,
+        // stop before changing anything.
+        'DO $mg_check$',
+        'DECLARE found text;',
+        'BEGIN',
+        `  SELECT string_agg(q.k, ',' ORDER BY q.k COLLATE "C") INTO found FROM (${outsideSql(schemas)}) q;`,
+        `  IF coalesce(found, '') <> ${quoteLiteral(plan.outsideKeys)} THEN`,
+        `    RAISE EXCEPTION 'the database changed while the restore was being prepared: objects outside the restored schemas now depend on them (%)', coalesce(found, '');`,
+        '  END IF;',
+        'END',
+        '$mg_check$;',
+    ];
+    if (plan.drop.length > 0)
+        lines.push(`DROP SCHEMA IF EXISTS ${plan.drop.map(quoteIdent).join(', ')} CASCADE;`);
+    // pg_dump never creates "public" (every new database has it), so recreate it as initdb does;
+    // the archive's COMMENT, ACL and owner entries for it then apply on top.
+    if (plan.recreatePublic) {
+        lines.push('DO $mg_public$', 'BEGIN', "  IF pg_catalog.current_setting('server_version_num')::int >= 150000 THEN", "    EXECUTE 'CREATE SCHEMA public AUTHORIZATION pg_database_owner';", "    EXECUTE 'GRANT USAGE ON SCHEMA public TO PUBLIC';", '  ELSE', "    EXECUTE pg_catalog.format('CREATE SCHEMA public AUTHORIZATION %I', (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = 10));", "    EXECUTE 'GRANT ALL ON SCHEMA public TO PUBLIC';", '  END IF;', "  EXECUTE 'COMMENT ON SCHEMA public IS ''standard public schema''';", 'END', '$mg_public$;');
+    }
+    return lines.join('\n') + '\n';
+}
+const SCHEMAS_SQL = `
+SELECT n.nspname AS name,
+       pg_catalog.pg_has_role(n.nspowner, 'USAGE') AS droppable,
+       pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objid = n.oid AND d.deptype = 'e') AS extension_member
+  FROM pg_catalog.pg_namespace n
+ WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'`;
+const GLOBALS_SQL = `
+SELECT 'EXTENSION|' || extname AS k FROM pg_catalog.pg_extension
+UNION ALL SELECT 'EVENT TRIGGER|' || evtname FROM pg_catalog.pg_event_trigger
+UNION ALL SELECT 'PUBLICATION|' || pubname FROM pg_catalog.pg_publication`;
+/**
+ * Every object outside `schemas` that DROP SCHEMA … CASCADE would take along: walk pg_depend down
+ * from the schemas (and up from an object to its owner for internal dependencies, as a view's rule
+ * takes the view), then keep what lives elsewhere. Internal parts, extension members and TOAST
+ * go with their owner and are not listed.
+ */
+function outsideSql(schemas) {
+    return `
+WITH RECURSIVE doomed(classid, objid, objsubid) AS (
+  SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid, n.oid, 0
+    FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY(${schemas})
+  UNION
+  SELECT CASE WHEN down THEN d.classid ELSE d.refclassid END,
+         CASE WHEN down THEN d.objid ELSE d.refobjid END,
+         CASE WHEN down THEN d.objsubid ELSE d.refobjsubid END
+    FROM doomed x
+    JOIN pg_catalog.pg_depend d
+      ON (d.refclassid = x.classid AND d.refobjid = x.objid AND (x.objsubid = 0 OR d.refobjsubid = x.objsubid))
+      OR (d.classid = x.classid AND d.objid = x.objid AND (x.objsubid = 0 OR d.objsubid = x.objsubid) AND d.deptype = 'i')
+    CROSS JOIN LATERAL (SELECT d.refclassid = x.classid AND d.refobjid = x.objid AS down) dir
+)
+SELECT * FROM (
+  SELECT x.classid::text || ':' || x.objid::text || ':' || x.objsubid::text AS k,
+         x.classid::pg_catalog.regclass::text AS catalog, x.objsubid, i.type, i.identity, a.object_names AS names,
+         coalesce(CASE WHEN i.schema LIKE '"%' THEN replace(substr(i.schema, 2, length(i.schema) - 2), '""', '"')
+                       ELSE i.schema END,
+                  CASE WHEN i.type IN ('trigger', 'policy', 'rule', 'default value') THEN a.object_names[1] END,
+                  '-') AS schema,
+         (SELECT c.relkind::text FROM pg_catalog.pg_class c
+           WHERE c.oid = x.objid AND x.classid = 'pg_catalog.pg_class'::pg_catalog.regclass) AS relkind,
+         (SELECT c.contype::text FROM pg_catalog.pg_constraint c
+           WHERE c.oid = x.objid AND x.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass) AS contype
+    FROM doomed x
+   CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) i
+   CROSS JOIN LATERAL pg_catalog.pg_identify_object_as_address(x.classid, x.objid, x.objsubid) a
+   WHERE x.classid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend p
+                      WHERE p.classid = x.classid AND p.objid = x.objid AND p.deptype IN ('i', 'e', 'P', 'S'))
+) o WHERE o.schema <> ALL(${schemas}) AND o.schema !~ '^pg_toast'`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore.ts
+
+
+
+
+
+
+
+
+
+
+/** The tool's own run records survive a restore: they are the record of the restore itself. */
+const OWN_SCHEMA = 'migration_guard';
+/**
+ * rollback with strategy restore: replaces the database's contents with a backup, in one
+ * transaction. Every write made since the backup is discarded, so the caller must name the
+ * database in confirm-restore.
+ */
+async function restoreCommand(ctx, result) {
+    const { settings, logger } = ctx;
+    const path = settings.backupPath;
+    if (settings.confirmRestore !== settings.database.database) {
+        throw new GuardError('confirmation-required', `Restoring ${path} discards every write made to "${settings.database.database}" since that backup was taken, so it needs confirm-restore: ${settings.database.database}` +
+            (settings.confirmRestore ? ` (got "${settings.confirmRestore}")` : ''), { hint: 'Set confirm-restore to the database name to proceed. Nothing was changed.' });
+    }
+    // A wrong or missing identity is known before the lock, the safety backup or any row is written.
+    await assertDecryptable(path, settings.backupDecryptionKey, 'restore-failed');
+    return withSession(ctx, result, { lock: true, files: false }, async (session) => {
+        const { client, serverMajor } = session;
+        const tools = await resolvePgTools(ctx, serverMajor);
+        await runBackupStage(ctx, result, session, tools); // a safety copy of what the restore will discard
+        await ensureGuardSchema(client);
+        const runId = await startRun(ctx, client, 'rollback');
+        result.runId = runId;
+        logger.warn(`Restoring ${path}: every write made since that backup is discarded`);
+        const restored = await logger.group('Restore', () => restoreBackup({
+            target: settings.database,
+            path,
+            tools,
+            runner: createProcessRunner(),
+            logger,
+            alsoKeep: [OWN_SCHEMA],
+            identities: settings.backupDecryptionKey,
+            lockTimeoutMs: settings.lockTimeoutMs * Math.max(1, settings.lockRetries),
+        }));
+        // Checksums are ours (kept); the history came back from the backup: drop checksums it no longer has.
+        const history = (await readHistory(client)) ?? [];
+        await forgetChecksumsNotIn(client, history.map((h) => h.version));
+        result.rollback = {
+            kind: 'restore',
+            reverted: [],
+            succeeded: true,
+            backupPath: path,
+            nextStep: `Restored ${restored.entries} entries (sha256 ${restored.sha256}); kept as they were: ${restored.keptSchemas.map((k) => k.name).join(', ') || 'none'}.`,
+        };
+        result.currentVersion = history
+            .map((h) => h.version)
+            .filter(isNumericVersion)
+            .sort(compareVersions)
+            .pop();
+        result.status = 'success';
+        result.message = `Restored ${path}: the database now equals that backup. Writes made after the backup were discarded (confirmed by confirm-restore).`;
+        await finishRunRecord(client, ctx.scrubber, runId, {
+            status: 'success',
+            applied: [],
+            // The restore discarded writes: record what was restored, on whose confirmation, and the
+            // safety backup of the state it replaced.
+            details: {
+                strategy: 'restore',
+                restoredBackup: path,
+                restoredSha256: restored.sha256,
+                confirmedDatabase: settings.confirmRestore,
+                safetyBackup: result.backup?.path ?? null,
+                keptSchemas: restored.keptSchemas.map((k) => k.name),
+            },
+        });
+        logger.info(result.message);
+        return result;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/rollback.ts
+
+
+
+
+
+
+
+
+
+/**
+ * rollback: revert the newest `count` applied migrations (default 1), or every one newer than
+ * `target-version`, with their down migrations, newest first, in one transaction. With
+ * `strategy: restore` it restores a backup instead.
+ */
+async function rollbackCommand(ctx, result) {
+    if (ctx.settings.strategy === 'restore')
+        return restoreCommand(ctx, result);
+    const { settings, logger } = ctx;
+    return withSession(ctx, result, { lock: true }, async (session) => {
+        const { plan, set, client, runner } = session;
+        const recorded = plan.rows.filter((r) => r.state !== 'pending').map((r) => r.version);
+        // A history row whose version is not all digits has no place in the order and no file: it is
+        // never a rollback target, and rollback (an emergency tool) is not blocked by it either.
+        const unordered = recorded.filter((v) => !isNumericVersion(v));
+        if (unordered.length > 0) {
+            logger.warn(`Ignored ${unordered.length} history row(s) whose version is not a migration version (${unordered.map((v) => JSON.stringify(v)).join(', ')}): rollback neither counts nor removes them`);
+        }
+        const applied = recorded.filter(isNumericVersion).sort(compareVersions);
+        let targets;
+        if (settings.targetVersion) {
+            if (!applied.includes(settings.targetVersion)) {
+                throw new GuardError('invalid-input', `target-version ${settings.targetVersion} is not an applied migration`, {
+                    hint: `Applied versions: ${applied.slice(-10).join(', ') || 'none'}. target-version is the newest migration to KEEP.`,
+                });
+            }
+            targets = applied.filter((v) => compareVersions(v, settings.targetVersion) > 0);
+        }
+        else {
+            const count = settings.count ?? 1;
+            if (count > applied.length) {
+                throw new GuardError('invalid-input', `count ${count} is more than the ${applied.length} applied migration(s)`);
+            }
+            targets = applied.slice(applied.length - count);
+        }
+        if (targets.length === 0) {
+            result.status = 'nothing-to-do';
+            result.message = `Nothing to roll back: ${settings.targetVersion} is already the newest applied version.`;
+            return result;
+        }
+        const onDisk = new Map(set.migrations.map((m) => [m.version, m]));
+        const missingFiles = targets.filter((v) => !onDisk.has(v));
+        if (missingFiles.length > 0) {
+            throw new GuardError('rollback-impossible', `No migration file (and so no down migration) for applied version(s) ${missingFiles.join(', ')}`, {
+                hint: 'Restore the files, or restore a backup with strategy: restore.',
+            });
+        }
+        const migrations = targets.map((v) => onDisk.get(v));
+        const unit = await buildRevertUnit(migrations); // refuses before any change when a down is missing
+        await runner.start();
+        await runBackupStage(ctx, result, session);
+        await ensureGuardSchema(client);
+        const runId = await startRun(ctx, client, 'rollback');
+        result.runId = runId;
+        logger.info(`Reverting ${[...targets].reverse().join(', ')} (newest first, one transaction)`);
+        const outcome = await executeUnits([unit], executionOptions(ctx, session, (items) => forgetMigrations(client, items.map((i) => i.migration.migration.version))));
+        if (result.lock)
+            result.lock.retries = outcome.retries;
+        result.migrations = migrations.map((m) => ({
+            version: m.version,
+            name: m.name,
+            file: m.down.path,
+            status: outcome.failure
+                ? outcome.failure.version === m.version
+                    ? 'failed'
+                    : 'not-run'
+                : 'rolled-back',
+            durationMs: Math.round(outcome.durations.get(m.version) ?? 0),
+            statements: 0,
+            atomic: true,
+            nonAtomicReasons: [],
+            error: outcome.failure?.version === m.version ? outcome.failure.error : undefined,
+        }));
+        if (outcome.failure) {
+            result.status = outcome.failure.cancelled ? 'cancelled' : 'failed';
+            result.cancelled = outcome.failure.cancelled || undefined;
+            result.error = outcome.failure.error;
+            result.rollback = {
+                kind: 'command',
+                reverted: [],
+                succeeded: false,
+                error: outcome.failure.error,
+                stillApplied: targets,
+            };
+            result.message = `${outcome.failure.error.file}:${outcome.failure.error.line ?? ''}: ${outcome.failure.error.message}. The rollback transaction was rolled back: ${targets.join(', ')} are still applied.`;
+        }
+        else {
+            const reverted = [...targets].reverse();
+            result.status = 'success';
+            result.rollback = { kind: 'command', reverted, succeeded: true };
+            result.currentVersion = applied.filter((v) => !targets.includes(v)).pop();
+            result.pendingCount = plan.pending.length + targets.length;
+            result.message = `Rolled back ${reverted.join(', ')}; current version ${result.currentVersion ?? 'none'}.`;
+        }
+        ctx.events?.emit({
+            type: 'rolled-back',
+            versions: result.rollback?.succeeded ? result.rollback.reverted : targets,
+            how: 'down-migrations',
+            succeeded: result.rollback?.succeeded ?? false,
+        });
+        if (outcome.failure?.cancelled)
+            ctx.events?.emit({ type: 'cancelled', reason: outcome.failure.error.message });
+        await finishRunRecord(client, ctx.scrubber, runId, {
+            status: result.status,
+            applied: [],
+            error: result.error?.message,
+            details: {
+                strategy: 'down',
+                reverted: result.rollback?.reverted ?? [],
+                backup: result.backup?.path ?? null,
+            },
+        });
+        logger.info(result.message);
+        return result;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/status.ts
+
+/** status: every migration and its state. Read-only: takes no lock and creates nothing. */
+async function statusCommand(ctx, result) {
+    return withSession(ctx, result, { lock: false }, async ({ plan }) => {
+        result.status_rows = plan.rows;
+        result.applied = [];
+        result.status = 'success';
+        const applied = plan.rows.filter((r) => r.state === 'applied').length;
+        const problems = plan.findings.filter((f) => f.severity === 'error').length;
+        result.message =
+            `${applied} applied, ${plan.pending.length} pending` +
+                (plan.partial.size
+                    ? ` (${plan.partial.size} of them partially applied by a failed run: ${[...plan.partial.keys()].join(', ')})`
+                    : '') +
+                (problems ? `, ${problems} problem(s) that would stop apply` : '') +
+                (plan.currentVersion ? `; current version ${plan.currentVersion}` : '; nothing applied yet') +
+                (result.abandonedRuns?.length
+                    ? `; ${result.abandonedRuns.length} run(s) ended without finishing and are still recorded as running: ${result.abandonedRuns.map((r) => `#${r.id}${r.applied.length ? ` (applied ${r.applied.join(', ')})` : ' (applied nothing)'}`).join(', ')}`
+                    : '');
+        ctx.logger.info(result.message);
+        for (const row of plan.rows)
+            if (row.partial)
+                ctx.logger.warn(`${row.file ?? row.version}: ${row.partial.description}`);
+        return result;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/index.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const HANDLERS = {
+    plan: planCommand,
+    apply: applyCommand,
+    status: statusCommand,
+    rollback: rollbackCommand,
+    backup: backupCommand,
+    baseline: baselineCommand,
+    audit: auditCommand,
+};
+/** Commands whose runs are written to the audit log: the ones that can change the database. */
+const AUDITED = new Set(['apply', 'rollback', 'baseline', 'backup']);
+/**
+ * A benchmarking aid, not an input: bench/apply-bench.mjs sets it to measure what the audit log
+ * costs a run (the same build with and without it). A run that honours it says so in its log.
+ */
+const AUDIT_OFF_FOR_BENCHMARK = 'MIGRATION_GUARD_BENCHMARK_AUDIT_OFF';
+/**
+ * Runs one command and always returns a result: an error becomes a failed result carrying the
+ * message, location and hint, so every run can be reported the same way. The command logs through
+ * the scrubber, and the result it returns is scrubbed (then its statements cut): whatever the
+ * caller writes from it (report, summary, outputs, stdout) holds no secret.
+ */
+async function runCommand(command) {
+    const { scrubber } = command;
+    const logger = scrubbingLogger(command.logger, scrubber.scrub);
+    // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
+    const ctx = {
+        ...command,
+        logger,
+        run: scrubber.scrubValue(command.run),
+        events: runEvents(command, logger),
+    };
+    const started = new Date();
+    const result = newResult(ctx, started);
+    const auditOff = AUDITED.has(ctx.settings.command) && process.env[AUDIT_OFF_FOR_BENCHMARK] === '1';
+    if (auditOff)
+        ctx.logger.warn(`The audit log is off for this run: ${AUDIT_OFF_FOR_BENCHMARK}=1 (a benchmarking aid)`);
+    const audit = AUDITED.has(ctx.settings.command) && !auditOff
+        ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
+        : undefined;
+    if (audit)
+        ctx.events.on(audit.listener);
+    ctx.onConnected = () => audit?.start();
+    try {
+        const handler = HANDLERS[ctx.settings.command];
+        if (!handler) {
+            throw new GuardError('not-implemented', `The "${ctx.settings.command}" command is not available in this version`, {
+                hint: `Available commands: ${Object.keys(HANDLERS).join(', ')}.`,
+            });
+        }
+        // Before any migration work: a refused manual run writes its refusal to the audit log, nothing else.
+        // A manual run that passes has its "run started" row written by the guard, with the rate-limit check.
+        const refusal = ctx.permissions ? await guardManualRun(ctx, ctx.permissions, audit) : undefined;
+        if (refusal) {
+            result.status = 'failed';
+            result.refusal = refusal;
+            result.message = refusal.message;
+            result.error = { message: refusal.message, hint: refusal.hint };
+        }
+        else
+            await handler(ctx, result);
+    }
+    catch (error) {
+        // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
+        const cancelled = (error instanceof GuardError && error.code === 'cancelled') || ctx.signal?.aborted;
+        result.status = cancelled ? 'cancelled' : 'failed';
+        result.cancelled = cancelled || undefined;
+        result.error = toErrorDetail(error);
+        result.message = errorMessage(error);
+    }
+    // Decided once, from the result as it ends: what stayed committed, whatever path the run took.
+    result.changed = databaseChanged(result);
+    const finished = new Date();
+    result.finishedAt = finished.toISOString();
+    result.durationMs = finished.getTime() - started.getTime();
+    const scrubbed = outbound(result, scrubber);
+    // The last stage event carries the final, scrubbed result (the engine emits the others).
+    ctx.events.emit({ type: 'run-finished', result: scrubbed });
+    await audit?.finish(scrubbed);
+    return scrubbed;
+}
+/**
+ * The run's stage events as every listener gets them: scrubbed once (an error message can quote
+ * a connection string), shown in the console log, then handed to the entry point's listeners
+ * (the pull request comment) in the same order.
+ */
+function runEvents(command, logger) {
+    const { scrubber } = command;
+    const events = new StageEvents((error) => logger.warn(`A run listener failed: ${errorMessage(error)}`), 
+    // run-finished carries the result, scrubbed already (and cut): not searched twice.
+    (event) => (event.type === 'run-finished' ? event : scrubber.scrubValue(event)));
+    events.on(consoleLogListener(logger));
+    const outer = command.events;
+    if (outer)
+        events.on((event) => outer.emit(event));
+    return events;
+}
+function toErrorDetail(error) {
+    if (error instanceof GuardError) {
+        return {
+            message: error.message,
+            file: error.location?.file,
+            line: error.location?.line,
+            column: error.location?.column,
+            hint: error.hint,
+            sqlstate: error.options.sqlstate,
+        };
+    }
+    const err = error;
+    return {
+        message: err?.message ?? String(error),
+        sqlstate: typeof err?.code === 'string' ? err.code : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+/** GitHub refuses a step summary larger than this. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * What the summary allows itself: a tenth of the limit stays free, so a byte count that differs
+ * from GitHub's (line endings, a wrapper it adds) never tips a run's summary over.
+ */
+const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 100 * 1024;
+/** The audit command's compliance report may take at most this much of the budget. */
+const AUDIT_BUDGET_BYTES = (/* unused pure expression or super */ null && (512 * 1024));
+/** Tables longer than this fold into `<details>`; longer than the maximum, they are cut. */
+const FOLD_ROWS_ABOVE = 30;
+const MAX_ROWS = 250;
+/** Lists (findings, lock waits, statements outside a transaction) fold and cut sooner. */
+const FOLD_ITEMS_ABOVE = 10;
+const MAX_ITEMS = 100;
+/** Longest text of one cell or list line: a huge error message cannot crowd out the rest. */
+const MAX_CELL = 600;
+const MAX_MESSAGE = 3000;
+/** Where the whole data is when the summary leaves some out. */
+const JSON_REPORT = 'the JSON report of the run (the `report-path` output)';
+const FULL_DATA = (/* unused pure expression or super */ null && (`${JSON_REPORT} holds every one`));
+const STATUS_LABEL = {
+    success: '✅ success',
+    'nothing-to-do': '✅ nothing to do',
+    failed: '❌ failed',
+    'rolled-back': '↩️ failed and rolled back',
+    cancelled: '⏹️ cancelled',
+};
+/** Findings that mean the history and the files disagree: shown as their own section. */
+const DRIFT_CODES = new Set(['drift', 'missing-locally', 'out-of-order']);
+/** Commands whose runs have pending, applied, failed and rolled-back migrations to count. */
+const COUNTED_COMMANDS = new Set([
+    'plan',
+    'apply',
+    'rollback',
+    'baseline',
+]);
+/**
+ * The job summary, a status board of the run: outcome, counts, facts (backup, lock, run link),
+ * error, one row per migration, what stayed applied, rollback, drift and findings. Pure Markdown
+ * from a run result (golden-tested); long lists fold into `<details>` and are cut with a note, and
+ * the whole stays under GitHub's size limit.
+ */
+function renderSummary(result) {
+    const sections = [
+        [
+            `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
+        ],
+        [escapeMd(clip(result.message, MAX_MESSAGE))],
+        result.refusal ? refusalSection(result.refusal) : [],
+        countsTable(result),
+        factsTable(result),
+        errorSection(result),
+        migrationSection(result.migrations),
+        committedSection(result.committedBeforeFailure),
+        result.rollback ? rollbackSection(result.rollback) : [],
+        nonTransactionalSection(result.nonTransactional),
+        partialSection(result.partiallyApplied),
+        rehearsalSection(result),
+        lockSection(result.lock),
+        sessionEffectsSection(result.sessionEffects),
+        abandonedSection(result.abandonedRuns),
+        result.status_rows ? statusSection(result.status_rows) : [],
+        findingsSection('### Drift: the history and the files disagree', result.findings.filter((f) => DRIFT_CODES.has(f.code))),
+        findingsSection('### Findings', result.findings.filter((f) => !DRIFT_CODES.has(f.code))),
+        result.audit
+            ? [
+                fitToSize(result.audit.markdown.trimEnd(), AUDIT_BUDGET_BYTES, () => `_The compliance report is cut here to fit the job summary: the whole report is in ${escapeMd(result.audit.files.markdown)}._`).trimEnd(),
+            ]
+            : [],
+    ];
+    const markdown = `${sections
+        .filter((s) => s.length > 0)
+        .map((s) => s.join('\n'))
+        .join('\n\n')}\n`;
+    return fitToSize(markdown, SUMMARY_BUDGET_BYTES, (kept) => `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`);
+}
+/** A refused manual run: who, the role they have, the roles allowed, or when the next run is allowed. */
+function refusalSection(refusal) {
+    const rows = [
+        ['Who', `${refusal.actor} (${refusal.event})`],
+        ['Their role', refusal.role ?? 'could not be read'],
+        ['Allowed roles', refusal.allowedRoles.join(', ')],
+        ['Reason given', refusal.reason ?? 'none'],
+        ['Rate limit', refusal.rateLimit],
+        ['Next run allowed from', refusal.nextAllowedAt],
+        [
+            'Audit log',
+            refusal.recorded
+                ? 'refusal recorded'
+                : 'the refusal could NOT be recorded (the warning in the log says why): it stands all the same',
+        ],
+    ];
+    return [
+        '### ⛔ Manual run refused: nothing was run',
+        '',
+        '| | |',
+        '|---|---|',
+        ...rows
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `| ${k} | ${escapeCell(clip(v, MAX_CELL))} |`),
+    ];
+}
+function countsTable(result) {
+    if (!COUNTED_COMMANDS.has(result.command))
+        return [];
+    const count = (...statuses) => result.migrations.filter((m) => statuses.includes(m.status)).length;
+    return [
+        '| Pending | Applied | Failed | Rolled back |',
+        '|---|---|---|---|',
+        `| ${result.pendingCount} | ${result.applied.length} | ${count('failed', 'partially-applied')} | ${count('rolled-back')} |`,
+    ];
+}
+function factsTable(result) {
+    const facts = [
+        ['Database changed', result.changed ? 'yes' : 'no'],
+        [
+            'Database',
+            result.database
+                ? `${result.database.display}${result.database.serverVersion ? ` (PostgreSQL ${result.database.serverVersion})` : ''}`
+                : undefined,
+        ],
+        ['Transaction mode', result.transactionMode],
+        [
+            'Backup',
+            result.backup
+                ? `${result.backup.path} (${summary_formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)` +
+                    (result.backup.encrypted
+                        ? `; age-encrypted, the archive inside: ${summary_formatBytes(result.backup.encrypted.clearSizeBytes)}, sha256 \`${result.backup.encrypted.clearSha256}\``
+                        : '')
+                : undefined,
+        ],
+        ['Current version', result.currentVersion],
+        ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
+        ['Lock', result.lock ? describeLock(result.lock) : undefined],
+        [
+            'Schema fingerprint',
+            result.schemaFingerprint
+                ? `before \`${result.schemaFingerprint.before}\`, after \`${result.schemaFingerprint.after}\``
+                : undefined,
+        ],
+        ['Run id', result.runId !== undefined ? String(result.runId) : undefined],
+    ];
+    const rows = facts.flatMap(([k, v]) => (v === undefined ? [] : [`| ${k} | ${escapeCell(v)} |`]));
+    // A link, not text: built from GitHub's own variables, and only an http(s) address is linked.
+    if (result.runUrl && /^https?:\/\/[^\s()<>]+$/.test(result.runUrl))
+        rows.push(`| Workflow run | [${escapeCell(result.runUrl)}](${result.runUrl}) |`);
+    return ['| | |', '|---|---|', ...rows];
+}
+function errorSection(result) {
+    const error = result.error;
+    if (!error)
+        return [];
+    const where = error.file
+        ? `${error.file}${error.line ? `:${error.line}` : ''}${error.column ? `:${error.column}` : ''}`
+        : '';
+    const text = [
+        `${where ? `${where}: ` : ''}${clip(error.message, MAX_MESSAGE)}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`,
+    ];
+    if (error.detail)
+        text.push(`DETAIL: ${clip(error.detail, MAX_MESSAGE)}`);
+    if (error.hint)
+        text.push(`HINT: ${clip(error.hint, MAX_MESSAGE)}`);
+    // A line of the error that starts a fence would close the block early and let the rest render.
+    return ['### Error', '', '```', ...text.map((l) => l.replace(/^```/gm, '` ``')), '```'];
+}
+function migrationSection(migrations) {
+    if (migrations.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...foldList(migrations, migrationRow, ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (m) => m.error !== undefined || m.status === 'failed' || m.status === 'partially-applied',
+            summary: `${migrations.length} migrations: ${countsBy(migrations, (m) => m.status)}`,
+            gap: (_n, left) => `| … | ${countsBy(left, (m) => m.status)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
+}
+function migrationRow(m) {
+    const notes = [
+        m.error ? `${summary_errorPlace(m.error)}${m.error.message}` : '',
+        m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
+        ...(m.notes ?? []),
+    ]
+        .filter(Boolean)
+        .join(' — ');
+    return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(clip(notes, MAX_CELL))} |`;
+}
+function committedSection(versions) {
+    if (!versions?.length)
+        return [];
+    return [
+        '### Left applied by this run (not undone)',
+        '',
+        ...foldList(versions, (v) => `- ${v}`, [], listOptions(versions.length, 'versions')),
+    ];
+}
+function rollbackSection(rollback) {
+    const title = rollback.kind === 'automatic'
+        ? 'Automatic rollback'
+        : rollback.kind === 'restore'
+            ? 'Restore'
+            : 'Rollback';
+    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`];
+    if (rollback.reverted.length)
+        lines.push('', `Reverted (newest first): ${versionList(rollback.reverted)}`);
+    if (rollback.backupPath)
+        lines.push('', `Backup restored: ${escapeMd(rollback.backupPath)}`);
+    if (rollback.error) {
+        const where = summary_errorPlace(rollback.error);
+        lines.push('', `Error: ${escapeMd(`${where}${clip(rollback.error.message, MAX_MESSAGE)}`)}`);
+    }
+    if (rollback.stillApplied?.length)
+        lines.push('', `Still applied: ${versionList(rollback.stillApplied)}`);
+    if (rollback.nextStep)
+        lines.push('', `**Next step:** ${escapeMd(clip(rollback.nextStep, MAX_MESSAGE))}`);
+    return lines;
+}
+function nonTransactionalSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Ran outside a transaction (not undone by a rollback)',
+        '',
+        ...foldList(items, (n) => `- ${escapeMd(n.file)}:${n.line}: \`${escapeCell(clip(n.statement.split('\n')[0], 200))}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${escapeMd(n.down)}` : ' — no down migration'}`, [], { ...listOptions(items.length, 'statements'), keep: (n) => n.failed === true }),
+    ];
+}
+function partialSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Partly applied (no history row)',
+        '',
+        ...foldList(items, (p) => `- ${escapeMd(p.file)}: ${escapeMd(clip(p.nextStep, MAX_CELL))}`, [], listOptions(items.length, 'files')),
+    ];
+}
+function rehearsalSection(result) {
+    const lines = [];
+    if (result.rehearsal?.reason && result.command === 'apply')
+        lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`);
+    const notRehearsed = result.rehearsal?.notRehearsed ?? [];
+    if (notRehearsed.length) {
+        if (lines.length)
+            lines.push('');
+        lines.push('### Not rehearsed', '', ...foldList(notRehearsed, (n) => `- ${escapeMd(clip(n, MAX_CELL))}`, [], listOptions(notRehearsed.length, 'statements')));
+    }
+    return lines;
+}
+function lockSection(lock) {
+    if (!lock?.retries.length)
+        return [];
+    return [
+        '### Lock waits',
+        '',
+        ...foldList(lock.retries, (r) => `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(clip(r.message, MAX_CELL))}${r.blocker ? ` — blocked by ${escapeMd(clip(r.blocker, MAX_CELL))}` : ''}`, [], listOptions(lock.retries.length, 'retries')),
+    ];
+}
+function sessionEffectsSection(effects) {
+    if (!effects?.length)
+        return [];
+    return [
+        '### What the migrations did to this run',
+        '',
+        ...foldList(effects, (e) => `- ⚠️ ${escapeMd(clip(e.message, MAX_CELL))}`, [], listOptions(effects.length, 'effects')),
+    ];
+}
+function abandonedSection(runs) {
+    if (!runs?.length)
+        return [];
+    return [
+        '### Runs that ended without finishing',
+        '',
+        ...foldList(runs, (r) => `- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${versionList(r.applied)}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`, [], listOptions(runs.length, 'runs')),
+    ];
+}
+function statusSection(statusRows) {
+    if (statusRows.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...foldList(statusRows, (r) => `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(clip(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`, ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
+            summary: `${statusRows.length} migrations: ${countsBy(statusRows, (r) => r.state)}`,
+            gap: (_n, left) => `| … | ${countsBy(left, (r) => r.state)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
+}
+function findingsSection(title, findings) {
+    if (findings.length === 0)
+        return [];
+    return [
+        title,
+        '',
+        ...foldList(findings, (f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(clip(f.message, MAX_CELL))}`, [], {
+            ...listOptions(findings.length, 'findings'),
+            summary: `${findings.length} findings: ${countsBy(findings, (f) => (f.severity === 'error' ? 'errors' : 'warnings'))}`,
+            keep: (f) => f.severity === 'error',
+        }),
+    ];
+}
+/** Fold and cut options for a plain list of `total` things called `what`. */
+function listOptions(total, what) {
+    return {
+        foldAbove: FOLD_ITEMS_ABOVE,
+        maxItems: MAX_ITEMS,
+        summary: `${total} ${what}`,
+        gap: (n) => `- … ${n} more`,
+        cutNote: (shown, all) => `Showing ${shown} of ${all} ${what}: ${FULL_DATA}.`,
+    };
+}
+/** A list of versions on one line, cut after the first 50 with how many more there are. */
+function versionList(versions) {
+    const max = 50;
+    return versions.length <= max
+        ? versions.join(', ')
+        : `${versions.slice(0, max).join(', ')} and ${versions.length - max} more`;
+}
+function summary_errorPlace(error) {
+    if (error.file)
+        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
+    return error.line ? `line ${error.line}: ` : '';
+}
+function summary_formatBytes(size) {
+    if (size < 1024)
+        return `${size} B`;
+    if (size < 1024 ** 2)
+        return `${(size / 1024).toFixed(1)} KiB`;
+    if (size < 1024 ** 3)
+        return `${(size / 1024 ** 2).toFixed(1)} MiB`;
+    return `${(size / 1024 ** 3).toFixed(2)} GiB`;
+}
+function describeLock(lock) {
+    const parts = [
+        lock.waitedMs > 0
+            ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}`
+            : 'acquired at once',
+    ];
+    if (lock.retries.length > 0)
+        parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
+    return parts.join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/report/aggregate.ts
+/**
+ * The status board of a fan-out over many databases: one row per target, built from each target's
+ * JSON report (the action's `report-path`), failures first. Pure: reports in, Markdown out; the
+ * command (commands/aggregate.ts) reads the files and writes the job summary.
+ */
+
+
+
+/** States the run is fine with; every other state fails the aggregation job. */
+const GOOD = new Set(['success', 'nothing-to-do']);
+const STATE_LABEL = {
+    failed: '❌ failed',
+    'rolled-back': '↩️ rolled back',
+    cancelled: '⏹️ cancelled',
+    missing: '💀 no report (job died or never ran)',
+    unreadable: '⚠️ unreadable report',
+    success: '✅ success',
+    'nothing-to-do': '✅ nothing to do',
+};
+/** Failures first, then the rest, in this order; within a state, the target list's order. */
+const STATE_ORDER = Object.keys(STATE_LABEL);
+/** The board stays one open table up to this many rows; beyond, the good rows fold. */
+const aggregate_FOLD_ROWS_ABOVE = 30;
+/** Rows listed per table at most (the JSON reports, uploaded as artifacts, hold every one). */
+const aggregate_MAX_ROWS = 1000;
+/** A failure message in a cell: enough to tell what went wrong, never a wall of text. */
+const MAX_NOTE = 300;
+/**
+ * The board's rows: one per target of the list (a target without a report is `missing`), plus one
+ * per report of a target not in the list; failures first.
+ */
+function boardRows(targets, reports) {
+    const byTarget = new Map();
+    for (const report of reports)
+        if (!byTarget.has(report.target))
+            byTarget.set(report.target, report);
+    const rows = [];
+    const listed = new Set();
+    for (const target of targets ?? []) {
+        listed.add(target.name);
+        const report = byTarget.get(target.name);
+        rows.push(report
+            ? rowFor(report, target.environment)
+            : {
+                target: target.name,
+                environment: target.environment,
+                state: 'missing',
+                note: `The job wrote no report: open the workflow run to see where it stopped.${seeTroubleshooting('a-fan-out-target-shows-no-report')}`,
+            });
+    }
+    for (const report of byTarget.values()) {
+        if (listed.has(report.target))
+            continue;
+        rows.push({ ...rowFor(report, undefined), unexpected: targets !== undefined });
+    }
+    const rank = (row) => STATE_ORDER.indexOf(row.state);
+    // Array.prototype.sort is stable: the list's order holds within a state.
+    return rows.sort((a, b) => rank(a) - rank(b));
+}
+function rowFor(report, environment) {
+    const { result } = report;
+    if (!result)
+        return { target: report.target, environment, state: 'unreadable', note: report.problem };
+    return {
+        target: report.target,
+        environment: environment ?? result.environment,
+        state: result.status,
+        applied: result.applied.length,
+        pending: result.pendingCount,
+        currentVersion: result.currentVersion,
+        durationMs: result.durationMs,
+        backup: result.backup ? { sizeBytes: result.backup.sizeBytes, sha256: result.backup.sha256 } : undefined,
+        link: result.runUrl,
+        note: GOOD.has(result.status) ? undefined : result.message,
+    };
+}
+/** Whether every target ended well (the aggregation job's exit status follows this). */
+function boardSucceeded(rows) {
+    return rows.length > 0 && rows.every((row) => GOOD.has(row.state) && !row.unexpected);
+}
+const HEADER = [
+    '| target | environment | status | applied | pending | current version | duration | backup | job | note |',
+    '|---|---|---|---:|---:|---|---:|---|---|---|',
+];
+/**
+ * The status board in Markdown: a headline with the counts, then the rows, failures first. Up to
+ * 30 rows it is one table; beyond, the failures stay open and the good rows fold into
+ * `<details>`. Each table is cut at 1,000 rows with a note, and the whole stays under GitHub's
+ * job summary limit.
+ */
+function renderBoard(rows, options = {}) {
+    const bad = rows.filter((row) => !GOOD.has(row.state) || row.unexpected);
+    const good = rows.filter((row) => GOOD.has(row.state) && !row.unexpected);
+    const outcome = rows.length === 0
+        ? '⚠️ no targets and no reports'
+        : bad.length === 0
+            ? `✅ all ${rows.length} targets succeeded`
+            : `❌ ${bad.length} of ${rows.length} targets need attention`;
+    const render = (row) => renderRow(row, options);
+    const lines = [
+        `## Migration guard: ${rows.length} targets — ${outcome}`,
+        '',
+        rows.length ? `${markdown_countsBy(rows, (row) => STATE_LABEL[row.state].replace(/^\S+ /, ''))}.` : '',
+        '',
+    ];
+    if (rows.length <= aggregate_FOLD_ROWS_ABOVE) {
+        lines.push(...HEADER, ...rows.map(render));
+    }
+    else {
+        if (bad.length)
+            lines.push('### Needs attention', '', ...table(bad, render, `${bad.length} targets`, true));
+        if (good.length) {
+            if (bad.length)
+                lines.push('', '### Succeeded', '');
+            lines.push(...table(good, render, `${good.length} targets succeeded`, false));
+        }
+    }
+    if (rows.some((row) => row.unexpected))
+        lines.push('', 'Rows marked *not in the target list* come from a report no listed target claims.');
+    const markdown = `${lines.join('\n')}\n`;
+    return markdown_fitToSize(markdown, SUMMARY_BUDGET_BYTES, () => '> The board was cut to fit GitHub’s job summary limit; every target’s JSON report is in the run’s artifacts.');
+}
+function table(rows, render, title, open) {
+    return markdown_foldList(rows, render, HEADER, {
+        // The failures are what the reader came for: never folded away.
+        foldAbove: open ? Number.POSITIVE_INFINITY : 0,
+        maxItems: aggregate_MAX_ROWS,
+        summary: title,
+        gap: (count, left) => `| … ${count} more (${markdown_countsBy(left, (row) => row.state)}) | | | | | | | | | |`,
+        cutNote: (shown, total) => `${shown} of ${total} rows shown; every target’s JSON report is in the run’s artifacts.`,
+    });
+}
+function renderRow(row, options) {
+    const dash = '—';
+    const link = row.link ?? options.runUrl;
+    const safeLink = link && /^https?:\/\/[^\s()<>]+$/.test(link) ? `[run](${link})` : dash;
+    const note = [row.unexpected ? '*not in the target list*' : '', row.note ? markdown_clip(row.note, MAX_NOTE) : '']
+        .filter(Boolean)
+        .join(' ');
+    const cells = [
+        `\`${markdown_escapeCell(row.target.replace(/`/g, "'"))}\``,
+        row.environment ?? dash,
+        STATE_LABEL[row.state],
+        row.applied ?? dash,
+        row.pending ?? dash,
+        row.currentVersion ?? dash,
+        row.durationMs === undefined ? dash : formatSeconds(row.durationMs),
+        row.backup ? `${formatBytes(row.backup.sizeBytes)} · \`${row.backup.sha256.slice(0, 12)}\`` : dash,
+        safeLink,
+        note || dash,
+    ];
+    return `| ${cells.map((cell, i) => (i === 0 || i === 7 || i === 8 ? String(cell) : markdown_escapeCell(String(cell)))).join(' | ')} |`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/aggregate.ts
+/**
+ * `migration-guard aggregate`: the last job of a fan-out over many databases. Reads every target's
+ * JSON report, writes one status board to the job summary (and stdout) and exits 1 when a target
+ * failed or left no report. Needs no database.
+ */
+
+
+
+
+const AGGREGATE_USAGE = `Usage: migration-guard aggregate [--targets JSON] [--summary-path FILE] [--json] REPORT|DIR ...
+
+Reads the JSON reports of a fan-out (one per target, named <target>.json; a folder stands for the
+.json files in it) and writes one status board: a row per target, failures first.
+
+  --targets JSON        the fan-out's target list ([{"name": "eu", "environment": "prod-eu",
+                        "secret": "EU_DATABASE_URL"}, ...]); a listed target without a report is
+                        shown as a job that died. Without it, one row per report.
+  --summary-path FILE   append the board here (default: $GITHUB_STEP_SUMMARY when set)
+  --json                print the rows as JSON instead of the Markdown board
+
+Exit codes: 0 every target succeeded, 1 a target failed or has no report, 2 bad usage.`;
+/** Target names become artifact names, concurrency groups and file names: keep them plain. */
+const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+class AggregateUsageError extends Error {
+}
+function parseAggregateArgs(argv, env) {
+    const args = { json: false, paths: [], summaryPath: env.GITHUB_STEP_SUMMARY || undefined };
+    for (let i = 0; i < argv.length; i++) {
+        const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+        const value = () => {
+            const v = inline ?? argv[++i];
+            if (v === undefined || v.trim() === '')
+                throw new AggregateUsageError(`${flag} needs a value`);
+            return v;
+        };
+        if (flag === '--targets')
+            args.targets = parseTargets(value());
+        else if (flag === '--summary-path')
+            args.summaryPath = value();
+        else if (flag === '--json')
+            args.json = true;
+        else if (flag.startsWith('--'))
+            throw new AggregateUsageError(`Unknown flag ${flag}`);
+        else
+            args.paths.push(argv[i]);
+    }
+    if (args.paths.length === 0 && !args.targets)
+        throw new AggregateUsageError('Give the report files (or their folder), or --targets, or both');
+    return args;
+}
+/** The target list, as the reusable workflow's `targets` input holds it. */
+function parseTargets(json) {
+    let value;
+    try {
+        value = JSON.parse(json);
+    }
+    catch (error) {
+        throw new AggregateUsageError(`--targets is not valid JSON: ${error.message}`);
+    }
+    if (!Array.isArray(value))
+        throw new AggregateUsageError('--targets must be a JSON array of targets');
+    const seen = new Set();
+    return value.map((item, i) => {
+        const where = `--targets[${i}]`;
+        if (typeof item !== 'object' || item === null || Array.isArray(item))
+            throw new AggregateUsageError(`${where} must be an object with a "name"`);
+        const { name, environment, secret } = item;
+        if (typeof name !== 'string' || !TARGET_NAME.test(name))
+            throw new AggregateUsageError(`${where}.name must be 1–63 letters, digits, ".", "_" or "-" (it names artifacts and files); got ${JSON.stringify(name)}`);
+        if (seen.has(name))
+            throw new AggregateUsageError(`${where}.name "${name}" is listed twice`);
+        seen.add(name);
+        for (const [key, v] of Object.entries({ environment, secret }))
+            if (v !== undefined && typeof v !== 'string')
+                throw new AggregateUsageError(`${where}.${key} must be a string`);
+        return { name, environment: environment, secret: secret };
+    });
+}
+/** The report files: each path as given, a folder as the `.json` files in it (sorted). */
+async function reportFiles(paths) {
+    const files = [];
+    for (const path of paths) {
+        const info = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
+        if (info?.isDirectory()) {
+            const names = (await (0,promises_namespaceObject.readdir)(path)).filter((n) => n.endsWith('.json')).sort();
+            files.push(...names.map((n) => (0,external_node_path_namespaceObject.join)(path, n)));
+        }
+        else
+            files.push(path);
+    }
+    return files;
+}
+async function readReport(file) {
+    const target = (0,external_node_path_namespaceObject.basename)(file).replace(/\.json$/, '');
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        return {
+            file,
+            target,
+            problem: `Could not read ${file}: ${error.code ?? error}`,
+        };
+    }
+    try {
+        const result = JSON.parse(text);
+        if (result?.tool?.name !== 'supabase-migration-guard' || typeof result.status !== 'string')
+            return { file, target, problem: `${file} is not a supabase-migration-guard report` };
+        return { file, target, result };
+    }
+    catch (error) {
+        return { file, target, problem: `${file} is not valid JSON: ${error.message}` };
+    }
+}
+/** Runs the command; returns the exit code. */
+async function aggregateMain(argv, env = process.env) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+        process.stdout.write(`${AGGREGATE_USAGE}\n`);
+        return 0;
+    }
+    let args;
+    try {
+        args = parseAggregateArgs(argv, env);
+    }
+    catch (error) {
+        if (!(error instanceof AggregateUsageError))
+            throw error;
+        process.stderr.write(`${error.message}\n\n${AGGREGATE_USAGE}\n`);
+        return 2;
+    }
+    const reports = await Promise.all((await reportFiles(args.paths)).map(readReport));
+    const rows = boardRows(args.targets, reports);
+    const board = renderBoard(rows, { runUrl: runContextFromEnv(env).runUrl });
+    if (args.summaryPath) {
+        try {
+            await (0,promises_namespaceObject.appendFile)(args.summaryPath, board);
+        }
+        catch (error) {
+            // The board is on stdout too: a summary that cannot be written must not hide the outcome.
+            process.stderr.write(`warning: could not write the job summary: ${error.message}\n`);
+        }
+    }
+    process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : board);
+    return boardSucceeded(rows) ? 0 : 1;
+}
+
+;// CONCATENATED MODULE: ./src/cancel.ts
+/**
+ * A cancelled GitHub job sends SIGINT, then SIGTERM, then kills the process: turn the first signal
+ * into an abort so the running statement is cancelled and the run rolls back and is recorded.
+ */
+function cancelOnSignals(logger) {
+    const controller = new AbortController();
+    const onSignal = (name) => {
+        if (controller.signal.aborted)
+            return;
+        logger.warn(`Received ${name}: cancelling the running statement and rolling back`);
+        controller.abort(name);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return {
+        signal: controller.signal,
+        dispose: () => {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/backup/age-keys.ts
+/**
+ * The shape of age keys as users paste them: checked here without loading the age library (the
+ * settings are parsed on every run, encryption is used by few). The library itself decodes them
+ * when a backup is encrypted or decrypted (age-crypto.ts), before pg_dump or the database is touched.
+ */
+/** bech32's data characters (BIP 173): no 1, b, i, o. */
+const BECH32 = '[02-9ac-hj-np-z]';
+/** X25519 (age1…), and the library's post-quantum hybrid and tag recipients (age1pq1…, age1tag1…, age1tagpq1…). */
+const RECIPIENT = new RegExp(`^age1(?:pq1|tag1|tagpq1)?${BECH32}{20,}$`);
+const IDENTITY = new RegExp(`^AGE-SECRET-KEY-(PQ-)?1${BECH32.toUpperCase()}{20,}$`);
+const IDENTITY_ANYWHERE = /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]+/g;
+/**
+ * `backup-encryption-key`: one or more age recipients (`age1…`), separated by commas, spaces or
+ * new lines. Returns the recipients, or the reason the value is refused (never echoing a value that
+ * looks like a private key).
+ */
+function parseRecipients(text) {
+    const items = text
+        .split(/[\s,]+/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+    if (items.length === 0)
+        return { ok: false, reason: 'is empty: give an age public key (age1…)' };
+    for (const [index, item] of items.entries()) {
+        const which = items.length > 1 ? `key ${index + 1} of ${items.length}` : 'the value';
+        if (/^AGE-SECRET-KEY-/i.test(item)) {
+            return {
+                ok: false,
+                reason: `${which} is an age identity (AGE-SECRET-KEY-…), the private key: give its public key (age1…, printed by "age-keygen -y"), and treat that identity as exposed`,
+            };
+        }
+        if (!RECIPIENT.test(item)) {
+            return {
+                ok: false,
+                reason: `${which} (${preview(item)}) is not an age public key: it must look like age1 followed by lower-case letters and digits (as "age-keygen" prints on its "Public key:" line)`,
+            };
+        }
+    }
+    return { ok: true, recipients: [...new Set(items)] };
+}
+/**
+ * `backup-decryption-key`: age identities, one per line, as `age-keygen` writes its key file
+ * (comment lines starting with # are skipped, so the whole file can be stored as the secret).
+ */
+function parseIdentities(text) {
+    const lines = text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'));
+    const identities = lines.flatMap((l) => l.split(/\s+/));
+    if (identities.length === 0) {
+        return {
+            ok: false,
+            reason: 'holds no age identity: give the AGE-SECRET-KEY-1… line that age-keygen wrote',
+        };
+    }
+    for (const [index, identity] of identities.entries()) {
+        if (IDENTITY.test(identity))
+            continue;
+        const which = identities.length > 1 ? `line ${index + 1}` : 'the value';
+        const why = identity.startsWith('age1')
+            ? 'is an age public key (age1…): restoring needs the matching identity (AGE-SECRET-KEY-1…)'
+            : 'is not an age identity: it must be the AGE-SECRET-KEY-1… line age-keygen wrote, upper case';
+        return { ok: false, reason: `${which} ${why}` };
+    }
+    return { ok: true, identities };
+}
+/** Every identity-looking token in a text, for the scrubber: even one pasted into the wrong input. */
+function identitiesIn(text) {
+    return text ? [...text.matchAll(IDENTITY_ANYWHERE)].map((m) => m[0]) : [];
+}
+/** Enough to recognise a mistaken value, never enough to reveal one pasted into the wrong input. */
+function preview(value) {
+    return `${value.length} characters, starting "${value.slice(0, 4)}"`;
+}
+
+;// CONCATENATED MODULE: ./src/config/secrets-of-url.ts
+/**
+ * The secret parts of a database URL as the user wrote it: the whole URL and its password, so they
+ * can be masked before anything (even a validation error) is printed. Works on malformed URLs too.
+ */
+function secretsOfDatabaseUrl(raw) {
+    if (!raw)
+        return [];
+    const secrets = [raw, raw.trim()];
+    // A password may itself hold "@" (unencoded): everything up to the LAST "@" is user info.
+    // Both that reading and the URL parser's are registered, so either spelling is masked.
+    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/(.*)@[^@]*$/is.exec(raw.trim());
+    if (userinfo) {
+        const colon = userinfo[1].indexOf(':');
+        if (colon >= 0)
+            secrets.push(userinfo[1].slice(colon + 1));
+    }
+    try {
+        const parsed = new URL(raw.trim());
+        if (parsed.password)
+            secrets.push(parsed.password);
+    }
+    catch {
+        // malformed: the pattern above is all we have
+    }
+    const query = /[?&]password=([^&]*)/.exec(raw);
+    if (query)
+        secrets.push(query[1]);
+    return [...new Set(secrets.filter((s) => s.length > 0))];
+}
+
+;// CONCATENATED MODULE: ./src/config/run-scrubber.ts
+
+
+
+/**
+ * The run's one scrubber, built from the raw inputs before they are validated (so even an error
+ * about them is scrubbed). The entry points mask the same forms in the runner's log and hand it to
+ * every command on its context; a new secret input (a token, a webhook URL) is registered here.
+ */
+function scrubberForInputs(raw) {
+    const scrubber = new SecretScrubber();
+    for (const secret of secretsOfDatabaseUrl(raw['database-url']))
+        scrubber.add(secret);
+    scrubber.add(raw['github-token']?.trim());
+    // The whole webhook URL is the credential (Slack's and Teams' carry their token in the path).
+    scrubber.add(raw['notify-webhook-url']?.trim());
+    // The restore identity, whole and line by line; and one pasted into the public-key input by mistake.
+    scrubber.add(raw['backup-decryption-key']?.trim());
+    for (const identity of identitiesIn(raw['backup-decryption-key']))
+        scrubber.add(identity);
+    for (const identity of identitiesIn(raw['backup-encryption-key']))
+        scrubber.add(identity);
+    return scrubber;
+}
+
+;// CONCATENATED MODULE: ./src/config/database-url.ts
+
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+/** Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; the session pooler on 5432. */
+const TRANSACTION_POOLER_PORT = 6543;
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+/**
+ * Parses a database URL the way libpq documents it, but with a safe default: a host that is not
+ * on this machine gets `verify-full` TLS unless the URL asks for something else.
+ */
+function parseDatabaseUrl(raw) {
+    let url;
+    try {
+        url = new URL(raw);
+    }
+    catch {
+        return {
+            ok: false,
+            reason: 'it is not a valid URL (expected postgres://user:password@host:port/database)',
+        };
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        return { ok: false, reason: `the scheme is "${url.protocol}" but must be postgres:// or postgresql://` };
+    }
+    const params = url.searchParams;
+    const socketDir = params.get('host') ?? undefined;
+    const host = socketDir ?? stripBrackets(url.hostname);
+    if (!host)
+        return { ok: false, reason: 'it names no host' };
+    const port = url.port ? Number(url.port) : Number(params.get('port') ?? 5432);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+        return { ok: false, reason: `the port "${url.port || params.get('port')}" is not a valid TCP port` };
+    }
+    if (port === TRANSACTION_POOLER_PORT) {
+        return {
+            ok: false,
+            reason: `port ${TRANSACTION_POOLER_PORT} is Supabase's transaction-mode pooler, which hands each transaction ` +
+                'to a different server connection: the advisory lock that keeps runs apart and the session settings ' +
+                '(lock_timeout, statement_timeout) would not hold. Use the session pooler instead: the same pooler ' +
+                'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection.' +
+                seeTroubleshooting('transaction-pooler-port-6543-refused'),
+        };
+    }
+    const decoded = (text) => {
+        try {
+            return decodeURIComponent(text);
+        }
+        catch {
+            return undefined;
+        }
+    };
+    const user = decoded(url.username) ?? '';
+    const password = url.password ? decoded(url.password) : (params.get('password') ?? undefined);
+    const database = decoded(url.pathname.replace(/^\//, ''));
+    if (user === undefined || (url.password && password === undefined) || database === undefined) {
+        return {
+            ok: false,
+            reason: 'it contains a "%" that is not a valid percent-escape: percent-encode special characters in the password (e.g. % as %25, @ as %40)',
+        };
+    }
+    const userName = user || params.get('user') || '';
+    if (!userName)
+        return { ok: false, reason: 'it names no user (postgres://USER:password@host/database)' };
+    const databaseName = database || params.get('dbname') || userName;
+    const local = LOCAL_HOSTS.has(host) || host.startsWith('/');
+    const requested = params.get('sslmode');
+    if (requested !== null && !SSL_MODES.includes(requested)) {
+        return { ok: false, reason: `sslmode "${requested}" is not one of ${SSL_MODES.join(', ')}` };
+    }
+    const sslmode = requested ?? (local ? 'disable' : 'verify-full');
+    const ssl = tlsOptions(sslmode, host, params.get('sslrootcert'));
+    if ('reason' in ssl)
+        return { ok: false, reason: ssl.reason };
+    return {
+        ok: true,
+        target: {
+            host,
+            port,
+            user: userName,
+            password,
+            database: databaseName,
+            ssl: ssl.value,
+            sslmode,
+            sslRootCert: params.get('sslrootcert') ?? undefined,
+            display: `${host}:${port}/${databaseName}`,
+        },
+    };
+}
+function tlsOptions(mode, host, rootCertPath) {
+    if (mode === 'disable' || mode === 'allow')
+        return { value: false };
+    let ca;
+    if (rootCertPath) {
+        try {
+            ca = (0,external_node_fs_.readFileSync)(rootCertPath, 'utf8');
+        }
+        catch {
+            return { reason: `sslrootcert "${rootCertPath}" cannot be read` };
+        }
+    }
+    // libpq's `prefer` and `require` encrypt without checking the certificate; keep that meaning
+    // because users copy these URLs from libpq tools, but only when they ask for it explicitly.
+    if (mode === 'prefer' || mode === 'require')
+        return { value: { rejectUnauthorized: false } };
+    const options = { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
+    if (mode === 'verify-ca')
+        options.checkServerIdentity = () => undefined;
+    else
+        options.servername = host;
+    return { value: options };
+}
+function stripBrackets(hostname) {
+    return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+}
+
+;// CONCATENATED MODULE: ./src/config/duration.ts
+const UNITS = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+/**
+ * Reads "500ms", "2s", "5m", "1h" or a bare number of milliseconds, unrounded ("0.4ms" is 0.4);
+ * undefined when malformed. Validation needs the exact value: a sub-millisecond duration rounds to 0.
+ */
+function exactDurationMs(text) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/.exec(text);
+    if (!match)
+        return undefined;
+    return Number(match[1]) * UNITS[match[2] ?? 'ms'];
+}
+/** Parses a duration into whole milliseconds (PostgreSQL's unit for its timeouts); undefined when malformed. */
+function parseDuration(text) {
+    const exact = exactDurationMs(text);
+    return exact === undefined ? undefined : Math.round(exact);
+}
+
+;// CONCATENATED MODULE: ./src/config/rate-limit.ts
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** A window longer than this is a typo more often than a policy, and the audit query scans it. */
+const MAX_WINDOW_MS = 30 * 86_400_000;
+const FORMAT_HELP = 'use COUNT/WINDOW, a whole number of runs per window in s, m, h or d (e.g. 1/10m, 3/1h, 10/1d), or 0 for no limit';
+/**
+ * Reads `rate-limit`: "1/10m" (one run per ten minutes), "3/1h", or "0" (off). A bare duration
+ * ("10m") reads as one run per that window, the common case written short.
+ */
+function parseRateLimit(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (trimmed === '0' || trimmed === 'off')
+        return { ok: true, limit: undefined };
+    const match = /^(?:(\d+)\s*\/\s*)?(\d+)\s*(s|m|h|d)$/.exec(trimmed);
+    if (!match)
+        return { ok: false, problem: `"${text}" is not a rate limit: ${FORMAT_HELP}` };
+    const count = match[1] === undefined ? 1 : Number(match[1]);
+    const windowMs = Number(match[2]) * UNIT_MS[match[3]];
+    if (count === 0)
+        return { ok: true, limit: undefined };
+    if (count > 1000)
+        return { ok: false, problem: `"${text}": at most 1000 runs per window (${FORMAT_HELP})` };
+    if (windowMs === 0)
+        return { ok: false, problem: `"${text}": the window must be longer than 0 (${FORMAT_HELP})` };
+    if (windowMs > MAX_WINDOW_MS)
+        return { ok: false, problem: `"${text}": the window may be at most 30d (${FORMAT_HELP})` };
+    return { ok: true, limit: { count, windowMs, text: `${count}/${match[2]}${match[3]}` } };
+}
+
+;// CONCATENATED MODULE: ./src/config/settings.ts
+
+
+
+
+
+const COMMANDS = [
+    'plan',
+    'apply',
+    'rollback',
+    'status',
+    'backup',
+    'audit',
+    'baseline',
+    'lint',
+];
+const TRANSACTION_MODES = ['all', 'per-file'];
+/** The outcomes an alert can be sent for: a run's status, or `refused` for a refused manual run. */
+const NOTIFY_OUTCOMES = [
+    'failed',
+    'rolled-back',
+    'success',
+    'refused',
+    'cancelled',
+    'nothing-to-do',
+];
+const BACKUP_MODES = ['required', 'optional', 'off'];
+/** Every input by its action.yml name: the one list the CLI flags and the action reader share. */
+const INPUT_NAMES = [
+    'command',
+    'database-url',
+    'migrations-dir',
+    'environment',
+    'transaction-mode',
+    'lock-timeout',
+    'lock-retries',
+    'statement-timeout',
+    'run-lock-timeout',
+    'allow-out-of-order',
+    'target-version',
+    'count',
+    'strategy',
+    'backup',
+    'backup-dir',
+    'pg-dump-path',
+    'backup-path',
+    'confirm-restore',
+    'report-path',
+    'reason',
+    'since',
+    'until',
+    'comment',
+    'github-token',
+    'allowed-roles',
+    'rate-limit',
+    'notify-webhook-url',
+    'notify-on',
+    'backup-encryption-key',
+    'backup-decryption-key',
+    'lint',
+    'lint-config',
+];
+const blankToUndefined = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+/** An input left blank counts as not given (GitHub passes every declared input, empty when unset). */
+const input = (schema) => pipe(transform(blankToUndefined), schema);
+const optionalText = input(optional(schemas_string().check(_trim())));
+/**
+ * A duration input. PostgreSQL counts its timeouts in whole milliseconds and reads 0 as "no
+ * timeout", so a value under 1ms (other than 0 itself) is refused: it would round to 0 and switch
+ * the protection off. `zeroMeansNone` (statement-timeout): an explicit 0 is accepted and means no
+ * timeout, as in PostgreSQL, the same as leaving the input out.
+ */
+function settings_duration(fallback, limits = {}) {
+    const { min = 0, max = 24 * 3_600_000, zeroMeansNone = false } = limits;
+    const problemWith = (text) => {
+        const exact = exactDurationMs(text);
+        if (exact === undefined)
+            return `"${text}" is not a duration: use a number with ms, s, m or h, e.g. 500ms, 2s, 5m`;
+        const ms = Math.round(exact);
+        return ms > max
+            ? `"${text}" is longer than the limit of ${formatMs(max)}`
+            : exact > 0 && exact < 1
+                ? `"${text}" is shorter than 1ms: PostgreSQL counts whole milliseconds, so it would become 0, which means no timeout at all${zeroMeansNone ? ' (write 0 to mean that)' : ''}`
+                : ms < min
+                    ? `"${text}" is too short: at least ${formatMs(min)} (0 would mean waiting forever)`
+                    : undefined;
+    };
+    return input(pipe(optional(schemas_string()).check(superRefine((value, ctx) => {
+        const text = value ?? fallback;
+        const problem = text === undefined ? undefined : problemWith(text);
+        if (problem)
+            ctx.addIssue({ code: 'custom', message: problem, input: value });
+    })), transform((value) => {
+        const text = value ?? fallback;
+        const ms = text === undefined ? undefined : parseDuration(text);
+        return zeroMeansNone && ms === 0 ? undefined : ms;
+    })));
+}
+function formatMs(ms) {
+    return ms >= 60_000 && ms % 60_000 === 0
+        ? `${ms / 60_000}m`
+        : ms >= 1000 && ms % 1000 === 0
+            ? `${ms / 1000}s`
+            : `${ms}ms`;
+}
+function wholeNumber(message, min, max) {
+    return pipe(pipe(schemas_string().check(_regex(/^\s*\d+\s*$/, message)), transform(Number)), schemas_number().check(schemas_int({ error: message }), _gte(min, message), _lte(max, message)));
+}
+const BOOLEAN_WORDS = ['true', 'false', 'True', 'False', 'TRUE', 'FALSE'];
+function settings_boolean(fallback) {
+    return input(pipe(optional(schemas_enum(BOOLEAN_WORDS, {
+        error: (issue) => `"${String(issue.input)}" is not a boolean: use true or false`,
+    })), transform((v) => v === undefined ? fallback : v.toLowerCase() === 'true')));
+}
+function oneOf(values, fallback) {
+    return input(schemas_default(schemas_enum(values, {
+        error: (issue) => `"${String(issue.input)}" is not accepted: use one of ${values.join(', ')}`,
+    }), fallback));
+}
+const TIMESTAMP_HELP = 'must be a date or time in ISO 8601 (2026-01-31, 2026-01-31T12:00:00Z) or a span back from now (7d, 12h, 30m)';
+/** An ISO 8601 date/time, or a span back from now ("7d", "12h", "30m"). */
+function timestamp(text, now = Date.now()) {
+    if (text === undefined)
+        return undefined;
+    const span = /^\s*(\d+)\s*(d|h|m)\s*$/.exec(text);
+    if (span) {
+        const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[span[2]];
+        return new Date(now - Number(span[1]) * unit);
+    }
+    if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim()))
+        return undefined;
+    const parsed = new Date(text.trim());
+    return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+}
+const LINT_LEVELS = ['error', 'warning', 'off'];
+// zod/mini: the same validation as zod's classic API, a third of the bundle's evaluation time.
+const settings_schema = object({
+    command: input(schemas_default(schemas_enum(['auto', ...COMMANDS], {
+        error: (issue) => `unknown command "${String(issue.input)}": use one of auto, ${COMMANDS.join(', ')}`,
+    }), 'auto')),
+    'database-url': input(schemas_string({ error: 'is required: pass the database connection URL (postgres://…), from a secret' })),
+    'migrations-dir': input(schemas_default(schemas_string(), 'supabase/migrations')),
+    environment: input(schemas_default(schemas_string()
+        .check(_maxLength(63, 'must be at most 63 characters'), _regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may hold letters, digits, ".", "_" and "-" only')), 'default')),
+    'transaction-mode': oneOf(TRANSACTION_MODES, 'all'),
+    'lock-timeout': settings_duration('2s', { min: 1, max: 10 * 60_000 }),
+    'lock-retries': input(schemas_default(wholeNumber('must be a whole number from 0 to 50', 0, 50), 5)),
+    'statement-timeout': settings_duration(undefined, { zeroMeansNone: true }),
+    'run-lock-timeout': settings_duration('2m', { min: 1, max: 6 * 3_600_000 }),
+    'allow-out-of-order': settings_boolean(false),
+    'target-version': input(optional(schemas_string().check(_trim(), _regex(/^(\d+|all)$/, {
+        error: (issue) => `"${String(issue.input)}" is not a migration version: digits only (the start of a file name), e.g. 20240101120000; baseline also takes all`,
+    })))),
+    count: input(optional(wholeNumber('must be a whole number of migrations from 1 to 10000', 1, 10_000))),
+    strategy: oneOf(['down', 'restore'], 'down'),
+    backup: input(optional(schemas_enum(BACKUP_MODES, {
+        error: (issue) => `"${String(issue.input)}" is not accepted: use one of ${BACKUP_MODES.join(', ')}`,
+    }))),
+    'backup-dir': optionalText,
+    'pg-dump-path': optionalText,
+    'backup-path': optionalText,
+    'confirm-restore': optionalText,
+    'report-path': optionalText,
+    reason: optionalText,
+    since: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
+    until: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
+    comment: settings_boolean(true),
+    'github-token': input(optional(schemas_string().check(_trim()))),
+    'allowed-roles': input(schemas_default(schemas_string()
+        .check(refine((v) => commaList(v).length > 0 && commaList(v).every((r) => /^[a-z0-9][a-z0-9 _-]*$/.test(r)), 'must be a comma-separated list of repository roles, e.g. admin,maintain (role names as GitHub gives them: admin, maintain, write, triage, read, or a custom role)')), 'admin,maintain')),
+    'rate-limit': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
+        const parsed = parseRateLimit(value);
+        if (!parsed.ok)
+            ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
+    })), '1/10m')),
+    'notify-webhook-url': input(optional(schemas_string().check(_trim(), 
+    // The URL itself is a secret: the message never quotes it.
+    refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), {
+        error: 'is not an http(s) URL: give the incoming webhook URL of your Slack or Teams channel, from a secret',
+    })))),
+    'notify-on': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
+        const unknown = commaList(value).filter((v) => !NOTIFY_OUTCOMES.includes(v));
+        if (unknown.length > 0 || commaList(value).length === 0)
+            ctx.addIssue({
+                code: 'custom',
+                message: `${unknown.length ? `"${unknown.join(', ')}" is not accepted` : 'is empty'}: use a comma-separated list of ${NOTIFY_OUTCOMES.join(', ')}`,
+                input: value,
+            });
+    })), 'failed,rolled-back')),
+    'backup-encryption-key': ageKeys(parseRecipients),
+    'backup-decryption-key': ageKeys(parseIdentities),
+    lint: oneOf(LINT_LEVELS, 'error'),
+    'lint-config': optionalText,
+});
+/** "admin, Maintain" → ["admin", "maintain"]: role names and outcomes compare in lower case. */
+function commaList(text) {
+    return text
+        .split(',')
+        .map((item) => item.trim().toLowerCase())
+        .filter(Boolean);
+}
+/** An age key input: checked for shape here (the age library decodes it when it is used). */
+function ageKeys(parse) {
+    return input(optional(schemas_string().check(superRefine((value, ctx) => {
+        const parsed = parse(value);
+        // `input` is left out: an issue carrying the value could print a private key.
+        if (!parsed.ok)
+            ctx.addIssue({ code: 'custom', message: parsed.reason });
+    }))));
+}
+function keyList(value, parse) {
+    if (value === undefined)
+        return undefined;
+    const parsed = parse(value);
+    if (!parsed.ok)
+        return undefined;
+    return 'recipients' in parsed ? parsed.recipients : parsed.identities;
+}
+/**
+ * Turns raw inputs into Settings, or throws one error listing every bad input with what is accepted.
+ * Nothing here touches the network or the database.
+ */
+function parseSettings(raw, context = {}) {
+    const result = settings_schema.safeParse(raw);
+    if (!result.success) {
+        const lines = result.error.issues.map((issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`);
+        throw new SettingsError(`Invalid input:\n${lines.join('\n')}`);
+    }
+    const v = result.data;
+    const parsedUrl = parseDatabaseUrl(v['database-url']);
+    if (!parsedUrl.ok)
+        throw new SettingsError(`Invalid input:\n  database-url: ${parsedUrl.reason}`);
+    const isPullRequest = context.eventName === 'pull_request' || context.eventName === 'pull_request_target';
+    const command = v.command === 'auto' ? (isPullRequest ? 'plan' : 'apply') : v.command;
+    if (command === 'rollback' && v['target-version'] && v.count) {
+        throw new SettingsError('Invalid input:\n  count: give either count or target-version for a rollback, not both');
+    }
+    if (command === 'baseline' && !v['target-version']) {
+        // Marking files applied without running them is only undone by hand: never by default, nor
+        // from an empty value (an unset variable, or an input GitHub passes blank when it is not given).
+        throw new SettingsError('Invalid input:\n  target-version: baseline needs it: the newest migration version the database already has ' +
+            '(files up to it are marked applied without running them), or all to mark every file in migrations-dir');
+    }
+    if (command === 'rollback' && v['target-version'] === 'all') {
+        throw new SettingsError('Invalid input:\n  target-version: all is for baseline only; for rollback give the newest version to keep, or count');
+    }
+    if (command === 'rollback' && v.strategy === 'restore' && !v['backup-path']) {
+        throw new SettingsError('Invalid input:\n  backup-path: strategy restore needs the path of the backup to restore');
+    }
+    return {
+        command,
+        database: parsedUrl.target,
+        databaseUrl: v['database-url'],
+        migrationsDir: v['migrations-dir'],
+        environment: v.environment,
+        transactionMode: v['transaction-mode'],
+        lockTimeoutMs: v['lock-timeout'],
+        lockRetries: v['lock-retries'],
+        lockRetryBaseMs: 500,
+        statementTimeoutMs: v['statement-timeout'],
+        runLockTimeoutMs: v['run-lock-timeout'],
+        allowOutOfOrder: v['allow-out-of-order'],
+        targetVersion: v['target-version'],
+        count: v.count,
+        strategy: v.strategy,
+        // Changing commands default to a verified backup first; the others never need one.
+        backup: v.backup ?? (command === 'apply' || command === 'rollback' ? 'required' : 'off'),
+        backupDir: v['backup-dir'],
+        pgDumpPath: v['pg-dump-path'],
+        backupPath: v['backup-path'],
+        confirmRestore: v['confirm-restore'],
+        reportPath: v['report-path'],
+        reason: v.reason,
+        since: timestamp(v.since),
+        until: timestamp(v.until),
+        comment: v.comment,
+        githubToken: v['github-token'],
+        allowedRoles: commaList(v['allowed-roles']),
+        rateLimit: parseRateLimit(v['rate-limit']).limit,
+        notifyWebhookUrl: v['notify-webhook-url'],
+        notifyOn: commaList(v['notify-on']),
+        backupEncryptionKey: keyList(v['backup-encryption-key'], parseRecipients),
+        backupDecryptionKey: keyList(v['backup-decryption-key'], parseIdentities),
+        lint: v.lint,
+        lintConfig: v['lint-config'],
+    };
+}
+function parseLintSettings(raw) {
+    const result = schemas_omit(settings_schema, { 'database-url': true }).safeParse(raw);
+    if (!result.success) {
+        const lines = result.error.issues.map((issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`);
+        throw new SettingsError(`Invalid input:\n${lines.join('\n')}`);
+    }
+    const v = result.data;
+    return {
+        migrationsDir: v['migrations-dir'],
+        environment: v.environment,
+        lint: v.lint,
+        lintConfig: v['lint-config'],
+        reportPath: v['report-path'],
+    };
+}
+class SettingsError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'SettingsError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/alert.ts
+
+/** Longest error quoted: a chat message is a pointer to the run, not the report. */
+const MAX_ERROR = 600;
+/** Versions listed before "and N more". */
+const MAX_VERSIONS = 20;
+/** The outcome an alert is about: a refused manual run is `refused`, otherwise the run's status. */
+function alertOutcome(result) {
+    return result.refusal ? 'refused' : result.status;
+}
+const HEADLINE = {
+    success: (r) => `✅ ${r.command} succeeded${r.applied.length ? `: ${plural(r.applied.length, 'migration')} applied` : ''}`,
+    'nothing-to-do': (r) => `💤 ${r.command}: nothing to do`,
+    failed: (r) => `❌ ${r.command} failed`,
+    'rolled-back': (r) => r.command === 'rollback'
+        ? `↩️ rollback: ${r.rollback?.reverted.length ?? 0} reverted`
+        : `↩️ ${r.command} failed and was rolled back`,
+    cancelled: (r) => `⏹️ ${r.command} cancelled`,
+    refused: (r) => `⛔ manual ${r.command} refused`,
+};
+/** What the message says, whatever its format. */
+function alertMessage(result, context) {
+    const outcome = alertOutcome(result);
+    const facts = [];
+    const add = (name, value) => {
+        if (value)
+            facts.push({ name, value });
+    };
+    add('Environment', result.environment);
+    add('Outcome', outcome);
+    add('Repository', context.repository);
+    add('Actor', context.actor && `${context.actor}${context.eventName ? ` (${context.eventName})` : ''}`);
+    add('Reason', context.reason);
+    if (result.refusal) {
+        const r = result.refusal;
+        add('Role', r.role ?? 'unknown');
+        add('Allowed roles', r.allowedRoles.join(', '));
+        add('Next allowed run', r.nextAllowedAt);
+    }
+    add('Failing file', failingFile(result));
+    if (outcome !== 'success' && outcome !== 'nothing-to-do')
+        add('Error', result.error && cut(oneLine(result.error.message), MAX_ERROR));
+    if (!result.refusal)
+        add('Applied', versions(result.applied));
+    const reverted = result.rollback?.reverted ?? [];
+    if (reverted.length)
+        add('Rolled back', versions(reverted));
+    else if (outcome === 'rolled-back')
+        add('Rolled back', versions(result.migrations.filter((m) => m.status === 'rolled-back').map((m) => m.version)));
+    if (result.rollback?.nextStep)
+        add('Next step', cut(oneLine(result.rollback.nextStep), MAX_ERROR));
+    return {
+        outcome,
+        title: `Migration guard · ${result.environment} · ${HEADLINE[outcome](result)}`,
+        facts,
+        runUrl: result.runUrl,
+    };
+}
+/** The webhook body for `format`. */
+function renderAlert(result, context, format) {
+    const message = alertMessage(result, context);
+    return format === 'teams' ? teamsCard(message) : slackText(message);
+}
+function slackText(m) {
+    const lines = [`*${slack(m.title)}*`, ...m.facts.map((f) => `*${f.name}:* ${slack(f.value)}`)];
+    if (m.runUrl)
+        lines.push(`<${slack(m.runUrl)}|View the run>`);
+    return { text: lines.join('\n') };
+}
+/** Slack's mrkdwn control characters, escaped as Slack documents (only these three). */
+function slack(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function teamsCard(m) {
+    const bad = m.outcome !== 'success' && m.outcome !== 'nothing-to-do';
+    return {
+        type: 'message',
+        attachments: [
+            {
+                contentType: 'application/vnd.microsoft.card.adaptive',
+                contentUrl: null,
+                content: {
+                    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+                    type: 'AdaptiveCard',
+                    version: '1.4',
+                    body: [
+                        {
+                            type: 'TextBlock',
+                            text: m.title,
+                            weight: 'Bolder',
+                            size: 'Medium',
+                            wrap: true,
+                            ...(bad && { color: 'Attention' }),
+                        },
+                        { type: 'FactSet', facts: m.facts.map((f) => ({ title: f.name, value: f.value })) },
+                    ],
+                    ...(m.runUrl && { actions: [{ type: 'Action.OpenUrl', title: 'View the run', url: m.runUrl }] }),
+                },
+            },
+        ],
+    };
+}
+function failingFile(result) {
+    const error = result.error;
+    const failed = result.migrations.find((m) => m.status === 'failed' || m.status === 'partially-applied');
+    const file = error?.file ?? failed?.error?.file ?? failed?.file;
+    if (!file)
+        return undefined;
+    const line = error?.file ? error.line : failed?.error?.line;
+    return line ? `${file}:${line}` : file;
+}
+function versions(list) {
+    if (list.length === 0)
+        return 'none';
+    const shown = list.slice(0, MAX_VERSIONS).join(', ');
+    return list.length > MAX_VERSIONS ? `${shown} and ${list.length - MAX_VERSIONS} more` : shown;
+}
+function oneLine(text) {
+    return text.replace(/\s*\r?\n\s*/g, ' ').trim();
+}
+function plural(n, word) {
+    return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+;// CONCATENATED MODULE: ./src/proxy.ts
+/**
+ * The HTTP(S) proxy of self-hosted runners, read as @actions/http-client reads it: shared by our
+ * GitHub client (github/api.ts) and the alert sender (notify/webhook.ts).
+ */
+/**
+ * The fetch to reach `url`: undefined (Node's own) unless a proxy applies; then fetch through it,
+ * from the HTTP library Node's fetch is built on, loaded (a separate chunk, tens of milliseconds
+ * to evaluate) only in that case.
+ */
+async function proxyFetch(url) {
+    const proxy = proxyFor(new URL(url));
+    if (!proxy)
+        return undefined;
+    const http = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 4371, 19));
+    const dispatcher = new http.ProxyAgent(proxy);
+    return ((target, init) => http.fetch(target, { ...init, dispatcher }));
+}
+/** The proxy URL for `target` under the runner's proxy variables, or undefined to go direct. */
+function proxyFor(target, env = process.env) {
+    const https = target.protocol === 'https:';
+    const proxy = https ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy || env.HTTP_PROXY;
+    if (!proxy)
+        return undefined;
+    const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+    if (host === 'localhost' || host.startsWith('127.') || host === '::1')
+        return undefined;
+    const port = target.port || (https ? '443' : '80');
+    const noProxy = (env.no_proxy || env.NO_PROXY || '').split(',').map((e) => e.trim().toLowerCase());
+    const bypassed = noProxy.filter(Boolean).some((entry) => {
+        if (entry === '*')
+            return true;
+        const [name, entryPort] = entry.split(':');
+        if (entryPort && entryPort !== port)
+            return false;
+        const bare = name.replace(/^\*?\./, '');
+        return host === bare || host.endsWith(`.${bare}`);
+    });
+    if (bypassed)
+        return undefined;
+    return /^https?:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
+}
+
+;// CONCATENATED MODULE: ./src/notify/webhook.ts
+
+class WebhookError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'WebhookError';
+    }
+}
+async function postJson(url, body, options) {
+    const deadline = AbortSignal.timeout(options.timeoutMs);
+    const started = Date.now();
+    const text = JSON.stringify(body);
+    const send = (await proxyFetch(url)) ?? fetch;
+    for (let attempt = 1;; attempt++) {
+        let problem;
+        let retryable;
+        try {
+            const response = await send(url, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json; charset=utf-8' },
+                body: text,
+                signal: deadline,
+                redirect: 'error',
+            });
+            // Read (and so release) the body; Slack explains a refusal in it ("invalid_payload").
+            const answer = (await response.text().catch(() => '')).trim().slice(0, 200);
+            if (response.ok)
+                return { status: response.status, attempts: attempt };
+            problem = `the webhook answered HTTP ${response.status}${answer ? ` (${answer.replace(/\s+/g, ' ')})` : ''}`;
+            retryable = response.status >= 500;
+        }
+        catch (error) {
+            if (deadline.aborted)
+                throw new WebhookError(`the webhook did not answer within ${Math.round(options.timeoutMs / 1000)} s`);
+            const cause = error.cause;
+            problem = `the webhook could not be reached (${cause?.code ?? cause?.message ?? error.message})`;
+            retryable = true;
+        }
+        const left = options.timeoutMs - (Date.now() - started);
+        if (attempt >= 2 || !retryable || left <= options.retryDelayMs)
+            throw new WebhookError(attempt >= 2 ? `${problem}, again on the retry` : problem);
+        // Not unref'd: the run is awaiting it, and an unref'd timer alone would let the process exit.
+        await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/notify/index.ts
+
+
+
+/** How long a run may spend on its alert, retry included. */
+const ALERT_TIMEOUT_MS = 10_000;
+const RETRY_DELAY_MS = 1_000;
+/**
+ * Teams' webhooks: Workflows (Power Automate: *.logic.azure.com, *.powerplatform.com) take only
+ * Adaptive Cards; legacy connectors (*.webhook.office.com) take them too. Every other host gets
+ * Slack's `{"text": …}`, which Slack-compatible webhooks share.
+ */
+function alertFormatFor(webhookUrl) {
+    const host = new URL(webhookUrl).hostname.toLowerCase();
+    const teams = ['.webhook.office.com', '.logic.azure.com', '.powerplatform.com', '.powerautomate.com'];
+    return teams.some((suffix) => host.endsWith(suffix)) ? 'teams' : 'slack';
+}
+/**
+ * Sends the run's alert when `notify-webhook-url` is set and the outcome is in `notify-on`. Never
+ * throws and never changes the outcome: a webhook that fails or does not answer in time is a
+ * warning. The payload is scrubbed here, at the sink, and nothing logged names the URL.
+ */
+async function notifyRun(settings, result, context, logger, scrubber) {
+    const url = settings.notifyWebhookUrl;
+    if (!url)
+        return;
+    const outcome = alertOutcome(result);
+    if (!settings.notifyOn.includes(outcome)) {
+        logger.debug(`No alert: ${outcome} is not in notify-on (${settings.notifyOn.join(', ')})`);
+        return;
+    }
+    try {
+        const format = alertFormatFor(url);
+        const payload = scrubber.scrubValue(renderAlert(result, context, format));
+        const sent = await postJson(url, payload, { timeoutMs: ALERT_TIMEOUT_MS, retryDelayMs: RETRY_DELAY_MS });
+        logger.info(`Alert sent (${outcome}, ${format === 'teams' ? 'Teams Adaptive Card' : 'Slack-style text'}${sent.attempts > 1 ? ', on the retry' : ''})`);
+    }
+    catch (error) {
+        logger.warn(`The alert (${outcome}) could not be sent to notify-webhook-url: ${scrubber.scrub(errorMessage(error))}. The migration's outcome is not affected.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/text.ts
+const CAN_CHANGE = new Set(['apply', 'rollback', 'baseline']);
+/** The CLI's closing report: a compact plain-text table. */
+function renderText(result) {
+    const out = [];
+    if (result.status_rows) {
+        for (const r of result.status_rows) {
+            out.push(`${r.state.padEnd(16)} ${r.version.padEnd(16)} ${r.name}${r.checksum && r.checksum !== 'ok' ? `  [checksum ${r.checksum}]` : ''}${r.partial ? `  [${r.partial.description}]` : ''}`);
+        }
+    }
+    for (const m of result.migrations) {
+        out.push(`${m.status.padEnd(18)} ${m.version.padEnd(16)} ${m.name}  (${m.durationMs} ms, ${m.statements} statements${m.atomic ? '' : ', not atomic'})`);
+        for (const note of m.notes ?? [])
+            out.push(`    note: ${note}`);
+        if (m.error)
+            out.push(`    ${m.error.file}:${m.error.line ?? ''}:${m.error.column ?? ''}: ${m.error.message}`);
+    }
+    for (const f of result.findings)
+        out.push(`${f.severity}: ${f.message}`);
+    for (const r of result.abandonedRuns ?? [])
+        out.push(`abandoned run #${r.id}: applied ${r.applied.length ? r.applied.join(', ') : 'nothing'}${r.closed ? ' (closed as abandoned now)' : ' (still recorded as running)'}`);
+    // Only where the command can change the database: elsewhere "no" is true by design and says nothing.
+    if (CAN_CHANGE.has(result.command))
+        out.push(`database changed: ${result.changed ? 'yes' : 'no (as it was before the run)'}`);
+    out.push(`${result.status}: ${result.message}`);
+    return `${out.join('\n')}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/lint/format.ts
@@ -26085,6 +26854,7 @@ async function lintMigrations(migrations, options = {}) {
     const ctx = new LintContext({
         exposedSchemas: options.exposedSchemas ?? config.exposedSchemas,
         newTableScope: options.newTableScope,
+        tableSecurity: options.tableSecurity,
     });
     // Rules by the node types they look at: most statements of a long history (INSERTs) meet few rules.
     const forAll = rules.filter((r) => r.check && !r.nodeTypes);
