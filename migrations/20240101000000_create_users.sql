@@ -20,3 +20,6 @@ $$;
 create trigger users_set_updated_at
   before update on public.users
   for each row execute function public.set_updated_at();
+
+-- Exposed through Supabase's API: rows are reachable only through policies.
+alter table public.users enable row level security;

@@ -12,3 +12,6 @@ create index vaults_owner_id_idx on public.vaults (owner_id);
 create trigger vaults_set_updated_at
   before update on public.vaults
   for each row execute function public.set_updated_at();
+
+-- Exposed through Supabase's API: rows are reachable only through policies.
+alter table public.vaults enable row level security;

@@ -15,3 +15,6 @@ create index artifacts_vault_id_idx on public.artifacts (vault_id);
 create trigger artifacts_set_updated_at
   before update on public.artifacts
   for each row execute function public.set_updated_at();
+
+-- Exposed through Supabase's API: rows are reachable only through policies.
+alter table public.artifacts enable row level security;

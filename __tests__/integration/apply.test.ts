@@ -27,7 +27,8 @@ describe.each(testServers())('apply on $name', (server) => {
       ['20240102000000', 'create_vaults'],
       ['20240103000000', 'create_artifacts'],
     ]);
-    expect(history[0].statements).toHaveLength(3);
+    expect(history[0].statements).toHaveLength(4);
+    expect(history[0].statements[3]).toMatch(/alter table public\.users enable row level security$/);
     expect(history[0].statements[1]).toMatch(
       /^-- Keeps updated_at honest on every UPDATE\.\ncreate or replace function/,
     );
