@@ -2,22 +2,27 @@ import { GuardError, formatLocation } from '../errors.js';
 import { notesOf, prepareMigrations } from '../engine/prepare.js';
 import { rehearse } from '../engine/rehearse.js';
 import { reportTimeoutChanges } from '../engine/timeouts.js';
-import type { RunResult } from '../engine/result.js';
+import type { ErrorDetail, RunResult } from '../engine/result.js';
+import { describeBlocker, type Blocker } from '../engine/statement-runner.js';
+import type { PreparedMigration } from '../engine/units.js';
 import { buildExecutionPlan } from '../engine/units.js';
 import { refuseOversizedFiles } from '../migrations/limits.js';
 import type { CommandContext } from './context.js';
 import { resumePartialFiles } from '../engine/staged-apply/partial-files.js';
-import { withSession } from './session.js';
+import { rehearseOnShadow } from './plan-shadow.js';
+import { withSession, type Session } from './session.js';
 
 /**
  * plan: what apply would do, proven by running it: drift and order checks, then every pending
  * statement in a transaction that is always rolled back, under the lock timeout. Changes nothing
- * (except sequences, which PostgreSQL never rolls back).
+ * (except sequences, which PostgreSQL never rolls back). With shadow-database-url the files run
+ * for real on a copy of the target's schema instead (plan-shadow.ts), and the target is only read.
  */
 export async function planCommand(ctx: CommandContext, result: RunResult): Promise<RunResult> {
   const { settings, logger } = ctx;
   result.transactionMode = settings.transactionMode;
-  return withSession(ctx, result, { lock: false }, async ({ plan, runner }) => {
+  return withSession(ctx, result, { lock: false }, async (session) => {
+    const { plan, runner } = session;
     result.status_rows = plan.rows;
     const blocking = result.findings.filter((f) => f.severity === 'error');
     if (blocking.length > 0) {
@@ -34,10 +39,8 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
     refuseOversizedFiles(plan.pending);
     const prepared = await prepareMigrations(plan.pending);
     // A file an earlier run left partly applied is rehearsed from where apply would resume it.
-    const execution = buildExecutionPlan(
-      resumePartialFiles(prepared, plan.partial),
-      settings.transactionMode,
-    );
+    const resumed = resumePartialFiles(prepared, plan.partial);
+    const execution = buildExecutionPlan(resumed, settings.transactionMode);
     reportTimeoutChanges(result, logger, prepared, settings);
     result.migrations = prepared.map((p) => {
       const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
@@ -54,13 +57,14 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
         ...(notes && { notes }),
       };
     });
+    if (settings.shadowDatabase) return shadowPlan(ctx, result, session, resumed);
     await runner.start();
     const rehearsal = await rehearse(execution.units, {
       runner,
       lockTimeoutMs: settings.lockTimeoutMs,
       statementTimeoutMs: settings.statementTimeoutMs,
     });
-    result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
+    result.rehearsal = { ran: true, on: 'target', notRehearsed: rehearsal.notRehearsed };
     if (rehearsal.failure) {
       const { error, version } = rehearsal.failure;
       const failed = result.migrations.find((m) => m.version === version);
@@ -73,7 +77,7 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
         return result;
       }
       result.status = 'failed';
-      result.message = `${formatLocation(error)}${error.message}. apply would fail here; nothing was changed.`;
+      result.message = `${formatLocation(error)}${error.message}${lockWaitNote(error, settings.lockTimeoutMs, runner.blockers())}. apply would fail here; nothing was changed.`;
       return result;
     }
     result.status = 'success';
@@ -81,4 +85,65 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
     logger.info(result.message);
     return result;
   });
+}
+
+/**
+ * A rehearsal that met a lock another session holds gave up after lock-timeout rather than queue
+ * (and make the application's queries queue behind it): said in words, naming the holder when the
+ * control connection saw it.
+ */
+function lockWaitNote(error: ErrorDetail, lockTimeoutMs: number, blockers: Blocker[]): string {
+  if (error.sqlstate !== LOCK_NOT_AVAILABLE) return '';
+  const who = blockers.length
+    ? ` held by ${blockers.map(describeBlocker).join('; ')}`
+    : ' another session holds';
+  return ` (the rehearsal waited ${lockTimeoutMs} ms, the lock-timeout, for a lock${who}, then gave up rather than queue)`;
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/** The rehearsal on the shadow database (plan-shadow.ts), reported per file. */
+async function shadowPlan(
+  ctx: CommandContext,
+  result: RunResult,
+  session: Session,
+  prepared: PreparedMigration[],
+): Promise<RunResult> {
+  const { logger } = ctx;
+  const shadow = await logger.group('Rehearsal on the shadow database', () =>
+    rehearseOnShadow(ctx, session, prepared),
+  );
+  result.shadow = shadow.report;
+  result.rehearsal = { ran: true, on: 'shadow', notRehearsed: [] };
+  const ran = new Map(shadow.files.map((f) => [f.version, f]));
+  let failedSeen = false;
+  for (const row of result.migrations) {
+    const file = ran.get(row.version);
+    if (file) {
+      row.durationMs = file.durationMs;
+      row.objects = file.objects;
+      if (file.error) Object.assign(row, { status: 'failed', error: file.error });
+      failedSeen ||= file.error !== undefined;
+    } else if (failedSeen) row.status = 'not-run';
+  }
+  const where = `the shadow database ${shadow.report.display}`;
+  if (shadow.failure) {
+    const { error } = shadow.failure;
+    result.error = error;
+    if (shadow.failure.cancelled || ctx.signal?.aborted) {
+      result.status = 'cancelled';
+      result.cancelled = true;
+      result.message = `${error.message} (on ${where}). The target was not changed.`;
+      return result;
+    }
+    result.status = 'failed';
+    result.message = `${formatLocation(error)}${error.message}. apply would fail here (rehearsed for real on ${where}); the target was not changed.`;
+    if (shadow.report.notCopied.length)
+      result.message += ` Note: ${shadow.report.notCopied.length} part(s) of the schema could not be copied into the shadow database; see the report.`;
+    return result;
+  }
+  result.status = 'success';
+  result.message = `${prepared.length} pending migration(s) applied without error on ${where} (a copy of the target's schema); the target was not changed.`;
+  logger.info(result.message);
+  return result;
 }

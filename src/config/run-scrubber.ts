@@ -11,5 +11,6 @@ export function scrubberForInputs(raw: RawInputs): SecretScrubber {
   const scrubber = new SecretScrubber();
   for (const secret of secretsOfDatabaseUrl(raw['database-url'])) scrubber.add(secret);
   scrubber.add(raw['github-token']?.trim());
+  for (const secret of secretsOfDatabaseUrl(raw['shadow-database-url'])) scrubber.add(secret);
   return scrubber;
 }
