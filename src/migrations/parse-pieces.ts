@@ -10,6 +10,8 @@ export interface RawStatement {
   stmt_location?: number;
   /** Absent (or 0) for a last statement without `;`: it runs to the end of the range. */
   stmt_len?: number;
+  /** Byte offset in the file that the `location` fields inside `stmt` count from (the parsed piece's start). */
+  nodeBase?: number;
 }
 
 /**
@@ -67,7 +69,7 @@ export function parseInPieces(
       const location = raw.stmt_location ?? 0;
       // Only the range's very last statement may run to its end without a length.
       const length = raw.stmt_len || (piece.end === end ? undefined : piece.end - piece.start - location);
-      return { stmt: raw.stmt, stmt_location: shift + location, stmt_len: length };
+      return { stmt: raw.stmt, stmt_location: shift + location, stmt_len: length, nodeBase: piece.start };
     });
   }
 

@@ -61,21 +61,53 @@ export function splitStatementsWith(
   end: number,
   file: string,
 ): SplitSql {
+  const statements: Statement[] = [];
+  const beginOptions = new Map<Statement, string>();
+  for (const { statement, nodeType, node } of classifiedStatements(parser, source, start, end, file)) {
+    if (isCopyFromStdin(nodeType, node))
+      throw copyFromStdinError(file, { line: statement.line, column: statement.column });
+    statements.push(statement);
+    const options = nodeType === 'TransactionStmt' ? beginOptionsOf(node, statement.sql) : undefined;
+    if (options) beginOptions.set(statement, options);
+  }
+  const { absorbed, ...split } = absorbTransactionBlocks(statements, file, beginOptions);
+  return absorbed.length > 0 ? { ...split, absorbed } : split;
+}
+
+/** A statement with the parser's node it came from (the linter reads the node; the runner does not keep it). */
+export interface ParsedStatement {
+  statement: Statement;
+  nodeType: string;
+  node: Record<string, unknown>;
+  /** Byte offset in the file that `location` fields inside `node` count from. */
+  nodeBase: number;
+}
+
+/**
+ * The statements of bytes start..end of `source`, classified, one at a time and with their parse
+ * node, as the parser reaches them: nothing is refused here (no COPY check, no transaction-block
+ * check), so the linter can report what `splitStatementsWith` would refuse. Errors of the parse
+ * itself (syntax, psql meta-commands, size) are GuardErrors naming file:line:column.
+ */
+export function* classifiedStatements(
+  parser: PgParser,
+  source: SourceText,
+  start: number,
+  end: number,
+  file: string,
+): Generator<ParsedStatement> {
   // Piece by piece, so a large file never reaches the parser whole; the pieces are parsed as the
   // loop below takes them, and their errors (syntax, psql features, size) are GuardErrors naming
   // file:line:column (parse-pieces.ts). A file with nothing in it is a no-op migration.
   const parsed = parseInPieces(parser, source, start, end, file);
-  const statements: Statement[] = [];
-  const beginOptions = new Map<Statement, string>();
   let previousEnd = start;
   for (const raw of parsed.stmts ?? []) {
     const location = start + (raw.stmt_location ?? 0);
     const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
     const [nodeType, node] = Object.entries(raw.stmt)[0] as [string, Record<string, unknown>];
-    if (isCopyFromStdin(nodeType, node)) throw copyFromStdinError(file, source.position(location));
     const text = source.slice(location, stmtEnd).trim();
     const history = source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim();
-    statements.push({
+    const statement: Statement = {
       sql: text,
       // One string when both are the same (no comment before the statement): a data file holds many.
       historyText: history === text ? text : history,
@@ -86,13 +118,10 @@ export function splitStatementsWith(
       addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
       transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
       touchesTimeouts: timeoutChange(nodeType, node, text),
-    });
-    const options = nodeType === 'TransactionStmt' ? beginOptionsOf(node, text) : undefined;
-    if (options) beginOptions.set(statements[statements.length - 1], options);
+    };
+    yield { statement, nodeType, node, nodeBase: raw.nodeBase ?? start };
     previousEnd = stmtEnd;
   }
-  const { absorbed, ...split } = absorbTransactionBlocks(statements, file, beginOptions);
-  return absorbed.length > 0 ? { ...split, absorbed } : split;
 }
 
 function enumAddition(node: Record<string, unknown>): Statement['addsEnumValue'] {

@@ -1,0 +1,77 @@
+/** Small readers of libpg-query's parse tree, shared by the rules. */
+
+export type Node = Record<string, unknown>;
+
+/** `{ String: { sval } }` lists (qualified names) as plain strings. */
+export function names(list: unknown): string[] {
+  return ((list as Array<{ String?: { sval?: string } }> | undefined) ?? []).map((n) => n.String?.sval ?? '');
+}
+
+/** The one key of a wrapped node (`{ Constraint: {...} }` → ['Constraint', {...}]). */
+export function unwrap(node: unknown): [string, Node] | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const entry = Object.entries(node as Node)[0];
+  return entry ? [entry[0], entry[1] as Node] : undefined;
+}
+
+export function wrapped(node: unknown, type: string): Node | undefined {
+  const u = unwrap(node);
+  return u && u[0] === type ? u[1] : undefined;
+}
+
+export function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** A type as written, normalised: `varchar(20)`, `numeric(10,2)`, `timestamp`, `int4`, `text[]`. */
+export interface TypeInfo {
+  name: string;
+  mods: number[];
+  array: boolean;
+  text: string;
+}
+
+export function typeInfo(typeName: unknown): TypeInfo | undefined {
+  const t = typeName as { names?: unknown; typmods?: unknown; arrayBounds?: unknown } | undefined;
+  if (!t?.names) return undefined;
+  const parts = names(t.names);
+  const name = (parts[0] === 'pg_catalog' ? parts.slice(1) : parts).join('.').toLowerCase();
+  const mods = list(t.typmods).map((m) => {
+    const c = wrapped(m, 'A_Const') as { ival?: { ival?: number } } | undefined;
+    return c?.ival ? (c.ival.ival ?? 0) : NaN;
+  });
+  const array = list(t.arrayBounds).length > 0;
+  const text = `${name}${mods.length ? `(${mods.join(',')})` : ''}${array ? '[]' : ''}`;
+  return { name, mods, array, text };
+}
+
+/** Lower-case function name without schema (`pg_catalog.now` → `now`). */
+export function funcName(call: Node): string {
+  const parts = names(call.funcname);
+  return (parts[parts.length - 1] ?? '').toLowerCase();
+}
+
+/** Every FuncCall node under `node` (depth first). */
+export function funcCalls(node: unknown, out: Node[] = []): Node[] {
+  if (Array.isArray(node)) {
+    for (const item of node) funcCalls(item, out);
+  } else if (node && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node as Node)) {
+      if (key === 'FuncCall') out.push(value as Node);
+      funcCalls(value, out);
+    }
+  }
+  return out;
+}
+
+/** Constraints of a column definition or a table's element list. */
+export function constraintsOf(defs: unknown): Node[] {
+  return list(defs)
+    .map((c) => wrapped(c, 'Constraint'))
+    .filter((c): c is Node => !!c);
+}
+
+export function location(node: unknown): number | undefined {
+  const l = (node as { location?: number } | undefined)?.location;
+  return typeof l === 'number' && l >= 0 ? l : undefined;
+}
