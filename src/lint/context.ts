@@ -104,8 +104,6 @@ export class LintContext {
   private readonly newIndexes = new Map<string, TableRef>();
   private readonly columnTypes = new Map<string, string>();
   private readonly store = new Map<string, unknown>();
-  /** Tables named by statements of the release, for one round trip of live sizes. */
-  readonly touched = new Map<string, TableRef>();
   /** `file`: a table is new only in the file that creates it (the `lint` command: no history to tell what is pending). */
   readonly newTableScope: 'release' | 'file';
   private currentFile = '';
@@ -156,10 +154,6 @@ export class LintContext {
   /** The column's type as an earlier statement of the linted files declared it (`varchar(20)`, `text`, …). */
   columnType(ref: TableRef, column: string): string | undefined {
     return this.columnTypes.get(`${tableKey(ref)}.${column}`);
-  }
-
-  touch(ref: TableRef): void {
-    this.touched.set(tableKey(ref), ref);
   }
 
   /** Per-run state of one rule (created on first use). */

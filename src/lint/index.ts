@@ -22,5 +22,6 @@ export type {
   TableStats,
 } from './context.js';
 export { tableOf, tableKey } from './context.js';
+export { liveTableStats, liveStatsLoader } from './live-stats.js';
 export { RULES, RULE_IDS } from './rules/index.js';
 export type { LintFinding, LintReport, LintSeverity, LintFailLevel, RuleFamily } from './types.js';

@@ -180,13 +180,16 @@ async function loadStats(
 ): Promise<TableStatsLookup | undefined> {
   if (!load) return undefined;
   const tables = new Map<string, TableRef>();
-  for (const p of pending) if (p.hit.table) tables.set(tableKey(p.hit.table), p.hit.table);
+  for (const p of pending)
+    if (p.hit.table && p.rule.family === 'locks') tables.set(tableKey(p.hit.table), p.hit.table);
   return load([...tables.values()]);
 }
 
 function toFinding(p: Pending, config: LintConfig, stats: TableStatsLookup | undefined): LintFinding {
   const override = config.rules[p.rule.id];
-  const size = p.hit.table && stats?.(p.hit.table.schema, p.hit.table.table);
+  // Sizes grade locks and rewrites only: data lost from a small table is lost all the same.
+  const size =
+    p.rule.family === 'locks' && p.hit.table ? stats?.(p.hit.table.schema, p.hit.table.table) : undefined;
   const severity: LintSeverity =
     override && override !== 'off'
       ? override

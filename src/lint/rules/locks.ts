@@ -1,11 +1,40 @@
-import { list, location, names, wrapped } from '../ast.js';
-import { tableOf, type LintRule } from '../context.js';
+import {
+  constraintsOf,
+  funcCalls,
+  funcName,
+  list,
+  location,
+  names,
+  typeInfo,
+  wrapped,
+  type Node,
+} from '../ast.js';
+import {
+  tableOf,
+  tableKey,
+  type LintContext,
+  type LintRule,
+  type RuleHit,
+  type TableRef,
+} from '../context.js';
+import { typeChangeRewrites } from '../type-change.js';
 
 /**
  * Locks and rewrites: statements that hold a lock blocking reads or writes for as long as they scan
  * or rewrite the table. Each hit names the table, so the runner drops it when the table is new in
  * the release and, with live sizes, grades it by the table's size.
  */
+
+function alterCommands(node: Node): Array<{ cmd: Node; def?: Node }> {
+  return list(node.cmds)
+    .map((c) => wrapped(c, 'AlterTableCmd'))
+    .filter((c): c is Node => !!c)
+    .map((cmd) => ({ cmd, def: cmd.def as Node | undefined }));
+}
+
+function qualified(ref: TableRef): string {
+  return `${ref.schema}.${ref.table}`;
+}
 
 export const indexWithoutConcurrently: LintRule = {
   id: 'index-without-concurrently',
@@ -17,7 +46,7 @@ export const indexWithoutConcurrently: LintRule = {
     const table = tableOf(stmt.node.relation);
     if (!table) return;
     return {
-      message: `CREATE ${stmt.node.unique ? 'UNIQUE ' : ''}INDEX on ${table.schema}.${table.table} without CONCURRENTLY blocks writes to the table while the index builds: use CREATE INDEX CONCURRENTLY (in a file of its own, outside a transaction block)`,
+      message: `CREATE ${stmt.node.unique ? 'UNIQUE ' : ''}INDEX on ${qualified(table)} without CONCURRENTLY blocks writes to the table while the index builds: use CREATE INDEX CONCURRENTLY (in a file of its own, outside a transaction block)`,
       location: location(stmt.node.relation),
       table,
     };
@@ -28,18 +57,172 @@ export const dropIndexWithoutConcurrently: LintRule = {
   id: 'drop-index-without-concurrently',
   family: 'locks',
   defaultSeverity: 'warning',
-  summary: 'DROP INDEX without CONCURRENTLY takes an exclusive lock on the index’s table',
+  summary: 'DROP INDEX without CONCURRENTLY locks the table against reads and writes',
   check(stmt, ctx) {
     const { node } = stmt;
     if (stmt.nodeType !== 'DropStmt' || node.removeType !== 'OBJECT_INDEX' || node.concurrent) return;
-    const hits = [];
-    for (const object of list(node.objects)) {
+    return list(node.objects).map((object) => {
       const parts = names(wrapped(object, 'List')?.items);
-      const index = parts[parts.length - 1];
       const schema = parts.length > 1 ? parts[0] : 'public';
-      const table = ctx.tableOfIndex(schema, index);
-      hits.push({
+      // Known only for an index created earlier in the linted files: then it is sized (or silent when new).
+      const table = ctx.tableOfIndex(schema, parts[parts.length - 1]);
+      return {
         message: `DROP INDEX ${parts.join('.')} without CONCURRENTLY locks its table against reads and writes until the drop completes: use DROP INDEX CONCURRENTLY (outside a transaction block)`,
+        table,
+      };
+    });
+  },
+};
+
+export const constraintWithoutNotValid: LintRule = {
+  id: 'constraint-without-not-valid',
+  family: 'locks',
+  defaultSeverity: 'warning',
+  summary: 'ADD FOREIGN KEY or CHECK without NOT VALID scans the table under a lock',
+  check(stmt) {
+    if (stmt.nodeType !== 'AlterTableStmt') return;
+    const table = tableOf(stmt.node.relation);
+    if (!table) return;
+    const hits: RuleHit[] = [];
+    for (const { cmd, def } of alterCommands(stmt.node)) {
+      if (cmd.subtype !== 'AT_AddConstraint') continue;
+      const constraint = wrapped(def, 'Constraint');
+      if (!constraint || constraint.skip_validation) continue;
+      if (constraint.contype === 'CONSTR_FOREIGN') {
+        const target = tableOf(constraint.pktable);
+        hits.push({
+          message: `ADD FOREIGN KEY on ${qualified(table)} without NOT VALID checks every row while holding locks that block writes to ${qualified(table)}${target ? ` and ${qualified(target)}` : ''}: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
+          location: location(constraint),
+          table,
+        });
+      } else if (constraint.contype === 'CONSTR_CHECK') {
+        hits.push({
+          message: `ADD CHECK on ${qualified(table)} without NOT VALID scans every row under an ACCESS EXCLUSIVE lock: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
+          location: location(constraint),
+          table,
+        });
+      }
+    }
+    return hits;
+  },
+};
+
+interface NotNullChecks {
+  /** `schema.table.column` → names of CHECK (column IS NOT NULL) constraints added NOT VALID. */
+  unvalidated: Map<string, Set<string>>;
+  /** `schema.table.column` proven non-null by a validated CHECK. */
+  validated: Set<string>;
+}
+
+/** The column a `CHECK (column IS NOT NULL)` is about, if that is all it says. */
+function notNullColumn(constraint: Node): string | undefined {
+  const test = wrapped(constraint.raw_expr, 'NullTest');
+  if (!test || test.nulltesttype !== 'IS_NOT_NULL') return undefined;
+  const fields = names(wrapped(test.arg, 'ColumnRef')?.fields);
+  return fields.length === 1 ? fields[0] : undefined;
+}
+
+export const setNotNullWithoutCheck: LintRule = {
+  id: 'set-not-null-without-check',
+  family: 'locks',
+  defaultSeverity: 'warning',
+  summary: 'SET NOT NULL scans the table under an ACCESS EXCLUSIVE lock unless a validated CHECK proves it',
+  check(stmt, ctx: LintContext) {
+    if (stmt.nodeType !== 'AlterTableStmt') return;
+    const table = tableOf(stmt.node.relation);
+    if (!table) return;
+    const checks = ctx.state<NotNullChecks>('set-not-null-without-check', () => ({
+      unvalidated: new Map(),
+      validated: new Set(),
+    }));
+    const hits: RuleHit[] = [];
+    for (const { cmd, def } of alterCommands(stmt.node)) {
+      const constraint = wrapped(def, 'Constraint');
+      if (cmd.subtype === 'AT_AddConstraint' && constraint?.contype === 'CONSTR_CHECK') {
+        const column = notNullColumn(constraint);
+        if (!column) continue;
+        const key = `${tableKey(table)}.${column}`;
+        if (!constraint.skip_validation) checks.validated.add(key);
+        else if (typeof constraint.conname === 'string') {
+          const set = checks.unvalidated.get(key) ?? new Set<string>();
+          set.add(constraint.conname);
+          checks.unvalidated.set(key, set);
+        }
+      } else if (cmd.subtype === 'AT_ValidateConstraint') {
+        for (const [key, set] of checks.unvalidated) {
+          if (key.startsWith(`${tableKey(table)}.`) && set.has(String(cmd.name))) checks.validated.add(key);
+        }
+      } else if (cmd.subtype === 'AT_SetNotNull') {
+        const key = `${tableKey(table)}.${String(cmd.name)}`;
+        if (checks.validated.has(key)) continue;
+        hits.push({
+          message: `SET NOT NULL on ${qualified(table)}.${String(cmd.name)} scans every row under an ACCESS EXCLUSIVE lock: first ADD CONSTRAINT … CHECK (${String(cmd.name)} IS NOT NULL) NOT VALID and VALIDATE CONSTRAINT it, then SET NOT NULL skips the scan (PostgreSQL 12+)`,
+          table,
+        });
+      }
+    }
+    return hits;
+  },
+};
+
+export const uniqueWithoutIndex: LintRule = {
+  id: 'unique-without-index',
+  family: 'locks',
+  defaultSeverity: 'warning',
+  summary:
+    'ADD UNIQUE / PRIMARY KEY builds its index under a lock: build it CONCURRENTLY and add USING INDEX',
+  check(stmt) {
+    if (stmt.nodeType !== 'AlterTableStmt') return;
+    const table = tableOf(stmt.node.relation);
+    if (!table) return;
+    const hits: RuleHit[] = [];
+    for (const { cmd, def } of alterCommands(stmt.node)) {
+      const constraints =
+        cmd.subtype === 'AT_AddConstraint'
+          ? [wrapped(def, 'Constraint')].filter((c): c is Node => !!c)
+          : cmd.subtype === 'AT_AddColumn'
+            ? constraintsOf(wrapped(def, 'ColumnDef')?.constraints)
+            : [];
+      for (const constraint of constraints) {
+        if (constraint.contype !== 'CONSTR_UNIQUE' && constraint.contype !== 'CONSTR_PRIMARY') continue;
+        if (constraint.indexname) continue;
+        const kind = constraint.contype === 'CONSTR_UNIQUE' ? 'UNIQUE' : 'PRIMARY KEY';
+        hits.push({
+          message: `ADD ${kind} on ${qualified(table)} builds its index while blocking reads and writes: CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … ${kind} USING INDEX`,
+          location: location(constraint),
+          table,
+        });
+      }
+    }
+    return hits;
+  },
+};
+
+export const columnTypeRewrite: LintRule = {
+  id: 'column-type-rewrite',
+  family: 'locks',
+  defaultSeverity: 'warning',
+  summary: 'ALTER COLUMN … TYPE that rewrites the table and its indexes under an ACCESS EXCLUSIVE lock',
+  check(stmt, ctx) {
+    if (stmt.nodeType !== 'AlterTableStmt') return;
+    const table = tableOf(stmt.node.relation);
+    if (!table) return;
+    const hits: RuleHit[] = [];
+    for (const { cmd, def } of alterCommands(stmt.node)) {
+      if (cmd.subtype !== 'AT_AlterColumnType') continue;
+      const column = wrapped(def, 'ColumnDef');
+      const to = typeInfo(column?.typeName);
+      if (!column || !to) continue;
+      const from = ctx.columnType(table, String(cmd.name));
+      const verdict = typeChangeRewrites(from, to, column.raw_default !== undefined);
+      if (verdict === 'no') continue;
+      const what = `ALTER COLUMN ${String(cmd.name)} TYPE ${to.text} on ${qualified(table)}`;
+      hits.push({
+        message:
+          verdict === 'yes'
+            ? `${what}${from ? ` (from ${from})` : ''} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: add a new column, backfill it in batches and switch over`
+            : `${what} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock unless ${verdict}: check the current type, or add a new column, backfill it and switch over`,
+        location: location(column),
         table,
       });
     }
@@ -47,4 +230,137 @@ export const dropIndexWithoutConcurrently: LintRule = {
   },
 };
 
-export const LOCK_RULES: LintRule[] = [indexWithoutConcurrently, dropIndexWithoutConcurrently];
+/** Functions PostgreSQL marks volatile that migrations use as defaults (a default from any of them fills every row). */
+const VOLATILE = new Set([
+  'random',
+  'gen_random_uuid',
+  'uuidv4',
+  'uuidv7',
+  'uuid_generate_v1',
+  'uuid_generate_v1mc',
+  'uuid_generate_v4',
+  'clock_timestamp',
+  'timeofday',
+  'nextval',
+  'txid_current',
+  'gen_random_bytes',
+  'random_normal',
+]);
+const SERIAL = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2']);
+
+export const volatileDefault: LintRule = {
+  id: 'volatile-default',
+  family: 'locks',
+  defaultSeverity: 'warning',
+  summary:
+    'ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), serial) rewrites the table',
+  check(stmt) {
+    if (stmt.nodeType !== 'AlterTableStmt') return;
+    const table = tableOf(stmt.node.relation);
+    if (!table) return;
+    const hits: RuleHit[] = [];
+    for (const { cmd, def } of alterCommands(stmt.node)) {
+      const column = cmd.subtype === 'AT_AddColumn' ? wrapped(def, 'ColumnDef') : undefined;
+      if (!column) continue;
+      const name = String(column.colname);
+      const type = typeInfo(column.typeName);
+      const why = rewritingDefault(column, type?.name);
+      if (!why) continue;
+      hits.push({
+        message: `ADD COLUMN ${name} on ${qualified(table)} with ${why} rewrites the whole table under an ACCESS EXCLUSIVE lock (a constant or stable default such as now() does not, since PostgreSQL 11): add the column without it, set the default afterwards and backfill existing rows in batches`,
+        location: location(column),
+        table,
+      });
+    }
+    return hits;
+  },
+};
+
+function rewritingDefault(column: Node, typeName: string | undefined): string | undefined {
+  if (typeName && SERIAL.has(typeName)) return `type ${typeName} (a nextval() default)`;
+  for (const constraint of constraintsOf(column.constraints)) {
+    if (constraint.contype === 'CONSTR_IDENTITY') return 'GENERATED … AS IDENTITY (a value per row)';
+    if (constraint.contype === 'CONSTR_GENERATED') return 'a stored generated expression';
+    if (constraint.contype !== 'CONSTR_DEFAULT') continue;
+    const volatile = funcCalls(constraint.raw_expr).find((call) => VOLATILE.has(funcName(call)));
+    if (volatile) return `the volatile default ${funcName(volatile)}()`;
+  }
+  return undefined;
+}
+
+export const vacuumFull: LintRule = {
+  id: 'vacuum-full',
+  family: 'locks',
+  defaultSeverity: 'warning',
+  summary: 'VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock',
+  check(stmt) {
+    if (stmt.nodeType !== 'VacuumStmt' || !stmt.node.is_vacuumcmd) return;
+    const full = list(stmt.node.options).some((o) => {
+      const option = wrapped(o, 'DefElem');
+      return option?.defname === 'full' && !isFalse(option.arg);
+    });
+    if (!full) return;
+    const relations = list(stmt.node.rels).map((r) => tableOf(wrapped(r, 'VacuumRelation')?.relation));
+    const message = (what: string) =>
+      `VACUUM FULL ${what} rewrites it under an ACCESS EXCLUSIVE lock (no reads, no writes) and needs room for a full copy: use plain VACUUM, or pg_repack / pg_squeeze to reclaim space online`;
+    if (relations.length === 0) return { message: message('of the whole database') };
+    return relations.map((table) => ({ message: message(table ? qualified(table) : 'of the table'), table }));
+  },
+};
+
+function isFalse(arg: unknown): boolean {
+  const c = wrapped(arg, 'A_Const') as
+    { boolval?: { boolval?: boolean }; ival?: { ival?: number } } | undefined;
+  const s = wrapped(arg, 'String') as { sval?: string } | undefined;
+  return (
+    (c?.boolval !== undefined && !c.boolval.boolval) ||
+    (c?.ival !== undefined && !c.ival.ival) ||
+    /^(false|off|no)$/i.test(s?.sval ?? '')
+  );
+}
+
+export const cluster: LintRule = {
+  id: 'cluster',
+  family: 'locks',
+  defaultSeverity: 'warning',
+  summary: 'CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock',
+  check(stmt) {
+    if (stmt.nodeType !== 'ClusterStmt') return;
+    const table = tableOf(stmt.node.relation);
+    return {
+      message: `CLUSTER ${table ? qualified(table) : '(every clustered table)'} rewrites it in index order under an ACCESS EXCLUSIVE lock (no reads, no writes): run it in a maintenance window outside migrations, or use pg_repack`,
+      location: location(stmt.node.relation),
+      table,
+    };
+  },
+};
+
+export const refreshWithoutConcurrently: LintRule = {
+  id: 'refresh-matview-without-concurrently',
+  family: 'locks',
+  defaultSeverity: 'warning',
+  summary: 'REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view',
+  check(stmt) {
+    if (stmt.nodeType !== 'RefreshMatViewStmt' || stmt.node.concurrent || stmt.node.skipData) return;
+    const table = tableOf(stmt.node.relation);
+    if (!table) return;
+    return {
+      message: `REFRESH MATERIALIZED VIEW ${qualified(table)} without CONCURRENTLY blocks every read of the view until it finishes: use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)`,
+      location: location(stmt.node.relation),
+      table,
+    };
+  },
+};
+
+export const LOCK_RULES: LintRule[] = [
+  indexWithoutConcurrently,
+  dropIndexWithoutConcurrently,
+  constraintWithoutNotValid,
+  setNotNullWithoutCheck,
+  uniqueWithoutIndex,
+  columnTypeRewrite,
+  volatileDefault,
+  vacuumFull,
+  cluster,
+  refreshWithoutConcurrently,
+];
