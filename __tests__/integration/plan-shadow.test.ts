@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { refuseSameDatabase } from '../../src/db/shadow.js';
 import { parseSettings } from '../../src/config/settings.js';
+import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { databaseState, databasesFor, query, testServers, withPg, type TestServer } from '../helpers/db.js';
 import { migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
@@ -194,8 +195,14 @@ const crossCluster =
            create policy readers on owned for select to ${role} using (true)`,
         );
         const dir = migrationsDir({ '1_more.sql': 'alter table owned add column note text;\n' });
-        const { result } = await runGuard('plan', target.url, dir, { 'shadow-database-url': shadow.url });
+        const { result, logs } = await runGuard('plan', target.url, dir, {
+          'shadow-database-url': shadow.url,
+        });
         expect(result.status).toBe('success');
+        // The shadow's own password (another server's) is a secret like the target's.
+        const shadowPassword = decodeURIComponent(new URL(to.url).password);
+        expect(JSON.stringify(result) + logs.join('\n')).not.toContain(shadowPassword);
+        expect(JSON.stringify(result)).toContain(result.shadow!.display);
         expect(result.shadow?.rolesCreated).toContain(role);
         expect(
           await query(shadow.url, `select rolcanlogin from pg_roles where rolname = $1`, [role]),
@@ -254,6 +261,15 @@ describe('shadow-database-url', () => {
         'shadow-database-url': 'postgres://u:p@127.0.0.1:5432/app',
       }),
     ).toThrow(/same database/);
+  });
+  it('is registered with the run scrubber as a secret', () => {
+    const scrubber = scrubberForInputs({
+      'database-url': url,
+      'shadow-database-url': 'postgres://u:sh4dow-pw@shadow.example.com/scratch',
+    });
+    expect(
+      scrubber.scrub('failed: postgres://u:sh4dow-pw@shadow.example.com/scratch, pw sh4dow-pw'),
+    ).not.toMatch(/sh4dow-pw/);
   });
   it('is accepted for another database on the same server', () => {
     const settings = parseSettings({

@@ -63,8 +63,11 @@ export function eventsOfResult(identity: RunIdentity, result: RunResult): AuditE
       }),
     );
   const reverted = new Set(result.rollback?.kind === 'automatic' ? result.rollback.reverted : []);
+  const accepted = acceptedFindings(result);
   for (const m of result.migrations) {
-    const base = { version: m.version, durationMs: m.durationMs, details: { file: m.file, name: m.name } };
+    const ignored = accepted.filter((f) => f.version === m.version);
+    const details = { file: m.file, name: m.name, ...(ignored.length > 0 && { lintIgnored: ignored }) };
+    const base = { version: m.version, durationMs: m.durationMs, details };
     const error = m.error ? formatError(m.error) : null;
     if (m.status === 'applied') events.push(make('migration-applied', base));
     else if (m.status === 'baselined') events.push(make('migration-baselined', base));
@@ -102,10 +105,32 @@ export function eventsOfResult(identity: RunIdentity, result: RunResult): AuditE
         pendingCount: result.pendingCount,
         currentVersion: result.currentVersion ?? null,
         rollback: result.rollback ?? null,
+        ...(accepted.length > 0 && { lintIgnored: accepted }),
       },
     }),
   );
   return events;
+}
+
+/**
+ * Lint findings an ignore comment accepted, with the reason given: the audit trail of who let a
+ * destructive (or any other) statement through, and why.
+ */
+function acceptedFindings(result: RunResult) {
+  return (result.lint?.findings ?? []).flatMap((f) =>
+    f.ignored
+      ? [
+          {
+            rule: f.rule,
+            family: f.family,
+            version: f.version ?? null,
+            file: f.file ?? null,
+            line: f.line ?? null,
+            reason: f.ignored.reason,
+          },
+        ]
+      : [],
+  );
 }
 
 function formatError(error: NonNullable<RunResult['error']>): string {

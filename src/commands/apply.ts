@@ -8,6 +8,7 @@ import type { CommandContext } from './context.js';
 import { revertAfterFailure } from './revert-after-failure.js';
 import { RunRecord } from './run-record.js';
 import { withSession } from './session.js';
+import { lintPending } from './lint-stage.js';
 
 /**
  * apply: the staged apply (engine/staged-apply/apply.ts) under the migration lock, in a session
@@ -17,7 +18,14 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
   const { settings, logger } = ctx;
   result.transactionMode = settings.transactionMode;
   return withSession(ctx, result, { lock: true }, async (session) => {
+    // Whatever the lint input says: the destructive-change guard needs the findings. Only the
+    // pending files are linted, with the target's live table sizes.
+    const lint = session.plan.pending.length
+      ? await lintPending(ctx, session.plan.pending, session.client)
+      : undefined;
+    result.lint = lint;
     const outcome = await stagedApply({
+      lint,
       settings,
       logger,
       session,

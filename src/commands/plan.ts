@@ -11,6 +11,9 @@ import type { CommandContext } from './context.js';
 import { resumePartialFiles } from '../engine/staged-apply/partial-files.js';
 import { rehearseOnShadow } from './plan-shadow.js';
 import { withSession, type Session } from './session.js';
+import { describeLintFailure, failingFindings, lintFailLevel, lintPending } from './lint-stage.js';
+import type { LintFailLevel } from '../lint/types.js';
+import type { Logger } from '../logger.js';
 
 /**
  * plan: what apply would do, proven by running it: drift and order checks, then every pending
@@ -21,7 +24,8 @@ import { withSession, type Session } from './session.js';
 export async function planCommand(ctx: CommandContext, result: RunResult): Promise<RunResult> {
   const { settings, logger } = ctx;
   result.transactionMode = settings.transactionMode;
-  return withSession(ctx, result, { lock: false }, async (session) => {
+  const level = lintFailLevel(settings);
+  const planned = await withSession(ctx, result, { lock: false }, async (session) => {
     const { plan, runner } = session;
     result.status_rows = plan.rows;
     const blocking = result.findings.filter((f) => f.severity === 'error');
@@ -37,6 +41,8 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       return result;
     }
     refuseOversizedFiles(plan.pending);
+    // Before the rehearsal, so the findings are reported whatever it meets; sizes are the target's.
+    if (level !== 'off') result.lint = await lintPending(ctx, plan.pending, session.client);
     const prepared = await prepareMigrations(plan.pending);
     // A file an earlier run left partly applied is rehearsed from where apply would resume it.
     const resumed = resumePartialFiles(prepared, plan.partial);
@@ -85,6 +91,26 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
     logger.info(result.message);
     return result;
   });
+  return withLintVerdict(planned, level, logger);
+}
+
+/**
+ * plan's status follows the rehearsal and the linter: findings (not ignored) at or above the
+ * `lint` fail level fail a plan whose rehearsal passed, with a message naming how many and the
+ * first; a plan that failed already says so too. A cancelled plan stays cancelled.
+ */
+function withLintVerdict(result: RunResult, level: LintFailLevel, logger: Logger): RunResult {
+  const failing = failingFindings(result.lint, level);
+  if (failing.length === 0 || result.status === 'cancelled') return result;
+  const verdict = describeLintFailure(failing, level);
+  if (result.status === 'failed') {
+    result.message = `${result.message} Also: ${verdict}.`;
+    return result;
+  }
+  result.status = 'failed';
+  result.message = `${verdict}. ${result.message.replace(/^\S/, (c) => c.toUpperCase())}`;
+  logger.error(result.message);
+  return result;
 }
 
 /**

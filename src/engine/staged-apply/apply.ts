@@ -23,7 +23,7 @@ import type { StagedApplyOutcome } from './outcome.js';
 import { rehearsalReason, resumePartialFiles } from './partial-files.js';
 import { settleFailure } from './after-failure.js';
 import { applyExecuteOptions } from './execute-options.js';
-import { refuseOnBlockingFindings } from './preflight.js';
+import { refuseDestructiveFindings, refuseOnBlockingFindings } from './preflight.js';
 import { runDetailsOf, verdictOf } from './result.js';
 
 /**
@@ -88,6 +88,7 @@ class StagedApply {
     const { settings, session } = this.deps;
     const { plan } = session;
     refuseOnBlockingFindings(plan.findings);
+    refuseDestructiveFindings(this.deps.lint, settings.allowDestructive);
     this.emit({
       type: 'run-started',
       command: settings.command,

@@ -1,4 +1,5 @@
-import { GuardError } from '../../errors.js';
+import { formatLocation, GuardError } from '../../errors.js';
+import type { LintReport } from '../../lint/types.js';
 import type { Finding } from '../result.js';
 
 /** The preflight: nothing runs while the history and the files disagree (drift, out-of-order files). */
@@ -11,6 +12,30 @@ export function refuseOnBlockingFindings(findings: Finding[]): void {
     `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`,
     {
       hint: 'Fix the files listed above and run again.',
+    },
+  );
+}
+
+/**
+ * The production guard: nothing runs while the pending files hold destructive statements (DROP
+ * TABLE/COLUMN, TRUNCATE, …) that no ignore comment with a reason accepts, unless the run says
+ * `allow-destructive: true`. Checked before the backup, so a refused run has changed nothing.
+ */
+export function refuseDestructiveFindings(report: LintReport | undefined, allowDestructive: boolean): void {
+  if (!report || allowDestructive) return;
+  const destructive = report.findings.filter((f) => f.family === 'destructive' && !f.ignored);
+  if (destructive.length === 0) return;
+  const first = destructive[0];
+  throw new GuardError(
+    'destructive-change',
+    `Nothing was applied: ${destructive.length} destructive statement(s) in the pending files, and allow-destructive is false:\n` +
+      destructive.map((f) => `  - ${formatLocation(f)}[${f.rule}] ${f.message}`).join('\n'),
+    {
+      location: first.file ? { file: first.file, line: first.line, column: first.column } : undefined,
+      hint:
+        'If the change is intended, accept each statement with a comment on the line before it, giving the reason ' +
+        `(it is recorded in the report and the audit log): -- migration-guard:ignore ${first.rule} <why this is safe>. ` +
+        'Or set allow-destructive: true for this run.',
     },
   );
 }

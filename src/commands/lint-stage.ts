@@ -1,0 +1,92 @@
+import { isAbsolute, join } from 'node:path';
+import type { Client } from '../db/connect.js';
+import { errorMessage, formatLocation } from '../errors.js';
+import {
+  DEFAULT_CONFIG_FILE,
+  loadLintConfig,
+  lintMigrations,
+  RULE_IDS,
+  type LintOptions,
+  type TableStatsLookup,
+} from '../lint/index.js';
+import { liveStatsLoader } from '../lint/live-stats.js';
+import type { LintFailLevel, LintFinding, LintReport } from '../lint/types.js';
+import type { Migration } from '../migrations/discover.js';
+import type { Settings } from '../config/settings.js';
+import type { CommandContext } from './context.js';
+
+/**
+ * The `lint` input (owned by the linter's settings): the level at which findings fail `plan`.
+ * Read through this one accessor so the commands work before and after the input is declared.
+ */
+export function lintFailLevel(settings: Settings): LintFailLevel {
+  return (settings as Settings & { lint?: LintFailLevel }).lint ?? 'error';
+}
+
+/**
+ * Lints the pending files, with the live size of the tables they touch when a connection is
+ * given (the target's: a shadow database holds no rows). The config file is read from the
+ * repository root (the working directory), when there is one.
+ */
+export async function lintPending(
+  ctx: CommandContext,
+  pending: Migration[],
+  client?: Client,
+): Promise<LintReport> {
+  const cwd = ctx.cwd ?? process.cwd();
+  const configPath = isAbsolute(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : join(cwd, DEFAULT_CONFIG_FILE);
+  const config = await loadLintConfig(configPath, { explicit: false, knownRules: RULE_IDS });
+  const report = await lintMigrations(pending, {
+    config,
+    loadTableStats: client ? boundedStatsLoader(ctx, client) : undefined,
+  });
+  const { error, warning, info } = report.counts;
+  if (report.findings.length > 0)
+    ctx.logger.info(
+      `Lint: ${error} error(s), ${warning} warning(s), ${info} info over ${pending.length} pending file(s)` +
+        (report.context === 'live' ? ' (severity from live table sizes)' : ''),
+    );
+  return report;
+}
+
+/**
+ * Reading a table's size takes a share lock on it: under lock-timeout, so a table another session
+ * holds exclusively (DDL, VACUUM FULL) cannot stall the run. Sizes that cannot be read leave the
+ * severities static, with a warning.
+ */
+function boundedStatsLoader(ctx: CommandContext, client: Client): LintOptions['loadTableStats'] {
+  const load = liveStatsLoader(client);
+  return async (tables) => {
+    if (tables.length === 0) return load(tables);
+    try {
+      await client.query(
+        `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(ctx.settings.lockTimeoutMs))}`,
+      );
+      try {
+        return await load(tables);
+      } finally {
+        await client.query('COMMIT').catch(() => {});
+      }
+    } catch (error) {
+      ctx.logger.warn(`Lint: table sizes could not be read (${errorMessage(error)}): severities are static`);
+      // No lookup at all (not an empty one), so the report says `static`.
+      return undefined as unknown as TableStatsLookup;
+    }
+  };
+}
+
+/** The findings that fail a run at `level`: not ignored, at or above it. */
+export function failingFindings(report: LintReport | undefined, level: LintFailLevel): LintFinding[] {
+  if (!report || level === 'off') return [];
+  const counts = level === 'warning' ? ['error', 'warning'] : ['error'];
+  return report.findings.filter((f) => !f.ignored && counts.includes(f.severity));
+}
+
+/** "3 lint finding(s) at or above error (fail level); the first: file:1:1: [rule] message". */
+export function describeLintFailure(failing: LintFinding[], level: LintFailLevel): string {
+  const first = failing[0];
+  return (
+    `${failing.length} lint finding(s) at or above ${level} (the lint fail level); the first: ` +
+    `${formatLocation(first)}[${first.rule}] ${first.message}`
+  );
+}
