@@ -88,7 +88,6 @@ class StagedApply {
     const { settings, session } = this.deps;
     const { plan } = session;
     refuseOnBlockingFindings(plan.findings);
-    refuseDestructiveFindings(this.deps.lint, settings.allowDestructive);
     this.emit({
       type: 'run-started',
       command: settings.command,
@@ -123,6 +122,9 @@ class StagedApply {
         resumePartialFiles(await prepareMigrations(plan.pending), plan.partial),
       );
     else this.files.unparsed(plan.pending);
+    // After planning (which refuses what can never run, such as DROP DATABASE, with its own
+    // message), before the backup and any change.
+    refuseDestructiveFindings(this.deps.lint, settings.allowDestructive);
 
     await runner.start();
     const backup = await this.deps.backup();
