@@ -105,7 +105,7 @@ describe.each(testServers())('apply on $name', (server) => {
     await query(db.url, "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com')");
     addFiles(dir, {
       '20240201000000_add_bio.sql':
-        'alter table users add column bio text;\nupdate users set bio = $$hi$$;\n',
+        'alter table users add column bio text;\n-- migration-guard:ignore update-without-where backfill of the new column\nupdate users set bio = $$hi$$;\n',
       '20240202000000_broken.sql':
         'create table tags (id int primary key);\ninsert into tags values (1), (1);\n',
       '20240203000000_after.sql': 'create table never (id int);\n',
