@@ -103,6 +103,7 @@ function withLintVerdict(result: RunResult, level: LintFailLevel, logger: Logger
   const failing = failingFindings(result.lint, level);
   if (failing.length === 0 || result.status === 'cancelled') return result;
   const verdict = describeLintFailure(failing, level);
+  result.lintFailing = failing.length;
   if (result.status === 'failed') {
     result.message = `${result.message} Also: ${verdict}.`;
     return result;

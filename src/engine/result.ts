@@ -188,6 +188,8 @@ export interface RunResult {
   shadow?: ShadowReport;
   /** The linter's findings over the pending files (`plan`, `apply`; absent when `lint: off`). */
   lint?: LintReport;
+  /** `plan`: how many findings (not ignored) reached the `lint` fail level and so failed the plan. */
+  lintFailing?: number;
   /**
    * Statements that ran outside a transaction and so could not be undone by a rollback; `failed`
    * for the one that failed (it may still have left something behind, such as an INVALID index).
