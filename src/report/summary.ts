@@ -217,7 +217,7 @@ function shadowSection(shadow: RunResult['shadow']): string[] {
     '### Rehearsal on the shadow database',
     '',
     escapeMd(
-      `The pending files ran for real on ${shadow.display}${shadow.serverVersion ? ` (PostgreSQL ${shadow.serverVersion})` : ''}, ` +
+      `The pending files ran for real, one transaction per file, on ${shadow.display}${shadow.serverVersion ? ` (PostgreSQL ${shadow.serverVersion})` : ''}, ` +
         `a copy of the target's schema (${copy.join(', ')}; copied in ${(shadow.copyMs / 1000).toFixed(2)} s). The target was not changed.`,
     ),
   ];
