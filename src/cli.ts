@@ -8,13 +8,17 @@ import { COMMANDS, INPUT_NAMES, parseSettings, type InputName, type RawInputs } 
 import type { Logger } from './logger.js';
 import { scrubbingLogger } from './logger.js';
 import { renderText } from './report/text.js';
+import { isUsageError, lintCommand } from './commands/lint.js';
+import { parseLintSettings } from './config/settings.js';
+import { GuardError } from './errors.js';
+import { countsLine, findingLine } from './lint/format.js';
 
 const USAGE = `Usage: migration-guard <command> [--flag value ...]
 
 Commands: ${COMMANDS.join(', ')}
 
 Flags (the same names as the action's inputs):
-  --database-url URL        required; or set DATABASE_URL
+  --database-url URL        required (except for lint); or set DATABASE_URL
   --migrations-dir DIR      default supabase/migrations
   --environment NAME        label for reports (default "default")
   --transaction-mode MODE   all (default) | per-file
@@ -37,7 +41,11 @@ Flags (the same names as the action's inputs):
   --reason TEXT             why this run was started (recorded in the audit log)
   --since WHEN, --until WHEN
                             audit: the exported range (2026-01-31, 2026-01-31T12:00Z, 7d, 12h)
-  --json                    print the JSON report instead of the text table
+  --lint LEVEL              error (default) | warning | off: findings at this level fail plan and lint
+  --lint-config FILE        the linter's config (default .migration-guard.yml, if present)
+  --json                    print the JSON report instead of the text table (lint: instead of the lines)
+
+lint prints one line per finding (file:line:column severity rule message) and needs no database.
 
 Exit codes: 0 success or nothing to do, 1 the run failed or was cancelled, 2 bad usage.`;
 
@@ -106,6 +114,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write('The CLI needs an explicit command.\n');
     return 2;
   }
+  if (parsed.raw.command === 'lint') return lintMain(parsed.raw, parsed.json);
   parsed.raw['database-url'] ??= env.DATABASE_URL;
   const scrubber = scrubberForInputs(parsed.raw);
   let settings;
@@ -133,4 +142,39 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   process.stdout.write(parsed.json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));
   return result.status === 'success' || result.status === 'nothing-to-do' ? 0 : 1;
+}
+
+/** `lint`: no database, no run record; the findings on stdout (lines, or the JSON report with --json). */
+async function lintMain(raw: RawInputs, json: boolean): Promise<number> {
+  let settings;
+  try {
+    settings = parseLintSettings(raw);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  if (settings.lint === 'off') {
+    process.stderr.write('lint: off (the lint input is off): nothing was linted\n');
+    return 0;
+  }
+  let outcome;
+  try {
+    outcome = await lintCommand(settings);
+  } catch (error) {
+    const message = error instanceof GuardError ? error.describe() : (error as Error).message;
+    process.stderr.write(`${message}\n`);
+    return isUsageError(error) ? 2 : 1;
+  }
+  const { report } = outcome;
+  if (settings.reportPath) {
+    const path = resolve(settings.reportPath);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else for (const finding of report.findings) process.stdout.write(`${findingLine(finding)}\n`);
+  process.stderr.write(
+    `lint: ${countsLine(report)} in ${outcome.files} file${outcome.files === 1 ? '' : 's'} (fail level ${settings.lint})\n`,
+  );
+  return outcome.exitCode;
 }

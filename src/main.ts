@@ -7,7 +7,10 @@ import { runCommand } from './commands/index.js';
 import { readActionInputs } from './config/inputs.js';
 import { runContextFromEnv } from './config/run-context.js';
 import { scrubberForInputs } from './config/run-scrubber.js';
-import { parseSettings } from './config/settings.js';
+import { parseLintSettings, parseSettings, type RawInputs } from './config/settings.js';
+import { lintCommand } from './commands/lint.js';
+import { GuardError } from './errors.js';
+import { countsLine, findingLine } from './lint/format.js';
 import { StageEvents } from './engine/events.js';
 import type { RunResult } from './engine/result.js';
 import { commentBoardFor } from './github/board.js';
@@ -32,6 +35,7 @@ export async function run(): Promise<void> {
   const scrubber = scrubberForInputs(raw);
   // Every form the scrubber knows (decoded, encoded) is masked in the runner's log too.
   for (const secret of scrubber.list()) core.setSecret(secret);
+  if (raw.command?.trim() === 'lint') return runLint(raw);
   let settings;
   try {
     settings = parseSettings(raw, { eventName: runContext.eventName });
@@ -142,4 +146,51 @@ function annotate(result: RunResult): void {
   } catch (error) {
     core.warning(`Could not write the annotations: ${(error as Error).message}`);
   }
+}
+
+/** `command: lint`: the linter alone, no database; findings as annotations and log lines. */
+async function runLint(raw: RawInputs): Promise<void> {
+  let outcome;
+  let settings;
+  try {
+    settings = parseLintSettings(raw);
+    if (settings.lint === 'off') {
+      core.info('lint: off (the lint input is off): nothing was linted');
+      core.setOutput('status', 'success');
+      return;
+    }
+    outcome = await lintCommand(settings);
+  } catch (error) {
+    core.setOutput('status', 'failed');
+    core.setFailed(error instanceof GuardError ? error.describe() : (error as Error).message);
+    return;
+  }
+  const { report } = outcome;
+  for (const finding of report.findings) {
+    core.info(findingLine(finding));
+    if (finding.ignored) continue;
+    const properties = {
+      title: `${finding.rule} (${finding.family})`,
+      file: finding.file,
+      startLine: finding.line,
+      startColumn: finding.column,
+    };
+    if (finding.severity === 'error') core.error(finding.message, properties);
+    else if (finding.severity === 'warning') core.warning(finding.message, properties);
+    else core.notice(finding.message, properties);
+  }
+  const summary = `lint: ${countsLine(report)} in ${outcome.files} files (fail level ${settings.lint})`;
+  core.info(summary);
+  const reportPath = resolve(
+    settings.reportPath ?? join(process.env.RUNNER_TEMP || tmpdir(), 'migration-guard-lint.json'),
+  );
+  try {
+    await mkdir(dirname(reportPath), { recursive: true });
+    await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+    core.setOutput('report-path', reportPath);
+  } catch (error) {
+    core.warning(`Could not write the JSON report to ${reportPath}: ${(error as Error).message}`);
+  }
+  core.setOutput('status', outcome.exitCode === 0 ? 'success' : 'failed');
+  if (outcome.exitCode !== 0) core.setFailed(summary);
 }

@@ -114,7 +114,7 @@ describe.each(testServers())('plan on the target ($name)', (server) => {
     await query(db.url, 'create table accounts (id int primary key, email text)');
     await query(db.url, "insert into accounts select g, 'x' from generate_series(1, 50) g; analyze accounts");
     const dir = migrationsDir({ '1_index.sql': 'create index accounts_email on accounts (email);\n' });
-    const at = (lint: string) => runGuard('plan', db.url, dir, {}, { overrides: { lint } as never });
+    const at = (lint: string) => runGuard('plan', db.url, dir, { lint });
     const atError = (await at('error')).result;
     expect(atError.status).toBe('success');
     // Live table sizes: 50 rows make the missing CONCURRENTLY an info, with the estimate said.
@@ -129,17 +129,10 @@ describe.each(testServers())('plan on the target ($name)', (server) => {
     const unanalysed = migrationsDir({
       '1_rename.sql': 'alter table accounts rename column email to mail;\n',
     });
-    const warning = await runGuard(
-      'plan',
-      db.url,
-      unanalysed,
-      {},
-      { overrides: { lint: 'warning' } as never },
-    );
+    const warning = await runGuard('plan', db.url, unanalysed, { lint: 'warning' });
     expect(warning.result.status).toBe('failed');
     expect(warning.result.message).toMatch(/^1 lint finding\(s\) at or above warning .*\[rename-column\]/);
-    const off = (await runGuard('plan', db.url, unanalysed, {}, { overrides: { lint: 'off' } as never }))
-      .result;
+    const off = (await runGuard('plan', db.url, unanalysed, { lint: 'off' })).result;
     expect(off.status).toBe('success');
     expect(off.lint).toBeUndefined();
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { estimate, sizedSeverity } from '../../src/lint/size.js';
 import { brief, lintSql } from '../helpers/lint.js';
 
 describe('lint framework', () => {
@@ -57,5 +58,27 @@ describe('lint framework', () => {
       '1_m.sql:2:13 error syntax-error',
       '2_m.sql:1:19 warning index-without-concurrently',
     ]);
+  });
+});
+
+describe('severity from a table size', () => {
+  it.each([
+    [{ rows: 9_999, bytes: 10 * 1024 * 1024 - 1 }, 'info'],
+    [{ rows: 10_000, bytes: 8192 }, 'warning'],
+    [{ rows: 50, bytes: 10 * 1024 * 1024 }, 'warning'],
+    [{ rows: 999_999, bytes: 1024 ** 3 - 1 }, 'warning'],
+    [{ rows: 1_000_000, bytes: 8192 }, 'error'],
+    [{ rows: 10, bytes: 1024 ** 3 }, 'error'],
+    [{ rows: -1, bytes: 16384 }, 'info'],
+    [{ rows: -1, bytes: 20 * 1024 * 1024 }, 'warning'],
+    [{ rows: -1, bytes: 3 * 1024 ** 3 }, 'error'],
+  ] as const)('%j → %s', (stats, severity) => {
+    expect(sizedSeverity(stats)).toBe(severity);
+  });
+
+  it('says the estimate', () => {
+    expect(estimate({ rows: 5_000_000, bytes: 1.2 * 1024 ** 3 })).toBe('~5,000,000 rows, 1.2 GB');
+    expect(estimate({ rows: 0, bytes: 8192 })).toBe('~0 rows, 8 kB');
+    expect(estimate({ rows: -1, bytes: 16384 })).toBe('16 kB, row count unknown: never analysed');
   });
 });

@@ -1,41 +1,23 @@
-import { isAbsolute, join } from 'node:path';
 import type { Client } from '../db/connect.js';
 import { errorMessage, formatLocation } from '../errors.js';
-import {
-  DEFAULT_CONFIG_FILE,
-  loadLintConfig,
-  lintMigrations,
-  RULE_IDS,
-  type LintOptions,
-  type TableStatsLookup,
-} from '../lint/index.js';
+import { lintMigrations, type LintOptions, type TableStatsLookup } from '../lint/index.js';
+import { lintConfigFor } from '../lint/config.js';
 import { liveStatsLoader } from '../lint/live-stats.js';
 import type { LintFailLevel, LintFinding, LintReport } from '../lint/types.js';
 import type { Migration } from '../migrations/discover.js';
-import type { Settings } from '../config/settings.js';
 import type { CommandContext } from './context.js';
 
 /**
- * The `lint` input (owned by the linter's settings): the level at which findings fail `plan`.
- * Read through this one accessor so the commands work before and after the input is declared.
- */
-export function lintFailLevel(settings: Settings): LintFailLevel {
-  return (settings as Settings & { lint?: LintFailLevel }).lint ?? 'error';
-}
-
-/**
  * Lints the pending files, with the live size of the tables they touch when a connection is
- * given (the target's: a shadow database holds no rows). The config file is read from the
- * repository root (the working directory), when there is one.
+ * given (the target's: a shadow database holds no rows). The config file is lint-config, else
+ * .migration-guard.yml in the working directory when there is one.
  */
 export async function lintPending(
   ctx: CommandContext,
   pending: Migration[],
   client?: Client,
 ): Promise<LintReport> {
-  const cwd = ctx.cwd ?? process.cwd();
-  const configPath = isAbsolute(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : join(cwd, DEFAULT_CONFIG_FILE);
-  const config = await loadLintConfig(configPath, { explicit: false, knownRules: RULE_IDS });
+  const config = await lintConfigFor(ctx.settings, ctx.cwd ?? process.cwd());
   const report = await lintMigrations(pending, {
     config,
     loadTableStats: client ? boundedStatsLoader(ctx, client) : undefined,

@@ -11,7 +11,7 @@ import type { CommandContext } from './context.js';
 import { resumePartialFiles } from '../engine/staged-apply/partial-files.js';
 import { rehearseOnShadow } from './plan-shadow.js';
 import { withSession, type Session } from './session.js';
-import { describeLintFailure, failingFindings, lintFailLevel, lintPending } from './lint-stage.js';
+import { describeLintFailure, failingFindings, lintPending } from './lint-stage.js';
 import type { LintFailLevel } from '../lint/types.js';
 import type { Logger } from '../logger.js';
 
@@ -24,7 +24,7 @@ import type { Logger } from '../logger.js';
 export async function planCommand(ctx: CommandContext, result: RunResult): Promise<RunResult> {
   const { settings, logger } = ctx;
   result.transactionMode = settings.transactionMode;
-  const level = lintFailLevel(settings);
+  const level = settings.lint;
   const planned = await withSession(ctx, result, { lock: false }, async (session) => {
     const { plan, runner } = session;
     result.status_rows = plan.rows;

@@ -1,8 +1,18 @@
 import { z } from 'zod/mini';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
 import { exactDurationMs, parseDuration } from './duration.js';
+import type { LintFailLevel } from '../lint/types.js';
 
-export const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'] as const;
+export const COMMANDS = [
+  'plan',
+  'apply',
+  'rollback',
+  'status',
+  'backup',
+  'audit',
+  'baseline',
+  'lint',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 export const TRANSACTION_MODES = ['all', 'per-file'] as const;
 export type TransactionMode = (typeof TRANSACTION_MODES)[number];
@@ -47,6 +57,10 @@ export interface Settings {
   shadowDatabase?: DatabaseTarget;
   /** `apply`: run even when the linter finds destructive statements (DROP COLUMN, TRUNCATE, …). */
   allowDestructive: boolean;
+  /** Findings at or above this level fail `plan` and `lint`; `off` skips the linter. */
+  lint: LintFailLevel;
+  /** The linter's config file (default .migration-guard.yml, optional); set when given explicitly. */
+  lintConfig?: string;
 }
 
 export const BACKUP_MODES = ['required', 'optional', 'off'] as const;
@@ -83,6 +97,8 @@ export const INPUT_NAMES = [
   'github-token',
   'shadow-database-url',
   'allow-destructive',
+  'lint',
+  'lint-config',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -193,6 +209,8 @@ function timestamp(text: string | undefined, now = Date.now()): Date | undefined
   return Number.isNaN(parsed.getTime()) ? undefined : parsed;
 }
 
+export const LINT_LEVELS = ['error', 'warning', 'off'] as const;
+
 // zod/mini: the same validation as zod's classic API, a third of the bundle's evaluation time.
 const schema = z.object({
   command: input(
@@ -256,6 +274,8 @@ const schema = z.object({
   'github-token': input(z.optional(z.string().check(z.trim()))),
   'shadow-database-url': optionalText,
   'allow-destructive': boolean(false),
+  lint: oneOf(LINT_LEVELS, 'error'),
+  'lint-config': optionalText,
 });
 
 export interface SettingsContext {
@@ -334,6 +354,33 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
     githubToken: v['github-token'],
     shadowDatabase,
     allowDestructive: v['allow-destructive'],
+    lint: v.lint,
+    lintConfig: v['lint-config'],
+  };
+}
+
+/** What the `lint` command reads: it needs no database, so database-url is neither required nor read. */
+export interface LintSettings {
+  migrationsDir: string;
+  lint: LintFailLevel;
+  lintConfig?: string;
+  reportPath?: string;
+}
+
+export function parseLintSettings(raw: RawInputs): LintSettings {
+  const result = z.omit(schema, { 'database-url': true }).safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (issue) => `  ${String(issue.path[0] ?? 'input')}: ${issue.message}`,
+    );
+    throw new SettingsError(`Invalid input:\n${lines.join('\n')}`);
+  }
+  const v = result.data;
+  return {
+    migrationsDir: v['migrations-dir'],
+    lint: v.lint,
+    lintConfig: v['lint-config'],
+    reportPath: v['report-path'],
   };
 }
 

@@ -75,3 +75,19 @@ export function location(node: unknown): number | undefined {
   const l = (node as { location?: number } | undefined)?.location;
   return typeof l === 'number' && l >= 0 ? l : undefined;
 }
+
+const SQL_NAMES: Record<string, string> = {
+  int2: 'smallint',
+  int4: 'integer',
+  int8: 'bigint',
+  float4: 'real',
+  float8: 'double precision',
+  bool: 'boolean',
+  bpchar: 'char',
+};
+
+/** A type as users write it (`bigint`, not the catalog's `int8`), for messages. */
+export function sqlTypeName(text: string): string {
+  const m = /^([^([]+)(.*)$/.exec(text);
+  return m ? `${SQL_NAMES[m[1]] ?? m[1]}${m[2]}` : text;
+}

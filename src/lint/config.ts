@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { z } from 'zod/mini';
 import { GuardError } from '../errors.js';
+import { RULE_IDS } from './rules/index.js';
 import type { LintSeverity } from './types.js';
 
 /** `.migration-guard.yml` in the repository root, as the linter uses it. */
@@ -35,6 +37,15 @@ const schema = z.strictObject({
     }),
   ),
 });
+
+/**
+ * The config a run uses: the file named by the `lint-config` input (which must exist), else
+ * `.migration-guard.yml` in `cwd` when there is one, else the defaults. For `plan` and `lint` alike.
+ */
+export function lintConfigFor(settings: { lintConfig?: string }, cwd = process.cwd()): Promise<LintConfig> {
+  const path = resolve(cwd, settings.lintConfig ?? DEFAULT_CONFIG_FILE);
+  return loadLintConfig(path, { explicit: settings.lintConfig !== undefined, knownRules: RULE_IDS });
+}
 
 /**
  * Reads and validates the config file. A missing file is the default config unless the path was
@@ -78,11 +89,15 @@ export async function parseLintConfig(
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = issue.path.map(String).join('.') || '(top level)';
+    const what =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : issue.message;
     const hint =
       issue.code === 'unrecognized_keys'
         ? 'The file accepts two keys: rules (rule id: error | warning | info | off) and exposed-schemas (a list).'
         : 'See docs/lint/README.md for the format.';
-    throw configError(path, `${key}: ${issue.message}`, hint);
+    throw configError(path, `${key}: ${what}`, hint);
   }
   const rules = result.data.rules ?? {};
   const unknown = Object.keys(rules).filter((id) => !knownRules.includes(id));

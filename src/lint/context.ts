@@ -16,6 +16,8 @@ export interface LintRule {
   defaultSeverity: LintSeverity;
   /** One line for the README's rules table and `lint --help`-like listings. */
   summary: string;
+  /** The parse node types `check` looks at (IndexStmt, AlterTableStmt, …); absent: every statement. */
+  nodeTypes?: readonly string[];
   check?(stmt: LintStatement, ctx: LintContext): RuleHits;
   checkFile?(file: LintFile, ctx: LintContext): RuleHits;
   finish?(ctx: LintContext): ReleaseHit[] | undefined;
@@ -60,6 +62,8 @@ export interface LintStatement {
   nodeType: string;
   node: Record<string, unknown>;
   statement: Statement;
+  /** 0 for the file's first statement, then 1, 2, … */
+  index: number;
   /** Inside an explicit BEGIN … COMMIT block written in the file. */
   inTransactionBlock: boolean;
   /** 1-based line and column of a node's `location`; the statement's start when there is none. */

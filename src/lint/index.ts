@@ -5,6 +5,7 @@
 export { lintMigrations, type LintOptions, type TableStatsLookup } from './runner.js';
 export {
   loadLintConfig,
+  lintConfigFor,
   parseLintConfig,
   defaultLintConfig,
   DEFAULT_CONFIG_FILE,

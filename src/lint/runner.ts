@@ -75,6 +75,23 @@ export async function lintMigrations(
     exposedSchemas: options.exposedSchemas ?? config.exposedSchemas,
     newTableScope: options.newTableScope,
   });
+  // Rules by the node types they look at: most statements of a long history (INSERTs) meet few rules.
+  const forAll = rules.filter((r) => r.check && !r.nodeTypes);
+  const byType = new Map<string, LintRule[]>();
+  for (const rule of rules.filter((r) => r.check && r.nodeTypes)) {
+    for (const type of rule.nodeTypes!) byType.set(type, [...(byType.get(type) ?? []), rule]);
+  }
+  const rulesFor = new Map<string, LintRule[]>();
+  const checking = (nodeType: string): LintRule[] => {
+    let list = rulesFor.get(nodeType);
+    if (!list) {
+      const typed = new Set(byType.get(nodeType) ?? []);
+      // Registry order, whatever the grouping.
+      list = rules.filter((r) => typed.has(r) || forAll.includes(r));
+      rulesFor.set(nodeType, list);
+    }
+    return list;
+  };
   const pending: Pending[] = [];
   const ignoresByFile = new Map<string, FileIgnores>();
 
@@ -84,7 +101,8 @@ export async function lintMigrations(
     const version = migration.version;
     ctx.startFile(file);
     const ignores = findIgnores(source, start, end);
-    const starts: number[] = [];
+    // Where each statement starts and ends, for ignore comments to find theirs.
+    const spans: Array<[number, number]> = [];
     const add = (
       rule: LintRule,
       hits: RuleHits,
@@ -123,15 +141,16 @@ export async function lintMigrations(
         nodeType,
         node,
         statement,
+        index: spans.length,
         inTransactionBlock: inBlock,
         at: (location) =>
           location === undefined || location < 0
             ? { line: statement.line, column: statement.column }
             : source.position(nodeBase + location),
       };
-      starts.push(statement.startByte);
-      for (const rule of rules) {
-        if (rule.check) add(rule, rule.check(stmt, ctx), (h) => stmt.at(h.location), statement.startByte);
+      spans.push([statement.startByte, statement.startByte + Buffer.byteLength(statement.sql, 'utf8')]);
+      for (const rule of checking(nodeType)) {
+        add(rule, rule.check!(stmt, ctx), (h) => stmt.at(h.location), statement.startByte);
       }
       track(stmt, ctx);
       if (statement.transactionControl === 'begin') inBlock = true;
@@ -139,8 +158,13 @@ export async function lintMigrations(
     if (ignores.length > 0) {
       ignoresByFile.set(file, {
         file,
-        // A `next` ignore applies to the first statement that starts after it.
-        ignores: ignores.map((ignore) => ({ ...ignore, target: starts.find((s) => s > ignore.byte) })),
+        // A `next` ignore applies to the statement it sits in (a comment between a table's
+        // columns), else to the first statement that starts after it.
+        ignores: ignores.map((ignore) => ({
+          ...ignore,
+          target: (spans.find(([from, to]) => from <= ignore.byte && ignore.byte < to) ??
+            spans.find(([from]) => from > ignore.byte))?.[0],
+        })),
       });
     }
   }

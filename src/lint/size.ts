@@ -18,10 +18,10 @@ export function sizedSeverity(stats: TableStats): LintSeverity {
   return 'warning';
 }
 
-/** "~5,000,000 rows, 1.2 GB", or the size alone when the row count is unknown. */
+/** "~5,000,000 rows, 1.2 GB", or "16 kB, row count unknown: never analysed". */
 export function estimate(stats: TableStats): string {
   const size = formatBytes(stats.bytes);
-  if (stats.rows < 0) return `row count unknown (never analysed), ${size}`;
+  if (stats.rows < 0) return `${size}, row count unknown: never analysed`;
   return `~${Math.round(stats.rows).toLocaleString('en-US')} rows, ${size}`;
 }
 
@@ -33,6 +33,11 @@ function formatBytes(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  const shown = unit === 0 ? String(value) : value >= 10 ? String(Math.round(value)) : value.toFixed(1);
+  const shown =
+    unit === 0
+      ? String(value)
+      : value >= 10
+        ? String(Math.round(value))
+        : value.toFixed(1).replace(/\.0$/, '');
   return `${shown} ${units[unit]}`;
 }

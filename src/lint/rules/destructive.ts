@@ -34,6 +34,7 @@ export const dropTable: LintRule = {
   family: 'destructive',
   defaultSeverity: 'error',
   summary: 'DROP TABLE loses its data and breaks every client that still reads it',
+  nodeTypes: ['DropStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'DropStmt' || stmt.node.removeType !== 'OBJECT_TABLE') return;
     return droppedObjects(stmt.node).map((parts) => {
@@ -51,6 +52,7 @@ export const dropColumn: LintRule = {
   family: 'destructive',
   defaultSeverity: 'error',
   summary: 'DROP COLUMN loses its data and breaks clients that select or write it',
+  nodeTypes: ['AlterTableStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'AlterTableStmt') return;
     const table = tableOf(stmt.node.relation);
@@ -70,6 +72,7 @@ export const dropSchema: LintRule = {
   family: 'destructive',
   defaultSeverity: 'error',
   summary: 'DROP SCHEMA removes everything in it (with CASCADE) or fails',
+  nodeTypes: ['DropStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'DropStmt' || stmt.node.removeType !== 'OBJECT_SCHEMA') return;
     return droppedObjects(stmt.node).map((parts) => ({
@@ -83,6 +86,7 @@ export const dropDatabase: LintRule = {
   family: 'destructive',
   defaultSeverity: 'error',
   summary: 'DROP DATABASE inside a migration',
+  nodeTypes: ['DropdbStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'DropdbStmt') return;
     return {
@@ -96,6 +100,7 @@ export const dropFunction: LintRule = {
   family: 'destructive',
   defaultSeverity: 'warning',
   summary: 'DROP FUNCTION breaks the triggers, policies, views and RPC clients that call it',
+  nodeTypes: ['DropStmt'],
   check(stmt) {
     const kinds: Record<string, string> = {
       OBJECT_FUNCTION: 'FUNCTION',
@@ -115,6 +120,7 @@ export const truncate: LintRule = {
   family: 'destructive',
   defaultSeverity: 'warning',
   summary: 'TRUNCATE deletes every row (CASCADE: of every referencing table too)',
+  nodeTypes: ['TruncateStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'TruncateStmt') return;
     const isCascade = stmt.node.behavior === 'DROP_CASCADE';
@@ -141,6 +147,7 @@ export const deleteWithoutWhere: LintRule = {
   family: 'destructive',
   defaultSeverity: 'error',
   summary: 'DELETE without WHERE deletes every row',
+  nodeTypes: ['DeleteStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'DeleteStmt' || stmt.node.whereClause) return;
     const table = tableOf(stmt.node.relation);
@@ -158,6 +165,7 @@ export const updateWithoutWhere: LintRule = {
   family: 'destructive',
   defaultSeverity: 'warning',
   summary: 'UPDATE without WHERE overwrites every row (and locks them all)',
+  nodeTypes: ['UpdateStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'UpdateStmt' || stmt.node.whereClause) return;
     const table = tableOf(stmt.node.relation);
@@ -175,6 +183,7 @@ export const renameTable: LintRule = {
   family: 'destructive',
   defaultSeverity: 'warning',
   summary: 'Renaming a table breaks every client that uses the old name',
+  nodeTypes: ['RenameStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'RenameStmt' || stmt.node.renameType !== 'OBJECT_TABLE') return;
     const table = tableOf(stmt.node.relation);
@@ -192,6 +201,7 @@ export const renameColumn: LintRule = {
   family: 'destructive',
   defaultSeverity: 'warning',
   summary: 'Renaming a column breaks every client that uses the old name',
+  nodeTypes: ['RenameStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'RenameStmt' || stmt.node.renameType !== 'OBJECT_COLUMN') return;
     const table = tableOf(stmt.node.relation);
@@ -209,6 +219,7 @@ export const dropNotNull: LintRule = {
   family: 'destructive',
   defaultSeverity: 'warning',
   summary: 'DROP NOT NULL lets NULLs in where clients (and generated types) assume there are none',
+  nodeTypes: ['AlterTableStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'AlterTableStmt') return;
     const table = tableOf(stmt.node.relation);

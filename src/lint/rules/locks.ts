@@ -5,6 +5,7 @@ import {
   list,
   location,
   names,
+  sqlTypeName,
   typeInfo,
   wrapped,
   type Node,
@@ -41,6 +42,7 @@ export const indexWithoutConcurrently: LintRule = {
   family: 'locks',
   defaultSeverity: 'warning',
   summary: 'CREATE INDEX without CONCURRENTLY blocks writes to an existing table for the whole build',
+  nodeTypes: ['IndexStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'IndexStmt' || stmt.node.concurrent) return;
     const table = tableOf(stmt.node.relation);
@@ -58,6 +60,7 @@ export const dropIndexWithoutConcurrently: LintRule = {
   family: 'locks',
   defaultSeverity: 'warning',
   summary: 'DROP INDEX without CONCURRENTLY locks the table against reads and writes',
+  nodeTypes: ['DropStmt'],
   check(stmt, ctx) {
     const { node } = stmt;
     if (stmt.nodeType !== 'DropStmt' || node.removeType !== 'OBJECT_INDEX' || node.concurrent) return;
@@ -79,6 +82,7 @@ export const constraintWithoutNotValid: LintRule = {
   family: 'locks',
   defaultSeverity: 'warning',
   summary: 'ADD FOREIGN KEY or CHECK without NOT VALID scans the table under a lock',
+  nodeTypes: ['AlterTableStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'AlterTableStmt') return;
     const table = tableOf(stmt.node.relation);
@@ -127,6 +131,7 @@ export const setNotNullWithoutCheck: LintRule = {
   family: 'locks',
   defaultSeverity: 'warning',
   summary: 'SET NOT NULL scans the table under an ACCESS EXCLUSIVE lock unless a validated CHECK proves it',
+  nodeTypes: ['AlterTableStmt'],
   check(stmt, ctx: LintContext) {
     if (stmt.nodeType !== 'AlterTableStmt') return;
     const table = tableOf(stmt.node.relation);
@@ -171,6 +176,7 @@ export const uniqueWithoutIndex: LintRule = {
   defaultSeverity: 'warning',
   summary:
     'ADD UNIQUE / PRIMARY KEY builds its index under a lock: build it CONCURRENTLY and add USING INDEX',
+  nodeTypes: ['AlterTableStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'AlterTableStmt') return;
     const table = tableOf(stmt.node.relation);
@@ -203,6 +209,7 @@ export const columnTypeRewrite: LintRule = {
   family: 'locks',
   defaultSeverity: 'warning',
   summary: 'ALTER COLUMN … TYPE that rewrites the table and its indexes under an ACCESS EXCLUSIVE lock',
+  nodeTypes: ['AlterTableStmt'],
   check(stmt, ctx) {
     if (stmt.nodeType !== 'AlterTableStmt') return;
     const table = tableOf(stmt.node.relation);
@@ -216,11 +223,11 @@ export const columnTypeRewrite: LintRule = {
       const from = ctx.columnType(table, String(cmd.name));
       const verdict = typeChangeRewrites(from, to, column.raw_default !== undefined);
       if (verdict === 'no') continue;
-      const what = `ALTER COLUMN ${String(cmd.name)} TYPE ${to.text} on ${qualified(table)}`;
+      const what = `ALTER COLUMN ${String(cmd.name)} TYPE ${sqlTypeName(to.text)} on ${qualified(table)}`;
       hits.push({
         message:
           verdict === 'yes'
-            ? `${what}${from ? ` (from ${from})` : ''} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: add a new column, backfill it in batches and switch over`
+            ? `${what}${from ? ` (from ${sqlTypeName(from)})` : ''} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: add a new column, backfill it in batches and switch over`
             : `${what} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock unless ${verdict}: check the current type, or add a new column, backfill it and switch over`,
         location: location(column),
         table,
@@ -254,6 +261,7 @@ export const volatileDefault: LintRule = {
   defaultSeverity: 'warning',
   summary:
     'ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), serial) rewrites the table',
+  nodeTypes: ['AlterTableStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'AlterTableStmt') return;
     const table = tableOf(stmt.node.relation);
@@ -293,6 +301,7 @@ export const vacuumFull: LintRule = {
   family: 'locks',
   defaultSeverity: 'warning',
   summary: 'VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock',
+  nodeTypes: ['VacuumStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'VacuumStmt' || !stmt.node.is_vacuumcmd) return;
     const full = list(stmt.node.options).some((o) => {
@@ -324,6 +333,7 @@ export const cluster: LintRule = {
   family: 'locks',
   defaultSeverity: 'warning',
   summary: 'CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock',
+  nodeTypes: ['ClusterStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'ClusterStmt') return;
     const table = tableOf(stmt.node.relation);
@@ -340,6 +350,7 @@ export const refreshWithoutConcurrently: LintRule = {
   family: 'locks',
   defaultSeverity: 'warning',
   summary: 'REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view',
+  nodeTypes: ['RefreshMatViewStmt'],
   check(stmt) {
     if (stmt.nodeType !== 'RefreshMatViewStmt' || stmt.node.concurrent || stmt.node.skipData) return;
     const table = tableOf(stmt.node.relation);

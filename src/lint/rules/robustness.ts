@@ -17,6 +17,14 @@ export const syntaxError: LintRule = {
   summary: 'The file does not parse: nothing after the error is linted',
 };
 
+/** Reported by the `lint` command when the folder cannot be read as migrations (marker sections, duplicate versions). */
+export const invalidMigrationFile: LintRule = {
+  id: 'invalid-migration-file',
+  family: 'robustness',
+  defaultSeverity: 'error',
+  summary: 'The folder cannot be read as migrations (misplaced markers, duplicate versions)',
+};
+
 export const ignoreWithoutReason: LintRule = {
   id: 'ignore-without-reason',
   family: 'robustness',
@@ -33,14 +41,13 @@ export const unusedIgnore: LintRule = {
 
 interface FileState {
   file: string;
-  count: number;
   open?: { line: number };
 }
 
 /** Per-file bookkeeping of a rule that looks at statement order. */
 function fileState(ctx: LintContext, key: string, stmt: LintStatement): FileState {
   const state = ctx.state<{ current?: FileState }>(key, () => ({}));
-  if (state.current?.file !== stmt.file) state.current = { file: stmt.file, count: 0 };
+  if (state.current?.file !== stmt.file) state.current = { file: stmt.file };
   return state.current;
 }
 
@@ -49,9 +56,10 @@ export const transactionControl: LintRule = {
   family: 'robustness',
   defaultSeverity: 'warning',
   summary: 'BEGIN / COMMIT / ROLLBACK inside a migration file: the runner owns the transaction',
+  nodeTypes: ['TransactionStmt'],
   check(stmt, ctx) {
     const state = fileState(ctx, 'transaction-control', stmt);
-    const first = state.count++ === 0;
+    const first = stmt.index === 0;
     const kind = stmt.statement.transactionControl;
     if (!kind || kind === 'savepoint') return;
     const word = stmt.statement.sql.split(/\s+/)[0].toUpperCase();
@@ -119,6 +127,7 @@ export const sessionSetting: LintRule = {
   family: 'robustness',
   defaultSeverity: 'warning',
   summary: 'SET lock_timeout / statement_timeout / search_path for the session (dump headers)',
+  nodeTypes: ['VariableSetStmt', 'SelectStmt'],
   check(stmt) {
     const hits: RuleHit[] = [];
     const { node } = stmt;
@@ -196,6 +205,7 @@ export const ROBUSTNESS_RULES: LintRule[] = [
   migrateMarkerMisplaced,
   psqlMetaCommand,
   syntaxError,
+  invalidMigrationFile,
   ignoreWithoutReason,
   unusedIgnore,
 ];

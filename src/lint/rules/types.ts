@@ -46,6 +46,7 @@ function typeRule(
     family: 'types',
     defaultSeverity,
     summary,
+    nodeTypes: ['CreateStmt', 'AlterTableStmt'],
     check(stmt) {
       const hits: RuleHit[] = [];
       for (const { column, where } of declaredColumns(stmt)) {
@@ -81,7 +82,7 @@ export const charType = typeRule(
 export const varcharLength = typeRule(
   'varchar-length',
   'info',
-  'varchar(n): the limit costs a migration to change; text with a CHECK is as fast and easier to change',
+  'varchar(n) is no faster than text; a CHECK on char_length is as fast and easier to change',
   (type) =>
     type.name === 'varchar' && type.mods.length > 0
       ? `varchar(${type.mods[0]}) is no faster than text, and lowering the limit later rewrites the table: use text, with a CHECK (char_length(…) <= ${type.mods[0]}) if the limit matters`
@@ -102,6 +103,7 @@ export const intPrimaryKey: LintRule = {
   family: 'types',
   defaultSeverity: 'warning',
   summary: 'integer / serial primary keys run out at 2.1 billion: use bigint (identity) or uuid',
+  nodeTypes: ['CreateStmt', 'AlterTableStmt'],
   check(stmt, ctx: LintContext) {
     const hits: RuleHit[] = [];
     const { node } = stmt;
