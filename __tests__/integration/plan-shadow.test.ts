@@ -155,6 +155,29 @@ eachOf(dumpable)('plan on a shadow database ($name)', (server) => {
     expect(await databaseState(target.url)).toEqual(before);
   });
 
+  it('copies without owners when the shadow user is not a superuser, and says so', async () => {
+    const [target, shadow] = [await newDb(), await newDb()];
+    const dir = await appliedBase(target.url);
+    const user = `mg_shadow_${randomBytes(4).toString('hex')}`;
+    await query(server.url, `create role ${user} login password 'pw-${user}'`);
+    try {
+      await query(server.url, `alter database ${shadow.name} owner to ${user}`);
+      await query(shadow.url, `alter schema public owner to ${user}`);
+      const url = new URL(shadow.url);
+      [url.username, url.password] = [user, `pw-${user}`];
+      const { result } = await runGuard('plan', target.url, dir, { 'shadow-database-url': url.toString() });
+      expect(result.status).toBe('success');
+      expect(result.shadow).toMatchObject({ owners: false, privileges: true, rolesCreated: [] });
+      expect(result.shadow?.notes).toContainEqual(expect.stringMatching(/owners not kept \(--no-owner\)/));
+      expect(
+        await query(shadow.url, "select tableowner from pg_tables where tablename = 'accounts'"),
+      ).toEqual([{ tableowner: user }]);
+    } finally {
+      await shadow.drop();
+      await query(server.url, `drop role if exists ${user}`);
+    }
+  });
+
   it('refuses the target itself reached under another address, once connected', async () => {
     const target = await newDb();
     await withPg(target.url, (a) =>

@@ -143,7 +143,7 @@ export interface ShadowRoles {
 export async function createMissingRoles(shadow: Client, needed: string[]): Promise<ShadowRoles> {
   const { rows } = await shadow.query<{ superuser: boolean; createrole: boolean; existing: string[] | null }>(
     `SELECT rolsuper AS superuser, rolcreaterole AS createrole,
-            (SELECT array_agg(rolname) FROM pg_roles WHERE rolname = ANY ($1::text[])) AS existing
+            (SELECT array_agg(rolname::text) FROM pg_roles WHERE rolname = ANY ($1::text[])) AS existing
        FROM pg_roles WHERE rolname = current_user`,
     [needed],
   );
