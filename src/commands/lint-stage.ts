@@ -5,6 +5,8 @@ import { lintConfigFor } from '../lint/config.js';
 import { liveStatsLoader } from '../lint/live-stats.js';
 import type { LintFailLevel, LintFinding, LintReport } from '../lint/types.js';
 import type { Migration } from '../migrations/discover.js';
+import type { Logger } from '../logger.js';
+import type { RunResult } from '../engine/result.js';
 import type { CommandContext } from './context.js';
 
 /**
@@ -71,4 +73,24 @@ export function describeLintFailure(failing: LintFinding[], level: LintFailLevel
     `${failing.length} lint finding(s) at or above ${level} (the lint fail level); the first: ` +
     `${formatLocation(first)}[${first.rule}] ${first.message}`
   );
+}
+
+/**
+ * plan's status follows the rehearsal and the linter: findings (not ignored) at or above the
+ * `lint` fail level fail a plan whose rehearsal passed, with a message naming how many and the
+ * first; a plan that failed already says so too. A cancelled plan stays cancelled.
+ */
+export function withLintVerdict(result: RunResult, level: LintFailLevel, logger: Logger): RunResult {
+  const failing = failingFindings(result.lint, level);
+  if (failing.length === 0 || result.status === 'cancelled') return result;
+  const verdict = describeLintFailure(failing, level);
+  result.lintFailing = failing.length;
+  if (result.status === 'failed') {
+    result.message = `${result.message} Also: ${verdict}.`;
+    return result;
+  }
+  result.status = 'failed';
+  result.message = `${verdict}. ${result.message.replace(/^\S/, (c) => c.toUpperCase())}`;
+  logger.error(result.message);
+  return result;
 }

@@ -11,9 +11,7 @@ import type { CommandContext } from './context.js';
 import { resumePartialFiles } from '../engine/staged-apply/partial-files.js';
 import { rehearseOnShadow } from './plan-shadow.js';
 import { withSession, type Session } from './session.js';
-import { describeLintFailure, failingFindings, lintPending } from './lint-stage.js';
-import type { LintFailLevel } from '../lint/types.js';
-import type { Logger } from '../logger.js';
+import { lintPending, withLintVerdict } from './lint-stage.js';
 
 /**
  * plan: what apply would do, proven by running it: drift and order checks, then every pending
@@ -92,26 +90,6 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
     return result;
   });
   return withLintVerdict(planned, level, logger);
-}
-
-/**
- * plan's status follows the rehearsal and the linter: findings (not ignored) at or above the
- * `lint` fail level fail a plan whose rehearsal passed, with a message naming how many and the
- * first; a plan that failed already says so too. A cancelled plan stays cancelled.
- */
-function withLintVerdict(result: RunResult, level: LintFailLevel, logger: Logger): RunResult {
-  const failing = failingFindings(result.lint, level);
-  if (failing.length === 0 || result.status === 'cancelled') return result;
-  const verdict = describeLintFailure(failing, level);
-  result.lintFailing = failing.length;
-  if (result.status === 'failed') {
-    result.message = `${result.message} Also: ${verdict}.`;
-    return result;
-  }
-  result.status = 'failed';
-  result.message = `${verdict}. ${result.message.replace(/^\S/, (c) => c.toUpperCase())}`;
-  logger.error(result.message);
-  return result;
 }
 
 /**
