@@ -5,7 +5,12 @@ import { parseSettings } from '../../src/config/settings.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { databaseState, databasesFor, query, testServers, withPg, type TestServer } from '../helpers/db.js';
 import { migrationsDir } from '../helpers/migrations.js';
-import { runGuard } from '../helpers/run.js';
+import { capturingLogger, runGuard } from '../helpers/run.js';
+import { newResult } from '../../src/commands/context.js';
+import { rehearseOnShadow } from '../../src/commands/plan-shadow.js';
+import { withSession } from '../../src/commands/session.js';
+import type { Client } from '../../src/db/connect.js';
+import { prepareMigrations } from '../../src/engine/prepare.js';
 import { REAL_MAJOR, schemaDump, serverMajor } from '../backup/support.js';
 
 const servers = testServers();
@@ -176,6 +181,40 @@ eachOf(dumpable)('plan on a shadow database ($name)', (server) => {
       await shadow.drop();
       await query(server.url, `drop role if exists ${user}`);
     }
+  });
+
+  it('lets a catalog check look at the shadow after the copy and after the last file (the security checks’ seam)', async () => {
+    const [target, shadow] = [await newDb(), await newDb()];
+    const dir = await appliedBase(target.url);
+    const raw = {
+      command: 'plan',
+      'database-url': target.url,
+      'migrations-dir': dir,
+      'shadow-database-url': shadow.url,
+    };
+    const ctx = {
+      settings: parseSettings(raw),
+      logger: capturingLogger([]),
+      run: { actor: 'jest@test' },
+      scrubber: scrubberForInputs(raw),
+    };
+    const seen: string[] = [];
+    const tables = async (client: Client) => {
+      const { rows } = await client.query<{ t: string[] }>(
+        "select array_agg(tablename::text order by tablename) as t from pg_tables where schemaname = 'public'",
+      );
+      // Inside a transaction of its own: a savepoint works there.
+      await client.query('SAVEPOINT probe; RELEASE SAVEPOINT probe');
+      seen.push(rows[0].t.join(','));
+    };
+    const ran = await withSession(ctx, newResult(ctx), { lock: false }, async (session) =>
+      rehearseOnShadow(ctx, session, await prepareMigrations(session.plan.pending), {
+        afterBegin: tables,
+        beforeRollback: tables,
+      }),
+    );
+    expect(ran.failure).toBeUndefined();
+    expect(seen).toEqual(['accounts', 'accounts,invoices']);
   });
 
   it('refuses the target itself reached under another address, once connected', async () => {

@@ -39,6 +39,16 @@ export interface ShadowRehearsal {
   failure?: { version: string; error: ErrorDetail; cancelled: boolean };
 }
 
+/**
+ * Looks at the shadow's catalog (plan's catalog security checks): once the schema is copied,
+ * before the first pending file, and once every file has run without error. Each call runs
+ * inside a transaction of its own on the shadow. The same shape as the rehearsal's hooks.
+ */
+export interface ShadowHooks {
+  afterBegin?(client: Client): Promise<void>;
+  beforeRollback?(client: Client): Promise<void>;
+}
+
 /** Our own bookkeeping on the target: not needed to rehearse, and its append-only triggers are not ours to copy. */
 const NOT_COPIED_SCHEMAS = ['migration_guard'];
 
@@ -56,6 +66,7 @@ export async function rehearseOnShadow(
   ctx: CommandContext,
   session: Session,
   prepared: PreparedMigration[],
+  hooks: ShadowHooks = {},
 ): Promise<ShadowRehearsal> {
   const { settings, logger } = ctx;
   const shadow = settings.shadowDatabase!;
@@ -133,7 +144,10 @@ export async function rehearseOnShadow(
     logger.info(
       `Copied the schema of ${settings.database.display} into the shadow database ${shadow.display}: ${copy.entries} entries, ${historyRows} history row(s)`,
     );
-    return { report, ...(await applyFiles(ctx, client, rows[0].pid, prepared)) };
+    await inTransaction(client, hooks.afterBegin);
+    const ran = await applyFiles(ctx, client, rows[0].pid, prepared);
+    if (!ran.failure) await inTransaction(client, hooks.beforeRollback);
+    return { report, ...ran };
   });
 }
 
@@ -193,6 +207,16 @@ async function applyFiles(
     return { files };
   } finally {
     await runner.close();
+  }
+}
+
+async function inTransaction(client: Client, hook: ((client: Client) => Promise<void>) | undefined) {
+  if (!hook) return;
+  await client.query('BEGIN');
+  try {
+    await hook(client);
+  } finally {
+    await client.query('COMMIT').catch(() => {});
   }
 }
 

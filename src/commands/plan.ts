@@ -9,7 +9,7 @@ import { buildExecutionPlan } from '../engine/units.js';
 import { refuseOversizedFiles } from '../migrations/limits.js';
 import type { CommandContext } from './context.js';
 import { resumePartialFiles } from '../engine/staged-apply/partial-files.js';
-import { rehearseOnShadow } from './plan-shadow.js';
+import { rehearseOnShadow, type ShadowHooks } from './plan-shadow.js';
 import { withSession, type Session } from './session.js';
 import { lintPending, withLintVerdict } from './lint-stage.js';
 
@@ -113,10 +113,11 @@ async function shadowPlan(
   result: RunResult,
   session: Session,
   prepared: PreparedMigration[],
+  hooks?: ShadowHooks,
 ): Promise<RunResult> {
   const { logger } = ctx;
   const shadow = await logger.group('Rehearsal on the shadow database', () =>
-    rehearseOnShadow(ctx, session, prepared),
+    rehearseOnShadow(ctx, session, prepared, hooks),
   );
   result.shadow = shadow.report;
   result.rehearsal = { ran: true, on: 'shadow', notRehearsed: [] };
