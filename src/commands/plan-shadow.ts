@@ -3,7 +3,7 @@ import { createProcessRunner } from '../backup/process.js';
 import { applicationName } from '../config/run-context.js';
 import { catalogSnapshot, diffCatalog, type ObjectChanges } from '../db/catalog-objects.js';
 import { connect, withClient, type Client } from '../db/connect.js';
-import { CREATE_HISTORY, insertHistoryRow } from '../db/history.js';
+import { CREATE_HISTORY, insertHistoryRow, readHistory } from '../db/history.js';
 import {
   copyHistory,
   createMissingRoles,
@@ -129,6 +129,15 @@ export async function rehearseOnShadow(
     const historyRows = await copyHistory(session.client, client, CREATE_HISTORY);
     // An older CLI's history table lacks columns the rows are written with: the shadow's is upgraded.
     await client.query(CREATE_HISTORY.join(';\n'));
+    // The shadow must count the same files pending as the target, or the rehearsal proves nothing.
+    const copied = new Set((await readHistory(client))?.map((r) => r.version));
+    const missing = session.plan.rows.filter((r) => r.state !== 'pending' && !copied.has(r.version));
+    if (missing.length > 0 || copied.size !== historyRows)
+      throw new GuardError(
+        'shadow-database',
+        `The history copied into the shadow database does not match the target's (${missing.length} applied version(s) missing there, e.g. ${missing[0]?.version ?? '?'}). The target was not changed.`,
+        { hint: 'Check that the shadow database is not written to by anything else while plan runs.' },
+      );
     const report: ShadowReport = {
       display: shadow.display,
       serverVersion: rows[0].server_version,
