@@ -23,6 +23,8 @@ export interface SchemaCopyOptions {
   /** Schemas not copied (our own bookkeeping). */
   excludeSchemas: string[];
   timeoutMs?: number;
+  /** A cancelled job stops pg_dump / pg_restore. */
+  signal?: AbortSignal;
 }
 
 export interface SchemaCopyResult {
@@ -65,8 +67,9 @@ export async function copySchema(options: SchemaCopyOptions): Promise<SchemaCopy
         '--no-publications',
         ...options.excludeSchemas.map((s) => `--exclude-schema=${s}`),
       ],
-      { env: pgEnv(source, tools.pgDump.major), timeoutMs },
+      { env: pgEnv(source, tools.pgDump.major), timeoutMs, signal: options.signal },
     );
+    throwIfCancelled(options.signal);
     if (dump.code !== 0) throw dumpFailure(dump.stderr, options, passwordScrubber(source));
     const toc = await readToc(archive, tools, runner, 'shadow-database');
 
@@ -81,8 +84,9 @@ export async function copySchema(options: SchemaCopyOptions): Promise<SchemaCopy
         ...(options.keepPrivileges ? [] : ['--no-privileges']),
         archive,
       ],
-      { env: pgEnv(destination, tools.pgRestore.major), timeoutMs },
+      { env: pgEnv(destination, tools.pgRestore.major), timeoutMs, signal: options.signal },
     );
+    throwIfCancelled(options.signal);
     const scrub = passwordScrubber(destination);
     const notCopied = restoreErrors(scrub(restore.stderr));
     if (restore.code !== 0 && notCopied.length === 0) {
@@ -98,6 +102,14 @@ export async function copySchema(options: SchemaCopyOptions): Promise<SchemaCopy
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted)
+    throw new GuardError(
+      'cancelled',
+      'Cancelled while copying the schema into the shadow database; the target was not changed',
+    );
 }
 
 /**

@@ -124,6 +124,7 @@ export async function rehearseOnShadow(
       keepOwners,
       keepPrivileges,
       excludeSchemas: NOT_COPIED_SCHEMAS,
+      signal: ctx.signal,
     });
     for (const line of copy.notCopied) logger.warn(`Not copied into the shadow database: ${line}`);
     const historyRows = await copyHistory(session.client, client, CREATE_HISTORY);
