@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3469);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1611);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3469:
+/***/ 1611:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -8932,7 +8932,30 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: ./src/docs-links.ts
+/**
+ * Where an error's "what to do next" sends the user for more: the README's troubleshooting
+ * entries. One place for the address, so a hint never points at a heading that does not exist
+ * (__tests__/workflows/readme-tables.test.ts checks every topic against the README's headings).
+ */
+const README_URL = 'https://github.com/supabase-migration-guard/supabase-migration-guard/blob/v1/README.md';
+const TROUBLESHOOTING_TOPICS = (/* unused pure expression or super */ null && ([
+    'cannot-reach-the-database',
+    'password-authentication-failed',
+    'tls-certificate-errors',
+    'transaction-pooler-port-6543-refused',
+    'pg_dump-is-older-than-the-server',
+    'another-run-holds-the-lock',
+    'history-and-files-disagree',
+    'a-fan-out-target-shows-no-report',
+]));
+/** " More: <README>#topic" — appended to a hint. */
+function seeTroubleshooting(topic) {
+    return ` More: ${README_URL}#${topic}`;
+}
+
 ;// CONCATENATED MODULE: ./src/db/connect.ts
+
 
 
 /** PostgreSQL truncates application_name to NAMEDATALEN-1 bytes. */
@@ -9013,11 +9036,11 @@ function describeConnectError(error, target) {
     const cases = {
         ECONNREFUSED: [
             `Nothing is listening at ${where}`,
-            'Check the host and port in database-url, and that the server is running.',
+            `Check the host and port in database-url, and that the server is running.${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         ENOTFOUND: [
             `The host "${target.host}" cannot be resolved`,
-            'Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.',
+            `Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         EAI_AGAIN: [
             `The host "${target.host}" cannot be resolved right now`,
@@ -9025,11 +9048,20 @@ function describeConnectError(error, target) {
         ],
         ETIMEDOUT: [
             `Connecting to ${where} timed out`,
-            'Check that the host is reachable from this runner (firewall, IPv6-only hosts).',
+            `Check that the host is reachable from this runner (firewall, IPv6-only hosts).${seeTroubleshooting('cannot-reach-the-database')}`,
+        ],
+        // An IPv6 address (Supabase's direct host) from a runner without IPv6, as GitHub's runners are.
+        ENETUNREACH: [
+            `This runner has no network route to ${where}`,
+            `GitHub-hosted runners have no IPv6 and Supabase's direct database host is IPv6-only: use the session pooler (port 5432).${seeTroubleshooting('cannot-reach-the-database')}`,
+        ],
+        EHOSTUNREACH: [
+            `The host of ${where} is unreachable from this runner`,
+            `Check the host in database-url and the network between this runner and the server (IPv6-only hosts, firewalls).${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         '28P01': [
             `Password authentication failed for user "${target.user}" at ${where}`,
-            'Check the password in the database-url secret.',
+            `Check the password in the database-url secret.${seeTroubleshooting('password-authentication-failed')}`,
         ],
         '28000': [
             `The server at ${where} refused the connection for user "${target.user}"`,
@@ -9049,11 +9081,11 @@ function describeConnectError(error, target) {
         });
     const message = err?.message ?? String(error);
     const tlsHint = /SSL|TLS|certificate|self.signed/i.test(message)
-        ? 'For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.'
-        : 'Check database-url and that the server is reachable.';
+        ? `For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.${seeTroubleshooting('tls-certificate-errors')}`
+        : `Check database-url and that the server is reachable.${seeTroubleshooting('cannot-reach-the-database')}`;
     if (/timeout/i.test(message)) {
         return new GuardError('connection-failed', `Connecting to ${where} timed out`, {
-            hint: 'Check that the host is reachable from this runner.',
+            hint: `Check that the host is reachable from this runner.${seeTroubleshooting('cannot-reach-the-database')}`,
             cause: error,
         });
     }
@@ -9092,33 +9124,73 @@ function runIdentity(ctx, runKey, local) {
 function startedEvent(identity, at) {
     return events_event(identity, 'run-started', at, null, {});
 }
+/** The row of a verified backup. */
+function backupEvent(identity, at, runId, backup) {
+    const { path, sha256, sizeBytes, pgDumpVersion } = backup;
+    return events_event(identity, 'backup-taken', at, runId, {
+        durationMs: backup.durationMs,
+        details: { path, sha256, sizeBytes, pgDumpVersion },
+    });
+}
+/** The row of one lock-timeout retry; the blocker's query is normalised (engine/query-text.ts). */
+function lockRetryEvent(identity, at, runId, retry) {
+    return events_event(identity, 'lock-retry', at, runId, {
+        version: retry.version ?? null,
+        details: { attempt: retry.attempt, delayMs: retry.delayMs, blocker: retry.blocker ?? null },
+    });
+}
+/** The row of a migration whose statements and history row committed. */
+function appliedEvent(identity, at, runId, m) {
+    return events_event(identity, 'migration-applied', at, runId, {
+        version: m.version,
+        durationMs: m.durationMs,
+        details: { file: m.file ?? null, name: m.name ?? null },
+    });
+}
+/**
+ * What makes two rows "the same fact": a row written live, as its stage event came, is not
+ * written again from the result at the end (recorder.ts).
+ */
+function factKey(e) {
+    const details = (e.details ?? {});
+    if (e.event === 'lock-retry')
+        return `lock-retry:${String(details.attempt)}:${String(details.delayMs)}`;
+    return `${e.event}:${e.version ?? ''}`;
+}
+/** A manual run refused by the guard (guard/manual-run.ts): the only row such a run writes. */
+function refusedEvent(identity, at, refusal) {
+    return events_event(identity, 'manual-run-refused', at, null, {
+        outcome: 'refused',
+        error: refusal.message,
+        details: {
+            rule: refusal.rule,
+            role: refusal.role ?? null,
+            allowedRoles: refusal.allowedRoles,
+            rateLimit: refusal.rateLimit ?? null,
+            nextAllowedAt: refusal.nextAllowedAt ?? null,
+        },
+    });
+}
 /**
  * The events of a finished run, read from its result: backup, lock retries, each migration's
- * fate, rollbacks, and the run's end. Written together, in one batch, when the run is over.
+ * fate, rollbacks, and the run's end. What was already written as it happened is left out by
+ * the recorder (`factKey`).
  */
 function eventsOfResult(identity, result) {
     const at = result.finishedAt;
     const runId = result.runId ?? null;
     const make = (name, fields) => events_event(identity, name, at, runId, fields);
     const events = [];
-    if (result.backup) {
-        const { path, sha256, sizeBytes, pgDumpVersion } = result.backup;
-        events.push(make('backup-taken', {
-            durationMs: result.backup.durationMs,
-            details: { path, sha256, sizeBytes, pgDumpVersion },
-        }));
-    }
-    // The blocker is described with its query normalised (engine/query-text.ts): no literal values.
+    if (result.backup)
+        events.push(backupEvent(identity, at, runId, result.backup));
     for (const retry of result.lock?.retries ?? [])
-        events.push(make('lock-retry', {
-            details: { attempt: retry.attempt, delayMs: retry.delayMs, blocker: retry.blocker ?? null },
-        }));
+        events.push(lockRetryEvent(identity, at, runId, retry));
     const reverted = new Set(result.rollback?.kind === 'automatic' ? result.rollback.reverted : []);
     for (const m of result.migrations) {
         const base = { version: m.version, durationMs: m.durationMs, details: { file: m.file, name: m.name } };
         const error = m.error ? formatError(m.error) : null;
         if (m.status === 'applied')
-            events.push(make('migration-applied', base));
+            events.push(appliedEvent(identity, at, runId, m));
         else if (m.status === 'baselined')
             events.push(make('migration-baselined', base));
         else if (m.status === 'failed' || m.status === 'partially-applied')
@@ -9729,6 +9801,15 @@ const INSERT_ROWS = `INSERT INTO migration_guard.audit_log (${COLUMNS.join(', ')
 async function appendAuditEvents(client, events, options = {}) {
     if (events.length === 0)
         return [];
+    return appendDecidedEvents(client, async () => events, options);
+}
+/**
+ * Like appendAuditEvents, with the events decided by `decide` while the chain lock is held: a
+ * check of the log and the row that records its result commit together, so two writers cannot
+ * both pass a check the first one's row would have failed (the manual-run rate limit, where two
+ * runs dispatched at once must not both pass). `decide` may read the log; none to write: nothing is.
+ */
+async function appendDecidedEvents(client, decide, options = {}) {
     try {
         // The read must take its snapshot after the lock is granted (a later statement of the same
         // message does), or it could miss the row the previous holder just committed.
@@ -9739,6 +9820,11 @@ async function appendAuditEvents(client, events, options = {}) {
             'SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1',
         ].join(';\n')));
         const newest = replies[replies.length - 1].rows[0]?.hash;
+        const events = await decide(client);
+        if (events.length === 0) {
+            await client.query('ROLLBACK');
+            return [];
+        }
         const chained = chainEvents(newest ?? GENESIS_HASH, events.map(wellFormed));
         await client.query(INSERT_ROWS, [JSON.stringify(chained.map(toRow))]);
         await client.query('COMMIT');
@@ -9841,12 +9927,16 @@ async function readAuditLog(client) {
 
 /**
  * Writes one run's audit rows on a connection of its own, so they commit whatever happens to
- * the migration transaction. "Run started" goes out as soon as that connection is up, beside the
- * run (it never waits for it); everything else is one batch when the run is over.
+ * the migration transaction. It listens to the run's stage events: "run started" goes out as soon
+ * as that connection is up, and each committed file, backup and lock retry is written as its
+ * event comes (in batches: one write in flight at a time, the rows that come meanwhile go in the
+ * next), beside the run, never waiting for it. When the run is over, the rest (failures,
+ * rollbacks, the run's end) is one batch from the result, leaving out what was already written.
  *
  * The log is created only by a run that itself left a trace in the database (a run record,
  * applied versions): a run refused before it touched anything on a fresh database, or a backup
- * (which writes nothing there), leaves nothing, as before; once the log exists, they are recorded. Writing the audit log never fails a run: a problem is a warning.
+ * (which writes nothing there), leaves nothing, as before; once the log exists, they are
+ * recorded. Writing the audit log never fails a run: a problem is a warning.
  */
 class AuditRecorder {
     ctx;
@@ -9854,8 +9944,20 @@ class AuditRecorder {
     identity;
     startedAt;
     client;
-    /** Whether the log existed when the run connected, and "run started" is written. */
-    started;
+    /** Settles once the connection is up and "run started" was written if the log existed. */
+    opened;
+    /** Whether the log is known to exist (it did when the run connected, or this run created it). */
+    logExists = false;
+    /** Whether "run started" is in the log; if not, it goes first in the next write. */
+    startWritten = false;
+    /** Rows from stage events not written yet, and the facts already written (events.ts `factKey`). */
+    queued = [];
+    written = new Set();
+    /** The live write in flight; once one fails, the rest waits for the end of the run. */
+    writing;
+    live = true;
+    /** A file committed: the run has left a trace, and the log may be created for it. */
+    traced = false;
     constructor(ctx, options, startedAt = new Date()) {
         this.ctx = ctx;
         this.options = options;
@@ -9871,13 +9973,85 @@ class AuditRecorder {
         this.client = connect(settings.database, {
             applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
         });
-        this.started = this.client.then(async (client) => {
-            if (!(await auditLogExists(client)))
-                return { existed: false, written: false };
-            const written = await this.append(client, [startedEvent(this.identity, this.startedAt)]).then(() => true, () => false);
-            return { existed: true, written };
+        // Never rejects: a connection that failed is reported by finish(), a check that failed
+        // means "create it if need be" (IF NOT EXISTS) with the first rows.
+        this.opened = this.client.then(async (client) => {
+            this.logExists = await auditLogExists(client).catch(() => false);
+            if (this.logExists)
+                await this.write(client, []).catch(() => { }); // else with the next rows
+        }, () => { });
+    }
+    /** The stage events the log records as they happen (the rest comes from the result). */
+    listener = (event) => {
+        const at = new Date().toISOString();
+        if (event.type === 'backup-taken')
+            this.queued.push(backupEvent(this.identity, at, null, event.backup));
+        else if (event.type === 'lock-retry')
+            this.queued.push(lockRetryEvent(this.identity, at, null, event));
+        else if (event.type === 'file-applied' && event.committed) {
+            this.traced = true;
+            this.queued.push(appliedEvent(this.identity, at, event.runId ?? null, event));
+        }
+        else
+            return;
+        // Rows before the first commit wait for it (or the end): a run refused later leaves no log.
+        if (this.traced && this.live)
+            this.writing ??= this.writeLive();
+    };
+    /** Writes what is queued, batch after batch, until the queue is empty or a write fails. */
+    async writeLive() {
+        try {
+            const client = await this.client;
+            await this.opened;
+            while (client && this.live && this.queued.length > 0) {
+                const batch = this.queued.splice(0);
+                await this.write(client, batch).catch(() => {
+                    this.live = false; // the end of the run tries again, with the rest
+                    this.queued.unshift(...batch);
+                });
+            }
+        }
+        catch {
+            // no connection: finish() says so
+        }
+        finally {
+            this.writing = undefined;
+        }
+    }
+    /**
+     * Appends `events` (after "run started" when that is not in yet), creating the log in the same
+     * transaction when it did not exist; should that fail (it appeared meanwhile, owned by another
+     * role), the log is checked for first, as elsewhere. Scrubbed as one value: one search of its
+     * JSON text settles that it holds no secret.
+     */
+    async write(client, events) {
+        const all = this.startWritten ? events : [startedEvent(this.identity, this.startedAt), ...events];
+        if (all.length === 0)
+            return 0;
+        const rows = this.options.scrubValue(all);
+        await appendAuditEvents(client, rows, { create: !this.logExists }).catch(async (error) => {
+            if (this.logExists)
+                throw error;
+            await ensureAuditLog(client);
+            await appendAuditEvents(client, rows);
         });
-        this.started.catch(() => { }); // reported by finish()
+        this.logExists = true;
+        this.startWritten = true;
+        for (const row of events)
+            this.written.add(factKey(row));
+        return rows.length;
+    }
+    /**
+     * This run's "run started" row, scrubbed, for the manual-run guard: it writes it itself, in the
+     * transaction that checks the rate limit (guard/manual-run.ts), then calls markStarted().
+     */
+    startedRow() {
+        return this.options.scrubValue(startedEvent(this.identity, this.startedAt));
+    }
+    /** "Run started" is on record (so the log exists): not written again; the run's end is written in any case. */
+    markStarted() {
+        this.startWritten = true;
+        this.logExists = true;
     }
     /** Writes the rest of the run's rows and closes the connection. Never throws. */
     async finish(result) {
@@ -9885,27 +10059,28 @@ class AuditRecorder {
         let client;
         const began = Date.now();
         try {
-            // A run that never reached the database changed nothing there, and has nowhere to write.
+            // A run that never reached the database changed nothing there, and has nowhere to write;
+            // unless its start is on record already (a manual run): then its end is written too.
+            if (!this.client && this.startWritten)
+                this.start();
             if (!this.client)
                 return;
             client = await this.client;
-            const started = await this.started.catch(() => ({ existed: false, written: false }));
+            await this.opened;
+            await this.writing;
             const leftATrace = result.runId !== undefined || result.applied.length > 0;
-            if (!started.existed && !leftATrace && !(await auditLogExists(client)))
+            if (!this.logExists && !leftATrace && !(await auditLogExists(client)))
                 return;
-            // This is the part of the audit log a run waits for: three round trips (store.ts). A log
-            // missing when the run connected is created in the same transaction; should that fail (it
-            // appeared meanwhile, owned by another role), the log is checked for first, as elsewhere.
-            const events = eventsOfResult(this.identity, result);
-            // Scrubbed as one value: one search of its JSON text settles that it holds no secret.
-            const rows = this.options.scrubValue(started.written ? events : [startedEvent(this.identity, this.startedAt), ...events]);
-            await appendAuditEvents(client, rows, { create: !started.existed }).catch(async (error) => {
-                if (started.existed)
-                    throw error;
-                await ensureAuditLog(client);
-                await appendAuditEvents(client, rows);
-            });
-            logger.debug(`Audit log: ${rows.length} rows written in ${Date.now() - began} ms after the run`);
+            // This is the part of the audit log a run waits for: three round trips (store.ts). What
+            // the result says, less what was written as it happened; rows a failed live write left
+            // queued go first (they happened first).
+            const rest = [
+                ...this.queued.splice(0),
+                ...eventsOfResult(this.identity, result).filter((e) => !this.written.has(factKey(e))),
+            ];
+            const count = await this.write(client, rest);
+            logger.debug(`Audit log: ${count} rows written in ${Date.now() - began} ms after the run ` +
+                `(${this.written.size - rest.length} while it ran)`);
         }
         catch (error) {
             logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);
@@ -9913,9 +10088,6 @@ class AuditRecorder {
         finally {
             await client?.end().catch(() => { });
         }
-    }
-    async append(client, events) {
-        await appendAuditEvents(client, events.map((e) => this.options.scrubValue(e)));
     }
 }
 function localIdentity() {
@@ -9927,6 +10099,64 @@ function localIdentity() {
         // no passwd entry (some containers)
     }
     return { osUser, host: (0,external_node_os_namespaceObject.hostname)() };
+}
+
+;// CONCATENATED MODULE: ./src/engine/events.ts
+/**
+ * Hands each event to every listener. A listener never delays or fails the run: it is called
+ * without being awaited, and what it throws or rejects with is logged once by `onListenerError`.
+ * `settled()` waits for the listeners' pending work (for the entry point, before it exits).
+ */
+class StageEvents {
+    onListenerError;
+    prepare;
+    listeners = [];
+    pending = new Set();
+    /**
+     * `prepare` turns each event into what listeners see, once for all of them (runCommand scrubs
+     * it there, so no listener can forget to).
+     */
+    constructor(onListenerError = () => { }, prepare = (event) => event) {
+        this.onListenerError = onListenerError;
+        this.prepare = prepare;
+    }
+    on(listener) {
+        this.listeners.push(listener);
+        return this;
+    }
+    emit(raw) {
+        if (this.listeners.length === 0)
+            return;
+        let event;
+        try {
+            event = this.prepare(raw);
+        }
+        catch (error) {
+            this.onListenerError(error);
+            return;
+        }
+        for (const listener of this.listeners) {
+            let outcome;
+            try {
+                outcome = listener(event);
+            }
+            catch (error) {
+                this.onListenerError(error);
+                continue;
+            }
+            if (outcome instanceof Promise) {
+                const tracked = outcome
+                    .catch(this.onListenerError)
+                    .finally(() => this.pending.delete(tracked));
+                this.pending.add(tracked);
+            }
+        }
+    }
+    /** Resolves when every listener's work started so far has finished (never rejects). */
+    async settled() {
+        while (this.pending.size > 0)
+            await Promise.allSettled([...this.pending]);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/logger.ts
@@ -9946,6 +10176,259 @@ function scrubbingLogger(inner, scrub) {
         debug: (m) => inner.debug(scrub(m)),
         group: (title, fn) => inner.group(scrub(title), fn),
     };
+}
+
+// EXTERNAL MODULE: ./src/report/markdown.ts
+var report_markdown = __nccwpck_require__(4285);
+;// CONCATENATED MODULE: ./src/report/console-log.ts
+
+/**
+ * The console log's view of a stage event (pure): the progress lines a run prints as it goes, the
+ * same in the action's log, the CLI's stderr and the demo. Plain lines, never warnings or errors:
+ * in the action those become annotations, and annotations have their own renderer
+ * (annotations.ts). What the engine already says where it happens (connecting, the backup being
+ * taken, each lock retry with its blocker) is not repeated; the run's last word is the command's
+ * own message.
+ */
+function consoleLines(event) {
+    switch (event.type) {
+        case 'backup-taken':
+            return [`Backup ready: ${event.backup.path} (${(0,report_markdown/* formatBytes */.z3)(event.backup.sizeBytes)})`];
+        case 'rehearsal-done':
+            if (!event.ran)
+                return [];
+            return [event.failed ? 'Rehearsal failed: nothing was applied' : 'Rehearsal passed (rolled back)'];
+        case 'file-applied':
+            return [
+                `Applied ${event.index}/${event.total}: ${event.file ?? event.version} (${event.durationMs} ms)`,
+            ];
+        case 'file-failed': {
+            const { file, line, message } = event.error;
+            const where = file ? `${file}${line ? `:${line}` : ''}` : event.version;
+            return [`Failed: ${where}: ${firstLine(message)}`];
+        }
+        case 'rolled-back': {
+            if (event.versions.length === 0)
+                return [];
+            const how = event.how === 'transaction' ? 'with the failed transaction' : 'by their down migrations';
+            const what = event.succeeded ? 'Rolled back' : 'Could not roll back';
+            return [`${what} ${how}: ${event.versions.join(', ')}`];
+        }
+        case 'cancelled':
+            return [`Cancelled: ${firstLine(event.reason)}`];
+        // The engine says these in its own words (how many, in which units; each retry's blocker).
+        case 'run-started':
+        case 'lock-retry':
+        case 'run-finished':
+            return [];
+    }
+}
+function firstLine(text) {
+    return text.split('\n', 1)[0];
+}
+/** The console log as a listener of the run's events. */
+function consoleLogListener(logger) {
+    return (event) => {
+        for (const line of consoleLines(event))
+            logger.info(line);
+    };
+}
+
+;// CONCATENATED MODULE: ./src/audit/manual-runs.ts
+
+/**
+ * The start times of this environment's recent manual runs of `commands`, newest first, at most
+ * `limit`: what the rate limit counts. Read from the audit log's "run started" rows, so the count
+ * holds across runners, re-runs and workflows; a database without a log has none.
+ */
+async function recentManualRuns(client, query) {
+    if (!(await auditLogExists(client)))
+        return [];
+    const { rows } = await client.query(`SELECT at FROM migration_guard.audit_log
+      WHERE event = 'run-started' AND environment = $1 AND command = ANY($2::text[])
+        AND event_name = ANY($3::text[]) AND at > $4
+      ORDER BY at DESC LIMIT $5`, [query.environment, query.commands, query.events, query.since, query.limit]);
+    return rows.map((r) => new Date(r.at));
+}
+
+;// CONCATENATED MODULE: ./src/guard/policy.ts
+/** The events a person starts by hand: the runs the guard checks. */
+const MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
+/** Commands that need a `reason` on a manual run (rollback covers `strategy: restore`). */
+const REASON_REQUIRED = new Set(['apply', 'rollback']);
+/** Commands counted by, and held to, the rate limit. */
+const RATE_LIMITED = new Set(['apply', 'rollback']);
+/** The role compared with `allowed-roles`: the role name when GitHub gives one, else the permission. */
+function effectiveRole(permission) {
+    return (permission.roleName || permission.permission || 'none').toLowerCase();
+}
+/**
+ * When the next run is allowed, or undefined when one is allowed now. `recent` are the start
+ * times of the manual runs inside the window, newest first: with `count` of them, the run must
+ * wait until the count-th newest leaves the window.
+ */
+function nextAllowedAt(recent, limit, now) {
+    if (recent.length < limit.count)
+        return undefined;
+    const leaving = recent[limit.count - 1];
+    const at = new Date(leaving.getTime() + limit.windowMs);
+    return at > now ? at : undefined;
+}
+/** The message and hint of a refusal: who, which role they have, which are allowed, or when to retry. */
+function describeRefusal(f) {
+    const who = `${f.actor} (${f.event})`;
+    const allowed = f.allowedRoles.join(', ');
+    switch (f.rule) {
+        case 'role':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: ${who} has the repository role "${f.role}"; allowed-roles is ${allowed}.`,
+                hint: `Ask someone with one of the roles ${allowed} to start the run, or change allowed-roles in the workflow. Nothing was run.`,
+            };
+        case 'permission-unknown':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: the repository permission of ${who} could not be read from GitHub (${f.problem}). Manual runs are refused when it cannot be checked.`,
+                hint: `Make sure github-token is set (the default \${{ github.token }} can read it) and GitHub's API is reachable, then start the run again. Nothing was run.`,
+            };
+        case 'reason':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: ${who} gave no reason; a manual ${f.command} needs one (it is recorded in the audit log).`,
+                hint: 'Start the run again with the reason input filled in (e.g. "hotfix for incident 123"). Nothing was run.',
+            };
+        case 'rate-limit':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: rate-limit ${f.rateLimit} reached (${f.recentRuns} manual apply/rollback run(s) of ${f.environment} in the window). The next one is allowed from ${f.nextAllowedAt}.`,
+                hint: `Wait until ${f.nextAllowedAt} and start the run again, or change rate-limit in the workflow. Nothing was run.`,
+            };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/guard/manual-run.ts
+
+
+
+
+
+
+
+
+
+
+/** How long recording a refusal may wait for the database: the refusal itself never waits on it. */
+const RECORD_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * The manual-run guard, before any migration work: for a workflow_dispatch or repository_dispatch
+ * run, the person who triggered it must hold one of `allowed-roles` (read from GitHub; an answer
+ * that cannot be had refuses), give a `reason` for an apply or rollback, and stay within
+ * `rate-limit` (counted from the audit log). Returns the refusal, already recorded in the audit
+ * log where the database allowed it, or undefined when the run may go on. Other events return at
+ * once, without a call to GitHub.
+ *
+ * The rate limit is checked, and the outcome written, in one transaction under the audit chain's
+ * lock: a refusal, or (given `start`) the run's own "run started" row. Two runs dispatched at the
+ * same moment are so counted one after the other, and the second is refused.
+ */
+async function guardManualRun(ctx, readPermission, start) {
+    const { settings, run, logger } = ctx;
+    const event = run.eventName ?? '';
+    if (!MANUAL_EVENTS.has(event))
+        return undefined;
+    // A re-run is triggered by whoever re-ran it: that is the person whose role counts.
+    const actor = run.triggeringActor || run.actor;
+    const facts = (rule, more = {}) => ({
+        rule,
+        actor,
+        event,
+        allowedRoles: settings.allowedRoles,
+        reason: settings.reason,
+        ...more,
+    });
+    let role;
+    try {
+        role = effectiveRole(await readPermission(actor));
+    }
+    catch (error) {
+        return recordRefusal(ctx, describe(ctx, facts('permission-unknown', { problem: errorMessage(error) })));
+    }
+    if (!settings.allowedRoles.includes(role))
+        return recordRefusal(ctx, describe(ctx, facts('role', { role })));
+    if (REASON_REQUIRED.has(settings.command) && !settings.reason)
+        return recordRefusal(ctx, describe(ctx, facts('reason', { role })));
+    const limit = settings.rateLimit;
+    if (limit && RATE_LIMITED.has(settings.command)) {
+        // A database that cannot be read (or written) here fails the run as any run fails on it:
+        // nothing is run.
+        const refusal = await withClient(settings.database, { applicationName: appName(ctx) }, async (client) => {
+            let refused;
+            const written = await appendDecidedEvents(client, async (locked) => {
+                const now = new Date();
+                const recent = await recentManualRuns(locked, {
+                    environment: settings.environment,
+                    commands: [...RATE_LIMITED],
+                    events: [...MANUAL_EVENTS],
+                    since: new Date(now.getTime() - limit.windowMs),
+                    limit: limit.count,
+                });
+                const next = nextAllowedAt(recent, limit, now);
+                if (!next)
+                    return start ? [start.startedRow()] : [];
+                refused = describe(ctx, facts('rate-limit', {
+                    role,
+                    rateLimit: limit.text,
+                    nextAllowedAt: next.toISOString(),
+                    recentRuns: recent.length,
+                }));
+                return [refusalRow(ctx, refused)];
+            }, { create: !(await auditLogExists(client)) });
+            if (refused)
+                refused.recorded = written.length > 0;
+            else if (written.length > 0)
+                start?.markStarted();
+            return refused;
+        });
+        if (refusal)
+            return refusal;
+    }
+    logger.info(`Manual ${settings.command} by ${actor} (role ${role}, ${event}) allowed${settings.reason ? `; reason: ${settings.reason}` : ''}`);
+    return undefined;
+}
+/** The refusal with its message and hint; not recorded yet. */
+function describe(ctx, facts) {
+    const { message, hint } = describeRefusal({
+        ...facts,
+        command: ctx.settings.command,
+        environment: ctx.settings.environment,
+    });
+    // `problem` (what GitHub answered) is in the message; the refusal keeps only its own fields.
+    const own = { ...facts };
+    delete own.problem;
+    return { ...own, message, hint, recorded: false };
+}
+/** The refusal's audit row, scrubbed: the run's identity (actor, event, reason), the rule and the role. */
+function refusalRow(ctx, refusal) {
+    return outbound(refusedEvent(runIdentity(ctx, (0,external_node_crypto_.randomUUID)(), undefined), new Date().toISOString(), refusal), ctx.scrubber);
+}
+/**
+ * Writes the refusal to the audit log on a connection of its own (its only write: the log is
+ * created if it is missing, so a refusal on a fresh database is kept too) and returns it. A
+ * database that cannot be reached does not lift the refusal: it is reported with a warning that
+ * it could not be recorded.
+ */
+async function recordRefusal(ctx, refusal) {
+    const { settings, logger } = ctx;
+    const row = refusalRow(ctx, refusal);
+    try {
+        await withClient(settings.database, { applicationName: appName(ctx), connectTimeoutMs: RECORD_CONNECT_TIMEOUT_MS }, async (client) => {
+            await appendAuditEvents(client, [row], { create: !(await auditLogExists(client)) });
+        });
+        refusal.recorded = true;
+    }
+    catch (error) {
+        logger.warn(`The refusal could not be recorded in the audit log (migration_guard.audit_log): ${errorMessage(error)}. It stands all the same: nothing was run.`);
+    }
+    return refusal;
+}
+function appName(ctx) {
+    return `${applicationName(ctx.settings.command, ctx.settings.environment, ctx.run)} guard`;
 }
 
 ;// CONCATENATED MODULE: ./src/db/fingerprint.ts
@@ -10953,6 +11436,7 @@ async function runOutsideTransaction(step, attempt, options, outcome) {
         statement: statement.sql,
         failed: failure ? true : undefined,
         leftBehind: left?.note,
+        cleanedUp: left?.note ? left.clean : undefined,
     });
     return { failure };
 }
@@ -13750,13 +14234,21 @@ function applyExecuteOptions(deps, run) {
         checksum: item.migration.checksum,
     });
     const position = new Map(plan.pending.map((m, index) => [m.version, index + 1]));
+    const pendingBy = new Map(plan.pending.map((m) => [m.version, m]));
+    // Known once the first history row is written, which is before anything commits.
+    let runId;
+    const runIdentity = async () => {
+        const identity = await run.runIdentity();
+        runId = identity.runId;
+        return identity;
+    };
     return {
-        ...baseExecuteOptions(settings, logger, session.runner, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await run.runIdentity())),
+        ...baseExecuteOptions(settings, logger, session.runner, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await runIdentity())),
         prelude: session.historyReady ? undefined : CREATE_HISTORY,
         // One transaction per file: consecutive ones travel together (engine/chain.ts).
         chain: settings.transactionMode === 'per-file'
             ? {
-                stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await run.runIdentity()),
+                stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await runIdentity()),
                 unstage: (count) => unstageAppliedMigrations(client, count),
                 recordSql: recordStagedMigrationSql,
                 markStart: MARK_FILE_START,
@@ -13767,6 +14259,9 @@ function applyExecuteOptions(deps, run) {
                 run.emit({
                     type: 'file-applied',
                     version,
+                    file: pendingBy.get(version)?.path,
+                    name: pendingBy.get(version)?.name,
+                    runId,
                     durationMs,
                     index: position.get(version) ?? 0,
                     total: plan.pending.length,
@@ -13779,6 +14274,7 @@ function applyExecuteOptions(deps, run) {
 
 ;// CONCATENATED MODULE: ./src/engine/staged-apply/preflight.ts
 
+
 /** The preflight: nothing runs while the history and the files disagree (drift, out-of-order files). */
 function refuseOnBlockingFindings(findings) {
     const blocking = findings.filter((f) => f.severity === 'error');
@@ -13786,7 +14282,7 @@ function refuseOnBlockingFindings(findings) {
         return;
     const code = blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
     throw new GuardError(code, `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`, {
-        hint: 'Fix the files listed above and run again.',
+        hint: `Fix the files listed above and run again.${seeTroubleshooting('history-and-files-disagree')}`,
     });
 }
 
@@ -14275,6 +14771,7 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 
 
 
+
 /** Debian/Ubuntu (apt.postgresql.org and distribution packages), Homebrew, Postgres.app. */
 const DEFAULT_TOOL_DIRS = [
     '/usr/lib/postgresql/*/bin',
@@ -14333,7 +14830,8 @@ async function findPgTools(options) {
 function fixHint(major) {
     return (`Set the pg-dump-path input to a pg_dump ${major} (or newer) binary, or install the client before this step: ` +
         `on Ubuntu/Debian add the PostgreSQL apt repository (https://wiki.postgresql.org/wiki/Apt) and run ` +
-        `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".`);
+        `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".` +
+        seeTroubleshooting('pg_dump-is-older-than-the-server'));
 }
 /** Parses `pg_dump --version` output: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". */
 function parsePgVersion(output) {
@@ -15121,6 +15619,7 @@ async function buildRevertUnit(migrations) {
 
 ;// CONCATENATED MODULE: ./src/db/lock.ts
 
+
 /**
  * The advisory lock every run of this tool takes on the target database: the bytes of the ASCII
  * string "mguard" read as one big-endian integer (0x6d6775617264), so it is recognisable in
@@ -15160,7 +15659,7 @@ async function withAdvisoryLock(client, options, fn) {
                 throw error;
             const holder = (await findLockHolder(client)) ?? lock.waitedFor;
             throw new GuardError('lock-timeout', `Another migration run still holds the lock on this database after ${Math.round(options.timeoutMs / 1000)} s: ${describeHolder(holder)}`, {
-                hint: 'Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.',
+                hint: `Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.${seeTroubleshooting('another-run-holds-the-lock')}`,
                 cause: error,
             });
         }
@@ -15777,7 +16276,7 @@ async function applyCommand(ctx, result) {
 
 ;// CONCATENATED MODULE: ./src/audit/export.ts
 
-const MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
+const export_MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
 function buildAuditReport(all, range, chain) {
     const inRange = all.filter((row) => {
         const at = Date.parse(row.at);
@@ -15819,7 +16318,16 @@ function summariseRun(rows) {
         reason: first.reason,
         error: ended?.error ?? rows.find((r) => r.error)?.error ?? null,
         runUrl: first.runUrl,
-        manual: MANUAL_EVENTS.has(first.eventName ?? ''),
+        manual: export_MANUAL_EVENTS.has(first.eventName ?? ''),
+        ...(ended?.event === 'manual-run-refused' && { refusal: refusalOf(ended) }),
+    };
+}
+function refusalOf(row) {
+    const d = row.details ?? {};
+    return {
+        rule: typeof d.rule === 'string' ? d.rule : 'unknown',
+        role: typeof d.role === 'string' ? d.role : null,
+        allowedRoles: Array.isArray(d.allowedRoles) ? d.allowedRoles.map(String) : [],
     };
 }
 function auditJson(report) {
@@ -15868,7 +16376,7 @@ function auditMarkdown(report) {
         .map((r) => `- ${r.startedAt} ${md(r.environment)}: ${md(r.rolledBack.join(', '))} (${md(r.command)}, ${md(r.outcome)})`));
     section('Manual operations', runs
         .filter((r) => r.manual)
-        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}; reason: ${md(r.reason) || 'none given'}`));
+        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}${r.refusal ? ` (${md(r.refusal.rule)}; role ${md(r.refusal.role ?? 'unknown')}, allowed ${md(r.refusal.allowedRoles.join(', '))})` : ''}; reason: ${md(r.reason) || 'none given'}`));
     section('Failed runs', runs
         .filter((r) => ['failed', 'rolled-back', 'cancelled', 'abandoned', 'refused'].includes(r.outcome))
         .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)}: ${md(r.outcome)}: ${md(r.error) || 'no error recorded'}`));
@@ -16079,7 +16587,7 @@ function databaseChanged(result) {
             return (result.applied.length > 0 ||
                 (result.committedBeforeFailure?.length ?? 0) > 0 ||
                 result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
-                (result.nonTransactional ?? []).some((n) => n.failed && leftSomethingBehind(n.leftBehind)) ||
+                (result.nonTransactional ?? []).some((n) => n.failed && n.leftBehind && !n.cleanedUp) ||
                 schemaDiffers(result.schemaFingerprint));
         case 'rollback':
             return (result.rollback?.succeeded === true &&
@@ -16093,15 +16601,6 @@ function databaseChanged(result) {
 /** A failed run compares the schema before and after it; the files' own word does not settle it. */
 function schemaDiffers(fingerprint) {
     return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
-}
-/**
- * A failed statement outside a transaction reports what it left behind as notes
- * (engine/invalid-index.ts): each remnant is either "… was dropped" or still there (or may be).
- */
-function leftSomethingBehind(leftBehind) {
-    if (!leftBehind)
-        return false;
-    return !leftBehind.split('; ').every((note) => note.endsWith(' was dropped'));
 }
 
 // EXTERNAL MODULE: ./src/version.ts
@@ -16763,6 +17262,9 @@ async function statusCommand(ctx, result) {
 
 
 
+
+
+
 const HANDLERS = {
     plan: planCommand,
     apply: applyCommand,
@@ -16787,11 +17289,13 @@ const AUDIT_OFF_FOR_BENCHMARK = 'MIGRATION_GUARD_BENCHMARK_AUDIT_OFF';
  */
 async function runCommand(command) {
     const { scrubber } = command;
+    const logger = scrubbingLogger(command.logger, scrubber.scrub);
     // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
     const ctx = {
         ...command,
-        logger: scrubbingLogger(command.logger, scrubber.scrub),
+        logger,
         run: scrubber.scrubValue(command.run),
+        events: runEvents(command, logger),
     };
     const started = new Date();
     const result = newResult(ctx, started);
@@ -16801,6 +17305,8 @@ async function runCommand(command) {
     const audit = AUDITED.has(ctx.settings.command) && !auditOff
         ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
         : undefined;
+    if (audit)
+        ctx.events.on(audit.listener);
     ctx.onConnected = () => audit?.start();
     try {
         const handler = HANDLERS[ctx.settings.command];
@@ -16809,7 +17315,17 @@ async function runCommand(command) {
                 hint: `Available commands: ${Object.keys(HANDLERS).join(', ')}.`,
             });
         }
-        await handler(ctx, result);
+        // Before any migration work: a refused manual run writes its refusal to the audit log, nothing else.
+        // A manual run that passes has its "run started" row written by the guard, with the rate-limit check.
+        const refusal = ctx.permissions ? await guardManualRun(ctx, ctx.permissions, audit) : undefined;
+        if (refusal) {
+            result.status = 'failed';
+            result.refusal = refusal;
+            result.message = refusal.message;
+            result.error = { message: refusal.message, hint: refusal.hint };
+        }
+        else
+            await handler(ctx, result);
     }
     catch (error) {
         // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
@@ -16826,9 +17342,25 @@ async function runCommand(command) {
     result.durationMs = finished.getTime() - started.getTime();
     const scrubbed = outbound(result, scrubber);
     // The last stage event carries the final, scrubbed result (the engine emits the others).
-    ctx.events?.emit({ type: 'run-finished', result: scrubbed });
+    ctx.events.emit({ type: 'run-finished', result: scrubbed });
     await audit?.finish(scrubbed);
     return scrubbed;
+}
+/**
+ * The run's stage events as every listener gets them: scrubbed once (an error message can quote
+ * a connection string), shown in the console log, then handed to the entry point's listeners
+ * (the pull request comment) in the same order.
+ */
+function runEvents(command, logger) {
+    const { scrubber } = command;
+    const events = new StageEvents((error) => logger.warn(`A run listener failed: ${errorMessage(error)}`), 
+    // run-finished carries the result, scrubbed already (and cut): not searched twice.
+    (event) => (event.type === 'run-finished' ? event : scrubber.scrubValue(event)));
+    events.on(consoleLogListener(logger));
+    const outer = command.events;
+    if (outer)
+        events.on((event) => outer.emit(event));
+    return events;
 }
 function toErrorDetail(error) {
     if (error instanceof GuardError) {
@@ -22248,7 +22780,7 @@ function _check(fn, params) {
     return ch;
 }
 // @__NO_SIDE_EFFECTS__
-function describe(description) {
+function api_describe(description) {
     const ch = new $ZodCheck({ check: "describe" });
     ch._zod.onattach = [
         (inst) => {
@@ -23743,7 +24275,7 @@ function superRefine(fn, params) {
     return _superRefine(fn, params);
 }
 // Re-export describe and meta from core
-const schemas_describe = describe;
+const schemas_describe = api_describe;
 const schemas_meta = meta;
 // instanceof
 class schemas_Class {
@@ -23797,6 +24329,7 @@ function _function(params) {
 
 ;// CONCATENATED MODULE: ./src/config/database-url.ts
 
+
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 /** Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; the session pooler on 5432. */
 const TRANSACTION_POOLER_PORT = 6543;
@@ -23834,7 +24367,8 @@ function parseDatabaseUrl(raw) {
             reason: `port ${TRANSACTION_POOLER_PORT} is Supabase's transaction-mode pooler, which hands each transaction ` +
                 'to a different server connection: the advisory lock that keeps runs apart and the session settings ' +
                 '(lock_timeout, statement_timeout) would not hold. Use the session pooler instead: the same pooler ' +
-                'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection',
+                'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection.' +
+                seeTroubleshooting('transaction-pooler-port-6543-refused'),
         };
     }
     const decoded = (text) => {
@@ -23927,12 +24461,51 @@ function parseDuration(text) {
     return exact === undefined ? undefined : Math.round(exact);
 }
 
+;// CONCATENATED MODULE: ./src/config/rate-limit.ts
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** A window longer than this is a typo more often than a policy, and the audit query scans it. */
+const MAX_WINDOW_MS = 30 * 86_400_000;
+const FORMAT_HELP = 'use COUNT/WINDOW, a whole number of runs per window in s, m, h or d (e.g. 1/10m, 3/1h, 10/1d), or 0 for no limit';
+/**
+ * Reads `rate-limit`: "1/10m" (one run per ten minutes), "3/1h", or "0" (off). A bare duration
+ * ("10m") reads as one run per that window, the common case written short.
+ */
+function parseRateLimit(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (trimmed === '0' || trimmed === 'off')
+        return { ok: true, limit: undefined };
+    const match = /^(?:(\d+)\s*\/\s*)?(\d+)\s*(s|m|h|d)$/.exec(trimmed);
+    if (!match)
+        return { ok: false, problem: `"${text}" is not a rate limit: ${FORMAT_HELP}` };
+    const count = match[1] === undefined ? 1 : Number(match[1]);
+    const windowMs = Number(match[2]) * UNIT_MS[match[3]];
+    if (count === 0)
+        return { ok: true, limit: undefined };
+    if (count > 1000)
+        return { ok: false, problem: `"${text}": at most 1000 runs per window (${FORMAT_HELP})` };
+    if (windowMs === 0)
+        return { ok: false, problem: `"${text}": the window must be longer than 0 (${FORMAT_HELP})` };
+    if (windowMs > MAX_WINDOW_MS)
+        return { ok: false, problem: `"${text}": the window may be at most 30d (${FORMAT_HELP})` };
+    return { ok: true, limit: { count, windowMs, text: `${count}/${match[2]}${match[3]}` } };
+}
+
 ;// CONCATENATED MODULE: ./src/config/settings.ts
+
 
 
 
 const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'];
 const TRANSACTION_MODES = ['all', 'per-file'];
+/** The outcomes an alert can be sent for: a run's status, or `refused` for a refused manual run. */
+const NOTIFY_OUTCOMES = [
+    'failed',
+    'rolled-back',
+    'success',
+    'refused',
+    'cancelled',
+    'nothing-to-do',
+];
 const BACKUP_MODES = ['required', 'optional', 'off'];
 /** Every input by its action.yml name: the one list the CLI flags and the action reader share. */
 const INPUT_NAMES = [
@@ -23960,6 +24533,10 @@ const INPUT_NAMES = [
     'until',
     'comment',
     'github-token',
+    'allowed-roles',
+    'rate-limit',
+    'notify-webhook-url',
+    'notify-on',
 ];
 const blankToUndefined = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 /** An input left blank counts as not given (GitHub passes every declared input, empty when unset). */
@@ -24066,7 +24643,35 @@ const schema = object({
     until: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
     comment: settings_boolean(true),
     'github-token': input(optional(schemas_string().check(_trim()))),
+    'allowed-roles': input(schemas_default(schemas_string()
+        .check(refine((v) => commaList(v).length > 0 && commaList(v).every((r) => /^[a-z0-9][a-z0-9 _-]*$/.test(r)), 'must be a comma-separated list of repository roles, e.g. admin,maintain (role names as GitHub gives them: admin, maintain, write, triage, read, or a custom role)')), 'admin,maintain')),
+    'rate-limit': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
+        const parsed = parseRateLimit(value);
+        if (!parsed.ok)
+            ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
+    })), '1/10m')),
+    'notify-webhook-url': input(optional(schemas_string().check(_trim(), 
+    // The URL itself is a secret: the message never quotes it.
+    refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), {
+        error: 'is not an http(s) URL: give the incoming webhook URL of your Slack or Teams channel, from a secret',
+    })))),
+    'notify-on': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
+        const unknown = commaList(value).filter((v) => !NOTIFY_OUTCOMES.includes(v));
+        if (unknown.length > 0 || commaList(value).length === 0)
+            ctx.addIssue({
+                code: 'custom',
+                message: `${unknown.length ? `"${unknown.join(', ')}" is not accepted` : 'is empty'}: use a comma-separated list of ${NOTIFY_OUTCOMES.join(', ')}`,
+                input: value,
+            });
+    })), 'failed,rolled-back')),
 });
+/** "admin, Maintain" → ["admin", "maintain"]: role names and outcomes compare in lower case. */
+function commaList(text) {
+    return text
+        .split(',')
+        .map((item) => item.trim().toLowerCase())
+        .filter(Boolean);
+}
 /**
  * Turns raw inputs into Settings, or throws one error listing every bad input with what is accepted.
  * Nothing here touches the network or the database.
@@ -24126,6 +24731,10 @@ function parseSettings(raw, context = {}) {
         until: timestamp(v.until),
         comment: v.comment,
         githubToken: v['github-token'],
+        allowedRoles: commaList(v['allowed-roles']),
+        rateLimit: parseRateLimit(v['rate-limit']).limit,
+        notifyWebhookUrl: v['notify-webhook-url'],
+        notifyOn: commaList(v['notify-on']),
     };
 }
 class SettingsError extends Error {
@@ -24190,49 +24799,9 @@ function scrubberForInputs(raw) {
     for (const secret of secretsOfDatabaseUrl(raw['database-url']))
         scrubber.add(secret);
     scrubber.add(raw['github-token']?.trim());
+    // The whole webhook URL is the credential (Slack's and Teams' carry their token in the path).
+    scrubber.add(raw['notify-webhook-url']?.trim());
     return scrubber;
-}
-
-;// CONCATENATED MODULE: ./src/engine/events.ts
-/**
- * Hands each event to every listener. A listener never delays or fails the run: it is called
- * without being awaited, and what it throws or rejects with is logged once by `onListenerError`.
- * `settled()` waits for the listeners' pending work (for the entry point, before it exits).
- */
-class StageEvents {
-    onListenerError;
-    listeners = [];
-    pending = new Set();
-    constructor(onListenerError = () => { }) {
-        this.onListenerError = onListenerError;
-    }
-    on(listener) {
-        this.listeners.push(listener);
-        return this;
-    }
-    emit(event) {
-        for (const listener of this.listeners) {
-            let outcome;
-            try {
-                outcome = listener(event);
-            }
-            catch (error) {
-                this.onListenerError(error);
-                continue;
-            }
-            if (outcome instanceof Promise) {
-                const tracked = outcome
-                    .catch(this.onListenerError)
-                    .finally(() => this.pending.delete(tracked));
-                this.pending.add(tracked);
-            }
-        }
-    }
-    /** Resolves when every listener's work started so far has finished (never rejects). */
-    async settled() {
-        while (this.pending.size > 0)
-            await Promise.allSettled([...this.pending]);
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/github/board.ts
@@ -24273,7 +24842,7 @@ function commentBoardFor(settings, run, env, scrubber, log, options = {}) {
     const load = () => {
         if (loaded)
             return loaded;
-        loaded = Promise.all(/* import() */[__nccwpck_require__.e(359), __nccwpck_require__.e(676)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2676))
+        loaded = Promise.all(/* import() */[__nccwpck_require__.e(359), __nccwpck_require__.e(429)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6429))
             .then(({ CommentBoard }) => new CommentBoard({
             token: settings.githubToken,
             apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
@@ -24336,6 +24905,269 @@ function commentBoardFor(settings, run, env, scrubber, log, options = {}) {
 function nothingToReport(event) {
     return ((event.type === 'run-started' && event.pending.length === 0) ||
         (event.type === 'run-finished' && event.result.status === 'nothing-to-do'));
+}
+
+;// CONCATENATED MODULE: ./src/github/permission.ts
+/** One call, with one retry for a 5xx or a dropped connection: a manual run waits at most ~25 s here. */
+const TIMEOUT_MS = 10_000;
+const ATTEMPTS = 2;
+const RETRY_DELAY_MS = 1_000;
+/**
+ * The manual-run guard's view of GitHub: `GET /repos/{owner}/{repo}/collaborators/{user}/permission`
+ * through our client (loaded on the first call, so runs that are not manual never evaluate it).
+ * Every way of not getting an answer throws, and the guard refuses the run: no token, no
+ * repository, an API error, a timeout.
+ */
+function permissionReaderFor(token, run, env, signal) {
+    return async (user) => {
+        const [owner, repo] = (run.repository ?? '').split('/');
+        if (!token)
+            throw new Error('no github-token was given');
+        if (!owner || !repo)
+            throw new Error('GITHUB_REPOSITORY is not set');
+        const { GitHubApi } = await Promise.all(/* import() */[__nccwpck_require__.e(359), __nccwpck_require__.e(943)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8943));
+        const api = new GitHubApi({
+            token,
+            baseUrl: env.GITHUB_API_URL || 'https://api.github.com',
+            timeoutMs: TIMEOUT_MS,
+            attempts: ATTEMPTS,
+            baseDelayMs: RETRY_DELAY_MS,
+            signal: signal ?? new AbortController().signal,
+        });
+        const { data } = await api.call('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { owner, repo, username: user });
+        if (typeof data?.permission !== 'string')
+            throw new Error('GitHub answered without a permission');
+        const permission = { permission: data.permission };
+        if (typeof data.role_name === 'string' && data.role_name)
+            permission.roleName = data.role_name;
+        return permission;
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/alert.ts
+
+/** Longest error quoted: a chat message is a pointer to the run, not the report. */
+const MAX_ERROR = 600;
+/** Versions listed before "and N more". */
+const MAX_VERSIONS = 20;
+/** The outcome an alert is about: a refused manual run is `refused`, otherwise the run's status. */
+function alertOutcome(result) {
+    return result.refusal ? 'refused' : result.status;
+}
+const HEADLINE = {
+    success: (r) => `✅ ${r.command} succeeded${r.applied.length ? `: ${plural(r.applied.length, 'migration')} applied` : ''}`,
+    'nothing-to-do': (r) => `💤 ${r.command}: nothing to do`,
+    failed: (r) => `❌ ${r.command} failed`,
+    'rolled-back': (r) => r.command === 'rollback'
+        ? `↩️ rollback: ${r.rollback?.reverted.length ?? 0} reverted`
+        : `↩️ ${r.command} failed and was rolled back`,
+    cancelled: (r) => `⏹️ ${r.command} cancelled`,
+    refused: (r) => `⛔ manual ${r.command} refused`,
+};
+/** What the message says, whatever its format. */
+function alertMessage(result, context) {
+    const outcome = alertOutcome(result);
+    const facts = [];
+    const add = (name, value) => {
+        if (value)
+            facts.push({ name, value });
+    };
+    add('Environment', result.environment);
+    add('Outcome', outcome);
+    add('Repository', context.repository);
+    add('Actor', context.actor && `${context.actor}${context.eventName ? ` (${context.eventName})` : ''}`);
+    add('Reason', context.reason);
+    if (result.refusal) {
+        const r = result.refusal;
+        add('Role', r.role ?? 'unknown');
+        add('Allowed roles', r.allowedRoles.join(', '));
+        add('Next allowed run', r.nextAllowedAt);
+    }
+    add('Failing file', failingFile(result));
+    if (outcome !== 'success' && outcome !== 'nothing-to-do')
+        add('Error', result.error && (0,secrets/* cut */.J)(oneLine(result.error.message), MAX_ERROR));
+    if (!result.refusal)
+        add('Applied', versions(result.applied));
+    const reverted = result.rollback?.reverted ?? [];
+    if (reverted.length)
+        add('Rolled back', versions(reverted));
+    else if (outcome === 'rolled-back')
+        add('Rolled back', versions(result.migrations.filter((m) => m.status === 'rolled-back').map((m) => m.version)));
+    if (result.rollback?.nextStep)
+        add('Next step', (0,secrets/* cut */.J)(oneLine(result.rollback.nextStep), MAX_ERROR));
+    return {
+        outcome,
+        title: `Migration guard · ${result.environment} · ${HEADLINE[outcome](result)}`,
+        facts,
+        runUrl: result.runUrl,
+    };
+}
+/** The webhook body for `format`. */
+function renderAlert(result, context, format) {
+    const message = alertMessage(result, context);
+    return format === 'teams' ? teamsCard(message) : slackText(message);
+}
+function slackText(m) {
+    const lines = [`*${slack(m.title)}*`, ...m.facts.map((f) => `*${f.name}:* ${slack(f.value)}`)];
+    if (m.runUrl)
+        lines.push(`<${slack(m.runUrl)}|View the run>`);
+    return { text: lines.join('\n') };
+}
+/** Slack's mrkdwn control characters, escaped as Slack documents (only these three). */
+function slack(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function teamsCard(m) {
+    const bad = m.outcome !== 'success' && m.outcome !== 'nothing-to-do';
+    return {
+        type: 'message',
+        attachments: [
+            {
+                contentType: 'application/vnd.microsoft.card.adaptive',
+                contentUrl: null,
+                content: {
+                    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+                    type: 'AdaptiveCard',
+                    version: '1.4',
+                    body: [
+                        {
+                            type: 'TextBlock',
+                            text: m.title,
+                            weight: 'Bolder',
+                            size: 'Medium',
+                            wrap: true,
+                            ...(bad && { color: 'Attention' }),
+                        },
+                        { type: 'FactSet', facts: m.facts.map((f) => ({ title: f.name, value: f.value })) },
+                    ],
+                    ...(m.runUrl && { actions: [{ type: 'Action.OpenUrl', title: 'View the run', url: m.runUrl }] }),
+                },
+            },
+        ],
+    };
+}
+function failingFile(result) {
+    const error = result.error;
+    const failed = result.migrations.find((m) => m.status === 'failed' || m.status === 'partially-applied');
+    const file = error?.file ?? failed?.error?.file ?? failed?.file;
+    if (!file)
+        return undefined;
+    const line = error?.file ? error.line : failed?.error?.line;
+    return line ? `${file}:${line}` : file;
+}
+function versions(list) {
+    if (list.length === 0)
+        return 'none';
+    const shown = list.slice(0, MAX_VERSIONS).join(', ');
+    return list.length > MAX_VERSIONS ? `${shown} and ${list.length - MAX_VERSIONS} more` : shown;
+}
+function oneLine(text) {
+    return text.replace(/\s*\r?\n\s*/g, ' ').trim();
+}
+function plural(n, word) {
+    return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+// EXTERNAL MODULE: ./src/proxy.ts
+var src_proxy = __nccwpck_require__(8903);
+;// CONCATENATED MODULE: ./src/notify/webhook.ts
+
+class WebhookError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'WebhookError';
+    }
+}
+async function postJson(url, body, options) {
+    const deadline = AbortSignal.timeout(options.timeoutMs);
+    const started = Date.now();
+    const text = JSON.stringify(body);
+    const send = await fetchFor(url);
+    for (let attempt = 1;; attempt++) {
+        let problem;
+        let retryable;
+        try {
+            const response = await send(url, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json; charset=utf-8' },
+                body: text,
+                signal: deadline,
+                redirect: 'error',
+            });
+            // Read (and so release) the body; Slack explains a refusal in it ("invalid_payload").
+            const answer = (await response.text().catch(() => '')).trim().slice(0, 200);
+            if (response.ok)
+                return { status: response.status, attempts: attempt };
+            problem = `the webhook answered HTTP ${response.status}${answer ? ` (${answer.replace(/\s+/g, ' ')})` : ''}`;
+            retryable = response.status >= 500;
+        }
+        catch (error) {
+            if (deadline.aborted)
+                throw new WebhookError(`the webhook did not answer within ${Math.round(options.timeoutMs / 1000)} s`);
+            const cause = error.cause;
+            problem = `the webhook could not be reached (${cause?.code ?? cause?.message ?? error.message})`;
+            retryable = true;
+        }
+        const left = options.timeoutMs - (Date.now() - started);
+        if (attempt >= 2 || !retryable || left <= options.retryDelayMs)
+            throw new WebhookError(attempt >= 2 ? `${problem}, again on the retry` : problem);
+        // Not unref'd: the run is awaiting it, and an unref'd timer alone would let the process exit.
+        await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
+    }
+}
+/**
+ * Node's fetch, or behind the runner's HTTP(S) proxy (self-hosted runners) undici's through it, as
+ * our GitHub client does; undici is loaded only then.
+ */
+async function fetchFor(url) {
+    const proxy = (0,src_proxy/* proxyFor */.i)(new URL(url));
+    if (!proxy)
+        return fetch;
+    const undici = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
+    const dispatcher = new undici.ProxyAgent(proxy);
+    return ((target, init) => undici.fetch(target, { ...init, dispatcher }));
+}
+
+;// CONCATENATED MODULE: ./src/notify/index.ts
+
+
+
+/** How long a run may spend on its alert, retry included. */
+const ALERT_TIMEOUT_MS = 10_000;
+const notify_RETRY_DELAY_MS = 1_000;
+/**
+ * Teams' webhooks: Workflows (Power Automate: *.logic.azure.com, *.powerplatform.com) take only
+ * Adaptive Cards; legacy connectors (*.webhook.office.com) take them too. Every other host gets
+ * Slack's `{"text": …}`, which Slack-compatible webhooks share.
+ */
+function alertFormatFor(webhookUrl) {
+    const host = new URL(webhookUrl).hostname.toLowerCase();
+    const teams = ['.webhook.office.com', '.logic.azure.com', '.powerplatform.com', '.powerautomate.com'];
+    return teams.some((suffix) => host.endsWith(suffix)) ? 'teams' : 'slack';
+}
+/**
+ * Sends the run's alert when `notify-webhook-url` is set and the outcome is in `notify-on`. Never
+ * throws and never changes the outcome: a webhook that fails or does not answer in time is a
+ * warning. The payload is scrubbed here, at the sink, and nothing logged names the URL.
+ */
+async function notifyRun(settings, result, context, logger, scrubber) {
+    const url = settings.notifyWebhookUrl;
+    if (!url)
+        return;
+    const outcome = alertOutcome(result);
+    if (!settings.notifyOn.includes(outcome)) {
+        logger.debug(`No alert: ${outcome} is not in notify-on (${settings.notifyOn.join(', ')})`);
+        return;
+    }
+    try {
+        const format = alertFormatFor(url);
+        const payload = scrubber.scrubValue(renderAlert(result, context, format));
+        const sent = await postJson(url, payload, { timeoutMs: ALERT_TIMEOUT_MS, retryDelayMs: notify_RETRY_DELAY_MS });
+        logger.info(`Alert sent (${outcome}, ${format === 'teams' ? 'Teams Adaptive Card' : 'Slack-style text'}${sent.attempts > 1 ? ', on the retry' : ''})`);
+    }
+    catch (error) {
+        logger.warn(`The alert (${outcome}) could not be sent to notify-webhook-url: ${scrubber.scrub(errorMessage(error))}. The migration's outcome is not affected.`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/report/annotations.ts
@@ -24430,8 +25262,6 @@ function capped(list, max) {
     return kept;
 }
 
-// EXTERNAL MODULE: ./src/report/markdown.ts
-var report_markdown = __nccwpck_require__(4285);
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 
 /** GitHub refuses a step summary larger than this. */
@@ -24483,6 +25313,7 @@ function renderSummary(result) {
             `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
         ],
         [(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(result.message, MAX_MESSAGE))],
+        result.refusal ? refusalSection(result.refusal) : [],
         countsTable(result),
         factsTable(result),
         errorSection(result),
@@ -24509,6 +25340,32 @@ function renderSummary(result) {
         .map((s) => s.join('\n'))
         .join('\n\n')}\n`;
     return (0,report_markdown/* fitToSize */.u4)(markdown, SUMMARY_BUDGET_BYTES, (kept) => `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`);
+}
+/** A refused manual run: who, the role they have, the roles allowed, or when the next run is allowed. */
+function refusalSection(refusal) {
+    const rows = [
+        ['Who', `${refusal.actor} (${refusal.event})`],
+        ['Their role', refusal.role ?? 'could not be read'],
+        ['Allowed roles', refusal.allowedRoles.join(', ')],
+        ['Reason given', refusal.reason ?? 'none'],
+        ['Rate limit', refusal.rateLimit],
+        ['Next run allowed from', refusal.nextAllowedAt],
+        [
+            'Audit log',
+            refusal.recorded
+                ? 'refusal recorded'
+                : 'the refusal could NOT be recorded (the warning in the log says why): it stands all the same',
+        ],
+    ];
+    return [
+        '### ⛔ Manual run refused: nothing was run',
+        '',
+        '| | |',
+        '|---|---|',
+        ...rows
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `| ${k} | ${(0,report_markdown/* escapeCell */.kq)((0,report_markdown/* clip */.$Q)(v, MAX_CELL))} |`),
+    ];
 }
 function countsTable(result) {
     if (!COUNTED_COMMANDS.has(result.command))
@@ -24771,6 +25628,8 @@ function describeLock(lock) {
 
 
 
+
+
 const coreLogger = {
     info: (m) => info(m),
     warn: (m) => warning(m),
@@ -24793,9 +25652,13 @@ async function run() {
     }
     catch (error) {
         const message = scrubber.scrub(error.message);
+        const result = invalidInputResult(message);
         setOutput('status', 'failed');
         setOutput('changed', 'false');
-        await writeSummary(invalidInputResult(message));
+        // A report even so: a fan-out's status board shows this target's error, not "no report".
+        const requested = raw['report-path']?.trim();
+        await writeReport(result, requested || (await defaultReportPath('unknown', 'invalid-inputs')));
+        await writeSummary(result);
         setFailed(message);
         return;
     }
@@ -24813,25 +25676,49 @@ async function run() {
         signal: stop.signal,
         scrubber,
         events,
+        // The manual-run guard: GitHub is asked only for workflow_dispatch and repository_dispatch runs.
+        permissions: permissionReaderFor(settings.githubToken, runContext, process.env, stop.signal),
     });
     stop.dispose();
-    const reportPath = (0,external_node_path_namespaceObject.resolve)(settings.reportPath ??
-        (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `migration-guard-${settings.environment}-${settings.command}.json`));
+    await writeReport(result, settings.reportPath ?? (await defaultReportPath(settings.environment, settings.command)));
+    publishOutputs(result);
+    await writeSummary(result);
+    annotate(result);
+    // Last, and bounded (side by side): a GitHub API or a webhook that never answers cannot hold the job.
+    await Promise.all([
+        board?.finish(COMMENT_WAIT_MS),
+        notifyRun(settings, result, {
+            actor: runContext.triggeringActor || runContext.actor,
+            eventName: runContext.eventName,
+            repository: runContext.repository,
+            reason: settings.reason,
+        }, logger, scrubber),
+    ]);
+    if (result.status !== 'success' && result.status !== 'nothing-to-do')
+        setFailed(result.message);
+}
+/**
+ * Under RUNNER_TEMP on a runner. Outside one, a private folder of its own (mkdtemp, 0700), not a
+ * name in the shared temp folder that any local user could have put a symlink at.
+ */
+async function defaultReportPath(environment, command) {
+    const name = `migration-guard-${environment}-${command}.json`;
+    if (process.env.RUNNER_TEMP)
+        return (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP, name);
+    // A temp folder that cannot be written: the working directory (the write reports its own failure).
+    return (0,external_node_path_namespaceObject.join)(await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'migration-guard-')).catch(() => process.cwd()), name);
+}
+/** The JSON report (the run's result, already scrubbed) and the `report-path` output. */
+async function writeReport(result, path) {
+    const reportPath = (0,external_node_path_namespaceObject.resolve)(path);
     try {
         await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(reportPath), { recursive: true });
-        await (0,promises_namespaceObject.writeFile)(reportPath, `${JSON.stringify(result, null, 2)}\n`);
+        await (0,promises_namespaceObject.writeFile)(reportPath, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
         setOutput('report-path', reportPath);
     }
     catch (error) {
         warning(`Could not write the JSON report to ${reportPath}: ${error.message}`);
     }
-    publishOutputs(result);
-    await writeSummary(result);
-    annotate(result);
-    // Last, and bounded: a GitHub API that never answers cannot hold the job.
-    await board?.finish(COMMENT_WAIT_MS);
-    if (result.status !== 'success' && result.status !== 'nothing-to-do')
-        setFailed(result.message);
 }
 /** How long the run waits, at its end, for the pull request comment's last update. */
 const COMMENT_WAIT_MS = 10_000;
@@ -24892,6 +25779,44 @@ function annotate(result) {
     catch (error) {
         warning(`Could not write the annotations: ${error.message}`);
     }
+}
+
+
+/***/ }),
+
+/***/ 8903:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   i: () => (/* binding */ proxyFor)
+/* harmony export */ });
+/**
+ * The HTTP(S) proxy of self-hosted runners, read as @actions/http-client reads it: shared by our
+ * GitHub client (github/api.ts) and the alert sender (notify/webhook.ts).
+ */
+/** The proxy URL for `target` under the runner's proxy variables, or undefined to go direct. */
+function proxyFor(target, env = process.env) {
+    const https = target.protocol === 'https:';
+    const proxy = https ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy || env.HTTP_PROXY;
+    if (!proxy)
+        return undefined;
+    const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+    if (host === 'localhost' || host.startsWith('127.') || host === '::1')
+        return undefined;
+    const port = target.port || (https ? '443' : '80');
+    const noProxy = (env.no_proxy || env.NO_PROXY || '').split(',').map((e) => e.trim().toLowerCase());
+    const bypassed = noProxy.filter(Boolean).some((entry) => {
+        if (entry === '*')
+            return true;
+        const [name, entryPort] = entry.split(':');
+        if (entryPort && entryPort !== port)
+            return false;
+        const bare = name.replace(/^\*?\./, '');
+        return host === bare || host.endsWith(`.${bare}`);
+    });
+    if (bypassed)
+        return undefined;
+    return /^https?:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
 }
 
 

@@ -1,12 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { runCommand } from './commands/index.js';
+import { aggregateMain } from './commands/aggregate.js';
 import { cancelOnSignals } from './cancel.js';
 import { runContextFromEnv } from './config/run-context.js';
 import { scrubberForInputs } from './config/run-scrubber.js';
 import { COMMANDS, INPUT_NAMES, parseSettings, type InputName, type RawInputs } from './config/settings.js';
 import type { Logger } from './logger.js';
 import { scrubbingLogger } from './logger.js';
+import { notifyRun } from './notify/index.js';
 import { renderText } from './report/text.js';
 import { isUsageError, lintCommand } from './commands/lint.js';
 import { parseLintSettings } from './config/settings.js';
@@ -16,6 +18,8 @@ import { countsLine, findingLine } from './lint/format.js';
 const USAGE = `Usage: migration-guard <command> [--flag value ...]
 
 Commands: ${COMMANDS.join(', ')}
+          aggregate: one status board from many targets' JSON reports; needs no database
+          (migration-guard aggregate --help)
 
 Flags (the same names as the action's inputs):
   --database-url URL        required (except for lint); or set DATABASE_URL
@@ -39,6 +43,9 @@ Flags (the same names as the action's inputs):
   --confirm-restore DB      rollback --strategy restore: the database name, confirming the restore
   --report-path FILE        write the JSON report here (audit: its exports go beside it)
   --reason TEXT             why this run was started (recorded in the audit log)
+  --notify-webhook-url URL  send one message per run to this Slack/Teams incoming webhook
+  --notify-on OUTCOMES      which outcomes send one (default failed,rolled-back; also success,
+                            refused, cancelled, nothing-to-do)
   --since WHEN, --until WHEN
                             audit: the exported range (2026-01-31, 2026-01-31T12:00Z, 7d, 12h)
   --lint LEVEL              error (default) | warning | off: findings at this level fail plan and lint
@@ -50,7 +57,8 @@ lint prints one line per finding (file:line:column severity rule message) and ne
 Exit codes: 0 success or nothing to do, 1 the run failed or was cancelled, 2 bad usage.`;
 
 const BOOLEAN_FLAGS = new Set<InputName>(['allow-out-of-order']);
-const ACTION_ONLY = new Set(['command', 'comment', 'github-token']);
+// The manual-run guard is the action's: it reads the repository role of whoever started a workflow.
+const ACTION_ONLY = new Set(['command', 'comment', 'github-token', 'allowed-roles', 'rate-limit']);
 
 export function parseArgs(argv: string[]): { raw: RawInputs; json: boolean; help: boolean } {
   const raw: RawInputs = {};
@@ -99,6 +107,8 @@ const stderrLogger: Logger = {
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // Reads report files only: none of the database flags, settings or scrubbing of a run apply.
+  if (argv[0] === 'aggregate') return aggregateMain(argv.slice(1), env);
   let parsed;
   try {
     parsed = parseArgs(argv);
@@ -126,15 +136,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const logger = scrubbingLogger(stderrLogger, scrubber.scrub);
   const stop = cancelOnSignals(logger);
+  const run = runContextFromEnv(env);
   // Scrubbed (then its statements cut) by runCommand: the report and stdout are written from it as it is.
-  const result = await runCommand({
-    settings,
-    logger,
-    run: runContextFromEnv(env),
-    signal: stop.signal,
-    scrubber,
-  });
+  const result = await runCommand({ settings, logger, run, signal: stop.signal, scrubber });
   stop.dispose();
+  await notifyRun(
+    settings,
+    result,
+    {
+      actor: run.triggeringActor || run.actor,
+      eventName: run.eventName,
+      repository: run.repository,
+      reason: settings.reason,
+    },
+    logger,
+    scrubber,
+  );
   if (settings.reportPath) {
     const path = resolve(settings.reportPath);
     await mkdir(dirname(path), { recursive: true });

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { cancelOnSignals } from './cancel.js';
@@ -11,10 +11,13 @@ import { parseLintSettings, parseSettings, type RawInputs } from './config/setti
 import { lintCommand } from './commands/lint.js';
 import { GuardError } from './errors.js';
 import { countsLine, findingLine } from './lint/format.js';
+import type { LintReport } from './lint/types.js';
 import { StageEvents } from './engine/events.js';
 import type { RunResult } from './engine/result.js';
 import { commentBoardFor } from './github/board.js';
+import { permissionReaderFor } from './github/permission.js';
 import { scrubbingLogger, type Logger } from './logger.js';
+import { notifyRun } from './notify/index.js';
 import { renderAnnotations } from './report/annotations.js';
 import { renderSummary } from './report/summary.js';
 import { TOOL_VERSION } from './version.js';
@@ -41,9 +44,13 @@ export async function run(): Promise<void> {
     settings = parseSettings(raw, { eventName: runContext.eventName });
   } catch (error) {
     const message = scrubber.scrub((error as Error).message);
+    const result = invalidInputResult(message);
     core.setOutput('status', 'failed');
     core.setOutput('changed', 'false');
-    await writeSummary(invalidInputResult(message));
+    // A report even so: a fan-out's status board shows this target's error, not "no report".
+    const requested = raw['report-path']?.trim();
+    await writeReport(result, requested || (await defaultReportPath('unknown', 'invalid-inputs')));
+    await writeSummary(result);
     core.setFailed(message);
     return;
   }
@@ -62,29 +69,58 @@ export async function run(): Promise<void> {
     signal: stop.signal,
     scrubber,
     events,
+    // The manual-run guard: GitHub is asked only for workflow_dispatch and repository_dispatch runs.
+    permissions: permissionReaderFor(settings.githubToken, runContext, process.env, stop.signal),
   });
   stop.dispose();
 
-  const reportPath = resolve(
-    settings.reportPath ??
-      join(
-        process.env.RUNNER_TEMP || tmpdir(),
-        `migration-guard-${settings.environment}-${settings.command}.json`,
-      ),
+  await writeReport(
+    result,
+    settings.reportPath ?? (await defaultReportPath(settings.environment, settings.command)),
   );
+  publishOutputs(result);
+  await writeSummary(result);
+  annotate(result);
+  // Last, and bounded (side by side): a GitHub API or a webhook that never answers cannot hold the job.
+  await Promise.all([
+    board?.finish(COMMENT_WAIT_MS),
+    notifyRun(
+      settings,
+      result,
+      {
+        actor: runContext.triggeringActor || runContext.actor,
+        eventName: runContext.eventName,
+        repository: runContext.repository,
+        reason: settings.reason,
+      },
+      logger,
+      scrubber,
+    ),
+  ]);
+  if (result.status !== 'success' && result.status !== 'nothing-to-do') core.setFailed(result.message);
+}
+
+/**
+ * Under RUNNER_TEMP on a runner. Outside one, a private folder of its own (mkdtemp, 0700), not a
+ * name in the shared temp folder that any local user could have put a symlink at.
+ */
+async function defaultReportPath(environment: string, command: string): Promise<string> {
+  const name = `migration-guard-${environment}-${command}.json`;
+  if (process.env.RUNNER_TEMP) return join(process.env.RUNNER_TEMP, name);
+  // A temp folder that cannot be written: the working directory (the write reports its own failure).
+  return join(await mkdtemp(join(tmpdir(), 'migration-guard-')).catch(() => process.cwd()), name);
+}
+
+/** The JSON report (the run's result, already scrubbed) and the `report-path` output. */
+async function writeReport(result: RunResult | LintReport, path: string): Promise<void> {
+  const reportPath = resolve(path);
   try {
     await mkdir(dirname(reportPath), { recursive: true });
-    await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`);
+    await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
     core.setOutput('report-path', reportPath);
   } catch (error) {
     core.warning(`Could not write the JSON report to ${reportPath}: ${(error as Error).message}`);
   }
-  publishOutputs(result);
-  await writeSummary(result);
-  annotate(result);
-  // Last, and bounded: a GitHub API that never answers cannot hold the job.
-  await board?.finish(COMMENT_WAIT_MS);
-  if (result.status !== 'success' && result.status !== 'nothing-to-do') core.setFailed(result.message);
 }
 
 /** How long the run waits, at its end, for the pull request comment's last update. */
@@ -181,16 +217,7 @@ async function runLint(raw: RawInputs): Promise<void> {
   }
   const summary = `lint: ${countsLine(report)} in ${outcome.files} files (fail level ${settings.lint})`;
   core.info(summary);
-  const reportPath = resolve(
-    settings.reportPath ?? join(process.env.RUNNER_TEMP || tmpdir(), 'migration-guard-lint.json'),
-  );
-  try {
-    await mkdir(dirname(reportPath), { recursive: true });
-    await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
-    core.setOutput('report-path', reportPath);
-  } catch (error) {
-    core.warning(`Could not write the JSON report to ${reportPath}: ${(error as Error).message}`);
-  }
+  await writeReport(report, settings.reportPath ?? (await defaultReportPath(settings.environment, 'lint')));
   core.setOutput('status', outcome.exitCode === 0 ? 'success' : 'failed');
   if (outcome.exitCode !== 0) core.setFailed(summary);
 }

@@ -56,6 +56,60 @@ describe.each(testServers())('audit log on $name', (server) => {
   const newDb = databasesFor(server);
   const tempDir = tempDirsFor();
 
+  it('writes each committed file as it happens, while the run goes on (live, from the stage events)', async () => {
+    const db = await newDb();
+    // The sequence makes file 2 wait for a lock only in the real pass, not in the rehearsal.
+    const dir = migrationsDir({ '0_seq.sql': 'create sequence flaky;' });
+    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    addFiles(dir, {
+      '1_a.sql': 'create table a (id int);',
+      '2_wait.sql': "select pg_advisory_xact_lock(4242) where nextval('flaky') >= 2;",
+    });
+    await withPg(db.url, async (holder) => {
+      await holder.query('select pg_advisory_lock(4242)');
+      let settled = false;
+      const run = runGuard('apply', db.url, dir, {
+        'transaction-mode': 'per-file',
+        'lock-timeout': '300ms',
+        'lock-retries': '30',
+      }).finally(() => (settled = true));
+      // File 1 and the first lock retry reach the log while file 2 still waits for the lock.
+      let live: Array<{ event: string; version: string | null }> = [];
+      for (let i = 0; i < 400 && !live.some((r) => r.event === 'lock-retry'); i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        live = await query(
+          db.url,
+          "select event, version from migration_guard.audit_log where run_id is distinct from 1 and event <> 'run-ended' order by id",
+        ).then(
+          (rows) => rows as typeof live,
+          () => [],
+        );
+      }
+      expect(settled).toBe(false);
+      expect(live.map((r) => r.event)).toEqual(expect.arrayContaining(['migration-applied', 'lock-retry']));
+      expect(live.find((r) => r.event === 'migration-applied')).toEqual({
+        event: 'migration-applied',
+        version: '1',
+      });
+      await holder.query('select pg_advisory_unlock(4242)');
+      expect((await run).result.status).toBe('success');
+    });
+    const rows = await auditRows(db.url);
+    const second = rows.slice(rows.map((r) => r.event).lastIndexOf('run-started'));
+    // Written once each: the rows that went out live are not repeated from the result.
+    expect(second.filter((r) => r.event !== 'lock-retry').map((r) => [r.event, r.version])).toEqual([
+      ['run-started', null],
+      ['migration-applied', '1'],
+      ['migration-applied', '2'],
+      ['run-ended', null],
+    ]);
+    expect(second.filter((r) => r.event === 'lock-retry').length).toBeGreaterThan(0);
+    const verified = await runGuard('audit', db.url, dir, {
+      'report-path': join(tempDir('mg-audit-'), 'r.json'),
+    });
+    expect(verified.result.audit?.valid).toBe(true);
+  });
+
   it('records a successful apply as run started, one row per applied file and run ended, in one valid chain', async () => {
     const db = await newDb();
     const dir = migrationsDir({

@@ -8,9 +8,10 @@ import { spawnSync } from 'node:child_process';
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { isAbsolute, join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import {
   databaseState,
   freshDatabase,
@@ -20,6 +21,7 @@ import {
   databasesFor,
 } from '../helpers/db.js';
 import { freePort, tempDirsFor } from '../helpers/temp.js';
+import { parseOutputs } from '../helpers/github-output.js';
 
 const ROOT = process.cwd();
 const ACTION = join(ROOT, 'dist', 'index.js');
@@ -75,32 +77,6 @@ function baseEnv(home: string): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home };
 }
 
-/** GITHUB_OUTPUT as @actions/core writes it: `name<<DELIMITER`, value lines, `DELIMITER`. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  let i = 0;
-  while (i < lines.length) {
-    const line = lines[i++];
-    if (line === '') continue;
-    const heredoc = /^([^<=]+)<<(.+)$/.exec(line);
-    if (heredoc) {
-      const [, name, delimiter] = heredoc;
-      const value: string[] = [];
-      while (i < lines.length && lines[i] !== delimiter) value.push(lines[i++]);
-      if (i >= lines.length)
-        throw new Error(`GITHUB_OUTPUT: value of "${name}" is not terminated by ${delimiter}`);
-      i++;
-      outputs[name] = value.join('\n');
-      continue;
-    }
-    const simple = /^([^=]+)=(.*)$/.exec(line);
-    if (!simple) throw new Error(`GITHUB_OUTPUT: unexpected line ${JSON.stringify(line)}`);
-    outputs[simple[1]] = simple[2];
-  }
-  return outputs;
-}
-
 const unescapeData = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
 const unescapeProperty = (s: string) => unescapeData(s.replace(/%3A/g, ':').replace(/%2C/g, ','));
 
@@ -127,6 +103,8 @@ interface ActionOptions {
   cwd?: string;
   eventName?: string;
   event?: unknown;
+  /** Run without RUNNER_TEMP (a local run of the action's entry point). */
+  noRunnerTemp?: boolean;
 }
 
 /** Runs `node dist/index.js` as the runner would, with `inputs` keyed by their action.yml names. */
@@ -159,6 +137,7 @@ async function runAction(
     GITHUB_WORKSPACE: cwd,
     RUNNER_TEMP: runnerTemp,
   };
+  if (options.noRunnerTemp) delete env.RUNNER_TEMP;
   // Backups are their own test below; elsewhere they would tie results to this machine's pg_dump.
   for (const [name, value] of Object.entries({ backup: 'off', ...inputs })) {
     if (value !== undefined) env[`INPUT_${name.toUpperCase()}`] = value;
@@ -390,6 +369,23 @@ describe.each(testServers())('the bundled action on $name', (server) => {
     expect(second.summary).toMatch(/nothing to do/);
     expect(JSON.parse(readFileSync(second.outputs['report-path'], 'utf8')).status).toBe('nothing-to-do');
     expect(await databaseState(db.url)).toEqual(before);
+  });
+
+  it('without RUNNER_TEMP the JSON report goes to a private folder of its own (0700), the file 0600', async () => {
+    const db = await newDb();
+    const run = await runAction(
+      { 'database-url': db.url, 'migrations-dir': EXAMPLE },
+      { noRunnerTemp: true },
+    );
+    expect(run.outputs.status).toBe('success');
+    const reportPath = run.outputs['report-path'];
+    const folder = dirname(reportPath);
+    expect(relative(tmpdir(), folder).startsWith('..')).toBe(false);
+    expect(basename(folder)).toMatch(/^migration-guard-.{6}$/);
+    expect(statSync(folder).mode & 0o777).toBe(0o700);
+    expect(statSync(reportPath).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(reportPath, 'utf8')).status).toBe('success');
+    rmSync(folder, { recursive: true, force: true });
   });
 
   it('a failing migration rolls the whole run back: exit 1, status rolled-back, an annotation at file and line, no new tables', async () => {

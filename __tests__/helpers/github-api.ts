@@ -43,6 +43,8 @@ export class FakeGitHub {
     string,
     Array<{ number: number; merged_at: string | null; state: string }>
   >();
+  /** GET /repos/{owner}/{repo}/collaborators/{user}/permission answers, by user (404 for others). */
+  readonly permissions = new Map<string, { permission: string; role_name?: string }>();
   faults: Fault[] = [];
   perPageMax = 100;
   private nextId = 1000;
@@ -116,6 +118,15 @@ export class FakeGitHub {
     let match;
     if (record.method === 'GET' && (match = m(/^\/repos\/[^/]+\/[^/]+\/commits\/([^/]+)\/pulls$/))) {
       return this.send(res, record, 200, this.pullsOfCommit.get(match[1]) ?? []);
+    }
+    if (
+      record.method === 'GET' &&
+      (match = m(/^\/repos\/[^/]+\/[^/]+\/collaborators\/([^/]+)\/permission$/))
+    ) {
+      const user = decodeURIComponent(match[1]);
+      const permission = this.permissions.get(user);
+      if (!permission) return this.send(res, record, 404, { message: 'Not Found' });
+      return this.send(res, record, 200, { ...permission, user: { login: user } });
     }
     if ((match = m(/^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/))) {
       const issue = Number(match[1]);

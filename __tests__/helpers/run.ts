@@ -1,7 +1,9 @@
 import { runCommand } from '../../src/commands/index.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { parseSettings, type RawInputs, type Settings } from '../../src/config/settings.js';
+import type { RunContext } from '../../src/config/run-context.js';
 import type { StageEvents } from '../../src/engine/events.js';
+import type { PermissionReader } from '../../src/guard/policy.js';
 import type { RunResult } from '../../src/engine/result.js';
 import type { Logger } from '../../src/logger.js';
 
@@ -31,7 +33,15 @@ export async function runGuard(
   databaseUrl: string,
   migrationsDir: string,
   extra: RawInputs = {},
-  options: { overrides?: Partial<Settings>; signal?: AbortSignal; events?: StageEvents } = {},
+  options: {
+    overrides?: Partial<Settings>;
+    signal?: AbortSignal;
+    events?: StageEvents;
+    /** Who started the run (default: a local run by jest@test). */
+    run?: RunContext;
+    /** The manual-run guard's permission reader, as the action's entry point gives it. */
+    permissions?: PermissionReader;
+  } = {},
 ): Promise<CapturedRun> {
   const logs: string[] = [];
   const raw: RawInputs = {
@@ -45,9 +55,10 @@ export async function runGuard(
   const result = await runCommand({
     settings,
     logger: capturingLogger(logs),
-    run: { actor: 'jest@test' },
+    run: options.run ?? { actor: 'jest@test' },
     signal: options.signal,
     events: options.events,
+    permissions: options.permissions,
     scrubber: scrubberForInputs(raw),
   });
   return { result, logs };

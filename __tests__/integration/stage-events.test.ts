@@ -67,6 +67,44 @@ describe.each(testServers())('stage events on $name', (server) => {
     ]);
   });
 
+  it('the console log follows the events: one progress line per file, the failure, the rollback', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_one.sql': 'create table one (id int);',
+      '2_two.sql': 'create table two (id int);',
+    });
+    const ok = await runGuard('apply', db.url, dir, {});
+    expect(ok.logs.filter((l) => l.startsWith('info: Applied ') && l.includes('/'))).toEqual([
+      expect.stringMatching(/^info: Applied 1\/2: \S*1_one\.sql \(\d+ ms\)$/),
+      expect.stringMatching(/^info: Applied 2\/2: \S*2_two\.sql \(\d+ ms\)$/),
+    ]);
+    addFiles(dir, { '3_three.sql': 'create table three (id int);\nselect 1/0;' });
+    const failed = await runGuard('apply', db.url, dir, {});
+    expect(failed.result.status).toBe('rolled-back');
+    expect(failed.logs).toContainEqual(
+      expect.stringMatching(/^info: Failed: \S*3_three\.sql:2: division by zero$/),
+    );
+    expect(failed.logs).toContain('info: Rolled back with the failed transaction: 3');
+  });
+
+  it('listeners get every event scrubbed: a password quoted by an error never reaches them', async () => {
+    const db = await newDb();
+    const url = new URL(db.url);
+    const password = 'S3cret-in-an-error-42';
+    const role = `events_${Date.now()}`;
+    await query(db.url, `create role ${role} login superuser password '${password}'`);
+    url.username = role;
+    url.password = password;
+    // The password is in the error message of the failing statement (a cast of it to int).
+    const dir = migrationsDir({ '1_leak.sql': `select '${password}'::int;` });
+    const { events, seen } = recorder();
+    const { result } = await runGuard('apply', url.toString(), dir, {}, { events });
+    expect(result.status).toBe('rolled-back');
+    const failed = seen.find((e) => e.type === 'file-failed');
+    expect(failed).toMatchObject({ error: { message: expect.stringContaining('invalid input syntax') } });
+    expect(JSON.stringify(seen)).not.toContain(password);
+  });
+
   it('a successful per-file run: the rehearsal first, then each file as it commits', async () => {
     const db = await newDb();
     const dir = migrationsDir({

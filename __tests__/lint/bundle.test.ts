@@ -63,7 +63,7 @@ describe('lint from the bundle', () => {
     expect(run.stdout).toMatch(/::error::lint: 1 error, 1 warning, 0 info in 1 files \(fail level error\)/);
     expect(run.outputs).toMatch(/status<<.*\nfailed\n/);
     const report = JSON.parse(
-      readFileSync(join(run.runnerTemp, 'migration-guard-lint.json'), 'utf8'),
+      readFileSync(join(run.runnerTemp, 'migration-guard-default-lint.json'), 'utf8'),
     ) as LintReport;
     expect(report.counts).toEqual({ error: 1, warning: 1, info: 0 });
   });

@@ -45,7 +45,20 @@ const CASES: Case[] = [
       '1_m.sql:1:19 warning constraint-without-not-valid',
       '1_m.sql:3:7 warning constraint-without-not-valid',
     ],
+    safe: ['alter table t add constraint c check (a > 0) not valid;\nalter table t validate constraint c;'],
+  },
+  {
+    rule: 'constraint-without-not-valid',
+    bad: [
+      'alter table t add column u bigint references u (id);\nalter domain positive add constraint c check (value > 0);\nalter domain d add not null;',
+    ],
+    expected: [
+      '1_m.sql:1:35 warning constraint-without-not-valid',
+      '1_m.sql:2:27 warning constraint-without-not-valid',
+      '1_m.sql:3:20 warning constraint-without-not-valid',
+    ],
     safe: [
+      'alter table t add column u bigint;\nalter table t add constraint t_u_fk foreign key (u) references u (id) not valid;\nalter domain positive add constraint c check (value > 0) not valid;\nalter domain positive validate constraint c;',
       'alter table t add constraint f foreign key (u) references u (id) not valid;\nalter table t validate constraint f;\nalter table t add constraint c check (a > 0) not valid;',
     ],
   },
@@ -108,6 +121,15 @@ const CASES: Case[] = [
     rule: 'cluster',
     bad: ['cluster app.t using t_pkey;'],
     expected: ['1_m.sql:1:9 warning cluster'],
+  },
+  {
+    rule: 'reindex-without-concurrently',
+    bad: ['reindex table app.t;\nreindex index i;'],
+    expected: [
+      '1_m.sql:1:15 warning reindex-without-concurrently',
+      '1_m.sql:2:15 warning reindex-without-concurrently',
+    ],
+    safe: ['reindex table concurrently app.t;\nreindex (concurrently) index i;'],
   },
   {
     rule: 'refresh-matview-without-concurrently',
@@ -202,6 +224,19 @@ const CASES: Case[] = [
       '4_m.sql:1:1 error transaction-control',
     ],
     safe: ['select 1;\nsavepoint a;\nrollback to savepoint a;'],
+  },
+  {
+    rule: 'transaction-control',
+    bad: ['select 1;\nbegin;\nselect 2;'],
+    expected: ['1_m.sql:2:1 warning transaction-control', '1_m.sql:2:1 error transaction-control'],
+  },
+  {
+    rule: 'not-null-column-without-default',
+    bad: ['alter table t add column n text not null;'],
+    expected: ['1_m.sql:1:26 warning not-null-column-without-default'],
+    safe: [
+      "alter table t add column n text not null default '';\ncreate table k (a int);\nalter table k add column b int not null;",
+    ],
   },
   {
     rule: 'concurrently-in-transaction',
@@ -334,6 +369,21 @@ describe('lint rules', () => {
     ]);
     const using = await lintSql(['alter table t alter column b type text using b::text;']);
     expect(using.findings[0].message).toMatch(/TYPE text on public\.t rewrites the table/);
+  });
+
+  it('not-null-column-without-default: identity and serial columns fill themselves', async () => {
+    const report = await lintSql([
+      'alter table t add column m bigint not null generated always as identity, add column s bigserial not null;',
+    ]);
+    expect(ofRules(report, 'not-null-column-without-default')).toEqual([]);
+  });
+
+  it('volatile-default: a default calling a function whose volatility is unknown is info, whatever the table size', async () => {
+    const report = await lintSql(['alter table t add column code text default public.next_code();'], {
+      tableStats: () => ({ rows: 5_000_000, bytes: 2 * 1024 ** 3 }),
+    });
+    expect(brief(report)).toEqual(['1_m.sql:1:26 info volatile-default']);
+    expect(report.findings[0].message).toMatch(/public\.next_code\(\), whose volatility is not known here/);
   });
 
   it('has a case for every rule the linter registers (the ignore rules are tested in ignore.test.ts)', () => {

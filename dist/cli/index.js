@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3412);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1786);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3412:
+/***/ 1786:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -6761,7 +6761,30 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: ./src/docs-links.ts
+/**
+ * Where an error's "what to do next" sends the user for more: the README's troubleshooting
+ * entries. One place for the address, so a hint never points at a heading that does not exist
+ * (__tests__/workflows/readme-tables.test.ts checks every topic against the README's headings).
+ */
+const README_URL = 'https://github.com/supabase-migration-guard/supabase-migration-guard/blob/v1/README.md';
+const TROUBLESHOOTING_TOPICS = (/* unused pure expression or super */ null && ([
+    'cannot-reach-the-database',
+    'password-authentication-failed',
+    'tls-certificate-errors',
+    'transaction-pooler-port-6543-refused',
+    'pg_dump-is-older-than-the-server',
+    'another-run-holds-the-lock',
+    'history-and-files-disagree',
+    'a-fan-out-target-shows-no-report',
+]));
+/** " More: <README>#topic" — appended to a hint. */
+function seeTroubleshooting(topic) {
+    return ` More: ${README_URL}#${topic}`;
+}
+
 ;// CONCATENATED MODULE: ./src/db/connect.ts
+
 
 
 /** PostgreSQL truncates application_name to NAMEDATALEN-1 bytes. */
@@ -6842,11 +6865,11 @@ function describeConnectError(error, target) {
     const cases = {
         ECONNREFUSED: [
             `Nothing is listening at ${where}`,
-            'Check the host and port in database-url, and that the server is running.',
+            `Check the host and port in database-url, and that the server is running.${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         ENOTFOUND: [
             `The host "${target.host}" cannot be resolved`,
-            'Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.',
+            `Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         EAI_AGAIN: [
             `The host "${target.host}" cannot be resolved right now`,
@@ -6854,11 +6877,20 @@ function describeConnectError(error, target) {
         ],
         ETIMEDOUT: [
             `Connecting to ${where} timed out`,
-            'Check that the host is reachable from this runner (firewall, IPv6-only hosts).',
+            `Check that the host is reachable from this runner (firewall, IPv6-only hosts).${seeTroubleshooting('cannot-reach-the-database')}`,
+        ],
+        // An IPv6 address (Supabase's direct host) from a runner without IPv6, as GitHub's runners are.
+        ENETUNREACH: [
+            `This runner has no network route to ${where}`,
+            `GitHub-hosted runners have no IPv6 and Supabase's direct database host is IPv6-only: use the session pooler (port 5432).${seeTroubleshooting('cannot-reach-the-database')}`,
+        ],
+        EHOSTUNREACH: [
+            `The host of ${where} is unreachable from this runner`,
+            `Check the host in database-url and the network between this runner and the server (IPv6-only hosts, firewalls).${seeTroubleshooting('cannot-reach-the-database')}`,
         ],
         '28P01': [
             `Password authentication failed for user "${target.user}" at ${where}`,
-            'Check the password in the database-url secret.',
+            `Check the password in the database-url secret.${seeTroubleshooting('password-authentication-failed')}`,
         ],
         '28000': [
             `The server at ${where} refused the connection for user "${target.user}"`,
@@ -6878,11 +6910,11 @@ function describeConnectError(error, target) {
         });
     const message = err?.message ?? String(error);
     const tlsHint = /SSL|TLS|certificate|self.signed/i.test(message)
-        ? 'For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.'
-        : 'Check database-url and that the server is reachable.';
+        ? `For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.${seeTroubleshooting('tls-certificate-errors')}`
+        : `Check database-url and that the server is reachable.${seeTroubleshooting('cannot-reach-the-database')}`;
     if (/timeout/i.test(message)) {
         return new GuardError('connection-failed', `Connecting to ${where} timed out`, {
-            hint: 'Check that the host is reachable from this runner.',
+            hint: `Check that the host is reachable from this runner.${seeTroubleshooting('cannot-reach-the-database')}`,
             cause: error,
         });
     }
@@ -6921,33 +6953,73 @@ function runIdentity(ctx, runKey, local) {
 function startedEvent(identity, at) {
     return events_event(identity, 'run-started', at, null, {});
 }
+/** The row of a verified backup. */
+function backupEvent(identity, at, runId, backup) {
+    const { path, sha256, sizeBytes, pgDumpVersion } = backup;
+    return events_event(identity, 'backup-taken', at, runId, {
+        durationMs: backup.durationMs,
+        details: { path, sha256, sizeBytes, pgDumpVersion },
+    });
+}
+/** The row of one lock-timeout retry; the blocker's query is normalised (engine/query-text.ts). */
+function lockRetryEvent(identity, at, runId, retry) {
+    return events_event(identity, 'lock-retry', at, runId, {
+        version: retry.version ?? null,
+        details: { attempt: retry.attempt, delayMs: retry.delayMs, blocker: retry.blocker ?? null },
+    });
+}
+/** The row of a migration whose statements and history row committed. */
+function appliedEvent(identity, at, runId, m) {
+    return events_event(identity, 'migration-applied', at, runId, {
+        version: m.version,
+        durationMs: m.durationMs,
+        details: { file: m.file ?? null, name: m.name ?? null },
+    });
+}
+/**
+ * What makes two rows "the same fact": a row written live, as its stage event came, is not
+ * written again from the result at the end (recorder.ts).
+ */
+function factKey(e) {
+    const details = (e.details ?? {});
+    if (e.event === 'lock-retry')
+        return `lock-retry:${String(details.attempt)}:${String(details.delayMs)}`;
+    return `${e.event}:${e.version ?? ''}`;
+}
+/** A manual run refused by the guard (guard/manual-run.ts): the only row such a run writes. */
+function refusedEvent(identity, at, refusal) {
+    return events_event(identity, 'manual-run-refused', at, null, {
+        outcome: 'refused',
+        error: refusal.message,
+        details: {
+            rule: refusal.rule,
+            role: refusal.role ?? null,
+            allowedRoles: refusal.allowedRoles,
+            rateLimit: refusal.rateLimit ?? null,
+            nextAllowedAt: refusal.nextAllowedAt ?? null,
+        },
+    });
+}
 /**
  * The events of a finished run, read from its result: backup, lock retries, each migration's
- * fate, rollbacks, and the run's end. Written together, in one batch, when the run is over.
+ * fate, rollbacks, and the run's end. What was already written as it happened is left out by
+ * the recorder (`factKey`).
  */
 function eventsOfResult(identity, result) {
     const at = result.finishedAt;
     const runId = result.runId ?? null;
     const make = (name, fields) => events_event(identity, name, at, runId, fields);
     const events = [];
-    if (result.backup) {
-        const { path, sha256, sizeBytes, pgDumpVersion } = result.backup;
-        events.push(make('backup-taken', {
-            durationMs: result.backup.durationMs,
-            details: { path, sha256, sizeBytes, pgDumpVersion },
-        }));
-    }
-    // The blocker is described with its query normalised (engine/query-text.ts): no literal values.
+    if (result.backup)
+        events.push(backupEvent(identity, at, runId, result.backup));
     for (const retry of result.lock?.retries ?? [])
-        events.push(make('lock-retry', {
-            details: { attempt: retry.attempt, delayMs: retry.delayMs, blocker: retry.blocker ?? null },
-        }));
+        events.push(lockRetryEvent(identity, at, runId, retry));
     const reverted = new Set(result.rollback?.kind === 'automatic' ? result.rollback.reverted : []);
     for (const m of result.migrations) {
         const base = { version: m.version, durationMs: m.durationMs, details: { file: m.file, name: m.name } };
         const error = m.error ? formatError(m.error) : null;
         if (m.status === 'applied')
-            events.push(make('migration-applied', base));
+            events.push(appliedEvent(identity, at, runId, m));
         else if (m.status === 'baselined')
             events.push(make('migration-baselined', base));
         else if (m.status === 'failed' || m.status === 'partially-applied')
@@ -7635,6 +7707,15 @@ const INSERT_ROWS = `INSERT INTO migration_guard.audit_log (${COLUMNS.join(', ')
 async function appendAuditEvents(client, events, options = {}) {
     if (events.length === 0)
         return [];
+    return appendDecidedEvents(client, async () => events, options);
+}
+/**
+ * Like appendAuditEvents, with the events decided by `decide` while the chain lock is held: a
+ * check of the log and the row that records its result commit together, so two writers cannot
+ * both pass a check the first one's row would have failed (the manual-run rate limit, where two
+ * runs dispatched at once must not both pass). `decide` may read the log; none to write: nothing is.
+ */
+async function appendDecidedEvents(client, decide, options = {}) {
     try {
         // The read must take its snapshot after the lock is granted (a later statement of the same
         // message does), or it could miss the row the previous holder just committed.
@@ -7645,6 +7726,11 @@ async function appendAuditEvents(client, events, options = {}) {
             'SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1',
         ].join(';\n')));
         const newest = replies[replies.length - 1].rows[0]?.hash;
+        const events = await decide(client);
+        if (events.length === 0) {
+            await client.query('ROLLBACK');
+            return [];
+        }
         const chained = chainEvents(newest ?? GENESIS_HASH, events.map(wellFormed));
         await client.query(INSERT_ROWS, [JSON.stringify(chained.map(toRow))]);
         await client.query('COMMIT');
@@ -7747,12 +7833,16 @@ async function readAuditLog(client) {
 
 /**
  * Writes one run's audit rows on a connection of its own, so they commit whatever happens to
- * the migration transaction. "Run started" goes out as soon as that connection is up, beside the
- * run (it never waits for it); everything else is one batch when the run is over.
+ * the migration transaction. It listens to the run's stage events: "run started" goes out as soon
+ * as that connection is up, and each committed file, backup and lock retry is written as its
+ * event comes (in batches: one write in flight at a time, the rows that come meanwhile go in the
+ * next), beside the run, never waiting for it. When the run is over, the rest (failures,
+ * rollbacks, the run's end) is one batch from the result, leaving out what was already written.
  *
  * The log is created only by a run that itself left a trace in the database (a run record,
  * applied versions): a run refused before it touched anything on a fresh database, or a backup
- * (which writes nothing there), leaves nothing, as before; once the log exists, they are recorded. Writing the audit log never fails a run: a problem is a warning.
+ * (which writes nothing there), leaves nothing, as before; once the log exists, they are
+ * recorded. Writing the audit log never fails a run: a problem is a warning.
  */
 class AuditRecorder {
     ctx;
@@ -7760,8 +7850,20 @@ class AuditRecorder {
     identity;
     startedAt;
     client;
-    /** Whether the log existed when the run connected, and "run started" is written. */
-    started;
+    /** Settles once the connection is up and "run started" was written if the log existed. */
+    opened;
+    /** Whether the log is known to exist (it did when the run connected, or this run created it). */
+    logExists = false;
+    /** Whether "run started" is in the log; if not, it goes first in the next write. */
+    startWritten = false;
+    /** Rows from stage events not written yet, and the facts already written (events.ts `factKey`). */
+    queued = [];
+    written = new Set();
+    /** The live write in flight; once one fails, the rest waits for the end of the run. */
+    writing;
+    live = true;
+    /** A file committed: the run has left a trace, and the log may be created for it. */
+    traced = false;
     constructor(ctx, options, startedAt = new Date()) {
         this.ctx = ctx;
         this.options = options;
@@ -7777,13 +7879,85 @@ class AuditRecorder {
         this.client = connect(settings.database, {
             applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
         });
-        this.started = this.client.then(async (client) => {
-            if (!(await auditLogExists(client)))
-                return { existed: false, written: false };
-            const written = await this.append(client, [startedEvent(this.identity, this.startedAt)]).then(() => true, () => false);
-            return { existed: true, written };
+        // Never rejects: a connection that failed is reported by finish(), a check that failed
+        // means "create it if need be" (IF NOT EXISTS) with the first rows.
+        this.opened = this.client.then(async (client) => {
+            this.logExists = await auditLogExists(client).catch(() => false);
+            if (this.logExists)
+                await this.write(client, []).catch(() => { }); // else with the next rows
+        }, () => { });
+    }
+    /** The stage events the log records as they happen (the rest comes from the result). */
+    listener = (event) => {
+        const at = new Date().toISOString();
+        if (event.type === 'backup-taken')
+            this.queued.push(backupEvent(this.identity, at, null, event.backup));
+        else if (event.type === 'lock-retry')
+            this.queued.push(lockRetryEvent(this.identity, at, null, event));
+        else if (event.type === 'file-applied' && event.committed) {
+            this.traced = true;
+            this.queued.push(appliedEvent(this.identity, at, event.runId ?? null, event));
+        }
+        else
+            return;
+        // Rows before the first commit wait for it (or the end): a run refused later leaves no log.
+        if (this.traced && this.live)
+            this.writing ??= this.writeLive();
+    };
+    /** Writes what is queued, batch after batch, until the queue is empty or a write fails. */
+    async writeLive() {
+        try {
+            const client = await this.client;
+            await this.opened;
+            while (client && this.live && this.queued.length > 0) {
+                const batch = this.queued.splice(0);
+                await this.write(client, batch).catch(() => {
+                    this.live = false; // the end of the run tries again, with the rest
+                    this.queued.unshift(...batch);
+                });
+            }
+        }
+        catch {
+            // no connection: finish() says so
+        }
+        finally {
+            this.writing = undefined;
+        }
+    }
+    /**
+     * Appends `events` (after "run started" when that is not in yet), creating the log in the same
+     * transaction when it did not exist; should that fail (it appeared meanwhile, owned by another
+     * role), the log is checked for first, as elsewhere. Scrubbed as one value: one search of its
+     * JSON text settles that it holds no secret.
+     */
+    async write(client, events) {
+        const all = this.startWritten ? events : [startedEvent(this.identity, this.startedAt), ...events];
+        if (all.length === 0)
+            return 0;
+        const rows = this.options.scrubValue(all);
+        await appendAuditEvents(client, rows, { create: !this.logExists }).catch(async (error) => {
+            if (this.logExists)
+                throw error;
+            await ensureAuditLog(client);
+            await appendAuditEvents(client, rows);
         });
-        this.started.catch(() => { }); // reported by finish()
+        this.logExists = true;
+        this.startWritten = true;
+        for (const row of events)
+            this.written.add(factKey(row));
+        return rows.length;
+    }
+    /**
+     * This run's "run started" row, scrubbed, for the manual-run guard: it writes it itself, in the
+     * transaction that checks the rate limit (guard/manual-run.ts), then calls markStarted().
+     */
+    startedRow() {
+        return this.options.scrubValue(startedEvent(this.identity, this.startedAt));
+    }
+    /** "Run started" is on record (so the log exists): not written again; the run's end is written in any case. */
+    markStarted() {
+        this.startWritten = true;
+        this.logExists = true;
     }
     /** Writes the rest of the run's rows and closes the connection. Never throws. */
     async finish(result) {
@@ -7791,27 +7965,28 @@ class AuditRecorder {
         let client;
         const began = Date.now();
         try {
-            // A run that never reached the database changed nothing there, and has nowhere to write.
+            // A run that never reached the database changed nothing there, and has nowhere to write;
+            // unless its start is on record already (a manual run): then its end is written too.
+            if (!this.client && this.startWritten)
+                this.start();
             if (!this.client)
                 return;
             client = await this.client;
-            const started = await this.started.catch(() => ({ existed: false, written: false }));
+            await this.opened;
+            await this.writing;
             const leftATrace = result.runId !== undefined || result.applied.length > 0;
-            if (!started.existed && !leftATrace && !(await auditLogExists(client)))
+            if (!this.logExists && !leftATrace && !(await auditLogExists(client)))
                 return;
-            // This is the part of the audit log a run waits for: three round trips (store.ts). A log
-            // missing when the run connected is created in the same transaction; should that fail (it
-            // appeared meanwhile, owned by another role), the log is checked for first, as elsewhere.
-            const events = eventsOfResult(this.identity, result);
-            // Scrubbed as one value: one search of its JSON text settles that it holds no secret.
-            const rows = this.options.scrubValue(started.written ? events : [startedEvent(this.identity, this.startedAt), ...events]);
-            await appendAuditEvents(client, rows, { create: !started.existed }).catch(async (error) => {
-                if (started.existed)
-                    throw error;
-                await ensureAuditLog(client);
-                await appendAuditEvents(client, rows);
-            });
-            logger.debug(`Audit log: ${rows.length} rows written in ${Date.now() - began} ms after the run`);
+            // This is the part of the audit log a run waits for: three round trips (store.ts). What
+            // the result says, less what was written as it happened; rows a failed live write left
+            // queued go first (they happened first).
+            const rest = [
+                ...this.queued.splice(0),
+                ...eventsOfResult(this.identity, result).filter((e) => !this.written.has(factKey(e))),
+            ];
+            const count = await this.write(client, rest);
+            logger.debug(`Audit log: ${count} rows written in ${Date.now() - began} ms after the run ` +
+                `(${this.written.size - rest.length} while it ran)`);
         }
         catch (error) {
             logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);
@@ -7819,9 +7994,6 @@ class AuditRecorder {
         finally {
             await client?.end().catch(() => { });
         }
-    }
-    async append(client, events) {
-        await appendAuditEvents(client, events.map((e) => this.options.scrubValue(e)));
     }
 }
 function localIdentity() {
@@ -7833,6 +8005,64 @@ function localIdentity() {
         // no passwd entry (some containers)
     }
     return { osUser, host: (0,external_node_os_namespaceObject.hostname)() };
+}
+
+;// CONCATENATED MODULE: ./src/engine/events.ts
+/**
+ * Hands each event to every listener. A listener never delays or fails the run: it is called
+ * without being awaited, and what it throws or rejects with is logged once by `onListenerError`.
+ * `settled()` waits for the listeners' pending work (for the entry point, before it exits).
+ */
+class StageEvents {
+    onListenerError;
+    prepare;
+    listeners = [];
+    pending = new Set();
+    /**
+     * `prepare` turns each event into what listeners see, once for all of them (runCommand scrubs
+     * it there, so no listener can forget to).
+     */
+    constructor(onListenerError = () => { }, prepare = (event) => event) {
+        this.onListenerError = onListenerError;
+        this.prepare = prepare;
+    }
+    on(listener) {
+        this.listeners.push(listener);
+        return this;
+    }
+    emit(raw) {
+        if (this.listeners.length === 0)
+            return;
+        let event;
+        try {
+            event = this.prepare(raw);
+        }
+        catch (error) {
+            this.onListenerError(error);
+            return;
+        }
+        for (const listener of this.listeners) {
+            let outcome;
+            try {
+                outcome = listener(event);
+            }
+            catch (error) {
+                this.onListenerError(error);
+                continue;
+            }
+            if (outcome instanceof Promise) {
+                const tracked = outcome
+                    .catch(this.onListenerError)
+                    .finally(() => this.pending.delete(tracked));
+                this.pending.add(tracked);
+            }
+        }
+    }
+    /** Resolves when every listener's work started so far has finished (never rejects). */
+    async settled() {
+        while (this.pending.size > 0)
+            await Promise.allSettled([...this.pending]);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/logger.ts
@@ -7852,6 +8082,378 @@ function scrubbingLogger(inner, scrub) {
         debug: (m) => inner.debug(scrub(m)),
         group: (title, fn) => inner.group(scrub(title), fn),
     };
+}
+
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/**
+ * Markdown building blocks shared by the renderers: escaping, clipping, folding long lists into
+ * `<details>`, and keeping a document under a size limit. Pure functions over strings.
+ */
+/** Escapes the characters that would let report text inject HTML into GitHub's Markdown. */
+function markdown_escapeMd(text) {
+    return text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/** One table cell: escaped, its pipes escaped and its line breaks kept as <br>, so a row keeps its cells. */
+function markdown_escapeCell(text) {
+    return markdown_escapeMd(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/** `text` cut to `max` characters with an ellipsis (before escaping, so no entity is cut in two). */
+function markdown_clip(text, max) {
+    return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+function bytes(text) {
+    return Buffer.byteLength(text, 'utf8');
+}
+/**
+ * Lines for a long list (table rows after `header`, or list lines): open when short, folded into
+ * `<details>` when long, and cut to `maxItems` (in their order, the kept ones first in priority,
+ * a gap line where items were left out) with a note saying what is missing and where it is.
+ */
+function markdown_foldList(items, render, header, options) {
+    const chosen = chooseItems(items, options.maxItems, options.keep);
+    const body = [];
+    let previous = -1;
+    for (const index of chosen) {
+        if (index > previous + 1)
+            body.push(options.gap(index - previous - 1, items.slice(previous + 1, index)));
+        body.push(render(items[index]));
+        previous = index;
+    }
+    if (previous < items.length - 1)
+        body.push(options.gap(items.length - previous - 1, items.slice(previous + 1)));
+    const lines = [...header, ...body];
+    if (chosen.length < items.length)
+        lines.push('', options.cutNote(chosen.length, items.length));
+    if (items.length <= options.foldAbove)
+        return lines;
+    // A blank line after <summary> and before </details>: GitHub renders the Markdown inside then.
+    return [`<details><summary>${options.summary}</summary>`, '', ...lines, '', '</details>'];
+}
+/**
+ * The indexes of the items to list, in order: every kept one (up to `max`), then their neighbours
+ * (what ran just before a failure), then the first others.
+ */
+function chooseItems(items, max, keep) {
+    if (items.length <= max)
+        return items.map((_, i) => i);
+    const kept = keep ? items.flatMap((item, i) => (keep(item) ? [i] : [])) : [];
+    const chosen = new Set();
+    const add = (i) => {
+        if (i >= 0 && i < items.length && chosen.size < max)
+            chosen.add(i);
+    };
+    for (const i of kept)
+        add(i);
+    for (let d = 1; d <= CONTEXT; d++)
+        for (const i of kept)
+            [i - d, i + d].forEach(add);
+    for (let i = 0; i < items.length; i++)
+        add(i);
+    return [...chosen].sort((a, b) => a - b);
+}
+/** Items listed on each side of a kept one when a list is cut. */
+const CONTEXT = 3;
+/** "3 applied, 1 failed": how many items fall in each group, in the order groups first appear. */
+function markdown_countsBy(items, group) {
+    const counts = new Map();
+    for (const item of items)
+        counts.set(group(item), (counts.get(group(item)) ?? 0) + 1);
+    return [...counts].map(([name, n]) => `${n} ${name}`).join(', ');
+}
+/**
+ * `markdown` cut at a line boundary so that it and `note` fit in `limit` bytes, with any open code
+ * fence and `<details>` closed, so what is left still renders. Unchanged when it fits.
+ */
+function markdown_fitToSize(markdown, limit, note) {
+    if (bytes(markdown) <= limit)
+        return markdown;
+    // Room for the note and the closing tags; the note itself is short.
+    const room = limit - bytes(note(limit)) - 64;
+    let cut = Buffer.from(markdown, 'utf8').subarray(0, Math.max(0, room)).toString('utf8');
+    if (cut.endsWith('\uFFFD'))
+        cut = cut.slice(0, -1); // a character split by the byte cut
+    const lastLine = cut.lastIndexOf('\n');
+    cut = lastLine >= 0 ? cut.slice(0, lastLine + 1) : '';
+    const closing = [];
+    if ((cut.match(/^```/gm) ?? []).length % 2 === 1)
+        closing.push('```');
+    const open = (cut.match(/<details>/g) ?? []).length - (cut.match(/<\/details>/g) ?? []).length;
+    for (let i = 0; i < open; i++)
+        closing.push('', '</details>');
+    return `${cut}${closing.length ? `${closing.join('\n')}\n` : ''}\n${note(bytes(cut))}\n`;
+}
+/** Text inside a fenced code block: a run of backticks could close the fence early. */
+function escapeFenced(text) {
+    return text.replace(/```/g, '`\u200b``');
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    if (bytes < 1024 ** 2)
+        return `${(bytes / 1024).toFixed(1)} KiB`;
+    if (bytes < 1024 ** 3)
+        return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+    return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(2)} s`;
+}
+/** `file:line:column: ` (as much of it as is known), or '' when the error has no place. */
+function errorPlace(error) {
+    if (!error.file)
+        return error.line ? `line ${error.line}: ` : '';
+    return `${error.file}${error.line ? `:${error.line}` : ''}${error.line && error.column ? `:${error.column}` : ''}: `;
+}
+
+;// CONCATENATED MODULE: ./src/report/console-log.ts
+
+/**
+ * The console log's view of a stage event (pure): the progress lines a run prints as it goes, the
+ * same in the action's log, the CLI's stderr and the demo. Plain lines, never warnings or errors:
+ * in the action those become annotations, and annotations have their own renderer
+ * (annotations.ts). What the engine already says where it happens (connecting, the backup being
+ * taken, each lock retry with its blocker) is not repeated; the run's last word is the command's
+ * own message.
+ */
+function consoleLines(event) {
+    switch (event.type) {
+        case 'backup-taken':
+            return [`Backup ready: ${event.backup.path} (${formatBytes(event.backup.sizeBytes)})`];
+        case 'rehearsal-done':
+            if (!event.ran)
+                return [];
+            return [event.failed ? 'Rehearsal failed: nothing was applied' : 'Rehearsal passed (rolled back)'];
+        case 'file-applied':
+            return [
+                `Applied ${event.index}/${event.total}: ${event.file ?? event.version} (${event.durationMs} ms)`,
+            ];
+        case 'file-failed': {
+            const { file, line, message } = event.error;
+            const where = file ? `${file}${line ? `:${line}` : ''}` : event.version;
+            return [`Failed: ${where}: ${firstLine(message)}`];
+        }
+        case 'rolled-back': {
+            if (event.versions.length === 0)
+                return [];
+            const how = event.how === 'transaction' ? 'with the failed transaction' : 'by their down migrations';
+            const what = event.succeeded ? 'Rolled back' : 'Could not roll back';
+            return [`${what} ${how}: ${event.versions.join(', ')}`];
+        }
+        case 'cancelled':
+            return [`Cancelled: ${firstLine(event.reason)}`];
+        // The engine says these in its own words (how many, in which units; each retry's blocker).
+        case 'run-started':
+        case 'lock-retry':
+        case 'run-finished':
+            return [];
+    }
+}
+function firstLine(text) {
+    return text.split('\n', 1)[0];
+}
+/** The console log as a listener of the run's events. */
+function consoleLogListener(logger) {
+    return (event) => {
+        for (const line of consoleLines(event))
+            logger.info(line);
+    };
+}
+
+;// CONCATENATED MODULE: ./src/audit/manual-runs.ts
+
+/**
+ * The start times of this environment's recent manual runs of `commands`, newest first, at most
+ * `limit`: what the rate limit counts. Read from the audit log's "run started" rows, so the count
+ * holds across runners, re-runs and workflows; a database without a log has none.
+ */
+async function recentManualRuns(client, query) {
+    if (!(await auditLogExists(client)))
+        return [];
+    const { rows } = await client.query(`SELECT at FROM migration_guard.audit_log
+      WHERE event = 'run-started' AND environment = $1 AND command = ANY($2::text[])
+        AND event_name = ANY($3::text[]) AND at > $4
+      ORDER BY at DESC LIMIT $5`, [query.environment, query.commands, query.events, query.since, query.limit]);
+    return rows.map((r) => new Date(r.at));
+}
+
+;// CONCATENATED MODULE: ./src/guard/policy.ts
+/** The events a person starts by hand: the runs the guard checks. */
+const MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
+/** Commands that need a `reason` on a manual run (rollback covers `strategy: restore`). */
+const REASON_REQUIRED = new Set(['apply', 'rollback']);
+/** Commands counted by, and held to, the rate limit. */
+const RATE_LIMITED = new Set(['apply', 'rollback']);
+/** The role compared with `allowed-roles`: the role name when GitHub gives one, else the permission. */
+function effectiveRole(permission) {
+    return (permission.roleName || permission.permission || 'none').toLowerCase();
+}
+/**
+ * When the next run is allowed, or undefined when one is allowed now. `recent` are the start
+ * times of the manual runs inside the window, newest first: with `count` of them, the run must
+ * wait until the count-th newest leaves the window.
+ */
+function nextAllowedAt(recent, limit, now) {
+    if (recent.length < limit.count)
+        return undefined;
+    const leaving = recent[limit.count - 1];
+    const at = new Date(leaving.getTime() + limit.windowMs);
+    return at > now ? at : undefined;
+}
+/** The message and hint of a refusal: who, which role they have, which are allowed, or when to retry. */
+function describeRefusal(f) {
+    const who = `${f.actor} (${f.event})`;
+    const allowed = f.allowedRoles.join(', ');
+    switch (f.rule) {
+        case 'role':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: ${who} has the repository role "${f.role}"; allowed-roles is ${allowed}.`,
+                hint: `Ask someone with one of the roles ${allowed} to start the run, or change allowed-roles in the workflow. Nothing was run.`,
+            };
+        case 'permission-unknown':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: the repository permission of ${who} could not be read from GitHub (${f.problem}). Manual runs are refused when it cannot be checked.`,
+                hint: `Make sure github-token is set (the default \${{ github.token }} can read it) and GitHub's API is reachable, then start the run again. Nothing was run.`,
+            };
+        case 'reason':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: ${who} gave no reason; a manual ${f.command} needs one (it is recorded in the audit log).`,
+                hint: 'Start the run again with the reason input filled in (e.g. "hotfix for incident 123"). Nothing was run.',
+            };
+        case 'rate-limit':
+            return {
+                message: `Manual ${f.command} of ${f.environment} refused: rate-limit ${f.rateLimit} reached (${f.recentRuns} manual apply/rollback run(s) of ${f.environment} in the window). The next one is allowed from ${f.nextAllowedAt}.`,
+                hint: `Wait until ${f.nextAllowedAt} and start the run again, or change rate-limit in the workflow. Nothing was run.`,
+            };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/guard/manual-run.ts
+
+
+
+
+
+
+
+
+
+
+/** How long recording a refusal may wait for the database: the refusal itself never waits on it. */
+const RECORD_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * The manual-run guard, before any migration work: for a workflow_dispatch or repository_dispatch
+ * run, the person who triggered it must hold one of `allowed-roles` (read from GitHub; an answer
+ * that cannot be had refuses), give a `reason` for an apply or rollback, and stay within
+ * `rate-limit` (counted from the audit log). Returns the refusal, already recorded in the audit
+ * log where the database allowed it, or undefined when the run may go on. Other events return at
+ * once, without a call to GitHub.
+ *
+ * The rate limit is checked, and the outcome written, in one transaction under the audit chain's
+ * lock: a refusal, or (given `start`) the run's own "run started" row. Two runs dispatched at the
+ * same moment are so counted one after the other, and the second is refused.
+ */
+async function guardManualRun(ctx, readPermission, start) {
+    const { settings, run, logger } = ctx;
+    const event = run.eventName ?? '';
+    if (!MANUAL_EVENTS.has(event))
+        return undefined;
+    // A re-run is triggered by whoever re-ran it: that is the person whose role counts.
+    const actor = run.triggeringActor || run.actor;
+    const facts = (rule, more = {}) => ({
+        rule,
+        actor,
+        event,
+        allowedRoles: settings.allowedRoles,
+        reason: settings.reason,
+        ...more,
+    });
+    let role;
+    try {
+        role = effectiveRole(await readPermission(actor));
+    }
+    catch (error) {
+        return recordRefusal(ctx, describe(ctx, facts('permission-unknown', { problem: errorMessage(error) })));
+    }
+    if (!settings.allowedRoles.includes(role))
+        return recordRefusal(ctx, describe(ctx, facts('role', { role })));
+    if (REASON_REQUIRED.has(settings.command) && !settings.reason)
+        return recordRefusal(ctx, describe(ctx, facts('reason', { role })));
+    const limit = settings.rateLimit;
+    if (limit && RATE_LIMITED.has(settings.command)) {
+        // A database that cannot be read (or written) here fails the run as any run fails on it:
+        // nothing is run.
+        const refusal = await withClient(settings.database, { applicationName: appName(ctx) }, async (client) => {
+            let refused;
+            const written = await appendDecidedEvents(client, async (locked) => {
+                const now = new Date();
+                const recent = await recentManualRuns(locked, {
+                    environment: settings.environment,
+                    commands: [...RATE_LIMITED],
+                    events: [...MANUAL_EVENTS],
+                    since: new Date(now.getTime() - limit.windowMs),
+                    limit: limit.count,
+                });
+                const next = nextAllowedAt(recent, limit, now);
+                if (!next)
+                    return start ? [start.startedRow()] : [];
+                refused = describe(ctx, facts('rate-limit', {
+                    role,
+                    rateLimit: limit.text,
+                    nextAllowedAt: next.toISOString(),
+                    recentRuns: recent.length,
+                }));
+                return [refusalRow(ctx, refused)];
+            }, { create: !(await auditLogExists(client)) });
+            if (refused)
+                refused.recorded = written.length > 0;
+            else if (written.length > 0)
+                start?.markStarted();
+            return refused;
+        });
+        if (refusal)
+            return refusal;
+    }
+    logger.info(`Manual ${settings.command} by ${actor} (role ${role}, ${event}) allowed${settings.reason ? `; reason: ${settings.reason}` : ''}`);
+    return undefined;
+}
+/** The refusal with its message and hint; not recorded yet. */
+function describe(ctx, facts) {
+    const { message, hint } = describeRefusal({
+        ...facts,
+        command: ctx.settings.command,
+        environment: ctx.settings.environment,
+    });
+    // `problem` (what GitHub answered) is in the message; the refusal keeps only its own fields.
+    const own = { ...facts };
+    delete own.problem;
+    return { ...own, message, hint, recorded: false };
+}
+/** The refusal's audit row, scrubbed: the run's identity (actor, event, reason), the rule and the role. */
+function refusalRow(ctx, refusal) {
+    return outbound(refusedEvent(runIdentity(ctx, (0,external_node_crypto_.randomUUID)(), undefined), new Date().toISOString(), refusal), ctx.scrubber);
+}
+/**
+ * Writes the refusal to the audit log on a connection of its own (its only write: the log is
+ * created if it is missing, so a refusal on a fresh database is kept too) and returns it. A
+ * database that cannot be reached does not lift the refusal: it is reported with a warning that
+ * it could not be recorded.
+ */
+async function recordRefusal(ctx, refusal) {
+    const { settings, logger } = ctx;
+    const row = refusalRow(ctx, refusal);
+    try {
+        await withClient(settings.database, { applicationName: appName(ctx), connectTimeoutMs: RECORD_CONNECT_TIMEOUT_MS }, async (client) => {
+            await appendAuditEvents(client, [row], { create: !(await auditLogExists(client)) });
+        });
+        refusal.recorded = true;
+    }
+    catch (error) {
+        logger.warn(`The refusal could not be recorded in the audit log (migration_guard.audit_log): ${errorMessage(error)}. It stands all the same: nothing was run.`);
+    }
+    return refusal;
+}
+function appName(ctx) {
+    return `${applicationName(ctx.settings.command, ctx.settings.environment, ctx.run)} guard`;
 }
 
 ;// CONCATENATED MODULE: ./src/db/fingerprint.ts
@@ -8024,8 +8626,8 @@ function refuseOversizedFiles(pending) {
 
 ;// CONCATENATED MODULE: external "node:v8"
 const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
-;// CONCATENATED MODULE: external "node:url"
-const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/migrations/parser.ts
 
 
@@ -8039,7 +8641,7 @@ let loading;
  */
 function loadParser() {
     loading ??= (async () => {
-        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url));
+        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
         // The CLI bundle sits in dist/cli/ and shares the action's copy in dist/.
         const bundleDir = [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
         if (bundleDir)
@@ -8859,6 +9461,7 @@ async function runOutsideTransaction(step, attempt, options, outcome) {
         statement: statement.sql,
         failed: failure ? true : undefined,
         leftBehind: left?.note,
+        cleanedUp: left?.note ? left.clean : undefined,
     });
     return { failure };
 }
@@ -10871,8 +11474,8 @@ function kindOf(entry) {
     return 'unknown type';
 }
 
-;// CONCATENATED MODULE: external "node:buffer"
-const external_node_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+// EXTERNAL MODULE: external "node:buffer"
+var external_node_buffer_ = __nccwpck_require__(4573);
 ;// CONCATENATED MODULE: ./src/migrations/read-sql.ts
 
 
@@ -10899,7 +11502,7 @@ function readSqlFile(absolute, path) {
         });
     }
     const bytes = raw.subarray(0, 3).equals(read_sql_BOM) ? raw.subarray(3) : raw;
-    const bad = (0,external_node_buffer_namespaceObject.isUtf8)(bytes) ? bytes.indexOf(0) : firstInvalidUtf8(bytes);
+    const bad = (0,external_node_buffer_.isUtf8)(bytes) ? bytes.indexOf(0) : firstInvalidUtf8(bytes);
     if (bad !== -1)
         throw notText(bytes, bad, raw.length - bytes.length, path);
     return { bytes, text: bytes.toString('utf8') };
@@ -11656,13 +12259,21 @@ function applyExecuteOptions(deps, run) {
         checksum: item.migration.checksum,
     });
     const position = new Map(plan.pending.map((m, index) => [m.version, index + 1]));
+    const pendingBy = new Map(plan.pending.map((m) => [m.version, m]));
+    // Known once the first history row is written, which is before anything commits.
+    let runId;
+    const runIdentity = async () => {
+        const identity = await run.runIdentity();
+        runId = identity.runId;
+        return identity;
+    };
     return {
-        ...baseExecuteOptions(settings, logger, session.runner, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await run.runIdentity())),
+        ...baseExecuteOptions(settings, logger, session.runner, async (items) => recordAppliedMigrations(client, items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })), await runIdentity())),
         prelude: session.historyReady ? undefined : CREATE_HISTORY,
         // One transaction per file: consecutive ones travel together (engine/chain.ts).
         chain: settings.transactionMode === 'per-file'
             ? {
-                stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await run.runIdentity()),
+                stage: async (records) => stageAppliedMigrations(client, records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })), await runIdentity()),
                 unstage: (count) => unstageAppliedMigrations(client, count),
                 recordSql: recordStagedMigrationSql,
                 markStart: MARK_FILE_START,
@@ -11673,6 +12284,9 @@ function applyExecuteOptions(deps, run) {
                 run.emit({
                     type: 'file-applied',
                     version,
+                    file: pendingBy.get(version)?.path,
+                    name: pendingBy.get(version)?.name,
+                    runId,
                     durationMs,
                     index: position.get(version) ?? 0,
                     total: plan.pending.length,
@@ -11685,6 +12299,7 @@ function applyExecuteOptions(deps, run) {
 
 ;// CONCATENATED MODULE: ./src/engine/staged-apply/preflight.ts
 
+
 /** The preflight: nothing runs while the history and the files disagree (drift, out-of-order files). */
 function refuseOnBlockingFindings(findings) {
     const blocking = findings.filter((f) => f.severity === 'error');
@@ -11692,7 +12307,7 @@ function refuseOnBlockingFindings(findings) {
         return;
     const code = blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
     throw new GuardError(code, `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`, {
-        hint: 'Fix the files listed above and run again.',
+        hint: `Fix the files listed above and run again.${seeTroubleshooting('history-and-files-disagree')}`,
     });
 }
 
@@ -12181,6 +12796,7 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 
 
 
+
 /** Debian/Ubuntu (apt.postgresql.org and distribution packages), Homebrew, Postgres.app. */
 const DEFAULT_TOOL_DIRS = [
     '/usr/lib/postgresql/*/bin',
@@ -12239,7 +12855,8 @@ async function findPgTools(options) {
 function fixHint(major) {
     return (`Set the pg-dump-path input to a pg_dump ${major} (or newer) binary, or install the client before this step: ` +
         `on Ubuntu/Debian add the PostgreSQL apt repository (https://wiki.postgresql.org/wiki/Apt) and run ` +
-        `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".`);
+        `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".` +
+        seeTroubleshooting('pg_dump-is-older-than-the-server'));
 }
 /** Parses `pg_dump --version` output: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". */
 function parsePgVersion(output) {
@@ -12600,7 +13217,7 @@ async function takeBackup(options) {
             entries: toc.entries.length,
             serverVersion: toc.serverVersion,
         };
-        logger.info(`Backup ${fileName}: ${formatBytes(sizeBytes)}, ${info.entries} entries, sha256 ${sha256}`);
+        logger.info(`Backup ${fileName}: ${backup_formatBytes(sizeBytes)}, ${info.entries} entries, sha256 ${sha256}`);
         return info;
     }
     catch (error) {
@@ -12809,7 +13426,7 @@ function fsFailure(error, dir) {
         cause: error,
     });
 }
-function formatBytes(bytes) {
+function backup_formatBytes(bytes) {
     if (bytes < 1024)
         return `${bytes} B`;
     if (bytes < 1024 * 1024)
@@ -13027,6 +13644,7 @@ async function buildRevertUnit(migrations) {
 
 ;// CONCATENATED MODULE: ./src/db/lock.ts
 
+
 /**
  * The advisory lock every run of this tool takes on the target database: the bytes of the ASCII
  * string "mguard" read as one big-endian integer (0x6d6775617264), so it is recognisable in
@@ -13066,7 +13684,7 @@ async function withAdvisoryLock(client, options, fn) {
                 throw error;
             const holder = (await findLockHolder(client)) ?? lock.waitedFor;
             throw new GuardError('lock-timeout', `Another migration run still holds the lock on this database after ${Math.round(options.timeoutMs / 1000)} s: ${describeHolder(holder)}`, {
-                hint: 'Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.',
+                hint: `Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.${seeTroubleshooting('another-run-holds-the-lock')}`,
                 cause: error,
             });
         }
@@ -13683,7 +14301,7 @@ async function applyCommand(ctx, result) {
 
 ;// CONCATENATED MODULE: ./src/audit/export.ts
 
-const MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
+const export_MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
 function buildAuditReport(all, range, chain) {
     const inRange = all.filter((row) => {
         const at = Date.parse(row.at);
@@ -13725,7 +14343,16 @@ function summariseRun(rows) {
         reason: first.reason,
         error: ended?.error ?? rows.find((r) => r.error)?.error ?? null,
         runUrl: first.runUrl,
-        manual: MANUAL_EVENTS.has(first.eventName ?? ''),
+        manual: export_MANUAL_EVENTS.has(first.eventName ?? ''),
+        ...(ended?.event === 'manual-run-refused' && { refusal: refusalOf(ended) }),
+    };
+}
+function refusalOf(row) {
+    const d = row.details ?? {};
+    return {
+        rule: typeof d.rule === 'string' ? d.rule : 'unknown',
+        role: typeof d.role === 'string' ? d.role : null,
+        allowedRoles: Array.isArray(d.allowedRoles) ? d.allowedRoles.map(String) : [],
     };
 }
 function auditJson(report) {
@@ -13774,7 +14401,7 @@ function auditMarkdown(report) {
         .map((r) => `- ${r.startedAt} ${md(r.environment)}: ${md(r.rolledBack.join(', '))} (${md(r.command)}, ${md(r.outcome)})`));
     section('Manual operations', runs
         .filter((r) => r.manual)
-        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}; reason: ${md(r.reason) || 'none given'}`));
+        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}${r.refusal ? ` (${md(r.refusal.rule)}; role ${md(r.refusal.role ?? 'unknown')}, allowed ${md(r.refusal.allowedRoles.join(', '))})` : ''}; reason: ${md(r.reason) || 'none given'}`));
     section('Failed runs', runs
         .filter((r) => ['failed', 'rolled-back', 'cancelled', 'abandoned', 'refused'].includes(r.outcome))
         .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)}: ${md(r.outcome)}: ${md(r.error) || 'no error recorded'}`));
@@ -13985,7 +14612,7 @@ function databaseChanged(result) {
             return (result.applied.length > 0 ||
                 (result.committedBeforeFailure?.length ?? 0) > 0 ||
                 result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
-                (result.nonTransactional ?? []).some((n) => n.failed && leftSomethingBehind(n.leftBehind)) ||
+                (result.nonTransactional ?? []).some((n) => n.failed && n.leftBehind && !n.cleanedUp) ||
                 schemaDiffers(result.schemaFingerprint));
         case 'rollback':
             return (result.rollback?.succeeded === true &&
@@ -13999,15 +14626,6 @@ function databaseChanged(result) {
 /** A failed run compares the schema before and after it; the files' own word does not settle it. */
 function schemaDiffers(fingerprint) {
     return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
-}
-/**
- * A failed statement outside a transaction reports what it left behind as notes
- * (engine/invalid-index.ts): each remnant is either "… was dropped" or still there (or may be).
- */
-function leftSomethingBehind(leftBehind) {
-    if (!leftBehind)
-        return false;
-    return !leftBehind.split('; ').every((note) => note.endsWith(' was dropped'));
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -14671,6 +15289,9 @@ async function statusCommand(ctx, result) {
 
 
 
+
+
+
 const HANDLERS = {
     plan: planCommand,
     apply: applyCommand,
@@ -14695,11 +15316,13 @@ const AUDIT_OFF_FOR_BENCHMARK = 'MIGRATION_GUARD_BENCHMARK_AUDIT_OFF';
  */
 async function runCommand(command) {
     const { scrubber } = command;
+    const logger = scrubbingLogger(command.logger, scrubber.scrub);
     // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
     const ctx = {
         ...command,
-        logger: scrubbingLogger(command.logger, scrubber.scrub),
+        logger,
         run: scrubber.scrubValue(command.run),
+        events: runEvents(command, logger),
     };
     const started = new Date();
     const result = newResult(ctx, started);
@@ -14709,6 +15332,8 @@ async function runCommand(command) {
     const audit = AUDITED.has(ctx.settings.command) && !auditOff
         ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
         : undefined;
+    if (audit)
+        ctx.events.on(audit.listener);
     ctx.onConnected = () => audit?.start();
     try {
         const handler = HANDLERS[ctx.settings.command];
@@ -14717,7 +15342,17 @@ async function runCommand(command) {
                 hint: `Available commands: ${Object.keys(HANDLERS).join(', ')}.`,
             });
         }
-        await handler(ctx, result);
+        // Before any migration work: a refused manual run writes its refusal to the audit log, nothing else.
+        // A manual run that passes has its "run started" row written by the guard, with the rate-limit check.
+        const refusal = ctx.permissions ? await guardManualRun(ctx, ctx.permissions, audit) : undefined;
+        if (refusal) {
+            result.status = 'failed';
+            result.refusal = refusal;
+            result.message = refusal.message;
+            result.error = { message: refusal.message, hint: refusal.hint };
+        }
+        else
+            await handler(ctx, result);
     }
     catch (error) {
         // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
@@ -14734,9 +15369,25 @@ async function runCommand(command) {
     result.durationMs = finished.getTime() - started.getTime();
     const scrubbed = outbound(result, scrubber);
     // The last stage event carries the final, scrubbed result (the engine emits the others).
-    ctx.events?.emit({ type: 'run-finished', result: scrubbed });
+    ctx.events.emit({ type: 'run-finished', result: scrubbed });
     await audit?.finish(scrubbed);
     return scrubbed;
+}
+/**
+ * The run's stage events as every listener gets them: scrubbed once (an error message can quote
+ * a connection string), shown in the console log, then handed to the entry point's listeners
+ * (the pull request comment) in the same order.
+ */
+function runEvents(command, logger) {
+    const { scrubber } = command;
+    const events = new StageEvents((error) => logger.warn(`A run listener failed: ${errorMessage(error)}`), 
+    // run-finished carries the result, scrubbed already (and cut): not searched twice.
+    (event) => (event.type === 'run-finished' ? event : scrubber.scrubValue(event)));
+    events.on(consoleLogListener(logger));
+    const outer = command.events;
+    if (outer)
+        events.on((event) => outer.emit(event));
+    return events;
 }
 function toErrorDetail(error) {
     if (error instanceof GuardError) {
@@ -14754,6 +15405,658 @@ function toErrorDetail(error) {
         message: err?.message ?? String(error),
         sqlstate: typeof err?.code === 'string' ? err.code : undefined,
     };
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+/** GitHub refuses a step summary larger than this. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * What the summary allows itself: a tenth of the limit stays free, so a byte count that differs
+ * from GitHub's (line endings, a wrapper it adds) never tips a run's summary over.
+ */
+const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 100 * 1024;
+/** The audit command's compliance report may take at most this much of the budget. */
+const AUDIT_BUDGET_BYTES = (/* unused pure expression or super */ null && (512 * 1024));
+/** Tables longer than this fold into `<details>`; longer than the maximum, they are cut. */
+const FOLD_ROWS_ABOVE = 30;
+const MAX_ROWS = 250;
+/** Lists (findings, lock waits, statements outside a transaction) fold and cut sooner. */
+const FOLD_ITEMS_ABOVE = 10;
+const MAX_ITEMS = 100;
+/** Longest text of one cell or list line: a huge error message cannot crowd out the rest. */
+const MAX_CELL = 600;
+const MAX_MESSAGE = 3000;
+/** Where the whole data is when the summary leaves some out. */
+const JSON_REPORT = 'the JSON report of the run (the `report-path` output)';
+const FULL_DATA = (/* unused pure expression or super */ null && (`${JSON_REPORT} holds every one`));
+const STATUS_LABEL = {
+    success: '✅ success',
+    'nothing-to-do': '✅ nothing to do',
+    failed: '❌ failed',
+    'rolled-back': '↩️ failed and rolled back',
+    cancelled: '⏹️ cancelled',
+};
+/** Findings that mean the history and the files disagree: shown as their own section. */
+const DRIFT_CODES = new Set(['drift', 'missing-locally', 'out-of-order']);
+/** Commands whose runs have pending, applied, failed and rolled-back migrations to count. */
+const COUNTED_COMMANDS = new Set([
+    'plan',
+    'apply',
+    'rollback',
+    'baseline',
+]);
+/**
+ * The job summary, a status board of the run: outcome, counts, facts (backup, lock, run link),
+ * error, one row per migration, what stayed applied, rollback, drift and findings. Pure Markdown
+ * from a run result (golden-tested); long lists fold into `<details>` and are cut with a note, and
+ * the whole stays under GitHub's size limit.
+ */
+function renderSummary(result) {
+    const sections = [
+        [
+            `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
+        ],
+        [escapeMd(clip(result.message, MAX_MESSAGE))],
+        result.refusal ? refusalSection(result.refusal) : [],
+        countsTable(result),
+        factsTable(result),
+        errorSection(result),
+        migrationSection(result.migrations),
+        committedSection(result.committedBeforeFailure),
+        result.rollback ? rollbackSection(result.rollback) : [],
+        nonTransactionalSection(result.nonTransactional),
+        partialSection(result.partiallyApplied),
+        rehearsalSection(result),
+        lockSection(result.lock),
+        sessionEffectsSection(result.sessionEffects),
+        abandonedSection(result.abandonedRuns),
+        result.status_rows ? statusSection(result.status_rows) : [],
+        findingsSection('### Drift: the history and the files disagree', result.findings.filter((f) => DRIFT_CODES.has(f.code))),
+        findingsSection('### Findings', result.findings.filter((f) => !DRIFT_CODES.has(f.code))),
+        result.audit
+            ? [
+                fitToSize(result.audit.markdown.trimEnd(), AUDIT_BUDGET_BYTES, () => `_The compliance report is cut here to fit the job summary: the whole report is in ${escapeMd(result.audit.files.markdown)}._`).trimEnd(),
+            ]
+            : [],
+    ];
+    const markdown = `${sections
+        .filter((s) => s.length > 0)
+        .map((s) => s.join('\n'))
+        .join('\n\n')}\n`;
+    return fitToSize(markdown, SUMMARY_BUDGET_BYTES, (kept) => `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`);
+}
+/** A refused manual run: who, the role they have, the roles allowed, or when the next run is allowed. */
+function refusalSection(refusal) {
+    const rows = [
+        ['Who', `${refusal.actor} (${refusal.event})`],
+        ['Their role', refusal.role ?? 'could not be read'],
+        ['Allowed roles', refusal.allowedRoles.join(', ')],
+        ['Reason given', refusal.reason ?? 'none'],
+        ['Rate limit', refusal.rateLimit],
+        ['Next run allowed from', refusal.nextAllowedAt],
+        [
+            'Audit log',
+            refusal.recorded
+                ? 'refusal recorded'
+                : 'the refusal could NOT be recorded (the warning in the log says why): it stands all the same',
+        ],
+    ];
+    return [
+        '### ⛔ Manual run refused: nothing was run',
+        '',
+        '| | |',
+        '|---|---|',
+        ...rows
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `| ${k} | ${escapeCell(clip(v, MAX_CELL))} |`),
+    ];
+}
+function countsTable(result) {
+    if (!COUNTED_COMMANDS.has(result.command))
+        return [];
+    const count = (...statuses) => result.migrations.filter((m) => statuses.includes(m.status)).length;
+    return [
+        '| Pending | Applied | Failed | Rolled back |',
+        '|---|---|---|---|',
+        `| ${result.pendingCount} | ${result.applied.length} | ${count('failed', 'partially-applied')} | ${count('rolled-back')} |`,
+    ];
+}
+function factsTable(result) {
+    const facts = [
+        ['Database changed', result.changed ? 'yes' : 'no'],
+        [
+            'Database',
+            result.database
+                ? `${result.database.display}${result.database.serverVersion ? ` (PostgreSQL ${result.database.serverVersion})` : ''}`
+                : undefined,
+        ],
+        ['Transaction mode', result.transactionMode],
+        [
+            'Backup',
+            result.backup
+                ? `${result.backup.path} (${summary_formatBytes(result.backup.sizeBytes)}, sha256 \`${result.backup.sha256}\`, ${result.backup.pgDumpVersion}, ${(result.backup.durationMs / 1000).toFixed(2)} s)`
+                : undefined,
+        ],
+        ['Current version', result.currentVersion],
+        ['Duration', `${(result.durationMs / 1000).toFixed(2)} s`],
+        ['Lock', result.lock ? describeLock(result.lock) : undefined],
+        [
+            'Schema fingerprint',
+            result.schemaFingerprint
+                ? `before \`${result.schemaFingerprint.before}\`, after \`${result.schemaFingerprint.after}\``
+                : undefined,
+        ],
+        ['Run id', result.runId !== undefined ? String(result.runId) : undefined],
+    ];
+    const rows = facts.flatMap(([k, v]) => (v === undefined ? [] : [`| ${k} | ${escapeCell(v)} |`]));
+    // A link, not text: built from GitHub's own variables, and only an http(s) address is linked.
+    if (result.runUrl && /^https?:\/\/[^\s()<>]+$/.test(result.runUrl))
+        rows.push(`| Workflow run | [${escapeCell(result.runUrl)}](${result.runUrl}) |`);
+    return ['| | |', '|---|---|', ...rows];
+}
+function errorSection(result) {
+    const error = result.error;
+    if (!error)
+        return [];
+    const where = error.file
+        ? `${error.file}${error.line ? `:${error.line}` : ''}${error.column ? `:${error.column}` : ''}`
+        : '';
+    const text = [
+        `${where ? `${where}: ` : ''}${clip(error.message, MAX_MESSAGE)}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`,
+    ];
+    if (error.detail)
+        text.push(`DETAIL: ${clip(error.detail, MAX_MESSAGE)}`);
+    if (error.hint)
+        text.push(`HINT: ${clip(error.hint, MAX_MESSAGE)}`);
+    // A line of the error that starts a fence would close the block early and let the rest render.
+    return ['### Error', '', '```', ...text.map((l) => l.replace(/^```/gm, '` ``')), '```'];
+}
+function migrationSection(migrations) {
+    if (migrations.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...foldList(migrations, migrationRow, ['| Version | Name | Status | Duration | Statements | Notes |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (m) => m.error !== undefined || m.status === 'failed' || m.status === 'partially-applied',
+            summary: `${migrations.length} migrations: ${countsBy(migrations, (m) => m.status)}`,
+            gap: (_n, left) => `| … | ${countsBy(left, (m) => m.status)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
+}
+function migrationRow(m) {
+    const notes = [
+        m.error ? `${summary_errorPlace(m.error)}${m.error.message}` : '',
+        m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
+        ...(m.notes ?? []),
+    ]
+        .filter(Boolean)
+        .join(' — ');
+    return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(clip(notes, MAX_CELL))} |`;
+}
+function committedSection(versions) {
+    if (!versions?.length)
+        return [];
+    return [
+        '### Left applied by this run (not undone)',
+        '',
+        ...foldList(versions, (v) => `- ${v}`, [], listOptions(versions.length, 'versions')),
+    ];
+}
+function rollbackSection(rollback) {
+    const title = rollback.kind === 'automatic'
+        ? 'Automatic rollback'
+        : rollback.kind === 'restore'
+            ? 'Restore'
+            : 'Rollback';
+    const lines = [`### ${title}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}`];
+    if (rollback.reverted.length)
+        lines.push('', `Reverted (newest first): ${versionList(rollback.reverted)}`);
+    if (rollback.backupPath)
+        lines.push('', `Backup restored: ${escapeMd(rollback.backupPath)}`);
+    if (rollback.error) {
+        const where = summary_errorPlace(rollback.error);
+        lines.push('', `Error: ${escapeMd(`${where}${clip(rollback.error.message, MAX_MESSAGE)}`)}`);
+    }
+    if (rollback.stillApplied?.length)
+        lines.push('', `Still applied: ${versionList(rollback.stillApplied)}`);
+    if (rollback.nextStep)
+        lines.push('', `**Next step:** ${escapeMd(clip(rollback.nextStep, MAX_MESSAGE))}`);
+    return lines;
+}
+function nonTransactionalSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Ran outside a transaction (not undone by a rollback)',
+        '',
+        ...foldList(items, (n) => `- ${escapeMd(n.file)}:${n.line}: \`${escapeCell(clip(n.statement.split('\n')[0], 200))}\`${n.failed ? ` — FAILED${n.leftBehind ? `: ${escapeCell(n.leftBehind)}` : ''}` : ''}${n.down ? ` — down: ${escapeMd(n.down)}` : ' — no down migration'}`, [], { ...listOptions(items.length, 'statements'), keep: (n) => n.failed === true }),
+    ];
+}
+function partialSection(items) {
+    if (!items?.length)
+        return [];
+    return [
+        '### Partly applied (no history row)',
+        '',
+        ...foldList(items, (p) => `- ${escapeMd(p.file)}: ${escapeMd(clip(p.nextStep, MAX_CELL))}`, [], listOptions(items.length, 'files')),
+    ];
+}
+function rehearsalSection(result) {
+    const lines = [];
+    if (result.rehearsal?.reason && result.command === 'apply')
+        lines.push(`Rehearsal: ${result.rehearsal.ran ? 'yes' : 'no'}: ${escapeMd(result.rehearsal.reason)}`);
+    const notRehearsed = result.rehearsal?.notRehearsed ?? [];
+    if (notRehearsed.length) {
+        if (lines.length)
+            lines.push('');
+        lines.push('### Not rehearsed', '', ...foldList(notRehearsed, (n) => `- ${escapeMd(clip(n, MAX_CELL))}`, [], listOptions(notRehearsed.length, 'statements')));
+    }
+    return lines;
+}
+function lockSection(lock) {
+    if (!lock?.retries.length)
+        return [];
+    return [
+        '### Lock waits',
+        '',
+        ...foldList(lock.retries, (r) => `- retry ${r.attempt} after ${r.delayMs} ms: ${escapeMd(clip(r.message, MAX_CELL))}${r.blocker ? ` — blocked by ${escapeMd(clip(r.blocker, MAX_CELL))}` : ''}`, [], listOptions(lock.retries.length, 'retries')),
+    ];
+}
+function sessionEffectsSection(effects) {
+    if (!effects?.length)
+        return [];
+    return [
+        '### What the migrations did to this run',
+        '',
+        ...foldList(effects, (e) => `- ⚠️ ${escapeMd(clip(e.message, MAX_CELL))}`, [], listOptions(effects.length, 'effects')),
+    ];
+}
+function abandonedSection(runs) {
+    if (!runs?.length)
+        return [];
+    return [
+        '### Runs that ended without finishing',
+        '',
+        ...foldList(runs, (r) => `- run #${r.id} (${escapeMd(r.command)}, started ${r.startedAt}${r.actor ? ` by ${escapeMd(r.actor)}` : ''}): ${r.applied.length ? `the history shows it applied ${versionList(r.applied)}` : 'it applied nothing'}; ${r.closed ? 'closed as abandoned by this run' : 'still recorded as running (the next apply closes it)'}`, [], listOptions(runs.length, 'runs')),
+    ];
+}
+function statusSection(statusRows) {
+    if (statusRows.length === 0)
+        return [];
+    return [
+        '### Migrations',
+        '',
+        ...foldList(statusRows, (r) => `| ${r.version} | ${escapeCell(r.name)} | ${r.partial ? escapeCell(clip(`${r.state}: ${r.partial.description}`, MAX_CELL)) : r.state} | ${r.appliedAt ?? ''} | ${escapeCell(r.appliedBy ?? '')} | ${r.checksum ?? ''} |`, ['| Version | Name | State | Applied at | Applied by | Checksum |', '|---|---|---|---|---|---|'], {
+            foldAbove: FOLD_ROWS_ABOVE,
+            maxItems: MAX_ROWS,
+            keep: (r) => r.state !== 'applied' || (r.checksum !== undefined && r.checksum !== 'ok'),
+            summary: `${statusRows.length} migrations: ${countsBy(statusRows, (r) => r.state)}`,
+            gap: (_n, left) => `| … | ${countsBy(left, (r) => r.state)} |  |  |  |  |`,
+            cutNote: (shown, total) => `Showing ${shown} of ${total} migrations: ${FULL_DATA}.`,
+        }),
+    ];
+}
+function findingsSection(title, findings) {
+    if (findings.length === 0)
+        return [];
+    return [
+        title,
+        '',
+        ...foldList(findings, (f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${escapeMd(clip(f.message, MAX_CELL))}`, [], {
+            ...listOptions(findings.length, 'findings'),
+            summary: `${findings.length} findings: ${countsBy(findings, (f) => (f.severity === 'error' ? 'errors' : 'warnings'))}`,
+            keep: (f) => f.severity === 'error',
+        }),
+    ];
+}
+/** Fold and cut options for a plain list of `total` things called `what`. */
+function listOptions(total, what) {
+    return {
+        foldAbove: FOLD_ITEMS_ABOVE,
+        maxItems: MAX_ITEMS,
+        summary: `${total} ${what}`,
+        gap: (n) => `- … ${n} more`,
+        cutNote: (shown, all) => `Showing ${shown} of ${all} ${what}: ${FULL_DATA}.`,
+    };
+}
+/** A list of versions on one line, cut after the first 50 with how many more there are. */
+function versionList(versions) {
+    const max = 50;
+    return versions.length <= max
+        ? versions.join(', ')
+        : `${versions.slice(0, max).join(', ')} and ${versions.length - max} more`;
+}
+function summary_errorPlace(error) {
+    if (error.file)
+        return `${error.file}${error.line ? `:${error.line}` : ''}: `;
+    return error.line ? `line ${error.line}: ` : '';
+}
+function summary_formatBytes(size) {
+    if (size < 1024)
+        return `${size} B`;
+    if (size < 1024 ** 2)
+        return `${(size / 1024).toFixed(1)} KiB`;
+    if (size < 1024 ** 3)
+        return `${(size / 1024 ** 2).toFixed(1)} MiB`;
+    return `${(size / 1024 ** 3).toFixed(2)} GiB`;
+}
+function describeLock(lock) {
+    const parts = [
+        lock.waitedMs > 0
+            ? `waited ${(lock.waitedMs / 1000).toFixed(1)} s for ${lock.waitedFor ?? 'another run'}`
+            : 'acquired at once',
+    ];
+    if (lock.retries.length > 0)
+        parts.push(`${lock.retries.length} lock-timeout retr${lock.retries.length === 1 ? 'y' : 'ies'}`);
+    return parts.join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/report/aggregate.ts
+/**
+ * The status board of a fan-out over many databases: one row per target, built from each target's
+ * JSON report (the action's `report-path`), failures first. Pure: reports in, Markdown out; the
+ * command (commands/aggregate.ts) reads the files and writes the job summary.
+ */
+
+
+
+/** States the run is fine with; every other state fails the aggregation job. */
+const GOOD = new Set(['success', 'nothing-to-do']);
+const STATE_LABEL = {
+    failed: '❌ failed',
+    'rolled-back': '↩️ rolled back',
+    cancelled: '⏹️ cancelled',
+    missing: '💀 no report (job died or never ran)',
+    unreadable: '⚠️ unreadable report',
+    success: '✅ success',
+    'nothing-to-do': '✅ nothing to do',
+};
+/** Failures first, then the rest, in this order; within a state, the target list's order. */
+const STATE_ORDER = Object.keys(STATE_LABEL);
+/** The board stays one open table up to this many rows; beyond, the good rows fold. */
+const aggregate_FOLD_ROWS_ABOVE = 30;
+/** Rows listed per table at most (the JSON reports, uploaded as artifacts, hold every one). */
+const aggregate_MAX_ROWS = 1000;
+/** A failure message in a cell: enough to tell what went wrong, never a wall of text. */
+const MAX_NOTE = 300;
+/**
+ * The board's rows: one per target of the list (a target without a report is `missing`), plus one
+ * per report of a target not in the list; failures first.
+ */
+function boardRows(targets, reports) {
+    const byTarget = new Map();
+    for (const report of reports)
+        if (!byTarget.has(report.target))
+            byTarget.set(report.target, report);
+    const rows = [];
+    const listed = new Set();
+    for (const target of targets ?? []) {
+        listed.add(target.name);
+        const report = byTarget.get(target.name);
+        rows.push(report
+            ? rowFor(report, target.environment)
+            : {
+                target: target.name,
+                environment: target.environment,
+                state: 'missing',
+                note: `The job wrote no report: open the workflow run to see where it stopped.${seeTroubleshooting('a-fan-out-target-shows-no-report')}`,
+            });
+    }
+    for (const report of byTarget.values()) {
+        if (listed.has(report.target))
+            continue;
+        rows.push({ ...rowFor(report, undefined), unexpected: targets !== undefined });
+    }
+    const rank = (row) => STATE_ORDER.indexOf(row.state);
+    // Array.prototype.sort is stable: the list's order holds within a state.
+    return rows.sort((a, b) => rank(a) - rank(b));
+}
+function rowFor(report, environment) {
+    const { result } = report;
+    if (!result)
+        return { target: report.target, environment, state: 'unreadable', note: report.problem };
+    return {
+        target: report.target,
+        environment: environment ?? result.environment,
+        state: result.status,
+        applied: result.applied.length,
+        pending: result.pendingCount,
+        currentVersion: result.currentVersion,
+        durationMs: result.durationMs,
+        backup: result.backup ? { sizeBytes: result.backup.sizeBytes, sha256: result.backup.sha256 } : undefined,
+        link: result.runUrl,
+        note: GOOD.has(result.status) ? undefined : result.message,
+    };
+}
+/** Whether every target ended well (the aggregation job's exit status follows this). */
+function boardSucceeded(rows) {
+    return rows.length > 0 && rows.every((row) => GOOD.has(row.state) && !row.unexpected);
+}
+const HEADER = [
+    '| target | environment | status | applied | pending | current version | duration | backup | job | note |',
+    '|---|---|---|---:|---:|---|---:|---|---|---|',
+];
+/**
+ * The status board in Markdown: a headline with the counts, then the rows, failures first. Up to
+ * 30 rows it is one table; beyond, the failures stay open and the good rows fold into
+ * `<details>`. Each table is cut at 1,000 rows with a note, and the whole stays under GitHub's
+ * job summary limit.
+ */
+function renderBoard(rows, options = {}) {
+    const bad = rows.filter((row) => !GOOD.has(row.state) || row.unexpected);
+    const good = rows.filter((row) => GOOD.has(row.state) && !row.unexpected);
+    const outcome = rows.length === 0
+        ? '⚠️ no targets and no reports'
+        : bad.length === 0
+            ? `✅ all ${rows.length} targets succeeded`
+            : `❌ ${bad.length} of ${rows.length} targets need attention`;
+    const render = (row) => renderRow(row, options);
+    const lines = [
+        `## Migration guard: ${rows.length} targets — ${outcome}`,
+        '',
+        rows.length ? `${markdown_countsBy(rows, (row) => STATE_LABEL[row.state].replace(/^\S+ /, ''))}.` : '',
+        '',
+    ];
+    if (rows.length <= aggregate_FOLD_ROWS_ABOVE) {
+        lines.push(...HEADER, ...rows.map(render));
+    }
+    else {
+        if (bad.length)
+            lines.push('### Needs attention', '', ...table(bad, render, `${bad.length} targets`, true));
+        if (good.length) {
+            if (bad.length)
+                lines.push('', '### Succeeded', '');
+            lines.push(...table(good, render, `${good.length} targets succeeded`, false));
+        }
+    }
+    if (rows.some((row) => row.unexpected))
+        lines.push('', 'Rows marked *not in the target list* come from a report no listed target claims.');
+    const markdown = `${lines.join('\n')}\n`;
+    return markdown_fitToSize(markdown, SUMMARY_BUDGET_BYTES, () => '> The board was cut to fit GitHub’s job summary limit; every target’s JSON report is in the run’s artifacts.');
+}
+function table(rows, render, title, open) {
+    return markdown_foldList(rows, render, HEADER, {
+        // The failures are what the reader came for: never folded away.
+        foldAbove: open ? Number.POSITIVE_INFINITY : 0,
+        maxItems: aggregate_MAX_ROWS,
+        summary: title,
+        gap: (count, left) => `| … ${count} more (${markdown_countsBy(left, (row) => row.state)}) | | | | | | | | | |`,
+        cutNote: (shown, total) => `${shown} of ${total} rows shown; every target’s JSON report is in the run’s artifacts.`,
+    });
+}
+function renderRow(row, options) {
+    const dash = '—';
+    const link = row.link ?? options.runUrl;
+    const safeLink = link && /^https?:\/\/[^\s()<>]+$/.test(link) ? `[run](${link})` : dash;
+    const note = [row.unexpected ? '*not in the target list*' : '', row.note ? markdown_clip(row.note, MAX_NOTE) : '']
+        .filter(Boolean)
+        .join(' ');
+    const cells = [
+        `\`${markdown_escapeCell(row.target.replace(/`/g, "'"))}\``,
+        row.environment ?? dash,
+        STATE_LABEL[row.state],
+        row.applied ?? dash,
+        row.pending ?? dash,
+        row.currentVersion ?? dash,
+        row.durationMs === undefined ? dash : formatSeconds(row.durationMs),
+        row.backup ? `${formatBytes(row.backup.sizeBytes)} · \`${row.backup.sha256.slice(0, 12)}\`` : dash,
+        safeLink,
+        note || dash,
+    ];
+    return `| ${cells.map((cell, i) => (i === 0 || i === 7 || i === 8 ? String(cell) : markdown_escapeCell(String(cell)))).join(' | ')} |`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/aggregate.ts
+/**
+ * `migration-guard aggregate`: the last job of a fan-out over many databases. Reads every target's
+ * JSON report, writes one status board to the job summary (and stdout) and exits 1 when a target
+ * failed or left no report. Needs no database.
+ */
+
+
+
+
+const AGGREGATE_USAGE = `Usage: migration-guard aggregate [--targets JSON] [--summary-path FILE] [--json] REPORT|DIR ...
+
+Reads the JSON reports of a fan-out (one per target, named <target>.json; a folder stands for the
+.json files in it) and writes one status board: a row per target, failures first.
+
+  --targets JSON        the fan-out's target list ([{"name": "eu", "environment": "prod-eu",
+                        "secret": "EU_DATABASE_URL"}, ...]); a listed target without a report is
+                        shown as a job that died. Without it, one row per report.
+  --summary-path FILE   append the board here (default: $GITHUB_STEP_SUMMARY when set)
+  --json                print the rows as JSON instead of the Markdown board
+
+Exit codes: 0 every target succeeded, 1 a target failed or has no report, 2 bad usage.`;
+/** Target names become artifact names, concurrency groups and file names: keep them plain. */
+const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+class AggregateUsageError extends Error {
+}
+function parseAggregateArgs(argv, env) {
+    const args = { json: false, paths: [], summaryPath: env.GITHUB_STEP_SUMMARY || undefined };
+    for (let i = 0; i < argv.length; i++) {
+        const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+        const value = () => {
+            const v = inline ?? argv[++i];
+            if (v === undefined || v.trim() === '')
+                throw new AggregateUsageError(`${flag} needs a value`);
+            return v;
+        };
+        if (flag === '--targets')
+            args.targets = parseTargets(value());
+        else if (flag === '--summary-path')
+            args.summaryPath = value();
+        else if (flag === '--json')
+            args.json = true;
+        else if (flag.startsWith('--'))
+            throw new AggregateUsageError(`Unknown flag ${flag}`);
+        else
+            args.paths.push(argv[i]);
+    }
+    if (args.paths.length === 0 && !args.targets)
+        throw new AggregateUsageError('Give the report files (or their folder), or --targets, or both');
+    return args;
+}
+/** The target list, as the reusable workflow's `targets` input holds it. */
+function parseTargets(json) {
+    let value;
+    try {
+        value = JSON.parse(json);
+    }
+    catch (error) {
+        throw new AggregateUsageError(`--targets is not valid JSON: ${error.message}`);
+    }
+    if (!Array.isArray(value))
+        throw new AggregateUsageError('--targets must be a JSON array of targets');
+    const seen = new Set();
+    return value.map((item, i) => {
+        const where = `--targets[${i}]`;
+        if (typeof item !== 'object' || item === null || Array.isArray(item))
+            throw new AggregateUsageError(`${where} must be an object with a "name"`);
+        const { name, environment, secret } = item;
+        if (typeof name !== 'string' || !TARGET_NAME.test(name))
+            throw new AggregateUsageError(`${where}.name must be 1–63 letters, digits, ".", "_" or "-" (it names artifacts and files); got ${JSON.stringify(name)}`);
+        if (seen.has(name))
+            throw new AggregateUsageError(`${where}.name "${name}" is listed twice`);
+        seen.add(name);
+        for (const [key, v] of Object.entries({ environment, secret }))
+            if (v !== undefined && typeof v !== 'string')
+                throw new AggregateUsageError(`${where}.${key} must be a string`);
+        return { name, environment: environment, secret: secret };
+    });
+}
+/** The report files: each path as given, a folder as the `.json` files in it (sorted). */
+async function reportFiles(paths) {
+    const files = [];
+    for (const path of paths) {
+        const info = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
+        if (info?.isDirectory()) {
+            const names = (await (0,promises_namespaceObject.readdir)(path)).filter((n) => n.endsWith('.json')).sort();
+            files.push(...names.map((n) => (0,external_node_path_namespaceObject.join)(path, n)));
+        }
+        else
+            files.push(path);
+    }
+    return files;
+}
+async function readReport(file) {
+    const target = (0,external_node_path_namespaceObject.basename)(file).replace(/\.json$/, '');
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        return {
+            file,
+            target,
+            problem: `Could not read ${file}: ${error.code ?? error}`,
+        };
+    }
+    try {
+        const result = JSON.parse(text);
+        if (result?.tool?.name !== 'supabase-migration-guard' || typeof result.status !== 'string')
+            return { file, target, problem: `${file} is not a supabase-migration-guard report` };
+        return { file, target, result };
+    }
+    catch (error) {
+        return { file, target, problem: `${file} is not valid JSON: ${error.message}` };
+    }
+}
+/** Runs the command; returns the exit code. */
+async function aggregateMain(argv, env = process.env) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+        process.stdout.write(`${AGGREGATE_USAGE}\n`);
+        return 0;
+    }
+    let args;
+    try {
+        args = parseAggregateArgs(argv, env);
+    }
+    catch (error) {
+        if (!(error instanceof AggregateUsageError))
+            throw error;
+        process.stderr.write(`${error.message}\n\n${AGGREGATE_USAGE}\n`);
+        return 2;
+    }
+    const reports = await Promise.all((await reportFiles(args.paths)).map(readReport));
+    const rows = boardRows(args.targets, reports);
+    const board = renderBoard(rows, { runUrl: runContextFromEnv(env).runUrl });
+    if (args.summaryPath) {
+        try {
+            await (0,promises_namespaceObject.appendFile)(args.summaryPath, board);
+        }
+        catch (error) {
+            // The board is on stdout too: a summary that cannot be written must not hide the outcome.
+            process.stderr.write(`warning: could not write the job summary: ${error.message}\n`);
+        }
+    }
+    process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : board);
+    return boardSucceeded(rows) ? 0 : 1;
 }
 
 ;// CONCATENATED MODULE: ./src/cancel.ts
@@ -14824,6 +16127,8 @@ function scrubberForInputs(raw) {
     for (const secret of secretsOfDatabaseUrl(raw['database-url']))
         scrubber.add(secret);
     scrubber.add(raw['github-token']?.trim());
+    // The whole webhook URL is the credential (Slack's and Teams' carry their token in the path).
+    scrubber.add(raw['notify-webhook-url']?.trim());
     return scrubber;
 }
 
@@ -20227,7 +21532,7 @@ function _check(fn, params) {
     return ch;
 }
 // @__NO_SIDE_EFFECTS__
-function describe(description) {
+function api_describe(description) {
     const ch = new $ZodCheck({ check: "describe" });
     ch._zod.onattach = [
         (inst) => {
@@ -21722,7 +23027,7 @@ function superRefine(fn, params) {
     return _superRefine(fn, params);
 }
 // Re-export describe and meta from core
-const schemas_describe = describe;
+const schemas_describe = api_describe;
 const schemas_meta = meta;
 // instanceof
 class schemas_Class {
@@ -21776,6 +23081,7 @@ function _function(params) {
 
 ;// CONCATENATED MODULE: ./src/config/database-url.ts
 
+
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 /** Supabase's transaction-mode pooler (Supavisor/PgBouncer) listens here; the session pooler on 5432. */
 const TRANSACTION_POOLER_PORT = 6543;
@@ -21813,7 +23119,8 @@ function parseDatabaseUrl(raw) {
             reason: `port ${TRANSACTION_POOLER_PORT} is Supabase's transaction-mode pooler, which hands each transaction ` +
                 'to a different server connection: the advisory lock that keeps runs apart and the session settings ' +
                 '(lock_timeout, statement_timeout) would not hold. Use the session pooler instead: the same pooler ' +
-                'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection',
+                'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection.' +
+                seeTroubleshooting('transaction-pooler-port-6543-refused'),
         };
     }
     const decoded = (text) => {
@@ -21906,12 +23213,51 @@ function parseDuration(text) {
     return exact === undefined ? undefined : Math.round(exact);
 }
 
+;// CONCATENATED MODULE: ./src/config/rate-limit.ts
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** A window longer than this is a typo more often than a policy, and the audit query scans it. */
+const MAX_WINDOW_MS = 30 * 86_400_000;
+const FORMAT_HELP = 'use COUNT/WINDOW, a whole number of runs per window in s, m, h or d (e.g. 1/10m, 3/1h, 10/1d), or 0 for no limit';
+/**
+ * Reads `rate-limit`: "1/10m" (one run per ten minutes), "3/1h", or "0" (off). A bare duration
+ * ("10m") reads as one run per that window, the common case written short.
+ */
+function parseRateLimit(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (trimmed === '0' || trimmed === 'off')
+        return { ok: true, limit: undefined };
+    const match = /^(?:(\d+)\s*\/\s*)?(\d+)\s*(s|m|h|d)$/.exec(trimmed);
+    if (!match)
+        return { ok: false, problem: `"${text}" is not a rate limit: ${FORMAT_HELP}` };
+    const count = match[1] === undefined ? 1 : Number(match[1]);
+    const windowMs = Number(match[2]) * UNIT_MS[match[3]];
+    if (count === 0)
+        return { ok: true, limit: undefined };
+    if (count > 1000)
+        return { ok: false, problem: `"${text}": at most 1000 runs per window (${FORMAT_HELP})` };
+    if (windowMs === 0)
+        return { ok: false, problem: `"${text}": the window must be longer than 0 (${FORMAT_HELP})` };
+    if (windowMs > MAX_WINDOW_MS)
+        return { ok: false, problem: `"${text}": the window may be at most 30d (${FORMAT_HELP})` };
+    return { ok: true, limit: { count, windowMs, text: `${count}/${match[2]}${match[3]}` } };
+}
+
 ;// CONCATENATED MODULE: ./src/config/settings.ts
+
 
 
 
 const COMMANDS = ['plan', 'apply', 'rollback', 'status', 'backup', 'audit', 'baseline'];
 const TRANSACTION_MODES = ['all', 'per-file'];
+/** The outcomes an alert can be sent for: a run's status, or `refused` for a refused manual run. */
+const NOTIFY_OUTCOMES = [
+    'failed',
+    'rolled-back',
+    'success',
+    'refused',
+    'cancelled',
+    'nothing-to-do',
+];
 const BACKUP_MODES = ['required', 'optional', 'off'];
 /** Every input by its action.yml name: the one list the CLI flags and the action reader share. */
 const INPUT_NAMES = [
@@ -21939,6 +23285,10 @@ const INPUT_NAMES = [
     'until',
     'comment',
     'github-token',
+    'allowed-roles',
+    'rate-limit',
+    'notify-webhook-url',
+    'notify-on',
 ];
 const blankToUndefined = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 /** An input left blank counts as not given (GitHub passes every declared input, empty when unset). */
@@ -22045,7 +23395,35 @@ const schema = object({
     until: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
     comment: settings_boolean(true),
     'github-token': input(optional(schemas_string().check(_trim()))),
+    'allowed-roles': input(schemas_default(schemas_string()
+        .check(refine((v) => commaList(v).length > 0 && commaList(v).every((r) => /^[a-z0-9][a-z0-9 _-]*$/.test(r)), 'must be a comma-separated list of repository roles, e.g. admin,maintain (role names as GitHub gives them: admin, maintain, write, triage, read, or a custom role)')), 'admin,maintain')),
+    'rate-limit': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
+        const parsed = parseRateLimit(value);
+        if (!parsed.ok)
+            ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
+    })), '1/10m')),
+    'notify-webhook-url': input(optional(schemas_string().check(_trim(), 
+    // The URL itself is a secret: the message never quotes it.
+    refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), {
+        error: 'is not an http(s) URL: give the incoming webhook URL of your Slack or Teams channel, from a secret',
+    })))),
+    'notify-on': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
+        const unknown = commaList(value).filter((v) => !NOTIFY_OUTCOMES.includes(v));
+        if (unknown.length > 0 || commaList(value).length === 0)
+            ctx.addIssue({
+                code: 'custom',
+                message: `${unknown.length ? `"${unknown.join(', ')}" is not accepted` : 'is empty'}: use a comma-separated list of ${NOTIFY_OUTCOMES.join(', ')}`,
+                input: value,
+            });
+    })), 'failed,rolled-back')),
 });
+/** "admin, Maintain" → ["admin", "maintain"]: role names and outcomes compare in lower case. */
+function commaList(text) {
+    return text
+        .split(',')
+        .map((item) => item.trim().toLowerCase())
+        .filter(Boolean);
+}
 /**
  * Turns raw inputs into Settings, or throws one error listing every bad input with what is accepted.
  * Nothing here touches the network or the database.
@@ -22105,12 +23483,270 @@ function parseSettings(raw, context = {}) {
         until: timestamp(v.until),
         comment: v.comment,
         githubToken: v['github-token'],
+        allowedRoles: commaList(v['allowed-roles']),
+        rateLimit: parseRateLimit(v['rate-limit']).limit,
+        notifyWebhookUrl: v['notify-webhook-url'],
+        notifyOn: commaList(v['notify-on']),
     };
 }
 class SettingsError extends Error {
     constructor(message) {
         super(message);
         this.name = 'SettingsError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/alert.ts
+
+/** Longest error quoted: a chat message is a pointer to the run, not the report. */
+const MAX_ERROR = 600;
+/** Versions listed before "and N more". */
+const MAX_VERSIONS = 20;
+/** The outcome an alert is about: a refused manual run is `refused`, otherwise the run's status. */
+function alertOutcome(result) {
+    return result.refusal ? 'refused' : result.status;
+}
+const HEADLINE = {
+    success: (r) => `✅ ${r.command} succeeded${r.applied.length ? `: ${plural(r.applied.length, 'migration')} applied` : ''}`,
+    'nothing-to-do': (r) => `💤 ${r.command}: nothing to do`,
+    failed: (r) => `❌ ${r.command} failed`,
+    'rolled-back': (r) => r.command === 'rollback'
+        ? `↩️ rollback: ${r.rollback?.reverted.length ?? 0} reverted`
+        : `↩️ ${r.command} failed and was rolled back`,
+    cancelled: (r) => `⏹️ ${r.command} cancelled`,
+    refused: (r) => `⛔ manual ${r.command} refused`,
+};
+/** What the message says, whatever its format. */
+function alertMessage(result, context) {
+    const outcome = alertOutcome(result);
+    const facts = [];
+    const add = (name, value) => {
+        if (value)
+            facts.push({ name, value });
+    };
+    add('Environment', result.environment);
+    add('Outcome', outcome);
+    add('Repository', context.repository);
+    add('Actor', context.actor && `${context.actor}${context.eventName ? ` (${context.eventName})` : ''}`);
+    add('Reason', context.reason);
+    if (result.refusal) {
+        const r = result.refusal;
+        add('Role', r.role ?? 'unknown');
+        add('Allowed roles', r.allowedRoles.join(', '));
+        add('Next allowed run', r.nextAllowedAt);
+    }
+    add('Failing file', failingFile(result));
+    if (outcome !== 'success' && outcome !== 'nothing-to-do')
+        add('Error', result.error && cut(oneLine(result.error.message), MAX_ERROR));
+    if (!result.refusal)
+        add('Applied', versions(result.applied));
+    const reverted = result.rollback?.reverted ?? [];
+    if (reverted.length)
+        add('Rolled back', versions(reverted));
+    else if (outcome === 'rolled-back')
+        add('Rolled back', versions(result.migrations.filter((m) => m.status === 'rolled-back').map((m) => m.version)));
+    if (result.rollback?.nextStep)
+        add('Next step', cut(oneLine(result.rollback.nextStep), MAX_ERROR));
+    return {
+        outcome,
+        title: `Migration guard · ${result.environment} · ${HEADLINE[outcome](result)}`,
+        facts,
+        runUrl: result.runUrl,
+    };
+}
+/** The webhook body for `format`. */
+function renderAlert(result, context, format) {
+    const message = alertMessage(result, context);
+    return format === 'teams' ? teamsCard(message) : slackText(message);
+}
+function slackText(m) {
+    const lines = [`*${slack(m.title)}*`, ...m.facts.map((f) => `*${f.name}:* ${slack(f.value)}`)];
+    if (m.runUrl)
+        lines.push(`<${slack(m.runUrl)}|View the run>`);
+    return { text: lines.join('\n') };
+}
+/** Slack's mrkdwn control characters, escaped as Slack documents (only these three). */
+function slack(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function teamsCard(m) {
+    const bad = m.outcome !== 'success' && m.outcome !== 'nothing-to-do';
+    return {
+        type: 'message',
+        attachments: [
+            {
+                contentType: 'application/vnd.microsoft.card.adaptive',
+                contentUrl: null,
+                content: {
+                    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+                    type: 'AdaptiveCard',
+                    version: '1.4',
+                    body: [
+                        {
+                            type: 'TextBlock',
+                            text: m.title,
+                            weight: 'Bolder',
+                            size: 'Medium',
+                            wrap: true,
+                            ...(bad && { color: 'Attention' }),
+                        },
+                        { type: 'FactSet', facts: m.facts.map((f) => ({ title: f.name, value: f.value })) },
+                    ],
+                    ...(m.runUrl && { actions: [{ type: 'Action.OpenUrl', title: 'View the run', url: m.runUrl }] }),
+                },
+            },
+        ],
+    };
+}
+function failingFile(result) {
+    const error = result.error;
+    const failed = result.migrations.find((m) => m.status === 'failed' || m.status === 'partially-applied');
+    const file = error?.file ?? failed?.error?.file ?? failed?.file;
+    if (!file)
+        return undefined;
+    const line = error?.file ? error.line : failed?.error?.line;
+    return line ? `${file}:${line}` : file;
+}
+function versions(list) {
+    if (list.length === 0)
+        return 'none';
+    const shown = list.slice(0, MAX_VERSIONS).join(', ');
+    return list.length > MAX_VERSIONS ? `${shown} and ${list.length - MAX_VERSIONS} more` : shown;
+}
+function oneLine(text) {
+    return text.replace(/\s*\r?\n\s*/g, ' ').trim();
+}
+function plural(n, word) {
+    return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+;// CONCATENATED MODULE: ./src/proxy.ts
+/**
+ * The HTTP(S) proxy of self-hosted runners, read as @actions/http-client reads it: shared by our
+ * GitHub client (github/api.ts) and the alert sender (notify/webhook.ts).
+ */
+/** The proxy URL for `target` under the runner's proxy variables, or undefined to go direct. */
+function proxyFor(target, env = process.env) {
+    const https = target.protocol === 'https:';
+    const proxy = https ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy || env.HTTP_PROXY;
+    if (!proxy)
+        return undefined;
+    const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+    if (host === 'localhost' || host.startsWith('127.') || host === '::1')
+        return undefined;
+    const port = target.port || (https ? '443' : '80');
+    const noProxy = (env.no_proxy || env.NO_PROXY || '').split(',').map((e) => e.trim().toLowerCase());
+    const bypassed = noProxy.filter(Boolean).some((entry) => {
+        if (entry === '*')
+            return true;
+        const [name, entryPort] = entry.split(':');
+        if (entryPort && entryPort !== port)
+            return false;
+        const bare = name.replace(/^\*?\./, '');
+        return host === bare || host.endsWith(`.${bare}`);
+    });
+    if (bypassed)
+        return undefined;
+    return /^https?:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
+}
+
+;// CONCATENATED MODULE: ./src/notify/webhook.ts
+
+class WebhookError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'WebhookError';
+    }
+}
+async function postJson(url, body, options) {
+    const deadline = AbortSignal.timeout(options.timeoutMs);
+    const started = Date.now();
+    const text = JSON.stringify(body);
+    const send = await fetchFor(url);
+    for (let attempt = 1;; attempt++) {
+        let problem;
+        let retryable;
+        try {
+            const response = await send(url, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json; charset=utf-8' },
+                body: text,
+                signal: deadline,
+                redirect: 'error',
+            });
+            // Read (and so release) the body; Slack explains a refusal in it ("invalid_payload").
+            const answer = (await response.text().catch(() => '')).trim().slice(0, 200);
+            if (response.ok)
+                return { status: response.status, attempts: attempt };
+            problem = `the webhook answered HTTP ${response.status}${answer ? ` (${answer.replace(/\s+/g, ' ')})` : ''}`;
+            retryable = response.status >= 500;
+        }
+        catch (error) {
+            if (deadline.aborted)
+                throw new WebhookError(`the webhook did not answer within ${Math.round(options.timeoutMs / 1000)} s`);
+            const cause = error.cause;
+            problem = `the webhook could not be reached (${cause?.code ?? cause?.message ?? error.message})`;
+            retryable = true;
+        }
+        const left = options.timeoutMs - (Date.now() - started);
+        if (attempt >= 2 || !retryable || left <= options.retryDelayMs)
+            throw new WebhookError(attempt >= 2 ? `${problem}, again on the retry` : problem);
+        // Not unref'd: the run is awaiting it, and an unref'd timer alone would let the process exit.
+        await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
+    }
+}
+/**
+ * Node's fetch, or behind the runner's HTTP(S) proxy (self-hosted runners) undici's through it, as
+ * our GitHub client does; undici is loaded only then.
+ */
+async function fetchFor(url) {
+    const proxy = proxyFor(new URL(url));
+    if (!proxy)
+        return fetch;
+    const undici = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
+    const dispatcher = new undici.ProxyAgent(proxy);
+    return ((target, init) => undici.fetch(target, { ...init, dispatcher }));
+}
+
+;// CONCATENATED MODULE: ./src/notify/index.ts
+
+
+
+/** How long a run may spend on its alert, retry included. */
+const ALERT_TIMEOUT_MS = 10_000;
+const RETRY_DELAY_MS = 1_000;
+/**
+ * Teams' webhooks: Workflows (Power Automate: *.logic.azure.com, *.powerplatform.com) take only
+ * Adaptive Cards; legacy connectors (*.webhook.office.com) take them too. Every other host gets
+ * Slack's `{"text": …}`, which Slack-compatible webhooks share.
+ */
+function alertFormatFor(webhookUrl) {
+    const host = new URL(webhookUrl).hostname.toLowerCase();
+    const teams = ['.webhook.office.com', '.logic.azure.com', '.powerplatform.com', '.powerautomate.com'];
+    return teams.some((suffix) => host.endsWith(suffix)) ? 'teams' : 'slack';
+}
+/**
+ * Sends the run's alert when `notify-webhook-url` is set and the outcome is in `notify-on`. Never
+ * throws and never changes the outcome: a webhook that fails or does not answer in time is a
+ * warning. The payload is scrubbed here, at the sink, and nothing logged names the URL.
+ */
+async function notifyRun(settings, result, context, logger, scrubber) {
+    const url = settings.notifyWebhookUrl;
+    if (!url)
+        return;
+    const outcome = alertOutcome(result);
+    if (!settings.notifyOn.includes(outcome)) {
+        logger.debug(`No alert: ${outcome} is not in notify-on (${settings.notifyOn.join(', ')})`);
+        return;
+    }
+    try {
+        const format = alertFormatFor(url);
+        const payload = scrubber.scrubValue(renderAlert(result, context, format));
+        const sent = await postJson(url, payload, { timeoutMs: ALERT_TIMEOUT_MS, retryDelayMs: RETRY_DELAY_MS });
+        logger.info(`Alert sent (${outcome}, ${format === 'teams' ? 'Teams Adaptive Card' : 'Slack-style text'}${sent.attempts > 1 ? ', on the retry' : ''})`);
+    }
+    catch (error) {
+        logger.warn(`The alert (${outcome}) could not be sent to notify-webhook-url: ${scrubber.scrub(errorMessage(error))}. The migration's outcome is not affected.`);
     }
 }
 
@@ -22152,9 +23788,13 @@ function renderText(result) {
 
 
 
+
+
 const USAGE = `Usage: migration-guard <command> [--flag value ...]
 
 Commands: ${COMMANDS.join(', ')}
+          aggregate: one status board from many targets' JSON reports; needs no database
+          (migration-guard aggregate --help)
 
 Flags (the same names as the action's inputs):
   --database-url URL        required; or set DATABASE_URL
@@ -22178,13 +23818,17 @@ Flags (the same names as the action's inputs):
   --confirm-restore DB      rollback --strategy restore: the database name, confirming the restore
   --report-path FILE        write the JSON report here (audit: its exports go beside it)
   --reason TEXT             why this run was started (recorded in the audit log)
+  --notify-webhook-url URL  send one message per run to this Slack/Teams incoming webhook
+  --notify-on OUTCOMES      which outcomes send one (default failed,rolled-back; also success,
+                            refused, cancelled, nothing-to-do)
   --since WHEN, --until WHEN
                             audit: the exported range (2026-01-31, 2026-01-31T12:00Z, 7d, 12h)
   --json                    print the JSON report instead of the text table
 
 Exit codes: 0 success or nothing to do, 1 the run failed or was cancelled, 2 bad usage.`;
 const BOOLEAN_FLAGS = new Set(['allow-out-of-order']);
-const ACTION_ONLY = new Set(['command', 'comment', 'github-token']);
+// The manual-run guard is the action's: it reads the repository role of whoever started a workflow.
+const ACTION_ONLY = new Set(['command', 'comment', 'github-token', 'allowed-roles', 'rate-limit']);
 function parseArgs(argv) {
     const raw = {};
     let json = false;
@@ -22240,6 +23884,9 @@ const stderrLogger = {
     },
 };
 async function main(argv, env = process.env) {
+    // Reads report files only: none of the database flags, settings or scrubbing of a run apply.
+    if (argv[0] === 'aggregate')
+        return aggregateMain(argv.slice(1), env);
     let parsed;
     try {
         parsed = parseArgs(argv);
@@ -22268,15 +23915,16 @@ async function main(argv, env = process.env) {
     }
     const logger = scrubbingLogger(stderrLogger, scrubber.scrub);
     const stop = cancelOnSignals(logger);
+    const run = runContextFromEnv(env);
     // Scrubbed (then its statements cut) by runCommand: the report and stdout are written from it as it is.
-    const result = await runCommand({
-        settings,
-        logger,
-        run: runContextFromEnv(env),
-        signal: stop.signal,
-        scrubber,
-    });
+    const result = await runCommand({ settings, logger, run, signal: stop.signal, scrubber });
     stop.dispose();
+    await notifyRun(settings, result, {
+        actor: run.triggeringActor || run.actor,
+        eventName: run.eventName,
+        repository: run.repository,
+        reason: settings.reason,
+    }, logger, scrubber);
     if (settings.reportPath) {
         const path = (0,external_node_path_namespaceObject.resolve)(settings.reportPath);
         await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true });
@@ -22332,6 +23980,34 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
 /***/ 7598:
 /***/ ((module) => {
 
@@ -22339,10 +24015,115 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto"
 
 /***/ }),
 
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
 /***/ 3024:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 

@@ -26,6 +26,8 @@ export interface AuditRunSummary {
   error: string | null;
   runUrl: string | null;
   manual: boolean;
+  /** A refused manual run: the rule that refused it and the role the actor had. */
+  refusal?: { rule: string; role: string | null; allowedRoles: string[] };
 }
 
 const MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
@@ -76,6 +78,16 @@ function summariseRun(rows: StoredAuditRow[]): AuditRunSummary {
     error: ended?.error ?? rows.find((r) => r.error)?.error ?? null,
     runUrl: first.runUrl,
     manual: MANUAL_EVENTS.has(first.eventName ?? ''),
+    ...(ended?.event === 'manual-run-refused' && { refusal: refusalOf(ended) }),
+  };
+}
+
+function refusalOf(row: StoredAuditRow): NonNullable<AuditRunSummary['refusal']> {
+  const d = row.details ?? {};
+  return {
+    rule: typeof d.rule === 'string' ? d.rule : 'unknown',
+    role: typeof d.role === 'string' ? d.role : null,
+    allowedRoles: Array.isArray(d.allowedRoles) ? d.allowedRoles.map(String) : [],
   };
 }
 
@@ -143,7 +155,7 @@ export function auditMarkdown(report: AuditReport): string {
       .filter((r) => r.manual)
       .map(
         (r) =>
-          `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}; reason: ${md(r.reason) || 'none given'}`,
+          `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}${r.refusal ? ` (${md(r.refusal.rule)}; role ${md(r.refusal.role ?? 'unknown')}, allowed ${md(r.refusal.allowedRoles.join(', '))})` : ''}; reason: ${md(r.reason) || 'none given'}`,
       ),
   );
   section(

@@ -6,7 +6,17 @@ import { connect, type Client } from '../db/connect.js';
 import { errorMessage } from '../errors.js';
 import type { RunResult } from '../engine/result.js';
 import type { AuditEvent } from './chain.js';
-import { eventsOfResult, runIdentity, startedEvent, type RunIdentity } from './events.js';
+import type { StageListener } from '../engine/events.js';
+import {
+  appliedEvent,
+  backupEvent,
+  eventsOfResult,
+  factKey,
+  lockRetryEvent,
+  runIdentity,
+  startedEvent,
+  type RunIdentity,
+} from './events.js';
 import { auditLogExists, ensureAuditLog } from './schema.js';
 import { appendAuditEvents } from './store.js';
 
@@ -17,19 +27,35 @@ export interface AuditRecorderOptions {
 
 /**
  * Writes one run's audit rows on a connection of its own, so they commit whatever happens to
- * the migration transaction. "Run started" goes out as soon as that connection is up, beside the
- * run (it never waits for it); everything else is one batch when the run is over.
+ * the migration transaction. It listens to the run's stage events: "run started" goes out as soon
+ * as that connection is up, and each committed file, backup and lock retry is written as its
+ * event comes (in batches: one write in flight at a time, the rows that come meanwhile go in the
+ * next), beside the run, never waiting for it. When the run is over, the rest (failures,
+ * rollbacks, the run's end) is one batch from the result, leaving out what was already written.
  *
  * The log is created only by a run that itself left a trace in the database (a run record,
  * applied versions): a run refused before it touched anything on a fresh database, or a backup
- * (which writes nothing there), leaves nothing, as before; once the log exists, they are recorded. Writing the audit log never fails a run: a problem is a warning.
+ * (which writes nothing there), leaves nothing, as before; once the log exists, they are
+ * recorded. Writing the audit log never fails a run: a problem is a warning.
  */
 export class AuditRecorder {
   private readonly identity: RunIdentity;
   private readonly startedAt: string;
   private client?: Promise<Client>;
-  /** Whether the log existed when the run connected, and "run started" is written. */
-  private started?: Promise<{ existed: boolean; written: boolean }>;
+  /** Settles once the connection is up and "run started" was written if the log existed. */
+  private opened?: Promise<void>;
+  /** Whether the log is known to exist (it did when the run connected, or this run created it). */
+  private logExists = false;
+  /** Whether "run started" is in the log; if not, it goes first in the next write. */
+  private startWritten = false;
+  /** Rows from stage events not written yet, and the facts already written (events.ts `factKey`). */
+  private readonly queued: AuditEvent[] = [];
+  private readonly written = new Set<string>();
+  /** The live write in flight; once one fails, the rest waits for the end of the run. */
+  private writing?: Promise<void>;
+  private live = true;
+  /** A file committed: the run has left a trace, and the log may be created for it. */
+  private traced = false;
 
   constructor(
     private readonly ctx: CommandContext,
@@ -48,15 +74,82 @@ export class AuditRecorder {
     this.client = connect(settings.database, {
       applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
     });
-    this.started = this.client.then(async (client) => {
-      if (!(await auditLogExists(client))) return { existed: false, written: false };
-      const written = await this.append(client, [startedEvent(this.identity, this.startedAt)]).then(
-        () => true,
-        () => false, // written with the other rows at the end
-      );
-      return { existed: true, written };
+    // Never rejects: a connection that failed is reported by finish(), a check that failed
+    // means "create it if need be" (IF NOT EXISTS) with the first rows.
+    this.opened = this.client.then(
+      async (client) => {
+        this.logExists = await auditLogExists(client).catch(() => false);
+        if (this.logExists) await this.write(client, []).catch(() => {}); // else with the next rows
+      },
+      () => {},
+    );
+  }
+
+  /** The stage events the log records as they happen (the rest comes from the result). */
+  readonly listener: StageListener = (event) => {
+    const at = new Date().toISOString();
+    if (event.type === 'backup-taken') this.queued.push(backupEvent(this.identity, at, null, event.backup));
+    else if (event.type === 'lock-retry') this.queued.push(lockRetryEvent(this.identity, at, null, event));
+    else if (event.type === 'file-applied' && event.committed) {
+      this.traced = true;
+      this.queued.push(appliedEvent(this.identity, at, event.runId ?? null, event));
+    } else return;
+    // Rows before the first commit wait for it (or the end): a run refused later leaves no log.
+    if (this.traced && this.live) this.writing ??= this.writeLive();
+  };
+
+  /** Writes what is queued, batch after batch, until the queue is empty or a write fails. */
+  private async writeLive(): Promise<void> {
+    try {
+      const client = await this.client;
+      await this.opened;
+      while (client && this.live && this.queued.length > 0) {
+        const batch = this.queued.splice(0);
+        await this.write(client, batch).catch(() => {
+          this.live = false; // the end of the run tries again, with the rest
+          this.queued.unshift(...batch);
+        });
+      }
+    } catch {
+      // no connection: finish() says so
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  /**
+   * Appends `events` (after "run started" when that is not in yet), creating the log in the same
+   * transaction when it did not exist; should that fail (it appeared meanwhile, owned by another
+   * role), the log is checked for first, as elsewhere. Scrubbed as one value: one search of its
+   * JSON text settles that it holds no secret.
+   */
+  private async write(client: Client, events: AuditEvent[]): Promise<number> {
+    const all = this.startWritten ? events : [startedEvent(this.identity, this.startedAt), ...events];
+    if (all.length === 0) return 0;
+    const rows = this.options.scrubValue(all);
+    await appendAuditEvents(client, rows, { create: !this.logExists }).catch(async (error: unknown) => {
+      if (this.logExists) throw error;
+      await ensureAuditLog(client);
+      await appendAuditEvents(client, rows);
     });
-    this.started.catch(() => {}); // reported by finish()
+    this.logExists = true;
+    this.startWritten = true;
+    for (const row of events) this.written.add(factKey(row));
+    return rows.length;
+  }
+
+  /**
+   * This run's "run started" row, scrubbed, for the manual-run guard: it writes it itself, in the
+   * transaction that checks the rate limit (guard/manual-run.ts), then calls markStarted().
+   */
+  startedRow(): AuditEvent {
+    return this.options.scrubValue(startedEvent(this.identity, this.startedAt));
+  }
+
+  /** "Run started" is on record (so the log exists): not written again; the run's end is written in any case. */
+  markStarted(): void {
+    this.startWritten = true;
+    this.logExists = true;
   }
 
   /** Writes the rest of the run's rows and closes the connection. Never throws. */
@@ -65,38 +158,32 @@ export class AuditRecorder {
     let client: Client | undefined;
     const began = Date.now();
     try {
-      // A run that never reached the database changed nothing there, and has nowhere to write.
+      // A run that never reached the database changed nothing there, and has nowhere to write;
+      // unless its start is on record already (a manual run): then its end is written too.
+      if (!this.client && this.startWritten) this.start();
       if (!this.client) return;
       client = await this.client;
-      const started = await this.started!.catch(() => ({ existed: false, written: false }));
+      await this.opened;
+      await this.writing;
       const leftATrace = result.runId !== undefined || result.applied.length > 0;
-      if (!started.existed && !leftATrace && !(await auditLogExists(client))) return;
-      // This is the part of the audit log a run waits for: three round trips (store.ts). A log
-      // missing when the run connected is created in the same transaction; should that fail (it
-      // appeared meanwhile, owned by another role), the log is checked for first, as elsewhere.
-      const events = eventsOfResult(this.identity, result);
-      // Scrubbed as one value: one search of its JSON text settles that it holds no secret.
-      const rows = this.options.scrubValue(
-        started.written ? events : [startedEvent(this.identity, this.startedAt), ...events],
+      if (!this.logExists && !leftATrace && !(await auditLogExists(client))) return;
+      // This is the part of the audit log a run waits for: three round trips (store.ts). What
+      // the result says, less what was written as it happened; rows a failed live write left
+      // queued go first (they happened first).
+      const rest = [
+        ...this.queued.splice(0),
+        ...eventsOfResult(this.identity, result).filter((e) => !this.written.has(factKey(e))),
+      ];
+      const count = await this.write(client, rest);
+      logger.debug(
+        `Audit log: ${count} rows written in ${Date.now() - began} ms after the run ` +
+          `(${this.written.size - rest.length} while it ran)`,
       );
-      await appendAuditEvents(client, rows, { create: !started.existed }).catch(async (error: unknown) => {
-        if (started.existed) throw error;
-        await ensureAuditLog(client!);
-        await appendAuditEvents(client!, rows);
-      });
-      logger.debug(`Audit log: ${rows.length} rows written in ${Date.now() - began} ms after the run`);
     } catch (error) {
       logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);
     } finally {
       await client?.end().catch(() => {});
     }
-  }
-
-  private async append(client: Client, events: AuditEvent[]): Promise<void> {
-    await appendAuditEvents(
-      client,
-      events.map((e) => this.options.scrubValue(e)),
-    );
   }
 }
 

@@ -62,6 +62,20 @@ export async function appendAuditEvents(
   options: { create?: boolean } = {},
 ): Promise<ChainedEvent[]> {
   if (events.length === 0) return [];
+  return appendDecidedEvents(client, async () => events, options);
+}
+
+/**
+ * Like appendAuditEvents, with the events decided by `decide` while the chain lock is held: a
+ * check of the log and the row that records its result commit together, so two writers cannot
+ * both pass a check the first one's row would have failed (the manual-run rate limit, where two
+ * runs dispatched at once must not both pass). `decide` may read the log; none to write: nothing is.
+ */
+export async function appendDecidedEvents(
+  client: Client,
+  decide: (client: Client) => Promise<AuditEvent[]>,
+  options: { create?: boolean } = {},
+): Promise<ChainedEvent[]> {
   try {
     // The read must take its snapshot after the lock is granted (a later statement of the same
     // message does), or it could miss the row the previous holder just committed.
@@ -74,6 +88,11 @@ export async function appendAuditEvents(
       ].join(';\n'),
     )) as unknown as Array<{ rows: Array<{ hash: string }> }>;
     const newest = replies[replies.length - 1].rows[0]?.hash;
+    const events = await decide(client);
+    if (events.length === 0) {
+      await client.query('ROLLBACK');
+      return [];
+    }
     const chained = chainEvents(newest ?? GENESIS_HASH, events.map(wellFormed));
     await client.query(INSERT_ROWS, [JSON.stringify(chained.map(toRow))]);
     await client.query('COMMIT');

@@ -5,6 +5,7 @@ import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:pa
 import { GuardError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ProcessRunner } from './process.js';
+import { seeTroubleshooting } from '../docs-links.js';
 
 /** One PostgreSQL client program and the version it reports. */
 export interface PgTool {
@@ -123,7 +124,8 @@ export function fixHint(major: number): string {
   return (
     `Set the pg-dump-path input to a pg_dump ${major} (or newer) binary, or install the client before this step: ` +
     `on Ubuntu/Debian add the PostgreSQL apt repository (https://wiki.postgresql.org/wiki/Apt) and run ` +
-    `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".`
+    `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".` +
+    seeTroubleshooting('pg_dump-is-older-than-the-server')
   );
 }
 

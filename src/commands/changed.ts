@@ -23,7 +23,7 @@ export function databaseChanged(result: RunResult): boolean {
         result.applied.length > 0 ||
         (result.committedBeforeFailure?.length ?? 0) > 0 ||
         result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
-        (result.nonTransactional ?? []).some((n) => n.failed && leftSomethingBehind(n.leftBehind)) ||
+        (result.nonTransactional ?? []).some((n) => n.failed && n.leftBehind && !n.cleanedUp) ||
         schemaDiffers(result.schemaFingerprint)
       );
     case 'rollback':
@@ -41,13 +41,4 @@ export function databaseChanged(result: RunResult): boolean {
 /** A failed run compares the schema before and after it; the files' own word does not settle it. */
 function schemaDiffers(fingerprint: RunResult['schemaFingerprint']): boolean {
   return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
-}
-
-/**
- * A failed statement outside a transaction reports what it left behind as notes
- * (engine/invalid-index.ts): each remnant is either "… was dropped" or still there (or may be).
- */
-function leftSomethingBehind(leftBehind: string | undefined): boolean {
-  if (!leftBehind) return false;
-  return !leftBehind.split('; ').every((note) => note.endsWith(' was dropped'));
 }

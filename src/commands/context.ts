@@ -3,6 +3,7 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import type { StageEvents } from '../engine/events.js';
 import type { RunResult } from '../engine/result.js';
+import type { PermissionReader } from '../guard/policy.js';
 import type { SecretScrubber } from '../secrets.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -29,6 +30,12 @@ export interface CommandContext {
    * request comment) and runCommand ends every run with `run-finished` and the final result.
    */
   events?: StageEvents;
+  /**
+   * The action's manual-run guard (guard/manual-run.ts): reads the triggering actor's repository
+   * permission from GitHub. Set by the action's entry point only; without it (the CLI) manual
+   * runs are not checked.
+   */
+  permissions?: PermissionReader;
 }
 
 export type CommandHandler = (ctx: CommandContext, result: RunResult) => Promise<RunResult>;

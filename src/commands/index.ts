@@ -2,7 +2,10 @@ import type { CommandName } from '../config/settings.js';
 import { GuardError, errorMessage } from '../errors.js';
 import type { ErrorDetail, RunResult } from '../engine/result.js';
 import { AuditRecorder } from '../audit/recorder.js';
-import { scrubbingLogger } from '../logger.js';
+import { StageEvents } from '../engine/events.js';
+import { scrubbingLogger, type Logger } from '../logger.js';
+import { consoleLogListener } from '../report/console-log.js';
+import { guardManualRun } from '../guard/manual-run.js';
 import { outbound } from '../outbound.js';
 import { applyCommand } from './apply.js';
 import { auditCommand } from './audit.js';
@@ -41,11 +44,13 @@ export const AUDIT_OFF_FOR_BENCHMARK = 'MIGRATION_GUARD_BENCHMARK_AUDIT_OFF';
  */
 export async function runCommand(command: CommandContext): Promise<RunResult> {
   const { scrubber } = command;
+  const logger = scrubbingLogger(command.logger, scrubber.scrub);
   // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
   const ctx = {
     ...command,
-    logger: scrubbingLogger(command.logger, scrubber.scrub),
+    logger,
     run: scrubber.scrubValue(command.run),
+    events: runEvents(command, logger),
   };
   const started = new Date();
   const result = newResult(ctx, started);
@@ -56,6 +61,7 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
     AUDITED.has(ctx.settings.command) && !auditOff
       ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
       : undefined;
+  if (audit) ctx.events.on(audit.listener);
   ctx.onConnected = () => audit?.start();
   try {
     const handler = HANDLERS[ctx.settings.command];
@@ -68,7 +74,15 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
         },
       );
     }
-    await handler(ctx, result);
+    // Before any migration work: a refused manual run writes its refusal to the audit log, nothing else.
+    // A manual run that passes has its "run started" row written by the guard, with the rate-limit check.
+    const refusal = ctx.permissions ? await guardManualRun(ctx, ctx.permissions, audit) : undefined;
+    if (refusal) {
+      result.status = 'failed';
+      result.refusal = refusal;
+      result.message = refusal.message;
+      result.error = { message: refusal.message, hint: refusal.hint };
+    } else await handler(ctx, result);
   } catch (error) {
     // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
     const cancelled = (error instanceof GuardError && error.code === 'cancelled') || ctx.signal?.aborted;
@@ -84,9 +98,27 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
   result.durationMs = finished.getTime() - started.getTime();
   const scrubbed = outbound(result, scrubber);
   // The last stage event carries the final, scrubbed result (the engine emits the others).
-  ctx.events?.emit({ type: 'run-finished', result: scrubbed });
+  ctx.events.emit({ type: 'run-finished', result: scrubbed });
   await audit?.finish(scrubbed);
   return scrubbed;
+}
+
+/**
+ * The run's stage events as every listener gets them: scrubbed once (an error message can quote
+ * a connection string), shown in the console log, then handed to the entry point's listeners
+ * (the pull request comment) in the same order.
+ */
+function runEvents(command: CommandContext, logger: Logger): StageEvents {
+  const { scrubber } = command;
+  const events = new StageEvents(
+    (error) => logger.warn(`A run listener failed: ${errorMessage(error)}`),
+    // run-finished carries the result, scrubbed already (and cut): not searched twice.
+    (event) => (event.type === 'run-finished' ? event : scrubber.scrubValue(event)),
+  );
+  events.on(consoleLogListener(logger));
+  const outer = command.events;
+  if (outer) events.on((event) => outer.emit(event));
+  return events;
 }
 
 function toErrorDetail(error: unknown): ErrorDetail {

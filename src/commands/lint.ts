@@ -20,7 +20,10 @@ export interface LintOutcome {
  * release cannot be told apart). Throws a GuardError for what is bad usage (no folder, a config
  * file that is invalid); what the files contain is always a finding.
  */
-export async function lintCommand(settings: LintSettings, cwd = process.cwd()): Promise<LintOutcome> {
+export async function lintCommand(
+  settings: Pick<LintSettings, 'migrationsDir' | 'lint' | 'lintConfig'>,
+  cwd = process.cwd(),
+): Promise<LintOutcome> {
   const config = await lintConfigFor(settings, cwd);
   let set;
   try {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import { seeTroubleshooting } from '../docs-links.js';
 
 /** Everything needed to open a connection, resolved from a `postgres://` URL. */
 export interface DatabaseTarget {
@@ -57,7 +58,8 @@ export function parseDatabaseUrl(raw: string): { ok: true; target: DatabaseTarge
         `port ${TRANSACTION_POOLER_PORT} is Supabase's transaction-mode pooler, which hands each transaction ` +
         'to a different server connection: the advisory lock that keeps runs apart and the session settings ' +
         '(lock_timeout, statement_timeout) would not hold. Use the session pooler instead: the same pooler ' +
-        'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection',
+        'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection.' +
+        seeTroubleshooting('transaction-pooler-port-6543-refused'),
     };
   }
   const decoded = (text: string) => {

@@ -12,5 +12,7 @@ export function scrubberForInputs(raw: RawInputs): SecretScrubber {
   for (const secret of secretsOfDatabaseUrl(raw['database-url'])) scrubber.add(secret);
   scrubber.add(raw['github-token']?.trim());
   for (const secret of secretsOfDatabaseUrl(raw['shadow-database-url'])) scrubber.add(secret);
+  // The whole webhook URL is the credential (Slack's and Teams' carry their token in the path).
+  scrubber.add(raw['notify-webhook-url']?.trim());
   return scrubber;
 }

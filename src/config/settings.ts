@@ -1,6 +1,7 @@
 import { z } from 'zod/mini';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
 import { exactDurationMs, parseDuration } from './duration.js';
+import { parseRateLimit, type RateLimit } from './rate-limit.js';
 import type { LintFailLevel } from '../lint/types.js';
 
 export const COMMANDS = [
@@ -57,11 +58,30 @@ export interface Settings {
   shadowDatabase?: DatabaseTarget;
   /** `apply`: run even when the linter finds destructive statements (DROP COLUMN, TRUNCATE, …). */
   allowDestructive: boolean;
+  /** Manual runs (workflow_dispatch, repository_dispatch): the repository roles allowed to start them. */
+  allowedRoles: string[];
+  /** Manual applies and rollbacks per environment; undefined: no limit (`rate-limit: 0`). */
+  rateLimit?: RateLimit;
+  /** Where the run's alert goes (Slack- or Teams-compatible incoming webhook); a secret. */
+  notifyWebhookUrl?: string;
+  /** The outcomes that send an alert. */
+  notifyOn: NotifyOutcome[];
   /** Findings at or above this level fail `plan` and `lint`; `off` skips the linter. */
   lint: LintFailLevel;
   /** The linter's config file (default .migration-guard.yml, optional); set when given explicitly. */
   lintConfig?: string;
 }
+
+/** The outcomes an alert can be sent for: a run's status, or `refused` for a refused manual run. */
+export const NOTIFY_OUTCOMES = [
+  'failed',
+  'rolled-back',
+  'success',
+  'refused',
+  'cancelled',
+  'nothing-to-do',
+] as const;
+export type NotifyOutcome = (typeof NOTIFY_OUTCOMES)[number];
 
 export const BACKUP_MODES = ['required', 'optional', 'off'] as const;
 export type BackupMode = (typeof BACKUP_MODES)[number];
@@ -97,6 +117,10 @@ export const INPUT_NAMES = [
   'github-token',
   'shadow-database-url',
   'allow-destructive',
+  'allowed-roles',
+  'rate-limit',
+  'notify-webhook-url',
+  'notify-on',
   'lint',
   'lint-config',
 ] as const;
@@ -274,9 +298,69 @@ const schema = z.object({
   'github-token': input(z.optional(z.string().check(z.trim()))),
   'shadow-database-url': optionalText,
   'allow-destructive': boolean(false),
+  'allowed-roles': input(
+    z._default(
+      z
+        .string()
+        .check(
+          z.refine(
+            (v) => commaList(v).length > 0 && commaList(v).every((r) => /^[a-z0-9][a-z0-9 _-]*$/.test(r)),
+            'must be a comma-separated list of repository roles, e.g. admin,maintain (role names as GitHub gives them: admin, maintain, write, triage, read, or a custom role)',
+          ),
+        ),
+      'admin,maintain',
+    ),
+  ),
+  'rate-limit': input(
+    z._default(
+      z.string().check(
+        z.superRefine((value, ctx) => {
+          const parsed = parseRateLimit(value);
+          if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem, input: value });
+        }),
+      ),
+      '1/10m',
+    ),
+  ),
+  'notify-webhook-url': input(
+    z.optional(
+      z.string().check(
+        z.trim(),
+        // The URL itself is a secret: the message never quotes it.
+        z.refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), {
+          error:
+            'is not an http(s) URL: give the incoming webhook URL of your Slack or Teams channel, from a secret',
+        }),
+      ),
+    ),
+  ),
+  'notify-on': input(
+    z._default(
+      z.string().check(
+        z.superRefine((value, ctx) => {
+          const unknown = commaList(value).filter((v) => !(NOTIFY_OUTCOMES as readonly string[]).includes(v));
+          if (unknown.length > 0 || commaList(value).length === 0)
+            ctx.addIssue({
+              code: 'custom',
+              message: `${unknown.length ? `"${unknown.join(', ')}" is not accepted` : 'is empty'}: use a comma-separated list of ${NOTIFY_OUTCOMES.join(', ')}`,
+              input: value,
+            });
+        }),
+      ),
+      'failed,rolled-back',
+    ),
+  ),
   lint: oneOf(LINT_LEVELS, 'error'),
   'lint-config': optionalText,
 });
+
+/** "admin, Maintain" → ["admin", "maintain"]: role names and outcomes compare in lower case. */
+function commaList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter(Boolean);
+}
 
 export interface SettingsContext {
   /** GitHub's event name, used to resolve `command: auto` (plan on pull requests). */
@@ -354,6 +438,10 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
     githubToken: v['github-token'],
     shadowDatabase,
     allowDestructive: v['allow-destructive'],
+    allowedRoles: commaList(v['allowed-roles']),
+    rateLimit: (parseRateLimit(v['rate-limit']) as { ok: true; limit?: RateLimit }).limit,
+    notifyWebhookUrl: v['notify-webhook-url'],
+    notifyOn: commaList(v['notify-on']) as NotifyOutcome[],
     lint: v.lint,
     lintConfig: v['lint-config'],
   };
@@ -362,6 +450,7 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
 /** What the `lint` command reads: it needs no database, so database-url is neither required nor read. */
 export interface LintSettings {
   migrationsDir: string;
+  environment: string;
   lint: LintFailLevel;
   lintConfig?: string;
   reportPath?: string;
@@ -378,6 +467,7 @@ export function parseLintSettings(raw: RawInputs): LintSettings {
   const v = result.data;
   return {
     migrationsDir: v['migrations-dir'],
+    environment: v.environment,
     lint: v.lint,
     lintConfig: v['lint-config'],
     reportPath: v['report-path'],

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { DatabaseTarget } from '../config/database-url.js';
 import { GuardError } from '../errors.js';
+import { seeTroubleshooting } from '../docs-links.js';
 
 export type Client = pg.Client;
 
@@ -111,11 +112,11 @@ function describeConnectError(error: unknown, target: DatabaseTarget): GuardErro
   const cases: Record<string, [string, string]> = {
     ECONNREFUSED: [
       `Nothing is listening at ${where}`,
-      'Check the host and port in database-url, and that the server is running.',
+      `Check the host and port in database-url, and that the server is running.${seeTroubleshooting('cannot-reach-the-database')}`,
     ],
     ENOTFOUND: [
       `The host "${target.host}" cannot be resolved`,
-      'Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.',
+      `Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.${seeTroubleshooting('cannot-reach-the-database')}`,
     ],
     EAI_AGAIN: [
       `The host "${target.host}" cannot be resolved right now`,
@@ -123,11 +124,20 @@ function describeConnectError(error: unknown, target: DatabaseTarget): GuardErro
     ],
     ETIMEDOUT: [
       `Connecting to ${where} timed out`,
-      'Check that the host is reachable from this runner (firewall, IPv6-only hosts).',
+      `Check that the host is reachable from this runner (firewall, IPv6-only hosts).${seeTroubleshooting('cannot-reach-the-database')}`,
+    ],
+    // An IPv6 address (Supabase's direct host) from a runner without IPv6, as GitHub's runners are.
+    ENETUNREACH: [
+      `This runner has no network route to ${where}`,
+      `GitHub-hosted runners have no IPv6 and Supabase's direct database host is IPv6-only: use the session pooler (port 5432).${seeTroubleshooting('cannot-reach-the-database')}`,
+    ],
+    EHOSTUNREACH: [
+      `The host of ${where} is unreachable from this runner`,
+      `Check the host in database-url and the network between this runner and the server (IPv6-only hosts, firewalls).${seeTroubleshooting('cannot-reach-the-database')}`,
     ],
     '28P01': [
       `Password authentication failed for user "${target.user}" at ${where}`,
-      'Check the password in the database-url secret.',
+      `Check the password in the database-url secret.${seeTroubleshooting('password-authentication-failed')}`,
     ],
     '28000': [
       `The server at ${where} refused the connection for user "${target.user}"`,
@@ -147,11 +157,11 @@ function describeConnectError(error: unknown, target: DatabaseTarget): GuardErro
     });
   const message = err?.message ?? String(error);
   const tlsHint = /SSL|TLS|certificate|self.signed/i.test(message)
-    ? 'For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.'
-    : 'Check database-url and that the server is reachable.';
+    ? `For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.${seeTroubleshooting('tls-certificate-errors')}`
+    : `Check database-url and that the server is reachable.${seeTroubleshooting('cannot-reach-the-database')}`;
   if (/timeout/i.test(message)) {
     return new GuardError('connection-failed', `Connecting to ${where} timed out`, {
-      hint: 'Check that the host is reachable from this runner.',
+      hint: `Check that the host is reachable from this runner.${seeTroubleshooting('cannot-reach-the-database')}`,
       cause: error,
     });
   }

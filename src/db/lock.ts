@@ -1,6 +1,7 @@
 import { GuardError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Client } from './connect.js';
+import { seeTroubleshooting } from '../docs-links.js';
 
 /**
  * The advisory lock every run of this tool takes on the target database: the bytes of the ASCII
@@ -73,7 +74,7 @@ export async function withAdvisoryLock<T>(
         'lock-timeout',
         `Another migration run still holds the lock on this database after ${Math.round(options.timeoutMs / 1000)} s: ${describeHolder(holder)}`,
         {
-          hint: 'Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.',
+          hint: `Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.${seeTroubleshooting('another-run-holds-the-lock')}`,
           cause: error,
         },
       );

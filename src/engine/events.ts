@@ -1,3 +1,4 @@
+import type { AcceptedFinding } from './lint-accepted.js';
 import type { BackupReport, ErrorDetail, RunResult } from './result.js';
 
 /**
@@ -19,6 +20,13 @@ export type StageEvent =
   | {
       type: 'file-applied';
       version: string;
+      /** The migration file as reports show it, and its name. */
+      file?: string;
+      name?: string;
+      /** The run record the file's history row names (migration_guard.runs). */
+      runId?: number;
+      /** Lint findings of the file an ignore comment accepted, with the reasons (for the audit log). */
+      lintIgnored?: AcceptedFinding[];
       durationMs: number;
       index: number;
       total: number;
@@ -42,14 +50,29 @@ export class StageEvents {
   private readonly listeners: StageListener[] = [];
   private readonly pending = new Set<Promise<unknown>>();
 
-  constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}
+  /**
+   * `prepare` turns each event into what listeners see, once for all of them (runCommand scrubs
+   * it there, so no listener can forget to).
+   */
+  constructor(
+    private readonly onListenerError: (error: unknown) => void = () => {},
+    private readonly prepare: (event: StageEvent) => StageEvent = (event) => event,
+  ) {}
 
   on(listener: StageListener): this {
     this.listeners.push(listener);
     return this;
   }
 
-  emit(event: StageEvent): void {
+  emit(raw: StageEvent): void {
+    if (this.listeners.length === 0) return;
+    let event: StageEvent;
+    try {
+      event = this.prepare(raw);
+    } catch (error) {
+      this.onListenerError(error);
+      return;
+    }
     for (const listener of this.listeners) {
       let outcome: void | Promise<void>;
       try {

@@ -1,6 +1,7 @@
 import type { CommandName, TransactionMode } from '../config/settings.js';
 import type { AbandonedRun } from '../db/abandoned-runs.js';
 import type { LintReport } from '../lint/types.js';
+import type { ManualRunRefusal } from '../guard/policy.js';
 
 /**
  * The full result of a run: what the JSON report holds and what every renderer reads.
@@ -203,6 +204,8 @@ export interface RunResult {
     failed?: boolean;
     /** What a failed one left behind (an INVALID index) and what became of it. */
     leftBehind?: string;
+    /** Whether nothing of what it left behind remains (the INVALID index was dropped). */
+    cleanedUp?: boolean;
   }>;
   /**
    * Files left partly applied (some statements committed, no history row), as recorded in
@@ -235,6 +238,8 @@ export interface RunResult {
   abandonedRuns?: AbandonedRun[];
   /** The migration lock released, or the control connection terminated, by a migration. */
   sessionEffects?: SessionEffect[];
+  /** A manual run refused by the guard (role, reason, rate limit): nothing was run. */
+  refusal?: ManualRunRefusal;
   message: string;
   error?: ErrorDetail;
 }

@@ -1,5 +1,9 @@
 import { request } from '@octokit/request';
+import { proxyFor } from '../proxy.js';
 import { TOOL_VERSION } from '../version.js';
+
+// Where the tests (and older callers) import it from; it lives in src/proxy.ts, shared with the alert sender.
+export { proxyFor };
 
 /**
  * GitHub's REST API as the sticky comment uses it: @octokit/request (GitHub's own client, on
@@ -164,24 +168,4 @@ async function proxyFetch(baseUrl: string): Promise<typeof fetch | undefined> {
   const dispatcher = new undici.ProxyAgent(proxy);
   return ((url: string, init?: RequestInit) =>
     undici.fetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch;
-}
-
-/** The proxy URL for `target` under the runner's proxy variables, or undefined to go direct. */
-export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const https = target.protocol === 'https:';
-  const proxy = https ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy || env.HTTP_PROXY;
-  if (!proxy) return undefined;
-  const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host.startsWith('127.') || host === '::1') return undefined;
-  const port = target.port || (https ? '443' : '80');
-  const noProxy = (env.no_proxy || env.NO_PROXY || '').split(',').map((e) => e.trim().toLowerCase());
-  const bypassed = noProxy.filter(Boolean).some((entry) => {
-    if (entry === '*') return true;
-    const [name, entryPort] = entry.split(':');
-    if (entryPort && entryPort !== port) return false;
-    const bare = name.replace(/^\*?\./, '');
-    return host === bare || host.endsWith(`.${bare}`);
-  });
-  if (bypassed) return undefined;
-  return /^https?:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
 }

@@ -61,12 +61,18 @@ export class CommentBoard {
     options.signal.addEventListener('abort', () => this.sticky.stop(), { once: true });
   }
 
-  /** Posts the board as it is (the "in progress" state, before any event). */
+  /**
+   * Posts the board as it is (the "in progress" state, before any event). Scrubbed and rendered
+   * only when StickyComment actually sends it: an `all` run hands over hundreds of file-applied
+   * events at once, and scrubbing the whole state for each of them (most are never sent: the next
+   * replaces them) made the end of a run quadratic in its number of files.
+   */
   show(): Promise<void> {
     const { scrubber } = this.options;
-    const state = scrubber.scrubValue(this.state);
+    const state = this.state; // folds make new values: this one stays as it is
     return this.sticky.publish({
-      render: (previous) => scrubber.scrub(renderComment(state, historyOf(previous ?? ''))),
+      render: (previous) =>
+        scrubber.scrub(renderComment(scrubber.scrubValue(state), historyOf(previous ?? ''))),
       create: worthStarting(state),
     });
   }

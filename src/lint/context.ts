@@ -20,6 +20,8 @@ export interface LintRule {
   nodeTypes?: readonly string[];
   check?(stmt: LintStatement, ctx: LintContext): RuleHits;
   checkFile?(file: LintFile, ctx: LintContext): RuleHits;
+  /** After the file's last statement (what a file leaves open: a BEGIN without COMMIT). */
+  endFile?(file: LintFile, ctx: LintContext): RuleHits;
   finish?(ctx: LintContext): ReleaseHit[] | undefined;
 }
 

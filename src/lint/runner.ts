@@ -155,6 +155,10 @@ export async function lintMigrations(
       track(stmt, ctx);
       if (statement.transactionControl === 'begin') inBlock = true;
     }
+    for (const rule of rules) {
+      if (rule.endFile)
+        add(rule, rule.endFile({ file, version, source, start, end }, ctx), () => source.position(start));
+    }
     if (ignores.length > 0) {
       ignoresByFile.set(file, {
         file,
@@ -211,9 +215,12 @@ async function loadStats(
 
 function toFinding(p: Pending, config: LintConfig, stats: TableStatsLookup | undefined): LintFinding {
   const override = config.rules[p.rule.id];
-  // Sizes grade locks and rewrites only: data lost from a small table is lost all the same.
+  // Sizes grade locks and rewrites only (data lost from a small table is lost all the same), and
+  // not a hit that sets its own severity (an unsure one says info whatever the size).
   const size =
-    p.rule.family === 'locks' && p.hit.table ? stats?.(p.hit.table.schema, p.hit.table.table) : undefined;
+    p.rule.family === 'locks' && p.hit.table && p.hit.severity === undefined
+      ? stats?.(p.hit.table.schema, p.hit.table.table)
+      : undefined;
   const severity: LintSeverity =
     override && override !== 'off'
       ? override

@@ -57,6 +57,7 @@ export function renderSummary(result: RunResult): string {
       `## Migration guard: \`${result.command}\` on \`${result.environment}\` — ${STATUS_LABEL[result.status]}`,
     ],
     [escapeMd(clip(result.message, MAX_MESSAGE))],
+    result.refusal ? refusalSection(result.refusal) : [],
     countsTable(result),
     factsTable(result),
     errorSection(result),
@@ -101,6 +102,33 @@ export function renderSummary(result: RunResult): string {
     (kept) =>
       `_The summary is cut here (${kept} bytes kept) to stay under GitHub's 1 MiB limit: ${JSON_REPORT} holds the whole run._`,
   );
+}
+
+/** A refused manual run: who, the role they have, the roles allowed, or when the next run is allowed. */
+function refusalSection(refusal: NonNullable<RunResult['refusal']>): string[] {
+  const rows: Array<[string, string | undefined]> = [
+    ['Who', `${refusal.actor} (${refusal.event})`],
+    ['Their role', refusal.role ?? 'could not be read'],
+    ['Allowed roles', refusal.allowedRoles.join(', ')],
+    ['Reason given', refusal.reason ?? 'none'],
+    ['Rate limit', refusal.rateLimit],
+    ['Next run allowed from', refusal.nextAllowedAt],
+    [
+      'Audit log',
+      refusal.recorded
+        ? 'refusal recorded'
+        : 'the refusal could NOT be recorded (the warning in the log says why): it stands all the same',
+    ],
+  ];
+  return [
+    '### ⛔ Manual run refused: nothing was run',
+    '',
+    '| | |',
+    '|---|---|',
+    ...rows
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `| ${k} | ${escapeCell(clip(v!, MAX_CELL))} |`),
+  ];
 }
 
 function countsTable(result: RunResult): string[] {

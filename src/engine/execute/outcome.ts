@@ -18,6 +18,8 @@ export interface ExecutionOutcome {
     failed?: boolean;
     /** What a failed one left behind (an INVALID index) and what became of it. */
     leftBehind?: string;
+    /** Whether nothing of what it left behind remains (every INVALID index it made was dropped). */
+    cleanedUp?: boolean;
   }>;
   /** Per version, how many of its (up) statements committed in this run: a partly applied file resumes after them. */
   statementsCommitted: Map<string, number>;

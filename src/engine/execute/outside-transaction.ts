@@ -40,6 +40,7 @@ export async function runOutsideTransaction(
     statement: statement.sql,
     failed: failure ? true : undefined,
     leftBehind: left?.note,
+    cleanedUp: left?.note ? left.clean : undefined,
   });
   return { failure };
 }

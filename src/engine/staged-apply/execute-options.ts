@@ -7,6 +7,7 @@ import {
 } from '../../db/guard-store.js';
 import { CREATE_HISTORY } from '../../db/history.js';
 import type { StageEvent } from '../events.js';
+import { acceptedFindings } from '../lint-accepted.js';
 import type { ExecuteOptions } from '../execute.js';
 import { baseExecuteOptions } from '../execute/options.js';
 import type { PreparedMigration } from '../units.js';
@@ -32,12 +33,20 @@ export function applyExecuteOptions(
     checksum: item.migration.checksum,
   });
   const position = new Map(plan.pending.map((m, index) => [m.version, index + 1]));
+  const pendingBy = new Map(plan.pending.map((m) => [m.version, m]));
+  // Known once the first history row is written, which is before anything commits.
+  let runId: number | undefined;
+  const runIdentity = async () => {
+    const identity = await run.runIdentity();
+    runId = identity.runId;
+    return identity;
+  };
   return {
     ...baseExecuteOptions(settings, logger, session.runner, async (items) =>
       recordAppliedMigrations(
         client,
         items.map(({ migration, durationMs }) => ({ ...toRow(migration), durationMs })),
-        await run.runIdentity(),
+        await runIdentity(),
       ),
     ),
     prelude: session.historyReady ? undefined : CREATE_HISTORY,
@@ -49,7 +58,7 @@ export function applyExecuteOptions(
               stageAppliedMigrations(
                 client,
                 records.map(({ ordinal, migration }) => ({ ordinal, ...toRow(migration) })),
-                await run.runIdentity(),
+                await runIdentity(),
               ),
             unstage: (count) => unstageAppliedMigrations(client, count),
             recordSql: recordStagedMigrationSql,
@@ -61,6 +70,10 @@ export function applyExecuteOptions(
         run.emit({
           type: 'file-applied',
           version,
+          file: pendingBy.get(version)?.path,
+          name: pendingBy.get(version)?.name,
+          runId,
+          lintIgnored: acceptedFindings(deps.lint, version),
           durationMs,
           index: position.get(version) ?? 0,
           total: plan.pending.length,

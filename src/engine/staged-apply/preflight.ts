@@ -1,6 +1,7 @@
 import { formatLocation, GuardError } from '../../errors.js';
 import type { LintReport } from '../../lint/types.js';
 import type { Finding } from '../result.js';
+import { seeTroubleshooting } from '../../docs-links.js';
 
 /** The preflight: nothing runs while the history and the files disagree (drift, out-of-order files). */
 export function refuseOnBlockingFindings(findings: Finding[]): void {
@@ -11,7 +12,7 @@ export function refuseOnBlockingFindings(findings: Finding[]): void {
     code,
     `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`,
     {
-      hint: 'Fix the files listed above and run again.',
+      hint: `Fix the files listed above and run again.${seeTroubleshooting('history-and-files-disagree')}`,
     },
   );
 }

@@ -81,14 +81,25 @@ export const constraintWithoutNotValid: LintRule = {
   id: 'constraint-without-not-valid',
   family: 'locks',
   defaultSeverity: 'warning',
-  summary: 'ADD FOREIGN KEY or CHECK without NOT VALID scans the table under a lock',
-  nodeTypes: ['AlterTableStmt'],
+  summary: 'ADD FOREIGN KEY or CHECK (on a table or a domain) without NOT VALID scans the table under a lock',
+  nodeTypes: ['AlterTableStmt', 'AlterDomainStmt'],
   check(stmt) {
+    if (stmt.nodeType === 'AlterDomainStmt') return domainConstraint(stmt.node);
     if (stmt.nodeType !== 'AlterTableStmt') return;
     const table = tableOf(stmt.node.relation);
     if (!table) return;
     const hits: RuleHit[] = [];
     for (const { cmd, def } of alterCommands(stmt.node)) {
+      const column = cmd.subtype === 'AT_AddColumn' ? wrapped(def, 'ColumnDef') : undefined;
+      const reference = constraintsOf(column?.constraints).find((k) => k.contype === 'CONSTR_FOREIGN');
+      if (column && reference) {
+        const target = tableOf(reference.pktable);
+        hits.push({
+          message: `ADD COLUMN ${String(column.colname)} … REFERENCES ${target ? qualified(target) : ''} adds a validated foreign key at once, locking writes to ${qualified(table)}${target ? ` and ${qualified(target)}` : ''}: add the column, then ADD FOREIGN KEY … NOT VALID and VALIDATE CONSTRAINT in a later statement`,
+          location: location(reference),
+          table,
+        });
+      }
       if (cmd.subtype !== 'AT_AddConstraint') continue;
       const constraint = wrapped(def, 'Constraint');
       if (!constraint || constraint.skip_validation) continue;
@@ -110,6 +121,20 @@ export const constraintWithoutNotValid: LintRule = {
     return hits;
   },
 };
+
+/** ALTER DOMAIN … ADD CONSTRAINT checks every column of the domain's type, in every table. */
+function domainConstraint(node: Node): RuleHit | undefined {
+  const constraint = wrapped(node.def, 'Constraint');
+  if (node.subtype !== 'C' || !constraint || constraint.skip_validation) return undefined;
+  const domain = names(node.typeName).join('.');
+  return {
+    message:
+      constraint.contype === 'CONSTR_CHECK'
+        ? `ALTER DOMAIN ${domain} ADD CHECK without NOT VALID checks every column of this type in every table, under locks: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement`
+        : `ALTER DOMAIN ${domain} ADD NOT NULL checks every column of this type in every table, under locks, and has no NOT VALID form: add CHECK (value IS NOT NULL) NOT VALID instead, then VALIDATE CONSTRAINT`,
+    location: location(constraint),
+  };
+}
 
 interface NotNullChecks {
   /** `schema.table.column` → names of CHECK (column IS NOT NULL) constraints added NOT VALID. */
@@ -272,26 +297,62 @@ export const volatileDefault: LintRule = {
       if (!column) continue;
       const name = String(column.colname);
       const type = typeInfo(column.typeName);
-      const why = rewritingDefault(column, type?.name);
-      if (!why) continue;
+      const found = rewritingDefault(column, type?.name);
+      if (!found) continue;
       hits.push({
-        message: `ADD COLUMN ${name} on ${qualified(table)} with ${why} rewrites the whole table under an ACCESS EXCLUSIVE lock (a constant or stable default such as now() does not, since PostgreSQL 11): add the column without it, set the default afterwards and backfill existing rows in batches`,
+        message: `ADD COLUMN ${name} on ${qualified(table)} with ${found.why} rewrites the whole table under an ACCESS EXCLUSIVE lock${found.unsure ? ')' : ''} (a constant or stable default such as now() does not, since PostgreSQL 11): add the column without it, set the default afterwards and backfill existing rows in batches`,
         location: location(column),
         table,
+        severity: found.unsure ? 'info' : undefined,
       });
     }
     return hits;
   },
 };
 
-function rewritingDefault(column: Node, typeName: string | undefined): string | undefined {
-  if (typeName && SERIAL.has(typeName)) return `type ${typeName} (a nextval() default)`;
+/** Built-ins a default commonly calls that are stable or immutable: no rewrite (PostgreSQL 11+). */
+const NOT_VOLATILE = new Set([
+  'now',
+  'statement_timestamp',
+  'transaction_timestamp',
+  'current_setting',
+  'lower',
+  'upper',
+  'jsonb_build_object',
+  'json_build_object',
+  'jsonb_build_array',
+  'json_build_array',
+  'array_fill',
+  'make_interval',
+  'to_jsonb',
+  'to_json',
+  'timezone',
+  'date_trunc',
+  'concat',
+  'length',
+  'md5',
+  'uid',
+]);
+
+function rewritingDefault(
+  column: Node,
+  typeName: string | undefined,
+): { why: string; unsure?: boolean } | undefined {
+  if (typeName && SERIAL.has(typeName)) return { why: `type ${typeName} (a nextval() default)` };
   for (const constraint of constraintsOf(column.constraints)) {
-    if (constraint.contype === 'CONSTR_IDENTITY') return 'GENERATED … AS IDENTITY (a value per row)';
-    if (constraint.contype === 'CONSTR_GENERATED') return 'a stored generated expression';
+    if (constraint.contype === 'CONSTR_IDENTITY') return { why: 'GENERATED … AS IDENTITY (a value per row)' };
+    if (constraint.contype === 'CONSTR_GENERATED') return { why: 'a stored generated expression' };
     if (constraint.contype !== 'CONSTR_DEFAULT') continue;
-    const volatile = funcCalls(constraint.raw_expr).find((call) => VOLATILE.has(funcName(call)));
-    if (volatile) return `the volatile default ${funcName(volatile)}()`;
+    const calls = funcCalls(constraint.raw_expr);
+    const volatile = calls.find((call) => VOLATILE.has(funcName(call)));
+    if (volatile) return { why: `the volatile default ${funcName(volatile)}()` };
+    const unknown = calls.find((call) => !NOT_VOLATILE.has(funcName(call)));
+    if (unknown) {
+      return {
+        why: `the default ${names(unknown.funcname).join('.')}(), whose volatility is not known here (if it is volatile, it`,
+        unsure: true,
+      };
+    }
   }
   return undefined;
 }
@@ -345,6 +406,33 @@ export const cluster: LintRule = {
   },
 };
 
+export const reindexWithoutConcurrently: LintRule = {
+  id: 'reindex-without-concurrently',
+  family: 'locks',
+  defaultSeverity: 'warning',
+  summary: 'REINDEX without CONCURRENTLY blocks writes to the table while it rebuilds',
+  nodeTypes: ['ReindexStmt'],
+  check(stmt) {
+    const { node } = stmt;
+    const concurrent = list(node.params).some((p) => wrapped(p, 'DefElem')?.defname === 'concurrently');
+    if (concurrent) return;
+    const what: Record<string, string> = {
+      REINDEX_OBJECT_TABLE: 'TABLE',
+      REINDEX_OBJECT_INDEX: 'INDEX',
+      REINDEX_OBJECT_SCHEMA: 'SCHEMA',
+      REINDEX_OBJECT_DATABASE: 'DATABASE',
+      REINDEX_OBJECT_SYSTEM: 'SYSTEM',
+    };
+    const table = node.kind === 'REINDEX_OBJECT_TABLE' ? tableOf(node.relation) : undefined;
+    const target = tableOf(node.relation);
+    return {
+      message: `REINDEX ${what[String(node.kind)] ?? ''} ${target ? qualified(target) : String(node.name ?? '')} without CONCURRENTLY blocks writes to each table (and reads that use the index) while it rebuilds: use REINDEX … CONCURRENTLY (outside a transaction block)`,
+      location: location(node.relation),
+      table,
+    };
+  },
+};
+
 export const refreshWithoutConcurrently: LintRule = {
   id: 'refresh-matview-without-concurrently',
   family: 'locks',
@@ -373,5 +461,6 @@ export const LOCK_RULES: LintRule[] = [
   volatileDefault,
   vacuumFull,
   cluster,
+  reindexWithoutConcurrently,
   refreshWithoutConcurrently,
 ];

@@ -1,5 +1,5 @@
-import { funcCalls, funcName, list, wrapped } from '../ast.js';
-import type { LintContext, LintRule, LintStatement, RuleHit } from '../context.js';
+import { constraintsOf, funcCalls, funcName, list, location, typeInfo, wrapped } from '../ast.js';
+import { tableOf, type LintContext, type LintRule, type LintStatement, type RuleHit } from '../context.js';
 
 /** Reported by the runner where the parser stops at a psql meta-command or COPY … FROM stdin data. */
 export const psqlMetaCommand: LintRule = {
@@ -104,6 +104,45 @@ export const transactionControl: LintRule = {
         };
     }
   },
+  endFile(file, ctx) {
+    const state = ctx.state<{ current?: FileState }>('transaction-control', () => ({})).current;
+    if (state?.file !== file.file || !state.open) return;
+    return {
+      message: `BEGIN at line ${state.open.line} is never closed with COMMIT: the runner refuses the file; add COMMIT where the block ends, or remove the BEGIN`,
+      line: state.open.line,
+      column: 1,
+      severity: 'error',
+    };
+  },
+};
+
+/** `ADD COLUMN … NOT NULL` without a default fails as soon as the table has a row. */
+export const notNullColumnWithoutDefault: LintRule = {
+  id: 'not-null-column-without-default',
+  family: 'robustness',
+  defaultSeverity: 'warning',
+  summary: 'ADD COLUMN … NOT NULL without a DEFAULT fails on a table that has rows',
+  nodeTypes: ['AlterTableStmt'],
+  check(stmt) {
+    const table = tableOf(stmt.node.relation);
+    if (!table) return;
+    const hits: RuleHit[] = [];
+    for (const c of list(stmt.node.cmds)) {
+      const cmd = wrapped(c, 'AlterTableCmd');
+      const column = cmd?.subtype === 'AT_AddColumn' ? wrapped(cmd.def, 'ColumnDef') : undefined;
+      if (!column) continue;
+      const kinds = constraintsOf(column.constraints).map((k) => k.contype);
+      const filled = ['CONSTR_DEFAULT', 'CONSTR_IDENTITY', 'CONSTR_GENERATED'].some((k) => kinds.includes(k));
+      const serial = /^(small|big)?serial[248]?$/.test(typeInfo(column.typeName)?.name ?? '');
+      if (!kinds.includes('CONSTR_NOTNULL') || filled || serial) continue;
+      hits.push({
+        message: `ADD COLUMN ${String(column.colname)} … NOT NULL on ${table.schema}.${table.table} without a DEFAULT fails as soon as the table has a row: give it a constant default, or add it nullable, backfill, then SET NOT NULL (after a validated CHECK)`,
+        location: location(column),
+        table,
+      });
+    }
+    return hits;
+  },
 };
 
 export const concurrentlyInTransaction: LintRule = {
@@ -201,6 +240,7 @@ export const UNUSED_IGNORE = unusedIgnore;
 export const ROBUSTNESS_RULES: LintRule[] = [
   transactionControl,
   concurrentlyInTransaction,
+  notNullColumnWithoutDefault,
   sessionSetting,
   migrateMarkerMisplaced,
   psqlMetaCommand,

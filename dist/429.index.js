@@ -1,0 +1,829 @@
+export const id = 429;
+export const ids = [429,943];
+export const modules = {
+
+/***/ 8943:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   GitHubApi: () => (/* binding */ GitHubApi),
+/* harmony export */   n: () => (/* binding */ ApiRefusal)
+/* harmony export */ });
+/* harmony import */ var _octokit_request__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7359);
+/* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8903);
+/* harmony import */ var _version_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(311);
+
+
+
+// Where the tests (and older callers) import it from; it lives in src/proxy.ts, shared with the alert sender.
+
+/** The API answered, and the answer will not change by asking again (401, 403, 404, 422, …). */
+class ApiRefusal extends Error {
+    status;
+    constructor(status, message) {
+        super(message);
+        this.status = status;
+        this.name = 'ApiRefusal';
+    }
+}
+/** Longest wait a `retry-after` or rate-limit reset may impose on one retry. */
+const MAX_DELAY_MS = 60_000;
+class GitHubApi {
+    options;
+    fetchImpl;
+    constructor(options) {
+        this.options = options;
+    }
+    /** One REST call (`GET /repos/{owner}/{repo}/…`), retried while GitHub answers "later". */
+    async call(route, params = {}) {
+        const { attempts, signal } = this.options;
+        const fetchImpl = await (this.fetchImpl ??= proxyFetch(this.options.baseUrl));
+        for (let attempt = 1;; attempt++) {
+            signal.throwIfAborted();
+            try {
+                const response = await (0,_octokit_request__WEBPACK_IMPORTED_MODULE_0__/* .request */ .E)(route, {
+                    ...params,
+                    baseUrl: this.options.baseUrl,
+                    headers: {
+                        authorization: `token ${this.options.token}`,
+                        'user-agent': `supabase-migration-guard/${_version_js__WEBPACK_IMPORTED_MODULE_1__/* .TOOL_VERSION */ .w}`,
+                        'x-github-api-version': '2022-11-28',
+                    },
+                    request: {
+                        signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]),
+                        ...(fetchImpl && { fetch: fetchImpl }),
+                    },
+                });
+                return response;
+            }
+            catch (error) {
+                signal.throwIfAborted();
+                const failure = describe(error);
+                if (!failure.transient)
+                    throw new ApiRefusal(failure.status, failure.message);
+                if (attempt >= attempts)
+                    throw new Error(`${failure.message} (gave up after ${attempts} attempts)`);
+                await sleep(failure.retryAfterMs ?? backoff(this.options.baseDelayMs, attempt), signal);
+            }
+        }
+    }
+}
+/** What an error from @octokit/request means for a retry (its errors carry status and headers). */
+function describe(error) {
+    const e = error;
+    const headers = e.response?.headers ?? {};
+    // A timeout or a dropped connection: @octokit/request reports them as status 500 without a response.
+    if (!e.response) {
+        const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+        return {
+            status: 0,
+            message: timedOut
+                ? 'GitHub did not answer in time'
+                : `could not reach GitHub: ${e.message ?? String(error)}`,
+            transient: true,
+        };
+    }
+    const status = e.status ?? 0;
+    const message = `HTTP ${status}: ${(e.message ?? '').split(' - ')[0]}`;
+    const retryAfter = Number(headers['retry-after']);
+    const retryAfterMs = Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter * 1000, MAX_DELAY_MS) : undefined;
+    const rateLimited = status === 429 ||
+        (status === 403 &&
+            (headers['retry-after'] !== undefined ||
+                headers['x-ratelimit-remaining'] === '0' ||
+                /rate limit/i.test(e.message ?? '')));
+    if (rateLimited) {
+        const reset = Number(headers['x-ratelimit-reset']);
+        const untilReset = Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : undefined;
+        return {
+            status,
+            message,
+            transient: true,
+            retryAfterMs: retryAfterMs ?? (untilReset !== undefined ? Math.min(untilReset, MAX_DELAY_MS) : undefined),
+        };
+    }
+    return { status, message, transient: status >= 500, retryAfterMs };
+}
+function backoff(baseMs, attempt) {
+    const step = baseMs * 2 ** (attempt - 1);
+    return Math.round(step * (0.75 + Math.random() * 0.5));
+}
+/** Waits `ms`, or less when `signal` aborts; never keeps the process alive by itself. */
+function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+        const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            if (signal.aborted)
+                reject(signal.reason);
+            else
+                resolve();
+        };
+        const timer = setTimeout(done, ms);
+        timer.unref();
+        signal.addEventListener('abort', done, { once: true });
+    });
+}
+/**
+ * Behind an HTTP(S) proxy (self-hosted runners), calls go through it as @actions/http-client
+ * sends them: the proxy from https_proxy / HTTPS_PROXY (http_proxy / HTTP_PROXY for an http API),
+ * unless NO_PROXY names the host; loopback hosts never use one. undici is loaded only then: it
+ * costs tens of milliseconds to evaluate.
+ */
+async function proxyFetch(baseUrl) {
+    const proxy = (0,_proxy_js__WEBPACK_IMPORTED_MODULE_2__/* .proxyFor */ .i)(new URL(baseUrl));
+    if (!proxy)
+        return undefined;
+    const undici = await __webpack_require__.e(/* import() */ 752).then(__webpack_require__.t.bind(__webpack_require__, 6752, 19));
+    const dispatcher = new undici.ProxyAgent(proxy);
+    return ((url, init) => undici.fetch(url, { ...init, dispatcher }));
+}
+
+
+/***/ }),
+
+/***/ 6429:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  CommentBoard: () => (/* binding */ CommentBoard),
+  worthStarting: () => (/* binding */ worthStarting)
+});
+
+;// CONCATENATED MODULE: ./src/report/board-state.ts
+function startBoard(start) {
+    const at = start.at.toISOString();
+    return {
+        environment: start.environment,
+        command: start.command,
+        runUrl: start.runUrl,
+        sha: start.sha,
+        backupExpected: start.backupExpected,
+        startedAt: at,
+        updatedAt: at,
+        applied: [],
+        committed: [],
+        lockRetries: [],
+    };
+}
+/** The board after one more event (a new value; the old one is left as it was). */
+function foldEvent(state, event, at) {
+    const next = { ...state, updatedAt: at.toISOString() };
+    switch (event.type) {
+        case 'run-started':
+            next.pending = event.pending;
+            next.total = event.pending.length;
+            break;
+        case 'backup-taken':
+            next.backup = event.backup;
+            break;
+        case 'rehearsal-done':
+            next.rehearsal = {
+                ran: event.ran,
+                reason: event.reason,
+                failed: event.failed,
+                notRehearsed: event.notRehearsed,
+            };
+            break;
+        case 'file-applied':
+            // Counted by version: the event's index says nothing about whether it counts from 0 or 1.
+            if (!next.applied.includes(event.version))
+                next.applied = [...next.applied, event.version];
+            if (event.committed && !next.committed.includes(event.version))
+                next.committed = [...next.committed, event.version];
+            next.total = event.total;
+            break;
+        case 'lock-retry':
+            next.lockRetries = [
+                ...next.lockRetries,
+                { version: event.version, attempt: event.attempt, delayMs: event.delayMs, blocker: event.blocker },
+            ];
+            break;
+        case 'file-failed':
+            next.failed = { version: event.version, error: event.error };
+            break;
+        case 'rolled-back':
+            next.rolledBack = { versions: event.versions, how: event.how, succeeded: event.succeeded };
+            break;
+        case 'cancelled':
+            next.cancelled = event.reason;
+            break;
+        case 'run-finished':
+            next.result = event.result;
+            next.updatedAt = event.result.finishedAt;
+            break;
+    }
+    return next;
+}
+
+// EXTERNAL MODULE: ./src/secrets.ts
+var secrets = __webpack_require__(7194);
+// EXTERNAL MODULE: ./src/report/markdown.ts
+var markdown = __webpack_require__(4285);
+;// CONCATENATED MODULE: ./src/report/comment.ts
+
+
+/**
+ * GitHub refuses a comment body over 65,536 characters. The body is kept under that many UTF-8
+ * bytes, which is never fewer than its characters however GitHub counts them.
+ */
+const COMMENT_LIMIT = 65_536;
+/** Lists longer than this fold into `<details>`. */
+const FOLD_AFTER = 10;
+/** Runs kept in the comment's history. */
+const HISTORY_KEPT = 20;
+/** Any one message, error or finding shown. */
+const TEXT_MAX = 2_000;
+/** The hidden line that identifies the environment's comment among all the pull request's comments. */
+function commentMarker(environment) {
+    return `<!-- supabase-migration-guard:${environment} -->`;
+}
+const HISTORY_START = '<!-- supabase-migration-guard:history -->';
+const HISTORY_END = '<!-- /supabase-migration-guard:history -->';
+/** The earlier runs' lines kept in a comment this renderer wrote (empty for any other text). */
+function historyOf(body) {
+    const start = body.indexOf(HISTORY_START);
+    const end = body.indexOf(HISTORY_END, start);
+    if (start < 0 || end < 0)
+        return [];
+    return body
+        .slice(start + HISTORY_START.length, end)
+        .split('\n')
+        .filter((line) => line.startsWith('- '))
+        .map((line) => (0,secrets/* cut */.J)(line, 500))
+        .slice(-HISTORY_KEPT);
+}
+/**
+ * The sticky comment for one environment: what the run is doing now (or did), the stages it went
+ * through, and one line per earlier run on this pull request (`history`), so the same comment
+ * tells the story from plan to production. Pure: the caller scrubs what goes in.
+ */
+function renderComment(state, history = [], limit = COMMENT_LIMIT) {
+    const result = state.result;
+    const runs = result ? [...history, historyEntry(state)].slice(-HISTORY_KEPT) : history;
+    const head = [
+        commentMarker(state.environment),
+        `### 🛡️ Migration guard · \`${state.environment}\` · ${headline(state)}`,
+        '',
+        stageLine(state),
+        '',
+        metaLine(state),
+        '',
+        // The message, unless it only repeats the error shown below it.
+        ...(result?.message && result.message !== result.error?.message
+            ? [(0,markdown/* escapeMd */.Xk)((0,secrets/* cut */.J)(result.message, TEXT_MAX)), '']
+            : []),
+        ...errorBlock(state),
+        ...rollbackBlock(state),
+        ...facts(state),
+    ];
+    const lists = [migrationList(state), lockList(state), findingList(state)].filter((l) => l !== undefined);
+    const tail = historyBlock(runs);
+    const fixed = (0,markdown/* bytes */.ee)(head.join('\n')) + (0,markdown/* bytes */.ee)(tail.join('\n'));
+    // What the lists may take: the rest, less room for their headers, folds and notes.
+    let budget = limit - fixed - 400 * (lists.length + 1);
+    const body = [...head];
+    for (const list of lists) {
+        const rows = [];
+        for (const row of list.rows) {
+            const size = (0,markdown/* bytes */.ee)(row) + 1;
+            if (size > budget)
+                break;
+            budget -= size;
+            rows.push(row);
+        }
+        budget -= (0,markdown/* bytes */.ee)(list.header.join('\n'));
+        body.push(...renderList(list, rows));
+    }
+    body.push(...tail);
+    return fit(`${body.join('\n').trimEnd()}\n`, limit);
+}
+/**
+ * The last guard: a body still over the limit (the lists' budget is an estimate) is cut, with a
+ * note. Only pathological inputs reach it; a cut may break the Markdown after it, never the limit.
+ */
+function fit(body, limit) {
+    if ((0,markdown/* bytes */.ee)(body) <= limit)
+        return body;
+    const note = '\n\n_… cut: GitHub limits a comment to 65,536 characters. The job summary has the whole report._\n';
+    let end = limit - (0,markdown/* bytes */.ee)(note);
+    // Bytes to characters: step back until the prefix fits (a multi-byte character may straddle the end).
+    let text = Buffer.from(body, 'utf8').subarray(0, end).toString('utf8');
+    while ((0,markdown/* bytes */.ee)(text) > end)
+        text = text.slice(0, -1);
+    end = text.length;
+    return `${(0,secrets/* cut */.J)(text, end)}${note}`;
+}
+function renderList(list, rows) {
+    const left = list.rows.length - rows.length;
+    const note = left > 0
+        ? [
+            '',
+            `_… ${left} more ${list.noun} not shown: GitHub limits a comment to ${COMMENT_LIMIT.toLocaleString('en-US')} characters. The job summary and the JSON report (output \`report-path\`) have them all._`,
+        ]
+        : [];
+    const content = [...list.header, ...rows, ...note];
+    if (list.rows.length > FOLD_AFTER) {
+        return [`<details><summary>${list.title}</summary>`, '', ...content, '', '</details>', ''];
+    }
+    return [`**${list.title}**`, '', ...content, ''];
+}
+const STATUS_WORDS = {
+    success: '✅ success',
+    'nothing-to-do': '✅ nothing to do',
+    failed: '❌ failed',
+    'rolled-back': '↩️ failed and rolled back',
+    cancelled: '🛑 cancelled',
+};
+function headline(state) {
+    const result = state.result;
+    if (!result) {
+        if (state.cancelled)
+            return '🛑 cancelling…';
+        if (state.failed)
+            return '⏳ failed, rolling back…';
+        return `⏳ \`${state.command}\` in progress`;
+    }
+    if (result.cancelled || result.status === 'cancelled')
+        return '🛑 cancelled';
+    if (result.command === 'plan') {
+        if (result.status === 'success')
+            return `📋 planned: ${plural(result.migrations.length, 'pending migration')}`;
+        if (result.status === 'nothing-to-do')
+            return '✅ planned: nothing to apply';
+        return '❌ plan failed: apply would not go through';
+    }
+    if (result.command === 'apply') {
+        if (result.status === 'success')
+            return `✅ applied ${plural(result.applied.length, 'migration')}`;
+        return STATUS_WORDS[result.status];
+    }
+    return `\`${result.command}\` ${STATUS_WORDS[result.status]}`;
+}
+/** The stages in order, each marked done, under way, failed or not reached. */
+function stageLine(state) {
+    const result = state.result;
+    if (state.command === 'plan') {
+        if (!result)
+            return '⏳ planning';
+        if (!result.rehearsal?.ran) {
+            if (result.status === 'failed')
+                return '❌ plan refused';
+            return result.migrations.length
+                ? `✅ planned (${result.migrations.length} pending)`
+                : '✅ planned: nothing pending';
+        }
+        return `✅ planned (${result.migrations.length} pending) → ${result.status === 'failed' ? '❌ rehearsal failed' : '✅ rehearsed'}`;
+    }
+    const total = state.total ?? state.pending?.length ?? result?.migrations.length;
+    // What ran before the end: the live count when the board saw it, else what the result says
+    // ran (a failed run's applied list is empty: its files were rolled back).
+    const applied = state.applied.length > 0 || !result
+        ? state.applied.length
+        : result.applied.length ||
+            result.migrations.filter((m) => m.status === 'applied' || m.status === 'rolled-back').length;
+    const failed = result ? result.status !== 'success' && result.status !== 'nothing-to-do' : !!state.failed;
+    const backup = state.backup ?? result?.backup;
+    const steps = [];
+    steps.push(total === undefined && !result
+        ? '⏳ planning'
+        : `✅ planned${total !== undefined ? ` (${total} pending)` : ''}`);
+    if (result?.status === 'nothing-to-do')
+        return '✅ planned: nothing pending → ✅ nothing to do';
+    if (state.backupExpected || backup) {
+        steps.push(backup
+            ? `✅ backed up (${(0,markdown/* formatBytes */.z3)(backup.sizeBytes)})`
+            : result || state.failed || state.cancelled
+                ? failed && applied === 0
+                    ? '⬜ no backup'
+                    : '⬜ backup'
+                : total === undefined
+                    ? '⬜ back up'
+                    : '⏳ backing up');
+    }
+    const progress = `${applied}/${total ?? '?'}`;
+    const backupPending = (state.backupExpected && !backup) || total === undefined;
+    steps.push(result
+        ? failed
+            ? `❌ applying ${progress}`
+            : `✅ applied ${progress}`
+        : state.failed || state.cancelled
+            ? `❌ applying ${progress}`
+            : backupPending
+                ? `⬜ applying ${progress}`
+                : `⏳ applying ${progress}`);
+    steps.push(outcomeStep(state));
+    return steps.join(' → ');
+}
+function outcomeStep(state) {
+    const result = state.result;
+    const reason = state.failed ? ` (${failedWhere(state.failed.version, state.failed.error)})` : '';
+    if (!result) {
+        if (state.cancelled)
+            return `⏳ cancelled: ${(0,markdown/* escapeMd */.Xk)(state.cancelled)}, rolling back`;
+        if (state.failed)
+            return `⏳ rolling back${reason}`;
+        return '⬜ applied';
+    }
+    if (result.cancelled || result.status === 'cancelled')
+        return result.changed
+            ? '🛑 cancelled: the files committed before it stay applied'
+            : '🛑 cancelled, rolled back';
+    if (result.status === 'success')
+        return '✅ applied';
+    const why = result.error ? ` (${failedWhere(undefined, result.error)})` : reason;
+    if (result.status === 'rolled-back')
+        return `↩️ rolled back${why}`;
+    return `❌ failed${why}`;
+}
+function failedWhere(version, error) {
+    const place = error.file ? `${error.file}${error.line ? `:${error.line}` : ''}` : version;
+    return (0,markdown/* escapeMd */.Xk)((0,secrets/* cut */.J)(`${place ? `${place}: ` : ''}${error.message.split('\n')[0]}`, 200));
+}
+function metaLine(state) {
+    const parts = [`\`${state.command}\``];
+    if (state.sha)
+        parts.push(`commit \`${state.sha.slice(0, 7)}\``);
+    if (state.runUrl)
+        parts.push(`[workflow run](${state.runUrl})`);
+    parts.push(`updated ${formatTime(state.updatedAt)}`);
+    if (state.result)
+        parts.push(`took ${(0,markdown/* formatSeconds */.Xo)(state.result.durationMs)}`);
+    return parts.join(' · ');
+}
+function errorBlock(state) {
+    const error = state.result?.error ?? state.failed?.error;
+    if (!error)
+        return [];
+    const lines = [
+        '```',
+        (0,markdown/* escapeFenced */.JW)((0,secrets/* cut */.J)(`${(0,markdown/* errorPlace */.eI)(error)}${error.message}${error.sqlstate ? ` (SQLSTATE ${error.sqlstate})` : ''}`, TEXT_MAX)),
+    ];
+    if (error.detail)
+        lines.push((0,markdown/* escapeFenced */.JW)((0,secrets/* cut */.J)(`DETAIL: ${error.detail}`, TEXT_MAX)));
+    if (error.hint)
+        lines.push((0,markdown/* escapeFenced */.JW)((0,secrets/* cut */.J)(`HINT: ${error.hint}`, TEXT_MAX)));
+    return [...lines, '```', ''];
+}
+function rollbackBlock(state) {
+    const rollback = state.result?.rollback;
+    if (rollback) {
+        const lines = [
+            `**${rollback.kind === 'automatic' ? 'Automatic rollback' : rollback.kind === 'restore' ? 'Restore' : 'Rollback'}: ${rollback.succeeded ? 'succeeded' : 'NOT completed'}**`,
+            '',
+        ];
+        if (rollback.reverted.length)
+            lines.push(`Reverted (newest first): ${rollback.reverted.join(', ')}`, '');
+        if (rollback.error)
+            lines.push(`Error: ${(0,markdown/* escapeMd */.Xk)((0,secrets/* cut */.J)(rollback.error.message, TEXT_MAX))}`, '');
+        if (rollback.stillApplied?.length)
+            lines.push(`Still applied: ${rollback.stillApplied.join(', ')}`, '');
+        if (rollback.nextStep)
+            lines.push(`**Next step:** ${(0,markdown/* escapeMd */.Xk)((0,secrets/* cut */.J)(rollback.nextStep, TEXT_MAX))}`, '');
+        return lines;
+    }
+    if (state.result?.committedBeforeFailure?.length) {
+        return [`**Left applied by the failed run:** ${state.result.committedBeforeFailure.join(', ')}`, ''];
+    }
+    if (!state.result && state.rolledBack) {
+        const how = state.rolledBack.how === 'transaction' ? 'with the transaction' : 'by down migrations';
+        return [
+            `Rolled back ${how}: ${state.rolledBack.versions.join(', ') || 'nothing had committed'}${state.rolledBack.succeeded ? '' : ' (NOT completed)'}`,
+            '',
+        ];
+    }
+    return [];
+}
+function facts(state) {
+    const result = state.result;
+    const lines = [];
+    const backup = result?.backup ?? state.backup;
+    if (backup) {
+        lines.push(`Backup: ${(0,markdown/* formatBytes */.z3)(backup.sizeBytes)}, sha256 \`${backup.sha256}\`, ${(0,markdown/* escapeMd */.Xk)(backup.pgDumpVersion)}`);
+    }
+    const rehearsal = result?.rehearsal ?? state.rehearsal;
+    if (rehearsal) {
+        const outcome = rehearsalOutcome(rehearsal.ran, state.rehearsal?.failed, result);
+        lines.push(`Rehearsal: ${outcome}${rehearsal.reason ? ` (${(0,markdown/* escapeMd */.Xk)((0,secrets/* cut */.J)(rehearsal.reason, 500))})` : ''}${rehearsal.notRehearsed.length ? `; ${plural(rehearsal.notRehearsed.length, 'statement')} could not be rehearsed` : ''}`);
+    }
+    if (result?.transactionMode)
+        lines.push(`Transaction mode: \`${result.transactionMode}\``);
+    const lock = result?.lock;
+    if (lock?.waitedMs)
+        lines.push(`Waited ${(0,markdown/* formatSeconds */.Xo)(lock.waitedMs)} for ${(0,markdown/* escapeMd */.Xk)(lock.waitedFor ?? 'another run')}`);
+    if (result?.currentVersion)
+        lines.push(`Current version: \`${result.currentVersion}\``);
+    return lines.length ? [...lines.map((l) => `${l}  `), ''] : [];
+}
+/** What the rehearsal came to: from its event when the board saw one, else from how the run ended. */
+function rehearsalOutcome(ran, failed, result) {
+    if (!ran)
+        return 'not run';
+    if (failed !== undefined)
+        return failed ? 'failed' : 'passed';
+    if (!result || result.status === 'success' || result.status === 'nothing-to-do')
+        return 'passed';
+    // A failed plan failed in its rehearsal; a failed apply may have failed before or after it.
+    return result.command === 'plan' ? 'failed' : 'ran';
+}
+function migrationList(state) {
+    const migrations = state.result?.migrations ??
+        (state.pending ?? []).map((p) => ({
+            version: p.version,
+            name: p.name,
+            file: p.file,
+            status: state.applied.includes(p.version)
+                ? state.committed.includes(p.version)
+                    ? 'applied'
+                    : 'ran'
+                : state.failed?.version === p.version
+                    ? 'failed'
+                    : 'pending',
+        }));
+    if (migrations.length === 0)
+        return undefined;
+    return {
+        title: `Migrations (${migrations.length})`,
+        header: ['| Version | Name | Status | Duration | Notes |', '|---|---|---|---|---|'],
+        rows: migrations.map((m) => {
+            const notes = [
+                m.error ? `${(0,markdown/* errorPlace */.eI)(m.error)}${m.error.message}` : '',
+                m.atomic === false ? `not atomic: ${(m.nonAtomicReasons ?? []).join('; ')}` : '',
+                ...(m.notes ?? []),
+            ]
+                .filter(Boolean)
+                .join(' — ');
+            return `| ${m.version} | ${(0,markdown/* escapeCell */.kq)(m.name)} | ${m.status} | ${m.durationMs !== undefined && m.status !== 'pending' ? `${m.durationMs} ms` : ''} | ${(0,markdown/* escapeCell */.kq)((0,secrets/* cut */.J)(notes, 500))} |`;
+        }),
+        noun: 'migrations',
+    };
+}
+function lockList(state) {
+    const retries = state.result?.lock?.retries ?? state.lockRetries;
+    if (retries.length === 0)
+        return undefined;
+    return {
+        title: `Lock-timeout retries (${retries.length})`,
+        header: [],
+        rows: retries.map((r) => {
+            const message = 'message' in r ? `: ${(0,markdown/* escapeMd */.Xk)((0,secrets/* cut */.J)(String(r.message), 300))}` : '';
+            const version = 'version' in r && r.version ? ` (${r.version})` : '';
+            return `- retry ${r.attempt}${version} after ${r.delayMs} ms${message}${r.blocker ? ` — blocked by ${(0,markdown/* escapeMd */.Xk)((0,secrets/* cut */.J)(r.blocker, 300))}` : ''}`;
+        }),
+        noun: 'retries',
+    };
+}
+function findingList(state) {
+    const findings = state.result?.findings ?? [];
+    if (findings.length === 0)
+        return undefined;
+    return {
+        title: `Findings (${findings.length})`,
+        header: [],
+        rows: findings.map((f) => `- ${f.severity === 'error' ? '❌' : '⚠️'} ${(0,markdown/* escapeMd */.Xk)((0,secrets/* cut */.J)(f.message, 500)).replace(/\r?\n/g, ' ')}`),
+        noun: 'findings',
+    };
+}
+function historyBlock(runs) {
+    if (runs.length === 0)
+        return [];
+    return [
+        `<details><summary>Runs on this pull request (${runs.length})</summary>`,
+        '',
+        HISTORY_START,
+        ...runs,
+        HISTORY_END,
+        '',
+        '</details>',
+    ];
+}
+/** One line for this finished run in the comment's history. */
+function historyEntry(state) {
+    const result = state.result;
+    const parts = [formatTime(result.finishedAt), `\`${result.command}\``, headline(state)];
+    if (state.sha)
+        parts.push(`\`${state.sha.slice(0, 7)}\``);
+    if (state.runUrl)
+        parts.push(`[run](${state.runUrl})`);
+    return `- ${parts.join(' · ')}`;
+}
+function formatTime(iso) {
+    return `${iso.slice(0, 19).replace('T', ' ')} UTC`;
+}
+function plural(n, noun) {
+    return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+// EXTERNAL MODULE: ./src/github/api.ts
+var github_api = __webpack_require__(8943);
+;// CONCATENATED MODULE: ./src/github/sticky-comment.ts
+
+/**
+ * One comment per environment, found by its marker and edited in place. Updates are coalesced: while
+ * one call is out, newer bodies replace each other and only the newest is sent when it returns, so
+ * a slow API never builds a queue. Nothing here throws: a refusal (no permission, a fork's
+ * read-only token, no such pull request) is one warning and ends the comment for this run; any
+ * other failure is a warning and the next update tries again.
+ */
+class StickyComment {
+    api;
+    target;
+    log;
+    latest;
+    inFlight;
+    found;
+    stopped = false;
+    lastWarning;
+    constructor(api, target, log) {
+        this.api = api;
+        this.target = target;
+        this.log = log;
+    }
+    /** Sends `render`'s body once the calls before it are done (or drops it for a newer one). */
+    publish(update) {
+        if (this.stopped)
+            return Promise.resolve();
+        this.latest = update;
+        this.inFlight ??= this.drain();
+        return this.inFlight;
+    }
+    /** Resolves once nothing is waiting to be sent. */
+    idle() {
+        return this.inFlight ?? Promise.resolve();
+    }
+    /** No more calls: whatever is waiting is dropped. */
+    stop() {
+        this.stopped = true;
+        this.latest = undefined;
+    }
+    async drain() {
+        for (;;) {
+            const update = this.latest;
+            if (update === undefined || this.stopped) {
+                this.inFlight = undefined;
+                return;
+            }
+            this.latest = undefined;
+            await this.send(update);
+        }
+    }
+    async send({ render, create }) {
+        try {
+            let found;
+            try {
+                found = await (this.found ??= this.find());
+            }
+            catch (error) {
+                this.found = undefined;
+                throw error;
+            }
+            if (!found)
+                return this.stop();
+            if (found.commentId === undefined && !create)
+                return;
+            const body = render(found.previousBody);
+            if (found.commentId !== undefined) {
+                await this.api.call('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+                    owner: this.target.owner,
+                    repo: this.target.repo,
+                    comment_id: found.commentId,
+                    body,
+                });
+                return;
+            }
+            try {
+                const created = await this.api.call('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+                    owner: this.target.owner,
+                    repo: this.target.repo,
+                    issue_number: found.number,
+                    body,
+                });
+                found.commentId = created.data.id;
+                this.log.info(`Posted the migration status comment on pull request #${found.number}`);
+            }
+            catch (error) {
+                // The comment may exist after all (created, then the answer was lost): look again next time
+                // rather than risk a second one.
+                if (!(error instanceof github_api/* ApiRefusal */.n))
+                    this.found = undefined;
+                throw error;
+            }
+        }
+        catch (error) {
+            if (!this.stopped)
+                this.warn(error);
+        }
+    }
+    /** The pull request, and this environment's comment on it when there is one. */
+    async find() {
+        const { owner, repo } = this.target;
+        let number = this.target.pullRequest;
+        if (number === undefined && this.target.sha) {
+            const pulls = await this.api.call('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', { owner, repo, commit_sha: this.target.sha });
+            // The merged pull request first: a commit can also sit on open ones (stacked branches).
+            const pull = pulls.data.find((p) => p.merged_at) ?? pulls.data[0];
+            number = pull?.number;
+            if (number === undefined) {
+                this.log.info(`No pull request contains commit ${this.target.sha.slice(0, 7)}: no status comment is posted`);
+                return undefined;
+            }
+        }
+        if (number === undefined)
+            return undefined;
+        for (let page = 1;; page++) {
+            const comments = await this.api.call('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: number, per_page: 100, page });
+            const mine = comments.data.find((c) => (c.body ?? '').trimStart().startsWith(this.target.marker));
+            if (mine)
+                return { number, commentId: mine.id, previousBody: mine.body };
+            if (!/rel="next"/.test(comments.headers.link ?? ''))
+                return { number };
+        }
+    }
+    warn(error) {
+        const refused = error instanceof github_api/* ApiRefusal */.n;
+        const message = refused
+            ? `Could not update the pull request comment (${error.message}). The token needs "pull-requests: write" ` +
+                '(a pull request from a fork only gets a read-only token); the migration itself is not affected, ' +
+                'and this run posts no more comment updates.'
+            : `Could not update the pull request comment: ${error.message}. The migration itself is not affected.`;
+        if (refused)
+            this.stop();
+        if (message !== this.lastWarning)
+            this.log.warn(message);
+        this.lastWarning = message;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/github/comment-board.ts
+
+
+
+
+/**
+ * Whether this state may start a comment on a pull request that has none: not a run with nothing
+ * pending and nothing to report (every pull request of the repository would get one), nor one
+ * that has not said yet what it will do. An existing comment is always updated.
+ */
+function worthStarting(state) {
+    const result = state.result;
+    if (!result)
+        return (state.pending?.length ?? 0) > 0 || !!state.failed;
+    return result.status !== 'nothing-to-do' || result.findings.length > 0;
+}
+/**
+ * The live status board on the pull request: each stage event is folded into the board's state
+ * and the comment is re-rendered from it (coalesced by StickyComment). Scrubbed at the sink: the
+ * state before it is rendered (and cut), the body again before it is sent.
+ */
+class CommentBoard {
+    options;
+    state;
+    sticky;
+    now;
+    constructor(options) {
+        this.options = options;
+        this.now = options.now ?? (() => new Date());
+        this.state = startBoard(options.start);
+        const api = new github_api.GitHubApi({
+            token: options.token,
+            baseUrl: options.apiUrl,
+            timeoutMs: options.timeoutMs ?? 10_000,
+            attempts: options.attempts ?? 4,
+            baseDelayMs: options.baseDelayMs ?? 1_000,
+            signal: options.signal,
+        });
+        this.sticky = new StickyComment(api, { ...options.target, marker: commentMarker(options.start.environment) }, options.log);
+        options.signal.addEventListener('abort', () => this.sticky.stop(), { once: true });
+    }
+    /**
+     * Posts the board as it is (the "in progress" state, before any event). Scrubbed and rendered
+     * only when StickyComment actually sends it: an `all` run hands over hundreds of file-applied
+     * events at once, and scrubbing the whole state for each of them (most are never sent: the next
+     * replaces them) made the end of a run quadratic in its number of files.
+     */
+    show() {
+        const { scrubber } = this.options;
+        const state = this.state; // folds make new values: this one stays as it is
+        return this.sticky.publish({
+            render: (previous) => scrubber.scrub(renderComment(scrubber.scrubValue(state), historyOf(previous ?? ''))),
+            create: worthStarting(state),
+        });
+    }
+    /** Resolves once the newest state has been sent (or given up on). */
+    idle() {
+        return this.sticky.idle();
+    }
+    handle(event) {
+        this.state = foldEvent(this.state, event, this.now());
+        return this.show();
+    }
+}
+
+
+/***/ })
+
+};
