@@ -91,6 +91,6 @@ export function withLintVerdict(result: RunResult, level: LintFailLevel, logger:
   }
   result.status = 'failed';
   result.message = `${verdict}. ${result.message.replace(/^\S/, (c) => c.toUpperCase())}`;
-  logger.error(result.message);
+  logger.info(result.message);
   return result;
 }
