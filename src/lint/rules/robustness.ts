@@ -178,7 +178,7 @@ export const sessionSetting: LintRule = {
         });
       } else if (node.is_local && name !== 'search_path' && SESSION_SETTINGS.has(name)) {
         hits.push({
-          message: `SET LOCAL ${name} changes the timeout the runner set for this migration's transaction: remove it (the runner's lock-timeout and statement-timeout inputs are the place to change them)`,
+          message: `SET LOCAL ${name} ${stmt.statement.touchesTimeouts ?? 'changes a timeout'}: this runner sets its own again right after it, so it has no effect here: remove it (change the timeouts with the lock-timeout and statement-timeout inputs)`,
         });
       }
       return hits;
@@ -205,7 +205,8 @@ function settingMessage(name: string, how: string): string {
   if (name === 'search_path') {
     return `${how} search_path for the session changes how every later statement resolves names, in this file and the files after it (a pg_dump header): remove it and schema-qualify names, or use SET LOCAL`;
   }
-  return `${how} ${name} for the session (a pg_dump / db pull header) switches off the protection the runner sets for every statement: remove it (the runner sets lock_timeout and statement_timeout itself; change them with its inputs)`;
+  // What the statement does is described by timeout-settings.ts, as the engine's own finding says it.
+  return `${how} ${name} for the session (a pg_dump / db pull header): this runner sets its lock_timeout and statement_timeout again right after it, so here it only misleads, but under psql or supabase db push the rest of the file runs without them: remove it (change the timeouts with the lock-timeout and statement-timeout inputs)`;
 }
 
 export const migrateMarkerMisplaced: LintRule = {
