@@ -56,7 +56,9 @@ export type GuardErrorCode =
   | 'backup-checksum'
   | 'restore-failed'
   | 'cancelled'
-  | 'too-large';
+  | 'too-large'
+  | 'shadow-database'
+  | 'destructive-change';
 
 /** "file:line:column: " (or "" without a file); takes a SourceLocation or an error detail. */
 export function formatLocation(location: Partial<SourceLocation> | undefined): string {

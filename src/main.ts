@@ -176,6 +176,7 @@ function annotate(result: RunResult): void {
     for (const a of renderAnnotations(result)) {
       const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column };
       if (a.level === 'error') core.error(a.message, properties);
+      else if (a.level === 'notice') core.notice(a.message, properties);
       else core.warning(a.message, properties);
     }
   } catch (error) {

@@ -34,4 +34,12 @@ describe('createProcessRunner', () => {
     expect(result.code).toBe(128 + 15);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
+
+  it('stops a program when its abort signal fires (a cancelled job), and one started already aborted', async () => {
+    const controller = new AbortController();
+    const running = runner.run('/bin/sleep', ['30'], { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    expect((await running).code).toBe(128 + 15);
+    expect((await runner.run('/bin/sleep', ['30'], { signal: controller.signal })).code).toBe(128 + 15);
+  });
 });

@@ -41,6 +41,7 @@ describe.each(testServers())('faults on $name', (server) => {
 
   const pendingWithDowns = {
     '2_add_email.sql':
+      // The backfill has no WHERE on purpose: accepted, so apply's destructive-change guard lets it through.
       'alter table accounts add column email text;\nupdate accounts set email = name || $$@example.com$$;',
     '2_add_email.down.sql': 'alter table accounts drop column email;',
     '3_audit.sql': 'create table audit (id serial primary key, at timestamptz default now());',

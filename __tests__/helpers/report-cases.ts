@@ -8,7 +8,8 @@ export const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'summary');
 /**
  * data-5 to data-10 come from real runs against PostgreSQL 15, with paths, hosts and times replaced
  * by stable ones (data-8's status is the `cancelled` a stopped run reports); data-11 is a
- * 1,000-migration `all` run whose 700th file fails.
+ * 1,000-migration `all` run whose 700th file fails; data-12 and data-13 are real plan runs (PG 15, a
+ * shadow database and lint findings), normalised the same way, data-12's copy notes added by hand.
  */
 export const CASES: Array<[number, string]> = [
   [1, 'a successful apply with a non-atomic file'],
@@ -22,6 +23,11 @@ export const CASES: Array<[number, string]> = [
   [9, 'drift: a changed applied file and a version missing locally'],
   [10, 'lock-timeout retries naming the blocking session'],
   [11, 'a 1,000-migration run that folds and cuts its table'],
+  [
+    12,
+    'a plan on a shadow database: objects per file, a copy note, lint findings per file (one accepted) failing it',
+  ],
+  [13, 'a plan whose rehearsal fails with 18 lint findings at fail level warning, folded per file'],
 ];
 
 export function recorded(n: number): RunResult {

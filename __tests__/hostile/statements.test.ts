@@ -11,6 +11,8 @@ import { runGuard } from '../helpers/run.js';
 import { tempDirsFor } from '../helpers/temp.js';
 
 const MODES = ['all', 'per-file'] as const;
+/** The data fixes here (UPDATE/DELETE without WHERE) are on purpose: accepted past apply's destructive-change guard. */
+const DATA_FIXES = { 'allow-destructive': 'true' };
 
 /** An applied first file: a table with data and an enum type, as a project's history would have. */
 const BASE = {
@@ -67,7 +69,10 @@ describe.each(testServers())('transaction blocks and psql features on $name', (s
           '5_wrapped.sql': 'BEGIN;\ncreate table wrapped (id int);\nCOMMIT;\n',
           ...extra,
         });
-        const { result, logs } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+        const { result, logs } = await runGuard('apply', db.url, dir, {
+          'transaction-mode': mode,
+          ...DATA_FIXES,
+        });
         expect(result.error).toBeUndefined();
         expect(result.status).toBe('success');
         expect(result.applied).toEqual(['3', '4', '5', ...Object.keys(extra).map((f) => f.split('_')[0])]);
@@ -116,7 +121,7 @@ describe.each(testServers())('transaction blocks and psql features on $name', (s
         '3_fix.sql':
           'begin;\nupdate accounts set balance = 0;\ncommit;\ninsert into accounts values (1, 1);\n',
       });
-      const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+      const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode, ...DATA_FIXES });
       expect(result.status).toBe(mode === 'all' ? 'rolled-back' : 'failed');
       expect(result.error).toMatchObject({
         sqlstate: '23505',
@@ -145,7 +150,7 @@ describe.each(testServers())('transaction blocks and psql features on $name', (s
           'commit;',
         ].join('\n'),
       });
-      const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+      const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode, ...DATA_FIXES });
       expect(result.error).toBeUndefined();
       expect(result.status).toBe('success');
       expect(await balances(db.url)).toEqual([200, 50]);
@@ -211,7 +216,7 @@ describe.each(testServers())('transaction blocks and psql features on $name', (s
         const runsBefore = await runRecords(db.url);
         addFiles(dir, { ...EARLIER, '3_bad.sql': sql });
 
-        const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+        const { result } = await runGuard('apply', db.url, dir, { 'transaction-mode': mode, ...DATA_FIXES });
         expect(result.status).toBe('failed');
         expect(result.error).toMatchObject({ line, file: expect.stringMatching(/3_bad\.sql$/) });
         expect(result.error?.message).toMatch(message);
@@ -228,7 +233,7 @@ describe.each(testServers())('transaction blocks and psql features on $name', (s
         expect(await databaseState(db.url)).toEqual(before);
 
         addFiles(dir, { '3_bad.sql': 'create table fixed (id int);' });
-        const next = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+        const next = await runGuard('apply', db.url, dir, { 'transaction-mode': mode, ...DATA_FIXES });
         expect(next.result.status).toBe('success');
         expect(next.result.applied).toEqual(['2', '3']);
       },
@@ -253,6 +258,7 @@ describe.each(testServers())('transaction blocks and psql features on $name', (s
       const backupDir = tempDir('mg-statements-backup-');
       const { result } = await runGuard('apply', db.url, dir, {
         'transaction-mode': mode,
+        ...DATA_FIXES,
         backup: 'optional',
         'backup-dir': backupDir,
       });
@@ -285,7 +291,7 @@ describe.each(testServers())('transaction blocks and psql features on $name', (s
         '3_enum.sql': "create table y (id int);\nalter type mood add value 'sad';",
         '4_use.sql': "update accounts set m = 'sad' where id = 2;",
       });
-      const next = await runGuard('apply', db.url, dir, { 'transaction-mode': mode });
+      const next = await runGuard('apply', db.url, dir, { 'transaction-mode': mode, ...DATA_FIXES });
       expect(next.result.error).toBeUndefined();
       expect(next.result.applied).toEqual(['2', '3', '4']);
       expect(await enumLabels()).toEqual(['happy', 'sad']);

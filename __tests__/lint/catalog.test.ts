@@ -116,7 +116,11 @@ describe.each(testServers())('catalog security checks of the rehearsed schema on
 
     const { result } = await runGuard('plan', db.url, dir);
     expect(result.error).toBeUndefined();
-    expect(result.status).toBe('success');
+    // The rehearsal passed; the findings (errors) fail the plan at the default lint level.
+    expect(result.status).toBe('failed');
+    expect(result.message).toMatch(
+      /lint finding\(s\) at or above error .*rehearsed and rolled back without error; nothing was changed\.$/s,
+    );
 
     // Only the catalog can see the table made by dynamic SQL; the rest a static rule may report
     // first (plan then keeps one finding per object): either way each hazard is reported once.

@@ -49,6 +49,8 @@ const CASES: Array<[string, string]> = [
   ['plan', 'a plan on a pull request, with a non-atomic file and a finding'],
   ['live', 'an apply under way: 2 of 3 applied, after a lock retry'],
   ['thousand', 'a 1,000-migration apply that folds and truncates'],
+  ['plan-lint', 'a plan on a shadow database that lint fails: objects per file, findings grouped per file'],
+  ['plan-lint-folded', 'a failed plan with 18 lint findings, folded'],
 ];
 
 describe('renderComment golden files', () => {
@@ -61,6 +63,26 @@ describe('renderComment golden files', () => {
 });
 
 describe('renderComment', () => {
+  it('keeps thousands of lint findings under the limit: grouped per file, folded, cut with a note', () => {
+    const f = fixture('plan-lint');
+    const result = (f.events[0] as { result: RunResult }).result;
+    const one = result.lint!.findings[0];
+    const findings = Array.from({ length: 3000 }, (_, i) => ({
+      ...one,
+      file: `supabase/migrations/${2026050000000 + Math.floor(i / 30)}_f.sql`,
+      line: (i % 30) + 1,
+      message: `${one.message} ${'x'.repeat(120)}`,
+    }));
+    const big = { ...result, lint: { ...result.lint!, findings } };
+    const body = renderComment(boardOf({ ...f, events: [{ type: 'run-finished', result: big }] }));
+    expect(Buffer.byteLength(body, 'utf8')).toBeLessThanOrEqual(COMMENT_LIMIT);
+    expect(body).toMatch(/<details><summary>Lint: 0 errors, 3000 warnings, 0 info/);
+    expect(body).toContain('- `supabase/migrations/2026050000000_f.sql` (0 errors, 30 warnings, 0 info)');
+    expect(body).toMatch(/_… \d+ more lint lines not shown: GitHub limits a comment to 65,536 characters/);
+    // The history after the list is kept.
+    expect(body).toContain('<!-- /supabase-migration-guard:history -->');
+  });
+
   it('starts every body with the environment marker', () => {
     for (const [name] of CASES)
       expect(render(name).startsWith(`${commentMarker('production')}\n`) || name === 'failure-rollback').toBe(

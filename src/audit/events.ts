@@ -1,5 +1,6 @@
 import type { CommandContext } from '../commands/context.js';
 import type { RunResult } from '../engine/result.js';
+import { acceptedFindings, type AcceptedFinding } from '../engine/lint-accepted.js';
 import type { AuditEvent, AuditEventName } from './chain.js';
 
 /** What every row of one run repeats: who, where, from which workflow run. */
@@ -68,12 +69,17 @@ export function appliedEvent(
   identity: RunIdentity,
   at: string,
   runId: number | null,
-  m: { version: string; durationMs: number; file?: string; name?: string },
+  m: { version: string; durationMs: number; file?: string; name?: string; lintIgnored?: AcceptedFinding[] },
 ): AuditEvent {
   return event(identity, 'migration-applied', at, runId, {
     version: m.version,
     durationMs: m.durationMs,
-    details: { file: m.file ?? null, name: m.name ?? null },
+    details: {
+      file: m.file ?? null,
+      name: m.name ?? null,
+      // The ignore comments that let the file's statements through, with their reasons.
+      ...(m.lintIgnored?.length && { lintIgnored: m.lintIgnored }),
+    },
   });
 }
 
@@ -127,10 +133,14 @@ export function eventsOfResult(identity: RunIdentity, result: RunResult): AuditE
   if (result.backup) events.push(backupEvent(identity, at, runId, result.backup));
   for (const retry of result.lock?.retries ?? []) events.push(lockRetryEvent(identity, at, runId, retry));
   const reverted = new Set(result.rollback?.kind === 'automatic' ? result.rollback.reverted : []);
+  const accepted = acceptedFindings(result.lint);
   for (const m of result.migrations) {
-    const base = { version: m.version, durationMs: m.durationMs, details: { file: m.file, name: m.name } };
+    const ignored = accepted.filter((f) => f.version === m.version);
+    const details = { file: m.file, name: m.name, ...(ignored.length > 0 && { lintIgnored: ignored }) };
+    const base = { version: m.version, durationMs: m.durationMs, details };
     const error = m.error ? formatError(m.error) : null;
-    if (m.status === 'applied') events.push(appliedEvent(identity, at, runId, m));
+    if (m.status === 'applied')
+      events.push(appliedEvent(identity, at, runId, { ...m, lintIgnored: ignored }));
     else if (m.status === 'baselined') events.push(make('migration-baselined', base));
     else if (m.status === 'failed' || m.status === 'partially-applied')
       events.push(
@@ -166,6 +176,7 @@ export function eventsOfResult(identity: RunIdentity, result: RunResult): AuditE
         pendingCount: result.pendingCount,
         currentVersion: result.currentVersion ?? null,
         rollback: result.rollback ?? null,
+        ...(accepted.length > 0 && { lintIgnored: accepted }),
       },
     }),
   );

@@ -16,6 +16,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Kill the program (SIGTERM, then SIGKILL) when it runs longer than this. */
   timeoutMs?: number;
+  /** Stop the program (SIGTERM, then SIGKILL) when this aborts: a cancelled job. */
+  signal?: AbortSignal;
 }
 
 export interface ProcessResult {
@@ -105,9 +107,17 @@ export function startProcess(
           }, options.timeoutMs)
         : undefined;
 
+    const stop = () => {
+      child.kill('SIGTERM');
+      killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    if (options.signal?.aborted) stop();
+    options.signal?.addEventListener('abort', stop, { once: true });
+
     const finish = (code: number, extraStderr = '') => {
       if (settled) return;
       settled = true;
+      options.signal?.removeEventListener('abort', stop);
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       resolve({

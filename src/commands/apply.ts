@@ -8,6 +8,9 @@ import type { CommandContext } from './context.js';
 import { revertAfterFailure } from './revert-after-failure.js';
 import { RunRecord } from './run-record.js';
 import { withSession } from './session.js';
+import { lintPending } from './lint-stage.js';
+import type { Migration } from '../migrations/discover.js';
+import { MAX_FILE_BYTES } from '../migrations/limits.js';
 
 /**
  * apply: the staged apply (engine/staged-apply/apply.ts) under the migration lock, in a session
@@ -17,7 +20,17 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
   const { settings, logger } = ctx;
   result.transactionMode = settings.transactionMode;
   return withSession(ctx, result, { lock: true }, async (session) => {
+    // Whatever the lint input says: the destructive-change guard needs the findings. Only the
+    // pending files are linted, with the target's live table sizes. A run with a file over the
+    // size limit is refused by the staged apply before anything runs: not parsed for the linter.
+    const { pending } = session.plan;
+    const lint =
+      pending.length > 0 && !pending.some(oversized)
+        ? await lintPending(ctx, pending, session.client)
+        : undefined;
+    result.lint = lint;
     const outcome = await stagedApply({
+      lint,
       settings,
       logger,
       session,
@@ -39,4 +52,8 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     else if (outcome.stage !== 'rehearsal-failed') logger.info(result.message);
     return result;
   });
+}
+
+function oversized(migration: Migration): boolean {
+  return [migration.up, migration.verify].some((part) => part && part.source.byteLength > MAX_FILE_BYTES);
 }

@@ -12,6 +12,7 @@ export function scrubberForInputs(raw: RawInputs): SecretScrubber {
   const scrubber = new SecretScrubber();
   for (const secret of secretsOfDatabaseUrl(raw['database-url'])) scrubber.add(secret);
   scrubber.add(raw['github-token']?.trim());
+  for (const secret of secretsOfDatabaseUrl(raw['shadow-database-url'])) scrubber.add(secret);
   // The whole webhook URL is the credential (Slack's and Teams' carry their token in the path).
   scrubber.add(raw['notify-webhook-url']?.trim());
   // The restore identity, whole and line by line; and one pasted into the public-key input by mistake.

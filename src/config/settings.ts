@@ -52,6 +52,13 @@ export interface Settings {
   comment: boolean;
   /** The token for that comment; a secret (registered with the run's scrubber). */
   githubToken?: string;
+  /**
+   * `plan`: a scratch database the target's schema is copied into and the pending files applied
+   * to for real (commands/plan-shadow.ts). A secret, like database-url; never the target itself.
+   */
+  shadowDatabase?: DatabaseTarget;
+  /** `apply`: run even when the linter finds destructive statements (DROP COLUMN, TRUNCATE, …). */
+  allowDestructive: boolean;
   /** Manual runs (workflow_dispatch, repository_dispatch): the repository roles allowed to start them. */
   allowedRoles: string[];
   /** Manual applies and rollbacks per environment; undefined: no limit (`rate-limit: 0`). */
@@ -113,6 +120,8 @@ export const INPUT_NAMES = [
   'until',
   'comment',
   'github-token',
+  'shadow-database-url',
+  'allow-destructive',
   'allowed-roles',
   'rate-limit',
   'notify-webhook-url',
@@ -294,6 +303,8 @@ const schema = z.object({
   until: input(z.optional(z.string().check(z.refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
   comment: boolean(true),
   'github-token': input(z.optional(z.string().check(z.trim()))),
+  'shadow-database-url': optionalText,
+  'allow-destructive': boolean(false),
   'allowed-roles': input(
     z._default(
       z
@@ -427,6 +438,7 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
       'Invalid input:\n  backup-path: strategy restore needs the path of the backup to restore',
     );
   }
+  const shadowDatabase = shadowTarget(v['shadow-database-url'], parsedUrl.target);
   return {
     command,
     database: parsedUrl.target,
@@ -455,6 +467,8 @@ export function parseSettings(raw: RawInputs, context: SettingsContext = {}): Se
     until: timestamp(v.until),
     comment: v.comment,
     githubToken: v['github-token'],
+    shadowDatabase,
+    allowDestructive: v['allow-destructive'],
     allowedRoles: commaList(v['allowed-roles']),
     rateLimit: (parseRateLimit(v['rate-limit']) as { ok: true; limit?: RateLimit }).limit,
     notifyWebhookUrl: v['notify-webhook-url'],
@@ -491,6 +505,37 @@ export function parseLintSettings(raw: RawInputs): LintSettings {
     lintConfig: v['lint-config'],
     reportPath: v['report-path'],
   };
+}
+
+/**
+ * The shadow database, refused when it names the target itself (same host, port and database):
+ * `plan` resets the shadow before copying into it. The same database reached under another name
+ * (a pooler, a DNS alias) is caught again once connected (commands/plan-shadow.ts).
+ */
+function shadowTarget(raw: string | undefined, target: DatabaseTarget): DatabaseTarget | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = parseDatabaseUrl(raw);
+  if (!parsed.ok) throw new SettingsError(`Invalid input:\n  shadow-database-url: ${parsed.reason}`);
+  const shadow = parsed.target;
+  if (
+    sameHost(shadow.host, target.host) &&
+    shadow.port === target.port &&
+    shadow.database === target.database
+  ) {
+    throw new SettingsError(
+      `Invalid input:\n  shadow-database-url: it names the same database as database-url (${target.display}); ` +
+        'plan resets the shadow database before copying the schema into it, so it must be a separate, ' +
+        'scratch database (an empty one, or one an earlier plan prepared)',
+    );
+  }
+  return shadow;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
+
+function sameHost(a: string, b: string): boolean {
+  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+  return x === y || (LOOPBACK.has(x) && LOOPBACK.has(y));
 }
 
 export class SettingsError extends Error {

@@ -1,3 +1,4 @@
+import type { AcceptedFinding } from './lint-accepted.js';
 import type { BackupReport, ErrorDetail, RunResult } from './result.js';
 
 /**
@@ -24,6 +25,8 @@ export type StageEvent =
       name?: string;
       /** The run record the file's history row names (migration_guard.runs). */
       runId?: number;
+      /** Lint findings of the file an ignore comment accepted, with the reasons (for the audit log). */
+      lintIgnored?: AcceptedFinding[];
       durationMs: number;
       index: number;
       total: number;

@@ -46,6 +46,30 @@ export interface MigrationOutcome {
   /** What the run did with the file that the user should know (e.g. a BEGIN … COMMIT block absorbed). */
   notes?: string[];
   error?: ErrorDetail;
+  /**
+   * `plan` on a shadow database: what the file created, altered and dropped there, from the
+   * catalog read before and after it ("table public.t", "index public.t_idx", …).
+   */
+  objects?: { created: string[]; altered: string[]; dropped: string[] };
+}
+
+/** `plan` with `shadow-database-url`: where the rehearsal ran and what the copy of the schema left out. */
+export interface ShadowReport {
+  display: string;
+  serverVersion?: string;
+  /** TOC entries of the schema-only archive copied from the target. */
+  entries: number;
+  /** History rows copied from the target (so the shadow counts the same files pending). */
+  historyRows: number;
+  /** Whether the copy kept the target's owners and grants (false: --no-owner / --no-privileges, and why). */
+  owners: boolean;
+  privileges: boolean;
+  /** Roles the schema names that were created (NOLOGIN) in the shadow's server. */
+  rolesCreated: string[];
+  /** What pg_restore could not create, and other limits of the copy the reader should know. */
+  notCopied: string[];
+  notes: string[];
+  copyMs: number;
 }
 
 export interface Finding {
@@ -157,7 +181,22 @@ export interface RunResult {
   /** Files committed by this run before it failed (and not reverted). */
   committedBeforeFailure?: string[];
   /** Whether the run was rehearsed (in a transaction always rolled back) before anything committed, and why (not). */
-  rehearsal?: { ran: boolean; reason?: string; notRehearsed: string[] };
+  rehearsal?: {
+    ran: boolean;
+    reason?: string;
+    notRehearsed: string[];
+    /** `plan`: where the files ran: in a rolled-back transaction on the target, or for real on the shadow database. */
+    on?: 'target' | 'shadow';
+  };
+  /** `plan` with `shadow-database-url`: the shadow database and the copy of the schema. */
+  shadow?: ShadowReport;
+  /**
+   * The linter's findings over the pending files (`plan`, `apply`; absent when `lint: off`), and in
+   * `plan` the catalog checks of the rehearsed schema.
+   */
+  lint?: LintReport;
+  /** `plan`: how many findings (not ignored) reached the `lint` fail level and so failed the plan. */
+  lintFailing?: number;
   /**
    * Statements that ran outside a transaction and so could not be undone by a rollback; `failed`
    * for the one that failed (it may still have left something behind, such as an INVALID index).
@@ -205,8 +244,6 @@ export interface RunResult {
   abandonedRuns?: AbandonedRun[];
   /** The migration lock released, or the control connection terminated, by a migration. */
   sessionEffects?: SessionEffect[];
-  /** The linter's findings (static rules, and in `plan` the catalog checks of the rehearsed schema). */
-  lint?: LintReport;
   /** A manual run refused by the guard (role, reason, rate limit): nothing was run. */
   refusal?: ManualRunRefusal;
   message: string;

@@ -115,6 +115,7 @@ export class LintContext {
   private readonly newTables = new Set<string>();
   private readonly newIndexes = new Map<string, TableRef>();
   private readonly columnTypes = new Map<string, string>();
+  private readonly addedColumns = new Set<string>();
   private readonly store = new Map<string, unknown>();
   /** `file`: a table is new only in the file that creates it (the `lint` command: no history to tell what is pending). */
   readonly newTableScope: 'release' | 'file';
@@ -173,6 +174,15 @@ export class LintContext {
   /** The column's type as an earlier statement of the linted files declared it (`varchar(20)`, `text`, …). */
   columnType(ref: TableRef, column: string): string | undefined {
     return this.columnTypes.get(`${tableKey(ref)}.${column}`);
+  }
+
+  /** A column the release adds to a table (ALTER TABLE … ADD COLUMN): it holds no data of the application yet. */
+  markAddedColumn(ref: TableRef, column: string): void {
+    this.addedColumns.add(`${tableKey(ref)}.${column}`);
+  }
+
+  isAddedColumn(ref: TableRef, column: string): boolean {
+    return this.addedColumns.has(`${tableKey(ref)}.${column}`);
   }
 
   /** Per-run state of one rule (created on first use). */

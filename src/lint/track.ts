@@ -41,8 +41,10 @@ export function track(stmt: LintStatement, ctx: LintContext): void {
         if (!c) continue;
         const column = wrapped(c.def, 'ColumnDef');
         const type = column && typeInfo(column.typeName);
-        if (c.subtype === 'AT_AddColumn' && column && type)
+        if (c.subtype === 'AT_AddColumn' && column && type) {
           ctx.setColumnType(ref, String(column.colname), type.text);
+          ctx.markAddedColumn(ref, String(column.colname));
+        }
         if (c.subtype === 'AT_AlterColumnType' && type) ctx.setColumnType(ref, String(c.name), type.text);
       }
       return;

@@ -2,7 +2,8 @@ import type { ErrorDetail, RunResult } from '../engine/result.js';
 
 /** One annotation GitHub shows on a file of the pull request (and in the run's page). */
 export interface Annotation {
-  level: 'error' | 'warning';
+  /** `notice`: a lint finding of severity info. */
+  level: 'error' | 'warning' | 'notice';
   title: string;
   message: string;
   file: string;
@@ -17,6 +18,7 @@ export interface Annotation {
  */
 export const MAX_ERROR_ANNOTATIONS = 9;
 export const MAX_WARNING_ANNOTATIONS = 10;
+export const MAX_NOTICE_ANNOTATIONS = 10;
 
 const FAILED_TITLE: Partial<Record<RunResult['command'], string>> = {
   plan: 'Migration would fail',
@@ -33,6 +35,7 @@ const FAILED_TITLE: Partial<Record<RunResult['command'], string>> = {
 export function renderAnnotations(result: RunResult): Annotation[] {
   const errors: Annotation[] = [];
   const warnings: Annotation[] = [];
+  const notices: Annotation[] = [];
   const seen = new Set<string>();
   const add = (list: Annotation[], annotation: Annotation) => {
     const key = JSON.stringify([annotation.file, annotation.line, annotation.column, annotation.message]);
@@ -72,7 +75,24 @@ export function renderAnnotations(result: RunResult): Annotation[] {
       message: f.message,
     });
   }
-  return [...capped(errors, MAX_ERROR_ANNOTATIONS), ...capped(warnings, MAX_WARNING_ANNOTATIONS)];
+  // Lint findings at file:line:column, by severity; one an ignore comment accepted is not annotated.
+  const byLevel = { error: errors, warning: warnings, info: notices } as const;
+  for (const f of result.lint?.findings ?? []) {
+    if (!f.file || f.ignored) continue;
+    add(byLevel[f.severity], {
+      level: f.severity === 'info' ? 'notice' : f.severity,
+      title: `Lint ${f.rule}`,
+      file: f.file,
+      line: f.line,
+      column: f.column,
+      message: f.message,
+    });
+  }
+  return [
+    ...capped(errors, MAX_ERROR_ANNOTATIONS),
+    ...capped(warnings, MAX_WARNING_ANNOTATIONS),
+    ...capped(notices, MAX_NOTICE_ANNOTATIONS),
+  ];
 }
 
 function placeOf(error: ErrorDetail): Pick<Annotation, 'file' | 'line' | 'column'> {
@@ -95,7 +115,7 @@ function capped(list: Annotation[], max: number): Annotation[] {
   const last = kept[max - 1];
   kept[max - 1] = {
     ...last,
-    message: `${last.message}\n(${more} more ${last.level === 'error' ? 'errors' : 'warnings'} not annotated: GitHub shows 10 per step; see the job summary and the JSON report)`,
+    message: `${last.message}\n(${more} more ${last.level === 'error' ? 'errors' : last.level === 'warning' ? 'warnings' : 'notices'} not annotated: GitHub shows 10 per step; see the job summary and the JSON report)`,
   };
   return kept;
 }

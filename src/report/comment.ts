@@ -1,6 +1,7 @@
 import { cut } from '../secrets.js';
 import type { MigrationOutcome, RunResult } from '../engine/result.js';
 import type { BoardState } from './board-state.js';
+import { findingLine, groupByFile, groupTitle, lintTitle } from './lint.js';
 import {
   bytes,
   errorPlace,
@@ -68,7 +69,7 @@ export function renderComment(state: BoardState, history: string[] = [], limit =
     ...rollbackBlock(state),
     ...facts(state),
   ];
-  const lists: List[] = [migrationList(state), lockList(state), findingList(state)].filter(
+  const lists: List[] = [migrationList(state), lintList(state), lockList(state), findingList(state)].filter(
     (l): l is List => l !== undefined,
   );
   const tail = historyBlock(runs);
@@ -171,7 +172,14 @@ function stageLine(state: BoardState): string {
         ? `✅ planned (${result.migrations.length} pending)`
         : '✅ planned: nothing pending';
     }
-    return `✅ planned (${result.migrations.length} pending) → ${result.status === 'failed' ? '❌ rehearsal failed' : '✅ rehearsed'}`;
+    // A plan fails in its rehearsal (an error) or on its lint findings (lintFailing), or both.
+    const rehearsed = result.status === 'failed' && result.error ? '❌ rehearsal failed' : '✅ rehearsed';
+    const linted = !result.lint
+      ? ''
+      : result.lintFailing
+        ? ` → ❌ lint: ${plural(result.lintFailing, 'finding')} at the fail level`
+        : ' → ✅ linted';
+    return `✅ planned (${result.migrations.length} pending) → ${rehearsed}${linted}`;
   }
   const total = state.total ?? state.pending?.length ?? result?.migrations.length;
   // What ran before the end: the live count when the board saw it, else what the result says
@@ -310,8 +318,11 @@ function facts(state: BoardState): string[] {
   const rehearsal = result?.rehearsal ?? state.rehearsal;
   if (rehearsal) {
     const outcome = rehearsalOutcome(rehearsal.ran, state.rehearsal?.failed, result);
+    const where = result?.shadow
+      ? ` on the shadow database ${escapeMd(result.shadow.display)} (a copy of the target's schema; the target was not changed)`
+      : '';
     lines.push(
-      `Rehearsal: ${outcome}${rehearsal.reason ? ` (${escapeMd(cut(rehearsal.reason, 500))})` : ''}${rehearsal.notRehearsed.length ? `; ${plural(rehearsal.notRehearsed.length, 'statement')} could not be rehearsed` : ''}`,
+      `Rehearsal: ${outcome}${where}${rehearsal.reason ? ` (${escapeMd(cut(rehearsal.reason, 500))})` : ''}${rehearsal.notRehearsed.length ? `; ${plural(rehearsal.notRehearsed.length, 'statement')} could not be rehearsed` : ''}`,
     );
   }
   if (result?.transactionMode) lines.push(`Transaction mode: \`${result.transactionMode}\``);
@@ -327,8 +338,10 @@ function rehearsalOutcome(ran: boolean, failed: boolean | undefined, result: Run
   if (!ran) return 'not run';
   if (failed !== undefined) return failed ? 'failed' : 'passed';
   if (!result || result.status === 'success' || result.status === 'nothing-to-do') return 'passed';
-  // A failed plan failed in its rehearsal; a failed apply may have failed before or after it.
-  return result.command === 'plan' ? 'failed' : 'ran';
+  // A failed plan failed in its rehearsal when it has an error (else on its lint findings); a
+  // failed apply may have failed before or after it.
+  if (result.command === 'plan') return result.error ? 'failed' : 'passed';
+  return 'ran';
 }
 
 function migrationList(state: BoardState): List | undefined {
@@ -356,12 +369,39 @@ function migrationList(state: BoardState): List | undefined {
         m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
         m.atomic === false ? `not atomic: ${(m.nonAtomicReasons ?? []).join('; ')}` : '',
         ...(m.notes ?? []),
+        m.objects ? describeObjects(m.objects) : '',
       ]
         .filter(Boolean)
         .join(' — ');
-      return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs !== undefined && m.status !== 'pending' ? `${m.durationMs} ms` : ''} | ${escapeCell(cut(notes, 500))} |`;
+      // A pending file has a duration only when it ran for real, on a shadow database.
+      const ran = m.status !== 'pending' || m.objects !== undefined;
+      return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs !== undefined && ran ? `${m.durationMs} ms` : ''} | ${escapeCell(cut(notes, 500))} |`;
     }),
     noun: 'migrations',
+  };
+}
+
+/** "created table public.t; dropped index public.i": what a file did on the shadow database. */
+function describeObjects(objects: NonNullable<MigrationOutcome['objects']>): string {
+  const parts = (['created', 'altered', 'dropped'] as const)
+    .filter((k) => objects[k].length > 0)
+    .map((k) => `${k} ${objects[k].join(', ')}`);
+  return parts.length ? parts.join('; ') : 'no schema change';
+}
+
+/** The linter's findings, grouped per file: a line per file with its counts, its findings under it. */
+function lintList(state: BoardState): List | undefined {
+  const lint = state.result?.lint;
+  if (!lint || lint.findings.length === 0) return undefined;
+  const clip = (text: string) => cut(text, 300);
+  return {
+    title: escapeMd(lintTitle(lint)),
+    header: [],
+    rows: groupByFile(lint.findings).flatMap((group) => [
+      `- ${groupTitle(group)}`,
+      ...group.findings.map((f) => findingLine(f, clip, '  ')),
+    ]),
+    noun: 'lint lines',
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Finding, MigrationOutcome, RunResult, StatusRow } from '../engine/result.js';
+import { findingLine, groupByFile, groupTitle, lintTitle } from './lint.js';
 import { clip, countsBy, escapeCell, escapeMd, fitToSize, foldList, type FoldOptions } from './markdown.js';
 
 /** GitHub refuses a step summary larger than this. */
@@ -61,6 +62,8 @@ export function renderSummary(result: RunResult): string {
     factsTable(result),
     errorSection(result),
     migrationSection(result.migrations),
+    shadowSection(result.shadow),
+    lintSection(result.lint),
     committedSection(result.committedBeforeFailure),
     result.rollback ? rollbackSection(result.rollback) : [],
     nonTransactionalSection(result.nonTransactional),
@@ -217,10 +220,75 @@ function migrationRow(m: MigrationOutcome): string {
     m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
     m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
     ...(m.notes ?? []),
+    m.objects ? describeObjects(m.objects) : '',
   ]
     .filter(Boolean)
     .join(' — ');
   return `| ${m.version} | ${escapeCell(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${escapeCell(clip(notes, MAX_CELL))} |`;
+}
+
+/** What a file did on the shadow database: "created table public.t, …; dropped index public.i". */
+function describeObjects(objects: NonNullable<MigrationOutcome['objects']>): string {
+  const parts = (['created', 'altered', 'dropped'] as const)
+    .filter((k) => objects[k].length > 0)
+    .map((k) => `${k} ${objects[k].join(', ')}`);
+  return parts.length ? parts.join('; ') : 'no schema change';
+}
+
+function shadowSection(shadow: RunResult['shadow']): string[] {
+  if (!shadow) return [];
+  const copy = [
+    `${shadow.entries} schema entries`,
+    `${shadow.historyRows} history row(s)`,
+    shadow.owners ? 'owners kept' : 'owners not kept (--no-owner)',
+    shadow.privileges ? 'grants kept' : 'grants not copied (--no-privileges)',
+    ...(shadow.rolesCreated.length ? [`roles created (NOLOGIN): ${shadow.rolesCreated.join(', ')}`] : []),
+  ];
+  const lines = [
+    '### Rehearsal on the shadow database',
+    '',
+    escapeMd(
+      `The pending files ran for real, one transaction per file, on ${shadow.display}${shadow.serverVersion ? ` (PostgreSQL ${shadow.serverVersion})` : ''}, ` +
+        `a copy of the target's schema (${copy.join(', ')}; copied in ${(shadow.copyMs / 1000).toFixed(2)} s). The target was not changed.`,
+    ),
+  ];
+  for (const note of shadow.notes) lines.push('', `- ⚠️ ${escapeMd(clip(note, MAX_CELL))}`);
+  if (shadow.notCopied.length)
+    lines.push(
+      '',
+      'Not copied (pg_restore could not create them; a file that needs them fails on the shadow only):',
+      '',
+      ...foldList(
+        shadow.notCopied,
+        (n) => `- ${escapeMd(clip(n, MAX_CELL))}`,
+        [],
+        listOptions(shadow.notCopied.length, 'entries not copied'),
+      ),
+    );
+  return lines;
+}
+
+/**
+ * The linter's findings, grouped per file with their counts; with many findings each file folds
+ * into `<details>`, and a long file's list is cut (errors kept) with a note.
+ */
+function lintSection(lint: RunResult['lint']): string[] {
+  if (!lint || lint.findings.length === 0) return [];
+  const groups = groupByFile(lint.findings);
+  const fold = lint.findings.length > FOLD_ITEMS_ABOVE;
+  const lines = [`### ${escapeMd(lintTitle(lint))}`];
+  for (const group of groups) {
+    const items = foldList(group.findings, (f) => findingLine(f, (t) => clip(t, MAX_CELL)), [], {
+      ...listOptions(group.findings.length, 'findings'),
+      foldAbove: Number.POSITIVE_INFINITY,
+      keep: (f) => f.severity === 'error' && !f.ignored,
+    });
+    lines.push('');
+    if (fold)
+      lines.push(`<details><summary>${groupTitle(group, true)}</summary>`, '', ...items, '', '</details>');
+    else lines.push(`**${groupTitle(group)}**`, '', ...items);
+  }
+  return lines;
 }
 
 function committedSection(versions: string[] | undefined): string[] {

@@ -23,7 +23,7 @@ import type { StagedApplyOutcome } from './outcome.js';
 import { rehearsalReason, resumePartialFiles } from './partial-files.js';
 import { settleFailure } from './after-failure.js';
 import { applyExecuteOptions } from './execute-options.js';
-import { refuseOnBlockingFindings } from './preflight.js';
+import { refuseDestructiveFindings, refuseOnBlockingFindings } from './preflight.js';
 import { runDetailsOf, verdictOf } from './result.js';
 
 /**
@@ -122,6 +122,9 @@ class StagedApply {
         resumePartialFiles(await prepareMigrations(plan.pending), plan.partial),
       );
     else this.files.unparsed(plan.pending);
+    // After planning (which refuses what can never run, such as DROP DATABASE, with its own
+    // message), before the backup and any change.
+    refuseDestructiveFindings(this.deps.lint, settings.allowDestructive);
 
     await runner.start();
     const backup = await this.deps.backup();

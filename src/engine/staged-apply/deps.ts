@@ -1,6 +1,7 @@
 import type { Settings } from '../../config/settings.js';
 import type { Client } from '../../db/connect.js';
 import type { RunOutcome } from '../../db/guard-store.js';
+import type { LintReport } from '../../lint/types.js';
 import type { Logger } from '../../logger.js';
 import type { Migration } from '../../migrations/discover.js';
 import type { StageEvents } from '../events.js';
@@ -43,4 +44,6 @@ export interface StagedApplyDeps {
   revert: (migrations: Migration[]) => Promise<RollbackReport>;
   /** A new connection, after the session's was lost, to find out what committed. */
   reconnect: () => Promise<Client>;
+  /** The linter's findings over the pending files: the preflight refuses destructive ones (preflight.ts). */
+  lint?: LintReport;
 }

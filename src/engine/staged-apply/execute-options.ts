@@ -7,6 +7,7 @@ import {
 } from '../../db/guard-store.js';
 import { CREATE_HISTORY } from '../../db/history.js';
 import type { StageEvent } from '../events.js';
+import { acceptedFindings } from '../lint-accepted.js';
 import type { ExecuteOptions } from '../execute.js';
 import { baseExecuteOptions } from '../execute/options.js';
 import type { PreparedMigration } from '../units.js';
@@ -72,6 +73,7 @@ export function applyExecuteOptions(
           file: pendingBy.get(version)?.path,
           name: pendingBy.get(version)?.name,
           runId,
+          lintIgnored: acceptedFindings(deps.lint, version),
           durationMs,
           index: position.get(version) ?? 0,
           total: plan.pending.length,

@@ -166,10 +166,20 @@ export const updateWithoutWhere: LintRule = {
   defaultSeverity: 'warning',
   summary: 'UPDATE without WHERE overwrites every row (and locks them all)',
   nodeTypes: ['UpdateStmt'],
-  check(stmt) {
+  check(stmt, ctx) {
     if (stmt.nodeType !== 'UpdateStmt' || stmt.node.whereClause) return;
     const table = tableOf(stmt.node.relation);
     if (!table) return;
+    // Filling a column this release adds (the usual backfill) overwrites no application data:
+    // still a lock on every row, so said, but as info, which apply's destructive guard lets pass.
+    const targets = list(stmt.node.targetList).map((t) => wrapped(t, 'ResTarget')?.name);
+    if (targets.length > 0 && targets.every((c) => typeof c === 'string' && ctx.isAddedColumn(table, c)))
+      return {
+        message: `UPDATE ${qualified(table)} without WHERE fills ${targets.join(', ')}, added by this release: no data is overwritten, but every row stays locked until the release commits (backfill large tables in batches)`,
+        severity: 'info',
+        location: location(stmt.node.relation),
+        table,
+      };
     return {
       message: `UPDATE ${qualified(table)} without WHERE overwrites every row and holds a lock on each until the release commits: add the WHERE clause you mean, and backfill large tables in batches`,
       location: location(stmt.node.relation),
