@@ -208,9 +208,12 @@ function foldEvent(state, event, at) {
 
 // EXTERNAL MODULE: ./src/secrets.ts
 var secrets = __webpack_require__(7194);
+// EXTERNAL MODULE: ./src/report/lint.ts
+var report_lint = __webpack_require__(6773);
 // EXTERNAL MODULE: ./src/report/markdown.ts
 var markdown = __webpack_require__(4285);
 ;// CONCATENATED MODULE: ./src/report/comment.ts
+
 
 
 /**
@@ -267,7 +270,7 @@ function renderComment(state, history = [], limit = COMMENT_LIMIT) {
         ...rollbackBlock(state),
         ...facts(state),
     ];
-    const lists = [migrationList(state), lockList(state), findingList(state)].filter((l) => l !== undefined);
+    const lists = [migrationList(state), lintList(state), lockList(state), findingList(state)].filter((l) => l !== undefined);
     const tail = historyBlock(runs);
     const fixed = (0,markdown/* bytes */.ee)(head.join('\n')) + (0,markdown/* bytes */.ee)(tail.join('\n'));
     // What the lists may take: the rest, less room for their headers, folds and notes.
@@ -363,7 +366,14 @@ function stageLine(state) {
                 ? `✅ planned (${result.migrations.length} pending)`
                 : '✅ planned: nothing pending';
         }
-        return `✅ planned (${result.migrations.length} pending) → ${result.status === 'failed' ? '❌ rehearsal failed' : '✅ rehearsed'}`;
+        // A plan fails in its rehearsal (an error) or on its lint findings (lintFailing), or both.
+        const rehearsed = result.status === 'failed' && result.error ? '❌ rehearsal failed' : '✅ rehearsed';
+        const linted = !result.lint
+            ? ''
+            : result.lintFailing
+                ? ` → ❌ lint: ${plural(result.lintFailing, 'finding')} at the fail level`
+                : ' → ✅ linted';
+        return `✅ planned (${result.migrations.length} pending) → ${rehearsed}${linted}`;
     }
     const total = state.total ?? state.pending?.length ?? result?.migrations.length;
     // What ran before the end: the live count when the board saw it, else what the result says
@@ -494,7 +504,10 @@ function facts(state) {
     const rehearsal = result?.rehearsal ?? state.rehearsal;
     if (rehearsal) {
         const outcome = rehearsalOutcome(rehearsal.ran, state.rehearsal?.failed, result);
-        lines.push(`Rehearsal: ${outcome}${rehearsal.reason ? ` (${(0,markdown/* escapeMd */.Xk)((0,secrets/* cut */.J)(rehearsal.reason, 500))})` : ''}${rehearsal.notRehearsed.length ? `; ${plural(rehearsal.notRehearsed.length, 'statement')} could not be rehearsed` : ''}`);
+        const where = result?.shadow
+            ? ` on the shadow database ${(0,markdown/* escapeMd */.Xk)(result.shadow.display)} (a copy of the target's schema; the target was not changed)`
+            : '';
+        lines.push(`Rehearsal: ${outcome}${where}${rehearsal.reason ? ` (${(0,markdown/* escapeMd */.Xk)((0,secrets/* cut */.J)(rehearsal.reason, 500))})` : ''}${rehearsal.notRehearsed.length ? `; ${plural(rehearsal.notRehearsed.length, 'statement')} could not be rehearsed` : ''}`);
     }
     if (result?.transactionMode)
         lines.push(`Transaction mode: \`${result.transactionMode}\``);
@@ -513,8 +526,11 @@ function rehearsalOutcome(ran, failed, result) {
         return failed ? 'failed' : 'passed';
     if (!result || result.status === 'success' || result.status === 'nothing-to-do')
         return 'passed';
-    // A failed plan failed in its rehearsal; a failed apply may have failed before or after it.
-    return result.command === 'plan' ? 'failed' : 'ran';
+    // A failed plan failed in its rehearsal when it has an error (else on its lint findings); a
+    // failed apply may have failed before or after it.
+    if (result.command === 'plan')
+        return result.error ? 'failed' : 'passed';
+    return 'ran';
 }
 function migrationList(state) {
     const migrations = state.result?.migrations ??
@@ -540,12 +556,38 @@ function migrationList(state) {
                 m.error ? `${(0,markdown/* errorPlace */.eI)(m.error)}${m.error.message}` : '',
                 m.atomic === false ? `not atomic: ${(m.nonAtomicReasons ?? []).join('; ')}` : '',
                 ...(m.notes ?? []),
+                m.objects ? describeObjects(m.objects) : '',
             ]
                 .filter(Boolean)
                 .join(' — ');
-            return `| ${m.version} | ${(0,markdown/* escapeCell */.kq)(m.name)} | ${m.status} | ${m.durationMs !== undefined && m.status !== 'pending' ? `${m.durationMs} ms` : ''} | ${(0,markdown/* escapeCell */.kq)((0,secrets/* cut */.J)(notes, 500))} |`;
+            // A pending file has a duration only when it ran for real, on a shadow database.
+            const ran = m.status !== 'pending' || m.objects !== undefined;
+            return `| ${m.version} | ${(0,markdown/* escapeCell */.kq)(m.name)} | ${m.status} | ${m.durationMs !== undefined && ran ? `${m.durationMs} ms` : ''} | ${(0,markdown/* escapeCell */.kq)((0,secrets/* cut */.J)(notes, 500))} |`;
         }),
         noun: 'migrations',
+    };
+}
+/** "created table public.t; dropped index public.i": what a file did on the shadow database. */
+function describeObjects(objects) {
+    const parts = ['created', 'altered', 'dropped']
+        .filter((k) => objects[k].length > 0)
+        .map((k) => `${k} ${objects[k].join(', ')}`);
+    return parts.length ? parts.join('; ') : 'no schema change';
+}
+/** The linter's findings, grouped per file: a line per file with its counts, its findings under it. */
+function lintList(state) {
+    const lint = state.result?.lint;
+    if (!lint || lint.findings.length === 0)
+        return undefined;
+    const clip = (text) => (0,secrets/* cut */.J)(text, 300);
+    return {
+        title: (0,markdown/* escapeMd */.Xk)((0,report_lint/* lintTitle */.Ig)(lint)),
+        header: [],
+        rows: (0,report_lint/* groupByFile */.XQ)(lint.findings).flatMap((group) => [
+            `- ${(0,report_lint/* groupTitle */.SZ)(group)}`,
+            ...group.findings.map((f) => (0,report_lint/* findingLine */.mC)(f, clip, '  ')),
+        ]),
+        noun: 'lint lines',
     };
 }
 function lockList(state) {

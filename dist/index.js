@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6697);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7343);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6697:
+/***/ 7343:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -9114,7 +9114,28 @@ function truncateUtf8(text, maxBytes) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/engine/lint-accepted.ts
+/**
+ * The findings of `report` that an ignore comment accepted (of one file, when `version` is
+ * given): the audit trail of who let a destructive (or any other) statement through, and why.
+ */
+function acceptedFindings(report, version) {
+    return (report?.findings ?? []).flatMap((f) => f.ignored && (version === undefined || f.version === version)
+        ? [
+            {
+                rule: f.rule,
+                family: f.family,
+                version: f.version ?? null,
+                file: f.file ?? null,
+                line: f.line ?? null,
+                reason: f.ignored.reason,
+            },
+        ]
+        : []);
+}
+
 ;// CONCATENATED MODULE: ./src/audit/events.ts
+
 function runIdentity(ctx, runKey, local) {
     const { settings, run } = ctx;
     return {
@@ -9157,7 +9178,12 @@ function appliedEvent(identity, at, runId, m) {
     return events_event(identity, 'migration-applied', at, runId, {
         version: m.version,
         durationMs: m.durationMs,
-        details: { file: m.file ?? null, name: m.name ?? null },
+        details: {
+            file: m.file ?? null,
+            name: m.name ?? null,
+            // The ignore comments that let the file's statements through, with their reasons.
+            ...(m.lintIgnored?.length && { lintIgnored: m.lintIgnored }),
+        },
     });
 }
 /**
@@ -9199,11 +9225,14 @@ function eventsOfResult(identity, result) {
     for (const retry of result.lock?.retries ?? [])
         events.push(lockRetryEvent(identity, at, runId, retry));
     const reverted = new Set(result.rollback?.kind === 'automatic' ? result.rollback.reverted : []);
+    const accepted = acceptedFindings(result.lint);
     for (const m of result.migrations) {
-        const base = { version: m.version, durationMs: m.durationMs, details: { file: m.file, name: m.name } };
+        const ignored = accepted.filter((f) => f.version === m.version);
+        const details = { file: m.file, name: m.name, ...(ignored.length > 0 && { lintIgnored: ignored }) };
+        const base = { version: m.version, durationMs: m.durationMs, details };
         const error = m.error ? formatError(m.error) : null;
         if (m.status === 'applied')
-            events.push(appliedEvent(identity, at, runId, m));
+            events.push(appliedEvent(identity, at, runId, { ...m, lintIgnored: ignored }));
         else if (m.status === 'baselined')
             events.push(make('migration-baselined', base));
         else if (m.status === 'failed' || m.status === 'partially-applied')
@@ -9235,6 +9264,7 @@ function eventsOfResult(identity, result) {
             pendingCount: result.pendingCount,
             currentVersion: result.currentVersion ?? null,
             rollback: result.rollback ?? null,
+            ...(accepted.length > 0 && { lintIgnored: accepted }),
         },
     }));
     return events;
@@ -14249,6 +14279,7 @@ function baseExecuteOptions(settings, logger, runner, record) {
 
 
 
+
 /**
  * How the apply stage runs the units: the history rows it writes (naming the run, opened on the
  * first one), per-file chaining, and the `file-applied` and `lock-retry` events it emits.
@@ -14291,6 +14322,7 @@ function applyExecuteOptions(deps, run) {
                     file: pendingBy.get(version)?.path,
                     name: pendingBy.get(version)?.name,
                     runId,
+                    lintIgnored: acceptedFindings(deps.lint, version),
                     durationMs,
                     index: position.get(version) ?? 0,
                     total: plan.pending.length,
@@ -14312,6 +14344,27 @@ function refuseOnBlockingFindings(findings) {
     const code = blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
     throw new errors_GuardError(code, `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`, {
         hint: `Fix the files listed above and run again.${seeTroubleshooting('history-and-files-disagree')}`,
+    });
+}
+/**
+ * The production guard: nothing runs while the pending files hold destructive statements (DROP
+ * TABLE/COLUMN, TRUNCATE, …) that no ignore comment with a reason accepts, unless the run says
+ * `allow-destructive: true`. Checked before the backup, so a refused run has changed nothing.
+ */
+function refuseDestructiveFindings(report, allowDestructive) {
+    if (!report || allowDestructive)
+        return;
+    // Info-level findings of the family (a backfill of a column the release adds) are no hazard.
+    const destructive = report.findings.filter((f) => f.family === 'destructive' && f.severity !== 'info' && !f.ignored);
+    if (destructive.length === 0)
+        return;
+    const first = destructive[0];
+    throw new errors_GuardError('destructive-change', `Nothing was applied: ${destructive.length} destructive statement(s) in the pending files, and allow-destructive is false:\n` +
+        destructive.map((f) => `  - ${formatLocation(f)}[${f.rule}] ${f.message}`).join('\n'), {
+        location: first.file ? { file: first.file, line: first.line, column: first.column } : undefined,
+        hint: 'If the change is intended, accept each statement with a comment on the line before it, giving the reason ' +
+            `(it is recorded in the report and the audit log): -- migration-guard:ignore ${first.rule} <why this is safe>. ` +
+            'Or set allow-destructive: true for this run.',
     });
 }
 
@@ -14600,6 +14653,9 @@ class StagedApply {
             this.execution = this.files.plan(resumePartialFiles(await prepareMigrations(plan.pending), plan.partial));
         else
             this.files.unparsed(plan.pending);
+        // After planning (which refuses what can never run, such as DROP DATABASE, with its own
+        // message), before the backup and any change.
+        refuseDestructiveFindings(this.deps.lint, settings.allowDestructive);
         await runner.start();
         const backup = await this.deps.backup();
         if (backup.finding)
@@ -14951,10 +15007,18 @@ function startProcess(file, args, options = {}) {
                 stop();
             }, options.timeoutMs)
             : undefined;
+        const stop = () => {
+            child.kill('SIGTERM');
+            killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+        };
+        if (options.signal?.aborted)
+            stop();
+        options.signal?.addEventListener('abort', stop, { once: true });
         const finish = (code, extraStderr = '') => {
             if (settled)
                 return;
             settled = true;
+            options.signal?.removeEventListener('abort', stop);
             if (timer)
                 clearTimeout(timer);
             if (killTimer)
@@ -16579,620 +16643,6 @@ async function revertAfterFailure(ctx, session, committed) {
         };
     }
     return { kind: 'automatic', reverted: [...versions].reverse(), succeeded: true };
-}
-
-;// CONCATENATED MODULE: ./src/commands/apply.ts
-
-
-
-
-
-
-
-
-/**
- * apply: the staged apply (engine/staged-apply/apply.ts) under the migration lock, in a session
- * opened here; the report is built once from its outcome (engine/staged-apply/result.ts).
- */
-async function applyCommand(ctx, result) {
-    const { settings, logger } = ctx;
-    result.transactionMode = settings.transactionMode;
-    return withSession(ctx, result, { lock: true }, async (session) => {
-        const outcome = await stagedApply({
-            settings,
-            logger,
-            session,
-            actor: ctx.run.actor,
-            signal: ctx.signal,
-            events: ctx.events,
-            runRecord: new RunRecord(ctx, session.client),
-            backup: () => backupStage(ctx, session.serverMajor),
-            revert: (migrations) => revertAfterFailure(ctx, session, migrations),
-            reconnect: () => connect(settings.database, {
-                applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery`,
-            }),
-        });
-        // The one place the apply's part of the report is decided; withSession adds what it observes after.
-        Object.assign(result, resultOfApply(result, outcome));
-        if (outcome.stage === 'stopped')
-            throw outcome.error;
-        if (outcome.stage === 'apply-failed')
-            logger.error(result.message);
-        else if (outcome.stage !== 'rehearsal-failed')
-            logger.info(result.message);
-        return result;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/audit/export.ts
-
-const export_MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
-function buildAuditReport(all, range, chain) {
-    const inRange = all.filter((row) => {
-        const at = Date.parse(row.at);
-        return (!range.since || at >= range.since.getTime()) && (!range.until || at < range.until.getTime());
-    });
-    const byRun = new Map();
-    for (const row of inRange)
-        byRun.set(row.runKey, [...(byRun.get(row.runKey) ?? []), row]);
-    const runs = [...byRun.values()].map(summariseRun);
-    return {
-        range: { since: range.since?.toISOString(), until: range.until?.toISOString() },
-        chain,
-        runs,
-        events: inRange,
-    };
-}
-function summariseRun(rows) {
-    const first = rows[0];
-    const ended = rows.find((r) => r.event === 'run-ended' || r.event === 'manual-run-refused');
-    return {
-        runKey: first.runKey,
-        runId: rows.find((r) => r.runId !== null)?.runId ?? null,
-        startedAt: first.at,
-        endedAt: ended?.at,
-        environment: first.environment,
-        command: first.command,
-        actor: first.actor,
-        triggeringActor: first.triggeringActor,
-        eventName: first.eventName,
-        outcome: ended
-            ? ended.event === 'manual-run-refused'
-                ? 'refused'
-                : (ended.outcome ?? 'unknown')
-            : 'no end recorded',
-        applied: rows.filter((r) => r.event === 'migration-applied').map((r) => r.version ?? ''),
-        rolledBack: rows
-            .filter((r) => r.event === 'migration-rolled-back' || r.event === 'migration-reverted')
-            .map((r) => r.version ?? ''),
-        reason: first.reason,
-        error: ended?.error ?? rows.find((r) => r.error)?.error ?? null,
-        runUrl: first.runUrl,
-        manual: export_MANUAL_EVENTS.has(first.eventName ?? ''),
-        ...(ended?.event === 'manual-run-refused' && { refusal: refusalOf(ended) }),
-    };
-}
-function refusalOf(row) {
-    const d = row.details ?? {};
-    return {
-        rule: typeof d.rule === 'string' ? d.rule : 'unknown',
-        role: typeof d.role === 'string' ? d.role : null,
-        allowedRoles: Array.isArray(d.allowedRoles) ? d.allowedRoles.map(String) : [],
-    };
-}
-function auditJson(report) {
-    return `${JSON.stringify(report, null, 2)}\n`;
-}
-/** Every stored column: the id, the hashed fields in their order, then the two hashes. */
-const CSV_COLUMNS = ['id', ...HASHED_FIELDS, 'prevHash', 'hash'];
-/** One line per audit row (RFC 4180 quoting); a leading =, +, - or @ is defused for spreadsheets. */
-function auditCsv(report) {
-    const cell = (value) => {
-        if (value === null || value === undefined)
-            return '';
-        let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-        if (/^[=+\-@]/.test(text))
-            text = `'${text}`;
-        return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-    };
-    const lines = [
-        CSV_COLUMNS.join(','),
-        ...report.events.map((row) => CSV_COLUMNS.map((c) => cell(row[c])).join(',')),
-    ];
-    return `${lines.join('\r\n')}\r\n`;
-}
-function auditMarkdown(report) {
-    const { chain, range, runs } = report;
-    const md = (text) => (text ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-    const lines = [
-        '## Migration audit report',
-        '',
-        `Range: ${range.since ?? 'the beginning'} to ${range.until ?? 'now'} · ${runs.length} run(s), ${report.events.length} event(s)`,
-        '',
-        chain.valid
-            ? `Hash chain: **verified**, ${chain.rows} row(s)${chain.head ? `, head \`${chain.head}\`` : ''}.`
-            : `Hash chain: **BROKEN** at row ${chain.firstBroken?.id} (${chain.firstBroken?.event}, ${chain.firstBroken?.at}): ${chain.firstBroken?.problem}.`,
-        '',
-    ];
-    if (runs.length > 0) {
-        lines.push('| started (UTC) | environment | command | by | trigger | result | applied | reason |', '|---|---|---|---|---|---|---|---|', ...runs.map((r) => `| ${r.runUrl ? `[${r.startedAt}](${r.runUrl})` : r.startedAt} | ${md(r.environment)} | ${md(r.command)} | ${md(r.triggeringActor ?? r.actor)} | ${md(r.eventName ?? 'local')} | ${md(r.outcome)} | ${r.applied.length ? md(r.applied.join(', ')) : '—'} | ${md(r.reason) || '—'} |`), '');
-    }
-    const section = (title, items) => {
-        if (items.length > 0)
-            lines.push(`### ${title}`, '', ...items, '');
-    };
-    section('Rollbacks', runs
-        .filter((r) => r.rolledBack.length > 0)
-        .map((r) => `- ${r.startedAt} ${md(r.environment)}: ${md(r.rolledBack.join(', '))} (${md(r.command)}, ${md(r.outcome)})`));
-    section('Manual operations', runs
-        .filter((r) => r.manual)
-        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}${r.refusal ? ` (${md(r.refusal.rule)}; role ${md(r.refusal.role ?? 'unknown')}, allowed ${md(r.refusal.allowedRoles.join(', '))})` : ''}; reason: ${md(r.reason) || 'none given'}`));
-    section('Failed runs', runs
-        .filter((r) => ['failed', 'rolled-back', 'cancelled', 'abandoned', 'refused'].includes(r.outcome))
-        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)}: ${md(r.outcome)}: ${md(r.error) || 'no error recorded'}`));
-    return `${lines.join('\n')}\n`;
-}
-
-;// CONCATENATED MODULE: ./src/commands/audit.ts
-
-
-
-
-
-
-
-
-/**
- * audit: verifies the whole hash chain of migration_guard.audit_log and exports the rows of
- * `since`/`until` as Markdown, CSV and JSON. Read-only. A broken chain fails the command, naming
- * the first row that no longer matches.
- */
-async function auditCommand(ctx, result) {
-    const { settings, logger } = ctx;
-    const appName = applicationName('audit', settings.environment, ctx.run);
-    const rows = await withClient(settings.database, { applicationName: appName }, async (client) => (await auditLogExists(client)) ? readAuditLog(client) : []);
-    const broken = verifyChain(rows);
-    const report = buildAuditReport(rows, { since: settings.since, until: settings.until }, { rows: rows.length, valid: !broken, head: rows[rows.length - 1]?.hash, firstBroken: broken });
-    const dir = exportDir(ctx);
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
-    const stem = (0,external_node_path_namespaceObject.join)(dir, `migration-guard-audit-${settings.environment}`);
-    const files = { markdown: `${stem}.md`, csv: `${stem}.csv`, json: `${stem}.json` };
-    const markdown = auditMarkdown(report);
-    await write(files.markdown, markdown);
-    await write(files.csv, auditCsv(report));
-    await write(files.json, auditJson(report));
-    result.audit = {
-        rows: rows.length,
-        valid: !broken,
-        head: report.chain.head,
-        firstBroken: broken,
-        runs: report.runs.length,
-        events: report.events.length,
-        range: report.range,
-        files,
-        markdown,
-    };
-    if (broken) {
-        result.status = 'failed';
-        result.message = `The audit log's hash chain is broken at row ${broken.id} (${broken.event}, ${broken.at}): ${broken.problem}. The exports were written for inspection.`;
-        result.error = {
-            message: result.message,
-            hint: 'Someone changed the audit log outside this tool (the trigger that refuses changes was disabled or bypassed). Compare with an earlier export.',
-        };
-        logger.error(result.message);
-        return result;
-    }
-    result.status = 'success';
-    result.message =
-        rows.length === 0
-            ? 'The audit log is empty (no run has written to it yet).'
-            : `Audit log verified: ${rows.length} row(s), hash chain intact. ${report.runs.length} run(s) in the range; exports in ${dir}.`;
-    logger.info(result.message);
-    return result;
-}
-function exportDir(ctx) {
-    if (ctx.settings.reportPath)
-        return (0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.resolve)(ctx.cwd ?? '.', ctx.settings.reportPath));
-    return process.env.RUNNER_TEMP || (0,external_node_path_namespaceObject.resolve)(ctx.cwd ?? '.');
-}
-async function write(path, text) {
-    await (0,promises_namespaceObject.writeFile)(path, text, { mode: 0o600 });
-    await (0,promises_namespaceObject.chmod)(path, 0o600);
-}
-
-;// CONCATENATED MODULE: ./src/commands/backup.ts
-
-
-/** backup: a verified pg_dump backup and nothing else. */
-async function backupCommand(ctx, result) {
-    return withSession(ctx, result, { lock: false, files: false }, async ({ serverMajor }) => {
-        result.backup = await takeVerifiedBackup(ctx, serverMajor);
-        const unencrypted = unencryptedBackupFinding(ctx, result.backup);
-        if (unencrypted)
-            result.findings.push(unencrypted);
-        result.status = 'success';
-        result.message = `Backup written to ${result.backup.path} (sha256 ${result.backup.sha256}).`;
-        return result;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/db/transaction.ts
-/** Runs `fn` inside BEGIN … COMMIT; any error rolls back and is rethrown. */
-async function withTransaction(client, fn) {
-    await client.query('BEGIN');
-    try {
-        const result = await fn();
-        await client.query('COMMIT');
-        return result;
-    }
-    catch (error) {
-        // The connection may be gone; the server then rolls back by itself.
-        await client.query('ROLLBACK').catch(() => { });
-        throw error;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/commands/baseline.ts
-
-
-
-
-
-
-
-/**
- * baseline: records pending migrations up to `target-version` (`all`: every file on disk; there
- * is no default, see settings.ts) as applied without running them, for adopting a database whose
- * schema already matches the files.
- */
-async function baselineCommand(ctx, result) {
-    const { settings, logger } = ctx;
-    return withSession(ctx, result, { lock: true }, async ({ client, plan, set, historyReady }) => {
-        const target = settings.targetVersion === 'all' ? undefined : settings.targetVersion;
-        if (target && !set.migrations.some((m) => m.version === target)) {
-            throw new errors_GuardError('invalid-input', `target-version ${target} matches no migration file in ${settings.migrationsDir}`, {
-                hint: 'Pass the version (leading digits of the file name) of the newest migration the database already has.',
-            });
-        }
-        const drift = plan.findings.filter((f) => f.code === 'drift' || f.code === 'missing-locally' || f.code === 'invalid-version');
-        if (drift.length > 0) {
-            throw new errors_GuardError('drift', `Nothing was baselined: the history and the files disagree:\n${drift.map((f) => `  - ${f.message}`).join('\n')}`);
-        }
-        const toMark = plan.pending.filter((m) => !target || compareVersions(m.version, target) <= 0);
-        if (toMark.length === 0) {
-            result.status = 'nothing-to-do';
-            result.message = 'Nothing to baseline: those migrations are already recorded as applied.';
-            logger.info(result.message);
-            return result;
-        }
-        await ensureGuardSchema(client);
-        const runId = await startRunRecord(client, ctx.scrubber, {
-            command: 'baseline',
-            environment: settings.environment,
-            actor: ctx.run.actor,
-            runUrl: ctx.run.runUrl,
-            repository: ctx.run.repository,
-            ref: ctx.run.ref,
-            sha: ctx.run.sha,
-        });
-        result.runId = runId;
-        await withTransaction(client, async () => {
-            // The history table is created, or an older CLI's upgraded, as the CLI does it, with the rows.
-            await client.query(sessionSettings(settings, 'LOCAL'));
-            if (!historyReady)
-                await ensureHistoryTable(client);
-            for (const m of toMark) {
-                await insertHistoryRow(client, { version: m.version, name: m.name, statements: [] });
-                await recordChecksum(client, {
-                    version: m.version,
-                    name: m.name,
-                    checksum: m.checksum,
-                    appliedBy: ctx.run.actor,
-                    runId,
-                    method: 'baseline',
-                });
-            }
-        });
-        result.migrations = toMark.map((m) => ({
-            version: m.version,
-            name: m.name,
-            file: m.path,
-            status: 'baselined',
-            durationMs: 0,
-            statements: 0,
-            atomic: true,
-            nonAtomicReasons: [],
-        }));
-        result.applied = toMark.map((m) => m.version);
-        result.pendingCount = plan.pending.length - toMark.length;
-        result.currentVersion = [plan.currentVersion, ...result.applied]
-            .filter((v) => !!v)
-            .sort(compareVersions)
-            .pop();
-        result.status = 'success';
-        result.message = `Marked ${toMark.length} migration(s) as applied without running them (up to ${toMark[toMark.length - 1].version}).`;
-        await finishRunRecord(client, ctx.scrubber, runId, { status: 'success', applied: result.applied });
-        logger.info(result.message);
-        return result;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/commands/changed.ts
-/**
- * Whether the run left the database different from before it, read from the final result (the
- * one place that knows what stayed): the `changed` output, the JSON report and every renderer.
- *
- * - apply: a migration this run committed and did not revert (per-file mode, or an `all` run cut
- *   by a statement that commits on its own), a file partly committed (statements outside a
- *   transaction, no history row), a failed statement outside a transaction that left something
- *   behind it could not clean up (an INVALID index), or a schema that differs from before the run
- *   after a failure (a down migration that did not undo all of its file).
- * - rollback: the down migrations' transaction committed, or a restore went through.
- * - baseline: history rows were written.
- * - every other command (plan, status, backup, audit) never changes it.
- *
- * A rehearsal, a rolled-back transaction, a refusal before the run and the tool's own records
- * (run records, checksums, the audit log) are not changes.
- */
-function databaseChanged(result) {
-    switch (result.command) {
-        case 'apply':
-            return (result.applied.length > 0 ||
-                (result.committedBeforeFailure?.length ?? 0) > 0 ||
-                result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
-                (result.nonTransactional ?? []).some((n) => n.failed && n.leftBehind && !n.cleanedUp) ||
-                schemaDiffers(result.schemaFingerprint));
-        case 'rollback':
-            return (result.rollback?.succeeded === true &&
-                (result.rollback.kind === 'restore' || result.rollback.reverted.length > 0));
-        case 'baseline':
-            return result.applied.length > 0;
-        default:
-            return false;
-    }
-}
-/** A failed run compares the schema before and after it; the files' own word does not settle it. */
-function schemaDiffers(fingerprint) {
-    return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
-}
-
-// EXTERNAL MODULE: ./src/version.ts
-var version = __nccwpck_require__(311);
-;// CONCATENATED MODULE: ./src/commands/context.ts
-
-/** A result with nothing decided yet; handlers fill it in. */
-function newResult(ctx, startedAt = new Date()) {
-    return {
-        tool: { name: 'supabase-migration-guard', version: version/* TOOL_VERSION */.w },
-        command: ctx.settings.command,
-        environment: ctx.settings.environment,
-        status: 'failed',
-        changed: false,
-        startedAt: startedAt.toISOString(),
-        finishedAt: startedAt.toISOString(),
-        durationMs: 0,
-        database: { display: ctx.settings.database.display },
-        runUrl: ctx.run.runUrl,
-        migrations: [],
-        applied: [],
-        pendingCount: 0,
-        findings: [],
-        skippedFiles: [],
-        message: '',
-    };
-}
-
-;// CONCATENATED MODULE: ./src/lint/catalog.ts
-/**
- * Default severities of the catalog's rules (the static rules of the same ids use the same ones).
- * Row-level security and exposed user data are errors; a mutable search_path is a warning.
- */
-const CATALOG_SEVERITY = {
-    'rls-disabled-in-exposed-schema': 'error',
-    'security-definer-search-path': 'warning',
-    'view-without-security-invoker': 'error',
-    'auth-users-exposed': 'error',
-};
-/** Objects that belong to an extension are the extension's business, not the release's. */
-const NOT_EXTENSION_MEMBER = (classid, objid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${classid}'::regclass AND e.objid = ${objid} AND e.deptype = 'e')`;
-/**
- * Whether the API roles can read relation `oid`: true when they can, and also when neither role
- * exists (plain PostgreSQL, where "exposed schema" is all we know).
- */
-const READABLE_BY_API_ROLES = (oid) => `(
-  NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname IN ('anon', 'authenticated'))
-  OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname IN ('anon', 'authenticated')
-             AND pg_catalog.has_table_privilege(r.oid, ${oid}, 'SELECT')))`;
-/** A boolean reloption's true spellings, as PostgreSQL's parse_bool accepts them. */
-const INVOKER_ON = `'^security_invoker=(t|tr|tru|true|y|ye|yes|on|1)$'`;
-/**
- * One round trip; $1 is the exposed schemas. Every branch reads only the catalog and works on a
- * plain PostgreSQL without Supabase's roles or `auth` schema.
- */
-const SNAPSHOT_SQL = `
-SELECT 'rls-disabled-in-exposed-schema' AS rule, c.oid::text AS key,
-       format('%I.%I', n.nspname, c.relname) AS object, NULL AS detail
-  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p') AND NOT c.relrowsecurity AND n.nspname = ANY ($1::text[])
-   AND ${NOT_EXTENSION_MEMBER('pg_catalog.pg_class', 'c.oid')}
-UNION ALL
-SELECT 'security-definer-search-path', p.oid::text,
-       format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)), NULL
-  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
- WHERE p.prosecdef AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-   AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) AS cfg WHERE cfg LIKE 'search\\_path=%')
-   AND ${NOT_EXTENSION_MEMBER('pg_catalog.pg_proc', 'p.oid')}
-UNION ALL
-SELECT 'view-without-security-invoker', c.oid::text, format('%I.%I', n.nspname, c.relname), NULL
-  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind = 'v' AND n.nspname = ANY ($1::text[])
-   AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(c.reloptions, '{}')) AS o WHERE lower(o) ~ ${INVOKER_ON})
-   AND ${READABLE_BY_API_ROLES('c.oid')}
-   AND ${NOT_EXTENSION_MEMBER('pg_catalog.pg_class', 'c.oid')}
-UNION ALL
-SELECT DISTINCT 'auth-users-exposed', 'view:' || c.oid::text, format('%I.%I', n.nspname, c.relname), 'view'
-  FROM pg_catalog.pg_depend d
-  JOIN pg_catalog.pg_rewrite w ON w.oid = d.objid
-  JOIN pg_catalog.pg_class c ON c.oid = w.ev_class
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
-   AND d.refobjid = to_regclass('auth.users') AND c.oid <> d.refobjid
-   AND c.relkind IN ('v', 'm') AND n.nspname = ANY ($1::text[])
-   AND ${READABLE_BY_API_ROLES('c.oid')}
-UNION ALL
-SELECT 'auth-users-exposed', 'grant:' || coalesce(r.rolname, 'PUBLIC') || ':' || a.privilege_type || coalesce(':' || g.attname, ''),
-       'auth.users', coalesce(r.rolname, 'PUBLIC') || ' ' || a.privilege_type || coalesce(' (' || g.attname || ')', '')
-  FROM (SELECT NULL::name AS attname, c.relacl AS acl FROM pg_catalog.pg_class c WHERE c.oid = to_regclass('auth.users')
-        UNION ALL
-        SELECT t.attname, t.attacl FROM pg_catalog.pg_attribute t
-         WHERE t.attrelid = to_regclass('auth.users') AND t.attacl IS NOT NULL AND NOT t.attisdropped) AS g,
-       LATERAL aclexplode(g.acl) AS a
-  LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
- WHERE a.grantee = 0 OR r.rolname IN ('anon', 'authenticated')`;
-/** The security hazards in the catalog now. `exposedSchemas` defaults to `public` (Supabase's API schema). */
-async function securitySnapshot(client, exposedSchemas = ['public']) {
-    const { rows } = await client.query(SNAPSHOT_SQL, [
-        exposedSchemas,
-    ]);
-    const snapshot = new Map();
-    for (const row of rows) {
-        const hazard = { rule: row.rule, key: row.key, object: row.object };
-        if (row.detail)
-            hazard.detail = row.detail;
-        snapshot.set(`${row.rule}:${row.key}`, hazard);
-    }
-    return snapshot;
-}
-/**
- * The hazards in `after` that `before` did not have, as findings (source `catalog`, no file: the
- * catalog cannot say which file made them), in a stable order. `severityOf` applies the user's
- * configured severities; a rule set to `off` there returns undefined and is dropped.
- */
-function newSecurityFindings(before, after, severityOf = (rule) => CATALOG_SEVERITY[rule]) {
-    const findings = [];
-    const added = [...after.entries()]
-        .filter(([key]) => !before.has(key))
-        .map(([, hazard]) => hazard)
-        .sort((a, b) => a.rule.localeCompare(b.rule) || a.object.localeCompare(b.object) || a.key.localeCompare(b.key));
-    for (const hazard of added) {
-        const severity = severityOf(hazard.rule);
-        if (!severity)
-            continue;
-        findings.push({
-            finding: {
-                rule: hazard.rule,
-                family: 'security',
-                severity,
-                message: messageOf(hazard),
-                source: 'catalog',
-            },
-            object: hazard.object.replace(/\(.*$/, ''),
-        });
-    }
-    return findings;
-}
-/** Severities as the user's config sets them (`off` drops the rule), else the defaults. */
-function catalogSeverity(rules = {}) {
-    return (rule) => {
-        const override = rules[rule];
-        return override === 'off' ? undefined : (override ?? CATALOG_SEVERITY[rule]);
-    };
-}
-const SEEN = 'the schema this release leaves behind has';
-function messageOf(hazard) {
-    const { object } = hazard;
-    switch (hazard.rule) {
-        case 'rls-disabled-in-exposed-schema':
-            return `${SEEN} table ${object} in an exposed schema without row-level security: the API roles can read and write every row. Add ALTER TABLE ${object} ENABLE ROW LEVEL SECURITY and policies`;
-        case 'security-definer-search-path':
-            return `${SEEN} SECURITY DEFINER function ${object} without a fixed search_path: a caller's objects can shadow the ones it means. Add SET search_path = '' (and qualify names) to the function`;
-        case 'view-without-security-invoker':
-            return `${SEEN} view ${object} in an exposed schema that runs with its owner's rights, bypassing row-level security. Create it WITH (security_invoker = true) (PostgreSQL 15+)`;
-        case 'auth-users-exposed':
-            return hazard.detail === 'view'
-                ? `${SEEN} view ${object} in an exposed schema reading auth.users: user e-mails and metadata reach the API roles. Move it to a private schema or select from a table of your own`
-                : `${SEEN} ${hazard.detail} granted on auth.users: user e-mails and metadata reach the API roles. Revoke it; expose a table of your own instead`;
-    }
-}
-/**
- * Adds catalog findings to a lint report (creating one when the run has none), skipping each that
- * a static finding of the same rule already reported for the same object (ignored ones included:
- * an ignore comment on the statement covers what the catalog sees of it too).
- */
-function withCatalogFindings(report, findings) {
-    const out = report
-        ? { ...report, findings: [...report.findings], counts: { ...report.counts } }
-        : { findings: [], unusedIgnores: [], context: 'live', counts: { error: 0, warning: 0, info: 0 } };
-    for (const { finding, object } of findings) {
-        const known = out.findings.some((f) => f.source === 'static' && f.rule === finding.rule && mentions(f.message, object));
-        if (known)
-            continue;
-        out.findings.push(finding);
-        out.counts[finding.severity] += 1;
-    }
-    return out;
-}
-/** Whether a static message names `object` (qualified, or unqualified in the `public` schema). */
-function mentions(message, quoted) {
-    // The catalog quotes names as format('%I') does ("MyTable"); the rules write them as parsed.
-    const object = quoted.replace(/"/g, '');
-    const words = new Set(message.split(/[\s,:;()]+/));
-    if (words.has(object))
-        return true;
-    return object.startsWith('public.') && words.has(object.slice('public.'.length));
-}
-
-;// CONCATENATED MODULE: ./src/lint/catalog-check.ts
-
-
-/** SQLSTATE 25P01: SAVEPOINT outside a transaction block. */
-const NO_TRANSACTION = '25P01';
-/**
- * The catalog security checks of one rehearsal (or of a shadow database: call the hooks with its
- * connection before the first file and after the last). Inside a transaction each snapshot runs
- * under a savepoint, so a query that fails (a catalog the role may not read, say) neither aborts
- * the rehearsal's transaction nor fails `plan`: the check is skipped and `problem()` says why.
- */
-function catalogCheck(options = {}) {
-    let before;
-    let after;
-    let failure;
-    const take = async (client) => {
-        if (failure)
-            return undefined;
-        // Inside a transaction (the rehearsal) under a savepoint; outside one (a shadow database
-        // between files) a failed query aborts nothing, so none is needed.
-        const guarded = await client.query('SAVEPOINT migration_guard_catalog').then(() => true, (error) => {
-            if (error.code === NO_TRANSACTION)
-                return false;
-            throw error;
-        });
-        try {
-            const snapshot = await securitySnapshot(client, options.exposedSchemas);
-            if (guarded)
-                await client.query('RELEASE SAVEPOINT migration_guard_catalog');
-            return snapshot;
-        }
-        catch (error) {
-            failure = `the catalog security checks could not read the catalog: ${errorMessage(error)}`;
-            if (guarded)
-                await client.query('ROLLBACK TO SAVEPOINT migration_guard_catalog');
-            return undefined;
-        }
-    };
-    return {
-        hooks: {
-            afterBegin: async (client) => {
-                before = await take(client);
-            },
-            beforeRollback: async (client) => {
-                if (before)
-                    after = await take(client);
-            },
-        },
-        findings: () => (before && after ? newSecurityFindings(before, after, options.severityOf) : undefined),
-        problem: () => failure,
-    };
 }
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
@@ -18890,7 +18340,7 @@ const sha512_base64 = /*@__PURE__*/ (/* unused pure expression or super */ null 
 const sha512_base64url = /*@__PURE__*/ (/* unused pure expression or super */ null && (fixedBase64url(86)));
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/versions.js
-const versions_version = {
+const version = {
     major: 4,
     minor: 6,
     patch: 7,
@@ -18909,7 +18359,7 @@ const $ZodType = /*@__PURE__*/ $constructor("$ZodType", (inst, def) => {
     inst ?? (inst = {});
     inst._zod.def = def; // set _def property
     inst._zod.bag = inst._zod.bag || {}; // initialize _bag object
-    inst._zod.version = versions_version;
+    inst._zod.version = version;
     const defChecks = inst._zod.def.checks;
     // if inst is itself a checks.$ZodCheck, run it as a check
     const checks = inst._zod.traits.has("$ZodCheck")
@@ -24242,6 +23692,7 @@ class LintContext {
     newTables = new Set();
     newIndexes = new Map();
     columnTypes = new Map();
+    addedColumns = new Set();
     store = new Map();
     /** `file`: a table is new only in the file that creates it (the `lint` command: no history to tell what is pending). */
     newTableScope;
@@ -24287,6 +23738,13 @@ class LintContext {
     /** The column's type as an earlier statement of the linted files declared it (`varchar(20)`, `text`, …). */
     columnType(ref, column) {
         return this.columnTypes.get(`${tableKey(ref)}.${column}`);
+    }
+    /** A column the release adds to a table (ALTER TABLE … ADD COLUMN): it holds no data of the application yet. */
+    markAddedColumn(ref, column) {
+        this.addedColumns.add(`${tableKey(ref)}.${column}`);
+    }
+    isAddedColumn(ref, column) {
+        return this.addedColumns.has(`${tableKey(ref)}.${column}`);
     }
     /** Per-run state of one rule (created on first use). */
     state(key, init) {
@@ -24463,12 +23921,22 @@ const updateWithoutWhere = {
     defaultSeverity: 'warning',
     summary: 'UPDATE without WHERE overwrites every row (and locks them all)',
     nodeTypes: ['UpdateStmt'],
-    check(stmt) {
+    check(stmt, ctx) {
         if (stmt.nodeType !== 'UpdateStmt' || stmt.node.whereClause)
             return;
         const table = tableOf(stmt.node.relation);
         if (!table)
             return;
+        // Filling a column this release adds (the usual backfill) overwrites no application data:
+        // still a lock on every row, so said, but as info, which apply's destructive guard lets pass.
+        const targets = list(stmt.node.targetList).map((t) => wrapped(t, 'ResTarget')?.name);
+        if (targets.length > 0 && targets.every((c) => typeof c === 'string' && ctx.isAddedColumn(table, c)))
+            return {
+                message: `UPDATE ${qualified(table)} without WHERE fills ${targets.join(', ')}, added by this release: no data is overwritten, but every row stays locked until the release commits (backfill large tables in batches)`,
+                severity: 'info',
+                location: ast_location(stmt.node.relation),
+                table,
+            };
         return {
             message: `UPDATE ${qualified(table)} without WHERE overwrites every row and holds a lock on each until the release commits: add the WHERE clause you mean, and backfill large tables in batches`,
             location: ast_location(stmt.node.relation),
@@ -26069,7 +25537,1807 @@ function configError(path, what, hint) {
     return new errors_GuardError('invalid-input', `Lint config ${path}: ${what}`, { location: { file: path }, hint });
 }
 
+;// CONCATENATED MODULE: ./src/lint/ignore.ts
+/**
+ * Ignore comments. `-- migration-guard:ignore <rule-id> <reason>` silences that rule on the next
+ * statement; `-- migration-guard:ignore-file <rule-id> <reason>` on the whole file. The reason is
+ * required (it is what the report shows instead of the finding); an ignore that silences nothing
+ * is reported, so stale ignores do not pile up.
+ */
+const IGNORE = /--[ \t]*migration-guard:(ignore-file|ignore)\b[ \t]*([^\s]*)[ \t]*([^\n]*)/g;
+/** Every ignore comment in bytes start..end of the file (comments only: no statement holds `--migration-guard:` otherwise). */
+function findIgnores(source, start, end) {
+    const text = source.slice(start, end);
+    if (!text.includes('migration-guard:'))
+        return [];
+    const found = [];
+    for (const m of text.matchAll(IGNORE)) {
+        const byte = start + Buffer.byteLength(text.slice(0, m.index), 'utf8');
+        found.push({
+            rule: m[2],
+            reason: m[3].trim(),
+            scope: m[1] === 'ignore-file' ? 'file' : 'next',
+            ...source.position(byte),
+            byte,
+            used: false,
+        });
+    }
+    return found;
+}
+
+;// CONCATENATED MODULE: ./src/lint/runner-parse.ts
+
+
+/**
+ * The up migration's statements, with their nodes. Where the parser stops, the problem is handed
+ * to `onProblem` (with the splitter's own message and position) instead of thrown. After a psql
+ * meta-command (a line of its own) or the data lines of a `COPY … FROM stdin` (up to `\.`), the
+ * rest of the file is still linted; after a syntax error nothing more can be trusted, so linting
+ * the file stops there.
+ */
+function* parsedStatementsOf(parser, migration, onProblem) {
+    const { source, start, end } = migration.up;
+    const file = migration.path;
+    let from = start;
+    let to = end;
+    // Once the text before a parse problem has been linted: where to go on, or stop (syntax error).
+    let after;
+    while (from < end) {
+        try {
+            for (const parsed of classifiedStatements(parser, source, from, to, file)) {
+                yield parsed;
+                from = parsed.statement.startByte + Buffer.byteLength(parsed.statement.sql, 'utf8');
+            }
+            if (after === undefined || after === 'stop')
+                return;
+            [from, to, after] = [after, end, undefined];
+        }
+        catch (error) {
+            if (!(error instanceof errors_GuardError) || error.location?.line === undefined)
+                throw error;
+            // The text before a problem is linted on its own; if it does not parse either (the problem
+            // sits inside a statement), its statements are given up rather than reported twice.
+            if (after !== undefined) {
+                if (after === 'stop')
+                    return;
+                [from, to, after] = [after, end, undefined];
+                continue;
+            }
+            const { line, column = 1 } = error.location;
+            const at = byteOf(source, line, column);
+            const psql = psqlFeature(source, error, at, to);
+            onProblem({ kind: psql ? 'psql' : 'syntax', message: oneLine(error), line, column });
+            // The statements of the piece the problem sat in never reached the rules: lint the text up to it.
+            to = psql ? runner_parse_lineStart(source, at) : lastSemicolon(source, from, at);
+            after = psql ? psql.resume : 'stop';
+            if (to <= from) {
+                if (after === 'stop')
+                    return;
+                [from, to, after] = [after, end, undefined];
+            }
+        }
+    }
+}
+/** Just after the last `;` before `at` (a guess at where the broken statement starts), or `from`. */
+function lastSemicolon(source, from, at) {
+    const semicolon = source.bytes.lastIndexOf(0x3b, at - 1);
+    return semicolon < from ? from : semicolon + 1;
+}
+/** The splitter's message with its hint, on one line. */
+function oneLine(error) {
+    const hint = error.hint?.replace(/\s*Nothing has been run\.\s*$/, '');
+    return `${error.message}${hint ? `: ${hint}` : ''}`.replace(/\s*\n\s*/g, ' ');
+}
+/** Where linting can go on after a psql feature at `at`, or undefined when it is not one. */
+function psqlFeature(source, error, at, end) {
+    if (source.bytes[at] === 0x5c)
+        return { resume: nextLine(source, at, end) };
+    if (!/COPY … FROM stdin/.test(error.message))
+        return undefined;
+    // The data runs to a line holding only `\.`; without one, the rest of the file is data.
+    const text = source.slice(at, end);
+    const terminator = /^\\\.[ \t]*\r?$/m.exec(text);
+    if (!terminator)
+        return { resume: end };
+    return { resume: nextLine(source, at + Buffer.byteLength(text.slice(0, terminator.index), 'utf8'), end) };
+}
+function runner_parse_lineStart(source, byte) {
+    return byte <= 0 ? 0 : source.bytes.lastIndexOf(0x0a, byte - 1) + 1;
+}
+function nextLine(source, byte, end) {
+    const newline = source.bytes.indexOf(0x0a, byte);
+    return newline === -1 || newline >= end ? end : newline + 1;
+}
+/** Byte offset of a 1-based line and (code point) column. */
+function byteOf(source, line, column) {
+    let offset = 0;
+    for (let l = 1; l < line; l++) {
+        const newline = source.bytes.indexOf(0x0a, offset);
+        if (newline === -1)
+            break;
+        offset = newline + 1;
+    }
+    return source.byteOffsetOfChar(offset, column - 1);
+}
+
+;// CONCATENATED MODULE: ./src/lint/size.ts
+/** Below both: a lock is over before anyone notices. */
+const SMALL = { rows: 10_000, bytes: 10 * 1024 * 1024 };
+/** Either one: minutes of blocked writes (or reads) are likely. */
+const LARGE = { rows: 1_000_000, bytes: 1024 * 1024 * 1024 };
+/**
+ * A lock or rewrite's severity from the table's size. `rows` is the planner's estimate
+ * (pg_class.reltuples), -1 when the table was never analysed (PostgreSQL 14+): then the size on
+ * disk alone decides.
+ */
+function sizedSeverity(stats) {
+    const rows = stats.rows >= 0 ? stats.rows : undefined;
+    if ((rows ?? 0) >= LARGE.rows || stats.bytes >= LARGE.bytes)
+        return 'error';
+    if ((rows ?? 0) < SMALL.rows && stats.bytes < SMALL.bytes)
+        return 'info';
+    return 'warning';
+}
+/** "~5,000,000 rows, 1.2 GB", or "16 kB, row count unknown: never analysed". */
+function estimate(stats) {
+    const size = size_formatBytes(stats.bytes);
+    if (stats.rows < 0)
+        return `${size}, row count unknown: never analysed`;
+    return `~${Math.round(stats.rows).toLocaleString('en-US')} rows, ${size}`;
+}
+function size_formatBytes(bytes) {
+    const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    const shown = unit === 0
+        ? String(value)
+        : value >= 10
+            ? String(Math.round(value))
+            : value.toFixed(1).replace(/\.0$/, '');
+    return `${shown} ${units[unit]}`;
+}
+
+;// CONCATENATED MODULE: ./src/lint/track.ts
+
+
+/**
+ * Records what a statement does to the release's picture of the schema, after the rules have seen
+ * it: tables it creates are new from the next statement on, column types it declares are known
+ * (to judge a later type change), indexes it creates on new tables may be dropped freely.
+ */
+function track(stmt, ctx) {
+    const { node } = stmt;
+    switch (stmt.nodeType) {
+        case 'CreateStmt': {
+            const ref = tableOf(node.relation);
+            if (!ref)
+                return;
+            ctx.markNewTable(ref);
+            for (const element of list(node.tableElts)) {
+                const column = wrapped(element, 'ColumnDef');
+                const type = column && typeInfo(column.typeName);
+                if (column && type)
+                    ctx.setColumnType(ref, String(column.colname), type.text);
+            }
+            return;
+        }
+        case 'CreateTableAsStmt': {
+            const into = node.into;
+            const ref = tableOf(into?.rel);
+            if (ref)
+                ctx.markNewTable(ref);
+            return;
+        }
+        case 'IndexStmt': {
+            const ref = tableOf(node.relation);
+            if (ref && ctx.isNewTable(ref) && typeof node.idxname === 'string') {
+                ctx.markNewIndex(ref.schema, node.idxname, ref);
+            }
+            return;
+        }
+        case 'AlterTableStmt': {
+            const ref = tableOf(node.relation);
+            if (!ref)
+                return;
+            for (const cmd of list(node.cmds)) {
+                const c = wrapped(cmd, 'AlterTableCmd');
+                if (!c)
+                    continue;
+                const column = wrapped(c.def, 'ColumnDef');
+                const type = column && typeInfo(column.typeName);
+                if (c.subtype === 'AT_AddColumn' && column && type) {
+                    ctx.setColumnType(ref, String(column.colname), type.text);
+                    ctx.markAddedColumn(ref, String(column.colname));
+                }
+                if (c.subtype === 'AT_AlterColumnType' && type)
+                    ctx.setColumnType(ref, String(c.name), type.text);
+            }
+            return;
+        }
+        case 'RenameStmt': {
+            // A renamed table is no longer known under its old name; under its new name it is as new as it was.
+            if (node.renameType !== 'OBJECT_TABLE')
+                return;
+            const ref = tableOf(node.relation);
+            if (!ref || typeof node.newname !== 'string')
+                return;
+            const wasNew = ctx.isNewTable(ref);
+            ctx.forgetTable(ref);
+            if (wasNew)
+                ctx.markNewTable({ schema: ref.schema, table: node.newname });
+            return;
+        }
+        case 'DropStmt': {
+            if (node.removeType !== 'OBJECT_TABLE')
+                return;
+            for (const object of list(node.objects)) {
+                const parts = names(wrapped(object, 'List')?.items);
+                const table = parts[parts.length - 1];
+                if (table)
+                    ctx.forgetTable({ schema: parts.length > 1 ? parts[0] : 'public', table });
+            }
+            return;
+        }
+        default:
+            return;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/runner.ts
+
+
+
+
+
+
+
+
+
+/**
+ * Lints migrations in order, statement by statement, each file parsed once and its statements
+ * dropped as soon as their rules have run. Never throws for what a file contains: a file the
+ * splitter refuses (syntax error, psql meta-command) gives a finding at its line.
+ */
+async function lintMigrations(migrations, options = {}) {
+    const parser = await loadParser();
+    const config = options.config ?? defaultLintConfig();
+    const rules = (options.rules ?? RULES).filter((r) => config.rules[r.id] !== 'off');
+    const ctx = new LintContext({
+        exposedSchemas: options.exposedSchemas ?? config.exposedSchemas,
+        newTableScope: options.newTableScope,
+        tableSecurity: options.tableSecurity,
+    });
+    // Rules by the node types they look at: most statements of a long history (INSERTs) meet few rules.
+    const forAll = rules.filter((r) => r.check && !r.nodeTypes);
+    const byType = new Map();
+    for (const rule of rules.filter((r) => r.check && r.nodeTypes)) {
+        for (const type of rule.nodeTypes)
+            byType.set(type, [...(byType.get(type) ?? []), rule]);
+    }
+    const rulesFor = new Map();
+    const checking = (nodeType) => {
+        let list = rulesFor.get(nodeType);
+        if (!list) {
+            const typed = new Set(byType.get(nodeType) ?? []);
+            // Registry order, whatever the grouping.
+            list = rules.filter((r) => typed.has(r) || forAll.includes(r));
+            rulesFor.set(nodeType, list);
+        }
+        return list;
+    };
+    const pending = [];
+    const ignoresByFile = new Map();
+    for (const migration of migrations) {
+        const { source, start, end } = migration.up;
+        const file = migration.path;
+        const version = migration.version;
+        ctx.startFile(file);
+        const ignores = findIgnores(source, start, end);
+        // Where each statement starts and ends, for ignore comments to find theirs.
+        const spans = [];
+        const add = (rule, hits, at, statementStart) => {
+            for (const hit of asList(hits)) {
+                if (hit.table && ctx.isNewTable(hit.table))
+                    continue;
+                const position = hit.line !== undefined ? { line: hit.line, column: hit.column ?? 1 } : at(hit);
+                pending.push({ rule, hit, file, version, ...position, statementStart });
+            }
+        };
+        for (const rule of rules) {
+            if (rule.checkFile)
+                add(rule, rule.checkFile({ file, version, source, start, end }, ctx), () => source.position(start));
+        }
+        let inBlock = false;
+        const onProblem = (problem) => {
+            const rule = PARSE_RULES[problem.kind];
+            if (config.rules[rule.id] === 'off')
+                return;
+            pending.push({
+                rule,
+                hit: { message: problem.message },
+                file,
+                version,
+                line: problem.line,
+                column: problem.column,
+            });
+        };
+        for (const parsed of parsedStatementsOf(parser, migration, onProblem)) {
+            const { statement, nodeType, node, nodeBase } = parsed;
+            if (statement.transactionControl === 'commit')
+                inBlock = false;
+            const stmt = {
+                file,
+                version,
+                nodeType,
+                node,
+                statement,
+                index: spans.length,
+                inTransactionBlock: inBlock,
+                at: (location) => location === undefined || location < 0
+                    ? { line: statement.line, column: statement.column }
+                    : source.position(nodeBase + location),
+            };
+            spans.push([statement.startByte, statement.startByte + Buffer.byteLength(statement.sql, 'utf8')]);
+            for (const rule of checking(nodeType)) {
+                add(rule, rule.check(stmt, ctx), (h) => stmt.at(h.location), statement.startByte);
+            }
+            track(stmt, ctx);
+            if (statement.transactionControl === 'begin')
+                inBlock = true;
+        }
+        for (const rule of rules) {
+            if (rule.endFile)
+                add(rule, rule.endFile({ file, version, source, start, end }, ctx), () => source.position(start));
+        }
+        if (ignores.length > 0) {
+            ignoresByFile.set(file, {
+                file,
+                // A `next` ignore applies to the statement it sits in (a comment between a table's
+                // columns), else to the first statement that starts after it.
+                ignores: ignores.map((ignore) => ({
+                    ...ignore,
+                    target: (spans.find(([from, to]) => from <= ignore.byte && ignore.byte < to) ??
+                        spans.find(([from]) => from > ignore.byte))?.[0],
+                })),
+            });
+        }
+    }
+    for (const rule of rules) {
+        for (const hit of rule.finish?.(ctx) ?? []) {
+            const release = hit;
+            pending.push({
+                rule,
+                hit,
+                file: release.file,
+                version: release.version,
+                line: hit.line,
+                column: hit.column,
+                statementStart: release.statementStart,
+            });
+        }
+    }
+    const stats = options.tableStats ?? (await loadStats(pending, options.loadTableStats));
+    const entries = dedupe(pending.map((p) => ({ pending: p, finding: toFinding(p, config, stats) })));
+    const unusedIgnores = applyIgnores(entries, ignoresByFile, config, rules);
+    const order = new Map(migrations.map((m, i) => [m.path, i]));
+    const rank = (f) => (f.file === undefined ? migrations.length : (order.get(f.file) ?? 0));
+    // File by file in release order, then by position; rules in registry order at one position (stable sort).
+    const findings = entries
+        .map((e) => e.finding)
+        .sort((a, b) => rank(a) - rank(b) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    const counts = { error: 0, warning: 0, info: 0 };
+    for (const f of findings)
+        if (!f.ignored)
+            counts[f.severity]++;
+    return { findings, unusedIgnores, context: stats ? 'live' : 'static', counts };
+}
+async function loadStats(pending, load) {
+    if (!load)
+        return undefined;
+    const tables = new Map();
+    for (const p of pending)
+        if (p.hit.table && p.rule.family === 'locks')
+            tables.set(tableKey(p.hit.table), p.hit.table);
+    return load([...tables.values()]);
+}
+function toFinding(p, config, stats) {
+    const override = config.rules[p.rule.id];
+    // Sizes grade locks and rewrites only (data lost from a small table is lost all the same), and
+    // not a hit that sets its own severity (an unsure one says info whatever the size).
+    const size = p.rule.family === 'locks' && p.hit.table && p.hit.severity === undefined
+        ? stats?.(p.hit.table.schema, p.hit.table.table)
+        : undefined;
+    const severity = override && override !== 'off'
+        ? override
+        : size
+            ? sizedSeverity(size)
+            : (p.hit.severity ?? p.rule.defaultSeverity);
+    return {
+        rule: p.rule.id,
+        family: p.rule.family,
+        severity,
+        message: size ? `${p.hit.message} (${estimate(size)})` : p.hit.message,
+        file: p.file,
+        version: p.version,
+        line: p.line,
+        column: p.column,
+        source: 'static',
+    };
+}
+/**
+ * Marks findings silenced by an ignore comment (a reason is required: an ignore without one
+ * silences nothing and is a finding itself), then reports ignores that silenced nothing.
+ */
+function applyIgnores(entries, byFile, config, rules) {
+    const unused = [];
+    const extra = [];
+    const known = new Set([...RULES.map((r) => r.id), ...rules.map((r) => r.id)]);
+    for (const { pending, finding } of entries) {
+        if (!pending)
+            continue;
+        const entry = finding.file ? byFile.get(finding.file) : undefined;
+        if (!entry)
+            continue;
+        const start = pending.statementStart;
+        const ignore = entry.ignores.find((ig) => ig.rule === finding.rule &&
+            ig.reason !== '' &&
+            (ig.scope === 'file' || (start !== undefined && ig.target === start)));
+        if (!ignore)
+            continue;
+        ignore.used = true;
+        finding.ignored = { reason: ignore.reason, line: ignore.line };
+    }
+    for (const { file, ignores } of byFile.values()) {
+        for (const ig of ignores) {
+            if (ig.reason === '') {
+                extra.push(ruleFinding(IGNORE_WITHOUT_REASON, config, file, ig, `Ignore of ${ig.rule || '(no rule id)'} gives no reason, so it silences nothing: write -- migration-guard:ignore${ig.scope === 'file' ? '-file' : ''} ${ig.rule || '<rule-id>'} <why this is safe>`));
+                continue;
+            }
+            // A rule turned off in the config reports nothing for its ignores to silence: not stale.
+            if (ig.used || config.rules[ig.rule] === 'off')
+                continue;
+            unused.push({ file, line: ig.line, rule: ig.rule });
+            const why = known.has(ig.rule)
+                ? `no ${ig.rule} finding ${ig.scope === 'file' ? 'in this file' : 'on the next statement'}`
+                : `no rule has the id "${ig.rule}"`;
+            extra.push(ruleFinding(UNUSED_IGNORE, config, file, ig, `Ignore comment silences nothing (${why}): remove it`));
+        }
+    }
+    for (const finding of extra)
+        if (finding.severity)
+            entries.push({ pending: undefined, finding });
+    return unused;
+}
+function ruleFinding(rule, config, file, at, message) {
+    const override = config.rules[rule.id];
+    return {
+        rule: rule.id,
+        family: rule.family,
+        // Turned off: filtered out by the caller (no severity).
+        severity: (override === 'off' ? undefined : (override ?? rule.defaultSeverity)),
+        message,
+        file,
+        line: at.line,
+        column: at.column,
+        source: 'static',
+    };
+}
+/** The same rule at the same place once (a COPY both parsed and refused, say). */
+function dedupe(entries) {
+    const seen = new Set();
+    return entries.filter(({ finding: f }) => {
+        const key = `${f.rule}\u0000${f.file}\u0000${f.line}\u0000${f.column}\u0000${f.message}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function asList(hits) {
+    return hits === undefined ? [] : Array.isArray(hits) ? hits : [hits];
+}
+
+;// CONCATENATED MODULE: ./src/lint/catalog.ts
+/**
+ * Default severities of the catalog's rules (the static rules of the same ids use the same ones).
+ * Row-level security and exposed user data are errors; a mutable search_path is a warning.
+ */
+const CATALOG_SEVERITY = {
+    'rls-disabled-in-exposed-schema': 'error',
+    'security-definer-search-path': 'warning',
+    'view-without-security-invoker': 'error',
+    'auth-users-exposed': 'error',
+};
+/** Objects that belong to an extension are the extension's business, not the release's. */
+const NOT_EXTENSION_MEMBER = (classid, objid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${classid}'::regclass AND e.objid = ${objid} AND e.deptype = 'e')`;
+/**
+ * Whether the API roles can read relation `oid`: true when they can, and also when neither role
+ * exists (plain PostgreSQL, where "exposed schema" is all we know).
+ */
+const READABLE_BY_API_ROLES = (oid) => `(
+  NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname IN ('anon', 'authenticated'))
+  OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname IN ('anon', 'authenticated')
+             AND pg_catalog.has_table_privilege(r.oid, ${oid}, 'SELECT')))`;
+/** A boolean reloption's true spellings, as PostgreSQL's parse_bool accepts them. */
+const INVOKER_ON = `'^security_invoker=(t|tr|tru|true|y|ye|yes|on|1)$'`;
+/**
+ * One round trip; $1 is the exposed schemas. Every branch reads only the catalog and works on a
+ * plain PostgreSQL without Supabase's roles or `auth` schema.
+ */
+const SNAPSHOT_SQL = `
+SELECT 'rls-disabled-in-exposed-schema' AS rule, c.oid::text AS key,
+       format('%I.%I', n.nspname, c.relname) AS object, NULL AS detail
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND NOT c.relrowsecurity AND n.nspname = ANY ($1::text[])
+   AND ${NOT_EXTENSION_MEMBER('pg_catalog.pg_class', 'c.oid')}
+UNION ALL
+SELECT 'security-definer-search-path', p.oid::text,
+       format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)), NULL
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+ WHERE p.prosecdef AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+   AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) AS cfg WHERE cfg LIKE 'search\\_path=%')
+   AND ${NOT_EXTENSION_MEMBER('pg_catalog.pg_proc', 'p.oid')}
+UNION ALL
+SELECT 'view-without-security-invoker', c.oid::text, format('%I.%I', n.nspname, c.relname), NULL
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'v' AND n.nspname = ANY ($1::text[])
+   AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(c.reloptions, '{}')) AS o WHERE lower(o) ~ ${INVOKER_ON})
+   AND ${READABLE_BY_API_ROLES('c.oid')}
+   AND ${NOT_EXTENSION_MEMBER('pg_catalog.pg_class', 'c.oid')}
+UNION ALL
+SELECT DISTINCT 'auth-users-exposed', 'view:' || c.oid::text, format('%I.%I', n.nspname, c.relname), 'view'
+  FROM pg_catalog.pg_depend d
+  JOIN pg_catalog.pg_rewrite w ON w.oid = d.objid
+  JOIN pg_catalog.pg_class c ON c.oid = w.ev_class
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+   AND d.refobjid = to_regclass('auth.users') AND c.oid <> d.refobjid
+   AND c.relkind IN ('v', 'm') AND n.nspname = ANY ($1::text[])
+   AND ${READABLE_BY_API_ROLES('c.oid')}
+UNION ALL
+SELECT 'auth-users-exposed', 'grant:' || coalesce(r.rolname, 'PUBLIC') || ':' || a.privilege_type || coalesce(':' || g.attname, ''),
+       'auth.users', coalesce(r.rolname, 'PUBLIC') || ' ' || a.privilege_type || coalesce(' (' || g.attname || ')', '')
+  FROM (SELECT NULL::name AS attname, c.relacl AS acl FROM pg_catalog.pg_class c WHERE c.oid = to_regclass('auth.users')
+        UNION ALL
+        SELECT t.attname, t.attacl FROM pg_catalog.pg_attribute t
+         WHERE t.attrelid = to_regclass('auth.users') AND t.attacl IS NOT NULL AND NOT t.attisdropped) AS g,
+       LATERAL aclexplode(g.acl) AS a
+  LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+ WHERE a.grantee = 0 OR r.rolname IN ('anon', 'authenticated')`;
+/** The security hazards in the catalog now. `exposedSchemas` defaults to `public` (Supabase's API schema). */
+async function securitySnapshot(client, exposedSchemas = ['public']) {
+    const { rows } = await client.query(SNAPSHOT_SQL, [
+        exposedSchemas,
+    ]);
+    const snapshot = new Map();
+    for (const row of rows) {
+        const hazard = { rule: row.rule, key: row.key, object: row.object };
+        if (row.detail)
+            hazard.detail = row.detail;
+        snapshot.set(`${row.rule}:${row.key}`, hazard);
+    }
+    return snapshot;
+}
+/**
+ * The hazards in `after` that `before` did not have, as findings (source `catalog`, no file: the
+ * catalog cannot say which file made them), in a stable order. `severityOf` applies the user's
+ * configured severities; a rule set to `off` there returns undefined and is dropped.
+ */
+function newSecurityFindings(before, after, severityOf = (rule) => CATALOG_SEVERITY[rule]) {
+    const findings = [];
+    const added = [...after.entries()]
+        .filter(([key]) => !before.has(key))
+        .map(([, hazard]) => hazard)
+        .sort((a, b) => a.rule.localeCompare(b.rule) || a.object.localeCompare(b.object) || a.key.localeCompare(b.key));
+    for (const hazard of added) {
+        const severity = severityOf(hazard.rule);
+        if (!severity)
+            continue;
+        findings.push({
+            finding: {
+                rule: hazard.rule,
+                family: 'security',
+                severity,
+                message: messageOf(hazard),
+                source: 'catalog',
+            },
+            object: hazard.object.replace(/\(.*$/, ''),
+        });
+    }
+    return findings;
+}
+/** Severities as the user's config sets them (`off` drops the rule), else the defaults. */
+function catalogSeverity(rules = {}) {
+    return (rule) => {
+        const override = rules[rule];
+        return override === 'off' ? undefined : (override ?? CATALOG_SEVERITY[rule]);
+    };
+}
+const SEEN = 'the schema this release leaves behind has';
+function messageOf(hazard) {
+    const { object } = hazard;
+    switch (hazard.rule) {
+        case 'rls-disabled-in-exposed-schema':
+            return `${SEEN} table ${object} in an exposed schema without row-level security: the API roles can read and write every row. Add ALTER TABLE ${object} ENABLE ROW LEVEL SECURITY and policies`;
+        case 'security-definer-search-path':
+            return `${SEEN} SECURITY DEFINER function ${object} without a fixed search_path: a caller's objects can shadow the ones it means. Add SET search_path = '' (and qualify names) to the function`;
+        case 'view-without-security-invoker':
+            return `${SEEN} view ${object} in an exposed schema that runs with its owner's rights, bypassing row-level security. Create it WITH (security_invoker = true) (PostgreSQL 15+)`;
+        case 'auth-users-exposed':
+            return hazard.detail === 'view'
+                ? `${SEEN} view ${object} in an exposed schema reading auth.users: user e-mails and metadata reach the API roles. Move it to a private schema or select from a table of your own`
+                : `${SEEN} ${hazard.detail} granted on auth.users: user e-mails and metadata reach the API roles. Revoke it; expose a table of your own instead`;
+    }
+}
+/**
+ * Adds catalog findings to a lint report (creating one when the run has none), skipping each that
+ * a static finding of the same rule already reported for the same object (ignored ones included:
+ * an ignore comment on the statement covers what the catalog sees of it too).
+ */
+function withCatalogFindings(report, findings) {
+    const out = report
+        ? { ...report, findings: [...report.findings], counts: { ...report.counts } }
+        : { findings: [], unusedIgnores: [], context: 'live', counts: { error: 0, warning: 0, info: 0 } };
+    for (const { finding, object } of findings) {
+        const known = out.findings.some((f) => f.source === 'static' && f.rule === finding.rule && mentions(f.message, object));
+        if (known)
+            continue;
+        out.findings.push(finding);
+        out.counts[finding.severity] += 1;
+    }
+    return out;
+}
+/** Whether a static message names `object` (qualified, or unqualified in the `public` schema). */
+function mentions(message, quoted) {
+    // The catalog quotes names as format('%I') does ("MyTable"); the rules write them as parsed.
+    const object = quoted.replace(/"/g, '');
+    const words = new Set(message.split(/[\s,:;()]+/));
+    if (words.has(object))
+        return true;
+    return object.startsWith('public.') && words.has(object.slice('public.'.length));
+}
+
+;// CONCATENATED MODULE: ./src/lint/catalog-check.ts
+
+
+/** SQLSTATE 25P01: SAVEPOINT outside a transaction block. */
+const NO_TRANSACTION = '25P01';
+/**
+ * The catalog security checks of one rehearsal (or of a shadow database: call the hooks with its
+ * connection before the first file and after the last). Inside a transaction each snapshot runs
+ * under a savepoint, so a query that fails (a catalog the role may not read, say) neither aborts
+ * the rehearsal's transaction nor fails `plan`: the check is skipped and `problem()` says why.
+ */
+function catalogCheck(options = {}) {
+    let before;
+    let after;
+    let failure;
+    const take = async (client) => {
+        if (failure)
+            return undefined;
+        // Inside a transaction (the rehearsal) under a savepoint; outside one (a shadow database
+        // between files) a failed query aborts nothing, so none is needed.
+        const guarded = await client.query('SAVEPOINT migration_guard_catalog').then(() => true, (error) => {
+            if (error.code === NO_TRANSACTION)
+                return false;
+            throw error;
+        });
+        try {
+            const snapshot = await securitySnapshot(client, options.exposedSchemas);
+            if (guarded)
+                await client.query('RELEASE SAVEPOINT migration_guard_catalog');
+            return snapshot;
+        }
+        catch (error) {
+            failure = `the catalog security checks could not read the catalog: ${errorMessage(error)}`;
+            if (guarded)
+                await client.query('ROLLBACK TO SAVEPOINT migration_guard_catalog');
+            return undefined;
+        }
+    };
+    return {
+        hooks: {
+            afterBegin: async (client) => {
+                before = await take(client);
+            },
+            beforeRollback: async (client) => {
+                if (before)
+                    after = await take(client);
+            },
+        },
+        findings: () => (before && after ? newSecurityFindings(before, after, options.severityOf) : undefined),
+        problem: () => failure,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lint/index.ts
+/**
+ * The migration linter: rules over libpg-query's parse tree, aware of the release (tables it
+ * creates are new) and, with a database, of table sizes.
+ */
+
+
+
+
+
+
+
+
+
+;// CONCATENATED MODULE: ./src/lint/live-stats.ts
+
+/**
+ * The planner's row estimate and the size on disk (table, indexes and TOAST) of each named table
+ * that exists, in one round trip. Tables that do not exist (yet) are absent. `rows` is
+ * pg_class.reltuples: -1 on PostgreSQL 14+ for a table never vacuumed or analysed.
+ */
+async function liveTableStats(client, tables) {
+    const stats = new Map();
+    if (tables.length === 0)
+        return stats;
+    const { rows } = await client.query(`SELECT n.nspname AS schema, c.relname AS table, c.reltuples::float8 AS rows,
+            pg_total_relation_size(c.oid)::text AS bytes
+       FROM unnest($1::text[], $2::text[]) AS wanted(schema, name)
+       JOIN pg_catalog.pg_namespace n ON n.nspname = wanted.schema
+       JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = wanted.name
+      WHERE c.relkind IN ('r', 'p', 'm')`, [tables.map((t) => t.schema), tables.map((t) => t.table)]);
+    for (const row of rows) {
+        stats.set(tableKey({ schema: row.schema, table: row.table }), {
+            rows: Number(row.rows),
+            bytes: Number(row.bytes),
+        });
+    }
+    return stats;
+}
+/** `lintMigrations`' `loadTableStats` option for a connected client. */
+function liveStatsLoader(client) {
+    return async (tables) => {
+        const stats = await liveTableStats(client, tables);
+        return (schema, table) => stats.get(tableKey({ schema, table }));
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lint/live-security.ts
+
+/**
+ * Row-level security of every ordinary and partitioned table outside the system schemas, with its
+ * number of policies, in one round trip: `lintMigrations`' `tableSecurity` option (plan). The
+ * security rules ask about tables the release did not create while they read the files, before
+ * any finding names them, so the lookup covers every table up front (a catalog read, cheap even
+ * for thousands of tables).
+ */
+async function liveTableSecurity(client) {
+    const { rows } = await client.query(`SELECT n.nspname AS schema, c.relname AS table, c.relrowsecurity AS rls,
+            (SELECT count(*)::int FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) AS policies
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'`);
+    const byTable = new Map();
+    for (const row of rows)
+        byTable.set(tableKey({ schema: row.schema, table: row.table }), {
+            rowSecurity: row.rls,
+            policies: row.policies,
+        });
+    return (schema, table) => byTable.get(tableKey({ schema, table }));
+}
+
+;// CONCATENATED MODULE: ./src/commands/lint-stage.ts
+
+
+
+
+
+/**
+ * Lints the pending files, with the live size of the tables they touch when a connection is
+ * given (the target's: a shadow database holds no rows). The config file is lint-config, else
+ * .migration-guard.yml in the working directory when there is one.
+ */
+async function lintPending(ctx, pending, client) {
+    const config = await lintConfigFor(ctx.settings, ctx.cwd ?? process.cwd());
+    const report = await lintMigrations(pending, {
+        config,
+        loadTableStats: client ? boundedStatsLoader(ctx, client) : undefined,
+        // Row-level security and policies of the live tables (one catalog query, no table lock).
+        tableSecurity: client ? await liveSecurity(ctx, client) : undefined,
+    });
+    const { error, warning, info } = report.counts;
+    if (report.findings.length > 0)
+        ctx.logger.info(`Lint: ${error} error(s), ${warning} warning(s), ${info} info over ${pending.length} pending file(s)` +
+            (report.context === 'live' ? ' (severity from live table sizes)' : ''));
+    return report;
+}
+/** The live tables' RLS state for the security rules; unreadable means static rules, with a warning. */
+async function liveSecurity(ctx, client) {
+    try {
+        return await liveTableSecurity(client);
+    }
+    catch (error) {
+        ctx.logger.warn(`Lint: row-level security of the live tables could not be read (${errorMessage(error)})`);
+        return undefined;
+    }
+}
+/**
+ * Reading a table's size takes a share lock on it: under lock-timeout, so a table another session
+ * holds exclusively (DDL, VACUUM FULL) cannot stall the run. Sizes that cannot be read leave the
+ * severities static, with a warning.
+ */
+function boundedStatsLoader(ctx, client) {
+    const load = liveStatsLoader(client);
+    return async (tables) => {
+        if (tables.length === 0)
+            return load(tables);
+        try {
+            await client.query(`BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(ctx.settings.lockTimeoutMs))}`);
+            try {
+                return await load(tables);
+            }
+            finally {
+                await client.query('COMMIT').catch(() => { });
+            }
+        }
+        catch (error) {
+            ctx.logger.warn(`Lint: table sizes could not be read (${errorMessage(error)}): severities are static`);
+            // No lookup at all (not an empty one), so the report says `static`.
+            return undefined;
+        }
+    };
+}
+/** The findings that fail a run at `level`: not ignored, at or above it. */
+function failingFindings(report, level) {
+    if (!report || level === 'off')
+        return [];
+    const counts = level === 'warning' ? ['error', 'warning'] : ['error'];
+    return report.findings.filter((f) => !f.ignored && counts.includes(f.severity));
+}
+/** "3 lint finding(s) at or above error (fail level); the first: file:1:1: [rule] message". */
+function describeLintFailure(failing, level) {
+    const first = failing[0];
+    return (`${failing.length} lint finding(s) at or above ${level} (the lint fail level); the first: ` +
+        `${formatLocation(first)}[${first.rule}] ${first.message}`);
+}
+/**
+ * plan's status follows the rehearsal and the linter: findings (not ignored) at or above the
+ * `lint` fail level fail a plan whose rehearsal passed, with a message naming how many and the
+ * first; a plan that failed already says so too. A cancelled plan stays cancelled.
+ */
+function withLintVerdict(result, level, logger) {
+    const failing = failingFindings(result.lint, level);
+    if (failing.length === 0 || result.status === 'cancelled')
+        return result;
+    const verdict = describeLintFailure(failing, level);
+    result.lintFailing = failing.length;
+    if (result.status === 'failed') {
+        result.message = `${result.message} Also: ${verdict}.`;
+        return result;
+    }
+    result.status = 'failed';
+    result.message = `${verdict}. ${result.message.replace(/^\S/, (c) => c.toUpperCase())}`;
+    logger.info(result.message);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/commands/apply.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * apply: the staged apply (engine/staged-apply/apply.ts) under the migration lock, in a session
+ * opened here; the report is built once from its outcome (engine/staged-apply/result.ts).
+ */
+async function applyCommand(ctx, result) {
+    const { settings, logger } = ctx;
+    result.transactionMode = settings.transactionMode;
+    return withSession(ctx, result, { lock: true }, async (session) => {
+        // Whatever the lint input says: the destructive-change guard needs the findings. Only the
+        // pending files are linted, with the target's live table sizes. A run with a file over the
+        // size limit is refused by the staged apply before anything runs: not parsed for the linter.
+        const { pending } = session.plan;
+        const lint = pending.length > 0 && !pending.some(oversized)
+            ? await lintPending(ctx, pending, session.client)
+            : undefined;
+        result.lint = lint;
+        const outcome = await stagedApply({
+            lint,
+            settings,
+            logger,
+            session,
+            actor: ctx.run.actor,
+            signal: ctx.signal,
+            events: ctx.events,
+            runRecord: new RunRecord(ctx, session.client),
+            backup: () => backupStage(ctx, session.serverMajor),
+            revert: (migrations) => revertAfterFailure(ctx, session, migrations),
+            reconnect: () => connect(settings.database, {
+                applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery`,
+            }),
+        });
+        // The one place the apply's part of the report is decided; withSession adds what it observes after.
+        Object.assign(result, resultOfApply(result, outcome));
+        if (outcome.stage === 'stopped')
+            throw outcome.error;
+        if (outcome.stage === 'apply-failed')
+            logger.error(result.message);
+        else if (outcome.stage !== 'rehearsal-failed')
+            logger.info(result.message);
+        return result;
+    });
+}
+function oversized(migration) {
+    return [migration.up, migration.verify].some((part) => part && part.source.byteLength > MAX_FILE_BYTES);
+}
+
+;// CONCATENATED MODULE: ./src/audit/export.ts
+
+const export_MANUAL_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch']);
+function buildAuditReport(all, range, chain) {
+    const inRange = all.filter((row) => {
+        const at = Date.parse(row.at);
+        return (!range.since || at >= range.since.getTime()) && (!range.until || at < range.until.getTime());
+    });
+    const byRun = new Map();
+    for (const row of inRange)
+        byRun.set(row.runKey, [...(byRun.get(row.runKey) ?? []), row]);
+    const runs = [...byRun.values()].map(summariseRun);
+    return {
+        range: { since: range.since?.toISOString(), until: range.until?.toISOString() },
+        chain,
+        runs,
+        events: inRange,
+    };
+}
+function summariseRun(rows) {
+    const first = rows[0];
+    const ended = rows.find((r) => r.event === 'run-ended' || r.event === 'manual-run-refused');
+    return {
+        runKey: first.runKey,
+        runId: rows.find((r) => r.runId !== null)?.runId ?? null,
+        startedAt: first.at,
+        endedAt: ended?.at,
+        environment: first.environment,
+        command: first.command,
+        actor: first.actor,
+        triggeringActor: first.triggeringActor,
+        eventName: first.eventName,
+        outcome: ended
+            ? ended.event === 'manual-run-refused'
+                ? 'refused'
+                : (ended.outcome ?? 'unknown')
+            : 'no end recorded',
+        applied: rows.filter((r) => r.event === 'migration-applied').map((r) => r.version ?? ''),
+        rolledBack: rows
+            .filter((r) => r.event === 'migration-rolled-back' || r.event === 'migration-reverted')
+            .map((r) => r.version ?? ''),
+        reason: first.reason,
+        error: ended?.error ?? rows.find((r) => r.error)?.error ?? null,
+        runUrl: first.runUrl,
+        manual: export_MANUAL_EVENTS.has(first.eventName ?? ''),
+        ...(ended?.event === 'manual-run-refused' && { refusal: refusalOf(ended) }),
+    };
+}
+function refusalOf(row) {
+    const d = row.details ?? {};
+    return {
+        rule: typeof d.rule === 'string' ? d.rule : 'unknown',
+        role: typeof d.role === 'string' ? d.role : null,
+        allowedRoles: Array.isArray(d.allowedRoles) ? d.allowedRoles.map(String) : [],
+    };
+}
+function auditJson(report) {
+    return `${JSON.stringify(report, null, 2)}\n`;
+}
+/** Every stored column: the id, the hashed fields in their order, then the two hashes. */
+const CSV_COLUMNS = ['id', ...HASHED_FIELDS, 'prevHash', 'hash'];
+/** One line per audit row (RFC 4180 quoting); a leading =, +, - or @ is defused for spreadsheets. */
+function auditCsv(report) {
+    const cell = (value) => {
+        if (value === null || value === undefined)
+            return '';
+        let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+        if (/^[=+\-@]/.test(text))
+            text = `'${text}`;
+        return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+    };
+    const lines = [
+        CSV_COLUMNS.join(','),
+        ...report.events.map((row) => CSV_COLUMNS.map((c) => cell(row[c])).join(',')),
+    ];
+    return `${lines.join('\r\n')}\r\n`;
+}
+function auditMarkdown(report) {
+    const { chain, range, runs } = report;
+    const md = (text) => (text ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    const lines = [
+        '## Migration audit report',
+        '',
+        `Range: ${range.since ?? 'the beginning'} to ${range.until ?? 'now'} · ${runs.length} run(s), ${report.events.length} event(s)`,
+        '',
+        chain.valid
+            ? `Hash chain: **verified**, ${chain.rows} row(s)${chain.head ? `, head \`${chain.head}\`` : ''}.`
+            : `Hash chain: **BROKEN** at row ${chain.firstBroken?.id} (${chain.firstBroken?.event}, ${chain.firstBroken?.at}): ${chain.firstBroken?.problem}.`,
+        '',
+    ];
+    if (runs.length > 0) {
+        lines.push('| started (UTC) | environment | command | by | trigger | result | applied | reason |', '|---|---|---|---|---|---|---|---|', ...runs.map((r) => `| ${r.runUrl ? `[${r.startedAt}](${r.runUrl})` : r.startedAt} | ${md(r.environment)} | ${md(r.command)} | ${md(r.triggeringActor ?? r.actor)} | ${md(r.eventName ?? 'local')} | ${md(r.outcome)} | ${r.applied.length ? md(r.applied.join(', ')) : '—'} | ${md(r.reason) || '—'} |`), '');
+    }
+    const section = (title, items) => {
+        if (items.length > 0)
+            lines.push(`### ${title}`, '', ...items, '');
+    };
+    section('Rollbacks', runs
+        .filter((r) => r.rolledBack.length > 0)
+        .map((r) => `- ${r.startedAt} ${md(r.environment)}: ${md(r.rolledBack.join(', '))} (${md(r.command)}, ${md(r.outcome)})`));
+    section('Manual operations', runs
+        .filter((r) => r.manual)
+        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)} by ${md(r.triggeringActor ?? r.actor)}: ${md(r.outcome)}${r.refusal ? ` (${md(r.refusal.rule)}; role ${md(r.refusal.role ?? 'unknown')}, allowed ${md(r.refusal.allowedRoles.join(', '))})` : ''}; reason: ${md(r.reason) || 'none given'}`));
+    section('Failed runs', runs
+        .filter((r) => ['failed', 'rolled-back', 'cancelled', 'abandoned', 'refused'].includes(r.outcome))
+        .map((r) => `- ${r.startedAt} ${md(r.environment)} ${md(r.command)}: ${md(r.outcome)}: ${md(r.error) || 'no error recorded'}`));
+    return `${lines.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/audit.ts
+
+
+
+
+
+
+
+
+/**
+ * audit: verifies the whole hash chain of migration_guard.audit_log and exports the rows of
+ * `since`/`until` as Markdown, CSV and JSON. Read-only. A broken chain fails the command, naming
+ * the first row that no longer matches.
+ */
+async function auditCommand(ctx, result) {
+    const { settings, logger } = ctx;
+    const appName = applicationName('audit', settings.environment, ctx.run);
+    const rows = await withClient(settings.database, { applicationName: appName }, async (client) => (await auditLogExists(client)) ? readAuditLog(client) : []);
+    const broken = verifyChain(rows);
+    const report = buildAuditReport(rows, { since: settings.since, until: settings.until }, { rows: rows.length, valid: !broken, head: rows[rows.length - 1]?.hash, firstBroken: broken });
+    const dir = exportDir(ctx);
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+    const stem = (0,external_node_path_namespaceObject.join)(dir, `migration-guard-audit-${settings.environment}`);
+    const files = { markdown: `${stem}.md`, csv: `${stem}.csv`, json: `${stem}.json` };
+    const markdown = auditMarkdown(report);
+    await write(files.markdown, markdown);
+    await write(files.csv, auditCsv(report));
+    await write(files.json, auditJson(report));
+    result.audit = {
+        rows: rows.length,
+        valid: !broken,
+        head: report.chain.head,
+        firstBroken: broken,
+        runs: report.runs.length,
+        events: report.events.length,
+        range: report.range,
+        files,
+        markdown,
+    };
+    if (broken) {
+        result.status = 'failed';
+        result.message = `The audit log's hash chain is broken at row ${broken.id} (${broken.event}, ${broken.at}): ${broken.problem}. The exports were written for inspection.`;
+        result.error = {
+            message: result.message,
+            hint: 'Someone changed the audit log outside this tool (the trigger that refuses changes was disabled or bypassed). Compare with an earlier export.',
+        };
+        logger.error(result.message);
+        return result;
+    }
+    result.status = 'success';
+    result.message =
+        rows.length === 0
+            ? 'The audit log is empty (no run has written to it yet).'
+            : `Audit log verified: ${rows.length} row(s), hash chain intact. ${report.runs.length} run(s) in the range; exports in ${dir}.`;
+    logger.info(result.message);
+    return result;
+}
+function exportDir(ctx) {
+    if (ctx.settings.reportPath)
+        return (0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.resolve)(ctx.cwd ?? '.', ctx.settings.reportPath));
+    return process.env.RUNNER_TEMP || (0,external_node_path_namespaceObject.resolve)(ctx.cwd ?? '.');
+}
+async function write(path, text) {
+    await (0,promises_namespaceObject.writeFile)(path, text, { mode: 0o600 });
+    await (0,promises_namespaceObject.chmod)(path, 0o600);
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup.ts
+
+
+/** backup: a verified pg_dump backup and nothing else. */
+async function backupCommand(ctx, result) {
+    return withSession(ctx, result, { lock: false, files: false }, async ({ serverMajor }) => {
+        result.backup = await takeVerifiedBackup(ctx, serverMajor);
+        const unencrypted = unencryptedBackupFinding(ctx, result.backup);
+        if (unencrypted)
+            result.findings.push(unencrypted);
+        result.status = 'success';
+        result.message = `Backup written to ${result.backup.path} (sha256 ${result.backup.sha256}).`;
+        return result;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/db/transaction.ts
+/** Runs `fn` inside BEGIN … COMMIT; any error rolls back and is rethrown. */
+async function withTransaction(client, fn) {
+    await client.query('BEGIN');
+    try {
+        const result = await fn();
+        await client.query('COMMIT');
+        return result;
+    }
+    catch (error) {
+        // The connection may be gone; the server then rolls back by itself.
+        await client.query('ROLLBACK').catch(() => { });
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/baseline.ts
+
+
+
+
+
+
+
+/**
+ * baseline: records pending migrations up to `target-version` (`all`: every file on disk; there
+ * is no default, see settings.ts) as applied without running them, for adopting a database whose
+ * schema already matches the files.
+ */
+async function baselineCommand(ctx, result) {
+    const { settings, logger } = ctx;
+    return withSession(ctx, result, { lock: true }, async ({ client, plan, set, historyReady }) => {
+        const target = settings.targetVersion === 'all' ? undefined : settings.targetVersion;
+        if (target && !set.migrations.some((m) => m.version === target)) {
+            throw new errors_GuardError('invalid-input', `target-version ${target} matches no migration file in ${settings.migrationsDir}`, {
+                hint: 'Pass the version (leading digits of the file name) of the newest migration the database already has.',
+            });
+        }
+        const drift = plan.findings.filter((f) => f.code === 'drift' || f.code === 'missing-locally' || f.code === 'invalid-version');
+        if (drift.length > 0) {
+            throw new errors_GuardError('drift', `Nothing was baselined: the history and the files disagree:\n${drift.map((f) => `  - ${f.message}`).join('\n')}`);
+        }
+        const toMark = plan.pending.filter((m) => !target || compareVersions(m.version, target) <= 0);
+        if (toMark.length === 0) {
+            result.status = 'nothing-to-do';
+            result.message = 'Nothing to baseline: those migrations are already recorded as applied.';
+            logger.info(result.message);
+            return result;
+        }
+        await ensureGuardSchema(client);
+        const runId = await startRunRecord(client, ctx.scrubber, {
+            command: 'baseline',
+            environment: settings.environment,
+            actor: ctx.run.actor,
+            runUrl: ctx.run.runUrl,
+            repository: ctx.run.repository,
+            ref: ctx.run.ref,
+            sha: ctx.run.sha,
+        });
+        result.runId = runId;
+        await withTransaction(client, async () => {
+            // The history table is created, or an older CLI's upgraded, as the CLI does it, with the rows.
+            await client.query(sessionSettings(settings, 'LOCAL'));
+            if (!historyReady)
+                await ensureHistoryTable(client);
+            for (const m of toMark) {
+                await insertHistoryRow(client, { version: m.version, name: m.name, statements: [] });
+                await recordChecksum(client, {
+                    version: m.version,
+                    name: m.name,
+                    checksum: m.checksum,
+                    appliedBy: ctx.run.actor,
+                    runId,
+                    method: 'baseline',
+                });
+            }
+        });
+        result.migrations = toMark.map((m) => ({
+            version: m.version,
+            name: m.name,
+            file: m.path,
+            status: 'baselined',
+            durationMs: 0,
+            statements: 0,
+            atomic: true,
+            nonAtomicReasons: [],
+        }));
+        result.applied = toMark.map((m) => m.version);
+        result.pendingCount = plan.pending.length - toMark.length;
+        result.currentVersion = [plan.currentVersion, ...result.applied]
+            .filter((v) => !!v)
+            .sort(compareVersions)
+            .pop();
+        result.status = 'success';
+        result.message = `Marked ${toMark.length} migration(s) as applied without running them (up to ${toMark[toMark.length - 1].version}).`;
+        await finishRunRecord(client, ctx.scrubber, runId, { status: 'success', applied: result.applied });
+        logger.info(result.message);
+        return result;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/changed.ts
+/**
+ * Whether the run left the database different from before it, read from the final result (the
+ * one place that knows what stayed): the `changed` output, the JSON report and every renderer.
+ *
+ * - apply: a migration this run committed and did not revert (per-file mode, or an `all` run cut
+ *   by a statement that commits on its own), a file partly committed (statements outside a
+ *   transaction, no history row), a failed statement outside a transaction that left something
+ *   behind it could not clean up (an INVALID index), or a schema that differs from before the run
+ *   after a failure (a down migration that did not undo all of its file).
+ * - rollback: the down migrations' transaction committed, or a restore went through.
+ * - baseline: history rows were written.
+ * - every other command (plan, status, backup, audit) never changes it.
+ *
+ * A rehearsal, a rolled-back transaction, a refusal before the run and the tool's own records
+ * (run records, checksums, the audit log) are not changes.
+ */
+function databaseChanged(result) {
+    switch (result.command) {
+        case 'apply':
+            return (result.applied.length > 0 ||
+                (result.committedBeforeFailure?.length ?? 0) > 0 ||
+                result.migrations.some((m) => m.status === 'applied' || m.status === 'partially-applied') ||
+                (result.nonTransactional ?? []).some((n) => n.failed && n.leftBehind && !n.cleanedUp) ||
+                schemaDiffers(result.schemaFingerprint));
+        case 'rollback':
+            return (result.rollback?.succeeded === true &&
+                (result.rollback.kind === 'restore' || result.rollback.reverted.length > 0));
+        case 'baseline':
+            return result.applied.length > 0;
+        default:
+            return false;
+    }
+}
+/** A failed run compares the schema before and after it; the files' own word does not settle it. */
+function schemaDiffers(fingerprint) {
+    return Boolean(fingerprint?.before && fingerprint.after && fingerprint.before !== fingerprint.after);
+}
+
+// EXTERNAL MODULE: ./src/version.ts
+var src_version = __nccwpck_require__(311);
+;// CONCATENATED MODULE: ./src/commands/context.ts
+
+/** A result with nothing decided yet; handlers fill it in. */
+function newResult(ctx, startedAt = new Date()) {
+    return {
+        tool: { name: 'supabase-migration-guard', version: src_version/* TOOL_VERSION */.w },
+        command: ctx.settings.command,
+        environment: ctx.settings.environment,
+        status: 'failed',
+        changed: false,
+        startedAt: startedAt.toISOString(),
+        finishedAt: startedAt.toISOString(),
+        durationMs: 0,
+        database: { display: ctx.settings.database.display },
+        runUrl: ctx.run.runUrl,
+        migrations: [],
+        applied: [],
+        pendingCount: 0,
+        findings: [],
+        skippedFiles: [],
+        message: '',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/backup/schema-copy.ts
+
+
+
+
+
+
+const schema_copy_DEFAULT_TIMEOUT_MS = 30 * 60_000;
+/** How many of pg_restore's errors the report lists; the count says how many there were. */
+const ERRORS_LISTED = 20;
+/**
+ * Copies the source's schema (no data) into the destination: `pg_dump --schema-only` in the custom
+ * format, then `pg_restore` into the destination. Subscriptions are never copied (the destination
+ * would start replicating from the publisher), nor publications. pg_restore goes on past an entry
+ * it cannot create, so one missing extension does not lose the rest of the schema; what it could
+ * not create is returned for the report. The archive lives in a private temporary folder, removed
+ * at the end. Nothing is written to the source.
+ */
+async function copySchema(options) {
+    const { source, destination, tools, runner, logger } = options;
+    const started = Date.now();
+    const timeoutMs = options.timeoutMs ?? schema_copy_DEFAULT_TIMEOUT_MS;
+    const work = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'mg-shadow-'));
+    try {
+        const archive = (0,external_node_path_namespaceObject.join)(work, 'schema.dump');
+        logger.info(`Copying the schema of ${source.display} with pg_dump ${tools.pgDump.version} (schema only)`);
+        const dump = await runner.run(tools.pgDump.path, [
+            '--schema-only',
+            '--format=custom',
+            `--file=${archive}`,
+            '--no-password',
+            `--lock-wait-timeout=${Math.max(1, Math.round(options.lockWaitTimeoutMs))}`,
+            '--no-subscriptions',
+            '--no-publications',
+            ...options.excludeSchemas.map((s) => `--exclude-schema=${s}`),
+        ], { env: pgEnv(source, tools.pgDump.major), timeoutMs, signal: options.signal });
+        throwIfCancelled(options.signal);
+        if (dump.code !== 0)
+            throw schema_copy_dumpFailure(dump.stderr, options, passwordScrubber(source));
+        const toc = await readToc(archive, tools, runner, 'shadow-database');
+        const restore = await runner.run(tools.pgRestore.path, [
+            `--dbname=${conninfoDbname(destination.database)}`,
+            '--no-password',
+            '--no-subscriptions',
+            '--no-publications',
+            ...(options.keepOwners ? [] : ['--no-owner']),
+            ...(options.keepPrivileges ? [] : ['--no-privileges']),
+            archive,
+        ], { env: pgEnv(destination, tools.pgRestore.major), timeoutMs, signal: options.signal });
+        throwIfCancelled(options.signal);
+        const scrub = passwordScrubber(destination);
+        const notCopied = restoreErrors(scrub(restore.stderr));
+        if (restore.code !== 0 && notCopied.length === 0) {
+            throw new errors_GuardError('shadow-database', `pg_restore could not copy the schema into the shadow database ${destination.display}: ${scrub(lastLines(restore.stderr)) || `exit ${restore.code}`}. The target was not changed.`, {
+                hint: 'Check shadow-database-url (host, port, password) and that its user may create objects there.',
+            });
+        }
+        return { entries: toc.entries.length, notCopied, durationMs: Date.now() - started };
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
+    }
+}
+function throwIfCancelled(signal) {
+    if (signal?.aborted)
+        throw new errors_GuardError('cancelled', 'Cancelled while copying the schema into the shadow database; the target was not changed');
+}
+/**
+ * A database name as a libpq conninfo value: pg_restore reads a --dbname holding "=" as a
+ * connection string, so the name is always given as one, quoted. Host, user and password travel
+ * in the environment (pgEnv), never on the command line.
+ */
+function conninfoDbname(name) {
+    return `dbname='${name.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+/** pg_restore's "could not execute query: ERROR: …" lines, one per entry it could not create. */
+function restoreErrors(stderr) {
+    const errors = [...stderr.matchAll(/could not execute query: (?:ERROR|FATAL):\s*(.*)/g)].map((m) => m[1].trim());
+    if (errors.length <= ERRORS_LISTED)
+        return errors;
+    return [...errors.slice(0, ERRORS_LISTED), `… and ${errors.length - ERRORS_LISTED} more`];
+}
+function schema_copy_dumpFailure(stderr, options, scrub) {
+    const said = scrub(lastLines(stderr));
+    const fail = (message, hint) => new errors_GuardError('shadow-database', `${message}. Nothing was changed.${said ? `\npg_dump said:\n${said}` : ''}`, { hint });
+    // --lock-wait-timeout works as a statement timeout on pg_dump's LOCK TABLE: that is what it says.
+    if (/lock timeout|could not obtain lock|statement timeout[\s\S]*LOCK TABLE/i.test(stderr)) {
+        return fail(`pg_dump gave up copying the schema of ${options.source.display}: another session holds a lock on a table ` +
+            `(pg_dump waited ${options.lockWaitTimeoutMs} ms, the lock-timeout, for a share lock rather than queue behind it)`, 'Run plan again once the transaction holding the lock (often DDL or a long maintenance command) has finished.');
+    }
+    if (/server version mismatch/i.test(stderr)) {
+        const server = /server version:\s*(\d+)/i.exec(stderr)?.[1];
+        return fail(`pg_dump ${options.tools.pgDump.version} cannot copy the schema of this server: server version mismatch`, fixHint(server ? Number(server) : options.tools.pgDump.major + 1));
+    }
+    return fail(`pg_dump could not copy the schema of ${options.source.display}`, 'Read pg_dump’s message above: database-url must reach the target with a user that can read every schema.');
+}
+
+;// CONCATENATED MODULE: ./src/db/catalog-objects.ts
+/**
+ * Every user-visible schema object, keyed by "kind schema.name" and valued by a definition: two
+ * snapshots taken around a file tell what it created, altered and dropped. The catalog is read
+ * rather than the statements' parse trees because that is exact whatever the file did (DO blocks,
+ * dynamic SQL, a CASCADE that takes dependants with it), and one query per file is cheap on a
+ * scratch database. Columns, row security and ownership fold into their table's definition, so a
+ * column added shows as the table altered. Our own schemas and the history are left out.
+ */
+const OBJECTS_SQL = `
+WITH user_ns AS (
+  SELECT oid, nspname FROM pg_namespace
+   WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'supabase_migrations',
+                         'migration_guard', 'migration_guard_shadow')
+     AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'
+), rels AS (
+  SELECT c.oid, c.relkind, format('%I.%I', n.nspname, c.relname) AS name, c.relowner, c.relrowsecurity,
+         c.relforcerowsecurity, c.relacl, c.reloptions
+    FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'i', 'I')
+), parts AS (
+  SELECT 'schema ' || quote_ident(nspname) AS key, '' AS def FROM user_ns
+  UNION ALL
+  SELECT CASE r.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+           WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table'
+           ELSE 'index' END || ' ' || r.name,
+         concat_ws('|', r.relkind, r.relowner, r.relrowsecurity, r.relforcerowsecurity, r.relacl::text,
+           r.reloptions::text,
+           CASE WHEN r.relkind IN ('v', 'm') THEN pg_get_viewdef(r.oid) END,
+           CASE WHEN r.relkind IN ('i', 'I') THEN pg_get_indexdef(r.oid) END,
+           (SELECT string_agg(concat_ws(':', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                     pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, a.attacl::text), ',' ORDER BY a.attnum)
+              FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped))
+    FROM rels r
+  UNION ALL
+  SELECT 'constraint ' || format('%I', con.conname) || ' on ' || r.name, pg_get_constraintdef(con.oid)
+    FROM pg_constraint con JOIN rels r ON r.oid = con.conrelid
+  UNION ALL
+  SELECT 'policy ' || format('%I', pol.polname) || ' on ' || r.name,
+         concat_ws('|', pol.polcmd, pol.polpermissive, pol.polroles::text, pg_get_expr(pol.polqual, pol.polrelid),
+           pg_get_expr(pol.polwithcheck, pol.polrelid))
+    FROM pg_policy pol JOIN rels r ON r.oid = pol.polrelid
+  UNION ALL
+  SELECT 'trigger ' || format('%I', tg.tgname) || ' on ' || r.name, pg_get_triggerdef(tg.oid)
+    FROM pg_trigger tg JOIN rels r ON r.oid = tg.tgrelid WHERE NOT tg.tgisinternal
+  UNION ALL
+  SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END || ' '
+           || format('%I.%I', n.nspname, p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+         concat_ws('|', md5(coalesce(p.prosrc, '')), p.prorettype, p.prosecdef, p.provolatile, p.proconfig::text,
+           p.proowner, p.proacl::text)
+    FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
+   WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+  UNION ALL
+  SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' ELSE 'type' END || ' '
+           || format('%I.%I', n.nspname, t.typname),
+         concat_ws('|', t.typtype, format_type(t.typbasetype, t.typtypmod), t.typnotnull,
+           (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid),
+           (SELECT string_agg(pg_get_constraintdef(c.oid), ',' ORDER BY c.conname) FROM pg_constraint c WHERE c.contypid = t.oid))
+    FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
+   WHERE t.typtype IN ('e', 'd', 'r', 'm')
+      OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+  UNION ALL
+  SELECT 'extension ' || quote_ident(extname), extversion FROM pg_extension
+)
+SELECT key, md5(coalesce(def, '')) AS def FROM parts`;
+async function catalogSnapshot(client) {
+    const { rows } = await client.query(OBJECTS_SQL);
+    return new Map(rows.map((r) => [r.key, r.def]));
+}
+/** What changed between two snapshots, each list sorted. */
+function diffCatalog(before, after) {
+    const changes = { created: [], altered: [], dropped: [] };
+    for (const [key, def] of after) {
+        const was = before.get(key);
+        if (was === undefined)
+            changes.created.push(key);
+        else if (was !== def)
+            changes.altered.push(key);
+    }
+    for (const key of before.keys())
+        if (!after.has(key))
+            changes.dropped.push(key);
+    for (const list of Object.values(changes))
+        list.sort();
+    return changes;
+}
+
+;// CONCATENATED MODULE: ./src/db/shadow.ts
+
+
+/**
+ * The shadow database's own bookkeeping: the schema that marks a database as prepared by `plan`
+ * (so a later plan may reset it), the reset itself, roles, and the history copied from the target.
+ */
+const SHADOW_MARKER_SCHEMA = 'migration_guard_shadow';
+/** Schemas PostgreSQL owns in every database: never dropped, never counted as content. */
+const SYSTEM_SCHEMAS = `nspname IN ('pg_catalog', 'information_schema', 'pg_toast')
+  OR nspname LIKE 'pg_temp_%' OR nspname LIKE 'pg_toast_temp_%'`;
+const IDENTITY_SQL = `SELECT current_database() AS datname,
+  (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS oid,
+  pg_postmaster_start_time()::text AS started`;
+/**
+ * Refuses a shadow connection that reaches the target database itself under another name (a
+ * pooler, a DNS alias, an IP address): the same database in the same running server has the same
+ * name, OID and server start time.
+ */
+async function refuseSameDatabase(target, shadow, display) {
+    const [a, b] = await Promise.all([
+        target.query(IDENTITY_SQL).then((r) => r.rows[0]),
+        shadow.query(IDENTITY_SQL).then((r) => r.rows[0]),
+    ]);
+    if (a.datname === b.datname && a.oid === b.oid && a.started === b.started) {
+        throw new errors_GuardError('shadow-database', `shadow-database-url reaches the target database itself (${display}) under another address: plan resets the ` +
+            'shadow database, so it must be a separate database. Nothing was changed.', {
+            hint: 'Point shadow-database-url at a scratch database (an empty one, or one an earlier plan prepared).',
+        });
+    }
+}
+/**
+ * What the shadow database holds: nothing (a fresh database: only an empty `public` schema and
+ * PL/pgSQL), our marker, or something else, which `plan` must never reset.
+ */
+async function shadowState(client) {
+    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS prepared,
+       (SELECT array_agg(item ORDER BY item) FROM (
+          SELECT 'schema ' || nspname AS item FROM pg_namespace
+           WHERE NOT (${SYSTEM_SCHEMAS}) AND nspname <> 'public'
+          UNION ALL
+          SELECT 'relation ' || n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public'
+          UNION ALL
+          SELECT 'function ' || n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'public'
+          UNION ALL
+          SELECT 'type ' || n.nspname || '.' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+           WHERE n.nspname = 'public' AND t.typrelid = 0 AND t.typelem = 0
+          UNION ALL
+          SELECT 'extension ' || extname FROM pg_extension WHERE extname <> 'plpgsql'
+          UNION ALL
+          SELECT 'event trigger ' || evtname FROM pg_event_trigger
+          LIMIT 6) items) AS content`, [SHADOW_MARKER_SCHEMA]);
+    return { prepared: rows[0].prepared, content: rows[0].content ?? [] };
+}
+/**
+ * Empties a shadow database an earlier plan prepared: every schema but PostgreSQL's own is dropped
+ * with what it holds, extensions and event triggers too, and an empty `public` is created again.
+ * One transaction: a failure leaves the shadow as it was.
+ */
+async function resetShadow(client) {
+    const { rows } = await client.query(`SELECT format('DROP EVENT TRIGGER IF EXISTS %I', evtname) AS sql FROM pg_event_trigger
+     UNION ALL
+     SELECT format('DROP PUBLICATION IF EXISTS %I', pubname) FROM pg_publication
+     UNION ALL
+     SELECT format('DROP SCHEMA IF EXISTS %I CASCADE', nspname) FROM pg_namespace WHERE NOT (${SYSTEM_SCHEMAS})
+     UNION ALL
+     SELECT format('DROP EXTENSION IF EXISTS %I CASCADE', extname) FROM pg_extension WHERE extname <> 'plpgsql'`);
+    await client.query(['BEGIN', ...rows.map((r) => r.sql), 'CREATE SCHEMA public', 'COMMIT'].join(';\n'));
+}
+/** Marks the shadow as ours, so the next plan may reset it: which target it copies, and when. */
+async function markShadow(client, targetDisplay, toolVersion) {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${SHADOW_MARKER_SCHEMA};
+     COMMENT ON SCHEMA ${SHADOW_MARKER_SCHEMA} IS 'A shadow database prepared by supabase-migration-guard plan: reset on every plan.';
+     CREATE TABLE IF NOT EXISTS ${SHADOW_MARKER_SCHEMA}.prepared (target text NOT NULL, tool_version text NOT NULL, prepared_at timestamptz NOT NULL DEFAULT now());`);
+    await client.query(`INSERT INTO ${SHADOW_MARKER_SCHEMA}.prepared (target, tool_version) VALUES ($1, $2)`, [
+        targetDisplay,
+        toolVersion,
+    ]);
+}
+/**
+ * The roles the target's schema names: owners and grantees of its objects (pg_shdepend, this
+ * database only) and the bootstrap superuser, whose ownership pg_shdepend does not record.
+ */
+async function rolesNamedBy(target) {
+    const { rows } = await target.query(`SELECT rolname FROM pg_roles r
+      WHERE rolname !~ '^pg_' AND (r.oid = 10 OR EXISTS (
+        SELECT 1 FROM pg_shdepend d
+         WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid
+           AND d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())))
+      ORDER BY 1`);
+    return rows.map((r) => r.rolname);
+}
+/**
+ * Creates, in the shadow's server, the roles the target's schema names and the shadow lacks: as
+ * NOLOGIN roles without any attribute, so they can own objects and receive grants but never be
+ * used to connect. Roles belong to the whole server, so these outlive the shadow database.
+ */
+async function createMissingRoles(shadow, needed) {
+    const { rows } = await shadow.query(`SELECT rolsuper AS superuser, rolcreaterole AS createrole,
+            (SELECT array_agg(rolname::text) FROM pg_roles WHERE rolname = ANY ($1::text[])) AS existing
+       FROM pg_roles WHERE rolname = current_user`, [needed]);
+    const { superuser, createrole } = rows[0];
+    const existing = new Set(rows[0].existing ?? []);
+    const absent = needed.filter((name) => !existing.has(name));
+    if (absent.length === 0 || !(superuser || createrole))
+        return { superuser, created: [], missing: absent };
+    const created = [];
+    const missing = [];
+    for (const name of absent) {
+        try {
+            await shadow.query(`CREATE ROLE ${quoteIdent(name)} NOLOGIN`);
+            created.push(name);
+        }
+        catch {
+            // Created meanwhile by someone else, or refused: either way it is not ours to report as made.
+            missing.push(name);
+        }
+    }
+    const recheck = await shadow.query('SELECT rolname FROM pg_roles WHERE rolname = ANY ($1::text[])', [missing]);
+    const nowThere = new Set(recheck.rows.map((r) => r.rolname));
+    return { superuser, created, missing: missing.filter((m) => !nowThere.has(m)) };
+}
+/**
+ * Copies the target's history rows into the shadow (whatever columns its history table has), so
+ * the shadow counts as pending exactly the files the target does. The table itself came with the
+ * schema; when the target has none, the shadow gets the Supabase CLI's.
+ */
+async function copyHistory(target, shadow, createHistory) {
+    const { rows: exists } = await target.query("SELECT to_regclass('supabase_migrations.schema_migrations')::text AS t");
+    if (exists[0].t === null) {
+        await shadow.query(createHistory.join(';\n'));
+        return 0;
+    }
+    const { rows } = await target.query("SELECT coalesce(jsonb_agg(to_jsonb(h)), '[]'::jsonb) AS rows FROM supabase_migrations.schema_migrations h");
+    await shadow.query(`INSERT INTO supabase_migrations.schema_migrations
+     SELECT * FROM jsonb_populate_recordset(NULL::supabase_migrations.schema_migrations, $1::jsonb)`, [JSON.stringify(rows[0].rows)]);
+    return rows[0].rows.length;
+}
+
+;// CONCATENATED MODULE: ./src/commands/plan-shadow.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Our own bookkeeping on the target: not needed to rehearse, and its append-only triggers are not ours to copy. */
+const NOT_COPIED_SCHEMAS = ['migration_guard'];
+/**
+ * `plan` with `shadow-database-url`: the target's schema (and history rows) is copied into the
+ * shadow database, then the pending files are applied there for real, one transaction per file
+ * as a per-file apply would, by the same engine. Each file's duration and the objects it created,
+ * altered and dropped (catalog read before and after it) are reported. On the target this only
+ * reads: the catalog, the history, and pg_dump's schema-only copy.
+ *
+ * The shadow is reset first, and only when it is empty or an earlier plan prepared it (its marker
+ * schema): anything else is refused untouched. It is left as the files leave it, for inspection.
+ */
+async function rehearseOnShadow(ctx, session, prepared, hooks = {}) {
+    const { settings, logger } = ctx;
+    const shadow = settings.shadowDatabase;
+    const appName = `${applicationName(settings.command, settings.environment, ctx.run)} shadow`;
+    return withClient(shadow, { applicationName: appName }, async (client) => {
+        const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS num, pg_backend_pid() AS pid");
+        const shadowMajor = Math.floor(Number(rows[0].num) / 10000);
+        await refuseSameDatabase(session.client, client, settings.database.display);
+        const state = await shadowState(client);
+        if (!state.prepared && state.content.length > 0) {
+            throw new errors_GuardError('shadow-database', `The shadow database ${shadow.display} is not empty and was not prepared by plan (it holds ${state.content.join(', ')}): ` +
+                'plan resets the shadow database before copying into it, and refuses to reset one it did not prepare. Nothing was changed.', {
+                hint: 'Point shadow-database-url at a new, empty database (CREATE DATABASE …), which plan then prepares and reuses.',
+            });
+        }
+        const notes = [];
+        if (shadowMajor < session.serverMajor)
+            notes.push(`the shadow runs PostgreSQL ${shadowMajor}, older than the target's ${session.serverMajor}: what the target's version accepts may fail here`);
+        // Found before the shadow is touched: a missing pg_dump stops the run with nothing reset.
+        const tools = await resolvePgTools(ctx, session.serverMajor);
+        if (state.prepared) {
+            logger.info(`Resetting the shadow database ${shadow.display} (prepared by an earlier plan)`);
+            await resetShadow(client);
+        }
+        await markShadow(client, settings.database.display, src_version/* TOOL_VERSION */.w);
+        const roles = await createMissingRoles(client, await rolesNamedBy(session.client));
+        if (roles.created.length > 0)
+            logger.info(`Created missing roles in the shadow's server (NOLOGIN): ${roles.created.join(', ')}`);
+        const keepOwners = roles.superuser;
+        const keepPrivileges = roles.missing.length === 0;
+        if (!keepOwners)
+            notes.push("owners not kept (--no-owner): the shadow's user is not a superuser, so every object belongs to it");
+        if (!keepPrivileges)
+            notes.push(`grants not copied (--no-privileges): roles ${roles.missing.join(', ')} are missing in the shadow's server and its user may not create roles`);
+        const copy = await copySchema({
+            source: settings.database,
+            destination: shadow,
+            tools,
+            runner: createProcessRunner(),
+            logger,
+            lockWaitTimeoutMs: settings.lockTimeoutMs,
+            keepOwners,
+            keepPrivileges,
+            excludeSchemas: NOT_COPIED_SCHEMAS,
+            signal: ctx.signal,
+        });
+        for (const line of copy.notCopied)
+            logger.warn(`Not copied into the shadow database: ${line}`);
+        const historyRows = await copyHistory(session.client, client, CREATE_HISTORY);
+        // An older CLI's history table lacks columns the rows are written with: the shadow's is upgraded.
+        await client.query(CREATE_HISTORY.join(';\n'));
+        // The shadow must count the same files pending as the target, or the rehearsal proves nothing.
+        const copied = new Set((await readHistory(client))?.map((r) => r.version));
+        const missing = session.plan.rows.filter((r) => r.state !== 'pending' && !copied.has(r.version));
+        if (missing.length > 0 || copied.size !== historyRows)
+            throw new errors_GuardError('shadow-database', `The history copied into the shadow database does not match the target's (${missing.length} applied version(s) missing there, e.g. ${missing[0]?.version ?? '?'}). The target was not changed.`, { hint: 'Check that the shadow database is not written to by anything else while plan runs.' });
+        const report = {
+            display: shadow.display,
+            serverVersion: rows[0].server_version,
+            entries: copy.entries,
+            historyRows,
+            owners: keepOwners,
+            privileges: keepPrivileges,
+            rolesCreated: roles.created,
+            notCopied: copy.notCopied,
+            notes,
+            copyMs: copy.durationMs,
+        };
+        logger.info(`Copied the schema of ${settings.database.display} into the shadow database ${shadow.display}: ${copy.entries} entries, ${historyRows} history row(s)`);
+        await inTransaction(client, hooks.afterBegin);
+        const ran = await applyFiles(ctx, client, rows[0].pid, prepared);
+        if (!ran.failure)
+            await inTransaction(client, hooks.beforeRollback);
+        return { report, ...ran };
+    });
+}
+/** Applies the files on the shadow one transaction per file, reading the catalog around each. */
+async function applyFiles(ctx, client, backendPid, prepared) {
+    const { settings, logger } = ctx;
+    const shadow = settings.shadowDatabase;
+    const runner = new StatementRunner(client, {
+        openControl: () => connect(shadow, {
+            applicationName: `${applicationName(settings.command, settings.environment, ctx.run)} shadow control`,
+        }),
+        backendPid,
+        signal: ctx.signal,
+        lockTimeoutMs: settings.lockTimeoutMs,
+    });
+    const options = baseExecuteOptions(settings, logger, runner, async (items) => {
+        for (const { migration } of items)
+            await insertHistoryRow(client, {
+                version: migration.migration.version,
+                name: migration.migration.name,
+                statements: migration.statements.map((s) => s.historyText),
+            });
+    });
+    const files = [];
+    try {
+        await runner.start();
+        let before = await catalogSnapshot(client);
+        for (const item of prepared) {
+            const { version } = item.migration;
+            const outcome = await executeUnits(buildExecutionPlan([item], 'per-file').units, options);
+            // Read even after a failure: a statement outside a transaction may have left something behind.
+            const after = await catalogSnapshot(client);
+            const file = {
+                version,
+                durationMs: Math.round(outcome.durations.get(version) ?? 0),
+                objects: diffCatalog(before, after),
+            };
+            files.push(file);
+            before = after;
+            if (outcome.failure) {
+                file.error = outcome.failure.error;
+                return {
+                    files,
+                    failure: { version, error: outcome.failure.error, cancelled: outcome.failure.cancelled },
+                };
+            }
+            logger.info(`Shadow: ${item.migration.path} applied in ${file.durationMs} ms (${describeChanges(file.objects)})`);
+        }
+        return { files };
+    }
+    finally {
+        await runner.close();
+    }
+}
+async function inTransaction(client, hook) {
+    if (!hook)
+        return;
+    await client.query('BEGIN');
+    try {
+        await hook(client);
+    }
+    finally {
+        await client.query('COMMIT').catch(() => { });
+    }
+}
+function describeChanges(changes) {
+    const parts = [
+        changes.created.length ? `created ${changes.created.join(', ')}` : '',
+        changes.altered.length ? `altered ${changes.altered.join(', ')}` : '',
+        changes.dropped.length ? `dropped ${changes.dropped.join(', ')}` : '',
+    ].filter(Boolean);
+    return parts.join('; ') || 'no schema change';
+}
+
 ;// CONCATENATED MODULE: ./src/commands/plan.ts
+
+
+
 
 
 
@@ -26084,12 +27352,15 @@ function configError(path, what, hint) {
 /**
  * plan: what apply would do, proven by running it: drift and order checks, then every pending
  * statement in a transaction that is always rolled back, under the lock timeout. Changes nothing
- * (except sequences, which PostgreSQL never rolls back).
+ * (except sequences, which PostgreSQL never rolls back). With shadow-database-url the files run
+ * for real on a copy of the target's schema instead (plan-shadow.ts), and the target is only read.
  */
 async function planCommand(ctx, result) {
     const { settings, logger } = ctx;
     result.transactionMode = settings.transactionMode;
-    return withSession(ctx, result, { lock: false }, async ({ plan, runner }) => {
+    const level = settings.lint;
+    const planned = await withSession(ctx, result, { lock: false }, async (session) => {
+        const { plan, runner } = session;
         result.status_rows = plan.rows;
         const blocking = result.findings.filter((f) => f.severity === 'error');
         if (blocking.length > 0) {
@@ -26101,9 +27372,13 @@ async function planCommand(ctx, result) {
             return result;
         }
         refuseOversizedFiles(plan.pending);
+        // Before the rehearsal, so the findings are reported whatever it meets; sizes are the target's.
+        if (level !== 'off')
+            result.lint = await lintPending(ctx, plan.pending, session.client);
         const prepared = await prepareMigrations(plan.pending);
         // A file an earlier run left partly applied is rehearsed from where apply would resume it.
-        const execution = buildExecutionPlan(resumePartialFiles(prepared, plan.partial), settings.transactionMode);
+        const resumed = resumePartialFiles(prepared, plan.partial);
+        const execution = buildExecutionPlan(resumed, settings.transactionMode);
         reportTimeoutChanges(result, logger, prepared, settings);
         result.migrations = prepared.map((p) => {
             const reasons = execution.nonAtomic.get(p.migration.version) ?? [];
@@ -26120,25 +27395,35 @@ async function planCommand(ctx, result) {
                 ...(notes && { notes }),
             };
         });
-        await runner.start();
-        // The catalog security checks follow the lint config (exposed schemas, severities); off with lint.
+        // The catalog security checks of the rehearsed schema (on the target's rolled-back
+        // transaction or on the shadow database) follow the lint config; off with lint.
         const lintConfig = settings.lint === 'off' ? undefined : await lintConfigFor(settings, ctx.cwd);
         const catalog = catalogCheck({
             exposedSchemas: lintConfig?.exposedSchemas,
             severityOf: catalogSeverity(lintConfig?.rules),
         });
+        const hooks = lintConfig && catalog.hooks;
+        const addCatalogFindings = () => {
+            const catalogFindings = catalog.findings();
+            if (catalogFindings)
+                result.lint = withCatalogFindings(result.lint, catalogFindings);
+            if (catalog.problem())
+                logger.warn(catalog.problem());
+        };
+        if (settings.shadowDatabase) {
+            const shadowed = await shadowPlan(ctx, result, session, resumed, hooks);
+            addCatalogFindings();
+            return shadowed;
+        }
+        await runner.start();
         const rehearsal = await rehearse(execution.units, {
             runner,
             lockTimeoutMs: settings.lockTimeoutMs,
             statementTimeoutMs: settings.statementTimeoutMs,
-            hooks: lintConfig && catalog.hooks,
+            hooks,
         });
-        result.rehearsal = { ran: true, notRehearsed: rehearsal.notRehearsed };
-        const catalogFindings = catalog.findings();
-        if (catalogFindings)
-            result.lint = withCatalogFindings(result.lint, catalogFindings);
-        if (catalog.problem())
-            logger.warn(catalog.problem());
+        result.rehearsal = { ran: true, on: 'target', notRehearsed: rehearsal.notRehearsed };
+        addCatalogFindings();
         if (rehearsal.failure) {
             const { error, version } = rehearsal.failure;
             const failed = result.migrations.find((m) => m.version === version);
@@ -26152,7 +27437,7 @@ async function planCommand(ctx, result) {
                 return result;
             }
             result.status = 'failed';
-            result.message = `${formatLocation(error)}${error.message}. apply would fail here; nothing was changed.`;
+            result.message = `${formatLocation(error)}${error.message}${lockWaitNote(error, settings.lockTimeoutMs, runner.blockers())}. apply would fail here; nothing was changed.`;
             return result;
         }
         result.status = 'success';
@@ -26160,6 +27445,62 @@ async function planCommand(ctx, result) {
         logger.info(result.message);
         return result;
     });
+    return withLintVerdict(planned, level, logger);
+}
+/**
+ * A rehearsal that met a lock another session holds gave up after lock-timeout rather than queue
+ * (and make the application's queries queue behind it): said in words, naming the holder when the
+ * control connection saw it.
+ */
+function lockWaitNote(error, lockTimeoutMs, blockers) {
+    if (error.sqlstate !== plan_LOCK_NOT_AVAILABLE)
+        return '';
+    const who = blockers.length
+        ? ` held by ${blockers.map(describeBlocker).join('; ')}`
+        : ' another session holds';
+    return ` (the rehearsal waited ${lockTimeoutMs} ms, the lock-timeout, for a lock${who}, then gave up rather than queue)`;
+}
+const plan_LOCK_NOT_AVAILABLE = '55P03';
+/** The rehearsal on the shadow database (plan-shadow.ts), reported per file. */
+async function shadowPlan(ctx, result, session, prepared, hooks) {
+    const { logger } = ctx;
+    const shadow = await logger.group('Rehearsal on the shadow database', () => rehearseOnShadow(ctx, session, prepared, hooks));
+    result.shadow = shadow.report;
+    result.rehearsal = { ran: true, on: 'shadow', notRehearsed: [] };
+    const ran = new Map(shadow.files.map((f) => [f.version, f]));
+    let failedSeen = false;
+    for (const row of result.migrations) {
+        const file = ran.get(row.version);
+        if (file) {
+            row.durationMs = file.durationMs;
+            row.objects = file.objects;
+            if (file.error)
+                Object.assign(row, { status: 'failed', error: file.error });
+            failedSeen ||= file.error !== undefined;
+        }
+        else if (failedSeen)
+            row.status = 'not-run';
+    }
+    const where = `the shadow database ${shadow.report.display}`;
+    if (shadow.failure) {
+        const { error } = shadow.failure;
+        result.error = error;
+        if (shadow.failure.cancelled || ctx.signal?.aborted) {
+            result.status = 'cancelled';
+            result.cancelled = true;
+            result.message = `${error.message} (on ${where}). The target was not changed.`;
+            return result;
+        }
+        result.status = 'failed';
+        result.message = `${formatLocation(error)}${error.message}. apply would fail here (rehearsed for real on ${where}); the target was not changed.`;
+        if (shadow.report.notCopied.length)
+            result.message += ` Note: ${shadow.report.notCopied.length} part(s) of the schema could not be copied into the shadow database; see the report.`;
+        return result;
+    }
+    result.status = 'success';
+    result.message = `${prepared.length} pending migration(s) applied without error on ${where} (a copy of the target's schema); the target was not changed.`;
+    logger.info(result.message);
+    return result;
 }
 
 ;// CONCATENATED MODULE: ./src/backup/encrypted-restore.ts
@@ -27262,6 +28603,8 @@ const INPUT_NAMES = [
     'until',
     'comment',
     'github-token',
+    'shadow-database-url',
+    'allow-destructive',
     'allowed-roles',
     'rate-limit',
     'notify-webhook-url',
@@ -27377,6 +28720,8 @@ const settings_schema = object({
     until: input(optional(schemas_string().check(refine((v) => timestamp(v) !== undefined, TIMESTAMP_HELP)))),
     comment: settings_boolean(true),
     'github-token': input(optional(schemas_string().check(_trim()))),
+    'shadow-database-url': optionalText,
+    'allow-destructive': settings_boolean(false),
     'allowed-roles': input(schemas_default(schemas_string()
         .check(refine((v) => commaList(v).length > 0 && commaList(v).every((r) => /^[a-z0-9][a-z0-9 _-]*$/.test(r)), 'must be a comma-separated list of repository roles, e.g. admin,maintain (role names as GitHub gives them: admin, maintain, write, triage, read, or a custom role)')), 'admin,maintain')),
     'rate-limit': input(schemas_default(schemas_string().check(superRefine((value, ctx) => {
@@ -27458,6 +28803,7 @@ function parseSettings(raw, context = {}) {
     if (command === 'rollback' && v.strategy === 'restore' && !v['backup-path']) {
         throw new SettingsError('Invalid input:\n  backup-path: strategy restore needs the path of the backup to restore');
     }
+    const shadowDatabase = shadowTarget(v['shadow-database-url'], parsedUrl.target);
     return {
         command,
         database: parsedUrl.target,
@@ -27486,6 +28832,8 @@ function parseSettings(raw, context = {}) {
         until: timestamp(v.until),
         comment: v.comment,
         githubToken: v['github-token'],
+        shadowDatabase,
+        allowDestructive: v['allow-destructive'],
         allowedRoles: commaList(v['allowed-roles']),
         rateLimit: parseRateLimit(v['rate-limit']).limit,
         notifyWebhookUrl: v['notify-webhook-url'],
@@ -27510,6 +28858,32 @@ function parseLintSettings(raw) {
         lintConfig: v['lint-config'],
         reportPath: v['report-path'],
     };
+}
+/**
+ * The shadow database, refused when it names the target itself (same host, port and database):
+ * `plan` resets the shadow before copying into it. The same database reached under another name
+ * (a pooler, a DNS alias) is caught again once connected (commands/plan-shadow.ts).
+ */
+function shadowTarget(raw, target) {
+    if (raw === undefined)
+        return undefined;
+    const parsed = parseDatabaseUrl(raw);
+    if (!parsed.ok)
+        throw new SettingsError(`Invalid input:\n  shadow-database-url: ${parsed.reason}`);
+    const shadow = parsed.target;
+    if (sameHost(shadow.host, target.host) &&
+        shadow.port === target.port &&
+        shadow.database === target.database) {
+        throw new SettingsError(`Invalid input:\n  shadow-database-url: it names the same database as database-url (${target.display}); ` +
+            'plan resets the shadow database before copying the schema into it, so it must be a separate, ' +
+            'scratch database (an empty one, or one an earlier plan prepared)');
+    }
+    return shadow;
+}
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
+function sameHost(a, b) {
+    const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+    return x === y || (LOOPBACK.has(x) && LOOPBACK.has(y));
 }
 class SettingsError extends Error {
     constructor(message) {
@@ -27574,6 +28948,8 @@ function scrubberForInputs(raw) {
     for (const secret of secretsOfDatabaseUrl(raw['database-url']))
         scrubber.add(secret);
     scrubber.add(raw['github-token']?.trim());
+    for (const secret of secretsOfDatabaseUrl(raw['shadow-database-url']))
+        scrubber.add(secret);
     // The whole webhook URL is the credential (Slack's and Teams' carry their token in the path).
     scrubber.add(raw['notify-webhook-url']?.trim());
     // The restore identity, whole and line by line; and one pasted into the public-key input by mistake.
@@ -27604,508 +28980,6 @@ function countsLine(report) {
     const ignored = report.findings.filter((f) => f.ignored).length;
     const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
     return `${plural(error, 'error')}, ${plural(warning, 'warning')}, ${info} info${ignored ? ` (${ignored} ignored)` : ''}`;
-}
-
-;// CONCATENATED MODULE: ./src/lint/ignore.ts
-/**
- * Ignore comments. `-- migration-guard:ignore <rule-id> <reason>` silences that rule on the next
- * statement; `-- migration-guard:ignore-file <rule-id> <reason>` on the whole file. The reason is
- * required (it is what the report shows instead of the finding); an ignore that silences nothing
- * is reported, so stale ignores do not pile up.
- */
-const IGNORE = /--[ \t]*migration-guard:(ignore-file|ignore)\b[ \t]*([^\s]*)[ \t]*([^\n]*)/g;
-/** Every ignore comment in bytes start..end of the file (comments only: no statement holds `--migration-guard:` otherwise). */
-function findIgnores(source, start, end) {
-    const text = source.slice(start, end);
-    if (!text.includes('migration-guard:'))
-        return [];
-    const found = [];
-    for (const m of text.matchAll(IGNORE)) {
-        const byte = start + Buffer.byteLength(text.slice(0, m.index), 'utf8');
-        found.push({
-            rule: m[2],
-            reason: m[3].trim(),
-            scope: m[1] === 'ignore-file' ? 'file' : 'next',
-            ...source.position(byte),
-            byte,
-            used: false,
-        });
-    }
-    return found;
-}
-
-;// CONCATENATED MODULE: ./src/lint/runner-parse.ts
-
-
-/**
- * The up migration's statements, with their nodes. Where the parser stops, the problem is handed
- * to `onProblem` (with the splitter's own message and position) instead of thrown. After a psql
- * meta-command (a line of its own) or the data lines of a `COPY … FROM stdin` (up to `\.`), the
- * rest of the file is still linted; after a syntax error nothing more can be trusted, so linting
- * the file stops there.
- */
-function* parsedStatementsOf(parser, migration, onProblem) {
-    const { source, start, end } = migration.up;
-    const file = migration.path;
-    let from = start;
-    let to = end;
-    // Once the text before a parse problem has been linted: where to go on, or stop (syntax error).
-    let after;
-    while (from < end) {
-        try {
-            for (const parsed of classifiedStatements(parser, source, from, to, file)) {
-                yield parsed;
-                from = parsed.statement.startByte + Buffer.byteLength(parsed.statement.sql, 'utf8');
-            }
-            if (after === undefined || after === 'stop')
-                return;
-            [from, to, after] = [after, end, undefined];
-        }
-        catch (error) {
-            if (!(error instanceof errors_GuardError) || error.location?.line === undefined)
-                throw error;
-            // The text before a problem is linted on its own; if it does not parse either (the problem
-            // sits inside a statement), its statements are given up rather than reported twice.
-            if (after !== undefined) {
-                if (after === 'stop')
-                    return;
-                [from, to, after] = [after, end, undefined];
-                continue;
-            }
-            const { line, column = 1 } = error.location;
-            const at = byteOf(source, line, column);
-            const psql = psqlFeature(source, error, at, to);
-            onProblem({ kind: psql ? 'psql' : 'syntax', message: oneLine(error), line, column });
-            // The statements of the piece the problem sat in never reached the rules: lint the text up to it.
-            to = psql ? runner_parse_lineStart(source, at) : lastSemicolon(source, from, at);
-            after = psql ? psql.resume : 'stop';
-            if (to <= from) {
-                if (after === 'stop')
-                    return;
-                [from, to, after] = [after, end, undefined];
-            }
-        }
-    }
-}
-/** Just after the last `;` before `at` (a guess at where the broken statement starts), or `from`. */
-function lastSemicolon(source, from, at) {
-    const semicolon = source.bytes.lastIndexOf(0x3b, at - 1);
-    return semicolon < from ? from : semicolon + 1;
-}
-/** The splitter's message with its hint, on one line. */
-function oneLine(error) {
-    const hint = error.hint?.replace(/\s*Nothing has been run\.\s*$/, '');
-    return `${error.message}${hint ? `: ${hint}` : ''}`.replace(/\s*\n\s*/g, ' ');
-}
-/** Where linting can go on after a psql feature at `at`, or undefined when it is not one. */
-function psqlFeature(source, error, at, end) {
-    if (source.bytes[at] === 0x5c)
-        return { resume: nextLine(source, at, end) };
-    if (!/COPY … FROM stdin/.test(error.message))
-        return undefined;
-    // The data runs to a line holding only `\.`; without one, the rest of the file is data.
-    const text = source.slice(at, end);
-    const terminator = /^\\\.[ \t]*\r?$/m.exec(text);
-    if (!terminator)
-        return { resume: end };
-    return { resume: nextLine(source, at + Buffer.byteLength(text.slice(0, terminator.index), 'utf8'), end) };
-}
-function runner_parse_lineStart(source, byte) {
-    return byte <= 0 ? 0 : source.bytes.lastIndexOf(0x0a, byte - 1) + 1;
-}
-function nextLine(source, byte, end) {
-    const newline = source.bytes.indexOf(0x0a, byte);
-    return newline === -1 || newline >= end ? end : newline + 1;
-}
-/** Byte offset of a 1-based line and (code point) column. */
-function byteOf(source, line, column) {
-    let offset = 0;
-    for (let l = 1; l < line; l++) {
-        const newline = source.bytes.indexOf(0x0a, offset);
-        if (newline === -1)
-            break;
-        offset = newline + 1;
-    }
-    return source.byteOffsetOfChar(offset, column - 1);
-}
-
-;// CONCATENATED MODULE: ./src/lint/size.ts
-/** Below both: a lock is over before anyone notices. */
-const SMALL = { rows: 10_000, bytes: 10 * 1024 * 1024 };
-/** Either one: minutes of blocked writes (or reads) are likely. */
-const LARGE = { rows: 1_000_000, bytes: 1024 * 1024 * 1024 };
-/**
- * A lock or rewrite's severity from the table's size. `rows` is the planner's estimate
- * (pg_class.reltuples), -1 when the table was never analysed (PostgreSQL 14+): then the size on
- * disk alone decides.
- */
-function sizedSeverity(stats) {
-    const rows = stats.rows >= 0 ? stats.rows : undefined;
-    if ((rows ?? 0) >= LARGE.rows || stats.bytes >= LARGE.bytes)
-        return 'error';
-    if ((rows ?? 0) < SMALL.rows && stats.bytes < SMALL.bytes)
-        return 'info';
-    return 'warning';
-}
-/** "~5,000,000 rows, 1.2 GB", or "16 kB, row count unknown: never analysed". */
-function estimate(stats) {
-    const size = size_formatBytes(stats.bytes);
-    if (stats.rows < 0)
-        return `${size}, row count unknown: never analysed`;
-    return `~${Math.round(stats.rows).toLocaleString('en-US')} rows, ${size}`;
-}
-function size_formatBytes(bytes) {
-    const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    const shown = unit === 0
-        ? String(value)
-        : value >= 10
-            ? String(Math.round(value))
-            : value.toFixed(1).replace(/\.0$/, '');
-    return `${shown} ${units[unit]}`;
-}
-
-;// CONCATENATED MODULE: ./src/lint/track.ts
-
-
-/**
- * Records what a statement does to the release's picture of the schema, after the rules have seen
- * it: tables it creates are new from the next statement on, column types it declares are known
- * (to judge a later type change), indexes it creates on new tables may be dropped freely.
- */
-function track(stmt, ctx) {
-    const { node } = stmt;
-    switch (stmt.nodeType) {
-        case 'CreateStmt': {
-            const ref = tableOf(node.relation);
-            if (!ref)
-                return;
-            ctx.markNewTable(ref);
-            for (const element of list(node.tableElts)) {
-                const column = wrapped(element, 'ColumnDef');
-                const type = column && typeInfo(column.typeName);
-                if (column && type)
-                    ctx.setColumnType(ref, String(column.colname), type.text);
-            }
-            return;
-        }
-        case 'CreateTableAsStmt': {
-            const into = node.into;
-            const ref = tableOf(into?.rel);
-            if (ref)
-                ctx.markNewTable(ref);
-            return;
-        }
-        case 'IndexStmt': {
-            const ref = tableOf(node.relation);
-            if (ref && ctx.isNewTable(ref) && typeof node.idxname === 'string') {
-                ctx.markNewIndex(ref.schema, node.idxname, ref);
-            }
-            return;
-        }
-        case 'AlterTableStmt': {
-            const ref = tableOf(node.relation);
-            if (!ref)
-                return;
-            for (const cmd of list(node.cmds)) {
-                const c = wrapped(cmd, 'AlterTableCmd');
-                if (!c)
-                    continue;
-                const column = wrapped(c.def, 'ColumnDef');
-                const type = column && typeInfo(column.typeName);
-                if (c.subtype === 'AT_AddColumn' && column && type)
-                    ctx.setColumnType(ref, String(column.colname), type.text);
-                if (c.subtype === 'AT_AlterColumnType' && type)
-                    ctx.setColumnType(ref, String(c.name), type.text);
-            }
-            return;
-        }
-        case 'RenameStmt': {
-            // A renamed table is no longer known under its old name; under its new name it is as new as it was.
-            if (node.renameType !== 'OBJECT_TABLE')
-                return;
-            const ref = tableOf(node.relation);
-            if (!ref || typeof node.newname !== 'string')
-                return;
-            const wasNew = ctx.isNewTable(ref);
-            ctx.forgetTable(ref);
-            if (wasNew)
-                ctx.markNewTable({ schema: ref.schema, table: node.newname });
-            return;
-        }
-        case 'DropStmt': {
-            if (node.removeType !== 'OBJECT_TABLE')
-                return;
-            for (const object of list(node.objects)) {
-                const parts = names(wrapped(object, 'List')?.items);
-                const table = parts[parts.length - 1];
-                if (table)
-                    ctx.forgetTable({ schema: parts.length > 1 ? parts[0] : 'public', table });
-            }
-            return;
-        }
-        default:
-            return;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lint/runner.ts
-
-
-
-
-
-
-
-
-
-/**
- * Lints migrations in order, statement by statement, each file parsed once and its statements
- * dropped as soon as their rules have run. Never throws for what a file contains: a file the
- * splitter refuses (syntax error, psql meta-command) gives a finding at its line.
- */
-async function lintMigrations(migrations, options = {}) {
-    const parser = await loadParser();
-    const config = options.config ?? defaultLintConfig();
-    const rules = (options.rules ?? RULES).filter((r) => config.rules[r.id] !== 'off');
-    const ctx = new LintContext({
-        exposedSchemas: options.exposedSchemas ?? config.exposedSchemas,
-        newTableScope: options.newTableScope,
-        tableSecurity: options.tableSecurity,
-    });
-    // Rules by the node types they look at: most statements of a long history (INSERTs) meet few rules.
-    const forAll = rules.filter((r) => r.check && !r.nodeTypes);
-    const byType = new Map();
-    for (const rule of rules.filter((r) => r.check && r.nodeTypes)) {
-        for (const type of rule.nodeTypes)
-            byType.set(type, [...(byType.get(type) ?? []), rule]);
-    }
-    const rulesFor = new Map();
-    const checking = (nodeType) => {
-        let list = rulesFor.get(nodeType);
-        if (!list) {
-            const typed = new Set(byType.get(nodeType) ?? []);
-            // Registry order, whatever the grouping.
-            list = rules.filter((r) => typed.has(r) || forAll.includes(r));
-            rulesFor.set(nodeType, list);
-        }
-        return list;
-    };
-    const pending = [];
-    const ignoresByFile = new Map();
-    for (const migration of migrations) {
-        const { source, start, end } = migration.up;
-        const file = migration.path;
-        const version = migration.version;
-        ctx.startFile(file);
-        const ignores = findIgnores(source, start, end);
-        // Where each statement starts and ends, for ignore comments to find theirs.
-        const spans = [];
-        const add = (rule, hits, at, statementStart) => {
-            for (const hit of asList(hits)) {
-                if (hit.table && ctx.isNewTable(hit.table))
-                    continue;
-                const position = hit.line !== undefined ? { line: hit.line, column: hit.column ?? 1 } : at(hit);
-                pending.push({ rule, hit, file, version, ...position, statementStart });
-            }
-        };
-        for (const rule of rules) {
-            if (rule.checkFile)
-                add(rule, rule.checkFile({ file, version, source, start, end }, ctx), () => source.position(start));
-        }
-        let inBlock = false;
-        const onProblem = (problem) => {
-            const rule = PARSE_RULES[problem.kind];
-            if (config.rules[rule.id] === 'off')
-                return;
-            pending.push({
-                rule,
-                hit: { message: problem.message },
-                file,
-                version,
-                line: problem.line,
-                column: problem.column,
-            });
-        };
-        for (const parsed of parsedStatementsOf(parser, migration, onProblem)) {
-            const { statement, nodeType, node, nodeBase } = parsed;
-            if (statement.transactionControl === 'commit')
-                inBlock = false;
-            const stmt = {
-                file,
-                version,
-                nodeType,
-                node,
-                statement,
-                index: spans.length,
-                inTransactionBlock: inBlock,
-                at: (location) => location === undefined || location < 0
-                    ? { line: statement.line, column: statement.column }
-                    : source.position(nodeBase + location),
-            };
-            spans.push([statement.startByte, statement.startByte + Buffer.byteLength(statement.sql, 'utf8')]);
-            for (const rule of checking(nodeType)) {
-                add(rule, rule.check(stmt, ctx), (h) => stmt.at(h.location), statement.startByte);
-            }
-            track(stmt, ctx);
-            if (statement.transactionControl === 'begin')
-                inBlock = true;
-        }
-        for (const rule of rules) {
-            if (rule.endFile)
-                add(rule, rule.endFile({ file, version, source, start, end }, ctx), () => source.position(start));
-        }
-        if (ignores.length > 0) {
-            ignoresByFile.set(file, {
-                file,
-                // A `next` ignore applies to the statement it sits in (a comment between a table's
-                // columns), else to the first statement that starts after it.
-                ignores: ignores.map((ignore) => ({
-                    ...ignore,
-                    target: (spans.find(([from, to]) => from <= ignore.byte && ignore.byte < to) ??
-                        spans.find(([from]) => from > ignore.byte))?.[0],
-                })),
-            });
-        }
-    }
-    for (const rule of rules) {
-        for (const hit of rule.finish?.(ctx) ?? []) {
-            const release = hit;
-            pending.push({
-                rule,
-                hit,
-                file: release.file,
-                version: release.version,
-                line: hit.line,
-                column: hit.column,
-                statementStart: release.statementStart,
-            });
-        }
-    }
-    const stats = options.tableStats ?? (await loadStats(pending, options.loadTableStats));
-    const entries = dedupe(pending.map((p) => ({ pending: p, finding: toFinding(p, config, stats) })));
-    const unusedIgnores = applyIgnores(entries, ignoresByFile, config, rules);
-    const order = new Map(migrations.map((m, i) => [m.path, i]));
-    const rank = (f) => (f.file === undefined ? migrations.length : (order.get(f.file) ?? 0));
-    // File by file in release order, then by position; rules in registry order at one position (stable sort).
-    const findings = entries
-        .map((e) => e.finding)
-        .sort((a, b) => rank(a) - rank(b) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-    const counts = { error: 0, warning: 0, info: 0 };
-    for (const f of findings)
-        if (!f.ignored)
-            counts[f.severity]++;
-    return { findings, unusedIgnores, context: stats ? 'live' : 'static', counts };
-}
-async function loadStats(pending, load) {
-    if (!load)
-        return undefined;
-    const tables = new Map();
-    for (const p of pending)
-        if (p.hit.table && p.rule.family === 'locks')
-            tables.set(tableKey(p.hit.table), p.hit.table);
-    return load([...tables.values()]);
-}
-function toFinding(p, config, stats) {
-    const override = config.rules[p.rule.id];
-    // Sizes grade locks and rewrites only (data lost from a small table is lost all the same), and
-    // not a hit that sets its own severity (an unsure one says info whatever the size).
-    const size = p.rule.family === 'locks' && p.hit.table && p.hit.severity === undefined
-        ? stats?.(p.hit.table.schema, p.hit.table.table)
-        : undefined;
-    const severity = override && override !== 'off'
-        ? override
-        : size
-            ? sizedSeverity(size)
-            : (p.hit.severity ?? p.rule.defaultSeverity);
-    return {
-        rule: p.rule.id,
-        family: p.rule.family,
-        severity,
-        message: size ? `${p.hit.message} (${estimate(size)})` : p.hit.message,
-        file: p.file,
-        version: p.version,
-        line: p.line,
-        column: p.column,
-        source: 'static',
-    };
-}
-/**
- * Marks findings silenced by an ignore comment (a reason is required: an ignore without one
- * silences nothing and is a finding itself), then reports ignores that silenced nothing.
- */
-function applyIgnores(entries, byFile, config, rules) {
-    const unused = [];
-    const extra = [];
-    const known = new Set([...RULES.map((r) => r.id), ...rules.map((r) => r.id)]);
-    for (const { pending, finding } of entries) {
-        if (!pending)
-            continue;
-        const entry = finding.file ? byFile.get(finding.file) : undefined;
-        if (!entry)
-            continue;
-        const start = pending.statementStart;
-        const ignore = entry.ignores.find((ig) => ig.rule === finding.rule &&
-            ig.reason !== '' &&
-            (ig.scope === 'file' || (start !== undefined && ig.target === start)));
-        if (!ignore)
-            continue;
-        ignore.used = true;
-        finding.ignored = { reason: ignore.reason, line: ignore.line };
-    }
-    for (const { file, ignores } of byFile.values()) {
-        for (const ig of ignores) {
-            if (ig.reason === '') {
-                extra.push(ruleFinding(IGNORE_WITHOUT_REASON, config, file, ig, `Ignore of ${ig.rule || '(no rule id)'} gives no reason, so it silences nothing: write -- migration-guard:ignore${ig.scope === 'file' ? '-file' : ''} ${ig.rule || '<rule-id>'} <why this is safe>`));
-                continue;
-            }
-            // A rule turned off in the config reports nothing for its ignores to silence: not stale.
-            if (ig.used || config.rules[ig.rule] === 'off')
-                continue;
-            unused.push({ file, line: ig.line, rule: ig.rule });
-            const why = known.has(ig.rule)
-                ? `no ${ig.rule} finding ${ig.scope === 'file' ? 'in this file' : 'on the next statement'}`
-                : `no rule has the id "${ig.rule}"`;
-            extra.push(ruleFinding(UNUSED_IGNORE, config, file, ig, `Ignore comment silences nothing (${why}): remove it`));
-        }
-    }
-    for (const finding of extra)
-        if (finding.severity)
-            entries.push({ pending: undefined, finding });
-    return unused;
-}
-function ruleFinding(rule, config, file, at, message) {
-    const override = config.rules[rule.id];
-    return {
-        rule: rule.id,
-        family: rule.family,
-        // Turned off: filtered out by the caller (no severity).
-        severity: (override === 'off' ? undefined : (override ?? rule.defaultSeverity)),
-        message,
-        file,
-        line: at.line,
-        column: at.column,
-        source: 'static',
-    };
-}
-/** The same rule at the same place once (a COPY both parsed and refused, say). */
-function dedupe(entries) {
-    const seen = new Set();
-    return entries.filter(({ finding: f }) => {
-        const key = `${f.rule}\u0000${f.file}\u0000${f.line}\u0000${f.column}\u0000${f.message}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-function asList(hits) {
-    return hits === undefined ? [] : Array.isArray(hits) ? hits : [hits];
 }
 
 ;// CONCATENATED MODULE: ./src/commands/lint.ts
@@ -28519,6 +29393,7 @@ async function notifyRun(settings, result, context, logger, scrubber) {
  */
 const MAX_ERROR_ANNOTATIONS = 9;
 const MAX_WARNING_ANNOTATIONS = 10;
+const MAX_NOTICE_ANNOTATIONS = 10;
 const FAILED_TITLE = {
     plan: 'Migration would fail',
     rollback: 'Rollback failed',
@@ -28533,6 +29408,7 @@ const FAILED_TITLE = {
 function renderAnnotations(result) {
     const errors = [];
     const warnings = [];
+    const notices = [];
     const seen = new Set();
     const add = (list, annotation) => {
         const key = JSON.stringify([annotation.file, annotation.line, annotation.column, annotation.message]);
@@ -28575,7 +29451,25 @@ function renderAnnotations(result) {
             message: f.message,
         });
     }
-    return [...capped(errors, MAX_ERROR_ANNOTATIONS), ...capped(warnings, MAX_WARNING_ANNOTATIONS)];
+    // Lint findings at file:line:column, by severity; one an ignore comment accepted is not annotated.
+    const byLevel = { error: errors, warning: warnings, info: notices };
+    for (const f of result.lint?.findings ?? []) {
+        if (!f.file || f.ignored)
+            continue;
+        add(byLevel[f.severity], {
+            level: f.severity === 'info' ? 'notice' : f.severity,
+            title: `Lint ${f.rule}`,
+            file: f.file,
+            line: f.line,
+            column: f.column,
+            message: f.message,
+        });
+    }
+    return [
+        ...capped(errors, MAX_ERROR_ANNOTATIONS),
+        ...capped(warnings, MAX_WARNING_ANNOTATIONS),
+        ...capped(notices, MAX_NOTICE_ANNOTATIONS),
+    ];
 }
 function annotations_placeOf(error) {
     return { file: error.file, line: error.line, column: error.column };
@@ -28598,12 +29492,15 @@ function capped(list, max) {
     const last = kept[max - 1];
     kept[max - 1] = {
         ...last,
-        message: `${last.message}\n(${more} more ${last.level === 'error' ? 'errors' : 'warnings'} not annotated: GitHub shows 10 per step; see the job summary and the JSON report)`,
+        message: `${last.message}\n(${more} more ${last.level === 'error' ? 'errors' : last.level === 'warning' ? 'warnings' : 'notices'} not annotated: GitHub shows 10 per step; see the job summary and the JSON report)`,
     };
     return kept;
 }
 
+// EXTERNAL MODULE: ./src/report/lint.ts
+var report_lint = __nccwpck_require__(6773);
 ;// CONCATENATED MODULE: ./src/report/summary.ts
+
 
 /** GitHub refuses a step summary larger than this. */
 const SUMMARY_LIMIT_BYTES = 1024 * 1024;
@@ -28659,6 +29556,8 @@ function renderSummary(result) {
         factsTable(result),
         errorSection(result),
         migrationSection(result.migrations),
+        shadowSection(result.shadow),
+        lintSection(result.lint),
         committedSection(result.committedBeforeFailure),
         result.rollback ? rollbackSection(result.rollback) : [],
         nonTransactionalSection(result.nonTransactional),
@@ -28792,10 +29691,64 @@ function migrationRow(m) {
         m.error ? `${errorPlace(m.error)}${m.error.message}` : '',
         m.atomic ? '' : `not atomic: ${m.nonAtomicReasons.join('; ')}`,
         ...(m.notes ?? []),
+        m.objects ? describeObjects(m.objects) : '',
     ]
         .filter(Boolean)
         .join(' — ');
     return `| ${m.version} | ${(0,report_markdown/* escapeCell */.kq)(m.name)} | ${m.status} | ${m.durationMs} ms | ${m.statements} | ${(0,report_markdown/* escapeCell */.kq)((0,report_markdown/* clip */.$Q)(notes, MAX_CELL))} |`;
+}
+/** What a file did on the shadow database: "created table public.t, …; dropped index public.i". */
+function describeObjects(objects) {
+    const parts = ['created', 'altered', 'dropped']
+        .filter((k) => objects[k].length > 0)
+        .map((k) => `${k} ${objects[k].join(', ')}`);
+    return parts.length ? parts.join('; ') : 'no schema change';
+}
+function shadowSection(shadow) {
+    if (!shadow)
+        return [];
+    const copy = [
+        `${shadow.entries} schema entries`,
+        `${shadow.historyRows} history row(s)`,
+        shadow.owners ? 'owners kept' : 'owners not kept (--no-owner)',
+        shadow.privileges ? 'grants kept' : 'grants not copied (--no-privileges)',
+        ...(shadow.rolesCreated.length ? [`roles created (NOLOGIN): ${shadow.rolesCreated.join(', ')}`] : []),
+    ];
+    const lines = [
+        '### Rehearsal on the shadow database',
+        '',
+        (0,report_markdown/* escapeMd */.Xk)(`The pending files ran for real, one transaction per file, on ${shadow.display}${shadow.serverVersion ? ` (PostgreSQL ${shadow.serverVersion})` : ''}, ` +
+            `a copy of the target's schema (${copy.join(', ')}; copied in ${(shadow.copyMs / 1000).toFixed(2)} s). The target was not changed.`),
+    ];
+    for (const note of shadow.notes)
+        lines.push('', `- ⚠️ ${(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(note, MAX_CELL))}`);
+    if (shadow.notCopied.length)
+        lines.push('', 'Not copied (pg_restore could not create them; a file that needs them fails on the shadow only):', '', ...(0,report_markdown/* foldList */.WB)(shadow.notCopied, (n) => `- ${(0,report_markdown/* escapeMd */.Xk)((0,report_markdown/* clip */.$Q)(n, MAX_CELL))}`, [], listOptions(shadow.notCopied.length, 'entries not copied')));
+    return lines;
+}
+/**
+ * The linter's findings, grouped per file with their counts; with many findings each file folds
+ * into `<details>`, and a long file's list is cut (errors kept) with a note.
+ */
+function lintSection(lint) {
+    if (!lint || lint.findings.length === 0)
+        return [];
+    const groups = (0,report_lint/* groupByFile */.XQ)(lint.findings);
+    const fold = lint.findings.length > FOLD_ITEMS_ABOVE;
+    const lines = [`### ${(0,report_markdown/* escapeMd */.Xk)((0,report_lint/* lintTitle */.Ig)(lint))}`];
+    for (const group of groups) {
+        const items = (0,report_markdown/* foldList */.WB)(group.findings, (f) => (0,report_lint/* findingLine */.mC)(f, (t) => (0,report_markdown/* clip */.$Q)(t, MAX_CELL)), [], {
+            ...listOptions(group.findings.length, 'findings'),
+            foldAbove: Number.POSITIVE_INFINITY,
+            keep: (f) => f.severity === 'error' && !f.ignored,
+        });
+        lines.push('');
+        if (fold)
+            lines.push(`<details><summary>${(0,report_lint/* groupTitle */.SZ)(group, true)}</summary>`, '', ...items, '', '</details>');
+        else
+            lines.push(`**${(0,report_lint/* groupTitle */.SZ)(group)}**`, '', ...items);
+    }
+    return lines;
 }
 function committedSection(versions) {
     if (!versions?.length)
@@ -29075,7 +30028,7 @@ const COMMENT_WAIT_MS = 10_000;
 function invalidInputResult(message) {
     const now = new Date().toISOString();
     return {
-        tool: { name: 'supabase-migration-guard', version: version/* TOOL_VERSION */.w },
+        tool: { name: 'supabase-migration-guard', version: src_version/* TOOL_VERSION */.w },
         command: 'apply',
         environment: 'unknown',
         status: 'failed',
@@ -29121,6 +30074,8 @@ function annotate(result) {
             const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column };
             if (a.level === 'error')
                 error(a.message, properties);
+            else if (a.level === 'notice')
+                notice(a.message, properties);
             else
                 warning(a.message, properties);
         }
@@ -29223,6 +30178,88 @@ function proxyFor(target, env = process.env) {
     if (bypassed)
         return undefined;
     return /^https?:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
+}
+
+
+/***/ }),
+
+/***/ 6773:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ig: () => (/* binding */ lintTitle),
+/* harmony export */   SZ: () => (/* binding */ groupTitle),
+/* harmony export */   XQ: () => (/* binding */ groupByFile),
+/* harmony export */   mC: () => (/* binding */ findingLine)
+/* harmony export */ });
+/* unused harmony export countsOf */
+/* harmony import */ var _markdown_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4285);
+
+function groupByFile(findings) {
+    const groups = new Map();
+    for (const f of findings) {
+        const list = groups.get(f.file) ?? [];
+        list.push(f);
+        groups.set(f.file, list);
+    }
+    const release = groups.get(undefined);
+    groups.delete(undefined);
+    return [
+        ...[...groups].map(([file, list]) => ({ file, findings: list })),
+        ...(release ? [{ findings: release }] : []),
+    ];
+}
+const ICON = { error: '❌', warning: '⚠️', info: 'ℹ️' };
+/** "1 error, 2 warnings, 0 info" (findings not ignored), and how many an ignore comment accepted. */
+function countsOf(findings) {
+    const counts = { error: 0, warning: 0, info: 0 };
+    let accepted = 0;
+    for (const f of findings) {
+        if (f.ignored)
+            accepted++;
+        else
+            counts[f.severity]++;
+    }
+    const parts = [
+        `${counts.error} error${counts.error === 1 ? '' : 's'}`,
+        `${counts.warning} warning${counts.warning === 1 ? '' : 's'}`,
+        `${counts.info} info`,
+    ];
+    if (accepted)
+        parts.push(`${accepted} accepted with a reason`);
+    return parts.join(', ');
+}
+/** The title line of a report's lint part. */
+function lintTitle(report) {
+    const sizes = report.context === 'live' ? 'severity from live table sizes' : 'static severity';
+    return `Lint: ${countsOf(report.findings)} (${sizes})`;
+}
+/** "line:column" of a finding, or "" when it has no place. */
+function placeOf(f) {
+    if (f.line === undefined)
+        return '';
+    return f.column !== undefined ? `${f.line}:${f.column}` : `${f.line}`;
+}
+/**
+ * One finding as a Markdown list item (`indent` before the dash). `clip` bounds the message and
+ * the reason, which come from the files: escaped, line breaks flattened.
+ */
+function findingLine(f, clip, indent = '') {
+    const flat = (text) => (0,_markdown_js__WEBPACK_IMPORTED_MODULE_0__/* .escapeMd */ .Xk)(clip(text)).replace(/\r?\n/g, ' ');
+    const place = placeOf(f);
+    const head = `${place ? `\`${place}\` ` : ''}\`${f.rule}\``;
+    if (f.ignored)
+        return `${indent}- 🔕 ${head} accepted: ${flat(f.ignored.reason)} _(${f.severity}: ${flat(f.message)})_`;
+    return `${indent}- ${ICON[f.severity]} ${head} ${flat(f.message)}`;
+}
+/**
+ * The heading of one file's group: its path and counts. Inside `<summary>` (`html`), where GitHub
+ * does not render Markdown, the path is a `<code>` element.
+ */
+function groupTitle(group, html = false) {
+    const file = group.file ? (0,_markdown_js__WEBPACK_IMPORTED_MODULE_0__/* .escapeMd */ .Xk)(group.file) : undefined;
+    const name = file ? (html ? `<code>${file}</code>` : `\`${file}\``) : 'The release as a whole';
+    return `${name} (${countsOf(group.findings)})`;
 }
 
 
