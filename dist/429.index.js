@@ -661,23 +661,50 @@ class StickyComment {
     api;
     target;
     log;
+    quietMs;
     latest;
     inFlight;
     found;
     stopped = false;
     lastWarning;
-    constructor(api, target, log) {
+    wake;
+    constructor(api, target, log, quietMs = 0) {
         this.api = api;
         this.target = target;
         this.log = log;
+        this.quietMs = quietMs;
     }
-    /** Sends `render`'s body once the calls before it are done (or drops it for a newer one). */
-    publish(update) {
+    /**
+     * Sends `render`'s body once the calls before it are done (or drops it for a newer one). Unless
+     * `now`, it first waits `quietMs` for more: stage events come in bursts (an `all` run reports
+     * its files at its commit, and ends a moment later), and each update is a render and a call the
+     * end of the run may have to wait for. `now` (the first state shown, the final one) cuts that
+     * wait short.
+     */
+    publish(update, options = {}) {
         if (this.stopped)
             return Promise.resolve();
         this.latest = update;
-        this.inFlight ??= this.drain();
+        if (options.now)
+            this.wake?.();
+        // At once means now: the body is taken before anything newer can replace it.
+        if (!this.inFlight)
+            this.inFlight = options.now || this.quietMs <= 0 ? this.drain() : this.quiet().then(() => this.drain());
         return this.inFlight;
+    }
+    /** Resolves after `quietMs`, or as soon as an urgent update comes. */
+    quiet() {
+        return new Promise((resolve) => {
+            const timer = setTimeout(done, this.quietMs);
+            function done() {
+                clearTimeout(timer);
+                resolve();
+            }
+            this.wake = () => {
+                this.wake = undefined;
+                done();
+            };
+        });
     }
     /** Resolves once nothing is waiting to be sent. */
     idle() {
@@ -687,6 +714,7 @@ class StickyComment {
     stop() {
         this.stopped = true;
         this.latest = undefined;
+        this.wake?.();
     }
     async drain() {
         for (;;) {
@@ -802,6 +830,8 @@ function worthStarting(state) {
         return (state.pending?.length ?? 0) > 0 || !!state.failed;
     return result.status !== 'nothing-to-do' || result.findings.length > 0;
 }
+/** Stage events within this long of each other make one comment update. */
+const QUIET_MS = 150;
 /**
  * The live status board on the pull request: each stage event is folded into the board's state
  * and the comment is re-rendered from it (coalesced by StickyComment). Scrubbed at the sink: the
@@ -824,7 +854,7 @@ class CommentBoard {
             baseDelayMs: options.baseDelayMs ?? 1_000,
             signal: options.signal,
         });
-        this.sticky = new StickyComment(api, { ...options.target, marker: commentMarker(options.start.environment) }, options.log);
+        this.sticky = new StickyComment(api, { ...options.target, marker: commentMarker(options.start.environment) }, options.log, options.quietMs ?? QUIET_MS);
         options.signal.addEventListener('abort', () => this.sticky.stop(), { once: true });
     }
     /**
@@ -833,21 +863,22 @@ class CommentBoard {
      * events at once, and scrubbing the whole state for each of them (most are never sent: the next
      * replaces them) made the end of a run quadratic in its number of files.
      */
-    show() {
+    show(now = true) {
         const { scrubber } = this.options;
         const state = this.state; // folds make new values: this one stays as it is
         return this.sticky.publish({
             render: (previous) => scrubber.scrub(renderComment(scrubber.scrubValue(state), historyOf(previous ?? ''))),
             create: worthStarting(state),
-        });
+        }, { now });
     }
     /** Resolves once the newest state has been sent (or given up on). */
     idle() {
         return this.sticky.idle();
     }
+    /** The first state (the run under way, `show()`) and the final one go out at once; the others settle first. */
     handle(event) {
         this.state = foldEvent(this.state, event, this.now());
-        return this.show();
+        return this.show(event.type === 'run-finished');
     }
 }
 

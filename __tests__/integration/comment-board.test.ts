@@ -219,6 +219,28 @@ describe('the sticky pull request comment', () => {
     expect(stagesOf(bodies.at(-1)!)).toBe('✅ planned (3 pending) → ✅ applied 3/3 → ✅ applied');
   });
 
+  it('a burst of events (an all run reports its files at its commit, then ends) makes no update of its own before the final one', async () => {
+    const handle = board();
+    await handle.listener({ type: 'run-started', command: 'apply', environment: 'production', pending });
+    expect(github.bodiesSent()).toHaveLength(1); // the board under way, at once
+    for (const [i, p] of pending.entries())
+      void handle.listener({
+        type: 'file-applied',
+        version: p.version,
+        durationMs: 1,
+        index: i + 1,
+        total: 3,
+        committed: true,
+      });
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the end comes a moment later
+    void handle.listener({ type: 'run-finished', result: result() });
+    await handle.finish(10_000);
+    expect(github.bodiesSent().map(stagesOf)).toEqual([
+      '✅ planned (3 pending) → ⏳ applying 0/3 → ⬜ applied',
+      '✅ planned (3 pending) → ✅ applied 3/3 → ✅ applied',
+    ]);
+  });
+
   it('retries a 502 and a secondary rate limit, then delivers the update', async () => {
     github.faults.push({ method: 'POST', status: 502, times: 1 });
     github.faults.push({

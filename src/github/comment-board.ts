@@ -27,10 +27,15 @@ export interface CommentBoardOptions {
   /** Aborts every call in flight (the entry point gives up waiting). */
   signal: AbortSignal;
   timeoutMs?: number;
+  /** How long an update waits for more before it is sent (StickyComment); 0 sends each at once. */
+  quietMs?: number;
   attempts?: number;
   baseDelayMs?: number;
   now?: () => Date;
 }
+
+/** Stage events within this long of each other make one comment update. */
+const QUIET_MS = 150;
 
 /**
  * The live status board on the pull request: each stage event is folded into the board's state
@@ -57,6 +62,7 @@ export class CommentBoard {
       api,
       { ...options.target, marker: commentMarker(options.start.environment) },
       options.log,
+      options.quietMs ?? QUIET_MS,
     );
     options.signal.addEventListener('abort', () => this.sticky.stop(), { once: true });
   }
@@ -67,14 +73,17 @@ export class CommentBoard {
    * events at once, and scrubbing the whole state for each of them (most are never sent: the next
    * replaces them) made the end of a run quadratic in its number of files.
    */
-  show(): Promise<void> {
+  show(now = true): Promise<void> {
     const { scrubber } = this.options;
     const state = this.state; // folds make new values: this one stays as it is
-    return this.sticky.publish({
-      render: (previous) =>
-        scrubber.scrub(renderComment(scrubber.scrubValue(state), historyOf(previous ?? ''))),
-      create: worthStarting(state),
-    });
+    return this.sticky.publish(
+      {
+        render: (previous) =>
+          scrubber.scrub(renderComment(scrubber.scrubValue(state), historyOf(previous ?? ''))),
+        create: worthStarting(state),
+      },
+      { now },
+    );
   }
 
   /** Resolves once the newest state has been sent (or given up on). */
@@ -82,8 +91,9 @@ export class CommentBoard {
     return this.sticky.idle();
   }
 
+  /** The first state (the run under way, `show()`) and the final one go out at once; the others settle first. */
   handle(event: StageEvent): Promise<void> {
     this.state = foldEvent(this.state, event, this.now());
-    return this.show();
+    return this.show(event.type === 'run-finished');
   }
 }

@@ -46,19 +46,45 @@ export class StickyComment {
   private found?: Promise<Found | undefined>;
   private stopped = false;
   private lastWarning?: string;
+  private wake?: () => void;
 
   constructor(
     private readonly api: GitHubApi,
     private readonly target: CommentTarget,
     private readonly log: StickyLog,
+    private readonly quietMs = 0,
   ) {}
 
-  /** Sends `render`'s body once the calls before it are done (or drops it for a newer one). */
-  publish(update: Update): Promise<void> {
+  /**
+   * Sends `render`'s body once the calls before it are done (or drops it for a newer one). Unless
+   * `now`, it first waits `quietMs` for more: stage events come in bursts (an `all` run reports
+   * its files at its commit, and ends a moment later), and each update is a render and a call the
+   * end of the run may have to wait for. `now` (the first state shown, the final one) cuts that
+   * wait short.
+   */
+  publish(update: Update, options: { now?: boolean } = {}): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.latest = update;
-    this.inFlight ??= this.drain();
+    if (options.now) this.wake?.();
+    // At once means now: the body is taken before anything newer can replace it.
+    if (!this.inFlight)
+      this.inFlight = options.now || this.quietMs <= 0 ? this.drain() : this.quiet().then(() => this.drain());
     return this.inFlight;
+  }
+
+  /** Resolves after `quietMs`, or as soon as an urgent update comes. */
+  private quiet(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.quietMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
   }
 
   /** Resolves once nothing is waiting to be sent. */
@@ -70,6 +96,7 @@ export class StickyComment {
   stop(): void {
     this.stopped = true;
     this.latest = undefined;
+    this.wake?.();
   }
 
   private async drain(): Promise<void> {
