@@ -432,7 +432,9 @@ async function main() {
     }
     // What the run waited for the audit log (its own debug line; the action prints ::debug:: lines).
     const audit = /::debug::Audit log: (\d+) rows written in (\d+) ms/.exec(r.stdout);
-    return { seconds: r.seconds, load, auditMs: audit ? Number(audit[2]) : undefined };
+    // And what it waited for the pull request comment's last update (and the alert), after its report.
+    const comment = /::debug::Pull request comment and alert: waited (\d+) ms/.exec(r.stdout);
+    return { seconds: r.seconds, load, auditMs: audit ? Number(audit[2]) : undefined, commentMs: comment ? Number(comment[1]) : undefined };
   }
 
   // 3. Rounds
@@ -459,7 +461,7 @@ async function main() {
         );
         if (!warm) {
           const position = order.indexOf(contender) + 1;
-          runs.push({ round: measured + 1, position, contender: contender.id, phase: 'apply', seconds: apply.seconds, loadAverage1m: apply.load, auditMs: apply.auditMs });
+          runs.push({ round: measured + 1, position, contender: contender.id, phase: 'apply', seconds: apply.seconds, loadAverage1m: apply.load, auditMs: apply.auditMs, commentMs: apply.commentMs });
           if (noop) runs.push({ round: measured + 1, position, contender: contender.id, phase: 'noop', seconds: noop.seconds, loadAverage1m: noop.load });
         }
       } finally {
@@ -544,6 +546,7 @@ async function main() {
   // its audit rows after its work was done (measured by the action), against that run's duration.
   const auditShares = runs.filter((x) => x.contender === 'ours-all' && x.phase === 'apply' && x.auditMs !== undefined).map((x) => x.auditMs / (x.seconds * 1000));
   const auditMsAll = runs.filter((x) => x.contender === 'ours-all' && x.phase === 'apply' && x.auditMs !== undefined).map((x) => x.auditMs);
+  const commentMsAll = runs.filter((x) => x.contender === 'ours-all' && x.phase === 'apply' && x.commentMs !== undefined).map((x) => x.commentMs);
   if (auditOverhead !== undefined) {
     lines.push('');
     lines.push(
@@ -554,6 +557,10 @@ async function main() {
       lines.push(
         `Audit rows written after the run (what a run waits for; measured by the action): median ${fmt(median(auditMsAll), 0)} ms (${auditMsAll.join(', ')} ms), ` +
           `${fmt(100 * median(auditShares), 1)} % of the run's wall clock (median of per-run shares).`,
+      );
+    if (commentMsAll.length)
+      lines.push(
+        `Wait for the pull request comment's last update after the report (measured by the action): median ${fmt(median(commentMsAll), 0)} ms (${commentMsAll.join(', ')} ms).`,
       );
   }
   const targets = [];
@@ -591,7 +598,7 @@ async function main() {
   const file = join(resultsDir, `apply-${started.toISOString().replace(/[:.]/g, '-')}-n${N}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ params: { n: N, rttMs: RTT_MS, rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, auditOverhead: { ratioOfMedians: auditOverhead, perRound: auditRatios, auditMs: auditMsAll, auditShares, githubApiRequests: githubApi.requests }, targets, markdown: table }, null, 2)}\n`,
+    `${JSON.stringify({ params: { n: N, rttMs: RTT_MS, rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, auditOverhead: { ratioOfMedians: auditOverhead, perRound: auditRatios, auditMs: auditMsAll, auditShares, commentMs: commentMsAll, githubApiRequests: githubApi.requests }, targets, markdown: table }, null, 2)}\n`,
   );
   console.error(`\nraw results: ${file}`);
 }
