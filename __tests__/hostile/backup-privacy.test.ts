@@ -179,7 +179,10 @@ describe.each(testServers())('private backups on $name', (server) => {
       }
       const atBackup = await databaseState(db.url);
       addFiles(dir, { '2_b.sql': 'create table b (id int);\ndelete from a;' });
-      expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+      // The DELETE is the point (a change the restore undoes): accepted past the destructive guard.
+      expect((await runGuard('apply', db.url, dir, { 'allow-destructive': 'true' })).result.status).toBe(
+        'success',
+      );
 
       const { result } = await runGuard('rollback', db.url, dir, {
         strategy: 'restore',

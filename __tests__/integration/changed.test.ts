@@ -304,7 +304,8 @@ describe.each(testServers())('changed on $name', (server) => {
       '2_two.down.sql': 'select 1/0;\n',
     });
     const run = async (command: string, extra = {}) => (await runGuard(command, db.url, dir, extra)).result;
-    await expectChanged(db.url, () => run('plan'), { status: 'success', changed: false });
+    // The linter's verdict is not this test's subject (its tables are public, without RLS).
+    await expectChanged(db.url, () => run('plan', { lint: 'off' }), { status: 'success', changed: false });
     await expectChanged(db.url, () => run('apply'), { status: 'success', changed: true });
     await expectChanged(db.url, () => run('apply'), { status: 'nothing-to-do', changed: false });
     await expectChanged(db.url, () => run('status'), { status: 'success', changed: false });
