@@ -11217,6 +11217,8 @@ const DEFAULTS_FOR_NEW_SESSIONS = new Set(['AlterRoleSetStmt', 'AlterDatabaseSet
 const MENTIONS = GUARDED_SETTINGS.map((name) => ({ name, pattern: new RegExp(`\\b${name}\\b`, 'i') }));
 /** RESET ALL resets the timeouts too (and every other setting). */
 const RESET_ALL = /\breset\s+all\b/i;
+/** Whatever any of the checks below can match contains one of these words. */
+const MAY_TOUCH = /timeout|set_config|reset/i;
 /** A set_config call, with its first argument when that is a plain literal followed by a comma. */
 const SET_CONFIG = /\bset_config\s*\(\s*(?:'([^']*)'\s*,)?/gi;
 /**
@@ -11230,6 +11232,9 @@ function timeoutChange(nodeType, node, sql) {
     if (nodeType === 'VariableSetStmt')
         return fromSetStatement(node);
     if (DEFAULTS_FOR_NEW_SESSIONS.has(nodeType))
+        return undefined;
+    // One scan settles most statements (every one of a migration goes through here).
+    if (!MAY_TOUCH.test(sql))
         return undefined;
     const mentioned = MENTIONS.filter((m) => m.pattern.test(sql)).map((m) => m.name);
     const calls = [...sql.matchAll(SET_CONFIG)].map((m) => m[1]?.toLowerCase());
@@ -23602,12 +23607,17 @@ function names(list) {
 function unwrap(node) {
     if (!node || typeof node !== 'object')
         return undefined;
-    const entry = Object.entries(node)[0];
-    return entry ? [entry[0], entry[1]] : undefined;
+    // The first key without building every entry (this runs for every node the rules look at).
+    for (const key in node)
+        return [key, node[key]];
+    return undefined;
 }
+/** libpg-query wraps each node in an object with one key, its type: `{ ColumnDef: {…} }`. */
 function wrapped(node, type) {
-    const u = unwrap(node);
-    return u && u[0] === type ? u[1] : undefined;
+    if (!node || typeof node !== 'object' || Array.isArray(node))
+        return undefined;
+    const inner = node[type];
+    return inner && typeof inner === 'object' ? inner : undefined;
 }
 function list(value) {
     return Array.isArray(value) ? value : [];

@@ -10,13 +10,16 @@ export function names(list: unknown): string[] {
 /** The one key of a wrapped node (`{ Constraint: {...} }` → ['Constraint', {...}]). */
 export function unwrap(node: unknown): [string, Node] | undefined {
   if (!node || typeof node !== 'object') return undefined;
-  const entry = Object.entries(node as Node)[0];
-  return entry ? [entry[0], entry[1] as Node] : undefined;
+  // The first key without building every entry (this runs for every node the rules look at).
+  for (const key in node as Node) return [key, (node as Node)[key] as Node];
+  return undefined;
 }
 
+/** libpg-query wraps each node in an object with one key, its type: `{ ColumnDef: {…} }`. */
 export function wrapped(node: unknown, type: string): Node | undefined {
-  const u = unwrap(node);
-  return u && u[0] === type ? u[1] : undefined;
+  if (!node || typeof node !== 'object' || Array.isArray(node)) return undefined;
+  const inner = (node as Node)[type];
+  return inner && typeof inner === 'object' ? (inner as Node) : undefined;
 }
 
 export function list(value: unknown): unknown[] {

@@ -14,6 +14,8 @@ const DEFAULTS_FOR_NEW_SESSIONS = new Set(['AlterRoleSetStmt', 'AlterDatabaseSet
 const MENTIONS = GUARDED_SETTINGS.map((name) => ({ name, pattern: new RegExp(`\\b${name}\\b`, 'i') }));
 /** RESET ALL resets the timeouts too (and every other setting). */
 export const RESET_ALL = /\breset\s+all\b/i;
+/** Whatever any of the checks below can match contains one of these words. */
+const MAY_TOUCH = /timeout|set_config|reset/i;
 /** A set_config call, with its first argument when that is a plain literal followed by a comma. */
 const SET_CONFIG = /\bset_config\s*\(\s*(?:'([^']*)'\s*,)?/gi;
 
@@ -31,6 +33,8 @@ export function timeoutChange(
 ): string | undefined {
   if (nodeType === 'VariableSetStmt') return fromSetStatement(node);
   if (DEFAULTS_FOR_NEW_SESSIONS.has(nodeType)) return undefined;
+  // One scan settles most statements (every one of a migration goes through here).
+  if (!MAY_TOUCH.test(sql)) return undefined;
   const mentioned: string[] = MENTIONS.filter((m) => m.pattern.test(sql)).map((m) => m.name);
   const calls = [...sql.matchAll(SET_CONFIG)].map((m) => m[1]?.toLowerCase());
   const computed = calls.some((name) => name === undefined);
