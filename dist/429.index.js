@@ -1,17 +1,95 @@
 export const id = 429;
-export const ids = [429,943];
+export const ids = [429,785];
 export const modules = {
 
-/***/ 8943:
+/***/ 4785:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   GitHubApi: () => (/* binding */ GitHubApi),
-/* harmony export */   n: () => (/* binding */ ApiRefusal)
-/* harmony export */ });
-/* harmony import */ var _octokit_request__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7359);
-/* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(8903);
-/* harmony import */ var _version_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(311);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  n: () => (/* binding */ ApiRefusal),
+  GitHubApi: () => (/* binding */ GitHubApi)
+});
+
+// UNUSED EXPORTS: proxyFor
+
+// EXTERNAL MODULE: ./node_modules/@octokit/request/dist-bundle/index.js + 5 modules
+var dist_bundle = __webpack_require__(7359);
+// EXTERNAL MODULE: ./src/proxy.ts
+var proxy = __webpack_require__(8903);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __webpack_require__(7067);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __webpack_require__(4708);
+;// CONCATENATED MODULE: ./src/github/transport.ts
+
+
+/**
+ * The `fetch` our GitHub client is given: one request over node:http(s). Node's own fetch loads
+ * its HTTP stack on first use, 24 ms of main-thread work (Node 24, measured) that lands in the
+ * middle of a migration, when the engine is parsing and sending statements; node:http is part of
+ * what Node has loaded already. Enough of fetch for @octokit/request: method, headers, a string
+ * body, an abort signal; no redirects (the REST calls we make answer directly).
+ */
+function nodeFetch(url, init = {}) {
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? external_node_https_.request : external_node_http_.request;
+    const signal = init.signal ?? undefined;
+    return new Promise((resolve, reject) => {
+        if (signal?.aborted)
+            return reject(abortError(signal));
+        const req = send(target, { method: init.method ?? 'GET', headers: init.headers, signal }, (res) => resolve(responseOf(res, url, signal)));
+        req.on('error', (error) => reject(signal?.aborted ? abortError(signal) : error));
+        if (typeof init.body === 'string')
+            req.end(init.body);
+        else
+            req.end();
+    });
+}
+function responseOf(res, url, signal) {
+    const bytes = new Promise((resolve, reject) => {
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+        res.on('error', (error) => reject(signal?.aborted ? abortError(signal) : error));
+    });
+    bytes.catch(() => { }); // read (and reported) by text() or arrayBuffer()
+    const headers = new Map();
+    for (const [name, value] of Object.entries(res.headers)) {
+        if (value !== undefined)
+            headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    return {
+        status: res.statusCode ?? 0,
+        statusText: res.statusMessage ?? '',
+        url,
+        headers: {
+            get: (name) => headers.get(name.toLowerCase()) ?? null,
+            [Symbol.iterator]: () => headers.entries(),
+        },
+        body: null,
+        text: async () => (await bytes).toString('utf8'),
+        arrayBuffer: async () => {
+            const b = await bytes;
+            return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+        },
+    };
+}
+/** As fetch reports an aborted request: the signal's reason (a TimeoutError or an AbortError). */
+function abortError(signal) {
+    const reason = signal.reason;
+    if (reason instanceof Error)
+        return reason;
+    const error = new Error('This operation was aborted');
+    error.name = 'AbortError';
+    return error;
+}
+
+// EXTERNAL MODULE: ./src/version.ts
+var version = __webpack_require__(311);
+;// CONCATENATED MODULE: ./src/github/api.ts
+
 
 
 
@@ -30,6 +108,7 @@ class ApiRefusal extends Error {
 const MAX_DELAY_MS = 60_000;
 class GitHubApi {
     options;
+    /** Through the runner's proxy when one applies, else straight over node:http(s) (transport.ts). */
     fetchImpl;
     constructor(options) {
         this.options = options;
@@ -37,21 +116,21 @@ class GitHubApi {
     /** One REST call (`GET /repos/{owner}/{repo}/…`), retried while GitHub answers "later". */
     async call(route, params = {}) {
         const { attempts, signal } = this.options;
-        const fetchImpl = await (this.fetchImpl ??= (0,_proxy_js__WEBPACK_IMPORTED_MODULE_0__/* .proxyFetch */ .Z)(this.options.baseUrl));
+        const fetchImpl = await (this.fetchImpl ??= (0,proxy/* proxyFetch */.Z)(this.options.baseUrl).then((viaProxy) => viaProxy ?? nodeFetch));
         for (let attempt = 1;; attempt++) {
             signal.throwIfAborted();
             try {
-                const response = await (0,_octokit_request__WEBPACK_IMPORTED_MODULE_1__/* .request */ .E)(route, {
+                const response = await (0,dist_bundle/* request */.E)(route, {
                     ...params,
                     baseUrl: this.options.baseUrl,
                     headers: {
                         authorization: `token ${this.options.token}`,
-                        'user-agent': `supabase-migration-guard/${_version_js__WEBPACK_IMPORTED_MODULE_2__/* .TOOL_VERSION */ .w}`,
+                        'user-agent': `supabase-migration-guard/${version/* TOOL_VERSION */.w}`,
                         'x-github-api-version': '2022-11-28',
                     },
                     request: {
                         signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]),
-                        ...(fetchImpl && { fetch: fetchImpl }),
+                        fetch: fetchImpl,
                     },
                 });
                 return response;
@@ -646,8 +725,8 @@ function plural(n, noun) {
     return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
-// EXTERNAL MODULE: ./src/github/api.ts
-var github_api = __webpack_require__(8943);
+// EXTERNAL MODULE: ./src/github/api.ts + 1 modules
+var github_api = __webpack_require__(4785);
 ;// CONCATENATED MODULE: ./src/github/sticky-comment.ts
 
 /**

@@ -29162,7 +29162,7 @@ function permissionReaderFor(token, run, env, signal) {
             throw new Error('no github-token was given');
         if (!owner || !repo)
             throw new Error('GITHUB_REPOSITORY is not set');
-        const { GitHubApi } = await Promise.all(/* import() */[__nccwpck_require__.e(359), __nccwpck_require__.e(943)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8943));
+        const { GitHubApi } = await Promise.all(/* import() */[__nccwpck_require__.e(359), __nccwpck_require__.e(785)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4785));
         const api = new GitHubApi({
             token,
             baseUrl: env.GITHUB_API_URL || 'https://api.github.com',
@@ -30641,6 +30641,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 
 /***/ }),
 

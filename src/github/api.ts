@@ -1,13 +1,14 @@
 import { request } from '@octokit/request';
 import { proxyFetch, proxyFor } from '../proxy.js';
+import { nodeFetch } from './transport.js';
 import { TOOL_VERSION } from '../version.js';
 
 // Where the tests (and older callers) import it from; it lives in src/proxy.ts, shared with the alert sender.
 export { proxyFor };
 
 /**
- * GitHub's REST API as the sticky comment uses it: @octokit/request (GitHub's own client, on
- * Node's fetch) with a per-call timeout, and retries with backoff for the answers that mean
+ * GitHub's REST API as the sticky comment and the manual-run guard use it: @octokit/request
+ * (GitHub's own client, over node:http(s) through transport.ts) with a per-call timeout, and retries with backoff for the answers that mean
  * "later" (5xx, 429, secondary rate limits). Loaded only when a comment is due (see board.ts):
  * runs that post nothing never evaluate it.
  */
@@ -46,14 +47,17 @@ export class ApiRefusal extends Error {
 const MAX_DELAY_MS = 60_000;
 
 export class GitHubApi {
-  private fetchImpl?: Promise<typeof fetch | undefined>;
+  /** Through the runner's proxy when one applies, else straight over node:http(s) (transport.ts). */
+  private fetchImpl?: Promise<typeof fetch>;
 
   constructor(private readonly options: ApiOptions) {}
 
   /** One REST call (`GET /repos/{owner}/{repo}/…`), retried while GitHub answers "later". */
   async call<T>(route: string, params: Record<string, unknown> = {}): Promise<ApiResponse<T>> {
     const { attempts, signal } = this.options;
-    const fetchImpl = await (this.fetchImpl ??= proxyFetch(this.options.baseUrl));
+    const fetchImpl = await (this.fetchImpl ??= proxyFetch(this.options.baseUrl).then(
+      (viaProxy) => viaProxy ?? (nodeFetch as unknown as typeof fetch),
+    ));
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
       try {
@@ -67,7 +71,7 @@ export class GitHubApi {
           },
           request: {
             signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]),
-            ...(fetchImpl && { fetch: fetchImpl }),
+            fetch: fetchImpl,
           },
         });
         return response as unknown as ApiResponse<T>;
