@@ -83,6 +83,33 @@ describe('renderComment', () => {
     expect(body).toContain('<!-- /supabase-migration-guard:history -->');
   });
 
+  it('quotes @mentions from files and errors without notifying anyone; e-mail addresses stay as they are', () => {
+    let state = startBoard({
+      environment: 'production',
+      command: 'apply',
+      backupExpected: false,
+      at: new Date(0),
+    });
+    state = foldEvent(
+      state,
+      {
+        type: 'file-failed',
+        version: '2',
+        error: {
+          message: 'ask @acme/db-team or @octocat (ops@example.com)',
+          file: 'm/2_@octocat.sql',
+          line: 1,
+        },
+      },
+      new Date(1),
+    );
+    const body = renderComment(state);
+    expect(body).toContain('@\u200bacme/db-team');
+    expect(body).toContain('@\u200boctocat');
+    expect(body).not.toMatch(/(^|[^\w@])@[A-Za-z0-9]/m);
+    expect(body).toContain('ops@example.com');
+  });
+
   it('starts every body with the environment marker', () => {
     for (const [name] of CASES)
       expect(render(name).startsWith(`${commentMarker('production')}\n`) || name === 'failure-rollback').toBe(

@@ -89,7 +89,18 @@ export function renderComment(state: BoardState, history: string[] = [], limit =
     body.push(...renderList(list, rows));
   }
   body.push(...tail);
-  return fit(`${body.join('\n').trimEnd()}\n`, limit);
+  return fit(silenceMentions(`${body.join('\n').trimEnd()}\n`), limit);
+}
+
+/**
+ * `@name` in text the comment quotes (a file name, an error, a message) would notify that user or
+ * team on every update. A zero-width space after the `@` keeps it readable and silent; e-mail
+ * addresses (a word character before the `@`) are left as they are.
+ */
+const MENTION = /(^|[^\w@])@(?=[A-Za-z0-9])/gm;
+
+export function silenceMentions(text: string): string {
+  return text.replace(MENTION, '$1@\u200b');
 }
 
 /**
