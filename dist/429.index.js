@@ -114,7 +114,12 @@ class GitHubApi {
         this.options = options;
     }
     /** One REST call (`GET /repos/{owner}/{repo}/…`), retried while GitHub answers "later". */
-    async call(route, params = {}) {
+    /**
+     * `beforeRetry` runs after each backoff wait, before the call is sent again; what it throws ends
+     * the call. For a call that is not safe to repeat blindly (a POST that creates something: the
+     * first may have worked though its answer was lost), it looks before the call tries again.
+     */
+    async call(route, params = {}, options = {}) {
         const { attempts, signal } = this.options;
         const fetchImpl = await (this.fetchImpl ??= (0,proxy/* proxyFetch */.Z)(this.options.baseUrl).then((viaProxy) => viaProxy ?? nodeFetch));
         for (let attempt = 1;; attempt++) {
@@ -143,6 +148,7 @@ class GitHubApi {
                 if (attempt >= attempts)
                     throw new Error(`${failure.message} (gave up after ${attempts} attempts)`);
                 await sleep(failure.retryAfterMs ?? backoff(this.options.baseDelayMs, attempt), signal);
+                await options.beforeRetry?.();
             }
         }
     }
@@ -738,6 +744,14 @@ function plural(n, noun) {
 var github_api = __webpack_require__(4785);
 ;// CONCATENATED MODULE: ./src/github/sticky-comment.ts
 
+/** A retried POST found the comment it was creating: the first try worked, its answer was lost. */
+class CreatedAfterAll extends Error {
+    found;
+    constructor(found) {
+        super('the comment exists');
+        this.found = found;
+    }
+}
 /**
  * One comment per environment, found by its marker and edited in place. Updates are coalesced: while
  * one call is out, newer bodies replace each other and only the newest is sent when it returns, so
@@ -839,27 +853,46 @@ class StickyComment {
                 });
                 return;
             }
-            try {
-                const created = await this.api.call('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-                    owner: this.target.owner,
-                    repo: this.target.repo,
-                    issue_number: found.number,
-                    body,
-                });
-                found.commentId = created.data.id;
-                this.log.info(`Posted the migration status comment on pull request #${found.number}`);
-            }
-            catch (error) {
-                // The comment may exist after all (created, then the answer was lost): look again next time
-                // rather than risk a second one.
-                if (!(error instanceof github_api/* ApiRefusal */.n))
-                    this.found = undefined;
-                throw error;
-            }
+            await this.create(found, body);
         }
         catch (error) {
             if (!this.stopped)
                 this.warn(error);
+        }
+    }
+    /**
+     * Creates the comment. A POST is never repeated blindly: when its answer is lost (a timeout, a
+     * 5xx) the comment may exist all the same, so before each retry the pull request's comments are
+     * read again, and the body goes to the one found (PATCH) instead of a second POST.
+     */
+    async create(found, body) {
+        const { owner, repo } = this.target;
+        try {
+            const created = await this.api.call('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: found.number, body }, {
+                beforeRetry: async () => {
+                    const again = await this.find();
+                    if (again?.commentId !== undefined)
+                        throw new CreatedAfterAll(again);
+                },
+            });
+            found.commentId = created.data.id;
+            this.log.info(`Posted the migration status comment on pull request #${found.number}`);
+        }
+        catch (error) {
+            if (error instanceof CreatedAfterAll) {
+                Object.assign(found, error.found);
+                await this.api.call('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+                    owner,
+                    repo,
+                    comment_id: error.found.commentId,
+                    body,
+                });
+                return;
+            }
+            // Given up: look again next time rather than risk a second comment.
+            if (!(error instanceof github_api/* ApiRefusal */.n))
+                this.found = undefined;
+            throw error;
         }
     }
     /** The pull request, and this environment's comment on it when there is one. */

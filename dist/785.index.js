@@ -114,7 +114,12 @@ class GitHubApi {
         this.options = options;
     }
     /** One REST call (`GET /repos/{owner}/{repo}/…`), retried while GitHub answers "later". */
-    async call(route, params = {}) {
+    /**
+     * `beforeRetry` runs after each backoff wait, before the call is sent again; what it throws ends
+     * the call. For a call that is not safe to repeat blindly (a POST that creates something: the
+     * first may have worked though its answer was lost), it looks before the call tries again.
+     */
+    async call(route, params = {}, options = {}) {
         const { attempts, signal } = this.options;
         const fetchImpl = await (this.fetchImpl ??= (0,proxy/* proxyFetch */.Z)(this.options.baseUrl).then((viaProxy) => viaProxy ?? nodeFetch));
         for (let attempt = 1;; attempt++) {
@@ -143,6 +148,7 @@ class GitHubApi {
                 if (attempt >= attempts)
                     throw new Error(`${failure.message} (gave up after ${attempts} attempts)`);
                 await sleep(failure.retryAfterMs ?? backoff(this.options.baseDelayMs, attempt), signal);
+                await options.beforeRetry?.();
             }
         }
     }

@@ -19,6 +19,9 @@ export interface FakeComment {
   body: string;
 }
 
+/** Requests whose effect happened but whose answer is never sent (Fault.lose). */
+const lost = new WeakSet<RecordedRequest>();
+
 /** A forced answer for the next matching request(s), before the normal behaviour. */
 export interface Fault {
   method?: string;
@@ -27,6 +30,8 @@ export interface Fault {
   message?: string;
   /** Never answer (the socket stays open until the client gives up). */
   hang?: boolean;
+  /** Do what the request asks (create the comment), then never answer: a lost answer. */
+  lose?: boolean;
   times: number;
 }
 
@@ -99,7 +104,10 @@ export class FakeGitHub {
     };
     this.requests.push(record);
     const fault = this.faults.find((f) => f.times > 0 && (!f.method || f.method === record.method));
-    if (fault) {
+    if (fault?.lose) {
+      fault.times--;
+      lost.add(record);
+    } else if (fault) {
       fault.times--;
       if (fault.hang) {
         this.hanging.add(res);
@@ -163,6 +171,11 @@ export class FakeGitHub {
     headers: Record<string, string> = {},
   ): void {
     record.status = status;
+    if (lost.has(record)) {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      return;
+    }
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(JSON.stringify(body));
   }

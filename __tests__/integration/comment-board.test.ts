@@ -241,6 +241,17 @@ describe('the sticky pull request comment', () => {
     ]);
   });
 
+  it('a comment whose creation answer was lost is found and updated, never posted twice', async () => {
+    const handle = board({ timeoutMs: 300 });
+    github.faults.push({ method: 'POST', lose: true, times: 1 });
+    await handle.listener({ type: 'run-started', command: 'apply', environment: 'production', pending });
+    void handle.listener({ type: 'run-finished', result: result() });
+    await handle.finish(10_000);
+    expect(github.comments).toHaveLength(1);
+    expect(github.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(stagesOf(github.comments[0].body)).toBe('✅ planned (3 pending) → ✅ applied 3/3 → ✅ applied');
+  });
+
   it('retries a 502 and a secondary rate limit, then delivers the update', async () => {
     github.faults.push({ method: 'POST', status: 502, times: 1 });
     github.faults.push({

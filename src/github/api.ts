@@ -53,7 +53,16 @@ export class GitHubApi {
   constructor(private readonly options: ApiOptions) {}
 
   /** One REST call (`GET /repos/{owner}/{repo}/…`), retried while GitHub answers "later". */
-  async call<T>(route: string, params: Record<string, unknown> = {}): Promise<ApiResponse<T>> {
+  /**
+   * `beforeRetry` runs after each backoff wait, before the call is sent again; what it throws ends
+   * the call. For a call that is not safe to repeat blindly (a POST that creates something: the
+   * first may have worked though its answer was lost), it looks before the call tries again.
+   */
+  async call<T>(
+    route: string,
+    params: Record<string, unknown> = {},
+    options: { beforeRetry?: () => Promise<void> } = {},
+  ): Promise<ApiResponse<T>> {
     const { attempts, signal } = this.options;
     const fetchImpl = await (this.fetchImpl ??= proxyFetch(this.options.baseUrl).then(
       (viaProxy) => viaProxy ?? (nodeFetch as unknown as typeof fetch),
@@ -81,6 +90,7 @@ export class GitHubApi {
         if (!failure.transient) throw new ApiRefusal(failure.status, failure.message);
         if (attempt >= attempts) throw new Error(`${failure.message} (gave up after ${attempts} attempts)`);
         await sleep(failure.retryAfterMs ?? backoff(this.options.baseDelayMs, attempt), signal);
+        await options.beforeRetry?.();
       }
     }
   }

@@ -1,5 +1,12 @@
 import { ApiRefusal, type GitHubApi } from './api.js';
 
+/** A retried POST found the comment it was creating: the first try worked, its answer was lost. */
+class CreatedAfterAll extends Error {
+  constructor(readonly found: Found) {
+    super('the comment exists');
+  }
+}
+
 /** Where the comment goes: the repository, and how to find its pull request. */
 export interface CommentTarget {
   owner: string;
@@ -132,26 +139,46 @@ export class StickyComment {
         });
         return;
       }
-      try {
-        const created = await this.api.call<{ id: number }>(
-          'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
-          {
-            owner: this.target.owner,
-            repo: this.target.repo,
-            issue_number: found.number,
-            body,
-          },
-        );
-        found.commentId = created.data.id;
-        this.log.info(`Posted the migration status comment on pull request #${found.number}`);
-      } catch (error) {
-        // The comment may exist after all (created, then the answer was lost): look again next time
-        // rather than risk a second one.
-        if (!(error instanceof ApiRefusal)) this.found = undefined;
-        throw error;
-      }
+      await this.create(found, body);
     } catch (error) {
       if (!this.stopped) this.warn(error);
+    }
+  }
+
+  /**
+   * Creates the comment. A POST is never repeated blindly: when its answer is lost (a timeout, a
+   * 5xx) the comment may exist all the same, so before each retry the pull request's comments are
+   * read again, and the body goes to the one found (PATCH) instead of a second POST.
+   */
+  private async create(found: Found, body: string): Promise<void> {
+    const { owner, repo } = this.target;
+    try {
+      const created = await this.api.call<{ id: number }>(
+        'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
+        { owner, repo, issue_number: found.number, body },
+        {
+          beforeRetry: async () => {
+            const again = await this.find();
+            if (again?.commentId !== undefined) throw new CreatedAfterAll(again);
+          },
+        },
+      );
+      found.commentId = created.data.id;
+      this.log.info(`Posted the migration status comment on pull request #${found.number}`);
+    } catch (error) {
+      if (error instanceof CreatedAfterAll) {
+        Object.assign(found, error.found);
+        await this.api.call('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+          owner,
+          repo,
+          comment_id: error.found.commentId,
+          body,
+        });
+        return;
+      }
+      // Given up: look again next time rather than risk a second comment.
+      if (!(error instanceof ApiRefusal)) this.found = undefined;
+      throw error;
     }
   }
 
