@@ -9894,69 +9894,54 @@ function wellFormed(value) {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wellFormed(v)]));
     return value;
 }
+/** The event field each column holds: the one mapping, both ways (rows written and read). */
+const FIELD_OF = {
+    at: 'at',
+    run_key: 'runKey',
+    run_id: 'runId',
+    event: 'event',
+    environment: 'environment',
+    command: 'command',
+    outcome: 'outcome',
+    version: 'version',
+    duration_ms: 'durationMs',
+    actor: 'actor',
+    triggering_actor: 'triggeringActor',
+    event_name: 'eventName',
+    repository: 'repository',
+    ref: 'ref',
+    sha: 'sha',
+    pr_number: 'prNumber',
+    run_url: 'runUrl',
+    os_user: 'osUser',
+    host: 'host',
+    reason: 'reason',
+    error: 'error',
+    details: 'details',
+    prev_hash: 'prevHash',
+    hash: 'hash',
+};
 /** An event as a row of the table, keyed by column name. */
 function toRow(e) {
-    return {
-        at: e.at,
-        run_key: e.runKey,
-        run_id: e.runId,
-        event: e.event,
-        environment: e.environment,
-        command: e.command,
-        outcome: e.outcome,
-        version: e.version,
-        duration_ms: e.durationMs,
-        actor: e.actor,
-        triggering_actor: e.triggeringActor,
-        event_name: e.eventName,
-        repository: e.repository,
-        ref: e.ref,
-        sha: e.sha,
-        pr_number: e.prNumber,
-        run_url: e.runUrl,
-        os_user: e.osUser,
-        host: e.host,
-        reason: e.reason,
-        error: e.error,
-        details: e.details,
-        prev_hash: e.prevHash,
-        hash: e.hash,
-    };
+    return Object.fromEntries(COLUMNS.map((column) => [column, e[FIELD_OF[column]]]));
 }
 /** Every row in chain order (verification needs them all; exports filter by time afterwards). */
 async function readAuditLog(client) {
-    const { rows } = await client.query(`SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at_text, run_key, run_id,
-            event, environment, command, outcome, version, duration_ms, actor, triggering_actor,
-            event_name, repository, ref, sha, pr_number, run_url, os_user, host, reason, error,
-            details, prev_hash, hash
+    // `at` as the text it was hashed as (milliseconds, UTC), not as a Date.
+    const { rows } = await client.query(`SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at_text,
+            ${COLUMNS.filter((c) => c !== 'at').join(', ')}
        FROM migration_guard.audit_log ORDER BY id`);
-    return rows.map((r) => ({
-        id: Number(r.id),
-        at: r.at_text,
-        runKey: r.run_key,
-        runId: r.run_id === null ? null : Number(r.run_id),
-        event: r.event,
-        environment: r.environment,
-        command: r.command,
-        outcome: r.outcome,
-        version: r.version,
-        durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
-        actor: r.actor,
-        triggeringActor: r.triggering_actor,
-        eventName: r.event_name,
-        repository: r.repository,
-        ref: r.ref,
-        sha: r.sha,
-        prNumber: r.pr_number,
-        runUrl: r.run_url,
-        osUser: r.os_user,
-        host: r.host,
-        reason: r.reason,
-        error: r.error,
-        details: r.details,
-        prevHash: r.prev_hash,
-        hash: r.hash,
-    }));
+    return rows.map((r) => {
+        const row = Object.fromEntries(COLUMNS.map((column) => [FIELD_OF[column], r[column]]));
+        return {
+            ...row,
+            id: Number(r.id),
+            at: r.at_text,
+            // bigint columns come back as text
+            runId: r.run_id === null ? null : Number(r.run_id),
+            durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+        };
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/audit/recorder.ts
@@ -10121,9 +10106,10 @@ class AuditRecorder {
                 ...this.queued.splice(0),
                 ...eventsOfResult(this.identity, result).filter((e) => !this.written.has(factKey(e))),
             ];
+            const writtenLive = this.written.size;
             const count = await this.write(client, rest);
             logger.debug(`Audit log: ${count} rows written in ${Date.now() - began} ms after the run ` +
-                `(${this.written.size - rest.length} while it ran)`);
+                `(${writtenLive} while it ran)`);
         }
         catch (error) {
             logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);
@@ -26345,8 +26331,8 @@ async function liveTableSecurity(client) {
  * given (the target's: a shadow database holds no rows). The config file is lint-config, else
  * .migration-guard.yml in the working directory when there is one.
  */
-async function lintPending(ctx, pending, client) {
-    const config = await lintConfigFor(ctx.settings, ctx.cwd ?? process.cwd());
+async function lintPending(ctx, pending, client, config) {
+    config ??= await lintConfigFor(ctx.settings, ctx.cwd ?? process.cwd());
     const report = await lintMigrations(pending, {
         config,
         loadTableStats: client ? boundedStatsLoader(ctx, client) : undefined,
@@ -27382,9 +27368,12 @@ async function planCommand(ctx, result) {
             return result;
         }
         refuseOversizedFiles(plan.pending);
+        // Read once: the linter and the catalog security checks of the rehearsed schema (on the
+        // target's rolled-back transaction or on the shadow database) follow it; off with lint.
+        const lintConfig = level === 'off' ? undefined : await lintConfigFor(settings, ctx.cwd);
         // Before the rehearsal, so the findings are reported whatever it meets; sizes are the target's.
-        if (level !== 'off')
-            result.lint = await lintPending(ctx, plan.pending, session.client);
+        if (lintConfig)
+            result.lint = await lintPending(ctx, plan.pending, session.client, lintConfig);
         const prepared = await prepareMigrations(plan.pending);
         // A file an earlier run left partly applied is rehearsed from where apply would resume it.
         const resumed = resumePartialFiles(prepared, plan.partial);
@@ -27405,9 +27394,6 @@ async function planCommand(ctx, result) {
                 ...(notes && { notes }),
             };
         });
-        // The catalog security checks of the rehearsed schema (on the target's rolled-back
-        // transaction or on the shadow database) follow the lint config; off with lint.
-        const lintConfig = settings.lint === 'off' ? undefined : await lintConfigFor(settings, ctx.cwd);
         const catalog = catalogCheck({
             exposedSchemas: lintConfig?.exposedSchemas,
             severityOf: catalogSeverity(lintConfig?.rules),

@@ -174,10 +174,11 @@ export class AuditRecorder {
         ...this.queued.splice(0),
         ...eventsOfResult(this.identity, result).filter((e) => !this.written.has(factKey(e))),
       ];
+      const writtenLive = this.written.size;
       const count = await this.write(client, rest);
       logger.debug(
         `Audit log: ${count} rows written in ${Date.now() - began} ms after the run ` +
-          `(${this.written.size - rest.length} while it ran)`,
+          `(${writtenLive} while it ran)`,
       );
     } catch (error) {
       logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);

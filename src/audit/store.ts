@@ -119,72 +119,63 @@ function wellFormed<T>(value: T): T {
   return value;
 }
 
+/** The event field each column holds: the one mapping, both ways (rows written and read). */
+const FIELD_OF = {
+  at: 'at',
+  run_key: 'runKey',
+  run_id: 'runId',
+  event: 'event',
+  environment: 'environment',
+  command: 'command',
+  outcome: 'outcome',
+  version: 'version',
+  duration_ms: 'durationMs',
+  actor: 'actor',
+  triggering_actor: 'triggeringActor',
+  event_name: 'eventName',
+  repository: 'repository',
+  ref: 'ref',
+  sha: 'sha',
+  pr_number: 'prNumber',
+  run_url: 'runUrl',
+  os_user: 'osUser',
+  host: 'host',
+  reason: 'reason',
+  error: 'error',
+  details: 'details',
+  prev_hash: 'prevHash',
+  hash: 'hash',
+} as const satisfies Record<(typeof COLUMNS)[number], keyof ChainedEvent>;
+
 /** An event as a row of the table, keyed by column name. */
 function toRow(e: ChainedEvent): Record<(typeof COLUMNS)[number], unknown> {
-  return {
-    at: e.at,
-    run_key: e.runKey,
-    run_id: e.runId,
-    event: e.event,
-    environment: e.environment,
-    command: e.command,
-    outcome: e.outcome,
-    version: e.version,
-    duration_ms: e.durationMs,
-    actor: e.actor,
-    triggering_actor: e.triggeringActor,
-    event_name: e.eventName,
-    repository: e.repository,
-    ref: e.ref,
-    sha: e.sha,
-    pr_number: e.prNumber,
-    run_url: e.runUrl,
-    os_user: e.osUser,
-    host: e.host,
-    reason: e.reason,
-    error: e.error,
-    details: e.details,
-    prev_hash: e.prevHash,
-    hash: e.hash,
-  };
+  return Object.fromEntries(COLUMNS.map((column) => [column, e[FIELD_OF[column]]])) as Record<
+    (typeof COLUMNS)[number],
+    unknown
+  >;
 }
 
 export type StoredAuditRow = ChainedEvent & { id: number };
 
 /** Every row in chain order (verification needs them all; exports filter by time afterwards). */
 export async function readAuditLog(client: Client): Promise<StoredAuditRow[]> {
+  // `at` as the text it was hashed as (milliseconds, UTC), not as a Date.
   const { rows } = await client.query<Record<string, unknown>>(
-    `SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at_text, run_key, run_id,
-            event, environment, command, outcome, version, duration_ms, actor, triggering_actor,
-            event_name, repository, ref, sha, pr_number, run_url, os_user, host, reason, error,
-            details, prev_hash, hash
+    `SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at_text,
+            ${COLUMNS.filter((c) => c !== 'at').join(', ')}
        FROM migration_guard.audit_log ORDER BY id`,
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    at: r.at_text as string,
-    runKey: r.run_key as string,
-    runId: r.run_id === null ? null : Number(r.run_id),
-    event: r.event as StoredAuditRow['event'],
-    environment: r.environment as string,
-    command: r.command as string,
-    outcome: r.outcome as string | null,
-    version: r.version as string | null,
-    durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
-    actor: r.actor as string | null,
-    triggeringActor: r.triggering_actor as string | null,
-    eventName: r.event_name as string | null,
-    repository: r.repository as string | null,
-    ref: r.ref as string | null,
-    sha: r.sha as string | null,
-    prNumber: r.pr_number as number | null,
-    runUrl: r.run_url as string | null,
-    osUser: r.os_user as string | null,
-    host: r.host as string | null,
-    reason: r.reason as string | null,
-    error: r.error as string | null,
-    details: r.details as Record<string, unknown> | null,
-    prevHash: r.prev_hash as string,
-    hash: r.hash as string,
-  }));
+  return rows.map((r) => {
+    const row = Object.fromEntries(
+      COLUMNS.map((column) => [FIELD_OF[column], r[column]]),
+    ) as unknown as ChainedEvent;
+    return {
+      ...row,
+      id: Number(r.id),
+      at: r.at_text as string,
+      // bigint columns come back as text
+      runId: r.run_id === null ? null : Number(r.run_id),
+      durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+    };
+  });
 }

@@ -1,7 +1,7 @@
 import type { Client } from '../db/connect.js';
 import { errorMessage, formatLocation } from '../errors.js';
 import { lintMigrations, type LintOptions, type TableStatsLookup } from '../lint/index.js';
-import { lintConfigFor } from '../lint/config.js';
+import { lintConfigFor, type LintConfig } from '../lint/config.js';
 import { liveStatsLoader } from '../lint/live-stats.js';
 import { liveTableSecurity } from '../lint/live-security.js';
 import type { LintFailLevel, LintFinding, LintReport } from '../lint/types.js';
@@ -19,8 +19,9 @@ export async function lintPending(
   ctx: CommandContext,
   pending: Migration[],
   client?: Client,
+  config?: LintConfig,
 ): Promise<LintReport> {
-  const config = await lintConfigFor(ctx.settings, ctx.cwd ?? process.cwd());
+  config ??= await lintConfigFor(ctx.settings, ctx.cwd ?? process.cwd());
   const report = await lintMigrations(pending, {
     config,
     loadTableStats: client ? boundedStatsLoader(ctx, client) : undefined,

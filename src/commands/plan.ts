@@ -42,8 +42,11 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
       return result;
     }
     refuseOversizedFiles(plan.pending);
+    // Read once: the linter and the catalog security checks of the rehearsed schema (on the
+    // target's rolled-back transaction or on the shadow database) follow it; off with lint.
+    const lintConfig = level === 'off' ? undefined : await lintConfigFor(settings, ctx.cwd);
     // Before the rehearsal, so the findings are reported whatever it meets; sizes are the target's.
-    if (level !== 'off') result.lint = await lintPending(ctx, plan.pending, session.client);
+    if (lintConfig) result.lint = await lintPending(ctx, plan.pending, session.client, lintConfig);
     const prepared = await prepareMigrations(plan.pending);
     // A file an earlier run left partly applied is rehearsed from where apply would resume it.
     const resumed = resumePartialFiles(prepared, plan.partial);
@@ -64,9 +67,6 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
         ...(notes && { notes }),
       };
     });
-    // The catalog security checks of the rehearsed schema (on the target's rolled-back
-    // transaction or on the shadow database) follow the lint config; off with lint.
-    const lintConfig = settings.lint === 'off' ? undefined : await lintConfigFor(settings, ctx.cwd);
     const catalog = catalogCheck({
       exposedSchemas: lintConfig?.exposedSchemas,
       severityOf: catalogSeverity(lintConfig?.rules),
