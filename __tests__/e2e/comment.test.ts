@@ -3,9 +3,9 @@
  * starts it, with GITHUB_API_URL pointing at a loopback server that answers like GitHub's REST
  * API and records every request, against a real fresh database.
  */
+import { runActionProcess, type ActionProcess } from '../helpers/action-process.js';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -14,7 +14,6 @@ import { FakeGitHub } from '../helpers/github-api.js';
 import { tempDirsFor } from '../helpers/temp.js';
 
 const ROOT = process.cwd();
-const ACTION = join(ROOT, 'dist', 'index.js');
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const TOKEN = 'ghs_e2eToken0123456789abcdef';
 const MARKER = '<!-- supabase-migration-guard:production -->';
@@ -29,13 +28,7 @@ afterEach(async () => {
   await github.stop();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  outputs: string;
-  summary: string;
-}
+type Run = ActionProcess;
 
 /** A workspace holding the example migrations as supabase/migrations. */
 function workspace(): string {
@@ -53,51 +46,18 @@ function runAction(
   inputs: Record<string, string> = {},
   extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<Run> {
-  const dir = tempDir('mg-e2e-comment-run-');
-  const files = {
-    output: join(dir, 'github_output'),
-    summary: join(dir, 'step_summary'),
-    event: join(dir, 'event.json'),
-  };
-  writeFileSync(files.output, '');
-  writeFileSync(files.summary, '');
-  writeFileSync(files.event, JSON.stringify(event.payload));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: dir,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_EVENT_NAME: event.name,
-    GITHUB_EVENT_PATH: files.event,
-    GITHUB_OUTPUT: files.output,
-    GITHUB_STEP_SUMMARY: files.summary,
-    GITHUB_REPOSITORY: 'acme/app',
-    GITHUB_RUN_ID: '4242',
-    GITHUB_SHA: SHA,
-    GITHUB_REF: 'refs/heads/main',
-    GITHUB_ACTOR: 'octocat',
-    GITHUB_WORKSPACE: cwd,
-    GITHUB_API_URL: github.url,
-    RUNNER_TEMP: dir,
-    ...extraEnv,
-  };
-  const all = {
-    'database-url': databaseUrl,
-    environment: 'production',
-    backup: 'off',
-    'github-token': TOKEN,
-    ...inputs,
-  };
-  for (const [name, value] of Object.entries(all)) env[`INPUT_${name.toUpperCase()}`] = value;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [ACTION], { cwd, env, timeout: 90_000 }, (error, stdout, stderr) => {
-      resolve({
-        code: error ? ((error as { code?: number }).code ?? null) : 0,
-        stdout: String(stdout),
-        stderr: String(stderr),
-        outputs: readFileSync(files.output, 'utf8'),
-        summary: readFileSync(files.summary, 'utf8'),
-      });
-    });
+  return runActionProcess({
+    dir: tempDir('mg-e2e-comment-run-'),
+    cwd,
+    event,
+    inputs: {
+      'database-url': databaseUrl,
+      environment: 'production',
+      backup: 'off',
+      'github-token': TOKEN,
+      ...inputs,
+    },
+    env: { GITHUB_SHA: SHA, GITHUB_ACTOR: 'octocat', GITHUB_API_URL: github.url, ...extraEnv },
   });
 }
 

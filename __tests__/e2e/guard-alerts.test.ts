@@ -4,17 +4,15 @@
  * answers like GitHub's REST API and `notify-webhook-url` at a loopback webhook, both recording
  * every request, against a real database.
  */
+import { runActionProcess, type ActionProcess } from '../helpers/action-process.js';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { databasesFor, query, testServers } from '../helpers/db.js';
 import { FakeGitHub } from '../helpers/github-api.js';
 import { tempDirsFor } from '../helpers/temp.js';
 import { FakeWebhook } from '../helpers/webhook.js';
 
-const ROOT = process.cwd();
-const ACTION = join(ROOT, 'dist', 'index.js');
 const TOKEN = 'ghs_e2eGuardToken0123456789abcdef';
 
 const tempDir = tempDirsFor();
@@ -32,12 +30,7 @@ afterEach(async () => {
   await webhook.stop();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  outputs: string;
-  summary: string;
-}
+type Run = ActionProcess;
 
 /** A workspace whose supabase/migrations holds `files`. */
 function workspace(files: Record<string, string>): string {
@@ -54,52 +47,25 @@ function runAction(
   event: { name: string; actor: string },
   inputs: Record<string, string> = {},
 ): Promise<Run> {
-  const dir = tempDir('mg-e2e-guard-run-');
-  const files = {
-    output: join(dir, 'github_output'),
-    summary: join(dir, 'step_summary'),
-    event: join(dir, 'event.json'),
-  };
-  writeFileSync(files.output, '');
-  writeFileSync(files.summary, '');
-  writeFileSync(files.event, JSON.stringify({ inputs: {}, ref: 'refs/heads/main' }));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: dir,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_EVENT_NAME: event.name,
-    GITHUB_EVENT_PATH: files.event,
-    GITHUB_OUTPUT: files.output,
-    GITHUB_STEP_SUMMARY: files.summary,
-    GITHUB_REPOSITORY: 'acme/app',
-    GITHUB_RUN_ID: '4242',
-    GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_SHA: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
-    GITHUB_REF: 'refs/heads/main',
-    GITHUB_ACTOR: event.actor,
-    GITHUB_TRIGGERING_ACTOR: event.actor,
-    GITHUB_WORKSPACE: cwd,
-    GITHUB_API_URL: github.url,
-    RUNNER_TEMP: dir,
-  };
-  const all = {
-    'database-url': databaseUrl,
-    environment: 'production',
-    backup: 'off',
-    'github-token': TOKEN,
-    'notify-webhook-url': webhook.url(),
-    ...inputs,
-  };
-  for (const [name, value] of Object.entries(all)) env[`INPUT_${name.toUpperCase()}`] = value;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [ACTION], { cwd, env, timeout: 90_000 }, (error, stdout) => {
-      resolve({
-        code: error ? ((error as { code?: number }).code ?? null) : 0,
-        stdout: String(stdout),
-        outputs: readFileSync(files.output, 'utf8'),
-        summary: readFileSync(files.summary, 'utf8'),
-      });
-    });
+  return runActionProcess({
+    dir: tempDir('mg-e2e-guard-run-'),
+    cwd,
+    event: { name: event.name, payload: { inputs: {}, ref: 'refs/heads/main' } },
+    inputs: {
+      'database-url': databaseUrl,
+      environment: 'production',
+      backup: 'off',
+      'github-token': TOKEN,
+      'notify-webhook-url': webhook.url(),
+      ...inputs,
+    },
+    env: {
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_SHA: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
+      GITHUB_ACTOR: event.actor,
+      GITHUB_TRIGGERING_ACTOR: event.actor,
+      GITHUB_API_URL: github.url,
+    },
   });
 }
 
