@@ -12,8 +12,6 @@ __webpack_require__.d(__webpack_exports__, {
   GitHubApi: () => (/* binding */ GitHubApi)
 });
 
-// UNUSED EXPORTS: proxyFor
-
 // EXTERNAL MODULE: ./node_modules/@octokit/request/dist-bundle/index.js + 5 modules
 var dist_bundle = __webpack_require__(7359);
 // EXTERNAL MODULE: ./src/proxy.ts
@@ -92,8 +90,6 @@ var version = __webpack_require__(311);
 
 
 
-
-// Where the tests (and older callers) import it from; it lives in src/proxy.ts, shared with the alert sender.
 
 /** The API answered, and the answer will not change by asking again (401, 403, 404, 422, …). */
 class ApiRefusal extends Error {

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { proxyFor } from '../../src/github/api.js';
+import { proxyFor } from '../../src/proxy.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { parseSettings, type RawInputs } from '../../src/config/settings.js';
 import type { StageEvent } from '../../src/engine/events.js';

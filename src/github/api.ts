@@ -1,10 +1,7 @@
 import { request } from '@octokit/request';
-import { proxyFetch, proxyFor } from '../proxy.js';
+import { proxyFetch } from '../proxy.js';
 import { nodeFetch } from './transport.js';
 import { TOOL_VERSION } from '../version.js';
-
-// Where the tests (and older callers) import it from; it lives in src/proxy.ts, shared with the alert sender.
-export { proxyFor };
 
 /**
  * GitHub's REST API as the sticky comment and the manual-run guard use it: @octokit/request

@@ -99,7 +99,7 @@ export function renderComment(state: BoardState, history: string[] = [], limit =
  */
 const MENTION = /(^|[^\w@])@(?=[A-Za-z0-9])/gm;
 
-export function silenceMentions(text: string): string {
+function silenceMentions(text: string): string {
   return text.replace(MENTION, '$1@\u200b');
 }
 
