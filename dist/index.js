@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7343);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5973);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7343:
+/***/ 5973:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -25561,6 +25561,148 @@ function findIgnores(source, start, end) {
     return found;
 }
 
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(5919);
+;// CONCATENATED MODULE: ./src/lint/parse-protocol.ts
+/** What the linter's main thread and its parse worker (parse-ahead.ts, parse-worker.ts) exchange. */
+/** The one slot of the shared Int32Array: the file the main thread is linting (the worker waits when it is too far ahead of it). */
+const CONSUMED = 0;
+/** How much source the worker parses beyond the main thread's file (their JSON is ~6 times that). */
+const AHEAD_BYTES = (/* unused pure expression or super */ null && (4 * 1024 * 1024));
+/** Larger files are left to the main thread, which parses them piece by piece in bounded memory. */
+const WORKER_MAX_FILE_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+
+;// CONCATENATED MODULE: ./src/lint/parse-ahead.ts
+
+
+
+
+
+
+/**
+ * Below this much SQL a lint is over before a worker thread has started (~50 ms), so the main
+ * thread parses everything itself.
+ */
+const MIN_BYTES = 1024 * 1024;
+/** Set to `off` to parse on the main thread only (to compare, or should a worker misbehave). */
+const WORKER_SWITCH = 'MIGRATION_GUARD_LINT_WORKER';
+/**
+ * Starts a worker thread that parses the files, in order, ahead of the linter, when they are
+ * large enough for it to pay and the worker's bundle is there (dist/lint-worker/; not when
+ * running from the TypeScript sources). The main thread's own parser is loaded only for what
+ * the worker did not parse: a file it left (too large), one where parsing stopped (syntax error,
+ * psql feature: the main thread then parses other text than the worker did), or all files from
+ * the one it failed on, should the worker die.
+ */
+function startParseAhead(migrations, local) {
+    if (process.env[WORKER_SWITCH] === 'off')
+        return undefined;
+    const bytes = migrations.reduce((sum, m) => sum + (m.up.end - m.up.start), 0);
+    if (bytes < MIN_BYTES)
+        return undefined;
+    const script = workerScript();
+    if (!script)
+        return undefined;
+    const shared = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    const input = {
+        files: migrations.map((m) => ({
+            file: m.path,
+            text: m.up.source.text,
+            start: m.up.start,
+            end: m.up.end,
+        })),
+        shared: shared.buffer,
+    };
+    const worker = new external_node_worker_threads_.Worker(script, { workerData: input });
+    const delivered = new Map();
+    const waiting = new Map();
+    let failed = false;
+    const fail = () => {
+        failed = true;
+        for (const resolve of waiting.values())
+            resolve(undefined);
+        waiting.clear();
+    };
+    worker.on('message', (file) => {
+        const resolve = waiting.get(file.index);
+        if (resolve) {
+            waiting.delete(file.index);
+            resolve(file);
+        }
+        else
+            delivered.set(file.index, file);
+    });
+    worker.on('error', fail);
+    worker.on('exit', fail);
+    let loadingLocal;
+    const localParser = () => (loadingLocal ??= local());
+    let byWorker = 0;
+    return {
+        get byWorker() {
+            return byWorker;
+        },
+        async parserFor(index) {
+            Atomics.store(shared, CONSUMED, index);
+            Atomics.notify(shared, CONSUMED);
+            const file = delivered.get(index) ??
+                (failed
+                    ? undefined
+                    : await new Promise((resolve) => waiting.set(index, resolve)));
+            delivered.delete(index);
+            if (!file)
+                return localParser();
+            if (file.calls.length > 0)
+                byWorker++;
+            return replayParser(file.calls, file.clean ? unreachable(migrations[index].path) : await localParser());
+        },
+        async stop() {
+            worker.off('exit', fail);
+            await worker.terminate();
+        },
+    };
+}
+/**
+ * The fallback of a file the worker parsed whole: both threads run the same code on the same
+ * text, so the main thread asks exactly what the worker asked. Should they ever disagree, this
+ * says so instead of linting with an answer to another question.
+ */
+function unreachable(file) {
+    return {
+        parseSync() {
+            throw new errors_GuardError('parse-error', `The linter's parse worker and main thread disagree on how to parse ${file}`, {
+                location: { file },
+                hint: `This is a bug: please report it. ${WORKER_SWITCH}=off lints without the worker.`,
+            });
+        },
+    };
+}
+/** The worker's bundle, beside the action's bundle or one folder up from the CLI's (dist/cli/). */
+function workerScript() {
+    const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    return [here, (0,external_node_path_namespaceObject.dirname)(here)]
+        .map((dir) => (0,external_node_path_namespaceObject.join)(dir, 'lint-worker', 'index.js'))
+        .find((path) => (0,external_node_fs_.existsSync)(path));
+}
+/**
+ * Answers the parses the worker made, in the order it made them; from the first call that
+ * differs (after a syntax error, the main thread parses other text), the main thread's parser.
+ */
+function replayParser(calls, fallback) {
+    let next = 0;
+    return {
+        parseSync(sql) {
+            const call = next < calls.length && calls[next].sql === sql ? calls[next++] : undefined;
+            if (!call) {
+                next = calls.length;
+                return fallback.parseSync(sql);
+            }
+            if (call.error)
+                throw Object.assign(new Error(call.error.message), { sqlDetails: call.error.sqlDetails });
+            return JSON.parse(call.json);
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/lint/runner-parse.ts
 
 
@@ -25793,13 +25935,26 @@ function track(stmt, ctx) {
 
 
 
+
 /**
  * Lints migrations in order, statement by statement, each file parsed once and its statements
  * dropped as soon as their rules have run. Never throws for what a file contains: a file the
  * splitter refuses (syntax error, psql meta-command) gives a finding at its line.
  */
 async function lintMigrations(migrations, options = {}) {
-    const parser = await loadParser();
+    const ahead = options.parseAhead ? startParseAhead(migrations, loadParser) : undefined;
+    try {
+        const report = await lintInOrder(migrations, options, ahead);
+        if (ahead)
+            options.debug?.(`Lint: ${ahead.byWorker} of ${migrations.length} file(s) parsed on a worker thread`);
+        return report;
+    }
+    finally {
+        await ahead?.stop();
+    }
+}
+async function lintInOrder(migrations, options, ahead) {
+    const parser = ahead ? undefined : await loadParser();
     const config = options.config ?? defaultLintConfig();
     const rules = (options.rules ?? RULES).filter((r) => config.rules[r.id] !== 'off');
     const ctx = new LintContext({
@@ -25827,7 +25982,8 @@ async function lintMigrations(migrations, options = {}) {
     };
     const pending = [];
     const ignoresByFile = new Map();
-    for (const migration of migrations) {
+    for (const [index, migration] of migrations.entries()) {
+        const fileParser = ahead ? await ahead.parserFor(index) : parser;
         const { source, start, end } = migration.up;
         const file = migration.path;
         const version = migration.version;
@@ -25861,7 +26017,7 @@ async function lintMigrations(migrations, options = {}) {
                 column: problem.column,
             });
         };
-        for (const parsed of parsedStatementsOf(parser, migration, onProblem)) {
+        for (const parsed of parsedStatementsOf(fileParser, migration, onProblem)) {
             const { statement, nodeType, node, nodeBase } = parsed;
             if (statement.transactionControl === 'commit')
                 inBlock = false;
@@ -26338,6 +26494,8 @@ async function lintPending(ctx, pending, client, config) {
         loadTableStats: client ? boundedStatsLoader(ctx, client) : undefined,
         // Row-level security and policies of the live tables (one catalog query, no table lock).
         tableSecurity: client ? await liveSecurity(ctx, client) : undefined,
+        parseAhead: true,
+        debug: (message) => ctx.logger.debug(message),
     });
     const { error, warning, info } = report.counts;
     if (report.findings.length > 0)
@@ -28991,7 +29149,7 @@ function countsLine(report) {
  * release cannot be told apart). Throws a GuardError for what is bad usage (no folder, a config
  * file that is invalid); what the files contain is always a finding.
  */
-async function lintCommand(settings, cwd = process.cwd()) {
+async function lintCommand(settings, cwd = process.cwd(), debug) {
     const config = await lintConfigFor(settings, cwd);
     let set;
     try {
@@ -29004,7 +29162,7 @@ async function lintCommand(settings, cwd = process.cwd()) {
         const report = folderFinding(error, config.rules[invalidMigrationFile.id]);
         return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: 0 };
     }
-    const report = await lintMigrations(set.migrations, { config, newTableScope: 'file' });
+    const report = await lintMigrations(set.migrations, { config, newTableScope: 'file', parseAhead: true, debug });
     return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: set.migrations.length };
 }
 function folderFinding(error, override) {
@@ -30094,7 +30252,7 @@ async function runLint(raw) {
             setOutput('status', 'success');
             return;
         }
-        outcome = await lintCommand(settings);
+        outcome = await lintCommand(settings, process.cwd(), (message) => core_debug(message));
     }
     catch (error) {
         setOutput('status', 'failed');

@@ -1,4 +1,5 @@
-// Bundles the action (dist/index.js) and the CLI (dist/cli.js → dist/cli/index.js) with ncc,
+// Bundles the action (dist/index.js), the CLI (dist/cli.js → dist/cli/index.js) and the linter's
+// parse worker (dist/lint-worker/index.js) with ncc,
 // and copies the parser's WASM into dist/ (libpg-query looks for it next to the code).
 // `node scripts/build.mjs OUT` builds into OUT instead: the dist check compares that with dist/.
 import { execFileSync } from 'node:child_process';
@@ -15,6 +16,8 @@ rmSync(outDir, { recursive: true, force: true });
 const bundles = [
   ['src/index.ts', outDir],
   ['src/cli-entry.ts', join(outDir, 'cli')],
+  // The linter's parse worker (src/lint/parse-ahead.ts starts it from either bundle).
+  ['src/lint/parse-worker.ts', join(outDir, 'lint-worker')],
 ];
 for (const [entry, out] of bundles) {
   execFileSync(ncc, ['build', entry, '-o', out, '--license', 'licenses.txt', '--quiet'], {

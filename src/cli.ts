@@ -182,7 +182,7 @@ async function lintMain(raw: RawInputs, json: boolean): Promise<number> {
   }
   let outcome;
   try {
-    outcome = await lintCommand(settings);
+    outcome = await lintCommand(settings, process.cwd(), stderrLogger.debug);
   } catch (error) {
     const message = error instanceof GuardError ? error.describe() : (error as Error).message;
     process.stderr.write(`${message}\n`);

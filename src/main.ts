@@ -198,7 +198,7 @@ async function runLint(raw: RawInputs): Promise<void> {
       core.setOutput('status', 'success');
       return;
     }
-    outcome = await lintCommand(settings);
+    outcome = await lintCommand(settings, process.cwd(), (message) => core.debug(message));
   } catch (error) {
     core.setOutput('status', 'failed');
     core.setFailed(error instanceof GuardError ? error.describe() : (error as Error).message);

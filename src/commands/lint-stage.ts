@@ -27,6 +27,8 @@ export async function lintPending(
     loadTableStats: client ? boundedStatsLoader(ctx, client) : undefined,
     // Row-level security and policies of the live tables (one catalog query, no table lock).
     tableSecurity: client ? await liveSecurity(ctx, client) : undefined,
+    parseAhead: true,
+    debug: (message) => ctx.logger.debug(message),
   });
   const { error, warning, info } = report.counts;
   if (report.findings.length > 0)

@@ -23,6 +23,7 @@ export interface LintOutcome {
 export async function lintCommand(
   settings: Pick<LintSettings, 'migrationsDir' | 'lint' | 'lintConfig'>,
   cwd = process.cwd(),
+  debug?: (message: string) => void,
 ): Promise<LintOutcome> {
   const config = await lintConfigFor(settings, cwd);
   let set;
@@ -34,7 +35,7 @@ export async function lintCommand(
     const report = folderFinding(error, config.rules[invalidMigrationFile.id]);
     return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: 0 };
   }
-  const report = await lintMigrations(set.migrations, { config, newTableScope: 'file' });
+  const report = await lintMigrations(set.migrations, { config, newTableScope: 'file', parseAhead: true, debug });
   return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: set.migrations.length };
 }
 

@@ -1,0 +1,36 @@
+/** What the linter's main thread and its parse worker (parse-ahead.ts, parse-worker.ts) exchange. */
+
+/** The one slot of the shared Int32Array: the file the main thread is linting (the worker waits when it is too far ahead of it). */
+export const CONSUMED = 0;
+
+/** How much source the worker parses beyond the main thread's file (their JSON is ~6 times that). */
+export const AHEAD_BYTES = 4 * 1024 * 1024;
+
+/** Larger files are left to the main thread, which parses them piece by piece in bounded memory. */
+export const WORKER_MAX_FILE_BYTES = 1024 * 1024;
+
+export interface WorkerInput {
+  /** The up section of every file, in lint order. */
+  files: Array<{ file: string; text: string; start: number; end: number }>;
+  /** One Int32 slot: CONSUMED. */
+  shared: SharedArrayBuffer;
+}
+
+/** One call the worker made to the parser: the SQL and the JSON it gave, or its error. */
+export type RecordedParse =
+  | { sql: string; json: string; error?: undefined }
+  | {
+      sql: string;
+      json?: undefined;
+      error: { message: string; sqlDetails?: { cursorPosition: number; message: string } };
+    };
+
+export interface ParsedFile {
+  index: number;
+  calls: RecordedParse[];
+  /**
+   * Every piece parsed: the main thread's parses of the file are exactly `calls`, in order. When
+   * false (a syntax error, a psql feature, a file left to the main thread), it makes others too.
+   */
+  clean: boolean;
+}

@@ -1,0 +1,99 @@
+/**
+ * The lint parse worker (bundled on its own as dist/lint-worker/index.js; started by
+ * parse-ahead.ts). It parses the migration files in order, ahead of the linter on the main
+ * thread, with its own copy of the parser and exactly as the main thread would (parseInPieces,
+ * piece by piece), and hands back every parse it made as the parser's JSON text: the main thread
+ * then only reads the JSON, and the parsing (the larger part of a lint) runs on a second core.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { parseInPieces } from '../migrations/parse-pieces.js';
+import { loadParser, type PgParseError, type PgParser } from '../migrations/parser.js';
+import { SourceText } from '../migrations/source-text.js';
+import {
+  AHEAD_BYTES,
+  CONSUMED,
+  WORKER_MAX_FILE_BYTES,
+  type ParsedFile,
+  type RecordedParse,
+  type WorkerInput,
+} from './parse-protocol.js';
+
+const input = workerData as WorkerInput;
+const shared = new Int32Array(input.shared);
+const port = parentPort!;
+const parser = await loadParser();
+
+// Source bytes before each file: how far ahead of the main thread the worker is.
+const before = [0];
+for (const file of input.files) before.push(before[before.length - 1] + (file.end - file.start));
+
+for (let index = 0; index < input.files.length; index++) {
+  waitWhileFarAhead(index);
+  port.postMessage(parseFile(index));
+}
+
+/**
+ * Parses up to AHEAD_BYTES of source beyond the file the main thread is linting, at least one
+ * file: the JSON of what the main thread has not read yet stays bounded.
+ */
+function waitWhileFarAhead(next: number): void {
+  for (;;) {
+    const consumed = Atomics.load(shared, CONSUMED);
+    if (next <= consumed + 1 || before[next] - before[consumed] <= AHEAD_BYTES) return;
+    // Woken when the main thread moves on; the timeout only guards against a missed wake-up.
+    Atomics.wait(shared, CONSUMED, consumed, 100);
+  }
+}
+
+function parseFile(index: number): ParsedFile {
+  const { file, text, start, end } = input.files[index];
+  // A file this large is parsed piece by piece on the main thread, as without a worker: its
+  // whole parse tree at once (~6 times its size as JSON) is what the pieces exist to avoid.
+  if (end - start > WORKER_MAX_FILE_BYTES) return { index, calls: [], clean: false };
+  const calls: RecordedParse[] = [];
+  const recorder: PgParser = {
+    parseSync(sql) {
+      try {
+        calls.push({ sql, json: parseToJson(sql) });
+      } catch (error) {
+        const { message, sqlDetails } = error as PgParseError;
+        calls.push({ sql, error: { message, sqlDetails } });
+        throw error;
+      }
+      // The worker never reads the tree (the main thread does), so nothing more is parsed here.
+      return { stmts: [] };
+    },
+  };
+  try {
+    for (const raw of parseInPieces(recorder, new SourceText(text), start, end, file).stmts) void raw;
+    return { index, calls, clean: true };
+  } catch {
+    // A syntax error or a psql feature: the main thread parses what follows it itself (the
+    // recorded calls still answer the ones it repeats).
+    return { index, calls, clean: false };
+  }
+}
+
+/**
+ * The parser's result as the JSON text it produces. libpg-query hands that text to JSON.parse
+ * and returns the object; the main thread would have to stringify it again to receive it as
+ * cheaply. Catching the text on its way (this worker's JSON only, for the duration of one
+ * synchronous call) saves the worker a parse and a stringify per piece; should a future version
+ * of the library build its tree differently, the object it returns is stringified instead.
+ */
+function parseToJson(sql: string): string {
+  const realParse = JSON.parse;
+  let text: string | undefined;
+  const caught = { stmts: [] };
+  JSON.parse = ((json: string) => {
+    text = json;
+    return caught;
+  }) as typeof JSON.parse;
+  let tree: unknown;
+  try {
+    tree = parser.parseSync(sql);
+  } finally {
+    JSON.parse = realParse;
+  }
+  return tree === caught && text !== undefined ? text : JSON.stringify(tree);
+}
