@@ -748,61 +748,73 @@ class CreatedAfterAll extends Error {
         this.found = found;
     }
 }
+const DEFAULT_SPACING = { minMs: 3_000, maxMs: 30_000 };
 /**
  * One comment per environment, found by its marker and edited in place. Updates are coalesced: while
- * one call is out, newer bodies replace each other and only the newest is sent when it returns, so
- * a slow API never builds a queue. Nothing here throws: a refusal (no permission, a fork's
- * read-only token, no such pull request) is one warning and ends the comment for this run; any
- * other failure is a warning and the next update tries again.
+ * one call is out or the next is held back (Spacing), newer bodies replace each other and only the
+ * newest is sent, so neither a slow API nor a fast run builds a queue. Nothing here throws: a
+ * refusal (no permission, a fork's read-only token, no such pull request) is one warning and ends
+ * the comment for this run; any other failure is a warning and the next update tries again.
  */
 class StickyComment {
     api;
     target;
     log;
     quietMs;
+    spacing;
     latest;
+    /** The newest update must go out without waiting (the first state shown, the final one). */
+    urgent = false;
     inFlight;
     found;
     stopped = false;
     lastWarning;
     wake;
-    constructor(api, target, log, quietMs = 0) {
+    firstSentAt;
+    lastSentAt;
+    constructor(api, target, log, quietMs = 0, spacing = { minMs: 0, maxMs: 0 }) {
         this.api = api;
         this.target = target;
         this.log = log;
         this.quietMs = quietMs;
+        this.spacing = spacing;
     }
     /**
      * Sends `render`'s body once the calls before it are done (or drops it for a newer one). Unless
-     * `now`, it first waits `quietMs` for more: stage events come in bursts (an `all` run reports
-     * its files at its commit, and ends a moment later), and each update is a render and a call the
-     * end of the run may have to wait for. `now` (the first state shown, the final one) cuts that
-     * wait short.
+     * `now`, it first waits `quietMs` for more (stage events come in bursts: an `all` run reports
+     * its files at its commit, and ends a moment later), and at least the spacing since the last
+     * update. `now` (the first state shown, the final one) cuts both waits short.
      */
     publish(update, options = {}) {
         if (this.stopped)
             return Promise.resolve();
         this.latest = update;
-        if (options.now)
+        if (options.now) {
+            this.urgent = true;
             this.wake?.();
-        // At once means now: the body is taken before anything newer can replace it.
-        if (!this.inFlight)
-            this.inFlight = options.now || this.quietMs <= 0 ? this.drain() : this.quiet().then(() => this.drain());
+        }
+        this.inFlight ??= this.drain();
         return this.inFlight;
     }
-    /** Resolves after `quietMs`, or as soon as an urgent update comes. */
-    quiet() {
+    /** Resolves after `ms`, or as soon as an urgent update comes. */
+    pause(ms) {
         return new Promise((resolve) => {
-            const timer = setTimeout(done, this.quietMs);
-            function done() {
+            const done = () => {
                 clearTimeout(timer);
-                resolve();
-            }
-            this.wake = () => {
                 this.wake = undefined;
-                done();
+                resolve();
             };
+            const timer = setTimeout(done, ms);
+            this.wake = done;
         });
+    }
+    /** How long the next update that is not urgent waits. */
+    holdBack(now) {
+        if (this.lastSentAt === undefined || this.firstSentAt === undefined)
+            return this.quietMs;
+        const { minMs, maxMs } = this.spacing;
+        const gap = Math.min(maxMs, Math.max(minMs, (now - this.firstSentAt) / 10));
+        return Math.max(this.quietMs, this.lastSentAt + gap - now);
     }
     /** Resolves once nothing is waiting to be sent. */
     idle() {
@@ -816,15 +828,27 @@ class StickyComment {
     }
     async drain() {
         for (;;) {
+            if (this.latest !== undefined && !this.urgent && !this.stopped) {
+                const wait = this.holdBack(Date.now());
+                if (wait > 0)
+                    await this.pause(wait);
+            }
             const update = this.latest;
             if (update === undefined || this.stopped) {
                 this.inFlight = undefined;
                 return;
             }
             this.latest = undefined;
-            await this.send(update);
+            this.urgent = false;
+            const at = Date.now();
+            // Spaced from the last write: a state that had nothing to write (no comment to start yet) does not count.
+            if (await this.send(update)) {
+                this.firstSentAt ??= at;
+                this.lastSentAt = at;
+            }
         }
     }
+    /** Whether a comment was written (or tried: a failed call counts too). */
     async send({ render, create }) {
         try {
             let found;
@@ -835,10 +859,12 @@ class StickyComment {
                 this.found = undefined;
                 throw error;
             }
-            if (!found)
-                return this.stop();
+            if (!found) {
+                this.stop();
+                return false;
+            }
             if (found.commentId === undefined && !create)
-                return;
+                return false;
             const body = render(found.previousBody);
             if (found.commentId !== undefined) {
                 await this.api.call('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
@@ -847,13 +873,15 @@ class StickyComment {
                     comment_id: found.commentId,
                     body,
                 });
-                return;
+                return true;
             }
             await this.create(found, body);
+            return true;
         }
         catch (error) {
             if (!this.stopped)
                 this.warn(error);
+            return true;
         }
     }
     /**
@@ -971,7 +999,7 @@ class CommentBoard {
             baseDelayMs: options.baseDelayMs ?? 1_000,
             signal: options.signal,
         });
-        this.sticky = new StickyComment(api, { ...options.target, marker: commentMarker(options.start.environment) }, options.log, options.quietMs ?? QUIET_MS);
+        this.sticky = new StickyComment(api, { ...options.target, marker: commentMarker(options.start.environment) }, options.log, options.quietMs ?? QUIET_MS, options.spacing ?? DEFAULT_SPACING);
         options.signal.addEventListener('abort', () => this.sticky.stop(), { once: true });
     }
     /**

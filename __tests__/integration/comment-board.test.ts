@@ -41,6 +41,7 @@ function board(
     attempts?: number;
     baseDelayMs?: number;
     apiUrl?: string;
+    spacing?: { minMs: number; maxMs: number };
   } = {},
 ): BoardHandle {
   const raw: RawInputs = {
@@ -74,6 +75,8 @@ function board(
       timeoutMs: options.timeoutMs ?? 5_000,
       attempts: options.attempts ?? 3,
       baseDelayMs: options.baseDelayMs ?? 20,
+      // Every stage its own update (the spacing of updates has a test of its own).
+      spacing: options.spacing ?? { minMs: 0, maxMs: 0 },
     },
   );
   expect(handle).toBeDefined();
@@ -238,6 +241,65 @@ describe('the sticky pull request comment', () => {
     expect(github.bodiesSent().map(stagesOf)).toEqual([
       '✅ planned (3 pending) → ⏳ applying 0/3 → ⬜ applied',
       '✅ planned (3 pending) → ✅ applied 3/3 → ✅ applied',
+    ]);
+  });
+
+  it('spaces progress updates (GitHub limits content-creating requests) but never holds back the first state or the final one', async () => {
+    const handle = board({ spacing: { minMs: 250, maxMs: 250 } });
+    await handle.listener({ type: 'run-started', command: 'apply', environment: 'production', pending });
+    const total = 30;
+    // A file every 20 ms for 600 ms, each handed over as it comes.
+    for (let i = 1; i <= total; i++) {
+      void handle.listener({
+        type: 'file-applied',
+        version: String(i),
+        durationMs: 1,
+        index: i,
+        total,
+        committed: true,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    void handle.listener({ type: 'run-finished', result: result() });
+    await handle.finish(10_000);
+    const writes = github.requests.filter((r) => r.method === 'POST' || r.method === 'PATCH');
+    // The first state, a few progress updates (not one per file), the final state.
+    expect(writes.length).toBeGreaterThanOrEqual(3);
+    expect(writes.length).toBeLessThanOrEqual(5);
+    const progress = writes.slice(1, -1);
+    const starts = [writes[0], ...progress].map((w) => w.at);
+    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(240);
+    const counts = github
+      .bodiesSent()
+      .slice(1, -1)
+      .map((b) => Number(/applying (\d+)\//.exec(b)?.[1]));
+    expect(counts.every((n) => n > 0 && n <= total)).toBe(true);
+  });
+
+  it('the final state is not held back by the spacing: the update waiting for its turn is replaced by it', async () => {
+    const handle = board({ spacing: { minMs: 20_000, maxMs: 20_000 } });
+    // Not awaited (the engine never waits for its listeners): the board under way goes out at once.
+    void handle.listener({ type: 'run-started', command: 'apply', environment: 'production', pending });
+    const started = Date.now();
+    while (github.bodiesSent().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The first comment is not held back either (the state before run-started had nothing to post).
+    expect(Date.now() - started).toBeLessThan(10_000);
+    void handle.listener({
+      type: 'file-applied',
+      version: '1',
+      durationMs: 1,
+      index: 1,
+      total: 3,
+      committed: true,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const finished = Date.now();
+    void handle.listener({ type: 'run-finished', result: result() });
+    await handle.finish(30_000);
+    expect(Date.now() - finished).toBeLessThan(10_000); // not the 20 s the spacing would hold it
+    expect(github.bodiesSent().map(stagesOf)).toEqual([
+      '✅ planned (3 pending) → ⏳ applying 0/3 → ⬜ applied',
+      '✅ planned (3 pending) → ✅ applied 1/3 → ✅ applied',
     ]);
   });
 

@@ -3,7 +3,7 @@ import type { RunContext } from '../config/run-context.js';
 import type { StageEvent, StageListener } from '../engine/events.js';
 import type { SecretScrubber } from '../secrets.js';
 import type { CommentBoard } from './comment-board.js';
-import type { StickyLog } from './sticky-comment.js';
+import type { Spacing, StickyLog } from './sticky-comment.js';
 
 /** What the entry point holds: the listener to subscribe, and how to wait (bounded) for the last update. */
 export interface BoardHandle {
@@ -28,7 +28,7 @@ export function commentBoardFor(
   env: NodeJS.ProcessEnv,
   scrubber: SecretScrubber,
   log: StickyLog,
-  options: { timeoutMs?: number; attempts?: number; baseDelayMs?: number } = {},
+  options: { timeoutMs?: number; attempts?: number; baseDelayMs?: number; spacing?: Spacing } = {},
 ): BoardHandle | undefined {
   if (!settings.comment) return undefined;
   const [owner, repo] = (run.repository ?? '').split('/');

@@ -3,7 +3,13 @@ import { foldEvent, startBoard, type BoardStart, type BoardState } from '../repo
 import { commentMarker, historyOf, renderComment } from '../report/comment.js';
 import type { SecretScrubber } from '../secrets.js';
 import { GitHubApi } from './api.js';
-import { StickyComment, type CommentTarget, type StickyLog } from './sticky-comment.js';
+import {
+  DEFAULT_SPACING,
+  StickyComment,
+  type CommentTarget,
+  type Spacing,
+  type StickyLog,
+} from './sticky-comment.js';
 
 /**
  * Whether this state may start a comment on a pull request that has none: not a run with nothing
@@ -29,6 +35,8 @@ export interface CommentBoardOptions {
   timeoutMs?: number;
   /** How long an update waits for more before it is sent (StickyComment); 0 sends each at once. */
   quietMs?: number;
+  /** How far apart progress updates are (StickyComment); the first and the final one go at once. */
+  spacing?: Spacing;
   attempts?: number;
   baseDelayMs?: number;
   now?: () => Date;
@@ -63,6 +71,7 @@ export class CommentBoard {
       { ...options.target, marker: commentMarker(options.start.environment) },
       options.log,
       options.quietMs ?? QUIET_MS,
+      options.spacing ?? DEFAULT_SPACING,
     );
     options.signal.addEventListener('abort', () => this.sticky.stop(), { once: true });
   }

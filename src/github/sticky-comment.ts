@@ -41,57 +41,82 @@ interface Found {
 }
 
 /**
+ * How far apart progress updates are. GitHub allows no more than 80 content-creating requests a
+ * minute and 500 an hour (secondary rate limits; an edit counts), shared by every job of the
+ * token: updates every few seconds at first show a short run moving, and the spacing grows with
+ * the run (a tenth of its age, up to 30 s) so that an hour-long one sends ~150, not thousands.
+ * The first state and the final one are never held back.
+ */
+export interface Spacing {
+  minMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_SPACING: Spacing = { minMs: 3_000, maxMs: 30_000 };
+
+/**
  * One comment per environment, found by its marker and edited in place. Updates are coalesced: while
- * one call is out, newer bodies replace each other and only the newest is sent when it returns, so
- * a slow API never builds a queue. Nothing here throws: a refusal (no permission, a fork's
- * read-only token, no such pull request) is one warning and ends the comment for this run; any
- * other failure is a warning and the next update tries again.
+ * one call is out or the next is held back (Spacing), newer bodies replace each other and only the
+ * newest is sent, so neither a slow API nor a fast run builds a queue. Nothing here throws: a
+ * refusal (no permission, a fork's read-only token, no such pull request) is one warning and ends
+ * the comment for this run; any other failure is a warning and the next update tries again.
  */
 export class StickyComment {
   private latest?: Update;
+  /** The newest update must go out without waiting (the first state shown, the final one). */
+  private urgent = false;
   private inFlight?: Promise<void>;
   private found?: Promise<Found | undefined>;
   private stopped = false;
   private lastWarning?: string;
   private wake?: () => void;
+  private firstSentAt?: number;
+  private lastSentAt?: number;
 
   constructor(
     private readonly api: GitHubApi,
     private readonly target: CommentTarget,
     private readonly log: StickyLog,
     private readonly quietMs = 0,
+    private readonly spacing: Spacing = { minMs: 0, maxMs: 0 },
   ) {}
 
   /**
    * Sends `render`'s body once the calls before it are done (or drops it for a newer one). Unless
-   * `now`, it first waits `quietMs` for more: stage events come in bursts (an `all` run reports
-   * its files at its commit, and ends a moment later), and each update is a render and a call the
-   * end of the run may have to wait for. `now` (the first state shown, the final one) cuts that
-   * wait short.
+   * `now`, it first waits `quietMs` for more (stage events come in bursts: an `all` run reports
+   * its files at its commit, and ends a moment later), and at least the spacing since the last
+   * update. `now` (the first state shown, the final one) cuts both waits short.
    */
   publish(update: Update, options: { now?: boolean } = {}): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.latest = update;
-    if (options.now) this.wake?.();
-    // At once means now: the body is taken before anything newer can replace it.
-    if (!this.inFlight)
-      this.inFlight = options.now || this.quietMs <= 0 ? this.drain() : this.quiet().then(() => this.drain());
+    if (options.now) {
+      this.urgent = true;
+      this.wake?.();
+    }
+    this.inFlight ??= this.drain();
     return this.inFlight;
   }
 
-  /** Resolves after `quietMs`, or as soon as an urgent update comes. */
-  private quiet(): Promise<void> {
+  /** Resolves after `ms`, or as soon as an urgent update comes. */
+  private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.quietMs);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
         this.wake = undefined;
-        done();
+        resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
     });
+  }
+
+  /** How long the next update that is not urgent waits. */
+  private holdBack(now: number): number {
+    if (this.lastSentAt === undefined || this.firstSentAt === undefined) return this.quietMs;
+    const { minMs, maxMs } = this.spacing;
+    const gap = Math.min(maxMs, Math.max(minMs, (now - this.firstSentAt) / 10));
+    return Math.max(this.quietMs, this.lastSentAt + gap - now);
   }
 
   /** Resolves once nothing is waiting to be sent. */
@@ -108,17 +133,28 @@ export class StickyComment {
 
   private async drain(): Promise<void> {
     for (;;) {
+      if (this.latest !== undefined && !this.urgent && !this.stopped) {
+        const wait = this.holdBack(Date.now());
+        if (wait > 0) await this.pause(wait);
+      }
       const update = this.latest;
       if (update === undefined || this.stopped) {
         this.inFlight = undefined;
         return;
       }
       this.latest = undefined;
-      await this.send(update);
+      this.urgent = false;
+      const at = Date.now();
+      // Spaced from the last write: a state that had nothing to write (no comment to start yet) does not count.
+      if (await this.send(update)) {
+        this.firstSentAt ??= at;
+        this.lastSentAt = at;
+      }
     }
   }
 
-  private async send({ render, create }: Update): Promise<void> {
+  /** Whether a comment was written (or tried: a failed call counts too). */
+  private async send({ render, create }: Update): Promise<boolean> {
     try {
       let found;
       try {
@@ -127,8 +163,11 @@ export class StickyComment {
         this.found = undefined;
         throw error;
       }
-      if (!found) return this.stop();
-      if (found.commentId === undefined && !create) return;
+      if (!found) {
+        this.stop();
+        return false;
+      }
+      if (found.commentId === undefined && !create) return false;
       const body = render(found.previousBody);
       if (found.commentId !== undefined) {
         await this.api.call('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
@@ -137,11 +176,13 @@ export class StickyComment {
           comment_id: found.commentId,
           body,
         });
-        return;
+        return true;
       }
       await this.create(found, body);
+      return true;
     } catch (error) {
       if (!this.stopped) this.warn(error);
+      return true;
     }
   }
 
