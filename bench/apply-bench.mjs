@@ -54,11 +54,12 @@ const { values: args } = parseArgs({
     input: { type: 'string', multiple: true, default: [] },
     node: { type: 'string' },
     rtt: { type: 'string', default: '0' },
+    'audit-log-exists': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-all-quiet,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17] [--dist dist] [--input NAME=VALUE ...] [--node PATH] [--rtt MS]\n  --rtt puts every contender behind a loopback proxy adding MS of round-trip latency (a remote database)\n  --input passes an extra action input to our runs; backup=off unless given (e.g. --input backup=required --pg 15)');
+  console.log('usage: node bench/apply-bench.mjs [--n 500] [--rounds 5] [--warmup 1] [--seed 42] [--only ours-all,ours-all-quiet,ours-per-file,psql,dbmate,supabase] [--timeout 900] [--pg 17] [--dist dist] [--input NAME=VALUE ...] [--node PATH] [--rtt MS] [--audit-log-exists]\n  --audit-log-exists starts every database with the audit log already there (as after a first run), without rows in the history\n  --rtt puts every contender behind a loopback proxy adding MS of round-trip latency (a remote database)\n  --input passes an extra action input to our runs; backup=off unless given (e.g. --input backup=required --pg 15)');
   process.exit(0);
 }
 const N = positiveInt(args.n, 'n', 1, 20_000);
@@ -149,6 +150,41 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 /** Runs one process; resolves with its wall-clock time (spawn to exit, stdio closed). */
+/**
+ * --audit-log-exists: the template gets the audit log a first run leaves (our action applies one
+ * trivial file to it), then that run's history row and run record are deleted, so that every
+ * database made from it starts as a production database does after its first run: the log is
+ * there, nothing of the benchmark's migrations is applied. Returns the rows the log holds.
+ */
+async function seedAuditLog(template, distDir) {
+  const dir = mkdtempSync(join(tmpdir(), 'mg-bench-seed-'));
+  try {
+    mkdirSync(join(dir, 'migrations'));
+    writeFileSync(join(dir, 'migrations', '00000000000000_audit_log_seed.sql'), 'select 1;\n');
+    writeFileSync(join(dir, 'github-output'), '');
+    const r = await runProcess(ACTION_NODE.path, [join(distDir, 'index.js')], {
+      cwd: dir,
+      env: baseEnv({
+        INPUT_COMMAND: 'apply',
+        'INPUT_DATABASE-URL': contenderUrl(template),
+        'INPUT_MIGRATIONS-DIR': join(dir, 'migrations'),
+        INPUT_BACKUP: 'off',
+        INPUT_COMMENT: 'false',
+        GITHUB_OUTPUT: join(dir, 'github-output'),
+        RUNNER_TEMP: dir,
+      }),
+    });
+    if (r.code !== 0) throw new Error(`seeding the audit log failed (exit ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+    return await server.admin(async (c) => {
+      await c.query('delete from supabase_migrations.schema_migrations');
+      await c.query('delete from migration_guard.runs');
+      return Number((await c.query('select count(*) as n from migration_guard.audit_log')).rows[0].n);
+    }, template);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function runProcess(cmd, argv, { env, cwd }) {
   return new Promise((resolveRun, reject) => {
     if (interrupted) return reject(new Error('interrupted'));
@@ -376,6 +412,8 @@ async function main() {
     contenderPort = latencyProxy.port;
     console.error(`contenders connect through a proxy adding ${RTT_MS} ms of round-trip latency (port ${contenderPort})`);
   } else contenderPort = server.port;
+  // The audit log's rows already in every database (--audit-log-exists), or 0.
+  const auditBase = args['audit-log-exists'] ? await seedAuditLog(template, dist.dir) : 0;
   githubApi = await startGithubApi();
 
   const tools = {
@@ -409,7 +447,7 @@ async function main() {
         // On: run started + one row per file + run ended (then two more for the no-op run). Off: no log at all.
         const exists = (await c.query("select to_regclass('migration_guard.audit_log') is not null as e")).rows[0].e;
         const rows = exists ? Number((await c.query('select count(*) as n from migration_guard.audit_log')).rows[0].n) : -1;
-        const want = contender.audit ? N + (phase === 'apply' ? 2 : 4) : -1;
+        const want = contender.audit ? auditBase + N + (phase === 'apply' ? 2 : 4) : auditBase > 0 ? auditBase : -1;
         if (rows !== want) return `${phase}: audit log ${rows < 0 ? 'missing' : `holds ${rows} rows`}, expected ${want < 0 ? 'none' : `${want} rows`}`;
       }
       return undefined;
@@ -550,7 +588,7 @@ async function main() {
   if (auditOverhead !== undefined) {
     lines.push('');
     lines.push(
-      `Audit log + PR comment overhead (ours all, on ÷ off): ${fmt(auditOverhead, 3)} (ratio of medians); per round ${auditRatios.map((x) => fmt(x, 3)).join(', ')}. ` +
+      `Audit log + PR comment overhead (ours all, on ÷ off${args['audit-log-exists'] ? '; the audit log existed before each run' : '; each run created the audit log on its fresh database'}): ${fmt(auditOverhead, 3)} (ratio of medians); per round ${auditRatios.map((x) => fmt(x, 3)).join(', ')}. ` +
         `The loopback GitHub API received ${apiCalls} request(s) in all${apiCalls === 0 ? ' (this build makes no comment updates: the figure is the audit log alone)' : ''}.`,
     );
     if (auditShares.length)
@@ -598,7 +636,7 @@ async function main() {
   const file = join(resultsDir, `apply-${started.toISOString().replace(/[:.]/g, '-')}-n${N}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ params: { n: N, rttMs: RTT_MS, rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, auditOverhead: { ratioOfMedians: auditOverhead, perRound: auditRatios, auditMs: auditMsAll, auditShares, commentMs: commentMsAll, githubApiRequests: githubApi.requests }, targets, markdown: table }, null, 2)}\n`,
+    `${JSON.stringify({ params: { n: N, rttMs: RTT_MS, auditLogExists: args['audit-log-exists'], rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, auditOverhead: { ratioOfMedians: auditOverhead, perRound: auditRatios, auditMs: auditMsAll, auditShares, commentMs: commentMsAll, githubApiRequests: githubApi.requests }, targets, markdown: table }, null, 2)}\n`,
   );
   console.error(`\nraw results: ${file}`);
 }

@@ -25613,7 +25613,13 @@ function startParseAhead(migrations, local) {
         })),
         shared: shared.buffer,
     };
-    const worker = new external_node_worker_threads_.Worker(script, { workerData: input });
+    let worker;
+    try {
+        worker = new external_node_worker_threads_.Worker(script, { workerData: input });
+    }
+    catch {
+        return undefined; // no thread to be had: the main thread parses, as for a small lint
+    }
     const delivered = new Map();
     const waiting = new Map();
     let failed = false;

@@ -55,7 +55,12 @@ export function startParseAhead(
     })),
     shared: shared.buffer as SharedArrayBuffer,
   };
-  const worker = new Worker(script, { workerData: input });
+  let worker: Worker;
+  try {
+    worker = new Worker(script, { workerData: input });
+  } catch {
+    return undefined; // no thread to be had: the main thread parses, as for a small lint
+  }
   const delivered = new Map<number, ParsedFile>();
   const waiting = new Map<number, (file: ParsedFile | undefined) => void>();
   let failed = false;
