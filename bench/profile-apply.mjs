@@ -29,6 +29,7 @@ import { generateMigrations, writeMigrationSets } from './lib/generate.mjs';
 import { snapshotDist } from './lib/dist.mjs';
 import { prepareSupabaseTemplate, startServer } from './lib/server.mjs';
 import { actionNode } from './lib/action-node.mjs';
+import { githubPushEnv, startGithubApi } from './lib/github-api.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -45,8 +46,11 @@ const { values: args } = parseArgs({
     tool: { type: 'string', default: 'ours' },
     input: { type: 'string', multiple: true, default: [] },
     node: { type: 'string' },
+    // As a push to main with the pull request comment, against a loopback GitHub API (apply-bench.mjs).
+    comment: { type: 'boolean', default: false },
   },
 });
+let githubApi;
 /** Extra inputs for our runs; backup=off unless given, as in apply-bench.mjs. */
 const EXTRA_INPUTS = Object.fromEntries(
   ['backup=off', ...args.input].map((pair) => {
@@ -111,6 +115,7 @@ function oursEnv(dbName, runDir, mode) {
     GITHUB_OUTPUT: join(runDir, 'out'),
     GITHUB_STEP_SUMMARY: join(runDir, 'summary.md'),
     RUNNER_TEMP: runDir,
+    ...(githubApi ? githubPushEnv(githubApi.url, runDir) : {}),
     ...EXTRA_INPUTS,
   };
 }
@@ -215,6 +220,7 @@ async function main() {
   const logs = [];
   const logText = [];
   server = await startServer({ major: 17, dataDir: pgDataDir, logs, maxLogChunks: Infinity });
+  if (args.comment) githubApi = await startGithubApi();
   const template = await prepareSupabaseTemplate(server);
   // Log every statement with its duration, tagged with epoch time, application and backend pid.
   await server.admin(async (c) => {
@@ -377,6 +383,7 @@ try {
   code = 1;
   console.error(error?.stack ?? error);
 } finally {
+  await githubApi?.close();
   await server?.stop().catch(() => {});
   removeTemp();
 }

@@ -29192,6 +29192,16 @@ function isUsageError(error) {
 }
 
 ;// CONCATENATED MODULE: ./src/github/board.ts
+/**
+ * The comment starts this long after the run has something to report: the first moments of a run
+ * are its busiest on the main thread (planning, the run record, the first statements), and
+ * loading the GitHub client, looking the pull request up and rendering the board there made a
+ * 500-file apply ~30 ms slower (bench/profile-apply.mjs --comment); a quarter of a second later
+ * the engine is mostly waiting for the database (or for pg_dump), and no one can tell the
+ * difference on the pull request. Events meanwhile are held and folded in order; the end of the
+ * run is never held back.
+ */
+const START_DELAY_MS = 250;
 const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
 /** The commands that tell a pull request's story: what would be applied, then what was. */
 const COMMENTED = new Set(['plan', 'apply']);
@@ -29256,20 +29266,45 @@ function commentBoardFor(settings, run, env, scrubber, log, options = {}) {
         return loaded;
     };
     const held = [];
+    const startDelayMs = options.startDelayMs ?? START_DELAY_MS;
+    let due = false;
+    let timer;
+    let delayed;
+    /** Loads the board and hands it every event held so far, in order. */
+    const start = () => {
+        clearTimeout(timer);
+        const board = load();
+        const events = held.splice(0);
+        // Folded in order, synchronously; the updates they trigger coalesce.
+        const started = board.then(async (b) => {
+            await Promise.all(events.map((e) => b?.handle(e)));
+        });
+        delayed?.resolve(started);
+        delayed = undefined;
+        return started;
+    };
     return {
         listener: (event) => {
-            if (!loaded && nothingToReport(event)) {
-                held.push(event);
+            if (loaded)
+                return loaded.then((b) => b?.handle(event));
+            held.push(event);
+            if (!due && nothingToReport(event))
                 return;
+            due = true;
+            // The end of the run is never held back; nor is anything when there is no delay.
+            if (event.type === 'run-finished' || startDelayMs <= 0)
+                return start();
+            if (!delayed) {
+                let resolve;
+                const promise = new Promise((r) => (resolve = r)).then((started) => started);
+                delayed = { promise, resolve };
+                timer = setTimeout(start, startDelayMs);
             }
-            const board = load();
-            const events = [...held.splice(0), event];
-            // Folded in order, synchronously; the updates they trigger coalesce.
-            return board.then(async (b) => {
-                await Promise.all(events.map((e) => b?.handle(e)));
-            });
+            return delayed.promise;
         },
         async finish(waitMs) {
+            if (!loaded && due)
+                start(); // still waiting for its start (the run ended without run-finished)
             if (!loaded)
                 return; // nothing was worth reporting: no call was made
             // Registered after every event's handler: by then the last update has been handed over.

@@ -42,6 +42,7 @@ function board(
     baseDelayMs?: number;
     apiUrl?: string;
     spacing?: { minMs: number; maxMs: number };
+    startDelayMs?: number;
   } = {},
 ): BoardHandle {
   const raw: RawInputs = {
@@ -77,6 +78,8 @@ function board(
       baseDelayMs: options.baseDelayMs ?? 20,
       // Every stage its own update (the spacing of updates has a test of its own).
       spacing: options.spacing ?? { minMs: 0, maxMs: 0 },
+      // And from the first event (the start delay has a test of its own).
+      startDelayMs: options.startDelayMs ?? 0,
     },
   );
   expect(handle).toBeDefined();
@@ -300,6 +303,39 @@ describe('the sticky pull request comment', () => {
     expect(github.bodiesSent().map(stagesOf)).toEqual([
       '✅ planned (3 pending) → ⏳ applying 0/3 → ⬜ applied',
       '✅ planned (3 pending) → ✅ applied 1/3 → ✅ applied',
+    ]);
+  });
+
+  it('starts a moment after the run has something to report (the engine is busiest then), with what happened meanwhile', async () => {
+    const handle = board({ startDelayMs: 300 });
+    const started = Date.now();
+    void handle.listener({ type: 'run-started', command: 'apply', environment: 'production', pending });
+    void handle.listener({ type: 'backup-taken', backup });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(github.requests).toEqual([]); // not even the client loaded and the pull request looked up
+    while (github.bodiesSent().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    // One first update, with both events in it.
+    expect(github.bodiesSent().map(stagesOf)).toEqual([
+      '✅ planned (3 pending) → ✅ backed up (4.0 KiB) → ⏳ applying 0/3 → ⬜ applied',
+    ]);
+    void handle.listener({ type: 'run-finished', result: result({ backup }) });
+    await handle.finish(10_000);
+    expect(stagesOf(github.bodiesSent().at(-1)!)).toBe(
+      '✅ planned (3 pending) → ✅ backed up (4.0 KiB) → ✅ applied 3/3 → ✅ applied',
+    );
+  });
+
+  it('a run that ends before the start delay posts its final state at once, and nothing before it', async () => {
+    const handle = board({ startDelayMs: 20_000 });
+    const started = Date.now();
+    void handle.listener({ type: 'run-started', command: 'apply', environment: 'production', pending });
+    void handle.listener({ type: 'run-finished', result: result() });
+    await handle.finish(30_000);
+    expect(Date.now() - started).toBeLessThan(10_000); // not the 20 s of the delay
+    expect(github.requests.filter((r) => r.method === 'POST' || r.method === 'PATCH')).toHaveLength(1);
+    expect(github.bodiesSent().map(stagesOf)).toEqual([
+      '✅ planned (3 pending) → ✅ applied 3/3 → ✅ applied',
     ]);
   });
 

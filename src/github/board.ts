@@ -12,6 +12,17 @@ export interface BoardHandle {
   finish(waitMs: number): Promise<void>;
 }
 
+/**
+ * The comment starts this long after the run has something to report: the first moments of a run
+ * are its busiest on the main thread (planning, the run record, the first statements), and
+ * loading the GitHub client, looking the pull request up and rendering the board there made a
+ * 500-file apply ~30 ms slower (bench/profile-apply.mjs --comment); a quarter of a second later
+ * the engine is mostly waiting for the database (or for pg_dump), and no one can tell the
+ * difference on the pull request. Events meanwhile are held and folded in order; the end of the
+ * run is never held back.
+ */
+const START_DELAY_MS = 250;
+
 const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
 /** The commands that tell a pull request's story: what would be applied, then what was. */
 const COMMENTED = new Set(['plan', 'apply']);
@@ -28,7 +39,14 @@ export function commentBoardFor(
   env: NodeJS.ProcessEnv,
   scrubber: SecretScrubber,
   log: StickyLog,
-  options: { timeoutMs?: number; attempts?: number; baseDelayMs?: number; spacing?: Spacing } = {},
+  options: {
+    timeoutMs?: number;
+    attempts?: number;
+    baseDelayMs?: number;
+    spacing?: Spacing;
+    /** How long the first update waits after the run has something to report (START_DELAY_MS). */
+    startDelayMs?: number;
+  } = {},
 ): BoardHandle | undefined {
   if (!settings.comment) return undefined;
   const [owner, repo] = (run.repository ?? '').split('/');
@@ -85,20 +103,41 @@ export function commentBoardFor(
     return loaded;
   };
   const held: StageEvent[] = [];
+  const startDelayMs = options.startDelayMs ?? START_DELAY_MS;
+  let due = false;
+  let timer: NodeJS.Timeout | undefined;
+  let delayed: { promise: Promise<void>; resolve: (started: Promise<void>) => void } | undefined;
+  /** Loads the board and hands it every event held so far, in order. */
+  const start = (): Promise<void> => {
+    clearTimeout(timer);
+    const board = load();
+    const events = held.splice(0);
+    // Folded in order, synchronously; the updates they trigger coalesce.
+    const started = board.then(async (b) => {
+      await Promise.all(events.map((e) => b?.handle(e)));
+    });
+    delayed?.resolve(started);
+    delayed = undefined;
+    return started;
+  };
   return {
     listener: (event) => {
-      if (!loaded && nothingToReport(event)) {
-        held.push(event);
-        return;
+      if (loaded) return loaded.then((b) => b?.handle(event));
+      held.push(event);
+      if (!due && nothingToReport(event)) return;
+      due = true;
+      // The end of the run is never held back; nor is anything when there is no delay.
+      if (event.type === 'run-finished' || startDelayMs <= 0) return start();
+      if (!delayed) {
+        let resolve!: (started: Promise<void>) => void;
+        const promise = new Promise<Promise<void>>((r) => (resolve = r)).then((started) => started);
+        delayed = { promise, resolve };
+        timer = setTimeout(start, startDelayMs);
       }
-      const board = load();
-      const events = [...held.splice(0), event];
-      // Folded in order, synchronously; the updates they trigger coalesce.
-      return board.then(async (b) => {
-        await Promise.all(events.map((e) => b?.handle(e)));
-      });
+      return delayed.promise;
     },
     async finish(waitMs) {
+      if (!loaded && due) start(); // still waiting for its start (the run ended without run-finished)
       if (!loaded) return; // nothing was worth reporting: no call was made
       // Registered after every event's handler: by then the last update has been handed over.
       const idle = loaded.then((board) => board?.idle());
