@@ -29168,7 +29168,12 @@ async function lintCommand(settings, cwd = process.cwd(), debug) {
         const report = folderFinding(error, config.rules[invalidMigrationFile.id]);
         return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: 0 };
     }
-    const report = await lintMigrations(set.migrations, { config, newTableScope: 'file', parseAhead: true, debug });
+    const report = await lintMigrations(set.migrations, {
+        config,
+        newTableScope: 'file',
+        parseAhead: true,
+        debug,
+    });
     return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: set.migrations.length };
 }
 function folderFinding(error, override) {

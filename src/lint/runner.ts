@@ -14,7 +14,7 @@ import {
   type TableStats,
 } from './context.js';
 import { findIgnores, type IgnoreComment } from './ignore.js';
-import { startParseAhead } from './parse-ahead.js';
+import { startParseAhead, type ParseAhead } from './parse-ahead.js';
 import { parsedStatementsOf, type ParseProblem } from './runner-parse.js';
 import { RULES } from './rules/index.js';
 import { IGNORE_WITHOUT_REASON, PARSE_RULES, UNUSED_IGNORE } from './rules/robustness.js';
@@ -92,7 +92,7 @@ export async function lintMigrations(
 async function lintInOrder(
   migrations: Migration[],
   options: LintOptions,
-  ahead: ReturnType<typeof startParseAhead>,
+  ahead: ParseAhead | undefined,
 ): Promise<LintReport> {
   const parser = ahead ? undefined : await loadParser();
   const config = options.config ?? defaultLintConfig();
