@@ -23595,7 +23595,7 @@ const CONSUMED = 0;
 /** How much source the worker parses beyond the main thread's file (their JSON is ~6 times that). */
 const AHEAD_BYTES = (/* unused pure expression or super */ null && (4 * 1024 * 1024));
 /** Larger files are left to the main thread, which parses them piece by piece in bounded memory. */
-const WORKER_MAX_FILE_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+const WORKER_MAX_FILE_BYTES = 1024 * 1024;
 
 ;// CONCATENATED MODULE: ./src/lint/parse-ahead.ts
 
@@ -23630,9 +23630,10 @@ function startParseAhead(migrations, local) {
         return undefined;
     const shared = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     const input = {
+        // A file the worker leaves to the main thread (too large) is not copied to it.
         files: migrations.map((m) => ({
             file: m.path,
-            text: m.up.source.text,
+            text: m.up.end - m.up.start > WORKER_MAX_FILE_BYTES ? '' : m.up.source.text,
             start: m.up.start,
             end: m.up.end,
         })),

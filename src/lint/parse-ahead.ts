@@ -5,7 +5,13 @@ import { Worker } from 'node:worker_threads';
 import type { Migration } from '../migrations/discover.js';
 import type { PgParser } from '../migrations/parser.js';
 import { GuardError } from '../errors.js';
-import { CONSUMED, type ParsedFile, type RecordedParse, type WorkerInput } from './parse-protocol.js';
+import {
+  CONSUMED,
+  WORKER_MAX_FILE_BYTES,
+  type ParsedFile,
+  type RecordedParse,
+  type WorkerInput,
+} from './parse-protocol.js';
 
 /**
  * Below this much SQL a lint is over before a worker thread has started (~50 ms), so the main
@@ -47,9 +53,10 @@ export function startParseAhead(
 
   const shared = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
   const input: WorkerInput = {
+    // A file the worker leaves to the main thread (too large) is not copied to it.
     files: migrations.map((m) => ({
       file: m.path,
-      text: m.up.source.text,
+      text: m.up.end - m.up.start > WORKER_MAX_FILE_BYTES ? '' : m.up.source.text,
       start: m.up.start,
       end: m.up.end,
     })),
