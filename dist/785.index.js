@@ -91,7 +91,10 @@ var version = __webpack_require__(311);
 
 
 
-/** The API answered, and the answer will not change by asking again (401, 403, 404, 422, …). */
+/**
+ * The API answered, and the answer will not change by asking again (401, 403, 404, 422, …); or
+ * (status 0) its TLS certificate was not accepted.
+ */
 class ApiRefusal extends Error {
     status;
     constructor(status, message) {
@@ -149,12 +152,24 @@ class GitHubApi {
         }
     }
 }
+/** Node's (OpenSSL's) codes for a server certificate that was not accepted. */
+const UNTRUSTED_CERTIFICATE = /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
 /** What an error from @octokit/request means for a retry (its errors carry status and headers). */
 function describe(error) {
     const e = error;
     const headers = e.response?.headers ?? {};
     // A timeout or a dropped connection: @octokit/request reports them as status 500 without a response.
     if (!e.response) {
+        // A certificate that was not accepted stays so: no retry (and no token advice) helps.
+        const tlsCode = e.cause?.code;
+        if (typeof tlsCode === 'string' && UNTRUSTED_CERTIFICATE.test(tlsCode)) {
+            return {
+                status: 0,
+                message: `the API's TLS certificate was not accepted (${tlsCode}: ${e.message ?? ''}); with a private certificate ` +
+                    'authority (GitHub Enterprise Server), give the runner its certificate with NODE_EXTRA_CA_CERTS',
+                transient: false,
+            };
+        }
         const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
         return {
             status: 0,

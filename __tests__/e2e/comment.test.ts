@@ -5,7 +5,7 @@
  */
 import { runActionProcess, type ActionProcess } from '../helpers/action-process.js';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -17,6 +17,9 @@ const ROOT = process.cwd();
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const TOKEN = 'ghs_e2eToken0123456789abcdef';
 const MARKER = '<!-- supabase-migration-guard:production -->';
+/** A self-signed certificate for 127.0.0.1 (__tests__/fixtures/tls/README.md). */
+const TLS_CERT = join(ROOT, '__tests__', 'fixtures', 'tls', 'cert.pem');
+const TLS_KEY = join(ROOT, '__tests__', 'fixtures', 'tls', 'key.pem');
 
 const tempDir = tempDirsFor();
 let github: FakeGitHub;
@@ -174,6 +177,44 @@ describe.each(testServers())('the bundled action and the pull request comment on
       expect.stringContaining('HTTP 403: Resource not accessible by integration'),
     ]);
     expect(github.requests).toHaveLength(1);
+  });
+
+  it('talks to the API over TLS and checks its certificate: trusted (NODE_EXTRA_CA_CERTS) the comment is posted; untrusted, one warning, no retry, a green run', async () => {
+    const tlsGithub = await new FakeGitHub({
+      key: readFileSync(TLS_KEY),
+      cert: readFileSync(TLS_CERT),
+    }).start();
+    try {
+      const db = await newDb();
+      const cwd = workspace();
+      const untrusted = await runAction(cwd, db.url, PULL_REQUEST, {}, { GITHUB_API_URL: tlsGithub.url });
+      expect(untrusted.code).toBe(0);
+      expect(tlsGithub.requests).toEqual([]); // no request got past the handshake
+      expect(tlsGithub.refusedHandshakes).toBe(1); // and it was not retried: a certificate does not change
+      const warned = warnings(untrusted);
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatch(/TLS certificate was not accepted \(DEPTH_ZERO_SELF_SIGNED_CERT: /);
+      expect(warned[0]).toContain('NODE_EXTRA_CA_CERTS');
+      expect(warned[0]).not.toContain('pull-requests: write');
+
+      const trusted = await runAction(
+        cwd,
+        db.url,
+        PULL_REQUEST,
+        {},
+        {
+          GITHUB_API_URL: tlsGithub.url,
+          NODE_EXTRA_CA_CERTS: TLS_CERT,
+        },
+      );
+      expect(trusted.code).toBe(0);
+      expect(warnings(trusted)).toEqual([]);
+      expect(tlsGithub.comments).toHaveLength(1);
+      expect(tlsGithub.requests.every((r) => r.authorization === `token ${TOKEN}`)).toBe(true);
+      expect(tlsGithub.comments[0].body.startsWith(MARKER)).toBe(true);
+    } finally {
+      await tlsGithub.stop();
+    }
   });
 
   it('a 502 is retried and the comment still arrives', async () => {

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 
 /** One request as the fake API received it. */
 export interface RecordedRequest {
@@ -51,18 +52,26 @@ export class FakeGitHub {
   /** GET /repos/{owner}/{repo}/collaborators/{user}/permission answers, by user (404 for others). */
   readonly permissions = new Map<string, { permission: string; role_name?: string }>();
   faults: Fault[] = [];
+  /** TLS handshakes the client broke off (it did not accept the certificate). */
+  refusedHandshakes = 0;
   perPageMax = 100;
   private nextId = 1000;
   private server?: Server;
   private readonly hanging = new Set<ServerResponse>();
 
+  /** With `tls`, an HTTPS server with that certificate (api.github.com is HTTPS only). */
+  constructor(private readonly tls?: { key: Buffer | string; cert: Buffer | string }) {}
+
   get url(): string {
     const address = this.server!.address() as { port: number };
-    return `http://127.0.0.1:${address.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.server = this.tls ? createTlsServer(this.tls, handler) : createServer(handler);
+    // A client that does not accept the certificate ends the handshake: counted, never a request.
+    this.server.on('tlsClientError', () => this.refusedHandshakes++);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }

@@ -256,11 +256,14 @@ export class StickyComment {
 
   private warn(error: unknown): void {
     const refused = error instanceof ApiRefusal;
-    const message = refused
-      ? `Could not update the pull request comment (${error.message}). The token needs "pull-requests: write" ` +
-        '(a pull request from a fork only gets a read-only token); the migration itself is not affected, ' +
-        'and this run posts no more comment updates.'
-      : `Could not update the pull request comment: ${(error as Error).message}. The migration itself is not affected.`;
+    const message = !refused
+      ? `Could not update the pull request comment: ${(error as Error).message}. The migration itself is not affected.`
+      : error.status === 0
+        ? `Could not update the pull request comment: ${error.message}. The migration itself is not affected, ` +
+          'and this run posts no more comment updates.'
+        : `Could not update the pull request comment (${error.message}). The token needs "pull-requests: write" ` +
+          '(a pull request from a fork only gets a read-only token); the migration itself is not affected, ' +
+          'and this run posts no more comment updates.';
     if (refused) this.stop();
     if (message !== this.lastWarning) this.log.warn(message);
     this.lastWarning = message;
