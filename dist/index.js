@@ -15788,6 +15788,14 @@ function passwordScrubber(target) {
     scrubber.add(target.password);
     return scrubber.scrub;
 }
+/**
+ * Whether pg_dump stopped because --lock-wait-timeout ran out. It applies the timeout as a
+ * statement timeout on its LOCK TABLE, so that is what it reports ("canceling statement due to
+ * statement timeout", then "Query was: LOCK TABLE …"); a lock timeout set on the server says so.
+ */
+function isLockWaitFailure(stderr) {
+    return /lock timeout|could not obtain lock|statement timeout[\s\S]*LOCK TABLE/i.test(stderr);
+}
 function lastLines(text, count = 15) {
     return text.trim().split('\n').slice(-count).join('\n');
 }
@@ -15836,8 +15844,11 @@ function dumpFailure(stderr, timedOut, options, dir, scrub) {
     if (/could not open output file/i.test(stderr)) {
         return fail(`pg_dump cannot create its file in ${dir}`, 'Point backup-dir at a writable directory.');
     }
-    if (/lock timeout|could not obtain lock/i.test(stderr)) {
-        return fail(`pg_dump waited too long for a table lock that another session holds`, 'Retry when the long-running transaction or DDL on the database has finished.');
+    if (isLockWaitFailure(stderr)) {
+        return fail(`pg_dump gave up: another session holds a lock on a table (it waited ${options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS} ms, ` +
+            'the lock-timeout, for a share lock rather than queue behind it)', 'Retry once the transaction holding the lock (often DDL, VACUUM FULL or a session left idle in a transaction) ' +
+            'has finished; `SELECT pid, application_name, state, xact_start FROM pg_stat_activity WHERE pid IN ' +
+            "(SELECT pid FROM pg_locks WHERE relation = 'the_table'::regclass)` names it.");
     }
     if (/permission denied/i.test(stderr)) {
         return fail(`The database user "${options.target.user}" cannot read everything pg_dump must back up`, 'Use a role that can read every schema (on Supabase the postgres user), or grant it SELECT on the objects named above.');
@@ -27080,8 +27091,7 @@ function restoreErrors(stderr) {
 function schema_copy_dumpFailure(stderr, options, scrub) {
     const said = scrub(lastLines(stderr));
     const fail = (message, hint) => new errors_GuardError('shadow-database', `${message}. Nothing was changed.${said ? `\npg_dump said:\n${said}` : ''}`, { hint });
-    // --lock-wait-timeout works as a statement timeout on pg_dump's LOCK TABLE: that is what it says.
-    if (/lock timeout|could not obtain lock|statement timeout[\s\S]*LOCK TABLE/i.test(stderr)) {
+    if (isLockWaitFailure(stderr)) {
         return fail(`pg_dump gave up copying the schema of ${options.source.display}: another session holds a lock on a table ` +
             `(pg_dump waited ${options.lockWaitTimeoutMs} ms, the lock-timeout, for a share lock rather than queue behind it)`, 'Run plan again once the transaction holding the lock (often DDL or a long maintenance command) has finished.');
     }

@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { backupFileName, parseToc, pgEnv, takeBackup } from '../../src/backup/backup.js';
 import { findPgTools, type PgTools } from '../../src/backup/pg-tools.js';
 import { createProcessRunner } from '../../src/backup/process.js';
@@ -370,6 +371,36 @@ eachServer(servers.filter((s) => s.major <= REAL_MAJOR))('backup on $name', (ser
       /cannot be read back as a pg_dump custom-format archive: .*could not read from input file/,
     );
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('gives up on a table lock another session holds within the lock wait, and says so', async () => {
+    const holder = new pg.Client({ connectionString: db.url, application_name: 'nightly-maintenance' });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE app.notes IN ACCESS EXCLUSIVE MODE');
+      const dir = tempDir('locked');
+      const error = await failure(
+        takeBackup({
+          target: targetOf(db.url),
+          dir,
+          environment: 'prod',
+          tools,
+          runner,
+          logger: silentLogger,
+          lockWaitTimeoutMs: 300,
+        }),
+      );
+      expect(error.message).toMatch(
+        /^pg_dump gave up: another session holds a lock on a table \(it waited 300 ms, the lock-timeout, for a share lock rather than queue behind it\)\. Nothing was changed\./,
+      );
+      expect(error.message).toContain('LOCK TABLE app.notes');
+      expect(error.hint).toMatch(/pg_locks/);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+    }
   });
 
   it('explains a pg_dump error such as a wrong password', async () => {

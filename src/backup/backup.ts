@@ -376,6 +376,15 @@ export function passwordScrubber(target: DatabaseTarget): (text: string) => stri
   return scrubber.scrub;
 }
 
+/**
+ * Whether pg_dump stopped because --lock-wait-timeout ran out. It applies the timeout as a
+ * statement timeout on its LOCK TABLE, so that is what it reports ("canceling statement due to
+ * statement timeout", then "Query was: LOCK TABLE …"); a lock timeout set on the server says so.
+ */
+export function isLockWaitFailure(stderr: string): boolean {
+  return /lock timeout|could not obtain lock|statement timeout[\s\S]*LOCK TABLE/i.test(stderr);
+}
+
 export function lastLines(text: string, count = 15): string {
   return text.trim().split('\n').slice(-count).join('\n');
 }
@@ -444,10 +453,13 @@ function dumpFailure(
   if (/could not open output file/i.test(stderr)) {
     return fail(`pg_dump cannot create its file in ${dir}`, 'Point backup-dir at a writable directory.');
   }
-  if (/lock timeout|could not obtain lock/i.test(stderr)) {
+  if (isLockWaitFailure(stderr)) {
     return fail(
-      `pg_dump waited too long for a table lock that another session holds`,
-      'Retry when the long-running transaction or DDL on the database has finished.',
+      `pg_dump gave up: another session holds a lock on a table (it waited ${options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS} ms, ` +
+        'the lock-timeout, for a share lock rather than queue behind it)',
+      'Retry once the transaction holding the lock (often DDL, VACUUM FULL or a session left idle in a transaction) ' +
+        'has finished; `SELECT pid, application_name, state, xact_start FROM pg_stat_activity WHERE pid IN ' +
+        "(SELECT pid FROM pg_locks WHERE relation = 'the_table'::regclass)` names it.",
     );
   }
   if (/permission denied/i.test(stderr)) {

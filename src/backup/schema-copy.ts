@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DatabaseTarget } from '../config/database-url.js';
 import { GuardError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { lastLines, passwordScrubber, pgEnv, readToc } from './backup.js';
+import { isLockWaitFailure, lastLines, passwordScrubber, pgEnv, readToc } from './backup.js';
 import { fixHint, type PgTools } from './pg-tools.js';
 import type { ProcessRunner } from './process.js';
 
@@ -138,8 +138,7 @@ function dumpFailure(stderr: string, options: SchemaCopyOptions, scrub: (t: stri
       `${message}. Nothing was changed.${said ? `\npg_dump said:\n${said}` : ''}`,
       { hint },
     );
-  // --lock-wait-timeout works as a statement timeout on pg_dump's LOCK TABLE: that is what it says.
-  if (/lock timeout|could not obtain lock|statement timeout[\s\S]*LOCK TABLE/i.test(stderr)) {
+  if (isLockWaitFailure(stderr)) {
     return fail(
       `pg_dump gave up copying the schema of ${options.source.display}: another session holds a lock on a table ` +
         `(pg_dump waited ${options.lockWaitTimeoutMs} ms, the lock-timeout, for a share lock rather than queue behind it)`,
