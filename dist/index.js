@@ -12466,7 +12466,7 @@ pieceBytes = PIECE_BYTES) {
     let parsedTo = start;
     return { stmts: statements() };
     function* statements() {
-        for (const piece of sqlPieces(source.bytes, start, end, pieceBytes)) {
+        for (const piece of parser.knownPieces?.(start, end) ?? sqlPieces(source.bytes, start, end, pieceBytes)) {
             if (piece.start < parsedTo)
                 continue;
             if (piece.firstToken < 0 && !piece.unclosed)
@@ -25671,7 +25671,16 @@ function startParseAhead(migrations, local) {
                 return localParser();
             if (file.calls.length > 0)
                 byWorker++;
-            return replayParser(file.calls, file.clean ? unreachable(migrations[index].path) : await localParser());
+            const { up, path } = migrations[index];
+            const replay = replayParser(file.calls, file.clean ? unreachable(path) : await localParser());
+            // The worker's pieces of the up section, for the one pass over it that parsed cleanly.
+            let pieces = file.clean ? file.pieces : undefined;
+            replay.knownPieces = (start, end) => {
+                const known = start === up.start && end === up.end ? pieces : undefined;
+                pieces = undefined;
+                return known;
+            };
+            return replay;
         },
         async stop() {
             worker.off('exit', fail);

@@ -104,7 +104,16 @@ export function startParseAhead(
       delivered.delete(index);
       if (!file) return localParser();
       if (file.calls.length > 0) byWorker++;
-      return replayParser(file.calls, file.clean ? unreachable(migrations[index].path) : await localParser());
+      const { up, path } = migrations[index];
+      const replay = replayParser(file.calls, file.clean ? unreachable(path) : await localParser());
+      // The worker's pieces of the up section, for the one pass over it that parsed cleanly.
+      let pieces = file.clean ? file.pieces : undefined;
+      replay.knownPieces = (start, end) => {
+        const known = start === up.start && end === up.end ? pieces : undefined;
+        pieces = undefined;
+        return known;
+      };
+      return replay;
     },
     async stop() {
       worker.off('exit', fail);

@@ -1,3 +1,5 @@
+import type { Piece } from '../migrations/sql-pieces.js';
+
 /** What the linter's main thread and its parse worker (parse-ahead.ts, parse-worker.ts) exchange. */
 
 /** The one slot of the shared Int32Array: the file the main thread is linting (the worker waits when it is too far ahead of it). */
@@ -28,6 +30,8 @@ export type RecordedParse =
 export interface ParsedFile {
   index: number;
   calls: RecordedParse[];
+  /** The pieces the worker cut the up section into (the main thread need not cut them again). */
+  pieces?: Piece[];
   /**
    * Every piece parsed: the main thread's parses of the file are exactly `calls`, in order. When
    * false (a syntax error, a psql feature, a file left to the main thread), it makes others too.

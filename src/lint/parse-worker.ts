@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { parseInPieces } from '../migrations/parse-pieces.js';
 import { loadParser, type PgParseError, type PgParser } from '../migrations/parser.js';
 import { SourceText } from '../migrations/source-text.js';
+import { PIECE_BYTES, sqlPieces, type Piece } from '../migrations/sql-pieces.js';
 import {
   AHEAD_BYTES,
   CONSUMED,
@@ -51,7 +52,14 @@ function parseFile(index: number): ParsedFile {
   // whole parse tree at once (~6 times its size as JSON) is what the pieces exist to avoid.
   if (end - start > WORKER_MAX_FILE_BYTES) return { index, calls: [], clean: false };
   const calls: RecordedParse[] = [];
+  let pieces: Piece[] | undefined;
+  const source = new SourceText(text);
   const recorder: PgParser = {
+    // Cut once, here, and handed over with the parses.
+    knownPieces: (from, to) =>
+      from === start && to === end && !pieces
+        ? (pieces = [...sqlPieces(source.bytes, from, to, PIECE_BYTES)])
+        : undefined,
     parseSync(sql) {
       try {
         calls.push({ sql, json: parseToJson(sql) });
@@ -65,8 +73,8 @@ function parseFile(index: number): ParsedFile {
     },
   };
   try {
-    for (const raw of parseInPieces(recorder, new SourceText(text), start, end, file).stmts) void raw;
-    return { index, calls, clean: true };
+    for (const raw of parseInPieces(recorder, source, start, end, file).stmts) void raw;
+    return { index, calls, pieces, clean: true };
   } catch {
     // A syntax error or a psql feature: the main thread parses what follows it itself (the
     // recorded calls still answer the ones it repeats).

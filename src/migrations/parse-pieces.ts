@@ -38,7 +38,7 @@ export function parseInPieces(
   return { stmts: statements() };
 
   function* statements(): Generator<RawStatement> {
-    for (const piece of sqlPieces(source.bytes, start, end, pieceBytes)) {
+    for (const piece of parser.knownPieces?.(start, end) ?? sqlPieces(source.bytes, start, end, pieceBytes)) {
       if (piece.start < parsedTo) continue;
       if (piece.firstToken < 0 && !piece.unclosed) continue; // whitespace and (closed) comments only
       yield* parsePiece(piece);

@@ -2,12 +2,18 @@ import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Piece } from './sql-pieces.js';
 
 /** The subset of libpg-query we use. */
 export interface PgParser {
   parseSync(sql: string): {
     stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }>;
   };
+  /**
+   * The pieces (sql-pieces.ts) of bytes start..end, when they were cut already: the linter's
+   * parse worker hands the main thread the pieces it cut along with their parses (parse-ahead.ts).
+   */
+  knownPieces?(start: number, end: number): Iterable<Piece> | undefined;
 }
 
 export interface PgParseError extends Error {
