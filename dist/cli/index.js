@@ -23623,95 +23623,133 @@ const MIN_BYTES = 1024 * 1024;
 /** Set to `off` to parse on the main thread only (to compare, or should a worker misbehave). */
 const WORKER_SWITCH = 'MIGRATION_GUARD_LINT_WORKER';
 /**
- * Starts a worker thread that parses the files, in order, ahead of the linter, when they are
- * large enough for it to pay and the worker's bundle is there (dist/lint-worker/; not when
- * running from the TypeScript sources). The main thread's own parser is loaded only for what
- * the worker did not parse: a file it left (too large), one where parsing stopped (syntax error,
- * psql feature: the main thread then parses other text than the worker did), or all files from
- * the one it failed on, should the worker die.
+ * A worker thread that parses the files, in order, ahead of the linter. It can be started before
+ * the files are read (the `lint` command starts it when the folder holds 1 MB of SQL), so that
+ * the thread and its parser load while the main thread reads them; they are handed over with
+ * `parseAhead`. Only when the worker's bundle is there (dist/lint-worker/; not when running from
+ * the TypeScript sources). The main thread's own parser is loaded only for what the worker did
+ * not parse: a file it left (too large), one where parsing stopped (syntax error, psql feature:
+ * the main thread then parses other text than the worker did), or all files from the one it
+ * failed on, should the worker die.
  */
-function startParseAhead(migrations, local) {
-    if (process.env[WORKER_SWITCH] === 'off')
-        return undefined;
-    const bytes = migrations.reduce((sum, m) => sum + (m.up.end - m.up.start), 0);
-    if (bytes < MIN_BYTES)
-        return undefined;
-    const script = workerScript();
-    if (!script)
-        return undefined;
-    const shared = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-    const input = {
-        // A file the worker leaves to the main thread (too large) is not copied to it.
-        files: migrations.map((m) => ({
-            file: m.path,
-            text: m.up.end - m.up.start > WORKER_MAX_FILE_BYTES ? '' : m.up.source.text,
-            start: m.up.start,
-            end: m.up.end,
-        })),
-        shared: shared.buffer,
-    };
-    let worker;
-    try {
-        worker = new external_node_worker_threads_.Worker(script, { workerData: input });
-    }
-    catch {
-        return undefined; // no thread to be had: the main thread parses, as for a small lint
-    }
-    const delivered = new Map();
-    const waiting = new Map();
-    let failed = false;
-    const fail = () => {
-        failed = true;
-        for (const resolve of waiting.values())
+class ParseWorker {
+    worker;
+    shared;
+    delivered = new Map();
+    waiting = new Map();
+    failed = false;
+    fail = () => {
+        this.failed = true;
+        for (const resolve of this.waiting.values())
             resolve(undefined);
-        waiting.clear();
+        this.waiting.clear();
     };
-    worker.on('message', (file) => {
-        const resolve = waiting.get(file.index);
-        if (resolve) {
-            waiting.delete(file.index);
-            resolve(file);
+    constructor(worker, shared) {
+        this.worker = worker;
+        this.shared = shared;
+        worker.on('message', (file) => {
+            const resolve = this.waiting.get(file.index);
+            if (resolve) {
+                this.waiting.delete(file.index);
+                resolve(file);
+            }
+            else
+                this.delivered.set(file.index, file);
+        });
+        worker.on('error', this.fail);
+        worker.on('exit', this.fail);
+    }
+    /** Starts the thread, unless turned off or not bundled; undefined when no thread is to be had. */
+    static start() {
+        if (process.env[WORKER_SWITCH] === 'off')
+            return undefined;
+        const script = workerScript();
+        if (!script)
+            return undefined;
+        const shared = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+        const start = { shared: shared.buffer };
+        try {
+            return new ParseWorker(new external_node_worker_threads_.Worker(script, { workerData: start }), shared);
         }
-        else
-            delivered.set(file.index, file);
-    });
-    worker.on('error', fail);
-    worker.on('exit', fail);
-    let loadingLocal;
-    const localParser = () => (loadingLocal ??= local());
-    let byWorker = 0;
-    return {
-        get byWorker() {
-            return byWorker;
-        },
-        async parserFor(index) {
-            Atomics.store(shared, CONSUMED, index);
-            Atomics.notify(shared, CONSUMED);
-            const file = delivered.get(index) ??
-                (failed
-                    ? undefined
-                    : await new Promise((resolve) => waiting.set(index, resolve)));
-            delivered.delete(index);
-            if (!file)
-                return localParser();
-            if (file.calls.length > 0)
-                byWorker++;
-            const { up, path } = migrations[index];
-            const replay = replayParser(file.calls, file.clean ? unreachable(path) : await localParser());
-            // The worker's pieces of the up section, for the one pass over it that parsed cleanly.
-            let pieces = file.clean ? file.pieces : undefined;
-            replay.knownPieces = (start, end) => {
-                const known = start === up.start && end === up.end ? pieces : undefined;
-                pieces = undefined;
-                return known;
-            };
-            return replay;
-        },
-        async stop() {
-            worker.off('exit', fail);
-            await worker.terminate();
-        },
-    };
+        catch {
+            return undefined; // no thread to be had: the main thread parses, as for a small lint
+        }
+    }
+    /** Starts the thread when the .sql files of `dir` hold enough SQL for it to pay (a quick stat of each). */
+    static startForFolder(dir) {
+        if (process.env[WORKER_SWITCH] === 'off')
+            return undefined;
+        let bytes = 0;
+        try {
+            for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
+                if (entry.isFile() && entry.name.endsWith('.sql'))
+                    bytes += (0,external_node_fs_.statSync)((0,external_node_path_namespaceObject.join)(dir, entry.name)).size;
+                if (bytes >= MIN_BYTES)
+                    return ParseWorker.start();
+            }
+        }
+        catch {
+            // unreadable: discovery says why
+        }
+        return undefined;
+    }
+    /** Starts the thread when the files hold enough SQL for it to pay. */
+    static startFor(migrations) {
+        return sqlBytes(migrations) >= MIN_BYTES ? ParseWorker.start() : undefined;
+    }
+    /** Hands the files over; undefined (parse on the main thread) when they are too few to pay. */
+    parseAhead(migrations, local) {
+        if (sqlBytes(migrations) < MIN_BYTES)
+            return undefined;
+        const files = {
+            // A file the worker leaves to the main thread (too large) is not copied to it.
+            files: migrations.map((m) => ({
+                file: m.path,
+                text: m.up.end - m.up.start > WORKER_MAX_FILE_BYTES ? '' : m.up.source.text,
+                start: m.up.start,
+                end: m.up.end,
+            })),
+        };
+        this.worker.postMessage(files);
+        let loadingLocal;
+        const localParser = () => (loadingLocal ??= local());
+        let byWorker = 0;
+        return {
+            get byWorker() {
+                return byWorker;
+            },
+            parserFor: async (index) => {
+                Atomics.store(this.shared, CONSUMED, index);
+                Atomics.notify(this.shared, CONSUMED);
+                const file = this.delivered.get(index) ??
+                    (this.failed
+                        ? undefined
+                        : await new Promise((resolve) => this.waiting.set(index, resolve)));
+                this.delivered.delete(index);
+                if (!file)
+                    return localParser();
+                if (file.calls.length > 0)
+                    byWorker++;
+                const { up, path } = migrations[index];
+                const replay = replayParser(file.calls, file.clean ? unreachable(path) : await localParser());
+                // The worker's pieces of the up section, for the one pass over it that parsed cleanly.
+                let pieces = file.clean ? file.pieces : undefined;
+                replay.knownPieces = (start, end) => {
+                    const known = start === up.start && end === up.end ? pieces : undefined;
+                    pieces = undefined;
+                    return known;
+                };
+                return replay;
+            },
+        };
+    }
+    async stop() {
+        this.worker.off('exit', this.fail);
+        await this.worker.terminate();
+    }
+}
+function sqlBytes(migrations) {
+    return migrations.reduce((sum, m) => sum + (m.up.end - m.up.start), 0);
 }
 /**
  * The fallback of a file the worker parsed whole: both threads run the same code on the same
@@ -23994,15 +24032,20 @@ function track(stmt, ctx) {
  * splitter refuses (syntax error, psql meta-command) gives a finding at its line.
  */
 async function lintMigrations(migrations, options = {}) {
-    const ahead = options.parseAhead ? startParseAhead(migrations, loadParser) : undefined;
+    const worker = options.parseAhead instanceof ParseWorker
+        ? options.parseAhead
+        : options.parseAhead
+            ? ParseWorker.startFor(migrations)
+            : undefined;
     try {
+        const ahead = worker?.parseAhead(migrations, loadParser);
         const report = await lintInOrder(migrations, options, ahead);
         if (ahead)
             options.debug?.(`Lint: ${ahead.byWorker} of ${migrations.length} file(s) parsed on a worker thread`);
         return report;
     }
     finally {
-        await ahead?.stop();
+        await worker?.stop();
     }
 }
 async function lintInOrder(migrations, options, ahead) {
@@ -28273,6 +28316,8 @@ function countsLine(report) {
 
 
 
+
+
 /**
  * The `lint` command: every migration in the folder, no database, static severities. A table
  * counts as new only in the file that creates it (the folder holds applied files too, so the
@@ -28281,11 +28326,14 @@ function countsLine(report) {
  */
 async function lintCommand(settings, cwd = process.cwd(), debug) {
     const config = await lintConfigFor(settings, cwd);
+    // A long history is parsed on a second core: the thread starts while the files are read.
+    const worker = ParseWorker.startForFolder((0,external_node_path_namespaceObject.resolve)(cwd, settings.migrationsDir));
     let set;
     try {
         set = await discoverMigrations(settings.migrationsDir, cwd);
     }
     catch (error) {
+        await worker?.stop();
         // The folder exists but its files cannot be read as migrations: a finding, like what they contain.
         if (!(error instanceof GuardError) || error.code === 'migrations-dir')
             throw error;
@@ -28295,7 +28343,7 @@ async function lintCommand(settings, cwd = process.cwd(), debug) {
     const report = await lintMigrations(set.migrations, {
         config,
         newTableScope: 'file',
-        parseAhead: true,
+        parseAhead: worker ?? true,
         debug,
     });
     return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: set.migrations.length };

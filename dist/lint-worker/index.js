@@ -44,10 +44,13 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
-const input = node_worker_threads__WEBPACK_IMPORTED_MODULE_0__.workerData;
-const shared = new Int32Array(input.shared);
+const shared = new Int32Array(node_worker_threads__WEBPACK_IMPORTED_MODULE_0__.workerData.shared);
 const port = node_worker_threads__WEBPACK_IMPORTED_MODULE_0__.parentPort;
-const parser = await (0,_migrations_parser_js__WEBPACK_IMPORTED_MODULE_2__/* .loadParser */ .q)();
+// The parser loads while the main thread reads the files; then they come, in one message.
+const [parser, input] = await Promise.all([
+    (0,_migrations_parser_js__WEBPACK_IMPORTED_MODULE_2__/* .loadParser */ .q)(),
+    new Promise((resolve) => port.once('message', resolve)),
+]);
 // Source bytes before each file: how far ahead of the main thread the worker is.
 const before = [0];
 for (const file of input.files)

@@ -1,7 +1,9 @@
+import { resolve } from 'node:path';
 import type { LintSettings } from '../config/settings.js';
 import { GuardError } from '../errors.js';
 import { lintConfigFor } from '../lint/config.js';
 import { reachesFailLevel } from '../lint/format.js';
+import { ParseWorker } from '../lint/parse-ahead.js';
 import { lintMigrations } from '../lint/runner.js';
 import { invalidMigrationFile } from '../lint/rules/robustness.js';
 import type { LintFinding, LintReport, LintSeverity } from '../lint/types.js';
@@ -26,10 +28,13 @@ export async function lintCommand(
   debug?: (message: string) => void,
 ): Promise<LintOutcome> {
   const config = await lintConfigFor(settings, cwd);
+  // A long history is parsed on a second core: the thread starts while the files are read.
+  const worker = ParseWorker.startForFolder(resolve(cwd, settings.migrationsDir));
   let set;
   try {
     set = await discoverMigrations(settings.migrationsDir, cwd);
   } catch (error) {
+    await worker?.stop();
     // The folder exists but its files cannot be read as migrations: a finding, like what they contain.
     if (!(error instanceof GuardError) || error.code === 'migrations-dir') throw error;
     const report = folderFinding(error, config.rules[invalidMigrationFile.id]);
@@ -38,7 +43,7 @@ export async function lintCommand(
   const report = await lintMigrations(set.migrations, {
     config,
     newTableScope: 'file',
-    parseAhead: true,
+    parseAhead: worker ?? true,
     debug,
   });
   return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: set.migrations.length };

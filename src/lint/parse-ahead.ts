@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -10,7 +10,8 @@ import {
   WORKER_MAX_FILE_BYTES,
   type ParsedFile,
   type RecordedParse,
-  type WorkerInput,
+  type WorkerFiles,
+  type WorkerStart,
 } from './parse-protocol.js';
 
 /**
@@ -30,96 +31,130 @@ export interface ParseAhead {
   parserFor(index: number): Promise<PgParser>;
   /** How many files the worker parsed. */
   readonly byWorker: number;
-  stop(): Promise<void>;
 }
 
 /**
- * Starts a worker thread that parses the files, in order, ahead of the linter, when they are
- * large enough for it to pay and the worker's bundle is there (dist/lint-worker/; not when
- * running from the TypeScript sources). The main thread's own parser is loaded only for what
- * the worker did not parse: a file it left (too large), one where parsing stopped (syntax error,
- * psql feature: the main thread then parses other text than the worker did), or all files from
- * the one it failed on, should the worker die.
+ * A worker thread that parses the files, in order, ahead of the linter. It can be started before
+ * the files are read (the `lint` command starts it when the folder holds 1 MB of SQL), so that
+ * the thread and its parser load while the main thread reads them; they are handed over with
+ * `parseAhead`. Only when the worker's bundle is there (dist/lint-worker/; not when running from
+ * the TypeScript sources). The main thread's own parser is loaded only for what the worker did
+ * not parse: a file it left (too large), one where parsing stopped (syntax error, psql feature:
+ * the main thread then parses other text than the worker did), or all files from the one it
+ * failed on, should the worker die.
  */
-export function startParseAhead(
-  migrations: Migration[],
-  local: () => Promise<PgParser>,
-): ParseAhead | undefined {
-  if (process.env[WORKER_SWITCH] === 'off') return undefined;
-  const bytes = migrations.reduce((sum, m) => sum + (m.up.end - m.up.start), 0);
-  if (bytes < MIN_BYTES) return undefined;
-  const script = workerScript();
-  if (!script) return undefined;
-
-  const shared = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-  const input: WorkerInput = {
-    // A file the worker leaves to the main thread (too large) is not copied to it.
-    files: migrations.map((m) => ({
-      file: m.path,
-      text: m.up.end - m.up.start > WORKER_MAX_FILE_BYTES ? '' : m.up.source.text,
-      start: m.up.start,
-      end: m.up.end,
-    })),
-    shared: shared.buffer as SharedArrayBuffer,
+export class ParseWorker {
+  private readonly delivered = new Map<number, ParsedFile>();
+  private readonly waiting = new Map<number, (file: ParsedFile | undefined) => void>();
+  private failed = false;
+  private readonly fail = () => {
+    this.failed = true;
+    for (const resolve of this.waiting.values()) resolve(undefined);
+    this.waiting.clear();
   };
-  let worker: Worker;
-  try {
-    worker = new Worker(script, { workerData: input });
-  } catch {
-    return undefined; // no thread to be had: the main thread parses, as for a small lint
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly shared: Int32Array,
+  ) {
+    worker.on('message', (file: ParsedFile) => {
+      const resolve = this.waiting.get(file.index);
+      if (resolve) {
+        this.waiting.delete(file.index);
+        resolve(file);
+      } else this.delivered.set(file.index, file);
+    });
+    worker.on('error', this.fail);
+    worker.on('exit', this.fail);
   }
-  const delivered = new Map<number, ParsedFile>();
-  const waiting = new Map<number, (file: ParsedFile | undefined) => void>();
-  let failed = false;
-  const fail = () => {
-    failed = true;
-    for (const resolve of waiting.values()) resolve(undefined);
-    waiting.clear();
-  };
-  worker.on('message', (file: ParsedFile) => {
-    const resolve = waiting.get(file.index);
-    if (resolve) {
-      waiting.delete(file.index);
-      resolve(file);
-    } else delivered.set(file.index, file);
-  });
-  worker.on('error', fail);
-  worker.on('exit', fail);
-  let loadingLocal: Promise<PgParser> | undefined;
-  const localParser = () => (loadingLocal ??= local());
-  let byWorker = 0;
 
-  return {
-    get byWorker() {
-      return byWorker;
-    },
-    async parserFor(index) {
-      Atomics.store(shared, CONSUMED, index);
-      Atomics.notify(shared, CONSUMED);
-      const file =
-        delivered.get(index) ??
-        (failed
-          ? undefined
-          : await new Promise<ParsedFile | undefined>((resolve) => waiting.set(index, resolve)));
-      delivered.delete(index);
-      if (!file) return localParser();
-      if (file.calls.length > 0) byWorker++;
-      const { up, path } = migrations[index];
-      const replay = replayParser(file.calls, file.clean ? unreachable(path) : await localParser());
-      // The worker's pieces of the up section, for the one pass over it that parsed cleanly.
-      let pieces = file.clean ? file.pieces : undefined;
-      replay.knownPieces = (start, end) => {
-        const known = start === up.start && end === up.end ? pieces : undefined;
-        pieces = undefined;
-        return known;
-      };
-      return replay;
-    },
-    async stop() {
-      worker.off('exit', fail);
-      await worker.terminate();
-    },
-  };
+  /** Starts the thread, unless turned off or not bundled; undefined when no thread is to be had. */
+  static start(): ParseWorker | undefined {
+    if (process.env[WORKER_SWITCH] === 'off') return undefined;
+    const script = workerScript();
+    if (!script) return undefined;
+    const shared = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    const start: WorkerStart = { shared: shared.buffer as SharedArrayBuffer };
+    try {
+      return new ParseWorker(new Worker(script, { workerData: start }), shared);
+    } catch {
+      return undefined; // no thread to be had: the main thread parses, as for a small lint
+    }
+  }
+
+  /** Starts the thread when the .sql files of `dir` hold enough SQL for it to pay (a quick stat of each). */
+  static startForFolder(dir: string): ParseWorker | undefined {
+    if (process.env[WORKER_SWITCH] === 'off') return undefined;
+    let bytes = 0;
+    try {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isFile() && entry.name.endsWith('.sql')) bytes += statSync(join(dir, entry.name)).size;
+        if (bytes >= MIN_BYTES) return ParseWorker.start();
+      }
+    } catch {
+      // unreadable: discovery says why
+    }
+    return undefined;
+  }
+
+  /** Starts the thread when the files hold enough SQL for it to pay. */
+  static startFor(migrations: Migration[]): ParseWorker | undefined {
+    return sqlBytes(migrations) >= MIN_BYTES ? ParseWorker.start() : undefined;
+  }
+
+  /** Hands the files over; undefined (parse on the main thread) when they are too few to pay. */
+  parseAhead(migrations: Migration[], local: () => Promise<PgParser>): ParseAhead | undefined {
+    if (sqlBytes(migrations) < MIN_BYTES) return undefined;
+    const files: WorkerFiles = {
+      // A file the worker leaves to the main thread (too large) is not copied to it.
+      files: migrations.map((m) => ({
+        file: m.path,
+        text: m.up.end - m.up.start > WORKER_MAX_FILE_BYTES ? '' : m.up.source.text,
+        start: m.up.start,
+        end: m.up.end,
+      })),
+    };
+    this.worker.postMessage(files);
+    let loadingLocal: Promise<PgParser> | undefined;
+    const localParser = () => (loadingLocal ??= local());
+    let byWorker = 0;
+    return {
+      get byWorker() {
+        return byWorker;
+      },
+      parserFor: async (index) => {
+        Atomics.store(this.shared, CONSUMED, index);
+        Atomics.notify(this.shared, CONSUMED);
+        const file =
+          this.delivered.get(index) ??
+          (this.failed
+            ? undefined
+            : await new Promise<ParsedFile | undefined>((resolve) => this.waiting.set(index, resolve)));
+        this.delivered.delete(index);
+        if (!file) return localParser();
+        if (file.calls.length > 0) byWorker++;
+        const { up, path } = migrations[index];
+        const replay = replayParser(file.calls, file.clean ? unreachable(path) : await localParser());
+        // The worker's pieces of the up section, for the one pass over it that parsed cleanly.
+        let pieces = file.clean ? file.pieces : undefined;
+        replay.knownPieces = (start, end) => {
+          const known = start === up.start && end === up.end ? pieces : undefined;
+          pieces = undefined;
+          return known;
+        };
+        return replay;
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.worker.off('exit', this.fail);
+    await this.worker.terminate();
+  }
+}
+
+function sqlBytes(migrations: Migration[]): number {
+  return migrations.reduce((sum, m) => sum + (m.up.end - m.up.start), 0);
 }
 
 /**

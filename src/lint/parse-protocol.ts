@@ -11,11 +11,15 @@ export const AHEAD_BYTES = 4 * 1024 * 1024;
 /** Larger files are left to the main thread, which parses them piece by piece in bounded memory. */
 export const WORKER_MAX_FILE_BYTES = 1024 * 1024;
 
-export interface WorkerInput {
-  /** The up section of every file, in lint order. */
-  files: Array<{ file: string; text: string; start: number; end: number }>;
+/** The worker's workerData: it starts (and loads its parser) before the files are read. */
+export interface WorkerStart {
   /** One Int32 slot: CONSUMED. */
   shared: SharedArrayBuffer;
+}
+
+/** The one message the worker gets: the up section of every file, in lint order. */
+export interface WorkerFiles {
+  files: Array<{ file: string; text: string; start: number; end: number }>;
 }
 
 /** One call the worker made to the parser: the SQL and the JSON it gave, or its error. */

@@ -16,13 +16,17 @@ import {
   WORKER_MAX_FILE_BYTES,
   type ParsedFile,
   type RecordedParse,
-  type WorkerInput,
+  type WorkerFiles,
+  type WorkerStart,
 } from './parse-protocol.js';
 
-const input = workerData as WorkerInput;
-const shared = new Int32Array(input.shared);
+const shared = new Int32Array((workerData as WorkerStart).shared);
 const port = parentPort!;
-const parser = await loadParser();
+// The parser loads while the main thread reads the files; then they come, in one message.
+const [parser, input] = await Promise.all([
+  loadParser(),
+  new Promise<WorkerFiles>((resolve) => port.once('message', resolve)),
+]);
 
 // Source bytes before each file: how far ahead of the main thread the worker is.
 const before = [0];

@@ -14,7 +14,7 @@ import {
   type TableStats,
 } from './context.js';
 import { findIgnores, type IgnoreComment } from './ignore.js';
-import { startParseAhead, type ParseAhead } from './parse-ahead.js';
+import { ParseWorker, type ParseAhead } from './parse-ahead.js';
 import { parsedStatementsOf, type ParseProblem } from './runner-parse.js';
 import { RULES } from './rules/index.js';
 import { IGNORE_WITHOUT_REASON, PARSE_RULES, UNUSED_IGNORE } from './rules/robustness.js';
@@ -46,9 +46,10 @@ export interface LintOptions {
   rules?: LintRule[];
   /**
    * Parse ahead on a worker thread when the files are large enough (parse-ahead.ts): the
-   * findings are the same, the parsing runs on a second core.
+   * findings are the same, the parsing runs on a second core. `true` starts one for these files;
+   * a ParseWorker started earlier (before the files were read) is used, and stopped, here.
    */
-  parseAhead?: boolean;
+  parseAhead?: boolean | ParseWorker;
   debug?: (message: string) => void;
 }
 
@@ -78,14 +79,20 @@ export async function lintMigrations(
   migrations: Migration[],
   options: LintOptions = {},
 ): Promise<LintReport> {
-  const ahead = options.parseAhead ? startParseAhead(migrations, loadParser) : undefined;
+  const worker =
+    options.parseAhead instanceof ParseWorker
+      ? options.parseAhead
+      : options.parseAhead
+        ? ParseWorker.startFor(migrations)
+        : undefined;
   try {
+    const ahead = worker?.parseAhead(migrations, loadParser);
     const report = await lintInOrder(migrations, options, ahead);
     if (ahead)
       options.debug?.(`Lint: ${ahead.byWorker} of ${migrations.length} file(s) parsed on a worker thread`);
     return report;
   } finally {
-    await ahead?.stop();
+    await worker?.stop();
   }
 }
 
