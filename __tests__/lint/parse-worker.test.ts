@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LintReport } from '../../src/lint/types.js';
+import { runActionProcess } from '../helpers/action-process.js';
 import { migrationsDir } from '../helpers/migrations.js';
 import { tempDirsFor } from '../helpers/temp.js';
 
@@ -119,5 +121,23 @@ describe('the lint parse worker (from dist/)', () => {
     ]);
     expect(at('065_down.sql', 'drop-table')).toEqual([]);
     expect(at('067_after.sql', 'set-not-null-without-check')).toEqual(['1:1']);
+  }, 180_000);
+  it('the action bundle (dist/index.js) finds the worker too, and reports the same findings', async () => {
+    const dir = migrationsDir(history());
+    const reportFile = join(tempDir('mg-lint-report-'), 'lint.json');
+    const [cli, action] = await Promise.all([
+      lint(dir, { MIGRATION_GUARD_LINT_WORKER: 'off' }),
+      runActionProcess({
+        dir: tempDir('mg-lint-worker-action-'),
+        cwd: ROOT,
+        event: { name: 'pull_request', payload: {} },
+        inputs: { command: 'lint', 'migrations-dir': dir, 'report-path': reportFile },
+      }),
+    ]);
+    expect(action.code).toBe(1);
+    // The action logs its debug lines as ::debug:: (shown when step debug logging is on).
+    expect(action.stdout).toMatch(/::debug::Lint: 66 of 67 file\(s\) parsed on a worker thread/);
+    const fromAction = JSON.parse(readFileSync(reportFile, 'utf8')) as LintReport;
+    expect(fromAction.findings).toEqual((JSON.parse(cli.stdout) as LintReport).findings);
   }, 180_000);
 });
