@@ -120,7 +120,7 @@ class GitHubApi {
      */
     async call(route, params = {}, options = {}) {
         const { attempts, signal } = this.options;
-        const fetchImpl = await (this.fetchImpl ??= (0,proxy/* proxyFetch */.Z)(this.options.baseUrl).then((viaProxy) => viaProxy ?? nodeFetch));
+        const fetchImpl = await (this.fetchImpl ??= (0,proxy/* proxyFetch */.Z6)(this.options.baseUrl).then((viaProxy) => viaProxy ?? nodeFetch));
         for (let attempt = 1;; attempt++) {
             signal.throwIfAborted();
             try {
@@ -152,8 +152,6 @@ class GitHubApi {
         }
     }
 }
-/** Node's (OpenSSL's) codes for a server certificate that was not accepted. */
-const UNTRUSTED_CERTIFICATE = /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
 /** What an error from @octokit/request means for a retry (its errors carry status and headers). */
 function describe(error) {
     const e = error;
@@ -161,12 +159,11 @@ function describe(error) {
     // A timeout or a dropped connection: @octokit/request reports them as status 500 without a response.
     if (!e.response) {
         // A certificate that was not accepted stays so: no retry (and no token advice) helps.
-        const tlsCode = e.cause?.code;
-        if (typeof tlsCode === 'string' && UNTRUSTED_CERTIFICATE.test(tlsCode)) {
+        const certificate = (0,proxy/* untrustedCertificate */.IF)(error);
+        if (certificate) {
             return {
                 status: 0,
-                message: `the API's TLS certificate was not accepted (${tlsCode}: ${e.message ?? ''}); with a private certificate ` +
-                    'authority (GitHub Enterprise Server), give the runner its certificate with NODE_EXTRA_CA_CERTS',
+                message: `the API's TLS certificate was not accepted (${certificate}: ${e.message ?? ''}); ${proxy/* TRUST_HINT */.Jf} (GitHub Enterprise Server)`,
                 transient: false,
             };
         }

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 
 /** One POST as the fake webhook received it. */
 export interface ReceivedMessage {
@@ -20,15 +21,22 @@ export class FakeWebhook {
   answers: Array<number | 'hang'> = [];
   private server?: Server;
   private readonly hanging = new Set<ServerResponse>();
+  /** TLS handshakes the client broke off (it did not accept the certificate). */
+  refusedHandshakes = 0;
+
+  /** With `tls`, an HTTPS server with that certificate (as chat services are). */
+  constructor(private readonly tls?: { key: Buffer | string; cert: Buffer | string }) {}
 
   /** The webhook URL, with a path that plays the part of Slack's secret token. */
   url(path = '/services/T0GUARD/B0GUARD/s3cretWebhookToken42'): string {
     const address = this.server!.address() as { port: number };
-    return `http://127.0.0.1:${address.port}${path}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${address.port}${path}`;
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.server = this.tls ? createTlsServer(this.tls, handler) : createServer(handler);
+    this.server.on('tlsClientError', () => this.refusedHandshakes++);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }

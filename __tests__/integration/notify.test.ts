@@ -4,7 +4,9 @@
  * scrubbing at the sink.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { main, parseArgs } from '../../src/cli.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
@@ -82,6 +84,31 @@ describe('notifyRun', () => {
     expect(warning).toHaveLength(1);
     expect(warning[0]).toMatch(/the webhook could not be reached \(ECONNREFUSED\), again on the retry/);
     expect(warning[0]).not.toContain('s3cretWebhookToken42');
+  });
+
+  it('a webhook whose TLS certificate the runner does not trust: one attempt, and a warning that says how to trust it', async () => {
+    const fixtures = join(process.cwd(), '__tests__', 'fixtures', 'tls');
+    const secure = await new FakeWebhook({
+      key: readFileSync(join(fixtures, 'key.pem')),
+      cert: readFileSync(join(fixtures, 'cert.pem')),
+    }).start();
+    try {
+      const logs = await notify(secure.url(), {});
+      expect(secure.received).toEqual([]);
+      // The server hears of the refused handshake a moment after the client gave up.
+      for (let waited = 0; secure.refusedHandshakes === 0 && waited < 2000; waited += 20)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(secure.refusedHandshakes).toBe(1); // not retried: a certificate does not change
+      const warning = logs.filter((l) => l.startsWith('warn:'));
+      expect(warning).toHaveLength(1);
+      expect(warning[0]).toContain(
+        "the webhook's TLS certificate was not accepted (DEPTH_ZERO_SELF_SIGNED_CERT); with a private certificate authority, give the runner its certificate with NODE_EXTRA_CA_CERTS",
+      );
+      expect(warning[0]).not.toContain('again on the retry');
+      expect(warning[0]).not.toContain('s3cretWebhookToken42');
+    } finally {
+      await secure.stop();
+    }
   });
 
   it('scrubs the payload at the sink: a secret left in the result never reaches the webhook', async () => {

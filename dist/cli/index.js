@@ -28131,9 +28131,28 @@ function plural(n, word) {
 
 ;// CONCATENATED MODULE: ./src/proxy.ts
 /**
- * The HTTP(S) proxy of self-hosted runners, read as @actions/http-client reads it: shared by our
- * GitHub client (github/api.ts) and the alert sender (notify/webhook.ts).
+ * What our two HTTP clients, the GitHub client (github/api.ts) and the alert sender
+ * (notify/webhook.ts), share about the network of the runner: its HTTP(S) proxy, read as
+ * @actions/http-client reads it, and what a certificate it does not trust looks like.
  */
+/** Node's (OpenSSL's) codes for a server certificate that was not accepted. */
+const UNTRUSTED_CERTIFICATE = /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
+/**
+ * The code, when `error` (or what caused it: fetch and @octokit/request wrap it) is a TLS
+ * certificate the runner does not accept. Asking again does not change that; the runner must be
+ * given the certificate authority (NODE_EXTRA_CA_CERTS).
+ */
+function untrustedCertificate(error) {
+    let cause = error;
+    for (let depth = 0; cause && depth < 5; depth++) {
+        if (typeof cause.code === 'string' && UNTRUSTED_CERTIFICATE.test(cause.code))
+            return cause.code;
+        cause = cause.cause;
+    }
+    return undefined;
+}
+/** How to make the runner trust a private certificate authority, for messages. */
+const TRUST_HINT = 'with a private certificate authority, give the runner its certificate with NODE_EXTRA_CA_CERTS';
 /**
  * The fetch to reach `url`: undefined (Node's own) unless a proxy applies; then fetch through it,
  * from the HTTP library Node's fetch is built on, loaded (a separate chunk, tens of milliseconds
@@ -28206,9 +28225,13 @@ async function postJson(url, body, options) {
         catch (error) {
             if (deadline.aborted)
                 throw new WebhookError(`the webhook did not answer within ${Math.round(options.timeoutMs / 1000)} s`);
+            const certificate = untrustedCertificate(error);
             const cause = error.cause;
-            problem = `the webhook could not be reached (${cause?.code ?? cause?.message ?? error.message})`;
-            retryable = true;
+            problem = certificate
+                ? `the webhook's TLS certificate was not accepted (${certificate}); ${TRUST_HINT}`
+                : `the webhook could not be reached (${cause?.code ?? cause?.message ?? error.message})`;
+            // A certificate does not change by asking again.
+            retryable = !certificate;
         }
         const left = options.timeoutMs - (Date.now() - started);
         if (attempt >= 2 || !retryable || left <= options.retryDelayMs)

@@ -1,5 +1,5 @@
 import { request } from '@octokit/request';
-import { proxyFetch } from '../proxy.js';
+import { proxyFetch, TRUST_HINT, untrustedCertificate } from '../proxy.js';
 import { nodeFetch } from './transport.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -103,10 +103,6 @@ interface Failure {
   retryAfterMs?: number;
 }
 
-/** Node's (OpenSSL's) codes for a server certificate that was not accepted. */
-const UNTRUSTED_CERTIFICATE =
-  /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
-
 /** What an error from @octokit/request means for a retry (its errors carry status and headers). */
 function describe(error: unknown): Failure {
   const e = error as {
@@ -119,13 +115,11 @@ function describe(error: unknown): Failure {
   // A timeout or a dropped connection: @octokit/request reports them as status 500 without a response.
   if (!e.response) {
     // A certificate that was not accepted stays so: no retry (and no token advice) helps.
-    const tlsCode = (e as { cause?: { code?: unknown } }).cause?.code;
-    if (typeof tlsCode === 'string' && UNTRUSTED_CERTIFICATE.test(tlsCode)) {
+    const certificate = untrustedCertificate(error);
+    if (certificate) {
       return {
         status: 0,
-        message:
-          `the API's TLS certificate was not accepted (${tlsCode}: ${e.message ?? ''}); with a private certificate ` +
-          'authority (GitHub Enterprise Server), give the runner its certificate with NODE_EXTRA_CA_CERTS',
+        message: `the API's TLS certificate was not accepted (${certificate}: ${e.message ?? ''}); ${TRUST_HINT} (GitHub Enterprise Server)`,
         transient: false,
       };
     }

@@ -1,9 +1,10 @@
-import { proxyFetch } from '../proxy.js';
+import { proxyFetch, TRUST_HINT, untrustedCertificate } from '../proxy.js';
 
 /**
  * POSTs one JSON body to a chat webhook with Node's fetch: one deadline for the whole exchange
  * (so a webhook that never answers holds the run no longer than that), and one retry when the
- * webhook answers 5xx or the connection drops, if the deadline leaves room. Throws an error that
+ * webhook answers 5xx or the connection drops (not for a certificate the runner does not
+ * trust), if the deadline leaves room. Throws an error that
  * never quotes the URL (it is the webhook's credential).
  */
 export interface PostOptions {
@@ -49,9 +50,13 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
     } catch (error) {
       if (deadline.aborted)
         throw new WebhookError(`the webhook did not answer within ${Math.round(options.timeoutMs / 1000)} s`);
+      const certificate = untrustedCertificate(error);
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      problem = `the webhook could not be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`;
-      retryable = true;
+      problem = certificate
+        ? `the webhook's TLS certificate was not accepted (${certificate}); ${TRUST_HINT}`
+        : `the webhook could not be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`;
+      // A certificate does not change by asking again.
+      retryable = !certificate;
     }
     const left = options.timeoutMs - (Date.now() - started);
     if (attempt >= 2 || !retryable || left <= options.retryDelayMs)
