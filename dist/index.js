@@ -15535,6 +15535,10 @@ function octal(mode) {
 
 const DEFAULT_TIMEOUT_MS = 2 * 60 * 60_000;
 const DEFAULT_LOCK_WAIT_MS = 60_000;
+/** How long pg_dump waits for each table's share lock (its --lock-wait-timeout), in ms. */
+function lockWaitOf(options) {
+    return options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+}
 const LIST_TIMEOUT_MS = 10 * 60_000;
 /**
  * Takes a custom-format backup that counts only once it has been read back: pg_dump writes a hidden
@@ -15558,7 +15562,7 @@ async function takeBackup(options) {
         // A partial file left by a run that died is ours (the folder is private): replace it.
         await (0,promises_namespaceObject.rm)(partial, { force: true });
         await createPrivateFile(partial);
-        const lockWait = options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+        const lockWait = lockWaitOf(options);
         const dumpArgs = ['--format=custom', '--no-password', `--lock-wait-timeout=${lockWait}`];
         const env = pgEnv(target, tools.pgDump.major);
         const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -15845,7 +15849,7 @@ function dumpFailure(stderr, timedOut, options, dir, scrub) {
         return fail(`pg_dump cannot create its file in ${dir}`, 'Point backup-dir at a writable directory.');
     }
     if (isLockWaitFailure(stderr)) {
-        return fail(`pg_dump gave up: another session holds a lock on a table (it waited ${options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS} ms, ` +
+        return fail(`pg_dump gave up: another session holds a lock on a table (it waited ${lockWaitOf(options)} ms, ` +
             'the lock-timeout, for a share lock rather than queue behind it)', 'Retry once the transaction holding the lock (often DDL, VACUUM FULL or a session left idle in a transaction) ' +
             'has finished; `SELECT pid, application_name, state, xact_start FROM pg_stat_activity WHERE pid IN ' +
             "(SELECT pid FROM pg_locks WHERE relation = 'the_table'::regclass)` names it.");
@@ -23619,6 +23623,12 @@ function wrapped(node, type) {
 function list(value) {
     return Array.isArray(value) ? value : [];
 }
+/** The commands of an ALTER TABLE (`AlterTableStmt.cmds`), unwrapped. */
+function alterTableCmds(node) {
+    return list(node.cmds)
+        .map((c) => wrapped(c, 'AlterTableCmd'))
+        .filter((c) => !!c);
+}
 function typeInfo(typeName) {
     const t = typeName;
     if (!t?.names)
@@ -23769,9 +23779,6 @@ class LintContext {
  * (apply refuses this family unless allowed or ignored with a reason). A hit naming a table new in
  * the release is dropped by the runner: nothing outside the release can depend on it yet.
  */
-function qualified(ref) {
-    return `${ref.schema}.${ref.table}`;
-}
 function droppedObjects(node) {
     return list(node.objects).map((o) => {
         const items = wrapped(o, 'List')?.items;
@@ -23800,7 +23807,7 @@ const dropTable = {
         return droppedObjects(stmt.node).map((parts) => {
             const table = refOf(parts);
             return {
-                message: `DROP TABLE ${qualified(table)} deletes its data and breaks clients still using it;${cascade(stmt.node)} stop using it in a release first, back it up, and drop it in a later one`,
+                message: `DROP TABLE ${tableKey(table)} deletes its data and breaks clients still using it;${cascade(stmt.node)} stop using it in a release first, back it up, and drop it in a later one`,
                 table,
             };
         });
@@ -23818,11 +23825,10 @@ const dropColumn = {
         const table = tableOf(stmt.node.relation);
         if (!table)
             return;
-        return list(stmt.node.cmds)
-            .map((c) => wrapped(c, 'AlterTableCmd'))
-            .filter((c) => c?.subtype === 'AT_DropColumn')
+        return alterTableCmds(stmt.node)
+            .filter((c) => c.subtype === 'AT_DropColumn')
             .map((cmd) => ({
-            message: `DROP COLUMN ${String(cmd.name)} from ${qualified(table)} deletes its data and breaks clients that still select or write it;${cascade(cmd)} deploy code that no longer uses it first, then drop it in a later release`,
+            message: `DROP COLUMN ${String(cmd.name)} from ${tableKey(table)} deletes its data and breaks clients that still select or write it;${cascade(cmd)} deploy code that no longer uses it first, then drop it in a later release`,
             table,
         }));
     },
@@ -23893,8 +23899,8 @@ const truncate = {
                 continue;
             hits.push({
                 message: isCascade
-                    ? `TRUNCATE ${qualified(table)} CASCADE deletes every row of it and of every table with a foreign key to it, however far the chain goes: name the tables to empty and leave CASCADE out`
-                    : `TRUNCATE ${qualified(table)} deletes every row under an ACCESS EXCLUSIVE lock: make sure the data is meant to go (back it up), or DELETE only the rows you mean`,
+                    ? `TRUNCATE ${tableKey(table)} CASCADE deletes every row of it and of every table with a foreign key to it, however far the chain goes: name the tables to empty and leave CASCADE out`
+                    : `TRUNCATE ${tableKey(table)} deletes every row under an ACCESS EXCLUSIVE lock: make sure the data is meant to go (back it up), or DELETE only the rows you mean`,
                 location: ast_location(rangeVar),
                 table,
                 severity: isCascade ? 'error' : undefined,
@@ -23916,7 +23922,7 @@ const deleteWithoutWhere = {
         if (!table)
             return;
         return {
-            message: `DELETE FROM ${qualified(table)} without WHERE deletes every row: add the WHERE clause you mean (WHERE true, with an ignore comment, if every row really must go)`,
+            message: `DELETE FROM ${tableKey(table)} without WHERE deletes every row: add the WHERE clause you mean (WHERE true, with an ignore comment, if every row really must go)`,
             location: ast_location(stmt.node.relation),
             table,
         };
@@ -23939,13 +23945,13 @@ const updateWithoutWhere = {
         const targets = list(stmt.node.targetList).map((t) => wrapped(t, 'ResTarget')?.name);
         if (targets.length > 0 && targets.every((c) => typeof c === 'string' && ctx.isAddedColumn(table, c)))
             return {
-                message: `UPDATE ${qualified(table)} without WHERE fills ${targets.join(', ')}, added by this release: no data is overwritten, but every row stays locked until the release commits (backfill large tables in batches)`,
+                message: `UPDATE ${tableKey(table)} without WHERE fills ${targets.join(', ')}, added by this release: no data is overwritten, but every row stays locked until the release commits (backfill large tables in batches)`,
                 severity: 'info',
                 location: ast_location(stmt.node.relation),
                 table,
             };
         return {
-            message: `UPDATE ${qualified(table)} without WHERE overwrites every row and holds a lock on each until the release commits: add the WHERE clause you mean, and backfill large tables in batches`,
+            message: `UPDATE ${tableKey(table)} without WHERE overwrites every row and holds a lock on each until the release commits: add the WHERE clause you mean, and backfill large tables in batches`,
             location: ast_location(stmt.node.relation),
             table,
         };
@@ -23964,7 +23970,7 @@ const renameTable = {
         if (!table)
             return;
         return {
-            message: `Renaming ${qualified(table)} to ${String(stmt.node.newname)} breaks every client still using the old name the moment it commits: add the new name first (a view, or a copy kept in sync), move clients over, then drop the old one`,
+            message: `Renaming ${tableKey(table)} to ${String(stmt.node.newname)} breaks every client still using the old name the moment it commits: add the new name first (a view, or a copy kept in sync), move clients over, then drop the old one`,
             location: ast_location(stmt.node.relation),
             table,
         };
@@ -23983,7 +23989,7 @@ const renameColumn = {
         if (!table)
             return;
         return {
-            message: `Renaming column ${qualified(table)}.${String(stmt.node.subname)} to ${String(stmt.node.newname)} breaks every client still using the old name: add the new column, write both, move readers over, then drop the old one`,
+            message: `Renaming column ${tableKey(table)}.${String(stmt.node.subname)} to ${String(stmt.node.newname)} breaks every client still using the old name: add the new column, write both, move readers over, then drop the old one`,
             location: ast_location(stmt.node.relation),
             table,
         };
@@ -24001,11 +24007,10 @@ const dropNotNull = {
         const table = tableOf(stmt.node.relation);
         if (!table)
             return;
-        return list(stmt.node.cmds)
-            .map((c) => wrapped(c, 'AlterTableCmd'))
-            .filter((c) => c?.subtype === 'AT_DropNotNull')
+        return alterTableCmds(stmt.node)
+            .filter((c) => c.subtype === 'AT_DropNotNull')
             .map((cmd) => ({
-            message: `DROP NOT NULL on ${qualified(table)}.${String(cmd.name)} lets NULLs in where clients and generated types assume none: update every reader to handle NULL before this runs`,
+            message: `DROP NOT NULL on ${tableKey(table)}.${String(cmd.name)} lets NULLs in where clients and generated types assume none: update every reader to handle NULL before this runs`,
             table,
         }));
     },
@@ -24097,13 +24102,7 @@ function safeChange(from, to) {
  * the release and, with live sizes, grades it by the table's size.
  */
 function alterCommands(node) {
-    return list(node.cmds)
-        .map((c) => wrapped(c, 'AlterTableCmd'))
-        .filter((c) => !!c)
-        .map((cmd) => ({ cmd, def: cmd.def }));
-}
-function locks_qualified(ref) {
-    return `${ref.schema}.${ref.table}`;
+    return alterTableCmds(node).map((cmd) => ({ cmd, def: cmd.def }));
 }
 const indexWithoutConcurrently = {
     id: 'index-without-concurrently',
@@ -24118,7 +24117,7 @@ const indexWithoutConcurrently = {
         if (!table)
             return;
         return {
-            message: `CREATE ${stmt.node.unique ? 'UNIQUE ' : ''}INDEX on ${locks_qualified(table)} without CONCURRENTLY blocks writes to the table while the index builds: use CREATE INDEX CONCURRENTLY (in a file of its own, outside a transaction block)`,
+            message: `CREATE ${stmt.node.unique ? 'UNIQUE ' : ''}INDEX on ${tableKey(table)} without CONCURRENTLY blocks writes to the table while the index builds: use CREATE INDEX CONCURRENTLY (in a file of its own, outside a transaction block)`,
             location: ast_location(stmt.node.relation),
             table,
         };
@@ -24167,7 +24166,7 @@ const constraintWithoutNotValid = {
             if (column && reference) {
                 const target = tableOf(reference.pktable);
                 hits.push({
-                    message: `ADD COLUMN ${String(column.colname)} … REFERENCES ${target ? locks_qualified(target) : ''} adds a validated foreign key at once, locking writes to ${locks_qualified(table)}${target ? ` and ${locks_qualified(target)}` : ''}: add the column, then ADD FOREIGN KEY … NOT VALID and VALIDATE CONSTRAINT in a later statement`,
+                    message: `ADD COLUMN ${String(column.colname)} … REFERENCES ${target ? tableKey(target) : ''} adds a validated foreign key at once, locking writes to ${tableKey(table)}${target ? ` and ${tableKey(target)}` : ''}: add the column, then ADD FOREIGN KEY … NOT VALID and VALIDATE CONSTRAINT in a later statement`,
                     location: ast_location(reference),
                     table,
                 });
@@ -24180,14 +24179,14 @@ const constraintWithoutNotValid = {
             if (constraint.contype === 'CONSTR_FOREIGN') {
                 const target = tableOf(constraint.pktable);
                 hits.push({
-                    message: `ADD FOREIGN KEY on ${locks_qualified(table)} without NOT VALID checks every row while holding locks that block writes to ${locks_qualified(table)}${target ? ` and ${locks_qualified(target)}` : ''}: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
+                    message: `ADD FOREIGN KEY on ${tableKey(table)} without NOT VALID checks every row while holding locks that block writes to ${tableKey(table)}${target ? ` and ${tableKey(target)}` : ''}: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
                     location: ast_location(constraint),
                     table,
                 });
             }
             else if (constraint.contype === 'CONSTR_CHECK') {
                 hits.push({
-                    message: `ADD CHECK on ${locks_qualified(table)} without NOT VALID scans every row under an ACCESS EXCLUSIVE lock: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
+                    message: `ADD CHECK on ${tableKey(table)} without NOT VALID scans every row under an ACCESS EXCLUSIVE lock: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
                     location: ast_location(constraint),
                     table,
                 });
@@ -24260,7 +24259,7 @@ const setNotNullWithoutCheck = {
                 if (checks.validated.has(key))
                     continue;
                 hits.push({
-                    message: `SET NOT NULL on ${locks_qualified(table)}.${String(cmd.name)} scans every row under an ACCESS EXCLUSIVE lock: first ADD CONSTRAINT … CHECK (${String(cmd.name)} IS NOT NULL) NOT VALID and VALIDATE CONSTRAINT it, then SET NOT NULL skips the scan (PostgreSQL 12+)`,
+                    message: `SET NOT NULL on ${tableKey(table)}.${String(cmd.name)} scans every row under an ACCESS EXCLUSIVE lock: first ADD CONSTRAINT … CHECK (${String(cmd.name)} IS NOT NULL) NOT VALID and VALIDATE CONSTRAINT it, then SET NOT NULL skips the scan (PostgreSQL 12+)`,
                     table,
                 });
             }
@@ -24294,7 +24293,7 @@ const uniqueWithoutIndex = {
                     continue;
                 const kind = constraint.contype === 'CONSTR_UNIQUE' ? 'UNIQUE' : 'PRIMARY KEY';
                 hits.push({
-                    message: `ADD ${kind} on ${locks_qualified(table)} builds its index while blocking reads and writes: CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … ${kind} USING INDEX`,
+                    message: `ADD ${kind} on ${tableKey(table)} builds its index while blocking reads and writes: CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … ${kind} USING INDEX`,
                     location: ast_location(constraint),
                     table,
                 });
@@ -24327,7 +24326,7 @@ const columnTypeRewrite = {
             const verdict = typeChangeRewrites(from, to, column.raw_default !== undefined);
             if (verdict === 'no')
                 continue;
-            const what = `ALTER COLUMN ${String(cmd.name)} TYPE ${sqlTypeName(to.text)} on ${locks_qualified(table)}`;
+            const what = `ALTER COLUMN ${String(cmd.name)} TYPE ${sqlTypeName(to.text)} on ${tableKey(table)}`;
             hits.push({
                 message: verdict === 'yes'
                     ? `${what}${from ? ` (from ${sqlTypeName(from)})` : ''} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: add a new column, backfill it in batches and switch over`
@@ -24379,7 +24378,7 @@ const volatileDefault = {
             if (!found)
                 continue;
             hits.push({
-                message: `ADD COLUMN ${name} on ${locks_qualified(table)} with ${found.why} rewrites the whole table under an ACCESS EXCLUSIVE lock${found.unsure ? ')' : ''} (a constant or stable default such as now() does not, since PostgreSQL 11): add the column without it, set the default afterwards and backfill existing rows in batches`,
+                message: `ADD COLUMN ${name} on ${tableKey(table)} with ${found.why} rewrites the whole table under an ACCESS EXCLUSIVE lock${found.unsure ? ')' : ''} (a constant or stable default such as now() does not, since PostgreSQL 11): add the column without it, set the default afterwards and backfill existing rows in batches`,
                 location: ast_location(column),
                 table,
                 severity: found.unsure ? 'info' : undefined,
@@ -24454,7 +24453,7 @@ const vacuumFull = {
         const message = (what) => `VACUUM FULL ${what} rewrites it under an ACCESS EXCLUSIVE lock (no reads, no writes) and needs room for a full copy: use plain VACUUM, or pg_repack / pg_squeeze to reclaim space online`;
         if (relations.length === 0)
             return { message: message('of the whole database') };
-        return relations.map((table) => ({ message: message(table ? locks_qualified(table) : 'of the table'), table }));
+        return relations.map((table) => ({ message: message(table ? tableKey(table) : 'of the table'), table }));
     },
 };
 function isFalse(arg) {
@@ -24475,7 +24474,7 @@ const cluster = {
             return;
         const table = tableOf(stmt.node.relation);
         return {
-            message: `CLUSTER ${table ? locks_qualified(table) : '(every clustered table)'} rewrites it in index order under an ACCESS EXCLUSIVE lock (no reads, no writes): run it in a maintenance window outside migrations, or use pg_repack`,
+            message: `CLUSTER ${table ? tableKey(table) : '(every clustered table)'} rewrites it in index order under an ACCESS EXCLUSIVE lock (no reads, no writes): run it in a maintenance window outside migrations, or use pg_repack`,
             location: ast_location(stmt.node.relation),
             table,
         };
@@ -24502,7 +24501,7 @@ const reindexWithoutConcurrently = {
         const table = node.kind === 'REINDEX_OBJECT_TABLE' ? tableOf(node.relation) : undefined;
         const target = tableOf(node.relation);
         return {
-            message: `REINDEX ${what[String(node.kind)] ?? ''} ${target ? locks_qualified(target) : String(node.name ?? '')} without CONCURRENTLY blocks writes to each table (and reads that use the index) while it rebuilds: use REINDEX … CONCURRENTLY (outside a transaction block)`,
+            message: `REINDEX ${what[String(node.kind)] ?? ''} ${target ? tableKey(target) : String(node.name ?? '')} without CONCURRENTLY blocks writes to each table (and reads that use the index) while it rebuilds: use REINDEX … CONCURRENTLY (outside a transaction block)`,
             location: ast_location(node.relation),
             table,
         };
@@ -24521,7 +24520,7 @@ const refreshWithoutConcurrently = {
         if (!table)
             return;
         return {
-            message: `REFRESH MATERIALIZED VIEW ${locks_qualified(table)} without CONCURRENTLY blocks every read of the view until it finishes: use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)`,
+            message: `REFRESH MATERIALIZED VIEW ${tableKey(table)} without CONCURRENTLY blocks every read of the view until it finishes: use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)`,
             location: ast_location(stmt.node.relation),
             table,
         };
@@ -24663,9 +24662,8 @@ const notNullColumnWithoutDefault = {
         if (!table)
             return;
         const hits = [];
-        for (const c of list(stmt.node.cmds)) {
-            const cmd = wrapped(c, 'AlterTableCmd');
-            const column = cmd?.subtype === 'AT_AddColumn' ? wrapped(cmd.def, 'ColumnDef') : undefined;
+        for (const cmd of alterTableCmds(stmt.node)) {
+            const column = cmd.subtype === 'AT_AddColumn' ? wrapped(cmd.def, 'ColumnDef') : undefined;
             if (!column)
                 continue;
             const kinds = constraintsOf(column.constraints).map((k) => k.contype);
@@ -24932,10 +24930,7 @@ function alterTable(state, stmt, seq) {
     const ref = tableOf(node.relation);
     if (!ref)
         return;
-    for (const cmd of list(node.cmds)) {
-        const c = wrapped(cmd, 'AlterTableCmd');
-        if (!c)
-            continue;
+    for (const c of alterTableCmds(node)) {
         if (node.objtype === 'OBJECT_VIEW' || state.views.has(tableKey(ref))) {
             if (c.subtype === 'AT_SetRelOptions' && invokerIn(list(wrapped(c.def, 'List')?.items)))
                 state.views.delete(tableKey(ref));
@@ -25332,10 +25327,9 @@ function declaredColumns(stmt) {
         return [];
     const table = tableOf(node.relation);
     const sites = [];
-    for (const c of list(node.cmds)) {
-        const cmd = wrapped(c, 'AlterTableCmd');
-        const column = wrapped(cmd?.def, 'ColumnDef');
-        if (!cmd || !column)
+    for (const cmd of alterTableCmds(node)) {
+        const column = wrapped(cmd.def, 'ColumnDef');
+        if (!column)
             continue;
         if (cmd.subtype !== 'AT_AddColumn' && cmd.subtype !== 'AT_AlterColumnType')
             continue;
@@ -25424,9 +25418,8 @@ const intPrimaryKey = {
             const table = tableOf(node.relation);
             if (!table)
                 return;
-            for (const c of list(node.cmds)) {
-                const cmd = wrapped(c, 'AlterTableCmd');
-                if (cmd?.subtype !== 'AT_AddConstraint')
+            for (const cmd of alterTableCmds(node)) {
+                if (cmd.subtype !== 'AT_AddConstraint')
                     continue;
                 const pk = wrapped(cmd.def, 'Constraint');
                 const keys = names(pk?.keys);
@@ -25946,10 +25939,7 @@ function track(stmt, ctx) {
             const ref = tableOf(node.relation);
             if (!ref)
                 return;
-            for (const cmd of list(node.cmds)) {
-                const c = wrapped(cmd, 'AlterTableCmd');
-                if (!c)
-                    continue;
+            for (const c of alterTableCmds(node)) {
                 const column = wrapped(c.def, 'ColumnDef');
                 const type = column && typeInfo(column.typeName);
                 if (c.subtype === 'AT_AddColumn' && column && type) {

@@ -5,21 +5,18 @@
  */
 import { runActionProcess, type ActionProcess } from '../helpers/action-process.js';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { databasesFor, query, testServers } from '../helpers/db.js';
 import { FakeGitHub } from '../helpers/github-api.js';
+import { TLS_FIXTURE } from '../helpers/loopback-http.js';
 import { tempDirsFor } from '../helpers/temp.js';
+import { startConnectProxy } from '../helpers/proxy.js';
 
 const ROOT = process.cwd();
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const TOKEN = 'ghs_e2eToken0123456789abcdef';
 const MARKER = '<!-- supabase-migration-guard:production -->';
-/** A self-signed certificate for 127.0.0.1 (__tests__/fixtures/tls/README.md). */
-const TLS_CERT = join(ROOT, '__tests__', 'fixtures', 'tls', 'cert.pem');
-const TLS_KEY = join(ROOT, '__tests__', 'fixtures', 'tls', 'key.pem');
 
 const tempDir = tempDirsFor();
 let github: FakeGitHub;
@@ -180,10 +177,7 @@ describe.each(testServers())('the bundled action and the pull request comment on
   });
 
   it('talks to the API over TLS and checks its certificate: trusted (NODE_EXTRA_CA_CERTS) the comment is posted; untrusted, one warning, no retry, a green run', async () => {
-    const tlsGithub = await new FakeGitHub({
-      key: readFileSync(TLS_KEY),
-      cert: readFileSync(TLS_CERT),
-    }).start();
+    const tlsGithub = await new FakeGitHub(TLS_FIXTURE.identity()).start();
     try {
       const db = await newDb();
       const cwd = workspace();
@@ -204,7 +198,7 @@ describe.each(testServers())('the bundled action and the pull request comment on
         {},
         {
           GITHUB_API_URL: tlsGithub.url,
-          NODE_EXTRA_CA_CERTS: TLS_CERT,
+          NODE_EXTRA_CA_CERTS: TLS_FIXTURE.certPath,
         },
       );
       expect(trusted.code).toBe(0);
@@ -246,18 +240,8 @@ describe.each(testServers())('the bundled action and the pull request comment on
   it('reaches the API through the proxy in HTTP_PROXY (the bundle loads the proxy client lazily)', async () => {
     const db = await newDb();
     const port = Number(new URL(github.url).port);
-    const tunnels: string[] = [];
-    const proxy = createServer();
-    proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      tunnels.push(req.url!);
-      const upstream = connect(port, '127.0.0.1', () => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(socket);
-        socket.pipe(upstream);
-      });
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxy = await startConnectProxy(port);
+    const { tunnels } = proxy;
     try {
       const run = await runAction(
         workspace(),
@@ -267,14 +251,13 @@ describe.each(testServers())('the bundled action and the pull request comment on
         {
           // Only the proxy knows this host.
           GITHUB_API_URL: `http://api.github.invalid:${port}`,
-          HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`,
+          HTTP_PROXY: `http://${proxy.address}`,
         },
       );
       expect(run.code).toBe(0);
       expect(warnings(run)).toEqual([]);
     } finally {
-      proxy.closeAllConnections();
-      await new Promise((resolve) => proxy.close(resolve));
+      await proxy.close();
     }
     expect(github.comments).toHaveLength(1);
     expect(new Set(tunnels)).toEqual(new Set([`api.github.invalid:${port}`]));

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackHttp } from './loopback-http.js';
 
 /** One request as the fake API received it. */
 export interface RecordedRequest {
@@ -41,7 +41,7 @@ export interface Fault {
  * (status codes, JSON bodies, `Link` pagination), and records every request. Faults can be queued
  * (a 502, a 403, an answer that never comes).
  */
-export class FakeGitHub {
+export class FakeGitHub extends LoopbackHttp {
   readonly requests: RecordedRequest[] = [];
   readonly comments: FakeComment[] = [];
   /** GET /repos/{owner}/{repo}/commits/{sha}/pulls answers, by sha. */
@@ -52,34 +52,11 @@ export class FakeGitHub {
   /** GET /repos/{owner}/{repo}/collaborators/{user}/permission answers, by user (404 for others). */
   readonly permissions = new Map<string, { permission: string; role_name?: string }>();
   faults: Fault[] = [];
-  /** TLS handshakes the client broke off (it did not accept the certificate). */
-  refusedHandshakes = 0;
   perPageMax = 100;
   private nextId = 1000;
-  private server?: Server;
-  private readonly hanging = new Set<ServerResponse>();
-
-  /** With `tls`, an HTTPS server with that certificate (api.github.com is HTTPS only). */
-  constructor(private readonly tls?: { key: Buffer | string; cert: Buffer | string }) {}
 
   get url(): string {
-    const address = this.server!.address() as { port: number };
-    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
-  }
-
-  async start(): Promise<this> {
-    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
-    this.server = this.tls ? createTlsServer(this.tls, handler) : createServer(handler);
-    // A client that does not accept the certificate ends the handshake: counted, never a request.
-    this.server.on('tlsClientError', () => this.refusedHandshakes++);
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    for (const res of this.hanging) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    return this.origin;
   }
 
   /** A comment someone else (or an earlier run) left on the pull request. */
@@ -96,7 +73,7 @@ export class FakeGitHub {
       .map((r) => r.body!.body!);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const arrived = performance.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -119,8 +96,7 @@ export class FakeGitHub {
     } else if (fault) {
       fault.times--;
       if (fault.hang) {
-        this.hanging.add(res);
-        res.on('close', () => this.hanging.delete(res));
+        this.hold(res);
         return;
       }
       return this.send(
@@ -181,8 +157,7 @@ export class FakeGitHub {
   ): void {
     record.status = status;
     if (lost.has(record)) {
-      this.hanging.add(res);
-      res.on('close', () => this.hanging.delete(res));
+      this.hold(res);
       return;
     }
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
@@ -70,4 +71,54 @@ function frontendMessages(onMessage: (type: string) => void): (chunk: Buffer) =>
       pending = pending.subarray(1 + length);
     }
   };
+}
+
+/**
+ * A loopback HTTP proxy as self-hosted runners have: it answers CONNECT by tunnelling to
+ * 127.0.0.1:`targetPort`, whatever host the client asked for (so a host name that resolves
+ * nowhere proves the client went through it), and records the `host:port` of each tunnel.
+ */
+export async function startConnectProxy(
+  targetPort: number,
+): Promise<{ address: string; tunnels: string[]; close(): Promise<void> }> {
+  const tunnels: string[] = [];
+  const proxy = createHttpServer();
+  proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    tunnels.push(req.url!);
+    const upstream = connect(targetPort, '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${(proxy.address() as { port: number }).port}`,
+    tunnels,
+    close: async () => {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+}
+
+/** Runs `fn` with these environment variables set (undefined: unset), then puts them back. */
+export async function withEnv<T>(
+  values: Record<string, string | undefined>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
+  const apply = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  apply(values);
+  try {
+    return await fn();
+  } finally {
+    apply(saved);
+  }
 }

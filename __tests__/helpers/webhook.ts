@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackHttp } from './loopback-http.js';
 
 /** One POST as the fake webhook received it. */
 export interface ReceivedMessage {
@@ -16,38 +16,16 @@ export interface ReceivedMessage {
  * A loopback chat webhook (Slack-style: answers `ok`) that records every request. `answers` are
  * used in order before the normal 200: a status code, or `hang` for an answer that never comes.
  */
-export class FakeWebhook {
+export class FakeWebhook extends LoopbackHttp {
   readonly received: ReceivedMessage[] = [];
   answers: Array<number | 'hang'> = [];
-  private server?: Server;
-  private readonly hanging = new Set<ServerResponse>();
-  /** TLS handshakes the client broke off (it did not accept the certificate). */
-  refusedHandshakes = 0;
-
-  /** With `tls`, an HTTPS server with that certificate (as chat services are). */
-  constructor(private readonly tls?: { key: Buffer | string; cert: Buffer | string }) {}
 
   /** The webhook URL, with a path that plays the part of Slack's secret token. */
   url(path = '/services/T0GUARD/B0GUARD/s3cretWebhookToken42'): string {
-    const address = this.server!.address() as { port: number };
-    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${address.port}${path}`;
+    return `${this.origin}${path}`;
   }
 
-  async start(): Promise<this> {
-    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
-    this.server = this.tls ? createTlsServer(this.tls, handler) : createServer(handler);
-    this.server.on('tlsClientError', () => this.refusedHandshakes++);
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    for (const res of this.hanging) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
@@ -67,8 +45,7 @@ export class FakeWebhook {
     this.received.push(message);
     const answer = this.answers.shift() ?? 200;
     if (answer === 'hang') {
-      this.hanging.add(res);
-      res.on('close', () => this.hanging.delete(res));
+      this.hold(res);
       return;
     }
     message.status = answer;

@@ -3,8 +3,6 @@
  * loopback server that answers like GitHub's REST API: stage events in, comment bodies out.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createServer, type IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { proxyFor } from '../../src/proxy.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { parseSettings, type RawInputs } from '../../src/config/settings.js';
@@ -13,6 +11,7 @@ import type { RunResult } from '../../src/engine/result.js';
 import { commentBoardFor, type BoardHandle } from '../../src/github/board.js';
 import { commentMarker } from '../../src/report/comment.js';
 import { FakeGitHub } from '../helpers/github-api.js';
+import { startConnectProxy, withEnv } from '../helpers/proxy.js';
 
 const PASSWORD = 'pa ss/wörd:secret';
 const DATABASE_URL = `postgres://app:${encodeURIComponent(PASSWORD)}@db.example.com:5432/app`;
@@ -390,32 +389,16 @@ describe('the sticky pull request comment', () => {
 
   it('goes through the HTTP proxy named by HTTPS_PROXY / HTTP_PROXY (self-hosted runners)', async () => {
     // The API's host name does not resolve here: only the proxy knows where it is.
-    const tunnels: string[] = [];
-    const proxy = createServer();
-    proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      tunnels.push(req.url!);
-      const upstream = connect(Number(new URL(github.url).port), '127.0.0.1', () => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(socket);
-        socket.pipe(upstream);
-      });
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
-    process.env.HTTP_PROXY = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
-    delete process.env.NO_PROXY;
+    const proxy = await startConnectProxy(Number(new URL(github.url).port));
+    const { tunnels } = proxy;
     const apiUrl = `http://api.github.invalid:${new URL(github.url).port}`;
     try {
-      const handle = board({ apiUrl });
-      await feed(handle, [{ type: 'run-finished', result: result() }]);
+      await withEnv({ HTTP_PROXY: proxy.address, NO_PROXY: undefined }, async () => {
+        const handle = board({ apiUrl });
+        await feed(handle, [{ type: 'run-finished', result: result() }]);
+      });
     } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-      proxy.closeAllConnections();
-      await new Promise((resolve) => proxy.close(resolve));
+      await proxy.close();
     }
     expect(github.comments).toHaveLength(1);
     expect(new Set(tunnels)).toEqual(new Set([`api.github.invalid:${new URL(github.url).port}`]));

@@ -4,10 +4,6 @@
  * scrubbing at the sink.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
-import { join } from 'node:path';
-import { connect, type Socket } from 'node:net';
 import { main, parseArgs } from '../../src/cli.js';
 import { scrubberForInputs } from '../../src/config/run-scrubber.js';
 import { parseSettings } from '../../src/config/settings.js';
@@ -17,6 +13,8 @@ import { migrationsDir } from '../helpers/migrations.js';
 import { capturingLogger } from '../helpers/run.js';
 import { runResultWith } from '../helpers/report-cases.js';
 import { FakeWebhook } from '../helpers/webhook.js';
+import { TLS_FIXTURE } from '../helpers/loopback-http.js';
+import { startConnectProxy, withEnv } from '../helpers/proxy.js';
 
 const DATABASE_URL = 'postgres://app:Sup3r%2Fsecret@db.example.com:5432/postgres';
 let webhook: FakeWebhook;
@@ -87,11 +85,7 @@ describe('notifyRun', () => {
   });
 
   it('a webhook whose TLS certificate the runner does not trust: one attempt, and a warning that says how to trust it', async () => {
-    const fixtures = join(process.cwd(), '__tests__', 'fixtures', 'tls');
-    const secure = await new FakeWebhook({
-      key: readFileSync(join(fixtures, 'key.pem')),
-      cert: readFileSync(join(fixtures, 'cert.pem')),
-    }).start();
+    const secure = await new FakeWebhook(TLS_FIXTURE.identity()).start();
     try {
       const logs = await notify(secure.url(), {});
       expect(secure.received).toEqual([]);
@@ -134,35 +128,16 @@ describe('notifyRun', () => {
 
   it('goes through the HTTP proxy named by HTTP_PROXY (self-hosted runners)', async () => {
     // The webhook's host name does not resolve here: only the proxy knows where it is.
-    const tunnels: string[] = [];
     const port = Number(new URL(webhook.url()).port);
-    const proxy = createServer();
-    proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      tunnels.push(req.url!);
-      const upstream = connect(port, '127.0.0.1', () => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(socket);
-        socket.pipe(upstream);
-      });
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
-    process.env.HTTP_PROXY = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
-    delete process.env.NO_PROXY;
+    const proxy = await startConnectProxy(port);
+    const { tunnels } = proxy;
     try {
-      const logs = await notify(
-        `http://hooks.webhook.invalid:${port}/services/T0/B0/s3cretWebhookToken42`,
-        {},
+      const logs = await withEnv({ HTTP_PROXY: proxy.address, NO_PROXY: undefined }, () =>
+        notify(`http://hooks.webhook.invalid:${port}/services/T0/B0/s3cretWebhookToken42`, {}),
       );
       expect(logs.filter((l) => l.startsWith('warn:'))).toEqual([]);
     } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-      proxy.closeAllConnections();
-      await new Promise((resolve) => proxy.close(resolve));
+      await proxy.close();
     }
     expect(webhook.received).toHaveLength(1);
     expect(tunnels).toEqual([`hooks.webhook.invalid:${port}`]);

@@ -10,18 +10,11 @@ import { parse } from 'yaml';
 import { aggregateMain } from '../../src/commands/aggregate.js';
 import { runResultWith } from '../helpers/report-cases.js';
 import { condition, interpolate, type Contexts, type Value } from '../helpers/expressions.js';
+import type { Job as RunnableJob } from '../helpers/local-runner.js';
 import { tempDirsFor } from '../helpers/temp.js';
 
-interface Step {
-  id?: string;
-  name?: string;
-  if?: string;
-  uses?: string;
-  run?: string;
-  with?: Record<string, unknown>;
-  env?: Record<string, unknown>;
-}
-interface Job {
+/** A job of the workflow as this test reads it: what the local runner runs, and its wiring. */
+interface Job extends RunnableJob {
   if?: string;
   needs?: string | string[];
   environment?: { name: string } | string;
@@ -29,8 +22,6 @@ interface Job {
   concurrency?: { group: string; 'cancel-in-progress': boolean };
   strategy?: { 'fail-fast'?: boolean; 'max-parallel'?: unknown; matrix: Record<string, unknown> };
   outputs?: Record<string, string>;
-  env?: Record<string, string>;
-  steps: Step[];
 }
 interface Workflow {
   on: {

@@ -79,6 +79,12 @@ export interface Toc {
 
 const DEFAULT_TIMEOUT_MS = 2 * 60 * 60_000;
 const DEFAULT_LOCK_WAIT_MS = 60_000;
+
+/** How long pg_dump waits for each table's share lock (its --lock-wait-timeout), in ms. */
+function lockWaitOf(options: Pick<TakeBackupOptions, 'lockWaitTimeoutMs'>): number {
+  return options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+}
+
 export const LIST_TIMEOUT_MS = 10 * 60_000;
 
 /**
@@ -106,7 +112,7 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupInfo
     // A partial file left by a run that died is ours (the folder is private): replace it.
     await rm(partial, { force: true });
     await createPrivateFile(partial);
-    const lockWait = options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
+    const lockWait = lockWaitOf(options);
     const dumpArgs = ['--format=custom', '--no-password', `--lock-wait-timeout=${lockWait}`];
     const env = pgEnv(target, tools.pgDump.major);
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -455,7 +461,7 @@ function dumpFailure(
   }
   if (isLockWaitFailure(stderr)) {
     return fail(
-      `pg_dump gave up: another session holds a lock on a table (it waited ${options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS} ms, ` +
+      `pg_dump gave up: another session holds a lock on a table (it waited ${lockWaitOf(options)} ms, ` +
         'the lock-timeout, for a share lock rather than queue behind it)',
       'Retry once the transaction holding the lock (often DDL, VACUUM FULL or a session left idle in a transaction) ' +
         'has finished; `SELECT pid, application_name, state, xact_start FROM pg_stat_activity WHERE pid IN ' +

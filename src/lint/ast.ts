@@ -26,6 +26,13 @@ export function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
+/** The commands of an ALTER TABLE (`AlterTableStmt.cmds`), unwrapped. */
+export function alterTableCmds(node: Node): Node[] {
+  return list(node.cmds)
+    .map((c) => wrapped(c, 'AlterTableCmd'))
+    .filter((c): c is Node => !!c);
+}
+
 /** A type as written, normalised: `varchar(20)`, `numeric(10,2)`, `timestamp`, `int4`, `text[]`. */
 export interface TypeInfo {
   name: string;

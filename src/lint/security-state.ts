@@ -1,4 +1,4 @@
-import { list, location, names, wrapped, type Node } from './ast.js';
+import { alterTableCmds, list, location, names, wrapped, type Node } from './ast.js';
 import { tableKey, tableOf, type LintContext, type LintStatement, type TableRef } from './context.js';
 
 /**
@@ -184,9 +184,7 @@ function alterTable(state: SecurityState, stmt: LintStatement, seq: number): voi
   const { node } = stmt;
   const ref = tableOf(node.relation);
   if (!ref) return;
-  for (const cmd of list(node.cmds)) {
-    const c = wrapped(cmd, 'AlterTableCmd');
-    if (!c) continue;
+  for (const c of alterTableCmds(node)) {
     if (node.objtype === 'OBJECT_VIEW' || state.views.has(tableKey(ref))) {
       if (c.subtype === 'AT_SetRelOptions' && invokerIn(list(wrapped(c.def, 'List')?.items)))
         state.views.delete(tableKey(ref));

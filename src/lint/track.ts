@@ -1,4 +1,4 @@
-import { list, names, typeInfo, wrapped } from './ast.js';
+import { alterTableCmds, list, names, typeInfo, wrapped } from './ast.js';
 import { tableOf, type LintContext, type LintStatement } from './context.js';
 
 /**
@@ -36,9 +36,7 @@ export function track(stmt: LintStatement, ctx: LintContext): void {
     case 'AlterTableStmt': {
       const ref = tableOf(node.relation);
       if (!ref) return;
-      for (const cmd of list(node.cmds)) {
-        const c = wrapped(cmd, 'AlterTableCmd');
-        if (!c) continue;
+      for (const c of alterTableCmds(node)) {
         const column = wrapped(c.def, 'ColumnDef');
         const type = column && typeInfo(column.typeName);
         if (c.subtype === 'AT_AddColumn' && column && type) {

@@ -1,15 +1,11 @@
-import { list, location, names, wrapped, type Node } from '../ast.js';
-import { tableOf, type LintRule, type RuleHit, type TableRef } from '../context.js';
+import { alterTableCmds, list, location, names, wrapped, type Node } from '../ast.js';
+import { tableKey, tableOf, type LintRule, type RuleHit, type TableRef } from '../context.js';
 
 /**
  * Destructive changes: they lose data or break the clients still running against the old schema
  * (apply refuses this family unless allowed or ignored with a reason). A hit naming a table new in
  * the release is dropped by the runner: nothing outside the release can depend on it yet.
  */
-
-function qualified(ref: TableRef): string {
-  return `${ref.schema}.${ref.table}`;
-}
 
 function droppedObjects(node: Node): string[][] {
   return list(node.objects).map((o) => {
@@ -40,7 +36,7 @@ export const dropTable: LintRule = {
     return droppedObjects(stmt.node).map((parts) => {
       const table = refOf(parts);
       return {
-        message: `DROP TABLE ${qualified(table)} deletes its data and breaks clients still using it;${cascade(stmt.node)} stop using it in a release first, back it up, and drop it in a later one`,
+        message: `DROP TABLE ${tableKey(table)} deletes its data and breaks clients still using it;${cascade(stmt.node)} stop using it in a release first, back it up, and drop it in a later one`,
         table,
       };
     });
@@ -57,11 +53,10 @@ export const dropColumn: LintRule = {
     if (stmt.nodeType !== 'AlterTableStmt') return;
     const table = tableOf(stmt.node.relation);
     if (!table) return;
-    return list(stmt.node.cmds)
-      .map((c) => wrapped(c, 'AlterTableCmd'))
-      .filter((c): c is Node => c?.subtype === 'AT_DropColumn')
+    return alterTableCmds(stmt.node)
+      .filter((c) => c.subtype === 'AT_DropColumn')
       .map((cmd) => ({
-        message: `DROP COLUMN ${String(cmd.name)} from ${qualified(table)} deletes its data and breaks clients that still select or write it;${cascade(cmd)} deploy code that no longer uses it first, then drop it in a later release`,
+        message: `DROP COLUMN ${String(cmd.name)} from ${tableKey(table)} deletes its data and breaks clients that still select or write it;${cascade(cmd)} deploy code that no longer uses it first, then drop it in a later release`,
         table,
       }));
   },
@@ -131,8 +126,8 @@ export const truncate: LintRule = {
       if (!table) continue;
       hits.push({
         message: isCascade
-          ? `TRUNCATE ${qualified(table)} CASCADE deletes every row of it and of every table with a foreign key to it, however far the chain goes: name the tables to empty and leave CASCADE out`
-          : `TRUNCATE ${qualified(table)} deletes every row under an ACCESS EXCLUSIVE lock: make sure the data is meant to go (back it up), or DELETE only the rows you mean`,
+          ? `TRUNCATE ${tableKey(table)} CASCADE deletes every row of it and of every table with a foreign key to it, however far the chain goes: name the tables to empty and leave CASCADE out`
+          : `TRUNCATE ${tableKey(table)} deletes every row under an ACCESS EXCLUSIVE lock: make sure the data is meant to go (back it up), or DELETE only the rows you mean`,
         location: location(rangeVar),
         table,
         severity: isCascade ? 'error' : undefined,
@@ -153,7 +148,7 @@ export const deleteWithoutWhere: LintRule = {
     const table = tableOf(stmt.node.relation);
     if (!table) return;
     return {
-      message: `DELETE FROM ${qualified(table)} without WHERE deletes every row: add the WHERE clause you mean (WHERE true, with an ignore comment, if every row really must go)`,
+      message: `DELETE FROM ${tableKey(table)} without WHERE deletes every row: add the WHERE clause you mean (WHERE true, with an ignore comment, if every row really must go)`,
       location: location(stmt.node.relation),
       table,
     };
@@ -175,13 +170,13 @@ export const updateWithoutWhere: LintRule = {
     const targets = list(stmt.node.targetList).map((t) => wrapped(t, 'ResTarget')?.name);
     if (targets.length > 0 && targets.every((c) => typeof c === 'string' && ctx.isAddedColumn(table, c)))
       return {
-        message: `UPDATE ${qualified(table)} without WHERE fills ${targets.join(', ')}, added by this release: no data is overwritten, but every row stays locked until the release commits (backfill large tables in batches)`,
+        message: `UPDATE ${tableKey(table)} without WHERE fills ${targets.join(', ')}, added by this release: no data is overwritten, but every row stays locked until the release commits (backfill large tables in batches)`,
         severity: 'info',
         location: location(stmt.node.relation),
         table,
       };
     return {
-      message: `UPDATE ${qualified(table)} without WHERE overwrites every row and holds a lock on each until the release commits: add the WHERE clause you mean, and backfill large tables in batches`,
+      message: `UPDATE ${tableKey(table)} without WHERE overwrites every row and holds a lock on each until the release commits: add the WHERE clause you mean, and backfill large tables in batches`,
       location: location(stmt.node.relation),
       table,
     };
@@ -199,7 +194,7 @@ export const renameTable: LintRule = {
     const table = tableOf(stmt.node.relation);
     if (!table) return;
     return {
-      message: `Renaming ${qualified(table)} to ${String(stmt.node.newname)} breaks every client still using the old name the moment it commits: add the new name first (a view, or a copy kept in sync), move clients over, then drop the old one`,
+      message: `Renaming ${tableKey(table)} to ${String(stmt.node.newname)} breaks every client still using the old name the moment it commits: add the new name first (a view, or a copy kept in sync), move clients over, then drop the old one`,
       location: location(stmt.node.relation),
       table,
     };
@@ -217,7 +212,7 @@ export const renameColumn: LintRule = {
     const table = tableOf(stmt.node.relation);
     if (!table) return;
     return {
-      message: `Renaming column ${qualified(table)}.${String(stmt.node.subname)} to ${String(stmt.node.newname)} breaks every client still using the old name: add the new column, write both, move readers over, then drop the old one`,
+      message: `Renaming column ${tableKey(table)}.${String(stmt.node.subname)} to ${String(stmt.node.newname)} breaks every client still using the old name: add the new column, write both, move readers over, then drop the old one`,
       location: location(stmt.node.relation),
       table,
     };
@@ -234,11 +229,10 @@ export const dropNotNull: LintRule = {
     if (stmt.nodeType !== 'AlterTableStmt') return;
     const table = tableOf(stmt.node.relation);
     if (!table) return;
-    return list(stmt.node.cmds)
-      .map((c) => wrapped(c, 'AlterTableCmd'))
-      .filter((c): c is Node => c?.subtype === 'AT_DropNotNull')
+    return alterTableCmds(stmt.node)
+      .filter((c) => c.subtype === 'AT_DropNotNull')
       .map((cmd) => ({
-        message: `DROP NOT NULL on ${qualified(table)}.${String(cmd.name)} lets NULLs in where clients and generated types assume none: update every reader to handle NULL before this runs`,
+        message: `DROP NOT NULL on ${tableKey(table)}.${String(cmd.name)} lets NULLs in where clients and generated types assume none: update every reader to handle NULL before this runs`,
         table,
       }));
   },

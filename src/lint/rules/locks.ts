@@ -1,4 +1,5 @@
 import {
+  alterTableCmds,
   constraintsOf,
   funcCalls,
   funcName,
@@ -10,14 +11,7 @@ import {
   wrapped,
   type Node,
 } from '../ast.js';
-import {
-  tableOf,
-  tableKey,
-  type LintContext,
-  type LintRule,
-  type RuleHit,
-  type TableRef,
-} from '../context.js';
+import { tableOf, tableKey, type LintContext, type LintRule, type RuleHit } from '../context.js';
 import { typeChangeRewrites } from '../type-change.js';
 
 /**
@@ -27,14 +21,7 @@ import { typeChangeRewrites } from '../type-change.js';
  */
 
 function alterCommands(node: Node): Array<{ cmd: Node; def?: Node }> {
-  return list(node.cmds)
-    .map((c) => wrapped(c, 'AlterTableCmd'))
-    .filter((c): c is Node => !!c)
-    .map((cmd) => ({ cmd, def: cmd.def as Node | undefined }));
-}
-
-function qualified(ref: TableRef): string {
-  return `${ref.schema}.${ref.table}`;
+  return alterTableCmds(node).map((cmd) => ({ cmd, def: cmd.def as Node | undefined }));
 }
 
 export const indexWithoutConcurrently: LintRule = {
@@ -48,7 +35,7 @@ export const indexWithoutConcurrently: LintRule = {
     const table = tableOf(stmt.node.relation);
     if (!table) return;
     return {
-      message: `CREATE ${stmt.node.unique ? 'UNIQUE ' : ''}INDEX on ${qualified(table)} without CONCURRENTLY blocks writes to the table while the index builds: use CREATE INDEX CONCURRENTLY (in a file of its own, outside a transaction block)`,
+      message: `CREATE ${stmt.node.unique ? 'UNIQUE ' : ''}INDEX on ${tableKey(table)} without CONCURRENTLY blocks writes to the table while the index builds: use CREATE INDEX CONCURRENTLY (in a file of its own, outside a transaction block)`,
       location: location(stmt.node.relation),
       table,
     };
@@ -95,7 +82,7 @@ export const constraintWithoutNotValid: LintRule = {
       if (column && reference) {
         const target = tableOf(reference.pktable);
         hits.push({
-          message: `ADD COLUMN ${String(column.colname)} … REFERENCES ${target ? qualified(target) : ''} adds a validated foreign key at once, locking writes to ${qualified(table)}${target ? ` and ${qualified(target)}` : ''}: add the column, then ADD FOREIGN KEY … NOT VALID and VALIDATE CONSTRAINT in a later statement`,
+          message: `ADD COLUMN ${String(column.colname)} … REFERENCES ${target ? tableKey(target) : ''} adds a validated foreign key at once, locking writes to ${tableKey(table)}${target ? ` and ${tableKey(target)}` : ''}: add the column, then ADD FOREIGN KEY … NOT VALID and VALIDATE CONSTRAINT in a later statement`,
           location: location(reference),
           table,
         });
@@ -106,13 +93,13 @@ export const constraintWithoutNotValid: LintRule = {
       if (constraint.contype === 'CONSTR_FOREIGN') {
         const target = tableOf(constraint.pktable);
         hits.push({
-          message: `ADD FOREIGN KEY on ${qualified(table)} without NOT VALID checks every row while holding locks that block writes to ${qualified(table)}${target ? ` and ${qualified(target)}` : ''}: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
+          message: `ADD FOREIGN KEY on ${tableKey(table)} without NOT VALID checks every row while holding locks that block writes to ${tableKey(table)}${target ? ` and ${tableKey(target)}` : ''}: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
           location: location(constraint),
           table,
         });
       } else if (constraint.contype === 'CONSTR_CHECK') {
         hits.push({
-          message: `ADD CHECK on ${qualified(table)} without NOT VALID scans every row under an ACCESS EXCLUSIVE lock: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
+          message: `ADD CHECK on ${tableKey(table)} without NOT VALID scans every row under an ACCESS EXCLUSIVE lock: add it NOT VALID, then VALIDATE CONSTRAINT in a later statement (it takes a weaker lock)`,
           location: location(constraint),
           table,
         });
@@ -186,7 +173,7 @@ export const setNotNullWithoutCheck: LintRule = {
         const key = `${tableKey(table)}.${String(cmd.name)}`;
         if (checks.validated.has(key)) continue;
         hits.push({
-          message: `SET NOT NULL on ${qualified(table)}.${String(cmd.name)} scans every row under an ACCESS EXCLUSIVE lock: first ADD CONSTRAINT … CHECK (${String(cmd.name)} IS NOT NULL) NOT VALID and VALIDATE CONSTRAINT it, then SET NOT NULL skips the scan (PostgreSQL 12+)`,
+          message: `SET NOT NULL on ${tableKey(table)}.${String(cmd.name)} scans every row under an ACCESS EXCLUSIVE lock: first ADD CONSTRAINT … CHECK (${String(cmd.name)} IS NOT NULL) NOT VALID and VALIDATE CONSTRAINT it, then SET NOT NULL skips the scan (PostgreSQL 12+)`,
           table,
         });
       }
@@ -219,7 +206,7 @@ export const uniqueWithoutIndex: LintRule = {
         if (constraint.indexname) continue;
         const kind = constraint.contype === 'CONSTR_UNIQUE' ? 'UNIQUE' : 'PRIMARY KEY';
         hits.push({
-          message: `ADD ${kind} on ${qualified(table)} builds its index while blocking reads and writes: CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … ${kind} USING INDEX`,
+          message: `ADD ${kind} on ${tableKey(table)} builds its index while blocking reads and writes: CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … ${kind} USING INDEX`,
           location: location(constraint),
           table,
         });
@@ -248,7 +235,7 @@ export const columnTypeRewrite: LintRule = {
       const from = ctx.columnType(table, String(cmd.name));
       const verdict = typeChangeRewrites(from, to, column.raw_default !== undefined);
       if (verdict === 'no') continue;
-      const what = `ALTER COLUMN ${String(cmd.name)} TYPE ${sqlTypeName(to.text)} on ${qualified(table)}`;
+      const what = `ALTER COLUMN ${String(cmd.name)} TYPE ${sqlTypeName(to.text)} on ${tableKey(table)}`;
       hits.push({
         message:
           verdict === 'yes'
@@ -300,7 +287,7 @@ export const volatileDefault: LintRule = {
       const found = rewritingDefault(column, type?.name);
       if (!found) continue;
       hits.push({
-        message: `ADD COLUMN ${name} on ${qualified(table)} with ${found.why} rewrites the whole table under an ACCESS EXCLUSIVE lock${found.unsure ? ')' : ''} (a constant or stable default such as now() does not, since PostgreSQL 11): add the column without it, set the default afterwards and backfill existing rows in batches`,
+        message: `ADD COLUMN ${name} on ${tableKey(table)} with ${found.why} rewrites the whole table under an ACCESS EXCLUSIVE lock${found.unsure ? ')' : ''} (a constant or stable default such as now() does not, since PostgreSQL 11): add the column without it, set the default afterwards and backfill existing rows in batches`,
         location: location(column),
         table,
         severity: found.unsure ? 'info' : undefined,
@@ -374,7 +361,7 @@ export const vacuumFull: LintRule = {
     const message = (what: string) =>
       `VACUUM FULL ${what} rewrites it under an ACCESS EXCLUSIVE lock (no reads, no writes) and needs room for a full copy: use plain VACUUM, or pg_repack / pg_squeeze to reclaim space online`;
     if (relations.length === 0) return { message: message('of the whole database') };
-    return relations.map((table) => ({ message: message(table ? qualified(table) : 'of the table'), table }));
+    return relations.map((table) => ({ message: message(table ? tableKey(table) : 'of the table'), table }));
   },
 };
 
@@ -399,7 +386,7 @@ export const cluster: LintRule = {
     if (stmt.nodeType !== 'ClusterStmt') return;
     const table = tableOf(stmt.node.relation);
     return {
-      message: `CLUSTER ${table ? qualified(table) : '(every clustered table)'} rewrites it in index order under an ACCESS EXCLUSIVE lock (no reads, no writes): run it in a maintenance window outside migrations, or use pg_repack`,
+      message: `CLUSTER ${table ? tableKey(table) : '(every clustered table)'} rewrites it in index order under an ACCESS EXCLUSIVE lock (no reads, no writes): run it in a maintenance window outside migrations, or use pg_repack`,
       location: location(stmt.node.relation),
       table,
     };
@@ -426,7 +413,7 @@ export const reindexWithoutConcurrently: LintRule = {
     const table = node.kind === 'REINDEX_OBJECT_TABLE' ? tableOf(node.relation) : undefined;
     const target = tableOf(node.relation);
     return {
-      message: `REINDEX ${what[String(node.kind)] ?? ''} ${target ? qualified(target) : String(node.name ?? '')} without CONCURRENTLY blocks writes to each table (and reads that use the index) while it rebuilds: use REINDEX … CONCURRENTLY (outside a transaction block)`,
+      message: `REINDEX ${what[String(node.kind)] ?? ''} ${target ? tableKey(target) : String(node.name ?? '')} without CONCURRENTLY blocks writes to each table (and reads that use the index) while it rebuilds: use REINDEX … CONCURRENTLY (outside a transaction block)`,
       location: location(node.relation),
       table,
     };
@@ -444,7 +431,7 @@ export const refreshWithoutConcurrently: LintRule = {
     const table = tableOf(stmt.node.relation);
     if (!table) return;
     return {
-      message: `REFRESH MATERIALIZED VIEW ${qualified(table)} without CONCURRENTLY blocks every read of the view until it finishes: use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)`,
+      message: `REFRESH MATERIALIZED VIEW ${tableKey(table)} without CONCURRENTLY blocks every read of the view until it finishes: use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)`,
       location: location(stmt.node.relation),
       table,
     };

@@ -1,4 +1,13 @@
-import { constraintsOf, funcCalls, funcName, list, location, typeInfo, wrapped } from '../ast.js';
+import {
+  alterTableCmds,
+  constraintsOf,
+  funcCalls,
+  funcName,
+  list,
+  location,
+  typeInfo,
+  wrapped,
+} from '../ast.js';
 import { tableOf, type LintContext, type LintRule, type LintStatement, type RuleHit } from '../context.js';
 
 /** Reported by the runner where the parser stops at a psql meta-command or COPY … FROM stdin data. */
@@ -127,9 +136,8 @@ export const notNullColumnWithoutDefault: LintRule = {
     const table = tableOf(stmt.node.relation);
     if (!table) return;
     const hits: RuleHit[] = [];
-    for (const c of list(stmt.node.cmds)) {
-      const cmd = wrapped(c, 'AlterTableCmd');
-      const column = cmd?.subtype === 'AT_AddColumn' ? wrapped(cmd.def, 'ColumnDef') : undefined;
+    for (const cmd of alterTableCmds(stmt.node)) {
+      const column = cmd.subtype === 'AT_AddColumn' ? wrapped(cmd.def, 'ColumnDef') : undefined;
       if (!column) continue;
       const kinds = constraintsOf(column.constraints).map((k) => k.contype);
       const filled = ['CONSTR_DEFAULT', 'CONSTR_IDENTITY', 'CONSTR_GENERATED'].some((k) => kinds.includes(k));

@@ -1,4 +1,13 @@
-import { constraintsOf, list, location, names, typeInfo, wrapped, type Node } from '../ast.js';
+import {
+  alterTableCmds,
+  constraintsOf,
+  list,
+  location,
+  names,
+  typeInfo,
+  wrapped,
+  type Node,
+} from '../ast.js';
 import { tableOf, type LintContext, type LintRule, type LintStatement, type RuleHit } from '../context.js';
 
 /**
@@ -24,10 +33,9 @@ function declaredColumns(stmt: LintStatement): ColumnSite[] {
   if (stmt.nodeType !== 'AlterTableStmt') return [];
   const table = tableOf(node.relation);
   const sites: ColumnSite[] = [];
-  for (const c of list(node.cmds)) {
-    const cmd = wrapped(c, 'AlterTableCmd');
-    const column = wrapped(cmd?.def, 'ColumnDef');
-    if (!cmd || !column) continue;
+  for (const cmd of alterTableCmds(node)) {
+    const column = wrapped(cmd.def, 'ColumnDef');
+    if (!column) continue;
     if (cmd.subtype !== 'AT_AddColumn' && cmd.subtype !== 'AT_AlterColumnType') continue;
     const name = cmd.subtype === 'AT_AddColumn' ? column.colname : cmd.name;
     sites.push({ column, where: `${table?.schema}.${table?.table}.${String(name)}` });
@@ -141,9 +149,8 @@ export const intPrimaryKey: LintRule = {
     if (stmt.nodeType === 'AlterTableStmt') {
       const table = tableOf(node.relation);
       if (!table) return;
-      for (const c of list(node.cmds)) {
-        const cmd = wrapped(c, 'AlterTableCmd');
-        if (cmd?.subtype !== 'AT_AddConstraint') continue;
+      for (const cmd of alterTableCmds(node)) {
+        if (cmd.subtype !== 'AT_AddConstraint') continue;
         const pk = wrapped(cmd.def, 'Constraint');
         const keys = names(pk?.keys);
         if (pk?.contype !== 'CONSTR_PRIMARY' || keys.length !== 1) continue;
