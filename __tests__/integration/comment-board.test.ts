@@ -246,7 +246,7 @@ describe('the sticky pull request comment', () => {
     ]);
   });
 
-  it('spaces progress updates (GitHub limits content-creating requests) but never holds back the first state or the final one', async () => {
+  it('spaces progress updates (GitHub limits content-creating requests): a few, at least the spacing apart, ending on the final state', async () => {
     const handle = board({ spacing: { minMs: 250, maxMs: 250 } });
     await handle.listener({ type: 'run-started', command: 'apply', environment: 'production', pending });
     const total = 30;
