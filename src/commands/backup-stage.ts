@@ -1,8 +1,6 @@
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
-import { takeBackup } from '../backup/backup.js';
-import { aptInstaller, findPgTools, type PgTools } from '../backup/pg-tools.js';
-import { createProcessRunner } from '../backup/process.js';
+import type { PgTools } from '../backup/pg-tools.js';
 import { errorMessage, GuardError } from '../errors.js';
 import type { BackupReport, Finding, RunResult } from '../engine/result.js';
 import type { CommandContext } from './context.js';
@@ -33,6 +31,7 @@ export function defaultBackupDir(
  * GitHub-hosted Linux runners (passwordless sudo, disposable machine); never on other machines.
  */
 export async function resolvePgTools(ctx: CommandContext, serverMajor: number): Promise<PgTools> {
+  const { aptInstaller, createProcessRunner, findPgTools } = await import('../backup/index.js');
   const runner = createProcessRunner();
   const hosted = process.env.RUNNER_ENVIRONMENT === 'github-hosted';
   return findPgTools({
@@ -51,6 +50,7 @@ export async function takeVerifiedBackup(
   found?: PgTools,
 ): Promise<BackupReport> {
   const tools = found ?? (await resolvePgTools(ctx, serverMajor));
+  const { createProcessRunner, takeBackup } = await import('../backup/index.js');
   const info = await ctx.logger.group('Backup', () =>
     takeBackup({
       target: ctx.settings.database,

@@ -1,5 +1,3 @@
-import { copySchema } from '../backup/schema-copy.js';
-import { createProcessRunner } from '../backup/process.js';
 import { applicationName } from '../config/run-context.js';
 import { catalogSnapshot, diffCatalog, type ObjectChanges } from '../db/catalog-objects.js';
 import { connect, withClient, type Client } from '../db/connect.js';
@@ -114,6 +112,7 @@ export async function rehearseOnShadow(
       notes.push(
         `grants not copied (--no-privileges): roles ${roles.missing.join(', ')} are missing in the shadow's server and its user may not create roles`,
       );
+    const { copySchema, createProcessRunner } = await import('../backup/index.js');
     const copy = await copySchema({
       source: settings.database,
       destination: shadow,

@@ -1,6 +1,3 @@
-import { assertDecryptable } from '../backup/encrypted-restore.js';
-import { restoreBackup } from '../backup/restore.js';
-import { createProcessRunner } from '../backup/process.js';
 import { ensureGuardSchema, finishRunRecord, forgetChecksumsNotIn } from '../db/guard-store.js';
 import { readHistory } from '../db/history.js';
 import { GuardError } from '../errors.js';
@@ -30,6 +27,7 @@ export async function restoreCommand(ctx: CommandContext, result: RunResult): Pr
       { hint: 'Set confirm-restore to the database name to proceed. Nothing was changed.' },
     );
   }
+  const { assertDecryptable, createProcessRunner, restoreBackup } = await import('../backup/index.js');
   // A wrong or missing identity is known before the lock, the safety backup or any row is written.
   await assertDecryptable(path, settings.backupDecryptionKey, 'restore-failed');
   return withSession(ctx, result, { lock: true, files: false }, async (session) => {
