@@ -31,7 +31,7 @@ function checksums(...rows: Array<Partial<ChecksumRow> & { version: string }>): 
       row.version,
       {
         checksum: `sum-${row.version}`,
-        appliedAt: new Date('2024-05-01T10:00:00.000Z'),
+        appliedAt: '2024-05-01T10:00:00.000Z',
         appliedBy: 'octocat',
         method: 'applied',
         ...row,

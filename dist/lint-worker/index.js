@@ -81,23 +81,26 @@ function parseFile(index) {
     const calls = [];
     let pieces;
     const source = new _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_4__/* .SourceText */ .D(text);
+    const record = (call, sql) => {
+        try {
+            const json = parseToJson(sql);
+            calls.push({ ...call, json });
+            return { stmts: [] };
+        }
+        catch (error) {
+            const { message, sqlDetails } = error;
+            calls.push({ ...call, error: { message, sqlDetails } });
+            throw error;
+        }
+    };
     const recorder = {
         // Cut once, here, and handed over with the parses.
         knownPieces: (from, to) => from === start && to === end && !pieces
             ? (pieces = [...(0,_migrations_sql_pieces_js__WEBPACK_IMPORTED_MODULE_5__/* .sqlPieces */ .gv)(source.bytes, from, to, _migrations_sql_pieces_js__WEBPACK_IMPORTED_MODULE_5__/* .PIECE_BYTES */ .ts)])
             : undefined,
-        parseSync(sql) {
-            try {
-                calls.push({ sql, json: parseToJson(sql) });
-            }
-            catch (error) {
-                const { message, sqlDetails } = error;
-                calls.push({ sql, error: { message, sqlDetails } });
-                throw error;
-            }
-            // The worker never reads the tree (the main thread does), so nothing more is parsed here.
-            return { stmts: [] };
-        },
+        // The worker never reads the tree (the main thread does), so nothing more is parsed here.
+        parseRange: (text, from, to) => record({ range: [from, to] }, text.slice(from, to)),
+        parseSync: (sql) => record({ sql }, sql),
     };
     try {
         for (const raw of (0,_migrations_parse_pieces_js__WEBPACK_IMPORTED_MODULE_1__/* .parseInPieces */ .w)(recorder, source, start, end, file).stmts)
@@ -341,11 +344,14 @@ pieceBytes = sql_pieces/* PIECE_BYTES */.ts) {
             yield* parsePiece(piece);
         }
     }
+    function parseBytes(from, to) {
+        return parser.parseRange ? parser.parseRange(source, from, to) : parser.parseSync(source.slice(from, to));
+    }
     function parsePiece(piece) {
         refuseOversized(piece);
         let parsed;
         try {
-            parsed = parser.parseSync(source.slice(piece.start, piece.end));
+            parsed = parseBytes(piece.start, piece.end);
         }
         catch (error) {
             // The lexer cut where it was sure; should it have been wrong, the rest of the file parsed
@@ -354,7 +360,7 @@ pieceBytes = sql_pieces/* PIECE_BYTES */.ts) {
                 throw syntaxError(error, piece.start, piece.end);
             }
             try {
-                parsed = parser.parseSync(source.slice(piece.start, end));
+                parsed = parseBytes(piece.start, end);
             }
             catch (wholeError) {
                 throw syntaxError(wholeError, piece.start, end);
@@ -493,9 +499,16 @@ class SourceText {
     encoded;
     decoded;
     lines;
-    /** Nothing is computed up front: a run with nothing pending reads files only to checksum them. */
-    constructor(text) {
+    /**
+     * Nothing is computed up front: a run with nothing pending reads files only to checksum them.
+     * `bytes`, when the caller has them (the file as read), must be `text` in UTF-8: they are used
+     * as they are instead of encoding the text again.
+     */
+    constructor(text, bytes) {
+        if (text === undefined && !bytes)
+            throw new Error('SourceText needs its text or its bytes');
         this.decoded = text;
+        this.encoded = bytes;
     }
     /**
      * Once the bytes exist (the parser works on them), the string is let go and decoded again only
@@ -505,10 +518,8 @@ class SourceText {
         return this.decoded ?? this.bytes.toString('utf8');
     }
     get bytes() {
-        if (!this.encoded) {
-            this.encoded = Buffer.from(this.text, 'utf8');
-            this.decoded = undefined;
-        }
+        this.encoded ??= Buffer.from(this.text, 'utf8');
+        this.decoded = undefined;
         return this.encoded;
     }
     /** Length in UTF-8 bytes, without encoding the text. */

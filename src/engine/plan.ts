@@ -81,7 +81,7 @@ export function buildPlan(
       name: migration.name,
       file: migration.path,
       state: 'applied',
-      appliedAt: recorded?.appliedAt.toISOString(),
+      appliedAt: recorded?.appliedAt,
       appliedBy: recorded ? (recorded.appliedBy ?? undefined) : 'another tool (no checksum recorded)',
       checksum,
     });

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import type { Migration } from '../migrations/discover.js';
-import type { PgParser } from '../migrations/parser.js';
+import type { ParseResult, PgParser } from '../migrations/parser.js';
 import { GuardError } from '../errors.js';
 import {
   CONSUMED,
@@ -196,16 +196,24 @@ function workerScript(): string | undefined {
  */
 function replayParser(calls: RecordedParse[], fallback: PgParser): PgParser {
   let next = 0;
+  const answer = (call: RecordedParse): ParseResult => {
+    next++;
+    if (call.error) throw Object.assign(new Error(call.error.message), { sqlDetails: call.error.sqlDetails });
+    return JSON.parse(call.json) as ParseResult;
+  };
   return {
+    // The usual call: a piece of the file, known by its place (its text is never decoded here).
+    parseRange(source, start, end) {
+      const call = calls[next];
+      if (call?.range && call.range[0] === start && call.range[1] === end) return answer(call);
+      next = calls.length;
+      return fallback.parseSync(source.slice(start, end));
+    },
     parseSync(sql) {
-      const call = next < calls.length && calls[next].sql === sql ? calls[next++] : undefined;
-      if (!call) {
-        next = calls.length;
-        return fallback.parseSync(sql);
-      }
-      if (call.error)
-        throw Object.assign(new Error(call.error.message), { sqlDetails: call.error.sqlDetails });
-      return JSON.parse(call.json) as ReturnType<PgParser['parseSync']>;
+      const call = calls[next];
+      if (call?.sql === sql) return answer(call);
+      next = calls.length;
+      return fallback.parseSync(sql);
     },
   };
 }

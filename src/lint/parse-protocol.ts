@@ -22,14 +22,20 @@ export interface WorkerFiles {
   files: Array<{ file: string; text: string; start: number; end: number }>;
 }
 
-/** One call the worker made to the parser: the SQL and the JSON it gave, or its error. */
-export type RecordedParse =
-  | { sql: string; json: string; error?: undefined }
-  | {
-      sql: string;
-      json?: undefined;
-      error: { message: string; sqlDetails?: { cursorPosition: number; message: string } };
-    };
+/**
+ * One call the worker made to the parser: which text (a byte range of the file, or for the rare
+ * call with text of its own, that text) and the JSON it gave, or its error.
+ */
+export type RecordedParse = (
+  { range: [number, number]; sql?: undefined } | { sql: string; range?: undefined }
+) &
+  (
+    | { json: string; error?: undefined }
+    | {
+        json?: undefined;
+        error: { message: string; sqlDetails?: { cursorPosition: number; message: string } };
+      }
+  );
 
 export interface ParsedFile {
   index: number;

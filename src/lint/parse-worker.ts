@@ -58,23 +58,26 @@ function parseFile(index: number): ParsedFile {
   const calls: RecordedParse[] = [];
   let pieces: Piece[] | undefined;
   const source = new SourceText(text);
+  const record = (call: { range: [number, number] } | { sql: string }, sql: string) => {
+    try {
+      const json = parseToJson(sql);
+      calls.push({ ...call, json });
+      return { stmts: [] };
+    } catch (error) {
+      const { message, sqlDetails } = error as PgParseError;
+      calls.push({ ...call, error: { message, sqlDetails } });
+      throw error;
+    }
+  };
   const recorder: PgParser = {
     // Cut once, here, and handed over with the parses.
     knownPieces: (from, to) =>
       from === start && to === end && !pieces
         ? (pieces = [...sqlPieces(source.bytes, from, to, PIECE_BYTES)])
         : undefined,
-    parseSync(sql) {
-      try {
-        calls.push({ sql, json: parseToJson(sql) });
-      } catch (error) {
-        const { message, sqlDetails } = error as PgParseError;
-        calls.push({ sql, error: { message, sqlDetails } });
-        throw error;
-      }
-      // The worker never reads the tree (the main thread does), so nothing more is parsed here.
-      return { stmts: [] };
-    },
+    // The worker never reads the tree (the main thread does), so nothing more is parsed here.
+    parseRange: (text, from, to) => record({ range: [from, to] }, text.slice(from, to)),
+    parseSync: (sql) => record({ sql }, sql),
   };
   try {
     for (const raw of parseInPieces(recorder, source, start, end, file).stmts) void raw;

@@ -134,18 +134,22 @@ function loadMigration(
 ): Migration {
   const path = display(fileName);
   const { bytes, text } = readSqlFile(join(dir, fileName), path);
-  const source = new SourceText(text);
+  const source = new SourceText(text, bytes);
   const sections = findSections(text);
   if (sections && 'error' in sections) {
     throw new GuardError('parse-error', sections.error, { location: { file: path, line: sections.line } });
   }
+  let checksum: string | undefined;
   const byteOf = (charOffset: number) => Buffer.byteLength(text.slice(0, charOffset), 'utf8');
   const migration: Migration = {
     version,
     name,
     fileName,
     path,
-    checksum: checksumOfBytes(bytes),
+    // Computed when asked for (history, drift): the linter never needs it.
+    get checksum() {
+      return (checksum ??= checksumOfBytes(bytes));
+    },
     up: sections
       ? { path, source, start: byteOf(sections.up.start), end: byteOf(sections.up.end) }
       : { path, source, start: 0, end: source.byteLength },
@@ -177,7 +181,8 @@ function loadMigration(
 }
 
 function wholeFile(absolute: string, path: string): SqlPart {
-  const source = new SourceText(readSqlFile(absolute, path).text);
+  const { text, bytes } = readSqlFile(absolute, path);
+  const source = new SourceText(text, bytes);
   return { path, source, start: 0, end: source.byteLength };
 }
 

@@ -1,6 +1,6 @@
 import { GuardError } from '../errors.js';
 import { psqlFeatureError } from './psql-features.js';
-import type { PgParseError, PgParser } from './parser.js';
+import type { ParseResult, PgParseError, PgParser } from './parser.js';
 import type { SourceText } from './source-text.js';
 import { MAX_STATEMENT_BYTES, PIECE_BYTES, sqlPieces, type Piece } from './sql-pieces.js';
 
@@ -45,11 +45,15 @@ export function parseInPieces(
     }
   }
 
+  function parseBytes(from: number, to: number): ParseResult {
+    return parser.parseRange ? parser.parseRange(source, from, to) : parser.parseSync(source.slice(from, to));
+  }
+
   function parsePiece(piece: Piece): RawStatement[] {
     refuseOversized(piece);
     let parsed;
     try {
-      parsed = parser.parseSync(source.slice(piece.start, piece.end));
+      parsed = parseBytes(piece.start, piece.end);
     } catch (error) {
       // The lexer cut where it was sure; should it have been wrong, the rest of the file parsed
       // whole (as before pieces existed) is the reference, when it is small enough to parse.
@@ -57,7 +61,7 @@ export function parseInPieces(
         throw syntaxError(error, piece.start, piece.end);
       }
       try {
-        parsed = parser.parseSync(source.slice(piece.start, end));
+        parsed = parseBytes(piece.start, end);
       } catch (wholeError) {
         throw syntaxError(wholeError, piece.start, end);
       }

@@ -8,9 +8,15 @@ export class SourceText {
   private decoded?: string;
   private lines?: number[];
 
-  /** Nothing is computed up front: a run with nothing pending reads files only to checksum them. */
-  constructor(text: string) {
+  /**
+   * Nothing is computed up front: a run with nothing pending reads files only to checksum them.
+   * `bytes`, when the caller has them (the file as read), must be `text` in UTF-8: they are used
+   * as they are instead of encoding the text again.
+   */
+  constructor(text: string | undefined, bytes?: Buffer) {
+    if (text === undefined && !bytes) throw new Error('SourceText needs its text or its bytes');
     this.decoded = text;
+    this.encoded = bytes;
   }
 
   /**
@@ -22,10 +28,8 @@ export class SourceText {
   }
 
   get bytes(): Buffer {
-    if (!this.encoded) {
-      this.encoded = Buffer.from(this.text, 'utf8');
-      this.decoded = undefined;
-    }
+    this.encoded ??= Buffer.from(this.text, 'utf8');
+    this.decoded = undefined;
     return this.encoded;
   }
 

@@ -106,11 +106,19 @@ export function* classifiedStatements(
     const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
     const [nodeType, node] = Object.entries(raw.stmt)[0] as [string, Record<string, unknown>];
     const text = source.slice(location, stmtEnd).trim();
-    const history = source.slice(previousEnd, stmtEnd).replace(/^\s*;/, '').trim();
+    const historyStart = previousEnd;
+    let history: string | undefined;
     const statement: Statement = {
       sql: text,
-      // One string when both are the same (no comment before the statement): a data file holds many.
-      historyText: history === text ? text : history,
+      // Made when asked for (the history rows; the linter never asks), once. One string when both
+      // are the same (no comment before the statement): a data file holds many.
+      get historyText() {
+        if (history === undefined) {
+          const withComments = source.slice(historyStart, stmtEnd).replace(/^\s*;/, '').trim();
+          history = withComments === text ? text : withComments;
+        }
+        return history;
+      },
       startByte: location,
       ...source.position(location),
       nodeType,
