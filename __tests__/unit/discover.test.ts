@@ -271,6 +271,19 @@ describe('discoverMigrations', () => {
     expect(new Set(sums).size).toBe(1);
   });
 
+  it('gives the same checksums when they are computed on first use (lazyChecksums, as the linter reads a folder)', async () => {
+    const files = {
+      '1_a.sql': 'create table a (id int);\r\n',
+      '2_b.sql': '\uFEFF-- migrate:up\nselect 1;\n-- migrate:down\nselect 2;\n',
+      '3_c.sql': "insert into t values ('日本');\n",
+    };
+    const { cwd, dir } = folder(files);
+    const eager = await discoverMigrations(dir, cwd);
+    const lazy = await discoverMigrations(dir, cwd, { lazyChecksums: true });
+    expect(lazy.migrations.map((m) => m.checksum)).toEqual(eager.migrations.map((m) => m.checksum));
+    expect(new Set(eager.migrations.map((m) => m.checksum)).size).toBe(3);
+  });
+
   it('gives a different checksum to a real change', async () => {
     const set = await discover({
       '1_a.sql': 'create table t (id int);\n',

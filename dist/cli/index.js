@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8221);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2917);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8221:
+/***/ 2917:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -7016,9 +7016,10 @@ async function ensureGuardSchema(client) {
     // One message: one implicit transaction (or part of the caller's) holding the DDL lock.
     await client.query([`SELECT pg_advisory_xact_lock(${GUARD_DDL_LOCK})`, ...CREATE_GUARD_SCHEMA].join(';\n'));
 }
-async function readChecksums(client) {
-    const { rows } = await client.query("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists");
-    if (!rows[0].exists)
+async function readChecksums(client, tables) {
+    const exists = tables?.checksums ??
+        (await client.query("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists")).rows[0].exists;
+    if (!exists)
         return new Map();
     // applied_at as the reports' ISO text, formatted by the server: parsing 500 timestamps into
     // Dates and back cost a run with nothing to do ~2 ms.
@@ -7717,7 +7718,8 @@ class AuditRecorder {
             logger.warn(`Could not write the audit log (migration_guard.audit_log): ${(0,errors/* errorMessage */.gJ)(error)}`);
         }
         finally {
-            await client?.end().catch(() => { });
+            if (client)
+                await (0,connect/* closeClient */.Yh)(client);
         }
     }
 }
@@ -8257,9 +8259,10 @@ const CREATE_PARTIAL_TABLE = [
      recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()
    )`,
 ];
-async function readPartialMigrations(client) {
-    const { rows } = await client.query("SELECT to_regclass('migration_guard.partial_migrations') IS NOT NULL AS exists");
-    if (!rows[0].exists)
+async function readPartialMigrations(client, tables) {
+    const exists = tables?.partials ??
+        (await client.query("SELECT to_regclass('migration_guard.partial_migrations') IS NOT NULL AS exists")).rows[0].exists;
+    if (!exists)
         return new Map();
     const result = await client.query(`SELECT version, name, checksum, statements_total, statements_done, statements, outside_transaction,
             run_id, recorded_at FROM migration_guard.partial_migrations ORDER BY version`);
@@ -11437,8 +11440,12 @@ function codePointLength(text) {
 const MIGRATION_FILE = /^(\d+)_(.*)\.sql$/;
 const COMPANION = /^(\d+)_(.*)\.(down|verify)\.sql$/;
 const YIELD_EVERY_FILES = 25;
-/** Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped. */
-async function discoverMigrations(dir, cwd = process.cwd()) {
+/**
+ * Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped.
+ * Checksums are computed as the files are read (while the connection opens), unless `lazyChecksums`
+ * (the linter, which never needs them): then when first asked for.
+ */
+async function discoverMigrations(dir, cwd = process.cwd(), { lazyChecksums = false } = {}) {
     let entries;
     try {
         if (!(await (0,promises_.stat)(dir)).isDirectory())
@@ -11502,7 +11509,10 @@ async function discoverMigrations(dir, cwd = process.cwd()) {
         const key = `${version}_${name}`;
         const extra = companions.get(key);
         companions.delete(key);
-        migrations.push(loadMigration(dir, version, name, fileName, extra ?? {}, display));
+        const migration = loadMigration(dir, version, name, fileName, extra ?? {}, display);
+        if (!lazyChecksums)
+            void migration.checksum;
+        migrations.push(migration);
     }
     for (const [, orphan] of companions) {
         for (const fileName of [orphan.down, orphan.verify].filter((f) => !!f)) {
@@ -11527,7 +11537,7 @@ function loadMigration(dir, version, name, fileName, extra, display) {
         name,
         fileName,
         path,
-        // Computed when asked for (history, drift): the linter never needs it.
+        // Computed when first asked for (at once, unless the caller never needs it).
         get checksum() {
             return (checksum ??= checksumOfBytes(bytes));
         },
@@ -11885,12 +11895,15 @@ async function ensureHistoryTable(client) {
  * upgrade an older CLI's table, so only the columns that exist are read. Undefined when the
  * table does not exist yet.
  */
-async function readHistoryTable(client) {
-    const { rows: columns } = await client.query(`SELECT attname AS name FROM pg_attribute
-      WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0 AND NOT attisdropped`);
+async function readHistoryTable(client, tables) {
+    const columns = tables?.historyColumns ??
+        (tables
+            ? []
+            : (await client.query(`SELECT attname AS name FROM pg_attribute
+              WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0 AND NOT attisdropped`)).rows.map((c) => c.name));
     if (columns.length === 0)
         return undefined;
-    const present = new Set(columns.map((c) => c.name));
+    const present = new Set(columns);
     if (!present.has('version')) {
         throw new errors/* GuardError */.U$('drift', 'supabase_migrations.schema_migrations has no "version" column: it was not created by the Supabase CLI, so its history cannot be read', {
             hint: 'Rename or drop that table (it holds no history this tool or the Supabase CLI can read), then run baseline to record what the database already has.',
@@ -12721,6 +12734,26 @@ async function buildRevertUnit(migrations) {
     return { kind: 'transaction', steps };
 }
 
+;// CONCATENATED MODULE: ./src/db/guard-tables.ts
+async function tablesPresent(client) {
+    const { rows } = await client.query(`SELECT to_regclass('migration_guard.runs') IS NOT NULL AS runs,
+            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('migration_guard.runs')
+                      AND attname = 'session_pid' AND NOT attisdropped) AS run_sessions,
+            (SELECT array_agg(attname::text) FROM pg_attribute
+              WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0
+                AND NOT attisdropped) AS history_columns,
+            to_regclass('migration_guard.migrations') IS NOT NULL AS checksums,
+            to_regclass('migration_guard.partial_migrations') IS NOT NULL AS partials`);
+    const row = rows[0];
+    return {
+        runs: row.runs,
+        runSessions: row.run_sessions,
+        historyColumns: row.history_columns ?? undefined,
+        checksums: row.checksums,
+        partials: row.partials,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/db/lock.ts
 
 
@@ -12818,6 +12851,7 @@ function describeHolder(holder) {
 
 ;// CONCATENATED MODULE: ./src/db/abandoned-runs.ts
 
+
 /** The migration lock is held by a session matching `who` (an SQL condition on l.pid). $2 is the lock id. */
 const lockHeldBy = (who) => `EXISTS (
   SELECT 1 FROM pg_locks l
@@ -12859,20 +12893,21 @@ function findSql(shape) {
  WHERE r.status = 'running' AND r.id <> ALL ($1::bigint[]) AND NOT (${alive})
  ORDER BY r.id`;
 }
-/** Running rows whose session is gone; `except` are this run's own rows. Read-only. */
-async function findAbandonedRuns(client, except = []) {
-    const { rows } = await client.query(`SELECT to_regclass('migration_guard.runs') IS NOT NULL AS runs,
-            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('migration_guard.runs')
-                      AND attname = 'session_pid' AND NOT attisdropped) AS sessions,
-            to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS history`);
-    if (!rows[0].runs)
+/**
+ * Running rows whose session is gone; `except` are this run's own rows. Read-only. `present`: the
+ * session's look at which tables exist (guard-tables.ts), else taken here.
+ */
+async function findAbandonedRuns(client, except = [], present) {
+    const tables = present ?? (await tablesPresent(client));
+    const shape = { sessions: tables.runSessions, history: tables.historyColumns !== undefined };
+    if (!tables.runs)
         return [];
     // Nearly always no other run is open: a plain look first, as planning the full query (the
     // sessions and locks of every open run) takes the server ~3 ms.
     const open = await client.query(`SELECT EXISTS (SELECT 1 FROM migration_guard.runs WHERE status = 'running' AND id <> ALL ($1::bigint[])) AS any`, [except]);
     if (!open.rows[0].any)
         return [];
-    const found = await client.query(findSql(rows[0]), [except, MIGRATION_LOCK_ID.toString()]);
+    const found = await client.query(findSql(shape), [except, MIGRATION_LOCK_ID.toString()]);
     return found.rows.map(toAbandonedRun);
 }
 function toAbandonedRun(r) {
@@ -12932,7 +12967,7 @@ function describeAbandonedRun(run) {
  */
 async function reconcileAbandonedRuns(ctx, result, client, options) {
     try {
-        const found = await findAbandonedRuns(client);
+        const found = await findAbandonedRuns(client, [], options.tables);
         if (found.length === 0)
             return;
         // Rows of an older version's table: brought up to date first (additive columns only).
@@ -13198,6 +13233,7 @@ async function reportSessionEffects(ctx, result, client, observed) {
 
 
 
+
 /**
  * The common opening of every command: read the files, connect, (optionally) take the migration
  * lock, read the history and compare. Nothing here writes to the database, except that a command
@@ -13225,15 +13261,17 @@ async function withSession(ctx, result, options, fn) {
         logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
         ctx.onConnected?.();
         const inner = async () => {
-            await reconcileAbandonedRuns(ctx, result, client, { close: options.lock });
-            const history = await readHistoryTable(client).catch((error) => {
+            // Which of our tables exist, asked once (after the lock: what the run plans from).
+            const tables = await tablesPresent(client);
+            await reconcileAbandonedRuns(ctx, result, client, { close: options.lock, tables });
+            const history = await readHistoryTable(client, tables).catch((error) => {
                 // backup and restore never compare files with the history: one they cannot read is no reason to stop.
                 if (options.files !== false)
                     throw error;
                 logger.warn((0,errors/* errorMessage */.gJ)(error));
                 return undefined;
             });
-            const plan = buildPlan(set, history?.rows ?? [], await readChecksums(client), { allowOutOfOrder: settings.allowOutOfOrder }, await readPartialMigrations(client));
+            const plan = buildPlan(set, history?.rows ?? [], await readChecksums(client, tables), { allowOutOfOrder: settings.allowOutOfOrder }, await readPartialMigrations(client, tables));
             if (options.files !== false)
                 result.findings = plan.findings;
             result.currentVersion = plan.currentVersion;
@@ -26484,7 +26522,7 @@ async function lintCommand(settings, cwd = process.cwd(), debug) {
     const worker = ParseWorker.startForFolder((0,external_node_path_.resolve)(cwd, settings.migrationsDir));
     let set;
     try {
-        set = await discoverMigrations(settings.migrationsDir, cwd);
+        set = await discoverMigrations(settings.migrationsDir, cwd, { lazyChecksums: true });
     }
     catch (error) {
         await worker?.stop();
@@ -26740,7 +26778,8 @@ async function lintMain(raw, json) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Ko: () => (/* binding */ withClientAfter),
 /* harmony export */   Ng: () => (/* binding */ connect),
-/* harmony export */   SV: () => (/* binding */ withClient)
+/* harmony export */   SV: () => (/* binding */ withClient),
+/* harmony export */   Yh: () => (/* binding */ closeClient)
 /* harmony export */ });
 /* harmony import */ var pg__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3849);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
@@ -26791,6 +26830,20 @@ function startConnecting(target, options) {
         },
     };
 }
+/**
+ * Closes a client. pg's `end()` sends Terminate, closes our side, then waits until the server has
+ * closed its own (its backend exiting: ~2 ms, twice at the end of every run, one after the other).
+ * Everything we owe the server is sent once our side is closed ('finish'): the rest completes on
+ * its own (the process does not exit before it), while the run goes on.
+ */
+async function closeClient(client) {
+    const stream = client.connection
+        ?.stream;
+    const ended = client.end().catch(() => { });
+    if (typeof stream?.once !== 'function')
+        return ended;
+    await Promise.race([ended, new Promise((resolve) => stream.once('finish', resolve))]);
+}
 /** Opens a client, runs `fn`, and always closes the client. */
 async function withClient(target, options, fn) {
     return withClientAfter(target, options, async () => undefined, fn);
@@ -26817,7 +26870,7 @@ async function withClientAfter(target, options, meanwhile, fn) {
         return await fn(client, value);
     }
     finally {
-        await client.end().catch(() => { });
+        await closeClient(client);
     }
 }
 function describeConnectError(error, target) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { CommandContext } from '../commands/context.js';
 import { applicationName } from '../config/run-context.js';
-import { connect, type Client } from '../db/connect.js';
+import { closeClient, connect, type Client } from '../db/connect.js';
 import { errorMessage } from '../errors.js';
 import type { RunResult } from '../engine/result.js';
 import type { AuditEvent } from './chain.js';
@@ -183,7 +183,7 @@ export class AuditRecorder {
     } catch (error) {
       logger.warn(`Could not write the audit log (migration_guard.audit_log): ${errorMessage(error)}`);
     } finally {
-      await client?.end().catch(() => {});
+      if (client) await closeClient(client);
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { Client } from '../db/connect.js';
+import type { TablesPresent } from '../db/guard-tables.js';
 import { closeAbandonedRuns, describeAbandonedRun, findAbandonedRuns } from '../db/abandoned-runs.js';
 import { ensureGuardSchema } from '../db/guard-store.js';
 import type { RunResult } from '../engine/result.js';
@@ -13,10 +14,10 @@ export async function reconcileAbandonedRuns(
   ctx: CommandContext,
   result: RunResult,
   client: Client,
-  options: { close: boolean },
+  options: { close: boolean; tables?: TablesPresent },
 ): Promise<void> {
   try {
-    const found = await findAbandonedRuns(client);
+    const found = await findAbandonedRuns(client, [], options.tables);
     if (found.length === 0) return;
     // Rows of an older version's table: brought up to date first (additive columns only).
     if (options.close) await ensureGuardSchema(client);

@@ -32,7 +32,7 @@ export async function lintCommand(
   const worker = ParseWorker.startForFolder(resolve(cwd, settings.migrationsDir));
   let set;
   try {
-    set = await discoverMigrations(settings.migrationsDir, cwd);
+    set = await discoverMigrations(settings.migrationsDir, cwd, { lazyChecksums: true });
   } catch (error) {
     await worker?.stop();
     // The folder exists but its files cannot be read as migrations: a finding, like what they contain.

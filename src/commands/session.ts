@@ -2,6 +2,7 @@ import { applicationName } from '../config/run-context.js';
 import { errorMessage } from '../errors.js';
 import { connect, withClient, withClientAfter, type Client } from '../db/connect.js';
 import { readChecksums } from '../db/guard-store.js';
+import { tablesPresent } from '../db/guard-tables.js';
 import { readHistoryTable } from '../db/history.js';
 import { readPartialMigrations } from '../db/partial-store.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
@@ -70,8 +71,10 @@ export async function withSession<T>(
     logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
     ctx.onConnected?.();
     const inner = async () => {
-      await reconcileAbandonedRuns(ctx, result, client, { close: options.lock });
-      const history = await readHistoryTable(client).catch((error: unknown) => {
+      // Which of our tables exist, asked once (after the lock: what the run plans from).
+      const tables = await tablesPresent(client);
+      await reconcileAbandonedRuns(ctx, result, client, { close: options.lock, tables });
+      const history = await readHistoryTable(client, tables).catch((error: unknown) => {
         // backup and restore never compare files with the history: one they cannot read is no reason to stop.
         if (options.files !== false) throw error;
         logger.warn(errorMessage(error));
@@ -80,9 +83,9 @@ export async function withSession<T>(
       const plan = buildPlan(
         set,
         history?.rows ?? [],
-        await readChecksums(client),
+        await readChecksums(client, tables),
         { allowOutOfOrder: settings.allowOutOfOrder },
-        await readPartialMigrations(client),
+        await readPartialMigrations(client, tables),
       );
       if (options.files !== false) result.findings = plan.findings;
       result.currentVersion = plan.currentVersion;

@@ -1,4 +1,5 @@
 import type { Client } from './connect.js';
+import { tablesPresent, type TablesPresent } from './guard-tables.js';
 import { MIGRATION_LOCK_ID } from './lock.js';
 
 /**
@@ -70,15 +71,18 @@ function findSql(shape: { sessions: boolean; history: boolean }): string {
  ORDER BY r.id`;
 }
 
-/** Running rows whose session is gone; `except` are this run's own rows. Read-only. */
-export async function findAbandonedRuns(client: Client, except: number[] = []): Promise<AbandonedRun[]> {
-  const { rows } = await client.query<{ runs: boolean; sessions: boolean; history: boolean }>(
-    `SELECT to_regclass('migration_guard.runs') IS NOT NULL AS runs,
-            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('migration_guard.runs')
-                      AND attname = 'session_pid' AND NOT attisdropped) AS sessions,
-            to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS history`,
-  );
-  if (!rows[0].runs) return [];
+/**
+ * Running rows whose session is gone; `except` are this run's own rows. Read-only. `present`: the
+ * session's look at which tables exist (guard-tables.ts), else taken here.
+ */
+export async function findAbandonedRuns(
+  client: Client,
+  except: number[] = [],
+  present?: TablesPresent,
+): Promise<AbandonedRun[]> {
+  const tables = present ?? (await tablesPresent(client));
+  const shape = { sessions: tables.runSessions, history: tables.historyColumns !== undefined };
+  if (!tables.runs) return [];
   // Nearly always no other run is open: a plain look first, as planning the full query (the
   // sessions and locks of every open run) takes the server ~3 ms.
   const open = await client.query<{ any: boolean }>(
@@ -86,7 +90,7 @@ export async function findAbandonedRuns(client: Client, except: number[] = []): 
     [except],
   );
   if (!open.rows[0].any) return [];
-  const found = await client.query(findSql(rows[0]), [except, MIGRATION_LOCK_ID.toString()]);
+  const found = await client.query(findSql(shape), [except, MIGRATION_LOCK_ID.toString()]);
   return found.rows.map(toAbandonedRun);
 }
 

@@ -2,6 +2,7 @@ import { outbound } from '../outbound.js';
 import type { SecretScrubber } from '../secrets.js';
 import { binaryTextArray } from './binary-array.js';
 import type { Client } from './connect.js';
+import type { TablesPresent } from './guard-tables.js';
 
 /**
  * Our own bookkeeping beside the Supabase history: a checksum per applied migration (the Supabase
@@ -76,11 +77,18 @@ export async function ensureGuardSchema(client: Client): Promise<void> {
   await client.query([`SELECT pg_advisory_xact_lock(${GUARD_DDL_LOCK})`, ...CREATE_GUARD_SCHEMA].join(';\n'));
 }
 
-export async function readChecksums(client: Client): Promise<Map<string, ChecksumRow>> {
-  const { rows } = await client.query<{ exists: boolean }>(
-    "SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists",
-  );
-  if (!rows[0].exists) return new Map();
+export async function readChecksums(
+  client: Client,
+  tables?: Pick<TablesPresent, 'checksums'>,
+): Promise<Map<string, ChecksumRow>> {
+  const exists =
+    tables?.checksums ??
+    (
+      await client.query<{ exists: boolean }>(
+        "SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists",
+      )
+    ).rows[0].exists;
+  if (!exists) return new Map();
   // applied_at as the reports' ISO text, formatted by the server: parsing 500 timestamps into
   // Dates and back cost a run with nothing to do ~2 ms.
   const result = await client.query(

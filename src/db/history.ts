@@ -1,5 +1,6 @@
 import { GuardError } from '../errors.js';
 import type { Client } from './connect.js';
+import type { TablesPresent } from './guard-tables.js';
 
 /**
  * The Supabase CLI's migration history, created and written exactly as the CLI does so that
@@ -37,13 +38,22 @@ export async function ensureHistoryTable(client: Client): Promise<void> {
  * upgrade an older CLI's table, so only the columns that exist are read. Undefined when the
  * table does not exist yet.
  */
-export async function readHistoryTable(client: Client): Promise<HistoryTable | undefined> {
-  const { rows: columns } = await client.query<{ name: string }>(
-    `SELECT attname AS name FROM pg_attribute
-      WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0 AND NOT attisdropped`,
-  );
+export async function readHistoryTable(
+  client: Client,
+  tables?: Pick<TablesPresent, 'historyColumns'>,
+): Promise<HistoryTable | undefined> {
+  const columns =
+    tables?.historyColumns ??
+    (tables
+      ? []
+      : (
+          await client.query<{ name: string }>(
+            `SELECT attname AS name FROM pg_attribute
+              WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0 AND NOT attisdropped`,
+          )
+        ).rows.map((c) => c.name));
   if (columns.length === 0) return undefined;
-  const present = new Set(columns.map((c) => c.name));
+  const present = new Set(columns);
   if (!present.has('version')) {
     throw new GuardError(
       'drift',

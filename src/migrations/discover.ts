@@ -43,8 +43,16 @@ const MIGRATION_FILE = /^(\d+)_(.*)\.sql$/;
 const COMPANION = /^(\d+)_(.*)\.(down|verify)\.sql$/;
 const YIELD_EVERY_FILES = 25;
 
-/** Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped. */
-export async function discoverMigrations(dir: string, cwd = process.cwd()): Promise<MigrationSet> {
+/**
+ * Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped.
+ * Checksums are computed as the files are read (while the connection opens), unless `lazyChecksums`
+ * (the linter, which never needs them): then when first asked for.
+ */
+export async function discoverMigrations(
+  dir: string,
+  cwd = process.cwd(),
+  { lazyChecksums = false }: { lazyChecksums?: boolean } = {},
+): Promise<MigrationSet> {
   let entries;
   try {
     if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
@@ -113,7 +121,9 @@ export async function discoverMigrations(dir: string, cwd = process.cwd()): Prom
     const key = `${version}_${name}`;
     const extra = companions.get(key);
     companions.delete(key);
-    migrations.push(loadMigration(dir, version, name, fileName, extra ?? {}, display));
+    const migration = loadMigration(dir, version, name, fileName, extra ?? {}, display);
+    if (!lazyChecksums) void migration.checksum;
+    migrations.push(migration);
   }
   for (const [, orphan] of companions) {
     for (const fileName of [orphan.down, orphan.verify].filter((f): f is string => !!f)) {
@@ -146,7 +156,7 @@ function loadMigration(
     name,
     fileName,
     path,
-    // Computed when asked for (history, drift): the linter never needs it.
+    // Computed when first asked for (at once, unless the caller never needs it).
     get checksum() {
       return (checksum ??= checksumOfBytes(bytes));
     },
