@@ -1,0 +1,102 @@
+import { describe, expect, it } from '@jest/globals';
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { parseDatabaseUrl } from '../../src/config/database-url.js';
+import { closeClient, connect } from '../../src/db/connect.js';
+import { tablesPresent } from '../../src/db/guard-tables.js';
+import { databasesFor, query, testServers } from '../helpers/db.js';
+
+function target(url: string) {
+  const parsed = parseDatabaseUrl(url);
+  if (!parsed.ok) throw new Error('bad test url');
+  return parsed.target;
+}
+
+/** A TCP relay to the server that keeps every byte the client sent. */
+async function recordingRelay(
+  url: string,
+): Promise<{ url: string; sent: Buffer[]; clientClosed: Promise<void>; server: Server }> {
+  const upstream = new URL(url);
+  const sent: Buffer[] = [];
+  let closed!: () => void;
+  const clientClosed = new Promise<void>((resolve) => (closed = resolve));
+  const server = createServer((client: Socket) => {
+    const db = netConnect(Number(upstream.port), upstream.hostname);
+    client.on('data', (chunk) => {
+      sent.push(chunk);
+      db.write(chunk);
+    });
+    client.on('end', () => {
+      db.end();
+      closed();
+    });
+    db.on('data', (chunk) => client.write(chunk));
+    db.on('end', () => client.end());
+    db.on('error', () => client.destroy());
+    client.on('error', () => db.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const relayed = new URL(url);
+  relayed.hostname = '127.0.0.1';
+  relayed.port = String((server.address() as { port: number }).port);
+  return { url: relayed.toString(), sent, clientClosed, server };
+}
+
+describe.each(testServers())('what a session asks the server, on $name', (server) => {
+  const newDb = databasesFor(server);
+
+  it('learns which of its tables exist in one query', async () => {
+    const db = await newDb();
+    const client = await connect(target(db.url), { applicationName: 'migration-guard test' });
+    try {
+      expect(await tablesPresent(client)).toEqual({
+        runs: false,
+        runSessions: false,
+        historyColumns: undefined,
+        checksums: false,
+        partials: false,
+      });
+      await query(
+        db.url,
+        `create schema migration_guard;
+         create table migration_guard.runs (id bigint, session_pid int);
+         create table migration_guard.partial_migrations (version text);
+         create schema supabase_migrations;
+         create table supabase_migrations.schema_migrations (version text, name text);
+         alter table supabase_migrations.schema_migrations drop column name;`,
+      );
+      expect(await tablesPresent(client)).toEqual({
+        runs: true,
+        runSessions: true,
+        historyColumns: ['version'], // a dropped column is not one
+        checksums: false,
+        partials: true,
+      });
+    } finally {
+      await closeClient(client);
+    }
+  });
+
+  it('closes a connection with Terminate, then its side of the socket, and the session ends', async () => {
+    const db = await newDb();
+    const relay = await recordingRelay(db.url);
+    try {
+      const client = await connect(target(relay.url), { applicationName: 'migration-guard close-test' });
+      const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+      await closeClient(client);
+      // By the time closeClient returns, our side is closed: the relay sees the end of the stream.
+      await relay.clientClosed;
+      const last = Buffer.concat(relay.sent).subarray(-5);
+      expect([...last]).toEqual([0x58, 0, 0, 0, 4]); // 'X', length 4: Terminate, the last thing sent
+      let alive = 1;
+      for (let i = 0; i < 100 && alive > 0; i++) {
+        alive = (await query(db.url, 'select 1 from pg_stat_activity where pid = $1', [rows[0].pid])).length;
+        if (alive > 0) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(alive).toBe(0);
+      // Closing again (an ended client) is harmless.
+      await closeClient(client);
+    } finally {
+      await new Promise((resolve) => relay.server.close(resolve));
+    }
+  });
+});
