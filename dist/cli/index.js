@@ -11254,7 +11254,12 @@ function readSqlFile(absolute, path) {
     const bad = (0,external_node_buffer_.isUtf8)(bytes) ? bytes.indexOf(0) : firstInvalidUtf8(bytes);
     if (bad !== -1)
         throw notText(bytes, bad, raw.length - bytes.length, path);
-    return { bytes, text: bytes.toString('utf8') };
+    return {
+        bytes,
+        get text() {
+            return bytes.toString('utf8');
+        },
+    };
 }
 const READ_FAILURES = {
     EACCES: 'permission denied',
@@ -11440,11 +11445,7 @@ function codePointLength(text) {
 const MIGRATION_FILE = /^(\d+)_(.*)\.sql$/;
 const COMPANION = /^(\d+)_(.*)\.(down|verify)\.sql$/;
 const YIELD_EVERY_FILES = 25;
-/**
- * Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped.
- * Checksums are computed as the files are read (while the connection opens), unless `lazyChecksums`
- * (the linter, which never needs them): then when first asked for.
- */
+/** Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped. */
 async function discoverMigrations(dir, cwd = process.cwd(), { lazyChecksums = false } = {}) {
     let entries;
     try {
@@ -11524,9 +11525,13 @@ async function discoverMigrations(dir, cwd = process.cwd(), { lazyChecksums = fa
 }
 function loadMigration(dir, version, name, fileName, extra, display) {
     const path = display(fileName);
-    const { bytes, text } = readSqlFile((0,external_node_path_.join)(dir, fileName), path);
+    const file = readSqlFile((0,external_node_path_.join)(dir, fileName), path);
+    const { bytes } = file;
+    // dbmate's markers (sections.ts) are found in the text; most files have none, and their text is
+    // never decoded here (the linter and the executor decode what they need, statement by statement).
+    const text = bytes.includes('migrate:') ? file.text : undefined;
     const source = new SourceText(text, bytes);
-    const sections = findSections(text);
+    const sections = text === undefined ? undefined : findSections(text);
     if (sections && 'error' in sections) {
         throw new errors/* GuardError */.U$('parse-error', sections.error, { location: { file: path, line: sections.line } });
     }
@@ -11568,8 +11573,7 @@ function loadMigration(dir, version, name, fileName, extra, display) {
     return migration;
 }
 function wholeFile(absolute, path) {
-    const { text, bytes } = readSqlFile(absolute, path);
-    const source = new SourceText(text, bytes);
+    const source = new SourceText(undefined, readSqlFile(absolute, path).bytes);
     return { path, source, start: 0, end: source.byteLength };
 }
 /**
@@ -22404,7 +22408,7 @@ class ParseWorker {
             // A file the worker leaves to the main thread (too large) is not copied to it.
             files: migrations.map((m) => ({
                 file: m.path,
-                text: m.up.end - m.up.start > WORKER_MAX_FILE_BYTES ? '' : m.up.source.text,
+                bytes: m.up.end - m.up.start > WORKER_MAX_FILE_BYTES ? undefined : m.up.source.bytes,
                 start: m.up.start,
                 end: m.up.end,
             })),

@@ -73,14 +73,14 @@ function waitWhileFarAhead(next) {
     }
 }
 function parseFile(index) {
-    const { file, text, start, end } = input.files[index];
+    const { file, bytes, start, end } = input.files[index];
     // A file this large is parsed piece by piece on the main thread, as without a worker: its
     // whole parse tree at once (~6 times its size as JSON) is what the pieces exist to avoid.
-    if (end - start > _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__/* .WORKER_MAX_FILE_BYTES */ .Xf)
+    if (!bytes || end - start > _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__/* .WORKER_MAX_FILE_BYTES */ .Xf)
         return { index, calls: [], clean: false };
     const calls = [];
     let pieces;
-    const source = new _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_4__/* .SourceText */ .D(text);
+    const source = new _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_4__/* .SourceText */ .D(undefined, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const record = (call, sql) => {
         try {
             const json = parseToJson(sql);

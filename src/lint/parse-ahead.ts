@@ -114,7 +114,7 @@ export class ParseWorker {
       // A file the worker leaves to the main thread (too large) is not copied to it.
       files: migrations.map((m) => ({
         file: m.path,
-        text: m.up.end - m.up.start > WORKER_MAX_FILE_BYTES ? '' : m.up.source.text,
+        bytes: m.up.end - m.up.start > WORKER_MAX_FILE_BYTES ? undefined : m.up.source.bytes,
         start: m.up.start,
         end: m.up.end,
       })),

@@ -17,9 +17,13 @@ export interface WorkerStart {
   shared: SharedArrayBuffer;
 }
 
-/** The one message the worker gets: the up section of every file, in lint order. */
+/**
+ * The one message the worker gets: the up section start..end of every file, in lint order, with
+ * the file's bytes (offsets count from its start; the worker decodes what it parses); no bytes for
+ * a file it leaves to the main thread.
+ */
 export interface WorkerFiles {
-  files: Array<{ file: string; text: string; start: number; end: number }>;
+  files: Array<{ file: string; bytes?: Uint8Array; start: number; end: number }>;
 }
 
 /**

@@ -51,13 +51,13 @@ function waitWhileFarAhead(next: number): void {
 }
 
 function parseFile(index: number): ParsedFile {
-  const { file, text, start, end } = input.files[index];
+  const { file, bytes, start, end } = input.files[index];
   // A file this large is parsed piece by piece on the main thread, as without a worker: its
   // whole parse tree at once (~6 times its size as JSON) is what the pieces exist to avoid.
-  if (end - start > WORKER_MAX_FILE_BYTES) return { index, calls: [], clean: false };
+  if (!bytes || end - start > WORKER_MAX_FILE_BYTES) return { index, calls: [], clean: false };
   const calls: RecordedParse[] = [];
   let pieces: Piece[] | undefined;
-  const source = new SourceText(text);
+  const source = new SourceText(undefined, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const record = (call: { range: [number, number] } | { sql: string }, sql: string) => {
     try {
       const json = parseToJson(sql);

@@ -43,15 +43,19 @@ const MIGRATION_FILE = /^(\d+)_(.*)\.sql$/;
 const COMPANION = /^(\d+)_(.*)\.(down|verify)\.sql$/;
 const YIELD_EVERY_FILES = 25;
 
-/**
- * Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped.
- * Checksums are computed as the files are read (while the connection opens), unless `lazyChecksums`
- * (the linter, which never needs them): then when first asked for.
- */
+export interface DiscoverOptions {
+  /**
+   * Checksums are computed as the files are read (while the connection opens), unless this is
+   * set (the linter, which never needs them): then when first asked for.
+   */
+  lazyChecksums?: boolean;
+}
+
+/** Reads a migrations folder: ordered migrations with their down/verify companions, and what was skipped. */
 export async function discoverMigrations(
   dir: string,
   cwd = process.cwd(),
-  { lazyChecksums = false }: { lazyChecksums?: boolean } = {},
+  { lazyChecksums = false }: DiscoverOptions = {},
 ): Promise<MigrationSet> {
   let entries;
   try {
@@ -143,14 +147,18 @@ function loadMigration(
   display: (name: string) => string,
 ): Migration {
   const path = display(fileName);
-  const { bytes, text } = readSqlFile(join(dir, fileName), path);
+  const file = readSqlFile(join(dir, fileName), path);
+  const { bytes } = file;
+  // dbmate's markers (sections.ts) are found in the text; most files have none, and their text is
+  // never decoded here (the linter and the executor decode what they need, statement by statement).
+  const text = bytes.includes('migrate:') ? file.text : undefined;
   const source = new SourceText(text, bytes);
-  const sections = findSections(text);
+  const sections = text === undefined ? undefined : findSections(text);
   if (sections && 'error' in sections) {
     throw new GuardError('parse-error', sections.error, { location: { file: path, line: sections.line } });
   }
   let checksum: string | undefined;
-  const byteOf = (charOffset: number) => Buffer.byteLength(text.slice(0, charOffset), 'utf8');
+  const byteOf = (charOffset: number) => Buffer.byteLength(text!.slice(0, charOffset), 'utf8');
   const migration: Migration = {
     version,
     name,
@@ -191,8 +199,7 @@ function loadMigration(
 }
 
 function wholeFile(absolute: string, path: string): SqlPart {
-  const { text, bytes } = readSqlFile(absolute, path);
-  const source = new SourceText(text, bytes);
+  const source = new SourceText(undefined, readSqlFile(absolute, path).bytes);
   return { path, source, start: 0, end: source.byteLength };
 }
 

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { GuardError } from '../errors.js';
 
-/** A SQL file as read from disk: its bytes without a leading BOM, and the same as text. */
+/** A SQL file as read from disk: its bytes without a leading BOM, and the same as text (decoded when asked for). */
 export interface SqlFile {
   bytes: Buffer;
-  text: string;
+  readonly text: string;
 }
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
@@ -32,7 +32,12 @@ export function readSqlFile(absolute: string, path: string): SqlFile {
   const bytes = raw.subarray(0, 3).equals(BOM) ? raw.subarray(3) : raw;
   const bad = isUtf8(bytes) ? bytes.indexOf(0) : firstInvalidUtf8(bytes);
   if (bad !== -1) throw notText(bytes, bad, raw.length - bytes.length, path);
-  return { bytes, text: bytes.toString('utf8') };
+  return {
+    bytes,
+    get text() {
+      return bytes.toString('utf8');
+    },
+  };
 }
 
 const READ_FAILURES: Record<string, string> = {
