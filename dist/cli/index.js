@@ -8927,9 +8927,11 @@ const SET_CONFIG = /\bset_config\s*\(\s*(?:'([^']*)'\s*,)?/gi;
  * RESET ALL, or calling set_config with a name that is not a literal, is enough. This errs towards
  * flagging: a false positive costs three short commands and a warning.
  */
-function timeoutChange(nodeType, node, sql) {
+function timeoutChange(nodeType, 
+/** The parse tree: read for SET and RESET (VariableSetStmt) only. */
+node, sql) {
     if (nodeType === 'VariableSetStmt')
-        return fromSetStatement(node);
+        return fromSetStatement(node ?? {});
     if (DEFAULTS_FOR_NEW_SESSIONS.has(nodeType))
         return undefined;
     // One scan settles most statements (every one of a migration goes through here).
@@ -10437,6 +10439,12 @@ function* classifiedStatements(parser, source, start, end, file) {
         const text = source.slice(location, stmtEnd).trim();
         const historyStart = previousEnd;
         let history;
+        // Where it starts and what it does to the timeouts are made when first asked for, once: the
+        // linter asks for few (a binary search and a text scan for each of ~50,000 statements of a long
+        // history). Only SET reads the tree for the timeouts: settled now, so no tree is kept alive.
+        let place;
+        const at = () => (place ??= source.position(location));
+        let timeouts = nodeType === 'VariableSetStmt' ? { change: timeoutChange(nodeType, node, text) } : undefined;
         const statement = {
             sql: text,
             // Made when asked for (the history rows; the linter never asks), once. One string when both
@@ -10449,12 +10457,19 @@ function* classifiedStatements(parser, source, start, end, file) {
                 return history;
             },
             startByte: location,
-            ...source.position(location),
+            get line() {
+                return at().line;
+            },
+            get column() {
+                return at().column;
+            },
             nodeType,
             nonTransactional: nonTransactionalReason(nodeType, node),
             addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
             transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
-            touchesTimeouts: timeoutChange(nodeType, node, text),
+            get touchesTimeouts() {
+                return (timeouts ??= { change: timeoutChange(nodeType, undefined, text) }).change;
+            },
         };
         yield { statement, nodeType, node, nodeBase: raw.nodeBase ?? start };
         previousEnd = stmtEnd;

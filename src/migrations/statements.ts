@@ -108,6 +108,13 @@ export function* classifiedStatements(
     const text = source.slice(location, stmtEnd).trim();
     const historyStart = previousEnd;
     let history: string | undefined;
+    // Where it starts and what it does to the timeouts are made when first asked for, once: the
+    // linter asks for few (a binary search and a text scan for each of ~50,000 statements of a long
+    // history). Only SET reads the tree for the timeouts: settled now, so no tree is kept alive.
+    let place: { line: number; column: number } | undefined;
+    const at = () => (place ??= source.position(location));
+    let timeouts: { change: string | undefined } | undefined =
+      nodeType === 'VariableSetStmt' ? { change: timeoutChange(nodeType, node, text) } : undefined;
     const statement: Statement = {
       sql: text,
       // Made when asked for (the history rows; the linter never asks), once. One string when both
@@ -120,12 +127,19 @@ export function* classifiedStatements(
         return history;
       },
       startByte: location,
-      ...source.position(location),
+      get line() {
+        return at().line;
+      },
+      get column() {
+        return at().column;
+      },
       nodeType,
       nonTransactional: nonTransactionalReason(nodeType, node),
       addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
       transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
-      touchesTimeouts: timeoutChange(nodeType, node, text),
+      get touchesTimeouts() {
+        return (timeouts ??= { change: timeoutChange(nodeType, undefined, text) }).change;
+      },
     };
     yield { statement, nodeType, node, nodeBase: raw.nodeBase ?? start };
     previousEnd = stmtEnd;

@@ -28,10 +28,11 @@ const SET_CONFIG = /\bset_config\s*\(\s*(?:'([^']*)'\s*,)?/gi;
  */
 export function timeoutChange(
   nodeType: string,
-  node: Record<string, unknown>,
+  /** The parse tree: read for SET and RESET (VariableSetStmt) only. */
+  node: Record<string, unknown> | undefined,
   sql: string,
 ): string | undefined {
-  if (nodeType === 'VariableSetStmt') return fromSetStatement(node);
+  if (nodeType === 'VariableSetStmt') return fromSetStatement(node ?? {});
   if (DEFAULTS_FOR_NEW_SESSIONS.has(nodeType)) return undefined;
   // One scan settles most statements (every one of a migration goes through here).
   if (!MAY_TOUCH.test(sql)) return undefined;
