@@ -74,6 +74,9 @@ async function main() {
     ours: (runDir, quiet = false) => {
       const output = join(runDir, 'out');
       writeFileSync(output, '');
+      // The runner creates the step's summary file before the step starts (the action writes to it).
+      const summary = join(runDir, 'summary.md');
+      writeFileSync(summary, '');
       return {
         cmd: node.path,
         argv: [join(distDir, 'index.js')],
@@ -85,7 +88,7 @@ async function main() {
             'INPUT_MIGRATIONS-DIR': sets.plain,
             'INPUT_BACKUP': 'off',
             GITHUB_OUTPUT: output,
-            GITHUB_STEP_SUMMARY: join(runDir, 'summary.md'),
+            GITHUB_STEP_SUMMARY: summary,
             RUNNER_TEMP: runDir,
             ...githubPushEnv(api.url, runDir),
             ...(quiet ? { MIGRATION_GUARD_BENCHMARK_AUDIT_OFF: '1', INPUT_COMMENT: 'false' } : {}),
