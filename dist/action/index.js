@@ -8277,7 +8277,28 @@ function binaryTextArray(values) {
     return buffer;
 }
 
+;// CONCATENATED MODULE: ./src/db/guard-tables.ts
+async function tablesPresent(client) {
+    const { rows } = await client.query(`SELECT to_regclass('migration_guard.runs') IS NOT NULL AS runs,
+            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('migration_guard.runs')
+                      AND attname = 'session_pid' AND NOT attisdropped) AS run_sessions,
+            (SELECT array_agg(attname::text) FROM pg_attribute
+              WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0
+                AND NOT attisdropped) AS history_columns,
+            to_regclass('migration_guard.migrations') IS NOT NULL AS checksums,
+            to_regclass('migration_guard.partial_migrations') IS NOT NULL AS partials`);
+    const row = rows[0];
+    return {
+        runs: row.runs,
+        runSessions: row.run_sessions,
+        historyColumns: row.history_columns ?? undefined,
+        checksums: row.checksums,
+        partials: row.partials,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/db/guard-store.ts
+
 
 
 /**
@@ -8339,9 +8360,8 @@ async function ensureGuardSchema(client) {
     await client.query([`SELECT pg_advisory_xact_lock(${GUARD_DDL_LOCK})`, ...CREATE_GUARD_SCHEMA].join(';\n'));
 }
 async function readChecksums(client, tables) {
-    const exists = tables?.checksums ??
-        (await client.query("SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists")).rows[0].exists;
-    if (!exists)
+    const { checksums } = tables ?? (await tablesPresent(client));
+    if (!checksums)
         return new Map();
     // applied_at as the reports' ISO text, formatted by the server: parsing 500 timestamps into
     // Dates and back cost a run with nothing to do ~2 ms.
@@ -9440,6 +9460,7 @@ async function schemaFingerprint(client) {
 }
 
 ;// CONCATENATED MODULE: ./src/db/partial-store.ts
+
 /**
  * Files that a failed run left partly applied: some of their statements committed (a statement
  * that cannot run in a transaction, and what came before it) but the file has no history row.
@@ -9463,9 +9484,8 @@ const CREATE_PARTIAL_TABLE = [
    )`,
 ];
 async function readPartialMigrations(client, tables) {
-    const exists = tables?.partials ??
-        (await client.query("SELECT to_regclass('migration_guard.partial_migrations') IS NOT NULL AS exists")).rows[0].exists;
-    if (!exists)
+    const { partials } = tables ?? (await tablesPresent(client));
+    if (!partials)
         return new Map();
     const result = await client.query(`SELECT version, name, checksum, statements_total, statements_done, statements, outside_transaction,
             run_id, recorded_at FROM migration_guard.partial_migrations ORDER BY version`);
@@ -13094,6 +13114,7 @@ function fileOf(execution, version) {
 
 ;// CONCATENATED MODULE: ./src/db/history.ts
 
+
 /**
  * The Supabase CLI's migration history, created and written exactly as the CLI does so that
  * `supabase migration list` / `db push` and this tool agree in both directions. These are also
@@ -13118,12 +13139,8 @@ async function ensureHistoryTable(client) {
  * table does not exist yet.
  */
 async function readHistoryTable(client, tables) {
-    const columns = tables?.historyColumns ??
-        (tables
-            ? []
-            : (await client.query(`SELECT attname AS name FROM pg_attribute
-              WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0 AND NOT attisdropped`)).rows.map((c) => c.name));
-    if (columns.length === 0)
+    const columns = (tables ?? (await tablesPresent(client))).historyColumns;
+    if (!columns || columns.length === 0)
         return undefined;
     const present = new Set(columns);
     if (!present.has('version')) {
@@ -13954,26 +13971,6 @@ async function buildRevertUnit(migrations) {
         steps.push({ kind: 'record', migration: item });
     }
     return { kind: 'transaction', steps };
-}
-
-;// CONCATENATED MODULE: ./src/db/guard-tables.ts
-async function tablesPresent(client) {
-    const { rows } = await client.query(`SELECT to_regclass('migration_guard.runs') IS NOT NULL AS runs,
-            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('migration_guard.runs')
-                      AND attname = 'session_pid' AND NOT attisdropped) AS run_sessions,
-            (SELECT array_agg(attname::text) FROM pg_attribute
-              WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0
-                AND NOT attisdropped) AS history_columns,
-            to_regclass('migration_guard.migrations') IS NOT NULL AS checksums,
-            to_regclass('migration_guard.partial_migrations') IS NOT NULL AS partials`);
-    const row = rows[0];
-    return {
-        runs: row.runs,
-        runSessions: row.run_sessions,
-        historyColumns: row.history_columns ?? undefined,
-        checksums: row.checksums,
-        partials: row.partials,
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/db/lock.ts

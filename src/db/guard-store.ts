@@ -2,7 +2,7 @@ import { outbound } from '../outbound.js';
 import type { SecretScrubber } from '../secrets.js';
 import { binaryTextArray } from './binary-array.js';
 import type { Client } from './connect.js';
-import type { TablesPresent } from './guard-tables.js';
+import { tablesPresent, type TablesPresent } from './guard-tables.js';
 
 /**
  * Our own bookkeeping beside the Supabase history: a checksum per applied migration (the Supabase
@@ -81,14 +81,8 @@ export async function readChecksums(
   client: Client,
   tables?: Pick<TablesPresent, 'checksums'>,
 ): Promise<Map<string, ChecksumRow>> {
-  const exists =
-    tables?.checksums ??
-    (
-      await client.query<{ exists: boolean }>(
-        "SELECT to_regclass('migration_guard.migrations') IS NOT NULL AS exists",
-      )
-    ).rows[0].exists;
-  if (!exists) return new Map();
+  const { checksums } = tables ?? (await tablesPresent(client));
+  if (!checksums) return new Map();
   // applied_at as the reports' ISO text, formatted by the server: parsing 500 timestamps into
   // Dates and back cost a run with nothing to do ~2 ms.
   const result = await client.query(

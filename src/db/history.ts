@@ -1,6 +1,6 @@
 import { GuardError } from '../errors.js';
 import type { Client } from './connect.js';
-import type { TablesPresent } from './guard-tables.js';
+import { tablesPresent, type TablesPresent } from './guard-tables.js';
 
 /**
  * The Supabase CLI's migration history, created and written exactly as the CLI does so that
@@ -42,17 +42,8 @@ export async function readHistoryTable(
   client: Client,
   tables?: Pick<TablesPresent, 'historyColumns'>,
 ): Promise<HistoryTable | undefined> {
-  const columns =
-    tables?.historyColumns ??
-    (tables
-      ? []
-      : (
-          await client.query<{ name: string }>(
-            `SELECT attname AS name FROM pg_attribute
-              WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0 AND NOT attisdropped`,
-          )
-        ).rows.map((c) => c.name));
-  if (columns.length === 0) return undefined;
+  const columns = (tables ?? (await tablesPresent(client))).historyColumns;
+  if (!columns || columns.length === 0) return undefined;
   const present = new Set(columns);
   if (!present.has('version')) {
     throw new GuardError(

@@ -1,5 +1,5 @@
 import type { Client } from './connect.js';
-import type { TablesPresent } from './guard-tables.js';
+import { tablesPresent, type TablesPresent } from './guard-tables.js';
 
 /**
  * Files that a failed run left partly applied: some of their statements committed (a statement
@@ -44,14 +44,8 @@ export async function readPartialMigrations(
   client: Client,
   tables?: Pick<TablesPresent, 'partials'>,
 ): Promise<Map<string, PartialMigration>> {
-  const exists =
-    tables?.partials ??
-    (
-      await client.query<{ exists: boolean }>(
-        "SELECT to_regclass('migration_guard.partial_migrations') IS NOT NULL AS exists",
-      )
-    ).rows[0].exists;
-  if (!exists) return new Map();
+  const { partials } = tables ?? (await tablesPresent(client));
+  if (!partials) return new Map();
   const result = await client.query(
     `SELECT version, name, checksum, statements_total, statements_done, statements, outside_transaction,
             run_id, recorded_at FROM migration_guard.partial_migrations ORDER BY version`,
