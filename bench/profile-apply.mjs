@@ -33,7 +33,8 @@ import { githubPushEnv, startGithubApi } from './lib/github-api.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
-let DIST; // dist/index.js of a private copy of the build (see lib/dist.mjs)
+let DIST; // dist/index.js of a private copy of the build (see lib/dist.mjs): the entry that is run
+let BUNDLE; // dist/action/index.js of that copy: the bundle the profile's functions are in
 const results = {};
 
 const { values: args } = parseArgs({
@@ -146,9 +147,9 @@ function parseServerLog(text, app) {
   return { entries, connectedAt };
 }
 
-/** For each line of dist/index.js: the module it belongs to (src/… or a bundled package). */
+/** For each line of the action's bundle: the module it belongs to (src/… or a bundled package). */
 function moduleMap() {
-  const lines = readFileSync(DIST, 'utf8').split('\n');
+  const lines = readFileSync(BUNDLE, 'utf8').split('\n');
   const names = new Array(lines.length + 1);
   let current = '(bundle runtime)';
   for (let i = 0; i < lines.length; i++) {
@@ -178,7 +179,7 @@ function analyseProfile(path) {
   const label = (n) => {
     const cf = n.callFrame;
     const fn = cf.functionName || '(anonymous)';
-    if (cf.url.endsWith('/dist/index.js')) return `${fn}  [dist/index.js:${cf.lineNumber + 1} · ${modules[cf.lineNumber + 1] ?? '?'}]`;
+    if (cf.url.endsWith('/dist/action/index.js')) return `${fn}  [dist/action/index.js:${cf.lineNumber + 1} · ${modules[cf.lineNumber + 1] ?? '?'}]`;
     if (!cf.url) return fn;
     return `${fn}  [${cf.url.replace(/^file:\/\//, '').replace(dirname(DIST) + '/', 'dist/')}:${cf.lineNumber + 1}]`;
   };
@@ -190,7 +191,7 @@ function analyseProfile(path) {
     const l = label(n);
     self.set(l, (self.get(l) ?? 0) + us);
     const cf = n.callFrame;
-    const mod = cf.url.endsWith('/dist/index.js') ? modules[cf.lineNumber + 1] : cf.url ? cf.url.replace(/^file:\/\//, '').replace(dirname(DIST) + '/', 'dist/').replace(/^node:.*/, 'node: internals') : `(${cf.functionName || 'vm'})`;
+    const mod = cf.url.endsWith('/dist/action/index.js') ? modules[cf.lineNumber + 1] : cf.url ? cf.url.replace(/^file:\/\//, '').replace(dirname(DIST) + '/', 'dist/').replace(/^node:.*/, 'node: internals') : `(${cf.functionName || 'vm'})`;
     moduleSelf.set(mod, (moduleSelf.get(mod) ?? 0) + us);
     // inclusive: count once per distinct label on the stack
     const seen = new Set();
@@ -208,6 +209,7 @@ function analyseProfile(path) {
 async function main() {
   const snapshot = await snapshotDist(join(ROOT, 'dist'), join(tempRoot, 'dist'));
   DIST = join(snapshot.dir, 'index.js');
+  BUNDLE = join(snapshot.dir, 'action', 'index.js');
   results.distSha256 = snapshot.hash;
   const generated = generateMigrations(N, Number(args.seed));
   const sets = writeMigrationSets(tempRoot, generated);
