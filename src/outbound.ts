@@ -13,27 +13,32 @@ export function outbound<T>(value: T, scrubber: SecretScrubber): T {
   return excerptStatements(scrubber.scrubValue(value));
 }
 
-/** Returns `value` itself when no statement needed cutting (the common case), a copy otherwise. */
+/**
+ * Returns `value` itself when no statement needed cutting (the common case), else a copy of what
+ * changed. Nothing is copied on the way (every audit row and event of a run passes here).
+ */
 function excerptStatements<T>(value: T): T {
   if (Array.isArray(value)) {
-    const items = value.map(excerptStatements);
-    return (items.some((item, i) => item !== value[i]) ? items : value) as T;
+    let items: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const next = excerptStatements(value[i]);
+      if (next !== value[i]) (items ??= [...value])[i] = next;
+    }
+    return (items ?? value) as T;
   }
   if (!value || typeof value !== 'object' || value instanceof Date) return value;
-  let changed = false;
-  const entries = Object.entries(value).map(([key, v]) => {
-    const next = excerptStatements(v);
-    changed ||= next !== v;
-    return [key, next];
-  });
-  const record = Object.fromEntries(entries) as Record<string, unknown>;
-  if (
-    typeof record.message === 'string' &&
-    typeof record.statement === 'string' &&
-    record.statement.length > STATEMENT_EXCERPT_CHARS
-  ) {
-    record.statement = cut(record.statement, STATEMENT_EXCERPT_CHARS);
-    changed = true;
+  const source = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(source)) {
+    const next = excerptStatements(source[key]);
+    if (next !== source[key]) (copy ??= { ...source })[key] = next;
   }
-  return (changed ? record : value) as T;
+  const { message, statement } = copy ?? source;
+  if (
+    typeof message === 'string' &&
+    typeof statement === 'string' &&
+    statement.length > STATEMENT_EXCERPT_CHARS
+  )
+    (copy ??= { ...source }).statement = cut(statement, STATEMENT_EXCERPT_CHARS);
+  return (copy ?? value) as T;
 }

@@ -8223,28 +8223,35 @@ const STATEMENT_EXCERPT_CHARS = 500;
 function outbound(value, scrubber) {
     return excerptStatements(scrubber.scrubValue(value));
 }
-/** Returns `value` itself when no statement needed cutting (the common case), a copy otherwise. */
+/**
+ * Returns `value` itself when no statement needed cutting (the common case), else a copy of what
+ * changed. Nothing is copied on the way (every audit row and event of a run passes here).
+ */
 function excerptStatements(value) {
     if (Array.isArray(value)) {
-        const items = value.map(excerptStatements);
-        return (items.some((item, i) => item !== value[i]) ? items : value);
+        let items;
+        for (let i = 0; i < value.length; i++) {
+            const next = excerptStatements(value[i]);
+            if (next !== value[i])
+                (items ??= [...value])[i] = next;
+        }
+        return (items ?? value);
     }
     if (!value || typeof value !== 'object' || value instanceof Date)
         return value;
-    let changed = false;
-    const entries = Object.entries(value).map(([key, v]) => {
-        const next = excerptStatements(v);
-        changed ||= next !== v;
-        return [key, next];
-    });
-    const record = Object.fromEntries(entries);
-    if (typeof record.message === 'string' &&
-        typeof record.statement === 'string' &&
-        record.statement.length > STATEMENT_EXCERPT_CHARS) {
-        record.statement = (0,secrets/* cut */.J)(record.statement, STATEMENT_EXCERPT_CHARS);
-        changed = true;
+    const source = value;
+    let copy;
+    for (const key of Object.keys(source)) {
+        const next = excerptStatements(source[key]);
+        if (next !== source[key])
+            (copy ??= { ...source })[key] = next;
     }
-    return (changed ? record : value);
+    const { message, statement } = copy ?? source;
+    if (typeof message === 'string' &&
+        typeof statement === 'string' &&
+        statement.length > STATEMENT_EXCERPT_CHARS)
+        (copy ??= { ...source }).statement = (0,secrets/* cut */.J)(statement, STATEMENT_EXCERPT_CHARS);
+    return (copy ?? value);
 }
 
 ;// CONCATENATED MODULE: ./src/db/binary-array.ts
@@ -8829,10 +8836,10 @@ async function appendDecidedEvents(client, decide, options = {}) {
  * pair (an emoji in a cut error message) holds a lone half, which jsonb refuses and UTF-8 cannot
  * carry. It becomes U+FFFD before it is hashed, so the row stored is the row hashed.
  */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 function wellFormed(value) {
+    // String.prototype.toWellFormed (ES2024, Node 20+): the same replacement, done natively.
     if (typeof value === 'string')
-        return value.replace(LONE_SURROGATE, '\uFFFD');
+        return value.toWellFormed();
     if (Array.isArray(value))
         return value.map(wellFormed);
     if (value && typeof value === 'object')

@@ -109,10 +109,9 @@ export async function appendDecidedEvents(
  * pair (an emoji in a cut error message) holds a lone half, which jsonb refuses and UTF-8 cannot
  * carry. It becomes U+FFFD before it is hashed, so the row stored is the row hashed.
  */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
 function wellFormed<T>(value: T): T {
-  if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\uFFFD') as T;
+  // String.prototype.toWellFormed (ES2024, Node 20+): the same replacement, done natively.
+  if (typeof value === 'string') return (value as unknown as { toWellFormed(): string }).toWellFormed() as T;
   if (Array.isArray(value)) return value.map(wellFormed) as T;
   if (value && typeof value === 'object')
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wellFormed(v)])) as T;
