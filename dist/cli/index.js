@@ -22543,17 +22543,21 @@ function* parsedStatementsOf(parser, migration, onProblem) {
     let to = end;
     // Once the text before a parse problem has been linted: where to go on, or stop (syntax error).
     let after;
+    // The last statement handed out: where it ends is needed only when a problem follows it.
+    let last;
     while (from < end) {
         try {
             for (const parsed of classifiedStatements(parser, source, from, to, file)) {
                 yield parsed;
-                from = parsed.statement.startByte + Buffer.byteLength(parsed.statement.sql, 'utf8');
+                last = parsed.statement;
             }
             if (after === undefined || after === 'stop')
                 return;
-            [from, to, after] = [after, end, undefined];
+            [from, to, after, last] = [after, end, undefined, undefined];
         }
         catch (error) {
+            if (last)
+                [from, last] = [last.startByte + Buffer.byteLength(last.sql, 'utf8'), undefined];
             if (!(error instanceof errors/* GuardError */.U$) || error.location?.line === undefined)
                 throw error;
             // The text before a problem is linted on its own; if it does not parse either (the problem
@@ -22814,8 +22818,10 @@ async function lintInOrder(migrations, options, ahead) {
         const version = migration.version;
         ctx.startFile(file);
         const ignores = findIgnores(source, start, end);
-        // Where each statement starts and ends, for ignore comments to find theirs.
+        // Where each statement starts and ends, for ignore comments to find theirs (only in a file
+        // that has some: measuring every statement's length cost a long history ~10 ms).
         const spans = [];
+        let statements = 0;
         const add = (rule, hits, at, statementStart) => {
             for (const hit of asList(hits)) {
                 if (hit.table && ctx.isNewTable(hit.table))
@@ -22852,15 +22858,19 @@ async function lintInOrder(migrations, options, ahead) {
                 nodeType,
                 node,
                 statement,
-                index: spans.length,
+                index: statements++,
                 inTransactionBlock: inBlock,
                 at: (location) => location === undefined || location < 0
                     ? { line: statement.line, column: statement.column }
                     : source.position(nodeBase + location),
             };
-            spans.push([statement.startByte, statement.startByte + Buffer.byteLength(statement.sql, 'utf8')]);
+            if (ignores.length > 0)
+                spans.push([statement.startByte, statement.startByte + Buffer.byteLength(statement.sql, 'utf8')]);
+            const place = (h) => stmt.at(h.location);
             for (const rule of checking(nodeType)) {
-                add(rule, rule.check(stmt, ctx), (h) => stmt.at(h.location), statement.startByte);
+                const hits = rule.check(stmt, ctx);
+                if (hits)
+                    add(rule, hits, place, statement.startByte);
             }
             track(stmt, ctx);
             if (statement.transactionControl === 'begin')

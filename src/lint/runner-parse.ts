@@ -30,15 +30,18 @@ export function* parsedStatementsOf(
   let to = end;
   // Once the text before a parse problem has been linted: where to go on, or stop (syntax error).
   let after: number | 'stop' | undefined;
+  // The last statement handed out: where it ends is needed only when a problem follows it.
+  let last: ParsedStatement['statement'] | undefined;
   while (from < end) {
     try {
       for (const parsed of classifiedStatements(parser, source, from, to, file)) {
         yield parsed;
-        from = parsed.statement.startByte + Buffer.byteLength(parsed.statement.sql, 'utf8');
+        last = parsed.statement;
       }
       if (after === undefined || after === 'stop') return;
-      [from, to, after] = [after, end, undefined];
+      [from, to, after, last] = [after, end, undefined, undefined];
     } catch (error) {
+      if (last) [from, last] = [last.startByte + Buffer.byteLength(last.sql, 'utf8'), undefined];
       if (!(error instanceof GuardError) || error.location?.line === undefined) throw error;
       // The text before a problem is linted on its own; if it does not parse either (the problem
       // sits inside a statement), its statements are given up rather than reported twice.
