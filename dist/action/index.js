@@ -21582,20 +21582,9 @@ function alterTableCmds(node) {
         .map((c) => wrapped(c, 'AlterTableCmd'))
         .filter((c) => !!c);
 }
-/** Several rules and the release's tracking read the same column's type: worked out once per node. */
-const typeInfos = new WeakMap();
 function typeInfo(typeName) {
-    if (!typeName || typeof typeName !== 'object')
-        return undefined;
-    if (typeInfos.has(typeName))
-        return typeInfos.get(typeName);
-    const info = readTypeInfo(typeName);
-    typeInfos.set(typeName, info);
-    return info;
-}
-function readTypeInfo(typeName) {
     const t = typeName;
-    if (!t.names)
+    if (!t?.names)
         return undefined;
     const parts = names(t.names);
     const name = (parts[0] === 'pg_catalog' ? parts.slice(1) : parts).join('.').toLowerCase();
@@ -23277,24 +23266,15 @@ const SECURITY_RULES = [
 ;// CONCATENATED MODULE: ./src/lint/rules/types.ts
 
 
-const where = (site) => `${site.table?.schema}.${site.table?.table}.${String(site.name)}`;
-/** The three type rules look at the same statement's columns: found once per statement. */
-const sitesOf = new WeakMap();
 /** Columns a statement declares or retypes: CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE. */
 function declaredColumns(stmt) {
-    let sites = sitesOf.get(stmt);
-    if (!sites)
-        sitesOf.set(stmt, (sites = findColumns(stmt)));
-    return sites;
-}
-function findColumns(stmt) {
     const { node } = stmt;
     if (stmt.nodeType === 'CreateStmt') {
         const table = tableOf(node.relation);
         return list(node.tableElts)
             .map((e) => wrapped(e, 'ColumnDef'))
             .filter((c) => !!c)
-            .map((column) => ({ column, table, name: column.colname }));
+            .map((column) => ({ column, where: `${table?.schema}.${table?.table}.${String(column.colname)}` }));
     }
     if (stmt.nodeType !== 'AlterTableStmt')
         return [];
@@ -23306,7 +23286,8 @@ function findColumns(stmt) {
             continue;
         if (cmd.subtype !== 'AT_AddColumn' && cmd.subtype !== 'AT_AlterColumnType')
             continue;
-        sites.push({ column, table, name: cmd.subtype === 'AT_AddColumn' ? column.colname : cmd.name });
+        const name = cmd.subtype === 'AT_AddColumn' ? column.colname : cmd.name;
+        sites.push({ column, where: `${table?.schema}.${table?.table}.${String(name)}` });
     }
     return sites;
 }
@@ -23319,11 +23300,11 @@ function typeRule(id, defaultSeverity, summary, matches) {
         nodeTypes: ['CreateStmt', 'AlterTableStmt'],
         check(stmt) {
             const hits = [];
-            for (const site of declaredColumns(stmt)) {
-                const type = typeInfo(site.column.typeName);
+            for (const { column, where } of declaredColumns(stmt)) {
+                const type = typeInfo(column.typeName);
                 const message = type && matches(type);
                 if (message)
-                    hits.push({ message: `${where(site)}: ${message}`, location: ast_location(site.column.typeName) });
+                    hits.push({ message: `${where}: ${message}`, location: ast_location(column.typeName) });
             }
             return hits;
         },

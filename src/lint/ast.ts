@@ -35,26 +35,15 @@ export function alterTableCmds(node: Node): Node[] {
 
 /** A type as written, normalised: `varchar(20)`, `numeric(10,2)`, `timestamp`, `int4`, `text[]`. */
 export interface TypeInfo {
-  readonly name: string;
-  readonly mods: readonly number[];
-  readonly array: boolean;
-  readonly text: string;
+  name: string;
+  mods: number[];
+  array: boolean;
+  text: string;
 }
-
-/** Several rules and the release's tracking read the same column's type: worked out once per node. */
-const typeInfos = new WeakMap<object, TypeInfo | undefined>();
 
 export function typeInfo(typeName: unknown): TypeInfo | undefined {
-  if (!typeName || typeof typeName !== 'object') return undefined;
-  if (typeInfos.has(typeName)) return typeInfos.get(typeName);
-  const info = readTypeInfo(typeName);
-  typeInfos.set(typeName, info);
-  return info;
-}
-
-function readTypeInfo(typeName: object): TypeInfo | undefined {
-  const t = typeName as { names?: unknown; typmods?: unknown; arrayBounds?: unknown };
-  if (!t.names) return undefined;
+  const t = typeName as { names?: unknown; typmods?: unknown; arrayBounds?: unknown } | undefined;
+  if (!t?.names) return undefined;
   const parts = names(t.names);
   const name = (parts[0] === 'pg_catalog' ? parts.slice(1) : parts).join('.').toLowerCase();
   const mods = list(t.typmods).map((m) => {

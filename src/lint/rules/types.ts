@@ -17,30 +17,18 @@ import { tableOf, type LintContext, type LintRule, type LintStatement, type Rule
 
 interface ColumnSite {
   column: Node;
-  table: ReturnType<typeof tableOf>;
-  name: unknown;
+  where: string;
 }
-
-const where = (site: ColumnSite) => `${site.table?.schema}.${site.table?.table}.${String(site.name)}`;
-
-/** The three type rules look at the same statement's columns: found once per statement. */
-const sitesOf = new WeakMap<LintStatement, ColumnSite[]>();
 
 /** Columns a statement declares or retypes: CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE. */
 function declaredColumns(stmt: LintStatement): ColumnSite[] {
-  let sites = sitesOf.get(stmt);
-  if (!sites) sitesOf.set(stmt, (sites = findColumns(stmt)));
-  return sites;
-}
-
-function findColumns(stmt: LintStatement): ColumnSite[] {
   const { node } = stmt;
   if (stmt.nodeType === 'CreateStmt') {
     const table = tableOf(node.relation);
     return list(node.tableElts)
       .map((e) => wrapped(e, 'ColumnDef'))
       .filter((c): c is Node => !!c)
-      .map((column) => ({ column, table, name: column.colname }));
+      .map((column) => ({ column, where: `${table?.schema}.${table?.table}.${String(column.colname)}` }));
   }
   if (stmt.nodeType !== 'AlterTableStmt') return [];
   const table = tableOf(node.relation);
@@ -49,7 +37,8 @@ function findColumns(stmt: LintStatement): ColumnSite[] {
     const column = wrapped(cmd.def, 'ColumnDef');
     if (!column) continue;
     if (cmd.subtype !== 'AT_AddColumn' && cmd.subtype !== 'AT_AlterColumnType') continue;
-    sites.push({ column, table, name: cmd.subtype === 'AT_AddColumn' ? column.colname : cmd.name });
+    const name = cmd.subtype === 'AT_AddColumn' ? column.colname : cmd.name;
+    sites.push({ column, where: `${table?.schema}.${table?.table}.${String(name)}` });
   }
   return sites;
 }
@@ -68,11 +57,10 @@ function typeRule(
     nodeTypes: ['CreateStmt', 'AlterTableStmt'],
     check(stmt) {
       const hits: RuleHit[] = [];
-      for (const site of declaredColumns(stmt)) {
-        const type = typeInfo(site.column.typeName);
+      for (const { column, where } of declaredColumns(stmt)) {
+        const type = typeInfo(column.typeName);
         const message = type && matches(type);
-        if (message)
-          hits.push({ message: `${where(site)}: ${message}`, location: location(site.column.typeName) });
+        if (message) hits.push({ message: `${where}: ${message}`, location: location(column.typeName) });
       }
       return hits;
     },
