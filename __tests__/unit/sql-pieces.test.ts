@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { GuardError } from '../../src/errors.js';
-import { parseInPieces, type RawStatement } from '../../src/migrations/parse-pieces.js';
+import { parseInPieces, piecesOf, type RawStatement } from '../../src/migrations/parse-pieces.js';
 import { loadParser, type PgParser } from '../../src/migrations/parser.js';
 import { SourceText } from '../../src/migrations/source-text.js';
-import { MAX_STATEMENT_BYTES, PIECE_BYTES, sqlPieces } from '../../src/migrations/sql-pieces.js';
+import { MAX_STATEMENT_BYTES, PIECE_BYTES, sqlPieces, type Piece } from '../../src/migrations/sql-pieces.js';
 import { splitStatementsWith } from '../../src/migrations/statements.js';
 
 const FILE = 'supabase/migrations/1_pieces.sql';
@@ -229,5 +229,19 @@ describe('sqlPieces and parseInPieces', () => {
     expect(error?.location).toEqual({ file: FILE, line: 2, column: 8 });
     expect(error?.message).toMatch(/^SQL syntax error: a quoted string opened here is never closed/);
     expect(inputs).toEqual([]);
+  });
+});
+
+describe('piecesOf', () => {
+  it('hands a range under the piece size to the parser whole, as the lexer would, without lexing it', () => {
+    const source = new SourceText("create table a (id int);\ninsert into a values ('x;y'); -- end\n");
+    const size = source.byteLength;
+    const bounds = (pieces: Iterable<Piece>) => [...pieces].map((p) => [p.start, p.end]);
+    expect(bounds(piecesOf(source, 0, size))).toEqual([[0, size]]);
+    expect(bounds(piecesOf(source, 0, size))).toEqual(bounds(sqlPieces(source.bytes, 0, size)));
+    expect(bounds(piecesOf(source, 5, 5))).toEqual([]); // the parser refuses empty text
+    // From the piece size on, the lexer cuts at statement ends.
+    expect(bounds(piecesOf(source, 0, size, 10))).toEqual(bounds(sqlPieces(source.bytes, 0, size, 10)));
+    expect(bounds(piecesOf(source, 0, size, 10)).length).toBeGreaterThan(1);
   });
 });

@@ -10208,7 +10208,7 @@ pieceBytes = PIECE_BYTES) {
     let parsedTo = start;
     return { stmts: statements() };
     function* statements() {
-        for (const piece of parser.knownPieces?.(start, end) ?? sqlPieces(source.bytes, start, end, pieceBytes)) {
+        for (const piece of parser.knownPieces?.(start, end) ?? piecesOf(source, start, end, pieceBytes)) {
             if (piece.start < parsedTo)
                 continue;
             if (piece.firstToken < 0 && !piece.unclosed)
@@ -10287,6 +10287,18 @@ pieceBytes = PIECE_BYTES) {
             cause: error,
         });
     }
+}
+/**
+ * The pieces of bytes start..end. A range under the piece size is one piece whatever it holds (the
+ * lexer would cut nowhere before its end), so it goes to the parser whole without being lexed:
+ * most migration files are that small.
+ */
+function piecesOf(source, start, end, pieceBytes = PIECE_BYTES) {
+    if (end <= start)
+        return []; // the parser refuses empty text
+    if (end - start < pieceBytes)
+        return [{ start, end, firstToken: start, statements: 1 }];
+    return sqlPieces(source.bytes, start, end, pieceBytes);
 }
 function megabytes(bytes) {
     const mb = bytes / (1024 * 1024);

@@ -26,10 +26,9 @@ const WORKER_MAX_FILE_BYTES = 1024 * 1024;
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(919);
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_worker_threads__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _migrations_parse_pieces_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(65);
+/* harmony import */ var _migrations_parse_pieces_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(435);
 /* harmony import */ var _migrations_parser_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(348);
 /* harmony import */ var _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(890);
-/* harmony import */ var _migrations_sql_pieces_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(133);
 /* harmony import */ var _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(227);
 /**
  * The lint parse worker (bundled on its own as dist/lint-worker/index.js; started by
@@ -38,7 +37,6 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
  * piece by piece), and hands back every parse it made as the parser's JSON text: the main thread
  * then only reads the JSON, and the parsing (the larger part of a lint) runs on a second core.
  */
-
 
 
 
@@ -95,9 +93,7 @@ function parseFile(index) {
     };
     const recorder = {
         // Cut once, here, and handed over with the parses.
-        knownPieces: (from, to) => from === start && to === end && !pieces
-            ? (pieces = [...(0,_migrations_sql_pieces_js__WEBPACK_IMPORTED_MODULE_5__/* .sqlPieces */ .gv)(source.bytes, from, to, _migrations_sql_pieces_js__WEBPACK_IMPORTED_MODULE_5__/* .PIECE_BYTES */ .ts)])
-            : undefined,
+        knownPieces: (from, to) => from === start && to === end && !pieces ? (pieces = [...(0,_migrations_parse_pieces_js__WEBPACK_IMPORTED_MODULE_1__/* .piecesOf */ .X)(source, from, to)]) : undefined,
         // The worker never reads the tree (the main thread does), so nothing more is parsed here.
         parseRange: (text, from, to) => record({ range: [from, to] }, text.slice(from, to)),
         parseSync: (sql) => record({ sql }, sql),
@@ -143,13 +139,14 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 65:
+/***/ 435:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  w: () => (/* binding */ parseInPieces)
+  w: () => (/* binding */ parseInPieces),
+  X: () => (/* binding */ piecesOf)
 });
 
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -313,273 +310,7 @@ function lineStart(source, byteOffset) {
     return byteOffset <= 0 ? 0 : source.bytes.lastIndexOf(0x0a, byteOffset - 1) + 1;
 }
 
-// EXTERNAL MODULE: ./src/migrations/sql-pieces.ts
-var sql_pieces = __nccwpck_require__(133);
-;// CONCATENATED MODULE: ./src/migrations/parse-pieces.ts
-
-
-
-/**
- * Parses bytes start..end of `source` as `parser.parseSync` would parse them whole, but piece by
- * piece (sql-pieces.ts): the parser is handed one piece at a time (~16 KB, or one statement up to
- * MAX_STATEMENT_BYTES), and each piece's syntax tree is dropped once its statements are consumed,
- * so memory stays bounded whatever the file's size. Offsets are shifted to be relative to `start`,
- * exactly as a whole parse gives them.
- *
- * Errors are GuardErrors naming file:line:column: a syntax error as the whole parse reports it,
- * a statement too large to parse, or (above that size) a quote or comment that never closes.
- */
-function parseInPieces(parser, source, start, end, file, 
-/** Piece size (tests use tiny pieces to cut at every boundary). */
-pieceBytes = sql_pieces/* PIECE_BYTES */.ts) {
-    // Where the statements handed out so far end (a fallback parses the rest of the range at once).
-    let parsedTo = start;
-    return { stmts: statements() };
-    function* statements() {
-        for (const piece of parser.knownPieces?.(start, end) ?? (0,sql_pieces/* sqlPieces */.gv)(source.bytes, start, end, pieceBytes)) {
-            if (piece.start < parsedTo)
-                continue;
-            if (piece.firstToken < 0 && !piece.unclosed)
-                continue; // whitespace and (closed) comments only
-            yield* parsePiece(piece);
-        }
-    }
-    function parseBytes(from, to) {
-        return parser.parseRange ? parser.parseRange(source, from, to) : parser.parseSync(source.slice(from, to));
-    }
-    function parsePiece(piece) {
-        refuseOversized(piece);
-        let parsed;
-        try {
-            parsed = parseBytes(piece.start, piece.end);
-        }
-        catch (error) {
-            // The lexer cut where it was sure; should it have been wrong, the rest of the file parsed
-            // whole (as before pieces existed) is the reference, when it is small enough to parse.
-            if (piece.end === end || end - piece.start > sql_pieces/* MAX_STATEMENT_BYTES */.Xk) {
-                throw syntaxError(error, piece.start, piece.end);
-            }
-            try {
-                parsed = parseBytes(piece.start, end);
-            }
-            catch (wholeError) {
-                throw syntaxError(wholeError, piece.start, end);
-            }
-            piece = { ...piece, end };
-        }
-        parsedTo = piece.end;
-        const shift = piece.start - start;
-        return (parsed.stmts ?? []).map((raw) => {
-            const location = raw.stmt_location ?? 0;
-            // Only the range's very last statement may run to its end without a length.
-            const length = raw.stmt_len || (piece.end === end ? undefined : piece.end - piece.start - location);
-            return { stmt: raw.stmt, stmt_location: shift + location, stmt_len: length, nodeBase: piece.start };
-        });
-    }
-    function refuseOversized(piece) {
-        const size = piece.end - piece.start;
-        if (size <= sql_pieces/* MAX_STATEMENT_BYTES */.Xk)
-            return;
-        if (piece.unclosed) {
-            // What the parser would report, found without handing it the rest of the file.
-            throw new GuardError('parse-error', `SQL syntax error: ${piece.unclosed.what} opened here is never closed: the rest of the file (${megabytes(end - piece.unclosed.at)}) would be part of it`, {
-                location: { file, ...source.position(piece.unclosed.at) },
-                hint: 'Close it; nothing has been run.',
-            });
-        }
-        throw new GuardError('too-large', `Statement of ${megabytes(size)} is larger than the ${megabytes(sql_pieces/* MAX_STATEMENT_BYTES */.Xk)} a single statement may have: the SQL parser needs about 65 times a statement's size in memory to split and classify it`, {
-            location: { file, ...source.position(piece.firstToken < 0 ? piece.start : piece.firstToken) },
-            hint: 'Split it into smaller statements (for example INSERTs of fewer rows each; a file may hold any number of them), ' +
-                'or load the data outside the migration (COPY, psql). Nothing has been run.',
-        });
-    }
-    function syntaxError(error, from, to) {
-        const details = error.sqlDetails;
-        if (!details) {
-            // Not a syntax error (the parser itself failed): say so rather than blame the SQL.
-            return new GuardError('parse-error', `The SQL parser failed on the ${megabytes(to - from)} of SQL starting here: ${error.message}`, {
-                location: { file, ...source.position(from) },
-                hint: 'This is not known to be an error in the file: split the file and report the problem. Nothing has been run.',
-                cause: error,
-            });
-        }
-        // cursorPosition counts characters (code points) from the start of the text parsed.
-        const at = source.byteOffsetOfChar(from, details.cursorPosition, to);
-        // Where the parser stopped at a psql meta-command (or the data of a COPY … FROM stdin), say so.
-        const psqlFeature = psqlFeatureError(parser, source, start, at, file);
-        if (psqlFeature)
-            return psqlFeature;
-        return new GuardError('parse-error', `SQL syntax error: ${error.message}`, {
-            location: { file, ...source.position(at) },
-            hint: 'Fix the statement at this position; nothing has been run.',
-            cause: error,
-        });
-    }
-}
-function megabytes(bytes) {
-    const mb = bytes / (1024 * 1024);
-    return `${mb >= 10 ? Math.round(mb) : Math.round(mb * 10) / 10} MB`;
-}
-
-
-/***/ }),
-
-/***/ 348:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  q: () => (/* binding */ loadParser)
-});
-
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(24);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: external "node:url"
-const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-;// CONCATENATED MODULE: ./src/migrations/parser.ts
-
-
-
-let loading;
-/**
- * Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it.
- * Inside the ncc bundle the library looks for its .wasm beside `__dirname`, which ESM lacks,
- * so point it at the bundle's folder when the build copied the file there.
- */
-function loadParser() {
-    loading ??= (async () => {
-        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url));
-        // The CLI bundle sits in dist/cli/ and shares the action's copy in dist/.
-        const bundleDir = [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
-        if (bundleDir)
-            globalThis.__dirname = bundleDir;
-        await keepWasmOnBaselineTier();
-        const lib = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 627, 23));
-        await lib.loadModule();
-        return lib;
-    })();
-    return loading;
-}
-/**
- * V8 compiles WebAssembly with its baseline compiler first and recompiles hot functions with its
- * optimising one in the background. The parser's state machine is one huge function: optimising
- * it takes a core for ~1.8 s (on this project's 2-core machine), far longer than a run parses,
- * so it never pays off; it only takes the CPU from the database server beside us, and Node 24
- * waits for it to finish before the process can exit (+1 s on every apply). These flags are read
- * when a module is compiled, so setting them before the parser's first (and only) compilation is
- * enough; the V8 flags of anything else are untouched. Measured with 500 files: the same parse
- * time, exit right after the work instead of ~1 s later.
- */
-const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
-async function keepWasmOnBaselineTier() {
-    // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
-    const { setFlagsFromString } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 877, 23));
-    for (const flag of BASELINE_WASM_FLAGS)
-        setFlagsFromString(flag);
-}
-
-
-/***/ }),
-
-/***/ 890:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   D: () => (/* binding */ SourceText)
-/* harmony export */ });
-/**
- * A migration file's text with the byte-offset bookkeeping the parser needs: libpg-query reports
- * UTF-8 byte offsets, users want 1-based line:column in characters. "Character" means a Unicode
- * code point, as PostgreSQL counts them in error positions (an emoji is one character, not two).
- */
-class SourceText {
-    encoded;
-    decoded;
-    lines;
-    /**
-     * Nothing is computed up front: a run with nothing pending reads files only to checksum them.
-     * `bytes`, when the caller has them (the file as read), must be `text` in UTF-8: they are used
-     * as they are instead of encoding the text again.
-     */
-    constructor(text, bytes) {
-        if (text === undefined && !bytes)
-            throw new Error('SourceText needs its text or its bytes');
-        this.decoded = text;
-        this.encoded = bytes;
-    }
-    /**
-     * Once the bytes exist (the parser works on them), the string is let go and decoded again only
-     * if asked for: a 100 MB data file with one non-ASCII character is a 200 MB string in V8.
-     */
-    get text() {
-        return this.decoded ?? this.bytes.toString('utf8');
-    }
-    get bytes() {
-        this.encoded ??= Buffer.from(this.text, 'utf8');
-        this.decoded = undefined;
-        return this.encoded;
-    }
-    /** Length in UTF-8 bytes, without encoding the text. */
-    get byteLength() {
-        return this.encoded ? this.encoded.length : Buffer.byteLength(this.text, 'utf8');
-    }
-    get lineStarts() {
-        if (!this.lines) {
-            const bytes = this.bytes;
-            const starts = [0];
-            for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1))
-                starts.push(i + 1);
-            this.lines = starts;
-        }
-        return this.lines;
-    }
-    slice(startByte, endByte) {
-        return this.bytes.subarray(startByte, endByte).toString('utf8');
-    }
-    /** 1-based line and column (in characters) of a byte offset. */
-    position(byteOffset) {
-        let lo = 0;
-        let hi = this.lineStarts.length - 1;
-        while (lo < hi) {
-            const mid = (lo + hi + 1) >> 1;
-            if (this.lineStarts[mid] <= byteOffset)
-                lo = mid;
-            else
-                hi = mid - 1;
-        }
-        const column = codePointLength(this.bytes.subarray(this.lineStarts[lo], byteOffset).toString('utf8')) + 1;
-        return { line: lo + 1, column };
-    }
-    /** Byte offset of a code-point offset inside the substring that starts at `startByte`. */
-    byteOffsetOfChar(startByte, charOffset, endByte = this.bytes.length) {
-        let bytes = 0;
-        let seen = 0;
-        for (const char of this.slice(startByte, endByte)) {
-            if (seen++ >= charOffset)
-                break;
-            bytes += Buffer.byteLength(char, 'utf8');
-        }
-        return startByte + bytes;
-    }
-}
-function codePointLength(text) {
-    return Array.from(text).length;
-}
-
-
-/***/ }),
-
-/***/ 133:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Xk: () => (/* binding */ MAX_STATEMENT_BYTES),
-/* harmony export */   gv: () => (/* binding */ sqlPieces),
-/* harmony export */   ts: () => (/* binding */ PIECE_BYTES)
-/* harmony export */ });
+;// CONCATENATED MODULE: ./src/migrations/sql-pieces.ts
 /**
  * Cuts SQL into pieces at statement boundaries *before* it is parsed, so that the parser (WASM,
  * whose memory grows to ~65 times its input and never shrinks) is never handed a whole large file:
@@ -870,6 +601,272 @@ function dollarTagEnd(bytes, i, end) {
 function indexOfBytes(bytes, needle, from, end) {
     const found = Buffer.from(bytes.buffer, bytes.byteOffset, end).indexOf(needle, from);
     return found;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/parse-pieces.ts
+
+
+
+/**
+ * Parses bytes start..end of `source` as `parser.parseSync` would parse them whole, but piece by
+ * piece (sql-pieces.ts): the parser is handed one piece at a time (~16 KB, or one statement up to
+ * MAX_STATEMENT_BYTES), and each piece's syntax tree is dropped once its statements are consumed,
+ * so memory stays bounded whatever the file's size. Offsets are shifted to be relative to `start`,
+ * exactly as a whole parse gives them.
+ *
+ * Errors are GuardErrors naming file:line:column: a syntax error as the whole parse reports it,
+ * a statement too large to parse, or (above that size) a quote or comment that never closes.
+ */
+function parseInPieces(parser, source, start, end, file, 
+/** Piece size (tests use tiny pieces to cut at every boundary). */
+pieceBytes = PIECE_BYTES) {
+    // Where the statements handed out so far end (a fallback parses the rest of the range at once).
+    let parsedTo = start;
+    return { stmts: statements() };
+    function* statements() {
+        for (const piece of parser.knownPieces?.(start, end) ?? piecesOf(source, start, end, pieceBytes)) {
+            if (piece.start < parsedTo)
+                continue;
+            if (piece.firstToken < 0 && !piece.unclosed)
+                continue; // whitespace and (closed) comments only
+            yield* parsePiece(piece);
+        }
+    }
+    function parseBytes(from, to) {
+        return parser.parseRange ? parser.parseRange(source, from, to) : parser.parseSync(source.slice(from, to));
+    }
+    function parsePiece(piece) {
+        refuseOversized(piece);
+        let parsed;
+        try {
+            parsed = parseBytes(piece.start, piece.end);
+        }
+        catch (error) {
+            // The lexer cut where it was sure; should it have been wrong, the rest of the file parsed
+            // whole (as before pieces existed) is the reference, when it is small enough to parse.
+            if (piece.end === end || end - piece.start > MAX_STATEMENT_BYTES) {
+                throw syntaxError(error, piece.start, piece.end);
+            }
+            try {
+                parsed = parseBytes(piece.start, end);
+            }
+            catch (wholeError) {
+                throw syntaxError(wholeError, piece.start, end);
+            }
+            piece = { ...piece, end };
+        }
+        parsedTo = piece.end;
+        const shift = piece.start - start;
+        return (parsed.stmts ?? []).map((raw) => {
+            const location = raw.stmt_location ?? 0;
+            // Only the range's very last statement may run to its end without a length.
+            const length = raw.stmt_len || (piece.end === end ? undefined : piece.end - piece.start - location);
+            return { stmt: raw.stmt, stmt_location: shift + location, stmt_len: length, nodeBase: piece.start };
+        });
+    }
+    function refuseOversized(piece) {
+        const size = piece.end - piece.start;
+        if (size <= MAX_STATEMENT_BYTES)
+            return;
+        if (piece.unclosed) {
+            // What the parser would report, found without handing it the rest of the file.
+            throw new GuardError('parse-error', `SQL syntax error: ${piece.unclosed.what} opened here is never closed: the rest of the file (${megabytes(end - piece.unclosed.at)}) would be part of it`, {
+                location: { file, ...source.position(piece.unclosed.at) },
+                hint: 'Close it; nothing has been run.',
+            });
+        }
+        throw new GuardError('too-large', `Statement of ${megabytes(size)} is larger than the ${megabytes(MAX_STATEMENT_BYTES)} a single statement may have: the SQL parser needs about 65 times a statement's size in memory to split and classify it`, {
+            location: { file, ...source.position(piece.firstToken < 0 ? piece.start : piece.firstToken) },
+            hint: 'Split it into smaller statements (for example INSERTs of fewer rows each; a file may hold any number of them), ' +
+                'or load the data outside the migration (COPY, psql). Nothing has been run.',
+        });
+    }
+    function syntaxError(error, from, to) {
+        const details = error.sqlDetails;
+        if (!details) {
+            // Not a syntax error (the parser itself failed): say so rather than blame the SQL.
+            return new GuardError('parse-error', `The SQL parser failed on the ${megabytes(to - from)} of SQL starting here: ${error.message}`, {
+                location: { file, ...source.position(from) },
+                hint: 'This is not known to be an error in the file: split the file and report the problem. Nothing has been run.',
+                cause: error,
+            });
+        }
+        // cursorPosition counts characters (code points) from the start of the text parsed.
+        const at = source.byteOffsetOfChar(from, details.cursorPosition, to);
+        // Where the parser stopped at a psql meta-command (or the data of a COPY … FROM stdin), say so.
+        const psqlFeature = psqlFeatureError(parser, source, start, at, file);
+        if (psqlFeature)
+            return psqlFeature;
+        return new GuardError('parse-error', `SQL syntax error: ${error.message}`, {
+            location: { file, ...source.position(at) },
+            hint: 'Fix the statement at this position; nothing has been run.',
+            cause: error,
+        });
+    }
+}
+/**
+ * The pieces of bytes start..end. A range under the piece size is one piece whatever it holds (the
+ * lexer would cut nowhere before its end), so it goes to the parser whole without being lexed:
+ * most migration files are that small.
+ */
+function piecesOf(source, start, end, pieceBytes = PIECE_BYTES) {
+    if (end <= start)
+        return []; // the parser refuses empty text
+    if (end - start < pieceBytes)
+        return [{ start, end, firstToken: start, statements: 1 }];
+    return sqlPieces(source.bytes, start, end, pieceBytes);
+}
+function megabytes(bytes) {
+    const mb = bytes / (1024 * 1024);
+    return `${mb >= 10 ? Math.round(mb) : Math.round(mb * 10) / 10} MB`;
+}
+
+
+/***/ }),
+
+/***/ 348:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  q: () => (/* binding */ loadParser)
+});
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(24);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:url"
+const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+;// CONCATENATED MODULE: ./src/migrations/parser.ts
+
+
+
+let loading;
+/**
+ * Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it.
+ * Inside the ncc bundle the library looks for its .wasm beside `__dirname`, which ESM lacks,
+ * so point it at the bundle's folder when the build copied the file there.
+ */
+function loadParser() {
+    loading ??= (async () => {
+        const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url));
+        // The CLI bundle sits in dist/cli/ and shares the action's copy in dist/.
+        const bundleDir = [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
+        if (bundleDir)
+            globalThis.__dirname = bundleDir;
+        await keepWasmOnBaselineTier();
+        const lib = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 627, 23));
+        await lib.loadModule();
+        return lib;
+    })();
+    return loading;
+}
+/**
+ * V8 compiles WebAssembly with its baseline compiler first and recompiles hot functions with its
+ * optimising one in the background. The parser's state machine is one huge function: optimising
+ * it takes a core for ~1.8 s (on this project's 2-core machine), far longer than a run parses,
+ * so it never pays off; it only takes the CPU from the database server beside us, and Node 24
+ * waits for it to finish before the process can exit (+1 s on every apply). These flags are read
+ * when a module is compiled, so setting them before the parser's first (and only) compilation is
+ * enough; the V8 flags of anything else are untouched. Measured with 500 files: the same parse
+ * time, exit right after the work instead of ~1 s later.
+ */
+const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
+async function keepWasmOnBaselineTier() {
+    // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
+    const { setFlagsFromString } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 877, 23));
+    for (const flag of BASELINE_WASM_FLAGS)
+        setFlagsFromString(flag);
+}
+
+
+/***/ }),
+
+/***/ 890:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   D: () => (/* binding */ SourceText)
+/* harmony export */ });
+/**
+ * A migration file's text with the byte-offset bookkeeping the parser needs: libpg-query reports
+ * UTF-8 byte offsets, users want 1-based line:column in characters. "Character" means a Unicode
+ * code point, as PostgreSQL counts them in error positions (an emoji is one character, not two).
+ */
+class SourceText {
+    encoded;
+    decoded;
+    lines;
+    /**
+     * Nothing is computed up front: a run with nothing pending reads files only to checksum them.
+     * `bytes`, when the caller has them (the file as read), must be `text` in UTF-8: they are used
+     * as they are instead of encoding the text again.
+     */
+    constructor(text, bytes) {
+        if (text === undefined && !bytes)
+            throw new Error('SourceText needs its text or its bytes');
+        this.decoded = text;
+        this.encoded = bytes;
+    }
+    /**
+     * Once the bytes exist (the parser works on them), the string is let go and decoded again only
+     * if asked for: a 100 MB data file with one non-ASCII character is a 200 MB string in V8.
+     */
+    get text() {
+        return this.decoded ?? this.bytes.toString('utf8');
+    }
+    get bytes() {
+        this.encoded ??= Buffer.from(this.text, 'utf8');
+        this.decoded = undefined;
+        return this.encoded;
+    }
+    /** Length in UTF-8 bytes, without encoding the text. */
+    get byteLength() {
+        return this.encoded ? this.encoded.length : Buffer.byteLength(this.text, 'utf8');
+    }
+    get lineStarts() {
+        if (!this.lines) {
+            const bytes = this.bytes;
+            const starts = [0];
+            for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1))
+                starts.push(i + 1);
+            this.lines = starts;
+        }
+        return this.lines;
+    }
+    slice(startByte, endByte) {
+        return this.bytes.subarray(startByte, endByte).toString('utf8');
+    }
+    /** 1-based line and column (in characters) of a byte offset. */
+    position(byteOffset) {
+        let lo = 0;
+        let hi = this.lineStarts.length - 1;
+        while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if (this.lineStarts[mid] <= byteOffset)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        const column = codePointLength(this.bytes.subarray(this.lineStarts[lo], byteOffset).toString('utf8')) + 1;
+        return { line: lo + 1, column };
+    }
+    /** Byte offset of a code-point offset inside the substring that starts at `startByte`. */
+    byteOffsetOfChar(startByte, charOffset, endByte = this.bytes.length) {
+        let bytes = 0;
+        let seen = 0;
+        for (const char of this.slice(startByte, endByte)) {
+            if (seen++ >= charOffset)
+                break;
+            bytes += Buffer.byteLength(char, 'utf8');
+        }
+        return startByte + bytes;
+    }
+}
+function codePointLength(text) {
+    return Array.from(text).length;
 }
 
 

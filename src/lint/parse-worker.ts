@@ -6,10 +6,10 @@
  * then only reads the JSON, and the parsing (the larger part of a lint) runs on a second core.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseInPieces } from '../migrations/parse-pieces.js';
+import { parseInPieces, piecesOf } from '../migrations/parse-pieces.js';
 import { loadParser, type PgParseError, type PgParser } from '../migrations/parser.js';
 import { SourceText } from '../migrations/source-text.js';
-import { PIECE_BYTES, sqlPieces, type Piece } from '../migrations/sql-pieces.js';
+import type { Piece } from '../migrations/sql-pieces.js';
 import {
   AHEAD_BYTES,
   CONSUMED,
@@ -72,9 +72,7 @@ function parseFile(index: number): ParsedFile {
   const recorder: PgParser = {
     // Cut once, here, and handed over with the parses.
     knownPieces: (from, to) =>
-      from === start && to === end && !pieces
-        ? (pieces = [...sqlPieces(source.bytes, from, to, PIECE_BYTES)])
-        : undefined,
+      from === start && to === end && !pieces ? (pieces = [...piecesOf(source, from, to)]) : undefined,
     // The worker never reads the tree (the main thread does), so nothing more is parsed here.
     parseRange: (text, from, to) => record({ range: [from, to] }, text.slice(from, to)),
     parseSync: (sql) => record({ sql }, sql),

@@ -38,7 +38,7 @@ export function parseInPieces(
   return { stmts: statements() };
 
   function* statements(): Generator<RawStatement> {
-    for (const piece of parser.knownPieces?.(start, end) ?? sqlPieces(source.bytes, start, end, pieceBytes)) {
+    for (const piece of parser.knownPieces?.(start, end) ?? piecesOf(source, start, end, pieceBytes)) {
       if (piece.start < parsedTo) continue;
       if (piece.firstToken < 0 && !piece.unclosed) continue; // whitespace and (closed) comments only
       yield* parsePiece(piece);
@@ -128,6 +128,22 @@ export function parseInPieces(
       cause: error,
     });
   }
+}
+
+/**
+ * The pieces of bytes start..end. A range under the piece size is one piece whatever it holds (the
+ * lexer would cut nowhere before its end), so it goes to the parser whole without being lexed:
+ * most migration files are that small.
+ */
+export function piecesOf(
+  source: SourceText,
+  start: number,
+  end: number,
+  pieceBytes = PIECE_BYTES,
+): Iterable<Piece> {
+  if (end <= start) return []; // the parser refuses empty text
+  if (end - start < pieceBytes) return [{ start, end, firstToken: start, statements: 1 }];
+  return sqlPieces(source.bytes, start, end, pieceBytes);
 }
 
 function megabytes(bytes: number): string {
