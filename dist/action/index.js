@@ -11678,7 +11678,10 @@ function* classifiedStatements(parser, source, start, end, file) {
         const location = start + (raw.stmt_location ?? 0);
         const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
         const [nodeType, node] = Object.entries(raw.stmt)[0];
-        const text = source.slice(location, stmtEnd).trim();
+        // The text too is decoded when first asked for (the executor sends every statement; the
+        // linter reads few).
+        let decoded;
+        const text = () => (decoded ??= source.slice(location, stmtEnd).trim());
         const historyStart = previousEnd;
         let history;
         // Where it starts and what it does to the timeouts are made when first asked for, once: the
@@ -11686,15 +11689,17 @@ function* classifiedStatements(parser, source, start, end, file) {
         // history). Only SET reads the tree for the timeouts: settled now, so no tree is kept alive.
         let place;
         const at = () => (place ??= source.position(location));
-        let timeouts = nodeType === 'VariableSetStmt' ? { change: timeoutChange(nodeType, node, text) } : undefined;
+        let timeouts = nodeType === 'VariableSetStmt' ? { change: timeoutChange(nodeType, node, text()) } : undefined;
         const statement = {
-            sql: text,
+            get sql() {
+                return text();
+            },
             // Made when asked for (the history rows; the linter never asks), once. One string when both
             // are the same (no comment before the statement): a data file holds many.
             get historyText() {
                 if (history === undefined) {
                     const withComments = source.slice(historyStart, stmtEnd).replace(/^\s*;/, '').trim();
-                    history = withComments === text ? text : withComments;
+                    history = withComments === text() ? text() : withComments;
                 }
                 return history;
             },
@@ -11710,7 +11715,7 @@ function* classifiedStatements(parser, source, start, end, file) {
             addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
             transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
             get touchesTimeouts() {
-                return (timeouts ??= { change: timeoutChange(nodeType, undefined, text) }).change;
+                return (timeouts ??= { change: timeoutChange(nodeType, undefined, text()) }).change;
             },
         };
         yield { statement, nodeType, node, nodeBase: raw.nodeBase ?? start };

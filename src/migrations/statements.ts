@@ -105,7 +105,10 @@ export function* classifiedStatements(
     const location = start + (raw.stmt_location ?? 0);
     const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
     const [nodeType, node] = Object.entries(raw.stmt)[0] as [string, Record<string, unknown>];
-    const text = source.slice(location, stmtEnd).trim();
+    // The text too is decoded when first asked for (the executor sends every statement; the
+    // linter reads few).
+    let decoded: string | undefined;
+    const text = () => (decoded ??= source.slice(location, stmtEnd).trim());
     const historyStart = previousEnd;
     let history: string | undefined;
     // Where it starts and what it does to the timeouts are made when first asked for, once: the
@@ -114,15 +117,17 @@ export function* classifiedStatements(
     let place: { line: number; column: number } | undefined;
     const at = () => (place ??= source.position(location));
     let timeouts: { change: string | undefined } | undefined =
-      nodeType === 'VariableSetStmt' ? { change: timeoutChange(nodeType, node, text) } : undefined;
+      nodeType === 'VariableSetStmt' ? { change: timeoutChange(nodeType, node, text()) } : undefined;
     const statement: Statement = {
-      sql: text,
+      get sql() {
+        return text();
+      },
       // Made when asked for (the history rows; the linter never asks), once. One string when both
       // are the same (no comment before the statement): a data file holds many.
       get historyText() {
         if (history === undefined) {
           const withComments = source.slice(historyStart, stmtEnd).replace(/^\s*;/, '').trim();
-          history = withComments === text ? text : withComments;
+          history = withComments === text() ? text() : withComments;
         }
         return history;
       },
@@ -138,7 +143,7 @@ export function* classifiedStatements(
       addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
       transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
       get touchesTimeouts() {
-        return (timeouts ??= { change: timeoutChange(nodeType, undefined, text) }).change;
+        return (timeouts ??= { change: timeoutChange(nodeType, undefined, text()) }).change;
       },
     };
     yield { statement, nodeType, node, nodeBase: raw.nodeBase ?? start };
