@@ -8393,9 +8393,7 @@ let loading;
  */
 function loadParser() {
     loading ??= (async () => {
-        const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
-        // The CLI bundle sits in dist/cli/ and shares the action's copy in dist/.
-        const bundleDir = [here, (0,external_node_path_.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'libpg-query.wasm')));
+        const bundleDir = wasmDir();
         if (bundleDir)
             globalThis.__dirname = bundleDir;
         await keepWasmOnBaselineTier();
@@ -8416,6 +8414,11 @@ function loadParser() {
  * time, exit right after the work instead of ~1 s later.
  */
 const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
+/** The folder of the bundle's copy of the parser's WASM: the CLI bundle sits in dist/cli/ and shares the action's in dist/. */
+function wasmDir() {
+    const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    return [here, (0,external_node_path_.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'libpg-query.wasm')));
+}
 async function keepWasmOnBaselineTier() {
     // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
     const { setFlagsFromString } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 8877, 23));

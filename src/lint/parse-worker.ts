@@ -7,8 +7,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseInPieces, piecesOf } from '../migrations/parse-pieces.js';
-import { loadParser, type PgParseError, type PgParser } from '../migrations/parser.js';
+import type { PgParseError, PgParser } from '../migrations/parser.js';
 import { SourceText } from '../migrations/source-text.js';
+import { loadBytesParser } from './byte-parser.js';
 import type { Piece } from '../migrations/sql-pieces.js';
 import {
   AHEAD_BYTES,
@@ -24,7 +25,7 @@ const shared = new Int32Array((workerData as WorkerStart).shared);
 const port = parentPort!;
 // The parser loads while the main thread reads the files; then they come, in one message.
 const [parser, input] = await Promise.all([
-  loadParser(),
+  loadBytesParser(),
   new Promise<WorkerFiles>((resolve) => port.once('message', resolve)),
 ]);
 
@@ -58,9 +59,9 @@ function parseFile(index: number): ParsedFile {
   const calls: RecordedParse[] = [];
   let pieces: Piece[] | undefined;
   const source = new SourceText(undefined, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  const record = (call: { range: [number, number] } | { sql: string }, sql: string) => {
+  const record = (call: { range: [number, number] } | { sql: string }, sql: Uint8Array) => {
     try {
-      const json = parseToJson(sql);
+      const json = parser.parseToJson(sql);
       calls.push({ ...call, json });
       return { stmts: [] };
     } catch (error) {
@@ -74,8 +75,8 @@ function parseFile(index: number): ParsedFile {
     knownPieces: (from, to) =>
       from === start && to === end && !pieces ? (pieces = [...piecesOf(source, from, to)]) : undefined,
     // The worker never reads the tree (the main thread does), so nothing more is parsed here.
-    parseRange: (text, from, to) => record({ range: [from, to] }, text.slice(from, to)),
-    parseSync: (sql) => record({ sql }, sql),
+    parseRange: (text, from, to) => record({ range: [from, to] }, text.bytes.subarray(from, to)),
+    parseSync: (sql) => record({ sql }, Buffer.from(sql, 'utf8')),
   };
   try {
     for (const raw of parseInPieces(recorder, source, start, end, file).stmts) void raw;
@@ -85,28 +86,4 @@ function parseFile(index: number): ParsedFile {
     // recorded calls still answer the ones it repeats).
     return { index, calls, clean: false };
   }
-}
-
-/**
- * The parser's result as the JSON text it produces. libpg-query hands that text to JSON.parse
- * and returns the object; the main thread would have to stringify it again to receive it as
- * cheaply. Catching the text on its way (this worker's JSON only, for the duration of one
- * synchronous call) saves the worker a parse and a stringify per piece; should a future version
- * of the library build its tree differently, the object it returns is stringified instead.
- */
-function parseToJson(sql: string): string {
-  const realParse = JSON.parse;
-  let text: string | undefined;
-  const caught = { stmts: [] };
-  JSON.parse = ((json: string) => {
-    text = json;
-    return caught;
-  }) as typeof JSON.parse;
-  let tree: unknown;
-  try {
-    tree = parser.parseSync(sql);
-  } finally {
-    JSON.parse = realParse;
-  }
-  return tree === caught && text !== undefined ? text : JSON.stringify(tree);
 }

@@ -37,9 +37,7 @@ let loading: Promise<PgParser> | undefined;
  */
 export function loadParser(): Promise<PgParser> {
   loading ??= (async () => {
-    const here = dirname(fileURLToPath(import.meta.url));
-    // The CLI bundle sits in dist/cli/ and shares the action's copy in dist/.
-    const bundleDir = [here, dirname(here)].find((dir) => existsSync(join(dir, 'libpg-query.wasm')));
+    const bundleDir = wasmDir();
     if (bundleDir) (globalThis as { __dirname?: string }).__dirname = bundleDir;
     await keepWasmOnBaselineTier();
     const lib = await import('libpg-query');
@@ -61,7 +59,13 @@ export function loadParser(): Promise<PgParser> {
  */
 const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'] as const;
 
-async function keepWasmOnBaselineTier(): Promise<void> {
+/** The folder of the bundle's copy of the parser's WASM: the CLI bundle sits in dist/cli/ and shares the action's in dist/. */
+export function wasmDir(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return [here, dirname(here)].find((dir) => existsSync(join(dir, 'libpg-query.wasm')));
+}
+
+export async function keepWasmOnBaselineTier(): Promise<void> {
   // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
   const { setFlagsFromString } = await import('node:v8');
   for (const flag of BASELINE_WASM_FLAGS) setFlagsFromString(flag);

@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+// libpg-query's WASM module itself (the factory its own API is built on), not its API: see below.
+import PgQueryModule from 'libpg-query/wasm/libpg-query.js';
+import { keepWasmOnBaselineTier, wasmDir, type PgParseError } from '../migrations/parser.js';
+
+/**
+ * The parser for the lint worker (parse-worker.ts), called with the file's bytes. libpg-query's
+ * `parseSync` takes a string: its glue encodes it into the module's memory and reads the JSON back
+ * by scanning for its end, both in JavaScript loops (~70 ms of the worker's time on a long
+ * history), after the worker had decoded the bytes into that string. Here the bytes are copied in
+ * as they are (a file's bytes are UTF-8 without NUL, read-sql.ts) and the end is found natively.
+ * The result is what `parseSync` parses: the parse tree's JSON text, and the same error (message,
+ * 0-based cursor position) for a syntax error.
+ *
+ * This reads the module's C interface: `wasm_parse_query_raw` and its result struct (tree, stderr,
+ * error) and error struct (message, funcname, filename, lineno, cursorpos), as libpg-query's own
+ * wrapper does. The lint worker test (dist/) compares the findings with those of the main thread,
+ * which uses the library's API, so a change of that layout fails it.
+ */
+export interface BytesParser {
+  /** The parse tree of `sql` as JSON text; throws the parser's error for a syntax error. */
+  parseToJson(sql: Uint8Array): string;
+}
+
+interface PgQueryWasm {
+  HEAPU8: Uint8Array;
+  _malloc(size: number): number;
+  _free(pointer: number): void;
+  _wasm_parse_query_raw(query: number): number;
+  _wasm_free_parse_result(result: number): void;
+  getValue(pointer: number, type: 'i32'): number;
+  UTF8ToString(pointer: number): string;
+}
+
+export async function loadBytesParser(): Promise<BytesParser> {
+  await keepWasmOnBaselineTier();
+  const dir = wasmDir();
+  // The module's loader reads `__dirname`, which ESM lacks (as in parser.ts's loadParser).
+  if (dir) (globalThis as { __dirname?: string }).__dirname = dir;
+  const wasm = (await PgQueryModule(
+    dir ? { locateFile: (file: string) => join(dir, file) } : {},
+  )) as PgQueryWasm;
+  const decoder = new TextDecoder();
+  return {
+    parseToJson(sql) {
+      const input = wasm._malloc(sql.length + 1);
+      if (!input) throw new Error('The SQL parser is out of memory');
+      let result = 0;
+      try {
+        wasm.HEAPU8.set(sql, input);
+        wasm.HEAPU8[input + sql.length] = 0;
+        result = wasm._wasm_parse_query_raw(input);
+        if (!result) throw new Error('Failed to parse query: memory allocation failed');
+        const tree = wasm.getValue(result, 'i32');
+        const error = wasm.getValue(result + 8, 'i32');
+        if (error) {
+          const messageAt = wasm.getValue(error, 'i32');
+          const message = messageAt ? wasm.UTF8ToString(messageAt) : 'Unknown error';
+          const cursor = wasm.getValue(error + 16, 'i32');
+          throw Object.assign(new Error(message), {
+            sqlDetails: { message, cursorPosition: cursor > 0 ? cursor - 1 : 0 },
+          }) as PgParseError;
+        }
+        if (!tree) throw new Error('No parse tree generated');
+        // The memory may have grown during the parse: its current view.
+        const heap = wasm.HEAPU8;
+        return decoder.decode(heap.subarray(tree, heap.indexOf(0, tree)));
+      } finally {
+        wasm._free(input);
+        if (result) wasm._wasm_free_parse_result(result);
+      }
+    },
+  };
+}
