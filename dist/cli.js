@@ -33,8 +33,9 @@ export function compileCacheDir(env, home) {
 /**
  * Turns the compile cache on for everything loaded after this call. The entries (dist/index.js,
  * dist/cli.js) are this file, transpiled, plus a call to this function and the import of their
- * bundle (scripts/build.mjs): one file, as each module Node resolves before the bundle costs ~1.5 ms. Never throws: a cache that
- * cannot be used safely only costs the compile it would have saved.
+ * bundle (scripts/build.mjs): one file, as each module Node resolves before the bundle costs
+ * ~1.5 ms. Never throws: a cache that cannot be used safely only costs the compile it would have
+ * saved. A relative MIGRATION_GUARD_COMPILE_CACHE is not a place: the default folder is used.
  */
 export function enableCompileCache(api = require('node:module'), env = process.env, home = safeHome()) {
     if (typeof api.enableCompileCache !== 'function')
