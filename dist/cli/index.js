@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2917);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9480);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2917:
+/***/ 9480:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -8381,28 +8381,15 @@ function refuseOversizedFiles(pending) {
 
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/migrations/parser.ts
+;// CONCATENATED MODULE: ./src/migrations/wasm-load.ts
 
 
 
-let loading;
 /**
- * Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it.
- * Inside the ncc bundle the library looks for its .wasm beside `__dirname`, which ESM lacks,
- * so point it at the bundle's folder when the build copied the file there.
+ * What loading libpg-query's WASM module needs first, wherever it is loaded: by the library's API
+ * (parser.ts, the main thread) or as the module itself (the lint worker's byte-parser.ts). Kept
+ * apart from parser.ts so that the worker's bundle does not carry the library's API.
  */
-function loadParser() {
-    loading ??= (async () => {
-        const bundleDir = wasmDir();
-        if (bundleDir)
-            globalThis.__dirname = bundleDir;
-        await keepWasmOnBaselineTier();
-        const lib = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
-        await lib.loadModule();
-        return lib;
-    })();
-    return loading;
-}
 /**
  * V8 compiles WebAssembly with its baseline compiler first and recompiles hot functions with its
  * optimising one in the background. The parser's state machine is one huge function: optimising
@@ -8424,6 +8411,32 @@ async function keepWasmOnBaselineTier() {
     const { setFlagsFromString } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 8877, 23));
     for (const flag of BASELINE_WASM_FLAGS)
         setFlagsFromString(flag);
+}
+/**
+ * Sets V8's WASM flags (above) and, inside the ncc bundle, where the module's loader looks for
+ * its .wasm: beside `__dirname`, which ESM lacks, so it is pointed at the bundle's folder when the
+ * build copied the file there. Returns that folder.
+ */
+async function prepareWasmLoad() {
+    const dir = wasmDir();
+    if (dir)
+        globalThis.__dirname = dir;
+    await keepWasmOnBaselineTier();
+    return dir;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/parser.ts
+
+let loading;
+/** Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it. */
+function loadParser() {
+    loading ??= (async () => {
+        await prepareWasmLoad();
+        const lib = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
+        await lib.loadModule();
+        return lib;
+    })();
+    return loading;
 }
 
 // EXTERNAL MODULE: ./src/db/ident.ts

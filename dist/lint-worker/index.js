@@ -10,7 +10,7 @@ var PgQueryModule=(()=>{var _scriptName=globalThis.document?.currentScript?.src;
 
 /***/ }),
 
-/***/ 6:
+/***/ 37:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28,28 +28,15 @@ var libpg_query_default = /*#__PURE__*/__nccwpck_require__.n(libpg_query);
 var external_node_fs_ = __nccwpck_require__(24);
 ;// CONCATENATED MODULE: external "node:url"
 const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-;// CONCATENATED MODULE: ./src/migrations/parser.ts
+;// CONCATENATED MODULE: ./src/migrations/wasm-load.ts
 
 
 
-let loading;
 /**
- * Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it.
- * Inside the ncc bundle the library looks for its .wasm beside `__dirname`, which ESM lacks,
- * so point it at the bundle's folder when the build copied the file there.
+ * What loading libpg-query's WASM module needs first, wherever it is loaded: by the library's API
+ * (parser.ts, the main thread) or as the module itself (the lint worker's byte-parser.ts). Kept
+ * apart from parser.ts so that the worker's bundle does not carry the library's API.
  */
-function loadParser() {
-    loading ??= (async () => {
-        const bundleDir = wasmDir();
-        if (bundleDir)
-            globalThis.__dirname = bundleDir;
-        await keepWasmOnBaselineTier();
-        const lib = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 627, 23));
-        await lib.loadModule();
-        return lib;
-    })();
-    return loading;
-}
 /**
  * V8 compiles WebAssembly with its baseline compiler first and recompiles hot functions with its
  * optimising one in the background. The parser's state machine is one huge function: optimising
@@ -72,6 +59,18 @@ async function keepWasmOnBaselineTier() {
     for (const flag of BASELINE_WASM_FLAGS)
         setFlagsFromString(flag);
 }
+/**
+ * Sets V8's WASM flags (above) and, inside the ncc bundle, where the module's loader looks for
+ * its .wasm: beside `__dirname`, which ESM lacks, so it is pointed at the bundle's folder when the
+ * build copied the file there. Returns that folder.
+ */
+async function prepareWasmLoad() {
+    const dir = wasmDir();
+    if (dir)
+        globalThis.__dirname = dir;
+    await keepWasmOnBaselineTier();
+    return dir;
+}
 
 ;// CONCATENATED MODULE: ./src/lint/byte-parser.ts
 
@@ -79,11 +78,7 @@ async function keepWasmOnBaselineTier() {
 
 
 async function loadBytesParser() {
-    await keepWasmOnBaselineTier();
-    const dir = wasmDir();
-    // The module's loader reads `__dirname`, which ESM lacks (as in parser.ts's loadParser).
-    if (dir)
-        globalThis.__dirname = dir;
+    const dir = await prepareWasmLoad();
     const wasm = (await libpg_query_default()(dir ? { locateFile: (file) => (0,external_node_path_namespaceObject.join)(dir, file) } : {}));
     const decoder = new TextDecoder();
     return {
@@ -153,7 +148,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_worker_threads__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _migrations_parse_pieces_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(435);
 /* harmony import */ var _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(890);
-/* harmony import */ var _byte_parser_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6);
+/* harmony import */ var _byte_parser_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(37);
 /* harmony import */ var _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(227);
 /**
  * The lint parse worker (bundled on its own as dist/lint-worker/index.js; started by
@@ -963,7 +958,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
@@ -972,9 +967,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
-/******/ 
-/******/ // expose the modules object (__webpack_modules__)
-/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -1103,28 +1095,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_
 /******/ 	};
 /******/ })();
 /******/ 
-/******/ /* webpack/runtime/ensure chunk */
-/******/ (() => {
-/******/ 	__nccwpck_require__.f = {};
-/******/ 	// This file contains only the entry chunk.
-/******/ 	// The chunk loading function for additional chunks
-/******/ 	__nccwpck_require__.e = (chunkId) => {
-/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
-/******/ 			__nccwpck_require__.f[key](chunkId, promises);
-/******/ 			return promises;
-/******/ 		}, []));
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/get javascript chunk filename */
-/******/ (() => {
-/******/ 	// This function allow to reference async chunks
-/******/ 	__nccwpck_require__.u = (chunkId) => {
-/******/ 		// return url for filenames based on template
-/******/ 		return "" + chunkId + ".index.js";
-/******/ 	};
-/******/ })();
-/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
@@ -1139,69 +1109,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_
 /******/ 		}
 /******/ 		Object.defineProperty(exports, '__esModule', { value: true });
 /******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/import chunk loading */
-/******/ (() => {
-/******/ 	// no baseURI
-/******/ 	
-/******/ 	// object to store loaded and loading chunks
-/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
-/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
-/******/ 	var installedChunks = {
-/******/ 		792: 0
-/******/ 	};
-/******/ 	
-/******/ 	var installChunk = (data) => {
-/******/ 		var {ids, modules, runtime} = data;
-/******/ 		// add "modules" to the modules object,
-/******/ 		// then flag all "ids" as loaded and fire callback
-/******/ 		var moduleId, chunkId, i = 0;
-/******/ 		for(moduleId in modules) {
-/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
-/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
-/******/ 			}
-/******/ 		}
-/******/ 		if(runtime) runtime(__nccwpck_require__);
-/******/ 		for(;i < ids.length; i++) {
-/******/ 			chunkId = ids[i];
-/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
-/******/ 				installedChunks[chunkId][0]();
-/******/ 			}
-/******/ 			installedChunks[ids[i]] = 0;
-/******/ 		}
-/******/ 	
-/******/ 	}
-/******/ 	
-/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
-/******/ 			// import() chunk loading for javascript
-/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
-/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
-/******/ 	
-/******/ 				// a Promise means "currently loading".
-/******/ 				if(installedChunkData) {
-/******/ 					promises.push(installedChunkData[1]);
-/******/ 				} else {
-/******/ 					if(true) { // all chunks have JS
-/******/ 						// setup Promise in chunk cache
-/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
-/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
-/******/ 							throw e;
-/******/ 						});
-/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
-/******/ 						promises.push(installedChunkData[1] = promise);
-/******/ 					}
-/******/ 				}
-/******/ 			}
-/******/ 	};
-/******/ 	
-/******/ 	// no prefetching
-/******/ 	
-/******/ 	// no preloaded
-/******/ 	
-/******/ 	// no external install chunk
-/******/ 	
-/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 // libpg-query's WASM module itself (the factory its own API is built on), not its API: see below.
 import PgQueryModule from 'libpg-query/wasm/libpg-query.js';
-import { keepWasmOnBaselineTier, wasmDir, type PgParseError } from '../migrations/parser.js';
+import type { PgParseError } from '../migrations/parser.js';
+import { prepareWasmLoad } from '../migrations/wasm-load.js';
 
 /**
  * The parser for the lint worker (parse-worker.ts), called with the file's bytes. libpg-query's
@@ -33,10 +34,7 @@ interface PgQueryWasm {
 }
 
 export async function loadBytesParser(): Promise<BytesParser> {
-  await keepWasmOnBaselineTier();
-  const dir = wasmDir();
-  // The module's loader reads `__dirname`, which ESM lacks (as in parser.ts's loadParser).
-  if (dir) (globalThis as { __dirname?: string }).__dirname = dir;
+  const dir = await prepareWasmLoad();
   const wasm = (await PgQueryModule(
     dir ? { locateFile: (file: string) => join(dir, file) } : {},
   )) as PgQueryWasm;

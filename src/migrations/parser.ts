@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { SourceText } from './source-text.js';
+import { prepareWasmLoad } from './wasm-load.js';
 import type { Piece } from './sql-pieces.js';
 
 export interface ParseResult {
@@ -30,43 +28,13 @@ export interface PgParseError extends Error {
 
 let loading: Promise<PgParser> | undefined;
 
-/**
- * Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it.
- * Inside the ncc bundle the library looks for its .wasm beside `__dirname`, which ESM lacks,
- * so point it at the bundle's folder when the build copied the file there.
- */
+/** Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it. */
 export function loadParser(): Promise<PgParser> {
   loading ??= (async () => {
-    const bundleDir = wasmDir();
-    if (bundleDir) (globalThis as { __dirname?: string }).__dirname = bundleDir;
-    await keepWasmOnBaselineTier();
+    await prepareWasmLoad();
     const lib = await import('libpg-query');
     await lib.loadModule();
     return lib as unknown as PgParser;
   })();
   return loading;
-}
-
-/**
- * V8 compiles WebAssembly with its baseline compiler first and recompiles hot functions with its
- * optimising one in the background. The parser's state machine is one huge function: optimising
- * it takes a core for ~1.8 s (on this project's 2-core machine), far longer than a run parses,
- * so it never pays off; it only takes the CPU from the database server beside us, and Node 24
- * waits for it to finish before the process can exit (+1 s on every apply). These flags are read
- * when a module is compiled, so setting them before the parser's first (and only) compilation is
- * enough; the V8 flags of anything else are untouched. Measured with 500 files: the same parse
- * time, exit right after the work instead of ~1 s later.
- */
-const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'] as const;
-
-/** The folder of the bundle's copy of the parser's WASM: the CLI bundle sits in dist/cli/ and shares the action's in dist/. */
-export function wasmDir(): string | undefined {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return [here, dirname(here)].find((dir) => existsSync(join(dir, 'libpg-query.wasm')));
-}
-
-export async function keepWasmOnBaselineTier(): Promise<void> {
-  // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
-  const { setFlagsFromString } = await import('node:v8');
-  for (const flag of BASELINE_WASM_FLAGS) setFlagsFromString(flag);
 }
