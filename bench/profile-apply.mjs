@@ -47,8 +47,11 @@ const { values: args } = parseArgs({
     tool: { type: 'string', default: 'ours' },
     input: { type: 'string', multiple: true, default: [] },
     node: { type: 'string' },
+    dist: { type: 'string', default: join(ROOT, 'dist') },
     // As a push to main with the pull request comment, against a loopback GitHub API (apply-bench.mjs).
     comment: { type: 'boolean', default: false },
+    // Every statement of every session of the plain run, from the process's start (which session by its pid).
+    timeline: { type: 'boolean', default: false },
   },
 });
 let githubApi;
@@ -136,12 +139,15 @@ function parseServerLog(text, app) {
       continue;
     }
     last = undefined;
-    const conn = /^(\d+\.\d+)\|[^|]*\|\d+\|LOG:\s+connection authorized: .*application_name=(.*)$/.exec(line);
-    if (conn && conn[2].startsWith(app) && connectedAt === undefined) connectedAt = Number(conn[1]) * 1000;
+    const conn = /^(\d+\.\d+)\|[^|]*\|(\d+)\|LOG:\s+connection authorized: .*application_name=(.*)$/.exec(line);
+    if (conn && conn[3].startsWith(app)) {
+      connectedAt ??= Number(conn[1]) * 1000;
+      entries.push({ at: Number(conn[1]) * 1000, ms: 0, kind: 'connect', pid: conn[2], text: conn[3] });
+    }
     const m = /^(\d+\.\d+)\|([^|]*)\|(\d+)\|LOG:\s+duration: ([\d.]+) ms\s+(statement|parse|bind|execute)([^:]*):\s?(.*)$/.exec(line);
     if (!m || !m[2].startsWith(app)) continue;
     // The log time is when the statement finished; its start is that minus its duration.
-    last = { at: Number(m[1]) * 1000, ms: Number(m[4]), kind: m[5], text: m[7] };
+    last = { at: Number(m[1]) * 1000, ms: Number(m[4]), kind: m[5], pid: m[3], text: m[7] };
     entries.push(last);
   }
   return { entries, connectedAt };
@@ -207,7 +213,7 @@ function analyseProfile(path) {
 }
 
 async function main() {
-  const snapshot = await snapshotDist(join(ROOT, 'dist'), join(tempRoot, 'dist'));
+  const snapshot = await snapshotDist(resolve(args.dist), join(tempRoot, 'dist'));
   DIST = join(snapshot.dir, 'index.js');
   BUNDLE = join(snapshot.dir, 'action', 'index.js');
   results.distSha256 = snapshot.hash;
@@ -264,7 +270,16 @@ async function main() {
       if (r.code !== 0) throw new Error(`plain no-op run failed:\n${r.output}`);
     }
     await new Promise((res) => setTimeout(res, 300)); // let the server flush its log
-    const { entries, connectedAt } = parseServerLog(collect(), app);
+    const { entries: all, connectedAt } = parseServerLog(collect(), app);
+    if (args.timeline) {
+      console.log(`timeline from the process's start (${r.seconds.toFixed(3)} s):`);
+      for (const e of all)
+        console.log(`  +${(e.at - r.startedAt).toFixed(1).padStart(6)} ms  pid ${e.pid}  ${e.ms.toFixed(1).padStart(5)} ms  ${e.kind.padEnd(9)} ${e.text.replace(/\s+/g, ' ').trim().slice(0, 80)}`);
+      console.log(`  +${(r.endedAt - r.startedAt).toFixed(1).padStart(6)} ms  process exit`);
+      // Lines "T <ms since the process started> <label>" a build under study may print to stderr.
+      for (const m of r.output.matchAll(/^T ([\d.]+) (.*)$/gm)) console.log(`  mark +${m[1]} ms  ${m[2]}`);
+    }
+    const entries = all.filter((e) => e.kind !== 'connect');
     const first = entries[0]?.at;
     const last = entries[entries.length - 1]?.at;
     const firstBegin = entries.find((e) => e.kind === 'statement' && /^begin\b/i.test(e.text.trim()));

@@ -95,6 +95,23 @@ describe('discoverMigrations', () => {
     ]);
   });
 
+  it('reads every file exactly, whatever its size (around the 64 KB one read takes, and far beyond)', async () => {
+    // Each file differs from byte to byte (a counter in every line), so a part read twice, skipped
+    // or out of order shows.
+    const sizes = [1, 65_535, 65_536, 65_537, 131_072, 300_001];
+    const contents = sizes.map((size, i) => {
+      let text = '';
+      for (let line = 0; text.length < size; line++) text += `-- ${i}:${line}\n`;
+      return Buffer.from(text.slice(0, size - 1) + '\n');
+    });
+    const set = await discover(Object.fromEntries(contents.map((c, i) => [`${i + 1}_size.sql`, c])));
+    expect(set.migrations.map((m) => m.up.end - m.up.start)).toEqual(sizes);
+    set.migrations.forEach((m, i) => {
+      expect(Buffer.from(m.up.source.bytes.subarray(m.up.start, m.up.end)).equals(contents[i])).toBe(true);
+      expect(m.checksum).toBe(createHash('sha256').update(contents[i]).digest('hex'));
+    });
+  });
+
   it('follows a symbolic link to a migration file, and its checksum is that of the target', async () => {
     const { cwd, dir } = folder({ '1_a.sql': 'select 1;' });
     const shared = mkdtempSync(join(tmpdir(), 'mg-shared-'));

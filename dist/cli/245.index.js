@@ -1160,8 +1160,8 @@ async function assertDecryptable(path, identities, code) {
     await clear.cancel();
 }
 
-// EXTERNAL MODULE: ./src/db/connect.ts
-var connect = __webpack_require__(8008);
+// EXTERNAL MODULE: ./src/db/connect.ts + 1 modules
+var connect = __webpack_require__(1665);
 // EXTERNAL MODULE: ./src/db/ident.ts
 var ident = __webpack_require__(3268);
 ;// CONCATENATED MODULE: ./src/backup/restore.ts

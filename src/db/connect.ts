@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { DatabaseTarget } from '../config/database-url.js';
 import { GuardError } from '../errors.js';
 import { seeTroubleshooting } from '../docs-links.js';
+import { useNodeCryptoForScram } from './pg-scram.js';
 
 export type Client = pg.Client;
 
@@ -18,11 +19,14 @@ export async function connect(target: DatabaseTarget, options: ConnectOptions): 
   return startConnecting(target, options).ready;
 }
 
+let scramSteps: boolean | undefined;
+
 /** A client on its way: `ready` settles when it is connected (or could not be). */
 function startConnecting(
   target: DatabaseTarget,
   options: ConnectOptions,
 ): { ready: Promise<Client>; abandon(): void } {
+  scramSteps ??= useNodeCryptoForScram();
   const client = new pg.Client({
     host: target.host,
     port: target.port,

