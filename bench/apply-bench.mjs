@@ -470,8 +470,9 @@ async function main() {
     }
     // What the run waited for the audit log (its own debug line; the action prints ::debug:: lines).
     const audit = /::debug::Audit log: (\d+) rows written in (\d+) ms/.exec(r.stdout);
-    // And what it waited for the pull request comment's last update (and the alert), after its report.
-    const comment = /::debug::Pull request comment and alert: waited (\d+) ms/.exec(r.stdout);
+    // And what it waited for after its report: the pull request comment's last update, the alert and
+    // the audit log's last write (which goes on while the report is written).
+    const comment = /::debug::Pull request comment, alert and audit log: waited (\d+) ms/.exec(r.stdout);
     return { seconds: r.seconds, load, auditMs: audit ? Number(audit[2]) : undefined, commentMs: comment ? Number(comment[1]) : undefined };
   }
 
@@ -593,12 +594,12 @@ async function main() {
     );
     if (auditShares.length)
       lines.push(
-        `Audit rows written after the run (what a run waits for; measured by the action): median ${fmt(median(auditMsAll), 0)} ms (${auditMsAll.join(', ')} ms), ` +
+        `Audit rows written after the run (measured by the action; its report, outputs and summary are written meanwhile): median ${fmt(median(auditMsAll), 0)} ms (${auditMsAll.join(', ')} ms), ` +
           `${fmt(100 * median(auditShares), 1)} % of the run's wall clock (median of per-run shares).`,
       );
     if (commentMsAll.length)
       lines.push(
-        `Wait for the pull request comment's last update after the report (measured by the action): median ${fmt(median(commentMsAll), 0)} ms (${commentMsAll.join(', ')} ms).`,
+        `Wait for the pull request comment's last update and the audit log's last write after the report (measured by the action): median ${fmt(median(commentMsAll), 0)} ms (${commentMsAll.join(', ')} ms).`,
       );
   }
   const targets = [];

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { cancelOnSignals } from './cancel.js';
-import { runCommand } from './commands/index.js';
+import { runCommandBeforeAudit } from './commands/index.js';
 import { readActionInputs } from './config/inputs.js';
 import { runContextFromEnv } from './config/run-context.js';
 import { scrubberForInputs } from './config/run-scrubber.js';
@@ -62,7 +62,7 @@ export async function run(): Promise<void> {
   const board = commentBoardFor(settings, runContext, process.env, scrubber, logger);
   if (board) events.on(board.listener);
   // Scrubbed (then its statements cut) by runCommand: every sink below writes from it as it is.
-  const result = await runCommand({
+  const { result, audited } = await runCommandBeforeAudit({
     settings,
     logger,
     run: runContext,
@@ -84,6 +84,7 @@ export async function run(): Promise<void> {
   // Last, and bounded (side by side): a GitHub API or a webhook that never answers cannot hold the job.
   const waitStarted = Date.now();
   await Promise.all([
+    audited,
     board?.finish(COMMENT_WAIT_MS),
     notifyRun(
       settings,
@@ -98,8 +99,10 @@ export async function run(): Promise<void> {
       scrubber,
     ),
   ]);
-  // What the benchmark reads to tell the comment's cost from the rest (bench/apply-bench.mjs).
-  core.debug(`Pull request comment and alert: waited ${Date.now() - waitStarted} ms after the report`);
+  // What the benchmark reads to tell these from the rest (bench/apply-bench.mjs).
+  core.debug(
+    `Pull request comment, alert and audit log: waited ${Date.now() - waitStarted} ms after the report`,
+  );
   if (result.status !== 'success' && result.status !== 'nothing-to-do') core.setFailed(result.message);
 }
 

@@ -7,6 +7,14 @@ import { appendAuditEvents, readAuditLog } from '../../src/audit/store.js';
 import { databasesFor, query, testServers, withPg, waitForMigrationQuery } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
+import { startProxy } from '../helpers/proxy.js';
+import { AuditRecorder } from '../../src/audit/recorder.js';
+import { scrubberForInputs } from '../../src/config/run-scrubber.js';
+import { parseSettings } from '../../src/config/settings.js';
+import { closeClient, connect } from '../../src/db/connect.js';
+import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
+import { newResult } from '../../src/commands/context.js';
+import { silentLogger } from '../../src/logger.js';
 import { tempDirsFor } from '../helpers/temp.js';
 
 async function auditRows(
@@ -363,6 +371,70 @@ describe.each(testServers())('audit log on $name', (server) => {
       expect(exported).not.toContain(password);
       expect(exported).not.toContain(encodeURIComponent(password));
     }
+  });
+
+  it('an apply with nothing to do, or stopped before it planned, logs in once: its rows go out on the session', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({ '1_a.sql': 'create table a (id int);' });
+    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    const proxy = await startProxy(Number(new URL(db.url).port));
+    try {
+      const via = new URL(db.url);
+      via.hostname = '127.0.0.1';
+      via.port = String(proxy.port);
+      const before = (await auditRows(db.url)).length;
+      expect((await runGuard('apply', via.toString(), dir)).result.status).toBe('nothing-to-do');
+      expect(proxy.connections()).toBe(1);
+      // Another session holds the migration lock: the run gives up waiting before it plans.
+      await withPg(db.url, async (holder) => {
+        await holder.query('select pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
+        const { result } = await runGuard('apply', via.toString(), dir, { 'run-lock-timeout': '200ms' });
+        expect(result.status).toBe('failed');
+      });
+      expect(proxy.connections()).toBe(2);
+      const rows = (await auditRows(db.url)).slice(before);
+      expect(rows.map((r) => [r.event, r.outcome])).toEqual([
+        ['run-started', null],
+        ['run-ended', 'nothing-to-do'],
+        ['run-started', null],
+        ['run-ended', 'failed'],
+      ]);
+      expect(rows[3].error).toMatch(/lock/i);
+      expect(verifyChain(await withPg(db.url, (c) => readAuditLog(c as never)))).toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('when the session it kept has died, the rows go out on a connection of their own', async () => {
+    const db = await newDb();
+    await withPg(db.url, (c) => ensureAuditLog(c as never));
+    const raw = {
+      command: 'apply',
+      'database-url': db.url,
+      'migrations-dir': tempDir('mg-audit-'),
+      backup: 'off',
+    };
+    const settings = parseSettings(raw);
+    const ctx = {
+      settings,
+      logger: silentLogger,
+      run: { actor: 'jest@test' },
+      scrubber: scrubberForInputs(raw),
+    };
+    const recorder = new AuditRecorder(ctx, { scrubValue: (v) => v });
+    recorder.markReached();
+    const session = await connect(settings.database, { applicationName: 'mg adopted' });
+    session.on('error', () => {});
+    await session.query('select pg_terminate_backend(pg_backend_pid())').catch(() => undefined);
+    expect(recorder.adopt(session, true)).toBe(true);
+    const result = { ...newResult(ctx), status: 'nothing-to-do' as const };
+    await recorder.finish(result);
+    expect((await auditRows(db.url)).map((r) => [r.event, r.outcome])).toEqual([
+      ['run-started', null],
+      ['run-ended', 'nothing-to-do'],
+    ]);
+    await closeClient(session).catch(() => undefined);
   });
 
   it('status and plan write nothing to the audit log', async () => {

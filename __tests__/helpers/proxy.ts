@@ -9,9 +9,11 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export async function startProxy(
   targetPort: number,
   options: { onClientMessage?: (type: string) => void } = {},
-): Promise<{ port: number; dropAll(): void; close(): Promise<void> }> {
+): Promise<{ port: number; connections(): number; dropAll(): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
+  let connections = 0;
   const server: Server = createServer((client) => {
+    connections++;
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
@@ -30,6 +32,7 @@ export async function startProxy(
   const { port } = server.address() as { port: number };
   return {
     port,
+    connections: () => connections,
     dropAll: () => {
       for (const s of sockets) s.destroy();
       sockets.clear();

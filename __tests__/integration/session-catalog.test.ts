@@ -54,12 +54,14 @@ describe.each(testServers())('what a session asks the server, on $name', (server
         historyColumns: undefined,
         checksums: false,
         partials: false,
+        auditLog: false,
       });
       await query(
         db.url,
         `create schema migration_guard;
          create table migration_guard.runs (id bigint, session_pid int);
          create table migration_guard.partial_migrations (version text);
+         create table migration_guard.audit_log (id bigint);
          create schema supabase_migrations;
          create table supabase_migrations.schema_migrations (version text, name text);
          alter table supabase_migrations.schema_migrations drop column name;`,
@@ -70,6 +72,7 @@ describe.each(testServers())('what a session asks the server, on $name', (server
         historyColumns: ['version'], // a dropped column is not one
         checksums: false,
         partials: true,
+        auditLog: true,
       });
     } finally {
       await closeClient(client);

@@ -6744,9 +6744,10 @@ async function withClient(target, options, fn) {
  * Like `withClient`, with `meanwhile` (local work such as reading the migration files) running
  * while the connection opens: connecting costs several round trips, more over TLS to a remote
  * host. Errors come in the same order as if the two ran one after the other: when `meanwhile`
- * fails, the connection is dropped unfinished and only that error is reported.
+ * fails, the connection is dropped unfinished and only that error is reported. At the end the
+ * client is closed, unless `handOver` takes it (returns true): then closing it is its taker's.
  */
-async function withClientAfter(target, options, meanwhile, fn) {
+async function withClientAfter(target, options, meanwhile, fn, handOver) {
     const connecting = startConnecting(target, options);
     connecting.ready.catch(() => { }); // reported below, once `meanwhile` has succeeded
     let value;
@@ -6762,7 +6763,8 @@ async function withClientAfter(target, options, meanwhile, fn) {
         return await fn(client, value);
     }
     finally {
-        await closeClient(client);
+        if (!handOver?.(client))
+            await closeClient(client);
     }
 }
 function describeConnectError(error, target) {
@@ -8344,7 +8346,8 @@ async function tablesPresent(client) {
               WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0
                 AND NOT attisdropped) AS history_columns,
             to_regclass('migration_guard.migrations') IS NOT NULL AS checksums,
-            to_regclass('migration_guard.partial_migrations') IS NOT NULL AS partials`);
+            to_regclass('migration_guard.partial_migrations') IS NOT NULL AS partials,
+            to_regclass('migration_guard.audit_log') IS NOT NULL AS audit_log`);
     const row = rows[0];
     return {
         runs: row.runs,
@@ -8352,6 +8355,7 @@ async function tablesPresent(client) {
         historyColumns: row.history_columns ?? undefined,
         checksums: row.checksums,
         partials: row.partials,
+        auditLog: row.audit_log,
     };
 }
 
@@ -8964,6 +8968,12 @@ async function readAuditLog(client) {
  * next), beside the run, never waiting for it. When the run is over, the rest (failures,
  * rollbacks, the run's end) is one batch from the result, leaving out what was already written.
  *
+ * A run that opens no connection of its own (an apply with nothing to do, or one stopped before
+ * it knew: commands/index.ts starts one only for work) writes its rows, "run started" with the
+ * rest, on the session's connection once the session is over (`adopt`): nothing of a migration
+ * is open there any more, and the run saves a login. Should that write fail (the connection
+ * died), they go out on a connection of their own, as for any run.
+ *
  * The log is created only by a run that itself left a trace in the database (a run record,
  * applied versions): a run refused before it touched anything on a fresh database, or a backup
  * (which writes nothing there), leaves nothing, as before; once the log exists, they are
@@ -8989,6 +8999,10 @@ class AuditRecorder {
     live = true;
     /** A file committed: the run has left a trace, and the log may be created for it. */
     traced = false;
+    /** The run reached the database: its rows are written, if not on its own connection then at the end. */
+    reached = false;
+    /** The session's connection, kept to write on (`adopt`) instead of opening one. */
+    adopted = false;
     constructor(ctx, options, startedAt = new Date()) {
         this.ctx = ctx;
         this.options = options;
@@ -8996,14 +9010,28 @@ class AuditRecorder {
         const local = ctx.run.runUrl ? undefined : localIdentity();
         this.identity = runIdentity(ctx, (0,external_node_crypto_.randomUUID)(), local);
     }
+    /** The run has reached the database (its session logged in and read the files). */
+    markReached() {
+        this.reached = true;
+    }
+    /**
+     * Keeps the session's connection (idle, its lock released) for the run's rows, when this run
+     * opened no connection of its own; true when it took it. `logExists` as the session saw it.
+     */
+    adopt(client, logExists) {
+        if (this.client)
+            return false;
+        this.client = Promise.resolve(client);
+        this.opened = Promise.resolve();
+        this.logExists = logExists;
+        this.adopted = true;
+        return true;
+    }
     /** Connects and writes "run started" when the log exists; returns at once. Once per run. */
     start() {
         if (this.client)
             return;
-        const { settings, run } = this.ctx;
-        this.client = (0,connect/* connect */.Ng)(settings.database, {
-            applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
-        });
+        this.client = (0,connect/* connect */.Ng)(this.ctx.settings.database, { applicationName: this.applicationName() });
         // Never rejects: a connection that failed is reported by finish(), a check that failed
         // means "create it if need be" (IF NOT EXISTS) with the first rows.
         this.opened = this.client.then(async (client) => {
@@ -9011,6 +9039,10 @@ class AuditRecorder {
             if (this.logExists)
                 await this.write(client, []).catch(() => { }); // else with the next rows
         }, () => { });
+    }
+    applicationName() {
+        const { settings, run } = this.ctx;
+        return `${applicationName(settings.command, settings.environment, run)} audit`;
     }
     /** The stage events the log records as they happen (the rest comes from the result). */
     listener = (event) => {
@@ -9092,7 +9124,7 @@ class AuditRecorder {
         try {
             // A run that never reached the database changed nothing there, and has nowhere to write;
             // unless its start is on record already (a manual run): then its end is written too.
-            if (!this.client && this.startWritten)
+            if (!this.client && (this.startWritten || this.reached))
                 this.start();
             if (!this.client)
                 return;
@@ -9110,7 +9142,19 @@ class AuditRecorder {
                 ...eventsOfResult(this.identity, result).filter((e) => !this.written.has(factKey(e))),
             ];
             const writtenLive = this.written.size;
-            const count = await this.write(client, rest);
+            let count;
+            try {
+                count = await this.write(client, rest);
+            }
+            catch (error) {
+                if (!this.adopted)
+                    throw error;
+                // The session's connection failed under the write: the rows go out on one of their own.
+                await (0,connect/* closeClient */.Yh)(client);
+                [client, this.adopted] = [undefined, false];
+                client = await (0,connect/* connect */.Ng)(this.ctx.settings.database, { applicationName: this.applicationName() });
+                count = await this.write(client, rest);
+            }
             logger.debug(`Audit log: ${count} rows written in ${Date.now() - began} ms after the run ` +
                 `(${writtenLive} while it ran)`);
         }
@@ -14598,6 +14642,14 @@ async function withSession(ctx, result, options, fn) {
         return set;
     };
     const appName = applicationName(settings.command, settings.environment, ctx.run);
+    // What the session ends with, for handing its connection over (below).
+    let auditLogExists = false;
+    let sessionLost = false;
+    // Once done, an idle session whose connection still works can be kept by the audit log, which
+    // then writes on it instead of opening a connection of its own (commands/index.ts).
+    const handOver = (client) => !sessionLost &&
+        client.getTransactionStatus() === 'I' &&
+        (ctx.adoptSession?.(client, auditLogExists) ?? false);
     // The files are read while the connection opens; a problem with them is still reported first.
     return (0,connect/* withClientAfter */.Ko)(settings.database, { applicationName: appName }, readFiles, async (client, set) => {
         const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid");
@@ -14609,6 +14661,7 @@ async function withSession(ctx, result, options, fn) {
         const inner = async () => {
             // Which of our tables exist, asked once (after the lock: what the run plans from).
             const tables = await tablesPresent(client);
+            auditLogExists = tables.auditLog;
             await reconcileAbandonedRuns(ctx, result, client, { close: options.lock, tables });
             const history = await readHistoryTable(client, tables).catch((error) => {
                 // backup and restore never compare files with the history: one they cannot read is no reason to stop.
@@ -14622,6 +14675,7 @@ async function withSession(ctx, result, options, fn) {
                 result.findings = plan.findings;
             result.currentVersion = plan.currentVersion;
             result.pendingCount = plan.pending.length;
+            ctx.onPlanned?.(plan.pending.length);
             const hazards = findSessionHazards(plan.pending);
             if (settings.command === 'plan' || settings.command === 'apply')
                 warnSessionHazards(ctx, hazards);
@@ -14645,7 +14699,6 @@ async function withSession(ctx, result, options, fn) {
             }
             finally {
                 // Still on this session: whether it kept the lock it took, and whether it is still there.
-                let sessionLost = false;
                 const lockHeld = await holdsMigrationLock(client).catch(() => void (sessionLost = true));
                 await reportSessionEffects(ctx, result, client, {
                     lockHeld: options.lock ? lockHeld : undefined,
@@ -14671,7 +14724,7 @@ async function withSession(ctx, result, options, fn) {
             };
             return inner();
         });
-    });
+    }, handOver);
 }
 /** The execution settings every command shares: the session's runner and the lock/timeout inputs. */
 function executionOptions(ctx, session, record) {
@@ -25991,6 +26044,16 @@ const AUDIT_OFF_FOR_BENCHMARK = 'MIGRATION_GUARD_BENCHMARK_AUDIT_OFF';
  * caller writes from it (report, summary, outputs, stdout) holds no secret.
  */
 async function runCommand(command) {
+    const { result, audited } = await runCommandBeforeAudit(command);
+    await audited;
+    return result;
+}
+/**
+ * runCommand, returning as soon as the result is final: the audit log's last write (the run's end)
+ * may still be going on, and `audited` settles (never rejects) once it is done. The action writes
+ * its report, outputs and summary meanwhile, and waits for it before it ends.
+ */
+async function runCommandBeforeAudit(command) {
     const { scrubber } = command;
     const logger = scrubbingLogger(command.logger, scrubber.scrub);
     // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
@@ -26010,7 +26073,20 @@ async function runCommand(command) {
         : undefined;
     if (audit)
         ctx.events.on(audit.listener);
-    ctx.onConnected = () => audit?.start();
+    // An apply opens the audit log's connection once it knows it has work: one with nothing to do
+    // writes its two rows on the session's connection when the session is over. Other commands
+    // (rollback, baseline, backup) open it as soon as they reach the database.
+    const openWhenPlanned = ctx.settings.command === 'apply';
+    ctx.onConnected = () => {
+        audit?.markReached();
+        if (!openWhenPlanned)
+            audit?.start();
+    };
+    ctx.onPlanned = (pendingCount) => {
+        if (openWhenPlanned && pendingCount > 0)
+            audit?.start();
+    };
+    ctx.adoptSession = (client, auditLogExists) => audit?.adopt(client, auditLogExists) ?? false;
     try {
         const handler = HANDLERS[ctx.settings.command];
         if (!handler) {
@@ -26046,8 +26122,7 @@ async function runCommand(command) {
     const scrubbed = outbound(result, scrubber);
     // The last stage event carries the final, scrubbed result (the engine emits the others).
     ctx.events.emit({ type: 'run-finished', result: scrubbed });
-    await audit?.finish(scrubbed);
-    return scrubbed;
+    return { result: scrubbed, audited: audit?.finish(scrubbed) ?? Promise.resolve() };
 }
 /**
  * The run's stage events as every listener gets them: scrubbed once (an error message can quote
@@ -27793,7 +27868,7 @@ async function run() {
     if (board)
         events.on(board.listener);
     // Scrubbed (then its statements cut) by runCommand: every sink below writes from it as it is.
-    const result = await runCommand({
+    const { result, audited } = await runCommandBeforeAudit({
         settings,
         logger,
         run: runContext,
@@ -27811,6 +27886,7 @@ async function run() {
     // Last, and bounded (side by side): a GitHub API or a webhook that never answers cannot hold the job.
     const waitStarted = Date.now();
     await Promise.all([
+        audited,
         board?.finish(COMMENT_WAIT_MS),
         notifyRun(settings, result, {
             actor: runContext.triggeringActor || runContext.actor,
@@ -27819,8 +27895,8 @@ async function run() {
             reason: settings.reason,
         }, logger, scrubber),
     ]);
-    // What the benchmark reads to tell the comment's cost from the rest (bench/apply-bench.mjs).
-    core_debug(`Pull request comment and alert: waited ${Date.now() - waitStarted} ms after the report`);
+    // What the benchmark reads to tell these from the rest (bench/apply-bench.mjs).
+    core_debug(`Pull request comment, alert and audit log: waited ${Date.now() - waitStarted} ms after the report`);
     if (result.status !== 'success' && result.status !== 'nothing-to-do')
         setFailed(result.message);
 }

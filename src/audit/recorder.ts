@@ -33,6 +33,12 @@ export interface AuditRecorderOptions {
  * next), beside the run, never waiting for it. When the run is over, the rest (failures,
  * rollbacks, the run's end) is one batch from the result, leaving out what was already written.
  *
+ * A run that opens no connection of its own (an apply with nothing to do, or one stopped before
+ * it knew: commands/index.ts starts one only for work) writes its rows, "run started" with the
+ * rest, on the session's connection once the session is over (`adopt`): nothing of a migration
+ * is open there any more, and the run saves a login. Should that write fail (the connection
+ * died), they go out on a connection of their own, as for any run.
+ *
  * The log is created only by a run that itself left a trace in the database (a run record,
  * applied versions): a run refused before it touched anything on a fresh database, or a backup
  * (which writes nothing there), leaves nothing, as before; once the log exists, they are
@@ -56,6 +62,10 @@ export class AuditRecorder {
   private live = true;
   /** A file committed: the run has left a trace, and the log may be created for it. */
   private traced = false;
+  /** The run reached the database: its rows are written, if not on its own connection then at the end. */
+  private reached = false;
+  /** The session's connection, kept to write on (`adopt`) instead of opening one. */
+  private adopted = false;
 
   constructor(
     private readonly ctx: CommandContext,
@@ -67,13 +77,28 @@ export class AuditRecorder {
     this.identity = runIdentity(ctx, randomUUID(), local);
   }
 
+  /** The run has reached the database (its session logged in and read the files). */
+  markReached(): void {
+    this.reached = true;
+  }
+
+  /**
+   * Keeps the session's connection (idle, its lock released) for the run's rows, when this run
+   * opened no connection of its own; true when it took it. `logExists` as the session saw it.
+   */
+  adopt(client: Client, logExists: boolean): boolean {
+    if (this.client) return false;
+    this.client = Promise.resolve(client);
+    this.opened = Promise.resolve();
+    this.logExists = logExists;
+    this.adopted = true;
+    return true;
+  }
+
   /** Connects and writes "run started" when the log exists; returns at once. Once per run. */
   start(): void {
     if (this.client) return;
-    const { settings, run } = this.ctx;
-    this.client = connect(settings.database, {
-      applicationName: `${applicationName(settings.command, settings.environment, run)} audit`,
-    });
+    this.client = connect(this.ctx.settings.database, { applicationName: this.applicationName() });
     // Never rejects: a connection that failed is reported by finish(), a check that failed
     // means "create it if need be" (IF NOT EXISTS) with the first rows.
     this.opened = this.client.then(
@@ -83,6 +108,11 @@ export class AuditRecorder {
       },
       () => {},
     );
+  }
+
+  private applicationName(): string {
+    const { settings, run } = this.ctx;
+    return `${applicationName(settings.command, settings.environment, run)} audit`;
   }
 
   /** The stage events the log records as they happen (the rest comes from the result). */
@@ -160,7 +190,7 @@ export class AuditRecorder {
     try {
       // A run that never reached the database changed nothing there, and has nowhere to write;
       // unless its start is on record already (a manual run): then its end is written too.
-      if (!this.client && this.startWritten) this.start();
+      if (!this.client && (this.startWritten || this.reached)) this.start();
       if (!this.client) return;
       client = await this.client;
       await this.opened;
@@ -175,7 +205,17 @@ export class AuditRecorder {
         ...eventsOfResult(this.identity, result).filter((e) => !this.written.has(factKey(e))),
       ];
       const writtenLive = this.written.size;
-      const count = await this.write(client, rest);
+      let count: number;
+      try {
+        count = await this.write(client, rest);
+      } catch (error) {
+        if (!this.adopted) throw error;
+        // The session's connection failed under the write: the rows go out on one of their own.
+        await closeClient(client);
+        [client, this.adopted] = [undefined, false];
+        client = await connect(this.ctx.settings.database, { applicationName: this.applicationName() });
+        count = await this.write(client, rest);
+      }
       logger.debug(
         `Audit log: ${count} rows written in ${Date.now() - began} ms after the run ` +
           `(${writtenLive} while it ran)`,

@@ -1,4 +1,5 @@
 import type { RunContext } from '../config/run-context.js';
+import type { Client } from '../db/connect.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import type { StageEvents } from '../engine/events.js';
@@ -19,6 +20,18 @@ export interface CommandContext {
    * connection then: never for a run stopped by its files, never twice at a host that is down).
    */
   onConnected?: () => void;
+  /**
+   * Called once the session knows how many files it has pending (session.ts). runCommand opens
+   * the audit log's connection for an apply then, and only when there is work: a run that applies
+   * nothing writes its rows on the session's own connection (`adoptSession`).
+   */
+  onPlanned?: (pendingCount: number) => void;
+  /**
+   * Offered the session's connection as the session ends, idle and with the migration lock
+   * released; returns true when it keeps it (and will close it). runCommand's audit log keeps it
+   * when it opened no connection of its own; `auditLogExists` is what the session's catalog query said.
+   */
+  adoptSession?: (client: Client, auditLogExists: boolean) => boolean;
   /**
    * The run's one scrubber (config/run-scrubber.ts). Every sink goes through it before writing:
    * runCommand hands commands a scrubbing logger and returns a scrubbed result; run records are

@@ -43,6 +43,19 @@ export const AUDIT_OFF_FOR_BENCHMARK = 'MIGRATION_GUARD_BENCHMARK_AUDIT_OFF';
  * caller writes from it (report, summary, outputs, stdout) holds no secret.
  */
 export async function runCommand(command: CommandContext): Promise<RunResult> {
+  const { result, audited } = await runCommandBeforeAudit(command);
+  await audited;
+  return result;
+}
+
+/**
+ * runCommand, returning as soon as the result is final: the audit log's last write (the run's end)
+ * may still be going on, and `audited` settles (never rejects) once it is done. The action writes
+ * its report, outputs and summary meanwhile, and waits for it before it ends.
+ */
+export async function runCommandBeforeAudit(
+  command: CommandContext,
+): Promise<{ result: RunResult; audited: Promise<void> }> {
   const { scrubber } = command;
   const logger = scrubbingLogger(command.logger, scrubber.scrub);
   // Who started the run ends up in run records, checksum rows and application_name: scrubbed once here.
@@ -62,7 +75,18 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
       ? new AuditRecorder(ctx, { scrubValue: (value) => outbound(value, scrubber) }, started)
       : undefined;
   if (audit) ctx.events.on(audit.listener);
-  ctx.onConnected = () => audit?.start();
+  // An apply opens the audit log's connection once it knows it has work: one with nothing to do
+  // writes its two rows on the session's connection when the session is over. Other commands
+  // (rollback, baseline, backup) open it as soon as they reach the database.
+  const openWhenPlanned = ctx.settings.command === 'apply';
+  ctx.onConnected = () => {
+    audit?.markReached();
+    if (!openWhenPlanned) audit?.start();
+  };
+  ctx.onPlanned = (pendingCount) => {
+    if (openWhenPlanned && pendingCount > 0) audit?.start();
+  };
+  ctx.adoptSession = (client, auditLogExists) => audit?.adopt(client, auditLogExists) ?? false;
   try {
     const handler = HANDLERS[ctx.settings.command];
     if (!handler) {
@@ -99,8 +123,7 @@ export async function runCommand(command: CommandContext): Promise<RunResult> {
   const scrubbed = outbound(result, scrubber);
   // The last stage event carries the final, scrubbed result (the engine emits the others).
   ctx.events.emit({ type: 'run-finished', result: scrubbed });
-  await audit?.finish(scrubbed);
-  return scrubbed;
+  return { result: scrubbed, audited: audit?.finish(scrubbed) ?? Promise.resolve() };
 }
 
 /**

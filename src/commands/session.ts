@@ -60,84 +60,104 @@ export async function withSession<T>(
   };
 
   const appName = applicationName(settings.command, settings.environment, ctx.run);
+  // What the session ends with, for handing its connection over (below).
+  let auditLogExists = false;
+  let sessionLost = false;
+  // Once done, an idle session whose connection still works can be kept by the audit log, which
+  // then writes on it instead of opening a connection of its own (commands/index.ts).
+  const handOver = (client: Client) =>
+    !sessionLost &&
+    client.getTransactionStatus() === 'I' &&
+    (ctx.adoptSession?.(client, auditLogExists) ?? false);
   // The files are read while the connection opens; a problem with them is still reported first.
-  return withClientAfter(settings.database, { applicationName: appName }, readFiles, async (client, set) => {
-    const { rows } = await client.query<{ server_version: string; server_version_num: string; pid: number }>(
-      "SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid",
-    );
-    const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
-    noteSessionPid(client, rows[0].pid);
-    result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
-    logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
-    ctx.onConnected?.();
-    const inner = async () => {
-      // Which of our tables exist, asked once (after the lock: what the run plans from).
-      const tables = await tablesPresent(client);
-      await reconcileAbandonedRuns(ctx, result, client, { close: options.lock, tables });
-      const history = await readHistoryTable(client, tables).catch((error: unknown) => {
-        // backup and restore never compare files with the history: one they cannot read is no reason to stop.
-        if (options.files !== false) throw error;
-        logger.warn(errorMessage(error));
-        return undefined;
-      });
-      const plan = buildPlan(
-        set,
-        history?.rows ?? [],
-        await readChecksums(client, tables),
-        { allowOutOfOrder: settings.allowOutOfOrder },
-        await readPartialMigrations(client, tables),
+  return withClientAfter(
+    settings.database,
+    { applicationName: appName },
+    readFiles,
+    async (client, set) => {
+      const { rows } = await client.query<{
+        server_version: string;
+        server_version_num: string;
+        pid: number;
+      }>(
+        "SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid",
       );
-      if (options.files !== false) result.findings = plan.findings;
-      result.currentVersion = plan.currentVersion;
-      result.pendingCount = plan.pending.length;
-      const hazards = findSessionHazards(plan.pending);
-      if (settings.command === 'plan' || settings.command === 'apply') warnSessionHazards(ctx, hazards);
-      // The control connection only watches: it cancels on abort and reads lock blockers. Its end
-      // before the run closes it means someone (a migration, say) terminated it.
-      let controlLost = false;
-      let closing = false;
-      const runner = new StatementRunner(client, {
-        openControl: async () => {
-          const control = await connect(settings.database, { applicationName: `${appName} control` });
-          control.on('end', () => (controlLost ||= !closing));
-          return control;
-        },
-        backendPid: rows[0].pid,
-        signal: ctx.signal,
-        lockTimeoutMs: settings.lockTimeoutMs,
-      });
-      try {
-        const historyReady = history !== undefined && history.missingColumns.length === 0;
-        return await fn({ client, set, plan, serverMajor, runner, historyReady });
-      } finally {
-        // Still on this session: whether it kept the lock it took, and whether it is still there.
-        let sessionLost = false;
-        const lockHeld = await holdsMigrationLock(client).catch(() => void (sessionLost = true));
-        await reportSessionEffects(ctx, result, client, {
-          lockHeld: options.lock ? lockHeld : undefined,
-          sessionLost,
-          controlLost,
-          hazards,
+      const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
+      noteSessionPid(client, rows[0].pid);
+      result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
+      logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
+      ctx.onConnected?.();
+      const inner = async () => {
+        // Which of our tables exist, asked once (after the lock: what the run plans from).
+        const tables = await tablesPresent(client);
+        auditLogExists = tables.auditLog;
+        await reconcileAbandonedRuns(ctx, result, client, { close: options.lock, tables });
+        const history = await readHistoryTable(client, tables).catch((error: unknown) => {
+          // backup and restore never compare files with the history: one they cannot read is no reason to stop.
+          if (options.files !== false) throw error;
+          logger.warn(errorMessage(error));
+          return undefined;
         });
-        closing = true;
-        await runner.close();
-      }
-    };
-    if (!options.lock) return inner();
-    const cancelWait = () =>
-      withClient(settings.database, { applicationName: `${appName} control` }, async (control) => {
-        await control.query('SELECT pg_cancel_backend($1)', [rows[0].pid]);
-      });
-    const lockOptions = { timeoutMs: settings.runLockTimeoutMs, logger, signal: ctx.signal, cancelWait };
-    return withAdvisoryLock(client, lockOptions, async (lock) => {
-      result.lock = {
-        waitedMs: lock.waitedMs,
-        waitedFor: lock.waitedFor ? describeHolder(lock.waitedFor) : undefined,
-        retries: [],
+        const plan = buildPlan(
+          set,
+          history?.rows ?? [],
+          await readChecksums(client, tables),
+          { allowOutOfOrder: settings.allowOutOfOrder },
+          await readPartialMigrations(client, tables),
+        );
+        if (options.files !== false) result.findings = plan.findings;
+        result.currentVersion = plan.currentVersion;
+        result.pendingCount = plan.pending.length;
+        ctx.onPlanned?.(plan.pending.length);
+        const hazards = findSessionHazards(plan.pending);
+        if (settings.command === 'plan' || settings.command === 'apply') warnSessionHazards(ctx, hazards);
+        // The control connection only watches: it cancels on abort and reads lock blockers. Its end
+        // before the run closes it means someone (a migration, say) terminated it.
+        let controlLost = false;
+        let closing = false;
+        const runner = new StatementRunner(client, {
+          openControl: async () => {
+            const control = await connect(settings.database, { applicationName: `${appName} control` });
+            control.on('end', () => (controlLost ||= !closing));
+            return control;
+          },
+          backendPid: rows[0].pid,
+          signal: ctx.signal,
+          lockTimeoutMs: settings.lockTimeoutMs,
+        });
+        try {
+          const historyReady = history !== undefined && history.missingColumns.length === 0;
+          return await fn({ client, set, plan, serverMajor, runner, historyReady });
+        } finally {
+          // Still on this session: whether it kept the lock it took, and whether it is still there.
+          const lockHeld = await holdsMigrationLock(client).catch(() => void (sessionLost = true));
+          await reportSessionEffects(ctx, result, client, {
+            lockHeld: options.lock ? lockHeld : undefined,
+            sessionLost,
+            controlLost,
+            hazards,
+          });
+          closing = true;
+          await runner.close();
+        }
       };
-      return inner();
-    });
-  });
+      if (!options.lock) return inner();
+      const cancelWait = () =>
+        withClient(settings.database, { applicationName: `${appName} control` }, async (control) => {
+          await control.query('SELECT pg_cancel_backend($1)', [rows[0].pid]);
+        });
+      const lockOptions = { timeoutMs: settings.runLockTimeoutMs, logger, signal: ctx.signal, cancelWait };
+      return withAdvisoryLock(client, lockOptions, async (lock) => {
+        result.lock = {
+          waitedMs: lock.waitedMs,
+          waitedFor: lock.waitedFor ? describeHolder(lock.waitedFor) : undefined,
+          retries: [],
+        };
+        return inner();
+      });
+    },
+    handOver,
+  );
 }
 
 /** The execution settings every command shares: the session's runner and the lock/timeout inputs. */

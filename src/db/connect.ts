@@ -99,13 +99,15 @@ export async function withClient<T>(
  * Like `withClient`, with `meanwhile` (local work such as reading the migration files) running
  * while the connection opens: connecting costs several round trips, more over TLS to a remote
  * host. Errors come in the same order as if the two ran one after the other: when `meanwhile`
- * fails, the connection is dropped unfinished and only that error is reported.
+ * fails, the connection is dropped unfinished and only that error is reported. At the end the
+ * client is closed, unless `handOver` takes it (returns true): then closing it is its taker's.
  */
 export async function withClientAfter<W, T>(
   target: DatabaseTarget,
   options: ConnectOptions,
   meanwhile: () => Promise<W>,
   fn: (client: Client, value: W) => Promise<T>,
+  handOver?: (client: Client) => boolean,
 ): Promise<T> {
   const connecting = startConnecting(target, options);
   connecting.ready.catch(() => {}); // reported below, once `meanwhile` has succeeded
@@ -120,7 +122,7 @@ export async function withClientAfter<W, T>(
   try {
     return await fn(client, value);
   } finally {
-    await closeClient(client);
+    if (!handOver?.(client)) await closeClient(client);
   }
 }
 

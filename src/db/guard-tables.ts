@@ -17,6 +17,8 @@ export interface TablesPresent {
   checksums: boolean;
   /** migration_guard.partial_migrations */
   partials: boolean;
+  /** migration_guard.audit_log */
+  auditLog: boolean;
 }
 
 export async function tablesPresent(client: Client): Promise<TablesPresent> {
@@ -26,6 +28,7 @@ export async function tablesPresent(client: Client): Promise<TablesPresent> {
     history_columns: string[] | null;
     checksums: boolean;
     partials: boolean;
+    audit_log: boolean;
   }>(
     `SELECT to_regclass('migration_guard.runs') IS NOT NULL AS runs,
             EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('migration_guard.runs')
@@ -34,7 +37,8 @@ export async function tablesPresent(client: Client): Promise<TablesPresent> {
               WHERE attrelid = to_regclass('supabase_migrations.schema_migrations') AND attnum > 0
                 AND NOT attisdropped) AS history_columns,
             to_regclass('migration_guard.migrations') IS NOT NULL AS checksums,
-            to_regclass('migration_guard.partial_migrations') IS NOT NULL AS partials`,
+            to_regclass('migration_guard.partial_migrations') IS NOT NULL AS partials,
+            to_regclass('migration_guard.audit_log') IS NOT NULL AS audit_log`,
   );
   const row = rows[0];
   return {
@@ -43,5 +47,6 @@ export async function tablesPresent(client: Client): Promise<TablesPresent> {
     historyColumns: row.history_columns ?? undefined,
     checksums: row.checksums,
     partials: row.partials,
+    auditLog: row.audit_log,
   };
 }
