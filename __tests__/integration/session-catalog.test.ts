@@ -3,7 +3,14 @@ import { connect as netConnect, createServer, type Server, type Socket } from 'n
 import { parseDatabaseUrl } from '../../src/config/database-url.js';
 import { closeClient, connect } from '../../src/db/connect.js';
 import { tablesPresent } from '../../src/db/guard-tables.js';
-import { databasesFor, query, testServers } from '../helpers/db.js';
+import { readInOneTrip } from '../../src/db/batch-read.js';
+import { checksumsRead, readChecksums } from '../../src/db/guard-store.js';
+import { historyRead, readHistoryTable } from '../../src/db/history.js';
+import { partialsRead, readPartialMigrations, recordPartialMigrations } from '../../src/db/partial-store.js';
+import { startProxy } from '../helpers/proxy.js';
+import { migrationsDir } from '../helpers/migrations.js';
+import { runGuard } from '../helpers/run.js';
+import { databasesFor, query, testServers, withPg } from '../helpers/db.js';
 
 function target(url: string) {
   const parsed = parseDatabaseUrl(url);
@@ -100,6 +107,67 @@ describe.each(testServers())('what a session asks the server, on $name', (server
       await closeClient(client);
     } finally {
       await new Promise((resolve) => relay.server.close(resolve));
+    }
+  });
+
+  it('reads the history, the checksums and the partly applied files in one message, as each reader would', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_a.sql': 'create table a (id int);',
+      '2_b.sql': 'create table b (id int);',
+    });
+    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    await withPg(db.url, (c) =>
+      recordPartialMigrations(c as never, [
+        {
+          version: '3',
+          name: 'c',
+          checksum: 'x',
+          statementsTotal: 2,
+          statementsDone: 1,
+          statements: ['create index concurrently i on a (id)'],
+          outsideTransaction: [{ line: 1, statement: 'create index concurrently i on a (id)' }],
+        },
+      ]),
+    );
+    const messages: string[] = [];
+    const proxy = await startProxy(Number(new URL(db.url).port), {
+      onClientMessage: (t) => messages.push(t),
+    });
+    const via = new URL(db.url);
+    via.hostname = '127.0.0.1';
+    via.port = String(proxy.port);
+    const client = await connect(target(via.toString()), { applicationName: 'migration-guard test' });
+    try {
+      const tables = await tablesPresent(client);
+      const before = messages.length;
+      const [history, checksums, partials] = await readInOneTrip(
+        client,
+        historyRead(tables),
+        checksumsRead(tables),
+        partialsRead(tables),
+      );
+      expect(messages.slice(before)).toEqual(['Q']);
+      expect(history).toEqual(await readHistoryTable(client, tables));
+      expect(checksums).toEqual(await readChecksums(client, tables));
+      expect(partials).toEqual(await readPartialMigrations(client, tables));
+      expect(history!.rows.map((r) => r.version).sort()).toEqual(['1', '2']);
+      expect([...checksums.keys()].sort()).toEqual(['1', '2']);
+      expect([...partials.keys()]).toEqual(['3']);
+      // A table that is not there is answered without asking; one read alone is one statement.
+      const none = { ...tables, historyColumns: undefined, partials: false };
+      const at = messages.length;
+      const [noHistory, onlyChecksums, noPartials] = await readInOneTrip(
+        client,
+        historyRead(none),
+        checksumsRead(none),
+        partialsRead(none),
+      );
+      expect(messages.slice(at)).toEqual(['Q']);
+      expect([noHistory, noPartials.size, onlyChecksums.size]).toEqual([undefined, 0, 2]);
+    } finally {
+      await closeClient(client);
+      await proxy.close();
     }
   });
 });

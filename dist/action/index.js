@@ -6951,7 +6951,7 @@ function errorMessage(error) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6040);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8154);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6960,7 +6960,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6040:
+/***/ 8154:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -8337,6 +8337,26 @@ function binaryTextArray(values) {
     return buffer;
 }
 
+;// CONCATENATED MODULE: ./src/db/batch-read.ts
+/** Answers one read on its own. */
+async function readOne(client, read) {
+    if ('value' in read)
+        return read.value;
+    return read.answer((await client.query(read.sql)).rows);
+}
+/** Answers the reads in order, their statements sent in one message (simple query protocol). */
+async function readInOneTrip(client, ...reads) {
+    const asked = reads.filter((r) => 'sql' in r);
+    let replies = [];
+    if (asked.length > 0) {
+        const reply = (await client.query(asked.map((r) => r.sql).join(';\n')));
+        // pg answers a message of several statements with one result each, of one with the result.
+        replies = asked.length === 1 ? [reply] : reply;
+    }
+    let next = 0;
+    return reads.map((read) => ('value' in read ? read.value : read.answer(replies[next++].rows)));
+}
+
 ;// CONCATENATED MODULE: ./src/db/guard-tables.ts
 async function tablesPresent(client) {
     const { rows } = await client.query(`SELECT to_regclass('migration_guard.runs') IS NOT NULL AS runs,
@@ -8360,6 +8380,7 @@ async function tablesPresent(client) {
 }
 
 ;// CONCATENATED MODULE: ./src/db/guard-store.ts
+
 
 
 
@@ -8422,24 +8443,29 @@ async function ensureGuardSchema(client) {
     await client.query([`SELECT pg_advisory_xact_lock(${GUARD_DDL_LOCK})`, ...CREATE_GUARD_SCHEMA].join(';\n'));
 }
 async function readChecksums(client, tables) {
-    const { checksums } = tables ?? (await tablesPresent(client));
-    if (!checksums)
-        return new Map();
+    return readOne(client, checksumsRead(tables ?? (await tablesPresent(client))));
+}
+/** readChecksums as a read a session sends with others (batch-read.ts). */
+function checksumsRead(tables) {
+    if (!tables.checksums)
+        return { value: new Map() };
     // applied_at as the reports' ISO text, formatted by the server: parsing 500 timestamps into
     // Dates and back cost a run with nothing to do ~2 ms.
-    const result = await client.query(`SELECT version, checksum, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS applied_at,
-            applied_by, method
-       FROM migration_guard.migrations`);
-    return new Map(result.rows.map((r) => [
-        r.version,
-        {
-            version: r.version,
-            checksum: r.checksum,
-            appliedAt: r.applied_at,
-            appliedBy: r.applied_by,
-            method: r.method,
-        },
-    ]));
+    return {
+        sql: `SELECT version, checksum, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS applied_at,
+                 applied_by, method
+            FROM migration_guard.migrations`,
+        answer: (rows) => new Map(rows.map((r) => [
+            r.version,
+            {
+                version: r.version,
+                checksum: r.checksum,
+                appliedAt: r.applied_at,
+                appliedBy: r.applied_by,
+                method: r.method,
+            },
+        ])),
+    };
 }
 /** A version applied again (after a rollback, say) replaces its old checksum row. */
 const REPLACE_CHECKSUM_ROW = `ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
@@ -9563,6 +9589,7 @@ async function schemaFingerprint(client) {
 
 ;// CONCATENATED MODULE: ./src/db/partial-store.ts
 
+
 /**
  * Files that a failed run left partly applied: some of their statements committed (a statement
  * that cannot run in a transaction, and what came before it) but the file has no history row.
@@ -9586,12 +9613,20 @@ const CREATE_PARTIAL_TABLE = [
    )`,
 ];
 async function readPartialMigrations(client, tables) {
-    const { partials } = tables ?? (await tablesPresent(client));
-    if (!partials)
-        return new Map();
-    const result = await client.query(`SELECT version, name, checksum, statements_total, statements_done, statements, outside_transaction,
-            run_id, recorded_at FROM migration_guard.partial_migrations ORDER BY version`);
-    return new Map(result.rows.map((r) => [
+    return readOne(client, partialsRead(tables ?? (await tablesPresent(client))));
+}
+/** readPartialMigrations as a read a session sends with others (batch-read.ts). */
+function partialsRead(tables) {
+    if (!tables.partials)
+        return { value: new Map() };
+    return {
+        sql: `SELECT version, name, checksum, statements_total, statements_done, statements, outside_transaction,
+                 run_id, recorded_at FROM migration_guard.partial_migrations ORDER BY version`,
+        answer: (rows) => partialsFrom(rows),
+    };
+}
+function partialsFrom(rows) {
+    return new Map(rows.map((r) => [
         r.version,
         {
             version: r.version,
@@ -13286,6 +13321,7 @@ function fileOf(execution, version) {
 ;// CONCATENATED MODULE: ./src/db/history.ts
 
 
+
 /**
  * The Supabase CLI's migration history, created and written exactly as the CLI does so that
  * `supabase migration list` / `db push` and this tool agree in both directions. These are also
@@ -13310,9 +13346,13 @@ async function ensureHistoryTable(client) {
  * table does not exist yet.
  */
 async function readHistoryTable(client, tables) {
-    const columns = (tables ?? (await tablesPresent(client))).historyColumns;
+    return readOne(client, historyRead(tables ?? (await tablesPresent(client))));
+}
+/** readHistoryTable as a read a session sends with others (batch-read.ts); throws as it does. */
+function historyRead(tables) {
+    const columns = tables.historyColumns;
     if (!columns || columns.length === 0)
-        return undefined;
+        return { value: undefined };
     const present = new Set(columns);
     if (!present.has('version')) {
         throw new errors/* GuardError */.U$('drift', 'supabase_migrations.schema_migrations has no "version" column: it was not created by the Supabase CLI, so its history cannot be read', {
@@ -13320,9 +13360,14 @@ async function readHistoryTable(client, tables) {
         });
     }
     // version::text: every CLI made it text; the cast keeps a hand-made table from changing types.
-    const { rows } = await client.query(`SELECT version::text AS version, ${present.has('name') ? 'name' : 'NULL::text AS name'}
-       FROM supabase_migrations.schema_migrations`);
-    return { rows, missingColumns: CLI_COLUMNS.filter((c) => !present.has(c)) };
+    return {
+        sql: `SELECT version::text AS version, ${present.has('name') ? 'name' : 'NULL::text AS name'}
+            FROM supabase_migrations.schema_migrations`,
+        answer: (rows) => ({
+            rows: rows,
+            missingColumns: CLI_COLUMNS.filter((c) => !present.has(c)),
+        }),
+    };
 }
 /** Applied versions; undefined when the table does not exist yet (read-only callers never create it). */
 async function readHistory(client) {
@@ -14160,7 +14205,13 @@ const MIGRATION_LOCK_ID = 120291118379620n;
  */
 async function withAdvisoryLock(client, options, fn) {
     const started = Date.now();
-    const lock = { waitedMs: 0 };
+    let released;
+    const release = () => (released ??= client
+        .query('SELECT pg_advisory_unlock($1::bigint) AS held', [
+        MIGRATION_LOCK_ID.toString(),
+    ])
+        .then(({ rows }) => rows[0].held));
+    const lock = { waitedMs: 0, release };
     const { rows } = await client.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
         MIGRATION_LOCK_ID.toString(),
     ]);
@@ -14200,9 +14251,8 @@ async function withAdvisoryLock(client, options, fn) {
         return await fn(lock);
     }
     finally {
-        await client
-            .query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()])
-            .catch(() => { });
+        if (!released)
+            await release().catch(() => false);
     }
 }
 async function findLockHolder(client) {
@@ -14624,6 +14674,7 @@ async function reportSessionEffects(ctx, result, client, observed) {
 
 
 
+
 /**
  * The common opening of every command: read the files, connect, (optionally) take the migration
  * lock, read the history and compare. Nothing here writes to the database, except that a command
@@ -14658,19 +14709,25 @@ async function withSession(ctx, result, options, fn) {
         result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
         logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
         ctx.onConnected?.();
-        const inner = async () => {
+        // With the migration lock: releases it, saying whether the session still held it.
+        const inner = async (releaseLock) => {
             // Which of our tables exist, asked once (after the lock: what the run plans from).
             const tables = await tablesPresent(client);
             auditLogExists = tables.auditLog;
             await reconcileAbandonedRuns(ctx, result, client, { close: options.lock, tables });
-            const history = await readHistoryTable(client, tables).catch((error) => {
-                // backup and restore never compare files with the history: one they cannot read is no reason to stop.
-                if (options.files !== false)
-                    throw error;
-                logger.warn((0,errors/* errorMessage */.gJ)(error));
-                return undefined;
-            });
-            const plan = buildPlan(set, history?.rows ?? [], await readChecksums(client, tables), { allowOutOfOrder: settings.allowOutOfOrder }, await readPartialMigrations(client, tables));
+            // The history, the checksums and the partly applied files, in one round trip; backup and
+            // restore never compare files with the history: one they cannot read is no reason to stop.
+            const [history, checksums, partials] = options.files === false
+                ? [
+                    await readHistoryTable(client, tables).catch((error) => {
+                        logger.warn((0,errors/* errorMessage */.gJ)(error));
+                        return undefined;
+                    }),
+                    await readChecksums(client, tables),
+                    await readPartialMigrations(client, tables),
+                ]
+                : await readInOneTrip(client, historyRead(tables), checksumsRead(tables), partialsRead(tables));
+            const plan = buildPlan(set, history?.rows ?? [], checksums, { allowOutOfOrder: settings.allowOutOfOrder }, partials);
             if (options.files !== false)
                 result.findings = plan.findings;
             result.currentVersion = plan.currentVersion;
@@ -14698,8 +14755,9 @@ async function withSession(ctx, result, options, fn) {
                 return await fn({ client, set, plan, serverMajor, runner, historyReady });
             }
             finally {
-                // Still on this session: whether it kept the lock it took, and whether it is still there.
-                const lockHeld = await holdsMigrationLock(client).catch(() => void (sessionLost = true));
+                // Still on this session: whether it kept the lock it took (releasing it, one round trip
+                // for both), and whether it is still there.
+                const lockHeld = await (releaseLock ?? (() => holdsMigrationLock(client)))().catch(() => void (sessionLost = true));
                 await reportSessionEffects(ctx, result, client, {
                     lockHeld: options.lock ? lockHeld : undefined,
                     sessionLost,
@@ -14722,7 +14780,7 @@ async function withSession(ctx, result, options, fn) {
                 waitedFor: lock.waitedFor ? describeHolder(lock.waitedFor) : undefined,
                 retries: [],
             };
-            return inner();
+            return inner(lock.release);
         });
     }, handOver);
 }

@@ -1,10 +1,11 @@
 import { applicationName } from '../config/run-context.js';
 import { errorMessage } from '../errors.js';
 import { connect, withClient, withClientAfter, type Client } from '../db/connect.js';
-import { readChecksums } from '../db/guard-store.js';
+import { readInOneTrip } from '../db/batch-read.js';
+import { checksumsRead, readChecksums } from '../db/guard-store.js';
 import { tablesPresent } from '../db/guard-tables.js';
-import { readHistoryTable } from '../db/history.js';
-import { readPartialMigrations } from '../db/partial-store.js';
+import { historyRead, readHistoryTable } from '../db/history.js';
+import { partialsRead, readPartialMigrations } from '../db/partial-store.js';
 import { withAdvisoryLock, describeHolder } from '../db/lock.js';
 import { reconcileAbandonedRuns } from './abandoned.js';
 import { noteSessionPid } from './run-record.js';
@@ -87,23 +88,31 @@ export async function withSession<T>(
       result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
       logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
       ctx.onConnected?.();
-      const inner = async () => {
+      // With the migration lock: releases it, saying whether the session still held it.
+      const inner = async (releaseLock?: () => Promise<boolean>) => {
         // Which of our tables exist, asked once (after the lock: what the run plans from).
         const tables = await tablesPresent(client);
         auditLogExists = tables.auditLog;
         await reconcileAbandonedRuns(ctx, result, client, { close: options.lock, tables });
-        const history = await readHistoryTable(client, tables).catch((error: unknown) => {
-          // backup and restore never compare files with the history: one they cannot read is no reason to stop.
-          if (options.files !== false) throw error;
-          logger.warn(errorMessage(error));
-          return undefined;
-        });
+        // The history, the checksums and the partly applied files, in one round trip; backup and
+        // restore never compare files with the history: one they cannot read is no reason to stop.
+        const [history, checksums, partials] =
+          options.files === false
+            ? [
+                await readHistoryTable(client, tables).catch((error: unknown) => {
+                  logger.warn(errorMessage(error));
+                  return undefined;
+                }),
+                await readChecksums(client, tables),
+                await readPartialMigrations(client, tables),
+              ]
+            : await readInOneTrip(client, historyRead(tables), checksumsRead(tables), partialsRead(tables));
         const plan = buildPlan(
           set,
           history?.rows ?? [],
-          await readChecksums(client, tables),
+          checksums,
           { allowOutOfOrder: settings.allowOutOfOrder },
-          await readPartialMigrations(client, tables),
+          partials,
         );
         if (options.files !== false) result.findings = plan.findings;
         result.currentVersion = plan.currentVersion;
@@ -129,8 +138,11 @@ export async function withSession<T>(
           const historyReady = history !== undefined && history.missingColumns.length === 0;
           return await fn({ client, set, plan, serverMajor, runner, historyReady });
         } finally {
-          // Still on this session: whether it kept the lock it took, and whether it is still there.
-          const lockHeld = await holdsMigrationLock(client).catch(() => void (sessionLost = true));
+          // Still on this session: whether it kept the lock it took (releasing it, one round trip
+          // for both), and whether it is still there.
+          const lockHeld = await (releaseLock ?? (() => holdsMigrationLock(client)))().catch(
+            () => void (sessionLost = true),
+          );
           await reportSessionEffects(ctx, result, client, {
             lockHeld: options.lock ? lockHeld : undefined,
             sessionLost,
@@ -153,7 +165,7 @@ export async function withSession<T>(
           waitedFor: lock.waitedFor ? describeHolder(lock.waitedFor) : undefined,
           retries: [],
         };
-        return inner();
+        return inner(lock.release);
       });
     },
     handOver,

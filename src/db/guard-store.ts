@@ -1,6 +1,7 @@
 import { outbound } from '../outbound.js';
 import type { SecretScrubber } from '../secrets.js';
 import { binaryTextArray } from './binary-array.js';
+import { readOne, type BatchRead } from './batch-read.js';
 import type { Client } from './connect.js';
 import { tablesPresent, type TablesPresent } from './guard-tables.js';
 
@@ -81,27 +82,32 @@ export async function readChecksums(
   client: Client,
   tables?: Pick<TablesPresent, 'checksums'>,
 ): Promise<Map<string, ChecksumRow>> {
-  const { checksums } = tables ?? (await tablesPresent(client));
-  if (!checksums) return new Map();
+  return readOne(client, checksumsRead(tables ?? (await tablesPresent(client))));
+}
+
+/** readChecksums as a read a session sends with others (batch-read.ts). */
+export function checksumsRead(tables: Pick<TablesPresent, 'checksums'>): BatchRead<Map<string, ChecksumRow>> {
+  if (!tables.checksums) return { value: new Map() };
   // applied_at as the reports' ISO text, formatted by the server: parsing 500 timestamps into
   // Dates and back cost a run with nothing to do ~2 ms.
-  const result = await client.query(
-    `SELECT version, checksum, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS applied_at,
-            applied_by, method
-       FROM migration_guard.migrations`,
-  );
-  return new Map(
-    result.rows.map((r) => [
-      r.version,
-      {
-        version: r.version,
-        checksum: r.checksum,
-        appliedAt: r.applied_at,
-        appliedBy: r.applied_by,
-        method: r.method,
-      },
-    ]),
-  );
+  return {
+    sql: `SELECT version, checksum, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS applied_at,
+                 applied_by, method
+            FROM migration_guard.migrations`,
+    answer: (rows) =>
+      new Map(
+        rows.map((r) => [
+          r.version as string,
+          {
+            version: r.version as string,
+            checksum: r.checksum as string,
+            appliedAt: r.applied_at as string,
+            appliedBy: r.applied_by as ChecksumRow['appliedBy'],
+            method: r.method as ChecksumRow['method'],
+          },
+        ]),
+      ),
+  };
 }
 
 /** A version applied again (after a rollback, say) replaces its old checksum row. */

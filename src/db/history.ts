@@ -1,4 +1,5 @@
 import { GuardError } from '../errors.js';
+import { readOne, type BatchRead } from './batch-read.js';
 import type { Client } from './connect.js';
 import { tablesPresent, type TablesPresent } from './guard-tables.js';
 
@@ -42,8 +43,15 @@ export async function readHistoryTable(
   client: Client,
   tables?: Pick<TablesPresent, 'historyColumns'>,
 ): Promise<HistoryTable | undefined> {
-  const columns = (tables ?? (await tablesPresent(client))).historyColumns;
-  if (!columns || columns.length === 0) return undefined;
+  return readOne(client, historyRead(tables ?? (await tablesPresent(client))));
+}
+
+/** readHistoryTable as a read a session sends with others (batch-read.ts); throws as it does. */
+export function historyRead(
+  tables: Pick<TablesPresent, 'historyColumns'>,
+): BatchRead<HistoryTable | undefined> {
+  const columns = tables.historyColumns;
+  if (!columns || columns.length === 0) return { value: undefined };
   const present = new Set(columns);
   if (!present.has('version')) {
     throw new GuardError(
@@ -55,11 +63,14 @@ export async function readHistoryTable(
     );
   }
   // version::text: every CLI made it text; the cast keeps a hand-made table from changing types.
-  const { rows } = await client.query<HistoryRow>(
-    `SELECT version::text AS version, ${present.has('name') ? 'name' : 'NULL::text AS name'}
-       FROM supabase_migrations.schema_migrations`,
-  );
-  return { rows, missingColumns: CLI_COLUMNS.filter((c) => !present.has(c)) };
+  return {
+    sql: `SELECT version::text AS version, ${present.has('name') ? 'name' : 'NULL::text AS name'}
+            FROM supabase_migrations.schema_migrations`,
+    answer: (rows) => ({
+      rows: rows as unknown as HistoryRow[],
+      missingColumns: CLI_COLUMNS.filter((c) => !present.has(c)),
+    }),
+  };
 }
 
 /** Applied versions; undefined when the table does not exist yet (read-only callers never create it). */

@@ -24,6 +24,15 @@ export interface LockResult {
   waitedFor?: LockHolder;
 }
 
+export interface HeldLock extends LockResult {
+  /**
+   * Releases the lock before `fn` returns and says whether this session still held it (false
+   * when a migration released it, pg_advisory_unlock_all say): one round trip for the question
+   * and the release. Asked again, the same answer; withAdvisoryLock then does not release it again.
+   */
+  release(): Promise<boolean>;
+}
+
 /**
  * Runs `fn` while holding the session-level migration lock. A second run waits up to `timeoutMs`
  * (PostgreSQL's own lock_timeout bounds the wait, so waiters queue fairly) and then fails naming
@@ -39,10 +48,17 @@ export async function withAdvisoryLock<T>(
     /** Cancels this session's running query from another connection (pg_cancel_backend). */
     cancelWait?: () => Promise<void>;
   },
-  fn: (lock: LockResult) => Promise<T>,
+  fn: (lock: HeldLock) => Promise<T>,
 ): Promise<T> {
   const started = Date.now();
-  const lock: LockResult = { waitedMs: 0 };
+  let released: Promise<boolean> | undefined;
+  const release = () =>
+    (released ??= client
+      .query<{ held: boolean }>('SELECT pg_advisory_unlock($1::bigint) AS held', [
+        MIGRATION_LOCK_ID.toString(),
+      ])
+      .then(({ rows }) => rows[0].held));
+  const lock: HeldLock = { waitedMs: 0, release };
   const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
     MIGRATION_LOCK_ID.toString(),
   ]);
@@ -87,9 +103,7 @@ export async function withAdvisoryLock<T>(
   try {
     return await fn(lock);
   } finally {
-    await client
-      .query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_ID.toString()])
-      .catch(() => {});
+    if (!released) await release().catch(() => false);
   }
 }
 

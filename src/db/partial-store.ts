@@ -1,3 +1,4 @@
+import { readOne, type BatchRead } from './batch-read.js';
 import type { Client } from './connect.js';
 import { tablesPresent, type TablesPresent } from './guard-tables.js';
 
@@ -44,14 +45,36 @@ export async function readPartialMigrations(
   client: Client,
   tables?: Pick<TablesPresent, 'partials'>,
 ): Promise<Map<string, PartialMigration>> {
-  const { partials } = tables ?? (await tablesPresent(client));
-  if (!partials) return new Map();
-  const result = await client.query(
-    `SELECT version, name, checksum, statements_total, statements_done, statements, outside_transaction,
-            run_id, recorded_at FROM migration_guard.partial_migrations ORDER BY version`,
-  );
+  return readOne(client, partialsRead(tables ?? (await tablesPresent(client))));
+}
+
+/** readPartialMigrations as a read a session sends with others (batch-read.ts). */
+export function partialsRead(
+  tables: Pick<TablesPresent, 'partials'>,
+): BatchRead<Map<string, PartialMigration>> {
+  if (!tables.partials) return { value: new Map() };
+  return {
+    sql: `SELECT version, name, checksum, statements_total, statements_done, statements, outside_transaction,
+                 run_id, recorded_at FROM migration_guard.partial_migrations ORDER BY version`,
+    answer: (rows) => partialsFrom(rows),
+  };
+}
+
+interface PartialRow {
+  version: string;
+  name: string;
+  checksum: string;
+  statements_total: number;
+  statements_done: number;
+  statements: string[];
+  outside_transaction: PartialMigration['outsideTransaction'];
+  run_id: string | null;
+  recorded_at: unknown;
+}
+
+function partialsFrom(rows: Array<Record<string, unknown>>): Map<string, PartialMigration> {
   return new Map(
-    result.rows.map((r) => [
+    (rows as unknown as PartialRow[]).map((r) => [
       r.version,
       {
         version: r.version,
