@@ -170,4 +170,32 @@ describe.each(testServers())('what a session asks the server, on $name', (server
       await proxy.close();
     }
   });
+
+  it('a no-op apply makes seven round trips, on one connection: four for its session, three for its audit rows', async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_a.sql': 'create table a (id int);',
+      '2_b.sql': 'create table b (id int);',
+    });
+    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    const messages: string[] = [];
+    const proxy = await startProxy(Number(new URL(db.url).port), {
+      onClientMessage: (t) => messages.push(t),
+    });
+    try {
+      const via = new URL(db.url);
+      via.hostname = '127.0.0.1';
+      via.port = String(proxy.port);
+      expect((await runGuard('apply', via.toString(), dir)).result.status).toBe('nothing-to-do');
+      expect(proxy.connections()).toBe(1);
+      // A round trip ends with a simple query ('Q') or an extended-protocol Sync ('S'). The session:
+      // the server's version with the lock's try, which tables exist, the records (history,
+      // checksums, partly applied files, open runs), the lock's release. The audit rows: the chain's
+      // lock and newest hash, the insert, the commit.
+      const trips = messages.filter((t) => t === 'Q' || t === 'S');
+      expect(trips).toHaveLength(7);
+    } finally {
+      await proxy.close();
+    }
+  });
 });

@@ -14199,6 +14199,12 @@ async function buildRevertUnit(migrations) {
  */
 const MIGRATION_LOCK_ID = 120291118379620n;
 /**
+ * A select-list item that tries the lock (`locked`), for a caller that asks it in the same
+ * statement as other things (session.ts, one round trip fewer); its answer goes to
+ * withAdvisoryLock as `tried`.
+ */
+const TRY_LOCK_ITEM = `pg_try_advisory_lock(${MIGRATION_LOCK_ID}::bigint) AS locked`;
+/**
  * Runs `fn` while holding the session-level migration lock. A second run waits up to `timeoutMs`
  * (PostgreSQL's own lock_timeout bounds the wait, so waiters queue fairly) and then fails naming
  * the session that holds it.
@@ -14212,10 +14218,8 @@ async function withAdvisoryLock(client, options, fn) {
     ])
         .then(({ rows }) => rows[0].held));
     const lock = { waitedMs: 0, release };
-    const { rows } = await client.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
-        MIGRATION_LOCK_ID.toString(),
-    ]);
-    if (!rows[0].ok) {
+    const locked = options.tried ?? (await client.query(`SELECT ${TRY_LOCK_ITEM}`)).rows[0].locked;
+    if (!locked) {
         lock.waitedFor = await findLockHolder(client);
         options.logger.info(`Another migration run holds the lock on this database (${describeHolder(lock.waitedFor)}); ` +
             `waiting up to ${Math.round(options.timeoutMs / 1000)} s`);
@@ -14334,19 +14338,34 @@ function findSql(shape) {
  ORDER BY r.id`;
 }
 /**
- * Running rows whose session is gone; `except` are this run's own rows. Read-only. `present`: the
- * session's look at which tables exist (guard-tables.ts), else taken here.
+ * Whether any run is recorded as running, as a read a session sends with others (batch-read.ts):
+ * nearly always none is, and then findAbandonedRuns need not ask.
  */
-async function findAbandonedRuns(client, except = [], present) {
+function openRunsRead(tables) {
+    if (!tables.runs)
+        return { value: false };
+    return {
+        sql: "SELECT EXISTS (SELECT 1 FROM migration_guard.runs WHERE status = 'running') AS any",
+        answer: (rows) => rows[0].any === true,
+    };
+}
+/**
+ * Running rows whose session is gone; `except` are this run's own rows. Read-only. `present`: the
+ * session's look at which tables exist (guard-tables.ts), else taken here; `anyOpen`: what
+ * openRunsRead answered, when the session asked it already.
+ */
+async function findAbandonedRuns(client, except = [], present, anyOpen) {
     const tables = present ?? (await tablesPresent(client));
     const shape = { sessions: tables.runSessions, history: tables.historyColumns !== undefined };
-    if (!tables.runs)
+    if (!tables.runs || anyOpen === false)
         return [];
     // Nearly always no other run is open: a plain look first, as planning the full query (the
     // sessions and locks of every open run) takes the server ~3 ms.
-    const open = await client.query(`SELECT EXISTS (SELECT 1 FROM migration_guard.runs WHERE status = 'running' AND id <> ALL ($1::bigint[])) AS any`, [except]);
-    if (!open.rows[0].any)
-        return [];
+    if (anyOpen === undefined) {
+        const open = await client.query(`SELECT EXISTS (SELECT 1 FROM migration_guard.runs WHERE status = 'running' AND id <> ALL ($1::bigint[])) AS any`, [except]);
+        if (!open.rows[0].any)
+            return [];
+    }
     const found = await client.query(findSql(shape), [except, MIGRATION_LOCK_ID.toString()]);
     return found.rows.map(toAbandonedRun);
 }
@@ -14407,7 +14426,7 @@ function describeAbandonedRun(run) {
  */
 async function reconcileAbandonedRuns(ctx, result, client, options) {
     try {
-        const found = await findAbandonedRuns(client, [], options.tables);
+        const found = await findAbandonedRuns(client, [], options.tables, options.anyOpen);
         if (found.length === 0)
             return;
         // Rows of an older version's table: brought up to date first (additive columns only).
@@ -14675,6 +14694,7 @@ async function reportSessionEffects(ctx, result, client, observed) {
 
 
 
+
 /**
  * The common opening of every command: read the files, connect, (optionally) take the migration
  * lock, read the history and compare. Nothing here writes to the database, except that a command
@@ -14703,7 +14723,8 @@ async function withSession(ctx, result, options, fn) {
         (ctx.adoptSession?.(client, auditLogExists) ?? false);
     // The files are read while the connection opens; a problem with them is still reported first.
     return (0,connect/* withClientAfter */.Ko)(settings.database, { applicationName: appName }, readFiles, async (client, set) => {
-        const { rows } = await client.query("SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid");
+        // A command that takes the migration lock tries it in the same statement.
+        const { rows } = await client.query(`SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid${options.lock ? `, ${TRY_LOCK_ITEM}` : ''}`);
         const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
         noteSessionPid(client, rows[0].pid);
         result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
@@ -14714,19 +14735,7 @@ async function withSession(ctx, result, options, fn) {
             // Which of our tables exist, asked once (after the lock: what the run plans from).
             const tables = await tablesPresent(client);
             auditLogExists = tables.auditLog;
-            await reconcileAbandonedRuns(ctx, result, client, { close: options.lock, tables });
-            // The history, the checksums and the partly applied files, in one round trip; backup and
-            // restore never compare files with the history: one they cannot read is no reason to stop.
-            const [history, checksums, partials] = options.files === false
-                ? [
-                    await readHistoryTable(client, tables).catch((error) => {
-                        logger.warn((0,errors/* errorMessage */.gJ)(error));
-                        return undefined;
-                    }),
-                    await readChecksums(client, tables),
-                    await readPartialMigrations(client, tables),
-                ]
-                : await readInOneTrip(client, historyRead(tables), checksumsRead(tables), partialsRead(tables));
+            const [history, checksums, partials] = await readRecords(ctx, result, client, tables, options);
             const plan = buildPlan(set, history?.rows ?? [], checksums, { allowOutOfOrder: settings.allowOutOfOrder }, partials);
             if (options.files !== false)
                 result.findings = plan.findings;
@@ -14773,7 +14782,13 @@ async function withSession(ctx, result, options, fn) {
         const cancelWait = () => (0,connect/* withClient */.SV)(settings.database, { applicationName: `${appName} control` }, async (control) => {
             await control.query('SELECT pg_cancel_backend($1)', [rows[0].pid]);
         });
-        const lockOptions = { timeoutMs: settings.runLockTimeoutMs, logger, signal: ctx.signal, cancelWait };
+        const lockOptions = {
+            timeoutMs: settings.runLockTimeoutMs,
+            logger,
+            signal: ctx.signal,
+            cancelWait,
+            tried: rows[0].locked,
+        };
         return withAdvisoryLock(client, lockOptions, async (lock) => {
             result.lock = {
                 waitedMs: lock.waitedMs,
@@ -14783,6 +14798,32 @@ async function withSession(ctx, result, options, fn) {
             return inner(lock.release);
         });
     }, handOver);
+}
+/**
+ * What the session plans from, after closing the records of runs that died without a word: the
+ * history, the checksums and the partly applied files. One round trip with the look for open
+ * runs; should that message fail, the reads go one by one, each failing (or warning) as it does
+ * on its own. Backup and restore never compare files with the history: one they cannot read is
+ * no reason for them to stop.
+ */
+async function readRecords(ctx, result, client, tables, options) {
+    const close = options.lock;
+    if (options.files !== false) {
+        const together = await readInOneTrip(client, openRunsRead(tables), historyRead(tables), checksumsRead(tables), partialsRead(tables)).catch(() => undefined);
+        if (together) {
+            const [anyOpen, ...records] = together;
+            await reconcileAbandonedRuns(ctx, result, client, { close, tables, anyOpen });
+            return records;
+        }
+    }
+    await reconcileAbandonedRuns(ctx, result, client, { close, tables });
+    const history = await readHistoryTable(client, tables).catch((error) => {
+        if (options.files !== false)
+            throw error;
+        ctx.logger.warn((0,errors/* errorMessage */.gJ)(error));
+        return undefined;
+    });
+    return [history, await readChecksums(client, tables), await readPartialMigrations(client, tables)];
 }
 /** The execution settings every command shares: the session's runner and the lock/timeout inputs. */
 function executionOptions(ctx, session, record) {

@@ -14,10 +14,10 @@ export async function reconcileAbandonedRuns(
   ctx: CommandContext,
   result: RunResult,
   client: Client,
-  options: { close: boolean; tables?: TablesPresent },
+  options: { close: boolean; tables?: TablesPresent; anyOpen?: boolean },
 ): Promise<void> {
   try {
-    const found = await findAbandonedRuns(client, [], options.tables);
+    const found = await findAbandonedRuns(client, [], options.tables, options.anyOpen);
     if (found.length === 0) return;
     // Rows of an older version's table: brought up to date first (additive columns only).
     if (options.close) await ensureGuardSchema(client);

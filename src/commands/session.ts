@@ -2,11 +2,12 @@ import { applicationName } from '../config/run-context.js';
 import { errorMessage } from '../errors.js';
 import { connect, withClient, withClientAfter, type Client } from '../db/connect.js';
 import { readInOneTrip } from '../db/batch-read.js';
-import { checksumsRead, readChecksums } from '../db/guard-store.js';
-import { tablesPresent } from '../db/guard-tables.js';
-import { historyRead, readHistoryTable } from '../db/history.js';
-import { partialsRead, readPartialMigrations } from '../db/partial-store.js';
-import { withAdvisoryLock, describeHolder } from '../db/lock.js';
+import { openRunsRead } from '../db/abandoned-runs.js';
+import { checksumsRead, readChecksums, type ChecksumRow } from '../db/guard-store.js';
+import { tablesPresent, type TablesPresent } from '../db/guard-tables.js';
+import { historyRead, readHistoryTable, type HistoryTable } from '../db/history.js';
+import { partialsRead, readPartialMigrations, type PartialMigration } from '../db/partial-store.js';
+import { describeHolder, TRY_LOCK_ITEM, withAdvisoryLock } from '../db/lock.js';
 import { reconcileAbandonedRuns } from './abandoned.js';
 import { noteSessionPid } from './run-record.js';
 import {
@@ -76,12 +77,14 @@ export async function withSession<T>(
     { applicationName: appName },
     readFiles,
     async (client, set) => {
+      // A command that takes the migration lock tries it in the same statement.
       const { rows } = await client.query<{
         server_version: string;
         server_version_num: string;
         pid: number;
+        locked?: boolean;
       }>(
-        "SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid",
+        `SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid${options.lock ? `, ${TRY_LOCK_ITEM}` : ''}`,
       );
       const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
       noteSessionPid(client, rows[0].pid);
@@ -93,20 +96,7 @@ export async function withSession<T>(
         // Which of our tables exist, asked once (after the lock: what the run plans from).
         const tables = await tablesPresent(client);
         auditLogExists = tables.auditLog;
-        await reconcileAbandonedRuns(ctx, result, client, { close: options.lock, tables });
-        // The history, the checksums and the partly applied files, in one round trip; backup and
-        // restore never compare files with the history: one they cannot read is no reason to stop.
-        const [history, checksums, partials] =
-          options.files === false
-            ? [
-                await readHistoryTable(client, tables).catch((error: unknown) => {
-                  logger.warn(errorMessage(error));
-                  return undefined;
-                }),
-                await readChecksums(client, tables),
-                await readPartialMigrations(client, tables),
-              ]
-            : await readInOneTrip(client, historyRead(tables), checksumsRead(tables), partialsRead(tables));
+        const [history, checksums, partials] = await readRecords(ctx, result, client, tables, options);
         const plan = buildPlan(
           set,
           history?.rows ?? [],
@@ -158,7 +148,13 @@ export async function withSession<T>(
         withClient(settings.database, { applicationName: `${appName} control` }, async (control) => {
           await control.query('SELECT pg_cancel_backend($1)', [rows[0].pid]);
         });
-      const lockOptions = { timeoutMs: settings.runLockTimeoutMs, logger, signal: ctx.signal, cancelWait };
+      const lockOptions = {
+        timeoutMs: settings.runLockTimeoutMs,
+        logger,
+        signal: ctx.signal,
+        cancelWait,
+        tried: rows[0].locked,
+      };
       return withAdvisoryLock(client, lockOptions, async (lock) => {
         result.lock = {
           waitedMs: lock.waitedMs,
@@ -170,6 +166,44 @@ export async function withSession<T>(
     },
     handOver,
   );
+}
+
+/**
+ * What the session plans from, after closing the records of runs that died without a word: the
+ * history, the checksums and the partly applied files. One round trip with the look for open
+ * runs; should that message fail, the reads go one by one, each failing (or warning) as it does
+ * on its own. Backup and restore never compare files with the history: one they cannot read is
+ * no reason for them to stop.
+ */
+async function readRecords(
+  ctx: CommandContext,
+  result: RunResult,
+  client: Client,
+  tables: TablesPresent,
+  options: { lock: boolean; files?: boolean },
+): Promise<[HistoryTable | undefined, Map<string, ChecksumRow>, Map<string, PartialMigration>]> {
+  const close = options.lock;
+  if (options.files !== false) {
+    const together = await readInOneTrip(
+      client,
+      openRunsRead(tables),
+      historyRead(tables),
+      checksumsRead(tables),
+      partialsRead(tables),
+    ).catch(() => undefined);
+    if (together) {
+      const [anyOpen, ...records] = together;
+      await reconcileAbandonedRuns(ctx, result, client, { close, tables, anyOpen });
+      return records;
+    }
+  }
+  await reconcileAbandonedRuns(ctx, result, client, { close, tables });
+  const history = await readHistoryTable(client, tables).catch((error: unknown) => {
+    if (options.files !== false) throw error;
+    ctx.logger.warn(errorMessage(error));
+    return undefined;
+  });
+  return [history, await readChecksums(client, tables), await readPartialMigrations(client, tables)];
 }
 
 /** The execution settings every command shares: the session's runner and the lock/timeout inputs. */

@@ -1,3 +1,4 @@
+import type { BatchRead } from './batch-read.js';
 import type { Client } from './connect.js';
 import { tablesPresent, type TablesPresent } from './guard-tables.js';
 import { MIGRATION_LOCK_ID } from './lock.js';
@@ -72,24 +73,40 @@ function findSql(shape: { sessions: boolean; history: boolean }): string {
 }
 
 /**
+ * Whether any run is recorded as running, as a read a session sends with others (batch-read.ts):
+ * nearly always none is, and then findAbandonedRuns need not ask.
+ */
+export function openRunsRead(tables: Pick<TablesPresent, 'runs'>): BatchRead<boolean> {
+  if (!tables.runs) return { value: false };
+  return {
+    sql: "SELECT EXISTS (SELECT 1 FROM migration_guard.runs WHERE status = 'running') AS any",
+    answer: (rows) => rows[0].any === true,
+  };
+}
+
+/**
  * Running rows whose session is gone; `except` are this run's own rows. Read-only. `present`: the
- * session's look at which tables exist (guard-tables.ts), else taken here.
+ * session's look at which tables exist (guard-tables.ts), else taken here; `anyOpen`: what
+ * openRunsRead answered, when the session asked it already.
  */
 export async function findAbandonedRuns(
   client: Client,
   except: number[] = [],
   present?: TablesPresent,
+  anyOpen?: boolean,
 ): Promise<AbandonedRun[]> {
   const tables = present ?? (await tablesPresent(client));
   const shape = { sessions: tables.runSessions, history: tables.historyColumns !== undefined };
-  if (!tables.runs) return [];
+  if (!tables.runs || anyOpen === false) return [];
   // Nearly always no other run is open: a plain look first, as planning the full query (the
   // sessions and locks of every open run) takes the server ~3 ms.
-  const open = await client.query<{ any: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM migration_guard.runs WHERE status = 'running' AND id <> ALL ($1::bigint[])) AS any`,
-    [except],
-  );
-  if (!open.rows[0].any) return [];
+  if (anyOpen === undefined) {
+    const open = await client.query<{ any: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM migration_guard.runs WHERE status = 'running' AND id <> ALL ($1::bigint[])) AS any`,
+      [except],
+    );
+    if (!open.rows[0].any) return [];
+  }
   const found = await client.query(findSql(shape), [except, MIGRATION_LOCK_ID.toString()]);
   return found.rows.map(toAbandonedRun);
 }

@@ -10,6 +10,13 @@ import { seeTroubleshooting } from '../docs-links.js';
  */
 export const MIGRATION_LOCK_ID = 120291118379620n;
 
+/**
+ * A select-list item that tries the lock (`locked`), for a caller that asks it in the same
+ * statement as other things (session.ts, one round trip fewer); its answer goes to
+ * withAdvisoryLock as `tried`.
+ */
+export const TRY_LOCK_ITEM = `pg_try_advisory_lock(${MIGRATION_LOCK_ID}::bigint) AS locked`;
+
 export interface LockHolder {
   pid: number;
   applicationName: string;
@@ -47,6 +54,8 @@ export async function withAdvisoryLock<T>(
     signal?: AbortSignal;
     /** Cancels this session's running query from another connection (pg_cancel_backend). */
     cancelWait?: () => Promise<void>;
+    /** What TRY_LOCK_ITEM answered, when the caller tried already: not tried again. */
+    tried?: boolean;
   },
   fn: (lock: HeldLock) => Promise<T>,
 ): Promise<T> {
@@ -59,10 +68,9 @@ export async function withAdvisoryLock<T>(
       ])
       .then(({ rows }) => rows[0].held));
   const lock: HeldLock = { waitedMs: 0, release };
-  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
-    MIGRATION_LOCK_ID.toString(),
-  ]);
-  if (!rows[0].ok) {
+  const locked =
+    options.tried ?? (await client.query<{ locked: boolean }>(`SELECT ${TRY_LOCK_ITEM}`)).rows[0].locked;
+  if (!locked) {
     lock.waitedFor = await findLockHolder(client);
     options.logger.info(
       `Another migration run holds the lock on this database (${describeHolder(lock.waitedFor)}); ` +
