@@ -1,5 +1,5 @@
 import { readdir, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GuardError } from '../errors.js';
 import { checksumOfBytes } from './checksum.js';
 import { sortEntries } from './folder-entries.js';
@@ -75,7 +75,8 @@ export async function discoverMigrations(
   const absoluteDir = resolve(cwd, dir);
   const relativeDir = relative(cwd, absoluteDir);
   const shownDir = relativeDir.startsWith('..') || isAbsolute(relativeDir) ? absoluteDir : relativeDir;
-  const display = (name: string) => join(shownDir, name);
+  const prefix = shownDir === '' || shownDir.endsWith(sep) ? shownDir : `${shownDir}${sep}`;
+  const display = (name: string) => prefix + name;
   const sorted = await sortEntries(dir, entries, (name) => MIGRATION_FILE.test(name) || COMPANION.test(name));
   if (sorted.broken.length > 0) {
     const list = sorted.broken.map((b) => `  ${display(b.fileName)}: ${b.reason}`).join('\n');
