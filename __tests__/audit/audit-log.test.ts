@@ -27,6 +27,9 @@ async function auditRows(
 
 const waitForQuery = waitForMigrationQuery;
 
+/** Text that would end or corrupt a literal of any kind, were it not quoted safely. */
+const QUOTING = `it's a \\ back'slash'; $$ $mg_rows$ $mg_rows_1$ E'\\x' "; COMMIT; --`;
+
 function event(
   at: string,
   runKey: string,
@@ -247,7 +250,7 @@ describe.each(testServers())('audit log on $name', (server) => {
     expect(verifyChain(rows)).toBeUndefined();
   });
 
-  it('stores a large batch exactly as it hashed it: nulls, numbers, nested details, non-ASCII, a cut emoji', async () => {
+  it('stores a large batch exactly as it hashed it: nulls, numbers, nested details, non-ASCII, a cut emoji, quoting characters', async () => {
     const db = await newDb();
     await withPg(db.url, (c) => ensureAuditLog(c as never));
     const at = new Date().toISOString();
@@ -256,7 +259,8 @@ describe.each(testServers())('audit log on $name', (server) => {
         version: String(i),
         durationMs: i * 7,
         prNumber: i % 2 ? 42 : null,
-        error: i === 7 ? `failed near "😀`.slice(0, -1) : null, // a lone high surrogate
+        // A lone high surrogate; the characters of SQL quoting, the rows' own dollar-quote tag among them.
+        error: i === 7 ? `failed near "😀`.slice(0, -1) : i === 8 ? QUOTING : null,
         details:
           i % 3 ? { file: `${i}_straße_日本.sql`, list: [1, null, 'x'], deep: { z: 1, a: true } } : null,
       }),
@@ -266,6 +270,7 @@ describe.each(testServers())('audit log on $name', (server) => {
     expect(rows).toHaveLength(3000);
     expect(rows.map((r) => r.version)).toEqual(events.map((e) => e.version));
     expect(rows[7].error).toBe('failed near "\uFFFD');
+    expect(rows[8].error).toBe(QUOTING);
     expect(rows[1].details).toEqual({
       file: '1_straße_日本.sql',
       list: [1, null, 'x'],

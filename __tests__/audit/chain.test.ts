@@ -8,6 +8,7 @@ import {
   type AuditEvent,
 } from '../../src/audit/chain.js';
 import { auditCsv, buildAuditReport } from '../../src/audit/export.js';
+import { dollarQuoted } from '../../src/audit/store.js';
 import { parseSettings } from '../../src/config/settings.js';
 
 function event(i: number, details: Record<string, unknown> | null = null): AuditEvent {
@@ -105,5 +106,13 @@ describe('audit range inputs', () => {
     expect(() => parseSettings({ ...base, since: 'last tuesday' })).toThrow(
       /since: must be a date or time in ISO 8601/,
     );
+  });
+});
+
+describe('the audit rows literal', () => {
+  it('is dollar-quoted with a tag the text does not hold', () => {
+    expect(dollarQuoted('[{"a":1}]')).toBe('$mg_rows$[{"a":1}]$mg_rows$');
+    expect(dollarQuoted('x $mg_rows$ y')).toBe('$mg_rows_1$x $mg_rows$ y$mg_rows_1$');
+    expect(dollarQuoted('$mg_rows$ $mg_rows_1$')).toBe('$mg_rows_2$$mg_rows$ $mg_rows_1$$mg_rows_2$');
   });
 });

@@ -197,7 +197,7 @@ export class AuditRecorder {
       await this.writing;
       const leftATrace = result.runId !== undefined || result.applied.length > 0;
       if (!this.logExists && !leftATrace && !(await auditLogExists(client))) return;
-      // This is the part of the audit log a run waits for: three round trips (store.ts). What
+      // This is the part of the audit log a run waits for: two round trips (store.ts). What
       // the result says, less what was written as it happened; rows a failed live write left
       // queued go first (they happened first).
       const rest = [
