@@ -149,6 +149,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _migrations_parse_pieces_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(435);
 /* harmony import */ var _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(890);
 /* harmony import */ var _byte_parser_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(37);
+/* harmony import */ var _unread_trees_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(726);
 /* harmony import */ var _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(227);
 /**
  * The lint parse worker (bundled on its own as dist/lint-worker/index.js; started by
@@ -157,6 +158,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
  * piece by piece), and hands back every parse it made as the parser's JSON text: the main thread
  * then only reads the JSON, and the parsing (the larger part of a lint) runs on a second core.
  */
+
 
 
 
@@ -201,7 +203,8 @@ function parseFile(index) {
     const source = new _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_4__/* .SourceText */ .D(undefined, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const record = (call, sql) => {
         try {
-            const json = parser.parseToJson(sql);
+            // The trees no rule reads are dropped here, on the worker, not read on the linter's thread.
+            const json = (0,_unread_trees_js__WEBPACK_IMPORTED_MODULE_5__/* .withoutUnreadTrees */ .h)(parser.parseToJson(sql));
             calls.push({ ...call, json });
             return { stmts: [] };
         }
@@ -232,6 +235,68 @@ function parseFile(index) {
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 726:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   h: () => (/* binding */ withoutUnreadTrees)
+/* harmony export */ });
+/* unused harmony export UNREAD_TYPES */
+/**
+ * Statement types no lint rule reads beyond their type and place (no rule names them, nor does
+ * the tracking of the release's schema or of its security; the checks every statement meets read
+ * only what classifiedStatements derives, which for these is nothing). A long history is full of
+ * them: INSERTs of seed data and COMMENTs were a sixth of the parse trees' JSON on the bench's
+ * history, all of it read on the linter's thread for nothing.
+ */
+const UNREAD_TYPES = ['InsertStmt', 'CommentStmt', 'CreateTrigStmt'];
+const STATEMENT_START = '{"stmt":{"';
+const NEXT_STATEMENT = `,${STATEMENT_START}`;
+/**
+ * The parser's JSON (`{"version":…,"stmts":[{"stmt":{"<Type>":{…}},"stmt_location":…,"stmt_len":…},…]}`)
+ * with the tree of each statement of an unread type replaced by `{}`, its type, place and length
+ * kept. Found with plain text searches: inside the JSON, `"` only delimits keys and strings (a quote
+ * in a value is escaped), and only the top-level statements have a "stmt" key, so `,{"stmt":{"`
+ * starts the next statement and `,"stmt_location":` / `,"stmt_len":` its place. Unchanged (the
+ * same string) when there is none.
+ */
+function withoutUnreadTrees(json) {
+    let out;
+    let copied = 0;
+    for (const type of UNREAD_TYPES)
+        if (json.includes(`${STATEMENT_START}${type}":`))
+            out = '';
+    if (out === undefined)
+        return json;
+    // The statements in order; each one of an unread type is cut down.
+    let at = json.indexOf(STATEMENT_START);
+    while (at !== -1) {
+        const next = json.indexOf(NEXT_STATEMENT, at);
+        const end = next === -1 ? json.lastIndexOf(']') : next;
+        const typeStart = at + STATEMENT_START.length;
+        const type = json.slice(typeStart, json.indexOf('"', typeStart));
+        if (UNREAD_TYPES.includes(type)) {
+            const place = placeOf(json, at, end);
+            out += `${json.slice(copied, at)}${STATEMENT_START}${type}":{}}${place}`;
+            copied = end;
+        }
+        at = next === -1 ? -1 : next + 1;
+    }
+    return out + json.slice(copied);
+}
+/** The statement's tail after its tree: `,"stmt_location":…,"stmt_len":…}`, fewer when zero. */
+function placeOf(json, start, end) {
+    for (const key of [',"stmt_location":', ',"stmt_len":']) {
+        const found = json.lastIndexOf(key, end);
+        if (found > start)
+            return json.slice(found, end);
+    }
+    return '}';
+}
+
 
 /***/ }),
 
