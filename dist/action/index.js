@@ -11835,49 +11835,76 @@ function* classifiedStatements(parser, source, start, end, file) {
     for (const raw of parsed.stmts ?? []) {
         const location = start + (raw.stmt_location ?? 0);
         const stmtEnd = raw.stmt_len ? location + raw.stmt_len : end;
-        const [nodeType, node] = Object.entries(raw.stmt)[0];
-        // The text too is decoded when first asked for (the executor sends every statement; the
-        // linter reads few).
-        let decoded;
-        const text = () => (decoded ??= source.slice(location, stmtEnd).trim());
-        const historyStart = previousEnd;
-        let history;
-        // Where it starts and what it does to the timeouts are made when first asked for, once: the
-        // linter asks for few (a binary search and a text scan for each of ~50,000 statements of a long
-        // history). Only SET reads the tree for the timeouts: settled now, so no tree is kept alive.
-        let place;
-        const at = () => (place ??= source.position(location));
-        let timeouts = nodeType === 'VariableSetStmt' ? { change: timeoutChange(nodeType, node, text()) } : undefined;
-        const statement = {
-            get sql() {
-                return text();
-            },
-            // Made when asked for (the history rows; the linter never asks), once. One string when both
-            // are the same (no comment before the statement): a data file holds many.
-            get historyText() {
-                if (history === undefined) {
-                    const withComments = source.slice(historyStart, stmtEnd).replace(/^\s*;/, '').trim();
-                    history = withComments === text() ? text() : withComments;
-                }
-                return history;
-            },
-            startByte: location,
-            get line() {
-                return at().line;
-            },
-            get column() {
-                return at().column;
-            },
-            nodeType,
-            nonTransactional: nonTransactionalReason(nodeType, node),
-            addsEnumValue: nodeType === 'AlterEnumStmt' ? enumAddition(node) : undefined,
-            transactionControl: nodeType === 'TransactionStmt' ? transactionKind(node) : undefined,
-            get touchesTimeouts() {
-                return (timeouts ??= { change: timeoutChange(nodeType, undefined, text()) }).change;
-            },
-        };
+        let nodeType = '';
+        let node = {};
+        // The one key of the wrapper: its type (without building the entries of every statement).
+        for (const key in raw.stmt) {
+            nodeType = key;
+            node = raw.stmt[key];
+            break;
+        }
+        const statement = new ParsedStatementText(source, location, stmtEnd, previousEnd, nodeType, node);
         yield { statement, nodeType, node, nodeBase: raw.nodeBase ?? start };
         previousEnd = stmtEnd;
+    }
+}
+/**
+ * A statement as the parser placed it. Its text, history text, line and column, and what it does
+ * to the timeouts are made when first asked for, once: the executor sends every statement, the
+ * linter reads few (a decode, a binary search and a text scan for each of ~50,000 statements of a
+ * long history). A class, not an object of getters: a long history makes ~50,000 of them, and
+ * getters on the prototype cost nothing per statement. What it derives from the tree is settled
+ * here, so no tree is kept alive.
+ */
+class ParsedStatementText {
+    source;
+    startByte;
+    end;
+    historyStart;
+    nodeType;
+    nonTransactional;
+    addsEnumValue;
+    transactionControl;
+    decoded;
+    history;
+    place;
+    timeouts;
+    constructor(source, startByte, end, 
+    /** Where the text before it (its leading comments) starts: the end of the previous statement. */
+    historyStart, nodeType, node) {
+        this.source = source;
+        this.startByte = startByte;
+        this.end = end;
+        this.historyStart = historyStart;
+        this.nodeType = nodeType;
+        this.nonTransactional = nonTransactionalReason(nodeType, node);
+        if (nodeType === 'AlterEnumStmt')
+            this.addsEnumValue = enumAddition(node);
+        if (nodeType === 'TransactionStmt')
+            this.transactionControl = transactionKind(node);
+        // Only SET reads the tree for the timeouts.
+        if (nodeType === 'VariableSetStmt')
+            this.timeouts = { change: timeoutChange(nodeType, node, this.sql) };
+    }
+    get sql() {
+        return (this.decoded ??= this.source.slice(this.startByte, this.end).trim());
+    }
+    /** One string when both are the same (no comment before the statement): a data file holds many. */
+    get historyText() {
+        if (this.history === undefined) {
+            const withComments = this.source.slice(this.historyStart, this.end).replace(/^\s*;/, '').trim();
+            this.history = withComments === this.sql ? this.sql : withComments;
+        }
+        return this.history;
+    }
+    get line() {
+        return (this.place ??= this.source.position(this.startByte)).line;
+    }
+    get column() {
+        return (this.place ??= this.source.position(this.startByte)).column;
+    }
+    get touchesTimeouts() {
+        return (this.timeouts ??= { change: timeoutChange(this.nodeType, undefined, this.sql) }).change;
     }
 }
 function enumAddition(node) {
