@@ -6951,7 +6951,7 @@ function errorMessage(error) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8154);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9456);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -6960,7 +6960,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8154:
+/***/ 9456:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -22019,11 +22019,19 @@ class LintContext {
         return this.newIndexes.get(`${schema}.${name}`);
     }
     setColumnType(ref, column, type) {
-        this.columnTypes.set(`${tableKey(ref)}.${column}`, type);
+        this.columnTypesOf(ref).set(column, type);
+    }
+    /** The types of a table's columns as the linted files declared them, by column (to fill in). */
+    columnTypesOf(ref) {
+        const key = tableKey(ref);
+        let types = this.columnTypes.get(key);
+        if (!types)
+            this.columnTypes.set(key, (types = new Map()));
+        return types;
     }
     /** The column's type as an earlier statement of the linted files declared it (`varchar(20)`, `text`, …). */
     columnType(ref, column) {
-        return this.columnTypes.get(`${tableKey(ref)}.${column}`);
+        return this.columnTypes.get(tableKey(ref))?.get(column);
     }
     /** A column the release adds to a table (ALTER TABLE … ADD COLUMN): it holds no data of the application yet. */
     markAddedColumn(ref, column) {
@@ -23579,34 +23587,69 @@ const SECURITY_RULES = [
     authFunctionUnwrappedInPolicy,
 ];
 
-;// CONCATENATED MODULE: ./src/lint/rules/types.ts
+;// CONCATENATED MODULE: ./src/lint/columns.ts
 
 
-/** Columns a statement declares or retypes: CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE. */
+const known = new WeakMap();
+/**
+ * The columns of a CREATE TABLE, ADD COLUMN or ALTER COLUMN TYPE, worked out once per statement:
+ * three type rules, the primary-key rule and the tracking of the release's schema all ask, and
+ * a long history declares ~100,000 columns.
+ */
 function declaredColumns(stmt) {
+    let columns = known.get(stmt);
+    if (!columns) {
+        columns = columnsOf(stmt);
+        known.set(stmt, columns);
+    }
+    return columns;
+}
+function columnsOf(stmt) {
     const { node } = stmt;
     if (stmt.nodeType === 'CreateStmt') {
         const table = tableOf(node.relation);
-        return list(node.tableElts)
-            .map((e) => wrapped(e, 'ColumnDef'))
-            .filter((c) => !!c)
-            .map((column) => ({ column, where: `${table?.schema}.${table?.table}.${String(column.colname)}` }));
+        const columns = [];
+        for (const element of list(node.tableElts)) {
+            const column = wrapped(element, 'ColumnDef');
+            if (column)
+                columns.push({
+                    column,
+                    name: String(column.colname),
+                    table,
+                    type: typeInfo(column.typeName),
+                    how: 'create',
+                });
+        }
+        return columns;
     }
     if (stmt.nodeType !== 'AlterTableStmt')
         return [];
     const table = tableOf(node.relation);
-    const sites = [];
+    const columns = [];
     for (const cmd of alterTableCmds(node)) {
         const column = wrapped(cmd.def, 'ColumnDef');
-        if (!column)
+        if (!column || (cmd.subtype !== 'AT_AddColumn' && cmd.subtype !== 'AT_AlterColumnType'))
             continue;
-        if (cmd.subtype !== 'AT_AddColumn' && cmd.subtype !== 'AT_AlterColumnType')
-            continue;
-        const name = cmd.subtype === 'AT_AddColumn' ? column.colname : cmd.name;
-        sites.push({ column, where: `${table?.schema}.${table?.table}.${String(name)}` });
+        const add = cmd.subtype === 'AT_AddColumn';
+        columns.push({
+            column,
+            name: String(add ? column.colname : cmd.name),
+            table,
+            type: typeInfo(column.typeName),
+            how: add ? 'add' : 'retype',
+        });
     }
-    return sites;
+    return columns;
 }
+
+;// CONCATENATED MODULE: ./src/lint/rules/types.ts
+
+
+
+/**
+ * Column types that cause trouble later: they apply to new tables too (a type is cheapest to fix
+ * before the table holds data).
+ */
 function typeRule(id, defaultSeverity, summary, matches) {
     return {
         id,
@@ -23616,11 +23659,13 @@ function typeRule(id, defaultSeverity, summary, matches) {
         nodeTypes: ['CreateStmt', 'AlterTableStmt'],
         check(stmt) {
             const hits = [];
-            for (const { column, where } of declaredColumns(stmt)) {
-                const type = typeInfo(column.typeName);
+            for (const { column, name, table, type } of declaredColumns(stmt)) {
                 const message = type && matches(type);
                 if (message)
-                    hits.push({ message: `${where}: ${message}`, location: ast_location(column.typeName) });
+                    hits.push({
+                        message: `${table?.schema}.${table?.table}.${name}: ${message}`,
+                        location: ast_location(column.typeName),
+                    });
             }
             return hits;
         },
@@ -23661,14 +23706,12 @@ const intPrimaryKey = {
             const table = tableOf(node.relation);
             const where = `${table?.schema}.${table?.table}`;
             const columns = new Map();
-            for (const column of list(node.tableElts).map((e) => wrapped(e, 'ColumnDef'))) {
-                if (!column)
-                    continue;
-                columns.set(String(column.colname), column);
-                const type = typeInfo(column.typeName);
+            for (const declared of declaredColumns(stmt)) {
+                const { column, name, type } = declared;
+                columns.set(name, declared);
                 const inline = constraintsOf(column.constraints).some((c) => c.contype === 'CONSTR_PRIMARY');
                 if (inline && type && SMALL_KEYS[type.name] && !type.array) {
-                    report(String(column.colname), type.name, ast_location(column.typeName), where);
+                    report(name, type.name, ast_location(column.typeName), where);
                 }
             }
             for (const pk of tableConstraints(node.tableElts)) {
@@ -23676,10 +23719,10 @@ const intPrimaryKey = {
                 // A single-column key only: in a composite key each part's range matters less.
                 if (keys.length !== 1)
                     continue;
-                const column = columns.get(keys[0]);
-                const type = column && typeInfo(column.typeName);
-                if (type && SMALL_KEYS[type.name] && !type.array)
-                    report(keys[0], type.name, ast_location(column.typeName), where);
+                const declared = columns.get(keys[0]);
+                const type = declared?.type;
+                if (declared && type && SMALL_KEYS[type.name] && !type.array)
+                    report(keys[0], type.name, ast_location(declared.column.typeName), where);
             }
             return hits;
         }
@@ -24188,6 +24231,7 @@ function formatBytes(bytes) {
 ;// CONCATENATED MODULE: ./src/lint/track.ts
 
 
+
 /**
  * Records what a statement does to the release's picture of the schema, after the rules have seen
  * it: tables it creates are new from the next statement on, column types it declares are known
@@ -24201,12 +24245,10 @@ function track(stmt, ctx) {
             if (!ref)
                 return;
             ctx.markNewTable(ref);
-            for (const element of list(node.tableElts)) {
-                const column = wrapped(element, 'ColumnDef');
-                const type = column && typeInfo(column.typeName);
-                if (column && type)
-                    ctx.setColumnType(ref, String(column.colname), type.text);
-            }
+            const types = ctx.columnTypesOf(ref);
+            for (const { name, type } of declaredColumns(stmt))
+                if (type)
+                    types.set(name, type.text);
             return;
         }
         case 'CreateTableAsStmt': {
@@ -24227,15 +24269,12 @@ function track(stmt, ctx) {
             const ref = tableOf(node.relation);
             if (!ref)
                 return;
-            for (const c of alterTableCmds(node)) {
-                const column = wrapped(c.def, 'ColumnDef');
-                const type = column && typeInfo(column.typeName);
-                if (c.subtype === 'AT_AddColumn' && column && type) {
-                    ctx.setColumnType(ref, String(column.colname), type.text);
-                    ctx.markAddedColumn(ref, String(column.colname));
-                }
-                if (c.subtype === 'AT_AlterColumnType' && type)
-                    ctx.setColumnType(ref, String(c.name), type.text);
+            for (const { name, type, how } of declaredColumns(stmt)) {
+                if (!type)
+                    continue;
+                ctx.setColumnType(ref, name, type.text);
+                if (how === 'add')
+                    ctx.markAddedColumn(ref, name);
             }
             return;
         }
@@ -24371,25 +24410,13 @@ async function lintInOrder(migrations, options, ahead) {
             const { statement, nodeType, node, nodeBase } = parsed;
             if (statement.transactionControl === 'commit')
                 inBlock = false;
-            const stmt = {
-                file,
-                version,
-                nodeType,
-                node,
-                statement,
-                index: statements++,
-                inTransactionBlock: inBlock,
-                at: (location) => location === undefined || location < 0
-                    ? { line: statement.line, column: statement.column }
-                    : source.position(nodeBase + location),
-            };
+            const stmt = new StatementInFile(file, version, nodeType, node, statement, statements++, inBlock, source, nodeBase);
             if (ignores.length > 0)
                 spans.push([statement.startByte, statement.startByte + Buffer.byteLength(statement.sql, 'utf8')]);
-            const place = (h) => stmt.at(h.location);
             for (const rule of checking(nodeType)) {
                 const hits = rule.check(stmt, ctx);
                 if (hits)
-                    add(rule, hits, place, statement.startByte);
+                    add(rule, hits, (h) => stmt.at(h.location), statement.startByte);
             }
             track(stmt, ctx);
             if (statement.transactionControl === 'begin')
@@ -24545,6 +24572,39 @@ function dedupe(entries) {
 }
 function asList(hits) {
     return hits === undefined ? [] : Array.isArray(hits) ? hits : [hits];
+}
+/**
+ * A statement as the rules see it (LintStatement). A class: a long history has ~50,000 statements,
+ * and a method on the prototype costs nothing per statement where a closure did.
+ */
+class StatementInFile {
+    file;
+    version;
+    nodeType;
+    node;
+    statement;
+    index;
+    inTransactionBlock;
+    source;
+    nodeBase;
+    constructor(file, version, nodeType, node, statement, index, inTransactionBlock, source, 
+    /** Where the tree's `location` fields count from. */
+    nodeBase) {
+        this.file = file;
+        this.version = version;
+        this.nodeType = nodeType;
+        this.node = node;
+        this.statement = statement;
+        this.index = index;
+        this.inTransactionBlock = inTransactionBlock;
+        this.source = source;
+        this.nodeBase = nodeBase;
+    }
+    at(location) {
+        return location === undefined || location < 0
+            ? { line: this.statement.line, column: this.statement.column }
+            : this.source.position(this.nodeBase + location);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/lint/catalog.ts

@@ -114,7 +114,7 @@ export class LintContext {
   readonly exposedSchemas: string[];
   private readonly newTables = new Set<string>();
   private readonly newIndexes = new Map<string, TableRef>();
-  private readonly columnTypes = new Map<string, string>();
+  private readonly columnTypes = new Map<string, Map<string, string>>();
   private readonly addedColumns = new Set<string>();
   private readonly store = new Map<string, unknown>();
   /** `file`: a table is new only in the file that creates it (the `lint` command: no history to tell what is pending). */
@@ -168,12 +168,20 @@ export class LintContext {
   }
 
   setColumnType(ref: TableRef, column: string, type: string): void {
-    this.columnTypes.set(`${tableKey(ref)}.${column}`, type);
+    this.columnTypesOf(ref).set(column, type);
+  }
+
+  /** The types of a table's columns as the linted files declared them, by column (to fill in). */
+  columnTypesOf(ref: TableRef): Map<string, string> {
+    const key = tableKey(ref);
+    let types = this.columnTypes.get(key);
+    if (!types) this.columnTypes.set(key, (types = new Map()));
+    return types;
   }
 
   /** The column's type as an earlier statement of the linted files declared it (`varchar(20)`, `text`, …). */
   columnType(ref: TableRef, column: string): string | undefined {
-    return this.columnTypes.get(`${tableKey(ref)}.${column}`);
+    return this.columnTypes.get(tableKey(ref))?.get(column);
   }
 
   /** A column the release adds to a table (ALTER TABLE … ADD COLUMN): it holds no data of the application yet. */

@@ -1,4 +1,5 @@
-import { alterTableCmds, list, names, typeInfo, wrapped } from './ast.js';
+import { list, names, wrapped } from './ast.js';
+import { declaredColumns } from './columns.js';
 import { tableOf, type LintContext, type LintStatement } from './context.js';
 
 /**
@@ -13,11 +14,8 @@ export function track(stmt: LintStatement, ctx: LintContext): void {
       const ref = tableOf(node.relation);
       if (!ref) return;
       ctx.markNewTable(ref);
-      for (const element of list(node.tableElts)) {
-        const column = wrapped(element, 'ColumnDef');
-        const type = column && typeInfo(column.typeName);
-        if (column && type) ctx.setColumnType(ref, String(column.colname), type.text);
-      }
+      const types = ctx.columnTypesOf(ref);
+      for (const { name, type } of declaredColumns(stmt)) if (type) types.set(name, type.text);
       return;
     }
     case 'CreateTableAsStmt': {
@@ -36,14 +34,10 @@ export function track(stmt: LintStatement, ctx: LintContext): void {
     case 'AlterTableStmt': {
       const ref = tableOf(node.relation);
       if (!ref) return;
-      for (const c of alterTableCmds(node)) {
-        const column = wrapped(c.def, 'ColumnDef');
-        const type = column && typeInfo(column.typeName);
-        if (c.subtype === 'AT_AddColumn' && column && type) {
-          ctx.setColumnType(ref, String(column.colname), type.text);
-          ctx.markAddedColumn(ref, String(column.colname));
-        }
-        if (c.subtype === 'AT_AlterColumnType' && type) ctx.setColumnType(ref, String(c.name), type.text);
+      for (const { name, type, how } of declaredColumns(stmt)) {
+        if (!type) continue;
+        ctx.setColumnType(ref, name, type.text);
+        if (how === 'add') ctx.markAddedColumn(ref, name);
       }
       return;
     }

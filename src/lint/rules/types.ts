@@ -1,47 +1,11 @@
-import {
-  alterTableCmds,
-  constraintsOf,
-  list,
-  location,
-  names,
-  typeInfo,
-  wrapped,
-  type Node,
-} from '../ast.js';
-import { tableOf, type LintContext, type LintRule, type LintStatement, type RuleHit } from '../context.js';
+import { alterTableCmds, constraintsOf, location, names, typeInfo, wrapped } from '../ast.js';
+import { declaredColumns, type DeclaredColumn } from '../columns.js';
+import { tableOf, type LintContext, type LintRule, type RuleHit } from '../context.js';
 
 /**
  * Column types that cause trouble later: they apply to new tables too (a type is cheapest to fix
  * before the table holds data).
  */
-
-interface ColumnSite {
-  column: Node;
-  where: string;
-}
-
-/** Columns a statement declares or retypes: CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE. */
-function declaredColumns(stmt: LintStatement): ColumnSite[] {
-  const { node } = stmt;
-  if (stmt.nodeType === 'CreateStmt') {
-    const table = tableOf(node.relation);
-    return list(node.tableElts)
-      .map((e) => wrapped(e, 'ColumnDef'))
-      .filter((c): c is Node => !!c)
-      .map((column) => ({ column, where: `${table?.schema}.${table?.table}.${String(column.colname)}` }));
-  }
-  if (stmt.nodeType !== 'AlterTableStmt') return [];
-  const table = tableOf(node.relation);
-  const sites: ColumnSite[] = [];
-  for (const cmd of alterTableCmds(node)) {
-    const column = wrapped(cmd.def, 'ColumnDef');
-    if (!column) continue;
-    if (cmd.subtype !== 'AT_AddColumn' && cmd.subtype !== 'AT_AlterColumnType') continue;
-    const name = cmd.subtype === 'AT_AddColumn' ? column.colname : cmd.name;
-    sites.push({ column, where: `${table?.schema}.${table?.table}.${String(name)}` });
-  }
-  return sites;
-}
 
 function typeRule(
   id: string,
@@ -57,10 +21,13 @@ function typeRule(
     nodeTypes: ['CreateStmt', 'AlterTableStmt'],
     check(stmt) {
       const hits: RuleHit[] = [];
-      for (const { column, where } of declaredColumns(stmt)) {
-        const type = typeInfo(column.typeName);
+      for (const { column, name, table, type } of declaredColumns(stmt)) {
         const message = type && matches(type);
-        if (message) hits.push({ message: `${where}: ${message}`, location: location(column.typeName) });
+        if (message)
+          hits.push({
+            message: `${table?.schema}.${table?.table}.${name}: ${message}`,
+            location: location(column.typeName),
+          });
       }
       return hits;
     },
@@ -125,24 +92,23 @@ export const intPrimaryKey: LintRule = {
     if (stmt.nodeType === 'CreateStmt') {
       const table = tableOf(node.relation);
       const where = `${table?.schema}.${table?.table}`;
-      const columns = new Map<string, Node>();
-      for (const column of list(node.tableElts).map((e) => wrapped(e, 'ColumnDef'))) {
-        if (!column) continue;
-        columns.set(String(column.colname), column);
-        const type = typeInfo(column.typeName);
+      const columns = new Map<string, DeclaredColumn>();
+      for (const declared of declaredColumns(stmt)) {
+        const { column, name, type } = declared;
+        columns.set(name, declared);
         const inline = constraintsOf(column.constraints).some((c) => c.contype === 'CONSTR_PRIMARY');
         if (inline && type && SMALL_KEYS[type.name] && !type.array) {
-          report(String(column.colname), type.name, location(column.typeName), where);
+          report(name, type.name, location(column.typeName), where);
         }
       }
       for (const pk of tableConstraints(node.tableElts)) {
         const keys = names(pk.keys);
         // A single-column key only: in a composite key each part's range matters less.
         if (keys.length !== 1) continue;
-        const column = columns.get(keys[0]);
-        const type = column && typeInfo(column.typeName);
-        if (type && SMALL_KEYS[type.name] && !type.array)
-          report(keys[0], type.name, location(column.typeName), where);
+        const declared = columns.get(keys[0]);
+        const type = declared?.type;
+        if (declared && type && SMALL_KEYS[type.name] && !type.array)
+          report(keys[0], type.name, location(declared.column.typeName), where);
       }
       return hits;
     }
