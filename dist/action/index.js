@@ -21902,15 +21902,29 @@ function typeInfo(typeName) {
     const t = typeName;
     if (!t?.names)
         return undefined;
-    const parts = names(t.names);
-    const name = (parts[0] === 'pg_catalog' ? parts.slice(1) : parts).join('.').toLowerCase();
-    const mods = list(t.typmods).map((m) => {
-        const c = wrapped(m, 'A_Const');
-        return c?.ival ? (c.ival.ival ?? 0) : NaN;
-    });
+    const name = typeNameOf(t.names);
+    const mods = t.typmods === undefined ? NO_MODS : list(t.typmods).map(modOf);
     const array = list(t.arrayBounds).length > 0;
-    const text = `${name}${mods.length ? `(${mods.join(',')})` : ''}${array ? '[]' : ''}`;
+    const text = mods.length === 0 && !array
+        ? name
+        : `${name}${mods.length ? `(${mods.join(',')})` : ''}${array ? '[]' : ''}`;
     return { name, mods, array, text };
+}
+// Shared by every type without modifiers (frozen: no one may add to it).
+const NO_MODS = Object.freeze([]);
+function modOf(m) {
+    const c = wrapped(m, 'A_Const');
+    return c?.ival ? (c.ival.ival ?? 0) : NaN;
+}
+/** The name without pg_catalog, lower-cased; one or two parts (nearly every type) without a join. */
+function typeNameOf(parts) {
+    const first = parts[0]?.String?.sval ?? '';
+    if (parts.length === 1)
+        return first.toLowerCase();
+    if (parts.length === 2 && first === 'pg_catalog')
+        return (parts[1].String?.sval ?? '').toLowerCase();
+    const all = parts.map((n) => n.String?.sval ?? '');
+    return (first === 'pg_catalog' ? all.slice(1) : all).join('.').toLowerCase();
 }
 /** Lower-case function name without schema (`pg_catalog.now` → `now`). */
 function funcName(call) {
@@ -22042,9 +22056,10 @@ class LintContext {
     }
     /** Per-run state of one rule (created on first use). */
     state(key, init) {
-        if (!this.store.has(key))
-            this.store.set(key, init());
-        return this.store.get(key);
+        let value = this.store.get(key);
+        if (value === undefined)
+            this.store.set(key, (value = init()));
+        return value;
     }
 }
 
@@ -23067,12 +23082,11 @@ const ROBUSTNESS_RULES = [
 
 
 function securityState(ctx) {
-    return ctx.state('security', () => ({
-        tables: new Map(),
-        definers: new Map(),
-        views: new Map(),
-        seq: 0,
-    }));
+    // A named function, not an arrow made at each call: every security rule asks for each statement.
+    return ctx.state('security', newSecurityState);
+}
+function newSecurityState() {
+    return { tables: new Map(), definers: new Map(), views: new Map(), seq: 0 };
 }
 function placeOf(stmt, seq, at) {
     const { line, column } = stmt.at(at);
@@ -23590,19 +23604,13 @@ const SECURITY_RULES = [
 ;// CONCATENATED MODULE: ./src/lint/columns.ts
 
 
-const known = new WeakMap();
 /**
  * The columns of a CREATE TABLE, ADD COLUMN or ALTER COLUMN TYPE, worked out once per statement:
  * three type rules, the primary-key rule and the tracking of the release's schema all ask, and
  * a long history declares ~100,000 columns.
  */
 function declaredColumns(stmt) {
-    let columns = known.get(stmt);
-    if (!columns) {
-        columns = columnsOf(stmt);
-        known.set(stmt, columns);
-    }
-    return columns;
+    return (stmt.declared ??= columnsOf(stmt));
 }
 function columnsOf(stmt) {
     const { node } = stmt;
@@ -24587,6 +24595,7 @@ class StatementInFile {
     inTransactionBlock;
     source;
     nodeBase;
+    declared = undefined;
     constructor(file, version, nodeType, node, statement, index, inTransactionBlock, source, 
     /** Where the tree's `location` fields count from. */
     nodeBase) {

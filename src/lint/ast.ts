@@ -44,15 +44,31 @@ export interface TypeInfo {
 export function typeInfo(typeName: unknown): TypeInfo | undefined {
   const t = typeName as { names?: unknown; typmods?: unknown; arrayBounds?: unknown } | undefined;
   if (!t?.names) return undefined;
-  const parts = names(t.names);
-  const name = (parts[0] === 'pg_catalog' ? parts.slice(1) : parts).join('.').toLowerCase();
-  const mods = list(t.typmods).map((m) => {
-    const c = wrapped(m, 'A_Const') as { ival?: { ival?: number } } | undefined;
-    return c?.ival ? (c.ival.ival ?? 0) : NaN;
-  });
+  const name = typeNameOf(t.names as Array<{ String?: { sval?: string } }>);
+  const mods = t.typmods === undefined ? NO_MODS : list(t.typmods).map(modOf);
   const array = list(t.arrayBounds).length > 0;
-  const text = `${name}${mods.length ? `(${mods.join(',')})` : ''}${array ? '[]' : ''}`;
+  const text =
+    mods.length === 0 && !array
+      ? name
+      : `${name}${mods.length ? `(${mods.join(',')})` : ''}${array ? '[]' : ''}`;
   return { name, mods, array, text };
+}
+
+// Shared by every type without modifiers (frozen: no one may add to it).
+const NO_MODS = Object.freeze([]) as unknown as number[];
+
+function modOf(m: unknown): number {
+  const c = wrapped(m, 'A_Const') as { ival?: { ival?: number } } | undefined;
+  return c?.ival ? (c.ival.ival ?? 0) : NaN;
+}
+
+/** The name without pg_catalog, lower-cased; one or two parts (nearly every type) without a join. */
+function typeNameOf(parts: Array<{ String?: { sval?: string } }>): string {
+  const first = parts[0]?.String?.sval ?? '';
+  if (parts.length === 1) return first.toLowerCase();
+  if (parts.length === 2 && first === 'pg_catalog') return (parts[1].String?.sval ?? '').toLowerCase();
+  const all = parts.map((n) => n.String?.sval ?? '');
+  return (first === 'pg_catalog' ? all.slice(1) : all).join('.').toLowerCase();
 }
 
 /** Lower-case function name without schema (`pg_catalog.now` → `now`). */

@@ -11,20 +11,13 @@ export interface DeclaredColumn {
   how: 'create' | 'add' | 'retype';
 }
 
-const known = new WeakMap<LintStatement, DeclaredColumn[]>();
-
 /**
  * The columns of a CREATE TABLE, ADD COLUMN or ALTER COLUMN TYPE, worked out once per statement:
  * three type rules, the primary-key rule and the tracking of the release's schema all ask, and
  * a long history declares ~100,000 columns.
  */
 export function declaredColumns(stmt: LintStatement): DeclaredColumn[] {
-  let columns = known.get(stmt);
-  if (!columns) {
-    columns = columnsOf(stmt);
-    known.set(stmt, columns);
-  }
-  return columns;
+  return (stmt.declared ??= columnsOf(stmt));
 }
 
 function columnsOf(stmt: LintStatement): DeclaredColumn[] {

@@ -1,4 +1,5 @@
 import type { Statement } from '../migrations/statements.js';
+import type { DeclaredColumn } from './columns.js';
 import type { SourceText } from '../migrations/source-text.js';
 import type { LintSeverity, RuleFamily } from './types.js';
 
@@ -76,6 +77,8 @@ export interface LintStatement {
   inTransactionBlock: boolean;
   /** 1-based line and column of a node's `location`; the statement's start when there is none. */
   at(location: number | undefined): { line: number; column: number };
+  /** The columns it declares, once worked out (columns.ts keeps them here: several rules ask). */
+  declared?: DeclaredColumn[];
 }
 
 /** A migration file's text, for rules that read what is not a statement. */
@@ -195,7 +198,8 @@ export class LintContext {
 
   /** Per-run state of one rule (created on first use). */
   state<T>(key: string, init: () => T): T {
-    if (!this.store.has(key)) this.store.set(key, init());
-    return this.store.get(key) as T;
+    let value = this.store.get(key) as T | undefined;
+    if (value === undefined) this.store.set(key, (value = init()));
+    return value;
   }
 }

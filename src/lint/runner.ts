@@ -1,6 +1,7 @@
 import type { Migration } from '../migrations/discover.js';
 import type { SourceText } from '../migrations/source-text.js';
 import type { Statement } from '../migrations/statements.js';
+import type { DeclaredColumn } from './columns.js';
 import { loadParser } from '../migrations/parser.js';
 import { defaultLintConfig, type LintConfig } from './config.js';
 import {
@@ -382,6 +383,8 @@ function asList(hits: RuleHits): RuleHit[] {
  * and a method on the prototype costs nothing per statement where a closure did.
  */
 class StatementInFile implements LintStatement {
+  declared: DeclaredColumn[] | undefined = undefined;
+
   constructor(
     readonly file: string,
     readonly version: string,

@@ -47,12 +47,12 @@ export interface SecurityState {
 }
 
 export function securityState(ctx: LintContext): SecurityState {
-  return ctx.state<SecurityState>('security', () => ({
-    tables: new Map(),
-    definers: new Map(),
-    views: new Map(),
-    seq: 0,
-  }));
+  // A named function, not an arrow made at each call: every security rule asks for each statement.
+  return ctx.state<SecurityState>('security', newSecurityState);
+}
+
+function newSecurityState(): SecurityState {
+  return { tables: new Map(), definers: new Map(), views: new Map(), seq: 0 };
 }
 
 export function placeOf(stmt: LintStatement, seq: number, at?: number): Place {
