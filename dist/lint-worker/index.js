@@ -82,7 +82,7 @@ async function loadBytesParser() {
     const wasm = (await libpg_query_default()(dir ? { locateFile: (file) => (0,external_node_path_namespaceObject.join)(dir, file) } : {}));
     const decoder = new TextDecoder();
     return {
-        parseToJson(sql) {
+        parseToJson(sql, keep) {
             const input = wasm._malloc(sql.length + 1);
             if (!input)
                 throw new Error('The SQL parser is out of memory');
@@ -107,7 +107,8 @@ async function loadBytesParser() {
                     throw new Error('No parse tree generated');
                 // The memory may have grown during the parse: its current view.
                 const heap = wasm.HEAPU8;
-                return decoder.decode(heap.subarray(tree, heap.indexOf(0, tree)));
+                const json = Buffer.from(heap.buffer, heap.byteOffset + tree, heap.indexOf(0, tree) - tree);
+                return decoder.decode(keep ? keep(json) : json);
             }
             finally {
                 wasm._free(input);
@@ -147,10 +148,10 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(919);
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_worker_threads__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _migrations_parse_pieces_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(435);
-/* harmony import */ var _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(890);
+/* harmony import */ var _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(890);
 /* harmony import */ var _byte_parser_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(37);
-/* harmony import */ var _unread_trees_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(726);
-/* harmony import */ var _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(227);
+/* harmony import */ var _unread_trees_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(726);
+/* harmony import */ var _parse_protocol_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(227);
 /**
  * The lint parse worker (bundled on its own as dist/lint-worker/index.js; started by
  * parse-ahead.ts). It parses the migration files in order, ahead of the linter on the main
@@ -185,26 +186,26 @@ for (let index = 0; index < input.files.length; index++) {
  */
 function waitWhileFarAhead(next) {
     for (;;) {
-        const consumed = Atomics.load(shared, _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__/* .CONSUMED */ .fe);
-        if (next <= consumed + 1 || before[next] - before[consumed] <= _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__/* .AHEAD_BYTES */ .OF)
+        const consumed = Atomics.load(shared, _parse_protocol_js__WEBPACK_IMPORTED_MODULE_4__/* .CONSUMED */ .fe);
+        if (next <= consumed + 1 || before[next] - before[consumed] <= _parse_protocol_js__WEBPACK_IMPORTED_MODULE_4__/* .AHEAD_BYTES */ .OF)
             return;
         // Woken when the main thread moves on; the timeout only guards against a missed wake-up.
-        Atomics.wait(shared, _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__/* .CONSUMED */ .fe, consumed, 100);
+        Atomics.wait(shared, _parse_protocol_js__WEBPACK_IMPORTED_MODULE_4__/* .CONSUMED */ .fe, consumed, 100);
     }
 }
 function parseFile(index) {
     const { file, bytes, start, end } = input.files[index];
     // A file this large is parsed piece by piece on the main thread, as without a worker: its
     // whole parse tree at once (~6 times its size as JSON) is what the pieces exist to avoid.
-    if (!bytes || end - start > _parse_protocol_js__WEBPACK_IMPORTED_MODULE_3__/* .WORKER_MAX_FILE_BYTES */ .Xf)
+    if (!bytes || end - start > _parse_protocol_js__WEBPACK_IMPORTED_MODULE_4__/* .WORKER_MAX_FILE_BYTES */ .Xf)
         return { index, calls: [], clean: false };
     const calls = [];
     let pieces;
-    const source = new _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_4__/* .SourceText */ .D(undefined, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const source = new _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_5__/* .SourceText */ .D(undefined, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const record = (call, sql) => {
         try {
             // The trees no rule reads are dropped here, on the worker, not read on the linter's thread.
-            const json = (0,_unread_trees_js__WEBPACK_IMPORTED_MODULE_5__/* .withoutUnreadTrees */ .h)(parser.parseToJson(sql));
+            const json = parser.parseToJson(sql, _unread_trees_js__WEBPACK_IMPORTED_MODULE_3__/* .withoutUnreadTrees */ .h);
             calls.push({ ...call, json });
             return { stmts: [] };
         }
@@ -246,55 +247,91 @@ __webpack_async_result__();
 /* harmony export */ });
 /* unused harmony export UNREAD_TYPES */
 /**
- * Statement types no lint rule reads beyond their type and place (no rule names them, nor does
- * the tracking of the release's schema or of its security; the checks every statement meets read
- * only what classifiedStatements derives, which for these is nothing). A long history is full of
- * them: INSERTs of seed data and COMMENTs were a sixth of the parse trees' JSON on the bench's
- * history, all of it read on the linter's thread for nothing.
+ * Parts of the parse trees no lint rule reads, dropped from the parser's JSON on the lint worker
+ * so that the linter's thread does not read them (JSON.parse is its largest cost):
+ * - whole statements of types no rule reads beyond their type and place (no rule names them, nor
+ *   does the tracking of the release's schema or of its security; the checks every statement
+ *   meets read only what classifiedStatements derives, which for these is nothing). A long
+ *   history is full of them: INSERTs of seed data and COMMENTs were a sixth of the bench
+ *   history's JSON;
+ * - in CREATE TABLE, the expressions of CHECK, DEFAULT and generated-column constraints
+ *   (`raw_expr`): the rules read those only in ALTER TABLE (a new column's default, a CHECK added
+ *   before SET NOT NULL). They were a tenth of the JSON.
+ * It works on the JSON's bytes, as the parser wrote them, before they are decoded: the searches
+ * are native, and what is dropped is never decoded.
  */
 const UNREAD_TYPES = ['InsertStmt', 'CommentStmt', 'CreateTrigStmt'];
-const STATEMENT_START = '{"stmt":{"';
-const NEXT_STATEMENT = `,${STATEMENT_START}`;
+/** By statement type, the key of an object value no rule reads there (one per type). */
+const UNREAD_PARTS = { CreateStmt: Buffer.from('"raw_expr":{') };
+const STATEMENT_START = Buffer.from('{"stmt":{"');
+const NEXT_STATEMENT = Buffer.from(',{"stmt":{"');
+const PLACE_KEYS = [Buffer.from(',"stmt_location":'), Buffer.from(',"stmt_len":')];
+const CLOSE = Buffer.from('}');
 /**
  * The parser's JSON (`{"version":…,"stmts":[{"stmt":{"<Type>":{…}},"stmt_location":…,"stmt_len":…},…]}`)
- * with the tree of each statement of an unread type replaced by `{}`, its type, place and length
- * kept. Found with plain text searches: inside the JSON, `"` only delimits keys and strings (a quote
- * in a value is escaped), and only the top-level statements have a "stmt" key, so `,{"stmt":{"`
- * starts the next statement and `,"stmt_location":` / `,"stmt_len":` its place. Unchanged (the
- * same string) when there is none.
+ * with those parts replaced by `{}`; each statement's type, place and length kept. Found with byte
+ * searches: inside the JSON, `"` only delimits keys and strings (a quote in a value is escaped),
+ * and only the top-level statements have a "stmt" key, so `,{"stmt":{"` starts the next statement
+ * and `,"stmt_location":` / `,"stmt_len":` its place. `json` itself when there is nothing to drop.
  */
 function withoutUnreadTrees(json) {
-    let out;
+    const kept = [];
     let copied = 0;
-    for (const type of UNREAD_TYPES)
-        if (json.includes(`${STATEMENT_START}${type}":`))
-            out = '';
-    if (out === undefined)
-        return json;
-    // The statements in order; each one of an unread type is cut down.
+    // One pass over the statements; a search inside one is bounded by its end.
     let at = json.indexOf(STATEMENT_START);
     while (at !== -1) {
         const next = json.indexOf(NEXT_STATEMENT, at);
-        const end = next === -1 ? json.lastIndexOf(']') : next;
+        const end = next === -1 ? json.lastIndexOf(0x5d) : next; // `]`
         const typeStart = at + STATEMENT_START.length;
-        const type = json.slice(typeStart, json.indexOf('"', typeStart));
+        const type = json.toString('latin1', typeStart, json.indexOf(0x22, typeStart));
+        const part = UNREAD_PARTS[type];
         if (UNREAD_TYPES.includes(type)) {
-            const place = placeOf(json, at, end);
-            out += `${json.slice(copied, at)}${STATEMENT_START}${type}":{}}${place}`;
+            // Up to and including the type's key, then an empty tree and the statement's place.
+            const open = typeStart + type.length + 2;
+            kept.push(json.subarray(copied, open + 1), CLOSE, CLOSE, placeOf(json, at, end));
             copied = end;
+        }
+        else if (part) {
+            const statement = json.subarray(0, end);
+            for (let found = statement.indexOf(part, at); found !== -1; found = statement.indexOf(part, copied)) {
+                const open = found + part.length - 1;
+                kept.push(json.subarray(copied, open + 1));
+                copied = closingBrace(json, open);
+            }
         }
         at = next === -1 ? -1 : next + 1;
     }
-    return out + json.slice(copied);
+    if (kept.length === 0)
+        return json;
+    kept.push(json.subarray(copied));
+    return Buffer.concat(kept);
 }
 /** The statement's tail after its tree: `,"stmt_location":…,"stmt_len":…}`, fewer when zero. */
 function placeOf(json, start, end) {
-    for (const key of [',"stmt_location":', ',"stmt_len":']) {
-        const found = json.lastIndexOf(key, end);
+    for (const key of PLACE_KEYS) {
+        const found = json.lastIndexOf(key, end - 1);
         if (found > start)
-            return json.slice(found, end);
+            return json.subarray(found, end);
     }
-    return '}';
+    return CLOSE;
+}
+/** Index of the `}` that closes the object opened at `open`, skipping strings. */
+function closingBrace(json, open) {
+    let depth = 0;
+    for (let i = open; i < json.length; i++) {
+        const c = json[i];
+        if (c === 0x22) {
+            // A string: to its unescaped closing quote.
+            for (i++; json[i] !== 0x22; i++)
+                if (json[i] === 0x5c)
+                    i++;
+        }
+        else if (c === 0x7b || c === 0x5b)
+            depth++;
+        else if ((c === 0x7d || c === 0x5d) && --depth === 0)
+            return i;
+    }
+    throw new Error('The parser JSON ends inside an object');
 }
 
 

@@ -19,8 +19,11 @@ import { prepareWasmLoad } from '../migrations/wasm-load.js';
  * which uses the library's API, so a change of that layout fails it.
  */
 export interface BytesParser {
-  /** The parse tree of `sql` as JSON text; throws the parser's error for a syntax error. */
-  parseToJson(sql: Uint8Array): string;
+  /**
+   * The parse tree of `sql` as JSON text; throws the parser's error for a syntax error. `keep`
+   * may cut the JSON's bytes (still in the module's memory) before they are decoded.
+   */
+  parseToJson(sql: Uint8Array, keep?: (json: Buffer) => Uint8Array): string;
 }
 
 interface PgQueryWasm {
@@ -40,7 +43,7 @@ export async function loadBytesParser(): Promise<BytesParser> {
   )) as PgQueryWasm;
   const decoder = new TextDecoder();
   return {
-    parseToJson(sql) {
+    parseToJson(sql, keep) {
       const input = wasm._malloc(sql.length + 1);
       if (!input) throw new Error('The SQL parser is out of memory');
       let result = 0;
@@ -62,7 +65,8 @@ export async function loadBytesParser(): Promise<BytesParser> {
         if (!tree) throw new Error('No parse tree generated');
         // The memory may have grown during the parse: its current view.
         const heap = wasm.HEAPU8;
-        return decoder.decode(heap.subarray(tree, heap.indexOf(0, tree)));
+        const json = Buffer.from(heap.buffer, heap.byteOffset + tree, heap.indexOf(0, tree) - tree);
+        return decoder.decode(keep ? keep(json) : json);
       } finally {
         wasm._free(input);
         if (result) wasm._wasm_free_parse_result(result);

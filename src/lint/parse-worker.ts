@@ -63,7 +63,7 @@ function parseFile(index: number): ParsedFile {
   const record = (call: { range: [number, number] } | { sql: string }, sql: Uint8Array) => {
     try {
       // The trees no rule reads are dropped here, on the worker, not read on the linter's thread.
-      const json = withoutUnreadTrees(parser.parseToJson(sql));
+      const json = parser.parseToJson(sql, withoutUnreadTrees);
       calls.push({ ...call, json });
       return { stmts: [] };
     } catch (error) {
