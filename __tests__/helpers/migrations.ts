@@ -1,12 +1,29 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Migration } from '../../src/migrations/discover.js';
 import { SourceText } from '../../src/migrations/source-text.js';
 
+/**
+ * Folders to remove once the test file's tests are done. Jest evaluates this module anew for each
+ * test file, when the file imports it: the hook belongs to that file.
+ */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new temporary folder, removed after the test file's tests. */
+export function tempFolder(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
 /** Writes files into a new temporary migrations folder and returns its path. */
 export function migrationsDir(files: Record<string, string | Buffer>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mg-migrations-'));
+  const dir = tempFolder('mg-migrations-');
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;
 }

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GuardError } from '../../src/errors.js';
 import { compareVersions, discoverMigrations, type SqlPart } from '../../src/migrations/discover.js';
+import { tempFolder } from '../helpers/migrations.js';
 
 /** A fresh migrations folder inside a fresh working directory, so paths are shown as `migrations/<file>`. */
 function folder(files: Record<string, string | Buffer>): { cwd: string; dir: string } {
-  const cwd = mkdtempSync(join(tmpdir(), 'mg-discover-'));
+  const cwd = tempFolder('mg-discover-');
   const dir = join(cwd, 'migrations');
   mkdirSync(dir);
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
