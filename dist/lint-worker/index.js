@@ -988,7 +988,13 @@ class SourceText {
             else
                 hi = mid - 1;
         }
-        const column = codePointLength(this.bytes.subarray(this.lineStarts[lo], byteOffset).toString('utf8')) + 1;
+        // Characters (code points) before it on its line: the bytes that do not continue a UTF-8
+        // sequence (the text is valid UTF-8: read-sql.ts refuses anything else), counted in place.
+        const bytes = this.bytes;
+        let column = 1;
+        for (let i = this.lineStarts[lo]; i < byteOffset; i++)
+            if ((bytes[i] & 0xc0) !== 0x80)
+                column++;
         return { line: lo + 1, column };
     }
     /** Byte offset of a code-point offset inside the substring that starts at `startByte`. */
@@ -1002,9 +1008,6 @@ class SourceText {
         }
         return startByte + bytes;
     }
-}
-function codePointLength(text) {
-    return Array.from(text).length;
 }
 
 

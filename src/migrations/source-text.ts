@@ -61,7 +61,11 @@ export class SourceText {
       if (this.lineStarts[mid] <= byteOffset) lo = mid;
       else hi = mid - 1;
     }
-    const column = codePointLength(this.bytes.subarray(this.lineStarts[lo], byteOffset).toString('utf8')) + 1;
+    // Characters (code points) before it on its line: the bytes that do not continue a UTF-8
+    // sequence (the text is valid UTF-8: read-sql.ts refuses anything else), counted in place.
+    const bytes = this.bytes;
+    let column = 1;
+    for (let i = this.lineStarts[lo]; i < byteOffset; i++) if ((bytes[i] & 0xc0) !== 0x80) column++;
     return { line: lo + 1, column };
   }
 
@@ -75,8 +79,4 @@ export class SourceText {
     }
     return startByte + bytes;
   }
-}
-
-function codePointLength(text: string): number {
-  return Array.from(text).length;
 }
