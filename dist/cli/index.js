@@ -27231,6 +27231,7 @@ const MAX_APPLICATION_NAME = 63;
 async function connect(target, options) {
     return startConnecting(target, options).ready;
 }
+/** Whether pg's SCRAM steps are node:crypto's (pg-scram.ts): put in place before the first login. */
 let scramSteps;
 /** A client on its way: `ready` settles when it is connected (or could not be). */
 function startConnecting(target, options) {

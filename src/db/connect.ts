@@ -19,6 +19,7 @@ export async function connect(target: DatabaseTarget, options: ConnectOptions): 
   return startConnecting(target, options).ready;
 }
 
+/** Whether pg's SCRAM steps are node:crypto's (pg-scram.ts): put in place before the first login. */
 let scramSteps: boolean | undefined;
 
 /** A client on its way: `ready` settles when it is connected (or could not be). */
