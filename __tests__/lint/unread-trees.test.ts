@@ -91,4 +91,11 @@ describe('the linter drops the trees of statements it never reads', () => {
     expect(count(cut, /"raw_expr":\{\}/g)).toBe(count(json, /"raw_expr":\{/g) - inAlter);
     expect(JSON.stringify(after.stmts[0])).not.toEqual(JSON.stringify(before.stmts[0]));
   });
+
+  it('stops with an error, not a loop without end, on JSON cut off inside a string', () => {
+    const cut = Buffer.from(
+      '{"version":1,"stmts":[{"stmt":{"CreateStmt":{"tableElts":[{"raw_expr":{"sval":"never closed',
+    );
+    expect(() => cutBytes(cut)).toThrow(/ends inside an object/);
+  });
 });

@@ -322,7 +322,7 @@ function closingBrace(json, open) {
         const c = json[i];
         if (c === 0x22) {
             // A string: to its unescaped closing quote.
-            for (i++; json[i] !== 0x22; i++)
+            for (i++; i < json.length && json[i] !== 0x22; i++)
                 if (json[i] === 0x5c)
                     i++;
         }

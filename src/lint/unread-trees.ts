@@ -75,7 +75,7 @@ function closingBrace(json: Buffer, open: number): number {
     const c = json[i];
     if (c === 0x22) {
       // A string: to its unescaped closing quote.
-      for (i++; json[i] !== 0x22; i++) if (json[i] === 0x5c) i++;
+      for (i++; i < json.length && json[i] !== 0x22; i++) if (json[i] === 0x5c) i++;
     } else if (c === 0x7b || c === 0x5b) depth++;
     else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i;
   }
