@@ -384,16 +384,14 @@ describe.each(testServers())('audit log on $name', (server) => {
     expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
     const proxy = await startProxy(Number(new URL(db.url).port));
     try {
-      const via = new URL(db.url);
-      via.hostname = '127.0.0.1';
-      via.port = String(proxy.port);
+      const via = proxy.url(db.url);
       const before = (await auditRows(db.url)).length;
-      expect((await runGuard('apply', via.toString(), dir)).result.status).toBe('nothing-to-do');
+      expect((await runGuard('apply', via, dir)).result.status).toBe('nothing-to-do');
       expect(proxy.connections()).toBe(1);
       // Another session holds the migration lock: the run gives up waiting before it plans.
       await withPg(db.url, async (holder) => {
         await holder.query('select pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
-        const { result } = await runGuard('apply', via.toString(), dir, { 'run-lock-timeout': '200ms' });
+        const { result } = await runGuard('apply', via, dir, { 'run-lock-timeout': '200ms' });
         expect(result.status).toBe('failed');
       });
       expect(proxy.connections()).toBe(2);

@@ -160,11 +160,10 @@ describe.each(testServers())('faults on $name', (server) => {
     const port = Number(new URL(db.url).port);
     const proxy = await startProxy(port);
     try {
-      const viaProxy = new URL(db.url);
-      viaProxy.port = String(proxy.port);
+      const viaProxy = proxy.url(db.url);
       addFiles(dir, { '2_slow.sql': 'create table slow (id int);\nselect pg_sleep(30);' });
       const before = await databaseState(db.url);
-      const run = runGuard('apply', viaProxy.toString(), dir);
+      const run = runGuard('apply', viaProxy, dir);
       const pid = await waitForQuery(db.url, '%pg_sleep(30)%');
       proxy.dropAll();
       const { result } = await run;
@@ -175,7 +174,7 @@ describe.each(testServers())('faults on $name', (server) => {
       expect(await lockIsFree(db.url)).toBe(true);
       expect(await databaseState(db.url)).toEqual(before);
       addFiles(dir, { '2_slow.sql': 'create table slow (id int);' });
-      const again = await runGuard('apply', viaProxy.toString(), dir);
+      const again = await runGuard('apply', viaProxy, dir);
       expect(again.result.status).toBe('success');
     } finally {
       await proxy.close();

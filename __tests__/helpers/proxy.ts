@@ -9,7 +9,14 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export async function startProxy(
   targetPort: number,
   options: { onClientMessage?: (type: string) => void } = {},
-): Promise<{ port: number; connections(): number; dropAll(): void; close(): Promise<void> }> {
+): Promise<{
+  port: number;
+  /** `databaseUrl` (of the server behind the proxy) pointed at the proxy instead. */
+  url(databaseUrl: string): string;
+  connections(): number;
+  dropAll(): void;
+  close(): Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   let connections = 0;
   const server: Server = createServer((client) => {
@@ -32,6 +39,12 @@ export async function startProxy(
   const { port } = server.address() as { port: number };
   return {
     port,
+    url: (databaseUrl) => {
+      const through = new URL(databaseUrl);
+      through.hostname = '127.0.0.1';
+      through.port = String(port);
+      return through.toString();
+    },
     connections: () => connections,
     dropAll: () => {
       for (const s of sockets) s.destroy();

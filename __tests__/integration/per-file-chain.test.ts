@@ -42,10 +42,9 @@ describe.each(testServers())('per-file transactions sent together, on $name', (s
       onClientMessage: (type) => counts.set(type, (counts.get(type) ?? 0) + 1),
     });
     try {
-      const viaProxy = new URL(db.url);
-      viaProxy.port = String(proxy.port);
+      const viaProxy = proxy.url(db.url);
       const files = 40;
-      const { result } = await runGuard('apply', viaProxy.toString(), migrationsDir(tableMigrations(files)), {
+      const { result } = await runGuard('apply', viaProxy, migrationsDir(tableMigrations(files)), {
         'transaction-mode': 'per-file',
       });
       expect(result.status).toBe('success');

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { parseDatabaseUrl } from '../../src/config/database-url.js';
 import { closeClient, connect } from '../../src/db/connect.js';
-import { tablesPresent } from '../../src/db/guard-tables.js';
+import { tablesPresent, type TablesPresent } from '../../src/db/guard-tables.js';
 import { readInOneTrip } from '../../src/db/batch-read.js';
 import { checksumsRead, readChecksums } from '../../src/db/guard-store.js';
 import { historyRead, readHistoryTable } from '../../src/db/history.js';
@@ -134,19 +134,13 @@ describe.each(testServers())('what a session asks the server, on $name', (server
     const proxy = await startProxy(Number(new URL(db.url).port), {
       onClientMessage: (t) => messages.push(t),
     });
-    const via = new URL(db.url);
-    via.hostname = '127.0.0.1';
-    via.port = String(proxy.port);
-    const client = await connect(target(via.toString()), { applicationName: 'migration-guard test' });
+    const client = await connect(target(proxy.url(db.url)), { applicationName: 'migration-guard test' });
     try {
       const tables = await tablesPresent(client);
+      const readAll = (present: TablesPresent) =>
+        readInOneTrip(client, historyRead(present), checksumsRead(present), partialsRead(present));
       const before = messages.length;
-      const [history, checksums, partials] = await readInOneTrip(
-        client,
-        historyRead(tables),
-        checksumsRead(tables),
-        partialsRead(tables),
-      );
+      const [history, checksums, partials] = await readAll(tables);
       expect(messages.slice(before)).toEqual(['Q']);
       expect(history).toEqual(await readHistoryTable(client, tables));
       expect(checksums).toEqual(await readChecksums(client, tables));
@@ -157,12 +151,7 @@ describe.each(testServers())('what a session asks the server, on $name', (server
       // A table that is not there is answered without asking; one read alone is one statement.
       const none = { ...tables, historyColumns: undefined, partials: false };
       const at = messages.length;
-      const [noHistory, onlyChecksums, noPartials] = await readInOneTrip(
-        client,
-        historyRead(none),
-        checksumsRead(none),
-        partialsRead(none),
-      );
+      const [noHistory, onlyChecksums, noPartials] = await readAll(none);
       expect(messages.slice(at)).toEqual(['Q']);
       expect([noHistory, noPartials.size, onlyChecksums.size]).toEqual([undefined, 0, 2]);
     } finally {
@@ -183,10 +172,7 @@ describe.each(testServers())('what a session asks the server, on $name', (server
       onClientMessage: (t) => messages.push(t),
     });
     try {
-      const via = new URL(db.url);
-      via.hostname = '127.0.0.1';
-      via.port = String(proxy.port);
-      expect((await runGuard('apply', via.toString(), dir)).result.status).toBe('nothing-to-do');
+      expect((await runGuard('apply', proxy.url(db.url), dir)).result.status).toBe('nothing-to-do');
       expect(proxy.connections()).toBe(1);
       // A round trip ends with a simple query ('Q') or an extended-protocol Sync ('S'). The session:
       // the server's version with the lock's try, which tables exist, the records (history,
