@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { parseDatabaseUrl } from '../../src/config/database-url.js';
-import { closeClient, connect } from '../../src/db/connect.js';
+import { closeClient, connect, withClientAfter } from '../../src/db/connect.js';
+import { MIGRATION_LOCK_ID, TRY_LOCK_ITEM } from '../../src/db/lock.js';
 import { tablesPresent, type TablesPresent } from '../../src/db/guard-tables.js';
 import { readInOneTrip } from '../../src/db/batch-read.js';
 import { checksumsRead, readChecksums } from '../../src/db/guard-store.js';
@@ -160,7 +161,7 @@ describe.each(testServers())('what a session asks the server, on $name', (server
     }
   });
 
-  it('a no-op apply makes six round trips, on one connection: four for its session, two for its audit rows', async () => {
+  it('a no-op apply makes five round trips, on one connection: three for its session, two for its audit rows', async () => {
     const db = await newDb();
     const dir = migrationsDir({
       '1_a.sql': 'create table a (id int);',
@@ -175,13 +176,123 @@ describe.each(testServers())('what a session asks the server, on $name', (server
       expect((await runGuard('apply', proxy.url(db.url), dir)).result.status).toBe('nothing-to-do');
       expect(proxy.connections()).toBe(1);
       // A round trip ends with a simple query ('Q') or an extended-protocol Sync ('S'). The session:
-      // the server's version with the lock's try, which tables exist, the records (history,
+      // the server's version with the lock's try and which tables exist, the records (history,
       // checksums, partly applied files, open runs), the lock's release. The audit rows: the chain's
       // lock and newest hash, then the insert with the commit.
       const trips = messages.filter((t) => t === 'Q' || t === 'S');
-      expect(trips).toHaveLength(6);
+      expect(trips).toHaveLength(5);
     } finally {
       await proxy.close();
     }
   });
 });
+
+describe.each(testServers())(
+  'reads made while the files are read (withClientAfter early), on $name',
+  (server) => {
+    const newDb = databasesFor(server);
+    const lockIsFree = async (url: string) =>
+      (
+        await query(
+          url,
+          `select pg_try_advisory_lock(${MIGRATION_LOCK_ID}::bigint) as free, pg_advisory_unlock(${MIGRATION_LOCK_ID}::bigint)`,
+        )
+      )[0].free as boolean;
+    const sessionsNamed = async (url: string, name: string) => {
+      // The server ends a session a moment after its client leaves.
+      let n = -1;
+      for (let i = 0; i < 100 && n !== 0; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 20));
+        n = (
+          await query(url, 'select count(*)::int as n from pg_stat_activity where application_name = $1', [
+            name,
+          ])
+        )[0].n as number;
+      }
+      return n;
+    };
+
+    it('hands what early read to fn, with what meanwhile made', async () => {
+      const db = await newDb();
+      const got = await withClientAfter(
+        target(db.url),
+        { applicationName: 'mg early-ok' },
+        async () => 'files',
+        async (_client, value, early) => ({ value, early }),
+        {
+          early: async (client) => (await client.query(`SELECT ${TRY_LOCK_ITEM}`)).rows[0].locked as boolean,
+        },
+      );
+      expect(got).toEqual({ value: 'files', early: true });
+      // The connection is closed at the end, and the session-level lock with it.
+      expect(await sessionsNamed(db.url, 'mg early-ok')).toBe(0);
+      expect(await lockIsFree(db.url)).toBe(true);
+    });
+
+    it('a problem with the files after early took the lock: that problem only, the lock freed, the session gone', async () => {
+      const db = await newDb();
+      let tookLock!: () => void;
+      const locked = new Promise<void>((resolve) => (tookLock = resolve));
+      let fnRan = false;
+      const run = withClientAfter(
+        target(db.url),
+        { applicationName: 'mg early-files' },
+        async () => {
+          await locked; // the files turn out bad only once the lock is held
+          throw new Error('bad migration file');
+        },
+        async () => void (fnRan = true),
+        {
+          early: async (client) => {
+            await client.query(`SELECT ${TRY_LOCK_ITEM}`);
+            tookLock();
+            // A slow read still under way when the files fail.
+            await client.query('SELECT pg_sleep(0.3)');
+          },
+        },
+      );
+      await expect(run).rejects.toThrow('bad migration file');
+      expect(fnRan).toBe(false);
+      expect(await sessionsNamed(db.url, 'mg early-files')).toBe(0);
+      expect(await lockIsFree(db.url)).toBe(true);
+    });
+
+    it('a failing early read is reported once the files are read, and its connection is closed', async () => {
+      const db = await newDb();
+      const order: string[] = [];
+      const run = withClientAfter(
+        target(db.url),
+        { applicationName: 'mg early-fails' },
+        async () => {
+          await new Promise((r) => setTimeout(r, 200));
+          order.push('files read');
+        },
+        async () => void order.push('fn'),
+        {
+          early: async (client) => {
+            await client.query('SELECT * FROM no_such_table');
+          },
+        },
+      );
+      await expect(run).rejects.toThrow(/no_such_table/);
+      expect(order).toEqual(['files read']);
+      expect(await sessionsNamed(db.url, 'mg early-fails')).toBe(0);
+    });
+
+    it('both failing: the files are reported, not the early read', async () => {
+      const db = await newDb();
+      const run = withClientAfter(
+        target(db.url),
+        { applicationName: 'mg early-both' },
+        async () => {
+          await new Promise((r) => setTimeout(r, 100));
+          throw new Error('bad migration file');
+        },
+        async () => undefined,
+        { early: async (client) => void (await client.query('SELECT * FROM no_such_table')) },
+      );
+      await expect(run).rejects.toThrow('bad migration file');
+      expect(await sessionsNamed(db.url, 'mg early-both')).toBe(0);
+    });
+  },
+);

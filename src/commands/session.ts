@@ -1,10 +1,10 @@
 import { applicationName } from '../config/run-context.js';
 import { errorMessage } from '../errors.js';
 import { connect, withClient, withClientAfter, type Client } from '../db/connect.js';
-import { readInOneTrip } from '../db/batch-read.js';
+import { readInOneTrip, type BatchRead } from '../db/batch-read.js';
 import { openRunsRead } from '../db/abandoned-runs.js';
 import { checksumsRead, readChecksums, type ChecksumRow } from '../db/guard-store.js';
-import { tablesPresent, type TablesPresent } from '../db/guard-tables.js';
+import { tablesPresent, tablesRead, type TablesPresent } from '../db/guard-tables.js';
 import { historyRead, readHistoryTable, type HistoryTable } from '../db/history.js';
 import { partialsRead, readPartialMigrations, type PartialMigration } from '../db/partial-store.js';
 import { describeHolder, TRY_LOCK_ITEM, withAdvisoryLock } from '../db/lock.js';
@@ -71,32 +71,32 @@ export async function withSession<T>(
     !sessionLost &&
     client.getTransactionStatus() === 'I' &&
     (ctx.adoptSession?.(client, auditLogExists) ?? false);
-  // The files are read while the connection opens; a problem with them is still reported first.
-  return withClientAfter(
+  // The files are read while the connection opens and the session's first reads go on (a problem
+  // with the files is still reported first).
+  return withClientAfter<MigrationSet, Opening, T>(
     settings.database,
     { applicationName: appName },
     readFiles,
-    async (client, set) => {
-      // A command that takes the migration lock tries it in the same statement.
-      const { rows } = await client.query<{
-        server_version: string;
-        server_version_num: string;
-        pid: number;
-        locked?: boolean;
-      }>(
-        `SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid${options.lock ? `, ${TRY_LOCK_ITEM}` : ''}`,
-      );
-      const serverMajor = Math.floor(Number(rows[0].server_version_num) / 10000);
-      noteSessionPid(client, rows[0].pid);
-      result.database = { display: settings.database.display, serverVersion: rows[0].server_version };
-      logger.info(`Connected to ${settings.database.display} (PostgreSQL ${rows[0].server_version})`);
+    async (client, set, opening) => {
+      const server = opening!.server;
+      const serverMajor = Math.floor(Number(server.server_version_num) / 10000);
+      noteSessionPid(client, server.pid);
+      result.database = { display: settings.database.display, serverVersion: server.server_version };
+      logger.info(`Connected to ${settings.database.display} (PostgreSQL ${server.server_version})`);
       ctx.onConnected?.();
       // With the migration lock: releases it, saying whether the session still held it.
-      const inner = async (releaseLock?: () => Promise<boolean>) => {
+      const inner = async (releaseLock?: () => Promise<boolean>, read?: Opening['read']) => {
         // Which of our tables exist, asked once (after the lock: what the run plans from).
-        const tables = await tablesPresent(client);
+        const tables = read?.tables ?? (await tablesPresent(client));
         auditLogExists = tables.auditLog;
-        const [history, checksums, partials] = await readRecords(ctx, result, client, tables, options);
+        const [history, checksums, partials] = await readRecords(
+          ctx,
+          result,
+          client,
+          tables,
+          options,
+          read?.records,
+        );
         const plan = buildPlan(
           set,
           history?.rows ?? [],
@@ -120,7 +120,7 @@ export async function withSession<T>(
             control.on('end', () => (controlLost ||= !closing));
             return control;
           },
-          backendPid: rows[0].pid,
+          backendPid: server.pid,
           signal: ctx.signal,
           lockTimeoutMs: settings.lockTimeoutMs,
         });
@@ -143,17 +143,17 @@ export async function withSession<T>(
           await runner.close();
         }
       };
-      if (!options.lock) return inner();
+      if (!options.lock) return inner(undefined, opening!.read);
       const cancelWait = () =>
         withClient(settings.database, { applicationName: `${appName} control` }, async (control) => {
-          await control.query('SELECT pg_cancel_backend($1)', [rows[0].pid]);
+          await control.query('SELECT pg_cancel_backend($1)', [server.pid]);
         });
       const lockOptions = {
         timeoutMs: settings.runLockTimeoutMs,
         logger,
         signal: ctx.signal,
         cancelWait,
-        tried: rows[0].locked,
+        tried: server.locked,
       };
       return withAdvisoryLock(client, lockOptions, async (lock) => {
         result.lock = {
@@ -161,10 +161,50 @@ export async function withSession<T>(
           waitedFor: lock.waitedFor ? describeHolder(lock.waitedFor) : undefined,
           retries: [],
         };
-        return inner(lock.release);
+        // Read before the files were, when the lock was taken at once; else after the wait.
+        return inner(lock.release, opening!.read);
       });
     },
-    handOver,
+    { early: (client) => openSession(client, options), handOver },
+  );
+}
+
+/** What a session reads first; `read` only when it holds the lock it needs (or needs none). */
+interface Opening {
+  server: { server_version: string; server_version_num: string; pid: number; locked?: boolean };
+  read?: { tables: TablesPresent; records?: Records | null };
+}
+
+type Records = [boolean, HistoryTable | undefined, Map<string, ChecksumRow>, Map<string, PartialMigration>];
+
+/**
+ * The session's first reads, made as soon as it is connected, while the files are still being
+ * read: they do not depend on the files, and against a remote database each round trip saved
+ * from the run's critical path is a network round trip. The server's version, with the migration
+ * lock tried in the same statement, and which tables exist, in one message; then, if the lock was
+ * taken (or is not needed), the records the run plans from (null when that message failed: they
+ * are read one by one later). A lock held by someone else is waited for only once the files are
+ * known to be good, and the tables are then asked again.
+ */
+async function openSession(client: Client, options: { lock: boolean; files?: boolean }): Promise<Opening> {
+  const serverRead: BatchRead<Opening['server']> = {
+    sql: `SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid${options.lock ? `, ${TRY_LOCK_ITEM}` : ''}`,
+    answer: ([row]) => row as Opening['server'],
+  };
+  const [server, tables] = await readInOneTrip(client, serverRead, tablesRead);
+  if (options.lock && server.locked !== true) return { server };
+  if (options.files === false) return { server, read: { tables } };
+  const records = await recordsTogether(client, tables).catch(() => null);
+  return { server, read: { tables, records } };
+}
+
+function recordsTogether(client: Client, tables: TablesPresent): Promise<Records> {
+  return readInOneTrip(
+    client,
+    openRunsRead(tables),
+    historyRead(tables),
+    checksumsRead(tables),
+    partialsRead(tables),
   );
 }
 
@@ -181,16 +221,12 @@ async function readRecords(
   client: Client,
   tables: TablesPresent,
   options: { lock: boolean; files?: boolean },
+  // Read already (openSession); null when that message failed.
+  read?: Records | null,
 ): Promise<[HistoryTable | undefined, Map<string, ChecksumRow>, Map<string, PartialMigration>]> {
   const close = options.lock;
-  if (options.files !== false) {
-    const together = await readInOneTrip(
-      client,
-      openRunsRead(tables),
-      historyRead(tables),
-      checksumsRead(tables),
-      partialsRead(tables),
-    ).catch(() => undefined);
+  if (options.files !== false && read !== null) {
+    const together = read ?? (await recordsTogether(client, tables).catch(() => undefined));
     if (together) {
       const [anyOpen, ...records] = together;
       await reconcileAbandonedRuns(ctx, result, client, { close, tables, anyOpen });

@@ -99,19 +99,26 @@ export async function withClient<T>(
 /**
  * Like `withClient`, with `meanwhile` (local work such as reading the migration files) running
  * while the connection opens: connecting costs several round trips, more over TLS to a remote
- * host. Errors come in the same order as if the two ran one after the other: when `meanwhile`
- * fails, the connection is dropped unfinished and only that error is reported. At the end the
- * client is closed, unless `handOver` takes it (returns true): then closing it is its taker's.
+ * host. `early`, when given, runs on the client as soon as it is connected, still while
+ * `meanwhile` goes on (reads that do not depend on its answer), and `fn` gets what it returned.
+ * Errors come in the same order as if they ran one after the other: when `meanwhile` fails, the
+ * connection is dropped (unfinished, or in the middle of `early`) and only that error is reported.
+ * At the end the client is closed, unless `handOver` takes it (returns true): then closing it is
+ * its taker's.
  */
-export async function withClientAfter<W, T>(
+export async function withClientAfter<W, E, T>(
   target: DatabaseTarget,
   options: ConnectOptions,
   meanwhile: () => Promise<W>,
-  fn: (client: Client, value: W) => Promise<T>,
-  handOver?: (client: Client) => boolean,
+  fn: (client: Client, value: W, early: E | undefined) => Promise<T>,
+  {
+    early,
+    handOver,
+  }: { early?: (client: Client) => Promise<E>; handOver?: (client: Client) => boolean } = {},
 ): Promise<T> {
   const connecting = startConnecting(target, options);
-  connecting.ready.catch(() => {}); // reported below, once `meanwhile` has succeeded
+  const opened = connecting.ready.then(async (client) => ({ client, early: await early?.(client) }));
+  opened.catch(() => {}); // reported below, once `meanwhile` has succeeded
   let value: W;
   try {
     value = await meanwhile();
@@ -119,9 +126,17 @@ export async function withClientAfter<W, T>(
     connecting.abandon();
     throw error;
   }
-  const client = await connecting.ready;
+  let client: Client;
+  let earlyValue: E | undefined;
   try {
-    return await fn(client, value);
+    ({ client, early: earlyValue } = await opened);
+  } catch (error) {
+    // `early` failed on a connected client (a failed connection has closed itself).
+    await connecting.ready.then(closeClient, () => {});
+    throw error;
+  }
+  try {
+    return await fn(client, value, earlyValue);
   } finally {
     if (!handOver?.(client)) await closeClient(client);
   }

@@ -1,3 +1,4 @@
+import { readOne, type BatchRead } from './batch-read.js';
 import type { Client } from './connect.js';
 
 /**
@@ -21,16 +22,9 @@ export interface TablesPresent {
   auditLog: boolean;
 }
 
-export async function tablesPresent(client: Client): Promise<TablesPresent> {
-  const { rows } = await client.query<{
-    runs: boolean;
-    run_sessions: boolean;
-    history_columns: string[] | null;
-    checksums: boolean;
-    partials: boolean;
-    audit_log: boolean;
-  }>(
-    `SELECT to_regclass('migration_guard.runs') IS NOT NULL AS runs,
+/** The catalog query behind TablesPresent, as a read that can share a message with others. */
+export const tablesRead: BatchRead<TablesPresent> = {
+  sql: `SELECT to_regclass('migration_guard.runs') IS NOT NULL AS runs,
             EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('migration_guard.runs')
                       AND attname = 'session_pid' AND NOT attisdropped) AS run_sessions,
             (SELECT array_agg(attname::text) FROM pg_attribute
@@ -39,14 +33,16 @@ export async function tablesPresent(client: Client): Promise<TablesPresent> {
             to_regclass('migration_guard.migrations') IS NOT NULL AS checksums,
             to_regclass('migration_guard.partial_migrations') IS NOT NULL AS partials,
             to_regclass('migration_guard.audit_log') IS NOT NULL AS audit_log`,
-  );
-  const row = rows[0];
-  return {
-    runs: row.runs,
-    runSessions: row.run_sessions,
-    historyColumns: row.history_columns ?? undefined,
-    checksums: row.checksums,
-    partials: row.partials,
-    auditLog: row.audit_log,
-  };
+  answer: ([row]) => ({
+    runs: row.runs as boolean,
+    runSessions: row.run_sessions as boolean,
+    historyColumns: (row.history_columns as string[] | null) ?? undefined,
+    checksums: row.checksums as boolean,
+    partials: row.partials as boolean,
+    auditLog: row.audit_log as boolean,
+  }),
+};
+
+export function tablesPresent(client: Client): Promise<TablesPresent> {
+  return readOne(client, tablesRead);
 }

@@ -63,11 +63,16 @@ export function historyRead(
     );
   }
   // version::text: every CLI made it text; the cast keeps a hand-made table from changing types.
+  // The rows come as one JSON array of [version, name] pairs: one value parsed by JSON.parse
+  // instead of a row object built per row (~2 ms of a no-op run over 500 files).
   return {
-    sql: `SELECT version::text AS version, ${present.has('name') ? 'name' : 'NULL::text AS name'}
+    sql: `SELECT coalesce(json_agg(json_build_array(version::text, ${present.has('name') ? 'name' : 'NULL::text'})), '[]') AS pairs
             FROM supabase_migrations.schema_migrations`,
-    answer: (rows) => ({
-      rows: rows as unknown as HistoryRow[],
+    answer: ([{ pairs }]) => ({
+      rows: (pairs as Array<[string, string | null]>).map(([version, name]): HistoryRow => ({
+        version,
+        name,
+      })),
       missingColumns: CLI_COLUMNS.filter((c) => !present.has(c)),
     }),
   };
