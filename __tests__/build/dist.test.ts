@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -13,7 +15,7 @@ function listFiles(dir: string): string[] {
 
 describe('the committed dist/', () => {
   it('is exactly what the build produces from the committed sources', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'mg-dist-')), 'dist');
+    const out = join(tempDir('mg-dist-'), 'dist');
     execFileSync(process.execPath, ['scripts/build.mjs', out], { stdio: 'pipe' });
     const built = listFiles(out)
       .map((f) => relative(out, f))
@@ -45,7 +47,7 @@ describe('the committed dist/', () => {
         /CONCATENATED MODULE: \.\/node_modules\/@actions\/exec\//,
       );
     // The CLI bundle evaluated (--help), recording which of Node's own modules it loaded by its exit.
-    const dir = mkdtempSync(join(tmpdir(), 'mg-startup-'));
+    const dir = tempDir('mg-startup-');
     const record = join(dir, 'record.mjs');
     const loaded = join(dir, 'loaded.json');
     writeFileSync(

@@ -1,11 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATION_LOCK_ID } from '../../src/db/lock.js';
 import { databaseState, freshDatabase, query, testServers, withPg } from '../helpers/db.js';
 import { migrationsDir } from '../helpers/migrations.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 describe.each(testServers())('SIGTERM to the action on $name', (server) => {
   it('cancels the running statement, rolls back, records the cancellation, frees the lock and exits non-zero', async () => {
@@ -15,7 +17,7 @@ describe.each(testServers())('SIGTERM to the action on $name', (server) => {
         '1_a.sql': 'create table a (id int);',
         '2_slow.sql': 'create table b (id int);\nselect pg_sleep(60);',
       });
-      const temp = mkdtempSync(join(tmpdir(), 'mg-cancel-'));
+      const temp = tempDir('mg-cancel-');
       const output = join(temp, 'output');
       writeFileSync(output, '');
       const before = await databaseState(db.url);

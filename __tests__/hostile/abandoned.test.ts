@@ -21,6 +21,9 @@ import {
 } from '../helpers/db.js';
 import { migrationsDir } from '../helpers/migrations.js';
 import { capturingLogger, runGuard } from '../helpers/run.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -531,7 +534,7 @@ describe.each(testServers())('a cancelled job (SIGTERM to the CLI), on $name', (
         '2_slow.sql': `create table b (id int);\nselect pg_sleep(case when ${sleepIn} then 30 else 0 end);\n`,
       });
       const before = await databaseState(db.url);
-      const report = join(mkdtempSync(join(tmpdir(), 'mg-cancel-report-')), 'report.json');
+      const report = join(tempDir('mg-cancel-report-'), 'report.json');
       const args = [
         command,
         '--migrations-dir',

@@ -1,11 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { databaseState, databasesFor, query, testServers, ADVISORY_LOCKS } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 /** Item 5 of issue 12: backups are private (folder 0700, file 0600, never in a folder someone else owns). */
 
@@ -39,7 +42,7 @@ describe.each(testServers())('private backups on $name', (server) => {
 
   it('apply backs up into a new folder created 0700 at every level, the dump 0600, under umask 000', async () => {
     const db = await newDb();
-    const root = mkdtempSync(join(tmpdir(), 'mg-private-'));
+    const root = tempDir('mg-private-');
     const backupDir = join(root, 'a', 'b');
     const dir = migrationsDir({ '1_a.sql': 'create table a (id int);' });
     const { result } = await runGuard('apply', db.url, dir, { backup: 'required', 'backup-dir': backupDir });
@@ -67,7 +70,7 @@ describe.each(testServers())('private backups on $name', (server) => {
     const dir = migrationsDir({ '1_a.sql': 'create table a (id int);' });
     expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
     addFiles(dir, { '2_b.sql': 'create table b (id int);' });
-    const theirs = join(mkdtempSync(join(tmpdir(), 'mg-foreign-')), 'migration-guard-backups');
+    const theirs = join(tempDir('mg-foreign-'), 'migration-guard-backups');
     mkdirSync(theirs);
     chmodSync(theirs, 0o755);
     chownSync(theirs, NOBODY, NOBODY);
@@ -93,7 +96,7 @@ describe.each(testServers())('private backups on $name', (server) => {
 
   it('makes an existing folder of ours that others can read private (0700), saying so, before writing the dump', async () => {
     const db = await newDb();
-    const backupDir = join(mkdtempSync(join(tmpdir(), 'mg-open-')), 'backups');
+    const backupDir = join(tempDir('mg-open-'), 'backups');
     mkdirSync(backupDir);
     chmodSync(backupDir, 0o755);
     const dir = migrationsDir({ '1_a.sql': 'create table a (id int);' });
@@ -124,7 +127,7 @@ describe.each(testServers())('private backups on $name', (server) => {
     };
     let home = '';
     beforeEach(() => {
-      home = mkdtempSync(join(tmpdir(), 'mg-home-'));
+      home = tempDir('mg-home-');
       process.env.HOME = home;
       delete process.env.RUNNER_TEMP;
       delete process.env.XDG_STATE_HOME;

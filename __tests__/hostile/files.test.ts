@@ -1,11 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { databaseState, databasesFor, query, testServers, ADVISORY_LOCKS } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 /** Item 6 of issue 12: files are never silently skipped or altered. */
 
@@ -23,7 +25,7 @@ describe.each(testServers())('hostile files on $name', (server) => {
 
   it('follows a symbolic link to a migration file: applies it, records the checksum of its content, and sees a change made through the link', async () => {
     const db = await newDb();
-    const shared = mkdtempSync(join(tmpdir(), 'mg-shared-'));
+    const shared = tempDir('mg-shared-');
     const body = 'create table linked (id int);\ninsert into linked values (7);\n';
     writeFileSync(join(shared, 'linked.sql'), body);
     const dir = migrationsDir({ '1_plain.sql': 'create table plain (id int);' });

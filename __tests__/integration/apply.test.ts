@@ -1,10 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { databaseState, query, testServers, databasesFor } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 const EXAMPLE = join(process.cwd(), 'migrations');
 
@@ -100,7 +102,7 @@ describe.each(testServers())('apply on $name', (server) => {
 
   it('in all mode a failure in the middle leaves schema, data and history exactly as before', async () => {
     const db = await newDb();
-    const dir = mkdtempSync(join(tmpdir(), 'mg-all-'));
+    const dir = tempDir('mg-all-');
     cpSync(EXAMPLE, dir, { recursive: true });
     expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
     await query(db.url, "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com')");

@@ -1,12 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { databaseState, query, testServers, databasesFor } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
 import { spawnSync } from 'node:child_process';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 /** The major version of the pg_dump on PATH (what this machine's backups can reach). */
 const localPgDumpMajor = Number(
@@ -20,7 +22,7 @@ describe.each(testServers())('backup stage on $name', (server) => {
 
   it('apply takes a verified pg_dump backup before any change when pg_dump is new enough, and stops before any change when it is not', async () => {
     const db = await newDb();
-    const backupDir = mkdtempSync(join(tmpdir(), 'mg-backups-'));
+    const backupDir = tempDir('mg-backups-');
     const dir = migrationsDir({ '1_one.sql': 'create table one (id int);\ninsert into one values (1);' });
     await runGuard('apply', db.url, dir);
     addFiles(dir, { '2_two.sql': 'create table two (id int);' });
@@ -58,7 +60,7 @@ describe.each(testServers())('backup stage on $name', (server) => {
   it('an unwritable backup directory or a missing pg-dump-path stops the run before any change', async () => {
     const db = await newDb();
     const dir = migrationsDir({ '1_one.sql': 'create table one (id int);' });
-    const file = join(mkdtempSync(join(tmpdir(), 'mg-file-')), 'not-a-dir');
+    const file = join(tempDir('mg-file-'), 'not-a-dir');
     writeFileSync(file, 'x');
     const unwritable = await runGuard('apply', db.url, dir, {
       backup: 'required',
@@ -83,7 +85,7 @@ describe.each(testServers())('backup stage on $name', (server) => {
         "create table accounts (id int primary key, name text);\ninsert into accounts values (1, 'a'), (2, 'b');",
     });
     await runGuard('apply', db.url, dir);
-    const backupDir = mkdtempSync(join(tmpdir(), 'mg-backups-'));
+    const backupDir = tempDir('mg-backups-');
     const backup = await runGuard('backup', db.url, dir, { 'backup-dir': backupDir });
     if (localPgDumpMajor < (await serverMajor(db.url))) {
       // This machine's pg_dump cannot read this server: the backup command says so and writes nothing.

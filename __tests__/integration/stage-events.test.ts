@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { StageEvents, type StageEvent } from '../../src/engine/events.js';
 import { databasesFor, query, testServers } from '../helpers/db.js';
 import { addFiles, migrationsDir } from '../helpers/migrations.js';
 import { runGuard } from '../helpers/run.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 /** The major version of the pg_dump on PATH (what this machine's backups can reach). */
 const localPgDumpMajor = Number(
@@ -134,7 +134,7 @@ describe.each(testServers())('stage events on $name', (server) => {
       'apply',
       db.url,
       dir,
-      { backup: 'optional', 'backup-dir': mkdtempSync(join(tmpdir(), 'mg-backups-')) },
+      { backup: 'optional', 'backup-dir': tempDir('mg-backups-') },
       { events },
     );
     expect(result.status).toBe('success');

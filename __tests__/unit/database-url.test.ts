@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDatabaseUrl, type DatabaseTarget } from '../../src/config/database-url.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 function target(url: string): DatabaseTarget {
   const parsed = parseDatabaseUrl(url);
@@ -107,7 +109,7 @@ describe('parseDatabaseUrl', () => {
   });
 
   it('reads the CA from sslrootcert and keeps its path for external tools', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mg-ca-'));
+    const dir = tempDir('mg-ca-');
     const ca = join(dir, 'ca.pem');
     writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
     const t = target(`postgres://app:pw@db.example.com/db?sslrootcert=${encodeURIComponent(ca)}`);

