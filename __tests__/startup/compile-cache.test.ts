@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
+  utimesSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -17,6 +18,8 @@ import {
   CACHE_SWITCH,
   compileCacheDir,
   enableCompileCache,
+  KEPT_BUNDLE_CACHES,
+  pruneBundleCaches,
   V8_FLAGS_AT_START,
   type CompileCacheApi,
 } from '../../src/startup/compile-cache.js';
@@ -181,6 +184,18 @@ describe("the bundles' own code cache (runBundle, src/startup/compile-cache.ts)"
     mkdirSync(join(root, 'elsewhere'), { mode: 0o700 });
     symlinkSync(join(root, 'elsewhere'), join(linked, 'bundles'));
     expect(bundleCacheFile(Buffer.from('x'), { [CACHE_SWITCH]: linked }, root)).toBeUndefined();
+  });
+
+  it('keeps the newest caches, not every one a long-lived runner ever wrote', () => {
+    const dir = tempDir('mg-bc-prune-');
+    const names = Array.from({ length: KEPT_BUNDLE_CACHES + 3 }, (_, i) => `cache-${i}.bin`);
+    names.forEach((name, i) => {
+      writeFileSync(join(dir, name), 'x');
+      utimesSync(join(dir, name), 1_700_000_000 + i, 1_700_000_000 + i); // cache-0 the oldest
+    });
+    writeFileSync(join(dir, 'cache-9.bin.4242'), 'a write under way');
+    pruneBundleCaches(dir);
+    expect(readdirSync(dir).sort()).toEqual([...names.slice(3), 'cache-9.bin.4242'].sort());
   });
 
   it('sets back, before it is made, every V8 flag the parser’s loading changes (else V8 refuses it at the next run)', () => {

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 // Node's fs through require: an ESM import of node:fs builds its namespace, whose getters load
 // fs/promises and readline (~1.5 ms of every run, before anything else).
 const require = createRequire(import.meta.url);
-const { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } =
+const { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } =
   require('node:fs') as typeof import('node:fs');
 const { homedir } = require('node:os') as typeof import('node:os');
 
@@ -176,7 +176,23 @@ function saveBundleCache(file: string, script: import('node:vm').Script): void {
     for (const flag of V8_FLAGS_AT_START) setFlagsFromString(flag);
     writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
     renameSync(partial, file);
+    pruneBundleCaches(dirname(file));
   } catch {
     rmSync(partial, { force: true });
   }
+}
+
+/**
+ * The folder keeps the caches of the last few bundles written (a new one for each version of the
+ * action or CLI and of Node.js, ~0.5 MB each), not every one a long-lived runner ever ran: the
+ * oldest beyond KEPT_BUNDLE_CACHES go. One still in use is only written again by its next run.
+ */
+export const KEPT_BUNDLE_CACHES = 8;
+
+export function pruneBundleCaches(dir: string): void {
+  const caches = readdirSync(dir)
+    .filter((name) => name.endsWith('.bin'))
+    .map((name) => ({ path: join(dir, name), at: lstatSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
+  for (const { path } of caches.slice(KEPT_BUNDLE_CACHES)) rmSync(path, { force: true });
 }
