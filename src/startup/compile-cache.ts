@@ -101,7 +101,7 @@ function safeHome(): string {
  * vm.Script: V8 then writes a code cache after the run, holding every function the run compiled.
  * Node's compile cache (above) writes one as soon as a module is compiled, before it runs: only
  * the top-level code is in it, and every function a run calls is compiled again on every run
- * (~10 ms of a ~90 ms run with nothing to do). The cache is kept beside Node's, under the same
+ * (~8 ms of a ~83 ms run with nothing to do). The cache is kept beside Node's, under the same
  * checks, in a file named after the bundle's sha256 (V8 itself only compares the source's length)
  * and the Node.js version; it is written once, by the first run that finds none (or one V8
  * refuses), when that run exits. The chunks a bundle loads on demand stay modules: the function
