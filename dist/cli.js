@@ -165,7 +165,13 @@ function saveBundleCache(file, script) {
         pruneBundleCaches(dirname(file));
     }
     catch {
-        rmSync(partial, { force: true });
+        // Never an error at exit: a cache not written is only a compile the next run pays again.
+        try {
+            rmSync(partial, { force: true });
+        }
+        catch {
+            // left for the next writer's rename to replace
+        }
     }
 }
 /**
