@@ -169,7 +169,7 @@ function saveBundleCache(file, script) {
             rmSync(partial, { force: true });
         }
         catch {
-            // left for the next writer's rename to replace
+            // left behind: not worth an error at exit
         }
     }
 }

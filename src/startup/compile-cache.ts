@@ -182,7 +182,7 @@ function saveBundleCache(file: string, script: import('node:vm').Script): void {
     try {
       rmSync(partial, { force: true });
     } catch {
-      // left for the next writer's rename to replace
+      // left behind: not worth an error at exit
     }
   }
 }
