@@ -325,6 +325,11 @@ describe.each(testServers())('history tables of older Supabase CLIs, on $name', 
     ] as const) {
       const { result } = await runGuard(command, db.url, dir, extra);
       expect({ command, status: result.status }).toEqual({ command, status: 'failed' });
+      // Found once connected (the report names the server), not before.
+      expect({ command, server: result.database?.serverVersion }).toEqual({
+        command,
+        server: expect.any(String),
+      });
       expect(result.message).toBe(
         'supabase_migrations.schema_migrations has no "version" column: it was not created by the Supabase CLI, so its history cannot be read\n' +
           '  Rename or drop that table (it holds no history this tool or the Supabase CLI can read), then run baseline to record what the database already has.',
@@ -435,6 +440,11 @@ describe.each(testServers())('history versions that are not migration versions, 
     ] as const) {
       const { result } = await runGuard(command, db.url, dir, extra);
       expect({ command, status: result.status }).toEqual({ command, status: 'failed' });
+      // Found once connected (the report names the server), not before.
+      expect({ command, server: result.database?.serverVersion }).toEqual({
+        command,
+        server: expect.any(String),
+      });
       expect(result.message).toContain(EMPTY);
       expect(result.message).toContain(ABC);
       expect(result.message).toContain('version "2024-01-01"');
