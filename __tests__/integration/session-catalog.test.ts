@@ -279,6 +279,25 @@ describe.each(testServers())(
       expect(await sessionsNamed(db.url, 'mg early-fails')).toBe(0);
     });
 
+    it('a first message the server refuses (no USAGE on migration_guard) fails as the reads one by one did: connected, the lock let go', async () => {
+      const db = await newDb();
+      const role = `mg_limited_${Math.random().toString(36).slice(2, 8)}`;
+      await query(db.url, `create role ${role} login password 'limited-pass'`);
+      await query(db.url, 'create schema migration_guard; revoke all on schema migration_guard from public');
+      const url = new URL(db.url);
+      url.username = role;
+      url.password = 'limited-pass';
+      const dir = migrationsDir({ '1_a.sql': 'select 1;' });
+      for (const command of ['status', 'apply'] as const) {
+        const { result } = await runGuard(command, url.toString(), dir);
+        expect({ command, status: result.status }).toEqual({ command, status: 'failed' });
+        expect(result.message).toMatch(/permission denied for schema migration_guard/);
+        // Found once connected (the report names the server), as when the tables were asked alone.
+        expect(result.database?.serverVersion).toEqual(expect.any(String));
+      }
+      expect(await lockIsFree(db.url)).toBe(true);
+    });
+
     it('both failing: the files are reported, not the early read', async () => {
       const db = await newDb();
       const run = withClientAfter(

@@ -13520,7 +13520,8 @@ async function withSession(ctx, result, options, fn) {
     // The files are read while the connection opens and the session's first reads go on (a problem
     // with the files is still reported first).
     return (0,connect/* withClientAfter */.Ko)(settings.database, { applicationName: appName }, readFiles, async (client, set, opening) => {
-        const server = opening.server;
+        // Asked here when the first message failed (openSession): its error comes where it always did.
+        const server = opening?.server ?? (await readOne(client, serverRead(options.lock)));
         const serverMajor = Math.floor(Number(server.server_version_num) / 10000);
         noteSessionPid(client, server.pid);
         result.database = { display: settings.database.display, serverVersion: server.server_version };
@@ -13574,7 +13575,7 @@ async function withSession(ctx, result, options, fn) {
             }
         };
         if (!options.lock)
-            return inner(undefined, opening.read);
+            return inner(undefined, opening?.read);
         const cancelWait = () => (0,connect/* withClient */.SV)(settings.database, { applicationName: `${appName} control` }, async (control) => {
             await control.query('SELECT pg_cancel_backend($1)', [server.pid]);
         });
@@ -13592,9 +13593,16 @@ async function withSession(ctx, result, options, fn) {
                 retries: [],
             };
             // Read before the files were, when the lock was taken at once; else after the wait.
-            return inner(lock.release, opening.read);
+            return inner(lock.release, opening?.read);
         });
     }, { early: (client) => openSession(client, options), handOver });
+}
+/** The server's version and this session's pid, with the migration lock tried in the same statement. */
+function serverRead(lock) {
+    return {
+        sql: `SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid${lock ? `, ${TRY_LOCK_ITEM}` : ''}`,
+        answer: ([row]) => row,
+    };
 }
 /**
  * The session's first reads, made as soon as it is connected, while the files are still being
@@ -13606,11 +13614,18 @@ async function withSession(ctx, result, options, fn) {
  * known to be good, and the tables are then asked again.
  */
 async function openSession(client, options) {
-    const serverRead = {
-        sql: `SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid${options.lock ? `, ${TRY_LOCK_ITEM}` : ''}`,
-        answer: ([row]) => row,
-    };
-    const [server, tables] = await readInOneTrip(client, serverRead, tablesRead);
+    let server;
+    let tables;
+    try {
+        [server, tables] = await readInOneTrip(client, serverRead(options.lock), tablesRead);
+    }
+    catch {
+        // The session then asks each on its own, as it did before this message existed: a lock the
+        // failed message took (advisory locks outlive its transaction) is let go first.
+        if (options.lock)
+            await client.query('SELECT pg_advisory_unlock_all()').catch(() => { });
+        return {};
+    }
     if (options.lock && server.locked !== true)
         return { server };
     if (options.files === false)

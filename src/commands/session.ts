@@ -1,7 +1,7 @@
 import { applicationName } from '../config/run-context.js';
 import { errorMessage } from '../errors.js';
 import { connect, withClient, withClientAfter, type Client } from '../db/connect.js';
-import { readInOneTrip, type BatchRead } from '../db/batch-read.js';
+import { readInOneTrip, readOne, type BatchRead } from '../db/batch-read.js';
 import { openRunsRead } from '../db/abandoned-runs.js';
 import { checksumsRead, readChecksums, type ChecksumRow } from '../db/guard-store.js';
 import { tablesPresent, tablesRead, type TablesPresent } from '../db/guard-tables.js';
@@ -78,7 +78,8 @@ export async function withSession<T>(
     { applicationName: appName },
     readFiles,
     async (client, set, opening) => {
-      const server = opening!.server;
+      // Asked here when the first message failed (openSession): its error comes where it always did.
+      const server = opening?.server ?? (await readOne(client, serverRead(options.lock)));
       const serverMajor = Math.floor(Number(server.server_version_num) / 10000);
       noteSessionPid(client, server.pid);
       result.database = { display: settings.database.display, serverVersion: server.server_version };
@@ -143,7 +144,7 @@ export async function withSession<T>(
           await runner.close();
         }
       };
-      if (!options.lock) return inner(undefined, opening!.read);
+      if (!options.lock) return inner(undefined, opening?.read);
       const cancelWait = () =>
         withClient(settings.database, { applicationName: `${appName} control` }, async (control) => {
           await control.query('SELECT pg_cancel_backend($1)', [server.pid]);
@@ -162,17 +163,30 @@ export async function withSession<T>(
           retries: [],
         };
         // Read before the files were, when the lock was taken at once; else after the wait.
-        return inner(lock.release, opening!.read);
+        return inner(lock.release, opening?.read);
       });
     },
     { early: (client) => openSession(client, options), handOver },
   );
 }
 
-/** What a session reads first; `read` only when it holds the lock it needs (or needs none). */
+/**
+ * What a session reads first: none of it when that message failed; `read` only when it holds the
+ * lock it needs (or needs none).
+ */
 interface Opening {
-  server: { server_version: string; server_version_num: string; pid: number; locked?: boolean };
+  server?: ServerFacts;
   read?: { tables: TablesPresent; records?: Records | null };
+}
+
+type ServerFacts = { server_version: string; server_version_num: string; pid: number; locked?: boolean };
+
+/** The server's version and this session's pid, with the migration lock tried in the same statement. */
+function serverRead(lock: boolean): BatchRead<ServerFacts> {
+  return {
+    sql: `SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid${lock ? `, ${TRY_LOCK_ITEM}` : ''}`,
+    answer: ([row]) => row as ServerFacts,
+  };
 }
 
 type Records = [boolean, HistoryTable | undefined, Map<string, ChecksumRow>, Map<string, PartialMigration>];
@@ -187,11 +201,16 @@ type Records = [boolean, HistoryTable | undefined, Map<string, ChecksumRow>, Map
  * known to be good, and the tables are then asked again.
  */
 async function openSession(client: Client, options: { lock: boolean; files?: boolean }): Promise<Opening> {
-  const serverRead: BatchRead<Opening['server']> = {
-    sql: `SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num, pg_backend_pid() AS pid${options.lock ? `, ${TRY_LOCK_ITEM}` : ''}`,
-    answer: ([row]) => row as Opening['server'],
-  };
-  const [server, tables] = await readInOneTrip(client, serverRead, tablesRead);
+  let server: ServerFacts;
+  let tables: TablesPresent;
+  try {
+    [server, tables] = await readInOneTrip(client, serverRead(options.lock), tablesRead);
+  } catch {
+    // The session then asks each on its own, as it did before this message existed: a lock the
+    // failed message took (advisory locks outlive its transaction) is let go first.
+    if (options.lock) await client.query('SELECT pg_advisory_unlock_all()').catch(() => {});
+    return {};
+  }
   if (options.lock && server.locked !== true) return { server };
   if (options.files === false) return { server, read: { tables } };
   let records;
