@@ -49,8 +49,25 @@ async function recordingRelay(
   return { url: relayed.toString(), sent, clientClosed, server };
 }
 
+/** The loopback proxy to the server, keeping the type of every message the client sent ('Q', 'S', …). */
+async function recordingProxy(url: string) {
+  const messages: string[] = [];
+  const proxy = await startProxy(Number(new URL(url).port), { onClientMessage: (t) => messages.push(t) });
+  return { proxy, messages };
+}
+
 describe.each(testServers())('what a session asks the server, on $name', (server) => {
   const newDb = databasesFor(server);
+  /** A database with two files applied, and their folder. */
+  const appliedTwoFiles = async () => {
+    const db = await newDb();
+    const dir = migrationsDir({
+      '1_a.sql': 'create table a (id int);',
+      '2_b.sql': 'create table b (id int);',
+    });
+    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    return { db, dir };
+  };
 
   it('learns which of its tables exist in one query', async () => {
     const db = await newDb();
@@ -112,12 +129,7 @@ describe.each(testServers())('what a session asks the server, on $name', (server
   });
 
   it('reads the history, the checksums and the partly applied files in one message, as each reader would', async () => {
-    const db = await newDb();
-    const dir = migrationsDir({
-      '1_a.sql': 'create table a (id int);',
-      '2_b.sql': 'create table b (id int);',
-    });
-    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
+    const { db } = await appliedTwoFiles();
     await withPg(db.url, (c) =>
       recordPartialMigrations(c as never, [
         {
@@ -131,10 +143,7 @@ describe.each(testServers())('what a session asks the server, on $name', (server
         },
       ]),
     );
-    const messages: string[] = [];
-    const proxy = await startProxy(Number(new URL(db.url).port), {
-      onClientMessage: (t) => messages.push(t),
-    });
+    const { proxy, messages } = await recordingProxy(db.url);
     const client = await connect(target(proxy.url(db.url)), { applicationName: 'migration-guard test' });
     try {
       const tables = await tablesPresent(client);
@@ -162,16 +171,8 @@ describe.each(testServers())('what a session asks the server, on $name', (server
   });
 
   it('a no-op apply makes five round trips, on one connection: three for its session, two for its audit rows', async () => {
-    const db = await newDb();
-    const dir = migrationsDir({
-      '1_a.sql': 'create table a (id int);',
-      '2_b.sql': 'create table b (id int);',
-    });
-    expect((await runGuard('apply', db.url, dir)).result.status).toBe('success');
-    const messages: string[] = [];
-    const proxy = await startProxy(Number(new URL(db.url).port), {
-      onClientMessage: (t) => messages.push(t),
-    });
+    const { db, dir } = await appliedTwoFiles();
+    const { proxy, messages } = await recordingProxy(db.url);
     try {
       expect((await runGuard('apply', proxy.url(db.url), dir)).result.status).toBe('nothing-to-do');
       expect(proxy.connections()).toBe(1);

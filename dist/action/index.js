@@ -9647,7 +9647,7 @@ function partialsRead(tables) {
     return {
         sql: `SELECT version, name, checksum, statements_total, statements_done, statements, outside_transaction,
                  run_id, recorded_at FROM migration_guard.partial_migrations ORDER BY version`,
-        answer: (rows) => partialsFrom(rows),
+        answer: partialsFrom,
     };
 }
 function partialsFrom(rows) {
@@ -14900,18 +14900,14 @@ async function openSession(client, options) {
         return { server };
     if (options.files === false)
         return { server, read: { tables } };
-    let records;
-    try {
-        records = await recordsTogether(client, tables).catch(() => null);
-    }
-    catch {
-        // A history table these reads refuse (historyRead throws): left to the session, which
-        // reports it where it always did, connected and holding the lock.
-        return { server, read: { tables } };
-    }
-    return { server, read: { tables, records } };
+    return { server, read: { tables, records: await recordsTogether(client, tables).catch(() => null) } };
 }
-function recordsTogether(client, tables) {
+/**
+ * The records in one message. Async, so that a history table the reads refuse (historyRead
+ * throws) is a failed message like any other: the session then reads them one by one and
+ * reports it where it always did, connected and holding the lock.
+ */
+async function recordsTogether(client, tables) {
     return readInOneTrip(client, openRunsRead(tables), historyRead(tables), checksumsRead(tables), partialsRead(tables));
 }
 /**

@@ -213,18 +213,15 @@ async function openSession(client: Client, options: { lock: boolean; files?: boo
   }
   if (options.lock && server.locked !== true) return { server };
   if (options.files === false) return { server, read: { tables } };
-  let records;
-  try {
-    records = await recordsTogether(client, tables).catch(() => null);
-  } catch {
-    // A history table these reads refuse (historyRead throws): left to the session, which
-    // reports it where it always did, connected and holding the lock.
-    return { server, read: { tables } };
-  }
-  return { server, read: { tables, records } };
+  return { server, read: { tables, records: await recordsTogether(client, tables).catch(() => null) } };
 }
 
-function recordsTogether(client: Client, tables: TablesPresent): Promise<Records> {
+/**
+ * The records in one message. Async, so that a history table the reads refuse (historyRead
+ * throws) is a failed message like any other: the session then reads them one by one and
+ * reports it where it always did, connected and holding the lock.
+ */
+async function recordsTogether(client: Client, tables: TablesPresent): Promise<Records> {
   return readInOneTrip(
     client,
     openRunsRead(tables),

@@ -56,7 +56,7 @@ export function partialsRead(
   return {
     sql: `SELECT version, name, checksum, statements_total, statements_done, statements, outside_transaction,
                  run_id, recorded_at FROM migration_guard.partial_migrations ORDER BY version`,
-    answer: (rows) => partialsFrom(rows),
+    answer: partialsFrom,
   };
 }
 
