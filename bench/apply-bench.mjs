@@ -580,6 +580,7 @@ async function main() {
     if (at('ours-all') && at('ours-all-quiet')) auditRatios.push(at('ours-all') / at('ours-all-quiet'));
   }
   const auditOverhead = byId['ours-all'] && byId['ours-all-quiet'] ? byId['ours-all'].applyMedian / byId['ours-all-quiet'].applyMedian : undefined;
+  const pairedOverhead = auditRatios.length ? median(auditRatios) : undefined;
   const apiCalls = githubApi.requests.length;
   // Less sensitive to a busy machine than the on/off difference: the time each run spent writing
   // its audit rows after its work was done (measured by the action), against that run's duration.
@@ -589,7 +590,7 @@ async function main() {
   if (auditOverhead !== undefined) {
     lines.push('');
     lines.push(
-      `Audit log + PR comment overhead (ours all, on ÷ off${args['audit-log-exists'] ? '; the audit log existed before each run' : '; each run created the audit log on its fresh database'}): ${fmt(auditOverhead, 3)} (ratio of medians); per round ${auditRatios.map((x) => fmt(x, 3)).join(', ')}. ` +
+      `Audit log + PR comment overhead (ours all, on ÷ off${args['audit-log-exists'] ? '; the audit log existed before each run' : '; each run created the audit log on its fresh database'}): ${fmt(auditOverhead, 3)} (ratio of medians); ${fmt(pairedOverhead, 3)} (median of the rounds' ratios, each from runs of the same round, so a machine that drifts between rounds moves both); per round ${auditRatios.map((x) => fmt(x, 3)).join(', ')}. ` +
         `The loopback GitHub API received ${apiCalls} request(s) in all${apiCalls === 0 ? ' (this build makes no comment updates: the figure is the audit log alone)' : ''}.`,
     );
     if (auditShares.length)
@@ -637,7 +638,7 @@ async function main() {
   const file = join(resultsDir, `apply-${started.toISOString().replace(/[:.]/g, '-')}-n${N}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ params: { n: N, rttMs: RTT_MS, auditLogExists: args['audit-log-exists'], rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, auditOverhead: { ratioOfMedians: auditOverhead, perRound: auditRatios, auditMs: auditMsAll, auditShares, commentMs: commentMsAll, githubApiRequests: githubApi.requests }, targets, markdown: table }, null, 2)}\n`,
+    `${JSON.stringify({ params: { n: N, rttMs: RTT_MS, auditLogExists: args['audit-log-exists'], rounds: ROUNDS, warmup: WARMUP, seed: SEED, pgMajor: PG_MAJOR, only: only ?? null, extraInputs: EXTRA_INPUTS }, machine, server: serverInfo, tools, migrations: { kinds, bytes, expected: generated.expected }, runs, summary, perRound, auditOverhead: { ratioOfMedians: auditOverhead, medianOfRoundRatios: pairedOverhead, perRound: auditRatios, auditMs: auditMsAll, auditShares, commentMs: commentMsAll, githubApiRequests: githubApi.requests }, targets, markdown: table }, null, 2)}\n`,
   );
   console.error(`\nraw results: ${file}`);
 }

@@ -276,6 +276,8 @@ describe.each(testServers())('the bundled action on $name', (server) => {
     });
     expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
     expect(first.errors).toEqual([]);
+    // Each file parsed once: the engine split them from the linter's parse.
+    expect(first.stdout).toContain("::debug::Split from the linter's parse: 3 of 3 pending file(s)");
 
     const { outputs } = first;
     expect(outputs.status).toBe('success');

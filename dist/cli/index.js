@@ -10552,9 +10552,17 @@ async function splitStatements(source, start, end, file) {
 }
 /** `splitStatements` with the parser already loaded: synchronous, so parsing can be interleaved with server work. */
 function splitStatementsWith(parser, source, start, end, file) {
+    return splitClassified(classifiedStatements(parser, source, start, end, file), file);
+}
+/** The nodes the split reads (splitClassified); every other statement is kept without its node. */
+function splitReadsNode(nodeType) {
+    return nodeType === 'CopyStmt' || nodeType === 'TransactionStmt';
+}
+/** `splitStatementsWith` over statements already parsed and classified (in order, the whole range). */
+function splitClassified(classified, file) {
     const statements = [];
     const beginOptions = new Map();
-    for (const { statement, nodeType, node } of classifiedStatements(parser, source, start, end, file)) {
+    for (const { statement, nodeType, node = {} } of classified) {
         if (isCopyFromStdin(nodeType, node))
             throw copyFromStdinError(file, { line: statement.line, column: statement.column });
         statements.push(statement);
@@ -10845,18 +10853,24 @@ function unqualified(type) {
 
 
 /** Parses every pending file before anything runs, so a syntax error anywhere stops the run up front. */
-async function prepareMigrations(pending) {
+async function prepareMigrations(pending, kept) {
     const parser = await loadParser();
-    return pending.map((migration) => prepareMigration(parser, migration));
+    return pending.map((migration) => prepareMigration(parser, migration, kept));
 }
 /**
  * Splits and classifies one migration and its verify script; throws a GuardError naming
  * file:line:column, also for a failure the file is certain to meet (a new enum value used in
- * the transaction that adds it).
+ * the transaction that adds it). The up section's statements are taken from `kept` when the
+ * linter parsed it already (apply lints every pending file first).
  */
-function prepareMigration(parser, migration) {
+function prepareMigration(parser, migration, kept) {
     const { up } = migration;
-    const split = splitStatementsWith(parser, up.source, up.start, up.end, migration.path);
+    const parsed = kept?.get(migration);
+    // Used once (a file is prepared once per run): dropped, so the map says what was not used.
+    kept?.delete(migration);
+    const split = parsed
+        ? splitClassified(parsed, migration.path)
+        : splitStatementsWith(parser, up.source, up.start, up.end, migration.path);
     const item = { migration, statements: split.statements, wrapped: split.wrapped };
     if (split.absorbed)
         item.absorbed = split.absorbed;
@@ -11183,16 +11197,20 @@ class StreamedRun {
     pending;
     parser;
     onAllParsed;
+    kept;
     prepared = [];
     producedSteps = [];
     failedToParse = false;
     handedOut = 0;
     constructor(pending, parser, 
     /** Called once, as soon as every file has parsed without error. */
-    onAllParsed) {
+    onAllParsed, 
+    /** Files already parsed (by the linter): split without parsing again. */
+    kept) {
         this.pending = pending;
         this.parser = parser;
         this.onAllParsed = onAllParsed;
+        this.kept = kept;
         this.whileWaiting = this.whileWaiting.bind(this);
     }
     *steps() {
@@ -11237,7 +11255,7 @@ class StreamedRun {
     }
     parse(index) {
         try {
-            this.prepared[index] = prepareMigration(this.parser, this.pending[index]);
+            this.prepared[index] = prepareMigration(this.parser, this.pending[index], this.kept);
         }
         catch (error) {
             this.prepared[index] = { error };
@@ -12639,7 +12657,7 @@ class StagedApply {
         parserLoading.catch(() => { }); // awaited below; a failure to load is reported there
         // A file an earlier run left partly applied resumes after its committed statements: planned.
         if (!streamable(plan.pending) || plan.partial.size > 0)
-            this.execution = this.files.plan(resumePartialFiles(await prepareMigrations(plan.pending), plan.partial));
+            this.execution = this.files.plan(resumePartialFiles(await prepareMigrations(plan.pending, this.deps.kept), plan.partial));
         else
             this.files.unparsed(plan.pending);
         // After planning (which refuses what can never run, such as DROP DATABASE, with its own
@@ -12670,7 +12688,7 @@ class StagedApply {
                     return runRecord.open(control);
                 })
                     .catch(() => { }); // opened again on the session's connection when needed
-            });
+            }, this.deps.kept);
         let execution;
         try {
             // Per-file runs, and `all` runs cut by a statement that must commit on its own, are tried
@@ -23125,6 +23143,7 @@ function track(stmt, ctx) {
 
 
 
+
 /**
  * Lints migrations in order, statement by statement, each file parsed once and its statements
  * dropped as soon as their rules have run. Never throws for what a file contains: a file the
@@ -23200,7 +23219,10 @@ async function lintInOrder(migrations, options, ahead) {
                 add(rule, rule.checkFile({ file, version, source, start, end }, ctx), () => source.position(start));
         }
         let inBlock = false;
+        const kept = options.keep ? [] : undefined;
+        let parsedCleanly = true;
         const onProblem = (problem) => {
+            parsedCleanly = false;
             const rule = PARSE_RULES[problem.kind];
             if (config.rules[rule.id] === 'off')
                 return;
@@ -23215,6 +23237,7 @@ async function lintInOrder(migrations, options, ahead) {
         };
         for (const parsed of parsedStatementsOf(fileParser, migration, onProblem)) {
             const { statement, nodeType, node, nodeBase } = parsed;
+            kept?.push(splitReadsNode(nodeType) ? { statement, nodeType, node } : { statement, nodeType });
             if (statement.transactionControl === 'commit')
                 inBlock = false;
             const stmt = new StatementInFile(file, version, nodeType, node, statement, statements++, inBlock, source, nodeBase);
@@ -23229,6 +23252,8 @@ async function lintInOrder(migrations, options, ahead) {
             if (statement.transactionControl === 'begin')
                 inBlock = true;
         }
+        if (kept && parsedCleanly)
+            options.keep.set(migration, kept);
         for (const rule of rules) {
             if (rule.endFile)
                 add(rule, rule.endFile({ file, version, source, start, end }, ctx), () => source.position(start));
@@ -23709,10 +23734,13 @@ async function liveTableSecurity(client) {
  * given (the target's: a shadow database holds no rows). The config file is lint-config, else
  * .migration-guard.yml in the working directory when there is one.
  */
-async function lintPending(ctx, pending, client, config) {
+async function lintPending(ctx, pending, client, config, 
+/** Filled with the files' statements as parsed here, for the engine to split without parsing again. */
+keep) {
     config ??= await lintConfigFor(ctx.settings, ctx.cwd ?? process.cwd());
     const report = await lintMigrations(pending, {
         config,
+        keep,
         loadTableStats: client ? boundedStatsLoader(ctx, client) : undefined,
         // Row-level security and policies of the live tables (one catalog query, no table lock).
         tableSecurity: client ? await liveSecurity(ctx, client) : undefined,
@@ -23817,13 +23845,17 @@ async function applyCommand(ctx, result) {
         // Whatever the lint input says: the destructive-change guard needs the findings. Only the
         // pending files are linted, with the target's live table sizes. A run with a file over the
         // size limit is refused by the staged apply before anything runs: not parsed for the linter.
+        // The files as the linter parsed them are split from that parse, not parsed again.
         const { pending } = session.plan;
+        const kept = new Map();
         const lint = pending.length > 0 && !pending.some(oversized)
-            ? await lintPending(ctx, pending, session.client)
+            ? await lintPending(ctx, pending, session.client, undefined, kept)
             : undefined;
         result.lint = lint;
+        const keptFiles = kept.size;
         const outcome = await stagedApply({
             lint,
+            kept,
             settings,
             logger,
             session,
@@ -23837,6 +23869,7 @@ async function applyCommand(ctx, result) {
                 applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery`,
             }),
         });
+        logger.debug(`Split from the linter's parse: ${keptFiles - kept.size} of ${pending.length} pending file(s)`);
         // The one place the apply's part of the report is decided; withSession adds what it observes after.
         Object.assign(result, resultOfApply(result, outcome));
         if (outcome.stage === 'stopped')

@@ -11,6 +11,7 @@ import { withSession } from './session.js';
 import { lintPending } from './lint-stage.js';
 import type { Migration } from '../migrations/discover.js';
 import { MAX_FILE_BYTES } from '../migrations/limits.js';
+import type { KeptStatements } from '../migrations/statements.js';
 
 /**
  * apply: the staged apply (engine/staged-apply/apply.ts) under the migration lock, in a session
@@ -23,14 +24,18 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     // Whatever the lint input says: the destructive-change guard needs the findings. Only the
     // pending files are linted, with the target's live table sizes. A run with a file over the
     // size limit is refused by the staged apply before anything runs: not parsed for the linter.
+    // The files as the linter parsed them are split from that parse, not parsed again.
     const { pending } = session.plan;
+    const kept: KeptStatements = new Map();
     const lint =
       pending.length > 0 && !pending.some(oversized)
-        ? await lintPending(ctx, pending, session.client)
+        ? await lintPending(ctx, pending, session.client, undefined, kept)
         : undefined;
     result.lint = lint;
+    const keptFiles = kept.size;
     const outcome = await stagedApply({
       lint,
+      kept,
       settings,
       logger,
       session,
@@ -45,6 +50,9 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
           applicationName: `${applicationName('apply', settings.environment, ctx.run)} recovery`,
         }),
     });
+    logger.debug(
+      `Split from the linter's parse: ${keptFiles - kept.size} of ${pending.length} pending file(s)`,
+    );
     // The one place the apply's part of the report is decided; withSession adds what it observes after.
     Object.assign(result, resultOfApply(result, outcome));
     if (outcome.stage === 'stopped') throw outcome.error;

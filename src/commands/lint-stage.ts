@@ -6,6 +6,7 @@ import { liveStatsLoader } from '../lint/live-stats.js';
 import { liveTableSecurity } from '../lint/live-security.js';
 import type { LintFailLevel, LintFinding, LintReport } from '../lint/types.js';
 import type { Migration } from '../migrations/discover.js';
+import type { KeptStatements } from '../migrations/statements.js';
 import type { Logger } from '../logger.js';
 import type { RunResult } from '../engine/result.js';
 import type { CommandContext } from './context.js';
@@ -20,10 +21,13 @@ export async function lintPending(
   pending: Migration[],
   client?: Client,
   config?: LintConfig,
+  /** Filled with the files' statements as parsed here, for the engine to split without parsing again. */
+  keep?: KeptStatements,
 ): Promise<LintReport> {
   config ??= await lintConfigFor(ctx.settings, ctx.cwd ?? process.cwd());
   const report = await lintMigrations(pending, {
     config,
+    keep,
     loadTableStats: client ? boundedStatsLoader(ctx, client) : undefined,
     // Row-level security and policies of the live tables (one catalog query, no table lock).
     tableSecurity: client ? await liveSecurity(ctx, client) : undefined,

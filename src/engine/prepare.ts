@@ -1,25 +1,38 @@
 import { GuardError } from '../errors.js';
 import type { Migration } from '../migrations/discover.js';
 import { loadParser, type PgParser } from '../migrations/parser.js';
-import { splitStatementsWith } from '../migrations/statements.js';
+import { splitClassified, splitStatementsWith, type KeptStatements } from '../migrations/statements.js';
 import { describeAbsorbedBlock } from '../migrations/transaction-blocks.js';
 import { refuseEnumUseInSameTransaction } from './enum-use.js';
 import type { PreparedMigration } from './units.js';
 
 /** Parses every pending file before anything runs, so a syntax error anywhere stops the run up front. */
-export async function prepareMigrations(pending: Migration[]): Promise<PreparedMigration[]> {
+export async function prepareMigrations(
+  pending: Migration[],
+  kept?: KeptStatements,
+): Promise<PreparedMigration[]> {
   const parser = await loadParser();
-  return pending.map((migration) => prepareMigration(parser, migration));
+  return pending.map((migration) => prepareMigration(parser, migration, kept));
 }
 
 /**
  * Splits and classifies one migration and its verify script; throws a GuardError naming
  * file:line:column, also for a failure the file is certain to meet (a new enum value used in
- * the transaction that adds it).
+ * the transaction that adds it). The up section's statements are taken from `kept` when the
+ * linter parsed it already (apply lints every pending file first).
  */
-export function prepareMigration(parser: PgParser, migration: Migration): PreparedMigration {
+export function prepareMigration(
+  parser: PgParser,
+  migration: Migration,
+  kept?: KeptStatements,
+): PreparedMigration {
   const { up } = migration;
-  const split = splitStatementsWith(parser, up.source, up.start, up.end, migration.path);
+  const parsed = kept?.get(migration);
+  // Used once (a file is prepared once per run): dropped, so the map says what was not used.
+  kept?.delete(migration);
+  const split = parsed
+    ? splitClassified(parsed, migration.path)
+    : splitStatementsWith(parser, up.source, up.start, up.end, migration.path);
   const item: PreparedMigration = { migration, statements: split.statements, wrapped: split.wrapped };
   if (split.absorbed) item.absorbed = split.absorbed;
   if (migration.verify) {

@@ -1,5 +1,6 @@
 import type { Migration } from '../migrations/discover.js';
 import type { PgParser } from '../migrations/parser.js';
+import type { KeptStatements } from '../migrations/statements.js';
 import { PlanNeededError } from './execute.js';
 import { prepareMigration } from './prepare.js';
 import { mayNeedOwnTransaction, stepsOfAtomicFile, type PreparedMigration, type Step } from './units.js';
@@ -38,6 +39,8 @@ export class StreamedRun {
     private readonly parser: PgParser,
     /** Called once, as soon as every file has parsed without error. */
     private readonly onAllParsed?: () => void,
+    /** Files already parsed (by the linter): split without parsing again. */
+    private readonly kept?: KeptStatements,
   ) {
     this.whileWaiting = this.whileWaiting.bind(this);
   }
@@ -87,7 +90,7 @@ export class StreamedRun {
 
   private parse(index: number): void {
     try {
-      this.prepared[index] = prepareMigration(this.parser, this.pending[index]);
+      this.prepared[index] = prepareMigration(this.parser, this.pending[index], this.kept);
     } catch (error) {
       this.prepared[index] = { error };
       this.failedToParse = true;

@@ -1,6 +1,11 @@
 import type { Migration } from '../migrations/discover.js';
 import type { SourceText } from '../migrations/source-text.js';
-import type { Statement } from '../migrations/statements.js';
+import {
+  splitReadsNode,
+  type KeptStatements,
+  type SplitInput,
+  type Statement,
+} from '../migrations/statements.js';
 import type { DeclaredColumn } from './columns.js';
 import { loadParser } from '../migrations/parser.js';
 import { defaultLintConfig, type LintConfig } from './config.js';
@@ -53,6 +58,12 @@ export interface LintOptions {
    * a ParseWorker started earlier (before the files were read) is used, and stopped, here.
    */
   parseAhead?: boolean | ParseWorker;
+  /**
+   * Filled with each file's statements as parsed here (the nodes only where the split reads them),
+   * for the files that parsed without a problem: apply splits them from this parse instead of
+   * parsing every pending file a second time.
+   */
+  keep?: KeptStatements;
   debug?: (message: string) => void;
 }
 
@@ -160,7 +171,10 @@ async function lintInOrder(
         add(rule, rule.checkFile({ file, version, source, start, end }, ctx), () => source.position(start));
     }
     let inBlock = false;
+    const kept: SplitInput[] | undefined = options.keep ? [] : undefined;
+    let parsedCleanly = true;
     const onProblem = (problem: ParseProblem) => {
+      parsedCleanly = false;
       const rule = PARSE_RULES[problem.kind];
       if (config.rules[rule.id] === 'off') return;
       pending.push({
@@ -174,6 +188,7 @@ async function lintInOrder(
     };
     for (const parsed of parsedStatementsOf(fileParser, migration, onProblem)) {
       const { statement, nodeType, node, nodeBase } = parsed;
+      kept?.push(splitReadsNode(nodeType) ? { statement, nodeType, node } : { statement, nodeType });
       if (statement.transactionControl === 'commit') inBlock = false;
       const stmt = new StatementInFile(
         file,
@@ -195,6 +210,7 @@ async function lintInOrder(
       track(stmt, ctx);
       if (statement.transactionControl === 'begin') inBlock = true;
     }
+    if (kept && parsedCleanly) options.keep!.set(migration, kept);
     for (const rule of rules) {
       if (rule.endFile)
         add(rule, rule.endFile({ file, version, source, start, end }, ctx), () => source.position(start));

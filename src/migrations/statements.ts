@@ -1,3 +1,4 @@
+import type { Migration } from './discover.js';
 import { parseInPieces } from './parse-pieces.js';
 import { loadParser, type PgParser } from './parser.js';
 import { copyFromStdinError, isCopyFromStdin } from './psql-features.js';
@@ -61,9 +62,35 @@ export function splitStatementsWith(
   end: number,
   file: string,
 ): SplitSql {
+  return splitClassified(classifiedStatements(parser, source, start, end, file), file);
+}
+
+/**
+ * What the split needs of a classified statement: its node only where it reads one (COPY, BEGIN),
+ * so that statements kept from an earlier parse (the linter's, KeptStatements) hold no other tree.
+ */
+export interface SplitInput {
+  statement: Statement;
+  nodeType: string;
+  node?: Record<string, unknown>;
+}
+
+/**
+ * Up sections already parsed and classified, by migration (the linter's parse in apply, where
+ * every pending file is linted first): the engine splits them without parsing them again.
+ */
+export type KeptStatements = Map<Migration, SplitInput[]>;
+
+/** The nodes the split reads (splitClassified); every other statement is kept without its node. */
+export function splitReadsNode(nodeType: string): boolean {
+  return nodeType === 'CopyStmt' || nodeType === 'TransactionStmt';
+}
+
+/** `splitStatementsWith` over statements already parsed and classified (in order, the whole range). */
+export function splitClassified(classified: Iterable<SplitInput>, file: string): SplitSql {
   const statements: Statement[] = [];
   const beginOptions = new Map<Statement, string>();
-  for (const { statement, nodeType, node } of classifiedStatements(parser, source, start, end, file)) {
+  for (const { statement, nodeType, node = {} } of classified) {
     if (isCopyFromStdin(nodeType, node))
       throw copyFromStdinError(file, { line: statement.line, column: statement.column });
     statements.push(statement);

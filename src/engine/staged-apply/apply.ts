@@ -119,7 +119,7 @@ class StagedApply {
     // A file an earlier run left partly applied resumes after its committed statements: planned.
     if (!streamable(plan.pending) || plan.partial.size > 0)
       this.execution = this.files.plan(
-        resumePartialFiles(await prepareMigrations(plan.pending), plan.partial),
+        resumePartialFiles(await prepareMigrations(plan.pending, this.deps.kept), plan.partial),
       );
     else this.files.unparsed(plan.pending);
     // After planning (which refuses what can never run, such as DROP DATABASE, with its own
@@ -142,14 +142,19 @@ class StagedApply {
     const controlTimeouts = sessionSettings(settings, 'SESSION');
     this.stream = this.execution
       ? undefined
-      : new StreamedRun(plan.pending, await parserLoading, () => {
-          runner
-            .withControl(async (control) => {
-              await control.query(controlTimeouts);
-              return runRecord.open(control);
-            })
-            .catch(() => {}); // opened again on the session's connection when needed
-        });
+      : new StreamedRun(
+          plan.pending,
+          await parserLoading,
+          () => {
+            runner
+              .withControl(async (control) => {
+                await control.query(controlTimeouts);
+                return runRecord.open(control);
+              })
+              .catch(() => {}); // opened again on the session's connection when needed
+          },
+          this.deps.kept,
+        );
 
     let execution: ExecutionOutcome;
     try {

@@ -8,6 +8,7 @@ import type { StageEvents } from '../events.js';
 import type { Plan } from '../plan.js';
 import type { BackupReport, Finding, RollbackReport } from '../result.js';
 import type { StatementRunner } from '../statement-runner.js';
+import type { KeptStatements } from '../../migrations/statements.js';
 
 /** The open session the run works in: its connection (holding the migration lock), plan and runner. */
 export interface ApplySession {
@@ -46,4 +47,6 @@ export interface StagedApplyDeps {
   reconnect: () => Promise<Client>;
   /** The linter's findings over the pending files: the preflight refuses destructive ones (preflight.ts). */
   lint?: LintReport;
+  /** The pending files as the linter parsed them: split without parsing them again. */
+  kept?: KeptStatements;
 }
