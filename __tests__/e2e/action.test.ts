@@ -491,6 +491,8 @@ describe.each(testServers())('the bundled action on $name', (server) => {
       status: 'success',
     });
     expect(run.outputs['applied-count']).toBe('0');
+    // Each file parsed once: the rehearsal split them from the linter's parse.
+    expect(run.stdout).toContain("::debug::Split from the linter's parse: 3 of 3 pending file(s)");
     const tables = await query(db.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
     expect(tables).toEqual([]);
     expect((await databaseState(db.url)).history).toEqual([]);

@@ -24689,9 +24689,13 @@ async function planCommand(ctx, result) {
         // target's rolled-back transaction or on the shadow database) follow it; off with lint.
         const lintConfig = level === 'off' ? undefined : await lintConfigFor(settings, ctx.cwd);
         // Before the rehearsal, so the findings are reported whatever it meets; sizes are the target's.
+        // The files the linter parsed are split from that parse, not parsed again.
+        const kept = new Map();
         if (lintConfig)
-            result.lint = await lintPending(ctx, plan.pending, session.client, lintConfig);
-        const prepared = await prepareMigrations(plan.pending);
+            result.lint = await lintPending(ctx, plan.pending, session.client, lintConfig, kept);
+        const keptFiles = kept.size;
+        const prepared = await prepareMigrations(plan.pending, kept);
+        logger.debug(`Split from the linter's parse: ${keptFiles - kept.size} of ${plan.pending.length} pending file(s)`);
         // A file an earlier run left partly applied is rehearsed from where apply would resume it.
         const resumed = resumePartialFiles(prepared, plan.partial);
         const execution = buildExecutionPlan(resumed, settings.transactionMode);
