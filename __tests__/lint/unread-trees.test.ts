@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { loadBytesParser } from '../../src/lint/byte-parser.js';
+import { loadBytesParser } from '../../src/migrations/byte-parser.js';
 import { UNREAD_TYPES, withoutUnreadTrees as cutBytes } from '../../src/lint/unread-trees.js';
 
 /** On text, for the tests: the worker cuts the JSON's bytes. */

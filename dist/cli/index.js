@@ -6617,7 +6617,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2326);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4796);
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -6626,7 +6626,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2326:
+/***/ 4796:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -8467,64 +8467,27 @@ function refuseOversizedFiles(pending) {
     }
 }
 
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/migrations/wasm-load.ts
-
-
-
-/**
- * What loading libpg-query's WASM module needs first, wherever it is loaded: by the library's API
- * (parser.ts, the main thread) or as the module itself (the lint worker's byte-parser.ts). Kept
- * apart from parser.ts so that the worker's bundle does not carry the library's API.
- */
-/**
- * V8 compiles WebAssembly with its baseline compiler first and recompiles hot functions with its
- * optimising one in the background. The parser's state machine is one huge function: optimising
- * it takes a core for ~1.8 s (on this project's 2-core machine), far longer than a run parses,
- * so it never pays off; it only takes the CPU from the database server beside us, and Node 24
- * waits for it to finish before the process can exit (+1 s on every apply). These flags are read
- * when a module is compiled, so setting them before the parser's first (and only) compilation is
- * enough; the V8 flags of anything else are untouched. Measured with 500 files: the same parse
- * time, exit right after the work instead of ~1 s later. They stay set (tiering is also decided
- * while the parser runs); the bundle's code cache sets them back at exit (V8_FLAGS_AT_START in
- * src/startup/compile-cache.ts).
- */
-const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
-/** The folder of the bundle's copy of the parser's WASM: the CLI bundle sits in dist/cli/ and shares the action's in dist/. */
-function wasmDir() {
-    const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(__bundleUrl));
-    return [here, (0,external_node_path_.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'libpg-query.wasm')));
-}
-async function keepWasmOnBaselineTier() {
-    // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
-    const { setFlagsFromString } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 8877, 23));
-    for (const flag of BASELINE_WASM_FLAGS)
-        setFlagsFromString(flag);
-}
-/**
- * Sets V8's WASM flags (above) and, inside the ncc bundle, where the module's loader looks for
- * its .wasm: beside `__dirname`, which ESM lacks, so it is pointed at the bundle's folder when the
- * build copied the file there. Returns that folder.
- */
-async function prepareWasmLoad() {
-    const dir = wasmDir();
-    if (dir)
-        globalThis.__dirname = dir;
-    await keepWasmOnBaselineTier();
-    return dir;
-}
-
 ;// CONCATENATED MODULE: ./src/migrations/parser.ts
-
 let loading;
-/** Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it. */
+/**
+ * Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it.
+ * It answers as libpg-query's `parseSync` does, through the module's byte interface
+ * (byte-parser.ts): a piece of a file is handed over as its bytes, never decoded into a string
+ * and encoded again.
+ */
 function loadParser() {
     loading ??= (async () => {
-        await prepareWasmLoad();
-        const lib = await __nccwpck_require__.e(/* import() */ 627).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
-        await lib.loadModule();
-        return lib;
+        const { loadBytesParser } = await Promise.all(/* import() */[__nccwpck_require__.e(995), __nccwpck_require__.e(39)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9039));
+        const bytes = await loadBytesParser();
+        return {
+            parseSync(sql) {
+                // As libpg-query's parseSync: an empty text is refused, not parsed.
+                if (sql === '')
+                    throw new Error('Query cannot be empty');
+                return JSON.parse(bytes.parseToJson(Buffer.from(sql, 'utf8')));
+            },
+            parseRange: (source, start, end) => JSON.parse(bytes.parseToJson(source.bytes.subarray(start, end))),
+        };
     })();
     return loading;
 }
@@ -8583,6 +8546,8 @@ async function watchInvalidIndexes(client, reason) {
 
 // EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
 var esm = __nccwpck_require__(3849);
+// EXTERNAL MODULE: ./src/migrations/wasm-load.ts
+var wasm_load = __nccwpck_require__(6786);
 ;// CONCATENATED MODULE: ./src/engine/query-text.ts
 
 /**
@@ -8600,7 +8565,7 @@ const QUERY_TEXT_LIMIT = 200;
  * track_activity_query_size) is masked by our own code alone. The result is at most
  * QUERY_TEXT_LIMIT characters.
  */
-async function normaliseQueryText(text, normaliser = loadParser) {
+async function normaliseQueryText(text, normaliser = loadNormaliser) {
     let parsed;
     // A backslash before a quote reads differently with standard_conforming_strings off, which the
     // parser does not know about: such text goes to the masking below, which treats it as ambiguous.
@@ -8615,6 +8580,20 @@ async function normaliseQueryText(text, normaliser = loadParser) {
         }
     }
     return cut(maskLiterals(parsed ?? text));
+}
+let loadingNormaliser;
+/**
+ * libpg-query's API, loaded the first time a report names a blocking query (a lock retry): the
+ * migrations' parser (parser.ts) uses the module's byte interface, which has no normaliser.
+ */
+function loadNormaliser() {
+    loadingNormaliser ??= (async () => {
+        await (0,wasm_load/* prepareWasmLoad */.g)();
+        const lib = await Promise.all(/* import() */[__nccwpck_require__.e(995), __nccwpck_require__.e(627)]).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2627, 23));
+        await lib.loadModule();
+        return lib;
+    })();
+    return loadingNormaliser;
 }
 /** Cuts `text` to QUERY_TEXT_LIMIT characters (code points), marking the cut. */
 function cut(text) {
@@ -22706,6 +22685,8 @@ function findIgnores(source, start, end) {
 
 ;// CONCATENATED MODULE: external "node:module"
 const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(__bundleUrl)("node:module");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/lint/parse-protocol.ts
 /** What the linter's main thread and its parse worker (parse-ahead.ts, parse-worker.ts) exchange. */
 /** The one slot of the shared Int32Array: the file the main thread is linting (the worker waits when it is too far ahead of it). */
@@ -22901,7 +22882,7 @@ function replayParser(calls, fallback) {
             if (call?.range && call.range[0] === start && call.range[1] === end)
                 return answer(call);
             next = calls.length;
-            return fallback.parseSync(source.slice(start, end));
+            return fallback.parseRange?.(source, start, end) ?? fallback.parseSync(source.slice(start, end));
         },
         parseSync(sql) {
             const call = calls[next];
@@ -27594,6 +27575,66 @@ function errorMessage(error) {
     if (error instanceof Error)
         return error.message;
     return String(error);
+}
+
+
+/***/ }),
+
+/***/ 6786:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   g: () => (/* binding */ prepareWasmLoad)
+/* harmony export */ });
+/* unused harmony export BASELINE_WASM_FLAGS */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3136);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_2__);
+
+
+
+/**
+ * What loading libpg-query's WASM module needs first (byte-parser.ts, on the main thread and in
+ * the lint worker).
+ */
+/**
+ * V8 compiles WebAssembly with its baseline compiler first and recompiles hot functions with its
+ * optimising one in the background. The parser's state machine is one huge function: optimising
+ * it takes a core for ~1.8 s (on this project's 2-core machine), far longer than a run parses,
+ * so it never pays off; it only takes the CPU from the database server beside us, and Node 24
+ * waits for it to finish before the process can exit (+1 s on every apply). These flags are read
+ * when a module is compiled, so setting them before the parser's first (and only) compilation is
+ * enough; the V8 flags of anything else are untouched. Measured with 500 files: the same parse
+ * time, exit right after the work instead of ~1 s later. They stay set (tiering is also decided
+ * while the parser runs); the bundle's code cache sets them back at exit (V8_FLAGS_AT_START in
+ * src/startup/compile-cache.ts).
+ */
+const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
+/** The folder of the bundle's copy of the parser's WASM: the CLI bundle sits in dist/cli/ and shares the action's in dist/. */
+function wasmDir() {
+    const here = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_2__.fileURLToPath)(__bundleUrl));
+    return [here, (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)(here)].find((dir) => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, 'libpg-query.wasm')));
+}
+async function keepWasmOnBaselineTier() {
+    // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
+    const { setFlagsFromString } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 8877, 23));
+    for (const flag of BASELINE_WASM_FLAGS)
+        setFlagsFromString(flag);
+}
+/**
+ * Sets V8's WASM flags (above) and, inside the ncc bundle, where the module's loader looks for
+ * its .wasm: beside `__dirname`, which ESM lacks, so it is pointed at the bundle's folder when the
+ * build copied the file there. Returns that folder.
+ */
+async function prepareWasmLoad() {
+    const dir = wasmDir();
+    if (dir)
+        globalThis.__dirname = dir;
+    await keepWasmOnBaselineTier();
+    return dir;
 }
 
 

@@ -10,120 +10,6 @@ var PgQueryModule=(()=>{var _scriptName=globalThis.document?.currentScript?.src;
 
 /***/ }),
 
-/***/ 37:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  J: () => (/* binding */ loadBytesParser)
-});
-
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-// EXTERNAL MODULE: ./node_modules/libpg-query/wasm/libpg-query.js
-var libpg_query = __nccwpck_require__(995);
-var libpg_query_default = /*#__PURE__*/__nccwpck_require__.n(libpg_query);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(24);
-;// CONCATENATED MODULE: external "node:url"
-const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-;// CONCATENATED MODULE: ./src/migrations/wasm-load.ts
-
-
-
-/**
- * What loading libpg-query's WASM module needs first, wherever it is loaded: by the library's API
- * (parser.ts, the main thread) or as the module itself (the lint worker's byte-parser.ts). Kept
- * apart from parser.ts so that the worker's bundle does not carry the library's API.
- */
-/**
- * V8 compiles WebAssembly with its baseline compiler first and recompiles hot functions with its
- * optimising one in the background. The parser's state machine is one huge function: optimising
- * it takes a core for ~1.8 s (on this project's 2-core machine), far longer than a run parses,
- * so it never pays off; it only takes the CPU from the database server beside us, and Node 24
- * waits for it to finish before the process can exit (+1 s on every apply). These flags are read
- * when a module is compiled, so setting them before the parser's first (and only) compilation is
- * enough; the V8 flags of anything else are untouched. Measured with 500 files: the same parse
- * time, exit right after the work instead of ~1 s later. They stay set (tiering is also decided
- * while the parser runs); the bundle's code cache sets them back at exit (V8_FLAGS_AT_START in
- * src/startup/compile-cache.ts).
- */
-const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
-/** The folder of the bundle's copy of the parser's WASM: the CLI bundle sits in dist/cli/ and shares the action's in dist/. */
-function wasmDir() {
-    const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url));
-    return [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
-}
-async function keepWasmOnBaselineTier() {
-    // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
-    const { setFlagsFromString } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 877, 23));
-    for (const flag of BASELINE_WASM_FLAGS)
-        setFlagsFromString(flag);
-}
-/**
- * Sets V8's WASM flags (above) and, inside the ncc bundle, where the module's loader looks for
- * its .wasm: beside `__dirname`, which ESM lacks, so it is pointed at the bundle's folder when the
- * build copied the file there. Returns that folder.
- */
-async function prepareWasmLoad() {
-    const dir = wasmDir();
-    if (dir)
-        globalThis.__dirname = dir;
-    await keepWasmOnBaselineTier();
-    return dir;
-}
-
-;// CONCATENATED MODULE: ./src/lint/byte-parser.ts
-
-// libpg-query's WASM module itself (the factory its own API is built on), not its API: see below.
-
-
-async function loadBytesParser() {
-    const dir = await prepareWasmLoad();
-    const wasm = (await libpg_query_default()(dir ? { locateFile: (file) => (0,external_node_path_namespaceObject.join)(dir, file) } : {}));
-    const decoder = new TextDecoder();
-    return {
-        parseToJson(sql, keep) {
-            const input = wasm._malloc(sql.length + 1);
-            if (!input)
-                throw new Error('The SQL parser is out of memory');
-            let result = 0;
-            try {
-                wasm.HEAPU8.set(sql, input);
-                wasm.HEAPU8[input + sql.length] = 0;
-                result = wasm._wasm_parse_query_raw(input);
-                if (!result)
-                    throw new Error('Failed to parse query: memory allocation failed');
-                const tree = wasm.getValue(result, 'i32');
-                const error = wasm.getValue(result + 8, 'i32');
-                if (error) {
-                    const messageAt = wasm.getValue(error, 'i32');
-                    const message = messageAt ? wasm.UTF8ToString(messageAt) : 'Unknown error';
-                    const cursor = wasm.getValue(error + 16, 'i32');
-                    throw Object.assign(new Error(message), {
-                        sqlDetails: { message, cursorPosition: cursor > 0 ? cursor - 1 : 0 },
-                    });
-                }
-                if (!tree)
-                    throw new Error('No parse tree generated');
-                // The memory may have grown during the parse: its current view.
-                const heap = wasm.HEAPU8;
-                const json = Buffer.from(heap.buffer, heap.byteOffset + tree, heap.indexOf(0, tree) - tree);
-                return decoder.decode(keep ? keep(json) : json);
-            }
-            finally {
-                wasm._free(input);
-                if (result)
-                    wasm._wasm_free_parse_result(result);
-            }
-        },
-    };
-}
-
-
-/***/ }),
-
 /***/ 227:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -151,7 +37,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_worker_threads__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _migrations_parse_pieces_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(435);
 /* harmony import */ var _migrations_source_text_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(890);
-/* harmony import */ var _byte_parser_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(37);
+/* harmony import */ var _migrations_byte_parser_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(423);
 /* harmony import */ var _unread_trees_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(726);
 /* harmony import */ var _parse_protocol_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(227);
 /**
@@ -171,7 +57,7 @@ const shared = new Int32Array(node_worker_threads__WEBPACK_IMPORTED_MODULE_0__.w
 const port = node_worker_threads__WEBPACK_IMPORTED_MODULE_0__.parentPort;
 // The parser loads while the main thread reads the files; then they come, in one message.
 const [parser, input] = await Promise.all([
-    (0,_byte_parser_js__WEBPACK_IMPORTED_MODULE_2__/* .loadBytesParser */ .J)(),
+    (0,_migrations_byte_parser_js__WEBPACK_IMPORTED_MODULE_2__/* .loadBytesParser */ .J)(),
     new Promise((resolve) => port.once('message', resolve)),
 ]);
 // Source bytes before each file: how far ahead of the main thread the worker is.
@@ -334,6 +220,119 @@ function closingBrace(json, open) {
             return i;
     }
     throw new Error('The parser JSON ends inside an object');
+}
+
+
+/***/ }),
+
+/***/ 423:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  J: () => (/* binding */ loadBytesParser)
+});
+
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: ./node_modules/libpg-query/wasm/libpg-query.js
+var libpg_query = __nccwpck_require__(995);
+var libpg_query_default = /*#__PURE__*/__nccwpck_require__.n(libpg_query);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(24);
+;// CONCATENATED MODULE: external "node:url"
+const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+;// CONCATENATED MODULE: ./src/migrations/wasm-load.ts
+
+
+
+/**
+ * What loading libpg-query's WASM module needs first (byte-parser.ts, on the main thread and in
+ * the lint worker).
+ */
+/**
+ * V8 compiles WebAssembly with its baseline compiler first and recompiles hot functions with its
+ * optimising one in the background. The parser's state machine is one huge function: optimising
+ * it takes a core for ~1.8 s (on this project's 2-core machine), far longer than a run parses,
+ * so it never pays off; it only takes the CPU from the database server beside us, and Node 24
+ * waits for it to finish before the process can exit (+1 s on every apply). These flags are read
+ * when a module is compiled, so setting them before the parser's first (and only) compilation is
+ * enough; the V8 flags of anything else are untouched. Measured with 500 files: the same parse
+ * time, exit right after the work instead of ~1 s later. They stay set (tiering is also decided
+ * while the parser runs); the bundle's code cache sets them back at exit (V8_FLAGS_AT_START in
+ * src/startup/compile-cache.ts).
+ */
+const BASELINE_WASM_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
+/** The folder of the bundle's copy of the parser's WASM: the CLI bundle sits in dist/cli/ and shares the action's in dist/. */
+function wasmDir() {
+    const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url));
+    return [here, (0,external_node_path_namespaceObject.dirname)(here)].find((dir) => (0,external_node_fs_.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm')));
+}
+async function keepWasmOnBaselineTier() {
+    // Imported here: node:v8 costs ~1.5 ms to load, and most runs never parse.
+    const { setFlagsFromString } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 877, 23));
+    for (const flag of BASELINE_WASM_FLAGS)
+        setFlagsFromString(flag);
+}
+/**
+ * Sets V8's WASM flags (above) and, inside the ncc bundle, where the module's loader looks for
+ * its .wasm: beside `__dirname`, which ESM lacks, so it is pointed at the bundle's folder when the
+ * build copied the file there. Returns that folder.
+ */
+async function prepareWasmLoad() {
+    const dir = wasmDir();
+    if (dir)
+        globalThis.__dirname = dir;
+    await keepWasmOnBaselineTier();
+    return dir;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/byte-parser.ts
+
+// libpg-query's WASM module itself (the factory its own API is built on), not its API: see below.
+
+
+async function loadBytesParser() {
+    const dir = await prepareWasmLoad();
+    const wasm = (await libpg_query_default()(dir ? { locateFile: (file) => (0,external_node_path_namespaceObject.join)(dir, file) } : {}));
+    const decoder = new TextDecoder();
+    return {
+        parseToJson(sql, keep) {
+            const input = wasm._malloc(sql.length + 1);
+            if (!input)
+                throw new Error('The SQL parser is out of memory');
+            let result = 0;
+            try {
+                wasm.HEAPU8.set(sql, input);
+                wasm.HEAPU8[input + sql.length] = 0;
+                result = wasm._wasm_parse_query_raw(input);
+                if (!result)
+                    throw new Error('Failed to parse query: memory allocation failed');
+                const tree = wasm.getValue(result, 'i32');
+                const error = wasm.getValue(result + 8, 'i32');
+                if (error) {
+                    const messageAt = wasm.getValue(error, 'i32');
+                    const message = messageAt ? wasm.UTF8ToString(messageAt) : 'Unknown error';
+                    const cursor = wasm.getValue(error + 16, 'i32');
+                    throw Object.assign(new Error(message), {
+                        sqlDetails: { message, cursorPosition: cursor > 0 ? cursor - 1 : 0 },
+                    });
+                }
+                if (!tree)
+                    throw new Error('No parse tree generated');
+                // The memory may have grown during the parse: its current view.
+                const heap = wasm.HEAPU8;
+                const json = Buffer.from(heap.buffer, heap.byteOffset + tree, heap.indexOf(0, tree) - tree);
+                return decoder.decode(keep ? keep(json) : json);
+            }
+            finally {
+                wasm._free(input);
+                if (result)
+                    wasm._wasm_free_parse_result(result);
+            }
+        },
+    };
 }
 
 

@@ -1,4 +1,4 @@
-import { loadParser } from '../migrations/parser.js';
+import { prepareWasmLoad } from '../migrations/wasm-load.js';
 
 /**
  * Another session's query, as reports may show it: without a single literal value. The text read
@@ -25,7 +25,7 @@ export interface QueryNormaliser {
  */
 export async function normaliseQueryText(
   text: string,
-  normaliser: () => Promise<QueryNormaliser> = loadParser as unknown as () => Promise<QueryNormaliser>,
+  normaliser: () => Promise<QueryNormaliser> = loadNormaliser,
 ): Promise<string> {
   let parsed: string | undefined;
   // A backslash before a quote reads differently with standard_conforming_strings off, which the
@@ -40,6 +40,22 @@ export async function normaliseQueryText(
     }
   }
   return cut(maskLiterals(parsed ?? text));
+}
+
+let loadingNormaliser: Promise<QueryNormaliser> | undefined;
+
+/**
+ * libpg-query's API, loaded the first time a report names a blocking query (a lock retry): the
+ * migrations' parser (parser.ts) uses the module's byte interface, which has no normaliser.
+ */
+function loadNormaliser(): Promise<QueryNormaliser> {
+  loadingNormaliser ??= (async () => {
+    await prepareWasmLoad();
+    const lib = await import('libpg-query');
+    await lib.loadModule();
+    return lib;
+  })();
+  return loadingNormaliser;
 }
 
 /** Cuts `text` to QUERY_TEXT_LIMIT characters (code points), marking the cut. */

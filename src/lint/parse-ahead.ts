@@ -207,7 +207,7 @@ function replayParser(calls: RecordedParse[], fallback: PgParser): PgParser {
       const call = calls[next];
       if (call?.range && call.range[0] === start && call.range[1] === end) return answer(call);
       next = calls.length;
-      return fallback.parseSync(source.slice(start, end));
+      return fallback.parseRange?.(source, start, end) ?? fallback.parseSync(source.slice(start, end));
     },
     parseSync(sql) {
       const call = calls[next];

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { parseInPieces, piecesOf } from '../migrations/parse-pieces.js';
 import type { PgParseError, PgParser } from '../migrations/parser.js';
 import { SourceText } from '../migrations/source-text.js';
-import { loadBytesParser } from './byte-parser.js';
+import { loadBytesParser } from '../migrations/byte-parser.js';
 import { withoutUnreadTrees } from './unread-trees.js';
 import type { Piece } from '../migrations/sql-pieces.js';
 import {

@@ -1,5 +1,4 @@
 import type { SourceText } from './source-text.js';
-import { prepareWasmLoad } from './wasm-load.js';
 import type { Piece } from './sql-pieces.js';
 
 export interface ParseResult {
@@ -10,9 +9,9 @@ export interface ParseResult {
 export interface PgParser {
   parseSync(sql: string): ParseResult;
   /**
-   * Parses bytes start..end of `source`, as `parseSync(source.slice(start, end))` would. Given by
-   * the linter's replay of its parse worker (parse-ahead.ts), which knows the parse by its place
-   * and so need not decode the text; absent on the parser itself.
+   * Parses bytes start..end of `source`, as `parseSync(source.slice(start, end))` would, without
+   * decoding the text: the parser itself (loadParser) hands the bytes over as they are; the
+   * linter's replay of its parse worker (parse-ahead.ts) knows the parse by its place.
    */
   parseRange?(source: SourceText, start: number, end: number): ParseResult;
   /**
@@ -28,13 +27,25 @@ export interface PgParseError extends Error {
 
 let loading: Promise<PgParser> | undefined;
 
-/** Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it. */
+/**
+ * Loads the PostgreSQL parser (WASM) on first use only: status and no-op runs never pay for it.
+ * It answers as libpg-query's `parseSync` does, through the module's byte interface
+ * (byte-parser.ts): a piece of a file is handed over as its bytes, never decoded into a string
+ * and encoded again.
+ */
 export function loadParser(): Promise<PgParser> {
   loading ??= (async () => {
-    await prepareWasmLoad();
-    const lib = await import('libpg-query');
-    await lib.loadModule();
-    return lib as unknown as PgParser;
+    const { loadBytesParser } = await import('./byte-parser.js');
+    const bytes = await loadBytesParser();
+    return {
+      parseSync(sql) {
+        // As libpg-query's parseSync: an empty text is refused, not parsed.
+        if (sql === '') throw new Error('Query cannot be empty');
+        return JSON.parse(bytes.parseToJson(Buffer.from(sql, 'utf8'))) as ParseResult;
+      },
+      parseRange: (source, start, end) =>
+        JSON.parse(bytes.parseToJson(source.bytes.subarray(start, end))) as ParseResult,
+    };
   })();
   return loading;
 }

@@ -3,9 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * What loading libpg-query's WASM module needs first, wherever it is loaded: by the library's API
- * (parser.ts, the main thread) or as the module itself (the lint worker's byte-parser.ts). Kept
- * apart from parser.ts so that the worker's bundle does not carry the library's API.
+ * What loading libpg-query's WASM module needs first (byte-parser.ts, on the main thread and in
+ * the lint worker).
  */
 
 /**

@@ -1,22 +1,23 @@
 import { join } from 'node:path';
 // libpg-query's WASM module itself (the factory its own API is built on), not its API: see below.
 import PgQueryModule from 'libpg-query/wasm/libpg-query.js';
-import type { PgParseError } from '../migrations/parser.js';
-import { prepareWasmLoad } from '../migrations/wasm-load.js';
+import type { PgParseError } from './parser.js';
+import { prepareWasmLoad } from './wasm-load.js';
 
 /**
- * The parser for the lint worker (parse-worker.ts), called with the file's bytes. libpg-query's
- * `parseSync` takes a string: its glue encodes it into the module's memory and reads the JSON back
- * by scanning for its end, both in JavaScript loops (~70 ms of the worker's time on a long
- * history), after the worker had decoded the bytes into that string. Here the bytes are copied in
- * as they are (a file's bytes are UTF-8 without NUL, read-sql.ts) and the end is found natively.
- * The result is what `parseSync` parses: the parse tree's JSON text, and the same error (message,
- * 0-based cursor position) for a syntax error.
+ * The parser, called with bytes (parser.ts builds the PgParser on it; the lint worker calls it
+ * directly). libpg-query's `parseSync` takes a string: its glue encodes it into the module's memory
+ * and reads the JSON back by scanning for its end, both in JavaScript loops (~70 ms of the lint
+ * worker's time on a long history, ~25 ms of a 500-file apply's lint), after the caller had
+ * decoded a file's bytes into that string. Here the bytes are copied in as they are (a file's bytes
+ * are UTF-8 without NUL, read-sql.ts) and the end is found natively. The result is what
+ * `parseSync` parses: the parse tree's JSON text, and the same error (message, 0-based cursor
+ * position) for a syntax error.
  *
  * This reads the module's C interface: `wasm_parse_query_raw` and its result struct (tree, stderr,
  * error) and error struct (message, funcname, filename, lineno, cursorpos), as libpg-query's own
- * wrapper does. The lint worker test (dist/) compares the findings with those of the main thread,
- * which uses the library's API, so a change of that layout fails it.
+ * wrapper does. A test (byte-parser.test.ts) compares trees and errors with the library's API over
+ * a corpus, so a change of that layout, or of what the API returns, fails it.
  */
 export interface BytesParser {
   /**
