@@ -373,6 +373,34 @@ describe.each(testServers())('the bundled action on $name', (server) => {
     expect(await databaseState(db.url)).toEqual(before);
   });
 
+  it('a release of over 1 MB is linted on the worker thread, and every file is applied from that parse', async () => {
+    const db = await newDb();
+    const dir = tempDir('mg-e2e-large-release-');
+    writeFileSync(join(dir, '0001_table.sql'), 'create table items (id int primary key, note text);\n');
+    // 60 files of ~20 KB of rows each (quotes and semicolons inside the values, one non-ASCII).
+    for (let f = 0; f < 60; f++) {
+      const rows = Array.from({ length: 400 }, (_, i) => {
+        const id = f * 400 + i;
+        return `insert into items values (${id}, 'row ${id}; it''s «${'x'.repeat(12)}»');`;
+      });
+      writeFileSync(join(dir, `${String(f + 2).padStart(4, '0')}_rows.sql`), `${rows.join('\n')}\n`);
+    }
+    const run = await runAction({
+      command: 'apply',
+      'database-url': db.url,
+      'migrations-dir': dir,
+      'transaction-mode': 'all',
+    });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/::debug::Lint: \d+ of 61 file\(s\) parsed on a worker thread/);
+    expect(run.stdout).toContain("::debug::Split from the linter's parse: 61 of 61 pending file(s)");
+    const [{ n, notes }] = await query(
+      db.url,
+      "select count(*)::int as n, count(*) filter (where note like '%it''s «xxxxxxxxxxxx»')::int as notes from items",
+    );
+    expect({ n, notes }).toEqual({ n: 24_000, notes: 24_000 });
+  });
+
   it('without RUNNER_TEMP the JSON report goes to a private folder of its own (0700), the file 0600', async () => {
     const db = await newDb();
     const run = await runAction(

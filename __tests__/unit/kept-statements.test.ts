@@ -6,8 +6,15 @@ import { describe, expect, it } from '@jest/globals';
 import { prepareMigration } from '../../src/engine/prepare.js';
 import { StreamedRun } from '../../src/engine/stream.js';
 import { lintMigrations } from '../../src/lint/index.js';
+import { withoutUnreadTrees } from '../../src/lint/unread-trees.js';
+import { loadBytesParser } from '../../src/migrations/byte-parser.js';
 import { loadParser, type PgParser } from '../../src/migrations/parser.js';
-import { splitStatementsWith, type KeptStatements } from '../../src/migrations/statements.js';
+import {
+  classifiedStatements,
+  splitStatementsWith,
+  type KeptStatements,
+  type Statement,
+} from '../../src/migrations/statements.js';
 import { migrationOf } from '../helpers/migrations.js';
 
 const FILES = [
@@ -70,6 +77,52 @@ describe('statements kept from the linter', () => {
     expect(() => prepareMigration(noParser, migrations[3], kept)).not.toThrow(/syntax/);
     const parser = await loadParser();
     expect(() => prepareMigration(parser, migrations[3], kept)).toThrow(/syntax error/);
+  });
+
+  it('are the same when the lint worker dropped the trees no rule reads: the engine reads nothing in them', async () => {
+    // A large release is linted from the worker's parses, with the trees of INSERT, COMMENT and
+    // CREATE TRIGGER and CREATE TABLE's constraint expressions dropped (unread-trees.ts).
+    const bytes = await loadBytesParser();
+    const stripping: PgParser = {
+      parseSync: (sql) => JSON.parse(bytes.parseToJson(Buffer.from(sql, 'utf8'), withoutUnreadTrees)),
+      parseRange: (source, start, end) =>
+        JSON.parse(bytes.parseToJson(source.bytes.subarray(start, end), withoutUnreadTrees)),
+    };
+    const sql = [
+      'create table t (id int primary key check (id > 0), at timestamptz default now(), n int generated always as (id * 2) stored);',
+      'insert into t (id) values (1), (2);',
+      "comment on table t is 'c';",
+      'create trigger tr before insert on t for each row execute function f();',
+      'begin isolation level serializable;',
+      "alter type mood add value 'ok';",
+      'commit;',
+      "set lock_timeout = '1s';",
+      'create index concurrently i on t (id);',
+      'vacuum t;',
+    ].join('\n');
+    const migration = migrationOf('1', sql);
+    const { source, start, end } = migration.up;
+    const what = (s: Statement) => ({
+      sql: s.sql,
+      historyText: s.historyText,
+      startByte: s.startByte,
+      line: s.line,
+      column: s.column,
+      nodeType: s.nodeType,
+      nonTransactional: s.nonTransactional,
+      addsEnumValue: s.addsEnumValue,
+      transactionControl: s.transactionControl,
+      touchesTimeouts: s.touchesTimeouts,
+    });
+    const of = (parser: PgParser) =>
+      [...classifiedStatements(parser, source, start, end, migration.path)].map((p) => what(p.statement));
+    const full = await loadParser();
+    expect(of(stripping)).toEqual(of(full));
+    expect(of(full)).toHaveLength(10);
+    // The drop did drop something.
+    expect(JSON.stringify(stripping.parseSync(sql)).length).toBeLessThan(
+      JSON.stringify(full.parseSync(sql)).length,
+    );
   });
 
   it('feed a streamed run: its steps come without a second parse', async () => {

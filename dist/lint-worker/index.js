@@ -139,7 +139,8 @@ __webpack_async_result__();
  * so that the linter's thread does not read them (JSON.parse is its largest cost):
  * - whole statements of types no rule reads beyond their type and place (no rule names them, nor
  *   does the tracking of the release's schema or of its security; the checks every statement
- *   meets read only what classifiedStatements derives, which for these is nothing). A long
+ *   meets read only what classifiedStatements derives, which for these is nothing, and so does
+ *   the engine that apply hands these statements to: kept-statements.test.ts). A long
  *   history is full of them: INSERTs of seed data and COMMENTs were a sixth of the bench
  *   history's JSON;
  * - in CREATE TABLE, the expressions of CHECK, DEFAULT and generated-column constraints
