@@ -24985,9 +24985,7 @@ async function liveTableSecurity(client) {
  * given (the target's: a shadow database holds no rows). The config file is lint-config, else
  * .migration-guard.yml in the working directory when there is one.
  */
-async function lintPending(ctx, pending, client, config, 
-/** Filled with the files' statements as parsed here, for the engine to split without parsing again. */
-keep) {
+async function lintPending(ctx, pending, { client, config, keep, } = {}) {
     config ??= await lintConfigFor(ctx.settings, ctx.cwd ?? process.cwd());
     const report = await lintMigrations(pending, {
         config,
@@ -25100,7 +25098,7 @@ async function applyCommand(ctx, result) {
         const { pending } = session.plan;
         const kept = new Map();
         const lint = pending.length > 0 && !pending.some(oversized)
-            ? await lintPending(ctx, pending, session.client, undefined, kept)
+            ? await lintPending(ctx, pending, { client: session.client, keep: kept })
             : undefined;
         result.lint = lint;
         const keptFiles = kept.size;
@@ -25941,7 +25939,11 @@ async function planCommand(ctx, result) {
         // The files the linter parsed are split from that parse, not parsed again.
         const kept = new Map();
         if (lintConfig)
-            result.lint = await lintPending(ctx, plan.pending, session.client, lintConfig, kept);
+            result.lint = await lintPending(ctx, plan.pending, {
+                client: session.client,
+                config: lintConfig,
+                keep: kept,
+            });
         const keptFiles = kept.size;
         const prepared = await prepareMigrations(plan.pending, kept);
         logger.debug(`Split from the linter's parse: ${keptFiles - kept.size} of ${plan.pending.length} pending file(s)`);

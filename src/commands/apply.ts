@@ -29,7 +29,7 @@ export async function applyCommand(ctx: CommandContext, result: RunResult): Prom
     const kept: KeptStatements = new Map();
     const lint =
       pending.length > 0 && !pending.some(oversized)
-        ? await lintPending(ctx, pending, session.client, undefined, kept)
+        ? await lintPending(ctx, pending, { client: session.client, keep: kept })
         : undefined;
     result.lint = lint;
     const keptFiles = kept.size;

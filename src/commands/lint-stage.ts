@@ -19,10 +19,16 @@ import type { CommandContext } from './context.js';
 export async function lintPending(
   ctx: CommandContext,
   pending: Migration[],
-  client?: Client,
-  config?: LintConfig,
-  /** Filled with the files' statements as parsed here, for the engine to split without parsing again. */
-  keep?: KeptStatements,
+  {
+    client,
+    config,
+    keep,
+  }: {
+    client?: Client;
+    config?: LintConfig;
+    /** Filled with the files' statements as parsed here, for the engine to split without parsing again. */
+    keep?: KeptStatements;
+  } = {},
 ): Promise<LintReport> {
   config ??= await lintConfigFor(ctx.settings, ctx.cwd ?? process.cwd());
   const report = await lintMigrations(pending, {

@@ -49,7 +49,12 @@ export async function planCommand(ctx: CommandContext, result: RunResult): Promi
     // Before the rehearsal, so the findings are reported whatever it meets; sizes are the target's.
     // The files the linter parsed are split from that parse, not parsed again.
     const kept: KeptStatements = new Map();
-    if (lintConfig) result.lint = await lintPending(ctx, plan.pending, session.client, lintConfig, kept);
+    if (lintConfig)
+      result.lint = await lintPending(ctx, plan.pending, {
+        client: session.client,
+        config: lintConfig,
+        keep: kept,
+      });
     const keptFiles = kept.size;
     const prepared = await prepareMigrations(plan.pending, kept);
     logger.debug(
