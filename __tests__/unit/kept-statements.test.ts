@@ -45,7 +45,10 @@ describe('statements kept from the linter', () => {
     await lintMigrations(migrations, { keep: kept });
     expect([...kept.keys()].map((m) => m.version)).toEqual(['1', '2', '3', '5']);
     for (const statements of kept.values()) {
-      for (const { nodeType, node } of statements) {
+      for (const {
+        statement: { nodeType },
+        node,
+      } of statements) {
         if (nodeType === 'TransactionStmt' || nodeType === 'CopyStmt') expect(node).toBeDefined();
         else expect(node).toBeUndefined();
       }
@@ -74,7 +77,6 @@ describe('statements kept from the linter', () => {
     const kept: KeptStatements = new Map();
     await lintMigrations(migrations, { keep: kept });
     expect(() => prepareMigration(noParser, migrations[3], kept)).toThrow('parsed a second time');
-    expect(() => prepareMigration(noParser, migrations[3], kept)).not.toThrow(/syntax/);
     const parser = await loadParser();
     expect(() => prepareMigration(parser, migrations[3], kept)).toThrow(/syntax error/);
   });

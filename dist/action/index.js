@@ -9749,14 +9749,15 @@ function loadParser() {
     loading ??= (async () => {
         const { loadBytesParser } = await Promise.all(/* import() */[__nccwpck_require__.e(995), __nccwpck_require__.e(39)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9039));
         const bytes = await loadBytesParser();
+        const parse = (sql) => JSON.parse(bytes.parseToJson(sql));
         return {
             parseSync(sql) {
                 // As libpg-query's parseSync: an empty text is refused, not parsed.
                 if (sql === '')
                     throw new Error('Query cannot be empty');
-                return JSON.parse(bytes.parseToJson(Buffer.from(sql, 'utf8')));
+                return parse(Buffer.from(sql, 'utf8'));
             },
-            parseRange: (source, start, end) => JSON.parse(bytes.parseToJson(source.bytes.subarray(start, end))),
+            parseRange: (source, start, end) => parse(source.bytes.subarray(start, end)),
         };
     })();
     return loading;
@@ -11811,7 +11812,8 @@ function splitReadsNode(nodeType) {
 function splitClassified(classified, file) {
     const statements = [];
     const beginOptions = new Map();
-    for (const { statement, nodeType, node = {} } of classified) {
+    for (const { statement, node = {} } of classified) {
+        const { nodeType } = statement;
         if (isCopyFromStdin(nodeType, node))
             throw copyFromStdinError(file, { line: statement.line, column: statement.column });
         statements.push(statement);
@@ -24488,7 +24490,7 @@ async function lintInOrder(migrations, options, ahead) {
         };
         for (const parsed of parsedStatementsOf(fileParser, migration, onProblem)) {
             const { statement, nodeType, node, nodeBase } = parsed;
-            kept?.push(splitReadsNode(nodeType) ? { statement, nodeType, node } : { statement, nodeType });
+            kept?.push(splitReadsNode(nodeType) ? { statement, node } : { statement });
             if (statement.transactionControl === 'commit')
                 inBlock = false;
             const stmt = new StatementInFile(file, version, nodeType, node, statement, statements++, inBlock, source, nodeBase);

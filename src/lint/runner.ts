@@ -188,7 +188,7 @@ async function lintInOrder(
     };
     for (const parsed of parsedStatementsOf(fileParser, migration, onProblem)) {
       const { statement, nodeType, node, nodeBase } = parsed;
-      kept?.push(splitReadsNode(nodeType) ? { statement, nodeType, node } : { statement, nodeType });
+      kept?.push(splitReadsNode(nodeType) ? { statement, node } : { statement });
       if (statement.transactionControl === 'commit') inBlock = false;
       const stmt = new StatementInFile(
         file,

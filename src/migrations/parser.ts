@@ -37,14 +37,14 @@ export function loadParser(): Promise<PgParser> {
   loading ??= (async () => {
     const { loadBytesParser } = await import('./byte-parser.js');
     const bytes = await loadBytesParser();
+    const parse = (sql: Uint8Array) => JSON.parse(bytes.parseToJson(sql)) as ParseResult;
     return {
       parseSync(sql) {
         // As libpg-query's parseSync: an empty text is refused, not parsed.
         if (sql === '') throw new Error('Query cannot be empty');
-        return JSON.parse(bytes.parseToJson(Buffer.from(sql, 'utf8'))) as ParseResult;
+        return parse(Buffer.from(sql, 'utf8'));
       },
-      parseRange: (source, start, end) =>
-        JSON.parse(bytes.parseToJson(source.bytes.subarray(start, end))) as ParseResult,
+      parseRange: (source, start, end) => parse(source.bytes.subarray(start, end)),
     };
   })();
   return loading;

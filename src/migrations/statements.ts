@@ -66,12 +66,12 @@ export function splitStatementsWith(
 }
 
 /**
- * What the split needs of a classified statement: its node only where it reads one (COPY, BEGIN),
- * so that statements kept from an earlier parse (the linter's, KeptStatements) hold no other tree.
+ * What the split needs of a classified statement (its type is the statement's): its node only
+ * where it reads one (COPY, BEGIN), so that statements kept from an earlier parse (the linter's,
+ * KeptStatements) hold no other tree.
  */
 export interface SplitInput {
   statement: Statement;
-  nodeType: string;
   node?: Record<string, unknown>;
 }
 
@@ -90,7 +90,8 @@ export function splitReadsNode(nodeType: string): boolean {
 export function splitClassified(classified: Iterable<SplitInput>, file: string): SplitSql {
   const statements: Statement[] = [];
   const beginOptions = new Map<Statement, string>();
-  for (const { statement, nodeType, node = {} } of classified) {
+  for (const { statement, node = {} } of classified) {
+    const { nodeType } = statement;
     if (isCopyFromStdin(nodeType, node))
       throw copyFromStdinError(file, { line: statement.line, column: statement.column });
     statements.push(statement);
