@@ -27,6 +27,7 @@ import { prepareSupabaseTemplate, startServer } from './lib/server.mjs';
 import { actionNode } from './lib/action-node.mjs';
 import { startLatencyProxy } from './lib/latency-proxy.mjs';
 import { githubPushEnv, startGithubApi } from './lib/github-api.mjs';
+import { seedAuditLog } from './lib/audit-seed.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -150,41 +151,6 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 /** Runs one process; resolves with its wall-clock time (spawn to exit, stdio closed). */
-/**
- * --audit-log-exists: the template gets the audit log a first run leaves (our action applies one
- * trivial file to it), then that run's history row and run record are deleted, so that every
- * database made from it starts as a production database does after its first run: the log is
- * there, nothing of the benchmark's migrations is applied. Returns the rows the log holds.
- */
-async function seedAuditLog(template, distDir) {
-  const dir = mkdtempSync(join(tmpdir(), 'mg-bench-seed-'));
-  try {
-    mkdirSync(join(dir, 'migrations'));
-    writeFileSync(join(dir, 'migrations', '00000000000000_audit_log_seed.sql'), 'select 1;\n');
-    writeFileSync(join(dir, 'github-output'), '');
-    const r = await runProcess(ACTION_NODE.path, [join(distDir, 'index.js')], {
-      cwd: dir,
-      env: baseEnv({
-        INPUT_COMMAND: 'apply',
-        'INPUT_DATABASE-URL': contenderUrl(template),
-        'INPUT_MIGRATIONS-DIR': join(dir, 'migrations'),
-        INPUT_BACKUP: 'off',
-        INPUT_COMMENT: 'false',
-        GITHUB_OUTPUT: join(dir, 'github-output'),
-        RUNNER_TEMP: dir,
-      }),
-    });
-    if (r.code !== 0) throw new Error(`seeding the audit log failed (exit ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
-    return await server.admin(async (c) => {
-      await c.query('delete from supabase_migrations.schema_migrations');
-      await c.query('delete from migration_guard.runs');
-      return Number((await c.query('select count(*) as n from migration_guard.audit_log')).rows[0].n);
-    }, template);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 function runProcess(cmd, argv, { env, cwd }) {
   return new Promise((resolveRun, reject) => {
     if (interrupted) return reject(new Error('interrupted'));
@@ -413,7 +379,18 @@ async function main() {
     console.error(`contenders connect through a proxy adding ${RTT_MS} ms of round-trip latency (port ${contenderPort})`);
   } else contenderPort = server.port;
   // The audit log's rows already in every database (--audit-log-exists), or 0.
-  const auditBase = args['audit-log-exists'] ? await seedAuditLog(template, dist.dir) : 0;
+  // --audit-log-exists: every database starts with the log a first run leaves (lib/audit-seed.mjs).
+  const auditBase = args['audit-log-exists']
+    ? await seedAuditLog({
+        runAction: async ({ env, cwd }) => {
+          const r = await runProcess(ACTION_NODE.path, [join(dist.dir, 'index.js')], { env, cwd });
+          return { code: r.code, output: `${r.stdout}\n${r.stderr}` };
+        },
+        env: baseEnv,
+        url: contenderUrl(template),
+        admin: (fn) => server.admin(fn, template),
+      })
+    : 0;
   githubApi = await startGithubApi();
 
   const tools = {

@@ -4,6 +4,7 @@
  *
  *   node bench/profile-apply.mjs [--n 500] [--mode all|per-file] [--phase apply|noop] [--tool ours|psql|psql-single]
  *                                [--seed 42] [--top 25] [--input NAME=VALUE …]  (backup=off unless given)
+ *                                [--comment] [--timeline] [--audit-log-exists] [--quiet]
  *
  * Generates the same migrations as apply-bench.mjs, starts one embedded PostgreSQL 17 (default
  * durability, 127.0.0.1 only, every statement's duration logged), and runs `node dist/index.js`
@@ -30,6 +31,7 @@ import { snapshotDist } from './lib/dist.mjs';
 import { prepareSupabaseTemplate, startServer } from './lib/server.mjs';
 import { actionNode } from './lib/action-node.mjs';
 import { githubPushEnv, startGithubApi } from './lib/github-api.mjs';
+import { seedAuditLog } from './lib/audit-seed.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -52,6 +54,10 @@ const { values: args } = parseArgs({
     comment: { type: 'boolean', default: false },
     // Every statement of every session of the plain run, from the process's start (which session by its pid).
     timeline: { type: 'boolean', default: false },
+    // Every database starts with the audit log a first run leaves, as in apply-bench.mjs --audit-log-exists.
+    'audit-log-exists': { type: 'boolean', default: false },
+    // The audit log and the comment off, as apply-bench.mjs's ours-all-quiet.
+    quiet: { type: 'boolean', default: false },
   },
 });
 let githubApi;
@@ -105,13 +111,17 @@ function run(cmd, argv, env, cwd) {
   });
 }
 
-function oursEnv(dbName, runDir, mode) {
+/** This shell's environment without inputs, GitHub or libpq settings, plus `extra`. */
+function childEnv(extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(INPUT_|GITHUB_|RUNNER_|PG)/.test(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
+function oursEnv(dbName, runDir, mode) {
   writeFileSync(join(runDir, 'out'), '');
   writeFileSync(join(runDir, 'summary.md'), '');
-  return {
-    ...env,
+  return childEnv({
     INPUT_COMMAND: 'apply',
     'INPUT_DATABASE-URL': server.url(dbName),
     'INPUT_MIGRATIONS-DIR': join(tempRoot, 'migrations'),
@@ -121,7 +131,8 @@ function oursEnv(dbName, runDir, mode) {
     RUNNER_TEMP: runDir,
     ...(githubApi ? githubPushEnv(githubApi.url, runDir) : {}),
     ...EXTRA_INPUTS,
-  };
+    ...(args.quiet ? { MIGRATION_GUARD_BENCHMARK_AUDIT_OFF: '1', INPUT_COMMENT: 'false' } : {}),
+  });
 }
 
 /**
@@ -230,6 +241,14 @@ async function main() {
   server = await startServer({ major: 17, dataDir: pgDataDir, logs, maxLogChunks: Infinity });
   if (args.comment) githubApi = await startGithubApi();
   const template = await prepareSupabaseTemplate(server);
+  if (args['audit-log-exists'] && !PSQL) {
+    await seedAuditLog({
+      runAction: ({ env, cwd }) => run(NODE, [DIST], env, cwd),
+      env: childEnv,
+      url: server.url(template),
+      admin: (fn) => server.admin(fn, template),
+    });
+  }
   // Log every statement with its duration, tagged with epoch time, application and backend pid.
   await server.admin(async (c) => {
     await c.query("alter system set log_min_duration_statement = 0");

@@ -250,6 +250,74 @@ describe.each(testServers())('audit log on $name', (server) => {
     expect(verifyChain(rows)).toBeUndefined();
   });
 
+  it('a writer that names the row it wrote last appends in one message, and after the real newest row when another writer came in between', async () => {
+    const db = await newDb();
+    await withPg(db.url, (c) => ensureAuditLog(c as never));
+    const at = new Date().toISOString();
+    const [mine] = await withPg(db.url, (c) =>
+      appendAuditEvents(c as never, [event(at, 'mine', 'run-started')]),
+    );
+    const [other] = await withPg(db.url, (c) =>
+      appendAuditEvents(c as never, [event(at, 'other', 'run-started')]),
+    );
+    // Values every row of a batch shares go to the server once: quoting characters among them.
+    const shared = { reason: QUOTING, ref: QUOTING, details: { note: QUOTING } };
+    const count = async (fn: (c: never) => Promise<unknown>) =>
+      withPg(db.url, async (c) => {
+        let calls = 0;
+        const counted = new Proxy(c, {
+          get: (target, key) =>
+            key === 'query'
+              ? (...args: unknown[]) => {
+                  calls++;
+                  return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+                }
+              : Reflect.get(target, key),
+        });
+        const result = await fn(counted as never);
+        return { calls, result };
+      });
+    // Stale: "other" came after "mine"; nothing goes in after "mine", the rows follow "other".
+    const stale = await count((c) =>
+      appendAuditEvents(
+        c,
+        [
+          event(at, 'mine', 'migration-applied', { version: '1', ...shared }),
+          event(at, 'mine', 'migration-applied', { version: '2', ...shared }),
+        ],
+        { after: mine.hash },
+      ),
+    );
+    const afterStale = stale.result as Array<{ prevHash: string; hash: string }>;
+    expect(stale.calls).toBe(3); // the attempt, then BEGIN with the newest hash, then the rows
+    expect(afterStale[0].prevHash).toBe(other.hash);
+    // Fresh: the newest row is the writer's own; one message.
+    const fresh = await count((c) =>
+      appendAuditEvents(c, [event(at, 'mine', 'run-ended', { outcome: 'success' })], {
+        after: afterStale[1].hash,
+      }),
+    );
+    expect(fresh.calls).toBe(1);
+    expect((fresh.result as Array<{ prevHash: string }>)[0].prevHash).toBe(afterStale[1].hash);
+    const rows = await withPg(db.url, (c) => readAuditLog(c as never));
+    expect(rows.map((r) => [r.runKey, r.event, r.version])).toEqual([
+      ['mine', 'run-started', null],
+      ['other', 'run-started', null],
+      ['mine', 'migration-applied', '1'],
+      ['mine', 'migration-applied', '2'],
+      ['mine', 'run-ended', null],
+    ]);
+    expect(rows[2].reason).toBe(QUOTING);
+    expect(rows[3].ref).toBe(QUOTING);
+    expect(rows[3].details).toEqual({ note: QUOTING });
+    expect(verifyChain(rows)).toBeUndefined();
+    await expect(
+      withPg(db.url, (c) =>
+        appendAuditEvents(c as never, [event(at, 'x', 'run-started')], { after: "0'; DROP TABLE x; --" }),
+      ),
+    ).rejects.toThrow('not an audit row hash');
+  });
+
   it('stores a large batch exactly as it hashed it: nulls, numbers, nested details, non-ASCII, a cut emoji, quoting characters', async () => {
     const db = await newDb();
     await withPg(db.url, (c) => ensureAuditLog(c as never));

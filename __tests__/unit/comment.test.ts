@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageEvent } from '../../src/engine/events.js';
 import type { RunResult } from '../../src/engine/result.js';
-import { foldEvent, startBoard, type BoardState } from '../../src/report/board-state.js';
+import { foldEvent, foldEvents, startBoard, type BoardState } from '../../src/report/board-state.js';
 import { COMMENT_LIMIT, commentMarker, historyOf, renderComment } from '../../src/report/comment.js';
 
 const FIXTURES = join(process.cwd(), '__tests__', 'fixtures', 'comment');
@@ -59,6 +59,51 @@ describe('renderComment golden files', () => {
     // MG_UPDATE_GOLDEN=1 writes a missing golden file; review it before committing.
     if (process.env.MG_UPDATE_GOLDEN && !existsSync(golden)) writeFileSync(golden, render(name));
     expect(render(name)).toBe(readFileSync(golden, 'utf8'));
+  });
+});
+
+describe('foldEvents', () => {
+  it('folds a batch as folding each event in turn does, duplicates and all, and leaves the state it started from as it was', () => {
+    const f = fixture('lock-retries');
+    const t0 = Date.parse(f.start.at);
+    const start = startBoard({ ...f.start, at: new Date(t0) });
+    const pending = Array.from({ length: 50 }, (_, i) => ({
+      version: String(i),
+      name: `m${i}`,
+      file: `m/${i}_m${i}.sql`,
+    }));
+    const applied = (i: number, committed: boolean): StageEvent => ({
+      type: 'file-applied',
+      version: String(i),
+      durationMs: i,
+      index: i + 1,
+      total: 50,
+      committed,
+    });
+    // An all run: every file ran, then they all committed together; one was reported twice.
+    const events: StageEvent[] = [
+      { type: 'run-started', command: 'apply', environment: 'production', pending },
+      ...f.events.filter((e) => e.type === 'lock-retry'),
+      ...pending.map((_, i) => applied(i, false)),
+      applied(7, false),
+      ...pending.map((_, i) => applied(i, true)),
+      applied(7, true),
+      { type: 'rolled-back', versions: [], how: 'transaction', succeeded: true },
+    ];
+    const timed = events.map((event, i) => ({ event, at: new Date(t0 + (i + 1) * 1000) }));
+    const before = JSON.stringify(start);
+    const oneByOne = timed.reduce((state, { event, at }) => foldEvent(state, event, at), start);
+    // In two batches: a state folded from the first must stay as it was while the second is.
+    const half = foldEvents(start, timed.slice(0, 60));
+    const halfBefore = JSON.stringify(half);
+    const batched = foldEvents(half, timed.slice(60));
+    expect(batched).toEqual(oneByOne);
+    expect(batched.applied).toEqual(pending.map((p) => p.version));
+    expect(batched.committed).toEqual(pending.map((p) => p.version));
+    expect(batched.lockRetries.length).toBeGreaterThan(0);
+    expect(batched.updatedAt).toBe(new Date(t0 + timed.length * 1000).toISOString());
+    expect(JSON.stringify(start)).toBe(before);
+    expect(JSON.stringify(half)).toBe(halfBefore);
   });
 });
 

@@ -251,50 +251,74 @@ function startBoard(start) {
 }
 /** The board after one more event (a new value; the old one is left as it was). */
 function foldEvent(state, event, at) {
-    const next = { ...state, updatedAt: at.toISOString() };
-    switch (event.type) {
-        case 'run-started':
-            next.pending = event.pending;
-            next.total = event.pending.length;
-            break;
-        case 'backup-taken':
-            next.backup = event.backup;
-            break;
-        case 'rehearsal-done':
-            next.rehearsal = {
-                ran: event.ran,
-                reason: event.reason,
-                failed: event.failed,
-                notRehearsed: event.notRehearsed,
-            };
-            break;
-        case 'file-applied':
-            // Counted by version: the event's index says nothing about whether it counts from 0 or 1.
-            if (!next.applied.includes(event.version))
-                next.applied = [...next.applied, event.version];
-            if (event.committed && !next.committed.includes(event.version))
-                next.committed = [...next.committed, event.version];
-            next.total = event.total;
-            break;
-        case 'lock-retry':
-            next.lockRetries = [
-                ...next.lockRetries,
-                { version: event.version, attempt: event.attempt, delayMs: event.delayMs, blocker: event.blocker },
-            ];
-            break;
-        case 'file-failed':
-            next.failed = { version: event.version, error: event.error };
-            break;
-        case 'rolled-back':
-            next.rolledBack = { versions: event.versions, how: event.how, succeeded: event.succeeded };
-            break;
-        case 'cancelled':
-            next.cancelled = event.reason;
-            break;
-        case 'run-finished':
-            next.result = event.result;
-            next.updatedAt = event.result.finishedAt;
-            break;
+    return foldEvents(state, [{ event, at }]);
+}
+/**
+ * The board after these events, in order (a new value; the old one is left as it was). Linear in
+ * the events: an `all` run reports its hundreds of files at its commit, and folding them one at a
+ * time (a copy of the lists and a search of them for each) made the end of such a run quadratic.
+ */
+function foldEvents(state, events) {
+    const next = {
+        ...state,
+        applied: [...state.applied],
+        committed: [...state.committed],
+        lockRetries: [...state.lockRetries],
+    };
+    const applied = new Set(next.applied);
+    const committed = new Set(next.committed);
+    for (const { event, at } of events) {
+        next.updatedAt = at.toISOString();
+        switch (event.type) {
+            case 'run-started':
+                next.pending = event.pending;
+                next.total = event.pending.length;
+                break;
+            case 'backup-taken':
+                next.backup = event.backup;
+                break;
+            case 'rehearsal-done':
+                next.rehearsal = {
+                    ran: event.ran,
+                    reason: event.reason,
+                    failed: event.failed,
+                    notRehearsed: event.notRehearsed,
+                };
+                break;
+            case 'file-applied':
+                // Counted by version: the event's index says nothing about whether it counts from 0 or 1.
+                if (!applied.has(event.version)) {
+                    applied.add(event.version);
+                    next.applied.push(event.version);
+                }
+                if (event.committed && !committed.has(event.version)) {
+                    committed.add(event.version);
+                    next.committed.push(event.version);
+                }
+                next.total = event.total;
+                break;
+            case 'lock-retry':
+                next.lockRetries.push({
+                    version: event.version,
+                    attempt: event.attempt,
+                    delayMs: event.delayMs,
+                    blocker: event.blocker,
+                });
+                break;
+            case 'file-failed':
+                next.failed = { version: event.version, error: event.error };
+                break;
+            case 'rolled-back':
+                next.rolledBack = { versions: event.versions, how: event.how, succeeded: event.succeeded };
+                break;
+            case 'cancelled':
+                next.cancelled = event.reason;
+                break;
+            case 'run-finished':
+                next.result = event.result;
+                next.updatedAt = event.result.finishedAt;
+                break;
+        }
     }
     return next;
 }
@@ -784,6 +808,8 @@ class StickyComment {
     wake;
     firstSentAt;
     lastSentAt;
+    /** The body the comment holds now (as this run last wrote it): the same body is not sent again. */
+    lastBody;
     constructor(api, target, log, quietMs = 0, spacing = { minMs: 0, maxMs: 0 }) {
         this.api = api;
         this.target = target;
@@ -860,7 +886,7 @@ class StickyComment {
             }
         }
     }
-    /** Whether a comment was written (or tried: a failed call counts too). */
+    /** Whether a comment was written (or tried: a failed call counts too); not when it already said this. */
     async send({ render, create }) {
         try {
             let found;
@@ -875,9 +901,12 @@ class StickyComment {
                 this.stop();
                 return false;
             }
-            if (found.commentId === undefined && !create)
+            if (found.commentId === undefined && !create())
                 return false;
             const body = render(found.previousBody);
+            // States are rendered when sent, from the newest one: two updates can find the same.
+            if (body === this.lastBody)
+                return false;
             if (found.commentId !== undefined) {
                 await this.api.call('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
                     owner: this.target.owner,
@@ -885,9 +914,10 @@ class StickyComment {
                     comment_id: found.commentId,
                     body,
                 });
-                return true;
             }
-            await this.create(found, body);
+            else
+                await this.create(found, body);
+            this.lastBody = body;
             return true;
         }
         catch (error) {
@@ -1000,6 +1030,8 @@ const QUIET_MS = 150;
 class CommentBoard {
     options;
     state;
+    /** Events not folded into `state` yet: folded together when the board is next rendered. */
+    unfolded = [];
     sticky;
     now;
     constructor(options) {
@@ -1018,18 +1050,23 @@ class CommentBoard {
         options.signal.addEventListener('abort', () => this.sticky.stop(), { once: true });
     }
     /**
-     * Posts the board as it is (the "in progress" state, before any event). Scrubbed and rendered
-     * only when StickyComment actually sends it: an `all` run hands over hundreds of file-applied
-     * events at once, and scrubbing the whole state for each of them (most are never sent: the next
-     * replaces them) made the end of a run quadratic in its number of files.
+     * Posts the board as it is (the "in progress" state, before any event). Folded, scrubbed and
+     * rendered only when StickyComment actually sends it, from the newest state then: an `all` run
+     * hands over hundreds of file-applied events at once, and most states are never sent (the next
+     * replaces them); folding and scrubbing each of them made the end of a run quadratic.
      */
     show(now = true) {
         const { scrubber } = this.options;
-        const state = this.state; // folds make new values: this one stays as it is
         return this.sticky.publish({
-            render: (previous) => scrubber.scrub(renderComment(scrubber.scrubValue(state), historyOf(previous ?? ''))),
-            create: worthStarting(state),
+            render: (previous) => scrubber.scrub(renderComment(scrubber.scrubValue(this.current()), historyOf(previous ?? ''))),
+            create: () => worthStarting(this.current()),
         }, { now });
+    }
+    /** The board with every event handed over so far. */
+    current() {
+        if (this.unfolded.length > 0)
+            this.state = foldEvents(this.state, this.unfolded.splice(0));
+        return this.state;
     }
     /** Resolves once the newest state has been sent (or given up on). */
     idle() {
@@ -1037,7 +1074,7 @@ class CommentBoard {
     }
     /** The first state (the run under way, `show()`) and the final one go out at once; the others settle first. */
     handle(event) {
-        this.state = foldEvent(this.state, event, this.now());
+        this.unfolded.push({ event, at: this.now() });
         return this.show(event.type === 'run-finished');
     }
 }

@@ -54,6 +54,8 @@ export class AuditRecorder {
   private logExists = false;
   /** Whether "run started" is in the log; if not, it goes first in the next write. */
   private startWritten = false;
+  /** The hash of the row this run wrote last: the next write goes after it in one round trip (store.ts). */
+  private newest?: string;
   /** Rows from stage events not written yet, and the facts already written (events.ts `factKey`). */
   private readonly queued: AuditEvent[] = [];
   private readonly written = new Set<string>();
@@ -157,11 +159,15 @@ export class AuditRecorder {
     const all = this.startWritten ? events : [startedEvent(this.identity, this.startedAt), ...events];
     if (all.length === 0) return 0;
     const rows = this.options.scrubValue(all);
-    await appendAuditEvents(client, rows, { create: !this.logExists }).catch(async (error: unknown) => {
+    const chained = await appendAuditEvents(client, rows, {
+      create: !this.logExists,
+      after: this.newest,
+    }).catch(async (error: unknown) => {
       if (this.logExists) throw error;
       await ensureAuditLog(client);
-      await appendAuditEvents(client, rows);
+      return appendAuditEvents(client, rows);
     });
+    this.newest = chained[chained.length - 1]?.hash;
     this.logExists = true;
     this.startWritten = true;
     for (const row of events) this.written.add(factKey(row));

@@ -1,5 +1,5 @@
 import type { StageEvent } from '../engine/events.js';
-import { foldEvent, startBoard, type BoardStart, type BoardState } from '../report/board-state.js';
+import { foldEvents, startBoard, type BoardStart, type BoardState } from '../report/board-state.js';
 import { commentMarker, historyOf, renderComment } from '../report/comment.js';
 import type { SecretScrubber } from '../secrets.js';
 import { GitHubApi } from './api.js';
@@ -52,6 +52,8 @@ const QUIET_MS = 150;
  */
 export class CommentBoard {
   private state: BoardState;
+  /** Events not folded into `state` yet: folded together when the board is next rendered. */
+  private readonly unfolded: Array<{ event: StageEvent; at: Date }> = [];
   private readonly sticky: StickyComment;
   private readonly now: () => Date;
 
@@ -77,22 +79,27 @@ export class CommentBoard {
   }
 
   /**
-   * Posts the board as it is (the "in progress" state, before any event). Scrubbed and rendered
-   * only when StickyComment actually sends it: an `all` run hands over hundreds of file-applied
-   * events at once, and scrubbing the whole state for each of them (most are never sent: the next
-   * replaces them) made the end of a run quadratic in its number of files.
+   * Posts the board as it is (the "in progress" state, before any event). Folded, scrubbed and
+   * rendered only when StickyComment actually sends it, from the newest state then: an `all` run
+   * hands over hundreds of file-applied events at once, and most states are never sent (the next
+   * replaces them); folding and scrubbing each of them made the end of a run quadratic.
    */
   show(now = true): Promise<void> {
     const { scrubber } = this.options;
-    const state = this.state; // folds make new values: this one stays as it is
     return this.sticky.publish(
       {
         render: (previous) =>
-          scrubber.scrub(renderComment(scrubber.scrubValue(state), historyOf(previous ?? ''))),
-        create: worthStarting(state),
+          scrubber.scrub(renderComment(scrubber.scrubValue(this.current()), historyOf(previous ?? ''))),
+        create: () => worthStarting(this.current()),
       },
       { now },
     );
+  }
+
+  /** The board with every event handed over so far. */
+  private current(): BoardState {
+    if (this.unfolded.length > 0) this.state = foldEvents(this.state, this.unfolded.splice(0));
+    return this.state;
   }
 
   /** Resolves once the newest state has been sent (or given up on). */
@@ -102,7 +109,7 @@ export class CommentBoard {
 
   /** The first state (the run under way, `show()`) and the final one go out at once; the others settle first. */
   handle(event: StageEvent): Promise<void> {
-    this.state = foldEvent(this.state, event, this.now());
+    this.unfolded.push({ event, at: this.now() });
     return this.show(event.type === 'run-finished');
   }
 }

@@ -27,11 +27,12 @@ export interface StickyLog {
 
 /**
  * Renders the body, given the comment as it was before this run touched it (undefined: none yet).
- * `create: false` only updates a comment that exists: a run with nothing to say starts none.
+ * `create()` false only updates a comment that exists: a run with nothing to say starts none. Both
+ * are asked when the update is sent, so they may answer from the newest state.
  */
 export interface Update {
   render: (previousBody: string | undefined) => string;
-  create: boolean;
+  create: () => boolean;
 }
 
 interface Found {
@@ -72,6 +73,8 @@ export class StickyComment {
   private wake?: () => void;
   private firstSentAt?: number;
   private lastSentAt?: number;
+  /** The body the comment holds now (as this run last wrote it): the same body is not sent again. */
+  private lastBody?: string;
 
   constructor(
     private readonly api: GitHubApi,
@@ -153,7 +156,7 @@ export class StickyComment {
     }
   }
 
-  /** Whether a comment was written (or tried: a failed call counts too). */
+  /** Whether a comment was written (or tried: a failed call counts too); not when it already said this. */
   private async send({ render, create }: Update): Promise<boolean> {
     try {
       let found;
@@ -167,8 +170,10 @@ export class StickyComment {
         this.stop();
         return false;
       }
-      if (found.commentId === undefined && !create) return false;
+      if (found.commentId === undefined && !create()) return false;
       const body = render(found.previousBody);
+      // States are rendered when sent, from the newest one: two updates can find the same.
+      if (body === this.lastBody) return false;
       if (found.commentId !== undefined) {
         await this.api.call('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
           owner: this.target.owner,
@@ -176,9 +181,8 @@ export class StickyComment {
           comment_id: found.commentId,
           body,
         });
-        return true;
-      }
-      await this.create(found, body);
+      } else await this.create(found, body);
+      this.lastBody = body;
       return true;
     } catch (error) {
       if (!this.stopped) this.warn(error);
