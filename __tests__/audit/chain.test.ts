@@ -53,6 +53,97 @@ describe('audit hash chain', () => {
     expect(chainHash(GENESIS_HASH, a)).not.toBe(chainHash(GENESIS_HASH, event(1, { b: 2 })));
   });
 
+  it('keeps the text every existing chain was hashed with (pinned), and equals JSON.stringify of a key-sorted copy', () => {
+    const pinned = {
+      ...event(7, {
+        z: [1, null, undefined, { b: 2, a: 'x' }],
+        a: { y: undefined, x: true },
+        file: 'm/1_a.sql',
+      }),
+      at: '2026-05-01T10:00:00.000Z',
+      runKey: '6f1c1c0e-0000-4000-8000-000000000001',
+      event: 'migration-applied',
+      environment: 'production',
+      outcome: null,
+      version: '20260501000001',
+      durationMs: 12,
+      actor: 'octocat',
+      triggeringActor: 'hubot',
+      eventName: 'push',
+      repository: 'acme/app',
+      ref: 'refs/heads/main',
+      sha: 'abc123',
+      prNumber: 42,
+      runUrl: 'https://github.com/acme/app/actions/runs/1',
+      host: undefined as unknown as null,
+      reason: 'straße 日本 😀',
+      error: 'a "quoted" \\ back\nslash',
+    } satisfies AuditEvent;
+    // Computed by the first implementation (a sorted copy, then JSON.stringify); rows in
+    // production databases carry hashes made this way, so this text can never change.
+    expect(chainHash(GENESIS_HASH, pinned)).toBe(
+      '03cfe8898466b6b95639149f7f3295fbe8454a3e5ef41dae3ed90c9c68ce779a',
+    );
+    // The same, over values of every kind JSON has (and some it has not).
+    const sortedCopy = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(sortedCopy);
+      if (value && typeof value === 'object')
+        return Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+            .map((k) => [k, sortedCopy((value as Record<string, unknown>)[k])]),
+        );
+      return value;
+    };
+    const values: unknown[] = [
+      null,
+      0,
+      -0,
+      1.5e300,
+      Number.NaN,
+      Infinity,
+      true,
+      '',
+      'line\nbreak "quote" \\ \u0000 \u2028 😀',
+      [],
+      {},
+      [undefined, () => 1, Symbol('s'), null, [[]], { b: undefined }],
+      {
+        '': 1,
+        é: 2,
+        e: 3,
+        E: 4,
+        '10': 5,
+        '9': 6,
+        '01': 7,
+        '4294967295': 8,
+        '-1': 9,
+        f: () => 1,
+        s: Symbol('s'),
+        u: undefined,
+        n: null,
+      },
+      { deep: { list: [{ z: 1, a: [{ y: 2, x: 1 }] }] } },
+      new Date(0),
+      () => 1,
+      // Already in order (written as they are), and nearly so.
+      { a: 1, b: [1, { c: 2, d: null }], file: 'x', name: 'y' },
+      { a: 1, b: { c: 2, at: new Date(0) } },
+      { a: 1, b: [{ d: 1, c: 2 }] },
+      { a: 1, b: undefined, c: 2 },
+      Object.assign(Object.create(null) as object, { a: 1, b: 2 }),
+      { a: 1, '1': 2 },
+    ];
+    for (const details of values) {
+      const e = { ...event(1), details: details as AuditEvent['details'] };
+      const reference = JSON.stringify(
+        (Object.keys(e) as Array<keyof AuditEvent>).map((k) => sortedCopy(e[k] ?? null)),
+      );
+      expect(canonicalEvent(e)).toBe(reference);
+    }
+  });
+
   it('covers the previous hash, so the same row after another row hashes differently', () => {
     expect(chainHash(GENESIS_HASH, event(1))).not.toBe(chainHash('f'.repeat(64), event(1)));
   });

@@ -67,18 +67,19 @@ const warnings = (run: Run) => run.stdout.split('\n').filter((l) => l.startsWith
 const headline = (body: string) => body.split('\n')[1];
 
 /**
- * The bodies a run sent: the board first shows the run under way, then (as many stage updates as
- * the API kept up with) never goes back a stage, and ends on the outcome.
+ * The bodies a run sent: the run under way (as many stage updates as the API kept up with; each is
+ * rendered when it goes out, so a run that ends before the first one does sends its outcome
+ * only), never going back a stage, ending on the outcome.
  */
 function expectStagesInOrder(bodies: string[], outcome: string): void {
   const headlines = bodies.map(headline);
-  expect(headlines.length).toBeGreaterThanOrEqual(2);
-  expect(headlines[0]).toMatch(/ · ⏳ `(plan|apply)` in progress$/);
+  expect(headlines.length).toBeGreaterThanOrEqual(1);
   expect(headlines.at(-1)).toBe(`### 🛡️ Migration guard · \`production\` · ${outcome}`);
-  for (const middle of headlines.slice(1, -1)) expect(middle).toContain('⏳');
+  for (const earlier of headlines.slice(0, -1)) expect(earlier).toMatch(/ · ⏳ `(plan|apply)` in progress$/);
   // While in progress the count of files applied only grows (the final body shows the outcome instead).
   const applied = bodies.slice(0, -1).map((b) => Number(/applying (\d+)\//.exec(b)?.[1] ?? 0));
   expect([...applied].sort((a, b) => a - b)).toEqual(applied);
+  expect(new Set(bodies).size).toBe(bodies.length); // no body sent twice
 }
 
 /** No form of the database password, URL or token in any comment body sent. */

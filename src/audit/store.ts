@@ -64,16 +64,30 @@ function insertRows(chained: ChainedEvent[], after?: string): string {
  * null) in every row, as one object; and each row's other columns, in order.
  */
 export function rowsPayload(chained: ChainedEvent[]): { base: string; rows: string } {
-  const rows = chained.map(toRow);
-  const first = rows[0] ?? {};
+  const first = chained[0];
   const shared = COLUMNS.filter((column) => {
-    const value = first[column];
-    return (value === null || typeof value !== 'object') && rows.every((row) => row[column] === value);
+    const field = FIELD_OF[column];
+    const value = first?.[field];
+    return (value === null || typeof value !== 'object') && chained.every((e) => e[field] === value);
   });
-  const own = COLUMNS.filter((column) => !shared.includes(column));
+  const own = COLUMNS.filter((column) => !shared.includes(column)).map((column) => ({
+    field: FIELD_OF[column],
+    key: `"${column}":`, // column names are plain identifiers
+  }));
+  // Written directly, not as an object per row first: hundreds of rows when a run ends.
+  let rows = '[';
+  for (let i = 0; i < chained.length; i++) {
+    let row = '';
+    for (const { field, key } of own) {
+      const value = chained[i][field];
+      if (value === undefined) continue; // as JSON.stringify leaves it out: NULL
+      row += `${row ? ',' : ''}${key}${JSON.stringify(value)}`;
+    }
+    rows += `${i > 0 ? ',' : ''}{${row}}`;
+  }
   return {
-    base: JSON.stringify(Object.fromEntries(shared.map((column) => [column, first[column]]))),
-    rows: JSON.stringify(rows.map((row) => Object.fromEntries(own.map((column) => [column, row[column]])))),
+    base: JSON.stringify(Object.fromEntries(shared.map((column) => [column, first[FIELD_OF[column]]]))),
+    rows: `${rows}]`,
   };
 }
 
@@ -176,14 +190,25 @@ export async function appendDecidedEvents(
 /**
  * The event with every string well-formed: a string cut between the two halves of a surrogate
  * pair (an emoji in a cut error message) holds a lone half, which jsonb refuses and UTF-8 cannot
- * carry. It becomes U+FFFD before it is hashed, so the row stored is the row hashed.
+ * carry. It becomes U+FFFD before it is hashed, so the row stored is the row hashed. Almost every
+ * event has none: it is then returned as it is, without a copy (a run ends with hundreds).
  */
 function wellFormed<T>(value: T): T {
-  // String.prototype.toWellFormed (ES2024, Node 20+): the same replacement, done natively.
+  return isWellFormed(value) ? value : wellFormedCopy(value);
+}
+
+function isWellFormed(value: unknown): boolean {
+  // String.prototype.isWellFormed / toWellFormed (ES2024, Node 20+): done natively.
+  if (typeof value === 'string') return (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+  if (value === null || typeof value !== 'object') return true;
+  return (Array.isArray(value) ? value : Object.values(value)).every(isWellFormed);
+}
+
+function wellFormedCopy<T>(value: T): T {
   if (typeof value === 'string') return (value as unknown as { toWellFormed(): string }).toWellFormed() as T;
-  if (Array.isArray(value)) return value.map(wellFormed) as T;
+  if (Array.isArray(value)) return value.map(wellFormedCopy) as T;
   if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wellFormed(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wellFormedCopy(v)])) as T;
   return value;
 }
 
@@ -214,14 +239,6 @@ const FIELD_OF = {
   prev_hash: 'prevHash',
   hash: 'hash',
 } as const satisfies Record<(typeof COLUMNS)[number], keyof ChainedEvent>;
-
-/** An event as a row of the table, keyed by column name. */
-function toRow(e: ChainedEvent): Record<(typeof COLUMNS)[number], unknown> {
-  return Object.fromEntries(COLUMNS.map((column) => [column, e[FIELD_OF[column]]])) as Record<
-    (typeof COLUMNS)[number],
-    unknown
-  >;
-}
 
 export type StoredAuditRow = ChainedEvent & { id: number };
 
