@@ -141,6 +141,23 @@ describe.each(testServers())('the bundled action and the pull request comment on
     expectNoSecretSent(db.url);
   });
 
+  it('shows a run that takes a while as under way before its outcome (each update rendered from the newest state when it goes out)', async () => {
+    const db = await newDb();
+    const cwd = workspace();
+    // A fourth file that takes a moment: the board goes up (250 ms in) while it runs.
+    writeFileSync(join(cwd, 'supabase', 'migrations', '20990101000000_slow.sql'), 'select pg_sleep(2);\n');
+    const first = await runAction(cwd, db.url, PULL_REQUEST);
+    expect(first.code).toBe(0);
+    github.requests.length = 0;
+    github.pullsOfCommit.set(SHA, [{ number: 7, merged_at: '2026-05-01T09:00:00Z', state: 'closed' }]);
+    const apply = await runAction(cwd, db.url, PUSH);
+    expect(apply.code).toBe(0);
+    const bodies = github.bodiesSent();
+    expect(bodies.length).toBeGreaterThanOrEqual(2);
+    expect(headline(bodies[0])).toMatch(/ · ⏳ `apply` in progress$/);
+    expectStagesInOrder(bodies, '✅ applied 4 migrations');
+  });
+
   it('sends no secret in any comment body: a failing plan whose error quotes the password, raw and URL-encoded', async () => {
     const db = await newDb();
     const password = 'p@ss w/rd:%25x!';
