@@ -7511,6 +7511,8 @@ const COLUMNS = [
     'prev_hash',
     'hash',
 ];
+/** The hash of the newest row: the one the next row is chained after. */
+const NEWEST_HASH = 'SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1';
 /**
  * Rows go in as JSON (in chain order), not as a VALUES list of 24 parameters a row: the server
  * parses a short statement instead of one with thousands of placeholders (~27 ms for a 500-file
@@ -7524,13 +7526,12 @@ const COLUMNS = [
  */
 function insertRows(chained, after) {
     const { base, rows } = rowsPayload(chained);
-    const newest = 'SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1';
     return `INSERT INTO migration_guard.audit_log (${COLUMNS.join(', ')})
   SELECT ${COLUMNS.map((c) => `r.${c}`).join(', ')}
     FROM json_populate_record(NULL::migration_guard.audit_log, ${dollarQuoted(base)}::json) AS base,
          json_array_elements(${dollarQuoted(rows)}::json) WITH ORDINALITY AS e(row, n),
          json_populate_record(base, e.row) AS r
-   ${after === undefined ? '' : `WHERE (${newest}) = '${hexHash(after)}'`}
+   ${after === undefined ? '' : `WHERE (${NEWEST_HASH}) = '${hexHash(after)}'`}
    ORDER BY e.n`;
 }
 /**
@@ -7603,8 +7604,8 @@ async function appendAuditEvents(client, events, options = {}) {
     return appendDecidedEvents(client, async () => events, options);
 }
 /** One message: the chain lock, the rows if `after` is still the newest hash, COMMIT. Whether they went in. */
-async function appendAfter(client, chained, after) {
-    try {
+function appendAfter(client, chained, after) {
+    return rolledBackOnError(client, async () => {
         const replies = (await client.query([
             'BEGIN',
             `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`,
@@ -7612,8 +7613,19 @@ async function appendAfter(client, chained, after) {
             'COMMIT',
         ].join(';\n')));
         return replies[2].rowCount === chained.length;
+    });
+}
+/**
+ * Runs `fn`, whose messages open a transaction (BEGIN is in the same message as the statements
+ * that follow it, so withTransaction's round trip of its own is saved); on an error, rolls it back
+ * and rethrows.
+ */
+async function rolledBackOnError(client, fn) {
+    try {
+        return await fn();
     }
     catch (error) {
+        // The connection may be gone; the server then rolls back by itself.
         await client.query('ROLLBACK').catch(() => { });
         throw error;
     }
@@ -7624,15 +7636,15 @@ async function appendAfter(client, chained, after) {
  * both pass a check the first one's row would have failed (the manual-run rate limit, where two
  * runs dispatched at once must not both pass). `decide` may read the log; none to write: nothing is.
  */
-async function appendDecidedEvents(client, decide, options = {}) {
-    try {
+function appendDecidedEvents(client, decide, options = {}) {
+    return rolledBackOnError(client, async () => {
         // The read must take its snapshot after the lock is granted (a later statement of the same
         // message does), or it could miss the row the previous holder just committed.
         const replies = (await client.query([
             'BEGIN',
             ...(options.create ? [CREATE_AUDIT_LOG_SQL] : []),
             `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`,
-            'SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1',
+            NEWEST_HASH,
         ].join(';\n')));
         const newest = replies[replies.length - 1].rows[0]?.hash;
         const events = await decide(client);
@@ -7643,12 +7655,7 @@ async function appendDecidedEvents(client, decide, options = {}) {
         const chained = chainEvents(newest ?? GENESIS_HASH, events.map(wellFormed));
         await client.query(`${insertRows(chained)};\nCOMMIT`);
         return chained;
-    }
-    catch (error) {
-        // The connection may be gone; the server then rolls back by itself.
-        await client.query('ROLLBACK').catch(() => { });
-        throw error;
-    }
+    });
 }
 /**
  * The event with every string well-formed: a string cut between the two halves of a surrogate

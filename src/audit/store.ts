@@ -36,6 +36,9 @@ const COLUMNS = [
   'hash',
 ] as const;
 
+/** The hash of the newest row: the one the next row is chained after. */
+const NEWEST_HASH = 'SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1';
+
 /**
  * Rows go in as JSON (in chain order), not as a VALUES list of 24 parameters a row: the server
  * parses a short statement instead of one with thousands of placeholders (~27 ms for a 500-file
@@ -49,13 +52,12 @@ const COLUMNS = [
  */
 function insertRows(chained: ChainedEvent[], after?: string): string {
   const { base, rows } = rowsPayload(chained);
-  const newest = 'SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1';
   return `INSERT INTO migration_guard.audit_log (${COLUMNS.join(', ')})
   SELECT ${COLUMNS.map((c) => `r.${c}`).join(', ')}
     FROM json_populate_record(NULL::migration_guard.audit_log, ${dollarQuoted(base)}::json) AS base,
          json_array_elements(${dollarQuoted(rows)}::json) WITH ORDINALITY AS e(row, n),
          json_populate_record(base, e.row) AS r
-   ${after === undefined ? '' : `WHERE (${newest}) = '${hexHash(after)}'`}
+   ${after === undefined ? '' : `WHERE (${NEWEST_HASH}) = '${hexHash(after)}'`}
    ORDER BY e.n`;
 }
 
@@ -63,7 +65,7 @@ function insertRows(chained: ChainedEvent[], after?: string): string {
  * The rows as two JSON texts: the columns whose value is the same plain value (text, number or
  * null) in every row, as one object; and each row's other columns, in order.
  */
-export function rowsPayload(chained: ChainedEvent[]): { base: string; rows: string } {
+function rowsPayload(chained: ChainedEvent[]): { base: string; rows: string } {
   const first = chained[0];
   const shared = COLUMNS.filter((column) => {
     const field = FIELD_OF[column];
@@ -132,8 +134,8 @@ export async function appendAuditEvents(
 }
 
 /** One message: the chain lock, the rows if `after` is still the newest hash, COMMIT. Whether they went in. */
-async function appendAfter(client: Client, chained: ChainedEvent[], after: string): Promise<boolean> {
-  try {
+function appendAfter(client: Client, chained: ChainedEvent[], after: string): Promise<boolean> {
+  return rolledBackOnError(client, async () => {
     const replies = (await client.query(
       [
         'BEGIN',
@@ -143,7 +145,19 @@ async function appendAfter(client: Client, chained: ChainedEvent[], after: strin
       ].join(';\n'),
     )) as unknown as Array<{ rowCount: number | null }>;
     return replies[2].rowCount === chained.length;
+  });
+}
+
+/**
+ * Runs `fn`, whose messages open a transaction (BEGIN is in the same message as the statements
+ * that follow it, so withTransaction's round trip of its own is saved); on an error, rolls it back
+ * and rethrows.
+ */
+async function rolledBackOnError<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
   } catch (error) {
+    // The connection may be gone; the server then rolls back by itself.
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   }
@@ -155,12 +169,12 @@ async function appendAfter(client: Client, chained: ChainedEvent[], after: strin
  * both pass a check the first one's row would have failed (the manual-run rate limit, where two
  * runs dispatched at once must not both pass). `decide` may read the log; none to write: nothing is.
  */
-export async function appendDecidedEvents(
+export function appendDecidedEvents(
   client: Client,
   decide: (client: Client) => Promise<AuditEvent[]>,
   options: { create?: boolean } = {},
 ): Promise<ChainedEvent[]> {
-  try {
+  return rolledBackOnError(client, async () => {
     // The read must take its snapshot after the lock is granted (a later statement of the same
     // message does), or it could miss the row the previous holder just committed.
     const replies = (await client.query(
@@ -168,7 +182,7 @@ export async function appendDecidedEvents(
         'BEGIN',
         ...(options.create ? [CREATE_AUDIT_LOG_SQL] : []),
         `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`,
-        'SELECT hash FROM migration_guard.audit_log ORDER BY id DESC LIMIT 1',
+        NEWEST_HASH,
       ].join(';\n'),
     )) as unknown as Array<{ rows: Array<{ hash: string }> }>;
     const newest = replies[replies.length - 1].rows[0]?.hash;
@@ -180,11 +194,7 @@ export async function appendDecidedEvents(
     const chained = chainEvents(newest ?? GENESIS_HASH, events.map(wellFormed));
     await client.query(`${insertRows(chained)};\nCOMMIT`);
     return chained;
-  } catch (error) {
-    // The connection may be gone; the server then rolls back by itself.
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
+  });
 }
 
 /**
