@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import * as lib from 'libpg-query';
+import { loadBytesParser } from '../../src/migrations/byte-parser.js';
 import { loadParser, type PgParseError } from '../../src/migrations/parser.js';
 import { SourceText } from '../../src/migrations/source-text.js';
 
@@ -78,5 +79,35 @@ describe('the migrations parser (byte interface)', () => {
     const parser = await loadParser();
     await lib.loadModule();
     expect(errorOf(() => parser.parseSync('')).message).toBe(errorOf(() => lib.parseSync('')).message);
+  });
+
+  it('gives the JSON as bytes in a buffer of their own, which a message can transfer', async () => {
+    const bytes = await loadBytesParser();
+    const owns = (array: Uint8Array) =>
+      array.byteOffset === 0 && array.byteLength === array.buffer.byteLength;
+    const first = bytes.parseToJsonBytes(Buffer.from(PARSES[2], 'utf8'));
+    const firstText = Buffer.from(first).toString('utf8');
+    // The text parseToJson gives (multi-byte characters included), and the tree the API gives.
+    expect(firstText).toBe(bytes.parseToJson(Buffer.from(PARSES[2], 'utf8')));
+    expect(JSON.parse(firstText)).toEqual(await apiParse(PARSES[2]));
+    expect(owns(first)).toBe(true);
+    // Copied out of the module's memory: the next parse, which reuses it, leaves it as it was.
+    bytes.parseToJsonBytes(Buffer.from(PARSES[1], 'utf8'));
+    expect(Buffer.from(first).toString('utf8')).toBe(firstText);
+
+    // What `keep` returns: a slice of another buffer (Buffer's small-allocation pool) is copied
+    // into one of its own; an array that owns its buffer is handed back as it is.
+    const sql = Buffer.from(PARSES[0], 'utf8');
+    const pooled = bytes.parseToJsonBytes(sql, (json) => Buffer.from(json.toString('latin1'), 'latin1'));
+    expect(owns(pooled)).toBe(true);
+    expect(Buffer.from(pooled).toString('utf8')).toBe(bytes.parseToJson(sql));
+    let whole: Uint8Array | undefined;
+    const handedBack = bytes.parseToJsonBytes(sql, (json) => (whole = new Uint8Array(json)));
+    expect(handedBack).toBe(whole);
+
+    // A transfer moves the bytes: the sender's view is emptied, the receiver's holds them.
+    const moved = structuredClone(first, { transfer: [first.buffer as ArrayBuffer] });
+    expect(first.byteLength).toBe(0);
+    expect(Buffer.from(moved).toString('utf8')).toBe(firstText);
   });
 });

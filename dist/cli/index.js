@@ -22987,6 +22987,7 @@ function workerScript() {
         .map((dir) => (0,external_node_path_.join)(dir, 'lint-worker', 'index.js'))
         .find((path) => (0,external_node_fs_.existsSync)(path));
 }
+const jsonText = new TextDecoder();
 /**
  * Answers the parses the worker made, in the order it made them; from the first call that
  * differs (after a syntax error, the main thread parses other text), the main thread's parser.
@@ -22997,7 +22998,7 @@ function replayParser(calls, fallback) {
         next++;
         if (call.error)
             throw Object.assign(new Error(call.error.message), { sqlDetails: call.error.sqlDetails });
-        return JSON.parse(call.json);
+        return JSON.parse(jsonText.decode(call.json));
     };
     return {
         // The usual call: a piece of the file, known by its place (its text is never decoded here).

@@ -44,8 +44,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
  * The lint parse worker (bundled on its own as dist/lint-worker/index.js; started by
  * parse-ahead.ts). It parses the migration files in order, ahead of the linter on the main
  * thread, with its own copy of the parser and exactly as the main thread would (parseInPieces,
- * piece by piece), and hands back every parse it made as the parser's JSON text: the main thread
- * then only reads the JSON, and the parsing (the larger part of a lint) runs on a second core.
+ * piece by piece), and hands back every parse it made as the parser's JSON (its UTF-8 bytes, by
+ * transfer): the main thread then only decodes and reads the JSON, and the parsing (the larger part
+ * of a lint) runs on a second core.
  */
 
 
@@ -66,7 +67,9 @@ for (const file of input.files)
     before.push(before[before.length - 1] + (file.end - file.start));
 for (let index = 0; index < input.files.length; index++) {
     waitWhileFarAhead(index);
-    port.postMessage(parseFile(index));
+    const parsed = parseFile(index);
+    // The JSON's buffers move to the main thread (transfer): nothing is copied.
+    port.postMessage(parsed, parsed.calls.flatMap((call) => (call.json ? [call.json.buffer] : [])));
 }
 /**
  * Parses up to AHEAD_BYTES of source beyond the file the main thread is linting, at least one
@@ -93,7 +96,7 @@ function parseFile(index) {
     const record = (call, sql) => {
         try {
             // The trees no rule reads are dropped here, on the worker, not read on the linter's thread.
-            const json = parser.parseToJson(sql, _unread_trees_js__WEBPACK_IMPORTED_MODULE_3__/* .withoutUnreadTrees */ .h);
+            const json = parser.parseToJsonBytes(sql, _unread_trees_js__WEBPACK_IMPORTED_MODULE_3__/* .withoutUnreadTrees */ .h);
             calls.push({ ...call, json });
             return { stmts: [] };
         }
@@ -298,41 +301,48 @@ async function loadBytesParser() {
     const dir = await prepareWasmLoad();
     const wasm = (await libpg_query_default()(dir ? { locateFile: (file) => (0,external_node_path_namespaceObject.join)(dir, file) } : {}));
     const decoder = new TextDecoder();
+    /** Calls `read` with the JSON of `sql`'s tree while it is in the module's memory. */
+    const withTree = (sql, read) => {
+        const input = wasm._malloc(sql.length + 1);
+        if (!input)
+            throw new Error('The SQL parser is out of memory');
+        let result = 0;
+        try {
+            wasm.HEAPU8.set(sql, input);
+            wasm.HEAPU8[input + sql.length] = 0;
+            result = wasm._wasm_parse_query_raw(input);
+            if (!result)
+                throw new Error('Failed to parse query: memory allocation failed');
+            const tree = wasm.getValue(result, 'i32');
+            const error = wasm.getValue(result + 8, 'i32');
+            if (error) {
+                const messageAt = wasm.getValue(error, 'i32');
+                const message = messageAt ? wasm.UTF8ToString(messageAt) : 'Unknown error';
+                const cursor = wasm.getValue(error + 16, 'i32');
+                throw Object.assign(new Error(message), {
+                    sqlDetails: { message, cursorPosition: cursor > 0 ? cursor - 1 : 0 },
+                });
+            }
+            if (!tree)
+                throw new Error('No parse tree generated');
+            // The memory may have grown during the parse: its current view.
+            const heap = wasm.HEAPU8;
+            return read(Buffer.from(heap.buffer, heap.byteOffset + tree, heap.indexOf(0, tree) - tree));
+        }
+        finally {
+            wasm._free(input);
+            if (result)
+                wasm._wasm_free_parse_result(result);
+        }
+    };
     return {
-        parseToJson(sql, keep) {
-            const input = wasm._malloc(sql.length + 1);
-            if (!input)
-                throw new Error('The SQL parser is out of memory');
-            let result = 0;
-            try {
-                wasm.HEAPU8.set(sql, input);
-                wasm.HEAPU8[input + sql.length] = 0;
-                result = wasm._wasm_parse_query_raw(input);
-                if (!result)
-                    throw new Error('Failed to parse query: memory allocation failed');
-                const tree = wasm.getValue(result, 'i32');
-                const error = wasm.getValue(result + 8, 'i32');
-                if (error) {
-                    const messageAt = wasm.getValue(error, 'i32');
-                    const message = messageAt ? wasm.UTF8ToString(messageAt) : 'Unknown error';
-                    const cursor = wasm.getValue(error + 16, 'i32');
-                    throw Object.assign(new Error(message), {
-                        sqlDetails: { message, cursorPosition: cursor > 0 ? cursor - 1 : 0 },
-                    });
-                }
-                if (!tree)
-                    throw new Error('No parse tree generated');
-                // The memory may have grown during the parse: its current view.
-                const heap = wasm.HEAPU8;
-                const json = Buffer.from(heap.buffer, heap.byteOffset + tree, heap.indexOf(0, tree) - tree);
-                return decoder.decode(keep ? keep(json) : json);
-            }
-            finally {
-                wasm._free(input);
-                if (result)
-                    wasm._wasm_free_parse_result(result);
-            }
-        },
+        parseToJson: (sql, keep) => withTree(sql, (json) => decoder.decode(keep ? keep(json) : json)),
+        parseToJsonBytes: (sql, keep) => withTree(sql, (json) => {
+            const kept = keep ? keep(json) : json;
+            // The module's memory (or a slice of a shared pool) is copied out; a whole array is not.
+            const owned = kept.buffer !== json.buffer && kept.byteOffset === 0 && kept.byteLength === kept.buffer.byteLength;
+            return owned ? kept : new Uint8Array(kept);
+        }),
     };
 }
 

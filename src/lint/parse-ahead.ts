@@ -190,6 +190,8 @@ function workerScript(): string | undefined {
     .find((path) => existsSync(path));
 }
 
+const jsonText = new TextDecoder();
+
 /**
  * Answers the parses the worker made, in the order it made them; from the first call that
  * differs (after a syntax error, the main thread parses other text), the main thread's parser.
@@ -199,7 +201,7 @@ function replayParser(calls: RecordedParse[], fallback: PgParser): PgParser {
   const answer = (call: RecordedParse): ParseResult => {
     next++;
     if (call.error) throw Object.assign(new Error(call.error.message), { sqlDetails: call.error.sqlDetails });
-    return JSON.parse(call.json) as ParseResult;
+    return JSON.parse(jsonText.decode(call.json)) as ParseResult;
   };
   return {
     // The usual call: a piece of the file, known by its place (its text is never decoded here).

@@ -28,13 +28,14 @@ export interface WorkerFiles {
 
 /**
  * One call the worker made to the parser: which text (a byte range of the file, or for the rare
- * call with text of its own, that text) and the JSON it gave, or its error.
+ * call with text of its own, that text) and the JSON it gave (UTF-8, in a buffer of its own that
+ * the message transfers), or its error.
  */
 export type RecordedParse = (
   { range: [number, number]; sql?: undefined } | { sql: string; range?: undefined }
 ) &
   (
-    | { json: string; error?: undefined }
+    | { json: Uint8Array; error?: undefined }
     | {
         json?: undefined;
         error: { message: string; sqlDetails?: { cursorPosition: number; message: string } };

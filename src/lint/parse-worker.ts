@@ -2,8 +2,9 @@
  * The lint parse worker (bundled on its own as dist/lint-worker/index.js; started by
  * parse-ahead.ts). It parses the migration files in order, ahead of the linter on the main
  * thread, with its own copy of the parser and exactly as the main thread would (parseInPieces,
- * piece by piece), and hands back every parse it made as the parser's JSON text: the main thread
- * then only reads the JSON, and the parsing (the larger part of a lint) runs on a second core.
+ * piece by piece), and hands back every parse it made as the parser's JSON (its UTF-8 bytes, by
+ * transfer): the main thread then only decodes and reads the JSON, and the parsing (the larger part
+ * of a lint) runs on a second core.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseInPieces, piecesOf } from '../migrations/parse-pieces.js';
@@ -36,7 +37,12 @@ for (const file of input.files) before.push(before[before.length - 1] + (file.en
 
 for (let index = 0; index < input.files.length; index++) {
   waitWhileFarAhead(index);
-  port.postMessage(parseFile(index));
+  const parsed = parseFile(index);
+  // The JSON's buffers move to the main thread (transfer): nothing is copied.
+  port.postMessage(
+    parsed,
+    parsed.calls.flatMap((call) => (call.json ? [call.json.buffer as ArrayBuffer] : [])),
+  );
 }
 
 /**
@@ -63,7 +69,7 @@ function parseFile(index: number): ParsedFile {
   const record = (call: { range: [number, number] } | { sql: string }, sql: Uint8Array) => {
     try {
       // The trees no rule reads are dropped here, on the worker, not read on the linter's thread.
-      const json = parser.parseToJson(sql, withoutUnreadTrees);
+      const json = parser.parseToJsonBytes(sql, withoutUnreadTrees);
       calls.push({ ...call, json });
       return { stmts: [] };
     } catch (error) {

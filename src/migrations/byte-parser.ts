@@ -25,6 +25,15 @@ export interface BytesParser {
    * may cut the JSON's bytes (still in the module's memory) before they are decoded.
    */
   parseToJson(sql: Uint8Array, keep?: (json: Buffer) => Uint8Array): string;
+  /**
+   * The same JSON as UTF-8 bytes in an ArrayBuffer of their own, never decoded here: the lint
+   * worker hands them to the main thread by transfer, and the main thread decodes them right
+   * before JSON.parse. A transferred buffer lives outside the JavaScript heap; the strings the
+   * worker used to send were copied, then lived on the main thread's young heap until their file
+   * came up, where every collection copied them again (on the bench's long history: ~5 % of a
+   * lint's time). `keep` returns its input or an array owning its whole buffer (else copied).
+   */
+  parseToJsonBytes(sql: Uint8Array, keep?: (json: Buffer) => Uint8Array): Uint8Array;
 }
 
 interface PgQueryWasm {
@@ -43,35 +52,44 @@ export async function loadBytesParser(): Promise<BytesParser> {
     dir ? { locateFile: (file: string) => join(dir, file) } : {},
   )) as PgQueryWasm;
   const decoder = new TextDecoder();
-  return {
-    parseToJson(sql, keep) {
-      const input = wasm._malloc(sql.length + 1);
-      if (!input) throw new Error('The SQL parser is out of memory');
-      let result = 0;
-      try {
-        wasm.HEAPU8.set(sql, input);
-        wasm.HEAPU8[input + sql.length] = 0;
-        result = wasm._wasm_parse_query_raw(input);
-        if (!result) throw new Error('Failed to parse query: memory allocation failed');
-        const tree = wasm.getValue(result, 'i32');
-        const error = wasm.getValue(result + 8, 'i32');
-        if (error) {
-          const messageAt = wasm.getValue(error, 'i32');
-          const message = messageAt ? wasm.UTF8ToString(messageAt) : 'Unknown error';
-          const cursor = wasm.getValue(error + 16, 'i32');
-          throw Object.assign(new Error(message), {
-            sqlDetails: { message, cursorPosition: cursor > 0 ? cursor - 1 : 0 },
-          }) as PgParseError;
-        }
-        if (!tree) throw new Error('No parse tree generated');
-        // The memory may have grown during the parse: its current view.
-        const heap = wasm.HEAPU8;
-        const json = Buffer.from(heap.buffer, heap.byteOffset + tree, heap.indexOf(0, tree) - tree);
-        return decoder.decode(keep ? keep(json) : json);
-      } finally {
-        wasm._free(input);
-        if (result) wasm._wasm_free_parse_result(result);
+  /** Calls `read` with the JSON of `sql`'s tree while it is in the module's memory. */
+  const withTree = <T>(sql: Uint8Array, read: (json: Buffer) => T): T => {
+    const input = wasm._malloc(sql.length + 1);
+    if (!input) throw new Error('The SQL parser is out of memory');
+    let result = 0;
+    try {
+      wasm.HEAPU8.set(sql, input);
+      wasm.HEAPU8[input + sql.length] = 0;
+      result = wasm._wasm_parse_query_raw(input);
+      if (!result) throw new Error('Failed to parse query: memory allocation failed');
+      const tree = wasm.getValue(result, 'i32');
+      const error = wasm.getValue(result + 8, 'i32');
+      if (error) {
+        const messageAt = wasm.getValue(error, 'i32');
+        const message = messageAt ? wasm.UTF8ToString(messageAt) : 'Unknown error';
+        const cursor = wasm.getValue(error + 16, 'i32');
+        throw Object.assign(new Error(message), {
+          sqlDetails: { message, cursorPosition: cursor > 0 ? cursor - 1 : 0 },
+        }) as PgParseError;
       }
-    },
+      if (!tree) throw new Error('No parse tree generated');
+      // The memory may have grown during the parse: its current view.
+      const heap = wasm.HEAPU8;
+      return read(Buffer.from(heap.buffer, heap.byteOffset + tree, heap.indexOf(0, tree) - tree));
+    } finally {
+      wasm._free(input);
+      if (result) wasm._wasm_free_parse_result(result);
+    }
+  };
+  return {
+    parseToJson: (sql, keep) => withTree(sql, (json) => decoder.decode(keep ? keep(json) : json)),
+    parseToJsonBytes: (sql, keep) =>
+      withTree(sql, (json) => {
+        const kept = keep ? keep(json) : json;
+        // The module's memory (or a slice of a shared pool) is copied out; a whole array is not.
+        const owned =
+          kept.buffer !== json.buffer && kept.byteOffset === 0 && kept.byteLength === kept.buffer.byteLength;
+        return owned ? kept : new Uint8Array(kept);
+      }),
   };
 }
