@@ -30,8 +30,8 @@ export interface BytesParser {
    * worker hands them to the main thread by transfer, and the main thread decodes them right
    * before JSON.parse. A transferred buffer lives outside the JavaScript heap; the strings the
    * worker used to send were copied, then lived on the main thread's young heap until their file
-   * came up, where every collection copied them again (on the bench's long history: ~5 % of a
-   * lint's time). `keep` returns its input or an array owning its whole buffer (else copied).
+   * came up, where every collection copied them again (on the bench's long history: ~6 % of a
+   * lint's CPU time). `keep` returns its input or an array owning its whole buffer (else copied).
    */
   parseToJsonBytes(sql: Uint8Array, keep?: (json: Buffer) => Uint8Array): Uint8Array;
 }
